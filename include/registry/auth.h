@@ -1,0 +1,29 @@
+/* auth.h: bearer tokens on requests, and the claims inside them. */
+#ifndef REGISTRY_AUTH_H
+#define REGISTRY_AUTH_H
+
+#include <jansson.h>
+
+#include "registry/http.h"
+
+#define AUTH_LEEWAY 60 /* seconds of clock skew allowed on exp and nbf */
+
+/* Verifies the Authorization header, if any, and fills r->principal.
+ * Returns 0 when there is no header, 1 for a valid token, -1 for an invalid one. */
+int auth_authenticate(struct req *r);
+
+/* Checks claims of a token whose signature is already verified: exp (required), nbf, iat,
+ * iss, aud, sub, role and org, all with their types. Fills `out`. Returns 0, or -1 with a
+ * short reason in *why. Pure: exposed for unit tests. */
+int auth_check_claims(json_t *claims, long long now, const char *iss, const char *aud,
+                      struct principal *out, const char **why);
+
+/* Signs an access token for a user. Returns a malloc'd compact JWS, or NULL. */
+char *auth_issue_access(const char *user_id, const char *role, const char *org, long long now);
+
+/* Role checks on a principal. */
+int auth_is_admin(const struct principal *p);
+/* 1 when `p` is admin, or a licensee of organisation `org_id`. */
+int auth_in_org(const struct principal *p, const char *org_id);
+
+#endif

@@ -1,0 +1,32 @@
+/* config.h: settings read from the environment, once, at start-up. */
+#ifndef REGISTRY_CONFIG_H
+#define REGISTRY_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+    const char *database_url; /* REGISTRY_DATABASE_URL: libpq URI or keyword string */
+    char listen_host[64];     /* from REGISTRY_LISTEN, host part */
+    int listen_port;          /* from REGISTRY_LISTEN, port part */
+    int threads;              /* REGISTRY_THREADS: HTTP worker threads (open connections) */
+    int db_pool;              /* REGISTRY_DB_POOL: database connections */
+    int db_wait_ms;           /* REGISTRY_DB_WAIT_MS: how long a request waits for one */
+    const char *jwt_key_dir;  /* REGISTRY_JWT_KEY_DIR: folder of EC P-256 private keys (PEM) */
+    const char *issuer;       /* REGISTRY_ISSUER: the `iss` of our tokens */
+    const char *audience;     /* REGISTRY_AUDIENCE: the `aud` of our tokens */
+    int access_ttl;           /* seconds an access token lives (900) */
+    int refresh_ttl;          /* seconds a refresh token lives (30 days) */
+    int password_slots;       /* REGISTRY_PASSWORD_SLOTS: concurrent password hashes */
+    const char *static_dir;   /* REGISTRY_STATIC_DIR: served files (problem pages) */
+};
+
+/* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */
+int config_load(struct config *c, char *err, size_t errlen);
+
+/* The configuration the server runs with; set once by main before any thread starts. */
+extern struct config config;
+
+/* The help text listing every subcommand and setting. */
+extern const char config_help[];
+
+#endif

@@ -1,0 +1,113 @@
+/* http.h: one request, from the socket to the single write of its response. */
+#ifndef REGISTRY_HTTP_H
+#define REGISTRY_HTTP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+#define HTTP_BODY_MAX    (1024 * 1024) /* request bodies larger than this get 413 */
+#define HTTP_MAX_PARAMS  4             /* path parameters a route may have */
+#define HTTP_MAX_QUERY   16            /* query parameters a request may have */
+#define HTTP_EXTRA_MAX   512           /* room for extra response headers */
+
+/* Who is calling, copied out of a verified access token. Empty strings when absent. */
+struct principal {
+    int authenticated;
+    char sub[40];  /* user id (UUID) */
+    char role[16]; /* admin, org_admin, org_staff */
+    char org[40];  /* organisation id for licensees, "" for admin */
+};
+
+struct db_conn;
+
+struct req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    const char *method;
+    const char *path;  /* without the query string */
+    const char *query; /* after '?', or NULL */
+    char *params[HTTP_MAX_PARAMS];
+    int nparams;
+    char request_id[72];
+    struct principal principal;
+    struct db_conn *db; /* borrowed from the pool for this request, or NULL */
+    char extra_headers[HTTP_EXTRA_MAX];
+    int status;       /* status sent, 0 until a response is written */
+    long long bytes;  /* body bytes sent */
+    struct timespec started;
+};
+
+/* One query string, decoded. Names and values point into `buf`. */
+struct query {
+    char *buf;
+    int n;
+    struct {
+        const char *name;
+        const char *value;
+    } items[HTTP_MAX_QUERY];
+};
+
+/* Keyset pagination: `limit` and the decoded `cursor` (a JSON array, or NULL). */
+struct page {
+    int limit;
+    json_t *after; /* owned; json_decref it */
+};
+
+/* The value of a request header, or NULL. */
+const char *http_header(struct req *r, const char *name);
+
+/* Adds a response header ("Name: value") to the next response sent. */
+void http_add_header(struct req *r, const char *name, const char *value);
+
+/* Reads a JSON object body: 415 on a wrong content type, 413 over HTTP_BODY_MAX, 400 on
+ * malformed JSON, duplicate keys or a body that is not an object. Returns 0 with a new
+ * reference in *out, or the status of the problem already sent. */
+int http_read_json_or_problem(struct req *r, json_t **out);
+
+/* Sends `body` (borrowed) as application/json. Returns `status`. */
+int http_send_json(struct req *r, int status, json_t *body);
+
+/* Sends `body` (borrowed) with an ETag for row version `version`. Returns `status`. */
+int http_send_resource(struct req *r, int status, json_t *body, const char *version);
+
+/* Sends a response with one write: status line, headers, body. Returns `status`. */
+int http_send(struct req *r, int status, const char *content_type, const char *body, size_t len);
+
+/* Sends a response without a body (204, 304). Returns `status`. */
+int http_send_empty(struct req *r, int status);
+
+/* Parses the query string; names outside `allowed` (NULL-terminated) or repeated names get
+ * 400. Returns 0, or the status of the problem already sent. Release with query_cleanup. */
+int http_query_or_problem(struct req *r, const char *const *allowed, struct query *q);
+const char *query_get(const struct query *q, const char *name);
+void query_cleanup(struct query *q);
+
+/* Reads `limit` (1-100, default 20) and `cursor` from `q`. Returns 0 or the status sent. */
+int http_page_or_problem(struct req *r, const struct query *q, struct page *p);
+void page_cleanup(struct page *p);
+
+/* Encodes a cursor (a JSON array, borrowed) as an opaque string; returns a new reference
+ * to a JSON string, or json null when `key` is NULL. */
+json_t *page_cursor(json_t *key);
+
+/* Builds {"items": items, "next_cursor": ...}; takes `items` and `next_key`.
+ * Returns a new reference. */
+json_t *page_body(json_t *items, json_t *next_key);
+
+/* Writes the strong ETag for a row version into buf ("\"<version>\""). */
+void http_etag(char *buf, size_t len, const char *version);
+
+/* Checks If-Match against the current version: 428 when absent, 412 when it differs.
+ * Returns 0 when it matches, or the status of the problem already sent. */
+int http_if_match_or_problem(struct req *r, const char *version);
+
+/* Writes the access-log line for a finished request to stderr. */
+void http_log(struct req *r);
+
+/* Fills r->request_id from X-Request-Id when it is sane, otherwise a fresh random id. */
+void http_request_id(struct req *r);
+
+#endif

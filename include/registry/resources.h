@@ -1,0 +1,48 @@
+/* resources.h: the handlers and statement tables of every resource room. One block per
+ * server/<resource>.c; the router's table is the only caller. */
+#ifndef REGISTRY_RESOURCES_H
+#define REGISTRY_RESOURCES_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+/* health.c */
+extern const struct db_stmt health_stmts[];
+int health_live(struct req *r);  /* GET /healthz */
+int health_ready(struct req *r); /* GET /readyz */
+int health_problem_page(struct req *r); /* GET /problems/{slug} */
+
+/* tokens.c: sign-in, refresh, logout, JWKS */
+extern const struct db_stmt tokens_stmts[];
+int tokens_create(struct req *r);  /* POST /v1/auth/token */
+int tokens_refresh(struct req *r); /* POST /v1/auth/refresh */
+int tokens_logout(struct req *r);  /* POST /v1/auth/logout */
+int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
+
+/* users.c */
+extern const struct db_stmt users_stmts[];
+int users_create(struct req *r);   /* POST /v1/users */
+int users_list(struct req *r);     /* GET /v1/users */
+int users_get(struct req *r);      /* GET /v1/users/{id} ("me" for the caller) */
+int users_update(struct req *r);   /* PATCH /v1/users/{id} */
+int users_password(struct req *r); /* POST /v1/users/me/password */
+
+/* organisations.c */
+extern const struct db_stmt organisations_stmts[];
+int organisations_create(struct req *r); /* POST /v1/organisations */
+int organisations_list(struct req *r);   /* GET /v1/organisations */
+int organisations_get(struct req *r);    /* GET /v1/organisations/{id} */
+int organisations_update(struct req *r); /* PATCH /v1/organisations/{id} */
+int organisations_delete(struct req *r); /* DELETE /v1/organisations/{id} */
+
+/* licences.c */
+extern const struct db_stmt licences_stmts[];
+int licences_create(struct req *r); /* POST /v1/organisations/{id}/licences */
+int licences_list(struct req *r);   /* GET /v1/organisations/{id}/licences */
+int licences_get(struct req *r);    /* GET /v1/licences/{id} */
+int licences_update(struct req *r); /* PATCH /v1/licences/{id} */
+
+/* 1 when a licence may move from `from` to `to` (stored statuses). Pure: unit tested. */
+int licences_transition_allowed(const char *from, const char *to);
+
+#endif

@@ -1,0 +1,35 @@
+/* router.h: every route in one table, with who may call it. */
+#ifndef REGISTRY_ROUTER_H
+#define REGISTRY_ROUTER_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+enum access {
+    ACCESS_PUBLIC, /* no account needed */
+    ACCESS_USER,   /* any signed-in user (admin or licensee); the handler narrows further */
+    ACCESS_ADMIN,  /* the licensing body only */
+};
+
+typedef int (*route_fn)(struct req *r);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/organisations/{}": each {} is one path segment parameter */
+    route_fn fn;
+    enum access access;
+    int needs_db;
+};
+
+/* The CivetWeb request handler for "/": routes, authenticates, borrows a database
+ * connection when the route needs one, calls the handler and logs the request. */
+int router_handle(struct mg_connection *conn, void *cbdata);
+
+/* Every statement table of every resource, for db_pool_init. */
+extern const struct db_stmt *const router_stmt_tables[];
+
+/* Matches `path` against `pattern`, filling params (copies owned by the caller, freed with
+ * free()). Returns 1 on a match. Exposed for unit tests. */
+int router_match(const char *pattern, const char *path, char **params, int *nparams);
+
+#endif

@@ -1,0 +1,60 @@
+/* validate.h: validators for the values the API accepts, and a table-driven check of a JSON
+ * request body against its fields. Pure functions: unit tested without a server. */
+#ifndef REGISTRY_VALIDATE_H
+#define REGISTRY_VALIDATE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define POSTCODE_MAX 9 /* "SW1A 1AA" plus NUL */
+
+/* Normalises a UK postcode ("me4 4ab" -> "ME4 4AB") into out. Returns 0, or -1 if invalid. */
+int validate_postcode(const char *in, char *out, size_t outlen);
+
+/* 1 when the value is acceptable, 0 otherwise. */
+int validate_email(const char *s);
+int validate_uuid(const char *s);
+int validate_date(const char *s); /* YYYY-MM-DD, a real calendar date */
+int validate_url(const char *s);  /* http:// or https:// with a host */
+int validate_phone(const char *s); /* digits, spaces, +, (, ), -; 7 to 15 digits */
+
+/* 1 when `s` is valid UTF-8 without control characters, of min..max characters. */
+int validate_text(const char *s, size_t min, size_t max);
+
+/* The number of UTF-8 characters in s, or -1 when it is not valid UTF-8. */
+long validate_utf8_len(const char *s);
+
+enum field_type {
+    FIELD_TEXT,     /* string of min..max characters, trimmed of outer spaces */
+    FIELD_ENUM,     /* one of `choices` */
+    FIELD_BOOL,
+    FIELD_INT,      /* min..max */
+    FIELD_DATE,     /* YYYY-MM-DD */
+    FIELD_UUID,
+    FIELD_EMAIL,    /* stored as given, compared case-insensitively */
+    FIELD_POSTCODE, /* normalised in place */
+    FIELD_URL,
+    FIELD_PHONE,
+    FIELD_TEXT_LIST, /* array of min..max strings, each 1..200 characters */
+    FIELD_SECRET,    /* a password: PASSWORD_MIN..PASSWORD_MAX, never echoed */
+};
+
+#define FIELD_REQUIRED 0x1 /* must be present when creating */
+#define FIELD_NULLABLE 0x2 /* null is accepted (clears the value) */
+
+struct field {
+    const char *name;
+    enum field_type type;
+    unsigned flags;
+    long min, max;
+    const char *const *choices; /* FIELD_ENUM: NULL-terminated */
+};
+
+/* Checks the object `in` against `fields` ({NULL}-terminated): unknown keys, wrong types,
+ * values out of range, and (when `creating`) missing required fields each append one
+ * {field, detail} to `errors`. Normalises values in place (trims text, upper-cases postcodes).
+ * Returns the number of errors added. */
+int validate_fields(json_t *in, const struct field *fields, int creating, json_t *errors);
+
+#endif

@@ -1,0 +1,99 @@
+/* audit.c: the audit trail. Rows are written by the changing handler, inside its transaction,
+ * so a change and its record commit or roll back together. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/audit.h"
+#include "registry/db.h"
+#include "registry/http.h"
+#include "registry/problem.h"
+
+const struct db_stmt audit_stmts[] = {
+    {"audit_insert",
+     "INSERT INTO audit_event (actor_id, action, resource_type, resource_id, before, after, "
+     "request_id) VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::jsonb, $6::jsonb, $7::text)"},
+    {"audit_list",
+     "SELECT id, at, actor_id, action, resource_type, resource_id, before, after, request_id "
+     "FROM audit_event "
+     "WHERE ($1::text IS NULL OR resource_type = $1::text) "
+     "  AND ($2::text IS NULL OR resource_id = $2::text) "
+     "  AND ($3::bigint IS NULL OR id > $3::bigint) "
+     "ORDER BY id LIMIT $4::int"},
+    {NULL, NULL},
+};
+
+PGresult *
+audit_write(struct req *r, const char *action, const char *resource_type, const char *resource_id,
+            json_t *before, json_t *after)
+{
+    char *b = before != NULL ? json_dumps(before, JSON_COMPACT) : NULL;
+    char *a = after != NULL ? json_dumps(after, JSON_COMPACT) : NULL;
+    const char *params[7] = {
+        r->principal.authenticated ? r->principal.sub : NULL,
+        action, resource_type, resource_id, b, a, r->request_id,
+    };
+    PGresult *res = db_exec(r->db, "audit_insert", 7, params);
+
+    free(b);
+    free(a);
+    if (db_ok(res)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+int
+audit_list(struct req *r)
+{
+    static const char *const allowed[] = {"resource_type", "resource_id", "limit", "cursor", NULL};
+    struct query q;
+    struct page p = {0, NULL};
+    PGresult *res = NULL;
+    char after[24], limit[16];
+    const char *params[4];
+    json_t *items, *next = NULL;
+    int status, n;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = http_page_or_problem(r, &q, &p)) != 0) {
+        goto out;
+    }
+    if (p.after != NULL) {
+        if (json_array_size(p.after) != 1 || !json_is_integer(json_array_get(p.after, 0))) {
+            status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+            goto out;
+        }
+        snprintf(after, sizeof(after), "%lld",
+                 (long long)json_integer_value(json_array_get(p.after, 0)));
+    }
+    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
+    params[0] = query_get(&q, "resource_type");
+    params[1] = query_get(&q, "resource_id");
+    params[2] = p.after != NULL ? after : NULL;
+    params[3] = limit;
+    res = db_exec(r->db, "audit_list", 4, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    n = PQntuples(res);
+    if (n > p.limit) {
+        n = p.limit;
+        next = json_pack("[I]", (json_int_t)strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
+    }
+    items = db_rows_to_json(res, n);
+    {
+        json_t *body = page_body(items, next);
+        status = http_send_json(r, 200, body);
+        json_decref(body);
+    }
+out:
+    PQclear(res);
+    page_cleanup(&p);
+    query_cleanup(&q);
+    return status;
+}

@@ -1,0 +1,123 @@
+/* codec.c: base64url (RFC 4648 section 5, unpadded), hex, random bytes, SHA-256. */
+#include <errno.h>
+#include <sys/random.h>
+
+#include <openssl/sha.h>
+
+#include "registry/codec.h"
+
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+codec_b64url_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)in[i] << 16;
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int
+sextet(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+long
+codec_b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    size_t i, o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        int v = sextet(in[i]);
+        if (v < 0) {
+            return -1;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    /* Leftover bits must be zero, so each byte string has exactly one encoding. */
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+        return -1;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+void
+codec_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+int
+codec_random(unsigned char *buf, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+void
+codec_sha256(const void *in, size_t len, unsigned char out[32])
+{
+    SHA256(in, len, out);
+}

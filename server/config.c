@@ -1,0 +1,109 @@
+/* config.c: settings from the environment, checked once at start-up. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/config.h"
+
+struct config config;
+
+const char config_help[] =
+    "Usage: mpact-registry COMMAND\n"
+    "\n"
+    "Commands:\n"
+    "  serve               serve the HTTP API (refuses to start while migrations are pending)\n"
+    "  migrate             apply pending database migrations\n"
+    "  seed-demo           load demo organisations, licences and accounts (prints the accounts)\n"
+    "  create-admin EMAIL  create a licensing-body admin; the password is read from stdin\n"
+    "  keygen DIR          add a new EC P-256 signing key to DIR\n"
+    "  --help              show this help\n"
+    "  --version           show the version\n"
+    "\n"
+    "Settings (environment):\n"
+    "  REGISTRY_DATABASE_URL    libpq URI or keyword string (required for database commands)\n"
+    "  REGISTRY_LISTEN          host:port to listen on (default 127.0.0.1:8080)\n"
+    "  REGISTRY_THREADS         HTTP worker threads, one per open connection (default 64)\n"
+    "  REGISTRY_DB_POOL         database connections shared by requests (default 8)\n"
+    "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default 2000)\n"
+    "  REGISTRY_JWT_KEY_DIR     folder of EC P-256 private keys in PEM; the newest signs (required\n"
+    "                           for serve)\n"
+    "  REGISTRY_ISSUER          the iss claim of issued tokens (default mpact-registry)\n"
+    "  REGISTRY_AUDIENCE        the aud claim of issued tokens (default mpact-registry)\n"
+    "  REGISTRY_PASSWORD_SLOTS  password hashes computed at once (default 2)\n"
+    "  REGISTRY_STATIC_DIR      folder of static files, e.g. problem pages (default ./static)\n";
+
+static int
+int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    if (v == NULL || *v == '\0') {
+        *out = def;
+        return 0;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max) {
+        snprintf(err, errlen, "%s must be a whole number from %d to %d (got '%.40s')", name, min,
+                 max, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static const char *
+str_setting(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && *v != '\0' ? v : def;
+}
+
+int
+config_load(struct config *c, char *err, size_t errlen)
+{
+    const char *listen = str_setting("REGISTRY_LISTEN", "127.0.0.1:8080");
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port;
+    size_t hostlen;
+
+    memset(c, 0, sizeof(*c));
+    c->database_url = str_setting("REGISTRY_DATABASE_URL", NULL);
+    c->jwt_key_dir = str_setting("REGISTRY_JWT_KEY_DIR", NULL);
+    c->issuer = str_setting("REGISTRY_ISSUER", "mpact-registry");
+    c->audience = str_setting("REGISTRY_AUDIENCE", "mpact-registry");
+    c->static_dir = str_setting("REGISTRY_STATIC_DIR", "static");
+    c->access_ttl = 15 * 60;
+    c->refresh_ttl = 30 * 24 * 3600;
+
+    if (colon == NULL || colon == listen) {
+        snprintf(err, errlen, "REGISTRY_LISTEN must be host:port (got '%.60s')", listen);
+        return -1;
+    }
+    hostlen = (size_t)(colon - listen);
+    port = strtol(colon + 1, &end, 10);
+    if (hostlen >= sizeof(c->listen_host) || *end != '\0' || colon[1] == '\0' || port < 1
+        || port > 65535) {
+        snprintf(err, errlen, "REGISTRY_LISTEN must be host:port with a port 1-65535 (got '%.60s')",
+                 listen);
+        return -1;
+    }
+    memcpy(c->listen_host, listen, hostlen);
+    c->listen_host[hostlen] = '\0';
+    c->listen_port = (int)port;
+
+    if (int_setting("REGISTRY_THREADS", 64, 2, 4096, &c->threads, err, errlen) != 0
+        || int_setting("REGISTRY_DB_POOL", 8, 1, 512, &c->db_pool, err, errlen) != 0
+        || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
+        || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen)
+               != 0) {
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,107 @@
+/* health.c: liveness, readiness, and the pages problem types point to. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/config.h"
+#include "registry/db.h"
+#include "registry/http.h"
+#include "registry/migrate.h"
+#include "registry/problem.h"
+#include "registry/resources.h"
+
+const struct db_stmt health_stmts[] = {
+    {"health_migrations", "SELECT count(*) FROM schema_migrations WHERE name = ANY($1::text[])"},
+    {NULL, NULL},
+};
+
+int
+health_live(struct req *r)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+
+    return http_send(r, 200, "application/json; charset=utf-8", body, sizeof(body) - 1);
+}
+
+int
+health_ready(struct req *r)
+{
+    char names[4096] = "{";
+    const struct migration *m;
+    const char *params[1] = {names};
+    PGresult *res;
+    long want = 0, have;
+    int status;
+
+    for (m = migrations; m->name != NULL; m++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof(names) - used, "%s\"%s\"", want ? "," : "", m->name);
+        want++;
+    }
+    strncat(names, "}", sizeof(names) - strlen(names) - 1);
+    res = db_exec(r->db, "health_migrations", 1, params);
+    if (!db_ok(res)) {
+        PQclear(res);
+        http_add_header(r, "Retry-After", "1");
+        return problem_send(r, PROBLEM_UNAVAILABLE, "the database is unreachable");
+    }
+    have = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (have != want) {
+        return problem_send(r, PROBLEM_UNAVAILABLE, "the database schema is not current");
+    }
+    {
+        json_t *body = json_pack("{s:s, s:s, s:I}", "status", "ready", "database", "ok",
+                                 "migrations", (json_int_t)want);
+        status = http_send_json(r, 200, body);
+        json_decref(body);
+    }
+    return status;
+}
+
+/* GET /problems/{slug}: the human page a problem's `type` points to. */
+int
+health_problem_page(struct req *r)
+{
+    const char *slug = r->params[0];
+    char path[1024];
+    char *buf = NULL;
+    FILE *f = NULL;
+    long len;
+    size_t i;
+    int status;
+
+    for (i = 0; slug[i] != '\0'; i++) {
+        if (!((slug[i] >= 'a' && slug[i] <= 'z') || slug[i] == '-')) {
+            return problem_send(r, PROBLEM_NOT_FOUND, "no such problem type");
+        }
+    }
+    for (i = 0; i < PROBLEM_KIND_COUNT; i++) {
+        if (strcmp(problem_slug((enum problem_kind)i), slug) == 0) {
+            break;
+        }
+    }
+    if (i == PROBLEM_KIND_COUNT) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no such problem type");
+    }
+    snprintf(path, sizeof(path), "%s/problems/%s.html", config.static_dir, slug);
+    f = fopen(path, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > 65536
+        || fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)len + 1)) == NULL
+        || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        /* No page on disk: say what the title says, in plain text. */
+        char text[256];
+        int n = snprintf(text, sizeof(text), "%s\n", problem_title((enum problem_kind)i));
+        status = http_send(r, 200, "text/plain; charset=utf-8", text, (size_t)n);
+    } else {
+        status = http_send(r, 200, "text/html; charset=utf-8", buf, (size_t)len);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    return status;
+}

@@ -1,0 +1,518 @@
+/* http.c: reading request bodies and query strings defensively, and writing each response
+ * with a single mg_write (LIBRARIES.md 3 and 22). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+#include "registry/codec.h"
+#include "registry/http.h"
+#include "registry/problem.h"
+#include "registry/validate.h"
+
+const char *
+http_header(struct req *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+void
+http_add_header(struct req *r, const char *name, const char *value)
+{
+    size_t used = strlen(r->extra_headers);
+
+    snprintf(r->extra_headers + used, sizeof(r->extra_headers) - used, "%s: %s\r\n", name, value);
+}
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+int
+http_send(struct req *r, int status, const char *content_type, const char *body, size_t len)
+{
+    char head[1536];
+    char *buf;
+    int n;
+    int is_head = strcmp(r->method, "HEAD") == 0;
+
+    if (r->status != 0) {
+        /* A handler must answer once; a second answer is a bug, never sent to the client. */
+        fprintf(stderr, "bug: second response for request_id=%s (%d after %d)\n", r->request_id,
+                status, r->status);
+        return r->status;
+    }
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\n"
+                 "%s%s%s"
+                 "Content-Length: %zu\r\n"
+                 "X-Request-Id: %s\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "X-Content-Type-Options: nosniff\r\n"
+                 "%s\r\n",
+                 status, reason_phrase(status), content_type ? "Content-Type: " : "",
+                 content_type ? content_type : "", content_type ? "\r\n" : "", len, r->request_id,
+                 r->extra_headers);
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        n = snprintf(head, sizeof(head), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        len = 0;
+        status = 500;
+    }
+    if (is_head || len == 0) {
+        mg_write(r->conn, head, (size_t)n);
+    } else {
+        buf = malloc((size_t)n + len);
+        if (buf == NULL) {
+            mg_write(r->conn, head, (size_t)n);
+            mg_write(r->conn, body, len);
+        } else {
+            memcpy(buf, head, (size_t)n);
+            memcpy(buf + n, body, len);
+            mg_write(r->conn, buf, (size_t)n + len);
+            free(buf);
+        }
+    }
+    r->status = status;
+    r->bytes = is_head ? 0 : (long long)len;
+    return status;
+}
+
+int
+http_send_empty(struct req *r, int status)
+{
+    return http_send(r, status, NULL, NULL, 0);
+}
+
+int
+http_send_json(struct req *r, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+
+    if (text == NULL) {
+        fprintf(stderr, "bug: response not serialisable request_id=%s\n", r->request_id);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = http_send(r, status, "application/json; charset=utf-8", text, strlen(text));
+    free(text);
+    return status;
+}
+
+int
+http_send_resource(struct req *r, int status, json_t *body, const char *version)
+{
+    char etag[48];
+
+    http_etag(etag, sizeof(etag), version);
+    http_add_header(r, "ETag", etag);
+    return http_send_json(r, status, body);
+}
+
+/* 1 when the Content-Type is application/json, with at most a utf-8 charset parameter. */
+static int
+is_json_type(const char *ct)
+{
+    const char *p;
+
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        return 0;
+    }
+    p = ct + 16;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p == '\0') {
+        return 1;
+    }
+    if (*p != ';') {
+        return 0;
+    }
+    p++;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    return strncasecmp(p, "charset=utf-8", 13) == 0 && p[13] == '\0';
+}
+
+int
+http_read_json_or_problem(struct req *r, json_t **out)
+{
+    long long cl = r->ri->content_length;
+    const char *te = http_header(r, "Transfer-Encoding");
+    char *buf = NULL;
+    size_t cap, got = 0;
+    json_error_t jerr;
+    json_t *in;
+    int status = 0;
+
+    *out = NULL;
+    if (!is_json_type(http_header(r, "Content-Type"))) {
+        mg_disable_connection_keep_alive(r->conn);
+        http_add_header(r, "Accept-Post", "application/json");
+        return problem_send(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                            "send the body as application/json; charset=utf-8");
+    }
+    if (cl > HTTP_BODY_MAX) {
+        /* Unread body bytes would be taken for the next request: close after answering. */
+        mg_disable_connection_keep_alive(r->conn);
+        return problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
+                            HTTP_BODY_MAX);
+    }
+    if (cl < 0 && te == NULL) {
+        cl = 0; /* no Content-Length and not chunked: no body */
+    }
+    /* A chunked body has no length up front: read up to one byte past the cap. */
+    cap = cl >= 0 ? (size_t)cl : (size_t)HTTP_BODY_MAX + 1;
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    while (got < cap) {
+        int n = mg_read(r->conn, buf + got, cap - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (cl < 0 && got > HTTP_BODY_MAX) {
+        mg_disable_connection_keep_alive(r->conn);
+        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
+                              HTTP_BODY_MAX);
+        goto out;
+    }
+    if (cl >= 0 && got != (size_t)cl) {
+        /* A stalled or lying client: mg_read returns 0 with a short body (LIBRARIES.md 6). */
+        mg_disable_connection_keep_alive(r->conn);
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
+        goto out;
+    }
+    if (got == 0) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "a JSON object body is required");
+        goto out;
+    }
+    in = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &jerr);
+    if (in == NULL) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "malformed JSON at line %d column %d: %s",
+                              jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(in)) {
+        json_decref(in);
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body must be a JSON object");
+        goto out;
+    }
+    *out = in;
+out:
+    free(buf);
+    return status;
+}
+
+static int
+name_allowed(const char *const *allowed, const char *name)
+{
+    for (; allowed != NULL && *allowed != NULL; allowed++) {
+        if (strcmp(*allowed, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+http_query_or_problem(struct req *r, const char *const *allowed, struct query *q)
+{
+    const char *src = r->query;
+    char *p, *next;
+    size_t len;
+    int i;
+
+    memset(q, 0, sizeof(*q));
+    if (src == NULL || *src == '\0') {
+        return 0;
+    }
+    len = strlen(src);
+    q->buf = malloc(len + 1);
+    if (q->buf == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    memcpy(q->buf, src, len + 1);
+    for (p = q->buf; p != NULL; p = next) {
+        char *eq, *name, *value;
+        int nlen, vlen;
+
+        next = strchr(p, '&');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        if (*p == '\0') {
+            continue;
+        }
+        eq = strchr(p, '=');
+        name = p;
+        value = eq != NULL ? eq + 1 : p + strlen(p);
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        /* Decode in place: decoding never lengthens. A %00 would hide the rest, so refuse it. */
+        nlen = mg_url_decode(name, (int)strlen(name), name, (int)strlen(name) + 1, 1);
+        vlen = mg_url_decode(value, (int)strlen(value), value, (int)strlen(value) + 1, 1);
+        if (nlen < 0 || vlen < 0 || (size_t)nlen != strlen(name) || (size_t)vlen != strlen(value)
+            || validate_utf8_len(name) < 0 || validate_utf8_len(value) < 0) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "the query string is not valid UTF-8 text");
+        }
+        if (!name_allowed(allowed, name)) {
+            json_t *n = json_string(name);
+            int status = problem_send(r, PROBLEM_BAD_REQUEST, "unknown query parameter '%.60s'",
+                                      n != NULL ? name : "?");
+            json_decref(n);
+            return status;
+        }
+        for (i = 0; i < q->n; i++) {
+            if (strcmp(q->items[i].name, name) == 0) {
+                return problem_send(r, PROBLEM_BAD_REQUEST, "query parameter '%s' given twice",
+                                    name);
+            }
+        }
+        if (q->n == HTTP_MAX_QUERY) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "too many query parameters");
+        }
+        q->items[q->n].name = name;
+        q->items[q->n].value = value;
+        q->n++;
+    }
+    return 0;
+}
+
+const char *
+query_get(const struct query *q, const char *name)
+{
+    int i;
+
+    for (i = 0; i < q->n; i++) {
+        if (strcmp(q->items[i].name, name) == 0) {
+            return q->items[i].value;
+        }
+    }
+    return NULL;
+}
+
+void
+query_cleanup(struct query *q)
+{
+    free(q->buf);
+    q->buf = NULL;
+    q->n = 0;
+}
+
+int
+http_page_or_problem(struct req *r, const struct query *q, struct page *p)
+{
+    const char *limit = query_get(q, "limit");
+    const char *cursor = query_get(q, "cursor");
+
+    p->limit = 20;
+    p->after = NULL;
+    if (limit != NULL) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*limit == '\0' || *end != '\0' || !isdigit((unsigned char)*limit) || v < 1
+            || v > 100) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "limit: a whole number from 1 to 100");
+        }
+        p->limit = (int)v;
+    }
+    if (cursor != NULL) {
+        size_t len = strlen(cursor);
+        unsigned char *raw;
+        long n;
+
+        raw = len <= 1024 ? malloc(len + 1) : NULL;
+        n = raw != NULL ? codec_b64url_decode(cursor, len, raw) : -1;
+        if (n > 0) {
+            p->after = json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+        }
+        free(raw);
+        if (!json_is_array(p->after)) {
+            json_decref(p->after);
+            p->after = NULL;
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "cursor: not a cursor from this list; start again without it");
+        }
+    }
+    return 0;
+}
+
+void
+page_cleanup(struct page *p)
+{
+    json_decref(p->after);
+    p->after = NULL;
+}
+
+json_t *
+page_cursor(json_t *key)
+{
+    char *text;
+    char *enc;
+    json_t *s;
+
+    if (key == NULL) {
+        return json_null();
+    }
+    text = json_dumps(key, JSON_COMPACT);
+    if (text == NULL) {
+        return json_null();
+    }
+    enc = malloc(strlen(text) * 4 / 3 + 4);
+    if (enc == NULL) {
+        free(text);
+        return json_null();
+    }
+    codec_b64url_encode((const unsigned char *)text, strlen(text), enc);
+    s = json_string(enc);
+    free(enc);
+    free(text);
+    return s;
+}
+
+json_t *
+page_body(json_t *items, json_t *next_key)
+{
+    json_t *body = json_object();
+
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor", page_cursor(next_key));
+    json_decref(next_key);
+    return body;
+}
+
+void
+http_etag(char *buf, size_t len, const char *version)
+{
+    snprintf(buf, len, "\"%s\"", version);
+}
+
+int
+http_if_match_or_problem(struct req *r, const char *version)
+{
+    const char *im = http_header(r, "If-Match");
+    char want[48];
+    const char *p;
+    size_t wl;
+
+    if (im == NULL) {
+        return problem_send(r, PROBLEM_PRECONDITION_REQUIRED,
+                            "send If-Match with the ETag from your last GET of this resource");
+    }
+    http_etag(want, sizeof(want), version);
+    wl = strlen(want);
+    /* A list of entity tags; strong comparison, so weak tags (W/"...") never match. */
+    for (p = im; *p != '\0';) {
+        const char *end;
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (*p == '*' && (p[1] == '\0' || p[1] == ',' || p[1] == ' ')) {
+            return 0;
+        }
+        end = p;
+        if (*p == '"') {
+            end = strchr(p + 1, '"');
+            end = end != NULL ? end + 1 : p + strlen(p);
+        } else {
+            while (*end != '\0' && *end != ',') {
+                end++;
+            }
+        }
+        if ((size_t)(end - p) == wl && memcmp(p, want, wl) == 0) {
+            return 0;
+        }
+        p = end;
+    }
+    return problem_send(r, PROBLEM_PRECONDITION_FAILED,
+                        "the resource changed since you read it; GET it again and retry");
+}
+
+void
+http_request_id(struct req *r)
+{
+    const char *given = http_header(r, "X-Request-Id");
+    unsigned char raw[16];
+    size_t i, n;
+
+    if (given != NULL) {
+        n = strlen(given);
+        for (i = 0; i < n; i++) {
+            char c = given[i];
+            if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == ':')) {
+                break;
+            }
+        }
+        if (n > 0 && n < 64 && i == n) {
+            memcpy(r->request_id, given, n + 1);
+            return;
+        }
+    }
+    if (codec_random(raw, sizeof(raw)) != 0) {
+        memset(raw, 0, sizeof(raw));
+    }
+    codec_hex(raw, sizeof(raw), r->request_id);
+}
+
+void
+http_log(struct req *r)
+{
+    struct timespec now;
+    char when[32], path[256];
+    struct tm tm;
+    time_t t;
+    double ms;
+    size_t i;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (double)(now.tv_sec - r->started.tv_sec) * 1e3
+         + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6;
+    t = time(NULL);
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* The path only: the query string may hold what a family searched for. Control
+     * characters and spaces are replaced so one request is always one line. */
+    snprintf(path, sizeof(path), "%s", r->path != NULL ? r->path : "-");
+    for (i = 0; path[i] != '\0'; i++) {
+        if ((unsigned char)path[i] < 0x21 || path[i] == 0x7f) {
+            path[i] = '?';
+        }
+    }
+    fprintf(stderr, "%s %s %s %d %lld %.1fms %s\n", when, r->method, path, r->status, r->bytes, ms,
+            r->request_id);
+}

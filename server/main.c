@@ -1,0 +1,206 @@
+/* main.c: the mpact-registry command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "registry/config.h"
+#include "registry/db.h"
+#include "registry/keys.h"
+#include "registry/migrate.h"
+#include "registry/password.h"
+#include "registry/server.h"
+#include "registry/validate.h"
+
+static PGconn *
+connect_or_say(void)
+{
+    char err[512];
+    PGconn *pg;
+
+    if (config.database_url == NULL) {
+        fprintf(stderr, "mpact-registry: REGISTRY_DATABASE_URL is not set\n");
+        return NULL;
+    }
+    pg = db_connect(config.database_url, err, sizeof(err));
+    if (pg == NULL) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+    }
+    return pg;
+}
+
+static int
+cmd_migrate(void)
+{
+    char err[512];
+    PGconn *pg = connect_or_say();
+    int n;
+
+    if (pg == NULL) {
+        return 1;
+    }
+    n = migrate_apply(pg, stdout, err, sizeof(err));
+    PQfinish(pg);
+    if (n < 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    printf("%d migration(s) applied; schema is current\n", n);
+    return 0;
+}
+
+static int
+cmd_seed_demo(void)
+{
+    char err[512];
+    PGconn *pg = connect_or_say();
+    int rc;
+
+    if (pg == NULL) {
+        return 1;
+    }
+    rc = migrate_seed_demo(pg, stdout, err, sizeof(err));
+    PQfinish(pg);
+    if (rc != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads one line (the password) from stdin, without echo on a terminal. */
+static int
+read_password(char *buf, size_t len)
+{
+    struct termios old, quiet;
+    int tty = isatty(STDIN_FILENO);
+    size_t n;
+
+    if (tty) {
+        fprintf(stderr, "Password: ");
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (fgets(buf, (int)len, stdin) == NULL) {
+        buf[0] = '\0';
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    n = strcspn(buf, "\r\n");
+    if (buf[n] == '\0' && n == len - 1) {
+        return -1; /* longer than the buffer */
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
+static int
+cmd_create_admin(const char *email)
+{
+    char pw[PASSWORD_MAX + 2], hash[PASSWORD_HASH_MAX];
+    const char *why, *params[2];
+    PGconn *pg = NULL;
+    PGresult *res = NULL;
+    int rc = 1;
+
+    if (!validate_email(email)) {
+        fprintf(stderr, "mpact-registry: '%s' is not an email address\n", email);
+        return 1;
+    }
+    if (read_password(pw, sizeof(pw)) != 0) {
+        fprintf(stderr, "mpact-registry: password: at most %d bytes\n", PASSWORD_MAX);
+        goto out;
+    }
+    if ((why = password_policy(pw, email)) != NULL) {
+        fprintf(stderr, "mpact-registry: password: %s\n", why);
+        goto out;
+    }
+    if ((pg = connect_or_say()) == NULL) {
+        goto out;
+    }
+    password_init(1);
+    if (password_hash(pw, hash, sizeof(hash)) != 0) {
+        fprintf(stderr, "mpact-registry: cannot hash the password\n");
+        goto out;
+    }
+    params[0] = email;
+    params[1] = hash;
+    res = PQexecParams(pg,
+                       "INSERT INTO app_user (email, password_hash, role) "
+                       "VALUES ($1::text, $2::text, 'admin') RETURNING id",
+                       2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state != NULL && strcmp(state, "23505") == 0) {
+            fprintf(stderr, "mpact-registry: a user with email %s already exists\n", email);
+        } else {
+            fprintf(stderr, "mpact-registry: cannot create the admin: %s",
+                    PQresultErrorMessage(res));
+        }
+        goto out;
+    }
+    printf("admin %s created with id %s\n", email, PQgetvalue(res, 0, 0));
+    rc = 0;
+out:
+    explicit_bzero(pw, sizeof(pw));
+    PQclear(res);
+    PQfinish(pg);
+    return rc;
+}
+
+static int
+cmd_keygen(const char *dir)
+{
+    char path[4096], err[512];
+
+    if (keys_generate(dir, path, sizeof(path), err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", path);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    char err[512];
+    const char *cmd = argc > 1 ? argv[1] : "--help";
+
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(config_help, stdout);
+        return argc > 1 ? 0 : 2;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("mpact-registry %s\n", REGISTRY_VERSION);
+        return 0;
+    }
+    if (config_load(&config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    if (strcmp(cmd, "serve") == 0 && argc == 2) {
+        return server_run(&config);
+    }
+    if (strcmp(cmd, "migrate") == 0 && argc == 2) {
+        return cmd_migrate();
+    }
+    if (strcmp(cmd, "seed-demo") == 0 && argc == 2) {
+        return cmd_seed_demo();
+    }
+    if (strcmp(cmd, "create-admin") == 0 && argc == 3) {
+        return cmd_create_admin(argv[2]);
+    }
+    if (strcmp(cmd, "keygen") == 0 && argc == 3) {
+        return cmd_keygen(argv[2]);
+    }
+    fprintf(stderr, "mpact-registry: unknown command or wrong arguments: %s (see --help)\n", cmd);
+    return 2;
+}

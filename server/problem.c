@@ -1,0 +1,209 @@
+/* problem.c: RFC 9457 problem details. One table maps each kind to its status, slug and
+ * title, so titles never vary; handlers only write the detail. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/db.h"
+#include "registry/http.h"
+#include "registry/problem.h"
+
+static const struct {
+    int status;
+    const char *slug;
+    const char *title;
+} kinds[PROBLEM_KIND_COUNT] = {
+    [PROBLEM_BAD_REQUEST] = {400, "bad-request", "Request is malformed"},
+    [PROBLEM_UNAUTHORIZED] = {401, "unauthorized", "Authentication required"},
+    [PROBLEM_INVALID_TOKEN] = {401, "invalid-token", "Access token is invalid"},
+    [PROBLEM_INVALID_CREDENTIALS] = {401, "invalid-credentials", "Email or password is wrong"},
+    [PROBLEM_INVALID_GRANT] = {401, "invalid-grant", "Refresh token is not valid"},
+    [PROBLEM_FORBIDDEN] = {403, "forbidden", "Not allowed"},
+    [PROBLEM_NOT_FOUND] = {404, "not-found", "Resource not found"},
+    [PROBLEM_METHOD_NOT_ALLOWED] = {405, "method-not-allowed", "Method not allowed"},
+    [PROBLEM_NOT_ACCEPTABLE] = {406, "not-acceptable", "Cannot produce an acceptable response"},
+    [PROBLEM_CONFLICT] = {409, "conflict", "Conflicts with the current state"},
+    [PROBLEM_INVALID_TRANSITION] = {409, "invalid-transition", "Status change not allowed"},
+    [PROBLEM_PRECONDITION_FAILED] = {412, "precondition-failed", "Resource has changed"},
+    [PROBLEM_PAYLOAD_TOO_LARGE] = {413, "payload-too-large", "Request body too large"},
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported-media-type", "Unsupported media type"},
+    [PROBLEM_VALIDATION] = {422, "validation", "Request failed validation"},
+    [PROBLEM_PRECONDITION_REQUIRED] = {428, "precondition-required", "If-Match required"},
+    [PROBLEM_TOO_MANY_REQUESTS] = {429, "too-many-requests", "Too many requests"},
+    [PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
+    [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
+};
+
+int
+problem_status(enum problem_kind kind)
+{
+    return kinds[kind].status;
+}
+
+const char *
+problem_slug(enum problem_kind kind)
+{
+    return kinds[kind].slug;
+}
+
+const char *
+problem_title(enum problem_kind kind)
+{
+    return kinds[kind].title;
+}
+
+json_t *
+problem_new(enum problem_kind kind, const char *detail, const char *instance)
+{
+    char type[96];
+    json_t *p = json_object();
+
+    snprintf(type, sizeof(type), "/problems/%s", kinds[kind].slug);
+    json_object_set_new(p, "type", json_string(type));
+    json_object_set_new(p, "title", json_string(kinds[kind].title));
+    json_object_set_new(p, "status", json_integer(kinds[kind].status));
+    /* json_string refuses invalid UTF-8; a detail that echoes input must not vanish silently. */
+    if (detail != NULL) {
+        json_t *d = json_string(detail);
+        json_object_set_new(p, "detail", d != NULL ? d : json_string("(detail not shown)"));
+    }
+    if (instance != NULL) {
+        json_t *i = json_string(instance);
+        if (i != NULL) {
+            json_object_set_new(p, "instance", i);
+        }
+    }
+    return p;
+}
+
+static int
+send_problem(struct req *r, json_t *p)
+{
+    char *text = json_dumps(p, JSON_COMPACT);
+    int status = (int)json_integer_value(json_object_get(p, "status"));
+
+    if (text == NULL) {
+        static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
+                                       "error\",\"status\":500}";
+        return http_send(r, 500, "application/problem+json", fallback, sizeof(fallback) - 1);
+    }
+    status = http_send(r, status, "application/problem+json", text, strlen(text));
+    free(text);
+    return status;
+}
+
+int
+problem_send(struct req *r, enum problem_kind kind, const char *fmt, ...)
+{
+    char detail[512];
+    json_t *p;
+    int status;
+
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+    }
+    p = problem_new(kind, fmt != NULL ? detail : NULL, r->path);
+    status = send_problem(r, p);
+    json_decref(p);
+    return status;
+}
+
+void
+problem_add_error(json_t *errors, const char *field, const char *detail)
+{
+    json_t *e = json_object();
+    json_t *f = json_string(field);
+
+    json_object_set_new(e, "field", f != NULL ? f : json_string("(invalid UTF-8)"));
+    json_object_set_new(e, "detail", json_string(detail));
+    json_array_append_new(errors, e);
+}
+
+int
+problem_send_errors(struct req *r, json_t *errors)
+{
+    char detail[512];
+    size_t i, n = json_array_size(errors);
+    size_t used = 0;
+    json_t *p;
+    int status;
+
+    /* The detail names every field, so a reader of the log or a terminal sees them all. */
+    detail[0] = '\0';
+    for (i = 0; i < n && used < sizeof(detail) - 1; i++) {
+        json_t *e = json_array_get(errors, i);
+        int w = snprintf(detail + used, sizeof(detail) - used, "%s%s: %s", i ? "; " : "",
+                         json_string_value(json_object_get(e, "field")),
+                         json_string_value(json_object_get(e, "detail")));
+        if (w < 0) {
+            break;
+        }
+        used += (size_t)w;
+    }
+    if (used >= sizeof(detail)) {
+        memcpy(detail + sizeof(detail) - 4, "...", 4);
+    }
+    p = problem_new(PROBLEM_VALIDATION, detail, r->path);
+    json_object_set(p, "errors", errors);
+    status = send_problem(r, p);
+    json_decref(p);
+    return status;
+}
+
+int
+problem_status_for_sqlstate(const char *sqlstate)
+{
+    if (sqlstate == NULL) {
+        return 503; /* the connection is gone: libpq gives no SQLSTATE */
+    }
+    if (strcmp(sqlstate, "23505") == 0) {
+        return 409;
+    }
+    if (strcmp(sqlstate, "23503") == 0 || strcmp(sqlstate, "23514") == 0) {
+        return 422;
+    }
+    if (strcmp(sqlstate, "22P02") == 0) {
+        return 400;
+    }
+    if (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0
+        || strcmp(sqlstate, "57014") == 0 || strncmp(sqlstate, "08", 2) == 0
+        || strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "26000") == 0) {
+        return 503;
+    }
+    return 500;
+}
+
+int
+problem_from_db(struct req *r, const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res != NULL ? PQresultErrorMessage(res) : "no result";
+    int status = problem_status_for_sqlstate(state);
+
+    if (state != NULL && r->db != NULL && db_lost(r->db)) {
+        status = 503;
+    }
+    fprintf(stderr, "db error request_id=%s sqlstate=%s: %s%s", r->request_id,
+            state != NULL ? state : "none", msg,
+            (msg[0] != '\0' && msg[strlen(msg) - 1] == '\n') ? "" : "\n");
+    switch (status) {
+    case 409:
+        return problem_send(r, PROBLEM_CONFLICT, "a record with the same unique value exists");
+    case 422:
+        return problem_send(r, PROBLEM_VALIDATION, "a referenced record does not exist or a "
+                                                   "value breaks a rule");
+    case 400:
+        return problem_send(r, PROBLEM_BAD_REQUEST, "a value has the wrong form");
+    case 503:
+        http_add_header(r, "Retry-After", "1");
+        return problem_send(r, PROBLEM_UNAVAILABLE, "the database is unavailable; try again");
+    default:
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+}

@@ -1,0 +1,199 @@
+/* router.c: every route in one table (as redis keeps its commands), with who may call it.
+ * The router authenticates, borrows a database connection, calls the handler, and logs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <civetweb.h>
+
+#include "registry/audit.h"
+#include "registry/auth.h"
+#include "registry/db.h"
+#include "registry/http.h"
+#include "registry/problem.h"
+#include "registry/resources.h"
+#include "registry/router.h"
+
+static const struct route routes[] = {
+    {"GET", "/healthz", health_live, ACCESS_PUBLIC, 0},
+    {"GET", "/readyz", health_ready, ACCESS_PUBLIC, 1},
+    {"GET", "/problems/{}", health_problem_page, ACCESS_PUBLIC, 0},
+    {"GET", "/.well-known/jwks.json", tokens_jwks, ACCESS_PUBLIC, 0},
+
+    {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1},
+    {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1},
+    {"POST", "/v1/auth/logout", tokens_logout, ACCESS_PUBLIC, 1},
+
+    {"POST", "/v1/users", users_create, ACCESS_USER, 1},
+    {"GET", "/v1/users", users_list, ACCESS_USER, 1},
+    {"POST", "/v1/users/me/password", users_password, ACCESS_USER, 1},
+    {"GET", "/v1/users/{}", users_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/users/{}", users_update, ACCESS_USER, 1},
+
+    {"POST", "/v1/organisations", organisations_create, ACCESS_ADMIN, 1},
+    {"GET", "/v1/organisations", organisations_list, ACCESS_USER, 1},
+    {"GET", "/v1/organisations/{}", organisations_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/organisations/{}", organisations_update, ACCESS_USER, 1},
+    {"DELETE", "/v1/organisations/{}", organisations_delete, ACCESS_ADMIN, 1},
+    {"POST", "/v1/organisations/{}/licences", licences_create, ACCESS_ADMIN, 1},
+    {"GET", "/v1/organisations/{}/licences", licences_list, ACCESS_USER, 1},
+    {"GET", "/v1/licences/{}", licences_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1},
+
+    {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1},
+};
+
+const struct db_stmt *const router_stmt_tables[] = {
+    health_stmts, tokens_stmts, users_stmts, organisations_stmts, licences_stmts, audit_stmts,
+    NULL,
+};
+
+int
+router_match(const char *pattern, const char *path, char **params, int *nparams)
+{
+    const char *p = pattern, *s = path;
+
+    *nparams = 0;
+    while (*p != '\0' && *s != '\0') {
+        if (p[0] == '{' && p[1] == '}') {
+            size_t n = strcspn(s, "/");
+            if (n == 0 || *nparams == HTTP_MAX_PARAMS) {
+                goto nomatch;
+            }
+            params[*nparams] = strndup(s, n);
+            (*nparams)++;
+            p += 2;
+            s += n;
+            continue;
+        }
+        if (*p != *s) {
+            goto nomatch;
+        }
+        p++;
+        s++;
+    }
+    if (*p == '\0' && *s == '\0') {
+        return 1;
+    }
+nomatch:
+    while (*nparams > 0) {
+        free(params[--*nparams]);
+    }
+    return 0;
+}
+
+/* Finds the route for the request. Returns it, or NULL with the Allow list filled when the path
+ * exists under other methods (allow[0] == '\0' when the path is unknown). */
+static const struct route *
+find_route(struct req *r, char *allow, size_t allowlen)
+{
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    char *params[HTTP_MAX_PARAMS];
+    int nparams;
+    size_t i;
+
+    allow[0] = '\0';
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!router_match(routes[i].pattern, r->path, params, &nparams)) {
+            continue;
+        }
+        if (strcmp(routes[i].method, method) == 0) {
+            memcpy(r->params, params, sizeof(params));
+            r->nparams = nparams;
+            return &routes[i];
+        }
+        while (nparams > 0) {
+            free(params[--nparams]);
+        }
+        if (strstr(allow, routes[i].method) == NULL) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);
+            if (strcmp(routes[i].method, "GET") == 0) {
+                used = strlen(allow);
+                snprintf(allow + used, allowlen - used, ", HEAD");
+            }
+        }
+    }
+    return NULL;
+}
+
+static int
+dispatch(struct req *r)
+{
+    const struct route *route;
+    char allow[96];
+    int authn;
+
+    /* Both framings at once is how requests are smuggled past a proxy (LIBRARIES.md 10). */
+    if (http_header(r, "Transfer-Encoding") != NULL && http_header(r, "Content-Length") != NULL) {
+        mg_disable_connection_keep_alive(r->conn);
+        return problem_send(r, PROBLEM_BAD_REQUEST,
+                            "send either Content-Length or Transfer-Encoding, not both");
+    }
+    route = find_route(r, allow, sizeof(allow));
+    if (route == NULL) {
+        if (allow[0] == '\0') {
+            return problem_send(r, PROBLEM_NOT_FOUND, "no such resource");
+        }
+        http_add_header(r, "Allow", allow);
+        if (strcmp(r->method, "OPTIONS") == 0) {
+            return http_send_empty(r, 204);
+        }
+        return problem_send(r, PROBLEM_METHOD_NOT_ALLOWED, "allowed here: %s", allow);
+    }
+    if (route->access != ACCESS_PUBLIC) {
+        authn = auth_authenticate(r);
+        if (authn == 0) {
+            http_add_header(r, "WWW-Authenticate", "Bearer realm=\"mpact-registry\"");
+            return problem_send(r, PROBLEM_UNAUTHORIZED, "send an access token as "
+                                                         "Authorization: Bearer <token>");
+        }
+        if (authn < 0) {
+            http_add_header(r, "WWW-Authenticate",
+                            "Bearer realm=\"mpact-registry\", error=\"invalid_token\"");
+            return problem_send(r, PROBLEM_INVALID_TOKEN,
+                                "the access token is invalid or expired; sign in again");
+        }
+        if (route->access == ACCESS_ADMIN && !auth_is_admin(&r->principal)) {
+            return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");
+        }
+    }
+    if (route->needs_db) {
+        r->db = db_acquire();
+        if (r->db == NULL) {
+            http_add_header(r, "Retry-After", "1");
+            return problem_send(r, PROBLEM_UNAVAILABLE, "the database is busy or unreachable");
+        }
+    }
+    return route->fn(r);
+}
+
+int
+router_handle(struct mg_connection *conn, void *cbdata)
+{
+    struct req r;
+    int i;
+
+    (void)cbdata;
+    memset(&r, 0, sizeof(r));
+    clock_gettime(CLOCK_MONOTONIC, &r.started);
+    r.conn = conn;
+    r.ri = mg_get_request_info(conn);
+    r.method = r.ri->request_method;
+    r.path = r.ri->local_uri != NULL ? r.ri->local_uri : "/";
+    r.query = r.ri->query_string;
+    http_request_id(&r);
+
+    dispatch(&r);
+    if (r.status == 0) {
+        fprintf(stderr, "bug: no response from %s %s\n", r.method, r.path);
+        problem_send(&r, PROBLEM_INTERNAL, NULL);
+    }
+    db_release(r.db);
+    for (i = 0; i < r.nparams; i++) {
+        free(r.params[i]);
+    }
+    http_log(&r);
+    return r.status;
+}

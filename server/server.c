@@ -1,0 +1,147 @@
+/* server.c: starting and stopping the HTTP server. */
+#define MG_EXPERIMENTAL_INTERFACES 1
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <civetweb.h>
+#include <libpq-fe.h>
+
+#include "registry/db.h"
+#include "registry/keys.h"
+#include "registry/migrate.h"
+#include "registry/password.h"
+#include "registry/router.h"
+#include "registry/server.h"
+
+/* Our own auth runs in the router; registering a handler that allows everything also stops
+ * CivetWeb looking for .htpasswd on every request (LIBRARIES.md 23). */
+static int
+allow_all(struct mg_connection *conn, void *cbdata)
+{
+    (void)conn;
+    (void)cbdata;
+    return 1;
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    fprintf(stderr, "civetweb: %s\n", message);
+    return 1;
+}
+
+/* Refuses to serve a schema older than the binary. Returns 0, or 1 after saying why. */
+static int
+check_schema(const struct config *c)
+{
+    char err[512];
+    PGconn *pg = db_connect(c->database_url, err, sizeof(err));
+    int pending;
+
+    if (pg == NULL) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    pending = migrate_pending(pg, err, sizeof(err));
+    PQfinish(pg);
+    if (pending < 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    if (pending > 0) {
+        fprintf(stderr,
+                "mpact-registry: %d migration(s) pending; run `mpact-registry migrate` first\n",
+                pending);
+        return 1;
+    }
+    return 0;
+}
+
+int
+server_run(const struct config *c)
+{
+    char ports[96], threads[16], err[512], errtext[256] = "";
+    unsigned errcode = 0;
+    struct mg_callbacks callbacks;
+    struct mg_init_data init;
+    struct mg_error_data error = {&errcode, errtext, sizeof(errtext)};
+    struct mg_context *ctx = NULL;
+    sigset_t stop;
+    int sig, rc = 1;
+    const char *options[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "enable_keep_alive", "yes",
+        "tcp_nodelay", "1",
+        "keep_alive_timeout_ms", "5000",
+        "request_timeout_ms", "10000",
+        "max_request_size", "16384",
+        "access_control_allow_methods", "",
+        NULL, NULL,
+    };
+
+    if (c->database_url == NULL) {
+        fprintf(stderr, "mpact-registry: REGISTRY_DATABASE_URL is not set\n");
+        return 1;
+    }
+    if (c->jwt_key_dir == NULL) {
+        fprintf(stderr, "mpact-registry: REGISTRY_JWT_KEY_DIR is not set (make a key with "
+                        "`mpact-registry keygen DIR`)\n");
+        return 1;
+    }
+    if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    if (check_schema(c) != 0) {
+        goto out;
+    }
+    if (db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
+                     sizeof(err))
+        != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        goto out;
+    }
+    password_init(c->password_slots);
+
+    /* Block the stop signals before CivetWeb starts its threads, so they all inherit the mask
+     * and only sigwait below receives them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    snprintf(ports, sizeof(ports), "%s:%d", c->listen_host, c->listen_port);
+    snprintf(threads, sizeof(threads), "%d", c->threads);
+    memset(&callbacks, 0, sizeof(callbacks));
+    callbacks.log_message = log_message;
+    init.callbacks = &callbacks;
+    init.user_data = NULL;
+    init.configuration_options = options;
+    mg_init_library(0);
+    ctx = mg_start2(&init, &error);
+    if (ctx == NULL) {
+        fprintf(stderr, "mpact-registry: cannot listen on %s: %s\n", ports,
+                errtext[0] != '\0' ? errtext : "unknown error");
+        goto out;
+    }
+    mg_set_request_handler(ctx, "/", router_handle, NULL);
+    mg_set_auth_handler(ctx, "/", allow_all, NULL);
+    fprintf(stderr, "mpact-registry %s listening on http://%s\n", REGISTRY_VERSION, ports);
+
+    while (sigwait(&stop, &sig) != 0) {
+    }
+    fprintf(stderr, "mpact-registry: signal %d, stopping\n", sig);
+    rc = 0;
+out:
+    if (ctx != NULL) {
+        mg_stop(ctx); /* stops accepting, waits for requests in flight */
+    }
+    mg_exit_library();
+    db_pool_close();
+    keys_unload();
+    return rc;
+}
