@@ -24,11 +24,15 @@ allow_all(struct mg_connection *conn, void *cbdata)
     return 1;
 }
 
+static volatile int started; /* until set, start-up errors are reported by server_run alone */
+
 static int
 log_message(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
-    fprintf(stderr, "civetweb: %s\n", message);
+    if (started) {
+        fprintf(stderr, "civetweb: %s\n", message);
+    }
     return 1;
 }
 
@@ -128,6 +132,7 @@ server_run(const struct config *c)
                 errtext[0] != '\0' ? errtext : "unknown error");
         goto out;
     }
+    started = 1;
     mg_set_request_handler(ctx, "/", router_handle, NULL);
     mg_set_auth_handler(ctx, "/", allow_all, NULL);
     fprintf(stderr, "mpact-registry %s listening on http://%s\n", REGISTRY_VERSION, ports);
