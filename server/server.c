@@ -73,7 +73,7 @@ server_run(const struct config *c)
     struct mg_error_data error = {&errcode, errtext, sizeof(errtext)};
     struct mg_context *ctx = NULL;
     sigset_t stop;
-    int sig, rc = 1;
+    int sig, rc = 1, library = 0;
     const char *options[] = {
         "listening_ports", ports,
         "num_threads", threads,
@@ -126,6 +126,7 @@ server_run(const struct config *c)
     init.user_data = NULL;
     init.configuration_options = options;
     mg_init_library(0);
+    library = 1;
     ctx = mg_start2(&init, &error);
     if (ctx == NULL) {
         fprintf(stderr, "mpact-registry: cannot listen on %s: %s\n", ports,
@@ -145,7 +146,9 @@ out:
     if (ctx != NULL) {
         mg_stop(ctx); /* stops accepting, waits for requests in flight */
     }
-    mg_exit_library();
+    if (library) {
+        mg_exit_library();
+    }
     db_pool_close();
     keys_unload();
     return rc;
