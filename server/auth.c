@@ -67,15 +67,15 @@ auth_check_claims(json_t *claims, long long now, const char *iss, const char *au
         *why = "exp missing or not an integer";
         return -1;
     }
-    if (json_integer_value(exp) + AUTH_LEEWAY <= now) {
+    if (json_integer_value(exp) <= now - AUTH_LEEWAY) {
         *why = "token expired";
         return -1;
     }
-    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) - AUTH_LEEWAY > now)) {
+    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + AUTH_LEEWAY)) {
         *why = "token not yet valid";
         return -1;
     }
-    if (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) - AUTH_LEEWAY > now)) {
+    if (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + AUTH_LEEWAY)) {
         *why = "iat in the future";
         return -1;
     }

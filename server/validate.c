@@ -62,7 +62,8 @@ validate_text(const char *s, size_t min, size_t max)
         return 0;
     }
     for (p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
+        /* C0 controls, DEL, and C1 controls (U+0080..U+009F, encoded C2 80..C2 9F). */
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
             return 0;
         }
     }
@@ -153,7 +154,7 @@ validate_email(const char *s)
             return 0;
         }
     }
-    return at[1] != '-' && at[1] != '.';
+    return at[1] != '-' && at[1] != '.' && s[n - 1] != '-';
 }
 
 int
@@ -225,6 +226,17 @@ validate_url(const char *s)
     }
     for (p = host; *p != '\0' && *p != '/' && *p != ':' && *p != '?' && *p != '#'; p++) {
         if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.')) {
+            return 0;
+        }
+    }
+    /* After the host: an optional numeric port, then the path. No userinfo ("a:b@host"),
+     * or the host checked above would not be the host a browser visits. */
+    if (*p == ':') {
+        const char *port = ++p;
+        while (isdigit((unsigned char)*p)) {
+            p++;
+        }
+        if (p == port || p - port > 5 || (*p != '\0' && *p != '/' && *p != '?' && *p != '#')) {
             return 0;
         }
     }
@@ -308,7 +320,8 @@ check_value(json_t *in, const char *key, json_t *v, const struct field *f, char 
         }
         for (i = 0; i < json_array_size(v); i++) {
             json_t *item = json_array_get(v, i);
-            if (!json_is_string(item) || !validate_text(json_string_value(item), 1, 200)) {
+            if (!json_is_string(item) || !validate_text(json_string_value(item), 1, 200)
+                || strspn(json_string_value(item), " ") == strlen(json_string_value(item))) {
                 return "each line must be text of 1 to 200 characters";
             }
         }
