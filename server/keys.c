@@ -1,0 +1,919 @@
+/* server/keys.c: the EC P-256 signing keys, ES256 signing with libjwt, ES256 verification with
+ * OpenSSL on keys parsed once, and the JWKS that publishes the public halves.
+ *
+ * The loaded keys live in one `struct key_set`, reached through `keys_current` under
+ * `keys_lock`. Readers (sign, verify, JWKS) hold the read lock for the whole call, so a later
+ * reload can build a new set and swap it in under the write lock. */
+#include "registry/keys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <jwt.h>
+
+#define KEYS_TOKEN_MAX   8192        /* longest compact JWS we look at, in bytes */
+#define KEYS_FILE_MAX    (64 * 1024) /* longest key file we read */
+#define KEYS_COORD_BYTES 32          /* P-256 field element */
+#define KEYS_B64_32      43          /* base64url length of 32 bytes, no padding */
+#define KEYS_SIG_BYTES   64          /* raw r || s */
+#define KEYS_SIG_B64     86          /* base64url length of 64 bytes */
+#define KEYS_SEG_MAX     (KEYS_TOKEN_MAX / 4 * 3 + 3)
+
+struct key {
+    EVP_PKEY *pkey;
+    char *name; /* file name inside the folder */
+    struct timespec mtime;
+    char kid[KEYS_B64_32 + 1];
+    char x[KEYS_B64_32 + 1];
+    char y[KEYS_B64_32 + 1];
+};
+
+struct key_set {
+    struct key *keys;
+    size_t count;
+    size_t signer;       /* index into keys */
+    char *sign_pem;      /* PKCS#8 PEM of the signing key, for libjwt */
+    size_t sign_pem_len; /* without the terminating NUL */
+};
+
+static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct key_set *keys_current;
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes the unpadded base64url form of `in` and a NUL into `out`, which must hold
+ * (n * 4 + 2) / 3 + 1 bytes. Returns the length written. */
+static size_t
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long v =
+            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned long v = (unsigned long)in[i] << 16;
+
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
+
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int
+b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+/* Strict unpadded base64url: only the URL-safe alphabet, no '=', no impossible length and no
+ * stray bits in the last character (so each value has exactly one encoding).
+ * Returns 0 with the byte count in *outlen, or -1. */
+static int
+b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_t *outlen)
+{
+    size_t i, o = 0;
+    unsigned long acc = 0;
+    int bits = 0;
+
+    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > outcap) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        int v = b64url_value((unsigned char)in[i]);
+
+        if (v < 0) {
+            return -1;
+        }
+        acc = ((acc << 6) | (unsigned long)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    if (bits > 0 && (acc & ((1UL << bits) - 1)) != 0) {
+        return -1;
+    }
+    *outlen = o;
+    return 0;
+}
+
+/* Fills the base64url x and y coordinates of an EC public key. Returns 0, or -1. */
+static int
+jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
+{
+    BIGNUM *bx = NULL, *by = NULL;
+    unsigned char buf[KEYS_COORD_BYTES];
+    int rc = -1;
+
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1
+        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1) {
+        goto out;
+    }
+    if (BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
+        goto out;
+    }
+    b64url_encode(buf, sizeof buf, x);
+    if (BN_bn2binpad(by, buf, sizeof buf) != (int)sizeof buf) {
+        goto out;
+    }
+    b64url_encode(buf, sizeof buf, y);
+    rc = 0;
+out:
+    BN_free(bx);
+    BN_free(by);
+    return rc;
+}
+
+/* RFC 7638: base64url(SHA-256(the required members in lexicographic order, no spaces)). */
+static int
+jwk_thumbprint(const char *x, const char *y, char *kid)
+{
+    char canon[128];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int n;
+
+    n = snprintf(canon, sizeof canon,
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+    if (n < 0 || (size_t)n >= sizeof canon) {
+        return -1;
+    }
+    if (EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        return -1;
+    }
+    b64url_encode(md, mdlen, kid);
+    return 0;
+}
+
+/* 1 when `pkey` is an EC key on the named curve P-256. */
+static int
+is_p256(const EVP_PKEY *pkey)
+{
+    char group[64];
+    size_t glen = 0;
+
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
+        return 0;
+    }
+    if (EVP_PKEY_get_group_name(pkey, group, sizeof group, &glen) != 1) {
+        return 0;
+    }
+    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
+}
+
+/* PEM passphrase callback: never prompt, only note that a passphrase was asked for. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    *(int *)u = 1;
+    return -1;
+}
+
+/* Reads a whole small regular file. Returns a malloc'd NUL-terminated buffer, or NULL with
+ * a reason in *why. */
+static char *
+read_small_file(const char *path, size_t *len, struct timespec *mtime, const char **why)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    int fd;
+
+    /* O_NONBLOCK: a FIFO named *.pem must not hang the start-up. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0) {
+        *why = strerror(errno);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        goto out;
+    }
+    if (st.st_size > KEYS_FILE_MAX) {
+        *why = "larger than 64 KiB";
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            *why = r < 0 ? strerror(errno) : "file shrank while reading";
+            free(buf);
+            buf = NULL;
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *len = got;
+    *mtime = st.st_mtim;
+out:
+    close(fd);
+    return buf;
+}
+
+/* Parses one key file into `k`. Returns 0, or -1 with a reason in *why. */
+static int
+load_key_file(const char *dir, const char *name, struct key *k, const char **why)
+{
+    char path[4096];
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    int asked = 0, rc = -1, n;
+
+    n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        *why = "path too long";
+        return -1;
+    }
+    data = read_small_file(path, &len, &k->mtime, why);
+    if (data == NULL) {
+        return -1;
+    }
+    if (strstr(data, "-----BEGIN PRIVATE KEY-----") == NULL
+        && strstr(data, "-----BEGIN EC PRIVATE KEY-----") == NULL) {
+        *why = strstr(data, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL
+                   ? "passphrase-protected keys are not supported"
+                   : "no PEM \"PRIVATE KEY\" or \"EC PRIVATE KEY\" block";
+        goto out;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    k->pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, &asked, NULL, NULL);
+    if (k->pkey == NULL) {
+        *why = asked ? "passphrase-protected keys are not supported"
+                     : "not a readable PEM private key";
+        goto out;
+    }
+    if (!is_p256(k->pkey)) {
+        *why = "not an EC P-256 key";
+        goto out;
+    }
+    if (jwk_coordinates(k->pkey, k->x, k->y) != 0 || jwk_thumbprint(k->x, k->y, k->kid) != 0) {
+        *why = "cannot read the public key";
+        goto out;
+    }
+    k->name = strdup(name);
+    if (k->name == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        EVP_PKEY_free(k->pkey);
+        k->pkey = NULL;
+    }
+    BIO_free(bio);
+    if (data != NULL) {
+        OPENSSL_cleanse(data, len);
+        free(data);
+    }
+    ERR_clear_error();
+    return rc;
+}
+
+static void
+key_set_free(struct key_set *set)
+{
+    size_t i;
+
+    if (set == NULL) {
+        return;
+    }
+    for (i = 0; i < set->count; i++) {
+        EVP_PKEY_free(set->keys[i].pkey);
+        free(set->keys[i].name);
+    }
+    free(set->keys);
+    if (set->sign_pem != NULL) {
+        OPENSSL_cleanse(set->sign_pem, set->sign_pem_len);
+        free(set->sign_pem);
+    }
+    free(set);
+}
+
+/* 1 when `a` should sign rather than `b`: newer modification time, then greater name. */
+static int
+key_newer(const struct key *a, const struct key *b)
+{
+    if (a->mtime.tv_sec != b->mtime.tv_sec) {
+        return a->mtime.tv_sec > b->mtime.tv_sec;
+    }
+    if (a->mtime.tv_nsec != b->mtime.tv_nsec) {
+        return a->mtime.tv_nsec > b->mtime.tv_nsec;
+    }
+    return strcmp(a->name, b->name) > 0;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+is_pem_name(const char *name)
+{
+    size_t n = strlen(name);
+
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pem") == 0;
+}
+
+/* Lists the *.pem names in `dir`, sorted. Returns 0 with a malloc'd array, or -1. */
+static int
+list_pem_names(const char *dir, char ***names_out, size_t *count_out, char *err, size_t errlen)
+{
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t count = 0, cap = 0, i;
+    int rc = -1;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0) {
+                set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
+                goto out;
+            }
+            break;
+        }
+        if (!is_pem_name(de->d_name)) {
+            continue;
+        }
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **grown = realloc(names, ncap * sizeof *names);
+
+            if (grown == NULL) {
+                set_err(err, errlen, "keys: out of memory");
+                goto out;
+            }
+            names = grown;
+            cap = ncap;
+        }
+        names[count] = strdup(de->d_name);
+        if (names[count] == NULL) {
+            set_err(err, errlen, "keys: out of memory");
+            goto out;
+        }
+        count++;
+    }
+    if (count > 0) {
+        qsort(names, count, sizeof *names, compare_names);
+    }
+    *names_out = names;
+    *count_out = count;
+    names = NULL;
+    rc = 0;
+out:
+    if (names != NULL) {
+        for (i = 0; i < count; i++) {
+            free(names[i]);
+        }
+        free(names);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Writes the PKCS#8 PEM of `pkey` into a malloc'd NUL-terminated buffer. Returns it, or NULL. */
+static char *
+private_pem(EVP_PKEY *pkey, size_t *len)
+{
+    BIO *bio;
+    char *mem = NULL, *copy = NULL;
+    long n;
+
+    bio = BIO_new(BIO_s_secmem());
+    if (bio == NULL) {
+        return NULL;
+    }
+    if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        goto out;
+    }
+    n = BIO_get_mem_data(bio, &mem);
+    if (n <= 0) {
+        goto out;
+    }
+    copy = malloc((size_t)n + 1);
+    if (copy == NULL) {
+        goto out;
+    }
+    memcpy(copy, mem, (size_t)n);
+    copy[n] = '\0';
+    *len = (size_t)n;
+out:
+    BIO_free(bio);
+    ERR_clear_error();
+    return copy;
+}
+
+int
+keys_load(const char *dir, char *err, size_t errlen)
+{
+    struct key_set *set = NULL, *old;
+    char **names = NULL;
+    size_t count = 0, i, j;
+    int rc = -1;
+
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        set_err(err, errlen, "keys: no key folder given");
+        return -1;
+    }
+    if (list_pem_names(dir, &names, &count, err, errlen) != 0) {
+        return -1;
+    }
+    if (count == 0) {
+        set_err(err, errlen, "keys: %s: no *.pem key files", dir);
+        goto out;
+    }
+    set = calloc(1, sizeof *set);
+    if (set == NULL || (set->keys = calloc(count, sizeof *set->keys)) == NULL) {
+        set_err(err, errlen, "keys: out of memory");
+        goto out;
+    }
+    for (i = 0; i < count; i++) {
+        const char *why = "unknown error";
+        struct key *k = &set->keys[set->count];
+
+        if (load_key_file(dir, names[i], k, &why) != 0) {
+            set_err(err, errlen, "keys: %s/%s: %s", dir, names[i], why);
+            goto out;
+        }
+        set->count++;
+        for (j = 0; j + 1 < set->count; j++) {
+            if (strcmp(set->keys[j].kid, k->kid) == 0) {
+                set_err(err, errlen, "keys: %s/%s: same key as %s", dir, names[i],
+                        set->keys[j].name);
+                goto out;
+            }
+        }
+        if (set->count > 1 && key_newer(k, &set->keys[set->signer])) {
+            set->signer = set->count - 1;
+        }
+    }
+    set->sign_pem = private_pem(set->keys[set->signer].pkey, &set->sign_pem_len);
+    if (set->sign_pem == NULL) {
+        set_err(err, errlen, "keys: %s/%s: cannot encode the signing key", dir,
+                set->keys[set->signer].name);
+        goto out;
+    }
+    pthread_rwlock_wrlock(&keys_lock);
+    old = keys_current;
+    keys_current = set;
+    pthread_rwlock_unlock(&keys_lock);
+    set = old; /* freed below */
+    rc = 0;
+out:
+    key_set_free(set);
+    for (i = 0; i < count; i++) {
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+void
+keys_unload(void)
+{
+    struct key_set *old;
+
+    pthread_rwlock_wrlock(&keys_lock);
+    old = keys_current;
+    keys_current = NULL;
+    pthread_rwlock_unlock(&keys_lock);
+    key_set_free(old);
+}
+
+/* Writes all of `buf` to `fd`. Returns 0, or -1 with errno. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            if (w == 0) {
+                errno = EIO;
+            }
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    EVP_PKEY *pkey = NULL;
+    char x[KEYS_B64_32 + 1], y[KEYS_B64_32 + 1], kid[KEYS_B64_32 + 1];
+    char stamp[32], file[4096];
+    char *pem = NULL;
+    size_t pem_len = 0;
+    struct stat st;
+    struct tm tm;
+    time_t now;
+    int fd = -1, dfd, rc = -1, n;
+
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        set_err(err, errlen, "keys: no key folder given");
+        return -1;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errlen, "keys: cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        set_err(err, errlen, "keys: %s is not a folder", dir);
+        return -1;
+    }
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (pkey == NULL) {
+        set_err(err, errlen, "keys: P-256 key generation failed");
+        goto out;
+    }
+    if (jwk_coordinates(pkey, x, y) != 0 || jwk_thumbprint(x, y, kid) != 0) {
+        set_err(err, errlen, "keys: cannot compute the key id");
+        goto out;
+    }
+    pem = private_pem(pkey, &pem_len);
+    if (pem == NULL) {
+        set_err(err, errlen, "keys: cannot encode the key");
+        goto out;
+    }
+    now = time(NULL);
+    if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0) {
+        set_err(err, errlen, "keys: cannot format the time");
+        goto out;
+    }
+    n = snprintf(file, sizeof file, "%s/%s-%.8s.pem", dir, stamp, kid);
+    if (n < 0 || (size_t)n >= sizeof file) {
+        set_err(err, errlen, "keys: key folder path too long");
+        goto out;
+    }
+    fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        set_err(err, errlen, "keys: cannot create %s: %s", file, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, 0600) != 0 || write_all(fd, pem, pem_len) != 0 || fsync(fd) != 0) {
+        set_err(err, errlen, "keys: cannot write %s: %s", file, strerror(errno));
+        unlink(file);
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        set_err(err, errlen, "keys: cannot write %s: %s", file, strerror(errno));
+        unlink(file);
+        goto out;
+    }
+    fd = -1;
+    /* Make the new directory entry durable too; failure here does not lose the key. */
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    if (path != NULL && pathlen > 0) {
+        if ((size_t)n >= pathlen) {
+            set_err(err, errlen, "keys: %s: path buffer too small", file);
+            goto out;
+        }
+        memcpy(path, file, (size_t)n + 1);
+    }
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (pem != NULL) {
+        OPENSSL_cleanse(pem, pem_len);
+        free(pem);
+    }
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+    return rc;
+}
+
+json_t *
+keys_jwks(void)
+{
+    json_t *doc = NULL, *arr;
+    size_t i;
+
+    arr = json_array();
+    if (arr == NULL) {
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&keys_lock);
+    for (i = 0; keys_current != NULL && i < keys_current->count; i++) {
+        const struct key *k = &keys_current->keys[i];
+        json_t *jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
+                                "x", k->x, "y", k->y, "kid", k->kid, "use", "sig", "alg", "ES256");
+
+        if (json_array_append_new(arr, jwk) != 0) {
+            pthread_rwlock_unlock(&keys_lock);
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    pthread_rwlock_unlock(&keys_lock);
+    doc = json_object();
+    if (json_object_set_new(doc, "keys", arr) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* The pointer stays valid until the next keys_load or keys_unload. */
+const char *
+keys_signing_kid(void)
+{
+    const char *kid = NULL;
+
+    pthread_rwlock_rdlock(&keys_lock);
+    if (keys_current != NULL) {
+        kid = keys_current->keys[keys_current->signer].kid;
+    }
+    pthread_rwlock_unlock(&keys_lock);
+    return kid;
+}
+
+char *
+keys_sign(json_t *claims)
+{
+    jwt_t *jwt = NULL;
+    char *grants = NULL, *token = NULL;
+    const struct key_set *set;
+
+    if (!json_is_object(claims)) {
+        return NULL;
+    }
+    grants = json_dumps(claims, JSON_COMPACT);
+    if (grants == NULL) {
+        return NULL;
+    }
+    pthread_rwlock_rdlock(&keys_lock);
+    set = keys_current;
+    if (set == NULL || set->sign_pem_len > (size_t)KEYS_FILE_MAX) {
+        goto out;
+    }
+    if (jwt_new(&jwt) != 0 || jwt_add_grants_json(jwt, grants) != 0
+        || jwt_add_header(jwt, "kid", set->keys[set->signer].kid) != 0
+        || jwt_set_alg(jwt, JWT_ALG_ES256, (const unsigned char *)set->sign_pem,
+                       (int)set->sign_pem_len)
+               != 0) {
+        goto out;
+    }
+    /* libjwt allocates the result with malloc, so the caller frees it with free(). */
+    token = jwt_encode_str(jwt);
+out:
+    pthread_rwlock_unlock(&keys_lock);
+    jwt_free(jwt); /* also scrubs its copy of the key */
+    free(grants);
+    ERR_clear_error();
+    return token;
+}
+
+/* Decodes a base64url segment and parses it as a JSON object. Returns a new reference, or
+ * NULL. */
+static json_t *
+decode_json_object(const char *seg, size_t len)
+{
+    unsigned char buf[KEYS_SEG_MAX];
+    size_t n = 0;
+    json_t *obj;
+
+    if (len == 0 || b64url_decode(seg, len, buf, sizeof buf, &n) != 0) {
+        return NULL;
+    }
+    obj = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Checks a raw r || s ES256 signature over msg with `pkey`. Returns 1 when valid. */
+static int
+es256_verify(EVP_PKEY *pkey, const unsigned char *sig, const char *msg, size_t msglen)
+{
+    ECDSA_SIG *esig = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    EVP_MD_CTX *md = NULL;
+    unsigned char *der = NULL;
+    int derlen, ok = 0;
+
+    r = BN_bin2bn(sig, KEYS_SIG_BYTES / 2, NULL);
+    s = BN_bin2bn(sig + KEYS_SIG_BYTES / 2, KEYS_SIG_BYTES / 2, NULL);
+    esig = ECDSA_SIG_new();
+    if (r == NULL || s == NULL || esig == NULL) {
+        goto out;
+    }
+    if (ECDSA_SIG_set0(esig, r, s) != 1) {
+        goto out;
+    }
+    r = s = NULL; /* owned by esig now */
+    derlen = i2d_ECDSA_SIG(esig, &der);
+    if (derlen <= 0) {
+        goto out;
+    }
+    md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) != 1) {
+        goto out;
+    }
+    ok = EVP_DigestVerify(md, der, (size_t)derlen, (const unsigned char *)msg, msglen) == 1;
+out:
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(esig);
+    BN_free(r);
+    BN_free(s);
+    ERR_clear_error();
+    return ok;
+}
+
+int
+keys_verify(const char *token, json_t **claims)
+{
+    json_t *header = NULL, *payload = NULL, *alg, *kid;
+    const char *dot1, *dot2, *sig_seg;
+    unsigned char sig[KEYS_SIG_BYTES];
+    size_t len, sig_len = 0, i;
+    const struct key *key = NULL;
+    int rc = -1, locked = 0;
+
+    if (claims == NULL) {
+        return -1;
+    }
+    *claims = NULL;
+    if (token == NULL) {
+        return -1;
+    }
+    len = strnlen(token, KEYS_TOKEN_MAX + 1);
+    if (len > KEYS_TOKEN_MAX) {
+        return -1;
+    }
+    dot1 = memchr(token, '.', len);
+    if (dot1 == NULL) {
+        return -1;
+    }
+    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
+    if (dot2 == NULL) {
+        return -1;
+    }
+    sig_seg = dot2 + 1;
+    if (memchr(sig_seg, '.', len - (size_t)(sig_seg - token)) != NULL) {
+        return -1;
+    }
+    if (len - (size_t)(sig_seg - token) != KEYS_SIG_B64
+        || b64url_decode(sig_seg, KEYS_SIG_B64, sig, sizeof sig, &sig_len) != 0
+        || sig_len != KEYS_SIG_BYTES) {
+        return -1;
+    }
+    header = decode_json_object(token, (size_t)(dot1 - token));
+    if (header == NULL) {
+        goto out;
+    }
+    alg = json_object_get(header, "alg");
+    kid = json_object_get(header, "kid");
+    if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0) {
+        goto out;
+    }
+    if (!json_is_string(kid) || json_object_get(header, "crit") != NULL) {
+        goto out;
+    }
+    pthread_rwlock_rdlock(&keys_lock);
+    locked = 1;
+    for (i = 0; keys_current != NULL && i < keys_current->count; i++) {
+        if (strcmp(keys_current->keys[i].kid, json_string_value(kid)) == 0) {
+            key = &keys_current->keys[i];
+            break;
+        }
+    }
+    if (key == NULL) {
+        goto out;
+    }
+    if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
+        goto out;
+    }
+    payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    if (payload == NULL) {
+        goto out;
+    }
+    *claims = payload;
+    payload = NULL;
+    rc = 0;
+out:
+    if (locked) {
+        pthread_rwlock_unlock(&keys_lock);
+    }
+    json_decref(header);
+    json_decref(payload);
+    return rc;
+}
