@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# dev.sh: the two commands of the README.
+#
+#   deploy/dev.sh serve   install what is missing, build, start a private PostgreSQL in .local/pg,
+#                         migrate, load the demo data (prints the demo accounts) and serve on
+#                         http://localhost:8080 (REGISTRY_LISTEN overrides).
+#   deploy/dev.sh test    install what is missing, build build/ and build-asan/ (AddressSanitizer
+#                         + UBSan), and run every test through ctest in both.
+#
+# Stop the private PostgreSQL with: tests/integration/pg.sh stop .local/pg
+set -euo pipefail
+
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+JOBS="${JOBS:-2}"
+PACKAGES=(
+    build-essential cmake pkg-config
+    libcivetweb-dev libjansson-dev libjwt-dev libpq-dev libcrypt-dev libssl-dev
+    libcmocka-dev libcurl4-openssl-dev
+    postgresql-15 postgresql-contrib
+    valgrind curl ca-certificates
+)
+
+say()
+{
+    printf '==> %s\n' "$*" >&2
+}
+
+usage()
+{
+    cat >&2 <<'EOF'
+usage: deploy/dev.sh serve   build, start a private PostgreSQL, migrate, seed the demo data and
+                             serve on http://localhost:8080
+       deploy/dev.sh test    build (plain and sanitizer builds) and run every test with ctest
+EOF
+    exit 2
+}
+
+install_packages()
+{
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
+            missing+=("$p")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return
+    fi
+    say "installing ${missing[*]}"
+    local sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            echo "dev.sh: missing packages: ${missing[*]}; install them as root (apt-get install)" >&2
+            exit 1
+        fi
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${missing[@]}"
+}
+
+# build DIR [CMAKE-ARG...]
+build()
+{
+    local dir="$1"
+    shift
+    say "building $dir"
+    cmake -S "$ROOT" -B "$ROOT/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null || return 1
+    cmake --build "$ROOT/$dir" -j"$JOBS"
+}
+
+cmd_serve()
+{
+    install_packages
+    build build
+
+    local bin="$ROOT/build/mpact-registry" conninfo keys="$ROOT/.local/keys"
+    say "starting the private PostgreSQL in .local/pg"
+    conninfo="$(tests/integration/pg.sh start "$ROOT/.local/pg" registry)"
+
+    mkdir -p "$keys"
+    chmod 700 "$keys"
+    if ! compgen -G "$keys/*.pem" >/dev/null; then
+        say "making a signing key in .local/keys"
+        "$bin" keygen "$keys" >/dev/null
+    fi
+
+    export REGISTRY_DATABASE_URL="$conninfo dbname=registry"
+    export REGISTRY_LISTEN="${REGISTRY_LISTEN:-127.0.0.1:8080}"
+    export REGISTRY_JWT_KEY_DIR="$keys"
+    export REGISTRY_STATIC_DIR="${REGISTRY_STATIC_DIR:-$ROOT/static}"
+
+    say "migrating"
+    "$bin" migrate
+    say "loading the demo data"
+    "$bin" seed-demo
+
+    local port="${REGISTRY_LISTEN##*:}"
+    echo
+    echo "Serving on http://localhost:$port   (Ctrl-C stops the server;"
+    echo "  tests/integration/pg.sh stop .local/pg stops the private PostgreSQL)"
+    exec "$bin" serve
+}
+
+# run_ctest DIR: runs every test there; returns ctest's status.
+run_ctest()
+{
+    local dir="$1"
+    say "ctest in $dir"
+    ctest --test-dir "$ROOT/$dir" --output-on-failure -j"$JOBS"
+}
+
+cmd_test()
+{
+    local started=$SECONDS
+    install_packages
+    if ! build build; then
+        echo "dev.sh test: FAILED: build/ does not build"
+        return 1
+    fi
+    if ! build build-asan -DSANITIZE=ON; then
+        echo "dev.sh test: FAILED: build-asan/ does not build"
+        return 1
+    fi
+
+    local plain=0 asan=0
+    run_ctest build || plain=$?
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}" \
+        UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+        run_ctest build-asan || asan=$?
+
+    local took=$((SECONDS - started))
+    echo
+    if [[ $plain -eq 0 && $asan -eq 0 ]]; then
+        echo "dev.sh test: PASSED: every test passed in build/ and build-asan/ (${took} s)"
+        return 0
+    fi
+    echo "dev.sh test: FAILED: build/ $([[ $plain -eq 0 ]] && echo passed || echo failed)," \
+        "build-asan/ $([[ $asan -eq 0 ]] && echo passed || echo failed) (${took} s); see above"
+    return 1
+}
+
+[[ $# -eq 1 ]] || usage
+case "$1" in
+serve) cmd_serve ;;
+test) cmd_test ;;
+-h | --help | help) usage ;;
+*) usage ;;
+esac

@@ -1,0 +1,1863 @@
+/* itlib.c: the integration-test harness (see itlib.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "itlib.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define IT_MAX_SERVERS   32
+#define IT_MAX_PARAMS    64
+#define IT_STOP_WAIT_S   60
+#define IT_LOG_TAIL      120
+#define IT_DEFAULT_START 30
+
+/* Servers not yet stopped, killed by the exit handler if a test fails before its teardown. */
+static struct it_server *live[IT_MAX_SERVERS];
+static int exit_handler_set;
+static int db_counter;
+static pthread_mutex_t sql_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+/* ---- Failing --------------------------------------------------------------------------------- */
+
+static void it_fail_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+static void
+it_fail_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    print_error("%s\n", msg);
+    _fail(file, line);
+    abort(); /* _fail does not return inside a test */
+}
+
+#define FAIL(...) it_fail_at(__FILE__, __LINE__, __VA_ARGS__)
+
+static void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n == 0 ? 1 : n);
+
+    if (p == NULL) {
+        fprintf(stderr, "itlib: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+
+    return memcpy(xmalloc(n), s, n);
+}
+
+char *
+it_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fprintf(stderr, "itlib: out of memory\n");
+        abort();
+    }
+    return out;
+}
+
+void
+it_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *
+env_required(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL || *v == '\0') {
+        FAIL("itlib: %s is not set (run integration tests through ctest)", name);
+    }
+    return v;
+}
+
+/* ---- Files ----------------------------------------------------------------------------------- */
+
+char *
+it_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap == 0 ? 8192 : cap * 2;
+            buf = realloc(buf, cap);
+            if (buf == NULL) {
+                fclose(f);
+                return NULL;
+            }
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+char *
+it_log(struct it_server *s)
+{
+    return it_read_file(s->log_path);
+}
+
+static void
+print_tail(const char *label, const char *text, int lines)
+{
+    const char *p;
+    int seen = 0;
+
+    if (text == NULL) {
+        fprintf(stderr, "---- %s: (nothing) ----\n", label);
+        return;
+    }
+    p = text + strlen(text);
+    while (p > text) {
+        p--;
+        if (*p == '\n' && p[1] != '\0' && ++seen > lines) {
+            p++;
+            break;
+        }
+    }
+    fprintf(stderr, "---- %s ----\n%s%s---- end of %s ----\n", label, p,
+            (*text != '\0' && text[strlen(text) - 1] != '\n') ? "\n" : "", label);
+}
+
+void
+it_log_tail(struct it_server *s, int lines)
+{
+    char *log = it_log(s);
+    char label[PATH_MAX + 32];
+
+    snprintf(label, sizeof(label), "server log %s", s->log_path);
+    print_tail(label, log, lines);
+    free(log);
+}
+
+int
+it_log_wait(struct it_server *s, const char *needle, int timeout_ms)
+{
+    double deadline = now_s() + timeout_ms / 1000.0;
+
+    for (;;) {
+        char *log = it_log(s);
+        int found = log != NULL && strstr(log, needle) != NULL;
+
+        free(log);
+        if (found) {
+            return 1;
+        }
+        if (now_s() > deadline) {
+            return 0;
+        }
+        it_sleep_ms(20);
+    }
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void
+remove_tree(const char *path)
+{
+    if (path[0] != '\0') {
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+/* ---- Reports in logs ------------------------------------------------------------------------- */
+
+/* Returns a description of the first sanitizer or valgrind report in `text`, or NULL. */
+static const char *
+find_report(const char *text)
+{
+    static const char *const markers[] = {
+        "AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:", "==ERROR",
+    };
+    const char *p;
+    size_t i;
+
+    if (text == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+        if (strstr(text, markers[i]) != NULL) {
+            return markers[i];
+        }
+    }
+    for (p = text; (p = strstr(p, "ERROR SUMMARY: ")) != NULL; p++) {
+        if (atol(p + strlen("ERROR SUMMARY: ")) != 0) {
+            return "valgrind ERROR SUMMARY with errors";
+        }
+    }
+    for (p = text; (p = strstr(p, "definitely lost: ")) != NULL; p++) {
+        if (atol(p + strlen("definitely lost: ")) != 0) {
+            return "valgrind definite leak";
+        }
+    }
+    return NULL;
+}
+
+void
+it_assert_clean_output_at(const char *output, const char *file, int line)
+{
+    const char *what = find_report(output);
+
+    if (what != NULL) {
+        print_tail("output", output, 200);
+        it_fail_at(file, line, "output holds a report: %s", what);
+    }
+}
+
+/* ---- Environment for child processes --------------------------------------------------------- */
+
+struct envlist {
+    char **v;
+    size_t n, cap;
+};
+
+static void
+env_del(struct envlist *e, const char *name, size_t namelen)
+{
+    size_t i = 0;
+
+    while (i < e->n) {
+        if (strncmp(e->v[i], name, namelen) == 0 && e->v[i][namelen] == '=') {
+            free(e->v[i]);
+            memmove(&e->v[i], &e->v[i + 1], (e->n - i - 1) * sizeof(char *));
+            e->n--;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Applies "NAME=value" (set) or "NAME" (remove). */
+static void
+env_apply(struct envlist *e, const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    size_t namelen = eq != NULL ? (size_t)(eq - entry) : strlen(entry);
+
+    env_del(e, entry, namelen);
+    if (eq == NULL) {
+        return;
+    }
+    if (e->n + 2 > e->cap) {
+        e->cap = e->cap == 0 ? 64 : e->cap * 2;
+        e->v = realloc(e->v, e->cap * sizeof(char *));
+        if (e->v == NULL) {
+            abort();
+        }
+    }
+    e->v[e->n++] = xstrdup(entry);
+    e->v[e->n] = NULL;
+}
+
+static void
+env_set(struct envlist *e, const char *name, const char *value)
+{
+    char *entry = it_fmt("%s=%s", name, value);
+
+    env_apply(e, entry);
+    free(entry);
+}
+
+static void
+env_free(struct envlist *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n; i++) {
+        free(e->v[i]);
+    }
+    free(e->v);
+    memset(e, 0, sizeof(*e));
+}
+
+/* The environment of a server process: ours without REGISTRY_*, plus the server's settings,
+ * the extra entries given at launch and `extra`. */
+static void
+server_env(struct it_server *s, const char *const extra[], struct envlist *e)
+{
+    char **p;
+    const char *src = getenv("IT_SOURCE_DIR");
+    char listen[64];
+
+    memset(e, 0, sizeof(*e));
+    for (p = environ; *p != NULL; p++) {
+        if (strncmp(*p, "REGISTRY_", 9) != 0) {
+            env_apply(e, *p);
+        }
+    }
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
+    env_set(e, "REGISTRY_DATABASE_URL", s->conninfo);
+    env_set(e, "REGISTRY_LISTEN", listen);
+    env_set(e, "REGISTRY_JWT_KEY_DIR", s->key_dir);
+    env_set(e, "REGISTRY_ISSUER", "mpact-test");
+    env_set(e, "REGISTRY_AUDIENCE", "mpact-test");
+    env_set(e, "REGISTRY_THREADS", "16");
+    env_set(e, "REGISTRY_DB_POOL", "4");
+    if (src != NULL && *src != '\0') {
+        char *dir = it_fmt("%s/static", src);
+
+        env_set(e, "REGISTRY_STATIC_DIR", dir);
+        free(dir);
+    }
+    for (p = s->extra_env; p != NULL && *p != NULL; p++) {
+        env_apply(e, *p);
+    }
+    for (; extra != NULL && *extra != NULL; extra++) {
+        env_apply(e, *extra);
+    }
+}
+
+/* Splits IT_SERVER_WRAPPER on blanks into `argv` (words are malloc'd). Returns the count. */
+static int
+wrapper_words(char **argv, int max)
+{
+    const char *w = getenv("IT_SERVER_WRAPPER");
+    int n = 0;
+
+    while (w != NULL && *w != '\0' && n < max) {
+        const char *end;
+
+        while (*w == ' ' || *w == '\t') {
+            w++;
+        }
+        if (*w == '\0') {
+            break;
+        }
+        end = w;
+        while (*end != '\0' && *end != ' ' && *end != '\t') {
+            end++;
+        }
+        argv[n] = xmalloc((size_t)(end - w) + 1);
+        memcpy(argv[n], w, (size_t)(end - w));
+        argv[n][end - w] = '\0';
+        n++;
+        w = end;
+    }
+    return n;
+}
+
+/* Forks and execs argv with envp, stdin from `in_fd` (-1: /dev/null), stdout and stderr to
+ * `out_fd`. The child dies with us. Returns the pid or -1. */
+static pid_t
+spawn(char *const argv[], char *const envp[], int in_fd, int out_fd)
+{
+    pid_t parent = getpid(), pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid != 0) {
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+        _exit(127);
+    }
+    if (in_fd < 0) {
+        in_fd = open("/dev/null", O_RDONLY);
+    }
+    if (in_fd >= 0 && in_fd != 0) {
+        dup2(in_fd, 0);
+    }
+    if (out_fd >= 0) {
+        dup2(out_fd, 1);
+        dup2(out_fd, 2);
+    }
+    closefrom(3);
+    signal(SIGPIPE, SIG_DFL);
+    execvpe(argv[0], argv, envp);
+    dprintf(2, "itlib: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* Waits for `pid` up to `timeout_s` seconds. Returns 1 with *status set, or 0 on timeout. */
+static int
+wait_for(pid_t pid, double timeout_s, int *status)
+{
+    double deadline = now_s() + timeout_s;
+    int delay = 5;
+
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+
+        if (r == pid) {
+            return 1;
+        }
+        if (r < 0 && errno != EINTR) {
+            *status = 0;
+            return 1;
+        }
+        if (now_s() > deadline) {
+            return 0;
+        }
+        it_sleep_ms(delay);
+        if (delay < 50) {
+            delay *= 2;
+        }
+    }
+}
+
+static int
+exit_code(int status)
+{
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    if (WIFSIGNALED(status)) {
+        return 128 + WTERMSIG(status);
+    }
+    return -1;
+}
+
+/* Runs argv to completion (or `timeout_s`), with output in the file `out_path` (NULL: inherited)
+ * and `stdin_data` (NULL: /dev/null). Returns as it_exec does. */
+static int
+run_argv(char *const argv[],
+         char *const envp[],
+         const char *stdin_data,
+         const char *work_dir,
+         const char *out_path,
+         int timeout_s)
+{
+    int in_fd = -1, out_fd = -1, status = 0;
+    char *in_path = NULL;
+    pid_t pid;
+
+    if (stdin_data != NULL) {
+        FILE *f;
+
+        in_path = it_fmt("%s/stdin.XXXXXX", work_dir != NULL ? work_dir : "/tmp");
+        in_fd = mkstemp(in_path);
+        if (in_fd < 0 || (f = fdopen(dup(in_fd), "w")) == NULL) {
+            FAIL("itlib: cannot create %s: %s", in_path, strerror(errno));
+        }
+        fputs(stdin_data, f);
+        fclose(f);
+        lseek(in_fd, 0, SEEK_SET);
+    }
+    if (out_path != NULL) {
+        out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (out_fd < 0) {
+            FAIL("itlib: cannot create %s: %s", out_path, strerror(errno));
+        }
+    }
+    pid = spawn(argv, envp, in_fd, out_fd);
+    if (in_fd >= 0) {
+        close(in_fd);
+        unlink(in_path);
+    }
+    free(in_path);
+    if (out_fd >= 0) {
+        close(out_fd);
+    }
+    if (pid < 0) {
+        FAIL("itlib: fork failed: %s", strerror(errno));
+    }
+    if (!wait_for(pid, timeout_s > 0 ? timeout_s : 60, &status)) {
+        fprintf(stderr, "itlib: %s did not finish in %d s; killing it\n", argv[0],
+                timeout_s > 0 ? timeout_s : 60);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return exit_code(status);
+}
+
+/* ---- The cluster ----------------------------------------------------------------------------- */
+
+/* The cluster's conninfo (IT_PG_DIR/conninfo) without dbname, or NULL with `err`. */
+static char *
+cluster_conninfo_try(char *err, size_t errlen)
+{
+    const char *dir = getenv("IT_PG_DIR");
+    char *path, *c;
+    size_t n;
+
+    if (dir == NULL || *dir == '\0') {
+        snprintf(err, errlen, "IT_PG_DIR is not set (run integration tests through ctest)");
+        return NULL;
+    }
+    path = it_fmt("%s/conninfo", dir);
+    c = it_read_file(path);
+    if (c == NULL) {
+        snprintf(err, errlen,
+                 "cannot read %s: is the pg fixture running (ctest runs pg.start first)?", path);
+        free(path);
+        return NULL;
+    }
+    free(path);
+    n = strlen(c);
+    while (n > 0 && isspace((unsigned char)c[n - 1])) {
+        c[--n] = '\0';
+    }
+    return c;
+}
+
+static char *
+cluster_conninfo(void)
+{
+    char err[PATH_MAX + 128];
+    char *c = cluster_conninfo_try(err, sizeof(err));
+
+    if (c == NULL) {
+        FAIL("itlib: %s", err);
+    }
+    return c;
+}
+
+/* A connection to the cluster's postgres database, or NULL with `err`. */
+static PGconn *
+admin_connect_try(char *err, size_t errlen)
+{
+    char *base = cluster_conninfo_try(err, errlen), *ci;
+    PGconn *c;
+
+    if (base == NULL) {
+        return NULL;
+    }
+    ci = it_fmt("%s dbname=postgres", base);
+    c = PQconnectdb(ci);
+    free(base);
+    free(ci);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to the test cluster: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static PGconn *
+admin_connect(void)
+{
+    char err[PATH_MAX + 512];
+    PGconn *c = admin_connect_try(err, sizeof(err));
+
+    if (c == NULL) {
+        FAIL("itlib: %s", err);
+    }
+    return c;
+}
+
+/* Returns NULL on success or a malloc'd error message. */
+static char *
+admin_command(PGconn *c, const char *sql, const char **sqlstate_out)
+{
+    PGresult *r = PQexec(c, sql);
+    char *err = NULL;
+    static __thread char state[8];
+
+    if (sqlstate_out != NULL) {
+        *sqlstate_out = NULL;
+    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+        err = xstrdup(PQresultErrorMessage(r));
+        if (st != NULL && sqlstate_out != NULL) {
+            snprintf(state, sizeof(state), "%s", st);
+            *sqlstate_out = state;
+        }
+    }
+    PQclear(r);
+    return err;
+}
+
+static char *
+quote_ident(PGconn *c, const char *name)
+{
+    char *q = PQescapeIdentifier(c, name, strlen(name));
+    char *out = xstrdup(q != NULL ? q : "\"?\"");
+
+    PQfreemem(q);
+    return out;
+}
+
+/* Never fails the test: it also runs from the exit handler. */
+static void
+drop_database(const char *dbname)
+{
+    char cerr[PATH_MAX + 512];
+    PGconn *c = admin_connect_try(cerr, sizeof(cerr));
+    char *id, *sql, *err;
+
+    if (c == NULL) {
+        fprintf(stderr, "itlib: dropping %s: %s\n", dbname, cerr);
+        return;
+    }
+    id = quote_ident(c, dbname);
+    sql = it_fmt("DROP DATABASE IF EXISTS %s WITH (FORCE)", id);
+    err = admin_command(c, sql, NULL);
+    if (err != NULL) {
+        fprintf(stderr, "itlib: dropping %s: %s", dbname, err);
+    }
+    free(err);
+    free(sql);
+    free(id);
+    PQfinish(c);
+}
+
+static void
+create_database(const char *dbname, const char *template_db)
+{
+    PGconn *c = admin_connect();
+    char *id = quote_ident(c, dbname), *tid = quote_ident(c, template_db);
+    char *sql = it_fmt("CREATE DATABASE %s TEMPLATE %s", id, tid);
+    double deadline = now_s() + 20;
+    const char *state;
+    char *err;
+
+    for (;;) {
+        err = admin_command(c, sql, &state);
+        if (err == NULL) {
+            break;
+        }
+        if (state != NULL && strcmp(state, "42P04") == 0) { /* left over from an earlier run */
+            char *drop = it_fmt("DROP DATABASE IF EXISTS %s WITH (FORCE)", id);
+
+            free(admin_command(c, drop, NULL));
+            free(drop);
+        } else if (state == NULL || strcmp(state, "55006") != 0 || now_s() > deadline) {
+            break; /* only "template in use by other users" is worth waiting for */
+        }
+        free(err);
+        err = NULL;
+        it_sleep_ms(50 + rand() % 100);
+    }
+    free(sql);
+    free(id);
+    free(tid);
+    PQfinish(c);
+    if (err != NULL) {
+        char msg[1024];
+
+        snprintf(msg, sizeof(msg), "%s", err);
+        free(err);
+        FAIL("itlib: CREATE DATABASE %s TEMPLATE %s failed: %s", dbname, template_db, msg);
+    }
+}
+
+int
+it_pg(const char *cmd)
+{
+    char *script = it_fmt("%s/tests/integration/pg.sh", env_required("IT_SOURCE_DIR"));
+    char *dir = (char *)env_required("IT_PG_DIR");
+    char *plain[] = {"bash", script, (char *)cmd, dir, NULL};
+    char *start[] = {"bash", script, "start", "--no-fsync", dir, "registry_template", NULL};
+    int rc = run_argv(strcmp(cmd, "start") == 0 ? start : plain, environ, NULL, NULL, NULL, 120);
+
+    free(script);
+    return rc;
+}
+
+/* ---- Servers --------------------------------------------------------------------------------- */
+
+static void
+cleanup_all(void)
+{
+    int i;
+
+    for (i = 0; i < IT_MAX_SERVERS; i++) {
+        struct it_server *s = live[i];
+
+        if (s == NULL) {
+            continue;
+        }
+        live[i] = NULL;
+        if (s->pid > 0) {
+            fprintf(stderr, "itlib: killing server %s (pid %d) left running by a failed test\n",
+                    s->name, (int)s->pid);
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, NULL, 0);
+        }
+        if (s->db != NULL) {
+            PQfinish(s->db);
+        }
+        if (getenv("IT_KEEP") == NULL) {
+            drop_database(s->dbname);
+            remove_tree(s->work_dir);
+        }
+    }
+}
+
+static void
+register_server(struct it_server *s)
+{
+    int i;
+
+    if (!exit_handler_set) {
+        atexit(cleanup_all);
+        exit_handler_set = 1;
+    }
+    for (i = 0; i < IT_MAX_SERVERS; i++) {
+        if (live[i] == NULL) {
+            live[i] = s;
+            s->registered = 1;
+            return;
+        }
+    }
+}
+
+static void
+unregister_server(struct it_server *s)
+{
+    int i;
+
+    for (i = 0; i < IT_MAX_SERVERS; i++) {
+        if (live[i] == s) {
+            live[i] = NULL;
+        }
+    }
+}
+
+static void
+free_server(struct it_server *s)
+{
+    char **p;
+
+    for (p = s->extra_env; p != NULL && *p != NULL; p++) {
+        free(*p);
+    }
+    free(s->extra_env);
+    if (s->db != NULL) {
+        PQfinish(s->db);
+    }
+    free(s);
+}
+
+static int
+free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0
+        || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        FAIL("itlib: cannot find a free port: %s", strerror(errno));
+    }
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void
+init_curl(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+sanitize_name(const char *in, char *out, size_t outlen)
+{
+    size_t i = 0;
+
+    for (; *in != '\0' && i + 1 < outlen && i < 24; in++) {
+        unsigned char ch = (unsigned char)*in;
+
+        out[i++] = isalnum(ch) ? (char)tolower(ch) : '_';
+    }
+    out[i] = '\0';
+    if (i == 0) {
+        snprintf(out, outlen, "test");
+    }
+}
+
+struct it_server *
+it_prepare(const char *name, const char *template_db)
+{
+    struct it_server *s = calloc(1, sizeof(*s));
+    const char *tmp = getenv("TMPDIR");
+    char *cluster, *keygen_out;
+    const char *bin = env_required("MPACT_BIN");
+    int rc;
+
+    if (s == NULL) {
+        abort();
+    }
+    pthread_once(&curl_once, init_curl);
+    if (db_counter == 0) {
+        srand((unsigned)getpid());
+    }
+    sanitize_name(name, s->name, sizeof(s->name));
+    if (db_counter++ == 0) {
+        snprintf(s->dbname, sizeof(s->dbname), "it_%s_%d", s->name, (int)getpid());
+    } else {
+        if (snprintf(s->dbname, sizeof(s->dbname), "it_%s_%d_%d", s->name, (int)getpid(),
+                     db_counter)
+            >= (int)sizeof(s->dbname)) {
+            abort(); /* cannot happen: the name is at most 24 characters */
+        }
+    }
+    cluster = cluster_conninfo();
+    snprintf(s->conninfo, sizeof(s->conninfo), "%s dbname=%s", cluster, s->dbname);
+    free(cluster);
+
+    snprintf(s->work_dir, sizeof(s->work_dir), "%s/mpact-it-%s-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp", s->name);
+    if (mkdtemp(s->work_dir) == NULL) {
+        char msg[256];
+
+        snprintf(msg, sizeof(msg), "%s", strerror(errno));
+        free(s);
+        FAIL("itlib: mkdtemp: %s", msg);
+    }
+    if (snprintf(s->key_dir, sizeof(s->key_dir), "%s/keys", s->work_dir) >= (int)sizeof(s->key_dir)
+        || snprintf(s->log_path, sizeof(s->log_path), "%s/server.log", s->work_dir)
+               >= (int)sizeof(s->log_path)) {
+        FAIL("itlib: TMPDIR is too long");
+    }
+    s->port = free_port();
+    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
+    register_server(s);
+
+    create_database(s->dbname, template_db != NULL ? template_db : "registry_template");
+
+    keygen_out = NULL;
+    {
+        const char *args[] = {"keygen", s->key_dir, NULL};
+
+        rc = it_exec(s, 0, args, NULL, NULL, 60, &keygen_out);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s", keygen_out != NULL ? keygen_out : "");
+        free(keygen_out);
+        FAIL("itlib: %s keygen %s exited %d", bin, s->key_dir, rc);
+    }
+    free(keygen_out);
+    return s;
+}
+
+/* Starts the serve process once. Returns 1 when /healthz answered 200, 0 when the process
+ * exited (its status in *status), -1 on timeout (process still running). */
+static int
+launch_once(struct it_server *s, int *status)
+{
+    char *words[32];
+    char *argv[40];
+    int n = wrapper_words(words, 30), i, fd, timeout_s = IT_DEFAULT_START;
+    struct envlist env;
+    const char *t = getenv("IT_START_TIMEOUT");
+    double deadline;
+    CURL *h;
+
+    if (t != NULL && atoi(t) > 0) {
+        timeout_s = atoi(t);
+    }
+    for (i = 0; i < n; i++) {
+        argv[i] = words[i];
+    }
+    argv[n] = (char *)env_required("MPACT_BIN");
+    argv[n + 1] = "serve";
+    argv[n + 2] = NULL;
+    server_env(s, NULL, &env);
+
+    fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        FAIL("itlib: cannot open %s: %s", s->log_path, strerror(errno));
+    }
+    dprintf(fd, "==== itlib: starting%s%s %s serve on 127.0.0.1:%d, database %s\n",
+            n > 0 ? " under " : "", n > 0 ? words[0] : "", argv[n], s->port, s->dbname);
+    s->pid = spawn(argv, env.v, -1, fd);
+    close(fd);
+    env_free(&env);
+    for (i = 0; i < n; i++) {
+        free(words[i]);
+    }
+    if (s->pid < 0) {
+        s->pid = 0;
+        FAIL("itlib: fork failed: %s", strerror(errno));
+    }
+
+    h = curl_easy_init();
+    {
+        char *url = it_fmt("%s/healthz", s->base_url);
+
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        free(url);
+    }
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, NULL);
+    {
+        FILE *devnull = fopen("/dev/null", "w");
+
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, devnull);
+        deadline = now_s() + timeout_s;
+        for (;;) {
+            long code = 0;
+            pid_t r = waitpid(s->pid, status, WNOHANG);
+
+            if (r == s->pid) {
+                s->pid = 0;
+                fclose(devnull);
+                curl_easy_cleanup(h);
+                return 0;
+            }
+            if (curl_easy_perform(h) == CURLE_OK
+                && curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200) {
+                fclose(devnull);
+                curl_easy_cleanup(h);
+                return 1;
+            }
+            if (now_s() > deadline) {
+                fclose(devnull);
+                curl_easy_cleanup(h);
+                return -1;
+            }
+            it_sleep_ms(50);
+        }
+    }
+}
+
+static char **
+copy_env_list(const char *const extra[])
+{
+    size_t n = 0, i;
+    char **out;
+
+    while (extra != NULL && extra[n] != NULL) {
+        n++;
+    }
+    out = xmalloc((n + 1) * sizeof(char *));
+    for (i = 0; i < n; i++) {
+        out[i] = xstrdup(extra[i]);
+    }
+    out[n] = NULL;
+    return out;
+}
+
+void
+it_launch(struct it_server *s, const char *const extra_env[])
+{
+    int attempt, status = 0, r = 0;
+    char **p;
+
+    for (p = s->extra_env; p != NULL && *p != NULL; p++) {
+        free(*p);
+    }
+    free(s->extra_env);
+    s->extra_env = copy_env_list(extra_env);
+
+    for (attempt = 0; attempt < 3; attempt++) {
+        char *log;
+        int port_lost;
+
+        r = launch_once(s, &status);
+        if (r != 0) {
+            break;
+        }
+        /* Another process may have taken the port between free_port() and the bind. */
+        log = it_log(s);
+        port_lost =
+            log != NULL && (strstr(log, "in use") != NULL || strstr(log, "EADDRINUSE") != NULL);
+        free(log);
+        if (!port_lost) {
+            break;
+        }
+        s->port = free_port();
+        snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
+    }
+    if (r == 1) {
+        return;
+    }
+    if (r == -1) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        s->pid = 0;
+        it_log_tail(s, IT_LOG_TAIL);
+        FAIL("itlib: server %s did not answer GET /healthz within the start timeout "
+             "(IT_START_TIMEOUT)",
+             s->name);
+    }
+    it_log_tail(s, IT_LOG_TAIL);
+    FAIL("itlib: server %s exited during start-up with status %d", s->name, exit_code(status));
+}
+
+struct it_server *
+it_start_env(const char *name, const char *const extra_env[])
+{
+    struct it_server *s = it_prepare(name, NULL);
+
+    it_launch(s, extra_env);
+    return s;
+}
+
+struct it_server *
+it_start(const char *name)
+{
+    return it_start_env(name, NULL);
+}
+
+int
+it_kill(struct it_server *s, int sig)
+{
+    int status = 0;
+
+    if (s == NULL || s->pid <= 0) {
+        return 0;
+    }
+    kill(s->pid, sig);
+    if (!wait_for(s->pid, IT_STOP_WAIT_S, &status)) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+    }
+    s->pid = 0;
+    return status;
+}
+
+void
+it_stop(struct it_server *s)
+{
+    char problem[512] = "";
+    char *log = NULL;
+    const char *report;
+    int status = 0;
+
+    if (s == NULL) {
+        return;
+    }
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        if (!wait_for(s->pid, IT_STOP_WAIT_S, &status)) {
+            snprintf(problem, sizeof(problem),
+                     "server %s did not exit within %d s of SIGTERM (killed)", s->name,
+                     IT_STOP_WAIT_S);
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            snprintf(problem, sizeof(problem), "server %s exited with status %d after SIGTERM",
+                     s->name, exit_code(status));
+        }
+        s->pid = 0;
+    }
+    log = it_log(s);
+    report = find_report(log);
+    if (report != NULL && problem[0] == '\0') {
+        snprintf(problem, sizeof(problem), "server %s log holds a report: %s", s->name, report);
+    }
+    if (problem[0] != '\0') {
+        char label[PATH_MAX + 32];
+
+        snprintf(label, sizeof(label), "server log %s", s->log_path);
+        print_tail(label, log, report != NULL ? 400 : IT_LOG_TAIL);
+    }
+    free(log);
+
+    unregister_server(s);
+    if (s->db != NULL) {
+        PQfinish(s->db);
+        s->db = NULL;
+    }
+    if (getenv("IT_KEEP") == NULL) {
+        drop_database(s->dbname);
+        remove_tree(s->work_dir);
+    } else {
+        fprintf(stderr, "itlib: IT_KEEP: kept database %s and %s\n", s->dbname, s->work_dir);
+    }
+    free_server(s);
+    if (problem[0] != '\0') {
+        FAIL("itlib: %s", problem);
+    }
+}
+
+int
+it_exec(struct it_server *s,
+        int flags,
+        const char *const args[],
+        const char *const extra_env[],
+        const char *stdin_data,
+        int timeout_s,
+        char **output)
+{
+    char *words[32], *argv[64];
+    int n = (flags & IT_WRAP) ? wrapper_words(words, 30) : 0, i, k, rc;
+    struct envlist env;
+    static int seq;
+    char *out_path = it_fmt("%s/exec-%d.out", s->work_dir, ++seq);
+
+    for (i = 0; i < n; i++) {
+        argv[i] = words[i];
+    }
+    argv[n] = (char *)env_required("MPACT_BIN");
+    k = n + 1;
+    for (i = 0; args != NULL && args[i] != NULL && k < 63; i++) {
+        argv[k++] = (char *)args[i];
+    }
+    argv[k] = NULL;
+    server_env(s, extra_env, &env);
+    rc = run_argv(argv, env.v, stdin_data, s->work_dir, out_path, timeout_s);
+    env_free(&env);
+    for (i = 0; i < n; i++) {
+        free(words[i]);
+    }
+    if (output != NULL) {
+        *output = it_read_file(out_path);
+        if (*output == NULL) {
+            *output = xstrdup("");
+        }
+    }
+    unlink(out_path);
+    free(out_path);
+    return rc;
+}
+
+int
+it_create_admin(struct it_server *s, const char *email, const char *password)
+{
+    const char *args[] = {"create-admin", email, NULL};
+    char *in = it_fmt("%s\n", password), *out = NULL;
+    int rc = it_exec(s, 0, args, NULL, in, 120, &out);
+
+    if (rc != 0) {
+        fprintf(stderr, "itlib: create-admin %s exited %d:\n%s\n", email, rc, out);
+    }
+    free(in);
+    free(out);
+    return rc;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------ */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void
+buf_add(struct buf *b, const char *data, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap == 0 ? 4096 : b->cap;
+
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        b->p = realloc(b->p, cap);
+        if (b->p == NULL) {
+            abort();
+        }
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+    buf_add(user, data, size * nmemb);
+    return size * nmemb;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct buf *b = user;
+    size_t n = size * nmemb;
+
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        b->len = 0; /* keep only the final response's headers (after 100 Continue) */
+    }
+    buf_add(b, data, n);
+    return n;
+}
+
+struct upload {
+    const char *p;
+    size_t left;
+};
+
+static size_t
+on_read(char *dest, size_t size, size_t nmemb, void *user)
+{
+    struct upload *u = user;
+    size_t n = size * nmemb;
+
+    if (n > u->left) {
+        n = u->left;
+    }
+    memcpy(dest, u->p, n);
+    u->p += n;
+    u->left -= n;
+    return n;
+}
+
+/* 1 when `headers` has a header `name` (case-insensitive); `value_has` (may be NULL) must then
+ * appear in its value (case-insensitive). */
+static int
+has_header(const char *const *headers, const char *name, const char *value_has)
+{
+    size_t n = strlen(name);
+
+    for (; headers != NULL && *headers != NULL; headers++) {
+        if (strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':') {
+            if (value_has == NULL || strcasestr(*headers + n + 1, value_has) != NULL) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void
+index_headers(struct it_resp *r)
+{
+    const char *p = r->headers;
+    struct buf b = {0};
+
+    while (p != NULL && *p != '\0') {
+        const char *eol = strpbrk(p, "\r\n"), *colon, *v, *end;
+
+        if (eol == NULL) {
+            eol = p + strlen(p);
+        }
+        colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon != NULL && colon != p && strncmp(p, "HTTP/", 5) != 0) {
+            v = colon + 1;
+            while (v < eol && (*v == ' ' || *v == '\t')) {
+                v++;
+            }
+            end = eol;
+            while (end > v && (end[-1] == ' ' || end[-1] == '\t')) {
+                end--;
+            }
+            buf_add(&b, p, (size_t)(colon - p));
+            buf_add(&b, "", 1);
+            buf_add(&b, v, (size_t)(end - v));
+            buf_add(&b, "", 1);
+        }
+        p = eol;
+        while (*p == '\r' || *p == '\n') {
+            p++;
+        }
+    }
+    buf_add(&b, "", 1);
+    r->hdr_index = b.p;
+}
+
+const char *
+it_header(const struct it_resp *r, const char *name)
+{
+    const char *p = r->hdr_index;
+
+    while (p != NULL && *p != '\0') {
+        const char *v = p + strlen(p) + 1;
+
+        if (strcasecmp(p, name) == 0) {
+            return v;
+        }
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+void
+it_resp_free(struct it_resp *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->body);
+    free(r->headers);
+    free(r->hdr_index);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+const char *
+it_json_str(const struct it_resp *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+int
+it_request_n(struct it_server *s,
+             const char *method,
+             const char *path,
+             const char *bearer,
+             const char *const *headers,
+             const char *body,
+             size_t len,
+             struct it_resp *out)
+{
+    CURL *h;
+    CURLcode rc;
+    struct curl_slist *list = NULL;
+    struct buf bb = {0}, hb = {0};
+    struct upload up = {body, len};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char *url, *auth = NULL;
+    const char *const *hp;
+
+    pthread_once(&curl_once, init_curl);
+    memset(out, 0, sizeof(*out));
+    h = curl_easy_init();
+    if (h == NULL) {
+        abort();
+    }
+    url = it_fmt("%s%s", s->base_url, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &bb);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hb);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+
+    for (hp = headers; hp != NULL && *hp != NULL; hp++) {
+        list = curl_slist_append(list, *hp);
+    }
+    if (bearer != NULL) {
+        auth = it_fmt("Authorization: Bearer %s", bearer);
+        list = curl_slist_append(list, auth);
+    }
+    if (!has_header(headers, "Accept", NULL)) {
+        list = curl_slist_append(list, "Accept:"); /* no default Accept: */
+    }
+    if (body != NULL) {
+        if (!has_header(headers, "Content-Type", NULL)) {
+            list = curl_slist_append(list, "Content-Type:"); /* no form content type */
+        }
+        if (!has_header(headers, "Expect", NULL)) {
+            list = curl_slist_append(list, "Expect:");
+        }
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        if (has_header(headers, "Transfer-Encoding", "chunked")) {
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, &up);
+        } else {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        }
+        if (strcmp(method, "POST") != 0) {
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+    } else if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(list);
+    free(auth);
+    free(url);
+
+    out->body = bb.p != NULL ? bb.p : xstrdup("");
+    out->len = bb.len;
+    out->headers = hb.p != NULL ? hb.p : xstrdup("");
+    index_headers(out);
+    if (out->len > 0) {
+        json_error_t jerr;
+
+        out->json = json_loadb(out->body, out->len, JSON_REJECT_DUPLICATES, &jerr);
+    }
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "itlib: %s %s: %s%s\n", method, path,
+                errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),
+                out->status != 0 ? " (after a response arrived)" : "");
+        return out->status != 0 ? 0 : -1;
+    }
+    return 0;
+}
+
+int
+it_request(struct it_server *s,
+           const char *method,
+           const char *path,
+           const char *bearer,
+           const char *const *headers,
+           const char *body,
+           struct it_resp *out)
+{
+    return it_request_n(s, method, path, bearer, headers, body, body != NULL ? strlen(body) : 0,
+                        out);
+}
+
+int
+it_get(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
+{
+    return it_request(s, "GET", path, bearer, NULL, NULL, out);
+}
+
+int
+it_delete(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
+{
+    return it_request(s, "DELETE", path, bearer, NULL, NULL, out);
+}
+
+int
+it_post_json(struct it_server *s,
+             const char *path,
+             const char *bearer,
+             const char *json,
+             struct it_resp *out)
+{
+    const char *const headers[] = {"Content-Type: application/json", NULL};
+
+    return it_request(s, "POST", path, bearer, headers, json, out);
+}
+
+int
+it_patch_json(struct it_server *s,
+              const char *path,
+              const char *bearer,
+              const char *if_match,
+              const char *json,
+              struct it_resp *out)
+{
+    char *im = if_match != NULL ? it_fmt("If-Match: %s", if_match) : NULL;
+    const char *const headers[] = {"Content-Type: application/json", im, NULL};
+    int rc = it_request(s, "PATCH", path, bearer, headers, json, out);
+
+    free(im);
+    return rc;
+}
+
+int
+it_raw_n(struct it_server *s,
+         const void *raw,
+         size_t rawlen,
+         int half_close,
+         int timeout_ms,
+         char *out,
+         size_t outlen)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t sent = 0, got = 0;
+    double deadline = now_s() + timeout_ms / 1000.0;
+
+    if (outlen > 0) {
+        out[0] = '\0';
+    }
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)s->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        fprintf(stderr, "itlib: it_raw: connect to port %d: %s\n", s->port, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    while (sent < rawlen) {
+        ssize_t n = send(fd, (const char *)raw + sent, rawlen - sent, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break; /* the server may have answered and closed already: read what it sent */
+        }
+        sent += (size_t)n;
+    }
+    if (half_close) {
+        shutdown(fd, SHUT_WR);
+    }
+    while (outlen > 0 && got + 1 < outlen) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int left = (int)((deadline - now_s()) * 1000), pr;
+        ssize_t n;
+
+        if (left <= 0) {
+            break;
+        }
+        pr = poll(&p, 1, left);
+        if (pr < 0 && errno == EINTR) {
+            continue;
+        }
+        if (pr <= 0) {
+            break;
+        }
+        n = recv(fd, out + got, outlen - 1 - got, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (outlen > 0) {
+        out[got] = '\0';
+    }
+    close(fd);
+    return (int)got;
+}
+
+int
+it_raw(struct it_server *s, const char *raw_request, char *out, size_t outlen)
+{
+    return it_raw_n(s, raw_request, strlen(raw_request), 1, 10000, out, outlen);
+}
+
+/* ---- Signing in ------------------------------------------------------------------------------ */
+
+char *
+it_login_tokens(struct it_server *s, const char *email, const char *password, char **refresh)
+{
+    json_t *in = json_pack("{s:s, s:s}", "email", email, "password", password);
+    char *body = json_dumps(in, JSON_COMPACT);
+    struct it_resp r;
+    const char *access, *rt;
+    char *token;
+
+    json_decref(in);
+    if (body == NULL) {
+        FAIL("itlib: it_login: cannot encode the credentials as JSON");
+    }
+    it_post_json(s, "/v1/auth/token", NULL, body, &r);
+    free(body);
+    access = it_json_str(&r, "access_token");
+    rt = it_json_str(&r, "refresh_token");
+    if (r.status != 200 || access == NULL) {
+        fprintf(stderr, "itlib: sign-in as %s failed:\n", email);
+        it_resp_print(&r);
+        it_resp_free(&r);
+        FAIL("itlib: POST /v1/auth/token for %s did not give 200 with an access_token", email);
+    }
+    token = xstrdup(access);
+    if (refresh != NULL) {
+        *refresh = rt != NULL ? xstrdup(rt) : NULL;
+    }
+    it_resp_free(&r);
+    return token;
+}
+
+char *
+it_login(struct it_server *s, const char *email, const char *password)
+{
+    return it_login_tokens(s, email, password, NULL);
+}
+
+/* ---- Database -------------------------------------------------------------------------------- */
+
+/* The highest $n in `sql`, skipping quoted literals, identifiers and dollar-quoted strings. */
+static int
+count_params(const char *sql)
+{
+    const char *p = sql;
+    int max = 0;
+
+    while (*p != '\0') {
+        if (*p == '\'' || *p == '"') {
+            char q = *p++;
+
+            while (*p != '\0') {
+                if (*p == q && p[1] == q) {
+                    p += 2;
+                } else if (*p == q) {
+                    p++;
+                    break;
+                } else {
+                    p++;
+                }
+            }
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n') {
+                p++;
+            }
+        } else if (*p == '$' && isdigit((unsigned char)p[1])) {
+            int n = atoi(p + 1);
+
+            if (n > max) {
+                max = n;
+            }
+            p++;
+            while (isdigit((unsigned char)*p)) {
+                p++;
+            }
+        } else if (*p == '$') {
+            const char *tag_end = p + 1;
+
+            while (isalnum((unsigned char)*tag_end) || *tag_end == '_') {
+                tag_end++;
+            }
+            if (*tag_end == '$') {
+                size_t taglen = (size_t)(tag_end - p) + 1;
+                const char *close = p + taglen;
+
+                while ((close = strchr(close, '$')) != NULL && strncmp(close, p, taglen) != 0) {
+                    close++;
+                }
+                p = close != NULL ? close + taglen : p + strlen(p);
+            } else {
+                p++;
+            }
+        } else {
+            p++;
+        }
+    }
+    return max;
+}
+
+static PGresult *
+sql_run(struct it_server *s, const char *sql, va_list ap, char *err, size_t errlen)
+{
+    const char *params[IT_MAX_PARAMS];
+    int n = count_params(sql), i, attempt;
+    PGresult *r = NULL;
+
+    if (n > IT_MAX_PARAMS) {
+        snprintf(err, errlen, "too many parameters (%d)", n);
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        params[i] = va_arg(ap, const char *);
+    }
+    pthread_mutex_lock(&sql_lock);
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (s->db == NULL) {
+            s->db = PQconnectdb(s->conninfo);
+        } else if (PQstatus(s->db) == CONNECTION_BAD) {
+            PQreset(s->db);
+        }
+        if (PQstatus(s->db) != CONNECTION_OK) {
+            snprintf(err, errlen, "cannot connect to %s: %s", s->dbname, PQerrorMessage(s->db));
+            continue;
+        }
+        PQclear(r);
+        r = PQexecParams(s->db, sql, n, NULL, params, NULL, NULL, 0);
+        if (PQstatus(s->db) != CONNECTION_BAD) {
+            break; /* a lost connection (PostgreSQL restarted) is retried once */
+        }
+    }
+    if (r == NULL && err[0] == '\0') {
+        snprintf(err, errlen, "%s", PQerrorMessage(s->db));
+    }
+    pthread_mutex_unlock(&sql_lock);
+    return r;
+}
+
+PGresult *
+it_sql_try(struct it_server *s, const char *sql, ...)
+{
+    char err[1024] = "";
+    va_list ap;
+    PGresult *r;
+
+    va_start(ap, sql);
+    r = sql_run(s, sql, ap, err, sizeof(err));
+    va_end(ap);
+    if (r == NULL) {
+        fprintf(stderr, "itlib: it_sql_try: %s\n", err);
+    }
+    return r;
+}
+
+static PGresult *
+sql_checked(const char *file, int line, struct it_server *s, const char *sql, va_list ap)
+{
+    char err[1024] = "";
+    PGresult *r = sql_run(s, sql, ap, err, sizeof(err));
+    ExecStatusType st = PQresultStatus(r);
+
+    if (r == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+        char msg[2048];
+
+        snprintf(msg, sizeof(msg), "%s", r != NULL ? PQresultErrorMessage(r) : err);
+        PQclear(r);
+        it_fail_at(file, line, "it_sql failed: %s\n  in: %s", msg, sql);
+    }
+    return r;
+}
+
+PGresult *
+it_sql_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+{
+    va_list ap;
+    PGresult *r;
+
+    va_start(ap, sql);
+    r = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    return r;
+}
+
+long
+it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+{
+    va_list ap;
+    PGresult *r;
+    long v;
+    char *end;
+
+    va_start(ap, sql);
+    r = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0)) {
+        int rows = PQntuples(r), cols = PQnfields(r);
+
+        PQclear(r);
+        it_fail_at(file, line,
+                   "it_count: expected one non-null value, got %d rows x %d columns\n"
+                   "  in: %s",
+                   rows, cols, sql);
+    }
+    v = strtol(PQgetvalue(r, 0, 0), &end, 10);
+    if (*end != '\0') {
+        char val[64];
+
+        snprintf(val, sizeof(val), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        it_fail_at(file, line, "it_count: '%s' is not an integer\n  in: %s", val, sql);
+    }
+    PQclear(r);
+    return v;
+}
+
+/* ---- Assertions ------------------------------------------------------------------------------ */
+
+void
+it_resp_print(const struct it_resp *r)
+{
+    fprintf(stderr, "---- response: status %ld ----\n%s%.*s%s---- end of response ----\n",
+            r->status, r->headers != NULL ? r->headers : "", (int)(r->len > 8192 ? 8192 : r->len),
+            r->body != NULL ? r->body : "", r->len > 8192 ? "\n[... body truncated]\n" : "\n");
+}
+
+void
+it_assert_status_at(const struct it_resp *r, long status, const char *file, int line)
+{
+    if (r->status != status) {
+        it_resp_print(r);
+        it_fail_at(file, line, "expected HTTP status %ld, got %ld", status, r->status);
+    }
+}
+
+void
+it_assert_problem_at(const struct it_resp *r, long status, const char *file, int line)
+{
+    const char *ct = it_header(r, "Content-Type");
+    const json_t *j = r->json;
+    const char *why = NULL;
+
+    if (r->status != status) {
+        why = "wrong status";
+    } else if (ct == NULL || strncasecmp(ct, "application/problem+json", 24) != 0) {
+        why = "Content-Type is not application/problem+json";
+    } else if (!json_is_object(j)) {
+        why = "body is not a JSON object";
+    } else if (!json_is_string(json_object_get(j, "type"))) {
+        why = "no string \"type\"";
+    } else if (!json_is_string(json_object_get(j, "title"))) {
+        why = "no string \"title\"";
+    } else if (!json_is_string(json_object_get(j, "detail"))) {
+        why = "no string \"detail\"";
+    } else if (!json_is_integer(json_object_get(j, "status"))
+               || json_integer_value(json_object_get(j, "status")) != status) {
+        why = "\"status\" is missing or differs from the HTTP status";
+    }
+    if (why != NULL) {
+        it_resp_print(r);
+        it_fail_at(file, line, "expected a %ld problem+json: %s (got HTTP %ld)", status, why,
+                   r->status);
+    }
+}
+
+void
+it_assert_header_at(
+    const struct it_resp *r, const char *name, const char *needle, const char *file, int line)
+{
+    const char *v = it_header(r, name);
+
+    if (v == NULL || (needle != NULL && strstr(v, needle) == NULL)) {
+        it_resp_print(r);
+        it_fail_at(file, line, "expected header %s%s%s%s", name,
+                   needle != NULL ? " containing '" : "", needle != NULL ? needle : "",
+                   needle != NULL ? "'" : "");
+    }
+}

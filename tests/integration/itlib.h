@@ -1,0 +1,301 @@
+/* itlib.h: the harness every integration test (tests/integration/it_*.c) uses.
+ *
+ * An integration test is a cmocka program. It starts the real `mpact-registry serve` on a free
+ * port of 127.0.0.1, against a database of its own copied from `registry_template` (which ctest's
+ * fixture migrated with `mpact-registry migrate`, exactly as production is), talks to it over
+ * HTTP with libcurl and checks the database directly with SQL.
+ *
+ *     static int
+ *     setup(void **state)
+ *     {
+ *         *state = it_start("organisations");
+ *         return 0;
+ *     }
+ *
+ *     static int
+ *     teardown(void **state)
+ *     {
+ *         it_stop(*state); // SIGTERM, expects exit 0 and a clean log, drops the database
+ *         return 0;
+ *     }
+ *
+ *     static void
+ *     test_create(void **state)
+ *     {
+ *         struct it_server *s = *state;
+ *         struct it_resp r;
+ *         char *token;
+ *
+ *         it_create_admin(s, "admin@example.org", "correct horse battery");
+ *         token = it_login(s, "admin@example.org", "correct horse battery");
+ *         it_post_json(s, "/v1/organisations", token, "{\"name\": \"x\"}", &r);
+ *         it_assert_problem(&r, 422);
+ *         it_resp_free(&r);
+ *         assert_int_equal(it_count(s, "SELECT count(*) FROM organisation WHERE name = $1",
+ *                                   "x"), 0);
+ *         free(token);
+ *     }
+ *
+ *     int
+ *     main(void)
+ *     {
+ *         const struct CMUnitTest tests[] = {cmocka_unit_test(test_create)};
+ *         return cmocka_run_group_tests(tests, setup, teardown);
+ *     }
+ *
+ * Use one server per group (as above) or one per test (cmocka_unit_test_setup_teardown).
+ *
+ * Failure: functions documented "fails the test" call cmocka's fail machinery (with a message
+ * and, where it helps, the server log); they are meant to be called from tests and fixtures.
+ * A server that is still running when the program exits (a test failed before its teardown) is
+ * killed and its database dropped by an exit handler.
+ *
+ * Threads: it_request and its wrappers, it_raw and it_sql may be called from several threads at
+ * once (each request opens its own connection; it_sql serialises on one PGconn). Everything else
+ * belongs to the main thread.
+ *
+ * Environment (set by tests/integration/CMakeLists.txt):
+ *   MPACT_BIN          the mpact-registry binary
+ *   IT_PG_DIR          the pg.sh directory of the test cluster (IT_PG_DIR/conninfo)
+ *   IT_SOURCE_DIR      the source tree (for pg.sh and static files)
+ *   IT_SERVER_WRAPPER  optional words put before `MPACT_BIN serve`, e.g. "valgrind -q"
+ *   IT_START_TIMEOUT   optional seconds to wait for /healthz (default 30)
+ *   IT_KEEP            optional: 1 keeps the work directory and the database after it_stop
+ *
+ * Tests that restart PostgreSQL (it_pg("restart")) disturb every other test running at the same
+ * time: put the word IT_SERIAL in a comment of such a file and CMake runs it alone (RUN_SERIAL).
+ * A comment "IT_TIMEOUT=<seconds>" overrides the default ctest TIMEOUT of the file.
+ */
+#ifndef IT_ITLIB_H
+#define IT_ITLIB_H
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* A server under test, with its own database, key directory and port. Fields are read-only. */
+struct it_server {
+    char name[48];           /* as given to it_start, made safe for identifiers */
+    char dbname[64];         /* it_<name>_<pid>[_<n>] */
+    char conninfo[PATH_MAX]; /* REGISTRY_DATABASE_URL of this server: cluster conninfo + dbname */
+    char base_url[64];       /* http://127.0.0.1:<port> */
+    int port;                /* REGISTRY_LISTEN port on 127.0.0.1 */
+    char work_dir[PATH_MAX]; /* private temporary directory, removed by it_stop */
+    char key_dir[PATH_MAX];  /* REGISTRY_JWT_KEY_DIR, made by `mpact-registry keygen` */
+    char log_path[PATH_MAX]; /* the server's stdout and stderr */
+    pid_t pid;               /* the serve process (or the wrapper running it); 0 when stopped */
+    char **extra_env;        /* private: the extra_env given at launch */
+    PGconn *db;              /* private: it_sql's connection */
+    int registered;          /* private */
+};
+
+/* ---- Starting and stopping ------------------------------------------------------------------ */
+
+/* Creates database it_<name>_<pid> from registry_template, a key directory (keygen) and a free
+ * port, starts `MPACT_BIN serve` and waits until GET /healthz answers 200. Fails the test with
+ * the log tail when the server does not come up. */
+struct it_server *it_start(const char *name);
+
+/* As it_start, with extra environment entries for the server: "NAME=value" adds or overrides,
+ * a bare "NAME" removes the variable. `extra_env` ends with NULL and may be NULL. */
+struct it_server *it_start_env(const char *name, const char *const extra_env[]);
+
+/* Prepares everything it_start does but does not start the server: for tests of start-up
+ * itself. `template_db` is the database to copy: NULL for registry_template, "template0" for
+ * an empty one. Launch later with it_launch, or use it_exec; always finish with it_stop. */
+struct it_server *it_prepare(const char *name, const char *template_db);
+
+/* Starts `serve` for a prepared server and waits for /healthz (fails the test otherwise). */
+void it_launch(struct it_server *s, const char *const extra_env[]);
+
+/* Sends SIGTERM, waits up to 60 s, and fails the test unless the server exited 0 and its log has
+ * no sanitizer or valgrind report. Then drops the database, removes the work directory and
+ * frees `s` (also when the test fails). Accepts NULL and servers never launched. */
+void it_stop(struct it_server *s);
+
+/* Like it_stop but only stops the process and returns its wait status (no checks, keeps the
+ * database and `s`); for tests of shutdown itself. Launch again with it_launch. */
+int it_kill(struct it_server *s, int sig);
+
+/* ---- Running the binary -------------------------------------------------------------------- */
+
+/* Flags for it_exec. */
+#define IT_WRAP 1 /* put IT_SERVER_WRAPPER (e.g. valgrind) in front, as for serve */
+
+/* Runs `MPACT_BIN args...` with the server's environment (database, keys, issuer, ...) plus
+ * `extra_env` (as for it_start_env), writing `stdin_data` (NULL: none) to its standard input.
+ * Waits at most `timeout_s` seconds (0: 60), then kills it. Returns the exit status, 128+signal
+ * when killed by a signal, or -1 on timeout. `*output` (when not NULL) gets a malloc'd copy of
+ * its standard output and error together. `args` ends with NULL. */
+int it_exec(struct it_server *s,
+            int flags,
+            const char *const args[],
+            const char *const extra_env[],
+            const char *stdin_data,
+            int timeout_s,
+            char **output);
+
+/* Fails the test when `output` holds a sanitizer report or a valgrind summary with errors. */
+#define it_assert_clean_output(output) it_assert_clean_output_at((output), __FILE__, __LINE__)
+void it_assert_clean_output_at(const char *output, const char *file, int line);
+
+/* Runs `MPACT_BIN create-admin EMAIL` with the password on standard input. Returns the exit
+ * status (0 on success); prints the output when it is not 0. */
+int it_create_admin(struct it_server *s, const char *email, const char *password);
+
+/* Runs `pg.sh CMD IT_PG_DIR` on the test cluster: "restart", "stop" or "start" (with the test
+ * settings). Every test running at the same time sees it: mark the file IT_SERIAL. Returns the
+ * exit status of pg.sh. */
+int it_pg(const char *cmd);
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+struct it_resp {
+    long status; /* HTTP status, 0 when no response came */
+    char *body;  /* NUL-terminated (also when empty), `len` bytes before the NUL */
+    size_t len;
+    json_t *json;    /* the body parsed (duplicate keys rejected), or NULL when it is not JSON */
+    char *headers;   /* raw header block of the final response, "Name: value\r\n" lines */
+    char *hdr_index; /* private: parsed copy used by it_header */
+};
+
+/* Sends one request on a new connection. `bearer` (may be NULL) becomes "Authorization: Bearer
+ * ...". `headers` (NULL-terminated "Name: value" strings, or NULL) are sent as given; nothing
+ * else is added: with a body and no Content-Type in `headers`, none is sent. A body is sent with
+ * Content-Length, or chunked when `headers` has "Transfer-Encoding: chunked". `body` NULL sends
+ * no body; "" sends Content-Length: 0. Returns 0 when a response came (see out->status), -1 on a
+ * transport error (out->status is 0 and the error is printed). Always it_resp_free `out`. */
+int it_request(struct it_server *s,
+               const char *method,
+               const char *path,
+               const char *bearer,
+               const char *const *headers,
+               const char *body,
+               struct it_resp *out);
+
+/* As it_request with a body of `len` bytes (may hold NULs). */
+int it_request_n(struct it_server *s,
+                 const char *method,
+                 const char *path,
+                 const char *bearer,
+                 const char *const *headers,
+                 const char *body,
+                 size_t len,
+                 struct it_resp *out);
+
+/* Convenience forms; the _json ones send "Content-Type: application/json". */
+int it_get(struct it_server *s, const char *path, const char *bearer, struct it_resp *out);
+int it_delete(struct it_server *s, const char *path, const char *bearer, struct it_resp *out);
+int it_post_json(struct it_server *s,
+                 const char *path,
+                 const char *bearer,
+                 const char *json,
+                 struct it_resp *out);
+/* `if_match` (may be NULL) becomes an If-Match header. */
+int it_patch_json(struct it_server *s,
+                  const char *path,
+                  const char *bearer,
+                  const char *if_match,
+                  const char *json,
+                  struct it_resp *out);
+
+/* The value of the first header `name` (case-insensitive) of the response, or NULL. The string
+ * lives in `r` until it_resp_free: do not free it. */
+const char *it_header(const struct it_resp *r, const char *name);
+
+/* Frees what `r` holds and zeroes it; safe on a zeroed or already freed resp. */
+void it_resp_free(struct it_resp *r);
+
+/* A string member of the response's JSON object, or NULL. Borrowed from `r`. */
+const char *it_json_str(const struct it_resp *r, const char *key);
+
+/* Sends `raw` as is over a new TCP connection, half-closes it and reads the answer until the
+ * server closes or 10 s pass. `out` gets at most outlen-1 bytes, NUL-terminated. Returns the
+ * number of bytes read, or -1 when the connection failed. For requests libcurl would not send
+ * (CL+TE together, duplicate Content-Length, bad framing). */
+int it_raw(struct it_server *s, const char *raw_request, char *out, size_t outlen);
+
+/* As it_raw with a byte count, a choice of half-closing (0 keeps writing open, the read then
+ * ends on the server's close or the timeout) and a timeout in milliseconds. */
+int it_raw_n(struct it_server *s,
+             const void *raw,
+             size_t rawlen,
+             int half_close,
+             int timeout_ms,
+             char *out,
+             size_t outlen);
+
+/* ---- Signing in ---------------------------------------------------------------------------- */
+
+/* POST /v1/auth/token {"email","password"}; returns the malloc'd access token. Fails the test
+ * (printing the response) unless the answer is 200 with an access_token. */
+char *it_login(struct it_server *s, const char *email, const char *password);
+
+/* As it_login, also giving the malloc'd refresh token (`refresh` may be NULL). */
+char *it_login_tokens(struct it_server *s, const char *email, const char *password, char **refresh);
+
+/* ---- Database ------------------------------------------------------------------------------ */
+
+/* Runs `sql` on the test's database with text parameters: pass exactly as many `const char *`
+ * arguments as the highest $n in `sql` (NULL is SQL NULL). Fails the test (printing the error)
+ * unless the command succeeds. Returns a PGresult the caller PQclears. */
+#define it_sql(s, ...) it_sql_at(__FILE__, __LINE__, (s), __VA_ARGS__)
+PGresult *it_sql_at(const char *file, int line, struct it_server *s, const char *sql, ...);
+
+/* As it_sql but never fails the test: returns the result whatever its status (check it with
+ * PQresultStatus / PQresultErrorField). */
+PGresult *it_sql_try(struct it_server *s, const char *sql, ...);
+
+/* Runs a query returning one row and one column and returns it as a long (for count(*)).
+ * Fails the test otherwise. Parameters as for it_sql. */
+#define it_count(s, ...) it_count_at(__FILE__, __LINE__, (s), __VA_ARGS__)
+long it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...);
+
+/* ---- Assertions ---------------------------------------------------------------------------- */
+
+/* Fails unless r->status == status; prints the method-less response (status, headers, body). */
+#define it_assert_status(r, status) it_assert_status_at((r), (status), __FILE__, __LINE__)
+void it_assert_status_at(const struct it_resp *r, long status, const char *file, int line);
+
+/* Fails unless the response is `status` with Content-Type application/problem+json and a JSON
+ * object holding string type, title and detail and an integer status equal to `status`. */
+#define it_assert_problem(r, status) it_assert_problem_at((r), (status), __FILE__, __LINE__)
+void it_assert_problem_at(const struct it_resp *r, long status, const char *file, int line);
+
+/* Fails unless header `name` is present and its value contains `needle` (case-sensitive). */
+#define it_assert_header(r, name, needle)                                                          \
+    it_assert_header_at((r), (name), (needle), __FILE__, __LINE__)
+void it_assert_header_at(
+    const struct it_resp *r, const char *name, const char *needle, const char *file, int line);
+
+/* Prints a response (status, headers, body) to stderr, for messages. */
+void it_resp_print(const struct it_resp *r);
+
+/* ---- Small helpers ------------------------------------------------------------------------- */
+
+/* Reads a whole file into a malloc'd NUL-terminated string, or NULL. */
+char *it_read_file(const char *path);
+
+/* Reads the server log (see it_read_file). */
+char *it_log(struct it_server *s);
+
+/* Waits up to `timeout_ms` for `needle` to appear in the server log; returns 1 when it did. */
+int it_log_wait(struct it_server *s, const char *needle, int timeout_ms);
+
+/* Prints the last `lines` lines of the server log to stderr. */
+void it_log_tail(struct it_server *s, int lines);
+
+/* A printf into a malloc'd string (aborts on out-of-memory). */
+char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sleeps `ms` milliseconds. */
+void it_sleep_ms(int ms);
+
+#endif
