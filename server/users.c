@@ -1,35 +1,648 @@
-/* users.c: placeholder until the users room lands. */
+/* users.c: /v1/users. Accounts of the licensing body (admin) and of licensees (org_admin,
+ * org_staff, each bound to one organisation).
+ *
+ * Who may do what:
+ * - admin: create any user, list and read all, switch a licensee between org_admin and
+ *   org_staff, disable or enable anyone but themselves;
+ * - org_admin: create org_staff in their own organisation, list and read its users, disable or
+ *   enable its org_staff;
+ * - anyone: read themselves (/v1/users/me) and change their own password.
+ * A user the caller may not read is answered 404, as if it did not exist.
+ *
+ * The password hash never leaves the database through this file: USER_COLUMNS leaves it out,
+ * so neither responses nor audit snapshots can hold it. Hashing (~100 ms) runs with the
+ * request's connection given back to the pool, before the transaction that stores it. */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/audit.h"
+#include "registry/auth.h"
+#include "registry/db.h"
+#include "registry/http.h"
+#include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
+#include "registry/router.h"
+#include "registry/validate.h"
 
-const struct db_stmt users_stmts[] = {{NULL, NULL}};
 
-int
-users_create(struct req *r)
+/* The user as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */
+#define USER_COLUMNS                                                                               \
+    "u.id, u.email, u.role, u.organisation_id, u.disabled, u.created_at, u.updated_at, "           \
+    "u.version AS _version, lower(u.email) AS _sort, "                                             \
+    "(SELECT o.archived_at IS NOT NULL FROM organisation o WHERE o.id = u.organisation_id) "       \
+    "  AS _org_archived "
+
+const struct db_stmt users_stmts[] = {
+    {"user_get", "SELECT " USER_COLUMNS "FROM app_user u WHERE u.id = $1::uuid"},
+    {"user_get_locked",
+     "SELECT " USER_COLUMNS "FROM app_user u WHERE u.id = $1::uuid FOR UPDATE OF u"},
+    /* $1 the caller's organisation (NULL for admin), $2 q, $3 role, $4 organisation_id,
+     * $5 disabled, $6/$7 the cursor (lower email, id), $8 limit. */
+    {"user_list", "SELECT " USER_COLUMNS "FROM app_user u"
+                  " WHERE ($1::uuid IS NULL OR u.organisation_id = $1::uuid)"
+                  "   AND ($2::text IS NULL OR strpos(lower(u.email), lower($2::text)) > 0)"
+                  "   AND ($3::text IS NULL OR u.role = $3::text)"
+                  "   AND ($4::uuid IS NULL OR u.organisation_id = $4::uuid)"
+                  "   AND ($5::boolean IS NULL OR u.disabled = $5::boolean)"
+                  "   AND ($6::text IS NULL OR (lower(u.email), u.id) > ($6::text, $7::uuid))"
+                  " ORDER BY lower(u.email), u.id LIMIT $8::int"},
+    {"user_email_taken", "SELECT 1 FROM app_user WHERE lower(email) = lower($1::text)"},
+    {"user_org", "SELECT archived_at FROM organisation WHERE id = $1::uuid"},
+    /* Share-locked: archiving the organisation (which disables its users) waits for a new
+     * user to commit, or the new user sees the organisation archived. */
+    {"user_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
+    {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                    " VALUES ($1::text, $2::text, $3::text, $4::uuid) RETURNING id"},
+    {"user_update",
+     "UPDATE app_user SET role = coalesce($2::text, role),"
+     " disabled = coalesce($3::boolean, disabled), updated_at = now(), version = version + 1"
+     " WHERE id = $1::uuid"},
+    {"user_revoke_tokens",
+     "UPDATE refresh_token SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"},
+    {"user_credentials", "SELECT email, password_hash, disabled FROM app_user WHERE id = $1::uuid"},
+    /* Only while the hash is still the one verified against: two changes cannot both pass. */
+    {"user_set_password",
+     "UPDATE app_user SET password_hash = $2::text, updated_at = now(), version = version + 1"
+     " WHERE id = $1::uuid AND password_hash = $3::text"},
+    {NULL, NULL},
+};
+
+static const char *const user_roles[] = {"admin", "org_admin", "org_staff", NULL};
+
+static const struct field user_create_fields[] = {
+    {"email", FIELD_EMAIL, FIELD_REQUIRED, 0, 0, NULL},
+    {"password", FIELD_SECRET, FIELD_REQUIRED, 0, 0, NULL},
+    {"role", FIELD_ENUM, FIELD_REQUIRED, 0, 0, user_roles},
+    {"organisation_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct field user_update_fields[] = {
+    {"role", FIELD_ENUM, 0, 0, 0, user_roles},
+    {"disabled", FIELD_BOOL, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct field password_fields[] = {
+    {"current_password", FIELD_SECRET, FIELD_REQUIRED, 0, 0, NULL},
+    {"new_password", FIELD_SECRET, FIELD_REQUIRED, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static int
+is_org_admin(const struct principal *p)
 {
-    return problem_send(r, PROBLEM_INTERNAL, "not yet");
+    return p->authenticated && strcmp(p->role, "org_admin") == 0;
 }
 
-int
-users_list(struct req *r)
+/* The user id a path names: "me" is the caller. */
+static const char *
+path_user_id(struct req *r)
 {
-    return problem_send(r, PROBLEM_INTERNAL, "not yet");
+    return strcmp(r->params[0], "me") == 0 ? r->principal.sub : r->params[0];
+}
+
+/* 1 when the caller may read user row `row` of `res`: themselves, their organisation's users
+ * for an org_admin, anyone for an admin. */
+static int
+may_read(const struct principal *p, const PGresult *res, int row)
+{
+    const char *id = db_value(res, row, "id");
+    const char *org = db_value(res, row, "organisation_id");
+
+    if (auth_is_admin(p) || (id != NULL && strcmp(id, p->sub) == 0)) {
+        return 1;
+    }
+    return is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0;
+}
+
+/* Reads user `id` (locked for update when `lock`) and checks the caller may see it.
+ * Returns 0 with the result in *out, or the status of the problem already sent. */
+static int
+load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
+{
+    const char *params[1] = {id};
+    PGresult *res;
+
+    *out = NULL;
+    if (!validate_uuid(id)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no user with id %s", id);
+    }
+    res = db_exec(r->db, lock ? "user_get_locked" : "user_get", 1, params);
+    if (!db_ok(res)) {
+        int status = problem_from_db(r, res);
+        PQclear(res);
+        return status;
+    }
+    if (PQntuples(res) == 0 || !may_read(&r->principal, res, 0)) {
+        PQclear(res);
+        return problem_send(r, PROBLEM_NOT_FOUND, "no user with id %s", id);
+    }
+    *out = res;
+    return 0;
+}
+
+/* Checks that organisation `org` exists and is not archived (share-locked when `lock`).
+ * Returns 0, or the status of the problem already sent (422 naming organisation_id). */
+static int
+org_usable_or_problem(struct req *r, const char *org, int lock)
+{
+    const char *params[1] = {org};
+    PGresult *res = db_exec(r->db, lock ? "user_org_locked" : "user_org", 1, params);
+    json_t *errors;
+    int status = 0;
+
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+    } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
+        errors = json_array();
+        problem_add_error(errors, "organisation_id", "no such organisation, or it is archived");
+        status = problem_send_errors(r, errors);
+        json_decref(errors);
+    }
+    PQclear(res);
+    return status;
 }
 
 int
 users_get(struct req *r)
 {
-    return problem_send(r, PROBLEM_INTERNAL, "not yet");
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    int status;
+
+    if ((status = load_or_problem(r, path_user_id(r), 0, &res)) != 0) {
+        goto out;
+    }
+    body = db_row_to_json(res, 0);
+    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+out:
+    json_decref(body);
+    PQclear(res);
+    return status;
+}
+
+int
+users_list(struct req *r)
+{
+    static const char *const allowed[] = {"q",      "role", "organisation_id", "disabled", "limit",
+                                          "cursor", NULL};
+    struct query q;
+    struct page p = {0, NULL};
+    PGresult *res = NULL;
+    const char *params[8], *text, *role, *org, *disabled;
+    char limit[16];
+    json_t *body = NULL, *next = NULL;
+    int status, n;
+
+    memset(&q, 0, sizeof(q));
+    if (!auth_is_admin(&r->principal) && !is_org_admin(&r->principal)) {
+        status = problem_send(
+            r, PROBLEM_FORBIDDEN,
+            "only an admin or an organisation admin may list users; read yourself at /v1/users/me");
+        goto out;
+    }
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = http_page_or_problem(r, &q, &p)) != 0) {
+        goto out;
+    }
+    text = query_get(&q, "q");
+    role = query_get(&q, "role");
+    org = query_get(&q, "organisation_id");
+    disabled = query_get(&q, "disabled");
+    if (text != NULL && !validate_text(text, 1, 254)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 254 characters");
+        goto out;
+    }
+    if (role != NULL && !validate_in_list(user_roles, role)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "role: one of admin, org_admin, org_staff");
+        goto out;
+    }
+    if (org != NULL && !validate_uuid(org)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
+        goto out;
+    }
+    if (disabled != NULL && strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "disabled: true or false");
+        goto out;
+    }
+    if (p.after != NULL
+        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
+            || !json_is_string(json_array_get(p.after, 1))
+            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+        goto out;
+    }
+    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
+    /* An org_admin's list holds their own organisation's users only. */
+    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    params[1] = text;
+    params[2] = role;
+    params[3] = org;
+    params[4] = disabled;
+    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
+    params[6] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[7] = limit;
+    res = db_exec(r->db, "user_list", 8, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    n = PQntuples(res);
+    if (n > p.limit) {
+        n = p.limit;
+        next = json_pack("[ss]", db_value(res, n - 1, "_sort"), db_value(res, n - 1, "id"));
+    }
+    body = page_body(db_rows_to_json(res, n), next);
+    status = http_send_json(r, 200, body);
+out:
+    json_decref(body);
+    PQclear(res);
+    page_cleanup(&p);
+    query_cleanup(&q);
+    return status;
+}
+
+int
+users_create(struct req *r)
+{
+    json_t *in = NULL, *errors = json_array(), *after = NULL, *v;
+    PGresult *res = NULL, *fail = NULL;
+    const char *email, *password, *role, *org, *why, *params[4];
+    char hash[PASSWORD_HASH_MAX], id[40], location[96];
+    int status, hashed, admin = auth_is_admin(&r->principal);
+
+    hash[0] = '\0';
+    /* Input-independent first, as the router would: org_staff never creates users. */
+    if (!admin && !is_org_admin(&r->principal)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN,
+                              "only an admin or an organisation admin may create users");
+        goto out;
+    }
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    validate_fields(in, user_create_fields, 1, errors);
+    email = json_string_value(json_object_get(in, "email"));
+    password = json_string_value(json_object_get(in, "password"));
+    role = json_string_value(json_object_get(in, "role"));
+    v = json_object_get(in, "organisation_id");
+    org = json_is_string(v) ? json_string_value(v) : NULL;
+    if (password != NULL && (why = password_policy(password, email)) != NULL) {
+        problem_add_error(errors, "password", why);
+    }
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    if (!admin) {
+        /* Their own request body: refusing it reveals nothing about other organisations. */
+        if (strcmp(role, "org_staff") != 0) {
+            status = problem_send(r, PROBLEM_FORBIDDEN,
+                                  "role: an organisation admin may create org_staff only");
+            goto out;
+        }
+        if (org != NULL && strcmp(org, r->principal.org) != 0) {
+            status =
+                problem_send(r, PROBLEM_FORBIDDEN,
+                             "organisation_id: you may add users to your own organisation only");
+            goto out;
+        }
+        org = r->principal.org;
+    } else if (strcmp(role, "admin") == 0 && org != NULL) {
+        problem_add_error(errors, "organisation_id", "must be absent or null for an admin");
+    } else if (strcmp(role, "admin") != 0 && org == NULL) {
+        problem_add_error(errors, "organisation_id", "is required for org_admin and org_staff");
+    }
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    /* Cheap refusals before the slow hash; the transaction below checks again. */
+    if (org != NULL && (status = org_usable_or_problem(r, org, 0)) != 0) {
+        goto out;
+    }
+    params[0] = email;
+    res = db_exec(r->db, "user_email_taken", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) > 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, "email: a user with this email exists");
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    router_db_pause(r);
+    hashed = password_hash(password, hash, sizeof(hash));
+    if ((status = router_db_resume_or_problem(r)) != 0) {
+        goto out;
+    }
+    if (hashed != 0) {
+        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    if (org != NULL && (status = org_usable_or_problem(r, org, 1)) != 0) {
+        goto out;
+    }
+    params[0] = email;
+    params[1] = hash;
+    params[2] = role;
+    params[3] = org;
+    res = db_exec(r->db, "user_insert", 4, params);
+    if (!db_ok(res)) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        if (state != NULL && strcmp(state, "23505") == 0) {
+            status = problem_send(r, PROBLEM_CONFLICT, "email: a user with this email exists");
+        } else {
+            status = problem_from_db(r, res);
+        }
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    params[0] = id;
+    res = db_exec(r->db, "user_get", 1, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    after = db_row_to_json(res, 0);
+    if ((fail = audit_write(r, "create", "user", id, NULL, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    snprintf(location, sizeof(location), "/v1/users/%s", id);
+    http_add_header(r, "Location", location);
+    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+out:
+    OPENSSL_cleanse(hash, sizeof(hash));
+    PQclear(fail);
+    PQclear(res);
+    json_decref(after);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+/* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
+ * problem already sent (403 for what the caller's role never allows, 422 for changes no one
+ * may make, 409 for enabling a user of an archived organisation). */
+static int
+update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
+{
+    const char *id = db_value(res, 0, "id");
+    const char *current = db_value(res, 0, "role"), *archived;
+    json_t *role = json_object_get(in, "role");
+    json_t *disabled = json_object_get(in, "disabled");
+    json_t *errors;
+    int self = strcmp(id, r->principal.sub) == 0, status;
+
+    if (json_is_true(disabled) && self) {
+        errors = json_array();
+        problem_add_error(errors, "disabled", "you cannot disable yourself");
+        status = problem_send_errors(r, errors);
+        json_decref(errors);
+        return status;
+    }
+    if (!auth_is_admin(&r->principal)) {
+        if (!is_org_admin(&r->principal)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "only an admin or an organisation admin may change users");
+        }
+        if (role != NULL) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "role: only the licensing body may change roles");
+        }
+        if (strcmp(current, "org_staff") != 0) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "an organisation admin may change org_staff only");
+        }
+    }
+    if (role != NULL && strcmp(json_string_value(role), current) != 0
+        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
+        errors = json_array();
+        problem_add_error(errors, "role",
+                          "cannot change to or from admin; an admin is not bound to an "
+                          "organisation and a licensee is");
+        status = problem_send_errors(r, errors);
+        json_decref(errors);
+        return status;
+    }
+    archived = db_value(res, 0, "_org_archived");
+    if (json_is_false(disabled) && archived != NULL && strcmp(archived, "t") == 0) {
+        return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
+    }
+    return 0;
 }
 
 int
 users_update(struct req *r)
 {
-    return problem_send(r, PROBLEM_INTERNAL, "not yet");
+    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL, *v;
+    PGresult *res = NULL, *fail = NULL;
+    const char *params[3];
+    int status;
+
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    if (validate_fields(in, user_update_fields, 0, errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    if (json_object_size(in) == 0) {
+        problem_add_error(errors, "body", "name at least one field to change: role, disabled");
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    if (http_header(r, "If-Match") == NULL) {
+        status = http_if_match_or_problem(r, "");
+        goto out;
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    if ((status = load_or_problem(r, path_user_id(r), 1, &res)) != 0
+        || (status = update_allowed_or_problem(r, in, res)) != 0
+        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
+        goto out;
+    }
+    before = db_row_to_json(res, 0);
+    params[0] = json_string_value(json_object_get(before, "id"));
+    params[1] = json_string_value(json_object_get(in, "role"));
+    v = json_object_get(in, "disabled");
+    params[2] = v == NULL ? NULL : json_is_true(v) ? "true" : "false";
+    PQclear(res);
+    res = db_exec(r->db, "user_update", 3, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (json_is_true(v)) {
+        /* A disabled user's sessions end now, not when their refresh tokens expire. */
+        PQclear(res);
+        res = db_exec(r->db, "user_revoke_tokens", 1, params);
+        if (!db_ok(res)) {
+            status = problem_from_db(r, res);
+            goto out;
+        }
+    }
+    PQclear(res);
+    res = db_exec(r->db, "user_get", 1, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    after = db_row_to_json(res, 0);
+    if ((fail = audit_write(r, "update", "user", params[0], before, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+out:
+    PQclear(fail);
+    PQclear(res);
+    json_decref(before);
+    json_decref(after);
+    json_decref(errors);
+    json_decref(in);
+    return status;
 }
 
 int
 users_password(struct req *r)
 {
-    return problem_send(r, PROBLEM_INTERNAL, "not yet");
+    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
+    PGresult *res = NULL, *fail = NULL;
+    const char *current, *next, *why, *params[3];
+    char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
+    int status, match, hashed;
+
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    validate_fields(in, password_fields, 1, errors);
+    current = json_string_value(json_object_get(in, "current_password"));
+    next = json_string_value(json_object_get(in, "new_password"));
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    params[0] = r->principal.sub;
+    res = db_exec(r->db, "user_credentials", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) != 1 || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
+        status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
+        goto out;
+    }
+    snprintf(email, sizeof(email), "%s", db_value(res, 0, "email"));
+    snprintf(stored, sizeof(stored), "%s", db_value(res, 0, "password_hash"));
+    PQclear(res);
+    res = NULL;
+    if ((why = password_policy(next, email)) != NULL) {
+        problem_add_error(errors, "new_password", why);
+    } else if (strcmp(next, current) == 0) {
+        problem_add_error(errors, "new_password", "must differ from the current password");
+    }
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    if ((status = tokens_attempt_or_problem(r, email)) != 0) {
+        goto out;
+    }
+    router_db_pause(r);
+    match = password_verify(current, stored);
+    hashed = match ? password_hash(next, hash, sizeof(hash)) : -1;
+    if ((status = router_db_resume_or_problem(r)) != 0) {
+        goto out;
+    }
+    if (!match) {
+        status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "current_password is wrong");
+        goto out;
+    }
+    if (hashed != 0) {
+        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    res = db_exec(r->db, "user_get_locked", 1, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    before = db_row_to_json(res, 0);
+    PQclear(res);
+    params[1] = hash;
+    params[2] = stored;
+    res = db_exec(r->db, "user_set_password", 3, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (strcmp(PQcmdTuples(res), "1") != 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, "the password changed meanwhile; sign in again");
+        goto out;
+    }
+    PQclear(res);
+    res = db_exec(r->db, "user_revoke_tokens", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    PQclear(res);
+    params[0] = email;
+    res = db_exec(r->db, "tok_failure_clear", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    PQclear(res);
+    params[0] = r->principal.sub;
+    res = db_exec(r->db, "user_get", 1, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    after = db_row_to_json(res, 0);
+    if ((fail = audit_write(r, "password", "user", r->principal.sub, before, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    status = http_send_empty(r, 204);
+out:
+    OPENSSL_cleanse(stored, sizeof(stored));
+    OPENSSL_cleanse(hash, sizeof(hash));
+    PQclear(fail);
+    PQclear(res);
+    json_decref(before);
+    json_decref(after);
+    json_decref(errors);
+    json_decref(in);
+    return status;
 }

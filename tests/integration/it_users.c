@@ -1,0 +1,907 @@
+/* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
+ * list and change which accounts, optimistic locking, password changes, audit rows, and that
+ * no password hash ever leaves the database. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "itlib.h"
+
+#define PASSWORD "correct horse battery"
+
+/* Two organisations, each with an org_admin and an org_staff, and the licensing body's admin. */
+struct fixture {
+    struct it_server *s;
+    char org1[40], org2[40];
+    char admin_id[40], boss1_id[40], staff1_id[40], boss2_id[40], staff2_id[40];
+    char *admin, *boss1, *staff1, *boss2, *staff2; /* access tokens */
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static char *
+create_org(struct it_server *s, const char *token, const char *name)
+{
+    struct it_resp r = {0};
+    char *body = it_fmt("{\"name\":\"%s\",\"kind\":\"charity\",\"address_lines\":[\"1 High St\"],"
+                        "\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
+                        name);
+    char *id;
+
+    it_post_json(s, "/v1/organisations", token, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* POST /v1/users as `token` with the given fields (org NULL: left out). */
+static void
+post_user(struct it_server *s,
+          const char *token,
+          const char *email,
+          const char *role,
+          const char *org,
+          struct it_resp *r)
+{
+    json_t *in = json_pack("{s:s, s:s, s:s}", "email", email, "password", PASSWORD, "role", role);
+    char *body;
+
+    if (org != NULL) {
+        json_object_set_new(in, "organisation_id", json_string(org));
+    }
+    body = json_dumps(in, JSON_COMPACT);
+    it_post_json(s, "/v1/users", token, body, r);
+    free(body);
+    json_decref(in);
+}
+
+/* Creates a user and copies its id into `id` (40 bytes). */
+static void
+make_user(struct it_server *s,
+          const char *token,
+          const char *email,
+          const char *role,
+          const char *org,
+          char *id)
+{
+    struct it_resp r = {0};
+
+    post_user(s, token, email, role, org, &r);
+    it_assert_status(&r, 201);
+    snprintf(id, 40, "%s", it_json_str(&r, "id"));
+    it_resp_free(&r);
+}
+
+/* GET a user; returns its ETag (malloc'd) and leaves the response in `r`. */
+static char *
+get_user(struct it_server *s, const char *token, const char *id, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/users/%s", id);
+    const char *etag;
+
+    it_get(s, path, token, r);
+    free(path);
+    etag = it_header(r, "ETag");
+    return etag != NULL ? strdup(etag) : NULL;
+}
+
+static char *
+etag_of(struct it_server *s, const char *token, const char *id)
+{
+    struct it_resp r = {0};
+    char *etag = get_user(s, token, id, &r);
+
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    return etag;
+}
+
+static void
+patch_user(struct it_server *s,
+           const char *token,
+           const char *id,
+           const char *if_match,
+           const char *json,
+           struct it_resp *r)
+{
+    char *path = it_fmt("/v1/users/%s", id);
+
+    it_patch_json(s, path, token, if_match, json, r);
+    free(path);
+}
+
+/* Fails unless the 422 response names `field` in its errors array. */
+static void
+assert_names_field(const struct it_resp *r, const char *field)
+{
+    json_t *e;
+    size_t i;
+    int found = 0;
+
+    it_assert_problem(r, 422);
+    json_array_foreach(json_object_get(r->json, "errors"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0) {
+            found = 1;
+        }
+    }
+    if (!found) {
+        it_resp_print(r);
+    }
+    assert_true(found);
+}
+
+/* Fails unless `user` is exactly the public shape of a user. */
+static void
+assert_user_shape(json_t *user)
+{
+    static const char *const keys[] = {"id",       "email",      "role",       "organisation_id",
+                                       "disabled", "created_at", "updated_at", NULL};
+    const char *const *k;
+
+    assert_true(json_is_object(user));
+    for (k = keys; *k != NULL; k++) {
+        assert_non_null(json_object_get(user, *k));
+    }
+    assert_int_equal(json_object_size(user), 7);
+}
+
+static long
+audit_count(struct it_server *s, const char *id)
+{
+    return it_count(s,
+                    "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
+                    " AND resource_id = $1",
+                    id);
+}
+
+static int
+refresh_status(struct it_server *s, const char *refresh)
+{
+    struct it_resp r = {0};
+    char *body = it_fmt("{\"refresh_token\":\"%s\"}", refresh);
+    int status;
+
+    it_post_json(s, "/v1/auth/refresh", NULL, body, &r);
+    status = (int)r.status;
+    it_resp_free(&r);
+    free(body);
+    return status;
+}
+
+static int
+signin_status(struct it_server *s, const char *email, const char *password)
+{
+    struct it_resp r = {0};
+    char *body = it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+    int status;
+
+    it_post_json(s, "/v1/auth/token", NULL, body, &r);
+    status = (int)r.status;
+    it_resp_free(&r);
+    free(body);
+    return status;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    PGresult *res;
+    char *o;
+
+    assert_non_null(f);
+    f->s = it_start("users");
+    assert_int_equal(it_create_admin(f->s, "admin@users.example", PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id FROM app_user WHERE email = 'admin@users.example'");
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    f->admin = it_login(f->s, "admin@users.example", PASSWORD);
+    o = create_org(f->s, f->admin, "Medway Family Recovery");
+    snprintf(f->org1, sizeof(f->org1), "%s", o);
+    free(o);
+    o = create_org(f->s, f->admin, "Bristol Hidden Harm");
+    snprintf(f->org2, sizeof(f->org2), "%s", o);
+    free(o);
+    make_user(f->s, f->admin, "boss@one.example", "org_admin", f->org1, f->boss1_id);
+    make_user(f->s, f->admin, "staff@one.example", "org_staff", f->org1, f->staff1_id);
+    make_user(f->s, f->admin, "boss@two.example", "org_admin", f->org2, f->boss2_id);
+    make_user(f->s, f->admin, "staff@two.example", "org_staff", f->org2, f->staff2_id);
+    f->boss1 = it_login(f->s, "boss@one.example", PASSWORD);
+    f->staff1 = it_login(f->s, "staff@one.example", PASSWORD);
+    f->boss2 = it_login(f->s, "boss@two.example", PASSWORD);
+    f->staff2 = it_login(f->s, "staff@two.example", PASSWORD);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f->boss1);
+    free(f->staff1);
+    free(f->boss2);
+    free(f->staff2);
+    free(f);
+    return 0;
+}
+
+/* ---- Create -------------------------------------------------------------------------------- */
+
+static void
+test_admin_creates_users(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char *location;
+    const char *id;
+
+    post_user(f->s, f->admin, "Manager@Three.example", "org_admin", f->org1, &r);
+    it_assert_status(&r, 201);
+    assert_user_shape(r.json);
+    id = it_json_str(&r, "id");
+    assert_string_equal(it_json_str(&r, "email"), "Manager@Three.example");
+    assert_string_equal(it_json_str(&r, "role"), "org_admin");
+    assert_string_equal(it_json_str(&r, "organisation_id"), f->org1);
+    assert_true(json_is_false(json_object_get(r.json, "disabled")));
+    location = it_fmt("/v1/users/%s", id);
+    it_assert_header(&r, "Location", location);
+    it_assert_header(&r, "ETag", "\"");
+    free(location);
+    /* Stored as a yescrypt hash; one audit row, without the hash. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM app_user WHERE id = $1::uuid"
+                              " AND password_hash LIKE '$y$%'",
+                              id),
+                     1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
+                              " AND resource_id = $1 AND action = 'create' AND actor_id = $2::uuid"
+                              " AND before IS NULL AND after->>'email' = 'Manager@Three.example'",
+                              id, f->admin_id),
+                     1);
+    it_resp_free(&r);
+
+    /* A second admin: no organisation. */
+    post_user(f->s, f->admin, "second-admin@users.example", "admin", NULL, &r);
+    it_assert_status(&r, 201);
+    assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
+    it_resp_free(&r);
+    assert_int_equal(signin_status(f->s, "second-admin@users.example", PASSWORD), 200);
+}
+
+static void
+test_create_validation(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    long users = it_count(f->s, "SELECT count(*) FROM app_user");
+    long audits = it_count(f->s, "SELECT count(*) FROM audit_event");
+    char *body;
+
+    /* An admin with an organisation; a licensee without one. */
+    post_user(f->s, f->admin, "v1@users.example", "admin", f->org1, &r);
+    assert_names_field(&r, "organisation_id");
+    it_resp_free(&r);
+    post_user(f->s, f->admin, "v2@users.example", "org_staff", NULL, &r);
+    assert_names_field(&r, "organisation_id");
+    it_resp_free(&r);
+    /* No such organisation; an archived one. */
+    post_user(f->s, f->admin, "v3@users.example", "org_staff",
+              "00000000-0000-4000-8000-000000000000", &r);
+    assert_names_field(&r, "organisation_id");
+    it_resp_free(&r);
+    post_user(f->s, f->admin, "v3@users.example", "org_staff", "not-a-uuid", &r);
+    assert_names_field(&r, "organisation_id");
+    it_resp_free(&r);
+    {
+        char *gone = create_org(f->s, f->admin, "Archived Org");
+        PQclear(
+            it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", gone));
+        post_user(f->s, f->admin, "v4@users.example", "org_staff", gone, &r);
+        assert_names_field(&r, "organisation_id");
+        it_resp_free(&r);
+        free(gone);
+        audits = it_count(f->s, "SELECT count(*) FROM audit_event");
+    }
+    /* Weak password, bad email, unknown role, unknown field, missing fields. */
+    body = it_fmt("{\"email\":\"v5@users.example\",\"password\":\"short\",\"role\":\"org_staff\","
+                  "\"organisation_id\":\"%s\"}",
+                  f->org1);
+    it_post_json(f->s, "/v1/users", f->admin, body, &r);
+    assert_names_field(&r, "password");
+    assert_null(strstr(r.body, "short")); /* a password is never echoed */
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"email\":\"v5@users.example\",\"password\":\"v5@users.example\","
+                  "\"role\":\"org_staff\",\"organisation_id\":\"%s\"}",
+                  f->org1);
+    it_post_json(f->s, "/v1/users", f->admin, body, &r);
+    assert_names_field(&r, "password");
+    it_resp_free(&r);
+    free(body);
+    post_user(f->s, f->admin, "not an email", "org_staff", f->org1, &r);
+    assert_names_field(&r, "email");
+    it_resp_free(&r);
+    post_user(f->s, f->admin, "v6@users.example", "superuser", f->org1, &r);
+    assert_names_field(&r, "role");
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/users", f->admin,
+                 "{\"email\":\"v7@users.example\",\"password\":\"correct horse battery\","
+                 "\"role\":\"admin\",\"password_hash\":\"x\"}",
+                 &r);
+    assert_names_field(&r, "password_hash");
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/users", f->admin, "{}", &r);
+    assert_names_field(&r, "email");
+    assert_names_field(&r, "password");
+    assert_names_field(&r, "role");
+    it_resp_free(&r);
+    /* Duplicate email, in another case: 409. */
+    post_user(f->s, f->admin, "STAFF@one.example", "org_staff", f->org1, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    /* Nothing was written by any of these. */
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM app_user"), users);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event"), audits);
+}
+
+static void
+test_org_admin_creates_staff_only(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+
+    /* Organisation omitted: their own. */
+    post_user(f->s, f->boss1, "new-staff@one.example", "org_staff", NULL, &r);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "organisation_id"), f->org1);
+    it_resp_free(&r);
+    post_user(f->s, f->boss1, "new-staff2@one.example", "org_staff", f->org1, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    /* Not another org_admin, not an admin, not in another organisation. */
+    post_user(f->s, f->boss1, "x1@one.example", "org_admin", NULL, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    post_user(f->s, f->boss1, "x2@one.example", "admin", NULL, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    post_user(f->s, f->boss1, "x3@one.example", "org_staff", f->org2, &r);
+    it_assert_problem(&r, 403);
+    assert_non_null(strstr(r.body, "organisation_id"));
+    it_resp_free(&r);
+    /* org_staff creates nobody. */
+    post_user(f->s, f->staff1, "x4@one.example", "org_staff", NULL, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM app_user WHERE email LIKE 'x_@one.example'"), 0);
+}
+
+/* ---- Read and list ------------------------------------------------------------------------- */
+
+static void
+test_read_visibility(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char *etag;
+
+    /* Everyone reads themselves. */
+    etag = get_user(f->s, f->staff1, "me", &r);
+    it_assert_status(&r, 200);
+    assert_user_shape(r.json);
+    assert_string_equal(it_json_str(&r, "id"), f->staff1_id);
+    assert_non_null(etag);
+    free(etag);
+    it_resp_free(&r);
+    free(get_user(f->s, f->staff1, f->staff1_id, &r));
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* org_admin: their organisation's users; not another organisation's. */
+    free(get_user(f->s, f->boss1, f->staff1_id, &r));
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(get_user(f->s, f->boss1, f->staff2_id, &r));
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(get_user(f->s, f->boss1, f->admin_id, &r));
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* org_staff: nobody else, not even their own org_admin. */
+    free(get_user(f->s, f->staff1, f->boss1_id, &r));
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* admin: everyone. */
+    free(get_user(f->s, f->admin, f->staff2_id, &r));
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* Absent and malformed ids. */
+    free(get_user(f->s, f->admin, "00000000-0000-4000-8000-000000000000", &r));
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(get_user(f->s, f->admin, "not-a-uuid", &r));
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+}
+
+static void
+test_list(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    json_t *u, *seen = json_object();
+    size_t i;
+    char *path, *cursor = NULL;
+    long total = it_count(f->s, "SELECT count(*) FROM app_user");
+    int pages = 0;
+
+    /* org_staff may not list; org_admin sees their organisation only. */
+    it_get(f->s, "/v1/users", f->staff1, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users", f->boss1, &r);
+    it_assert_status(&r, 200);
+    assert_true(json_array_size(json_object_get(r.json, "items")) >= 2);
+    json_array_foreach(json_object_get(r.json, "items"), i, u)
+    {
+        assert_user_shape(u);
+        assert_string_equal(json_string_value(json_object_get(u, "organisation_id")), f->org1);
+    }
+    it_resp_free(&r);
+    path = it_fmt("/v1/users?organisation_id=%s", f->org2);
+    it_get(f->s, path, f->boss1, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    /* Filters. */
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(
+        json_array_size(json_object_get(r.json, "items")),
+        it_count(f->s, "SELECT count(*) FROM app_user WHERE organisation_id = $1", f->org2));
+    it_resp_free(&r);
+    free(path);
+    it_get(f->s, "/v1/users?q=BOSS%40TWO", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "items"), 0), "id")),
+                        f->boss2_id);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?role=admin&disabled=false", f->admin, &r);
+    it_assert_status(&r, 200);
+    json_array_foreach(json_object_get(r.json, "items"), i, u)
+    {
+        assert_string_equal(json_string_value(json_object_get(u, "role")), "admin");
+    }
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?role=root", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?disabled=maybe", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?organisation_id=x", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?sort=email", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users?cursor=garbage", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    /* Pages of 2 walk every user exactly once. */
+    for (;;) {
+        const char *next;
+
+        path = cursor == NULL ? it_fmt("/v1/users?limit=2")
+                              : it_fmt("/v1/users?limit=2&cursor=%s", cursor);
+        it_get(f->s, path, f->admin, &r);
+        free(path);
+        it_assert_status(&r, 200);
+        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
+        json_array_foreach(json_object_get(r.json, "items"), i, u)
+        {
+            const char *id = json_string_value(json_object_get(u, "id"));
+            assert_null(json_object_get(seen, id));
+            json_object_set_new(seen, id, json_true());
+        }
+        pages++;
+        next = it_json_str(&r, "next_cursor");
+        free(cursor);
+        cursor = next != NULL ? strdup(next) : NULL;
+        it_resp_free(&r);
+        if (cursor == NULL) {
+            break;
+        }
+        assert_true(pages < 100);
+    }
+    assert_int_equal((long)json_object_size(seen), total);
+    json_decref(seen);
+}
+
+/* ---- Change -------------------------------------------------------------------------------- */
+
+static void
+test_patch_if_match(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char id[40], *etag;
+
+    make_user(f->s, f->admin, "etag@one.example", "org_staff", f->org1, id);
+    patch_user(f->s, f->admin, id, NULL, "{\"disabled\":true}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_user(f->s, f->admin, id, "\"999\"", "{\"disabled\":true}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->admin, id, etag, "{\"disabled\":true}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_true(json_object_get(r.json, "disabled")));
+    assert_string_not_equal(it_header(&r, "ETag"), etag);
+    it_resp_free(&r);
+    /* The old ETag is stale now. */
+    patch_user(f->s, f->admin, id, etag, "{\"disabled\":false}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    free(etag);
+    /* Validation comes before the precondition; nothing changes. */
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->admin, id, etag, "{\"email\":\"new@one.example\"}", &r);
+    assert_names_field(&r, "email");
+    it_resp_free(&r);
+    patch_user(f->s, f->admin, id, etag, "{\"disabled\":\"yes\"}", &r);
+    assert_names_field(&r, "disabled");
+    it_resp_free(&r);
+    patch_user(f->s, f->admin, id, etag, "{}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    free(etag);
+    assert_int_equal(audit_count(f->s, id), 2); /* create + one update */
+}
+
+struct race {
+    struct it_server *s;
+    const char *token, *id, *etag, *body;
+    long status;
+};
+
+static void *
+race_patch(void *arg)
+{
+    struct race *x = arg;
+    struct it_resp r = {0};
+
+    patch_user(x->s, x->token, x->id, x->etag, x->body, &r);
+    x->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+/* Two PATCHes with one ETag at the same moment: exactly one wins. */
+static void
+test_patch_concurrent(void **state)
+{
+    struct fixture *f = *state;
+    char id[40], *etag;
+    struct race a, b;
+    pthread_t ta, tb;
+
+    make_user(f->s, f->admin, "race@one.example", "org_staff", f->org1, id);
+    etag = etag_of(f->s, f->admin, id);
+    a = (struct race){f->s, f->admin, id, etag, "{\"role\":\"org_admin\"}", 0};
+    b = (struct race){f->s, f->admin, id, etag, "{\"disabled\":true}", 0};
+    assert_int_equal(pthread_create(&ta, NULL, race_patch, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, race_patch, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_true((a.status == 200 && b.status == 412) || (a.status == 412 && b.status == 200));
+    assert_int_equal(audit_count(f->s, id), 2);
+    free(etag);
+}
+
+static void
+test_disable_revokes_sessions(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char id[40], *etag, *refresh1 = NULL, *refresh2 = NULL, *access1, *access2;
+
+    make_user(f->s, f->admin, "leaver@one.example", "org_staff", f->org1, id);
+    access1 = it_login_tokens(f->s, "leaver@one.example", PASSWORD, &refresh1);
+    access2 = it_login_tokens(f->s, "leaver@one.example", PASSWORD, &refresh2);
+    /* Their org_admin disables them. */
+    etag = etag_of(f->s, f->boss1, id);
+    patch_user(f->s, f->boss1, id, etag, "{\"disabled\":true}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_true(json_object_get(r.json, "disabled")));
+    it_resp_free(&r);
+    free(etag);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM refresh_token WHERE user_id = $1::uuid"
+                              " AND revoked_at IS NULL",
+                              id),
+                     0);
+    assert_int_equal(refresh_status(f->s, refresh1), 401);
+    assert_int_equal(refresh_status(f->s, refresh2), 401);
+    assert_int_equal(signin_status(f->s, "leaver@one.example", PASSWORD), 401);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
+                              " AND resource_id = $1 AND action = 'update' AND actor_id = $2::uuid"
+                              " AND before->>'disabled' = 'false' AND after->>'disabled' = 'true'",
+                              id, f->boss1_id),
+                     1);
+    /* And enables them again: they sign in. */
+    etag = etag_of(f->s, f->boss1, id);
+    patch_user(f->s, f->boss1, id, etag, "{\"disabled\":false}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(etag);
+    assert_int_equal(signin_status(f->s, "leaver@one.example", PASSWORD), 200);
+    free(refresh1);
+    free(refresh2);
+    free(access1);
+    free(access2);
+}
+
+static void
+test_patch_rules(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char id[40], other[40], *etag;
+    long audits;
+
+    make_user(f->s, f->admin, "rules@one.example", "org_staff", f->org1, id);
+    make_user(f->s, f->admin, "rules@two.example", "org_staff", f->org2, other);
+    audits = it_count(f->s, "SELECT count(*) FROM audit_event");
+
+    /* org_admin: no role changes, nothing on org_admins, nothing in another organisation. */
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->boss1, id, etag, "{\"role\":\"org_admin\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(etag);
+    etag = etag_of(f->s, f->admin, f->boss1_id);
+    patch_user(f->s, f->boss1, f->boss1_id, etag, "{\"disabled\":true}", &r);
+    assert_names_field(&r, "disabled"); /* nobody disables themselves */
+    it_resp_free(&r);
+    free(etag);
+    etag = etag_of(f->s, f->admin, other);
+    patch_user(f->s, f->boss1, other, etag, "{\"disabled\":true}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(etag);
+    /* org_staff: nothing, themselves included. */
+    etag = etag_of(f->s, f->admin, f->staff1_id);
+    patch_user(f->s, f->staff1, f->staff1_id, etag, "{\"disabled\":false}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_user(f->s, f->staff1, "me", etag, "{\"disabled\":true}", &r);
+    assert_names_field(&r, "disabled");
+    it_resp_free(&r);
+    free(etag);
+    /* admin: not to or from admin, not disabling themselves. */
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->admin, id, etag, "{\"role\":\"admin\"}", &r);
+    assert_names_field(&r, "role");
+    it_resp_free(&r);
+    free(etag);
+    etag = etag_of(f->s, f->admin, f->admin_id);
+    patch_user(f->s, f->admin, "me", etag, "{\"role\":\"org_admin\"}", &r);
+    assert_names_field(&r, "role");
+    it_resp_free(&r);
+    patch_user(f->s, f->admin, f->admin_id, etag, "{\"disabled\":true}", &r);
+    assert_names_field(&r, "disabled");
+    it_resp_free(&r);
+    free(etag);
+    /* None of that wrote anything. */
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event"), audits);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM app_user WHERE id = $1::uuid AND version = 1"
+                              " AND role = 'org_staff' AND NOT disabled",
+                              id),
+                     1);
+
+    /* admin: org_staff <-> org_admin. */
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->admin, id, etag, "{\"role\":\"org_admin\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "role"), "org_admin");
+    it_resp_free(&r);
+    free(etag);
+    etag = etag_of(f->s, f->admin, id);
+    patch_user(f->s, f->admin, id, etag, "{\"role\":\"org_staff\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(etag);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event"), audits + 2);
+
+    /* A user of an archived organisation stays disabled. */
+    {
+        char *gone = create_org(f->s, f->admin, "Closing Org"), gid[40];
+        make_user(f->s, f->admin, "closing@three.example", "org_staff", gone, gid);
+        PQclear(
+            it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", gone));
+        PQclear(it_sql(f->s, "UPDATE app_user SET disabled = true WHERE id = $1::uuid", gid));
+        etag = etag_of(f->s, f->admin, gid);
+        patch_user(f->s, f->admin, gid, etag, "{\"disabled\":false}", &r);
+        it_assert_problem(&r, 409);
+        it_resp_free(&r);
+        free(etag);
+        free(gone);
+    }
+}
+
+/* ---- Password ------------------------------------------------------------------------------ */
+
+static void
+test_password_change(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char id[40], *access, *refresh = NULL;
+    const char *email = "changer@one.example";
+    long audits;
+
+    make_user(f->s, f->admin, email, "org_staff", f->org1, id);
+    access = it_login_tokens(f->s, email, PASSWORD, &refresh);
+    audits = audit_count(f->s, id);
+
+    /* Policy and validation: 422, nothing written, nothing counted. */
+    it_post_json(f->s, "/v1/users/me/password", access,
+                 "{\"current_password\":\"correct horse battery\",\"new_password\":\"short\"}", &r);
+    assert_names_field(&r, "new_password");
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/users/me/password", access,
+                 "{\"current_password\":\"correct horse battery\","
+                 "\"new_password\":\"correct horse battery\"}",
+                 &r);
+    assert_names_field(&r, "new_password");
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/users/me/password", access, "{\"new_password\":\"long enough pw 1\"}",
+                 &r);
+    assert_names_field(&r, "current_password");
+    it_resp_free(&r);
+    assert_int_equal(audit_count(f->s, id), audits);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 0);
+
+    /* Wrong current password: 401, counted towards the sign-in throttle. */
+    it_post_json(
+        f->s, "/v1/users/me/password", access,
+        "{\"current_password\":\"not my password\",\"new_password\":\"a new long password\"}", &r);
+    it_assert_problem(&r, 401);
+    assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-credentials");
+    it_resp_free(&r);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 1);
+    assert_int_equal(audit_count(f->s, id), audits);
+
+    /* Success: 204, sessions ended, the old password no longer works, the new one does. */
+    it_post_json(
+        f->s, "/v1/users/me/password", access,
+        "{\"current_password\":\"correct horse battery\",\"new_password\":\"a new long password\"}",
+        &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_int_equal(refresh_status(f->s, refresh), 401);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM refresh_token WHERE user_id = $1::uuid"
+                              " AND revoked_at IS NULL",
+                              id),
+                     0);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 0);
+    assert_int_equal(signin_status(f->s, email, PASSWORD), 401);
+    assert_int_equal(signin_status(f->s, email, "a new long password"), 200);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
+                              " AND resource_id = $1 AND action = 'password'"
+                              " AND actor_id = $1::uuid",
+                              id),
+                     1);
+    free(access);
+    free(refresh);
+}
+
+static void
+test_password_change_throttled(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char id[40], *access;
+    const char *email = "guesser@one.example";
+    int i;
+
+    make_user(f->s, f->admin, email, "org_staff", f->org1, id);
+    access = it_login(f->s, email, PASSWORD);
+    for (i = 0; i < 5; i++) {
+        it_post_json(
+            f->s, "/v1/users/me/password", access,
+            "{\"current_password\":\"guess guess guess\",\"new_password\":\"a new long password\"}",
+            &r);
+        it_assert_problem(&r, 401);
+        it_resp_free(&r);
+    }
+    /* A stolen access token does not buy unlimited guesses, and sign-in is throttled too. */
+    it_post_json(
+        f->s, "/v1/users/me/password", access,
+        "{\"current_password\":\"correct horse battery\",\"new_password\":\"a new long password\"}",
+        &r);
+    it_assert_problem(&r, 429);
+    assert_non_null(it_header(&r, "Retry-After"));
+    it_resp_free(&r);
+    assert_int_equal(signin_status(f->s, email, PASSWORD), 429);
+    free(access);
+}
+
+/* ---- No hash anywhere ---------------------------------------------------------------------- */
+
+static void
+test_no_password_hash_anywhere(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    char *path;
+
+    it_get(f->s, "/v1/users?limit=100", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_null(strstr(r.body, "password"));
+    assert_null(strstr(r.body, "$y$"));
+    it_resp_free(&r);
+    path = it_fmt("/v1/audit?resource_type=user&limit=100");
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_true(json_array_size(json_object_get(r.json, "items")) > 0);
+    assert_null(strstr(r.body, "password_hash"));
+    assert_null(strstr(r.body, "$y$"));
+    it_resp_free(&r);
+    free(path);
+    assert_true(it_count(f->s, "SELECT count(*) FROM audit_event WHERE resource_type = 'user'")
+                > 0);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
+                                    " AND (coalesce(before::text, '') || coalesce(after::text, ''))"
+                                    "     ~ '(password|\\$y\\$)'"),
+                     0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_admin_creates_users),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_org_admin_creates_staff_only),
+        cmocka_unit_test(test_read_visibility),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_patch_if_match),
+        cmocka_unit_test(test_patch_concurrent),
+        cmocka_unit_test(test_disable_revokes_sessions),
+        cmocka_unit_test(test_patch_rules),
+        cmocka_unit_test(test_password_change),
+        cmocka_unit_test(test_password_change_throttled),
+        cmocka_unit_test(test_no_password_hash_anywhere),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
