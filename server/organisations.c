@@ -101,17 +101,6 @@ static const char *const org_contact_fields[] = {
     "address_lines", "town", "postcode", "phone", "email", "website", "public_contact", NULL,
 };
 
-static int
-in_list(const char *const *list, const char *s)
-{
-    for (; *list != NULL; list++) {
-        if (strcmp(*list, s) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Reads organisation `id` (locked for update when `lock`) and checks the caller may see it.
  * Returns 0 with the result in *out, or the status of the problem already sent: an
  * organisation a licensee does not belong to is as absent as one that does not exist. */
@@ -177,12 +166,12 @@ organisations_list(struct req *r)
     kind = query_get(&q, "kind");
     lstatus = query_get(&q, "licence_status");
     text = query_get(&q, "q");
-    if (kind != NULL && !in_list(org_kinds, kind)) {
+    if (kind != NULL && !validate_in_list(org_kinds, kind)) {
         status = problem_send(r, PROBLEM_BAD_REQUEST,
                               "kind: one of local_authority, nhs, charity, prison, school, other");
         goto out;
     }
-    if (lstatus != NULL && !in_list(licence_filter_statuses, lstatus)) {
+    if (lstatus != NULL && !validate_in_list(licence_filter_statuses, lstatus)) {
         status = problem_send(r, PROBLEM_BAD_REQUEST, "licence_status: one of pending, active, "
                                                       "suspended, expired, revoked, none");
         goto out;
@@ -315,7 +304,7 @@ organisations_update(struct req *r)
         }
         json_object_foreach(in, key, v)
         {
-            if (!in_list(org_contact_fields, key)) {
+            if (!validate_in_list(org_contact_fields, key)) {
                 status = problem_send(r, PROBLEM_FORBIDDEN,
                                       "%s: only the licensing body may change this; you may "
                                       "change contact details",

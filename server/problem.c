@@ -108,6 +108,10 @@ problem_send(struct req *r, enum problem_kind kind, const char *fmt, ...)
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
     }
+    /* Every 401 names the scheme that would succeed (RFC 9110 section 15.5.2). */
+    if (kinds[kind].status == 401 && strstr(r->extra_headers, "WWW-Authenticate:") == NULL) {
+        http_add_header(r, "WWW-Authenticate", "Bearer realm=\"mpact-registry\"");
+    }
     p = problem_new(kind, fmt != NULL ? detail : NULL, r->path);
     status = send_problem(r, p);
     json_decref(p);
@@ -186,6 +190,12 @@ problem_from_db(struct req *r, const PGresult *res)
     const char *msg = res != NULL ? PQresultErrorMessage(res) : "no result";
     int status = problem_status_for_sqlstate(state);
 
+    if (res != NULL && db_ok(res)) {
+        /* A statement that succeeded but returned the wrong shape: our bug, not the database's. */
+        fprintf(stderr, "bug: unexpected result shape request_id=%s rows=%d\n", r->request_id,
+                PQntuples(res));
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
     if (state != NULL && r->db != NULL && db_lost(r->db)) {
         status = 503;
     }

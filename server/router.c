@@ -118,12 +118,30 @@ find_route(struct req *r, char *allow, size_t allowlen)
     return NULL;
 }
 
+void
+router_db_pause(struct req *r)
+{
+    db_release(r->db);
+    r->db = NULL;
+}
+
+int
+router_db_resume_or_problem(struct req *r)
+{
+    r->db = db_acquire();
+    if (r->db == NULL) {
+        http_add_header(r, "Retry-After", "1");
+        return problem_send(r, PROBLEM_UNAVAILABLE, "the database is busy or unreachable");
+    }
+    return 0;
+}
+
 static int
 dispatch(struct req *r)
 {
     const struct route *route;
     char allow[96];
-    int authn;
+    int authn, status;
 
     /* Both framings at once is how requests are smuggled past a proxy (LIBRARIES.md 10). */
     if (http_header(r, "Transfer-Encoding") != NULL && http_header(r, "Content-Length") != NULL) {
@@ -159,12 +177,8 @@ dispatch(struct req *r)
             return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");
         }
     }
-    if (route->needs_db) {
-        r->db = db_acquire();
-        if (r->db == NULL) {
-            http_add_header(r, "Retry-After", "1");
-            return problem_send(r, PROBLEM_UNAVAILABLE, "the database is busy or unreachable");
-        }
+    if (route->needs_db && (status = router_db_resume_or_problem(r)) != 0) {
+        return status;
     }
     return route->fn(r);
 }

@@ -259,6 +259,17 @@ validate_phone(const char *s)
     return digits >= 7 && digits <= 15 && strlen(s) <= 32;
 }
 
+int
+validate_in_list(const char *const *list, const char *s)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(*list, s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const struct field *
 find_field(const struct field *fields, const char *name)
 {

@@ -19,6 +19,12 @@ int tokens_refresh(struct req *r); /* POST /v1/auth/refresh */
 int tokens_logout(struct req *r);  /* POST /v1/auth/logout */
 int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
 
+/* Starts a password check for `email` (sign-in or password change) in its own short
+ * transaction: 429 with Retry-After while too many failures fall in the window; otherwise the
+ * attempt is recorded as a failure up front (statement tok_failure_clear wipes them after a
+ * success), so attempts made at the same moment all count. Returns 0 or the status sent. */
+int tokens_attempt_or_problem(struct req *r, const char *email);
+
 /* users.c */
 extern const struct db_stmt users_stmts[];
 int users_create(struct req *r);   /* POST /v1/users */

@@ -25,6 +25,13 @@ struct route {
  * connection when the route needs one, calls the handler and logs the request. */
 int router_handle(struct mg_connection *conn, void *cbdata);
 
+/* Gives the request's database connection back to the pool while slow work runs (a password
+ * hash), so that work never holds one. Call it outside a transaction. */
+void router_db_pause(struct req *r);
+
+/* Borrows a connection for the request (again). Returns 0, or the status of the 503 sent. */
+int router_db_resume_or_problem(struct req *r);
+
 /* Every statement table of every resource, for db_pool_init. */
 extern const struct db_stmt *const router_stmt_tables[];
 

@@ -22,6 +22,9 @@ int validate_phone(const char *s); /* digits, spaces, +, (, ), -; 7 to 15 digits
 /* 1 when `s` is valid UTF-8 without control characters, of min..max characters. */
 int validate_text(const char *s, size_t min, size_t max);
 
+/* 1 when `s` is one of the strings in the NULL-terminated `list`. */
+int validate_in_list(const char *const *list, const char *s);
+
 /* The number of UTF-8 characters in s, or -1 when it is not valid UTF-8. */
 long validate_utf8_len(const char *s);
 
@@ -37,7 +40,7 @@ enum field_type {
     FIELD_URL,
     FIELD_PHONE,
     FIELD_TEXT_LIST, /* array of min..max strings, each 1..200 characters */
-    FIELD_SECRET,    /* a password: PASSWORD_MIN..PASSWORD_MAX, never echoed */
+    FIELD_SECRET,    /* a password or token: any valid UTF-8 string; policy is checked apart */
 };
 
 #define FIELD_REQUIRED 0x1 /* must be present when creating */

@@ -11,7 +11,7 @@ CREATE TABLE organisation (
                    CHECK (jsonb_typeof(address_lines) = 'array'
                           AND jsonb_array_length(address_lines) BETWEEN 1 AND 3),
     town           text NOT NULL CHECK (char_length(town) BETWEEN 1 AND 100),
-    postcode       text NOT NULL CHECK (postcode ~ '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$'),
+    postcode       text NOT NULL CHECK (postcode ~ '^([A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)$'),
     phone          text,
     email          text,
     website        text,
@@ -101,6 +101,7 @@ CREATE TABLE login_failure (
     at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX login_failure_idx ON login_failure (email_key, at);
+CREATE INDEX login_failure_at_idx ON login_failure (at);
 
 CREATE TABLE audit_event (
     id            bigserial PRIMARY KEY,
