@@ -136,35 +136,11 @@ licences_transition_allowed(const char *from, const char *to)
     return 0;
 }
 
-static int
-in_list(const char *const *list, const char *s)
-{
-    for (; *list != NULL; list++) {
-        if (strcmp(*list, s) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* A string member of `in`, or NULL (borrowed). */
 static const char *
 str_field(json_t *in, const char *key)
 {
     return json_string_value(json_object_get(in, key));
-}
-
-/* Sends the failure of a statement that had to return exactly one row. A result that is fine
- * but empty means the row vanished under us, which is a bug, not an outage. */
-static int
-one_row_problem(struct req *r, const PGresult *res)
-{
-    if (db_ok(res)) {
-        fprintf(stderr, "licences: request_id=%s: expected one row, got %d\n", r->request_id,
-                PQntuples(res));
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    return problem_from_db(r, res);
 }
 
 /* Reads licence `id` (locked when `lock`) and checks the caller may see it: a malformed id, a
@@ -251,7 +227,7 @@ licences_list(struct req *r)
         goto out;
     }
     filter = query_get(&q, "status");
-    if (filter != NULL && !in_list(lic_statuses, filter)) {
+    if (filter != NULL && !validate_in_list(lic_statuses, filter)) {
         status = problem_send(r, PROBLEM_BAD_REQUEST,
                               "status: one of pending, active, suspended, expired, revoked");
         goto out;
@@ -326,7 +302,7 @@ store_expired_or_problem(struct req *r, PGresult *open, int *expired)
     PQclear(res);
     res = db_exec(r->db, "lic_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
-        status = one_row_problem(r, res);
+        status = problem_from_db(r, res);
         goto out;
     }
     after = db_row_to_json(res, 0);
@@ -405,7 +381,7 @@ licences_create(struct req *r)
     params[2] = r->principal.sub;
     res = db_exec(r->db, "lic_insert", 3, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
-        status = one_row_problem(r, res);
+        status = problem_from_db(r, res);
         goto out;
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
@@ -413,7 +389,7 @@ licences_create(struct req *r)
     params[0] = id;
     res = db_exec(r->db, "lic_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
-        status = one_row_problem(r, res);
+        status = problem_from_db(r, res);
         goto out;
     }
     after = db_row_to_json(res, 0);
@@ -577,7 +553,7 @@ licences_update(struct req *r)
     PQclear(res);
     res = db_exec(r->db, "lic_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
-        status = one_row_problem(r, res);
+        status = problem_from_db(r, res);
         goto out;
     }
     after = db_row_to_json(res, 0);

@@ -1,0 +1,465 @@
+/* it_audit.c: GET /v1/audit end to end. Changes to organisations and licences made over HTTP
+ * leave audit rows (who, action, before and after, request id) that the licensing body can read
+ * back, filtered by resource and page by page; licensees may not read them; and a request that
+ * fails (422, 409, 412, 428) leaves no row at all. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@audit.example"
+#define PASSWORD    "audit-test-password-1"
+#define ORG_BODY                                                                                   \
+    "{\"name\": \"%s\", \"kind\": \"nhs\", \"address_lines\": [\"2 Quay Street\"],"                \
+    " \"town\": \"Bristol\", \"postcode\": \"bs1 4dj\"}"
+#define LICENCE_BODY "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\"}"
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* access token of the licensing-body admin */
+    char admin_id[40];            /* app_user.id of that admin */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* A string member of a nested object, or NULL. */
+static const char *
+jpath(json_t *o, const char *obj, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(o, obj), key));
+}
+
+static long
+audit_rows(struct fx *f)
+{
+    return it_count(f->s, "SELECT count(*) FROM audit_event");
+}
+
+/* Creates an organisation over HTTP; returns its id, and its ETag in *etag (both malloc'd). */
+static char *
+create_org(struct fx *f, const char *name, char **etag)
+{
+    char *body = it_fmt(ORG_BODY, name);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    if (etag != NULL) {
+        *etag = strdup(it_header(&r, "ETag"));
+    }
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* Issues a licence for `org` over HTTP; returns its id and ETag (malloc'd). */
+static char *
+create_licence(struct fx *f, const char *org, char **etag)
+{
+    char *path = it_fmt("/v1/organisations/%s/licences", org);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, path, f->admin, LICENCE_BODY, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    *etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(path);
+    return id;
+}
+
+/* GET /v1/audit?<query> as `token`, expecting 200; returns the items (a new reference) and the
+ * next cursor (malloc'd or NULL) in *next. */
+static json_t *
+audit_items(struct fx *f, const char *token, const char *query, char **next)
+{
+    char *path = it_fmt("/v1/audit?%s", query);
+    struct it_resp r;
+    json_t *items, *nc;
+
+    it_get(f->s, path, token, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "application/json");
+    items = json_object_get(r.json, "items");
+    assert_true(json_is_array(items));
+    nc = json_object_get(r.json, "next_cursor");
+    assert_true(json_is_null(nc) || json_is_string(nc));
+    if (next != NULL) {
+        *next = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+    }
+    json_incref(items);
+    it_resp_free(&r);
+    free(path);
+    return items;
+}
+
+/* Checks the common shape of an audit item written by the admin for `type`/`id`. */
+static void
+assert_item(struct fx *f, json_t *item, const char *action, const char *type, const char *id)
+{
+    assert_true(json_is_object(item));
+    assert_true(json_is_integer(json_object_get(item, "id")));
+    assert_non_null(jstr(item, "at"));
+    assert_string_equal(jstr(item, "actor_id"), f->admin_id);
+    assert_string_equal(jstr(item, "action"), action);
+    assert_string_equal(jstr(item, "resource_type"), type);
+    assert_string_equal(jstr(item, "resource_id"), id);
+    assert_non_null(jstr(item, "request_id"));
+    if (strcmp(action, "create") == 0) {
+        assert_true(json_is_null(json_object_get(item, "before")));
+    } else {
+        assert_true(json_is_object(json_object_get(item, "before")));
+    }
+    assert_true(json_is_object(json_object_get(item, "after")));
+    /* Snapshots carry the public fields only, never the row version. */
+    assert_null(json_object_get(json_object_get(item, "after"), "_version"));
+    assert_null(json_object_get(json_object_get(item, "after"), "version"));
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    PGresult *res;
+
+    assert_non_null(f);
+    f->s = it_start("audit");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Tests --------------------------------------------------------------------------------- */
+
+static void
+test_organisation_and_licence_trail(void **state)
+{
+    struct fx *f = *state;
+    char *org_etag, *lic_etag, *q;
+    char *org = create_org(f, "Audit Trail Trust", &org_etag);
+    char *lic = create_licence(f, org, &lic_etag);
+    char *if_match = it_fmt("If-Match: %s", org_etag);
+    char *path = it_fmt("/v1/organisations/%s", org);
+    const char *hdrs[] = {"Content-Type: application/json", if_match,
+                          "X-Request-Id: audit-rename-0001", NULL};
+    struct it_resp r;
+    json_t *items, *item;
+
+    /* A rename, sent with our own request id. */
+    it_request(f->s, "PATCH", path, f->admin, hdrs, "{\"name\": \"Audit Trail NHS Trust\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* The licence activated. */
+    {
+        char *lpath = it_fmt("/v1/licences/%s", lic);
+
+        it_patch_json(f->s, lpath, f->admin, lic_etag,
+                      "{\"status\": \"active\", \"reason\": \"checks passed\"}", &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        free(lpath);
+    }
+
+    /* The organisation's trail: create, then update, oldest first. */
+    q = it_fmt("resource_type=organisation&resource_id=%s", org);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 2);
+    item = json_array_get(items, 0);
+    assert_item(f, item, "create", "organisation", org);
+    assert_string_equal(jpath(item, "after", "name"), "Audit Trail Trust");
+    assert_string_equal(jpath(item, "after", "postcode"), "BS1 4DJ");
+    item = json_array_get(items, 1);
+    assert_item(f, item, "update", "organisation", org);
+    assert_string_equal(jpath(item, "before", "name"), "Audit Trail Trust");
+    assert_string_equal(jpath(item, "after", "name"), "Audit Trail NHS Trust");
+    assert_string_equal(jstr(item, "request_id"), "audit-rename-0001");
+    assert_true(json_integer_value(json_object_get(json_array_get(items, 0), "id"))
+                < json_integer_value(json_object_get(item, "id")));
+    json_decref(items);
+    free(q);
+
+    /* The licence's trail: create (pending), then update (pending to active, with the reason). */
+    q = it_fmt("resource_type=licence&resource_id=%s", lic);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 2);
+    item = json_array_get(items, 0);
+    assert_item(f, item, "create", "licence", lic);
+    assert_string_equal(jpath(item, "after", "status"), "pending");
+    assert_string_equal(jpath(item, "after", "organisation_id"), org);
+    assert_non_null(jpath(item, "after", "number"));
+    item = json_array_get(items, 1);
+    assert_item(f, item, "update", "licence", lic);
+    assert_string_equal(jpath(item, "before", "status"), "pending");
+    assert_string_equal(jpath(item, "after", "status"), "active");
+    assert_string_equal(jpath(item, "after", "reason"), "checks passed");
+    json_decref(items);
+    free(q);
+
+    /* The same rows as the table holds, with the admin as actor. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE actor_id = $1::uuid"
+                              " AND resource_id IN ($2, $3)",
+                              f->admin_id, org, lic),
+                     4);
+
+    /* A filter on one resource does not see another's rows. */
+    q = it_fmt("resource_type=licence&resource_id=%s", org);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    free(q);
+    items = audit_items(f, f->admin, "resource_type=licence&limit=100", NULL);
+    {
+        size_t i;
+
+        assert_true(json_array_size(items) >= 2);
+        json_array_foreach(items, i, item)
+        {
+            assert_string_equal(jstr(item, "resource_type"), "licence");
+        }
+    }
+    json_decref(items);
+    free(path);
+    free(if_match);
+    free(org_etag);
+    free(lic_etag);
+    free(org);
+    free(lic);
+}
+
+static void
+test_only_the_licensing_body(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f, "Audit Licensee Org", NULL);
+    const char *roles[] = {"org_admin", "org_staff"};
+    struct it_resp r;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        char *email = it_fmt("%s@audit.example", roles[i]);
+        char *token, *path;
+
+        PQclear(it_sql(f->s,
+                       "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                       " VALUES ($1, $2, $3, $4::uuid)",
+                       email, f->hash, roles[i], org));
+        token = it_login(f->s, email, PASSWORD);
+        it_get(f->s, "/v1/audit", token, &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        /* Not even the trail of their own organisation. */
+        path = it_fmt("/v1/audit?resource_type=organisation&resource_id=%s", org);
+        it_get(f->s, path, token, &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        free(path);
+        free(token);
+        free(email);
+    }
+    it_get(f->s, "/v1/audit", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_assert_header(&r, "WWW-Authenticate", "Bearer");
+    it_resp_free(&r);
+    it_get(f->s, "/v1/audit", "not.a.token", &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    free(org);
+}
+
+static void
+test_paging(void **state)
+{
+    struct fx *f = *state;
+    char *etag, *org = create_org(f, "Audit Paging Org", &etag);
+    char *path = it_fmt("/v1/organisations/%s", org);
+    char *q, *cursor = NULL;
+    json_t *all = json_array();
+    json_int_t last = 0;
+    int i, pages = 0;
+
+    /* Six more rows for this organisation: seven in all. */
+    for (i = 0; i < 6; i++) {
+        char *body = it_fmt("{\"town\": \"Bristol %d\"}", i);
+        struct it_resp r;
+
+        it_patch_json(f->s, path, f->admin, etag, body, &r);
+        it_assert_status(&r, 200);
+        free(etag);
+        etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(body);
+    }
+    do {
+        json_t *items, *item;
+        size_t k;
+
+        q = cursor == NULL ? it_fmt("resource_type=organisation&resource_id=%s&limit=3", org)
+                           : it_fmt("resource_type=organisation&resource_id=%s&limit=3&cursor=%s",
+                                    org, cursor);
+        free(cursor);
+        items = audit_items(f, f->admin, q, &cursor);
+        assert_true(json_array_size(items) <= 3);
+        json_array_foreach(items, k, item)
+        {
+            json_int_t id = json_integer_value(json_object_get(item, "id"));
+
+            assert_true(id > last); /* ascending, never repeated */
+            last = id;
+            json_array_append(all, item);
+        }
+        json_decref(items);
+        free(q);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(json_array_size(all), 7);
+    assert_string_equal(jstr(json_array_get(all, 0), "action"), "create");
+    assert_string_equal(jpath(json_array_get(all, 6), "after", "town"), "Bristol 5");
+    assert_string_equal(jpath(json_array_get(all, 6), "before", "town"), "Bristol 4");
+
+    /* Bad query strings: 400. */
+    {
+        static const char *const bad[] = {
+            "limit=0",
+            "limit=101",
+            "limit=ten",
+            "cursor=!!",
+            "cursor=WyJ4Il0",
+            "colour=blue",
+            "resource_type=licence&resource_type=user",
+        };
+        size_t k;
+
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            struct it_resp r;
+            char *p = it_fmt("/v1/audit?%s", bad[k]);
+
+            it_get(f->s, p, f->admin, &r);
+            it_assert_problem(&r, 400);
+            it_resp_free(&r);
+            free(p);
+        }
+    }
+    json_decref(all);
+    free(path);
+    free(etag);
+    free(org);
+}
+
+static void
+test_failed_requests_write_nothing(void **state)
+{
+    struct fx *f = *state;
+    char *org_etag, *lic_etag;
+    char *org = create_org(f, "Audit Failure Org", &org_etag);
+    char *lic = create_licence(f, org, &lic_etag);
+    char *org_path = it_fmt("/v1/organisations/%s", org);
+    char *lic_path = it_fmt("/v1/licences/%s", lic);
+    char *lics_path = it_fmt("/v1/organisations/%s/licences", org);
+    long before = audit_rows(f);
+    struct it_resp r;
+
+    /* 422: an organisation without a name; a licence ending before it starts; no reason. */
+    it_post_json(f->s, "/v1/organisations", f->admin, "{\"kind\": \"nhs\"}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    it_post_json(f->s, lics_path, f->admin,
+                 "{\"valid_from\": \"2025-02-01\", \"valid_until\": \"2025-01-01\"}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    it_patch_json(f->s, lic_path, f->admin, lic_etag, "{\"status\": \"active\"}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    it_patch_json(f->s, org_path, f->admin, org_etag, "{\"postcode\": \"not one\"}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+
+    /* 409: a second open licence; a transition the rules forbid. */
+    it_post_json(f->s, lics_path, f->admin, LICENCE_BODY, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    it_patch_json(f->s, lic_path, f->admin, lic_etag,
+                  "{\"status\": \"revoked\", \"reason\": \"too soon\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+
+    /* 412 and 428: stale and missing If-Match, on both resources. */
+    it_patch_json(f->s, lic_path, f->admin, "\"41\"",
+                  "{\"status\": \"active\", \"reason\": \"go\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    it_patch_json(f->s, org_path, f->admin, "\"41\"", "{\"town\": \"Bath\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    it_patch_json(f->s, lic_path, f->admin, NULL, "{\"status\": \"active\", \"reason\": \"go\"}",
+                  &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    it_patch_json(f->s, org_path, f->admin, NULL, "{\"town\": \"Bath\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+
+    assert_int_equal(audit_rows(f), before);
+
+    /* And a request that succeeds writes exactly one. */
+    it_patch_json(f->s, lic_path, f->admin, lic_etag,
+                  "{\"status\": \"active\", \"reason\": \"go\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    assert_int_equal(audit_rows(f), before + 1);
+
+    free(org_path);
+    free(lic_path);
+    free(lics_path);
+    free(org_etag);
+    free(lic_etag);
+    free(org);
+    free(lic);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_organisation_and_licence_trail),
+        cmocka_unit_test(test_only_the_licensing_body),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_failed_requests_write_nothing),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,1263 @@
+/* it_licences.c: /v1/organisations/{id}/licences and /v1/licences/{id} over HTTP against the
+ * real server and PostgreSQL: create (number, status, one open licence per organisation), each
+ * validation error with nothing written, every allowed transition and many forbidden ones,
+ * revoked being final, a licence reading as expired after valid_until (and renewal), If-Match
+ * (428, 412, two PATCHes at once with one ETag), what licensees may read and change, keyset
+ * pagination and the status filter, and the history and audit rows each change leaves. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL   "admin@licences.example"
+#define PASSWORD      "licences-test-password-1"
+#define NO_SUCH_ID    "00000000-0000-4000-8000-000000000000"
+#define FAR_FROM      "2025-01-01"
+#define FAR_UNTIL     "2099-12-31"
+#define RACE_ROUNDS   8
+#define PAGE_LICENCES 5
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* access token of the licensing-body admin */
+    char admin_id[40];            /* app_user.id of that admin */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    int orgs;                     /* organisations made so far, for unique names */
+};
+
+/* A licence made by a test: its id and current ETag (both malloc'd). */
+struct lic {
+    char *id;
+    char *etag;
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void
+lic_free(struct lic *l)
+{
+    free(l->id);
+    free(l->etag);
+    l->id = NULL;
+    l->etag = NULL;
+}
+
+/* Creates an organisation through the API; returns its id (malloc'd). */
+static char *
+create_org(struct fx *f)
+{
+    char *body = it_fmt("{\"name\": \"Licence Test Org %d\", \"kind\": \"charity\","
+                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
+                        " \"postcode\": \"ME4 4AB\"}",
+                        ++f->orgs);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* Inserts a user of `role` in organisation `org` with SQL (password PASSWORD), signs them in
+ * and returns the access token (malloc'd). */
+static char *
+licensee(struct fx *f, const char *email, const char *role, const char *org)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    return it_login(f->s, email, PASSWORD);
+}
+
+static void
+post_licence(struct fx *f, const char *org, const char *token, const char *body, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/organisations/%s/licences", org);
+
+    it_post_json(f->s, path, token, body, r);
+    free(path);
+}
+
+static void
+get_licence(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/licences/%s", id);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+static void
+patch_licence(struct fx *f,
+              const char *id,
+              const char *token,
+              const char *etag,
+              const char *body,
+              struct it_resp *r)
+{
+    char *path = it_fmt("/v1/licences/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+/* Creates a licence for `org` valid FAR_FROM..`until` and checks the 201. */
+static struct lic
+create_licence(struct fx *f, const char *org, const char *until)
+{
+    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\", \"reason\": \"issued\"}",
+                        FAR_FROM, until);
+    struct it_resp r;
+    struct lic l;
+
+    post_licence(f, org, f->admin, body, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    assert_non_null(it_header(&r, "ETag"));
+    l.id = strdup(it_json_str(&r, "id"));
+    l.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    return l;
+}
+
+/* PATCHes `l` to `status` with a reason and expects 200 with that status; keeps the new ETag. */
+static void
+move(struct fx *f, struct lic *l, const char *status)
+{
+    char *reason = it_fmt("moved to %s", status);
+    char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
+    struct it_resp r;
+
+    patch_licence(f, l->id, f->admin, l->etag, body, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), status);
+    assert_string_equal(it_json_str(&r, "reason"), reason);
+    assert_non_null(it_header(&r, "ETag"));
+    assert_string_not_equal(it_header(&r, "ETag"), l->etag);
+    free(l->etag);
+    l->etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    free(reason);
+}
+
+/* Fails unless `r` is a 422 problem whose errors array names `field`. */
+static void
+assert_field_error(const struct it_resp *r, const char *field)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors)) {
+        it_resp_print(r);
+        fail_msg("422 without an errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
+            && jstr(e, "detail") != NULL) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s'", field);
+}
+
+/* Fails unless `r` is a 409 problem of `type` whose detail holds every NULL-ended needle. */
+static void
+assert_conflict(const struct it_resp *r, const char *type, const char *const *needles)
+{
+    const char *detail;
+
+    it_assert_problem(r, 409);
+    assert_string_equal(it_json_str(r, "type"), type);
+    detail = it_json_str(r, "detail");
+    for (; needles != NULL && *needles != NULL; needles++) {
+        if (strstr(detail, *needles) == NULL) {
+            it_resp_print(r);
+            fail_msg("detail does not mention '%s'", *needles);
+        }
+    }
+}
+
+/* Rows that any write would add. */
+static long
+writes(struct fx *f)
+{
+    return it_count(f->s, "SELECT (SELECT count(*) FROM licence)"
+                          " + (SELECT count(*) FROM licence_status_history)"
+                          " + (SELECT count(*) FROM audit_event)"
+                          " + (SELECT coalesce(sum(version), 0) FROM licence)");
+}
+
+static long
+history_rows(struct fx *f, const char *licence_id)
+{
+    return it_count(f->s, "SELECT count(*) FROM licence_status_history WHERE licence_id = $1::uuid",
+                    licence_id);
+}
+
+static const char *
+stored_status(struct fx *f, const char *licence_id, char *buf, size_t len)
+{
+    PGresult *res = it_sql(f->s, "SELECT status FROM licence WHERE id = $1::uuid", licence_id);
+
+    assert_int_equal(PQntuples(res), 1);
+    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return buf;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    PGresult *res;
+
+    assert_non_null(f);
+    f->s = it_start("licences");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Create -------------------------------------------------------------------------------- */
+
+static void
+test_create(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *want_loc, year[8];
+    struct it_resp r, g;
+    const char *id, *number;
+    time_t now = time(NULL);
+    size_t i;
+    PGresult *res;
+
+    post_licence(f, org, f->admin,
+                 "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2028-03-31\","
+                 " \"reason\": \"  first licence  \"}",
+                 &r);
+    it_assert_status(&r, 201);
+    assert_true(json_is_object(r.json));
+    id = it_json_str(&r, "id");
+    assert_non_null(id);
+    want_loc = it_fmt("/v1/licences/%s", id);
+    it_assert_header(&r, "Location", want_loc);
+    it_assert_header(&r, "ETag", "\"");
+    it_assert_header(&r, "Content-Type", "application/json");
+    assert_string_equal(it_json_str(&r, "organisation_id"), org);
+    assert_string_equal(it_json_str(&r, "status"), "pending");
+    assert_string_equal(it_json_str(&r, "valid_from"), "2025-04-01");
+    assert_string_equal(it_json_str(&r, "valid_until"), "2028-03-31");
+    assert_string_equal(it_json_str(&r, "reason"), "first licence");
+    assert_non_null(it_json_str(&r, "created_at"));
+    assert_non_null(it_json_str(&r, "updated_at"));
+    assert_null(json_object_get(r.json, "version"));
+    assert_null(json_object_get(r.json, "_version"));
+
+    /* MPL-<year of issue>-<at least 4 digits>. */
+    number = it_json_str(&r, "number");
+    assert_non_null(number);
+    strftime(year, sizeof(year), "%Y", gmtime(&now));
+    assert_true(strlen(number) >= 13);
+    assert_memory_equal(number, "MPL-", 4);
+    assert_memory_equal(number + 4, year, 4);
+    assert_int_equal(number[8], '-');
+    for (i = 9; number[i] != '\0'; i++) {
+        assert_true(number[i] >= '0' && number[i] <= '9');
+    }
+
+    /* The same licence on GET, with the same ETag. */
+    get_licence(f, id, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_true(json_equal(g.json, r.json));
+    assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
+    it_resp_free(&g);
+
+    /* One history row and one audit row, by the admin. */
+    res = it_sql(f->s,
+                 "SELECT status, valid_from::text, valid_until::text, reason, changed_by::text"
+                 " FROM licence_status_history WHERE licence_id = $1::uuid",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "pending");
+    assert_string_equal(PQgetvalue(res, 0, 1), "2025-04-01");
+    assert_string_equal(PQgetvalue(res, 0, 2), "2028-03-31");
+    assert_string_equal(PQgetvalue(res, 0, 3), "first licence");
+    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
+    PQclear(res);
+    res = it_sql(f->s,
+                 "SELECT action, actor_id::text, before IS NULL, after->>'number'"
+                 " FROM audit_event WHERE resource_type = 'licence' AND resource_id = $1",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "create");
+    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    assert_string_equal(PQgetvalue(res, 0, 3), number);
+    PQclear(res);
+
+    /* A reason is optional when issuing. */
+    {
+        char *org2 = create_org(f);
+        struct it_resp n;
+
+        post_licence(f, org2, f->admin,
+                     "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2025-04-01\"}", &n);
+        it_assert_status(&n, 201);
+        assert_true(json_is_null(json_object_get(n.json, "reason")));
+        assert_string_not_equal(it_json_str(&n, "number"), number);
+        it_resp_free(&n);
+        free(org2);
+    }
+    it_resp_free(&r);
+    free(want_loc);
+    free(org);
+}
+
+static void
+test_number_grows_past_four_digits(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct it_resp r;
+    const char *number;
+
+    PQclear(it_sql(f->s, "SELECT setval('licence_number_seq', 12344)"));
+    post_licence(f, org, f->admin,
+                 "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}", &r);
+    it_assert_status(&r, 201);
+    number = it_json_str(&r, "number");
+    assert_non_null(number);
+    assert_string_equal(number + 8, "-12345");
+    it_resp_free(&r);
+    free(org);
+}
+
+static void
+test_create_validation(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field;
+    } cases[] = {
+        {"{\"valid_until\": \"2026-01-01\"}", "valid_from"},
+        {"{\"valid_from\": \"2025-01-01\"}", "valid_until"},
+        {"{}", "valid_from"},
+        {"{\"valid_from\": \"2025-02-30\", \"valid_until\": \"2026-01-01\"}", "valid_from"},
+        {"{\"valid_from\": \"01/02/2025\", \"valid_until\": \"2026-01-01\"}", "valid_from"},
+        {"{\"valid_from\": 20250101, \"valid_until\": \"2026-01-01\"}", "valid_from"},
+        {"{\"valid_from\": null, \"valid_until\": \"2026-01-01\"}", "valid_from"},
+        {"{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-13-01\"}", "valid_until"},
+        {"{\"valid_from\": \"2025-01-02\", \"valid_until\": \"2025-01-01\"}", "valid_until"},
+        {"{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\", \"reason\": \"\"}",
+         "reason"},
+        {"{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\", \"reason\": 7}",
+         "reason"},
+        {"{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\", \"status\": "
+         "\"active\"}",
+         "status"},
+        {"{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\", \"number\": "
+         "\"MPL-2025-0001\"}",
+         "number"},
+    };
+    struct fx *f = *state;
+    char *org = create_org(f), *long_reason, *body;
+    long before = writes(f);
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        post_licence(f, org, f->admin, cases[i].body, &r);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+    }
+    /* A reason of 501 characters. */
+    long_reason = malloc(502);
+    memset(long_reason, 'x', 501);
+    long_reason[501] = '\0';
+    body = it_fmt("{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\","
+                  " \"reason\": \"%s\"}",
+                  long_reason);
+    post_licence(f, org, f->admin, body, &r);
+    assert_field_error(&r, "reason");
+    it_resp_free(&r);
+    free(body);
+    free(long_reason);
+
+    /* Malformed JSON, a wrong content type and a body that is not an object. */
+    post_licence(f, org, f->admin, "{\"valid_from\": ", &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    post_licence(f, org, f->admin, "[]", &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    {
+        const char *hdrs[] = {"Content-Type: text/plain", NULL};
+        char *path = it_fmt("/v1/organisations/%s/licences", org);
+
+        it_request(f->s, "POST", path, f->admin, hdrs,
+                   "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}", &r);
+        it_assert_problem(&r, 415);
+        it_resp_free(&r);
+        free(path);
+    }
+    assert_int_equal(writes(f), before);
+    free(org);
+}
+
+static void
+test_create_for_missing_or_archived_org(void **state)
+{
+    struct fx *f = *state;
+    const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
+    char *org = create_org(f);
+    long before = writes(f);
+    struct it_resp r;
+
+    post_licence(f, NO_SUCH_ID, f->admin, ok, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    post_licence(f, "not-a-uuid", f->admin, ok, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    PQclear(it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", org));
+    post_licence(f, org, f->admin, ok, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* No token: 401. */
+    post_licence(f, org, NULL, ok, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    free(org);
+}
+
+static void
+test_one_open_licence(void **state)
+{
+    struct fx *f = *state;
+    const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    const char *open_statuses[] = {"pending", "active", "suspended"};
+    struct it_resp r, g;
+    long before;
+    int i;
+
+    get_licence(f, l.id, f->admin, &g);
+    it_assert_status(&g, 200);
+    for (i = 0; i < 3; i++) {
+        const char *needles[] = {it_json_str(&g, "number"), open_statuses[i], NULL};
+
+        if (i == 1) {
+            move(f, &l, "active");
+        } else if (i == 2) {
+            move(f, &l, "suspended");
+        }
+        before = writes(f);
+        post_licence(f, org, f->admin, ok, &r);
+        assert_conflict(&r, "/problems/conflict", needles);
+        it_resp_free(&r);
+        assert_int_equal(writes(f), before);
+    }
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", org), 1);
+    /* Once it is revoked, the organisation can be licensed again. */
+    move(f, &l, "revoked");
+    post_licence(f, org, f->admin, ok, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    it_resp_free(&g);
+    lic_free(&l);
+    free(org);
+}
+
+/* ---- Transitions --------------------------------------------------------------------------- */
+
+static void
+test_allowed_transitions(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), buf[16];
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    PGresult *res;
+
+    /* pending → active → suspended → active → suspended → revoked */
+    move(f, &l, "active");
+    move(f, &l, "suspended");
+    move(f, &l, "active");
+    move(f, &l, "suspended");
+    move(f, &l, "revoked");
+    assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
+    res = it_sql(f->s,
+                 "SELECT string_agg(status, ',' ORDER BY id), count(DISTINCT changed_by),"
+                 " min(changed_by::text), bool_and(reason IS NOT NULL)"
+                 " FROM licence_status_history WHERE licence_id = $1::uuid",
+                 l.id);
+    assert_string_equal(PQgetvalue(res, 0, 0), "pending,active,suspended,active,suspended,revoked");
+    assert_string_equal(PQgetvalue(res, 0, 1), "1");
+    assert_string_equal(PQgetvalue(res, 0, 2), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 0, 3), "t");
+    PQclear(res);
+    /* One audit row per change, each with the status before and after. */
+    res = it_sql(f->s,
+                 "SELECT string_agg(coalesce(before->>'status', '-') || '>' || (after->>'status'),"
+                 " ',' ORDER BY id) FROM audit_event"
+                 " WHERE resource_type = 'licence' AND resource_id = $1",
+                 l.id);
+    assert_string_equal(PQgetvalue(res, 0, 0),
+                        "->pending,pending>active,active>suspended,suspended>active,"
+                        "active>suspended,suspended>revoked");
+    PQclear(res);
+    lic_free(&l);
+
+    /* active → revoked directly. */
+    l = create_licence(f, org, FAR_UNTIL);
+    move(f, &l, "active");
+    move(f, &l, "revoked");
+    assert_int_equal(history_rows(f, l.id), 3);
+    lic_free(&l);
+    free(org);
+}
+
+static void
+test_forbidden_transitions(void **state)
+{
+    static const struct {
+        const char *path; /* statuses to walk through first, comma-separated, or "" */
+        const char *to;
+    } cases[] = {
+        {"", "suspended"},        {"", "revoked"},          {"", "pending"},
+        {"", "expired"},          {"active", "pending"},    {"active", "active"},
+        {"active", "expired"},    {"suspended", "pending"}, {"suspended", "suspended"},
+        {"suspended", "expired"},
+    };
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    const char *current = "pending";
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"try\"}", cases[i].to);
+        const char *needles[] = {cases[i].to, NULL, NULL};
+        long before;
+
+        if (cases[i].path[0] != '\0' && strcmp(cases[i].path, current) != 0) {
+            move(f, &l, cases[i].path);
+            current = cases[i].path;
+        }
+        needles[1] = strcmp(cases[i].to, "expired") == 0 ? NULL : current;
+        before = writes(f);
+        patch_licence(f, l.id, f->admin, l.etag, body, &r);
+        assert_conflict(&r, "/problems/invalid-transition", needles);
+        it_resp_free(&r);
+        assert_int_equal(writes(f), before);
+        free(body);
+    }
+    /* An unknown status is a validation error, not a transition. */
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"archived\", \"reason\": \"x\"}", &r);
+    assert_field_error(&r, "status");
+    it_resp_free(&r);
+    lic_free(&l);
+    free(org);
+}
+
+static void
+test_revoked_is_final(void **state)
+{
+    static const char *const tos[] = {"active", "suspended", "revoked", "pending", "expired"};
+    struct fx *f = *state;
+    char *org = create_org(f), buf[16];
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    long before;
+    struct it_resp r;
+    size_t i;
+
+    move(f, &l, "active");
+    move(f, &l, "revoked");
+    before = writes(f);
+    for (i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
+        char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"undo\"}", tos[i]);
+        const char *needles[] = {"revoked", NULL};
+
+        patch_licence(f, l.id, f->admin, l.etag, body, &r);
+        assert_conflict(&r, "/problems/invalid-transition", needles);
+        it_resp_free(&r);
+        free(body);
+    }
+    /* Nor can its dates change: a revoked licence is not renewed. */
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
+    lic_free(&l);
+    free(org);
+}
+
+static void
+test_patch_validation(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field;
+    } cases[] = {
+        {"{\"status\": \"active\"}", "reason"},
+        {"{\"status\": \"active\", \"reason\": \"\"}", "reason"},
+        {"{\"status\": \"active\", \"reason\": null}", "reason"},
+        {"{\"status\": \"active\", \"reason\": \"   \"}", "reason"},
+        {"{\"valid_until\": \"2030-01-01\"}", "reason"},
+        {"{\"status\": null, \"reason\": \"x\"}", "status"},
+        {"{\"status\": 1, \"reason\": \"x\"}", "status"},
+        {"{\"valid_until\": \"2030-02-30\", \"reason\": \"x\"}", "valid_until"},
+        {"{\"valid_from\": \"yesterday\", \"reason\": \"x\"}", "valid_from"},
+        {"{\"valid_until\": \"2024-12-31\", \"reason\": \"x\"}", "valid_until"},
+        {"{\"number\": \"MPL-1999-0001\", \"reason\": \"x\"}", "number"},
+        {"{\"organisation_id\": \"" NO_SUCH_ID "\", \"reason\": \"x\"}", "organisation_id"},
+        {"{\"reason\": \"nothing else\"}", "body"},
+    };
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, "2098-06-30");
+    long before = writes(f);
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        patch_licence(f, l.id, f->admin, l.etag, cases[i].body, &r);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+    }
+    assert_int_equal(writes(f), before);
+
+    /* While pending, valid_from may move (not past valid_until); afterwards it may not. */
+    patch_licence(f, l.id, f->admin, l.etag, "{\"valid_from\": \"2098-07-01\", \"reason\": \"x\"}",
+                  &r);
+    assert_field_error(&r, "valid_from");
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "valid_from"), "2025-02-01");
+    assert_string_equal(it_json_str(&r, "status"), "pending");
+    free(l.etag);
+    l.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    move(f, &l, "active");
+    before = writes(f);
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_from\": \"2025-03-01\", \"reason\": \"start later\"}", &r);
+    it_assert_problem(&r, 409);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "valid_from"));
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* valid_until may move while active, with a reason, and the history says so. */
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_until\": \"2099-06-30\", \"reason\": \"renewed for a year\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "valid_until"), "2099-06-30");
+    assert_string_equal(it_json_str(&r, "status"), "active");
+    assert_string_equal(it_json_str(&r, "reason"), "renewed for a year");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM licence_status_history WHERE licence_id ="
+                              " $1::uuid AND status = 'active' AND valid_until = '2099-06-30'"
+                              " AND reason = 'renewed for a year'",
+                              l.id),
+                     1);
+    lic_free(&l);
+    free(org);
+}
+
+/* ---- Expiry -------------------------------------------------------------------------------- */
+
+static void
+test_expired_reads_and_renewal(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *path, buf[16];
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    const char *needles[] = {"expired", NULL};
+    struct it_resp r;
+    long before;
+
+    move(f, &l, "active");
+    /* The licence ran out yesterday (the ETag does not change: the row version did not). */
+    PQclear(it_sql(f->s,
+                   "UPDATE licence SET valid_from = current_date - 400,"
+                   " valid_until = current_date - 1 WHERE id = $1::uuid",
+                   l.id));
+    get_licence(f, l.id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "expired");
+    assert_string_equal(it_header(&r, "ETag"), l.etag);
+    it_resp_free(&r);
+    assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "active");
+
+    /* The list shows and filters by the status as it reads. */
+    path = it_fmt("/v1/organisations/%s/licences?status=expired", org);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/organisations/%s/licences?status=active", org);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    free(path);
+
+    /* No status change brings it back. */
+    before = writes(f);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
+    assert_conflict(&r, "/problems/invalid-transition", needles);
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r);
+    assert_conflict(&r, "/problems/invalid-transition", needles);
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"expired\", \"reason\": \"x\"}", &r);
+    assert_conflict(&r, "/problems/invalid-transition", needles);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* Extending valid_until with a reason renews it. */
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renewed\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "active");
+    free(l.etag);
+    l.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* A suspended licence past valid_until reads as expired too. */
+    move(f, &l, "suspended");
+    PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
+                   l.id));
+    get_licence(f, l.id, f->admin, &r);
+    assert_string_equal(it_json_str(&r, "status"), "expired");
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r);
+    assert_conflict(&r, "/problems/invalid-transition", needles);
+    it_resp_free(&r);
+    lic_free(&l);
+    free(org);
+}
+
+/* A pending licence whose valid_until has passed is not activated as it stands. */
+static void
+test_activate_needs_future_valid_until(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    const char *needles[] = {"pending", "active", "valid_until", NULL};
+    struct it_resp r;
+    long before;
+
+    PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
+                   l.id));
+    get_licence(f, l.id, f->admin, &r);
+    assert_string_equal(it_json_str(&r, "status"), "pending");
+    it_resp_free(&r);
+    before = writes(f);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"go\"}", &r);
+    assert_conflict(&r, "/problems/invalid-transition", needles);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    /* With a later valid_until in the same change, it is activated. */
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"status\": \"active\", \"valid_until\": \"2099-01-01\", \"reason\": \"go\"}",
+                  &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "active");
+    assert_string_equal(it_json_str(&r, "valid_until"), "2099-01-01");
+    it_resp_free(&r);
+    lic_free(&l);
+    free(org);
+}
+
+static void
+test_new_licence_replaces_expired(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), buf[16];
+    struct lic old = create_licence(f, org, FAR_UNTIL), neu;
+    struct it_resp r;
+    PGresult *res;
+
+    move(f, &old, "active");
+    move(f, &old, "suspended");
+    PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
+                   old.id));
+    neu = create_licence(f, org, FAR_UNTIL);
+    /* The old one is now stored as expired, with a history row and an audit row. */
+    assert_string_equal(stored_status(f, old.id, buf, sizeof(buf)), "expired");
+    res = it_sql(f->s,
+                 "SELECT status, changed_by::text, reason IS NOT NULL FROM licence_status_history"
+                 " WHERE licence_id = $1::uuid ORDER BY id DESC LIMIT 1",
+                 old.id);
+    assert_string_equal(PQgetvalue(res, 0, 0), "expired");
+    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    PQclear(res);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'licence'"
+                              " AND resource_id = $1 AND action = 'expire'"
+                              " AND actor_id = $2::uuid",
+                              old.id, f->admin_id),
+                     1);
+    /* Stored expired is final: its ETag moved, and even the new ETag cannot change it. */
+    get_licence(f, old.id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "expired");
+    assert_string_not_equal(it_header(&r, "ETag"), old.etag);
+    free(old.etag);
+    old.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_licence(f, old.id, f->admin, old.etag,
+                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    lic_free(&old);
+    lic_free(&neu);
+    free(org);
+}
+
+/* Archiving an organisation freezes its licences: an expired one is not renewed afterwards. */
+static void
+test_archived_organisation(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *path = it_fmt("/v1/organisations/%s", org);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_resp r;
+    long before;
+
+    move(f, &l, "active");
+    PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
+                   l.id));
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    before = writes(f);
+    patch_licence(f, l.id, f->admin, l.etag,
+                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", &r);
+    it_assert_problem(&r, 409);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "archived"));
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    /* The licensing body still reads it, and its organisation's list. */
+    get_licence(f, l.id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "expired");
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/organisations/%s/licences", org);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    free(path);
+    lic_free(&l);
+    free(org);
+}
+
+/* ---- If-Match ------------------------------------------------------------------------------ */
+
+static void
+test_if_match(void **state)
+{
+    struct fx *f = *state;
+    const char *body = "{\"status\": \"active\", \"reason\": \"go\"}";
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    char *weak = it_fmt("W/%s", l.etag);
+    long before = writes(f);
+    struct it_resp r;
+
+    patch_licence(f, l.id, f->admin, NULL, body, &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, "\"999\"", body, &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, weak, body, &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* A missing licence, or a malformed id, is 404. */
+    patch_licence(f, NO_SUCH_ID, f->admin, "\"1\"", body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_licence(f, "nope", f->admin, "\"1\"", body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    /* The right ETag works once; replaying it is stale. */
+    patch_licence(f, l.id, f->admin, l.etag, body, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    free(weak);
+    lic_free(&l);
+    free(org);
+}
+
+struct race {
+    struct fx *f;
+    const char *id;
+    const char *etag;
+    const char *body;
+    pthread_barrier_t *start;
+    long status;
+};
+
+static void *
+race_patch(void *arg)
+{
+    struct race *a = arg;
+    struct it_resp r;
+
+    pthread_barrier_wait(a->start);
+    patch_licence(a->f, a->id, a->f->admin, a->etag, a->body, &r);
+    a->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+/* Waits (up to 10 s) until `n` other sessions of this database wait for a lock. Runs on
+ * it_sql's connection, which may be inside a transaction holding that lock. */
+static void
+wait_for_lock_waiters(struct fx *f, long n)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        if (it_count(f->s,
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            >= n) {
+            return;
+        }
+        it_sleep_ms(10);
+    }
+    fail_msg("the two PATCHes never waited for the licence lock");
+}
+
+static void
+test_concurrent_patches(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct lic l = create_licence(f, org, FAR_UNTIL);
+    int round;
+
+    move(f, &l, "active");
+    for (round = 0; round < RACE_ROUNDS; round++) {
+        pthread_barrier_t start;
+        pthread_t t[2];
+        struct race a[2];
+        long hist = history_rows(f, l.id);
+        struct it_resp g;
+        int i, ok = 0, stale = 0;
+
+        /* One extends valid_until, the other changes the status (active to suspended, or back).
+         * Either is allowed alone; with one ETag only one may happen. */
+        pthread_barrier_init(&start, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            a[i].f = f;
+            a[i].id = l.id;
+            a[i].etag = l.etag;
+            a[i].start = &start;
+            a[i].status = 0;
+        }
+        a[0].body = round % 2 == 0 ? "{\"valid_until\": \"2098-01-01\", \"reason\": \"one\"}"
+                                   : "{\"valid_until\": \"2097-01-01\", \"reason\": \"one\"}";
+        a[1].body = "{\"status\": \"suspended\", \"reason\": \"two\"}";
+        if (round % 2 == 1) {
+            a[1].body = "{\"status\": \"active\", \"reason\": \"two\"}";
+        }
+        /* In half the rounds the test holds the licence row locked until both requests wait
+         * for it, so they surely overlap; in the others they run free. */
+        if (round % 2 == 0) {
+            PQclear(it_sql(f->s, "BEGIN"));
+            PQclear(it_sql(f->s, "SELECT 1 FROM licence WHERE id = $1::uuid FOR UPDATE", l.id));
+        }
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &a[i]), 0);
+        }
+        if (round % 2 == 0) {
+            wait_for_lock_waiters(f, 2);
+            PQclear(it_sql(f->s, "COMMIT"));
+        }
+        for (i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            ok += a[i].status == 200;
+            stale += a[i].status == 412;
+        }
+        pthread_barrier_destroy(&start);
+        if (ok != 1 || stale != 1) {
+            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, a[0].status,
+                     a[1].status);
+        }
+        assert_int_equal(history_rows(f, l.id), hist + 1);
+        get_licence(f, l.id, f->admin, &g);
+        it_assert_status(&g, 200);
+        free(l.etag);
+        l.etag = strdup(it_header(&g, "ETag"));
+        /* Keep the status alternating between active and suspended for the next round. */
+        if (a[1].status == 412) {
+            move(f, &l, round % 2 == 0 ? "suspended" : "active");
+        }
+        it_resp_free(&g);
+    }
+    lic_free(&l);
+    free(org);
+}
+
+/* ---- Who may see and change ---------------------------------------------------------------- */
+
+static void
+test_licensees(void **state)
+{
+    struct fx *f = *state;
+    char *org_a = create_org(f), *org_b = create_org(f), *path;
+    struct lic la = create_licence(f, org_a, FAR_UNTIL), lb = create_licence(f, org_b, FAR_UNTIL);
+    char *boss = licensee(f, "boss@a.licences.example", "org_admin", org_a);
+    char *staff = licensee(f, "staff@a.licences.example", "org_staff", org_a);
+    const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
+    const char *tokens[2];
+    struct it_resp r;
+    long before;
+    int i;
+
+    tokens[0] = boss;
+    tokens[1] = staff;
+    for (i = 0; i < 2; i++) {
+        /* Their own organisation's licence and list: 200. */
+        get_licence(f, la.id, tokens[i], &r);
+        it_assert_status(&r, 200);
+        assert_string_equal(it_json_str(&r, "id"), la.id);
+        it_assert_header(&r, "ETag", "\"");
+        it_resp_free(&r);
+        path = it_fmt("/v1/organisations/%s/licences", org_a);
+        it_get(f->s, path, tokens[i], &r);
+        it_assert_status(&r, 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+        it_resp_free(&r);
+        free(path);
+
+        /* Another organisation's: 404, as if it did not exist. */
+        get_licence(f, lb.id, tokens[i], &r);
+        it_assert_problem(&r, 404);
+        assert_null(strstr(r.body, "MPL-"));
+        it_resp_free(&r);
+        path = it_fmt("/v1/organisations/%s/licences", org_b);
+        it_get(f->s, path, tokens[i], &r);
+        it_assert_problem(&r, 404);
+        it_resp_free(&r);
+        free(path);
+        get_licence(f, "not-a-uuid", tokens[i], &r);
+        it_assert_problem(&r, 404);
+        it_resp_free(&r);
+
+        /* Only the licensing body issues or changes licences. */
+        before = writes(f);
+        post_licence(f, org_a, tokens[i], ok, &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        patch_licence(f, la.id, tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
+                      &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        assert_int_equal(writes(f), before);
+    }
+    /* Without a token: 401. */
+    get_licence(f, la.id, NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    /* Admin reads a missing or malformed licence as 404. */
+    get_licence(f, NO_SUCH_ID, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    path = it_fmt("/v1/organisations/%s/licences", NO_SUCH_ID);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(path);
+    free(boss);
+    free(staff);
+    lic_free(&la);
+    lic_free(&lb);
+    free(org_a);
+    free(org_b);
+}
+
+/* ---- Lists --------------------------------------------------------------------------------- */
+
+static void
+test_list_pages_and_filters(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *path, *cursor = NULL;
+    char *ids[PAGE_LICENCES];
+    json_t *seen = json_array();
+    struct it_resp r;
+    int i, pages = 0;
+
+    /* Five licences, newest last: each revoked before the next is issued, the last active. */
+    for (i = 0; i < PAGE_LICENCES; i++) {
+        struct lic l = create_licence(f, org, FAR_UNTIL);
+
+        move(f, &l, "active");
+        if (i < PAGE_LICENCES - 1) {
+            move(f, &l, "revoked");
+        }
+        ids[i] = strdup(l.id);
+        lic_free(&l);
+    }
+    /* Pages of two, newest first, each licence once, then next_cursor null. */
+    do {
+        path = cursor == NULL
+                   ? it_fmt("/v1/organisations/%s/licences?limit=2", org)
+                   : it_fmt("/v1/organisations/%s/licences?limit=2&cursor=%s", org, cursor);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        {
+            json_t *items = json_object_get(r.json, "items"), *item, *nc;
+            size_t k;
+
+            assert_true(json_array_size(items) <= 2);
+            json_array_foreach(items, k, item)
+            {
+                json_array_append_new(seen, json_string(jstr(item, "id")));
+            }
+            nc = json_object_get(r.json, "next_cursor");
+            assert_true(json_is_null(nc) || json_is_string(nc));
+            free(cursor);
+            cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+        }
+        it_resp_free(&r);
+        free(path);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(json_array_size(seen), PAGE_LICENCES);
+    for (i = 0; i < PAGE_LICENCES; i++) {
+        assert_string_equal(json_string_value(json_array_get(seen, (size_t)i)),
+                            ids[PAGE_LICENCES - 1 - i]);
+    }
+
+    /* Filters: the status as it reads. */
+    path = it_fmt("/v1/organisations/%s/licences?status=revoked&limit=100", org);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), PAGE_LICENCES - 1);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/organisations/%s/licences?status=active", org);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+                        ids[PAGE_LICENCES - 1]);
+    it_resp_free(&r);
+    free(path);
+
+    /* Bad query strings: 400. */
+    {
+        static const char *const bad[] = {
+            "status=bogus", "colour=red",      "limit=0",        "limit=101",
+            "limit=x",      "cursor=!!notone", "cursor=WyJ4Il0", "status=active&status=revoked",
+        };
+        size_t k;
+
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            path = it_fmt("/v1/organisations/%s/licences?%s", org, bad[k]);
+            it_get(f->s, path, f->admin, &r);
+            it_assert_problem(&r, 400);
+            it_resp_free(&r);
+            free(path);
+        }
+    }
+    for (i = 0; i < PAGE_LICENCES; i++) {
+        free(ids[i]);
+    }
+    json_decref(seen);
+    free(org);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_create_for_missing_or_archived_org),
+        cmocka_unit_test(test_one_open_licence),
+        cmocka_unit_test(test_allowed_transitions),
+        cmocka_unit_test(test_forbidden_transitions),
+        cmocka_unit_test(test_revoked_is_final),
+        cmocka_unit_test(test_patch_validation),
+        cmocka_unit_test(test_expired_reads_and_renewal),
+        cmocka_unit_test(test_activate_needs_future_valid_until),
+        cmocka_unit_test(test_new_licence_replaces_expired),
+        cmocka_unit_test(test_archived_organisation),
+        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_concurrent_patches),
+        cmocka_unit_test(test_licensees),
+        cmocka_unit_test(test_list_pages_and_filters),
+        cmocka_unit_test(test_number_grows_past_four_digits),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
