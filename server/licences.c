@@ -25,10 +25,10 @@
 /* The licence as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */
 #define LIC_COLUMNS                                                                                \
     "l.id, l.organisation_id, l.number, "                                                          \
-    "licence_effective_status(l.status, l.valid_until, current_date) AS status, "                  \
+    "licence_effective_status(l.status, l.valid_until, registry_today()) AS status, "                  \
     "l.valid_from, l.valid_until, l.reason, l.created_at, l.updated_at, "                          \
     "l.status AS _stored_status, l.version AS _version, l.created_at::text AS _created_at, "       \
-    "current_date::text AS _today "
+    "registry_today()::text AS _today "
 
 /* Writes the history row of a change made by the statement's CTE `u`. */
 #define LIC_HISTORY_FROM_U                                                                         \
@@ -53,7 +53,7 @@ const struct db_stmt licences_stmts[] = {
     {"lic_list",
      "SELECT " LIC_COLUMNS "FROM licence l WHERE l.organisation_id = $1::uuid"
      " AND ($2::text IS NULL"
-     "      OR licence_effective_status(l.status, l.valid_until, current_date) = $2::text)"
+     "      OR licence_effective_status(l.status, l.valid_until, registry_today()) = $2::text)"
      " AND ($3::timestamptz IS NULL OR (l.created_at, l.id) < ($3::timestamptz, $4::uuid))"
      " ORDER BY l.created_at DESC, l.id DESC LIMIT $5::int"},
     /* $1 organisation, $2 body {valid_from, valid_until, reason?}, $3 the admin's user id.
@@ -61,7 +61,7 @@ const struct db_stmt licences_stmts[] = {
     {"lic_insert", "WITH u AS ("
                    " INSERT INTO licence (organisation_id, number, valid_from, valid_until, reason)"
                    " SELECT $1::uuid,"
-                   "  'MPL-' || to_char(current_date, 'YYYY') || '-' || lpad(n::text, greatest(4,"
+                   "  'MPL-' || to_char(registry_today(), 'YYYY') || '-' || lpad(n::text, greatest(4,"
                    "  length(n::text)), '0'),"
                    "  (j->>'valid_from')::date, (j->>'valid_until')::date, j->>'reason'"
                    " FROM (SELECT $2::jsonb AS j, nextval('licence_number_seq') AS n) s"
@@ -82,7 +82,7 @@ const struct db_stmt licences_stmts[] = {
      "WITH u AS ("
      " UPDATE licence SET status = 'expired', reason = $2::text, updated_at = now(),"
      "  version = version + 1"
-     " WHERE id = $1::uuid AND status IN ('active', 'suspended') AND valid_until < current_date"
+     " WHERE id = $1::uuid AND status IN ('active', 'suspended') AND valid_until < registry_today()"
      " RETURNING id, status, valid_from, valid_until, reason) " LIC_HISTORY_FROM_U},
     {NULL, NULL},
 };

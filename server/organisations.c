@@ -18,7 +18,7 @@
 #define ORG_COLUMNS                                                                                \
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.phone, o.email, o.website, "     \
     "o.public_contact, o.created_at, o.updated_at, "                                              \
-    "(SELECT licence_effective_status(l.status, l.valid_until, current_date) FROM licence l "      \
+    "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "      \
     " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "             \
     "  AS licence_status, "                                                                        \
     "o.archived_at, o.version AS _version "
@@ -60,11 +60,20 @@ const struct db_stmt organisations_stmts[] = {
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
      "    OR EXISTS (SELECT 1 FROM app_user WHERE organisation_id = $1::uuid) AS history,"
      "  EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid"
-     "          AND licence_effective_status(status, valid_until, current_date)"
+     "          AND licence_effective_status(status, valid_until, registry_today())"
      "              IN ('pending', 'active', 'suspended')) AS licensed"},
     {"org_archive",
      "UPDATE organisation SET archived_at = now(), updated_at = now(), version = version + 1 "
      "WHERE id = $1::uuid"},
+    /* Licences that ran out by date are stored as expired, so the archive holds no open one. */
+    {"org_archive_licences",
+     "WITH e AS (UPDATE licence SET status = 'expired', updated_at = now(), version = version + 1"
+     "           WHERE organisation_id = $1::uuid AND status IN ('active', 'suspended')"
+     "             AND valid_until < registry_today()"
+     "           RETURNING id, valid_from, valid_until) "
+     "INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until, reason) "
+     "SELECT id, 'expired', valid_from, valid_until, 'expired before the organisation was archived'"
+     " FROM e"},
     {"org_archive_users",
      "UPDATE app_user SET disabled = true, updated_at = now(), version = version + 1 "
      "WHERE organisation_id = $1::uuid AND NOT disabled"},
@@ -370,8 +379,8 @@ organisations_delete(struct req *r)
     const char *id = r->params[0], *params[1] = {id}, *action;
     json_t *before = NULL, *after = NULL;
     int status, history;
-    static const char *const archive_steps[] = {"org_archive", "org_archive_users",
-                                                "org_archive_tokens", NULL};
+    static const char *const archive_steps[] = {"org_archive", "org_archive_licences",
+                                                "org_archive_users", "org_archive_tokens", NULL};
     const char *const *step;
 
     if (db_begin(r->db, &fail) != 0) {

@@ -25,6 +25,12 @@ CREATE INDEX organisation_name_idx ON organisation (name, id) WHERE archived_at 
 
 CREATE SEQUENCE licence_number_seq;
 
+-- The registry's calendar is the UK's: a licence valid until 31 March is valid all of that day
+-- in the UK, whatever the server's or the session's time zone.
+CREATE FUNCTION registry_today() RETURNS date LANGUAGE sql STABLE AS $$
+    SELECT (now() AT TIME ZONE 'Europe/London')::date
+$$;
+
 -- How a licence reads on a date: active or suspended past valid_until is expired.
 CREATE FUNCTION licence_effective_status(status text, valid_until date, on_date date)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$

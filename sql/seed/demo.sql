@@ -24,7 +24,7 @@ ON CONFLICT (id) DO NOTHING;
 INSERT INTO licence (id, organisation_id, number, status, valid_from, valid_until, reason)
 SELECT l.id::uuid, l.org::uuid,
        'MPL-' || to_char(now(), 'YYYY') || '-' || lpad(nextval('licence_number_seq')::text, 4, '0'),
-       l.status, (current_date + l.from_days), (current_date + l.until_days), l.reason
+       l.status, (registry_today() + l.from_days), (registry_today() + l.until_days), l.reason
 FROM (VALUES
   ('5d1e2f00-0000-4000-8000-000000000001', '7b0c1a3e-0000-4000-8000-000000000001', 'active',
    -400, 695, 'Licensed after practitioner training'),
