@@ -55,7 +55,7 @@ audit_list(struct req *r)
     PGresult *res = NULL;
     char after[24], limit[16];
     const char *params[4];
-    json_t *items, *next = NULL;
+    json_t *next = NULL;
     int status, n;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -85,12 +85,7 @@ audit_list(struct req *r)
         n = p.limit;
         next = json_pack("[I]", (json_int_t)strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
     }
-    items = db_rows_to_json(res, n);
-    {
-        json_t *body = page_body(items, next);
-        status = http_send_json(r, 200, body);
-        json_decref(body);
-    }
+    status = page_send(r, db_rows_to_json(res, n), next);
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -413,6 +413,185 @@ page_body(json_t *items, json_t *next_key)
     return body;
 }
 
+int
+http_wants_csv(struct req *r)
+{
+    const char *accept = http_header(r, "Accept");
+    const char *csv, *json;
+
+    if (accept == NULL || (csv = strcasestr(accept, "text/csv")) == NULL) {
+        return 0;
+    }
+    json = strcasestr(accept, "application/json");
+    return json == NULL || csv < json;
+}
+
+/* A growing buffer for CSV text. */
+struct text {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->failed) {
+        return;
+    }
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        char *p;
+        while (cap < t->len + n + 1) {
+            cap *= 2;
+        }
+        p = realloc(t->buf, cap);
+        if (p == NULL) {
+            t->failed = 1;
+            return;
+        }
+        t->buf = p;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static void
+csv_field(struct text *t, const char *s, int is_text)
+{
+    size_t n = strlen(s);
+
+    /* A cell starting with = + - @ is a formula to a spreadsheet (CSV injection). */
+    if (is_text && n > 0 && strchr("=+-@\t\r", s[0]) != NULL) {
+        text_add(t, "\"'", 2);
+    } else if (strpbrk(s, ",\"\r\n") != NULL) {
+        text_add(t, "\"", 1);
+    } else {
+        text_add(t, s, n);
+        return;
+    }
+    for (; *s != '\0'; s++) {
+        text_add(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+    }
+    text_add(t, "\"", 1);
+}
+
+static void
+csv_value(struct text *t, json_t *v)
+{
+    char num[64];
+    char *dump;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        csv_field(t, json_string_value(v), 1);
+        break;
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        text_add(t, num, strlen(num));
+        break;
+    case JSON_REAL:
+        snprintf(num, sizeof(num), "%.10g", json_real_value(v));
+        text_add(t, num, strlen(num));
+        break;
+    case JSON_TRUE:
+        text_add(t, "true", 4);
+        break;
+    case JSON_FALSE:
+        text_add(t, "false", 5);
+        break;
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        dump = json_dumps(v, JSON_COMPACT);
+        csv_field(t, dump != NULL ? dump : "", 0);
+        free(dump);
+        break;
+    default: /* null, or a missing field */
+        break;
+    }
+}
+
+int
+http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
+{
+    struct text t = {NULL, 0, 0, 0};
+    json_t *first = json_array_get(rows, 0), *row, *v;
+    const char *key;
+    size_t i, c, ncols = 0;
+    const char **cols = NULL;
+
+    if (columns != NULL) {
+        while (columns[ncols] != NULL) {
+            ncols++;
+        }
+        cols = (const char **)columns;
+    } else if (first != NULL) {
+        cols = malloc((json_object_size(first) + 1) * sizeof(*cols));
+        if (cols == NULL) {
+            return problem_send(r, PROBLEM_INTERNAL, NULL);
+        }
+        json_object_foreach(first, key, v)
+        {
+            cols[ncols++] = key;
+        }
+    }
+    for (c = 0; c < ncols; c++) {
+        if (c > 0) {
+            text_add(&t, ",", 1);
+        }
+        csv_field(&t, cols[c], 0);
+    }
+    text_add(&t, "\r\n", 2);
+    json_array_foreach(rows, i, row)
+    {
+        for (c = 0; c < ncols; c++) {
+            if (c > 0) {
+                text_add(&t, ",", 1);
+            }
+            v = json_object_get(row, cols[c]);
+            if (v != NULL) {
+                csv_value(&t, v);
+            }
+        }
+        text_add(&t, "\r\n", 2);
+    }
+    if (cols != (const char **)columns) {
+        free(cols);
+    }
+    if (t.failed) {
+        free(t.buf);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = http_send(r, status, "text/csv; charset=utf-8; header=present", t.buf, t.len);
+    free(t.buf);
+    return status;
+}
+
+int
+page_send(struct req *r, json_t *items, json_t *next_key)
+{
+    json_t *body;
+    int status;
+
+    if (http_wants_csv(r)) {
+        json_t *cursor = page_cursor(next_key);
+        if (json_is_string(cursor)) {
+            http_add_header(r, "X-Next-Cursor", json_string_value(cursor));
+        }
+        json_decref(cursor);
+        json_decref(next_key);
+        status = http_send_csv(r, 200, items, NULL);
+        json_decref(items);
+        return status;
+    }
+    body = page_body(items, next_key);
+    status = http_send_json(r, 200, body);
+    json_decref(body);
+    return status;
+}
+
 void
 http_etag(char *buf, size_t len, const char *version)
 {

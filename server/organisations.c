@@ -215,8 +215,7 @@ organisations_list(struct req *r)
         n = p.limit;
         next = json_pack("[ss]", db_value(res, n - 1, "name"), db_value(res, n - 1, "id"));
     }
-    body = page_body(db_rows_to_json(res, n), next);
-    status = http_send_json(r, 200, body);
+    status = page_send(r, db_rows_to_json(res, n), next);
 out:
     json_decref(body);
     PQclear(res);

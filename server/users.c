@@ -259,8 +259,7 @@ users_list(struct req *r)
         n = p.limit;
         next = json_pack("[ss]", db_value(res, n - 1, "_sort"), db_value(res, n - 1, "id"));
     }
-    body = page_body(db_rows_to_json(res, n), next);
-    status = http_send_json(r, 200, body);
+    status = page_send(r, db_rows_to_json(res, n), next);
 out:
     json_decref(body);
     PQclear(res);

@@ -97,6 +97,19 @@ json_t *page_cursor(json_t *key);
  * Returns a new reference. */
 json_t *page_body(json_t *items, json_t *next_key);
 
+/* Sends one page of a list; takes `items` and `next_key`. As JSON {"items", "next_cursor"};
+ * or, when the client accepts text/csv (and not JSON first), as CSV with a header row of the
+ * items' fields and the next cursor in an X-Next-Cursor header. Returns the status sent. */
+int page_send(struct req *r, json_t *items, json_t *next_key);
+
+/* 1 when the Accept header asks for text/csv ahead of JSON. */
+int http_wants_csv(struct req *r);
+
+/* Sends `rows` (an array of objects, borrowed) as RFC 4180 CSV: a header row from `columns`
+ * (NULL-terminated), or from the first row's fields when NULL; nested values as compact JSON;
+ * text that a spreadsheet would run as a formula is prefixed with an apostrophe. */
+int http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns);
+
 /* Writes the strong ETag for a row version into buf ("\"<version>\""). */
 void http_etag(char *buf, size_t len, const char *version);
 
