@@ -42,11 +42,47 @@ static const struct route routes[] = {
     {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1},
 
     {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1},
+
+    {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1},
+    {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1},
+    {"POST", "/v1/facilitators/status-check", facilitators_status_check, ACCESS_USER, 1},
+    {"GET", "/v1/facilitators/{}", facilitators_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/facilitators/{}", facilitators_update, ACCESS_USER, 1},
+    {"GET", "/v1/facilitators/{}/eligibility", facilitators_eligibility, ACCESS_USER, 1},
+
+    {"POST", "/v1/courses", courses_create, ACCESS_ADMIN, 1},
+    {"GET", "/v1/courses", courses_list, ACCESS_USER, 1},
+    {"GET", "/v1/courses/{}", courses_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/courses/{}", courses_update, ACCESS_ADMIN, 1},
+
+    {"POST", "/v1/training-sessions", training_create, ACCESS_ADMIN, 1},
+    {"GET", "/v1/training-sessions", training_list, ACCESS_USER, 1},
+    {"GET", "/v1/training-sessions/{}", training_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/training-sessions/{}", training_update, ACCESS_ADMIN, 1},
+    {"POST", "/v1/training-sessions/{}/enrolments", enrolments_create, ACCESS_USER, 1},
+    {"GET", "/v1/training-sessions/{}/enrolments", enrolments_list, ACCESS_USER, 1},
+    {"GET", "/v1/training-sessions/{}/enrolments/{}", enrolments_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/training-sessions/{}/enrolments/{}", enrolments_update, ACCESS_USER, 1},
+
+    {"POST", "/v1/locations", locations_create, ACCESS_USER, 1},
+    {"GET", "/v1/locations", locations_list, ACCESS_USER, 1},
+    {"GET", "/v1/locations/{}", locations_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/locations/{}", locations_update, ACCESS_USER, 1},
+    {"DELETE", "/v1/locations/{}", locations_delete, ACCESS_USER, 1},
+
+    {"POST", "/v1/programmes", programmes_create, ACCESS_USER, 1},
+    {"GET", "/v1/programmes", programmes_list, ACCESS_USER, 1},
+    {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1},
+    {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1},
+
+    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1},
+    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1},
 };
 
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts, tokens_stmts, users_stmts, organisations_stmts, licences_stmts, audit_stmts,
-    NULL,
+    facilitators_stmts, courses_stmts, training_stmts, locations_stmts, programmes_stmts,
+    reports_stmts, NULL,
 };
 
 int

@@ -51,4 +51,51 @@ int licences_update(struct req *r); /* PATCH /v1/licences/{id} */
 /* 1 when a licence may move from `from` to `to` (stored statuses). Pure: unit tested. */
 int licences_transition_allowed(const char *from, const char *to);
 
+/* facilitators.c */
+extern const struct db_stmt facilitators_stmts[];
+int facilitators_create(struct req *r); /* POST /v1/facilitators */
+int facilitators_list(struct req *r); /* GET /v1/facilitators */
+int facilitators_get(struct req *r); /* GET /v1/facilitators/{id}: a UUID, or a registration number (MPF-...) */
+int facilitators_update(struct req *r); /* PATCH /v1/facilitators/{id} */
+int facilitators_eligibility(struct req *r); /* GET /v1/facilitators/{id}/eligibility?on=YYYY-MM-DD */
+int facilitators_status_check(struct req *r); /* POST /v1/facilitators/status-check */
+
+/* courses.c */
+extern const struct db_stmt courses_stmts[];
+int courses_create(struct req *r); /* POST /v1/courses */
+int courses_list(struct req *r); /* GET /v1/courses */
+int courses_get(struct req *r); /* GET /v1/courses/{id} */
+int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
+
+/* training.c */
+extern const struct db_stmt training_stmts[];
+int training_create(struct req *r); /* POST /v1/training-sessions */
+int training_list(struct req *r); /* GET /v1/training-sessions */
+int training_get(struct req *r); /* GET /v1/training-sessions/{id} */
+int training_update(struct req *r); /* PATCH /v1/training-sessions/{id} */
+int enrolments_create(struct req *r); /* POST /v1/training-sessions/{id}/enrolments */
+int enrolments_list(struct req *r); /* GET /v1/training-sessions/{id}/enrolments */
+int enrolments_get(struct req *r); /* GET /v1/training-sessions/{id}/enrolments/{eid} */
+int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
+
+/* locations.c */
+extern const struct db_stmt locations_stmts[];
+int locations_create(struct req *r); /* POST /v1/locations */
+int locations_list(struct req *r); /* GET /v1/locations */
+int locations_get(struct req *r); /* GET /v1/locations/{id} */
+int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
+int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
+
+/* programmes.c */
+extern const struct db_stmt programmes_stmts[];
+int programmes_create(struct req *r); /* POST /v1/programmes */
+int programmes_list(struct req *r); /* GET /v1/programmes */
+int programmes_get(struct req *r); /* GET /v1/programmes/{id} */
+int programmes_update(struct req *r); /* PATCH /v1/programmes/{id} */
+
+/* reports.c */
+extern const struct db_stmt reports_stmts[];
+int reports_summary(struct req *r); /* GET /v1/reports/summary */
+int reports_expiring(struct req *r); /* GET /v1/reports/expiring?within_days=60 */
+
 #endif
