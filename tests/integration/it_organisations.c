@@ -1,0 +1,1170 @@
+/* it_organisations.c: /v1/organisations over HTTP against the real server and PostgreSQL:
+ * create, validation (and that a refused request writes nothing), get, list filters and keyset
+ * pagination, PATCH with If-Match (also two at once), what licensees may see and change,
+ * DELETE (remove, archive, refuse), and the audit rows every change leaves. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@orgs.example"
+#define PASSWORD    "orgs-test-password-1"
+#define NO_SUCH_ORG "00000000-0000-4000-8000-000000000000"
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* access token of the licensing-body admin */
+    char admin_id[40];            /* app_user.id of that admin */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+};
+
+/* ---- Helpers ----------------------------------------------------------------------------------
+ */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Inserts a user with SQL (password PASSWORD) and returns its id (malloc'd). */
+static char *
+add_user(struct fx *f, const char *email, const char *role, const char *org_id)
+{
+    PGresult *res = it_sql(f->s,
+                           "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                           " VALUES ($1, $2, $3, $4::uuid) RETURNING id::text",
+                           email, f->hash, role, org_id);
+    char *id = strdup(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    return id;
+}
+
+/* Inserts a licence with SQL (the licences room is not under test here). */
+static void
+add_licence(struct fx *f, const char *org_id, const char *status, const char *until)
+{
+    PQclear(
+        it_sql(f->s,
+               "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
+               " VALUES ($1::uuid, 'MPL-T-' || gen_random_uuid(), $2, $3::date - 365, $3::date)",
+               org_id, status, until));
+}
+
+/* A valid request body: a new reference. */
+static json_t *
+org_json(const char *name, const char *kind)
+{
+    return json_pack("{s:s, s:s, s:[s, s], s:s, s:s}", "name", name, "kind", kind, "address_lines",
+                     "Unit 4, Riverside Works", "1 Dock Road", "town", "Chatham", "postcode",
+                     "me4 4ab");
+}
+
+static void
+post_json_obj(struct fx *f, const char *token, json_t *body, struct it_resp *r)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    assert_non_null(text);
+    it_post_json(f->s, "/v1/organisations", token, text, r);
+    free(text);
+}
+
+static void
+patch_text(struct fx *f,
+           const char *id,
+           const char *token,
+           const char *etag,
+           const char *body,
+           struct it_resp *r)
+{
+    char *path = it_fmt("/v1/organisations/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+static void
+get_org(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/organisations/%s", id);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+/* Creates an organisation through the API; returns its id, and its ETag in *etag when asked
+ * (both malloc'd). */
+static char *
+create_org(struct fx *f, const char *name, const char *kind, char **etag)
+{
+    json_t *body = org_json(name, kind);
+    struct it_resp r;
+    char *id;
+
+    post_json_obj(f, f->admin, body, &r);
+    json_decref(body);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    id = strdup(it_json_str(&r, "id"));
+    if (etag != NULL) {
+        assert_non_null(it_header(&r, "ETag"));
+        *etag = strdup(it_header(&r, "ETag"));
+    }
+    it_resp_free(&r);
+    return id;
+}
+
+/* The current ETag of an organisation, from a GET as admin (malloc'd). */
+static char *
+etag_of(struct fx *f, const char *id)
+{
+    struct it_resp r;
+    char *etag;
+
+    get_org(f, id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return etag;
+}
+
+/* Fails unless `r` is a 422 problem whose errors array has an entry for `field`. */
+static void
+assert_field_error(const struct it_resp *r, const char *field)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors) || json_array_size(errors) == 0) {
+        it_resp_print(r);
+        fail_msg("422 without a non-empty errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (!json_is_string(json_object_get(e, "detail"))) {
+            it_resp_print(r);
+            fail_msg("errors[%zu] has no string detail", i);
+        }
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s'", field);
+}
+
+static long
+org_rows(struct fx *f)
+{
+    return it_count(f->s, "SELECT count(*) FROM organisation");
+}
+
+static long
+audit_rows(struct fx *f)
+{
+    return it_count(f->s, "SELECT count(*) FROM audit_event");
+}
+
+/* GET a list path and return the items' ids in order; next_cursor into *next (malloc'd or
+ * NULL). */
+static json_t *
+list_ids(struct fx *f, const char *token, const char *path, char **next)
+{
+    struct it_resp r;
+    json_t *items, *item, *ids = json_array();
+    json_t *nc;
+    size_t i;
+
+    it_get(f->s, path, token, &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_object(r.json));
+    items = json_object_get(r.json, "items");
+    assert_true(json_is_array(items));
+    nc = json_object_get(r.json, "next_cursor");
+    if (nc == NULL || !(json_is_null(nc) || json_is_string(nc))) {
+        it_resp_print(&r);
+        fail_msg("next_cursor must be present, a string or null");
+    }
+    json_array_foreach(items, i, item)
+    {
+        assert_non_null(jstr(item, "id"));
+        json_array_append_new(ids, json_string(jstr(item, "id")));
+    }
+    if (next != NULL) {
+        *next = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+    }
+    it_resp_free(&r);
+    return ids;
+}
+
+static int
+ids_contain(json_t *ids, const char *id)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(ids, i, v)
+    {
+        if (strcmp(json_string_value(v), id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- Fixture ----------------------------------------------------------------------------------
+ */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    PGresult *res;
+
+    f->s = it_start("organisations");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Create -----------------------------------------------------------------------------------
+ */
+
+static void
+test_create(void **state)
+{
+    struct fx *f = *state;
+    json_t *body = org_json("  Medway Family Hub  ", "charity");
+    struct it_resp r, g;
+    const char *id, *loc, *etag;
+    char *want_loc;
+    json_t *o, *lines;
+    PGresult *res;
+
+    post_json_obj(f, f->admin, body, &r);
+    json_decref(body);
+    it_assert_status(&r, 201);
+    it_assert_header(&r, "Content-Type", "application/json");
+    o = r.json;
+    assert_true(json_is_object(o));
+    id = jstr(o, "id");
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 36);
+    loc = it_header(&r, "Location");
+    etag = it_header(&r, "ETag");
+    want_loc = it_fmt("/v1/organisations/%s", id);
+    assert_non_null(loc);
+    assert_string_equal(loc, want_loc);
+    assert_non_null(etag);
+    assert_true(etag[0] == '"' && etag[strlen(etag) - 1] == '"' && strlen(etag) > 2);
+
+    /* Normalised and defaulted values. */
+    assert_string_equal(jstr(o, "name"), "Medway Family Hub");
+    assert_string_equal(jstr(o, "kind"), "charity");
+    assert_string_equal(jstr(o, "postcode"), "ME4 4AB");
+    assert_string_equal(jstr(o, "town"), "Chatham");
+    lines = json_object_get(o, "address_lines");
+    assert_true(json_is_array(lines));
+    assert_int_equal(json_array_size(lines), 2);
+    assert_string_equal(json_string_value(json_array_get(lines, 0)), "Unit 4, Riverside Works");
+    assert_true(json_is_false(json_object_get(o, "public_contact")));
+    assert_true(json_is_null(json_object_get(o, "phone")));
+    assert_true(json_is_null(json_object_get(o, "email")));
+    assert_true(json_is_null(json_object_get(o, "website")));
+    assert_true(json_is_null(json_object_get(o, "archived_at")));
+    assert_non_null(jstr(o, "created_at"));
+    assert_non_null(jstr(o, "updated_at"));
+    assert_null(json_object_get(o, "_version")); /* internal columns stay internal */
+
+    /* The Location answers with the same representation and ETag. */
+    it_get(f->s, loc, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_non_null(it_header(&g, "ETag"));
+    assert_string_equal(it_header(&g, "ETag"), etag);
+    assert_true(json_equal(g.json, r.json));
+    it_resp_free(&g);
+
+    /* Stored as normalised, with its audit row written in the same change. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM organisation WHERE id = $1::uuid"
+                              " AND postcode = 'ME4 4AB' AND name = 'Medway Family Hub'",
+                              id),
+                     1);
+    res = it_sql(f->s,
+                 "SELECT action, actor_id::text, before IS NULL, after->>'id', after->>'postcode'"
+                 " FROM audit_event WHERE resource_type = 'organisation' AND resource_id = $1"
+                 " ORDER BY id",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "create");
+    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    assert_string_equal(PQgetvalue(res, 0, 3), id);
+    assert_string_equal(PQgetvalue(res, 0, 4), "ME4 4AB");
+    PQclear(res);
+    free(want_loc);
+    it_resp_free(&r);
+}
+
+static void
+test_create_all_fields(void **state)
+{
+    struct fx *f = *state;
+    json_t *body = org_json("Kent Prison Family Service", "prison");
+    struct it_resp r;
+
+    json_object_set_new(body, "phone", json_string("+44 1634 000000"));
+    json_object_set_new(body, "email", json_string("Contact@Example.org"));
+    json_object_set_new(body, "website", json_string("https://example.org/families"));
+    json_object_set_new(body, "public_contact", json_true());
+    json_object_set_new(body, "postcode", json_string("sw1a1aa"));
+    json_object_set_new(body, "address_lines", json_pack("[s]", "HM Prison Example"));
+    post_json_obj(f, f->admin, body, &r);
+    json_decref(body);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "phone"), "+44 1634 000000");
+    assert_string_equal(it_json_str(&r, "email"), "Contact@Example.org");
+    assert_string_equal(it_json_str(&r, "website"), "https://example.org/families");
+    assert_true(json_is_true(json_object_get(r.json, "public_contact")));
+    assert_string_equal(it_json_str(&r, "postcode"), "SW1A 1AA");
+    assert_int_equal(json_array_size(json_object_get(r.json, "address_lines")), 1);
+    it_resp_free(&r);
+}
+
+/* GIR 0AA is a real postcode and the validator accepts it on purpose; the database must then
+ * store it too rather than answer with a 422 that names no field. */
+static void
+test_create_postcode_gir(void **state)
+{
+    struct fx *f = *state;
+    json_t *body = org_json("Girobank Family Link", "other");
+    struct it_resp r;
+
+    json_object_set_new(body, "postcode", json_string("gir0aa"));
+    post_json_obj(f, f->admin, body, &r);
+    json_decref(body);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "postcode"), "GIR 0AA");
+    it_resp_free(&r);
+}
+
+struct bad_case {
+    const char *label;
+    const char *patch;  /* JSON object merged over a valid body, or NULL */
+    const char *remove; /* a key removed from it, or NULL */
+    const char *field;  /* the field the errors array must name */
+};
+
+static void
+test_create_validation(void **state)
+{
+    struct fx *f = *state;
+    char long_name[202];
+    char *long_patch;
+    const struct bad_case cases[] = {
+        {"name of 201 characters", NULL, NULL, "name"},
+        {"empty name", "{\"name\": \"\"}", NULL, "name"},
+        {"name of spaces only", "{\"name\": \"    \"}", NULL, "name"},
+        {"name with a control character", "{\"name\": \"Bad\\u0001Name\"}", NULL, "name"},
+        {"name as a number", "{\"name\": 42}", NULL, "name"},
+        {"name missing", NULL, "name", "name"},
+        {"unknown kind", "{\"kind\": \"hospital\"}", NULL, "kind"},
+        {"kind as an array", "{\"kind\": [\"nhs\"]}", NULL, "kind"},
+        {"kind missing", NULL, "kind", "kind"},
+        {"no address lines", "{\"address_lines\": []}", NULL, "address_lines"},
+        {"four address lines", "{\"address_lines\": [\"a\", \"b\", \"c\", \"d\"]}", NULL,
+         "address_lines"},
+        {"address lines as a string", "{\"address_lines\": \"1 High Street\"}", NULL,
+         "address_lines"},
+        {"address line not a string", "{\"address_lines\": [1]}", NULL, "address_lines"},
+        {"empty address line", "{\"address_lines\": [\"\"]}", NULL, "address_lines"},
+        {"town null", "{\"town\": null}", NULL, "town"},
+        {"bad postcode", "{\"postcode\": \"XYZ 123\"}", NULL, "postcode"},
+        {"short postcode", "{\"postcode\": \"ME4 4A\"}", NULL, "postcode"},
+        {"postcode as a number", "{\"postcode\": 12345}", NULL, "postcode"},
+        {"postcode missing", NULL, "postcode", "postcode"},
+        {"bad email", "{\"email\": \"not-an-email\"}", NULL, "email"},
+        {"email without a domain dot", "{\"email\": \"a@b\"}", NULL, "email"},
+        {"bad url scheme", "{\"website\": \"ftp://example.org\"}", NULL, "website"},
+        {"url without scheme", "{\"website\": \"example.org\"}", NULL, "website"},
+        {"phone with letters", "{\"phone\": \"call us\"}", NULL, "phone"},
+        {"phone too short", "{\"phone\": \"123\"}", NULL, "phone"},
+        {"phone as a number", "{\"phone\": 1634000000}", NULL, "phone"},
+        {"public_contact as a string", "{\"public_contact\": \"yes\"}", NULL, "public_contact"},
+        {"public_contact null", "{\"public_contact\": null}", NULL, "public_contact"},
+        {"unknown field", "{\"colour\": \"red\"}", NULL, "colour"},
+        {"id supplied", "{\"id\": \"" NO_SUCH_ORG "\"}", NULL, "id"},
+        {"two errors (kind)", "{\"kind\": \"x\", \"postcode\": \"y\"}", NULL, "kind"},
+        {"two errors (postcode)", "{\"kind\": \"x\", \"postcode\": \"y\"}", NULL, "postcode"},
+    };
+    long orgs = org_rows(f), audits = audit_rows(f);
+    size_t i;
+
+    memset(long_name, 'N', 201);
+    long_name[201] = '\0';
+    long_patch = it_fmt("{\"name\": \"%s\"}", long_name);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *body = org_json("Validation Org", "charity");
+        const char *patch = cases[i].patch != NULL    ? cases[i].patch
+                            : cases[i].remove == NULL ? long_patch
+                                                      : NULL;
+        struct it_resp r;
+
+        if (patch != NULL) {
+            json_t *p = json_loads(patch, 0, NULL);
+            assert_non_null(p);
+            json_object_update(body, p);
+            json_decref(p);
+        }
+        if (cases[i].remove != NULL) {
+            json_object_del(body, cases[i].remove);
+        }
+        print_message("case: %s\n", cases[i].label);
+        post_json_obj(f, f->admin, body, &r);
+        json_decref(body);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+        /* Nothing written, not even an audit row. */
+        assert_int_equal(org_rows(f), orgs);
+        assert_int_equal(audit_rows(f), audits);
+    }
+    free(long_patch);
+}
+
+/* ---- Get ------------------------------------------------------------------------------------ */
+
+static void
+test_get_missing(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_org(f, NO_SUCH_ORG, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_org(f, "not-a-uuid", f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/organisations/" NO_SUCH_ORG, NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+}
+
+/* ---- List ----------------------------------------------------------------------------------- */
+
+static void
+test_list_filters(void **state)
+{
+    struct fx *f = *state;
+    char *alpha = create_org(f, "Qzx Alpha Family Centre", "charity", NULL);
+    char *beta = create_org(f, "Qzx Beta NHS Trust", "nhs", NULL);
+    char *gamma = create_org(f, "Qzx Gamma School", "school", NULL);
+    char *delta = create_org(f, "qzx delta council", "local_authority", NULL);
+    char *expired = create_org(f, "Qzx Epsilon Service", "other", NULL);
+    json_t *ids;
+
+    add_licence(f, alpha, "active", "2999-12-31");
+    add_licence(f, gamma, "suspended", "2999-12-31");
+    add_licence(f, expired, "active", "2001-01-31"); /* past valid_until: reads as expired */
+
+    /* q: case-insensitive substring of the name. */
+    ids = list_ids(f, f->admin, "/v1/organisations?q=QZX", NULL);
+    assert_int_equal(json_array_size(ids), 5);
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx%20beta", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, beta));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=no-such-organisation-anywhere", NULL);
+    assert_int_equal(json_array_size(ids), 0);
+    json_decref(ids);
+
+    /* kind. */
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&kind=nhs", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, beta));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?kind=local_authority&q=qzx", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, delta));
+    json_decref(ids);
+
+    /* licence_status, including "none" and the computed "expired". */
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=active", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, alpha));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=suspended", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, gamma));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=expired", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, expired));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none", NULL);
+    assert_int_equal(json_array_size(ids), 2);
+    assert_true(ids_contain(ids, beta));
+    assert_true(ids_contain(ids, delta));
+    json_decref(ids);
+    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none&kind=nhs", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    json_decref(ids);
+
+    free(alpha);
+    free(beta);
+    free(gamma);
+    free(delta);
+    free(expired);
+}
+
+static void
+test_list_bad_query(void **state)
+{
+    struct fx *f = *state;
+    static const char *const paths[] = {
+        "/v1/organisations?colour=red",
+        "/v1/organisations?name=x",
+        "/v1/organisations?q=a&q=b",
+        "/v1/organisations?kind=hospital",
+        "/v1/organisations?licence_status=lapsed",
+        "/v1/organisations?limit=0",
+        "/v1/organisations?limit=101",
+        "/v1/organisations?limit=-1",
+        "/v1/organisations?limit=abc",
+        "/v1/organisations?limit=",
+        "/v1/organisations?limit=5x",
+        "/v1/organisations?limit=%2B5",
+        "/v1/organisations?cursor=not*a*cursor",
+        "/v1/organisations?cursor=",
+        "/v1/organisations?cursor=eyJhIjoxfQ",       /* {"a":1}: not an array */
+        "/v1/organisations?cursor=WzEsMl0",          /* [1,2]: not this list's key */
+        "/v1/organisations?cursor=WyJhIiwibm9wZSJd", /* ["a","nope"]: not a uuid */
+        "/v1/organisations?cursor=WyJhIl0",          /* ["a"]: one element */
+        "/v1/organisations?q=%00x",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct it_resp r;
+
+        print_message("query: %s\n", paths[i]);
+        it_get(f->s, paths[i], f->admin, &r);
+        it_assert_problem(&r, 400);
+        it_resp_free(&r);
+    }
+}
+
+static void
+test_list_pagination(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 23, LIMIT = 7 };
+    json_t *seen = json_array(), *want = json_array(), *again = json_array();
+    PGresult *res;
+    char *cursor = NULL, *ids[N];
+    int i, pages = 0, round;
+
+    /* Names repeat so that the order also rests on the id tie-break. */
+    for (i = 0; i < N; i++) {
+        char *name = it_fmt("Pgx %02d", (i * 7) % 10);
+        ids[i] = create_org(f, name, i % 2 ? "charity" : "school", NULL);
+        free(name);
+    }
+    res = it_sql(f->s, "SELECT id::text FROM organisation WHERE name LIKE 'Pgx %'"
+                       " AND archived_at IS NULL ORDER BY name, id");
+    assert_int_equal(PQntuples(res), N);
+    for (i = 0; i < N; i++) {
+        json_array_append_new(want, json_string(PQgetvalue(res, i, 0)));
+    }
+    PQclear(res);
+
+    /* Walk twice: the same pages in the same order both times. */
+    for (round = 0; round < 2; round++) {
+        json_t *into = round == 0 ? seen : again;
+        pages = 0;
+        do {
+            char *path = cursor == NULL
+                             ? it_fmt("/v1/organisations?q=pgx&limit=%d", LIMIT)
+                             : it_fmt("/v1/organisations?q=pgx&limit=%d&cursor=%s", LIMIT, cursor);
+            char *next = NULL;
+            json_t *page = list_ids(f, f->admin, path, &next);
+            size_t expect = pages < N / LIMIT ? LIMIT : N % LIMIT;
+
+            assert_int_equal(json_array_size(page), expect);
+            json_array_extend(into, page);
+            json_decref(page);
+            free(path);
+            free(cursor);
+            cursor = next;
+            pages++;
+            assert_true(pages <= N / LIMIT + 1);
+        } while (cursor != NULL);
+        assert_int_equal(pages, N / LIMIT + 1);
+    }
+    /* Every organisation once, in (name, id) order, and the same on the second walk. */
+    assert_int_equal(json_array_size(seen), N);
+    for (i = 0; i < N; i++) {
+        assert_true(ids_contain(seen, ids[i]));
+    }
+    if (!json_equal(seen, want)) {
+        char *a = json_dumps(seen, 0), *b = json_dumps(want, 0);
+        fail_msg("pages not in (name, id) order:\n got  %s\n want %s", a, b);
+    }
+    assert_true(json_equal(seen, again));
+
+    /* The default page is 20, with a cursor; limit=100 holds them all without one. */
+    {
+        char *next = NULL;
+        json_t *page = list_ids(f, f->admin, "/v1/organisations?q=pgx", &next);
+        assert_int_equal(json_array_size(page), 20);
+        assert_non_null(next);
+        free(next);
+        json_decref(page);
+        page = list_ids(f, f->admin, "/v1/organisations?q=pgx&limit=100", &next);
+        assert_int_equal(json_array_size(page), N);
+        assert_null(next);
+        json_decref(page);
+        page = list_ids(f, f->admin, "/v1/organisations?q=pgx&limit=23", &next);
+        assert_int_equal(json_array_size(page), N);
+        assert_null(next); /* exactly full: no empty last page */
+        json_decref(page);
+    }
+    for (i = 0; i < N; i++) {
+        free(ids[i]);
+    }
+    json_decref(seen);
+    json_decref(want);
+    json_decref(again);
+}
+
+/* ---- Update --------------------------------------------------------------------------------- */
+
+static void
+test_patch(void **state)
+{
+    struct fx *f = *state;
+    char *etag = NULL, *id = create_org(f, "Patch Family Centre", "charity", &etag);
+    long audits = audit_rows(f);
+    struct it_resp r;
+    char *weak, *etag2;
+    PGresult *res;
+
+    /* Without If-Match: 428; stale or weak: 412; nothing changes. */
+    patch_text(f, id, f->admin, NULL, "{\"town\": \"Rochester\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_text(f, id, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    weak = it_fmt("W/%s", etag);
+    patch_text(f, id, f->admin, weak, "{\"town\": \"Rochester\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    free(weak);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM organisation WHERE id = $1::uuid"
+                              " AND town = 'Chatham' AND version = 1",
+                              id),
+                     1);
+    assert_int_equal(audit_rows(f), audits);
+
+    /* Validation: 422 naming the field, nothing written. */
+    patch_text(f, id, f->admin, etag, "{\"postcode\": \"nope\"}", &r);
+    assert_field_error(&r, "postcode");
+    it_resp_free(&r);
+    patch_text(f, id, f->admin, etag, "{\"name\": null}", &r);
+    assert_field_error(&r, "name");
+    it_resp_free(&r);
+    patch_text(f, id, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r);
+    assert_field_error(&r, "address_lines");
+    it_resp_free(&r);
+    patch_text(f, id, f->admin, etag, "{\"colour\": \"red\"}", &r);
+    assert_field_error(&r, "colour");
+    it_resp_free(&r);
+    patch_text(f, id, f->admin, etag, "{}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    assert_int_equal(audit_rows(f), audits);
+
+    /* With the current ETag: 200, a new ETag, the change applied and normalised. */
+    patch_text(f, id, f->admin, etag,
+               "{\"town\": \"Rochester\", \"postcode\": \"me1 1aa\", \"phone\": \"01634 111111\"}",
+               &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    etag2 = strdup(it_header(&r, "ETag"));
+    assert_string_not_equal(etag2, etag);
+    assert_string_equal(it_json_str(&r, "town"), "Rochester");
+    assert_string_equal(it_json_str(&r, "postcode"), "ME1 1AA");
+    assert_string_equal(it_json_str(&r, "phone"), "01634 111111");
+    assert_string_equal(it_json_str(&r, "name"), "Patch Family Centre"); /* untouched */
+    it_resp_free(&r);
+    {
+        char *cur = etag_of(f, id);
+        assert_string_equal(cur, etag2);
+        free(cur);
+    }
+
+    /* The old ETag is now stale. */
+    patch_text(f, id, f->admin, etag, "{\"town\": \"Gillingham\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+
+    /* null clears a nullable field; If-Match may list several tags. */
+    {
+        char *list = it_fmt("\"nope\", %s", etag2);
+        patch_text(f, id, f->admin, list, "{\"phone\": null}", &r);
+        free(list);
+    }
+    it_assert_status(&r, 200);
+    assert_true(json_is_null(json_object_get(r.json, "phone")));
+    it_resp_free(&r);
+
+    /* Audit: one row per successful change, with before and after. */
+    res = it_sql(f->s,
+                 "SELECT action, actor_id::text, before->>'town', after->>'town',"
+                 " before->>'phone', after->>'phone' FROM audit_event"
+                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                 id);
+    assert_int_equal(PQntuples(res), 3);
+    assert_string_equal(PQgetvalue(res, 1, 0), "update");
+    assert_string_equal(PQgetvalue(res, 1, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 1, 2), "Chatham");
+    assert_string_equal(PQgetvalue(res, 1, 3), "Rochester");
+    assert_string_equal(PQgetvalue(res, 2, 0), "update");
+    assert_string_equal(PQgetvalue(res, 2, 4), "01634 111111");
+    assert_true(PQgetisnull(res, 2, 5));
+    PQclear(res);
+
+    /* The audit trail over HTTP, for the admin. */
+    {
+        char *path = it_fmt("/v1/audit?resource_type=organisation&resource_id=%s", id);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
+        it_resp_free(&r);
+        free(path);
+    }
+
+    /* Unknown and malformed ids. */
+    patch_text(f, NO_SUCH_ORG, f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_text(f, "not-a-uuid", f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    free(etag2);
+    free(etag);
+    free(id);
+}
+
+struct racer {
+    struct fx *f;
+    const char *id, *etag, *body;
+    pthread_barrier_t *go;
+    long status;
+};
+
+static void *
+race_patch(void *arg)
+{
+    struct racer *x = arg;
+    struct it_resp r;
+    char *path = it_fmt("/v1/organisations/%s", x->id);
+
+    pthread_barrier_wait(x->go);
+    it_patch_json(x->f->s, path, x->f->admin, x->etag, x->body, &r);
+    x->status = r.status;
+    it_resp_free(&r);
+    free(path);
+    return NULL;
+}
+
+static void
+test_patch_concurrent(void **state)
+{
+    struct fx *f = *state;
+    char *id = create_org(f, "Race Family Centre", "charity", NULL);
+    int round;
+
+    for (round = 0; round < 5; round++) {
+        char *etag = etag_of(f, id);
+        long audits = audit_rows(f);
+        pthread_barrier_t go;
+        pthread_t t[2];
+        struct racer x[2] = {
+            {f, id, etag, "{\"town\": \"Town A\"}", &go, 0},
+            {f, id, etag, "{\"town\": \"Town B\"}", &go, 0},
+        };
+        int i, ok = 0, stale = 0, winner = -1;
+        PGresult *res;
+
+        pthread_barrier_init(&go, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &x[i]), 0);
+        }
+        for (i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            if (x[i].status == 200) {
+                ok++;
+                winner = i;
+            } else if (x[i].status == 412) {
+                stale++;
+            }
+        }
+        pthread_barrier_destroy(&go);
+        if (ok != 1 || stale != 1) {
+            fail_msg("round %d: statuses %ld and %ld; want exactly one 200 and one 412", round,
+                     x[0].status, x[1].status);
+        }
+        /* The winner's change is what is stored; exactly one audit row. */
+        res = it_sql(f->s, "SELECT town FROM organisation WHERE id = $1::uuid", id);
+        assert_string_equal(PQgetvalue(res, 0, 0), winner == 0 ? "Town A" : "Town B");
+        PQclear(res);
+        assert_int_equal(audit_rows(f), audits + 1);
+        free(etag);
+    }
+    free(id);
+}
+
+/* ---- Licensees --------------------------------------------------------------------------------
+ */
+
+static void
+test_licensee_access(void **state)
+{
+    struct fx *f = *state;
+    char *own = create_org(f, "Licensee Own Org", "charity", NULL);
+    char *other = create_org(f, "Licensee Other Org", "nhs", NULL);
+    char *uid_admin = add_user(f, "orgadmin@own.example", "org_admin", own);
+    char *uid_staff = add_user(f, "staff@own.example", "org_staff", own);
+    char *oa = it_login(f->s, "orgadmin@own.example", PASSWORD);
+    char *st = it_login(f->s, "staff@own.example", PASSWORD);
+    struct it_resp r;
+    json_t *ids, *body;
+    char *etag, *path;
+    long orgs, audits;
+    PGresult *res;
+
+    /* Their own organisation is visible to both roles; the other one does not exist for them. */
+    get_org(f, own, oa, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    get_org(f, own, st, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    get_org(f, other, oa, &r);
+    it_assert_problem(&r, 404);
+    assert_null(strstr(r.body, "Licensee Other Org"));
+    it_resp_free(&r);
+    get_org(f, other, st, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    /* Their list holds only their organisation, whatever the filters. */
+    ids = list_ids(f, oa, "/v1/organisations", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, own));
+    json_decref(ids);
+    ids = list_ids(f, st, "/v1/organisations?limit=100", NULL);
+    assert_int_equal(json_array_size(ids), 1);
+    assert_true(ids_contain(ids, own));
+    json_decref(ids);
+    ids = list_ids(f, oa, "/v1/organisations?q=Licensee%20Other", NULL);
+    assert_int_equal(json_array_size(ids), 0);
+    json_decref(ids);
+
+    /* org_admin edits contact details of their own organisation. */
+    etag = etag_of(f, own);
+    patch_text(f, own, oa, etag,
+               "{\"phone\": \"01634 222222\", \"email\": \"hello@own.example\","
+               " \"public_contact\": true, \"town\": \"Strood\"}",
+               &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "phone"), "01634 222222");
+    it_resp_free(&r);
+    free(etag);
+    res = it_sql(f->s,
+                 "SELECT actor_id::text FROM audit_event WHERE resource_id = $1"
+                 " AND action = 'update' ORDER BY id DESC LIMIT 1",
+                 own);
+    assert_string_equal(PQgetvalue(res, 0, 0), uid_admin);
+    PQclear(res);
+
+    /* ...but not the name or kind (403), and nothing is written. */
+    etag = etag_of(f, own);
+    orgs = org_rows(f);
+    audits = audit_rows(f);
+    patch_text(f, own, oa, etag, "{\"name\": \"Renamed\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_text(f, own, oa, etag, "{\"kind\": \"nhs\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_text(f, own, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM organisation WHERE id = $1::uuid AND name ="
+                              " 'Licensee Own Org' AND kind = 'charity' AND phone = '01634 222222'",
+                              own),
+                     1);
+
+    /* Another organisation: 404 for a PATCH too, as if it did not exist. */
+    {
+        char *oetag = etag_of(f, other);
+        patch_text(f, other, oa, oetag, "{\"phone\": \"01634 444444\"}", &r);
+        it_assert_problem(&r, 404);
+        it_resp_free(&r);
+        free(oetag);
+    }
+
+    /* org_staff may not edit at all. */
+    patch_text(f, own, st, etag, "{\"phone\": \"01634 555555\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+
+    /* Creating and deleting organisations is for the licensing body only. */
+    body = org_json("Licensee Made Org", "charity");
+    post_json_obj(f, oa, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    post_json_obj(f, st, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    post_json_obj(f, NULL, body, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    json_decref(body);
+    path = it_fmt("/v1/organisations/%s", own);
+    it_delete(f->s, path, oa, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(path);
+    assert_int_equal(org_rows(f), orgs);
+    assert_int_equal(audit_rows(f), audits);
+
+    free(etag);
+    free(oa);
+    free(st);
+    free(uid_admin);
+    free(uid_staff);
+    free(own);
+    free(other);
+}
+
+/* ---- Delete --------------------------------------------------------------------------------- */
+
+static void
+test_delete_without_history(void **state)
+{
+    struct fx *f = *state;
+    char *id = create_org(f, "Delete Me Org", "other", NULL);
+    char *path = it_fmt("/v1/organisations/%s", id);
+    struct it_resp r;
+    PGresult *res;
+
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_status(&r, 204);
+    assert_int_equal(r.len, 0);
+    it_resp_free(&r);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM organisation WHERE id = $1::uuid", id),
+                     0);
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    res = it_sql(f->s,
+                 "SELECT action, before->>'name', after IS NULL FROM audit_event"
+                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                 id);
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 1, 0), "delete");
+    assert_string_equal(PQgetvalue(res, 1, 1), "Delete Me Org");
+    assert_string_equal(PQgetvalue(res, 1, 2), "t");
+    PQclear(res);
+    free(path);
+    free(id);
+}
+
+static void
+assert_archived(struct fx *f, const char *id, const char *name)
+{
+    json_t *ids;
+    char *q;
+    PGresult *res;
+
+    /* Kept for the record, hidden from lists. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM organisation WHERE id = $1::uuid"
+                              " AND archived_at IS NOT NULL",
+                              id),
+                     1);
+    q = it_fmt("/v1/organisations?q=%s&limit=100", name);
+    ids = list_ids(f, f->admin, q, NULL);
+    assert_false(ids_contain(ids, id));
+    json_decref(ids);
+    free(q);
+    res = it_sql(f->s,
+                 "SELECT action, before->>'archived_at', after->>'archived_at' FROM audit_event"
+                 " WHERE resource_type = 'organisation' AND resource_id = $1"
+                 " ORDER BY id DESC LIMIT 1",
+                 id);
+    assert_string_equal(PQgetvalue(res, 0, 0), "archive");
+    assert_true(PQgetisnull(res, 0, 1));
+    assert_false(PQgetisnull(res, 0, 2));
+    PQclear(res);
+}
+
+static void
+test_delete_with_user_archives(void **state)
+{
+    struct fx *f = *state;
+    char *id = create_org(f, "Archive-User-Org", "charity", NULL);
+    char *uid = add_user(f, "member@archive.example", "org_admin", id);
+    char *token = it_login(f->s, "member@archive.example", PASSWORD);
+    char *path = it_fmt("/v1/organisations/%s", id);
+    struct it_resp r;
+
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_archived(f, id, "Archive-User-Org");
+
+    /* Its users are disabled; the one user with a still-unexpired token sees nothing. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM app_user WHERE organisation_id = $1::uuid"
+                              " AND NOT disabled",
+                              id),
+                     0);
+    it_get(f->s, path, token, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    {
+        json_t *ids = list_ids(f, token, "/v1/organisations", NULL);
+        assert_int_equal(json_array_size(ids), 0);
+        json_decref(ids);
+    }
+
+    /* Deleting again: it is already gone. */
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(path);
+    free(token);
+    free(uid);
+    free(id);
+}
+
+static void
+test_delete_with_licence_history_archives(void **state)
+{
+    struct fx *f = *state;
+    char *id = create_org(f, "Archive-Licence-Org", "school", NULL);
+    char *path = it_fmt("/v1/organisations/%s", id);
+    struct it_resp r;
+
+    add_licence(f, id, "revoked", "2999-12-31");
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_archived(f, id, "Archive-Licence-Org");
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", id),
+        1); /* nothing cascades away */
+    free(path);
+    free(id);
+}
+
+static void
+test_delete_licensed_conflict(void **state)
+{
+    struct fx *f = *state;
+    char *id = create_org(f, "Licensed Org", "nhs", NULL);
+    char *path = it_fmt("/v1/organisations/%s", id);
+    long audits;
+    struct it_resp r;
+
+    add_licence(f, id, "active", "2999-12-31");
+    audits = audit_rows(f);
+    it_delete(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM organisation WHERE id = $1::uuid"
+                              " AND archived_at IS NULL AND version = 1",
+                              id),
+                     1);
+    assert_int_equal(audit_rows(f), audits);
+    get_org(f, id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "licence_status"), "active");
+    it_resp_free(&r);
+
+    /* A DELETE with a stale If-Match is refused before anything else. */
+    {
+        const char *const h[] = {"If-Match: \"999\"", NULL};
+        it_request(f->s, "DELETE", path, f->admin, h, NULL, &r);
+        it_assert_problem(&r, 412);
+        it_resp_free(&r);
+    }
+    free(path);
+    free(id);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_create_all_fields),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_create_postcode_gir),
+        cmocka_unit_test(test_get_missing),
+        cmocka_unit_test(test_list_filters),
+        cmocka_unit_test(test_list_bad_query),
+        cmocka_unit_test(test_list_pagination),
+        cmocka_unit_test(test_patch),
+        cmocka_unit_test(test_patch_concurrent),
+        cmocka_unit_test(test_licensee_access),
+        cmocka_unit_test(test_delete_without_history),
+        cmocka_unit_test(test_delete_with_user_archives),
+        cmocka_unit_test(test_delete_with_licence_history_archives),
+        cmocka_unit_test(test_delete_licensed_conflict),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
