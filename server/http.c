@@ -161,6 +161,34 @@ is_json_type(const char *ct)
     return strncasecmp(p, "charset=utf-8", 13) == 0 && p[13] == '\0';
 }
 
+/* The deepest nesting of arrays and objects in JSON text, not counting brackets in strings. */
+static int
+json_depth(const char *s, size_t len)
+{
+    int depth = 0, max = 0, in_string = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                max = depth;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
 int
 http_read_json_or_problem(struct req *r, json_t **out)
 {
@@ -215,6 +243,13 @@ http_read_json_or_problem(struct req *r, json_t **out)
     }
     if (got == 0) {
         status = problem_send(r, PROBLEM_BAD_REQUEST, "a JSON object body is required");
+        goto out;
+    }
+    /* CivetWeb's worker threads have small stacks (about 100 KiB on Debian 12), and Jansson
+     * parses recursively: refuse deep nesting before it gets the chance to overflow. */
+    if (json_depth(buf, got) > HTTP_JSON_DEPTH_MAX) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "JSON nested deeper than %d levels",
+                              HTTP_JSON_DEPTH_MAX);
         goto out;
     }
     in = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &jerr);

@@ -87,7 +87,8 @@ send_problem(struct req *r, json_t *p)
 
     if (text == NULL) {
         static const char fallback[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
-                                       "error\",\"status\":500}";
+                                       "error\",\"status\":500,\"detail\":\"an unexpected "
+                                       "error occurred\"}";
         return http_send(r, 500, "application/problem+json", fallback, sizeof(fallback) - 1);
     }
     status = http_send(r, status, "application/problem+json", text, strlen(text));
@@ -107,12 +108,18 @@ problem_send(struct req *r, enum problem_kind kind, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
+    } else if (kinds[kind].status >= 500) {
+        snprintf(detail, sizeof(detail),
+                 "an unexpected error occurred; quote request id %s when reporting it",
+                 r->request_id);
+    } else {
+        snprintf(detail, sizeof(detail), "%s", kinds[kind].title);
     }
     /* Every 401 names the scheme that would succeed (RFC 9110 section 15.5.2). */
     if (kinds[kind].status == 401 && strstr(r->extra_headers, "WWW-Authenticate:") == NULL) {
         http_add_header(r, "WWW-Authenticate", "Bearer realm=\"mpact-registry\"");
     }
-    p = problem_new(kind, fmt != NULL ? detail : NULL, r->path);
+    p = problem_new(kind, detail, r->path);
     status = send_problem(r, p);
     json_decref(p);
     return status;
@@ -199,9 +206,18 @@ problem_from_db(struct req *r, const PGresult *res)
     if (state != NULL && r->db != NULL && db_lost(r->db)) {
         status = 503;
     }
-    fprintf(stderr, "db error request_id=%s sqlstate=%s: %s%s", r->request_id,
-            state != NULL ? state : "none", msg,
-            (msg[0] != '\0' && msg[strlen(msg) - 1] == '\n') ? "" : "\n");
+    /* One line, without DETAIL: PostgreSQL's "Failing row contains (...)" would put a whole
+     * row, personal details included, into the log. */
+    {
+        const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        const char *constraint =
+            res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        fprintf(stderr, "db error request_id=%s sqlstate=%s constraint=%s: %.*s\n",
+                r->request_id, state != NULL ? state : "none",
+                constraint != NULL ? constraint : "-",
+                (int)strcspn(primary != NULL ? primary : msg, "\n"),
+                primary != NULL ? primary : msg);
+    }
     switch (status) {
     case 409:
         return problem_send(r, PROBLEM_CONFLICT, "a record with the same unique value exists");

@@ -1,5 +1,6 @@
 /* router.c: every route in one table (as redis keeps its commands), with who may call it.
  * The router authenticates, borrows a database connection, calls the handler, and logs. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,24 @@ const struct db_stmt *const router_stmt_tables[] = {
     facilitators_stmts, courses_stmts, training_stmts, locations_stmts, programmes_stmts,
     reports_stmts, NULL,
 };
+
+/* Requests being handled now, and whether the server is stopping (see router_drain). */
+static atomic_int in_flight;
+static atomic_int draining;
+
+int
+router_drain(int timeout_ms)
+{
+    int waited = 0;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+
+    atomic_store(&draining, 1);
+    while (atomic_load(&in_flight) > 0 && waited < timeout_ms) {
+        nanosleep(&tick, NULL);
+        waited += 10;
+    }
+    return atomic_load(&in_flight);
+}
 
 int
 router_match(const char *pattern, const char *path, char **params, int *nparams)
@@ -226,6 +245,7 @@ router_handle(struct mg_connection *conn, void *cbdata)
     int i;
 
     (void)cbdata;
+    atomic_fetch_add(&in_flight, 1);
     memset(&r, 0, sizeof(r));
     clock_gettime(CLOCK_MONOTONIC, &r.started);
     r.conn = conn;
@@ -235,7 +255,14 @@ router_handle(struct mg_connection *conn, void *cbdata)
     r.query = r.ri->query_string;
     http_request_id(&r);
 
-    dispatch(&r);
+    if (atomic_load(&draining)) {
+        /* Stopping: requests already in flight finish; new ones are turned away. */
+        mg_disable_connection_keep_alive(conn);
+        http_add_header(&r, "Retry-After", "1");
+        problem_send(&r, PROBLEM_UNAVAILABLE, "the server is restarting; try again");
+    } else {
+        dispatch(&r);
+    }
     if (r.status == 0) {
         fprintf(stderr, "bug: no response from %s %s\n", r.method, r.path);
         problem_send(&r, PROBLEM_INTERNAL, NULL);
@@ -245,5 +272,6 @@ router_handle(struct mg_connection *conn, void *cbdata)
         free(r.params[i]);
     }
     http_log(&r);
+    atomic_fetch_sub(&in_flight, 1);
     return r.status;
 }

@@ -141,6 +141,10 @@ server_run(const struct config *c)
     while (sigwait(&stop, &sig) != 0) {
     }
     fprintf(stderr, "mpact-registry: signal %d, stopping\n", sig);
+    /* CivetWeb writes nothing once mg_stop has begun, so let requests in flight answer first. */
+    if (router_drain(30000) > 0) {
+        fprintf(stderr, "mpact-registry: requests still in flight after 30 s; stopping anyway\n");
+    }
     rc = 0;
 out:
     if (ctx != NULL) {

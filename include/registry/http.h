@@ -12,6 +12,7 @@
 #define HTTP_MAX_PARAMS  4             /* path parameters a route may have */
 #define HTTP_MAX_QUERY   16            /* query parameters a request may have */
 #define HTTP_EXTRA_MAX   512           /* room for extra response headers */
+#define HTTP_JSON_DEPTH_MAX 32         /* deeper request bodies get 400 */
 
 /* Who is calling, copied out of a verified access token. Empty strings when absent. */
 struct principal {

@@ -32,6 +32,10 @@ void router_db_pause(struct req *r);
 /* Borrows a connection for the request (again). Returns 0, or the status of the 503 sent. */
 int router_db_resume_or_problem(struct req *r);
 
+/* Stops taking new requests (they get 503) and waits up to timeout_ms for those in flight to
+ * finish, so their responses are written before CivetWeb stops. Returns how many are left. */
+int router_drain(int timeout_ms);
+
 /* Every statement table of every resource, for db_pool_init. */
 extern const struct db_stmt *const router_stmt_tables[];
 
