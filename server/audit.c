@@ -85,7 +85,7 @@ audit_list(struct req *r)
         n = p.limit;
         next = json_pack("[I]", (json_int_t)strtoll(PQgetvalue(res, n - 1, 0), NULL, 10));
     }
-    status = page_send(r, db_rows_to_json(res, n), next);
+    status = page_send_rows(r, res, n, next);
 out:
     PQclear(res);
     page_cleanup(&p);

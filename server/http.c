@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "registry/codec.h"
+#include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/validate.h"
@@ -624,6 +625,39 @@ page_send(struct req *r, json_t *items, json_t *next_key)
     body = page_body(items, next_key);
     status = http_send_json(r, 200, body);
     json_decref(body);
+    return status;
+}
+
+int
+page_send_rows(struct req *r, const PGresult *res, int n, json_t *next_key)
+{
+    const char **cols;
+    json_t *items, *cursor;
+    int c, k = 0, status;
+
+    if (!http_wants_csv(r)) {
+        return page_send(r, db_rows_to_json(res, n), next_key);
+    }
+    cols = calloc((size_t)PQnfields(res) + 1, sizeof(*cols));
+    if (cols == NULL) {
+        json_decref(next_key);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    for (c = 0; c < PQnfields(res); c++) {
+        if (PQfname(res, c)[0] != '_') {
+            cols[k++] = PQfname(res, c);
+        }
+    }
+    cursor = page_cursor(next_key);
+    if (json_is_string(cursor)) {
+        http_add_header(r, "X-Next-Cursor", json_string_value(cursor));
+    }
+    json_decref(cursor);
+    json_decref(next_key);
+    items = db_rows_to_json(res, n);
+    status = http_send_csv(r, 200, items, cols);
+    json_decref(items);
+    free(cols);
     return status;
 }
 

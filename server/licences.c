@@ -259,7 +259,7 @@ licences_list(struct req *r)
         n = p.limit;
         next = json_pack("[ss]", db_value(res, n - 1, "_created_at"), db_value(res, n - 1, "id"));
     }
-    status = page_send(r, db_rows_to_json(res, n), next);
+    status = page_send_rows(r, res, n, next);
 out:
     json_decref(body);
     PQclear(res);

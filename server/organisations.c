@@ -58,7 +58,10 @@ const struct db_stmt organisations_stmts[] = {
      "FROM (SELECT $2::jsonb AS j) s WHERE id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
-     "    OR EXISTS (SELECT 1 FROM app_user WHERE organisation_id = $1::uuid) AS history,"
+     "    OR EXISTS (SELECT 1 FROM app_user WHERE organisation_id = $1::uuid)"
+     "    OR EXISTS (SELECT 1 FROM facilitator_employment WHERE organisation_id = $1::uuid)"
+     "    OR EXISTS (SELECT 1 FROM location WHERE organisation_id = $1::uuid)"
+     "    OR EXISTS (SELECT 1 FROM programme_run WHERE organisation_id = $1::uuid) AS history,"
      "  EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid"
      "          AND licence_effective_status(status, valid_until, registry_today())"
      "              IN ('pending', 'active', 'suspended')) AS licensed"},
@@ -215,7 +218,7 @@ organisations_list(struct req *r)
         n = p.limit;
         next = json_pack("[ss]", db_value(res, n - 1, "name"), db_value(res, n - 1, "id"));
     }
-    status = page_send(r, db_rows_to_json(res, n), next);
+    status = page_send_rows(r, res, n, next);
 out:
     json_decref(body);
     PQclear(res);

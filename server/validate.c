@@ -162,7 +162,7 @@ validate_uuid(const char *s)
 {
     size_t i;
 
-    if (strlen(s) != 36) {
+    if (s == NULL || strlen(s) != 36) {
         return 0;
     }
     for (i = 0; i < 36; i++) {

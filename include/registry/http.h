@@ -7,6 +7,7 @@
 
 #include <civetweb.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #define HTTP_BODY_MAX    (1024 * 1024) /* request bodies larger than this get 413 */
 #define HTTP_MAX_PARAMS  4             /* path parameters a route may have */
@@ -102,6 +103,10 @@ json_t *page_body(json_t *items, json_t *next_key);
  * or, when the client accepts text/csv (and not JSON first), as CSV with a header row of the
  * items' fields and the next cursor in an X-Next-Cursor header. Returns the status sent. */
 int page_send(struct req *r, json_t *items, json_t *next_key);
+
+/* page_send for rows [0, n) of a query result; the CSV header comes from the result's public
+ * columns, so an empty page still names them. Takes `next_key`. */
+int page_send_rows(struct req *r, const PGresult *res, int n, json_t *next_key);
 
 /* 1 when the Accept header asks for text/csv ahead of JSON. */
 int http_wants_csv(struct req *r);
