@@ -1,41 +1,1010 @@
-/* facilitators.c: placeholder until this room lands. */
+/* facilitators.c: /v1/facilitators. The people who deliver M-PACT: their registration, private
+ * contact details, employment (at most one current employer) and accreditation status.
+ *
+ * Status. The stored status is what was decided (in_training, accredited, suspended, withdrawn);
+ * the status a client sees is the effective one: an accredited facilitator past accredited_until
+ * reads as `lapsed`, computed on every read and never stored. Every status change writes a
+ * facilitator_status_history row (effective today, UK calendar), so the eligibility verdict for
+ * a past date (SQL facilitator_eligibility) reads the records as they stood then.
+ *
+ * Who sees what:
+ * - admin: every facilitator, full record;
+ * - org_admin: the full record of their organisation's current staff; the public view of anyone
+ *   else (looking a facilitator up by registration number is a status check any licensee makes);
+ * - org_staff: the public view of everyone (lists hold their own organisation's staff only).
+ * The public view is id, registration_number, given_name, family_name, status, accredited_until
+ * and the current employer (organisation_id, organisation_name): nothing private. Full records
+ * carry an ETag; public views do not.
+ *
+ * Who changes what (PATCH, with If-Match):
+ * - admin: everything, including status changes, `trainer` and moving between employers;
+ * - org_admin of the current employer: names, email, phone, and releasing the facilitator
+ *   (organisation_id null);
+ * - org_admin, facilitator without a current employer: taking them on (organisation_id = their
+ *   own organisation, optionally employed_from) and nothing else. They hold no ETag for such a
+ *   facilitator (public view), so `If-Match: *` is accepted; the take-on is checked under the row
+ *   lock, so two organisations racing for one person get one 200 and one 409;
+ * - anyone else: 404 for another organisation's staff, 403 for the rest.
+ *
+ * Employment changes take effect on `employed_from` (default today, never in the future): the
+ * current employment ends the day before. A current employment that started that same day never
+ * took effect and is removed (the audit row keeps it). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/audit.h"
+#include "registry/auth.h"
+#include "registry/db.h"
+#include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
+#include "registry/validate.h"
 
-const struct db_stmt facilitators_stmts[] = {{NULL, NULL}};
+#define FAC_REASON_MAX 500 /* characters */
+#define FAC_NAME_MAX   100 /* characters, as the table's CHECK */
+#define FAC_CHECK_MAX  100 /* registration numbers per status check */
+#define FAC_NUMBER_MAX 32  /* bytes of a plausible registration number in a path */
 
-int
-facilitators_create(struct req *r)
+/* The status a client sees: accredited past accredited_until is lapsed. */
+#define FAC_STATUS                                                                                 \
+    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
+    " ELSE f.status END"
+
+/* The facilitator as clients see it, with the current employer; `_`-columns are internal. */
+#define FAC_COLUMNS                                                                                \
+    "f.id, f.registration_number, f.given_name, f.family_name, f.email, f.phone, " FAC_STATUS      \
+    " AS status, f.accredited_on, f.accredited_until, f.trainer, f.reason, e.organisation_id, "    \
+    "o.name AS organisation_name, f.created_at, f.updated_at, f.status AS _stored_status, "        \
+    "f.version AS _version, e.started_on::text AS _employed_from "
+
+#define FAC_FROM                                                                                   \
+    "FROM facilitator f "                                                                          \
+    "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "        \
+    "LEFT JOIN organisation o ON o.id = e.organisation_id "
+
+/* Both histories, oldest first, for the full record. */
+#define FAC_HISTORIES                                                                              \
+    ", (SELECT coalesce(jsonb_agg(jsonb_build_object('organisation_id', x.organisation_id,"        \
+    "    'organisation_name', xo.name, 'from', x.started_on, 'to', x.ended_on)"                    \
+    "    ORDER BY x.started_on, x.created_at, x.id), '[]'::jsonb)"                                 \
+    "   FROM facilitator_employment x JOIN organisation xo ON xo.id = x.organisation_id"           \
+    "   WHERE x.facilitator_id = f.id) AS employment_history"                                      \
+    ", (SELECT coalesce(jsonb_agg(jsonb_build_object('status', h.status,"                          \
+    "    'accredited_on', h.accredited_on, 'accredited_until', h.accredited_until,"                \
+    "    'reason', h.reason, 'effective_on', h.effective_on) ORDER BY h.effective_on, h.id),"      \
+    "    '[]'::jsonb)"                                                                             \
+    "   FROM facilitator_status_history h WHERE h.facilitator_id = f.id) AS status_history "
+
+const struct db_stmt facilitators_stmts[] = {
+    {"fac_get", "SELECT " FAC_COLUMNS FAC_HISTORIES FAC_FROM "WHERE f.id = $1::uuid"},
+    {"fac_get_locked", "SELECT " FAC_COLUMNS FAC_FROM "WHERE f.id = $1::uuid FOR UPDATE OF f"},
+    {"fac_id_by_number",
+     "SELECT id FROM facilitator WHERE registration_number = upper(btrim($1::text))"},
+    /* $1 the caller's organisation (NULL for admin), $2 q, $3 status, $4 organisation_id,
+     * $5/$6/$7 the cursor (family_name, given_name, id), $8 limit. */
+    {"fac_list",
+     "SELECT " FAC_COLUMNS FAC_FROM "WHERE ($1::uuid IS NULL OR e.organisation_id = $1::uuid)"
+     "  AND ($2::text IS NULL"
+     "       OR strpos(lower(f.given_name || ' ' || f.family_name), lower($2::text)) > 0"
+     "       OR strpos(f.registration_number, upper($2::text)) > 0)"
+     "  AND ($3::text IS NULL OR " FAC_STATUS " = $3::text)"
+     "  AND ($4::uuid IS NULL OR e.organisation_id = $4::uuid)"
+     "  AND ($5::text IS NULL"
+     "       OR (f.family_name, f.given_name, f.id) > ($5::text, $6::text, $7::uuid))"
+     " ORDER BY f.family_name, f.given_name, f.id LIMIT $8::int"},
+    /* An employer, share-locked: archiving it waits for the new employment to commit. */
+    {"fac_org", "SELECT id, name, archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
+    {"fac_today", "SELECT registry_today()::text AS today"},
+    /* The last day of the facilitator's ended employments, if any. */
+    {"fac_last_end", "SELECT max(ended_on)::text AS last_end FROM facilitator_employment"
+                     " WHERE facilitator_id = $1::uuid AND ended_on IS NOT NULL"},
+    /* $1 body {given_name, family_name, email, phone?, organisation_id?, employed_from?},
+     * $2 the acting user, $3 the day employment starts. One statement: the facilitator, its
+     * first status history row and its employment. */
+    {"fac_insert",
+     "WITH s AS (SELECT $1::jsonb AS j),"
+     " f AS (INSERT INTO facilitator (given_name, family_name, email, phone)"
+     "       SELECT j->>'given_name', j->>'family_name', j->>'email', j->>'phone' FROM s"
+     "       RETURNING id, status),"
+     " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, changed_by)"
+     "       SELECT f.id, f.status, $2::uuid FROM f),"
+     " e AS (INSERT INTO facilitator_employment (facilitator_id, organisation_id, started_on)"
+     "       SELECT f.id, (s.j->>'organisation_id')::uuid, $3::date FROM f, s"
+     "       WHERE s.j->>'organisation_id' IS NOT NULL) "
+     "SELECT id FROM f"},
+    /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved), $3 the
+     * acting user. A status change also writes its history row. */
+    {"fac_update",
+     "WITH s AS (SELECT $2::jsonb AS j),"
+     " u AS (UPDATE facilitator f SET"
+     "  given_name = CASE WHEN j ? 'given_name' THEN j->>'given_name' ELSE f.given_name END,"
+     "  family_name = CASE WHEN j ? 'family_name' THEN j->>'family_name' ELSE f.family_name END,"
+     "  email = CASE WHEN j ? 'email' THEN j->>'email' ELSE f.email END,"
+     "  phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE f.phone END,"
+     "  trainer = CASE WHEN j ? 'trainer' THEN (j->>'trainer')::boolean ELSE f.trainer END,"
+     "  status = CASE WHEN j ? 'status' THEN j->>'status' ELSE f.status END,"
+     "  accredited_on = CASE WHEN j ? 'accredited_on' THEN (j->>'accredited_on')::date"
+     "                  ELSE f.accredited_on END,"
+     "  accredited_until = CASE WHEN j ? 'accredited_until' THEN (j->>'accredited_until')::date"
+     "                     ELSE f.accredited_until END,"
+     "  reason = CASE WHEN j ? 'status' THEN j->>'reason' ELSE f.reason END,"
+     "  updated_at = now(), version = f.version + 1"
+     "  FROM s WHERE f.id = $1::uuid"
+     "  RETURNING f.id, f.status, f.accredited_on, f.accredited_until, f.reason),"
+     " h AS (INSERT INTO facilitator_status_history"
+     "       (facilitator_id, status, accredited_on, accredited_until, reason, changed_by)"
+     "       SELECT u.id, u.status, u.accredited_on, u.accredited_until, u.reason, $3::uuid"
+     "       FROM u, s WHERE s.j ? 'status') "
+     "SELECT id FROM u"},
+    /* Employer changes effective on $2: the current employment ends the day before, or is
+     * removed when it started that very day (it never took effect). */
+    {"fac_emp_end", "UPDATE facilitator_employment SET ended_on = $2::date - 1"
+                    " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
+                    "   AND started_on < $2::date"},
+    {"fac_emp_drop", "DELETE FROM facilitator_employment"
+                     " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
+                     "   AND started_on >= $2::date"},
+    {"fac_emp_start", "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                      " started_on) VALUES ($1::uuid, $2::uuid, $3::date)"},
+    {"fac_eligibility",
+     "SELECT f.id AS facilitator_id, f.registration_number, v.eligible,"
+     " to_jsonb(v.reasons) AS reasons, v.organisation_id, d.on_date::text AS \"on\", v.status,"
+     " v.accredited_until "
+     "FROM facilitator f,"
+     " (SELECT coalesce($2::date, registry_today()) AS on_date) d,"
+     " LATERAL facilitator_eligibility(f.id, d.on_date) v "
+     "WHERE f.id = $1::uuid"},
+    /* $1 a JSON array of strings: one row per element, in order, matched or not. */
+    {"fac_status_check",
+     "SELECT n.ord AS _ord, n.num AS _given, f.id, f.registration_number, f.given_name,"
+     " f.family_name, " FAC_STATUS " AS status, f.accredited_until, e.organisation_id,"
+     " o.name AS organisation_name "
+     "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS n(num, ord) "
+     "LEFT JOIN facilitator f ON f.registration_number = upper(btrim(n.num)) "
+     "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "
+     "LEFT JOIN organisation o ON o.id = e.organisation_id "
+     "ORDER BY n.ord"},
+    {NULL, NULL},
+};
+
+/* Statuses a client may see or filter on. */
+static const char *const fac_statuses[] = {
+    "in_training", "accredited", "lapsed", "suspended", "withdrawn", NULL,
+};
+
+/* The fields of the public view, in order. */
+static const char *const fac_public_fields[] = {
+    "id",     "registration_number", "given_name",      "family_name",
+    "status", "accredited_until",    "organisation_id", "organisation_name",
+    NULL,
+};
+
+/* The columns of a status check as CSV. */
+static const char *const fac_check_columns[] = {
+    "registration_number",
+    "found",
+    "status",
+    "given_name",
+    "family_name",
+    "accredited_until",
+    "organisation_id",
+    "organisation_name",
+    NULL,
+};
+
+static const struct field fac_create_fields[] = {
+    {"given_name", FIELD_TEXT, FIELD_REQUIRED, 1, FAC_NAME_MAX, NULL},
+    {"family_name", FIELD_TEXT, FIELD_REQUIRED, 1, FAC_NAME_MAX, NULL},
+    {"email", FIELD_EMAIL, FIELD_REQUIRED, 0, 0, NULL},
+    {"phone", FIELD_PHONE, FIELD_NULLABLE, 0, 0, NULL},
+    {"organisation_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
+    {"employed_from", FIELD_DATE, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct field fac_update_fields[] = {
+    {"given_name", FIELD_TEXT, 0, 1, FAC_NAME_MAX, NULL},
+    {"family_name", FIELD_TEXT, 0, 1, FAC_NAME_MAX, NULL},
+    {"email", FIELD_EMAIL, 0, 0, 0, NULL},
+    {"phone", FIELD_PHONE, FIELD_NULLABLE, 0, 0, NULL},
+    {"organisation_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
+    {"employed_from", FIELD_DATE, 0, 0, 0, NULL},
+    {"status", FIELD_ENUM, 0, 0, 0, fac_statuses},
+    {"reason", FIELD_TEXT, 0, 1, FAC_REASON_MAX, NULL},
+    {"accredited_on", FIELD_DATE, 0, 0, 0, NULL},
+    {"accredited_until", FIELD_DATE, 0, 0, 0, NULL},
+    {"trainer", FIELD_BOOL, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+/* What an org_admin may change about their own current staff. */
+static const char *const fac_org_admin_fields[] = {
+    "given_name", "family_name", "email", "phone", "organisation_id", "employed_from", NULL,
+};
+
+/* Stored-status transitions: in_training→accredited (granted by hand), accredited→suspended,
+ * suspended→accredited (reinstated; reads lapsed when past accredited_until), and anything but
+ * withdrawn→withdrawn (final). `lapsed` is never set: it is computed. */
+static const struct {
+    const char *from;
+    const char *to;
+} fac_transitions[] = {
+    {"in_training", "accredited"}, {"accredited", "suspended"}, {"suspended", "accredited"},
+    {"in_training", "withdrawn"},  {"accredited", "withdrawn"}, {"suspended", "withdrawn"},
+};
+
+static int
+transition_allowed(const char *from, const char *to)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    size_t i;
+
+    for (i = 0; i < sizeof(fac_transitions) / sizeof(fac_transitions[0]); i++) {
+        if (strcmp(fac_transitions[i].from, from) == 0 && strcmp(fac_transitions[i].to, to) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
-int
-facilitators_list(struct req *r)
+/* A string member of `in`, or NULL (borrowed). */
+static const char *
+str_field(json_t *in, const char *key)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    return json_string_value(json_object_get(in, key));
+}
+
+static int
+is_org_admin(const struct principal *p)
+{
+    return p->authenticated && strcmp(p->role, "org_admin") == 0;
+}
+
+/* 1 when the caller may see the full record of row `row`: admin, or the org_admin of the
+ * facilitator's current employer. */
+static int
+sees_full(const struct principal *p, const PGresult *res, int row)
+{
+    const char *org = db_value(res, row, "organisation_id");
+
+    return auth_is_admin(p) || (is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0);
+}
+
+/* Returns a new reference: the public view of a full record (borrowed). */
+static json_t *
+public_view(json_t *full)
+{
+    json_t *o = json_object();
+    const char *const *k;
+
+    for (k = fac_public_fields; *k != NULL; k++) {
+        json_t *v = json_object_get(full, *k);
+        json_object_set(o, *k, v != NULL ? v : json_null());
+    }
+    return o;
+}
+
+/* Finds the facilitator a path names, by UUID or by registration number (any case), and writes
+ * its id into `id`. Returns 0, or the status of the problem already sent (404). */
+static int
+resolve_or_problem(struct req *r, const char *ref, char *id, size_t idlen)
+{
+    const char *params[1] = {ref};
+    PGresult *res;
+    int status = 0;
+
+    if (validate_uuid(ref)) {
+        snprintf(id, idlen, "%s", ref);
+        return 0;
+    }
+    if (strlen(ref) > FAC_NUMBER_MAX || strncasecmp(ref, "MPF-", 4) != 0) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+    }
+    res = db_exec(r->db, "fac_id_by_number", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+    } else if (PQntuples(res) != 1) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+    } else {
+        snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return status;
+}
+
+/* Reads facilitator `id` with statement `stmt`. Returns 0 with the result in *out, or the
+ * status of the problem already sent (404 when there is none). */
+static int
+load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
+{
+    const char *params[1] = {id};
+    PGresult *res;
+    int status;
+
+    *out = NULL;
+    res = db_exec(r->db, stmt, 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        PQclear(res);
+        return status;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", id);
+    }
+    *out = res;
+    return 0;
+}
+
+/* Sends 422 naming one field. Returns 422. */
+static int
+field_problem(struct req *r, const char *field, const char *detail)
+{
+    json_t *errors = json_array();
+    int status;
+
+    problem_add_error(errors, field, detail);
+    status = problem_send_errors(r, errors);
+    json_decref(errors);
+    return status;
+}
+
+/* Reads today's date (UK calendar) into `today` (11 bytes). Returns 0 or the status sent. */
+static int
+today_or_problem(struct req *r, char *today)
+{
+    PGresult *res = db_exec(r->db, "fac_today", 0, NULL);
+    int status = 0;
+
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+    } else {
+        snprintf(today, 11, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return status;
+}
+
+/* Checks that organisation `org` exists and is not archived, share-locking it. Returns 0, or the
+ * status of the problem already sent (422 naming organisation_id). */
+static int
+employer_or_problem(struct req *r, const char *org)
+{
+    const char *params[1] = {org};
+    PGresult *res = db_exec(r->db, "fac_org", 1, params);
+    int status = 0;
+
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+    } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
+        status = field_problem(r, "organisation_id", "no such organisation, or it is archived");
+    }
+    PQclear(res);
+    return status;
+}
+
+/* Reads the full record of `id` (in the caller's transaction, if any) into *res and *body. */
+static int
+full_or_problem(struct req *r, const char *id, PGresult **res, json_t **body)
+{
+    int status = load_or_problem(r, "fac_get", id, res);
+
+    if (status == 0) {
+        *body = db_row_to_json(*res, 0);
+    }
+    return status;
 }
 
 int
 facilitators_get(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    PGresult *res = NULL;
+    json_t *body = NULL, *pub = NULL;
+    char id[48];
+    int status;
+
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+        || (status = full_or_problem(r, id, &res, &body)) != 0) {
+        goto out;
+    }
+    if (sees_full(&r->principal, res, 0)) {
+        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+    } else {
+        pub = public_view(body);
+        status = http_send_json(r, 200, pub);
+    }
+out:
+    json_decref(pub);
+    json_decref(body);
+    PQclear(res);
+    return status;
+}
+
+int
+facilitators_list(struct req *r)
+{
+    static const char *const allowed[] = {"q",     "status", "organisation_id",
+                                          "limit", "cursor", NULL};
+    struct query q;
+    struct page p = {0, NULL};
+    PGresult *res = NULL;
+    const char *params[8], *text, *fstatus, *org;
+    char limit[16];
+    json_t *items = NULL, *next = NULL;
+    int status, n, i;
+
+    memset(&q, 0, sizeof(q));
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = http_page_or_problem(r, &q, &p)) != 0) {
+        goto out;
+    }
+    text = query_get(&q, "q");
+    fstatus = query_get(&q, "status");
+    org = query_get(&q, "organisation_id");
+    if (text != NULL && !validate_text(text, 1, 200)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
+        goto out;
+    }
+    if (fstatus != NULL && !validate_in_list(fac_statuses, fstatus)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST,
+                              "status: one of in_training, accredited, lapsed, suspended, "
+                              "withdrawn");
+        goto out;
+    }
+    if (org != NULL && !validate_uuid(org)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
+        goto out;
+    }
+    if (p.after != NULL
+        && (json_array_size(p.after) != 3 || !json_is_string(json_array_get(p.after, 0))
+            || !json_is_string(json_array_get(p.after, 1))
+            || !json_is_string(json_array_get(p.after, 2))
+            || !validate_uuid(json_string_value(json_array_get(p.after, 2))))) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+        goto out;
+    }
+    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
+    /* A licensee's list holds their own organisation's current staff only. */
+    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    params[1] = text;
+    params[2] = fstatus;
+    params[3] = org;
+    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
+    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[6] = p.after != NULL ? json_string_value(json_array_get(p.after, 2)) : NULL;
+    params[7] = limit;
+    res = db_exec(r->db, "fac_list", 8, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    n = PQntuples(res);
+    if (n > p.limit) {
+        n = p.limit;
+        next = json_pack("[sss]", db_value(res, n - 1, "family_name"),
+                         db_value(res, n - 1, "given_name"), db_value(res, n - 1, "id"));
+    }
+    items = json_array();
+    for (i = 0; i < n; i++) {
+        json_t *row = db_row_to_json(res, i);
+        json_array_append_new(items, sees_full(&r->principal, res, i) ? json_incref(row)
+                                                                      : public_view(row));
+        json_decref(row);
+    }
+    status = page_send(r, items, next);
+out:
+    PQclear(res);
+    page_cleanup(&p);
+    query_cleanup(&q);
+    return status;
+}
+
+int
+facilitators_create(struct req *r)
+{
+    json_t *in = NULL, *errors = json_array(), *after = NULL, *v;
+    PGresult *res = NULL, *fail = NULL;
+    const char *org, *from, *params[3];
+    char *text = NULL, location[96], id[48], today[16];
+    int status, admin = auth_is_admin(&r->principal);
+
+    if (!admin && !is_org_admin(&r->principal)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN,
+                              "only an admin or an organisation admin may register facilitators");
+        goto out;
+    }
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    v = json_object_get(in, "organisation_id");
+    if (validate_fields(in, fac_create_fields, 1, errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    org = json_string_value(v);
+    from = str_field(in, "employed_from");
+    if (!admin) {
+        /* Their own request body: refusing it reveals nothing about other organisations. */
+        if (org != NULL && strcmp(org, r->principal.org) != 0) {
+            status = problem_send(r, PROBLEM_FORBIDDEN,
+                                  "organisation_id: you may register your own organisation's "
+                                  "staff only");
+            goto out;
+        }
+        org = r->principal.org;
+        json_object_set_new(in, "organisation_id", json_string(org));
+    }
+    if (org == NULL && from != NULL) {
+        status = field_problem(r, "employed_from", "only with an organisation_id");
+        goto out;
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    if ((status = today_or_problem(r, today)) != 0) {
+        goto out;
+    }
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (from != NULL && strcmp(from, today) > 0) {
+        status = field_problem(r, "employed_from", "must not be after today");
+        goto out;
+    }
+    if (org != NULL && (status = employer_or_problem(r, org)) != 0) {
+        goto out;
+    }
+    text = json_dumps(in, JSON_COMPACT);
+    params[0] = text;
+    params[1] = r->principal.sub;
+    params[2] = from != NULL ? from : today;
+    res = db_exec(r->db, "fac_insert", 3, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    if ((status = full_or_problem(r, id, &res, &after)) != 0) {
+        goto out;
+    }
+    if ((fail = audit_write(r, "create", "facilitator", id, NULL, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    snprintf(location, sizeof(location), "/v1/facilitators/%s", id);
+    http_add_header(r, "Location", location);
+    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+out:
+    free(text);
+    PQclear(fail);
+    PQclear(res);
+    json_decref(after);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+/* Checks a PATCH body on its own (before any row is read): fields that only go together.
+ * Returns 0, or the status of the 422 already sent. */
+static int
+body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
+{
+    const char *to = str_field(in, "status");
+    const char *on = str_field(in, "accredited_on"), *until = str_field(in, "accredited_until");
+
+    if (validate_fields(in, fac_update_fields, 0, errors) > 0) {
+        return problem_send_errors(r, errors);
+    }
+    if (json_object_size(in) == 0) {
+        problem_add_error(errors, "body", "name at least one field to change");
+    }
+    if (to != NULL && strcmp(to, "lapsed") == 0) {
+        problem_add_error(errors, "status",
+                          "lapsed is never set by hand: it follows from accredited_until");
+    }
+    if (to == NULL && json_object_get(in, "reason") != NULL) {
+        problem_add_error(errors, "reason", "only with a status change");
+    }
+    if (to != NULL && (strcmp(to, "suspended") == 0 || strcmp(to, "withdrawn") == 0)
+        && json_object_get(in, "reason") == NULL) {
+        problem_add_error(errors, "reason", "is required to suspend or withdraw");
+    }
+    if ((on != NULL || until != NULL) && (to == NULL || strcmp(to, "accredited") != 0)) {
+        problem_add_error(errors, on != NULL ? "accredited_on" : "accredited_until",
+                          "only with status accredited");
+    }
+    if (json_object_get(in, "employed_from") != NULL
+        && json_object_get(in, "organisation_id") == NULL) {
+        problem_add_error(errors, "employed_from", "only with organisation_id");
+    }
+    if (json_array_size(errors) > 0) {
+        return problem_send_errors(r, errors);
+    }
+    return 0;
+}
+
+/* Checks who may make the change `in` to the locked facilitator `cur` (row 0). Returns 0, or the
+ * status of the problem already sent: 404 for a licensee reaching into another organisation's
+ * staff, 403 for what the caller's role never allows. */
+static int
+may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
+{
+    const char *org = db_value(cur, 0, "organisation_id"), *key, *number;
+    const char *to_org;
+    json_t *v, *new_org = json_object_get(in, "organisation_id");
+
+    number = db_value(cur, 0, "registration_number");
+    if (auth_is_admin(&r->principal)) {
+        return 0;
+    }
+    to_org = json_string_value(new_org);
+    if (org == NULL) {
+        /* No current employer: an org_admin may take them on, and do nothing else. */
+        json_object_foreach(in, key, v)
+        {
+            if (strcmp(key, "organisation_id") != 0 && strcmp(key, "employed_from") != 0) {
+                return problem_send(r, PROBLEM_FORBIDDEN,
+                                    "%s: facilitator %s has no current employer; you may take "
+                                    "them on (organisation_id: your organisation) and nothing "
+                                    "else",
+                                    key, number);
+            }
+        }
+        if (to_org == NULL || strcmp(to_org, r->principal.org) != 0) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "organisation_id: you may take facilitator %s on for your own "
+                                "organisation only",
+                                number);
+        }
+        return 0;
+    }
+    if (strcmp(org, r->principal.org) != 0) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+    }
+    json_object_foreach(in, key, v)
+    {
+        if (!validate_in_list(fac_org_admin_fields, key)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "%s: only the licensing body may change this; you may change "
+                                "names, email and phone, or release your staff "
+                                "(organisation_id null)",
+                                key);
+        }
+    }
+    if (to_org != NULL && strcmp(to_org, r->principal.org) != 0) {
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "organisation_id: you may release your staff (null); moving them to "
+                            "another employer is for the licensing body");
+    }
+    return 0;
+}
+
+/* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
+ * an accreditation (`today` is the UK date). Returns 0, or the status of the problem sent. */
+static int
+status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
+{
+    const char *to = str_field(in, "status");
+    const char *stored = db_value(cur, 0, "_stored_status");
+    const char *effective = db_value(cur, 0, "status");
+    const char *number = db_value(cur, 0, "registration_number");
+    const char *on, *until;
+    int until_given;
+
+    if (to == NULL) {
+        return 0;
+    }
+    if (strcmp(stored, "withdrawn") == 0) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "facilitator %s is withdrawn, which is final: it cannot become %s",
+                            number, to);
+    }
+    if (!transition_allowed(stored, to)) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "facilitator %s: %s to %s is not allowed; allowed are in_training to "
+                            "accredited, accredited to suspended, suspended to accredited, and "
+                            "any status but withdrawn to withdrawn",
+                            number, effective, to);
+    }
+    if (strcmp(to, "accredited") != 0) {
+        return 0;
+    }
+    on = str_field(in, "accredited_on");
+    until = str_field(in, "accredited_until");
+    until_given = until != NULL;
+    if (on == NULL) {
+        on = db_value(cur, 0, "accredited_on");
+        json_object_set_new(in, "accredited_on", json_string(on != NULL ? on : today));
+        on = str_field(in, "accredited_on");
+    }
+    if (until == NULL) {
+        until = db_value(cur, 0, "accredited_until");
+        if (until == NULL) {
+            return field_problem(r, "accredited_until", "is required to grant accreditation");
+        }
+        json_object_set_new(in, "accredited_until", json_string(until));
+        until = str_field(in, "accredited_until");
+    }
+    if (strcmp(until, on) < 0) {
+        return field_problem(r, until_given ? "accredited_until" : "accredited_on",
+                             "accredited_until must not be before accredited_on");
+    }
+    return 0;
+}
+
+/* Applies an employer change in `in` (organisation_id, employed_from) to the locked facilitator
+ * `cur`. Does nothing when the employer stays the same. Returns 0 or the status sent. */
+static int
+employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
+{
+    const char *id = db_value(cur, 0, "id"), *current = db_value(cur, 0, "organisation_id");
+    const char *started = db_value(cur, 0, "_employed_from"), *last_end, *params[3];
+    json_t *v = json_object_get(in, "organisation_id");
+    const char *to = json_string_value(v), *from = str_field(in, "employed_from");
+    PGresult *res = NULL;
+    int status = 0;
+
+    if (v == NULL || (to == NULL && current == NULL)
+        || (to != NULL && current != NULL && strcmp(to, current) == 0)) {
+        if (from != NULL) {
+            return field_problem(r, "employed_from", "only when the employer changes");
+        }
+        return 0;
+    }
+    if (from == NULL) {
+        from = today;
+    }
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(from, today) > 0) {
+        return field_problem(r, "employed_from", "must not be after today");
+    }
+    if (started != NULL && strcmp(from, started) < 0) {
+        return field_problem(r, "employed_from",
+                             "must not be before the current employment started");
+    }
+    params[0] = id;
+    res = db_exec(r->db, "fac_last_end", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    last_end = db_value(res, 0, "last_end");
+    if (current == NULL && last_end != NULL && strcmp(from, last_end) <= 0) {
+        status = field_problem(r, "employed_from", "must be after the last employment ended");
+        goto out;
+    }
+    if (to != NULL && (status = employer_or_problem(r, to)) != 0) {
+        goto out;
+    }
+    params[1] = from;
+    if (current != NULL) {
+        PQclear(res);
+        res = db_exec(r->db, "fac_emp_end", 2, params);
+        if (!db_ok(res)) {
+            status = problem_from_db(r, res);
+            goto out;
+        }
+        PQclear(res);
+        res = db_exec(r->db, "fac_emp_drop", 2, params);
+        if (!db_ok(res)) {
+            status = problem_from_db(r, res);
+            goto out;
+        }
+    }
+    if (to != NULL) {
+        PQclear(res);
+        params[1] = to;
+        params[2] = from;
+        res = db_exec(r->db, "fac_emp_start", 3, params);
+        if (!db_ok(res)) {
+            status = problem_from_db(r, res);
+            goto out;
+        }
+    }
+out:
+    PQclear(res);
+    return status;
 }
 
 int
 facilitators_update(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
+    PGresult *res = NULL, *fail = NULL;
+    const char *params[3];
+    char *text = NULL, id[48], today[16];
+    int status;
+
+    if (!auth_is_admin(&r->principal) && !is_org_admin(&r->principal)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN,
+                              "only an admin or an organisation admin may change facilitators");
+        goto out;
+    }
+    if ((status = http_read_json_or_problem(r, &in)) != 0
+        || (status = body_ok_or_problem(r, in, errors)) != 0
+        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
+        goto out;
+    }
+    if (http_header(r, "If-Match") == NULL) {
+        status = http_if_match_or_problem(r, "");
+        goto out;
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    if ((status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
+        || (status = may_change_or_problem(r, in, res)) != 0
+        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
+        || (status = today_or_problem(r, today)) != 0
+        || (status = status_change_or_problem(r, in, res, today)) != 0) {
+        goto out;
+    }
+    /* The full record as it was, for the audit row, before anything is written. */
+    {
+        PGresult *snap = NULL;
+
+        status = full_or_problem(r, id, &snap, &before);
+        PQclear(snap);
+        if (status != 0) {
+            goto out;
+        }
+    }
+    if ((status = employment_change_or_problem(r, in, res, today)) != 0) {
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    json_object_del(in, "organisation_id");
+    json_object_del(in, "employed_from");
+    text = json_dumps(in, JSON_COMPACT);
+    params[0] = id;
+    params[1] = text;
+    params[2] = r->principal.sub;
+    res = db_exec(r->db, "fac_update", 3, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((status = full_or_problem(r, id, &res, &after)) != 0) {
+        goto out;
+    }
+    if ((fail = audit_write(r, "update", "facilitator", id, before, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+out:
+    free(text);
+    PQclear(fail);
+    PQclear(res);
+    json_decref(before);
+    json_decref(after);
+    json_decref(errors);
+    json_decref(in);
+    return status;
 }
 
 int
 facilitators_eligibility(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    static const char *const allowed[] = {"on", NULL};
+    struct query q;
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    const char *on, *params[2];
+    char id[48];
+    int status;
+
+    memset(&q, 0, sizeof(q));
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    on = query_get(&q, "on");
+    if (on != NULL && !validate_date(on)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "on: a date as YYYY-MM-DD");
+        goto out;
+    }
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
+        goto out;
+    }
+    params[0] = id;
+    params[1] = on;
+    res = db_exec(r->db, "fac_eligibility", 2, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+        goto out;
+    }
+    body = db_row_to_json(res, 0);
+    status = http_send_json(r, 200, body);
+out:
+    json_decref(body);
+    PQclear(res);
+    query_cleanup(&q);
+    return status;
 }
 
 int
 facilitators_status_check(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    json_t *in = NULL, *list, *v, *results = NULL, *body = NULL;
+    PGresult *res = NULL;
+    const char *key, *params[1];
+    char *text = NULL;
+    size_t i;
+    int status, n, row;
+
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    json_object_foreach(in, key, v)
+    {
+        if (strcmp(key, "registration_numbers") != 0) {
+            status = field_problem(r, key, "is not a field of this request");
+            goto out;
+        }
+    }
+    list = json_object_get(in, "registration_numbers");
+    if (!json_is_array(list) || json_array_size(list) < 1
+        || json_array_size(list) > FAC_CHECK_MAX) {
+        status = field_problem(r, "registration_numbers", "must be a list of 1 to 100 strings");
+        goto out;
+    }
+    json_array_foreach(list, i, v)
+    {
+        if (!json_is_string(v)) {
+            status = field_problem(r, "registration_numbers", "each entry must be a string");
+            goto out;
+        }
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    params[0] = text;
+    res = db_exec(r->db, "fac_status_check", 1, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    n = PQntuples(res);
+    results = json_array();
+    for (row = 0; row < n; row++) {
+        json_t *entry;
+
+        if (db_value(res, row, "id") == NULL) {
+            entry = json_pack("{s:s, s:b, s:s}", "registration_number",
+                              PQgetvalue(res, row, PQfnumber(res, "_given")), "found", 0, "status",
+                              "not_found");
+        } else {
+            json_t *full = db_row_to_json(res, row);
+            entry = public_view(full);
+            json_decref(full);
+            json_object_set_new(entry, "found", json_true());
+        }
+        json_array_append_new(results, entry != NULL ? entry : json_null());
+    }
+    if (http_wants_csv(r)) {
+        status = http_send_csv(r, 200, results, fac_check_columns);
+        goto out;
+    }
+    body = json_pack("{s:O}", "results", results);
+    status = http_send_json(r, 200, body);
+out:
+    free(text);
+    PQclear(res);
+    json_decref(body);
+    json_decref(results);
+    json_decref(in);
+    return status;
 }

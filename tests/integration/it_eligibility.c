@@ -1,0 +1,666 @@
+/* it_eligibility.c: GET /v1/facilitators/{id}/eligibility?on=YYYY-MM-DD over HTTP: the verdict
+ * for every reason code (not_accredited, accreditation_lapsed, suspended, withdrawn,
+ * no_current_employer, employer_licence_not_active), reasons combined, answers for past dates
+ * that differ from today's (the facilitator's status history and the employer's licence history
+ * backdated with SQL), the query string (400s), who may ask, and 404s. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@eligibility.example"
+#define PASSWORD    "eligibility-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+
+struct fx {
+    struct it_server *s;
+    char *admin;
+    char hash[PASSWORD_HASH_MAX];
+    char today[16];
+    int orgs, users;
+};
+
+struct fac {
+    char *id;
+    char *number;
+    char *etag;
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void
+fac_free(struct fac *p)
+{
+    free(p->id);
+    free(p->number);
+    free(p->etag);
+    memset(p, 0, sizeof(*p));
+}
+
+static const char *
+day(struct fx *f, int days, char *buf, size_t len)
+{
+    char *n = it_fmt("%d", days);
+    PGresult *res = it_sql(f->s, "SELECT (registry_today() + $1::int)::text", n);
+
+    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    free(n);
+    return buf;
+}
+
+static char *
+create_org(struct fx *f)
+{
+    char *body = it_fmt("{\"name\": \"Eligibility Org %d\", \"kind\": \"nhs\","
+                        " \"address_lines\": [\"2 High Street\"], \"town\": \"Bath\","
+                        " \"postcode\": \"BA1 1AA\"}",
+                        ++f->orgs);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+static char *
+licensee(struct fx *f, const char *role, const char *org)
+{
+    char *email = it_fmt("user%d@eligibility.example", ++f->users);
+    char *token;
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    token = it_login(f->s, email, PASSWORD);
+    free(email);
+    return token;
+}
+
+/* Issues a licence for `org` valid `from`..`until` through the API and moves it to each status
+ * in the NULL-terminated list. Returns the licence id (malloc'd). */
+static char *
+licence(struct fx *f, const char *org, const char *from, const char *until, ...)
+{
+    char *path = it_fmt("/v1/organisations/%s/licences", org);
+    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\"}", from, until);
+    char *id, *etag, *lpath;
+    const char *status;
+    struct it_resp r;
+    va_list ap;
+
+    it_post_json(f->s, path, f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(path);
+    free(body);
+    lpath = it_fmt("/v1/licences/%s", id);
+    va_start(ap, until);
+    while ((status = va_arg(ap, const char *)) != NULL) {
+        body = it_fmt("{\"status\": \"%s\", \"reason\": \"test\"}", status);
+        it_patch_json(f->s, lpath, f->admin, etag, body, &r);
+        it_assert_status(&r, 200);
+        free(etag);
+        etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(body);
+    }
+    va_end(ap);
+    free(lpath);
+    free(etag);
+    return id;
+}
+
+/* Moves every history row of licence `id` `days` days into the past. */
+static void
+backdate_licence(struct fx *f, const char *id, int days)
+{
+    char *n = it_fmt("%d", days);
+
+    PQclear(it_sql(f->s,
+                   "UPDATE licence_status_history SET changed_at = changed_at - make_interval("
+                   "days => $2::int) WHERE licence_id = $1::uuid",
+                   id, n));
+    free(n);
+}
+
+/* A licensed organisation (active licence, history backdated 400 days). */
+static char *
+licensed_org(struct fx *f)
+{
+    char *org = create_org(f);
+    char *lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+
+    backdate_licence(f, lic, 400);
+    free(lic);
+    return org;
+}
+
+/* Registers a facilitator (employed by `org` from `from` when org is not NULL). */
+static struct fac
+create_fac(struct fx *f, const char *org, const char *from)
+{
+    char *body;
+    struct it_resp r;
+    struct fac p;
+
+    if (org == NULL) {
+        body = strdup("{\"given_name\": \"Elle\", \"family_name\": \"Igible\","
+                      " \"email\": \"elle@example.org\"}");
+    } else if (from == NULL) {
+        body = it_fmt("{\"given_name\": \"Elle\", \"family_name\": \"Igible\","
+                      " \"email\": \"elle@example.org\", \"organisation_id\": \"%s\"}",
+                      org);
+    } else {
+        body = it_fmt("{\"given_name\": \"Elle\", \"family_name\": \"Igible\","
+                      " \"email\": \"elle@example.org\", \"organisation_id\": \"%s\","
+                      " \"employed_from\": \"%s\"}",
+                      org, from);
+    }
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    p.id = strdup(it_json_str(&r, "id"));
+    p.number = strdup(it_json_str(&r, "registration_number"));
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    return p;
+}
+
+static void
+patch_ok(struct fx *f, struct fac *p, const char *body)
+{
+    char *path = it_fmt("/v1/facilitators/%s", p->id);
+    struct it_resp r;
+
+    it_patch_json(f->s, path, f->admin, p->etag, body, &r);
+    it_assert_status(&r, 200);
+    free(p->etag);
+    p->etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(path);
+}
+
+static void
+accredit(struct fx *f, struct fac *p)
+{
+    patch_ok(f, p, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}");
+}
+
+/* GET the eligibility of `ref` (on `on`, or today when NULL) with `token`. */
+static void
+ask(struct fx *f, const char *ref, const char *on, const char *token, struct it_resp *r)
+{
+    char *path = on != NULL ? it_fmt("/v1/facilitators/%s/eligibility?on=%s", ref, on)
+                            : it_fmt("/v1/facilitators/%s/eligibility", ref);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+/* Fails unless `r` is a 200 verdict with `eligible`, exactly the NULL-terminated reasons in
+ * order, the status `status` (NULL: null) and the employer `org` (NULL: null). */
+static void
+assert_verdict(const struct it_resp *r, int eligible, const char *status, const char *org, ...)
+{
+    json_t *reasons;
+    const char *want;
+    size_t i = 0;
+    va_list ap;
+
+    it_assert_status(r, 200);
+    if (json_is_true(json_object_get(r->json, "eligible")) != (eligible != 0)
+        || !json_is_boolean(json_object_get(r->json, "eligible"))) {
+        it_resp_print(r);
+        fail_msg("eligible is not %d", eligible);
+    }
+    reasons = json_object_get(r->json, "reasons");
+    assert_true(json_is_array(reasons));
+    va_start(ap, org);
+    while ((want = va_arg(ap, const char *)) != NULL) {
+        if (i >= json_array_size(reasons)
+            || strcmp(json_string_value(json_array_get(reasons, i)), want) != 0) {
+            it_resp_print(r);
+            va_end(ap);
+            fail_msg("reason %zu is not %s", i, want);
+        }
+        i++;
+    }
+    va_end(ap);
+    if (i != json_array_size(reasons)) {
+        it_resp_print(r);
+        fail_msg("more reasons than expected");
+    }
+    if (status == NULL) {
+        assert_true(json_is_null(json_object_get(r->json, "status")));
+    } else {
+        assert_string_equal(jstr(r->json, "status"), status);
+    }
+    if (org == NULL) {
+        assert_true(json_is_null(json_object_get(r->json, "organisation_id")));
+    } else {
+        assert_string_equal(jstr(r->json, "organisation_id"), org);
+    }
+    assert_non_null(jstr(r->json, "on"));
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->s = it_start("eligibility");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    day(f, 0, f->today, sizeof(f->today));
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f);
+    return 0;
+}
+
+/* ---- One reason at a time ------------------------------------------------------------------ */
+
+static void
+test_eligible(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f);
+    struct fac p = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    accredit(f, &p);
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    assert_string_equal(jstr(r.json, "on"), f->today);
+    it_resp_free(&r);
+    /* By registration number, and on an explicit date. */
+    ask(f, p.number, f->today, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    free(org);
+}
+
+static void
+test_not_accredited(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f);
+    struct fac p = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
+    it_resp_free(&r);
+    /* Accredited from a future day: not yet. */
+    patch_ok(f, &p,
+             "{\"status\": \"accredited\", \"accredited_on\": \"2098-01-01\","
+             " \"accredited_until\": \"2099-01-01\"}");
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", org, "not_accredited", NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    free(org);
+}
+
+static void
+test_accreditation_lapsed(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f), *body, yesterday[16], before[16];
+    struct fac p = create_fac(f, org, "2020-01-01");
+    struct it_resp r;
+
+    day(f, -1, yesterday, sizeof(yesterday));
+    body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"2020-01-01\","
+                  " \"accredited_until\": \"%s\"}",
+                  yesterday);
+    patch_ok(f, &p, body);
+    free(body);
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "lapsed", org, "accreditation_lapsed", NULL);
+    assert_string_equal(jstr(r.json, "accredited_until"), yesterday);
+    it_resp_free(&r);
+    /* The same record read on the last day of its accreditation (history made effective then):
+     * accredited. */
+    day(f, -2, before, sizeof(before));
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = $2::date"
+                   " WHERE facilitator_id = $1::uuid",
+                   p.id, before));
+    ask(f, p.id, yesterday, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    free(org);
+}
+
+static void
+test_suspended(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f);
+    struct fac p = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    accredit(f, &p);
+    patch_ok(f, &p, "{\"status\": \"suspended\", \"reason\": \"under review\"}");
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    free(org);
+}
+
+static void
+test_withdrawn(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f);
+    struct fac p = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    accredit(f, &p);
+    patch_ok(f, &p, "{\"status\": \"withdrawn\", \"reason\": \"struck off\"}");
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "withdrawn", org, "withdrawn", NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    free(org);
+}
+
+static void
+test_no_current_employer(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f), past[16], *body;
+    struct fac p = create_fac(f, NULL, NULL), q;
+    struct it_resp r;
+
+    accredit(f, &p);
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", NULL, "no_current_employer", NULL);
+    it_resp_free(&r);
+
+    /* Released by their employer: eligible while employed, not after. */
+    q = create_fac(f, org, day(f, -30, past, sizeof(past)));
+    body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"%s\","
+                  " \"accredited_until\": \"2099-01-01\"}",
+                  past);
+    patch_ok(f, &q, body);
+    free(body);
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = registry_today() - 30"
+                   " WHERE facilitator_id = $1::uuid",
+                   q.id));
+    patch_ok(f, &q, "{\"organisation_id\": null}");
+    ask(f, q.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", NULL, "no_current_employer", NULL);
+    it_resp_free(&r);
+    ask(f, q.id, day(f, -1, past, sizeof(past)), f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    fac_free(&q);
+    free(org);
+}
+
+static void
+test_employer_licence_not_active(void **state)
+{
+    struct fx *f = *state;
+    char *bare = create_org(f), *pend = create_org(f), *susp = create_org(f);
+    char *expd = create_org(f), *lic, yesterday[16];
+    const char *orgs[4];
+    struct it_resp r;
+    int i;
+
+    /* No licence; a pending one; a suspended one; an active one past valid_until. */
+    free(licence(f, pend, "2020-01-01", "2099-12-31", NULL));
+    lic = licence(f, susp, "2020-01-01", "2099-12-31", "active", "suspended", NULL);
+    backdate_licence(f, lic, 10);
+    free(lic);
+    /* Activating a licence already past valid_until is refused, so it runs out by SQL. */
+    lic = licence(f, expd, "2020-01-01", "2099-12-31", "active", NULL);
+    backdate_licence(f, lic, 10);
+    day(f, -1, yesterday, sizeof(yesterday));
+    PQclear(it_sql(f->s, "UPDATE licence SET valid_until = $2::date WHERE id = $1::uuid", lic,
+                   yesterday));
+    PQclear(it_sql(f->s,
+                   "UPDATE licence_status_history SET valid_until = $2::date"
+                   " WHERE licence_id = $1::uuid",
+                   lic, yesterday));
+    free(lic);
+    orgs[0] = bare;
+    orgs[1] = pend;
+    orgs[2] = susp;
+    orgs[3] = expd;
+    for (i = 0; i < 4; i++) {
+        struct fac p = create_fac(f, orgs[i], NULL);
+
+        accredit(f, &p);
+        ask(f, p.id, NULL, f->admin, &r);
+        assert_verdict(&r, 0, "accredited", orgs[i], "employer_licence_not_active", NULL);
+        it_resp_free(&r);
+        fac_free(&p);
+    }
+    free(bare);
+    free(pend);
+    free(susp);
+    free(expd);
+}
+
+static void
+test_reasons_combine(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct fac p = create_fac(f, NULL, NULL), q = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "in_training", NULL, "not_accredited", "no_current_employer", NULL);
+    it_resp_free(&r);
+    patch_ok(f, &q, "{\"status\": \"withdrawn\", \"reason\": \"left\"}");
+    ask(f, q.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "withdrawn", org, "withdrawn", "employer_licence_not_active", NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    fac_free(&q);
+    free(org);
+}
+
+/* ---- Past dates ---------------------------------------------------------------------------- */
+
+static void
+test_past_differs_from_today(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *lic;
+    char d60[16], d30[16], d7[16], d90[16];
+    struct fac p;
+    struct it_resp r;
+
+    day(f, -60, d60, sizeof(d60));
+    day(f, -30, d30, sizeof(d30));
+    day(f, -7, d7, sizeof(d7));
+    day(f, -90, d90, sizeof(d90));
+    /* Licensed since 60 days ago; employed since 60 days ago; in training from then,
+     * accredited 30 days ago, suspended today. */
+    lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+    backdate_licence(f, lic, 60);
+    p = create_fac(f, org, d60);
+    {
+        char *body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"%s\","
+                            " \"accredited_until\": \"2099-01-01\"}",
+                            d30);
+
+        patch_ok(f, &p, body);
+        free(body);
+    }
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = CASE status"
+                   " WHEN 'in_training' THEN $2::date ELSE $3::date END"
+                   " WHERE facilitator_id = $1::uuid",
+                   p.id, d60, d30));
+    patch_ok(f, &p, "{\"status\": \"suspended\", \"reason\": \"complaint received\"}");
+
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
+    it_resp_free(&r);
+    ask(f, p.id, d7, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    assert_string_equal(jstr(r.json, "on"), d7);
+    it_resp_free(&r);
+    /* Between joining and accreditation: in training. */
+    day(f, -45, d7, sizeof(d7));
+    ask(f, p.id, d7, f->admin, &r);
+    assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
+    it_resp_free(&r);
+    /* Before any of it: no status, no employer. */
+    ask(f, p.id, d90, f->admin, &r);
+    assert_verdict(&r, 0, NULL, NULL, "not_accredited", "no_current_employer", NULL);
+    it_resp_free(&r);
+
+    /* The employer's licence suspended today: eligible last week, not today (after the
+     * facilitator is reinstated). */
+    {
+        struct it_resp g;
+        char *path = it_fmt("/v1/licences/%s", lic);
+
+        patch_ok(f, &p, "{\"status\": \"accredited\", \"reason\": \"cleared\"}");
+        ask(f, p.id, NULL, f->admin, &r);
+        assert_verdict(&r, 1, "accredited", org, NULL);
+        it_resp_free(&r);
+        it_get(f->s, path, f->admin, &g);
+        it_assert_status(&g, 200);
+        it_patch_json(f->s, path, f->admin, it_header(&g, "ETag"),
+                      "{\"status\": \"suspended\", \"reason\": \"audit\"}", &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        it_resp_free(&g);
+        free(path);
+        ask(f, p.id, NULL, f->admin, &r);
+        assert_verdict(&r, 0, "accredited", org, "employer_licence_not_active", NULL);
+        it_resp_free(&r);
+        day(f, -7, d7, sizeof(d7));
+        /* Last week: accredited, and the licence was active. */
+        ask(f, p.id, d7, f->admin, &r);
+        assert_verdict(&r, 1, "accredited", org, NULL);
+        it_resp_free(&r);
+    }
+    free(lic);
+    fac_free(&p);
+    free(org);
+}
+
+/* ---- Query string, who may ask, 404 -------------------------------------------------------- */
+
+static void
+test_requests(void **state)
+{
+    static const char *const bad[] = {
+        "on=2025-02-30", "on=yesterday",    "on=",
+        "on=2025-1-01",  "when=2025-01-01", "on=2025-01-01&on=2025-01-02",
+    };
+    struct fx *f = *state;
+    char *org = licensed_org(f), *other = create_org(f), *path;
+    char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", other);
+    struct fac p = create_fac(f, org, NULL);
+    struct it_resp r;
+    size_t i;
+
+    accredit(f, &p);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        path = it_fmt("/v1/facilitators/%s/eligibility?%s", p.id, bad[i]);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_problem(&r, 400);
+        it_resp_free(&r);
+        free(path);
+    }
+    /* Any licensee may ask about anyone: it is a status check. */
+    ask(f, p.number, NULL, boss, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    assert_null(json_object_get(r.json, "email"));
+    it_resp_free(&r);
+    ask(f, p.id, "2030-06-01", staff, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    assert_string_equal(jstr(r.json, "on"), "2030-06-01");
+    it_resp_free(&r);
+    /* Unknown facilitators; no token. */
+    ask(f, NO_SUCH_ID, NULL, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    ask(f, "MPF-999999", NULL, boss, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    ask(f, "nobody", NULL, boss, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    ask(f, p.id, NULL, NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    /* Asking writes nothing. */
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND action NOT IN ('create', 'update')",
+                              p.id),
+                     0);
+    fac_free(&p);
+    free(boss);
+    free(staff);
+    free(org);
+    free(other);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eligible),
+        cmocka_unit_test(test_not_accredited),
+        cmocka_unit_test(test_accreditation_lapsed),
+        cmocka_unit_test(test_suspended),
+        cmocka_unit_test(test_withdrawn),
+        cmocka_unit_test(test_no_current_employer),
+        cmocka_unit_test(test_employer_licence_not_active),
+        cmocka_unit_test(test_reasons_combine),
+        cmocka_unit_test(test_past_differs_from_today),
+        cmocka_unit_test(test_requests),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

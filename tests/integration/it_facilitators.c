@@ -1,0 +1,1686 @@
+/* it_facilitators.c: /v1/facilitators over HTTP against the real server and PostgreSQL:
+ * registering (by admin and by org_admin; the first history, employment and audit rows), every
+ * validation error with nothing written, reading by UUID and by registration number, the public
+ * view another licensee gets (no private fields) and the 404 when they try to change it, edits,
+ * employer changes (move, release, take-on), every allowed status transition and the forbidden
+ * ones, If-Match (428, 412, two PATCHes at once with one ETag), lists (filters, keyset pages,
+ * CSV parsed back) and the bulk status check of 100 numbers in JSON and CSV. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@facilitators.example"
+#define PASSWORD    "facilitators-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+#define RACE_ROUNDS 6
+#define CHECK_REAL  60 /* registered facilitators in the 100-number check */
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* access token of the licensing-body admin */
+    char admin_id[40];            /* app_user.id of that admin */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    char today[16];               /* registry_today() */
+    int orgs, users;              /* made so far, for unique names */
+};
+
+/* A facilitator made by a test (strings malloc'd). */
+struct fac {
+    char *id;
+    char *number;
+    char *etag;
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void
+fac_free(struct fac *p)
+{
+    free(p->id);
+    free(p->number);
+    free(p->etag);
+    memset(p, 0, sizeof(*p));
+}
+
+/* A date `days` from today (negative: in the past) as YYYY-MM-DD into buf. */
+static const char *
+day(struct fx *f, int days, char *buf, size_t len)
+{
+    char *n = it_fmt("%d", days);
+    PGresult *res = it_sql(f->s, "SELECT (registry_today() + $1::int)::text", n);
+
+    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    free(n);
+    return buf;
+}
+
+static char *
+create_org(struct fx *f)
+{
+    char *body = it_fmt("{\"name\": \"Facilitator Test Org %d\", \"kind\": \"charity\","
+                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
+                        " \"postcode\": \"ME4 4AB\"}",
+                        ++f->orgs);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* A user of `role` in `org` made with SQL, signed in; returns the access token (malloc'd). */
+static char *
+licensee(struct fx *f, const char *role, const char *org)
+{
+    char *email = it_fmt("user%d@facilitators.example", ++f->users);
+    char *token;
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    token = it_login(f->s, email, PASSWORD);
+    free(email);
+    return token;
+}
+
+static void
+get_fac(struct fx *f, const char *ref, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/facilitators/%s", ref);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+static void
+patch_fac(struct fx *f,
+          const char *ref,
+          const char *token,
+          const char *etag,
+          const char *body,
+          struct it_resp *r)
+{
+    char *path = it_fmt("/v1/facilitators/%s", ref);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+/* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,
+ * e.g. "\"organisation_id\": \"...\", "). Expects 201. */
+static struct fac
+create_fac(struct fx *f, const char *token, const char *given, const char *family, const char *org)
+{
+    char *body = org != NULL
+                     ? it_fmt("{\"given_name\": \"%s\", \"family_name\": \"%s\","
+                              " \"email\": \"%s.%s@example.org\", \"phone\": \"01634 123456\","
+                              " \"organisation_id\": \"%s\"}",
+                              given, family, given, family, org)
+                     : it_fmt("{\"given_name\": \"%s\", \"family_name\": \"%s\","
+                              " \"email\": \"%s.%s@example.org\"}",
+                              given, family, given, family);
+    struct it_resp r;
+    struct fac p;
+
+    it_post_json(f->s, "/v1/facilitators", token, body, &r);
+    it_assert_status(&r, 201);
+    p.id = strdup(it_json_str(&r, "id"));
+    p.number = strdup(it_json_str(&r, "registration_number"));
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    return p;
+}
+
+/* PATCHes `p` as admin with `body`, expects 200 and keeps the new ETag. */
+static void
+patch_ok(struct fx *f, struct fac *p, const char *token, const char *body, struct it_resp *out)
+{
+    struct it_resp r;
+
+    patch_fac(f, p->id, token, p->etag, body, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    assert_string_not_equal(it_header(&r, "ETag"), p->etag);
+    free(p->etag);
+    p->etag = strdup(it_header(&r, "ETag"));
+    if (out != NULL) {
+        *out = r;
+    } else {
+        it_resp_free(&r);
+    }
+}
+
+static void
+assert_field_error(const struct it_resp *r, const char *field)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors)) {
+        it_resp_print(r);
+        fail_msg("422 without an errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s'", field);
+}
+
+/* Rows that any write would add or change. */
+static long
+writes(struct fx *f)
+{
+    return it_count(f->s, "SELECT (SELECT count(*) FROM facilitator)"
+                          " + (SELECT count(*) FROM facilitator_status_history)"
+                          " + (SELECT count(*) FROM facilitator_employment)"
+                          " + (SELECT count(*) FROM facilitator_employment WHERE ended_on IS NULL)"
+                          " + (SELECT count(*) FROM audit_event)"
+                          " + (SELECT coalesce(sum(version), 0) FROM facilitator)");
+}
+
+static long
+history_rows(struct fx *f, const char *id)
+{
+    return it_count(
+        f->s, "SELECT count(*) FROM facilitator_status_history WHERE facilitator_id = $1::uuid",
+        id);
+}
+
+/* Splits CSV text (RFC 4180, CRLF rows) into an array of arrays of strings. */
+static json_t *
+csv_parse(const char *s)
+{
+    json_t *rows = json_array(), *row = json_array();
+    char *cell = malloc(strlen(s) + 1);
+    size_t n = 0;
+    int quoted = 0, any = 0;
+
+    for (; *s != '\0'; s++) {
+        if (quoted) {
+            if (*s == '"' && s[1] == '"') {
+                cell[n++] = '"';
+                s++;
+            } else if (*s == '"') {
+                quoted = 0;
+            } else {
+                cell[n++] = *s;
+            }
+        } else if (*s == '"') {
+            quoted = 1;
+            any = 1;
+        } else if (*s == ',') {
+            json_array_append_new(row, json_stringn(cell, n));
+            n = 0;
+        } else if (*s == '\r' && s[1] == '\n') {
+            json_array_append_new(row, json_stringn(cell, n));
+            json_array_append_new(rows, row);
+            row = json_array();
+            n = 0;
+            s++;
+        } else {
+            cell[n++] = *s;
+            any = 1;
+        }
+    }
+    if (n > 0 || json_array_size(row) > 0) {
+        json_array_append_new(row, json_stringn(cell, n));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    (void)any;
+    free(cell);
+    return rows;
+}
+
+/* The index of `name` in a CSV header row, failing when absent. */
+static size_t
+csv_col(json_t *header, const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("CSV header lacks %s", name);
+    return 0;
+}
+
+static const char *
+cell(json_t *rows, size_t row, size_t col)
+{
+    return json_string_value(json_array_get(json_array_get(rows, row), col));
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    PGresult *res;
+
+    assert_non_null(f);
+    f->s = it_start("facilitators");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    day(f, 0, f->today, sizeof(f->today));
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Create -------------------------------------------------------------------------------- */
+
+static void
+test_create_by_admin(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *loc, *lower;
+    struct it_resp r, g;
+    const char *id, *number;
+    json_t *emp, *hist;
+    PGresult *res;
+    size_t i;
+
+    it_post_json(f->s, "/v1/facilitators", f->admin,
+                 "{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
+                 " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
+                 " \"organisation_id\": \"" NO_SUCH_ID "\"}",
+                 &r);
+    assert_field_error(&r, "organisation_id");
+    it_resp_free(&r);
+
+    loc = it_fmt("{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
+                 " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
+                 " \"organisation_id\": \"%s\"}",
+                 org);
+    it_post_json(f->s, "/v1/facilitators", f->admin, loc, &r);
+    free(loc);
+    it_assert_status(&r, 201);
+    id = it_json_str(&r, "id");
+    assert_non_null(id);
+    loc = it_fmt("/v1/facilitators/%s", id);
+    it_assert_header(&r, "Location", loc);
+    free(loc);
+    it_assert_header(&r, "ETag", "\"");
+    number = it_json_str(&r, "registration_number");
+    assert_non_null(number);
+    assert_int_equal(strlen(number), 10);
+    assert_memory_equal(number, "MPF-", 4);
+    for (i = 4; i < 10; i++) {
+        assert_true(number[i] >= '0' && number[i] <= '9');
+    }
+    assert_string_equal(it_json_str(&r, "given_name"), "Ada");
+    assert_string_equal(it_json_str(&r, "family_name"), "Lovelace");
+    assert_string_equal(it_json_str(&r, "email"), "ada@example.org");
+    assert_string_equal(it_json_str(&r, "phone"), "+44 1634 000111");
+    assert_string_equal(it_json_str(&r, "status"), "in_training");
+    assert_string_equal(it_json_str(&r, "organisation_id"), org);
+    assert_non_null(it_json_str(&r, "organisation_name"));
+    assert_true(json_is_null(json_object_get(r.json, "accredited_on")));
+    assert_true(json_is_null(json_object_get(r.json, "accredited_until")));
+    assert_true(json_is_false(json_object_get(r.json, "trainer")));
+    assert_null(json_object_get(r.json, "version"));
+    emp = json_object_get(r.json, "employment_history");
+    assert_int_equal(json_array_size(emp), 1);
+    assert_string_equal(jstr(json_array_get(emp, 0), "organisation_id"), org);
+    assert_string_equal(jstr(json_array_get(emp, 0), "from"), f->today);
+    assert_true(json_is_null(json_object_get(json_array_get(emp, 0), "to")));
+    assert_non_null(jstr(json_array_get(emp, 0), "organisation_name"));
+    hist = json_object_get(r.json, "status_history");
+    assert_int_equal(json_array_size(hist), 1);
+    assert_string_equal(jstr(json_array_get(hist, 0), "status"), "in_training");
+    assert_string_equal(jstr(json_array_get(hist, 0), "effective_on"), f->today);
+
+    /* The same record by UUID, by registration number, and in lower case; same ETag. */
+    get_fac(f, id, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_true(json_equal(g.json, r.json));
+    assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
+    it_resp_free(&g);
+    get_fac(f, number, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_true(json_equal(g.json, r.json));
+    it_resp_free(&g);
+    lower = strdup(number);
+    lower[0] = 'm';
+    lower[1] = 'p';
+    lower[2] = 'f';
+    get_fac(f, lower, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_string_equal(it_json_str(&g, "id"), id);
+    it_resp_free(&g);
+    free(lower);
+
+    /* One facilitator, one history row, one employment, one audit row, all by the admin. */
+    res = it_sql(f->s,
+                 "SELECT status, effective_on::text, changed_by::text"
+                 " FROM facilitator_status_history WHERE facilitator_id = $1::uuid",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "in_training");
+    assert_string_equal(PQgetvalue(res, 0, 1), f->today);
+    assert_string_equal(PQgetvalue(res, 0, 2), f->admin_id);
+    PQclear(res);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM facilitator_employment"
+                              " WHERE facilitator_id = $1::uuid AND organisation_id = $2::uuid"
+                              " AND started_on = registry_today() AND ended_on IS NULL",
+                              id, org),
+                     1);
+    res = it_sql(f->s,
+                 "SELECT action, actor_id::text, before IS NULL, after->>'registration_number',"
+                 " after->>'email' FROM audit_event"
+                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "create");
+    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    assert_string_equal(PQgetvalue(res, 0, 3), number);
+    assert_string_equal(PQgetvalue(res, 0, 4), "ada@example.org");
+    PQclear(res);
+
+    /* Numbers follow on; an admin may register someone without an employer. */
+    {
+        struct fac p = create_fac(f, f->admin, "Bob", "Nobody", NULL);
+        struct it_resp n;
+
+        assert_string_not_equal(p.number, number);
+        get_fac(f, p.id, f->admin, &n);
+        it_assert_status(&n, 200);
+        assert_true(json_is_null(json_object_get(n.json, "organisation_id")));
+        assert_int_equal(json_array_size(json_object_get(n.json, "employment_history")), 0);
+        assert_true(json_is_null(json_object_get(n.json, "phone")));
+        it_resp_free(&n);
+        assert_int_equal(
+            it_count(f->s,
+                     "SELECT count(*) FROM facilitator_employment WHERE facilitator_id = $1::uuid",
+                     p.id),
+            0);
+        fac_free(&p);
+    }
+    it_resp_free(&r);
+    free(org);
+}
+
+static void
+test_create_by_licensees(void **state)
+{
+    struct fx *f = *state;
+    char *org_a = create_org(f), *org_b = create_org(f);
+    char *boss = licensee(f, "org_admin", org_a), *staff = licensee(f, "org_staff", org_a);
+    char *body, past[16];
+    struct it_resp r;
+    long before;
+
+    /* An org_admin registers their own staff: organisation_id defaults to theirs. */
+    it_post_json(f->s, "/v1/facilitators", boss,
+                 "{\"given_name\": \"Cara\", \"family_name\": \"Own\","
+                 " \"email\": \"cara@example.org\"}",
+                 &r);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+    assert_string_equal(it_json_str(&r, "status"), "in_training");
+    assert_string_equal(it_json_str(&r, "email"), "cara@example.org");
+    it_resp_free(&r);
+
+    /* Explicitly their own, with a past employed_from. */
+    day(f, -40, past, sizeof(past));
+    body =
+        it_fmt("{\"given_name\": \"Dan\", \"family_name\": \"Own\", \"email\": \"d@example.org\","
+               " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
+               org_a, past);
+    it_post_json(f->s, "/v1/facilitators", boss, body, &r);
+    free(body);
+    it_assert_status(&r, 201);
+    assert_string_equal(
+        jstr(json_array_get(json_object_get(r.json, "employment_history"), 0), "from"), past);
+    /* The status history still starts today. */
+    assert_string_equal(
+        jstr(json_array_get(json_object_get(r.json, "status_history"), 0), "effective_on"),
+        f->today);
+    it_resp_free(&r);
+
+    /* Another organisation's staff: 403; org_staff may not register anyone: 403. Nothing
+     * written. */
+    before = writes(f);
+    body =
+        it_fmt("{\"given_name\": \"Eve\", \"family_name\": \"Other\", \"email\": \"e@example.org\","
+               " \"organisation_id\": \"%s\"}",
+               org_b);
+    it_post_json(f->s, "/v1/facilitators", boss, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(body);
+    it_post_json(f->s, "/v1/facilitators", staff,
+                 "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
+                 " \"email\": \"e@example.org\"}",
+                 &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/facilitators", NULL,
+                 "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
+                 " \"email\": \"e@example.org\"}",
+                 &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    free(boss);
+    free(staff);
+    free(org_a);
+    free(org_b);
+}
+
+static void
+test_create_validation(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field;
+    } cases[] = {
+        {"{\"family_name\": \"X\", \"email\": \"x@example.org\"}", "given_name"},
+        {"{\"given_name\": \"X\", \"email\": \"x@example.org\"}", "family_name"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\"}", "email"},
+        {"{}", "given_name"},
+        {"{\"given_name\": \"\", \"family_name\": \"Y\", \"email\": \"x@example.org\"}",
+         "given_name"},
+        {"{\"given_name\": \"   \", \"family_name\": \"Y\", \"email\": \"x@example.org\"}",
+         "given_name"},
+        {"{\"given_name\": 7, \"family_name\": \"Y\", \"email\": \"x@example.org\"}", "given_name"},
+        {"{\"given_name\": \"X\", \"family_name\": null, \"email\": \"x@example.org\"}",
+         "family_name"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"not-an-email\"}", "email"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"phone\": \"call me\"}",
+         "phone"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"organisation_id\": \"nope\"}",
+         "organisation_id"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"organisation_id\": \"" NO_SUCH_ID "\"}",
+         "organisation_id"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"employed_from\": \"2025-01-01\"}",
+         "employed_from"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"status\": \"accredited\"}",
+         "status"},
+        {"{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+         " \"registration_number\": \"MPF-000001\"}",
+         "registration_number"},
+    };
+    struct fx *f = *state;
+    char *org = create_org(f), *body, *longname, future[16];
+    long before = writes(f);
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        it_post_json(f->s, "/v1/facilitators", f->admin, cases[i].body, &r);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+    }
+    /* employed_from: a real date, not in the future. */
+    body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+                  " \"organisation_id\": \"%s\", \"employed_from\": \"2025-02-30\"}",
+                  org);
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    assert_field_error(&r, "employed_from");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
+                  " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
+                  org, day(f, 1, future, sizeof(future)));
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    assert_field_error(&r, "employed_from");
+    it_resp_free(&r);
+    free(body);
+    /* A name of 101 characters. */
+    longname = malloc(102);
+    memset(longname, 'n', 101);
+    longname[101] = '\0';
+    body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Y\", \"email\": \"x@example.org\"}",
+                  longname);
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    assert_field_error(&r, "given_name");
+    it_resp_free(&r);
+    free(body);
+    free(longname);
+    /* Several errors at once are all named. */
+    it_post_json(f->s, "/v1/facilitators", f->admin, "{\"email\": 1, \"colour\": \"red\"}", &r);
+    assert_field_error(&r, "email");
+    assert_field_error(&r, "colour");
+    assert_field_error(&r, "given_name");
+    assert_field_error(&r, "family_name");
+    it_resp_free(&r);
+    /* An archived employer. */
+    {
+        PGresult *res = it_sql(f->s, "INSERT INTO organisation (name, kind, address_lines, town,"
+                                     " postcode, archived_at) VALUES ('Archived', 'other',"
+                                     " '[\"x\"]', 'Town', 'ME4 4AB', now()) RETURNING id::text");
+
+        body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\","
+                      " \"email\": \"x@example.org\", \"organisation_id\": \"%s\"}",
+                      PQgetvalue(res, 0, 0));
+        PQclear(res);
+        before = writes(f);
+        it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+        assert_field_error(&r, "organisation_id");
+        it_resp_free(&r);
+        free(body);
+    }
+    /* Not JSON, wrong type, not an object. */
+    {
+        static const char *const ct[] = {"Content-Type: text/plain", NULL};
+
+        it_post_json(f->s, "/v1/facilitators", f->admin, "{\"given_name\": ", &r);
+        it_assert_problem(&r, 400);
+        it_resp_free(&r);
+        it_request(f->s, "POST", "/v1/facilitators", f->admin, ct, "{}", &r);
+        it_assert_problem(&r, 415);
+        it_resp_free(&r);
+    }
+    assert_int_equal(writes(f), before);
+    free(org);
+}
+
+/* ---- Who sees what ------------------------------------------------------------------------- */
+
+static void
+test_visibility(void **state)
+{
+    static const char *const private_fields[] = {
+        "email",          "phone",      "employment_history",
+        "status_history", "reason",     "trainer",
+        "accredited_on",  "created_at", NULL};
+    struct fx *f = *state;
+    char *org_a = create_org(f), *org_b = create_org(f);
+    char *boss_a = licensee(f, "org_admin", org_a), *staff_a = licensee(f, "org_staff", org_a);
+    char *boss_b = licensee(f, "org_admin", org_b);
+    struct fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
+    struct fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
+    const char *const *k;
+    struct it_resp r;
+    long before;
+    char *path;
+
+    /* The org_admin of the employer: the full record, with ETag. */
+    get_fac(f, fa.id, boss_a, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
+    assert_non_null(json_object_get(r.json, "employment_history"));
+    assert_string_equal(it_header(&r, "ETag"), fa.etag);
+    it_resp_free(&r);
+
+    /* Another organisation's admin, by UUID or registration number, and org_staff of the
+     * employer: the public view only, without ETag. */
+    {
+        const char *tokens[3] = {boss_b, boss_b, staff_a};
+        const char *refs[3] = {fa.id, fa.number, fa.id};
+        int i;
+
+        for (i = 0; i < 3; i++) {
+            get_fac(f, refs[i], tokens[i], &r);
+            it_assert_status(&r, 200);
+            for (k = private_fields; *k != NULL; k++) {
+                if (json_object_get(r.json, *k) != NULL) {
+                    it_resp_print(&r);
+                    fail_msg("public view holds %s", *k);
+                }
+            }
+            assert_null(strstr(r.body, "example.org"));
+            assert_null(strstr(r.body, "01634"));
+            assert_string_equal(it_json_str(&r, "registration_number"), fa.number);
+            assert_string_equal(it_json_str(&r, "given_name"), "Alice");
+            assert_string_equal(it_json_str(&r, "family_name"), "Avon");
+            assert_string_equal(it_json_str(&r, "status"), "in_training");
+            assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+            assert_non_null(strstr(it_json_str(&r, "organisation_name"), "Facilitator Test Org"));
+            assert_true(json_is_null(json_object_get(r.json, "accredited_until")));
+            assert_null(it_header(&r, "ETag"));
+            it_resp_free(&r);
+        }
+    }
+
+    /* Another organisation cannot change them: 404, with any If-Match, nothing written. */
+    before = writes(f);
+    patch_fac(f, fa.id, boss_b, "*", "{\"email\": \"stolen@example.org\"}", &r);
+    it_assert_problem(&r, 404);
+    assert_null(strstr(r.body, "Alice"));
+    it_resp_free(&r);
+    patch_fac(f, fa.number, boss_b, fa.etag, "{\"organisation_id\": null}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* org_staff change nothing, not even their own colleagues. */
+    patch_fac(f, fa.id, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* Lists: a licensee sees their own current staff only; admin sees everyone. */
+    path = it_fmt("/v1/facilitators?limit=100");
+    it_get(f->s, path, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fb.id);
+    assert_non_null(jstr(json_array_get(json_object_get(r.json, "items"), 0), "email"));
+    it_resp_free(&r);
+    it_get(f->s, path, staff_a, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fa.id);
+    assert_null(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "email"));
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/facilitators?organisation_id=%s", org_a);
+    it_get(f->s, path, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    free(path);
+
+    /* Unknown, malformed, unauthenticated. */
+    get_fac(f, NO_SUCH_ID, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_fac(f, "MPF-999999", boss_b, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_fac(f, "not-a-thing", f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_fac(f, fa.id, NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+
+    fac_free(&fa);
+    fac_free(&fb);
+    free(boss_a);
+    free(staff_a);
+    free(boss_b);
+    free(org_a);
+    free(org_b);
+}
+
+/* ---- Edits, If-Match, concurrency ---------------------------------------------------------- */
+
+static void
+test_edits(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *boss = licensee(f, "org_admin", org);
+    struct fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
+    struct it_resp r;
+    PGresult *res;
+    long before;
+
+    patch_ok(f, &p, f->admin, "{\"given_name\": \"Gwendolen\", \"phone\": null, \"trainer\": true}",
+             &r);
+    assert_string_equal(it_json_str(&r, "given_name"), "Gwendolen");
+    assert_true(json_is_null(json_object_get(r.json, "phone")));
+    assert_true(json_is_true(json_object_get(r.json, "trainer")));
+    assert_string_equal(it_json_str(&r, "status"), "in_training");
+    it_resp_free(&r);
+    /* No status change: no history row. */
+    assert_int_equal(history_rows(f, p.id), 1);
+
+    /* The org_admin of the employer edits contact details, by registration number. */
+    patch_fac(f, p.number, boss, p.etag, "{\"email\": \"gwen@example.org\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "email"), "gwen@example.org");
+    free(p.etag);
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* But not status, accreditation or trainer: 403, nothing written. */
+    before = writes(f);
+    patch_fac(f, p.id, boss, p.etag,
+              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_fac(f, p.id, boss, p.etag, "{\"trainer\": false}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_fac(f, p.id, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* Validation: 422 naming the field, nothing written. */
+    {
+        static const struct {
+            const char *body;
+            const char *field;
+        } cases[] = {
+            {"{}", "body"},
+            {"{\"email\": null}", "email"},
+            {"{\"email\": \"bad\"}", "email"},
+            {"{\"given_name\": \"\"}", "given_name"},
+            {"{\"registration_number\": \"MPF-000009\"}", "registration_number"},
+            {"{\"status\": \"lapsed\", \"reason\": \"x\"}", "status"},
+            {"{\"status\": \"retired\"}", "status"},
+            {"{\"reason\": \"why\"}", "reason"},
+            {"{\"status\": \"suspended\"}", "reason"},
+            {"{\"status\": \"withdrawn\"}", "reason"},
+            {"{\"status\": \"suspended\", \"reason\": \"\"}", "reason"},
+            {"{\"accredited_until\": \"2099-01-01\"}", "accredited_until"},
+            {"{\"status\": \"suspended\", \"reason\": \"x\", \"accredited_on\": \"2025-01-01\"}",
+             "accredited_on"},
+            {"{\"status\": \"accredited\", \"accredited_until\": \"2099-02-30\"}",
+             "accredited_until"},
+            {"{\"employed_from\": \"2025-01-01\"}", "employed_from"},
+            {"{\"organisation_id\": \"nope\"}", "organisation_id"},
+            {"{\"organisation_id\": \"" NO_SUCH_ID "\"}", "organisation_id"},
+            {"{\"trainer\": \"yes\"}", "trainer"},
+            /* in_training to accredited by hand needs accredited_until. */
+            {"{\"status\": \"accredited\"}", "accredited_until"},
+            {"{\"status\": \"accredited\", \"accredited_on\": \"2030-01-01\","
+             " \"accredited_until\": \"2029-01-01\"}",
+             "accredited_until"},
+        };
+        size_t i;
+
+        before = writes(f);
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            patch_fac(f, p.id, f->admin, p.etag, cases[i].body, &r);
+            assert_field_error(&r, cases[i].field);
+            it_resp_free(&r);
+        }
+        assert_int_equal(writes(f), before);
+    }
+
+    /* Every change is audited with before and after. */
+    res = it_sql(f->s,
+                 "SELECT action, actor_id::text, before->>'given_name', after->>'given_name'"
+                 " FROM audit_event WHERE resource_type = 'facilitator' AND resource_id = $1"
+                 " ORDER BY id",
+                 p.id);
+    assert_int_equal(PQntuples(res), 3);
+    assert_string_equal(PQgetvalue(res, 1, 0), "update");
+    assert_string_equal(PQgetvalue(res, 1, 1), f->admin_id);
+    assert_string_equal(PQgetvalue(res, 1, 2), "Gwen");
+    assert_string_equal(PQgetvalue(res, 1, 3), "Gwendolen");
+    assert_string_equal(PQgetvalue(res, 2, 0), "update");
+    PQclear(res);
+    fac_free(&p);
+    free(boss);
+    free(org);
+}
+
+static void
+test_if_match(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
+    const char *body = "{\"family_name\": \"Changed\"}";
+    struct it_resp r;
+    long before = writes(f);
+    char *old = strdup(p.etag), *weak = it_fmt("W/%s", p.etag);
+
+    patch_fac(f, p.id, f->admin, NULL, body, &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_fac(f, p.id, f->admin, "\"999\"", body, &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    patch_fac(f, p.id, f->admin, weak, body, &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    patch_ok(f, &p, f->admin, body, NULL);
+    /* Replaying the old ETag is stale, also for a status change. */
+    patch_fac(f, p.id, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(history_rows(f, p.id), 1);
+    /* Missing facilitator with If-Match: 404. */
+    patch_fac(f, NO_SUCH_ID, f->admin, old, body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(old);
+    free(weak);
+    fac_free(&p);
+    free(org);
+}
+
+struct race {
+    struct fx *f;
+    const char *id;
+    const char *etag;
+    const char *body;
+    pthread_barrier_t *start;
+    long status;
+};
+
+static void *
+race_patch(void *arg)
+{
+    struct race *a = arg;
+    struct it_resp r;
+
+    pthread_barrier_wait(a->start);
+    patch_fac(a->f, a->id, a->f->admin, a->etag, a->body, &r);
+    a->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+static void
+wait_for_lock_waiters(struct fx *f, long n)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        if (it_count(f->s,
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            >= n) {
+            return;
+        }
+        it_sleep_ms(10);
+    }
+    fail_msg("the two PATCHes never waited for the facilitator lock");
+}
+
+static void
+test_concurrent_patches(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f);
+    struct fac p = create_fac(f, f->admin, "Rae", "Race", org);
+    int round;
+
+    patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
+             NULL);
+    for (round = 0; round < RACE_ROUNDS; round++) {
+        pthread_barrier_t start;
+        pthread_t t[2];
+        struct race a[2];
+        long hist = history_rows(f, p.id);
+        struct it_resp g;
+        int i, ok = 0, stale = 0;
+
+        pthread_barrier_init(&start, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            a[i].f = f;
+            a[i].id = p.id;
+            a[i].etag = p.etag;
+            a[i].start = &start;
+            a[i].status = 0;
+        }
+        /* One renames, the other changes the status: either alone is fine. */
+        a[0].body = round % 2 == 0 ? "{\"given_name\": \"Rachel\"}" : "{\"given_name\": \"Rae\"}";
+        a[1].body = round % 2 == 0 ? "{\"status\": \"suspended\", \"reason\": \"race\"}"
+                                   : "{\"status\": \"accredited\"}";
+        if (round % 2 == 0) {
+            PQclear(it_sql(f->s, "BEGIN"));
+            PQclear(it_sql(f->s, "SELECT 1 FROM facilitator WHERE id = $1::uuid FOR UPDATE", p.id));
+        }
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &a[i]), 0);
+        }
+        if (round % 2 == 0) {
+            wait_for_lock_waiters(f, 2);
+            PQclear(it_sql(f->s, "COMMIT"));
+        }
+        for (i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            ok += a[i].status == 200;
+            stale += a[i].status == 412;
+        }
+        pthread_barrier_destroy(&start);
+        if (ok != 1 || stale != 1) {
+            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, a[0].status,
+                     a[1].status);
+        }
+        assert_int_equal(history_rows(f, p.id), hist + (a[1].status == 200 ? 1 : 0));
+        get_fac(f, p.id, f->admin, &g);
+        it_assert_status(&g, 200);
+        free(p.etag);
+        p.etag = strdup(it_header(&g, "ETag"));
+        it_resp_free(&g);
+        /* Keep the status alternating for the next round. */
+        if (a[1].status == 412) {
+            patch_ok(f, &p, f->admin, a[1].body, NULL);
+        }
+    }
+    fac_free(&p);
+    free(org);
+}
+
+/* ---- Status transitions -------------------------------------------------------------------- */
+
+/* Expects a 409 invalid-transition for `body` on `p`, with nothing written. */
+static void
+refused(struct fx *f, struct fac *p, const char *body)
+{
+    struct it_resp r;
+    long before = writes(f);
+
+    patch_fac(f, p->id, f->admin, p->etag, body, &r);
+    it_assert_problem(&r, 409);
+    assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-transition");
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+}
+
+static void
+test_transitions(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), past[16];
+    struct fac p = create_fac(f, f->admin, "Tess", "Transit", org);
+    struct fac q = create_fac(f, f->admin, "Tom", "Transit", org);
+    struct it_resp r;
+    PGresult *res;
+
+    /* Not from in_training: suspended, in_training, lapsed is 422 (checked elsewhere). */
+    refused(f, &p, "{\"status\": \"suspended\", \"reason\": \"x\"}");
+    refused(f, &p, "{\"status\": \"in_training\"}");
+
+    /* in_training -> accredited, by hand, with dates (accredited_on defaults to today). */
+    patch_ok(f, &p, f->admin,
+             "{\"status\": \"accredited\", \"accredited_until\": \"2099-03-31\","
+             " \"reason\": \"passed practitioner course\"}",
+             &r);
+    assert_string_equal(it_json_str(&r, "status"), "accredited");
+    assert_string_equal(it_json_str(&r, "accredited_on"), f->today);
+    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    assert_int_equal(json_array_size(json_object_get(r.json, "status_history")), 2);
+    it_resp_free(&r);
+    refused(f, &p, "{\"status\": \"accredited\"}");
+    refused(f, &p, "{\"status\": \"in_training\"}");
+
+    /* accredited -> suspended (reason required) -> accredited (reinstated, same dates). */
+    patch_ok(f, &p, f->admin, "{\"status\": \"suspended\", \"reason\": \"complaint\"}", &r);
+    assert_string_equal(it_json_str(&r, "status"), "suspended");
+    assert_string_equal(it_json_str(&r, "reason"), "complaint");
+    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    it_resp_free(&r);
+    refused(f, &p, "{\"status\": \"suspended\", \"reason\": \"again\"}");
+    patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"reason\": \"cleared\"}", &r);
+    assert_string_equal(it_json_str(&r, "status"), "accredited");
+    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    it_resp_free(&r);
+
+    /* accredited -> withdrawn, which is final. */
+    patch_ok(f, &p, f->admin, "{\"status\": \"withdrawn\", \"reason\": \"struck off\"}", &r);
+    assert_string_equal(it_json_str(&r, "status"), "withdrawn");
+    it_resp_free(&r);
+    refused(f, &p, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}");
+    refused(f, &p, "{\"status\": \"withdrawn\", \"reason\": \"again\"}");
+    refused(f, &p, "{\"status\": \"suspended\", \"reason\": \"x\"}");
+    refused(f, &p, "{\"status\": \"in_training\"}");
+
+    /* Each change left one history row, effective today, by the admin, oldest first. */
+    res = it_sql(f->s,
+                 "SELECT status, reason, effective_on::text, changed_by::text,"
+                 " accredited_until::text FROM facilitator_status_history"
+                 " WHERE facilitator_id = $1::uuid ORDER BY id",
+                 p.id);
+    assert_int_equal(PQntuples(res), 5);
+    assert_string_equal(PQgetvalue(res, 0, 0), "in_training");
+    assert_string_equal(PQgetvalue(res, 1, 0), "accredited");
+    assert_string_equal(PQgetvalue(res, 1, 1), "passed practitioner course");
+    assert_string_equal(PQgetvalue(res, 1, 4), "2099-03-31");
+    assert_string_equal(PQgetvalue(res, 2, 0), "suspended");
+    assert_string_equal(PQgetvalue(res, 2, 1), "complaint");
+    assert_string_equal(PQgetvalue(res, 3, 0), "accredited");
+    assert_string_equal(PQgetvalue(res, 4, 0), "withdrawn");
+    assert_string_equal(PQgetvalue(res, 4, 1), "struck off");
+    assert_string_equal(PQgetvalue(res, 4, 2), f->today);
+    assert_string_equal(PQgetvalue(res, 4, 3), f->admin_id);
+    PQclear(res);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'facilitator'"
+                              " AND resource_id = $1 AND action = 'update'"
+                              " AND before->>'status' IS DISTINCT FROM after->>'status'",
+                              p.id),
+                     4);
+    /* Names may still be corrected on a withdrawn record. */
+    patch_ok(f, &p, f->admin, "{\"family_name\": \"Transitt\"}", NULL);
+
+    /* in_training -> withdrawn. */
+    patch_ok(f, &q, f->admin, "{\"status\": \"withdrawn\", \"reason\": \"left the course\"}", NULL);
+
+    /* Lapsing: accredited with a past accredited_until reads lapsed; suspended then reinstated
+     * past it still reads lapsed; lapsed cannot be set by hand. */
+    {
+        struct fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
+        char *body;
+
+        day(f, -1, past, sizeof(past));
+        body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"2020-01-01\","
+                      " \"accredited_until\": \"%s\"}",
+                      past);
+        patch_ok(f, &l, f->admin, body, &r);
+        free(body);
+        assert_string_equal(it_json_str(&r, "status"), "lapsed");
+        assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
+        it_resp_free(&r);
+        assert_int_equal(it_count(f->s,
+                                  "SELECT count(*) FROM facilitator WHERE id = $1::uuid"
+                                  " AND status = 'accredited'",
+                                  l.id),
+                         1);
+        patch_fac(f, l.id, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r);
+        assert_field_error(&r, "status");
+        it_resp_free(&r);
+        patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit\"}", NULL);
+        patch_ok(f, &l, f->admin, "{\"status\": \"accredited\"}", &r);
+        assert_string_equal(it_json_str(&r, "status"), "lapsed");
+        it_resp_free(&r);
+        /* Reinstating with a new accredited_until makes it accredited again. */
+        patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit 2\"}", NULL);
+        patch_ok(f, &l, f->admin,
+                 "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r);
+        assert_string_equal(it_json_str(&r, "status"), "accredited");
+        assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
+        it_resp_free(&r);
+        fac_free(&l);
+    }
+    fac_free(&p);
+    fac_free(&q);
+    free(org);
+}
+
+/* ---- Employment ---------------------------------------------------------------------------- */
+
+static void
+test_employment(void **state)
+{
+    struct fx *f = *state;
+    char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f), *body;
+    char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
+    char d60[16], d10[16], d9[16], d11[16], tomorrow[16];
+    struct fac p, q;
+    struct it_resp r;
+    json_t *emp;
+    long before;
+
+    day(f, -60, d60, sizeof(d60));
+    day(f, -10, d10, sizeof(d10));
+    day(f, -9, d9, sizeof(d9));
+    day(f, -11, d11, sizeof(d11));
+    day(f, 1, tomorrow, sizeof(tomorrow));
+    body =
+        it_fmt("{\"given_name\": \"Mo\", \"family_name\": \"Mover\", \"email\": \"mo@example.org\","
+               " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
+               org_a, d60);
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    free(body);
+    it_assert_status(&r, 201);
+    p.id = strdup(it_json_str(&r, "id"));
+    p.number = strdup(it_json_str(&r, "registration_number"));
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* An org_admin may not move their staff to another employer: 403. */
+    before = writes(f);
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
+    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    /* Nor take on someone employed elsewhere: 404. */
+    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(body);
+    /* employed_from: not in the future, not before the current employment started. */
+    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, tomorrow);
+    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    assert_field_error(&r, "employed_from");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"2000-01-01\"}", org_b);
+    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    assert_field_error(&r, "employed_from");
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    /* The admin moves them from A to B from ten days ago: A ends the day before. */
+    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, d10);
+    patch_ok(f, &p, f->admin, body, &r);
+    free(body);
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
+    emp = json_object_get(r.json, "employment_history");
+    assert_int_equal(json_array_size(emp), 2);
+    assert_string_equal(jstr(json_array_get(emp, 0), "organisation_id"), org_a);
+    assert_string_equal(jstr(json_array_get(emp, 0), "from"), d60);
+    assert_string_equal(jstr(json_array_get(emp, 0), "to"), d11);
+    assert_string_equal(jstr(json_array_get(emp, 1), "organisation_id"), org_b);
+    assert_string_equal(jstr(json_array_get(emp, 1), "from"), d10);
+    assert_true(json_is_null(json_object_get(json_array_get(emp, 1), "to")));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND action = 'update' AND before->>'organisation_id' = $2"
+                              " AND after->>'organisation_id' = $3",
+                              p.id, org_a, org_b),
+                     1);
+
+    /* A no longer sees the full record; B does. */
+    get_fac(f, p.id, boss_a, &r);
+    it_assert_status(&r, 200);
+    assert_null(json_object_get(r.json, "email"));
+    it_resp_free(&r);
+    get_fac(f, p.id, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(json_object_get(r.json, "email"));
+    assert_string_equal(it_header(&r, "ETag"), p.etag);
+    it_resp_free(&r);
+
+    /* B releases them (organisation_id null) from yesterday's end: no current employer. */
+    body = it_fmt("{\"organisation_id\": null, \"employed_from\": \"%s\"}", d9);
+    patch_fac(f, p.id, boss_b, p.etag, body, &r);
+    free(body);
+    it_assert_status(&r, 200);
+    assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
+    emp = json_object_get(r.json, "employment_history");
+    assert_int_equal(json_array_size(emp), 2);
+    assert_string_equal(jstr(json_array_get(emp, 1), "to"), d10);
+    free(p.etag);
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* Nobody employs them now: an org_admin may take them on with If-Match: *, and only that. */
+    patch_fac(f, p.id, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
+    patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
+    patch_fac(f, p.id, boss_a, "*", body, &r);
+    assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
+    patch_fac(f, p.id, boss_a, "*", body, &r);
+    free(body);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+    assert_string_equal(it_json_str(&r, "email"), "mo@example.org");
+    emp = json_object_get(r.json, "employment_history");
+    assert_int_equal(json_array_size(emp), 3);
+    assert_string_equal(jstr(json_array_get(emp, 2), "from"), f->today);
+    free(p.etag);
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    /* The second organisation to try is too late: they are employed now (404 to B). */
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
+    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(body);
+
+    /* A same-day correction replaces the employment that never took effect. */
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_c);
+    patch_ok(f, &p, f->admin, body, &r);
+    free(body);
+    emp = json_object_get(r.json, "employment_history");
+    assert_int_equal(json_array_size(emp), 3);
+    assert_string_equal(jstr(json_array_get(emp, 2), "organisation_id"), org_c);
+    assert_string_equal(jstr(json_array_get(emp, 2), "from"), f->today);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM facilitator_employment"
+                              " WHERE facilitator_id = $1::uuid AND ended_on IS NULL",
+                              p.id),
+                     1);
+    /* The same employer again changes nothing in the employment. */
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_c);
+    patch_ok(f, &p, f->admin, body, &r);
+    free(body);
+    assert_int_equal(json_array_size(json_object_get(r.json, "employment_history")), 3);
+    it_resp_free(&r);
+
+    /* An org_admin releases their own staff member; default effective today. */
+    q = create_fac(f, boss_a, "Quinn", "Quits", NULL);
+    patch_fac(f, q.id, boss_a, q.etag, "{\"organisation_id\": null}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
+    /* It started today, so it never took effect. */
+    assert_int_equal(json_array_size(json_object_get(r.json, "employment_history")), 0);
+    it_resp_free(&r);
+    fac_free(&q);
+
+    fac_free(&p);
+    free(boss_a);
+    free(boss_b);
+    free(org_a);
+    free(org_b);
+    free(org_c);
+}
+
+/* ---- Lists --------------------------------------------------------------------------------- */
+
+static void
+test_list(void **state)
+{
+    static const char *const names[5][2] = {
+        {"Zed", "Listwell"},  {"Amy", "Listwell"}, {"Kit", "Listbrook"},
+        {"Ann", "Listcombe"}, {"Bo", "Listwell"},
+    };
+    /* Sorted by family_name, given_name. */
+    static const int order[5] = {2, 3, 1, 4, 0};
+    struct fx *f = *state;
+    char *org = create_org(f), *path, *cursor = NULL;
+    struct fac p[5];
+    json_t *seen = json_array();
+    struct it_resp r;
+    int i, pages = 0;
+
+    for (i = 0; i < 5; i++) {
+        p[i] = create_fac(f, f->admin, names[i][0], names[i][1], org);
+    }
+    patch_ok(f, &p[0], f->admin,
+             "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", NULL);
+    patch_ok(f, &p[1], f->admin,
+             "{\"status\": \"accredited\", \"accredited_on\": \"2020-01-01\","
+             " \"accredited_until\": \"2021-01-01\"}",
+             NULL);
+
+    do {
+        path = cursor == NULL
+                   ? it_fmt("/v1/facilitators?organisation_id=%s&limit=2", org)
+                   : it_fmt("/v1/facilitators?organisation_id=%s&limit=2&cursor=%s", org, cursor);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        {
+            json_t *items = json_object_get(r.json, "items"), *item, *nc;
+            size_t k;
+
+            assert_true(json_array_size(items) <= 2);
+            json_array_foreach(items, k, item)
+            {
+                json_array_append_new(seen, json_string(jstr(item, "id")));
+                assert_non_null(jstr(item, "email"));
+                assert_null(json_object_get(item, "status_history"));
+            }
+            nc = json_object_get(r.json, "next_cursor");
+            free(cursor);
+            cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+        }
+        it_resp_free(&r);
+        free(path);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(pages, 3);
+    assert_int_equal(json_array_size(seen), 5);
+    for (i = 0; i < 5; i++) {
+        assert_string_equal(json_string_value(json_array_get(seen, (size_t)i)), p[order[i]].id);
+    }
+
+    /* Filters: status as it reads (lapsed included), q on name or registration number. */
+    {
+        static const struct {
+            const char *query;
+            int count;
+        } cases[] = {
+            {"status=lapsed", 1},    {"status=accredited", 1}, {"status=in_training", 3},
+            {"status=withdrawn", 0}, {"q=listwell", 3},        {"q=amy%20list", 1},
+            {"q=BROOK", 1},          {"q=nomatch", 0},
+        };
+        size_t k;
+
+        for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+            path = it_fmt("/v1/facilitators?organisation_id=%s&%s", org, cases[k].query);
+            it_get(f->s, path, f->admin, &r);
+            it_assert_status(&r, 200);
+            if ((int)json_array_size(json_object_get(r.json, "items")) != cases[k].count) {
+                it_resp_print(&r);
+                fail_msg("%s: want %d items", cases[k].query, cases[k].count);
+            }
+            it_resp_free(&r);
+            free(path);
+        }
+        path = it_fmt("/v1/facilitators?status=lapsed&organisation_id=%s", org);
+        it_get(f->s, path, f->admin, &r);
+        assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+                            p[1].id);
+        it_resp_free(&r);
+        free(path);
+        path = it_fmt("/v1/facilitators?q=%s", p[3].number + 5);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        assert_true(json_array_size(json_object_get(r.json, "items")) >= 1);
+        assert_non_null(strstr(r.body, p[3].number));
+        it_resp_free(&r);
+        free(path);
+    }
+
+    /* CSV: one header row, one row per item, fields parsed back. */
+    {
+        static const char *const csv[] = {"Accept: text/csv", NULL};
+        json_t *rows;
+        size_t cid, cnum, cstatus, cemail;
+
+        path = it_fmt("/v1/facilitators?organisation_id=%s", org);
+        it_request(f->s, "GET", path, f->admin, csv, NULL, &r);
+        it_assert_status(&r, 200);
+        it_assert_header(&r, "Content-Type", "text/csv");
+        rows = csv_parse(r.body);
+        assert_int_equal(json_array_size(rows), 6);
+        cid = csv_col(json_array_get(rows, 0), "id");
+        cnum = csv_col(json_array_get(rows, 0), "registration_number");
+        cstatus = csv_col(json_array_get(rows, 0), "status");
+        cemail = csv_col(json_array_get(rows, 0), "email");
+        for (i = 0; i < 5; i++) {
+            assert_string_equal(cell(rows, (size_t)i + 1, cid), p[order[i]].id);
+            assert_string_equal(cell(rows, (size_t)i + 1, cnum), p[order[i]].number);
+        }
+        assert_string_equal(cell(rows, 3, cstatus), "lapsed");     /* Amy Listwell */
+        assert_string_equal(cell(rows, 5, cstatus), "accredited"); /* Zed Listwell */
+        assert_string_equal(cell(rows, 1, cemail), "Kit.Listbrook@example.org");
+        json_decref(rows);
+        it_resp_free(&r);
+        free(path);
+    }
+
+    /* Bad query strings: 400. */
+    {
+        static const char *const bad[] = {
+            "status=bogus", "colour=red",          "limit=0",           "limit=101",
+            "cursor=!!",    "organisation_id=xyz", "status=a&status=b", "cursor=WyJ4Il0",
+        };
+        size_t k;
+
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            path = it_fmt("/v1/facilitators?%s", bad[k]);
+            it_get(f->s, path, f->admin, &r);
+            it_assert_problem(&r, 400);
+            it_resp_free(&r);
+            free(path);
+        }
+    }
+    it_get(f->s, "/v1/facilitators", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    for (i = 0; i < 5; i++) {
+        fac_free(&p[i]);
+    }
+    json_decref(seen);
+    free(cursor);
+    free(org);
+}
+
+/* ---- Bulk status check --------------------------------------------------------------------- */
+
+static void
+test_status_check(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *other = create_org(f), *staff = licensee(f, "org_staff", other);
+    json_t *numbers = json_array(), *want_found = json_array(), *body, *results;
+    char *text, *org_name;
+    PGresult *res;
+    struct it_resp r;
+    int i;
+
+    /* CHECK_REAL facilitators made with SQL (half employed by `org`, one suspended). */
+    res = it_sql(f->s,
+                 "WITH n AS (INSERT INTO facilitator (given_name, family_name, email, phone)"
+                 " SELECT 'Bulk' || g, 'Check', 'bulk' || g || '@example.org', '01634 000000'"
+                 " FROM generate_series(1, $1::int) g RETURNING id, registration_number)"
+                 " SELECT id::text, registration_number FROM n ORDER BY registration_number",
+                 "60");
+    assert_int_equal(PQntuples(res), CHECK_REAL);
+    for (i = 0; i < CHECK_REAL; i++) {
+        if (i % 2 == 0) {
+            PQclear(it_sql(f->s,
+                           "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                           " started_on) VALUES ($1::uuid, $2::uuid, registry_today())",
+                           PQgetvalue(res, i, 0), org));
+        }
+    }
+    PQclear(it_sql(f->s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid",
+                   PQgetvalue(res, 4, 0)));
+    /* 100 entries: the real ones in reverse, interleaved with unknown, malformed, lower-case and
+     * duplicate numbers. */
+    for (i = 0; i < 100; i++) {
+        int k = CHECK_REAL - 1 - (i * CHECK_REAL / 100);
+        const char *num = PQgetvalue(res, k, 1);
+
+        switch (i % 5) {
+        case 1:
+            json_array_append_new(numbers, json_string("MPF-999999"));
+            json_array_append_new(want_found, json_false());
+            break;
+        case 3:
+            json_array_append_new(numbers, json_string(i % 2 ? "garbage, \"quoted\"" : ""));
+            json_array_append_new(want_found, json_false());
+            break;
+        default:
+            json_array_append_new(numbers, json_string(num));
+            json_array_append_new(want_found, json_true());
+            break;
+        }
+    }
+    {
+        /* A lower-case copy of a real number is found too. */
+        char *low = strdup(PQgetvalue(res, 0, 1));
+
+        low[0] = 'm';
+        json_array_set_new(numbers, 99, json_string(low));
+        json_array_set_new(want_found, 99, json_true());
+        free(low);
+    }
+    {
+        PGresult *o = it_sql(f->s, "SELECT name FROM organisation WHERE id = $1::uuid", org);
+        org_name = strdup(PQgetvalue(o, 0, 0));
+        PQclear(o);
+    }
+    body = json_pack("{s:O}", "registration_numbers", numbers);
+    text = json_dumps(body, JSON_COMPACT);
+
+    /* JSON, asked by a licensee of another organisation: public views, in order. */
+    it_post_json(f->s, "/v1/facilitators/status-check", staff, text, &r);
+    it_assert_status(&r, 200);
+    results = json_object_get(r.json, "results");
+    assert_int_equal(json_array_size(results), 100);
+    assert_null(strstr(r.body, "@example.org"));
+    assert_null(strstr(r.body, "01634"));
+    for (i = 0; i < 100; i++) {
+        json_t *e = json_array_get(results, (size_t)i);
+        const char *asked = json_string_value(json_array_get(numbers, (size_t)i));
+
+        if (json_is_true(json_array_get(want_found, (size_t)i))) {
+            assert_true(json_is_true(json_object_get(e, "found")));
+            assert_true(strcasecmp(jstr(e, "registration_number"), asked) == 0);
+            assert_string_equal(jstr(e, "family_name"), "Check");
+            assert_non_null(jstr(e, "status"));
+            assert_null(json_object_get(e, "email"));
+            assert_null(json_object_get(e, "phone"));
+        } else {
+            assert_true(json_is_false(json_object_get(e, "found")));
+            assert_string_equal(jstr(e, "registration_number"), asked);
+            assert_string_equal(jstr(e, "status"), "not_found");
+            assert_null(json_object_get(e, "given_name"));
+        }
+    }
+    /* Entry 0 asks for the last-made facilitator (odd index: no employer); entry 2 repeats
+     * something found; employers and statuses come through. */
+    assert_true(json_is_null(json_object_get(json_array_get(results, 0), "organisation_id")));
+    {
+        int employed = 0, suspended = 0;
+
+        for (i = 0; i < 100; i++) {
+            json_t *e = json_array_get(results, (size_t)i);
+            if (jstr(e, "organisation_id") != NULL) {
+                assert_string_equal(jstr(e, "organisation_id"), org);
+                assert_string_equal(jstr(e, "organisation_name"), org_name);
+                employed++;
+            }
+            suspended += jstr(e, "status") != NULL && strcmp(jstr(e, "status"), "suspended") == 0;
+        }
+        assert_true(employed > 0);
+        assert_true(suspended > 0);
+    }
+    it_resp_free(&r);
+
+    /* CSV: a header and 100 rows, in order, parsed back. */
+    {
+        static const char *const hdrs[] = {"Content-Type: application/json", "Accept: text/csv",
+                                           NULL};
+        json_t *rows, *header;
+        size_t cnum, cfound, cstatus, cfamily, corg, corgname;
+
+        it_request(f->s, "POST", "/v1/facilitators/status-check", f->admin, hdrs, text, &r);
+        it_assert_status(&r, 200);
+        it_assert_header(&r, "Content-Type", "text/csv");
+        rows = csv_parse(r.body);
+        assert_int_equal(json_array_size(rows), 101);
+        header = json_array_get(rows, 0);
+        assert_int_equal(json_array_size(header), 8);
+        assert_string_equal(cell(rows, 0, 0), "registration_number");
+        cnum = csv_col(header, "registration_number");
+        cfound = csv_col(header, "found");
+        cstatus = csv_col(header, "status");
+        cfamily = csv_col(header, "family_name");
+        corg = csv_col(header, "organisation_id");
+        corgname = csv_col(header, "organisation_name");
+        csv_col(header, "given_name");
+        csv_col(header, "accredited_until");
+        assert_null(strstr(r.body, "@example.org"));
+        for (i = 0; i < 100; i++) {
+            const char *asked = json_string_value(json_array_get(numbers, (size_t)i));
+
+            assert_int_equal(json_array_size(json_array_get(rows, (size_t)i + 1)), 8);
+            if (json_is_true(json_array_get(want_found, (size_t)i))) {
+                assert_string_equal(cell(rows, (size_t)i + 1, cfound), "true");
+                assert_true(strcasecmp(cell(rows, (size_t)i + 1, cnum), asked) == 0);
+                assert_string_equal(cell(rows, (size_t)i + 1, cfamily), "Check");
+                if (cell(rows, (size_t)i + 1, corg)[0] != '\0') {
+                    assert_string_equal(cell(rows, (size_t)i + 1, corg), org);
+                    assert_string_equal(cell(rows, (size_t)i + 1, corgname), org_name);
+                }
+            } else {
+                assert_string_equal(cell(rows, (size_t)i + 1, cfound), "false");
+                assert_string_equal(cell(rows, (size_t)i + 1, cstatus), "not_found");
+                assert_string_equal(cell(rows, (size_t)i + 1, cnum), asked);
+                assert_string_equal(cell(rows, (size_t)i + 1, cfamily), "");
+            }
+        }
+        json_decref(rows);
+        it_resp_free(&r);
+    }
+
+    /* 101 numbers, none, not strings, not a list, other fields: 422. */
+    {
+        json_t *more = json_deep_copy(numbers), *b2;
+        char *t2;
+        static const char *const bad[] = {
+            "{\"registration_numbers\": []}",
+            "{\"registration_numbers\": [\"MPF-000001\", 7]}",
+            "{\"registration_numbers\": [null]}",
+            "{\"registration_numbers\": \"MPF-000001\"}",
+            "{}",
+            "{\"registration_numbers\": [\"MPF-000001\"], \"extra\": 1}",
+        };
+        size_t k;
+
+        json_array_append_new(more, json_string("MPF-000001"));
+        b2 = json_pack("{s:o}", "registration_numbers", more);
+        t2 = json_dumps(b2, JSON_COMPACT);
+        it_post_json(f->s, "/v1/facilitators/status-check", f->admin, t2, &r);
+        assert_field_error(&r, "registration_numbers");
+        it_resp_free(&r);
+        free(t2);
+        json_decref(b2);
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            it_post_json(f->s, "/v1/facilitators/status-check", f->admin, bad[k], &r);
+            it_assert_problem(&r, 422);
+            it_resp_free(&r);
+        }
+    }
+    it_post_json(f->s, "/v1/facilitators/status-check", NULL, text, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+
+    PQclear(res);
+    free(text);
+    free(org_name);
+    json_decref(body);
+    json_decref(numbers);
+    json_decref(want_found);
+    free(staff);
+    free(org);
+    free(other);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_by_admin),
+        cmocka_unit_test(test_create_by_licensees),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_visibility),
+        cmocka_unit_test(test_edits),
+        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_concurrent_patches),
+        cmocka_unit_test(test_transitions),
+        cmocka_unit_test(test_employment),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_status_check),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
