@@ -1,0 +1,619 @@
+/* it_courses.c: /v1/courses over HTTP against the real server and PostgreSQL: create (code
+ * upper-cased, grants_months defaults per kind), each validation error with nothing written, a
+ * duplicate code (409), reading as a licensee, who may not write (403), PATCH with If-Match
+ * (428, 412), kind changes (grants_months settled, refused once a session uses the course), the
+ * filters, keyset pagination, CSV parsed back, and the audit rows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@courses.example"
+#define PASSWORD    "courses-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* access token of the licensing-body admin */
+    char *staff;                  /* access token of an org_staff licensee */
+    char *org_admin;              /* access token of an org_admin licensee */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Fails unless `r` is a 422 problem whose errors array names `field`. */
+static void
+assert_field_error(const struct it_resp *r, const char *field)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors)) {
+        it_resp_print(r);
+        fail_msg("422 without an errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
+            && jstr(e, "detail") != NULL) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s'", field);
+}
+
+/* Rows any write would add or change. */
+static long
+writes(struct fx *f)
+{
+    return it_count(f->s, "SELECT (SELECT count(*) FROM course)"
+                          " + (SELECT coalesce(sum(version), 0) FROM course)"
+                          " + (SELECT count(*) FROM audit_event)");
+}
+
+/* Parses RFC 4180 text into an array of rows, each an array of strings. Returns a new
+ * reference; fails the test on malformed quoting. */
+static json_t *
+csv_parse(const char *text)
+{
+    json_t *rows = json_array(), *row = json_array();
+    size_t cap = 256, len = 0;
+    char *field = malloc(cap);
+    const char *p = text;
+    int quoted = 0, any = 0;
+
+    assert_non_null(field);
+    while (*p != '\0') {
+        char ch = *p++;
+        if (quoted) {
+            if (ch == '"' && *p == '"') {
+                p++;
+            } else if (ch == '"') {
+                quoted = 0;
+                continue;
+            }
+        } else if (ch == '"') {
+            quoted = 1;
+            any = 1;
+            continue;
+        } else if (ch == ',' || ch == '\r' || ch == '\n') {
+            if (ch == '\r') {
+                if (*p != '\n') {
+                    fail_msg("CR without LF in CSV");
+                }
+                p++;
+            }
+            field[len] = '\0';
+            json_array_append_new(row, json_string(field));
+            len = 0;
+            any = 0;
+            if (ch != ',') {
+                json_array_append_new(rows, row);
+                row = json_array();
+            }
+            continue;
+        }
+        if (len + 2 > cap) {
+            cap *= 2;
+            field = realloc(field, cap);
+            assert_non_null(field);
+        }
+        field[len++] = ch;
+        any = 1;
+    }
+    if (quoted) {
+        fail_msg("unterminated quote in CSV");
+    }
+    if (any || len > 0 || json_array_size(row) > 0) {
+        field[len] = '\0';
+        json_array_append_new(row, json_string(field));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    free(field);
+    return rows;
+}
+
+/* The index of `name` in the CSV header row, or fails. */
+static size_t
+csv_col(json_t *rows, const char *name)
+{
+    json_t *header = json_array_get(rows, 0), *v;
+    size_t i;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("CSV has no column %s", name);
+    return 0;
+}
+
+static const char *
+csv_cell(json_t *rows, size_t row, size_t col)
+{
+    return json_string_value(json_array_get(json_array_get(rows, row), col));
+}
+
+static char *
+licensee(struct fx *f, const char *email, const char *role, const char *org)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    return it_login(f->s, email, PASSWORD);
+}
+
+/* POSTs a course and expects 201; returns the response (caller frees). */
+static void
+create_course(struct fx *f, const char *body, struct it_resp *r)
+{
+    it_post_json(f->s, "/v1/courses", f->admin, body, r);
+    it_assert_status(r, 201);
+}
+
+static void
+patch_course(struct fx *f,
+             const char *id,
+             const char *token,
+             const char *etag,
+             const char *body,
+             struct it_resp *r)
+{
+    char *path = it_fmt("/v1/courses/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct it_resp r;
+    char *org;
+
+    assert_non_null(f);
+    f->s = it_start("courses");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    it_post_json(f->s, "/v1/organisations", f->admin,
+                 "{\"name\": \"Course Readers\", \"kind\": \"charity\","
+                 " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
+                 " \"postcode\": \"BA1 1AA\"}",
+                 &r);
+    it_assert_status(&r, 201);
+    org = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    f->staff = licensee(f, "staff@courses.example", "org_staff", org);
+    f->org_admin = licensee(f, "boss@courses.example", "org_admin", org);
+    free(org);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f->staff);
+    free(f->org_admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Tests --------------------------------------------------------------------------------- */
+
+static void
+test_create(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r, g;
+    char *loc;
+    const char *id;
+    PGresult *res;
+
+    create_course(f,
+                  "{\"code\": \" m-pact-p1 \", \"title\": \"M-PACT practitioner\","
+                  " \"kind\": \"practitioner\", \"accrediting_body\": \"University of Bath\","
+                  " \"credits\": 20}",
+                  &r);
+    id = it_json_str(&r, "id");
+    assert_non_null(id);
+    loc = it_fmt("/v1/courses/%s", id);
+    it_assert_header(&r, "Location", loc);
+    it_assert_header(&r, "ETag", "\"");
+    assert_string_equal(it_json_str(&r, "code"), "M-PACT-P1");
+    assert_string_equal(it_json_str(&r, "title"), "M-PACT practitioner");
+    assert_string_equal(it_json_str(&r, "kind"), "practitioner");
+    assert_string_equal(it_json_str(&r, "accrediting_body"), "University of Bath");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "credits")), 20);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
+    assert_true(json_is_true(json_object_get(r.json, "active")));
+    assert_null(json_object_get(r.json, "_version"));
+    assert_null(json_object_get(r.json, "_used"));
+
+    /* The same on GET, for the admin and for a licensee. */
+    it_get(f->s, loc, f->admin, &g);
+    it_assert_status(&g, 200);
+    assert_true(json_equal(g.json, r.json));
+    assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
+    it_resp_free(&g);
+    it_get(f->s, loc, f->staff, &g);
+    it_assert_status(&g, 200);
+    assert_true(json_equal(g.json, r.json));
+    it_resp_free(&g);
+
+    res = it_sql(f->s,
+                 "SELECT action, after->>'code' FROM audit_event"
+                 " WHERE resource_type = 'course' AND resource_id = $1",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "create");
+    assert_string_equal(PQgetvalue(res, 0, 1), "M-PACT-P1");
+    PQclear(res);
+    it_resp_free(&r);
+    free(loc);
+
+    /* Refresher: defaults to 36 too, or takes what is given; trainer: none. */
+    create_course(f, "{\"code\": \"REF-1\", \"title\": \"Refresher\", \"kind\": \"refresher\"}",
+                  &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
+    assert_true(json_is_null(json_object_get(r.json, "credits")));
+    assert_true(json_is_null(json_object_get(r.json, "accrediting_body")));
+    it_resp_free(&r);
+    create_course(f,
+                  "{\"code\": \"REF-2\", \"title\": \"Refresher\", \"kind\": \"refresher\","
+                  " \"grants_months\": 24, \"active\": false}",
+                  &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 24);
+    assert_true(json_is_false(json_object_get(r.json, "active")));
+    it_resp_free(&r);
+    create_course(f, "{\"code\": \"TRN-1\", \"title\": \"Trainer\", \"kind\": \"trainer\"}", &r);
+    assert_true(json_is_null(json_object_get(r.json, "grants_months")));
+    it_resp_free(&r);
+}
+
+static void
+test_create_validation(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *field;
+    } cases[] = {
+        {"{\"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
+        {"{\"code\": \"A\", \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
+        {"{\"code\": \"-AB\", \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
+        {"{\"code\": \"AB CD\", \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
+        {"{\"code\": \"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456\", \"title\": \"T\","
+         " \"kind\": \"practitioner\"}",
+         "code"},
+        {"{\"code\": 12, \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
+        {"{\"code\": \"V-1\", \"kind\": \"practitioner\"}", "title"},
+        {"{\"code\": \"V-1\", \"title\": \"\", \"kind\": \"practitioner\"}", "title"},
+        {"{\"code\": \"V-1\", \"title\": \"T\"}", "kind"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"expert\"}", "kind"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"credits\": -1}",
+         "credits"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"credits\": 1001}",
+         "credits"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"credits\": \"5\"}",
+         "credits"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"grants_months\": 0}",
+         "grants_months"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"refresher\", \"grants_months\": 121}",
+         "grants_months"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"trainer\", \"grants_months\": 12}",
+         "grants_months"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\","
+         " \"accrediting_body\": \"\"}",
+         "accrediting_body"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"active\": \"yes\"}",
+         "active"},
+        {"{\"code\": \"V-1\", \"title\": \"T\", \"kind\": \"practitioner\", \"id\": \"x\"}", "id"},
+    };
+    struct fx *f = *state;
+    long before = writes(f);
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        it_post_json(f->s, "/v1/courses", f->admin, cases[i].body, &r);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+    }
+    /* Several errors at once are all named. */
+    it_post_json(f->s, "/v1/courses", f->admin, "{\"credits\": 5000}", &r);
+    assert_field_error(&r, "code");
+    assert_field_error(&r, "title");
+    assert_field_error(&r, "kind");
+    assert_field_error(&r, "credits");
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+}
+
+static void
+test_duplicate_code_and_access(void **state)
+{
+    struct fx *f = *state;
+    const char *body = "{\"code\": \"DUP-1\", \"title\": \"Dup\", \"kind\": \"practitioner\"}";
+    struct it_resp r;
+    long before;
+
+    create_course(f, body, &r);
+    it_resp_free(&r);
+    before = writes(f);
+    /* The same code in lower case is the same code. */
+    it_post_json(f->s, "/v1/courses", f->admin,
+                 "{\"code\": \"dup-1\", \"title\": \"Dup\", \"kind\": \"refresher\"}", &r);
+    it_assert_problem(&r, 409);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "DUP-1"));
+    it_resp_free(&r);
+    /* Licensees read but never write; no token is a 401. */
+    it_post_json(f->s, "/v1/courses", f->org_admin, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/courses", f->staff, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/courses", NULL, body, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    it_get(f->s, "/v1/courses/" NO_SUCH_ID, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses/not-a-uuid", f->staff, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+}
+
+static void
+test_update(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp c, r, o;
+    char *id, *etag, *old_etag;
+    long before;
+    PGresult *res;
+
+    create_course(f, "{\"code\": \"UPD-1\", \"title\": \"Before\", \"kind\": \"practitioner\"}",
+                  &c);
+    id = strdup(it_json_str(&c, "id"));
+    etag = strdup(it_header(&c, "ETag"));
+    it_resp_free(&c);
+    create_course(f, "{\"code\": \"UPD-2\", \"title\": \"Other\", \"kind\": \"practitioner\"}", &o);
+
+    before = writes(f);
+    /* If-Match: missing 428, stale 412; licensee 403; nothing written. */
+    patch_course(f, id, f->admin, NULL, "{\"title\": \"After\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, "\"999\"", "{\"title\": \"After\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    patch_course(f, id, f->org_admin, etag, "{\"title\": \"After\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, etag, "{}", &r);
+    assert_field_error(&r, "body");
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, etag, "{\"credits\": -3, \"kind\": \"x\"}", &r);
+    assert_field_error(&r, "credits");
+    assert_field_error(&r, "kind");
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, etag, "{\"code\": \"upd-2\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, etag, "{\"grants_months\": 12, \"kind\": \"trainer\"}", &r);
+    assert_field_error(&r, "grants_months");
+    it_resp_free(&r);
+    patch_course(f, NO_SUCH_ID, f->admin, etag, "{\"title\": \"After\"}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* A change: new ETag, audit row with before and after. */
+    patch_course(f, id, f->admin, etag,
+                 "{\"title\": \"After\", \"credits\": 15, \"accrediting_body\": \"Bath\","
+                 " \"grants_months\": 48, \"active\": false}",
+                 &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "title"), "After");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 48);
+    assert_true(json_is_false(json_object_get(r.json, "active")));
+    assert_string_not_equal(it_header(&r, "ETag"), etag);
+    old_etag = etag;
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    res = it_sql(f->s,
+                 "SELECT before->>'title', after->>'title' FROM audit_event"
+                 " WHERE resource_type = 'course' AND resource_id = $1 AND action = 'update'",
+                 id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "Before");
+    assert_string_equal(PQgetvalue(res, 0, 1), "After");
+    PQclear(res);
+    /* The old ETag is stale now. */
+    patch_course(f, id, f->admin, old_etag, "{\"title\": \"Again\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+
+    /* Kind changes settle grants_months: to trainer clears it, back to refresher is 36. */
+    patch_course(f, id, f->admin, etag, "{\"kind\": \"trainer\"}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_null(json_object_get(r.json, "grants_months")));
+    free(etag);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_course(f, id, f->admin, etag, "{\"kind\": \"refresher\"}", &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
+    free(etag);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* Once a session uses the course, its kind is fixed (other fields still change). */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO training_session (course_id, starts_on, ends_on, venue, capacity)"
+                   " VALUES ($1::uuid, '2030-01-01', '2030-01-02', 'Hall', 10)",
+                   id));
+    before = writes(f);
+    patch_course(f, id, f->admin, etag, "{\"kind\": \"practitioner\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    patch_course(f, id, f->admin, etag, "{\"kind\": \"refresher\", \"title\": \"Kept\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "title"), "Kept");
+    it_resp_free(&r);
+
+    it_resp_free(&o);
+    free(etag);
+    free(old_etag);
+    free(id);
+}
+
+static void
+test_list_filters_pages_csv(void **state)
+{
+    struct fx *f = *state;
+    const char *hdrs[] = {"Accept: text/csv", NULL};
+    struct it_resp r;
+    json_t *rows, *items, *seen = json_array();
+    char *path, *cursor = NULL;
+    size_t code_col, kind_col, i;
+    int pages = 0;
+
+    create_course(f, "{\"code\": \"LST-A\", \"title\": \"Alpha list\", \"kind\": \"trainer\"}", &r);
+    it_resp_free(&r);
+    create_course(f,
+                  "{\"code\": \"LST-B\", \"title\": \"Beta, \\\"quoted\\\" list\","
+                  " \"kind\": \"trainer\", \"active\": false}",
+                  &r);
+    it_resp_free(&r);
+    create_course(f, "{\"code\": \"LST-C\", \"title\": \"Gamma list\", \"kind\": \"trainer\"}", &r);
+    it_resp_free(&r);
+
+    /* Filters. */
+    it_get(f->s, "/v1/courses?kind=trainer&q=list", f->staff, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(jstr(json_array_get(items, 0), "code"), "LST-A");
+    assert_string_equal(jstr(json_array_get(items, 2), "code"), "LST-C");
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?kind=trainer&q=LIST&active=false", f->admin, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "code"), "LST-B");
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?q=lst-c", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?kind=practitioner&q=list", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
+    it_resp_free(&r);
+
+    /* Bad query parameters. */
+    it_get(f->s, "/v1/courses?colour=red", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?kind=expert", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?active=yes", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/courses?cursor=bogus", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+
+    /* Pages of 2 cover every course once, in code order. */
+    do {
+        path = cursor == NULL ? strdup("/v1/courses?limit=2")
+                              : it_fmt("/v1/courses?limit=2&cursor=%s", cursor);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        items = json_object_get(r.json, "items");
+        assert_true(json_array_size(items) <= 2);
+        for (i = 0; i < json_array_size(items); i++) {
+            json_array_append(seen, json_object_get(json_array_get(items, i), "code"));
+        }
+        free(cursor);
+        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        it_resp_free(&r);
+        free(path);
+        pages++;
+    } while (cursor != NULL && pages < 50);
+    assert_int_equal((long)json_array_size(seen), it_count(f->s, "SELECT count(*) FROM course"));
+    for (i = 1; i < json_array_size(seen); i++) {
+        assert_true(strcmp(json_string_value(json_array_get(seen, i - 1)),
+                           json_string_value(json_array_get(seen, i)))
+                    < 0);
+    }
+    json_decref(seen);
+
+    /* CSV with the same filters, parsed back. */
+    it_request(f->s, "GET", "/v1/courses?kind=trainer&q=list", f->staff, hdrs, NULL, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/csv");
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 4);
+    code_col = csv_col(rows, "code");
+    kind_col = csv_col(rows, "kind");
+    assert_string_equal(csv_cell(rows, 1, code_col), "LST-A");
+    assert_string_equal(csv_cell(rows, 2, code_col), "LST-B");
+    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "title")), "Beta, \"quoted\" list");
+    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "active")), "false");
+    assert_string_equal(csv_cell(rows, 3, kind_col), "trainer");
+    json_decref(rows);
+    it_resp_free(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_duplicate_code_and_access),
+        cmocka_unit_test(test_update),
+        cmocka_unit_test(test_list_filters_pages_csv),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,1579 @@
+/* it_training.c: /v1/training-sessions and their enrolments over HTTP against the real server
+ * and PostgreSQL: sessions (create, every validation error with nothing written, trainers that
+ * may not train named one by one, If-Match 428/412, final statuses, filters, pages, CSV),
+ * enrolments (who may nominate whom, duplicates, capacity, the last-place race between two
+ * requests, withdrawal and re-enrolment, what licensees may see) and outcomes: a practitioner
+ * pass accrediting, a refresher pass extending, a trainer pass granting trainer status, each
+ * with its facilitator row, history row and audit rows, and outcomes refused to an org_admin
+ * and to suspended or unaccredited facilitators. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@training.example"
+#define PASSWORD    "training-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+#define RACE_ROUNDS 6
+
+struct fx {
+    struct it_server *s;
+    char *admin;                  /* the licensing body */
+    char admin_id[40];            /* its app_user.id */
+    char *a_admin;                /* org_admin of organisation A */
+    char *a_staff;                /* org_staff of organisation A */
+    char *b_admin;                /* org_admin of organisation B */
+    char org_a[40], org_b[40];    /* organisation ids */
+    char prac[40], refr[40];      /* practitioner (36 months), refresher (24 months) courses */
+    char trnr[40], inactive[40];  /* trainer course, inactive practitioner course */
+    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    int people;                   /* facilitators made so far, for unique names */
+};
+
+/* A resource made by a test: its id and current ETag (both malloc'd). */
+struct res {
+    char *id;
+    char *etag;
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static long
+jint(const struct it_resp *r, const char *key)
+{
+    return (long)json_integer_value(json_object_get(r->json, key));
+}
+
+static void
+res_free(struct res *x)
+{
+    free(x->id);
+    free(x->etag);
+    x->id = NULL;
+    x->etag = NULL;
+}
+
+/* Fails unless `r` is a 422 problem whose errors array names `field` (and, when `needle` is
+ * not NULL, one of those errors' detail contains it). */
+static void
+assert_field_error_with(const struct it_resp *r, const char *field, const char *needle)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors)) {
+        it_resp_print(r);
+        fail_msg("422 without an errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
+            && jstr(e, "detail") != NULL
+            && (needle == NULL || strstr(jstr(e, "detail"), needle) != NULL)) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s' (with '%s')", field,
+             needle != NULL ? needle : "");
+}
+
+static void
+assert_field_error(const struct it_resp *r, const char *field)
+{
+    assert_field_error_with(r, field, NULL);
+}
+
+/* Rows any write in this room would add or change. */
+static long
+writes(struct fx *f)
+{
+    return it_count(f->s, "SELECT (SELECT count(*) FROM training_session)"
+                          " + (SELECT coalesce(sum(version), 0) FROM training_session)"
+                          " + (SELECT count(*) FROM training_session_trainer)"
+                          " + (SELECT count(*) FROM enrolment)"
+                          " + (SELECT coalesce(sum(version), 0) FROM enrolment)"
+                          " + (SELECT coalesce(sum(version), 0) FROM facilitator)"
+                          " + (SELECT count(*) FROM facilitator_status_history)"
+                          " + (SELECT count(*) FROM audit_event)");
+}
+
+/* Parses RFC 4180 text into an array of rows, each an array of strings. Returns a new
+ * reference; fails the test on malformed quoting. */
+static json_t *
+csv_parse(const char *text)
+{
+    json_t *rows = json_array(), *row = json_array();
+    size_t cap = 256, len = 0;
+    char *field = malloc(cap);
+    const char *p = text;
+    int quoted = 0, any = 0;
+
+    assert_non_null(field);
+    while (*p != '\0') {
+        char ch = *p++;
+        if (quoted) {
+            if (ch == '"' && *p == '"') {
+                p++;
+            } else if (ch == '"') {
+                quoted = 0;
+                continue;
+            }
+        } else if (ch == '"') {
+            quoted = 1;
+            any = 1;
+            continue;
+        } else if (ch == ',' || ch == '\r' || ch == '\n') {
+            if (ch == '\r') {
+                if (*p != '\n') {
+                    fail_msg("CR without LF in CSV");
+                }
+                p++;
+            }
+            field[len] = '\0';
+            json_array_append_new(row, json_string(field));
+            len = 0;
+            any = 0;
+            if (ch != ',') {
+                json_array_append_new(rows, row);
+                row = json_array();
+            }
+            continue;
+        }
+        if (len + 2 > cap) {
+            cap *= 2;
+            field = realloc(field, cap);
+            assert_non_null(field);
+        }
+        field[len++] = ch;
+        any = 1;
+    }
+    if (quoted) {
+        fail_msg("unterminated quote in CSV");
+    }
+    if (any || len > 0 || json_array_size(row) > 0) {
+        field[len] = '\0';
+        json_array_append_new(row, json_string(field));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    free(field);
+    return rows;
+}
+
+static size_t
+csv_col(json_t *rows, const char *name)
+{
+    json_t *header = json_array_get(rows, 0), *v;
+    size_t i;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("CSV has no column %s", name);
+    return 0;
+}
+
+static const char *
+csv_cell(json_t *rows, size_t row, size_t col)
+{
+    return json_string_value(json_array_get(json_array_get(rows, row), col));
+}
+
+static void
+create_org(struct fx *f, const char *name, char *out)
+{
+    char *body = it_fmt("{\"name\": \"%s\", \"kind\": \"charity\","
+                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
+                        " \"postcode\": \"ME4 4AB\"}",
+                        name);
+    struct it_resp r;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    snprintf(out, 40, "%s", it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+}
+
+static char *
+licensee(struct fx *f, const char *email, const char *role, const char *org)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    return it_login(f->s, email, PASSWORD);
+}
+
+static void
+create_course(struct fx *f, const char *body, char *out)
+{
+    struct it_resp r;
+
+    it_post_json(f->s, "/v1/courses", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    snprintf(out, 40, "%s", it_json_str(&r, "id"));
+    it_resp_free(&r);
+}
+
+/* Inserts a facilitator with SQL, as the facilitators room would: stored `status`, trainer
+ * flag, accreditation dates (NULL for none), a history row and, when `org` is not NULL, a
+ * current employment there. Returns the id (malloc'd). */
+static char *
+make_fac(struct fx *f,
+         const char *status,
+         const char *org,
+         int trainer,
+         const char *on,
+         const char *until)
+{
+    char *family = it_fmt("Person %d", ++f->people);
+    PGresult *res = it_sql(f->s,
+                           "INSERT INTO facilitator (given_name, family_name, status, trainer,"
+                           " accredited_on, accredited_until)"
+                           " VALUES ('Test', $1, $2, $3::boolean, $4::date, $5::date)"
+                           " RETURNING id::text",
+                           family, status, trainer ? "true" : "false", on, until);
+    char *id = strdup(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    PQclear(it_sql(f->s,
+                   "INSERT INTO facilitator_status_history (facilitator_id, status,"
+                   " accredited_on, accredited_until, reason, effective_on)"
+                   " VALUES ($1::uuid, $2, $3::date, $4::date, 'set up', '2020-01-01')",
+                   id, status, on, until));
+    if (org != NULL) {
+        PQclear(it_sql(f->s,
+                       "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                       " started_on) VALUES ($1::uuid, $2::uuid, '2020-01-01')",
+                       id, org));
+    }
+    free(family);
+    return id;
+}
+
+/* Creates a session of `course` on the dates with `capacity`, at a venue, with `trainers` (a
+ * JSON array, or NULL); expects 201. */
+static struct res
+create_session(struct fx *f,
+               const char *course,
+               const char *starts,
+               const char *ends,
+               int capacity,
+               const char *trainers)
+{
+    char *body =
+        it_fmt("{\"course_id\": \"%s\", \"starts_on\": \"%s\", \"ends_on\": \"%s\","
+               " \"venue\": \"Guildhall, Bath\", \"capacity\": %d%s%s}",
+               course, starts, ends, capacity, trainers != NULL ? ", \"trainer_ids\": " : "",
+               trainers != NULL ? trainers : "");
+    struct it_resp r;
+    struct res x;
+
+    it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    x.id = strdup(it_json_str(&r, "id"));
+    x.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    return x;
+}
+
+static void
+patch_session(struct fx *f,
+              const char *id,
+              const char *token,
+              const char *etag,
+              const char *body,
+              struct it_resp *r)
+{
+    char *path = it_fmt("/v1/training-sessions/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+static void
+get_session(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/training-sessions/%s", id);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+static void
+post_enrolment(struct fx *f, const char *sid, const char *token, const char *fid, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/training-sessions/%s/enrolments", sid);
+    char *body = it_fmt("{\"facilitator_id\": \"%s\"}", fid);
+
+    it_post_json(f->s, path, token, body, r);
+    free(body);
+    free(path);
+}
+
+/* Enrols `fid` as `token` and expects 201. */
+static struct res
+enrol(struct fx *f, const char *sid, const char *token, const char *fid)
+{
+    struct it_resp r;
+    struct res x;
+
+    post_enrolment(f, sid, token, fid, &r);
+    it_assert_status(&r, 201);
+    x.id = strdup(it_json_str(&r, "id"));
+    x.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return x;
+}
+
+static void
+patch_enrolment(struct fx *f,
+                const char *sid,
+                const char *eid,
+                const char *token,
+                const char *etag,
+                const char *body,
+                struct it_resp *r)
+{
+    char *path = it_fmt("/v1/training-sessions/%s/enrolments/%s", sid, eid);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+/* PATCHes enrolment `e` to `status` as admin, expects 200 and keeps the new ETag. */
+static void
+set_status(struct fx *f, const char *sid, struct res *e, const char *status)
+{
+    char *body = it_fmt("{\"status\": \"%s\"}", status);
+    struct it_resp r;
+
+    patch_enrolment(f, sid, e->id, f->admin, e->etag, body, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), status);
+    free(e->etag);
+    e->etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+}
+
+/* One column of facilitator `id` as text ("" for NULL), into buf. */
+static const char *
+fac_value(struct fx *f, const char *id, const char *column, char *buf, size_t len)
+{
+    char *sql =
+        it_fmt("SELECT coalesce(%s::text, '') FROM facilitator WHERE id = $1::uuid", column);
+    PGresult *res = it_sql(f->s, sql, id);
+
+    assert_int_equal(PQntuples(res), 1);
+    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    free(sql);
+    return buf;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    PGresult *res;
+
+    assert_non_null(f);
+    f->s = it_start("training");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
+    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    create_org(f, "Training Org A", f->org_a);
+    create_org(f, "Training Org B", f->org_b);
+    f->a_admin = licensee(f, "boss-a@training.example", "org_admin", f->org_a);
+    f->a_staff = licensee(f, "staff-a@training.example", "org_staff", f->org_a);
+    f->b_admin = licensee(f, "boss-b@training.example", "org_admin", f->org_b);
+    create_course(f,
+                  "{\"code\": \"PRAC\", \"title\": \"Practitioner\", \"kind\": \"practitioner\","
+                  " \"accrediting_body\": \"University of Bath\"}",
+                  f->prac);
+    create_course(f,
+                  "{\"code\": \"REFR\", \"title\": \"Refresher\", \"kind\": \"refresher\","
+                  " \"grants_months\": 24}",
+                  f->refr);
+    create_course(f, "{\"code\": \"TRNR\", \"title\": \"Trainer\", \"kind\": \"trainer\"}",
+                  f->trnr);
+    create_course(f,
+                  "{\"code\": \"OLD\", \"title\": \"Old\", \"kind\": \"practitioner\","
+                  " \"active\": false}",
+                  f->inactive);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f->a_admin);
+    free(f->a_staff);
+    free(f->b_admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Sessions ------------------------------------------------------------------------------ */
+
+static void
+test_session_create(void **state)
+{
+    struct fx *f = *state;
+    char *trainer = make_fac(f, "accredited", f->org_a, 1, "2024-01-01", "2099-01-01");
+    char *trainers = it_fmt("[\"%s\"]", trainer), *loc_path, *body, *loc;
+    struct res s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
+    struct it_resp r, g;
+    PGresult *res;
+
+    get_session(f, s.id, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_header(&r, "ETag"), s.etag);
+    assert_string_equal(it_json_str(&r, "course_id"), f->prac);
+    assert_string_equal(it_json_str(&r, "course_code"), "PRAC");
+    assert_string_equal(it_json_str(&r, "course_kind"), "practitioner");
+    assert_string_equal(it_json_str(&r, "starts_on"), "2099-03-01");
+    assert_string_equal(it_json_str(&r, "ends_on"), "2099-03-03");
+    assert_string_equal(it_json_str(&r, "venue"), "Guildhall, Bath");
+    assert_true(json_is_null(json_object_get(r.json, "location_id")));
+    assert_string_equal(it_json_str(&r, "status"), "scheduled");
+    assert_int_equal(jint(&r, "capacity"), 12);
+    assert_int_equal(jint(&r, "enrolled"), 0);
+    assert_int_equal(jint(&r, "places_left"), 12);
+    assert_int_equal(json_array_size(json_object_get(r.json, "trainer_ids")), 1);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(r.json, "trainer_ids"), 0)), trainer);
+    assert_null(json_object_get(r.json, "_version"));
+    it_get(f->s, "/v1/training-sessions/not-a-uuid", f->admin, &g);
+    it_assert_problem(&g, 404);
+    it_resp_free(&g);
+    it_get(f->s, "/v1/training-sessions/" NO_SUCH_ID, f->admin, &g);
+    it_assert_problem(&g, 404);
+    it_resp_free(&g);
+    it_resp_free(&r);
+
+    res = it_sql(f->s,
+                 "SELECT action, after->>'course_code' FROM audit_event"
+                 " WHERE resource_type = 'training_session' AND resource_id = $1",
+                 s.id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "create");
+    assert_string_equal(PQgetvalue(res, 0, 1), "PRAC");
+    PQclear(res);
+
+    /* A delivery location instead of a venue. */
+    res = it_sql(f->s,
+                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode)"
+                 " VALUES ($1::uuid, 'Family Centre', 'family_centre', '[\"2 Mill Lane\"]',"
+                 " 'Bath', 'BA2 3AB') RETURNING id::text",
+                 f->org_a);
+    loc = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    body = it_fmt("{\"course_id\": \"%s\", \"starts_on\": \"2099-04-01\","
+                  " \"ends_on\": \"2099-04-01\", \"location_id\": \"%s\", \"capacity\": 1,"
+                  " \"status\": \"scheduled\"}",
+                  f->prac, loc);
+    it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    loc_path = it_fmt("/v1/training-sessions/%s", it_json_str(&r, "id"));
+    it_assert_header(&r, "Location", loc_path);
+    assert_string_equal(it_json_str(&r, "location_id"), loc);
+    assert_true(json_is_null(json_object_get(r.json, "venue")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "trainer_ids")), 0);
+    it_resp_free(&r);
+    free(loc_path);
+    free(body);
+
+    /* Licensees read but do not schedule. */
+    it_post_json(f->s, "/v1/training-sessions", f->a_admin, "{}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(loc);
+    free(trainers);
+    free(trainer);
+    res_free(&s);
+}
+
+static void
+test_session_validation(void **state)
+{
+    struct fx *f = *state;
+    char *plain = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
+    char *suspended = make_fac(f, "suspended", f->org_a, 1, "2024-01-01", "2099-01-01");
+    char *withdrawn = make_fac(f, "withdrawn", NULL, 1, NULL, NULL);
+    char *good = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
+    char *loc_off, *loc_gone, *body;
+    struct {
+        char *body;
+        const char *field;
+    } cases[24];
+    size_t n = 0, i;
+    struct it_resp r;
+    PGresult *res;
+    long before;
+
+#define CASE(field_, ...) (cases[n].body = it_fmt(__VA_ARGS__), cases[n++].field = (field_))
+    res = it_sql(f->s,
+                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+                 " active) VALUES ($1::uuid, 'Closed', 'community', '[\"3 Lane\"]', 'Bath',"
+                 " 'BA2 3AB', false) RETURNING id::text",
+                 f->org_a);
+    loc_off = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = it_sql(f->s,
+                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+                 " archived_at) VALUES ($1::uuid, 'Gone', 'community', '[\"4 Lane\"]', 'Bath',"
+                 " 'BA2 3AB', now()) RETURNING id::text",
+                 f->org_a);
+    loc_gone = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    CASE("course_id", "{\"starts_on\": \"2099-01-01\", \"ends_on\": \"2099-01-02\","
+                      " \"venue\": \"V\", \"capacity\": 5}");
+    CASE("course_id", "{\"course_id\": \"x\", \"starts_on\": \"2099-01-01\","
+                      " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5}");
+    CASE("course_id",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5}",
+         NO_SUCH_ID);
+    CASE("course_id",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5}",
+         f->inactive);
+    CASE("starts_on",
+         "{\"course_id\": \"%s\", \"ends_on\": \"2099-01-02\", \"venue\": \"V\","
+         " \"capacity\": 5}",
+         f->prac);
+    CASE("starts_on",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-02-30\","
+         " \"ends_on\": \"2099-03-02\", \"venue\": \"V\", \"capacity\": 5}",
+         f->prac);
+    CASE("ends_on",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\", \"venue\": \"V\","
+         " \"capacity\": 5}",
+         f->prac);
+    CASE("ends_on",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-02\","
+         " \"ends_on\": \"2099-01-01\", \"venue\": \"V\", \"capacity\": 5}",
+         f->prac);
+    CASE("venue",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"capacity\": 5}",
+         f->prac);
+    CASE("venue",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"\", \"capacity\": 5}",
+         f->prac);
+    CASE("location_id",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"location_id\": \"%s\", \"capacity\": 5}",
+         f->prac, NO_SUCH_ID);
+    CASE("location_id",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"location_id\": \"%s\", \"capacity\": 5}",
+         f->prac, loc_off);
+    CASE("location_id",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"location_id\": \"%s\", \"capacity\": 5}",
+         f->prac, loc_gone);
+    CASE("capacity",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\"}",
+         f->prac);
+    CASE("capacity",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 0}",
+         f->prac);
+    CASE("capacity",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 201}",
+         f->prac);
+    CASE("status",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5,"
+         " \"status\": \"completed\"}",
+         f->prac);
+    CASE("trainer_ids",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5,"
+         " \"trainer_ids\": [\"nope\"]}",
+         f->prac);
+    CASE("trainer_ids",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5,"
+         " \"trainer_ids\": [\"%s\", \"%s\"]}",
+         f->prac, good, good);
+    CASE("trainer_ids",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5,"
+         " \"trainer_ids\": \"%s\"}",
+         f->prac, good);
+    CASE("room",
+         "{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\","
+         " \"ends_on\": \"2099-01-02\", \"venue\": \"V\", \"capacity\": 5, \"room\": 1}",
+         f->prac);
+#undef CASE
+
+    before = writes(f);
+    for (i = 0; i < n; i++) {
+        it_post_json(f->s, "/v1/training-sessions", f->admin, cases[i].body, &r);
+        assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+        free(cases[i].body);
+    }
+
+    /* Each trainer that may not train is named on its own; the good one is not. */
+    body = it_fmt("{\"course_id\": \"%s\", \"starts_on\": \"2099-01-01\", \"ends_on\": "
+                  "\"2099-01-02\", \"venue\": \"V\", \"capacity\": 5,"
+                  " \"trainer_ids\": [\"%s\", \"%s\", \"%s\", \"%s\", \"%s\"]}",
+                  f->prac, good, plain, suspended, withdrawn, NO_SUCH_ID);
+    it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
+    assert_field_error_with(&r, "trainer_ids", plain);
+    assert_field_error_with(&r, "trainer_ids", suspended);
+    assert_field_error_with(&r, "trainer_ids", withdrawn);
+    assert_field_error_with(&r, "trainer_ids", NO_SUCH_ID);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 4);
+    {
+        json_t *e;
+        size_t k;
+        json_array_foreach(json_object_get(r.json, "errors"), k, e)
+        {
+            assert_null(strstr(jstr(e, "detail"), good));
+        }
+    }
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    free(loc_off);
+    free(loc_gone);
+    free(plain);
+    free(suspended);
+    free(withdrawn);
+    free(good);
+}
+
+static void
+test_session_update(void **state)
+{
+    struct fx *f = *state;
+    char *t1 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
+    char *t2 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
+    char *trainers = it_fmt("[\"%s\"]", t1), *body;
+    struct res s = create_session(f, f->prac, "2099-05-01", "2099-05-02", 5, trainers);
+    struct res past = create_session(f, f->prac, "2025-01-06", "2025-01-07", 5, NULL);
+    char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2);
+    struct it_resp r;
+    long before;
+
+    before = writes(f);
+    patch_session(f, s.id, f->admin, NULL, "{\"capacity\": 6}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, "\"77\"", "{\"capacity\": 6}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    patch_session(f, s.id, f->a_admin, s.etag, "{\"capacity\": 6}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{}", &r);
+    assert_field_error(&r, "body");
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"capacity\": 1}", &r);
+    assert_field_error_with(&r, "capacity", "2");
+    it_resp_free(&r);
+    body = it_fmt("{\"course_id\": \"%s\"}", f->refr);
+    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    assert_field_error(&r, "course_id");
+    it_resp_free(&r);
+    free(body);
+    patch_session(f, s.id, f->admin, s.etag, "{\"venue\": null}", &r);
+    assert_field_error(&r, "venue");
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"starts_on\": \"2099-05-03\"}", &r);
+    assert_field_error(&r, "starts_on");
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"completed\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    body = it_fmt("{\"trainer_ids\": [\"%s\"]}", p1);
+    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    assert_field_error_with(&r, "trainer_ids", p1);
+    it_resp_free(&r);
+    free(body);
+    patch_session(f, NO_SUCH_ID, f->admin, s.etag, "{\"capacity\": 6}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* A good change: trainers replaced, capacity down to the places taken. */
+    body = it_fmt("{\"capacity\": 2, \"trainer_ids\": [\"%s\", \"%s\"], \"venue\": \"Pump Room\"}",
+                  t2, t1);
+    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    it_assert_status(&r, 200);
+    free(body);
+    assert_int_equal(jint(&r, "capacity"), 2);
+    assert_int_equal(jint(&r, "enrolled"), 2);
+    assert_int_equal(jint(&r, "places_left"), 0);
+    assert_string_equal(it_json_str(&r, "venue"), "Pump Room");
+    assert_int_equal(json_array_size(json_object_get(r.json, "trainer_ids")), 2);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM training_session_trainer"
+                              " WHERE session_id = $1::uuid",
+                              s.id),
+                     2);
+    assert_string_not_equal(it_header(&r, "ETag"), s.etag);
+    free(s.etag);
+    s.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type ="
+                              " 'training_session' AND resource_id = $1 AND action = 'update'",
+                              s.id),
+                     1);
+
+    /* Cancelled is final: nothing changes afterwards, and it takes no enrolments. */
+    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "cancelled");
+    assert_int_equal(jint(&r, "places_left"), 0);
+    free(s.etag);
+    s.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"scheduled\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+
+    /* A session that has ended may be completed. */
+    patch_session(f, past.id, f->admin, past.etag, "{\"status\": \"completed\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "completed");
+    it_resp_free(&r);
+
+    res_free(&e1);
+    res_free(&e2);
+    res_free(&s);
+    res_free(&past);
+    free(p1);
+    free(p2);
+    free(t1);
+    free(t2);
+    free(trainers);
+}
+
+static void
+test_session_list_pages_csv(void **state)
+{
+    struct fx *f = *state;
+    const char *hdrs[] = {"Accept: text/csv", NULL};
+    char course[40], *path, *cursor = NULL;
+    struct res a, b, c;
+    struct it_resp r;
+    json_t *items, *rows, *seen = json_array();
+    int pages = 0;
+
+    create_course(f, "{\"code\": \"LISTED\", \"title\": \"Listed\", \"kind\": \"practitioner\"}",
+                  course);
+    b = create_session(f, course, "2098-02-01", "2098-02-03", 10, NULL);
+    a = create_session(f, course, "2098-01-01", "2098-01-02", 10, NULL);
+    c = create_session(f, course, "2098-03-01", "2098-03-01", 10, NULL);
+    patch_session(f, c.id, f->admin, c.etag, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    path = it_fmt("/v1/training-sessions?course_id=%s", course);
+    it_get(f->s, path, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), a.id);
+    assert_string_equal(jstr(json_array_get(items, 1), "id"), b.id);
+    assert_string_equal(jstr(json_array_get(items, 2), "id"), c.id);
+    it_resp_free(&r);
+    free(path);
+
+    /* from: ending on or after; to: starting on or before; status. */
+    path = it_fmt("/v1/training-sessions?course_id=%s&from=2098-01-03&to=2098-02-01", course);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), b.id);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/training-sessions?course_id=%s&status=cancelled", course);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jstr(json_array_get(items, 0), "id"), c.id);
+    it_resp_free(&r);
+    free(path);
+
+    /* Bad parameters. */
+    it_get(f->s, "/v1/training-sessions?status=done", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/training-sessions?from=tomorrow", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/training-sessions?course_id=7", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/training-sessions?venue=x", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+
+    /* Pages of one. */
+    do {
+        path = cursor == NULL
+                   ? it_fmt("/v1/training-sessions?course_id=%s&limit=1", course)
+                   : it_fmt("/v1/training-sessions?course_id=%s&limit=1&cursor=%s", course, cursor);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        items = json_object_get(r.json, "items");
+        assert_true(json_array_size(items) <= 1);
+        if (json_array_size(items) == 1) {
+            json_array_append(seen, json_object_get(json_array_get(items, 0), "id"));
+        }
+        free(cursor);
+        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        it_resp_free(&r);
+        free(path);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(json_array_size(seen), 3);
+    assert_string_equal(json_string_value(json_array_get(seen, 0)), a.id);
+    assert_string_equal(json_string_value(json_array_get(seen, 2)), c.id);
+    json_decref(seen);
+
+    /* CSV, parsed back. */
+    path = it_fmt("/v1/training-sessions?course_id=%s", course);
+    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/csv");
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 4);
+    assert_string_equal(csv_cell(rows, 1, csv_col(rows, "id")), a.id);
+    assert_string_equal(csv_cell(rows, 1, csv_col(rows, "starts_on")), "2098-01-01");
+    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "places_left")), "10");
+    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "status")), "cancelled");
+    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "course_code")), "LISTED");
+    json_decref(rows);
+    it_resp_free(&r);
+    free(path);
+    res_free(&a);
+    res_free(&b);
+    res_free(&c);
+}
+
+/* ---- Enrolments ---------------------------------------------------------------------------- */
+
+static void
+test_enrolment_rules(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    struct res refr = create_session(f, f->refr, "2099-06-01", "2099-06-02", 5, NULL);
+    struct res gone = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+    char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *b1 = make_fac(f, "in_training", f->org_b, 0, NULL, NULL);
+    char *susp = make_fac(f, "suspended", f->org_a, 0, "2020-01-01", "2099-01-01");
+    char *wd = make_fac(f, "withdrawn", f->org_a, 0, NULL, NULL);
+    char *left = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+    char *path, *loc;
+    struct it_resp r;
+    struct res e;
+    long before;
+
+    /* A former employee of A is not A's staff any more. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                   " started_on, ended_on) VALUES ($1::uuid, $2::uuid, '2020-01-01', '2024-01-01')",
+                   left, f->org_a));
+
+    /* Admin enrols anyone. */
+    post_enrolment(f, s.id, f->admin, x, &r);
+    it_assert_status(&r, 201);
+    loc = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, it_json_str(&r, "id"));
+    it_assert_header(&r, "Location", loc);
+    it_assert_header(&r, "ETag", "\"");
+    assert_string_equal(it_json_str(&r, "session_id"), s.id);
+    assert_string_equal(it_json_str(&r, "facilitator_id"), x);
+    assert_string_equal(it_json_str(&r, "status"), "enrolled");
+    assert_string_equal(it_json_str(&r, "nominated_by"), f->admin_id);
+    assert_non_null(it_json_str(&r, "registration_number"));
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
+                              " AND resource_id = $1 AND action = 'create'",
+                              it_json_str(&r, "id")),
+                     1);
+    it_resp_free(&r);
+    free(loc);
+    get_session(f, s.id, f->admin, &r);
+    assert_int_equal(jint(&r, "enrolled"), 1);
+    assert_int_equal(jint(&r, "places_left"), 4);
+    it_resp_free(&r);
+
+    before = writes(f);
+    /* Twice in one session: 409. */
+    post_enrolment(f, s.id, f->admin, x, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    /* org_admin: another organisation's staff, a former employee, an unknown id: 422. */
+    post_enrolment(f, s.id, f->a_admin, b1, &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->a_admin, left, &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->a_admin, NO_SUCH_ID, &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->admin, NO_SUCH_ID, &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    /* org_staff may not nominate. */
+    post_enrolment(f, s.id, f->a_staff, a1, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    /* Suspended and withdrawn facilitators; a refresher for someone never accredited. */
+    post_enrolment(f, s.id, f->admin, susp, &r);
+    assert_field_error_with(&r, "facilitator_id", "suspended");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->a_admin, wd, &r);
+    assert_field_error_with(&r, "facilitator_id", "withdrawn");
+    it_resp_free(&r);
+    post_enrolment(f, refr.id, f->admin, x, &r);
+    assert_field_error_with(&r, "facilitator_id", "refresher");
+    it_resp_free(&r);
+    /* Validation of the body. */
+    path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
+    it_post_json(f->s, path, f->admin, "{}", &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    it_post_json(f->s, path, f->admin, "{\"facilitator_id\": \"12\"}", &r);
+    assert_field_error(&r, "facilitator_id");
+    it_resp_free(&r);
+    {
+        char *body = it_fmt("{\"facilitator_id\": \"%s\", \"status\": \"passed\"}", a1);
+        it_post_json(f->s, path, f->admin, body, &r);
+        assert_field_error(&r, "status");
+        it_resp_free(&r);
+        free(body);
+    }
+    free(path);
+    /* Unknown session: 404; a cancelled one takes nobody: 409. */
+    post_enrolment(f, NO_SUCH_ID, f->admin, a1, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_session(f, gone.id, f->admin, gone.etag, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    before = writes(f);
+    post_enrolment(f, gone.id, f->admin, a1, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* org_admin nominates their own current staff. */
+    e = enrol(f, s.id, f->a_admin, a1);
+    {
+        PGresult *res = it_sql(f->s,
+                               "SELECT u.email FROM enrolment e JOIN app_user u"
+                               " ON u.id = e.nominated_by WHERE e.id = $1::uuid",
+                               e.id);
+        assert_string_equal(PQgetvalue(res, 0, 0), "boss-a@training.example");
+        PQclear(res);
+    }
+
+    /* What licensees see: A sees A's nominee only; B sees none of them. */
+    path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
+    it_get(f->s, path, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), e.id);
+    assert_string_equal(
+        jstr(json_array_get(json_object_get(r.json, "items"), 0), "organisation_id"), f->org_a);
+    it_resp_free(&r);
+    it_get(f->s, path, f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_get(f->s, path, f->b_admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    it_get(f->s, path, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_header(&r, "ETag"), e.etag);
+    it_resp_free(&r);
+    free(path);
+    /* The enrolment under another session is not found. */
+    path = it_fmt("/v1/training-sessions/%s/enrolments/%s", refr.id, e.id);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(path);
+
+    res_free(&e);
+    res_free(&s);
+    res_free(&refr);
+    res_free(&gone);
+    free(x);
+    free(a1);
+    free(b1);
+    free(susp);
+    free(wd);
+    free(left);
+}
+
+struct race {
+    struct fx *f;
+    const char *sid;
+    const char *fid;
+    pthread_barrier_t *start;
+    long status;
+};
+
+static void *
+race_enrol(void *arg)
+{
+    struct race *a = arg;
+    struct it_resp r;
+
+    pthread_barrier_wait(a->start);
+    post_enrolment(a->f, a->sid, a->f->admin, a->fid, &r);
+    a->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+/* Waits (up to 10 s) until `n` other sessions of this database wait for a lock. */
+static void
+wait_for_lock_waiters(struct fx *f, long n)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        if (it_count(f->s,
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            >= n) {
+            return;
+        }
+        it_sleep_ms(10);
+    }
+    fail_msg("the two enrolments never waited for the session lock");
+}
+
+static void
+test_last_place_race(void **state)
+{
+    struct fx *f = *state;
+    int round;
+
+    for (round = 0; round < RACE_ROUNDS; round++) {
+        struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-02", 2, NULL);
+        char *first = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+        char *who[2];
+        struct res e0 = enrol(f, s.id, f->admin, first);
+        pthread_barrier_t start;
+        pthread_t t[2];
+        struct race a[2];
+        int i, created = 0, full = 0;
+
+        who[0] = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+        who[1] = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+        pthread_barrier_init(&start, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            a[i].f = f;
+            a[i].sid = s.id;
+            a[i].fid = who[i];
+            a[i].start = &start;
+            a[i].status = 0;
+        }
+        /* In half the rounds the test holds the session row until both requests wait for it,
+         * so they surely overlap; in the others they run free. */
+        if (round % 2 == 0) {
+            PQclear(it_sql(f->s, "BEGIN"));
+            PQclear(it_sql(f->s, "SELECT 1 FROM training_session WHERE id = $1::uuid FOR UPDATE",
+                           s.id));
+        }
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(pthread_create(&t[i], NULL, race_enrol, &a[i]), 0);
+        }
+        if (round % 2 == 0) {
+            wait_for_lock_waiters(f, 2);
+            PQclear(it_sql(f->s, "COMMIT"));
+        }
+        for (i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            created += a[i].status == 201;
+            full += a[i].status == 409;
+        }
+        pthread_barrier_destroy(&start);
+        if (created != 1 || full != 1) {
+            fail_msg("round %d: got %ld and %ld, want one 201 and one 409", round, a[0].status,
+                     a[1].status);
+        }
+        assert_int_equal(it_count(f->s,
+                                  "SELECT count(*) FROM enrolment WHERE session_id = $1::uuid"
+                                  " AND status <> 'withdrawn'",
+                                  s.id),
+                         2);
+        res_free(&e0);
+        res_free(&s);
+        free(first);
+        free(who[0]);
+        free(who[1]);
+    }
+}
+
+static void
+test_withdraw_and_reenrol(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->prac, "2099-08-01", "2099-08-02", 1, NULL);
+    char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
+    struct res e = enrol(f, s.id, f->a_admin, a1), ex;
+    struct it_resp r;
+    long before = writes(f);
+
+    /* Only the licensing body records outcomes; org_staff change nothing; B cannot see it. */
+    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"attended\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->a_admin, NULL, "{\"status\": \"withdrawn\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"gone\"}", &r);
+    assert_field_error(&r, "status");
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{}", &r);
+    assert_field_error(&r, "status");
+    it_resp_free(&r);
+    /* An outcome before the session has even started. */
+    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"attended\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* The org_admin withdraws their nominee: the place frees up. */
+    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "withdrawn");
+    free(e.etag);
+    e.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    ex = enrol(f, s.id, f->admin, x);
+    /* Posting the withdrawn one again is a duplicate; re-enrolling finds the session full. */
+    post_enrolment(f, s.id, f->a_admin, a1, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r);
+    it_assert_problem(&r, 409);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "full"));
+    it_resp_free(&r);
+    set_status(f, s.id, &ex, "withdrawn");
+    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "enrolled");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
+                              " AND resource_id = $1 AND action = 'update'",
+                              e.id),
+                     2);
+    res_free(&e);
+    res_free(&ex);
+    res_free(&s);
+    free(a1);
+    free(x);
+}
+
+/* ---- Outcomes ------------------------------------------------------------------------------ */
+
+static void
+test_practitioner_pass(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->prac, "2025-03-10", "2025-03-14", 10, NULL);
+    char *p = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *q = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    struct res e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
+    char buf[64];
+    struct it_resp r;
+    PGresult *res;
+    long before = writes(f);
+
+    /* An org_admin may not record an outcome, even for their own staff. */
+    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->admin, NULL, "{\"status\": \"passed\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, e.id, f->admin, "\"0\"", "{\"status\": \"passed\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    assert_string_equal(fac_value(f, p, "status", buf, sizeof(buf)), "in_training");
+
+    set_status(f, s.id, &e, "attended");
+    set_status(f, s.id, &e, "passed");
+
+    /* The facilitator row: accredited from ends_on for 36 months. */
+    assert_string_equal(fac_value(f, p, "status", buf, sizeof(buf)), "accredited");
+    assert_string_equal(fac_value(f, p, "accredited_on", buf, sizeof(buf)), "2025-03-14");
+    assert_string_equal(fac_value(f, p, "accredited_until", buf, sizeof(buf)), "2028-03-14");
+    assert_string_equal(fac_value(f, p, "version", buf, sizeof(buf)), "2");
+    assert_non_null(strstr(fac_value(f, p, "reason", buf, sizeof(buf)), "PRAC"));
+
+    /* The history row, effective today, by the admin. */
+    res = it_sql(f->s,
+                 "SELECT status, accredited_on::text, accredited_until::text,"
+                 " effective_on = registry_today(), changed_by::text"
+                 " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
+                 " ORDER BY id DESC",
+                 p);
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
+    assert_string_equal(PQgetvalue(res, 0, 1), "2025-03-14");
+    assert_string_equal(PQgetvalue(res, 0, 2), "2028-03-14");
+    assert_string_equal(PQgetvalue(res, 0, 3), "t");
+    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
+    PQclear(res);
+
+    /* Audit rows for the facilitator and for the enrolment, by the admin. */
+    res = it_sql(f->s,
+                 "SELECT action, before->>'status', after->>'status', after->>'accredited_until',"
+                 " actor_id::text FROM audit_event"
+                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                 p);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "accredit");
+    assert_string_equal(PQgetvalue(res, 0, 1), "in_training");
+    assert_string_equal(PQgetvalue(res, 0, 2), "accredited");
+    assert_string_equal(PQgetvalue(res, 0, 3), "2028-03-14");
+    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
+    PQclear(res);
+    res = it_sql(f->s,
+                 "SELECT before->>'status', after->>'status' FROM audit_event"
+                 " WHERE resource_type = 'enrolment' AND resource_id = $1 AND action = 'update'"
+                 " ORDER BY id DESC LIMIT 1",
+                 e.id);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "attended");
+    assert_string_equal(PQgetvalue(res, 0, 1), "passed");
+    PQclear(res);
+
+    /* The facilitator is now eligible as far as accreditation goes. */
+    res = it_sql(f->s, "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
+    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
+    PQclear(res);
+
+    /* Passed is final; a fail changes nothing about the facilitator. */
+    before = writes(f);
+    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"failed\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    set_status(f, s.id, &eq, "failed");
+    assert_string_equal(fac_value(f, q, "status", buf, sizeof(buf)), "in_training");
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM facilitator_status_history"
+                              " WHERE facilitator_id = $1::uuid",
+                              q),
+                     1);
+
+    /* With outcomes recorded, the session's dates stay put. */
+    get_session(f, s.id, f->admin, &r);
+    free(s.etag);
+    s.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+
+    res_free(&e);
+    res_free(&eq);
+    res_free(&s);
+    free(p);
+    free(q);
+}
+
+static void
+test_refresher_pass(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->refr, "2025-06-23", "2025-06-30", 10, NULL);
+    char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2021-01-01", "2024-01-01");
+    char *current = make_fac(f, "accredited", f->org_a, 0, "2023-01-01", "2027-06-01");
+    char *later = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
+    char *gone = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
+    struct res el = enrol(f, s.id, f->admin, lapsed), ec = enrol(f, s.id, f->admin, current);
+    struct res ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
+    char buf[64];
+    struct it_resp r;
+    PGresult *res;
+    long before;
+
+    /* Lapsed: from ends_on; current: from the later accredited_until; 24 months each. */
+    set_status(f, s.id, &el, "passed");
+    assert_string_equal(fac_value(f, lapsed, "status", buf, sizeof(buf)), "accredited");
+    assert_string_equal(fac_value(f, lapsed, "accredited_on", buf, sizeof(buf)), "2021-01-01");
+    assert_string_equal(fac_value(f, lapsed, "accredited_until", buf, sizeof(buf)), "2027-06-30");
+    set_status(f, s.id, &ec, "passed");
+    assert_string_equal(fac_value(f, current, "accredited_until", buf, sizeof(buf)), "2029-06-01");
+    res = it_sql(f->s,
+                 "SELECT h.status, h.accredited_until::text, h.effective_on = registry_today()"
+                 " FROM facilitator_status_history h WHERE h.facilitator_id = $1::uuid"
+                 " ORDER BY h.id DESC LIMIT 1",
+                 current);
+    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
+    assert_string_equal(PQgetvalue(res, 0, 1), "2029-06-01");
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    PQclear(res);
+    res = it_sql(f->s,
+                 "SELECT action, before->>'status', before->>'accredited_until',"
+                 " after->>'accredited_until' FROM audit_event"
+                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                 lapsed);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "extend_accreditation");
+    assert_string_equal(PQgetvalue(res, 0, 1), "lapsed");
+    assert_string_equal(PQgetvalue(res, 0, 2), "2024-01-01");
+    assert_string_equal(PQgetvalue(res, 0, 3), "2027-06-30");
+    PQclear(res);
+
+    /* No longer accredited by the time the pass is recorded, or suspended: 422, nothing
+     * written, the enrolment unchanged. */
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator SET status = 'in_training', accredited_on = NULL,"
+                   " accredited_until = NULL WHERE id = $1::uuid",
+                   later));
+    PQclear(it_sql(f->s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid", gone));
+    before = writes(f);
+    patch_enrolment(f, s.id, ei.id, f->admin, ei.etag, "{\"status\": \"passed\"}", &r);
+    assert_field_error_with(&r, "status", "in_training");
+    it_resp_free(&r);
+    patch_enrolment(f, s.id, eg.id, f->admin, eg.etag, "{\"status\": \"passed\"}", &r);
+    assert_field_error_with(&r, "status", "suspended");
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM enrolment WHERE id = $1::uuid"
+                              " AND status = 'enrolled'",
+                              ei.id),
+                     1);
+
+    res_free(&el);
+    res_free(&ec);
+    res_free(&ei);
+    res_free(&eg);
+    res_free(&s);
+    free(lapsed);
+    free(current);
+    free(later);
+    free(gone);
+}
+
+static void
+test_trainer_pass(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->trnr, "2025-09-01", "2025-09-05", 4, NULL);
+    char *t = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
+    struct res e = enrol(f, s.id, f->admin, t), later;
+    char buf[64], *trainers;
+    PGresult *res;
+
+    set_status(f, s.id, &e, "passed");
+    assert_string_equal(fac_value(f, t, "trainer", buf, sizeof(buf)), "true");
+    assert_string_equal(fac_value(f, t, "status", buf, sizeof(buf)), "accredited");
+    assert_string_equal(fac_value(f, t, "accredited_until", buf, sizeof(buf)), "2099-01-01");
+    assert_int_equal(
+        it_count(f->s,
+                 "SELECT count(*) FROM facilitator_status_history"
+                 " WHERE facilitator_id = $1::uuid AND effective_on = registry_today()",
+                 t),
+        1);
+    res = it_sql(f->s,
+                 "SELECT action, before->>'trainer', after->>'trainer' FROM audit_event"
+                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                 t);
+    assert_int_equal(PQntuples(res), 1);
+    assert_string_equal(PQgetvalue(res, 0, 0), "grant_trainer");
+    assert_string_equal(PQgetvalue(res, 0, 1), "false");
+    assert_string_equal(PQgetvalue(res, 0, 2), "true");
+    PQclear(res);
+
+    /* Now they may train a session. */
+    trainers = it_fmt("[\"%s\"]", t);
+    later = create_session(f, f->prac, "2099-10-01", "2099-10-02", 4, trainers);
+    res_free(&later);
+    free(trainers);
+    res_free(&e);
+    res_free(&s);
+    free(t);
+}
+
+static void
+test_enrolments_csv(void **state)
+{
+    struct fx *f = *state;
+    const char *hdrs[] = {"Accept: text/csv", NULL};
+    struct res s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
+    char *ids[3], *path, *cursor = NULL;
+    struct res e[3];
+    struct it_resp r;
+    json_t *rows, *seen = json_array();
+    size_t i, reg_col, status_col, id_col;
+    int pages = 0;
+
+    for (i = 0; i < 3; i++) {
+        ids[i] = make_fac(f, "in_training", i == 2 ? f->org_b : f->org_a, 0, NULL, NULL);
+        e[i] = enrol(f, s.id, f->admin, ids[i]);
+    }
+    set_status(f, s.id, &e[1], "withdrawn");
+
+    path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
+    it_request(f->s, "GET", path, f->admin, hdrs, NULL, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/csv");
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 4);
+    reg_col = csv_col(rows, "registration_number");
+    status_col = csv_col(rows, "status");
+    id_col = csv_col(rows, "facilitator_id");
+    for (i = 0; i < 3; i++) {
+        char buf[64];
+        assert_string_equal(csv_cell(rows, i + 1, id_col), ids[i]);
+        assert_string_equal(csv_cell(rows, i + 1, reg_col),
+                            fac_value(f, ids[i], "registration_number", buf, sizeof(buf)));
+    }
+    assert_string_equal(csv_cell(rows, 2, status_col), "withdrawn");
+    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "organisation_id")), f->org_b);
+    json_decref(rows);
+    it_resp_free(&r);
+    free(path);
+
+    /* The status filter, and org A's CSV holds its own two only. */
+    path = it_fmt("/v1/training-sessions/%s/enrolments?status=withdrawn", s.id);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/training-sessions/%s/enrolments?status=lost", s.id);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
+    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_assert_status(&r, 200);
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 3);
+    json_decref(rows);
+    it_resp_free(&r);
+    free(path);
+    it_get(f->s, "/v1/training-sessions/" NO_SUCH_ID "/enrolments", f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    /* Pages of one, in enrolment order. */
+    do {
+        path = cursor == NULL
+                   ? it_fmt("/v1/training-sessions/%s/enrolments?limit=1", s.id)
+                   : it_fmt("/v1/training-sessions/%s/enrolments?limit=1&cursor=%s", s.id, cursor);
+        it_get(f->s, path, f->admin, &r);
+        it_assert_status(&r, 200);
+        if (json_array_size(json_object_get(r.json, "items")) == 1) {
+            json_array_append(
+                seen, json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+        }
+        free(cursor);
+        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        it_resp_free(&r);
+        free(path);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(json_array_size(seen), 3);
+    for (i = 0; i < 3; i++) {
+        assert_string_equal(json_string_value(json_array_get(seen, i)), e[i].id);
+        res_free(&e[i]);
+        free(ids[i]);
+    }
+    json_decref(seen);
+    res_free(&s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_create),       cmocka_unit_test(test_session_validation),
+        cmocka_unit_test(test_session_update),       cmocka_unit_test(test_session_list_pages_csv),
+        cmocka_unit_test(test_enrolment_rules),      cmocka_unit_test(test_last_place_race),
+        cmocka_unit_test(test_withdraw_and_reenrol), cmocka_unit_test(test_practitioner_pass),
+        cmocka_unit_test(test_refresher_pass),       cmocka_unit_test(test_trainer_pass),
+        cmocka_unit_test(test_enrolments_csv),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
