@@ -1,0 +1,911 @@
+/* it_locations.c: /v1/locations over HTTP against the real server and PostgreSQL: create (postcode
+ * normalised, coordinates given or filled from the postcode table, last_verified_on), each
+ * validation error with nothing written, prison and school sites stored non-public, re-confirming
+ * with {"verified": true}, If-Match (428, 412), role rules (org_staff read only, another
+ * organisation's location 404), archive of a used location against deletion of an unused one,
+ * list filters, keyset pagination, CSV parsed back, and the audit rows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@locations.example"
+#define PASSWORD    "locations-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+
+struct fx {
+    struct it_server *s;
+    char *admin;
+    char hash[PASSWORD_HASH_MAX];
+    char *org_a, *org_b;
+    char *a_admin, *a_staff, *b_admin;
+    int n; /* names made so far */
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static char *
+create_org(struct fx *f, const char *name)
+{
+    char *body = it_fmt("{\"name\": \"%s\", \"kind\": \"charity\", \"address_lines\": [\"1 Road\"],"
+                        " \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
+                        name);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+static char *
+licensee(struct fx *f, const char *email, const char *role, const char *org)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    return it_login(f->s, email, PASSWORD);
+}
+
+static long
+count_locations(struct fx *f)
+{
+    return it_count(f->s, "SELECT count(*) FROM location");
+}
+
+/* Creates a location as `token` with the extra JSON members `extra` (may be ""); expects 201 and
+ * returns the response's id (malloc'd). */
+static char *
+create_loc(struct fx *f, const char *token, const char *kind, const char *extra)
+{
+    char *body = it_fmt("{\"name\": \"Site %03d\", \"kind\": \"%s\", \"address_lines\": [\"1 High"
+                        " Street\", \"Rochester\"], \"town\": \"Rochester\", \"postcode\":"
+                        " \"me1 1aa\"%s}",
+                        ++f->n, kind, extra);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/locations", token, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+static void
+get_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/locations/%s", id);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+static void
+patch_loc(struct fx *f,
+          const char *id,
+          const char *token,
+          const char *etag,
+          const char *body,
+          struct it_resp *r)
+{
+    char *path = it_fmt("/v1/locations/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+static void
+delete_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/locations/%s", id);
+
+    it_delete(f->s, path, token, r);
+    free(path);
+}
+
+/* The ETag of location `id` as `token` sees it (malloc'd). */
+static char *
+etag_of(struct fx *f, const char *id, const char *token)
+{
+    struct it_resp r;
+    char *etag;
+
+    get_loc(f, id, token, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return etag;
+}
+
+/* 1 when the 422 response's errors array names `field`. */
+static int
+names_field(const struct it_resp *r, const char *field)
+{
+    json_t *errors = json_object_get(r->json, "errors"), *e;
+    size_t i;
+
+    json_array_foreach(errors, i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Parses RFC 4180 CSV into an array of rows, each an array of strings. Returns a new
+ * reference. */
+static json_t *
+csv_parse(const char *s)
+{
+    json_t *rows = json_array(), *row = json_array();
+    size_t cap = strlen(s) + 1, n = 0;
+    char *field = malloc(cap);
+    int quoted = 0, any = 0;
+
+    assert_non_null(field);
+    for (; *s != '\0'; s++) {
+        if (quoted) {
+            if (*s == '"' && s[1] == '"') {
+                field[n++] = '"';
+                s++;
+            } else if (*s == '"') {
+                quoted = 0;
+            } else {
+                field[n++] = *s;
+            }
+            continue;
+        }
+        if (*s == '"') {
+            quoted = 1;
+            any = 1;
+        } else if (*s == ',') {
+            json_array_append_new(row, json_stringn(field, n));
+            n = 0;
+        } else if (*s == '\r') {
+            continue;
+        } else if (*s == '\n') {
+            json_array_append_new(row, json_stringn(field, n));
+            json_array_append_new(rows, row);
+            row = json_array();
+            n = 0;
+            any = 0;
+        } else {
+            field[n++] = *s;
+            any = 1;
+        }
+    }
+    if (n > 0 || any || json_array_size(row) > 0) {
+        json_array_append_new(row, json_stringn(field, n));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    free(field);
+    return rows;
+}
+
+/* The index of column `name` in CSV header row `header`, or -1. */
+static int
+csv_col(json_t *header, const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->s = it_start("locations");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->org_a = create_org(f, "Locations Org A");
+    f->org_b = create_org(f, "Locations Org B");
+    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f->org_a);
+    free(f->org_b);
+    free(f->a_admin);
+    free(f->a_staff);
+    free(f->b_admin);
+    free(f);
+    return 0;
+}
+
+/* ---- Create and read ----------------------------------------------------------------------- */
+
+static void
+test_create_and_get(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    long before = count_locations(f);
+    char *id, *path;
+
+    it_post_json(f->s, "/v1/locations", f->a_admin,
+                 "{\"name\": \" Riverside Family Hub \", \"kind\": \"family_centre\","
+                 " \"address_lines\": [\"2 Quay Lane\"], \"town\": \"Chatham\","
+                 " \"postcode\": \"me4 4ab\", \"latitude\": 51.3801, \"longitude\": 0.5210,"
+                 " \"accessibility\": \"Step-free entrance\", \"public\": true}",
+                 &r);
+    it_assert_status(&r, 201);
+    it_assert_header(&r, "ETag", "\"");
+    assert_string_equal(it_json_str(&r, "name"), "Riverside Family Hub");
+    assert_string_equal(it_json_str(&r, "postcode"), "ME4 4AB");
+    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
+    assert_string_equal(it_json_str(&r, "kind"), "family_centre");
+    assert_true(json_is_true(json_object_get(r.json, "public")));
+    assert_true(json_is_true(json_object_get(r.json, "active")));
+    assert_true(json_number_value(json_object_get(r.json, "latitude")) > 51.38
+                && json_number_value(json_object_get(r.json, "latitude")) < 51.381);
+    assert_true(json_number_value(json_object_get(r.json, "longitude")) > 0.52
+                && json_number_value(json_object_get(r.json, "longitude")) < 0.522);
+    assert_int_equal(json_array_size(json_object_get(r.json, "address_lines")), 1);
+    assert_non_null(it_json_str(&r, "created_at"));
+    assert_non_null(it_json_str(&r, "updated_at"));
+    assert_true(json_is_null(json_object_get(r.json, "archived_at")));
+    assert_null(json_object_get(r.json, "version"));
+    {
+        PGresult *res = it_sql(f->s, "SELECT registry_today()::text");
+        assert_string_equal(it_json_str(&r, "last_verified_on"), PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    id = strdup(it_json_str(&r, "id"));
+    it_assert_header(&r, "Location", id);
+    it_resp_free(&r);
+    assert_int_equal(count_locations(f), before + 1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
+                              " AND resource_id = $1 AND action = 'create'",
+                              id),
+                     1);
+
+    get_loc(f, id, f->a_admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "id"), id);
+    assert_string_equal(it_json_str(&r, "accessibility"), "Step-free entrance");
+    it_resp_free(&r);
+    get_loc(f, id, f->admin, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Unknown, malformed and missing ids. */
+    get_loc(f, NO_SUCH_ID, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_loc(f, "not-a-uuid", f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    path = it_fmt("/v1/locations/%s", id);
+    it_get(f->s, path, NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    free(path);
+    free(id);
+}
+
+static void
+test_coordinates_from_postcode(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    PQclear(it_sql(f->s, "INSERT INTO postcode (postcode, latitude, longitude)"
+                         " VALUES ('CT1 2AB', 51.2790, 1.0800)"));
+    it_post_json(f->s, "/v1/locations", f->a_admin,
+                 "{\"name\": \"Canterbury Hall\", \"kind\": \"community\", \"address_lines\":"
+                 " [\"5 Long Street\"], \"town\": \"Canterbury\", \"postcode\": \"ct12ab\"}",
+                 &r);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "postcode"), "CT1 2AB");
+    assert_true(json_number_value(json_object_get(r.json, "latitude")) > 51.278
+                && json_number_value(json_object_get(r.json, "latitude")) < 51.280);
+    assert_true(json_number_value(json_object_get(r.json, "longitude")) > 1.079
+                && json_number_value(json_object_get(r.json, "longitude")) < 1.081);
+    {
+        /* Moving it to a postcode that is not loaded clears the old coordinates. */
+        char *id = strdup(it_json_str(&r, "id"));
+        char *etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        patch_loc(f, id, f->a_admin, etag, "{\"postcode\": \"ME1 1AA\"}", &r);
+        it_assert_status(&r, 200);
+        assert_true(json_is_null(json_object_get(r.json, "latitude")));
+        assert_true(json_is_null(json_object_get(r.json, "longitude")));
+        free(etag);
+        etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        /* And back, with explicit coordinates that win over the table. */
+        patch_loc(f, id, f->a_admin, etag,
+                  "{\"postcode\": \"CT1 2AB\", \"latitude\": 51.3, \"longitude\": 1.1}", &r);
+        it_assert_status(&r, 200);
+        assert_true(json_number_value(json_object_get(r.json, "latitude")) == 51.3);
+        assert_true(json_number_value(json_object_get(r.json, "longitude")) == 1.1);
+        free(etag);
+        free(id);
+    }
+    it_resp_free(&r);
+
+    /* A postcode that is not loaded: no coordinates. */
+    it_post_json(f->s, "/v1/locations", f->a_admin,
+                 "{\"name\": \"Unmapped Hall\", \"kind\": \"health\", \"address_lines\":"
+                 " [\"9 Side Road\"], \"town\": \"Gillingham\", \"postcode\": \"ME7 1AA\"}",
+                 &r);
+    it_assert_status(&r, 201);
+    assert_true(json_is_null(json_object_get(r.json, "latitude")));
+    assert_true(json_is_null(json_object_get(r.json, "longitude")));
+    it_resp_free(&r);
+}
+
+static void
+test_create_validation(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    long before = count_locations(f);
+    static const struct {
+        const char *body;
+        const char *field;
+    } cases[] = {
+        {"{\"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\"}",
+         "name"},
+        {"{\"name\": \"X\", \"kind\": \"castle\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\"}",
+         "kind"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\"}",
+         "address_lines"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1\", \"2\", \"3\","
+         " \"4\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+         "address_lines"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"],"
+         " \"postcode\": \"ME4 4AB\"}",
+         "town"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"NOT A CODE\"}",
+         "postcode"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"latitude\": 51.3}",
+         "longitude"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"latitude\": 40.7, \"longitude\": -74.0}",
+         "latitude"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"latitude\": 52.0, \"longitude\": 5.0}",
+         "longitude"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"latitude\": \"52\", \"longitude\": 0.5}",
+         "latitude"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"public\": \"yes\"}",
+         "public"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"verified\": true}",
+         "verified"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"colour\": \"red\"}",
+         "colour"},
+        {"{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"], \"town\": \"T\","
+         " \"postcode\": \"ME4 4AB\", \"organisation_id\": \"nope\"}",
+         "organisation_id"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        it_post_json(f->s, "/v1/locations", f->a_admin, cases[i].body, &r);
+        it_assert_problem(&r, 422);
+        if (!names_field(&r, cases[i].field)) {
+            it_resp_print(&r);
+            fail_msg("case %zu: errors do not name %s", i, cases[i].field);
+        }
+        it_resp_free(&r);
+    }
+    /* Several at once: each is named. */
+    it_post_json(f->s, "/v1/locations", f->a_admin,
+                 "{\"name\": \"\", \"kind\": \"castle\", \"address_lines\": [\"1 A\"],"
+                 " \"postcode\": \"??\"}",
+                 &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "name"));
+    assert_true(names_field(&r, "kind"));
+    assert_true(names_field(&r, "town"));
+    assert_true(names_field(&r, "postcode"));
+    it_resp_free(&r);
+    /* Admin must say whose location it is. */
+    it_post_json(f->s, "/v1/locations", f->admin,
+                 "{\"name\": \"X\", \"kind\": \"community\", \"address_lines\": [\"1 A\"],"
+                 " \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+                 &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "organisation_id"));
+    it_resp_free(&r);
+    assert_int_equal(count_locations(f), before);
+}
+
+static void
+test_prison_and_school_never_public(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *id, *etag, *id2;
+
+    id = create_loc(f, f->a_admin, "prison", ", \"public\": true");
+    get_loc(f, id, f->a_admin, &r);
+    assert_true(json_is_false(json_object_get(r.json, "public")));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM location WHERE id = $1::uuid"
+                              " AND NOT public",
+                              id),
+                     1);
+    /* Asking again in a PATCH stores false again, and says so. */
+    patch_loc(f, id, f->a_admin, etag, "{\"public\": true}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_false(json_object_get(r.json, "public")));
+    it_resp_free(&r);
+
+    /* A public community site that becomes a school stops being public. */
+    id2 = create_loc(f, f->a_admin, "community", ", \"public\": true");
+    free(etag);
+    etag = etag_of(f, id2, f->a_admin);
+    patch_loc(f, id2, f->a_admin, etag, "{\"kind\": \"school\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "kind"), "school");
+    assert_true(json_is_false(json_object_get(r.json, "public")));
+    it_resp_free(&r);
+    /* The database refuses it too (the backstop). */
+    {
+        PGresult *res =
+            it_sql_try(f->s, "UPDATE location SET public = true WHERE id = $1::uuid", id2);
+        assert_int_not_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+    }
+    free(etag);
+    free(id);
+    free(id2);
+}
+
+static void
+test_verified_and_patch(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *id = create_loc(f, f->a_admin, "community", ""), *etag;
+    PGresult *res;
+
+    PQclear(it_sql(f->s,
+                   "UPDATE location SET last_verified_on = DATE '2020-01-01',"
+                   " updated_at = TIMESTAMPTZ '2020-01-01 00:00Z' WHERE id = $1::uuid",
+                   id));
+    etag = etag_of(f, id, f->a_admin);
+    /* An ordinary change leaves last_verified_on alone but moves updated_at. */
+    patch_loc(f, id, f->a_admin, etag, "{\"accessibility\": \"Lift to first floor\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "last_verified_on"), "2020-01-01");
+    assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
+    assert_true(strncmp(it_json_str(&r, "updated_at"), "2020", 4) != 0);
+    free(etag);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* verified: false is refused; nothing changes. */
+    patch_loc(f, id, f->a_admin, etag, "{\"verified\": false}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "verified"));
+    it_resp_free(&r);
+    /* Re-confirming sets today's date. */
+    patch_loc(f, id, f->a_admin, etag, "{\"verified\": true}", &r);
+    it_assert_status(&r, 200);
+    res = it_sql(f->s, "SELECT registry_today()::text");
+    assert_string_equal(it_json_str(&r, "last_verified_on"), PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
+    it_resp_free(&r);
+
+    /* Other validation on PATCH: organisation_id cannot move, empty body, bad values. */
+    free(etag);
+    etag = etag_of(f, id, f->a_admin);
+    patch_loc(f, id, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "organisation_id"));
+    it_resp_free(&r);
+    patch_loc(f, id, f->a_admin, etag, "{}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    patch_loc(f, id, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "name"));
+    assert_true(names_field(&r, "longitude"));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
+                              " AND resource_id = $1 AND action = 'update'",
+                              id),
+                     2);
+    free(etag);
+    free(id);
+}
+
+static void
+test_if_match(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *id = create_loc(f, f->a_admin, "community", ""), *etag = etag_of(f, id, f->a_admin);
+
+    patch_loc(f, id, f->a_admin, NULL, "{\"name\": \"Renamed\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_loc(f, id, f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE name = 'Renamed'"), 0);
+    patch_loc(f, id, f->a_admin, etag, "{\"name\": \"Renamed\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_not_equal(it_header(&r, "ETag"), etag);
+    it_resp_free(&r);
+    /* The old ETag is now stale. */
+    patch_loc(f, id, f->a_admin, etag, "{\"name\": \"Renamed again\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    free(etag);
+    free(id);
+}
+
+static void
+test_roles(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *id = create_loc(f, f->a_admin, "health", ""), *etag = etag_of(f, id, f->a_admin);
+    char *body;
+    long before;
+
+    /* org_staff read their own organisation's location, and change nothing. */
+    get_loc(f, id, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    patch_loc(f, id, f->a_staff, etag, "{\"name\": \"Staff edit\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    delete_loc(f, id, f->a_staff, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    before = count_locations(f);
+    it_post_json(f->s, "/v1/locations", f->a_staff,
+                 "{\"name\": \"Staff site\", \"kind\": \"community\", \"address_lines\":"
+                 " [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+                 &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+
+    /* Another organisation's location is absent. */
+    get_loc(f, id, f->b_admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_loc(f, id, f->b_admin, etag, "{\"name\": \"Hijack\"}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    delete_loc(f, id, f->b_admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Planted\", \"kind\": \"community\","
+                  " \"address_lines\": [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+                  f->org_a);
+    it_post_json(f->s, "/v1/locations", f->b_admin, body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    assert_int_equal(count_locations(f), before);
+    it_get(f->s, "/v1/locations?limit=100", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    {
+        json_t *item;
+        size_t i;
+        json_array_foreach(json_object_get(r.json, "items"), i, item)
+        {
+            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+        }
+    }
+    it_resp_free(&r);
+    /* The filter cannot reach across either. */
+    free(body);
+    body = it_fmt("/v1/locations?organisation_id=%s", f->org_a);
+    it_get(f->s, body, f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+
+    /* Admin creates for any organisation, and changes anything. */
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Admin made\", \"kind\": \"other\","
+                  " \"address_lines\": [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+                  f->org_b);
+    it_post_json(f->s, "/v1/locations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_b);
+    it_resp_free(&r);
+    patch_loc(f, id, f->admin, etag, "{\"name\": \"Admin renamed\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(body);
+    free(etag);
+    free(id);
+}
+
+static void
+test_archive_or_delete(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *unused = create_loc(f, f->a_admin, "community", "");
+    char *used = create_loc(f, f->a_admin, "school", "");
+    char *path;
+
+    /* Unused: removed for good. */
+    delete_loc(f, unused, f->a_admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE id = $1::uuid", unused),
+                     0);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
+                              " AND resource_id = $1 AND action = 'delete' AND after IS NULL",
+                              unused),
+                     1);
+    get_loc(f, unused, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+
+    /* Used by a programme run: archived, kept, hidden. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, capacity_families) VALUES ($1::uuid, $2::uuid, 'standard',"
+                   " DATE '2030-01-07', DATE '2030-03-25', 6)",
+                   f->org_a, used));
+    /* A stale If-Match is refused when sent. */
+    path = it_fmt("/v1/locations/%s", used);
+    {
+        const char *hdrs[] = {"If-Match: \"999\"", NULL};
+        it_request(f->s, "DELETE", path, f->a_admin, hdrs, NULL, &r);
+        it_assert_problem(&r, 412);
+        it_resp_free(&r);
+    }
+    delete_loc(f, used, f->a_admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM location WHERE id = $1::uuid"
+                              " AND archived_at IS NOT NULL AND NOT active",
+                              used),
+                     1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
+                              " AND resource_id = $1 AND action = 'archive'",
+                              used),
+                     1);
+    get_loc(f, used, f->a_admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_loc(f, used, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_json_str(&r, "archived_at"));
+    it_resp_free(&r);
+    it_get(f->s, "/v1/locations?limit=100", f->admin, &r);
+    it_assert_status(&r, 200);
+    {
+        json_t *item;
+        size_t i;
+        json_array_foreach(json_object_get(r.json, "items"), i, item)
+        {
+            assert_string_not_equal(jstr(item, "id"), used);
+        }
+    }
+    it_resp_free(&r);
+    /* Archived: no second delete, no changes. */
+    delete_loc(f, used, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_loc(f, used, f->admin, "*", "{\"name\": \"Back\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+
+    /* Used as a training venue: archived as well. */
+    free(unused);
+    unused = create_loc(f, f->a_admin, "community", "");
+    PQclear(it_sql(f->s, "INSERT INTO course (code, title, kind) VALUES ('LOC-TEST', 'T',"
+                         " 'practitioner')"));
+    PQclear(it_sql(f->s,
+                   "INSERT INTO training_session (course_id, starts_on, ends_on, location_id,"
+                   " capacity) SELECT id, DATE '2030-01-01', DATE '2030-01-02', $1::uuid, 10"
+                   " FROM course WHERE code = 'LOC-TEST'",
+                   unused));
+    delete_loc(f, unused, f->a_admin, &r);
+    it_assert_status(&r, 204);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM location WHERE id = $1::uuid"
+                              " AND archived_at IS NOT NULL",
+                              unused),
+                     1);
+    free(path);
+    free(unused);
+    free(used);
+}
+
+static void
+test_list_filters_pages_and_csv(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids[5], *cursor = NULL, *path, *etag;
+    json_t *rows, *header;
+    int i, seen = 0, pages = 0, c_name, c_kind, c_lines, c_id;
+    long total;
+
+    for (i = 0; i < 5; i++) {
+        ids[i] = create_loc(f, f->b_admin, i % 2 ? "prison" : "family_centre", "");
+    }
+    etag = etag_of(f, ids[0], f->b_admin);
+    patch_loc(f, ids[0], f->b_admin, etag, "{\"active\": false}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    total = it_count(f->s,
+                     "SELECT count(*) FROM location WHERE organisation_id = $1::uuid"
+                     " AND archived_at IS NULL",
+                     f->org_b);
+    /* Pages of two, in a stable order, each item once. */
+    do {
+        json_t *item;
+        size_t k;
+        path = cursor != NULL ? it_fmt("/v1/locations?limit=2&cursor=%s", cursor)
+                              : it_fmt("/v1/locations?limit=2");
+        it_get(f->s, path, f->b_admin, &r);
+        free(path);
+        it_assert_status(&r, 200);
+        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
+        json_array_foreach(json_object_get(r.json, "items"), k, item)
+        {
+            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+            seen++;
+        }
+        free(cursor);
+        cursor =
+            it_json_str(&r, "next_cursor") != NULL ? strdup(it_json_str(&r, "next_cursor")) : NULL;
+        it_resp_free(&r);
+        pages++;
+    } while (cursor != NULL && pages < 20);
+    assert_int_equal(seen, total);
+
+    /* Filters. */
+    it_get(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/locations?active=false&limit=100", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), ids[0]);
+    it_resp_free(&r);
+    path = it_fmt("/v1/locations?organisation_id=%s&kind=family_centre&active=true", f->org_b);
+    it_get(f->s, path, f->admin, &r);
+    free(path);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    it_resp_free(&r);
+    /* Bad filters. */
+    it_get(f->s, "/v1/locations?colour=red", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/locations?kind=castle", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/locations?active=maybe", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/locations?organisation_id=x", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+
+    /* CSV, parsed back. */
+    {
+        const char *hdrs[] = {"Accept: text/csv", NULL};
+        it_request(f->s, "GET", "/v1/locations?kind=prison&limit=100", f->b_admin, hdrs, NULL, &r);
+    }
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/csv");
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 3);
+    header = json_array_get(rows, 0);
+    c_name = csv_col(header, "name");
+    c_kind = csv_col(header, "kind");
+    c_lines = csv_col(header, "address_lines");
+    c_id = csv_col(header, "id");
+    assert_true(c_name >= 0 && c_kind >= 0 && c_lines >= 0 && c_id >= 0);
+    for (i = 1; i < 3; i++) {
+        json_t *row = json_array_get(rows, (size_t)i), *lines;
+        assert_int_equal(json_array_size(row), json_array_size(header));
+        assert_string_equal(json_string_value(json_array_get(row, (size_t)c_kind)), "prison");
+        assert_true(strncmp(json_string_value(json_array_get(row, (size_t)c_name)), "Site ", 5)
+                    == 0);
+        lines = json_loads(json_string_value(json_array_get(row, (size_t)c_lines)), 0, NULL);
+        assert_non_null(lines);
+        assert_int_equal(json_array_size(lines), 2);
+        assert_string_equal(json_string_value(json_array_get(lines, 0)), "1 High Street");
+        json_decref(lines);
+        assert_int_equal(it_count(f->s,
+                                  "SELECT count(*) FROM location WHERE id = $1::uuid"
+                                  " AND kind = 'prison' AND NOT public",
+                                  json_string_value(json_array_get(row, (size_t)c_id))),
+                         1);
+    }
+    json_decref(rows);
+    it_resp_free(&r);
+    for (i = 0; i < 5; i++) {
+        free(ids[i]);
+    }
+    free(etag);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_and_get),
+        cmocka_unit_test(test_coordinates_from_postcode),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_prison_and_school_never_public),
+        cmocka_unit_test(test_verified_and_patch),
+        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_archive_or_delete),
+        cmocka_unit_test(test_list_filters_pages_and_csv),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

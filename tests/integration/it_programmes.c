@@ -1,0 +1,1267 @@
+/* it_programmes.c: /v1/programmes over HTTP against the real server and PostgreSQL: a run the rules
+ * accept (facilitators and variant details in the response), each rule broken on its own and all
+ * of them at once (the 422 lists each, nothing written), the rules re-checked on PATCH against
+ * the run as it would be, status transitions and completion figures, cancelling a run that no
+ * longer passes the rules, If-Match (428, 412), role rules (org_staff read only, another
+ * organisation's run 404), list filters, keyset pagination and CSV parsed back.
+ *
+ * Facilitators, their status history and employment are made with SQL; the rules read them
+ * through facilitator_eligibility, as the server does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+#include "registry/password.h"
+
+#define ADMIN_EMAIL "admin@programmes.example"
+#define PASSWORD    "programmes-test-password-1"
+#define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
+#define START       "2030-01-07"
+#define END         "2030-03-25"
+
+struct fac {
+    char id[40];
+    char number[16];
+};
+
+struct fx {
+    struct it_server *s;
+    char *admin;
+    char hash[PASSWORD_HASH_MAX];
+    char *org_a, *org_b, *org_d; /* A and B licensed to 2099; D only to 2030-02-28 */
+    char *a_admin, *a_staff, *b_admin;
+    char *loc_a, *loc_a_off, *loc_b, *loc_d;
+    struct fac a1, a2, a3, a_train, b1, d1, d2; /* a3 accredited only to 2030-06-30 */
+    int n;
+};
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static char *
+create_org(struct fx *f)
+{
+    char *body = it_fmt("{\"name\": \"Programme Org %d\", \"kind\": \"charity\", \"address_lines\":"
+                        " [\"1 Road\"], \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
+                        ++f->n);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* Gives `org` an active licence from 2024-01-01 to `until`; returns the licence id (malloc'd). */
+static char *
+license(struct fx *f, const char *org, const char *until)
+{
+    char *path = it_fmt("/v1/organisations/%s/licences", org), *body, *id, *p2;
+    struct it_resp r;
+
+    body = it_fmt("{\"valid_from\": \"2024-01-01\", \"valid_until\": \"%s\"}", until);
+    it_post_json(f->s, path, f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    p2 = it_fmt("/v1/licences/%s", id);
+    {
+        char *etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        it_patch_json(f->s, p2, f->admin, etag, "{\"status\": \"active\", \"reason\": \"granted\"}",
+                      &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        free(etag);
+    }
+    free(p2);
+    free(body);
+    free(path);
+    return id;
+}
+
+static char *
+licensee(struct fx *f, const char *email, const char *role, const char *org)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, f->hash, role, org));
+    return it_login(f->s, email, PASSWORD);
+}
+
+/* A facilitator with one status since 2020 (accredited from 2020-01-01 to `until` when status is
+ * accredited), employed by `org` (NULL: nobody) since 2020. */
+static void
+make_fac(struct fx *f, struct fac *out, const char *org, const char *status, const char *until)
+{
+    const char *on = strcmp(status, "accredited") == 0 ? "2020-01-01" : NULL;
+    PGresult *res;
+
+    res = it_sql(f->s,
+                 "INSERT INTO facilitator (given_name, family_name, status, accredited_on,"
+                 " accredited_until) VALUES ('Alex', $1, $2, $3::date, $4::date)"
+                 " RETURNING id::text, registration_number",
+                 status, status, on, until);
+    snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->number, sizeof(out->number), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    PQclear(it_sql(f->s,
+                   "INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
+                   " accredited_until, effective_on) VALUES ($1::uuid, $2, $3::date, $4::date,"
+                   " DATE '2020-01-01')",
+                   out->id, status, on, until));
+    if (org != NULL) {
+        PQclear(it_sql(f->s,
+                       "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                       " started_on) VALUES ($1::uuid, $2::uuid, DATE '2020-01-01')",
+                       out->id, org));
+    }
+}
+
+static char *
+make_loc(struct fx *f, const char *org, const char *extra)
+{
+    char *body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Run site %d\", \"kind\":"
+                        " \"family_centre\", \"address_lines\": [\"3 Mill Lane\"], \"town\":"
+                        " \"Maidstone\", \"postcode\": \"ME14 1AA\"%s}",
+                        org, ++f->n, extra);
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/locations", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    return id;
+}
+
+/* A run body: `org` may be NULL (left out), `ids` a JSON array text, `extra` more members. */
+static char *
+run_body(const char *org,
+         const char *loc,
+         const char *ids,
+         const char *starts,
+         const char *ends,
+         const char *extra)
+{
+    char *o = org != NULL ? it_fmt("\"organisation_id\": \"%s\", ", org) : strdup("");
+    char *b = it_fmt("{%s\"location_id\": \"%s\", \"facilitator_ids\": %s, \"variant\":"
+                     " \"standard\", \"starts_on\": \"%s\", \"ends_on\": \"%s\","
+                     " \"capacity_families\": 6%s}",
+                     o, loc, ids, starts, ends, extra);
+    free(o);
+    return b;
+}
+
+static char *
+ids2(const struct fac *x, const struct fac *y)
+{
+    return it_fmt("[\"%s\", \"%s\"]", x->id, y->id);
+}
+
+/* Creates a run (expects 201); returns its id (malloc'd). */
+static char *
+create_run(struct fx *f, const char *token, const char *body)
+{
+    struct it_resp r;
+    char *id;
+
+    it_post_json(f->s, "/v1/programmes", token, body, &r);
+    it_assert_status(&r, 201);
+    id = strdup(it_json_str(&r, "id"));
+    it_resp_free(&r);
+    return id;
+}
+
+static void
+get_run(struct fx *f, const char *id, const char *token, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/programmes/%s", id);
+
+    it_get(f->s, path, token, r);
+    free(path);
+}
+
+static void
+patch_run(struct fx *f,
+          const char *id,
+          const char *token,
+          const char *etag,
+          const char *body,
+          struct it_resp *r)
+{
+    char *path = it_fmt("/v1/programmes/%s", id);
+
+    it_patch_json(f->s, path, token, etag, body, r);
+    free(path);
+}
+
+static char *
+etag_of(struct fx *f, const char *id)
+{
+    struct it_resp r;
+    char *etag;
+
+    get_run(f, id, f->admin, &r);
+    it_assert_status(&r, 200);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return etag;
+}
+
+/* PATCHes run `id` as admin with its current ETag; the response is left in `r`. */
+static void
+patch_now(struct fx *f, const char *id, const char *body, struct it_resp *r)
+{
+    char *etag = etag_of(f, id);
+
+    patch_run(f, id, f->admin, etag, body, r);
+    free(etag);
+}
+
+/* The errors item of rule `rule`, or NULL. */
+static json_t *
+find_rule(const struct it_resp *r, const char *rule)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(r->json, "errors"), i, e)
+    {
+        if (jstr(e, "rule") != NULL && strcmp(jstr(e, "rule"), rule) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static int
+names_field(const struct it_resp *r, const char *field)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(r->json, "errors"), i, e)
+    {
+        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Asserts a 422 whose errors array holds exactly one item, of `rule` on `field`. */
+static void
+assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
+{
+    json_t *errors = json_object_get(r->json, "errors"), *e;
+
+    it_assert_problem(r, 422);
+    e = find_rule(r, rule);
+    if (json_array_size(errors) != 1 || e == NULL) {
+        it_resp_print(r);
+        fail_msg("expected only rule %s", rule);
+    }
+    assert_string_equal(jstr(e, "field"), field);
+    assert_non_null(jstr(e, "detail"));
+}
+
+static long
+count_runs(struct fx *f)
+{
+    return it_count(f->s, "SELECT count(*) FROM programme_run");
+}
+
+static json_t *
+csv_parse(const char *s)
+{
+    json_t *rows = json_array(), *row = json_array();
+    size_t n = 0;
+    char *field = malloc(strlen(s) + 1);
+    int quoted = 0, any = 0;
+
+    assert_non_null(field);
+    for (; *s != '\0'; s++) {
+        if (quoted) {
+            if (*s == '"' && s[1] == '"') {
+                field[n++] = '"';
+                s++;
+            } else if (*s == '"') {
+                quoted = 0;
+            } else {
+                field[n++] = *s;
+            }
+            continue;
+        }
+        if (*s == '"') {
+            quoted = any = 1;
+        } else if (*s == ',') {
+            json_array_append_new(row, json_stringn(field, n));
+            n = 0;
+        } else if (*s == '\n') {
+            json_array_append_new(row, json_stringn(field, n));
+            json_array_append_new(rows, row);
+            row = json_array();
+            n = 0;
+            any = 0;
+        } else if (*s != '\r') {
+            field[n++] = *s;
+            any = 1;
+        }
+    }
+    if (n > 0 || any || json_array_size(row) > 0) {
+        json_array_append_new(row, json_stringn(field, n));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    free(field);
+    return rows;
+}
+
+static int
+csv_col(json_t *header, const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ---- Fixture ------------------------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->s = it_start("programmes");
+    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
+    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
+    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->org_a = create_org(f);
+    f->org_b = create_org(f);
+    f->org_d = create_org(f);
+    free(license(f, f->org_a, "2099-12-31"));
+    free(license(f, f->org_b, "2099-12-31"));
+    free(license(f, f->org_d, "2030-02-28"));
+    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
+    f->loc_a = make_loc(f, f->org_a, "");
+    f->loc_a_off = make_loc(f, f->org_a, ", \"active\": false");
+    f->loc_b = make_loc(f, f->org_b, "");
+    f->loc_d = make_loc(f, f->org_d, "");
+    make_fac(f, &f->a1, f->org_a, "accredited", "2099-12-31");
+    make_fac(f, &f->a2, f->org_a, "accredited", "2099-12-31");
+    make_fac(f, &f->a3, f->org_a, "accredited", "2030-06-30");
+    make_fac(f, &f->a_train, f->org_a, "in_training", NULL);
+    make_fac(f, &f->b1, f->org_b, "accredited", "2099-12-31");
+    make_fac(f, &f->d1, f->org_d, "accredited", "2099-12-31");
+    make_fac(f, &f->d2, f->org_d, "accredited", "2099-12-31");
+    *state = f;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    free(f->org_a);
+    free(f->org_b);
+    free(f->org_d);
+    free(f->a_admin);
+    free(f->a_staff);
+    free(f->b_admin);
+    free(f->loc_a);
+    free(f->loc_a_off);
+    free(f->loc_b);
+    free(f->loc_d);
+    free(f);
+    return 0;
+}
+
+/* ---- A run the rules accept ---------------------------------------------------------------- */
+
+static void
+test_accepted_run(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a2), *body, *id;
+    json_t *facs, *vd, *fac;
+    size_t i;
+    long before = count_runs(f);
+
+    body = run_body(NULL, f->loc_a, ids, START, END,
+                    ", \"families_enrolled\": 2, \"weekday\": \"tuesday\","
+                    " \"start_time\": \"10:30\", \"self_referral_allowed\": true");
+    it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
+    it_assert_status(&r, 201);
+    it_assert_header(&r, "ETag", "\"");
+    id = strdup(it_json_str(&r, "id"));
+    it_assert_header(&r, "Location", id);
+    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
+    assert_string_equal(it_json_str(&r, "location_id"), f->loc_a);
+    assert_string_equal(it_json_str(&r, "status"), "planned");
+    assert_string_equal(it_json_str(&r, "variant"), "standard");
+    assert_string_equal(it_json_str(&r, "starts_on"), START);
+    assert_string_equal(it_json_str(&r, "ends_on"), END);
+    assert_string_equal(it_json_str(&r, "weekday"), "tuesday");
+    assert_string_equal(it_json_str(&r, "start_time"), "10:30");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "capacity_families")), 6);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "families_enrolled")), 2);
+    assert_true(json_is_true(json_object_get(r.json, "accepting_referrals")));
+    assert_true(json_is_true(json_object_get(r.json, "self_referral_allowed")));
+    assert_true(json_is_null(json_object_get(r.json, "families_started")));
+    assert_true(json_is_null(json_object_get(r.json, "sessions_planned")));
+    vd = json_object_get(r.json, "variant_details");
+    assert_string_equal(jstr(vd, "code"), "standard");
+    assert_int_equal(json_integer_value(json_object_get(vd, "sessions")), 11);
+    assert_int_equal(json_integer_value(json_object_get(vd, "min_facilitators")), 2);
+    assert_non_null(jstr(vd, "title"));
+    facs = json_object_get(r.json, "facilitators");
+    assert_int_equal(json_array_size(facs), 2);
+    json_array_foreach(facs, i, fac)
+    {
+        const struct fac *want = strcmp(jstr(fac, "id"), f->a1.id) == 0 ? &f->a1 : &f->a2;
+        assert_string_equal(jstr(fac, "id"), want->id);
+        assert_string_equal(jstr(fac, "registration_number"), want->number);
+        assert_string_equal(jstr(fac, "given_name"), "Alex");
+        assert_string_equal(jstr(fac, "family_name"), "accredited");
+        assert_null(json_object_get(fac, "email"));
+    }
+    it_resp_free(&r);
+    assert_int_equal(count_runs(f), before + 1);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM programme_facilitator WHERE run_id = $1::uuid", id),
+        2);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'programme'"
+                              " AND resource_id = $1 AND action = 'create'",
+                              id),
+                     1);
+    /* Staff of the organisation read it. */
+    get_run(f, id, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "id"), id);
+    assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
+    it_resp_free(&r);
+    /* Upper-case ids are the same ids. */
+    free(body);
+    {
+        char *up = strdup(f->loc_a), *p;
+        for (p = up; *p; p++) {
+            if (*p >= 'a' && *p <= 'f') {
+                *p = (char)(*p - 'a' + 'A');
+            }
+        }
+        body = run_body(NULL, up, ids, START, END, "");
+        free(up);
+    }
+    free(create_run(f, f->a_admin, body));
+    free(body);
+    free(ids);
+    free(id);
+}
+
+/* ---- Each rule on its own ------------------------------------------------------------------ */
+
+static void
+test_each_rule_alone(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    long runs = count_runs(f), links = it_count(f->s, "SELECT count(*) FROM programme_facilitator");
+    char *ok = ids2(&f->a1, &f->a2), *ids, *body;
+    json_t *e, *reasons;
+
+    /* (1) Licence: D's licence ends 2030-02-28, before the run does. */
+    ids = ids2(&f->d1, &f->d2);
+    body = run_body(f->org_d, f->loc_d, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "organisation_id", "licence_not_active");
+    it_resp_free(&r);
+    free(body);
+    /* The same run ending within the licence is accepted. */
+    body = run_body(f->org_d, f->loc_d, ids, START, "2030-02-20", "");
+    free(create_run(f, f->admin, body));
+    runs++;
+    links += 2;
+    free(body);
+    free(ids);
+
+    /* (2) Location of another organisation; inactive location. */
+    body = run_body(f->org_a, f->loc_b, ok, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "location_id", "location_not_owned");
+    it_resp_free(&r);
+    free(body);
+    body = run_body(f->org_a, NO_SUCH_ID, ok, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "location_id", "location_not_owned");
+    it_resp_free(&r);
+    free(body);
+    body = run_body(f->org_a, f->loc_a_off, ok, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "location_id", "location_inactive");
+    it_resp_free(&r);
+    free(body);
+
+    /* (3) Too few facilitators for the variant (2 for standard); aftercare needs one. */
+    ids = it_fmt("[\"%s\"]", f->a1.id);
+    body = run_body(f->org_a, f->loc_a, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "facilitator_ids", "too_few_facilitators");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"location_id\": \"%s\", \"facilitator_ids\": %s,"
+                  " \"variant\": \"aftercare\", \"starts_on\": \"%s\", \"ends_on\": \"%s\","
+                  " \"capacity_families\": 4}",
+                  f->org_a, f->loc_a, ids, START, END);
+    free(create_run(f, f->admin, body));
+    runs++;
+    links++;
+    free(body);
+    free(ids);
+
+    /* (3) A facilitator not eligible: in training; employed by another organisation. */
+    ids = ids2(&f->a1, &f->a_train);
+    body = run_body(f->org_a, f->loc_a, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_string_equal(jstr(e, "registration_number"), f->a_train.number);
+    assert_non_null(strstr(jstr(e, "detail"), f->a_train.number));
+    assert_non_null(strstr(jstr(e, "detail"), "not_accredited"));
+    reasons = json_object_get(e, "reasons");
+    assert_int_equal(json_array_size(reasons), 1);
+    assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
+    it_resp_free(&r);
+    free(body);
+    free(ids);
+    ids = ids2(&f->a1, &f->b1);
+    body = run_body(f->org_a, f->loc_a, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_string_equal(jstr(e, "registration_number"), f->b1.number);
+    reasons = json_object_get(e, "reasons");
+    assert_int_equal(json_array_size(reasons), 1);
+    assert_string_equal(json_string_value(json_array_get(reasons, 0)),
+                        "employed_by_another_organisation");
+    it_resp_free(&r);
+    free(body);
+    free(ids);
+    /* An unknown facilitator id. */
+    ids = it_fmt("[\"%s\", \"%s\"]", f->a1.id, NO_SUCH_ID);
+    body = run_body(f->org_a, f->loc_a, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "facilitator_ids", "facilitator_unknown");
+    it_resp_free(&r);
+    free(body);
+    free(ids);
+
+    /* (4) Over capacity. */
+    body = run_body(f->org_a, f->loc_a, ok, START, END, ", \"families_enrolled\": 7");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "families_enrolled", "over_capacity");
+    it_resp_free(&r);
+    free(body);
+
+    /* The run's own figures and data: dates out of order, an unknown variant. */
+    body = run_body(f->org_a, f->loc_a, ok, END, START, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "ends_on", "ends_before_start");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"location_id\": \"%s\", \"facilitator_ids\": %s,"
+                  " \"variant\": \"marathon\", \"starts_on\": \"%s\", \"ends_on\": \"%s\","
+                  " \"capacity_families\": 4}",
+                  f->org_a, f->loc_a, ok, START, END);
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    assert_only_rule(&r, "variant", "variant_unknown");
+    it_resp_free(&r);
+    free(body);
+
+    assert_int_equal(count_runs(f), runs);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM programme_facilitator"), links);
+    free(ok);
+}
+
+static void
+test_all_rules_together(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    long runs = count_runs(f);
+    long audits = it_count(f->s, "SELECT count(*) FROM audit_event");
+    char *ids = it_fmt("[\"%s\"]", f->a_train.id);
+    char *body =
+        it_fmt("{\"organisation_id\": \"%s\", \"location_id\": \"%s\", \"facilitator_ids\":"
+               " %s, \"variant\": \"standard\", \"starts_on\": \"%s\", \"ends_on\":"
+               " \"%s\", \"capacity_families\": 3, \"families_enrolled\": 4}",
+               f->org_d, f->loc_b, ids, START, END);
+    json_t *e, *reasons;
+    static const char *const rules[] = {"licence_not_active",   "location_not_owned",
+                                        "too_few_facilitators", "facilitator_not_eligible",
+                                        "over_capacity",        NULL};
+    const char *const *rule;
+
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 5);
+    for (rule = rules; *rule != NULL; rule++) {
+        if (find_rule(&r, *rule) == NULL) {
+            it_resp_print(&r);
+            fail_msg("rule %s is not listed", *rule);
+        }
+    }
+    e = find_rule(&r, "facilitator_not_eligible");
+    reasons = json_object_get(e, "reasons");
+    assert_int_equal(json_array_size(reasons), 2);
+    assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
+    assert_string_equal(json_string_value(json_array_get(reasons, 1)),
+                        "employed_by_another_organisation");
+    it_resp_free(&r);
+    assert_int_equal(count_runs(f), runs);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event"), audits);
+    free(body);
+    free(ids);
+}
+
+static void
+test_create_validation(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    long runs = count_runs(f);
+    char *ok = ids2(&f->a1, &f->a2), *body, *dup;
+    static const struct {
+        const char *extra;
+        const char *field;
+    } cases[] = {
+        {", \"start_time\": \"25:00\"", "start_time"},
+        {", \"start_time\": \"9am\"", "start_time"},
+        {", \"weekday\": \"funday\"", "weekday"},
+        {", \"families_enrolled\": -1", "families_enrolled"},
+        {", \"status\": \"completed\"", "status"},
+        {", \"status\": \"finished\"", "status"},
+        {", \"families_started\": 3", "families_started"},
+        {", \"review_held\": true", "review_held"},
+        {", \"accepting_referrals\": 1", "accepting_referrals"},
+        {", \"colour\": \"red\"", "colour"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        body = run_body(f->org_a, f->loc_a, ok, START, END, cases[i].extra);
+        it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+        it_assert_problem(&r, 422);
+        if (!names_field(&r, cases[i].field)) {
+            it_resp_print(&r);
+            fail_msg("case %zu: errors do not name %s", i, cases[i].field);
+        }
+        it_resp_free(&r);
+        free(body);
+    }
+    /* Capacity out of range (1-8). */
+    body = it_fmt("{\"location_id\": \"%s\", \"facilitator_ids\": %s, \"variant\": \"standard\","
+                  " \"starts_on\": \"%s\", \"ends_on\": \"%s\", \"capacity_families\": 9}",
+                  f->loc_a, ok, START, END);
+    it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "capacity_families"));
+    it_resp_free(&r);
+    free(body);
+    /* Missing required fields, each named. */
+    it_post_json(f->s, "/v1/programmes", f->a_admin, "{\"variant\": \"standard\"}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "location_id"));
+    assert_true(names_field(&r, "facilitator_ids"));
+    assert_true(names_field(&r, "starts_on"));
+    assert_true(names_field(&r, "ends_on"));
+    assert_true(names_field(&r, "capacity_families"));
+    it_resp_free(&r);
+    /* facilitator_ids: not ids, twice the same. */
+    body = run_body(f->org_a, f->loc_a, "[\"x\"]", START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "facilitator_ids"));
+    it_resp_free(&r);
+    free(body);
+    dup = ids2(&f->a1, &f->a1);
+    body = run_body(f->org_a, f->loc_a, dup, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "facilitator_ids"));
+    it_resp_free(&r);
+    free(body);
+    free(dup);
+    /* Admin must name the organisation; an unknown one is refused. */
+    body = run_body(NULL, f->loc_a, ok, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "organisation_id"));
+    it_resp_free(&r);
+    free(body);
+    body = run_body(NO_SUCH_ID, f->loc_a, ok, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "organisation_id"));
+    it_resp_free(&r);
+    free(body);
+    it_post_json(f->s, "/v1/programmes", NULL, "{}", &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    assert_int_equal(count_runs(f), runs);
+    free(ok);
+}
+
+/* ---- Re-checked on every change ------------------------------------------------------------ */
+
+static void
+test_recheck_on_patch(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a3), *body = run_body(NULL, f->loc_a, ids, START, END, "");
+    char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id), *patch;
+    json_t *e;
+
+    /* Moving the start past a3's accreditation: a3 is no longer eligible; nothing changes. */
+    patch_run(f, id, f->a_admin, etag,
+              "{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\"}", &r);
+    assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_string_equal(jstr(e, "registration_number"), f->a3.number);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
+                        "accreditation_lapsed");
+    it_resp_free(&r);
+    get_run(f, id, f->a_admin, &r);
+    assert_string_equal(it_json_str(&r, "starts_on"), START);
+    assert_string_equal(it_header(&r, "ETag"), etag);
+    it_resp_free(&r);
+
+    /* Each rule against the run as it would be. */
+    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 7}", &r);
+    assert_only_rule(&r, "families_enrolled", "over_capacity");
+    it_resp_free(&r);
+    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 3}", &r);
+    it_assert_status(&r, 200);
+    free(etag);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_run(f, id, f->a_admin, etag, "{\"capacity_families\": 2}", &r);
+    assert_only_rule(&r, "families_enrolled", "over_capacity");
+    it_resp_free(&r);
+    patch = it_fmt("{\"facilitator_ids\": [\"%s\"]}", f->a1.id);
+    patch_run(f, id, f->a_admin, etag, patch, &r);
+    assert_only_rule(&r, "facilitator_ids", "too_few_facilitators");
+    it_resp_free(&r);
+    free(patch);
+    patch = it_fmt("{\"location_id\": \"%s\"}", f->loc_a_off);
+    patch_run(f, id, f->a_admin, etag, patch, &r);
+    assert_only_rule(&r, "location_id", "location_inactive");
+    it_resp_free(&r);
+    free(patch);
+    patch_run(f, id, f->a_admin, etag, "{\"ends_on\": \"2029-12-01\"}", &r);
+    assert_only_rule(&r, "ends_on", "ends_before_start");
+    it_resp_free(&r);
+    patch_run(f, id, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "organisation_id"));
+    it_resp_free(&r);
+    /* A location archived after the run was made fails the next change. */
+    get_run(f, id, f->a_admin, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "families_enrolled")), 3);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "capacity_families")), 6);
+    assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
+    it_resp_free(&r);
+
+    /* Swapping a3 for a2 makes the move acceptable. */
+    patch = it_fmt("{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\","
+                   " \"facilitator_ids\": [\"%s\", \"%s\"]}",
+                   f->a1.id, f->a2.id);
+    patch_run(f, id, f->a_admin, etag, patch, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "starts_on"), "2030-09-02");
+    assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
+    it_resp_free(&r);
+    free(patch);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_facilitator WHERE run_id = $1::uuid"
+                              " AND facilitator_id IN ($2::uuid, $3::uuid)",
+                              id, f->a1.id, f->a2.id),
+                     2);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM programme_facilitator WHERE run_id = $1::uuid", id),
+        2);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'programme'"
+                              " AND resource_id = $1 AND action = 'update'",
+                              id),
+                     2);
+    free(etag);
+    free(id);
+    free(body);
+    free(ids);
+}
+
+/* ---- Status and completion ----------------------------------------------------------------- */
+
+static void
+test_status_and_completion(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
+    char *id = create_run(f, f->a_admin, body), *other;
+    static const char *const figures[] = {
+        "families_started",   "families_completed", "adults",       "children",
+        "sessions_delivered", "review_held",        "reunion_held", NULL};
+    const char *const *fig;
+
+    /* Figures before completion are refused. */
+    patch_now(f, id, "{\"families_started\": 4}", &r);
+    it_assert_problem(&r, 422);
+    assert_non_null(find_rule(&r, "figures_before_completion"));
+    it_resp_free(&r);
+    /* planned -> running skips a step; unknown status. */
+    patch_now(f, id, "{\"status\": \"running\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_now(f, id, "{\"status\": \"done\"}", &r);
+    it_assert_problem(&r, 422);
+    it_resp_free(&r);
+    patch_now(f, id, "{\"status\": \"recruiting\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "recruiting");
+    it_resp_free(&r);
+    patch_now(f, id, "{\"status\": \"completed\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_now(f, id, "{\"status\": \"running\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* Completion without figures names each one. */
+    patch_now(f, id, "{\"status\": \"completed\"}", &r);
+    it_assert_problem(&r, 422);
+    for (fig = figures; *fig != NULL; fig++) {
+        assert_true(names_field(&r, *fig));
+    }
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 7);
+    it_resp_free(&r);
+    /* Figures that contradict themselves. */
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 5,"
+              " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
+              " \"reunion_held\": false}",
+              &r);
+    assert_only_rule(&r, "families_completed", "completed_exceeds_started");
+    it_resp_free(&r);
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 12, \"review_held\": true,"
+              " \"reunion_held\": false}",
+              &r);
+    assert_only_rule(&r, "sessions_delivered", "sessions_exceed_planned");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
+                              " AND status = 'running' AND families_started IS NULL",
+                              id),
+                     1);
+    /* Completed, with sessions_planned from the variant. */
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
+              " \"reunion_held\": false}",
+              &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "completed");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "families_started")), 4);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "families_completed")), 3);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "adults")), 7);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "children")), 9);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_delivered")), 10);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_planned")), 11);
+    assert_true(json_is_true(json_object_get(r.json, "review_held")));
+    assert_true(json_is_false(json_object_get(r.json, "reunion_held")));
+    it_resp_free(&r);
+    /* After completion: figures may be corrected; nothing else changes; it is final. */
+    patch_now(f, id, "{\"adults\": 8}", &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "adults")), 8);
+    it_resp_free(&r);
+    patch_now(f, id, "{\"families_completed\": 6}", &r);
+    assert_only_rule(&r, "families_completed", "completed_exceeds_started");
+    it_resp_free(&r);
+    patch_now(f, id, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_now(f, id, "{\"status\": \"cancelled\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'programme'"
+                              " AND resource_id = $1 AND action = 'update'"
+                              " AND after->>'status' = 'completed'",
+                              id),
+                     2);
+
+    /* Cancelled is final too. */
+    other = create_run(f, f->a_admin, body);
+    patch_now(f, other, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    patch_now(f, other, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    patch_now(f, other, "{\"status\": \"planned\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    free(other);
+    free(id);
+    free(body);
+    free(ids);
+}
+
+static void
+test_cancel_when_licence_suspended(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *org = create_org(f), *lic = license(f, org, "2099-12-31"), *loc = make_loc(f, org, "");
+    struct fac e1, e2;
+    char *ids, *body, *id, *path, *etag;
+
+    make_fac(f, &e1, org, "accredited", "2099-12-31");
+    make_fac(f, &e2, org, "accredited", "2099-12-31");
+    ids = ids2(&e1, &e2);
+    body = run_body(org, loc, ids, START, END, "");
+    id = create_run(f, f->admin, body);
+
+    /* The licensing body suspends the licence. */
+    path = it_fmt("/v1/licences/%s", lic);
+    it_get(f->s, path, f->admin, &r);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    it_patch_json(f->s, path, f->admin, etag,
+                  "{\"status\": \"suspended\", \"reason\": \"inspection\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* A new run is refused, with every facilitator's reason and the licence named. */
+    it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_non_null(find_rule(&r, "licence_not_active"));
+    assert_non_null(find_rule(&r, "facilitator_not_eligible"));
+    it_resp_free(&r);
+    /* A change to the existing run is re-checked and refused... */
+    patch_now(f, id, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 422);
+    assert_non_null(find_rule(&r, "licence_not_active"));
+    it_resp_free(&r);
+    /* ...but it can still be cancelled. */
+    patch_now(f, id, "{\"status\": \"cancelled\", \"accepting_referrals\": false}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "cancelled");
+    it_resp_free(&r);
+    free(etag);
+    free(path);
+    free(id);
+    free(body);
+    free(ids);
+    free(loc);
+    free(lic);
+    free(org);
+}
+
+/* ---- If-Match and roles -------------------------------------------------------------------- */
+
+static void
+test_if_match(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
+    char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id);
+
+    patch_run(f, id, f->a_admin, NULL, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    patch_run(f, id, f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
+                              " AND families_enrolled = 0",
+                              id),
+                     1);
+    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 1}", &r);
+    it_assert_status(&r, 200);
+    assert_string_not_equal(it_header(&r, "ETag"), etag);
+    it_resp_free(&r);
+    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 2}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    free(etag);
+    free(id);
+    free(body);
+    free(ids);
+}
+
+static void
+test_roles(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
+    char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id), *b_body;
+    long runs;
+
+    /* org_staff read, never write. */
+    get_run(f, id, f->a_staff, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    patch_run(f, id, f->a_staff, etag, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    runs = count_runs(f);
+    it_post_json(f->s, "/v1/programmes", f->a_staff, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    /* Another organisation's run is absent. */
+    get_run(f, id, f->b_admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    patch_run(f, id, f->b_admin, etag, "{\"families_enrolled\": 1}", &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_run(f, NO_SUCH_ID, f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_run(f, "nope", f->admin, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* Scheduling for another organisation is refused as absent. */
+    b_body = run_body(f->org_a, f->loc_a, ids, START, END, "");
+    it_post_json(f->s, "/v1/programmes", f->b_admin, b_body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    assert_int_equal(count_runs(f), runs);
+    /* B's list holds none of A's runs, even when asked. */
+    free(b_body);
+    b_body = it_fmt("/v1/programmes?organisation_id=%s", f->org_a);
+    it_get(f->s, b_body, f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?limit=100", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    {
+        json_t *item;
+        size_t i;
+        json_array_foreach(json_object_get(r.json, "items"), i, item)
+        {
+            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+        }
+    }
+    it_resp_free(&r);
+    /* Admin changes any run. */
+    patch_run(f, id, f->admin, etag, "{\"accepting_referrals\": false}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_false(json_object_get(r.json, "accepting_referrals")));
+    it_resp_free(&r);
+    free(b_body);
+    free(etag);
+    free(id);
+    free(body);
+    free(ids);
+}
+
+/* ---- Lists --------------------------------------------------------------------------------- */
+
+static void
+test_list_filters_pages_and_csv(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->b1, &f->b1), *loc2 = make_loc(f, f->org_b, ""), *body, *path;
+    char *cursor = NULL, *run_ids[6];
+    struct fac b2;
+    json_t *rows, *header;
+    int i, seen = 0, pages = 0, c_id, c_status, c_facs, c_starts, c_vd;
+    const char *prev = NULL;
+    char last[16] = "";
+
+    make_fac(f, &b2, f->org_b, "accredited", "2099-12-31");
+    free(ids);
+    ids = ids2(&f->b1, &b2);
+    for (i = 0; i < 6; i++) {
+        char starts[16], ends[16];
+        snprintf(starts, sizeof(starts), "2031-0%d-01", i + 1);
+        snprintf(ends, sizeof(ends), "2031-0%d-28", i + 1);
+        body = run_body(NULL, i < 4 ? f->loc_b : loc2, ids, starts, ends, "");
+        run_ids[i] = create_run(f, f->b_admin, body);
+        free(body);
+    }
+    patch_now(f, run_ids[1], "{\"status\": \"recruiting\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Pages of two in starts_on order, each run once. */
+    do {
+        json_t *item;
+        size_t k;
+        path = cursor != NULL ? it_fmt("/v1/programmes?limit=2&cursor=%s", cursor)
+                              : it_fmt("/v1/programmes?limit=2");
+        it_get(f->s, path, f->b_admin, &r);
+        free(path);
+        it_assert_status(&r, 200);
+        json_array_foreach(json_object_get(r.json, "items"), k, item)
+        {
+            prev = jstr(item, "starts_on");
+            assert_true(strcmp(prev, last) >= 0);
+            snprintf(last, sizeof(last), "%s", prev);
+            seen++;
+        }
+        free(cursor);
+        cursor =
+            it_json_str(&r, "next_cursor") != NULL ? strdup(it_json_str(&r, "next_cursor")) : NULL;
+        it_resp_free(&r);
+        pages++;
+    } while (cursor != NULL && pages < 20);
+    assert_int_equal(seen, it_count(f->s,
+                                    "SELECT count(*) FROM programme_run"
+                                    " WHERE organisation_id = $1::uuid",
+                                    f->org_b));
+
+    /* Filters. */
+    it_get(f->s, "/v1/programmes?status=recruiting", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+                        run_ids[1]);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?from=2031-02-01&to=2031-04-01", f->b_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
+    it_resp_free(&r);
+    path = it_fmt("/v1/programmes?location_id=%s", loc2);
+    it_get(f->s, path, f->b_admin, &r);
+    free(path);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    it_resp_free(&r);
+    path = it_fmt("/v1/programmes?organisation_id=%s&from=2031-01-01&to=2031-12-31&limit=100",
+                  f->org_b);
+    it_get(f->s, path, f->admin, &r);
+    free(path);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 6);
+    it_resp_free(&r);
+    /* Bad filters. */
+    it_get(f->s, "/v1/programmes?colour=red", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?from=tomorrow", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?status=done", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?location_id=x", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programmes?cursor=bogus", f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+
+    /* CSV with the same filters, parsed back. */
+    {
+        const char *hdrs[] = {"Accept: text/csv", NULL};
+        it_request(f->s, "GET", "/v1/programmes?from=2031-01-01&to=2031-12-31&limit=100",
+                   f->b_admin, hdrs, NULL, &r);
+    }
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/csv");
+    rows = csv_parse(r.body);
+    assert_int_equal(json_array_size(rows), 7);
+    header = json_array_get(rows, 0);
+    c_id = csv_col(header, "id");
+    c_status = csv_col(header, "status");
+    c_facs = csv_col(header, "facilitators");
+    c_starts = csv_col(header, "starts_on");
+    c_vd = csv_col(header, "variant_details");
+    assert_true(c_id >= 0 && c_status >= 0 && c_facs >= 0 && c_starts >= 0 && c_vd >= 0);
+    for (i = 1; i < 7; i++) {
+        json_t *row = json_array_get(rows, (size_t)i), *facs, *vd;
+        char want[16];
+        assert_int_equal(json_array_size(row), json_array_size(header));
+        assert_string_equal(json_string_value(json_array_get(row, (size_t)c_id)), run_ids[i - 1]);
+        snprintf(want, sizeof(want), "2031-0%d-01", i);
+        assert_string_equal(json_string_value(json_array_get(row, (size_t)c_starts)), want);
+        assert_string_equal(json_string_value(json_array_get(row, (size_t)c_status)),
+                            i == 2 ? "recruiting" : "planned");
+        facs = json_loads(json_string_value(json_array_get(row, (size_t)c_facs)), 0, NULL);
+        assert_non_null(facs);
+        assert_int_equal(json_array_size(facs), 2);
+        assert_non_null(jstr(json_array_get(facs, 0), "registration_number"));
+        json_decref(facs);
+        vd = json_loads(json_string_value(json_array_get(row, (size_t)c_vd)), 0, NULL);
+        assert_non_null(vd);
+        assert_int_equal(json_integer_value(json_object_get(vd, "sessions")), 11);
+        json_decref(vd);
+    }
+    json_decref(rows);
+    it_resp_free(&r);
+    for (i = 0; i < 6; i++) {
+        free(run_ids[i]);
+    }
+    free(loc2);
+    free(ids);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepted_run),
+        cmocka_unit_test(test_each_rule_alone),
+        cmocka_unit_test(test_all_rules_together),
+        cmocka_unit_test(test_create_validation),
+        cmocka_unit_test(test_recheck_on_patch),
+        cmocka_unit_test(test_status_and_completion),
+        cmocka_unit_test(test_cancel_when_licence_suspended),
+        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_list_filters_pages_and_csv),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
