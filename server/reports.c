@@ -1,17 +1,342 @@
-/* reports.c: placeholder until this room lands. */
+/* reports.c: /v1/reports, figures for the licensing body (admin only; the router checks).
+ *
+ * GET /v1/reports/summary answers one object with a key per section; each section is an array
+ * of {<key fields>..., "count"}:
+ *
+ *   organisations          {licence_status, count}   organisations not archived, by the
+ *                          effective status of their latest licence (as GET /v1/organisations
+ *                          shows it); "none" when they never held one. Every status is listed,
+ *                          with 0 where none: active, pending, suspended, expired, revoked, none.
+ *   facilitators           {status, count}           by effective status: an accredited
+ *                          facilitator past accredited_until counts as lapsed. Every status is
+ *                          listed: in_training, accredited, lapsed, suspended, withdrawn.
+ *   practitioners_trained  {year, count}             facilitators who passed a practitioner
+ *                          course, by the year of the session's ends_on (cancelled sessions
+ *                          left out); one person passing twice in a year counts once.
+ *   programme_runs         {year, status, count}     runs by the year of starts_on and stored
+ *                          status.
+ *   families_reached       {year, count}             sum of families_started of the runs that
+ *                          recorded it, by the year of the run's starts_on.
+ *   families_completed     {year, count}             sum of families_completed, likewise.
+ *   locations              {kind, count}             active, not archived locations; every
+ *                          kind is listed.
+ *
+ * Year sections list only the years that have data, in ascending order; `year` is an integer.
+ * With `Accept: text/csv` the same figures come as rows of section,key,count, where key is the
+ * section's key field, or for programme_runs "<year>/<status>". The route takes no query
+ * parameters (any → 400).
+ *
+ * GET /v1/reports/expiring?within_days=60 (1-365, default 60) answers
+ * {"as_of": today, "within_days": n, "items": [...]}: licences whose effective status is active
+ * and whose valid_until falls in [today, today + n], and facilitators stored as accredited whose
+ * accredited_until falls in the same window, all in one list sorted by date (then type, then
+ * reference). Each item: type (licence | accreditation), id (of the licence or facilitator),
+ * reference (licence number or registration number), holder (organisation or facilitator name),
+ * expires_on, days_left, and the organisation to contact: organisation_id, organisation_name,
+ * organisation_email, organisation_phone (for an accreditation, the facilitator's current
+ * employer, all null when they have none). Licences of archived organisations are left out.
+ * "Today" is registry_today(), the UK calendar date. With `Accept: text/csv`: one row per item
+ * with the same fields as columns. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/db.h"
+#include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
 
-const struct db_stmt reports_stmts[] = {{NULL, NULL}};
+#define REP_WITHIN_DEFAULT "60"
+#define REP_WITHIN_MAX     365
+
+/* Section rows: section, k1, k2 (NULL unless two keys), count; in the order documented above. */
+#define REP_SUMMARY_SQL                                                                            \
+    "WITH org AS ("                                                                                \
+    " SELECT coalesce((SELECT licence_effective_status(l.status, l.valid_until, registry_today())" \
+    "                  FROM licence l WHERE l.organisation_id = o.id"                              \
+    "                  ORDER BY l.created_at DESC, l.id DESC LIMIT 1), 'none') AS k"               \
+    " FROM organisation o WHERE o.archived_at IS NULL),"                                           \
+    " fac AS ("                                                                                    \
+    " SELECT CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"          \
+    "             THEN 'lapsed' ELSE f.status END AS k FROM facilitator f),"                       \
+    " run AS ("                                                                                    \
+    " SELECT extract(year FROM r.starts_on)::int AS y, r.status, r.families_started,"              \
+    "        r.families_completed FROM programme_run r),"                                          \
+    " rows AS ("                                                                                   \
+    " SELECT 1 AS s, 'organisations' AS section, v.o AS o1, 0 AS o2, v.k AS k1, NULL::text AS k2," \
+    "        (SELECT count(*) FROM org WHERE org.k = v.k) AS n"                                    \
+    " FROM unnest(ARRAY['active', 'pending', 'suspended', 'expired', 'revoked', 'none'])"          \
+    "      WITH ORDINALITY AS v (k, o)"                                                            \
+    " UNION ALL"                                                                                   \
+    " SELECT 2, 'facilitators', v.o, 0, v.k, NULL, (SELECT count(*) FROM fac WHERE fac.k = v.k)"   \
+    " FROM unnest(ARRAY['in_training', 'accredited', 'lapsed', 'suspended', 'withdrawn'])"         \
+    "      WITH ORDINALITY AS v (k, o)"                                                            \
+    " UNION ALL"                                                                                   \
+    " SELECT 3, 'practitioners_trained', p.y, 0, p.y::text, NULL, count(DISTINCT p.fid)"           \
+    " FROM (SELECT extract(year FROM t.ends_on)::int AS y, e.facilitator_id AS fid"                \
+    "       FROM enrolment e JOIN training_session t ON t.id = e.session_id"                       \
+    "       JOIN course c ON c.id = t.course_id"                                                   \
+    "       WHERE e.status = 'passed' AND c.kind = 'practitioner'"                                 \
+    "         AND t.status <> 'cancelled') p GROUP BY p.y"                                         \
+    " UNION ALL"                                                                                   \
+    " SELECT 4, 'programme_runs', run.y,"                                                          \
+    "        array_position(ARRAY['planned', 'recruiting', 'running', 'completed', 'cancelled'],"  \
+    "                       run.status), run.y::text, run.status, count(*)"                        \
+    " FROM run GROUP BY run.y, run.status"                                                         \
+    " UNION ALL"                                                                                   \
+    " SELECT 5, 'families_reached', run.y, 0, run.y::text, NULL, sum(run.families_started)"        \
+    " FROM run WHERE run.families_started IS NOT NULL GROUP BY run.y"                              \
+    " UNION ALL"                                                                                   \
+    " SELECT 6, 'families_completed', run.y, 0, run.y::text, NULL, sum(run.families_completed)"    \
+    " FROM run WHERE run.families_completed IS NOT NULL GROUP BY run.y"                            \
+    " UNION ALL"                                                                                   \
+    " SELECT 7, 'locations', v.o, 0, v.k, NULL,"                                                   \
+    "        (SELECT count(*) FROM location l"                                                     \
+    "         WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL)"                          \
+    " FROM unnest(ARRAY['community', 'family_centre', 'school', 'prison', 'health', 'other'])"     \
+    "      WITH ORDINALITY AS v (k, o))"                                                           \
+    "SELECT section, k1, k2, n::bigint AS count FROM rows ORDER BY s, o1, o2"
+
+/* $1 within_days. One row with only _today when nothing expires. */
+#define REP_EXPIRING_SQL                                                                           \
+    "SELECT t.today::text AS _today, x.* FROM (SELECT registry_today() AS today) t "               \
+    "LEFT JOIN ("                                                                                  \
+    " SELECT 'licence' AS type, l.id, l.number AS reference, o.name AS holder,"                    \
+    "        l.valid_until AS expires_on, l.valid_until - registry_today() AS days_left,"          \
+    "        o.id AS organisation_id, o.name AS organisation_name,"                                \
+    "        o.email AS organisation_email, o.phone AS organisation_phone"                         \
+    " FROM licence l JOIN organisation o ON o.id = l.organisation_id"                              \
+    " WHERE o.archived_at IS NULL"                                                                 \
+    "   AND licence_effective_status(l.status, l.valid_until, registry_today()) = 'active'"        \
+    "   AND l.valid_until BETWEEN registry_today() AND registry_today() + $1::int"                 \
+    " UNION ALL"                                                                                   \
+    " SELECT 'accreditation', f.id, f.registration_number,"                                        \
+    "        f.given_name || ' ' || f.family_name, f.accredited_until,"                            \
+    "        f.accredited_until - registry_today(), o.id, o.name, o.email, o.phone"                \
+    " FROM facilitator f"                                                                          \
+    " LEFT JOIN LATERAL (SELECT e.organisation_id FROM facilitator_employment e"                   \
+    "                    WHERE e.facilitator_id = f.id AND e.started_on <= registry_today()"       \
+    "                      AND (e.ended_on IS NULL OR e.ended_on >= registry_today())"             \
+    "                    ORDER BY e.started_on DESC, e.id LIMIT 1) cur ON true"                    \
+    " LEFT JOIN organisation o ON o.id = cur.organisation_id"                                      \
+    " WHERE f.status = 'accredited'"                                                               \
+    "   AND f.accredited_until BETWEEN registry_today() AND registry_today() + $1::int"            \
+    ") x ON true "                                                                                 \
+    "ORDER BY x.expires_on, x.type, x.reference"
+
+const struct db_stmt reports_stmts[] = {
+    {"rep_summary", REP_SUMMARY_SQL},
+    {"rep_expiring", REP_EXPIRING_SQL},
+    {NULL, NULL},
+};
+
+/* The summary's sections, in order, with the names of their key fields. */
+static const struct {
+    const char *name;
+    const char *key1;
+    const char *key2; /* NULL: one key */
+    int key1_is_year; /* the key is a year, rendered as an integer */
+} rep_sections[] = {
+    {"organisations", "licence_status", NULL, 0},
+    {"facilitators", "status", NULL, 0},
+    {"practitioners_trained", "year", NULL, 1},
+    {"programme_runs", "year", "status", 1},
+    {"families_reached", "year", NULL, 1},
+    {"families_completed", "year", NULL, 1},
+    {"locations", "kind", NULL, 0},
+};
+
+#define REP_NSECTIONS (sizeof(rep_sections) / sizeof(rep_sections[0]))
+
+static const char *const rep_expiring_columns[] = {
+    "type",
+    "id",
+    "reference",
+    "holder",
+    "expires_on",
+    "days_left",
+    "organisation_id",
+    "organisation_name",
+    "organisation_email",
+    "organisation_phone",
+    NULL,
+};
+
+/* The index of section `name` in rep_sections, or -1. */
+static int
+section_index(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < REP_NSECTIONS; i++) {
+        if (strcmp(rep_sections[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Returns a new reference: the summary object, every section present (maybe empty). */
+static json_t *
+summary_json(const PGresult *res)
+{
+    json_t *body = json_object();
+    int row, n = PQntuples(res);
+    size_t i;
+
+    for (i = 0; i < REP_NSECTIONS; i++) {
+        json_object_set_new(body, rep_sections[i].name, json_array());
+    }
+    for (row = 0; row < n; row++) {
+        int s = section_index(PQgetvalue(res, row, 0));
+        const char *k1 = PQgetvalue(res, row, 1);
+        json_t *item;
+
+        if (s < 0) {
+            continue;
+        }
+        item = json_object();
+        json_object_set_new(item, rep_sections[s].key1,
+                            rep_sections[s].key1_is_year ? json_integer(strtoll(k1, NULL, 10))
+                                                         : json_string(k1));
+        if (rep_sections[s].key2 != NULL) {
+            json_object_set_new(item, rep_sections[s].key2, json_string(PQgetvalue(res, row, 2)));
+        }
+        json_object_set_new(item, "count",
+                            json_integer(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+        json_array_append_new(json_object_get(body, rep_sections[s].name), item);
+    }
+    return body;
+}
+
+/* Returns a new reference: the summary as CSV rows {section, key, count}. */
+static json_t *
+summary_csv_rows(const PGresult *res)
+{
+    json_t *rows = json_array();
+    int row, n = PQntuples(res);
+    char key[128];
+
+    for (row = 0; row < n; row++) {
+        if (PQgetisnull(res, row, 2)) {
+            snprintf(key, sizeof(key), "%s", PQgetvalue(res, row, 1));
+        } else {
+            snprintf(key, sizeof(key), "%s/%s", PQgetvalue(res, row, 1), PQgetvalue(res, row, 2));
+        }
+        json_array_append_new(
+            rows, json_pack("{s:s, s:s, s:I}", "section", PQgetvalue(res, row, 0), "key", key,
+                            "count", (json_int_t)strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+    }
+    return rows;
+}
 
 int
 reports_summary(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    static const char *const allowed[] = {NULL};
+    static const char *const csv_columns[] = {"section", "key", "count", NULL};
+    struct query q;
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    res = db_exec(r->db, "rep_summary", 0, NULL);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (http_wants_csv(r)) {
+        body = summary_csv_rows(res);
+        status = http_send_csv(r, 200, body, csv_columns);
+    } else {
+        body = summary_json(res);
+        status = http_send_json(r, 200, body);
+    }
+out:
+    json_decref(body);
+    PQclear(res);
+    query_cleanup(&q);
+    return status;
+}
+
+/* 1 when `s` is a whole number of days from 1 to REP_WITHIN_MAX (digits only). */
+static int
+within_days_ok(const char *s)
+{
+    size_t i, len = strlen(s);
+    unsigned long days;
+
+    if (len == 0 || len > 6) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    days = strtoul(s, NULL, 10);
+    return days >= 1 && days <= REP_WITHIN_MAX;
 }
 
 int
 reports_expiring(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    static const char *const allowed[] = {"within_days", NULL};
+    struct query q;
+    PGresult *res = NULL;
+    json_t *items = NULL, *body = NULL;
+    const char *within, *params[1];
+    char days[8];
+    int status, row, n;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    within = query_get(&q, "within_days");
+    if (within == NULL) {
+        within = REP_WITHIN_DEFAULT;
+    }
+    if (!within_days_ok(within)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "within_days: a whole number from 1 to %d",
+                              REP_WITHIN_MAX);
+        goto out;
+    }
+    /* Canonical digits ("060" -> "60") for the query and the answer. */
+    snprintf(days, sizeof(days), "%lu", strtoul(within, NULL, 10));
+    params[0] = days;
+    res = db_exec(r->db, "rep_expiring", 1, params);
+    if (!db_ok(res) || PQntuples(res) < 1) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    items = json_array();
+    n = PQntuples(res);
+    for (row = 0; row < n; row++) {
+        if (db_value(res, row, "type") != NULL) {
+            json_array_append_new(items, db_row_to_json(res, row));
+        }
+    }
+    if (http_wants_csv(r)) {
+        status = http_send_csv(r, 200, items, rep_expiring_columns);
+        goto out;
+    }
+    body = json_pack("{s:s, s:I, s:O}", "as_of", db_value(res, 0, "_today"), "within_days",
+                     (json_int_t)strtoll(days, NULL, 10), "items", items);
+    if (body == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    status = http_send_json(r, 200, body);
+out:
+    json_decref(body);
+    json_decref(items);
+    PQclear(res);
+    query_cleanup(&q);
+    return status;
 }
