@@ -18,6 +18,8 @@ const char config_help[] =
     "  seed-demo           load demo organisations, licences and accounts (prints the accounts)\n"
     "  create-admin EMAIL  create a licensing-body admin; the password is read from stdin\n"
     "  keygen DIR          add a new EC P-256 signing key to DIR\n"
+    "  import-postcodes FILE  load the ONS Postcode Directory / NSPL CSV (pcds, lat, long,\n"
+    "                      doterm), swapping the postcode table in atomically\n"
     "  --help              show this help\n"
     "  --version           show the version\n"
     "\n"
@@ -32,7 +34,9 @@ const char config_help[] =
     "  REGISTRY_ISSUER          the iss claim of issued tokens (default mpact-registry)\n"
     "  REGISTRY_AUDIENCE        the aud claim of issued tokens (default mpact-registry)\n"
     "  REGISTRY_PASSWORD_SLOTS  password hashes computed at once (default 2)\n"
-    "  REGISTRY_STATIC_DIR      folder of static files, e.g. problem pages (default ./static)\n";
+    "  REGISTRY_STATIC_DIR      folder of static files, e.g. problem pages (default ./static)\n"
+    "  REGISTRY_PUBLIC_RATE_LIMIT  requests a minute per client address on the open routes\n"
+    "                           (/v1/public, /openreferral; default 120, 0 turns it off)\n";
 
 static int
 int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
@@ -101,7 +105,8 @@ config_load(struct config *c, char *err, size_t errlen)
     if (int_setting("REGISTRY_THREADS", 64, 2, 4096, &c->threads, err, errlen) != 0
         || int_setting("REGISTRY_DB_POOL", 8, 1, 512, &c->db_pool, err, errlen) != 0
         || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
-        || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen)
+        || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen) != 0
+        || int_setting("REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, &c->public_rate, err, errlen)
                != 0) {
         return -1;
     }

@@ -76,11 +76,13 @@ http_send(struct req *r, int status, const char *content_type, const char *body,
                  "%s%s%s"
                  "Content-Length: %zu\r\n"
                  "X-Request-Id: %s\r\n"
-                 "Cache-Control: no-store\r\n"
+                 "%s"
                  "X-Content-Type-Options: nosniff\r\n"
                  "%s\r\n",
                  status, reason_phrase(status), content_type ? "Content-Type: " : "",
                  content_type ? content_type : "", content_type ? "\r\n" : "", len, r->request_id,
+                 strstr(r->extra_headers, "Cache-Control:") != NULL ? ""
+                                                                    : "Cache-Control: no-store\r\n",
                  r->extra_headers);
     if (n < 0 || (size_t)n >= sizeof(head)) {
         n = snprintf(head, sizeof(head), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
@@ -110,6 +112,79 @@ int
 http_send_empty(struct req *r, int status)
 {
     return http_send(r, status, NULL, NULL, 0);
+}
+
+/* 1 when If-None-Match names `etag` (or is *). Weak comparison, as RFC 9110 asks for GET. */
+static int
+none_match(const char *inm, const char *etag)
+{
+    const char *p = inm, *tag = etag;
+    size_t tl;
+
+    if (strncmp(tag, "W/", 2) == 0) {
+        tag += 2;
+    }
+    tl = strlen(tag);
+    while (*p != '\0') {
+        const char *end;
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '*') {
+            return 1;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        end = p;
+        while (*end != '\0' && *end != ',') {
+            end++;
+        }
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if ((size_t)(end - p) == tl && memcmp(p, tag, tl) == 0) {
+            return 1;
+        }
+        while (*end != '\0' && *end != ',') {
+            end++;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+int
+http_send_public(struct req *r, const char *content_type, const char *body, size_t len)
+{
+    unsigned char digest[32];
+    char hex[65], etag[72];
+    const char *inm = http_header(r, "If-None-Match");
+
+    codec_sha256(body, len, digest);
+    codec_hex(digest, 16, hex);
+    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    http_add_header(r, "ETag", etag);
+    http_add_header(r, "Cache-Control", "public, max-age=60");
+    http_add_header(r, "Vary", "Accept");
+    if (inm != NULL && none_match(inm, etag)) {
+        return http_send_empty(r, 304);
+    }
+    return http_send(r, 200, content_type, body, len);
+}
+
+int
+http_send_public_json(struct req *r, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    int status;
+
+    if (text == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = http_send_public(r, "application/json; charset=utf-8", text, strlen(text));
+    free(text);
+    return status;
 }
 
 int

@@ -12,6 +12,7 @@
 #include "registry/keys.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
+#include "registry/postcodes.h"
 #include "registry/server.h"
 #include "registry/validate.h"
 
@@ -156,6 +157,25 @@ out:
 }
 
 static int
+cmd_import_postcodes(const char *path)
+{
+    char err[512];
+    PGconn *pg = connect_or_say();
+    int rc;
+
+    if (pg == NULL) {
+        return 1;
+    }
+    rc = postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
+    PQfinish(pg);
+    if (rc != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int
 cmd_keygen(const char *dir)
 {
     char path[4096], err[512];
@@ -197,6 +217,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "create-admin") == 0 && argc == 3) {
         return cmd_create_admin(argv[2]);
+    }
+    if (strcmp(cmd, "import-postcodes") == 0 && argc == 3) {
+        return cmd_import_postcodes(argv[2]);
     }
     if (strcmp(cmd, "keygen") == 0 && argc == 3) {
         return cmd_keygen(argv[2]);

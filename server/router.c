@@ -13,6 +13,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
+#include "registry/ratelimit.h"
 #include "registry/resources.h"
 #include "registry/router.h"
 
@@ -43,6 +44,15 @@ static const struct route routes[] = {
     {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1},
 
     {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1},
+
+    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1},
+    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1},
+    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1},
+    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0},
+    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1},
+    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1},
+    {"GET", "/openreferral/service_at_locations", openreferral_service_at_locations, ACCESS_OPEN, 1},
+    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1},
 
     {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1},
     {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1},
@@ -83,7 +93,7 @@ static const struct route routes[] = {
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts, tokens_stmts, users_stmts, organisations_stmts, licences_stmts, audit_stmts,
     facilitators_stmts, courses_stmts, training_stmts, locations_stmts, programmes_stmts,
-    reports_stmts, NULL,
+    reports_stmts, public_stmts, openreferral_stmts, NULL,
 };
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */
@@ -191,6 +201,13 @@ router_db_resume_or_problem(struct req *r)
     return 0;
 }
 
+/* 1 for the paths of open routes, which answer any origin's preflight. */
+static int
+is_open_path(const char *path)
+{
+    return strncmp(path, "/v1/public/", 11) == 0 || strncmp(path, "/openreferral/", 14) == 0;
+}
+
 static int
 dispatch(struct req *r)
 {
@@ -205,6 +222,14 @@ dispatch(struct req *r)
                             "send either Content-Length or Transfer-Encoding, not both");
     }
     route = find_route(r, allow, sizeof(allow));
+    if (route == NULL && allow[0] != '\0' && is_open_path(r->path)) {
+        /* Any origin may read the open routes, preflight included; nothing else is offered. */
+        http_add_header(r, "Access-Control-Allow-Origin", "*");
+        if (strcmp(r->method, "OPTIONS") == 0) {
+            http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD");
+            http_add_header(r, "Access-Control-Max-Age", "86400");
+        }
+    }
     if (route == NULL) {
         if (allow[0] == '\0') {
             return problem_send(r, PROBLEM_NOT_FOUND, "no such resource");
@@ -215,7 +240,24 @@ dispatch(struct req *r)
         }
         return problem_send(r, PROBLEM_METHOD_NOT_ALLOWED, "allowed here: %s", allow);
     }
-    if (route->access != ACCESS_PUBLIC) {
+    if (route->access == ACCESS_OPEN) {
+        struct timespec now;
+        int wait;
+
+        http_add_header(r, "Access-Control-Allow-Origin", "*");
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        wait = ratelimit_take(r->ri->remote_addr,
+                              (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (wait > 0) {
+            char retry[16];
+            snprintf(retry, sizeof(retry), "%d", wait);
+            http_add_header(r, "Retry-After", retry);
+            return problem_send(r, PROBLEM_TOO_MANY_REQUESTS,
+                                "too many requests from your address; try again in %d seconds",
+                                wait);
+        }
+    }
+    if (route->access != ACCESS_PUBLIC && route->access != ACCESS_OPEN) {
         authn = auth_authenticate(r);
         if (authn == 0) {
             http_add_header(r, "WWW-Authenticate", "Bearer realm=\"mpact-registry\"");

@@ -11,6 +11,7 @@
 #include "registry/keys.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
+#include "registry/ratelimit.h"
 #include "registry/router.h"
 #include "registry/server.h"
 
@@ -109,6 +110,7 @@ server_run(const struct config *c)
         goto out;
     }
     password_init(c->password_slots);
+    ratelimit_init(c->public_rate);
 
     /* Block the stop signals before CivetWeb starts its threads, so they all inherit the mask
      * and only sigwait below receives them. */

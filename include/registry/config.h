@@ -18,6 +18,7 @@ struct config {
     int refresh_ttl;          /* seconds a refresh token lives (30 days) */
     int password_slots;       /* REGISTRY_PASSWORD_SLOTS: concurrent password hashes */
     const char *static_dir;   /* REGISTRY_STATIC_DIR: served files (problem pages) */
+    int public_rate;          /* REGISTRY_PUBLIC_RATE_LIMIT: open-route requests a minute per client */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

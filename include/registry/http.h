@@ -75,6 +75,11 @@ int http_send_json(struct req *r, int status, json_t *body);
 /* Sends `body` (borrowed) with an ETag for row version `version`. Returns `status`. */
 int http_send_resource(struct req *r, int status, json_t *body, const char *version);
 
+/* Sends a public, cacheable 200: an ETag from the body's digest, Cache-Control public
+ * max-age=60 and Access-Control-Allow-Origin *; answers 304 when If-None-Match matches. */
+int http_send_public(struct req *r, const char *content_type, const char *body, size_t len);
+int http_send_public_json(struct req *r, json_t *body); /* borrows body */
+
 /* Sends a response with one write: status line, headers, body. Returns `status`. */
 int http_send(struct req *r, int status, const char *content_type, const char *body, size_t len);
 

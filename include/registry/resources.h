@@ -98,4 +98,18 @@ extern const struct db_stmt reports_stmts[];
 int reports_summary(struct req *r); /* GET /v1/reports/summary */
 int reports_expiring(struct req *r); /* GET /v1/reports/expiring?within_days=60 */
 
+/* public.c */
+extern const struct db_stmt public_stmts[];
+int public_providers(struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
+int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?name= */
+int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
+
+/* openreferral.c */
+extern const struct db_stmt openreferral_stmts[];
+int openreferral_info(struct req *r); /* GET /openreferral/ */
+int openreferral_services(struct req *r); /* GET /openreferral/services */
+int openreferral_service(struct req *r); /* GET /openreferral/services/{id} */
+int openreferral_service_at_locations(struct req *r); /* GET /openreferral/service_at_locations?postcode=&proximity= */
+int openreferral_organizations(struct req *r); /* GET /openreferral/organizations */
+
 #endif

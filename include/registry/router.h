@@ -7,6 +7,7 @@
 
 enum access {
     ACCESS_PUBLIC, /* no account needed */
+    ACCESS_OPEN,   /* no account, internet-facing: rate limited per client, CORS for any origin */
     ACCESS_USER,   /* any signed-in user (admin or licensee); the handler narrows further */
     ACCESS_ADMIN,  /* the licensing body only */
 };
