@@ -36,7 +36,9 @@ const char config_help[] =
     "  REGISTRY_PASSWORD_SLOTS  password hashes computed at once (default 2)\n"
     "  REGISTRY_STATIC_DIR      folder of static files, e.g. problem pages (default ./static)\n"
     "  REGISTRY_PUBLIC_RATE_LIMIT  requests a minute per client address on the open routes\n"
-    "                           (/v1/public, /openreferral; default 120, 0 turns it off)\n";
+    "                           (/v1/public, /openreferral; default 120, 0 turns it off)\n"
+    "  REGISTRY_TRUSTED_PROXY   address of the reverse proxy (e.g. 127.0.0.1) whose\n"
+    "                           X-Forwarded-For names the client; unset: the header is ignored\n";
 
 static int
 int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
@@ -83,6 +85,7 @@ config_load(struct config *c, char *err, size_t errlen)
     c->issuer = str_setting("REGISTRY_ISSUER", "mpact-registry");
     c->audience = str_setting("REGISTRY_AUDIENCE", "mpact-registry");
     c->static_dir = str_setting("REGISTRY_STATIC_DIR", "static");
+    c->trusted_proxy = str_setting("REGISTRY_TRUSTED_PROXY", NULL);
     c->access_ttl = 15 * 60;
     c->refresh_ttl = 30 * 24 * 3600;
 

@@ -10,6 +10,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -201,6 +202,32 @@ router_db_resume_or_problem(struct req *r)
     return 0;
 }
 
+/* The client's address: the connection's peer, or, when that peer is the configured reverse proxy,
+ * the last address in X-Forwarded-For (the one the proxy itself appended or set). */
+static const char *
+client_address(struct req *r, char *buf, size_t len)
+{
+    const char *xff, *last;
+    size_t n;
+
+    if (config.trusted_proxy == NULL || strcmp(r->ri->remote_addr, config.trusted_proxy) != 0
+        || (xff = http_header(r, "X-Forwarded-For")) == NULL) {
+        return r->ri->remote_addr;
+    }
+    last = strrchr(xff, ',');
+    last = last != NULL ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t') {
+        last++;
+    }
+    n = strcspn(last, " \t");
+    if (n == 0 || n >= len) {
+        return r->ri->remote_addr;
+    }
+    memcpy(buf, last, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* 1 for the paths of open routes, which answer any origin's preflight. */
 static int
 is_open_path(const char *path)
@@ -243,10 +270,11 @@ dispatch(struct req *r)
     if (route->access == ACCESS_OPEN) {
         struct timespec now;
         int wait;
+        char client[48];
 
         http_add_header(r, "Access-Control-Allow-Origin", "*");
         clock_gettime(CLOCK_MONOTONIC, &now);
-        wait = ratelimit_take(r->ri->remote_addr,
+        wait = ratelimit_take(client_address(r, client, sizeof(client)),
                               (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
         if (wait > 0) {
             char retry[16];

@@ -19,6 +19,7 @@ struct config {
     int password_slots;       /* REGISTRY_PASSWORD_SLOTS: concurrent password hashes */
     const char *static_dir;   /* REGISTRY_STATIC_DIR: served files (problem pages) */
     int public_rate;          /* REGISTRY_PUBLIC_RATE_LIMIT: open-route requests a minute per client */
+    const char *trusted_proxy; /* REGISTRY_TRUSTED_PROXY: the one address whose X-Forwarded-For counts */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */
