@@ -1,12 +1,14 @@
 /* audit.c: the audit trail. Rows are written by the changing handler, inside its transaction,
  * so a change and its record commit or roll back together. */
+#include "registry/audit.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "registry/audit.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -26,14 +28,23 @@ const struct db_stmt audit_stmts[] = {
 };
 
 PGresult *
-audit_write(struct req *r, const char *action, const char *resource_type, const char *resource_id,
-            json_t *before, json_t *after)
+audit_write(struct req *r,
+            const char *action,
+            const char *resource_type,
+            const char *resource_id,
+            json_t *before,
+            json_t *after)
 {
     char *b = before != NULL ? json_dumps(before, JSON_COMPACT) : NULL;
     char *a = after != NULL ? json_dumps(after, JSON_COMPACT) : NULL;
     const char *params[7] = {
         r->principal.authenticated ? r->principal.sub : NULL,
-        action, resource_type, resource_id, b, a, r->request_id,
+        action,
+        resource_type,
+        resource_id,
+        b,
+        a,
+        r->request_id,
     };
     PGresult *res = db_exec(r->db, "audit_insert", 7, params);
 
@@ -44,6 +55,76 @@ audit_write(struct req *r, const char *action, const char *resource_type, const 
         return NULL;
     }
     return res;
+}
+
+int
+audit_commit_or_problem(struct req *r,
+                        const char *action,
+                        const char *resource_type,
+                        const char *resource_id,
+                        json_t *before,
+                        json_t *after)
+{
+    PGresult *fail = NULL;
+    int status = 0;
+
+    if ((fail = audit_write(r, action, resource_type, resource_id, before, after)) != NULL
+        || db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+    }
+    PQclear(fail);
+    return status;
+}
+
+int
+audit_commit_row_and_send(struct req *r,
+                          const char *action,
+                          const char *resource_type,
+                          const char *resource_id,
+                          json_t *before,
+                          const PGresult *res,
+                          const char *location)
+{
+    json_t *after = db_row_to_json(res, 0);
+    int status;
+
+    if ((status = audit_commit_or_problem(r, action, resource_type, resource_id, before, after))
+        == 0) {
+        if (location != NULL) {
+            http_add_header(r, "Location", location);
+        }
+        status = http_send_resource(r, location != NULL ? 201 : 200, after,
+                                    db_value(res, 0, "_version"));
+    }
+    json_decref(after);
+    return status;
+}
+
+int
+audit_commit_and_send(struct req *r,
+                      const char *action,
+                      const char *resource_type,
+                      const char *resource_id,
+                      json_t *before,
+                      const char *get_stmt,
+                      const char *location_prefix)
+{
+    const char *params[1] = {resource_id};
+    PGresult *res = db_exec(r->db, get_stmt, 1, params);
+    char location[160];
+    int status;
+
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+    } else {
+        if (location_prefix != NULL) {
+            snprintf(location, sizeof(location), "%s%s", location_prefix, resource_id);
+        }
+        status = audit_commit_row_and_send(r, action, resource_type, resource_id, before, res,
+                                           location_prefix != NULL ? location : NULL);
+    }
+    PQclear(res);
+    return status;
 }
 
 int

@@ -158,25 +158,8 @@ settle_grants(json_t *in, const char *kind, int current_null, json_t *errors)
 static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
-    *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no course with id %s", id);
-    }
-    res = db_exec(r->db, lock ? "course_get_locked" : "course_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no course with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "course_get_locked" : "course_get", id, "course", NULL,
+                               out);
 }
 
 /* 409 when another course holds the code in `in` (if any). Returns 0 or the status sent. */
@@ -227,8 +210,7 @@ courses_list(struct req *r)
     PGresult *res = NULL;
     const char *params[6], *kind, *active, *text;
     char limit[16];
-    json_t *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -251,31 +233,22 @@ courses_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = kind;
     params[1] = active;
     params[2] = text;
-    params[3] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[3] = page_after(&p, 0);
+    params[4] = page_after(&p, 1);
     params[5] = limit;
     res = db_exec(r->db, "course_list", 6, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "code"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "code");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -286,9 +259,8 @@ out:
 int
 courses_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
-    char *text = NULL, location[96], id[40];
+    json_t *in = NULL, *errors = json_array();
+    char *text = NULL, id[40];
     const char *params[1], *kind;
     int status;
 
@@ -305,42 +277,18 @@ courses_create(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = code_free_or_problem(r, in, NULL)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = code_free_or_problem(r, in, NULL)) != 0) {
         goto out;
     }
     text = json_dumps(in, JSON_COMPACT);
     params[0] = text;
-    res = db_exec(r->db, "course_insert", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_insert_or_problem(r, "course_insert", 1, params, id, sizeof(id))) != 0) {
         goto out;
     }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[0] = id;
-    res = db_exec(r->db, "course_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "course", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/courses/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "create", "course", id, NULL, "course_get", "/v1/courses/");
 out:
     free(text);
-    PQclear(fail);
-    PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -349,8 +297,8 @@ out:
 int
 courses_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *params[2], *kind, *new_kind;
     char *text = NULL;
     int status;
@@ -373,15 +321,8 @@ courses_update(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no course with id %s", id);
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
         goto out;
     }
@@ -409,30 +350,15 @@ courses_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    res = db_exec(r->db, "course_update", 2, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "course_update", 2, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "course_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "course", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "course", id, before, "course_get", NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;

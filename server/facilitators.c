@@ -340,19 +340,6 @@ load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
     return 0;
 }
 
-/* Sends 422 naming one field. Returns 422. */
-static int
-field_problem(struct req *r, const char *field, const char *detail)
-{
-    json_t *errors = json_array();
-    int status;
-
-    problem_add_error(errors, field, detail);
-    status = problem_send_errors(r, errors);
-    json_decref(errors);
-    return status;
-}
-
 /* Reads today's date (UK calendar) into `today` (11 bytes). Returns 0 or the status sent. */
 static int
 today_or_problem(struct req *r, char *today)
@@ -381,7 +368,8 @@ employer_or_problem(struct req *r, const char *org)
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
     } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
-        status = field_problem(r, "organisation_id", "no such organisation, or it is archived");
+        status =
+            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
     }
     PQclear(res);
     return status;
@@ -459,12 +447,7 @@ facilitators_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 3 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !json_is_string(json_array_get(p.after, 2))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 2))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 3, NULL)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -473,13 +456,11 @@ facilitators_list(struct req *r)
     params[1] = text;
     params[2] = fstatus;
     params[3] = org;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
-    params[6] = p.after != NULL ? json_string_value(json_array_get(p.after, 2)) : NULL;
+    params[4] = page_after(&p, 0);
+    params[5] = page_after(&p, 1);
+    params[6] = page_after(&p, 2);
     params[7] = limit;
-    res = db_exec(r->db, "fac_list", 8, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "fac_list", 8, params, &res)) != 0) {
         goto out;
     }
     n = PQntuples(res);
@@ -506,8 +487,8 @@ out:
 int
 facilitators_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL, *v;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *v;
+    PGresult *res = NULL;
     const char *org, *from, *params[3];
     char *text = NULL, location[96], id[48], today[16];
     int status, admin = auth_is_admin(&r->principal);
@@ -539,19 +520,15 @@ facilitators_create(struct req *r)
         json_object_set_new(in, "organisation_id", json_string(org));
     }
     if (org == NULL && from != NULL) {
-        status = field_problem(r, "employed_from", "only with an organisation_id");
+        status = problem_send_field(r, "employed_from", "only with an organisation_id");
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = today_or_problem(r, today)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0 || (status = today_or_problem(r, today)) != 0) {
         goto out;
     }
     /* Valid YYYY-MM-DD dates order as strings. */
     if (from != NULL && strcmp(from, today) > 0) {
-        status = field_problem(r, "employed_from", "must not be after today");
+        status = problem_send_field(r, "employed_from", "must not be after today");
         goto out;
     }
     if (org != NULL && (status = employer_or_problem(r, org)) != 0) {
@@ -561,30 +538,15 @@ facilitators_create(struct req *r)
     params[0] = text;
     params[1] = r->principal.sub;
     params[2] = from != NULL ? from : today;
-    res = db_exec(r->db, "fac_insert", 3, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if ((status = full_or_problem(r, id, &res, &after)) != 0) {
-        goto out;
-    }
-    if ((fail = audit_write(r, "create", "facilitator", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_insert_or_problem(r, "fac_insert", 3, params, id, sizeof(id))) != 0
+        || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
         goto out;
     }
     snprintf(location, sizeof(location), "/v1/facilitators/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "create", "facilitator", id, NULL, res, location);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -726,14 +688,14 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
     if (until == NULL) {
         until = db_value(cur, 0, "accredited_until");
         if (until == NULL) {
-            return field_problem(r, "accredited_until", "is required to grant accreditation");
+            return problem_send_field(r, "accredited_until", "is required to grant accreditation");
         }
         json_object_set_new(in, "accredited_until", json_string(until));
         until = str_field(in, "accredited_until");
     }
     if (strcmp(until, on) < 0) {
-        return field_problem(r, until_given ? "accredited_until" : "accredited_on",
-                             "accredited_until must not be before accredited_on");
+        return problem_send_field(r, until_given ? "accredited_until" : "accredited_on",
+                                  "accredited_until must not be before accredited_on");
     }
     return 0;
 }
@@ -753,7 +715,7 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     if (v == NULL || (to == NULL && current == NULL)
         || (to != NULL && current != NULL && strcmp(to, current) == 0)) {
         if (from != NULL) {
-            return field_problem(r, "employed_from", "only when the employer changes");
+            return problem_send_field(r, "employed_from", "only when the employer changes");
         }
         return 0;
     }
@@ -762,11 +724,11 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     }
     /* Valid YYYY-MM-DD dates order as strings. */
     if (strcmp(from, today) > 0) {
-        return field_problem(r, "employed_from", "must not be after today");
+        return problem_send_field(r, "employed_from", "must not be after today");
     }
     if (started != NULL && strcmp(from, started) < 0) {
-        return field_problem(r, "employed_from",
-                             "must not be before the current employment started");
+        return problem_send_field(r, "employed_from",
+                                  "must not be before the current employment started");
     }
     params[0] = id;
     res = db_exec(r->db, "fac_last_end", 1, params);
@@ -776,7 +738,7 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     }
     last_end = db_value(res, 0, "last_end");
     if (current == NULL && last_end != NULL && strcmp(from, last_end) <= 0) {
-        status = field_problem(r, "employed_from", "must be after the last employment ended");
+        status = problem_send_field(r, "employed_from", "must be after the last employment ended");
         goto out;
     }
     if (to != NULL && (status = employer_or_problem(r, to)) != 0) {
@@ -815,8 +777,8 @@ out:
 int
 facilitators_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *params[3];
     char *text = NULL, id[48], today[16];
     int status;
@@ -831,15 +793,8 @@ facilitators_update(struct req *r)
         || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
         || (status = may_change_or_problem(r, in, res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
         || (status = today_or_problem(r, today)) != 0
@@ -874,21 +829,14 @@ facilitators_update(struct req *r)
     }
     PQclear(res);
     res = NULL;
-    if ((status = full_or_problem(r, id, &res, &after)) != 0) {
+    if ((status = load_or_problem(r, "fac_get", id, &res)) != 0) {
         goto out;
     }
-    if ((fail = audit_write(r, "update", "facilitator", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "update", "facilitator", id, before, res, NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -953,20 +901,21 @@ facilitators_status_check(struct req *r)
     json_object_foreach(in, key, v)
     {
         if (strcmp(key, "registration_numbers") != 0) {
-            status = field_problem(r, key, "is not a field of this request");
+            status = problem_send_field(r, key, "is not a field of this request");
             goto out;
         }
     }
     list = json_object_get(in, "registration_numbers");
     if (!json_is_array(list) || json_array_size(list) < 1
         || json_array_size(list) > FAC_CHECK_MAX) {
-        status = field_problem(r, "registration_numbers", "must be a list of 1 to 100 strings");
+        status =
+            problem_send_field(r, "registration_numbers", "must be a list of 1 to 100 strings");
         goto out;
     }
     json_array_foreach(list, i, v)
     {
         if (!json_is_string(v)) {
-            status = field_problem(r, "registration_numbers", "each entry must be a string");
+            status = problem_send_field(r, "registration_numbers", "each entry must be a string");
             goto out;
         }
     }

@@ -1,5 +1,7 @@
 /* http.c: reading request bodies and query strings defensively, and writing each response
  * with a single mg_write (LIBRARIES.md 3 and 22). */
+#include "registry/http.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,6 @@
 
 #include "registry/codec.h"
 #include "registry/db.h"
-#include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/validate.h"
 
@@ -34,26 +35,46 @@ static const char *
 reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 428: return "Precondition Required";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
@@ -85,7 +106,8 @@ http_send(struct req *r, int status, const char *content_type, const char *body,
                                                                     : "Cache-Control: no-store\r\n",
                  r->extra_headers);
     if (n < 0 || (size_t)n >= sizeof(head)) {
-        n = snprintf(head, sizeof(head), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
         len = 0;
         status = 500;
     }
@@ -453,8 +475,7 @@ http_page_or_problem(struct req *r, const struct query *q, struct page *p)
     if (limit != NULL) {
         char *end;
         long v = strtol(limit, &end, 10);
-        if (*limit == '\0' || *end != '\0' || !isdigit((unsigned char)*limit) || v < 1
-            || v > 100) {
+        if (*limit == '\0' || *end != '\0' || !isdigit((unsigned char)*limit) || v < 1 || v > 100) {
             return problem_send(r, PROBLEM_BAD_REQUEST, "limit: a whole number from 1 to 100");
         }
         p->limit = (int)v;
@@ -838,4 +859,126 @@ http_log(struct req *r)
     }
     fprintf(stderr, "%s %s %s %d %lld %.1fms %s\n", when, r->method, path, r->status, r->bytes, ms,
             r->request_id);
+}
+
+const char *
+page_after(const struct page *p, size_t i)
+{
+    return p->after != NULL ? json_string_value(json_array_get(p->after, i)) : NULL;
+}
+
+int
+http_cursor_or_problem(struct req *r, const struct page *p, size_t n, int (*first_ok)(const char *))
+{
+    size_t i;
+
+    if (p->after == NULL) {
+        return 0;
+    }
+    if (json_array_size(p->after) != n) {
+        goto bad;
+    }
+    for (i = 0; i < n; i++) {
+        if (!json_is_string(json_array_get(p->after, i))) {
+            goto bad;
+        }
+    }
+    if (!validate_uuid(page_after(p, n - 1)) || (first_ok != NULL && !first_ok(page_after(p, 0)))) {
+        goto bad;
+    }
+    return 0;
+bad:
+    return problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+}
+
+int
+page_send_keyed(struct req *r, const PGresult *res, const struct page *p, const char *key)
+{
+    int n = PQntuples(res);
+    json_t *next = NULL;
+
+    if (n > p->limit) {
+        n = p->limit;
+        next = json_pack("[ss]", db_value(res, n - 1, key), db_value(res, n - 1, "id"));
+    }
+    return page_send_rows(r, res, n, next);
+}
+
+int
+http_begin_or_problem(struct req *r, int if_match_required)
+{
+    PGresult *fail = NULL;
+    int status = 0;
+
+    if (if_match_required && http_header(r, "If-Match") == NULL) {
+        return http_if_match_or_problem(r, "");
+    }
+    if (db_begin(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+    }
+    PQclear(fail);
+    return status;
+}
+
+int
+http_exec_or_problem(
+    struct req *r, const char *stmt, int nparams, const char *const *params, PGresult **out)
+{
+    PGresult *res = db_exec(r->db, stmt, nparams, params);
+    int status = 0;
+
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        PQclear(res);
+        res = NULL;
+    }
+    if (out != NULL) {
+        *out = res;
+    } else {
+        PQclear(res);
+    }
+    return status;
+}
+
+int
+http_row_or_problem(struct req *r,
+                    const char *stmt,
+                    const char *id,
+                    const char *what,
+                    int (*visible)(const struct principal *p, const PGresult *res),
+                    PGresult **out)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    int status;
+
+    *out = NULL;
+    if (!validate_uuid(id)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", what, id);
+    }
+    if ((status = http_exec_or_problem(r, stmt, 1, params, &res)) != 0) {
+        return status;
+    }
+    if (PQntuples(res) == 0 || (visible != NULL && !visible(&r->principal, res))) {
+        PQclear(res);
+        return problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", what, id);
+    }
+    *out = res;
+    return 0;
+}
+
+int
+http_insert_or_problem(
+    struct req *r, const char *stmt, int nparams, const char *const *params, char *id, size_t idlen)
+{
+    PGresult *res = db_exec(r->db, stmt, nparams, params);
+    int status = 0;
+
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+    } else {
+        snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return status;
 }

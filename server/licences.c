@@ -25,7 +25,7 @@
 /* The licence as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */
 #define LIC_COLUMNS                                                                                \
     "l.id, l.organisation_id, l.number, "                                                          \
-    "licence_effective_status(l.status, l.valid_until, registry_today()) AS status, "                  \
+    "licence_effective_status(l.status, l.valid_until, registry_today()) AS status, "              \
     "l.valid_from, l.valid_until, l.reason, l.created_at, l.updated_at, "                          \
     "l.status AS _stored_status, l.version AS _version, l.created_at::text AS _created_at, "       \
     "registry_today()::text AS _today "
@@ -58,16 +58,17 @@ const struct db_stmt licences_stmts[] = {
      " ORDER BY l.created_at DESC, l.id DESC LIMIT $5::int"},
     /* $1 organisation, $2 body {valid_from, valid_until, reason?}, $3 the admin's user id.
      * Numbers run MPL-<year>-0001 upwards, 4 digits or more, from one sequence. */
-    {"lic_insert", "WITH u AS ("
-                   " INSERT INTO licence (organisation_id, number, valid_from, valid_until, reason)"
-                   " SELECT $1::uuid,"
-                   "  'MPL-' || to_char(registry_today(), 'YYYY') || '-' || lpad(n::text, greatest(4,"
-                   "  length(n::text)), '0'),"
-                   "  (j->>'valid_from')::date, (j->>'valid_until')::date, j->>'reason'"
-                   " FROM (SELECT $2::jsonb AS j, nextval('licence_number_seq') AS n) s"
-                   " RETURNING id, status, valid_from, valid_until, reason),"
-                   " h AS (" LIC_HISTORY_FROM_U ") "
-                   "SELECT id FROM u"},
+    {"lic_insert",
+     "WITH u AS ("
+     " INSERT INTO licence (organisation_id, number, valid_from, valid_until, reason)"
+     " SELECT $1::uuid,"
+     "  'MPL-' || to_char(registry_today(), 'YYYY') || '-' || lpad(n::text, greatest(4,"
+     "  length(n::text)), '0'),"
+     "  (j->>'valid_from')::date, (j->>'valid_until')::date, j->>'reason'"
+     " FROM (SELECT $2::jsonb AS j, nextval('licence_number_seq') AS n) s"
+     " RETURNING id, status, valid_from, valid_until, reason),"
+     " h AS (" LIC_HISTORY_FROM_U ") "
+     "SELECT id FROM u"},
     /* $1 licence, $2 body {status?, valid_from?, valid_until?, reason}, $3 the admin's user id. */
     {"lic_update", "WITH u AS ("
                    " UPDATE licence SET"
@@ -143,31 +144,20 @@ str_field(json_t *in, const char *key)
     return json_string_value(json_object_get(in, key));
 }
 
+/* 1 when the caller may see row 0 of `res`, a row of their own organisation. */
+static int
+in_org(const struct principal *p, const PGresult *res)
+{
+    return auth_in_org(p, db_value(res, 0, "organisation_id"));
+}
+
 /* Reads licence `id` (locked when `lock`) and checks the caller may see it: a malformed id, a
  * missing licence and another organisation's licence all get the same 404. Returns 0 with the
  * result in *out, or the status of the problem already sent. */
 static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
-    *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no licence with id %s", id);
-    }
-    res = db_exec(r->db, lock ? "lic_get_locked" : "lic_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0 || !auth_in_org(&r->principal, db_value(res, 0, "organisation_id"))) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no licence with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "lic_get_locked" : "lic_get", id, "licence", in_org, out);
 }
 
 /* Reads organisation `id` with statement `stmt` and checks the caller may see it. Archived
@@ -218,9 +208,8 @@ licences_list(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
-    json_t *body = NULL, *next = NULL;
     char limit[16];
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -232,11 +221,7 @@ licences_list(struct req *r)
                               "status: one of pending, active, suspended, expired, revoked");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     /* The licences of an archived organisation stay on record for the licensing body. */
@@ -246,22 +231,16 @@ licences_list(struct req *r)
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = org;
     params[1] = filter;
-    params[2] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[3] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[2] = page_after(&p, 0);
+    params[3] = page_after(&p, 1);
     params[4] = limit;
     res = db_exec(r->db, "lic_list", 5, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "_created_at"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "_created_at");
 out:
-    json_decref(body);
     PQclear(res);
     page_cleanup(&p);
     query_cleanup(&q);
@@ -293,12 +272,9 @@ store_expired_or_problem(struct req *r, PGresult *open, int *expired)
     params[0] = id;
     params[1] = reason;
     params[2] = r->principal.sub;
-    res = db_exec(r->db, "lic_store_expired", 3, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "lic_store_expired", 3, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
     res = db_exec(r->db, "lic_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
         status = problem_from_db(r, res);
@@ -321,10 +297,10 @@ out:
 int
 licences_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array();
+    PGresult *res = NULL;
     const char *org = r->params[0], *params[3], *from, *until;
-    char *text = NULL, location[96], id[40];
+    char *text = NULL, id[40];
     int status, expired;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -346,19 +322,14 @@ licences_create(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = org_or_problem(r, "lic_org_locked", org, 0)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = org_or_problem(r, "lic_org_locked", org, 0)) != 0) {
         goto out;
     }
     /* At most one pending, active or suspended licence per organisation. One past valid_until
      * no longer counts: it is stored as expired first, so the index agrees. */
     params[0] = org;
-    res = db_exec(r->db, "lic_open_locked", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "lic_open_locked", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) > 0) {
@@ -374,37 +345,16 @@ licences_create(struct req *r)
             goto out;
         }
     }
-    PQclear(res);
     text = json_dumps(in, JSON_COMPACT);
     params[1] = text;
     params[2] = r->principal.sub;
-    res = db_exec(r->db, "lic_insert", 3, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_insert_or_problem(r, "lic_insert", 3, params, id, sizeof(id))) != 0) {
         goto out;
     }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[0] = id;
-    res = db_exec(r->db, "lic_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "licence", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/licences/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "create", "licence", id, NULL, "lic_get", "/v1/licences/");
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -488,8 +438,8 @@ change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
 int
 licences_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *params[3];
     char *text = NULL;
     int status;
@@ -513,19 +463,10 @@ licences_update(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no licence with id %s", id);
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
     /* Lock order as in create and in archiving: organisation first, then the licence. */
     params[0] = id;
-    res = db_exec(r->db, "lic_org_of_locked", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = http_exec_or_problem(r, "lic_org_of_locked", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 1 && db_value(res, 0, "archived_at") != NULL) {
@@ -544,30 +485,15 @@ licences_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[1] = text;
     params[2] = r->principal.sub;
-    res = db_exec(r->db, "lic_update", 3, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "lic_update", 3, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "lic_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "licence", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "licence", id, before, "lic_get", NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;

@@ -226,28 +226,17 @@ may_manage(const struct principal *p)
  * malformed id, a missing location, another organisation's location and (for licensees) an
  * archived one all get the same 404. Returns 0 with the result in *out, or the status sent. */
 static int
+loc_visible(const struct principal *p, const PGresult *res)
+{
+    return auth_in_org(p, db_value(res, 0, "organisation_id"))
+           && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
+}
+
+static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
-    *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no location with id %s", id);
-    }
-    res = db_exec(r->db, lock ? "loc_get_locked" : "loc_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0 || !auth_in_org(&r->principal, db_value(res, 0, "organisation_id"))
-        || (db_value(res, 0, "archived_at") != NULL && !auth_is_admin(&r->principal))) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no location with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "loc_get_locked" : "loc_get", id, "location", loc_visible,
+                               out);
 }
 
 int
@@ -279,8 +268,7 @@ locations_list(struct req *r)
     PGresult *res = NULL;
     const char *params[7], *org, *kind, *active;
     char limit[16];
-    json_t *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -303,11 +291,7 @@ locations_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "active: true or false");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -316,20 +300,15 @@ locations_list(struct req *r)
     params[1] = org;
     params[2] = kind;
     params[3] = active;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[4] = page_after(&p, 0);
+    params[5] = page_after(&p, 1);
     params[6] = limit;
     res = db_exec(r->db, "loc_list", 7, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "name"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "name");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -340,10 +319,10 @@ out:
 int
 locations_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array();
+    PGresult *res = NULL;
     const char *org, *params[2];
-    char *text = NULL, location[96], id[40];
+    char *text = NULL, id[40];
     int status;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -372,50 +351,24 @@ locations_create(struct req *r)
             problem_send(r, PROBLEM_FORBIDDEN, "only an organisation admin may add its locations");
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
     params[0] = org;
-    res = db_exec(r->db, "loc_org_locked", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "loc_org_locked", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL) {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
         goto out;
     }
-    PQclear(res);
     text = json_dumps(in, JSON_COMPACT);
     params[1] = text;
-    res = db_exec(r->db, "loc_insert", 2, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_insert_or_problem(r, "loc_insert", 2, params, id, sizeof(id))) != 0) {
         goto out;
     }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[0] = id;
-    res = db_exec(r->db, "loc_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "location", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/locations/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "create", "location", id, NULL, "loc_get", "/v1/locations/");
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -424,8 +377,8 @@ out:
 int
 locations_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *params[2];
     char *text = NULL;
     int status;
@@ -442,11 +395,8 @@ locations_update(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0) {
         goto out;
     }
     if (!may_manage(&r->principal)) {
@@ -466,30 +416,15 @@ locations_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    res = db_exec(r->db, "loc_update", 2, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "loc_update", 2, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "loc_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "location", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "location", id, before, "loc_get", NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -498,16 +433,13 @@ out:
 int
 locations_delete(struct req *r)
 {
-    PGresult *res = NULL, *check = NULL, *fail = NULL;
+    PGresult *res = NULL, *check = NULL;
     const char *id = r->params[0], *params[1] = {id};
     json_t *before = NULL, *after = NULL;
     int status, used;
 
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0) {
         goto out;
     }
     if (db_value(res, 0, "archived_at") != NULL) {
@@ -525,19 +457,14 @@ locations_delete(struct req *r)
     }
     before = db_row_to_json(res, 0);
     /* The row is locked: a run or session naming it (which share-locks it) waits or is done. */
-    check = db_exec(r->db, "loc_used", 1, params);
-    if (!db_ok(check)) {
-        status = problem_from_db(r, check);
+    if ((status = http_exec_or_problem(r, "loc_used", 1, params, &check)) != 0) {
         goto out;
     }
     used = strcmp(db_value(check, 0, "used"), "t") == 0;
-    fail = db_exec(r->db, used ? "loc_archive" : "loc_delete", 1, params);
-    if (!db_ok(fail)) {
-        status = problem_from_db(r, fail);
+    if ((status = http_exec_or_problem(r, used ? "loc_archive" : "loc_delete", 1, params, NULL))
+        != 0) {
         goto out;
     }
-    PQclear(fail);
-    fail = NULL;
     if (used) {
         PQclear(res);
         res = db_exec(r->db, "loc_get", 1, params);
@@ -547,14 +474,13 @@ locations_delete(struct req *r)
         }
         after = db_row_to_json(res, 0);
     }
-    if ((fail = audit_write(r, used ? "archive" : "delete", "location", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status =
+             audit_commit_or_problem(r, used ? "archive" : "delete", "location", id, before, after))
+        != 0) {
         goto out;
     }
     status = http_send_empty(r, 204);
 out:
-    PQclear(fail);
     PQclear(check);
     PQclear(res);
     json_decref(before);

@@ -17,9 +17,9 @@
 
 #define ORG_COLUMNS                                                                                \
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.phone, o.email, o.website, "     \
-    "o.public_contact, o.created_at, o.updated_at, "                                              \
-    "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "      \
-    " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "             \
+    "o.public_contact, o.created_at, o.updated_at, "                                               \
+    "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "  \
+    " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "              \
     "  AS licence_status, "                                                                        \
     "o.archived_at, o.version AS _version "
 
@@ -27,15 +27,14 @@ const struct db_stmt organisations_stmts[] = {
     {"org_get", "SELECT " ORG_COLUMNS "FROM organisation o WHERE o.id = $1::uuid"},
     {"org_get_locked",
      "SELECT " ORG_COLUMNS "FROM organisation o WHERE o.id = $1::uuid FOR UPDATE OF o"},
-    {"org_list",
-     "SELECT * FROM (SELECT " ORG_COLUMNS "FROM organisation o "
-     " WHERE o.archived_at IS NULL"
-     "   AND ($1::uuid IS NULL OR o.id = $1::uuid)"
-     "   AND ($2::text IS NULL OR strpos(lower(o.name), lower($2::text)) > 0)"
-     "   AND ($3::text IS NULL OR o.kind = $3::text)"
-     "   AND ($5::text IS NULL OR (o.name, o.id) > ($5::text, $6::uuid))) s"
-     " WHERE ($4::text IS NULL OR coalesce(s.licence_status, 'none') = $4::text)"
-     " ORDER BY s.name, s.id LIMIT $7::int"},
+    {"org_list", "SELECT * FROM (SELECT " ORG_COLUMNS "FROM organisation o "
+                 " WHERE o.archived_at IS NULL"
+                 "   AND ($1::uuid IS NULL OR o.id = $1::uuid)"
+                 "   AND ($2::text IS NULL OR strpos(lower(o.name), lower($2::text)) > 0)"
+                 "   AND ($3::text IS NULL OR o.kind = $3::text)"
+                 "   AND ($5::text IS NULL OR (o.name, o.id) > ($5::text, $6::uuid))) s"
+                 " WHERE ($4::text IS NULL OR coalesce(s.licence_status, 'none') = $4::text)"
+                 " ORDER BY s.name, s.id LIMIT $7::int"},
     {"org_insert",
      "INSERT INTO organisation (name, kind, address_lines, town, postcode, phone, email, website,"
      " public_contact) "
@@ -46,7 +45,8 @@ const struct db_stmt organisations_stmts[] = {
      "UPDATE organisation SET"
      " name = CASE WHEN j ? 'name' THEN j->>'name' ELSE name END,"
      " kind = CASE WHEN j ? 'kind' THEN j->>'kind' ELSE kind END,"
-     " address_lines = CASE WHEN j ? 'address_lines' THEN j->'address_lines' ELSE address_lines END,"
+     " address_lines = CASE WHEN j ? 'address_lines' THEN j->'address_lines' ELSE address_lines "
+     "END,"
      " town = CASE WHEN j ? 'town' THEN j->>'town' ELSE town END,"
      " postcode = CASE WHEN j ? 'postcode' THEN j->>'postcode' ELSE postcode END,"
      " phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE phone END,"
@@ -117,28 +117,20 @@ static const char *const org_contact_fields[] = {
  * Returns 0 with the result in *out, or the status of the problem already sent: an
  * organisation a licensee does not belong to is as absent as one that does not exist. */
 static int
+org_visible(const struct principal *p, const PGresult *res)
+{
+    return db_value(res, 0, "archived_at") == NULL || auth_is_admin(p);
+}
+
+static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
     *out = NULL;
-    if (!validate_uuid(id) || !auth_in_org(&r->principal, id)) {
+    if (!auth_in_org(&r->principal, id)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
     }
-    res = db_exec(r->db, lock ? "org_get_locked" : "org_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0 || (db_value(res, 0, "archived_at") != NULL
-                                && !auth_is_admin(&r->principal))) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "org_get_locked" : "org_get", id, "organisation",
+                               org_visible, out);
 }
 
 int
@@ -168,8 +160,7 @@ organisations_list(struct req *r)
     PGresult *res = NULL;
     const char *params[7], *kind, *lstatus, *text;
     char limit[16];
-    json_t *body = NULL, *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -184,19 +175,16 @@ organisations_list(struct req *r)
         goto out;
     }
     if (lstatus != NULL && !validate_in_list(licence_filter_statuses, lstatus)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "licence_status: one of pending, active, "
-                                                      "suspended, expired, revoked, none");
+        status = problem_send(r, PROBLEM_BAD_REQUEST,
+                              "licence_status: one of pending, active, "
+                              "suspended, expired, revoked, none");
         goto out;
     }
     if (text != NULL && !validate_text(text, 1, 200)) {
         status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -205,22 +193,16 @@ organisations_list(struct req *r)
     params[1] = text;
     params[2] = kind;
     params[3] = lstatus;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[4] = page_after(&p, 0);
+    params[5] = page_after(&p, 1);
     params[6] = limit;
     res = db_exec(r->db, "org_list", 7, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "name"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "name");
 out:
-    json_decref(body);
     PQclear(res);
     page_cleanup(&p);
     query_cleanup(&q);
@@ -230,9 +212,8 @@ out:
 int
 organisations_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
-    char *text = NULL, location[96], id[40];
+    json_t *in = NULL, *errors = json_array();
+    char *text = NULL, id[40];
     const char *params[1];
     int status;
 
@@ -245,37 +226,14 @@ organisations_create(struct req *r)
     }
     text = json_dumps(in, JSON_COMPACT);
     params[0] = text;
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_insert_or_problem(r, "org_insert", 1, params, id, sizeof(id))) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "org_insert", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[0] = id;
-    res = db_exec(r->db, "org_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "organisation", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/organisations/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "create", "organisation", id, NULL, "org_get",
+                                   "/v1/organisations/");
 out:
     free(text);
-    PQclear(fail);
-    PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -284,8 +242,8 @@ out:
 int
 organisations_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *key, *params[2];
     char *text = NULL;
     json_t *v;
@@ -309,8 +267,9 @@ organisations_update(struct req *r)
     }
     if (!auth_is_admin(&r->principal)) {
         if (strcmp(r->principal.role, "org_admin") != 0) {
-            status = problem_send(r, PROBLEM_FORBIDDEN, "only an organisation admin may edit "
-                                                        "its details");
+            status = problem_send(r, PROBLEM_FORBIDDEN,
+                                  "only an organisation admin may edit "
+                                  "its details");
             goto out;
         }
         json_object_foreach(in, key, v)
@@ -324,15 +283,8 @@ organisations_update(struct req *r)
             }
         }
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
         goto out;
     }
@@ -345,30 +297,15 @@ organisations_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    res = db_exec(r->db, "org_update", 2, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "org_update", 2, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "org_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "organisation", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "organisation", id, before, "org_get", NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -377,7 +314,7 @@ out:
 int
 organisations_delete(struct req *r)
 {
-    PGresult *res = NULL, *check = NULL, *fail = NULL;
+    PGresult *res = NULL, *check = NULL;
     const char *id = r->params[0], *params[1] = {id}, *action;
     json_t *before = NULL, *after = NULL;
     int status, history;
@@ -385,11 +322,8 @@ organisations_delete(struct req *r)
                                                 "org_archive_users", "org_archive_tokens", NULL};
     const char *const *step;
 
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0) {
         goto out;
     }
     if (db_value(res, 0, "archived_at") != NULL) {
@@ -401,29 +335,23 @@ organisations_delete(struct req *r)
         goto out;
     }
     before = db_row_to_json(res, 0);
-    check = db_exec(r->db, "org_has_history", 1, params);
-    if (!db_ok(check)) {
-        status = problem_from_db(r, check);
+    if ((status = http_exec_or_problem(r, "org_has_history", 1, params, &check)) != 0) {
         goto out;
     }
     if (strcmp(db_value(check, 0, "licensed"), "t") == 0) {
-        status = problem_send(r, PROBLEM_CONFLICT, "the organisation holds a pending, active or "
-                                                   "suspended licence; revoke it first");
+        status = problem_send(r, PROBLEM_CONFLICT,
+                              "the organisation holds a pending, active or "
+                              "suspended licence; revoke it first");
         goto out;
     }
     history = strcmp(db_value(check, 0, "history"), "t") == 0;
     /* With history the record is kept, archived and hidden; without, it is removed. */
     for (step = history ? archive_steps : (const char *const[]){"org_delete", NULL}; *step != NULL;
          step++) {
-        PQclear(fail);
-        fail = db_exec(r->db, *step, 1, params);
-        if (!db_ok(fail)) {
-            status = problem_from_db(r, fail);
+        if ((status = http_exec_or_problem(r, *step, 1, params, NULL)) != 0) {
             goto out;
         }
     }
-    PQclear(fail);
-    fail = NULL;
     action = history ? "archive" : "delete";
     if (history) {
         PQclear(res);
@@ -434,14 +362,11 @@ organisations_delete(struct req *r)
         }
         after = db_row_to_json(res, 0);
     }
-    if ((fail = audit_write(r, action, "organisation", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = audit_commit_or_problem(r, action, "organisation", id, before, after)) != 0) {
         goto out;
     }
     status = http_send_empty(r, 204);
 out:
-    PQclear(fail);
     PQclear(check);
     PQclear(res);
     json_decref(before);

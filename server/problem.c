@@ -1,5 +1,7 @@
 /* problem.c: RFC 9457 problem details. One table maps each kind to its status, slug and
  * title, so titles never vary; handlers only write the detail. */
+#include "registry/problem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +11,6 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
-#include "registry/problem.h"
 
 static const struct {
     int status;
@@ -212,9 +213,8 @@ problem_from_db(struct req *r, const PGresult *res)
         const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         const char *constraint =
             res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
-        fprintf(stderr, "db error request_id=%s sqlstate=%s constraint=%s: %.*s\n",
-                r->request_id, state != NULL ? state : "none",
-                constraint != NULL ? constraint : "-",
+        fprintf(stderr, "db error request_id=%s sqlstate=%s constraint=%s: %.*s\n", r->request_id,
+                state != NULL ? state : "none", constraint != NULL ? constraint : "-",
                 (int)strcspn(primary != NULL ? primary : msg, "\n"),
                 primary != NULL ? primary : msg);
     }
@@ -222,8 +222,9 @@ problem_from_db(struct req *r, const PGresult *res)
     case 409:
         return problem_send(r, PROBLEM_CONFLICT, "a record with the same unique value exists");
     case 422:
-        return problem_send(r, PROBLEM_VALIDATION, "a referenced record does not exist or a "
-                                                   "value breaks a rule");
+        return problem_send(r, PROBLEM_VALIDATION,
+                            "a referenced record does not exist or a "
+                            "value breaks a rule");
     case 400:
         return problem_send(r, PROBLEM_BAD_REQUEST, "a value has the wrong form");
     case 503:
@@ -232,4 +233,16 @@ problem_from_db(struct req *r, const PGresult *res)
     default:
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
+}
+
+int
+problem_send_field(struct req *r, const char *field, const char *detail)
+{
+    json_t *errors = json_array();
+    int status;
+
+    problem_add_error(errors, field, detail);
+    status = problem_send_errors(r, errors);
+    json_decref(errors);
+    return status;
 }

@@ -394,28 +394,6 @@ uuid_array(json_t *ids)
     return s;
 }
 
-/* Runs statement `stmt`. Returns 0 with the result in *out (may be NULL to
- * discard), or the status of the problem sent. */
-static int
-exec_or_problem(
-    struct req *r, const char *stmt, int nparams, const char *const *params, PGresult **out)
-{
-    PGresult *res = db_exec(r->db, stmt, nparams, params);
-    int status = 0;
-
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        PQclear(res);
-        res = NULL;
-    }
-    if (out != NULL) {
-        *out = res;
-    } else {
-        PQclear(res);
-    }
-    return status;
-}
-
 /* Checks the rules against `cand`, the run as it would be (organisation_id, location_id,
  * variant, starts_on, ends_on, facilitator_ids, capacity_families, families_enrolled and the
  * figures), taking the locks first. Appends one {field, rule, detail} per broken rule to
@@ -441,12 +419,12 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     }
     /* Locks, in one order everywhere: organisation, its licences, location, facilitators. */
     params[0] = org;
-    if ((status = exec_or_problem(r, "prog_licences_locked", 1, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_licences_locked", 1, params, NULL)) != 0) {
         goto out;
     }
     params[0] = loc;
     params[1] = org;
-    if ((status = exec_or_problem(r, "prog_location_locked", 2, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_location_locked", 2, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "owned"), "t") != 0) {
@@ -461,14 +439,14 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     PQclear(res);
     res = NULL;
     params[0] = arr;
-    if ((status = exec_or_problem(r, "prog_facilitators_locked", 1, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_facilitators_locked", 1, params, NULL)) != 0) {
         goto out;
     }
     params[0] = org;
     params[1] = starts;
     params[2] = ends;
     params[3] = variant;
-    if ((status = exec_or_problem(r, "prog_rules", 4, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_rules", 4, params, &res)) != 0) {
         goto out;
     }
     if (strcmp(db_value(res, 0, "licensed_start"), "t") != 0
@@ -495,7 +473,7 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     params[0] = arr;
     params[1] = starts;
     params[2] = org;
-    if ((status = exec_or_problem(r, "prog_eligibility", 3, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_eligibility", 3, params, &res)) != 0) {
         goto out;
     }
     n = PQntuples(res);
@@ -602,11 +580,18 @@ set_facilitators_or_problem(struct req *r, const char *id, json_t *ids)
     if (arr == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    if ((status = exec_or_problem(r, "prog_fac_delete", 2, params, NULL)) == 0) {
-        status = exec_or_problem(r, "prog_fac_insert", 2, params, NULL);
+    if ((status = http_exec_or_problem(r, "prog_fac_delete", 2, params, NULL)) == 0) {
+        status = http_exec_or_problem(r, "prog_fac_insert", 2, params, NULL);
     }
     free(arr);
     return status;
+}
+
+/* 1 when the caller may see row 0 of `res`, a run of their own organisation. */
+static int
+in_org(const struct principal *p, const PGresult *res)
+{
+    return auth_in_org(p, db_value(res, 0, "organisation_id"));
 }
 
 /* Reads run `id` (locked for update when `lock`) and checks the caller may see it: a malformed
@@ -615,25 +600,8 @@ set_facilitators_or_problem(struct req *r, const char *id, json_t *ids)
 static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
-    *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no programme run with id %s", id);
-    }
-    res = db_exec(r->db, lock ? "prog_get_locked" : "prog_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0 || !auth_in_org(&r->principal, db_value(res, 0, "organisation_id"))) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no programme run with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "prog_get_locked" : "prog_get", id, "programme run",
+                               in_org, out);
 }
 
 int
@@ -664,8 +632,7 @@ programmes_list(struct req *r)
     PGresult *res = NULL;
     const char *params[9], *org, *loc, *st, *from, *to;
     char limit[16];
-    json_t *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -692,12 +659,7 @@ programmes_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "from, to: dates as YYYY-MM-DD");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !validate_date(json_string_value(json_array_get(p.after, 0)))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -708,20 +670,13 @@ programmes_list(struct req *r)
     params[3] = st;
     params[4] = from;
     params[5] = to;
-    params[6] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[7] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[6] = page_after(&p, 0);
+    params[7] = page_after(&p, 1);
     params[8] = limit;
-    res = db_exec(r->db, "prog_list", 9, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "prog_list", 9, params, &res)) != 0) {
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "_starts_on"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "_starts_on");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -739,7 +694,7 @@ lock_org_or_problem(struct req *r, const char *org, int *found)
     int status;
 
     *found = 0;
-    if ((status = exec_or_problem(r, "prog_org_locked", 1, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_org_locked", 1, params, &res)) != 0) {
         return status;
     }
     *found = PQntuples(res) == 1 && db_value(res, 0, "archived_at") == NULL;
@@ -750,10 +705,9 @@ lock_org_or_problem(struct req *r, const char *org, int *found)
 int
 programmes_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array();
     const char *org, *params[2];
-    char *text = NULL, location[96], id[40];
+    char *text = NULL, id[40];
     int status, found, sessions;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -786,11 +740,8 @@ programmes_create(struct req *r)
     if (json_object_get(in, "families_enrolled") == NULL) {
         json_object_set_new(in, "families_enrolled", json_integer(0));
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = lock_org_or_problem(r, org, &found)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = lock_org_or_problem(r, org, &found)) != 0) {
         goto out;
     }
     if (!found) {
@@ -810,36 +761,15 @@ programmes_create(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = org;
     params[1] = text;
-    if ((status = exec_or_problem(r, "prog_insert", 2, params, &res)) != 0) {
+    if ((status = http_insert_or_problem(r, "prog_insert", 2, params, id, sizeof(id))) != 0
+        || (status = set_facilitators_or_problem(r, id, json_object_get(in, "facilitator_ids")))
+               != 0) {
         goto out;
     }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if ((status = set_facilitators_or_problem(r, id, json_object_get(in, "facilitator_ids")))
-        != 0) {
-        goto out;
-    }
-    params[0] = id;
-    res = db_exec(r->db, "prog_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "programme", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/programmes/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status =
+        audit_commit_and_send(r, "create", "programme", id, NULL, "prog_get", "/v1/programmes/");
 out:
     free(text);
-    PQclear(fail);
-    PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -943,8 +873,8 @@ candidate(json_t *cur, json_t *in)
 int
 programmes_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL, *cand = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL, *cand = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *params[2];
     char *text = NULL;
     int status, cancelling, found, sessions;
@@ -961,11 +891,8 @@ programmes_update(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, id, 1, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = load_or_problem(r, id, 1, &res)) != 0) {
         goto out;
     }
     if (!may_write(&r->principal)) {
@@ -1008,7 +935,7 @@ programmes_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    if ((status = exec_or_problem(r, "prog_update", 2, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_update", 2, params, NULL)) != 0) {
         goto out;
     }
     if (json_object_get(in, "facilitator_ids") != NULL
@@ -1016,25 +943,12 @@ programmes_update(struct req *r)
                != 0) {
         goto out;
     }
-    res = db_exec(r->db, "prog_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "programme", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "programme", id, before, "prog_get", NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(cand);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;

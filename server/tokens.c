@@ -125,8 +125,7 @@ tokens_attempt_or_problem(struct req *r, const char *email)
     int status = 0;
 
     snprintf(limit, sizeof(limit), "%d", THROTTLE_LIMIT);
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
     res = db_exec(r->db, "tok_throttle_lock", 1, params);
@@ -145,9 +144,10 @@ tokens_attempt_or_problem(struct req *r, const char *email)
 
         db_rollback(r->db);
         http_add_header(r, "Retry-After", retry != NULL ? retry : "60");
-        status = problem_send(r, PROBLEM_TOO_MANY_REQUESTS,
-                              "too many failed password attempts for this account; try again in %s seconds",
-                              retry != NULL ? retry : "60");
+        status = problem_send(
+            r, PROBLEM_TOO_MANY_REQUESTS,
+            "too many failed password attempts for this account; try again in %s seconds",
+            retry != NULL ? retry : "60");
         goto out;
     }
     PQclear(res);
@@ -239,8 +239,7 @@ tokens_create(struct req *r)
         goto out;
     }
     snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
     res = db_exec(r->db, "tok_failure_clear", 1, params);
@@ -305,8 +304,7 @@ tokens_refresh(struct req *r)
     }
     refresh_digest(presented, hex);
     params[0] = hex;
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
     /* The row lock makes two refreshes with one token run one after the other: the second

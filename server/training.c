@@ -281,24 +281,6 @@ is_org_admin(const struct principal *p)
     return strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0';
 }
 
-/* Runs statement `name` and answers a failure. Returns 0 with the result in *out (which the
- * caller clears), or the status of the problem already sent. */
-static int
-exec_or_problem(struct req *r, const char *name, int n, const char *const *params, PGresult **out)
-{
-    PGresult *res = db_exec(r->db, name, n, params);
-    int status;
-
-    *out = NULL;
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    *out = res;
-    return 0;
-}
-
 /* Reads session `id`, after locking its row FOR UPDATE when `lock` (inside a transaction), so
  * the enrolled count read is the one that stands until commit. Returns 0 with the result in
  * *out, or the status of the problem already sent. */
@@ -307,31 +289,20 @@ session_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
     const char *params[1] = {id};
     PGresult *res = NULL;
-    int status;
+    int status, found;
 
     *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
-    }
-    if (lock) {
-        if ((status = exec_or_problem(r, "ses_lock", 1, params, &res)) != 0) {
+    if (lock && validate_uuid(id)) {
+        if ((status = http_exec_or_problem(r, "ses_lock", 1, params, &res)) != 0) {
             return status;
         }
-        if (PQntuples(res) == 0) {
-            PQclear(res);
+        found = PQntuples(res) > 0;
+        PQclear(res);
+        if (!found) {
             return problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
         }
-        PQclear(res);
     }
-    if ((status = exec_or_problem(r, "ses_get", 1, params, &res)) != 0) {
-        return status;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, "ses_get", id, "training session", NULL, out);
 }
 
 /* Checks trainer_ids (when present) have the UUID form and no repeats; adds errors. */
@@ -377,7 +348,7 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
     int status = 0, i;
 
     if (course && (params[0] = str_field(in, "course_id")) != NULL) {
-        if ((status = exec_or_problem(r, "ses_course", 1, params, &res)) != 0) {
+        if ((status = http_exec_or_problem(r, "ses_course", 1, params, &res)) != 0) {
             goto out;
         }
         if (PQntuples(res) == 0) {
@@ -390,7 +361,7 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
         res = NULL;
     }
     if ((params[0] = str_field(in, "location_id")) != NULL) {
-        if ((status = exec_or_problem(r, "ses_location", 1, params, &res)) != 0) {
+        if ((status = http_exec_or_problem(r, "ses_location", 1, params, &res)) != 0) {
             goto out;
         }
         if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "archived"), "t") == 0) {
@@ -404,7 +375,7 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
     if (ids != NULL && json_array_size(ids) > 0) {
         text = json_dumps(ids, JSON_COMPACT);
         params[0] = text;
-        if ((status = exec_or_problem(r, "ses_bad_trainers", 1, params, &res)) != 0) {
+        if ((status = http_exec_or_problem(r, "ses_bad_trainers", 1, params, &res)) != 0) {
             goto out;
         }
         for (i = 0; i < PQntuples(res); i++) {
@@ -434,13 +405,13 @@ set_trainers_or_problem(struct req *r, const char *id, json_t *in)
     if (ids == NULL) {
         return 0;
     }
-    if ((status = exec_or_problem(r, "ses_trainers_clear", 1, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "ses_trainers_clear", 1, params, &res)) != 0) {
         return status;
     }
     PQclear(res);
     text = json_dumps(ids, JSON_COMPACT);
     params[1] = text;
-    status = exec_or_problem(r, "ses_trainers_add", 2, params, &res);
+    status = http_exec_or_problem(r, "ses_trainers_add", 2, params, &res);
     PQclear(res);
     free(text);
     return status;
@@ -474,8 +445,7 @@ training_list(struct req *r)
     PGresult *res = NULL;
     const char *params[7], *course, *st, *from, *to;
     char limit[16];
-    json_t *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -498,12 +468,7 @@ training_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "from, to: dates as YYYY-MM-DD");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !validate_date(json_string_value(json_array_get(p.after, 0)))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -511,18 +476,13 @@ training_list(struct req *r)
     params[1] = st;
     params[2] = from;
     params[3] = to;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[4] = page_after(&p, 0);
+    params[5] = page_after(&p, 1);
     params[6] = limit;
-    if ((status = exec_or_problem(r, "ses_list", 7, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "ses_list", 7, params, &res)) != 0) {
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "_starts_on"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "_starts_on");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -568,8 +528,8 @@ check_session_shape(json_t *in, const PGresult *cur, json_t *errors)
 int
 training_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array();
+    PGresult *res = NULL;
     char *text = NULL, location[96], id[40];
     const char *params[1];
     int status;
@@ -584,11 +544,8 @@ training_create(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = check_references(r, in, 1, errors)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = check_references(r, in, 1, errors)) != 0) {
         goto out;
     }
     if (json_array_size(errors) > 0) {
@@ -597,30 +554,16 @@ training_create(struct req *r)
     }
     text = json_dumps(in, JSON_COMPACT);
     params[0] = text;
-    if ((status = exec_or_problem(r, "ses_insert", 1, params, &res)) != 0) {
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if ((status = set_trainers_or_problem(r, id, in)) != 0
+    if ((status = http_insert_or_problem(r, "ses_insert", 1, params, id, sizeof(id))) != 0
+        || (status = set_trainers_or_problem(r, id, in)) != 0
         || (status = session_or_problem(r, id, 0, &res)) != 0) {
         goto out;
     }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "training_session", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
     snprintf(location, sizeof(location), "/v1/training-sessions/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "create", "training_session", id, NULL, res, location);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -657,8 +600,8 @@ session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur
 int
 training_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *res = NULL;
     const char *id = r->params[0], *params[2], *course;
     char *text = NULL;
     int status;
@@ -681,15 +624,8 @@ training_update(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = session_or_problem(r, id, 1, &res)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = session_or_problem(r, id, 1, &res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
         || (status = session_change_allowed_or_problem(r, in, res)) != 0) {
         goto out;
@@ -730,28 +666,16 @@ training_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    if ((status = exec_or_problem(r, "ses_update", 2, params, &res)) != 0) {
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    if ((status = set_trainers_or_problem(r, id, in)) != 0
+    if ((status = http_exec_or_problem(r, "ses_update", 2, params, NULL)) != 0
+        || (status = set_trainers_or_problem(r, id, in)) != 0
         || (status = session_or_problem(r, id, 0, &res)) != 0) {
         goto out;
     }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "training_session", id, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "update", "training_session", id, before, res, NULL);
 out:
     free(text);
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -774,12 +698,12 @@ enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, 
         return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
     }
     if (lock) {
-        if ((status = exec_or_problem(r, "enr_lock", 2, params, &res)) != 0) {
+        if ((status = http_exec_or_problem(r, "enr_lock", 2, params, &res)) != 0) {
             return status;
         }
         PQclear(res);
     }
-    if ((status = exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
         return status;
     }
     if (PQntuples(res) == 0 || !auth_in_org(&r->principal, db_value(res, 0, "organisation_id"))) {
@@ -788,19 +712,6 @@ enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, 
     }
     *out = res;
     return 0;
-}
-
-/* Answers a 422 naming one field. Returns 422. */
-static int
-field_problem(struct req *r, const char *field, const char *detail)
-{
-    json_t *errors = json_array();
-    int status;
-
-    problem_add_error(errors, field, detail);
-    status = problem_send_errors(r, errors);
-    json_decref(errors);
-    return status;
 }
 
 /* Checks facilitator `fac` (row 0 of enr_facilitator) may take a place on session `ses`
@@ -815,14 +726,14 @@ may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
     if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
         snprintf(detail, sizeof(detail), "facilitator %s is %s and cannot be enrolled",
                  db_value(fac, 0, "registration_number"), st);
-        return field_problem(r, "facilitator_id", detail);
+        return problem_send_field(r, "facilitator_id", detail);
     }
     if (strcmp(db_value(ses, 0, "course_kind"), "refresher") == 0 && strcmp(st, "accredited") != 0
         && strcmp(st, "lapsed") != 0) {
         snprintf(detail, sizeof(detail),
                  "a refresher course is for accredited or lapsed facilitators; %s is %s",
                  db_value(fac, 0, "registration_number"), st);
-        return field_problem(r, "facilitator_id", detail);
+        return problem_send_field(r, "facilitator_id", detail);
     }
     return 0;
 }
@@ -853,8 +764,8 @@ scheduled_or_problem(struct req *r, const PGresult *ses, const char *what)
 int
 enrolments_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL;
-    PGresult *ses = NULL, *fac = NULL, *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array();
+    PGresult *ses = NULL, *fac = NULL, *res = NULL;
     const char *sid = r->params[0], *fid, *params[3];
     char location[160], id[40];
     int status, admin = auth_is_admin(&r->principal);
@@ -876,24 +787,21 @@ enrolments_create(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
     /* The session row stays locked until commit: places and duplicates are counted once. */
-    if ((status = session_or_problem(r, sid, 1, &ses)) != 0
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0
         || (status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0) {
         goto out;
     }
     params[0] = fid;
     params[1] = admin ? NULL : r->principal.org;
-    if ((status = exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
         goto out;
     }
     if (PQntuples(fac) == 0 || (!admin && strcmp(db_value(fac, 0, "in_org"), "t") != 0)) {
-        status = field_problem(r, "facilitator_id",
-                               admin ? "no such facilitator"
-                                     : "not one of your organisation's current staff");
+        status = problem_send_field(r, "facilitator_id",
+                                    admin ? "no such facilitator"
+                                          : "not one of your organisation's current staff");
         goto out;
     }
     if ((status = may_enrol_or_problem(r, fac, ses)) != 0) {
@@ -901,7 +809,7 @@ enrolments_create(struct req *r)
     }
     params[0] = sid;
     params[1] = fid;
-    if ((status = exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) > 0) {
@@ -920,30 +828,16 @@ enrolments_create(struct req *r)
         goto out;
     }
     params[2] = r->principal.sub;
-    if ((status = exec_or_problem(r, "enr_insert", 3, params, &res)) != 0) {
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if ((status = enrolment_or_problem(r, sid, id, 0, &res)) != 0) {
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "enrolment", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
+        || (status = enrolment_or_problem(r, sid, id, 0, &res)) != 0) {
         goto out;
     }
     snprintf(location, sizeof(location), "/v1/training-sessions/%s/enrolments/%s", sid, id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "create", "enrolment", id, NULL, res, location);
 out:
-    PQclear(fail);
     PQclear(res);
     PQclear(fac);
     PQclear(ses);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -958,8 +852,7 @@ enrolments_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *ses = NULL, *res = NULL;
     char limit[16];
-    json_t *next = NULL;
-    int status, n;
+    int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0) {
@@ -971,11 +864,7 @@ enrolments_list(struct req *r)
                               "status: one of enrolled, withdrawn, attended, passed, failed");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     if ((status = session_or_problem(r, sid, 0, &ses)) != 0) {
@@ -986,22 +875,17 @@ enrolments_list(struct req *r)
     params[1] = st;
     /* A licensee's list holds their own current staff only. */
     params[2] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[3] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[4] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[3] = page_after(&p, 0);
+    params[4] = page_after(&p, 1);
     params[5] = limit;
     if (params[2] != NULL && params[2][0] == '\0') {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
         goto out;
     }
-    if ((status = exec_or_problem(r, "enr_list", 6, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_list", 6, params, &res)) != 0) {
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "_created_at"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "_created_at");
 out:
     PQclear(res);
     PQclear(ses);
@@ -1067,7 +951,7 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     int status;
 
     params[0] = fid;
-    if ((status = exec_or_problem(r, "trn_fac_locked", 1, params, &fac)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_locked", 1, params, &fac)) != 0) {
         goto out;
     }
     if (PQntuples(fac) != 1) {
@@ -1078,7 +962,7 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
         snprintf(detail, sizeof(detail), "facilitator %s is %s: a pass cannot be recorded",
                  db_value(fac, 0, "registration_number"), st);
-        status = field_problem(r, "status", detail);
+        status = problem_send_field(r, "status", detail);
         goto out;
     }
     if (strcmp(kind, "refresher") == 0 && strcmp(st, "accredited") != 0
@@ -1086,7 +970,7 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
         snprintf(detail, sizeof(detail),
                  "a refresher pass extends an accreditation; facilitator %s is %s",
                  db_value(fac, 0, "registration_number"), st);
-        status = field_problem(r, "status", detail);
+        status = problem_send_field(r, "status", detail);
         goto out;
     }
     months = db_value(ses, 0, "_grants_months");
@@ -1101,12 +985,12 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     params[3] = months;
     params[4] = reason;
     params[5] = r->principal.sub;
-    if ((status = exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0) {
         goto out;
     }
     PQclear(res);
     res = NULL;
-    if ((status = exec_or_problem(r, "trn_fac_get", 1, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_get", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1) {
@@ -1133,8 +1017,8 @@ out:
 int
 enrolments_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *ses = NULL, *res = NULL, *fac = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *ses = NULL, *res = NULL, *fac = NULL;
     const char *sid = r->params[0], *eid = r->params[1], *to, *from, *params[2];
     int status, admin = auth_is_admin(&r->principal);
 
@@ -1166,16 +1050,9 @@ enrolments_update(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
     /* Lock order: session, enrolment, facilitator (as in enrolments_create). */
-    if ((status = session_or_problem(r, sid, 1, &ses)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0
         || (status = enrolment_or_problem(r, sid, eid, 1, &res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
         goto out;
@@ -1197,7 +1074,7 @@ enrolments_update(struct req *r)
         params[0] = db_value(res, 0, "facilitator_id");
         params[1] = NULL;
         if ((status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0
-            || (status = exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0
+            || (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0
             || (status = may_enrol_or_problem(r, fac, ses)) != 0
             || (status = place_left_or_problem(r, ses)) != 0) {
             goto out;
@@ -1214,28 +1091,16 @@ enrolments_update(struct req *r)
     res = NULL;
     params[0] = eid;
     params[1] = to;
-    if ((status = exec_or_problem(r, "enr_set_status", 2, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0
+        || (status = enrolment_or_problem(r, sid, eid, 0, &res)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = NULL;
-    if ((status = enrolment_or_problem(r, sid, eid, 0, &res)) != 0) {
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "enrolment", eid, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_row_and_send(r, "update", "enrolment", eid, before, res, NULL);
 out:
-    PQclear(fail);
     PQclear(fac);
     PQclear(res);
     PQclear(ses);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;

@@ -30,7 +30,6 @@
 #include "registry/router.h"
 #include "registry/validate.h"
 
-
 /* The user as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */
 #define USER_COLUMNS                                                                               \
     "u.id, u.email, u.role, u.organisation_id, u.disabled, u.created_at, u.updated_at, "           \
@@ -122,30 +121,19 @@ may_read(const struct principal *p, const PGresult *res, int row)
     return is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0;
 }
 
+static int
+may_read_first(const struct principal *p, const PGresult *res)
+{
+    return may_read(p, res, 0);
+}
+
 /* Reads user `id` (locked for update when `lock`) and checks the caller may see it.
  * Returns 0 with the result in *out, or the status of the problem already sent. */
 static int
 load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-
-    *out = NULL;
-    if (!validate_uuid(id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no user with id %s", id);
-    }
-    res = db_exec(r->db, lock ? "user_get_locked" : "user_get", 1, params);
-    if (!db_ok(res)) {
-        int status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    if (PQntuples(res) == 0 || !may_read(&r->principal, res, 0)) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no user with id %s", id);
-    }
-    *out = res;
-    return 0;
+    return http_row_or_problem(r, lock ? "user_get_locked" : "user_get", id, "user", may_read_first,
+                               out);
 }
 
 /* Checks that organisation `org` exists and is not archived (share-locked when `lock`).
@@ -155,16 +143,13 @@ org_usable_or_problem(struct req *r, const char *org, int lock)
 {
     const char *params[1] = {org};
     PGresult *res = db_exec(r->db, lock ? "user_org_locked" : "user_org", 1, params);
-    json_t *errors;
     int status = 0;
 
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
     } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
-        errors = json_array();
-        problem_add_error(errors, "organisation_id", "no such organisation, or it is archived");
-        status = problem_send_errors(r, errors);
-        json_decref(errors);
+        status =
+            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
     }
     PQclear(res);
     return status;
@@ -198,8 +183,7 @@ users_list(struct req *r)
     PGresult *res = NULL;
     const char *params[8], *text, *role, *org, *disabled;
     char limit[16];
-    json_t *body = NULL, *next = NULL;
-    int status, n;
+    int status;
 
     memset(&q, 0, sizeof(q));
     if (!auth_is_admin(&r->principal) && !is_org_admin(&r->principal)) {
@@ -232,11 +216,7 @@ users_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "disabled: true or false");
         goto out;
     }
-    if (p.after != NULL
-        && (json_array_size(p.after) != 2 || !json_is_string(json_array_get(p.after, 0))
-            || !json_is_string(json_array_get(p.after, 1))
-            || !validate_uuid(json_string_value(json_array_get(p.after, 1))))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
+    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
@@ -246,22 +226,16 @@ users_list(struct req *r)
     params[2] = role;
     params[3] = org;
     params[4] = disabled;
-    params[5] = p.after != NULL ? json_string_value(json_array_get(p.after, 0)) : NULL;
-    params[6] = p.after != NULL ? json_string_value(json_array_get(p.after, 1)) : NULL;
+    params[5] = page_after(&p, 0);
+    params[6] = page_after(&p, 1);
     params[7] = limit;
     res = db_exec(r->db, "user_list", 8, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    n = PQntuples(res);
-    if (n > p.limit) {
-        n = p.limit;
-        next = json_pack("[ss]", db_value(res, n - 1, "_sort"), db_value(res, n - 1, "id"));
-    }
-    status = page_send_rows(r, res, n, next);
+    status = page_send_keyed(r, res, &p, "_sort");
 out:
-    json_decref(body);
     PQclear(res);
     page_cleanup(&p);
     query_cleanup(&q);
@@ -271,10 +245,10 @@ out:
 int
 users_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *after = NULL, *v;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *v;
+    PGresult *res = NULL;
     const char *email, *password, *role, *org, *why, *params[4];
-    char hash[PASSWORD_HASH_MAX], id[40], location[96];
+    char hash[PASSWORD_HASH_MAX], id[40];
     int status, hashed, admin = auth_is_admin(&r->principal);
 
     hash[0] = '\0';
@@ -328,9 +302,7 @@ users_create(struct req *r)
         goto out;
     }
     params[0] = email;
-    res = db_exec(r->db, "user_email_taken", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "user_email_taken", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) > 0) {
@@ -349,11 +321,8 @@ users_create(struct req *r)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if (org != NULL && (status = org_usable_or_problem(r, org, 1)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (org != NULL && (status = org_usable_or_problem(r, org, 1)) != 0)) {
         goto out;
     }
     params[0] = email;
@@ -372,27 +341,10 @@ users_create(struct req *r)
         goto out;
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    params[0] = id;
-    res = db_exec(r->db, "user_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "create", "user", id, NULL, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/users/%s", id);
-    http_add_header(r, "Location", location);
-    status = http_send_resource(r, 201, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "create", "user", id, NULL, "user_get", "/v1/users/");
 out:
     OPENSSL_cleanse(hash, sizeof(hash));
-    PQclear(fail);
     PQclear(res);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -408,15 +360,10 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
     const char *current = db_value(res, 0, "role"), *archived;
     json_t *role = json_object_get(in, "role");
     json_t *disabled = json_object_get(in, "disabled");
-    json_t *errors;
-    int self = strcmp(id, r->principal.sub) == 0, status;
+    int self = strcmp(id, r->principal.sub) == 0;
 
     if (json_is_true(disabled) && self) {
-        errors = json_array();
-        problem_add_error(errors, "disabled", "you cannot disable yourself");
-        status = problem_send_errors(r, errors);
-        json_decref(errors);
-        return status;
+        return problem_send_field(r, "disabled", "you cannot disable yourself");
     }
     if (!auth_is_admin(&r->principal)) {
         if (!is_org_admin(&r->principal)) {
@@ -434,13 +381,9 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
     }
     if (role != NULL && strcmp(json_string_value(role), current) != 0
         && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
-        errors = json_array();
-        problem_add_error(errors, "role",
-                          "cannot change to or from admin; an admin is not bound to an "
-                          "organisation and a licensee is");
-        status = problem_send_errors(r, errors);
-        json_decref(errors);
-        return status;
+        return problem_send_field(r, "role",
+                                  "cannot change to or from admin; an admin is not bound to an "
+                                  "organisation and a licensee is");
     }
     archived = db_value(res, 0, "_org_archived");
     if (json_is_false(disabled) && archived != NULL && strcmp(archived, "t") == 0) {
@@ -452,8 +395,8 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
 int
 users_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL, *v;
-    PGresult *res = NULL, *fail = NULL;
+    json_t *in = NULL, *errors = json_array(), *before = NULL, *v;
+    PGresult *res = NULL;
     const char *params[3];
     int status;
 
@@ -469,15 +412,8 @@ users_update(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if (http_header(r, "If-Match") == NULL) {
-        status = http_if_match_or_problem(r, "");
-        goto out;
-    }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    if ((status = load_or_problem(r, path_user_id(r), 1, &res)) != 0
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = load_or_problem(r, path_user_id(r), 1, &res)) != 0
         || (status = update_allowed_or_problem(r, in, res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
         goto out;
@@ -488,38 +424,19 @@ users_update(struct req *r)
     v = json_object_get(in, "disabled");
     params[2] = v == NULL ? NULL : json_is_true(v) ? "true" : "false";
     PQclear(res);
-    res = db_exec(r->db, "user_update", 3, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "user_update", 3, params, NULL)) != 0) {
         goto out;
     }
-    if (json_is_true(v)) {
-        /* A disabled user's sessions end now, not when their refresh tokens expire. */
-        PQclear(res);
-        res = db_exec(r->db, "user_revoke_tokens", 1, params);
-        if (!db_ok(res)) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
-    }
-    PQclear(res);
-    res = db_exec(r->db, "user_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    /* A disabled user's sessions end now, not when their refresh tokens expire. */
+    if (json_is_true(v)
+        && (status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0) {
         goto out;
     }
-    after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "update", "user", params[0], before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = http_send_resource(r, 200, after, db_value(res, 0, "_version"));
+    status = audit_commit_and_send(r, "update", "user", params[0], before, "user_get", NULL);
 out:
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
-    json_decref(after);
     json_decref(errors);
     json_decref(in);
     return status;
@@ -529,7 +446,7 @@ int
 users_password(struct req *r)
 {
     json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
-    PGresult *res = NULL, *fail = NULL;
+    PGresult *res = NULL;
     const char *current, *next, *why, *params[3];
     char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
     int status, match, hashed;
@@ -545,9 +462,7 @@ users_password(struct req *r)
         goto out;
     }
     params[0] = r->principal.sub;
-    res = db_exec(r->db, "user_credentials", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1 || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
@@ -585,8 +500,7 @@ users_password(struct req *r)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    if (db_begin(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
     res = db_exec(r->db, "user_get_locked", 1, params);
@@ -598,9 +512,7 @@ users_password(struct req *r)
     PQclear(res);
     params[1] = hash;
     params[2] = stored;
-    res = db_exec(r->db, "user_set_password", 3, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
         goto out;
     }
     if (strcmp(PQcmdTuples(res), "1") != 0) {
@@ -608,19 +520,14 @@ users_password(struct req *r)
         goto out;
     }
     PQclear(res);
-    res = db_exec(r->db, "user_revoke_tokens", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    res = NULL;
+    if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
     params[0] = email;
-    res = db_exec(r->db, "tok_failure_clear", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "tok_failure_clear", 1, params, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
     params[0] = r->principal.sub;
     res = db_exec(r->db, "user_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
@@ -628,16 +535,14 @@ users_password(struct req *r)
         goto out;
     }
     after = db_row_to_json(res, 0);
-    if ((fail = audit_write(r, "password", "user", r->principal.sub, before, after)) != NULL
-        || db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
+    if ((status = audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
+        != 0) {
         goto out;
     }
     status = http_send_empty(r, 204);
 out:
     OPENSSL_cleanse(stored, sizeof(stored));
     OPENSSL_cleanse(hash, sizeof(hash));
-    PQclear(fail);
     PQclear(res);
     json_decref(before);
     json_decref(after);

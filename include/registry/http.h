@@ -9,11 +9,11 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#define HTTP_BODY_MAX    (1024 * 1024) /* request bodies larger than this get 413 */
-#define HTTP_MAX_PARAMS  4             /* path parameters a route may have */
-#define HTTP_MAX_QUERY   16            /* query parameters a request may have */
-#define HTTP_EXTRA_MAX   512           /* room for extra response headers */
-#define HTTP_JSON_DEPTH_MAX 32         /* deeper request bodies get 400 */
+#define HTTP_BODY_MAX       (1024 * 1024) /* request bodies larger than this get 413 */
+#define HTTP_MAX_PARAMS     4             /* path parameters a route may have */
+#define HTTP_MAX_QUERY      16            /* query parameters a request may have */
+#define HTTP_EXTRA_MAX      512           /* room for extra response headers */
+#define HTTP_JSON_DEPTH_MAX 32            /* deeper request bodies get 400 */
 
 /* Who is calling, copied out of a verified access token. Empty strings when absent. */
 struct principal {
@@ -37,8 +37,8 @@ struct req {
     struct principal principal;
     struct db_conn *db; /* borrowed from the pool for this request, or NULL */
     char extra_headers[HTTP_EXTRA_MAX];
-    int status;       /* status sent, 0 until a response is written */
-    long long bytes;  /* body bytes sent */
+    int status;      /* status sent, 0 until a response is written */
+    long long bytes; /* body bytes sent */
     struct timespec started;
 };
 
@@ -127,6 +127,52 @@ void http_etag(char *buf, size_t len, const char *version);
 /* Checks If-Match against the current version: 428 when absent, 412 when it differs.
  * Returns 0 when it matches, or the status of the problem already sent. */
 int http_if_match_or_problem(struct req *r, const char *version);
+
+/* The `i`-th key of the page's cursor, or NULL when there is no cursor. Borrowed from p->after. */
+const char *page_after(const struct page *p, size_t i);
+
+/* 400 unless the page's cursor (when there is one) is an array of `n` strings, the last a UUID
+ * (the row id) and the first accepted by `first_ok` when that is not NULL. Returns 0, or the
+ * status of the problem already sent. */
+int http_cursor_or_problem(struct req *r,
+                           const struct page *p,
+                           size_t n,
+                           int (*first_ok)(const char *));
+
+/* page_send_rows for a list ordered by (`key`, id) and fetched with p->limit + 1 rows: sends the
+ * first p->limit rows of `res`, and when there are more, [key, id] of the last one sent as the
+ * next cursor. Returns the status sent. */
+int page_send_keyed(struct req *r, const PGresult *res, const struct page *p, const char *key);
+
+/* Starts the transaction of a change. With `if_match_required`, first answers 428 when the
+ * request carries no If-Match (before any database work). Returns 0, or the status of the
+ * problem already sent. */
+int http_begin_or_problem(struct req *r, int if_match_required);
+
+/* Runs statement `stmt` and answers a failure. Returns 0 with the result in *out (the caller
+ * clears it; pass NULL to discard it), or the status of the problem already sent. */
+int http_exec_or_problem(
+    struct req *r, const char *stmt, int nparams, const char *const *params, PGresult **out);
+
+/* Runs `stmt` ($1 = id) and reads one row. Answers 404 "no <what> with id <id>" when `id` is not a
+ * UUID, when no row comes back, or when `visible` (if not NULL) says the caller may not see row
+ * 0. Returns 0 with the result in *out (the caller clears it), or the status of the problem
+ * already sent. */
+int http_row_or_problem(struct req *r,
+                        const char *stmt,
+                        const char *id,
+                        const char *what,
+                        int (*visible)(const struct principal *p, const PGresult *res),
+                        PGresult **out);
+
+/* Runs an INSERT ... RETURNING id and copies the new id into `id`. Returns 0, or the status of
+ * the problem already sent. */
+int http_insert_or_problem(struct req *r,
+                           const char *stmt,
+                           int nparams,
+                           const char *const *params,
+                           char *id,
+                           size_t idlen);
 
 /* Writes the access-log line for a finished request to stderr. */
 void http_log(struct req *r);

@@ -44,6 +44,9 @@ int problem_send(struct req *r, enum problem_kind kind, const char *fmt, ...)
 /* Sends 422 with `errors` ({field, detail} objects; borrowed). Returns 422. */
 int problem_send_errors(struct req *r, json_t *errors);
 
+/* Sends 422 with one {field, detail} error. Returns 422. */
+int problem_send_field(struct req *r, const char *field, const char *detail);
+
 /* Appends {"field": field, "detail": detail} to `errors`. */
 void problem_add_error(json_t *errors, const char *field, const char *detail);
 

@@ -27,36 +27,6 @@ struct fx {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* Fails unless `r` is a 422 problem whose errors array names `field`. */
-static void
-assert_field_error(const struct it_resp *r, const char *field)
-{
-    json_t *errors, *e;
-    size_t i;
-
-    it_assert_problem(r, 422);
-    errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
-        it_resp_print(r);
-        fail_msg("422 without an errors array");
-    }
-    json_array_foreach(errors, i, e)
-    {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
-            && jstr(e, "detail") != NULL) {
-            return;
-        }
-    }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
-}
-
 /* Rows any write would add or change. */
 static long
 writes(struct fx *f)
@@ -66,101 +36,10 @@ writes(struct fx *f)
                           " + (SELECT count(*) FROM audit_event)");
 }
 
-/* Parses RFC 4180 text into an array of rows, each an array of strings. Returns a new
- * reference; fails the test on malformed quoting. */
-static json_t *
-csv_parse(const char *text)
-{
-    json_t *rows = json_array(), *row = json_array();
-    size_t cap = 256, len = 0;
-    char *field = malloc(cap);
-    const char *p = text;
-    int quoted = 0, any = 0;
-
-    assert_non_null(field);
-    while (*p != '\0') {
-        char ch = *p++;
-        if (quoted) {
-            if (ch == '"' && *p == '"') {
-                p++;
-            } else if (ch == '"') {
-                quoted = 0;
-                continue;
-            }
-        } else if (ch == '"') {
-            quoted = 1;
-            any = 1;
-            continue;
-        } else if (ch == ',' || ch == '\r' || ch == '\n') {
-            if (ch == '\r') {
-                if (*p != '\n') {
-                    fail_msg("CR without LF in CSV");
-                }
-                p++;
-            }
-            field[len] = '\0';
-            json_array_append_new(row, json_string(field));
-            len = 0;
-            any = 0;
-            if (ch != ',') {
-                json_array_append_new(rows, row);
-                row = json_array();
-            }
-            continue;
-        }
-        if (len + 2 > cap) {
-            cap *= 2;
-            field = realloc(field, cap);
-            assert_non_null(field);
-        }
-        field[len++] = ch;
-        any = 1;
-    }
-    if (quoted) {
-        fail_msg("unterminated quote in CSV");
-    }
-    if (any || len > 0 || json_array_size(row) > 0) {
-        field[len] = '\0';
-        json_array_append_new(row, json_string(field));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    free(field);
-    return rows;
-}
-
-/* The index of `name` in the CSV header row, or fails. */
-static size_t
-csv_col(json_t *rows, const char *name)
-{
-    json_t *header = json_array_get(rows, 0), *v;
-    size_t i;
-
-    json_array_foreach(header, i, v)
-    {
-        if (strcmp(json_string_value(v), name) == 0) {
-            return i;
-        }
-    }
-    fail_msg("CSV has no column %s", name);
-    return 0;
-}
-
-static const char *
-csv_cell(json_t *rows, size_t row, size_t col)
-{
-    return json_string_value(json_array_get(json_array_get(rows, row), col));
-}
-
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    return it_login(f->s, email, PASSWORD);
+    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 /* POSTs a course and expects 201; returns the response (caller frees). */
@@ -344,15 +223,15 @@ test_create_validation(void **state)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         it_post_json(f->s, "/v1/courses", f->admin, cases[i].body, &r);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
     }
     /* Several errors at once are all named. */
     it_post_json(f->s, "/v1/courses", f->admin, "{\"credits\": 5000}", &r);
-    assert_field_error(&r, "code");
-    assert_field_error(&r, "title");
-    assert_field_error(&r, "kind");
-    assert_field_error(&r, "credits");
+    it_assert_field_error(&r, "code");
+    it_assert_field_error(&r, "title");
+    it_assert_field_error(&r, "kind");
+    it_assert_field_error(&r, "credits");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 }
@@ -425,17 +304,17 @@ test_update(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     patch_course(f, id, f->admin, etag, "{}", &r);
-    assert_field_error(&r, "body");
+    it_assert_field_error(&r, "body");
     it_resp_free(&r);
     patch_course(f, id, f->admin, etag, "{\"credits\": -3, \"kind\": \"x\"}", &r);
-    assert_field_error(&r, "credits");
-    assert_field_error(&r, "kind");
+    it_assert_field_error(&r, "credits");
+    it_assert_field_error(&r, "kind");
     it_resp_free(&r);
     patch_course(f, id, f->admin, etag, "{\"code\": \"upd-2\"}", &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     patch_course(f, id, f->admin, etag, "{\"grants_months\": 12, \"kind\": \"trainer\"}", &r);
-    assert_field_error(&r, "grants_months");
+    it_assert_field_error(&r, "grants_months");
     it_resp_free(&r);
     patch_course(f, NO_SUCH_ID, f->admin, etag, "{\"title\": \"After\"}", &r);
     it_assert_problem(&r, 404);
@@ -529,14 +408,14 @@ test_list_filters_pages_csv(void **state)
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 3);
-    assert_string_equal(jstr(json_array_get(items, 0), "code"), "LST-A");
-    assert_string_equal(jstr(json_array_get(items, 2), "code"), "LST-C");
+    assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "LST-A");
+    assert_string_equal(it_jstr(json_array_get(items, 2), "code"), "LST-C");
     it_resp_free(&r);
     it_get(f->s, "/v1/courses?kind=trainer&q=LIST&active=false", f->admin, &r);
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 1);
-    assert_string_equal(jstr(json_array_get(items, 0), "code"), "LST-B");
+    assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "LST-B");
     it_resp_free(&r);
     it_get(f->s, "/v1/courses?q=lst-c", f->admin, &r);
     it_assert_status(&r, 200);
@@ -574,7 +453,8 @@ test_list_filters_pages_csv(void **state)
             json_array_append(seen, json_object_get(json_array_get(items, i), "code"));
         }
         free(cursor);
-        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        cursor =
+            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
         it_resp_free(&r);
         free(path);
         pages++;
@@ -591,15 +471,15 @@ test_list_filters_pages_csv(void **state)
     it_request(f->s, "GET", "/v1/courses?kind=trainer&q=list", f->staff, hdrs, NULL, &r);
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 4);
-    code_col = csv_col(rows, "code");
-    kind_col = csv_col(rows, "kind");
-    assert_string_equal(csv_cell(rows, 1, code_col), "LST-A");
-    assert_string_equal(csv_cell(rows, 2, code_col), "LST-B");
-    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "title")), "Beta, \"quoted\" list");
-    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "active")), "false");
-    assert_string_equal(csv_cell(rows, 3, kind_col), "trainer");
+    code_col = it_csv_col(rows, "code");
+    kind_col = it_csv_col(rows, "kind");
+    assert_string_equal(it_csv_cell(rows, 1, code_col), "LST-A");
+    assert_string_equal(it_csv_cell(rows, 2, code_col), "LST-B");
+    assert_string_equal(it_csv_cell(rows, 2, it_csv_col(rows, "title")), "Beta, \"quoted\" list");
+    assert_string_equal(it_csv_cell(rows, 2, it_csv_col(rows, "active")), "false");
+    assert_string_equal(it_csv_cell(rows, 3, kind_col), "trainer");
     json_decref(rows);
     it_resp_free(&r);
 }

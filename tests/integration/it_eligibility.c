@@ -34,12 +34,6 @@ struct fac {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static void
 fac_free(struct fac *p)
 {
@@ -85,11 +79,7 @@ licensee(struct fx *f, const char *role, const char *org)
     char *email = it_fmt("user%d@eligibility.example", ++f->users);
     char *token;
 
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    token = it_login(f->s, email, PASSWORD);
+    token = it_licensee(f->s, f->hash, PASSWORD, email, role, org);
     free(email);
     return token;
 }
@@ -253,14 +243,14 @@ assert_verdict(const struct it_resp *r, int eligible, const char *status, const 
     if (status == NULL) {
         assert_true(json_is_null(json_object_get(r->json, "status")));
     } else {
-        assert_string_equal(jstr(r->json, "status"), status);
+        assert_string_equal(it_jstr(r->json, "status"), status);
     }
     if (org == NULL) {
         assert_true(json_is_null(json_object_get(r->json, "organisation_id")));
     } else {
-        assert_string_equal(jstr(r->json, "organisation_id"), org);
+        assert_string_equal(it_jstr(r->json, "organisation_id"), org);
     }
-    assert_non_null(jstr(r->json, "on"));
+    assert_non_null(it_jstr(r->json, "on"));
 }
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
@@ -304,7 +294,7 @@ test_eligible(void **state)
     accredit(f, &p);
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
-    assert_string_equal(jstr(r.json, "on"), f->today);
+    assert_string_equal(it_jstr(r.json, "on"), f->today);
     it_resp_free(&r);
     /* By registration number, and on an explicit date. */
     ask(f, p.number, f->today, f->admin, &r);
@@ -352,7 +342,7 @@ test_accreditation_lapsed(void **state)
     free(body);
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "lapsed", org, "accreditation_lapsed", NULL);
-    assert_string_equal(jstr(r.json, "accredited_until"), yesterday);
+    assert_string_equal(it_jstr(r.json, "accredited_until"), yesterday);
     it_resp_free(&r);
     /* The same record read on the last day of its accreditation (history made effective then):
      * accredited. */
@@ -543,7 +533,7 @@ test_past_differs_from_today(void **state)
     it_resp_free(&r);
     ask(f, p.id, d7, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
-    assert_string_equal(jstr(r.json, "on"), d7);
+    assert_string_equal(it_jstr(r.json, "on"), d7);
     it_resp_free(&r);
     /* Between joining and accreditation: in training. */
     day(f, -45, d7, sizeof(d7));
@@ -618,7 +608,7 @@ test_requests(void **state)
     it_resp_free(&r);
     ask(f, p.id, "2030-06-01", staff, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
-    assert_string_equal(jstr(r.json, "on"), "2030-06-01");
+    assert_string_equal(it_jstr(r.json, "on"), "2030-06-01");
     it_resp_free(&r);
     /* Unknown facilitators; no token. */
     ask(f, NO_SUCH_ID, NULL, f->admin, &r);

@@ -41,12 +41,6 @@ struct fac {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static void
 fac_free(struct fac *p)
 {
@@ -94,11 +88,7 @@ licensee(struct fx *f, const char *role, const char *org)
     char *email = it_fmt("user%d@facilitators.example", ++f->users);
     char *token;
 
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    token = it_login(f->s, email, PASSWORD);
+    token = it_licensee(f->s, f->hash, PASSWORD, email, role, org);
     free(email);
     return token;
 }
@@ -185,7 +175,7 @@ assert_field_error(const struct it_resp *r, const char *field)
     }
     json_array_foreach(errors, i, e)
     {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
             return;
         }
     }
@@ -211,53 +201,6 @@ history_rows(struct fx *f, const char *id)
     return it_count(
         f->s, "SELECT count(*) FROM facilitator_status_history WHERE facilitator_id = $1::uuid",
         id);
-}
-
-/* Splits CSV text (RFC 4180, CRLF rows) into an array of arrays of strings. */
-static json_t *
-csv_parse(const char *s)
-{
-    json_t *rows = json_array(), *row = json_array();
-    char *cell = malloc(strlen(s) + 1);
-    size_t n = 0;
-    int quoted = 0, any = 0;
-
-    for (; *s != '\0'; s++) {
-        if (quoted) {
-            if (*s == '"' && s[1] == '"') {
-                cell[n++] = '"';
-                s++;
-            } else if (*s == '"') {
-                quoted = 0;
-            } else {
-                cell[n++] = *s;
-            }
-        } else if (*s == '"') {
-            quoted = 1;
-            any = 1;
-        } else if (*s == ',') {
-            json_array_append_new(row, json_stringn(cell, n));
-            n = 0;
-        } else if (*s == '\r' && s[1] == '\n') {
-            json_array_append_new(row, json_stringn(cell, n));
-            json_array_append_new(rows, row);
-            row = json_array();
-            n = 0;
-            s++;
-        } else {
-            cell[n++] = *s;
-            any = 1;
-        }
-    }
-    if (n > 0 || json_array_size(row) > 0) {
-        json_array_append_new(row, json_stringn(cell, n));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    (void)any;
-    free(cell);
-    return rows;
 }
 
 /* The index of `name` in a CSV header row, failing when absent. */
@@ -369,14 +312,14 @@ test_create_by_admin(void **state)
     assert_null(json_object_get(r.json, "version"));
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 1);
-    assert_string_equal(jstr(json_array_get(emp, 0), "organisation_id"), org);
-    assert_string_equal(jstr(json_array_get(emp, 0), "from"), f->today);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "organisation_id"), org);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "from"), f->today);
     assert_true(json_is_null(json_object_get(json_array_get(emp, 0), "to")));
-    assert_non_null(jstr(json_array_get(emp, 0), "organisation_name"));
+    assert_non_null(it_jstr(json_array_get(emp, 0), "organisation_name"));
     hist = json_object_get(r.json, "status_history");
     assert_int_equal(json_array_size(hist), 1);
-    assert_string_equal(jstr(json_array_get(hist, 0), "status"), "in_training");
-    assert_string_equal(jstr(json_array_get(hist, 0), "effective_on"), f->today);
+    assert_string_equal(it_jstr(json_array_get(hist, 0), "status"), "in_training");
+    assert_string_equal(it_jstr(json_array_get(hist, 0), "effective_on"), f->today);
 
     /* The same record by UUID, by registration number, and in lower case; same ETag. */
     get_fac(f, id, f->admin, &g);
@@ -481,10 +424,10 @@ test_create_by_licensees(void **state)
     free(body);
     it_assert_status(&r, 201);
     assert_string_equal(
-        jstr(json_array_get(json_object_get(r.json, "employment_history"), 0), "from"), past);
+        it_jstr(json_array_get(json_object_get(r.json, "employment_history"), 0), "from"), past);
     /* The status history still starts today. */
     assert_string_equal(
-        jstr(json_array_get(json_object_get(r.json, "status_history"), 0), "effective_on"),
+        it_jstr(json_array_get(json_object_get(r.json, "status_history"), 0), "effective_on"),
         f->today);
     it_resp_free(&r);
 
@@ -709,13 +652,13 @@ test_visibility(void **state)
     it_get(f->s, path, boss_b, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fb.id);
-    assert_non_null(jstr(json_array_get(json_object_get(r.json, "items"), 0), "email"));
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fb.id);
+    assert_non_null(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "email"));
     it_resp_free(&r);
     it_get(f->s, path, staff_a, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fa.id);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), fa.id);
     assert_null(json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "email"));
     it_resp_free(&r);
     free(path);
@@ -1199,11 +1142,11 @@ test_employment(void **state)
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 2);
-    assert_string_equal(jstr(json_array_get(emp, 0), "organisation_id"), org_a);
-    assert_string_equal(jstr(json_array_get(emp, 0), "from"), d60);
-    assert_string_equal(jstr(json_array_get(emp, 0), "to"), d11);
-    assert_string_equal(jstr(json_array_get(emp, 1), "organisation_id"), org_b);
-    assert_string_equal(jstr(json_array_get(emp, 1), "from"), d10);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "organisation_id"), org_a);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "from"), d60);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "to"), d11);
+    assert_string_equal(it_jstr(json_array_get(emp, 1), "organisation_id"), org_b);
+    assert_string_equal(it_jstr(json_array_get(emp, 1), "from"), d10);
     assert_true(json_is_null(json_object_get(json_array_get(emp, 1), "to")));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -1232,7 +1175,7 @@ test_employment(void **state)
     assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 2);
-    assert_string_equal(jstr(json_array_get(emp, 1), "to"), d10);
+    assert_string_equal(it_jstr(json_array_get(emp, 1), "to"), d10);
     free(p.etag);
     p.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
@@ -1259,7 +1202,7 @@ test_employment(void **state)
     assert_string_equal(it_json_str(&r, "email"), "mo@example.org");
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 3);
-    assert_string_equal(jstr(json_array_get(emp, 2), "from"), f->today);
+    assert_string_equal(it_jstr(json_array_get(emp, 2), "from"), f->today);
     free(p.etag);
     p.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
@@ -1276,8 +1219,8 @@ test_employment(void **state)
     free(body);
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 3);
-    assert_string_equal(jstr(json_array_get(emp, 2), "organisation_id"), org_c);
-    assert_string_equal(jstr(json_array_get(emp, 2), "from"), f->today);
+    assert_string_equal(it_jstr(json_array_get(emp, 2), "organisation_id"), org_c);
+    assert_string_equal(it_jstr(json_array_get(emp, 2), "from"), f->today);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM facilitator_employment"
@@ -1350,8 +1293,8 @@ test_list(void **state)
             assert_true(json_array_size(items) <= 2);
             json_array_foreach(items, k, item)
             {
-                json_array_append_new(seen, json_string(jstr(item, "id")));
-                assert_non_null(jstr(item, "email"));
+                json_array_append_new(seen, json_string(it_jstr(item, "id")));
+                assert_non_null(it_jstr(item, "email"));
                 assert_null(json_object_get(item, "status_history"));
             }
             nc = json_object_get(r.json, "next_cursor");
@@ -1393,7 +1336,7 @@ test_list(void **state)
         }
         path = it_fmt("/v1/facilitators?status=lapsed&organisation_id=%s", org);
         it_get(f->s, path, f->admin, &r);
-        assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+        assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
                             p[1].id);
         it_resp_free(&r);
         free(path);
@@ -1416,7 +1359,7 @@ test_list(void **state)
         it_request(f->s, "GET", path, f->admin, csv, NULL, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
-        rows = csv_parse(r.body);
+        rows = it_csv_parse(r.body);
         assert_int_equal(json_array_size(rows), 6);
         cid = csv_col(json_array_get(rows, 0), "id");
         cnum = csv_col(json_array_get(rows, 0), "registration_number");
@@ -1543,15 +1486,15 @@ test_status_check(void **state)
 
         if (json_is_true(json_array_get(want_found, (size_t)i))) {
             assert_true(json_is_true(json_object_get(e, "found")));
-            assert_true(strcasecmp(jstr(e, "registration_number"), asked) == 0);
-            assert_string_equal(jstr(e, "family_name"), "Check");
-            assert_non_null(jstr(e, "status"));
+            assert_true(strcasecmp(it_jstr(e, "registration_number"), asked) == 0);
+            assert_string_equal(it_jstr(e, "family_name"), "Check");
+            assert_non_null(it_jstr(e, "status"));
             assert_null(json_object_get(e, "email"));
             assert_null(json_object_get(e, "phone"));
         } else {
             assert_true(json_is_false(json_object_get(e, "found")));
-            assert_string_equal(jstr(e, "registration_number"), asked);
-            assert_string_equal(jstr(e, "status"), "not_found");
+            assert_string_equal(it_jstr(e, "registration_number"), asked);
+            assert_string_equal(it_jstr(e, "status"), "not_found");
             assert_null(json_object_get(e, "given_name"));
         }
     }
@@ -1563,12 +1506,13 @@ test_status_check(void **state)
 
         for (i = 0; i < 100; i++) {
             json_t *e = json_array_get(results, (size_t)i);
-            if (jstr(e, "organisation_id") != NULL) {
-                assert_string_equal(jstr(e, "organisation_id"), org);
-                assert_string_equal(jstr(e, "organisation_name"), org_name);
+            if (it_jstr(e, "organisation_id") != NULL) {
+                assert_string_equal(it_jstr(e, "organisation_id"), org);
+                assert_string_equal(it_jstr(e, "organisation_name"), org_name);
                 employed++;
             }
-            suspended += jstr(e, "status") != NULL && strcmp(jstr(e, "status"), "suspended") == 0;
+            suspended +=
+                it_jstr(e, "status") != NULL && strcmp(it_jstr(e, "status"), "suspended") == 0;
         }
         assert_true(employed > 0);
         assert_true(suspended > 0);
@@ -1585,7 +1529,7 @@ test_status_check(void **state)
         it_request(f->s, "POST", "/v1/facilitators/status-check", f->admin, hdrs, text, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
-        rows = csv_parse(r.body);
+        rows = it_csv_parse(r.body);
         assert_int_equal(json_array_size(rows), 101);
         header = json_array_get(rows, 0);
         assert_int_equal(json_array_size(header), 8);

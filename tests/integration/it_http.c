@@ -30,12 +30,6 @@ struct fx {
 /* ---- Helpers ----------------------------------------------------------------------------------
  */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* Starts a server with an admin signed in. */
 static struct it_server *
 start_with_admin(const char *name, const char *const env[], char **token)
@@ -75,8 +69,8 @@ static void
 check_problem(const struct it_resp *r, long status)
 {
     it_assert_problem(r, status);
-    assert_true(strncmp(jstr(r->json, "type"), "/problems/", 10) == 0);
-    assert_true(strlen(jstr(r->json, "title")) > 0);
+    assert_true(strncmp(it_jstr(r->json, "type"), "/problems/", 10) == 0);
+    assert_true(strlen(it_jstr(r->json, "title")) > 0);
     assert_no_sql_text(r->body);
 }
 
@@ -142,8 +136,8 @@ check_raw_problem(const struct raw *x, int status)
         fail_msg("raw answer is not problem+json:\n%s", x->buf);
     }
     j = x->body != NULL ? json_loads(x->body, 0, NULL) : NULL;
-    if (!json_is_object(j) || jstr(j, "type") == NULL || jstr(j, "title") == NULL
-        || jstr(j, "detail") == NULL
+    if (!json_is_object(j) || it_jstr(j, "type") == NULL || it_jstr(j, "title") == NULL
+        || it_jstr(j, "detail") == NULL
         || json_integer_value(json_object_get(j, "status")) != status) {
         fail_msg("raw answer body is not a full problem:\n%s", x->buf);
     }

@@ -40,12 +40,6 @@ struct lic {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static void
 lic_free(struct lic *l)
 {
@@ -80,11 +74,7 @@ create_org(struct fx *f)
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    return it_login(f->s, email, PASSWORD);
+    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 static void
@@ -158,30 +148,6 @@ move(struct fx *f, struct lic *l, const char *status)
     it_resp_free(&r);
     free(body);
     free(reason);
-}
-
-/* Fails unless `r` is a 422 problem whose errors array names `field`. */
-static void
-assert_field_error(const struct it_resp *r, const char *field)
-{
-    json_t *errors, *e;
-    size_t i;
-
-    it_assert_problem(r, 422);
-    errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
-        it_resp_print(r);
-        fail_msg("422 without an errors array");
-    }
-    json_array_foreach(errors, i, e)
-    {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
-            && jstr(e, "detail") != NULL) {
-            return;
-        }
-    }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
 }
 
 /* Fails unless `r` is a 409 problem of `type` whose detail holds every NULL-ended needle. */
@@ -409,7 +375,7 @@ test_create_validation(void **state)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         post_licence(f, org, f->admin, cases[i].body, &r);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
     }
     /* A reason of 501 characters. */
@@ -420,7 +386,7 @@ test_create_validation(void **state)
                   " \"reason\": \"%s\"}",
                   long_reason);
     post_licence(f, org, f->admin, body, &r);
-    assert_field_error(&r, "reason");
+    it_assert_field_error(&r, "reason");
     it_resp_free(&r);
     free(body);
     free(long_reason);
@@ -599,7 +565,7 @@ test_forbidden_transitions(void **state)
     }
     /* An unknown status is a validation error, not a transition. */
     patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"archived\", \"reason\": \"x\"}", &r);
-    assert_field_error(&r, "status");
+    it_assert_field_error(&r, "status");
     it_resp_free(&r);
     lic_free(&l);
     free(org);
@@ -669,7 +635,7 @@ test_patch_validation(void **state)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         patch_licence(f, l.id, f->admin, l.etag, cases[i].body, &r);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
     }
     assert_int_equal(writes(f), before);
@@ -677,7 +643,7 @@ test_patch_validation(void **state)
     /* While pending, valid_from may move (not past valid_until); afterwards it may not. */
     patch_licence(f, l.id, f->admin, l.etag, "{\"valid_from\": \"2098-07-01\", \"reason\": \"x\"}",
                   &r);
-    assert_field_error(&r, "valid_from");
+    it_assert_field_error(&r, "valid_from");
     it_resp_free(&r);
     patch_licence(f, l.id, f->admin, l.etag,
                   "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r);
@@ -1179,7 +1145,7 @@ test_list_pages_and_filters(void **state)
             assert_true(json_array_size(items) <= 2);
             json_array_foreach(items, k, item)
             {
-                json_array_append_new(seen, json_string(jstr(item, "id")));
+                json_array_append_new(seen, json_string(it_jstr(item, "id")));
             }
             nc = json_object_get(r.json, "next_cursor");
             assert_true(json_is_null(nc) || json_is_string(nc));
@@ -1208,7 +1174,7 @@ test_list_pages_and_filters(void **state)
     it_get(f->s, path, f->admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
                         ids[PAGE_LICENCES - 1]);
     it_resp_free(&r);
     free(path);

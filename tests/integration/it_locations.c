@@ -29,12 +29,6 @@ struct fx {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static char *
 create_org(struct fx *f, const char *name)
 {
@@ -55,11 +49,7 @@ create_org(struct fx *f, const char *name)
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    return it_login(f->s, email, PASSWORD);
+    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 static long
@@ -144,63 +134,11 @@ names_field(const struct it_resp *r, const char *field)
 
     json_array_foreach(errors, i, e)
     {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
             return 1;
         }
     }
     return 0;
-}
-
-/* Parses RFC 4180 CSV into an array of rows, each an array of strings. Returns a new
- * reference. */
-static json_t *
-csv_parse(const char *s)
-{
-    json_t *rows = json_array(), *row = json_array();
-    size_t cap = strlen(s) + 1, n = 0;
-    char *field = malloc(cap);
-    int quoted = 0, any = 0;
-
-    assert_non_null(field);
-    for (; *s != '\0'; s++) {
-        if (quoted) {
-            if (*s == '"' && s[1] == '"') {
-                field[n++] = '"';
-                s++;
-            } else if (*s == '"') {
-                quoted = 0;
-            } else {
-                field[n++] = *s;
-            }
-            continue;
-        }
-        if (*s == '"') {
-            quoted = 1;
-            any = 1;
-        } else if (*s == ',') {
-            json_array_append_new(row, json_stringn(field, n));
-            n = 0;
-        } else if (*s == '\r') {
-            continue;
-        } else if (*s == '\n') {
-            json_array_append_new(row, json_stringn(field, n));
-            json_array_append_new(rows, row);
-            row = json_array();
-            n = 0;
-            any = 0;
-        } else {
-            field[n++] = *s;
-            any = 1;
-        }
-    }
-    if (n > 0 || any || json_array_size(row) > 0) {
-        json_array_append_new(row, json_stringn(field, n));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    free(field);
-    return rows;
 }
 
 /* The index of column `name` in CSV header row `header`, or -1. */
@@ -648,7 +586,7 @@ test_roles(void **state)
         size_t i;
         json_array_foreach(json_object_get(r.json, "items"), i, item)
         {
-            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
         }
     }
     it_resp_free(&r);
@@ -742,7 +680,7 @@ test_archive_or_delete(void **state)
         size_t i;
         json_array_foreach(json_object_get(r.json, "items"), i, item)
         {
-            assert_string_not_equal(jstr(item, "id"), used);
+            assert_string_not_equal(it_jstr(item, "id"), used);
         }
     }
     it_resp_free(&r);
@@ -811,7 +749,7 @@ test_list_filters_pages_and_csv(void **state)
         assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
         json_array_foreach(json_object_get(r.json, "items"), k, item)
         {
-            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
             seen++;
         }
         free(cursor);
@@ -830,7 +768,7 @@ test_list_filters_pages_and_csv(void **state)
     it_get(f->s, "/v1/locations?active=false&limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), ids[0]);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), ids[0]);
     it_resp_free(&r);
     path = it_fmt("/v1/locations?organisation_id=%s&kind=family_centre&active=true", f->org_b);
     it_get(f->s, path, f->admin, &r);
@@ -859,7 +797,7 @@ test_list_filters_pages_and_csv(void **state)
     }
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 3);
     header = json_array_get(rows, 0);
     c_name = csv_col(header, "name");

@@ -28,12 +28,6 @@ struct fx {
 /* ---- Helpers ----------------------------------------------------------------------------------
  */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 /* Inserts a user with SQL (password PASSWORD) and returns its id (malloc'd). */
 static char *
 add_user(struct fx *f, const char *email, const char *role, const char *org_id)
@@ -157,7 +151,7 @@ assert_field_error(const struct it_resp *r, const char *field)
             it_resp_print(r);
             fail_msg("errors[%zu] has no string detail", i);
         }
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
             return;
         }
     }
@@ -199,8 +193,8 @@ list_ids(struct fx *f, const char *token, const char *path, char **next)
     }
     json_array_foreach(items, i, item)
     {
-        assert_non_null(jstr(item, "id"));
-        json_array_append_new(ids, json_string(jstr(item, "id")));
+        assert_non_null(it_jstr(item, "id"));
+        json_array_append_new(ids, json_string(it_jstr(item, "id")));
     }
     if (next != NULL) {
         *next = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
@@ -275,7 +269,7 @@ test_create(void **state)
     it_assert_header(&r, "Content-Type", "application/json");
     o = r.json;
     assert_true(json_is_object(o));
-    id = jstr(o, "id");
+    id = it_jstr(o, "id");
     assert_non_null(id);
     assert_int_equal(strlen(id), 36);
     loc = it_header(&r, "Location");
@@ -287,10 +281,10 @@ test_create(void **state)
     assert_true(etag[0] == '"' && etag[strlen(etag) - 1] == '"' && strlen(etag) > 2);
 
     /* Normalised and defaulted values. */
-    assert_string_equal(jstr(o, "name"), "Medway Family Hub");
-    assert_string_equal(jstr(o, "kind"), "charity");
-    assert_string_equal(jstr(o, "postcode"), "ME4 4AB");
-    assert_string_equal(jstr(o, "town"), "Chatham");
+    assert_string_equal(it_jstr(o, "name"), "Medway Family Hub");
+    assert_string_equal(it_jstr(o, "kind"), "charity");
+    assert_string_equal(it_jstr(o, "postcode"), "ME4 4AB");
+    assert_string_equal(it_jstr(o, "town"), "Chatham");
     lines = json_object_get(o, "address_lines");
     assert_true(json_is_array(lines));
     assert_int_equal(json_array_size(lines), 2);
@@ -300,8 +294,8 @@ test_create(void **state)
     assert_true(json_is_null(json_object_get(o, "email")));
     assert_true(json_is_null(json_object_get(o, "website")));
     assert_true(json_is_null(json_object_get(o, "archived_at")));
-    assert_non_null(jstr(o, "created_at"));
-    assert_non_null(jstr(o, "updated_at"));
+    assert_non_null(it_jstr(o, "created_at"));
+    assert_non_null(it_jstr(o, "updated_at"));
     assert_null(json_object_get(o, "_version")); /* internal columns stay internal */
 
     /* The Location answers with the same representation and ETag. */

@@ -41,12 +41,6 @@ struct fx {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static char *
 create_org(struct fx *f)
 {
@@ -94,11 +88,7 @@ license(struct fx *f, const char *org, const char *until)
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    return it_login(f->s, email, PASSWORD);
+    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 /* A facilitator with one status since 2020 (accredited from 2020-01-01 to `until` when status is
@@ -241,7 +231,7 @@ find_rule(const struct it_resp *r, const char *rule)
 
     json_array_foreach(json_object_get(r->json, "errors"), i, e)
     {
-        if (jstr(e, "rule") != NULL && strcmp(jstr(e, "rule"), rule) == 0) {
+        if (it_jstr(e, "rule") != NULL && strcmp(it_jstr(e, "rule"), rule) == 0) {
             return e;
         }
     }
@@ -256,7 +246,7 @@ names_field(const struct it_resp *r, const char *field)
 
     json_array_foreach(json_object_get(r->json, "errors"), i, e)
     {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0) {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
             return 1;
         }
     }
@@ -275,61 +265,14 @@ assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
         it_resp_print(r);
         fail_msg("expected only rule %s", rule);
     }
-    assert_string_equal(jstr(e, "field"), field);
-    assert_non_null(jstr(e, "detail"));
+    assert_string_equal(it_jstr(e, "field"), field);
+    assert_non_null(it_jstr(e, "detail"));
 }
 
 static long
 count_runs(struct fx *f)
 {
     return it_count(f->s, "SELECT count(*) FROM programme_run");
-}
-
-static json_t *
-csv_parse(const char *s)
-{
-    json_t *rows = json_array(), *row = json_array();
-    size_t n = 0;
-    char *field = malloc(strlen(s) + 1);
-    int quoted = 0, any = 0;
-
-    assert_non_null(field);
-    for (; *s != '\0'; s++) {
-        if (quoted) {
-            if (*s == '"' && s[1] == '"') {
-                field[n++] = '"';
-                s++;
-            } else if (*s == '"') {
-                quoted = 0;
-            } else {
-                field[n++] = *s;
-            }
-            continue;
-        }
-        if (*s == '"') {
-            quoted = any = 1;
-        } else if (*s == ',') {
-            json_array_append_new(row, json_stringn(field, n));
-            n = 0;
-        } else if (*s == '\n') {
-            json_array_append_new(row, json_stringn(field, n));
-            json_array_append_new(rows, row);
-            row = json_array();
-            n = 0;
-            any = 0;
-        } else if (*s != '\r') {
-            field[n++] = *s;
-            any = 1;
-        }
-    }
-    if (n > 0 || any || json_array_size(row) > 0) {
-        json_array_append_new(row, json_stringn(field, n));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    free(field);
-    return rows;
 }
 
 static int
@@ -439,19 +382,19 @@ test_accepted_run(void **state)
     assert_true(json_is_null(json_object_get(r.json, "families_started")));
     assert_true(json_is_null(json_object_get(r.json, "sessions_planned")));
     vd = json_object_get(r.json, "variant_details");
-    assert_string_equal(jstr(vd, "code"), "standard");
+    assert_string_equal(it_jstr(vd, "code"), "standard");
     assert_int_equal(json_integer_value(json_object_get(vd, "sessions")), 11);
     assert_int_equal(json_integer_value(json_object_get(vd, "min_facilitators")), 2);
-    assert_non_null(jstr(vd, "title"));
+    assert_non_null(it_jstr(vd, "title"));
     facs = json_object_get(r.json, "facilitators");
     assert_int_equal(json_array_size(facs), 2);
     json_array_foreach(facs, i, fac)
     {
-        const struct fac *want = strcmp(jstr(fac, "id"), f->a1.id) == 0 ? &f->a1 : &f->a2;
-        assert_string_equal(jstr(fac, "id"), want->id);
-        assert_string_equal(jstr(fac, "registration_number"), want->number);
-        assert_string_equal(jstr(fac, "given_name"), "Alex");
-        assert_string_equal(jstr(fac, "family_name"), "accredited");
+        const struct fac *want = strcmp(it_jstr(fac, "id"), f->a1.id) == 0 ? &f->a1 : &f->a2;
+        assert_string_equal(it_jstr(fac, "id"), want->id);
+        assert_string_equal(it_jstr(fac, "registration_number"), want->number);
+        assert_string_equal(it_jstr(fac, "given_name"), "Alex");
+        assert_string_equal(it_jstr(fac, "family_name"), "accredited");
         assert_null(json_object_get(fac, "email"));
     }
     it_resp_free(&r);
@@ -554,9 +497,9 @@ test_each_rule_alone(void **state)
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = find_rule(&r, "facilitator_not_eligible");
-    assert_string_equal(jstr(e, "registration_number"), f->a_train.number);
-    assert_non_null(strstr(jstr(e, "detail"), f->a_train.number));
-    assert_non_null(strstr(jstr(e, "detail"), "not_accredited"));
+    assert_string_equal(it_jstr(e, "registration_number"), f->a_train.number);
+    assert_non_null(strstr(it_jstr(e, "detail"), f->a_train.number));
+    assert_non_null(strstr(it_jstr(e, "detail"), "not_accredited"));
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 1);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
@@ -568,7 +511,7 @@ test_each_rule_alone(void **state)
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = find_rule(&r, "facilitator_not_eligible");
-    assert_string_equal(jstr(e, "registration_number"), f->b1.number);
+    assert_string_equal(it_jstr(e, "registration_number"), f->b1.number);
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 1);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)),
@@ -757,7 +700,7 @@ test_recheck_on_patch(void **state)
               "{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\"}", &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = find_rule(&r, "facilitator_not_eligible");
-    assert_string_equal(jstr(e, "registration_number"), f->a3.number);
+    assert_string_equal(it_jstr(e, "registration_number"), f->a3.number);
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
                         "accreditation_lapsed");
     it_resp_free(&r);
@@ -1088,7 +1031,7 @@ test_roles(void **state)
         size_t i;
         json_array_foreach(json_object_get(r.json, "items"), i, item)
         {
-            assert_string_equal(jstr(item, "organisation_id"), f->org_b);
+            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
         }
     }
     it_resp_free(&r);
@@ -1145,7 +1088,7 @@ test_list_filters_pages_and_csv(void **state)
         it_assert_status(&r, 200);
         json_array_foreach(json_object_get(r.json, "items"), k, item)
         {
-            prev = jstr(item, "starts_on");
+            prev = it_jstr(item, "starts_on");
             assert_true(strcmp(prev, last) >= 0);
             snprintf(last, sizeof(last), "%s", prev);
             seen++;
@@ -1165,7 +1108,7 @@ test_list_filters_pages_and_csv(void **state)
     it_get(f->s, "/v1/programmes?status=recruiting", f->b_admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
                         run_ids[1]);
     it_resp_free(&r);
     it_get(f->s, "/v1/programmes?from=2031-02-01&to=2031-04-01", f->b_admin, &r);
@@ -1210,7 +1153,7 @@ test_list_filters_pages_and_csv(void **state)
     }
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 7);
     header = json_array_get(rows, 0);
     c_id = csv_col(header, "id");
@@ -1231,7 +1174,7 @@ test_list_filters_pages_and_csv(void **state)
         facs = json_loads(json_string_value(json_array_get(row, (size_t)c_facs)), 0, NULL);
         assert_non_null(facs);
         assert_int_equal(json_array_size(facs), 2);
-        assert_non_null(jstr(json_array_get(facs, 0), "registration_number"));
+        assert_non_null(it_jstr(json_array_get(facs, 0), "registration_number"));
         json_decref(facs);
         vd = json_loads(json_string_value(json_array_get(row, (size_t)c_vd)), 0, NULL);
         assert_non_null(vd);

@@ -166,66 +166,6 @@ run(struct fx *f,
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
 
-/* Parses RFC 4180 text into an array of rows, each an array of strings. Returns a new
- * reference; fails the test on text that is not CSV (an unclosed quote). */
-static json_t *
-csv_parse(const char *text)
-{
-    json_t *rows = json_array(), *row = json_array();
-    size_t cap = strlen(text) + 1, n = 0;
-    char *cell = malloc(cap);
-    const char *p = text;
-    int quoted = 0, any = 0;
-
-    assert_non_null(cell);
-    while (*p != '\0') {
-        if (quoted) {
-            if (*p == '"' && p[1] == '"') {
-                cell[n++] = '"';
-                p += 2;
-            } else if (*p == '"') {
-                quoted = 0;
-                p++;
-            } else {
-                cell[n++] = *p++;
-            }
-            continue;
-        }
-        if (*p == '"') {
-            quoted = 1;
-            any = 1;
-            p++;
-        } else if (*p == ',') {
-            cell[n] = '\0';
-            json_array_append_new(row, json_string(cell));
-            n = 0;
-            any = 1;
-            p++;
-        } else if (*p == '\r' && p[1] == '\n') {
-            cell[n] = '\0';
-            json_array_append_new(row, json_string(cell));
-            json_array_append_new(rows, row);
-            row = json_array();
-            n = 0;
-            any = 0;
-            p += 2;
-        } else {
-            cell[n++] = *p++;
-            any = 1;
-        }
-    }
-    assert_false(quoted);
-    if (any || n > 0) {
-        cell[n] = '\0';
-        json_array_append_new(row, json_string(cell));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    free(cell);
-    return rows;
-}
-
 static const char *
 cell(json_t *rows, size_t row, size_t col)
 {
@@ -471,7 +411,7 @@ test_summary_counts(void **state)
     it_request(f->s, "GET", "/v1/reports/summary", f->admin, csv_hdrs, NULL, &r);
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), sizeof(want_csv) / sizeof(want_csv[0]));
     for (i = 0; i < json_array_size(rows); i++) {
         assert_int_equal(json_array_size(json_array_get(rows, i)), 3);
@@ -678,7 +618,7 @@ test_expiring(void **state)
     it_request(f->s, "GET", "/v1/reports/expiring?within_days=30", f->admin, csv_hdrs, NULL, &r);
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 1 + sizeof(within30) / sizeof(within30[0]));
     {
         static const char *const header[] = {
@@ -739,7 +679,7 @@ test_expiring_empty(void **state)
     /* CSV: the header row alone. */
     it_request(f->s, "GET", "/v1/reports/expiring", f->admin, csv_hdrs, NULL, &r);
     it_assert_status(&r, 200);
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 1);
     assert_string_equal(cell(rows, 0, 0), "type");
     json_decref(rows);

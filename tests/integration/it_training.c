@@ -44,12 +44,6 @@ struct res {
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static long
 jint(const struct it_resp *r, const char *key)
 {
@@ -81,9 +75,9 @@ assert_field_error_with(const struct it_resp *r, const char *field, const char *
     }
     json_array_foreach(errors, i, e)
     {
-        if (jstr(e, "field") != NULL && strcmp(jstr(e, "field"), field) == 0
-            && jstr(e, "detail") != NULL
-            && (needle == NULL || strstr(jstr(e, "detail"), needle) != NULL)) {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0
+            && it_jstr(e, "detail") != NULL
+            && (needle == NULL || strstr(it_jstr(e, "detail"), needle) != NULL)) {
             return;
         }
     }
@@ -112,92 +106,6 @@ writes(struct fx *f)
                           " + (SELECT count(*) FROM audit_event)");
 }
 
-/* Parses RFC 4180 text into an array of rows, each an array of strings. Returns a new
- * reference; fails the test on malformed quoting. */
-static json_t *
-csv_parse(const char *text)
-{
-    json_t *rows = json_array(), *row = json_array();
-    size_t cap = 256, len = 0;
-    char *field = malloc(cap);
-    const char *p = text;
-    int quoted = 0, any = 0;
-
-    assert_non_null(field);
-    while (*p != '\0') {
-        char ch = *p++;
-        if (quoted) {
-            if (ch == '"' && *p == '"') {
-                p++;
-            } else if (ch == '"') {
-                quoted = 0;
-                continue;
-            }
-        } else if (ch == '"') {
-            quoted = 1;
-            any = 1;
-            continue;
-        } else if (ch == ',' || ch == '\r' || ch == '\n') {
-            if (ch == '\r') {
-                if (*p != '\n') {
-                    fail_msg("CR without LF in CSV");
-                }
-                p++;
-            }
-            field[len] = '\0';
-            json_array_append_new(row, json_string(field));
-            len = 0;
-            any = 0;
-            if (ch != ',') {
-                json_array_append_new(rows, row);
-                row = json_array();
-            }
-            continue;
-        }
-        if (len + 2 > cap) {
-            cap *= 2;
-            field = realloc(field, cap);
-            assert_non_null(field);
-        }
-        field[len++] = ch;
-        any = 1;
-    }
-    if (quoted) {
-        fail_msg("unterminated quote in CSV");
-    }
-    if (any || len > 0 || json_array_size(row) > 0) {
-        field[len] = '\0';
-        json_array_append_new(row, json_string(field));
-        json_array_append_new(rows, row);
-    } else {
-        json_decref(row);
-    }
-    free(field);
-    return rows;
-}
-
-static size_t
-csv_col(json_t *rows, const char *name)
-{
-    json_t *header = json_array_get(rows, 0), *v;
-    size_t i;
-
-    json_array_foreach(header, i, v)
-    {
-        if (strcmp(json_string_value(v), name) == 0) {
-            return i;
-        }
-    }
-    fail_msg("CSV has no column %s", name);
-    return 0;
-}
-
-static const char *
-csv_cell(json_t *rows, size_t row, size_t col)
-{
-    return json_string_value(json_array_get(json_array_get(rows, row), col));
-}
-
 static void
 create_org(struct fx *f, const char *name, char *out)
 {
@@ -217,11 +125,7 @@ create_org(struct fx *f, const char *name, char *out)
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
-    PQclear(it_sql(f->s,
-                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                   " VALUES ($1, $2, $3, $4::uuid)",
-                   email, f->hash, role, org));
-    return it_login(f->s, email, PASSWORD);
+    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 static void
@@ -670,7 +574,7 @@ test_session_validation(void **state)
         size_t k;
         json_array_foreach(json_object_get(r.json, "errors"), k, e)
         {
-            assert_null(strstr(jstr(e, "detail"), good));
+            assert_null(strstr(it_jstr(e, "detail"), good));
         }
     }
     it_resp_free(&r);
@@ -823,9 +727,9 @@ test_session_list_pages_csv(void **state)
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 3);
-    assert_string_equal(jstr(json_array_get(items, 0), "id"), a.id);
-    assert_string_equal(jstr(json_array_get(items, 1), "id"), b.id);
-    assert_string_equal(jstr(json_array_get(items, 2), "id"), c.id);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "id"), a.id);
+    assert_string_equal(it_jstr(json_array_get(items, 1), "id"), b.id);
+    assert_string_equal(it_jstr(json_array_get(items, 2), "id"), c.id);
     it_resp_free(&r);
     free(path);
 
@@ -835,7 +739,7 @@ test_session_list_pages_csv(void **state)
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 1);
-    assert_string_equal(jstr(json_array_get(items, 0), "id"), b.id);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "id"), b.id);
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/training-sessions?course_id=%s&status=cancelled", course);
@@ -843,7 +747,7 @@ test_session_list_pages_csv(void **state)
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 1);
-    assert_string_equal(jstr(json_array_get(items, 0), "id"), c.id);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "id"), c.id);
     it_resp_free(&r);
     free(path);
 
@@ -874,7 +778,8 @@ test_session_list_pages_csv(void **state)
             json_array_append(seen, json_object_get(json_array_get(items, 0), "id"));
         }
         free(cursor);
-        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        cursor =
+            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
         it_resp_free(&r);
         free(path);
         pages++;
@@ -889,13 +794,13 @@ test_session_list_pages_csv(void **state)
     it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 4);
-    assert_string_equal(csv_cell(rows, 1, csv_col(rows, "id")), a.id);
-    assert_string_equal(csv_cell(rows, 1, csv_col(rows, "starts_on")), "2098-01-01");
-    assert_string_equal(csv_cell(rows, 2, csv_col(rows, "places_left")), "10");
-    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "status")), "cancelled");
-    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "course_code")), "LISTED");
+    assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "id")), a.id);
+    assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "starts_on")), "2098-01-01");
+    assert_string_equal(it_csv_cell(rows, 2, it_csv_col(rows, "places_left")), "10");
+    assert_string_equal(it_csv_cell(rows, 3, it_csv_col(rows, "status")), "cancelled");
+    assert_string_equal(it_csv_cell(rows, 3, it_csv_col(rows, "course_code")), "LISTED");
     json_decref(rows);
     it_resp_free(&r);
     free(path);
@@ -1030,9 +935,9 @@ test_enrolment_rules(void **state)
     it_get(f->s, path, f->a_staff, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), e.id);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), e.id);
     assert_string_equal(
-        jstr(json_array_get(json_object_get(r.json, "items"), 0), "organisation_id"), f->org_a);
+        it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "organisation_id"), f->org_a);
     it_resp_free(&r);
     it_get(f->s, path, f->b_admin, &r);
     it_assert_status(&r, 200);
@@ -1495,19 +1400,19 @@ test_enrolments_csv(void **state)
     it_request(f->s, "GET", path, f->admin, hdrs, NULL, &r);
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/csv");
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 4);
-    reg_col = csv_col(rows, "registration_number");
-    status_col = csv_col(rows, "status");
-    id_col = csv_col(rows, "facilitator_id");
+    reg_col = it_csv_col(rows, "registration_number");
+    status_col = it_csv_col(rows, "status");
+    id_col = it_csv_col(rows, "facilitator_id");
     for (i = 0; i < 3; i++) {
         char buf[64];
-        assert_string_equal(csv_cell(rows, i + 1, id_col), ids[i]);
-        assert_string_equal(csv_cell(rows, i + 1, reg_col),
+        assert_string_equal(it_csv_cell(rows, i + 1, id_col), ids[i]);
+        assert_string_equal(it_csv_cell(rows, i + 1, reg_col),
                             fac_value(f, ids[i], "registration_number", buf, sizeof(buf)));
     }
-    assert_string_equal(csv_cell(rows, 2, status_col), "withdrawn");
-    assert_string_equal(csv_cell(rows, 3, csv_col(rows, "organisation_id")), f->org_b);
+    assert_string_equal(it_csv_cell(rows, 2, status_col), "withdrawn");
+    assert_string_equal(it_csv_cell(rows, 3, it_csv_col(rows, "organisation_id")), f->org_b);
     json_decref(rows);
     it_resp_free(&r);
     free(path);
@@ -1527,7 +1432,7 @@ test_enrolments_csv(void **state)
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
     it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
     it_assert_status(&r, 200);
-    rows = csv_parse(r.body);
+    rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 3);
     json_decref(rows);
     it_resp_free(&r);
@@ -1548,7 +1453,8 @@ test_enrolments_csv(void **state)
                 seen, json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id"));
         }
         free(cursor);
-        cursor = jstr(r.json, "next_cursor") != NULL ? strdup(jstr(r.json, "next_cursor")) : NULL;
+        cursor =
+            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
         it_resp_free(&r);
         free(path);
         pages++;

@@ -1861,3 +1861,133 @@ it_assert_header_at(
                    needle != NULL ? "'" : "");
     }
 }
+
+/* ---- Shared fixtures and readers ----------------------------------------------------------- */
+
+const char *
+it_jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+char *
+it_licensee(struct it_server *s,
+            const char *hash,
+            const char *password,
+            const char *email,
+            const char *role,
+            const char *org)
+{
+    PQclear(it_sql(s,
+                   "INSERT INTO app_user (email, password_hash, role, organisation_id)"
+                   " VALUES ($1, $2, $3, $4::uuid)",
+                   email, hash, role, org));
+    return it_login(s, email, password);
+}
+
+void
+it_assert_field_error(const struct it_resp *r, const char *field)
+{
+    json_t *errors, *e;
+    size_t i;
+
+    it_assert_problem(r, 422);
+    errors = json_object_get(r->json, "errors");
+    if (!json_is_array(errors)) {
+        it_resp_print(r);
+        fail_msg("422 without an errors array");
+    }
+    json_array_foreach(errors, i, e)
+    {
+        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0
+            && it_jstr(e, "detail") != NULL) {
+            return;
+        }
+    }
+    it_resp_print(r);
+    fail_msg("errors does not name the field '%s'", field);
+}
+
+json_t *
+it_csv_parse(const char *text)
+{
+    json_t *rows = json_array(), *row = json_array();
+    size_t cap = 256, len = 0;
+    char *field = malloc(cap);
+    const char *p = text;
+    int quoted = 0, any = 0;
+
+    assert_non_null(field);
+    while (*p != '\0') {
+        char ch = *p++;
+        if (quoted) {
+            if (ch == '"' && *p == '"') {
+                p++;
+            } else if (ch == '"') {
+                quoted = 0;
+                continue;
+            }
+        } else if (ch == '"') {
+            quoted = 1;
+            any = 1;
+            continue;
+        } else if (ch == ',' || ch == '\r' || ch == '\n') {
+            if (ch == '\r') {
+                if (*p != '\n') {
+                    fail_msg("CR without LF in CSV");
+                }
+                p++;
+            }
+            field[len] = '\0';
+            json_array_append_new(row, json_string(field));
+            len = 0;
+            any = 0;
+            if (ch != ',') {
+                json_array_append_new(rows, row);
+                row = json_array();
+            }
+            continue;
+        }
+        if (len + 2 > cap) {
+            cap *= 2;
+            field = realloc(field, cap);
+            assert_non_null(field);
+        }
+        field[len++] = ch;
+        any = 1;
+    }
+    if (quoted) {
+        fail_msg("unterminated quote in CSV");
+    }
+    if (any || len > 0 || json_array_size(row) > 0) {
+        field[len] = '\0';
+        json_array_append_new(row, json_string(field));
+        json_array_append_new(rows, row);
+    } else {
+        json_decref(row);
+    }
+    free(field);
+    return rows;
+}
+
+size_t
+it_csv_col(json_t *rows, const char *name)
+{
+    json_t *header = json_array_get(rows, 0), *v;
+    size_t i;
+
+    json_array_foreach(header, i, v)
+    {
+        if (strcmp(json_string_value(v), name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("CSV has no column %s", name);
+    return 0;
+}
+
+const char *
+it_csv_cell(json_t *rows, size_t row, size_t col)
+{
+    return json_string_value(json_array_get(json_array_get(rows, row), col));
+}

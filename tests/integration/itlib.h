@@ -298,4 +298,34 @@ char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sleeps `ms` milliseconds. */
 void it_sleep_ms(int ms);
 
+/* ---- Shared fixtures and readers ----------------------------------------------------------- */
+
+/* The string value of `key` in object `o` (borrowed), or NULL when absent or not a string. */
+const char *it_jstr(json_t *o, const char *key);
+
+/* Makes a licensee user with SQL (no API call, no audit row): `email` with `role` in
+ * organisation `org`, stored with `hash` (a password_hash of `password`, computed once per test
+ * program because yescrypt is slow), then signs in as it. Returns the access token (malloc'd). */
+char *it_licensee(struct it_server *s,
+                  const char *hash,
+                  const char *password,
+                  const char *email,
+                  const char *role,
+                  const char *org);
+
+/* Fails unless `r` is a 422 problem whose errors array has an entry naming `field` with a
+ * detail. */
+void it_assert_field_error(const struct it_resp *r, const char *field);
+
+/* Parses RFC 4180 text (the registry's CSV answers: CRLF rows, quoted fields) into an array of
+ * rows, each an array of strings; the first row is the header. Returns a new reference; fails the
+ * test on a CR without LF or an unterminated quote. */
+json_t *it_csv_parse(const char *text);
+
+/* The index of column `name` in the header (row 0) of `rows` from it_csv_parse, or fails. */
+size_t it_csv_col(json_t *rows, const char *name);
+
+/* The text of cell (`row`, `col`) of `rows` from it_csv_parse (borrowed), or NULL. */
+const char *it_csv_cell(json_t *rows, size_t row, size_t col);
+
 #endif
