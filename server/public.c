@@ -1,23 +1,663 @@
-/* public.c: placeholder until this room lands. */
+/* public.c: /v1/public. The open routes families, referrers and other directories use without an
+ * account: find a provider near a postcode or a point, and check a facilitator on the public
+ * register. The router rate-limits them per client and allows any origin; every answer here is
+ * cacheable (http_send_public_json: ETag, Cache-Control, 304).
+ *
+ * Privacy. The postcode or coordinates a family searches from are personal data: they travel only
+ * in the query string (never logged, see http_log), are never written to a log line here, never
+ * echoed in a problem, and no search is stored.
+ *
+ * Find a provider: GET /v1/public/providers with postcode= (a full postcode, or an outward code
+ * alone for the district's centroid) or lat= and lon=, and radius_km (1-200, default 25), limit
+ * (1-50, default 20), self_referral, starting_within_days, with_upcoming.
+ * - A site is listed when it is active, public, not archived, not a prison or school (whatever the
+ *   flag says), has coordinates, and its organisation is not archived and holds a licence that is
+ *   active today (UK calendar) and covers today.
+ * - A run is upcoming when it is planned, recruiting or running and starts today or later, or is
+ *   running and has not ended.
+ * - Run filters (self_referral=true, starting_within_days=N: starting from today to today + N)
+ *   narrow the runs shown, and a site is then listed only when at least one run passes them;
+ *   with_upcoming=true lists only sites with at least one (shown) upcoming run. Without filters a
+ *   site without upcoming runs is listed with an empty upcoming_runs.
+ * - Nothing within the radius: 200 with empty items and nearest_beyond, the nearest site that
+ *   passes the same filters at any distance (or null).
+ * Distances are great-circle distances on earthdistance's sphere (R = 6378168 m).
+ *
+ * Why earthdistance and not PostGIS: the search needs only "nearest sites to a point within a
+ * radius", which cube/earthdistance (contrib, shipped with PostgreSQL) answers with a GiST index:
+ * `<->` walks the index in distance order (KNN) and earth_box narrows it to the radius, about
+ * 0.3 ms on 20k sites. PostGIS would add 48 packages and 174 MB for geometry we do not use
+ * (LIBRARIES.md 18 and 19).
+ *
+ * Public register: GET /v1/public/facilitators/{registration_number} and
+ * GET /v1/public/facilitators?name=. Only given_name, family_name, registration_number, status,
+ * accredited_until and the current employer's name and town; a facilitator still in training is
+ * not on the register (404), and an archived employer is shown as none. Names match at the start
+ * of the full name in either order ("Sian", "Jones", "Sian Jones", "Jones Sian"), ignoring case
+ * and accents (registry_fold in migration 0004). */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/db.h"
+#include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
+#include "registry/validate.h"
 
-const struct db_stmt public_stmts[] = {{NULL, NULL}};
+#define PUB_RADIUS_DEFAULT 25.0 /* km */
+#define PUB_RADIUS_MIN     1.0
+#define PUB_RADIUS_MAX     200.0
+#define PUB_LIMIT_DEFAULT  20
+#define PUB_LIMIT_MAX      50
+#define PUB_WITHIN_MAX     366 /* days, for starting_within_days */
+#define PUB_NAME_MIN       3   /* characters of a name search, after trimming */
+#define PUB_NAME_MAX       200 /* characters */
+#define PUB_NAME_RESULTS   20
+#define PUB_NUMBER_MAX     32 /* bytes of a plausible registration number */
+
+/* Bounds of Great Britain, Northern Ireland and Ireland, as locations.c and the location table. */
+#define PUB_LAT_MIN 49.0
+#define PUB_LAT_MAX 61.5
+#define PUB_LON_MIN -11.0
+#define PUB_LON_MAX 2.5
+
+/* A run a family could still join or follow. */
+#define PUB_UPCOMING                                                                               \
+    "r.status IN ('planned', 'recruiting', 'running')"                                             \
+    " AND (r.starts_on >= registry_today()"                                                        \
+    "      OR (r.status = 'running' AND r.ends_on >= registry_today()))"
+
+/* The run filters; SR is the self_referral parameter, DAYS starting_within_days. */
+#define PUB_RUN_FILTER(SR, DAYS)                                                                   \
+    " AND (" SR "::boolean IS NOT TRUE OR r.self_referral_allowed)"                                \
+    " AND (" DAYS "::int IS NULL"                                                                  \
+    "      OR r.starts_on BETWEEN registry_today() AND registry_today() + " DAYS "::int)"
+
+/* The sites a family may see, with their organisation's public face. POINT is the search point
+ * as an earth value; SR, DAYS and WU (with_upcoming) the filters. */
+#define PUB_SITES(POINT, SR, DAYS, WU)                                                             \
+    "SELECT round((earth_distance(registry_earth(l.latitude, l.longitude), " POINT ")"             \
+    "              / 1000)::numeric, 2) AS distance_km,"                                           \
+    " CASE WHEN o.public_contact"                                                                  \
+    "  THEN json_build_object('name', o.name, 'phone', o.phone, 'email', o.email,"                 \
+    "                         'website', o.website)"                                               \
+    "  ELSE json_build_object('name', o.name) END AS organisation,"                                \
+    " json_build_object('id', l.id, 'name', l.name, 'address_lines', l.address_lines,"             \
+    "                   'town', l.town, 'postcode', l.postcode,"                                   \
+    "                   'accessibility', l.accessibility) AS site,"                                \
+    " l.id::text AS _location_id "                                                                 \
+    "FROM location l JOIN organisation o ON o.id = l.organisation_id "                             \
+    "WHERE l.active AND l.public AND l.archived_at IS NULL"                                        \
+    "  AND l.kind NOT IN ('prison', 'school')"                                                     \
+    "  AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL"                                     \
+    "  AND o.archived_at IS NULL"                                                                  \
+    "  AND EXISTS (SELECT 1 FROM licence li WHERE li.organisation_id = o.id"                       \
+    "              AND licence_effective_status(li.status, li.valid_until, registry_today())"      \
+    "                  = 'active'"                                                                 \
+    "              AND li.valid_from <= registry_today())"                                         \
+    "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
+    "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = l.id"                   \
+    "                  AND " PUB_UPCOMING                                                          \
+    PUB_RUN_FILTER(SR, DAYS) "))"
+
+/* The current employer, unless archived; in_training is not on the register. */
+#define PUB_FAC_SELECT                                                                             \
+    "SELECT f.given_name, f.family_name, f.registration_number,"                                   \
+    " CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"                 \
+    "  THEN 'lapsed' ELSE f.status END AS status,"                                                 \
+    " f.accredited_until,"                                                                         \
+    " CASE WHEN o.id IS NULL THEN NULL"                                                            \
+    "  ELSE json_build_object('name', o.name, 'town', o.town) END AS organisation "                \
+    "FROM facilitator f"                                                                           \
+    " LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL"        \
+    " LEFT JOIN organisation o ON o.id = e.organisation_id AND o.archived_at IS NULL "             \
+    "WHERE f.status IN ('accredited', 'suspended', 'withdrawn') "
+
+/* The LIKE pattern for names starting with $1: folded, LIKE's own characters escaped. Written
+ * inline (not in a CTE) so that, $1 being known when the plan is made, the prefix is a constant
+ * and the indexes of migration 0004 apply. */
+#define PUB_PREFIX                                                                                 \
+    "(replace(replace(replace(registry_fold($1::text), '\\', '\\\\'), '%', '\\%'), '_',"           \
+    " '\\_') || '%')"
+
+/* The search point ($1 latitude, $2 longitude) as an earth value. */
+#define PUB_POINT "registry_earth($1::float8, $2::float8)"
+
+/* Within $3 metres: earth_box uses the GiST index on registry_earth(latitude, longitude) (migration
+ * 0003) and over-selects (a cube around the sphere's circle), so earth_distance rechecks. */
+#define PUB_IN_RADIUS                                                                              \
+    "  AND earth_box(" PUB_POINT ", $3::float8) @> registry_earth(l.latitude, l.longitude)"        \
+    "  AND earth_distance(registry_earth(l.latitude, l.longitude), " PUB_POINT ") <= $3::float8"
+
+/* `<->` in ORDER BY walks the same index nearest first (KNN). No tie-breaking second key: it
+ * would stop the index from giving the order; equal distances keep the index's order. */
+#define PUB_NEAREST_FIRST " ORDER BY registry_earth(l.latitude, l.longitude) <-> " PUB_POINT
+
+#define PUB_RUNS_2_3 PUB_RUN_FILTER("$2", "$3")
+
+const struct db_stmt public_stmts[] = {
+    {"pub_postcode", "SELECT latitude, longitude FROM postcode WHERE postcode = $1::text"},
+    {"pub_district", "SELECT latitude, longitude FROM postcode_district WHERE outward = $1::text"},
+    /* $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6 starting_within_days,
+     * $7 with_upcoming. */
+    {"pub_near",
+     PUB_SITES(PUB_POINT, "$5", "$6", "$7") PUB_IN_RADIUS PUB_NEAREST_FIRST " LIMIT $4::int"},
+    /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
+     * $4 starting_within_days, $5 with_upcoming. */
+    {"pub_nearest", PUB_SITES(PUB_POINT, "$3", "$4", "$5") PUB_NEAREST_FIRST " LIMIT 1"},
+    /* The upcoming runs of a page of sites in one query: $1 the sites' ids, $2 self_referral,
+     * $3 starting_within_days. */
+    {"pub_runs",
+     "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday,"
+     " to_char(r.start_time, 'HH24:MI') AS start_time,"
+     " greatest(r.capacity_families - r.families_enrolled, 0) AS places_left,"
+     " r.capacity_families, r.accepting_referrals, r.self_referral_allowed "
+     "FROM programme_run r WHERE r.location_id = ANY ($1::uuid[]) AND " PUB_UPCOMING PUB_RUNS_2_3
+     " ORDER BY r.location_id, r.starts_on, r.start_time NULLS LAST, r.id"},
+    {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
+    /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
+     * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
+     * sorts with the E's whatever the database's collation), then as written. */
+    {"pub_fac_search", PUB_FAC_SELECT
+     "AND (registry_fold(f.given_name || ' ' || f.family_name) LIKE " PUB_PREFIX
+     "     OR registry_fold(f.family_name || ' ' || f.given_name) LIKE " PUB_PREFIX ")"
+     " ORDER BY registry_fold(f.family_name), registry_fold(f.given_name), f.family_name,"
+     "          f.given_name, f.registration_number LIMIT $2::int"},
+    {NULL, NULL},
+};
+
+/* ---- Parsing the query ------------------------------------------------------------------- */
+
+/* Parses a plain decimal number (optional sign, digits, optional fraction; no exponent, no
+ * hex, no inf/nan). Returns 0, or -1. */
+static int
+parse_decimal(const char *s, double *out)
+{
+    const char *p = s;
+    char *end;
+    int digits = 0;
+
+    if (*p == '-' || *p == '+') {
+        p++;
+    }
+    for (; isdigit((unsigned char)*p); p++) {
+        digits++;
+    }
+    if (*p == '.') {
+        for (p++; isdigit((unsigned char)*p); p++) {
+            digits++;
+        }
+    }
+    if (*p != '\0' || digits == 0 || strlen(s) > 32) {
+        return -1;
+    }
+    *out = strtod(s, &end);
+    return *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/* Parses a whole number from min to max. Returns 0, or -1. */
+static int
+parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (*s == '\0' || strlen(s) > 9 || !isdigit((unsigned char)*s)) {
+        return -1;
+    }
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses true/false into "true"/"false" (SQL boolean text). Returns it, or NULL. */
+static const char *
+parse_bool(const char *s)
+{
+    if (strcmp(s, "true") == 0) {
+        return "true";
+    }
+    if (strcmp(s, "false") == 0) {
+        return "false";
+    }
+    return NULL;
+}
+
+/* Normalises an outward code alone ("me4" -> "ME4"): A9, A99, A9A, AA9, AA99 or AA9A.
+ * Returns 0, or -1. */
+static int
+outward_code(const char *in, char *out, size_t outlen)
+{
+    char c[8];
+    size_t n = 0, letters = 0;
+    const char *p;
+
+    for (p = in; *p != '\0'; p++) {
+        if (*p == ' ') {
+            continue;
+        }
+        if (!isalnum((unsigned char)*p) || n == sizeof(c) - 1) {
+            return -1;
+        }
+        c[n++] = (char)toupper((unsigned char)*p);
+    }
+    c[n] = '\0';
+    while (letters < n && isalpha((unsigned char)c[letters])) {
+        letters++;
+    }
+    if (letters < 1 || letters > 2 || letters >= n || !isdigit((unsigned char)c[letters])) {
+        return -1;
+    }
+    if (n - letters > 2 || n + 1 > outlen) {
+        return -1;
+    }
+    memcpy(out, c, n + 1);
+    return 0;
+}
+
+/* Where a search starts from, and its filters, as SQL parameter text. */
+struct search {
+    char lat[32], lon[32];
+    char radius_m[32];
+    char limit[8];
+    const char *self_referral; /* "true", "false" or NULL */
+    char within_buf[8];
+    const char *within;        /* points at within_buf, or NULL */
+    const char *with_upcoming; /* "true", "false" or NULL */
+};
+
+/* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
+ * the status of the problem sent. The postcode is never echoed or logged. */
+static int
+locate_postcode_or_problem(struct req *r, const char *given, struct search *s)
+{
+    char pc[POSTCODE_MAX], outward[8];
+    const char *param;
+    const char *stmt;
+    PGresult *res = NULL;
+    int status = 0;
+
+    if (strlen(given) <= 16 && validate_postcode(given, pc, sizeof(pc)) == 0) {
+        stmt = "pub_postcode";
+        param = pc;
+    } else if (strlen(given) <= 16 && outward_code(given, outward, sizeof(outward)) == 0) {
+        stmt = "pub_district";
+        param = outward;
+    } else {
+        return problem_send(r, PROBLEM_BAD_REQUEST,
+                            "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+    }
+    res = db_exec(r->db, stmt, 1, &param);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        status = problem_send(r, PROBLEM_NOT_FOUND,
+                              param == pc ? "that postcode is not in our postcode directory"
+                                          : "that postcode district is not in our postcode "
+                                            "directory");
+        goto out;
+    }
+    snprintf(s->lat, sizeof(s->lat), "%s", PQgetvalue(res, 0, 0));
+    snprintf(s->lon, sizeof(s->lon), "%s", PQgetvalue(res, 0, 1));
+out:
+    PQclear(res);
+    return status;
+}
+
+/* Reads and checks the providers query into `s` (the point, when given as lat/lon, but not a
+ * postcode's). Returns 0, or the status of the problem sent. */
+static int
+parse_search_or_problem(struct req *r, const struct query *q, struct search *s)
+{
+    const char *postcode = query_get(q, "postcode"), *lat = query_get(q, "lat"),
+               *lon = query_get(q, "lon"), *v;
+    double radius = PUB_RADIUS_DEFAULT, dlat, dlon;
+    long n;
+
+    memset(s, 0, sizeof(*s));
+    if (postcode != NULL && (lat != NULL || lon != NULL)) {
+        return problem_send(r, PROBLEM_BAD_REQUEST,
+                            "give either postcode, or lat and lon; not both");
+    }
+    if (postcode == NULL && lat == NULL && lon == NULL) {
+        return problem_send(r, PROBLEM_BAD_REQUEST,
+                            "give postcode (e.g. ME4 4AB, or ME4), or lat and lon");
+    }
+    if (postcode == NULL && (lat == NULL || lon == NULL)) {
+        return problem_send(r, PROBLEM_BAD_REQUEST, "give lat and lon together");
+    }
+    if (lat != NULL) {
+        if (parse_decimal(lat, &dlat) != 0 || dlat < -90 || dlat > 90) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "lat: a latitude in decimal degrees");
+        }
+        if (parse_decimal(lon, &dlon) != 0 || dlon < -180 || dlon > 180) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "lon: a longitude in decimal degrees");
+        }
+        if (dlat < PUB_LAT_MIN || dlat > PUB_LAT_MAX || dlon < PUB_LON_MIN || dlon > PUB_LON_MAX) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "lat/lon: the point must lie within Great Britain, Northern "
+                                "Ireland or Ireland");
+        }
+        snprintf(s->lat, sizeof(s->lat), "%.7f", dlat);
+        snprintf(s->lon, sizeof(s->lon), "%.7f", dlon);
+    }
+    if ((v = query_get(q, "radius_km")) != NULL
+        && (parse_decimal(v, &radius) != 0 || radius < PUB_RADIUS_MIN || radius > PUB_RADIUS_MAX)) {
+        return problem_send(r, PROBLEM_BAD_REQUEST, "radius_km: a number from %g to %g",
+                            PUB_RADIUS_MIN, PUB_RADIUS_MAX);
+    }
+    snprintf(s->radius_m, sizeof(s->radius_m), "%.3f", radius * 1000.0);
+    n = PUB_LIMIT_DEFAULT;
+    if ((v = query_get(q, "limit")) != NULL && parse_int(v, 1, PUB_LIMIT_MAX, &n) != 0) {
+        return problem_send(r, PROBLEM_BAD_REQUEST, "limit: a whole number from 1 to %d",
+                            PUB_LIMIT_MAX);
+    }
+    snprintf(s->limit, sizeof(s->limit), "%ld", n);
+    if ((v = query_get(q, "self_referral")) != NULL && (s->self_referral = parse_bool(v)) == NULL) {
+        return problem_send(r, PROBLEM_BAD_REQUEST, "self_referral: true or false");
+    }
+    if ((v = query_get(q, "with_upcoming")) != NULL && (s->with_upcoming = parse_bool(v)) == NULL) {
+        return problem_send(r, PROBLEM_BAD_REQUEST, "with_upcoming: true or false");
+    }
+    if ((v = query_get(q, "starting_within_days")) != NULL) {
+        if (parse_int(v, 0, PUB_WITHIN_MAX, &n) != 0) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "starting_within_days: a whole number from 0 to %d",
+                                PUB_WITHIN_MAX);
+        }
+        snprintf(s->within_buf, sizeof(s->within_buf), "%ld", n);
+        s->within = s->within_buf;
+    }
+    return 0;
+}
+
+/* ---- Rendering --------------------------------------------------------------------------- */
+
+/* Returns a new reference: the sites of `sites` as items, each with its runs from `runs` (rows
+ * for other sites are skipped). */
+static json_t *
+provider_items(const PGresult *sites, const PGresult *runs)
+{
+    json_t *items = json_array();
+    int i, k;
+
+    for (i = 0; i < PQntuples(sites); i++) {
+        const char *loc = db_value(sites, i, "_location_id");
+        json_t *item = db_row_to_json(sites, i), *list = json_array();
+
+        for (k = 0; runs != NULL && k < PQntuples(runs); k++) {
+            const char *rl = db_value(runs, k, "_location_id");
+            if (loc != NULL && rl != NULL && strcmp(loc, rl) == 0) {
+                json_array_append_new(list, db_row_to_json(runs, k));
+            }
+        }
+        json_object_set_new(item, "upcoming_runs", list);
+        json_array_append_new(items, item);
+    }
+    return items;
+}
+
+/* Fetches the upcoming runs of every site in `sites` with one query. Returns the result (the
+ * caller clears it), which may be a failed one. */
+static PGresult *
+fetch_runs(struct req *r, const PGresult *sites, const struct search *s)
+{
+    size_t cap = (size_t)PQntuples(sites) * 40 + 3, used = 0;
+    char *ids = malloc(cap);
+    const char *params[3];
+    PGresult *res;
+    int i;
+
+    if (ids == NULL) {
+        return NULL;
+    }
+    ids[used++] = '{';
+    for (i = 0; i < PQntuples(sites); i++) {
+        const char *loc = db_value(sites, i, "_location_id");
+        used += (size_t)snprintf(ids + used, cap - used, "%s%s", i > 0 ? "," : "",
+                                 loc != NULL ? loc : "");
+    }
+    snprintf(ids + used, cap - used, "}");
+    params[0] = ids;
+    params[1] = s->self_referral;
+    params[2] = s->within;
+    res = db_exec(r->db, "pub_runs", 3, params);
+    free(ids);
+    return res;
+}
 
 int
 public_providers(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    static const char *const allowed[] = {
+        "postcode",
+        "lat",
+        "lon",
+        "radius_km",
+        "limit",
+        "self_referral",
+        "starting_within_days",
+        "with_upcoming",
+        NULL,
+    };
+    struct query q;
+    struct search s;
+    PGresult *sites = NULL, *runs = NULL, *beyond = NULL, *beyond_runs = NULL;
+    json_t *body = NULL, *nearest = NULL;
+    const char *params[7];
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    if ((status = parse_search_or_problem(r, &q, &s)) != 0) {
+        goto out;
+    }
+    if (query_get(&q, "postcode") != NULL
+        && (status = locate_postcode_or_problem(r, query_get(&q, "postcode"), &s)) != 0) {
+        goto out;
+    }
+    params[0] = s.lat;
+    params[1] = s.lon;
+    params[2] = s.radius_m;
+    params[3] = s.limit;
+    params[4] = s.self_referral;
+    params[5] = s.within;
+    params[6] = s.with_upcoming;
+    sites = db_exec(r->db, "pub_near", 7, params);
+    if (!db_ok(sites)) {
+        status = problem_from_db(r, sites);
+        goto out;
+    }
+    if (PQntuples(sites) > 0) {
+        runs = fetch_runs(r, sites, &s);
+        if (runs == NULL || !db_ok(runs)) {
+            status =
+                runs == NULL ? problem_send(r, PROBLEM_INTERNAL, NULL) : problem_from_db(r, runs);
+            goto out;
+        }
+        nearest = json_null();
+    } else {
+        /* Nothing within the radius: the nearest site beyond it, with the same filters. */
+        const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
+
+        beyond = db_exec(r->db, "pub_nearest", 5, bp);
+        if (!db_ok(beyond)) {
+            status = problem_from_db(r, beyond);
+            goto out;
+        }
+        if (PQntuples(beyond) == 0) {
+            nearest = json_null();
+        } else {
+            json_t *one;
+
+            beyond_runs = fetch_runs(r, beyond, &s);
+            if (beyond_runs == NULL || !db_ok(beyond_runs)) {
+                status = beyond_runs == NULL ? problem_send(r, PROBLEM_INTERNAL, NULL)
+                                             : problem_from_db(r, beyond_runs);
+                goto out;
+            }
+            one = provider_items(beyond, beyond_runs);
+            nearest = json_incref(json_array_get(one, 0));
+            json_decref(one);
+        }
+    }
+    body = json_object();
+    json_object_set_new(body, "items", provider_items(sites, runs));
+    json_object_set_new(body, "nearest_beyond", nearest);
+    nearest = NULL;
+    status = http_send_public_json(r, body);
+out:
+    json_decref(nearest);
+    json_decref(body);
+    PQclear(beyond_runs);
+    PQclear(beyond);
+    PQclear(runs);
+    PQclear(sites);
+    query_cleanup(&q);
+    return status;
 }
 
-int
-public_facilitators_search(struct req *r)
+/* ---- The public register ----------------------------------------------------------------- */
+
+/* 1 when `s` could be a registration number: 1..PUB_NUMBER_MAX letters, digits and hyphens. */
+static int
+plausible_number(const char *s)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > PUB_NUMBER_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int
 public_facilitators_get(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "not built yet");
+    const char *number = r->nparams > 0 ? r->params[0] : "";
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    struct query q;
+    int status;
+
+    if ((status = http_query_or_problem(r, NULL, &q)) != 0) {
+        goto out;
+    }
+    if (!plausible_number(number)) {
+        status = problem_send(r, PROBLEM_NOT_FOUND,
+                              "no facilitator on the register has that "
+                              "registration number");
+        goto out;
+    }
+    res = db_exec(r->db, "pub_fac_get", 1, &number);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        status = problem_send(r, PROBLEM_NOT_FOUND,
+                              "no facilitator on the register has that "
+                              "registration number");
+        goto out;
+    }
+    body = db_row_to_json(res, 0);
+    status = http_send_public_json(r, body);
+out:
+    json_decref(body);
+    PQclear(res);
+    query_cleanup(&q);
+    return status;
+}
+
+/* Copies `in` without outer spaces and with each run of inner whitespace as one space. Returns
+ * a malloc'd string, or NULL when out of memory. */
+static char *
+squeeze_spaces(const char *in)
+{
+    char *out = malloc(strlen(in) + 1), *o = out;
+    int space = 0;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    for (; *in != '\0'; in++) {
+        if (*in == ' ' || *in == '\t') {
+            space = o != out;
+            continue;
+        }
+        if (space) {
+            *o++ = ' ';
+            space = 0;
+        }
+        *o++ = *in;
+    }
+    *o = '\0';
+    return out;
+}
+
+int
+public_facilitators_search(struct req *r)
+{
+    static const char *const allowed[] = {"name", NULL};
+    char limit[8];
+    struct query q;
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    char *name = NULL;
+    const char *params[2];
+    long len;
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    if (query_get(&q, "name") == NULL) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "name: at least %d characters of a name",
+                              PUB_NAME_MIN);
+        goto out;
+    }
+    if ((name = squeeze_spaces(query_get(&q, "name"))) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    len = validate_utf8_len(name);
+    if (len < PUB_NAME_MIN || len > PUB_NAME_MAX || !validate_text(name, 1, PUB_NAME_MAX)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "name: %d to %d characters of a name",
+                              PUB_NAME_MIN, PUB_NAME_MAX);
+        goto out;
+    }
+    snprintf(limit, sizeof(limit), "%d", PUB_NAME_RESULTS);
+    params[0] = name;
+    params[1] = limit;
+    res = db_exec(r->db, "pub_fac_search", 2, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    body = json_object();
+    json_object_set_new(body, "items", db_rows_to_json(res, PQntuples(res)));
+    status = http_send_public_json(r, body);
+out:
+    json_decref(body);
+    PQclear(res);
+    free(name);
+    query_cleanup(&q);
+    return status;
 }

@@ -3,15 +3,119 @@
 #ifndef REGISTRY_POSTCODES_H
 #define REGISTRY_POSTCODES_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include <libpq-fe.h>
+
+#include "registry/db.h"
+
+/* Advisory lock key held (per transaction) by an import: one import at a time. */
+#define POSTCODES_LOCK_KEY "727274004"
+
+/* Garbage threshold: an import fails, leaving the old table, when more than
+ * POSTCODES_GARBAGE_MIN rows AND more than POSTCODES_GARBAGE_PCT percent of the rows read are
+ * garbage (malformed CSV or an invalid postcode). Terminated and unlocated rows are normal in
+ * the published file and never count. An import that would load no row at all fails too. */
+#define POSTCODES_GARBAGE_MIN 100
+#define POSTCODES_GARBAGE_PCT 1
+
+/* Longest CSV record accepted; a longer one is malformed (and the reader resumes at the next
+ * line end). ONSPD records are about 500 bytes. */
+#define POSTCODES_RECORD_MAX 65536
 
 /* Imports the CSV at `path` (header row; columns pcds, lat, long, doterm) into a new table with
  * COPY, then swaps it in atomically with its outward-code centroids; a bad file leaves the old
  * table as it was. Progress goes to `progress` when it is a terminal; the summary (rows read,
  * loaded, skipped) to `out`. Returns 0, or -1 with one line in `err`. */
-int postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
-                     size_t errlen);
+int
+postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err, size_t errlen);
+
+/* ---- Lookup (for the public routes) --------------------------------------------------------- */
+
+enum postcodes_kind {
+    POSTCODES_MALFORMED = -1,
+    POSTCODES_FULL = 1,    /* a unit postcode, "ME4 4AB" */
+    POSTCODES_OUTWARD = 2, /* an outward code (district) alone, "ME4" */
+};
+
+#define POSTCODES_OUTWARD_MAX 5 /* "SW1A" plus NUL */
+
+/* Normalises a full postcode ("me44ab" -> "ME4 4AB") or an outward code ("me4" -> "ME4") into
+ * `out` (at least POSTCODE_MAX bytes). Returns POSTCODES_FULL, POSTCODES_OUTWARD or
+ * POSTCODES_MALFORMED. */
+enum postcodes_kind postcodes_normalise(const char *in, char *out, size_t outlen);
+
+/* Statements used by postcodes_find; register in the router's statement list. */
+extern const struct db_stmt postcodes_stmts[];
+
+/* Looks `in` up (a full postcode in the postcode table, an outward code in postcode_district)
+ * and sets *lat and *lon. Returns 1 when found, 0 when unknown, -1 when `in` is malformed, -2 on a
+ * database error (db_lost(c) tells whether the database is gone). Never logs `in`. */
+int postcodes_find(struct db_conn *c, const char *in, double *lat, double *lon);
+
+/* ---- CSV reading (exposed for the unit tests) ----------------------------------------------- */
+
+/* A streaming RFC 4180 reader: fields may be quoted ("" inside quotes is one "), quoted fields
+ * may hold commas and line breaks, records end with LF or CRLF. Memory use is bounded by
+ * POSTCODES_RECORD_MAX whatever the file. */
+struct postcodes_csv {
+    FILE *f;
+    char *buf; /* read buffer */
+    size_t buflen, bufpos;
+    int eof;
+    char *rec; /* current record: fields NUL-separated */
+    size_t reclen;
+    size_t *field; /* offsets of the fields in rec */
+    int nfields, capfields;
+    long long bytes; /* bytes consumed so far */
+};
+
+enum postcodes_csv_status {
+    POSTCODES_CSV_EOF = 0,
+    POSTCODES_CSV_RECORD = 1,
+    POSTCODES_CSV_MALFORMED = 2, /* bad quoting or over-long: the record is skipped */
+    POSTCODES_CSV_IO_ERROR = -1,
+};
+
+/* Returns 0, or -1 when out of memory. `f` is borrowed. */
+int postcodes_csv_init(struct postcodes_csv *r, FILE *f);
+void postcodes_csv_cleanup(struct postcodes_csv *r);
+
+/* Reads the next record. Empty lines are skipped. The fields stay valid until the next call. */
+enum postcodes_csv_status postcodes_csv_next(struct postcodes_csv *r);
+
+/* Field i of the current record (NUL-terminated, quotes removed). */
+const char *postcodes_csv_field(const struct postcodes_csv *r, int i);
+
+/* Column positions of the fields the import uses. */
+struct postcodes_columns {
+    int pcds, lat, lon, doterm, count;
+};
+
+/* Finds pcds, lat, long and doterm in the header record (names compared case-insensitively,
+ * outer spaces ignored; the reader drops a UTF-8 byte-order mark). Returns 0, or -1 with the
+ * missing names in `err`. */
+int postcodes_columns_find(const struct postcodes_csv *r,
+                           struct postcodes_columns *cols,
+                           char *err,
+                           size_t errlen);
+
+enum postcodes_row {
+    POSTCODES_ROW_OK = 0,
+    POSTCODES_ROW_TERMINATED,
+    POSTCODES_ROW_UNLOCATED, /* no grid reference (99.999999/0), empty, non-numeric, off the map */
+    POSTCODES_ROW_INVALID,   /* the postcode does not validate */
+};
+
+/* Classifies one row; on POSTCODES_ROW_OK sets the normalised postcode (POSTCODE_MAX bytes) and
+ * the coordinates. Terminated is checked first, then the postcode, then the location. */
+enum postcodes_row postcodes_row_classify(const char *pcds,
+                                          const char *lat,
+                                          const char *lon,
+                                          const char *doterm,
+                                          char *postcode,
+                                          double *latitude,
+                                          double *longitude);
 
 #endif

@@ -470,3 +470,6 @@ FROM (VALUES (1, 3), (1, 10), (2, 17), (2, 24), (3, 3), (3, 17), (4, 4), (4, 11)
              (10, 6), (10, 20), (11, 7), (11, 14), (12, 21), (13, 8), (13, 15), (14, 9),
              (14, 16), (15, 15), (15, 22)) AS a (n, i)
 ON CONFLICT DO NOTHING;
+
+-- Outward-code (district) centroids for the demo postcodes, as the postcode import builds them.
+SELECT postcode_district_refresh();

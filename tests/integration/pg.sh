@@ -295,6 +295,7 @@ SQL
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cube;
 CREATE EXTENSION IF NOT EXISTS earthdistance;
+CREATE EXTENSION IF NOT EXISTS unaccent;
 SQL
 }
 
