@@ -46,6 +46,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
@@ -142,8 +143,6 @@
 #define PUB_RUNS_2_3 PUB_RUN_FILTER("$2", "$3")
 
 const struct db_stmt public_stmts[] = {
-    {"pub_postcode", "SELECT latitude, longitude FROM postcode WHERE postcode = $1::text"},
-    {"pub_district", "SELECT latitude, longitude FROM postcode_district WHERE outward = $1::text"},
     /* $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6 starting_within_days,
      * $7 with_upcoming. */
     {"pub_near",
@@ -232,38 +231,6 @@ parse_bool(const char *s)
     return NULL;
 }
 
-/* Normalises an outward code alone ("me4" -> "ME4"): A9, A99, A9A, AA9, AA99 or AA9A.
- * Returns 0, or -1. */
-static int
-outward_code(const char *in, char *out, size_t outlen)
-{
-    char c[8];
-    size_t n = 0, letters = 0;
-    const char *p;
-
-    for (p = in; *p != '\0'; p++) {
-        if (*p == ' ') {
-            continue;
-        }
-        if (!isalnum((unsigned char)*p) || n == sizeof(c) - 1) {
-            return -1;
-        }
-        c[n++] = (char)toupper((unsigned char)*p);
-    }
-    c[n] = '\0';
-    while (letters < n && isalpha((unsigned char)c[letters])) {
-        letters++;
-    }
-    if (letters < 1 || letters > 2 || letters >= n || !isdigit((unsigned char)c[letters])) {
-        return -1;
-    }
-    if (n - letters > 2 || n + 1 > outlen) {
-        return -1;
-    }
-    memcpy(out, c, n + 1);
-    return 0;
-}
-
 /* Where a search starts from, and its filters, as SQL parameter text. */
 struct search {
     char lat[32], lon[32];
@@ -280,39 +247,28 @@ struct search {
 static int
 locate_postcode_or_problem(struct req *r, const char *given, struct search *s)
 {
-    char pc[POSTCODE_MAX], outward[8];
-    const char *param;
-    const char *stmt;
-    PGresult *res = NULL;
-    int status = 0;
+    char pc[POSTCODE_MAX];
+    enum postcodes_kind kind =
+        strlen(given) <= 16 ? postcodes_normalise(given, pc, sizeof(pc)) : POSTCODES_MALFORMED;
+    double lat, lon;
 
-    if (strlen(given) <= 16 && validate_postcode(given, pc, sizeof(pc)) == 0) {
-        stmt = "pub_postcode";
-        param = pc;
-    } else if (strlen(given) <= 16 && outward_code(given, outward, sizeof(outward)) == 0) {
-        stmt = "pub_district";
-        param = outward;
-    } else {
+    if (kind == POSTCODES_MALFORMED) {
         return problem_send(r, PROBLEM_BAD_REQUEST,
                             "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
     }
-    res = db_exec(r->db, stmt, 1, &param);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
+    switch (postcodes_find(r->db, pc, &lat, &lon)) {
+    case 1:
+        snprintf(s->lat, sizeof(s->lat), "%.6f", lat);
+        snprintf(s->lon, sizeof(s->lon), "%.6f", lon);
+        return 0;
+    case 0:
+        return problem_send(r, PROBLEM_NOT_FOUND,
+                            kind == POSTCODES_FULL
+                                ? "that postcode is not in our postcode directory"
+                                : "that postcode district is not in our postcode directory");
+    default:
+        return problem_from_db(r, NULL);
     }
-    if (PQntuples(res) != 1) {
-        status = problem_send(r, PROBLEM_NOT_FOUND,
-                              param == pc ? "that postcode is not in our postcode directory"
-                                          : "that postcode district is not in our postcode "
-                                            "directory");
-        goto out;
-    }
-    snprintf(s->lat, sizeof(s->lat), "%s", PQgetvalue(res, 0, 0));
-    snprintf(s->lon, sizeof(s->lon), "%s", PQgetvalue(res, 0, 1));
-out:
-    PQclear(res);
-    return status;
 }
 
 /* Reads and checks the providers query into `s` (the point, when given as lat/lon, but not a

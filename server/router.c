@@ -13,6 +13,7 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/resources.h"
@@ -94,7 +95,7 @@ static const struct route routes[] = {
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts, tokens_stmts, users_stmts, organisations_stmts, licences_stmts, audit_stmts,
     facilitators_stmts, courses_stmts, training_stmts, locations_stmts, programmes_stmts,
-    reports_stmts, public_stmts, openreferral_stmts, NULL,
+    reports_stmts, public_stmts, openreferral_stmts, postcodes_stmts, NULL,
 };
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */
