@@ -290,7 +290,8 @@ CREATE DATABASE :"n" TEMPLATE template1 ENCODING 'UTF8';
 SQL
         note "created database $db"
     fi
-    # Both extensions need superuser rights, so the bootstrap creates them, not a migration.
+    # cube and earthdistance need superuser rights (unaccent needs CREATE on the database), so the
+    # bootstrap creates them, not a migration.
     psql_db "$db" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cube;
