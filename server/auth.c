@@ -1,14 +1,15 @@
 /* auth.c: bearer tokens on requests. The signature is checked by keys.c on keys parsed once;
  * the claims are checked here, because libjwt 1.10 checks none of them (LIBRARIES.md 14). */
+#include "registry/auth.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 
-#include "registry/auth.h"
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/keys.h"
@@ -18,6 +19,42 @@ int
 auth_is_admin(const struct principal *p)
 {
     return p->authenticated && strcmp(p->role, "admin") == 0;
+}
+
+/* 1 when the space-separated list `have` holds `scope` exactly. */
+static int
+scope_listed(const char *have, const char *scope)
+{
+    size_t n = strlen(scope);
+    const char *at;
+
+    for (at = have; (at = strstr(at, scope)) != NULL; at += n) {
+        if ((at == have || at[-1] == ' ') && (at[n] == '\0' || at[n] == ' ')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+auth_has_scope(const struct principal *p, const char *scope)
+{
+    char write[64];
+    size_t n;
+
+    if (scope == NULL || *scope == '\0') {
+        return 0;
+    }
+    if (scope_listed(p->scope, scope)) {
+        return 1;
+    }
+    /* Writing a resource includes reading it: "x:write" grants "x:read". */
+    n = strlen(scope);
+    if (n > 5 && n < sizeof(write) && strcmp(scope + n - 5, ":read") == 0) {
+        snprintf(write, sizeof(write), "%.*s:write", (int)(n - 5), scope);
+        return scope_listed(p->scope, write);
+    }
+    return 0;
 }
 
 int
@@ -51,8 +88,12 @@ audience_ok(json_t *aud, const char *want)
 }
 
 int
-auth_check_claims(json_t *claims, long long now, const char *iss, const char *aud,
-                  struct principal *out, const char **why)
+auth_check_claims(json_t *claims,
+                  long long now,
+                  const char *iss,
+                  const char *aud,
+                  struct principal *out,
+                  const char **why)
 {
     json_t *exp = json_object_get(claims, "exp");
     json_t *nbf = json_object_get(claims, "nbf");
@@ -102,6 +143,22 @@ auth_check_claims(json_t *claims, long long now, const char *iss, const char *au
             *why = "admin token with an organisation";
             return -1;
         }
+    } else if (strcmp(r, "client") == 0) {
+        /* An organisation's API client: it acts as that organisation's admin, but the router
+         * lets it reach only the routes its scopes name. */
+        json_t *scope = json_object_get(claims, "scope");
+        if (!json_is_string(org) || !validate_uuid(json_string_value(org))) {
+            *why = "client token without an organisation";
+            return -1;
+        }
+        if (!json_is_string(scope) || strlen(json_string_value(scope)) >= sizeof(out->scope)) {
+            *why = "client token without scopes";
+            return -1;
+        }
+        snprintf(out->org, sizeof(out->org), "%s", json_string_value(org));
+        snprintf(out->scope, sizeof(out->scope), "%s", json_string_value(scope));
+        out->client = 1;
+        r = "org_admin";
     } else if (strcmp(r, "org_admin") == 0 || strcmp(r, "org_staff") == 0) {
         if (!json_is_string(org) || !validate_uuid(json_string_value(org))) {
             *why = "licensee token without an organisation";
@@ -159,9 +216,8 @@ auth_issue_access(const char *user_id, const char *role, const char *org, long l
     }
     codec_hex(raw, sizeof(raw), jti);
     claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", config.issuer, "aud",
-                       config.audience, "sub", user_id, "role", role, "iat", (json_int_t)now,
-                       "nbf", (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl),
-                       "jti", jti);
+                       config.audience, "sub", user_id, "role", role, "iat", (json_int_t)now, "nbf",
+                       (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl), "jti", jti);
     if (claims == NULL) {
         return NULL;
     }

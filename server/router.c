@@ -1,5 +1,7 @@
 /* router.c: every route in one table (as redis keeps its commands), with who may call it.
  * The router authenticates, borrows a database connection, calls the handler, and logs. */
+#include "registry/router.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,85 +19,88 @@
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/resources.h"
-#include "registry/router.h"
 
 static const struct route routes[] = {
-    {"GET", "/healthz", health_live, ACCESS_PUBLIC, 0},
-    {"GET", "/readyz", health_ready, ACCESS_PUBLIC, 1},
-    {"GET", "/problems/{}", health_problem_page, ACCESS_PUBLIC, 0},
-    {"GET", "/.well-known/jwks.json", tokens_jwks, ACCESS_PUBLIC, 0},
+    {"GET", "/healthz", health_live, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/readyz", health_ready, ACCESS_PUBLIC, 1, NULL},
+    {"GET", "/problems/{}", health_problem_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/.well-known/jwks.json", tokens_jwks, ACCESS_PUBLIC, 0, NULL},
 
-    {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1},
-    {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1},
-    {"POST", "/v1/auth/logout", tokens_logout, ACCESS_PUBLIC, 1},
+    {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1, NULL},
+    {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1, NULL},
+    {"POST", "/v1/auth/logout", tokens_logout, ACCESS_PUBLIC, 1, NULL},
 
-    {"POST", "/v1/users", users_create, ACCESS_USER, 1},
-    {"GET", "/v1/users", users_list, ACCESS_USER, 1},
-    {"POST", "/v1/users/me/password", users_password, ACCESS_USER, 1},
-    {"GET", "/v1/users/{}", users_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/users/{}", users_update, ACCESS_USER, 1},
+    {"POST", "/v1/users", users_create, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/users", users_list, ACCESS_USER, 1, NULL},
+    {"POST", "/v1/users/me/password", users_password, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/users/{}", users_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/users/{}", users_update, ACCESS_USER, 1, NULL},
 
-    {"POST", "/v1/organisations", organisations_create, ACCESS_ADMIN, 1},
-    {"GET", "/v1/organisations", organisations_list, ACCESS_USER, 1},
-    {"GET", "/v1/organisations/{}", organisations_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/organisations/{}", organisations_update, ACCESS_USER, 1},
-    {"DELETE", "/v1/organisations/{}", organisations_delete, ACCESS_ADMIN, 1},
-    {"POST", "/v1/organisations/{}/licences", licences_create, ACCESS_ADMIN, 1},
-    {"GET", "/v1/organisations/{}/licences", licences_list, ACCESS_USER, 1},
-    {"GET", "/v1/licences/{}", licences_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1},
+    {"POST", "/v1/organisations", organisations_create, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/organisations", organisations_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/organisations/{}", organisations_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/organisations/{}", organisations_update, ACCESS_USER, 1, NULL},
+    {"DELETE", "/v1/organisations/{}", organisations_delete, ACCESS_ADMIN, 1, NULL},
+    {"POST", "/v1/organisations/{}/licences", licences_create, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/organisations/{}/licences", licences_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/licences/{}", licences_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1, NULL},
 
-    {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1},
+    {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1, NULL},
 
-    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1},
-    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1},
-    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1},
-    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0},
-    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1},
-    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1},
-    {"GET", "/openreferral/service_at_locations", openreferral_service_at_locations, ACCESS_OPEN, 1},
-    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1},
+    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1, NULL},
+    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1, NULL},
+    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1, NULL},
+    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0, NULL},
+    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1, NULL},
+    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1, NULL},
+    {"GET", "/openreferral/service_at_locations", openreferral_service_at_locations, ACCESS_OPEN, 1,
+     NULL},
+    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1, NULL},
 
-    {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1},
-    {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1},
-    {"POST", "/v1/facilitators/status-check", facilitators_status_check, ACCESS_USER, 1},
-    {"GET", "/v1/facilitators/{}", facilitators_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/facilitators/{}", facilitators_update, ACCESS_USER, 1},
-    {"GET", "/v1/facilitators/{}/eligibility", facilitators_eligibility, ACCESS_USER, 1},
+    {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1, "facilitators:read"},
+    {"POST", "/v1/facilitators/status-check", facilitators_status_check, ACCESS_USER, 1,
+     "facilitators:read"},
+    {"GET", "/v1/facilitators/{}", facilitators_get, ACCESS_USER, 1, "facilitators:read"},
+    {"PATCH", "/v1/facilitators/{}", facilitators_update, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/facilitators/{}/eligibility", facilitators_eligibility, ACCESS_USER, 1,
+     "facilitators:read"},
 
-    {"POST", "/v1/courses", courses_create, ACCESS_ADMIN, 1},
-    {"GET", "/v1/courses", courses_list, ACCESS_USER, 1},
-    {"GET", "/v1/courses/{}", courses_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/courses/{}", courses_update, ACCESS_ADMIN, 1},
+    {"POST", "/v1/courses", courses_create, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/courses", courses_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/courses/{}", courses_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/courses/{}", courses_update, ACCESS_ADMIN, 1, NULL},
 
-    {"POST", "/v1/training-sessions", training_create, ACCESS_ADMIN, 1},
-    {"GET", "/v1/training-sessions", training_list, ACCESS_USER, 1},
-    {"GET", "/v1/training-sessions/{}", training_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/training-sessions/{}", training_update, ACCESS_ADMIN, 1},
-    {"POST", "/v1/training-sessions/{}/enrolments", enrolments_create, ACCESS_USER, 1},
-    {"GET", "/v1/training-sessions/{}/enrolments", enrolments_list, ACCESS_USER, 1},
-    {"GET", "/v1/training-sessions/{}/enrolments/{}", enrolments_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/training-sessions/{}/enrolments/{}", enrolments_update, ACCESS_USER, 1},
+    {"POST", "/v1/training-sessions", training_create, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/training-sessions", training_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/training-sessions/{}", training_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/training-sessions/{}", training_update, ACCESS_ADMIN, 1, NULL},
+    {"POST", "/v1/training-sessions/{}/enrolments", enrolments_create, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/training-sessions/{}/enrolments", enrolments_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/training-sessions/{}/enrolments/{}", enrolments_get, ACCESS_USER, 1, NULL},
+    {"PATCH", "/v1/training-sessions/{}/enrolments/{}", enrolments_update, ACCESS_USER, 1, NULL},
 
-    {"POST", "/v1/locations", locations_create, ACCESS_USER, 1},
-    {"GET", "/v1/locations", locations_list, ACCESS_USER, 1},
-    {"GET", "/v1/locations/{}", locations_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/locations/{}", locations_update, ACCESS_USER, 1},
-    {"DELETE", "/v1/locations/{}", locations_delete, ACCESS_USER, 1},
+    {"POST", "/v1/locations", locations_create, ACCESS_USER, 1, "locations:write"},
+    {"GET", "/v1/locations", locations_list, ACCESS_USER, 1, "locations:read"},
+    {"GET", "/v1/locations/{}", locations_get, ACCESS_USER, 1, "locations:read"},
+    {"PATCH", "/v1/locations/{}", locations_update, ACCESS_USER, 1, "locations:write"},
+    {"DELETE", "/v1/locations/{}", locations_delete, ACCESS_USER, 1, "locations:write"},
 
-    {"POST", "/v1/programmes", programmes_create, ACCESS_USER, 1},
-    {"GET", "/v1/programmes", programmes_list, ACCESS_USER, 1},
-    {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1},
-    {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1},
+    {"POST", "/v1/programmes", programmes_create, ACCESS_USER, 1, "programmes:write"},
+    {"GET", "/v1/programmes", programmes_list, ACCESS_USER, 1, "programmes:read"},
+    {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1, "programmes:read"},
+    {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1, "programmes:write"},
 
-    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1},
-    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1},
+    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL},
 };
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts, tokens_stmts, users_stmts, organisations_stmts, licences_stmts, audit_stmts,
-    facilitators_stmts, courses_stmts, training_stmts, locations_stmts, programmes_stmts,
-    reports_stmts, public_stmts, openreferral_stmts, postcodes_stmts, NULL,
+    health_stmts,   tokens_stmts,       users_stmts,        organisations_stmts,
+    licences_stmts, audit_stmts,        facilitators_stmts, courses_stmts,
+    training_stmts, locations_stmts,    programmes_stmts,   reports_stmts,
+    public_stmts,   openreferral_stmts, postcodes_stmts,    NULL,
 };
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */
@@ -290,14 +295,27 @@ dispatch(struct req *r)
         authn = auth_authenticate(r);
         if (authn == 0) {
             http_add_header(r, "WWW-Authenticate", "Bearer realm=\"mpact-registry\"");
-            return problem_send(r, PROBLEM_UNAUTHORIZED, "send an access token as "
-                                                         "Authorization: Bearer <token>");
+            return problem_send(r, PROBLEM_UNAUTHORIZED,
+                                "send an access token as "
+                                "Authorization: Bearer <token>");
         }
         if (authn < 0) {
             http_add_header(r, "WWW-Authenticate",
                             "Bearer realm=\"mpact-registry\", error=\"invalid_token\"");
             return problem_send(r, PROBLEM_INVALID_TOKEN,
                                 "the access token is invalid or expired; sign in again");
+        }
+        if (r->principal.client && !auth_has_scope(&r->principal, route->scope)) {
+            /* API clients reach only the routes their scopes name (RFC 6750 section 3.1). */
+            char challenge[160];
+            snprintf(challenge, sizeof(challenge),
+                     "Bearer realm=\"mpact-registry\", error=\"insufficient_scope\", scope=\"%s\"",
+                     route->scope != NULL ? route->scope : "");
+            http_add_header(r, "WWW-Authenticate", challenge);
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                route->scope != NULL ? "this token lacks the scope %s"
+                                                     : "API clients may not use this route%s",
+                                route->scope != NULL ? route->scope : "");
         }
         if (route->access == ACCESS_ADMIN && !auth_is_admin(&r->principal)) {
             return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");

@@ -21,6 +21,9 @@ int auth_check_claims(json_t *claims, long long now, const char *iss, const char
 /* Signs an access token for a user. Returns a malloc'd compact JWS, or NULL. */
 char *auth_issue_access(const char *user_id, const char *role, const char *org, long long now);
 
+/* 1 when the principal's scopes include `scope` (an API client's); 0 for a NULL scope. */
+int auth_has_scope(const struct principal *p, const char *scope);
+
 /* Role checks on a principal. */
 int auth_is_admin(const struct principal *p);
 /* 1 when `p` is admin, or a licensee of organisation `org_id`. */

@@ -21,6 +21,8 @@ struct principal {
     char sub[40];  /* user id (UUID) */
     char role[16]; /* admin, org_admin, org_staff */
     char org[40];  /* organisation id for licensees, "" for admin */
+    int client;      /* 1 for an API client's token: it acts as org_admin within its scopes */
+    char scope[160]; /* an API client's scopes, space-separated */
 };
 
 struct db_conn;

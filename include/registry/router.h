@@ -20,6 +20,7 @@ struct route {
     route_fn fn;
     enum access access;
     int needs_db;
+    const char *scope; /* the scope an API client's token needs here; NULL: no API client may */
 };
 
 /* The CivetWeb request handler for "/": routes, authenticates, borrows a database

@@ -395,6 +395,57 @@ test_extreme_times(void **state)
     assert_int_equal(check(c), 0);
 }
 
+/* An API client's token: it acts as org_admin of its organisation, within its scopes. */
+static void
+test_client_claims(void **state)
+{
+    struct principal p;
+    const char *why = NULL;
+    json_t *c = claims_for("client", ORG);
+
+    (void)state;
+    json_object_set_new(c, "scope", json_string("facilitators:read programmes:write"));
+    assert_int_equal(auth_check_claims(c, NOW, ISS, AUD, &p, &why), 0);
+    json_decref(c);
+    assert_int_equal(p.client, 1);
+    assert_string_equal(p.role, "org_admin");
+    assert_string_equal(p.org, ORG);
+    assert_true(auth_has_scope(&p, "facilitators:read"));
+    assert_true(auth_has_scope(&p, "programmes:write"));
+    assert_true(auth_has_scope(&p, "programmes:read")); /* write includes read */
+    assert_false(auth_has_scope(&p, "locations:write"));
+    assert_false(auth_has_scope(&p, "locations:read"));
+    assert_false(auth_has_scope(&p, "facilitators:write")); /* read does not include write */
+    assert_false(auth_has_scope(&p, "facilitators"));       /* whole words only */
+    assert_false(auth_has_scope(&p, "read"));
+    assert_false(auth_has_scope(&p, NULL));
+
+    /* A client token needs its organisation and its scopes. */
+    assert_int_equal(check_at(claims_for("client", ORG), NOW), -1);
+    c = claims_for("client", NULL);
+    json_object_set_new(c, "scope", json_string("facilitators:read"));
+    assert_int_equal(check_at(c, NOW), -1);
+    c = claims_for("client", ORG);
+    json_object_set_new(c, "scope", json_integer(1));
+    assert_int_equal(check_at(c, NOW), -1);
+}
+
+/* A user's token carries no scopes: the router's scope check applies to API clients only. */
+static void
+test_user_has_no_scopes(void **state)
+{
+    struct principal p;
+    const char *why = NULL;
+    json_t *c = claims_for("org_admin", ORG);
+
+    (void)state;
+    json_object_set_new(c, "scope", json_string("facilitators:read"));
+    assert_int_equal(auth_check_claims(c, NOW, ISS, AUD, &p, &why), 0);
+    json_decref(c);
+    assert_int_equal(p.client, 0);
+    assert_false(auth_has_scope(&p, "facilitators:read"));
+}
+
 int
 main(void)
 {
@@ -411,6 +462,8 @@ main(void)
         cmocka_unit_test(test_role),
         cmocka_unit_test(test_org_binding),
         cmocka_unit_test(test_role_helpers),
+        cmocka_unit_test(test_client_claims),
+        cmocka_unit_test(test_user_has_no_scopes),
         cmocka_unit_test(test_extreme_times),
     };
 
