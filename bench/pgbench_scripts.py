@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""pgbench_scripts.py: writes the pgbench scripts of the database ceiling from the server's own
+statement tables (the output of dump_stmts: name TAB sql), so pgbench runs the very SQL the
+routes run.
+
+  pgbench_scripts.py STMTS.tsv OUTDIR NFAC SEED POSTCODES.txt
+
+pgbench has no string expressions, so a text parameter (a registration number, a postcode) is
+written into the statement as a quoted literal, one script per value (SCRIPTS scripts, chosen at
+random by pgbench); NULL parameters (filters not given) are written as NULL. Values that flow
+from one statement to the next (a postcode's coordinates, the ids of the sites found) travel
+through \\gset variables and are sent as parameters (-M prepared).
+"""
+import json
+import os
+import random
+import re
+import sys
+
+stmts_path, outdir, nfac, seed, pc_path = sys.argv[1:6]
+nfac = int(nfac)
+SCRIPTS = 20  # each client prepares every script's statements on first use: keep it small
+rng = random.Random(int(seed))
+stmts = {}
+with open(stmts_path, encoding="utf-8") as f:
+    for line in f:
+        name, sql = line.rstrip("\n").split("\t", 1)
+        stmts[name] = sql
+postcodes = [l.strip() for l in open(pc_path, encoding="utf-8") if l.strip()]
+
+
+def lit(v):
+    return "NULL" if v is None else "'" + str(v).replace("'", "''") + "'"
+
+
+def unvar(sql):
+    """pgbench reads ':name' anywhere, even inside a string literal ('HH24:MI'), as a variable:
+    split such literals after the colon ('HH24:' || 'MI'), which the planner folds back."""
+    return re.sub(r"'[^']*'", lambda m: re.sub(r":(?=\w)", ":' || '", m.group(0)), sql)
+
+
+def bind(name, params):
+    """The statement `name` with $n replaced: a str value is a literal, ('var', x) a pgbench
+    variable :x, None NULL."""
+    def sub(m):
+        v = params[int(m.group(1)) - 1]
+        if isinstance(v, tuple):
+            return ":" + v[1]
+        return lit(v)
+    return re.sub(r"\$(\d+)", sub, unvar(stmts[name]))
+
+
+def write(kind, i, text):
+    d = os.path.join(outdir, kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "%03d.sql" % i), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def num(n):
+    return "MPF-%06d" % n
+
+
+# 2: the public register lookup (pub_fac_get), numbers as the wrk script draws them.
+for i in range(SCRIPTS):
+    write("register", i, bind("pub_fac_get", [num(rng.randint(1, int(nfac * 1.1)))]) + ";\n")
+
+# 3: find a provider: the postcode, the sites within 25 km (default radius, limit 20), and their
+# upcoming runs in one query, as public_providers() does.
+for i in range(SCRIPTS):
+    pc = rng.choice(postcodes)
+    near = bind("pub_near", [("var", "latitude"), ("var", "longitude"), "25000.000", "20",
+                             None, None, None])
+    text = bind("postcodes_find_full", [pc]) + "\n\\gset\n"
+    text += ("SELECT array_agg(s._location_id)::text AS ids, json_agg(s)::text AS rows FROM ("
+             + near + ") s\n\\gset\n")
+    text += bind("pub_runs", [("var", "ids"), None, None]) + ";\n"
+    write("providers", i, text)
+
+# 4: the licensee status check, single (fac_id_by_number, then fac_get) and bulk.
+for i in range(SCRIPTS):
+    text = bind("fac_id_by_number", [num(rng.randint(1, nfac))]) + "\n\\gset\n"
+    text += bind("fac_get", [("var", "id")]) + ";\n"
+    write("status_single", i, text)
+for i in range(10):
+    nums = [num(rng.randint(1, int(nfac * 1.05))) for _ in range(100)]
+    write("status_bulk", i, bind("fac_status_check", [json.dumps(nums)]) + ";\n")
+
+# 5: a page of charities as an admin lists them (limit 20 asks the database for 21).
+write("orgs", 0, bind("org_list", [None, None, "charity", None, None, None, "21"]) + ";\n")
