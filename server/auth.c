@@ -228,3 +228,27 @@ auth_issue_access(const char *user_id, const char *role, const char *org, long l
     json_decref(claims);
     return token;
 }
+
+char *
+auth_issue_client(const char *client_uuid, const char *org, const char *scope, long long now)
+{
+    unsigned char raw[16];
+    char jti[33];
+    json_t *claims;
+    char *token;
+
+    if (codec_random(raw, sizeof(raw)) != 0) {
+        return NULL;
+    }
+    codec_hex(raw, sizeof(raw), jti);
+    claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", config.issuer,
+                       "aud", config.audience, "sub", client_uuid, "role", "client", "org", org,
+                       "scope", scope, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
+                       (json_int_t)(now + config.access_ttl), "jti", jti);
+    if (claims == NULL) {
+        return NULL;
+    }
+    token = keys_sign(claims);
+    json_decref(claims);
+    return token;
+}

@@ -1,11 +1,11 @@
 /* config.c: settings from the environment, checked once at start-up. */
+#include "registry/config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "registry/config.h"
 
 struct config config;
 
@@ -28,8 +28,10 @@ const char config_help[] =
     "  REGISTRY_LISTEN          host:port to listen on (default 127.0.0.1:8080)\n"
     "  REGISTRY_THREADS         HTTP worker threads, one per open connection (default 64)\n"
     "  REGISTRY_DB_POOL         database connections shared by requests (default 8)\n"
-    "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default 2000)\n"
-    "  REGISTRY_JWT_KEY_DIR     folder of EC P-256 private keys in PEM; the newest signs (required\n"
+    "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default "
+    "2000)\n"
+    "  REGISTRY_JWT_KEY_DIR     folder of EC P-256 private keys in PEM; the newest signs "
+    "(required\n"
     "                           for serve)\n"
     "  REGISTRY_ISSUER          the iss claim of issued tokens (default mpact-registry)\n"
     "  REGISTRY_AUDIENCE        the aud claim of issued tokens (default mpact-registry)\n"
@@ -38,7 +40,16 @@ const char config_help[] =
     "  REGISTRY_PUBLIC_RATE_LIMIT  requests a minute per client address on the open routes\n"
     "                           (/v1/public, /openreferral; default 120, 0 turns it off)\n"
     "  REGISTRY_TRUSTED_PROXY   address of the reverse proxy (e.g. 127.0.0.1) whose\n"
-    "                           X-Forwarded-For names the client; unset: the header is ignored\n";
+    "                           X-Forwarded-For names the client; unset: the header is ignored\n"
+    "  REGISTRY_WEBHOOK_ALLOW_HOSTS  comma-separated host:port webhook targets let through\n"
+    "                           although private or loopback (and over plain http); unset: none\n"
+    "  REGISTRY_WEBHOOK_RETRY_BASE_MS  delay before the first webhook retry; later ones grow from\n"
+    "                           it (default 5000: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h)\n"
+    "  REGISTRY_WEBHOOK_RETRIES webhook retries before a delivery is dead (0-6, default 6)\n"
+    "  REGISTRY_WEBHOOK_POLL_MS how often the webhook worker looks for due deliveries\n"
+    "                           (default 1000)\n"
+    "  REGISTRY_WEBHOOK_EXPIRY_EVERY_S  also run the expiry job this often (default 0: at start\n"
+    "                           and once a day)\n";
 
 static int
 int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
@@ -86,6 +97,7 @@ config_load(struct config *c, char *err, size_t errlen)
     c->audience = str_setting("REGISTRY_AUDIENCE", "mpact-registry");
     c->static_dir = str_setting("REGISTRY_STATIC_DIR", "static");
     c->trusted_proxy = str_setting("REGISTRY_TRUSTED_PROXY", NULL);
+    c->webhook_allow_hosts = str_setting("REGISTRY_WEBHOOK_ALLOW_HOSTS", NULL);
     c->access_ttl = 15 * 60;
     c->refresh_ttl = 30 * 24 * 3600;
 
@@ -110,6 +122,16 @@ config_load(struct config *c, char *err, size_t errlen)
         || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
         || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen) != 0
         || int_setting("REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, &c->public_rate, err, errlen)
+               != 0
+        || int_setting("REGISTRY_WEBHOOK_RETRY_BASE_MS", 5000, 1, 3600000,
+                       &c->webhook_retry_base_ms, err, errlen)
+               != 0
+        || int_setting("REGISTRY_WEBHOOK_RETRIES", 6, 0, 6, &c->webhook_retries, err, errlen) != 0
+        || int_setting("REGISTRY_WEBHOOK_POLL_MS", 1000, 10, 600000, &c->webhook_poll_ms, err,
+                       errlen)
+               != 0
+        || int_setting("REGISTRY_WEBHOOK_EXPIRY_EVERY_S", 0, 0, 86400, &c->webhook_expiry_every_s,
+                       err, errlen)
                != 0) {
         return -1;
     }

@@ -44,6 +44,7 @@
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
+#include "registry/webhooks.h"
 
 #define FAC_REASON_MAX 500 /* characters */
 #define FAC_NAME_MAX   100 /* characters, as the table's CHECK */
@@ -829,7 +830,8 @@ facilitators_update(struct req *r)
     }
     PQclear(res);
     res = NULL;
-    if ((status = load_or_problem(r, "fac_get", id, &res)) != 0) {
+    if ((status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
+        || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
         goto out;
     }
     status = audit_commit_row_and_send(r, "update", "facilitator", id, before, res, NULL);

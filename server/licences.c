@@ -19,6 +19,7 @@
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
+#include "registry/webhooks.h"
 
 #define LIC_REASON_MAX 500 /* characters */
 
@@ -486,7 +487,8 @@ licences_update(struct req *r)
     params[1] = text;
     params[2] = r->principal.sub;
     res = NULL;
-    if ((status = http_exec_or_problem(r, "lic_update", 3, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "lic_update", 3, params, NULL)) != 0
+        || (status = webhooks_enqueue(r, "licence.status_changed", id, before)) != 0) {
         goto out;
     }
     status = audit_commit_and_send(r, "update", "licence", id, before, "lic_get", NULL);

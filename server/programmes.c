@@ -50,6 +50,7 @@
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
+#include "registry/webhooks.h"
 
 #define PROG_MAX_FACILITATORS 20
 
@@ -763,7 +764,8 @@ programmes_create(struct req *r)
     params[1] = text;
     if ((status = http_insert_or_problem(r, "prog_insert", 2, params, id, sizeof(id))) != 0
         || (status = set_facilitators_or_problem(r, id, json_object_get(in, "facilitator_ids")))
-               != 0) {
+               != 0
+        || (status = webhooks_enqueue(r, "programme.changed", id, NULL)) != 0) {
         goto out;
     }
     status =
@@ -935,7 +937,8 @@ programmes_update(struct req *r)
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
-    if ((status = http_exec_or_problem(r, "prog_update", 2, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_update", 2, params, NULL)) != 0
+        || (status = webhooks_enqueue(r, "programme.changed", id, NULL)) != 0) {
         goto out;
     }
     if (json_object_get(in, "facilitator_ids") != NULL

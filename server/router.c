@@ -29,6 +29,12 @@ static const struct route routes[] = {
     {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1, NULL},
     {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1, NULL},
     {"POST", "/v1/auth/logout", tokens_logout, ACCESS_PUBLIC, 1, NULL},
+    {"POST", "/v1/auth/revoke", tokens_revoke, ACCESS_PUBLIC, 1, NULL},
+
+    {"POST", "/v1/clients", clients_create, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/clients", clients_list, ACCESS_USER, 1, NULL},
+    {"DELETE", "/v1/clients/{}", clients_delete, ACCESS_USER, 1, NULL},
+    {"POST", "/v1/clients/{}/secrets", clients_rotate_secret, ACCESS_USER, 1, NULL},
 
     {"POST", "/v1/users", users_create, ACCESS_USER, 1, NULL},
     {"GET", "/v1/users", users_list, ACCESS_USER, 1, NULL},
@@ -94,13 +100,19 @@ static const struct route routes[] = {
 
     {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL},
     {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL},
+
+    {"POST", "/v1/webhooks", webhooks_create, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/webhooks", webhooks_list, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/webhooks/{}", webhooks_get, ACCESS_USER, 1, NULL},
+    {"DELETE", "/v1/webhooks/{}", webhooks_delete, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/webhooks/{}/deliveries", webhooks_deliveries, ACCESS_USER, 1, NULL},
 };
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,   tokens_stmts,       users_stmts,        organisations_stmts,
-    licences_stmts, audit_stmts,        facilitators_stmts, courses_stmts,
-    training_stmts, locations_stmts,    programmes_stmts,   reports_stmts,
-    public_stmts,   openreferral_stmts, postcodes_stmts,    NULL,
+    health_stmts,     tokens_stmts,       users_stmts,   organisations_stmts, licences_stmts,
+    audit_stmts,      facilitators_stmts, courses_stmts, training_stmts,      locations_stmts,
+    programmes_stmts, reports_stmts,      public_stmts,  openreferral_stmts,  postcodes_stmts,
+    clients_stmts,    webhooks_stmts,     NULL,
 };
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */

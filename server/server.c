@@ -1,5 +1,7 @@
 /* server.c: starting and stopping the HTTP server. */
 #define MG_EXPERIMENTAL_INTERFACES 1
+#include "registry/server.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 #include "registry/password.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
-#include "registry/server.h"
+#include "registry/webhooks.h"
 
 /* Our own auth runs in the router; registering a handler that allows everything also stops
  * CivetWeb looking for .htpasswd on every request (LIBRARIES.md 23). */
@@ -76,15 +78,24 @@ server_run(const struct config *c)
     sigset_t stop;
     int sig, rc = 1, library = 0;
     const char *options[] = {
-        "listening_ports", ports,
-        "num_threads", threads,
-        "enable_keep_alive", "yes",
-        "tcp_nodelay", "1",
-        "keep_alive_timeout_ms", "5000",
-        "request_timeout_ms", "10000",
-        "max_request_size", "16384",
-        "access_control_allow_methods", "",
-        NULL, NULL,
+        "listening_ports",
+        ports,
+        "num_threads",
+        threads,
+        "enable_keep_alive",
+        "yes",
+        "tcp_nodelay",
+        "1",
+        "keep_alive_timeout_ms",
+        "5000",
+        "request_timeout_ms",
+        "10000",
+        "max_request_size",
+        "16384",
+        "access_control_allow_methods",
+        "",
+        NULL,
+        NULL,
     };
 
     if (c->database_url == NULL) {
@@ -117,8 +128,12 @@ server_run(const struct config *c)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (webhooks_start(c) != 0) {
+        goto out;
+    }
 
     snprintf(ports, sizeof(ports), "%s:%d", c->listen_host, c->listen_port);
     snprintf(threads, sizeof(threads), "%d", c->threads);
@@ -140,7 +155,22 @@ server_run(const struct config *c)
     mg_set_auth_handler(ctx, "/", allow_all, NULL);
     fprintf(stderr, "mpact-registry %s listening on http://%s\n", REGISTRY_VERSION, ports);
 
-    while (sigwait(&stop, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0) {
+            continue;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        /* SIGHUP: reload the signing keys. keys_load swaps the set in only when the whole folder
+         * loads; otherwise the keys in use stay. */
+        if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
+            fprintf(stderr, "mpact-registry: SIGHUP: keeping the current signing keys: %s\n", err);
+        } else {
+            fprintf(stderr,
+                    "mpact-registry: SIGHUP: signing keys reloaded from %s; signing kid %s\n",
+                    c->jwt_key_dir, keys_signing_kid());
+        }
     }
     fprintf(stderr, "mpact-registry: signal %d, stopping\n", sig);
     /* CivetWeb writes nothing once mg_stop has begun, so let requests in flight answer first. */
@@ -155,6 +185,7 @@ out:
     if (library) {
         mg_exit_library();
     }
+    webhooks_stop(); /* joins the worker before its pool goes */
     db_pool_close();
     keys_unload();
     return rc;

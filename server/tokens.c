@@ -8,11 +8,20 @@
  *
  * Refresh tokens are 32 random bytes (base64url), stored only as the SHA-256 of that text.
  * A sign-in starts a family; each refresh marks the token used and issues the next one in the
- * family. A used or revoked token presented again revokes the whole family. */
+ * family. A used or revoked token presented again revokes the whole family.
+ *
+ * API clients use grant_type=client_credentials (RFC 6749 section 4.4): the body is a form or
+ * JSON, the client authenticates by HTTP Basic or in the body (never both), and gets an access
+ * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
+ * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
+ * token's family, or a client's own secret when the client authenticates. */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -182,10 +191,11 @@ send_tokens(struct req *r, const char *access, const char *refresh)
     return status;
 }
 
-int
-tokens_create(struct req *r)
+/* Sign-in with email and password (`in` borrowed): the grant_type "password", or none. */
+static int
+signin_password(struct req *r, json_t *in)
 {
-    json_t *in = NULL, *errors = json_array();
+    json_t *errors = json_array();
     PGresult *res = NULL, *fail = NULL;
     const char *email, *password, *params[4];
     char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
@@ -194,9 +204,6 @@ tokens_create(struct req *r)
     int status, found = 0, disabled = 1, match;
 
     refresh[0] = '\0';
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
     if (validate_fields(in, signin_fields, 1, errors) > 0) {
         status = problem_send_errors(r, errors);
         goto out;
@@ -275,6 +282,524 @@ out:
     PQclear(fail);
     PQclear(res);
     json_decref(errors);
+    return status;
+}
+
+/* ---- OAuth 2.0: form bodies, client authentication, client credentials (RFC 6749) --------- */
+
+#define FORM_FIELDS_MAX 16 /* parameters a token or revocation request may carry */
+
+/* Sends an RFC 6749 section 5.2 error in our problem shape: the problem of `kind` with an
+ * `error` member holding the OAuth error code. Returns the status sent. */
+static int
+oauth_error(struct req *r, enum problem_kind kind, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+oauth_error(struct req *r, enum problem_kind kind, const char *error, const char *fmt, ...)
+{
+    char detail[512];
+    json_t *p;
+    char *text;
+    int status;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (problem_status(kind) == 401 && strstr(r->extra_headers, "WWW-Authenticate:") == NULL) {
+        http_add_header(r, "WWW-Authenticate", "Basic realm=\"mpact-registry\"");
+    }
+    p = problem_new(kind, detail, r->path);
+    json_object_set_new(p, "error", json_string(error));
+    text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    if (text == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = http_send(r, problem_status(kind), "application/problem+json", text, strlen(text));
+    free(text);
+    return status;
+}
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Decodes `n` bytes of application/x-www-form-urlencoded text ('+' is a space, %XX a byte)
+ * into `out` (n + 1 bytes), NUL-terminated. Returns 0, or -1 on a bad escape or a NUL. */
+static int
+form_decode(const char *in, size_t n, char *out)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        if (in[i] == '+') {
+            out[o++] = ' ';
+        } else if (in[i] == '%') {
+            int hi, lo;
+            if (i + 2 >= n) {
+                return -1;
+            }
+            hi = hex_value(in[i + 1]);
+            lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return -1;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* Parses a form body into a new object of strings. Parameters without a value count as
+ * omitted (RFC 6749 section 3.2). Returns NULL with *why set on a repeated parameter, a bad
+ * escape, text that is not UTF-8 or too many parameters. */
+static json_t *
+form_parse(const char *body, size_t len, const char **why)
+{
+    json_t *obj = json_object();
+    char *name = malloc(len + 1), *value = malloc(len + 1);
+    size_t at = 0;
+    int count = 0;
+
+    if (obj == NULL || name == NULL || value == NULL) {
+        *why = "out of memory";
+        goto fail;
+    }
+    while (at < len) {
+        const char *pair = body + at, *amp = memchr(pair, '&', len - at), *eq;
+        size_t plen = amp != NULL ? (size_t)(amp - pair) : len - at;
+        json_t *v;
+
+        at += plen + 1;
+        if (plen == 0) {
+            continue;
+        }
+        if (++count > FORM_FIELDS_MAX) {
+            *why = "too many parameters";
+            goto fail;
+        }
+        eq = memchr(pair, '=', plen);
+        if (form_decode(pair, eq != NULL ? (size_t)(eq - pair) : plen, name) != 0
+            || (eq != NULL && form_decode(eq + 1, plen - (size_t)(eq + 1 - pair), value) != 0)) {
+            *why = "a parameter is not valid form encoding";
+            goto fail;
+        }
+        if (eq == NULL) {
+            value[0] = '\0';
+        }
+        if (json_object_get(obj, name) != NULL) {
+            *why = "a parameter appears more than once";
+            goto fail;
+        }
+        if (value[0] == '\0') {
+            continue;
+        }
+        v = json_string(value);
+        if (v == NULL || json_object_set_new(obj, name, v) != 0) {
+            *why = "parameters must be UTF-8 text";
+            goto fail;
+        }
+    }
+    free(name);
+    free(value);
+    return obj;
+fail:
+    free(name);
+    free(value);
+    json_decref(obj);
+    return NULL;
+}
+
+static int
+is_form_type(const char *ct)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof(form) - 1;
+
+    return ct != NULL && strncasecmp(ct, form, n) == 0
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Reads a form body (the same limits as JSON bodies). Returns 0 with a new object in *out,
+ * or the status of the problem already sent. */
+static int
+read_form_or_problem(struct req *r, json_t **out)
+{
+    long long cl = r->ri->content_length;
+    const char *why = NULL;
+    char *buf = NULL;
+    size_t cap, got = 0;
+    int status = 0;
+
+    *out = NULL;
+    if (cl > HTTP_BODY_MAX) {
+        mg_disable_connection_keep_alive(r->conn);
+        return problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
+                            HTTP_BODY_MAX);
+    }
+    if (cl < 0 && http_header(r, "Transfer-Encoding") == NULL) {
+        cl = 0;
+    }
+    cap = cl >= 0 ? (size_t)cl : (size_t)HTTP_BODY_MAX + 1;
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    while (got < cap) {
+        int n = mg_read(r->conn, buf + got, cap - got);
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (got > HTTP_BODY_MAX) {
+        mg_disable_connection_keep_alive(r->conn);
+        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
+                              HTTP_BODY_MAX);
+        goto out;
+    }
+    if (cl >= 0 && got != (size_t)cl) {
+        mg_disable_connection_keep_alive(r->conn);
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
+        goto out;
+    }
+    buf[got] = '\0';
+    if (memchr(buf, '\0', got) != NULL || (*out = form_parse(buf, got, &why)) == NULL) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request", "%s",
+                             why != NULL ? why : "the body holds a NUL byte");
+    }
+out:
+    free(buf);
+    return status;
+}
+
+/* Reads the body of /v1/auth/token or /v1/auth/revoke: a form (RFC 6749) or a JSON object.
+ * Returns 0 with a new reference in *out and *form set, or the status sent. */
+static int
+read_oauth_body_or_problem(struct req *r, json_t **out, int *form)
+{
+    *form = is_form_type(http_header(r, "Content-Type"));
+    if (*form) {
+        return read_form_or_problem(r, out);
+    }
+    return http_read_json_or_problem(r, out);
+}
+
+/* A string member of the request, or NULL. Sets *bad when present but not a string. */
+static const char *
+oauth_param(json_t *in, const char *name, int *bad)
+{
+    json_t *v = json_object_get(in, name);
+
+    if (v != NULL && !json_is_string(v)) {
+        *bad = 1;
+    }
+    return json_string_value(v);
+}
+
+/* Decodes "Basic base64(urlencode(id):urlencode(secret))" (RFC 6749 section 2.3.1) into
+ * malloc'd *id and *secret. Returns 0, or -1. */
+static int
+basic_credentials(const char *h, char **id, char **secret)
+{
+    const char *b64 = h + 6;
+    unsigned char *raw = NULL;
+    const char *colon;
+    size_t n;
+    int len, pad = 0, rc = -1;
+
+    *id = *secret = NULL;
+    while (*b64 == ' ') {
+        b64++;
+    }
+    n = strlen(b64);
+    if (n == 0 || n % 4 != 0 || n > 2048) {
+        return -1;
+    }
+    raw = malloc(n / 4 * 3 + 1);
+    if (raw == NULL) {
+        return -1;
+    }
+    len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
+    if (len < 0) {
+        goto out;
+    }
+    pad = b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0;
+    len -= pad;
+    raw[len] = '\0';
+    if (memchr(raw, '\0', (size_t)len) != NULL || (colon = memchr(raw, ':', (size_t)len)) == NULL) {
+        goto out;
+    }
+    *id = malloc((size_t)len + 1);
+    *secret = malloc((size_t)len + 1);
+    if (*id == NULL || *secret == NULL
+        || form_decode((const char *)raw, (size_t)(colon - (const char *)raw), *id) != 0
+        || form_decode(colon + 1, strlen(colon + 1), *secret) != 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        free(*id);
+        free(*secret);
+        *id = *secret = NULL;
+    }
+    if (raw != NULL) {
+        OPENSSL_cleanse(raw, n / 4 * 3 + 1);
+    }
+    free(raw);
+    return rc;
+}
+
+/* How the client authenticated, if at all. */
+enum client_auth {
+    CLIENT_AUTH_NONE,
+    CLIENT_AUTH_OK,
+    CLIENT_AUTH_SENT, /* an answer has been sent (refused or failed) */
+};
+
+/* Authenticates the client by HTTP Basic or by client_id/client_secret in the body (never
+ * both). With `required`, no credentials at all is a 401 invalid_client. */
+static enum client_auth
+client_authenticate(struct req *r, json_t *in, int required, struct client_info *ci)
+{
+    const char *h = http_header(r, "Authorization"), *body_id, *body_secret;
+    char *id = NULL, *secret = NULL;
+    enum client_auth result = CLIENT_AUTH_SENT;
+    int bad = 0, rc;
+
+    body_id = oauth_param(in, "client_id", &bad);
+    body_secret = oauth_param(in, "client_secret", &bad);
+    if (bad) {
+        oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                    "client_id and client_secret must be strings");
+        goto out;
+    }
+    if (h != NULL) {
+        if (body_id != NULL || body_secret != NULL) {
+            oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                        "authenticate the client one way: HTTP Basic or client_id and "
+                        "client_secret in the body, not both");
+            goto out;
+        }
+        if (strncasecmp(h, "Basic ", 6) != 0 || basic_credentials(h, &id, &secret) != 0) {
+            oauth_error(r, PROBLEM_UNAUTHORIZED, "invalid_client",
+                        "send the client credentials as Authorization: Basic "
+                        "base64(client_id:client_secret)");
+            goto out;
+        }
+    } else if (body_id != NULL || body_secret != NULL) {
+        if (body_id == NULL || body_secret == NULL) {
+            oauth_error(r, PROBLEM_UNAUTHORIZED, "invalid_client",
+                        "send both client_id and client_secret");
+            goto out;
+        }
+        id = strdup(body_id);
+        secret = strdup(body_secret);
+        if (id == NULL || secret == NULL) {
+            problem_send(r, PROBLEM_INTERNAL, NULL);
+            goto out;
+        }
+    } else {
+        if (required) {
+            oauth_error(r, PROBLEM_UNAUTHORIZED, "invalid_client",
+                        "authenticate the client with HTTP Basic or client_id and "
+                        "client_secret");
+            goto out;
+        }
+        result = CLIENT_AUTH_NONE;
+        goto out;
+    }
+    rc = clients_check_secret_or_problem(r, id, secret, ci);
+    if (rc == 1) {
+        result = CLIENT_AUTH_OK;
+    } else if (rc == 0) {
+        oauth_error(r, PROBLEM_UNAUTHORIZED, "invalid_client",
+                    "the client is unknown or revoked, or the secret is wrong");
+    }
+out:
+    if (secret != NULL) {
+        OPENSSL_cleanse(secret, strlen(secret));
+    }
+    free(secret);
+    free(id);
+    return result;
+}
+
+/* 1 when the space-separated list `have` holds `word` (of `n` bytes). */
+static int
+word_listed(const char *have, const char *word, size_t n)
+{
+    const char *at = have;
+
+    while (*at != '\0') {
+        size_t len = strcspn(at, " ");
+        if (len == n && strncmp(at, word, n) == 0) {
+            return 1;
+        }
+        at += len;
+        at += strspn(at, " ");
+    }
+    return 0;
+}
+
+/* grant_type=client_credentials (RFC 6749 section 4.4). */
+static int
+client_credentials(struct req *r, json_t *in)
+{
+    struct client_info ci;
+    const char *requested, *at;
+    char granted[sizeof(ci.scope)] = "";
+    char *access = NULL;
+    json_t *body = NULL;
+    int bad = 0, status;
+
+    requested = oauth_param(in, "scope", &bad);
+    if (bad) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                             "scope: a space-separated list of scopes");
+        goto out;
+    }
+    if (client_authenticate(r, in, 1, &ci) != CLIENT_AUTH_OK) {
+        status = r->status;
+        goto out;
+    }
+    if (requested == NULL || requested[strspn(requested, " ")] == '\0') {
+        snprintf(granted, sizeof(granted), "%s", ci.scope);
+    } else {
+        for (at = requested + strspn(requested, " "); *at != '\0'; at += strspn(at, " ")) {
+            size_t n = strcspn(at, " ");
+            if (!word_listed(ci.scope, at, n)) {
+                status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_scope",
+                                     "this client does not hold the scope %.*s",
+                                     (int)(n > 64 ? 64 : n), at);
+                goto out;
+            }
+            if (!word_listed(granted, at, n)) {
+                size_t used = strlen(granted);
+                snprintf(granted + used, sizeof(granted) - used, "%s%.*s", used ? " " : "", (int)n,
+                         at);
+            }
+            at += n;
+        }
+    }
+    access = auth_issue_client(ci.id, ci.org, granted, (long long)time(NULL));
+    if (access == NULL) {
+        fprintf(stderr, "tokens: cannot issue a client token request_id=%s\n", r->request_id);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
+                     "expires_in", config.access_ttl, "scope", granted);
+    if (body == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    http_add_header(r, "Cache-Control", "no-store");
+    http_add_header(r, "Pragma", "no-cache");
+    status = http_send_json(r, 200, body);
+out:
+    free(access);
+    json_decref(body);
+    return status;
+}
+
+int
+tokens_create(struct req *r)
+{
+    json_t *in = NULL;
+    const char *grant;
+    int status, form = 0, bad = 0;
+
+    if ((status = read_oauth_body_or_problem(r, &in, &form)) != 0) {
+        goto out;
+    }
+    grant = oauth_param(in, "grant_type", &bad);
+    if (bad) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                             "grant_type: client_credentials or password");
+    } else if (grant != NULL && strcmp(grant, "client_credentials") == 0) {
+        status = client_credentials(r, in);
+    } else if (grant == NULL && form) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                             "grant_type is required: client_credentials");
+    } else if (grant == NULL || strcmp(grant, "password") == 0) {
+        /* Sign-in with email and password, as JSON, with or without grant_type. */
+        json_object_del(in, "grant_type");
+        status = signin_password(r, in);
+    } else {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "unsupported_grant_type",
+                             "grant_type: client_credentials or password");
+    }
+out:
+    json_decref(in);
+    return status;
+}
+
+int
+tokens_revoke(struct req *r)
+{
+    json_t *in = NULL;
+    PGresult *res = NULL;
+    struct client_info ci;
+    const char *token, *params[1];
+    char hex[65];
+    int status, form = 0, bad = 0;
+
+    if ((status = read_oauth_body_or_problem(r, &in, &form)) != 0) {
+        goto out;
+    }
+    token = oauth_param(in, "token", &bad);
+    (void)oauth_param(in, "token_type_hint", &bad); /* a hint only: every kind is tried */
+    if (bad || token == NULL) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request",
+                             "token: the refresh token or client secret to revoke");
+        goto out;
+    }
+    switch (client_authenticate(r, in, 0, &ci)) {
+    case CLIENT_AUTH_SENT:
+        status = r->status;
+        goto out;
+    case CLIENT_AUTH_OK:
+        /* A client revokes one of its own secrets (the one it used, or another still live). */
+        if ((status = clients_revoke_secret_or_problem(r, &ci, token)) != 0) {
+            goto out;
+        }
+        break;
+    case CLIENT_AUTH_NONE:
+        /* A refresh token ends its whole family, as logout does. */
+        if (strlen(token) <= REFRESH_TEXT_MAX) {
+            refresh_digest(token, hex);
+            params[0] = hex;
+            res = db_exec(r->db, "tok_logout", 1, params);
+            if (!db_ok(res)) {
+                status = problem_from_db(r, res);
+                goto out;
+            }
+        }
+        break;
+    }
+    /* Unknown, used or malformed tokens get 200 as well (RFC 7009 section 2.2): no oracle. */
+    status = http_send_empty(r, 200);
+out:
+    PQclear(res);
     json_decref(in);
     return status;
 }

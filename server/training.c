@@ -51,6 +51,7 @@
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
+#include "registry/webhooks.h"
 
 #define SES_TRAINERS_MAX   20
 #define SES_DEFAULT_MONTHS "36"
@@ -985,7 +986,8 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     params[3] = months;
     params[4] = reason;
     params[5] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0
+        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0) {
         goto out;
     }
     PQclear(res);

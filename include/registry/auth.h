@@ -21,6 +21,11 @@ int auth_check_claims(json_t *claims, long long now, const char *iss, const char
 /* Signs an access token for a user. Returns a malloc'd compact JWS, or NULL. */
 char *auth_issue_access(const char *user_id, const char *role, const char *org, long long now);
 
+/* Signs an access token for an API client: sub = the client's id (UUID), role "client", org,
+ * scope (space-separated). No refresh token goes with it. Returns a malloc'd compact JWS, or NULL.
+ */
+char *auth_issue_client(const char *client_uuid, const char *org, const char *scope, long long now);
+
 /* 1 when the principal's scopes include `scope` (an API client's); 0 for a NULL scope. */
 int auth_has_scope(const struct principal *p, const char *scope);
 

@@ -18,8 +18,15 @@ struct config {
     int refresh_ttl;          /* seconds a refresh token lives (30 days) */
     int password_slots;       /* REGISTRY_PASSWORD_SLOTS: concurrent password hashes */
     const char *static_dir;   /* REGISTRY_STATIC_DIR: served files (problem pages) */
-    int public_rate;          /* REGISTRY_PUBLIC_RATE_LIMIT: open-route requests a minute per client */
-    const char *trusted_proxy; /* REGISTRY_TRUSTED_PROXY: the one address whose X-Forwarded-For counts */
+    int public_rate; /* REGISTRY_PUBLIC_RATE_LIMIT: open-route requests a minute per client */
+    const char
+        *trusted_proxy; /* REGISTRY_TRUSTED_PROXY: the one address whose X-Forwarded-For counts */
+    /* Webhooks (webhooks.c). */
+    const char *webhook_allow_hosts; /* REGISTRY_WEBHOOK_ALLOW_HOSTS: host:port list let through */
+    int webhook_retry_base_ms;       /* REGISTRY_WEBHOOK_RETRY_BASE_MS: first retry delay (5000) */
+    int webhook_retries;             /* REGISTRY_WEBHOOK_RETRIES: retries before dead (6) */
+    int webhook_poll_ms;             /* REGISTRY_WEBHOOK_POLL_MS: outbox poll interval (1000) */
+    int webhook_expiry_every_s;      /* REGISTRY_WEBHOOK_EXPIRY_EVERY_S: extra job runs; 0 daily */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

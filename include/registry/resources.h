@@ -8,8 +8,8 @@
 
 /* health.c */
 extern const struct db_stmt health_stmts[];
-int health_live(struct req *r);  /* GET /healthz */
-int health_ready(struct req *r); /* GET /readyz */
+int health_live(struct req *r);         /* GET /healthz */
+int health_ready(struct req *r);        /* GET /readyz */
 int health_problem_page(struct req *r); /* GET /problems/{slug} */
 
 /* tokens.c: sign-in, refresh, logout, JWKS */
@@ -24,6 +24,43 @@ int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
  * attempt is recorded as a failure up front (statement tok_failure_clear wipes them after a
  * success), so attempts made at the same moment all count. Returns 0 or the status sent. */
 int tokens_attempt_or_problem(struct req *r, const char *email);
+
+/* clients.c: API clients (OAuth 2.0 client credentials) and their secrets */
+extern const struct db_stmt clients_stmts[];
+int clients_create(struct req *r);        /* POST /v1/clients */
+int clients_list(struct req *r);          /* GET /v1/clients */
+int clients_delete(struct req *r);        /* DELETE /v1/clients/{id} */
+int clients_rotate_secret(struct req *r); /* POST /v1/clients/{id}/secrets */
+
+/* A client that proved its secret. */
+struct client_info {
+    char id[40];     /* api_client.id (UUID): the `sub` of its tokens */
+    char org[40];    /* its organisation */
+    char scope[160]; /* its scopes, space-separated */
+};
+
+/* 1 when `scope` is one an API client may hold. */
+int clients_scope_known(const char *scope);
+
+/* Hex SHA-256 of a secret's text: the only form in which one is stored. */
+void clients_secret_digest(const char *secret, char hex[65]);
+
+/* Checks `client_id`/`secret` against the live secrets of a live client (constant-time
+ * comparisons). Returns 1 with `out` filled, 0 when they do not match, or -1 after answering a
+ * database failure. Needs r->db. */
+int clients_check_secret_or_problem(struct req *r,
+                                    const char *client_id,
+                                    const char *secret,
+                                    struct client_info *out);
+
+/* Revokes `secret` when it is a live secret of `client`, with an audit row, in its own
+ * transaction (RFC 7009: anything else is quietly ignored). Returns 0, or the status sent. */
+int clients_revoke_secret_or_problem(struct req *r,
+                                     const struct client_info *client,
+                                     const char *secret);
+
+/* tokens.c: POST /v1/auth/revoke (RFC 7009) */
+int tokens_revoke(struct req *r);
 
 /* users.c */
 extern const struct db_stmt users_stmts[];
@@ -54,62 +91,74 @@ int licences_transition_allowed(const char *from, const char *to);
 /* facilitators.c */
 extern const struct db_stmt facilitators_stmts[];
 int facilitators_create(struct req *r); /* POST /v1/facilitators */
-int facilitators_list(struct req *r); /* GET /v1/facilitators */
-int facilitators_get(struct req *r); /* GET /v1/facilitators/{id}: a UUID, or a registration number (MPF-...) */
+int facilitators_list(struct req *r);   /* GET /v1/facilitators */
+int facilitators_get(
+    struct req *r); /* GET /v1/facilitators/{id}: a UUID, or a registration number (MPF-...) */
 int facilitators_update(struct req *r); /* PATCH /v1/facilitators/{id} */
-int facilitators_eligibility(struct req *r); /* GET /v1/facilitators/{id}/eligibility?on=YYYY-MM-DD */
+int
+facilitators_eligibility(struct req *r); /* GET /v1/facilitators/{id}/eligibility?on=YYYY-MM-DD */
 int facilitators_status_check(struct req *r); /* POST /v1/facilitators/status-check */
 
 /* courses.c */
 extern const struct db_stmt courses_stmts[];
 int courses_create(struct req *r); /* POST /v1/courses */
-int courses_list(struct req *r); /* GET /v1/courses */
-int courses_get(struct req *r); /* GET /v1/courses/{id} */
+int courses_list(struct req *r);   /* GET /v1/courses */
+int courses_get(struct req *r);    /* GET /v1/courses/{id} */
 int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
 
 /* training.c */
 extern const struct db_stmt training_stmts[];
-int training_create(struct req *r); /* POST /v1/training-sessions */
-int training_list(struct req *r); /* GET /v1/training-sessions */
-int training_get(struct req *r); /* GET /v1/training-sessions/{id} */
-int training_update(struct req *r); /* PATCH /v1/training-sessions/{id} */
+int training_create(struct req *r);   /* POST /v1/training-sessions */
+int training_list(struct req *r);     /* GET /v1/training-sessions */
+int training_get(struct req *r);      /* GET /v1/training-sessions/{id} */
+int training_update(struct req *r);   /* PATCH /v1/training-sessions/{id} */
 int enrolments_create(struct req *r); /* POST /v1/training-sessions/{id}/enrolments */
-int enrolments_list(struct req *r); /* GET /v1/training-sessions/{id}/enrolments */
-int enrolments_get(struct req *r); /* GET /v1/training-sessions/{id}/enrolments/{eid} */
+int enrolments_list(struct req *r);   /* GET /v1/training-sessions/{id}/enrolments */
+int enrolments_get(struct req *r);    /* GET /v1/training-sessions/{id}/enrolments/{eid} */
 int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
 
 /* locations.c */
 extern const struct db_stmt locations_stmts[];
 int locations_create(struct req *r); /* POST /v1/locations */
-int locations_list(struct req *r); /* GET /v1/locations */
-int locations_get(struct req *r); /* GET /v1/locations/{id} */
+int locations_list(struct req *r);   /* GET /v1/locations */
+int locations_get(struct req *r);    /* GET /v1/locations/{id} */
 int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
 int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
 
 /* programmes.c */
 extern const struct db_stmt programmes_stmts[];
 int programmes_create(struct req *r); /* POST /v1/programmes */
-int programmes_list(struct req *r); /* GET /v1/programmes */
-int programmes_get(struct req *r); /* GET /v1/programmes/{id} */
+int programmes_list(struct req *r);   /* GET /v1/programmes */
+int programmes_get(struct req *r);    /* GET /v1/programmes/{id} */
 int programmes_update(struct req *r); /* PATCH /v1/programmes/{id} */
 
 /* reports.c */
 extern const struct db_stmt reports_stmts[];
-int reports_summary(struct req *r); /* GET /v1/reports/summary */
+int reports_summary(struct req *r);  /* GET /v1/reports/summary */
 int reports_expiring(struct req *r); /* GET /v1/reports/expiring?within_days=60 */
 
 /* public.c */
 extern const struct db_stmt public_stmts[];
-int public_providers(struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
+int public_providers(
+    struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
 int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?name= */
 int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
 
 /* openreferral.c */
 extern const struct db_stmt openreferral_stmts[];
-int openreferral_info(struct req *r); /* GET /openreferral/ */
+int openreferral_info(struct req *r);     /* GET /openreferral/ */
 int openreferral_services(struct req *r); /* GET /openreferral/services */
-int openreferral_service(struct req *r); /* GET /openreferral/services/{id} */
-int openreferral_service_at_locations(struct req *r); /* GET /openreferral/service_at_locations?postcode=&proximity= */
+int openreferral_service(struct req *r);  /* GET /openreferral/services/{id} */
+int openreferral_service_at_locations(
+    struct req *r); /* GET /openreferral/service_at_locations?postcode=&proximity= */
 int openreferral_organizations(struct req *r); /* GET /openreferral/organizations */
+
+/* webhooks.c (the outbox and the worker: webhooks.h) */
+extern const struct db_stmt webhooks_stmts[];
+int webhooks_create(struct req *r);     /* POST /v1/webhooks */
+int webhooks_list(struct req *r);       /* GET /v1/webhooks */
+int webhooks_get(struct req *r);        /* GET /v1/webhooks/{id} */
+int webhooks_delete(struct req *r);     /* DELETE /v1/webhooks/{id} */
+int webhooks_deliveries(struct req *r); /* GET /v1/webhooks/{id}/deliveries */
 
 #endif
