@@ -107,6 +107,14 @@ server_run(const struct config *c)
                         "`mpact-registry keygen DIR`)\n");
         return 1;
     }
+    /* Block the stop and reload signals first, before any thread starts (the webhook worker,
+     * CivetWeb's), so they all inherit the mask and only sigwait below receives them; a signal
+     * that arrives during start-up waits for it instead of killing the process. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "mpact-registry: %s\n", err);
         return 1;
@@ -123,13 +131,6 @@ server_run(const struct config *c)
     password_init(c->password_slots);
     ratelimit_init(c->public_rate);
 
-    /* Block the stop signals before CivetWeb starts its threads, so they all inherit the mask
-     * and only sigwait below receives them. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (webhooks_start(c) != 0) {
         goto out;
