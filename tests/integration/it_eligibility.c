@@ -43,18 +43,6 @@ fac_free(struct fac *p)
     memset(p, 0, sizeof(*p));
 }
 
-static const char *
-day(struct fx *f, int days, char *buf, size_t len)
-{
-    char *n = it_fmt("%d", days);
-    PGresult *res = it_sql(f->s, "SELECT (registry_today() + $1::int)::text", n);
-
-    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    free(n);
-    return buf;
-}
-
 static char *
 create_org(struct fx *f)
 {
@@ -265,7 +253,7 @@ group_setup(void **state)
     assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
     assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
     f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
-    day(f, 0, f->today, sizeof(f->today));
+    it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
     return 0;
 }
@@ -334,7 +322,7 @@ test_accreditation_lapsed(void **state)
     struct fac p = create_fac(f, org, "2020-01-01");
     struct it_resp r;
 
-    day(f, -1, yesterday, sizeof(yesterday));
+    it_day(f->s, -1, yesterday, sizeof(yesterday));
     body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"2020-01-01\","
                   " \"accredited_until\": \"%s\"}",
                   yesterday);
@@ -346,7 +334,7 @@ test_accreditation_lapsed(void **state)
     it_resp_free(&r);
     /* The same record read on the last day of its accreditation (history made effective then):
      * accredited. */
-    day(f, -2, before, sizeof(before));
+    it_day(f->s, -2, before, sizeof(before));
     PQclear(it_sql(f->s,
                    "UPDATE facilitator_status_history SET effective_on = $2::date"
                    " WHERE facilitator_id = $1::uuid",
@@ -406,7 +394,7 @@ test_no_current_employer(void **state)
     it_resp_free(&r);
 
     /* Released by their employer: eligible while employed, not after. */
-    q = create_fac(f, org, day(f, -30, past, sizeof(past)));
+    q = create_fac(f, org, it_day(f->s, -30, past, sizeof(past)));
     body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"%s\","
                   " \"accredited_until\": \"2099-01-01\"}",
                   past);
@@ -420,7 +408,7 @@ test_no_current_employer(void **state)
     ask(f, q.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "accredited", NULL, "no_current_employer", NULL);
     it_resp_free(&r);
-    ask(f, q.id, day(f, -1, past, sizeof(past)), f->admin, &r);
+    ask(f, q.id, it_day(f->s, -1, past, sizeof(past)), f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
     fac_free(&p);
@@ -446,7 +434,7 @@ test_employer_licence_not_active(void **state)
     /* Activating a licence already past valid_until is refused, so it runs out by SQL. */
     lic = licence(f, expd, "2020-01-01", "2099-12-31", "active", NULL);
     backdate_licence(f, lic, 10);
-    day(f, -1, yesterday, sizeof(yesterday));
+    it_day(f->s, -1, yesterday, sizeof(yesterday));
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = $2::date WHERE id = $1::uuid", lic,
                    yesterday));
     PQclear(it_sql(f->s,
@@ -504,10 +492,10 @@ test_past_differs_from_today(void **state)
     struct fac p;
     struct it_resp r;
 
-    day(f, -60, d60, sizeof(d60));
-    day(f, -30, d30, sizeof(d30));
-    day(f, -7, d7, sizeof(d7));
-    day(f, -90, d90, sizeof(d90));
+    it_day(f->s, -60, d60, sizeof(d60));
+    it_day(f->s, -30, d30, sizeof(d30));
+    it_day(f->s, -7, d7, sizeof(d7));
+    it_day(f->s, -90, d90, sizeof(d90));
     /* Licensed since 60 days ago; employed since 60 days ago; in training from then,
      * accredited 30 days ago, suspended today. */
     lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
@@ -536,7 +524,7 @@ test_past_differs_from_today(void **state)
     assert_string_equal(it_jstr(r.json, "on"), d7);
     it_resp_free(&r);
     /* Between joining and accreditation: in training. */
-    day(f, -45, d7, sizeof(d7));
+    it_day(f->s, -45, d7, sizeof(d7));
     ask(f, p.id, d7, f->admin, &r);
     assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
     it_resp_free(&r);
@@ -566,7 +554,7 @@ test_past_differs_from_today(void **state)
         ask(f, p.id, NULL, f->admin, &r);
         assert_verdict(&r, 0, "accredited", org, "employer_licence_not_active", NULL);
         it_resp_free(&r);
-        day(f, -7, d7, sizeof(d7));
+        it_day(f->s, -7, d7, sizeof(d7));
         /* Last week: accredited, and the licence was active. */
         ask(f, p.id, d7, f->admin, &r);
         assert_verdict(&r, 1, "accredited", org, NULL);

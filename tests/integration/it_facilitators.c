@@ -5,7 +5,6 @@
  * employer changes (move, release, take-on), every allowed status transition and the forbidden
  * ones, If-Match (428, 412, two PATCHes at once with one ETag), lists (filters, keyset pages,
  * CSV parsed back) and the bulk status check of 100 numbers in JSON and CSV. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,19 +47,6 @@ fac_free(struct fac *p)
     free(p->number);
     free(p->etag);
     memset(p, 0, sizeof(*p));
-}
-
-/* A date `days` from today (negative: in the past) as YYYY-MM-DD into buf. */
-static const char *
-day(struct fx *f, int days, char *buf, size_t len)
-{
-    char *n = it_fmt("%d", days);
-    PGresult *res = it_sql(f->s, "SELECT (registry_today() + $1::int)::text", n);
-
-    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    free(n);
-    return buf;
 }
 
 static char *
@@ -242,7 +228,7 @@ group_setup(void **state)
     PQclear(res);
     assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
     f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
-    day(f, 0, f->today, sizeof(f->today));
+    it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
     return 0;
 }
@@ -415,7 +401,7 @@ test_create_by_licensees(void **state)
     it_resp_free(&r);
 
     /* Explicitly their own, with a past employed_from. */
-    day(f, -40, past, sizeof(past));
+    it_day(f->s, -40, past, sizeof(past));
     body =
         it_fmt("{\"given_name\": \"Dan\", \"family_name\": \"Own\", \"email\": \"d@example.org\","
                " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
@@ -520,7 +506,7 @@ test_create_validation(void **state)
     free(body);
     body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
                   " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
-                  org, day(f, 1, future, sizeof(future)));
+                  org, it_day(f->s, 1, future, sizeof(future)));
     it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
     assert_field_error(&r, "employed_from");
     it_resp_free(&r);
@@ -839,45 +825,6 @@ test_if_match(void **state)
     free(org);
 }
 
-struct race {
-    struct fx *f;
-    const char *id;
-    const char *etag;
-    const char *body;
-    pthread_barrier_t *start;
-    long status;
-};
-
-static void *
-race_patch(void *arg)
-{
-    struct race *a = arg;
-    struct it_resp r;
-
-    pthread_barrier_wait(a->start);
-    patch_fac(a->f, a->id, a->f->admin, a->etag, a->body, &r);
-    a->status = r.status;
-    it_resp_free(&r);
-    return NULL;
-}
-
-static void
-wait_for_lock_waiters(struct fx *f, long n)
-{
-    int i;
-
-    for (i = 0; i < 1000; i++) {
-        if (it_count(f->s,
-                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            >= n) {
-            return;
-        }
-        it_sleep_ms(10);
-    }
-    fail_msg("the two PATCHes never waited for the facilitator lock");
-}
-
 static void
 test_concurrent_patches(void **state)
 {
@@ -889,55 +836,45 @@ test_concurrent_patches(void **state)
     patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
              NULL);
     for (round = 0; round < RACE_ROUNDS; round++) {
-        pthread_barrier_t start;
-        pthread_t t[2];
-        struct race a[2];
+        struct it_race x;
         long hist = history_rows(f, p.id);
         struct it_resp g;
+        char *path = it_fmt("/v1/facilitators/%s", p.id);
+        const char *body[2];
         int i, ok = 0, stale = 0;
 
-        pthread_barrier_init(&start, NULL, 2);
-        for (i = 0; i < 2; i++) {
-            a[i].f = f;
-            a[i].id = p.id;
-            a[i].etag = p.etag;
-            a[i].start = &start;
-            a[i].status = 0;
-        }
         /* One renames, the other changes the status: either alone is fine. */
-        a[0].body = round % 2 == 0 ? "{\"given_name\": \"Rachel\"}" : "{\"given_name\": \"Rae\"}";
-        a[1].body = round % 2 == 0 ? "{\"status\": \"suspended\", \"reason\": \"race\"}"
-                                   : "{\"status\": \"accredited\"}";
+        body[0] = round % 2 == 0 ? "{\"given_name\": \"Rachel\"}" : "{\"given_name\": \"Rae\"}";
+        body[1] = round % 2 == 0 ? "{\"status\": \"suspended\", \"reason\": \"race\"}"
+                                 : "{\"status\": \"accredited\"}";
         if (round % 2 == 0) {
             PQclear(it_sql(f->s, "BEGIN"));
             PQclear(it_sql(f->s, "SELECT 1 FROM facilitator WHERE id = $1::uuid FOR UPDATE", p.id));
         }
-        for (i = 0; i < 2; i++) {
-            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &a[i]), 0);
-        }
+        it_race_start(&x, f->s, "PATCH", path, f->admin, p.etag, body[0], body[1]);
         if (round % 2 == 0) {
-            wait_for_lock_waiters(f, 2);
+            it_wait_lock_waiters(f->s, 2, "the two PATCHes never waited for the facilitator lock");
             PQclear(it_sql(f->s, "COMMIT"));
         }
+        it_race_join(&x);
+        free(path);
         for (i = 0; i < 2; i++) {
-            pthread_join(t[i], NULL);
-            ok += a[i].status == 200;
-            stale += a[i].status == 412;
+            ok += x.status[i] == 200;
+            stale += x.status[i] == 412;
         }
-        pthread_barrier_destroy(&start);
         if (ok != 1 || stale != 1) {
-            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, a[0].status,
-                     a[1].status);
+            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, x.status[0],
+                     x.status[1]);
         }
-        assert_int_equal(history_rows(f, p.id), hist + (a[1].status == 200 ? 1 : 0));
+        assert_int_equal(history_rows(f, p.id), hist + (x.status[1] == 200 ? 1 : 0));
         get_fac(f, p.id, f->admin, &g);
         it_assert_status(&g, 200);
         free(p.etag);
         p.etag = strdup(it_header(&g, "ETag"));
         it_resp_free(&g);
         /* Keep the status alternating for the next round. */
-        if (a[1].status == 412) {
-            patch_ok(f, &p, f->admin, a[1].body, NULL);
+        if (x.status[1] == 412) {
+            patch_ok(f, &p, f->admin, body[1], NULL);
         }
     }
     fac_free(&p);
@@ -1045,7 +982,7 @@ test_transitions(void **state)
         struct fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
         char *body;
 
-        day(f, -1, past, sizeof(past));
+        it_day(f->s, -1, past, sizeof(past));
         body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"2020-01-01\","
                       " \"accredited_until\": \"%s\"}",
                       past);
@@ -1094,11 +1031,11 @@ test_employment(void **state)
     json_t *emp;
     long before;
 
-    day(f, -60, d60, sizeof(d60));
-    day(f, -10, d10, sizeof(d10));
-    day(f, -9, d9, sizeof(d9));
-    day(f, -11, d11, sizeof(d11));
-    day(f, 1, tomorrow, sizeof(tomorrow));
+    it_day(f->s, -60, d60, sizeof(d60));
+    it_day(f->s, -10, d10, sizeof(d10));
+    it_day(f->s, -9, d9, sizeof(d9));
+    it_day(f->s, -11, d11, sizeof(d11));
+    it_day(f->s, 1, tomorrow, sizeof(tomorrow));
     body =
         it_fmt("{\"given_name\": \"Mo\", \"family_name\": \"Mover\", \"email\": \"mo@example.org\","
                " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",

@@ -4,7 +4,6 @@
  * revoked being final, a licence reading as expired after valid_until (and renewal), If-Match
  * (428, 412, two PATCHes at once with one ETag), what licensees may read and change, keyset
  * pagination and the status filter, and the history and audit rows each change leaves. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -918,47 +917,6 @@ test_if_match(void **state)
     free(org);
 }
 
-struct race {
-    struct fx *f;
-    const char *id;
-    const char *etag;
-    const char *body;
-    pthread_barrier_t *start;
-    long status;
-};
-
-static void *
-race_patch(void *arg)
-{
-    struct race *a = arg;
-    struct it_resp r;
-
-    pthread_barrier_wait(a->start);
-    patch_licence(a->f, a->id, a->f->admin, a->etag, a->body, &r);
-    a->status = r.status;
-    it_resp_free(&r);
-    return NULL;
-}
-
-/* Waits (up to 10 s) until `n` other sessions of this database wait for a lock. Runs on
- * it_sql's connection, which may be inside a transaction holding that lock. */
-static void
-wait_for_lock_waiters(struct fx *f, long n)
-{
-    int i;
-
-    for (i = 0; i < 1000; i++) {
-        if (it_count(f->s,
-                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            >= n) {
-            return;
-        }
-        it_sleep_ms(10);
-    }
-    fail_msg("the two PATCHes never waited for the licence lock");
-}
-
 static void
 test_concurrent_patches(void **state)
 {
@@ -969,28 +927,20 @@ test_concurrent_patches(void **state)
 
     move(f, &l, "active");
     for (round = 0; round < RACE_ROUNDS; round++) {
-        pthread_barrier_t start;
-        pthread_t t[2];
-        struct race a[2];
+        struct it_race x;
         long hist = history_rows(f, l.id);
         struct it_resp g;
+        char *path = it_fmt("/v1/licences/%s", l.id);
+        const char *body[2];
         int i, ok = 0, stale = 0;
 
         /* One extends valid_until, the other changes the status (active to suspended, or back).
          * Either is allowed alone; with one ETag only one may happen. */
-        pthread_barrier_init(&start, NULL, 2);
-        for (i = 0; i < 2; i++) {
-            a[i].f = f;
-            a[i].id = l.id;
-            a[i].etag = l.etag;
-            a[i].start = &start;
-            a[i].status = 0;
-        }
-        a[0].body = round % 2 == 0 ? "{\"valid_until\": \"2098-01-01\", \"reason\": \"one\"}"
-                                   : "{\"valid_until\": \"2097-01-01\", \"reason\": \"one\"}";
-        a[1].body = "{\"status\": \"suspended\", \"reason\": \"two\"}";
+        body[0] = round % 2 == 0 ? "{\"valid_until\": \"2098-01-01\", \"reason\": \"one\"}"
+                                 : "{\"valid_until\": \"2097-01-01\", \"reason\": \"one\"}";
+        body[1] = "{\"status\": \"suspended\", \"reason\": \"two\"}";
         if (round % 2 == 1) {
-            a[1].body = "{\"status\": \"active\", \"reason\": \"two\"}";
+            body[1] = "{\"status\": \"active\", \"reason\": \"two\"}";
         }
         /* In half the rounds the test holds the licence row locked until both requests wait
          * for it, so they surely overlap; in the others they run free. */
@@ -998,22 +948,20 @@ test_concurrent_patches(void **state)
             PQclear(it_sql(f->s, "BEGIN"));
             PQclear(it_sql(f->s, "SELECT 1 FROM licence WHERE id = $1::uuid FOR UPDATE", l.id));
         }
-        for (i = 0; i < 2; i++) {
-            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &a[i]), 0);
-        }
+        it_race_start(&x, f->s, "PATCH", path, f->admin, l.etag, body[0], body[1]);
         if (round % 2 == 0) {
-            wait_for_lock_waiters(f, 2);
+            it_wait_lock_waiters(f->s, 2, "the two PATCHes never waited for the licence lock");
             PQclear(it_sql(f->s, "COMMIT"));
         }
+        it_race_join(&x);
+        free(path);
         for (i = 0; i < 2; i++) {
-            pthread_join(t[i], NULL);
-            ok += a[i].status == 200;
-            stale += a[i].status == 412;
+            ok += x.status[i] == 200;
+            stale += x.status[i] == 412;
         }
-        pthread_barrier_destroy(&start);
         if (ok != 1 || stale != 1) {
-            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, a[0].status,
-                     a[1].status);
+            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, x.status[0],
+                     x.status[1]);
         }
         assert_int_equal(history_rows(f, l.id), hist + 1);
         get_licence(f, l.id, f->admin, &g);
@@ -1021,7 +969,7 @@ test_concurrent_patches(void **state)
         free(l.etag);
         l.etag = strdup(it_header(&g, "ETag"));
         /* Keep the status alternating between active and suspended for the next round. */
-        if (a[1].status == 412) {
+        if (x.status[1] == 412) {
             move(f, &l, round % 2 == 0 ? "suspended" : "active");
         }
         it_resp_free(&g);

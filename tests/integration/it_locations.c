@@ -141,22 +141,6 @@ names_field(const struct it_resp *r, const char *field)
     return 0;
 }
 
-/* The index of column `name` in CSV header row `header`, or -1. */
-static int
-csv_col(json_t *header, const char *name)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(header, i, v)
-    {
-        if (strcmp(json_string_value(v), name) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static int
@@ -800,10 +784,10 @@ test_list_filters_pages_and_csv(void **state)
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 3);
     header = json_array_get(rows, 0);
-    c_name = csv_col(header, "name");
-    c_kind = csv_col(header, "kind");
-    c_lines = csv_col(header, "address_lines");
-    c_id = csv_col(header, "id");
+    c_name = (int)it_csv_col(rows, "name");
+    c_kind = (int)it_csv_col(rows, "kind");
+    c_lines = (int)it_csv_col(rows, "address_lines");
+    c_id = (int)it_csv_col(rows, "id");
     assert_true(c_name >= 0 && c_kind >= 0 && c_lines >= 0 && c_id >= 0);
     for (i = 1; i < 3; i++) {
         json_t *row = json_array_get(rows, (size_t)i), *lines;

@@ -2,7 +2,6 @@
  * create, validation (and that a refused request writes nothing), get, list filters and keyset
  * pagination, PATCH with If-Match (also two at once), what licensees may see and change,
  * DELETE (remove, archive, refuse), and the audit rows every change leaves. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,28 +781,6 @@ test_patch(void **state)
     free(id);
 }
 
-struct racer {
-    struct fx *f;
-    const char *id, *etag, *body;
-    pthread_barrier_t *go;
-    long status;
-};
-
-static void *
-race_patch(void *arg)
-{
-    struct racer *x = arg;
-    struct it_resp r;
-    char *path = it_fmt("/v1/organisations/%s", x->id);
-
-    pthread_barrier_wait(x->go);
-    it_patch_json(x->f->s, path, x->f->admin, x->etag, x->body, &r);
-    x->status = r.status;
-    it_resp_free(&r);
-    free(path);
-    return NULL;
-}
-
 static void
 test_patch_concurrent(void **state)
 {
@@ -814,32 +791,26 @@ test_patch_concurrent(void **state)
     for (round = 0; round < 5; round++) {
         char *etag = etag_of(f, id);
         long audits = audit_rows(f);
-        pthread_barrier_t go;
-        pthread_t t[2];
-        struct racer x[2] = {
-            {f, id, etag, "{\"town\": \"Town A\"}", &go, 0},
-            {f, id, etag, "{\"town\": \"Town B\"}", &go, 0},
-        };
+        char *path = it_fmt("/v1/organisations/%s", id);
+        struct it_race x;
         int i, ok = 0, stale = 0, winner = -1;
         PGresult *res;
 
-        pthread_barrier_init(&go, NULL, 2);
+        it_race_start(&x, f->s, "PATCH", path, f->admin, etag, "{\"town\": \"Town A\"}",
+                      "{\"town\": \"Town B\"}");
+        it_race_join(&x);
+        free(path);
         for (i = 0; i < 2; i++) {
-            assert_int_equal(pthread_create(&t[i], NULL, race_patch, &x[i]), 0);
-        }
-        for (i = 0; i < 2; i++) {
-            pthread_join(t[i], NULL);
-            if (x[i].status == 200) {
+            if (x.status[i] == 200) {
                 ok++;
                 winner = i;
-            } else if (x[i].status == 412) {
+            } else if (x.status[i] == 412) {
                 stale++;
             }
         }
-        pthread_barrier_destroy(&go);
         if (ok != 1 || stale != 1) {
             fail_msg("round %d: statuses %ld and %ld; want exactly one 200 and one 412", round,
-                     x[0].status, x[1].status);
+                     x.status[0], x.status[1]);
         }
         /* The winner's change is what is stored; exactly one audit row. */
         res = it_sql(f->s, "SELECT town FROM organisation WHERE id = $1::uuid", id);

@@ -275,21 +275,6 @@ count_runs(struct fx *f)
     return it_count(f->s, "SELECT count(*) FROM programme_run");
 }
 
-static int
-csv_col(json_t *header, const char *name)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(header, i, v)
-    {
-        if (strcmp(json_string_value(v), name) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static int
@@ -1156,11 +1141,11 @@ test_list_filters_pages_and_csv(void **state)
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 7);
     header = json_array_get(rows, 0);
-    c_id = csv_col(header, "id");
-    c_status = csv_col(header, "status");
-    c_facs = csv_col(header, "facilitators");
-    c_starts = csv_col(header, "starts_on");
-    c_vd = csv_col(header, "variant_details");
+    c_id = (int)it_csv_col(rows, "id");
+    c_status = (int)it_csv_col(rows, "status");
+    c_facs = (int)it_csv_col(rows, "facilitators");
+    c_starts = (int)it_csv_col(rows, "starts_on");
+    c_vd = (int)it_csv_col(rows, "variant_details");
     assert_true(c_id >= 0 && c_status >= 0 && c_facs >= 0 && c_starts >= 0 && c_vd >= 0);
     for (i = 1; i < 7; i++) {
         json_t *row = json_array_get(rows, (size_t)i), *facs, *vd;

@@ -191,19 +191,6 @@ make_run(struct it_server *s,
                    self_referral ? "true" : "false", status));
 }
 
-/* The UK's today plus `off` days, as the server sees it (YYYY-MM-DD into buf). */
-static void
-day(struct it_server *s, int off, char *buf, size_t len)
-{
-    char o[16];
-    PGresult *res;
-
-    snprintf(o, sizeof(o), "%d", off);
-    res = it_sql(s, "SELECT (registry_today() + $1::int)::text", o);
-    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-}
-
 /* GETs `path`, expects 200 with {"items": [...], "nearest_beyond": ...}. */
 static void
 search(struct it_server *s, const char *path, struct it_resp *r)
@@ -548,9 +535,9 @@ test_item_fields_and_runs(void **state)
     make_run(s, open_org, a, 30, 100, "cancelled", 8, 0, 1, 1);
     make_run(s, open_org, a, -1, 60, "planned", 8, 0, 1, 1);
     make_run(s, open_org, a, -60, -1, "running", 8, 5, 1, 1);
-    day(s, 5, d5, sizeof(d5));
-    day(s, 20, d20, sizeof(d20));
-    day(s, -10, dm10, sizeof(dm10));
+    it_day(s, 5, d5, sizeof(d5));
+    it_day(s, 20, d20, sizeof(d20));
+    it_day(s, -10, dm10, sizeof(dm10));
 
     path = it_fmt("/v1/public/providers?lat=%.4f&lon=%.4f", C_LAT, C_LON);
     search(s, path, &r);
@@ -638,8 +625,8 @@ test_filters(void **state)
     make_run(s, org, s1, 60, 140, "recruiting", 8, 1, 1, 1);
     make_run(s, org, s1, 90, 170, "planned", 8, 0, 0, 1);
     make_run(s, org, s2, 5, 85, "recruiting", 8, 0, 0, 1);
-    day(s, 60, d60, sizeof(d60));
-    day(s, 5, d5, sizeof(d5));
+    it_day(s, 60, d60, sizeof(d60));
+    it_day(s, 5, d5, sizeof(d5));
 
     path = it_fmt("/v1/public/providers?lat=%.4f&lon=%.4f", C_LAT, C_LON);
     search(s, path, &r);
@@ -958,7 +945,7 @@ test_register_get(void **state)
     employ(s, acc, org, 0);
     employ(s, lapsed, gone, 0);
     employ(s, left, org, 1);
-    day(s, 200, until, sizeof(until));
+    it_day(s, 200, until, sizeof(until));
 
     get_fac(s, acc, &r);
     it_assert_status(&r, 200);

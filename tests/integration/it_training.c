@@ -6,7 +6,6 @@
  * pass accrediting, a refresher pass extending, a trainer pass granting trainer status, each
  * with its facilitator row, history row and audit rows, and outcomes refused to an org_admin
  * and to suspended or unaccredited facilitators. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -976,45 +975,6 @@ test_enrolment_rules(void **state)
     free(left);
 }
 
-struct race {
-    struct fx *f;
-    const char *sid;
-    const char *fid;
-    pthread_barrier_t *start;
-    long status;
-};
-
-static void *
-race_enrol(void *arg)
-{
-    struct race *a = arg;
-    struct it_resp r;
-
-    pthread_barrier_wait(a->start);
-    post_enrolment(a->f, a->sid, a->f->admin, a->fid, &r);
-    a->status = r.status;
-    it_resp_free(&r);
-    return NULL;
-}
-
-/* Waits (up to 10 s) until `n` other sessions of this database wait for a lock. */
-static void
-wait_for_lock_waiters(struct fx *f, long n)
-{
-    int i;
-
-    for (i = 0; i < 1000; i++) {
-        if (it_count(f->s,
-                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
-            >= n) {
-            return;
-        }
-        it_sleep_ms(10);
-    }
-    fail_msg("the two enrolments never waited for the session lock");
-}
-
 static void
 test_last_place_race(void **state)
 {
@@ -1026,20 +986,15 @@ test_last_place_race(void **state)
         char *first = make_fac(f, "in_training", NULL, 0, NULL, NULL);
         char *who[2];
         struct res e0 = enrol(f, s.id, f->admin, first);
-        pthread_barrier_t start;
-        pthread_t t[2];
-        struct race a[2];
+        struct it_race x;
+        char *path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
+        char *body[2];
         int i, created = 0, full = 0;
 
         who[0] = make_fac(f, "in_training", NULL, 0, NULL, NULL);
         who[1] = make_fac(f, "in_training", NULL, 0, NULL, NULL);
-        pthread_barrier_init(&start, NULL, 2);
         for (i = 0; i < 2; i++) {
-            a[i].f = f;
-            a[i].sid = s.id;
-            a[i].fid = who[i];
-            a[i].start = &start;
-            a[i].status = 0;
+            body[i] = it_fmt("{\"facilitator_id\": \"%s\"}", who[i]);
         }
         /* In half the rounds the test holds the session row until both requests wait for it,
          * so they surely overlap; in the others they run free. */
@@ -1048,22 +1003,21 @@ test_last_place_race(void **state)
             PQclear(it_sql(f->s, "SELECT 1 FROM training_session WHERE id = $1::uuid FOR UPDATE",
                            s.id));
         }
-        for (i = 0; i < 2; i++) {
-            assert_int_equal(pthread_create(&t[i], NULL, race_enrol, &a[i]), 0);
-        }
+        it_race_start(&x, f->s, "POST", path, f->admin, NULL, body[0], body[1]);
         if (round % 2 == 0) {
-            wait_for_lock_waiters(f, 2);
+            it_wait_lock_waiters(f->s, 2, "the two enrolments never waited for the session lock");
             PQclear(it_sql(f->s, "COMMIT"));
         }
+        it_race_join(&x);
         for (i = 0; i < 2; i++) {
-            pthread_join(t[i], NULL);
-            created += a[i].status == 201;
-            full += a[i].status == 409;
+            created += x.status[i] == 201;
+            full += x.status[i] == 409;
+            free(body[i]);
         }
-        pthread_barrier_destroy(&start);
+        free(path);
         if (created != 1 || full != 1) {
-            fail_msg("round %d: got %ld and %ld, want one 201 and one 409", round, a[0].status,
-                     a[1].status);
+            fail_msg("round %d: got %ld and %ld, want one 201 and one 409", round, x.status[0],
+                     x.status[1]);
         }
         assert_int_equal(it_count(f->s,
                                   "SELECT count(*) FROM enrolment WHERE session_id = $1::uuid"

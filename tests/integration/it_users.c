@@ -1,7 +1,6 @@
 /* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
  * list and change which accounts, optimistic locking, password changes, audit rows, and that
  * no password hash ever leaves the database. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,43 +578,24 @@ test_patch_if_match(void **state)
     assert_int_equal(audit_count(f->s, id), 2); /* create + one update */
 }
 
-struct race {
-    struct it_server *s;
-    const char *token, *id, *etag, *body;
-    long status;
-};
-
-static void *
-race_patch(void *arg)
-{
-    struct race *x = arg;
-    struct it_resp r = {0};
-
-    patch_user(x->s, x->token, x->id, x->etag, x->body, &r);
-    x->status = r.status;
-    it_resp_free(&r);
-    return NULL;
-}
-
 /* Two PATCHes with one ETag at the same moment: exactly one wins. */
 static void
 test_patch_concurrent(void **state)
 {
     struct fixture *f = *state;
-    char id[40], *etag;
-    struct race a, b;
-    pthread_t ta, tb;
+    char id[40], *etag, *path;
+    struct it_race x;
 
     make_user(f->s, f->admin, "race@one.example", "org_staff", f->org1, id);
     etag = etag_of(f->s, f->admin, id);
-    a = (struct race){f->s, f->admin, id, etag, "{\"role\":\"org_admin\"}", 0};
-    b = (struct race){f->s, f->admin, id, etag, "{\"disabled\":true}", 0};
-    assert_int_equal(pthread_create(&ta, NULL, race_patch, &a), 0);
-    assert_int_equal(pthread_create(&tb, NULL, race_patch, &b), 0);
-    pthread_join(ta, NULL);
-    pthread_join(tb, NULL);
-    assert_true((a.status == 200 && b.status == 412) || (a.status == 412 && b.status == 200));
+    path = it_fmt("/v1/users/%s", id);
+    it_race_start(&x, f->s, "PATCH", path, f->admin, etag, "{\"role\":\"org_admin\"}",
+                  "{\"disabled\":true}");
+    it_race_join(&x);
+    assert_true((x.status[0] == 200 && x.status[1] == 412)
+                || (x.status[0] == 412 && x.status[1] == 200));
     assert_int_equal(audit_count(f->s, id), 2);
+    free(path);
     free(etag);
 }
 

@@ -1991,3 +1991,85 @@ it_csv_cell(json_t *rows, size_t row, size_t col)
 {
     return json_string_value(json_array_get(json_array_get(rows, row), col));
 }
+
+/* ---- Races --------------------------------------------------------------------------------- */
+
+static void *
+race_run(void *arg)
+{
+    struct it_race_req *q = arg;
+    struct it_resp r;
+
+    pthread_barrier_wait(q->start);
+    if (strcmp(q->method, "PATCH") == 0) {
+        it_patch_json(q->s, q->path, q->bearer, q->if_match, q->body, &r);
+    } else {
+        it_post_json(q->s, q->path, q->bearer, q->body, &r);
+    }
+    q->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+void
+it_race_start(struct it_race *x,
+              struct it_server *s,
+              const char *method,
+              const char *path,
+              const char *bearer,
+              const char *if_match,
+              const char *body0,
+              const char *body1)
+{
+    int i;
+
+    memset(x, 0, sizeof(*x));
+    pthread_barrier_init(&x->start, NULL, 2);
+    for (i = 0; i < 2; i++) {
+        x->req[i] = (struct it_race_req){
+            s, method, path, bearer, if_match, i == 0 ? body0 : body1, &x->start, 0};
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(pthread_create(&x->t[i], NULL, race_run, &x->req[i]), 0);
+    }
+}
+
+void
+it_race_join(struct it_race *x)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        pthread_join(x->t[i], NULL);
+        x->status[i] = x->req[i].status;
+    }
+    pthread_barrier_destroy(&x->start);
+}
+
+void
+it_wait_lock_waiters(struct it_server *s, long n, const char *what)
+{
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        if (it_count(s, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            >= n) {
+            return;
+        }
+        it_sleep_ms(10);
+    }
+    fail_msg("%s", what);
+}
+
+const char *
+it_day(struct it_server *s, int days, char *buf, size_t len)
+{
+    char *n = it_fmt("%d", days);
+    PGresult *res = it_sql(s, "SELECT (registry_today() + $1::int)::text", n);
+
+    snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    free(n);
+    return buf;
+}

@@ -70,6 +70,7 @@
 #define IT_ITLIB_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,6 +299,10 @@ char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sleeps `ms` milliseconds. */
 void it_sleep_ms(int ms);
 
+/* The server's today (registry_today(), the UK date) plus `days` (negative: in the past) as
+ * YYYY-MM-DD into `buf`; returns `buf`. */
+const char *it_day(struct it_server *s, int days, char *buf, size_t len);
+
 /* ---- Shared fixtures and readers ----------------------------------------------------------- */
 
 /* The string value of `key` in object `o` (borrowed), or NULL when absent or not a string. */
@@ -327,5 +332,52 @@ size_t it_csv_col(json_t *rows, const char *name);
 
 /* The text of cell (`row`, `col`) of `rows` from it_csv_parse (borrowed), or NULL. */
 const char *it_csv_cell(json_t *rows, size_t row, size_t col);
+
+/* ---- Races --------------------------------------------------------------------------------- */
+
+/* Two JSON requests sent at once, for tests of concurrent writes (two PATCHes with one ETag, two
+ * enrolments for the last place). Each runs on its own thread; a barrier releases both together.
+ *
+ *     struct it_race x;
+ *
+ *     PQclear(it_sql(s, "BEGIN"));  // optional: hold the row so that both surely overlap
+ *     PQclear(it_sql(s, "SELECT 1 FROM licence WHERE id = $1::uuid FOR UPDATE", id));
+ *     it_race_start(&x, s, "PATCH", path, token, etag, body_a, body_b);
+ *     it_wait_lock_waiters(s, 2, "the two PATCHes never waited for the licence lock");
+ *     PQclear(it_sql(s, "COMMIT"));
+ *     it_race_join(&x);  // x.status[0], x.status[1]
+ *
+ * The strings are borrowed until it_race_join. */
+struct it_race {
+    long status[2]; /* HTTP status of each request after it_race_join, 0 when none came */
+    struct it_race_req {
+        struct it_server *s;
+        const char *method, *path, *bearer, *if_match, *body;
+        pthread_barrier_t *start;
+        long status;
+    } req[2];                /* private */
+    pthread_barrier_t start; /* private */
+    pthread_t t[2];          /* private */
+};
+
+/* Starts the two requests: `method` is "PATCH" (it_patch_json with `if_match`, may be NULL) or
+ * "POST" (it_post_json, `if_match` unused); `body0` and `body1` are their JSON bodies. Fails the
+ * test when a thread cannot be made. */
+void it_race_start(struct it_race *x,
+                   struct it_server *s,
+                   const char *method,
+                   const char *path,
+                   const char *bearer,
+                   const char *if_match,
+                   const char *body0,
+                   const char *body1);
+
+/* Waits for both requests of it_race_start and fills x->status. */
+void it_race_join(struct it_race *x);
+
+/* Waits (up to 10 s) until `n` other sessions of the test database wait for a lock. Runs on
+ * it_sql's connection, which may be inside a transaction holding that lock. Fails the test with
+ * `what` otherwise. */
+void it_wait_lock_waiters(struct it_server *s, long n, const char *what);
 
 #endif
