@@ -58,6 +58,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
@@ -207,8 +208,6 @@ const struct db_stmt openreferral_stmts[] = {
      "   JOIN programme_variant v ON v.code = p.variant"
      "   WHERE p.organisation_id = o.id AND" OR_SITE " AND" OR_UPCOMING "))) AS service "
      "FROM organisation o WHERE" OR_SERVICE_ID "= $1::uuid AND" OR_LICENSED},
-    /* $1 a normalised postcode or outward code: its centroid, or nulls. */
-    {"or_centroid", "SELECT latitude, longitude FROM openreferral_centroid($1::text)"},
     /* $1..$7 filters, $8 offset, $9 limit, $10/$11 the centroid (or nulls), $12 proximity in
      * metres (or null). Nearest first when a centroid is given. */
     {"or_sals",
@@ -331,38 +330,6 @@ weekday_name(const char *s)
         }
     }
     return NULL;
-}
-
-/* An outward code alone (A9, A99, AA9, AA99, A9A, AA9A), upper-cased into out[5]. */
-static int
-outward_code(const char *in, char out[5])
-{
-    size_t n = 0, letters = 0, i;
-    const char *p;
-
-    for (p = in; *p != '\0'; p++) {
-        if (*p == ' ') {
-            continue;
-        }
-        if (!isalnum((unsigned char)*p) || n == 4) {
-            return 0;
-        }
-        out[n++] = (char)toupper((unsigned char)*p);
-    }
-    out[n] = '\0';
-    while (letters < n && isalpha((unsigned char)out[letters])) {
-        letters++;
-    }
-    if (n < 2 || letters < 1 || letters > 2 || letters == n || !isdigit((unsigned char)out[letters])
-        || n - letters > 2) {
-        return 0;
-    }
-    for (i = letters + 1; i < n; i++) {
-        if (!isdigit((unsigned char)out[i]) && !(i == n - 1 && isalpha((unsigned char)out[i]))) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* The paging and filter parameters shared by the list routes, as statement parameters. */
@@ -567,9 +534,10 @@ openreferral_service_at_locations(struct req *r)
     };
     struct query q;
     struct or_params p;
-    PGresult *res = NULL, *centre = NULL;
-    const char *params[12], *postcode, *proximity, *code;
-    char full[POSTCODE_MAX], outward[5], lat[32], lon[32], metres[32];
+    PGresult *res = NULL;
+    const char *params[12], *postcode, *proximity;
+    char pc[POSTCODE_MAX], lat[32], lon[32], metres[32];
+    double clat, clon;
     double m = 0;
     int status;
 
@@ -598,26 +566,24 @@ openreferral_service_at_locations(struct req *r)
     if (postcode != NULL) {
         /* The postcode is personal data: it goes to the database as a parameter only, and
          * never into a log line or a problem detail. */
-        if (validate_postcode(postcode, full, sizeof(full)) == 0) {
-            code = full;
-        } else if (outward_code(postcode, outward)) {
-            code = outward;
-        } else {
+        if (strlen(postcode) > 16
+            || postcodes_normalise(postcode, pc, sizeof(pc)) == POSTCODES_MALFORMED) {
             status = problem_send(r, PROBLEM_BAD_REQUEST,
                                   "postcode: a UK postcode (ME4 4AB) or outward code (ME4)");
             goto out;
         }
-        centre = db_exec(r->db, "or_centroid", 1, &code);
-        if (!db_ok(centre) || PQntuples(centre) != 1) {
-            status = problem_from_db(r, centre);
-            goto out;
-        }
-        if (PQgetisnull(centre, 0, 0) || PQgetisnull(centre, 0, 1)) {
+        switch (postcodes_find(r->db, pc, &clat, &clon)) {
+        case 1:
+            break;
+        case 0:
             status = problem_send(r, PROBLEM_NOT_FOUND, "postcode not found");
             goto out;
+        default:
+            status = problem_from_db(r, NULL);
+            goto out;
         }
-        snprintf(lat, sizeof(lat), "%s", PQgetvalue(centre, 0, 0));
-        snprintf(lon, sizeof(lon), "%s", PQgetvalue(centre, 0, 1));
+        snprintf(lat, sizeof(lat), "%.6f", clat);
+        snprintf(lon, sizeof(lon), "%.6f", clon);
         params[9] = lat;
         params[10] = lon;
     }
@@ -633,7 +599,6 @@ openreferral_service_at_locations(struct req *r)
     res = db_exec(r->db, "or_sals", 12, params);
     status = send_page(r, res, &p);
 out:
-    PQclear(centre);
     PQclear(res);
     query_cleanup(&q);
     return status;

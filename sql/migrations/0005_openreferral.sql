@@ -19,18 +19,3 @@ $$;
 CREATE INDEX organisation_openreferral_service_idx
     ON organisation (openreferral_uuid('service', id));
 
--- The centroid of a full postcode (from the postcode table) or of an outward code (from the
--- district centroids of the postcode import, when that table exists). No row matched: nulls.
-CREATE FUNCTION openreferral_centroid(code text, OUT latitude double precision,
-                                      OUT longitude double precision)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    SELECT p.latitude, p.longitude INTO latitude, longitude
-    FROM postcode p WHERE p.postcode = code;
-    IF NOT FOUND AND position(' ' IN code) = 0
-       AND to_regclass('postcode_district') IS NOT NULL THEN
-        EXECUTE 'SELECT latitude, longitude FROM postcode_district WHERE outward = $1'
-            INTO latitude, longitude USING code;
-    END IF;
-END
-$$;
