@@ -272,7 +272,6 @@ clients_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[5], *org;
-    char limit[16];
     int status;
 
     memset(&q, 0, sizeof(q));
@@ -293,16 +292,11 @@ clients_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
     params[1] = org;
     params[2] = page_after(&p, 0);
     params[3] = page_after(&p, 1);
-    params[4] = limit;
-    if ((status = http_exec_or_problem(r, "cli_list", 5, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_sort");
+    status = page_query_send(r, "cli_list", params, 5, &p, "_sort");
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -209,7 +209,6 @@ courses_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[6], *kind, *active, *text;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -236,19 +235,12 @@ courses_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = kind;
     params[1] = active;
     params[2] = text;
     params[3] = page_after(&p, 0);
     params[4] = page_after(&p, 1);
-    params[5] = limit;
-    res = db_exec(r->db, "course_list", 6, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "code");
+    status = page_query_send(r, "course_list", params, 6, &p, "code");
 out:
     PQclear(res);
     page_cleanup(&p);

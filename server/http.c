@@ -891,7 +891,9 @@ bad:
     return problem_send(r, PROBLEM_BAD_REQUEST, "cursor: not a cursor from this list");
 }
 
-int
+/* page_send_rows for a page read with one row more than it shows: that row, when present, says
+ * another page follows, keyed by (`key`, id). Takes nothing; returns the status sent. */
+static int
 page_send_keyed(struct req *r, const PGresult *res, const struct page *p, const char *key)
 {
     int n = PQntuples(res);
@@ -902,6 +904,27 @@ page_send_keyed(struct req *r, const PGresult *res, const struct page *p, const 
         next = json_pack("[ss]", db_value(res, n - 1, key), db_value(res, n - 1, "id"));
     }
     return page_send_rows(r, res, n, next);
+}
+
+int
+page_query_send(struct req *r,
+                const char *stmt,
+                const char **params,
+                int nparams,
+                const struct page *p,
+                const char *key)
+{
+    char limit[16];
+    PGresult *res = NULL;
+    int status;
+
+    snprintf(limit, sizeof(limit), "%d", p->limit + 1);
+    params[nparams - 1] = limit;
+    if ((status = http_exec_or_problem(r, stmt, nparams, params, &res)) == 0) {
+        status = page_send_keyed(r, res, p, key);
+    }
+    PQclear(res);
+    return status;
 }
 
 int

@@ -209,7 +209,6 @@ licences_list(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -229,18 +228,11 @@ licences_list(struct req *r)
     if ((status = org_or_problem(r, "lic_org_get", org, auth_is_admin(&r->principal))) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = org;
     params[1] = filter;
     params[2] = page_after(&p, 0);
     params[3] = page_after(&p, 1);
-    params[4] = limit;
-    res = db_exec(r->db, "lic_list", 5, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_created_at");
+    status = page_query_send(r, "lic_list", params, 5, &p, "_created_at");
 out:
     PQclear(res);
     page_cleanup(&p);

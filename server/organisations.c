@@ -159,7 +159,6 @@ organisations_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[7], *kind, *lstatus, *text;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -187,7 +186,6 @@ organisations_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     /* A licensee's list holds their own organisation only. */
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
     params[1] = text;
@@ -195,13 +193,7 @@ organisations_list(struct req *r)
     params[3] = lstatus;
     params[4] = page_after(&p, 0);
     params[5] = page_after(&p, 1);
-    params[6] = limit;
-    res = db_exec(r->db, "org_list", 7, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "name");
+    status = page_query_send(r, "org_list", params, 7, &p, "name");
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -632,7 +632,6 @@ programmes_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[9], *org, *loc, *st, *from, *to;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -663,7 +662,6 @@ programmes_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     /* A licensee's list holds their own organisation's runs only. */
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
     params[1] = org;
@@ -673,11 +671,7 @@ programmes_list(struct req *r)
     params[5] = to;
     params[6] = page_after(&p, 0);
     params[7] = page_after(&p, 1);
-    params[8] = limit;
-    if ((status = http_exec_or_problem(r, "prog_list", 9, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_starts_on");
+    status = page_query_send(r, "prog_list", params, 9, &p, "_starts_on");
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -445,7 +445,6 @@ training_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[7], *course, *st, *from, *to;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -472,18 +471,13 @@ training_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = course;
     params[1] = st;
     params[2] = from;
     params[3] = to;
     params[4] = page_after(&p, 0);
     params[5] = page_after(&p, 1);
-    params[6] = limit;
-    if ((status = http_exec_or_problem(r, "ses_list", 7, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_starts_on");
+    status = page_query_send(r, "ses_list", params, 7, &p, "_starts_on");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -852,7 +846,6 @@ enrolments_list(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *ses = NULL, *res = NULL;
-    char limit[16];
     int status;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
@@ -871,22 +864,17 @@ enrolments_list(struct req *r)
     if ((status = session_or_problem(r, sid, 0, &ses)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = sid;
     params[1] = st;
     /* A licensee's list holds their own current staff only. */
     params[2] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
     params[3] = page_after(&p, 0);
     params[4] = page_after(&p, 1);
-    params[5] = limit;
     if (params[2] != NULL && params[2][0] == '\0') {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
         goto out;
     }
-    if ((status = http_exec_or_problem(r, "enr_list", 6, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_created_at");
+    status = page_query_send(r, "enr_list", params, 6, &p, "_created_at");
 out:
     PQclear(res);
     PQclear(ses);

@@ -182,7 +182,6 @@ users_list(struct req *r)
     struct page p = {0, NULL};
     PGresult *res = NULL;
     const char *params[8], *text, *role, *org, *disabled;
-    char limit[16];
     int status;
 
     memset(&q, 0, sizeof(q));
@@ -219,7 +218,6 @@ users_list(struct req *r)
     if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
         goto out;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     /* An org_admin's list holds their own organisation's users only. */
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
     params[1] = text;
@@ -228,13 +226,7 @@ users_list(struct req *r)
     params[4] = disabled;
     params[5] = page_after(&p, 0);
     params[6] = page_after(&p, 1);
-    params[7] = limit;
-    res = db_exec(r->db, "user_list", 8, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_sort");
+    status = page_query_send(r, "user_list", params, 8, &p, "_sort");
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -649,7 +649,6 @@ webhooks_list(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
-    char limit[16];
     int status;
 
     memset(&q, 0, sizeof(q));
@@ -670,15 +669,10 @@ webhooks_list(struct req *r)
         }
         org = r->principal.org;
     }
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     params[0] = org;
     params[1] = page_after(&p, 0);
     params[2] = page_after(&p, 1);
-    params[3] = limit;
-    if ((status = http_exec_or_problem(r, "wh_list", 4, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_created_at");
+    status = page_query_send(r, "wh_list", params, 4, &p, "_created_at");
 out:
     PQclear(res);
     page_cleanup(&p);
@@ -741,7 +735,6 @@ webhooks_deliveries(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
-    char limit[16];
     int status;
 
     memset(&q, 0, sizeof(q));
@@ -753,16 +746,11 @@ webhooks_deliveries(struct req *r)
         goto out;
     }
     PQclear(res);
-    snprintf(limit, sizeof(limit), "%d", p.limit + 1);
+    res = NULL;
     params[0] = r->params[0];
     params[1] = page_after(&p, 0);
     params[2] = page_after(&p, 1);
-    params[3] = limit;
-    res = NULL;
-    if ((status = http_exec_or_problem(r, "wh_deliveries", 4, params, &res)) != 0) {
-        goto out;
-    }
-    status = page_send_keyed(r, res, &p, "_attempted_at");
+    status = page_query_send(r, "wh_deliveries", params, 4, &p, "_attempted_at");
 out:
     PQclear(res);
     page_cleanup(&p);

@@ -18,9 +18,9 @@
 /* Who is calling, copied out of a verified access token. Empty strings when absent. */
 struct principal {
     int authenticated;
-    char sub[40];  /* user id (UUID) */
-    char role[16]; /* admin, org_admin, org_staff */
-    char org[40];  /* organisation id for licensees, "" for admin */
+    char sub[40];    /* user id (UUID) */
+    char role[16];   /* admin, org_admin, org_staff */
+    char org[40];    /* organisation id for licensees, "" for admin */
     int client;      /* 1 for an API client's token: it acts as org_admin within its scopes */
     char scope[160]; /* an API client's scopes, space-separated */
 };
@@ -115,6 +115,16 @@ int page_send(struct req *r, json_t *items, json_t *next_key);
  * columns, so an empty page still names them. Takes `next_key`. */
 int page_send_rows(struct req *r, const PGresult *res, int n, json_t *next_key);
 
+/* Runs list statement `stmt` and sends the page keyed by (`key`, id): the last of the `nparams`
+ * parameters is the row limit, which this fills in (one more than the page, to know whether
+ * another page follows). Returns the status sent. */
+int page_query_send(struct req *r,
+                    const char *stmt,
+                    const char **params,
+                    int nparams,
+                    const struct page *p,
+                    const char *key);
+
 /* 1 when the Accept header asks for text/csv ahead of JSON. */
 int http_wants_csv(struct req *r);
 
@@ -141,10 +151,6 @@ int http_cursor_or_problem(struct req *r,
                            size_t n,
                            int (*first_ok)(const char *));
 
-/* page_send_rows for a list ordered by (`key`, id) and fetched with p->limit + 1 rows: sends the
- * first p->limit rows of `res`, and when there are more, [key, id] of the last one sent as the
- * next cursor. Returns the status sent. */
-int page_send_keyed(struct req *r, const PGresult *res, const struct page *p, const char *key);
 
 /* Starts the transaction of a change. With `if_match_required`, first answers 428 when the
  * request carries no If-Match (before any database work). Returns 0, or the status of the
