@@ -259,6 +259,22 @@ is_json_type(const char *ct)
     return strncasecmp(p, "charset=utf-8", 13) == 0 && p[13] == '\0';
 }
 
+/* After refusing a body (keep-alive already off, answer sent), reads and discards what the
+ * client is still sending (up to HTTP_DRAIN_MAX) before the connection closes, as nginx lingers.
+ * Closing a socket with unread data makes the kernel reset it, and a client still writing its
+ * body then gets a broken pipe instead of our answer. */
+static void
+drain_body(struct req *r)
+{
+    char sink[16384];
+    size_t drained = 0;
+    int n;
+
+    while (drained < HTTP_DRAIN_MAX && (n = mg_read(r->conn, sink, sizeof(sink))) > 0) {
+        drained += (size_t)n;
+    }
+}
+
 /* The deepest nesting of arrays and objects in JSON text, not counting brackets in strings. */
 static int
 json_depth(const char *s, size_t len)
@@ -302,14 +318,18 @@ http_read_json_or_problem(struct req *r, json_t **out)
     if (!is_json_type(http_header(r, "Content-Type"))) {
         mg_disable_connection_keep_alive(r->conn);
         http_add_header(r, "Accept-Post", "application/json");
-        return problem_send(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                            "send the body as application/json; charset=utf-8");
+        status = problem_send(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                              "send the body as application/json; charset=utf-8");
+        drain_body(r);
+        return status;
     }
     if (cl > HTTP_BODY_MAX) {
-        /* Unread body bytes would be taken for the next request: close after answering. */
+        /* Never read into memory; unread bytes would be taken for the next request, so close. */
         mg_disable_connection_keep_alive(r->conn);
-        return problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                            HTTP_BODY_MAX);
+        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
+                              HTTP_BODY_MAX);
+        drain_body(r);
+        return status;
     }
     if (cl < 0 && te == NULL) {
         cl = 0; /* no Content-Length and not chunked: no body */
@@ -331,6 +351,7 @@ http_read_json_or_problem(struct req *r, json_t **out)
         mg_disable_connection_keep_alive(r->conn);
         status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
                               HTTP_BODY_MAX);
+        drain_body(r);
         goto out;
     }
     if (cl >= 0 && got != (size_t)cl) {

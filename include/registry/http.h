@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #define HTTP_BODY_MAX       (1024 * 1024) /* request bodies larger than this get 413 */
+#define HTTP_DRAIN_MAX      (16 * 1024 * 1024) /* refused bodies read and discarded, at most */
 #define HTTP_MAX_PARAMS     4             /* path parameters a route may have */
 #define HTTP_MAX_QUERY      16            /* query parameters a request may have */
 #define HTTP_EXTRA_MAX      512           /* room for extra response headers */

@@ -1514,6 +1514,20 @@ it_raw_n(struct it_server *s,
          char *out,
          size_t outlen)
 {
+    return it_raw_ends(s, raw, rawlen, half_close, timeout_ms, out, outlen, NULL, NULL);
+}
+
+int
+it_raw_ends(struct it_server *s,
+            const void *raw,
+            size_t rawlen,
+            int half_close,
+            int timeout_ms,
+            char *out,
+            size_t outlen,
+            size_t *sent_out,
+            int *reset)
+{
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     size_t sent = 0, got = 0;
@@ -1521,6 +1535,9 @@ it_raw_n(struct it_server *s,
 
     if (outlen > 0) {
         out[0] = '\0';
+    }
+    if (reset != NULL) {
+        *reset = 0;
     }
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
@@ -1540,6 +1557,9 @@ it_raw_n(struct it_server *s,
             continue;
         }
         if (n <= 0) {
+            if (n < 0 && reset != NULL && (errno == EPIPE || errno == ECONNRESET)) {
+                *reset = 1;
+            }
             break; /* the server may have answered and closed already: read what it sent */
         }
         sent += (size_t)n;
@@ -1567,9 +1587,15 @@ it_raw_n(struct it_server *s,
             continue;
         }
         if (n <= 0) {
+            if (n < 0 && reset != NULL && errno == ECONNRESET) {
+                *reset = 1;
+            }
             break;
         }
         got += (size_t)n;
+    }
+    if (sent_out != NULL) {
+        *sent_out = sent;
     }
     if (outlen > 0) {
         out[got] = '\0';

@@ -233,6 +233,20 @@ int it_raw_n(struct it_server *s,
              char *out,
              size_t outlen);
 
+/* As it_raw_n, and says how the exchange ended: `sent` gets the bytes the server took before
+ * the connection broke (all of them unless it closed early), `reset` 1 when the server reset
+ * the connection (a send failed with EPIPE/ECONNRESET or a read with ECONNRESET) rather than
+ * closing it cleanly. Either may be NULL. */
+int it_raw_ends(struct it_server *s,
+                const void *raw,
+                size_t rawlen,
+                int half_close,
+                int timeout_ms,
+                char *out,
+                size_t outlen,
+                size_t *sent,
+                int *reset);
+
 /* ---- Signing in ---------------------------------------------------------------------------- */
 
 /* POST /v1/auth/token {"email","password"}; returns the malloc'd access token. Fails the test
