@@ -364,11 +364,11 @@ refused_while_sending(struct fx *f, const char *body, int chunked)
     for (i = 0; i < 10; i++) {
         size_t sent = 0;
         int reset = 0;
-        int n = it_raw_ends(f->s, raw, hlen + blen + tlen, 1, 10000, out, sizeof(out), &sent,
-                            &reset);
+        int n =
+            it_raw_ends(f->s, raw, hlen + blen + tlen, 1, 10000, out, sizeof(out), &sent, &reset);
 
-        if (n <= 0 || strncmp(out, "HTTP/1.1 413 ", 13) != 0 || reset ||
-            sent != hlen + blen + tlen) {
+        if (n <= 0 || strncmp(out, "HTTP/1.1 413 ", 13) != 0 || reset
+            || sent != hlen + blen + tlen) {
             fprintf(stderr, "attempt %d (%s): sent %zu of %zu, reset %d, read %d bytes: %.200s\n",
                     i, chunked ? "chunked" : "Content-Length", sent, hlen + blen + tlen, reset, n,
                     out);
