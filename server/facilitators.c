@@ -68,21 +68,34 @@
     "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "        \
     "LEFT JOIN organisation o ON o.id = e.organisation_id "
 
-/* Both histories, oldest first, for the full record. */
-#define FAC_HISTORIES                                                                              \
+/* Both histories, oldest first, for the full record, read only when `cond` holds (a public view
+ * needs neither: the subqueries then stop at a one-time filter without reading a row). */
+#define FAC_HISTORIES_WHEN(cond)                                                                   \
     ", (SELECT coalesce(jsonb_agg(jsonb_build_object('organisation_id', x.organisation_id,"        \
     "    'organisation_name', xo.name, 'from', x.started_on, 'to', x.ended_on)"                    \
     "    ORDER BY x.started_on, x.created_at, x.id), '[]'::jsonb)"                                 \
     "   FROM facilitator_employment x JOIN organisation xo ON xo.id = x.organisation_id"           \
-    "   WHERE x.facilitator_id = f.id) AS employment_history"                                      \
+    "   WHERE x.facilitator_id = f.id AND " cond ") AS employment_history"                         \
     ", (SELECT coalesce(jsonb_agg(jsonb_build_object('status', h.status,"                          \
     "    'accredited_on', h.accredited_on, 'accredited_until', h.accredited_until,"                \
     "    'reason', h.reason, 'effective_on', h.effective_on) ORDER BY h.effective_on, h.id),"      \
     "    '[]'::jsonb)"                                                                             \
-    "   FROM facilitator_status_history h WHERE h.facilitator_id = f.id) AS status_history "
+    "   FROM facilitator_status_history h WHERE h.facilitator_id = f.id AND " cond                 \
+    ") AS status_history "
+#define FAC_HISTORIES FAC_HISTORIES_WHEN("true")
+
+/* For GET: whether the caller sees the full record (sees_full below, in SQL): $2 true for the
+ * licensing body, $3 the caller's organisation when they are its org_admin (else NULL). */
+#define FAC_SEES_FULL "($2::boolean OR e.organisation_id = $3::uuid)"
 
 const struct db_stmt facilitators_stmts[] = {
     {"fac_get", "SELECT " FAC_COLUMNS FAC_HISTORIES FAC_FROM "WHERE f.id = $1::uuid"},
+    /* GET by id or by registration number in one statement: $1 the reference, $2/$3 as in
+     * FAC_SEES_FULL. */
+    {"fac_view_id",
+     "SELECT " FAC_COLUMNS FAC_HISTORIES_WHEN(FAC_SEES_FULL) FAC_FROM "WHERE f.id = $1::uuid"},
+    {"fac_view_number", "SELECT " FAC_COLUMNS FAC_HISTORIES_WHEN(FAC_SEES_FULL) FAC_FROM
+     "WHERE f.registration_number = upper(btrim($1::text))"},
     {"fac_get_locked", "SELECT " FAC_COLUMNS FAC_FROM "WHERE f.id = $1::uuid FOR UPDATE OF f"},
     {"fac_id_by_number",
      "SELECT id FROM facilitator WHERE registration_number = upper(btrim($1::text))"},
@@ -163,12 +176,16 @@ const struct db_stmt facilitators_stmts[] = {
     /* $1 a JSON array of strings: one row per element, in order, matched or not. */
     {"fac_status_check",
      "SELECT n.ord AS _ord, n.num AS _given, f.id, f.registration_number, f.given_name,"
-     " f.family_name, " FAC_STATUS " AS status, f.accredited_until, e.organisation_id,"
-     " o.name AS organisation_name "
+     " f.family_name, " FAC_STATUS " AS status, f.accredited_until, f.organisation_id,"
+     " f.organisation_name "
      "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS n(num, ord) "
-     "LEFT JOIN facilitator f ON f.registration_number = upper(btrim(n.num)) "
-     "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "
-     "LEFT JOIN organisation o ON o.id = e.organisation_id "
+     /* LATERAL with LIMIT (which keeps the planner from flattening it into a hash join over
+      * every facilitator): one probe of the unique index per number, then its employer. */
+     "LEFT JOIN LATERAL (SELECT x.*, e.organisation_id, o.name AS organisation_name"
+     "  FROM facilitator x"
+     "  LEFT JOIN facilitator_employment e ON e.facilitator_id = x.id AND e.ended_on IS NULL"
+     "  LEFT JOIN organisation o ON o.id = e.organisation_id"
+     "  WHERE x.registration_number = upper(btrim(n.num)) LIMIT 1) f ON true "
      "ORDER BY n.ord"},
     {NULL, NULL},
 };
@@ -317,17 +334,21 @@ resolve_or_problem(struct req *r, const char *ref, char *id, size_t idlen)
     return status;
 }
 
-/* Reads facilitator `id` with statement `stmt`. Returns 0 with the result in *out, or the
- * status of the problem already sent (404 when there is none). */
+/* Reads one facilitator with statement `stmt` and its `n` parameters; `ref` names it in the 404.
+ * Returns 0 with the result in *out, or the status of the problem already sent. */
 static int
-load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
+load_or_problem_n(struct req *r,
+                  const char *stmt,
+                  int n,
+                  const char *const *params,
+                  const char *ref,
+                  PGresult **out)
 {
-    const char *params[1] = {id};
     PGresult *res;
     int status;
 
     *out = NULL;
-    res = db_exec(r->db, stmt, 1, params);
+    res = db_exec(r->db, stmt, n, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         PQclear(res);
@@ -335,10 +356,19 @@ load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", id);
+        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
     }
     *out = res;
     return 0;
+}
+
+/* Reads facilitator `id` with statement `stmt` (whose one parameter is the id). */
+static int
+load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
+{
+    const char *params[1] = {id};
+
+    return load_or_problem_n(r, stmt, 1, params, id, out);
 }
 
 /* Reads today's date (UK calendar) into `today` (11 bytes). Returns 0 or the status sent. */
@@ -388,25 +418,35 @@ full_or_problem(struct req *r, const char *id, PGresult **res, json_t **body)
     return status;
 }
 
+/* GET /v1/facilitators/{id or registration number}: one statement, which reads the histories
+ * only for a caller who sees the full record (the status check licensees run all day). */
 int
 facilitators_get(struct req *r)
 {
+    const char *ref = r->params[0];
+    const char *params[3];
     PGresult *res = NULL;
     json_t *body = NULL, *pub = NULL;
-    char id[48];
-    int status;
+    int by_id = validate_uuid(ref), status;
 
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
-        || (status = full_or_problem(r, id, &res, &body)) != 0) {
-        goto out;
+    if (!by_id && (strlen(ref) > FAC_NUMBER_MAX || strncasecmp(ref, "MPF-", 4) != 0)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
     }
+    params[0] = ref;
+    params[1] = auth_is_admin(&r->principal) ? "true" : "false";
+    params[2] = is_org_admin(&r->principal) ? r->principal.org : NULL;
+    if ((status =
+             load_or_problem_n(r, by_id ? "fac_view_id" : "fac_view_number", 3, params, ref, &res))
+        != 0) {
+        return status;
+    }
+    body = db_row_to_json(res, 0);
     if (sees_full(&r->principal, res, 0)) {
         status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
     } else {
         pub = public_view(body);
         status = http_send_json(r, 200, pub);
     }
-out:
     json_decref(pub);
     json_decref(body);
     PQclear(res);
