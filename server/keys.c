@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 
 #include <jansson.h>
 #include <jwt.h>
+
+#include "registry/codec.h"
 
 #define KEYS_TOKEN_MAX   8192        /* longest compact JWS we look at, in bytes */
 #define KEYS_FILE_MAX    (64 * 1024) /* longest key file we read */
@@ -57,6 +60,27 @@ struct key_set {
 
 static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct key_set *keys_current;
+static unsigned keys_generation; /* bumped under keys_lock each time the key set changes */
+
+/* Tokens whose signature was checked, until they expire (LIBRARIES.md 15: a request must not pay
+ * an ES256 verification each time; licensees' systems reuse one token for many calls). A
+ * direct-mapped table keyed by the SHA-256 of the WHOLE token, so a hit means these exact bytes
+ * were verified; a changed payload or header is a different token. Entries made under an older
+ * key set never match. Only the signature is remembered: the claims are decoded and checked on
+ * every request as before. */
+#define KEYS_CACHE_SLOTS   4096 /* a power of two */
+#define KEYS_CACHE_STRIPES 64
+
+struct verified {
+    unsigned char digest[32];
+    long long exp;       /* the token's exp; 0: an empty slot */
+    unsigned generation; /* keys_generation when verified */
+};
+
+static struct verified verified_cache[KEYS_CACHE_SLOTS];
+static pthread_mutex_t verified_locks[KEYS_CACHE_STRIPES];
+static pthread_once_t verified_once = PTHREAD_ONCE_INIT;
+static atomic_llong verified_hits, verified_misses;
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -556,6 +580,7 @@ keys_load(const char *dir, char *err, size_t errlen)
     pthread_rwlock_wrlock(&keys_lock);
     old = keys_current;
     keys_current = set;
+    keys_generation++;
     pthread_rwlock_unlock(&keys_lock);
     set = old; /* freed below */
     rc = 0;
@@ -576,6 +601,7 @@ keys_unload(void)
     pthread_rwlock_wrlock(&keys_lock);
     old = keys_current;
     keys_current = NULL;
+    keys_generation++;
     pthread_rwlock_unlock(&keys_lock);
     key_set_free(old);
 }
@@ -838,6 +864,69 @@ out:
     return ok;
 }
 
+static void
+verified_init(void)
+{
+    int i;
+
+    for (i = 0; i < KEYS_CACHE_STRIPES; i++) {
+        pthread_mutex_init(&verified_locks[i], NULL);
+    }
+}
+
+static size_t
+verified_slot(const unsigned char digest[32])
+{
+    return ((size_t)digest[0] | (size_t)digest[1] << 8 | (size_t)digest[2] << 16)
+           & (KEYS_CACHE_SLOTS - 1);
+}
+
+/* 1 when these token bytes were verified under the current key set and have not expired.
+ * Called with keys_lock held for reading. */
+static int
+verified_seen(const unsigned char digest[32], long long now)
+{
+    size_t slot = verified_slot(digest);
+    pthread_mutex_t *lock = &verified_locks[slot % KEYS_CACHE_STRIPES];
+    const struct verified *v = &verified_cache[slot];
+    int hit;
+
+    pthread_once(&verified_once, verified_init);
+    pthread_mutex_lock(lock);
+    hit = v->exp > now && v->generation == keys_generation
+          && memcmp(v->digest, digest, sizeof(v->digest)) == 0;
+    pthread_mutex_unlock(lock);
+    atomic_fetch_add(hit ? &verified_hits : &verified_misses, 1);
+    return hit;
+}
+
+/* Remembers a verified token until `exp` (a token without an integer exp is not remembered).
+ * Called with keys_lock held for reading. */
+static void
+verified_remember(const unsigned char digest[32], const json_t *payload)
+{
+    json_t *exp = json_object_get(payload, "exp");
+    size_t slot = verified_slot(digest);
+    pthread_mutex_t *lock = &verified_locks[slot % KEYS_CACHE_STRIPES];
+    struct verified *v = &verified_cache[slot];
+
+    if (!json_is_integer(exp) || json_integer_value(exp) <= 0) {
+        return;
+    }
+    pthread_mutex_lock(lock);
+    memcpy(v->digest, digest, sizeof(v->digest));
+    v->exp = (long long)json_integer_value(exp);
+    v->generation = keys_generation;
+    pthread_mutex_unlock(lock);
+}
+
+void
+keys_cache_stats(long long *hits, long long *misses)
+{
+    *hits = atomic_load(&verified_hits);
+    *misses = atomic_load(&verified_misses);
+}
+
 int
 keys_verify(const char *token, json_t **claims)
 {
@@ -846,7 +935,8 @@ keys_verify(const char *token, json_t **claims)
     unsigned char sig[KEYS_SIG_BYTES];
     size_t len, sig_len = 0, i;
     const struct key *key = NULL;
-    int rc = -1, locked = 0;
+    unsigned char digest[32];
+    int rc = -1, locked = 0, verified = 0;
 
     if (claims == NULL) {
         return -1;
@@ -899,12 +989,19 @@ keys_verify(const char *token, json_t **claims)
     if (key == NULL) {
         goto out;
     }
-    if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
-        goto out;
+    codec_sha256(token, len, digest);
+    if (!verified_seen(digest, (long long)time(NULL))) {
+        if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
+            goto out;
+        }
+        verified = 1;
     }
     payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
     if (payload == NULL) {
         goto out;
+    }
+    if (verified) {
+        verified_remember(digest, payload);
     }
     *claims = payload;
     payload = NULL;

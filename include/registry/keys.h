@@ -32,4 +32,9 @@ char *keys_sign(json_t *claims);
  * claims object in *claims, or -1. */
 int keys_verify(const char *token, json_t **claims);
 
+/* How often keys_verify found a token's signature already verified (it remembers verified
+ * tokens, by a digest of the whole token, until they expire or the keys change), and how often
+ * it had to check one. */
+void keys_cache_stats(long long *hits, long long *misses);
+
 #endif

@@ -506,6 +506,71 @@ test_tampering(void **state)
     json_decref(claims);
 }
 
+/* Verifies `token` and says whether the signature was checked (a cache miss) or remembered. */
+static int
+verify_counted(const char *token, int *ok)
+{
+    long long h0, m0, h1, m1;
+
+    keys_cache_stats(&h0, &m0);
+    *ok = verifies(token);
+    keys_cache_stats(&h1, &m1);
+    assert_true((h1 - h0) + (m1 - m0) <= 1);
+    return m1 > m0 ? 'm' : h1 > h0 ? 'h' : '-';
+}
+
+static void
+test_verified_cache(void **state)
+{
+    struct fixture *f = *state;
+    long long now = (long long)time(NULL);
+    json_t *live = json_pack("{s:s, s:I}", "sub", "cache-1", "exp", (json_int_t)(now + 3600));
+    json_t *old = json_pack("{s:s, s:I}", "sub", "cache-2", "exp", (json_int_t)(now - 10));
+    json_t *noexp = json_pack("{s:s}", "sub", "cache-3");
+    char *token = keys_sign(live), *expired = keys_sign(old), *forever = keys_sign(noexp), *t;
+    char err[512], *payload;
+    int ok;
+
+    assert_non_null(token);
+    assert_non_null(expired);
+    assert_non_null(forever);
+
+    /* Checked once, then remembered. */
+    assert_int_equal(verify_counted(token, &ok), 'm');
+    assert_true(ok);
+    assert_int_equal(verify_counted(token, &ok), 'h');
+    assert_true(ok);
+
+    /* A remembered token does not vouch for another payload under its signature. */
+    t = strdup(token);
+    payload = strchr(t, '.') + 1;
+    payload[5] = payload[5] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify_counted(t, &ok), 'm');
+    assert_false(ok);
+    free(t);
+
+    /* Reloading the keys forgets what was verified under the old set. */
+    assert_int_equal(keys_load(f->dir, err, sizeof err), 0);
+    assert_int_equal(verify_counted(token, &ok), 'm');
+    assert_true(ok);
+    assert_int_equal(verify_counted(token, &ok), 'h');
+
+    /* Tokens already expired, or without an exp, are checked every time (the claims check
+     * refuses them anyway). */
+    assert_int_equal(verify_counted(expired, &ok), 'm');
+    assert_int_equal(verify_counted(expired, &ok), 'm');
+    assert_int_equal(verify_counted(forever, &ok), 'm');
+    assert_int_equal(verify_counted(forever, &ok), 'm');
+    assert_true(ok);
+
+    free(token);
+    free(expired);
+    free(forever);
+    json_decref(live);
+    json_decref(old);
+    json_decref(noexp);
+}
+
 static void
 test_algorithms(void **state)
 {
@@ -994,6 +1059,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_generate_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sign_verify_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jwks_thumbprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verified_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algorithms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kid, setup, teardown),
