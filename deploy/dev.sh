@@ -20,6 +20,8 @@ PACKAGES=(
     libcmocka-dev libcurl4-openssl-dev
     postgresql-15 postgresql-contrib
     valgrind curl ca-certificates
+    nginx-light openssl
+    chromium fonts-liberation
 )
 
 say()
@@ -45,6 +47,11 @@ install_packages()
             missing+=("$p")
         fi
     done
+    # Node.js and npm only when there are none: a machine may have them from elsewhere (the
+    # NodeSource nodejs package includes npm, and Debian's npm package would conflict with it).
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
     if [[ ${#missing[@]} -eq 0 ]]; then
         return
     fi
@@ -58,9 +65,43 @@ install_packages()
             exit 1
         fi
     fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${missing[@]}"
+    # The it.nginx test runs its own nginx on loopback; the package must not start the system's
+    # on port 80 when installed. A policy-rc.d that refuses every start does that, for this
+    # install only, and only when there was none before (then it is ours to remove).
+    local policy="" rc=0
+    if [[ " ${missing[*]} " == *" nginx-light "* && ! -e /usr/sbin/policy-rc.d ]]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\n# dev.sh: no service starts while it installs packages\nexit 101\n' \
+            | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod 755 "$policy"
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends "${missing[@]}" || rc=$?
+    fi
+    if [[ -n "$policy" ]]; then
+        "${sudo[@]}" rm -f "$policy"
+    fi
+    return $rc
+}
+
+# Installs the front-end packages (GOV.UK Frontend, Chart.js, Swagger UI, and the browser-test
+# tools) exactly as package-lock.json pins them, when node_modules/ does not already hold that
+# lock. Install scripts are not run: none of these packages needs one.
+install_node_modules()
+{
+    local want have=""
+    want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+    if [[ -f node_modules/.mpact-lock ]]; then
+        have="$(cat node_modules/.mpact-lock)"
+    fi
+    if [[ "$want" == "$have" ]]; then
+        return
+    fi
+    say "installing the front-end packages (npm ci)"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$want" >node_modules/.mpact-lock
 }
 
 # build DIR [CMAKE-ARG...]
@@ -76,6 +117,7 @@ build()
 cmd_serve()
 {
     install_packages
+    install_node_modules
     build build
 
     local bin="$ROOT/build/mpact-registry" conninfo keys="$ROOT/.local/keys"
@@ -92,7 +134,7 @@ cmd_serve()
     export REGISTRY_DATABASE_URL="$conninfo dbname=registry"
     export REGISTRY_LISTEN="${REGISTRY_LISTEN:-127.0.0.1:8080}"
     export REGISTRY_JWT_KEY_DIR="$keys"
-    export REGISTRY_STATIC_DIR="${REGISTRY_STATIC_DIR:-$ROOT/static}"
+    export REGISTRY_STATIC_DIR="${REGISTRY_STATIC_DIR:-$ROOT/build/static}"
 
     say "migrating"
     "$bin" migrate
@@ -118,6 +160,7 @@ cmd_test()
 {
     local started=$SECONDS
     install_packages
+    install_node_modules
     if ! build build; then
         echo "dev.sh test: FAILED: build/ does not build"
         return 1

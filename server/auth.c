@@ -13,6 +13,7 @@
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/keys.h"
+#include "registry/metrics.h"
 #include "registry/validate.h"
 
 int
@@ -195,11 +196,13 @@ auth_authenticate(struct req *r)
         token++;
     }
     if (keys_verify(token, &claims) != 0) {
+        metrics_token(0);
         return -1;
     }
     rc = auth_check_claims(claims, (long long)time(NULL), config.issuer, config.audience,
                            &r->principal, &why);
     json_decref(claims);
+    metrics_token(rc == 0);
     return rc == 0 ? 1 : -1;
 }
 

@@ -78,6 +78,11 @@ const struct db_stmt clients_stmts[] = {
                           " WHERE client_id = $1::uuid AND secret_hash = decode($2::text, 'hex')"
                           "   AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
                           " RETURNING id, created_at, expires_at"},
+    /* The pruning job: $1 retention in days. A current secret (no expiry, not revoked) stays. */
+    {"cli_prune_secrets", "WITH d AS (DELETE FROM api_client_secret"
+                          " WHERE expires_at < now() - make_interval(days => $1::int)"
+                          " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1)"
+                          " SELECT count(*) AS n FROM d"},
     {NULL, NULL},
 };
 
@@ -513,4 +518,21 @@ out:
     PQclear(res);
     json_decref(after);
     return status;
+}
+
+long
+clients_prune_secrets(struct db_conn *c, int days)
+{
+    char d[16];
+    const char *params[1] = {d};
+    PGresult *res;
+    long n = -1;
+
+    snprintf(d, sizeof(d), "%d", days);
+    res = db_exec(c, "cli_prune_secrets", 1, params);
+    if (db_ok(res) && PQntuples(res) == 1) {
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return n;
 }

@@ -1,12 +1,11 @@
 /* codec.c: base64url (RFC 4648 section 5, unpadded), hex, random bytes, SHA-256. */
-#include <errno.h>
-#include <sys/random.h>
+#include "registry/codec.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
-
-#include "registry/codec.h"
+#include <sys/random.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

@@ -49,7 +49,17 @@ const char config_help[] =
     "  REGISTRY_WEBHOOK_POLL_MS how often the webhook worker looks for due deliveries\n"
     "                           (default 1000)\n"
     "  REGISTRY_WEBHOOK_EXPIRY_EVERY_S  also run the expiry job this often (default 0: at start\n"
-    "                           and once a day)\n";
+    "                           and once a day)\n"
+    "  REGISTRY_LOG_FORMAT      text (default) or json: one JSON object per log line\n"
+    "  REGISTRY_METRICS_ALLOW   comma-separated IPv4 addresses that may GET /metrics when they\n"
+    "                           connect directly, not through the proxy (default 127.0.0.1)\n"
+    "  REGISTRY_METRICS_TOKEN_FILE  file holding a token; Authorization: Bearer <it> may GET\n"
+    "                           /metrics from anywhere (unset: no token)\n"
+    "  REGISTRY_DATABASE_URL_REPLICA  a streaming replica for public reads and reports (unset:\n"
+    "                           everything reads the primary)\n"
+    "  REGISTRY_REPLICA_MAX_LAG_MS  read the primary while the replica lags more (default 5000)\n"
+    "  REGISTRY_TOKEN_RETENTION_DAYS  days expired or revoked refresh tokens and API-client\n"
+    "                           secrets are kept before the daily job deletes them (default 30)\n";
 
 static int
 int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
@@ -98,6 +108,18 @@ config_load(struct config *c, char *err, size_t errlen)
     c->static_dir = str_setting("REGISTRY_STATIC_DIR", "static");
     c->trusted_proxy = str_setting("REGISTRY_TRUSTED_PROXY", NULL);
     c->webhook_allow_hosts = str_setting("REGISTRY_WEBHOOK_ALLOW_HOSTS", NULL);
+    c->metrics_allow = str_setting("REGISTRY_METRICS_ALLOW", "127.0.0.1");
+    c->metrics_token_file = str_setting("REGISTRY_METRICS_TOKEN_FILE", NULL);
+    c->database_url_replica = str_setting("REGISTRY_DATABASE_URL_REPLICA", NULL);
+    {
+        const char *f = str_setting("REGISTRY_LOG_FORMAT", "text");
+        if (strcmp(f, "json") == 0) {
+            c->log_json = 1;
+        } else if (strcmp(f, "text") != 0) {
+            snprintf(err, errlen, "REGISTRY_LOG_FORMAT must be text or json (got '%.40s')", f);
+            return -1;
+        }
+    }
     c->access_ttl = 15 * 60;
     c->refresh_ttl = 30 * 24 * 3600;
 
@@ -132,6 +154,12 @@ config_load(struct config *c, char *err, size_t errlen)
                != 0
         || int_setting("REGISTRY_WEBHOOK_EXPIRY_EVERY_S", 0, 0, 86400, &c->webhook_expiry_every_s,
                        err, errlen)
+               != 0
+        || int_setting("REGISTRY_REPLICA_MAX_LAG_MS", 5000, 0, 600000, &c->replica_max_lag_ms, err,
+                       errlen)
+               != 0
+        || int_setting("REGISTRY_TOKEN_RETENTION_DAYS", 30, 1, 3650, &c->token_retention_days, err,
+                       errlen)
                != 0) {
         return -1;
     }

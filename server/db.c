@@ -2,8 +2,11 @@
  * (STYLE.md, SQL): a request borrows one for as long as it needs it. Every statement table
  * is prepared on each connection when it opens and again after a reconnect, because prepared
  * statements die with their session (LIBRARIES.md 20). */
+#include "registry/db.h"
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +15,48 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "registry/db.h"
+#include "registry/logging.h"
 
-struct db_conn {
-    PGconn *pg;
-    int in_tx;
-};
-
-static struct {
+/* One pool: the primary, or the read replica (REGISTRY_DATABASE_URL_REPLICA). */
+struct pool {
+    const char *label; /* "primary" or "replica", for logs and metrics */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct db_conn *conns;
     int *free_stack;
     int nfree;
     int size;
+    int waiting; /* requests waiting for a connection, under mu */
     int wait_ms;
     char *conninfo;
     const struct db_stmt *const *tables;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, NULL, NULL};
+    atomic_ullong statements; /* statements run, for metrics */
+};
+
+struct db_conn {
+    PGconn *pg;
+    int in_tx;
+    int ready; /* session set up and every statement prepared */
+    struct pool *pool;
+};
+
+static struct pool primary = {
+    .label = "primary", .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static struct pool replica = {
+    .label = "replica", .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* The replica's health, kept by a monitor thread (see db_replica_init). */
+static struct {
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;            /* under mu */
+    int max_lag_ms;      /* REGISTRY_REPLICA_MAX_LAG_MS */
+    atomic_int state;    /* enum db_replica_state */
+    atomic_llong lag_ms; /* last measured lag, -1 unknown */
+    atomic_int configured;
+} monitor = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
 quiet_notices(void *arg, const char *message)
@@ -105,119 +132,458 @@ db_connect(const char *conninfo, char *err, size_t errlen)
     return pg;
 }
 
-/* Reconnects a dead connection and prepares again. Returns 0, or -1. */
+/* Reconnects a dead (or never prepared) connection and prepares again. Returns 0, or -1. */
 static int
 reconnect(struct db_conn *c)
 {
     char err[256];
 
-    PQreset(c->pg);
+    c->ready = 0;
     c->in_tx = 0;
+    PQreset(c->pg); /* a fresh session: statements half prepared before are gone too */
     if (PQstatus(c->pg) != CONNECTION_OK) {
         return -1;
     }
-    if (setup(c->pg, pool.tables, err, sizeof(err)) != 0) {
-        fprintf(stderr, "db: after reconnect: %s\n", err);
+    if (setup(c->pg, c->pool->tables, err, sizeof(err)) != 0) {
+        logging_event("error", NULL, "db: after reconnect%s: %s",
+                      c->pool == &replica ? " (replica)" : "", err);
         return -1;
     }
-    fprintf(stderr, "db: reconnected\n");
+    c->ready = 1;
+    logging_event("info", NULL, "db: reconnected%s", c->pool == &replica ? " (replica)" : "");
+    return 0;
+}
+
+/* Opens a connection that gives up connecting after `timeout_s` (0: libpq's default, which is to
+ * wait as long as the network does). The conninfo's own connect_timeout wins. Never NULL. */
+static PGconn *
+connect_timed(const char *conninfo, int timeout_s)
+{
+    char t[16];
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {t, conninfo, NULL};
+
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    return PQconnectdbParams(keys, values, 1);
+}
+
+static void
+pool_close(struct pool *p)
+{
+    int i;
+
+    for (i = 0; i < p->size && p->conns != NULL; i++) {
+        PQfinish(p->conns[i].pg);
+    }
+    free(p->conns);
+    free(p->free_stack);
+    free(p->conninfo);
+    p->conns = NULL;
+    p->free_stack = NULL;
+    p->conninfo = NULL;
+    p->size = 0;
+    p->nfree = 0;
+}
+
+/* Opens `size` connections. With `lenient` (the replica), a connection that cannot be made now
+ * is kept unready and made again when it is next borrowed; otherwise it fails the pool. */
+static int
+pool_open(struct pool *p,
+          const char *conninfo,
+          int size,
+          int wait_ms,
+          const struct db_stmt *const *tables,
+          int lenient,
+          char *err,
+          size_t errlen)
+{
+    int i;
+
+    p->conninfo = strdup(conninfo != NULL ? conninfo : "");
+    p->conns = calloc((size_t)size, sizeof(*p->conns));
+    p->free_stack = calloc((size_t)size, sizeof(*p->free_stack));
+    if (p->conninfo == NULL || p->conns == NULL || p->free_stack == NULL) {
+        snprintf(err, errlen, "out of memory");
+        pool_close(p);
+        return -1;
+    }
+    p->size = size;
+    p->wait_ms = wait_ms;
+    p->tables = tables;
+    for (i = 0; i < size; i++) {
+        struct db_conn *c = &p->conns[i];
+        c->pool = p;
+        if (lenient) {
+            char ignored[256];
+            c->pg = connect_timed(p->conninfo, DB_REPLICA_CONNECT_TIMEOUT_S);
+            if (c->pg == NULL) {
+                snprintf(err, errlen, "out of memory");
+                pool_close(p);
+                return -1;
+            }
+            PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+            c->ready = PQstatus(c->pg) == CONNECTION_OK
+                       && setup(c->pg, tables, ignored, sizeof(ignored)) == 0;
+        } else {
+            c->pg = db_connect(p->conninfo, err, errlen);
+            if (c->pg == NULL || setup(c->pg, tables, err, errlen) != 0) {
+                pool_close(p);
+                return -1;
+            }
+            c->ready = 1;
+        }
+        p->free_stack[p->nfree++] = i;
+    }
     return 0;
 }
 
 int
-db_pool_init(const char *conninfo, int size, int wait_ms, const struct db_stmt *const *tables,
-             char *err, size_t errlen)
+db_pool_init(const char *conninfo,
+             int size,
+             int wait_ms,
+             const struct db_stmt *const *tables,
+             char *err,
+             size_t errlen)
 {
-    int i;
-
-    pool.conninfo = strdup(conninfo != NULL ? conninfo : "");
-    pool.conns = calloc((size_t)size, sizeof(*pool.conns));
-    pool.free_stack = calloc((size_t)size, sizeof(*pool.free_stack));
-    if (pool.conninfo == NULL || pool.conns == NULL || pool.free_stack == NULL) {
-        snprintf(err, errlen, "out of memory");
-        db_pool_close();
-        return -1;
-    }
-    pool.size = size;
-    pool.wait_ms = wait_ms;
-    pool.tables = tables;
-    for (i = 0; i < size; i++) {
-        pool.conns[i].pg = db_connect(pool.conninfo, err, errlen);
-        if (pool.conns[i].pg == NULL || setup(pool.conns[i].pg, tables, err, errlen) != 0) {
-            db_pool_close();
-            return -1;
-        }
-        pool.free_stack[pool.nfree++] = i;
-    }
-    return 0;
+    return pool_open(&primary, conninfo, size, wait_ms, tables, 0, err, errlen);
 }
 
 void
 db_pool_close(void)
 {
-    int i;
-
-    for (i = 0; i < pool.size && pool.conns != NULL; i++) {
-        PQfinish(pool.conns[i].pg);
-    }
-    free(pool.conns);
-    free(pool.free_stack);
-    free(pool.conninfo);
-    pool.conns = NULL;
-    pool.free_stack = NULL;
-    pool.conninfo = NULL;
-    pool.size = 0;
-    pool.nfree = 0;
+    db_replica_close();
+    pool_close(&primary);
 }
 
-struct db_conn *
-db_acquire(void)
+/* Borrows a connection of `p`, waiting up to `wait_ms`. NULL when none frees up in time. */
+static struct db_conn *
+pool_take(struct pool *p, int wait_ms)
 {
     struct timespec deadline;
     struct db_conn *c = NULL;
     int rc = 0;
 
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += pool.wait_ms / 1000;
-    deadline.tv_nsec += (long)(pool.wait_ms % 1000) * 1000000L;
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&pool.mu);
-    while (pool.nfree == 0 && rc != ETIMEDOUT) {
-        rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline);
+    pthread_mutex_lock(&p->mu);
+    if (p->nfree == 0) {
+        p->waiting++;
+        while (p->nfree == 0 && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+        }
+        p->waiting--;
     }
-    if (pool.nfree > 0) {
-        c = &pool.conns[pool.free_stack[--pool.nfree]];
+    if (p->nfree > 0) {
+        c = &p->conns[p->free_stack[--p->nfree]];
     }
-    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&p->mu);
     if (c == NULL) {
         return NULL;
     }
     /* A connection known to be dead is mended now; one that died silently is found by the
      * first statement, which reconnects and retries (db_exec). */
-    if (PQstatus(c->pg) == CONNECTION_BAD && reconnect(c) != 0) {
+    if ((PQstatus(c->pg) == CONNECTION_BAD || !c->ready) && reconnect(c) != 0) {
         db_release(c);
         return NULL;
     }
     return c;
 }
 
+struct db_conn *
+db_acquire(void)
+{
+    return pool_take(&primary, primary.wait_ms);
+}
+
 void
 db_release(struct db_conn *c)
 {
+    struct pool *p;
+
     if (c == NULL) {
         return;
     }
-    if (PQstatus(c->pg) == CONNECTION_OK && (c->in_tx || PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
+    p = c->pool;
+    if (PQstatus(c->pg) == CONNECTION_OK
+        && (c->in_tx || PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
         PQclear(PQexec(c->pg, "ROLLBACK"));
     }
     c->in_tx = 0;
-    pthread_mutex_lock(&pool.mu);
-    pool.free_stack[pool.nfree++] = (int)(c - pool.conns);
-    pthread_cond_signal(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_lock(&p->mu);
+    p->free_stack[p->nfree++] = (int)(c - p->conns);
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int
+db_is_replica(const struct db_conn *c)
+{
+    return c != NULL && c->pool == &replica;
+}
+
+int
+db_pool_stats(int which, struct db_pool_stats *out)
+{
+    struct pool *p = which == DB_POOL_REPLICA ? &replica : &primary;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&p->mu);
+    out->size = p->size;
+    out->in_use = p->size - p->nfree;
+    out->waiting = p->waiting;
+    pthread_mutex_unlock(&p->mu);
+    out->statements = atomic_load_explicit(&p->statements, memory_order_relaxed);
+    return out->size > 0 ? 0 : -1;
+}
+
+/* ---- The read replica ---------------------------------------------------------------------- */
+
+/* Lag by WAL position. Every DB_REPLICA_CHECK_MS the monitor notes the primary's current WAL
+ * position with the time, then asks the replica how far it has replayed. The lag is the age of
+ * the oldest note the replica has not replayed yet: it has not caught up with what the primary
+ * had written by then. This needs no synchronised clocks, reads nothing but two functions, and
+ * does not mistake an idle primary (no new commits to replay) for a lagging replica, which the
+ * age of pg_last_xact_replay_timestamp() would. The ring keeps enough notes to see past the
+ * limit; the estimate is good to one check interval. */
+#define DB_LSN_PRIMARY_SQL "SELECT pg_current_wal_lsn()::text"
+#define DB_LSN_REPLICA_SQL                                                                         \
+    "SELECT pg_is_in_recovery(), COALESCE(pg_last_wal_replay_lsn(), '0/0')::text"
+
+static const char *const state_names[] = {"not configured", "in use", "unreachable",
+                                          "lagging or not measurable"};
+
+struct lsn_note {
+    long long at_ms;
+    unsigned long long lsn;
+};
+
+static struct {
+    struct lsn_note *notes;
+    int cap, n, next; /* a ring: `next` is written next, the oldest is next - n */
+} ring;
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "16/B374D848" -> its 64-bit position. Returns 0 on success. */
+static int
+parse_lsn(const char *text, unsigned long long *out)
+{
+    unsigned int hi, lo;
+    char extra;
+
+    if (sscanf(text, "%X/%X%c", &hi, &lo, &extra) != 2) {
+        return -1;
+    }
+    *out = ((unsigned long long)hi << 32) | lo;
+    return 0;
+}
+
+/* Runs a one-row query on a monitor connection, making or mending it first. Returns the result
+ * (the caller clears it) or NULL. */
+static PGresult *
+monitor_query(PGconn **pg, const char *conninfo, const char *sql)
+{
+    PGresult *res;
+
+    if (*pg == NULL) {
+        *pg = connect_timed(conninfo, DB_REPLICA_CONNECT_TIMEOUT_S);
+        if (*pg != NULL) {
+            PQsetNoticeProcessor(*pg, quiet_notices, NULL);
+        }
+    } else if (PQstatus(*pg) != CONNECTION_OK) {
+        PQreset(*pg);
+    }
+    if (*pg == NULL || PQstatus(*pg) != CONNECTION_OK) {
+        return NULL;
+    }
+    res = PQexec(*pg, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Measures the replica on the monitor's own connections (`*pri` to the primary, `*rep` to the
+ * replica). Returns the new state and sets *lag (-1 when not measurable). */
+static int
+measure(PGconn **pri, PGconn **rep, long long *lag)
+{
+    PGresult *res;
+    unsigned long long lsn, replayed;
+    long long now = mono_ms();
+    int standby, i;
+
+    *lag = -1;
+    /* The primary first: what the replica has replayed is then compared with a position the
+     * primary had already reached. */
+    res = monitor_query(pri, primary.conninfo, DB_LSN_PRIMARY_SQL);
+    if (res != NULL && parse_lsn(PQgetvalue(res, 0, 0), &lsn) == 0) {
+        ring.notes[ring.next].at_ms = now;
+        ring.notes[ring.next].lsn = lsn;
+        ring.next = (ring.next + 1) % ring.cap;
+        if (ring.n < ring.cap) {
+            ring.n++;
+        }
+    }
+    PQclear(res);
+    res = monitor_query(rep, replica.conninfo, DB_LSN_REPLICA_SQL);
+    if (res == NULL) {
+        return DB_REPLICA_DOWN;
+    }
+    standby = PQgetvalue(res, 0, 0)[0] == 't';
+    i = parse_lsn(PQgetvalue(res, 0, 1), &replayed);
+    PQclear(res);
+    if (!standby) {
+        *lag = 0; /* the URL names a server that is not replaying: nothing to lag behind */
+        return DB_REPLICA_IN_USE;
+    }
+    if (i != 0 || ring.n == 0) {
+        return DB_REPLICA_LAGGING;
+    }
+    *lag = 0;
+    for (i = ring.n; i > 0; i--) {
+        const struct lsn_note *n = &ring.notes[(ring.next - i + ring.cap) % ring.cap];
+        if (n->lsn > replayed) {
+            *lag = now - n->at_ms;
+            break;
+        }
+    }
+    return *lag <= monitor.max_lag_ms ? DB_REPLICA_IN_USE : DB_REPLICA_LAGGING;
+}
+
+static void *
+monitor_main(void *arg)
+{
+    PGconn *pri = NULL, *rep = NULL;
+    int stop = 0;
+
+    (void)arg;
+    while (!stop) {
+        struct timespec until;
+        long long lag;
+        int was = atomic_load(&monitor.state), now = measure(&pri, &rep, &lag);
+
+        atomic_store(&monitor.lag_ms, lag);
+        atomic_store(&monitor.state, now);
+        if (now != was) {
+            /* Once per change of state, never per request. */
+            if (now == DB_REPLICA_IN_USE) {
+                logging_event("info", NULL, "db: replica %s: public reads and reports use it",
+                              state_names[now]);
+            } else {
+                logging_event("warn", NULL,
+                              "db: replica %s (lag %lld ms, limit %d ms): reads fall back to the "
+                              "primary",
+                              state_names[now], lag, monitor.max_lag_ms);
+            }
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += DB_REPLICA_CHECK_MS / 1000;
+        until.tv_nsec += (long)(DB_REPLICA_CHECK_MS % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&monitor.mu);
+        while (!monitor.stop
+               && pthread_cond_timedwait(&monitor.cv, &monitor.mu, &until) != ETIMEDOUT) {
+        }
+        stop = monitor.stop;
+        pthread_mutex_unlock(&monitor.mu);
+    }
+    PQfinish(pri);
+    PQfinish(rep);
+    return NULL;
+}
+
+int
+db_replica_init(const char *conninfo,
+                int size,
+                int wait_ms,
+                int max_lag_ms,
+                const struct db_stmt *const *tables,
+                char *err,
+                size_t errlen)
+{
+    int rc;
+
+    if (pool_open(&replica, conninfo, size, wait_ms, tables, 1, err, errlen) != 0) {
+        return -1;
+    }
+    monitor.max_lag_ms = max_lag_ms;
+    monitor.stop = 0;
+    /* Notes enough to see a lag past the limit, and two more. */
+    ring.cap = max_lag_ms / DB_REPLICA_CHECK_MS + 3;
+    ring.n = 0;
+    ring.next = 0;
+    ring.notes = calloc((size_t)ring.cap, sizeof(*ring.notes));
+    if (ring.notes == NULL) {
+        snprintf(err, errlen, "out of memory");
+        pool_close(&replica);
+        return -1;
+    }
+    atomic_store(&monitor.lag_ms, -1);
+    /* Start as "unreachable" so that the first measurement that finds it well is logged. */
+    atomic_store(&monitor.state, DB_REPLICA_DOWN);
+    if ((rc = pthread_create(&monitor.thread, NULL, monitor_main, NULL)) != 0) {
+        snprintf(err, errlen, "cannot start the replica monitor: %s", strerror(rc));
+        free(ring.notes);
+        ring.notes = NULL;
+        pool_close(&replica);
+        return -1;
+    }
+    monitor.running = 1;
+    atomic_store(&monitor.configured, 1);
+    return 0;
+}
+
+void
+db_replica_close(void)
+{
+    if (monitor.running) {
+        pthread_mutex_lock(&monitor.mu);
+        monitor.stop = 1;
+        pthread_cond_signal(&monitor.cv);
+        pthread_mutex_unlock(&monitor.mu);
+        pthread_join(monitor.thread, NULL);
+        monitor.running = 0;
+    }
+    atomic_store(&monitor.configured, 0);
+    atomic_store(&monitor.state, DB_REPLICA_NONE);
+    free(ring.notes);
+    ring.notes = NULL;
+    pool_close(&replica);
+}
+
+int
+db_replica_state(long long *lag_ms)
+{
+    if (lag_ms != NULL) {
+        *lag_ms = atomic_load(&monitor.lag_ms);
+    }
+    return atomic_load(&monitor.configured) ? atomic_load(&monitor.state) : DB_REPLICA_NONE;
+}
+
+struct db_conn *
+db_acquire_read(void)
+{
+    if (!atomic_load(&monitor.configured) || atomic_load(&monitor.state) != DB_REPLICA_IN_USE) {
+        return NULL;
+    }
+    return pool_take(&replica, replica.wait_ms);
 }
 
 int
@@ -245,8 +611,10 @@ failed_result(struct db_conn *c)
 PGresult *
 db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params)
 {
-    PGresult *res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    PGresult *res;
 
+    atomic_fetch_add_explicit(&c->pool->statements, 1, memory_order_relaxed);
+    res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
     if (!db_ok(res) && !c->in_tx && PQstatus(c->pg) == CONNECTION_BAD) {
         PQclear(res);
         if (reconnect(c) != 0) {

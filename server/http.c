@@ -27,8 +27,27 @@ void
 http_add_header(struct req *r, const char *name, const char *value)
 {
     size_t used = strlen(r->extra_headers);
+    size_t need = strlen(name) + strlen(value) + 4;
 
+    if (need >= sizeof(r->extra_headers) - used) {
+        /* Never send half a header: leave it out and say so. */
+        fprintf(stderr, "bug: no room for response header %s request_id=%s\n", name, r->request_id);
+        return;
+    }
     snprintf(r->extra_headers + used, sizeof(r->extra_headers) - used, "%s: %s\r\n", name, value);
+}
+
+/* What every HTML page carries. Scripts, styles, fonts and images come from this site only and
+ * never inline; forms post back here; no frame may hold a page; and no Referer leaves, because a
+ * page address may hold what a family searched for. */
+void
+http_add_page_headers(struct req *r)
+{
+    http_add_header(r, "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    http_add_header(r, "Referrer-Policy", "no-referrer");
+    http_add_header(r, "X-Frame-Options", "DENY");
 }
 
 static const char *
@@ -177,22 +196,36 @@ none_match(const char *inm, const char *etag)
 }
 
 int
-http_send_public(struct req *r, const char *content_type, const char *body, size_t len)
+http_send_cached(struct req *r,
+                 const char *content_type,
+                 const char *body,
+                 size_t len,
+                 const char *cache_control,
+                 const char *etag)
 {
     unsigned char digest[32];
-    char hex[65], etag[72];
+    char hex[65], made[72];
     const char *inm = http_header(r, "If-None-Match");
 
-    codec_sha256(body, len, digest);
-    codec_hex(digest, 16, hex);
-    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    if (etag == NULL) {
+        codec_sha256(body, len, digest);
+        codec_hex(digest, 16, hex);
+        snprintf(made, sizeof(made), "\"%s\"", hex);
+        etag = made;
+    }
     http_add_header(r, "ETag", etag);
-    http_add_header(r, "Cache-Control", "public, max-age=60");
-    http_add_header(r, "Vary", "Accept");
+    http_add_header(r, "Cache-Control", cache_control);
     if (inm != NULL && none_match(inm, etag)) {
         return http_send_empty(r, 304);
     }
     return http_send(r, 200, content_type, body, len);
+}
+
+int
+http_send_public(struct req *r, const char *content_type, const char *body, size_t len)
+{
+    http_add_header(r, "Vary", "Accept");
+    return http_send_cached(r, content_type, body, len, "public, max-age=60", NULL);
 }
 
 int
@@ -399,8 +432,10 @@ name_allowed(const char *const *allowed, const char *name)
     return 0;
 }
 
-int
-http_query_or_problem(struct req *r, const char *const *allowed, struct query *q)
+/* Parses the query string into `q`; a name outside `allowed` is refused (400), or skipped when
+ * `skip_unknown` (pages: a link may carry a campaign's tracking parameters). */
+static int
+parse_query(struct req *r, const char *const *allowed, struct query *q, int skip_unknown)
 {
     const char *src = r->query;
     char *p, *next;
@@ -441,6 +476,9 @@ http_query_or_problem(struct req *r, const char *const *allowed, struct query *q
             || validate_utf8_len(name) < 0 || validate_utf8_len(value) < 0) {
             return problem_send(r, PROBLEM_BAD_REQUEST, "the query string is not valid UTF-8 text");
         }
+        if (!name_allowed(allowed, name) && skip_unknown) {
+            continue;
+        }
         if (!name_allowed(allowed, name)) {
             json_t *n = json_string(name);
             int status = problem_send(r, PROBLEM_BAD_REQUEST, "unknown query parameter '%.60s'",
@@ -462,6 +500,18 @@ http_query_or_problem(struct req *r, const char *const *allowed, struct query *q
         q->n++;
     }
     return 0;
+}
+
+int
+http_query_or_problem(struct req *r, const char *const *allowed, struct query *q)
+{
+    return parse_query(r, allowed, q, 0);
+}
+
+int
+http_query_page_or_problem(struct req *r, const char *const *allowed, struct query *q)
+{
+    return parse_query(r, allowed, q, 1);
 }
 
 const char *

@@ -11,6 +11,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
 
 static const struct {
     int status;
@@ -200,8 +201,8 @@ problem_from_db(struct req *r, const PGresult *res)
 
     if (res != NULL && db_ok(res)) {
         /* A statement that succeeded but returned the wrong shape: our bug, not the database's. */
-        fprintf(stderr, "bug: unexpected result shape request_id=%s rows=%d\n", r->request_id,
-                PQntuples(res));
+        logging_event("error", r->request_id, "bug: unexpected result shape request_id=%s rows=%d",
+                      r->request_id, PQntuples(res));
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     if (state != NULL && r->db != NULL && db_lost(r->db)) {
@@ -213,10 +214,10 @@ problem_from_db(struct req *r, const PGresult *res)
         const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         const char *constraint =
             res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
-        fprintf(stderr, "db error request_id=%s sqlstate=%s constraint=%s: %.*s\n", r->request_id,
-                state != NULL ? state : "none", constraint != NULL ? constraint : "-",
-                (int)strcspn(primary != NULL ? primary : msg, "\n"),
-                primary != NULL ? primary : msg);
+        logging_event(
+            "error", r->request_id, "db error request_id=%s sqlstate=%s constraint=%s: %.*s",
+            r->request_id, state != NULL ? state : "none", constraint != NULL ? constraint : "-",
+            (int)strcspn(primary != NULL ? primary : msg, "\n"), primary != NULL ? primary : msg);
     }
     switch (status) {
     case 409:

@@ -35,8 +35,11 @@
  * not on the register (404), and an archived employer is shown as none. Names match at the start
  * of the full name in either order ("Sian", "Jones", "Sian Jones", "Jones Sian"), ignoring case
  * and accents (registry_fold in migration 0004). */
+#include "registry/public.h"
+
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,10 +250,65 @@ struct search {
     const char *with_upcoming; /* "true", "false" or NULL */
 };
 
-/* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
- * the status of the problem sent. The postcode is never echoed or logged. */
+void
+public_error_init(struct public_error *e)
+{
+    memset(e, 0, sizeof(*e));
+}
+
+void
+public_error_cleanup(struct public_error *e)
+{
+    PQclear(e->res);
+    public_error_init(e);
+}
+
+/* Sets `e` to `fault` about `field` with a printf-style detail. Returns -1. */
 static int
-locate_postcode_or_problem(struct req *r, const char *given, struct search *s)
+set_error(struct public_error *e, enum public_fault fault, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+set_error(struct public_error *e, enum public_fault fault, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->fault = fault;
+    e->field = field;
+    va_start(ap, fmt);
+    vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Keeps the failed result `res` (taken) in `e`. Returns -1. */
+static int
+set_db_error(struct public_error *e, PGresult *res)
+{
+    e->fault = PUBLIC_DB_ERROR;
+    e->res = res;
+    return -1;
+}
+
+int
+public_error_send(struct req *r, const struct public_error *e)
+{
+    switch (e->fault) {
+    case PUBLIC_BAD_INPUT:
+        return problem_send(r, PROBLEM_BAD_REQUEST, "%s", e->detail);
+    case PUBLIC_NOT_FOUND:
+        return problem_send(r, PROBLEM_NOT_FOUND, "%s", e->detail);
+    case PUBLIC_DB_ERROR:
+        return problem_from_db(r, e->res);
+    default:
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+}
+
+/* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
+ * -1 with `e` set. The postcode is never echoed or logged. */
+static int
+locate_postcode(struct db_conn *db, const char *given, struct search *s, struct public_error *e)
 {
     char pc[POSTCODE_MAX];
     enum postcodes_kind kind =
@@ -258,28 +316,29 @@ locate_postcode_or_problem(struct req *r, const char *given, struct search *s)
     double lat, lon;
 
     if (kind == POSTCODES_MALFORMED) {
-        return problem_send(r, PROBLEM_BAD_REQUEST,
-                            "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                         "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
     }
-    switch (postcodes_find(r->db, pc, &lat, &lon)) {
+    e->postcode = kind == POSTCODES_FULL ? PUBLIC_POSTCODE_FULL : PUBLIC_POSTCODE_OUTWARD;
+    switch (postcodes_find(db, pc, &lat, &lon)) {
     case 1:
         snprintf(s->lat, sizeof(s->lat), "%.6f", lat);
         snprintf(s->lon, sizeof(s->lon), "%.6f", lon);
         return 0;
     case 0:
-        return problem_send(r, PROBLEM_NOT_FOUND,
-                            kind == POSTCODES_FULL
-                                ? "that postcode is not in our postcode directory"
-                                : "that postcode district is not in our postcode directory");
+        return set_error(e, PUBLIC_NOT_FOUND, "postcode", "%s",
+                         kind == POSTCODES_FULL
+                             ? "that postcode is not in our postcode directory"
+                             : "that postcode district is not in our postcode directory");
     default:
-        return problem_from_db(r, NULL);
+        return set_db_error(e, NULL);
     }
 }
 
 /* Reads and checks the providers query into `s` (the point, when given as lat/lon, but not a
- * postcode's). Returns 0, or the status of the problem sent. */
+ * postcode's). Returns 0, or -1 with `e` set. */
 static int
-parse_search_or_problem(struct req *r, const struct query *q, struct search *s)
+parse_search(const struct query *q, struct search *s, struct public_error *e)
 {
     const char *postcode = query_get(q, "postcode"), *lat = query_get(q, "lat"),
                *lon = query_get(q, "lon"), *v;
@@ -288,54 +347,54 @@ parse_search_or_problem(struct req *r, const struct query *q, struct search *s)
 
     memset(s, 0, sizeof(*s));
     if (postcode != NULL && (lat != NULL || lon != NULL)) {
-        return problem_send(r, PROBLEM_BAD_REQUEST,
-                            "give either postcode, or lat and lon; not both");
+        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                         "give either postcode, or lat and lon; not both");
     }
     if (postcode == NULL && lat == NULL && lon == NULL) {
-        return problem_send(r, PROBLEM_BAD_REQUEST,
-                            "give postcode (e.g. ME4 4AB, or ME4), or lat and lon");
+        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                         "give postcode (e.g. ME4 4AB, or ME4), or lat and lon");
     }
     if (postcode == NULL && (lat == NULL || lon == NULL)) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "give lat and lon together");
+        return set_error(e, PUBLIC_BAD_INPUT, lat == NULL ? "lat" : "lon",
+                         "give lat and lon together");
     }
     if (lat != NULL) {
         if (parse_decimal(lat, &dlat) != 0 || dlat < -90 || dlat > 90) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "lat: a latitude in decimal degrees");
+            return set_error(e, PUBLIC_BAD_INPUT, "lat", "lat: a latitude in decimal degrees");
         }
         if (parse_decimal(lon, &dlon) != 0 || dlon < -180 || dlon > 180) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "lon: a longitude in decimal degrees");
+            return set_error(e, PUBLIC_BAD_INPUT, "lon", "lon: a longitude in decimal degrees");
         }
         if (dlat < PUB_LAT_MIN || dlat > PUB_LAT_MAX || dlon < PUB_LON_MIN || dlon > PUB_LON_MAX) {
-            return problem_send(r, PROBLEM_BAD_REQUEST,
-                                "lat/lon: the point must lie within Great Britain, Northern "
-                                "Ireland or Ireland");
+            return set_error(e, PUBLIC_BAD_INPUT, "lat",
+                             "lat/lon: the point must lie within Great Britain, Northern "
+                             "Ireland or Ireland");
         }
         snprintf(s->lat, sizeof(s->lat), "%.7f", dlat);
         snprintf(s->lon, sizeof(s->lon), "%.7f", dlon);
     }
     if ((v = query_get(q, "radius_km")) != NULL
         && (parse_decimal(v, &radius) != 0 || radius < PUB_RADIUS_MIN || radius > PUB_RADIUS_MAX)) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "radius_km: a number from %g to %g",
-                            PUB_RADIUS_MIN, PUB_RADIUS_MAX);
+        return set_error(e, PUBLIC_BAD_INPUT, "radius_km", "radius_km: a number from %g to %g",
+                         PUB_RADIUS_MIN, PUB_RADIUS_MAX);
     }
     snprintf(s->radius_m, sizeof(s->radius_m), "%.3f", radius * 1000.0);
     n = PUB_LIMIT_DEFAULT;
     if ((v = query_get(q, "limit")) != NULL && parse_int(v, 1, PUB_LIMIT_MAX, &n) != 0) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "limit: a whole number from 1 to %d",
-                            PUB_LIMIT_MAX);
+        return set_error(e, PUBLIC_BAD_INPUT, "limit", "limit: a whole number from 1 to %d",
+                         PUB_LIMIT_MAX);
     }
     snprintf(s->limit, sizeof(s->limit), "%ld", n);
     if ((v = query_get(q, "self_referral")) != NULL && (s->self_referral = parse_bool(v)) == NULL) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "self_referral: true or false");
+        return set_error(e, PUBLIC_BAD_INPUT, "self_referral", "self_referral: true or false");
     }
     if ((v = query_get(q, "with_upcoming")) != NULL && (s->with_upcoming = parse_bool(v)) == NULL) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "with_upcoming: true or false");
+        return set_error(e, PUBLIC_BAD_INPUT, "with_upcoming", "with_upcoming: true or false");
     }
     if ((v = query_get(q, "starting_within_days")) != NULL) {
         if (parse_int(v, 0, PUB_WITHIN_MAX, &n) != 0) {
-            return problem_send(r, PROBLEM_BAD_REQUEST,
-                                "starting_within_days: a whole number from 0 to %d",
-                                PUB_WITHIN_MAX);
+            return set_error(e, PUBLIC_BAD_INPUT, "starting_within_days",
+                             "starting_within_days: a whole number from 0 to %d", PUB_WITHIN_MAX);
         }
         snprintf(s->within_buf, sizeof(s->within_buf), "%ld", n);
         s->within = s->within_buf;
@@ -370,9 +429,9 @@ provider_items(const PGresult *sites, const PGresult *runs)
 }
 
 /* Fetches the upcoming runs of every site in `sites` with one query. Returns the result (the
- * caller clears it), which may be a failed one. */
+ * caller clears it), which may be a failed one, or NULL when out of memory. */
 static PGresult *
-fetch_runs(struct req *r, const PGresult *sites, const struct search *s)
+fetch_runs(struct db_conn *db, const PGresult *sites, const struct search *s)
 {
     size_t cap = (size_t)PQntuples(sites) * 40 + 3, used = 0;
     char *ids = malloc(cap);
@@ -393,9 +452,100 @@ fetch_runs(struct req *r, const PGresult *sites, const struct search *s)
     params[0] = ids;
     params[1] = s->self_referral;
     params[2] = s->within;
-    res = db_exec(r->db, "pub_runs", 3, params);
+    res = db_exec(db, "pub_runs", 3, params);
     free(ids);
     return res;
+}
+
+/* Runs the runs query for `sites` into *runs. Returns 0, or -1 with `e` set. */
+static int
+runs_of(struct db_conn *db,
+        const PGresult *sites,
+        const struct search *s,
+        PGresult **runs,
+        struct public_error *e)
+{
+    *runs = fetch_runs(db, sites, s);
+    if (*runs == NULL) {
+        e->fault = PUBLIC_INTERNAL;
+        return -1;
+    }
+    if (!db_ok(*runs)) {
+        PGresult *failed = *runs;
+
+        *runs = NULL;
+        return set_db_error(e, failed);
+    }
+    return 0;
+}
+
+json_t *
+public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
+{
+    struct search s;
+    PGresult *sites = NULL, *runs = NULL, *beyond = NULL, *beyond_runs = NULL;
+    json_t *body = NULL, *nearest = NULL;
+    const char *params[7];
+
+    if (parse_search(q, &s, e) != 0) {
+        goto out;
+    }
+    if (query_get(q, "postcode") != NULL
+        && locate_postcode(db, query_get(q, "postcode"), &s, e) != 0) {
+        goto out;
+    }
+    params[0] = s.lat;
+    params[1] = s.lon;
+    params[2] = s.radius_m;
+    params[3] = s.limit;
+    params[4] = s.self_referral;
+    params[5] = s.within;
+    params[6] = s.with_upcoming;
+    sites = db_exec(db, "pub_near", 7, params);
+    if (!db_ok(sites)) {
+        set_db_error(e, sites);
+        sites = NULL;
+        goto out;
+    }
+    if (PQntuples(sites) > 0) {
+        if (runs_of(db, sites, &s, &runs, e) != 0) {
+            goto out;
+        }
+        nearest = json_null();
+    } else {
+        /* Nothing within the radius: the nearest site beyond it, with the same filters. */
+        const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
+
+        beyond = db_exec(db, "pub_nearest", 5, bp);
+        if (!db_ok(beyond)) {
+            set_db_error(e, beyond);
+            beyond = NULL;
+            goto out;
+        }
+        if (PQntuples(beyond) == 0) {
+            nearest = json_null();
+        } else {
+            json_t *one;
+
+            if (runs_of(db, beyond, &s, &beyond_runs, e) != 0) {
+                goto out;
+            }
+            one = provider_items(beyond, beyond_runs);
+            nearest = json_incref(json_array_get(one, 0));
+            json_decref(one);
+        }
+    }
+    body = json_object();
+    json_object_set_new(body, "items", provider_items(sites, runs));
+    json_object_set_new(body, "nearest_beyond", nearest);
+    nearest = NULL;
+out:
+    json_decref(nearest);
+    PQclear(beyond_runs);
+    PQclear(beyond);
+    PQclear(runs);
+    PQclear(sites);
+    return body;
 }
 
 int
@@ -412,80 +562,23 @@ public_providers(struct req *r)
         "with_upcoming",
         NULL,
     };
+    struct public_error e;
     struct query q;
-    struct search s;
-    PGresult *sites = NULL, *runs = NULL, *beyond = NULL, *beyond_runs = NULL;
-    json_t *body = NULL, *nearest = NULL;
-    const char *params[7];
+    json_t *body = NULL;
     int status;
 
+    public_error_init(&e);
     if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
         goto out;
     }
-    if ((status = parse_search_or_problem(r, &q, &s)) != 0) {
+    if ((body = public_find_providers(r->db, &q, &e)) == NULL) {
+        status = public_error_send(r, &e);
         goto out;
     }
-    if (query_get(&q, "postcode") != NULL
-        && (status = locate_postcode_or_problem(r, query_get(&q, "postcode"), &s)) != 0) {
-        goto out;
-    }
-    params[0] = s.lat;
-    params[1] = s.lon;
-    params[2] = s.radius_m;
-    params[3] = s.limit;
-    params[4] = s.self_referral;
-    params[5] = s.within;
-    params[6] = s.with_upcoming;
-    sites = db_exec(r->db, "pub_near", 7, params);
-    if (!db_ok(sites)) {
-        status = problem_from_db(r, sites);
-        goto out;
-    }
-    if (PQntuples(sites) > 0) {
-        runs = fetch_runs(r, sites, &s);
-        if (runs == NULL || !db_ok(runs)) {
-            status =
-                runs == NULL ? problem_send(r, PROBLEM_INTERNAL, NULL) : problem_from_db(r, runs);
-            goto out;
-        }
-        nearest = json_null();
-    } else {
-        /* Nothing within the radius: the nearest site beyond it, with the same filters. */
-        const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
-
-        beyond = db_exec(r->db, "pub_nearest", 5, bp);
-        if (!db_ok(beyond)) {
-            status = problem_from_db(r, beyond);
-            goto out;
-        }
-        if (PQntuples(beyond) == 0) {
-            nearest = json_null();
-        } else {
-            json_t *one;
-
-            beyond_runs = fetch_runs(r, beyond, &s);
-            if (beyond_runs == NULL || !db_ok(beyond_runs)) {
-                status = beyond_runs == NULL ? problem_send(r, PROBLEM_INTERNAL, NULL)
-                                             : problem_from_db(r, beyond_runs);
-                goto out;
-            }
-            one = provider_items(beyond, beyond_runs);
-            nearest = json_incref(json_array_get(one, 0));
-            json_decref(one);
-        }
-    }
-    body = json_object();
-    json_object_set_new(body, "items", provider_items(sites, runs));
-    json_object_set_new(body, "nearest_beyond", nearest);
-    nearest = NULL;
     status = http_send_public_json(r, body);
 out:
-    json_decref(nearest);
     json_decref(body);
-    PQclear(beyond_runs);
-    PQclear(beyond);
-    PQclear(runs);
-    PQclear(sites);
+    public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
 }
@@ -509,40 +602,54 @@ plausible_number(const char *s)
     return 1;
 }
 
+json_t *
+public_find_facilitator(struct db_conn *db, const char *number, struct public_error *e)
+{
+    PGresult *res;
+    json_t *body;
+
+    if (!plausible_number(number)) {
+        set_error(e, PUBLIC_NOT_FOUND, "registration_number", "%s",
+                  "no facilitator on the register has that registration number");
+        return NULL;
+    }
+    res = db_exec(db, "pub_fac_get", 1, &number);
+    if (!db_ok(res)) {
+        set_db_error(e, res);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        set_error(e, PUBLIC_NOT_FOUND, "registration_number", "%s",
+                  "no facilitator on the register has that registration number");
+        return NULL;
+    }
+    body = db_row_to_json(res, 0);
+    PQclear(res);
+    return body;
+}
+
 int
 public_facilitators_get(struct req *r)
 {
     const char *number = r->nparams > 0 ? r->params[0] : "";
-    PGresult *res = NULL;
+    struct public_error e;
     json_t *body = NULL;
     struct query q;
     int status;
 
+    public_error_init(&e);
     if ((status = http_query_or_problem(r, NULL, &q)) != 0) {
         goto out;
     }
-    if (!plausible_number(number)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND,
-                              "no facilitator on the register has that "
-                              "registration number");
+    if ((body = public_find_facilitator(r->db, number, &e)) == NULL) {
+        status = public_error_send(r, &e);
         goto out;
     }
-    res = db_exec(r->db, "pub_fac_get", 1, &number);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        status = problem_send(r, PROBLEM_NOT_FOUND,
-                              "no facilitator on the register has that "
-                              "registration number");
-        goto out;
-    }
-    body = db_row_to_json(res, 0);
     status = http_send_public_json(r, body);
 out:
     json_decref(body);
-    PQclear(res);
+    public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
 }
@@ -573,52 +680,69 @@ squeeze_spaces(const char *in)
     return out;
 }
 
-int
-public_facilitators_search(struct req *r)
+json_t *
+public_find_facilitators(struct db_conn *db, const char *given, struct public_error *e)
 {
-    static const char *const allowed[] = {"name", NULL};
     char limit[8];
-    struct query q;
     PGresult *res = NULL;
     json_t *body = NULL;
     char *name = NULL;
     const char *params[2];
     long len;
-    int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+    if (given == NULL) {
+        set_error(e, PUBLIC_BAD_INPUT, "name", "name: at least %d characters of a name",
+                  PUB_NAME_MIN);
         goto out;
     }
-    if (query_get(&q, "name") == NULL) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "name: at least %d characters of a name",
-                              PUB_NAME_MIN);
-        goto out;
-    }
-    if ((name = squeeze_spaces(query_get(&q, "name"))) == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+    if ((name = squeeze_spaces(given)) == NULL) {
+        e->fault = PUBLIC_INTERNAL;
         goto out;
     }
     len = validate_utf8_len(name);
     if (len < PUB_NAME_MIN || len > PUB_NAME_MAX || !validate_text(name, 1, PUB_NAME_MAX)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "name: %d to %d characters of a name",
-                              PUB_NAME_MIN, PUB_NAME_MAX);
+        set_error(e, PUBLIC_BAD_INPUT, "name", "name: %d to %d characters of a name", PUB_NAME_MIN,
+                  PUB_NAME_MAX);
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", PUB_NAME_RESULTS);
     params[0] = name;
     params[1] = limit;
-    res = db_exec(r->db, "pub_fac_search", 2, params);
+    res = db_exec(db, "pub_fac_search", 2, params);
     if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+        set_db_error(e, res);
+        res = NULL;
         goto out;
     }
     body = json_object();
     json_object_set_new(body, "items", db_rows_to_json(res, PQntuples(res)));
+out:
+    PQclear(res);
+    free(name);
+    return body;
+}
+
+int
+public_facilitators_search(struct req *r)
+{
+    static const char *const allowed[] = {"name", NULL};
+    struct public_error e;
+    struct query q;
+    json_t *body = NULL;
+    int status;
+
+    public_error_init(&e);
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    if ((body = public_find_facilitators(r->db, query_get(&q, "name"), &e)) == NULL) {
+        status = public_error_send(r, &e);
+        goto out;
+    }
     status = http_send_public_json(r, body);
 out:
     json_decref(body);
-    PQclear(res);
-    free(name);
+    public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
 }

@@ -2,7 +2,9 @@
  * The router authenticates, borrows a database connection, calls the handler, and logs. */
 #include "registry/router.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +16,35 @@
 #include "registry/auth.h"
 #include "registry/config.h"
 #include "registry/db.h"
+#include "registry/docs.h"
 #include "registry/http.h"
+#include "registry/logging.h"
+#include "registry/metrics.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/resources.h"
+#include "registry/static.h"
 
+/* Only the replica-safe lines name the last member (replica_ok); the others leave it 0. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct route routes[] = {
     {"GET", "/healthz", health_live, ACCESS_PUBLIC, 0, NULL},
     {"GET", "/readyz", health_ready, ACCESS_PUBLIC, 1, NULL},
+    {"GET", "/metrics", metrics_get, ACCESS_PUBLIC, 0, NULL}, /* own access check */
     {"GET", "/problems/{}", health_problem_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/assets/{*}", static_asset, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/console", static_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/console/{*}", static_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/portal", static_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/portal/{*}", static_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/docs", static_page, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/openapi.json", docs_openapi, ACCESS_PUBLIC, 0, NULL},
     {"GET", "/.well-known/jwks.json", tokens_jwks, ACCESS_PUBLIC, 0, NULL},
+    {"GET", "/", pages_home, ACCESS_OPEN, 0, NULL},
+    {"GET", "/find", pages_find, ACCESS_OPEN, 1, NULL, 1},
+    {"GET", "/check", pages_check, ACCESS_OPEN, 1, NULL, 1},
 
     {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1, NULL},
     {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1, NULL},
@@ -54,15 +74,15 @@ static const struct route routes[] = {
 
     {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1, NULL},
 
-    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1, NULL},
-    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1, NULL},
-    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1, NULL},
-    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0, NULL},
-    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1, NULL},
-    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1, NULL},
+    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1, NULL, 1},
+    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1, NULL, 1},
+    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1, NULL, 1},
+    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0, NULL, 1},
+    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1, NULL, 1},
+    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1, NULL, 1},
     {"GET", "/openreferral/service_at_locations", openreferral_service_at_locations, ACCESS_OPEN, 1,
-     NULL},
-    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1, NULL},
+     NULL, 1},
+    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1, NULL, 1},
 
     {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1, NULL},
     {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1, "facilitators:read"},
@@ -98,8 +118,8 @@ static const struct route routes[] = {
     {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1, "programmes:read"},
     {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1, "programmes:write"},
 
-    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL},
-    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL},
+    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL, 1},
+    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL, 1},
 
     {"POST", "/v1/webhooks", webhooks_create, ACCESS_USER, 1, NULL},
     {"GET", "/v1/webhooks", webhooks_list, ACCESS_USER, 1, NULL},
@@ -107,6 +127,7 @@ static const struct route routes[] = {
     {"DELETE", "/v1/webhooks/{}", webhooks_delete, ACCESS_USER, 1, NULL},
     {"GET", "/v1/webhooks/{}/deliveries", webhooks_deliveries, ACCESS_USER, 1, NULL},
 };
+#pragma GCC diagnostic pop
 
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,     tokens_stmts,       users_stmts,   organisations_stmts, licences_stmts,
@@ -114,6 +135,98 @@ const struct db_stmt *const router_stmt_tables[] = {
     programmes_stmts, reports_stmts,      public_stmts,  openreferral_stmts,  postcodes_stmts,
     clients_stmts,    webhooks_stmts,     NULL,
 };
+
+size_t
+router_routes(const struct route **out)
+{
+    *out = routes;
+    return sizeof(routes) / sizeof(routes[0]);
+}
+
+/* Read-your-writes with a replica: who wrote lately. A signed-in caller whose change succeeded
+ * within the last WRITERS_WINDOW_MS reads replica-safe routes from the primary, so they never read
+ * their own change as not yet made. A small table per instance keyed by the token's subject; a
+ * full probe window drops its oldest entry (that caller may then read the replica early). */
+#define WRITERS_SLOTS 1024
+#define WRITERS_PROBE 8
+
+static struct {
+    pthread_mutex_t mu;
+    struct writer {
+        char sub[40];
+        long long at_ms;
+    } slots[WRITERS_SLOTS];
+} writers = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long after a write its writer reads the primary: the replica lag allowed, in whole
+ * seconds rounded up. */
+static long long
+writers_window_ms(void)
+{
+    return ((long long)config.replica_max_lag_ms + 999) / 1000 * 1000;
+}
+
+static uint32_t
+writers_home(const char *sub)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *sub != '\0'; sub++) {
+        h = (h ^ (unsigned char)*sub) * 16777619u;
+    }
+    return h % WRITERS_SLOTS;
+}
+
+static void
+writers_note(const char *sub)
+{
+    uint32_t home = writers_home(sub);
+    struct writer *w = NULL;
+    int i;
+
+    pthread_mutex_lock(&writers.mu);
+    for (i = 0; i < WRITERS_PROBE; i++) {
+        struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
+        if (strcmp(s->sub, sub) == 0) {
+            w = s;
+            break;
+        }
+        if (w == NULL || s->at_ms < w->at_ms) {
+            w = s;
+        }
+    }
+    snprintf(w->sub, sizeof(w->sub), "%s", sub);
+    w->at_ms = mono_ms();
+    pthread_mutex_unlock(&writers.mu);
+}
+
+static int
+writers_recent(const char *sub)
+{
+    uint32_t home = writers_home(sub);
+    long long since = mono_ms() - writers_window_ms();
+    int i, recent = 0;
+
+    pthread_mutex_lock(&writers.mu);
+    for (i = 0; i < WRITERS_PROBE; i++) {
+        const struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
+        if (strcmp(s->sub, sub) == 0) {
+            recent = s->at_ms >= since;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&writers.mu);
+    return recent;
+}
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */
 static atomic_int in_flight;
@@ -140,6 +253,14 @@ router_match(const char *pattern, const char *path, char **params, int *nparams)
 
     *nparams = 0;
     while (*p != '\0' && *s != '\0') {
+        if (strcmp(p, "{*}") == 0) {
+            /* The rest of the path, slashes and all (a file under a folder). */
+            if (*nparams == HTTP_MAX_PARAMS) {
+                goto nomatch;
+            }
+            params[(*nparams)++] = strdup(s);
+            return 1;
+        }
         if (p[0] == '{' && p[1] == '}') {
             size_t n = strcspn(s, "/");
             if (n == 0 || *nparams == HTTP_MAX_PARAMS) {
@@ -156,6 +277,10 @@ router_match(const char *pattern, const char *path, char **params, int *nparams)
         }
         p++;
         s++;
+    }
+    if (*s == '\0' && strcmp(p, "{*}") == 0 && *nparams < HTTP_MAX_PARAMS) {
+        params[(*nparams)++] = strdup(""); /* "/folder/" itself */
+        return 1;
     }
     if (*p == '\0' && *s == '\0') {
         return 1;
@@ -254,7 +379,7 @@ is_open_path(const char *path)
 }
 
 static int
-dispatch(struct req *r)
+dispatch(struct req *r, const struct route **matched)
 {
     const struct route *route;
     char allow[96];
@@ -267,6 +392,7 @@ dispatch(struct req *r)
                             "send either Content-Length or Transfer-Encoding, not both");
     }
     route = find_route(r, allow, sizeof(allow));
+    *matched = route;
     if (route == NULL && allow[0] != '\0' && is_open_path(r->path)) {
         /* Any origin may read the open routes, preflight included; nothing else is offered. */
         http_add_header(r, "Access-Control-Allow-Origin", "*");
@@ -333,7 +459,11 @@ dispatch(struct req *r)
             return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");
         }
     }
-    if (route->needs_db && (status = router_db_resume_or_problem(r)) != 0) {
+    if (route->needs_db && route->replica_ok
+        && !(r->principal.authenticated && writers_recent(r->principal.sub))) {
+        r->db = db_acquire_read(); /* NULL without a usable replica: the primary below */
+    }
+    if (route->needs_db && r->db == NULL && (status = router_db_resume_or_problem(r)) != 0) {
         return status;
     }
     return route->fn(r);
@@ -343,6 +473,9 @@ int
 router_handle(struct mg_connection *conn, void *cbdata)
 {
     struct req r;
+    const struct route *route = NULL;
+    struct timespec done;
+    long long us;
     int i;
 
     (void)cbdata;
@@ -362,17 +495,31 @@ router_handle(struct mg_connection *conn, void *cbdata)
         http_add_header(&r, "Retry-After", "1");
         problem_send(&r, PROBLEM_UNAVAILABLE, "the server is restarting; try again");
     } else {
-        dispatch(&r);
+        dispatch(&r, &route);
     }
     if (r.status == 0) {
-        fprintf(stderr, "bug: no response from %s %s\n", r.method, r.path);
+        logging_event("error", r.request_id, "bug: no response from %s %s", r.method,
+                      route != NULL ? route->pattern : "(no route)");
         problem_send(&r, PROBLEM_INTERNAL, NULL);
+    }
+    if (route != NULL && r.principal.authenticated && r.status < 400
+        && strcmp(route->method, "GET") != 0 && config.database_url_replica != NULL) {
+        writers_note(r.principal.sub); /* reads the primary for a while (read-your-writes) */
     }
     db_release(r.db);
     for (i = 0; i < r.nparams; i++) {
         free(r.params[i]);
     }
-    http_log(&r);
+    clock_gettime(CLOCK_MONOTONIC, &done);
+    us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
+         + (done.tv_nsec - r.started.tv_nsec) / 1000;
+    metrics_request(route != NULL ? (int)(route - routes) : -1, r.status, us);
+    if (logging_json()) {
+        logging_access(r.request_id, r.method, route != NULL ? route->pattern : NULL, r.status,
+                       (double)us / 1000.0, r.bytes);
+    } else {
+        http_log(&r);
+    }
     atomic_fetch_sub(&in_flight, 1);
     return r.status;
 }

@@ -11,6 +11,8 @@
 
 #include "registry/db.h"
 #include "registry/keys.h"
+#include "registry/logging.h"
+#include "registry/metrics.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
 #include "registry/ratelimit.h"
@@ -115,6 +117,11 @@ server_run(const struct config *c)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    logging_init(c->log_json);
+    if (metrics_init(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        return 1;
+    }
     if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "mpact-registry: %s\n", err);
         return 1;
@@ -126,6 +133,13 @@ server_run(const struct config *c)
                      sizeof(err))
         != 0) {
         fprintf(stderr, "mpact-registry: %s\n", err);
+        goto out;
+    }
+    if (c->database_url_replica != NULL
+        && db_replica_init(c->database_url_replica, c->db_pool, c->db_wait_ms,
+                           c->replica_max_lag_ms, router_stmt_tables, err, sizeof(err))
+               != 0) {
+        fprintf(stderr, "mpact-registry: replica: %s\n", err);
         goto out;
     }
     password_init(c->password_slots);
@@ -154,7 +168,8 @@ server_run(const struct config *c)
     started = 1;
     mg_set_request_handler(ctx, "/", router_handle, NULL);
     mg_set_auth_handler(ctx, "/", allow_all, NULL);
-    fprintf(stderr, "mpact-registry %s listening on http://%s\n", REGISTRY_VERSION, ports);
+    logging_event("info", NULL, "mpact-registry %s listening on http://%s", REGISTRY_VERSION,
+                  ports);
 
     for (;;) {
         if (sigwait(&stop, &sig) != 0) {
@@ -173,7 +188,7 @@ server_run(const struct config *c)
                     c->jwt_key_dir, keys_signing_kid());
         }
     }
-    fprintf(stderr, "mpact-registry: signal %d, stopping\n", sig);
+    logging_event("info", NULL, "mpact-registry: signal %d, stopping", sig);
     /* CivetWeb writes nothing once mg_stop has begun, so let requests in flight answer first. */
     if (router_drain(30000) > 0) {
         fprintf(stderr, "mpact-registry: requests still in flight after 30 s; stopping anyway\n");

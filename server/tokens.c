@@ -82,6 +82,12 @@ const struct db_stmt tokens_stmts[] = {
     {"tok_logout",
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND family_id ="
      " (SELECT family_id FROM refresh_token WHERE token_hash = decode($1::text, 'hex'))"},
+    /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
+     * reuse is still recognised for as long as the token could have been valid. */
+    {"tok_prune", "WITH d AS (DELETE FROM refresh_token"
+                  " WHERE expires_at < now() - make_interval(days => $1::int)"
+                  " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1)"
+                  " SELECT count(*) AS n FROM d"},
     {NULL, NULL},
 };
 
@@ -961,4 +967,21 @@ tokens_jwks(struct req *r)
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
+}
+
+long
+tokens_prune(struct db_conn *c, int days)
+{
+    char d[16];
+    const char *params[1] = {d};
+    PGresult *res;
+    long n = -1;
+
+    snprintf(d, sizeof(d), "%d", days);
+    res = db_exec(c, "tok_prune", 1, params);
+    if (db_ok(res) && PQntuples(res) == 1) {
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return n;
 }

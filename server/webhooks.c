@@ -55,6 +55,8 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
+#include "registry/metrics.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/router.h"
@@ -67,6 +69,7 @@
 #define WH_ERROR_MAX     200 /* characters of a transport error kept */
 #define WH_EXPIRY_LOCK   "727274007"
 #define WH_DAY_CHECK_S   60 /* how often the worker looks whether the day has changed */
+#define WH_DEPTH_EVERY_S 5  /* how often the worker counts the outbox for metrics */
 #define WH_SECRET_PREFIX "whsec_"
 
 /* Retry delays in units of the retry base (REGISTRY_WEBHOOK_RETRY_BASE_MS). */
@@ -176,6 +179,7 @@ const struct db_stmt webhooks_stmts[] = {
 
     /* The expiry job. */
     {"wh_today", "SELECT registry_today()::text AS today"},
+    {"wh_outbox_depth", "SELECT count(*) AS n FROM webhook_outbox WHERE state = 'pending'"},
     {"wh_expiry_lock", "SELECT pg_try_advisory_xact_lock(" WH_EXPIRY_LOCK ") AS locked"},
     /* $1 'facilitator.accreditation_expiring'. */
     {"wh_expiry_facilitators",
@@ -769,6 +773,7 @@ static struct {
     atomic_int stop_now; /* the same, for libcurl's progress callback */
     char *allow;
     int retry_base_ms, retries, poll_ms, expiry_every_s;
+    int retention_days; /* REGISTRY_TOKEN_RETENTION_DAYS, for the pruning job */
 } worker = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Waits up to `ms`, or until asked to stop. Returns 1 when stopping. */
@@ -949,6 +954,7 @@ record(const struct message *m, const struct attempt *a)
         fprintf(stderr, "webhooks: no database connection to record %s\n", m->msg_id);
         return;
     }
+    metrics_webhook(outcome);
     res = db_exec(c, "wh_record", 7, params);
     if (!db_ok(res)) {
         fprintf(stderr, "webhooks: recording %s: %s", m->msg_id, PQresultErrorMessage(res));
@@ -1079,6 +1085,53 @@ out:
     return rc;
 }
 
+/* The pruning job, run with the expiry job (at start and once a day): dead refresh tokens and
+ * API-client secrets older than the retention go. Each DELETE is idempotent, so instances that
+ * run it at the same time do no harm. Returns 0, or -1 on a database error (try again later). */
+static int
+prune_job(void)
+{
+    struct db_conn *c = db_acquire();
+    long tokens, secrets;
+
+    if (c == NULL) {
+        return -1;
+    }
+    tokens = tokens_prune(c, worker.retention_days);
+    secrets = clients_prune_secrets(c, worker.retention_days);
+    db_release(c);
+    if (tokens < 0 || secrets < 0) {
+        logging_event("error", NULL, "maintenance: pruning old tokens failed; will try again");
+        return -1;
+    }
+    if (tokens + secrets == 0) {
+        return 0; /* nothing to say */
+    }
+    logging_event("info", NULL,
+                  "maintenance: pruned %ld refresh token(s) and %ld API-client secret(s) dead "
+                  "for more than %d days",
+                  tokens, secrets, worker.retention_days);
+    return 0;
+}
+
+/* Counts the pending outbox for metrics. */
+static void
+count_outbox(void)
+{
+    struct db_conn *c = db_acquire();
+    PGresult *res;
+
+    if (c == NULL) {
+        return;
+    }
+    res = db_exec(c, "wh_outbox_depth", 0, NULL);
+    if (db_ok(res) && PQntuples(res) == 1) {
+        metrics_outbox_depth(strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    }
+    PQclear(res);
+    db_release(c);
+}
+
 /* registry_today() into `out`, or "" on a database error. */
 static void
 today(char *out, size_t len)
@@ -1101,8 +1154,8 @@ today(char *out, size_t len)
 static void *
 worker_main(void *arg)
 {
-    char done_day[16] = "", day[16];
-    long long next_day_check = 0, next_extra = 0;
+    char done_day[16] = "", pruned_day[16] = "", day[16];
+    long long next_day_check = 0, next_extra = 0, next_depth = 0;
 
     (void)arg;
     while (!stopping()) {
@@ -1114,7 +1167,14 @@ worker_main(void *arg)
                 snprintf(done_day, sizeof(done_day), "%s", day);
                 next_extra = t + (long long)worker.expiry_every_s * 1000;
             }
+            if (day[0] != '\0' && strcmp(day, pruned_day) != 0 && prune_job() == 0) {
+                snprintf(pruned_day, sizeof(pruned_day), "%s", day);
+            }
             next_day_check = t + WH_DAY_CHECK_S * 1000LL;
+        }
+        if (t >= next_depth) {
+            count_outbox();
+            next_depth = t + WH_DEPTH_EVERY_S * 1000LL;
         }
         if (worker.expiry_every_s > 0 && t >= next_extra) {
             expiry_job();
@@ -1141,6 +1201,7 @@ webhooks_start(const struct config *c)
     worker.retries = c->webhook_retries;
     worker.poll_ms = c->webhook_poll_ms;
     worker.expiry_every_s = c->webhook_expiry_every_s;
+    worker.retention_days = c->token_retention_days;
     worker.stop = 0;
     atomic_store(&worker.stop_now, 0);
     if ((rc = pthread_create(&worker.thread, NULL, worker_main, NULL)) != 0) {

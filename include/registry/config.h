@@ -27,6 +27,13 @@ struct config {
     int webhook_retries;             /* REGISTRY_WEBHOOK_RETRIES: retries before dead (6) */
     int webhook_poll_ms;             /* REGISTRY_WEBHOOK_POLL_MS: outbox poll interval (1000) */
     int webhook_expiry_every_s;      /* REGISTRY_WEBHOOK_EXPIRY_EVERY_S: extra job runs; 0 daily */
+    /* Operations (metrics.c, logging.c, db.c's replica, the pruning job). */
+    int log_json;                     /* REGISTRY_LOG_FORMAT: 0 text, 1 json */
+    const char *metrics_allow;        /* REGISTRY_METRICS_ALLOW: IPv4 peers that may scrape */
+    const char *metrics_token_file;   /* REGISTRY_METRICS_TOKEN_FILE: bearer token for /metrics */
+    const char *database_url_replica; /* REGISTRY_DATABASE_URL_REPLICA: streaming replica */
+    int replica_max_lag_ms;           /* REGISTRY_REPLICA_MAX_LAG_MS: beyond it, read the primary */
+    int token_retention_days;         /* REGISTRY_TOKEN_RETENTION_DAYS: keep dead tokens (30) */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

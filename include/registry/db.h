@@ -20,8 +20,12 @@ struct db_conn;
 /* Opens `size` connections to `conninfo` and prepares every statement of every table in
  * `tables` (NULL-terminated list of {NULL, NULL}-terminated tables). Returns 0, or -1 with
  * one line in `err` (database unreachable, SQL that does not prepare). */
-int db_pool_init(const char *conninfo, int size, int wait_ms, const struct db_stmt *const *tables,
-                 char *err, size_t errlen);
+int db_pool_init(const char *conninfo,
+                 int size,
+                 int wait_ms,
+                 const struct db_stmt *const *tables,
+                 char *err,
+                 size_t errlen);
 void db_pool_close(void);
 
 /* Borrows a healthy connection, waiting up to wait_ms. NULL when none frees up in time or the
@@ -30,6 +34,61 @@ struct db_conn *db_acquire(void);
 
 /* Gives the connection back, rolling back any transaction left open. NULL is fine. */
 void db_release(struct db_conn *c);
+
+/* ---- The read replica (REGISTRY_DATABASE_URL_REPLICA) ---- */
+
+#define DB_REPLICA_CHECK_MS          1000 /* how often the replica's lag is measured */
+#define DB_REPLICA_CONNECT_TIMEOUT_S 2    /* connect_timeout of replica connections */
+
+enum db_replica_state {
+    DB_REPLICA_NONE,    /* no replica configured */
+    DB_REPLICA_IN_USE,  /* reachable and within the lag limit: replica-safe reads go to it */
+    DB_REPLICA_DOWN,    /* unreachable: reads go to the primary */
+    DB_REPLICA_LAGGING, /* behind by more than the limit (or unknown): reads go to the primary */
+};
+
+/* Opens a second pool of `size` connections to the replica with the same statement tables, and
+ * a monitor thread that measures its lag every DB_REPLICA_CHECK_MS on a connection of its own
+ * and logs each change of state once. An unreachable replica does not fail this: its connections
+ * are made when it comes back. Returns 0, or -1 with `err` (out of memory, no thread). */
+int db_replica_init(const char *conninfo,
+                    int size,
+                    int wait_ms,
+                    int max_lag_ms,
+                    const struct db_stmt *const *tables,
+                    char *err,
+                    size_t errlen);
+
+/* Stops the monitor and closes the replica pool; safe when none was opened. db_pool_close calls
+ * it. */
+void db_replica_close(void);
+
+/* Borrows a replica connection when the replica is in use, else NULL: the caller then borrows
+ * from the primary (db_acquire). Release it with db_release as any other. */
+struct db_conn *db_acquire_read(void);
+
+/* The replica's state (enum db_replica_state); *lag_ms (when not NULL) gets the last measured lag,
+ * -1 when unknown. */
+int db_replica_state(long long *lag_ms);
+
+/* 1 when `c` is a replica connection. */
+int db_is_replica(const struct db_conn *c);
+
+/* ---- Figures for metrics ---- */
+
+#define DB_POOL_PRIMARY 0
+#define DB_POOL_REPLICA 1
+
+struct db_pool_stats {
+    int size;                      /* connections */
+    int in_use;                    /* borrowed now */
+    int waiting;                   /* requests waiting for one now */
+    unsigned long long statements; /* prepared statements run since start */
+};
+
+/* Fills `out` for pool `which` (DB_POOL_PRIMARY or DB_POOL_REPLICA). Returns 0, or -1 when that
+ * pool is not open (out is zeroed). */
+int db_pool_stats(int which, struct db_pool_stats *out);
 
 /* Runs prepared statement `name`. Outside a transaction, a connection found dead is reset,
  * re-prepared and the statement retried once. Never returns NULL. */

@@ -13,7 +13,7 @@
 #define HTTP_DRAIN_MAX      (16 * 1024 * 1024) /* refused bodies read and discarded, at most */
 #define HTTP_MAX_PARAMS     4             /* path parameters a route may have */
 #define HTTP_MAX_QUERY      16            /* query parameters a request may have */
-#define HTTP_EXTRA_MAX      512           /* room for extra response headers */
+#define HTTP_EXTRA_MAX      2048          /* room for extra response headers */
 #define HTTP_JSON_DEPTH_MAX 32            /* deeper request bodies get 400 */
 
 /* Who is calling, copied out of a verified access token. Empty strings when absent. */
@@ -83,6 +83,19 @@ int http_send_resource(struct req *r, int status, json_t *body, const char *vers
 int http_send_public(struct req *r, const char *content_type, const char *body, size_t len);
 int http_send_public_json(struct req *r, json_t *body); /* borrows body */
 
+/* Sends a 200 with `cache_control` and an ETag (`etag` as given, quoted; NULL: from the body's
+ * digest); answers 304 when If-None-Match matches. */
+int http_send_cached(struct req *r,
+                     const char *content_type,
+                     const char *body,
+                     size_t len,
+                     const char *cache_control,
+                     const char *etag);
+
+/* Adds the headers every HTML page carries: Content-Security-Policy (same-origin, no inline
+ * script), Referrer-Policy no-referrer, X-Frame-Options DENY. */
+void http_add_page_headers(struct req *r);
+
 /* Sends a response with one write: status line, headers, body. Returns `status`. */
 int http_send(struct req *r, int status, const char *content_type, const char *body, size_t len);
 
@@ -92,6 +105,8 @@ int http_send_empty(struct req *r, int status);
 /* Parses the query string; names outside `allowed` (NULL-terminated) or repeated names get
  * 400. Returns 0, or the status of the problem already sent. Release with query_cleanup. */
 int http_query_or_problem(struct req *r, const char *const *allowed, struct query *q);
+/* As http_query_or_problem for HTML pages: names outside `allowed` are skipped, not refused. */
+int http_query_page_or_problem(struct req *r, const char *const *allowed, struct query *q);
 const char *query_get(const struct query *q, const char *name);
 void query_cleanup(struct query *q);
 

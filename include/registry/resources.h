@@ -19,6 +19,10 @@ int tokens_refresh(struct req *r); /* POST /v1/auth/refresh */
 int tokens_logout(struct req *r);  /* POST /v1/auth/logout */
 int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
 
+/* Deletes refresh tokens that expired or were revoked more than `days` days ago (the daily
+ * pruning job). Returns how many, or -1 on a database error. */
+long tokens_prune(struct db_conn *c, int days);
+
 /* Starts a password check for `email` (sign-in or password change) in its own short
  * transaction: 429 with Retry-After while too many failures fall in the window; otherwise the
  * attempt is recorded as a failure up front (statement tok_failure_clear wipes them after a
@@ -31,6 +35,10 @@ int clients_create(struct req *r);        /* POST /v1/clients */
 int clients_list(struct req *r);          /* GET /v1/clients */
 int clients_delete(struct req *r);        /* DELETE /v1/clients/{id} */
 int clients_rotate_secret(struct req *r); /* POST /v1/clients/{id}/secrets */
+
+/* Deletes API-client secrets that expired (were replaced) or were revoked more than `days` days
+ * ago (the daily pruning job). Returns how many, or -1 on a database error. */
+long clients_prune_secrets(struct db_conn *c, int days);
 
 /* A client that proved its secret. */
 struct client_info {
@@ -143,6 +151,11 @@ int public_providers(
     struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
 int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?name= */
 int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
+
+/* pages.c: the public pages (HTML) */
+int pages_home(struct req *r);  /* GET / */
+int pages_find(struct req *r);  /* GET /find?postcode=&radius= | lat=&lon=&radius= */
+int pages_check(struct req *r); /* GET /check?q=<registration number or name> */
 
 /* openreferral.c */
 extern const struct db_stmt openreferral_stmts[];

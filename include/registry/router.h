@@ -16,11 +16,13 @@ typedef int (*route_fn)(struct req *r);
 
 struct route {
     const char *method;
-    const char *pattern; /* "/v1/organisations/{}": each {} is one path segment parameter */
+    const char *pattern; /* "/v1/organisations/{}": each {} is one path segment parameter;
+                          * a final {*} takes the rest of the path, slashes included */
     route_fn fn;
     enum access access;
     int needs_db;
     const char *scope; /* the scope an API client's token needs here; NULL: no API client may */
+    int replica_ok;    /* 1: a read-only route that may be served from the read replica (db.c) */
 };
 
 /* The CivetWeb request handler for "/": routes, authenticates, borrows a database
@@ -37,6 +39,9 @@ int router_db_resume_or_problem(struct req *r);
 /* Stops taking new requests (they get 503) and waits up to timeout_ms for those in flight to
  * finish, so their responses are written before CivetWeb stops. Returns how many are left. */
 int router_drain(int timeout_ms);
+
+/* The route table: sets *out to it and returns its length (for metrics' labels). */
+size_t router_routes(const struct route **out);
 
 /* Every statement table of every resource, for db_pool_init. */
 extern const struct db_stmt *const router_stmt_tables[];

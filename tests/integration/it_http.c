@@ -582,7 +582,7 @@ test_not_found(void **state)
 {
     struct fx *f = *state;
     static const char *const paths[] = {
-        "/",
+        "/x/",
         "/nope",
         "/v1",
         "/v1/organisationsX",
@@ -593,6 +593,12 @@ test_not_found(void **state)
         "/index.html",
         "/static/problems/validation.html",
         "/../etc/passwd",
+        "/assets/../static.h",
+        "/assets/.hidden.css",
+        "/assets/",
+        "/assets/app.css/",
+        "/console/../../etc/passwd",
+        "/console/nope",
     };
     size_t i;
 

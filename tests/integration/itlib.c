@@ -369,7 +369,9 @@ server_env(struct it_server *s, const char *const extra[], struct envlist *e)
     env_set(e, "REGISTRY_AUDIENCE", "mpact-test");
     env_set(e, "REGISTRY_THREADS", "16");
     env_set(e, "REGISTRY_DB_POOL", "4");
-    if (src != NULL && *src != '\0') {
+    if (getenv("IT_STATIC_DIR") != NULL) {
+        env_set(e, "REGISTRY_STATIC_DIR", getenv("IT_STATIC_DIR"));
+    } else if (src != NULL && *src != '\0') {
         char *dir = it_fmt("%s/static", src);
 
         env_set(e, "REGISTRY_STATIC_DIR", dir);
@@ -1352,6 +1354,50 @@ it_json_str(const struct it_resp *r, const char *key)
     return json_string_value(json_object_get(r->json, key));
 }
 
+/* With IT_RECORD_DIR set, appends one JSON line per response to IT_RECORD_DIR/<pid>.jsonl:
+ * {"method","path" (no query),"status","content_type","body" (when JSON)}. The OpenAPI check
+ * (tests/openapi/validate-responses.mjs) matches each against the description. One write() per
+ * line on an O_APPEND descriptor, so lines from several threads never interleave. */
+static void
+record_response(const char *method, const char *path, const struct it_resp *r)
+{
+    const char *dir = getenv("IT_RECORD_DIR");
+    const char *type = it_header(r, "Content-Type");
+    json_t *line;
+    char *text, *file;
+    int fd;
+
+    if (dir == NULL || *dir == '\0' || r->status == 0) {
+        return;
+    }
+    line = json_object();
+    json_object_set_new(line, "method", json_string(method));
+    json_object_set_new(line, "path", json_stringn(path, strcspn(path, "?")));
+    json_object_set_new(line, "status", json_integer(r->status));
+    json_object_set_new(line, "content_type", type != NULL ? json_string(type) : json_null());
+    if (r->json != NULL) {
+        json_object_set(line, "body", r->json);
+    }
+    text = json_dumps(line, JSON_COMPACT);
+    json_decref(line);
+    file = it_fmt("%s/%ld.jsonl", dir, (long)getpid());
+    fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || text == NULL) {
+        fprintf(stderr, "itlib: cannot record a response in %s\n", file);
+    } else {
+        size_t n = strlen(text);
+        text[n] = '\n';
+        if (write(fd, text, n + 1) != (ssize_t)(n + 1)) {
+            fprintf(stderr, "itlib: short write recording a response in %s\n", file);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(file);
+    free(text);
+}
+
 int
 it_request_n(struct it_server *s,
              const char *method,
@@ -1443,6 +1489,7 @@ it_request_n(struct it_server *s,
 
         out->json = json_loadb(out->body, out->len, JSON_REJECT_DUPLICATES, &jerr);
     }
+    record_response(method, path, out);
     if (rc != CURLE_OK) {
         fprintf(stderr, "itlib: %s %s: %s%s\n", method, path,
                 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc),

@@ -61,6 +61,9 @@
  *   IT_SERVER_WRAPPER  optional words put before `MPACT_BIN serve`, e.g. "valgrind -q"
  *   IT_START_TIMEOUT   optional seconds to wait for /healthz (default 30)
  *   IT_KEEP            optional: 1 keeps the work directory and the database after it_stop
+ *   IT_RECORD_DIR      optional: every it_request response is appended as one JSON line
+ *                      (method, path, status, content_type, body) to IT_RECORD_DIR/<pid>.jsonl,
+ *                      for the check against the OpenAPI description (openapi.responses)
  *
  * Tests that restart PostgreSQL (it_pg("restart")) disturb every other test running at the same
  * time: put the word IT_SERIAL in a comment of such a file and CMake runs it alone (RUN_SERIAL).

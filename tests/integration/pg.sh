@@ -41,6 +41,10 @@ usage: pg.sh start [--no-fsync] [--fresh] DIR [DBNAME...]
                              Run COMMAND with REGISTRY_DATABASE_URL set to that database.
        pg.sh psql DIR [DBNAME [PSQL-ARG...]]
                              Open psql on a database (default: registry).
+       pg.sh replica PRIMARY-DIR DIR
+                             Make DIR a streaming replica of the running cluster in PRIMARY-DIR
+                             (pg_basebackup -R) with a socket directory of its own, and start
+                             it. stop, restart, destroy, conninfo and status then work on DIR.
 Environment: PG_BIN (PostgreSQL binaries), PG_SH_PORT (default 5432; only names the socket
 file in the private directory), PG_SH_NO_FSYNC=1.
 EOF
@@ -486,6 +490,34 @@ cmd_psql()
     exec "$PG_BIN/psql" -X "$CONNINFO dbname=$(conn_quote "$db")" "$@"
 }
 
+cmd_replica()
+{
+    [[ $# -eq 2 ]] || die "replica needs PRIMARY-DIR DIR"
+    set_dir "$1" no
+    find_base || die "$DIR: no cluster"
+    read_conninfo
+    local primary="$CONNINFO" nofsync=no
+    if grep -q '^fsync = off' "$BASE/data/mpact.conf" 2>/dev/null; then
+        nofsync=yes
+    fi
+    set_dir "$2" yes
+    lock_dir
+    ! find_base || die "$DIR already holds a cluster"
+    choose_base
+    mkdir -p -- "$BASE/data"
+    chmod 700 "$BASE/data"
+    give_to_pg "$BASE/data"
+    note "pg_basebackup into $BASE/data"
+    as_pg "$PG_BIN/pg_basebackup" -d "$primary" -D "$BASE/data" -R -X stream -c fast --no-sync \
+        || die "pg_basebackup failed"
+    choose_sock
+    write_settings "$nofsync" # this cluster's own socket directory, not the primary's
+    start_server
+    wait_ready
+    write_conninfo
+    printf '%s\n' "$CONNINFO"
+}
+
 main()
 {
     [[ $# -ge 1 ]] || {
@@ -510,6 +542,7 @@ main()
     status) cmd_status "$@" ;;
     with) cmd_with "$@" ;;
     psql) cmd_psql "$@" ;;
+    replica) cmd_replica "$@" ;;
     *)
         usage >&2
         exit 2

@@ -143,10 +143,30 @@ test_params_untouched_path(void **state)
     free(params[0]);
 }
 
+static void
+test_tail(void **state)
+{
+    static const char *const one[] = {"govuk/govuk-frontend.min.css", NULL};
+    static const char *const file[] = {"x.js", NULL};
+    static const char *const empty[] = {"", NULL};
+    static const char *const two[] = {"abc", "a/b/c", NULL};
+
+    (void)state;
+    expect("/assets/{*}", "/assets/govuk/govuk-frontend.min.css", one);
+    expect("/assets/{*}", "/assets/x.js", file);
+    expect("/assets/{*}", "/assets/", empty); /* the folder itself: the handler refuses it */
+    expect("/assets/{*}", "/assets", NULL);
+    expect("/assets/{*}", "/assetsx/y", NULL);
+    expect("/assets/{*}", "/asset/x", NULL);
+    expect("/x/{}/{*}", "/x/abc/a/b/c", two);
+    expect("/x/{}/{*}", "/x//a", NULL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tail),
         cmocka_unit_test(test_literal),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_param_edges),

@@ -1,0 +1,28 @@
+/* logging.h: the lines the server writes to stderr, as plain text (the default) or as one JSON
+ * object per line (REGISTRY_LOG_FORMAT=json). Neither ever carries a query string or what a
+ * family searched for. */
+#ifndef REGISTRY_LOGGING_H
+#define REGISTRY_LOGGING_H
+
+/* Chooses the format: 1 for JSON, 0 for text. Call once before threads start. */
+void logging_init(int json);
+
+/* 1 when lines are JSON. */
+int logging_json(void);
+
+/* One event line. Text: the message as formatted. JSON: {"ts", "level", "request_id" (when not
+ * NULL), "msg"}. `level` is "info", "warn" or "error". */
+void logging_event(const char *level, const char *request_id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The JSON access-log line of one request: {"ts", "level":"info", "event":"access", "request_id",
+ * "method", "route" (the route's pattern, null when none matched), "status", "duration_ms",
+ * "bytes"}. The path and query are never written. */
+void logging_access(const char *request_id,
+                    const char *method,
+                    const char *route,
+                    int status,
+                    double duration_ms,
+                    long long bytes);
+
+#endif

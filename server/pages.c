@@ -1,0 +1,786 @@
+/* pages.c: the public pages, server-rendered (they work without JavaScript; scripts only
+ * enhance): the start page, "Find M-PACT near you" and "Check a facilitator". They use the same
+ * room functions as the public API (public.c), so the pages and /v1/public answer alike.
+ *
+ * Privacy: the postcode or coordinates a family searches from travel only in the query string,
+ * which is never logged (http_log); a results page is never cached (Cache-Control: no-store) and
+ * never echoes coordinates. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "registry/html.h"
+#include "registry/http.h"
+#include "registry/public.h"
+#include "registry/resources.h"
+
+int
+pages_home(struct req *r)
+{
+    struct html h;
+    int status;
+
+    html_init(&h);
+    html_page_start(&h, NULL, HTML_NAV_NONE);
+    html_raw(&h,
+             "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">"
+             "<h1 class=\"govuk-heading-xl\">M-PACT Registry</h1>"
+             "<p class=\"govuk-body-l\">M-PACT is a programme of group sessions for families "
+             "affected by a parent's drug or alcohol use. It is run by organisations licensed to "
+             "deliver it, with facilitators trained and accredited for it. This register lists "
+             "them.</p>"
+             "<h2 class=\"govuk-heading-m\">Find M-PACT near you</h2>"
+             "<p class=\"govuk-body\">See where M-PACT runs near a postcode, when groups start, "
+             "whether places are left and whether you can refer your family yourself.</p>"
+             "<a href=\"/find\" role=\"button\" draggable=\"false\" "
+             "class=\"govuk-button govuk-button--start\" data-module=\"govuk-button\">"
+             "Find M-PACT near you"
+             "<svg class=\"govuk-button__start-icon\" xmlns=\"http://www.w3.org/2000/svg\" "
+             "width=\"17.5\" height=\"19\" viewBox=\"0 0 33 40\" aria-hidden=\"true\" "
+             "focusable=\"false\"><path fill=\"currentColor\" d=\"M0 0h13l20 20-20 20H0l20-20z\"/>"
+             "</svg></a>"
+             "<h2 class=\"govuk-heading-m\">Check a facilitator</h2>"
+             "<p class=\"govuk-body\">Check whether someone is accredited to deliver M-PACT, by "
+             "their registration number or their name.</p>"
+             "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/check\">Check a "
+             "facilitator</a></p>"
+             "</div><div class=\"govuk-grid-column-one-third\">"
+             "<aside class=\"app-related\" aria-labelledby=\"related-heading\">"
+             "<h2 class=\"govuk-heading-s\" id=\"related-heading\">For licensed organisations"
+             "</h2><ul class=\"govuk-list govuk-body-s\">"
+             "<li><a class=\"govuk-link\" href=\"/console\">Sign in to the licensing body "
+             "console</a></li>"
+             "<li><a class=\"govuk-link\" href=\"/portal\">Sign in to the licensee portal</a></li>"
+             "<li><a class=\"govuk-link\" href=\"/docs\">API documentation</a></li>"
+             "</ul></aside></div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, 200, &h, NULL);
+    html_cleanup(&h);
+    return status;
+}
+
+/* ---- Shared pieces ------------------------------------------------------------------------ */
+
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
+
+/* Writes an ISO date (YYYY-MM-DD) the GOV.UK way, "14 March 2027"; anything else as it is. */
+static void
+write_date(struct html *h, const char *iso)
+{
+    int y, m, d;
+    char tail;
+
+    if (iso != NULL && sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12
+        && d >= 1 && d <= 31) {
+        html_printf(h, "%d %s %d", d, month_names[m - 1], y);
+    } else {
+        html_text(h, iso);
+    }
+}
+
+/* A string member of `o`, or NULL (borrowed). */
+static const char *
+jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* 1 when `url` may be a link: http(s) only, so a stored "javascript:" address is never one. */
+static int
+safe_web_link(const char *url)
+{
+    return url != NULL && (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0);
+}
+
+/* Writes a telephone number as a tel: link (digits and a leading + only in the address). */
+static void
+write_phone(struct html *h, const char *phone)
+{
+    char tel[32];
+    size_t n = 0;
+    const char *p;
+
+    for (p = phone; *p != '\0' && n < sizeof(tel) - 1; p++) {
+        if ((*p >= '0' && *p <= '9') || (*p == '+' && n == 0)) {
+            tel[n++] = *p;
+        }
+    }
+    tel[n] = '\0';
+    if (n < 6) {
+        html_text(h, phone);
+        return;
+    }
+    html_printf(h, "<a class=\"govuk-link\" href=\"tel:%s\">%s</a>", tel, phone);
+}
+
+/* ---- Find M-PACT near you ----------------------------------------------------------------- */
+
+static const char *const radius_choices[] = {"5", "10", "25", "50", "100", NULL};
+
+#define FIND_RADIUS_DEFAULT "25"
+
+static const char *
+variant_name(const char *code)
+{
+    if (code == NULL) {
+        return "M-PACT programme";
+    }
+    if (strcmp(code, "standard") == 0) {
+        return "M-PACT programme";
+    }
+    if (strcmp(code, "short") == 0) {
+        return "M-PACT short programme";
+    }
+    if (strcmp(code, "extended") == 0) {
+        return "M-PACT extended programme";
+    }
+    if (strcmp(code, "aftercare") == 0) {
+        return "M-PACT aftercare group";
+    }
+    return code;
+}
+
+/* The form. `postcode` is what was typed (echoed, escaped), `radius` the chosen one. */
+static void
+find_form(struct html *h,
+          const char *postcode,
+          const char *radius,
+          const char *postcode_error,
+          const char *radius_error)
+{
+    int i;
+
+    html_raw(h, "<form method=\"get\" action=\"/find\" novalidate id=\"find-form\">");
+    html_printf(h, "<div class=\"govuk-form-group%H\">",
+                postcode_error != NULL ? " govuk-form-group--error" : "");
+    html_raw(h, "<label class=\"govuk-label govuk-label--s\" for=\"postcode\">Postcode</label>"
+                "<div id=\"postcode-hint\" class=\"govuk-hint\">For example, ME4 4AB</div>");
+    html_field_error(h, "postcode", postcode_error);
+    html_printf(h,
+                "<input class=\"govuk-input govuk-input--width-10%H\" id=\"postcode\" "
+                "name=\"postcode\" type=\"text\" autocomplete=\"postal-code\" spellcheck=\"false\" "
+                "aria-describedby=\"postcode-hint%H\" value=\"%s\"></div>",
+                postcode_error != NULL ? " govuk-input--error" : "",
+                postcode_error != NULL ? " postcode-error" : "", postcode != NULL ? postcode : "");
+    html_printf(h, "<div class=\"govuk-form-group%H\">",
+                radius_error != NULL ? " govuk-form-group--error" : "");
+    html_raw(h, "<label class=\"govuk-label govuk-label--s\" for=\"radius\">How far can you "
+                "travel?</label>");
+    html_field_error(h, "radius", radius_error);
+    html_printf(h, "<select class=\"govuk-select%H\" id=\"radius\" name=\"radius\"%H>",
+                radius_error != NULL ? " govuk-select--error" : "",
+                radius_error != NULL ? " aria-describedby=\"radius-error\"" : "");
+    for (i = 0; radius_choices[i] != NULL; i++) {
+        html_printf(h, "<option value=\"%s\"%H>Up to %s km</option>", radius_choices[i],
+                    radius != NULL && strcmp(radius, radius_choices[i]) == 0 ? " selected" : "",
+                    radius_choices[i]);
+    }
+    html_raw(h, "</select></div>"
+                "<div class=\"govuk-button-group\" id=\"find-buttons\">"
+                "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">"
+                "Search</button></div></form>");
+}
+
+/* One upcoming run as a table row. */
+static void
+run_row(struct html *h, json_t *run)
+{
+    const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
+    json_int_t left = json_integer_value(json_object_get(run, "places_left"));
+    int accepting = json_is_true(json_object_get(run, "accepting_referrals"));
+    int self = json_is_true(json_object_get(run, "self_referral_allowed"));
+
+    html_printf(h,
+                "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">%s<br>"
+                "Starts ",
+                variant_name(jstr(run, "variant")));
+    write_date(h, jstr(run, "starts_on"));
+    if (weekday != NULL) {
+        char day[16];
+
+        snprintf(day, sizeof(day), "%s", weekday);
+        if (day[0] >= 'a' && day[0] <= 'z') {
+            day[0] = (char)(day[0] - 'a' + 'A');
+        }
+        html_printf(h, "<br>%ss", day);
+        if (time != NULL) {
+            html_printf(h, " at %s", time);
+        }
+    }
+    html_raw(h, "</td><td class=\"govuk-table__cell\">");
+    if (!accepting) {
+        html_raw(h, "Not taking referrals");
+    } else if (left <= 0) {
+        html_raw(h, "Full");
+    } else {
+        html_printf(h, "%ld of %ld", (long)left,
+                    (long)json_integer_value(json_object_get(run, "capacity_families")));
+    }
+    html_printf(h, "</td><td class=\"govuk-table__cell\">%H</td></tr>",
+                self ? "Yes, families can refer themselves" : "No, a professional refers you");
+}
+
+/* One provider: site, organisation, distance, address and contact details, upcoming runs.
+ * `n` numbers the result for its headings' ids. */
+static void
+provider(struct html *h, json_t *item, int n)
+{
+    json_t *site = json_object_get(item, "site"), *org = json_object_get(item, "organisation");
+    json_t *lines = json_object_get(site, "address_lines"), *runs, *line, *run;
+    double km = json_number_value(json_object_get(item, "distance_km"));
+    const char *phone = jstr(org, "phone"), *email = jstr(org, "email"),
+               *website = jstr(org, "website"), *access = jstr(site, "accessibility");
+    size_t i;
+
+    html_printf(h,
+                "<li class=\"app-result\"><h3 class=\"govuk-heading-m\" id=\"result-%d\">%s</h3>"
+                "<p class=\"govuk-body\">%s</p>"
+                "<p class=\"govuk-body govuk-!-font-weight-bold app-distance\">%.1f km "
+                "(%.1f miles) away</p>"
+                "<dl class=\"govuk-summary-list\">"
+                "<div class=\"govuk-summary-list__row\">"
+                "<dt class=\"govuk-summary-list__key\">Address</dt>"
+                "<dd class=\"govuk-summary-list__value\">",
+                n, jstr(site, "name"), jstr(org, "name"), km, km / 1.609344);
+    json_array_foreach(lines, i, line)
+    {
+        html_printf(h, "%s<br>", json_string_value(line));
+    }
+    html_printf(h, "%s<br>%s</dd></div>", jstr(site, "town"), jstr(site, "postcode"));
+    if (phone != NULL) {
+        html_raw(h, "<div class=\"govuk-summary-list__row\">"
+                    "<dt class=\"govuk-summary-list__key\">Phone</dt>"
+                    "<dd class=\"govuk-summary-list__value\">");
+        write_phone(h, phone);
+        html_raw(h, "</dd></div>");
+    }
+    if (email != NULL) {
+        html_printf(h,
+                    "<div class=\"govuk-summary-list__row\">"
+                    "<dt class=\"govuk-summary-list__key\">Email</dt>"
+                    "<dd class=\"govuk-summary-list__value\"><a class=\"govuk-link "
+                    "app-break\" href=\"mailto:%s\">%s</a></dd></div>",
+                    email, email);
+    }
+    if (website != NULL) {
+        html_raw(h, "<div class=\"govuk-summary-list__row\">"
+                    "<dt class=\"govuk-summary-list__key\">Website</dt>"
+                    "<dd class=\"govuk-summary-list__value\">");
+        if (safe_web_link(website)) {
+            html_printf(h, "<a class=\"govuk-link app-break\" href=\"%s\">%s</a>", website,
+                        website);
+        } else {
+            html_text(h, website);
+        }
+        html_raw(h, "</dd></div>");
+    }
+    if (phone == NULL && email == NULL && website == NULL) {
+        html_raw(h, "<div class=\"govuk-summary-list__row\">"
+                    "<dt class=\"govuk-summary-list__key\">Contact</dt>"
+                    "<dd class=\"govuk-summary-list__value\">Ask your GP, health visitor or "
+                    "family support worker to contact them for you</dd></div>");
+    }
+    if (access != NULL) {
+        html_printf(h,
+                    "<div class=\"govuk-summary-list__row\">"
+                    "<dt class=\"govuk-summary-list__key\">Access</dt>"
+                    "<dd class=\"govuk-summary-list__value\">%s</dd></div>",
+                    access);
+    }
+    html_raw(h, "</dl>");
+    runs = json_object_get(item, "upcoming_runs");
+    if (json_array_size(runs) == 0) {
+        html_raw(h, "<p class=\"govuk-body\">No groups are planned here at the moment. Contact "
+                    "them to ask when the next one starts.</p></li>");
+        return;
+    }
+    html_printf(h,
+                "<table class=\"govuk-table app-runs\"><caption class=\"govuk-table__caption "
+                "govuk-table__caption--s\">Upcoming groups at %s</caption>"
+                "<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                "<th scope=\"col\" class=\"govuk-table__header\">Group</th>"
+                "<th scope=\"col\" class=\"govuk-table__header\">Places left</th>"
+                "<th scope=\"col\" class=\"govuk-table__header\">Can families refer "
+                "themselves?</th></tr></thead><tbody class=\"govuk-table__body\">",
+                jstr(site, "name"));
+    json_array_foreach(runs, i, run)
+    {
+        run_row(h, run);
+    }
+    html_raw(h, "</tbody></table></li>");
+}
+
+/* The results of a search: `where` says from where ("ME4 4AB", or NULL: the user's location). */
+static void
+find_results(struct html *h, json_t *body, const char *where, const char *radius)
+{
+    json_t *items = json_object_get(body, "items"),
+           *beyond = json_object_get(body, "nearest_beyond");
+    json_t *item;
+    size_t i, n = json_array_size(items);
+
+    html_raw(h, "<h2 class=\"govuk-heading-l\" id=\"results\">");
+    if (n == 0) {
+        html_printf(h, "No M-PACT within %s km of ", radius);
+    } else {
+        html_printf(h, "M-PACT within %s km of ", radius);
+    }
+    if (where != NULL) {
+        html_text(h, where);
+    } else {
+        html_raw(h, "your location");
+    }
+    html_raw(h, "</h2>");
+    if (n > 0) {
+        html_printf(h, "<p class=\"govuk-body\">%zu %H found, nearest first.</p>", n,
+                    n == 1 ? "place" : "places");
+        html_raw(h, "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
+        json_array_foreach(items, i, item)
+        {
+            provider(h, item, (int)i + 1);
+        }
+        html_raw(h, "</ol>");
+        return;
+    }
+    if (json_is_object(beyond)) {
+        html_raw(h, "<p class=\"govuk-body\">The nearest M-PACT is further away:</p>"
+                    "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
+        provider(h, beyond, 1);
+        html_raw(h, "</ol>");
+    } else {
+        html_raw(h, "<p class=\"govuk-body\">No licensed organisation runs M-PACT anywhere we "
+                    "know of at the moment.</p>");
+    }
+    html_printf(h,
+                "<p class=\"govuk-body\">You can <a class=\"govuk-link\" href=\"#postcode\">search "
+                "again</a> with a larger distance.</p>");
+}
+
+/* The postcode as typed, tidied for showing: outer spaces dropped, letters in capitals. Writes
+ * at most len-1 bytes. */
+static void
+tidy_postcode(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+
+    while (*in == ' ') {
+        in++;
+    }
+    for (; *in != '\0' && n < len - 1; in++) {
+        out[n++] = (*in >= 'a' && *in <= 'z') ? (char)(*in - 'a' + 'A') : *in;
+    }
+    while (n > 0 && out[n - 1] == ' ') {
+        n--;
+    }
+    out[n] = '\0';
+}
+
+int
+pages_find(struct req *r)
+{
+    static const char *const allowed[] = {"postcode", "radius", "lat", "lon", NULL};
+    struct html_error errors[2] = {{NULL, NULL}, {NULL, NULL}};
+    struct public_error e;
+    struct query q, search;
+    struct html h;
+    json_t *body = NULL;
+    const char *postcode, *radius, *lat, *lon, *postcode_error = NULL, *radius_error = NULL;
+    char shown[24];
+    size_t nerr = 0;
+    int status = 200, i, searched;
+
+    public_error_init(&e);
+    html_init(&h);
+    memset(&search, 0, sizeof(search));
+    if ((status = http_query_page_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    status = 200;
+    postcode = query_get(&q, "postcode");
+    radius = query_get(&q, "radius");
+    lat = query_get(&q, "lat");
+    lon = query_get(&q, "lon");
+    searched = postcode != NULL || lat != NULL || lon != NULL;
+    tidy_postcode(postcode != NULL ? postcode : "", shown, sizeof(shown));
+    if (radius == NULL || *radius == '\0') {
+        radius = FIND_RADIUS_DEFAULT;
+    } else {
+        for (i = 0; radius_choices[i] != NULL && strcmp(radius, radius_choices[i]) != 0; i++) {
+        }
+        if (radius_choices[i] == NULL) {
+            radius_error = "Select how far you can travel";
+            radius = FIND_RADIUS_DEFAULT;
+        }
+    }
+    if (searched && postcode != NULL && shown[0] == '\0') {
+        postcode_error = "Enter a postcode";
+    }
+    if (searched && postcode_error == NULL && radius_error == NULL) {
+        /* The public API's own search, with its names. */
+        if (postcode != NULL) {
+            search.items[search.n].name = "postcode";
+            search.items[search.n++].value = postcode;
+        }
+        if (lat != NULL) {
+            search.items[search.n].name = "lat";
+            search.items[search.n++].value = lat;
+        }
+        if (lon != NULL) {
+            search.items[search.n].name = "lon";
+            search.items[search.n++].value = lon;
+        }
+        search.items[search.n].name = "radius_km";
+        search.items[search.n++].value = radius;
+        body = public_find_providers(r->db, &search, &e);
+        if (body == NULL) {
+            switch (e.fault) {
+            case PUBLIC_BAD_INPUT:
+                postcode_error =
+                    postcode != NULL && e.field != NULL && strcmp(e.field, "postcode") == 0
+                        ? "Enter a real postcode, like ME4 4AB"
+                        : "We could not use your location. Enter a postcode "
+                          "instead";
+                status = 400;
+                break;
+            case PUBLIC_NOT_FOUND:
+                postcode_error = e.postcode == PUBLIC_POSTCODE_OUTWARD
+                                     ? "We do not know that postcode area. Enter a full "
+                                       "postcode, like ME4 4AB"
+                                     : "We could not find that postcode. Check it and try again";
+                status = 404;
+                break;
+            default:
+                status = html_send_db_error(r, e.res, "no-store");
+                goto out;
+            }
+        }
+    }
+    if (postcode_error != NULL) {
+        errors[nerr].field_id = "postcode";
+        errors[nerr++].message = postcode_error;
+        status = status == 200 ? 400 : status;
+    }
+    if (radius_error != NULL) {
+        errors[nerr].field_id = "radius";
+        errors[nerr++].message = radius_error;
+        status = status == 200 ? 400 : status;
+    }
+    html_page_start(&h, nerr > 0 ? "Error: Find M-PACT near you" : "Find M-PACT near you",
+                    HTML_NAV_FIND);
+    html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">");
+    html_error_summary(&h, errors, nerr);
+    html_raw(&h, "<h1 class=\"govuk-heading-l\">Find M-PACT near you</h1>"
+                 "<p class=\"govuk-body\">Enter a postcode to see where M-PACT groups run near "
+                 "you, when they start and whether places are left.</p>");
+    find_form(&h, postcode != NULL ? postcode : "", radius, postcode_error, radius_error);
+    if (body != NULL) {
+        find_results(&h, body, postcode != NULL ? shown : NULL, radius);
+    }
+    html_raw(&h, "</div></div>");
+    html_page_end(&h, "/assets/js/find.js");
+    status = html_send(r, status, &h, "no-store");
+out:
+    json_decref(body);
+    public_error_cleanup(&e);
+    html_cleanup(&h);
+    query_cleanup(&q);
+    return status;
+}
+
+/* ---- Check a facilitator ------------------------------------------------------------------ */
+
+/* The GOV.UK tag class and the plain words for each status on the public register. */
+static const struct {
+    const char *status, *label, *tag, *meaning;
+} statuses[] = {
+    {"accredited", "Accredited", "govuk-tag--green",
+     "is accredited and may deliver M-PACT for a licensed organisation"},
+    {"lapsed", "Lapsed", "govuk-tag--orange",
+     "is no longer accredited because their accreditation ran out. They must not deliver M-PACT "
+     "until they renew it with refresher training"},
+    {"suspended", "Suspended", "govuk-tag--red",
+     "is suspended by the licensing body. They must not deliver M-PACT while suspended"},
+    {"withdrawn", "Withdrawn", "govuk-tag--grey",
+     "is no longer accredited: their accreditation was withdrawn. They must not deliver M-PACT"},
+    {"in_training", "In training", "govuk-tag--blue",
+     "is still in training. They must not deliver M-PACT until they are accredited"},
+};
+
+static int
+status_index(const char *status)
+{
+    size_t i;
+
+    for (i = 0; status != NULL && i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        if (strcmp(status, statuses[i].status) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void
+status_tag(struct html *h, const char *status)
+{
+    int k = status_index(status);
+
+    if (k < 0) {
+        html_printf(h, "<strong class=\"govuk-tag govuk-tag--grey\">%s</strong>", status);
+    } else {
+        html_printf(h, "<strong class=\"govuk-tag %H\">%H</strong>", statuses[k].tag,
+                    statuses[k].label);
+    }
+}
+
+static void
+employer(struct html *h, json_t *fac)
+{
+    json_t *org = json_object_get(fac, "organisation");
+
+    if (!json_is_object(org)) {
+        html_raw(h, "None recorded");
+        return;
+    }
+    html_text(h, jstr(org, "name"));
+    if (jstr(org, "town") != NULL) {
+        html_printf(h, ", %s", jstr(org, "town"));
+    }
+}
+
+/* One facilitator in full: name, number, status with what it means, accredited until, employer. */
+static void
+facilitator_detail(struct html *h, json_t *fac)
+{
+    const char *status = jstr(fac, "status"), *until = jstr(fac, "accredited_until");
+    int k = status_index(status);
+
+    html_printf(h,
+                "<h2 class=\"govuk-heading-l\" id=\"facilitator\">%s %s</h2>"
+                "<dl class=\"govuk-summary-list\">"
+                "<div class=\"govuk-summary-list__row\">"
+                "<dt class=\"govuk-summary-list__key\">Registration number</dt>"
+                "<dd class=\"govuk-summary-list__value\">%s</dd></div>"
+                "<div class=\"govuk-summary-list__row\">"
+                "<dt class=\"govuk-summary-list__key\">Status</dt>"
+                "<dd class=\"govuk-summary-list__value\">",
+                jstr(fac, "given_name"), jstr(fac, "family_name"),
+                jstr(fac, "registration_number"));
+    status_tag(h, status);
+    html_raw(h, "</dd></div><div class=\"govuk-summary-list__row\">"
+                "<dt class=\"govuk-summary-list__key\">");
+    html_raw(h, status != NULL && strcmp(status, "lapsed") == 0 ? "Accreditation ended"
+                                                                : "Accredited until");
+    html_raw(h, "</dt><dd class=\"govuk-summary-list__value\">");
+    if (until != NULL) {
+        write_date(h, until);
+    } else {
+        html_raw(h, "Not accredited");
+    }
+    html_raw(h, "</dd></div><div class=\"govuk-summary-list__row\">"
+                "<dt class=\"govuk-summary-list__key\">Current employer</dt>"
+                "<dd class=\"govuk-summary-list__value\">");
+    employer(h, fac);
+    html_raw(h, "</dd></div></dl>");
+    html_printf(h, "<div class=\"govuk-inset-text app-meaning\">%s %s %H", jstr(fac, "given_name"),
+                jstr(fac, "family_name"),
+                k >= 0 ? statuses[k].meaning : "has a status we cannot describe");
+    if (k >= 0 && strcmp(status, "accredited") == 0 && until != NULL) {
+        html_raw(h, " until ");
+        write_date(h, until);
+    }
+    html_raw(h, ".</div>");
+}
+
+/* Several matches: a table, each name linking to its entry. */
+static void
+facilitator_table(struct html *h, json_t *items, const char *name)
+{
+    json_t *fac;
+    size_t i;
+
+    html_printf(h,
+                "<h2 class=\"govuk-heading-l\" id=\"results\">%zu facilitators match "
+                "&ldquo;%s&rdquo;</h2>"
+                "<table class=\"govuk-table\"><caption class=\"govuk-table__caption "
+                "govuk-visually-hidden\">Facilitators on the register whose name starts with "
+                "&ldquo;%s&rdquo;</caption>"
+                "<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                "<th scope=\"col\" class=\"govuk-table__header\">Name</th>"
+                "<th scope=\"col\" class=\"govuk-table__header\">Status</th>"
+                "<th scope=\"col\" class=\"govuk-table__header\">Employer</th>"
+                "</tr></thead><tbody class=\"govuk-table__body\">",
+                json_array_size(items), name, name);
+    json_array_foreach(items, i, fac)
+    {
+        html_printf(h,
+                    "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">"
+                    "<a class=\"govuk-link\" href=\"/check?q=%Q\">%s %s</a><br>"
+                    "<span class=\"govuk-body-s\">%s</span></td>"
+                    "<td class=\"govuk-table__cell\">",
+                    jstr(fac, "registration_number"), jstr(fac, "given_name"),
+                    jstr(fac, "family_name"), jstr(fac, "registration_number"));
+        status_tag(h, jstr(fac, "status"));
+        html_raw(h, "</td><td class=\"govuk-table__cell\">");
+        employer(h, fac);
+        html_raw(h, "</td></tr>");
+    }
+    html_raw(h, "</tbody></table>");
+    if (json_array_size(items) >= 20) {
+        html_raw(h, "<p class=\"govuk-body\">Only the first 20 are shown. Type more of the name "
+                    "to narrow the search.</p>");
+    }
+}
+
+/* A registration number as typed ("mpf000123", " MPF-000123 ") in the register's form
+ * ("MPF-000123") into `out`. Returns 1 when `in` looks like a number (it holds a digit), 0 when
+ * it does not, -1 when it is too long for `out` (no number is that long). */
+static int
+as_number(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+    int digit = 0, letters = 0;
+
+    for (; *in != '\0' && n < len - 2; in++) {
+        char c = *in;
+
+        if (c == ' ') {
+            continue;
+        }
+        if (c >= 'a' && c <= 'z') {
+            c = (char)(c - 'a' + 'A');
+        }
+        if (c >= '0' && c <= '9') {
+            if (!digit && letters > 0 && n > 0 && out[n - 1] != '-') {
+                out[n++] = '-';
+            }
+            digit = 1;
+        } else if (c >= 'A' && c <= 'Z') {
+            letters++;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    while (*in == ' ') {
+        in++;
+    }
+    return *in != '\0' ? -1 : digit;
+}
+
+int
+pages_check(struct req *r)
+{
+    static const char *const allowed[] = {"q", NULL};
+    struct html_error error = {NULL, NULL};
+    struct public_error e;
+    struct query q;
+    struct html h;
+    json_t *body = NULL;
+    const char *given, *message = NULL;
+    char number[40];
+    int status, by_number = 0;
+
+    public_error_init(&e);
+    html_init(&h);
+    if ((status = http_query_page_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    status = 200;
+    given = query_get(&q, "q");
+    if (given != NULL) {
+        by_number = as_number(given, number, sizeof(number));
+        if (number[0] == '\0') {
+            message = "Enter a registration number or a name";
+        } else if (by_number < 0 && strpbrk(given, "0123456789") != NULL) {
+            status = 404; /* too long to be a registration number */
+        } else if (by_number < 0) {
+            by_number = 0;
+            body = public_find_facilitators(r->db, given, &e);
+        } else if (by_number) {
+            body = public_find_facilitator(r->db, number, &e);
+        } else {
+            body = public_find_facilitators(r->db, given, &e);
+        }
+        if (message == NULL && body == NULL && status != 404) {
+            switch (e.fault) {
+            case PUBLIC_BAD_INPUT:
+                message = "Enter at least 3 letters of the name, or a registration number like "
+                          "MPF-000123";
+                break;
+            case PUBLIC_NOT_FOUND:
+                status = 404;
+                break;
+            default:
+                status = html_send_db_error(r, e.res, NULL);
+                goto out;
+            }
+        }
+    }
+    if (message != NULL) {
+        status = 400;
+        error.field_id = "q";
+        error.message = message;
+    }
+    html_page_start(&h, message != NULL ? "Error: Check a facilitator" : "Check a facilitator",
+                    HTML_NAV_CHECK);
+    html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">");
+    html_error_summary(&h, &error, message != NULL ? 1 : 0);
+    html_raw(&h, "<h1 class=\"govuk-heading-l\">Check a facilitator</h1>"
+                 "<p class=\"govuk-body\">Check whether someone is accredited to deliver "
+                 "M-PACT. People still in training are not on the register.</p>"
+                 "<form method=\"get\" action=\"/check\" novalidate>");
+    html_printf(&h, "<div class=\"govuk-form-group%H\">",
+                message != NULL ? " govuk-form-group--error" : "");
+    html_raw(&h, "<label class=\"govuk-label govuk-label--s\" for=\"q\">Registration number or "
+                 "name</label><div id=\"q-hint\" class=\"govuk-hint\">For example, MPF-000123 or "
+                 "Sian Jones</div>");
+    html_field_error(&h, "q", message);
+    html_printf(&h,
+                "<input class=\"govuk-input govuk-!-width-two-thirds%H\" id=\"q\" name=\"q\" "
+                "type=\"text\" spellcheck=\"false\" autocomplete=\"off\" "
+                "aria-describedby=\"q-hint%H\" value=\"%s\"></div>"
+                "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">"
+                "Check</button></form>",
+                message != NULL ? " govuk-input--error" : "", message != NULL ? " q-error" : "",
+                given != NULL ? given : "");
+    if (status == 404) {
+        html_printf(&h,
+                    "<h2 class=\"govuk-heading-l\" id=\"results\">Not on the register</h2>"
+                    "<p class=\"govuk-body\">No facilitator on the register has the registration "
+                    "number %s. Check the number and try again, or search by name.</p>"
+                    "<p class=\"govuk-body\">Someone who is not on the register must not deliver "
+                    "M-PACT.</p>",
+                    given);
+    } else if (body != NULL && by_number) {
+        facilitator_detail(&h, body);
+    } else if (body != NULL) {
+        json_t *items = json_object_get(body, "items");
+
+        if (json_array_size(items) == 1) {
+            facilitator_detail(&h, json_array_get(items, 0));
+        } else if (json_array_size(items) == 0) {
+            html_printf(&h,
+                        "<h2 class=\"govuk-heading-l\" id=\"results\">Not on the register</h2>"
+                        "<p class=\"govuk-body\">No facilitator on the register has a name "
+                        "starting &ldquo;%s&rdquo;. Check the spelling, or search by "
+                        "registration number.</p>"
+                        "<p class=\"govuk-body\">Someone who is not on the register must not "
+                        "deliver M-PACT.</p>",
+                        given);
+        } else {
+            facilitator_table(&h, items, given);
+        }
+    }
+    html_raw(&h, "</div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, status, &h, "no-cache");
+out:
+    json_decref(body);
+    public_error_cleanup(&e);
+    html_cleanup(&h);
+    query_cleanup(&q);
+    return status;
+}

@@ -1,0 +1,793 @@
+// console.mjs: the licensing body's console (role admin). Organisations and licences,
+// facilitators, training sessions and their outcomes, reports and the audit trail, all through
+// the /v1 API.
+import { api, ApiError, get, getAll } from './api.mjs';
+import { form, showProblem } from './forms.mjs';
+import { pagedTable } from './lists.mjs';
+import { hashWith, navigate, render, route, setFlash, stale } from './router.mjs';
+import { startApp } from './shell.mjs';
+import {
+  backLink,
+  banner,
+  button,
+  buttonGroup,
+  buttonLink,
+  date,
+  details,
+  h,
+  h2,
+  heading,
+  inset,
+  link,
+  p,
+  REASON_WORDS,
+  summaryList,
+  table,
+  tag,
+  today,
+  words,
+} from './ui.mjs';
+
+const ORG_KINDS = ['local_authority', 'nhs', 'charity', 'prison', 'school', 'other'];
+const LICENCE_STATUSES = ['pending', 'active', 'suspended', 'expired', 'revoked', 'none'];
+const FAC_STATUSES = ['in_training', 'accredited', 'lapsed', 'suspended', 'withdrawn'];
+const AUDIT_TYPES = ['organisation', 'licence', 'facilitator', 'training_session', 'enrolment', 'course', 'location', 'programme', 'user', 'api_client', 'webhook'];
+
+const opts = (list, { any } = {}) => [...(any ? [{ value: '', text: any }] : []), ...list.map((v) => ({ value: v, text: words(v) }))];
+
+function success(title, body) {
+  setFlash(banner(title, body ? p(body) : null, { success: true }));
+}
+
+function auditLink(type, id) {
+  return link('Audit trail', hashWith('/audit', { resource_type: type, resource_id: id }));
+}
+
+// Home --------------------------------------------------------------------------------------
+
+function home() {
+  const item = (href, text, hint) => h('li', {}, link(text, href), h('p', { class: 'govuk-body-s govuk-!-margin-top-1', text: hint }));
+  render(
+    'Home',
+    heading('Licensing body console'),
+    h(
+      'ul',
+      { class: 'govuk-list govuk-list--spaced' },
+      item('#/organisations', 'Organisations and licences', 'Create organisations, issue licences, activate, suspend or revoke them.'),
+      item('#/facilitators', 'Facilitators', 'Search the register, see status history, change a status, check eligibility.'),
+      item('#/training', 'Training sessions', 'Schedule sessions, enrol facilitators and record outcomes.'),
+      item('#/reports', 'Reports', 'Practitioners trained, programme runs and families reached, and what expires soon.'),
+      item('#/audit', 'Audit trail', 'Who changed what, and when, for any record.'),
+    ),
+  );
+}
+
+// Organisations -----------------------------------------------------------------------------
+
+async function organisations({ query, gen }) {
+  const specs = [
+    { name: 'q', label: 'Name contains', value: query.q, width: 'govuk-!-width-one-half' },
+    { name: 'kind', label: 'Kind', type: 'select', options: opts(ORG_KINDS, { any: 'Any kind' }), value: query.kind },
+    { name: 'licence_status', label: 'Licence status', type: 'select', options: opts(LICENCE_STATUSES, { any: 'Any status' }), value: query.licence_status },
+  ];
+  const filter = form({ specs, submit: 'Filter', variant: 'secondary', onSubmit: async (v) => navigate(hashWith('/organisations', v)) });
+  const list = pagedTable({
+    path: '/v1/organisations',
+    query: { q: query.q, kind: query.kind, licence_status: query.licence_status },
+    caption: 'Organisations',
+    empty: 'No organisation matches.',
+    columns: [
+      { head: 'Name', cell: (o) => link(o.name, `#/organisations/${o.id}`) },
+      { head: 'Kind', cell: (o) => words(o.kind) },
+      { head: 'Town', cell: (o) => o.town },
+      { head: 'Licence', cell: (o) => tag(o.licence_status ?? 'none') },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render('Organisations', heading('Organisations'), buttonLink('Create an organisation', '#/organisations/new'), details('Filter organisations', filter), list.el);
+  if (query.q || query.kind || query.licence_status) {
+    document.querySelector('details.govuk-details')?.setAttribute('open', '');
+  }
+}
+
+const orgSpecs = (o = {}) => [
+  { name: 'name', label: 'Name', value: o.name },
+  { name: 'kind', label: 'Kind of organisation', type: 'select', options: opts(ORG_KINDS, { any: 'Choose a kind' }), value: o.kind },
+  { name: 'address_lines', label: 'Address', hint: 'One to three lines, one a line (not the town or postcode)', type: 'textarea', rows: 3, lines: true, value: (o.address_lines ?? []).join('\n') },
+  { name: 'town', label: 'Town or city', value: o.town, width: 'govuk-!-width-two-thirds' },
+  { name: 'postcode', label: 'Postcode', value: o.postcode, width: 'govuk-input--width-10', autocomplete: 'postal-code' },
+  { name: 'phone', label: 'Phone (optional)', type: 'tel', value: o.phone, width: 'govuk-input--width-20', nullable: true },
+  { name: 'email', label: 'Email (optional)', type: 'email', value: o.email, nullable: true, spellcheck: 'false' },
+  { name: 'website', label: 'Website (optional)', type: 'url', value: o.website, nullable: true },
+  { name: 'public_contact', label: 'Show these contact details to the public', type: 'checkbox', value: o.public_contact },
+];
+
+function organisationNew() {
+  const specs = orgSpecs();
+  render(
+    'Create an organisation',
+    backLink('#/organisations'),
+    heading('Create an organisation'),
+    form({
+      specs,
+      submit: 'Create organisation',
+      onSubmit: async (v) => {
+        const { data } = await api('/v1/organisations', { method: 'POST', body: dropNulls(v) });
+        success(`${data.name} has been created`, 'Next, issue it a licence.');
+        navigate(`#/organisations/${data.id}`);
+      },
+    }),
+  );
+}
+
+function dropNulls(v) {
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
+}
+
+async function organisation({ params, gen }) {
+  const [org, licences] = await Promise.all([get(`/v1/organisations/${params.id}`), getAll(`/v1/organisations/${params.id}/licences`)]);
+  if (stale(gen)) return;
+  const open = licences.find((l) => ['pending', 'active', 'suspended'].includes(l.status));
+  const specs = [
+    { name: 'valid_from', label: 'Valid from', type: 'date', value: today() },
+    { name: 'valid_until', label: 'Valid until', type: 'date', hint: 'Usually three years after the start' },
+    { name: 'reason', label: 'Reason or note (optional)', type: 'textarea', rows: 2 },
+  ];
+  render(
+    org.name,
+    backLink('#/organisations', 'All organisations'),
+    heading(org.name, { caption: 'Organisation' }),
+    summaryList([
+      ['Kind', words(org.kind)],
+      ['Address', h('span', {}, [...org.address_lines, org.town, org.postcode].flatMap((l, i) => (i ? [h('br'), l] : [l])))],
+      ['Phone', org.phone],
+      ['Email', org.email],
+      ['Website', org.website],
+      ['Public contact', org.public_contact ? 'Yes' : 'No'],
+      ['Licence', tag(org.licence_status ?? 'none')],
+      org.archived_at ? ['Archived', date(org.archived_at)] : null,
+    ]),
+    p(auditLink('organisation', org.id)),
+    h2('Licences'),
+    table({
+      caption: 'Licences, newest first',
+      captionSize: 's',
+      head: ['Number', 'Status', 'Valid from', 'Valid until', 'Reason'],
+      empty: 'This organisation has no licence.',
+      rows: licences.map((l) => [link(l.number, `#/licences/${l.id}`), tag(l.status), date(l.valid_from), date(l.valid_until), l.reason ?? '']),
+    }),
+    open
+      ? inset(`Licence ${open.number} is ${open.status}. An organisation holds at most one open licence: change its status from its page.`)
+      : h(
+          'div',
+          {},
+          h2('Issue a licence', 's'),
+          form({
+            specs,
+            submit: 'Create licence',
+            id: 'licence-form',
+            onSubmit: async (v) => {
+              const { data } = await api(`/v1/organisations/${org.id}/licences`, { method: 'POST', body: v });
+              success(`Licence ${data.number} has been created`, 'It is pending until you activate it.');
+              navigate(`#/licences/${data.id}`);
+            },
+          }),
+        ),
+  );
+}
+
+const LICENCE_ACTIONS = {
+  pending: [{ value: 'active', text: 'Activate' }],
+  active: [
+    { value: 'suspended', text: 'Suspend', hint: 'The organisation may not start programme runs while suspended' },
+    { value: 'revoked', text: 'Revoke', hint: 'Final: a revoked licence cannot be restored' },
+  ],
+  suspended: [
+    { value: 'active', text: 'Reinstate (make active again)' },
+    { value: 'revoked', text: 'Revoke', hint: 'Final: a revoked licence cannot be restored' },
+  ],
+};
+
+async function licence({ params, gen }) {
+  const { data: lic, etag } = await api(`/v1/licences/${params.id}`);
+  const org = await get(`/v1/organisations/${lic.organisation_id}`);
+  if (stale(gen)) return;
+  const actions = LICENCE_ACTIONS[lic.status] ?? [];
+  const specs = [
+    { name: 'status', label: 'What do you want to do?', type: 'radios', options: actions, legendSize: 'm' },
+    { name: 'reason', label: 'Reason', hint: 'Recorded in the licence history and the audit trail', type: 'textarea', rows: 3 },
+  ];
+  render(
+    `Licence ${lic.number}`,
+    backLink(`#/organisations/${org.id}`, org.name),
+    heading(`Licence ${lic.number}`, { caption: org.name }),
+    summaryList([
+      ['Status', tag(lic.status)],
+      ['Valid from', date(lic.valid_from)],
+      ['Valid until', date(lic.valid_until)],
+      ['Reason for the last change', lic.reason],
+      ['Last changed', date(lic.updated_at)],
+    ]),
+    p(auditLink('licence', lic.id)),
+    actions.length
+      ? form({
+          specs,
+          submit: 'Change status',
+          id: 'licence-status',
+          onSubmit: async (v) => {
+            if (!v.status) {
+              throw new ApiError(422, { errors: [{ field: 'status', detail: 'Choose what you want to do' }] });
+            }
+            const { data } = await api(`/v1/licences/${lic.id}`, { method: 'PATCH', body: v, etag });
+            success(`Licence ${data.number} is now ${words(data.status).toLowerCase()}`);
+            route();
+          },
+          describe: (e, label) => (e.field === 'status' && e.detail.startsWith('Choose') ? e.detail : `${label}: ${e.detail}`),
+        })
+      : inset(`A licence that is ${lic.status} cannot change. Issue a new licence from the organisation’s page.`),
+  );
+}
+
+// Facilitators ------------------------------------------------------------------------------
+
+async function facilitators({ query, gen }) {
+  const specs = [
+    { name: 'q', label: 'Name or registration number', value: query.q, width: 'govuk-!-width-one-half' },
+    { name: 'status', label: 'Status', type: 'select', options: opts(FAC_STATUSES, { any: 'Any status' }), value: query.status },
+  ];
+  const list = pagedTable({
+    path: '/v1/facilitators',
+    query: { q: query.q, status: query.status },
+    caption: 'Facilitators',
+    empty: 'No facilitator matches.',
+    columns: [
+      { head: 'Registration number', cell: (f) => link(f.registration_number, `#/facilitators/${f.id}`) },
+      { head: 'Name', cell: (f) => `${f.given_name} ${f.family_name}` },
+      { head: 'Status', cell: (f) => tag(f.status) },
+      { head: 'Accredited until', cell: (f) => (f.accredited_until ? date(f.accredited_until) : '') },
+      { head: 'Employer', cell: (f) => f.organisation_name ?? 'None' },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render(
+    'Facilitators',
+    heading('Facilitators'),
+    form({ specs, submit: 'Search', variant: 'secondary', id: 'facilitator-search', onSubmit: async (v) => navigate(hashWith('/facilitators', v)) }),
+    list.el,
+  );
+}
+
+async function facilitator({ params, query, gen }) {
+  const { data: f, etag } = await api(`/v1/facilitators/${encodeURIComponent(params.id)}`);
+  let verdict = null;
+  if (query.on) {
+    verdict = await get(`/v1/facilitators/${f.id}/eligibility`, { on: query.on });
+  }
+  if (stale(gen)) return;
+  const statusSpecs = [
+    { name: 'status', label: 'New status', type: 'select', options: opts(['accredited', 'suspended', 'withdrawn', 'in_training'], { any: 'Choose a status' }) },
+    { name: 'reason', label: 'Reason', hint: 'Recorded in the status history; the employer’s systems are told of the change', type: 'textarea', rows: 3 },
+  ];
+  const eligSpecs = [{ name: 'on', label: 'Date', type: 'date', value: query.on ?? today(), hint: 'Past dates read the records as they stood then' }];
+  render(
+    `${f.given_name} ${f.family_name}`,
+    backLink('#/facilitators', 'All facilitators'),
+    heading(`${f.given_name} ${f.family_name}`, { caption: f.registration_number }),
+    summaryList([
+      ['Status', tag(f.status)],
+      ['Accredited on', f.accredited_on ? date(f.accredited_on) : null],
+      ['Accredited until', f.accredited_until ? date(f.accredited_until) : null],
+      ['Trainer', f.trainer ? 'Yes' : 'No'],
+      ['Reason for the last change', f.reason],
+      ['Employer', f.organisation_id ? link(f.organisation_name, `#/organisations/${f.organisation_id}`) : 'None'],
+      ['Email', f.email],
+      ['Phone', f.phone],
+    ]),
+    p(auditLink('facilitator', f.id)),
+    table({
+      caption: 'Status history, oldest first',
+      head: ['From', 'Status', 'Accredited until', 'Reason'],
+      rows: (f.status_history ?? []).map((s) => [date(s.effective_on), tag(s.status), s.accredited_until ? date(s.accredited_until) : '', s.reason ?? '']),
+      empty: 'No status history.',
+    }),
+    table({
+      caption: 'Employment history',
+      head: ['Organisation', 'From', 'To'],
+      rows: (f.employment_history ?? []).map((e) => [e.organisation_name, date(e.from), e.to ? date(e.to) : 'Now']),
+      empty: 'No employment recorded.',
+    }),
+    h2('Eligibility to deliver M-PACT'),
+    verdict
+      ? h(
+          'div',
+          { id: 'verdict' },
+          p(
+            `On ${date(verdict.on)}: `,
+            tag(verdict.eligible ? 'eligible' : 'not_eligible', verdict.eligible ? 'Eligible' : 'Not eligible'),
+          ),
+          verdict.reasons.length ? h('ul', { class: 'govuk-list govuk-list--bullet' }, verdict.reasons.map((r) => h('li', { text: REASON_WORDS[r] ?? words(r) }))) : null,
+        )
+      : null,
+    form({ specs: eligSpecs, submit: 'Check eligibility', variant: 'secondary', id: 'eligibility', onSubmit: async (v) => navigate(hashWith(`/facilitators/${f.id}`, { on: v.on })) }),
+    h2('Change status'),
+    form({
+      specs: statusSpecs,
+      submit: 'Change status',
+      id: 'facilitator-status',
+      onSubmit: async (v) => {
+        const { data } = await api(`/v1/facilitators/${f.id}`, { method: 'PATCH', body: v, etag });
+        success(`${data.registration_number} is now ${words(data.status).toLowerCase()}`);
+        route();
+      },
+    }),
+  );
+}
+
+
+// Training ----------------------------------------------------------------------------------
+
+async function trainingList({ query, gen }) {
+  const list = pagedTable({
+    path: '/v1/training-sessions',
+    query: { status: query.status },
+    caption: 'Training sessions',
+    empty: 'No training session yet.',
+    columns: [
+      { head: 'Course', cell: (s) => link(`${s.course_code}: ${s.course_title}`, `#/training/${s.id}`) },
+      { head: 'Dates', cell: (s) => `${date(s.starts_on)} to ${date(s.ends_on)}` },
+      { head: 'Status', cell: (s) => tag(s.status) },
+      { head: 'Enrolled', cell: (s) => String(s.enrolled), numeric: true },
+      { head: 'Places left', cell: (s) => String(s.places_left), numeric: true },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render('Training sessions', heading('Training sessions'), buttonLink('Schedule a training session', '#/training/new'), list.el);
+}
+
+async function trainingNew({ gen }) {
+  const courses = (await getAll('/v1/courses')).filter((c) => c.active);
+  if (stale(gen)) return;
+  const specs = [
+    { name: 'course_id', label: 'Course', type: 'select', options: [{ value: '', text: 'Choose a course' }, ...courses.map((c) => ({ value: c.id, text: `${c.code}: ${c.title}` }))] },
+    { name: 'starts_on', label: 'First day', type: 'date' },
+    { name: 'ends_on', label: 'Last day', type: 'date' },
+    { name: 'venue', label: 'Venue', hint: 'Where the training takes place', width: 'govuk-!-width-two-thirds' },
+    { name: 'capacity', label: 'Places', type: 'number', width: 'govuk-input--width-4' },
+  ];
+  render(
+    'Schedule a training session',
+    backLink('#/training'),
+    heading('Schedule a training session'),
+    form({
+      specs,
+      submit: 'Schedule session',
+      onSubmit: async (v) => {
+        const { data } = await api('/v1/training-sessions', { method: 'POST', body: v });
+        success('The training session has been scheduled', 'Now enrol the facilitators.');
+        navigate(`#/training/${data.id}`);
+      },
+    }),
+  );
+}
+
+const OUTCOME_CHOICES = {
+  enrolled: ['attended', 'passed', 'failed', 'withdrawn'],
+  attended: ['passed', 'failed'],
+  withdrawn: ['enrolled'],
+};
+
+async function trainingSession({ params, gen }) {
+  const session = await get(`/v1/training-sessions/${params.id}`);
+  const enrolments = await getAll(`/v1/training-sessions/${params.id}/enrolments`);
+  const site = session.location_id ? await get(`/v1/locations/${session.location_id}`).catch(() => null) : null;
+  // Each enrolment's ETag, so an outcome never overwrites a change made since this page loaded.
+  const tags = await Promise.all(enrolments.map((e) => api(`/v1/training-sessions/${params.id}/enrolments/${e.id}`).then((r) => r.etag)));
+  if (stale(gen)) return;
+  const open = session.status === 'scheduled';
+
+  const enrolSpecs = [
+    { name: 'registration_number', label: 'Registration number', hint: 'For example, MPF-000123', width: 'govuk-input--width-10', spellcheck: 'false' },
+  ];
+  const enrolForm = form({
+    specs: enrolSpecs,
+    submit: 'Enrol',
+    variant: 'secondary',
+    id: 'enrol',
+    onSubmit: async (v) => {
+      if (!v.registration_number) {
+        throw new ApiError(422, { errors: [{ field: 'registration_number', detail: 'Enter a registration number' }] });
+      }
+      let fac;
+      try {
+        fac = await get(`/v1/facilitators/${encodeURIComponent(v.registration_number.toUpperCase())}`);
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 400)) {
+          throw new ApiError(422, { errors: [{ field: 'registration_number', detail: `No facilitator has the number ${v.registration_number}` }] });
+        }
+        throw err;
+      }
+      try {
+        await api(`/v1/training-sessions/${session.id}/enrolments`, { method: 'POST', body: { facilitator_id: fac.id } });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 422) {
+          throw new ApiError(422, { errors: err.fieldErrors.map((e) => ({ ...e, field: 'registration_number' })) });
+        }
+        throw err;
+      }
+      success(`${fac.given_name} ${fac.family_name} (${fac.registration_number}) is enrolled`);
+      route();
+    },
+    describe: (e, label) => (e.field === 'registration_number' && /^(Enter|No facilitator)/.test(e.detail) ? e.detail : `${label}: ${e.detail}`),
+  });
+
+  // Outcomes: one table, one form, one button for the whole session.
+  const rows = enrolments.map((e, i) => {
+    const choices = OUTCOME_CHOICES[e.status] ?? [];
+    const name = `${e.given_name} ${e.family_name}`;
+    const control = choices.length && session.status !== 'cancelled'
+      ? h(
+          'div',
+          { class: 'govuk-form-group govuk-!-margin-bottom-0', 'data-field': `outcome-${i}` },
+          h('label', { class: 'govuk-label govuk-visually-hidden', for: `f-outcome-${i}`, text: `Outcome for ${name} (${e.registration_number})` }),
+          h(
+            'select',
+            { class: 'govuk-select', id: `f-outcome-${i}`, name: `outcome-${i}`, 'data-enrolment': e.id, 'data-etag': tags[i] ?? '' },
+            h('option', { value: '', text: 'No change' }),
+            choices.map((c) => h('option', { value: c, text: words(c) })),
+          ),
+        )
+      : h('span', { class: 'govuk-body-s', text: 'Final' });
+    return [e.registration_number, name, tag(e.status), control];
+  });
+  const outcomes = h('form', { id: 'outcomes', novalidate: true });
+  outcomes.append(
+    table({
+      caption: `Enrolments and outcomes (${enrolments.length})`,
+      head: ['Number', 'Name', 'Current status', 'Record outcome'],
+      rows,
+      empty: 'No one is enrolled yet.',
+    }),
+  );
+  const editable = rows.some((r) => r[3].tagName === 'DIV');
+  if (editable) {
+    outcomes.append(p('A pass accredits a practitioner, extends a refresher’s accreditation, or grants trainer status. Passed and failed are final.'));
+    const save = button('Save outcomes');
+    outcomes.append(buttonGroup(save));
+    outcomes.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      save.disabled = true;
+      const chosen = [...outcomes.querySelectorAll('select[data-enrolment]')].filter((s) => s.value);
+      const failures = [];
+      let done = 0;
+      for (const s of chosen) {
+        try {
+          await api(`/v1/training-sessions/${session.id}/enrolments/${s.dataset.enrolment}`, { method: 'PATCH', body: { status: s.value }, etag: s.dataset.etag });
+          done++;
+        } catch (err) {
+          const label = s.labels[0].textContent.replace(/^Outcome for /, '');
+          failures.push({ field: s.name, detail: `${label}: ${err instanceof ApiError ? err.problem.detail ?? err.problem.title : 'failed'}` });
+        }
+      }
+      save.disabled = false;
+      if (failures.length) {
+        if (done) {
+          // What did save is shown on the reloaded page; the errors stay with it.
+        }
+        showProblem(outcomes, new ApiError(422, { errors: failures }), { describe: (e) => e.detail });
+        return;
+      }
+      if (chosen.length === 0) {
+        showProblem(outcomes, new ApiError(422, { errors: [{ field: 'outcome-0', detail: 'Choose an outcome for at least one person' }] }), { describe: (e) => e.detail });
+        return;
+      }
+      success(`Outcomes recorded for ${done} ${done === 1 ? 'person' : 'people'}`);
+      route();
+    });
+  }
+
+  render(
+    `${session.course_code} training session`,
+    backLink('#/training', 'All training sessions'),
+    heading(`${session.course_title}`, { caption: `${session.course_code} training session` }),
+    summaryList([
+      ['Dates', `${date(session.starts_on)} to ${date(session.ends_on)}`],
+      ['Status', tag(session.status)],
+      ['Venue', [session.venue, site ? `${site.name}, ${site.town}` : null].filter(Boolean).join('; ')],
+      ['Places', `${session.capacity} (${session.enrolled} taken, ${session.places_left} left)`],
+    ]),
+    p(auditLink('training_session', session.id)),
+    open ? h('div', {}, h2('Enrol a facilitator', 's'), enrolForm) : null,
+    outcomes,
+    open && session.ends_on <= today()
+      ? h(
+          'form',
+          {
+            id: 'complete-session',
+            onsubmit: async (ev) => {
+              ev.preventDefault();
+              try {
+                const { etag } = await api(`/v1/training-sessions/${session.id}`);
+                await api(`/v1/training-sessions/${session.id}`, { method: 'PATCH', body: { status: 'completed' }, etag });
+                success('The session is completed');
+                route();
+              } catch (err) {
+                showProblem(null, err);
+              }
+            },
+          },
+          button('Mark the session as completed', { variant: 'secondary' }),
+        )
+      : null,
+  );
+}
+
+// Reports -----------------------------------------------------------------------------------
+
+const COLOURS = ['#1d70b8', '#00703c', '#f47738', '#4c2c92', '#d4351c', '#505a5f', '#28a197'];
+
+// A chart drawn on a canvas by Chart.js, with the same figures as a table beside it: the chart is
+// for sighted readers (aria-hidden), the table for everyone.
+function chartWithTable({ id, title, labels, series, stacked = false, tableHead }) {
+  const canvas = h('canvas', { id: `chart-${id}`, 'aria-hidden': 'true' });
+  const box = h('div', { class: 'app-chart' }, canvas);
+  box.style.position = 'relative';
+  box.style.height = '280px';
+  box.style.maxWidth = '100%';
+  const fig = h(
+    'figure',
+    { class: 'govuk-!-margin-0 govuk-!-margin-bottom-6', 'aria-labelledby': `title-${id}` },
+    h('h2', { class: 'govuk-heading-m', id: `title-${id}`, text: title }),
+    box,
+    table({
+      caption: `${title}: figures`,
+      captionSize: 's',
+      head: tableHead ?? ['Year', ...series.map((s) => s.label)],
+      rows: labels.map((l, i) => {
+        const r = [String(l), ...series.map((s) => String(s.data[i] ?? 0))];
+        r.rowHeader = true;
+        return r;
+      }),
+      numeric: series.map((_, i) => i + 1),
+      empty: 'No figures yet.',
+    }),
+  );
+  const draw = () => {
+    if (typeof window.Chart !== 'function' || labels.length === 0) {
+      box.remove();
+      return null;
+    }
+    return new window.Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: labels.map(String),
+        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: COLOURS[i % COLOURS.length] })),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: series.length > 1 } },
+        scales: { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
+      },
+    });
+  };
+  return { fig, draw };
+}
+
+function byYear(rows, key = 'count') {
+  const years = [...new Set(rows.map((r) => r.year))].sort((a, b) => a - b);
+  return { years, value: (y, pred = () => true) => rows.filter((r) => r.year === y && pred(r)).reduce((n, r) => n + r[key], 0) };
+}
+
+async function reports({ query, gen }) {
+  const within = /^\d+$/.test(query.within_days ?? '') ? query.within_days : '60';
+  const [summary, expiring] = await Promise.all([get('/v1/reports/summary'), get('/v1/reports/expiring', { within_days: within })]);
+  if (stale(gen)) return;
+
+  const trained = byYear(summary.practitioners_trained);
+  const runs = byYear(summary.programme_runs);
+  const statuses = [...new Set(summary.programme_runs.map((r) => r.status))];
+  const famYears = [...new Set([...summary.families_reached, ...summary.families_completed].map((r) => r.year))].sort((a, b) => a - b);
+  const reached = byYear(summary.families_reached);
+  const completed = byYear(summary.families_completed);
+
+  const charts = [
+    chartWithTable({
+      id: 'trained',
+      title: 'Practitioners trained per year',
+      labels: trained.years,
+      series: [{ label: 'Practitioners trained', data: trained.years.map((y) => trained.value(y)) }],
+    }),
+    chartWithTable({
+      id: 'runs',
+      title: 'Programme runs per year',
+      labels: runs.years,
+      stacked: true,
+      series: statuses.map((s) => ({ label: words(s), data: runs.years.map((y) => runs.value(y, (r) => r.status === s)) })),
+    }),
+    chartWithTable({
+      id: 'families',
+      title: 'Families reached per year',
+      labels: famYears,
+      series: [
+        { label: 'Families started', data: famYears.map((y) => reached.value(y)) },
+        { label: 'Families completed', data: famYears.map((y) => completed.value(y)) },
+      ],
+    }),
+  ];
+
+  render(
+    'Reports',
+    heading('Reports'),
+    h(
+      'div',
+      { class: 'govuk-grid-row' },
+      h(
+        'div',
+        { class: 'govuk-grid-column-one-half' },
+        table({
+          caption: 'Organisations by licence status',
+          captionSize: 's',
+          head: ['Licence status', 'Organisations'],
+          rows: summary.organisations.map((r) => [words(r.licence_status), String(r.count)]),
+          numeric: [1],
+        }),
+      ),
+      h(
+        'div',
+        { class: 'govuk-grid-column-one-half' },
+        table({
+          caption: 'Facilitators by status',
+          captionSize: 's',
+          head: ['Status', 'Facilitators'],
+          rows: summary.facilitators.map((r) => [words(r.status), String(r.count)]),
+          numeric: [1],
+        }),
+      ),
+    ),
+    charts.map((c) => c.fig),
+    h2(`Expiring within ${expiring.within_days} days`),
+    form({
+      specs: [{ name: 'within_days', label: 'Days ahead', type: 'number', value: within, width: 'govuk-input--width-4' }],
+      submit: 'Show',
+      variant: 'secondary',
+      id: 'expiring-form',
+      onSubmit: async (v) => navigate(hashWith('/reports', v)),
+    }),
+    table({
+      caption: `Licences and accreditations ending by ${date(addDays(expiring.as_of, expiring.within_days))}`,
+      captionSize: 's',
+      head: ['What', 'Reference', 'Holder', 'Ends', 'Days left', 'Contact'],
+      numeric: [4],
+      empty: 'Nothing expires in that time.',
+      rows: expiring.items.map((x) => [
+        words(x.type),
+        x.type === 'accreditation' ? link(x.reference, `#/facilitators/${x.id}`) : x.type === 'licence' ? link(x.reference, `#/licences/${x.id}`) : x.reference,
+        x.holder,
+        date(x.expires_on),
+        String(x.days_left),
+        h('span', {}, x.organisation_name ?? '', x.organisation_email ? [h('br'), x.organisation_email] : null, x.organisation_phone ? [h('br'), x.organisation_phone] : null),
+      ]),
+    }),
+  );
+  for (const c of charts) {
+    c.draw();
+  }
+}
+
+function addDays(iso, n) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + Number(n));
+  return d.toISOString().slice(0, 10);
+}
+
+// Audit -------------------------------------------------------------------------------------
+
+const actors = new Map();
+
+async function actorName(id) {
+  if (!id) {
+    return 'The system';
+  }
+  if (!actors.has(id)) {
+    actors.set(
+      id,
+      get(`/v1/users/${id}`)
+        .then((u) => u.email)
+        .catch(() => id),
+    );
+  }
+  return actors.get(id);
+}
+
+function changes(before, after) {
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].filter(
+    (k) => !['updated_at', 'created_at'].includes(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]),
+  );
+  if (keys.length === 0) {
+    return '';
+  }
+  const show = (v) => (v === undefined || v === null ? '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return h(
+    'ul',
+    { class: 'govuk-list govuk-body-s' },
+    keys.map((k) => h('li', {}, h('strong', { text: `${words(k)}: ` }), before ? `${show(before[k])} → ${show(after?.[k])}` : show(after?.[k]))),
+  );
+}
+
+async function audit({ query, gen }) {
+  const specs = [
+    { name: 'resource_type', label: 'Kind of record', type: 'select', options: opts(AUDIT_TYPES, { any: 'Any kind' }), value: query.resource_type },
+    { name: 'resource_id', label: 'Record id', hint: 'The record’s id, as in its page address', value: query.resource_id, spellcheck: 'false' },
+  ];
+  const filter = form({ specs, submit: 'Show changes', variant: 'secondary', id: 'audit-filter', onSubmit: async (v) => navigate(hashWith('/audit', v)) });
+  // Actor names are looked up first, so the table renders in one go.
+  const list = pagedTable({
+    path: '/v1/audit',
+    query: { resource_type: query.resource_type, resource_id: query.resource_id },
+    caption: 'Changes, oldest first',
+    empty: 'No change recorded for this record.',
+    limit: 50,
+    columns: [
+      { head: 'When', cell: (a) => date(a.at) },
+      { head: 'Who', cell: (a) => actorCell(a.actor_id) },
+      { head: 'Action', cell: (a) => words(a.action) },
+      { head: 'Record', cell: (a) => `${words(a.resource_type)} ${a.resource_id ?? ''}` },
+      { head: 'Changes', cell: (a) => changes(a.before, a.after) },
+    ],
+  });
+  try {
+    await list.ready;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) {
+      render('Audit trail', heading('Audit trail'), filter);
+      showProblem(filter, new ApiError(422, { errors: [{ field: 'resource_id', detail: err.problem.detail }] }), { specs });
+      return;
+    }
+    throw err;
+  }
+  if (stale(gen)) return;
+  render('Audit trail', heading('Audit trail'), filter, list.el);
+}
+
+function actorCell(id) {
+  const span = h('span', { text: id ? 'Loading…' : 'The system' });
+  if (id) {
+    actorName(id).then((name) => {
+      span.textContent = name;
+    });
+  }
+  return span;
+}
+
+// Start -------------------------------------------------------------------------------------
+
+startApp({
+  app: 'console',
+  service: 'Console',
+  nav: [
+    { href: '#/organisations', text: 'Organisations' },
+    { href: '#/facilitators', text: 'Facilitators' },
+    { href: '#/training', text: 'Training' },
+    { href: '#/reports', text: 'Reports' },
+    { href: '#/audit', text: 'Audit trail' },
+  ],
+  routes: [
+    { path: '/', view: home },
+    { path: '/organisations', view: organisations },
+    { path: '/organisations/new', view: organisationNew },
+    { path: '/organisations/:id', view: organisation },
+    { path: '/licences/:id', view: licence },
+    { path: '/facilitators', view: facilitators },
+    { path: '/facilitators/:id', view: facilitator },
+    { path: '/training', view: trainingList },
+    { path: '/training/new', view: trainingNew },
+    { path: '/training/:id', view: trainingSession },
+    { path: '/reports', view: reports },
+    { path: '/audit', view: audit },
+  ],
+});
+

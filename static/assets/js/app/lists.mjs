@@ -1,0 +1,53 @@
+// lists.mjs: a table over a paginated /v1 list ({items, next_cursor}), with GOV.UK pagination.
+// Keyset cursors only go forward, so "Previous page" walks back through the cursors seen.
+import { api } from './api.mjs';
+import { clear, h, pagination, table } from './ui.mjs';
+
+// pagedTable({ path, query, columns: [{ head, cell(item), numeric }], caption, empty, limit })
+// -> { el, ready }: `ready` settles when the first page is shown (and rejects with its error).
+export function pagedTable({ path, query = {}, columns, caption, empty = 'Nothing to show.', limit = 20, captionSize = 's' }) {
+  const el = h('div', { class: 'app-paged' });
+  const seen = []; // cursors of the pages before the current one
+  let cursor;
+
+  const load = async (c, focus) => {
+    const { data } = await api(path, { query: { ...query, limit, cursor: c } });
+    cursor = c;
+    clear(el);
+    const numeric = columns.map((col, i) => (col.numeric ? i : -1)).filter((i) => i >= 0);
+    const nodes = [
+      table({
+        caption,
+        captionSize,
+        head: columns.map((col) => col.head),
+        rows: data.items.map((item) => columns.map((col) => col.cell(item))),
+        numeric,
+        empty,
+      }),
+      pagination({
+        prev: seen.length
+          ? () => {
+              const back = seen.pop();
+              load(back, true);
+            }
+          : null,
+        next: data.next_cursor
+          ? () => {
+              seen.push(cursor);
+              load(data.next_cursor, true);
+            }
+          : null,
+      }),
+    ].filter(Boolean);
+    el.append(...nodes);
+    if (focus) {
+      const target = el.querySelector('caption') ?? el.querySelector('table');
+      if (target) {
+        target.setAttribute('tabindex', '-1');
+        target.focus();
+      }
+    }
+    return data;
+  };
+  return { el, ready: load(undefined, false) };
+}

@@ -1,0 +1,678 @@
+// portal.mjs: the licensee portal (roles org_admin and org_staff). Their organisation and
+// licence, staff and the bulk status check, sites, programme runs, API clients and webhooks, all
+// through the /v1 API. org_staff only read: the write actions the API refuses them are hidden.
+import { api, ApiError, get, getAll, session } from './api.mjs';
+import { form, showProblem } from './forms.mjs';
+import { pagedTable } from './lists.mjs';
+import { navigate, render, route, setFlash, stale } from './router.mjs';
+import { startApp } from './shell.mjs';
+import {
+  backLink,
+  banner,
+  button,
+  buttonLink,
+  date,
+  h,
+  h2,
+  heading,
+  inset,
+  link,
+  p,
+  REASON_WORDS,
+  secretPanel,
+  summaryList,
+  table,
+  tag,
+  warning,
+  words,
+} from './ui.mjs';
+
+const LOCATION_KINDS = ['community', 'family_centre', 'health', 'school', 'prison', 'other'];
+// The programme variants (the table programme_variant; no route lists them yet).
+const VARIANTS = [
+  { value: 'standard', text: 'Standard: family assessment, 8 group sessions, family review and reunion' },
+  { value: 'short', text: 'Short: family assessment, 5 group sessions and reunion' },
+  { value: 'extended', text: 'Extended: family assessment, 12 group sessions, family review and reunion' },
+  { value: 'aftercare', text: 'Aftercare group sessions' },
+];
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+const SCOPES = [
+  { value: 'facilitators:read', text: 'Read facilitators', hint: 'Look up your staff and check anyone’s status' },
+  { value: 'programmes:read', text: 'Read programme runs' },
+  { value: 'programmes:write', text: 'Schedule and change programme runs', hint: 'Includes reading them' },
+  { value: 'locations:write', text: 'Add and change sites', hint: 'Includes reading them' },
+];
+const EVENTS = [
+  { value: 'facilitator.status_changed', text: 'A facilitator’s status changed' },
+  { value: 'facilitator.accreditation_expiring', text: 'A facilitator’s accreditation ends in 30 or 7 days' },
+  { value: 'licence.status_changed', text: 'Your licence’s status changed' },
+  { value: 'licence.expiring', text: 'Your licence ends in 30 or 7 days' },
+  { value: 'programme.changed', text: 'A programme run changed' },
+];
+
+const isAdmin = () => session()?.role === 'org_admin';
+const org = () => session()?.org;
+
+function success(title, body) {
+  setFlash(banner(title, body ? (body instanceof Node ? body : p(body)) : null, { success: true }));
+}
+
+// Home: the organisation and its licence ---------------------------------------------------
+
+async function home({ gen }) {
+  const [o, licences] = await Promise.all([get(`/v1/organisations/${org()}`), getAll(`/v1/organisations/${org()}/licences`)]);
+  if (stale(gen)) return;
+  const current = licences[0];
+  render(
+    o.name,
+    heading(o.name, { caption: 'Your organisation' }),
+    summaryList([
+      ['Kind', words(o.kind)],
+      ['Address', h('span', {}, [...o.address_lines, o.town, o.postcode].flatMap((l, i) => (i ? [h('br'), l] : [l])))],
+      ['Phone', o.phone],
+      ['Email', o.email],
+      ['Website', o.website],
+    ]),
+    h2('Licence'),
+    current
+      ? summaryList([
+          ['Number', current.number],
+          ['Status', tag(current.status)],
+          ['Valid from', date(current.valid_from)],
+          ['Valid until', date(current.valid_until)],
+          ['Reason for the last change', current.reason],
+        ])
+      : p('Your organisation holds no licence. Contact the M-PACT licensing body.'),
+    current && current.status !== 'active'
+      ? warning(`Your licence is ${words(current.status).toLowerCase()}: you cannot schedule programme runs until it is active.`)
+      : null,
+    licences.length > 1
+      ? table({
+          caption: 'Earlier licences',
+          captionSize: 's',
+          head: ['Number', 'Status', 'Valid from', 'Valid until'],
+          rows: licences.slice(1).map((l) => [l.number, tag(l.status), date(l.valid_from), date(l.valid_until)]),
+        })
+      : null,
+  );
+}
+
+// Staff and the bulk status check ------------------------------------------------------------
+
+async function staff({ gen }) {
+  const list = pagedTable({
+    path: '/v1/facilitators',
+    query: { organisation_id: org() },
+    caption: 'Your facilitators',
+    empty: 'No facilitator works for your organisation.',
+    columns: [
+      { head: 'Registration number', cell: (f) => f.registration_number },
+      { head: 'Name', cell: (f) => `${f.given_name} ${f.family_name}` },
+      { head: 'Status', cell: (f) => tag(f.status) },
+      { head: 'Accredited until', cell: (f) => (f.accredited_until ? date(f.accredited_until) : '') },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  const results = h('div', { id: 'check-results' });
+  const specs = [
+    {
+      name: 'numbers',
+      label: 'Registration numbers',
+      hint: 'Paste up to 100 numbers, one a line or separated by commas, for example MPF-000123',
+      type: 'textarea',
+      rows: 6,
+      spellcheck: 'false',
+    },
+  ];
+  const check = form({
+    specs,
+    submit: 'Check statuses',
+    id: 'bulk-check',
+    onSubmit: async (v) => {
+      const numbers = [...new Set((v.numbers ?? '').split(/[\s,;]+/).map((x) => x.trim().toUpperCase()).filter(Boolean))];
+      if (numbers.length === 0) {
+        throw new ApiError(422, { errors: [{ field: 'numbers', detail: 'Enter at least one registration number' }] });
+      }
+      if (numbers.length > 100) {
+        throw new ApiError(422, { errors: [{ field: 'numbers', detail: `Enter at most 100 numbers (you entered ${numbers.length})` }] });
+      }
+      const { data } = await api('/v1/facilitators/status-check', { method: 'POST', body: { registration_numbers: numbers } });
+      const unknown = data.results.filter((r) => !r.found).length;
+      while (results.firstChild) results.firstChild.remove();
+      results.append(
+        table({
+          caption: `Results: ${data.results.length} checked${unknown ? `, ${unknown} not found` : ''}`,
+          head: ['Registration number', 'Name', 'Status', 'Accredited until', 'Employer'],
+          rows: data.results.map((r) =>
+            r.found
+              ? [r.registration_number, `${r.given_name} ${r.family_name}`, tag(r.status), r.accredited_until ? date(r.accredited_until) : '', r.organisation_name ?? 'None']
+              : [r.registration_number, '', tag('not_found', 'Not found'), '', ''],
+          ),
+        }),
+      );
+      results.querySelector('caption').setAttribute('tabindex', '-1');
+      results.querySelector('caption').focus();
+    },
+    describe: (e) => e.detail,
+  });
+  render('Staff', heading('Staff'), list.el, h2('Check several facilitators at once'), check, results);
+}
+
+// Sites -------------------------------------------------------------------------------------
+
+async function sites({ gen }) {
+  const list = pagedTable({
+    path: '/v1/locations',
+    query: { organisation_id: org() },
+    caption: 'Your sites',
+    empty: 'Your organisation has no site yet.',
+    columns: [
+      { head: 'Name', cell: (l) => link(l.name, `#/sites/${l.id}`) },
+      { head: 'Kind', cell: (l) => words(l.kind) },
+      { head: 'Town', cell: (l) => l.town },
+      { head: 'Shown to the public', cell: (l) => (l.public ? 'Yes' : 'No') },
+      { head: 'Status', cell: (l) => tag(l.archived_at ? 'archived' : l.active ? 'active' : 'inactive', l.archived_at ? 'Archived' : l.active ? 'Active' : 'Not active') },
+      { head: 'Details confirmed', cell: (l) => date(l.last_verified_on) },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render('Sites', heading('Sites'), isAdmin() ? buttonLink('Add a site', '#/sites/new') : null, list.el);
+}
+
+const siteSpecs = (l = {}, edit = false) => [
+  { name: 'name', label: 'Name of the site', value: l.name },
+  { name: 'kind', label: 'Kind of site', type: 'select', options: [{ value: '', text: 'Choose a kind' }, ...LOCATION_KINDS.map((k) => ({ value: k, text: words(k) }))], value: l.kind, hint: 'School and prison sites are never shown to the public' },
+  { name: 'address_lines', label: 'Address', hint: 'One to three lines, one a line (not the town or postcode)', type: 'textarea', rows: 3, lines: true, value: (l.address_lines ?? []).join('\n') },
+  { name: 'town', label: 'Town or city', value: l.town, width: 'govuk-!-width-two-thirds' },
+  { name: 'postcode', label: 'Postcode', value: l.postcode, width: 'govuk-input--width-10' },
+  { name: 'accessibility', label: 'Access information (optional)', hint: 'For example, step-free entrance, hearing loop', type: 'textarea', rows: 2, value: l.accessibility, nullable: edit },
+  { name: 'public', label: 'Show this site in the public finder', type: 'checkbox', value: l.public ?? true },
+  edit ? { name: 'active', label: 'The site is in use', type: 'checkbox', value: l.active } : null,
+].filter(Boolean);
+
+function siteNew() {
+  render(
+    'Add a site',
+    backLink('#/sites'),
+    heading('Add a site'),
+    form({
+      specs: siteSpecs(),
+      submit: 'Add site',
+      onSubmit: async (v) => {
+        const { data } = await api('/v1/locations', { method: 'POST', body: v });
+        success(`${data.name} has been added`);
+        navigate('#/sites');
+      },
+    }),
+  );
+}
+
+async function site({ params, gen }) {
+  const { data: l, etag } = await api(`/v1/locations/${params.id}`);
+  if (stale(gen)) return;
+  const confirm = h(
+    'form',
+    {
+      id: 'confirm-site',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        try {
+          await api(`/v1/locations/${l.id}`, { method: 'PATCH', body: { verified: true }, etag });
+          success('Thank you: the details are confirmed as correct');
+          route();
+        } catch (err) {
+          showProblem(null, err);
+        }
+      },
+    },
+    p(`Details last confirmed on ${date(l.last_verified_on)}.`),
+    button('Confirm these details are still correct', { variant: 'secondary' }),
+  );
+  render(
+    l.name,
+    backLink('#/sites', 'All sites'),
+    heading(l.name, { caption: 'Site' }),
+    isAdmin()
+      ? [
+          confirm,
+          h2('Change the details'),
+          form({
+            specs: siteSpecs(l, true),
+            submit: 'Save changes',
+            id: 'site-form',
+            onSubmit: async (v) => {
+              await api(`/v1/locations/${l.id}`, { method: 'PATCH', body: v, etag });
+              success('The site has been updated');
+              route();
+            },
+          }),
+        ]
+      : summaryList([
+          ['Kind', words(l.kind)],
+          ['Address', [...l.address_lines, l.town, l.postcode].join(', ')],
+          ['Access information', l.accessibility],
+          ['Shown to the public', l.public ? 'Yes' : 'No'],
+          ['In use', l.active ? 'Yes' : 'No'],
+          ['Details confirmed', date(l.last_verified_on)],
+        ]),
+  );
+}
+
+// Programme runs ----------------------------------------------------------------------------
+
+async function runs({ gen }) {
+  const locations = await getAll('/v1/locations', { organisation_id: org() });
+  const names = Object.fromEntries(locations.map((l) => [l.id, l.name]));
+  const list = pagedTable({
+    path: '/v1/programmes',
+    query: { organisation_id: org() },
+    caption: 'Your programme runs',
+    empty: 'No programme run yet.',
+    columns: [
+      { head: 'Starts', cell: (r) => link(date(r.starts_on), `#/runs/${r.id}`) },
+      { head: 'Site', cell: (r) => names[r.location_id] ?? 'Another site' },
+      { head: 'Variant', cell: (r) => words(r.variant) },
+      { head: 'Status', cell: (r) => tag(r.status) },
+      { head: 'Families', cell: (r) => `${r.families_enrolled} of ${r.capacity_families}`, numeric: true },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render('Programme runs', heading('Programme runs'), isAdmin() ? buttonLink('Schedule a programme run', '#/runs/new') : null, list.el);
+}
+
+// Each rule the service checks, in words (programmes.c lists them).
+function ruleWords(e, label, starts) {
+  const dateIn = (s) => {
+    const m = /(\d{4}-\d{2}-\d{2})\s*$/.exec(s ?? '');
+    return m ? date(m[1]) : 'those dates';
+  };
+  const nums = (s) => (s ?? '').match(/\d+/g) ?? [];
+  switch (e.rule) {
+    case 'licence_not_active':
+      return `Your organisation does not hold an active licence on ${dateIn(e.detail)}. A programme run must be covered by an active licence from its first to its last day.`;
+    case 'location_not_owned':
+      return 'The site is not one of your organisation’s sites.';
+    case 'location_inactive':
+      return 'The site is not in use (it is marked not active or archived). Choose a site in use.';
+    case 'variant_unknown':
+      return 'Choose one of the programme variants.';
+    case 'too_few_facilitators': {
+      const [need, given] = nums(e.detail);
+      return `This variant needs at least ${need} facilitators; you chose ${given}.`;
+    }
+    case 'facilitator_unknown':
+      return 'One of the facilitators chosen is not on the register.';
+    case 'facilitator_not_eligible': {
+      const why = (e.reasons ?? []).map((r) => REASON_WORDS[r] ?? words(r)).join(' ');
+      return `${e.registration_number} cannot deliver M-PACT for your organisation on ${starts ? date(starts) : 'the start date'}. ${why}`.trim();
+    }
+    case 'over_capacity': {
+      const [enrolled, cap] = nums(e.detail);
+      return `${enrolled} families are enrolled but there are only ${cap} places.`;
+    }
+    case 'ends_before_start':
+      return 'The last session must be on or after the first.';
+    case 'completed_exceeds_started':
+      return 'More families completed than started.';
+    case 'sessions_exceed_planned':
+      return 'More sessions were delivered than planned.';
+    default:
+      return `${label}: ${e.detail}`;
+  }
+}
+
+// A rule about the licence names the organisation; the date it names is what the user can change.
+const linkable = (err) =>
+  err instanceof ApiError ? new ApiError(err.status, { ...err.problem, errors: err.fieldErrors.map((e) => (e.field === 'organisation_id' ? { ...e, field: /ends_on/.test(e.detail ?? '') ? 'ends_on' : 'starts_on' } : e)) }) : err;
+
+async function runNew({ gen }) {
+  const [locations, staffList] = await Promise.all([
+    getAll('/v1/locations', { organisation_id: org(), active: 'true' }),
+    getAll('/v1/facilitators', { organisation_id: org() }),
+  ]);
+  if (stale(gen)) return;
+  const specs = [
+    { name: 'location_id', label: 'Site', type: 'select', options: [{ value: '', text: 'Choose a site' }, ...locations.filter((l) => !l.archived_at).map((l) => ({ value: l.id, text: `${l.name}, ${l.town}` }))] },
+    { name: 'variant', label: 'Variant', type: 'radios', options: VARIANTS, value: 'standard' },
+    { name: 'starts_on', label: 'First session', type: 'date' },
+    { name: 'ends_on', label: 'Last session', type: 'date' },
+    { name: 'weekday', label: 'Day of the week (optional)', type: 'select', options: [{ value: '', text: 'Not set' }, ...WEEKDAYS.map((d) => ({ value: d, text: words(d) }))] },
+    { name: 'start_time', label: 'Start time (optional)', hint: '24-hour clock, for example 10:00', width: 'govuk-input--width-5' },
+    { name: 'capacity_families', label: 'Places for families', hint: 'From 1 to 8', type: 'number', width: 'govuk-input--width-3' },
+    { name: 'families_enrolled', label: 'Families already enrolled (optional)', type: 'number', width: 'govuk-input--width-3' },
+    {
+      name: 'facilitator_ids',
+      label: 'Facilitators',
+      hint: 'Each must be accredited and work for your organisation on the first session',
+      type: 'checkboxes',
+      small: true,
+      options: staffList.map((f) => ({
+        value: f.id,
+        text: `${f.given_name} ${f.family_name} (${f.registration_number})`,
+        hint: `${words(f.status)}${f.accredited_until ? `, accredited until ${date(f.accredited_until)}` : ''}`,
+      })),
+    },
+    { name: 'accepting_referrals', label: 'Accepting referrals now', type: 'checkbox', value: true },
+    { name: 'self_referral_allowed', label: 'Families may refer themselves', type: 'checkbox', value: false },
+  ];
+  let starts = null;
+  render(
+    'Schedule a programme run',
+    backLink('#/runs'),
+    heading('Schedule a programme run'),
+    p('The registry checks the licensing rules when you schedule: your licence, the site, and each facilitator’s accreditation.'),
+    form({
+      specs,
+      submit: 'Schedule run',
+      id: 'run-form',
+      onSubmit: async (v) => {
+        starts = v.starts_on ?? null;
+        try {
+          const { data } = await api('/v1/programmes', { method: 'POST', body: v });
+          success('The programme run has been scheduled', `It starts on ${date(data.starts_on)}.`);
+          navigate(`#/runs/${data.id}`);
+        } catch (err) {
+          throw linkable(err);
+        }
+      },
+      describe: (e, label) => ruleWords(e, label, starts),
+    }),
+  );
+}
+
+const NEXT_STATUS = {
+  planned: ['recruiting', 'running', 'cancelled'],
+  recruiting: ['running', 'cancelled'],
+  running: ['cancelled'],
+};
+
+async function run({ params, gen }) {
+  const { data: r, etag } = await api(`/v1/programmes/${params.id}`);
+  const loc = await get(`/v1/locations/${r.location_id}`).catch(() => null);
+  if (stale(gen)) return;
+  const figures = [
+    { name: 'families_started', label: 'Families who started', type: 'number', width: 'govuk-input--width-3', value: r.families_started },
+    { name: 'families_completed', label: 'Families who completed', type: 'number', width: 'govuk-input--width-3', value: r.families_completed },
+    { name: 'adults', label: 'Adults taking part', type: 'number', width: 'govuk-input--width-4', value: r.adults },
+    { name: 'children', label: 'Children taking part', type: 'number', width: 'govuk-input--width-4', value: r.children },
+    { name: 'sessions_delivered', label: 'Sessions delivered', type: 'number', width: 'govuk-input--width-3', value: r.sessions_delivered },
+    { name: 'sessions_planned', label: 'Sessions planned (optional)', hint: `This variant plans ${r.variant_details.sessions}`, type: 'number', width: 'govuk-input--width-3', value: r.sessions_planned },
+    { name: 'review_held', label: 'The family review was held', type: 'checkbox', value: r.review_held },
+    { name: 'reunion_held', label: 'The reunion was held', type: 'checkbox', value: r.reunion_held },
+  ];
+  const next = NEXT_STATUS[r.status] ?? [];
+  const canWrite = isAdmin() && !['cancelled'].includes(r.status);
+  render(
+    `Programme run starting ${date(r.starts_on)}`,
+    backLink('#/runs', 'All programme runs'),
+    heading(`Programme run starting ${date(r.starts_on)}`, { caption: loc?.name ?? 'Programme run' }),
+    summaryList([
+      ['Status', tag(r.status)],
+      ['Variant', r.variant_details.title],
+      ['Dates', `${date(r.starts_on)} to ${date(r.ends_on)}`],
+      ['When', [r.weekday ? `${words(r.weekday)}s` : null, r.start_time].filter(Boolean).join(' at ')],
+      ['Families', `${r.families_enrolled} enrolled, ${r.capacity_families} places`],
+      ['Facilitators', r.facilitators.map((f) => `${f.given_name} ${f.family_name} (${f.registration_number})`).join(', ')],
+      ['Referrals', `${r.accepting_referrals ? 'Accepting referrals' : 'Not accepting referrals'}${r.self_referral_allowed ? '; families may refer themselves' : ''}`],
+    ]),
+    r.status === 'completed'
+      ? table({
+          caption: 'Completion figures',
+          captionSize: 's',
+          head: ['Figure', 'Value'],
+          numeric: [1],
+          rows: figures.map((f) => [f.label.replace(' (optional)', ''), f.type === 'checkbox' ? (f.value ? 'Yes' : 'No') : String(f.value ?? '')]),
+        })
+      : null,
+    canWrite && next.length
+      ? h(
+          'div',
+          {},
+          h2('Change the status'),
+          form({
+            specs: [{ name: 'status', label: 'New status', type: 'radios', options: next.map((s) => ({ value: s, text: words(s) })) }],
+            submit: 'Change status',
+            variant: 'secondary',
+            id: 'run-status',
+            onSubmit: async (v) => {
+              if (!v.status) {
+                throw new ApiError(422, { errors: [{ field: 'status', detail: 'Choose a new status' }] });
+              }
+              try {
+                await api(`/v1/programmes/${r.id}`, { method: 'PATCH', body: v, etag });
+              } catch (err) {
+                throw linkable(err);
+              }
+              success(`The run is now ${words(v.status).toLowerCase()}`);
+              route();
+            },
+            describe: (e, label) => (e.detail === 'Choose a new status' ? e.detail : ruleWords(e, label, r.starts_on)),
+          }),
+        )
+      : null,
+    canWrite && ['running', 'completed'].includes(r.status)
+      ? h(
+          'div',
+          {},
+          h2(r.status === 'completed' ? 'Correct the completion figures' : 'Record completion'),
+          r.status === 'running' ? p('Recording the figures marks the run as completed. Record totals only: nothing about any family.') : null,
+          form({
+            specs: figures,
+            submit: r.status === 'completed' ? 'Save corrections' : 'Record completion',
+            id: 'completion',
+            onSubmit: async (v) => {
+              const body = r.status === 'running' ? { ...v, status: 'completed' } : v;
+              await api(`/v1/programmes/${r.id}`, { method: 'PATCH', body, etag });
+              success('The completion figures are recorded');
+              route();
+            },
+            describe: (e, label) => ruleWords(e, label, r.starts_on),
+          }),
+        )
+      : null,
+  );
+}
+
+// API clients -------------------------------------------------------------------------------
+
+async function clients({ gen }) {
+  const list = await getAll('/v1/clients', { organisation_id: org() });
+  if (stale(gen)) return;
+  const active = list.filter((c) => !c.revoked_at);
+  const rows = active.map((c) => [
+    c.name,
+    h('code', { text: c.client_id }),
+    c.scopes.join(', '),
+    date(c.created_at),
+    h(
+      'div',
+      { class: 'govuk-button-group govuk-!-margin-bottom-0' },
+      button('Rotate secret', {
+        variant: 'secondary',
+        type: 'button',
+        onclick: async () => {
+          try {
+            const { data } = await api(`/v1/clients/${c.id}/secrets`, { method: 'POST', body: {} });
+            showSecret(`New secret for ${c.name}`, [['Client id', c.client_id], ['Client secret', data.client_secret]], 'The previous secret keeps working for 24 hours, so your systems can change over.');
+          } catch (err) {
+            showProblem(null, err);
+          }
+        },
+      }),
+      button('Delete', {
+        variant: 'warning',
+        type: 'button',
+        onclick: async () => {
+          try {
+            await api(`/v1/clients/${c.id}`, { method: 'DELETE' });
+            success(`${c.name} has been deleted`, 'It can no longer get tokens.');
+            route();
+          } catch (err) {
+            showProblem(null, err);
+          }
+        },
+      }),
+    ),
+  ]);
+  render(
+    'API clients',
+    heading('API clients'),
+    p('Your own systems (HR, case management) sign in to the registry’s API as API clients.'),
+    table({ caption: 'Your API clients', captionSize: 's', head: ['Name', 'Client id', 'Scopes', 'Created', 'Actions'], rows, empty: 'You have no API client.' }),
+    h2('Create an API client'),
+    form({
+      specs: [
+        { name: 'name', label: 'Name', hint: 'What the client is, for example HR system' },
+        { name: 'scopes', label: 'What it may do', type: 'checkboxes', options: SCOPES, small: true },
+      ],
+      submit: 'Create API client',
+      id: 'client-form',
+      onSubmit: async (v) => {
+        const { data } = await api('/v1/clients', { method: 'POST', body: v });
+        showSecret(`${data.name} has been created`, [['Client id', data.client_id], ['Client secret', data.client_secret]]);
+      },
+    }),
+  );
+}
+
+// A link to the view the page was drawn over (the address did not change, so following it must
+// draw that view again rather than wait for a hashchange).
+function reload(text, href, id) {
+  return link(text, href, {
+    id,
+    onclick: (e) => {
+      e.preventDefault();
+      navigate(href);
+    },
+  });
+}
+
+// A secret is shown once, on a page of its own.
+function showSecret(title, rows, note) {
+  render(
+    title,
+    heading(title),
+    secretPanel('Copy the secret now', rows),
+    warning('This is the only time the secret is shown. Store it safely, in your system’s secret store.'),
+    note ? p(note) : null,
+    p(reload('Back to the list', '#/api-clients', 'back-to-list')),
+  );
+}
+
+// Webhooks ----------------------------------------------------------------------------------
+
+async function webhooks({ gen }) {
+  const list = await getAll('/v1/webhooks', { organisation_id: org() });
+  if (stale(gen)) return;
+  render(
+    'Webhooks',
+    heading('Webhooks'),
+    p('The registry can tell your systems when something changes, instead of them asking again and again.'),
+    table({
+      caption: 'Your webhook subscriptions',
+      captionSize: 's',
+      head: ['Address', 'Events', 'Status', 'Created'],
+      rows: list.map((w) => [link(w.url, `#/webhooks/${w.id}`), w.events.join(', '), tag(w.status), date(w.created_at)]),
+      empty: 'You have no webhook subscription.',
+    }),
+    h2('Subscribe'),
+    form({
+      specs: [
+        { name: 'url', label: 'Address to send to', hint: 'An https address of your system', type: 'url', spellcheck: 'false' },
+        { name: 'events', label: 'Events', type: 'checkboxes', options: EVENTS, small: true },
+      ],
+      submit: 'Subscribe',
+      id: 'webhook-form',
+      onSubmit: async (v) => {
+        const { data } = await api('/v1/webhooks', { method: 'POST', body: v });
+        render(
+          'Subscribed',
+          heading('Subscribed'),
+          secretPanel('Copy the signing secret now', [['Signing secret', data.secret]]),
+          warning('This is the only time the secret is shown. Your system uses it to check that messages come from the registry.'),
+          p(reload('Back to webhooks', '#/webhooks', 'back-to-list')),
+        );
+      },
+    }),
+  );
+}
+
+async function webhook({ params, gen }) {
+  const w = await get(`/v1/webhooks/${params.id}`);
+  const list = pagedTable({
+    path: `/v1/webhooks/${w.id}/deliveries`,
+    caption: 'Deliveries, newest first',
+    empty: 'Nothing has been sent yet.',
+    columns: [
+      { head: 'When', cell: (d) => date(d.attempted_at) },
+      { head: 'Event', cell: (d) => d.event },
+      { head: 'Attempt', cell: (d) => String(d.attempt), numeric: true },
+      { head: 'Answer', cell: (d) => (d.status_code ? `HTTP ${d.status_code}` : d.error ?? '') },
+      { head: 'Time', cell: (d) => (d.duration_ms !== null && d.duration_ms !== undefined ? `${d.duration_ms} ms` : ''), numeric: true },
+      { head: 'Outcome', cell: (d) => tag(d.outcome) },
+    ],
+  });
+  await list.ready;
+  if (stale(gen)) return;
+  render(
+    'Webhook',
+    backLink('#/webhooks', 'All webhooks'),
+    heading(w.url, { caption: 'Webhook subscription', size: 'm' }),
+    summaryList([
+      ['Status', tag(w.status)],
+      ['Events', w.events.join(', ')],
+      ['Created', date(w.created_at)],
+    ]),
+    w.status === 'failing' ? inset('Messages stopped after failing for a day. Fix your system, then delete this subscription and subscribe again.') : null,
+    list.el,
+    h(
+      'form',
+      {
+        id: 'delete-webhook',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          try {
+            await api(`/v1/webhooks/${w.id}`, { method: 'DELETE' });
+            success('The subscription has been deleted');
+            navigate('#/webhooks');
+          } catch (err) {
+            showProblem(null, err);
+          }
+        },
+      },
+      button('Delete this subscription', { variant: 'warning' }),
+    ),
+  );
+}
+
+// Start -------------------------------------------------------------------------------------
+
+startApp({
+  app: 'portal',
+  service: 'Portal',
+  nav: [
+    { href: '#/', text: 'Organisation' },
+    { href: '#/staff', text: 'Staff' },
+    { href: '#/sites', text: 'Sites' },
+    { href: '#/runs', text: 'Programme runs' },
+    { href: '#/api-clients', text: 'API clients', show: (s) => s.role === 'org_admin' },
+    { href: '#/webhooks', text: 'Webhooks', show: (s) => s.role === 'org_admin' },
+  ],
+  routes: [
+    { path: '/', view: home },
+    { path: '/staff', view: staff },
+    { path: '/sites', view: sites },
+    { path: '/sites/new', view: siteNew },
+    { path: '/sites/:id', view: site },
+    { path: '/runs', view: runs },
+    { path: '/runs/new', view: runNew },
+    { path: '/runs/:id', view: run },
+    { path: '/api-clients', view: clients },
+    { path: '/webhooks', view: webhooks },
+    { path: '/webhooks/:id', view: webhook },
+  ],
+});
+

@@ -1,0 +1,77 @@
+// shell.mjs: what the console and the portal share around their views: the menu, the account
+// area, the sign-in guard (the right role for the right app) and signing out.
+import { session } from './api.mjs';
+import { accountArea, appFor, signedOutBanner, signInView, wrongAppView } from './auth.mjs';
+import { route, setFlash, start } from './router.mjs';
+import { clear, h } from './ui.mjs';
+
+// Starts an app: `app` is 'console' or 'portal', `nav` [{ href, text, show?(session) }],
+// `routes` as router.start takes them.
+export function startApp({ app, service, nav, routes }) {
+  const main = document.getElementById('main-content');
+  const navEl = document.getElementById('app-nav');
+  const list = document.getElementById('navigation');
+  const account = document.getElementById('account');
+
+  const drawNav = (path) => {
+    clear(list);
+    const s = session();
+    navEl.hidden = !s || appFor(s.role) !== app;
+    if (navEl.hidden) {
+      return;
+    }
+    for (const item of nav) {
+      if (item.show && !item.show(s)) {
+        continue;
+      }
+      const target = item.href.slice(1);
+      const active = target === '/' ? path === '/' : path === target || path.startsWith(`${target}/`);
+      const a = h('a', { class: 'govuk-service-navigation__link', href: item.href, 'aria-current': active ? 'page' : null }, active ? h('strong', { class: 'govuk-service-navigation__active-fallback', text: item.text }) : item.text);
+      list.append(h('li', { class: `govuk-service-navigation__item${active ? ' govuk-service-navigation__item--active' : ''}` }, a));
+    }
+  };
+
+  const guard = async () => {
+    const s = session();
+    accountArea(account);
+    if (!s) {
+      drawNav('');
+      signInView(app, async () => {
+        accountArea(account);
+        if (appFor(session()?.role) !== app) {
+          drawNav('');
+          wrongAppView(app);
+          return;
+        }
+        drawNav('/');
+        await route();
+      });
+      return false;
+    }
+    if (appFor(s.role) !== app) {
+      drawNav('');
+      wrongAppView(app);
+      return false;
+    }
+    return true;
+  };
+
+  window.addEventListener('mpact:signed-out', (e) => {
+    if (!e.detail?.expired) {
+      setFlash(signedOutBanner());
+    }
+    accountArea(account);
+    drawNav('');
+    signInView(app, async () => {
+      accountArea(account);
+      if (appFor(session()?.role) !== app) {
+        wrongAppView(app);
+        return;
+      }
+      drawNav('/');
+      await route();
+    }, { expired: Boolean(e.detail?.expired) });
+  });
+
+  start({ main, service, routes, guard, onRoute: drawNav });
+}

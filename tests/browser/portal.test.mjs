@@ -1,0 +1,255 @@
+// portal.test.mjs: the licensee portal in a real browser, against the demo data. Medway's
+// org_admin signs in and sees the organisation and its licence; bulk-checks staff by pasting
+// numbers (one unknown); schedules a programme run that the service refuses, with every broken
+// rule shown in words and linked to its field, then corrects it and sees it accepted and listed;
+// adds a site (after a refused postcode) and re-confirms its details; creates an API client whose
+// secret is shown once, rotates and deletes it. Medway's org_staff sees no write action the API
+// refuses them; an admin signing in to the portal is offered the console. Every view: axe-clean,
+// no console error or CSP violation, a screenshot; results are checked through the API too.
+// BROWSER_TIMEOUT=300
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { apiAs, assertCleanPage, checkA11y, forgiveFailedRequests, openBrowser, pageToken, shot, signIn, url } from './lib.mjs';
+
+const MANAGER = 'manager@medway-recovery.example';
+const STAFF = 'staff@medway-recovery.example';
+const MEDWAY = '7b0c1a3e-0000-4000-8000-000000000001';
+
+function daysFromNow(n) {
+  return new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+}
+
+async function view(page, name) {
+  await page.locator('h1').first().waitFor();
+  await checkA11y(page, name);
+  await shot(page, `portal-${name}`);
+  assertCleanPage(page);
+}
+
+async function withBrowser(fn, opts) {
+  const { browser, page } = await openBrowser(opts);
+  try {
+    await fn(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+test('a licensee sees their organisation and licence, and bulk-checks staff', () =>
+  withBrowser(async (page) => {
+    await page.goto(url('/portal'));
+    assert.equal(await page.locator('h1').textContent(), 'Sign in to the licensee portal');
+    await view(page, 'sign-in');
+    await signIn(page, 'portal', MANAGER);
+    await page.locator('h1', { hasText: 'Medway Family Recovery Service' }).waitFor();
+    assert.match(await page.locator('main').textContent(), /Active/);
+    await view(page, 'home');
+
+    await page.getByRole('link', { name: 'Staff', exact: true }).click();
+    await page.locator('table', { hasText: 'Your facilitators' }).waitFor();
+    assert.match(await page.locator('table', { hasText: 'Your facilitators' }).textContent(), /MPF-000003/);
+    await view(page, 'staff');
+
+    // One a line, commas, a lower-case number, a repeat and an unknown number.
+    await page.locator('#f-numbers').fill('MPF-000003\nmpf-000049, MPF-999999\nMPF-000003, MPF-000010');
+    await page.getByRole('button', { name: 'Check statuses' }).click();
+    const results = page.locator('#check-results table');
+    await results.waitFor();
+    assert.match(await results.locator('caption').textContent(), /4 checked, 1 not found/);
+    const rows = await results.locator('tbody tr').allTextContents();
+    assert.equal(rows.length, 4);
+    assert.match(rows[0], /MPF-000003.*Accredited/);
+    assert.match(rows[1], /MPF-000049.*Suspended/);
+    assert.match(rows[2], /MPF-999999.*Not found/);
+    assert.match(rows[3], /MPF-000010.*Accredited/);
+    await view(page, 'bulk-check');
+
+    // Nothing pasted: an error linked to the box.
+    await page.locator('#f-numbers').fill('  ');
+    await page.getByRole('button', { name: 'Check statuses' }).click();
+    await page.locator('.govuk-error-summary a[href="#f-numbers"]').waitFor();
+    await view(page, 'bulk-check-empty');
+  }));
+
+test('a licensee schedules a run: refused with each rule in words, then accepted and listed', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    const token = await pageToken(page);
+    const before = (await apiAs(token, `/v1/programmes?organisation_id=${MEDWAY}&limit=100`)).body.items.length;
+
+    await page.getByRole('link', { name: 'Programme runs', exact: true }).click();
+    await page.getByRole('button', { name: 'Schedule a programme run' }).click();
+    await page.locator('h1', { hasText: 'Schedule a programme run' }).waitFor();
+    await view(page, 'run-new');
+
+    // Breaks four rules at once: ends after the licence runs out (Medway's is valid for
+    // about 695 more days), one facilitator only, and a suspended one, more families than places.
+    const starts = daysFromNow(30);
+    await page.locator('#f-location_id').selectOption({ label: 'Gun Wharf Family Centre, Chatham' });
+    await page.locator('#f-starts_on').fill(starts);
+    await page.locator('#f-ends_on').fill(daysFromNow(900));
+    await page.locator('#f-capacity_families').fill('8');
+    await page.locator('#f-families_enrolled').fill('9');
+    await page.getByLabel(/\(MPF-000049\)/).check();
+    await page.getByRole('button', { name: 'Schedule run' }).click();
+    const summary = page.locator('.govuk-error-summary');
+    await summary.waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    const text = await summary.textContent();
+    assert.match(text, /Your organisation does not hold an active licence on \d+ \w+ \d{4}/);
+    assert.match(text, /This variant needs at least 2 facilitators; you chose 1\./);
+    assert.match(text, /MPF-000049 cannot deliver M-PACT for your organisation on .*They are suspended\./);
+    assert.match(text, /9 families are enrolled but there are only 8 places\./);
+    assert.doesNotMatch(text, /_/, 'no rule code shows through');
+    // Each is linked to the field to change, and marked there.
+    assert.equal(await summary.locator('a[href="#f-facilitator_ids"]').count(), 2);
+    assert.equal(await summary.locator('a[href="#f-families_enrolled"]').count(), 1);
+    assert.equal(await summary.locator('a[href="#f-ends_on"]').count(), 1, 'the licence rule names the last day');
+    assert.equal(await page.locator('[data-field="facilitator_ids"].govuk-form-group--error').count(), 1);
+    await view(page, 'run-refused');
+    // Nothing was written.
+    assert.equal((await apiAs(token, `/v1/programmes?organisation_id=${MEDWAY}&limit=100`)).body.items.length, before);
+
+    // Corrected: within the licence, two accredited facilitators, within capacity.
+    await page.locator('#f-ends_on').fill(daysFromNow(100));
+    await page.locator('#f-families_enrolled').fill('2');
+    await page.getByLabel(/\(MPF-000049\)/).uncheck();
+    await page.getByLabel(/\(MPF-000003\)/).check();
+    await page.getByLabel(/\(MPF-000010\)/).check();
+    await page.locator('#f-start_time').fill('10:00');
+    await page.getByRole('button', { name: 'Schedule run' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'has been scheduled' }).waitFor();
+    const runId = page.url().split('#/runs/')[1];
+    assert.match(await page.locator('.govuk-summary-list').textContent(), /MPF-000003.*MPF-000010/);
+    await view(page, 'run-accepted');
+
+    await page.getByRole('link', { name: 'All programme runs' }).click();
+    await page.locator(`a[href="#/runs/${runId}"]`).waitFor();
+    await view(page, 'runs');
+    const run = await apiAs(token, `/v1/programmes/${runId}`);
+    assert.equal(run.status, 200);
+    assert.equal(run.body.starts_on, starts);
+    assert.equal(run.body.families_enrolled, 2);
+    assert.equal(run.body.status, 'planned');
+  }));
+
+test('a licensee records a run’s completion figures', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    // A completed demo run: correct its figures, as the service allows.
+    await page.goto(url('/portal#/runs/9a000000-0000-4000-8000-000000000001'));
+    await page.locator('h2', { hasText: 'Correct the completion figures' }).waitFor();
+    await page.locator('#f-families_completed').fill('9');
+    await page.getByRole('button', { name: 'Save corrections' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'More families completed than started.' }).waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    await view(page, 'completion-refused');
+    await page.locator('#f-families_completed').fill('7');
+    await page.getByRole('button', { name: 'Save corrections' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'completion figures are recorded' }).waitFor();
+    assert.match(await page.locator('table', { hasText: 'Completion figures' }).textContent(), /Families who completed\s*7/);
+    await view(page, 'completion-recorded');
+    const token = await pageToken(page);
+    assert.equal((await apiAs(token, '/v1/programmes/9a000000-0000-4000-8000-000000000001')).body.families_completed, 7);
+  }));
+
+test('a licensee adds a site, re-confirms its details, and manages an API client', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    const token = await pageToken(page);
+    await page.getByRole('link', { name: 'Sites', exact: true }).click();
+    await page.getByRole('button', { name: 'Add a site' }).click();
+    await page.locator('#f-name').fill('Strood Library Rooms');
+    await page.locator('#f-kind').selectOption('community');
+    await page.locator('#f-address_lines').fill('32 North Street');
+    await page.locator('#f-town').fill('Strood');
+    await page.locator('#f-postcode').fill('not a postcode');
+    await page.getByRole('button', { name: 'Add site' }).click();
+    await page.locator('.govuk-error-summary a[href="#f-postcode"]').waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    await view(page, 'site-refused');
+    await page.locator('#f-postcode').fill('ME4 4UH');
+    await page.getByRole('button', { name: 'Add site' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'Strood Library Rooms has been added' }).waitFor();
+    await page.getByRole('link', { name: 'Strood Library Rooms' }).click();
+    await page.getByRole('button', { name: 'Confirm these details are still correct' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'confirmed' }).waitFor();
+    await view(page, 'site');
+    const id = page.url().split('#/sites/')[1];
+    const site = (await apiAs(token, `/v1/locations/${id}`)).body;
+    assert.equal(site.postcode, 'ME4 4UH');
+    assert.ok(site.last_verified_on, 'confirmed on a date');
+
+    // API clients: the secret is shown once.
+    await page.getByRole('link', { name: 'API clients', exact: true }).click();
+    await page.locator('#f-name').fill('HR system');
+    await page.getByLabel('Read facilitators').check();
+    await page.getByRole('button', { name: 'Create API client' }).click();
+    await page.locator('h1', { hasText: 'HR system has been created' }).waitFor();
+    const secret = await page.locator('.app-secret').nth(1).textContent();
+    assert.ok(secret.length >= 32);
+    await view(page, 'client-secret');
+    // The secret works (client credentials) and is never listed again.
+    const clientId = await page.locator('.app-secret').first().textContent();
+    const grant = await fetch(url('/v1/auth/token'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+    });
+    assert.equal(grant.status, 200);
+    await page.locator('#back-to-list').click();
+    const row = page.locator('table tbody tr', { hasText: 'HR system' });
+    await row.waitFor();
+    assert.doesNotMatch(await page.locator('main').textContent(), new RegExp(secret));
+    await view(page, 'clients');
+    await row.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.locator('h1', { hasText: 'New secret for HR system' }).waitFor();
+    assert.notEqual(await page.locator('.app-secret').nth(1).textContent(), secret);
+    await page.locator('#back-to-list').click();
+    await page.locator('table tbody tr', { hasText: 'HR system' }).getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'HR system has been deleted' }).waitFor();
+    assert.equal(await page.locator('table tbody tr', { hasText: 'HR system' }).count(), 0);
+    const left = (await apiAs(token, '/v1/clients')).body.items.filter((c) => c.name === 'HR system' && !c.revoked_at);
+    assert.equal(left.length, 0);
+    await view(page, 'client-deleted');
+
+    await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+    await page.locator('h1', { hasText: 'Webhooks' }).waitFor();
+    await view(page, 'webhooks');
+  }));
+
+test('org_staff sees no write action; an admin in the portal is offered the console', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', STAFF);
+    await page.locator('h1', { hasText: 'Medway Family Recovery Service' }).waitFor();
+    const menu = await page.locator('#navigation').textContent();
+    assert.doesNotMatch(menu, /API clients|Webhooks/);
+    await page.getByRole('link', { name: 'Programme runs', exact: true }).click();
+    await page.locator('table', { hasText: 'Your programme runs' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Schedule a programme run' }).count(), 0);
+    await view(page, 'staff-runs');
+    await page.locator('a[href^="#/runs/"]').first().click();
+    await page.locator('.govuk-summary-list').waitFor();
+    assert.equal(await page.locator('main form').count(), 0, 'no form for org_staff on a run');
+    await page.getByRole('link', { name: 'Sites', exact: true }).click();
+    await page.locator('table', { hasText: 'Your sites' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add a site' }).count(), 0);
+    await page.locator('a[href^="#/sites/"]').first().click();
+    await page.locator('.govuk-summary-list').waitFor();
+    assert.equal(await page.locator('main form').count(), 0, 'no form for org_staff on a site');
+    await view(page, 'staff-site');
+    // The API does refuse them, so hiding the actions hides nothing they could do.
+    const token = await pageToken(page);
+    assert.equal((await apiAs(token, '/v1/clients')).status, 403);
+
+    await page.locator('#sign-out').click();
+    await page.locator('h1', { hasText: 'Sign in to the licensee portal' }).waitFor();
+    await page.locator('#f-email').fill('admin@mpact-registry.example');
+    await page.locator('#f-password').fill(process.env.DEMO_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('h1', { hasText: 'This is the licensee portal' }).waitFor();
+    await view(page, 'wrong-app');
+    await page.locator('#other-app').click();
+    await page.locator('h1', { hasText: 'Licensing body console' }).waitFor();
+  }));

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# it_nginx.sh: deploy/nginx/mpact-registry.conf, end to end. Renders the shipped site into a
+# temporary prefix (each line marked "# mpact:NAME" replaced by its loopback value), checks it
+# with `nginx -t`, runs nginx as this user on loopback high ports (pid, logs and temp files in
+# the prefix; never a system service, never port 80/443) in front of a real mpact-registry, and
+# checks over HTTPS with a self-signed certificate made here:
+#   - /healthz answers through nginx, with HSTS; plain HTTP redirects to HTTPS;
+#   - the caller's X-Request-Id comes back and reaches the service;
+#   - a request framed twice (Content-Length and Transfer-Encoding) is refused by nginx and never
+#     reaches the service;
+#   - the service sees each client's own address (X-Forwarded-For from nginx): the per-client
+#     rate limit counts two source addresses apart, and a forged X-Forwarded-For changes nothing;
+#   - /metrics is refused through the proxy but answers a direct local scrape;
+#   - problem pages come from static/ through nginx with a long cache lifetime.
+# Run by ctest with IT_PG_DIR (the test cluster), MPACT_BIN and IT_SOURCE_DIR.
+set -euo pipefail
+
+pg_dir=${IT_PG_DIR:?}
+bin=${MPACT_BIN:?}
+src=${IT_SOURCE_DIR:?}
+conninfo=$(cat "$pg_dir/conninfo")
+db="it_nginx_$$"
+work=$(mktemp -d /tmp/it_nginx.XXXXXX)
+nginx_pid=""
+server_pid=""
+
+fail()
+{
+    echo "FAIL: $*" >&2
+    for f in "$work/server.log" "$work/logs/error.log"; do
+        if [[ -f "$f" ]]; then
+            echo "---- last lines of $f ----" >&2
+            tail -n 20 "$f" >&2 || true
+        fi
+    done
+    exit 1
+}
+
+psqlc()
+{
+    psql --no-psqlrc -X -At -v ON_ERROR_STOP=1 "$@"
+}
+
+stop_pid()
+{
+    local pid="$1" sig="$2" i
+    [[ -n "$pid" ]] || return 0
+    kill "-$sig" "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup()
+{
+    stop_pid "$nginx_pid" QUIT
+    stop_pid "$server_pid" TERM
+    psqlc "$conninfo dbname=postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+        >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v nginx >/dev/null || fail "nginx is not installed (deploy/dev.sh installs nginx-light)"
+command -v openssl >/dev/null || fail "openssl is not installed"
+
+# A port nothing listens on now (the start below still retries when another process wins it).
+free_port()
+{
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+# Waits until `curl ARGS` succeeds (up to 30 s).
+wait_for()
+{
+    local i
+    for ((i = 0; i < 300; i++)); do
+        if curl -s -o /dev/null "$@" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- The service ------------------------------------------------------------------------------
+psqlc "$conninfo dbname=postgres" -c "CREATE DATABASE $db TEMPLATE registry_template" >/dev/null
+"$bin" keygen "$work/keys" >/dev/null
+export REGISTRY_DATABASE_URL="$conninfo dbname=$db"
+export REGISTRY_JWT_KEY_DIR="$work/keys"
+export REGISTRY_STATIC_DIR="$src/static"
+export REGISTRY_TRUSTED_PROXY=127.0.0.1
+export REGISTRY_PUBLIC_RATE_LIMIT=3
+for attempt in 1 2 3 4 5; do
+    sport=$(free_port)
+    REGISTRY_LISTEN="127.0.0.1:$sport" "$bin" serve >"$work/server.log" 2>&1 &
+    server_pid=$!
+    if wait_for "http://127.0.0.1:$sport/healthz"; then
+        break
+    fi
+    stop_pid "$server_pid" TERM
+    server_pid=""
+done
+[[ -n "$server_pid" ]] || fail "the service did not start"
+
+# ---- nginx ------------------------------------------------------------------------------------
+mkdir -p "$work/logs" "$work/tmp" "$work/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=localhost" -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" 2>/dev/null \
+    || fail "openssl could not make a certificate"
+
+# Replaces each marked line of the site by NAME (an empty value drops the line).
+render_site()
+{
+    local http_port="$1" https_port="$2"
+    awk -v up="server 127.0.0.1:$sport;" \
+        -v lh="listen 127.0.0.1:$http_port;" \
+        -v ls="listen 127.0.0.1:$https_port ssl http2;" \
+        -v sn="server_name localhost;" \
+        -v crt="ssl_certificate $work/tls/cert.pem;" \
+        -v key="ssl_certificate_key $work/tls/key.pem;" \
+        -v prob="alias $src/static/problems/;" \
+        -v assets="alias ${IT_STATIC_DIR:-$src/static}/assets/;" '
+        match($0, /# mpact:[a-z0-9-]+/) {
+            name = substr($0, RSTART + 8, RLENGTH - 8)
+            indent = $0
+            sub(/[^ ].*$/, "", indent)
+            v["upstream"] = up; v["listen-http"] = lh; v["listen-https"] = ls
+            v["listen-http6"] = ""; v["listen-https6"] = ""; v["server-name"] = sn
+            v["certificate"] = crt; v["certificate-key"] = key; v["problems-dir"] = prob
+            v["assets-dir"] = assets
+            if (!(name in v)) { print "unknown marker " name > "/dev/stderr"; exit 3 }
+            if (v[name] != "") { print indent v[name] }
+            seen[name] = 1
+            next
+        }
+        { print }
+        END { n = 0; for (k in seen) n++; if (n != 10) { print "markers seen: " n > "/dev/stderr"; exit 4 } }
+    ' "$src/deploy/nginx/mpact-registry.conf" >"$work/site.conf"
+    cat >"$work/nginx.conf" <<EOF
+# Written by it_nginx.sh: the shipped site inside a private prefix.
+user $(id -un);
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/logs/error.log warn;
+events { worker_connections 64; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log $work/logs/access.log;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    include $work/site.conf;
+}
+EOF
+}
+
+for attempt in 1 2 3 4 5; do
+    hport=$(free_port)
+    tport=$(free_port)
+    [[ "$hport" != "$tport" ]] || continue
+    render_site "$hport" "$tport" || fail "the site did not render"
+    # The file must be an nginx configuration in its own right, as shipped.
+    nginx -t -q -p "$work" -c "$work/nginx.conf" 2>"$work/nginx-t.log" \
+        || { cat "$work/nginx-t.log" >&2; fail "nginx -t rejects the rendered site"; }
+    nginx -p "$work" -c "$work/nginx.conf" -g "daemon off;" 2>>"$work/logs/error.log" &
+    nginx_pid=$!
+    if wait_for -k "https://127.0.0.1:$tport/healthz"; then
+        break
+    fi
+    stop_pid "$nginx_pid" QUIT
+    nginx_pid=""
+done
+[[ -n "$nginx_pid" ]] || fail "nginx did not start"
+base="https://127.0.0.1:$tport"
+
+# ---- Checks -----------------------------------------------------------------------------------
+# /healthz end to end, with HSTS.
+headers=$(curl -sk -D - -o "$work/body" "$base/healthz")
+grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "/healthz through nginx: $headers"
+grep -q '"status":"ok"' "$work/body" || fail "/healthz body: $(cat "$work/body")"
+grep -qi '^strict-transport-security: max-age=[0-9]' <<<"$headers" || fail "no HSTS: $headers"
+echo "ok: /healthz over HTTPS through nginx, with HSTS"
+
+# Plain HTTP goes to HTTPS.
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$hport/healthz")
+[[ "$code" == "301 https://"*"/healthz" ]] || fail "plain HTTP: $code"
+echo "ok: plain HTTP redirects to HTTPS"
+
+# The caller's request id comes back and reaches the service.
+rid="it-nginx-$$-rid"
+headers=$(curl -sk -D - -o /dev/null -H "X-Request-Id: $rid" "$base/healthz")
+grep -qi "^x-request-id: $rid"$'\r'"\?$" <<<"$headers" || fail "X-Request-Id not passed back: $headers"
+grep -q "$rid" "$work/server.log" || fail "the service never saw request id $rid"
+# Without one, nginx makes one up and the service uses it.
+headers=$(curl -sk -D - -o /dev/null "$base/healthz")
+gen=$(grep -i '^x-request-id:' <<<"$headers" | tr -d '\r' | awk '{print $2}')
+[[ -n "$gen" ]] && grep -q "$gen" "$work/server.log" || fail "no request id made by nginx: $headers"
+echo "ok: X-Request-Id passed through both ways"
+
+# Content-Length and Transfer-Encoding together: nginx refuses, the service never sees it.
+smuggle="it-nginx-$$-smuggle"
+answer=$(printf 'POST /v1/auth/token HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: %s\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n' "$smuggle" \
+    | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$tport" -servername localhost 2>/dev/null \
+    | head -n 1 || true)
+[[ "$answer" == "HTTP/1.1 400"* ]] || fail "CL+TE not refused by nginx: '$answer'"
+sleep 0.2
+! grep -q "$smuggle" "$work/server.log" || fail "a CL+TE request reached the service"
+echo "ok: a request with both Content-Length and Transfer-Encoding is refused by nginx"
+
+# The service limits each client by the address nginx saw (3 a minute on the open routes).
+open_get()
+{
+    curl -sk -o /dev/null -w '%{http_code}' --interface "$1" "${@:2}" "$base/openreferral/"
+}
+for i in 1 2 3; do
+    code=$(open_get 127.0.0.5)
+    [[ "$code" == 200 ]] || fail "request $i from 127.0.0.5: $code"
+done
+code=$(open_get 127.0.0.5)
+[[ "$code" == 429 ]] || fail "4th request from 127.0.0.5 not limited: $code"
+code=$(open_get 127.0.0.5 -H "X-Forwarded-For: 127.0.0.77")
+[[ "$code" == 429 ]] || fail "a forged X-Forwarded-For escaped the limit: $code"
+code=$(open_get 127.0.0.6)
+[[ "$code" == 200 ]] || fail "127.0.0.6 was limited with 127.0.0.5: $code"
+echo "ok: the service rate-limits the real client address behind nginx"
+
+# /metrics: refused through the proxy (the peer is nginx), answered to a direct local scrape.
+code=$(curl -sk -o /dev/null -w '%{http_code}' "$base/metrics")
+[[ "$code" == 404 ]] || fail "/metrics through nginx: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sport/metrics")
+[[ "$code" == 200 ]] || fail "/metrics direct: $code"
+echo "ok: /metrics only directly"
+
+# Problem pages are files served by nginx, cached for long.
+headers=$(curl -sk -D - -o "$work/body" "$base/problems/validation")
+grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "/problems/validation: $headers"
+grep -qi '^cache-control: max-age=604800' <<<"$headers" || fail "no long cache lifetime: $headers"
+cmp -s "$work/body" "$src/static/problems/validation.html" || fail "problem page differs from static/"
+! grep -q ' /problems/validation ' "$work/server.log" || fail "the problem page went to the service"
+echo "ok: problem pages come from static/ through nginx"
+
+# Front-end assets too: the built style sheet, cached for a day, never through the service.
+if [[ -n "${IT_STATIC_DIR:-}" && -f "$IT_STATIC_DIR/assets/app.css" ]]; then
+    headers=$(curl -sk -D - -o "$work/body" "$base/assets/app.css")
+    grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "/assets/app.css: $headers"
+    grep -qi '^content-type: text/css' <<<"$headers" || fail "app.css content type: $headers"
+    grep -qi '^cache-control: max-age=86400' <<<"$headers" || fail "app.css cache: $headers"
+    cmp -s "$work/body" "$IT_STATIC_DIR/assets/app.css" || fail "app.css differs from the build"
+    ! grep -q ' /assets/app.css ' "$work/server.log" || fail "the asset went to the service"
+    echo "ok: assets come from the built static folder through nginx"
+else
+    echo "ok: no built front end (WEB_ASSETS=OFF): assets not checked"
+fi
+
+echo "PASS"

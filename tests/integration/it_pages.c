@@ -1,0 +1,688 @@
+/* it_pages.c: the public pages (/, /find, /check) over HTTP, against the real server and
+ * PostgreSQL, without a browser (tests/browser/public.test.mjs drives them in chromium).
+ *
+ * Every page: 200 text/html with the page security headers (CSP without inline script,
+ * Referrer-Policy no-referrer, X-Frame-Options DENY), lang en-GB, the skip link to
+ * #main-content, the service navigation, scripts only as module files and no inline script,
+ * style or event handler. Find: results nearest first with distance in km and miles, contact
+ * details (tel: and mailto: links; a website that is not http(s) is shown, never linked),
+ * upcoming runs with dates, places left and self-referral; the error summary linked to the field
+ * for an empty, malformed or unknown postcode and a radius off the list (400/404); nothing within
+ * the radius with the nearest provider beyond it; a search from coordinates that never echoes
+ * them; Cache-Control no-store; and neither the postcode nor the coordinates in the server's log.
+ * Check: by registration number (as typed: lower case, no hyphen) with the coloured tag, what
+ * the status means and "accredited until"; by name (one match in full, several as a table
+ * linking to each number, none); each status's tag; the error summary for an empty or too-short
+ * query; 404 for an unknown number. Untrusted text (organisation, site and facilitator names with
+ * markup and quotes) is always escaped. The pages are rate-limited as the public API is. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "itlib.h"
+
+static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0", NULL};
+
+#define EVIL_ORG         "Evil <script>alert(\"org\")</script> & 'Co'"
+#define EVIL_ORG_HTML    "Evil &lt;script&gt;alert(&quot;org&quot;)&lt;/script&gt; &amp; &#39;Co&#39;"
+#define EVIL_SITE        "Hall <b onmouseover=\"x()\">One</b>"
+#define EVIL_SITE_HTML   "Hall &lt;b onmouseover=&quot;x()&quot;&gt;One&lt;/b&gt;"
+#define EVIL_GIVEN       "<img src=x onerror=alert(1)>"
+#define EVIL_GIVEN_HTML  "&lt;img src=x onerror=alert(1)&gt;"
+#define EVIL_FAMILY      "O'Brien \"Q\""
+#define EVIL_FAMILY_HTML "O&#39;Brien &quot;Q&quot;"
+
+struct fx {
+    struct it_server *s;
+    char *org, *far_org;
+    char *evil_number, *ada_suspended, *ada_accredited, *lapsed, *withdrawn;
+};
+
+/* Inserts a facilitator (accredited until today + until_off days, NULL: none) employed by `org`
+ * (NULL: none). Returns the registration number (malloc'd). */
+static char *
+make_fac(struct it_server *s,
+         const char *given,
+         const char *family,
+         const char *status,
+         const char *until_off,
+         const char *org)
+{
+    PGresult *res = it_sql(s,
+                           "INSERT INTO facilitator (given_name, family_name, email, status,"
+                           " accredited_on, accredited_until, reason)"
+                           " VALUES ($1, $2, 'private.person@example.org', $3,"
+                           " CASE WHEN $4::int IS NULL THEN NULL ELSE DATE '2015-01-01' END,"
+                           " registry_today() + $4::int,"
+                           " CASE WHEN $3 IN ('suspended', 'withdrawn') THEN 'test' END)"
+                           " RETURNING registration_number",
+                           given, family, status, until_off);
+    char *number = strdup(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    if (org != NULL) {
+        PQclear(it_sql(s,
+                       "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                       " started_on) SELECT id, $2::uuid, DATE '2020-01-01'"
+                       " FROM facilitator WHERE registration_number = $1",
+                       number, org));
+    }
+    return number;
+}
+
+/* A licensed organisation with public contact details. Returns its id (malloc'd). */
+static char *
+make_org(struct it_server *s, const char *name, const char *website)
+{
+    PGresult *res = it_sql(
+        s,
+        "WITH o AS (INSERT INTO organisation (name, kind, address_lines, town, postcode, phone,"
+        "  email, website, public_contact) VALUES ($1, 'charity', '[\"1 High Street\"]',"
+        "  'Chatham', 'ME4 4AB', '01634 000111', 'hello@provider.example', $2, true)"
+        "  RETURNING id),"
+        " l AS (INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
+        "  SELECT id, 'T-' || gen_random_uuid(), 'active', registry_today() - 365,"
+        "  registry_today() + 365 FROM o)"
+        " SELECT id::text FROM o",
+        name, website);
+    char *id = strdup(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    return id;
+}
+
+/* A public community site. Returns its id (malloc'd). */
+static char *
+make_site(struct it_server *s, const char *org, const char *name, const char *lat, const char *lon)
+{
+    PGresult *res = it_sql(s,
+                           "INSERT INTO location (organisation_id, name, kind, address_lines,"
+                           " town, postcode, latitude, longitude, accessibility, public, active)"
+                           " VALUES ($1::uuid, $2, 'community', '[\"2 Mill Lane\"]', 'Chatham',"
+                           " 'ME4 5BA', $3::float8, $4::float8, 'Step-free entrance', true, true)"
+                           " RETURNING id::text",
+                           org, name, lat, lon);
+    char *id = strdup(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    return id;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char *near, *second, *far;
+
+    f->s = it_start_env("pages", no_limit_env);
+    PQclear(it_sql(f->s, "INSERT INTO postcode (postcode, latitude, longitude) VALUES"
+                         " ('ME4 4AB', 51.38, 0.52), ('ZE2 9QA', 60.40, -1.25)"));
+    PQclear(it_sql(f->s, "INSERT INTO postcode_district (outward, latitude, longitude, postcodes)"
+                         " VALUES ('ME4', 51.3700, 0.5400, 1)"));
+    f->org = make_org(f->s, EVIL_ORG, "javascript:alert(1)");
+    f->far_org = make_org(f->s, "Northern Lights Trust", "https://northern.example/a?b=1&c=2");
+    /* The second site is nearer, though made later: the page must order by distance. */
+    second = make_site(f->s, f->org, "Farther Hall", "51.4200", "0.5200"); /* about 4.5 km */
+    near = make_site(f->s, f->org, EVIL_SITE, "51.3850", "0.5200");        /* about 0.6 km */
+    far = make_site(f->s, f->far_org, "Lerwick Rooms", "60.1550", "-1.1450");
+    PQclear(it_sql(f->s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, weekday, start_time, capacity_families, families_enrolled,"
+                   " accepting_referrals, self_referral_allowed, status)"
+                   " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + 10,"
+                   " registry_today() + 90, 'tuesday', '18:30', 8, 3, true, true, 'recruiting'),"
+                   " ($1::uuid, $3::uuid, 'short', registry_today() + 20,"
+                   " registry_today() + 80, 'thursday', '10:00', 6, 6, true, false, 'planned'),"
+                   " ($4::uuid, $5::uuid, 'standard', registry_today() + 30,"
+                   " registry_today() + 100, NULL, NULL, 6, 1, true, false, 'planned')",
+                   f->org, near, second, f->far_org, far));
+    free(near);
+    free(second);
+    free(far);
+    f->evil_number = make_fac(f->s, EVIL_GIVEN, EVIL_FAMILY, "accredited", "100", f->org);
+    f->ada_suspended = make_fac(f->s, "Ada", "Lovelace", "suspended", "50", f->org);
+    f->ada_accredited = make_fac(f->s, "Ada", "Byron", "accredited", "200", NULL);
+    f->lapsed = make_fac(f->s, "Lapsey", "Smith", "accredited", "-3", f->far_org);
+    f->withdrawn = make_fac(f->s, "Gone", "Away", "withdrawn", NULL, NULL);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+
+    it_stop(f->s);
+    free(f->org);
+    free(f->far_org);
+    free(f->evil_number);
+    free(f->ada_suspended);
+    free(f->ada_accredited);
+    free(f->lapsed);
+    free(f->withdrawn);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers ------------------------------------------------------------------------------ */
+
+#define assert_has(body, needle)   assert_has_at((body), (needle), __FILE__, __LINE__)
+#define assert_lacks(body, needle) assert_lacks_at((body), (needle), __FILE__, __LINE__)
+
+static void
+assert_has_at(const char *body, const char *needle, const char *file, int line)
+{
+    if (strstr(body, needle) == NULL) {
+        fprintf(stderr, "---- page ----\n%s\n---- end ----\n", body);
+        fprintf(stderr, "%s:%d: the page lacks: %s\n", file, line, needle);
+        _fail(file, line);
+    }
+}
+
+static void
+assert_lacks_at(const char *body, const char *needle, const char *file, int line)
+{
+    if (strstr(body, needle) != NULL) {
+        fprintf(stderr, "%s:%d: the page has what it must not: %s\n", file, line, needle);
+        _fail(file, line);
+    }
+}
+
+/* Number of times `needle` occurs in `hay`. */
+static int
+count(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (hay = strstr(hay, needle); hay != NULL; hay = strstr(hay + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* 1 when some start tag in `body` has an attribute matching `attr` (an extended regex), such as
+ * an event handler; text between tags (escaped data) does not count. */
+static int
+tag_attribute(const char *body, const char *attr)
+{
+    char *pattern = it_fmt("<[a-zA-Z][^<>]*%s", attr);
+    regmatch_t m;
+    regex_t re;
+    int found;
+
+    assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_ICASE), 0);
+    found = regexec(&re, body, 1, &m, 0) == 0;
+    if (found) {
+        fprintf(stderr, "a tag has %s: %.80s\n", attr, body + m.rm_so);
+    }
+    regfree(&re);
+    free(pattern);
+    return found;
+}
+
+/* GETs a page and checks what every page has: `status`, HTML, the security headers, the layout,
+ * and no inline script, style or event handler. */
+static void
+get_page(struct it_server *s, const char *path, long status, struct it_resp *r)
+{
+    it_get(s, path, NULL, r);
+    it_assert_status(r, status);
+    it_assert_header(r, "Content-Type", "text/html; charset=utf-8");
+    it_assert_header(r, "Content-Security-Policy", "default-src 'self'");
+    it_assert_header(r, "Content-Security-Policy", "frame-ancestors 'none'");
+    assert_null(strstr(it_header(r, "Content-Security-Policy"), "unsafe-inline"));
+    it_assert_header(r, "Referrer-Policy", "no-referrer");
+    it_assert_header(r, "X-Frame-Options", "DENY");
+    assert_has(r->body, "<!DOCTYPE html>");
+    assert_has(r->body, "<html lang=\"en-GB\"");
+    assert_has(r->body, "<a href=\"#main-content\" class=\"govuk-skip-link\"");
+    assert_has(r->body, "<main class=\"govuk-main-wrapper\" id=\"main-content\">");
+    assert_has(r->body, "govuk-phase-banner");
+    assert_has(r->body, "<link rel=\"stylesheet\" href=\"/assets/app.css\">");
+    assert_has(r->body, "<script type=\"module\" src=\"/assets/js/init.js\"></script>");
+    /* Every script is a module file; no inline style, no event-handler attribute. */
+    assert_int_equal(count(r->body, "<script"), count(r->body, "<script type=\"module\" src=\""));
+    assert_lacks(r->body, "<style");
+    assert_false(tag_attribute(r->body, "[[:space:]](style|on[a-z]+)="));
+    assert_int_equal(count(r->body, "<h1"), 1);
+}
+
+/* ---- Start page --------------------------------------------------------------------------- */
+
+static void
+test_home(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_page(f->s, "/", 200, &r);
+    assert_has(r.body, "<title>M-PACT Registry</title>");
+    assert_has(r.body, "href=\"/find\"");
+    assert_has(r.body, "href=\"/check\"");
+    assert_has(r.body, "href=\"/console\"");
+    assert_has(r.body, "href=\"/portal\"");
+    assert_has(r.body, "href=\"/docs\"");
+    it_assert_header(&r, "Cache-Control", "no-cache");
+    it_resp_free(&r);
+
+    /* Only GET: the router answers another method with 405. */
+    it_request(f->s, "POST", "/find", NULL, NULL, "", &r);
+    it_assert_problem(&r, 405);
+    it_resp_free(&r);
+}
+
+/* ---- Find M-PACT near you ----------------------------------------------------------------- */
+
+static void
+test_find_form(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_page(f->s, "/find", 200, &r);
+    assert_has(r.body, "<title>Find M-PACT near you – M-PACT Registry</title>");
+    assert_has(r.body, "<form method=\"get\" action=\"/find\"");
+    assert_has(r.body, "<label class=\"govuk-label govuk-label--s\" for=\"postcode\">");
+    assert_has(r.body, "<select class=\"govuk-select\" id=\"radius\" name=\"radius\">");
+    assert_has(r.body, "<option value=\"25\" selected>");
+    assert_has(r.body, "<option value=\"100\">");
+    assert_has(r.body, "aria-current=\"page\"");
+    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/find.js\"></script>");
+    /* "Use my location" comes only from the script. */
+    assert_lacks(r.body, "Use my location");
+    assert_lacks(r.body, "govuk-error-summary");
+    assert_lacks(r.body, "id=\"results\"");
+    it_assert_header(&r, "Cache-Control", "no-store");
+    it_resp_free(&r);
+}
+
+static void
+test_find_results(void **state)
+{
+    struct fx *f = *state;
+    char *run_date = NULL;
+    struct it_resp r;
+    const char *near, *second;
+    PGresult *res;
+
+    res = it_sql(f->s, "SELECT to_char(registry_today() + 10, 'FMDD FMMonth YYYY')");
+    run_date = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    get_page(f->s, "/find?postcode=me4+4ab&radius=10", 200, &r);
+    it_assert_header(&r, "Cache-Control", "no-store");
+    assert_has(r.body, "M-PACT within 10 km of ME4 4AB");
+    assert_has(r.body, "2 places found, nearest first.");
+    assert_has(r.body, "<option value=\"10\" selected>");
+    assert_has(r.body, "value=\"me4 4ab\""); /* the field keeps what was typed */
+    /* Nearest first: the near site (0.6 km) before the farther one (4.5 km). */
+    near = strstr(r.body, EVIL_SITE_HTML);
+    second = strstr(r.body, "Farther Hall");
+    assert_non_null(near);
+    assert_non_null(second);
+    assert_true(near < second);
+    assert_has(r.body, "0.6 km (0.3 miles) away");
+    assert_has(r.body, "4.5 km (2.8 miles) away");
+    /* Escaped, never markup. */
+    assert_has(r.body, EVIL_ORG_HTML);
+    assert_lacks(r.body, "<script>alert");
+    assert_lacks(r.body, "<b onmouseover");
+    /* Contact details; the stored javascript: website is text, not a link. */
+    assert_has(r.body, "<a class=\"govuk-link\" href=\"tel:01634000111\">01634 000111</a>");
+    assert_has(r.body, "href=\"mailto:hello@provider.example\"");
+    assert_has(r.body, "javascript:alert(1)");
+    assert_lacks(r.body, "href=\"javascript:");
+    assert_has(r.body, "2 Mill Lane<br>Chatham<br>ME4 5BA");
+    assert_has(r.body, "Step-free entrance");
+    /* Upcoming runs: date, day and time, places left, self-referral; and a full one. */
+    assert_has(r.body, run_date);
+    assert_has(r.body, "Tuesdays at 18:30");
+    assert_has(r.body, "5 of 8");
+    assert_has(r.body, "Yes, families can refer themselves");
+    assert_has(r.body, "M-PACT short programme");
+    assert_has(r.body, ">Full<");
+    assert_has(r.body, "No, a professional refers you");
+    /* Not the far site. */
+    assert_lacks(r.body, "Lerwick Rooms");
+    it_resp_free(&r);
+    free(run_date);
+
+    /* The default radius is 25 km; an outward code searches from the district's centre. */
+    get_page(f->s, "/find?postcode=ME4", 200, &r);
+    assert_has(r.body, "M-PACT within 25 km of ME4");
+    assert_has(r.body, "<option value=\"25\" selected>");
+    it_resp_free(&r);
+}
+
+static void
+test_find_errors(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *path;
+
+    /* Malformed: 400, the error summary linked to the field, the field marked. */
+    get_page(f->s, "/find?postcode=NOT+A+POSTCODE&radius=25", 400, &r);
+    assert_has(r.body, "<title>Error: Find M-PACT near you – M-PACT Registry</title>");
+    assert_has(r.body, "govuk-error-summary");
+    assert_has(r.body, "<a href=\"#postcode\">Enter a real postcode, like ME4 4AB</a>");
+    assert_has(r.body, "<p id=\"postcode-error\" class=\"govuk-error-message\">");
+    assert_has(r.body, "aria-describedby=\"postcode-hint postcode-error\"");
+    assert_has(r.body, "govuk-input--error");
+    assert_has(r.body, "value=\"NOT A POSTCODE\"");
+    assert_lacks(r.body, "id=\"results\"");
+    it_assert_header(&r, "Cache-Control", "no-store");
+    it_resp_free(&r);
+
+    /* Markup typed into the field comes back escaped. */
+    get_page(f->s, "/find?postcode=%22%3E%3Cscript%3Ex()%3C/script%3E", 400, &r);
+    assert_has(r.body, "value=\"&quot;&gt;&lt;script&gt;x()&lt;/script&gt;\"");
+    it_resp_free(&r);
+
+    /* Well-formed but unknown: 404 with its own message. */
+    get_page(f->s, "/find?postcode=ZZ9+9ZZ&radius=25", 404, &r);
+    assert_has(r.body, "<a href=\"#postcode\">We could not find that postcode. Check it and try "
+                       "again</a>");
+    assert_lacks(r.body, "id=\"results\"");
+    it_resp_free(&r);
+
+    get_page(f->s, "/find?postcode=XX9&radius=25", 404, &r);
+    assert_has(r.body, "We do not know that postcode area");
+    it_resp_free(&r);
+
+    /* Empty. */
+    get_page(f->s, "/find?postcode=+&radius=25", 400, &r);
+    assert_has(r.body, "<a href=\"#postcode\">Enter a postcode</a>");
+    it_resp_free(&r);
+
+    /* A radius that is not one of the choices. */
+    get_page(f->s, "/find?postcode=ME4+4AB&radius=7", 400, &r);
+    assert_has(r.body, "<a href=\"#radius\">Select how far you can travel</a>");
+    assert_has(r.body, "<p id=\"radius-error\" class=\"govuk-error-message\">");
+    assert_has(r.body, "govuk-select--error");
+    it_resp_free(&r);
+
+    /* Parameters the page does not know (a campaign's tracking, say) are ignored: the same
+     * results page as without them. */
+    get_page(f->s, "/find?postcode=ME4+4AB&radius=10&utm_source=leaflet&colour=red", 200, &r);
+    assert_has(r.body, "2 places found, nearest first.");
+    assert_has(r.body, "Farther Hall");
+    it_resp_free(&r);
+    path = it_fmt("/check?utm_campaign=x&q=%s", f->evil_number);
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, "accredited");
+    free(path);
+    it_resp_free(&r);
+    /* A known one given twice is still refused. */
+    it_get(f->s, "/find?postcode=ME4+4AB&postcode=ME1+1AA", NULL, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+}
+
+static void
+test_find_nothing_nearby(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    /* ZE2 9QA: the Lerwick site is about 28 km away, outside 5 km: shown as the nearest beyond. */
+    get_page(f->s, "/find?postcode=ZE2+9QA&radius=5", 200, &r);
+    assert_has(r.body, "No M-PACT within 5 km of ZE2 9QA");
+    assert_has(r.body, "The nearest M-PACT is further away");
+    assert_has(r.body, "Lerwick Rooms");
+    assert_has(r.body, "Northern Lights Trust");
+    assert_has(r.body, "href=\"https://northern.example/a?b=1&amp;c=2\"");
+    assert_has(r.body, "href=\"#postcode\">search again</a>");
+    assert_lacks(r.body, "Farther Hall");
+    assert_lacks(r.body, "govuk-error-summary");
+    it_resp_free(&r);
+
+    get_page(f->s, "/find?postcode=ZE2+9QA&radius=50", 200, &r);
+    assert_has(r.body, "M-PACT within 50 km of ZE2 9QA");
+    assert_has(r.body, "1 place found, nearest first.");
+    it_resp_free(&r);
+}
+
+static void
+test_find_location(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_page(f->s, "/find?lat=51.3812&lon=0.5234&radius=10", 200, &r);
+    assert_has(r.body, "M-PACT within 10 km of your location");
+    assert_has(r.body, "Farther Hall");
+    /* The coordinates are never shown, nor put in a link or field. */
+    assert_lacks(r.body, "51.3812");
+    assert_lacks(r.body, "0.5234");
+    assert_lacks(r.body, "51.38");
+    it_assert_header(&r, "Cache-Control", "no-store");
+    it_resp_free(&r);
+
+    /* Outside the British Isles, or malformed: the postcode field's message. */
+    get_page(f->s, "/find?lat=40.0&lon=-3.7&radius=10", 400, &r);
+    assert_has(r.body, "<a href=\"#postcode\">We could not use your location. Enter a postcode "
+                       "instead</a>");
+    assert_lacks(r.body, "40.0");
+    it_resp_free(&r);
+    get_page(f->s, "/find?lat=abc&lon=0.5&radius=10", 400, &r);
+    assert_has(r.body, "We could not use your location");
+    it_resp_free(&r);
+}
+
+static void
+test_find_not_logged(void **state)
+{
+    struct fx *f = *state;
+    const char *const id[] = {"X-Request-Id: pages-log-check", NULL};
+    struct it_resp r;
+    char *log;
+
+    it_request(f->s, "GET", "/find?postcode=ME4+4AB&radius=25", NULL, id, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_request(f->s, "GET", "/find?postcode=ZZ9+9ZZ", NULL, NULL, NULL, &r);
+    it_assert_status(&r, 404);
+    it_resp_free(&r);
+    it_request(f->s, "GET", "/find?lat=51.3812&lon=0.5234", NULL, NULL, NULL, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    assert_true(it_log_wait(f->s, "pages-log-check", 5000));
+    log = it_log(f->s);
+    assert_non_null(strstr(log, "GET /find 200"));
+    assert_null(strstr(log, "ME4"));
+    assert_null(strstr(log, "4AB"));
+    assert_null(strstr(log, "ZZ9"));
+    assert_null(strstr(log, "51.3812"));
+    assert_null(strstr(log, "0.5234"));
+    assert_null(strstr(log, "postcode="));
+    free(log);
+}
+
+/* ---- Check a facilitator ------------------------------------------------------------------ */
+
+static void
+test_check_form(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_page(f->s, "/check", 200, &r);
+    assert_has(r.body, "<title>Check a facilitator – M-PACT Registry</title>");
+    assert_has(r.body, "<form method=\"get\" action=\"/check\"");
+    assert_has(r.body, "<label class=\"govuk-label govuk-label--s\" for=\"q\">");
+    assert_lacks(r.body, "govuk-error-summary");
+    it_resp_free(&r);
+}
+
+static void
+test_check_by_number(void **state)
+{
+    struct fx *f = *state;
+    char *until, *path, *typed;
+    struct it_resp r;
+    PGresult *res;
+    size_t i;
+
+    res = it_sql(f->s, "SELECT to_char(registry_today() + 100, 'FMDD FMMonth YYYY')");
+    until = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    /* As typed by hand: lower case, without the hyphen. */
+    typed = strdup(f->evil_number);
+    for (i = 0; typed[i] != '\0'; i++) {
+        typed[i] = (char)(typed[i] >= 'A' && typed[i] <= 'Z' ? typed[i] - 'A' + 'a' : typed[i]);
+    }
+    memmove(strchr(typed, '-'), strchr(typed, '-') + 1, strlen(strchr(typed, '-')));
+    path = it_fmt("/check?q=%s", typed);
+
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, EVIL_GIVEN_HTML " " EVIL_FAMILY_HTML);
+    assert_lacks(r.body, "<img src=x");
+    assert_has(r.body, f->evil_number);
+    assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--green\">Accredited</strong>");
+    assert_has(r.body, "Accredited until");
+    assert_has(r.body, until);
+    assert_has(r.body, "may deliver M-PACT");
+    assert_has(r.body, EVIL_ORG_HTML ", Chatham");
+    assert_lacks(r.body, "private.person@example.org");
+    it_resp_free(&r);
+    free(path);
+    free(typed);
+    free(until);
+
+    /* Each status: its tag colour and its meaning. */
+    path = it_fmt("/check?q=%s", f->ada_suspended);
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--red\">Suspended</strong>");
+    assert_has(r.body, "must not deliver M-PACT");
+    it_resp_free(&r);
+    free(path);
+
+    path = it_fmt("/check?q=%s", f->lapsed);
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--orange\">Lapsed</strong>");
+    assert_has(r.body, "Accreditation ended");
+    assert_has(r.body, "must not deliver M-PACT");
+    assert_has(r.body, "Northern Lights Trust");
+    it_resp_free(&r);
+    free(path);
+
+    path = it_fmt("/check?q=%s", f->withdrawn);
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--grey\">Withdrawn</strong>");
+    assert_has(r.body, "None recorded");
+    assert_has(r.body, "Not accredited");
+    it_resp_free(&r);
+    free(path);
+
+    /* Unknown: 404 with the number and what it means. */
+    get_page(f->s, "/check?q=MPF-999999", 404, &r);
+    assert_has(r.body, "Not on the register");
+    assert_has(r.body, "MPF-999999");
+    assert_has(r.body, "must not deliver M-PACT");
+    it_resp_free(&r);
+
+    /* Longer than any number: still not found, never a truncated number's entry. */
+    path = it_fmt("/check?q=%s00000000000000000000000000000000000000", f->evil_number);
+    get_page(f->s, path, 404, &r);
+    assert_has(r.body, "Not on the register");
+    assert_lacks(r.body, EVIL_GIVEN_HTML);
+    it_resp_free(&r);
+    free(path);
+}
+
+static void
+test_check_by_name(void **state)
+{
+    struct fx *f = *state;
+    char *link;
+    struct it_resp r;
+
+    /* Two matches: a table, each linking to its number. */
+    get_page(f->s, "/check?q=ada", 200, &r);
+    assert_has(r.body, "2 facilitators match &ldquo;ada&rdquo;");
+    assert_has(r.body, "<table class=\"govuk-table\">");
+    link = it_fmt("<a class=\"govuk-link\" href=\"/check?q=%s\">Ada Byron</a>", f->ada_accredited);
+    assert_has(r.body, link);
+    free(link);
+    link =
+        it_fmt("<a class=\"govuk-link\" href=\"/check?q=%s\">Ada Lovelace</a>", f->ada_suspended);
+    assert_has(r.body, link);
+    free(link);
+    assert_has(r.body, "govuk-tag--green");
+    assert_has(r.body, "govuk-tag--red");
+    /* Byron before Lovelace (family name order). */
+    assert_true(strstr(r.body, "Ada Byron") < strstr(r.body, "Ada Lovelace"));
+    it_resp_free(&r);
+
+    /* One match: shown in full. */
+    get_page(f->s, "/check?q=Lovelace", 200, &r);
+    assert_has(r.body, "<h2 class=\"govuk-heading-l\" id=\"facilitator\">Ada Lovelace</h2>");
+    assert_has(r.body, "govuk-tag--red");
+    it_resp_free(&r);
+
+    /* None: not found, with the name escaped. */
+    get_page(f->s, "/check?q=%3Cb%3ENobody", 200, &r);
+    assert_has(r.body, "Not on the register");
+    assert_has(r.body, "&lt;b&gt;Nobody");
+    assert_lacks(r.body, "<b>Nobody");
+    it_resp_free(&r);
+
+    /* Too short, or empty: the error summary linked to the field. */
+    get_page(f->s, "/check?q=Al", 400, &r);
+    assert_has(r.body, "<title>Error: Check a facilitator – M-PACT Registry</title>");
+    assert_has(r.body, "<a href=\"#q\">Enter at least 3 letters of the name, or a registration "
+                       "number like MPF-000123</a>");
+    assert_has(r.body, "aria-describedby=\"q-hint q-error\"");
+    it_resp_free(&r);
+    get_page(f->s, "/check?q=+", 400, &r);
+    assert_has(r.body, "<a href=\"#q\">Enter a registration number or a name</a>");
+    it_resp_free(&r);
+}
+
+/* ---- Rate limit --------------------------------------------------------------------------- */
+
+static void
+test_rate_limited(void **state)
+{
+    static const char *const env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=3", NULL};
+    struct it_server *s = it_start_env("pages_limit", env);
+    struct it_resp r;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        it_get(s, i % 2 == 0 ? "/find" : "/check", NULL, &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+    }
+    it_get(s, "/", NULL, &r);
+    it_assert_problem(&r, 429);
+    it_resp_free(&r);
+    it_stop(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_home),
+        cmocka_unit_test(test_find_form),
+        cmocka_unit_test(test_find_results),
+        cmocka_unit_test(test_find_errors),
+        cmocka_unit_test(test_find_nothing_nearby),
+        cmocka_unit_test(test_find_location),
+        cmocka_unit_test(test_find_not_logged),
+        cmocka_unit_test(test_check_form),
+        cmocka_unit_test(test_check_by_number),
+        cmocka_unit_test(test_check_by_name),
+        cmocka_unit_test(test_rate_limited),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
