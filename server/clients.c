@@ -523,16 +523,5 @@ out:
 long
 clients_prune_secrets(struct db_conn *c, int days)
 {
-    char d[16];
-    const char *params[1] = {d};
-    PGresult *res;
-    long n = -1;
-
-    snprintf(d, sizeof(d), "%d", days);
-    res = db_exec(c, "cli_prune_secrets", 1, params);
-    if (db_ok(res) && PQntuples(res) == 1) {
-        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    }
-    PQclear(res);
-    return n;
+    return db_exec_long(c, "cli_prune_secrets", days);
 }

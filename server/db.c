@@ -608,6 +608,23 @@ failed_result(struct db_conn *c)
     return res;
 }
 
+long
+db_exec_long(struct db_conn *c, const char *name, long param)
+{
+    char v[32];
+    const char *params[1] = {v};
+    PGresult *res;
+    long n = -1;
+
+    snprintf(v, sizeof(v), "%ld", param);
+    res = db_exec(c, name, 1, params);
+    if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return n;
+}
+
 PGresult *
 db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params)
 {

@@ -1,8 +1,7 @@
 /* docs.c: GET /openapi.json, the OpenAPI 3.1 description of every route (static/openapi.json,
- * kept true by tests/unit/test_openapi.c and the openapi.* tests). /docs renders it with Swagger
- * UI from the served assets (static_page: docs/index.html, with the same page headers as every
- * page; Swagger UI needs no inline script or style element, so the strict policy holds there
- * too). */
+ * kept true by tests/unit/test_openapi.c and the openapi.* tests). /docs (pages.c) draws it with
+ * Swagger UI from the served assets; Swagger UI needs no inline script or style element, so the
+ * strict page policy holds there too. */
 #include "registry/docs.h"
 
 #include "registry/static.h"

@@ -238,16 +238,22 @@ nav_item(struct html *h, const char *href, const char *label, int current)
     }
 }
 
-void
-html_page_start(struct html *h, const char *title, enum html_nav nav)
+/* The head, the skip link and the header: the same on every page. `stylesheet` is an extra one
+ * (NULL: none). */
+static void
+page_top(struct html *h, const char *title, const char *stylesheet)
 {
     html_printf(h,
                 "<!DOCTYPE html>\n<html lang=\"en-GB\" class=\"govuk-template\">\n<head>\n"
                 "<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 "<title>%s%H" SERVICE_NAME "</title>\n"
-                "<link rel=\"stylesheet\" href=\"/assets/app.css\">\n"
-                "<link rel=\"icon\" href=\"data:,\">\n"
+                "<link rel=\"stylesheet\" href=\"/assets/app.css\">\n",
+                title != NULL ? title : "", title != NULL ? " – " : "");
+    if (stylesheet != NULL) {
+        html_printf(h, "<link rel=\"stylesheet\" href=\"%s\">\n", stylesheet);
+    }
+    html_raw(h, "<link rel=\"icon\" href=\"data:,\">\n"
                 "</head>\n<body class=\"govuk-template__body\">\n"
                 "<a href=\"#main-content\" class=\"govuk-skip-link\" "
                 "data-module=\"govuk-skip-link\">Skip to main content</a>\n"
@@ -258,26 +264,50 @@ html_page_start(struct html *h, const char *title, enum html_nav nav)
                 "</div></div></header>\n"
                 "<div class=\"govuk-service-navigation\" data-module=\"govuk-service-navigation\">"
                 "<div class=\"govuk-width-container\">"
-                "<div class=\"govuk-service-navigation__container\">"
-                "<nav aria-label=\"Menu\" class=\"govuk-service-navigation__wrapper\">"
+                "<div class=\"govuk-service-navigation__container\">");
+}
+
+/* The navigation's menu button and list, opened: items follow, then nav_close. */
+static void
+nav_open(struct html *h, const char *label, const char *attributes)
+{
+    html_printf(h,
+                "<nav aria-label=\"%s\" class=\"govuk-service-navigation__wrapper\"%H>"
                 "<button type=\"button\" class=\"govuk-service-navigation__toggle "
                 "govuk-js-service-navigation-toggle\" aria-controls=\"navigation\" hidden "
                 "aria-hidden=\"true\">Menu</button>"
                 "<ul class=\"govuk-service-navigation__list\" id=\"navigation\">",
-                title != NULL ? title : "", title != NULL ? " – " : "");
-    nav_item(h, "/find", "Find M-PACT near you", nav == HTML_NAV_FIND);
-    nav_item(h, "/check", "Check a facilitator", nav == HTML_NAV_CHECK);
+                label, attributes);
+}
+
+/* Closes the navigation, writes the phase banner and opens the width container (<main> follows). */
+static void
+nav_close(struct html *h)
+{
     html_raw(h, "</ul></nav></div></div></div>\n"
                 "<div class=\"govuk-width-container\">\n"
                 "<div class=\"govuk-phase-banner\"><p class=\"govuk-phase-banner__content\">"
                 "<strong class=\"govuk-tag govuk-phase-banner__content__tag\">Beta</strong>"
                 "<span class=\"govuk-phase-banner__text\">This is a new service. Tell your "
-                "M-PACT licensing body what you think of it.</span></p></div>\n"
-                "<main class=\"govuk-main-wrapper\" id=\"main-content\">\n");
+                "M-PACT licensing body what you think of it.</span></p></div>\n");
 }
 
 void
-html_page_end(struct html *h, const char *script)
+html_page_start(struct html *h, const char *title, enum html_nav nav)
+{
+    page_top(h, title, NULL);
+    nav_open(h, "Menu", "");
+    nav_item(h, "/find", "Find M-PACT near you", nav == HTML_NAV_FIND);
+    nav_item(h, "/check", "Check a facilitator", nav == HTML_NAV_CHECK);
+    nav_close(h);
+    html_raw(h, "<main class=\"govuk-main-wrapper\" id=\"main-content\">\n");
+}
+
+/* Closes <main> and the width container, writes the footer, the script every page loads
+ * (/assets/js/init.js, a module), the classic `scripts` (NULL-terminated, or NULL) and `module`
+ * (or NULL), and ends the page. */
+static void
+page_end(struct html *h, const char *const *scripts, const char *module)
 {
     html_raw(h, "</main>\n</div>\n"
                 "<footer class=\"govuk-footer\"><div class=\"govuk-width-container\">"
@@ -297,10 +327,55 @@ html_page_end(struct html *h, const char *script)
                 "facilitators.</p>"
                 "</div></div></div></footer>\n"
                 "<script type=\"module\" src=\"/assets/js/init.js\"></script>\n");
-    if (script != NULL) {
-        html_printf(h, "<script type=\"module\" src=\"%s\"></script>\n", script);
+    for (; scripts != NULL && *scripts != NULL; scripts++) {
+        html_printf(h, "<script src=\"%s\"></script>\n", *scripts);
+    }
+    if (module != NULL) {
+        html_printf(h, "<script type=\"module\" src=\"%s\"></script>\n", module);
     }
     html_raw(h, "</body>\n</html>\n");
+}
+
+void
+html_page_end(struct html *h, const char *script)
+{
+    page_end(h, NULL, script);
+}
+
+int
+html_send_app(struct req *r, const struct html_app *app)
+{
+    struct html h;
+    int status;
+
+    html_init(&h);
+    page_top(&h, app->title, app->stylesheet);
+    if (app->home != NULL) {
+        /* The application's name leads the navigation; its script fills the menu (hidden until
+         * then) and the account line, which sit where every page has them. */
+        html_printf(&h,
+                    "<span class=\"govuk-service-navigation__service-name\">"
+                    "<a href=\"%s\" class=\"govuk-service-navigation__link\">%s</a></span>",
+                    app->home, app->title);
+        nav_open(&h, app->menu_label, " id=\"app-nav\" hidden");
+    } else {
+        nav_open(&h, "Menu", "");
+        nav_item(&h, "/find", "Find M-PACT near you", 0);
+        nav_item(&h, "/check", "Check a facilitator", 0);
+    }
+    nav_close(&h);
+    if (app->home != NULL) {
+        html_raw(&h, "<div class=\"govuk-!-text-align-right govuk-!-margin-top-2\" "
+                     "id=\"account\"></div>\n");
+    }
+    html_printf(&h,
+                "<main class=\"govuk-main-wrapper\" id=\"main-content\">\n"
+                "<h1 class=\"govuk-heading-l\" tabindex=\"-1\">%s</h1>\n%H\n",
+                app->title, app->body);
+    page_end(&h, app->scripts, app->module);
+    status = html_send(r, 200, &h, NULL);
+    html_cleanup(&h);
+    return status;
 }
 
 void

@@ -784,3 +784,64 @@ out:
     query_cleanup(&q);
     return status;
 }
+
+/* The applications' pages: the console and the portal draw themselves (ES modules under
+ * /assets/js/app/ calling the /v1 API with the user's token); without JavaScript they say so. */
+static const char needs_js[] =
+    "<p class=\"govuk-body\" id=\"needs-js\">This service needs JavaScript. Turn it on in your "
+    "browser, then reload this page.</p>";
+
+/* GET /console: the licensing body's console. */
+int
+pages_console(struct req *r)
+{
+    static const char *const scripts[] = {"/assets/vendor/chart.umd.min.js", NULL};
+    static const struct html_app app = {
+        "Licensing body console",
+        "/console#/",
+        "Licensing body console menu",
+        NULL,
+        needs_js,
+        scripts,
+        "/assets/js/app/console.mjs",
+    };
+
+    return html_send_app(r, &app);
+}
+
+/* GET /portal: the licensee portal. */
+int
+pages_portal(struct req *r)
+{
+    static const struct html_app app = {
+        "Licensee portal", "/portal#/", "Licensee portal menu",      NULL,
+        needs_js,          NULL,        "/assets/js/app/portal.mjs",
+    };
+
+    return html_send_app(r, &app);
+}
+
+/* GET /docs: the API description (/openapi.json) drawn by Swagger UI, served from our assets. */
+int
+pages_docs(struct req *r)
+{
+    static const char *const scripts[] = {"/assets/vendor/swagger-ui/swagger-ui-bundle.js",
+                                          "/assets/js/docs.js", NULL};
+    static const struct html_app app = {
+        "API documentation",
+        NULL,
+        NULL,
+        "/assets/vendor/swagger-ui/swagger-ui.css",
+        "<p class=\"govuk-body\">The registry's JSON API, described in OpenAPI 3.1: "
+        "<a class=\"govuk-link\" href=\"/openapi.json\">openapi.json</a>. Sign in with "
+        "<code>POST /v1/auth/token</code> and send the access token as "
+        "<code>Authorization: Bearer &lt;token&gt;</code>.</p>"
+        "<noscript><p class=\"govuk-body\">This page needs JavaScript to show the description; "
+        "the description itself is the file above.</p></noscript>"
+        "<div id=\"swagger-ui\"></div>",
+        scripts,
+        NULL,
+    };
+
+    return html_send_app(r, &app);
+}

@@ -1,5 +1,5 @@
 /* static.c: files served from REGISTRY_STATIC_DIR: the front end's assets (GOV.UK Frontend and
- * the rest, copied there at build time), the console and portal pages, the API description.
+ * the rest, copied there at build time) and the API description.
  *
  * CivetWeb's own file serving stays off (LIBRARIES.md 11: never set document_root): paths are
  * checked here, one character class at a time, before anything touches the file system.
@@ -8,8 +8,8 @@
  * - A path is served only if every segment is made of [A-Za-z0-9._-], starts with neither '.'
  *   nor '-', and ends in a known extension; anything else is a 404, as is a folder. A file
  *   that is a symbolic link is not followed (O_NOFOLLOW); the folders are ours.
- * - /assets/... may be cached for a day (public); pages are revalidated every time (no-cache),
- *   both with an ETag from size and modification time, answering 304 on If-None-Match.
+ * - /assets/... may be cached for a day (public), with an ETag from size and modification time,
+ *   answering 304 on If-None-Match.
  * - HTML gets the page security headers (http_add_page_headers): a strict Content-Security-Policy
  *   with no inline script, and no Referer, so a postcode in a page address never leaves the
  *   site. */
@@ -175,34 +175,4 @@ static_asset(struct req *r)
         return problem_send(r, PROBLEM_NOT_FOUND, "no such page");
     }
     return static_send(r, rel, "public, max-age=86400");
-}
-
-/* GET /console, /console/{*}, /portal, /portal/{*}, /docs: the pages of the licensing body's
- * console, the licensee portal and the API documentation. "/x" and "/x/" are x/index.html;
- * "/x/name" without an extension is x/name.html. */
-int
-static_page(struct req *r)
-{
-    const char *p = r->path + 1;
-    size_t n = strlen(p);
-    const char *last = strrchr(p, '/');
-    char rel[600];
-    int w;
-
-    if (n == 0 || n > 512) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no such page");
-    }
-    if (p[n - 1] == '/') {
-        w = snprintf(rel, sizeof(rel), "%sindex.html", p);
-    } else if (last == NULL) {
-        w = snprintf(rel, sizeof(rel), "%s/index.html", p);
-    } else if (strchr(last, '.') == NULL) {
-        w = snprintf(rel, sizeof(rel), "%s.html", p);
-    } else {
-        w = snprintf(rel, sizeof(rel), "%s", p);
-    }
-    if (w < 0 || (size_t)w >= sizeof(rel)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no such page");
-    }
-    return static_send(r, rel, "no-cache");
 }

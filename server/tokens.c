@@ -972,16 +972,5 @@ tokens_jwks(struct req *r)
 long
 tokens_prune(struct db_conn *c, int days)
 {
-    char d[16];
-    const char *params[1] = {d};
-    PGresult *res;
-    long n = -1;
-
-    snprintf(d, sizeof(d), "%d", days);
-    res = db_exec(c, "tok_prune", 1, params);
-    if (db_ok(res) && PQntuples(res) == 1) {
-        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    }
-    PQclear(res);
-    return n;
+    return db_exec_long(c, "tok_prune", days);
 }

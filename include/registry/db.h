@@ -94,6 +94,10 @@ int db_pool_stats(int which, struct db_pool_stats *out);
  * re-prepared and the statement retried once. Never returns NULL. */
 PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params);
 
+/* Runs prepared statement `name` with one integer parameter and returns the integer in the first
+ * column of its one row (a count, say), or -1 when it failed. */
+long db_exec_long(struct db_conn *c, const char *name, long param);
+
 /* 1 when `res` is PGRES_TUPLES_OK or PGRES_COMMAND_OK. */
 int db_ok(const PGresult *res);
 

@@ -57,6 +57,23 @@ void html_page_start(struct html *h, const char *title, enum html_nav nav);
  * plus `script` when not NULL (a path under /assets/js/, also a module), and ends the page. */
 void html_page_end(struct html *h, const char *script);
 
+/* A page whose content a script draws: the licensing body's console, the licensee portal, the
+ * API documentation. The page is the layout every page has; with `home`, the application's name
+ * leads the service navigation and its script fills the menu (#navigation in #app-nav, hidden
+ * until then) and the account line (#account). */
+struct html_app {
+    const char *title;          /* the <title> and the <h1> */
+    const char *home;           /* the application's home link, or NULL: the public navigation */
+    const char *menu_label;     /* aria-label of the application's menu (with `home`) */
+    const char *stylesheet;     /* an extra style sheet, or NULL */
+    const char *body;           /* trusted markup in <main> after the <h1> (never data) */
+    const char *const *scripts; /* classic scripts, NULL-terminated, or NULL */
+    const char *module;         /* the application's module script, or NULL */
+};
+
+/* Sends the page of `app` (200, no-cache, the page security headers). Returns the status. */
+int html_send_app(struct req *r, const struct html_app *app);
+
 /* One error for the error summary: `field_id` is the id of the input it is about (the summary
  * links to "#<field_id>"), `message` the text shown both there and above the field. */
 struct html_error {

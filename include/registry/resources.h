@@ -156,6 +156,9 @@ int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{regi
 int pages_home(struct req *r);  /* GET / */
 int pages_find(struct req *r);  /* GET /find?postcode=&radius= | lat=&lon=&radius= */
 int pages_check(struct req *r); /* GET /check?q=<registration number or name> */
+int pages_console(struct req *r); /* GET /console */
+int pages_portal(struct req *r);  /* GET /portal */
+int pages_docs(struct req *r);    /* GET /docs */
 
 /* openreferral.c */
 extern const struct db_stmt openreferral_stmts[];

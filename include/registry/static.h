@@ -1,5 +1,4 @@
-/* static.h: files served from REGISTRY_STATIC_DIR (front-end assets, console and portal pages,
- * the API description). */
+/* static.h: files served from REGISTRY_STATIC_DIR (front-end assets, the API description). */
 #ifndef REGISTRY_STATIC_H
 #define REGISTRY_STATIC_H
 
@@ -17,6 +16,5 @@ int static_path_ok(const char *rel);
 int static_send(struct req *r, const char *rel, const char *cache_control);
 
 int static_asset(struct req *r); /* GET /assets/{*} */
-int static_page(struct req *r);  /* GET /console[/…], /portal[/…], /docs */
 
 #endif

@@ -10,30 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { apiAs, assertCleanPage, checkA11y, forgiveFailedRequests, openBrowser, pageToken, shot, signIn, url } from './lib.mjs';
+import * as lib from './lib.mjs';
+import { apiAs, daysFromNow, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
+
+const view = (page, name) => lib.view(page, 'console', name);
 
 const ADMIN = 'admin@mpact-registry.example';
-
-function daysFromNow(n) {
-  return new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
-}
-
-// Every view the tests visit goes through this: it is accessible, clean, and photographed.
-async function view(page, name) {
-  await page.locator('h1').first().waitFor();
-  await checkA11y(page, name);
-  await shot(page, `console-${name}`);
-  assertCleanPage(page);
-}
-
-async function withBrowser(fn, opts) {
-  const { browser, page } = await openBrowser(opts);
-  try {
-    await fn(page);
-  } finally {
-    await browser.close();
-  }
-}
 
 test('an admin licenses a new organisation, suspends the licence, and sees it in the audit trail', () =>
   withBrowser(async (page) => {

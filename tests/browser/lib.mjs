@@ -264,3 +264,27 @@ export function forgiveFailedRequests(page, statuses) {
   seen.splice(0, seen.length, ...keep);
   return dropped;
 }
+
+// The date n days from today (UTC), as YYYY-MM-DD.
+export function daysFromNow(n) {
+  return new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+}
+
+// Every view a test visits goes through this: it is drawn (an h1), accessible, clean, and
+// photographed as `<prefix>-<name>`.
+export async function view(page, prefix, name) {
+  await page.locator('h1').first().waitFor();
+  await checkA11y(page, name);
+  await shot(page, `${prefix}-${name}`);
+  assertCleanPage(page);
+}
+
+// Runs fn(page) in a fresh browser (openBrowser's options), closing it whatever happens.
+export async function withBrowser(fn, opts) {
+  const { browser, page } = await openBrowser(opts);
+  try {
+    await fn(page);
+  } finally {
+    await browser.close();
+  }
+}

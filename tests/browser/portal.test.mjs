@@ -10,31 +10,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { apiAs, assertCleanPage, checkA11y, forgiveFailedRequests, openBrowser, pageToken, shot, signIn, url } from './lib.mjs';
+import * as lib from './lib.mjs';
+import { apiAs, daysFromNow, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
+
+const view = (page, name) => lib.view(page, 'portal', name);
 
 const MANAGER = 'manager@medway-recovery.example';
 const STAFF = 'staff@medway-recovery.example';
 const MEDWAY = '7b0c1a3e-0000-4000-8000-000000000001';
-
-function daysFromNow(n) {
-  return new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
-}
-
-async function view(page, name) {
-  await page.locator('h1').first().waitFor();
-  await checkA11y(page, name);
-  await shot(page, `portal-${name}`);
-  assertCleanPage(page);
-}
-
-async function withBrowser(fn, opts) {
-  const { browser, page } = await openBrowser(opts);
-  try {
-    await fn(page);
-  } finally {
-    await browser.close();
-  }
-}
 
 test('a licensee sees their organisation and licence, and bulk-checks staff', () =>
   withBrowser(async (page) => {

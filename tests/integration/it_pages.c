@@ -245,8 +245,9 @@ get_page(struct it_server *s, const char *path, long status, struct it_resp *r)
     assert_has(r->body, "govuk-phase-banner");
     assert_has(r->body, "<link rel=\"stylesheet\" href=\"/assets/app.css\">");
     assert_has(r->body, "<script type=\"module\" src=\"/assets/js/init.js\"></script>");
-    /* Every script is a module file; no inline style, no event-handler attribute. */
-    assert_int_equal(count(r->body, "<script"), count(r->body, "<script type=\"module\" src=\""));
+    /* Every script is a file (our own are modules); no inline style, no event handler. */
+    assert_int_equal(count(r->body, "<script"), count(r->body, "<script type=\"module\" src=\"")
+                                                    + count(r->body, "<script src=\"/assets/"));
     assert_lacks(r->body, "<style");
     assert_false(tag_attribute(r->body, "[[:space:]](style|on[a-z]+)="));
     assert_int_equal(count(r->body, "<h1"), 1);
@@ -273,6 +274,51 @@ test_home(void **state)
     /* Only GET: the router answers another method with 405. */
     it_request(f->s, "POST", "/find", NULL, NULL, "", &r);
     it_assert_problem(&r, 405);
+    it_resp_free(&r);
+}
+
+/* ---- The applications' pages ---------------------------------------------------------------- */
+
+/* The console and the portal are drawn by their modules into the common layout, with the places
+ * their scripts fill; /docs is Swagger UI from our own assets. */
+static void
+test_app_pages(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    get_page(f->s, "/console", 200, &r);
+    assert_has(r.body, "<title>Licensing body console – M-PACT Registry</title>");
+    assert_has(r.body, "<h1 class=\"govuk-heading-l\" tabindex=\"-1\">Licensing body console</h1>");
+    assert_has(r.body, "<a href=\"/console#/\" class=\"govuk-service-navigation__link\">");
+    assert_has(r.body, "aria-label=\"Licensing body console menu\"");
+    assert_has(r.body, " id=\"app-nav\" hidden>");
+    assert_has(r.body, "id=\"navigation\"></ul>");
+    assert_has(r.body, "id=\"account\"");
+    assert_has(r.body, "id=\"needs-js\"");
+    assert_has(r.body, "<script src=\"/assets/vendor/chart.umd.min.js\"></script>");
+    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/app/console.mjs\"></script>");
+    it_assert_header(&r, "Cache-Control", "no-cache");
+    it_resp_free(&r);
+
+    get_page(f->s, "/portal", 200, &r);
+    assert_has(r.body, "<h1 class=\"govuk-heading-l\" tabindex=\"-1\">Licensee portal</h1>");
+    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/app/portal.mjs\"></script>");
+    assert_lacks(r.body, "chart.umd");
+    it_resp_free(&r);
+
+    get_page(f->s, "/docs", 200, &r);
+    assert_has(r.body,
+               "<link rel=\"stylesheet\" href=\"/assets/vendor/swagger-ui/swagger-ui.css\">");
+    assert_has(r.body, "href=\"/openapi.json\"");
+    assert_has(r.body, "<div id=\"swagger-ui\"></div>");
+    assert_has(r.body, "<script src=\"/assets/js/docs.js\"></script>");
+    assert_lacks(r.body, "id=\"app-nav\"");
+    it_resp_free(&r);
+
+    /* The shells no longer exist as files; nothing under them is served. */
+    it_get(f->s, "/console/index.html", NULL, &r);
+    it_assert_problem(&r, 404);
     it_resp_free(&r);
 }
 
@@ -671,17 +717,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_home),
-        cmocka_unit_test(test_find_form),
-        cmocka_unit_test(test_find_results),
-        cmocka_unit_test(test_find_errors),
-        cmocka_unit_test(test_find_nothing_nearby),
-        cmocka_unit_test(test_find_location),
-        cmocka_unit_test(test_find_not_logged),
-        cmocka_unit_test(test_check_form),
-        cmocka_unit_test(test_check_by_number),
-        cmocka_unit_test(test_check_by_name),
-        cmocka_unit_test(test_rate_limited),
+        cmocka_unit_test(test_home),          cmocka_unit_test(test_app_pages),
+        cmocka_unit_test(test_find_form),     cmocka_unit_test(test_find_results),
+        cmocka_unit_test(test_find_errors),   cmocka_unit_test(test_find_nothing_nearby),
+        cmocka_unit_test(test_find_location), cmocka_unit_test(test_find_not_logged),
+        cmocka_unit_test(test_check_form),    cmocka_unit_test(test_check_by_number),
+        cmocka_unit_test(test_check_by_name), cmocka_unit_test(test_rate_limited),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

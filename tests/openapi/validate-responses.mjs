@@ -52,9 +52,9 @@ function deref(obj) {
   return o;
 }
 
-// Path templates as regular expressions; the last parameter of /assets/{path},
-// /console/{page} and /portal/{page} takes the rest of the path (the router's {*}).
-const TAIL_PARAMS = new Set(['/assets/{path}', '/console/{page}', '/portal/{page}']);
+// Path templates as regular expressions; the last parameter of /assets/{path} (the router's
+// {*}) takes the rest of the path.
+const TAIL_PARAMS = new Set(['/assets/{path}']);
 const templates = Object.keys(spec.paths).map((t) => {
   const escaped = t.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
   let re = escaped.replace(/\{[^}]+\}/g, '[^/]+');

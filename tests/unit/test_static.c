@@ -15,8 +15,8 @@ test_paths_served(void **state)
     static const char *const ok[] = {
         "assets/govuk/govuk-frontend.min.css",
         "assets/govuk/assets/fonts/light-94a07e06a1-v2.woff2",
-        "console/index.html",
-        "portal/staff.html",
+        "assets/js/app/console.mjs",
+        "problems/validation.html",
         "assets/app_1.2-x.js",
         "openapi.json",
     };
