@@ -21,7 +21,7 @@ PACKAGES=(
     postgresql-15 postgresql-contrib
     valgrind curl ca-certificates
     nginx-light openssl
-    chromium fonts-liberation
+    chromium fonts-liberation systemd
 )
 
 say()
