@@ -130,6 +130,7 @@ test('an admin reads a facilitator’s history and eligibility verdict', () =>
   withBrowser(async (page) => {
     await signIn(page, 'console', ADMIN);
     await page.getByRole('link', { name: 'Facilitators', exact: true }).first().click();
+    await page.locator('h1', { hasText: 'Facilitators' }).waitFor();
     await page.locator('#f-q').fill('MPF-000049');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: 'MPF-000049' }).click();

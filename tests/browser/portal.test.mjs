@@ -166,6 +166,8 @@ test('a licensee adds a site, re-confirms its details, and manages an API client
 
     // API clients: the secret is shown once.
     await page.getByRole('link', { name: 'API clients', exact: true }).click();
+    // The sites page had a #f-name too: wait for the clients page (its list loaded) before typing.
+    await page.locator('#client-form').waitFor();
     await page.locator('#f-name').fill('HR system');
     await page.getByLabel('Read facilitators').check();
     await page.getByRole('button', { name: 'Create API client' }).click();
