@@ -58,10 +58,7 @@ patch_course(struct fx *f,
              const char *body,
              struct it_resp *r)
 {
-    char *path = it_fmt("/v1/courses/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/courses/%s", id);
 }
 
 /* ---- Fixture ------------------------------------------------------------------------------- */

@@ -82,10 +82,7 @@ licensee(struct fx *f, const char *role, const char *org)
 static void
 get_fac(struct fx *f, const char *ref, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/facilitators/%s", ref);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/facilitators/%s", ref);
 }
 
 static void
@@ -96,10 +93,7 @@ patch_fac(struct fx *f,
           const char *body,
           struct it_resp *r)
 {
-    char *path = it_fmt("/v1/facilitators/%s", ref);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/facilitators/%s", ref);
 }
 
 /* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,

@@ -88,10 +88,7 @@ post_licence(struct fx *f, const char *org, const char *token, const char *body,
 static void
 get_licence(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/licences/%s", id);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/licences/%s", id);
 }
 
 static void
@@ -102,10 +99,7 @@ patch_licence(struct fx *f,
               const char *body,
               struct it_resp *r)
 {
-    char *path = it_fmt("/v1/licences/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/licences/%s", id);
 }
 
 /* Creates a licence for `org` valid FAR_FROM..`until` and checks the 201. */

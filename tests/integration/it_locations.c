@@ -81,10 +81,7 @@ create_loc(struct fx *f, const char *token, const char *kind, const char *extra)
 static void
 get_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/locations/%s", id);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/locations/%s", id);
 }
 
 static void
@@ -95,19 +92,13 @@ patch_loc(struct fx *f,
           const char *body,
           struct it_resp *r)
 {
-    char *path = it_fmt("/v1/locations/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/locations/%s", id);
 }
 
 static void
 delete_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/locations/%s", id);
-
-    it_delete(f->s, path, token, r);
-    free(path);
+    it_deletef(f->s, token, r, "/v1/locations/%s", id);
 }
 
 /* The ETag of location `id` as `token` sees it (malloc'd). */

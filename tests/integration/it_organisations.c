@@ -79,19 +79,13 @@ patch_text(struct fx *f,
            const char *body,
            struct it_resp *r)
 {
-    char *path = it_fmt("/v1/organisations/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/organisations/%s", id);
 }
 
 static void
 get_org(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/organisations/%s", id);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/organisations/%s", id);
 }
 
 /* Creates an organisation through the API; returns its id, and its ETag in *etag when asked

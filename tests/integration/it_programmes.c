@@ -179,10 +179,7 @@ create_run(struct fx *f, const char *token, const char *body)
 static void
 get_run(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/programmes/%s", id);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/programmes/%s", id);
 }
 
 static void
@@ -193,10 +190,7 @@ patch_run(struct fx *f,
           const char *body,
           struct it_resp *r)
 {
-    char *path = it_fmt("/v1/programmes/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/programmes/%s", id);
 }
 
 static char *

@@ -209,19 +209,13 @@ patch_session(struct fx *f,
               const char *body,
               struct it_resp *r)
 {
-    char *path = it_fmt("/v1/training-sessions/%s", id);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/training-sessions/%s", id);
 }
 
 static void
 get_session(struct fx *f, const char *id, const char *token, struct it_resp *r)
 {
-    char *path = it_fmt("/v1/training-sessions/%s", id);
-
-    it_get(f->s, path, token, r);
-    free(path);
+    it_getf(f->s, token, r, "/v1/training-sessions/%s", id);
 }
 
 static void
@@ -259,10 +253,7 @@ patch_enrolment(struct fx *f,
                 const char *body,
                 struct it_resp *r)
 {
-    char *path = it_fmt("/v1/training-sessions/%s/enrolments/%s", sid, eid);
-
-    it_patch_json(f->s, path, token, etag, body, r);
-    free(path);
+    it_patchf(f->s, token, etag, body, r, "/v1/training-sessions/%s/enrolments/%s", sid, eid);
 }
 
 /* PATCHes enrolment `e` to `status` as admin, expects 200 and keeps the new ETag. */

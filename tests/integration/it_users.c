@@ -112,10 +112,7 @@ patch_user(struct it_server *s,
            const char *json,
            struct it_resp *r)
 {
-    char *path = it_fmt("/v1/users/%s", id);
-
-    it_patch_json(s, path, token, if_match, json, r);
-    free(path);
+    it_patchf(s, token, if_match, json, r, "/v1/users/%s", id);
 }
 
 /* Fails unless the 422 response names `field` in its errors array. */

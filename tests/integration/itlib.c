@@ -81,20 +81,28 @@ xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
+/* What printf makes of `fmt` and `ap`, malloc'd (aborts when out of memory). */
+static char *
+vfmt(const char *fmt, va_list ap)
+{
+    char *out = NULL;
+
+    if (vasprintf(&out, fmt, ap) < 0) {
+        fprintf(stderr, "itlib: out of memory\n");
+        abort();
+    }
+    return out;
+}
+
 char *
 it_fmt(const char *fmt, ...)
 {
     va_list ap;
-    char *out = NULL;
-    int n;
+    char *out;
 
     va_start(ap, fmt);
-    n = vasprintf(&out, fmt, ap);
+    out = vfmt(fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        fprintf(stderr, "itlib: out of memory\n");
-        abort();
-    }
     return out;
 }
 
@@ -1516,6 +1524,57 @@ int
 it_get(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
 {
     return it_request(s, "GET", path, bearer, NULL, NULL, out);
+}
+
+int
+it_getf(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
+{
+    va_list ap;
+    char *path;
+    int rc;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    rc = it_get(s, path, bearer, out);
+    free(path);
+    return rc;
+}
+
+int
+it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
+{
+    va_list ap;
+    char *path;
+    int rc;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    rc = it_delete(s, path, bearer, out);
+    free(path);
+    return rc;
+}
+
+int
+it_patchf(struct it_server *s,
+          const char *bearer,
+          const char *if_match,
+          const char *json,
+          struct it_resp *out,
+          const char *fmt,
+          ...)
+{
+    va_list ap;
+    char *path;
+    int rc;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    rc = it_patch_json(s, path, bearer, if_match, json, out);
+    free(path);
+    return rc;
 }
 
 int

@@ -210,6 +210,20 @@ int it_patch_json(struct it_server *s,
                   const char *json,
                   struct it_resp *out);
 
+/* As it_get, it_delete and it_patch_json with the path made by printf from `fmt`: the resource
+ * under test's address, e.g. it_getf(s, token, &r, "/v1/licences/%s", id). */
+int it_getf(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int it_patchf(struct it_server *s,
+              const char *bearer,
+              const char *if_match,
+              const char *json,
+              struct it_resp *out,
+              const char *fmt,
+              ...) __attribute__((format(printf, 6, 7)));
+
 /* The value of the first header `name` (case-insensitive) of the response, or NULL. The string
  * lives in `r` until it_resp_free: do not free it. */
 const char *it_header(const struct it_resp *r, const char *name);
