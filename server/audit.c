@@ -128,6 +128,30 @@ audit_commit_and_send(struct req *r,
 }
 
 int
+audit_update_and_send(struct req *r,
+                      const char *update_stmt,
+                      const char *resource_type,
+                      const char *resource_id,
+                      const json_t *changes,
+                      json_t *before,
+                      const char *get_stmt)
+{
+    char *text = json_dumps(changes, JSON_COMPACT);
+    const char *params[2] = {resource_id, text};
+    int status;
+
+    if (text == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = http_exec_or_problem(r, update_stmt, 2, params, NULL);
+    free(text);
+    if (status != 0) {
+        return status;
+    }
+    return audit_commit_and_send(r, "update", resource_type, resource_id, before, get_stmt, NULL);
+}
+
+int
 audit_list(struct req *r)
 {
     static const char *const allowed[] = {"resource_type", "resource_id", "limit", "cursor", NULL};

@@ -291,8 +291,7 @@ courses_update(struct req *r)
 {
     json_t *in = NULL, *errors = json_array(), *before = NULL;
     PGresult *res = NULL;
-    const char *id = r->params[0], *params[2], *kind, *new_kind;
-    char *text = NULL;
+    const char *id = r->params[0], *kind, *new_kind;
     int status;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -339,16 +338,9 @@ courses_update(struct req *r)
     }
     before = db_row_to_json(res, 0);
     PQclear(res);
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = id;
-    params[1] = text;
     res = NULL;
-    if ((status = http_exec_or_problem(r, "course_update", 2, params, NULL)) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "update", "course", id, before, "course_get", NULL);
+    status = audit_update_and_send(r, "course_update", "course", id, in, before, "course_get");
 out:
-    free(text);
     PQclear(res);
     json_decref(before);
     json_decref(errors);

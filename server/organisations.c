@@ -236,8 +236,7 @@ organisations_update(struct req *r)
 {
     json_t *in = NULL, *errors = json_array(), *before = NULL;
     PGresult *res = NULL;
-    const char *id = r->params[0], *key, *params[2];
-    char *text = NULL;
+    const char *id = r->params[0], *key;
     json_t *v;
     int status;
 
@@ -286,16 +285,9 @@ organisations_update(struct req *r)
     }
     before = db_row_to_json(res, 0);
     PQclear(res);
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = id;
-    params[1] = text;
     res = NULL;
-    if ((status = http_exec_or_problem(r, "org_update", 2, params, NULL)) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "update", "organisation", id, before, "org_get", NULL);
+    status = audit_update_and_send(r, "org_update", "organisation", id, in, before, "org_get");
 out:
-    free(text);
     PQclear(res);
     json_decref(before);
     json_decref(errors);

@@ -51,6 +51,17 @@ int audit_commit_and_send(struct req *r,
                           const char *get_stmt,
                           const char *location_prefix);
 
+/* The end of a PATCH whose checks passed: runs `update_stmt` ($1 the id, $2 `changes` as JSON
+ * text) in the request's transaction, then audit_commit_and_send as an "update" read back with
+ * `get_stmt`. `before` is borrowed. Returns the status sent. */
+int audit_update_and_send(struct req *r,
+                          const char *update_stmt,
+                          const char *resource_type,
+                          const char *resource_id,
+                          const json_t *changes,
+                          json_t *before,
+                          const char *get_stmt);
+
 /* GET /v1/audit?resource_type=&resource_id= (admin). */
 int audit_list(struct req *r);
 
