@@ -14,6 +14,7 @@
 
 #include "registry/codec.h"
 #include "registry/db.h"
+#include "registry/jsonout.h"
 #include "registry/problem.h"
 #include "registry/validate.h"
 
@@ -231,13 +232,14 @@ http_send_public(struct req *r, const char *content_type, const char *body, size
 int
 http_send_public_json(struct req *r, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    size_t len = 0;
+    char *text = jsonout_dump(body, &len);
     int status;
 
     if (text == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    status = http_send_public(r, "application/json; charset=utf-8", text, strlen(text));
+    status = http_send_public(r, "application/json; charset=utf-8", text, len);
     free(text);
     return status;
 }
@@ -245,13 +247,14 @@ http_send_public_json(struct req *r, json_t *body)
 int
 http_send_json(struct req *r, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    size_t len = 0;
+    char *text = jsonout_dump(body, &len);
 
     if (text == NULL) {
         fprintf(stderr, "bug: response not serialisable request_id=%s\n", r->request_id);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    status = http_send(r, status, "application/json; charset=utf-8", text, strlen(text));
+    status = http_send(r, status, "application/json; charset=utf-8", text, len);
     free(text);
     return status;
 }
@@ -907,9 +910,11 @@ http_request_id(struct req *r)
 void
 http_log(struct req *r)
 {
+    /* The time stamp changes once a second: each worker thread formats it once a second. */
+    static _Thread_local time_t when_t = (time_t)-1;
+    static _Thread_local char when[32];
     struct timespec now;
-    char when[32], path[256];
-    struct tm tm;
+    char path[256];
     time_t t;
     double ms;
     size_t i;
@@ -918,8 +923,13 @@ http_log(struct req *r)
     ms = (double)(now.tv_sec - r->started.tv_sec) * 1e3
          + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6;
     t = time(NULL);
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (t != when_t) {
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        when_t = t;
+    }
     /* The path only: the query string may hold what a family searched for. Control
      * characters and spaces are replaced so one request is always one line. */
     snprintf(path, sizeof(path), "%s", r->path != NULL ? r->path : "-");

@@ -66,8 +66,10 @@ static unsigned keys_generation; /* bumped under keys_lock each time the key set
  * an ES256 verification each time; licensees' systems reuse one token for many calls). A
  * direct-mapped table keyed by the SHA-256 of the WHOLE token, so a hit means these exact bytes
  * were verified; a changed payload or header is a different token. Entries made under an older
- * key set never match. Only the signature is remembered: the claims are decoded and checked on
- * every request as before. */
+ * key set never match. The decoded claims are kept with the entry and shared (read-only, Jansson's
+ * reference counts are atomic here) with the requests presenting the same token: decoding them
+ * cost more than the rest of a status check (callgrind, bench/README.md). The claims are still
+ * checked on every request (auth_check_claims: exp, nbf, iss, aud...). */
 #define KEYS_CACHE_SLOTS   4096 /* a power of two */
 #define KEYS_CACHE_STRIPES 64
 
@@ -75,12 +77,14 @@ struct verified {
     unsigned char digest[32];
     long long exp;       /* the token's exp; 0: an empty slot */
     unsigned generation; /* keys_generation when verified */
+    json_t *claims;      /* the decoded payload (owned), shared by json_incref */
 };
 
 static struct verified verified_cache[KEYS_CACHE_SLOTS];
 static pthread_mutex_t verified_locks[KEYS_CACHE_STRIPES];
 static pthread_once_t verified_once = PTHREAD_ONCE_INIT;
 static atomic_llong verified_hits, verified_misses;
+static void verified_forget_all(void);
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -604,6 +608,7 @@ keys_unload(void)
     keys_generation++;
     pthread_rwlock_unlock(&keys_lock);
     key_set_free(old);
+    verified_forget_all();
 }
 
 /* Writes all of `buf` to `fd`. Returns 0, or -1 with errno. */
@@ -881,31 +886,33 @@ verified_slot(const unsigned char digest[32])
            & (KEYS_CACHE_SLOTS - 1);
 }
 
-/* 1 when these token bytes were verified under the current key set and have not expired.
- * Called with keys_lock held for reading. */
-static int
-verified_seen(const unsigned char digest[32], long long now)
+/* The claims of these token bytes when they were verified under the current key set and have
+ * not expired (a new reference, read-only), else NULL. Called with keys_lock held for reading. */
+static json_t *
+verified_claims(const unsigned char digest[32], long long now)
 {
     size_t slot = verified_slot(digest);
     pthread_mutex_t *lock = &verified_locks[slot % KEYS_CACHE_STRIPES];
     const struct verified *v = &verified_cache[slot];
-    int hit;
+    json_t *claims = NULL;
 
     pthread_once(&verified_once, verified_init);
     pthread_mutex_lock(lock);
-    hit = v->exp > now && v->generation == keys_generation
-          && memcmp(v->digest, digest, sizeof(v->digest)) == 0;
+    if (v->exp > now && v->generation == keys_generation
+        && memcmp(v->digest, digest, sizeof(v->digest)) == 0) {
+        claims = json_incref(v->claims);
+    }
     pthread_mutex_unlock(lock);
-    atomic_fetch_add(hit ? &verified_hits : &verified_misses, 1);
-    return hit;
+    atomic_fetch_add(claims != NULL ? &verified_hits : &verified_misses, 1);
+    return claims;
 }
 
-/* Remembers a verified token until `exp` (a token without an integer exp is not remembered).
- * Called with keys_lock held for reading. */
+/* Remembers a verified token and its claims until `exp` (a token without an integer exp is not
+ * remembered). Called with keys_lock held for reading. */
 static void
-verified_remember(const unsigned char digest[32], const json_t *payload)
+verified_remember(const unsigned char digest[32], json_t *payload)
 {
-    json_t *exp = json_object_get(payload, "exp");
+    json_t *exp = json_object_get(payload, "exp"), *old;
     size_t slot = verified_slot(digest);
     pthread_mutex_t *lock = &verified_locks[slot % KEYS_CACHE_STRIPES];
     struct verified *v = &verified_cache[slot];
@@ -917,7 +924,29 @@ verified_remember(const unsigned char digest[32], const json_t *payload)
     memcpy(v->digest, digest, sizeof(v->digest));
     v->exp = (long long)json_integer_value(exp);
     v->generation = keys_generation;
+    old = v->claims;
+    v->claims = json_incref(payload);
     pthread_mutex_unlock(lock);
+    json_decref(old);
+}
+
+/* Empties the table (the key set is gone). */
+static void
+verified_forget_all(void)
+{
+    size_t slot;
+
+    pthread_once(&verified_once, verified_init);
+    for (slot = 0; slot < KEYS_CACHE_SLOTS; slot++) {
+        pthread_mutex_t *lock = &verified_locks[slot % KEYS_CACHE_STRIPES];
+        json_t *old;
+
+        pthread_mutex_lock(lock);
+        old = verified_cache[slot].claims;
+        memset(&verified_cache[slot], 0, sizeof(verified_cache[slot]));
+        pthread_mutex_unlock(lock);
+        json_decref(old);
+    }
 }
 
 void
@@ -936,7 +965,7 @@ keys_verify(const char *token, json_t **claims)
     size_t len, sig_len = 0, i;
     const struct key *key = NULL;
     unsigned char digest[32];
-    int rc = -1, locked = 0, verified = 0;
+    int rc = -1, locked = 0;
 
     if (claims == NULL) {
         return -1;
@@ -966,6 +995,13 @@ keys_verify(const char *token, json_t **claims)
         || sig_len != KEYS_SIG_BYTES) {
         return -1;
     }
+    codec_sha256(token, len, digest);
+    pthread_rwlock_rdlock(&keys_lock);
+    locked = 1;
+    if ((*claims = verified_claims(digest, (long long)time(NULL))) != NULL) {
+        rc = 0; /* these very bytes were verified: header, key and signature included */
+        goto out;
+    }
     header = decode_json_object(token, (size_t)(dot1 - token));
     if (header == NULL) {
         goto out;
@@ -978,8 +1014,6 @@ keys_verify(const char *token, json_t **claims)
     if (!json_is_string(kid) || json_object_get(header, "crit") != NULL) {
         goto out;
     }
-    pthread_rwlock_rdlock(&keys_lock);
-    locked = 1;
     for (i = 0; keys_current != NULL && i < keys_current->count; i++) {
         if (strcmp(keys_current->keys[i].kid, json_string_value(kid)) == 0) {
             key = &keys_current->keys[i];
@@ -989,20 +1023,14 @@ keys_verify(const char *token, json_t **claims)
     if (key == NULL) {
         goto out;
     }
-    codec_sha256(token, len, digest);
-    if (!verified_seen(digest, (long long)time(NULL))) {
-        if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
-            goto out;
-        }
-        verified = 1;
+    if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
+        goto out;
     }
     payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
     if (payload == NULL) {
         goto out;
     }
-    if (verified) {
-        verified_remember(digest, payload);
-    }
+    verified_remember(digest, payload);
     *claims = payload;
     payload = NULL;
     rc = 0;

@@ -11,6 +11,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/jsonout.h"
 #include "registry/logging.h"
 
 static const struct {
@@ -84,7 +85,8 @@ problem_new(enum problem_kind kind, const char *detail, const char *instance)
 static int
 send_problem(struct req *r, json_t *p)
 {
-    char *text = json_dumps(p, JSON_COMPACT);
+    size_t len = 0;
+    char *text = jsonout_dump(p, &len);
     int status = (int)json_integer_value(json_object_get(p, "status"));
 
     if (text == NULL) {
@@ -93,7 +95,7 @@ send_problem(struct req *r, json_t *p)
                                        "error occurred\"}";
         return http_send(r, 500, "application/problem+json", fallback, sizeof(fallback) - 1);
     }
-    status = http_send(r, status, "application/problem+json", text, strlen(text));
+    status = http_send(r, status, "application/problem+json", text, len);
     free(text);
     return status;
 }

@@ -110,14 +110,15 @@
     "                  AND " PUB_UPCOMING                                                          \
     PUB_RUN_FILTER(SR, DAYS) "))"
 
-/* The current employer, unless archived; in_training is not on the register. */
+/* The current employer, unless archived; in_training is not on the register. The employer is
+ * read as columns and made an object by fac_row (not json_build_object: parsing JSON text back
+ * cost more than the rest of the lookup, bench/README.md). */
 #define PUB_FAC_SELECT                                                                             \
     "SELECT f.given_name, f.family_name, f.registration_number,"                                   \
     " CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"                 \
     "  THEN 'lapsed' ELSE f.status END AS status,"                                                 \
-    " f.accredited_until,"                                                                         \
-    " CASE WHEN o.id IS NULL THEN NULL"                                                            \
-    "  ELSE json_build_object('name', o.name, 'town', o.town) END AS organisation "                \
+    " f.accredited_until, o.id IS NOT NULL AS _employed, o.name AS _organisation_name,"            \
+    " o.town AS _organisation_town "                                                               \
     "FROM facilitator f"                                                                           \
     " LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL"        \
     " LEFT JOIN organisation o ON o.id = e.organisation_id AND o.archived_at IS NULL "             \
@@ -586,6 +587,24 @@ out:
 /* ---- The public register ----------------------------------------------------------------- */
 
 /* 1 when `s` could be a registration number: 1..PUB_NUMBER_MAX letters, digits and hyphens. */
+/* A facilitator on the register (a row of PUB_FAC_SELECT): its columns, and `organisation`,
+ * {name, town} of the current employer or null. */
+static json_t *
+fac_row(const PGresult *res, int row)
+{
+    json_t *o = db_row_to_json(res, row), *org = json_null();
+    const char *employed = db_value(res, row, "_employed");
+
+    if (employed != NULL && employed[0] == 't') {
+        const char *town = db_value(res, row, "_organisation_town");
+
+        org = json_pack("{s:s?, s:s?}", "name", db_value(res, row, "_organisation_name"), "town",
+                        town);
+    }
+    json_object_set_new(o, "organisation", org);
+    return o;
+}
+
 static int
 plausible_number(const char *s)
 {
@@ -624,7 +643,7 @@ public_find_facilitator(struct db_conn *db, const char *number, struct public_er
                   "no facilitator on the register has that registration number");
         return NULL;
     }
-    body = db_row_to_json(res, 0);
+    body = fac_row(res, 0);
     PQclear(res);
     return body;
 }
@@ -685,10 +704,11 @@ public_find_facilitators(struct db_conn *db, const char *given, struct public_er
 {
     char limit[8];
     PGresult *res = NULL;
-    json_t *body = NULL;
+    json_t *body = NULL, *items;
     char *name = NULL;
     const char *params[2];
     long len;
+    int i;
 
     if (given == NULL) {
         set_error(e, PUBLIC_BAD_INPUT, "name", "name: at least %d characters of a name",
@@ -715,7 +735,11 @@ public_find_facilitators(struct db_conn *db, const char *given, struct public_er
         goto out;
     }
     body = json_object();
-    json_object_set_new(body, "items", db_rows_to_json(res, PQntuples(res)));
+    items = json_array();
+    for (i = 0; i < PQntuples(res); i++) {
+        json_array_append_new(items, fac_row(res, i));
+    }
+    json_object_set_new(body, "items", items);
 out:
     PQclear(res);
     free(name);

@@ -29,7 +29,8 @@ char *keys_sign(json_t *claims);
 
 /* Verifies a compact JWS: header alg must be exactly ES256, kid must name a loaded key, the
  * signature must verify. Claims are not checked here. Returns 0 with a new reference to the
- * claims object in *claims, or -1. */
+ * claims object in *claims, or -1. The claims of a token seen before are shared with the cache
+ * and other requests: read them, never change them. */
 int keys_verify(const char *token, json_t **claims);
 
 /* How often keys_verify found a token's signature already verified (it remembers verified

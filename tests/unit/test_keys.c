@@ -541,6 +541,20 @@ test_verified_cache(void **state)
     assert_int_equal(verify_counted(token, &ok), 'h');
     assert_true(ok);
 
+    /* A remembered token gives back the claims it was signed with, to every caller. */
+    {
+        json_t *c1 = NULL, *c2 = NULL;
+
+        assert_int_equal(keys_verify(token, &c1), 0);
+        assert_int_equal(keys_verify(token, &c2), 0);
+        assert_non_null(c1);
+        assert_non_null(c2);
+        assert_true(json_equal(c1, live));
+        assert_true(json_equal(c2, live));
+        json_decref(c1);
+        json_decref(c2);
+    }
+
     /* A remembered token does not vouch for another payload under its signature. */
     t = strdup(token);
     payload = strchr(t, '.') + 1;

@@ -1,0 +1,20 @@
+/* jsonout.h: JSON text of a Jansson value, for answers.
+ *
+ * The same text as json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(12)) (keys in insertion
+ * order, non-ASCII written as UTF-8, reals with 12 significant digits), written in one pass into
+ * one growing buffer: callgrind showed json_dumps at about a quarter of the server's instructions
+ * on the public register route (bench/README.md). */
+#ifndef REGISTRY_JSONOUT_H
+#define REGISTRY_JSONOUT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Returns the text of `v` (malloc'd, NUL-terminated; its length in *len when len is not NULL),
+ * or NULL when out of memory or nested deeper than JSONOUT_MAX_DEPTH. */
+char *jsonout_dump(const json_t *v, size_t *len);
+
+#define JSONOUT_MAX_DEPTH 512
+
+#endif

@@ -1,0 +1,242 @@
+/* jsonout.c: compact JSON text of a Jansson value (see jsonout.h).
+ *
+ * Jansson's own dumper decodes every string character by character (it re-validates UTF-8 that
+ * json_string already validated) and writes through a callback per piece. Here a string is
+ * copied in runs between the bytes that need escaping, and everything goes into one buffer that
+ * doubles as it grows. Jansson values are valid UTF-8 by construction, so nothing is checked
+ * twice. */
+#include "registry/jsonout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct out {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static int
+reserve(struct out *o, size_t more)
+{
+    size_t cap;
+    char *p;
+
+    if (o->failed) {
+        return -1;
+    }
+    if (o->len + more < o->cap) {
+        return 0;
+    }
+    cap = o->cap != 0 ? o->cap : 256;
+    while (cap <= o->len + more) {
+        cap *= 2;
+    }
+    p = realloc(o->p, cap);
+    if (p == NULL) {
+        o->failed = 1;
+        return -1;
+    }
+    o->p = p;
+    o->cap = cap;
+    return 0;
+}
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+    if (reserve(o, n) == 0) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+    }
+}
+
+static void
+put_char(struct out *o, char c)
+{
+    if (reserve(o, 1) == 0) {
+        o->p[o->len++] = c;
+    }
+}
+
+/* 1 for the bytes a JSON string cannot hold as they are. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00-0x0f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10-0x1f */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
+
+static void
+put_string(struct out *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* upper case, as Jansson */
+    size_t i = 0, run;
+
+    put_char(o, '"');
+    while (i < n) {
+        unsigned char c;
+
+        for (run = i; run < n && !needs_escape[(unsigned char)s[run]]; run++) {
+        }
+        put(o, s + i, run - i);
+        if (run == n) {
+            break;
+        }
+        c = (unsigned char)s[run];
+        switch (c) {
+        case '"':
+            put(o, "\\\"", 2);
+            break;
+        case '\\':
+            put(o, "\\\\", 2);
+            break;
+        case '\b':
+            put(o, "\\b", 2);
+            break;
+        case '\f':
+            put(o, "\\f", 2);
+            break;
+        case '\n':
+            put(o, "\\n", 2);
+            break;
+        case '\r':
+            put(o, "\\r", 2);
+            break;
+        case '\t':
+            put(o, "\\t", 2);
+            break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(o, u, sizeof(u));
+        }
+        }
+        i = run + 1;
+    }
+    put_char(o, '"');
+}
+
+static void
+put_integer(struct out *o, json_int_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, v);
+
+    put(o, buf, (size_t)n);
+}
+
+/* As Jansson writes a real with JSON_REAL_PRECISION(12): %.12g, ".0" added when the text would
+ * read back as an integer, and the exponent without '+' or leading zeros ("1e20", "1e-5"). */
+static void
+put_real(struct out *o, double v)
+{
+    char buf[40], *e, *from, *to;
+    int n = snprintf(buf, sizeof(buf) - 2, "%.12g", v);
+
+    if (n < 0 || (size_t)n >= sizeof(buf) - 2) {
+        o->failed = 1;
+        return;
+    }
+    e = strchr(buf, 'e');
+    if (e == NULL) {
+        if (strchr(buf, '.') == NULL) {
+            memcpy(buf + n, ".0", 3);
+            n += 2;
+        }
+    } else {
+        to = e + 1;
+        if (*to == '-') {
+            to++;
+        }
+        from = to;
+        while (*from == '+' || (*from == '0' && from[1] != '\0')) {
+            from++;
+        }
+        if (from != to) {
+            memmove(to, from, strlen(from) + 1);
+            n = (int)strlen(buf);
+        }
+    }
+    put(o, buf, (size_t)n);
+}
+
+static void
+put_value(struct out *o, const json_t *v, int depth)
+{
+    if (depth > JSONOUT_MAX_DEPTH) {
+        o->failed = 1;
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        void *it = json_object_iter((json_t *)v);
+        int first = 1;
+
+        put_char(o, '{');
+        for (; it != NULL && !o->failed; it = json_object_iter_next((json_t *)v, it)) {
+            if (!first) {
+                put_char(o, ',');
+            }
+            first = 0;
+            put_string(o, json_object_iter_key(it), json_object_iter_key_len(it));
+            put_char(o, ':');
+            put_value(o, json_object_iter_value(it), depth + 1);
+        }
+        put_char(o, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i, n = json_array_size(v);
+
+        put_char(o, '[');
+        for (i = 0; i < n && !o->failed; i++) {
+            if (i > 0) {
+                put_char(o, ',');
+            }
+            put_value(o, json_array_get(v, i), depth + 1);
+        }
+        put_char(o, ']');
+        break;
+    }
+    case JSON_STRING:
+        put_string(o, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        put_integer(o, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        put_real(o, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        put(o, "true", 4);
+        break;
+    case JSON_FALSE:
+        put(o, "false", 5);
+        break;
+    case JSON_NULL:
+        put(o, "null", 4);
+        break;
+    }
+}
+
+char *
+jsonout_dump(const json_t *v, size_t *len)
+{
+    struct out o = {NULL, 0, 0, 0};
+
+    if (v == NULL) {
+        return NULL;
+    }
+    put_value(&o, v, 0);
+    put_char(&o, '\0');
+    if (o.failed) {
+        free(o.p);
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = o.len - 1;
+    }
+    return o.p;
+}
