@@ -1051,6 +1051,95 @@ test_pool_exhausted(void **state)
     free(id);
 }
 
+/* A GET of the organisations, from its own thread. */
+struct queued_get {
+    struct it_server *s;
+    const char *token;
+    long status;
+};
+
+static void *
+run_get(void *arg)
+{
+    struct queued_get *g = arg;
+    struct it_resp r;
+
+    it_get(g->s, "/v1/organisations", g->token, &r);
+    g->status = r.status;
+    it_resp_free(&r);
+    return NULL;
+}
+
+/* The value of the pool's waiting gauge in /metrics, or -1. */
+static int
+pool_waiting(struct it_server *s)
+{
+    static const char series[] = "mpact_db_pool_waiting{pool=\"primary\"} ";
+    struct it_resp r;
+    const char *at;
+    int n = -1;
+
+    it_get(s, "/metrics", NULL, &r);
+    if (r.status == 200 && (at = strstr(r.body, series)) != NULL) {
+        n = atoi(at + sizeof(series) - 1);
+    }
+    it_resp_free(&r);
+    return n;
+}
+
+/* Requests queued for the only connection are each handed it in turn when it frees up: none is
+ * lost or refused while the wait allows. */
+static void
+test_pool_queue(void **state)
+{
+    enum { QUEUED = 4 };
+    const char *const env[] = {"REGISTRY_DB_POOL=1", "REGISTRY_DB_WAIT_MS=20000", NULL};
+    char *admin, *etag = NULL, *id;
+    struct it_server *s = start_with_admin("http_pool_queue", env, &admin);
+    struct queued_get g[QUEUED];
+    pthread_t gt[QUEUED], t;
+    struct slow_patch p;
+    PGconn *lock;
+    int i, waiting = -1;
+
+    (void)state;
+    id = create_org(s, admin, &etag);
+    lock = lock_org(s, id);
+    memset(&p, 0, sizeof(p));
+    p.s = s;
+    p.token = admin;
+    p.id = id;
+    p.etag = etag;
+    p.body = "{\"town\": \"Queued\"}";
+    assert_int_equal(pthread_create(&t, NULL, run_patch, &p), 0);
+    wait_for_lock_waiters(s, 1);
+
+    for (i = 0; i < QUEUED; i++) {
+        g[i].s = s;
+        g[i].token = admin;
+        g[i].status = 0;
+        assert_int_equal(pthread_create(&gt[i], NULL, run_get, &g[i]), 0);
+    }
+    for (i = 0; i < 200 && (waiting = pool_waiting(s)) != QUEUED; i++) {
+        it_sleep_ms(25);
+    }
+    assert_int_equal(waiting, QUEUED);
+
+    unlock_org(lock);
+    pthread_join(t, NULL);
+    assert_int_equal(p.status, 200);
+    for (i = 0; i < QUEUED; i++) {
+        pthread_join(gt[i], NULL);
+        assert_int_equal(g[i].status, 200);
+    }
+    assert_int_equal(pool_waiting(s), 0);
+    it_stop(s);
+    free(p.town);
+    free(admin);
+    free(etag);
+    free(id);
+}
+
 /* ---- Shutdown ---------------------------------------------------------------------------------
  */
 
@@ -1116,14 +1205,23 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_type),   cmocka_unit_test(test_body_too_large),
-        cmocka_unit_test(test_bad_json),       cmocka_unit_test(test_deep_nesting),
-        cmocka_unit_test(test_short_body),     cmocka_unit_test(test_content_length_and_chunked),
-        cmocka_unit_test(test_not_found),      cmocka_unit_test(test_method_not_allowed),
-        cmocka_unit_test(test_options),        cmocka_unit_test(test_problem_hides_database_text),
-        cmocka_unit_test(test_request_id),     cmocka_unit_test(test_access_log),
-        cmocka_unit_test(test_keep_alive),     cmocka_unit_test(test_unauthorized),
-        cmocka_unit_test(test_pool_exhausted), cmocka_unit_test(test_sigterm_in_flight),
+        cmocka_unit_test(test_content_type),
+        cmocka_unit_test(test_body_too_large),
+        cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_short_body),
+        cmocka_unit_test(test_content_length_and_chunked),
+        cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_problem_hides_database_text),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_access_log),
+        cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_unauthorized),
+        cmocka_unit_test(test_pool_exhausted),
+        cmocka_unit_test(test_pool_queue),
+        cmocka_unit_test(test_sigterm_in_flight),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
