@@ -827,7 +827,26 @@ db_row_to_json(const PGresult *res, int row)
             fprintf(stderr, "db: column %s: value not representable in JSON\n", name);
             v = json_null();
         }
-        json_object_set_new(o, name, v);
+        json_object_set_new_nocheck(o, name, v); /* column names: ours, ASCII */
+    }
+    return o;
+}
+
+json_t *
+db_row_pick(const PGresult *res, int row, const char *const *names)
+{
+    json_t *o = json_object();
+    const char *const *name;
+
+    for (name = names; *name != NULL; name++) {
+        int col = PQfnumber(res, *name);
+        json_t *v = col >= 0 ? value_json(res, row, col) : json_null();
+
+        if (v == NULL) {
+            fprintf(stderr, "db: column %s: value not representable in JSON\n", *name);
+            v = json_null();
+        }
+        json_object_set_new_nocheck(o, *name, v);
     }
     return o;
 }

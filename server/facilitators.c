@@ -292,18 +292,11 @@ sees_full(const struct principal *p, const PGresult *res, int row)
     return auth_is_admin(p) || (is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0);
 }
 
-/* Returns a new reference: the public view of a full record (borrowed). */
+/* Returns a new reference: the public view of row `row` of a facilitator result. */
 static json_t *
-public_view(json_t *full)
+public_view(const PGresult *res, int row)
 {
-    json_t *o = json_object();
-    const char *const *k;
-
-    for (k = fac_public_fields; *k != NULL; k++) {
-        json_t *v = json_object_get(full, *k);
-        json_object_set(o, *k, v != NULL ? v : json_null());
-    }
-    return o;
+    return db_row_pick(res, row, fac_public_fields);
 }
 
 /* Finds the facilitator a path names, by UUID or by registration number (any case), and writes
@@ -426,7 +419,7 @@ facilitators_get(struct req *r)
     const char *ref = r->params[0];
     const char *params[3];
     PGresult *res = NULL;
-    json_t *body = NULL, *pub = NULL;
+    json_t *body = NULL;
     int by_id = validate_uuid(ref), status;
 
     if (!by_id && (strlen(ref) > FAC_NUMBER_MAX || strncasecmp(ref, "MPF-", 4) != 0)) {
@@ -440,14 +433,13 @@ facilitators_get(struct req *r)
         != 0) {
         return status;
     }
-    body = db_row_to_json(res, 0);
     if (sees_full(&r->principal, res, 0)) {
+        body = db_row_to_json(res, 0);
         status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
     } else {
-        pub = public_view(body);
-        status = http_send_json(r, 200, pub);
+        body = public_view(res, 0);
+        status = http_send_json(r, 200, body);
     }
-    json_decref(pub);
     json_decref(body);
     PQclear(res);
     return status;
@@ -512,10 +504,8 @@ facilitators_list(struct req *r)
     }
     items = json_array();
     for (i = 0; i < n; i++) {
-        json_t *row = db_row_to_json(res, i);
-        json_array_append_new(items, sees_full(&r->principal, res, i) ? json_incref(row)
-                                                                      : public_view(row));
-        json_decref(row);
+        json_array_append_new(items, sees_full(&r->principal, res, i) ? db_row_to_json(res, i)
+                                                                      : public_view(res, i));
     }
     status = page_send(r, items, next);
 out:
@@ -978,9 +968,7 @@ facilitators_status_check(struct req *r)
                               PQgetvalue(res, row, PQfnumber(res, "_given")), "found", 0, "status",
                               "not_found");
         } else {
-            json_t *full = db_row_to_json(res, row);
-            entry = public_view(full);
-            json_decref(full);
+            entry = public_view(res, row);
             json_object_set_new(entry, "found", json_true());
         }
         json_array_append_new(results, entry != NULL ? entry : json_null());

@@ -2,9 +2,12 @@
 #define MG_EXPERIMENTAL_INTERFACES 1
 #include "registry/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 #include <libpq-fe.h>
@@ -68,6 +71,21 @@ check_schema(const struct config *c)
     return 0;
 }
 
+/* glibc gives threads up to eight malloc arenas per CPU, and memory freed in one arena serves
+ * only that arena: with one worker thread per connection (64 and more) the freed memory of many
+ * arenas adds up. One arena per CPU keeps the peak resident size about 7 MiB lower over the
+ * benchmark's mix (bench/README.md) at no measurable cost in throughput. An operator's own
+ * MALLOC_ARENA_MAX or GLIBC_TUNABLES wins. */
+static void
+limit_malloc_arenas(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (getenv("MALLOC_ARENA_MAX") == NULL && getenv("GLIBC_TUNABLES") == NULL) {
+        mallopt(M_ARENA_MAX, cpus > 0 ? (int)cpus : 1);
+    }
+}
+
 int
 server_run(const struct config *c)
 {
@@ -117,6 +135,7 @@ server_run(const struct config *c)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    limit_malloc_arenas();
     logging_init(c->log_json);
     if (metrics_init(c, err, sizeof(err)) != 0) {
         fprintf(stderr, "mpact-registry: %s\n", err);

@@ -293,6 +293,38 @@ test_only_internal_columns(void **state)
     PQclear(res);
 }
 
+static void
+test_pick(void **state)
+{
+    static const char *const names[] = {"note", "count", "_stored_status", "absent", "meta", NULL};
+    PGresult *res = *state;
+    json_t *o = db_row_pick(res, 1, names);
+    const char *key;
+    json_t *v;
+    size_t i = 0;
+
+    /* The named columns only, in the order named, typed as db_row_to_json types them; an
+     * internal column is given when named; a name the result lacks is null. */
+    assert_int_equal(json_object_size(o), 5);
+    json_object_foreach(o, key, v)
+    {
+        assert_string_equal(key, names[i++]);
+    }
+    assert_string_equal(json_string_value(json_object_get(o, "note")), "hello \xc3\xa9");
+    assert_true(json_is_integer(json_object_get(o, "count")));
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 2147483647);
+    assert_string_equal(json_string_value(json_object_get(o, "_stored_status")), "expired");
+    assert_true(json_is_null(json_object_get(o, "absent")));
+    assert_true(json_is_array(json_object_get(o, "meta")));
+    json_decref(o);
+
+    /* NULLs are null. */
+    o = db_row_pick(res, 2, names);
+    assert_true(json_is_null(json_object_get(o, "note")));
+    assert_true(json_is_null(json_object_get(o, "count")));
+    json_decref(o);
+}
+
 int
 main(void)
 {
@@ -305,6 +337,7 @@ main(void)
         cmocka_unit_test(test_unrepresentable),
         cmocka_unit_test(test_no_columns),
         cmocka_unit_test(test_only_internal_columns),
+        cmocka_unit_test_setup_teardown(test_pick, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
