@@ -581,6 +581,13 @@ test_visibility(void **state)
     assert_non_null(json_object_get(r.json, "employment_history"));
     assert_string_equal(it_header(&r, "ETag"), fa.etag);
     it_resp_free(&r);
+    get_fac(f, fa.number, boss_a, &r); /* by registration number */
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "id"), fa.id);
+    assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
+    assert_non_null(json_object_get(r.json, "status_history"));
+    assert_string_equal(it_header(&r, "ETag"), fa.etag);
+    it_resp_free(&r);
 
     /* Another organisation's admin, by UUID or registration number, and org_staff of the
      * employer: the public view only, without ETag. */
