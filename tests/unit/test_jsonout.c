@@ -91,10 +91,10 @@ test_reals(void **state)
     (void)state;
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         size_t len;
-        char *ours = jsonout_dump(json_real(v[i]), NULL), *theirs;
         json_t *r = json_real(v[i]);
+        char *ours = jsonout_dump(r, NULL),
+             *theirs = json_dumps(r, JANSSON_FLAGS | JSON_ENCODE_ANY);
 
-        theirs = json_dumps(r, JANSSON_FLAGS | JSON_ENCODE_ANY);
         assert_non_null(ours);
         assert_string_equal(ours, theirs);
         free(theirs);
