@@ -240,6 +240,27 @@ run_patch(void *arg)
     return NULL;
 }
 
+/* Starts, in thread *t, a PATCH of organisation `id` with `body`, and returns once
+ * it waits on the row lock the caller holds (lock_org), keeping its database connection. */
+static void
+start_held_patch(struct it_server *s,
+                 const char *token,
+                 const char *id,
+                 const char *etag,
+                 const char *body,
+                 struct slow_patch *p,
+                 pthread_t *t)
+{
+    memset(p, 0, sizeof(*p));
+    p->s = s;
+    p->token = token;
+    p->id = id;
+    p->etag = etag;
+    p->body = body;
+    assert_int_equal(pthread_create(t, NULL, run_patch, p), 0);
+    wait_for_lock_waiters(s, 1);
+}
+
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
@@ -1003,14 +1024,7 @@ test_pool_exhausted(void **state)
     lock = lock_org(s, id);
 
     /* The PATCH takes the only connection and waits on the row lock with it. */
-    memset(&p, 0, sizeof(p));
-    p.s = s;
-    p.token = admin;
-    p.id = id;
-    p.etag = etag;
-    p.body = "{\"town\": \"Held\"}";
-    assert_int_equal(pthread_create(&t, NULL, run_patch, &p), 0);
-    wait_for_lock_waiters(s, 1);
+    start_held_patch(s, admin, id, etag, "{\"town\": \"Held\"}", &p, &t);
 
     /* Anything else needing the database gets 503 after about REGISTRY_DB_WAIT_MS. */
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1105,14 +1119,7 @@ test_pool_queue(void **state)
     (void)state;
     id = create_org(s, admin, &etag);
     lock = lock_org(s, id);
-    memset(&p, 0, sizeof(p));
-    p.s = s;
-    p.token = admin;
-    p.id = id;
-    p.etag = etag;
-    p.body = "{\"town\": \"Queued\"}";
-    assert_int_equal(pthread_create(&t, NULL, run_patch, &p), 0);
-    wait_for_lock_waiters(s, 1);
+    start_held_patch(s, admin, id, etag, "{\"town\": \"Queued\"}", &p, &t);
 
     for (i = 0; i < QUEUED; i++) {
         g[i].s = s;
@@ -1165,14 +1172,7 @@ test_sigterm_in_flight(void **state)
     (void)state;
     id = create_org(s, admin, &etag);
     lock = lock_org(s, id);
-    memset(&p, 0, sizeof(p));
-    p.s = s;
-    p.token = admin;
-    p.id = id;
-    p.etag = etag;
-    p.body = "{\"town\": \"Finished\"}";
-    assert_int_equal(pthread_create(&t, NULL, run_patch, &p), 0);
-    wait_for_lock_waiters(s, 1);
+    start_held_patch(s, admin, id, etag, "{\"town\": \"Finished\"}", &p, &t);
 
     /* SIGTERM while the PATCH is in flight; the lock goes a second later. */
     assert_int_equal(pthread_create(&rel, NULL, release_later, lock), 0);
