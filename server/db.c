@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "registry/clock.h"
 #include "registry/logging.h"
 
 /* A request waiting for a connection: db_release hands one over directly (FIFO) and wakes only
@@ -38,7 +39,6 @@ struct pool {
     int nfree;
     int size;
     struct waiter *head, *tail; /* requests waiting, oldest first, under mu */
-    int waiting;                /* how many, under mu */
     int wait_ms;
     char *conninfo;
     const struct db_stmt *const *tables;
@@ -277,7 +277,6 @@ unqueue(struct pool *p, struct waiter *w)
             if (p->tail == w) {
                 p->tail = prev;
             }
-            p->waiting--;
             return;
         }
     }
@@ -306,7 +305,6 @@ pool_take(struct pool *p, int wait_ms)
             p->head = &w;
         }
         p->tail = &w;
-        p->waiting++;
         pthread_mutex_unlock(&p->mu);
 
         clock_gettime(CLOCK_REALTIME, &deadline);
@@ -375,7 +373,6 @@ db_release(struct db_conn *c)
         if (p->head == NULL) {
             p->tail = NULL;
         }
-        p->waiting--;
         w->conn = c;
         pthread_mutex_unlock(&p->mu);
         sem_post(&w->sem); /* outside mu: the woken request does not wait for it */
@@ -395,12 +392,16 @@ int
 db_pool_stats(int which, struct db_pool_stats *out)
 {
     struct pool *p = which == DB_POOL_REPLICA ? &replica : &primary;
+    const struct waiter *w;
 
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&p->mu);
     out->size = p->size;
     out->in_use = p->size - p->nfree;
-    out->waiting = p->waiting;
+    out->waiting = 0;
+    for (w = p->head; w != NULL; w = w->next) {
+        out->waiting++;
+    }
     pthread_mutex_unlock(&p->mu);
     out->statements = atomic_load_explicit(&p->statements, memory_order_relaxed);
     return out->size > 0 ? 0 : -1;
@@ -431,15 +432,6 @@ static struct {
     struct lsn_note *notes;
     int cap, n, next; /* a ring: `next` is written next, the oldest is next - n */
 } ring;
-
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "16/B374D848" -> its 64-bit position. Returns 0 on success. */
 static int
@@ -488,7 +480,7 @@ measure(PGconn **pri, PGconn **rep, long long *lag)
 {
     PGresult *res;
     unsigned long long lsn, replayed;
-    long long now = mono_ms();
+    long long now = clock_mono_ms();
     int standby, i;
 
     *lag = -1;
@@ -809,6 +801,20 @@ value_json(const PGresult *res, int row, int col)
     }
 }
 
+/* value_json, except that a value Jansson refuses (invalid UTF-8 from the database) becomes
+ * null, loudly. */
+static json_t *
+column_json(const PGresult *res, int row, int col)
+{
+    json_t *v = value_json(res, row, col);
+
+    if (v == NULL) {
+        fprintf(stderr, "db: column %s: value not representable in JSON\n", PQfname(res, col));
+        v = json_null();
+    }
+    return v;
+}
+
 json_t *
 db_row_to_json(const PGresult *res, int row)
 {
@@ -817,17 +823,11 @@ db_row_to_json(const PGresult *res, int row)
 
     for (col = 0; col < ncols; col++) {
         const char *name = PQfname(res, col);
-        json_t *v;
+
         if (name[0] == '_') {
             continue;
         }
-        v = value_json(res, row, col);
-        /* A value Jansson refuses (invalid UTF-8 from the database) becomes null, loudly. */
-        if (v == NULL) {
-            fprintf(stderr, "db: column %s: value not representable in JSON\n", name);
-            v = json_null();
-        }
-        json_object_set_new_nocheck(o, name, v); /* column names: ours, ASCII */
+        json_object_set_new_nocheck(o, name, column_json(res, row, col)); /* names: ours */
     }
     return o;
 }
@@ -840,13 +840,8 @@ db_row_pick(const PGresult *res, int row, const char *const *names)
 
     for (name = names; *name != NULL; name++) {
         int col = PQfnumber(res, *name);
-        json_t *v = col >= 0 ? value_json(res, row, col) : json_null();
 
-        if (v == NULL) {
-            fprintf(stderr, "db: column %s: value not representable in JSON\n", *name);
-            v = json_null();
-        }
-        json_object_set_new_nocheck(o, *name, v);
+        json_object_set_new_nocheck(o, *name, col >= 0 ? column_json(res, row, col) : json_null());
     }
     return o;
 }

@@ -102,91 +102,21 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Writes the unpadded base64url form of `in` and a NUL into `out`, which must hold
- * (n * 4 + 2) / 3 + 1 bytes. Returns the length written. */
-static size_t
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t i, o = 0;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v =
-            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
-
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        unsigned long v = (unsigned long)in[i] << 16;
-
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
-
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int
-b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
-/* Strict unpadded base64url: only the URL-safe alphabet, no '=', no impossible length and no
- * stray bits in the last character (so each value has exactly one encoding).
- * Returns 0 with the byte count in *outlen, or -1. */
+/* Strict unpadded base64url (codec_b64url_decode: only the URL-safe alphabet, no '=', no
+ * impossible length, no stray bits) into `out` of `outcap` bytes, which also holds the NUL the
+ * decoder writes. Returns 0 with the byte count in *outlen, or -1. */
 static int
 b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_t *outlen)
 {
-    size_t i, o = 0;
-    unsigned long acc = 0;
-    int bits = 0;
+    long got;
 
-    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > outcap) {
+    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) + 1 > outcap) {
         return -1;
     }
-    for (i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-
-        if (v < 0) {
-            return -1;
-        }
-        acc = ((acc << 6) | (unsigned long)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    if (bits > 0 && (acc & ((1UL << bits) - 1)) != 0) {
+    if ((got = codec_b64url_decode(in, n, out)) < 0) {
         return -1;
     }
-    *outlen = o;
+    *outlen = (size_t)got;
     return 0;
 }
 
@@ -205,11 +135,11 @@ jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
     if (BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
         goto out;
     }
-    b64url_encode(buf, sizeof buf, x);
+    codec_b64url_encode(buf, sizeof buf, x);
     if (BN_bn2binpad(by, buf, sizeof buf) != (int)sizeof buf) {
         goto out;
     }
-    b64url_encode(buf, sizeof buf, y);
+    codec_b64url_encode(buf, sizeof buf, y);
     rc = 0;
 out:
     BN_free(bx);
@@ -234,7 +164,7 @@ jwk_thumbprint(const char *x, const char *y, char *kid)
     if (EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
         return -1;
     }
-    b64url_encode(md, mdlen, kid);
+    codec_b64url_encode(md, mdlen, kid);
     return 0;
 }
 
@@ -815,7 +745,7 @@ out:
 static json_t *
 decode_json_object(const char *seg, size_t len)
 {
-    unsigned char buf[KEYS_SEG_MAX];
+    unsigned char buf[KEYS_SEG_MAX + 1]; /* and the decoder's NUL */
     size_t n = 0;
     json_t *obj;
 
@@ -961,7 +891,7 @@ keys_verify(const char *token, json_t **claims)
 {
     json_t *header = NULL, *payload = NULL, *alg, *kid;
     const char *dot1, *dot2, *sig_seg;
-    unsigned char sig[KEYS_SIG_BYTES];
+    unsigned char sig[KEYS_SIG_BYTES + 1]; /* and the decoder's NUL */
     size_t len, sig_len = 0, i;
     const struct key *key = NULL;
     unsigned char digest[32];

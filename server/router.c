@@ -14,6 +14,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/clock.h"
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/docs.h"
@@ -156,15 +157,6 @@ static struct {
     } slots[WRITERS_SLOTS];
 } writers = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* How long after a write its writer reads the primary: the replica lag allowed, in whole
  * seconds rounded up. */
 static long long
@@ -203,7 +195,7 @@ writers_note(const char *sub)
         }
     }
     snprintf(w->sub, sizeof(w->sub), "%s", sub);
-    w->at_ms = mono_ms();
+    w->at_ms = clock_mono_ms();
     pthread_mutex_unlock(&writers.mu);
 }
 
@@ -211,7 +203,7 @@ static int
 writers_recent(const char *sub)
 {
     uint32_t home = writers_home(sub);
-    long long since = mono_ms() - writers_window_ms();
+    long long since = clock_mono_ms() - writers_window_ms();
     int i, recent = 0;
 
     pthread_mutex_lock(&writers.mu);

@@ -51,6 +51,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/clock.h"
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/db.h"
@@ -807,15 +808,6 @@ stopping(void)
     return wait_or_stop(0);
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t
 discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -860,7 +852,7 @@ deliver(const struct message *m, struct attempt *a)
     char line[160], sig[128], ts[24], why[160];
     CURL *curl = NULL;
     CURLcode cc;
-    long long started = now_ms();
+    long long started = clock_mono_ms();
 
     memset(a, 0, sizeof(*a));
     if (target_check(m->url, worker.allow, &t, why, sizeof(why)) != 0) {
@@ -914,7 +906,7 @@ deliver(const struct message *m, struct attempt *a)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->code);
     }
 out:
-    a->duration_ms = now_ms() - started;
+    a->duration_ms = clock_mono_ms() - started;
     curl_slist_free_all(resolve);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
@@ -1159,7 +1151,7 @@ worker_main(void *arg)
 
     (void)arg;
     while (!stopping()) {
-        long long t = now_ms();
+        long long t = clock_mono_ms();
 
         if (t >= next_day_check) {
             today(day, sizeof(day));

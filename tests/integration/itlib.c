@@ -1526,18 +1526,31 @@ it_get(struct it_server *s, const char *path, const char *bearer, struct it_resp
     return it_request(s, "GET", path, bearer, NULL, NULL, out);
 }
 
+/* A bodiless request to the path that fmt and ap make. */
+static int
+requestv(struct it_server *s,
+         const char *method,
+         const char *bearer,
+         struct it_resp *out,
+         const char *fmt,
+         va_list ap)
+{
+    char *path = vfmt(fmt, ap);
+    int rc = it_request(s, method, path, bearer, NULL, NULL, out);
+
+    free(path);
+    return rc;
+}
+
 int
 it_getf(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
 {
     va_list ap;
-    char *path;
     int rc;
 
     va_start(ap, fmt);
-    path = vfmt(fmt, ap);
+    rc = requestv(s, "GET", bearer, out, fmt, ap);
     va_end(ap);
-    rc = it_get(s, path, bearer, out);
-    free(path);
     return rc;
 }
 
@@ -1545,14 +1558,11 @@ int
 it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
 {
     va_list ap;
-    char *path;
     int rc;
 
     va_start(ap, fmt);
-    path = vfmt(fmt, ap);
+    rc = requestv(s, "DELETE", bearer, out, fmt, ap);
     va_end(ap);
-    rc = it_delete(s, path, bearer, out);
-    free(path);
     return rc;
 }
 
