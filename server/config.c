@@ -30,6 +30,9 @@ const char config_help[] =
     "  REGISTRY_DB_POOL         database connections shared by requests (default 8)\n"
     "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default "
     "2000)\n"
+    "  REGISTRY_DB_QUERY_TIMEOUT_MS  how long a request's database work may take once it holds a\n"
+    "                           connection; past it the query is abandoned, the connection\n"
+    "                           dropped and remade, and the answer is 503 (default 2000)\n"
     "  REGISTRY_JWT_KEY_DIR     folder of EC P-256 private keys in PEM; the newest signs "
     "(required\n"
     "                           for serve)\n"
@@ -142,6 +145,9 @@ config_load(struct config *c, char *err, size_t errlen)
     if (int_setting("REGISTRY_THREADS", 64, 2, 4096, &c->threads, err, errlen) != 0
         || int_setting("REGISTRY_DB_POOL", 8, 1, 512, &c->db_pool, err, errlen) != 0
         || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
+        || int_setting("REGISTRY_DB_QUERY_TIMEOUT_MS", 2000, 100, 600000, &c->db_query_timeout_ms,
+                       err, errlen)
+               != 0
         || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen) != 0
         || int_setting("REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, &c->public_rate, err, errlen)
                != 0

@@ -5,6 +5,8 @@
 #include "registry/db.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -43,14 +45,20 @@ struct pool {
     char *conninfo;
     const struct db_stmt *const *tables;
     atomic_ullong statements; /* statements run, for metrics */
+    atomic_int stalled;       /* a deadline passed and nothing has been answered since */
 };
 
 struct db_conn {
-    PGconn *pg;
+    PGconn *pg; /* NULL once a deadline dropped it: made again when next borrowed */
     int in_tx;
-    int ready; /* session set up and every statement prepared */
+    int ready;   /* session set up and every statement prepared */
+    int dropped; /* this borrower's deadline dropped the connection: no retry, no reconnect */
+    long long deadline; /* clock_mono_ms() by which the borrower's database work ends; 0: none */
     struct pool *pool;
 };
+
+/* REGISTRY_DB_QUERY_TIMEOUT_MS: a request's database work once it holds a connection. */
+static int query_timeout_ms = DB_QUERY_TIMEOUT_DEFAULT_MS;
 
 static struct pool primary = {.label = "primary", .mu = PTHREAD_MUTEX_INITIALIZER};
 static struct pool replica = {.label = "replica", .mu = PTHREAD_MUTEX_INITIALIZER};
@@ -88,9 +96,159 @@ first_line(const char *msg, char *out, size_t len)
     out[n] = '\0';
 }
 
-/* Sets the session up and prepares every statement. Returns 0, or -1 with `err`. */
+/* ---- Deadlines ------------------------------------------------------------------------------
+ *
+ * A database that hangs (a stopped server, a host gone without a reset) leaves a blocking libpq
+ * call waiting for as long as it hangs, and the server-side statement_timeout cannot fire there
+ * (LIBRARIES.md 29). So every round trip of a pooled connection is sent without blocking and
+ * waited for with poll() until the borrower's deadline; past it the connection is dropped (the
+ * server rolls back what it held when it sees the socket close) and made again when it is next
+ * borrowed. This is the same send-then-wait that PQexecPrepared does inside, so it costs no
+ * extra round trip. */
+
+/* Waits until the socket of `pg` is ready for `events`. 1 when ready, 0 when `deadline` passed
+ * (0: no deadline), -1 on error. */
 static int
-setup(PGconn *pg, const struct db_stmt *const *tables, char *err, size_t errlen)
+wait_socket(PGconn *pg, short events, long long deadline)
+{
+    struct pollfd pfd;
+    int rc;
+
+    pfd.fd = PQsocket(pg);
+    pfd.events = events;
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
+        return -1;
+    }
+    for (;;) {
+        long long left = deadline > 0 ? deadline - clock_mono_ms() : -1;
+
+        if (deadline > 0 && left <= 0) {
+            return 0;
+        }
+        rc = poll(&pfd, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left);
+        if (rc > 0) {
+            return 1;
+        }
+        if (rc < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/* Waits for the results of what was just sent on `pg` and returns the first failed one, else
+ * the last (as PQexec does), or NULL: *timed_out then says whether `deadline` passed (else the
+ * connection broke). */
+static PGresult *
+await_result(PGconn *pg, long long deadline, int *timed_out)
+{
+    PGresult *keep = NULL, *res;
+    int rc, w;
+
+    *timed_out = 0;
+    while ((rc = PQflush(pg)) == 1) { /* a large request the socket did not take at once */
+        if ((w = wait_socket(pg, POLLIN | POLLOUT, deadline)) <= 0 || !PQconsumeInput(pg)) {
+            *timed_out = w == 0;
+            return NULL;
+        }
+    }
+    if (rc < 0) {
+        return NULL;
+    }
+    for (;;) {
+        while (PQisBusy(pg)) {
+            if ((w = wait_socket(pg, POLLIN, deadline)) <= 0) {
+                *timed_out = w == 0;
+                PQclear(keep);
+                return NULL;
+            }
+            if (!PQconsumeInput(pg)) {
+                break; /* lost: PQgetResult reports it without waiting */
+            }
+        }
+        if ((res = PQgetResult(pg)) == NULL) {
+            break;
+        }
+        switch (PQresultStatus(res)) {
+        case PGRES_COPY_IN:
+        case PGRES_COPY_OUT:
+        case PGRES_COPY_BOTH:
+            /* Pooled connections never copy; stop rather than wait for data that is not sent. */
+            PQclear(res);
+            PQclear(keep);
+            return NULL;
+        default:
+            break;
+        }
+        if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(res);
+        } else {
+            PQclear(keep);
+            keep = res;
+        }
+    }
+    return keep;
+}
+
+/* Closes the connection of `c` after its deadline passed during `what`: the borrower gets a
+ * failed result (503) and the pool makes the connection again when it is next borrowed. */
+static void
+drop(struct db_conn *c, const char *what)
+{
+    logging_event("warn", NULL, "db: %s got no answer in time%s; connection dropped", what,
+                  c->pool == &replica ? " (replica)" : "");
+    PQfinish(c->pg);
+    c->pg = NULL;
+    c->ready = 0;
+    c->in_tx = 0;
+    c->dropped = 1;
+    atomic_store(&c->pool->stalled, 1);
+}
+
+/* Notes that the database answered: the pool is no longer stalled. A load and no store on the hot
+ * path, so the pool's cache line stays shared. */
+static void
+answered(struct pool *p)
+{
+    if (atomic_load_explicit(&p->stalled, memory_order_relaxed)) {
+        atomic_store(&p->stalled, 0);
+    }
+}
+
+/* The result for a statement that could not run: no SQLSTATE, which problem_from_db answers
+ * with 503. Never NULL (PQmakeEmptyPGresult allocates without a connection too). */
+static PGresult *
+failed_result(struct db_conn *c)
+{
+    return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+}
+
+/* Runs `sql` (several statements allowed) on `pg` by `deadline`. NULL as await_result. */
+static PGresult *
+exec_by(PGconn *pg, const char *sql, long long deadline, int *timed_out)
+{
+    *timed_out = 0;
+    if (!PQsendQuery(pg, sql)) {
+        return NULL;
+    }
+    return await_result(pg, deadline, timed_out);
+}
+
+/* The session settings of a pooled connection. client_connection_check_interval makes a backend
+ * whose connection we dropped stop its statement soon, not when it next writes. */
+#define DB_SESSION_SQL                                                                             \
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET statement_timeout = '15s';"             \
+    " SET lock_timeout = '10s'; SET client_connection_check_interval = '1s'"
+
+/* Sets the session up and prepares every statement, by `deadline` (0: none). Returns 0, or -1
+ * with `err` (*timed_out says whether the deadline passed). */
+static int
+setup(PGconn *pg,
+      const struct db_stmt *const *tables,
+      long long deadline,
+      int *timed_out,
+      char *err,
+      size_t errlen)
 {
     PGresult *res;
     const struct db_stmt *const *t;
@@ -98,11 +256,15 @@ setup(PGconn *pg, const struct db_stmt *const *tables, char *err, size_t errlen)
     int ok;
 
     PQsetNoticeProcessor(pg, quiet_notices, NULL);
-    res = PQexec(pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
-                     "SET statement_timeout = '15s'; SET lock_timeout = '10s'");
+    if (PQsetnonblocking(pg, 1) != 0) {
+        first_line(PQerrorMessage(pg), err, errlen);
+        *timed_out = 0;
+        return -1;
+    }
+    res = exec_by(pg, DB_SESSION_SQL, deadline, timed_out);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) {
-        first_line(PQerrorMessage(pg), err, errlen);
+        first_line(*timed_out ? "no answer in time" : PQerrorMessage(pg), err, errlen);
     }
     PQclear(res);
     if (!ok) {
@@ -110,11 +272,16 @@ setup(PGconn *pg, const struct db_stmt *const *tables, char *err, size_t errlen)
     }
     for (t = tables; t != NULL && *t != NULL; t++) {
         for (s = *t; s->name != NULL; s++) {
-            res = PQprepare(pg, s->name, s->sql, 0, NULL);
+            res = PQsendPrepare(pg, s->name, s->sql, 0, NULL)
+                      ? await_result(pg, deadline, timed_out)
+                      : NULL;
             ok = PQresultStatus(res) == PGRES_COMMAND_OK;
             if (!ok) {
                 char line[256];
-                first_line(PQresultErrorMessage(res), line, sizeof(line));
+                first_line(res != NULL  ? PQresultErrorMessage(res)
+                           : *timed_out ? "no answer in time"
+                                        : PQerrorMessage(pg),
+                           line, sizeof(line));
                 snprintf(err, errlen, "statement %s does not prepare: %s", s->name, line);
             }
             PQclear(res);
@@ -126,14 +293,40 @@ setup(PGconn *pg, const struct db_stmt *const *tables, char *err, size_t errlen)
     return 0;
 }
 
+/* Connection options every connection gets unless the conninfo sets them itself: TCP keepalives
+ * and tcp_user_timeout, so that a peer gone silent is noticed on an idle connection and a stuck
+ * send fails (libpq ignores them on a Unix socket), and a connect_timeout for blocking connects
+ * (PQconnectPoll ignores it; our own deadline bounds those). Later keys win, and the expanded
+ * conninfo comes last. */
+#define DB_CONN_OPTIONS 6
+static PGconn *
+connect_params(const char *conninfo, int connect_timeout_s, int blocking)
+{
+    char t[16], user_timeout[16];
+    const char *keys[DB_CONN_OPTIONS + 2] = {"keepalives",
+                                             "keepalives_idle",
+                                             "keepalives_interval",
+                                             "keepalives_count",
+                                             "tcp_user_timeout",
+                                             "connect_timeout",
+                                             "dbname",
+                                             NULL};
+    const char *values[DB_CONN_OPTIONS + 2] = {
+        "1", "10", "5", "3", user_timeout, t, conninfo != NULL ? conninfo : "", NULL};
+
+    snprintf(user_timeout, sizeof(user_timeout), "%d", DB_TCP_USER_TIMEOUT_MS);
+    snprintf(t, sizeof(t), "%d", connect_timeout_s);
+    return blocking ? PQconnectdbParams(keys, values, 1) : PQconnectStartParams(keys, values, 1);
+}
+
 PGconn *
 db_connect(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *pg = PQconnectdb(conninfo != NULL ? conninfo : "");
+    PGconn *pg = connect_params(conninfo, 0, 1);
     char line[256];
 
     if (PQstatus(pg) != CONNECTION_OK) {
-        first_line(PQerrorMessage(pg), line, sizeof(line));
+        first_line(pg != NULL ? PQerrorMessage(pg) : "out of memory", line, sizeof(line));
         snprintf(err, errlen, "cannot connect to the database: %s", line);
         PQfinish(pg);
         return NULL;
@@ -142,25 +335,86 @@ db_connect(const char *conninfo, char *err, size_t errlen)
     return pg;
 }
 
-/* Reconnects a dead (or never prepared) connection and prepares again. Returns 0, or -1. */
+/* Opens a connection without blocking past `deadline`. Returns it, or NULL (*timed_out says
+ * whether the deadline passed). */
+static PGconn *
+connect_by(const char *conninfo, long long deadline, int *timed_out)
+{
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    PGconn *pg;
+    int w;
+
+    *timed_out = 0;
+    if (deadline > 0 && clock_mono_ms() >= deadline) {
+        *timed_out = 1;
+        return NULL;
+    }
+    pg = connect_params(conninfo, 0, 0);
+    if (pg == NULL || PQstatus(pg) == CONNECTION_BAD) {
+        PQfinish(pg);
+        return NULL;
+    }
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) {
+            PQfinish(pg);
+            return NULL;
+        }
+        if ((w = wait_socket(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) <= 0) {
+            *timed_out = w == 0;
+            PQfinish(pg);
+            return NULL;
+        }
+        st = PQconnectPoll(pg);
+    }
+    return pg;
+}
+
+/* Makes the connection of `c` again (it died, a deadline dropped it, or it was never prepared)
+ * and prepares every statement, by the borrower's deadline. Returns 0, or -1. */
 static int
 reconnect(struct db_conn *c)
 {
+    const char *label = c->pool == &replica ? " (replica)" : "";
     char err[256];
+    long long connect_deadline;
+    int timed_out;
 
     c->ready = 0;
     c->in_tx = 0;
-    PQreset(c->pg); /* a fresh session: statements half prepared before are gone too */
-    if (PQstatus(c->pg) != CONNECTION_OK) {
+    if (c->dropped) {
+        return -1; /* this borrower already waited its time out */
+    }
+    PQfinish(c->pg); /* a fresh session: statements half prepared before are gone too */
+    /* While the database is known to hang, a connect only probes it briefly: a request waiting
+     * behind the ones that hit the deadline then answers 503 soon too. The statements it then
+     * prepares get the whole deadline. */
+    connect_deadline = c->deadline;
+    if (atomic_load(&c->pool->stalled)) {
+        long long probe = clock_mono_ms() + DB_PROBE_MS;
+        if (connect_deadline == 0 || probe < connect_deadline) {
+            connect_deadline = probe;
+        }
+    }
+    c->pg = connect_by(c->pool->conninfo, connect_deadline, &timed_out);
+    if (c->pg == NULL) {
+        if (timed_out) {
+            c->dropped = 1;
+            atomic_store(&c->pool->stalled, 1);
+            logging_event("warn", NULL, "db: reconnecting%s got no answer in time", label);
+        }
         return -1;
     }
-    if (setup(c->pg, c->pool->tables, err, sizeof(err)) != 0) {
-        logging_event("error", NULL, "db: after reconnect%s: %s",
-                      c->pool == &replica ? " (replica)" : "", err);
+    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) != 0) {
+        if (timed_out) {
+            drop(c, "reconnecting");
+        } else {
+            logging_event("error", NULL, "db: after reconnect%s: %s", label, err);
+        }
         return -1;
     }
     c->ready = 1;
-    logging_event("info", NULL, "db: reconnected%s", c->pool == &replica ? " (replica)" : "");
+    answered(c->pool);
+    logging_event("info", NULL, "db: reconnected%s", label);
     return 0;
 }
 
@@ -169,12 +423,56 @@ reconnect(struct db_conn *c)
 static PGconn *
 connect_timed(const char *conninfo, int timeout_s)
 {
-    char t[16];
-    const char *keys[] = {"connect_timeout", "dbname", NULL};
-    const char *values[] = {t, conninfo, NULL};
+    return connect_params(conninfo, timeout_s, 1);
+}
 
-    snprintf(t, sizeof(t), "%d", timeout_s);
-    return PQconnectdbParams(keys, values, 1);
+/* Runs prepared statement `name` on `c` by its deadline. NULL when it could not run (the
+ * connection broke, or the deadline passed and dropped it). */
+static PGresult *
+run_prepared(struct db_conn *c, const char *name, int nparams, const char *const *params)
+{
+    PGresult *res;
+    int timed_out;
+
+    if (c->pg == NULL || !PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0)) {
+        return NULL;
+    }
+    res = await_result(c->pg, c->deadline, &timed_out);
+    if (res != NULL) {
+        answered(c->pool);
+    } else if (timed_out) {
+        drop(c, name);
+    }
+    return res;
+}
+
+/* Runs `sql` on `c` by `deadline`. NULL as run_prepared. */
+static PGresult *
+run_sql(struct db_conn *c, const char *sql, long long deadline)
+{
+    PGresult *res;
+    int timed_out;
+
+    if (c->pg == NULL) {
+        return NULL;
+    }
+    res = exec_by(c->pg, sql, deadline, &timed_out);
+    if (res != NULL) {
+        answered(c->pool);
+    } else if (timed_out) {
+        drop(c, sql);
+    }
+    return res;
+}
+
+/* The deadline for rolling back what a borrower left open: its own, or a short grace when that
+ * has passed (a connection that cannot even roll back in time is dropped, which rolls back). */
+static long long
+cleanup_deadline(const struct db_conn *c)
+{
+    long long grace = clock_mono_ms() + DB_CLEANUP_MS;
+
+    return c->deadline > grace ? c->deadline : grace;
 }
 
 static void
@@ -207,7 +505,7 @@ pool_open(struct pool *p,
           char *err,
           size_t errlen)
 {
-    int i;
+    int i, timed_out;
 
     p->conninfo = strdup(conninfo != NULL ? conninfo : "");
     p->conns = calloc((size_t)size, sizeof(*p->conns));
@@ -232,11 +530,14 @@ pool_open(struct pool *p,
                 return -1;
             }
             PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
-            c->ready = PQstatus(c->pg) == CONNECTION_OK
-                       && setup(c->pg, tables, ignored, sizeof(ignored)) == 0;
+            c->ready =
+                PQstatus(c->pg) == CONNECTION_OK
+                && setup(c->pg, tables, clock_mono_ms() + DB_REPLICA_CONNECT_TIMEOUT_S * 1000,
+                         &timed_out, ignored, sizeof(ignored))
+                       == 0;
         } else {
             c->pg = db_connect(p->conninfo, err, errlen);
-            if (c->pg == NULL || setup(c->pg, tables, err, errlen) != 0) {
+            if (c->pg == NULL || setup(c->pg, tables, 0, &timed_out, err, errlen) != 0) {
                 pool_close(p);
                 return -1;
             }
@@ -282,9 +583,10 @@ unqueue(struct pool *p, struct waiter *w)
     }
 }
 
-/* Borrows a connection of `p`, waiting up to `wait_ms`. NULL when none frees up in time. */
+/* Borrows a connection of `p`, waiting up to `wait_ms`; its database work (a reconnect included)
+ * then has `work_ms` (0: no deadline). NULL when none frees up in time or it cannot be mended. */
 static struct db_conn *
-pool_take(struct pool *p, int wait_ms)
+pool_take(struct pool *p, int wait_ms, int work_ms)
 {
     struct timespec deadline;
     struct db_conn *c = NULL;
@@ -336,6 +638,8 @@ pool_take(struct pool *p, int wait_ms)
     if (c == NULL) {
         return NULL;
     }
+    c->dropped = 0;
+    c->deadline = work_ms > 0 ? clock_mono_ms() + work_ms : 0;
     /* A connection known to be dead is mended now; one that died silently is found by the
      * first statement, which reconnects and retries (db_exec). */
     if ((PQstatus(c->pg) == CONNECTION_BAD || !c->ready) && reconnect(c) != 0) {
@@ -348,7 +652,31 @@ pool_take(struct pool *p, int wait_ms)
 struct db_conn *
 db_acquire(void)
 {
-    return pool_take(&primary, primary.wait_ms);
+    return pool_take(&primary, primary.wait_ms, query_timeout_ms);
+}
+
+struct db_conn *
+db_acquire_within(int wait_ms, int work_ms)
+{
+    return pool_take(&primary, wait_ms, work_ms);
+}
+
+struct db_conn *
+db_acquire_job(void)
+{
+    return pool_take(&primary, primary.wait_ms, DB_JOB_TIMEOUT_MS);
+}
+
+void
+db_set_query_timeout(int ms)
+{
+    query_timeout_ms = ms > 0 ? ms : DB_QUERY_TIMEOUT_DEFAULT_MS;
+}
+
+int
+db_query_timeout(void)
+{
+    return query_timeout_ms;
 }
 
 void
@@ -362,7 +690,7 @@ db_release(struct db_conn *c)
     p = c->pool;
     if (PQstatus(c->pg) == CONNECTION_OK
         && (c->in_tx || PQtransactionStatus(c->pg) != PQTRANS_IDLE)) {
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(run_sql(c, "ROLLBACK", cleanup_deadline(c)));
     }
     c->in_tx = 0;
     pthread_mutex_lock(&p->mu);
@@ -447,25 +775,34 @@ parse_lsn(const char *text, unsigned long long *out)
     return 0;
 }
 
-/* Runs a one-row query on a monitor connection, making or mending it first. Returns the result
- * (the caller clears it) or NULL. */
+/* Runs a one-row query on a monitor connection, making or mending it first, within
+ * DB_REPLICA_CONNECT_TIMEOUT_S: a hung database is then measured as unreachable instead of
+ * holding the monitor. Returns the result (the caller clears it) or NULL. */
 static PGresult *
 monitor_query(PGconn **pg, const char *conninfo, const char *sql)
 {
+    long long deadline = clock_mono_ms() + DB_REPLICA_CONNECT_TIMEOUT_S * 1000;
     PGresult *res;
+    int timed_out;
 
-    if (*pg == NULL) {
-        *pg = connect_timed(conninfo, DB_REPLICA_CONNECT_TIMEOUT_S);
-        if (*pg != NULL) {
-            PQsetNoticeProcessor(*pg, quiet_notices, NULL);
-        }
-    } else if (PQstatus(*pg) != CONNECTION_OK) {
-        PQreset(*pg);
+    if (*pg != NULL && PQstatus(*pg) != CONNECTION_OK) {
+        PQfinish(*pg);
+        *pg = NULL;
     }
-    if (*pg == NULL || PQstatus(*pg) != CONNECTION_OK) {
+    if (*pg == NULL) {
+        *pg = connect_by(conninfo, deadline, &timed_out);
+        if (*pg == NULL) {
+            return NULL;
+        }
+        PQsetNoticeProcessor(*pg, quiet_notices, NULL);
+        PQsetnonblocking(*pg, 1);
+    }
+    res = exec_by(*pg, sql, deadline, &timed_out);
+    if (res == NULL) { /* no answer in time, or lost: start afresh next time */
+        PQfinish(*pg);
+        *pg = NULL;
         return NULL;
     }
-    res = PQexec(*pg, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
         return NULL;
@@ -640,7 +977,7 @@ db_acquire_read(void)
     if (!atomic_load(&monitor.configured) || atomic_load(&monitor.state) != DB_REPLICA_IN_USE) {
         return NULL;
     }
-    return pool_take(&replica, replica.wait_ms);
+    return pool_take(&replica, replica.wait_ms, query_timeout_ms);
 }
 
 int
@@ -655,14 +992,6 @@ int
 db_lost(struct db_conn *c)
 {
     return c == NULL || PQstatus(c->pg) == CONNECTION_BAD;
-}
-
-static PGresult *
-failed_result(struct db_conn *c)
-{
-    PGresult *res = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
-
-    return res;
 }
 
 long
@@ -688,13 +1017,13 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *par
     PGresult *res;
 
     atomic_fetch_add_explicit(&c->pool->statements, 1, memory_order_relaxed);
-    res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
-    if (!db_ok(res) && !c->in_tx && PQstatus(c->pg) == CONNECTION_BAD) {
+    res = run_prepared(c, name, nparams, params);
+    if (!db_ok(res) && !c->in_tx && !c->dropped && PQstatus(c->pg) == CONNECTION_BAD) {
         PQclear(res);
         if (reconnect(c) != 0) {
             return failed_result(c);
         }
-        res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+        res = run_prepared(c, name, nparams, params);
     }
     return res != NULL ? res : failed_result(c);
 }
@@ -702,11 +1031,14 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *par
 int
 db_begin(struct db_conn *c, PGresult **out)
 {
-    PGresult *res = PQexec(c->pg, "BEGIN");
+    PGresult *res = run_sql(c, "BEGIN", c->deadline);
 
-    if (!db_ok(res) && PQstatus(c->pg) == CONNECTION_BAD) {
+    if (!db_ok(res) && !c->dropped && PQstatus(c->pg) == CONNECTION_BAD) {
         PQclear(res);
-        res = reconnect(c) == 0 ? PQexec(c->pg, "BEGIN") : failed_result(c);
+        res = reconnect(c) == 0 ? run_sql(c, "BEGIN", c->deadline) : NULL;
+    }
+    if (res == NULL) {
+        res = failed_result(c);
     }
     if (!db_ok(res)) {
         if (out != NULL) {
@@ -724,11 +1056,14 @@ db_begin(struct db_conn *c, PGresult **out)
 int
 db_commit(struct db_conn *c, PGresult **out)
 {
-    PGresult *res = PQexec(c->pg, "COMMIT");
+    PGresult *res = run_sql(c, "COMMIT", c->deadline);
     /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK. */
     int ok = db_ok(res) && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 
     c->in_tx = 0;
+    if (res == NULL) {
+        res = failed_result(c);
+    }
     if (!ok) {
         if (out != NULL) {
             *out = res;
@@ -745,7 +1080,7 @@ void
 db_rollback(struct db_conn *c)
 {
     if (c->in_tx && PQstatus(c->pg) == CONNECTION_OK) {
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+        PQclear(run_sql(c, "ROLLBACK", cleanup_deadline(c)));
     }
     c->in_tx = 0;
 }

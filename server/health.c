@@ -13,6 +13,11 @@
 #include "registry/problem.h"
 #include "registry/resources.h"
 
+/* /readyz's budget: at most this long waiting for a pooled connection, then this long for its
+ * query, so that it answers within about 1.5 s even when the database hangs. */
+#define HEALTH_READY_WAIT_MS 500
+#define HEALTH_READY_WORK_MS 1000
+
 const struct db_stmt health_stmts[] = {
     {"health_migrations", "SELECT count(*) FROM schema_migrations WHERE name = ANY($1::text[])"},
     {NULL, NULL},
@@ -42,6 +47,15 @@ health_ready(struct req *r)
         want++;
     }
     strncat(names, "}", sizeof(names) - strlen(names) - 1);
+    /* Its own budget, not a request's: a probe must say "not ready" well within its own timeout
+     * when the database hangs. The router releases the connection. */
+    r->db = db_acquire_within(
+        config.db_wait_ms < HEALTH_READY_WAIT_MS ? config.db_wait_ms : HEALTH_READY_WAIT_MS,
+        db_query_timeout() < HEALTH_READY_WORK_MS ? db_query_timeout() : HEALTH_READY_WORK_MS);
+    if (r->db == NULL) {
+        http_add_header(r, "Retry-After", "1");
+        return problem_send(r, PROBLEM_UNAVAILABLE, "the database is busy or unreachable");
+    }
     res = db_exec(r->db, "health_migrations", 1, params);
     if (!db_ok(res)) {
         PQclear(res);

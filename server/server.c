@@ -148,6 +148,7 @@ server_run(const struct config *c)
     if (check_schema(c) != 0) {
         goto out;
     }
+    db_set_query_timeout(c->db_query_timeout_ms);
     if (db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
                      sizeof(err))
         != 0) {

@@ -1037,7 +1037,7 @@ expiry_job(void)
     PGresult *res = NULL;
     int rc = -1;
 
-    if ((c = db_acquire()) == NULL) {
+    if ((c = db_acquire_job()) == NULL) { /* a long deadline: this may legitimately take long */
         return -1;
     }
     if (db_begin(c, &res) != 0) {
@@ -1083,7 +1083,7 @@ out:
 static int
 prune_job(void)
 {
-    struct db_conn *c = db_acquire();
+    struct db_conn *c = db_acquire_job(); /* as the expiry job: a long deadline */
     long tokens, secrets;
 
     if (c == NULL) {

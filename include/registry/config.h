@@ -11,6 +11,7 @@ struct config {
     int threads;              /* REGISTRY_THREADS: HTTP worker threads (open connections) */
     int db_pool;              /* REGISTRY_DB_POOL: database connections */
     int db_wait_ms;           /* REGISTRY_DB_WAIT_MS: how long a request waits for one */
+    int db_query_timeout_ms;  /* REGISTRY_DB_QUERY_TIMEOUT_MS: its database work, once held */
     const char *jwt_key_dir;  /* REGISTRY_JWT_KEY_DIR: folder of EC P-256 private keys (PEM) */
     const char *issuer;       /* REGISTRY_ISSUER: the `iss` of our tokens */
     const char *audience;     /* REGISTRY_AUDIENCE: the `aud` of our tokens */

@@ -28,9 +28,33 @@ int db_pool_init(const char *conninfo,
                  size_t errlen);
 void db_pool_close(void);
 
-/* Borrows a healthy connection, waiting up to wait_ms. NULL when none frees up in time or the
- * database is unreachable: the caller answers 503. */
+/* Client-side deadlines (LIBRARIES.md 29): a database that hangs instead of refusing must cost a
+ * request seconds, not as long as it hangs. */
+#define DB_QUERY_TIMEOUT_DEFAULT_MS 2000   /* REGISTRY_DB_QUERY_TIMEOUT_MS when unset */
+#define DB_TCP_USER_TIMEOUT_MS      10000  /* tcp_user_timeout of every connection (TCP only) */
+#define DB_CLEANUP_MS               1000   /* a ROLLBACK on release when the deadline has passed */
+#define DB_JOB_TIMEOUT_MS           600000 /* background jobs (expiry, pruning): 10 minutes */
+#define DB_PROBE_MS                 500    /* a reconnect's connect while the database hangs */
+
+/* Sets REGISTRY_DB_QUERY_TIMEOUT_MS (before db_pool_init; <= 0: the default). */
+void db_set_query_timeout(int ms);
+int db_query_timeout(void);
+
+/* Borrows a healthy connection, waiting up to wait_ms. Its database work from then on (a
+ * reconnect, every statement, commit) must end within the query timeout: a round trip still
+ * unanswered then drops the connection (made again when next borrowed) and fails with no
+ * SQLSTATE, which problem_from_db answers with 503; later statements of the same borrow fail at
+ * once. NULL when none frees up in time or the database is unreachable: the caller answers
+ * 503. */
 struct db_conn *db_acquire(void);
+
+/* As db_acquire, waiting up to `wait_ms` for a connection and giving its work `work_ms` (0: no
+ * client deadline) instead: /readyz answers within its own budget, background jobs get longer. */
+struct db_conn *db_acquire_within(int wait_ms, int work_ms);
+
+/* As db_acquire for the background jobs (the daily expiry and pruning), whose statements may
+ * legitimately run long (the server's statement_timeout still bounds each): DB_JOB_TIMEOUT_MS. */
+struct db_conn *db_acquire_job(void);
 
 /* Gives the connection back, rolling back any transaction left open. NULL is fine. */
 void db_release(struct db_conn *c);
@@ -90,8 +114,9 @@ struct db_pool_stats {
  * pool is not open (out is zeroed). */
 int db_pool_stats(int which, struct db_pool_stats *out);
 
-/* Runs prepared statement `name`. Outside a transaction, a connection found dead is reset,
- * re-prepared and the statement retried once. Never returns NULL. */
+/* Runs prepared statement `name` by the borrow's deadline. Outside a transaction, a connection
+ * found dead is reset, re-prepared and the statement retried once (never after a deadline
+ * passed). Never returns NULL. */
 PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params);
 
 /* Runs prepared statement `name` with one integer parameter and returns the integer in the first

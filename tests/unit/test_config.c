@@ -17,6 +17,7 @@ static const char *const settings[] = {
     "REGISTRY_THREADS",
     "REGISTRY_DB_POOL",
     "REGISTRY_DB_WAIT_MS",
+    "REGISTRY_DB_QUERY_TIMEOUT_MS",
     "REGISTRY_JWT_KEY_DIR",
     "REGISTRY_ISSUER",
     "REGISTRY_AUDIENCE",
@@ -87,6 +88,7 @@ test_defaults(void **state)
     assert_int_equal(c.threads, 64);
     assert_int_equal(c.db_pool, 8);
     assert_int_equal(c.db_wait_ms, 2000);
+    assert_int_equal(c.db_query_timeout_ms, 2000);
     assert_int_equal(c.password_slots, 2);
     assert_int_equal(c.access_ttl, 900);
     assert_int_equal(c.refresh_ttl, 30 * 24 * 3600);
@@ -228,6 +230,8 @@ test_other_numbers(void **state)
     assert_int_equal(c.db_pool, 16);
     load_ok("REGISTRY_DB_WAIT_MS", "250", &c);
     assert_int_equal(c.db_wait_ms, 250);
+    load_ok("REGISTRY_DB_QUERY_TIMEOUT_MS", "500", &c);
+    assert_int_equal(c.db_query_timeout_ms, 500);
     load_ok("REGISTRY_PASSWORD_SLOTS", "4", &c);
     assert_int_equal(c.password_slots, 4);
 
@@ -237,6 +241,9 @@ test_other_numbers(void **state)
     load_bad("REGISTRY_DB_WAIT_MS", "0");
     load_bad("REGISTRY_DB_WAIT_MS", "60001");
     load_bad("REGISTRY_DB_WAIT_MS", "2s");
+    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "99");
+    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "600001");
+    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "2s");
     load_bad("REGISTRY_PASSWORD_SLOTS", "0");
     load_bad("REGISTRY_PASSWORD_SLOTS", "65");
 }
