@@ -37,6 +37,11 @@ usage: pg.sh start [--no-fsync] [--fresh] DIR [DBNAME...]
        pg.sh destroy DIR     Stop and delete the cluster (and its /tmp directories).
        pg.sh conninfo DIR    Print the conninfo of a started cluster.
        pg.sh status DIR      Exit 0 when running, 3 when not.
+       pg.sh signal DIR STOP|CONT|KILL
+                             Send the signal to the postmaster and every process it started, for
+                             fault tests: STOP freezes the cluster (the postmaster first, so it
+                             starts nothing new), CONT thaws it (no error when nothing runs), KILL
+                             is a crash (all at once; start runs crash recovery).
        pg.sh with DIR DBNAME COMMAND [ARG...]
                              Run COMMAND with REGISTRY_DATABASE_URL set to that database.
        pg.sh psql DIR [DBNAME [PSQL-ARG...]]
@@ -391,6 +396,52 @@ cmd_stop()
     fi
 }
 
+cmd_signal()
+{
+    [[ $# -eq 2 ]] || die "signal needs DIR STOP|CONT|KILL"
+    local sig="$2" pm kids
+    case "$sig" in
+    STOP | CONT | KILL) ;;
+    *) die "signal: STOP, CONT or KILL, not $sig" ;;
+    esac
+    set_dir "$1" no
+    if ! find_base || [[ ! -f "$BASE/data/postmaster.pid" ]]; then
+        [[ "$sig" == CONT ]] && return 0
+        die "$DIR: no running cluster"
+    fi
+    pm="$(head -n 1 -- "$BASE/data/postmaster.pid")"
+    [[ "$pm" =~ ^[0-9]+$ ]] || die "$BASE/data/postmaster.pid names no process"
+    if ! kill -0 "$pm" 2>/dev/null; then
+        [[ "$sig" == CONT ]] && return 0
+        die "$DIR: postmaster $pm is not running"
+    fi
+    case "$sig" in
+    STOP)
+        kill -STOP "$pm"
+        kids="$(pgrep -P "$pm" || true)"
+        [[ -z "$kids" ]] || kill -STOP $kids 2>/dev/null || true
+        ;;
+    CONT)
+        kids="$(pgrep -P "$pm" || true)"
+        [[ -z "$kids" ]] || kill -CONT $kids 2>/dev/null || true
+        kill -CONT "$pm"
+        ;;
+    KILL)
+        kids="$(pgrep -P "$pm" || true)"
+        kill -KILL "$pm" $kids 2>/dev/null || true
+        local i p
+        for ((i = 0; i < 100; i++)); do # gone before a start looks at the shared memory
+            for p in "$pm" $kids; do
+                kill -0 "$p" 2>/dev/null && break
+                p=""
+            done
+            [[ -z "$p" ]] && break
+            sleep 0.05
+        done
+        ;;
+    esac
+}
+
 cmd_restart()
 {
     [[ $# -eq 1 ]] || die "restart needs DIR"
@@ -540,6 +591,7 @@ main()
     destroy) cmd_destroy "$@" ;;
     conninfo) cmd_conninfo "$@" ;;
     status) cmd_status "$@" ;;
+    signal) cmd_signal "$@" ;;
     with) cmd_with "$@" ;;
     psql) cmd_psql "$@" ;;
     replica) cmd_replica "$@" ;;
