@@ -13,8 +13,10 @@
  *   once).
  *
  * The cluster is thawed on every way out of a test: by the test itself, by the teardown after a
- * failed assertion, and by a guard process that sends SIGCONT when the test process dies. */
+ * failed assertion, and by a guard process that thaws and destroys the cluster when the test
+ * process lets go of it, also when it dies (a crash, a ctest timeout). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -49,9 +51,9 @@ struct fx {
     char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */
     char *admin;   /* access token */
     char *org_id;
-    int cluster_made;
-    pid_t guard;    /* thaws the cluster when this process dies; 0 when not frozen */
-    int guard_pipe; /* its pipe's write end; closing it thaws */
+    int frozen;
+    pid_t guard;    /* thaws and destroys the cluster when this process lets go of it */
+    int guard_pipe; /* the write end of its pipe */
 };
 
 static double
@@ -107,52 +109,71 @@ pg_sh_or_fail(const char *const args[])
     }
 }
 
-/* Thaws the cluster: closing the guard's pipe makes it send SIGCONT; then waits for it. Safe to
- * call when not frozen. */
+/* Thaws every process of the cluster (no error when nothing runs). */
 static void
 thaw(struct fx *f)
 {
-    int status;
+    const char *const cont[] = {"signal", f->dir, "CONT", NULL};
 
-    if (f->guard <= 0) {
-        return;
-    }
-    close(f->guard_pipe);
-    while (waitpid(f->guard, &status, 0) < 0 && errno == EINTR) {
-    }
-    f->guard = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fail_msg("pg.sh signal %s CONT failed (wait status %d)", f->dir, status);
-    }
+    pg_sh_or_fail(cont);
+    f->frozen = 0;
 }
 
-/* Freezes every process of the cluster. First starts the guard: a child that waits on a pipe
- * only we write to, and when that closes (thaw, or this process dying in any way) runs
- * pg.sh signal DIR CONT. */
+/* Freezes every process of the cluster; thaw, the teardown or the guard thaws it. */
 static void
 freeze(struct fx *f)
 {
     const char *const stop[] = {"signal", f->dir, "STOP", NULL};
+
+    f->frozen = 1;
+    pg_sh_or_fail(stop);
+}
+
+/* Starts the guard: a child that waits on a pipe only this process holds (close-on-exec, so the
+ * server and pg.sh do not inherit it) and, once it closes (the teardown, or this process dying in
+ * any way, a ctest timeout included), thaws and destroys the private cluster. */
+static void
+guard_start(struct fx *f)
+{
     int fds[2];
     pid_t pid;
 
-    assert_int_equal(pipe(fds), 0);
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        fail_msg("pipe2: %s", strerror(errno));
+    }
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
         const char *const cont[] = {"signal", f->dir, "CONT", NULL};
+        const char *const destroy[] = {"destroy", f->dir, NULL};
         char c;
 
         close(fds[1]);
         while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
         }
-        _exit(pg_sh(cont));
+        pg_sh(cont);
+        pg_sh(destroy);
+        rmdir(f->dir);
+        _exit(0);
     }
-    assert_true(pid > 0);
+    if (pid < 0) {
+        fail_msg("fork: %s", strerror(errno));
+    }
     close(fds[0]);
     f->guard = pid;
     f->guard_pipe = fds[1];
-    pg_sh_or_fail(stop);
+}
+
+/* Stops the guard, which thaws and destroys the cluster, and waits for it. */
+static void
+guard_stop(struct fx *f)
+{
+    if (f->guard > 0) {
+        close(f->guard_pipe);
+        while (waitpid(f->guard, NULL, 0) < 0 && errno == EINTR) {
+        }
+        f->guard = 0;
+    }
 }
 
 /* A private cluster (`fsync`: durable commits, for the crash test), migrated as production is,
@@ -169,7 +190,6 @@ start_all(struct fx *f, const char *name, int fsync)
     int rc;
 
     f->s = it_prepare(name, NULL);
-    f->cluster_made = 1;
     pg_sh_or_fail(fsync ? start_durable : start_fast);
     conninfo_path = it_fmt("%s/conninfo", f->dir);
     conninfo = it_read_file(conninfo_path);
@@ -296,6 +316,7 @@ setup(void **state)
     }
     chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
     *state = f;
+    guard_start(f);
     return 0;
 }
 
@@ -304,19 +325,15 @@ teardown(void **state)
 {
     struct fx *f = *state;
 
-    if (f->guard > 0) { /* a failed assertion while frozen */
-        int status;
-        close(f->guard_pipe);
-        waitpid(f->guard, &status, 0);
+    if (f->frozen) { /* a failed assertion while frozen: thaw first, the server stops cleanly */
+        const char *const cont[] = {"signal", f->dir, "CONT", NULL};
+        pg_sh(cont);
     }
     if (f->s != NULL) {
         it_kill(f->s, SIGKILL); /* only after a failure; the test stops it itself */
         it_stop(f->s);
     }
-    if (f->cluster_made) {
-        const char *const destroy[] = {"destroy", f->dir, NULL};
-        pg_sh(destroy);
-    }
+    guard_stop(f); /* thaws (again) and destroys the cluster */
     rmdir(f->dir);
     free(f->url);
     free(f->env_url);
