@@ -862,6 +862,53 @@ test_no_password_hash_anywhere(void **state)
                      0);
 }
 
+/* GET /v1/users/me: each caller reads their own account; an API client, which is no user,
+ * gets 403; no token, 401. */
+static void
+test_me(void **state)
+{
+    struct fixture *f = *state;
+    const char *tokens[] = {f->admin, f->boss1, f->staff1, f->boss2, f->staff2};
+    const char *ids[] = {f->admin_id, f->boss1_id, f->staff1_id, f->boss2_id, f->staff2_id};
+    const char *roles[] = {"admin", "org_admin", "org_staff", "org_admin", "org_staff"};
+    struct it_resp r = {0};
+    char *body;
+    size_t i;
+
+    for (i = 0; i < 5; i++) {
+        it_get(f->s, "/v1/users/me", tokens[i], &r);
+        it_assert_status(&r, 200);
+        assert_user_shape(r.json);
+        assert_string_equal(it_json_str(&r, "id"), ids[i]);
+        assert_string_equal(it_json_str(&r, "role"), roles[i]);
+        assert_non_null(it_header(&r, "ETag"));
+        it_resp_free(&r);
+    }
+    it_get(f->s, "/v1/users/me", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+
+    it_post_json(f->s, "/v1/clients", f->boss1,
+                 "{\"name\": \"HR sync\", \"scopes\": [\"facilitators:read\"]}", &r);
+    it_assert_status(&r, 201);
+    body = it_fmt("{\"grant_type\": \"client_credentials\", \"client_id\": \"%s\","
+                  " \"client_secret\": \"%s\"}",
+                  it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/auth/token", NULL, body, &r);
+    it_assert_status(&r, 200);
+    {
+        char *client = strdup(it_json_str(&r, "access_token"));
+
+        it_resp_free(&r);
+        it_get(f->s, "/v1/users/me", client, &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        free(client);
+    }
+    free(body);
+}
+
 int
 main(void)
 {
@@ -878,6 +925,7 @@ main(void)
         cmocka_unit_test(test_password_change),
         cmocka_unit_test(test_password_change_throttled),
         cmocka_unit_test(test_no_password_hash_anywhere),
+        cmocka_unit_test(test_me),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
