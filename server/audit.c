@@ -76,7 +76,11 @@ audit_write(struct req *r,
         a,
         r->request_id,
         actor_type(&r->principal),
-        r->principal.authenticated && r->principal.role[0] != '\0' ? r->principal.role : NULL,
+        /* An API client acts with an org_admin's rights, but is recorded as the client it is. */
+        !r->principal.authenticated    ? NULL
+        : r->principal.client          ? "client"
+        : r->principal.role[0] != '\0' ? r->principal.role
+                                       : NULL,
     };
     PGresult *res = db_exec(r->db, "audit_insert", 9, params);
 

@@ -1,6 +1,7 @@
 /* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
  * list and change which accounts, optimistic locking, password changes, audit rows, and that
  * no password hash ever leaves the database. */
+#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -872,7 +873,7 @@ test_me(void **state)
     const char *ids[] = {f->admin_id, f->boss1_id, f->staff1_id, f->boss2_id, f->staff2_id};
     const char *roles[] = {"admin", "org_admin", "org_staff", "org_admin", "org_staff"};
     struct it_resp r = {0};
-    char *body;
+    char *body, client_uuid[40], client_id[64], secret[128];
     size_t i;
 
     for (i = 0; i < 5; i++) {
@@ -891,9 +892,12 @@ test_me(void **state)
     it_post_json(f->s, "/v1/clients", f->boss1,
                  "{\"name\": \"HR sync\", \"scopes\": [\"facilitators:read\"]}", &r);
     it_assert_status(&r, 201);
+    snprintf(client_uuid, sizeof(client_uuid), "%s", it_json_str(&r, "id"));
+    snprintf(client_id, sizeof(client_id), "%s", it_json_str(&r, "client_id"));
+    snprintf(secret, sizeof(secret), "%s", it_json_str(&r, "client_secret"));
     body = it_fmt("{\"grant_type\": \"client_credentials\", \"client_id\": \"%s\","
                   " \"client_secret\": \"%s\"}",
-                  it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
+                  client_id, secret);
     it_resp_free(&r);
     it_post_json(f->s, "/v1/auth/token", NULL, body, &r);
     it_assert_status(&r, 200);
@@ -907,6 +911,35 @@ test_me(void **state)
         free(client);
     }
     free(body);
+
+    /* The client revokes its own secret: the audit row records it as the API client it is, with
+     * the role "client" (it acts with an org_admin's rights) and no email. */
+    {
+        const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+        char *plain = it_fmt("%s:%s", client_id, secret), *auth;
+        unsigned char b64[256];
+        PGresult *res;
+
+        EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
+        auth = it_fmt("Authorization: Basic %s", (char *)b64);
+        form[1] = auth;
+        body = it_fmt("token=%s&token_type_hint=client_secret", secret);
+        it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        res = it_sql(f->s,
+                     "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
+                     " WHERE action = 'revoke_secret' AND resource_id = $1",
+                     client_uuid);
+        assert_int_equal(PQntuples(res), 1);
+        assert_string_equal(PQgetvalue(res, 0, 0), "api_client");
+        assert_string_equal(PQgetvalue(res, 0, 1), "client");
+        assert_string_equal(PQgetvalue(res, 0, 2), "t");
+        PQclear(res);
+        free(body);
+        free(auth);
+        free(plain);
+    }
 }
 
 int
