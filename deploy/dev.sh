@@ -5,7 +5,12 @@
 #                         migrate, load the demo data (prints the demo accounts) and serve on
 #                         http://localhost:8080 (REGISTRY_LISTEN overrides).
 #   deploy/dev.sh test    install what is missing, build build/ and build-asan/ (AddressSanitizer
-#                         + UBSan), and run every test through ctest in both.
+#                         + UBSan), and run every test through ctest in both; then build every
+#                         CMake build type once (build-debug/, build-release/, ...), tests
+#                         included, without running them.
+#
+# The demo accounts' password is made once and kept in .local/demo-password; every serve seeds
+# the accounts with it again and prints it (export REGISTRY_DEMO_PASSWORD to choose another).
 #
 # Stop the private PostgreSQL with: tests/integration/pg.sh stop .local/pg
 set -euo pipefail
@@ -114,6 +119,22 @@ build()
     cmake --build "$ROOT/$dir" -j"$JOBS"
 }
 
+# demo_password FILE: prints the demo accounts' password kept in FILE, making one (16 characters
+# of base64url from 12 random bytes, readable by the owner only) when FILE is missing or empty.
+demo_password()
+{
+    local file="$1" pw=""
+    if [[ -s "$file" ]]; then
+        pw="$(head -n 1 "$file")"
+    fi
+    if [[ -z "$pw" ]]; then
+        pw="$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')"
+        mkdir -p "$(dirname -- "$file")"
+        (umask 077 && printf '%s\n' "$pw" >"$file")
+    fi
+    printf '%s\n' "$pw"
+}
+
 cmd_serve()
 {
     install_packages
@@ -138,6 +159,11 @@ cmd_serve()
 
     say "migrating"
     "$bin" migrate
+    if [[ -z "${REGISTRY_DEMO_PASSWORD:-}" ]]; then
+        REGISTRY_DEMO_PASSWORD="$(demo_password "$ROOT/.local/demo-password")"
+        export REGISTRY_DEMO_PASSWORD
+        say "the demo password is kept in .local/demo-password"
+    fi
     say "loading the demo data"
     "$bin" seed-demo
 
@@ -154,6 +180,23 @@ run_ctest()
     local dir="$1"
     say "ctest in $dir"
     ctest --test-dir "$ROOT/$dir" --output-on-failure -j"$JOBS"
+}
+
+# Every CMake build type must build (warnings are errors in each, and the optimisers of Release
+# and MinSizeRel find warnings that the others do not): each in build-<type>/, tests included,
+# without the web assets and without running the tests there.
+BUILD_TYPES=(Debug Release RelWithDebInfo MinSizeRel)
+
+build_types()
+{
+    local t dir
+    for t in "${BUILD_TYPES[@]}"; do
+        dir="build-${t,,}"
+        if ! build "$dir" -DCMAKE_BUILD_TYPE="$t" -DWEB_ASSETS=OFF; then
+            echo "dev.sh test: FAILED: $dir/ ($t) does not build"
+            return 1
+        fi
+    done
 }
 
 cmd_test()
@@ -176,10 +219,20 @@ cmd_test()
         UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
         run_ctest build-asan || asan=$?
 
+    local types=0
+    build_types || types=$?
+
     local took=$((SECONDS - started))
     echo
+    if [[ $types -ne 0 ]]; then
+        echo "dev.sh test: FAILED: a build type does not build (see above); build/ tests" \
+            "$([[ $plain -eq 0 ]] && echo passed || echo failed), build-asan/ tests" \
+            "$([[ $asan -eq 0 ]] && echo passed || echo failed) (${took} s)"
+        return 1
+    fi
     if [[ $plain -eq 0 && $asan -eq 0 ]]; then
-        echo "dev.sh test: PASSED: every test passed in build/ and build-asan/ (${took} s)"
+        echo "dev.sh test: PASSED: every test passed in build/ and build-asan/, and every build" \
+            "type builds (${took} s)"
         return 0
     fi
     echo "dev.sh test: FAILED: build/ $([[ $plain -eq 0 ]] && echo passed || echo failed)," \
@@ -187,6 +240,10 @@ cmd_test()
     return 1
 }
 
+# Sourced (by tests/deploy/dev_password.sh), it only defines the functions above.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+    return 0
+fi
 [[ $# -eq 1 ]] || usage
 case "$1" in
 serve) cmd_serve ;;

@@ -339,8 +339,10 @@ json_depth(const char *s, size_t len)
     return max;
 }
 
-int
-http_read_json_or_problem(struct req *r, json_t **out)
+/* The body of http_read_json_or_problem and http_read_json_array_or_problem: a JSON array when
+ * `array`, an object otherwise. */
+static int
+read_json_or_problem(struct req *r, json_t **out, int array)
 {
     long long cl = r->ri->content_length;
     const char *te = http_header(r, "Transfer-Encoding");
@@ -397,7 +399,8 @@ http_read_json_or_problem(struct req *r, json_t **out)
         goto out;
     }
     if (got == 0) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "a JSON object body is required");
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "a JSON %s body is required",
+                              array ? "array" : "object");
         goto out;
     }
     /* CivetWeb's worker threads have small stacks (about 100 KiB on Debian 12), and Jansson
@@ -413,15 +416,28 @@ http_read_json_or_problem(struct req *r, json_t **out)
                               jerr.line, jerr.column, jerr.text);
         goto out;
     }
-    if (!json_is_object(in)) {
+    if (array ? !json_is_array(in) : !json_is_object(in)) {
         json_decref(in);
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body must be a JSON object");
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body must be a JSON %s",
+                              array ? "array" : "object");
         goto out;
     }
     *out = in;
 out:
     free(buf);
     return status;
+}
+
+int
+http_read_json_or_problem(struct req *r, json_t **out)
+{
+    return read_json_or_problem(r, out, 0);
+}
+
+int
+http_read_json_array_or_problem(struct req *r, json_t **out)
+{
+    return read_json_or_problem(r, out, 1);
 }
 
 static int

@@ -133,9 +133,15 @@ cmd_create_admin(const char *email)
     }
     params[0] = email;
     params[1] = hash;
+    /* One statement: the account and its audit row, whose actor is the command line. */
     res = PQexecParams(pg,
-                       "INSERT INTO app_user (email, password_hash, role) "
-                       "VALUES ($1::text, $2::text, 'admin') RETURNING id",
+                       "WITH u AS (INSERT INTO app_user (email, password_hash, role) "
+                       "  VALUES ($1::text, $2::text, 'admin') RETURNING id, email, role,"
+                       "  organisation_id, disabled, created_at, updated_at), "
+                       "a AS (INSERT INTO audit_event (actor_id, actor_type, action, resource_type,"
+                       "  resource_id, after) SELECT NULL, 'command_line', 'create', 'user',"
+                       "  u.id::text, to_jsonb(u) FROM u) "
+                       "SELECT id FROM u",
                        2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

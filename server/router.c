@@ -58,6 +58,7 @@ static const struct route routes[] = {
     {"POST", "/v1/users", users_create, ACCESS_USER, 1, NULL},
     {"GET", "/v1/users", users_list, ACCESS_USER, 1, NULL},
     {"POST", "/v1/users/me/password", users_password, ACCESS_USER, 1, NULL},
+    {"GET", "/v1/users/me", users_me, ACCESS_USER, 1, NULL},
     {"GET", "/v1/users/{}", users_get, ACCESS_USER, 1, NULL},
     {"PATCH", "/v1/users/{}", users_update, ACCESS_USER, 1, NULL},
 
@@ -105,6 +106,7 @@ static const struct route routes[] = {
     {"GET", "/v1/training-sessions/{}/enrolments", enrolments_list, ACCESS_USER, 1, NULL},
     {"GET", "/v1/training-sessions/{}/enrolments/{}", enrolments_get, ACCESS_USER, 1, NULL},
     {"PATCH", "/v1/training-sessions/{}/enrolments/{}", enrolments_update, ACCESS_USER, 1, NULL},
+    {"POST", "/v1/training-sessions/{}/outcomes", training_outcomes, ACCESS_ADMIN, 1, NULL},
 
     {"POST", "/v1/locations", locations_create, ACCESS_USER, 1, "locations:write"},
     {"GET", "/v1/locations", locations_list, ACCESS_USER, 1, "locations:read"},

@@ -10,9 +10,12 @@
  *   ends_on has come: ends_on <= today) or cancelled; both are final, and a final session
  *   cannot change at all. course_id never changes (cancel and schedule a new session).
  *   capacity may not fall below the places already taken.
+ * - A scheduled session whose ends_on has passed reads status `awaiting_outcomes` (computed
+ *   from the date, as a facilitator's `lapsed`; stored it is still scheduled, so PATCH moves it
+ *   to completed or cancelled as before) and takes no more enrolments or re-enrolments (409).
  * - `enrolled` counts enrolments that are not withdrawn; `places_left` is capacity - enrolled
- *   while scheduled, 0 otherwise. Filters: from (sessions ending on or after it), to (sessions
- *   starting on or before it), course_id, status.
+ *   while scheduled (and not yet ended), 0 otherwise. Filters: from (sessions ending on or after
+ *   it), to (sessions starting on or before it), course_id, status (awaiting_outcomes too).
  *
  * Enrolments:
  * - admin enrols anyone; an org_admin nominates only their own current staff (a current
@@ -24,7 +27,7 @@
  *   facilitator are enforced with the session row locked (FOR UPDATE) for the whole
  *   transaction: of two requests for the last place one gets 201 and one 409.
  * - Suspended and withdrawn facilitators cannot be enrolled; a refresher course takes only
- *   accredited or lapsed facilitators (422).
+ *   accredited or lapsed facilitators, a trainer course only accredited practitioners (422).
  * - Status: enrolled -> withdrawn | attended | passed | failed; attended -> passed | failed;
  *   withdrawn -> enrolled (re-enrolment, capacity checked again); passed and failed are final.
  *   Withdrawal and re-enrolment: admin, or the org_admin of the facilitator's current
@@ -35,8 +38,13 @@
  *   besides the enrolment's: practitioner course -> accredited, accredited_on = ends_on,
  *   accredited_until = ends_on + grants_months (36 when unset); refresher -> accredited_until
  *   = greatest(accredited_until, ends_on) + grants_months, only for an accredited or lapsed
- *   facilitator (422); trainer course -> trainer = true. A suspended or withdrawn facilitator
- *   cannot be recorded as passed (422). */
+ *   facilitator (422); trainer course -> trainer = true, only for a facilitator accredited at
+ *   the time (422). A suspended or withdrawn facilitator cannot be recorded as passed (422).
+ * - POST /v1/training-sessions/{id}/outcomes (admin) records outcomes for many enrolments of
+ *   one session at once: a JSON array of {enrolment_id, status} (attended, passed or failed),
+ *   checked entry by entry under the same rules, in one transaction. Any failure is a 422 naming
+ *   each failing entry ("[i].enrolment_id" or "[i].status") and nothing is written; otherwise
+ *   200 with the enrolments as they now stand, in the order given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +64,11 @@
 #define SES_TRAINERS_MAX   20
 #define SES_DEFAULT_MONTHS "36"
 
+/* A session's status as clients see it: a scheduled session past its end awaits outcomes. */
+#define SES_STATUS                                                                                 \
+    "CASE WHEN s.status = 'scheduled' AND s.ends_on < registry_today() THEN 'awaiting_outcomes'"   \
+    " ELSE s.status END"
+
 /* A session as clients see it; `_`-columns are internal. */
 #define SES_SELECT                                                                                 \
     "SELECT s.id, s.course_id, c.code AS course_code, c.title AS course_title, "                   \
@@ -63,9 +76,9 @@
     "coalesce((SELECT jsonb_agg(t.facilitator_id ORDER BY t.facilitator_id)"                       \
     "          FROM training_session_trainer t WHERE t.session_id = s.id), '[]'::jsonb)"           \
     "  AS trainer_ids, "                                                                           \
-    "s.capacity, s.status, k.n AS enrolled, "                                                      \
-    "CASE WHEN s.status = 'scheduled' THEN greatest(s.capacity - k.n, 0) ELSE 0 END"               \
-    "  AS places_left, "                                                                           \
+    "s.capacity, " SES_STATUS " AS status, k.n AS enrolled, "                                      \
+    "CASE WHEN " SES_STATUS " = 'scheduled' THEN greatest(s.capacity - k.n, 0) ELSE 0 END"         \
+    "  AS places_left, s.status AS _stored_status, "                                               \
     "s.created_at, s.updated_at, s.version AS _version, s.starts_on::text AS _starts_on, "         \
     "s.ends_on::text AS _ends_on, c.grants_months AS _grants_months, "                             \
     "registry_today()::text AS _today, k.o AS _outcomes "                                          \
@@ -100,7 +113,7 @@ const struct db_stmt training_stmts[] = {
     {"ses_lock", "SELECT id FROM training_session WHERE id = $1::uuid FOR UPDATE"},
     /* $1 course_id, $2 status, $3 from, $4 to, $5/$6 cursor (starts_on, id), $7 limit. */
     {"ses_list", SES_SELECT "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid)"
-                            " AND ($2::text IS NULL OR s.status = $2::text)"
+                            " AND ($2::text IS NULL OR " SES_STATUS " = $2::text)"
                             " AND ($3::date IS NULL OR s.ends_on >= $3::date)"
                             " AND ($4::date IS NULL OR s.starts_on <= $4::date)"
                             " AND ($5::date IS NULL OR (s.starts_on, s.id) > ($5::date, $6::uuid))"
@@ -191,6 +204,10 @@ const struct db_stmt training_stmts[] = {
 };
 
 static const char *const ses_statuses[] = {"scheduled", "completed", "cancelled", NULL};
+/* What the list filters on: the statuses as clients read them. */
+static const char *const ses_read_statuses[] = {"scheduled", "awaiting_outcomes", "completed",
+                                                "cancelled", NULL};
+static const char *const outcome_statuses[] = {"attended", "passed", "failed", NULL};
 static const char *const ses_create_statuses[] = {"scheduled", NULL};
 static const char *const enr_statuses[] = {"enrolled", "withdrawn", "attended",
                                            "passed",   "failed",    NULL};
@@ -459,9 +476,9 @@ training_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "course_id: a UUID");
         goto out;
     }
-    if (st != NULL && !validate_in_list(ses_statuses, st)) {
-        status =
-            problem_send(r, PROBLEM_BAD_REQUEST, "status: one of scheduled, completed, cancelled");
+    if (st != NULL && !validate_in_list(ses_read_statuses, st)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST,
+                              "status: one of scheduled, awaiting_outcomes, completed, cancelled");
         goto out;
     }
     if ((from != NULL && !validate_date(from)) || (to != NULL && !validate_date(to))) {
@@ -569,7 +586,7 @@ out:
 static int
 session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
-    const char *stored = db_value(cur, 0, "status"), *to = str_field(in, "status");
+    const char *stored = db_value(cur, 0, "_stored_status"), *to = str_field(in, "status");
     const char *ends = str_field(in, "ends_on");
 
     if (strcmp(stored, "scheduled") != 0) {
@@ -730,6 +747,12 @@ may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
                  db_value(fac, 0, "registration_number"), st);
         return problem_send_field(r, "facilitator_id", detail);
     }
+    if (strcmp(db_value(ses, 0, "course_kind"), "trainer") == 0 && strcmp(st, "accredited") != 0) {
+        snprintf(detail, sizeof(detail),
+                 "a trainer course is for accredited practitioners; %s is %s",
+                 db_value(fac, 0, "registration_number"), st);
+        return problem_send_field(r, "facilitator_id", detail);
+    }
     return 0;
 }
 
@@ -745,13 +768,33 @@ place_left_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
-/* 409 unless session `ses` (row 0) is scheduled. Returns 0 or the status sent. */
+/* 409 unless session `ses` (row 0) is scheduled (as stored: a session awaiting outcomes is
+ * still scheduled). Returns 0 or the status sent. */
 static int
 scheduled_or_problem(struct req *r, const PGresult *ses, const char *what)
 {
-    if (strcmp(db_value(ses, 0, "status"), "scheduled") != 0) {
+    if (strcmp(db_value(ses, 0, "_stored_status"), "scheduled") != 0) {
         return problem_send(r, PROBLEM_CONFLICT, "the session is %s: %s only while it is scheduled",
-                            db_value(ses, 0, "status"), what);
+                            db_value(ses, 0, "_stored_status"), what);
+    }
+    return 0;
+}
+
+/* 409 unless session `ses` (row 0) takes enrolments: scheduled, and its ends_on not yet passed.
+ * Returns 0 or the status sent. */
+static int
+takes_enrolments_or_problem(struct req *r, const PGresult *ses)
+{
+    int status;
+
+    if ((status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0) {
+        return status;
+    }
+    if (strcmp(db_value(ses, 0, "status"), "awaiting_outcomes") == 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "the session ended on %s and is awaiting outcomes: it takes no more "
+                            "enrolments",
+                            db_value(ses, 0, "_ends_on"));
     }
     return 0;
 }
@@ -785,7 +828,7 @@ enrolments_create(struct req *r)
     /* The session row stays locked until commit: places and duplicates are counted once. */
     if ((status = http_begin_or_problem(r, 0)) != 0
         || (status = session_or_problem(r, sid, 1, &ses)) != 0
-        || (status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0) {
+        || (status = takes_enrolments_or_problem(r, ses)) != 0) {
         goto out;
     }
     params[0] = fid;
@@ -903,28 +946,76 @@ out:
     return status;
 }
 
+/* Why session `ses` (row 0, not cancelled) does not take outcome `to` today, written into
+ * `detail`: attended from starts_on, passed and failed from ends_on. Returns `detail`, or NULL
+ * when it does. */
+static const char *
+outcome_too_early(const PGresult *ses, const char *to, char *detail, size_t len)
+{
+    int attended = strcmp(to, "attended") == 0;
+    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
+
+    if (strcmp(from, db_value(ses, 0, "_today")) <= 0) {
+        return NULL;
+    }
+    snprintf(detail, len, "the session %s on %s: %s can be recorded from that day on",
+             attended ? "starts" : "ends", from, to);
+    return detail;
+}
+
+/* 409 when the session `ses` (row 0) is cancelled: it takes no outcome. */
+static int
+not_cancelled_or_problem(struct req *r, const PGresult *ses)
+{
+    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "the session is cancelled: no outcome can be recorded");
+    }
+    return 0;
+}
+
 /* Checks that the session `ses` (row 0) allows recording outcome `to` today: never on a
  * cancelled session; attended from starts_on, passed and failed from ends_on. Returns 0 or
  * the status of the 409 sent. */
 static int
 outcome_allowed_or_problem(struct req *r, const PGresult *ses, const char *to)
 {
-    const char *today = db_value(ses, 0, "_today");
-    int attended = strcmp(to, "attended") == 0;
-    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
+    char detail[160];
+    int status;
 
-    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session is cancelled: no outcome can be "
-                            "recorded");
+    if ((status = not_cancelled_or_problem(r, ses)) != 0) {
+        return status;
     }
-    if (strcmp(from, today) > 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session %s on %s: %s can be recorded from "
-                            "that day on",
-                            attended ? "starts" : "ends", from, to);
+    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+        return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
     }
     return 0;
+}
+
+/* Why facilitator `fac` (row 0 of trn_fac_*) cannot be recorded as passing a course of `kind`,
+ * written into `detail`; or NULL when they can: never while suspended or withdrawn; a refresher
+ * extends an accreditation (accredited or lapsed); a trainer course needs one that is current. */
+static const char *
+pass_refusal(const PGresult *fac, const char *kind, char *detail, size_t len)
+{
+    const char *st = db_value(fac, 0, "status"), *num = db_value(fac, 0, "registration_number");
+
+    if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
+        snprintf(detail, len, "facilitator %s is %s: a pass cannot be recorded", num, st);
+        return detail;
+    }
+    if (strcmp(kind, "refresher") == 0 && strcmp(st, "accredited") != 0
+        && strcmp(st, "lapsed") != 0) {
+        snprintf(detail, len, "a refresher pass extends an accreditation; facilitator %s is %s",
+                 num, st);
+        return detail;
+    }
+    if (strcmp(kind, "trainer") == 0 && strcmp(st, "accredited") != 0) {
+        snprintf(detail, len,
+                 "a trainer course is for accredited practitioners; facilitator %s is %s", num, st);
+        return detail;
+    }
+    return NULL;
 }
 
 /* Applies a pass on session `ses` (row 0) to facilitator `fid`: accreditation granted or
@@ -933,7 +1024,7 @@ outcome_allowed_or_problem(struct req *r, const PGresult *ses, const char *to)
 static int
 apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
 {
-    const char *kind = db_value(ses, 0, "course_kind"), *months, *st, *action, *params[6];
+    const char *kind = db_value(ses, 0, "course_kind"), *months, *action, *params[6];
     PGresult *fac = NULL, *res = NULL, *fail = NULL;
     json_t *before = NULL, *after = NULL;
     char reason[200], detail[200];
@@ -947,18 +1038,7 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
         status = problem_from_db(r, fac);
         goto out;
     }
-    st = db_value(fac, 0, "status");
-    if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
-        snprintf(detail, sizeof(detail), "facilitator %s is %s: a pass cannot be recorded",
-                 db_value(fac, 0, "registration_number"), st);
-        status = problem_send_field(r, "status", detail);
-        goto out;
-    }
-    if (strcmp(kind, "refresher") == 0 && strcmp(st, "accredited") != 0
-        && strcmp(st, "lapsed") != 0) {
-        snprintf(detail, sizeof(detail),
-                 "a refresher pass extends an accreditation; facilitator %s is %s",
-                 db_value(fac, 0, "registration_number"), st);
+    if (pass_refusal(fac, kind, detail, sizeof(detail)) != NULL) {
         status = problem_send_field(r, "status", detail);
         goto out;
     }
@@ -1063,7 +1143,7 @@ enrolments_update(struct req *r)
     } else if (strcmp(to, "enrolled") == 0) {
         params[0] = db_value(res, 0, "facilitator_id");
         params[1] = NULL;
-        if ((status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0
+        if ((status = takes_enrolments_or_problem(r, ses)) != 0
             || (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0
             || (status = may_enrol_or_problem(r, fac, ses)) != 0
             || (status = place_left_or_problem(r, ses)) != 0) {
@@ -1091,6 +1171,222 @@ out:
     PQclear(res);
     PQclear(ses);
     json_decref(before);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+/* ---- Outcomes for a whole session ------------------------------------------------------- */
+
+#define OUTCOMES_MAX 200 /* a session's largest capacity */
+
+/* Adds the error of entry `i` of an outcomes body: field "[i].<key>". */
+static void
+entry_error(json_t *errors, size_t i, const char *key, const char *detail)
+{
+    char field[48];
+
+    snprintf(field, sizeof(field), "[%zu].%s", i, key);
+    problem_add_error(errors, field, detail);
+}
+
+/* Checks the form of an outcomes body: 1-OUTCOMES_MAX objects, each exactly {enrolment_id (a
+ * UUID, named once), status (attended, passed or failed)}. Adds one error per fault. */
+static void
+check_outcomes_form(json_t *in, json_t *errors)
+{
+    size_t i, j, n = json_array_size(in);
+    char detail[96];
+    json_t *e;
+
+    if (n == 0 || n > OUTCOMES_MAX) {
+        snprintf(detail, sizeof(detail), "send 1 to %d outcomes, as [{enrolment_id, status}]",
+                 OUTCOMES_MAX);
+        problem_add_error(errors, "body", detail);
+        return;
+    }
+    json_array_foreach(in, i, e)
+    {
+        const char *key, *eid, *to;
+        json_t *v;
+
+        if (!json_is_object(e)) {
+            entry_error(errors, i, "enrolment_id", "each entry must be an object");
+            continue;
+        }
+        json_object_foreach(e, key, v)
+        {
+            if (strcmp(key, "enrolment_id") != 0 && strcmp(key, "status") != 0) {
+                snprintf(detail, sizeof(detail),
+                         "unknown field (an entry has only enrolment_id "
+                         "and status)");
+                entry_error(errors, i, strlen(key) <= 24 ? key : "(field)", detail);
+            }
+        }
+        eid = str_field(e, "enrolment_id");
+        to = str_field(e, "status");
+        if (!validate_uuid(eid)) {
+            entry_error(errors, i, "enrolment_id", "required: the UUID of an enrolment");
+        } else {
+            for (j = 0; j < i; j++) {
+                const char *prev = str_field(json_array_get(in, j), "enrolment_id");
+                if (prev != NULL && strcmp(prev, eid) == 0) {
+                    snprintf(detail, sizeof(detail), "named twice (also entry %zu)", j);
+                    entry_error(errors, i, "enrolment_id", detail);
+                    break;
+                }
+            }
+        }
+        if (to == NULL || !validate_in_list(outcome_statuses, to)) {
+            entry_error(errors, i, "status", "required: one of attended, passed, failed");
+        }
+    }
+}
+
+/* Checks entry `i` ({enrolment_id, status}, form already checked) against the locked session
+ * `ses`: the enrolment exists on it (and is locked), the change is allowed, the session's dates
+ * allow it, and a pass may be recorded for the facilitator. Adds an error when it fails, or
+ * leaves the enrolment's row in *out (the caller clears it). Returns 0, or the status of the
+ * problem already sent (a database failure). */
+static int
+check_outcome_entry(
+    struct req *r, const PGresult *ses, json_t *entry, size_t i, json_t *errors, PGresult **out)
+{
+    const char *eid = str_field(entry, "enrolment_id"), *to = str_field(entry, "status");
+    const char *params[2] = {eid, db_value(ses, 0, "id")}, *from;
+    PGresult *res = NULL, *fac = NULL;
+    char detail[200];
+    int status;
+
+    *out = NULL;
+    if ((status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0
+        || (status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        snprintf(detail, sizeof(detail), "no enrolment with id %s on this session", eid);
+        entry_error(errors, i, "enrolment_id", detail);
+        goto out;
+    }
+    from = db_value(res, 0, "status");
+    if (!enr_transition_allowed(from, to)) {
+        snprintf(detail, sizeof(detail),
+                 "enrolment %s is %s: it cannot become %s (outcomes follow enrolled or attended; "
+                 "passed and failed are final)",
+                 eid, from, to);
+        entry_error(errors, i, "status", detail);
+        goto out;
+    }
+    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+        entry_error(errors, i, "status", detail);
+        goto out;
+    }
+    if (strcmp(to, "passed") == 0) {
+        params[0] = db_value(res, 0, "facilitator_id");
+        if ((status = http_exec_or_problem(r, "trn_fac_get", 1, params, &fac)) != 0) {
+            goto out;
+        }
+        if (PQntuples(fac) == 1
+            && pass_refusal(fac, db_value(ses, 0, "course_kind"), detail, sizeof(detail)) != NULL) {
+            entry_error(errors, i, "status", detail);
+            goto out;
+        }
+    }
+    *out = res;
+    res = NULL;
+out:
+    PQclear(fac);
+    PQclear(res);
+    return status;
+}
+
+int
+training_outcomes(struct req *r)
+{
+    json_t *in = NULL, *errors = json_array(), *items = json_array(), *body = NULL;
+    json_t *before = NULL, *after = NULL;
+    PGresult *ses = NULL, *res = NULL, *fail = NULL, **rows = NULL;
+    const char *sid = r->params[0], *params[2];
+    size_t i, n = 0;
+    int status;
+
+    if ((status = http_read_json_array_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    check_outcomes_form(in, errors);
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    n = json_array_size(in);
+    if (!validate_uuid(sid)) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
+        goto out;
+    }
+    if ((rows = calloc(n, sizeof(*rows))) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    /* Lock order as for one enrolment: the session, its enrolments, then each facilitator. */
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0
+        || (status = not_cancelled_or_problem(r, ses)) != 0) {
+        goto out;
+    }
+    /* Every entry is checked before anything is written, so each failure is named at once. */
+    for (i = 0; i < n; i++) {
+        if ((status = check_outcome_entry(r, ses, json_array_get(in, i), i, errors, &rows[i]))
+            != 0) {
+            goto out;
+        }
+    }
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        const char *eid = db_value(rows[i], 0, "id");
+
+        before = db_row_to_json(rows[i], 0);
+        params[0] = eid;
+        params[1] = str_field(json_array_get(in, i), "status");
+        if ((strcmp(params[1], "passed") == 0
+             && (status = apply_pass_or_problem(r, ses, db_value(rows[i], 0, "facilitator_id")))
+                    != 0)
+            || (status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0
+            || (status = enrolment_or_problem(r, sid, eid, 0, &res)) != 0) {
+            goto out;
+        }
+        after = db_row_to_json(res, 0);
+        if ((fail = audit_write(r, "update", "enrolment", eid, before, after)) != NULL) {
+            status = problem_from_db(r, fail);
+            goto out;
+        }
+        json_array_append_new(items, after);
+        after = NULL;
+        json_decref(before);
+        before = NULL;
+        PQclear(res);
+        res = NULL;
+    }
+    if (db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    body = json_pack("{s:O}", "items", items);
+    status = body != NULL ? http_send_json(r, 200, body) : problem_send(r, PROBLEM_INTERNAL, NULL);
+out:
+    for (i = 0; rows != NULL && i < n; i++) {
+        PQclear(rows[i]);
+    }
+    free(rows);
+    PQclear(fail);
+    PQclear(res);
+    PQclear(ses);
+    json_decref(before);
+    json_decref(after);
+    json_decref(body);
+    json_decref(items);
     json_decref(errors);
     json_decref(in);
     return status;

@@ -155,14 +155,15 @@ org_usable_or_problem(struct req *r, const char *org, int lock)
     return status;
 }
 
-int
-users_get(struct req *r)
+/* Sends user `id` when the caller may read it (404 otherwise). Returns the status sent. */
+static int
+send_user(struct req *r, const char *id)
 {
     PGresult *res = NULL;
     json_t *body = NULL;
     int status;
 
-    if ((status = load_or_problem(r, path_user_id(r), 0, &res)) != 0) {
+    if ((status = load_or_problem(r, id, 0, &res)) != 0) {
         goto out;
     }
     body = db_row_to_json(res, 0);
@@ -171,6 +172,20 @@ out:
     json_decref(body);
     PQclear(res);
     return status;
+}
+
+int
+users_get(struct req *r)
+{
+    return send_user(r, path_user_id(r));
+}
+
+/* GET /v1/users/me: the caller's own account. An API client's token names no user (the router
+ * refuses clients here, as on every route without a scope). */
+int
+users_me(struct req *r)
+{
+    return send_user(r, r->principal.sub);
 }
 
 int

@@ -10,7 +10,8 @@
 
 extern const struct db_stmt audit_stmts[];
 
-/* Records `action` on resource_type/resource_id by r->principal, with before/after snapshots
+/* Records `action` on resource_type/resource_id by r->principal (its kind, role and, for a user,
+ * the email the account has now are copied into the row), with before/after snapshots
  * (borrowed; either may be NULL). Must run inside the caller's transaction. Returns NULL on
  * success, or the failed result (the caller clears it and answers with problem_from_db). */
 PGresult *audit_write(struct req *r,
@@ -62,7 +63,8 @@ int audit_update_and_send(struct req *r,
                           json_t *before,
                           const char *get_stmt);
 
-/* GET /v1/audit?resource_type=&resource_id= (admin). */
+/* GET /v1/audit (admin): newest first (order=asc for oldest first), filtered by resource_type,
+ * resource_id, actor_id, action, from and to. */
 int audit_list(struct req *r);
 
 #endif

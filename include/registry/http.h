@@ -71,6 +71,8 @@ void http_add_header(struct req *r, const char *name, const char *value);
  * malformed JSON, duplicate keys or a body that is not an object. Returns 0 with a new
  * reference in *out, or the status of the problem already sent. */
 int http_read_json_or_problem(struct req *r, json_t **out);
+/* As http_read_json_or_problem for a body that must be a JSON array. */
+int http_read_json_array_or_problem(struct req *r, json_t **out);
 
 /* Sends `body` (borrowed) as application/json. Returns `status`. */
 int http_send_json(struct req *r, int status, json_t *body);

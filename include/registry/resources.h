@@ -75,6 +75,7 @@ extern const struct db_stmt users_stmts[];
 int users_create(struct req *r);   /* POST /v1/users */
 int users_list(struct req *r);     /* GET /v1/users */
 int users_get(struct req *r);      /* GET /v1/users/{id} ("me" for the caller) */
+int users_me(struct req *r);       /* GET /v1/users/me */
 int users_update(struct req *r);   /* PATCH /v1/users/{id} */
 int users_password(struct req *r); /* POST /v1/users/me/password */
 
@@ -124,6 +125,7 @@ int enrolments_create(struct req *r); /* POST /v1/training-sessions/{id}/enrolme
 int enrolments_list(struct req *r);   /* GET /v1/training-sessions/{id}/enrolments */
 int enrolments_get(struct req *r);    /* GET /v1/training-sessions/{id}/enrolments/{eid} */
 int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
+int training_outcomes(struct req *r); /* POST /v1/training-sessions/{id}/outcomes */
 
 /* locations.c */
 extern const struct db_stmt locations_stmts[];

@@ -100,23 +100,24 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     assert.equal(lic.body.status, 'suspended');
     assert.equal(lic.body.reason, reason);
 
-    // The audit trail of the licence shows the creation, the activation and the suspension.
+    // The audit trail of the licence shows the suspension, the activation and the creation,
+    // newest first.
     await page.getByRole('link', { name: 'Audit trail' }).last().click();
     await page.locator('h1', { hasText: 'Audit trail' }).waitFor();
     const rows = page.locator('table tbody tr');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 3);
-    const last = rows.nth(2);
+    const last = rows.nth(0);
     assert.match(await last.textContent(), /Update/);
     assert.match(await last.textContent(), /Status: active → suspended/);
     assert.match(await last.textContent(), new RegExp(reason));
-    await page.locator('table tbody tr:nth-child(3) td:nth-child(2)', { hasText: ADMIN }).waitFor();
+    await page.locator('table tbody tr:nth-child(1) td:nth-child(2)', { hasText: ADMIN }).waitFor();
     assert.equal(await page.locator('#f-resource_type').inputValue(), 'licence');
     await view(page, 'audit-licence');
     const audit = await apiAs(token, `/v1/audit?resource_type=licence&resource_id=${licenceId}`);
     assert.deepEqual(
       audit.body.items.map((a) => a.after?.status),
-      ['pending', 'active', 'suspended'],
+      ['suspended', 'active', 'pending'],
     );
 
     // Signing out ends the session: the sign-in page, and the token's refresh is revoked.
@@ -180,12 +181,13 @@ test('an admin schedules a session, enrols a facilitator and records outcomes in
     assert.equal(await page.locator('#outcomes tbody tr').count(), 1);
     await view(page, 'training-enrolled');
 
-    // This week's session (ended yesterday): ten people attended; record four outcomes at once.
+    // This week's session (ended yesterday, so awaiting outcomes): ten people attended; record
+    // four outcomes at once.
     await page.getByRole('link', { name: 'Training', exact: true }).first().click();
-    await page.locator('table tbody tr', { hasText: 'Scheduled' }).first().waitFor();
+    await page.locator('table tbody tr', { hasText: 'Awaiting outcomes' }).first().waitFor();
     await page
       .locator('table tbody tr')
-      .filter({ has: page.locator('strong', { hasText: 'Scheduled' }) })
+      .filter({ has: page.locator('strong', { hasText: 'Awaiting outcomes' }) })
       .filter({ has: page.locator('td', { hasText: /^10$/ }) })
       .getByRole('link')
       .click();

@@ -187,8 +187,8 @@ test_organisation_and_licence_trail(void **state)
         free(lpath);
     }
 
-    /* The organisation's trail: create, then update, oldest first. */
-    q = it_fmt("resource_type=organisation&resource_id=%s", org);
+    /* The organisation's trail: create, then update, oldest first when asked. */
+    q = it_fmt("resource_type=organisation&resource_id=%s&order=asc", org);
     items = audit_items(f, f->admin, q, NULL);
     assert_int_equal(json_array_size(items), 2);
     item = json_array_get(items, 0);
@@ -206,7 +206,7 @@ test_organisation_and_licence_trail(void **state)
     free(q);
 
     /* The licence's trail: create (pending), then update (pending to active, with the reason). */
-    q = it_fmt("resource_type=licence&resource_id=%s", lic);
+    q = it_fmt("resource_type=licence&resource_id=%s&order=asc", lic);
     items = audit_items(f, f->admin, q, NULL);
     assert_int_equal(json_array_size(items), 2);
     item = json_array_get(items, 0);
@@ -321,9 +321,10 @@ test_paging(void **state)
         json_t *items, *item;
         size_t k;
 
-        q = cursor == NULL ? it_fmt("resource_type=organisation&resource_id=%s&limit=3", org)
-                           : it_fmt("resource_type=organisation&resource_id=%s&limit=3&cursor=%s",
-                                    org, cursor);
+        q = cursor == NULL
+                ? it_fmt("resource_type=organisation&resource_id=%s&limit=3&order=asc", org)
+                : it_fmt("resource_type=organisation&resource_id=%s&limit=3&order=asc&cursor=%s",
+                         org, cursor);
         free(cursor);
         items = audit_items(f, f->admin, q, &cursor);
         assert_true(json_array_size(items) <= 3);
@@ -345,6 +346,34 @@ test_paging(void **state)
     assert_string_equal(jpath(json_array_get(all, 6), "after", "town"), "Bristol 5");
     assert_string_equal(jpath(json_array_get(all, 6), "before", "town"), "Bristol 4");
 
+    /* The default order is newest first, and pages the same seven rows backwards. */
+    pages = 0;
+    last = 0;
+    do {
+        json_t *items, *item;
+        size_t k;
+
+        q = cursor == NULL ? it_fmt("resource_type=organisation&resource_id=%s&limit=3", org)
+                           : it_fmt("resource_type=organisation&resource_id=%s&limit=3&cursor=%s",
+                                    org, cursor);
+        free(cursor);
+        items = audit_items(f, f->admin, q, &cursor);
+        json_array_foreach(items, k, item)
+        {
+            json_int_t id = json_integer_value(json_object_get(item, "id"));
+            json_int_t want = json_integer_value(
+                json_object_get(json_array_get(all, 6 - (size_t)(pages * 3) - k), "id"));
+
+            assert_true(last == 0 || id < last); /* descending, never repeated */
+            assert_int_equal(id, want);
+            last = id;
+        }
+        json_decref(items);
+        free(q);
+        pages++;
+    } while (cursor != NULL && pages < 10);
+    assert_int_equal(pages, 3);
+
     /* Bad query strings: 400. */
     {
         static const char *const bad[] = {
@@ -355,6 +384,17 @@ test_paging(void **state)
             "cursor=WyJ4Il0",
             "colour=blue",
             "resource_type=licence&resource_type=user",
+            "actor_id=someone",
+            "action=",
+            "from=2025-13-01",
+            "from=yesterday",
+            "to=2025-01-01T25:00:00Z",
+            "to=2025-01-01T10:00:00",
+            "order=up",
+            "cursor=WzBd",    /* [0] */
+            "cursor=Wy0xXQ",  /* [-1] */
+            "cursor=WzEuNV0", /* [1.5] */
+            "cursor=WzEsMl0", /* [1,2] */
         };
         size_t k;
 
@@ -445,6 +485,136 @@ test_failed_requests_write_nothing(void **state)
     free(lic);
 }
 
+/* Issue 12 items 3 and 14: who acted, as they were; filters by actor, action and time. */
+static void
+test_actors_and_filters(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f, "Audit Actors Org", NULL), *q, *second_id, *token;
+    json_t *items, *item;
+    PGresult *res;
+    size_t i;
+
+    /* A user's row carries their email and role as they were when they acted. */
+    q = it_fmt("resource_type=organisation&resource_id=%s", org);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 1);
+    item = json_array_get(items, 0);
+    assert_string_equal(it_jstr(item, "actor_type"), "user");
+    assert_string_equal(it_jstr(item, "actor_email"), ADMIN_EMAIL);
+    assert_string_equal(it_jstr(item, "actor_role"), "admin");
+    json_decref(items);
+    PQclear(it_sql(f->s, "UPDATE app_user SET email = 'renamed@audit.example' WHERE id = $1::uuid",
+                   f->admin_id));
+    items = audit_items(f, f->admin, q, NULL);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "actor_email"), ADMIN_EMAIL);
+    json_decref(items);
+    free(q);
+    PQclear(it_sql(f->s, "UPDATE app_user SET email = $2 WHERE id = $1::uuid", f->admin_id,
+                   ADMIN_EMAIL));
+
+    /* create-admin writes a row whose actor is the command line, without the password hash. */
+    assert_int_equal(it_create_admin(f->s, "second@audit.example", PASSWORD), 0);
+    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = 'second@audit.example'");
+    second_id = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    q = it_fmt("resource_type=user&resource_id=%s", second_id);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 1);
+    item = json_array_get(items, 0);
+    assert_string_equal(it_jstr(item, "action"), "create");
+    assert_string_equal(it_jstr(item, "actor_type"), "command_line");
+    assert_true(json_is_null(json_object_get(item, "actor_id")));
+    assert_true(json_is_null(json_object_get(item, "actor_email")));
+    assert_true(json_is_null(json_object_get(item, "before")));
+    assert_string_equal(jpath(item, "after", "email"), "second@audit.example");
+    assert_string_equal(jpath(item, "after", "role"), "admin");
+    assert_null(json_object_get(json_object_get(item, "after"), "password_hash"));
+    json_decref(items);
+    free(q);
+
+    /* actor_id: only what the second admin did. */
+    token = it_login(f->s, "second@audit.example", PASSWORD);
+    {
+        char *o2 = create_org(f, "Audit Second Actor Org", NULL);
+        struct it_resp r;
+
+        free(o2);
+        it_post_json(f->s, "/v1/organisations", token,
+                     "{\"name\": \"By The Second\", \"kind\": \"nhs\", \"address_lines\": [\"1 A"
+                     " Street\"], \"town\": \"Bath\", \"postcode\": \"BA1 1AA\"}",
+                     &r);
+        it_assert_status(&r, 201);
+        it_resp_free(&r);
+    }
+    q = it_fmt("actor_id=%s", second_id);
+    items = audit_items(f, f->admin, q, NULL);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(jpath(json_array_get(items, 0), "after", "name"), "By The Second");
+    assert_string_equal(it_jstr(json_array_get(items, 0), "actor_email"), "second@audit.example");
+    json_decref(items);
+    free(q);
+
+    /* action: only creates of users here. */
+    items = audit_items(f, f->admin, "action=create&resource_type=user&limit=100", NULL);
+    assert_true(json_array_size(items) >= 1);
+    json_array_foreach(items, i, item)
+    {
+        assert_string_equal(it_jstr(item, "action"), "create");
+    }
+    json_decref(items);
+    items = audit_items(f, f->admin, "action=no-such-action", NULL);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+
+    /* from and to: dates (UK calendar days) and date-times. Two rows are moved into the past:
+     * one at 23:30 UTC on 14 July 2020 (00:30 on the 15th in London), one on 20 July. */
+    PQclear(it_sql(f->s,
+                   "UPDATE audit_event SET at = '2020-07-14 23:30:00+00'"
+                   " WHERE resource_type = 'organisation' AND resource_id = $1",
+                   org));
+    PQclear(it_sql(f->s,
+                   "UPDATE audit_event SET at = '2020-07-20 12:00:00+00'"
+                   " WHERE resource_type = 'user' AND resource_id = $1",
+                   second_id));
+    items = audit_items(f, f->admin, "from=2020-07-15&to=2020-07-15", NULL);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "resource_id"), org);
+    json_decref(items);
+    items = audit_items(f, f->admin, "from=2020-07-14&to=2020-07-14", NULL);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+    items = audit_items(f, f->admin, "from=2020-01-01&to=2020-12-31", NULL);
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "resource_id"), second_id); /* newest */
+    json_decref(items);
+    items = audit_items(f, f->admin, "from=2020-07-14T23:30:00Z&to=2020-07-20T11:59:59.5%2B00:00",
+                        NULL);
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "resource_id"), org);
+    json_decref(items);
+    items = audit_items(f, f->admin, "to=2020-07-20T12:00:00Z&order=asc", NULL);
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "resource_id"), org);
+    json_decref(items);
+
+    /* A row from before the actor was recorded answers nulls. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO audit_event (actor_id, action, resource_type, resource_id)"
+                   " VALUES ($1::uuid, 'update', 'old_row', 'x')",
+                   f->admin_id));
+    items = audit_items(f, f->admin, "resource_type=old_row", NULL);
+    assert_int_equal(json_array_size(items), 1);
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "actor_type")));
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "actor_email")));
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "actor_role")));
+    json_decref(items);
+
+    free(token);
+    free(second_id);
+    free(org);
+}
+
 int
 main(void)
 {
@@ -453,6 +623,7 @@ main(void)
         cmocka_unit_test(test_only_the_licensing_body),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_failed_requests_write_nothing),
+        cmocka_unit_test(test_actors_and_filters),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

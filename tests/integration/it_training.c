@@ -201,6 +201,17 @@ create_session(struct fx *f,
     return x;
 }
 
+/* Moves session `sid` to the given dates with SQL, past ones included: a session that has ended
+ * takes no enrolments, so a test enrols first and then lets the session end. */
+static void
+backdate(struct fx *f, const char *sid, const char *starts, const char *ends)
+{
+    PQclear(it_sql(f->s,
+                   "UPDATE training_session SET starts_on = $2::date, ends_on = $3::date"
+                   " WHERE id = $1::uuid",
+                   sid, starts, ends));
+}
+
 static void
 patch_session(struct fx *f,
               const char *id,
@@ -1101,14 +1112,17 @@ static void
 test_practitioner_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2025-03-10", "2025-03-14", 10, NULL);
+    struct res s = create_session(f, f->prac, "2099-03-10", "2099-03-14", 10, NULL);
     char *p = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *q = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     struct res e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
     char buf[64];
     struct it_resp r;
     PGresult *res;
-    long before = writes(f);
+    long before;
+
+    backdate(f, s.id, "2025-03-10", "2025-03-14");
+    before = writes(f);
 
     /* An org_admin may not record an outcome, even for their own staff. */
     patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r);
@@ -1210,7 +1224,7 @@ static void
 test_refresher_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->refr, "2025-06-23", "2025-06-30", 10, NULL);
+    struct res s = create_session(f, f->refr, "2099-06-23", "2099-06-30", 10, NULL);
     char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2021-01-01", "2024-01-01");
     char *current = make_fac(f, "accredited", f->org_a, 0, "2023-01-01", "2027-06-01");
     char *later = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
@@ -1221,6 +1235,8 @@ test_refresher_pass(void **state)
     struct it_resp r;
     PGresult *res;
     long before;
+
+    backdate(f, s.id, "2025-06-23", "2025-06-30");
 
     /* Lapsed: from ends_on; current: from the later accredited_until; 24 months each. */
     set_status(f, s.id, &el, "passed");
@@ -1286,11 +1302,13 @@ static void
 test_trainer_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->trnr, "2025-09-01", "2025-09-05", 4, NULL);
+    struct res s = create_session(f, f->trnr, "2099-09-01", "2099-09-05", 4, NULL);
     char *t = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
     struct res e = enrol(f, s.id, f->admin, t), later;
     char buf[64], *trainers;
     PGresult *res;
+
+    backdate(f, s.id, "2025-09-01", "2025-09-05");
 
     set_status(f, s.id, &e, "passed");
     assert_string_equal(fac_value(f, t, "trainer", buf, sizeof(buf)), "true");
@@ -1414,16 +1432,353 @@ test_enrolments_csv(void **state)
     res_free(&s);
 }
 
+/* Issue 12 item 9: a session whose ends_on has passed reads awaiting_outcomes, takes no more
+ * enrolments or re-enrolments, and still completes; one ending today is still scheduled. */
+static void
+test_awaiting_outcomes(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->prac, "2099-02-01", "2099-02-03", 5, NULL);
+    char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *p3 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
+    char *path, date[16];
+    struct it_resp r;
+    PGresult *res;
+    long before;
+    json_t *items, *item;
+    size_t i;
+    int found;
+
+    backdate(f, s.id, "2025-02-01", "2025-02-03");
+    get_session(f, s.id, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "awaiting_outcomes");
+    assert_int_equal(jint(&r, "places_left"), 0);
+    assert_int_equal(jint(&r, "enrolled"), 2);
+    free(s.etag);
+    s.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+
+    /* The list filters on it; "scheduled" no longer finds the session. */
+    path = it_fmt("/v1/training-sessions?status=awaiting_outcomes&course_id=%s&limit=100", f->prac);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    found = 0;
+    json_array_foreach(items, i, item)
+    {
+        assert_string_equal(it_jstr(item, "status"), "awaiting_outcomes");
+        found += strcmp(it_jstr(item, "id"), s.id) == 0;
+    }
+    assert_int_equal(found, 1);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/training-sessions?status=scheduled&course_id=%s&limit=100", f->prac);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    json_array_foreach(json_object_get(r.json, "items"), i, item)
+    {
+        assert_string_not_equal(it_jstr(item, "id"), s.id);
+    }
+    it_resp_free(&r);
+    free(path);
+
+    /* No new enrolment, by anyone; a withdrawal stands, a re-enrolment does not: 409, and
+     * nothing written. */
+    before = writes(f);
+    post_enrolment(f, s.id, f->admin, p3, &r);
+    it_assert_problem(&r, 409);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "awaiting outcomes"));
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->a_admin, p3, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    set_status(f, s.id, &e2, "withdrawn");
+    before = writes(f);
+    patch_enrolment(f, s.id, e2.id, f->admin, e2.etag, "{\"status\": \"enrolled\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* Outcomes are what it awaits; then the admin completes it. */
+    set_status(f, s.id, &e1, "passed");
+    get_session(f, s.id, f->admin, &r);
+    free(s.etag);
+    s.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"completed\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "completed");
+    it_resp_free(&r);
+
+    /* A session ending today is still scheduled and takes enrolments. */
+    res = it_sql(f->s, "SELECT registry_today()::text");
+    snprintf(date, sizeof(date), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    today = create_session(f, f->prac, date, date, 5, NULL);
+    get_session(f, today.id, f->admin, &r);
+    assert_string_equal(it_json_str(&r, "status"), "scheduled");
+    assert_int_equal(jint(&r, "places_left"), 5);
+    it_resp_free(&r);
+    res_free(&e1);
+    e1 = enrol(f, today.id, f->admin, p3);
+
+    res_free(&today);
+    res_free(&e1);
+    res_free(&e2);
+    res_free(&s);
+    free(p1);
+    free(p2);
+    free(p3);
+}
+
+/* Issue 12 item 9: the trainer course takes accredited practitioners only, at enrolment and
+ * again when the pass is recorded. */
+static void
+test_trainer_course_needs_accreditation(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->trnr, "2099-04-01", "2099-04-02", 6, NULL);
+    char *never = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+    char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2020-01-01", "2023-01-01");
+    char *good = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
+    char *fading = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
+    struct res eg, ef;
+    struct it_resp r;
+    char buf[16];
+    long before = writes(f);
+
+    post_enrolment(f, s.id, f->admin, never, &r);
+    assert_field_error_with(&r, "facilitator_id", "accredited practitioners");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->a_admin, never, &r);
+    assert_field_error_with(&r, "facilitator_id", "in_training");
+    it_resp_free(&r);
+    post_enrolment(f, s.id, f->admin, lapsed, &r);
+    assert_field_error_with(&r, "facilitator_id", "lapsed");
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    eg = enrol(f, s.id, f->admin, good);
+    ef = enrol(f, s.id, f->admin, fading);
+
+    /* By the time the pass is recorded, one accreditation has lapsed: 422, nothing written. */
+    backdate(f, s.id, "2025-04-01", "2025-04-02");
+    PQclear(it_sql(f->s, "UPDATE facilitator SET accredited_until = '2025-01-01' WHERE id = $1",
+                   fading));
+    before = writes(f);
+    patch_enrolment(f, s.id, ef.id, f->admin, ef.etag, "{\"status\": \"passed\"}", &r);
+    assert_field_error_with(&r, "status", "accredited practitioners");
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    assert_string_equal(fac_value(f, fading, "trainer", buf, sizeof(buf)), "false");
+    set_status(f, s.id, &eg, "passed");
+    assert_string_equal(fac_value(f, good, "trainer", buf, sizeof(buf)), "true");
+
+    res_free(&eg);
+    res_free(&ef);
+    res_free(&s);
+    free(never);
+    free(lapsed);
+    free(good);
+    free(fading);
+}
+
+/* POST /v1/training-sessions/{sid}/outcomes with `body` as `token`. */
+static void
+post_outcomes(struct fx *f, const char *sid, const char *token, const char *body, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/training-sessions/%s/outcomes", sid);
+
+    it_post_json(f->s, path, token, body, r);
+    free(path);
+}
+
+/* Issue 12 item 13: outcomes for a whole session in one request: one transaction, all or
+ * nothing, each failing entry named. */
+static void
+test_outcomes_batch(void **state)
+{
+    struct fx *f = *state;
+    struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-04", 10, NULL);
+    struct res c = create_session(f, f->prac, "2099-08-01", "2099-08-02", 10, NULL);
+    char *p[4], *body, buf[64], last[24];
+    struct res e[4], ec;
+    struct it_resp r;
+    json_t *items;
+    long before;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        p[i] = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
+        e[i] = enrol(f, s.id, f->admin, p[i]);
+    }
+    ec = enrol(f, c.id, f->admin, p[0]);
+    set_status(f, s.id, &e[3], "withdrawn");
+
+    /* Not ended yet: a pass or a fail waits for ends_on; each entry is named. */
+    backdate(f, s.id, "2025-07-01", "2099-07-04");
+    before = writes(f);
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
+                  e[0].id, e[1].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[1].status", "2099-07-04");
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 1);
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    backdate(f, s.id, "2025-07-01", "2025-07-04");
+    /* Every failure at once, and nothing written: an enrolment of another session, a
+     * withdrawn one, one named twice, a status that is no outcome, an unknown field. */
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
+                  e[0].id, ec.id, e[3].id, e[1].id, e[0].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[4].enrolment_id", "twice");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"withdrawn\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\", \"note\": 1}]",
+                  e[0].id, ec.id, e[3].id, e[1].id, e[2].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[3].status", "attended, passed, failed");
+    assert_field_error_with(&r, "[4].note", NULL);
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
+                  e[0].id, ec.id, e[3].id, NO_SUCH_ID);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[1].enrolment_id", "no enrolment");
+    assert_field_error_with(&r, "[2].status", "withdrawn");
+    assert_field_error_with(&r, "[3].enrolment_id", "no enrolment");
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
+    it_resp_free(&r);
+    free(body);
+    /* A suspended facilitator cannot pass: the valid entries around it are not written either. */
+    PQclear(it_sql(f->s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid", p[2]));
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
+                  e[0].id, e[2].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[1].status", "suspended");
+    it_resp_free(&r);
+    free(body);
+    PQclear(
+        it_sql(f->s, "UPDATE facilitator SET status = 'in_training' WHERE id = $1::uuid", p[2]));
+    assert_int_equal(writes(f), before);
+    before = writes(f);
+
+    /* Bad bodies, other callers, other sessions. */
+    post_outcomes(f, s.id, f->admin, "{\"enrolment_id\": \"x\"}", &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    post_outcomes(f, s.id, f->admin, "[]", &r);
+    assert_field_error(&r, "body");
+    it_resp_free(&r);
+    post_outcomes(f, s.id, f->admin, "[1]", &r);
+    assert_field_error(&r, "[0].enrolment_id");
+    it_resp_free(&r);
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
+    post_outcomes(f, s.id, f->a_admin, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    post_outcomes(f, NO_SUCH_ID, f->admin, body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    post_outcomes(f, "not-a-session", f->admin, body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(body);
+    PQclear(
+        it_sql(f->s, "UPDATE training_session SET status = 'cancelled' WHERE id = $1::uuid", c.id));
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"}]", ec.id);
+    post_outcomes(f, c.id, f->admin, body, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    /* All valid: 200 with the enrolments in the order given, each written and audited. */
+    before = it_count(f->s, "SELECT count(*) FROM audit_event");
+    snprintf(last, sizeof(last), "%ld", it_count(f->s, "SELECT max(id) FROM audit_event"));
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
+                  e[2].id, e[0].id, e[1].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "id"), e[2].id);
+    assert_string_equal(it_jstr(json_array_get(items, 0), "status"), "failed");
+    assert_string_equal(it_jstr(json_array_get(items, 1), "id"), e[0].id);
+    assert_string_equal(it_jstr(json_array_get(items, 1), "status"), "passed");
+    assert_string_equal(it_jstr(json_array_get(items, 2), "status"), "attended");
+    it_resp_free(&r);
+    free(body);
+    assert_string_equal(fac_value(f, p[0], "status", buf, sizeof(buf)), "accredited");
+    assert_string_equal(fac_value(f, p[0], "accredited_until", buf, sizeof(buf)), "2028-07-04");
+    assert_string_equal(fac_value(f, p[2], "status", buf, sizeof(buf)), "in_training");
+    /* Three enrolment rows and the facilitator's accreditation. */
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event"), before + 4);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
+                              " AND action = 'update' AND actor_id = $1::uuid"
+                              " AND resource_id IN ($2, $3, $4)"
+                              " AND id > $5::bigint",
+                              f->admin_id, e[0].id, e[1].id, e[2].id, last),
+                     3);
+    /* Passed is final: the same batch again fails on each of those, and writes nothing. */
+    before = writes(f);
+    body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
+                  " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
+                  e[0].id, e[1].id);
+    post_outcomes(f, s.id, f->admin, body, &r);
+    assert_field_error_with(&r, "[0].status", "passed");
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    for (i = 0; i < 4; i++) {
+        res_free(&e[i]);
+        free(p[i]);
+    }
+    res_free(&ec);
+    res_free(&c);
+    res_free(&s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_create),       cmocka_unit_test(test_session_validation),
-        cmocka_unit_test(test_session_update),       cmocka_unit_test(test_session_list_pages_csv),
-        cmocka_unit_test(test_enrolment_rules),      cmocka_unit_test(test_last_place_race),
-        cmocka_unit_test(test_withdraw_and_reenrol), cmocka_unit_test(test_practitioner_pass),
-        cmocka_unit_test(test_refresher_pass),       cmocka_unit_test(test_trainer_pass),
+        cmocka_unit_test(test_session_create),
+        cmocka_unit_test(test_session_validation),
+        cmocka_unit_test(test_session_update),
+        cmocka_unit_test(test_session_list_pages_csv),
+        cmocka_unit_test(test_enrolment_rules),
+        cmocka_unit_test(test_last_place_race),
+        cmocka_unit_test(test_withdraw_and_reenrol),
+        cmocka_unit_test(test_practitioner_pass),
+        cmocka_unit_test(test_refresher_pass),
+        cmocka_unit_test(test_trainer_pass),
         cmocka_unit_test(test_enrolments_csv),
+        cmocka_unit_test(test_awaiting_outcomes),
+        cmocka_unit_test(test_trainer_course_needs_accreditation),
+        cmocka_unit_test(test_outcomes_batch),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

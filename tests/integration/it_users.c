@@ -1,6 +1,7 @@
 /* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
  * list and change which accounts, optimistic locking, password changes, audit rows, and that
  * no password hash ever leaves the database. */
+#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -862,6 +863,85 @@ test_no_password_hash_anywhere(void **state)
                      0);
 }
 
+/* GET /v1/users/me: each caller reads their own account; an API client, which is no user,
+ * gets 403; no token, 401. */
+static void
+test_me(void **state)
+{
+    struct fixture *f = *state;
+    const char *tokens[] = {f->admin, f->boss1, f->staff1, f->boss2, f->staff2};
+    const char *ids[] = {f->admin_id, f->boss1_id, f->staff1_id, f->boss2_id, f->staff2_id};
+    const char *roles[] = {"admin", "org_admin", "org_staff", "org_admin", "org_staff"};
+    struct it_resp r = {0};
+    char *body, client_uuid[40], client_id[64], secret[128];
+    size_t i;
+
+    for (i = 0; i < 5; i++) {
+        it_get(f->s, "/v1/users/me", tokens[i], &r);
+        it_assert_status(&r, 200);
+        assert_user_shape(r.json);
+        assert_string_equal(it_json_str(&r, "id"), ids[i]);
+        assert_string_equal(it_json_str(&r, "role"), roles[i]);
+        assert_non_null(it_header(&r, "ETag"));
+        it_resp_free(&r);
+    }
+    it_get(f->s, "/v1/users/me", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+
+    it_post_json(f->s, "/v1/clients", f->boss1,
+                 "{\"name\": \"HR sync\", \"scopes\": [\"facilitators:read\"]}", &r);
+    it_assert_status(&r, 201);
+    snprintf(client_uuid, sizeof(client_uuid), "%s", it_json_str(&r, "id"));
+    snprintf(client_id, sizeof(client_id), "%s", it_json_str(&r, "client_id"));
+    snprintf(secret, sizeof(secret), "%s", it_json_str(&r, "client_secret"));
+    body = it_fmt("{\"grant_type\": \"client_credentials\", \"client_id\": \"%s\","
+                  " \"client_secret\": \"%s\"}",
+                  client_id, secret);
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/auth/token", NULL, body, &r);
+    it_assert_status(&r, 200);
+    {
+        char *client = strdup(it_json_str(&r, "access_token"));
+
+        it_resp_free(&r);
+        it_get(f->s, "/v1/users/me", client, &r);
+        it_assert_problem(&r, 403);
+        it_resp_free(&r);
+        free(client);
+    }
+    free(body);
+
+    /* The client revokes its own secret: the audit row records it as the API client it is, with
+     * the role "client" (it acts with an org_admin's rights) and no email. */
+    {
+        const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+        char *plain = it_fmt("%s:%s", client_id, secret), *auth;
+        unsigned char b64[256];
+        PGresult *res;
+
+        EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
+        auth = it_fmt("Authorization: Basic %s", (char *)b64);
+        form[1] = auth;
+        body = it_fmt("token=%s&token_type_hint=client_secret", secret);
+        it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        res = it_sql(f->s,
+                     "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
+                     " WHERE action = 'revoke_secret' AND resource_id = $1",
+                     client_uuid);
+        assert_int_equal(PQntuples(res), 1);
+        assert_string_equal(PQgetvalue(res, 0, 0), "api_client");
+        assert_string_equal(PQgetvalue(res, 0, 1), "client");
+        assert_string_equal(PQgetvalue(res, 0, 2), "t");
+        PQclear(res);
+        free(body);
+        free(auth);
+        free(plain);
+    }
+}
+
 int
 main(void)
 {
@@ -878,6 +958,7 @@ main(void)
         cmocka_unit_test(test_password_change),
         cmocka_unit_test(test_password_change_throttled),
         cmocka_unit_test(test_no_password_hash_anywhere),
+        cmocka_unit_test(test_me),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -49,7 +49,8 @@ load_ok(const char *name, const char *value, struct config *c)
         assert_int_equal(setenv(name, value, 1), 0);
     }
     if (config_load(c, err, sizeof(err)) != 0) {
-        fail_msg("%s='%s' refused: %s", name, value, err);
+        fail_msg("%s='%s' refused: %s", name != NULL ? name : "(defaults)",
+                 value != NULL ? value : "", err);
     }
     if (name != NULL) {
         unsetenv(name);

@@ -383,8 +383,6 @@ async function trainingSession({ params, gen }) {
   const session = await get(`/v1/training-sessions/${params.id}`);
   const enrolments = await getAll(`/v1/training-sessions/${params.id}/enrolments`);
   const site = session.location_id ? await get(`/v1/locations/${session.location_id}`).catch(() => null) : null;
-  // Each enrolment's ETag, so an outcome never overwrites a change made since this page loaded.
-  const tags = await Promise.all(enrolments.map((e) => api(`/v1/training-sessions/${params.id}/enrolments/${e.id}`).then((r) => r.etag)));
   if (stale(gen)) return;
   const open = session.status === 'scheduled';
 
@@ -434,7 +432,7 @@ async function trainingSession({ params, gen }) {
           h('label', { class: 'govuk-label govuk-visually-hidden', for: `f-outcome-${i}`, text: `Outcome for ${name} (${e.registration_number})` }),
           h(
             'select',
-            { class: 'govuk-select', id: `f-outcome-${i}`, name: `outcome-${i}`, 'data-enrolment': e.id, 'data-etag': tags[i] ?? '' },
+            { class: 'govuk-select', id: `f-outcome-${i}`, name: `outcome-${i}`, 'data-enrolment': e.id },
             h('option', { value: '', text: 'No change' }),
             choices.map((c) => h('option', { value: c, text: words(c) })),
           ),
@@ -458,31 +456,34 @@ async function trainingSession({ params, gen }) {
     outcomes.append(buttonGroup(save));
     outcomes.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      save.disabled = true;
       const chosen = [...outcomes.querySelectorAll('select[data-enrolment]')].filter((s) => s.value);
-      const failures = [];
-      let done = 0;
-      for (const s of chosen) {
-        try {
-          await api(`/v1/training-sessions/${session.id}/enrolments/${s.dataset.enrolment}`, { method: 'PATCH', body: { status: s.value }, etag: s.dataset.etag });
-          done++;
-        } catch (err) {
-          const label = s.labels[0].textContent.replace(/^Outcome for /, '');
-          failures.push({ field: s.name, detail: `${label}: ${err instanceof ApiError ? err.problem.detail ?? err.problem.title : 'failed'}` });
-        }
-      }
-      save.disabled = false;
-      if (failures.length) {
-        if (done) {
-          // What did save is shown on the reloaded page; the errors stay with it.
-        }
-        showProblem(outcomes, new ApiError(422, { errors: failures }), { describe: (e) => e.detail });
-        return;
-      }
       if (chosen.length === 0) {
         showProblem(outcomes, new ApiError(422, { errors: [{ field: 'outcome-0', detail: 'Choose an outcome for at least one person' }] }), { describe: (e) => e.detail });
         return;
       }
+      // One request for the whole table: all of it is recorded, or none of it, with every
+      // failing row named ("[i].status" is the i-th outcome sent).
+      save.disabled = true;
+      try {
+        await api(`/v1/training-sessions/${session.id}/outcomes`, {
+          method: 'POST',
+          body: chosen.map((s) => ({ enrolment_id: s.dataset.enrolment, status: s.value })),
+        });
+      } catch (err) {
+        save.disabled = false;
+        if (err instanceof ApiError && err.status === 422) {
+          const failures = err.fieldErrors.map((e) => {
+            const s = chosen[Number(/^\[(\d+)\]/.exec(e.field ?? '')?.[1] ?? -1)];
+            const label = s ? s.labels[0].textContent.replace(/^Outcome for /, '') : '';
+            return { field: s ? s.name : 'outcome-0', detail: label ? `${label}: ${e.detail}` : e.detail };
+          });
+          showProblem(outcomes, new ApiError(422, { errors: failures }), { describe: (e) => e.detail });
+          return;
+        }
+        showProblem(outcomes, err);
+        return;
+      }
+      const done = chosen.length;
       success(`Outcomes recorded for ${done} ${done === 1 ? 'person' : 'people'}`);
       route();
     });
@@ -501,7 +502,7 @@ async function trainingSession({ params, gen }) {
     p(auditLink('training_session', session.id)),
     open ? h('div', {}, h2('Enrol a facilitator', 's'), enrolForm) : null,
     outcomes,
-    open && session.ends_on <= today()
+    (open || session.status === 'awaiting_outcomes') && session.ends_on <= today()
       ? h(
           'form',
           {
@@ -728,12 +729,12 @@ async function audit({ query, gen }) {
   const list = pagedTable({
     path: '/v1/audit',
     query: { resource_type: query.resource_type, resource_id: query.resource_id },
-    caption: 'Changes, oldest first',
+    caption: 'Changes, newest first',
     empty: 'No change recorded for this record.',
     limit: 50,
     columns: [
       { head: 'When', cell: (a) => date(a.at) },
-      { head: 'Who', cell: (a) => actorCell(a.actor_id) },
+      { head: 'Who', cell: (a) => actorCell(a) },
       { head: 'Action', cell: (a) => words(a.action) },
       { head: 'Record', cell: (a) => `${words(a.resource_type)} ${a.resource_id ?? ''}` },
       { head: 'Changes', cell: (a) => changes(a.before, a.after) },
@@ -753,8 +754,13 @@ async function audit({ query, gen }) {
   render('Audit trail', heading('Audit trail'), filter, list.el);
 }
 
-function actorCell(id) {
-  const span = h('span', { text: id ? 'Loading…' : 'The system' });
+// Who acted: the email the row recorded (as it was then), else the account's name looked up.
+function actorCell(a) {
+  if (a.actor_email) {
+    return h('span', { text: a.actor_email });
+  }
+  const id = a.actor_id;
+  const span = h('span', { text: id ? 'Loading…' : a.actor_type === 'command_line' ? 'The command line' : 'The system' });
   if (id) {
     actorName(id).then((name) => {
       span.textContent = name;

@@ -120,6 +120,7 @@ const TAG_COLOURS = {
   pending: 'blue',
   planned: 'blue',
   scheduled: 'blue',
+  awaiting_outcomes: 'yellow',
   recruiting: 'light-blue',
   running: 'turquoise',
   enrolled: 'blue',
