@@ -30,7 +30,7 @@ const char config_help[] =
     "  REGISTRY_CONNS_PER_ADDRESS  open connections one client address may hold; more are\n"
     "                           refused (default 16, 0: no cap; REGISTRY_TRUSTED_PROXY is exempt)\n"
     "  REGISTRY_HEADER_TIMEOUT_MS  a connection that has not sent its request head this long\n"
-    "                           after a worker took it is closed (default 3000)\n"
+    "                           after it was accepted is closed (default 3000, 100-10000)\n"
     "  REGISTRY_DB_POOL         database connections shared by requests (default 8)\n"
     "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default "
     "2000)\n"
