@@ -27,6 +27,10 @@ const char config_help[] =
     "  REGISTRY_DATABASE_URL    libpq URI or keyword string (required for database commands)\n"
     "  REGISTRY_LISTEN          host:port to listen on (default 127.0.0.1:8080)\n"
     "  REGISTRY_THREADS         HTTP worker threads, one per open connection (default 64)\n"
+    "  REGISTRY_CONNS_PER_ADDRESS  open connections one client address may hold; more are\n"
+    "                           refused (default 16, 0: no cap; REGISTRY_TRUSTED_PROXY is exempt)\n"
+    "  REGISTRY_HEADER_TIMEOUT_MS  a connection that has not sent its request head this long\n"
+    "                           after it was accepted is closed (default 3000, 100-10000)\n"
     "  REGISTRY_DB_POOL         database connections shared by requests (default 8)\n"
     "  REGISTRY_DB_WAIT_MS      how long a request waits for a connection before 503 (default "
     "2000)\n"
@@ -143,6 +147,12 @@ config_load(struct config *c, char *err, size_t errlen)
     c->listen_port = (int)port;
 
     if (int_setting("REGISTRY_THREADS", 64, 2, 4096, &c->threads, err, errlen) != 0
+        || int_setting("REGISTRY_CONNS_PER_ADDRESS", 16, 0, 1000000, &c->conns_per_address, err,
+                       errlen)
+               != 0
+        || int_setting("REGISTRY_HEADER_TIMEOUT_MS", 3000, 100, 10000, &c->header_timeout_ms, err,
+                       errlen)
+               != 0
         || int_setting("REGISTRY_DB_POOL", 8, 1, 512, &c->db_pool, err, errlen) != 0
         || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
         || int_setting("REGISTRY_DB_QUERY_TIMEOUT_MS", 2000, 100, 600000, &c->db_query_timeout_ms,

@@ -12,6 +12,7 @@
 #include <civetweb.h>
 #include <libpq-fe.h>
 
+#include "registry/conns.h"
 #include "registry/db.h"
 #include "registry/keys.h"
 #include "registry/logging.h"
@@ -174,9 +175,16 @@ server_run(const struct config *c)
     snprintf(threads, sizeof(threads), "%d", c->threads);
     memset(&callbacks, 0, sizeof(callbacks));
     callbacks.log_message = log_message;
+    /* The per-address cap and the header timeout (conns.c). */
+    callbacks.begin_request = conns_begin_request;
+    callbacks.connection_close = conns_connection_close;
     init.callbacks = &callbacks;
     init.user_data = NULL;
     init.configuration_options = options;
+    if (conns_start(c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mpact-registry: %s\n", err);
+        goto out;
+    }
     mg_init_library(0);
     library = 1;
     ctx = mg_start2(&init, &error);
@@ -215,6 +223,7 @@ server_run(const struct config *c)
     }
     rc = 0;
 out:
+    conns_stop(); /* no header timeouts while CivetWeb closes what is left */
     if (ctx != NULL) {
         mg_stop(ctx); /* stops accepting, waits for requests in flight */
     }

@@ -9,6 +9,8 @@ struct config {
     char listen_host[64];     /* from REGISTRY_LISTEN, host part */
     int listen_port;          /* from REGISTRY_LISTEN, port part */
     int threads;              /* REGISTRY_THREADS: HTTP worker threads (open connections) */
+    int conns_per_address;    /* REGISTRY_CONNS_PER_ADDRESS: open sockets one address may hold */
+    int header_timeout_ms;    /* REGISTRY_HEADER_TIMEOUT_MS: time to send a request head */
     int db_pool;              /* REGISTRY_DB_POOL: database connections */
     int db_wait_ms;           /* REGISTRY_DB_WAIT_MS: how long a request waits for one */
     int db_query_timeout_ms;  /* REGISTRY_DB_QUERY_TIMEOUT_MS: its database work, once held */

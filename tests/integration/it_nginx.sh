@@ -11,7 +11,10 @@
 #   - the service sees each client's own address (X-Forwarded-For from nginx): the per-client
 #     rate limit counts two source addresses apart, and a forged X-Forwarded-For changes nothing;
 #   - /metrics is refused through the proxy but answers a direct local scrape;
-#   - problem pages come from static/ through nginx with a long cache lifetime.
+#   - problem pages come from static/ through nginx with a long cache lifetime;
+#   - 128 idle sockets, 128 TLS handshakes and 128 plain-HTTP request heads at 1 byte a second
+#     from 127.0.0.1 (sockflood) leave another client's /healthz and register lookup answered
+#     within 200 ms, and nginx closes them all at its 5 s client_header_timeout (measured).
 # Run by ctest with IT_PG_DIR (the test cluster), MPACT_BIN and IT_SOURCE_DIR.
 set -euo pipefail
 
@@ -153,7 +156,7 @@ user $(id -un);
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/logs/error.log warn;
-events { worker_connections 64; }
+events { worker_connections 1024; } # Debian's nginx.conf has 768; the floods below need 300
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -265,5 +268,49 @@ if [[ -n "${IT_STATIC_DIR:-}" && -f "$IT_STATIC_DIR/assets/app.css" ]]; then
 else
     echo "ok: no built front end (WEB_ASSETS=OFF): assets not checked"
 fi
+
+# ---- Idle and slowloris sockets (issue 13, item 2) ------------------------------------------
+flood=${SOCKFLOOD:?}
+# One probe from $1 (curl's --interface) to path $2: prints "<status> <ms>".
+probe()
+{
+    curl -sk -o /dev/null -m 2 --interface "$1" -w '%{http_code} %{time_total}' "$base$2" \
+        | awk '{ printf "%s %d", $1, $2 * 1000 }'
+}
+# Floods nginx's port $1 from 127.0.0.1 with 128 sockets of kind $2 while another client probes,
+# then checks nginx closed every one at client_header_timeout (5 s).
+flood_check()
+{
+    local port="$1" kind="$2" out="$work/flood_$2" i answer worst=0
+    "$flood" 127.0.0.1 127.0.0.1 "$port" 128 "$kind" 9 >"$out" &
+    local fpid=$!
+    sleep 0.5
+    for i in 1 2 3 4 5 6; do
+        answer=$(probe 127.0.0.2 /healthz)
+        [[ "${answer% *}" == 200 && "${answer#* }" -le 200 ]] \
+            || { kill "$fpid" 2>/dev/null; fail "$kind flood: /healthz from 127.0.0.2: $answer (status ms)"; }
+        ((${answer#* } > worst)) && worst=${answer#* }
+        # A number not on the register (404); one address each, under the rate limit of 3.
+        answer=$(probe "127.0.0.$((20 + i))" /v1/public/facilitators/MPF-000001)
+        [[ "${answer% *}" == 404 && "${answer#* }" -le 200 ]] \
+            || { kill "$fpid" 2>/dev/null; fail "$kind flood: register lookup from 127.0.0.$((20 + i)): $answer"; }
+        ((${answer#* } > worst)) && worst=${answer#* }
+        sleep 0.3
+    done
+    wait "$fpid" || fail "sockflood $kind failed: $(cat "$out")"
+    # refused=R held=H first_close_ms=F last_close_ms=L open=O connect_failed=C
+    local held first last open failed
+    held=$(sed -n 's/.* held=\([0-9]*\).*/\1/p' "$out")
+    first=$(sed -n 's/.* first_close_ms=\(-\?[0-9]*\).*/\1/p' "$out")
+    last=$(sed -n 's/.* last_close_ms=\([0-9]*\).*/\1/p' "$out")
+    open=$(sed -n 's/.* open=\([0-9]*\).*/\1/p' "$out")
+    failed=$(sed -n 's/.* connect_failed=\([0-9]*\).*/\1/p' "$out")
+    [[ "$open" == 0 && "$failed" == 0 ]] || fail "$kind flood: sockets left open by nginx: $(cat "$out")"
+    ((first >= 4500 && last <= 6500)) || fail "$kind flood: not closed at the 5 s header timeout: $(cat "$out")"
+    echo "ok: 128 $kind sockets: the other client's slowest answer ${worst} ms; nginx closed $held of them after $first..$last ms"
+}
+flood_check "$tport" idle
+flood_check "$tport" tls-trickle
+flood_check "$hport" trickle
 
 echo "PASS"

@@ -1,0 +1,325 @@
+/* conns.c: keeps idle and slow sockets from holding CivetWeb's worker threads.
+ *
+ * CivetWeb 1.15 gives every open connection a worker thread of its own, and a worker reads the
+ * request head for up to request_timeout_ms: a client that opens sockets and sends nothing (or
+ * one byte a second) holds a thread per socket, and with num_threads of them nobody else is
+ * answered (LIBRARIES.md 28). CivetWeb has no hook that sees a socket before a worker takes it
+ * and none that can drop a connection, so this file does two things around it:
+ *
+ * - It defines accept(). The binary's own definition comes before libc's for libcivetweb.so's
+ *   calls (symbol interposition: libcivetweb imports accept, the executable exports the symbol
+ *   because a shared library in the link references it), so every socket CivetWeb's master
+ *   thread accepts passes through here first. Unarmed (tests linking registry_core, before
+ *   server_run arms it) it is plain accept. Armed, it records the socket with its peer address
+ *   and refuses (closes at once, with a reset) a connection from an address that already holds
+ *   REGISTRY_CONNS_PER_ADDRESS open sockets, so that one address can never hold every worker.
+ *   CivetWeb treats the failed accept() as nothing happened.
+ * - A watchdog thread shuts down (shutdown(2), which wakes the worker's poll with an end of
+ *   file) every socket that has not sent a whole request head REGISTRY_HEADER_TIMEOUT_MS after
+ *   it was accepted; the worker then closes it as CivetWeb closes any connection. A socket with
+ *   bytes nobody has read yet is a client waiting for a worker (the server is busy), not a slow
+ *   client: its clock starts again, so the worker that reads them has the whole timeout.
+ *
+ * The CivetWeb callbacks tie a connection to its record, found by peer address and port:
+ * begin_request (a head has arrived) stops its clock and keeps the record's index as the
+ * connection's user data; connection_close (called before CivetWeb closes the socket, so the
+ * descriptor cannot have been reused yet) frees it. init_connection would be the natural place
+ * to start the clock when a worker takes the socket, but CivetWeb 1.15 never calls it for
+ * server connections (measured), so the clock starts at accept. After the first request the
+ * connection is CivetWeb's keep_alive_timeout_ms alone. */
+#include "registry/conns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "registry/clock.h"
+#include "registry/logging.h"
+
+#define CONNS_TICK_MS   50    /* how often the watchdog looks */
+#define CONNS_REPORT_MS 10000 /* at most one log line about refused and dropped sockets */
+
+struct slot {
+    int fd;             /* the accepted socket; -1: the slot is free */
+    uint32_t addr;      /* peer IPv4 address, network order */
+    uint16_t port;      /* peer port, network order */
+    long long deadline; /* clock_mono_ms() by which a head must arrive; 0: one did */
+};
+
+static atomic_int armed;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static struct slot *slots; /* guarded by lock, as is everything below */
+static size_t nslots;
+static int per_address; /* 0: no cap */
+static int header_ms;
+static int have_exempt;
+static uint32_t exempt; /* the trusted proxy: never capped */
+static int stopping;
+static int watchdog_running;
+static pthread_t watchdog;
+static unsigned long refused, dropped; /* since the last report */
+
+/* Records socket `fd` from `peer`. Returns 0, or -1 when the peer is over its cap. Called with
+ * the lock held. */
+static int
+track(int fd, const struct sockaddr_in *peer)
+{
+    size_t i, free_slot = nslots;
+    int same = 0;
+
+    for (i = 0; i < nslots; i++) {
+        if (slots[i].fd == fd) {
+            slots[i].fd = -1; /* closed behind our back: the kernel handed the number out again */
+        }
+        if (slots[i].fd < 0) {
+            if (free_slot == nslots) {
+                free_slot = i;
+            }
+        } else if (slots[i].addr == peer->sin_addr.s_addr) {
+            same++;
+        }
+    }
+    if (per_address > 0 && same >= per_address
+        && !(have_exempt && peer->sin_addr.s_addr == exempt)) {
+        refused++;
+        return -1;
+    }
+    if (free_slot == nslots) {
+        size_t n = nslots != 0 ? nslots * 2 : 128;
+        struct slot *grown = realloc(slots, n * sizeof(*grown));
+
+        if (grown == NULL) {
+            return 0; /* untracked: served as CivetWeb alone would */
+        }
+        for (i = nslots; i < n; i++) {
+            grown[i].fd = -1;
+        }
+        slots = grown;
+        nslots = n;
+    }
+    slots[free_slot].fd = fd;
+    slots[free_slot].addr = peer->sin_addr.s_addr;
+    slots[free_slot].port = peer->sin_port;
+    slots[free_slot].deadline = clock_mono_ms() + header_ms;
+    return 0;
+}
+
+int
+accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int s, over = 0;
+
+    if (!atomic_load(&armed)) {
+        return accept4(fd, addr, addrlen, 0);
+    }
+    s = accept4(fd, (struct sockaddr *)&ss, &len, 0);
+    if (s < 0) {
+        return s;
+    }
+    if (addr != NULL && addrlen != NULL) {
+        memcpy(addr, &ss, len < *addrlen ? len : *addrlen);
+        *addrlen = len;
+    }
+    if (ss.ss_family == AF_INET) {
+        pthread_mutex_lock(&lock);
+        over = track(s, (const struct sockaddr_in *)&ss);
+        pthread_mutex_unlock(&lock);
+    }
+    if (over) {
+        struct linger reset = {1, 0};
+
+        setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        close(s);
+        errno = ECONNABORTED;
+        return -1;
+    }
+    return s;
+}
+
+/* The slot of `conn`: the one its first request found (kept as the connection's user data), or
+ * the one with its peer address and port; -1 when it has none. Called with the lock held. */
+static long
+slot_of(const struct mg_connection *conn)
+{
+    uintptr_t v = (uintptr_t)mg_get_user_connection_data(conn);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct in_addr a;
+    uint16_t port;
+    size_t i;
+
+    if (ri == NULL || inet_pton(AF_INET, ri->remote_addr, &a) != 1) {
+        return -1;
+    }
+    port = htons((uint16_t)ri->remote_port);
+    if (v != 0 && v <= nslots && slots[v - 1].fd >= 0 && slots[v - 1].addr == a.s_addr
+        && slots[v - 1].port == port) {
+        return (long)(v - 1);
+    }
+    for (i = 0; i < nslots; i++) {
+        if (slots[i].fd >= 0 && slots[i].addr == a.s_addr && slots[i].port == port) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+int
+conns_begin_request(struct mg_connection *conn)
+{
+    long i;
+
+    pthread_mutex_lock(&lock);
+    if ((i = slot_of(conn)) >= 0) {
+        slots[i].deadline = 0;
+        mg_set_user_connection_data(conn, (void *)(uintptr_t)(i + 1));
+    }
+    pthread_mutex_unlock(&lock);
+    return 0; /* CivetWeb goes on to the request handlers */
+}
+
+void
+conns_connection_close(const struct mg_connection *conn)
+{
+    long i;
+
+    pthread_mutex_lock(&lock);
+    if ((i = slot_of(conn)) >= 0) {
+        slots[i].fd = -1;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* Whether `fd` is still the socket from `s`'s peer (a descriptor closed without
+ * connection_close could have been reused for something else). */
+static int
+same_peer(const struct slot *s)
+{
+    struct sockaddr_in peer;
+    socklen_t len = sizeof(peer);
+
+    return getpeername(s->fd, (struct sockaddr *)&peer, &len) == 0 && peer.sin_family == AF_INET
+           && peer.sin_addr.s_addr == s->addr && peer.sin_port == s->port;
+}
+
+/* Shuts down the sockets past their deadline. Called with the lock held. */
+static void
+expire(long long now)
+{
+    size_t i;
+
+    for (i = 0; i < nslots; i++) {
+        struct slot *s = &slots[i];
+        int waiting = 0;
+
+        if (s->fd < 0 || s->deadline == 0 || now < s->deadline) {
+            continue;
+        }
+        if (ioctl(s->fd, FIONREAD, &waiting) == 0 && waiting > 0) {
+            /* Bytes nobody has read yet: the client waits for a worker, not we for it. The
+             * worker that reads them has a whole header timeout from here. */
+            s->deadline = now + header_ms;
+            continue;
+        }
+        s->deadline = 0;
+        if (same_peer(s)) {
+            shutdown(s->fd, SHUT_RDWR);
+            dropped++;
+        }
+    }
+}
+
+static void *
+watchdog_run(void *arg)
+{
+    long long last_report = clock_mono_ms();
+
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        struct timespec until;
+        long long now;
+
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += CONNS_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&wake, &lock, &until);
+        if (stopping) {
+            break;
+        }
+        now = clock_mono_ms();
+        expire(now);
+        if ((refused != 0 || dropped != 0) && now - last_report >= CONNS_REPORT_MS) {
+            logging_event("warn", NULL,
+                          "connections: %lu refused over REGISTRY_CONNS_PER_ADDRESS=%d, %lu "
+                          "closed without a request head within %d ms (last %lld s)",
+                          refused, per_address, dropped, header_ms, (now - last_report) / 1000);
+            refused = dropped = 0;
+            last_report = now;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+int
+conns_start(const struct config *c, char *err, size_t errlen)
+{
+    pthread_condattr_t ca;
+    struct in_addr a;
+    int rc;
+
+    per_address = c->conns_per_address;
+    header_ms = c->header_timeout_ms;
+    have_exempt = c->trusted_proxy != NULL && inet_pton(AF_INET, c->trusted_proxy, &a) == 1;
+    exempt = have_exempt ? a.s_addr : 0;
+    stopping = 0;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if ((rc = pthread_create(&watchdog, NULL, watchdog_run, NULL)) != 0) {
+        snprintf(err, errlen, "cannot start the connection watchdog: %s", strerror(rc));
+        pthread_cond_destroy(&wake);
+        return -1;
+    }
+    watchdog_running = 1;
+    atomic_store(&armed, 1);
+    return 0;
+}
+
+void
+conns_stop(void)
+{
+    if (!watchdog_running) {
+        return;
+    }
+    atomic_store(&armed, 0);
+    pthread_mutex_lock(&lock);
+    stopping = 1;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(watchdog, NULL);
+    watchdog_running = 0;
+    pthread_cond_destroy(&wake);
+    /* The callbacks may still run until mg_stop returns; with the guard unarmed and the table
+     * kept they find nothing to do. The table itself is freed by the process exit: freeing it
+     * here would race with a connection_close still in flight. */
+}
