@@ -12,6 +12,7 @@
 #include <civetweb.h>
 #include <libpq-fe.h>
 
+#include "registry/auth.h"
 #include "registry/db.h"
 #include "registry/keys.h"
 #include "registry/logging.h"
@@ -161,6 +162,9 @@ server_run(const struct config *c)
         fprintf(stderr, "mpact-registry: replica: %s\n", err);
         goto out;
     }
+    if (auth_epochs_start() != 0) {
+        goto out;
+    }
     password_init(c->password_slots);
     ratelimit_init(c->public_rate);
 
@@ -221,6 +225,7 @@ out:
         mg_exit_library();
     }
     webhooks_stop(); /* joins the worker before its pool goes */
+    auth_epochs_stop();
     db_pool_close();
     keys_unload();
     return rc;
