@@ -15,6 +15,7 @@
  * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
  * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
  * token's family, or a client's own secret when the client authenticates. */
+#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -147,35 +148,31 @@ refresh_new(char token[REFRESH_B64_LEN], char hex[65])
     return 0;
 }
 
-/* The wait, in seconds, that `failures` failures in the window impose after the latest one. */
-static double
+/* The wait, in seconds, that `failures` failures in the window impose after the latest one:
+ * none before THROTTLE_FREE, then THROTTLE_BASE_S doubling with each more, up to THROTTLE_MAX_S. */
+static long
 throttle_wait_s(long failures)
 {
-    long doublings = failures - THROTTLE_FREE;
+    long wait = THROTTLE_BASE_S, n;
 
     if (failures < THROTTLE_FREE) {
         return 0;
     }
-    if (doublings > 20) {
-        doublings = 20;
+    for (n = THROTTLE_FREE; n < failures && wait < THROTTLE_MAX_S; n++) {
+        wait *= 2;
     }
-    return (double)THROTTLE_BASE_S * (double)(1L << doublings) < THROTTLE_MAX_S
-               ? (double)THROTTLE_BASE_S * (double)(1L << doublings)
-               : THROTTLE_MAX_S;
+    return wait < THROTTLE_MAX_S ? wait : THROTTLE_MAX_S;
 }
 
-/* Sends the 429 of a throttled sign-in. Returns the status sent. */
+/* Sends the 429 of a throttled sign-in, `detail` naming why. Returns the status sent. */
 static int
-throttled(struct req *r, long seconds)
+throttled(struct req *r, long seconds, const char *detail)
 {
     char retry[24];
 
     snprintf(retry, sizeof(retry), "%ld", seconds < 1 ? 1 : seconds);
     http_add_header(r, "Retry-After", retry);
-    return problem_send(r, PROBLEM_TOO_MANY_REQUESTS,
-                        "too many failed password attempts for this account from your address;"
-                        " try again in %s seconds",
-                        retry);
+    return problem_send(r, PROBLEM_TOO_MANY_REQUESTS, "%s; try again in %s seconds", detail, retry);
 }
 
 int
@@ -206,19 +203,22 @@ tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_
     failures = atol(PQgetvalue(res, 0, 0));
     in_flight = atol(PQgetvalue(res, 0, 1));
     since_last = db_value(res, 0, "since_last") != NULL ? atof(db_value(res, 0, "since_last")) : 0;
-    wait = throttle_wait_s(failures);
+    wait = (double)throttle_wait_s(failures);
     /* Past the free failures: wait out the backoff, then one attempt at a time. Before them: as
-     * many at once as a clean record allows, or only up to the free failures once one failed. */
+     * many at once as a clean record allows, or only up to the free failures once one failed,
+     * so that attempts sent together cannot get round the count. */
     if (failures >= THROTTLE_FREE && since_last < wait) {
         db_rollback(r->db);
-        status = throttled(r, (long)(wait - since_last + 0.999));
+        status = throttled(r, (long)ceil(wait - since_last),
+                           "too many failed password attempts for this account from your address");
         goto out;
     }
     if ((failures >= THROTTLE_FREE && in_flight > 0)
         || (failures > 0 && failures < THROTTLE_FREE && failures + in_flight >= THROTTLE_FREE)
         || (failures == 0 && in_flight >= THROTTLE_CONCURRENT)) {
         db_rollback(r->db);
-        status = throttled(r, 1);
+        status =
+            throttled(r, 1, "too many sign-in attempts at once for this account from your address");
         goto out;
     }
     PQclear(res);
