@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "registry/auth.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -107,6 +108,10 @@ audit_commit_or_problem(struct req *r,
     if ((fail = audit_write(r, action, resource_type, resource_id, before, after)) != NULL
         || db_commit(r->db, &fail) != 0) {
         status = problem_from_db(r, fail);
+    } else if (auth_epochs_may_change(resource_type)) {
+        /* The change may have ended tokens (token epochs): this instance refuses them before it
+         * answers, the others within AUTH_EPOCH_POLL_MS. */
+        (void)auth_epochs_refresh(r->db);
     }
     PQclear(fail);
     return status;

@@ -1,7 +1,21 @@
 /* auth.c: bearer tokens on requests. The signature is checked by keys.c on keys parsed once;
- * the claims are checked here, because libjwt 1.10 checks none of them (LIBRARIES.md 14). */
+ * the claims are checked here, because libjwt 1.10 checks none of them (LIBRARIES.md 14).
+ *
+ * Token epochs: every access token carries its principal's epoch (claim "ep") from when it was
+ * issued. Disabling a user, revoking an API client, or a licence that stops being active moves
+ * the principal's epoch on in the database (triggers of migration 0012), and a token with an
+ * older epoch is refused. Each instance keeps the epochs in memory (one hash table; a lookup per
+ * request under a read lock, after the verified-token cache), read at start, after every change
+ * this instance commits that can end tokens (audit.c), and every AUTH_EPOCH_POLL_MS by a thread
+ * of its own, so a change made through another instance is seen within that. Each read fetches
+ * only the rows changed since the last one: those whose transaction id is at or above the
+ * oldest transaction still running when the last read was taken. */
 #include "registry/auth.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +23,246 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "registry/codec.h"
 #include "registry/config.h"
+#include "registry/db.h"
 #include "registry/keys.h"
+#include "registry/logging.h"
 #include "registry/metrics.h"
 #include "registry/validate.h"
+
+/* ---- Token epochs -------------------------------------------------------------------------- */
+
+struct epoch_slot {
+    char id[40]; /* the principal's UUID as text; "" when free */
+    long long epoch;
+};
+
+static struct {
+    pthread_rwlock_t lock;    /* guards slots, cap, used */
+    struct epoch_slot *slots; /* open addressing, linear probing, never shrinks */
+    size_t cap, used;
+    pthread_mutex_t read_mu; /* one read of the database at a time, guards since */
+    long long since;         /* every change by a transaction below this id has been read */
+    atomic_int nonempty;     /* 0 while no principal has an epoch: the lookup is skipped */
+    /* The polling thread. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int running, stop;
+} epochs = {
+    .lock = PTHREAD_RWLOCK_INITIALIZER,
+    .read_mu = PTHREAD_MUTEX_INITIALIZER,
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .cv = PTHREAD_COND_INITIALIZER,
+};
+
+static uint64_t
+epoch_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *id != '\0'; id++) {
+        h = (h ^ (unsigned char)*id) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The slot of `id` in `slots` (capacity `cap`, a power of two): its own, or the free one where
+ * it would go. */
+static struct epoch_slot *
+epoch_find(struct epoch_slot *slots, size_t cap, const char *id)
+{
+    size_t i = (size_t)epoch_hash(id) & (cap - 1);
+
+    while (slots[i].id[0] != '\0' && strcmp(slots[i].id, id) != 0) {
+        i = (i + 1) & (cap - 1);
+    }
+    return &slots[i];
+}
+
+/* Raises the epoch of `id` to `epoch` (epochs never go back). Call with the write lock held.
+ * Returns 0, or -1 when out of memory. */
+static int
+epoch_set(const char *id, long long epoch)
+{
+    struct epoch_slot *s;
+
+    if (strlen(id) >= sizeof(s->id)) {
+        return 0; /* not a UUID: no token can name it */
+    }
+    if ((epochs.used + 1) * 2 > epochs.cap) {
+        size_t cap = epochs.cap == 0 ? 1024 : epochs.cap * 2, i;
+        struct epoch_slot *grown = calloc(cap, sizeof(*grown));
+
+        if (grown == NULL) {
+            return -1;
+        }
+        for (i = 0; i < epochs.cap; i++) {
+            if (epochs.slots[i].id[0] != '\0') {
+                *epoch_find(grown, cap, epochs.slots[i].id) = epochs.slots[i];
+            }
+        }
+        free(epochs.slots);
+        epochs.slots = grown;
+        epochs.cap = cap;
+    }
+    s = epoch_find(epochs.slots, epochs.cap, id);
+    if (s->id[0] == '\0') {
+        snprintf(s->id, sizeof(s->id), "%s", id);
+        s->epoch = epoch;
+        epochs.used++;
+    } else if (epoch > s->epoch) {
+        s->epoch = epoch;
+    }
+    return 0;
+}
+
+/* The epoch this instance knows for principal `id`: 0 when it has none. */
+static long long
+epoch_of(const char *id)
+{
+    long long epoch = 0;
+
+    if (!atomic_load(&epochs.nonempty)) {
+        return 0;
+    }
+    pthread_rwlock_rdlock(&epochs.lock);
+    if (epochs.cap > 0) {
+        epoch = epoch_find(epochs.slots, epochs.cap, id)->epoch;
+    }
+    pthread_rwlock_unlock(&epochs.lock);
+    return epoch;
+}
+
+int
+auth_epochs_refresh(struct db_conn *c)
+{
+    PGresult *res;
+    char since[24];
+    const char *params[1] = {since};
+    int i, rc = 0;
+
+    pthread_mutex_lock(&epochs.read_mu);
+    snprintf(since, sizeof(since), "%lld", epochs.since);
+    res = db_exec(c, "auth_epochs_since", 1, params);
+    if (!db_ok(res) || PQntuples(res) < 1) {
+        rc = -1;
+        goto out;
+    }
+    pthread_rwlock_wrlock(&epochs.lock);
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 1)
+            && epoch_set(PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2))) != 0) {
+            rc = -1;
+        }
+    }
+    if (epochs.used > 0) {
+        atomic_store(&epochs.nonempty, 1);
+    }
+    pthread_rwlock_unlock(&epochs.lock);
+    if (rc == 0) {
+        epochs.since = atoll(PQgetvalue(res, 0, 0));
+    }
+out:
+    PQclear(res);
+    pthread_mutex_unlock(&epochs.read_mu);
+    return rc;
+}
+
+int
+auth_epochs_may_change(const char *resource_type)
+{
+    return strcmp(resource_type, "user") == 0 || strcmp(resource_type, "api_client") == 0
+           || strcmp(resource_type, "licence") == 0 || strcmp(resource_type, "organisation") == 0;
+}
+
+/* 1 when the thread should stop, after waiting up to `ms` for that. */
+static int
+epochs_wait_or_stop(int ms)
+{
+    struct timespec until;
+    int stop;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&epochs.mu);
+    while (!epochs.stop && pthread_cond_timedwait(&epochs.cv, &epochs.mu, &until) != ETIMEDOUT) {
+    }
+    stop = epochs.stop;
+    pthread_mutex_unlock(&epochs.mu);
+    return stop;
+}
+
+static void *
+epochs_main(void *arg)
+{
+    int failing = 0;
+
+    (void)arg;
+    while (!epochs_wait_or_stop(AUTH_EPOCH_POLL_MS)) {
+        struct db_conn *c = db_acquire();
+        int rc = c != NULL ? auth_epochs_refresh(c) : -1;
+
+        db_release(c);
+        if (rc != 0 && !failing) {
+            logging_event("error", NULL, "auth: cannot read the token epochs; using those known");
+        }
+        failing = rc != 0;
+    }
+    return NULL;
+}
+
+int
+auth_epochs_start(void)
+{
+    struct db_conn *c = db_acquire();
+    int rc = c != NULL ? auth_epochs_refresh(c) : -1;
+
+    db_release(c);
+    if (rc != 0) {
+        fprintf(stderr, "mpact-registry: cannot read the token epochs from the database\n");
+        return -1;
+    }
+    epochs.stop = 0;
+    if (pthread_create(&epochs.thread, NULL, epochs_main, NULL) != 0) {
+        fprintf(stderr, "mpact-registry: cannot start the token-epoch thread\n");
+        return -1;
+    }
+    epochs.running = 1;
+    return 0;
+}
+
+void
+auth_epochs_stop(void)
+{
+    if (epochs.running) {
+        pthread_mutex_lock(&epochs.mu);
+        epochs.stop = 1;
+        pthread_cond_signal(&epochs.cv);
+        pthread_mutex_unlock(&epochs.mu);
+        pthread_join(epochs.thread, NULL);
+        epochs.running = 0;
+    }
+    pthread_rwlock_wrlock(&epochs.lock);
+    free(epochs.slots);
+    epochs.slots = NULL;
+    epochs.cap = epochs.used = 0;
+    atomic_store(&epochs.nonempty, 0);
+    pthread_rwlock_unlock(&epochs.lock);
+    pthread_mutex_lock(&epochs.read_mu);
+    epochs.since = 0;
+    pthread_mutex_unlock(&epochs.read_mu);
+}
+
+/* ---- Claims -------------------------------------------------------------------------------- */
 
 int
 auth_is_admin(const struct principal *p)
@@ -102,6 +350,7 @@ auth_check_claims(json_t *claims,
     json_t *sub = json_object_get(claims, "sub");
     json_t *role = json_object_get(claims, "role");
     json_t *org = json_object_get(claims, "org");
+    json_t *ep = json_object_get(claims, "ep");
     const char *r;
 
     memset(out, 0, sizeof(*out));
@@ -136,6 +385,10 @@ auth_check_claims(json_t *claims,
     }
     if (!json_is_string(role)) {
         *why = "role missing";
+        return -1;
+    }
+    if (ep != NULL && (!json_is_integer(ep) || json_integer_value(ep) < 0)) {
+        *why = "ep not a non-negative integer";
         return -1;
     }
     r = json_string_value(role);
@@ -201,13 +454,19 @@ auth_authenticate(struct req *r)
     }
     rc = auth_check_claims(claims, (long long)time(NULL), config.issuer, config.audience,
                            &r->principal, &why);
+    if (rc == 0 && json_integer_value(json_object_get(claims, "ep")) < epoch_of(r->principal.sub)) {
+        /* Issued before the user was disabled, the client revoked or the licence ended. */
+        memset(&r->principal, 0, sizeof(r->principal));
+        rc = -1;
+    }
     json_decref(claims);
     metrics_token(rc == 0);
     return rc == 0 ? 1 : -1;
 }
 
 char *
-auth_issue_access(const char *user_id, const char *role, const char *org, long long now)
+auth_issue_access(
+    const char *user_id, const char *role, const char *org, long long epoch, long long now)
 {
     unsigned char raw[16];
     char jti[33];
@@ -218,9 +477,10 @@ auth_issue_access(const char *user_id, const char *role, const char *org, long l
         return NULL;
     }
     codec_hex(raw, sizeof(raw), jti);
-    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", config.issuer, "aud",
+    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", config.issuer, "aud",
                        config.audience, "sub", user_id, "role", role, "iat", (json_int_t)now, "nbf",
-                       (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl), "jti", jti);
+                       (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl), "jti", jti,
+                       "ep", (json_int_t)epoch);
     if (claims == NULL) {
         return NULL;
     }
@@ -233,7 +493,8 @@ auth_issue_access(const char *user_id, const char *role, const char *org, long l
 }
 
 char *
-auth_issue_client(const char *client_uuid, const char *org, const char *scope, long long now)
+auth_issue_client(
+    const char *client_uuid, const char *org, const char *scope, long long epoch, long long now)
 {
     unsigned char raw[16];
     char jti[33];
@@ -244,10 +505,11 @@ auth_issue_client(const char *client_uuid, const char *org, const char *scope, l
         return NULL;
     }
     codec_hex(raw, sizeof(raw), jti);
-    claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", config.issuer,
-                       "aud", config.audience, "sub", client_uuid, "role", "client", "org", org,
-                       "scope", scope, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                       (json_int_t)(now + config.access_ttl), "jti", jti);
+    claims =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", config.issuer,
+                  "aud", config.audience, "sub", client_uuid, "role", "client", "org", org, "scope",
+                  scope, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
+                  (json_int_t)(now + config.access_ttl), "jti", jti, "ep", (json_int_t)epoch);
     if (claims == NULL) {
         return NULL;
     }

@@ -71,7 +71,12 @@ const struct db_stmt clients_stmts[] = {
      " (SELECT string_agg(s, ' ') FROM jsonb_array_elements_text(c.scopes) s) AS scope,"
      " (SELECT string_agg(encode(x.secret_hash, 'hex'), ',') FROM api_client_secret x"
      "   WHERE x.client_id = c.id AND x.revoked_at IS NULL"
-     "     AND (x.expires_at IS NULL OR x.expires_at > now())) AS hashes "
+     "     AND (x.expires_at IS NULL OR x.expires_at > now())) AS hashes,"
+     " coalesce((SELECT e.epoch FROM principal_epoch e WHERE e.principal_id = c.id), 0) AS epoch,"
+     " EXISTS (SELECT 1 FROM licence l WHERE l.organisation_id = c.organisation_id"
+     "   AND l.valid_from <= registry_today()"
+     "   AND licence_effective_status(l.status, l.valid_until, registry_today()) = 'active')"
+     "  AS licensed "
      "FROM api_client c JOIN organisation o ON o.id = c.organisation_id"
      " WHERE c.client_id = $1::text AND c.revoked_at IS NULL AND o.archived_at IS NULL"},
     {"cli_secret_revoke", "UPDATE api_client_secret SET revoked_at = now()"
@@ -474,6 +479,8 @@ clients_check_secret_or_problem(struct req *r,
         snprintf(out->org, sizeof(out->org), "%s", db_value(res, 0, "organisation_id"));
         snprintf(out->scope, sizeof(out->scope), "%s",
                  db_value(res, 0, "scope") != NULL ? db_value(res, 0, "scope") : "");
+        out->epoch = atoll(db_value(res, 0, "epoch"));
+        out->licensed = strcmp(db_value(res, 0, "licensed"), "t") == 0;
         status = 1;
     }
     PQclear(res);

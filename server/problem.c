@@ -23,7 +23,7 @@ static const struct {
     [PROBLEM_UNAUTHORIZED] = {401, "unauthorized", "Authentication required"},
     [PROBLEM_INVALID_TOKEN] = {401, "invalid-token", "Access token is invalid"},
     [PROBLEM_INVALID_CREDENTIALS] = {401, "invalid-credentials", "Email or password is wrong"},
-    [PROBLEM_INVALID_GRANT] = {401, "invalid-grant", "Refresh token is not valid"},
+    [PROBLEM_INVALID_GRANT] = {400, "invalid-grant", "Grant is not valid"},
     [PROBLEM_FORBIDDEN] = {403, "forbidden", "Not allowed"},
     [PROBLEM_NOT_FOUND] = {404, "not-found", "Resource not found"},
     [PROBLEM_METHOD_NOT_ALLOWED] = {405, "method-not-allowed", "Method not allowed"},

@@ -373,6 +373,12 @@ client_address(struct req *r, char *buf, size_t len)
     return buf;
 }
 
+const char *
+router_client_address(struct req *r, char *buf, size_t len)
+{
+    return client_address(r, buf, len);
+}
+
 /* 1 for the paths of open routes, which answer any origin's preflight. */
 static int
 is_open_path(const char *path)

@@ -12,6 +12,7 @@
 #include <civetweb.h>
 #include <libpq-fe.h>
 
+#include "registry/auth.h"
 #include "registry/conns.h"
 #include "registry/db.h"
 #include "registry/keys.h"
@@ -163,6 +164,9 @@ server_run(const struct config *c)
         fprintf(stderr, "mpact-registry: replica: %s\n", err);
         goto out;
     }
+    if (auth_epochs_start() != 0) {
+        goto out;
+    }
     password_init(c->password_slots);
     ratelimit_init(c->public_rate);
 
@@ -231,6 +235,7 @@ out:
         mg_exit_library();
     }
     webhooks_stop(); /* joins the worker before its pool goes */
+    auth_epochs_stop();
     db_pool_close();
     keys_unload();
     return rc;

@@ -15,6 +15,7 @@
  * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
  * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
  * token's family, or a client's own secret when the client authenticates. */
+#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -39,49 +40,69 @@
 #include "registry/router.h"
 #include "registry/validate.h"
 
-#define THROTTLE_LIMIT      5 /* failed sign-ins per email within the window */
-#define THROTTLE_WINDOW_SQL "interval '15 minutes'"
-#define REFRESH_BYTES       32  /* random bytes in a refresh token */
+/* Sign-in throttling, per account (lower-cased email) and client address together. */
+#define THROTTLE_FREE       5   /* failures in the window before any wait */
+#define THROTTLE_BASE_S     1   /* the wait after THROTTLE_FREE failures; doubles with each more */
+#define THROTTLE_MAX_S      900 /* the longest wait */
+#define THROTTLE_CONCURRENT 16  /* attempts at once on a clean record */
+#define THROTTLE_WINDOW_SQL "interval '1 day'"
+#define THROTTLE_FLIGHT_SQL "interval '1 minute'" /* an attempt older than this is abandoned */
+#define REFRESH_BYTES       32                    /* random bytes in a refresh token */
 #define REFRESH_TEXT_MAX    256 /* a presented token longer than this is not one of ours */
 #define REFRESH_B64_LEN     48  /* room for base64url of REFRESH_BYTES, and the NUL */
 
 const struct db_stmt tokens_stmts[] = {
-    /* Serialises the attempts on one email, so that the count and the record of an attempt
-     * cannot interleave with another attempt's. Held until the transaction ends. */
-    {"tok_throttle_lock",
-     "SELECT pg_advisory_xact_lock(hashtextextended('login_failure:' || lower($1::text), 0))"},
-    /* Failures in the window, and the seconds until the one whose leaving brings the count
-     * under $2 leaves (the $2-th newest). */
+    /* Serialises the admission of attempts on one account from one address, so that a count
+     * and the record of an attempt cannot interleave with another attempt's. Held until the
+     * transaction ends. $1 email, $2 address. */
+    {"tok_throttle_lock", "SELECT pg_advisory_xact_lock(hashtextextended("
+                          "'login_attempt:' || lower($1::text) || ' ' || $2::text, 0))"},
+    /* Failures in the window, attempts in flight, and seconds since the latest failure. */
     {"tok_throttle_check",
-     "SELECT count(*) AS failures,"
-     " (SELECT greatest(1, ceil(extract(epoch FROM f.at + " THROTTLE_WINDOW_SQL " - now())))::int"
-     "  FROM login_failure f WHERE f.email_key = lower($1::text)"
-     "   AND f.at > now() - " THROTTLE_WINDOW_SQL " ORDER BY f.at DESC OFFSET $2::int - 1 LIMIT 1)"
-     "  AS retry_after "
-     "FROM login_failure WHERE email_key = lower($1::text)"
-     " AND at > now() - " THROTTLE_WINDOW_SQL},
-    {"tok_failure_record",
-     "WITH pruned AS (DELETE FROM login_failure WHERE at < now() - interval '1 day') "
-     "INSERT INTO login_failure (email_key) VALUES (lower($1::text))"},
-    {"tok_failure_clear", "DELETE FROM login_failure WHERE email_key = lower($1::text)"},
-    {"tok_user_by_email", "SELECT id, role, organisation_id, disabled, password_hash FROM app_user"
-                          " WHERE lower(email) = lower($1::text)"},
+     "SELECT count(*) FILTER (WHERE failed_at > now() - " THROTTLE_WINDOW_SQL ") AS failures,"
+     " count(*) FILTER (WHERE failed_at IS NULL AND started_at > now() - " THROTTLE_FLIGHT_SQL
+     ") AS in_flight,"
+     " extract(epoch FROM now() - max(failed_at))::float8 AS since_last "
+     "FROM login_attempt WHERE email_key = lower($1::text) AND address = $2::text"
+     " AND started_at > now() - " THROTTLE_WINDOW_SQL " - " THROTTLE_FLIGHT_SQL},
+    {"tok_attempt_start",
+     "WITH pruned AS (DELETE FROM login_attempt WHERE started_at < now() - interval '2 days') "
+     "INSERT INTO login_attempt (email_key, address) VALUES (lower($1::text), $2::text)"
+     " RETURNING id"},
+    {"tok_attempt_failed", "UPDATE login_attempt SET failed_at = now() WHERE id = $1::bigint"},
+    /* A success: the attempt and the failures of its account from its address go. */
+    {"tok_attempt_succeeded",
+     "DELETE FROM login_attempt WHERE id = $1::bigint"
+     " OR (email_key = lower($2::text) AND address = $3::text AND failed_at IS NOT NULL)"},
+    {"tok_user_by_email",
+     "SELECT u.id, u.role, u.organisation_id, u.disabled, u.password_hash,"
+     " coalesce((SELECT e.epoch FROM principal_epoch e WHERE e.principal_id = u.id), 0) AS epoch"
+     " FROM app_user u WHERE lower(u.email) = lower($1::text)"},
     /* $1 user, $2 family (NULL starts a new one), $3 hex SHA-256 of the token, $4 lifetime in
      * seconds. Inserts nothing for a disabled user. */
     {"tok_insert", "INSERT INTO refresh_token (user_id, family_id, token_hash, expires_at)"
                    " SELECT u.id, coalesce($2::uuid, gen_random_uuid()), decode($3::text, 'hex'),"
                    "  now() + make_interval(secs => $4::int)"
                    " FROM app_user u WHERE u.id = $1::uuid AND NOT u.disabled RETURNING id"},
-    {"tok_get_locked", "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at "
-                       "<= now() AS expired, u.role, u.organisation_id, u.disabled "
-                       "FROM refresh_token t JOIN app_user u ON u.id = t.user_id"
-                       " WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
+    {"tok_get_locked",
+     "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at "
+     "<= now() AS expired, u.role, u.organisation_id, u.disabled, coalesce((SELECT e.epoch FROM "
+     "principal_epoch e WHERE e.principal_id = u.id), 0) AS epoch "
+     "FROM refresh_token t JOIN app_user u ON u.id = t.user_id"
+     " WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
     {"tok_use", "UPDATE refresh_token SET used_at = now() WHERE id = $1::uuid"},
     {"tok_revoke_family", "UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1::uuid"
                           " AND revoked_at IS NULL"},
     {"tok_logout",
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND family_id ="
      " (SELECT family_id FROM refresh_token WHERE token_hash = decode($1::text, 'hex'))"},
+    /* Read by auth.c: the token epochs changed by transactions at or above $1 (every one at
+     * the first read), each row with the oldest transaction still running now, from which the
+     * next read starts; one row of NULLs besides when nothing changed. */
+    {"auth_epochs_since",
+     "SELECT s.xmin, e.principal_id, e.epoch"
+     " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s"
+     " LEFT JOIN principal_epoch e ON e.xid >= $1::text::xid8"},
     /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
      * reuse is still recognised for as long as the token could have been valid. */
     {"tok_prune", "WITH d AS (DELETE FROM refresh_token"
@@ -127,23 +148,48 @@ refresh_new(char token[REFRESH_B64_LEN], char hex[65])
     return 0;
 }
 
-/* Starts a sign-in attempt for `email` in its own short transaction: under a per-email lock,
- * answers 429 when THROTTLE_LIMIT failures fall in the window; otherwise records this attempt
- * as a failure before the password is checked (a success clears them), so that attempts made
- * at the same moment are all counted. Returns 0, or the status of the problem already sent. */
+/* The wait, in seconds, that `failures` failures in the window impose after the latest one:
+ * none before THROTTLE_FREE, then THROTTLE_BASE_S doubling with each more, up to THROTTLE_MAX_S. */
+static long
+throttle_wait_s(long failures)
+{
+    long wait = THROTTLE_BASE_S, n;
+
+    if (failures < THROTTLE_FREE) {
+        return 0;
+    }
+    for (n = THROTTLE_FREE; n < failures && wait < THROTTLE_MAX_S; n++) {
+        wait *= 2;
+    }
+    return wait < THROTTLE_MAX_S ? wait : THROTTLE_MAX_S;
+}
+
+/* Sends the 429 of a throttled sign-in, `detail` naming why. Returns the status sent. */
+static int
+throttled(struct req *r, long seconds, const char *detail)
+{
+    char retry[24];
+
+    snprintf(retry, sizeof(retry), "%ld", seconds < 1 ? 1 : seconds);
+    http_add_header(r, "Retry-After", retry);
+    return problem_send(r, PROBLEM_TOO_MANY_REQUESTS, "%s; try again in %s seconds", detail, retry);
+}
+
 int
-tokens_attempt_or_problem(struct req *r, const char *email)
+tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_ATTEMPT_LEN])
 {
     PGresult *res = NULL, *fail = NULL;
-    char limit[16];
-    const char *params[2] = {email, limit};
+    char buf[48];
+    const char *params[2] = {email, router_client_address(r, buf, sizeof(buf))};
+    long failures, in_flight;
+    double since_last, wait;
     int status = 0;
 
-    snprintf(limit, sizeof(limit), "%d", THROTTLE_LIMIT);
+    attempt[0] = '\0';
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "tok_throttle_lock", 1, params);
+    res = db_exec(r->db, "tok_throttle_lock", 2, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
@@ -154,24 +200,36 @@ tokens_attempt_or_problem(struct req *r, const char *email)
         status = problem_from_db(r, res);
         goto out;
     }
-    if (atoi(PQgetvalue(res, 0, 0)) >= THROTTLE_LIMIT) {
-        const char *retry = db_value(res, 0, "retry_after");
-
+    failures = atol(PQgetvalue(res, 0, 0));
+    in_flight = atol(PQgetvalue(res, 0, 1));
+    since_last = db_value(res, 0, "since_last") != NULL ? atof(db_value(res, 0, "since_last")) : 0;
+    wait = (double)throttle_wait_s(failures);
+    /* Past the free failures: wait out the backoff, then one attempt at a time. Before them: as
+     * many at once as a clean record allows, or only up to the free failures once one failed,
+     * so that attempts sent together cannot get round the count. */
+    if (failures >= THROTTLE_FREE && since_last < wait) {
         db_rollback(r->db);
-        http_add_header(r, "Retry-After", retry != NULL ? retry : "60");
-        status = problem_send(
-            r, PROBLEM_TOO_MANY_REQUESTS,
-            "too many failed password attempts for this account; try again in %s seconds",
-            retry != NULL ? retry : "60");
+        status = throttled(r, (long)ceil(wait - since_last),
+                           "too many failed password attempts for this account from your address");
+        goto out;
+    }
+    if ((failures >= THROTTLE_FREE && in_flight > 0)
+        || (failures > 0 && failures < THROTTLE_FREE && failures + in_flight >= THROTTLE_FREE)
+        || (failures == 0 && in_flight >= THROTTLE_CONCURRENT)) {
+        db_rollback(r->db);
+        status =
+            throttled(r, 1, "too many sign-in attempts at once for this account from your address");
         goto out;
     }
     PQclear(res);
-    res = db_exec(r->db, "tok_failure_record", 1, params);
-    if (!db_ok(res)) {
+    res = db_exec(r->db, "tok_attempt_start", 2, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
         status = problem_from_db(r, res);
         goto out;
     }
+    snprintf(attempt, TOKENS_ATTEMPT_LEN, "%s", PQgetvalue(res, 0, 0));
     if (db_commit(r->db, &fail) != 0) {
+        attempt[0] = '\0';
         status = problem_from_db(r, fail);
         goto out;
     }
@@ -179,6 +237,18 @@ out:
     PQclear(fail);
     PQclear(res);
     return status;
+}
+
+int
+tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *email, int ok)
+{
+    char buf[48];
+    const char *params[3] = {attempt, email, router_client_address(r, buf, sizeof(buf))};
+
+    if (ok) {
+        return http_exec_or_problem(r, "tok_attempt_succeeded", 3, params, NULL);
+    }
+    return http_exec_or_problem(r, "tok_attempt_failed", 1, params, NULL);
 }
 
 /* Sends the token response (RFC 6749 section 5.1). Returns the status sent. */
@@ -205,8 +275,9 @@ signin_password(struct req *r, json_t *in)
     PGresult *res = NULL, *fail = NULL;
     const char *email, *password, *params[4];
     char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
-    char refresh[REFRESH_B64_LEN], hex[65], ttl[16];
+    char refresh[REFRESH_B64_LEN], hex[65], ttl[16], attempt[TOKENS_ATTEMPT_LEN];
     char *access = NULL;
+    long long epoch = 0;
     int status, found = 0, disabled = 1, match;
 
     refresh[0] = '\0';
@@ -216,7 +287,7 @@ signin_password(struct req *r, json_t *in)
     }
     email = json_string_value(json_object_get(in, "email"));
     password = json_string_value(json_object_get(in, "password"));
-    if ((status = tokens_attempt_or_problem(r, email)) != 0) {
+    if ((status = tokens_attempt_or_problem(r, email, attempt)) != 0) {
         goto out;
     }
     params[0] = email;
@@ -232,6 +303,7 @@ signin_password(struct req *r, json_t *in)
         snprintf(org, sizeof(org), "%s", PQgetvalue(res, 0, 2));
         disabled = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
         snprintf(stored, sizeof(stored), "%s", PQgetvalue(res, 0, 4));
+        epoch = atoll(PQgetvalue(res, 0, 5));
     }
     PQclear(res);
     res = NULL;
@@ -242,10 +314,13 @@ signin_password(struct req *r, json_t *in)
         goto out;
     }
     if (!match || !found || disabled) {
+        if ((status = tokens_attempt_end_or_problem(r, attempt, email, 0)) != 0) {
+            goto out;
+        }
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
         goto out;
     }
-    access = auth_issue_access(user_id, role, org, (long long)time(NULL));
+    access = auth_issue_access(user_id, role, org, epoch, (long long)time(NULL));
     if (access == NULL || refresh_new(refresh, hex) != 0) {
         fprintf(stderr, "tokens: cannot issue tokens request_id=%s\n", r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -255,12 +330,9 @@ signin_password(struct req *r, json_t *in)
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "tok_failure_clear", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    PQclear(res);
     params[0] = user_id;
     params[1] = NULL;
     params[2] = hex;
@@ -687,6 +759,13 @@ client_credentials(struct req *r, json_t *in)
         status = r->status;
         goto out;
     }
+    if (!ci.licensed) {
+        /* The client is genuine, but its organisation may not use the registry now. */
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the organisation of this client holds no active licence; API "
+                             "access resumes when the licence is active again");
+        goto out;
+    }
     if (requested == NULL || requested[strspn(requested, " ")] == '\0') {
         snprintf(granted, sizeof(granted), "%s", ci.scope);
     } else {
@@ -706,7 +785,7 @@ client_credentials(struct req *r, json_t *in)
             at += n;
         }
     }
-    access = auth_issue_client(ci.id, ci.org, granted, (long long)time(NULL));
+    access = auth_issue_client(ci.id, ci.org, granted, ci.epoch, (long long)time(NULL));
     if (access == NULL) {
         fprintf(stderr, "tokens: cannot issue a client token request_id=%s\n", r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -830,7 +909,8 @@ tokens_refresh(struct req *r)
     }
     presented = json_string_value(json_object_get(in, "refresh_token"));
     if (strlen(presented) > REFRESH_TEXT_MAX) {
-        status = problem_send(r, PROBLEM_INVALID_GRANT, "the refresh token is not valid");
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the refresh token is not valid");
         goto out;
     }
     refresh_digest(presented, hex);
@@ -846,7 +926,8 @@ tokens_refresh(struct req *r)
         goto out;
     }
     if (PQntuples(res) != 1) {
-        status = problem_send(r, PROBLEM_INVALID_GRANT, "the refresh token is not valid");
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the refresh token is not valid");
         goto out;
     }
     snprintf(id, sizeof(id), "%s", db_value(res, 0, "id"));
@@ -868,18 +949,20 @@ tokens_refresh(struct req *r)
         fprintf(stderr,
                 "tokens: refresh token reused; family %s of user %s revoked request_id=%s\n",
                 family, user, r->request_id);
-        status = problem_send(r, PROBLEM_INVALID_GRANT, "the refresh token is not valid");
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the refresh token is not valid");
         goto out;
     }
     if (strcmp(db_value(res, 0, "expired"), "t") == 0
         || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
         db_rollback(r->db);
-        status = problem_send(r, PROBLEM_INVALID_GRANT, "the refresh token is not valid");
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the refresh token is not valid");
         goto out;
     }
     /* Signed before anything is written: if signing fails, the presented token still works. */
     access = auth_issue_access(user, db_value(res, 0, "role"), db_value(res, 0, "organisation_id"),
-                               (long long)time(NULL));
+                               atoll(db_value(res, 0, "epoch")), (long long)time(NULL));
     if (access == NULL || refresh_new(next, next_hex) != 0) {
         fprintf(stderr, "tokens: cannot issue tokens request_id=%s\n", r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -899,9 +982,9 @@ tokens_refresh(struct req *r)
     params[3] = ttl;
     step = db_exec(r->db, "tok_insert", 4, params);
     if (!db_ok(step) || PQntuples(step) != 1) {
-        status = db_ok(step)
-                     ? problem_send(r, PROBLEM_INVALID_GRANT, "the refresh token is not valid")
-                     : problem_from_db(r, step);
+        status = db_ok(step) ? oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                                           "the refresh token is not valid")
+                             : problem_from_db(r, step);
         goto out;
     }
     if (db_commit(r->db, &fail) != 0) {

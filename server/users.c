@@ -456,6 +456,7 @@ users_password(struct req *r)
     PGresult *res = NULL;
     const char *current, *next, *why, *params[3];
     char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
+    char attempt[TOKENS_ATTEMPT_LEN];
     int status, match, hashed;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -489,7 +490,7 @@ users_password(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    if ((status = tokens_attempt_or_problem(r, email)) != 0) {
+    if ((status = tokens_attempt_or_problem(r, email, attempt)) != 0) {
         goto out;
     }
     router_db_pause(r);
@@ -499,6 +500,9 @@ users_password(struct req *r)
         goto out;
     }
     if (!match) {
+        if ((status = tokens_attempt_end_or_problem(r, attempt, email, 0)) != 0) {
+            goto out;
+        }
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "current_password is wrong");
         goto out;
     }
@@ -531,11 +535,9 @@ users_password(struct req *r)
     if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0) {
         goto out;
     }
-    params[0] = email;
-    if ((status = http_exec_or_problem(r, "tok_failure_clear", 1, params, NULL)) != 0) {
+    if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    params[0] = r->principal.sub;
     res = db_exec(r->db, "user_get", 1, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
         status = problem_from_db(r, res);

@@ -6,7 +6,26 @@
 
 #include "registry/http.h"
 
-#define AUTH_LEEWAY 60 /* seconds of clock skew allowed on exp and nbf */
+#define AUTH_LEEWAY        60   /* seconds of clock skew allowed on exp and nbf */
+#define AUTH_EPOCH_POLL_MS 1000 /* how often each instance reads the token epochs */
+
+struct db_conn;
+
+/* Reads the token epochs once (the server refuses to start without them) and starts the thread
+ * that reads the changes every AUTH_EPOCH_POLL_MS. Call after the pool is up. Returns 0 or -1
+ * with a line on stderr. */
+int auth_epochs_start(void);
+
+/* Stops that thread and forgets the epochs. Call before the pool closes. */
+void auth_epochs_stop(void);
+
+/* Reads the epochs changed since the last read, on `c`. Returns 0, or -1 (the epochs known stay).
+ */
+int auth_epochs_refresh(struct db_conn *c);
+
+/* 1 when a committed change of `resource_type` (an audit resource type) can move an epoch, so
+ * the instance that made it reads them before it answers. */
+int auth_epochs_may_change(const char *resource_type);
 
 /* Verifies the Authorization header, if any, and fills r->principal.
  * Returns 0 when there is no header, 1 for a valid token, -1 for an invalid one. */
@@ -15,16 +34,23 @@ int auth_authenticate(struct req *r);
 /* Checks claims of a token whose signature is already verified: exp (required), nbf, iat,
  * iss, aud, sub, role and org, all with their types. Fills `out`. Returns 0, or -1 with a
  * short reason in *why. Pure: exposed for unit tests. */
-int auth_check_claims(json_t *claims, long long now, const char *iss, const char *aud,
-                      struct principal *out, const char **why);
+int auth_check_claims(json_t *claims,
+                      long long now,
+                      const char *iss,
+                      const char *aud,
+                      struct principal *out,
+                      const char **why);
 
-/* Signs an access token for a user. Returns a malloc'd compact JWS, or NULL. */
-char *auth_issue_access(const char *user_id, const char *role, const char *org, long long now);
+/* Signs an access token for a user whose token epoch is `epoch`. Returns a malloc'd compact JWS,
+ * or NULL. */
+char *auth_issue_access(
+    const char *user_id, const char *role, const char *org, long long epoch, long long now);
 
 /* Signs an access token for an API client: sub = the client's id (UUID), role "client", org,
  * scope (space-separated). No refresh token goes with it. Returns a malloc'd compact JWS, or NULL.
  */
-char *auth_issue_client(const char *client_uuid, const char *org, const char *scope, long long now);
+char *auth_issue_client(
+    const char *client_uuid, const char *org, const char *scope, long long epoch, long long now);
 
 /* 1 when the principal's scopes include `scope` (an API client's); 0 for a NULL scope. */
 int auth_has_scope(const struct principal *p, const char *scope);

@@ -12,7 +12,7 @@ enum problem_kind {
     PROBLEM_UNAUTHORIZED,           /* 401 no credentials */
     PROBLEM_INVALID_TOKEN,          /* 401 a bearer token that does not verify */
     PROBLEM_INVALID_CREDENTIALS,    /* 401 wrong email or password */
-    PROBLEM_INVALID_GRANT,          /* 401 refresh token unknown, expired, reused or revoked */
+    PROBLEM_INVALID_GRANT,          /* 400 refresh token not valid; client unlicensed */
     PROBLEM_FORBIDDEN,              /* 403 signed in, but not allowed */
     PROBLEM_NOT_FOUND,              /* 404 */
     PROBLEM_METHOD_NOT_ALLOWED,     /* 405 */

@@ -23,11 +23,19 @@ int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
  * pruning job). Returns how many, or -1 on a database error. */
 long tokens_prune(struct db_conn *c, int days);
 
-/* Starts a password check for `email` (sign-in or password change) in its own short
- * transaction: 429 with Retry-After while too many failures fall in the window; otherwise the
- * attempt is recorded as a failure up front (statement tok_failure_clear wipes them after a
- * success), so attempts made at the same moment all count. Returns 0 or the status sent. */
-int tokens_attempt_or_problem(struct req *r, const char *email);
+#define TOKENS_ATTEMPT_LEN 24 /* room for an attempt's id */
+
+/* Starts a password check for `email` (sign-in or password change) from the request's client
+ * address, in its own short transaction: 429 with Retry-After while that account is throttled
+ * for that address (failures there beyond the free ones impose a doubling wait); otherwise the
+ * attempt is recorded as in flight and its id written to `attempt`. End it with
+ * tokens_attempt_end_or_problem. Returns 0 or the status sent. */
+int tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_ATTEMPT_LEN]);
+
+/* Ends an attempt: `ok` deletes it and the failures of its account from its address; otherwise
+ * it counts as a failure. Runs on r->db, inside the caller's transaction if one is open. Returns
+ * 0 or the status sent. */
+int tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *email, int ok);
 
 /* clients.c: API clients (OAuth 2.0 client credentials) and their secrets */
 extern const struct db_stmt clients_stmts[];
@@ -45,6 +53,8 @@ struct client_info {
     char id[40];     /* api_client.id (UUID): the `sub` of its tokens */
     char org[40];    /* its organisation */
     char scope[160]; /* its scopes, space-separated */
+    long long epoch; /* its token epoch (principal_epoch), carried in its tokens */
+    int licensed;    /* 1 when its organisation holds an active licence today */
 };
 
 /* 1 when `scope` is one an API client may hold. */

@@ -36,6 +36,11 @@ void router_db_pause(struct req *r);
 /* Borrows a connection for the request (again). Returns 0, or the status of the 503 sent. */
 int router_db_resume_or_problem(struct req *r);
 
+/* The client's address (for rate limits and sign-in throttling): the connection's peer, or the
+ * last X-Forwarded-For entry when the peer is REGISTRY_TRUSTED_PROXY. Returns `buf` or a string
+ * owned by the request. */
+const char *router_client_address(struct req *r, char *buf, size_t len);
+
 /* Stops taking new requests (they get 503) and waits up to timeout_ms for those in flight to
  * finish, so their responses are written before CivetWeb stops. Returns how many are left. */
 int router_drain(int timeout_ms);

@@ -310,6 +310,8 @@ elapsed_ms(const struct timespec *a)
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
+static const char *const trusted_proxy_env[] = {"REGISTRY_TRUSTED_PROXY=127.0.0.1", NULL};
+
 static int
 setup(void **state)
 {
@@ -319,7 +321,7 @@ setup(void **state)
     char *admin, *staff;
 
     assert_non_null(f);
-    f->s = it_start("auth");
+    f->s = it_start_env("auth", trusted_proxy_env);
     assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
     res = it_sql(f->s, "SELECT id FROM app_user WHERE email = $1", ADMIN_EMAIL);
     snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
@@ -518,66 +520,153 @@ test_signin_validation(void **state)
     it_resp_free(&r);
     /* None of these was an attempt at a password. */
     assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = 'v@auth.example'"), 0);
+        it_count(f->s, "SELECT count(*) FROM login_attempt WHERE email_key = 'v@auth.example'"), 0);
 }
 
+/* Sign-in as client `addr` behind the trusted proxy (the fixture trusts 127.0.0.1). */
+static void
+sign_in_from(struct it_server *s,
+             const char *addr,
+             const char *email,
+             const char *password,
+             struct it_resp *r)
+{
+    char *xff = it_fmt("X-Forwarded-For: %s", addr);
+    char *body = it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+    const char *headers[] = {"Content-Type: application/json", xff, NULL};
+
+    it_request(s, "POST", "/v1/auth/token", NULL, headers, body, r);
+    free(body);
+    free(xff);
+}
+
+/* The Retry-After of a 429 from sign-in as `addr`, failing unless that is the answer. */
+static long
+throttled_retry(struct it_server *s, const char *addr, const char *email, const char *password)
+{
+    struct it_resp r = {0};
+    long retry;
+
+    sign_in_from(s, addr, email, password, &r);
+    it_assert_problem(&r, 429);
+    assert_string_equal(it_json_str(&r, "type"), "/problems/too-many-requests");
+    assert_non_null(it_header(&r, "Retry-After"));
+    retry = strtol(it_header(&r, "Retry-After"), NULL, 10);
+    assert_non_null(strstr(it_json_str(&r, "detail"), it_header(&r, "Retry-After")));
+    it_resp_free(&r);
+    return retry;
+}
+
+#define FAILURES_SQL                                                                               \
+    "SELECT count(*) FROM login_attempt WHERE email_key = $1 AND address = $2"                     \
+    " AND failed_at IS NOT NULL"
+
+/* Failures from one address throttle that address only, with a wait that doubles with each
+ * failure past the fifth; the owner's right password from elsewhere is never blocked. */
 static void
 test_signin_throttled_then_released(void **state)
 {
     struct fixture *f = *state;
     struct it_resp r = {0};
-    const char *email = "throttle@auth.example";
+    const char *email = "throttle@auth.example", *a = "198.51.100.10", *b = "198.51.100.11";
     char *admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
     char *id = create_user(f, admin, email, "org_staff");
-    long retry;
+    long retry5, retry6, retry7, retry8, retry_max;
     int i;
 
     for (i = 0; i < 5; i++) {
-        sign_in(f->s, i % 2 ? "Throttle@Auth.example" : email, "not the password", &r);
+        sign_in_from(f->s, a, i % 2 ? "Throttle@Auth.example" : email, "not the password", &r);
         it_assert_problem(&r, 401);
         it_resp_free(&r);
     }
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 5);
-    sign_in(f->s, email, "not the password", &r);
-    it_assert_problem(&r, 429);
-    assert_string_equal(it_json_str(&r, "type"), "/problems/too-many-requests");
-    assert_non_null(it_header(&r, "Retry-After"));
-    retry = strtol(it_header(&r, "Retry-After"), NULL, 10);
-    assert_true(retry > 800 && retry <= 900);
-    it_resp_free(&r);
-    /* The right password is refused as well while throttled, and 429s are not counted. */
-    sign_in(f->s, email, PASSWORD, &r);
-    it_assert_problem(&r, 429);
-    it_resp_free(&r);
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 5);
-    /* Another account is not affected. */
-    sign_in(f->s, STAFF_EMAIL, PASSWORD, &r);
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 5);
+    /* Five failures are free; then the address waits, for the right password as well. */
+    retry5 = throttled_retry(f->s, a, email, "not the password");
+    assert_int_equal(retry5, 1);
+    throttled_retry(f->s, a, email, PASSWORD);
+    /* 429s are not counted. */
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 5);
+    /* The owner, from another address, is not blocked by those failures; neither is another
+     * account from the throttled address. */
+    sign_in_from(f->s, b, email, PASSWORD, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-
-    /* Ten minutes on, the oldest failure leaves the window five minutes later. */
-    PQclear(it_sql(f->s,
-                   "UPDATE login_failure SET at = at - interval '10 minutes' WHERE email_key = $1",
-                   email));
-    sign_in(f->s, email, PASSWORD, &r);
-    it_assert_problem(&r, 429);
-    retry = strtol(it_header(&r, "Retry-After"), NULL, 10);
-    assert_true(retry > 200 && retry <= 300);
-    it_resp_free(&r);
-
-    /* The window passes: the owner gets in, and the failures are forgotten. */
-    PQclear(it_sql(f->s,
-                   "UPDATE login_failure SET at = at - interval '6 minutes' WHERE email_key = $1",
-                   email));
-    sign_in(f->s, email, PASSWORD, &r);
+    sign_in_from(f->s, a, STAFF_EMAIL, PASSWORD, &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
+    /* B's success leaves A's failures alone. */
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 5);
+
+    /* Each failure past the wait doubles it: 1, 2, 4, 8 seconds (Retry-After rounds up the time
+     * left, which a slow machine may have eaten into by up to a second). */
+    PQclear(it_sql(f->s,
+                   "UPDATE login_attempt SET started_at = started_at - interval '1 minute',"
+                   " failed_at = failed_at - interval '1 minute' WHERE email_key = $1",
+                   email));
+    sign_in_from(f->s, a, email, "not the password", &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    retry6 = throttled_retry(f->s, a, email, "not the password");
+    PQclear(it_sql(f->s,
+                   "UPDATE login_attempt SET started_at = started_at - interval '1 minute',"
+                   " failed_at = failed_at - interval '1 minute' WHERE email_key = $1",
+                   email));
+    sign_in_from(f->s, a, email, "not the password", &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    retry7 = throttled_retry(f->s, a, email, "not the password");
+    PQclear(it_sql(f->s,
+                   "UPDATE login_attempt SET started_at = started_at - interval '1 minute',"
+                   " failed_at = failed_at - interval '1 minute' WHERE email_key = $1",
+                   email));
+    sign_in_from(f->s, a, email, "not the password", &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    retry8 = throttled_retry(f->s, a, email, "not the password");
+    assert_true(retry6 >= 1 && retry6 <= 2);
+    assert_true(retry7 >= 3 && retry7 <= 4);
+    assert_true(retry8 >= 7 && retry8 <= 8);
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 8);
+    /* The wait stops growing at 15 minutes. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO login_attempt (email_key, address, started_at, failed_at)"
+                   " SELECT $1, $2, now() - interval '1 hour', now() - interval '1 hour'"
+                   " FROM generate_series(1, 40)",
+                   email, a));
+    retry_max = throttled_retry(f->s, a, email, PASSWORD);
+    assert_true(retry_max > 890 && retry_max <= 900);
+
+    /* The wait passes: the owner gets in from A too, and A's failures are forgotten. */
+    PQclear(it_sql(f->s,
+                   "UPDATE login_attempt SET started_at = started_at - interval '20 minutes',"
+                   " failed_at = failed_at - interval '20 minutes' WHERE email_key = $1",
+                   email));
+    sign_in_from(f->s, a, email, PASSWORD, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 0);
     assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 0);
+        it_count(f->s, "SELECT count(*) FROM login_attempt WHERE email_key = $1", email), 0);
     free(id);
     free(admin);
+}
+
+/* Failures older than a day no longer count. */
+static void
+test_signin_throttle_window(void **state)
+{
+    struct fixture *f = *state;
+    struct it_resp r = {0};
+    const char *email = STAFF_EMAIL, *a = "198.51.100.12";
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO login_attempt (email_key, address, started_at, failed_at)"
+                   " SELECT $1, $2, now() - interval '25 hours', now() - interval '25 hours'"
+                   " FROM generate_series(1, 10)",
+                   email, a));
+    sign_in_from(f->s, a, email, PASSWORD, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
 }
 
 /* An unknown email is throttled exactly like a known one (no oracle), and old rows are pruned. */
@@ -586,22 +675,149 @@ test_signin_throttle_unknown_email(void **state)
 {
     struct fixture *f = *state;
     struct it_resp r = {0};
-    const char *email = "ghost@auth.example";
+    const char *email = "ghost@auth.example", *a = "198.51.100.13";
     int i;
 
-    PQclear(it_sql(
-        f->s, "INSERT INTO login_failure (email_key, at) VALUES ($1, now() - interval '2 days')",
-        email));
+    PQclear(it_sql(f->s,
+                   "INSERT INTO login_attempt (email_key, address, started_at, failed_at)"
+                   " VALUES ($1, $2, now() - interval '3 days', now() - interval '3 days')",
+                   email, a));
     for (i = 0; i < 5; i++) {
-        sign_in(f->s, email, "not the password", &r);
+        sign_in_from(f->s, a, email, "not the password", &r);
         it_assert_problem(&r, 401);
         it_resp_free(&r);
     }
-    sign_in(f->s, email, "not the password", &r);
-    it_assert_problem(&r, 429);
+    assert_int_equal(throttled_retry(f->s, a, email, "not the password"), 1);
+    assert_int_equal(it_count(f->s, FAILURES_SQL, email, a), 5);
+}
+
+struct signin_race {
+    struct it_server *s;
+    pthread_barrier_t *start;
+    long status;
+};
+
+static void *
+race_signin(void *arg)
+{
+    struct signin_race *x = arg;
+    struct it_resp r = {0};
+
+    pthread_barrier_wait(x->start);
+    sign_in(x->s, STAFF_EMAIL, PASSWORD, &r);
+    x->status = r.status;
     it_resp_free(&r);
+    return NULL;
+}
+
+/* Eight correct sign-ins to one account from one address at the same moment all succeed: an
+ * attempt is not counted as a failure before its password is checked. */
+static void
+test_signin_concurrent_correct(void **state)
+{
+    struct fixture *f = *state;
+    struct signin_race x[8];
+    pthread_t t[8];
+    pthread_barrier_t start;
+    int i, ok = 0;
+
+    pthread_barrier_init(&start, NULL, 8);
+    for (i = 0; i < 8; i++) {
+        x[i].s = f->s;
+        x[i].start = &start;
+        x[i].status = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, race_signin, &x[i]), 0);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        ok += x[i].status == 200;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(ok, 8);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM login_attempt WHERE email_key = $1"
+                              " AND address = '127.0.0.1'",
+                              STAFF_EMAIL),
+                     0);
+}
+
+/* ---- Token epochs -------------------------------------------------------------------------- */
+
+/* PATCHes user `id` as `admin` with `json` (with the ETag just read); asserts 200. */
+static void
+patch_user(struct fixture *f, const char *admin, const char *id, const char *json)
+{
+    struct it_resp r = {0};
+    char *etag;
+
+    it_getf(f->s, admin, &r, "/v1/users/%s", id);
+    it_assert_status(&r, 200);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    it_patchf(f->s, admin, etag, json, &r, "/v1/users/%s", id);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(etag);
+}
+
+/* Disabling a user ends their access tokens at once (the token was verified and cached before),
+ * not when they expire; signed in again once enabled, they get a token that works. */
+static void
+test_disabled_user_token_ends_at_once(void **state)
+{
+    struct fixture *f = *state;
+    char *admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    char *id = create_user(f, admin, "epoch-disabled@auth.example", "org_staff");
+    char *token = it_login(f->s, "epoch-disabled@auth.example", PASSWORD), *again;
+
+    assert_token_accepted(f->s, token);
+    assert_token_accepted(f->s, token); /* now from the verified-token cache */
+    patch_user(f, admin, id, "{\"disabled\":true}");
+    assert_token_refused(f->s, token);
     assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 5);
+        it_count(f->s, "SELECT epoch FROM principal_epoch WHERE principal_id = $1::uuid", id), 1);
+    patch_user(f, admin, id, "{\"disabled\":false}");
+    assert_token_refused(f->s, token);
+    again = it_login(f->s, "epoch-disabled@auth.example", PASSWORD);
+    assert_token_accepted(f->s, again);
+    /* A role change ends the tokens that carry the old role. */
+    patch_user(f, admin, id, "{\"role\":\"org_admin\"}");
+    assert_token_refused(f->s, again);
+    free(again);
+    free(token);
+    free(id);
+    free(admin);
+}
+
+/* A change this instance did not make (another instance, or SQL) is seen within the epoch poll:
+ * the token is refused within a few seconds, and stays refused. */
+static void
+test_epoch_change_elsewhere_seen(void **state)
+{
+    struct fixture *f = *state;
+    char *admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    char *id = create_user(f, admin, "epoch-elsewhere@auth.example", "org_staff");
+    char *token = it_login(f->s, "epoch-elsewhere@auth.example", PASSWORD);
+    struct it_resp r = {0};
+    int waited = 0;
+
+    assert_token_accepted(f->s, token);
+    PQclear(it_sql(f->s, "UPDATE app_user SET disabled = true WHERE id = $1::uuid", id));
+    for (;;) {
+        it_get(f->s, "/v1/users/me", token, &r);
+        if (r.status == 401 || waited >= 5000) {
+            break;
+        }
+        it_resp_free(&r);
+        it_sleep_ms(100);
+        waited += 100;
+    }
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    assert_token_refused(f->s, token);
+    free(token);
+    free(id);
+    free(admin);
 }
 
 /* ---- Refresh and logout -------------------------------------------------------------------- */
@@ -663,13 +879,15 @@ test_refresh_reuse_revokes_chain(void **state)
     it_resp_free(&r);
     /* r1 again: someone kept a copy. */
     refresh(f->s, r1, &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_string_equal(it_json_str(&r, "error"), "invalid_grant");
     it_resp_free(&r);
     /* The revocation was kept although the answer was an error: r2 no longer works. */
     refresh(f->s, r2, &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_string_equal(it_json_str(&r, "error"), "invalid_grant");
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM refresh_token WHERE revoked_at IS NULL"
@@ -679,8 +897,9 @@ test_refresh_reuse_revokes_chain(void **state)
                      0);
     /* An unknown token is refused the same way. */
     refresh(f->s, "not-a-token", &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_string_equal(it_json_str(&r, "error"), "invalid_grant");
     it_resp_free(&r);
     free(r1);
     free(r2);
@@ -723,7 +942,7 @@ test_refresh_concurrent_single_use(void **state)
         pthread_join(ta, NULL);
         pthread_join(tb, NULL);
         assert_true((a.status == 200) + (b.status == 200) == 1);
-        assert_true(a.status == 401 || b.status == 401);
+        assert_true(a.status == 400 || b.status == 400);
         free(access);
         free(r1);
         access = it_login_tokens(f->s, STAFF_EMAIL, PASSWORD, &fresh);
@@ -749,16 +968,18 @@ test_refresh_expired_and_disabled(void **state)
                    " WHERE token_hash = sha256(convert_to($1, 'UTF8'))",
                    rt));
     refresh(f->s, rt, &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_string_equal(it_json_str(&r, "error"), "invalid_grant");
     it_resp_free(&r);
 
     /* Disabled in the database directly (no revocation): refresh still refuses. */
     access2 = it_login_tokens(f->s, "soon-disabled@auth.example", PASSWORD, &rt2);
     PQclear(it_sql(f->s, "UPDATE app_user SET disabled = true WHERE id = $1::uuid", id));
     refresh(f->s, rt2, &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_string_equal(it_json_str(&r, "error"), "invalid_grant");
     it_resp_free(&r);
     sign_in(f->s, "soon-disabled@auth.example", PASSWORD, &r);
     it_assert_problem(&r, 401);
@@ -798,7 +1019,7 @@ test_logout(void **state)
     assert_int_equal(r.len, 0);
     it_resp_free(&r);
     refresh(f->s, r2, &r);
-    it_assert_problem(&r, 401);
+    it_assert_problem(&r, 400);
     it_resp_free(&r);
     /* Another sign-in of the same user is a different family and keeps working. */
     refresh(f->s, other, &r);
@@ -961,6 +1182,10 @@ main(void)
         cmocka_unit_test(test_signin_validation),
         cmocka_unit_test(test_signin_throttled_then_released),
         cmocka_unit_test(test_signin_throttle_unknown_email),
+        cmocka_unit_test(test_signin_throttle_window),
+        cmocka_unit_test(test_signin_concurrent_correct),
+        cmocka_unit_test(test_disabled_user_token_ends_at_once),
+        cmocka_unit_test(test_epoch_change_elsewhere_seen),
         cmocka_unit_test(test_refresh_rotates),
         cmocka_unit_test(test_refresh_reuse_revokes_chain),
         cmocka_unit_test(test_refresh_concurrent_single_use),

@@ -59,6 +59,12 @@ create_org(struct fx *f)
     id = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
     free(body);
+    /* Only a licensed organisation's clients get tokens. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
+                   " VALUES ($1::uuid, 'MPL-C-' || gen_random_uuid(), 'active',"
+                   "  registry_today() - 30, registry_today() + 365)",
+                   id));
     return id;
 }
 
@@ -735,13 +741,110 @@ test_delete_client(void **state)
                               " AND action = 'delete'",
                               c.id),
                      1);
-    /* An access token already issued lives out its 15 minutes (documented); no new ones. */
+    /* An access token already issued ends at once too (token epochs). */
     it_get(f->s, "/v1/facilitators", token, &r);
-    it_assert_status(&r, 200);
+    it_assert_problem(&r, 401);
+    it_assert_header(&r, "WWW-Authenticate", "error=\"invalid_token\"");
     it_resp_free(&r);
     free(token);
     free(rotate);
     free(path);
+}
+
+/* PATCHes licence `id` to `status` as the admin (reading its ETag first); asserts 200. */
+static void
+set_licence_status(struct fx *f, const char *id, const char *status)
+{
+    struct it_resp r;
+    char *etag, *body = it_fmt("{\"status\": \"%s\", \"reason\": \"test: %s\"}", status, status);
+
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", id);
+    it_assert_status(&r, 200);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    it_patchf(f->s, f->admin, etag, body, &r, "/v1/licences/%s", id);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(etag);
+    free(body);
+}
+
+/* A client of an organisation whose licence is not active gets no token (400 invalid_grant with a
+ * detail), and the token it already holds stops working at once on suspension. */
+static void
+test_licence_gates_tokens(void **state)
+{
+    struct fx *f = *state;
+    char *org = create_org(f), *token, *again, *lic;
+    char *admin =
+        it_licensee(f->s, f->hash, PASSWORD, "gate-admin@clients.example", "org_admin", org);
+    struct client c, wrong;
+    struct it_resp r;
+    PGresult *res;
+
+    res = it_sql(f->s, "SELECT id FROM licence WHERE organisation_id = $1::uuid", org);
+    lic = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    make_client(f, admin, "Gated", "[\"facilitators:read\"]", &c);
+    token = client_token(f, &c);
+    it_get(f->s, "/v1/facilitators", token, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/facilitators", token, &r); /* verified before: from the token cache */
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Suspended: the token held is refused at once, and no new one is issued. */
+    set_licence_status(f, lic, "suspended");
+    it_get(f->s, "/v1/facilitators", token, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    token_form(f, &c, 1, NULL, &r);
+    assert_oauth_error(&r, 400, "invalid_grant");
+    assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
+    assert_non_null(strstr(it_json_str(&r, "detail"), "licence"));
+    assert_null(it_header(&r, "WWW-Authenticate"));
+    it_resp_free(&r);
+    token_form(f, &c, 0, NULL, &r); /* credentials in the body: the same */
+    assert_oauth_error(&r, 400, "invalid_grant");
+    it_resp_free(&r);
+    /* A wrong secret is still invalid_client: the licence is told only to the genuine client. */
+    wrong = c;
+    snprintf(wrong.secret, sizeof(wrong.secret), "%s", "not-the-secret");
+    token_form(f, &wrong, 1, NULL, &r);
+    assert_oauth_error(&r, 401, "invalid_client");
+    it_resp_free(&r);
+
+    /* Active again: tokens again (carrying the new epoch), and they work; the old one not. */
+    set_licence_status(f, lic, "active");
+    again = client_token(f, &c);
+    it_get(f->s, "/v1/facilitators", again, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/facilitators", token, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    free(again);
+    free(token);
+
+    /* Past its end date (no write: it reads as expired), or not yet started: no token. */
+    PQclear(it_sql(f->s,
+                   "UPDATE licence SET valid_from = registry_today() - 60,"
+                   " valid_until = registry_today() - 1 WHERE id = $1::uuid",
+                   lic));
+    token_form(f, &c, 1, NULL, &r);
+    assert_oauth_error(&r, 400, "invalid_grant");
+    it_resp_free(&r);
+    PQclear(it_sql(f->s,
+                   "UPDATE licence SET valid_from = registry_today() + 1,"
+                   " valid_until = registry_today() + 365 WHERE id = $1::uuid",
+                   lic));
+    token_form(f, &c, 1, NULL, &r);
+    assert_oauth_error(&r, 400, "invalid_grant");
+    it_resp_free(&r);
+    free(lic);
+    free(admin);
+    free(org);
 }
 
 static void
@@ -823,6 +926,7 @@ main(void)
         cmocka_unit_test(test_create_shows_secret_once),
         cmocka_unit_test(test_create_rules),
         cmocka_unit_test(test_client_credentials_flow),
+        cmocka_unit_test(test_licence_gates_tokens),
         cmocka_unit_test(test_token_errors),
         cmocka_unit_test(test_scopes_enforced),
         cmocka_unit_test(test_rotation_overlap),

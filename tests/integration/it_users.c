@@ -619,8 +619,15 @@ test_disable_revokes_sessions(void **state)
                               " AND revoked_at IS NULL",
                               id),
                      0);
-    assert_int_equal(refresh_status(f->s, refresh1), 401);
-    assert_int_equal(refresh_status(f->s, refresh2), 401);
+    assert_int_equal(refresh_status(f->s, refresh1), 400);
+    assert_int_equal(refresh_status(f->s, refresh2), 400);
+    /* Their access tokens end at once too (token epochs), not when they expire. */
+    it_get(f->s, "/v1/users/me", access1, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/users/me", access2, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
     assert_int_equal(signin_status(f->s, "leaver@one.example", PASSWORD), 401);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
@@ -761,8 +768,11 @@ test_password_change(void **state)
     assert_names_field(&r, "current_password");
     it_resp_free(&r);
     assert_int_equal(audit_count(f->s, id), audits);
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 0);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM login_attempt WHERE email_key = $1"
+                              " AND failed_at IS NOT NULL",
+                              email),
+                     0);
 
     /* Wrong current password: 401, counted towards the sign-in throttle. */
     it_post_json(
@@ -771,8 +781,11 @@ test_password_change(void **state)
     it_assert_problem(&r, 401);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-credentials");
     it_resp_free(&r);
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM login_attempt WHERE email_key = $1"
+                              " AND failed_at IS NOT NULL",
+                              email),
+                     1);
     assert_int_equal(audit_count(f->s, id), audits);
 
     /* Success: 204, sessions ended, the old password no longer works, the new one does. */
@@ -782,14 +795,17 @@ test_password_change(void **state)
         &r);
     it_assert_status(&r, 204);
     it_resp_free(&r);
-    assert_int_equal(refresh_status(f->s, refresh), 401);
+    assert_int_equal(refresh_status(f->s, refresh), 400);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM refresh_token WHERE user_id = $1::uuid"
                               " AND revoked_at IS NULL",
                               id),
                      0);
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM login_failure WHERE email_key = $1", email), 0);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM login_attempt WHERE email_key = $1"
+                              " AND failed_at IS NOT NULL",
+                              email),
+                     0);
     assert_int_equal(signin_status(f->s, email, PASSWORD), 401);
     assert_int_equal(signin_status(f->s, email, "a new long password"), 200);
     assert_int_equal(it_count(f->s,

@@ -446,6 +446,28 @@ test_user_has_no_scopes(void **state)
     assert_false(auth_has_scope(&p, "facilitators:read"));
 }
 
+/* The token epoch "ep": optional (0), else a non-negative integer. */
+static void
+test_epoch_claim(void **state)
+{
+    json_t *c;
+
+    (void)state;
+    assert_int_equal(check_at(claims_for("admin", NULL), NOW), 0);
+    c = claims_for("admin", NULL);
+    json_object_set_new(c, "ep", json_integer(7));
+    assert_int_equal(check_at(c, NOW), 0);
+    c = claims_for("admin", NULL);
+    json_object_set_new(c, "ep", json_integer(-1));
+    assert_int_equal(check_at(c, NOW), -1);
+    c = claims_for("admin", NULL);
+    json_object_set_new(c, "ep", json_string("7"));
+    assert_int_equal(check_at(c, NOW), -1);
+    c = claims_for("admin", NULL);
+    json_object_set_new(c, "ep", json_real(7.0));
+    assert_int_equal(check_at(c, NOW), -1);
+}
+
 int
 main(void)
 {
@@ -465,6 +487,7 @@ main(void)
         cmocka_unit_test(test_client_claims),
         cmocka_unit_test(test_user_has_no_scopes),
         cmocka_unit_test(test_extreme_times),
+        cmocka_unit_test(test_epoch_claim),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
