@@ -421,11 +421,19 @@ test_each_rule_alone(void **state)
     char *ok = ids2(&f->a1, &f->a2), *ids, *body;
     json_t *e, *reasons;
 
-    /* (1) Licence: D's licence ends 2030-02-28, before the run does. */
+    /* (1) Licence: D's licence ends 2030-02-28, before the run does; D's facilitators stop being
+     * eligible (their employer unlicensed) the day after, which the 422 names too. */
     ids = ids2(&f->d1, &f->d2);
     body = run_body(f->org_d, f->loc_d, ids, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
-    assert_only_rule(&r, "organisation_id", "licence_not_active");
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
+    assert_string_equal(it_jstr(find_rule(&r, "licence_not_active"), "field"), "organisation_id");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_non_null(e);
+    assert_string_equal(it_jstr(e, "ineligible_from"), "2030-03-01");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
+                        "employer_licence_not_active");
     it_resp_free(&r);
     free(body);
     /* The same run ending within the licence is accepted. */
@@ -786,11 +794,14 @@ test_status_and_completion(void **state)
     patch_now(f, id, "{\"status\": \"completed\"}", &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    patch_now(f, id, "{\"status\": \"running\"}", &r);
+    /* The run starts in 2030: only the licensing body, with a reason, records it running now
+     * (test_calendar has the rules themselves). */
+    patch_now(f, id, "{\"status\": \"running\", \"reason\": \"delivery started early\"}", &r);
     it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status_reason"), "delivery started early");
     it_resp_free(&r);
     /* Completion without figures names each one. */
-    patch_now(f, id, "{\"status\": \"completed\"}", &r);
+    patch_now(f, id, "{\"status\": \"completed\", \"reason\": \"ended early\"}", &r);
     it_assert_problem(&r, 422);
     for (fig = figures; *fig != NULL; fig++) {
         assert_true(names_field(&r, *fig));
@@ -799,14 +810,16 @@ test_status_and_completion(void **state)
     it_resp_free(&r);
     /* Figures that contradict themselves. */
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 5,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 5,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
     assert_only_rule(&r, "families_completed", "completed_exceeds_started");
     it_resp_free(&r);
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 3,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 12, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
@@ -819,7 +832,8 @@ test_status_and_completion(void **state)
                      1);
     /* Completed, with sessions_planned from the variant. */
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 3,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
