@@ -11,21 +11,34 @@
  *   and is not archived;
  * - variant_unknown: the variant is one of programme_variant;
  * - too_few_facilitators: at least the variant's min_facilitators facilitators;
- * - facilitator_unknown / facilitator_not_eligible: each facilitator exists and is eligible on
- *   starts_on (facilitator_eligibility) for this organisation; the error carries the
- *   registration number and the reason codes (employed_by_another_organisation when eligible
- *   for someone else);
- * - over_capacity: families_enrolled <= capacity_families;
- * - ends_before_start, completed_exceeds_started, sessions_exceed_planned: the run's own figures.
+ * - facilitator_unknown / facilitator_not_eligible: each facilitator exists and is eligible for
+ *   this organisation on every day from starts_on to ends_on (facilitator_ineligible_from,
+ *   migration 0010); the error carries the registration number, the first day they are not
+ *   (ineligible_from) and the reason codes (employed_by_another_organisation when eligible for
+ *   someone else);
+ * - over_capacity: families_enrolled <= capacity_families; capacity_out_of_range: 1 to 8;
+ * - ends_before_start, completed_exceeds_started, started_exceeds_capacity, too_few_adults,
+ *   too_few_children (a family has at least one adult and one child), sessions_exceed_planned:
+ *   the run's own figures;
+ * - the calendar (registry_today()): run_not_started (running before starts_on), run_not_ended
+ *   (completed before ends_on), unless the licensing body (admin) sends a reason with the status
+ *   change, kept as status_reason; run_in_past: a new run (or new dates) ending before today is
+ *   only accepted as completed, with its figures.
  * A change that cancels the run is not held to the rules: a run that no longer passes them (a
  * licence suspended since) must still be cancellable.
  *
  * Status: planned -> recruiting -> running -> completed, and any of the first three ->
- * cancelled; completed and cancelled are final. A run is created planned (or recruiting).
+ * cancelled; completed and cancelled are final. A run is created planned (or recruiting, running
+ * once started, completed with its figures once ended).
  * Completion figures (families_started, families_completed, adults, children,
  * sessions_delivered, sessions_planned, review_held, reunion_held) are accepted only with the
  * change to completed (all but sessions_planned required then; sessions_planned defaults to the
  * variant's sessions) or on a completed run, as corrections. A completed run accepts nothing else.
+ *
+ * At risk: `at_risk` lists the run's facilitators whose stored status is suspended or withdrawn
+ * while it is planned, recruiting or running and has not ended (programme_at_risk, computed on
+ * read, so replacing the facilitator or cancelling clears it); programmes_flag_at_risk enqueues
+ * programme.at_risk when a facilitator is suspended or withdrawn.
  *
  * Who: admin everything (organisation_id required on create); an org_admin schedules and changes
  * their own organisation's runs (organisation_id defaults to theirs); org_staff read them only.
