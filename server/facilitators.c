@@ -838,6 +838,19 @@ out:
     return status;
 }
 
+/* A change to suspended or withdrawn puts the facilitator's runs at risk: programme.at_risk.
+ * Returns 0, or the status of the problem sent. */
+static int
+at_risk_or_problem(struct req *r, json_t *in, const char *id)
+{
+    const char *to = str_field(in, "status");
+
+    if (to == NULL || (strcmp(to, "suspended") != 0 && strcmp(to, "withdrawn") != 0)) {
+        return 0;
+    }
+    return programmes_flag_at_risk(r, id);
+}
+
 int
 facilitators_update(struct req *r)
 {
@@ -894,6 +907,7 @@ facilitators_update(struct req *r)
     PQclear(res);
     res = NULL;
     if ((status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
+        || (status = at_risk_or_problem(r, in, id)) != 0
         || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
         goto out;
     }

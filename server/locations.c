@@ -10,8 +10,12 @@
  *   Britain, Northern Ireland and Ireland. When neither is given (or both are null) they are
  *   filled from the `postcode` table, or left null when the postcode is not loaded. A PATCH that
  *   moves the postcode without giving coordinates fills them again from the table.
- * - Prison and school sites are stored with public = false whatever the client sent; the
- *   response shows what was stored.
+ * - Prison and school sites are never public: `public: true` with kind prison or school (sent, or
+ *   stored when a PATCH leaves kind alone) is a 422 (rule prison_school_not_public); a PATCH that
+ *   makes a public site a prison or school makes it not public.
+ * - `warnings`: every answer lists what keeps the site out of the finder that the client can fix:
+ *   no coordinates (rule no_coordinates), when its postcode is not in the postcode table and none
+ *   were given. The write still succeeds.
  * - `last_verified_on`: set to today (UK calendar) on create, and by a PATCH carrying
  *   {"verified": true} (alone or with other changes). Other changes leave it alone; it is never
  *   written directly.
@@ -42,7 +46,13 @@
 #define LOC_COLUMNS                                                                                \
     "l.id, l.organisation_id, l.name, l.kind, l.address_lines, l.town, l.postcode, l.latitude, "   \
     "l.longitude, l.accessibility, l.public, l.active, l.last_verified_on, l.archived_at, "        \
-    "l.created_at, l.updated_at, l.version AS _version "
+    "l.created_at, l.updated_at, "                                                                 \
+    "CASE WHEN l.latitude IS NULL OR l.longitude IS NULL THEN "                                    \
+    "jsonb_build_array(jsonb_build_object("                                                        \
+    "  'field', 'postcode', 'rule', 'no_coordinates', 'detail', 'the site has no coordinates, so " \
+    "it cannot appear in the finder until it has them: postcode ' || l.postcode || ' is not in "   \
+    "the postcode table; send latitude and longitude')) ELSE '[]'::jsonb END AS warnings, "        \
+    "l.version AS _version "
 
 const struct db_stmt locations_stmts[] = {
     {"loc_get", "SELECT " LOC_COLUMNS "FROM location l WHERE l.id = $1::uuid"},
@@ -215,6 +225,29 @@ validate_location(json_t *in, int creating, json_t *errors)
     return n;
 }
 
+/* 1 (with the error appended) when `in` asks for a public prison or school site: kind as sent,
+ * else `stored_kind` (NULL on create). */
+static int
+public_kind_problem(json_t *in, const char *stored_kind, json_t *errors)
+{
+    const char *kind = json_string_value(json_object_get(in, "kind"));
+    json_t *e;
+
+    if (kind == NULL) {
+        kind = stored_kind;
+    }
+    if (!json_is_true(json_object_get(in, "public")) || kind == NULL
+        || (strcmp(kind, "prison") != 0 && strcmp(kind, "school") != 0)) {
+        return 0;
+    }
+    e = json_pack("{s:s, s:s, s:s}", "field", "public", "rule", "prison_school_not_public",
+                  "detail",
+                  "a prison or school site is never public: families cannot be sent there from "
+                  "the finder; send public: false or leave it out");
+    json_array_append_new(errors, e);
+    return 1;
+}
+
 /* 1 when the caller may create, change and delete locations of `org`. */
 static int
 may_manage(const struct principal *p)
@@ -343,6 +376,10 @@ locations_create(struct req *r)
             problem_send(r, PROBLEM_FORBIDDEN, "only an organisation admin may add its locations");
         goto out;
     }
+    if (public_kind_problem(in, NULL, errors)) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
     params[0] = org;
     if ((status = http_begin_or_problem(r, 0)) != 0
         || (status = http_exec_or_problem(r, "loc_org_locked", 1, params, &res)) != 0) {
@@ -400,6 +437,10 @@ locations_update(struct req *r)
     }
     if (db_value(res, 0, "archived_at") != NULL) {
         status = problem_send(r, PROBLEM_CONFLICT, "the location is archived");
+        goto out;
+    }
+    if (public_kind_problem(in, db_value(res, 0, "kind"), errors)) {
+        status = problem_send_errors(r, errors);
         goto out;
     }
     before = db_row_to_json(res, 0);

@@ -11,21 +11,34 @@
  *   and is not archived;
  * - variant_unknown: the variant is one of programme_variant;
  * - too_few_facilitators: at least the variant's min_facilitators facilitators;
- * - facilitator_unknown / facilitator_not_eligible: each facilitator exists and is eligible on
- *   starts_on (facilitator_eligibility) for this organisation; the error carries the
- *   registration number and the reason codes (employed_by_another_organisation when eligible
- *   for someone else);
- * - over_capacity: families_enrolled <= capacity_families;
- * - ends_before_start, completed_exceeds_started, sessions_exceed_planned: the run's own figures.
+ * - facilitator_unknown / facilitator_not_eligible: each facilitator exists and is eligible for
+ *   this organisation on every day from starts_on to ends_on (facilitator_ineligible_from,
+ *   migration 0010); the error carries the registration number, the first day they are not
+ *   (ineligible_from) and the reason codes (employed_by_another_organisation when eligible for
+ *   someone else);
+ * - over_capacity: families_enrolled <= capacity_families; capacity_out_of_range: 1 to 8;
+ * - ends_before_start, completed_exceeds_started, started_exceeds_capacity, too_few_adults,
+ *   too_few_children (a family has at least one adult and one child), sessions_exceed_planned:
+ *   the run's own figures;
+ * - the calendar (registry_today()): run_not_started (running before starts_on), run_not_ended
+ *   (completed before ends_on), unless the licensing body (admin) sends a reason with the status
+ *   change, kept as status_reason; run_in_past: a new run (or new dates) ending before today is
+ *   only accepted as completed, with its figures.
  * A change that cancels the run is not held to the rules: a run that no longer passes them (a
  * licence suspended since) must still be cancellable.
  *
  * Status: planned -> recruiting -> running -> completed, and any of the first three ->
- * cancelled; completed and cancelled are final. A run is created planned (or recruiting).
+ * cancelled; completed and cancelled are final. A run is created planned (or recruiting, running
+ * once started, completed with its figures once ended).
  * Completion figures (families_started, families_completed, adults, children,
  * sessions_delivered, sessions_planned, review_held, reunion_held) are accepted only with the
  * change to completed (all but sessions_planned required then; sessions_planned defaults to the
  * variant's sessions) or on a completed run, as corrections. A completed run accepts nothing else.
+ *
+ * At risk: `at_risk` lists the run's facilitators whose stored status is suspended or withdrawn
+ * while it is planned, recruiting or running and has not ended (programme_at_risk, computed on
+ * read, so replacing the facilitator or cancelling clears it); programmes_flag_at_risk enqueues
+ * programme.at_risk when a facilitator is suspended or withdrawn.
  *
  * Who: admin everything (organisation_id required on create); an org_admin schedules and changes
  * their own organisation's runs (organisation_id defaults to theirs); org_staff read them only.
@@ -60,7 +73,7 @@
     "  'min_facilitators', v.min_facilitators) AS variant_details, "                               \
     "r.starts_on, r.ends_on, r.weekday, left(r.start_time::text, 5) AS start_time, "               \
     "r.capacity_families, r.families_enrolled, r.accepting_referrals, r.self_referral_allowed, "   \
-    "r.status, "                                                                                   \
+    "r.status, r.status_reason, programme_at_risk(r.id) AS at_risk, "                              \
     "coalesce((SELECT jsonb_agg(jsonb_build_object('id', f.id, 'registration_number', "            \
     "  f.registration_number, 'given_name', f.given_name, 'family_name', f.family_name) "          \
     "  ORDER BY f.registration_number) "                                                           \
@@ -101,28 +114,35 @@ const struct db_stmt programmes_stmts[] = {
      "SELECT organisation_licensed_on($1::uuid, $2::date) AS licensed_start,"
      " organisation_licensed_on($1::uuid, $3::date) AS licensed_end,"
      " v.sessions, v.min_facilitators,"
-     " (SELECT string_agg(code, ', ' ORDER BY code) FROM programme_variant) AS _variants "
+     " (SELECT string_agg(code, ', ' ORDER BY code) FROM programme_variant) AS _variants,"
+     " registry_today()::text AS today "
      "FROM (SELECT 1) one LEFT JOIN programme_variant v ON v.code = $4::text"},
-    /* $1 facilitator ids, $2 the date, $3 the run's organisation: one row per id, in the
-     * order given. */
+    /* $1 facilitator ids, $2 starts_on, $3 ends_on, $4 the run's organisation: one row per id,
+     * in the order given, with the first date of the run on which the facilitator is not
+     * eligible to deliver for the organisation (NULL: eligible throughout) and the reasons. */
     {"prog_eligibility",
-     "SELECT u.id::text AS id, f.registration_number, e.eligible,"
-     " array_to_string(e.reasons, ',') AS reasons,"
-     " e.organisation_id IS NOT NULL AND e.organisation_id <> $3::uuid AS other_employer "
+     "SELECT u.id::text AS id, f.registration_number, x.on_date::text AS on_date,"
+     " array_to_string(x.reasons, ',') AS reasons "
      "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
      " LEFT JOIN facilitator f ON f.id = u.id"
-     " LEFT JOIN LATERAL facilitator_eligibility(f.id, $2::date) e ON f.id IS NOT NULL "
+     " LEFT JOIN LATERAL facilitator_ineligible_from(f.id, $4::uuid, $2::date, $3::date) x"
+     " ON f.id IS NOT NULL "
      "ORDER BY u.n"},
     /* $1 organisation, $2 the validated body. */
     {"prog_insert",
      "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on, ends_on,"
      " weekday, start_time, capacity_families, families_enrolled, accepting_referrals,"
-     " self_referral_allowed, status) "
+     " self_referral_allowed, status, status_reason, families_started, families_completed,"
+     " adults, children, sessions_delivered, sessions_planned, review_held, reunion_held) "
      "SELECT $1::uuid, (j->>'location_id')::uuid, j->>'variant', (j->>'starts_on')::date,"
      " (j->>'ends_on')::date, j->>'weekday', (j->>'start_time')::time,"
      " (j->>'capacity_families')::int, coalesce((j->>'families_enrolled')::int, 0),"
      " coalesce((j->>'accepting_referrals')::boolean, true),"
-     " coalesce((j->>'self_referral_allowed')::boolean, false), coalesce(j->>'status', 'planned') "
+     " coalesce((j->>'self_referral_allowed')::boolean, false), coalesce(j->>'status', 'planned'),"
+     " j->>'reason', (j->>'families_started')::int, (j->>'families_completed')::int,"
+     " (j->>'adults')::int, (j->>'children')::int, (j->>'sessions_delivered')::int,"
+     " (j->>'sessions_planned')::int, (j->>'review_held')::boolean,"
+     " (j->>'reunion_held')::boolean "
      "FROM (SELECT $2::jsonb AS j) s RETURNING id"},
     /* $1 run, $2 the validated body (with sessions_planned filled on completion). */
     {"prog_update",
@@ -146,6 +166,8 @@ const struct db_stmt programmes_stmts[] = {
      "                         THEN (j->>'self_referral_allowed')::boolean"
      "                         ELSE r.self_referral_allowed END,"
      " status = CASE WHEN j ? 'status' THEN j->>'status' ELSE r.status END,"
+     " status_reason = CASE WHEN j ? 'status' AND j->>'status' <> r.status THEN j->>'reason'"
+     "                 ELSE r.status_reason END,"
      " families_started = CASE WHEN j ? 'families_started' THEN (j->>'families_started')::int"
      "                    ELSE r.families_started END,"
      " families_completed = CASE WHEN j ? 'families_completed'"
@@ -166,6 +188,20 @@ const struct db_stmt programmes_stmts[] = {
                         " AND NOT (facilitator_id = ANY ($2::uuid[]))"},
     {"prog_fac_insert", "INSERT INTO programme_facilitator (run_id, facilitator_id)"
                         " SELECT $1::uuid, unnest($2::uuid[]) ON CONFLICT DO NOTHING"},
+    /* programme.at_risk for each run of facilitator $1 that is at risk (programme_at_risk), to
+     * each active subscription of the run's organisation, in the envelope webhooks.c writes. */
+    {"prog_flag_at_risk",
+     "WITH s AS (SELECT p.organisation_id AS org, jsonb_build_object('id', p.id, 'status',"
+     "  p.status, 'starts_on', p.starts_on, 'ends_on', p.ends_on, 'location_id', p.location_id,"
+     "  'at_risk', programme_at_risk(p.id)) AS data"
+     " FROM programme_run p JOIN programme_facilitator pf ON pf.run_id = p.id"
+     " WHERE pf.facilitator_id = $1::uuid AND programme_at_risk(p.id) <> '[]'::jsonb) "
+     "INSERT INTO webhook_outbox (subscription_id, event, body)"
+     " SELECT w.id, 'programme.at_risk', jsonb_build_object('type', 'programme.at_risk',"
+     "  'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+     "  'data', s.data)::text"
+     " FROM s JOIN webhook_subscription w ON w.organisation_id = s.org"
+     " WHERE w.status = 'active' AND 'programme.at_risk' = ANY (w.events)"},
     {NULL, NULL},
 };
 
@@ -197,6 +233,7 @@ static const struct field prog_fields[] = {
     {"accepting_referrals", FIELD_BOOL, 0, 0, 0, NULL},
     {"self_referral_allowed", FIELD_BOOL, 0, 0, 0, NULL},
     {"status", FIELD_ENUM, 0, 0, 0, prog_statuses},
+    {"reason", FIELD_TEXT, 0, 1, 500, NULL},
     {"families_started", FIELD_INT, 0, 0, 1000, NULL},
     {"families_completed", FIELD_INT, 0, 0, 1000, NULL},
     {"adults", FIELD_INT, 0, 0, 10000, NULL},
@@ -284,6 +321,27 @@ lower_uuid(json_t *v)
     return json_string(buf);
 }
 
+/* Gives the field table's errors about capacity_families a rule member, as every other rule about
+ * the run's figures has: capacity_out_of_range. */
+static void
+name_capacity_rule(json_t *in, json_t *errors)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(errors, i, e)
+    {
+        const char *field = json_string_value(json_object_get(e, "field"));
+
+        if (field != NULL && strcmp(field, "capacity_families") == 0
+            && json_is_integer(json_object_get(in, "capacity_families"))) {
+            json_object_set_new(e, "rule", json_string("capacity_out_of_range"));
+            json_object_set_new(e, "detail",
+                                json_string("a run takes 1 to 8 families (capacity_families)"));
+        }
+    }
+}
+
 /* Validates a programme body (the field table, facilitator_ids, start_time and what may not be
  * changed). Appends to `errors`; returns the number added. */
 static int
@@ -297,6 +355,11 @@ validate_programme(json_t *in, int creating, json_t *errors)
     json_incref(ids);
     json_object_del(in, "facilitator_ids");
     n = validate_fields(in, prog_fields, creating, errors);
+    name_capacity_rule(in, errors);
+    if (json_object_get(in, "reason") != NULL && json_object_get(in, "status") == NULL) {
+        problem_add_error(errors, "reason", "only with a status change");
+        n++;
+    }
     if (json_object_get(in, "organisation_id") != NULL) {
         json_object_set_new(in, "organisation_id",
                             lower_uuid(json_object_get(in, "organisation_id")));
@@ -348,11 +411,13 @@ validate_programme(json_t *in, int creating, json_t *errors)
     if (creating) {
         const char *st = str_field(in, "status");
         const char *const *f;
-        if (st != NULL && strcmp(st, "planned") != 0 && strcmp(st, "recruiting") != 0) {
-            problem_add_error(errors, "status", "a new run is planned or recruiting");
+        if (st != NULL && strcmp(st, "cancelled") == 0) {
+            problem_add_error(errors, "status",
+                              "a new run is planned, recruiting, running or completed");
             n++;
         }
-        for (f = prog_figures; *f != NULL; f++) {
+        /* A run recorded after it ended comes with its figures (check_calendar). */
+        for (f = prog_figures; (st == NULL || strcmp(st, "completed") != 0) && *f != NULL; f++) {
             if (json_object_get(in, *f) != NULL) {
                 problem_add_error(errors, *f,
                                   "completion figures are accepted only with or "
@@ -398,10 +463,11 @@ uuid_array(json_t *ids)
 /* Checks the rules against `cand`, the run as it would be (organisation_id, location_id,
  * variant, starts_on, ends_on, facilitator_ids, capacity_families, families_enrolled and the
  * figures), taking the locks first. Appends one {field, rule, detail} per broken rule to
- * `errors` and sets *sessions to the variant's session count (0 when unknown). Returns 0, or the
- * status of the problem sent when the database failed. */
+ * `errors`, sets *sessions to the variant's session count (0 when unknown) and `today` (16 bytes)
+ * to the registry's date (UK calendar). Returns 0, or the status of the problem sent when the
+ * database failed. */
 static int
-check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *sessions)
+check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *sessions, char *today)
 {
     const char *org = str_field(cand, "organisation_id");
     const char *loc = str_field(cand, "location_id");
@@ -415,6 +481,7 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     int status = 0, i, n, min_fac = 0;
 
     *sessions = 0;
+    today[0] = '\0';
     if (arr == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
@@ -450,6 +517,7 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     if ((status = http_exec_or_problem(r, "prog_rules", 4, params, &res)) != 0) {
         goto out;
     }
+    snprintf(today, 16, "%s", db_value(res, 0, "today"));
     if (strcmp(db_value(res, 0, "licensed_start"), "t") != 0
         || strcmp(db_value(res, 0, "licensed_end"), "t") != 0) {
         add_rule(errors, "organisation_id", "licence_not_active",
@@ -473,15 +541,16 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     res = NULL;
     params[0] = arr;
     params[1] = starts;
-    params[2] = org;
-    if ((status = http_exec_or_problem(r, "prog_eligibility", 3, params, &res)) != 0) {
+    params[2] = ends;
+    params[3] = org;
+    if ((status = http_exec_or_problem(r, "prog_eligibility", 4, params, &res)) != 0) {
         goto out;
     }
     n = PQntuples(res);
     for (i = 0; i < n; i++) {
         const char *number = db_value(res, i, "registration_number");
         const char *reasons = db_value(res, i, "reasons");
-        int other = strcmp(db_value(res, i, "other_employer"), "t") == 0;
+        const char *on = db_value(res, i, "on_date");
         json_t *codes;
         char *joined;
         if (number == NULL) {
@@ -489,7 +558,7 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
                      db_value(res, i, "id"));
             continue;
         }
-        if (strcmp(db_value(res, i, "eligible"), "t") == 0 && !other) {
+        if (on == NULL) {
             continue;
         }
         codes = json_array();
@@ -500,9 +569,6 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
                 json_array_append_new(codes, json_string(tok));
             }
             free(copy);
-        }
-        if (other) {
-            json_array_append_new(codes, json_string("employed_by_another_organisation"));
         }
         joined = NULL;
         {
@@ -524,10 +590,18 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
                 }
             }
         }
-        e = add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
-                     "%s is not eligible to deliver for this organisation on %s: %s", number,
-                     starts, joined != NULL ? joined : "");
+        if (strcmp(on, starts) == 0) {
+            e = add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
+                         "%s is not eligible to deliver for this organisation on %s: %s", number,
+                         on, joined != NULL ? joined : "");
+        } else {
+            e = add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
+                         "%s stops being eligible to deliver for this organisation on %s, before "
+                         "the run ends on %s: %s",
+                         number, on, ends, joined != NULL ? joined : "");
+        }
         json_object_set_new(e, "registration_number", json_string(number));
+        json_object_set_new(e, "ineligible_from", json_string(on));
         json_object_set_new(e, "reasons", codes);
         free(joined);
     }
@@ -551,6 +625,8 @@ check_own_figures(json_t *cand, json_t *errors)
     json_t *completed = json_object_get(cand, "families_completed");
     json_t *delivered = json_object_get(cand, "sessions_delivered");
     json_t *planned = json_object_get(cand, "sessions_planned");
+    json_t *cap = json_object_get(cand, "capacity_families");
+    json_t *adults = json_object_get(cand, "adults"), *children = json_object_get(cand, "children");
 
     if (strcmp(str_field(cand, "ends_on"), str_field(cand, "starts_on")) < 0) {
         add_rule(errors, "ends_on", "ends_before_start", "ends_on %s is before starts_on %s",
@@ -562,11 +638,79 @@ check_own_figures(json_t *cand, json_t *errors)
                  "families_completed %lld exceeds families_started %lld",
                  (long long)json_integer_value(completed), (long long)json_integer_value(started));
     }
+    if (json_is_integer(started) && json_is_integer(cap)
+        && json_integer_value(started) > json_integer_value(cap)) {
+        add_rule(errors, "families_started", "started_exceeds_capacity",
+                 "families_started %lld exceeds the run's capacity_families %lld",
+                 (long long)json_integer_value(started), (long long)json_integer_value(cap));
+    }
+    if (json_is_integer(started) && json_is_integer(adults)
+        && json_integer_value(adults) < json_integer_value(started)) {
+        add_rule(errors, "adults", "too_few_adults",
+                 "%lld adults for %lld families: every family has at least one adult",
+                 (long long)json_integer_value(adults), (long long)json_integer_value(started));
+    }
+    if (json_is_integer(started) && json_is_integer(children)
+        && json_integer_value(children) < json_integer_value(started)) {
+        add_rule(errors, "children", "too_few_children",
+                 "%lld children for %lld families: every family has at least one child",
+                 (long long)json_integer_value(children), (long long)json_integer_value(started));
+    }
     if (json_is_integer(delivered) && json_is_integer(planned)
         && json_integer_value(delivered) > json_integer_value(planned)) {
         add_rule(errors, "sessions_delivered", "sessions_exceed_planned",
                  "sessions_delivered %lld exceeds sessions_planned %lld",
                  (long long)json_integer_value(delivered), (long long)json_integer_value(planned));
+    }
+}
+
+/* Checks the status the change `in` gives the run against the calendar (`today`, the UK date):
+ * running only on or after starts_on and completed only on or after ends_on (unless the
+ * licensing body gives a reason), and a run that ended before today only as completed. `cand`
+ * holds the dates as they would be, `from` the stored status (NULL on create, when completed
+ * also requires the figures). Appends to `errors`. */
+static void
+check_calendar(
+    struct req *r, json_t *in, json_t *cand, const char *from, const char *today, json_t *errors)
+{
+    const char *to = str_field(in, "status");
+    const char *starts = str_field(cand, "starts_on"), *ends = str_field(cand, "ends_on");
+    const char *final = to != NULL ? to : from != NULL ? from : "planned";
+    const char *const *f;
+    int early_ok = auth_is_admin(&r->principal) && json_object_get(in, "reason") != NULL;
+    int changing = to != NULL && (from == NULL || strcmp(from, to) != 0);
+    int dated = from == NULL || json_object_get(in, "starts_on") != NULL
+                || json_object_get(in, "ends_on") != NULL;
+
+    if (today[0] == '\0' || starts == NULL || ends == NULL) {
+        return;
+    }
+    if (changing && strcmp(to, "running") == 0 && strcmp(today, starts) < 0 && !early_ok) {
+        add_rule(errors, "status", "run_not_started",
+                 "a run becomes running on or after starts_on (%s; today is %s); only the "
+                 "licensing body may record it earlier, with a reason",
+                 starts, today);
+    }
+    if (changing && strcmp(to, "completed") == 0 && strcmp(today, ends) < 0 && !early_ok) {
+        add_rule(errors, "status", "run_not_ended",
+                 "a run becomes completed on or after ends_on (%s; today is %s); only the "
+                 "licensing body may record it earlier, with a reason",
+                 ends, today);
+    }
+    if (dated && strcmp(ends, today) < 0 && strcmp(final, "completed") != 0
+        && strcmp(final, "cancelled") != 0) {
+        add_rule(errors, "ends_on", "run_in_past",
+                 "the run ends on %s, before today (%s): record it as completed, with its "
+                 "figures",
+                 ends, today);
+    }
+    if (from == NULL && strcmp(final, "completed") == 0) {
+        for (f = prog_figures; *f != NULL; f++) {
+            if (strcmp(*f, "sessions_planned") != 0 && json_object_get(in, *f) == NULL) {
+                add_rule(errors, *f, "completion_figures_required",
+                         "is required to record a completed run");
+            }
+        }
     }
 }
 
@@ -702,7 +846,7 @@ programmes_create(struct req *r)
 {
     json_t *in = NULL, *errors = json_array();
     const char *org, *params[2];
-    char *text = NULL, id[40];
+    char *text = NULL, id[40], today[16];
     int status, found, sessions;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -745,10 +889,16 @@ programmes_create(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    check_own_figures(in, errors);
-    if ((status = check_rules_or_problem(r, in, errors, &sessions)) != 0) {
+    if ((status = check_rules_or_problem(r, in, errors, &sessions, today)) != 0) {
         goto out;
     }
+    /* Recording a completed run without sessions_planned plans the variant's sessions. */
+    if (sessions > 0 && json_object_get(in, "sessions_planned") == NULL
+        && str_field(in, "status") != NULL && strcmp(str_field(in, "status"), "completed") == 0) {
+        json_object_set_new(in, "sessions_planned", json_integer(sessions));
+    }
+    check_own_figures(in, errors);
+    check_calendar(r, in, in, NULL, today, errors);
     if (json_array_size(errors) > 0) {
         status = problem_send_errors(r, errors);
         goto out;
@@ -839,10 +989,20 @@ static json_t *
 candidate(json_t *cur, json_t *in)
 {
     static const char *const keys[] = {
-        "organisation_id",    "location_id",      "variant",
-        "starts_on",          "ends_on",          "capacity_families",
-        "families_enrolled",  "families_started", "families_completed",
-        "sessions_delivered", "sessions_planned", NULL,
+        "organisation_id",
+        "location_id",
+        "variant",
+        "starts_on",
+        "ends_on",
+        "capacity_families",
+        "families_enrolled",
+        "families_started",
+        "families_completed",
+        "sessions_delivered",
+        "sessions_planned",
+        "adults",
+        "children",
+        NULL,
     };
     json_t *c = json_object(), *ids, *f;
     const char *const *k;
@@ -872,7 +1032,7 @@ programmes_update(struct req *r)
     json_t *in = NULL, *errors = json_array(), *before = NULL, *cand = NULL;
     PGresult *res = NULL;
     const char *id = r->params[0], *params[2];
-    char *text = NULL;
+    char *text = NULL, today[16];
     int status, cancelling, found, sessions;
 
     if ((status = http_read_json_or_problem(r, &in)) != 0) {
@@ -906,7 +1066,7 @@ programmes_update(struct req *r)
     cand = candidate(before, in);
     if (!cancelling) {
         if ((status = lock_org_or_problem(r, str_field(cand, "organisation_id"), &found)) != 0
-            || (status = check_rules_or_problem(r, cand, errors, &sessions)) != 0) {
+            || (status = check_rules_or_problem(r, cand, errors, &sessions, today)) != 0) {
             goto out;
         }
         if (!found) {
@@ -921,6 +1081,7 @@ programmes_update(struct req *r)
             json_object_set_new(cand, "sessions_planned", json_integer(sessions));
         }
         check_own_figures(cand, errors);
+        check_calendar(r, in, cand, str_field(before, "status"), today, errors);
         if (json_array_size(errors) > 0) {
             status = problem_send_errors(r, errors);
             goto out;
@@ -949,4 +1110,12 @@ out:
     json_decref(errors);
     json_decref(in);
     return status;
+}
+
+int
+programmes_flag_at_risk(struct req *r, const char *facilitator_id)
+{
+    const char *params[1] = {facilitator_id};
+
+    return http_exec_or_problem(r, "prog_flag_at_risk", 1, params, NULL);
 }

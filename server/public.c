@@ -1,7 +1,8 @@
 /* public.c: /v1/public. The open routes families, referrers and other directories use without an
  * account: find a provider near a postcode or a point, and check a facilitator on the public
  * register. The router rate-limits them per client and allows any origin; every answer here is
- * cacheable (http_send_public_json: ETag, Cache-Control, 304).
+ * cacheable (ETag, Cache-Control, 304): the register publicly (http_send_public_json), a provider
+ * search only privately (Cache-Control: private), as its URL carries a family's postcode.
  *
  * Privacy. The postcode or coordinates a family searches from are personal data: they travel only
  * in the query string (never logged, see http_log), are never written to a log line here, never
@@ -21,6 +22,8 @@
  *   site without upcoming runs is listed with an empty upcoming_runs.
  * - Nothing within the radius: 200 with empty items and nearest_beyond, the nearest site that
  *   passes the same filters at any distance (or null).
+ * - A run at risk (a facilitator suspended or withdrawn: programme_at_risk, migration 0010) is
+ *   still listed but never advertised as taking referrals (accepting_referrals false).
  * Distances are great-circle distances on earthdistance's sphere (R = 6378168 m).
  *
  * Why earthdistance and not PostGIS: the search needs only "nearest sites to a point within a
@@ -49,6 +52,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/jsonout.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
@@ -165,7 +169,9 @@ const struct db_stmt public_stmts[] = {
      "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday,"
      " to_char(r.start_time, 'HH24:MI') AS start_time,"
      " greatest(r.capacity_families - r.families_enrolled, 0) AS places_left,"
-     " r.capacity_families, r.accepting_referrals, r.self_referral_allowed "
+     " r.capacity_families,"
+     " r.accepting_referrals AND programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals,"
+     " r.self_referral_allowed "
      "FROM programme_run r WHERE r.location_id = ANY ($1::uuid[]) AND " PUB_UPCOMING PUB_RUNS_2_3
      " ORDER BY r.location_id, r.starts_on, r.start_time NULLS LAST, r.id"},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
@@ -566,6 +572,8 @@ public_providers(struct req *r)
     struct public_error e;
     struct query q;
     json_t *body = NULL;
+    char *text = NULL;
+    size_t len = 0;
     int status;
 
     public_error_init(&e);
@@ -576,8 +584,17 @@ public_providers(struct req *r)
         status = public_error_send(r, &e);
         goto out;
     }
-    status = http_send_public_json(r, body);
+    /* The URL carries a family's postcode or position: a browser may keep the answer a minute,
+     * a shared cache or a CDN (and its logs) must not. */
+    if ((text = jsonout_dump(body, &len)) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    http_add_header(r, "Vary", "Accept");
+    status = http_send_cached(r, "application/json; charset=utf-8", text, len,
+                              "private, max-age=60", NULL);
 out:
+    free(text);
     json_decref(body);
     public_error_cleanup(&e);
     query_cleanup(&q);

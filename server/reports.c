@@ -35,6 +35,12 @@
  * expires_on, days_left, and the organisation to contact: organisation_id, organisation_name,
  * organisation_email, organisation_phone (for an accreditation, the facilitator's current
  * employer, all null when they have none). Licences of archived organisations are left out.
+ * Runs at risk are listed too, whatever their start date (the risk is already there): a run
+ * planned, recruiting or running that has not ended and has a facilitator whose stored status is
+ * suspended or withdrawn (programme_at_risk, migration 0010), as type programme_at_risk with id
+ * (the run's), reference (the registration numbers at risk), holder (the organisation),
+ * expires_on (the run's start, or today once it has started), days_left, the organisation's
+ * contact and at_risk ([{facilitator, reason}], in JSON only).
  * "Today" is registry_today(), the UK calendar date. With `Accept: text/csv`: one row per item
  * with the same fields as columns. */
 #include <stdio.h>
@@ -107,7 +113,8 @@
     " SELECT 'licence' AS type, l.id, l.number AS reference, o.name AS holder,"                    \
     "        l.valid_until AS expires_on, l.valid_until - registry_today() AS days_left,"          \
     "        o.id AS organisation_id, o.name AS organisation_name,"                                \
-    "        o.email AS organisation_email, o.phone AS organisation_phone"                         \
+    "        o.email AS organisation_email, o.phone AS organisation_phone,"                        \
+    "        NULL::jsonb AS at_risk"                                                               \
     " FROM licence l JOIN organisation o ON o.id = l.organisation_id"                              \
     " WHERE o.archived_at IS NULL"                                                                 \
     "   AND licence_effective_status(l.status, l.valid_until, registry_today()) = 'active'"        \
@@ -115,7 +122,7 @@
     " UNION ALL"                                                                                   \
     " SELECT 'accreditation', f.id, f.registration_number,"                                        \
     "        f.given_name || ' ' || f.family_name, f.accredited_until,"                            \
-    "        f.accredited_until - registry_today(), o.id, o.name, o.email, o.phone"                \
+    "        f.accredited_until - registry_today(), o.id, o.name, o.email, o.phone, NULL"          \
     " FROM facilitator f"                                                                          \
     " LEFT JOIN LATERAL (SELECT e.organisation_id FROM facilitator_employment e"                   \
     "                    WHERE e.facilitator_id = f.id AND e.started_on <= registry_today()"       \
@@ -124,6 +131,16 @@
     " LEFT JOIN organisation o ON o.id = cur.organisation_id"                                      \
     " WHERE f.status = 'accredited'"                                                               \
     "   AND f.accredited_until BETWEEN registry_today() AND registry_today() + $1::int"            \
+    " UNION ALL"                                                                                   \
+    " SELECT 'programme_at_risk', p.id,"                                                           \
+    "        (SELECT string_agg(a->>'facilitator', ', ') FROM jsonb_array_elements(k.at_risk) a)," \
+    "        o.name, greatest(p.starts_on, registry_today()),"                                     \
+    "        greatest(p.starts_on - registry_today(), 0), o.id, o.name, o.email, o.phone,"         \
+    "        k.at_risk"                                                                            \
+    " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
+    " CROSS JOIN LATERAL (SELECT programme_at_risk(p.id) AS at_risk) k"                            \
+    " WHERE p.status IN ('planned', 'recruiting', 'running') AND p.ends_on >= registry_today()"    \
+    "   AND k.at_risk <> '[]'::jsonb"                                                              \
     ") x ON true "                                                                                 \
     "ORDER BY x.expires_on, x.type, x.reference"
 
@@ -319,7 +336,13 @@ reports_expiring(struct req *r)
     n = PQntuples(res);
     for (row = 0; row < n; row++) {
         if (db_value(res, row, "type") != NULL) {
-            json_array_append_new(items, db_row_to_json(res, row));
+            json_t *item = db_row_to_json(res, row);
+
+            /* Only a run at risk names its facilitators and why. */
+            if (json_is_null(json_object_get(item, "at_risk"))) {
+                json_object_del(item, "at_risk");
+            }
+            json_array_append_new(items, item);
         }
     }
     if (http_wants_csv(r)) {

@@ -26,6 +26,7 @@
 #include "registry/ratelimit.h"
 #include "registry/resources.h"
 #include "registry/static.h"
+#include "registry/variants.h"
 
 /* Only the replica-safe lines name the last member (replica_ok); the others leave it 0. */
 #pragma GCC diagnostic push
@@ -118,6 +119,7 @@ static const struct route routes[] = {
     {"GET", "/v1/programmes", programmes_list, ACCESS_USER, 1, "programmes:read"},
     {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1, "programmes:read"},
     {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1, "programmes:write"},
+    {"GET", "/v1/programme-variants", variants_list, ACCESS_USER, 1, "programmes:read", 1},
 
     {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL, 1},
     {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL, 1},
@@ -134,7 +136,7 @@ const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,     tokens_stmts,       users_stmts,   organisations_stmts, licences_stmts,
     audit_stmts,      facilitators_stmts, courses_stmts, training_stmts,      locations_stmts,
     programmes_stmts, reports_stmts,      public_stmts,  openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     NULL,
+    clients_stmts,    webhooks_stmts,     variants_stmts, NULL,
 };
 
 size_t

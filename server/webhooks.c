@@ -79,7 +79,8 @@ static const int retry_factors[] = {1, 60, 360, 1440, 3600, 7200};
 static const char *const event_names[] = {
     "facilitator.status_changed", "facilitator.accreditation_expiring",
     "licence.status_changed",     "licence.expiring",
-    "programme.changed",          NULL,
+    "programme.changed",          "programme.at_risk",
+    NULL,
 };
 
 /* The envelope's timestamp, RFC 3339 UTC with milliseconds. */
@@ -501,7 +502,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
 
 static const struct field wh_fields[] = {
     {"url", FIELD_URL, FIELD_REQUIRED, 0, 0, NULL},
-    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 5, NULL},
+    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 6, NULL},
     {"organisation_id", FIELD_UUID, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
@@ -542,7 +543,7 @@ check_events(json_t *events, json_t *errors)
             problem_add_error(errors, "events",
                               "unknown event; events are facilitator.status_changed, "
                               "facilitator.accreditation_expiring, licence.status_changed, "
-                              "licence.expiring, programme.changed");
+                              "licence.expiring, programme.changed, programme.at_risk");
             return;
         }
         for (j = 0; j < i; j++) {

@@ -2,7 +2,8 @@
 // org_admin signs in and sees the organisation and its licence; bulk-checks staff by pasting
 // numbers (one unknown); schedules a programme run that the service refuses, with every broken
 // rule shown in words and linked to its field, then corrects it and sees it accepted and listed;
-// adds a site (after a refused postcode) and re-confirms its details; creates an API client whose
+// adds a site (after a refused postcode), re-confirms its details, is refused a public school
+// site and warned about a postcode without coordinates; creates an API client whose
 // secret is shown once, rotates and deletes it. Medway's org_staff sees no write action the API
 // refuses them; an admin signing in to the portal is offered the console. Every view: axe-clean,
 // no console error or CSP violation, a screenshot; results are checked through the API too.
@@ -163,6 +164,27 @@ test('a licensee adds a site, re-confirms its details, and manages an API client
     const site = (await apiAs(token, `/v1/locations/${id}`)).body;
     assert.equal(site.postcode, 'ME4 4UH');
     assert.ok(site.last_verified_on, 'confirmed on a date');
+    assert.equal(site.warnings.length, 0);
+
+    // A school site is never public: asking for it is refused, in words.
+    await page.locator('#f-kind').selectOption('school');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'School and prison sites are never shown to the public' }).waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    await view(page, 'site-school-public-refused');
+    assert.equal((await apiAs(token, `/v1/locations/${id}`)).body.kind, 'community');
+
+    // A postcode the registry has no coordinates for: saved, with the warning that the site
+    // cannot appear in the finder, on the banner and on the site's page.
+    await page.locator('#f-kind').selectOption('community');
+    await page.locator('#f-postcode').fill('ME2 9ZZ');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'cannot appear in the public finder' }).waitFor();
+    await page.locator('.govuk-warning-text', { hasText: 'its postcode ME2 9ZZ is not in the registry’s postcode list' }).waitFor();
+    await view(page, 'site-no-coordinates');
+    const moved = (await apiAs(token, `/v1/locations/${id}`)).body;
+    assert.equal(moved.postcode, 'ME2 9ZZ');
+    assert.equal(moved.warnings[0].rule, 'no_coordinates');
 
     // API clients: the secret is shown once.
     await page.getByRole('link', { name: 'API clients', exact: true }).click();

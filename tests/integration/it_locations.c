@@ -1,6 +1,7 @@
 /* it_locations.c: /v1/locations over HTTP against the real server and PostgreSQL: create (postcode
  * normalised, coordinates given or filled from the postcode table, last_verified_on), each
- * validation error with nothing written, prison and school sites stored non-public, re-confirming
+ * validation error with nothing written, public: true on a prison or school site refused (422, rule
+ * prison_school_not_public), a warning when a site has no coordinates, re-confirming
  * with {"verified": true}, If-Match (428, 412), role rules (org_staff read only, another
  * organisation's location 404), archive of a used location against deletion of an unused one,
  * list filters, keyset pagination, CSV parsed back, and the audit rows. */
@@ -282,7 +283,8 @@ test_coordinates_from_postcode(void **state)
     }
     it_resp_free(&r);
 
-    /* A postcode that is not loaded: no coordinates. */
+    /* A postcode that is not loaded: no coordinates, saved all the same, with a warning that
+     * the site cannot appear in the finder until it has them. */
     it_post_json(f->s, "/v1/locations", f->a_admin,
                  "{\"name\": \"Unmapped Hall\", \"kind\": \"health\", \"address_lines\":"
                  " [\"9 Side Road\"], \"town\": \"Gillingham\", \"postcode\": \"ME7 1AA\"}",
@@ -290,6 +292,32 @@ test_coordinates_from_postcode(void **state)
     it_assert_status(&r, 201);
     assert_true(json_is_null(json_object_get(r.json, "latitude")));
     assert_true(json_is_null(json_object_get(r.json, "longitude")));
+    {
+        json_t *w = json_object_get(r.json, "warnings");
+        char *id = strdup(it_json_str(&r, "id")), *etag = strdup(it_header(&r, "ETag"));
+
+        assert_int_equal(json_array_size(w), 1);
+        assert_string_equal(it_jstr(json_array_get(w, 0), "rule"), "no_coordinates");
+        assert_string_equal(it_jstr(json_array_get(w, 0), "field"), "postcode");
+        assert_non_null(strstr(it_jstr(json_array_get(w, 0), "detail"), "finder"));
+        assert_non_null(strstr(it_jstr(json_array_get(w, 0), "detail"), "ME7 1AA"));
+        it_resp_free(&r);
+        /* Giving coordinates clears the warning. */
+        patch_loc(f, id, f->a_admin, etag, "{\"latitude\": 51.38, \"longitude\": 0.55}", &r);
+        it_assert_status(&r, 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
+        free(etag);
+        free(id);
+    }
+    it_resp_free(&r);
+    /* A postcode in the table: no warning. */
+    it_post_json(f->s, "/v1/locations", f->a_admin,
+                 "{\"name\": \"Mapped Hall\", \"kind\": \"health\", \"address_lines\":"
+                 " [\"9 Side Road\"], \"town\": \"Canterbury\", \"postcode\": \"CT1 2AB\"}",
+                 &r);
+    it_assert_status(&r, 201);
+    assert_true(json_is_array(json_object_get(r.json, "warnings")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
     it_resp_free(&r);
 }
 
@@ -386,7 +414,28 @@ test_prison_and_school_never_public(void **state)
     struct it_resp r;
     char *id, *etag, *id2;
 
-    id = create_loc(f, f->a_admin, "prison", ", \"public\": true");
+    long before = count_locations(f);
+    static const char *const kinds[] = {"prison", "school", NULL};
+    const char *const *k;
+
+    /* public: true on a prison or school site is refused, naming the rule; nothing is written. */
+    for (k = kinds; *k != NULL; k++) {
+        char *body = it_fmt("{\"name\": \"Closed site\", \"kind\": \"%s\", \"address_lines\":"
+                            " [\"1 Gate\"], \"town\": \"Rochester\", \"postcode\": \"ME1 1AA\","
+                            " \"public\": true}",
+                            *k);
+        it_post_json(f->s, "/v1/locations", f->a_admin, body, &r);
+        it_assert_problem(&r, 422);
+        assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "field"),
+                            "public");
+        assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "rule"),
+                            "prison_school_not_public");
+        it_resp_free(&r);
+        free(body);
+    }
+    assert_int_equal(count_locations(f), before);
+    /* Without the flag (or with false) a prison site is saved, not public. */
+    id = create_loc(f, f->a_admin, "prison", ", \"public\": false");
     get_loc(f, id, f->a_admin, &r);
     assert_true(json_is_false(json_object_get(r.json, "public")));
     etag = strdup(it_header(&r, "ETag"));
@@ -396,11 +445,17 @@ test_prison_and_school_never_public(void **state)
                               " AND NOT public",
                               id),
                      1);
-    /* Asking again in a PATCH stores false again, and says so. */
-    patch_loc(f, id, f->a_admin, etag, "{\"public\": true}", &r);
-    it_assert_status(&r, 200);
-    assert_true(json_is_false(json_object_get(r.json, "public")));
+    /* Asking in a PATCH is refused too (the stored kind is prison), and nothing changes. */
+    patch_loc(f, id, f->a_admin, etag, "{\"public\": true, \"name\": \"Renamed\"}", &r);
+    it_assert_problem(&r, 422);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "rule"),
+                        "prison_school_not_public");
     it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM location WHERE id = $1::uuid"
+                              " AND NOT public AND name <> 'Renamed'",
+                              id),
+                     1);
 
     /* A public community site that becomes a school stops being public. */
     id2 = create_loc(f, f->a_admin, "community", ", \"public\": true");

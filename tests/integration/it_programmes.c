@@ -421,11 +421,19 @@ test_each_rule_alone(void **state)
     char *ok = ids2(&f->a1, &f->a2), *ids, *body;
     json_t *e, *reasons;
 
-    /* (1) Licence: D's licence ends 2030-02-28, before the run does. */
+    /* (1) Licence: D's licence ends 2030-02-28, before the run does; D's facilitators stop being
+     * eligible (their employer unlicensed) the day after, which the 422 names too. */
     ids = ids2(&f->d1, &f->d2);
     body = run_body(f->org_d, f->loc_d, ids, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
-    assert_only_rule(&r, "organisation_id", "licence_not_active");
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
+    assert_string_equal(it_jstr(find_rule(&r, "licence_not_active"), "field"), "organisation_id");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_non_null(e);
+    assert_string_equal(it_jstr(e, "ineligible_from"), "2030-03-01");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
+                        "employer_licence_not_active");
     it_resp_free(&r);
     free(body);
     /* The same run ending within the licence is accepted. */
@@ -786,11 +794,14 @@ test_status_and_completion(void **state)
     patch_now(f, id, "{\"status\": \"completed\"}", &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    patch_now(f, id, "{\"status\": \"running\"}", &r);
+    /* The run starts in 2030: only the licensing body, with a reason, records it running now
+     * (test_calendar has the rules themselves). */
+    patch_now(f, id, "{\"status\": \"running\", \"reason\": \"delivery started early\"}", &r);
     it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status_reason"), "delivery started early");
     it_resp_free(&r);
     /* Completion without figures names each one. */
-    patch_now(f, id, "{\"status\": \"completed\"}", &r);
+    patch_now(f, id, "{\"status\": \"completed\", \"reason\": \"ended early\"}", &r);
     it_assert_problem(&r, 422);
     for (fig = figures; *fig != NULL; fig++) {
         assert_true(names_field(&r, *fig));
@@ -799,14 +810,16 @@ test_status_and_completion(void **state)
     it_resp_free(&r);
     /* Figures that contradict themselves. */
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 5,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 5,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
     assert_only_rule(&r, "families_completed", "completed_exceeds_started");
     it_resp_free(&r);
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 3,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 12, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
@@ -819,7 +832,8 @@ test_status_and_completion(void **state)
                      1);
     /* Completed, with sessions_planned from the variant. */
     patch_now(f, id,
-              "{\"status\": \"completed\", \"families_started\": 4, \"families_completed\": 3,"
+              "{\"status\": \"completed\", \"reason\": \"ended early\","
+              " \"families_started\": 4, \"families_completed\": 3,"
               " \"adults\": 7, \"children\": 9, \"sessions_delivered\": 10, \"review_held\": true,"
               " \"reunion_held\": false}",
               &r);
@@ -921,6 +935,488 @@ test_cancel_when_licence_suspended(void **state)
     free(loc);
     free(lic);
     free(org);
+}
+
+/* ---- The calendar, the figures and runs at risk -------------------------------------------- */
+
+/* The date `days` from today (UK calendar), in `buf` (16 bytes). */
+static const char *
+day(struct fx *f, int days, char *buf)
+{
+    return it_day(f->s, days, buf, 16);
+}
+
+/* A licensed organisation whose licence history starts in 2024, so that past runs are covered;
+ * returns its id (malloc'd). */
+static char *
+licensed_since_2024(struct fx *f)
+{
+    char *org = create_org(f);
+
+    free(license(f, org, "2099-12-31"));
+    PQclear(it_sql(f->s,
+                   "UPDATE licence_status_history SET changed_at = TIMESTAMPTZ '2024-01-01 12:00Z'"
+                   " WHERE licence_id IN (SELECT id FROM licence WHERE organisation_id = $1::uuid)",
+                   org));
+    return org;
+}
+
+#define FIGURES                                                                                    \
+    ", \"families_started\": 4, \"families_completed\": 3, \"adults\": 5, \"children\": 6,"        \
+    " \"sessions_delivered\": 10, \"review_held\": true, \"reunion_held\": true"
+
+static void
+test_calendar(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *org = licensed_since_2024(f), *loc = make_loc(f, org, "");
+    char *a_org_admin, *ids, *body, *id, *etag;
+    char m90[16], m10[16], m5[16], p10[16], p80[16], p60[16], today[16];
+    struct fac e1, e2;
+    long runs;
+
+    make_fac(f, &e1, org, "accredited", "2099-12-31");
+    make_fac(f, &e2, org, "accredited", "2099-12-31");
+    ids = ids2(&e1, &e2);
+    a_org_admin = licensee(f, "admin@calendar.example", "org_admin", org);
+    day(f, -90, m90);
+    day(f, -10, m10);
+    day(f, -5, m5);
+    day(f, 10, p10);
+    day(f, 60, p60);
+    day(f, 80, p80);
+    day(f, 0, today);
+    runs = count_runs(f);
+
+    /* A new run wholly in the past: completed with its figures, or refused. */
+    body = run_body(NULL, loc, ids, m90, m10, "");
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    assert_only_rule(&r, "ends_on", "run_in_past");
+    it_resp_free(&r);
+    free(body);
+    body = run_body(NULL, loc, ids, m90, m10, ", \"status\": \"recruiting\"");
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    assert_only_rule(&r, "ends_on", "run_in_past");
+    it_resp_free(&r);
+    free(body);
+    body = run_body(NULL, loc, ids, m90, m10, ", \"status\": \"completed\"");
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 7);
+    assert_non_null(find_rule(&r, "completion_figures_required"));
+    assert_true(names_field(&r, "families_started"));
+    it_resp_free(&r);
+    free(body);
+    /* Figures on a run that has not ended are refused. */
+    body = run_body(NULL, loc, ids, p10, p80, FIGURES);
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "families_started"));
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(count_runs(f), runs);
+    body = run_body(NULL, loc, ids, m90, m10, ", \"status\": \"completed\"" FIGURES);
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    it_assert_status(&r, 201);
+    assert_string_equal(it_json_str(&r, "status"), "completed");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "families_started")), 4);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sessions_planned")), 11);
+    assert_true(json_is_null(json_object_get(r.json, "status_reason")));
+    it_resp_free(&r);
+    free(body);
+
+    /* A future run becomes running only from starts_on... */
+    body = run_body(NULL, loc, ids, p10, p80, ", \"status\": \"recruiting\"");
+    id = create_run(f, a_org_admin, body);
+    free(body);
+    etag = etag_of(f, id);
+    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\"}", &r);
+    assert_only_rule(&r, "status", "run_not_started");
+    assert_non_null(strstr(it_jstr(find_rule(&r, "run_not_started"), "detail"), p10));
+    it_resp_free(&r);
+    /* ...a licensee's reason does not change that... */
+    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r);
+    assert_only_rule(&r, "status", "run_not_started");
+    it_resp_free(&r);
+    /* ...nor does the licensing body without one; a reason needs a status change. */
+    patch_run(f, id, f->admin, etag, "{\"status\": \"running\"}", &r);
+    assert_only_rule(&r, "status", "run_not_started");
+    it_resp_free(&r);
+    patch_run(f, id, f->admin, etag, "{\"reason\": \"early\"}", &r);
+    it_assert_problem(&r, 422);
+    assert_true(names_field(&r, "reason"));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
+                              " AND status = 'recruiting'",
+                              id),
+                     1);
+    /* The licensing body back-dates it with a reason, which is kept and audited. */
+    patch_run(f, id, f->admin, etag,
+              "{\"status\": \"running\", \"reason\": \"first session moved forward\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "running");
+    assert_string_equal(it_json_str(&r, "status_reason"), "first session moved forward");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND after->>'status_reason' = 'first session moved forward'",
+                              id),
+                     1);
+    free(etag);
+    free(id);
+
+    /* A run that has started becomes running, but completed only from ends_on. */
+    body = run_body(NULL, loc, ids, m5, p60, ", \"status\": \"recruiting\"");
+    id = create_run(f, a_org_admin, body);
+    free(body);
+    etag = etag_of(f, id);
+    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\"}", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_null(json_object_get(r.json, "status_reason")));
+    it_resp_free(&r);
+    free(etag);
+    etag = etag_of(f, id);
+    patch_run(f, id, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r);
+    assert_only_rule(&r, "status", "run_not_ended");
+    it_resp_free(&r);
+    free(etag);
+    free(id);
+
+    /* A run that ends today may be recorded running, then completed, without a reason. */
+    body = run_body(NULL, loc, ids, m90, today, ", \"status\": \"running\"");
+    id = create_run(f, a_org_admin, body);
+    free(body);
+    etag = etag_of(f, id);
+    patch_run(f, id, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "completed");
+    it_resp_free(&r);
+    free(etag);
+    free(id);
+    /* A new run may not be running before it starts. */
+    body = run_body(NULL, loc, ids, p10, p80, ", \"status\": \"running\"");
+    it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
+    assert_only_rule(&r, "status", "run_not_started");
+    it_resp_free(&r);
+    free(body);
+
+    free(a_org_admin);
+    free(ids);
+    free(loc);
+    free(org);
+}
+
+/* Facilitators must be eligible from the run's start to its end: a3's accreditation ends
+ * 2030-06-30, so a run to September names the day they stop being eligible. */
+static void
+test_eligible_for_the_whole_run(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a3);
+    char *body = run_body(NULL, f->loc_a, ids, START, "2030-09-30", "");
+    long runs = count_runs(f);
+    json_t *e;
+
+    it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
+    assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
+    e = find_rule(&r, "facilitator_not_eligible");
+    assert_string_equal(it_jstr(e, "registration_number"), f->a3.number);
+    assert_string_equal(it_jstr(e, "ineligible_from"), "2030-07-01");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
+                        "accreditation_lapsed");
+    assert_non_null(strstr(it_jstr(e, "detail"), "2030-07-01"));
+    it_resp_free(&r);
+    assert_int_equal(count_runs(f), runs);
+    free(body);
+    /* Ending on the last day of the accreditation is fine. */
+    body = run_body(NULL, f->loc_a, ids, START, "2030-06-30", "");
+    free(create_run(f, f->a_admin, body));
+    free(body);
+    free(ids);
+}
+
+static void
+test_completion_figures_rules(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *ids = ids2(&f->a1, &f->a2), *body, *id;
+    static const char *const capacities[] = {"0", "9", "-1", NULL};
+    const char *const *c;
+    json_t *e;
+
+    /* capacity_families out of range names its rule. */
+    for (c = capacities; *c != NULL; c++) {
+        body =
+            it_fmt("{\"location_id\": \"%s\", \"facilitator_ids\": %s, \"variant\": \"standard\","
+                   " \"starts_on\": \"%s\", \"ends_on\": \"%s\", \"capacity_families\": %s}",
+                   f->loc_a, ids, START, END, *c);
+        it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
+        it_assert_problem(&r, 422);
+        e = find_rule(&r, "capacity_out_of_range");
+        if (e == NULL) {
+            it_resp_print(&r);
+            fail_msg("capacity %s: no capacity_out_of_range", *c);
+        }
+        assert_string_equal(it_jstr(e, "field"), "capacity_families");
+        it_resp_free(&r);
+        free(body);
+    }
+
+    body = run_body(NULL, f->loc_a, ids, START, END, ", \"status\": \"recruiting\"");
+    id = create_run(f, f->a_admin, body);
+    patch_now(f, id, "{\"status\": \"running\", \"reason\": \"records a pilot\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* Each broken rule named: more families than places (6), fewer adults and children than
+     * families. */
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"reason\": \"ended early\", \"families_started\": 7,"
+              " \"families_completed\": 7, \"adults\": 6, \"children\": 5, \"sessions_delivered\":"
+              " 10, \"review_held\": true, \"reunion_held\": true}",
+              &r);
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
+    assert_string_equal(it_jstr(find_rule(&r, "started_exceeds_capacity"), "field"),
+                        "families_started");
+    assert_string_equal(it_jstr(find_rule(&r, "too_few_adults"), "field"), "adults");
+    assert_string_equal(it_jstr(find_rule(&r, "too_few_children"), "field"), "children");
+    it_resp_free(&r);
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"reason\": \"ended early\", \"families_started\": 4,"
+              " \"families_completed\": 4, \"adults\": 3, \"children\": 9, \"sessions_delivered\":"
+              " 10, \"review_held\": true, \"reunion_held\": true}",
+              &r);
+    assert_only_rule(&r, "adults", "too_few_adults");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
+                              " AND status = 'running' AND families_started IS NULL",
+                              id),
+                     1);
+    /* Exactly one adult and one child a family, every place taken: accepted. */
+    patch_now(f, id,
+              "{\"status\": \"completed\", \"reason\": \"ended early\", \"families_started\": 6,"
+              " \"families_completed\": 5, \"adults\": 6, \"children\": 6, \"sessions_delivered\":"
+              " 11, \"review_held\": true, \"reunion_held\": true}",
+              &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    /* Corrections are held to the same rules. */
+    patch_now(f, id, "{\"children\": 5}", &r);
+    assert_only_rule(&r, "children", "too_few_children");
+    it_resp_free(&r);
+    patch_now(f, id, "{\"families_started\": 9}", &r);
+    it_assert_problem(&r, 422);
+    assert_non_null(find_rule(&r, "started_exceeds_capacity"));
+    it_resp_free(&r);
+    free(id);
+    free(body);
+    free(ids);
+}
+
+/* Suspends or withdraws facilitator `x` through the API as the licensing body. */
+static void
+set_fac_status(struct fx *f, const struct fac *x, const char *status)
+{
+    char *path = it_fmt("/v1/facilitators/%s", x->id), *etag, *body;
+    struct it_resp r;
+
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    body = it_fmt("{\"status\": \"%s\", \"reason\": \"conduct review\"}", status);
+    it_patch_json(f->s, path, f->admin, etag, body, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(body);
+    free(etag);
+    free(path);
+}
+
+/* The at_risk member of run `id` (as admin reads it), in `r`. */
+static json_t *
+at_risk_of(struct fx *f, const char *id, struct it_resp *r)
+{
+    get_run(f, id, f->admin, r);
+    it_assert_status(r, 200);
+    assert_true(json_is_array(json_object_get(r->json, "at_risk")));
+    return json_object_get(r->json, "at_risk");
+}
+
+/* 1 when the expiring report lists run `id` as at risk (with `number` as its reference). */
+static int
+report_lists(struct fx *f, const char *id, const char *number)
+{
+    struct it_resp r;
+    json_t *item;
+    size_t i;
+    int found = 0;
+
+    it_get(f->s, "/v1/reports/expiring?within_days=30", f->admin, &r);
+    it_assert_status(&r, 200);
+    json_array_foreach(json_object_get(r.json, "items"), i, item)
+    {
+        if (strcmp(it_jstr(item, "type"), "programme_at_risk") == 0
+            && strcmp(it_jstr(item, "id"), id) == 0) {
+            assert_string_equal(it_jstr(item, "reference"), number);
+            assert_int_equal(json_array_size(json_object_get(item, "at_risk")), 1);
+            found = 1;
+        }
+    }
+    it_resp_free(&r);
+    return found;
+}
+
+static void
+test_runs_at_risk(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *org = create_org(f), *loc = make_loc(f, org, ""), *ids, *body, *run, *other, *done;
+    char *patch;
+    struct fac e1, e2, e3;
+    json_t *risk;
+    PGresult *res;
+    char sub[40];
+
+    free(license(f, org, "2099-12-31"));
+    make_fac(f, &e1, org, "accredited", "2099-12-31");
+    make_fac(f, &e2, org, "accredited", "2099-12-31");
+    make_fac(f, &e3, org, "accredited", "2099-12-31");
+    res = it_sql(f->s,
+                 "INSERT INTO webhook_subscription (organisation_id, url, events, secret)"
+                 " VALUES ($1::uuid, 'https://hooks.example/at-risk', '{programme.at_risk}',"
+                 " 'whsec_dGVzdA==') RETURNING id::text",
+                 org);
+    snprintf(sub, sizeof(sub), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    ids = ids2(&e1, &e2);
+    body = run_body(org, loc, ids, START, END, "");
+    run = create_run(f, f->admin, body);
+    other = create_run(f, f->admin, body);
+    done = create_run(f, f->admin, body);
+    patch_now(f, done, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    risk = at_risk_of(f, run, &r);
+    assert_int_equal(json_array_size(risk), 0);
+    it_resp_free(&r);
+    assert_false(report_lists(f, run, e1.number));
+
+    /* Suspending e1 puts both open runs at risk, and tells the licensee once for each. */
+    set_fac_status(f, &e1, "suspended");
+    risk = at_risk_of(f, run, &r);
+    assert_int_equal(json_array_size(risk), 1);
+    assert_string_equal(it_jstr(json_array_get(risk, 0), "facilitator"), e1.number);
+    assert_string_equal(it_jstr(json_array_get(risk, 0), "reason"), "suspended");
+    it_resp_free(&r);
+    risk = at_risk_of(f, done, &r);
+    assert_int_equal(json_array_size(risk), 0);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+                              " AND event = 'programme.at_risk'",
+                              sub),
+                     2);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+                              " AND (body::jsonb)->>'type' = 'programme.at_risk'"
+                              " AND (body::jsonb)->'data'->>'id' = $2"
+                              " AND (body::jsonb)->'data'->'at_risk'->0->>'facilitator' = $3"
+                              " AND (body::jsonb)->'data'->'at_risk'->0->>'reason' = 'suspended'",
+                              sub, run, e1.number),
+                     1);
+    /* The list shows it too, and the licensing body's expiring report lists it. */
+    assert_true(report_lists(f, run, e1.number));
+    assert_true(report_lists(f, other, e1.number));
+    assert_false(report_lists(f, done, e1.number));
+
+    /* Withdrawn (from suspended) is at risk as well, and tells the licensee again. */
+    set_fac_status(f, &e1, "withdrawn");
+    risk = at_risk_of(f, run, &r);
+    assert_string_equal(it_jstr(json_array_get(risk, 0), "reason"), "withdrawn");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+                              " AND event = 'programme.at_risk'",
+                              sub),
+                     4);
+
+    /* Replacing the facilitator clears it; so does cancelling. */
+    patch = it_fmt("{\"facilitator_ids\": [\"%s\", \"%s\"]}", e2.id, e3.id);
+    patch_now(f, run, patch, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "at_risk")), 0);
+    it_resp_free(&r);
+    free(patch);
+    patch_now(f, other, "{\"status\": \"cancelled\"}", &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "at_risk")), 0);
+    it_resp_free(&r);
+    assert_false(report_lists(f, run, e1.number));
+    assert_false(report_lists(f, other, e1.number));
+
+    free(done);
+    free(other);
+    free(run);
+    free(body);
+    free(ids);
+    free(loc);
+    free(org);
+}
+
+static void
+test_variants(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *items, *v;
+    size_t i;
+    int seen = 0;
+
+    it_get(f->s, "/v1/programme-variants", f->a_staff, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(r.json, "items");
+    assert_int_equal(json_array_size(items), 4);
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
+    json_array_foreach(items, i, v)
+    {
+        assert_int_equal(json_object_size(v), 4);
+        assert_non_null(it_jstr(v, "title"));
+        if (strcmp(it_jstr(v, "code"), "standard") == 0) {
+            assert_int_equal(json_integer_value(json_object_get(v, "sessions")), 11);
+            assert_int_equal(json_integer_value(json_object_get(v, "min_facilitators")), 2);
+            seen++;
+        }
+        if (strcmp(it_jstr(v, "code"), "aftercare") == 0) {
+            assert_int_equal(json_integer_value(json_object_get(v, "sessions")), 6);
+            assert_int_equal(json_integer_value(json_object_get(v, "min_facilitators")), 1);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    /* Ordered by code. */
+    assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "aftercare");
+    it_resp_free(&r);
+    {
+        const char *hdrs[] = {"Accept: text/csv", NULL};
+        it_request(f->s, "GET", "/v1/programme-variants", f->a_staff, hdrs, NULL, &r);
+        it_assert_status(&r, 200);
+        it_assert_header(&r, "Content-Type", "text/csv");
+        assert_non_null(strstr(r.body, "code,title,sessions,min_facilitators"));
+        it_resp_free(&r);
+    }
+    it_get(f->s, "/v1/programme-variants?limit=2", f->a_staff, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/programme-variants", NULL, &r);
+    it_assert_problem(&r, 401);
+    it_resp_free(&r);
 }
 
 /* ---- If-Match and roles -------------------------------------------------------------------- */
@@ -1180,6 +1676,11 @@ main(void)
         cmocka_unit_test(test_recheck_on_patch),
         cmocka_unit_test(test_status_and_completion),
         cmocka_unit_test(test_cancel_when_licence_suspended),
+        cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_eligible_for_the_whole_run),
+        cmocka_unit_test(test_completion_figures_rules),
+        cmocka_unit_test(test_runs_at_risk),
+        cmocka_unit_test(test_variants),
         cmocka_unit_test(test_if_match),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_list_filters_pages_and_csv),

@@ -872,6 +872,71 @@ test_bad_requests(void **state)
     it_resp_free(&r);
 }
 
+/* A provider search carries a family's postcode or position in its URL: its answer may be kept
+ * by the browser only (Cache-Control: private), never by a shared cache, while the register stays
+ * public. A run with a suspended or withdrawn facilitator is listed but not advertised as taking
+ * referrals; replacing the facilitator advertises it again. */
+static void
+test_private_cache_and_runs_at_risk(void **state)
+{
+    struct it_server *s = *state;
+    char *org, *site, *path;
+    struct it_resp r;
+    json_t *runs;
+    PGresult *res;
+    char run[40], ok_fac[40], bad_fac[40];
+
+    wipe(s);
+    org = make_org(s, "Risk Org", 1);
+    site = make_site(s, org, "Risk site", 51.3810, 0.5210);
+    make_run(s, org, site, 20, 100, "recruiting", 8, 2, 0, 1);
+    res = it_sql(s, "SELECT id::text FROM programme_run WHERE location_id = $1::uuid", site);
+    snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = it_sql(s, "INSERT INTO facilitator (given_name, family_name, status) VALUES"
+                    " ('Ok', 'One', 'accredited'), ('Bad', 'Two', 'suspended')"
+                    " RETURNING id::text");
+    snprintf(ok_fac, sizeof(ok_fac), "%s", PQgetvalue(res, 0, 0));
+    snprintf(bad_fac, sizeof(bad_fac), "%s", PQgetvalue(res, 1, 0));
+    PQclear(res);
+    PQclear(it_sql(s,
+                   "INSERT INTO programme_facilitator (run_id, facilitator_id) VALUES"
+                   " ($1::uuid, $2::uuid), ($1::uuid, $3::uuid)",
+                   run, ok_fac, bad_fac));
+
+    path = it_fmt("/v1/public/providers?lat=%.4f&lon=%.4f", C_LAT, C_LON);
+    search(s, path, &r);
+    it_assert_header(&r, "Cache-Control", "private");
+    assert_null(strstr(it_header(&r, "Cache-Control"), "public"));
+    assert_non_null(it_header(&r, "ETag"));
+    runs = json_object_get(json_array_get(items(&r), 0), "upcoming_runs");
+    assert_int_equal(json_array_size(runs), 1);
+    assert_true(json_is_false(json_object_get(json_array_get(runs, 0), "accepting_referrals")));
+    it_resp_free(&r);
+    /* The same with a postcode. */
+    search(s, "/v1/public/providers?postcode=ME4%204AB", &r);
+    it_assert_header(&r, "Cache-Control", "private");
+    it_resp_free(&r);
+
+    /* Withdrawn is at risk too; a facilitator in good standing is not. */
+    PQclear(it_sql(s, "UPDATE facilitator SET status = 'withdrawn' WHERE id = $1::uuid", bad_fac));
+    search(s, path, &r);
+    runs = json_object_get(json_array_get(items(&r), 0), "upcoming_runs");
+    assert_true(json_is_false(json_object_get(json_array_get(runs, 0), "accepting_referrals")));
+    it_resp_free(&r);
+    PQclear(it_sql(s,
+                   "DELETE FROM programme_facilitator WHERE run_id = $1::uuid"
+                   " AND facilitator_id = $2::uuid",
+                   run, bad_fac));
+    search(s, path, &r);
+    runs = json_object_get(json_array_get(items(&r), 0), "upcoming_runs");
+    assert_true(json_is_true(json_object_get(json_array_get(runs, 0), "accepting_referrals")));
+    it_resp_free(&r);
+    free(path);
+    free(site);
+    free(org);
+}
+
 /* ---- The public register --------------------------------------------------------------------- */
 
 /* A facilitator with private details; `until_off` days from today for accredited_until (or
@@ -1187,6 +1252,7 @@ main(void)
         cmocka_unit_test(test_exclusions),     cmocka_unit_test(test_item_fields_and_runs),
         cmocka_unit_test(test_filters),        cmocka_unit_test(test_postcode_search),
         cmocka_unit_test(test_nearest_beyond), cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_private_cache_and_runs_at_risk),
         cmocka_unit_test(test_register_get),   cmocka_unit_test(test_register_search),
     };
 

@@ -28,13 +28,13 @@ import {
 } from './ui.mjs';
 
 const LOCATION_KINDS = ['community', 'family_centre', 'health', 'school', 'prison', 'other'];
-// The programme variants (the table programme_variant; no route lists them yet).
-const VARIANTS = [
-  { value: 'standard', text: 'Standard: family assessment, 8 group sessions, family review and reunion' },
-  { value: 'short', text: 'Short: family assessment, 5 group sessions and reunion' },
-  { value: 'extended', text: 'Extended: family assessment, 12 group sessions, family review and reunion' },
-  { value: 'aftercare', text: 'Aftercare group sessions' },
-];
+// The programme variants as radio options, from GET /v1/programme-variants.
+const variantOptions = (variants) =>
+  variants.map((v) => ({
+    value: v.code,
+    text: v.title.toLowerCase().startsWith(v.code) ? v.title : `${words(v.code)}: ${v.title.charAt(0).toLowerCase()}${v.title.slice(1)}`,
+    hint: `${v.sessions} sessions; at least ${v.min_facilitators} facilitator${v.min_facilitators === 1 ? '' : 's'}`,
+  }));
 const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 const SCOPES = [
   { value: 'facilitators:read', text: 'Read facilitators', hint: 'Look up your staff and check anyone’s status' },
@@ -48,6 +48,7 @@ const EVENTS = [
   { value: 'licence.status_changed', text: 'Your licence’s status changed' },
   { value: 'licence.expiring', text: 'Your licence ends in 30 or 7 days' },
   { value: 'programme.changed', text: 'A programme run changed' },
+  { value: 'programme.at_risk', text: 'A programme run is at risk: one of its facilitators was suspended or withdrawn' },
 ];
 
 const isAdmin = () => session()?.role === 'org_admin';
@@ -181,6 +182,18 @@ async function sites({ gen }) {
   render('Sites', heading('Sites'), isAdmin() ? buttonLink('Add a site', '#/sites/new') : null, list.el);
 }
 
+// What keeps a site out of the public finder, in words (the API's `warnings`).
+const siteWarnings = (l) =>
+  (l.warnings ?? []).map((w) =>
+    w.rule === 'no_coordinates'
+      ? `This site cannot appear in the public finder until it has map coordinates: its postcode ${l.postcode} is not in the registry’s postcode list. Check the postcode; if it is right, ask the registry team to add the site’s coordinates.`
+      : w.detail,
+  );
+
+// The site rules the service checks, in words.
+const siteRuleWords = (e, label) =>
+  e.rule === 'prison_school_not_public' ? 'School and prison sites are never shown to the public: untick ‘Show this site in the public finder’.' : `${label}: ${e.detail}`;
+
 const siteSpecs = (l = {}, edit = false) => [
   { name: 'name', label: 'Name of the site', value: l.name },
   { name: 'kind', label: 'Kind of site', type: 'select', options: [{ value: '', text: 'Choose a kind' }, ...LOCATION_KINDS.map((k) => ({ value: k, text: words(k) }))], value: l.kind, hint: 'School and prison sites are never shown to the public' },
@@ -202,9 +215,11 @@ function siteNew() {
       submit: 'Add site',
       onSubmit: async (v) => {
         const { data } = await api('/v1/locations', { method: 'POST', body: v });
-        success(`${data.name} has been added`);
+        const warned = siteWarnings(data);
+        success(`${data.name} has been added`, warned.length ? warned.join(' ') : null);
         navigate('#/sites');
       },
+      describe: siteRuleWords,
     }),
   );
 }
@@ -234,6 +249,7 @@ async function site({ params, gen }) {
     l.name,
     backLink('#/sites', 'All sites'),
     heading(l.name, { caption: 'Site' }),
+    siteWarnings(l).map((text) => warning(text)),
     isAdmin()
       ? [
           confirm,
@@ -243,10 +259,12 @@ async function site({ params, gen }) {
             submit: 'Save changes',
             id: 'site-form',
             onSubmit: async (v) => {
-              await api(`/v1/locations/${l.id}`, { method: 'PATCH', body: v, etag });
-              success('The site has been updated');
+              const { data } = await api(`/v1/locations/${l.id}`, { method: 'PATCH', body: v, etag });
+              const warned = siteWarnings(data);
+              success('The site has been updated', warned.length ? warned.join(' ') : null);
               route();
             },
+            describe: siteRuleWords,
           }),
         ]
       : summaryList([
@@ -307,8 +325,24 @@ function ruleWords(e, label, starts) {
       return 'One of the facilitators chosen is not on the register.';
     case 'facilitator_not_eligible': {
       const why = (e.reasons ?? []).map((r) => REASON_WORDS[r] ?? words(r)).join(' ');
-      return `${e.registration_number} cannot deliver M-PACT for your organisation on ${starts ? date(starts) : 'the start date'}. ${why}`.trim();
+      const on = e.ineligible_from ?? starts;
+      const when = e.ineligible_from && e.ineligible_from !== starts ? `from ${date(on)}, before the run ends` : `on ${on ? date(on) : 'the start date'}`;
+      return `${e.registration_number} cannot deliver M-PACT for your organisation ${when}. ${why}`.trim();
     }
+    case 'capacity_out_of_range':
+      return 'A run has places for 1 to 8 families.';
+    case 'run_not_started':
+      return `A run can start running only on or after its first session${starts ? `, ${date(starts)}` : ''}.`;
+    case 'run_not_ended':
+      return 'A run can be completed only on or after its last session.';
+    case 'run_in_past':
+      return 'This run ended before today: record it as completed, with its completion figures.';
+    case 'started_exceeds_capacity':
+      return 'More families started than the run has places.';
+    case 'too_few_adults':
+      return 'Every family has at least one adult: there are fewer adults than families who started.';
+    case 'too_few_children':
+      return 'Every family has at least one child: there are fewer children than families who started.';
     case 'over_capacity': {
       const [enrolled, cap] = nums(e.detail);
       return `${enrolled} families are enrolled but there are only ${cap} places.`;
@@ -329,14 +363,15 @@ const linkable = (err) =>
   err instanceof ApiError ? new ApiError(err.status, { ...err.problem, errors: err.fieldErrors.map((e) => (e.field === 'organisation_id' ? { ...e, field: /ends_on/.test(e.detail ?? '') ? 'ends_on' : 'starts_on' } : e)) }) : err;
 
 async function runNew({ gen }) {
-  const [locations, staffList] = await Promise.all([
+  const [locations, staffList, variants] = await Promise.all([
     getAll('/v1/locations', { organisation_id: org(), active: 'true' }),
     getAll('/v1/facilitators', { organisation_id: org() }),
+    get('/v1/programme-variants').then((d) => d.items),
   ]);
   if (stale(gen)) return;
   const specs = [
     { name: 'location_id', label: 'Site', type: 'select', options: [{ value: '', text: 'Choose a site' }, ...locations.filter((l) => !l.archived_at).map((l) => ({ value: l.id, text: `${l.name}, ${l.town}` }))] },
-    { name: 'variant', label: 'Variant', type: 'radios', options: VARIANTS, value: 'standard' },
+    { name: 'variant', label: 'Variant', type: 'radios', options: variantOptions(variants), value: 'standard' },
     { name: 'starts_on', label: 'First session', type: 'date' },
     { name: 'ends_on', label: 'Last session', type: 'date' },
     { name: 'weekday', label: 'Day of the week (optional)', type: 'select', options: [{ value: '', text: 'Not set' }, ...WEEKDAYS.map((d) => ({ value: d, text: words(d) }))] },
@@ -346,7 +381,7 @@ async function runNew({ gen }) {
     {
       name: 'facilitator_ids',
       label: 'Facilitators',
-      hint: 'Each must be accredited and work for your organisation on the first session',
+      hint: 'Each must be accredited and work for your organisation from the first session to the last',
       type: 'checkboxes',
       small: true,
       options: staffList.map((f) => ({
@@ -409,6 +444,9 @@ async function run({ params, gen }) {
     `Programme run starting ${date(r.starts_on)}`,
     backLink('#/runs', 'All programme runs'),
     heading(`Programme run starting ${date(r.starts_on)}`, { caption: loc?.name ?? 'Programme run' }),
+    (r.at_risk ?? []).length
+      ? warning(`This run is at risk: ${r.at_risk.map((x) => `${x.facilitator} is ${x.reason}`).join('; ')}. It is not shown as taking referrals in the public finder until the facilitator is replaced or the run is cancelled.`)
+      : null,
     summaryList([
       ['Status', tag(r.status)],
       ['Variant', r.variant_details.title],

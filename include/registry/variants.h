@@ -1,0 +1,12 @@
+/* variants.h: GET /v1/programme-variants, the programme variants a run may be. */
+#ifndef REGISTRY_VARIANTS_H
+#define REGISTRY_VARIANTS_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+extern const struct db_stmt variants_stmts[];
+
+int variants_list(struct req *r); /* GET /v1/programme-variants */
+
+#endif
