@@ -39,6 +39,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -162,28 +163,47 @@ const struct db_stmt facilitators_stmts[] = {
      "SELECT id FROM f"},
     /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved), $3 the
      * acting user. A status change also writes its history row. */
+    /* $2 may hold effective_on: the day a status change takes effect (default today). Dated
+     * after today it is scheduled: only its history row is written now (scheduled), and
+     * registry_apply_scheduled gives it to the facilitator on that day. */
     {"fac_update",
-     "WITH s AS (SELECT $2::jsonb AS j),"
+     "WITH s AS (SELECT $2::jsonb AS j, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) AS eff, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) > registry_today() AS sch),"
      " u AS (UPDATE facilitator f SET"
      "  given_name = CASE WHEN j ? 'given_name' THEN j->>'given_name' ELSE f.given_name END,"
      "  family_name = CASE WHEN j ? 'family_name' THEN j->>'family_name' ELSE f.family_name END,"
      "  email = CASE WHEN j ? 'email' THEN j->>'email' ELSE f.email END,"
      "  phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE f.phone END,"
      "  trainer = CASE WHEN j ? 'trainer' THEN (j->>'trainer')::boolean ELSE f.trainer END,"
-     "  status = CASE WHEN j ? 'status' THEN j->>'status' ELSE f.status END,"
-     "  accredited_on = CASE WHEN j ? 'accredited_on' THEN (j->>'accredited_on')::date"
-     "                  ELSE f.accredited_on END,"
-     "  accredited_until = CASE WHEN j ? 'accredited_until' THEN (j->>'accredited_until')::date"
-     "                     ELSE f.accredited_until END,"
-     "  reason = CASE WHEN j ? 'status' THEN j->>'reason' ELSE f.reason END,"
+     "  status = CASE WHEN j ? 'status' AND NOT sch THEN j->>'status' ELSE f.status END,"
+     "  accredited_on = CASE WHEN j ? 'accredited_on' AND NOT sch"
+     "                  THEN (j->>'accredited_on')::date ELSE f.accredited_on END,"
+     "  accredited_until = CASE WHEN j ? 'accredited_until' AND NOT sch"
+     "                     THEN (j->>'accredited_until')::date ELSE f.accredited_until END,"
+     "  reason = CASE WHEN j ? 'status' AND NOT sch THEN j->>'reason' ELSE f.reason END,"
      "  updated_at = now(), version = f.version + 1"
      "  FROM s WHERE f.id = $1::uuid"
      "  RETURNING f.id, f.status, f.accredited_on, f.accredited_until, f.reason),"
-     " h AS (INSERT INTO facilitator_status_history"
-     "       (facilitator_id, status, accredited_on, accredited_until, reason, changed_by)"
-     "       SELECT u.id, u.status, u.accredited_on, u.accredited_until, u.reason, $3::uuid"
+     " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
+     "        accredited_until, reason, changed_by, effective_on, scheduled)"
+     "       SELECT u.id, s.j->>'status',"
+     "        coalesce((s.j->>'accredited_on')::date, u.accredited_on),"
+     "        coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
+     "        $3::uuid, s.eff, s.sch"
      "       FROM u, s WHERE s.j ? 'status') "
      "SELECT id FROM u"},
+    /* Before any change to facilitator $1: its scheduled changes now due take effect. */
+    {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
+    /* All facilitators' and licences' scheduled changes due by today (the daily job). */
+    {"fac_apply_all_due", "SELECT registry_apply_scheduled() AS n"},
+    /* A status change replaces a change of $1 still scheduled. */
+    {"fac_unschedule", "DELETE FROM facilitator_status_history"
+                       " WHERE facilitator_id = $1::uuid AND scheduled"},
+    /* The day facilitator $1's last change (not scheduled) took effect. */
+    {"fac_last_effective",
+     "SELECT max(effective_on)::text AS last, (registry_today() - $2::int)::text AS earliest"
+     " FROM facilitator_status_history WHERE facilitator_id = $1::uuid AND NOT scheduled"},
     /* Employer changes effective on $2: the current employment ends the day before, or is
      * removed when it started that very day (it never took effect). */
     {"fac_emp_end", "UPDATE facilitator_employment SET ended_on = $2::date - 1"
@@ -297,6 +317,7 @@ static const struct field fac_update_fields[] = {
     {"accredited_on", FIELD_DATE, 0, 0, 0, NULL},
     {"accredited_until", FIELD_DATE, 0, 0, 0, NULL},
     {"trainer", FIELD_BOOL, 0, 0, 0, NULL},
+    {"effective_on", FIELD_DATE, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -711,6 +732,9 @@ body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
         problem_add_error(errors, on != NULL ? "accredited_on" : "accredited_until",
                           "only with status accredited");
     }
+    if (to == NULL && json_object_get(in, "effective_on") != NULL) {
+        problem_add_error(errors, "effective_on", "only with a status change");
+    }
     if (json_object_get(in, "employed_from") != NULL
         && json_object_get(in, "organisation_id") == NULL) {
         problem_add_error(errors, "employed_from", "only with organisation_id");
@@ -765,8 +789,47 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
     return 0;
 }
 
+/* Checks the effective_on of a status change in `in` to facilitator `id`: no earlier than
+ * REGISTRY_BACKDATE_MAX_DAYS ago, nor than the last change took effect (history stays in order).
+ * A later date schedules the change. Returns 0, or the status of the problem already sent. */
+static int
+effective_on_or_problem(struct req *r, json_t *in, const char *id)
+{
+    const char *eff = str_field(in, "effective_on"), *params[2], *last, *earliest;
+    char days[16], detail[128];
+    PGresult *res = NULL;
+    int status = 0;
+
+    if (eff == NULL) {
+        return 0;
+    }
+    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
+    params[0] = id;
+    params[1] = days;
+    if ((status = http_exec_or_problem(r, "fac_last_effective", 2, params, &res)) != 0) {
+        return status;
+    }
+    last = db_value(res, 0, "last");
+    earliest = db_value(res, 0, "earliest");
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(eff, earliest) < 0) {
+        snprintf(detail, sizeof(detail),
+                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
+                 config.backdate_max_days);
+        status = problem_send_field(r, "effective_on", detail);
+    } else if (last != NULL && strcmp(eff, last) < 0) {
+        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
+                 last);
+        status = problem_send_field(r, "effective_on", detail);
+    }
+    PQclear(res);
+    return status;
+}
+
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
- * an accreditation (`today` is the UK date). Returns 0, or the status of the problem sent. */
+ * an accreditation (`today` is the UK date). A grant of accreditation takes effect on
+ * accredited_on: effective_on, when given, is that day. Returns 0, or the status of the problem
+ * sent. */
 static int
 status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
 {
@@ -774,8 +837,8 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
     const char *stored = db_value(cur, 0, "_stored_status");
     const char *effective = db_value(cur, 0, "status");
     const char *number = db_value(cur, 0, "registration_number");
-    const char *on, *until;
-    int until_given;
+    const char *on, *until, *eff;
+    int until_given, status;
 
     if (to == NULL) {
         return 0;
@@ -792,10 +855,23 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
                             "any status but withdrawn to withdrawn",
                             number, effective, to);
     }
+    if ((status = effective_on_or_problem(r, in, db_value(cur, 0, "id"))) != 0) {
+        return status;
+    }
     if (strcmp(to, "accredited") != 0) {
         return 0;
     }
     on = str_field(in, "accredited_on");
+    eff = str_field(in, "effective_on");
+    if (eff != NULL && strcmp(stored, "in_training") == 0) {
+        if (on != NULL && strcmp(on, eff) != 0) {
+            return problem_send_field(r, "effective_on",
+                                      "a grant of accreditation takes effect on accredited_on; "
+                                      "send one of them, or the same day");
+        }
+        json_object_set_new(in, "accredited_on", json_string(eff));
+        on = str_field(in, "accredited_on");
+    }
     until = str_field(in, "accredited_until");
     until_given = until != NULL;
     if (on == NULL) {
@@ -915,7 +991,9 @@ facilitators_update(struct req *r)
         || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
+    params[0] = id;
     if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = http_exec_or_problem(r, "fac_apply_due", 1, params, NULL)) != 0
         || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
         || (status = may_change_or_problem(r, in, res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
@@ -940,6 +1018,11 @@ facilitators_update(struct req *r)
     res = NULL;
     json_object_del(in, "organisation_id");
     json_object_del(in, "employed_from");
+    /* A status change replaces one still scheduled. */
+    if (json_object_get(in, "status") != NULL
+        && (status = http_exec_or_problem(r, "fac_unschedule", 1, params, NULL)) != 0) {
+        goto out;
+    }
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
@@ -951,6 +1034,8 @@ facilitators_update(struct req *r)
     }
     PQclear(res);
     res = NULL;
+    /* Every status change of a facilitator passes here (scheduled ones take effect in
+     * registry_apply_scheduled): the place for what must follow a suspension or withdrawal. */
     if ((status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
         || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
         goto out;
@@ -1399,4 +1484,20 @@ out:
     json_decref(errors);
     json_decref(in);
     return status;
+}
+
+long
+facilitators_apply_scheduled(struct db_conn *db)
+{
+    PGresult *res = db_exec(db, "fac_apply_all_due", 0, NULL);
+    long n = -1;
+
+    if (db_ok(res) && PQntuples(res) == 1) {
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    } else {
+        fprintf(stderr, "facilitators: applying scheduled changes failed: %s",
+                PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return n;
 }

@@ -1071,6 +1071,11 @@ expiry_job(void)
         goto out;
     }
     PQclear(res);
+    res = NULL;
+    /* Status changes scheduled for today take effect first (facilitators.c). */
+    if (facilitators_apply_scheduled(c) < 0) {
+        goto out;
+    }
     res = db_exec(c, "wh_expiry_facilitators", 1, fac);
     if (!db_ok(res)) {
         goto out;
