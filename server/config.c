@@ -66,7 +66,9 @@ const char config_help[] =
     "                           everything reads the primary)\n"
     "  REGISTRY_REPLICA_MAX_LAG_MS  read the primary while the replica lags more (default 5000)\n"
     "  REGISTRY_TOKEN_RETENTION_DAYS  days expired or revoked refresh tokens and API-client\n"
-    "                           secrets are kept before the daily job deletes them (default 30)\n";
+    "                           secrets are kept before the daily job deletes them (default 30)\n"
+    "  REGISTRY_BACKDATE_MAX_DAYS  how many days in the past the licensing body may date an\n"
+    "                           accreditation or licence change (effective_on; default 365)\n";
 
 static int
 int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
@@ -177,6 +179,10 @@ config_load(struct config *c, char *err, size_t errlen)
         || int_setting("REGISTRY_TOKEN_RETENTION_DAYS", 30, 1, 3650, &c->token_retention_days, err,
                        errlen)
                != 0) {
+        return -1;
+    }
+    if (int_setting("REGISTRY_BACKDATE_MAX_DAYS", 365, 0, 3650, &c->backdate_max_days, err, errlen)
+        != 0) {
         return -1;
     }
     return 0;

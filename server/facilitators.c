@@ -39,6 +39,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -61,12 +62,14 @@
     "f.id, f.registration_number, f.given_name, f.family_name, f.email, f.phone, " FAC_STATUS      \
     " AS status, f.accredited_on, f.accredited_until, f.trainer, f.reason, e.organisation_id, "    \
     "o.name AS organisation_name, f.created_at, f.updated_at, f.status AS _stored_status, "        \
-    "f.version AS _version, e.started_on::text AS _employed_from "
+    "f.version AS _version, e.started_on::text AS _employed_from, " FAC_ON_REGISTER                \
+    " AS _on_register "
 
 /* The public view (fac_public_fields, in that order): what any licensee may see. */
 #define FAC_PUBLIC_COLUMNS                                                                         \
     "f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status,"          \
-    " f.accredited_until, e.organisation_id, o.name AS organisation_name "
+    " f.accredited_until, e.organisation_id, o.name AS organisation_name, " FAC_ON_REGISTER        \
+    " AS _on_register "
 
 #define FAC_FROM                                                                                   \
     "FROM facilitator f "                                                                          \
@@ -88,6 +91,22 @@
     "   FROM facilitator_status_history h WHERE h.facilitator_id = f.id AND " cond                 \
     ") AS status_history "
 #define FAC_HISTORIES FAC_HISTORIES_WHEN("true")
+
+/* On the public register (and so in the public view a licensee gets of someone else's staff):
+ * accredited (or lapsed), suspended, or withdrawn after having been accredited. In training, or
+ * withdrawn without ever being accredited: not. */
+#define FAC_ON_REGISTER                                                                            \
+    "(f.status IN ('accredited', 'suspended')"                                                     \
+    " OR (f.status = 'withdrawn' AND f.accredited_on IS NOT NULL))"
+
+/* An employment request as clients see it. */
+#define FER_COLUMNS                                                                                \
+    "r.id, r.facilitator_id, f.registration_number, r.organisation_id,"                            \
+    " o.name AS organisation_name, r.starts_on, r.status, r.reason, r.created_at AS requested_at," \
+    " r.decided_at, r.updated_at, r.version AS _version, r.created_at::text AS _created_at "
+#define FER_FROM                                                                                   \
+    "FROM facilitator_employment_request r JOIN facilitator f ON f.id = r.facilitator_id"          \
+    " JOIN organisation o ON o.id = r.organisation_id "
 
 /* For GET: whether the caller sees the full record (sees_full below, in SQL): $2 true for the
  * licensing body, $3 the caller's organisation when they are its org_admin (else NULL). */
@@ -144,28 +163,47 @@ const struct db_stmt facilitators_stmts[] = {
      "SELECT id FROM f"},
     /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved), $3 the
      * acting user. A status change also writes its history row. */
+    /* $2 may hold effective_on: the day a status change takes effect (default today). Dated
+     * after today it is scheduled: only its history row is written now (scheduled), and
+     * registry_apply_scheduled gives it to the facilitator on that day. */
     {"fac_update",
-     "WITH s AS (SELECT $2::jsonb AS j),"
+     "WITH s AS (SELECT $2::jsonb AS j, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) AS eff, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) > registry_today() AS sch),"
      " u AS (UPDATE facilitator f SET"
      "  given_name = CASE WHEN j ? 'given_name' THEN j->>'given_name' ELSE f.given_name END,"
      "  family_name = CASE WHEN j ? 'family_name' THEN j->>'family_name' ELSE f.family_name END,"
      "  email = CASE WHEN j ? 'email' THEN j->>'email' ELSE f.email END,"
      "  phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE f.phone END,"
      "  trainer = CASE WHEN j ? 'trainer' THEN (j->>'trainer')::boolean ELSE f.trainer END,"
-     "  status = CASE WHEN j ? 'status' THEN j->>'status' ELSE f.status END,"
-     "  accredited_on = CASE WHEN j ? 'accredited_on' THEN (j->>'accredited_on')::date"
-     "                  ELSE f.accredited_on END,"
-     "  accredited_until = CASE WHEN j ? 'accredited_until' THEN (j->>'accredited_until')::date"
-     "                     ELSE f.accredited_until END,"
-     "  reason = CASE WHEN j ? 'status' THEN j->>'reason' ELSE f.reason END,"
+     "  status = CASE WHEN j ? 'status' AND NOT sch THEN j->>'status' ELSE f.status END,"
+     "  accredited_on = CASE WHEN j ? 'accredited_on' AND NOT sch"
+     "                  THEN (j->>'accredited_on')::date ELSE f.accredited_on END,"
+     "  accredited_until = CASE WHEN j ? 'accredited_until' AND NOT sch"
+     "                     THEN (j->>'accredited_until')::date ELSE f.accredited_until END,"
+     "  reason = CASE WHEN j ? 'status' AND NOT sch THEN j->>'reason' ELSE f.reason END,"
      "  updated_at = now(), version = f.version + 1"
      "  FROM s WHERE f.id = $1::uuid"
      "  RETURNING f.id, f.status, f.accredited_on, f.accredited_until, f.reason),"
-     " h AS (INSERT INTO facilitator_status_history"
-     "       (facilitator_id, status, accredited_on, accredited_until, reason, changed_by)"
-     "       SELECT u.id, u.status, u.accredited_on, u.accredited_until, u.reason, $3::uuid"
+     " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
+     "        accredited_until, reason, changed_by, effective_on, scheduled)"
+     "       SELECT u.id, s.j->>'status',"
+     "        coalesce((s.j->>'accredited_on')::date, u.accredited_on),"
+     "        coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
+     "        $3::uuid, s.eff, s.sch"
      "       FROM u, s WHERE s.j ? 'status') "
      "SELECT id FROM u"},
+    /* Before any change to facilitator $1: its scheduled changes now due take effect. */
+    {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
+    /* All facilitators' and licences' scheduled changes due by today (the daily job). */
+    {"fac_apply_all_due", "SELECT registry_apply_scheduled() AS n"},
+    /* A status change replaces a change of $1 still scheduled. */
+    {"fac_unschedule", "DELETE FROM facilitator_status_history"
+                       " WHERE facilitator_id = $1::uuid AND scheduled"},
+    /* The day facilitator $1's last change (not scheduled) took effect. */
+    {"fac_last_effective",
+     "SELECT max(effective_on)::text AS last, (registry_today() - $2::int)::text AS earliest"
+     " FROM facilitator_status_history WHERE facilitator_id = $1::uuid AND NOT scheduled"},
     /* Employer changes effective on $2: the current employment ends the day before, or is
      * removed when it started that very day (it never took effect). */
     {"fac_emp_end", "UPDATE facilitator_employment SET ended_on = $2::date - 1"
@@ -174,21 +212,30 @@ const struct db_stmt facilitators_stmts[] = {
     {"fac_emp_drop", "DELETE FROM facilitator_employment"
                      " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
                      "   AND started_on >= $2::date"},
+    /* A change to the full record made outside fac_update (an approved employment request). */
+    {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
+                  " WHERE id = $1::uuid"},
     {"fac_emp_start", "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
                       " started_on) VALUES ($1::uuid, $2::uuid, $3::date)"},
+    /* $1 facilitator, $2 the date (NULL: today), $3 the organisation asked for (NULL: any):
+     * employed on the date by another one is employed_by_another_organisation. */
     {"fac_eligibility",
-     "SELECT f.id AS facilitator_id, f.registration_number, v.eligible,"
-     " to_jsonb(v.reasons) AS reasons, v.organisation_id, d.on_date::text AS \"on\", v.status,"
-     " v.accredited_until "
-     "FROM facilitator f,"
+     "SELECT f.id AS facilitator_id, f.registration_number, cardinality(x.reasons) = 0 AS eligible,"
+     " to_jsonb(x.reasons) AS reasons, v.organisation_id, d.on_date::text AS \"on\", v.status,"
+     " v.accredited_until, " FAC_ON_REGISTER " AS _on_register, e.organisation_id AS _employer "
+     "FROM facilitator f"
+     " LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL,"
      " (SELECT coalesce($2::date, registry_today()) AS on_date) d,"
-     " LATERAL facilitator_eligibility(f.id, d.on_date) v "
+     " LATERAL facilitator_eligibility(f.id, d.on_date) v,"
+     " LATERAL (SELECT v.reasons || CASE WHEN $3::uuid IS NOT NULL AND v.organisation_id IS NOT"
+     "  NULL AND v.organisation_id <> $3::uuid THEN ARRAY['employed_by_another_organisation']"
+     "  ELSE ARRAY[]::text[] END AS reasons) x "
      "WHERE f.id = $1::uuid"},
     /* $1 a JSON array of strings: one row per element, in order, matched or not. */
     {"fac_status_check",
      "SELECT n.ord AS _ord, n.num AS _given, f.id, f.registration_number, f.given_name,"
      " f.family_name, " FAC_STATUS " AS status, f.accredited_until, f.organisation_id,"
-     " f.organisation_name "
+     " f.organisation_name, " FAC_ON_REGISTER " AS _on_register "
      "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS n(num, ord) "
      /* LATERAL with LIMIT (which keeps the planner from flattening it into a hash join over
       * every facilitator): one probe of the unique index per number, then its employer. */
@@ -198,6 +245,28 @@ const struct db_stmt facilitators_stmts[] = {
      "  LEFT JOIN organisation o ON o.id = e.organisation_id"
      "  WHERE x.registration_number = upper(btrim(n.num)) LIMIT 1) f ON true "
      "ORDER BY n.ord"},
+    /* Employment requests. $1 the request (and $2 the facilitator, for the routes under it). */
+    {"fer_get", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"},
+    {"fer_get_of", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"
+                   " AND r.facilitator_id = $2::uuid"},
+    {"fer_get_locked", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"
+                       " AND r.facilitator_id = $2::uuid FOR UPDATE OF r"},
+    /* $1 facilitator, $2 organisation, $3 starts_on, $4 the requesting user. */
+    {"fer_insert", "INSERT INTO facilitator_employment_request (facilitator_id, organisation_id,"
+                   " starts_on, requested_by) VALUES ($1::uuid, $2::uuid, $3::date, $4::uuid)"
+                   " RETURNING id"},
+    /* $1 facilitator, $2 organisation (NULL: all), $3/$4 cursor (created_at, id), $5 limit;
+     * newest first. */
+    {"fer_list", "SELECT " FER_COLUMNS FER_FROM "WHERE r.facilitator_id = $1::uuid"
+                 " AND ($2::uuid IS NULL OR r.organisation_id = $2::uuid)"
+                 " AND ($3::timestamptz IS NULL OR (r.created_at, r.id) < ($3::timestamptz,"
+                 " $4::uuid))"
+                 " ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int"},
+    /* $1 request, $2 approved or declined, $3 reason, $4 the deciding admin. */
+    {"fer_decide", "UPDATE facilitator_employment_request SET status = $2::text,"
+                   " reason = $3::text, decided_by = $4::uuid, decided_at = now(),"
+                   " updated_at = now(), version = version + 1"
+                   " WHERE id = $1::uuid AND status = 'pending' RETURNING id"},
     {NULL, NULL},
 };
 
@@ -248,6 +317,7 @@ static const struct field fac_update_fields[] = {
     {"accredited_on", FIELD_DATE, 0, 0, 0, NULL},
     {"accredited_until", FIELD_DATE, 0, 0, 0, NULL},
     {"trainer", FIELD_BOOL, 0, 0, 0, NULL},
+    {"effective_on", FIELD_DATE, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -308,6 +378,19 @@ static json_t *
 public_view(const PGresult *res, int row)
 {
     return db_row_pick(res, row, fac_public_fields);
+}
+
+/* 1 when the caller may see row `row` (with _on_register and organisation_id) at all: the
+ * licensing body sees everyone; a licensee sees their own staff, and anyone else only while
+ * they are on the public register (never someone in training, or withdrawn unaccredited). */
+static int
+visible(const struct principal *p, const PGresult *res, int row, const char *employer_column)
+{
+    const char *on = db_value(res, row, "_on_register");
+    const char *org = db_value(res, row, employer_column);
+
+    return auth_is_admin(p) || (on != NULL && on[0] == 't')
+           || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
 }
 
 /* Finds the facilitator a path names, by UUID or by registration number (any case), and writes
@@ -451,6 +534,10 @@ facilitators_get(struct req *r)
             return status;
         }
         org = db_value(res, 0, "organisation_id");
+        if (!visible(&r->principal, res, 0, "organisation_id")) {
+            PQclear(res);
+            return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+        }
         if (params[2] == NULL || org == NULL || strcmp(org, params[2]) != 0) {
             body = public_view(res, 0);
             status = http_send_json(r, 200, body);
@@ -645,6 +732,9 @@ body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
         problem_add_error(errors, on != NULL ? "accredited_on" : "accredited_until",
                           "only with status accredited");
     }
+    if (to == NULL && json_object_get(in, "effective_on") != NULL) {
+        problem_add_error(errors, "effective_on", "only with a status change");
+    }
     if (json_object_get(in, "employed_from") != NULL
         && json_object_get(in, "organisation_id") == NULL) {
         problem_add_error(errors, "employed_from", "only with organisation_id");
@@ -671,24 +761,12 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
     }
     to_org = json_string_value(new_org);
     if (org == NULL) {
-        /* No current employer: an org_admin may take them on, and do nothing else. */
-        json_object_foreach(in, key, v)
-        {
-            if (strcmp(key, "organisation_id") != 0 && strcmp(key, "employed_from") != 0) {
-                return problem_send(r, PROBLEM_FORBIDDEN,
-                                    "%s: facilitator %s has no current employer; you may take "
-                                    "them on (organisation_id: your organisation) and nothing "
-                                    "else",
-                                    key, number);
-            }
-        }
-        if (to_org == NULL || strcmp(to_org, r->principal.org) != 0) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "organisation_id: you may take facilitator %s on for your own "
-                                "organisation only",
-                                number);
-        }
-        return 0;
+        /* No current employer: nothing for a licensee to change. Taking them on is a request
+         * the licensing body decides. */
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "facilitator %s has no current employer; to take them on, ask the "
+                            "licensing body: POST /v1/facilitators/%s/employment-requests",
+                            number, number);
     }
     if (strcmp(org, r->principal.org) != 0) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
@@ -711,8 +789,47 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
     return 0;
 }
 
+/* Checks the effective_on of a status change in `in` to facilitator `id`: no earlier than
+ * REGISTRY_BACKDATE_MAX_DAYS ago, nor than the last change took effect (history stays in order).
+ * A later date schedules the change. Returns 0, or the status of the problem already sent. */
+static int
+effective_on_or_problem(struct req *r, json_t *in, const char *id)
+{
+    const char *eff = str_field(in, "effective_on"), *params[2], *last, *earliest;
+    char days[16], detail[128];
+    PGresult *res = NULL;
+    int status = 0;
+
+    if (eff == NULL) {
+        return 0;
+    }
+    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
+    params[0] = id;
+    params[1] = days;
+    if ((status = http_exec_or_problem(r, "fac_last_effective", 2, params, &res)) != 0) {
+        return status;
+    }
+    last = db_value(res, 0, "last");
+    earliest = db_value(res, 0, "earliest");
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(eff, earliest) < 0) {
+        snprintf(detail, sizeof(detail),
+                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
+                 config.backdate_max_days);
+        status = problem_send_field(r, "effective_on", detail);
+    } else if (last != NULL && strcmp(eff, last) < 0) {
+        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
+                 last);
+        status = problem_send_field(r, "effective_on", detail);
+    }
+    PQclear(res);
+    return status;
+}
+
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
- * an accreditation (`today` is the UK date). Returns 0, or the status of the problem sent. */
+ * an accreditation (`today` is the UK date). A grant of accreditation takes effect on
+ * accredited_on: effective_on, when given, is that day. Returns 0, or the status of the problem
+ * sent. */
 static int
 status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
 {
@@ -720,8 +837,8 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
     const char *stored = db_value(cur, 0, "_stored_status");
     const char *effective = db_value(cur, 0, "status");
     const char *number = db_value(cur, 0, "registration_number");
-    const char *on, *until;
-    int until_given;
+    const char *on, *until, *eff;
+    int until_given, status;
 
     if (to == NULL) {
         return 0;
@@ -738,10 +855,23 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
                             "any status but withdrawn to withdrawn",
                             number, effective, to);
     }
+    if ((status = effective_on_or_problem(r, in, db_value(cur, 0, "id"))) != 0) {
+        return status;
+    }
     if (strcmp(to, "accredited") != 0) {
         return 0;
     }
     on = str_field(in, "accredited_on");
+    eff = str_field(in, "effective_on");
+    if (eff != NULL && strcmp(stored, "in_training") == 0) {
+        if (on != NULL && strcmp(on, eff) != 0) {
+            return problem_send_field(r, "effective_on",
+                                      "a grant of accreditation takes effect on accredited_on; "
+                                      "send one of them, or the same day");
+        }
+        json_object_set_new(in, "accredited_on", json_string(eff));
+        on = str_field(in, "accredited_on");
+    }
     until = str_field(in, "accredited_until");
     until_given = until != NULL;
     if (on == NULL) {
@@ -765,9 +895,11 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
 }
 
 /* Applies an employer change in `in` (organisation_id, employed_from) to the locked facilitator
- * `cur`. Does nothing when the employer stays the same. Returns 0 or the status sent. */
+ * `cur`, or only checks it when `apply` is 0; a problem with the start date names `field`. Does
+ * nothing when the employer stays the same. Returns 0 or the status sent. */
 static int
-employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
+employment_change_or_problem(
+    struct req *r, json_t *in, const PGresult *cur, const char *today, const char *field, int apply)
 {
     const char *id = db_value(cur, 0, "id"), *current = db_value(cur, 0, "organisation_id");
     const char *started = db_value(cur, 0, "_employed_from"), *last_end, *params[3];
@@ -779,7 +911,7 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     if (v == NULL || (to == NULL && current == NULL)
         || (to != NULL && current != NULL && strcmp(to, current) == 0)) {
         if (from != NULL) {
-            return problem_send_field(r, "employed_from", "only when the employer changes");
+            return problem_send_field(r, field, "only when the employer changes");
         }
         return 0;
     }
@@ -788,11 +920,10 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     }
     /* Valid YYYY-MM-DD dates order as strings. */
     if (strcmp(from, today) > 0) {
-        return problem_send_field(r, "employed_from", "must not be after today");
+        return problem_send_field(r, field, "must not be after today");
     }
     if (started != NULL && strcmp(from, started) < 0) {
-        return problem_send_field(r, "employed_from",
-                                  "must not be before the current employment started");
+        return problem_send_field(r, field, "must not be before the current employment started");
     }
     params[0] = id;
     res = db_exec(r->db, "fac_last_end", 1, params);
@@ -802,10 +933,13 @@ employment_change_or_problem(struct req *r, json_t *in, const PGresult *cur, con
     }
     last_end = db_value(res, 0, "last_end");
     if (current == NULL && last_end != NULL && strcmp(from, last_end) <= 0) {
-        status = problem_send_field(r, "employed_from", "must be after the last employment ended");
+        status = problem_send_field(r, field, "must be after the last employment ended");
         goto out;
     }
     if (to != NULL && (status = employer_or_problem(r, to)) != 0) {
+        goto out;
+    }
+    if (!apply) {
         goto out;
     }
     params[1] = from;
@@ -870,7 +1004,9 @@ facilitators_update(struct req *r)
         || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
+    params[0] = id;
     if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = http_exec_or_problem(r, "fac_apply_due", 1, params, NULL)) != 0
         || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
         || (status = may_change_or_problem(r, in, res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
@@ -888,13 +1024,18 @@ facilitators_update(struct req *r)
             goto out;
         }
     }
-    if ((status = employment_change_or_problem(r, in, res, today)) != 0) {
+    if ((status = employment_change_or_problem(r, in, res, today, "employed_from", 1)) != 0) {
         goto out;
     }
     PQclear(res);
     res = NULL;
     json_object_del(in, "organisation_id");
     json_object_del(in, "employed_from");
+    /* A status change replaces one still scheduled. */
+    if (json_object_get(in, "status") != NULL
+        && (status = http_exec_or_problem(r, "fac_unschedule", 1, params, NULL)) != 0) {
+        goto out;
+    }
     text = json_dumps(in, JSON_COMPACT);
     params[0] = id;
     params[1] = text;
@@ -906,6 +1047,8 @@ facilitators_update(struct req *r)
     }
     PQclear(res);
     res = NULL;
+    /* Every status change of a facilitator passes here (scheduled ones take effect in
+     * registry_apply_scheduled): the place for what must follow a suspension or withdrawal. */
     if ((status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
         || (status = at_risk_or_problem(r, in, id)) != 0
         || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
@@ -924,11 +1067,11 @@ out:
 int
 facilitators_eligibility(struct req *r)
 {
-    static const char *const allowed[] = {"on", NULL};
+    static const char *const allowed[] = {"on", "organisation_id", NULL};
     struct query q;
     PGresult *res = NULL;
     json_t *body = NULL;
-    const char *on, *params[2];
+    const char *on, *org, *params[3];
     char id[48];
     int status;
 
@@ -941,17 +1084,29 @@ facilitators_eligibility(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "on: a date as YYYY-MM-DD");
         goto out;
     }
+    org = query_get(&q, "organisation_id");
+    if (org != NULL && !validate_uuid(org)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
+        goto out;
+    }
+    /* A licensee asks for its own organisation only; the licensing body for any. */
+    if (org != NULL && !auth_is_admin(&r->principal) && strcmp(org, r->principal.org) != 0) {
+        status = problem_send(r, PROBLEM_FORBIDDEN,
+                              "organisation_id: you may ask for your own organisation only");
+        goto out;
+    }
     if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
     params[0] = id;
     params[1] = on;
-    res = db_exec(r->db, "fac_eligibility", 2, params);
+    params[2] = org;
+    res = db_exec(r->db, "fac_eligibility", 3, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
         goto out;
     }
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) != 1 || !visible(&r->principal, res, 0, "_employer")) {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
         goto out;
     }
@@ -1010,7 +1165,8 @@ facilitators_status_check(struct req *r)
     for (row = 0; row < n; row++) {
         json_t *entry;
 
-        if (db_value(res, row, "id") == NULL) {
+        if (db_value(res, row, "id") == NULL
+            || !visible(&r->principal, res, row, "organisation_id")) {
             entry = json_pack("{s:s, s:b, s:s}", "registration_number",
                               PQgetvalue(res, row, PQfnumber(res, "_given")), "found", 0, "status",
                               "not_found");
@@ -1033,4 +1189,329 @@ out:
     json_decref(results);
     json_decref(in);
     return status;
+}
+
+/* ---- Employment requests --------------------------------------------------------------------
+ *
+ * An organisation takes on a facilitator already on the registry by asking: an org_admin POSTs
+ * {starts_on} (not after today) under the facilitator, and the licensing body PATCHes the
+ * request to approved or declined (with a reason). Approving ends the current employment, if
+ * any, the day before starts_on and starts the new one on starts_on, under the facilitator's row
+ * lock. Until then the requester sees only the public view. Each step is audited and sends its
+ * webhook to the requesting organisation (facilitator.employment_requested, _approved,
+ * _declined). The licensing body and the requesting organisation list and read the requests. */
+
+static const char *const fer_decisions[] = {"approved", "declined", NULL};
+
+static const struct field fer_create_fields[] = {
+    {"starts_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+static const struct field fer_decide_fields[] = {
+    {"status", FIELD_ENUM, FIELD_REQUIRED, 0, 0, fer_decisions},
+    {"reason", FIELD_TEXT, 0, 1, FAC_REASON_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+/* 1 when the caller may see request row 0: the licensing body, or the requesting organisation. */
+static int
+fer_visible(const struct principal *p, const PGresult *res)
+{
+    const char *org = db_value(res, 0, "organisation_id");
+
+    return auth_is_admin(p) || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
+}
+
+/* Reads request `rid` of facilitator `fid` with `stmt` and checks the caller may see it (404
+ * otherwise). Returns 0 with the result in *out, or the status of the problem already sent. */
+static int
+fer_load_or_problem(
+    struct req *r, const char *stmt, const char *fid, const char *rid, PGresult **out)
+{
+    const char *params[2] = {rid, fid};
+    PGresult *res = NULL;
+    int status;
+
+    *out = NULL;
+    if (!validate_uuid(rid)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no employment request %s", rid);
+    }
+    if ((status = http_exec_or_problem(r, stmt, 2, params, &res)) != 0) {
+        return status;
+    }
+    if (PQntuples(res) != 1 || !fer_visible(&r->principal, res)) {
+        PQclear(res);
+        return problem_send(r, PROBLEM_NOT_FOUND, "no employment request %s", rid);
+    }
+    *out = res;
+    return 0;
+}
+
+int
+facilitators_employment_request_create(struct req *r)
+{
+    json_t *in = NULL, *errors = json_array(), *emp = NULL;
+    PGresult *res = NULL;
+    const char *starts_on, *params[4], *fstatus, *employer;
+    char id[48], rid[48], today[16], location[160];
+    int status;
+
+    if (!is_org_admin(&r->principal)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN,
+                              auth_is_admin(&r->principal)
+                                  ? "the licensing body changes employers directly (PATCH "
+                                    "/v1/facilitators/{id} with organisation_id)"
+                                  : "only an organisation admin may ask to employ a facilitator");
+        goto out;
+    }
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    if (validate_fields(in, fer_create_fields, 1, errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    starts_on = str_field(in, "starts_on");
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+        || (status = http_begin_or_problem(r, 0)) != 0
+        || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0) {
+        goto out;
+    }
+    /* Someone the requester may not see (in training elsewhere) is not there to ask for. */
+    employer = db_value(res, 0, "organisation_id");
+    if (!visible(&r->principal, res, 0, "organisation_id")) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+        goto out;
+    }
+    fstatus = db_value(res, 0, "_stored_status");
+    if (strcmp(fstatus, "withdrawn") == 0) {
+        status = problem_send(r, PROBLEM_CONFLICT,
+                              "facilitator %s is withdrawn from the register: nobody may employ "
+                              "them to deliver M-PACT",
+                              db_value(res, 0, "registration_number"));
+        goto out;
+    }
+    if (employer != NULL && strcmp(employer, r->principal.org) == 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, "facilitator %s already works for you",
+                              db_value(res, 0, "registration_number"));
+        goto out;
+    }
+    if ((status = today_or_problem(r, today)) != 0) {
+        goto out;
+    }
+    /* The checks the approval will make, now, so the request is one that can be approved. */
+    emp = json_pack("{s:s, s:s}", "organisation_id", r->principal.org, "employed_from", starts_on);
+    if (emp == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    if ((status = employment_change_or_problem(r, emp, res, today, "starts_on", 0)) != 0) {
+        goto out;
+    }
+    params[0] = id;
+    params[1] = r->principal.org;
+    params[2] = starts_on;
+    params[3] = r->principal.sub;
+    if ((status = http_insert_or_problem(r, "fer_insert", 4, params, rid, sizeof(rid))) != 0
+        || (status = webhooks_enqueue(r, "facilitator.employment_requested", rid, NULL)) != 0) {
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((status = load_or_problem(r, "fer_get", rid, &res)) != 0) {
+        goto out;
+    }
+    snprintf(location, sizeof(location), "/v1/facilitators/%s/employment-requests/%s", id, rid);
+    status = audit_commit_row_and_send(r, "create", "employment_request", rid, NULL, res, location);
+out:
+    PQclear(res);
+    json_decref(emp);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+int
+facilitators_employment_requests_list(struct req *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    const char *params[5];
+    struct query q;
+    struct page p = {0, NULL};
+    char id[48];
+    int status;
+
+    memset(&q, 0, sizeof(q));
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = http_page_or_problem(r, &q, &p)) != 0
+        || (status = http_cursor_or_problem(r, &p, 2, NULL)) != 0
+        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
+        goto out;
+    }
+    /* The licensing body sees every request; a licensee their own organisation's. */
+    params[0] = id;
+    params[1] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    params[2] = page_after(&p, 0);
+    params[3] = page_after(&p, 1);
+    status = page_query_send(r, "fer_list", params, 5, &p, "_created_at");
+out:
+    page_cleanup(&p);
+    query_cleanup(&q);
+    return status;
+}
+
+int
+facilitators_employment_request_get(struct req *r)
+{
+    PGresult *res = NULL;
+    json_t *body = NULL;
+    char id[48];
+    int status;
+
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+        || (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) != 0) {
+        goto out;
+    }
+    body = db_row_to_json(res, 0);
+    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+out:
+    json_decref(body);
+    PQclear(res);
+    return status;
+}
+
+/* Approves request row 0 of `req` for the locked facilitator `cur`: the employment change, audited
+ * on the facilitator. Returns 0, or the status of the problem already sent. */
+static int
+approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur, const char *today)
+{
+    const char *id = db_value(cur, 0, "id"), *org = db_value(req, 0, "organisation_id");
+    const char *employer = db_value(cur, 0, "organisation_id");
+    json_t *emp = NULL, *before = NULL, *after = NULL;
+    PGresult *snap = NULL, *fail = NULL;
+    int status;
+
+    if (strcmp(db_value(cur, 0, "_stored_status"), "withdrawn") == 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "facilitator %s is withdrawn: nobody may employ them; decline the "
+                            "request instead",
+                            db_value(cur, 0, "registration_number"));
+    }
+    if (employer != NULL && strcmp(employer, org) == 0) {
+        return problem_send(
+            r, PROBLEM_CONFLICT, "facilitator %s already works for %s; decline the request instead",
+            db_value(cur, 0, "registration_number"), db_value(req, 0, "organisation_name"));
+    }
+    emp = json_pack("{s:s, s:s}", "organisation_id", org, "employed_from",
+                    db_value(req, 0, "starts_on"));
+    if (emp == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    if ((status = full_or_problem(r, id, &snap, &before)) != 0
+        || (status = employment_change_or_problem(r, emp, cur, today, "starts_on", 1)) != 0) {
+        goto out;
+    }
+    PQclear(snap);
+    snap = NULL;
+    if ((status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
+        || (status = full_or_problem(r, id, &snap, &after)) != 0) {
+        goto out;
+    }
+    if ((fail = audit_write(r, "update", "facilitator", id, before, after)) != NULL) {
+        status = problem_from_db(r, fail);
+    }
+out:
+    PQclear(fail);
+    PQclear(snap);
+    json_decref(after);
+    json_decref(before);
+    json_decref(emp);
+    return status;
+}
+
+int
+facilitators_employment_request_update(struct req *r)
+{
+    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    PGresult *cur = NULL, *req = NULL, *res = NULL;
+    const char *to, *reason, *params[4];
+    char id[48], today[16], event[64];
+    int status;
+
+    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+        goto out;
+    }
+    if (validate_fields(in, fer_decide_fields, 1, errors) > 0) {
+        status = problem_send_errors(r, errors);
+        goto out;
+    }
+    to = str_field(in, "status");
+    reason = str_field(in, "reason");
+    if (strcmp(to, "declined") == 0 && reason == NULL) {
+        status = problem_send_field(r, "reason", "is required to decline");
+        goto out;
+    }
+    /* Lock order as in PATCH /v1/facilitators: the facilitator first, then the request. */
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+        || (status = http_begin_or_problem(r, 1)) != 0
+        || (status = load_or_problem(r, "fac_get_locked", id, &cur)) != 0
+        || (status = fer_load_or_problem(r, "fer_get_locked", id, r->params[1], &req)) != 0
+        || (status = http_if_match_or_problem(r, db_value(req, 0, "_version"))) != 0) {
+        goto out;
+    }
+    if (strcmp(db_value(req, 0, "status"), "pending") != 0) {
+        status = problem_send(r, PROBLEM_INVALID_TRANSITION,
+                              "the request is %s already; only a pending request is decided",
+                              db_value(req, 0, "status"));
+        goto out;
+    }
+    if ((status = today_or_problem(r, today)) != 0) {
+        goto out;
+    }
+    if (strcmp(to, "approved") == 0 && (status = approve_or_problem(r, req, cur, today)) != 0) {
+        goto out;
+    }
+    before = db_row_to_json(req, 0);
+    params[0] = db_value(req, 0, "id");
+    params[1] = to;
+    params[2] = reason;
+    params[3] = r->principal.sub;
+    if ((status = http_exec_or_problem(r, "fer_decide", 4, params, &res)) != 0) {
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    snprintf(event, sizeof(event), "facilitator.employment_%s", to);
+    if ((status = webhooks_enqueue(r, event, params[0], NULL)) != 0) {
+        goto out;
+    }
+    status = audit_commit_and_send(r, "update", "employment_request", params[0], before, "fer_get",
+                                   NULL);
+out:
+    PQclear(res);
+    PQclear(req);
+    PQclear(cur);
+    json_decref(before);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+long
+facilitators_apply_scheduled(struct db_conn *db)
+{
+    PGresult *res = db_exec(db, "fac_apply_all_due", 0, NULL);
+    long n = -1;
+
+    if (db_ok(res) && PQntuples(res) == 1) {
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    } else {
+        fprintf(stderr, "facilitators: applying scheduled changes failed: %s",
+                PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return n;
 }

@@ -14,6 +14,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
@@ -70,15 +71,41 @@ const struct db_stmt licences_stmts[] = {
      " RETURNING id, status, valid_from, valid_until, reason),"
      " h AS (" LIC_HISTORY_FROM_U ") "
      "SELECT id FROM u"},
-    /* $1 licence, $2 body {status?, valid_from?, valid_until?, reason}, $3 the admin's user id. */
-    {"lic_update", "WITH u AS ("
-                   " UPDATE licence SET"
-                   "  status = coalesce(j->>'status', status),"
-                   "  valid_from = coalesce((j->>'valid_from')::date, valid_from),"
-                   "  valid_until = coalesce((j->>'valid_until')::date, valid_until),"
-                   "  reason = j->>'reason', updated_at = now(), version = version + 1"
-                   " FROM (SELECT $2::jsonb AS j) s WHERE id = $1::uuid"
-                   " RETURNING id, status, valid_from, valid_until, reason) " LIC_HISTORY_FROM_U},
+    /* $1 licence, $2 body {status?, valid_from?, valid_until?, reason, effective_on?}, $3 the
+     * admin's user id. The history row takes effect on effective_on (default today); dated after
+     * today the change is scheduled: only the history row is written now, and
+     * registry_apply_scheduled gives it to the licence on that day. */
+    {"lic_update",
+     "WITH s AS (SELECT $2::jsonb AS j, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) AS eff, coalesce(($2::jsonb->>'effective_on')::date,"
+     "  registry_today()) > registry_today() AS sch),"
+     " u AS ("
+     " UPDATE licence SET"
+     "  status = CASE WHEN sch THEN status ELSE coalesce(j->>'status', status) END,"
+     "  valid_from = CASE WHEN sch THEN valid_from"
+     "               ELSE coalesce((j->>'valid_from')::date, valid_from) END,"
+     "  valid_until = CASE WHEN sch THEN valid_until"
+     "                ELSE coalesce((j->>'valid_until')::date, valid_until) END,"
+     "  reason = CASE WHEN sch THEN licence.reason ELSE j->>'reason' END,"
+     "  updated_at = now(), version = version + 1"
+     " FROM s WHERE id = $1::uuid"
+     " RETURNING id, status, valid_from, valid_until) "
+     "INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until, reason,"
+     " changed_by, effective_on, scheduled)"
+     " SELECT u.id, coalesce(s.j->>'status', u.status),"
+     "  coalesce((s.j->>'valid_from')::date, u.valid_from),"
+     "  coalesce((s.j->>'valid_until')::date, u.valid_until), s.j->>'reason', $3::uuid, s.eff,"
+     "  s.sch FROM u, s"},
+    /* Before any change to licence $1: its scheduled changes now due take effect. */
+    {"lic_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
+    /* A change replaces one of licence $1 still scheduled. */
+    {"lic_unschedule", "DELETE FROM licence_status_history WHERE licence_id = $1::uuid"
+                       " AND scheduled"},
+    /* The day licence $1's last change (not scheduled) took effect, and the earliest day a change
+     * may be dated ($2 days back). */
+    {"lic_last_effective",
+     "SELECT max(effective_on)::text AS last, (registry_today() - $2::int)::text AS earliest"
+     " FROM licence_status_history WHERE licence_id = $1::uuid AND NOT scheduled"},
     /* Stores as expired an active or suspended licence past valid_until ($2 the reason). */
     {"lic_store_expired",
      "WITH u AS ("
@@ -108,6 +135,7 @@ static const struct field lic_update_fields[] = {
     {"valid_from", FIELD_DATE, 0, 0, 0, NULL},
     {"valid_until", FIELD_DATE, 0, 0, 0, NULL},
     {"reason", FIELD_TEXT, FIELD_REQUIRED, 1, LIC_REASON_MAX, NULL},
+    {"effective_on", FIELD_DATE, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -428,6 +456,43 @@ change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
     return 0;
 }
 
+/* Checks the effective_on of a change in `in` to licence `id`: no earlier than
+ * REGISTRY_BACKDATE_MAX_DAYS ago, nor than its last change took effect (history stays in order).
+ * A later date schedules the change. Returns 0, or the status of the problem already sent. */
+static int
+effective_on_or_problem(struct req *r, json_t *in, const char *id)
+{
+    const char *eff = str_field(in, "effective_on"), *params[2], *last, *earliest;
+    char days[16], detail[128];
+    PGresult *res = NULL;
+    int status = 0;
+
+    if (eff == NULL) {
+        return 0;
+    }
+    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
+    params[0] = id;
+    params[1] = days;
+    if ((status = http_exec_or_problem(r, "lic_last_effective", 2, params, &res)) != 0) {
+        return status;
+    }
+    last = db_value(res, 0, "last");
+    earliest = db_value(res, 0, "earliest");
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(eff, earliest) < 0) {
+        snprintf(detail, sizeof(detail),
+                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
+                 config.backdate_max_days);
+        status = problem_send_field(r, "effective_on", detail);
+    } else if (last != NULL && strcmp(eff, last) < 0) {
+        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
+                 last);
+        status = problem_send_field(r, "effective_on", detail);
+    }
+    PQclear(res);
+    return status;
+}
+
 int
 licences_update(struct req *r)
 {
@@ -468,9 +533,15 @@ licences_update(struct req *r)
     }
     PQclear(res);
     res = NULL;
+    if (validate_uuid(id) && auth_is_admin(&r->principal)
+        && (status = http_exec_or_problem(r, "lic_apply_due", 1, params, NULL)) != 0) {
+        goto out;
+    }
     if ((status = load_or_problem(r, id, 1, &res)) != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
-        || (status = change_allowed_or_problem(r, in, res)) != 0) {
+        || (status = change_allowed_or_problem(r, in, res)) != 0
+        || (status = effective_on_or_problem(r, in, id)) != 0
+        || (status = http_exec_or_problem(r, "lic_unschedule", 1, params, NULL)) != 0) {
         goto out;
     }
     before = db_row_to_json(res, 0);

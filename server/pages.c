@@ -585,6 +585,16 @@ facilitator_detail(struct html *h, json_t *fac)
                 "<dd class=\"govuk-summary-list__value\">");
     employer(h, fac);
     html_raw(h, "</dd></div></dl>");
+    /* Accredited, but not employed by an organisation licensed today: not at present. */
+    if (k >= 0 && strcmp(status, "accredited") == 0
+        && !json_is_true(json_object_get(fac, "may_deliver"))) {
+        html_printf(h,
+                    "<div class=\"govuk-inset-text app-meaning\">%s %s is accredited, but cannot "
+                    "deliver M-PACT at present: they are not working for an organisation that "
+                    "holds an active M-PACT licence.</div>",
+                    jstr(fac, "given_name"), jstr(fac, "family_name"));
+        return;
+    }
     html_printf(h, "<div class=\"govuk-inset-text app-meaning\">%s %s %H", jstr(fac, "given_name"),
                 jstr(fac, "family_name"),
                 k >= 0 ? statuses[k].meaning : "has a status we cannot describe");

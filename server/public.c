@@ -34,8 +34,10 @@
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
  * GET /v1/public/facilitators?name=. Only given_name, family_name, registration_number, status,
- * accredited_until and the current employer's name and town; a facilitator still in training is
- * not on the register (404), and an archived employer is shown as none. Names match at the start
+ * accredited_until, may_deliver (may deliver M-PACT today: accredited and employed by a licensed
+ * organisation) and the current employer's name and town; a facilitator still in training, or
+ * withdrawn without ever having been accredited, is not on the register (404), and an archived
+ * employer is shown as none. Names match at the start
  * of the full name in either order ("Sian", "Jones", "Sian Jones", "Jones Sian"), ignoring case
  * and accents (registry_fold in migration 0004). */
 #include "registry/public.h"
@@ -114,19 +116,28 @@
     "                  AND " PUB_UPCOMING                                                          \
     PUB_RUN_FILTER(SR, DAYS) "))"
 
-/* The current employer, unless archived; in_training is not on the register. The employer is
- * read as columns and made an object by fac_row (not json_build_object: parsing JSON text back
- * cost more than the rest of the lookup, bench/README.md). */
+/* The current employer, unless archived; in_training, and withdrawn without ever having been
+ * accredited, are not on the register. The employer is read as columns and made an object by
+ * fac_row (not json_build_object: parsing JSON text back cost more than the rest of the lookup,
+ * bench/README.md). may_deliver: accredited (not lapsed) and employed by an organisation whose
+ * licence is active today, the same licence test as the provider search. */
 #define PUB_FAC_SELECT                                                                             \
     "SELECT f.given_name, f.family_name, f.registration_number,"                                   \
     " CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"                 \
     "  THEN 'lapsed' ELSE f.status END AS status,"                                                 \
-    " f.accredited_until, o.id IS NOT NULL AS _employed, o.name AS _organisation_name,"            \
+    " f.accredited_until,"                                                                         \
+    " (f.status = 'accredited' AND NOT coalesce(f.accredited_until < registry_today(), false)"     \
+    "  AND o.id IS NOT NULL"                                                                       \
+    "  AND coalesce((SELECT true FROM licence li WHERE li.organisation_id = o.id"                  \
+    "   AND licence_effective_status(li.status, li.valid_until, registry_today()) = 'active'"      \
+    "   AND li.valid_from <= registry_today() LIMIT 1), false)) AS may_deliver,"                   \
+    " o.id IS NOT NULL AS _employed, o.name AS _organisation_name,"                                \
     " o.town AS _organisation_town "                                                               \
     "FROM facilitator f"                                                                           \
     " LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL"        \
     " LEFT JOIN organisation o ON o.id = e.organisation_id AND o.archived_at IS NULL "             \
-    "WHERE f.status IN ('accredited', 'suspended', 'withdrawn') "
+    "WHERE (f.status IN ('accredited', 'suspended')"                                               \
+    "       OR (f.status = 'withdrawn' AND f.accredited_on IS NOT NULL)) "
 
 /* The LIKE pattern for names starting with $1: folded, LIKE's own characters escaped. Written
  * inline (not in a CTE) so that, $1 being known when the plan is made, the prefix is a constant

@@ -80,6 +80,9 @@ static const char *const event_names[] = {
     "facilitator.status_changed", "facilitator.accreditation_expiring",
     "licence.status_changed",     "licence.expiring",
     "programme.changed",          "programme.at_risk",
+    /* Employment requests (facilitators.c). */
+    "facilitator.employment_requested", "facilitator.employment_approved",
+    "facilitator.employment_declined",
     NULL,
 };
 
@@ -152,6 +155,14 @@ const struct db_stmt webhooks_stmts[] = {
      "  'id', p.id, 'status', p.status, 'starts_on', p.starts_on, 'ends_on', p.ends_on,"
      "  'location_id', p.location_id) AS data"
      " FROM programme_run p WHERE p.id = $2::uuid) " WH_OUTBOX_FROM_S},
+    /* facilitator.employment_*: to the requesting organisation. */
+    {"wh_enq_employment",
+     "WITH s AS (SELECT q.organisation_id AS org, jsonb_build_object("
+     "  'id', q.id, 'facilitator_id', q.facilitator_id, 'registration_number',"
+     "  f.registration_number, 'organisation_id', q.organisation_id, 'starts_on', q.starts_on,"
+     "  'status', q.status, 'reason', q.reason) AS data"
+     " FROM facilitator_employment_request q JOIN facilitator f ON f.id = q.facilitator_id"
+     " WHERE q.id = $2::uuid) " WH_OUTBOX_FROM_S},
 
     /* The worker. $1 lease in seconds, $2 batch size. */
     {"wh_claim",
@@ -483,6 +494,8 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
         stmt = "wh_enq_licence";
     } else if (strcmp(event, "programme.changed") == 0) {
         stmt = "wh_enq_programme";
+    } else if (strncmp(event, "facilitator.employment_", 23) == 0) {
+        stmt = "wh_enq_employment";
     } else {
         fprintf(stderr, "webhooks: no enqueue for event %s\n", event);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -490,7 +503,10 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
     params[0] = event;
     params[1] = subject_id;
     params[2] = json_string_value(json_object_get(before, "status"));
-    res = db_exec(r->db, stmt, strcmp(stmt, "wh_enq_programme") == 0 ? 2 : 3, params);
+    res = db_exec(
+        r->db, stmt,
+        strcmp(stmt, "wh_enq_programme") == 0 || strcmp(stmt, "wh_enq_employment") == 0 ? 2 : 3,
+        params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
     }
@@ -502,7 +518,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
 
 static const struct field wh_fields[] = {
     {"url", FIELD_URL, FIELD_REQUIRED, 0, 0, NULL},
-    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 6, NULL},
+    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 9, NULL},
     {"organisation_id", FIELD_UUID, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
@@ -543,7 +559,9 @@ check_events(json_t *events, json_t *errors)
             problem_add_error(errors, "events",
                               "unknown event; events are facilitator.status_changed, "
                               "facilitator.accreditation_expiring, licence.status_changed, "
-                              "licence.expiring, programme.changed, programme.at_risk");
+                              "licence.expiring, programme.changed, programme.at_risk, "
+                              "facilitator.employment_requested, "
+                              "facilitator.employment_approved, facilitator.employment_declined");
             return;
         }
         for (j = 0; j < i; j++) {
@@ -1054,6 +1072,11 @@ expiry_job(void)
         goto out;
     }
     PQclear(res);
+    res = NULL;
+    /* Status changes scheduled for today take effect first (facilitators.c). */
+    if (facilitators_apply_scheduled(c) < 0) {
+        goto out;
+    }
     res = db_exec(c, "wh_expiry_facilitators", 1, fac);
     if (!db_ok(res)) {
         goto out;

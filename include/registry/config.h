@@ -37,6 +37,7 @@ struct config {
     const char *database_url_replica; /* REGISTRY_DATABASE_URL_REPLICA: streaming replica */
     int replica_max_lag_ms;           /* REGISTRY_REPLICA_MAX_LAG_MS: beyond it, read the primary */
     int token_retention_days;         /* REGISTRY_TOKEN_RETENTION_DAYS: keep dead tokens (30) */
+    int backdate_max_days; /* REGISTRY_BACKDATE_MAX_DAYS: oldest effective_on, in days (365) */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

@@ -624,6 +624,272 @@ test_requests(void **state)
     free(other);
 }
 
+/* ---- Asking for an organisation (issue 12, item 5) ----------------------------------------- */
+
+static void
+test_for_organisation(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f), *other = licensed_org(f), *path;
+    char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", org);
+    struct fac p = create_fac(f, org, NULL), q = create_fac(f, org, NULL);
+    struct it_resp r;
+
+    accredit(f, &p);
+    /* The licensing body asks for either organisation. */
+    path = it_fmt("/v1/facilitators/%s/eligibility?organisation_id=%s", p.id, org);
+    it_get(f->s, path, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/facilitators/%s/eligibility?organisation_id=%s", p.id, other);
+    it_get(f->s, path, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", org, "employed_by_another_organisation", NULL);
+    it_resp_free(&r);
+    /* Another licensee asks for itself: employed by someone else. */
+    it_get(f->s, path, boss, &r);
+    assert_verdict(&r, 0, "accredited", org, "employed_by_another_organisation", NULL);
+    it_resp_free(&r);
+    free(path);
+    path =
+        it_fmt("/v1/facilitators/%s/eligibility?on=2030-01-01&organisation_id=%s", p.number, org);
+    it_get(f->s, path, staff, &r); /* the employer's own staff, for their organisation */
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    /* ...but not for another organisation: 403; a malformed one: 400. */
+    it_get(f->s, path, boss, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/facilitators/%s/eligibility?organisation_id=not-a-uuid", p.id);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_problem(&r, 400);
+    it_resp_free(&r);
+    free(path);
+    /* Someone in training elsewhere is not in a licensee's view (not on the register): 404. Their
+     * own organisation and the licensing body still ask. */
+    ask(f, q.id, NULL, boss, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    ask(f, q.id, NULL, staff, &r);
+    assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
+    it_resp_free(&r);
+    ask(f, q.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
+    it_resp_free(&r);
+    fac_free(&p);
+    fac_free(&q);
+    free(boss);
+    free(staff);
+    free(org);
+    free(other);
+}
+
+/* ---- Effective dates (issue 12, item 4) ----------------------------------------------------- */
+
+/* PATCHes facilitator `p` as admin with `body` and expects a 422 naming `field`. */
+static void
+patch_422(struct fx *f, struct fac *p, const char *body, const char *field)
+{
+    char *path = it_fmt("/v1/facilitators/%s", p->id);
+    struct it_resp r;
+
+    it_patch_json(f->s, path, f->admin, p->etag, body, &r);
+    it_assert_field_error(&r, field);
+    it_resp_free(&r);
+    free(path);
+}
+
+static void
+test_effective_dates(void **state)
+{
+    struct fx *f = *state;
+    char *org = licensed_org(f), *body, *lic, *lpath, *etag;
+    char d2[16], d3[16], d4[16], d5[16], d10[16], d15[16], d30[16], d400[16], p5[16], p6[16];
+    struct fac p = create_fac(f, org, it_day(f->s, -30, d30, sizeof(d30)));
+    struct it_resp r;
+
+    it_day(f->s, -2, d2, sizeof(d2));
+    it_day(f->s, -3, d3, sizeof(d3));
+    it_day(f->s, -4, d4, sizeof(d4));
+    it_day(f->s, -5, d5, sizeof(d5));
+    it_day(f->s, -10, d10, sizeof(d10));
+    it_day(f->s, -15, d15, sizeof(d15));
+    it_day(f->s, -400, d400, sizeof(d400));
+    it_day(f->s, 5, p5, sizeof(p5));
+    it_day(f->s, 6, p6, sizeof(p6));
+    /* Registered 30 days ago; the course outcome, accredited from 10 days ago, recorded today:
+     * accredited from that day on (the old code answered not_accredited until today). */
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = $2::date"
+                   " WHERE facilitator_id = $1::uuid",
+                   p.id, d30));
+    body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"%s\","
+                  " \"accredited_until\": \"2099-01-01\"}",
+                  d10);
+    patch_ok(f, &p, body);
+    free(body);
+    ask(f, p.id, d5, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    ask(f, p.id, d15, f->admin, &r);
+    assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
+    it_resp_free(&r);
+
+    /* effective_on: only with a status change, within REGISTRY_BACKDATE_MAX_DAYS (365), not
+     * before the last change took effect. Nothing written. */
+    body = it_fmt("{\"given_name\": \"Elin\", \"effective_on\": \"%s\"}", d3);
+    patch_422(f, &p, body, "effective_on");
+    free(body);
+    body = it_fmt("{\"status\": \"suspended\", \"reason\": \"x\", \"effective_on\": \"%s\"}", d400);
+    patch_422(f, &p, body, "effective_on");
+    free(body);
+    body = it_fmt("{\"status\": \"suspended\", \"reason\": \"x\", \"effective_on\": \"%s\"}", d15);
+    patch_422(f, &p, body, "effective_on");
+    free(body);
+    patch_422(f, &p, "{\"status\": \"suspended\", \"reason\": \"x\", \"effective_on\": \"soon\"}",
+              "effective_on");
+
+    /* Suspended from three days ago: the verdict for the days since reads suspended. */
+    body = it_fmt(
+        "{\"status\": \"suspended\", \"reason\": \"complaint\", \"effective_on\": \"%s\"}", d3);
+    patch_ok(f, &p, body);
+    free(body);
+    ask(f, p.id, d2, f->admin, &r);
+    assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
+    it_resp_free(&r);
+    ask(f, p.id, d4, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+
+    /* Reinstated from five days ahead: scheduled. Suspended until then, accredited after. */
+    body = it_fmt("{\"status\": \"accredited\", \"effective_on\": \"%s\"}", p5);
+    {
+        char *path = it_fmt("/v1/facilitators/%s", p.id);
+
+        it_patch_json(f->s, path, f->admin, p.etag, body, &r);
+        it_assert_status(&r, 200);
+        assert_string_equal(it_json_str(&r, "status"), "suspended");
+        free(p.etag);
+        p.etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(path);
+    }
+    free(body);
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
+    it_resp_free(&r);
+    ask(f, p.id, p6, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    assert_int_equal(
+        it_count(f->s,
+                 "SELECT count(*) FROM facilitator_status_history"
+                 " WHERE facilitator_id = $1::uuid AND scheduled AND effective_on = $2",
+                 p.id, p5),
+        1);
+    /* The day comes (moved here by SQL): the next change to them applies it first. */
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = registry_today()"
+                   " WHERE facilitator_id = $1::uuid AND scheduled",
+                   p.id));
+    {
+        char *path = it_fmt("/v1/facilitators/%s", p.id);
+
+        it_patch_json(f->s, path, f->admin, "*", "{\"given_name\": \"Elin\"}", &r);
+        it_assert_status(&r, 200);
+        assert_string_equal(it_json_str(&r, "status"), "accredited");
+        assert_string_equal(it_json_str(&r, "given_name"), "Elin");
+        free(p.etag);
+        p.etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(path);
+    }
+    /* A change scheduled and then overtaken by another change is dropped. */
+    body = it_fmt("{\"status\": \"withdrawn\", \"reason\": \"retiring\", \"effective_on\": \"%s\"}",
+                  p5);
+    patch_ok(f, &p, body);
+    free(body);
+    patch_ok(f, &p, "{\"status\": \"suspended\", \"reason\": \"complaint\"}");
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM facilitator_status_history"
+                              " WHERE facilitator_id = $1::uuid AND scheduled",
+                              p.id),
+                     0);
+    fac_free(&p);
+
+    /* Licences: suspended from five days ago, the employer's staff were not eligible since. */
+    p = create_fac(f, org, d30);
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator_status_history SET effective_on = $2::date"
+                   " WHERE facilitator_id = $1::uuid",
+                   p.id, d30));
+    body = it_fmt("{\"status\": \"accredited\", \"accredited_on\": \"%s\","
+                  " \"accredited_until\": \"2099-01-01\"}",
+                  d30);
+    patch_ok(f, &p, body);
+    free(body);
+    {
+        PGresult *res = it_sql(
+            f->s, "SELECT id::text, version FROM licence WHERE organisation_id = $1::uuid", org);
+
+        lic = strdup(PQgetvalue(res, 0, 0));
+        etag = it_fmt("\"%s\"", PQgetvalue(res, 0, 1));
+        PQclear(res);
+    }
+    lpath = it_fmt("/v1/licences/%s", lic);
+    body = it_fmt("{\"status\": \"suspended\", \"reason\": \"audit\", \"effective_on\": \"%s\"}",
+                  d400);
+    it_patch_json(f->s, lpath, f->admin, etag, body, &r);
+    it_assert_field_error(&r, "effective_on");
+    it_resp_free(&r);
+    free(body);
+    body =
+        it_fmt("{\"status\": \"suspended\", \"reason\": \"audit\", \"effective_on\": \"%s\"}", d5);
+    it_patch_json(f->s, lpath, f->admin, etag, body, &r);
+    it_assert_status(&r, 200);
+    free(etag);
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(body);
+    ask(f, p.id, d3, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", org, "employer_licence_not_active", NULL);
+    it_resp_free(&r);
+    ask(f, p.id, d10, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    /* Reactivated from five days ahead: scheduled; the licence reads suspended until then. */
+    body = it_fmt(
+        "{\"status\": \"active\", \"reason\": \"audit passed\", \"effective_on\": \"%s\"}", p5);
+    it_patch_json(f->s, lpath, f->admin, etag, body, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "suspended");
+    it_resp_free(&r);
+    free(body);
+    ask(f, p.id, NULL, f->admin, &r);
+    assert_verdict(&r, 0, "accredited", org, "employer_licence_not_active", NULL);
+    it_resp_free(&r);
+    ask(f, p.id, p6, f->admin, &r);
+    assert_verdict(&r, 1, "accredited", org, NULL);
+    it_resp_free(&r);
+    /* The daily job's function gives the licence its change on the day. */
+    PQclear(it_sql(f->s,
+                   "UPDATE licence_status_history SET effective_on = registry_today()"
+                   " WHERE licence_id = $1::uuid AND scheduled",
+                   lic));
+    assert_int_equal(it_count(f->s, "SELECT registry_apply_scheduled()"), 1);
+    it_get(f->s, lpath, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "active");
+    it_resp_free(&r);
+
+    free(lpath);
+    free(lic);
+    free(etag);
+    fac_free(&p);
+    free(org);
+}
+
 int
 main(void)
 {
@@ -638,6 +904,8 @@ main(void)
         cmocka_unit_test(test_reasons_combine),
         cmocka_unit_test(test_past_differs_from_today),
         cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_for_organisation),
+        cmocka_unit_test(test_effective_dates),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

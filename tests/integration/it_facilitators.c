@@ -2,7 +2,8 @@
  * registering (by admin and by org_admin; the first history, employment and audit rows), every
  * validation error with nothing written, reading by UUID and by registration number, the public
  * view another licensee gets (no private fields) and the 404 when they try to change it, edits,
- * employer changes (move, release, take-on), every allowed status transition and the forbidden
+ * employer changes (move, release; taking someone on is an employment request the licensing body
+ * approves or declines), every allowed status transition and the forbidden
  * ones, If-Match (428, 412, two PATCHes at once with one ETag), lists (filters, keyset pages,
  * CSV parsed back) and the bulk status check of 100 numbers in JSON and CSV. */
 #include <stdio.h>
@@ -167,12 +168,15 @@ assert_field_error(const struct it_resp *r, const char *field)
 static long
 writes(struct fx *f)
 {
-    return it_count(f->s, "SELECT (SELECT count(*) FROM facilitator)"
-                          " + (SELECT count(*) FROM facilitator_status_history)"
-                          " + (SELECT count(*) FROM facilitator_employment)"
-                          " + (SELECT count(*) FROM facilitator_employment WHERE ended_on IS NULL)"
-                          " + (SELECT count(*) FROM audit_event)"
-                          " + (SELECT coalesce(sum(version), 0) FROM facilitator)");
+    return it_count(f->s,
+                    "SELECT (SELECT count(*) FROM facilitator)"
+                    " + (SELECT count(*) FROM facilitator_status_history)"
+                    " + (SELECT count(*) FROM facilitator_employment)"
+                    " + (SELECT count(*) FROM facilitator_employment WHERE ended_on IS NULL)"
+                    " + (SELECT count(*) FROM audit_event)"
+                    " + (SELECT coalesce(sum(version), 0) FROM facilitator)"
+                    " + (SELECT count(*) FROM facilitator_employment_request)"
+                    " + (SELECT coalesce(sum(version), 0) FROM facilitator_employment_request)");
 }
 
 static long
@@ -589,6 +593,33 @@ test_visibility(void **state)
     assert_string_equal(it_header(&r, "ETag"), fa.etag);
     it_resp_free(&r);
 
+    /* In training, Alice is not on the public register, and so not in another organisation's
+     * view either: 404 by UUID, by number, and in a status check (not_found). Her own
+     * organisation's staff still see her. */
+    get_fac(f, fa.id, boss_b, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_fac(f, fa.number, boss_b, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    {
+        char *check = it_fmt("{\"registration_numbers\": [\"%s\"]}", fa.number);
+
+        it_post_json(f->s, "/v1/facilitators/status-check", boss_b, check, &r);
+        it_assert_status(&r, 200);
+        assert_string_equal(
+            it_jstr(json_array_get(json_object_get(r.json, "results"), 0), "status"), "not_found");
+        assert_null(strstr(r.body, "Alice"));
+        it_resp_free(&r);
+        free(check);
+    }
+    get_fac(f, fa.id, staff_a, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "in_training");
+    it_resp_free(&r);
+    patch_ok(f, &fa, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
+             NULL);
+
     /* Another organisation's admin, by UUID or registration number, and org_staff of the
      * employer: the public view only, without ETag. */
     {
@@ -610,10 +641,10 @@ test_visibility(void **state)
             assert_string_equal(it_json_str(&r, "registration_number"), fa.number);
             assert_string_equal(it_json_str(&r, "given_name"), "Alice");
             assert_string_equal(it_json_str(&r, "family_name"), "Avon");
-            assert_string_equal(it_json_str(&r, "status"), "in_training");
+            assert_string_equal(it_json_str(&r, "status"), "accredited");
             assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
             assert_non_null(strstr(it_json_str(&r, "organisation_name"), "Facilitator Test Org"));
-            assert_true(json_is_null(json_object_get(r.json, "accredited_until")));
+            assert_string_equal(it_json_str(&r, "accredited_until"), "2099-01-01");
             assert_null(it_header(&r, "ETag"));
             it_resp_free(&r);
         }
@@ -1094,10 +1125,11 @@ test_employment(void **state)
                               p.id, org_a, org_b),
                      1);
 
-    /* A no longer sees the full record; B does. */
+    /* A no longer sees the record at all (in training, Mo is not on the register); B sees the
+     * full record. */
     get_fac(f, p.id, boss_a, &r);
-    it_assert_status(&r, 200);
-    assert_null(json_object_get(r.json, "email"));
+    it_assert_problem(&r, 404);
+    assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
     get_fac(f, p.id, boss_b, &r);
     it_assert_status(&r, 200);
@@ -1118,7 +1150,10 @@ test_employment(void **state)
     p.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
 
-    /* Nobody employs them now: an org_admin may take them on with If-Match: *, and only that. */
+    /* Nobody employs them now: an org_admin can no longer take them on by PATCH (with If-Match:
+     * * or their ETag), for themselves or anyone else; that is an employment request now
+     * (test_employment_requests). Nothing is written and they still get the public view. */
+    before = writes(f);
     patch_fac(f, p.id, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
@@ -1127,13 +1162,28 @@ test_employment(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     free(body);
-    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
+    body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
     patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_assert_problem(&r, 403);
+    assert_non_null(strstr(r.body, "employment-requests"));
+    assert_null(strstr(r.body, "mo@example.org"));
+    it_resp_free(&r);
+    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+    get_fac(f, p.id, boss_a, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    /* The licensing body may still move them directly (employed_from not overlapping B). */
+    free(body);
+    body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
+    patch_fac(f, p.id, f->admin, p.etag, body, &r);
     assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
-    patch_fac(f, p.id, boss_a, "*", body, &r);
+    patch_fac(f, p.id, f->admin, p.etag, body, &r);
     free(body);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
@@ -1355,10 +1405,13 @@ test_status_check(void **state)
     struct it_resp r;
     int i;
 
-    /* CHECK_REAL facilitators made with SQL (half employed by `org`, one suspended). */
+    /* CHECK_REAL accredited facilitators made with SQL (half employed by `org`, one suspended):
+     * on the register, so another licensee finds them (someone in training it would not). */
     res = it_sql(f->s,
-                 "WITH n AS (INSERT INTO facilitator (given_name, family_name, email, phone)"
-                 " SELECT 'Bulk' || g, 'Check', 'bulk' || g || '@example.org', '01634 000000'"
+                 "WITH n AS (INSERT INTO facilitator (given_name, family_name, email, phone,"
+                 " status, accredited_on, accredited_until)"
+                 " SELECT 'Bulk' || g, 'Check', 'bulk' || g || '@example.org', '01634 000000',"
+                 " 'accredited', registry_today() - 30, registry_today() + 300"
                  " FROM generate_series(1, $1::int) g RETURNING id, registration_number)"
                  " SELECT id::text, registration_number FROM n ORDER BY registration_number",
                  "60");
@@ -1547,6 +1600,254 @@ test_status_check(void **state)
     free(other);
 }
 
+/* ---- Employment requests ------------------------------------------------------------------- */
+
+/* POSTs an employment request for `ref` by `token` with `body`. */
+static void
+request_emp(struct fx *f, const char *ref, const char *token, const char *body, struct it_resp *r)
+{
+    char *path = it_fmt("/v1/facilitators/%s/employment-requests", ref);
+
+    it_post_json(f->s, path, token, body, r);
+    free(path);
+}
+
+static void
+test_employment_requests(void **state)
+{
+    struct fx *f = *state;
+    char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f);
+    char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
+    char *boss_c = licensee(f, "org_admin", org_c), *staff_b = licensee(f, "org_staff", org_b);
+    struct fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
+    struct fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
+    struct fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
+    char *body, *rid, *retag, *path, *rpath, tomorrow[16], d5[16];
+    struct it_resp r;
+    json_t *emp;
+    long before;
+
+    it_day(f->s, 1, tomorrow, sizeof(tomorrow));
+    it_day(f->s, -5, d5, sizeof(d5));
+    patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
+             NULL);
+    patch_ok(f, &w, f->admin, "{\"status\": \"withdrawn\", \"reason\": \"left the programme\"}",
+             NULL);
+    PQclear(it_sql(f->s,
+                   "INSERT INTO webhook_subscription (organisation_id, url, events, secret)"
+                   " VALUES ($1::uuid, 'http://127.0.0.1:9/hook', ARRAY["
+                   "'facilitator.employment_requested', 'facilitator.employment_approved',"
+                   " 'facilitator.employment_declined'], 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==')",
+                   org_b));
+
+    /* Who may not ask, what may not be asked; nothing written. */
+    before = writes(f);
+    body = it_fmt("{\"starts_on\": \"%s\"}", f->today);
+    request_emp(f, p.id, staff_b, body, &r); /* org_staff */
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    request_emp(f, p.id, f->admin, body, &r); /* the licensing body moves people directly */
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    request_emp(f, p.id, boss_a, body, &r); /* already theirs */
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    request_emp(f, w.id, boss_b, body, &r); /* withdrawn (never accredited: not on the register) */
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    request_emp(f, t.id, boss_b, body, &r); /* in training, not theirs: not in their view */
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    request_emp(f, "MPF-999999", boss_b, body, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    free(body);
+    request_emp(f, p.id, boss_b, "{}", &r);
+    assert_field_error(&r, "starts_on");
+    it_resp_free(&r);
+    request_emp(f, p.id, boss_b, "{\"starts_on\": \"2026-02-30\"}", &r);
+    assert_field_error(&r, "starts_on");
+    it_resp_free(&r);
+    body = it_fmt("{\"starts_on\": \"%s\"}", tomorrow);
+    request_emp(f, p.id, boss_b, body, &r);
+    assert_field_error(&r, "starts_on");
+    it_resp_free(&r);
+    free(body);
+    body = it_fmt("{\"starts_on\": \"%s\", \"organisation_id\": \"%s\"}", f->today, org_c);
+    request_emp(f, p.id, boss_b, body, &r);
+    assert_field_error(&r, "organisation_id");
+    it_resp_free(&r);
+    free(body);
+    /* Before the current employment started (today): cannot be approved, so not asked. */
+    body = it_fmt("{\"starts_on\": \"%s\"}", d5);
+    request_emp(f, p.id, boss_b, body, &r);
+    assert_field_error(&r, "starts_on");
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(writes(f), before);
+
+    /* B asks: 201, pending, with Location and ETag; audited; B's webhook queued. */
+    body = it_fmt("{\"starts_on\": \"%s\"}", f->today);
+    request_emp(f, p.number, boss_b, body, &r);
+    it_assert_status(&r, 201);
+    rid = strdup(it_json_str(&r, "id"));
+    retag = strdup(it_header(&r, "ETag"));
+    assert_string_equal(it_json_str(&r, "status"), "pending");
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
+    assert_string_equal(it_json_str(&r, "facilitator_id"), p.id);
+    assert_string_equal(it_json_str(&r, "registration_number"), p.number);
+    assert_string_equal(it_json_str(&r, "starts_on"), f->today);
+    assert_null(strstr(r.body, "example.org"));
+    rpath = it_fmt("/v1/facilitators/%s/employment-requests/%s", p.id, rid);
+    assert_string_equal(it_header(&r, "Location"), rpath);
+    it_resp_free(&r);
+    /* A second pending request from B: 409. C may ask too. */
+    request_emp(f, p.id, boss_b, body, &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+    request_emp(f, p.id, boss_c, body, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND resource_type = 'employment_request' AND action = 'create'",
+                              rid),
+                     1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM webhook_outbox o JOIN webhook_subscription w"
+                              " ON w.id = o.subscription_id WHERE w.organisation_id = $1::uuid"
+                              " AND o.event = 'facilitator.employment_requested'"
+                              " AND o.body::jsonb->'data'->>'id' = $2",
+                              org_b, rid),
+                     1);
+
+    /* Until approved, B sees only the public view. */
+    get_fac(f, p.id, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_null(json_object_get(r.json, "email"));
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+    it_resp_free(&r);
+
+    /* Lists: the licensing body sees both requests, B and C their own, A none. */
+    path = it_fmt("/v1/facilitators/%s/employment-requests", p.id);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+    it_resp_free(&r);
+    it_get(f->s, path, staff_b, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), rid);
+    it_resp_free(&r);
+    it_get(f->s, path, boss_a, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    it_get(f->s, rpath, boss_c, &r); /* another organisation's request */
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    it_get(f->s, rpath, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_header(&r, "ETag"), retag);
+    it_resp_free(&r);
+
+    /* Only the licensing body decides; a decline needs a reason; If-Match as everywhere. */
+    before = writes(f);
+    it_patch_json(f->s, rpath, boss_b, retag, "{\"status\": \"approved\"}", &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"declined\"}", &r);
+    assert_field_error(&r, "reason");
+    it_resp_free(&r);
+    it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"pending\"}", &r);
+    assert_field_error(&r, "status");
+    it_resp_free(&r);
+    it_patch_json(f->s, rpath, f->admin, NULL, "{\"status\": \"approved\"}", &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    it_patch_json(f->s, rpath, f->admin, "\"stale\"", "{\"status\": \"approved\"}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(writes(f), before);
+
+    /* Approved: A's employment ends, B's starts on starts_on; B now sees the full record. */
+    it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"approved\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "approved");
+    assert_non_null(it_json_str(&r, "decided_at"));
+    it_resp_free(&r);
+    get_fac(f, p.id, boss_b, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
+    assert_string_equal(it_json_str(&r, "email"), "Rhian.Request@example.org");
+    assert_string_not_equal(it_header(&r, "ETag"), p.etag); /* the record changed */
+    emp = json_object_get(r.json, "employment_history");
+    /* A's employment started today, so it never took effect and is replaced. */
+    assert_int_equal(json_array_size(emp), 1);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "organisation_id"), org_b);
+    assert_string_equal(it_jstr(json_array_get(emp, 0), "from"), f->today);
+    it_resp_free(&r);
+    get_fac(f, p.id, boss_a, &r);
+    it_assert_status(&r, 200);
+    assert_null(json_object_get(r.json, "email"));
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND action = 'update' AND before->>'organisation_id' = $2"
+                              " AND after->>'organisation_id' = $3",
+                              p.id, org_a, org_b),
+                     1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
+                              " AND resource_type = 'employment_request' AND action = 'update'"
+                              " AND after->>'status' = 'approved'",
+                              rid),
+                     1);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM webhook_outbox WHERE"
+                              " event = 'facilitator.employment_approved'"
+                              " AND body::jsonb->'data'->>'id' = $1",
+                              rid),
+                     1);
+    /* Decided once: a second decision is 409. */
+    it_patch_json(f->s, rpath, f->admin, "*", "{\"status\": \"declined\", \"reason\": \"x\"}", &r);
+    it_assert_problem(&r, 409);
+    it_resp_free(&r);
+
+    /* C's request is declined with a reason; nothing changes for the facilitator. */
+    it_get(f->s, path, boss_c, &r);
+    it_assert_status(&r, 200);
+    free(rpath);
+    rpath = it_fmt("/v1/facilitators/%s/employment-requests/%s", p.id,
+                   it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"));
+    it_resp_free(&r);
+    it_patch_json(f->s, rpath, f->admin, "*",
+                  "{\"status\": \"declined\", \"reason\": \"no release from the employer\"}", &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "declined");
+    assert_string_equal(it_json_str(&r, "reason"), "no release from the employer");
+    it_resp_free(&r);
+    get_fac(f, p.id, f->admin, &r);
+    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
+    it_resp_free(&r);
+
+    free(path);
+    free(rpath);
+    free(rid);
+    free(retag);
+    fac_free(&p);
+    fac_free(&t);
+    fac_free(&w);
+    free(boss_a);
+    free(boss_b);
+    free(boss_c);
+    free(staff_b);
+    free(org_a);
+    free(org_b);
+    free(org_c);
+}
+
 int
 main(void)
 {
@@ -1560,6 +1861,7 @@ main(void)
         cmocka_unit_test(test_concurrent_patches),
         cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_employment),
+        cmocka_unit_test(test_employment_requests),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_status_check),
     };

@@ -147,7 +147,8 @@ setup(void **state)
     f->ada_suspended = make_fac(f->s, "Ada", "Lovelace", "suspended", "50", f->org);
     f->ada_accredited = make_fac(f->s, "Ada", "Byron", "accredited", "200", NULL);
     f->lapsed = make_fac(f->s, "Lapsey", "Smith", "accredited", "-3", f->far_org);
-    f->withdrawn = make_fac(f->s, "Gone", "Away", "withdrawn", NULL, NULL);
+    /* Withdrawn after accreditation (one never accredited is not on the register). */
+    f->withdrawn = make_fac(f->s, "Gone", "Away", "withdrawn", "-30", NULL);
     *state = f;
     return 0;
 }
@@ -622,7 +623,16 @@ test_check_by_number(void **state)
     get_page(f->s, path, 200, &r);
     assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--grey\">Withdrawn</strong>");
     assert_has(r.body, "None recorded");
-    assert_has(r.body, "Not accredited");
+    assert_has(r.body, "must not deliver M-PACT");
+    it_resp_free(&r);
+    free(path);
+
+    /* Accredited, but not working for a licensed organisation: not "may deliver ... until". */
+    path = it_fmt("/check?q=%s", f->ada_accredited);
+    get_page(f->s, path, 200, &r);
+    assert_has(r.body, "<strong class=\"govuk-tag govuk-tag--green\">Accredited</strong>");
+    assert_has(r.body, "cannot deliver M-PACT at present");
+    assert_lacks(r.body, "may deliver M-PACT");
     it_resp_free(&r);
     free(path);
 

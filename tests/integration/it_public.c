@@ -987,11 +987,12 @@ static void
 test_register_get(void **state)
 {
     struct it_server *s = *state;
-    static const char *const keys[] = {"given_name", "family_name",      "registration_number",
-                                       "status",     "accredited_until", "organisation",
-                                       NULL};
+    static const char *const keys[] = {
+        "given_name",       "family_name", "registration_number", "status",
+        "accredited_until", "may_deliver", "organisation",        NULL};
     static const char *const org_keys[] = {"name", "town", NULL};
     char *org, *gone, *acc, *lapsed, *susp, *wd, *training, *left, *lower, *path;
+    char *unlicensed, *never, *idle, *unlic_org;
     char until[16];
     struct it_resp r;
     PGresult *res;
@@ -1004,12 +1005,17 @@ test_register_get(void **state)
     acc = make_fac(s, "Siân", "Jones", "accredited", "200");
     lapsed = make_fac(s, "Tom", "Lapsed", "accredited", "-1");
     susp = make_fac(s, "Sam", "Paused", "suspended", "300");
-    wd = make_fac(s, "Will", "Gone", "withdrawn", NULL);
+    wd = make_fac(s, "Will", "Gone", "withdrawn", "-10");   /* accredited until ten days ago */
+    never = make_fac(s, "Nia", "Never", "withdrawn", NULL); /* withdrawn while in training */
     training = make_fac(s, "Tia", "Trainee", "in_training", NULL);
     left = make_fac(s, "Lee", "Leaver", "accredited", "100");
+    unlic_org = make_org_full(s, "Suspended Licensee", 0, "suspended", -100, 100, 0);
+    unlicensed = make_fac(s, "Una", "Licensed", "accredited", "100");
+    idle = make_fac(s, "Ivo", "Idle", "accredited", "100");
     employ(s, acc, org, 0);
     employ(s, lapsed, gone, 0);
     employ(s, left, org, 1);
+    employ(s, unlicensed, unlic_org, 0);
     it_day(s, 200, until, sizeof(until));
 
     get_fac(s, acc, &r);
@@ -1020,6 +1026,7 @@ test_register_get(void **state)
     assert_string_equal(it_json_str(&r, "registration_number"), acc);
     assert_string_equal(it_json_str(&r, "status"), "accredited");
     assert_string_equal(it_json_str(&r, "accredited_until"), until);
+    assert_true(json_is_true(json_object_get(r.json, "may_deliver")));
     assert_keys(json_object_get(r.json, "organisation"), org_keys);
     assert_string_equal(jstr(json_object_get(r.json, "organisation"), "name"),
                         "Medway Family Recovery");
@@ -1056,11 +1063,25 @@ test_register_get(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "suspended");
     assert_true(json_is_null(json_object_get(r.json, "organisation")));
+    assert_true(json_is_false(json_object_get(r.json, "may_deliver")));
     it_resp_free(&r);
     get_fac(s, wd, &r);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "withdrawn");
-    assert_true(json_is_null(json_object_get(r.json, "accredited_until")));
+    assert_true(json_is_false(json_object_get(r.json, "may_deliver")));
+    it_resp_free(&r);
+    /* Accredited, but their employer's licence is suspended, or nobody employs them: they
+     * cannot deliver M-PACT at present. */
+    get_fac(s, unlicensed, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(it_json_str(&r, "status"), "accredited");
+    assert_string_equal(jstr(json_object_get(r.json, "organisation"), "name"),
+                        "Suspended Licensee");
+    assert_true(json_is_false(json_object_get(r.json, "may_deliver")));
+    it_resp_free(&r);
+    get_fac(s, idle, &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_false(json_object_get(r.json, "may_deliver")));
     it_resp_free(&r);
     /* A past employer is not the current one. */
     get_fac(s, left, &r);
@@ -1068,8 +1089,12 @@ test_register_get(void **state)
     assert_true(json_is_null(json_object_get(r.json, "organisation")));
     it_resp_free(&r);
 
-    /* Not on the register: in training, unknown, malformed. */
+    /* Not on the register: in training, withdrawn without ever being accredited, unknown,
+     * malformed. */
     get_fac(s, training, &r);
+    it_assert_problem(&r, 404);
+    it_resp_free(&r);
+    get_fac(s, never, &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     get_fac(s, "MPF-999999", &r);
@@ -1093,6 +1118,10 @@ test_register_get(void **state)
     free(training);
     free(left);
     free(lower);
+    free(unlicensed);
+    free(never);
+    free(idle);
+    free(unlic_org);
 }
 
 static void
@@ -1127,9 +1156,9 @@ static void
 test_register_search(void **state)
 {
     struct it_server *s = *state;
-    static const char *const keys[] = {"given_name", "family_name",      "registration_number",
-                                       "status",     "accredited_until", "organisation",
-                                       NULL};
+    static const char *const keys[] = {
+        "given_name",       "family_name", "registration_number", "status",
+        "accredited_until", "may_deliver", "organisation",        NULL};
     char *org, *sj, *se, *sb, *st, *ap, *want, buf[1024];
     struct it_resp r;
     json_t *it;

@@ -1147,10 +1147,11 @@ test_practitioner_pass(void **state)
     assert_string_equal(fac_value(f, p, "version", buf, sizeof(buf)), "2");
     assert_non_null(strstr(fac_value(f, p, "reason", buf, sizeof(buf)), "PRAC"));
 
-    /* The history row, effective today, by the admin. */
+    /* The history row, by the admin, effective on accredited_on (a grant takes effect the day
+     * it was granted, however late the outcome is recorded: issue 12, item 4). */
     res = it_sql(f->s,
                  "SELECT status, accredited_on::text, accredited_until::text,"
-                 " effective_on = registry_today(), changed_by::text"
+                 " effective_on = DATE '2025-03-14', changed_by::text"
                  " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
                  " ORDER BY id DESC",
                  p);
