@@ -905,6 +905,12 @@ test_me(void **state)
     it_assert_problem(&r, 401);
     it_resp_free(&r);
 
+    /* Only a licensed organisation's clients get tokens. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
+                   " VALUES ($1::uuid, 'MPL-ME-' || gen_random_uuid(), 'active',"
+                   "  registry_today() - 30, registry_today() + 365)",
+                   f->org1));
     it_post_json(f->s, "/v1/clients", f->boss1,
                  "{\"name\": \"HR sync\", \"scopes\": [\"facilitators:read\"]}", &r);
     it_assert_status(&r, 201);
