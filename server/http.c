@@ -435,6 +435,35 @@ name_allowed(const char *const *allowed, const char *name)
     return 0;
 }
 
+/* Decodes a query-string component in place ('+' is a space, %XX a byte): returns the length
+ * decoded, or -1 when a '%' is not followed by two hexadecimal digits. Decoding never lengthens;
+ * a decoded NUL shows as a length shorter than strlen. */
+static int
+query_decode(char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *start = s, *out = s;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '%') {
+            const char *hi =
+                isxdigit((unsigned char)s[1]) ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
+            const char *lo = hi != NULL && isxdigit((unsigned char)s[2])
+                                 ? strchr(hex, tolower((unsigned char)s[2]))
+                                 : NULL;
+            if (lo == NULL) {
+                return -1;
+            }
+            *out++ = (char)((hi - hex) * 16 + (lo - hex));
+            s += 2;
+        } else {
+            *out++ = *s == '+' ? ' ' : *s;
+        }
+    }
+    *out = '\0';
+    return (int)(out - start);
+}
+
 /* Parses the query string into `q`; a name outside `allowed` is refused (400), or skipped when
  * `skip_unknown` (pages: a link may carry a campaign's tracking parameters). */
 static int
@@ -473,11 +502,26 @@ parse_query(struct req *r, const char *const *allowed, struct query *q, int skip
             *eq = '\0';
         }
         /* Decode in place: decoding never lengthens. A %00 would hide the rest, so refuse it. */
-        nlen = mg_url_decode(name, (int)strlen(name), name, (int)strlen(name) + 1, 1);
-        vlen = mg_url_decode(value, (int)strlen(value), value, (int)strlen(value) + 1, 1);
-        if (nlen < 0 || vlen < 0 || (size_t)nlen != strlen(name) || (size_t)vlen != strlen(value)
-            || validate_utf8_len(name) < 0 || validate_utf8_len(value) < 0) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "the query string is not valid UTF-8 text");
+        nlen = query_decode(name);
+        if (nlen < 0 || (size_t)nlen != strlen(name) || validate_utf8_len(name) < 0) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                nlen == -1 ? "the query string has a malformed percent-escape "
+                                             "(write %%XX, two hexadecimal digits)"
+                                           : "the query string is not valid UTF-8 text");
+        }
+        if (!name_allowed(allowed, name) && skip_unknown) {
+            continue;
+        }
+        vlen = query_decode(value);
+        if (vlen == -1 && name_allowed(allowed, name)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "%s: a malformed percent-escape (write %%XX, two hexadecimal "
+                                "digits)",
+                                name);
+        }
+        if (vlen >= 0 && name_allowed(allowed, name)
+            && ((size_t)vlen != strlen(value) || validate_utf8_len(value) < 0)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: not valid UTF-8 text", name);
         }
         if (!name_allowed(allowed, name) && skip_unknown) {
             continue;
@@ -942,6 +986,83 @@ http_log(struct req *r)
             r->request_id);
 }
 
+/* The two digits at s as a number, or -1. */
+static int
+two_digits(const char *s)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1])) {
+        return -1;
+    }
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* 1 when `s` is a date (validate_date), `sep`, then HH:MM:SS with an optional fraction of 1-6
+ * digits and, when `zone`, an offset +HH or +HH:MM (at most 14 hours): the shape PostgreSQL's
+ * ISO output takes, checked field by field so that no forged cursor reaches a cast. */
+static int
+cursor_time(const char *s, char sep, int zone)
+{
+    char date[11];
+    int n;
+
+    if (strlen(s) < 19 || s[10] != sep) {
+        return 0;
+    }
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (!validate_date(date) || s[13] != ':' || s[16] != ':' || two_digits(s + 11) < 0
+        || two_digits(s + 11) > 23 || two_digits(s + 14) < 0 || two_digits(s + 14) > 59
+        || two_digits(s + 17) < 0 || two_digits(s + 17) > 59) {
+        return 0;
+    }
+    s += 19;
+    if (*s == '.') {
+        for (n = 0, s++; isdigit((unsigned char)*s); s++) {
+            n++;
+        }
+        if (n < 1 || n > 6) {
+            return 0;
+        }
+    }
+    if (zone) {
+        if ((*s != '+' && *s != '-') || two_digits(s + 1) < 0 || two_digits(s + 1) > 14) {
+            return 0;
+        }
+        s += 3;
+        if (*s == ':') {
+            if (two_digits(s + 1) < 0 || two_digits(s + 1) > 59) {
+                return 0;
+            }
+            s += 3;
+        }
+    }
+    return *s == '\0';
+}
+
+int
+http_cursor_text(const char *s)
+{
+    return s != NULL;
+}
+
+int
+http_cursor_date(const char *s)
+{
+    return validate_date(s);
+}
+
+int
+http_cursor_timestamptz(const char *s)
+{
+    return cursor_time(s, ' ', 1);
+}
+
+int
+http_cursor_timestamp_utc(const char *s)
+{
+    return cursor_time(s, 'T', 0);
+}
+
 const char *
 page_after(const struct page *p, size_t i)
 {
@@ -964,7 +1085,7 @@ http_cursor_or_problem(struct req *r, const struct page *p, size_t n, int (*firs
             goto bad;
         }
     }
-    if (!validate_uuid(page_after(p, n - 1)) || (first_ok != NULL && !first_ok(page_after(p, 0)))) {
+    if (!validate_uuid(page_after(p, n - 1)) || first_ok == NULL || !first_ok(page_after(p, 0))) {
         goto bad;
     }
     return 0;

@@ -159,14 +159,24 @@ int http_if_match_or_problem(struct req *r, const char *version);
 /* The `i`-th key of the page's cursor, or NULL when there is no cursor. Borrowed from p->after. */
 const char *page_after(const struct page *p, size_t i);
 
-/* 400 unless the page's cursor (when there is one) is an array of `n` strings, the last a UUID
- * (the row id) and the first accepted by `first_ok` when that is not NULL. Returns 0, or the
- * status of the problem already sent. */
+/* 400 naming `cursor` unless the page's cursor (when there is one) is an array of `n` strings,
+ * the last a UUID (the row id) and the first of the list's sort key type, `first_ok`: one of the
+ * http_cursor_* checks below. Every list declares its key's type, so a forged cursor never
+ * reaches a cast in SQL (a 500). Returns 0, or the status of the problem already sent. */
 int http_cursor_or_problem(struct req *r,
                            const struct page *p,
                            size_t n,
                            int (*first_ok)(const char *));
 
+/* Sort key types of a cursor, for http_cursor_or_problem. Each returns 1 when `s` is one:
+ * text: any text (a name, a code, an email);
+ * date: YYYY-MM-DD (validate_date);
+ * timestamptz: timestamptz::text in UTC, e.g. 2026-01-02 03:04:05.678+00;
+ * timestamp_utc: a UTC time without a zone, e.g. 2026-01-02T03:04:05.678901. */
+int http_cursor_text(const char *s);
+int http_cursor_date(const char *s);
+int http_cursor_timestamptz(const char *s);
+int http_cursor_timestamp_utc(const char *s);
 
 /* Starts the transaction of a change. With `if_match_required`, first answers 428 when the
  * request carries no If-Match (before any database work). Returns 0, or the status of the
