@@ -77,6 +77,8 @@ reason_phrase(int status)
         return "Not Acceptable";
     case 409:
         return "Conflict";
+    case 411:
+        return "Length Required";
     case 412:
         return "Precondition Failed";
     case 413:
@@ -93,6 +95,8 @@ reason_phrase(int status)
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Status";
     }
