@@ -727,6 +727,14 @@ csv_field(struct text *t, const char *s, int is_text)
         return;
     }
     for (; *s != '\0'; s++) {
+        if (*s == '\r' || *s == '\n') {
+            /* Every line break is CRLF (RFC 4180), inside a quoted cell too. */
+            text_add(t, "\r\n", 2);
+            if (s[0] == '\r' && s[1] == '\n') {
+                s++;
+            }
+            continue;
+        }
         text_add(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
     }
     text_add(t, "\"", 1);
@@ -767,10 +775,10 @@ csv_value(struct text *t, json_t *v)
     }
 }
 
-int
-http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
+/* Renders `rows` as CSV into `t` (see http_send_csv). Returns 0, or -1 when out of memory. */
+static int
+csv_render(struct text *t, json_t *rows, const char *const *columns)
 {
-    struct text t = {NULL, 0, 0, 0};
     json_t *first = json_array_get(rows, 0), *row, *v;
     const char *key;
     size_t i, c, ncols = 0;
@@ -784,7 +792,7 @@ http_send_csv(struct req *r, int status, json_t *rows, const char *const *column
     } else if (first != NULL) {
         cols = malloc((json_object_size(first) + 1) * sizeof(*cols));
         if (cols == NULL) {
-            return problem_send(r, PROBLEM_INTERNAL, NULL);
+            return -1;
         }
         json_object_foreach(first, key, v)
         {
@@ -793,32 +801,87 @@ http_send_csv(struct req *r, int status, json_t *rows, const char *const *column
     }
     for (c = 0; c < ncols; c++) {
         if (c > 0) {
-            text_add(&t, ",", 1);
+            text_add(t, ",", 1);
         }
-        csv_field(&t, cols[c], 0);
+        csv_field(t, cols[c], 0);
     }
-    text_add(&t, "\r\n", 2);
+    text_add(t, "\r\n", 2);
     json_array_foreach(rows, i, row)
     {
         for (c = 0; c < ncols; c++) {
             if (c > 0) {
-                text_add(&t, ",", 1);
+                text_add(t, ",", 1);
             }
             v = json_object_get(row, cols[c]);
             if (v != NULL) {
-                csv_value(&t, v);
+                csv_value(t, v);
             }
         }
-        text_add(&t, "\r\n", 2);
+        text_add(t, "\r\n", 2);
     }
     if (cols != (const char **)columns) {
         free(cols);
     }
-    if (t.failed) {
+    return t->failed ? -1 : 0;
+}
+
+int
+http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
+{
+    struct text t = {NULL, 0, 0, 0};
+
+    if (csv_render(&t, rows, columns) != 0) {
         free(t.buf);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     status = http_send(r, status, "text/csv; charset=utf-8; header=present", t.buf, t.len);
+    free(t.buf);
+    return status;
+}
+
+/* Returns a new reference: `row` with each member that is an object replaced by that object's
+ * members, named <member>_<key> (one level; arrays stay whole). */
+static json_t *
+csv_flatten(json_t *row)
+{
+    json_t *flat = json_object(), *v, *inner;
+    const char *key, *ikey;
+
+    json_object_foreach(row, key, v)
+    {
+        if (!json_is_object(v)) {
+            json_object_set(flat, key, v);
+            continue;
+        }
+        json_object_foreach(v, ikey, inner)
+        {
+            char name[128];
+            snprintf(name, sizeof(name), "%s_%s", key, ikey);
+            json_object_set(flat, name, inner);
+        }
+    }
+    return flat;
+}
+
+int
+http_send_public_csv(struct req *r, json_t *rows, const char *const *columns)
+{
+    struct text t = {NULL, 0, 0, 0};
+    json_t *flat = json_array(), *row;
+    size_t i;
+    int status;
+
+    json_array_foreach(rows, i, row)
+    {
+        json_array_append_new(flat, csv_flatten(row));
+    }
+    if (csv_render(&t, flat, columns) != 0) {
+        json_decref(flat);
+        free(t.buf);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    json_decref(flat);
+    status = http_send_public(r, "text/csv; charset=utf-8; header=present", t.buf, t.len);
     free(t.buf);
     return status;
 }

@@ -549,6 +549,24 @@ out:
     return body;
 }
 
+/* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
+ * organisation flattened, the upcoming runs as a JSON cell; nearest_beyond is JSON-only. */
+static const char *const provider_csv_columns[] = {
+    "distance_km",
+    "site_id",
+    "site_name",
+    "site_address_lines",
+    "site_town",
+    "site_postcode",
+    "site_accessibility",
+    "organisation_name",
+    "organisation_phone",
+    "organisation_email",
+    "organisation_website",
+    "upcoming_runs",
+    NULL,
+};
+
 int
 public_providers(struct req *r)
 {
@@ -576,7 +594,9 @@ public_providers(struct req *r)
         status = public_error_send(r, &e);
         goto out;
     }
-    status = http_send_public_json(r, body);
+    status = http_wants_csv(r)
+                 ? http_send_public_csv(r, json_object_get(body, "items"), provider_csv_columns)
+                 : http_send_public_json(r, body);
 out:
     json_decref(body);
     public_error_cleanup(&e);
@@ -746,6 +766,12 @@ out:
     return body;
 }
 
+/* The CSV columns of a register search (Accept: text/csv), the employer flattened. */
+static const char *const facilitator_csv_columns[] = {
+    "given_name",       "family_name",       "registration_number", "status",
+    "accredited_until", "organisation_name", "organisation_town",   NULL,
+};
+
 int
 public_facilitators_search(struct req *r)
 {
@@ -763,7 +789,9 @@ public_facilitators_search(struct req *r)
         status = public_error_send(r, &e);
         goto out;
     }
-    status = http_send_public_json(r, body);
+    status = http_wants_csv(r)
+                 ? http_send_public_csv(r, json_object_get(body, "items"), facilitator_csv_columns)
+                 : http_send_public_json(r, body);
 out:
     json_decref(body);
     public_error_cleanup(&e);

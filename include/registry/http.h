@@ -149,6 +149,11 @@ int http_wants_csv(struct req *r);
  * text that a spreadsheet would run as a formula is prefixed with an apostrophe. */
 int http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns);
 
+/* http_send_csv for the open routes: sent as http_send_public (ETag, Cache-Control public,
+ * Vary: Accept), each member of a row that is an object flattened into <member>_<key> columns
+ * first (so `columns` may name "site_name"). `rows` is borrowed. Returns the status sent. */
+int http_send_public_csv(struct req *r, json_t *rows, const char *const *columns);
+
 /* Writes the strong ETag for a row version into buf ("\"<version>\""). */
 void http_etag(char *buf, size_t len, const char *version);
 

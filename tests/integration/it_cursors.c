@@ -1,11 +1,12 @@
-/* it_cursors.c: forged `cursor`s on every paged route. The routes come from static/openapi.json
- * (every GET that takes the `cursor` parameter), so a new paged route cannot escape the test.
- * For each one the test reads a genuine cursor (a page of one item of the demo data), checks that
- * it works, learns the type of each of its sort keys from it, and then sends forged cursors of
- * every shape: wrong array length, wrong JSON types, invalid dates and timestamps, out-of-range
- * numbers, non-UUID ids, NUL escapes, nesting, non-base64url text, over-long and trailing text.
- * Each must get a 400 problem naming `cursor`, and no forged value may reach the database (its
- * error would be a 500 and a "db error" line in the server log). IT_TIMEOUT=600 */
+/* it_cursors.c: paging. Forged `cursor`s on every paged route, and the CSV form of lists. The
+ * routes come from static/openapi.json (every GET that takes the `cursor` parameter), so a new
+ * paged route cannot escape the test. For each one the test reads a genuine cursor (a page of one
+ * item of the demo data), checks that it works, learns the type of each of its sort keys from it,
+ * and then sends forged cursors of every shape: wrong array length, wrong JSON types, invalid dates
+ * and timestamps, out-of-range numbers, non-UUID ids, NUL escapes, nesting, non-base64url text,
+ * over-long and trailing text. Each must get a 400 problem naming `cursor`, and no forged value may
+ * reach the database (its error would be a 500 and a "db error" line in the server log).
+ * IT_TIMEOUT=600 */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,12 +566,120 @@ test_issue_13_examples(void **state)
     free(path);
 }
 
+/* Fails unless every line break of `body` is CRLF: no CR without LF, no LF without CR. */
+static void
+assert_crlf_only(const char *body, size_t len, const char *what)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if ((body[i] == '\r' && (i + 1 >= len || body[i + 1] != '\n'))
+            || (body[i] == '\n' && (i == 0 || body[i - 1] != '\r'))) {
+            fail_msg("%s: a line break that is not CRLF at byte %zu:\n%s", what, i, body);
+        }
+    }
+}
+
+/* GET `path` with Accept: text/csv: a 200 CSV answer, CRLF line ends only. Returns its rows
+ * (it_csv_parse, a new reference); *out keeps the response. */
+static json_t *
+get_csv(struct fx *f, const char *path, const char *bearer, struct it_resp *out)
+{
+    static const char *const accept[] = {"Accept: text/csv", NULL};
+
+    it_request(f->s, "GET", path, bearer, accept, NULL, out);
+    it_assert_status(out, 200);
+    it_assert_header(out, "Content-Type", "text/csv; charset=utf-8");
+    assert_crlf_only(out->body, out->len, path);
+    return it_csv_parse(out->body);
+}
+
+/* Issue 12: the CSV form of lists. Lines end in CRLF (also a line break inside a cell), and the
+ * public provider and register searches answer CSV too (before: JSON whatever the Accept),
+ * cacheable like their JSON and varying on Accept. */
+static void
+test_csv_lists(void **state)
+{
+    struct fx *f = *state;
+    static const char *const providers =
+        "/v1/public/providers?lat=51.38&lon=0.52&radius_km=50&limit=5";
+    struct it_resp r, again;
+    json_t *rows;
+    PGresult *res;
+    char *path, *inm, *etag;
+    const char *next;
+
+    /* A line break in a site's text, stored as a bare LF. */
+    PQclear(it_sql(f->s, "UPDATE location SET accessibility = 'Step-free' || chr(10) || 'loop'"
+                         " WHERE id = (SELECT id FROM location WHERE public AND active"
+                         " ORDER BY id LIMIT 1)"));
+
+    rows = get_csv(f, providers, NULL, &r);
+    it_assert_header(&r, "Vary", "Accept");
+    assert_non_null(it_header(&r, "ETag"));
+    assert_true(json_array_size(rows) >= 2);
+    assert_int_equal(it_csv_col(rows, "distance_km"), 0);
+    (void)it_csv_col(rows, "site_name");
+    (void)it_csv_col(rows, "organisation_name");
+    (void)it_csv_col(rows, "upcoming_runs");
+    assert_non_null(strstr(r.body, "Step-free\r\nloop"));
+    /* The CSV has its own ETag: If-None-Match with it is 304 for CSV, and not for JSON. */
+    etag = strdup(it_header(&r, "ETag"));
+    inm = it_fmt("If-None-Match: %s", etag);
+    {
+        const char *const h_csv[] = {"Accept: text/csv", inm, NULL};
+        const char *const h_json[] = {inm, NULL};
+        it_request(f->s, "GET", providers, NULL, h_csv, NULL, &again);
+        it_assert_status(&again, 304);
+        it_resp_free(&again);
+        it_request(f->s, "GET", providers, NULL, h_json, NULL, &again);
+        it_assert_status(&again, 200);
+        it_assert_header(&again, "Content-Type", "application/json");
+        it_resp_free(&again);
+    }
+    free(inm);
+    free(etag);
+    json_decref(rows);
+    it_resp_free(&r);
+
+    /* The public register, searched by the name of a facilitator on it. */
+    res = it_sql(f->s, "SELECT given_name FROM facilitator WHERE status = 'accredited'"
+                       " AND length(given_name) >= 3 ORDER BY id LIMIT 1");
+    assert_int_equal(PQntuples(res), 1);
+    path = it_fmt("/v1/public/facilitators?name=%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    rows = get_csv(f, path, NULL, &r);
+    assert_true(json_array_size(rows) >= 2);
+    assert_int_equal(it_csv_col(rows, "given_name"), 0);
+    (void)it_csv_col(rows, "registration_number");
+    (void)it_csv_col(rows, "organisation_town");
+    json_decref(rows);
+    it_resp_free(&r);
+    free(path);
+
+    /* A signed-in list: CRLF, and the cursor in X-Next-Cursor pages on. */
+    rows = get_csv(f, "/v1/organisations?limit=1", f->admin, &r);
+    assert_int_equal(json_array_size(rows), 2);
+    next = it_header(&r, "X-Next-Cursor");
+    assert_non_null(next);
+    path = it_fmt("/v1/organisations?limit=1&cursor=%s", next);
+    json_decref(rows);
+    rows = get_csv(f, path, f->admin, &again);
+    assert_int_equal(json_array_size(rows), 2);
+    assert_string_not_equal(it_csv_cell(rows, 1, 0), "");
+    json_decref(rows);
+    it_resp_free(&again);
+    it_resp_free(&r);
+    free(path);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_13_examples),
         cmocka_unit_test(test_forged_cursors_on_every_paged_route),
+        cmocka_unit_test(test_csv_lists),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
