@@ -262,8 +262,8 @@ static const struct {
     const char *civetweb;
     const char *detail;
 } framing_details[] = {
-    {"Malformed message", "the request head cannot be read: it is over 16384 bytes, or holds a NUL "
-                          "or another control character"},
+    {"Malformed message", "the request head cannot be read: it is over 16384 bytes, holds a NUL or "
+                          "another control character, or did not arrive in time"},
     {"Bad request", "the request line or a header is malformed (bytes outside printable ASCII "
                     "must be percent-encoded)"},
     {"Invalid URI", "the request target must be a path starting with /"},
