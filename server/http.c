@@ -525,7 +525,8 @@ parse_query(struct req *r, const char *const *allowed, struct query *q, int skip
         }
         if (vlen >= 0 && name_allowed(allowed, name)
             && ((size_t)vlen != strlen(value) || validate_utf8_len(value) < 0)) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: not valid UTF-8 text", name);
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: not valid UTF-8 text, or holds a NUL",
+                                name);
         }
         if (!name_allowed(allowed, name) && skip_unknown) {
             continue;
