@@ -299,7 +299,7 @@ clients_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamp_utc)) != 0) {
         goto out;
     }
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;

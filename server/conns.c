@@ -56,6 +56,7 @@ struct slot {
     uint32_t addr;      /* peer IPv4 address, network order */
     uint16_t port;      /* peer port, network order */
     long long deadline; /* clock_mono_ms() by which a head must arrive; 0: one did */
+    int unread;         /* bytes unread at the deadline's last check; 0: none */
 };
 
 static atomic_int armed;
@@ -114,6 +115,7 @@ track(int fd, const struct sockaddr_in *peer)
     slots[free_slot].addr = peer->sin_addr.s_addr;
     slots[free_slot].port = peer->sin_port;
     slots[free_slot].deadline = clock_mono_ms() + header_ms;
+    slots[free_slot].unread = 0;
     return 0;
 }
 
@@ -230,9 +232,17 @@ expire(long long now)
             continue;
         }
         if (ioctl(s->fd, FIONREAD, &waiting) == 0 && waiting > 0) {
-            /* Bytes nobody has read yet: the client waits for a worker, not we for it. The
-             * worker that reads them has a whole header timeout from here. */
-            s->deadline = now + header_ms;
+            /* Bytes unread at the deadline: a trickling client's last byte that its worker is
+             * about to read, or a client waiting for a worker. Look again two ticks later; only
+             * bytes still unread then mean no worker has the socket, and that worker gets a
+             * whole header timeout from then. */
+            if (s->unread != waiting) {
+                s->unread = waiting;
+                s->deadline = now + 2 * CONNS_TICK_MS;
+            } else {
+                s->unread = 0;
+                s->deadline = now + header_ms;
+            }
             continue;
         }
         s->deadline = 0;

@@ -600,7 +600,7 @@ facilitators_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 3, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 3, http_cursor_text)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);

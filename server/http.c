@@ -77,6 +77,8 @@ reason_phrase(int status)
         return "Not Acceptable";
     case 409:
         return "Conflict";
+    case 411:
+        return "Length Required";
     case 412:
         return "Precondition Failed";
     case 413:
@@ -93,6 +95,8 @@ reason_phrase(int status)
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Status";
     }
@@ -226,7 +230,8 @@ int
 http_send_public(struct req *r, const char *content_type, const char *body, size_t len)
 {
     http_add_header(r, "Vary", "Accept");
-    return http_send_cached(r, content_type, body, len, "public, max-age=60", NULL);
+    return http_send_cached(r, content_type, body, len,
+                            r->cache_private ? "private, max-age=60" : "public, max-age=60", NULL);
 }
 
 int
@@ -451,6 +456,35 @@ name_allowed(const char *const *allowed, const char *name)
     return 0;
 }
 
+/* Decodes a query-string component in place ('+' is a space, %XX a byte): returns the length
+ * decoded, or -1 when a '%' is not followed by two hexadecimal digits. Decoding never lengthens;
+ * a decoded NUL shows as a length shorter than strlen. */
+static int
+query_decode(char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *start = s, *out = s;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '%') {
+            const char *hi =
+                isxdigit((unsigned char)s[1]) ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
+            const char *lo = hi != NULL && isxdigit((unsigned char)s[2])
+                                 ? strchr(hex, tolower((unsigned char)s[2]))
+                                 : NULL;
+            if (lo == NULL) {
+                return -1;
+            }
+            *out++ = (char)((hi - hex) * 16 + (lo - hex));
+            s += 2;
+        } else {
+            *out++ = *s == '+' ? ' ' : *s;
+        }
+    }
+    *out = '\0';
+    return (int)(out - start);
+}
+
 /* Parses the query string into `q`; a name outside `allowed` is refused (400), or skipped when
  * `skip_unknown` (pages: a link may carry a campaign's tracking parameters). */
 static int
@@ -489,11 +523,27 @@ parse_query(struct req *r, const char *const *allowed, struct query *q, int skip
             *eq = '\0';
         }
         /* Decode in place: decoding never lengthens. A %00 would hide the rest, so refuse it. */
-        nlen = mg_url_decode(name, (int)strlen(name), name, (int)strlen(name) + 1, 1);
-        vlen = mg_url_decode(value, (int)strlen(value), value, (int)strlen(value) + 1, 1);
-        if (nlen < 0 || vlen < 0 || (size_t)nlen != strlen(name) || (size_t)vlen != strlen(value)
-            || validate_utf8_len(name) < 0 || validate_utf8_len(value) < 0) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "the query string is not valid UTF-8 text");
+        nlen = query_decode(name);
+        if (nlen < 0 || (size_t)nlen != strlen(name) || validate_utf8_len(name) < 0) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                nlen == -1 ? "the query string has a malformed percent-escape "
+                                             "(write %%XX, two hexadecimal digits)"
+                                           : "the query string is not valid UTF-8 text");
+        }
+        if (!name_allowed(allowed, name) && skip_unknown) {
+            continue;
+        }
+        vlen = query_decode(value);
+        if (vlen == -1 && name_allowed(allowed, name)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "%s: a malformed percent-escape (write %%XX, two hexadecimal "
+                                "digits)",
+                                name);
+        }
+        if (vlen >= 0 && name_allowed(allowed, name)
+            && ((size_t)vlen != strlen(value) || validate_utf8_len(value) < 0)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: not valid UTF-8 text, or holds a NUL",
+                                name);
         }
         if (!name_allowed(allowed, name) && skip_unknown) {
             continue;
@@ -695,6 +745,14 @@ csv_field(struct text *t, const char *s, int is_text)
         return;
     }
     for (; *s != '\0'; s++) {
+        if (*s == '\r' || *s == '\n') {
+            /* Every line break is CRLF (RFC 4180), inside a quoted cell too. */
+            text_add(t, "\r\n", 2);
+            if (s[0] == '\r' && s[1] == '\n') {
+                s++;
+            }
+            continue;
+        }
         text_add(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
     }
     text_add(t, "\"", 1);
@@ -735,10 +793,10 @@ csv_value(struct text *t, json_t *v)
     }
 }
 
-int
-http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
+/* Renders `rows` as CSV into `t` (see http_send_csv). Returns 0, or -1 when out of memory. */
+static int
+csv_render(struct text *t, json_t *rows, const char *const *columns)
 {
-    struct text t = {NULL, 0, 0, 0};
     json_t *first = json_array_get(rows, 0), *row, *v;
     const char *key;
     size_t i, c, ncols = 0;
@@ -752,7 +810,7 @@ http_send_csv(struct req *r, int status, json_t *rows, const char *const *column
     } else if (first != NULL) {
         cols = malloc((json_object_size(first) + 1) * sizeof(*cols));
         if (cols == NULL) {
-            return problem_send(r, PROBLEM_INTERNAL, NULL);
+            return -1;
         }
         json_object_foreach(first, key, v)
         {
@@ -761,32 +819,87 @@ http_send_csv(struct req *r, int status, json_t *rows, const char *const *column
     }
     for (c = 0; c < ncols; c++) {
         if (c > 0) {
-            text_add(&t, ",", 1);
+            text_add(t, ",", 1);
         }
-        csv_field(&t, cols[c], 0);
+        csv_field(t, cols[c], 0);
     }
-    text_add(&t, "\r\n", 2);
+    text_add(t, "\r\n", 2);
     json_array_foreach(rows, i, row)
     {
         for (c = 0; c < ncols; c++) {
             if (c > 0) {
-                text_add(&t, ",", 1);
+                text_add(t, ",", 1);
             }
             v = json_object_get(row, cols[c]);
             if (v != NULL) {
-                csv_value(&t, v);
+                csv_value(t, v);
             }
         }
-        text_add(&t, "\r\n", 2);
+        text_add(t, "\r\n", 2);
     }
     if (cols != (const char **)columns) {
         free(cols);
     }
-    if (t.failed) {
+    return t->failed ? -1 : 0;
+}
+
+int
+http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
+{
+    struct text t = {NULL, 0, 0, 0};
+
+    if (csv_render(&t, rows, columns) != 0) {
         free(t.buf);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     status = http_send(r, status, "text/csv; charset=utf-8; header=present", t.buf, t.len);
+    free(t.buf);
+    return status;
+}
+
+/* Returns a new reference: `row` with each member that is an object replaced by that object's
+ * members, named <member>_<key> (one level; arrays stay whole). */
+static json_t *
+csv_flatten(json_t *row)
+{
+    json_t *flat = json_object(), *v, *inner;
+    const char *key, *ikey;
+
+    json_object_foreach(row, key, v)
+    {
+        if (!json_is_object(v)) {
+            json_object_set(flat, key, v);
+            continue;
+        }
+        json_object_foreach(v, ikey, inner)
+        {
+            char name[128];
+            snprintf(name, sizeof(name), "%s_%s", key, ikey);
+            json_object_set(flat, name, inner);
+        }
+    }
+    return flat;
+}
+
+int
+http_send_public_csv(struct req *r, json_t *rows, const char *const *columns)
+{
+    struct text t = {NULL, 0, 0, 0};
+    json_t *flat = json_array(), *row;
+    size_t i;
+    int status;
+
+    json_array_foreach(rows, i, row)
+    {
+        json_array_append_new(flat, csv_flatten(row));
+    }
+    if (csv_render(&t, flat, columns) != 0) {
+        json_decref(flat);
+        free(t.buf);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    json_decref(flat);
+    status = http_send_public(r, "text/csv; charset=utf-8; header=present", t.buf, t.len);
     free(t.buf);
     return status;
 }
@@ -958,6 +1071,83 @@ http_log(struct req *r)
             r->request_id);
 }
 
+/* The two digits at s as a number, or -1. */
+static int
+two_digits(const char *s)
+{
+    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1])) {
+        return -1;
+    }
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* 1 when `s` is a date (validate_date), `sep`, then HH:MM:SS with an optional fraction of 1-6
+ * digits and, when `zone`, an offset +HH or +HH:MM (at most 14 hours): the shape PostgreSQL's
+ * ISO output takes, checked field by field so that no forged cursor reaches a cast. */
+static int
+cursor_time(const char *s, char sep, int zone)
+{
+    char date[11];
+    int n;
+
+    if (strlen(s) < 19 || s[10] != sep) {
+        return 0;
+    }
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (!validate_date(date) || s[13] != ':' || s[16] != ':' || two_digits(s + 11) < 0
+        || two_digits(s + 11) > 23 || two_digits(s + 14) < 0 || two_digits(s + 14) > 59
+        || two_digits(s + 17) < 0 || two_digits(s + 17) > 59) {
+        return 0;
+    }
+    s += 19;
+    if (*s == '.') {
+        for (n = 0, s++; isdigit((unsigned char)*s); s++) {
+            n++;
+        }
+        if (n < 1 || n > 6) {
+            return 0;
+        }
+    }
+    if (zone) {
+        if ((*s != '+' && *s != '-') || two_digits(s + 1) < 0 || two_digits(s + 1) > 14) {
+            return 0;
+        }
+        s += 3;
+        if (*s == ':') {
+            if (two_digits(s + 1) < 0 || two_digits(s + 1) > 59) {
+                return 0;
+            }
+            s += 3;
+        }
+    }
+    return *s == '\0';
+}
+
+int
+http_cursor_text(const char *s)
+{
+    return s != NULL;
+}
+
+int
+http_cursor_date(const char *s)
+{
+    return validate_date(s);
+}
+
+int
+http_cursor_timestamptz(const char *s)
+{
+    return cursor_time(s, ' ', 1);
+}
+
+int
+http_cursor_timestamp_utc(const char *s)
+{
+    return cursor_time(s, 'T', 0);
+}
+
 const char *
 page_after(const struct page *p, size_t i)
 {
@@ -980,7 +1170,7 @@ http_cursor_or_problem(struct req *r, const struct page *p, size_t n, int (*firs
             goto bad;
         }
     }
-    if (!validate_uuid(page_after(p, n - 1)) || (first_ok != NULL && !first_ok(page_after(p, 0)))) {
+    if (!validate_uuid(page_after(p, n - 1)) || first_ok == NULL || !first_ok(page_after(p, 0))) {
         goto bad;
     }
     return 0;

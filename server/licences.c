@@ -249,7 +249,7 @@ licences_list(struct req *r)
                               "status: one of pending, active, suspended, expired, revoked");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0) {
         goto out;
     }
     /* The licences of an archived organisation stay on record for the licensing body. */

@@ -323,7 +323,7 @@ locations_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "active: true or false");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
         goto out;
     }
     /* A licensee's list holds their own organisation's locations only. */

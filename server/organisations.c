@@ -183,7 +183,7 @@ organisations_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
         goto out;
     }
     /* A licensee's list holds their own organisation only. */

@@ -5,14 +5,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include <civetweb.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "registry/codec.h"
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/jsonout.h"
 #include "registry/logging.h"
+#include "registry/metrics.h"
 
 static const struct {
     int status;
@@ -38,6 +42,8 @@ static const struct {
     [PROBLEM_TOO_MANY_REQUESTS] = {429, "too-many-requests", "Too many requests"},
     [PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
+    [PROBLEM_LENGTH_REQUIRED] = {411, "length-required", "Content-Length is not valid"},
+    [PROBLEM_HTTP_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
 };
 
 int
@@ -248,4 +254,82 @@ problem_send_field(struct req *r, const char *field, const char *detail)
     status = problem_send_errors(r, errors);
     json_decref(errors);
     return status;
+}
+
+/* CivetWeb's messages for the errors it finds before any handler runs (measured on Debian 12's
+ * 1.15), and what we tell the client instead. */
+static const struct {
+    const char *civetweb;
+    const char *detail;
+} framing_details[] = {
+    {"Malformed message", "the request head cannot be read: it is over 16384 bytes, holds a NUL or "
+                          "another control character, or did not arrive in time"},
+    {"Bad request", "the request line or a header is malformed (bytes outside printable ASCII "
+                    "must be percent-encoded)"},
+    {"Invalid URI", "the request target must be a path starting with /"},
+};
+
+int
+problem_http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+    struct req r;
+    struct timespec done;
+    unsigned char raw[16];
+    enum problem_kind kind;
+    const char *detail = "the request cannot be read";
+    long long us;
+    size_t i;
+
+    if (status < 400) {
+        return 1; /* not an error: CivetWeb's own answer */
+    }
+    memset(&r, 0, sizeof(r));
+    clock_gettime(CLOCK_MONOTONIC, &r.started);
+    r.conn = conn;
+    r.ri = mg_get_request_info(conn);
+    /* The request line may be half parsed: trust none of it, not even the method. */
+    r.method = "-";
+    if (codec_random(raw, sizeof(raw)) != 0) {
+        memset(raw, 0, sizeof(raw));
+    }
+    codec_hex(raw, sizeof(raw), r.request_id);
+    for (i = 0; errmsg != NULL && i < sizeof(framing_details) / sizeof(framing_details[0]); i++) {
+        if (strcmp(errmsg, framing_details[i].civetweb) == 0) {
+            detail = framing_details[i].detail;
+        }
+    }
+    switch (status) {
+    case 400:
+        kind = PROBLEM_BAD_REQUEST;
+        break;
+    case 411:
+        kind = PROBLEM_LENGTH_REQUIRED;
+        detail = "Content-Length must be a whole number of bytes";
+        break;
+    case 413:
+    case 431:
+        kind = PROBLEM_PAYLOAD_TOO_LARGE;
+        break;
+    case 505:
+        kind = PROBLEM_HTTP_VERSION;
+        detail = "only HTTP/1.0 and HTTP/1.1 are served";
+        break;
+    default:
+        kind = status >= 500 ? PROBLEM_INTERNAL : PROBLEM_BAD_REQUEST;
+        break;
+    }
+    /* The rest of the connection cannot be trusted to frame another request. */
+    mg_disable_connection_keep_alive(conn);
+    http_add_header(&r, "Connection", "close");
+    problem_send(&r, kind, "%s", detail);
+    clock_gettime(CLOCK_MONOTONIC, &done);
+    us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
+         + (done.tv_nsec - r.started.tv_nsec) / 1000;
+    metrics_request(-1, r.status, us);
+    if (logging_json()) {
+        logging_access(r.request_id, r.method, NULL, r.status, (double)us / 1000.0, r.bytes);
+    } else {
+        http_log(&r);
+    }
+    return 0;
 }

@@ -803,7 +803,7 @@ programmes_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "from, to: dates as YYYY-MM-DD");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_date)) != 0) {
         goto out;
     }
     /* A licensee's list holds their own organisation's runs only. */

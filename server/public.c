@@ -566,6 +566,24 @@ out:
     return body;
 }
 
+/* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
+ * organisation flattened, the upcoming runs as a JSON cell; nearest_beyond is JSON-only. */
+static const char *const provider_csv_columns[] = {
+    "distance_km",
+    "site_id",
+    "site_name",
+    "site_address_lines",
+    "site_town",
+    "site_postcode",
+    "site_accessibility",
+    "organisation_name",
+    "organisation_phone",
+    "organisation_email",
+    "organisation_website",
+    "upcoming_runs",
+    NULL,
+};
+
 int
 public_providers(struct req *r)
 {
@@ -583,8 +601,6 @@ public_providers(struct req *r)
     struct public_error e;
     struct query q;
     json_t *body = NULL;
-    char *text = NULL;
-    size_t len = 0;
     int status;
 
     public_error_init(&e);
@@ -597,15 +613,11 @@ public_providers(struct req *r)
     }
     /* The URL carries a family's postcode or position: a browser may keep the answer a minute,
      * a shared cache or a CDN (and its logs) must not. */
-    if ((text = jsonout_dump(body, &len)) == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
-        goto out;
-    }
-    http_add_header(r, "Vary", "Accept");
-    status = http_send_cached(r, "application/json; charset=utf-8", text, len,
-                              "private, max-age=60", NULL);
+    r->cache_private = 1;
+    status = http_wants_csv(r)
+                 ? http_send_public_csv(r, json_object_get(body, "items"), provider_csv_columns)
+                 : http_send_public_json(r, body);
 out:
-    free(text);
     json_decref(body);
     public_error_cleanup(&e);
     query_cleanup(&q);
@@ -774,6 +786,12 @@ out:
     return body;
 }
 
+/* The CSV columns of a register search (Accept: text/csv), the employer flattened. */
+static const char *const facilitator_csv_columns[] = {
+    "given_name",       "family_name",       "registration_number", "status",
+    "accredited_until", "organisation_name", "organisation_town",   NULL,
+};
+
 int
 public_facilitators_search(struct req *r)
 {
@@ -791,7 +809,9 @@ public_facilitators_search(struct req *r)
         status = public_error_send(r, &e);
         goto out;
     }
-    status = http_send_public_json(r, body);
+    status = http_wants_csv(r)
+                 ? http_send_public_csv(r, json_object_get(body, "items"), facilitator_csv_columns)
+                 : http_send_public_json(r, body);
 out:
     json_decref(body);
     public_error_cleanup(&e);

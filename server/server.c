@@ -1,8 +1,8 @@
 /* server.c: starting and stopping the HTTP server. */
-#define MG_EXPERIMENTAL_INTERFACES 1
 #include "registry/server.h"
 
 #include <malloc.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@
 #include "registry/metrics.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
+#include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
 #include "registry/webhooks.h"
@@ -182,6 +183,13 @@ server_run(const struct config *c)
     /* The per-address cap and the header timeout (conns.c). */
     callbacks.begin_request = conns_begin_request;
     callbacks.connection_close = conns_connection_close;
+    /* Debian's libcivetweb is built without MG_EXPERIMENTAL_INTERFACES. Defined here, it adds a
+     * websocket_data member to struct mg_callbacks, and every callback after it lands one slot
+     * off in the library (measured: http_error was then called as another callback, status 0). */
+    _Static_assert(offsetof(struct mg_callbacks, http_error) == 12 * sizeof(void (*)(void)),
+                   "struct mg_callbacks must have the library's layout: do not define "
+                   "MG_EXPERIMENTAL_INTERFACES");
+    callbacks.http_error = problem_http_error; /* CivetWeb's own errors as problem+json */
     init.callbacks = &callbacks;
     init.user_data = NULL;
     init.configuration_options = options;

@@ -485,7 +485,7 @@ training_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "from, to: dates as YYYY-MM-DD");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, validate_date)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_date)) != 0) {
         goto out;
     }
     params[0] = course;
@@ -901,7 +901,7 @@ enrolments_list(struct req *r)
                               "status: one of enrolled, withdrawn, attended, passed, failed");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0) {
         goto out;
     }
     if ((status = session_or_problem(r, sid, 0, &ses)) != 0) {

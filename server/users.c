@@ -230,7 +230,7 @@ users_list(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "disabled: true or false");
         goto out;
     }
-    if ((status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
         goto out;
     }
     /* An org_admin's list holds their own organisation's users only. */

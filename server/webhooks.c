@@ -678,7 +678,7 @@ webhooks_list(struct req *r)
     memset(&q, 0, sizeof(q));
     if ((status = role_or_problem(r)) != 0 || (status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, NULL)) != 0) {
+        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0) {
         goto out;
     }
     org = query_get(&q, "organisation_id");
@@ -764,7 +764,7 @@ webhooks_deliveries(struct req *r)
     memset(&q, 0, sizeof(q));
     if ((status = role_or_problem(r)) != 0 || (status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, NULL)) != 0
+        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
         || (status = http_row_or_problem(r, "wh_get", r->params[0], "webhook", manages, &res))
                != 0) {
         goto out;

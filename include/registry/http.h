@@ -43,6 +43,8 @@ struct req {
     int status;      /* status sent, 0 until a response is written */
     long long bytes; /* body bytes sent */
     struct timespec started;
+    int cache_private; /* 1: http_send_public answers Cache-Control: private (URLs that carry a
+                        * family's postcode or position: no shared cache or CDN keeps them) */
 };
 
 /* One query string, decoded. Names and values point into `buf`. */
@@ -151,6 +153,11 @@ int http_wants_csv(struct req *r);
  * text that a spreadsheet would run as a formula is prefixed with an apostrophe. */
 int http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns);
 
+/* http_send_csv for the open routes: sent as http_send_public (ETag, Cache-Control public,
+ * Vary: Accept), each member of a row that is an object flattened into <member>_<key> columns
+ * first (so `columns` may name "site_name"). `rows` is borrowed. Returns the status sent. */
+int http_send_public_csv(struct req *r, json_t *rows, const char *const *columns);
+
 /* Writes the strong ETag for a row version into buf ("\"<version>\""). */
 void http_etag(char *buf, size_t len, const char *version);
 
@@ -161,14 +168,24 @@ int http_if_match_or_problem(struct req *r, const char *version);
 /* The `i`-th key of the page's cursor, or NULL when there is no cursor. Borrowed from p->after. */
 const char *page_after(const struct page *p, size_t i);
 
-/* 400 unless the page's cursor (when there is one) is an array of `n` strings, the last a UUID
- * (the row id) and the first accepted by `first_ok` when that is not NULL. Returns 0, or the
- * status of the problem already sent. */
+/* 400 naming `cursor` unless the page's cursor (when there is one) is an array of `n` strings,
+ * the last a UUID (the row id) and the first of the list's sort key type, `first_ok`: one of the
+ * http_cursor_* checks below. Every list declares its key's type, so a forged cursor never
+ * reaches a cast in SQL (a 500). Returns 0, or the status of the problem already sent. */
 int http_cursor_or_problem(struct req *r,
                            const struct page *p,
                            size_t n,
                            int (*first_ok)(const char *));
 
+/* Sort key types of a cursor, for http_cursor_or_problem. Each returns 1 when `s` is one:
+ * text: any text (a name, a code, an email);
+ * date: YYYY-MM-DD (validate_date);
+ * timestamptz: timestamptz::text in UTC, e.g. 2026-01-02 03:04:05.678+00;
+ * timestamp_utc: a UTC time without a zone, e.g. 2026-01-02T03:04:05.678901. */
+int http_cursor_text(const char *s);
+int http_cursor_date(const char *s);
+int http_cursor_timestamptz(const char *s);
+int http_cursor_timestamp_utc(const char *s);
 
 /* Starts the transaction of a change. With `if_match_required`, first answers 428 when the
  * request carries no If-Match (before any database work). Returns 0, or the status of the

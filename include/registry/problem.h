@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 struct req;
+struct mg_connection;
 
 enum problem_kind {
     PROBLEM_BAD_REQUEST,            /* 400 malformed request, query or JSON */
@@ -27,6 +28,8 @@ enum problem_kind {
     PROBLEM_TOO_MANY_REQUESTS,      /* 429 */
     PROBLEM_INTERNAL,               /* 500 */
     PROBLEM_UNAVAILABLE,            /* 503 database unreachable or busy */
+    PROBLEM_LENGTH_REQUIRED,        /* 411 a Content-Length that is not a number (CivetWeb's) */
+    PROBLEM_HTTP_VERSION,           /* 505 a version other than HTTP/1.0 or 1.1 (CivetWeb's) */
     PROBLEM_KIND_COUNT
 };
 
@@ -56,5 +59,11 @@ int problem_from_db(struct req *r, const PGresult *res);
 
 /* The status problem_from_db would send for this SQLSTATE (NULL: connection lost). */
 int problem_status_for_sqlstate(const char *sqlstate);
+
+/* CivetWeb's http_error callback: answers the errors CivetWeb finds itself before any handler
+ * runs (a malformed request line or head, a head over max_request_size, a bad Content-Length, an
+ * unknown HTTP version) as problem+json instead of its text/plain page, closes the connection
+ * and writes the access-log line. Returns 0 (answered), or 1 for a status below 400. */
+int problem_http_error(struct mg_connection *conn, int status, const char *errmsg);
 
 #endif

@@ -595,6 +595,127 @@ test_content_length_and_chunked(void **state)
     free(req);
 }
 
+/* ---- CivetWeb's own errors -------------------------------------------------------------------
+ */
+
+/* Sends `len` raw bytes on a new connection and parses the answer into *x. */
+static void
+raw_send(struct fx *f, const char *bytes, size_t len, struct raw *x)
+{
+    x->len = it_raw_n(f->s, bytes, len, 1, 10000, x->buf, sizeof(x->buf));
+    raw_parse(x);
+}
+
+/* Errors CivetWeb finds before any handler runs (LIBRARIES.md 30) reach its http_error callback
+ * (problem_http_error): each answers problem+json of the status CivetWeb chose, with a request
+ * id, closes the connection, and writes an access-log line. Before, each was CivetWeb's
+ * text/plain "Error 400: Bad Request". */
+static void
+test_framing_errors_are_problems(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *what;
+        const char *bytes;
+        size_t len; /* 0: strlen */
+        int status;
+    } cases[] = {
+        {"bad request line", "GARBAGE\r\n\r\n", 0, 400},
+        {"request line without target", "GET\r\n\r\n", 0, 400},
+        {"NUL in the path", "GET /health\0z HTTP/1.1\r\nHost: x\r\n\r\n", 35, 400},
+        {"control character in the path", "GET /a\001b HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400},
+        {"space in the target", "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400},
+        {"raw non-ASCII in the query",
+         "GET /v1/public/facilitators?name=Jos\xc3\xa9 HTTP/1.1\r\n"
+         "Host: x\r\n\r\n",
+         0, 400},
+        {"raw non-ASCII in the path", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400},
+        {"raw byte 0xff in the query", "GET /healthz?x=\xff HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400},
+        {"header without a colon", "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 0, 400},
+        {"unknown Transfer-Encoding",
+         "POST /v1/organisations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 0, 400},
+        {"CONNECT", "CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400},
+        {"Content-Length not a number",
+         "POST /v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 0, 411},
+        {"negative Content-Length",
+         "POST /v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 0, 411},
+        {"unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 0, 505},
+    };
+    char *big_head = malloc(20000), *big_token = malloc(70000);
+    char value[128];
+    struct raw x;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        raw_send(f, cases[i].bytes, cases[i].len ? cases[i].len : strlen(cases[i].bytes), &x);
+        if (x.status != cases[i].status) {
+            fail_msg("%s: expected %d, got:\n%s", cases[i].what, cases[i].status, x.buf);
+        }
+        check_raw_problem(&x, cases[i].status);
+        if (raw_header(&x, "Connection", value, sizeof(value)) == NULL
+            || strcasecmp(value, "close") != 0) {
+            fail_msg("%s: the answer does not close the connection:\n%s", cases[i].what, x.buf);
+        }
+        if (raw_header(&x, "X-Request-Id", value, sizeof(value)) == NULL || strlen(value) != 32) {
+            fail_msg("%s: the answer has no request id:\n%s", cases[i].what, x.buf);
+        }
+    }
+    /* A head over max_request_size (16 KiB), and one 64 KiB token in the request line. */
+    snprintf(big_head, 20000, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %0*d\r\n\r\n", 17000, 0);
+    raw_send(f, big_head, strlen(big_head), &x);
+    check_raw_problem(&x, 400);
+    memcpy(big_token, "GET /", 5);
+    memset(big_token + 5, 'a', 65536);
+    strcpy(big_token + 5 + 65536, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw_send(f, big_token, strlen(big_token), &x);
+    check_raw_problem(&x, 400);
+    free(big_head);
+    free(big_token);
+    /* Each left an access-log line with its status, and the server still serves. */
+    assert_true(it_log_wait(f->s, " - - 505 ", 5000));
+    assert_true(it_log_wait(f->s, " - - 411 ", 5000));
+    assert_alive(f->s);
+}
+
+/* A '%' not followed by two hexadecimal digits is a 400 naming the parameter, not literal text;
+ * so is an escape that decodes to NUL or to bytes that are not UTF-8. Good escapes still work. */
+static void
+test_query_escapes(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        "/v1/organisations?q=%G1",  "/v1/organisations?q=%4",     "/v1/organisations?q=%",
+        "/v1/organisations?q=a%zz", "/v1/organisations?q=%%41",   "/v1/organisations?q=%00",
+        "/v1/organisations?q=%FF",  "/v1/organisations?q=%C3%28", "/v1/organisations?limit=1%G1",
+    };
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        it_get(f->s, bad[i], f->admin, &r);
+        check_problem(&r, 400);
+        if (strstr(it_json_str(&r, "detail"),
+                   i + 1 < sizeof(bad) / sizeof(bad[0]) ? "q:" : "limit:")
+            != it_json_str(&r, "detail")) {
+            fail_msg("%s: the detail does not name the parameter: %s", bad[i],
+                     it_json_str(&r, "detail"));
+        }
+        it_resp_free(&r);
+    }
+    /* A malformed escape in the name itself. */
+    it_get(f->s, "/v1/organisations?%G1=x", f->admin, &r);
+    check_problem(&r, 400);
+    assert_non_null(strstr(it_json_str(&r, "detail"), "percent-escape"));
+    it_resp_free(&r);
+    /* Good escapes: %41 is 'A', '+' a space, %C3%A9 'e' with an acute accent. */
+    it_get(f->s, "/v1/organisations?q=HTTP+Test%20Org%41%C3%A9", f->admin, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/organisations?limit=%31", f->admin, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+}
+
 /* ---- Routing ----------------------------------------------------------------------------------
  */
 
@@ -1211,6 +1332,8 @@ main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_short_body),
         cmocka_unit_test(test_content_length_and_chunked),
+        cmocka_unit_test(test_framing_errors_are_problems),
+        cmocka_unit_test(test_query_escapes),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_options),
