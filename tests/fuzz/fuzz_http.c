@@ -2,7 +2,7 @@
  *
  * It starts the real server against a database of its own (tests/integration/itlib), signs in as
  * the licensing body's admin, an org_admin, an org_staff and an API client, and then sends
- * FUZZ_COUNT requests (default 16,000) made from the route table (router_routes) and the request
+ * FUZZ_COUNT requests (default 20,000) made from the route table (router_routes) and the request
  * schemas and query parameters of static/openapi.json, so a new route is covered without a change
  * here. A third of the requests are valid, to build up state (ids seen in answers are reused in
  * later paths and bodies); the rest are mutated: hostile JSON values and bytes, dropped and unknown
@@ -42,7 +42,7 @@
 #include "registry/router.h"
 
 #define DEFAULT_SEED  20261202u
-#define DEFAULT_COUNT 16000
+#define DEFAULT_COUNT 20000
 #define POOL_MAX      48
 #define POOLS_MAX     48
 #define FAILS_MAX     64
