@@ -13,7 +13,7 @@
  *   - any 5xx answer;
  *   - the server dying, or a sanitizer report in its log (it_stop checks it at the end);
  *   - a write (POST, PATCH, DELETE) answered 4xx that changed the database anyway: before each
- *     write it takes a fingerprint of every table (row count and a sum of row hashes), and compares
+ *     write it takes a fingerprint of every table (row count and the sum of xmin), and compares
  *     it after a 4xx. Single-threaded, and with the webhook worker parked, so nothing else writes.
  *     Tables a refusal may change by design are listed in refusal_may_change().
  *
