@@ -1345,7 +1345,7 @@ facilitators_employment_requests_list(struct req *r)
     memset(&q, 0, sizeof(q));
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, NULL)) != 0
+        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
         || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
