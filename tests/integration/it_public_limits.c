@@ -54,10 +54,11 @@ teardown(void **state)
     return 0;
 }
 
-/* Checks the caching headers of a 200, then that its ETag gets a 304 without a body, and that
- * another tag gets the 200 again. */
+/* Checks the caching headers of a 200 (`visibility`: "public", or "private" for the provider
+ * searches, whose URLs carry a family's postcode or position), then that its ETag gets a 304
+ * without a body, and that another tag gets the 200 again. */
 static void
-check_cacheable(struct it_server *s, const char *path)
+check_cacheable(struct it_server *s, const char *path, const char *visibility)
 {
     struct it_resp r, again;
     char *etag, *inm;
@@ -65,7 +66,7 @@ check_cacheable(struct it_server *s, const char *path)
 
     it_get(s, path, NULL, &r);
     it_assert_status(&r, 200);
-    it_assert_header(&r, "Cache-Control", "public");
+    it_assert_header(&r, "Cache-Control", visibility);
     it_assert_header(&r, "Cache-Control", "max-age=60");
     it_assert_header(&r, "ETag", "\"");
     it_assert_header(&r, "Access-Control-Allow-Origin", "*");
@@ -104,10 +105,10 @@ test_cache_and_304(void **state)
     struct fx *f = *state;
     char *path = it_fmt("/v1/public/facilitators/%s", f->number);
 
-    check_cacheable(f->s, "/v1/public/providers?postcode=TQ9%207QW&radius_km=30");
-    check_cacheable(f->s, "/v1/public/providers?lat=51.5&lon=-0.12");
-    check_cacheable(f->s, path);
-    check_cacheable(f->s, "/v1/public/facilitators?name=zebedee");
+    check_cacheable(f->s, "/v1/public/providers?postcode=TQ9%207QW&radius_km=30", "private");
+    check_cacheable(f->s, "/v1/public/providers?lat=51.5&lon=-0.12", "private");
+    check_cacheable(f->s, path, "public");
+    check_cacheable(f->s, "/v1/public/facilitators?name=zebedee", "public");
     free(path);
 }
 
