@@ -8,6 +8,7 @@
  * must close the hostile sockets itself: those over the cap at once, the others when the header
  * timeout runs out (measured, and printed). Without the guard, 64 such sockets leave everyone
  * unanswered until CivetWeb's 10 s request timeout (LIBRARIES.md 28).
+ * IT_SERIAL: it measures a 200 ms bound, which a browser test beside it can break alone.
  * IT_TIMEOUT=180 */
 #include <poll.h>
 #include <stdio.h>
