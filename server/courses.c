@@ -24,6 +24,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
 
@@ -55,19 +56,12 @@ const struct db_stmt courses_stmts[] = {
      "SELECT j->>'code', j->>'title', j->>'kind', j->>'accrediting_body', (j->>'credits')::int,"
      " (j->>'grants_months')::int, coalesce((j->>'active')::boolean, true) "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
+    /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"course_update",
-     "UPDATE course SET"
-     " code = CASE WHEN j ? 'code' THEN j->>'code' ELSE code END,"
-     " title = CASE WHEN j ? 'title' THEN j->>'title' ELSE title END,"
-     " kind = CASE WHEN j ? 'kind' THEN j->>'kind' ELSE kind END,"
-     " accrediting_body = CASE WHEN j ? 'accrediting_body' THEN j->>'accrediting_body'"
-     "                    ELSE accrediting_body END,"
-     " credits = CASE WHEN j ? 'credits' THEN (j->>'credits')::int ELSE credits END,"
-     " grants_months = CASE WHEN j ? 'grants_months' THEN (j->>'grants_months')::int"
-     "                 ELSE grants_months END,"
-     " active = CASE WHEN j ? 'active' THEN (j->>'active')::boolean ELSE active END,"
-     " updated_at = now(), version = version + 1 "
-     "FROM (SELECT $2::jsonb AS j) s WHERE id = $1::uuid"},
+     "UPDATE course c SET (code, title, kind, accrediting_body, credits, grants_months, active)"
+     " = (SELECT code, title, kind, accrediting_body, credits, grants_months, active"
+     "    FROM jsonb_populate_record(c, $2::jsonb)),"
+     " updated_at = now(), version = c.version + 1 WHERE c.id = $1::uuid"},
     {NULL, NULL},
 };
 
@@ -84,23 +78,6 @@ static const struct field course_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* 1 when `errors` already names `field`. */
-static int
-has_error(json_t *errors, const char *field)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(errors, i, e)
-    {
-        const char *f = json_string_value(json_object_get(e, "field"));
-        if (f != NULL && strcmp(f, field) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Upper-cases the (already trimmed, 2-32 character) code in `in` and checks its alphabet.
  * Adds an error to `errors` when it does not fit. */
 static void
@@ -110,7 +87,7 @@ normalise_code(json_t *in, json_t *errors)
     char buf[40];
     size_t i, n;
 
-    if (code == NULL || has_error(errors, "code")) {
+    if (code == NULL || resource_has_error(errors, "code")) {
         return;
     }
     n = strlen(code);
@@ -153,15 +130,6 @@ settle_grants(json_t *in, const char *kind, int current_null, json_t *errors)
     }
 }
 
-/* Reads course `id` (locked when `lock`). Returns 0 with the result in *out, or the status of
- * the problem already sent. */
-static int
-load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
-{
-    return http_row_or_problem(r, lock ? "course_get_locked" : "course_get", id, "course", NULL,
-                               out);
-}
-
 /* 409 when another course holds the code in `in` (if any). Returns 0 or the status sent. */
 static int
 code_free_or_problem(struct req *r, json_t *in, const char *self)
@@ -183,167 +151,61 @@ code_free_or_problem(struct req *r, json_t *in, const char *self)
     return status;
 }
 
-int
-courses_get(struct req *r)
+static int
+course_normalise(struct req *r, json_t *in, json_t *errors)
 {
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
-
-    if ((status = load_or_problem(r, r->params[0], 0, &res)) != 0) {
-        goto out;
-    }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
-}
-
-int
-courses_list(struct req *r)
-{
-    static const char *const allowed[] = {"kind", "active", "q", "limit", "cursor", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[6], *kind, *active, *text;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    kind = query_get(&q, "kind");
-    active = query_get(&q, "active");
-    text = query_get(&q, "q");
-    if (kind != NULL && !validate_in_list(course_kinds, kind)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "kind: one of practitioner, refresher, "
-                              "trainer");
-        goto out;
-    }
-    if (active != NULL && strcmp(active, "true") != 0 && strcmp(active, "false") != 0) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "active: true or false");
-        goto out;
-    }
-    if (text != NULL && !validate_text(text, 1, 200)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
-        goto out;
-    }
-    params[0] = kind;
-    params[1] = active;
-    params[2] = text;
-    params[3] = page_after(&p, 0);
-    params[4] = page_after(&p, 1);
-    status = page_query_send(r, "course_list", params, 6, &p, "code");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
-}
-
-int
-courses_create(struct req *r)
-{
-    json_t *in = NULL, *errors = json_array();
-    char *text = NULL, id[40];
-    const char *params[1], *kind;
-    int status;
-
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    validate_fields(in, course_fields, 1, errors);
+    (void)r;
     normalise_code(in, errors);
-    kind = json_string_value(json_object_get(in, "kind"));
-    if (kind != NULL && validate_in_list(course_kinds, kind)) {
-        settle_grants(in, kind, 1, errors);
-    }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = code_free_or_problem(r, in, NULL)) != 0) {
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = text;
-    if ((status = http_insert_or_problem(r, "course_insert", 1, params, id, sizeof(id))) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "create", "course", id, NULL, "course_get", "/v1/courses/");
-out:
-    free(text);
-    json_decref(errors);
-    json_decref(in);
-    return status;
+    return 0;
 }
 
-int
-courses_update(struct req *r)
+/* The rules on the stored course `cur` (NULL when creating): kind fixed once used, grants_months
+ * settled for the kind, the code free. */
+static int
+course_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *res = NULL;
-    const char *id = r->params[0], *kind, *new_kind;
-    int status;
+    const char *kind = json_string_value(json_object_get(in, "kind")), *stored;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
+    if (cur != NULL) {
+        stored = db_value(cur, 0, "kind");
+        if (kind != NULL && strcmp(kind, stored) != 0 && db_value(cur, 0, "_used")[0] == 't') {
+            return problem_send(r, PROBLEM_CONFLICT,
+                                "course %s has training sessions: its kind cannot change; "
+                                "create a new course instead",
+                                db_value(cur, 0, "code"));
+        }
+        kind = kind != NULL ? kind : stored;
     }
-    validate_fields(in, course_fields, 0, errors);
-    normalise_code(in, errors);
+    settle_grants(in, kind, cur == NULL || db_value(cur, 0, "grants_months") == NULL, errors);
     if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+        return 0;
     }
-    if (json_object_size(in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change");
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (!validate_uuid(id)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no course with id %s", id);
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 1)) != 0
-        || (status = load_or_problem(r, id, 1, &res)) != 0
-        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
-    }
-    kind = db_value(res, 0, "kind");
-    new_kind = json_string_value(json_object_get(in, "kind"));
-    if (new_kind != NULL && strcmp(new_kind, kind) != 0
-        && strcmp(db_value(res, 0, "_used"), "t") == 0) {
-        status = problem_send(r, PROBLEM_CONFLICT,
-                              "course %s has training sessions: its kind cannot change; create "
-                              "a new course instead",
-                              db_value(res, 0, "code"));
-        goto out;
-    }
-    settle_grants(in, new_kind != NULL ? new_kind : kind, db_value(res, 0, "grants_months") == NULL,
-                  errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if ((status = code_free_or_problem(r, in, id)) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    PQclear(res);
-    res = NULL;
-    status = audit_update_and_send(r, "course_update", "course", id, in, before, "course_get");
-out:
-    PQclear(res);
-    json_decref(before);
-    json_decref(errors);
-    json_decref(in);
-    return status;
+    return code_free_or_problem(r, in, cur != NULL ? db_value(cur, 0, "id") : NULL);
 }
+
+static const struct filter course_filters[] = {
+    {"kind", FILTER_ENUM, course_kinds},
+    {"active", FILTER_BOOL, NULL},
+    {"q", FILTER_TEXT, NULL},
+    {NULL, 0, NULL},
+};
+
+static const struct resource course_resource = {
+    .name = "course",
+    .location = "/v1/courses/",
+    .get = "course_get",
+    .get_locked = "course_get_locked",
+    .list = "course_list",
+    .insert = "course_insert",
+    .update = "course_update",
+    .fields = course_fields,
+    .filters = course_filters,
+    .sort_key = "code",
+    .cursor_ok = http_cursor_text,
+    .rules = {.normalise = course_normalise, .check = course_check},
+};
+
+RESOURCE_HANDLER(courses_get, get, course_resource)
+RESOURCE_HANDLER(courses_list, list, course_resource)
+RESOURCE_HANDLER(courses_create, create, course_resource)
+RESOURCE_HANDLER(courses_update, update, course_resource)

@@ -1,0 +1,120 @@
+/* resource.h: one descriptor per resource, and the generic handlers that serve every resource
+ * from it (as redis serves its commands from one table). A resource room declares its SQL, its
+ * field table, its filters and its real rules (hooks); resource.c does the rest: parse, validate,
+ * authorize, query, audit, answer. */
+#ifndef REGISTRY_RESOURCE_H
+#define REGISTRY_RESOURCE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "registry/http.h"
+#include "registry/validate.h"
+
+/* A list's query parameter. Each is bound, in table order, as one parameter of the list
+ * statement: its text, or NULL when the request leaves it out. */
+enum filter_type {
+    FILTER_TEXT, /* 1 to 200 characters */
+    FILTER_ENUM, /* one of `choices` */
+    FILTER_BOOL, /* true or false */
+    FILTER_UUID,
+    FILTER_DATE, /* YYYY-MM-DD */
+};
+
+struct filter {
+    const char *name;
+    enum filter_type type;
+    const char *const *choices; /* FILTER_ENUM: NULL-terminated */
+};
+
+struct resource;
+
+/* The hooks of a resource's real rules. Each returns 0 to go on, or the status of the problem it
+ * already sent. `errors` collects 422 field errors: the generic handler answers them once the
+ * hook returns 0. `cur` is the stored row (row 0, locked, read with get_locked), NULL when
+ * creating. */
+struct resource_rules {
+    /* Before any database work, after the field table's checks: normalise values, check what
+     * needs no database. */
+    int (*normalise)(struct req *r, json_t *in, json_t *errors);
+    /* Inside the transaction, before the write: authorization that depends on the row or the
+     * body, cross-field rules, conflicts. May change `in` (what the write receives). */
+    int (*check)(struct req *r, json_t *in, const PGresult *cur, json_t *errors);
+    /* Inside the transaction, after the write of row `id`: events, dependent rows. */
+    int (*written)(struct req *r, const char *id, const PGresult *cur, json_t *in);
+    /* Shapes row `row` of `res` for the caller: drops private fields, adds derived ones. */
+    void (*render)(const struct principal *p, const PGresult *res, int row, json_t *obj);
+    /* Inside the transaction of a DELETE, before the remove statement runs: 409 when the row is
+     * still in use, or a different statement (*stmt) to run, e.g. an archive. */
+    int (*removing)(struct req *r, const PGresult *cur, const char **stmt);
+    /* Before a list runs: checks across its filters, or the caller's right to list. */
+    int (*listing)(struct req *r, const struct query *q, const char **params);
+};
+
+/* One resource. Statement names: get and get_locked take $1 = id; update $1 = id, $2 = the
+ * changes as jsonb; insert $1 = the body as jsonb (with the parent id as $2 when `parent`),
+ * RETURNING id; remove $1 = id. A NULL statement is a verb the resource does not offer. */
+struct resource {
+    const char *name;     /* "course": the audit's resource_type, "no course with id ..." */
+    const char *location; /* "/v1/courses/": a created row's Location is this and its id */
+    int id_param;         /* which path parameter is the row's id (0 for /v1/courses/{id}) */
+    const char *get, *get_locked, *list, *insert, *update, *remove;
+    const struct field *fields;
+    /* 1 when the row may be read only by the licensing body and its own organisation: the rows
+     * carry `organisation_id`, and lists bind the caller's organisation (NULL for the licensing
+     * body) as $1. */
+    int org_scoped;
+    /* When the list and create routes are nested under a parent (/v1/organisations/{id}/...):
+     * the parent's name; its id (path parameter 0) is bound after the scope. */
+    const char *parent;
+    /* The list's filters, bound after scope and parent; then the cursor (sort key, id); then
+     * the row limit. */
+    const struct filter *filters;
+    const char *sort_key;
+    int (*cursor_ok)(const char *); /* the sort key's type: one of the http_cursor_* checks */
+    int (*visible)(const struct principal *p, const PGresult *res); /* NULL: anyone who may call */
+    struct resource_rules rules;
+};
+
+/* The generic handlers. Each returns the HTTP status it sent. */
+int resource_get(struct req *r, const struct resource *rs);
+int resource_list(struct req *r, const struct resource *rs);
+int resource_create(struct req *r, const struct resource *rs);
+int resource_update(struct req *r, const struct resource *rs);
+int resource_delete(struct req *r, const struct resource *rs);
+
+/* Defines `int fn(struct req *r)` serving `verb` (get, list, create, update, delete) of resource
+ * `rs`: the router's table names fn. */
+#define RESOURCE_HANDLER(fn, verb, rs)                                                             \
+    int fn(struct req *r)                                                                          \
+    {                                                                                              \
+        return resource_##verb(r, &(rs));                                                          \
+    }
+
+/* 1 when row 0 of `res` belongs to the caller's organisation, or the caller is the licensing
+ * body (reads column organisation_id). */
+int resource_in_org(const struct principal *p, const PGresult *res);
+
+/* A status-transition table: {from, to} pairs, ending with {NULL, NULL}. */
+struct transition {
+    const char *from, *to;
+};
+
+/* 1 when `table` allows `from` -> `to`. */
+int resource_transition_allowed(const struct transition *table, const char *from, const char *to);
+
+/* Writes "a to b, c to d" (every pair of `table`) into buf. */
+void resource_transitions_text(const struct transition *table, char *buf, size_t len);
+
+/* Writes "a, b, c" (the NULL-terminated `choices`) into buf. */
+void resource_choices_text(const char *const *choices, char *buf, size_t len);
+
+/* 1 when `errors` already names `field`. */
+int resource_has_error(json_t *errors, const char *field);
+
+/* Checks that the array member `field` of `in` (if present) has no repeats and only values of
+ * `known` (NULL-terminated), adding one error naming the field otherwise. Returns 1 when it is
+ * fine or absent. */
+int resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors);
+
+#endif

@@ -1,0 +1,388 @@
+/* resource.c: the generic get / list / create / update / delete handlers, driven by a resource's
+ * descriptor (resource.h), and the small rules every room shares. A handler here is the shape of
+ * STYLE.md's: parse -> validate -> authorize -> query -> render, one `goto out`. */
+#include "registry/resource.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/audit.h"
+#include "registry/auth.h"
+#include "registry/db.h"
+#include "registry/problem.h"
+
+#define RESOURCE_MAX_PARAMS 24
+
+/* Sends row 0 of `res` as the resource, with its ETag. */
+static int
+send_row(struct req *r, const struct resource *rs, const PGresult *res)
+{
+    json_t *body = db_row_to_json(res, 0);
+    int status;
+
+    if (rs->rules.render != NULL) {
+        rs->rules.render(&r->principal, res, 0, body);
+    }
+    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+    json_decref(body);
+    return status;
+}
+
+int
+resource_get(struct req *r, const struct resource *rs)
+{
+    PGresult *res = NULL;
+    int status;
+
+    status = http_row_or_problem(r, rs->get, r->params[rs->id_param], rs->name, rs->visible, &res);
+    if (status == 0) {
+        status = send_row(r, rs, res);
+    }
+    PQclear(res);
+    return status;
+}
+
+/* Checks filter `f`'s value `v`. Returns 0, or the status of the 400 sent. */
+static int
+filter_or_problem(struct req *r, const struct filter *f, const char *v)
+{
+    char choices[256];
+
+    switch (f->type) {
+    case FILTER_TEXT:
+        if (!validate_text(v, 1, 200)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: text of 1 to 200 characters", f->name);
+        }
+        break;
+    case FILTER_ENUM:
+        if (!validate_in_list(f->choices, v)) {
+            resource_choices_text(f->choices, choices, sizeof(choices));
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: one of %s", f->name, choices);
+        }
+        break;
+    case FILTER_BOOL:
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: true or false", f->name);
+        }
+        break;
+    case FILTER_UUID:
+        if (!validate_uuid(v)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: a UUID", f->name);
+        }
+        break;
+    case FILTER_DATE:
+        if (!validate_date(v)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: a date as YYYY-MM-DD", f->name);
+        }
+        break;
+    }
+    return 0;
+}
+
+/* Sends every row of the list statement as one page (a list without a sort key). */
+static int
+unpaged_send(struct req *r, const struct resource *rs, const char **params, int n)
+{
+    PGresult *res = NULL;
+    int status;
+
+    if ((status = http_exec_or_problem(r, rs->list, n, params, &res)) == 0) {
+        status = page_send_rows(r, res, PQntuples(res), NULL);
+    }
+    PQclear(res);
+    return status;
+}
+
+int
+resource_list(struct req *r, const struct resource *rs)
+{
+    const char *allowed[RESOURCE_MAX_PARAMS], *params[RESOURCE_MAX_PARAMS];
+    const struct filter *f;
+    struct query q;
+    struct page p = {0, NULL};
+    int status, n = 0, k = 0;
+
+    for (f = rs->filters; f != NULL && f->name != NULL; f++) {
+        allowed[k++] = f->name;
+    }
+    if (rs->sort_key != NULL) {
+        allowed[k++] = "limit";
+        allowed[k++] = "cursor";
+    }
+    allowed[k] = NULL;
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (rs->sort_key != NULL && (status = http_page_or_problem(r, &q, &p)) != 0)) {
+        goto out;
+    }
+    if (rs->org_scoped) {
+        params[n++] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    }
+    if (rs->parent != NULL) {
+        if (!validate_uuid(r->params[0])) {
+            status =
+                problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->parent, r->params[0]);
+            goto out;
+        }
+        params[n++] = r->params[0];
+    }
+    for (f = rs->filters; f != NULL && f->name != NULL; f++) {
+        const char *v = query_get(&q, f->name);
+        if (v != NULL && (status = filter_or_problem(r, f, v)) != 0) {
+            goto out;
+        }
+        params[n++] = v;
+    }
+    if (rs->rules.listing != NULL && (status = rs->rules.listing(r, &q, params)) != 0) {
+        goto out;
+    }
+    if (rs->sort_key == NULL) { /* one page: the whole (short) list */
+        status = unpaged_send(r, rs, params, n);
+        goto out;
+    }
+    if ((status = http_cursor_or_problem(r, &p, 2, rs->cursor_ok)) != 0) {
+        goto out;
+    }
+    params[n++] = page_after(&p, 0);
+    params[n++] = page_after(&p, 1);
+    n++; /* the limit: page_query_send fills it in */
+    status = page_query_send(r, rs->list, params, n, &p, rs->sort_key);
+out:
+    page_cleanup(&p);
+    query_cleanup(&q);
+    return status;
+}
+
+/* Reads and checks the body against the field table and the resource's normaliser. Returns 0
+ * with the body in *in, or the status of the problem already sent. */
+static int
+read_body_or_problem(struct req *r, const struct resource *rs, int creating, json_t **in)
+{
+    json_t *errors = json_array();
+    int status;
+
+    if ((status = http_read_json_or_problem(r, in)) != 0) {
+        goto out;
+    }
+    validate_fields(*in, rs->fields, creating, errors);
+    if (rs->rules.normalise != NULL && (status = rs->rules.normalise(r, *in, errors)) != 0) {
+        goto out;
+    }
+    if (!creating && json_array_size(errors) == 0 && json_object_size(*in) == 0) {
+        problem_add_error(errors, "body", "name at least one field to change");
+    }
+    if (json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+    }
+out:
+    json_decref(errors);
+    return status;
+}
+
+/* Runs the resource's check hook and answers the field errors it collected. */
+static int
+check_or_problem(struct req *r, const struct resource *rs, json_t *in, const PGresult *cur)
+{
+    json_t *errors;
+    int status = 0;
+
+    if (rs->rules.check == NULL) {
+        return 0;
+    }
+    errors = json_array();
+    if ((status = rs->rules.check(r, in, cur, errors)) == 0 && json_array_size(errors) > 0) {
+        status = problem_send_errors(r, errors);
+    }
+    json_decref(errors);
+    return status;
+}
+
+int
+resource_create(struct req *r, const struct resource *rs)
+{
+    json_t *in = NULL;
+    char *text = NULL, id[40];
+    const char *params[2];
+    int status;
+
+    if ((status = read_body_or_problem(r, rs, 1, &in)) != 0) {
+        goto out;
+    }
+    if (rs->parent != NULL && !validate_uuid(r->params[0])) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->parent, r->params[0]);
+        goto out;
+    }
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = check_or_problem(r, rs, in, NULL)) != 0) {
+        goto out;
+    }
+    if ((text = json_dumps(in, JSON_COMPACT)) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    params[0] = text;
+    params[1] = rs->parent != NULL ? r->params[0] : NULL;
+    if ((status = http_insert_or_problem(r, rs->insert, rs->parent != NULL ? 2 : 1, params, id,
+                                         sizeof(id)))
+            != 0
+        || (rs->rules.written != NULL && (status = rs->rules.written(r, id, NULL, in)) != 0)) {
+        goto out;
+    }
+    status = audit_commit_and_send(r, "create", rs->name, id, NULL, rs->get, rs->location);
+out:
+    free(text);
+    json_decref(in);
+    return status;
+}
+
+/* Begins the transaction of a change to the row named by the path, reads it locked and checks
+ * visibility and If-Match. Returns 0 with the row in *cur, or the status of the problem sent. */
+static int
+lock_or_problem(struct req *r, const struct resource *rs, PGresult **cur)
+{
+    const char *id = r->params[rs->id_param];
+    int status;
+
+    if (!validate_uuid(id)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
+    }
+    if ((status = http_begin_or_problem(r, 1)) != 0
+        || (status = http_row_or_problem(r, rs->get_locked, id, rs->name, rs->visible, cur)) != 0
+        || (status = http_if_match_or_problem(r, db_value(*cur, 0, "_version"))) != 0) {
+        return status;
+    }
+    return 0;
+}
+
+int
+resource_update(struct req *r, const struct resource *rs)
+{
+    json_t *in = NULL, *before = NULL;
+    PGresult *cur = NULL;
+    const char *id = r->params[rs->id_param];
+    int status;
+
+    if ((status = read_body_or_problem(r, rs, 0, &in)) != 0
+        || (status = lock_or_problem(r, rs, &cur)) != 0
+        || (status = check_or_problem(r, rs, in, cur)) != 0) {
+        goto out;
+    }
+    before = db_row_to_json(cur, 0);
+    status = audit_update_and_send(r, rs->update, rs->name, id, in, before, rs->get);
+out:
+    PQclear(cur);
+    json_decref(before);
+    json_decref(in);
+    return status;
+}
+
+int
+resource_delete(struct req *r, const struct resource *rs)
+{
+    json_t *before = NULL;
+    PGresult *cur = NULL;
+    const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
+    int status;
+
+    if ((status = lock_or_problem(r, rs, &cur)) != 0
+        || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
+        || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
+        goto out;
+    }
+    before = db_row_to_json(cur, 0);
+    if ((status = audit_commit_or_problem(r, "delete", rs->name, id, before, NULL)) == 0) {
+        status = http_send_empty(r, 204);
+    }
+out:
+    PQclear(cur);
+    json_decref(before);
+    return status;
+}
+
+int
+resource_in_org(const struct principal *p, const PGresult *res)
+{
+    const char *org = db_value(res, 0, "organisation_id");
+
+    return auth_is_admin(p) || (org != NULL && strcmp(org, p->org) == 0);
+}
+
+int
+resource_transition_allowed(const struct transition *table, const char *from, const char *to)
+{
+    for (; from != NULL && to != NULL && table->from != NULL; table++) {
+        if (strcmp(table->from, from) == 0 && strcmp(table->to, to) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void
+resource_transitions_text(const struct transition *table, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (; table->from != NULL && used < len; table++) {
+        used += (size_t)snprintf(buf + used, len - used, "%s%s to %s", used > 0 ? ", " : "",
+                                 table->from, table->to);
+    }
+}
+
+void
+resource_choices_text(const char *const *choices, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (; *choices != NULL && used < len; choices++) {
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "", *choices);
+    }
+}
+
+int
+resource_has_error(json_t *errors, const char *field)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(errors, i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "field"));
+        if (f != NULL && strcmp(f, field) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors)
+{
+    json_t *list = json_object_get(in, field), *v;
+    char choices[256], detail[320];
+    size_t i, j;
+
+    if (!json_is_array(list) || resource_has_error(errors, field)) {
+        return 1;
+    }
+    json_array_foreach(list, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || !validate_in_list(known, s)) {
+            resource_choices_text(known, choices, sizeof(choices));
+            snprintf(detail, sizeof(detail), "each one of %s", choices);
+            problem_add_error(errors, field, detail);
+            return 0;
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(s, json_string_value(json_array_get(list, j))) == 0) {
+                snprintf(detail, sizeof(detail), "%s is named twice", s);
+                problem_add_error(errors, field, detail);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
