@@ -51,8 +51,10 @@ filter_or_problem(struct req *r, const struct filter *f, const char *v)
 
     switch (f->type) {
     case FILTER_TEXT:
-        if (!validate_text(v, 1, 200)) {
-            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: text of 1 to 200 characters", f->name);
+    case FILTER_EMAIL_TEXT:
+        if (!validate_text(v, 1, f->type == FILTER_TEXT ? 200 : 254)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: text of 1 to %d characters", f->name,
+                                f->type == FILTER_TEXT ? 200 : 254);
         }
         break;
     case FILTER_ENUM:
@@ -169,7 +171,17 @@ read_body_or_problem(struct req *r, const struct resource *rs, int creating, jso
         goto out;
     }
     if (!creating && json_array_size(errors) == 0 && json_object_size(*in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change");
+        char names[400], detail[480];
+        const struct field *f;
+        size_t used = 0;
+
+        names[0] = '\0';
+        for (f = rs->fields; f->name != NULL && used < sizeof(names); f++) {
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+                                     used > 0 ? ", " : "", f->name);
+        }
+        snprintf(detail, sizeof(detail), "name at least one field to change: %s", names);
+        problem_add_error(errors, "body", detail);
     }
     if (json_array_size(errors) > 0) {
         status = problem_send_errors(r, errors);
@@ -259,7 +271,8 @@ resource_update(struct req *r, const struct resource *rs)
 {
     json_t *in = NULL, *before = NULL;
     PGresult *cur = NULL;
-    const char *id = r->params[rs->id_param];
+    const char *id = r->params[rs->id_param], *params[2];
+    char *text = NULL;
     int status;
 
     if ((status = read_body_or_problem(r, rs, 0, &in)) != 0
@@ -267,9 +280,20 @@ resource_update(struct req *r, const struct resource *rs)
         || (status = check_or_problem(r, rs, in, cur)) != 0) {
         goto out;
     }
+    if ((text = json_dumps(in, JSON_COMPACT)) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    params[0] = id;
+    params[1] = text;
+    if ((status = http_exec_or_problem(r, rs->update, 2, params, NULL)) != 0
+        || (rs->rules.written != NULL && (status = rs->rules.written(r, id, cur, in)) != 0)) {
+        goto out;
+    }
     before = db_row_to_json(cur, 0);
-    status = audit_update_and_send(r, rs->update, rs->name, id, in, before, rs->get);
+    status = audit_commit_and_send(r, "update", rs->name, id, before, rs->get, NULL);
 out:
+    free(text);
     PQclear(cur);
     json_decref(before);
     json_decref(in);
@@ -305,6 +329,12 @@ resource_in_org(const struct principal *p, const PGresult *res)
     const char *org = db_value(res, 0, "organisation_id");
 
     return auth_is_admin(p) || (org != NULL && strcmp(org, p->org) == 0);
+}
+
+int
+resource_org_admin(const struct principal *p)
+{
+    return p->authenticated && strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0';
 }
 
 int

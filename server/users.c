@@ -26,6 +26,7 @@
 #include "registry/http.h"
 #include "registry/password.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/validate.h"
@@ -58,10 +59,9 @@ const struct db_stmt users_stmts[] = {
     {"user_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
                     " VALUES ($1::text, $2::text, $3::text, $4::uuid) RETURNING id"},
-    {"user_update",
-     "UPDATE app_user SET role = coalesce($2::text, role),"
-     " disabled = coalesce($3::boolean, disabled), updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid"},
+    {"user_update", "UPDATE app_user u SET (role, disabled) = (SELECT role, disabled"
+                    "    FROM jsonb_populate_record(u, $2::jsonb)),"
+                    " updated_at = now(), version = u.version + 1 WHERE u.id = $1::uuid"},
     {"user_revoke_tokens",
      "UPDATE refresh_token SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"},
     {"user_credentials", "SELECT email, password_hash, disabled FROM app_user WHERE id = $1::uuid"},
@@ -94,46 +94,15 @@ static const struct field password_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+/* 1 when the caller may read user row 0 of `res`: themselves, their organisation's users for an
+ * org_admin, anyone for an admin. */
 static int
-is_org_admin(const struct principal *p)
+may_read(const struct principal *p, const PGresult *res)
 {
-    return p->authenticated && strcmp(p->role, "org_admin") == 0;
-}
+    const char *id = db_value(res, 0, "id");
 
-/* The user id a path names: "me" is the caller. */
-static const char *
-path_user_id(struct req *r)
-{
-    return strcmp(r->params[0], "me") == 0 ? r->principal.sub : r->params[0];
-}
-
-/* 1 when the caller may read user row `row` of `res`: themselves, their organisation's users
- * for an org_admin, anyone for an admin. */
-static int
-may_read(const struct principal *p, const PGresult *res, int row)
-{
-    const char *id = db_value(res, row, "id");
-    const char *org = db_value(res, row, "organisation_id");
-
-    if (auth_is_admin(p) || (id != NULL && strcmp(id, p->sub) == 0)) {
-        return 1;
-    }
-    return is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0;
-}
-
-static int
-may_read_first(const struct principal *p, const PGresult *res)
-{
-    return may_read(p, res, 0);
-}
-
-/* Reads user `id` (locked for update when `lock`) and checks the caller may see it.
- * Returns 0 with the result in *out, or the status of the problem already sent. */
-static int
-load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
-{
-    return http_row_or_problem(r, lock ? "user_get_locked" : "user_get", id, "user", may_read_first,
-                               out);
+    return (id != NULL && strcmp(id, p->sub) == 0)
+           || ((auth_is_admin(p) || resource_org_admin(p)) && resource_in_org(p, res));
 }
 
 /* Checks that organisation `org` exists and is not archived (share-locked when `lock`).
@@ -155,29 +124,77 @@ org_usable_or_problem(struct req *r, const char *org, int lock)
     return status;
 }
 
-/* Sends user `id` when the caller may read it (404 otherwise). Returns the status sent. */
+/* Only an admin or an organisation admin lists users (a list scoped to their own organisation). */
 static int
-send_user(struct req *r, const char *id)
+users_listing(struct req *r, const struct query *q, const char **params)
 {
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
-
-    if ((status = load_or_problem(r, id, 0, &res)) != 0) {
-        goto out;
+    (void)q;
+    (void)params;
+    if (!auth_is_admin(&r->principal) && !resource_org_admin(&r->principal)) {
+        return problem_send(
+            r, PROBLEM_FORBIDDEN,
+            "only an admin or an organisation admin may list users; read yourself at /v1/users/me");
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
+    return 0;
+}
+
+static int
+update_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, json_t *errors);
+static int user_written(struct req *r, const char *id, const PGresult *cur, json_t *in);
+
+static const struct filter user_filters[] = {
+    {"q", FILTER_EMAIL_TEXT, NULL},
+    {"role", FILTER_ENUM, user_roles},
+    {"organisation_id", FILTER_UUID, NULL},
+    {"disabled", FILTER_BOOL, NULL},
+    {NULL, 0, NULL},
+};
+
+static const struct resource user_resource = {
+    .name = "user",
+    .get = "user_get",
+    .get_locked = "user_get_locked",
+    .list = "user_list",
+    .update = "user_update",
+    .fields = user_update_fields,
+    .org_scoped = 1,
+    .filters = user_filters,
+    .sort_key = "_sort",
+    .cursor_ok = http_cursor_text,
+    .visible = may_read,
+    .rules = {.check = update_allowed_or_problem,
+              .written = user_written,
+              .listing = users_listing},
+};
+
+/* Makes path parameter 0 the caller's id when it is "me" (or absent: /v1/users/me). Returns 0,
+ * or the status sent. */
+static int
+me_or_problem(struct req *r)
+{
+    char *self;
+
+    if (r->nparams > 0 && strcmp(r->params[0], "me") != 0) {
+        return 0;
+    }
+    if ((self = strdup(r->principal.sub)) == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    if (r->nparams > 0) {
+        free(r->params[0]);
+    } else {
+        r->nparams = 1;
+    }
+    r->params[0] = self;
+    return 0;
 }
 
 int
 users_get(struct req *r)
 {
-    return send_user(r, path_user_id(r));
+    int status = me_or_problem(r);
+
+    return status != 0 ? status : resource_get(r, &user_resource);
 }
 
 /* GET /v1/users/me: the caller's own account. An API client's token names no user (the router
@@ -185,69 +202,18 @@ users_get(struct req *r)
 int
 users_me(struct req *r)
 {
-    return send_user(r, r->principal.sub);
+    return users_get(r);
 }
 
 int
-users_list(struct req *r)
+users_update(struct req *r)
 {
-    static const char *const allowed[] = {"q",      "role", "organisation_id", "disabled", "limit",
-                                          "cursor", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[8], *text, *role, *org, *disabled;
-    int status;
+    int status = me_or_problem(r);
 
-    memset(&q, 0, sizeof(q));
-    if (!auth_is_admin(&r->principal) && !is_org_admin(&r->principal)) {
-        status = problem_send(
-            r, PROBLEM_FORBIDDEN,
-            "only an admin or an organisation admin may list users; read yourself at /v1/users/me");
-        goto out;
-    }
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    text = query_get(&q, "q");
-    role = query_get(&q, "role");
-    org = query_get(&q, "organisation_id");
-    disabled = query_get(&q, "disabled");
-    if (text != NULL && !validate_text(text, 1, 254)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 254 characters");
-        goto out;
-    }
-    if (role != NULL && !validate_in_list(user_roles, role)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "role: one of admin, org_admin, org_staff");
-        goto out;
-    }
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
-        goto out;
-    }
-    if (disabled != NULL && strcmp(disabled, "true") != 0 && strcmp(disabled, "false") != 0) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "disabled: true or false");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
-        goto out;
-    }
-    /* An org_admin's list holds their own organisation's users only. */
-    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[1] = text;
-    params[2] = role;
-    params[3] = org;
-    params[4] = disabled;
-    params[5] = page_after(&p, 0);
-    params[6] = page_after(&p, 1);
-    status = page_query_send(r, "user_list", params, 8, &p, "_sort");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
+    return status != 0 ? status : resource_update(r, &user_resource);
 }
+
+RESOURCE_HANDLER(users_list, list, user_resource)
 
 int
 users_create(struct req *r)
@@ -260,7 +226,7 @@ users_create(struct req *r)
 
     hash[0] = '\0';
     /* Input-independent first, as the router would: org_staff never creates users. */
-    if (!admin && !is_org_admin(&r->principal)) {
+    if (!admin && !resource_org_admin(&r->principal)) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               "only an admin or an organisation admin may create users");
         goto out;
@@ -361,7 +327,7 @@ out:
  * problem already sent (403 for what the caller's role never allows, 422 for changes no one
  * may make, 409 for enabling a user of an archived organisation). */
 static int
-update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
+update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
 {
     const char *id = db_value(res, 0, "id");
     const char *current = db_value(res, 0, "role"), *archived;
@@ -369,11 +335,12 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
     json_t *disabled = json_object_get(in, "disabled");
     int self = strcmp(id, r->principal.sub) == 0;
 
+    (void)errors;
     if (json_is_true(disabled) && self) {
         return problem_send_field(r, "disabled", "you cannot disable yourself");
     }
     if (!auth_is_admin(&r->principal)) {
-        if (!is_org_admin(&r->principal)) {
+        if (!resource_org_admin(&r->principal)) {
             return problem_send(r, PROBLEM_FORBIDDEN,
                                 "only an admin or an organisation admin may change users");
         }
@@ -399,54 +366,17 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
     return 0;
 }
 
-int
-users_update(struct req *r)
+/* A disabled user's sessions end now, not when their refresh tokens expire. */
+static int
+user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *v;
-    PGresult *res = NULL;
-    const char *params[3];
-    int status;
+    const char *params[1] = {id};
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
+    (void)cur;
+    if (!json_is_true(json_object_get(in, "disabled"))) {
+        return 0;
     }
-    if (validate_fields(in, user_update_fields, 0, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (json_object_size(in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change: role, disabled");
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 1)) != 0
-        || (status = load_or_problem(r, path_user_id(r), 1, &res)) != 0
-        || (status = update_allowed_or_problem(r, in, res)) != 0
-        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    params[0] = json_string_value(json_object_get(before, "id"));
-    params[1] = json_string_value(json_object_get(in, "role"));
-    v = json_object_get(in, "disabled");
-    params[2] = v == NULL ? NULL : json_is_true(v) ? "true" : "false";
-    PQclear(res);
-    res = NULL;
-    if ((status = http_exec_or_problem(r, "user_update", 3, params, NULL)) != 0) {
-        goto out;
-    }
-    /* A disabled user's sessions end now, not when their refresh tokens expire. */
-    if (json_is_true(v)
-        && (status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "update", "user", params[0], before, "user_get", NULL);
-out:
-    PQclear(res);
-    json_decref(before);
-    json_decref(errors);
-    json_decref(in);
-    return status;
+    return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
 }
 
 int

@@ -18,7 +18,8 @@ enum filter_type {
     FILTER_ENUM, /* one of `choices` */
     FILTER_BOOL, /* true or false */
     FILTER_UUID,
-    FILTER_DATE, /* YYYY-MM-DD */
+    FILTER_DATE,       /* YYYY-MM-DD */
+    FILTER_EMAIL_TEXT, /* 1 to 254 characters: part of an email address */
 };
 
 struct filter {
@@ -94,6 +95,9 @@ int resource_delete(struct req *r, const struct resource *rs);
 /* 1 when row 0 of `res` belongs to the caller's organisation, or the caller is the licensing
  * body (reads column organisation_id). */
 int resource_in_org(const struct principal *p, const PGresult *res);
+
+/* 1 when the caller is an organisation admin (a user, or an API client, which acts as one). */
+int resource_org_admin(const struct principal *p);
 
 /* A status-transition table: {from, to} pairs, ending with {NULL, NULL}. */
 struct transition {
