@@ -21,6 +21,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
 
@@ -165,29 +166,6 @@ add_secret_or_problem(struct req *r, const char *id, char text[CLIENT_SECRET_B64
     return http_exec_or_problem(r, "cli_secret_insert", 2, params, NULL);
 }
 
-/* Checks the scopes list (already a list of strings): each known, none twice. Adds errors. */
-static void
-check_scopes(json_t *scopes, json_t *errors)
-{
-    size_t i, j;
-
-    for (i = 0; i < json_array_size(scopes); i++) {
-        const char *s = json_string_value(json_array_get(scopes, i));
-        if (!clients_scope_known(s)) {
-            problem_add_error(errors, "scopes",
-                              "each must be one of facilitators:read, programmes:read, "
-                              "programmes:write, locations:write");
-            return;
-        }
-        for (j = 0; j < i; j++) {
-            if (strcmp(s, json_string_value(json_array_get(scopes, j))) == 0) {
-                problem_add_error(errors, "scopes", "each scope at most once");
-                return;
-            }
-        }
-    }
-}
-
 int
 clients_create(struct req *r)
 {
@@ -209,7 +187,7 @@ clients_create(struct req *r)
         goto out;
     }
     if (validate_fields(in, client_fields, 1, errors) == 0) {
-        check_scopes(json_object_get(in, "scopes"), errors);
+        resource_known_unique(in, "scopes", client_scopes, errors);
     }
     org = json_string_value(json_object_get(in, "organisation_id"));
     if (auth_is_admin(&r->principal) && org == NULL && json_array_size(errors) == 0) {
@@ -274,45 +252,35 @@ out:
     return status;
 }
 
-int
-clients_list(struct req *r)
+/* Only an admin or an organisation admin lists API clients (its own organisation's). */
+static int
+clients_listing(struct req *r, const struct query *q, const char **params)
 {
-    static const char *const allowed[] = {"organisation_id", "limit", "cursor", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[5], *org;
-    int status;
-
-    memset(&q, 0, sizeof(q));
+    (void)q;
+    (void)params;
     if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may list API clients");
-        goto out;
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "only an admin or an organisation admin may list API clients");
     }
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    org = query_get(&q, "organisation_id");
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamp_utc)) != 0) {
-        goto out;
-    }
-    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[1] = org;
-    params[2] = page_after(&p, 0);
-    params[3] = page_after(&p, 1);
-    status = page_query_send(r, "cli_list", params, 5, &p, "_sort");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
+    return 0;
 }
+
+static const struct filter client_filters[] = {
+    {"organisation_id", FILTER_UUID, NULL},
+    {NULL, 0, NULL},
+};
+
+static const struct resource client_resource = {
+    .name = "API client",
+    .list = "cli_list",
+    .org_scoped = 1,
+    .filters = client_filters,
+    .sort_key = "_sort",
+    .cursor_ok = http_cursor_timestamp_utc,
+    .rules = {.listing = clients_listing},
+};
+
+RESOURCE_HANDLER(clients_list, list, client_resource)
 
 /* Locks the client named in the path, answering 404 when it is not the caller's or is revoked.
  * Returns 0 with the row in *out, or the status sent. */

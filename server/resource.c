@@ -248,9 +248,10 @@ out:
 }
 
 /* Begins the transaction of a change to the row named by the path, reads it locked and checks
- * visibility and If-Match. Returns 0 with the row in *cur, or the status of the problem sent. */
+ * visibility and If-Match (when `if_match_required`, or when the request carries one: a DELETE may
+ * leave it out). Returns 0 with the row in *cur, or the status of the problem sent. */
 static int
-lock_or_problem(struct req *r, const struct resource *rs, PGresult **cur)
+lock_or_problem(struct req *r, const struct resource *rs, int if_match_required, PGresult **cur)
 {
     const char *id = r->params[rs->id_param];
     int status;
@@ -258,9 +259,10 @@ lock_or_problem(struct req *r, const struct resource *rs, PGresult **cur)
     if (!validate_uuid(id)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
     }
-    if ((status = http_begin_or_problem(r, 1)) != 0
+    if ((status = http_begin_or_problem(r, if_match_required)) != 0
         || (status = http_row_or_problem(r, rs->get_locked, id, rs->name, rs->visible, cur)) != 0
-        || (status = http_if_match_or_problem(r, db_value(*cur, 0, "_version"))) != 0) {
+        || ((if_match_required || http_header(r, "If-Match") != NULL)
+            && (status = http_if_match_or_problem(r, db_value(*cur, 0, "_version"))) != 0)) {
         return status;
     }
     return 0;
@@ -276,7 +278,7 @@ resource_update(struct req *r, const struct resource *rs)
     int status;
 
     if ((status = read_body_or_problem(r, rs, 0, &in)) != 0
-        || (status = lock_or_problem(r, rs, &cur)) != 0
+        || (status = lock_or_problem(r, rs, 1, &cur)) != 0
         || (status = check_or_problem(r, rs, in, cur)) != 0) {
         goto out;
     }
@@ -308,7 +310,7 @@ resource_delete(struct req *r, const struct resource *rs)
     const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
     int status;
 
-    if ((status = lock_or_problem(r, rs, &cur)) != 0
+    if ((status = lock_or_problem(r, rs, 0, &cur)) != 0
         || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
         || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
         goto out;
@@ -326,9 +328,7 @@ out:
 int
 resource_in_org(const struct principal *p, const PGresult *res)
 {
-    const char *org = db_value(res, 0, "organisation_id");
-
-    return auth_is_admin(p) || (org != NULL && strcmp(org, p->org) == 0);
+    return auth_in_org(p, db_value(res, 0, "organisation_id"));
 }
 
 int
