@@ -252,12 +252,10 @@ out:
     return status;
 }
 
-/* Only an admin or an organisation admin lists API clients (its own organisation's). */
+/* Admins manage any organisation's clients; an org_admin their own. */
 static int
-clients_listing(struct req *r, const struct query *q, const char **params)
+clients_permitted(struct req *r)
 {
-    (void)q;
-    (void)params;
     if (!may_manage(&r->principal)) {
         return problem_send(r, PROBLEM_FORBIDDEN,
                             "only an admin or an organisation admin may list API clients");
@@ -277,7 +275,7 @@ static const struct resource client_resource = {
     .filters = client_filters,
     .sort_key = "_sort",
     .cursor_ok = http_cursor_timestamp_utc,
-    .rules = {.listing = clients_listing},
+    .rules = {.permitted = clients_permitted},
 };
 
 RESOURCE_HANDLER(clients_list, list, client_resource)

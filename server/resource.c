@@ -14,17 +14,19 @@
 
 #define RESOURCE_MAX_PARAMS 24
 
-/* Sends row 0 of `res` as the resource, with its ETag. */
+/* Sends row 0 of `res` as the resource, with its ETag when it has a version. */
 static int
 send_row(struct req *r, const struct resource *rs, const PGresult *res)
 {
     json_t *body = db_row_to_json(res, 0);
+    const char *version = db_value(res, 0, "_version");
     int status;
 
     if (rs->rules.render != NULL) {
         rs->rules.render(&r->principal, res, 0, body);
     }
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+    status =
+        version != NULL ? http_send_resource(r, 200, body, version) : http_send_json(r, 200, body);
     json_decref(body);
     return status;
 }
@@ -35,6 +37,9 @@ resource_get(struct req *r, const struct resource *rs)
     PGresult *res = NULL;
     int status;
 
+    if (rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0) {
+        return status;
+    }
     status = http_row_or_problem(r, rs->get, r->params[rs->id_param], rs->name, rs->visible, &res);
     if (status == 0) {
         status = send_row(r, rs, res);
@@ -105,6 +110,10 @@ resource_list(struct req *r, const struct resource *rs)
     struct page p = {0, NULL};
     int status, n = 0, k = 0;
 
+    memset(&q, 0, sizeof(q));
+    if (rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0) {
+        goto out;
+    }
     for (f = rs->filters; f != NULL && f->name != NULL; f++) {
         allowed[k++] = f->name;
     }
@@ -217,7 +226,8 @@ resource_create(struct req *r, const struct resource *rs)
     const char *params[2];
     int status;
 
-    if ((status = read_body_or_problem(r, rs, 1, &in)) != 0) {
+    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
+        || (status = read_body_or_problem(r, rs, 1, &in)) != 0) {
         goto out;
     }
     if (rs->parent != NULL && !validate_uuid(r->params[0])) {
@@ -277,7 +287,8 @@ resource_update(struct req *r, const struct resource *rs)
     char *text = NULL;
     int status;
 
-    if ((status = read_body_or_problem(r, rs, 0, &in)) != 0
+    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
+        || (status = read_body_or_problem(r, rs, 0, &in)) != 0
         || (status = lock_or_problem(r, rs, 1, &cur)) != 0
         || (status = check_or_problem(r, rs, in, cur)) != 0) {
         goto out;
@@ -310,7 +321,8 @@ resource_delete(struct req *r, const struct resource *rs)
     const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
     int status;
 
-    if ((status = lock_or_problem(r, rs, 0, &cur)) != 0
+    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
+        || (status = lock_or_problem(r, rs, 0, &cur)) != 0
         || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
         || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
         goto out;

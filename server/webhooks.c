@@ -59,6 +59,7 @@
 #include "registry/logging.h"
 #include "registry/metrics.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/validate.h"
@@ -77,11 +78,15 @@
 static const int retry_factors[] = {1, 60, 360, 1440, 3600, 7200};
 
 static const char *const event_names[] = {
-    "facilitator.status_changed", "facilitator.accreditation_expiring",
-    "licence.status_changed",     "licence.expiring",
-    "programme.changed",          "programme.at_risk",
+    "facilitator.status_changed",
+    "facilitator.accreditation_expiring",
+    "licence.status_changed",
+    "licence.expiring",
+    "programme.changed",
+    "programme.at_risk",
     /* Employment requests (facilitators.c). */
-    "facilitator.employment_requested", "facilitator.employment_approved",
+    "facilitator.employment_requested",
+    "facilitator.employment_approved",
     "facilitator.employment_declined",
     NULL,
 };
@@ -120,8 +125,9 @@ const struct db_stmt webhooks_stmts[] = {
     {"wh_list",
      "SELECT " WH_COLUMNS "FROM webhook_subscription w"
      " WHERE ($1::uuid IS NULL OR w.organisation_id = $1::uuid)"
-     " AND ($2::timestamptz IS NULL OR (w.created_at, w.id) > ($2::timestamptz, $3::uuid))"
-     " ORDER BY w.created_at, w.id LIMIT $4::int"},
+     " AND ($2::uuid IS NULL OR w.organisation_id = $2::uuid)"
+     " AND ($3::timestamptz IS NULL OR (w.created_at, w.id) > ($3::timestamptz, $4::uuid))"
+     " ORDER BY w.created_at, w.id LIMIT $5::int"},
     {"wh_delete", "DELETE FROM webhook_subscription WHERE id = $1::uuid"},
     /* $1 subscription, $2/$3 cursor (attempted_at, id), $4 limit. Newest first. */
     {"wh_deliveries",
@@ -524,53 +530,12 @@ static const struct field wh_fields[] = {
 };
 
 static int
-is_org_admin(const struct principal *p)
-{
-    return strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0';
-}
-
-/* Row 0 is a subscription the principal manages. */
-static int
-manages(const struct principal *p, const PGresult *res)
-{
-    return auth_is_admin(p)
-           || (is_org_admin(p) && strcmp(p->org, db_value(res, 0, "organisation_id")) == 0);
-}
-
-static int
 role_or_problem(struct req *r)
 {
-    if (auth_is_admin(&r->principal) || is_org_admin(&r->principal)) {
+    if (auth_is_admin(&r->principal) || resource_org_admin(&r->principal)) {
         return 0;
     }
     return problem_send(r, PROBLEM_FORBIDDEN, "only an organisation admin manages its webhooks");
-}
-
-/* Checks the events array: known names, each once. Adds to `errors`. */
-static void
-check_events(json_t *events, json_t *errors)
-{
-    size_t i, j;
-
-    for (i = 0; i < json_array_size(events); i++) {
-        const char *e = json_string_value(json_array_get(events, i));
-
-        if (!validate_in_list(event_names, e)) {
-            problem_add_error(errors, "events",
-                              "unknown event; events are facilitator.status_changed, "
-                              "facilitator.accreditation_expiring, licence.status_changed, "
-                              "licence.expiring, programme.changed, programme.at_risk, "
-                              "facilitator.employment_requested, "
-                              "facilitator.employment_approved, facilitator.employment_declined");
-            return;
-        }
-        for (j = 0; j < i; j++) {
-            if (strcmp(e, json_string_value(json_array_get(events, j))) == 0) {
-                problem_add_error(errors, "events", "names an event twice");
-                return;
-            }
-        }
-    }
 }
 
 int
@@ -590,7 +555,7 @@ webhooks_create(struct req *r)
         status = problem_send_errors(r, errors);
         goto out;
     }
-    check_events(json_object_get(in, "events"), errors);
+    resource_known_unique(in, "events", event_names, errors);
     url = json_string_value(json_object_get(in, "url"));
     if (strlen(url) > WH_URL_MAX) {
         problem_add_error(errors, "url", "at most 2000 characters");
@@ -665,91 +630,41 @@ out:
     return status;
 }
 
-int
-webhooks_list(struct req *r)
+/* A licensee lists its own organisation's subscriptions: naming another is a 404. */
+static int
+webhooks_listing(struct req *r, const struct query *q, const char **params)
 {
-    static const char *const allowed[] = {"organisation_id", "limit", "cursor", NULL};
-    const char *org, *params[4];
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    int status;
+    const char *org = query_get(q, "organisation_id");
 
-    memset(&q, 0, sizeof(q));
-    if ((status = role_or_problem(r)) != 0 || (status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0) {
-        goto out;
+    (void)params;
+    if (org != NULL && !auth_in_org(&r->principal, org)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
     }
-    org = query_get(&q, "organisation_id");
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: not a UUID");
-        goto out;
-    }
-    if (!auth_is_admin(&r->principal)) {
-        if (org != NULL && strcmp(org, r->principal.org) != 0) {
-            status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
-            goto out;
-        }
-        org = r->principal.org;
-    }
-    params[0] = org;
-    params[1] = page_after(&p, 0);
-    params[2] = page_after(&p, 1);
-    status = page_query_send(r, "wh_list", params, 4, &p, "_created_at");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
+    return 0;
 }
 
-int
-webhooks_get(struct req *r)
-{
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
+static const struct filter wh_filters[] = {
+    {"organisation_id", FILTER_UUID, NULL},
+    {NULL, 0, NULL},
+};
 
-    if ((status = role_or_problem(r)) != 0
-        || (status = http_row_or_problem(r, "wh_get", r->params[0], "webhook", manages, &res))
-               != 0) {
-        goto out;
-    }
-    body = db_row_to_json(res, 0);
-    status = http_send_json(r, 200, body);
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
-}
+static const struct resource webhook_resource = {
+    .name = "webhook",
+    .get = "wh_get",
+    .get_locked = "wh_get_locked",
+    .list = "wh_list",
+    .remove = "wh_delete",
+    .org_scoped = 1,
+    .filters = wh_filters,
+    .sort_key = "_created_at",
+    .cursor_ok = http_cursor_timestamptz,
+    .visible = resource_in_org,
+    .rules = {.listing = webhooks_listing, .permitted = role_or_problem},
+};
 
-int
-webhooks_delete(struct req *r)
-{
-    PGresult *res = NULL;
-    json_t *before = NULL;
-    const char *params[1] = {r->params[0]};
-    int status;
-
-    if ((status = role_or_problem(r)) != 0 || (status = http_begin_or_problem(r, 0)) != 0
-        || (status =
-                http_row_or_problem(r, "wh_get_locked", r->params[0], "webhook", manages, &res))
-               != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    if ((status = http_exec_or_problem(r, "wh_delete", 1, params, NULL)) != 0
-        || (status = audit_commit_or_problem(r, "delete", "webhook", r->params[0], before, NULL))
-               != 0) {
-        goto out;
-    }
-    status = http_send_empty(r, 204);
-out:
-    json_decref(before);
-    PQclear(res);
-    return status;
-}
+RESOURCE_HANDLER(webhooks_list, list, webhook_resource)
+RESOURCE_HANDLER(webhooks_get, get, webhook_resource)
+RESOURCE_HANDLER(webhooks_delete, delete, webhook_resource)
 
 int
 webhooks_deliveries(struct req *r)
@@ -765,7 +680,8 @@ webhooks_deliveries(struct req *r)
     if ((status = role_or_problem(r)) != 0 || (status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0
         || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
-        || (status = http_row_or_problem(r, "wh_get", r->params[0], "webhook", manages, &res))
+        || (status =
+                http_row_or_problem(r, "wh_get", r->params[0], "webhook", resource_in_org, &res))
                != 0) {
         goto out;
     }

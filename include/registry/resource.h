@@ -50,6 +50,8 @@ struct resource_rules {
     int (*removing)(struct req *r, const PGresult *cur, const char **stmt);
     /* Before a list runs: checks across its filters, or the caller's right to list. */
     int (*listing)(struct req *r, const struct query *q, const char **params);
+    /* First of all, in every generic handler: whether the caller's role may use the resource. */
+    int (*permitted)(struct req *r);
 };
 
 /* One resource. Statement names: get and get_locked take $1 = id; update $1 = id, $2 = the
