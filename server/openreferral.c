@@ -339,6 +339,16 @@ struct or_params {
     const char *search, *min_age, *max_age, *taxonomy, *day, *start_time, *end_time;
 };
 
+/* The filters and the page as parameters $1 to $9 of or_services and or_sals. */
+static void
+filter_params(const struct or_params *p, const char **params)
+{
+    const char *v[9] = {p->search,     p->min_age,  p->max_age, p->taxonomy, p->day,
+                        p->start_time, p->end_time, p->offset,  p->limit};
+
+    memcpy(params, v, sizeof(v));
+}
+
 /* Reads page and per_page. Returns 0, or the status of the problem sent. */
 static int
 paging_or_problem(struct req *r, const struct query *q, struct or_params *p)
@@ -471,15 +481,7 @@ openreferral_services(struct req *r)
         || (status = filters_or_problem(r, &q, &p)) != 0) {
         goto out;
     }
-    params[0] = p.search;
-    params[1] = p.min_age;
-    params[2] = p.max_age;
-    params[3] = p.taxonomy;
-    params[4] = p.day;
-    params[5] = p.start_time;
-    params[6] = p.end_time;
-    params[7] = p.offset;
-    params[8] = p.limit;
+    filter_params(&p, params);
     res = db_exec(r->db, "or_services", 9, params);
     status = send_page(r, res, &p);
 out:
@@ -587,15 +589,7 @@ openreferral_service_at_locations(struct req *r)
         params[9] = lat;
         params[10] = lon;
     }
-    params[0] = p.search;
-    params[1] = p.min_age;
-    params[2] = p.max_age;
-    params[3] = p.taxonomy;
-    params[4] = p.day;
-    params[5] = p.start_time;
-    params[6] = p.end_time;
-    params[7] = p.offset;
-    params[8] = p.limit;
+    filter_params(&p, params);
     res = db_exec(r->db, "or_sals", 12, params);
     status = send_page(r, res, &p);
 out:
