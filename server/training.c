@@ -116,19 +116,28 @@ const struct db_stmt training_stmts[] = {
                             " AND ($4::date IS NULL OR s.starts_on <= $4::date)"
                             " AND ($5::date IS NULL OR (s.starts_on, s.id) > ($5::date, $6::uuid))"
                             " ORDER BY s.starts_on, s.id LIMIT $7::int"},
-    /* Share-locked, so its kind cannot change under a session being scheduled. */
-    {"ses_course", "SELECT id, code, kind, active FROM course WHERE id = $1::uuid FOR SHARE"},
-    {"ses_location", "SELECT id, active, archived_at IS NOT NULL AS archived FROM location"
-                     " WHERE id = $1::uuid"},
-    /* The entries of $1 (a JSON array of UUIDs) that cannot train, in the order given. */
-    {"ses_bad_trainers",
-     "SELECT x.id, CASE WHEN f.id IS NULL THEN 'no such facilitator'"
+    /* The broken references of a session body, one (field, detail) row each, in the order
+     * course, location, trainers: $1 course_id (NULL: not checked; share-locked, so its kind
+     * cannot change under a session being scheduled), $2 location_id, $3 trainer_ids (a JSON
+     * array of UUIDs, or NULL). */
+    {"ses_refs",
+     "WITH c AS (SELECT id, active FROM course WHERE id = $1::uuid FOR SHARE) "
+     "SELECT 'course_id', CASE WHEN c.id IS NULL THEN 'no such course'"
+     "  ELSE 'the course is not active: no new session may be scheduled on it' END, 0 AS k "
+     "FROM (SELECT) x LEFT JOIN c ON true WHERE $1::uuid IS NOT NULL AND c.active IS NOT TRUE "
+     "UNION ALL "
+     "SELECT 'location_id', CASE WHEN l.active IS NULL OR l.archived_at IS NOT NULL"
+     "  THEN 'no such delivery location' ELSE 'the delivery location is not active' END, 1 "
+     "FROM (SELECT) x LEFT JOIN location l ON l.id = $2::uuid"
+     " WHERE $2::uuid IS NOT NULL AND (l.active IS NOT TRUE OR l.archived_at IS NOT NULL) "
+     "UNION ALL "
+     "SELECT 'trainer_ids', t.id || ': ' || CASE WHEN f.id IS NULL THEN 'no such facilitator'"
      "  WHEN f.status IN ('suspended', 'withdrawn') THEN 'the facilitator is ' || f.status"
-     "  ELSE 'the facilitator does not hold trainer status' END AS why "
-     "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(id, n) "
-     "LEFT JOIN facilitator f ON f.id = x.id::uuid "
+     "  ELSE 'the facilitator does not hold trainer status' END, 1 + t.n "
+     "FROM jsonb_array_elements_text(coalesce($3::jsonb, '[]')) WITH ORDINALITY AS t(id, n) "
+     "LEFT JOIN facilitator f ON f.id = t.id::uuid "
      "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') "
-     "ORDER BY x.n"},
+     "ORDER BY 3"},
     {"ses_insert",
      "INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id, capacity) "
      "SELECT (j->>'course_id')::uuid, (j->>'starts_on')::date, (j->>'ends_on')::date,"
@@ -202,11 +211,11 @@ static const char *const ses_statuses[] = {"scheduled", "completed", "cancelled"
 static const char *const ses_read_statuses[] = {"scheduled", "awaiting_outcomes", "completed",
                                                 "cancelled", NULL};
 static const char *const outcome_statuses[] = {"attended", "passed", "failed", NULL};
-static const char *const ses_create_statuses[] = {"scheduled", NULL};
 static const char *const enr_statuses[] = {"enrolled", "withdrawn", "attended",
                                            "passed",   "failed",    NULL};
 
-static const struct field ses_create_fields[] = {
+/* Required when creating; status then may only be scheduled (session_create_normalise). */
+static const struct field ses_fields[] = {
     {"course_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
     {"starts_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
     {"ends_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
@@ -214,19 +223,6 @@ static const struct field ses_create_fields[] = {
     {"location_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
     {"trainer_ids", FIELD_TEXT_LIST, 0, 0, SES_TRAINERS_MAX, NULL},
     {"capacity", FIELD_INT, FIELD_REQUIRED, 1, 200, NULL},
-    {"status", FIELD_ENUM, 0, 0, 0, ses_create_statuses},
-    {NULL, 0, 0, 0, 0, NULL},
-};
-
-/* As on create, but nothing is required and status takes every stored value. */
-static const struct field ses_update_fields[] = {
-    {"course_id", FIELD_UUID, 0, 0, 0, NULL},
-    {"starts_on", FIELD_DATE, 0, 0, 0, NULL},
-    {"ends_on", FIELD_DATE, 0, 0, 0, NULL},
-    {"venue", FIELD_TEXT, FIELD_NULLABLE, 1, 200, NULL},
-    {"location_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
-    {"trainer_ids", FIELD_TEXT_LIST, 0, 0, SES_TRAINERS_MAX, NULL},
-    {"capacity", FIELD_INT, 0, 1, 200, NULL},
     {"status", FIELD_ENUM, 0, 0, 0, ses_statuses},
     {NULL, 0, 0, 0, 0, NULL},
 };
@@ -346,59 +342,26 @@ check_session_shape(json_t *in, const PGresult *cur, json_t *errors)
     }
 }
 
-/* The references of a session body that need the database: course (when `course` is set),
- * location and trainers. Adds one error per broken reference. Returns 0, or the status of the
- * problem already sent (a database failure). */
+/* The references of a session body that need the database (the course only when `course`):
+ * adds one error per broken one. Returns 0, or the status of the problem already sent. */
 static int
 check_references(struct req *r, json_t *in, int course, json_t *errors)
 {
-    const char *params[1];
     json_t *ids = json_object_get(in, "trainer_ids");
+    char *text = ids != NULL ? json_dumps(ids, JSON_COMPACT) : NULL;
+    const char *params[3] = {course ? str_field(in, "course_id") : NULL,
+                             str_field(in, "location_id"), text};
     PGresult *res = NULL;
-    char *text = NULL, detail[160];
-    int status = 0, i;
+    int status, i;
 
-    if (course && (params[0] = str_field(in, "course_id")) != NULL) {
-        if ((status = http_exec_or_problem(r, "ses_course", 1, params, &res)) != 0) {
-            goto out;
-        }
-        if (PQntuples(res) == 0) {
-            problem_add_error(errors, "course_id", "no such course");
-        } else if (db_value(res, 0, "active")[0] != 't') {
-            problem_add_error(errors, "course_id",
-                              "the course is not active: no new session may be scheduled on it");
-        }
-        PQclear(res);
-        res = NULL;
+    if (ids != NULL && text == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    if ((params[0] = str_field(in, "location_id")) != NULL) {
-        if ((status = http_exec_or_problem(r, "ses_location", 1, params, &res)) != 0) {
-            goto out;
-        }
-        if (PQntuples(res) == 0 || db_value(res, 0, "archived")[0] == 't') {
-            problem_add_error(errors, "location_id", "no such delivery location");
-        } else if (db_value(res, 0, "active")[0] != 't') {
-            problem_add_error(errors, "location_id", "the delivery location is not active");
-        }
-        PQclear(res);
-        res = NULL;
-    }
-    if (json_array_size(ids) > 0) {
-        if ((text = json_dumps(ids, JSON_COMPACT)) == NULL) {
-            status = problem_send(r, PROBLEM_INTERNAL, NULL);
-            goto out;
-        }
-        params[0] = text;
-        if ((status = http_exec_or_problem(r, "ses_bad_trainers", 1, params, &res)) != 0) {
-            goto out;
-        }
+    if ((status = http_exec_or_problem(r, "ses_refs", 3, params, &res)) == 0) {
         for (i = 0; i < PQntuples(res); i++) {
-            snprintf(detail, sizeof(detail), "%s: %s", PQgetvalue(res, i, 0),
-                     PQgetvalue(res, i, 1));
-            problem_add_error(errors, "trainer_ids", detail);
+            problem_add_error(errors, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
         }
     }
-out:
     free(text);
     PQclear(res);
     return status;
@@ -521,6 +484,11 @@ session_update_normalise(struct req *r, json_t *in, json_t *errors)
 static int
 session_create_normalise(struct req *r, json_t *in, json_t *errors)
 {
+    const char *st = str_field(in, "status");
+
+    if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
+        problem_add_error(errors, "status", "a new session is scheduled: must be scheduled");
+    }
     check_session_shape(in, NULL, errors);
     return session_update_normalise(r, in, errors);
 }
@@ -555,20 +523,20 @@ static const struct resource session_resource = {
     .get_locked = "ses_get_locked",
     .list = "ses_list",
     .update = "ses_update",
-    .fields = ses_update_fields,
+    .fields = ses_fields,
     .filters = ses_filters,
     .sort_key = "_starts_on",
     .cursor_ok = http_cursor_date,
     .rules = {.normalise = session_update_normalise, .check = session_update_check},
 };
 
-/* Creating takes its own field table: a new session is scheduled. */
+/* Creating has its own rules: a new session is scheduled, on an active course. */
 static const struct resource session_new_resource = {
     .name = "training_session",
     .location = "/v1/training-sessions/",
     .get = "ses_get",
     .insert = "ses_insert",
-    .fields = ses_create_fields,
+    .fields = ses_fields,
     .rules = {.normalise = session_create_normalise,
               .check = session_create_check,
               .written = session_written},
@@ -693,25 +661,42 @@ takes_enrolments_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
+/* Reads an enrolment body checked against `fields`, from the licensing body or an org_admin
+ * (403 `forbidden` otherwise). Returns 0 with the body in *in, or the status of the problem
+ * sent. */
+static int
+enrolment_body_or_problem(struct req *r,
+                          const struct field *fields,
+                          const char *forbidden,
+                          json_t **in)
+{
+    json_t *errors = json_array();
+    int status;
+
+    if ((status = http_read_json_or_problem(r, in)) == 0) {
+        if (validate_fields(*in, fields, 1, errors) > 0) {
+            status = problem_send_errors(r, errors);
+        } else if (!resource_admin_or_org_admin(&r->principal, NULL)) {
+            status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
+        }
+    }
+    json_decref(errors);
+    return status;
+}
+
 int
 enrolments_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array();
+    json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
     const char *sid = r->params[0], *fid, *params[3];
     char location[160], id[40];
     int status, admin = auth_is_admin(&r->principal);
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, enr_create_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (!resource_admin_or_org_admin(&r->principal, NULL)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may nominate staff to training");
+    if ((status = enrolment_body_or_problem(
+             r, enr_create_fields, "only an organisation admin may nominate staff to training",
+             &in))
+        != 0) {
         goto out;
     }
     fid = str_field(in, "facilitator_id");
@@ -762,7 +747,6 @@ out:
     PQclear(res);
     PQclear(fac);
     PQclear(ses);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -955,25 +939,18 @@ move_allowed_or_problem(struct req *r, const PGresult *ses, const PGresult *enr,
 int
 enrolments_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    json_t *in = NULL, *before = NULL;
     PGresult *ses = NULL, *res = NULL, *after = NULL;
     const char *sid = r->params[0], *eid = r->params[1], *to, *from;
     char allowed[256];
     int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, enr_update_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = enrolment_body_or_problem(
+             r, enr_update_fields, "only an organisation admin may change an enrolment", &in))
+        != 0) {
         goto out;
     }
     to = str_field(in, "status");
-    if (!resource_admin_or_org_admin(&r->principal, NULL)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may change an enrolment");
-        goto out;
-    }
     if (!auth_is_admin(&r->principal) && strcmp(to, "withdrawn") != 0
         && strcmp(to, "enrolled") != 0) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
@@ -1015,7 +992,6 @@ out:
     PQclear(after);
     PQclear(res);
     PQclear(ses);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -1024,24 +1000,31 @@ out:
 
 #define OUTCOMES_MAX 200 /* a session's largest capacity */
 
+/* An entry of an outcomes body. */
+static const struct field outcome_fields[] = {
+    {"enrolment_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
+    {"status", FIELD_ENUM, FIELD_REQUIRED, 0, 0, outcome_statuses},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
 /* Adds the error of entry `i` of an outcomes body: field "[i].<key>". */
 static void
 entry_error(json_t *errors, size_t i, const char *key, const char *detail)
 {
     char field[48];
 
-    snprintf(field, sizeof(field), "[%zu].%s", i, key);
+    snprintf(field, sizeof(field), "[%zu].%s", i, strlen(key) <= 24 ? key : "(field)");
     problem_add_error(errors, field, detail);
 }
 
-/* Checks the form of an outcomes body: 1-OUTCOMES_MAX objects, each exactly {enrolment_id (a
- * UUID, named once), status (attended, passed or failed)}. Adds one error per fault. */
+/* Checks the form of an outcomes body: 1-OUTCOMES_MAX objects, each an outcome_fields entry
+ * whose enrolment_id is named once. Adds one error per fault. */
 static void
 check_outcomes_form(json_t *in, json_t *errors)
 {
-    size_t i, j, n = json_array_size(in);
-    char detail[96], choices[64];
-    json_t *e;
+    size_t i, j, k, n = json_array_size(in);
+    json_t *e, *own, *err;
+    char detail[96];
 
     if (n == 0 || n > OUTCOMES_MAX) {
         snprintf(detail, sizeof(detail), "send 1 to %d outcomes, as [{enrolment_id, status}]",
@@ -1051,36 +1034,26 @@ check_outcomes_form(json_t *in, json_t *errors)
     }
     json_array_foreach(in, i, e)
     {
-        const char *key, *eid = str_field(e, "enrolment_id"), *to = str_field(e, "status");
-        json_t *v;
+        const char *eid = str_field(e, "enrolment_id");
 
         if (!json_is_object(e)) {
             entry_error(errors, i, "enrolment_id", "each entry must be an object");
             continue;
         }
-        json_object_foreach(e, key, v)
+        own = json_array();
+        validate_fields(e, outcome_fields, 1, own);
+        json_array_foreach(own, k, err)
         {
-            if (strcmp(key, "enrolment_id") != 0 && strcmp(key, "status") != 0) {
-                entry_error(errors, i, strlen(key) <= 24 ? key : "(field)",
-                            "unknown field (an entry has only enrolment_id and status)");
-            }
+            entry_error(errors, i, str_field(err, "field"), str_field(err, "detail"));
         }
-        if (!validate_uuid(eid)) {
-            entry_error(errors, i, "enrolment_id", "required: the UUID of an enrolment");
-        } else {
-            for (j = 0; j < i; j++) {
-                const char *prev = str_field(json_array_get(in, j), "enrolment_id");
-                if (prev != NULL && strcmp(prev, eid) == 0) {
-                    snprintf(detail, sizeof(detail), "named twice (also entry %zu)", j);
-                    entry_error(errors, i, "enrolment_id", detail);
-                    break;
-                }
+        json_decref(own);
+        for (j = 0; validate_uuid(eid) && j < i; j++) {
+            const char *prev = str_field(json_array_get(in, j), "enrolment_id");
+            if (prev != NULL && strcmp(prev, eid) == 0) {
+                snprintf(detail, sizeof(detail), "named twice (also entry %zu)", j);
+                entry_error(errors, i, "enrolment_id", detail);
+                break;
             }
-        }
-        if (to == NULL || !validate_in_list(outcome_statuses, to)) {
-            resource_choices_text(outcome_statuses, choices, sizeof(choices));
-            snprintf(detail, sizeof(detail), "required: one of %s", choices);
-            entry_error(errors, i, "status", detail);
         }
     }
 }
