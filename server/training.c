@@ -487,7 +487,7 @@ session_create_normalise(struct req *r, json_t *in, json_t *errors)
     const char *st = str_field(in, "status");
 
     if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
-        problem_add_error(errors, "status", "a new session is scheduled: must be scheduled");
+        problem_add_error(errors, "status", "must be one of: scheduled");
     }
     check_session_shape(in, NULL, errors);
     return session_update_normalise(r, in, errors);
@@ -605,8 +605,8 @@ unfit(const PGresult *fac, const char *kind, int pass, char *detail, size_t len)
     return detail;
 }
 
-/* 422 naming facilitator_id when `fac` may not be enrolled on session `ses` (row 0); then 409
- * when the session has no place left. Returns 0 or the status sent. */
+/* 422 naming facilitator_id when `fac` may not be enrolled on session `ses` (row 0). Returns 0
+ * or the status sent. */
 static int
 may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
 {
