@@ -428,3 +428,13 @@ resource_known_unique(json_t *in, const char *field, const char *const *known, j
     }
     return 1;
 }
+
+int
+resource_admin_or_org_admin(const struct principal *p, const char *org)
+{
+    if (auth_is_admin(p)) {
+        return 1;
+    }
+    return strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0'
+           && (org == NULL || strcmp(p->org, org) == 0);
+}

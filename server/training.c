@@ -45,20 +45,16 @@
  *   checked entry by entry under the same rules, in one transaction. Any failure is a 422 naming
  *   each failing entry ("[i].enrolment_id" or "[i].status") and nothing is written; otherwise
  *   200 with the enrolments as they now stand, in the order given. */
+#include "registry/training.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-#include <libpq-fe.h>
-
 #include "registry/audit.h"
 #include "registry/auth.h"
-#include "registry/db.h"
-#include "registry/http.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
-#include "registry/validate.h"
+#include "registry/resource.h"
 #include "registry/webhooks.h"
 
 #define SES_TRAINERS_MAX   20
@@ -110,6 +106,8 @@
 
 const struct db_stmt training_stmts[] = {
     {"ses_get", SES_SELECT "WHERE s.id = $1::uuid"},
+    /* Locks the session row only; the counts are read again once the lock is held. */
+    {"ses_get_locked", SES_SELECT "WHERE s.id = $1::uuid FOR UPDATE OF s"},
     {"ses_lock", "SELECT id FROM training_session WHERE id = $1::uuid FOR UPDATE"},
     /* $1 course_id, $2 status, $3 from, $4 to, $5/$6 cursor (starts_on, id), $7 limit. */
     {"ses_list", SES_SELECT "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid)"
@@ -118,35 +116,40 @@ const struct db_stmt training_stmts[] = {
                             " AND ($4::date IS NULL OR s.starts_on <= $4::date)"
                             " AND ($5::date IS NULL OR (s.starts_on, s.id) > ($5::date, $6::uuid))"
                             " ORDER BY s.starts_on, s.id LIMIT $7::int"},
-    /* Share-locked, so its kind cannot change under a session being scheduled. */
-    {"ses_course", "SELECT id, code, kind, active FROM course WHERE id = $1::uuid FOR SHARE"},
-    {"ses_location", "SELECT id, active, archived_at IS NOT NULL AS archived FROM location"
-                     " WHERE id = $1::uuid"},
-    /* The entries of $1 (a JSON array of UUIDs) that cannot train, in the order given. */
-    {"ses_bad_trainers",
-     "SELECT x.id, CASE WHEN f.id IS NULL THEN 'no such facilitator'"
+    /* The broken references of a session body, one (field, detail) row each, in the order
+     * course, location, trainers: $1 course_id (NULL: not checked; share-locked, so its kind
+     * cannot change under a session being scheduled), $2 location_id, $3 trainer_ids (a JSON
+     * array of UUIDs, or NULL). */
+    {"ses_refs",
+     "WITH c AS (SELECT id, active FROM course WHERE id = $1::uuid FOR SHARE) "
+     "SELECT 'course_id', CASE WHEN c.id IS NULL THEN 'no such course'"
+     "  ELSE 'the course is not active: no new session may be scheduled on it' END, 0 AS k "
+     "FROM (SELECT) x LEFT JOIN c ON true WHERE $1::uuid IS NOT NULL AND c.active IS NOT TRUE "
+     "UNION ALL "
+     "SELECT 'location_id', CASE WHEN l.active IS NULL OR l.archived_at IS NOT NULL"
+     "  THEN 'no such delivery location' ELSE 'the delivery location is not active' END, 1 "
+     "FROM (SELECT) x LEFT JOIN location l ON l.id = $2::uuid"
+     " WHERE $2::uuid IS NOT NULL AND (l.active IS NOT TRUE OR l.archived_at IS NOT NULL) "
+     "UNION ALL "
+     "SELECT 'trainer_ids', t.id || ': ' || CASE WHEN f.id IS NULL THEN 'no such facilitator'"
      "  WHEN f.status IN ('suspended', 'withdrawn') THEN 'the facilitator is ' || f.status"
-     "  ELSE 'the facilitator does not hold trainer status' END AS why "
-     "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(id, n) "
-     "LEFT JOIN facilitator f ON f.id = x.id::uuid "
+     "  ELSE 'the facilitator does not hold trainer status' END, 1 + t.n "
+     "FROM jsonb_array_elements_text(coalesce($3::jsonb, '[]')) WITH ORDINALITY AS t(id, n) "
+     "LEFT JOIN facilitator f ON f.id = t.id::uuid "
      "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') "
-     "ORDER BY x.n"},
+     "ORDER BY 3"},
     {"ses_insert",
      "INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id, capacity) "
      "SELECT (j->>'course_id')::uuid, (j->>'starts_on')::date, (j->>'ends_on')::date,"
      " j->>'venue', (j->>'location_id')::uuid, (j->>'capacity')::int "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
+    /* The columns of the changes $2 replace the stored ones (jsonb_populate_record);
+     * trainer_ids live in their own table. */
     {"ses_update",
-     "UPDATE training_session SET"
-     " starts_on = CASE WHEN j ? 'starts_on' THEN (j->>'starts_on')::date ELSE starts_on END,"
-     " ends_on = CASE WHEN j ? 'ends_on' THEN (j->>'ends_on')::date ELSE ends_on END,"
-     " venue = CASE WHEN j ? 'venue' THEN j->>'venue' ELSE venue END,"
-     " location_id = CASE WHEN j ? 'location_id' THEN (j->>'location_id')::uuid"
-     "               ELSE location_id END,"
-     " capacity = CASE WHEN j ? 'capacity' THEN (j->>'capacity')::int ELSE capacity END,"
-     " status = CASE WHEN j ? 'status' THEN j->>'status' ELSE status END,"
-     " updated_at = now(), version = version + 1 "
-     "FROM (SELECT $2::jsonb AS j) s WHERE id = $1::uuid"},
+     "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status)"
+     " = (SELECT starts_on, ends_on, venue, location_id, capacity, status"
+     "    FROM jsonb_populate_record(s, $2::jsonb)),"
+     " updated_at = now(), version = s.version + 1 WHERE s.id = $1::uuid"},
     {"ses_trainers_clear", "DELETE FROM training_session_trainer WHERE session_id = $1::uuid"},
     {"ses_trainers_add", "INSERT INTO training_session_trainer (session_id, facilitator_id) "
                          "SELECT $1::uuid, x::uuid FROM jsonb_array_elements_text($2::jsonb) AS x"},
@@ -154,14 +157,14 @@ const struct db_stmt training_stmts[] = {
     {"enr_get", ENR_SELECT "WHERE e.id = $1::uuid AND e.session_id = $2::uuid"},
     {"enr_lock", "SELECT id FROM enrolment WHERE id = $1::uuid AND session_id = $2::uuid"
                  " FOR UPDATE"},
-    /* $1 session, $2 status, $3 the licensee's organisation (NULL: admin), $4/$5 cursor
+    /* $1 the licensee's organisation (NULL: admin), $2 session, $3 status, $4/$5 cursor
      * (created_at, id), $6 limit. */
     {"enr_list", ENR_SELECT
-     "WHERE e.session_id = $1::uuid"
-     " AND ($2::text IS NULL OR e.status = $2::text)"
-     " AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m"
+     "WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m"
      "      WHERE m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL"
-     "        AND m.organisation_id = $3::uuid))"
+     "        AND m.organisation_id = $1::uuid))"
+     " AND e.session_id = $2::uuid"
+     " AND ($3::text IS NULL OR e.status = $3::text)"
      " AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > ($4::timestamptz, $5::uuid))"
      " ORDER BY e.created_at, e.id LIMIT $6::int"},
     /* Facilitator $1 as an enrolment sees it; in_org: currently employed by $2. */
@@ -208,11 +211,11 @@ static const char *const ses_statuses[] = {"scheduled", "completed", "cancelled"
 static const char *const ses_read_statuses[] = {"scheduled", "awaiting_outcomes", "completed",
                                                 "cancelled", NULL};
 static const char *const outcome_statuses[] = {"attended", "passed", "failed", NULL};
-static const char *const ses_create_statuses[] = {"scheduled", NULL};
 static const char *const enr_statuses[] = {"enrolled", "withdrawn", "attended",
                                            "passed",   "failed",    NULL};
 
-static const struct field ses_create_fields[] = {
+/* Required when creating; status then may only be scheduled (session_create_normalise). */
+static const struct field ses_fields[] = {
     {"course_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
     {"starts_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
     {"ends_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
@@ -220,18 +223,6 @@ static const struct field ses_create_fields[] = {
     {"location_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
     {"trainer_ids", FIELD_TEXT_LIST, 0, 0, SES_TRAINERS_MAX, NULL},
     {"capacity", FIELD_INT, FIELD_REQUIRED, 1, 200, NULL},
-    {"status", FIELD_ENUM, 0, 0, 0, ses_create_statuses},
-    {NULL, 0, 0, 0, 0, NULL},
-};
-
-static const struct field ses_update_fields[] = {
-    {"course_id", FIELD_UUID, 0, 0, 0, NULL},
-    {"starts_on", FIELD_DATE, 0, 0, 0, NULL},
-    {"ends_on", FIELD_DATE, 0, 0, 0, NULL},
-    {"venue", FIELD_TEXT, FIELD_NULLABLE, 1, 200, NULL},
-    {"location_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
-    {"trainer_ids", FIELD_TEXT_LIST, 0, 0, SES_TRAINERS_MAX, NULL},
-    {"capacity", FIELD_INT, 0, 1, 200, NULL},
     {"status", FIELD_ENUM, 0, 0, 0, ses_statuses},
     {NULL, 0, 0, 0, 0, NULL},
 };
@@ -247,56 +238,18 @@ static const struct field enr_update_fields[] = {
 };
 
 /* Enrolment status changes; anything else is a 409. */
-static const struct {
-    const char *from;
-    const char *to;
-} enr_transitions[] = {
-    {"enrolled", "withdrawn"}, {"enrolled", "attended"}, {"enrolled", "passed"},
-    {"enrolled", "failed"},    {"attended", "passed"},   {"attended", "failed"},
-    {"withdrawn", "enrolled"},
+static const struct transition enr_transitions[] = {
+    {"enrolled", "withdrawn"}, {"enrolled", "attended"},
+    {"enrolled", "passed"},    {"enrolled", "failed"},
+    {"attended", "passed"},    {"attended", "failed"},
+    {"withdrawn", "enrolled"}, {NULL, NULL},
 };
-
-static int
-enr_transition_allowed(const char *from, const char *to)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(enr_transitions) / sizeof(enr_transitions[0]); i++) {
-        if (strcmp(enr_transitions[i].from, from) == 0 && strcmp(enr_transitions[i].to, to) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* A string member of `in`, or NULL (borrowed). */
 static const char *
 str_field(json_t *in, const char *key)
 {
     return json_string_value(json_object_get(in, key));
-}
-
-/* 1 when `errors` already names `field`. */
-static int
-has_error(json_t *errors, const char *field)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(errors, i, e)
-    {
-        const char *f = str_field(e, "field");
-        if (f != NULL && strcmp(f, field) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int
-is_org_admin(const struct principal *p)
-{
-    return strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0';
 }
 
 /* Reads session `id`, after locking its row FOR UPDATE when `lock` (inside a transaction), so
@@ -323,183 +276,35 @@ session_or_problem(struct req *r, const char *id, int lock, PGresult **out)
     return http_row_or_problem(r, "ses_get", id, "training session", NULL, out);
 }
 
+/* ---- Sessions --------------------------------------------------------------------------- */
+
 /* Checks trainer_ids (when present) have the UUID form and no repeats; adds errors. */
 static void
 check_trainer_ids_form(json_t *in, json_t *errors)
 {
-    json_t *ids = json_object_get(in, "trainer_ids"), *v, *w;
+    json_t *ids = json_object_get(in, "trainer_ids"), *v;
+    char detail[96];
     size_t i, j;
 
-    if (ids == NULL || has_error(errors, "trainer_ids")) {
+    if (ids == NULL || resource_has_error(errors, "trainer_ids")) {
         return;
     }
     json_array_foreach(ids, i, v)
     {
         const char *id = json_string_value(v);
-        char detail[96];
         if (!validate_uuid(id)) {
             snprintf(detail, sizeof(detail), "entry %zu is not a UUID", i + 1);
             problem_add_error(errors, "trainer_ids", detail);
             continue;
         }
         for (j = 0; j < i; j++) {
-            w = json_array_get(ids, j);
-            if (strcmp(json_string_value(w), id) == 0) {
+            if (strcmp(json_string_value(json_array_get(ids, j)), id) == 0) {
                 snprintf(detail, sizeof(detail), "%s: named twice", id);
                 problem_add_error(errors, "trainer_ids", detail);
                 break;
             }
         }
     }
-}
-
-/* The references of a session body that need the database: course (when `course` is set),
- * location and trainers. Adds one error per broken reference. Returns 0, or the status of the
- * problem already sent (a database failure). */
-static int
-check_references(struct req *r, json_t *in, int course, json_t *errors)
-{
-    const char *params[1];
-    json_t *ids = json_object_get(in, "trainer_ids");
-    PGresult *res = NULL;
-    char *text = NULL;
-    int status = 0, i;
-
-    if (course && (params[0] = str_field(in, "course_id")) != NULL) {
-        if ((status = http_exec_or_problem(r, "ses_course", 1, params, &res)) != 0) {
-            goto out;
-        }
-        if (PQntuples(res) == 0) {
-            problem_add_error(errors, "course_id", "no such course");
-        } else if (strcmp(db_value(res, 0, "active"), "t") != 0) {
-            problem_add_error(errors, "course_id",
-                              "the course is not active: no new session may be scheduled on it");
-        }
-        PQclear(res);
-        res = NULL;
-    }
-    if ((params[0] = str_field(in, "location_id")) != NULL) {
-        if ((status = http_exec_or_problem(r, "ses_location", 1, params, &res)) != 0) {
-            goto out;
-        }
-        if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "archived"), "t") == 0) {
-            problem_add_error(errors, "location_id", "no such delivery location");
-        } else if (strcmp(db_value(res, 0, "active"), "t") != 0) {
-            problem_add_error(errors, "location_id", "the delivery location is not active");
-        }
-        PQclear(res);
-        res = NULL;
-    }
-    if (ids != NULL && json_array_size(ids) > 0) {
-        text = json_dumps(ids, JSON_COMPACT);
-        params[0] = text;
-        if ((status = http_exec_or_problem(r, "ses_bad_trainers", 1, params, &res)) != 0) {
-            goto out;
-        }
-        for (i = 0; i < PQntuples(res); i++) {
-            char detail[160];
-            snprintf(detail, sizeof(detail), "%s: %s", PQgetvalue(res, i, 0),
-                     PQgetvalue(res, i, 1));
-            problem_add_error(errors, "trainer_ids", detail);
-        }
-    }
-out:
-    free(text);
-    PQclear(res);
-    return status;
-}
-
-/* Replaces the session's trainers with trainer_ids, when the body names them. Returns 0 or the
- * status sent. */
-static int
-set_trainers_or_problem(struct req *r, const char *id, json_t *in)
-{
-    json_t *ids = json_object_get(in, "trainer_ids");
-    const char *params[2] = {id, NULL};
-    PGresult *res = NULL;
-    char *text;
-    int status;
-
-    if (ids == NULL) {
-        return 0;
-    }
-    if ((status = http_exec_or_problem(r, "ses_trainers_clear", 1, params, &res)) != 0) {
-        return status;
-    }
-    PQclear(res);
-    text = json_dumps(ids, JSON_COMPACT);
-    params[1] = text;
-    status = http_exec_or_problem(r, "ses_trainers_add", 2, params, &res);
-    PQclear(res);
-    free(text);
-    return status;
-}
-
-int
-training_get(struct req *r)
-{
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
-
-    if ((status = session_or_problem(r, r->params[0], 0, &res)) != 0) {
-        goto out;
-    }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
-}
-
-int
-training_list(struct req *r)
-{
-    static const char *const allowed[] = {"course_id", "status", "from", "to",
-                                          "limit",     "cursor", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[7], *course, *st, *from, *to;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    course = query_get(&q, "course_id");
-    st = query_get(&q, "status");
-    from = query_get(&q, "from");
-    to = query_get(&q, "to");
-    if (course != NULL && !validate_uuid(course)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "course_id: a UUID");
-        goto out;
-    }
-    if (st != NULL && !validate_in_list(ses_read_statuses, st)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "status: one of scheduled, awaiting_outcomes, completed, cancelled");
-        goto out;
-    }
-    if ((from != NULL && !validate_date(from)) || (to != NULL && !validate_date(to))) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "from, to: dates as YYYY-MM-DD");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_date)) != 0) {
-        goto out;
-    }
-    params[0] = course;
-    params[1] = st;
-    params[2] = from;
-    params[3] = to;
-    params[4] = page_after(&p, 0);
-    params[5] = page_after(&p, 1);
-    status = page_query_send(r, "ses_list", params, 7, &p, "_starts_on");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
 }
 
 /* The checks of a session body that need nothing but the body: date order and a venue or a
@@ -511,7 +316,7 @@ check_session_shape(json_t *in, const PGresult *cur, json_t *errors)
     json_t *venue = json_object_get(in, "venue"), *loc = json_object_get(in, "location_id");
     int has_venue, has_loc;
 
-    if (has_error(errors, "starts_on") || has_error(errors, "ends_on")) {
+    if (resource_has_error(errors, "starts_on") || resource_has_error(errors, "ends_on")) {
         return;
     }
     if (cur != NULL) {
@@ -530,59 +335,64 @@ check_session_shape(json_t *in, const PGresult *cur, json_t *errors)
         venue != NULL ? !json_is_null(venue) : (cur != NULL && db_value(cur, 0, "venue") != NULL);
     has_loc =
         loc != NULL ? !json_is_null(loc) : (cur != NULL && db_value(cur, 0, "location_id") != NULL);
-    if (!has_venue && !has_loc && !has_error(errors, "venue")
-        && !has_error(errors, "location_id")) {
+    if (!has_venue && !has_loc && !resource_has_error(errors, "venue")
+        && !resource_has_error(errors, "location_id")) {
         problem_add_error(errors, venue != NULL || cur == NULL ? "venue" : "location_id",
                           "give a venue, a location_id, or both");
     }
 }
 
-int
-training_create(struct req *r)
+/* The references of a session body that need the database (the course only when `course`):
+ * adds one error per broken one. Returns 0, or the status of the problem already sent. */
+static int
+check_references(struct req *r, json_t *in, int course, json_t *errors)
 {
-    json_t *in = NULL, *errors = json_array();
+    json_t *ids = json_object_get(in, "trainer_ids");
+    char *text = ids != NULL ? json_dumps(ids, JSON_COMPACT) : NULL;
+    const char *params[3] = {course ? str_field(in, "course_id") : NULL,
+                             str_field(in, "location_id"), text};
     PGresult *res = NULL;
-    char *text = NULL, location[96], id[40];
-    const char *params[1];
-    int status;
+    int status, i;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
+    if (ids != NULL && text == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    validate_fields(in, ses_create_fields, 1, errors);
-    check_session_shape(in, NULL, errors);
-    check_trainer_ids_form(in, errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+    if ((status = http_exec_or_problem(r, "ses_refs", 3, params, &res)) == 0) {
+        for (i = 0; i < PQntuples(res); i++) {
+            problem_add_error(errors, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        }
     }
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = check_references(r, in, 1, errors)) != 0) {
-        goto out;
-    }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = text;
-    if ((status = http_insert_or_problem(r, "ses_insert", 1, params, id, sizeof(id))) != 0
-        || (status = set_trainers_or_problem(r, id, in)) != 0
-        || (status = session_or_problem(r, id, 0, &res)) != 0) {
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/training-sessions/%s", id);
-    status = audit_commit_row_and_send(r, "create", "training_session", id, NULL, res, location);
-out:
     free(text);
     PQclear(res);
-    json_decref(errors);
-    json_decref(in);
     return status;
 }
 
-/* Checks a change against the locked session `cur`: a final session does not change, and
- * completion waits for ends_on. Returns 0, or the status of the problem already sent. */
+/* Replaces the session's trainers with trainer_ids, when the body names them. Returns 0 or the
+ * status sent. */
+static int
+set_trainers_or_problem(struct req *r, const char *id, json_t *in)
+{
+    json_t *ids = json_object_get(in, "trainer_ids");
+    const char *params[2] = {id, NULL};
+    char *text = NULL;
+    int status;
+
+    if (ids == NULL) {
+        return 0;
+    }
+    if ((text = json_dumps(ids, JSON_COMPACT)) == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    params[1] = text;
+    if ((status = http_exec_or_problem(r, "ses_trainers_clear", 1, params, NULL)) == 0) {
+        status = http_exec_or_problem(r, "ses_trainers_add", 2, params, NULL);
+    }
+    free(text);
+    return status;
+}
+
+/* A change to the locked session `cur`: a final session does not change, and completion waits
+ * for ends_on. Returns 0, or the status of the problem already sent. */
 static int
 session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
@@ -609,89 +419,133 @@ session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur
     return 0;
 }
 
-int
-training_update(struct req *r)
+/* 1 when the body moves date `key` of the session `cur` (`_key` holds the stored one). */
+static int
+date_moves(json_t *in, const PGresult *cur, const char *key, const char *stored)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *res = NULL;
-    const char *id = r->params[0], *params[2], *course;
-    char *text = NULL;
+    const char *v = str_field(in, key);
+
+    return v != NULL && strcmp(v, db_value(cur, 0, stored)) != 0;
+}
+
+/* The rules of a change to the locked session `cur` (the body's own form already checked):
+ * final sessions stay as they are, dates stay once outcomes are recorded, course_id never
+ * changes, capacity keeps the places taken, references are sound. When all hold, the trainers
+ * are replaced here: the generic update writes the session row next (resource_update has no
+ * `written` hook), and the audit's before-image was read with the row. */
+static int
+session_update_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *id = db_value(cur, 0, "id"), *course = str_field(in, "course_id");
+    json_t *cap = json_object_get(in, "capacity");
+    PGresult *now = NULL;
+    char detail[96];
     int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+    /* The locked read took its snapshot before the lock was granted: the counts are read again,
+     * now that no enrolment of this session can change until commit. */
+    if ((status = session_change_allowed_or_problem(r, in, cur)) != 0
+        || (status = session_or_problem(r, id, 0, &now)) != 0) {
         goto out;
     }
-    validate_fields(in, ses_update_fields, 0, errors);
-    check_trainer_ids_form(in, errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (json_object_size(in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change");
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (!validate_uuid(id)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 1)) != 0
-        || (status = session_or_problem(r, id, 1, &res)) != 0
-        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
-        || (status = session_change_allowed_or_problem(r, in, res)) != 0) {
-        goto out;
-    }
-    if (((str_field(in, "starts_on") != NULL
-          && strcmp(str_field(in, "starts_on"), db_value(res, 0, "_starts_on")) != 0)
-         || (str_field(in, "ends_on") != NULL
-             && strcmp(str_field(in, "ends_on"), db_value(res, 0, "_ends_on")) != 0))
-        && strcmp(db_value(res, 0, "_outcomes"), "0") != 0) {
+    if ((date_moves(in, cur, "starts_on", "_starts_on")
+         || date_moves(in, cur, "ends_on", "_ends_on"))
+        && strcmp(db_value(now, 0, "_outcomes"), "0") != 0) {
         status = problem_send(r, PROBLEM_CONFLICT,
                               "outcomes are recorded for this session: its dates cannot change");
         goto out;
     }
-    course = str_field(in, "course_id");
-    if (course != NULL && strcmp(course, db_value(res, 0, "course_id")) != 0) {
+    if (course != NULL && strcmp(course, db_value(cur, 0, "course_id")) != 0) {
         problem_add_error(errors, "course_id",
                           "cannot change: cancel this session and schedule a new one");
     }
-    check_session_shape(in, res, errors);
-    if (json_object_get(in, "capacity") != NULL && !has_error(errors, "capacity")
-        && json_integer_value(json_object_get(in, "capacity"))
-               < strtol(db_value(res, 0, "enrolled"), NULL, 10)) {
-        char detail[96];
+    check_session_shape(in, cur, errors);
+    if (cap != NULL && json_integer_value(cap) < strtol(db_value(now, 0, "enrolled"), NULL, 10)) {
         snprintf(detail, sizeof(detail), "must not be below the %s places already taken",
-                 db_value(res, 0, "enrolled"));
+                 db_value(now, 0, "enrolled"));
         problem_add_error(errors, "capacity", detail);
     }
-    if ((status = check_references(r, in, 0, errors)) != 0) {
-        goto out;
+    if ((status = check_references(r, in, 0, errors)) == 0 && json_array_size(errors) == 0) {
+        status = set_trainers_or_problem(r, id, in);
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    PQclear(res);
-    res = NULL;
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = id;
-    params[1] = text;
-    if ((status = http_exec_or_problem(r, "ses_update", 2, params, NULL)) != 0
-        || (status = set_trainers_or_problem(r, id, in)) != 0
-        || (status = session_or_problem(r, id, 0, &res)) != 0) {
-        goto out;
-    }
-    status = audit_commit_row_and_send(r, "update", "training_session", id, before, res, NULL);
 out:
-    free(text);
-    PQclear(res);
-    json_decref(before);
-    json_decref(errors);
-    json_decref(in);
+    PQclear(now);
     return status;
 }
+
+static int
+session_update_normalise(struct req *r, json_t *in, json_t *errors)
+{
+    (void)r;
+    check_trainer_ids_form(in, errors);
+    return 0;
+}
+
+static int
+session_create_normalise(struct req *r, json_t *in, json_t *errors)
+{
+    const char *st = str_field(in, "status");
+
+    if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
+        problem_add_error(errors, "status", "must be one of: scheduled");
+    }
+    check_session_shape(in, NULL, errors);
+    return session_update_normalise(r, in, errors);
+}
+
+/* A new session's course must be active, its location and trainers sound. */
+static int
+session_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    (void)cur;
+    return check_references(r, in, 1, errors);
+}
+
+static int
+session_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    (void)cur;
+    return set_trainers_or_problem(r, id, in);
+}
+
+static const struct filter ses_filters[] = {
+    {"course_id", FILTER_UUID, NULL},
+    {"status", FILTER_ENUM, ses_read_statuses},
+    {"from", FILTER_DATE, NULL}, /* sessions ending on or after it */
+    {"to", FILTER_DATE, NULL},   /* sessions starting on or before it */
+    {NULL, 0, NULL},
+};
+
+/* The audit names a session "training_session", and so does a 404. */
+static const struct resource session_resource = {
+    .name = "training_session",
+    .get = "ses_get",
+    .get_locked = "ses_get_locked",
+    .list = "ses_list",
+    .update = "ses_update",
+    .fields = ses_fields,
+    .filters = ses_filters,
+    .sort_key = "_starts_on",
+    .cursor_ok = http_cursor_date,
+    .rules = {.normalise = session_update_normalise, .check = session_update_check},
+};
+
+/* Creating has its own rules: a new session is scheduled, on an active course. */
+static const struct resource session_new_resource = {
+    .name = "training_session",
+    .location = "/v1/training-sessions/",
+    .get = "ses_get",
+    .insert = "ses_insert",
+    .fields = ses_fields,
+    .rules = {.normalise = session_create_normalise,
+              .check = session_create_check,
+              .written = session_written},
+};
+
+RESOURCE_HANDLER(training_get, get, session_resource)
+RESOURCE_HANDLER(training_list, list, session_resource)
+RESOURCE_HANDLER(training_create, create, session_new_resource)
+RESOURCE_HANDLER(training_update, update, session_resource)
 
 /* ---- Enrolments ------------------------------------------------------------------------ */
 
@@ -709,16 +563,11 @@ enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, 
     if (!validate_uuid(eid)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
     }
-    if (lock) {
-        if ((status = http_exec_or_problem(r, "enr_lock", 2, params, &res)) != 0) {
-            return status;
-        }
-        PQclear(res);
-    }
-    if ((status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
+    if ((lock && (status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0)
+        || (status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
         return status;
     }
-    if (PQntuples(res) == 0 || !auth_in_org(&r->principal, db_value(res, 0, "organisation_id"))) {
+    if (PQntuples(res) == 0 || !resource_in_org(&r->principal, res)) {
         PQclear(res);
         return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
     }
@@ -726,31 +575,44 @@ enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, 
     return 0;
 }
 
-/* Checks facilitator `fac` (row 0 of enr_facilitator) may take a place on session `ses`
- * (row 0): not suspended or withdrawn; on a refresher, accredited or lapsed. Returns 0, or
- * the status of the 422 sent. */
+/* Why facilitator `fac` (row 0: status, registration_number) may not take a course of `kind`,
+ * written into `detail`; NULL when they may. Never while suspended or withdrawn; a refresher
+ * extends an accreditation (accredited or lapsed); a trainer course needs a current one. `pass`
+ * words it for a pass being recorded, otherwise for an enrolment. */
+static const char *
+unfit(const PGresult *fac, const char *kind, int pass, char *detail, size_t len)
+{
+    const char *st = db_value(fac, 0, "status"), *num = db_value(fac, 0, "registration_number");
+    const char *who = pass ? "facilitator " : "";
+
+    if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
+        snprintf(detail, len,
+                 pass ? "facilitator %s is %s: a pass cannot be recorded"
+                      : "facilitator %s is %s and cannot be enrolled",
+                 num, st);
+    } else if (strcmp(kind, "refresher") == 0 && strcmp(st, "accredited") != 0
+               && strcmp(st, "lapsed") != 0) {
+        snprintf(detail, len, "%s; %s%s is %s",
+                 pass ? "a refresher pass extends an accreditation"
+                      : "a refresher course is for accredited or lapsed facilitators",
+                 who, num, st);
+    } else if (strcmp(kind, "trainer") == 0 && strcmp(st, "accredited") != 0) {
+        snprintf(detail, len, "a trainer course is for accredited practitioners; %s%s is %s", who,
+                 num, st);
+    } else {
+        return NULL;
+    }
+    return detail;
+}
+
+/* 422 naming facilitator_id when `fac` may not be enrolled on session `ses` (row 0). Returns 0
+ * or the status sent. */
 static int
 may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
 {
-    const char *st = db_value(fac, 0, "status");
     char detail[160];
 
-    if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
-        snprintf(detail, sizeof(detail), "facilitator %s is %s and cannot be enrolled",
-                 db_value(fac, 0, "registration_number"), st);
-        return problem_send_field(r, "facilitator_id", detail);
-    }
-    if (strcmp(db_value(ses, 0, "course_kind"), "refresher") == 0 && strcmp(st, "accredited") != 0
-        && strcmp(st, "lapsed") != 0) {
-        snprintf(detail, sizeof(detail),
-                 "a refresher course is for accredited or lapsed facilitators; %s is %s",
-                 db_value(fac, 0, "registration_number"), st);
-        return problem_send_field(r, "facilitator_id", detail);
-    }
-    if (strcmp(db_value(ses, 0, "course_kind"), "trainer") == 0 && strcmp(st, "accredited") != 0) {
-        snprintf(detail, sizeof(detail),
-                 "a trainer course is for accredited practitioners; %s is %s",
-                 db_value(fac, 0, "registration_number"), st);
+    if (unfit(fac, db_value(ses, 0, "course_kind"), 0, detail, sizeof(detail)) != NULL) {
         return problem_send_field(r, "facilitator_id", detail);
     }
     return 0;
@@ -799,32 +661,45 @@ takes_enrolments_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
+/* Reads an enrolment body checked against `fields`, from the licensing body or an org_admin
+ * (403 `forbidden` otherwise). Returns 0 with the body in *in, or the status of the problem
+ * sent. */
+static int
+enrolment_body_or_problem(struct req *r,
+                          const struct field *fields,
+                          const char *forbidden,
+                          json_t **in)
+{
+    json_t *errors = json_array();
+    int status;
+
+    if ((status = http_read_json_or_problem(r, in)) == 0) {
+        if (validate_fields(*in, fields, 1, errors) > 0) {
+            status = problem_send_errors(r, errors);
+        } else if (!resource_admin_or_org_admin(&r->principal, NULL)) {
+            status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
+        }
+    }
+    json_decref(errors);
+    return status;
+}
+
 int
 enrolments_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array();
+    json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
     const char *sid = r->params[0], *fid, *params[3];
     char location[160], id[40];
     int status, admin = auth_is_admin(&r->principal);
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, enr_create_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (!admin && !is_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may nominate staff to training");
+    if ((status = enrolment_body_or_problem(
+             r, enr_create_fields, "only an organisation admin may nominate staff to training",
+             &in))
+        != 0) {
         goto out;
     }
     fid = str_field(in, "facilitator_id");
-    if (!validate_uuid(sid)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
-        goto out;
-    }
     /* The session row stays locked until commit: places and duplicates are counted once. */
     if ((status = http_begin_or_problem(r, 0)) != 0
         || (status = session_or_problem(r, sid, 1, &ses)) != 0
@@ -836,18 +711,16 @@ enrolments_create(struct req *r)
     if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
         goto out;
     }
-    if (PQntuples(fac) == 0 || (!admin && strcmp(db_value(fac, 0, "in_org"), "t") != 0)) {
+    if (PQntuples(fac) == 0 || (!admin && db_value(fac, 0, "in_org")[0] != 't')) {
         status = problem_send_field(r, "facilitator_id",
                                     admin ? "no such facilitator"
                                           : "not one of your organisation's current staff");
         goto out;
     }
-    if ((status = may_enrol_or_problem(r, fac, ses)) != 0) {
-        goto out;
-    }
     params[0] = sid;
     params[1] = fid;
-    if ((status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
+    if ((status = may_enrol_or_problem(r, fac, ses)) != 0
+        || (status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) > 0) {
@@ -862,11 +735,9 @@ enrolments_create(struct req *r)
     }
     PQclear(res);
     res = NULL;
-    if ((status = place_left_or_problem(r, ses)) != 0) {
-        goto out;
-    }
     params[2] = r->principal.sub;
-    if ((status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
+    if ((status = place_left_or_problem(r, ses)) != 0
+        || (status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
         || (status = enrolment_or_problem(r, sid, id, 0, &res)) != 0) {
         goto out;
     }
@@ -876,56 +747,48 @@ out:
     PQclear(res);
     PQclear(fac);
     PQclear(ses);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
 
-int
-enrolments_list(struct req *r)
+/* Before the list: the session exists, and a licensee without an organisation sees none of it.
+ * The list itself holds a licensee's own current staff only (org_scoped). */
+static int
+enrolments_listing(struct req *r, const struct query *q, const char **params)
 {
-    static const char *const allowed[] = {"status", "limit", "cursor", NULL};
-    const char *sid = r->params[0], *params[6], *st;
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *ses = NULL, *res = NULL;
+    PGresult *ses = NULL;
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
+    (void)q;
+    (void)params;
+    if ((status = session_or_problem(r, r->params[0], 0, &ses)) == 0
+        && !auth_is_admin(&r->principal) && r->principal.org[0] == '\0') {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", r->params[0]);
     }
-    st = query_get(&q, "status");
-    if (st != NULL && !validate_in_list(enr_statuses, st)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "status: one of enrolled, withdrawn, attended, passed, failed");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0) {
-        goto out;
-    }
-    if ((status = session_or_problem(r, sid, 0, &ses)) != 0) {
-        goto out;
-    }
-    params[0] = sid;
-    params[1] = st;
-    /* A licensee's list holds their own current staff only. */
-    params[2] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[3] = page_after(&p, 0);
-    params[4] = page_after(&p, 1);
-    if (params[2] != NULL && params[2][0] == '\0') {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
-        goto out;
-    }
-    status = page_query_send(r, "enr_list", params, 6, &p, "_created_at");
-out:
-    PQclear(res);
     PQclear(ses);
-    page_cleanup(&p);
-    query_cleanup(&q);
     return status;
 }
 
+static const struct filter enr_filters[] = {
+    {"status", FILTER_ENUM, enr_statuses},
+    {NULL, 0, NULL},
+};
+
+static const struct resource enrolment_resource = {
+    .name = "enrolment",
+    .list = "enr_list",
+    .org_scoped = 1,
+    .parent = "training session",
+    .filters = enr_filters,
+    .sort_key = "_created_at",
+    .cursor_ok = http_cursor_timestamptz,
+    .rules = {.listing = enrolments_listing},
+};
+
+RESOURCE_HANDLER(enrolments_list, list, enrolment_resource)
+
+/* GET stays its own: an enrolment is read within its session ($2), which the generic get does
+ * not bind. */
 int
 enrolments_get(struct req *r)
 {
@@ -933,13 +796,11 @@ enrolments_get(struct req *r)
     json_t *body = NULL;
     int status;
 
-    if ((status = session_or_problem(r, r->params[0], 0, &ses)) != 0
-        || (status = enrolment_or_problem(r, r->params[0], r->params[1], 0, &res)) != 0) {
-        goto out;
+    if ((status = session_or_problem(r, r->params[0], 0, &ses)) == 0
+        && (status = enrolment_or_problem(r, r->params[0], r->params[1], 0, &res)) == 0) {
+        body = db_row_to_json(res, 0);
+        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
     json_decref(body);
     PQclear(res);
     PQclear(ses);
@@ -974,50 +835,6 @@ not_cancelled_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
-/* Checks that the session `ses` (row 0) allows recording outcome `to` today: never on a
- * cancelled session; attended from starts_on, passed and failed from ends_on. Returns 0 or
- * the status of the 409 sent. */
-static int
-outcome_allowed_or_problem(struct req *r, const PGresult *ses, const char *to)
-{
-    char detail[160];
-    int status;
-
-    if ((status = not_cancelled_or_problem(r, ses)) != 0) {
-        return status;
-    }
-    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
-        return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
-    }
-    return 0;
-}
-
-/* Why facilitator `fac` (row 0 of trn_fac_*) cannot be recorded as passing a course of `kind`,
- * written into `detail`; or NULL when they can: never while suspended or withdrawn; a refresher
- * extends an accreditation (accredited or lapsed); a trainer course needs one that is current. */
-static const char *
-pass_refusal(const PGresult *fac, const char *kind, char *detail, size_t len)
-{
-    const char *st = db_value(fac, 0, "status"), *num = db_value(fac, 0, "registration_number");
-
-    if (strcmp(st, "suspended") == 0 || strcmp(st, "withdrawn") == 0) {
-        snprintf(detail, len, "facilitator %s is %s: a pass cannot be recorded", num, st);
-        return detail;
-    }
-    if (strcmp(kind, "refresher") == 0 && strcmp(st, "accredited") != 0
-        && strcmp(st, "lapsed") != 0) {
-        snprintf(detail, len, "a refresher pass extends an accreditation; facilitator %s is %s",
-                 num, st);
-        return detail;
-    }
-    if (strcmp(kind, "trainer") == 0 && strcmp(st, "accredited") != 0) {
-        snprintf(detail, len,
-                 "a trainer course is for accredited practitioners; facilitator %s is %s", num, st);
-        return detail;
-    }
-    return NULL;
-}
-
 /* Applies a pass on session `ses` (row 0) to facilitator `fid`: accreditation granted or
  * extended, or trainer status, with the history row and the facilitator's audit row. Runs
  * inside the enrolment's transaction. Returns 0, or the status of the problem already sent. */
@@ -1031,40 +848,25 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     int status;
 
     params[0] = fid;
-    if ((status = http_exec_or_problem(r, "trn_fac_locked", 1, params, &fac)) != 0) {
+    if ((status = http_row_or_problem(r, "trn_fac_locked", fid, "facilitator", NULL, &fac)) != 0) {
         goto out;
     }
-    if (PQntuples(fac) != 1) {
-        status = problem_from_db(r, fac);
-        goto out;
-    }
-    if (pass_refusal(fac, kind, detail, sizeof(detail)) != NULL) {
+    if (unfit(fac, kind, 1, detail, sizeof(detail)) != NULL) {
         status = problem_send_field(r, "status", detail);
         goto out;
     }
     months = db_value(ses, 0, "_grants_months");
-    if (months == NULL) {
-        months = SES_DEFAULT_MONTHS;
-    }
     snprintf(reason, sizeof(reason), "passed %s (training session %s, ended %s)",
              db_value(ses, 0, "course_code"), db_value(ses, 0, "id"), db_value(ses, 0, "_ends_on"));
     before = db_row_to_json(fac, 0);
     params[1] = kind;
     params[2] = db_value(ses, 0, "_ends_on");
-    params[3] = months;
+    params[3] = months != NULL ? months : SES_DEFAULT_MONTHS;
     params[4] = reason;
     params[5] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0
-        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0) {
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    if ((status = http_exec_or_problem(r, "trn_fac_get", 1, params, &res)) != 0) {
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, NULL)) != 0
+        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0
+        || (status = http_row_or_problem(r, "trn_fac_get", fid, "facilitator", NULL, &res)) != 0) {
         goto out;
     }
     after = db_row_to_json(res, 0);
@@ -1073,7 +875,6 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
                                                : "grant_trainer";
     if ((fail = audit_write(r, action, "facilitator", fid, before, after)) != NULL) {
         status = problem_from_db(r, fail);
-        goto out;
     }
 out:
     PQclear(fail);
@@ -1084,29 +885,74 @@ out:
     return status;
 }
 
+/* Moves enrolment `enr` (row 0, checks done) of session `ses` to `to`; a pass first changes the
+ * facilitator. Returns 0 with the enrolment as it now stands in *out, or the status of the
+ * problem already sent. */
+static int
+set_status_or_problem(
+    struct req *r, const PGresult *ses, const PGresult *enr, const char *to, PGresult **out)
+{
+    const char *params[2] = {db_value(enr, 0, "id"), to};
+    int status;
+
+    *out = NULL;
+    if ((strcmp(to, "passed") == 0
+         && (status = apply_pass_or_problem(r, ses, db_value(enr, 0, "facilitator_id"))) != 0)
+        || (status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0) {
+        return status;
+    }
+    return enrolment_or_problem(r, db_value(ses, 0, "id"), params[0], 0, out);
+}
+
+/* The checks of one enrolment's move to `to` on the locked session `ses`, beyond the
+ * transition: withdrawal while scheduled; re-enrolment as a new enrolment (place, fitness);
+ * an outcome on a session not cancelled and far enough on. Returns 0 or the status sent. */
+static int
+move_allowed_or_problem(struct req *r, const PGresult *ses, const PGresult *enr, const char *to)
+{
+    const char *params[2] = {db_value(enr, 0, "facilitator_id"), NULL};
+    PGresult *fac = NULL;
+    char detail[160];
+    int status;
+
+    if (strcmp(to, "withdrawn") == 0) {
+        return scheduled_or_problem(r, ses, "enrolments can be withdrawn");
+    }
+    if (strcmp(to, "enrolled") == 0) {
+        if ((status = takes_enrolments_or_problem(r, ses)) == 0
+            && (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) == 0
+            && (status = may_enrol_or_problem(r, fac, ses)) == 0) {
+            status = place_left_or_problem(r, ses);
+        }
+        PQclear(fac);
+        return status;
+    }
+    if ((status = not_cancelled_or_problem(r, ses)) != 0) {
+        return status;
+    }
+    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+        return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
+    }
+    return 0;
+}
+
 int
 enrolments_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *ses = NULL, *res = NULL, *fac = NULL;
-    const char *sid = r->params[0], *eid = r->params[1], *to, *from, *params[2];
-    int status, admin = auth_is_admin(&r->principal);
+    json_t *in = NULL, *before = NULL;
+    PGresult *ses = NULL, *res = NULL, *after = NULL;
+    const char *sid = r->params[0], *eid = r->params[1], *to, *from;
+    char allowed[256];
+    int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, enr_update_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = enrolment_body_or_problem(
+             r, enr_update_fields, "only an organisation admin may change an enrolment", &in))
+        != 0) {
         goto out;
     }
     to = str_field(in, "status");
-    if (!admin && !is_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may change an "
-                              "enrolment");
-        goto out;
-    }
-    if (!admin && strcmp(to, "withdrawn") != 0 && strcmp(to, "enrolled") != 0) {
+    if (!auth_is_admin(&r->principal) && strcmp(to, "withdrawn") != 0
+        && strcmp(to, "enrolled") != 0) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               "only the licensing body records outcomes; you may withdraw or "
                               "re-enrol your staff");
@@ -1128,50 +974,24 @@ enrolments_update(struct req *r)
         goto out;
     }
     from = db_value(res, 0, "status");
-    if (!enr_transition_allowed(from, to)) {
+    if (!resource_transition_allowed(enr_transitions, from, to)) {
+        resource_transitions_text(enr_transitions, allowed, sizeof(allowed));
         status = problem_send(r, PROBLEM_INVALID_TRANSITION,
-                              "enrolment %s: %s to %s is not allowed; allowed are enrolled to "
-                              "withdrawn, attended, passed or failed, attended to passed or "
-                              "failed, withdrawn to enrolled",
-                              eid, from, to);
+                              "enrolment %s: %s to %s is not allowed; allowed are %s", eid, from,
+                              to, allowed);
         goto out;
     }
-    if (strcmp(to, "withdrawn") == 0) {
-        if ((status = scheduled_or_problem(r, ses, "enrolments can be withdrawn")) != 0) {
-            goto out;
-        }
-    } else if (strcmp(to, "enrolled") == 0) {
-        params[0] = db_value(res, 0, "facilitator_id");
-        params[1] = NULL;
-        if ((status = takes_enrolments_or_problem(r, ses)) != 0
-            || (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0
-            || (status = may_enrol_or_problem(r, fac, ses)) != 0
-            || (status = place_left_or_problem(r, ses)) != 0) {
-            goto out;
-        }
-    } else if ((status = outcome_allowed_or_problem(r, ses, to)) != 0) {
+    if ((status = move_allowed_or_problem(r, ses, res, to)) != 0
+        || (status = set_status_or_problem(r, ses, res, to, &after)) != 0) {
         goto out;
     }
     before = db_row_to_json(res, 0);
-    if (strcmp(to, "passed") == 0
-        && (status = apply_pass_or_problem(r, ses, db_value(res, 0, "facilitator_id"))) != 0) {
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    params[0] = eid;
-    params[1] = to;
-    if ((status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0
-        || (status = enrolment_or_problem(r, sid, eid, 0, &res)) != 0) {
-        goto out;
-    }
-    status = audit_commit_row_and_send(r, "update", "enrolment", eid, before, res, NULL);
+    status = audit_commit_row_and_send(r, "update", "enrolment", eid, before, after, NULL);
 out:
-    PQclear(fac);
+    json_decref(before);
+    PQclear(after);
     PQclear(res);
     PQclear(ses);
-    json_decref(before);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -1180,24 +1000,31 @@ out:
 
 #define OUTCOMES_MAX 200 /* a session's largest capacity */
 
+/* An entry of an outcomes body. */
+static const struct field outcome_fields[] = {
+    {"enrolment_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
+    {"status", FIELD_ENUM, FIELD_REQUIRED, 0, 0, outcome_statuses},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
 /* Adds the error of entry `i` of an outcomes body: field "[i].<key>". */
 static void
 entry_error(json_t *errors, size_t i, const char *key, const char *detail)
 {
     char field[48];
 
-    snprintf(field, sizeof(field), "[%zu].%s", i, key);
+    snprintf(field, sizeof(field), "[%zu].%s", i, strlen(key) <= 24 ? key : "(field)");
     problem_add_error(errors, field, detail);
 }
 
-/* Checks the form of an outcomes body: 1-OUTCOMES_MAX objects, each exactly {enrolment_id (a
- * UUID, named once), status (attended, passed or failed)}. Adds one error per fault. */
+/* Checks the form of an outcomes body: 1-OUTCOMES_MAX objects, each an outcome_fields entry
+ * whose enrolment_id is named once. Adds one error per fault. */
 static void
 check_outcomes_form(json_t *in, json_t *errors)
 {
-    size_t i, j, n = json_array_size(in);
+    size_t i, j, k, n = json_array_size(in);
+    json_t *e, *own, *err;
     char detail[96];
-    json_t *e;
 
     if (n == 0 || n > OUTCOMES_MAX) {
         snprintf(detail, sizeof(detail), "send 1 to %d outcomes, as [{enrolment_id, status}]",
@@ -1207,38 +1034,26 @@ check_outcomes_form(json_t *in, json_t *errors)
     }
     json_array_foreach(in, i, e)
     {
-        const char *key, *eid, *to;
-        json_t *v;
+        const char *eid = str_field(e, "enrolment_id");
 
         if (!json_is_object(e)) {
             entry_error(errors, i, "enrolment_id", "each entry must be an object");
             continue;
         }
-        json_object_foreach(e, key, v)
+        own = json_array();
+        validate_fields(e, outcome_fields, 1, own);
+        json_array_foreach(own, k, err)
         {
-            if (strcmp(key, "enrolment_id") != 0 && strcmp(key, "status") != 0) {
-                snprintf(detail, sizeof(detail),
-                         "unknown field (an entry has only enrolment_id "
-                         "and status)");
-                entry_error(errors, i, strlen(key) <= 24 ? key : "(field)", detail);
-            }
+            entry_error(errors, i, str_field(err, "field"), str_field(err, "detail"));
         }
-        eid = str_field(e, "enrolment_id");
-        to = str_field(e, "status");
-        if (!validate_uuid(eid)) {
-            entry_error(errors, i, "enrolment_id", "required: the UUID of an enrolment");
-        } else {
-            for (j = 0; j < i; j++) {
-                const char *prev = str_field(json_array_get(in, j), "enrolment_id");
-                if (prev != NULL && strcmp(prev, eid) == 0) {
-                    snprintf(detail, sizeof(detail), "named twice (also entry %zu)", j);
-                    entry_error(errors, i, "enrolment_id", detail);
-                    break;
-                }
+        json_decref(own);
+        for (j = 0; validate_uuid(eid) && j < i; j++) {
+            const char *prev = str_field(json_array_get(in, j), "enrolment_id");
+            if (prev != NULL && strcmp(prev, eid) == 0) {
+                snprintf(detail, sizeof(detail), "named twice (also entry %zu)", j);
+                entry_error(errors, i, "enrolment_id", detail);
+                break;
             }
-        }
-        if (to == NULL || !validate_in_list(outcome_statuses, to)) {
-            entry_error(errors, i, "status", "required: one of attended, passed, failed");
         }
     }
 }
@@ -1269,7 +1084,7 @@ check_outcome_entry(
         goto out;
     }
     from = db_value(res, 0, "status");
-    if (!enr_transition_allowed(from, to)) {
+    if (!resource_transition_allowed(enr_transitions, from, to)) {
         snprintf(detail, sizeof(detail),
                  "enrolment %s is %s: it cannot become %s (outcomes follow enrolled or attended; "
                  "passed and failed are final)",
@@ -1287,7 +1102,7 @@ check_outcome_entry(
             goto out;
         }
         if (PQntuples(fac) == 1
-            && pass_refusal(fac, db_value(ses, 0, "course_kind"), detail, sizeof(detail)) != NULL) {
+            && unfit(fac, db_value(ses, 0, "course_kind"), 1, detail, sizeof(detail)) != NULL) {
             entry_error(errors, i, "status", detail);
             goto out;
         }
@@ -1306,7 +1121,7 @@ training_outcomes(struct req *r)
     json_t *in = NULL, *errors = json_array(), *items = json_array(), *body = NULL;
     json_t *before = NULL, *after = NULL;
     PGresult *ses = NULL, *res = NULL, *fail = NULL, **rows = NULL;
-    const char *sid = r->params[0], *params[2];
+    const char *sid = r->params[0];
     size_t i, n = 0;
     int status;
 
@@ -1345,20 +1160,15 @@ training_outcomes(struct req *r)
         goto out;
     }
     for (i = 0; i < n; i++) {
-        const char *eid = db_value(rows[i], 0, "id");
+        const char *to = str_field(json_array_get(in, i), "status");
 
-        before = db_row_to_json(rows[i], 0);
-        params[0] = eid;
-        params[1] = str_field(json_array_get(in, i), "status");
-        if ((strcmp(params[1], "passed") == 0
-             && (status = apply_pass_or_problem(r, ses, db_value(rows[i], 0, "facilitator_id")))
-                    != 0)
-            || (status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0
-            || (status = enrolment_or_problem(r, sid, eid, 0, &res)) != 0) {
+        if ((status = set_status_or_problem(r, ses, rows[i], to, &res)) != 0) {
             goto out;
         }
+        before = db_row_to_json(rows[i], 0);
         after = db_row_to_json(res, 0);
-        if ((fail = audit_write(r, "update", "enrolment", eid, before, after)) != NULL) {
+        if ((fail = audit_write(r, "update", "enrolment", db_value(res, 0, "id"), before, after))
+            != NULL) {
             status = problem_from_db(r, fail);
             goto out;
         }

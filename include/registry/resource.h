@@ -123,4 +123,8 @@ int resource_has_error(json_t *errors, const char *field);
  * fine or absent. */
 int resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors);
 
+/* 1 when `p` is the licensing body, or an org_admin of organisation `org` (of any organisation
+ * when `org` is NULL). */
+int resource_admin_or_org_admin(const struct principal *p, const char *org);
+
 #endif

@@ -133,17 +133,7 @@ int courses_list(struct req *r);   /* GET /v1/courses */
 int courses_get(struct req *r);    /* GET /v1/courses/{id} */
 int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
 
-/* training.c */
-extern const struct db_stmt training_stmts[];
-int training_create(struct req *r);   /* POST /v1/training-sessions */
-int training_list(struct req *r);     /* GET /v1/training-sessions */
-int training_get(struct req *r);      /* GET /v1/training-sessions/{id} */
-int training_update(struct req *r);   /* PATCH /v1/training-sessions/{id} */
-int enrolments_create(struct req *r); /* POST /v1/training-sessions/{id}/enrolments */
-int enrolments_list(struct req *r);   /* GET /v1/training-sessions/{id}/enrolments */
-int enrolments_get(struct req *r);    /* GET /v1/training-sessions/{id}/enrolments/{eid} */
-int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
-int training_outcomes(struct req *r); /* POST /v1/training-sessions/{id}/outcomes */
+#include "registry/training.h"
 
 /* locations.c */
 extern const struct db_stmt locations_stmts[];
@@ -177,9 +167,9 @@ int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?na
 int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
 
 /* pages.c: the public pages (HTML) */
-int pages_home(struct req *r);  /* GET / */
-int pages_find(struct req *r);  /* GET /find?postcode=&radius= | lat=&lon=&radius= */
-int pages_check(struct req *r); /* GET /check?q=<registration number or name> */
+int pages_home(struct req *r);    /* GET / */
+int pages_find(struct req *r);    /* GET /find?postcode=&radius= | lat=&lon=&radius= */
+int pages_check(struct req *r);   /* GET /check?q=<registration number or name> */
 int pages_console(struct req *r); /* GET /console */
 int pages_portal(struct req *r);  /* GET /portal */
 int pages_docs(struct req *r);    /* GET /docs */
