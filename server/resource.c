@@ -31,6 +31,13 @@ send_row(struct req *r, const struct resource *rs, const PGresult *res)
     return status;
 }
 
+/* What the audit calls the resource. */
+static const char *
+audit_type(const struct resource *rs)
+{
+    return rs->audit_type != NULL ? rs->audit_type : rs->name;
+}
+
 int
 resource_get(struct req *r, const struct resource *rs)
 {
@@ -250,7 +257,7 @@ resource_create(struct req *r, const struct resource *rs)
         || (rs->rules.written != NULL && (status = rs->rules.written(r, id, NULL, in)) != 0)) {
         goto out;
     }
-    status = audit_commit_and_send(r, "create", rs->name, id, NULL, rs->get, rs->location);
+    status = audit_commit_and_send(r, "create", audit_type(rs), id, NULL, rs->get, rs->location);
 out:
     free(text);
     json_decref(in);
@@ -304,7 +311,7 @@ resource_update(struct req *r, const struct resource *rs)
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    status = audit_commit_and_send(r, "update", rs->name, id, before, rs->get, NULL);
+    status = audit_commit_and_send(r, "update", audit_type(rs), id, before, rs->get, NULL);
 out:
     free(text);
     PQclear(cur);
@@ -328,7 +335,7 @@ resource_delete(struct req *r, const struct resource *rs)
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    if ((status = audit_commit_or_problem(r, "delete", rs->name, id, before, NULL)) == 0) {
+    if ((status = audit_commit_or_problem(r, "delete", audit_type(rs), id, before, NULL)) == 0) {
         status = http_send_empty(r, 204);
     }
 out:

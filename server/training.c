@@ -518,7 +518,8 @@ static const struct filter ses_filters[] = {
 
 /* The audit names a session "training_session", and so does a 404. */
 static const struct resource session_resource = {
-    .name = "training_session",
+    .name = "training session",
+    .audit_type = "training_session",
     .get = "ses_get",
     .get_locked = "ses_get_locked",
     .list = "ses_list",
@@ -532,7 +533,8 @@ static const struct resource session_resource = {
 
 /* Creating has its own rules: a new session is scheduled, on an active course. */
 static const struct resource session_new_resource = {
-    .name = "training_session",
+    .name = "training session",
+    .audit_type = "training_session",
     .location = "/v1/training-sessions/",
     .get = "ses_get",
     .insert = "ses_insert",

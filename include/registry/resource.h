@@ -58,7 +58,7 @@ struct resource_rules {
  * changes as jsonb; insert $1 = the body as jsonb (with the parent id as $2 when `parent`),
  * RETURNING id; remove $1 = id. A NULL statement is a verb the resource does not offer. */
 struct resource {
-    const char *name;     /* "course": the audit's resource_type, "no course with id ..." */
+    const char *name;     /* "course": "no course with id ...", and the audit's resource_type */
     const char *location; /* "/v1/courses/": a created row's Location is this and its id */
     int id_param;         /* which path parameter is the row's id (0 for /v1/courses/{id}) */
     const char *get, *get_locked, *list, *insert, *update, *remove;
@@ -77,6 +77,7 @@ struct resource {
     int (*cursor_ok)(const char *); /* the sort key's type: one of the http_cursor_* checks */
     int (*visible)(const struct principal *p, const PGresult *res); /* NULL: anyone who may call */
     struct resource_rules rules;
+    const char *audit_type; /* the audit's resource_type when it is not `name` ("api_client") */
 };
 
 /* The generic handlers. Each returns the HTTP status it sent. */
