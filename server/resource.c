@@ -259,7 +259,8 @@ resource_update(struct req *r, const struct resource *rs)
 {
     json_t *in = NULL, *before = NULL;
     PGresult *cur = NULL;
-    const char *id = r->params[rs->id_param];
+    const char *id = r->params[rs->id_param], *params[2];
+    char *text = NULL;
     int status;
 
     if ((status = read_body_or_problem(r, rs, 0, &in)) != 0
@@ -268,8 +269,19 @@ resource_update(struct req *r, const struct resource *rs)
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    status = audit_update_and_send(r, rs->update, rs->name, id, in, before, rs->get);
+    if ((text = json_dumps(in, JSON_COMPACT)) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    params[0] = id;
+    params[1] = text;
+    if ((status = http_exec_or_problem(r, rs->update, 2, params, NULL)) != 0
+        || (rs->rules.updated != NULL && (status = rs->rules.updated(r, id, cur, in)) != 0)) {
+        goto out;
+    }
+    status = audit_commit_and_send(r, "update", rs->name, id, before, rs->get, NULL);
 out:
+    free(text);
     PQclear(cur);
     json_decref(before);
     json_decref(in);
@@ -385,4 +397,27 @@ resource_known_unique(json_t *in, const char *field, const char *const *known, j
         }
     }
     return 1;
+}
+
+int
+resource_org_admin_or_admin(const struct principal *p)
+{
+    return auth_is_admin(p) || (p->authenticated && strcmp(p->role, "org_admin") == 0);
+}
+
+void
+resource_uuid_lower(json_t *v)
+{
+    const char *s = json_string_value(v);
+    char buf[40];
+    size_t i;
+
+    if (!validate_uuid(s)) {
+        return;
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    }
+    buf[i] = '\0';
+    json_string_set(v, buf);
 }

@@ -49,6 +49,9 @@ struct resource_rules {
     int (*removing)(struct req *r, const PGresult *cur, const char **stmt);
     /* Before a list runs: checks across its filters, or the caller's right to list. */
     int (*listing)(struct req *r, const struct query *q, const char **params);
+    /* Inside the transaction of an update, after the update statement ran on row `id` and
+     * before the audit row: events, dependent rows (as `written` for a create). */
+    int (*updated)(struct req *r, const char *id, const PGresult *cur, json_t *in);
 };
 
 /* One resource. Statement names: get and get_locked take $1 = id; update $1 = id, $2 = the
@@ -116,5 +119,13 @@ int resource_has_error(json_t *errors, const char *field);
  * `known` (NULL-terminated), adding one error naming the field otherwise. Returns 1 when it is
  * fine or absent. */
 int resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors);
+
+/* 1 when the caller is the licensing body (admin) or an organisation's admin (org_admin); which
+ * organisation is checked apart (resource_in_org, auth_in_org). */
+int resource_org_admin_or_admin(const struct principal *p);
+
+/* Lower-cases, in place, the UUID the JSON string `v` holds, so that ids compare as the database
+ * writes them. Leaves anything else alone (NULL, not a string, not a UUID). */
+void resource_uuid_lower(json_t *v);
 
 #endif

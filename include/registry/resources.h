@@ -153,16 +153,7 @@ int locations_get(struct req *r);    /* GET /v1/locations/{id} */
 int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
 int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
 
-/* programmes.c */
-extern const struct db_stmt programmes_stmts[];
-int programmes_create(struct req *r); /* POST /v1/programmes */
-int programmes_list(struct req *r);   /* GET /v1/programmes */
-int programmes_get(struct req *r);    /* GET /v1/programmes/{id} */
-int programmes_update(struct req *r); /* PATCH /v1/programmes/{id} */
-/* Enqueues programme.at_risk for each run of facilitator `facilitator_id` now at risk (their
- * stored status suspended or withdrawn), in the caller's transaction. Returns 0, or the status of
- * the problem already sent. */
-int programmes_flag_at_risk(struct req *r, const char *facilitator_id);
+#include "registry/programmes.h"
 
 /* reports.c */
 extern const struct db_stmt reports_stmts[];
@@ -177,9 +168,9 @@ int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?na
 int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
 
 /* pages.c: the public pages (HTML) */
-int pages_home(struct req *r);  /* GET / */
-int pages_find(struct req *r);  /* GET /find?postcode=&radius= | lat=&lon=&radius= */
-int pages_check(struct req *r); /* GET /check?q=<registration number or name> */
+int pages_home(struct req *r);    /* GET / */
+int pages_find(struct req *r);    /* GET /find?postcode=&radius= | lat=&lon=&radius= */
+int pages_check(struct req *r);   /* GET /check?q=<registration number or name> */
 int pages_console(struct req *r); /* GET /console */
 int pages_portal(struct req *r);  /* GET /portal */
 int pages_docs(struct req *r);    /* GET /docs */
