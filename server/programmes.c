@@ -114,8 +114,10 @@ const struct db_stmt programmes_stmts[] = {
     {"prog_location_locked",
      "SELECT organisation_id = $2::uuid AS owned, active, archived_at, name FROM location"
      " WHERE id = $1::uuid FOR SHARE"},
+    /* $1 facilitator ids (a JSON array of UUIDs). */
     {"prog_facilitators_locked",
-     "SELECT id FROM facilitator WHERE id = ANY ($1::uuid[]) ORDER BY id FOR SHARE"},
+     "SELECT id FROM facilitator WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)"
+     " ORDER BY id FOR SHARE"},
     /* $1 organisation, $2 starts_on, $3 ends_on, $4 variant. */
     {"prog_rules",
      "SELECT organisation_licensed_on($1::uuid, $2::date) AS licensed_start,"
@@ -124,38 +126,45 @@ const struct db_stmt programmes_stmts[] = {
      " (SELECT string_agg(code, ', ' ORDER BY code) FROM programme_variant) AS _variants,"
      " registry_today()::text AS today "
      "FROM (SELECT 1) one LEFT JOIN programme_variant v ON v.code = $4::text"},
-    /* $1 facilitator ids, $2 starts_on, $3 ends_on, $4 the run's organisation: one row per id,
-     * in the order given, with the first date of the run on which the facilitator is not
+    /* $1 facilitator ids (JSON), $2 starts_on, $3 ends_on, $4 the run's organisation: one row per
+     * id, in the order given, with the first date of the run on which the facilitator is not
      * eligible to deliver for the organisation (NULL: eligible throughout) and the reasons (as
      * a list, and as text for the detail). */
     {"prog_eligibility",
-     "SELECT u.id::text AS id, f.registration_number, x.on_date::text AS ineligible_from,"
+     "SELECT u.id, f.registration_number, x.on_date::text AS ineligible_from,"
      " coalesce(to_jsonb(x.reasons), '[]'::jsonb) AS reasons,"
      " coalesce(array_to_string(x.reasons, ', '), '') AS _reasons "
-     "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
-     " LEFT JOIN facilitator f ON f.id = u.id"
+     "FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS u(id, n)"
+     " LEFT JOIN facilitator f ON f.id = u.id::uuid"
      " LEFT JOIN LATERAL facilitator_ineligible_from(f.id, $4::uuid, $2::date, $3::date) x"
      " ON f.id IS NOT NULL "
      "ORDER BY u.n"},
-    /* $1 the validated body, organisation_id settled; what it leaves out takes the defaults. */
+    /* $1 the validated body, organisation_id settled; what it leaves out takes the defaults.
+     * The run's facilitators are its facilitator_ids. */
     {"prog_insert",
-     "INSERT INTO programme_run (organisation_id, status_reason, " PROG_PLAIN ") "
-     "SELECT organisation_id, $1::jsonb->>'reason', " PROG_PLAIN " FROM jsonb_populate_record("
-     " NULL::programme_run, '{\"families_enrolled\": 0, \"accepting_referrals\": true,"
-     " \"self_referral_allowed\": false, \"status\": \"planned\"}'::jsonb || $1::jsonb) "
-     "RETURNING id"},
+     "WITH n AS (INSERT INTO programme_run (organisation_id, status_reason, " PROG_PLAIN ")"
+     " SELECT organisation_id, $1::jsonb->>'reason', " PROG_PLAIN " FROM jsonb_populate_record("
+     "  NULL::programme_run, '{\"families_enrolled\": 0, \"accepting_referrals\": true,"
+     "  \"self_referral_allowed\": false, \"status\": \"planned\"}'::jsonb || $1::jsonb)"
+     " RETURNING id), "
+     "f AS (INSERT INTO programme_facilitator (run_id, facilitator_id)"
+     " SELECT n.id, x::uuid FROM n, jsonb_array_elements_text($1::jsonb->'facilitator_ids') x) "
+     "SELECT id FROM n"},
     /* $1 run, $2 the validated changes (with sessions_planned filled on completion): the
-     * columns they name replace the stored ones; the reason is kept with a status change. */
+     * columns they name replace the stored ones; the reason is kept with a status change; the
+     * facilitators, when named, are replaced by facilitator_ids. */
     {"prog_update",
-     "UPDATE programme_run r SET (" PROG_PLAIN ") = (SELECT " PROG_PLAIN
-     " FROM jsonb_populate_record(r, $2::jsonb)),"
-     " status_reason = CASE WHEN $2::jsonb ? 'status' AND $2::jsonb->>'status' <> r.status"
-     "                 THEN $2::jsonb->>'reason' ELSE r.status_reason END,"
-     " updated_at = now(), version = r.version + 1 WHERE r.id = $1::uuid"},
-    {"prog_fac_delete", "DELETE FROM programme_facilitator WHERE run_id = $1::uuid"
-                        " AND NOT (facilitator_id = ANY ($2::uuid[]))"},
-    {"prog_fac_insert", "INSERT INTO programme_facilitator (run_id, facilitator_id)"
-                        " SELECT $1::uuid, unnest($2::uuid[]) ON CONFLICT DO NOTHING"},
+     "WITH u AS (UPDATE programme_run r SET (" PROG_PLAIN ") = (SELECT " PROG_PLAIN
+     "  FROM jsonb_populate_record(r, $2::jsonb)),"
+     "  status_reason = CASE WHEN $2::jsonb ? 'status' AND $2::jsonb->>'status' <> r.status"
+     "                  THEN $2::jsonb->>'reason' ELSE r.status_reason END,"
+     "  updated_at = now(), version = r.version + 1 WHERE r.id = $1::uuid), "
+     "ids AS (SELECT x::uuid AS id FROM jsonb_array_elements_text($2::jsonb->'facilitator_ids') "
+     "x), "
+     "d AS (DELETE FROM programme_facilitator WHERE run_id = $1::uuid"
+     "  AND $2::jsonb ? 'facilitator_ids' AND facilitator_id NOT IN (SELECT id FROM ids)) "
+     "INSERT INTO programme_facilitator (run_id, facilitator_id)"
+     " SELECT $1::uuid, id FROM ids ON CONFLICT DO NOTHING"},
     /* programme.at_risk for each run of facilitator $1 that is at risk (programme_at_risk), to
      * each active subscription of the run's organisation, in the envelope webhooks.c writes. */
     {"prog_flag_at_risk",
@@ -365,26 +374,6 @@ prog_normalise(struct req *r, json_t *in, json_t *errors)
     return 0;
 }
 
-/* Writes facilitator_ids (an array of UUID strings, borrowed) as a PostgreSQL uuid[] literal.
- * Returns a malloc'd string. */
-static char *
-uuid_array(json_t *ids)
-{
-    size_t i, n = json_array_size(ids);
-    char *s = malloc(n * 37 + 3), *p = s;
-
-    if (s == NULL) {
-        return NULL;
-    }
-    *p++ = '{';
-    for (i = 0; i < n; i++) {
-        p += sprintf(p, "%s%s", i ? "," : "", json_string_value(json_array_get(ids, i)));
-    }
-    *p++ = '}';
-    *p = '\0';
-    return s;
-}
-
 /* Adds the errors of the facilitators in `res` (prog_eligibility) who are unknown or not
  * eligible for the whole run, from `starts` to `ends`. */
 static void
@@ -436,7 +425,7 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     const char *starts = str_field(cand, "starts_on"), *ends = str_field(cand, "ends_on");
     json_t *ids = json_object_get(cand, "facilitator_ids");
     PGresult *res = NULL;
-    char *arr = uuid_array(ids);
+    char *arr = json_dumps(ids, JSON_COMPACT);
     const char *params[4];
     long long cap, enrolled;
     int status = 0, min_fac, start_ok;
@@ -611,24 +600,6 @@ check_calendar(
     }
 }
 
-/* Replaces the run's facilitators by `ids` (borrowed). Returns 0, or the status sent. */
-static int
-set_facilitators_or_problem(struct req *r, const char *id, json_t *ids)
-{
-    char *arr = uuid_array(ids);
-    const char *params[2] = {id, arr};
-    int status;
-
-    if (arr == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    if ((status = http_exec_or_problem(r, "prog_fac_delete", 2, params, NULL)) == 0) {
-        status = http_exec_or_problem(r, "prog_fac_insert", 2, params, NULL);
-    }
-    free(arr);
-    return status;
-}
-
 /* Share-locks organisation `org` for the rules. Returns 0 (with *found 0 when it is missing or
  * archived), or the status of the problem sent. */
 static int
@@ -647,12 +618,12 @@ lock_org_or_problem(struct req *r, const char *org, int *found)
     return 0;
 }
 
-/* Checks the status change and the figures of a change `in` to the run `cur` (as JSON).
- * Returns 0, or the status of the problem sent. Sets *cancelling when the change cancels. */
+/* Checks the status change and the figures of a change `in` to the stored run `cur`. Returns 0,
+ * or the status of the problem sent. Sets *cancelling when the change cancels. */
 static int
-change_allowed_or_problem(struct req *r, json_t *in, json_t *cur, int *cancelling)
+change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, int *cancelling)
 {
-    const char *from = str_field(cur, "status"), *to = str_field(in, "status");
+    const char *from = db_value(cur, 0, "status"), *to = str_field(in, "status");
     const char *const *f;
     const char *key;
     json_t *v, *errors;
@@ -703,46 +674,20 @@ change_allowed_or_problem(struct req *r, json_t *in, json_t *cur, int *cancellin
     return status;
 }
 
-/* Returns a new reference: the run `cur` (as JSON) with the change `in` applied, in the shape
- * check_rules_or_problem reads. */
+/* Returns a new reference: the stored run `cur` with the change `in` applied, in the shape
+ * check_rules_or_problem reads (facilitator_ids as well as facilitators). */
 static json_t *
-candidate(json_t *cur, json_t *in)
+candidate(const PGresult *cur, json_t *in)
 {
-    static const char *const keys[] = {
-        "organisation_id",
-        "location_id",
-        "variant",
-        "starts_on",
-        "ends_on",
-        "capacity_families",
-        "families_enrolled",
-        "families_started",
-        "families_completed",
-        "sessions_delivered",
-        "sessions_planned",
-        "adults",
-        "children",
-        NULL,
-    };
-    json_t *c = json_object(), *ids, *f;
-    const char *const *k;
+    json_t *c = db_row_to_json(cur, 0), *ids = json_array(), *f;
     size_t i;
 
-    for (k = keys; *k != NULL; k++) {
-        json_t *v = json_object_get(in, *k);
-        json_object_set(c, *k, v != NULL ? v : json_object_get(cur, *k));
+    json_array_foreach(json_object_get(c, "facilitators"), i, f)
+    {
+        json_array_append(ids, json_object_get(f, "id"));
     }
-    ids = json_object_get(in, "facilitator_ids");
-    if (ids != NULL) {
-        json_object_set(c, "facilitator_ids", ids);
-    } else {
-        ids = json_array();
-        json_array_foreach(json_object_get(cur, "facilitators"), i, f)
-        {
-            json_array_append(ids, json_object_get(f, "id"));
-        }
-        json_object_set_new(c, "facilitator_ids", ids);
-    }
+    json_object_set_new(c, "facilitator_ids", ids);
+    json_object_update(c, in);
     return c;
 }
 
@@ -754,7 +699,7 @@ static int
 prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
     const char *org = str_field(in, "organisation_id"), *to = str_field(in, "status");
-    json_t *before = NULL, *cand = NULL, *planned;
+    json_t *cand = NULL, *planned;
     char today[16];
     int status = 0, cancelling = 0, found, sessions;
 
@@ -774,13 +719,11 @@ prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
                             "only an organisation admin may %s its programme runs",
                             cur == NULL ? "schedule" : "change");
     }
-    if (cur != NULL) {
-        before = db_row_to_json(cur, 0);
-        if ((status = change_allowed_or_problem(r, in, before, &cancelling)) != 0 || cancelling) {
-            goto out; /* a run that no longer passes the rules must still be cancellable */
-        }
+    if (cur != NULL
+        && ((status = change_allowed_or_problem(r, in, cur, &cancelling)) != 0 || cancelling)) {
+        return status; /* a run that no longer passes the rules must still be cancellable */
     }
-    cand = cur != NULL ? candidate(before, in) : json_incref(in);
+    cand = cur != NULL ? candidate(cur, in) : json_incref(in);
     if ((status = lock_org_or_problem(r, str_field(cand, "organisation_id"), &found)) != 0) {
         goto out;
     }
@@ -807,22 +750,15 @@ prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     check_calendar(r, in, cand, cur != NULL ? db_value(cur, 0, "status") : NULL, today, errors);
 out:
     json_decref(cand);
-    json_decref(before);
     return status;
 }
 
-/* After the write of run `id`: its facilitators replaced (when the body names them) and
- * programme.changed enqueued. */
+/* After the write of run `id` (and of its facilitators, by the same statement). */
 static int
 prog_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 {
-    json_t *ids = json_object_get(in, "facilitator_ids");
-    int status;
-
     (void)cur;
-    if (ids != NULL && (status = set_facilitators_or_problem(r, id, ids)) != 0) {
-        return status;
-    }
+    (void)in;
     return webhooks_enqueue(r, "programme.changed", id, NULL);
 }
 
