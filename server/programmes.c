@@ -413,11 +413,13 @@ check_eligibility(const PGresult *res, const char *starts, const char *ends, jso
 /* Checks the rules against `cand`, the run as it would be (organisation_id, location_id,
  * variant, starts_on, ends_on, facilitator_ids, capacity_families, families_enrolled and the
  * figures), taking the locks first. Appends one {field, rule, detail} per broken rule to
- * `errors`, sets *sessions to the variant's session count (0 when unknown) and `today` (16 bytes)
- * to the registry's date (UK calendar). Returns 0, or the status of the problem sent when the
- * database failed. */
+ * `errors` (when `creating` for an organisation that does not exist, only that one), sets
+ * *sessions to the variant's session count (0 when unknown) and `today` (16 bytes) to the
+ * registry's date (UK calendar). Returns 0, or the status of the problem sent when the database
+ * failed. */
 static int
-check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *sessions, char *today)
+check_rules_or_problem(
+    struct req *r, json_t *cand, int creating, json_t *errors, int *sessions, char *today)
 {
     const char *org = str_field(cand, "organisation_id");
     const char *loc = str_field(cand, "location_id");
@@ -437,6 +439,20 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     }
     /* Locks, in one order everywhere: organisation, its licences, location, facilitators. */
     params[0] = org;
+    if ((status = http_exec_or_problem(r, "prog_org_locked", 1, params, &res)) != 0) {
+        goto out;
+    }
+    if (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL) {
+        if (creating) {
+            add_rule(errors, "organisation_id", "organisation_unknown",
+                     "no organisation with id %s", org);
+            goto out;
+        }
+        add_rule(errors, "organisation_id", "organisation_archived",
+                 "the run's organisation is archived");
+    }
+    PQclear(res);
+    res = NULL;
     if ((status = http_exec_or_problem(r, "prog_licences_locked", 1, params, NULL)) != 0) {
         goto out;
     }
@@ -600,24 +616,6 @@ check_calendar(
     }
 }
 
-/* Share-locks organisation `org` for the rules. Returns 0 (with *found 0 when it is missing or
- * archived), or the status of the problem sent. */
-static int
-lock_org_or_problem(struct req *r, const char *org, int *found)
-{
-    const char *params[1] = {org};
-    PGresult *res = NULL;
-    int status;
-
-    *found = 0;
-    if ((status = http_exec_or_problem(r, "prog_org_locked", 1, params, &res)) != 0) {
-        return status;
-    }
-    *found = PQntuples(res) == 1 && db_value(res, 0, "archived_at") == NULL;
-    PQclear(res);
-    return 0;
-}
-
 /* Checks the status change and the figures of a change `in` to the stored run `cur`. Returns 0,
  * or the status of the problem sent. Sets *cancelling when the change cancels. */
 static int
@@ -701,7 +699,7 @@ prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     const char *org = str_field(in, "organisation_id"), *to = str_field(in, "status");
     json_t *cand = NULL, *planned;
     char today[16];
-    int status = 0, cancelling = 0, found, sessions;
+    int status = 0, cancelling = 0, sessions;
 
     if (cur == NULL && org == NULL && !auth_is_admin(&r->principal)) {
         json_object_set_new(in, "organisation_id", json_string(r->principal.org));
@@ -724,20 +722,10 @@ prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
         return status; /* a run that no longer passes the rules must still be cancellable */
     }
     cand = cur != NULL ? candidate(cur, in) : json_incref(in);
-    if ((status = lock_org_or_problem(r, str_field(cand, "organisation_id"), &found)) != 0) {
+    /* No date read (today): a new run's organisation is unknown, the one error to answer. */
+    if ((status = check_rules_or_problem(r, cand, cur == NULL, errors, &sessions, today)) != 0
+        || today[0] == '\0') {
         goto out;
-    }
-    if (!found && cur == NULL) {
-        add_rule(errors, "organisation_id", "organisation_unknown", "no organisation with id %s",
-                 org);
-        goto out;
-    }
-    if ((status = check_rules_or_problem(r, cand, errors, &sessions, today)) != 0) {
-        goto out;
-    }
-    if (!found) {
-        add_rule(errors, "organisation_id", "organisation_archived",
-                 "the run's organisation is archived");
     }
     /* Completing (or recording a completed run) without sessions_planned plans the variant's. */
     planned = json_object_get(cand, "sessions_planned");
