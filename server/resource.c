@@ -445,3 +445,20 @@ resource_admin_or_org_admin(const struct principal *p, const char *org)
     return strcmp(p->role, "org_admin") == 0 && p->org[0] != '\0'
            && (org == NULL || strcmp(p->org, org) == 0);
 }
+
+void
+resource_uuid_lower(json_t *v)
+{
+    const char *s = json_string_value(v);
+    char buf[40];
+    size_t i;
+
+    if (!validate_uuid(s)) {
+        return;
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    }
+    buf[i] = '\0';
+    json_string_set(v, buf);
+}

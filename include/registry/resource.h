@@ -128,4 +128,8 @@ int resource_known_unique(json_t *in, const char *field, const char *const *know
  * when `org` is NULL). */
 int resource_admin_or_org_admin(const struct principal *p, const char *org);
 
+/* Lower-cases, in place, the UUID the JSON string `v` holds, so that ids compare as the database
+ * writes them. Leaves anything else alone (NULL, not a string, not a UUID). */
+void resource_uuid_lower(json_t *v);
+
 #endif

@@ -1,0 +1,19 @@
+/* programmes.h: /v1/programmes, programme runs (their calendar, completion and at-risk rules in
+ * programmes.c). */
+#ifndef REGISTRY_PROGRAMMES_H
+#define REGISTRY_PROGRAMMES_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+extern const struct db_stmt programmes_stmts[];
+int programmes_create(struct req *r); /* POST /v1/programmes */
+int programmes_list(struct req *r);   /* GET /v1/programmes */
+int programmes_get(struct req *r);    /* GET /v1/programmes/{id} */
+int programmes_update(struct req *r); /* PATCH /v1/programmes/{id} */
+/* Enqueues programme.at_risk for each run of facilitator `facilitator_id` now at risk (their
+ * stored status suspended or withdrawn), in the caller's transaction. Returns 0, or the status of
+ * the problem already sent. */
+int programmes_flag_at_risk(struct req *r, const char *facilitator_id);
+
+#endif
