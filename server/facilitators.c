@@ -29,6 +29,8 @@
  * Employment changes take effect on `employed_from` (default today, never in the future): the
  * current employment ends the day before. A current employment that started that same day never
  * took effect and is removed (the audit row keeps it). */
+#include "registry/facilitators.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
