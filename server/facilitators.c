@@ -129,9 +129,11 @@ const struct db_stmt facilitators_stmts[] = {
     {"fac_public_id", "SELECT " FAC_PUBLIC_COLUMNS FAC_FROM "WHERE f.id = $1::uuid"},
     {"fac_public_number",
      "SELECT " FAC_PUBLIC_COLUMNS FAC_FROM "WHERE f.registration_number = upper(btrim($1::text))"},
-    /* Locked, with its histories: read once, the row is also the audit's `before`. */
+    /* Locked, with its histories and today's date (UK calendar): read once, the row is also the
+     * audit's `before`. */
     {"fac_get_locked",
-     "SELECT " FAC_COLUMNS FAC_HISTORIES FAC_FROM "WHERE f.id = $1::uuid FOR UPDATE OF f"},
+     "SELECT " FAC_COLUMNS FAC_HISTORIES ", registry_today()::text AS _today " FAC_FROM
+     "WHERE f.id = $1::uuid FOR UPDATE OF f"},
     {"fac_id_by_number",
      "SELECT id FROM facilitator WHERE registration_number = upper(btrim($1::text))"},
     /* $1 the caller's organisation (NULL for admin), $2 q, $3 status, $4 organisation_id,
@@ -210,12 +212,12 @@ const struct db_stmt facilitators_stmts[] = {
      " FROM facilitator_status_history WHERE facilitator_id = $1::uuid AND NOT scheduled"},
     /* Employer changes effective on $2: the current employment ends the day before, or is
      * removed when it started that very day (it never took effect). */
-    {"fac_emp_end", "UPDATE facilitator_employment SET ended_on = $2::date - 1"
+    {"fac_emp_end", "WITH d AS (DELETE FROM facilitator_employment"
+                    "  WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
+                    "   AND started_on >= $2::date) "
+                    "UPDATE facilitator_employment SET ended_on = $2::date - 1"
                     " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
                     "   AND started_on < $2::date"},
-    {"fac_emp_drop", "DELETE FROM facilitator_employment"
-                     " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
-                     "   AND started_on >= $2::date"},
     /* A change to the full record made outside fac_update (an approved employment request). */
     {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
                   " WHERE id = $1::uuid"},
@@ -746,11 +748,11 @@ str_default(json_t *in, const char *key, const char *value)
 }
 
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
- * an accreditation (`today` is the UK date). A grant of accreditation takes effect on
+ * an accreditation. A grant of accreditation takes effect on
  * accredited_on: effective_on, when given, is that day. Returns 0, or the status of the problem
  * sent. */
 static int
-status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
+status_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
     const char *to = str_field(in, "status"), *stored = db_value(cur, 0, "_stored_status");
     const char *number = db_value(cur, 0, "registration_number");
@@ -788,7 +790,7 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
         on = str_default(in, "accredited_on", eff);
     }
     on = str_default(in, "accredited_on", db_value(cur, 0, "accredited_on"));
-    on = str_default(in, "accredited_on", today);
+    on = str_default(in, "accredited_on", db_value(cur, 0, "_today"));
     until = str_default(in, "accredited_until", db_value(cur, 0, "accredited_until"));
     if (until == NULL) {
         return problem_send_field(r, "accredited_until", "is required to grant accreditation");
@@ -805,8 +807,9 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
  * nothing when the employer stays the same. Returns 0 or the status sent. */
 static int
 employment_change_or_problem(
-    struct req *r, json_t *in, const PGresult *cur, const char *today, const char *field, int apply)
+    struct req *r, json_t *in, const PGresult *cur, const char *field, int apply)
 {
+    const char *today = db_value(cur, 0, "_today");
     const char *id = db_value(cur, 0, "id"), *current = db_value(cur, 0, "organisation_id");
     const char *started = db_value(cur, 0, "_employed_from"), *last_end, *params[3] = {id};
     json_t *v = json_object_get(in, "organisation_id");
@@ -839,8 +842,7 @@ employment_change_or_problem(
     }
     params[1] = from;
     if (current != NULL
-        && ((status = http_exec_or_problem(r, "fac_emp_end", 2, params, NULL)) != 0
-            || (status = http_exec_or_problem(r, "fac_emp_drop", 2, params, NULL)) != 0)) {
+        && (status = http_exec_or_problem(r, "fac_emp_end", 2, params, NULL)) != 0) {
         goto out;
     }
     params[1] = to;
@@ -874,7 +876,7 @@ facilitators_update(struct req *r)
     json_t *in = NULL, *before = NULL;
     PGresult *cur = NULL;
     const char *params[3];
-    char *text = NULL, id[48], today[16];
+    char *text = NULL, id[48];
     int status;
 
     if (!auth_is_admin(&r->principal) && !resource_is_org_admin(&r->principal)) {
@@ -893,9 +895,8 @@ facilitators_update(struct req *r)
         || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0
         || (status = may_change_or_problem(r, in, cur)) != 0
         || (status = http_if_match_or_problem(r, db_value(cur, 0, "_version"))) != 0
-        || (status = today_or_problem(r, today)) != 0
-        || (status = status_change_or_problem(r, in, cur, today)) != 0
-        || (status = employment_change_or_problem(r, in, cur, today, "employed_from", 1)) != 0) {
+        || (status = status_change_or_problem(r, in, cur)) != 0
+        || (status = employment_change_or_problem(r, in, cur, "employed_from", 1)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
@@ -1117,7 +1118,7 @@ facilitators_employment_request_create(struct req *r)
 {
     json_t *in = NULL, *emp = NULL;
     PGresult *cur = NULL;
-    char id[48], rid[48], today[16], location[160];
+    char id[48], rid[48], location[160];
     const char *params[4] = {id, r->principal.org, NULL, r->principal.sub};
     int status;
 
@@ -1140,8 +1141,7 @@ facilitators_employment_request_create(struct req *r)
         status = not_found(r);
         goto out;
     }
-    if ((status = take_on_or_problem(r, cur, r->principal.org, "you", "")) != 0
-        || (status = today_or_problem(r, today)) != 0) {
+    if ((status = take_on_or_problem(r, cur, r->principal.org, "you", "")) != 0) {
         goto out;
     }
     /* The checks the approval will make, now, so the request is one that can be approved. */
@@ -1151,7 +1151,7 @@ facilitators_employment_request_create(struct req *r)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    if ((status = employment_change_or_problem(r, emp, cur, today, "starts_on", 0)) != 0) {
+    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 0)) != 0) {
         goto out;
     }
     if ((status = http_insert_or_problem(r, "fer_insert", 4, params, rid, sizeof(rid))) != 0
@@ -1220,7 +1220,7 @@ out:
  * audit's `before`): the employment change, audited on the facilitator. Returns 0, or the status
  * of the problem already sent. */
 static int
-approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur, const char *today)
+approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur)
 {
     const char *id = db_value(cur, 0, "id");
     json_t *emp = NULL, *before = NULL, *after = NULL;
@@ -1238,7 +1238,7 @@ approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur, cons
     if (emp == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    if ((status = employment_change_or_problem(r, emp, cur, today, "starts_on", 1)) != 0
+    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 1)) != 0
         || (status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
         || (status = row_or_problem(r, "fac_get", 1, &id, &res)) != 0) {
         goto out;
@@ -1263,7 +1263,7 @@ facilitators_employment_request_update(struct req *r)
     json_t *in = NULL, *before = NULL;
     PGresult *cur = NULL, *req = NULL;
     const char *to, *params[4];
-    char id[48], today[16], event[64];
+    char id[48], event[64];
     int status;
 
     if ((status = resource_body_or_problem(r, fer_decide_fields, 1, &in)) != 0) {
@@ -1289,9 +1289,7 @@ facilitators_employment_request_update(struct req *r)
                               db_value(req, 0, "status"));
         goto out;
     }
-    if ((status = today_or_problem(r, today)) != 0
-        || (strcmp(to, "approved") == 0
-            && (status = approve_or_problem(r, req, cur, today)) != 0)) {
+    if (strcmp(to, "approved") == 0 && (status = approve_or_problem(r, req, cur)) != 0) {
         goto out;
     }
     before = db_row_to_json(req, 0);
