@@ -491,12 +491,10 @@ send_view(struct req *r, const PGresult *res)
     int status;
 
     if (sees_full(&r->principal, res, 0)) {
-        body = db_row_to_json(res, 0);
-        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-    } else {
-        body = public_view(res, 0);
-        status = http_send_json(r, 200, body);
+        return resource_send_row(r, res);
     }
+    body = public_view(res, 0);
+    status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
 }
@@ -1200,18 +1198,13 @@ int
 facilitators_employment_request_get(struct req *r)
 {
     PGresult *res = NULL;
-    json_t *body = NULL;
     char id[48];
     int status;
 
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
-        || (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) != 0) {
-        goto out;
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) == 0
+        && (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) == 0) {
+        status = resource_send_row(r, res);
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
     PQclear(res);
     return status;
 }

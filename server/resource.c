@@ -466,3 +466,13 @@ resource_body_or_problem(struct req *r, const struct field *fields, int creating
     json_decref(errors);
     return status;
 }
+
+int
+resource_send_row(struct req *r, const PGresult *res)
+{
+    json_t *body = db_row_to_json(res, 0);
+    int status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+
+    json_decref(body);
+    return status;
+}

@@ -144,4 +144,8 @@ int resource_effective_on_or_problem(
  * sent (*in is the caller's to release either way). */
 int resource_body_or_problem(struct req *r, const struct field *fields, int creating, json_t **in);
 
+/* Sends row 0 of `res` (a resource's row, with a `_version` column) as 200 with its ETag.
+ * Returns the status sent. */
+int resource_send_row(struct req *r, const PGresult *res);
+
 #endif
