@@ -29,6 +29,8 @@
  * Employment changes take effect on `employed_from` (default today, never in the future): the
  * current employment ends the day before. A current employment that started that same day never
  * took effect and is removed (the audit row keeps it). */
+#include "registry/facilitators.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
 #include "registry/webhooks.h"
@@ -126,7 +129,11 @@ const struct db_stmt facilitators_stmts[] = {
     {"fac_public_id", "SELECT " FAC_PUBLIC_COLUMNS FAC_FROM "WHERE f.id = $1::uuid"},
     {"fac_public_number",
      "SELECT " FAC_PUBLIC_COLUMNS FAC_FROM "WHERE f.registration_number = upper(btrim($1::text))"},
-    {"fac_get_locked", "SELECT " FAC_COLUMNS FAC_FROM "WHERE f.id = $1::uuid FOR UPDATE OF f"},
+    /* Locked, with its histories and today's date (UK calendar): read once, the row is also the
+     * audit's `before`. */
+    {"fac_get_locked",
+     "SELECT " FAC_COLUMNS FAC_HISTORIES ", registry_today()::text AS _today " FAC_FROM
+     "WHERE f.id = $1::uuid FOR UPDATE OF f"},
     {"fac_id_by_number",
      "SELECT id FROM facilitator WHERE registration_number = upper(btrim($1::text))"},
     /* $1 the caller's organisation (NULL for admin), $2 q, $3 status, $4 organisation_id,
@@ -170,12 +177,11 @@ const struct db_stmt facilitators_stmts[] = {
      "WITH s AS (SELECT $2::jsonb AS j, coalesce(($2::jsonb->>'effective_on')::date,"
      "  registry_today()) AS eff, coalesce(($2::jsonb->>'effective_on')::date,"
      "  registry_today()) > registry_today() AS sch),"
-     " u AS (UPDATE facilitator f SET"
-     "  given_name = CASE WHEN j ? 'given_name' THEN j->>'given_name' ELSE f.given_name END,"
-     "  family_name = CASE WHEN j ? 'family_name' THEN j->>'family_name' ELSE f.family_name END,"
-     "  email = CASE WHEN j ? 'email' THEN j->>'email' ELSE f.email END,"
-     "  phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE f.phone END,"
-     "  trainer = CASE WHEN j ? 'trainer' THEN (j->>'trainer')::boolean ELSE f.trainer END,"
+     /* The plain columns from the changes (jsonb_populate_record); the status, its dates and
+      * reason only when the change is not scheduled. */
+     " u AS (UPDATE facilitator f SET (given_name, family_name, email, phone, trainer) ="
+     "  (SELECT given_name, family_name, email, phone, trainer"
+     "   FROM jsonb_populate_record(f, s.j)),"
      "  status = CASE WHEN j ? 'status' AND NOT sch THEN j->>'status' ELSE f.status END,"
      "  accredited_on = CASE WHEN j ? 'accredited_on' AND NOT sch"
      "                  THEN (j->>'accredited_on')::date ELSE f.accredited_on END,"
@@ -206,12 +212,12 @@ const struct db_stmt facilitators_stmts[] = {
      " FROM facilitator_status_history WHERE facilitator_id = $1::uuid AND NOT scheduled"},
     /* Employer changes effective on $2: the current employment ends the day before, or is
      * removed when it started that very day (it never took effect). */
-    {"fac_emp_end", "UPDATE facilitator_employment SET ended_on = $2::date - 1"
+    {"fac_emp_end", "WITH d AS (DELETE FROM facilitator_employment"
+                    "  WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
+                    "   AND started_on >= $2::date) "
+                    "UPDATE facilitator_employment SET ended_on = $2::date - 1"
                     " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
                     "   AND started_on < $2::date"},
-    {"fac_emp_drop", "DELETE FROM facilitator_employment"
-                     " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
-                     "   AND started_on >= $2::date"},
     /* A change to the full record made outside fac_update (an approved employment request). */
     {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
                   " WHERE id = $1::uuid"},
@@ -321,6 +327,21 @@ static const struct field fac_update_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+/* The list's filters, bound as fac_list's $2-$4. */
+static const struct filter fac_filters[] = {
+    {"q", FILTER_TEXT, NULL},
+    {"status", FILTER_ENUM, fac_statuses},
+    {"organisation_id", FILTER_UUID, NULL},
+    {NULL, 0, NULL},
+};
+
+/* The eligibility check's query, bound as fac_eligibility's $2 and $3. */
+static const struct filter fac_eligibility_filters[] = {
+    {"on", FILTER_DATE, NULL},
+    {"organisation_id", FILTER_UUID, NULL},
+    {NULL, 0, NULL},
+};
+
 /* What an org_admin may change about their own current staff. */
 static const char *const fac_org_admin_fields[] = {
     "given_name", "family_name", "email", "phone", "organisation_id", "employed_from", NULL,
@@ -329,26 +350,15 @@ static const char *const fac_org_admin_fields[] = {
 /* Stored-status transitions: in_training→accredited (granted by hand), accredited→suspended,
  * suspended→accredited (reinstated; reads lapsed when past accredited_until), and anything but
  * withdrawn→withdrawn (final). `lapsed` is never set: it is computed. */
-static const struct {
-    const char *from;
-    const char *to;
-} fac_transitions[] = {
-    {"in_training", "accredited"}, {"accredited", "suspended"}, {"suspended", "accredited"},
-    {"in_training", "withdrawn"},  {"accredited", "withdrawn"}, {"suspended", "withdrawn"},
+static const struct transition fac_transitions[] = {
+    {"in_training", "accredited"},
+    {"accredited", "suspended"},
+    {"suspended", "accredited"},
+    {"in_training", "withdrawn"},
+    {"accredited", "withdrawn"},
+    {"suspended", "withdrawn"},
+    {NULL, NULL},
 };
-
-static int
-transition_allowed(const char *from, const char *to)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(fac_transitions) / sizeof(fac_transitions[0]); i++) {
-        if (strcmp(fac_transitions[i].from, from) == 0 && strcmp(fac_transitions[i].to, to) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* A string member of `in`, or NULL (borrowed). */
 static const char *
@@ -357,10 +367,18 @@ str_field(json_t *in, const char *key)
     return json_string_value(json_object_get(in, key));
 }
 
+/* The 404 for the facilitator the path names. Returns its status. */
 static int
-is_org_admin(const struct principal *p)
+not_found(struct req *r)
 {
-    return p->authenticated && strcmp(p->role, "org_admin") == 0;
+    return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+}
+
+/* 1 when `ref` may be a registration number ("MPF-...", any case, not absurdly long). */
+static int
+number_plausible(const char *ref)
+{
+    return strlen(ref) <= FAC_NUMBER_MAX && strncasecmp(ref, "MPF-", 4) == 0;
 }
 
 /* 1 when the caller may see the full record of row `row`: admin, or the org_admin of the
@@ -368,9 +386,7 @@ is_org_admin(const struct principal *p)
 static int
 sees_full(const struct principal *p, const PGresult *res, int row)
 {
-    const char *org = db_value(res, row, "organisation_id");
-
-    return auth_is_admin(p) || (is_org_admin(p) && org != NULL && strcmp(org, p->org) == 0);
+    return resource_admin_or_org_admin_of(p, db_value(res, row, "organisation_id"));
 }
 
 /* Returns a new reference: the public view of row `row` of a facilitator result. */
@@ -399,75 +415,50 @@ static int
 resolve_or_problem(struct req *r, const char *ref, char *id, size_t idlen)
 {
     const char *params[1] = {ref};
-    PGresult *res;
-    int status = 0;
+    PGresult *res = NULL;
+    int status;
 
     if (validate_uuid(ref)) {
         snprintf(id, idlen, "%s", ref);
         return 0;
     }
-    if (strlen(ref) > FAC_NUMBER_MAX || strncasecmp(ref, "MPF-", 4) != 0) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+    if (!number_plausible(ref)) {
+        return not_found(r);
     }
-    res = db_exec(r->db, "fac_id_by_number", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-    } else if (PQntuples(res) != 1) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
-    } else {
-        snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+    if ((status = http_exec_or_problem(r, "fac_id_by_number", 1, params, &res)) == 0) {
+        if (PQntuples(res) != 1) {
+            status = not_found(r);
+        } else {
+            snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+        }
     }
     PQclear(res);
     return status;
 }
 
-/* Reads one facilitator with statement `stmt` and its `n` parameters; `ref` names it in the 404.
- * Returns 0 with the result in *out, or the status of the problem already sent. */
+/* Reads one facilitator with statement `stmt` and its `n` parameters: 404 naming the path's
+ * facilitator when there is none. Returns 0 with the result in *out, or the status sent. */
 static int
-load_or_problem_n(struct req *r,
-                  const char *stmt,
-                  int n,
-                  const char *const *params,
-                  const char *ref,
-                  PGresult **out)
+row_or_problem(struct req *r, const char *stmt, int n, const char *const *params, PGresult **out)
 {
-    PGresult *res;
-    int status;
+    int status = http_exec_or_problem(r, stmt, n, params, out);
 
-    *out = NULL;
-    res = db_exec(r->db, stmt, n, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
+    if (status == 0 && PQntuples(*out) != 1) {
+        PQclear(*out);
+        *out = NULL;
+        status = not_found(r);
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
-    }
-    *out = res;
-    return 0;
-}
-
-/* Reads facilitator `id` with statement `stmt` (whose one parameter is the id). */
-static int
-load_or_problem(struct req *r, const char *stmt, const char *id, PGresult **out)
-{
-    const char *params[1] = {id};
-
-    return load_or_problem_n(r, stmt, 1, params, id, out);
+    return status;
 }
 
 /* Reads today's date (UK calendar) into `today` (11 bytes). Returns 0 or the status sent. */
 static int
 today_or_problem(struct req *r, char *today)
 {
-    PGresult *res = db_exec(r->db, "fac_today", 0, NULL);
-    int status = 0;
+    PGresult *res = NULL;
+    int status = http_exec_or_problem(r, "fac_today", 0, NULL, &res);
 
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-    } else {
+    if (status == 0) {
         snprintf(today, 11, "%s", PQgetvalue(res, 0, 0));
     }
     PQclear(res);
@@ -480,12 +471,10 @@ static int
 employer_or_problem(struct req *r, const char *org)
 {
     const char *params[1] = {org};
-    PGresult *res = db_exec(r->db, "fac_org", 1, params);
-    int status = 0;
+    PGresult *res = NULL;
+    int status = http_exec_or_problem(r, "fac_org", 1, params, &res);
 
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-    } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
+    if (status == 0 && (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL)) {
         status =
             problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
     }
@@ -493,15 +482,20 @@ employer_or_problem(struct req *r, const char *org)
     return status;
 }
 
-/* Reads the full record of `id` (in the caller's transaction, if any) into *res and *body. */
+/* Sends row 0 of a facilitator result as the caller may see it: the full record with its ETag,
+ * or the public view. */
 static int
-full_or_problem(struct req *r, const char *id, PGresult **res, json_t **body)
+send_view(struct req *r, const PGresult *res)
 {
-    int status = load_or_problem(r, "fac_get", id, res);
+    json_t *body;
+    int status;
 
-    if (status == 0) {
-        *body = db_row_to_json(*res, 0);
+    if (sees_full(&r->principal, res, 0)) {
+        return resource_send_row(r, res);
     }
+    body = public_view(res, 0);
+    status = http_send_json(r, 200, body);
+    json_decref(body);
     return status;
 }
 
@@ -513,54 +507,38 @@ full_or_problem(struct req *r, const char *id, PGresult **res, json_t **body)
 int
 facilitators_get(struct req *r)
 {
-    const char *ref = r->params[0];
-    const char *params[3];
+    const char *ref = r->params[0], *params[3];
     PGresult *res = NULL;
-    json_t *body = NULL;
-    int by_id = validate_uuid(ref), status;
+    int by_id = validate_uuid(ref), admin = auth_is_admin(&r->principal), status;
 
-    if (!by_id && (strlen(ref) > FAC_NUMBER_MAX || strncasecmp(ref, "MPF-", 4) != 0)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+    if (!by_id && !number_plausible(ref)) {
+        return not_found(r);
     }
     params[0] = ref;
-    params[1] = auth_is_admin(&r->principal) ? "true" : "false";
-    params[2] = is_org_admin(&r->principal) ? r->principal.org : NULL;
-    if (!auth_is_admin(&r->principal)) {
-        const char *org;
-
-        if ((status = load_or_problem_n(r, by_id ? "fac_public_id" : "fac_public_number", 1, params,
-                                        ref, &res))
+    params[1] = admin ? "true" : "false";
+    params[2] = resource_org_admin(&r->principal) ? r->principal.org : NULL;
+    if (!admin) {
+        if ((status =
+                 row_or_problem(r, by_id ? "fac_public_id" : "fac_public_number", 1, params, &res))
             != 0) {
-            return status;
+            goto out;
         }
-        org = db_value(res, 0, "organisation_id");
         if (!visible(&r->principal, res, 0, "organisation_id")) {
-            PQclear(res);
-            return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", ref);
+            status = not_found(r);
+            goto out;
         }
-        if (params[2] == NULL || org == NULL || strcmp(org, params[2]) != 0) {
-            body = public_view(res, 0);
-            status = http_send_json(r, 200, body);
-            json_decref(body);
-            PQclear(res);
-            return status;
+        if (!sees_full(&r->principal, res, 0)) {
+            status = send_view(r, res);
+            goto out;
         }
         PQclear(res); /* their own staff: the full record */
         res = NULL;
     }
-    if ((status =
-             load_or_problem_n(r, by_id ? "fac_view_id" : "fac_view_number", 3, params, ref, &res))
-        != 0) {
-        return status;
+    if ((status = row_or_problem(r, by_id ? "fac_view_id" : "fac_view_number", 3, params, &res))
+        == 0) {
+        status = send_view(r, res);
     }
-    if (sees_full(&r->principal, res, 0)) {
-        body = db_row_to_json(res, 0);
-        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-    } else {
-        body = public_view(res, 0);
-        status = http_send_json(r, 200, body);
-    }
-    json_decref(body);
+out:
     PQclear(res);
     return status;
 }
@@ -573,45 +551,23 @@ facilitators_list(struct req *r)
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
-    const char *params[8], *text, *fstatus, *org;
+    const char *params[8];
     char limit[16];
     json_t *items = NULL, *next = NULL;
     int status, n, i;
 
-    memset(&q, 0, sizeof(q));
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    text = query_get(&q, "q");
-    fstatus = query_get(&q, "status");
-    org = query_get(&q, "organisation_id");
-    if (text != NULL && !validate_text(text, 1, 200)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
-        goto out;
-    }
-    if (fstatus != NULL && !validate_in_list(fac_statuses, fstatus)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "status: one of in_training, accredited, lapsed, suspended, "
-                              "withdrawn");
-        goto out;
-    }
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 3, http_cursor_text)) != 0) {
+        || (status = http_page_or_problem(r, &q, &p)) != 0
+        || (status = resource_filters_or_problem(r, fac_filters, &q, params + 1)) != 0
+        || (status = http_cursor_or_problem(r, &p, 3, http_cursor_text)) != 0) {
         goto out;
     }
     snprintf(limit, sizeof(limit), "%d", p.limit + 1);
     /* A licensee's list holds their own organisation's current staff only. */
     params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[1] = text;
-    params[2] = fstatus;
-    params[3] = org;
-    params[4] = page_after(&p, 0);
-    params[5] = page_after(&p, 1);
-    params[6] = page_after(&p, 2);
+    for (i = 0; i < 3; i++) {
+        params[4 + i] = page_after(&p, (size_t)i);
+    }
     params[7] = limit;
     if ((status = http_exec_or_problem(r, "fac_list", 8, params, &res)) != 0) {
         goto out;
@@ -638,26 +594,20 @@ out:
 int
 facilitators_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *v;
-    PGresult *res = NULL;
+    json_t *in = NULL;
     const char *org, *from, *params[3];
-    char *text = NULL, location[96], id[48], today[16];
+    char *text = NULL, id[48], today[16];
     int status, admin = auth_is_admin(&r->principal);
 
-    if (!admin && !is_org_admin(&r->principal)) {
+    if (!admin && !resource_org_admin(&r->principal)) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               "only an admin or an organisation admin may register facilitators");
         goto out;
     }
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+    if ((status = resource_body_or_problem(r, fac_create_fields, 1, &in)) != 0) {
         goto out;
     }
-    v = json_object_get(in, "organisation_id");
-    if (validate_fields(in, fac_create_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    org = json_string_value(v);
+    org = str_field(in, "organisation_id");
     from = str_field(in, "employed_from");
     if (!admin) {
         /* Their own request body: refusing it reveals nothing about other organisations. */
@@ -689,16 +639,12 @@ facilitators_create(struct req *r)
     params[0] = text;
     params[1] = r->principal.sub;
     params[2] = from != NULL ? from : today;
-    if ((status = http_insert_or_problem(r, "fac_insert", 3, params, id, sizeof(id))) != 0
-        || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
-        goto out;
+    if ((status = http_insert_or_problem(r, "fac_insert", 3, params, id, sizeof(id))) == 0) {
+        status = audit_commit_and_send(r, "create", "facilitator", id, NULL, "fac_get",
+                                       "/v1/facilitators/");
     }
-    snprintf(location, sizeof(location), "/v1/facilitators/%s", id);
-    status = audit_commit_row_and_send(r, "create", "facilitator", id, NULL, res, location);
 out:
     free(text);
-    PQclear(res);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -706,14 +652,13 @@ out:
 /* Checks a PATCH body on its own (before any row is read): fields that only go together.
  * Returns 0, or the status of the 422 already sent. */
 static int
-body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
+body_ok_or_problem(struct req *r, json_t *in)
 {
     const char *to = str_field(in, "status");
     const char *on = str_field(in, "accredited_on"), *until = str_field(in, "accredited_until");
+    json_t *errors = json_array();
+    int status = 0;
 
-    if (validate_fields(in, fac_update_fields, 0, errors) > 0) {
-        return problem_send_errors(r, errors);
-    }
     if (json_object_size(in) == 0) {
         problem_add_error(errors, "body", "name at least one field to change");
     }
@@ -740,9 +685,10 @@ body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
         problem_add_error(errors, "employed_from", "only with organisation_id");
     }
     if (json_array_size(errors) > 0) {
-        return problem_send_errors(r, errors);
+        status = problem_send_errors(r, errors);
     }
-    return 0;
+    json_decref(errors);
+    return status;
 }
 
 /* Checks who may make the change `in` to the locked facilitator `cur` (row 0). Returns 0, or the
@@ -751,15 +697,14 @@ body_ok_or_problem(struct req *r, json_t *in, json_t *errors)
 static int
 may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
-    const char *org = db_value(cur, 0, "organisation_id"), *key, *number;
-    const char *to_org;
-    json_t *v, *new_org = json_object_get(in, "organisation_id");
+    const char *org = db_value(cur, 0, "organisation_id"), *key;
+    const char *number = db_value(cur, 0, "registration_number");
+    const char *to_org = str_field(in, "organisation_id");
+    json_t *v;
 
-    number = db_value(cur, 0, "registration_number");
     if (auth_is_admin(&r->principal)) {
         return 0;
     }
-    to_org = json_string_value(new_org);
     if (org == NULL) {
         /* No current employer: nothing for a licensee to change. Taking them on is a request
          * the licensing body decides. */
@@ -769,7 +714,7 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
                             number, number);
     }
     if (strcmp(org, r->principal.org) != 0) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+        return not_found(r);
     }
     json_object_foreach(in, key, v)
     {
@@ -789,56 +734,30 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
     return 0;
 }
 
-/* Checks the effective_on of a status change in `in` to facilitator `id`: no earlier than
- * REGISTRY_BACKDATE_MAX_DAYS ago, nor than the last change took effect (history stays in order).
- * A later date schedules the change. Returns 0, or the status of the problem already sent. */
-static int
-effective_on_or_problem(struct req *r, json_t *in, const char *id)
+/* Sets `key` of `in` to `value`, unless it is there already. Returns the value `in` holds
+ * (borrowed), or NULL. */
+static const char *
+str_default(json_t *in, const char *key, const char *value)
 {
-    const char *eff = str_field(in, "effective_on"), *params[2], *last, *earliest;
-    char days[16], detail[128];
-    PGresult *res = NULL;
-    int status = 0;
-
-    if (eff == NULL) {
-        return 0;
+    if (str_field(in, key) == NULL && value != NULL) {
+        json_object_set_new(in, key, json_string(value));
     }
-    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
-    params[0] = id;
-    params[1] = days;
-    if ((status = http_exec_or_problem(r, "fac_last_effective", 2, params, &res)) != 0) {
-        return status;
-    }
-    last = db_value(res, 0, "last");
-    earliest = db_value(res, 0, "earliest");
-    /* Valid YYYY-MM-DD dates order as strings. */
-    if (strcmp(eff, earliest) < 0) {
-        snprintf(detail, sizeof(detail),
-                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
-                 config.backdate_max_days);
-        status = problem_send_field(r, "effective_on", detail);
-    } else if (last != NULL && strcmp(eff, last) < 0) {
-        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
-                 last);
-        status = problem_send_field(r, "effective_on", detail);
-    }
-    PQclear(res);
-    return status;
+    return str_field(in, key);
 }
 
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
- * an accreditation (`today` is the UK date). A grant of accreditation takes effect on
+ * an accreditation. A grant of accreditation takes effect on
  * accredited_on: effective_on, when given, is that day. Returns 0, or the status of the problem
  * sent. */
 static int
-status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const char *today)
+status_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
-    const char *to = str_field(in, "status");
-    const char *stored = db_value(cur, 0, "_stored_status");
-    const char *effective = db_value(cur, 0, "status");
+    const char *to = str_field(in, "status"), *stored = db_value(cur, 0, "_stored_status");
     const char *number = db_value(cur, 0, "registration_number");
-    const char *on, *until, *eff;
-    int until_given, status;
+    const char *on = str_field(in, "accredited_on"), *until = str_field(in, "accredited_until");
+    const char *eff = str_field(in, "effective_on");
+    char allowed[256];
+    int until_given = until != NULL, status;
 
     if (to == NULL) {
         return 0;
@@ -848,44 +767,31 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
                             "facilitator %s is withdrawn, which is final: it cannot become %s",
                             number, to);
     }
-    if (!transition_allowed(stored, to)) {
+    if (!resource_transition_allowed(fac_transitions, stored, to)) {
+        resource_transitions_text(fac_transitions, allowed, sizeof(allowed));
         return problem_send(r, PROBLEM_INVALID_TRANSITION,
-                            "facilitator %s: %s to %s is not allowed; allowed are in_training to "
-                            "accredited, accredited to suspended, suspended to accredited, and "
-                            "any status but withdrawn to withdrawn",
-                            number, effective, to);
+                            "facilitator %s: %s to %s is not allowed; allowed are %s", number,
+                            db_value(cur, 0, "status"), to, allowed);
     }
-    if ((status = effective_on_or_problem(r, in, db_value(cur, 0, "id"))) != 0) {
+    if ((status = resource_effective_on_or_problem(r, "fac_last_effective", db_value(cur, 0, "id"),
+                                                   eff, config.backdate_max_days))
+            != 0
+        || strcmp(to, "accredited") != 0) {
         return status;
     }
-    if (strcmp(to, "accredited") != 0) {
-        return 0;
-    }
-    on = str_field(in, "accredited_on");
-    eff = str_field(in, "effective_on");
     if (eff != NULL && strcmp(stored, "in_training") == 0) {
         if (on != NULL && strcmp(on, eff) != 0) {
             return problem_send_field(r, "effective_on",
                                       "a grant of accreditation takes effect on accredited_on; "
                                       "send one of them, or the same day");
         }
-        json_object_set_new(in, "accredited_on", json_string(eff));
-        on = str_field(in, "accredited_on");
+        on = str_default(in, "accredited_on", eff);
     }
-    until = str_field(in, "accredited_until");
-    until_given = until != NULL;
-    if (on == NULL) {
-        on = db_value(cur, 0, "accredited_on");
-        json_object_set_new(in, "accredited_on", json_string(on != NULL ? on : today));
-        on = str_field(in, "accredited_on");
-    }
+    on = str_default(in, "accredited_on", db_value(cur, 0, "accredited_on"));
+    on = str_default(in, "accredited_on", db_value(cur, 0, "_today"));
+    until = str_default(in, "accredited_until", db_value(cur, 0, "accredited_until"));
     if (until == NULL) {
-        until = db_value(cur, 0, "accredited_until");
-        if (until == NULL) {
-            return problem_send_field(r, "accredited_until", "is required to grant accreditation");
-        }
-        json_object_set_new(in, "accredited_until", json_string(until));
-        until = str_field(in, "accredited_until");
+        return problem_send_field(r, "accredited_until", "is required to grant accreditation");
     }
     if (strcmp(until, on) < 0) {
         return problem_send_field(r, until_given ? "accredited_until" : "accredited_on",
@@ -899,25 +805,21 @@ status_change_or_problem(struct req *r, json_t *in, const PGresult *cur, const c
  * nothing when the employer stays the same. Returns 0 or the status sent. */
 static int
 employment_change_or_problem(
-    struct req *r, json_t *in, const PGresult *cur, const char *today, const char *field, int apply)
+    struct req *r, json_t *in, const PGresult *cur, const char *field, int apply)
 {
+    const char *today = db_value(cur, 0, "_today");
     const char *id = db_value(cur, 0, "id"), *current = db_value(cur, 0, "organisation_id");
-    const char *started = db_value(cur, 0, "_employed_from"), *last_end, *params[3];
+    const char *started = db_value(cur, 0, "_employed_from"), *last_end, *params[3] = {id};
     json_t *v = json_object_get(in, "organisation_id");
     const char *to = json_string_value(v), *from = str_field(in, "employed_from");
     PGresult *res = NULL;
-    int status = 0;
+    int status;
 
     if (v == NULL || (to == NULL && current == NULL)
         || (to != NULL && current != NULL && strcmp(to, current) == 0)) {
-        if (from != NULL) {
-            return problem_send_field(r, field, "only when the employer changes");
-        }
-        return 0;
+        return from != NULL ? problem_send_field(r, field, "only when the employer changes") : 0;
     }
-    if (from == NULL) {
-        from = today;
-    }
+    from = from != NULL ? from : today;
     /* Valid YYYY-MM-DD dates order as strings. */
     if (strcmp(from, today) > 0) {
         return problem_send_field(r, field, "must not be after today");
@@ -925,47 +827,26 @@ employment_change_or_problem(
     if (started != NULL && strcmp(from, started) < 0) {
         return problem_send_field(r, field, "must not be before the current employment started");
     }
-    params[0] = id;
-    res = db_exec(r->db, "fac_last_end", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
+    if ((status = http_exec_or_problem(r, "fac_last_end", 1, params, &res)) != 0) {
+        return status;
     }
     last_end = db_value(res, 0, "last_end");
     if (current == NULL && last_end != NULL && strcmp(from, last_end) <= 0) {
         status = problem_send_field(r, field, "must be after the last employment ended");
         goto out;
     }
-    if (to != NULL && (status = employer_or_problem(r, to)) != 0) {
-        goto out;
-    }
-    if (!apply) {
+    if ((to != NULL && (status = employer_or_problem(r, to)) != 0) || !apply) {
         goto out;
     }
     params[1] = from;
-    if (current != NULL) {
-        PQclear(res);
-        res = db_exec(r->db, "fac_emp_end", 2, params);
-        if (!db_ok(res)) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
-        PQclear(res);
-        res = db_exec(r->db, "fac_emp_drop", 2, params);
-        if (!db_ok(res)) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
+    if (current != NULL
+        && (status = http_exec_or_problem(r, "fac_emp_end", 2, params, NULL)) != 0) {
+        goto out;
     }
+    params[1] = to;
+    params[2] = from;
     if (to != NULL) {
-        PQclear(res);
-        params[1] = to;
-        params[2] = from;
-        res = db_exec(r->db, "fac_emp_start", 3, params);
-        if (!db_ok(res)) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
+        status = http_exec_or_problem(r, "fac_emp_start", 3, params, NULL);
     }
 out:
     PQclear(res);
@@ -985,50 +866,38 @@ at_risk_or_problem(struct req *r, json_t *in, const char *id)
     return programmes_flag_at_risk(r, id);
 }
 
+/* PATCH /v1/facilitators/{id or registration number}. The row is read once, locked, with its
+ * histories: the checks read it, and it is the audit's `before`. */
 int
 facilitators_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *res = NULL;
+    json_t *in = NULL, *before = NULL;
+    PGresult *cur = NULL;
     const char *params[3];
-    char *text = NULL, id[48], today[16];
+    char *text = NULL, id[48];
     int status;
 
-    if (!auth_is_admin(&r->principal) && !is_org_admin(&r->principal)) {
+    if (!auth_is_admin(&r->principal) && !resource_org_admin(&r->principal)) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               "only an admin or an organisation admin may change facilitators");
         goto out;
     }
-    if ((status = http_read_json_or_problem(r, &in)) != 0
-        || (status = body_ok_or_problem(r, in, errors)) != 0
+    if ((status = resource_body_or_problem(r, fac_update_fields, 0, &in)) != 0
+        || (status = body_ok_or_problem(r, in)) != 0
         || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
         goto out;
     }
     params[0] = id;
     if ((status = http_begin_or_problem(r, 1)) != 0
         || (status = http_exec_or_problem(r, "fac_apply_due", 1, params, NULL)) != 0
-        || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0
-        || (status = may_change_or_problem(r, in, res)) != 0
-        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
-        || (status = today_or_problem(r, today)) != 0
-        || (status = status_change_or_problem(r, in, res, today)) != 0) {
+        || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0
+        || (status = may_change_or_problem(r, in, cur)) != 0
+        || (status = http_if_match_or_problem(r, db_value(cur, 0, "_version"))) != 0
+        || (status = status_change_or_problem(r, in, cur)) != 0
+        || (status = employment_change_or_problem(r, in, cur, "employed_from", 1)) != 0) {
         goto out;
     }
-    /* The full record as it was, for the audit row, before anything is written. */
-    {
-        PGresult *snap = NULL;
-
-        status = full_or_problem(r, id, &snap, &before);
-        PQclear(snap);
-        if (status != 0) {
-            goto out;
-        }
-    }
-    if ((status = employment_change_or_problem(r, in, res, today, "employed_from", 1)) != 0) {
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
+    before = db_row_to_json(cur, 0);
     json_object_del(in, "organisation_id");
     json_object_del(in, "employed_from");
     /* A status change replaces one still scheduled. */
@@ -1037,29 +906,20 @@ facilitators_update(struct req *r)
         goto out;
     }
     text = json_dumps(in, JSON_COMPACT);
-    params[0] = id;
     params[1] = text;
     params[2] = r->principal.sub;
-    res = db_exec(r->db, "fac_update", 3, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
     /* Every status change of a facilitator passes here (scheduled ones take effect in
      * registry_apply_scheduled): the place for what must follow a suspension or withdrawal. */
-    if ((status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
-        || (status = at_risk_or_problem(r, in, id)) != 0
-        || (status = load_or_problem(r, "fac_get", id, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "fac_update", 3, params, NULL)) != 0
+        || (status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
+        || (status = at_risk_or_problem(r, in, id)) != 0) {
         goto out;
     }
-    status = audit_commit_row_and_send(r, "update", "facilitator", id, before, res, NULL);
+    status = audit_commit_and_send(r, "update", "facilitator", id, before, "fac_get", NULL);
 out:
     free(text);
-    PQclear(res);
+    PQclear(cur);
     json_decref(before);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -1071,26 +931,17 @@ facilitators_eligibility(struct req *r)
     struct query q;
     PGresult *res = NULL;
     json_t *body = NULL;
-    const char *on, *org, *params[3];
+    const char *params[3];
     char id[48];
     int status;
 
-    memset(&q, 0, sizeof(q));
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
-        goto out;
-    }
-    on = query_get(&q, "on");
-    if (on != NULL && !validate_date(on)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "on: a date as YYYY-MM-DD");
-        goto out;
-    }
-    org = query_get(&q, "organisation_id");
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = resource_filters_or_problem(r, fac_eligibility_filters, &q, params + 1))
+               != 0) {
         goto out;
     }
     /* A licensee asks for its own organisation only; the licensing body for any. */
-    if (org != NULL && !auth_is_admin(&r->principal) && strcmp(org, r->principal.org) != 0) {
+    if (params[2] != NULL && !auth_in_org(&r->principal, params[2])) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               "organisation_id: you may ask for your own organisation only");
         goto out;
@@ -1099,15 +950,11 @@ facilitators_eligibility(struct req *r)
         goto out;
     }
     params[0] = id;
-    params[1] = on;
-    params[2] = org;
-    res = db_exec(r->db, "fac_eligibility", 3, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "fac_eligibility", 3, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1 || !visible(&r->principal, res, 0, "_employer")) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+        status = not_found(r);
         goto out;
     }
     body = db_row_to_json(res, 0);
@@ -1119,50 +966,54 @@ out:
     return status;
 }
 
-int
-facilitators_status_check(struct req *r)
+/* Checks the body of a status check: {registration_numbers: 1 to 100 strings} and nothing else.
+ * Returns 0, or the status of the 422 sent. */
+static int
+check_body_or_problem(struct req *r, json_t *in)
 {
-    json_t *in = NULL, *list, *v, *results = NULL, *body = NULL;
-    PGresult *res = NULL;
-    const char *key, *params[1];
-    char *text = NULL;
+    json_t *list = json_object_get(in, "registration_numbers"), *v;
+    const char *key;
     size_t i;
-    int status, n, row;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
     json_object_foreach(in, key, v)
     {
         if (strcmp(key, "registration_numbers") != 0) {
-            status = problem_send_field(r, key, "is not a field of this request");
-            goto out;
+            return problem_send_field(r, key, "is not a field of this request");
         }
     }
-    list = json_object_get(in, "registration_numbers");
     if (!json_is_array(list) || json_array_size(list) < 1
         || json_array_size(list) > FAC_CHECK_MAX) {
-        status =
-            problem_send_field(r, "registration_numbers", "must be a list of 1 to 100 strings");
-        goto out;
+        return problem_send_field(r, "registration_numbers", "must be a list of 1 to 100 strings");
     }
     json_array_foreach(list, i, v)
     {
         if (!json_is_string(v)) {
-            status = problem_send_field(r, "registration_numbers", "each entry must be a string");
-            goto out;
+            return problem_send_field(r, "registration_numbers", "each entry must be a string");
         }
     }
-    text = json_dumps(list, JSON_COMPACT);
-    params[0] = text;
-    res = db_exec(r->db, "fac_status_check", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    return 0;
+}
+
+int
+facilitators_status_check(struct req *r)
+{
+    json_t *in = NULL, *results = NULL, *body = NULL;
+    PGresult *res = NULL;
+    const char *params[1];
+    char *text = NULL;
+    int status, row;
+
+    if ((status = http_read_json_or_problem(r, &in)) != 0
+        || (status = check_body_or_problem(r, in)) != 0) {
         goto out;
     }
-    n = PQntuples(res);
+    text = json_dumps(json_object_get(in, "registration_numbers"), JSON_COMPACT);
+    params[0] = text;
+    if ((status = http_exec_or_problem(r, "fac_status_check", 1, params, &res)) != 0) {
+        goto out;
+    }
     results = json_array();
-    for (row = 0; row < n; row++) {
+    for (row = 0; row < PQntuples(res); row++) {
         json_t *entry;
 
         if (db_value(res, row, "id") == NULL
@@ -1214,50 +1065,62 @@ static const struct field fer_decide_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* 1 when the caller may see request row 0: the licensing body, or the requesting organisation. */
-static int
-fer_visible(const struct principal *p, const PGresult *res)
-{
-    const char *org = db_value(res, 0, "organisation_id");
-
-    return auth_is_admin(p) || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
-}
-
-/* Reads request `rid` of facilitator `fid` with `stmt` and checks the caller may see it (404
- * otherwise). Returns 0 with the result in *out, or the status of the problem already sent. */
+/* Reads request `rid` of facilitator `fid` with `stmt` and checks the caller may see it: the
+ * licensing body, or the requesting organisation (404 otherwise). Returns 0 with the result in
+ * *out, or the status of the problem already sent. */
 static int
 fer_load_or_problem(
     struct req *r, const char *stmt, const char *fid, const char *rid, PGresult **out)
 {
     const char *params[2] = {rid, fid};
-    PGresult *res = NULL;
     int status;
 
     *out = NULL;
-    if (!validate_uuid(rid)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no employment request %s", rid);
-    }
-    if ((status = http_exec_or_problem(r, stmt, 2, params, &res)) != 0) {
+    if (validate_uuid(rid) && (status = http_exec_or_problem(r, stmt, 2, params, out)) != 0) {
         return status;
     }
-    if (PQntuples(res) != 1 || !fer_visible(&r->principal, res)) {
-        PQclear(res);
+    if (*out == NULL || PQntuples(*out) != 1 || !resource_in_org(&r->principal, *out)) {
+        PQclear(*out);
+        *out = NULL;
         return problem_send(r, PROBLEM_NOT_FOUND, "no employment request %s", rid);
     }
-    *out = res;
+    return 0;
+}
+
+/* The rules a take-on of the locked facilitator `cur` by organisation `org` (named `org_name`)
+ * must meet, both when it is asked for and when it is approved: nobody employs a withdrawn
+ * facilitator, nor one who works for `org` already. `advice` ends each 409. Returns 0, or the
+ * status of the problem sent. */
+static int
+take_on_or_problem(
+    struct req *r, const PGresult *cur, const char *org, const char *org_name, const char *advice)
+{
+    const char *number = db_value(cur, 0, "registration_number");
+    const char *employer = db_value(cur, 0, "organisation_id");
+
+    if (strcmp(db_value(cur, 0, "_stored_status"), "withdrawn") == 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "facilitator %s is withdrawn from the register: nobody may employ "
+                            "them to deliver M-PACT%s",
+                            number, advice);
+    }
+    if (employer != NULL && strcmp(employer, org) == 0) {
+        return problem_send(r, PROBLEM_CONFLICT, "facilitator %s already works for %s%s", number,
+                            org_name, advice);
+    }
     return 0;
 }
 
 int
 facilitators_employment_request_create(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *emp = NULL;
-    PGresult *res = NULL;
-    const char *starts_on, *params[4], *fstatus, *employer;
-    char id[48], rid[48], today[16], location[160];
+    json_t *in = NULL, *emp = NULL;
+    PGresult *cur = NULL;
+    char id[48], rid[48], location[160];
+    const char *params[4] = {id, r->principal.org, NULL, r->principal.sub};
     int status;
 
-    if (!is_org_admin(&r->principal)) {
+    if (!resource_org_admin(&r->principal)) {
         status = problem_send(r, PROBLEM_FORBIDDEN,
                               auth_is_admin(&r->principal)
                                   ? "the licensing body changes employers directly (PATCH "
@@ -1265,69 +1128,40 @@ facilitators_employment_request_create(struct req *r)
                                   : "only an organisation admin may ask to employ a facilitator");
         goto out;
     }
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, fer_create_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    starts_on = str_field(in, "starts_on");
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+    if ((status = resource_body_or_problem(r, fer_create_fields, 1, &in)) != 0
+        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
         || (status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_or_problem(r, "fac_get_locked", id, &res)) != 0) {
+        || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0) {
         goto out;
     }
     /* Someone the requester may not see (in training elsewhere) is not there to ask for. */
-    employer = db_value(res, 0, "organisation_id");
-    if (!visible(&r->principal, res, 0, "organisation_id")) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no facilitator %s", r->params[0]);
+    if (!visible(&r->principal, cur, 0, "organisation_id")) {
+        status = not_found(r);
         goto out;
     }
-    fstatus = db_value(res, 0, "_stored_status");
-    if (strcmp(fstatus, "withdrawn") == 0) {
-        status = problem_send(r, PROBLEM_CONFLICT,
-                              "facilitator %s is withdrawn from the register: nobody may employ "
-                              "them to deliver M-PACT",
-                              db_value(res, 0, "registration_number"));
-        goto out;
-    }
-    if (employer != NULL && strcmp(employer, r->principal.org) == 0) {
-        status = problem_send(r, PROBLEM_CONFLICT, "facilitator %s already works for you",
-                              db_value(res, 0, "registration_number"));
-        goto out;
-    }
-    if ((status = today_or_problem(r, today)) != 0) {
+    if ((status = take_on_or_problem(r, cur, r->principal.org, "you", "")) != 0) {
         goto out;
     }
     /* The checks the approval will make, now, so the request is one that can be approved. */
-    emp = json_pack("{s:s, s:s}", "organisation_id", r->principal.org, "employed_from", starts_on);
+    params[2] = str_field(in, "starts_on");
+    emp = json_pack("{s:s, s:s}", "organisation_id", r->principal.org, "employed_from", params[2]);
     if (emp == NULL) {
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    if ((status = employment_change_or_problem(r, emp, res, today, "starts_on", 0)) != 0) {
+    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 0)) != 0) {
         goto out;
     }
-    params[0] = id;
-    params[1] = r->principal.org;
-    params[2] = starts_on;
-    params[3] = r->principal.sub;
     if ((status = http_insert_or_problem(r, "fer_insert", 4, params, rid, sizeof(rid))) != 0
         || (status = webhooks_enqueue(r, "facilitator.employment_requested", rid, NULL)) != 0) {
         goto out;
     }
-    PQclear(res);
-    res = NULL;
-    if ((status = load_or_problem(r, "fer_get", rid, &res)) != 0) {
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/facilitators/%s/employment-requests/%s", id, rid);
-    status = audit_commit_row_and_send(r, "create", "employment_request", rid, NULL, res, location);
+    snprintf(location, sizeof(location), "/v1/facilitators/%s/employment-requests/", id);
+    status =
+        audit_commit_and_send(r, "create", "employment_request", rid, NULL, "fer_get", location);
 out:
-    PQclear(res);
+    PQclear(cur);
     json_decref(emp);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -1342,7 +1176,6 @@ facilitators_employment_requests_list(struct req *r)
     char id[48];
     int status;
 
-    memset(&q, 0, sizeof(q));
     if ((status = http_query_or_problem(r, allowed, &q)) != 0
         || (status = http_page_or_problem(r, &q, &p)) != 0
         || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
@@ -1365,65 +1198,52 @@ int
 facilitators_employment_request_get(struct req *r)
 {
     PGresult *res = NULL;
-    json_t *body = NULL;
     char id[48];
     int status;
 
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
-        || (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) != 0) {
-        goto out;
+    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) == 0
+        && (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) == 0) {
+        status = resource_send_row(r, res);
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
     PQclear(res);
     return status;
 }
 
-/* Approves request row 0 of `req` for the locked facilitator `cur`: the employment change, audited
- * on the facilitator. Returns 0, or the status of the problem already sent. */
+/* Approves request row 0 of `req` for the locked facilitator `cur` (read with its histories: the
+ * audit's `before`): the employment change, audited on the facilitator. Returns 0, or the status
+ * of the problem already sent. */
 static int
-approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur, const char *today)
+approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur)
 {
-    const char *id = db_value(cur, 0, "id"), *org = db_value(req, 0, "organisation_id");
-    const char *employer = db_value(cur, 0, "organisation_id");
+    const char *id = db_value(cur, 0, "id");
     json_t *emp = NULL, *before = NULL, *after = NULL;
-    PGresult *snap = NULL, *fail = NULL;
+    PGresult *res = NULL;
     int status;
 
-    if (strcmp(db_value(cur, 0, "_stored_status"), "withdrawn") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "facilitator %s is withdrawn: nobody may employ them; decline the "
-                            "request instead",
-                            db_value(cur, 0, "registration_number"));
+    if ((status = take_on_or_problem(r, cur, db_value(req, 0, "organisation_id"),
+                                     db_value(req, 0, "organisation_name"),
+                                     "; decline the request instead"))
+        != 0) {
+        return status;
     }
-    if (employer != NULL && strcmp(employer, org) == 0) {
-        return problem_send(
-            r, PROBLEM_CONFLICT, "facilitator %s already works for %s; decline the request instead",
-            db_value(cur, 0, "registration_number"), db_value(req, 0, "organisation_name"));
-    }
-    emp = json_pack("{s:s, s:s}", "organisation_id", org, "employed_from",
-                    db_value(req, 0, "starts_on"));
+    emp = json_pack("{s:s, s:s}", "organisation_id", db_value(req, 0, "organisation_id"),
+                    "employed_from", db_value(req, 0, "starts_on"));
     if (emp == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    if ((status = full_or_problem(r, id, &snap, &before)) != 0
-        || (status = employment_change_or_problem(r, emp, cur, today, "starts_on", 1)) != 0) {
+    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 1)) != 0
+        || (status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
+        || (status = row_or_problem(r, "fac_get", 1, &id, &res)) != 0) {
         goto out;
     }
-    PQclear(snap);
-    snap = NULL;
-    if ((status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
-        || (status = full_or_problem(r, id, &snap, &after)) != 0) {
-        goto out;
-    }
-    if ((fail = audit_write(r, "update", "facilitator", id, before, after)) != NULL) {
-        status = problem_from_db(r, fail);
+    before = db_row_to_json(cur, 0);
+    after = db_row_to_json(res, 0);
+    PQclear(res);
+    if ((res = audit_write(r, "update", "facilitator", id, before, after)) != NULL) {
+        status = problem_from_db(r, res);
     }
 out:
-    PQclear(fail);
-    PQclear(snap);
+    PQclear(res);
     json_decref(after);
     json_decref(before);
     json_decref(emp);
@@ -1433,29 +1253,25 @@ out:
 int
 facilitators_employment_request_update(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *cur = NULL, *req = NULL, *res = NULL;
-    const char *to, *reason, *params[4];
-    char id[48], today[16], event[64];
+    json_t *in = NULL, *before = NULL;
+    PGresult *cur = NULL, *req = NULL;
+    const char *to, *params[4];
+    char id[48], event[64];
     int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, fer_decide_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = resource_body_or_problem(r, fer_decide_fields, 1, &in)) != 0) {
         goto out;
     }
     to = str_field(in, "status");
-    reason = str_field(in, "reason");
-    if (strcmp(to, "declined") == 0 && reason == NULL) {
+    if (strcmp(to, "declined") == 0 && json_object_get(in, "reason") == NULL) {
         status = problem_send_field(r, "reason", "is required to decline");
         goto out;
     }
     /* Lock order as in PATCH /v1/facilitators: the facilitator first, then the request. */
+    params[0] = id;
     if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
         || (status = http_begin_or_problem(r, 1)) != 0
-        || (status = load_or_problem(r, "fac_get_locked", id, &cur)) != 0
+        || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0
         || (status = fer_load_or_problem(r, "fer_get_locked", id, r->params[1], &req)) != 0
         || (status = http_if_match_or_problem(r, db_value(req, 0, "_version"))) != 0) {
         goto out;
@@ -1466,36 +1282,26 @@ facilitators_employment_request_update(struct req *r)
                               db_value(req, 0, "status"));
         goto out;
     }
-    if ((status = today_or_problem(r, today)) != 0) {
-        goto out;
-    }
-    if (strcmp(to, "approved") == 0 && (status = approve_or_problem(r, req, cur, today)) != 0) {
+    if (strcmp(to, "approved") == 0 && (status = approve_or_problem(r, req, cur)) != 0) {
         goto out;
     }
     before = db_row_to_json(req, 0);
     params[0] = db_value(req, 0, "id");
     params[1] = to;
-    params[2] = reason;
+    params[2] = str_field(in, "reason");
     params[3] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "fer_decide", 4, params, &res)) != 0) {
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
-        goto out;
-    }
     snprintf(event, sizeof(event), "facilitator.employment_%s", to);
-    if ((status = webhooks_enqueue(r, event, params[0], NULL)) != 0) {
+    /* fer_decide changes only a pending request; the row lock keeps this one pending. */
+    if ((status = http_exec_or_problem(r, "fer_decide", 4, params, NULL)) != 0
+        || (status = webhooks_enqueue(r, event, params[0], NULL)) != 0) {
         goto out;
     }
     status = audit_commit_and_send(r, "update", "employment_request", params[0], before, "fer_get",
                                    NULL);
 out:
-    PQclear(res);
     PQclear(req);
     PQclear(cur);
     json_decref(before);
-    json_decref(errors);
     json_decref(in);
     return status;
 }

@@ -14,7 +14,8 @@
 
 #define RESOURCE_MAX_PARAMS 24
 
-/* Sends row 0 of `res` as the resource, with its ETag when it has a version. */
+/* Sends row 0 of `res` as the resource (rendered by `rs`, if not NULL), with its ETag when it has
+ * a version. */
 static int
 send_row(struct req *r, const struct resource *rs, const PGresult *res)
 {
@@ -22,7 +23,7 @@ send_row(struct req *r, const struct resource *rs, const PGresult *res)
     const char *version = db_value(res, 0, "_version");
     int status;
 
-    if (rs->rules.render != NULL) {
+    if (rs != NULL && rs->rules.render != NULL) {
         rs->rules.render(&r->principal, res, 0, body);
     }
     status =
@@ -461,4 +462,83 @@ resource_uuid_lower(json_t *v)
     }
     buf[i] = '\0';
     json_string_set(v, buf);
+}
+
+int
+resource_admin_or_org_admin_of(const struct principal *p, const char *org)
+{
+    return auth_is_admin(p) || (org != NULL && resource_admin_or_org_admin(p, org));
+}
+
+int
+resource_filters_or_problem(struct req *r,
+                            const struct filter *filters,
+                            const struct query *q,
+                            const char **params)
+{
+    const struct filter *f;
+    int status;
+
+    for (f = filters; f->name != NULL; f++) {
+        const char *v = query_get(q, f->name);
+        if (v != NULL && (status = filter_or_problem(r, f, v)) != 0) {
+            return status;
+        }
+        *params++ = v;
+    }
+    return 0;
+}
+
+int
+resource_effective_on_or_problem(
+    struct req *r, const char *stmt, const char *id, const char *effective_on, int max_days)
+{
+    const char *params[2], *last, *earliest;
+    char days[16], detail[128];
+    PGresult *res = NULL;
+    int status;
+
+    if (effective_on == NULL) {
+        return 0;
+    }
+    snprintf(days, sizeof(days), "%d", max_days);
+    params[0] = id;
+    params[1] = days;
+    if ((status = http_exec_or_problem(r, stmt, 2, params, &res)) != 0) {
+        return status;
+    }
+    last = db_value(res, 0, "last");
+    earliest = db_value(res, 0, "earliest");
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(effective_on, earliest) < 0) {
+        snprintf(detail, sizeof(detail),
+                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
+                 max_days);
+        status = problem_send_field(r, "effective_on", detail);
+    } else if (last != NULL && strcmp(effective_on, last) < 0) {
+        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
+                 last);
+        status = problem_send_field(r, "effective_on", detail);
+    }
+    PQclear(res);
+    return status;
+}
+
+int
+resource_body_or_problem(struct req *r, const struct field *fields, int creating, json_t **in)
+{
+    json_t *errors = json_array();
+    int status = http_read_json_or_problem(r, in);
+
+    if (status == 0 && validate_fields(*in, fields, creating, errors) > 0) {
+        status = problem_send_errors(r, errors);
+    }
+    json_decref(errors);
+    return status;
+}
+
+int
+resource_send_row(struct req *r, const PGresult *res)
+{
+    return send_row(r, NULL, res);
 }

@@ -131,5 +131,32 @@ int resource_admin_or_org_admin(const struct principal *p, const char *org);
 /* Lower-cases, in place, the UUID the JSON string `v` holds, so that ids compare as the database
  * writes them. Leaves anything else alone (NULL, not a string, not a UUID). */
 void resource_uuid_lower(json_t *v);
+/* 1 when `p` is the licensing body (admin), or the org_admin of organisation `org` (NULL: of
+ * none). */
+int resource_admin_or_org_admin_of(const struct principal *p, const char *org);
+
+/* Checks each of `filters` in `q` as resource_list does (400 naming it), and binds its text, or
+ * NULL when absent, as params[i] of filter i. Returns 0, or the status of the problem sent. */
+int resource_filters_or_problem(struct req *r,
+                                const struct filter *filters,
+                                const struct query *q,
+                                const char **params);
+
+/* Checks `effective_on` (a valid date; NULL: nothing to check) of a dated change to row `id`:
+ * statement `stmt` ($1 = id, $2 = `max_days`) returns `earliest` (today less max_days) and
+ * `last` (the day its last change that is not scheduled took effect, or NULL). effective_on may
+ * be neither earlier than `earliest` (REGISTRY_BACKDATE_MAX_DAYS) nor than `last` (history stays
+ * in order); a later date schedules the change. Returns 0, or the status of the 422 sent. */
+int resource_effective_on_or_problem(
+    struct req *r, const char *stmt, const char *id, const char *effective_on, int max_days);
+
+/* Reads the request's JSON body into *in and checks it against `fields` (`creating`: the required
+ * ones must be there), answering 400 or 422 with every field error. Returns 0, or the status
+ * sent (*in is the caller's to release either way). */
+int resource_body_or_problem(struct req *r, const struct field *fields, int creating, json_t **in);
+
+/* Sends row 0 of `res` (a resource's row, with a `_version` column) as 200 with its ETag.
+ * Returns the status sent. */
+int resource_send_row(struct req *r, const PGresult *res);
 
 #endif

@@ -1,0 +1,27 @@
+/* facilitators.h: /v1/facilitators, their eligibility, the status check, employment requests and
+ * scheduled status changes. */
+#ifndef REGISTRY_FACILITATORS_H
+#define REGISTRY_FACILITATORS_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+extern const struct db_stmt facilitators_stmts[];
+int facilitators_create(struct req *r); /* POST /v1/facilitators */
+int facilitators_list(struct req *r);   /* GET /v1/facilitators */
+/* GET /v1/facilitators/{id}: a UUID, or a registration number (MPF-...) */
+int facilitators_get(struct req *r);
+int facilitators_update(struct req *r); /* PATCH /v1/facilitators/{id} */
+/* GET /v1/facilitators/{id}/eligibility?on=YYYY-MM-DD */
+int facilitators_eligibility(struct req *r);
+int facilitators_status_check(struct req *r); /* POST /v1/facilitators/status-check */
+/* POST and GET /v1/facilitators/{id}/employment-requests, GET and PATCH .../{request id}. */
+int facilitators_employment_request_create(struct req *r);
+int facilitators_employment_requests_list(struct req *r);
+int facilitators_employment_request_get(struct req *r);
+int facilitators_employment_request_update(struct req *r);
+/* Gives facilitators and licences their scheduled changes due by today (the daily job; each
+ * change to one of them does it for that one first). Returns how many changed, or -1. */
+long facilitators_apply_scheduled(struct db_conn *db);
+
+#endif
