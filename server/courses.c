@@ -319,8 +319,7 @@ courses_update(struct req *r)
     }
     kind = db_value(res, 0, "kind");
     new_kind = json_string_value(json_object_get(in, "kind"));
-    if (new_kind != NULL && strcmp(new_kind, kind) != 0
-        && strcmp(db_value(res, 0, "_used"), "t") == 0) {
+    if (new_kind != NULL && strcmp(new_kind, kind) != 0 && db_bool(res, 0, "_used")) {
         status = problem_send(r, PROBLEM_CONFLICT,
                               "course %s has training sessions: its kind cannot change; create "
                               "a new course instead",

@@ -386,10 +386,9 @@ public_view(const PGresult *res, int row)
 static int
 visible(const struct principal *p, const PGresult *res, int row, const char *employer_column)
 {
-    const char *on = db_value(res, row, "_on_register");
     const char *org = db_value(res, row, employer_column);
 
-    return auth_is_admin(p) || (on != NULL && on[0] == 't')
+    return auth_is_admin(p) || db_bool(res, row, "_on_register")
            || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
 }
 

@@ -495,11 +495,10 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
     if ((status = http_exec_or_problem(r, "prog_location_locked", 2, params, &res)) != 0) {
         goto out;
     }
-    if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "owned"), "t") != 0) {
+    if (PQntuples(res) == 0 || !db_bool(res, 0, "owned")) {
         add_rule(errors, "location_id", "location_not_owned",
                  "location %s is not a location of organisation %s", loc, org);
-    } else if (db_value(res, 0, "archived_at") != NULL
-               || strcmp(db_value(res, 0, "active"), "t") != 0) {
+    } else if (db_value(res, 0, "archived_at") != NULL || !db_bool(res, 0, "active")) {
         add_rule(errors, "location_id", "location_inactive", "location %s (%s) is %s", loc,
                  db_value(res, 0, "name"),
                  db_value(res, 0, "archived_at") != NULL ? "archived" : "not active");
@@ -518,12 +517,11 @@ check_rules_or_problem(struct req *r, json_t *cand, json_t *errors, int *session
         goto out;
     }
     snprintf(today, 16, "%s", db_value(res, 0, "today"));
-    if (strcmp(db_value(res, 0, "licensed_start"), "t") != 0
-        || strcmp(db_value(res, 0, "licensed_end"), "t") != 0) {
+    if (!db_bool(res, 0, "licensed_start") || !db_bool(res, 0, "licensed_end")) {
         add_rule(errors, "organisation_id", "licence_not_active",
                  "the organisation holds no active licence covering %s %s",
-                 strcmp(db_value(res, 0, "licensed_start"), "t") != 0 ? "starts_on" : "ends_on",
-                 strcmp(db_value(res, 0, "licensed_start"), "t") != 0 ? starts : ends);
+                 !db_bool(res, 0, "licensed_start") ? "starts_on" : "ends_on",
+                 !db_bool(res, 0, "licensed_start") ? starts : ends);
     }
     if (db_value(res, 0, "sessions") == NULL) {
         add_rule(errors, "variant", "variant_unknown", "variant %s is not one of: %s", variant,

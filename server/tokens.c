@@ -953,8 +953,7 @@ tokens_refresh(struct req *r)
                              "the refresh token is not valid");
         goto out;
     }
-    if (strcmp(db_value(res, 0, "expired"), "t") == 0
-        || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
+    if (db_bool(res, 0, "expired") || db_bool(res, 0, "disabled")) {
         db_rollback(r->db);
         status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
                              "the refresh token is not valid");

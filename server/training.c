@@ -371,7 +371,7 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
         }
         if (PQntuples(res) == 0) {
             problem_add_error(errors, "course_id", "no such course");
-        } else if (strcmp(db_value(res, 0, "active"), "t") != 0) {
+        } else if (!db_bool(res, 0, "active")) {
             problem_add_error(errors, "course_id",
                               "the course is not active: no new session may be scheduled on it");
         }
@@ -382,9 +382,9 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
         if ((status = http_exec_or_problem(r, "ses_location", 1, params, &res)) != 0) {
             goto out;
         }
-        if (PQntuples(res) == 0 || strcmp(db_value(res, 0, "archived"), "t") == 0) {
+        if (PQntuples(res) == 0 || db_bool(res, 0, "archived")) {
             problem_add_error(errors, "location_id", "no such delivery location");
-        } else if (strcmp(db_value(res, 0, "active"), "t") != 0) {
+        } else if (!db_bool(res, 0, "active")) {
             problem_add_error(errors, "location_id", "the delivery location is not active");
         }
         PQclear(res);
@@ -836,7 +836,7 @@ enrolments_create(struct req *r)
     if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
         goto out;
     }
-    if (PQntuples(fac) == 0 || (!admin && strcmp(db_value(fac, 0, "in_org"), "t") != 0)) {
+    if (PQntuples(fac) == 0 || (!admin && !db_bool(fac, 0, "in_org"))) {
         status = problem_send_field(r, "facilitator_id",
                                     admin ? "no such facilitator"
                                           : "not one of your organisation's current staff");

@@ -364,7 +364,7 @@ static int
 update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
 {
     const char *id = db_value(res, 0, "id");
-    const char *current = db_value(res, 0, "role"), *archived;
+    const char *current = db_value(res, 0, "role");
     json_t *role = json_object_get(in, "role");
     json_t *disabled = json_object_get(in, "disabled");
     int self = strcmp(id, r->principal.sub) == 0;
@@ -392,8 +392,7 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res)
                                   "cannot change to or from admin; an admin is not bound to an "
                                   "organisation and a licensee is");
     }
-    archived = db_value(res, 0, "_org_archived");
-    if (json_is_false(disabled) && archived != NULL && strcmp(archived, "t") == 0) {
+    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
         return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
     }
     return 0;
@@ -473,7 +472,7 @@ users_password(struct req *r)
     if ((status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
         goto out;
     }
-    if (PQntuples(res) != 1 || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
+    if (PQntuples(res) != 1 || db_bool(res, 0, "disabled")) {
         status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
         goto out;
     }

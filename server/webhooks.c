@@ -77,11 +77,15 @@
 static const int retry_factors[] = {1, 60, 360, 1440, 3600, 7200};
 
 static const char *const event_names[] = {
-    "facilitator.status_changed", "facilitator.accreditation_expiring",
-    "licence.status_changed",     "licence.expiring",
-    "programme.changed",          "programme.at_risk",
+    "facilitator.status_changed",
+    "facilitator.accreditation_expiring",
+    "licence.status_changed",
+    "licence.expiring",
+    "programme.changed",
+    "programme.at_risk",
     /* Employment requests (facilitators.c). */
-    "facilitator.employment_requested", "facilitator.employment_approved",
+    "facilitator.employment_requested",
+    "facilitator.employment_approved",
     "facilitator.employment_declined",
     NULL,
 };
@@ -1067,7 +1071,7 @@ expiry_job(void)
     if (!db_ok(res)) {
         goto out;
     }
-    if (strcmp(db_value(res, 0, "locked"), "t") != 0) {
+    if (!db_bool(res, 0, "locked")) {
         rc = 0; /* another instance is on it */
         goto out;
     }
