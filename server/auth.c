@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "registry/clock.h"
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/db.h"
@@ -186,13 +187,7 @@ epochs_wait_or_stop(int ms)
     struct timespec until;
     int stop;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    clock_realtime_in(&until, ms);
     pthread_mutex_lock(&epochs.mu);
     while (!epochs.stop && pthread_cond_timedwait(&epochs.cv, &epochs.mu, &until) != ETIMEDOUT) {
     }

@@ -596,13 +596,7 @@ pool_take(struct pool *p, int wait_ms, int work_ms)
         p->tail = &w;
         pthread_mutex_unlock(&p->mu);
 
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += wait_ms / 1000;
-        deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        clock_realtime_in(&deadline, wait_ms);
         while ((rc = sem_timedwait(&w.sem, &deadline)) != 0 && errno == EINTR) {
         }
         if (rc != 0) {

@@ -145,13 +145,7 @@ monitor_main(void *arg)
                               state_names[now], lag, monitor.max_lag_ms);
             }
         }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += DB_REPLICA_CHECK_MS / 1000;
-        until.tv_nsec += (long)(DB_REPLICA_CHECK_MS % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        clock_realtime_in(&until, DB_REPLICA_CHECK_MS);
         pthread_mutex_lock(&monitor.mu);
         while (!monitor.stop
                && pthread_cond_timedwait(&monitor.cv, &monitor.mu, &until) != ETIMEDOUT) {

@@ -24,6 +24,7 @@
 #include "registry/ratelimit.h"
 #include "registry/replica.h"
 #include "registry/resources.h"
+#include "registry/scheduler.h"
 #include "registry/static.h"
 #include "registry/variants.h"
 
@@ -140,25 +141,10 @@ static const struct route routes[] = {
 #pragma GCC diagnostic pop
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,
-    tokens_stmts,
-    users_stmts,
-    organisations_stmts,
-    licences_stmts,
-    audit_stmts,
-    facilitators_stmts,
-    courses_stmts,
-    training_stmts,
-    locations_stmts,
-    programmes_stmts,
-    reports_stmts,
-    public_stmts,
-    openreferral_stmts,
-    postcodes_stmts,
-    clients_stmts,
-    webhooks_stmts,
-    variants_stmts,
-    NULL,
+    health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
+    audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
+    programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
+    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     NULL,
 };
 
 size_t

@@ -2,8 +2,8 @@
 #include "registry/server.h"
 
 #include <malloc.h>
-#include <stddef.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
+#include "registry/scheduler.h"
 #include "registry/webhooks.h"
 
 /* Our own auth runs in the router; registering a handler that allows everything also stops
@@ -172,7 +173,7 @@ server_run(const struct config *c)
     ratelimit_init(c->public_rate);
 
     signal(SIGPIPE, SIG_IGN);
-    if (webhooks_start(c) != 0) {
+    if (webhooks_start(c) != 0 || scheduler_start(c) != 0) {
         goto out;
     }
 
@@ -242,7 +243,8 @@ out:
     if (library) {
         mg_exit_library();
     }
-    webhooks_stop(); /* joins the worker before its pool goes */
+    scheduler_stop(); /* joins the threads before their pool goes */
+    webhooks_stop();
     auth_epochs_stop();
     db_pool_close();
     keys_unload();
