@@ -803,6 +803,42 @@ db_exec_long(struct db_conn *c, const char *name, long param)
     return n;
 }
 
+/* 1 when `res` failed because the session does not know the statement (SQLSTATE 26000). */
+static int
+unknown_statement(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return state != NULL && strcmp(state, "26000") == 0;
+}
+
+/* The session of `c` lost its prepared statements (a DEALLOCATE, a pooler in between): prepares
+ * every one again, by the borrower's deadline. Returns 0, or -1. */
+static int
+prepare_again(struct db_conn *c, const char *name)
+{
+    const char *label = c->pool == &replica ? " (replica)" : "";
+    PGresult *res = run_sql(c, "DEALLOCATE ALL", c->deadline);
+    char err[256];
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK, timed_out;
+
+    PQclear(res);
+    if (!ok) {
+        return -1;
+    }
+    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) != 0) {
+        if (timed_out) {
+            drop(c, "preparing again");
+        } else {
+            logging_event("error", NULL, "db: preparing again%s: %s", label, err);
+        }
+        return -1;
+    }
+    logging_event("warn", NULL, "db: statement %s unknown to its session%s; all prepared again",
+                  name, label);
+    return 0;
+}
+
 PGresult *
 db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params)
 {
@@ -810,14 +846,46 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *par
 
     atomic_fetch_add_explicit(&c->pool->statements, 1, memory_order_relaxed);
     res = run_prepared(c, name, nparams, params);
-    if (!db_ok(res) && !c->in_tx && !c->dropped && PQstatus(c->pg) == CONNECTION_BAD) {
+    if (!db_ok(res) && unknown_statement(res) && c->in_tx) {
+        c->ready = 0; /* the transaction is lost; the next borrow prepares every statement */
+    } else if (!db_ok(res) && !c->in_tx && !c->dropped
+               && (PQstatus(c->pg) == CONNECTION_BAD || unknown_statement(res))) {
+        int again = PQstatus(c->pg) == CONNECTION_BAD ? reconnect(c) : prepare_again(c, name);
+
         PQclear(res);
-        if (reconnect(c) != 0) {
+        if (again != 0) {
             return failed_result(c);
         }
         res = run_prepared(c, name, nparams, params);
     }
     return res != NULL ? res : failed_result(c);
+}
+
+int
+db_stmts_check(const char *const *names)
+{
+    const char *const *n, *first = NULL;
+    int missing = 0;
+
+    for (n = names; n != NULL && *n != NULL; n++) {
+        const struct db_stmt *const *t;
+        const struct db_stmt *st = NULL;
+
+        for (t = primary.tables; t != NULL && *t != NULL && st == NULL; t++) {
+            for (st = *t; st->name != NULL && strcmp(st->name, *n) != 0; st++) {
+            }
+            st = st->name != NULL ? st : NULL;
+        }
+        if (st == NULL && missing++ == 0) {
+            first = *n;
+        }
+    }
+    if (missing > 0) {
+        logging_event("error", NULL,
+                      "mpact-registry: statement %s is used but in no statement table (%d missing)",
+                      first, missing);
+    }
+    return missing > 0 ? -1 : 0;
 }
 
 int

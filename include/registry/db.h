@@ -96,8 +96,16 @@ PGresult *db_probe(int which, PGconn **pg, const char *sql);
 
 /* Runs prepared statement `name` by the borrow's deadline. Outside a transaction, a connection
  * found dead is reset, re-prepared and the statement retried once (never after a deadline
- * passed). Never returns NULL. */
+ * passed), and so is a statement the session does not know (SQLSTATE 26000: its statements are
+ * prepared again); inside one, that failure stands and the connection is prepared again when next
+ * borrowed. A name in no statement table still fails with 26000 (problem_from_db: 500). Never
+ * returns NULL. */
 PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params);
+
+/* Checks that every name of `names` (NULL-terminated) is a statement of the tables given to
+ * db_pool_init (call after it): the statement names the code uses, checked at start-up. Returns 0,
+ * or -1 after logging one line naming the first missing one; `serve` then stops. */
+int db_stmts_check(const char *const *names);
 
 /* Runs prepared statement `name` with one integer parameter and returns the integer in the first
  * column of its one row (a count, say), or -1 when it failed. */
