@@ -223,12 +223,13 @@ auth_epochs_start(void)
 
     db_release(c);
     if (rc != 0) {
-        fprintf(stderr, "mpact-registry: cannot read the token epochs from the database\n");
+        logging_event("error", NULL,
+                      "mpact-registry: cannot read the token epochs from the database");
         return -1;
     }
     epochs.stop = 0;
     if (pthread_create(&epochs.thread, NULL, epochs_main, NULL) != 0) {
-        fprintf(stderr, "mpact-registry: cannot start the token-epoch thread\n");
+        logging_event("error", NULL, "mpact-registry: cannot start the token-epoch thread");
         return -1;
     }
     epochs.running = 1;

@@ -42,6 +42,7 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
 #include "registry/validate.h"
@@ -1508,8 +1509,8 @@ facilitators_apply_scheduled(struct db_conn *db)
     if (db_ok(res) && PQntuples(res) == 1) {
         n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     } else {
-        fprintf(stderr, "facilitators: applying scheduled changes failed: %s",
-                PQresultErrorMessage(res));
+        logging_event("error", NULL, "facilitators: applying scheduled changes failed: %s",
+                      PQresultErrorMessage(res));
     }
     PQclear(res);
     return n;

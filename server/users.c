@@ -24,6 +24,7 @@
 #include "registry/auth.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
@@ -324,7 +325,8 @@ users_create(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
@@ -506,7 +508,8 @@ users_password(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }

@@ -497,7 +497,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
     } else if (strncmp(event, "facilitator.employment_", 23) == 0) {
         stmt = "wh_enq_employment";
     } else {
-        fprintf(stderr, "webhooks: no enqueue for event %s\n", event);
+        logging_event("error", NULL, "webhooks: no enqueue for event %s", event);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     params[0] = event;
@@ -966,20 +966,21 @@ record(const struct message *m, const struct attempt *a)
     params[6] = delay;
     if ((c = db_acquire()) == NULL) {
         /* The lease runs out and the message is tried again; the attempt goes unrecorded. */
-        fprintf(stderr, "webhooks: no database connection to record %s\n", m->msg_id);
+        logging_event("error", NULL, "webhooks: no database connection to record %s", m->msg_id);
         return;
     }
     metrics_webhook(outcome);
     res = db_exec(c, "wh_record", 7, params);
     if (!db_ok(res)) {
-        fprintf(stderr, "webhooks: recording %s: %s", m->msg_id, PQresultErrorMessage(res));
+        logging_event("error", NULL, "webhooks: recording %s: %s", m->msg_id,
+                      PQresultErrorMessage(res));
     }
     PQclear(res);
     db_release(c);
     if (strcmp(outcome, "delivered") != 0) {
-        fprintf(stderr, "webhooks: %s attempt %d to subscription %s: %s%s\n", m->msg_id, m->attempt,
-                m->subscription_id, a->code != 0 ? code : a->error,
-                strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
+        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", m->msg_id,
+                      m->attempt, m->subscription_id, a->code != 0 ? code : a->error,
+                      strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
     }
 }
 
@@ -1011,7 +1012,7 @@ deliver_due(void)
     params[1] = batch;
     res = db_exec(c, "wh_claim", 2, params);
     if (!db_ok(res)) {
-        fprintf(stderr, "webhooks: claiming: %s", PQresultErrorMessage(res));
+        logging_event("error", NULL, "webhooks: claiming: %s", PQresultErrorMessage(res));
     } else {
         for (i = 0; i < PQntuples(res) && n < WH_BATCH; i++) {
             struct message *m = &ms[n];
@@ -1112,7 +1113,7 @@ webhooks_start(const struct config *c)
     int rc;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "mpact-registry: webhooks: libcurl does not initialise\n");
+        logging_event("error", NULL, "mpact-registry: webhooks: libcurl does not initialise");
         return -1;
     }
     worker.allow = c->webhook_allow_hosts != NULL ? strdup(c->webhook_allow_hosts) : NULL;
@@ -1122,7 +1123,8 @@ webhooks_start(const struct config *c)
     worker.stop = 0;
     atomic_store(&worker.stop_now, 0);
     if ((rc = pthread_create(&worker.thread, NULL, worker_main, NULL)) != 0) {
-        fprintf(stderr, "mpact-registry: webhooks: cannot start the worker: %s\n", strerror(rc));
+        logging_event("error", NULL, "mpact-registry: webhooks: cannot start the worker: %s",
+                      strerror(rc));
         free(worker.allow);
         worker.allow = NULL;
         curl_global_cleanup();
