@@ -180,29 +180,13 @@ auth_epochs_may_change(const char *resource_type)
            || strcmp(resource_type, "licence") == 0 || strcmp(resource_type, "organisation") == 0;
 }
 
-/* 1 when the thread should stop, after waiting up to `ms` for that. */
-static int
-epochs_wait_or_stop(int ms)
-{
-    struct timespec until;
-    int stop;
-
-    clock_realtime_in(&until, ms);
-    pthread_mutex_lock(&epochs.mu);
-    while (!epochs.stop && pthread_cond_timedwait(&epochs.cv, &epochs.mu, &until) != ETIMEDOUT) {
-    }
-    stop = epochs.stop;
-    pthread_mutex_unlock(&epochs.mu);
-    return stop;
-}
-
 static void *
 epochs_main(void *arg)
 {
     int failing = 0;
 
     (void)arg;
-    while (!epochs_wait_or_stop(AUTH_EPOCH_POLL_MS)) {
+    while (!clock_wait_or_stop(&epochs.mu, &epochs.cv, &epochs.stop, NULL, AUTH_EPOCH_POLL_MS)) {
         struct db_conn *c = db_acquire();
         int rc = c != NULL ? auth_epochs_refresh(c) : -1;
 
@@ -240,10 +224,7 @@ void
 auth_epochs_stop(void)
 {
     if (epochs.running) {
-        pthread_mutex_lock(&epochs.mu);
-        epochs.stop = 1;
-        pthread_cond_signal(&epochs.cv);
-        pthread_mutex_unlock(&epochs.mu);
+        clock_wake(&epochs.mu, &epochs.cv, &epochs.stop);
         pthread_join(epochs.thread, NULL);
         epochs.running = 0;
     }

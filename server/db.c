@@ -405,14 +405,6 @@ reconnect(struct db_conn *c)
     return 0;
 }
 
-/* Opens a connection that gives up connecting after `timeout_s` (0: libpq's default, which is to
- * wait as long as the network does). The conninfo's own connect_timeout wins. Never NULL. */
-static PGconn *
-connect_timed(const char *conninfo, int timeout_s)
-{
-    return connect_params(conninfo, timeout_s, 1);
-}
-
 /* Runs prepared statement `name` on `c` by its deadline. NULL when it could not run (the
  * connection broke, or the deadline passed and dropped it). */
 static PGresult *
@@ -510,7 +502,8 @@ pool_open(struct pool *p,
         c->pool = p;
         if (lenient) {
             char ignored[256];
-            c->pg = connect_timed(p->conninfo, DB_REPLICA_CONNECT_TIMEOUT_S);
+            /* Blocking, but giving up after the timeout (the conninfo's own wins). */
+            c->pg = connect_params(p->conninfo, DB_REPLICA_CONNECT_TIMEOUT_S, 1);
             if (c->pg == NULL) {
                 snprintf(err, errlen, "out of memory");
                 pool_close(p);

@@ -127,7 +127,6 @@ monitor_main(void *arg)
 
     (void)arg;
     while (!stop) {
-        struct timespec until;
         long long lag;
         int was = atomic_load(&monitor.state), now = measure(&pri, &rep, &lag);
 
@@ -145,13 +144,8 @@ monitor_main(void *arg)
                               state_names[now], lag, monitor.max_lag_ms);
             }
         }
-        clock_realtime_in(&until, DB_REPLICA_CHECK_MS);
-        pthread_mutex_lock(&monitor.mu);
-        while (!monitor.stop
-               && pthread_cond_timedwait(&monitor.cv, &monitor.mu, &until) != ETIMEDOUT) {
-        }
-        stop = monitor.stop;
-        pthread_mutex_unlock(&monitor.mu);
+        stop =
+            clock_wait_or_stop(&monitor.mu, &monitor.cv, &monitor.stop, NULL, DB_REPLICA_CHECK_MS);
     }
     PQfinish(pri);
     PQfinish(rep);
@@ -203,10 +197,7 @@ void
 db_replica_close(void)
 {
     if (monitor.running) {
-        pthread_mutex_lock(&monitor.mu);
-        monitor.stop = 1;
-        pthread_cond_signal(&monitor.cv);
-        pthread_mutex_unlock(&monitor.mu);
+        clock_wake(&monitor.mu, &monitor.cv, &monitor.stop);
         pthread_join(monitor.thread, NULL);
         monitor.running = 0;
     }

@@ -12,7 +12,6 @@
  * A job that fails is tried again at the next look at the day, a minute later. */
 #include "registry/scheduler.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,22 +41,6 @@ static struct {
     int stop; /* under mu */
     int expiry_every_s, retention_days;
 } sched = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-/* Waits up to `ms`, or until asked to stop. Returns 1 when stopping. */
-static int
-wait_or_stop(long long ms)
-{
-    struct timespec until;
-    int stop;
-
-    clock_realtime_in(&until, ms > 0 ? ms : 0);
-    pthread_mutex_lock(&sched.mu);
-    while (!sched.stop && pthread_cond_timedwait(&sched.cv, &sched.mu, &until) != ETIMEDOUT) {
-    }
-    stop = sched.stop;
-    pthread_mutex_unlock(&sched.mu);
-    return stop;
-}
 
 /* Runs the expiry job unless another instance holds the lock. Returns 0 when it ran (or another
  * instance is running it), -1 on a database error (try again later). */
@@ -174,7 +157,7 @@ scheduler_main(void *arg)
             next_extra = t + every_ms;
         }
         wake = every_ms > 0 && next_extra < next_day_check ? next_extra : next_day_check;
-    } while (!wait_or_stop(wake - clock_mono_ms()));
+    } while (!clock_wait_or_stop(&sched.mu, &sched.cv, &sched.stop, NULL, wake - clock_mono_ms()));
     return NULL;
 }
 
@@ -201,10 +184,7 @@ scheduler_stop(void)
     if (!sched.running) {
         return;
     }
-    pthread_mutex_lock(&sched.mu);
-    sched.stop = 1;
-    pthread_cond_signal(&sched.cv);
-    pthread_mutex_unlock(&sched.mu);
+    clock_wake(&sched.mu, &sched.cv, &sched.stop);
     pthread_join(sched.thread, NULL);
     sched.running = 0;
 }

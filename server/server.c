@@ -48,11 +48,11 @@ log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
-/* The statement names the rooms without a resource descriptor use outside a request (the jobs,
- * the webhook worker and outbox, sign-in, audit, readiness), checked at start-up against the
- * tables: a misspelt one stops `serve` with one line instead of failing at its first use. The
- * resource descriptors' names are checked by resource.c. */
-static const char *const room_stmt_names[] = {
+/* The statement names the background threads use (the jobs, the webhook worker, the token epochs,
+ * readiness), checked at start-up against the tables: a misspelt one stops `serve` with one line
+ * instead of failing, unseen by any request, in a thread's log. The resource descriptors' names
+ * are checked by resource.c. */
+static const char *const thread_stmt_names[] = {
     "sched_today",
     "sched_expiry_lock",
     "fac_apply_all_due",
@@ -63,20 +63,8 @@ static const char *const room_stmt_names[] = {
     "wh_claim",
     "wh_record",
     "wh_outbox_depth",
-    "wh_enq_facilitator",
-    "wh_enq_licence",
-    "wh_enq_programme",
-    "wh_enq_employment",
-    "health_migrations",
     "auth_epochs_since",
-    "audit_insert",
-    "tok_user_by_email",
-    "tok_insert",
-    "tok_use",
-    "tok_throttle_check",
-    "tok_throttle_lock",
-    "postcodes_find_full",
-    "postcodes_find_outward",
+    "health_migrations",
     NULL,
 };
 
@@ -192,7 +180,7 @@ server_run(const struct config *c)
         logging_event("error", NULL, "mpact-registry: %s", err);
         goto out;
     }
-    if (db_stmts_check(room_stmt_names) != 0) {
+    if (db_stmts_check(thread_stmt_names) != 0) {
         goto out;
     }
     if (c->database_url_replica != NULL

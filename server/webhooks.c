@@ -800,35 +800,19 @@ static struct {
 static int
 wait_or_stop(int ms)
 {
-    struct timespec until;
-    int stop;
-
-    clock_realtime_in(&until, ms);
-    pthread_mutex_lock(&worker.mu);
-    while (!worker.stop && !worker.kicked) {
-        if (pthread_cond_timedwait(&worker.cv, &worker.mu, &until) == ETIMEDOUT) {
-            break;
-        }
-    }
-    worker.kicked = 0;
-    stop = worker.stop;
-    pthread_mutex_unlock(&worker.mu);
-    return stop;
+    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, &worker.kicked, ms);
 }
 
 void
 webhooks_kick(void)
 {
-    pthread_mutex_lock(&worker.mu);
-    worker.kicked = 1;
-    pthread_cond_signal(&worker.cv);
-    pthread_mutex_unlock(&worker.mu);
+    clock_wake(&worker.mu, &worker.cv, &worker.kicked);
 }
 
 static int
 stopping(void)
 {
-    return wait_or_stop(0);
+    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, NULL, 0); /* keeps a kick */
 }
 
 static size_t
@@ -1140,11 +1124,8 @@ webhooks_stop(void)
     if (!worker.running) {
         return;
     }
-    pthread_mutex_lock(&worker.mu);
-    worker.stop = 1;
     atomic_store(&worker.stop_now, 1);
-    pthread_cond_signal(&worker.cv);
-    pthread_mutex_unlock(&worker.mu);
+    clock_wake(&worker.mu, &worker.cv, &worker.stop);
     pthread_join(worker.thread, NULL);
     worker.running = 0;
     free(worker.allow);
