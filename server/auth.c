@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "registry/clock.h"
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/db.h"
@@ -179,35 +180,13 @@ auth_epochs_may_change(const char *resource_type)
            || strcmp(resource_type, "licence") == 0 || strcmp(resource_type, "organisation") == 0;
 }
 
-/* 1 when the thread should stop, after waiting up to `ms` for that. */
-static int
-epochs_wait_or_stop(int ms)
-{
-    struct timespec until;
-    int stop;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&epochs.mu);
-    while (!epochs.stop && pthread_cond_timedwait(&epochs.cv, &epochs.mu, &until) != ETIMEDOUT) {
-    }
-    stop = epochs.stop;
-    pthread_mutex_unlock(&epochs.mu);
-    return stop;
-}
-
 static void *
 epochs_main(void *arg)
 {
     int failing = 0;
 
     (void)arg;
-    while (!epochs_wait_or_stop(AUTH_EPOCH_POLL_MS)) {
+    while (!clock_wait_or_stop(&epochs.mu, &epochs.cv, &epochs.stop, NULL, AUTH_EPOCH_POLL_MS)) {
         struct db_conn *c = db_acquire();
         int rc = c != NULL ? auth_epochs_refresh(c) : -1;
 
@@ -228,12 +207,13 @@ auth_epochs_start(void)
 
     db_release(c);
     if (rc != 0) {
-        fprintf(stderr, "mpact-registry: cannot read the token epochs from the database\n");
+        logging_event("error", NULL,
+                      "mpact-registry: cannot read the token epochs from the database");
         return -1;
     }
     epochs.stop = 0;
     if (pthread_create(&epochs.thread, NULL, epochs_main, NULL) != 0) {
-        fprintf(stderr, "mpact-registry: cannot start the token-epoch thread\n");
+        logging_event("error", NULL, "mpact-registry: cannot start the token-epoch thread");
         return -1;
     }
     epochs.running = 1;
@@ -244,10 +224,7 @@ void
 auth_epochs_stop(void)
 {
     if (epochs.running) {
-        pthread_mutex_lock(&epochs.mu);
-        epochs.stop = 1;
-        pthread_cond_signal(&epochs.cv);
-        pthread_mutex_unlock(&epochs.mu);
+        clock_wake(&epochs.mu, &epochs.cv, &epochs.stop);
         pthread_join(epochs.thread, NULL);
         epochs.running = 0;
     }

@@ -446,7 +446,7 @@ clients_check_secret_or_problem(struct req *r,
         snprintf(out->scope, sizeof(out->scope), "%s",
                  db_value(res, 0, "scope") != NULL ? db_value(res, 0, "scope") : "");
         out->epoch = atoll(db_value(res, 0, "epoch"));
-        out->licensed = strcmp(db_value(res, 0, "licensed"), "t") == 0;
+        out->licensed = db_bool(res, 0, "licensed");
         status = 1;
     }
     PQclear(res);

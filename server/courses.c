@@ -168,7 +168,7 @@ course_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 
     if (cur != NULL) {
         stored = db_value(cur, 0, "kind");
-        if (kind != NULL && strcmp(kind, stored) != 0 && db_value(cur, 0, "_used")[0] == 't') {
+        if (kind != NULL && strcmp(kind, stored) != 0 && db_bool(cur, 0, "_used")) {
             return problem_send(r, PROBLEM_CONFLICT,
                                 "course %s has training sessions: its kind cannot change; "
                                 "create a new course instead",

@@ -1,4 +1,5 @@
-/* db.c: a small pool of PostgreSQL connections. HTTP threads are many and connections few
+/* db.c: a small pool of PostgreSQL connections (and the replica's second pool, whose monitor is
+ * in replica.c). HTTP threads are many and connections few
  * (STYLE.md, SQL): a request borrows one for as long as it needs it. Every statement table
  * is prepared on each connection when it opens and again after a reconnect, because prepared
  * statements die with their session (LIBRARIES.md 20). */
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "registry/clock.h"
@@ -62,19 +62,6 @@ static int query_timeout_ms = DB_QUERY_TIMEOUT_DEFAULT_MS;
 
 static struct pool primary = {.label = "primary", .mu = PTHREAD_MUTEX_INITIALIZER};
 static struct pool replica = {.label = "replica", .mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* The replica's health, kept by a monitor thread (see db_replica_init). */
-static struct {
-    pthread_t thread;
-    int running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;            /* under mu */
-    int max_lag_ms;      /* REGISTRY_REPLICA_MAX_LAG_MS */
-    atomic_int state;    /* enum db_replica_state */
-    atomic_llong lag_ms; /* last measured lag, -1 unknown */
-    atomic_int configured;
-} monitor = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
 quiet_notices(void *arg, const char *message)
@@ -418,14 +405,6 @@ reconnect(struct db_conn *c)
     return 0;
 }
 
-/* Opens a connection that gives up connecting after `timeout_s` (0: libpq's default, which is to
- * wait as long as the network does). The conninfo's own connect_timeout wins. Never NULL. */
-static PGconn *
-connect_timed(const char *conninfo, int timeout_s)
-{
-    return connect_params(conninfo, timeout_s, 1);
-}
-
 /* Runs prepared statement `name` on `c` by its deadline. NULL when it could not run (the
  * connection broke, or the deadline passed and dropped it). */
 static PGresult *
@@ -523,7 +502,8 @@ pool_open(struct pool *p,
         c->pool = p;
         if (lenient) {
             char ignored[256];
-            c->pg = connect_timed(p->conninfo, DB_REPLICA_CONNECT_TIMEOUT_S);
+            /* Blocking, but giving up after the timeout (the conninfo's own wins). */
+            c->pg = connect_params(p->conninfo, DB_REPLICA_CONNECT_TIMEOUT_S, 1);
             if (c->pg == NULL) {
                 snprintf(err, errlen, "out of memory");
                 pool_close(p);
@@ -609,13 +589,7 @@ pool_take(struct pool *p, int wait_ms, int work_ms)
         p->tail = &w;
         pthread_mutex_unlock(&p->mu);
 
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += wait_ms / 1000;
-        deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        clock_realtime_in(&deadline, wait_ms);
         while ((rc = sem_timedwait(&w.sem, &deadline)) != 0 && errno == EINTR) {
         }
         if (rc != 0) {
@@ -735,52 +709,33 @@ db_pool_stats(int which, struct db_pool_stats *out)
     return out->size > 0 ? 0 : -1;
 }
 
-/* ---- The read replica ---------------------------------------------------------------------- */
-
-/* Lag by WAL position. Every DB_REPLICA_CHECK_MS the monitor notes the primary's current WAL
- * position with the time, then asks the replica how far it has replayed. The lag is the age of
- * the oldest note the replica has not replayed yet: it has not caught up with what the primary
- * had written by then. This needs no synchronised clocks, reads nothing but two functions, and
- * does not mistake an idle primary (no new commits to replay) for a lagging replica, which the
- * age of pg_last_xact_replay_timestamp() would. The ring keeps enough notes to see past the
- * limit; the estimate is good to one check interval. */
-#define DB_LSN_PRIMARY_SQL "SELECT pg_current_wal_lsn()::text"
-#define DB_LSN_REPLICA_SQL                                                                         \
-    "SELECT pg_is_in_recovery(), COALESCE(pg_last_wal_replay_lsn(), '0/0')::text"
-
-static const char *const state_names[] = {"not configured", "in use", "unreachable",
-                                          "lagging or not measurable"};
-
-struct lsn_note {
-    long long at_ms;
-    unsigned long long lsn;
-};
-
-static struct {
-    struct lsn_note *notes;
-    int cap, n, next; /* a ring: `next` is written next, the oldest is next - n */
-} ring;
-
-/* "16/B374D848" -> its 64-bit position. Returns 0 on success. */
-static int
-parse_lsn(const char *text, unsigned long long *out)
+int
+db_pool_open_replica(const char *conninfo,
+                     int size,
+                     int wait_ms,
+                     const struct db_stmt *const *tables,
+                     char *err,
+                     size_t errlen)
 {
-    unsigned int hi, lo;
-    char extra;
-
-    if (sscanf(text, "%X/%X%c", &hi, &lo, &extra) != 2) {
-        return -1;
-    }
-    *out = ((unsigned long long)hi << 32) | lo;
-    return 0;
+    return pool_open(&replica, conninfo, size, wait_ms, tables, 1, err, errlen);
 }
 
-/* Runs a one-row query on a monitor connection, making or mending it first, within
- * DB_REPLICA_CONNECT_TIMEOUT_S: a hung database is then measured as unreachable instead of
- * holding the monitor. Returns the result (the caller clears it) or NULL. */
-static PGresult *
-monitor_query(PGconn **pg, const char *conninfo, const char *sql)
+void
+db_pool_close_replica(void)
 {
+    pool_close(&replica);
+}
+
+struct db_conn *
+db_acquire_replica(void)
+{
+    return pool_take(&replica, replica.wait_ms, query_timeout_ms);
+}
+
+PGresult *
+db_probe(int which, PGconn **pg, const char *sql)
+{
+    const char *conninfo = which == DB_POOL_REPLICA ? replica.conninfo : primary.conninfo;
     long long deadline = clock_mono_ms() + DB_REPLICA_CONNECT_TIMEOUT_S * 1000;
     PGresult *res;
     int timed_out;
@@ -808,176 +763,6 @@ monitor_query(PGconn **pg, const char *conninfo, const char *sql)
         return NULL;
     }
     return res;
-}
-
-/* Measures the replica on the monitor's own connections (`*pri` to the primary, `*rep` to the
- * replica). Returns the new state and sets *lag (-1 when not measurable). */
-static int
-measure(PGconn **pri, PGconn **rep, long long *lag)
-{
-    PGresult *res;
-    unsigned long long lsn, replayed;
-    long long now = clock_mono_ms();
-    int standby, i;
-
-    *lag = -1;
-    /* The primary first: what the replica has replayed is then compared with a position the
-     * primary had already reached. */
-    res = monitor_query(pri, primary.conninfo, DB_LSN_PRIMARY_SQL);
-    if (res != NULL && parse_lsn(PQgetvalue(res, 0, 0), &lsn) == 0) {
-        ring.notes[ring.next].at_ms = now;
-        ring.notes[ring.next].lsn = lsn;
-        ring.next = (ring.next + 1) % ring.cap;
-        if (ring.n < ring.cap) {
-            ring.n++;
-        }
-    }
-    PQclear(res);
-    res = monitor_query(rep, replica.conninfo, DB_LSN_REPLICA_SQL);
-    if (res == NULL) {
-        return DB_REPLICA_DOWN;
-    }
-    standby = PQgetvalue(res, 0, 0)[0] == 't';
-    i = parse_lsn(PQgetvalue(res, 0, 1), &replayed);
-    PQclear(res);
-    if (!standby) {
-        *lag = 0; /* the URL names a server that is not replaying: nothing to lag behind */
-        return DB_REPLICA_IN_USE;
-    }
-    if (i != 0 || ring.n == 0) {
-        return DB_REPLICA_LAGGING;
-    }
-    *lag = 0;
-    for (i = ring.n; i > 0; i--) {
-        const struct lsn_note *n = &ring.notes[(ring.next - i + ring.cap) % ring.cap];
-        if (n->lsn > replayed) {
-            *lag = now - n->at_ms;
-            break;
-        }
-    }
-    return *lag <= monitor.max_lag_ms ? DB_REPLICA_IN_USE : DB_REPLICA_LAGGING;
-}
-
-static void *
-monitor_main(void *arg)
-{
-    PGconn *pri = NULL, *rep = NULL;
-    int stop = 0;
-
-    (void)arg;
-    while (!stop) {
-        struct timespec until;
-        long long lag;
-        int was = atomic_load(&monitor.state), now = measure(&pri, &rep, &lag);
-
-        atomic_store(&monitor.lag_ms, lag);
-        atomic_store(&monitor.state, now);
-        if (now != was) {
-            /* Once per change of state, never per request. */
-            if (now == DB_REPLICA_IN_USE) {
-                logging_event("info", NULL, "db: replica %s: public reads and reports use it",
-                              state_names[now]);
-            } else {
-                logging_event("warn", NULL,
-                              "db: replica %s (lag %lld ms, limit %d ms): reads fall back to the "
-                              "primary",
-                              state_names[now], lag, monitor.max_lag_ms);
-            }
-        }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += DB_REPLICA_CHECK_MS / 1000;
-        until.tv_nsec += (long)(DB_REPLICA_CHECK_MS % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&monitor.mu);
-        while (!monitor.stop
-               && pthread_cond_timedwait(&monitor.cv, &monitor.mu, &until) != ETIMEDOUT) {
-        }
-        stop = monitor.stop;
-        pthread_mutex_unlock(&monitor.mu);
-    }
-    PQfinish(pri);
-    PQfinish(rep);
-    return NULL;
-}
-
-int
-db_replica_init(const char *conninfo,
-                int size,
-                int wait_ms,
-                int max_lag_ms,
-                const struct db_stmt *const *tables,
-                char *err,
-                size_t errlen)
-{
-    int rc;
-
-    if (pool_open(&replica, conninfo, size, wait_ms, tables, 1, err, errlen) != 0) {
-        return -1;
-    }
-    monitor.max_lag_ms = max_lag_ms;
-    monitor.stop = 0;
-    /* Notes enough to see a lag past the limit, and two more. */
-    ring.cap = max_lag_ms / DB_REPLICA_CHECK_MS + 3;
-    ring.n = 0;
-    ring.next = 0;
-    ring.notes = calloc((size_t)ring.cap, sizeof(*ring.notes));
-    if (ring.notes == NULL) {
-        snprintf(err, errlen, "out of memory");
-        pool_close(&replica);
-        return -1;
-    }
-    atomic_store(&monitor.lag_ms, -1);
-    /* Start as "unreachable" so that the first measurement that finds it well is logged. */
-    atomic_store(&monitor.state, DB_REPLICA_DOWN);
-    if ((rc = pthread_create(&monitor.thread, NULL, monitor_main, NULL)) != 0) {
-        snprintf(err, errlen, "cannot start the replica monitor: %s", strerror(rc));
-        free(ring.notes);
-        ring.notes = NULL;
-        pool_close(&replica);
-        return -1;
-    }
-    monitor.running = 1;
-    atomic_store(&monitor.configured, 1);
-    return 0;
-}
-
-void
-db_replica_close(void)
-{
-    if (monitor.running) {
-        pthread_mutex_lock(&monitor.mu);
-        monitor.stop = 1;
-        pthread_cond_signal(&monitor.cv);
-        pthread_mutex_unlock(&monitor.mu);
-        pthread_join(monitor.thread, NULL);
-        monitor.running = 0;
-    }
-    atomic_store(&monitor.configured, 0);
-    atomic_store(&monitor.state, DB_REPLICA_NONE);
-    free(ring.notes);
-    ring.notes = NULL;
-    pool_close(&replica);
-}
-
-int
-db_replica_state(long long *lag_ms)
-{
-    if (lag_ms != NULL) {
-        *lag_ms = atomic_load(&monitor.lag_ms);
-    }
-    return atomic_load(&monitor.configured) ? atomic_load(&monitor.state) : DB_REPLICA_NONE;
-}
-
-struct db_conn *
-db_acquire_read(void)
-{
-    if (!atomic_load(&monitor.configured) || atomic_load(&monitor.state) != DB_REPLICA_IN_USE) {
-        return NULL;
-    }
-    return pool_take(&replica, replica.wait_ms, query_timeout_ms);
 }
 
 int
@@ -1011,6 +796,42 @@ db_exec_long(struct db_conn *c, const char *name, long param)
     return n;
 }
 
+/* 1 when `res` failed because the session does not know the statement (SQLSTATE 26000). */
+static int
+unknown_statement(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return state != NULL && strcmp(state, "26000") == 0;
+}
+
+/* The session of `c` lost its prepared statements (a DEALLOCATE, a pooler in between): prepares
+ * every one again, by the borrower's deadline. Returns 0, or -1. */
+static int
+prepare_again(struct db_conn *c, const char *name)
+{
+    const char *label = c->pool == &replica ? " (replica)" : "";
+    PGresult *res = run_sql(c, "DEALLOCATE ALL", c->deadline);
+    char err[256];
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK, timed_out;
+
+    PQclear(res);
+    if (!ok) {
+        return -1;
+    }
+    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) != 0) {
+        if (timed_out) {
+            drop(c, "preparing again");
+        } else {
+            logging_event("error", NULL, "db: preparing again%s: %s", label, err);
+        }
+        return -1;
+    }
+    logging_event("warn", NULL, "db: statement %s unknown to its session%s; all prepared again",
+                  name, label);
+    return 0;
+}
+
 PGresult *
 db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params)
 {
@@ -1018,14 +839,46 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *par
 
     atomic_fetch_add_explicit(&c->pool->statements, 1, memory_order_relaxed);
     res = run_prepared(c, name, nparams, params);
-    if (!db_ok(res) && !c->in_tx && !c->dropped && PQstatus(c->pg) == CONNECTION_BAD) {
+    if (!db_ok(res) && unknown_statement(res) && c->in_tx) {
+        c->ready = 0; /* the transaction is lost; the next borrow prepares every statement */
+    } else if (!db_ok(res) && !c->in_tx && !c->dropped
+               && (PQstatus(c->pg) == CONNECTION_BAD || unknown_statement(res))) {
+        int again = PQstatus(c->pg) == CONNECTION_BAD ? reconnect(c) : prepare_again(c, name);
+
         PQclear(res);
-        if (reconnect(c) != 0) {
+        if (again != 0) {
             return failed_result(c);
         }
         res = run_prepared(c, name, nparams, params);
     }
     return res != NULL ? res : failed_result(c);
+}
+
+int
+db_stmts_check(const char *const *names)
+{
+    const char *const *n, *first = NULL;
+    int missing = 0;
+
+    for (n = names; n != NULL && *n != NULL; n++) {
+        const struct db_stmt *const *t;
+        const struct db_stmt *st = NULL;
+
+        for (t = primary.tables; t != NULL && *t != NULL && st == NULL; t++) {
+            for (st = *t; st->name != NULL && strcmp(st->name, *n) != 0; st++) {
+            }
+            st = st->name != NULL ? st : NULL;
+        }
+        if (st == NULL && missing++ == 0) {
+            first = *n;
+        }
+    }
+    if (missing > 0) {
+        logging_event("error", NULL,
+                      "mpact-registry: statement %s is used but in no statement table (%d missing)",
+                      first, missing);
+    }
+    return missing > 0 ? -1 : 0;
 }
 
 int
@@ -1083,123 +936,4 @@ db_rollback(struct db_conn *c)
         PQclear(run_sql(c, "ROLLBACK", cleanup_deadline(c)));
     }
     c->in_tx = 0;
-}
-
-/* "2025-01-31 12:00:00.5+00" -> "2025-01-31T12:00:00.5Z" (the session runs in UTC). */
-static json_t *
-timestamp_json(const char *v)
-{
-    char buf[64];
-    size_t n = strlen(v);
-
-    if (n + 2 > sizeof(buf)) {
-        return json_string(v);
-    }
-    memcpy(buf, v, n + 1);
-    if (n > 10 && buf[10] == ' ') {
-        buf[10] = 'T';
-    }
-    if (n > 3 && strcmp(buf + n - 3, "+00") == 0) {
-        buf[n - 3] = 'Z';
-        buf[n - 2] = '\0';
-    }
-    return json_string(buf);
-}
-
-static json_t *
-value_json(const PGresult *res, int row, int col)
-{
-    const char *v;
-
-    if (PQgetisnull(res, row, col)) {
-        return json_null();
-    }
-    v = PQgetvalue(res, row, col);
-    switch (PQftype(res, col)) {
-    case 16: /* bool */
-        return json_boolean(v[0] == 't');
-    case 20: /* int8 */
-    case 21: /* int2 */
-    case 23: /* int4 */
-        return json_integer(strtoll(v, NULL, 10));
-    case 700:  /* float4 */
-    case 701:  /* float8 */
-    case 1700: /* numeric */
-        return json_real(strtod(v, NULL));
-    case 114:  /* json */
-    case 3802: /* jsonb */
-        return json_loads(v, JSON_DECODE_ANY, NULL);
-    case 1184: /* timestamptz */
-        return timestamp_json(v);
-    default:
-        return json_string(v);
-    }
-}
-
-/* value_json, except that a value Jansson refuses (invalid UTF-8 from the database) becomes
- * null, loudly. */
-static json_t *
-column_json(const PGresult *res, int row, int col)
-{
-    json_t *v = value_json(res, row, col);
-
-    if (v == NULL) {
-        fprintf(stderr, "db: column %s: value not representable in JSON\n", PQfname(res, col));
-        v = json_null();
-    }
-    return v;
-}
-
-json_t *
-db_row_to_json(const PGresult *res, int row)
-{
-    json_t *o = json_object();
-    int col, ncols = PQnfields(res);
-
-    for (col = 0; col < ncols; col++) {
-        const char *name = PQfname(res, col);
-
-        if (name[0] == '_') {
-            continue;
-        }
-        json_object_set_new_nocheck(o, name, column_json(res, row, col)); /* names: ours */
-    }
-    return o;
-}
-
-json_t *
-db_row_pick(const PGresult *res, int row, const char *const *names)
-{
-    json_t *o = json_object();
-    const char *const *name;
-
-    for (name = names; *name != NULL; name++) {
-        int col = PQfnumber(res, *name);
-
-        json_object_set_new_nocheck(o, *name, col >= 0 ? column_json(res, row, col) : json_null());
-    }
-    return o;
-}
-
-json_t *
-db_rows_to_json(const PGresult *res, int n)
-{
-    json_t *a = json_array();
-    int i;
-
-    for (i = 0; i < n; i++) {
-        json_array_append_new(a, db_row_to_json(res, i));
-    }
-    return a;
-}
-
-const char *
-db_value(const PGresult *res, int row, const char *name)
-{
-    int col = PQfnumber(res, name);
-
-    if (col < 0 || row >= PQntuples(res) || PQgetisnull(res, row, col)) {
-        return NULL;
-    }
-    return PQgetvalue(res, row, col);
 }

@@ -44,6 +44,7 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/resources.h"
@@ -402,10 +403,9 @@ public_view(const PGresult *res, int row)
 static int
 visible(const struct principal *p, const PGresult *res, int row, const char *employer_column)
 {
-    const char *on = db_value(res, row, "_on_register");
     const char *org = db_value(res, row, employer_column);
 
-    return auth_is_admin(p) || (on != NULL && on[0] == 't')
+    return auth_is_admin(p) || db_bool(res, row, "_on_register")
            || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
 }
 
@@ -1315,8 +1315,8 @@ facilitators_apply_scheduled(struct db_conn *db)
     if (db_ok(res) && PQntuples(res) == 1) {
         n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     } else {
-        fprintf(stderr, "facilitators: applying scheduled changes failed: %s",
-                PQresultErrorMessage(res));
+        logging_event("error", NULL, "facilitators: applying scheduled changes failed: %s",
+                      PQresultErrorMessage(res));
     }
     PQclear(res);
     return n;

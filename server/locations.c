@@ -485,7 +485,7 @@ locations_delete(struct req *r)
     if ((status = http_exec_or_problem(r, "loc_used", 1, params, &check)) != 0) {
         goto out;
     }
-    used = strcmp(db_value(check, 0, "used"), "t") == 0;
+    used = db_bool(check, 0, "used");
     if ((status = http_exec_or_problem(r, used ? "loc_archive" : "loc_delete", 1, params, NULL))
         != 0) {
         goto out;

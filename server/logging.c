@@ -98,19 +98,18 @@ logging_event(const char *level, const char *request_id, const char *fmt, ...)
 {
     char msg[1024], ts[40];
     va_list ap;
+    size_t n;
     json_t *o;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
     va_end(ap);
+    for (n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--) {
+        msg[n - 1] = '\0'; /* libpq's messages end in a newline; the line gets one below */
+    }
     if (!logging_json()) {
-        size_t n = strlen(msg);
-        if (n + 1 < sizeof(msg)) {
-            msg[n] = '\n';
-            msg[n + 1] = '\0';
-        } else {
-            msg[sizeof(msg) - 2] = '\n';
-        }
+        msg[n] = '\n';
+        msg[n + 1] = '\0';
         fputs(msg, stderr);
         return;
     }
@@ -123,6 +122,12 @@ logging_event(const char *level, const char *request_id, const char *fmt, ...)
     }
     json_object_set_new(o, "msg", safe_string(msg));
     write_json(o);
+}
+
+void
+logging_prompt(const char *text)
+{
+    fputs(text, stderr);
 }
 
 void

@@ -10,6 +10,7 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/keys.h"
+#include "registry/logging.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
 #include "registry/postcodes.h"
@@ -23,12 +24,12 @@ connect_or_say(void)
     PGconn *pg;
 
     if (config.database_url == NULL) {
-        fprintf(stderr, "mpact-registry: REGISTRY_DATABASE_URL is not set\n");
+        logging_event("error", NULL, "mpact-registry: REGISTRY_DATABASE_URL is not set");
         return NULL;
     }
     pg = db_connect(config.database_url, err, sizeof(err));
     if (pg == NULL) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
     }
     return pg;
 }
@@ -46,7 +47,7 @@ cmd_migrate(void)
     n = migrate_apply(pg, stdout, err, sizeof(err));
     PQfinish(pg);
     if (n < 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     printf("%d migration(s) applied; schema is current\n", n);
@@ -66,7 +67,7 @@ cmd_seed_demo(void)
     rc = migrate_seed_demo(pg, stdout, err, sizeof(err));
     PQfinish(pg);
     if (rc != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     return 0;
@@ -81,7 +82,7 @@ read_password(char *buf, size_t len)
     size_t n;
 
     if (tty) {
-        fprintf(stderr, "Password: ");
+        logging_prompt("Password: ");
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -92,7 +93,7 @@ read_password(char *buf, size_t len)
     }
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fprintf(stderr, "\n");
+        logging_prompt("\n");
     }
     n = strcspn(buf, "\r\n");
     if (buf[n] == '\0' && n == len - 1) {
@@ -112,15 +113,15 @@ cmd_create_admin(const char *email)
     int rc = 1;
 
     if (!validate_email(email)) {
-        fprintf(stderr, "mpact-registry: '%s' is not an email address\n", email);
+        logging_event("error", NULL, "mpact-registry: '%s' is not an email address", email);
         return 1;
     }
     if (read_password(pw, sizeof(pw)) != 0) {
-        fprintf(stderr, "mpact-registry: password: at most %d bytes\n", PASSWORD_MAX);
+        logging_event("error", NULL, "mpact-registry: password: at most %d bytes", PASSWORD_MAX);
         goto out;
     }
     if ((why = password_policy(pw, email)) != NULL) {
-        fprintf(stderr, "mpact-registry: password: %s\n", why);
+        logging_event("error", NULL, "mpact-registry: password: %s", why);
         goto out;
     }
     if ((pg = connect_or_say()) == NULL) {
@@ -128,7 +129,7 @@ cmd_create_admin(const char *email)
     }
     password_init(1);
     if (password_hash(pw, hash, sizeof(hash)) != 0) {
-        fprintf(stderr, "mpact-registry: cannot hash the password\n");
+        logging_event("error", NULL, "mpact-registry: cannot hash the password");
         goto out;
     }
     params[0] = email;
@@ -146,10 +147,11 @@ cmd_create_admin(const char *email)
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state != NULL && strcmp(state, "23505") == 0) {
-            fprintf(stderr, "mpact-registry: a user with email %s already exists\n", email);
+            logging_event("error", NULL, "mpact-registry: a user with email %s already exists",
+                          email);
         } else {
-            fprintf(stderr, "mpact-registry: cannot create the admin: %s",
-                    PQresultErrorMessage(res));
+            logging_event("error", NULL, "mpact-registry: cannot create the admin: %s",
+                          PQresultErrorMessage(res));
         }
         goto out;
     }
@@ -175,7 +177,7 @@ cmd_import_postcodes(const char *path)
     rc = postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
     PQfinish(pg);
     if (rc != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     return 0;
@@ -187,7 +189,7 @@ cmd_keygen(const char *dir)
     char path[4096], err[512];
 
     if (keys_generate(dir, path, sizeof(path), err, sizeof(err)) != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     printf("%s\n", path);
@@ -199,6 +201,7 @@ main(int argc, char **argv)
 {
     char err[512];
     const char *cmd = argc > 1 ? argv[1] : "--help";
+    int rc;
 
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(config_help, stdout);
@@ -208,8 +211,10 @@ main(int argc, char **argv)
         printf("mpact-registry %s\n", REGISTRY_VERSION);
         return 0;
     }
-    if (config_load(&config, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+    rc = config_load(&config, err, sizeof(err));
+    logging_init(config.log_json); /* set before any failure: the lines from here on are in it */
+    if (rc != 0) {
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     if (strcmp(cmd, "serve") == 0 && argc == 2) {
@@ -230,6 +235,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "keygen") == 0 && argc == 3) {
         return cmd_keygen(argv[2]);
     }
-    fprintf(stderr, "mpact-registry: unknown command or wrong arguments: %s (see --help)\n", cmd);
+    logging_event("error", NULL,
+                  "mpact-registry: unknown command or wrong arguments: %s (see --help)", cmd);
     return 2;
 }

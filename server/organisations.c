@@ -322,13 +322,13 @@ organisations_delete(struct req *r)
     if ((status = http_exec_or_problem(r, "org_has_history", 1, params, &check)) != 0) {
         goto out;
     }
-    if (strcmp(db_value(check, 0, "licensed"), "t") == 0) {
+    if (db_bool(check, 0, "licensed")) {
         status = problem_send(r, PROBLEM_CONFLICT,
                               "the organisation holds a pending, active or "
                               "suspended licence; revoke it first");
         goto out;
     }
-    history = strcmp(db_value(check, 0, "history"), "t") == 0;
+    history = db_bool(check, 0, "history");
     /* With history the record is kept, archived and hidden; without, it is removed. */
     for (step = history ? archive_steps : (const char *const[]){"org_delete", NULL}; *step != NULL;
          step++) {

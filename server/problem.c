@@ -43,7 +43,8 @@ static const struct {
     [PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
     [PROBLEM_LENGTH_REQUIRED] = {411, "length-required", "Content-Length is not valid"},
-    /* 400, not RFC 9110's 505: a bad request is the client's fault, and every bad input is a 4xx. */
+    /* 400, not RFC 9110's 505: a bad request is the client's fault, and every bad input is a 4xx.
+     */
     [PROBLEM_HTTP_VERSION] = {400, "http-version-not-supported", "HTTP version not supported"},
 };
 
@@ -195,7 +196,7 @@ problem_status_for_sqlstate(const char *sqlstate)
     }
     if (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0
         || strcmp(sqlstate, "57014") == 0 || strncmp(sqlstate, "08", 2) == 0
-        || strcmp(sqlstate, "57P01") == 0 || strcmp(sqlstate, "26000") == 0) {
+        || strcmp(sqlstate, "57P01") == 0) {
         return 503;
     }
     return 500;

@@ -461,10 +461,10 @@ check_rules_or_problem(
     if ((status = http_exec_or_problem(r, "prog_location_locked", 2, params, &res)) != 0) {
         goto out;
     }
-    if (PQntuples(res) == 0 || db_value(res, 0, "owned")[0] != 't') {
+    if (PQntuples(res) == 0 || !db_bool(res, 0, "owned")) {
         add_rule(errors, "location_id", "location_not_owned",
                  "location %s is not a location of organisation %s", loc, org);
-    } else if (db_value(res, 0, "archived_at") != NULL || db_value(res, 0, "active")[0] != 't') {
+    } else if (db_value(res, 0, "archived_at") != NULL || !db_bool(res, 0, "active")) {
         add_rule(errors, "location_id", "location_inactive", "location %s (%s) is %s", loc,
                  db_value(res, 0, "name"),
                  db_value(res, 0, "archived_at") != NULL ? "archived" : "not active");
@@ -483,8 +483,8 @@ check_rules_or_problem(
         goto out;
     }
     snprintf(today, 16, "%s", db_value(res, 0, "today"));
-    start_ok = db_value(res, 0, "licensed_start")[0] == 't';
-    if (!start_ok || db_value(res, 0, "licensed_end")[0] != 't') {
+    start_ok = db_bool(res, 0, "licensed_start");
+    if (!start_ok || !db_bool(res, 0, "licensed_end")) {
         add_rule(errors, "organisation_id", "licence_not_active",
                  "the organisation holds no active licence covering %s %s",
                  start_ok ? "ends_on" : "starts_on", start_ok ? ends : starts);

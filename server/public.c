@@ -633,9 +633,8 @@ static json_t *
 fac_row(const PGresult *res, int row)
 {
     json_t *o = db_row_to_json(res, row), *org = json_null();
-    const char *employed = db_value(res, row, "_employed");
 
-    if (employed != NULL && employed[0] == 't') {
+    if (db_bool(res, row, "_employed")) {
         const char *town = db_value(res, row, "_organisation_town");
 
         org = json_pack("{s:s?, s:s?}", "name", db_value(res, row, "_organisation_name"), "town",

@@ -2,9 +2,7 @@
  * The router authenticates, borrows a database connection, calls the handler, and logs. */
 #include "registry/router.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +22,9 @@
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
+#include "registry/replica.h"
 #include "registry/resources.h"
+#include "registry/scheduler.h"
 #include "registry/static.h"
 #include "registry/variants.h"
 
@@ -141,10 +141,10 @@ static const struct route routes[] = {
 #pragma GCC diagnostic pop
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,     tokens_stmts,       users_stmts,   organisations_stmts, licences_stmts,
-    audit_stmts,      facilitators_stmts, courses_stmts, training_stmts,      locations_stmts,
-    programmes_stmts, reports_stmts,      public_stmts,  openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     variants_stmts, NULL,
+    health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
+    audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
+    programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
+    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     NULL,
 };
 
 size_t
@@ -152,82 +152,6 @@ router_routes(const struct route **out)
 {
     *out = routes;
     return sizeof(routes) / sizeof(routes[0]);
-}
-
-/* Read-your-writes with a replica: who wrote lately. A signed-in caller whose change succeeded
- * within the last WRITERS_WINDOW_MS reads replica-safe routes from the primary, so they never read
- * their own change as not yet made. A small table per instance keyed by the token's subject; a
- * full probe window drops its oldest entry (that caller may then read the replica early). */
-#define WRITERS_SLOTS 1024
-#define WRITERS_PROBE 8
-
-static struct {
-    pthread_mutex_t mu;
-    struct writer {
-        char sub[40];
-        long long at_ms;
-    } slots[WRITERS_SLOTS];
-} writers = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* How long after a write its writer reads the primary: the replica lag allowed, in whole
- * seconds rounded up. */
-static long long
-writers_window_ms(void)
-{
-    return ((long long)config.replica_max_lag_ms + 999) / 1000 * 1000;
-}
-
-static uint32_t
-writers_home(const char *sub)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *sub != '\0'; sub++) {
-        h = (h ^ (unsigned char)*sub) * 16777619u;
-    }
-    return h % WRITERS_SLOTS;
-}
-
-static void
-writers_note(const char *sub)
-{
-    uint32_t home = writers_home(sub);
-    struct writer *w = NULL;
-    int i;
-
-    pthread_mutex_lock(&writers.mu);
-    for (i = 0; i < WRITERS_PROBE; i++) {
-        struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
-        if (strcmp(s->sub, sub) == 0) {
-            w = s;
-            break;
-        }
-        if (w == NULL || s->at_ms < w->at_ms) {
-            w = s;
-        }
-    }
-    snprintf(w->sub, sizeof(w->sub), "%s", sub);
-    w->at_ms = clock_mono_ms();
-    pthread_mutex_unlock(&writers.mu);
-}
-
-static int
-writers_recent(const char *sub)
-{
-    uint32_t home = writers_home(sub);
-    long long since = clock_mono_ms() - writers_window_ms();
-    int i, recent = 0;
-
-    pthread_mutex_lock(&writers.mu);
-    for (i = 0; i < WRITERS_PROBE; i++) {
-        const struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
-        if (strcmp(s->sub, sub) == 0) {
-            recent = s->at_ms >= since;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&writers.mu);
-    return recent;
 }
 
 /* Requests being handled now, and whether the server is stopping (see router_drain). */
@@ -478,7 +402,7 @@ dispatch(struct req *r, const struct route **matched)
         }
     }
     if (route->needs_db && route->replica_ok
-        && !(r->principal.authenticated && writers_recent(r->principal.sub))) {
+        && !(r->principal.authenticated && replica_wrote_lately(r->principal.sub))) {
         r->db = db_acquire_read(); /* NULL without a usable replica: the primary below */
     }
     if (route->needs_db && r->db == NULL && (status = router_db_resume_or_problem(r)) != 0) {
@@ -521,8 +445,8 @@ router_handle(struct mg_connection *conn, void *cbdata)
         problem_send(&r, PROBLEM_INTERNAL, NULL);
     }
     if (route != NULL && r.principal.authenticated && r.status < 400
-        && strcmp(route->method, "GET") != 0 && config.database_url_replica != NULL) {
-        writers_note(r.principal.sub); /* reads the primary for a while (read-your-writes) */
+        && strcmp(route->method, "GET") != 0) {
+        replica_note_write(r.principal.sub); /* reads the primary for a while */
     }
     db_release(r.db);
     for (i = 0; i < r.nparams; i++) {

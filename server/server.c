@@ -2,8 +2,8 @@
 #include "registry/server.h"
 
 #include <malloc.h>
-#include <stddef.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
+#include "registry/scheduler.h"
 #include "registry/webhooks.h"
 
 /* Our own auth runs in the router; registering a handler that allows everything also stops
@@ -42,10 +43,30 @@ log_message(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
     if (started) {
-        fprintf(stderr, "civetweb: %s\n", message);
+        logging_event("warn", NULL, "civetweb: %s", message);
     }
     return 1;
 }
+
+/* The statement names the background threads use (the jobs, the webhook worker, the token epochs,
+ * readiness), checked at start-up against the tables: a misspelt one stops `serve` with one line
+ * instead of failing, unseen by any request, in a thread's log. The resource descriptors' names
+ * are checked by resource.c. */
+static const char *const thread_stmt_names[] = {
+    "sched_today",
+    "sched_expiry_lock",
+    "fac_apply_all_due",
+    "wh_expiry_facilitators",
+    "wh_expiry_licences",
+    "tok_prune",
+    "cli_prune_secrets",
+    "wh_claim",
+    "wh_record",
+    "wh_outbox_depth",
+    "auth_epochs_since",
+    "health_migrations",
+    NULL,
+};
 
 /* Refuses to serve a schema older than the binary. Returns 0, or 1 after saying why. */
 static int
@@ -56,19 +77,19 @@ check_schema(const struct config *c)
     int pending;
 
     if (pg == NULL) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     pending = migrate_pending(pg, err, sizeof(err));
     PQfinish(pg);
     if (pending < 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     if (pending > 0) {
-        fprintf(stderr,
-                "mpact-registry: %d migration(s) pending; run `mpact-registry migrate` first\n",
-                pending);
+        logging_event("error", NULL,
+                      "mpact-registry: %d migration(s) pending; run `mpact-registry migrate` first",
+                      pending);
         return 1;
     }
     return 0;
@@ -122,12 +143,13 @@ server_run(const struct config *c)
     };
 
     if (c->database_url == NULL) {
-        fprintf(stderr, "mpact-registry: REGISTRY_DATABASE_URL is not set\n");
+        logging_event("error", NULL, "mpact-registry: REGISTRY_DATABASE_URL is not set");
         return 1;
     }
     if (c->jwt_key_dir == NULL) {
-        fprintf(stderr, "mpact-registry: REGISTRY_JWT_KEY_DIR is not set (make a key with "
-                        "`mpact-registry keygen DIR`)\n");
+        logging_event("error", NULL,
+                      "mpact-registry: REGISTRY_JWT_KEY_DIR is not set (make a key with "
+                      "`mpact-registry keygen DIR`)");
         return 1;
     }
     /* Block the stop and reload signals first, before any thread starts (the webhook worker,
@@ -141,11 +163,11 @@ server_run(const struct config *c)
     limit_malloc_arenas();
     logging_init(c->log_json);
     if (metrics_init(c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         return 1;
     }
     if (check_schema(c) != 0) {
@@ -155,14 +177,17 @@ server_run(const struct config *c)
     if (db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
                      sizeof(err))
         != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
+        goto out;
+    }
+    if (db_stmts_check(thread_stmt_names) != 0) {
         goto out;
     }
     if (c->database_url_replica != NULL
         && db_replica_init(c->database_url_replica, c->db_pool, c->db_wait_ms,
                            c->replica_max_lag_ms, router_stmt_tables, err, sizeof(err))
                != 0) {
-        fprintf(stderr, "mpact-registry: replica: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: replica: %s", err);
         goto out;
     }
     if (auth_epochs_start() != 0) {
@@ -172,7 +197,7 @@ server_run(const struct config *c)
     ratelimit_init(c->public_rate);
 
     signal(SIGPIPE, SIG_IGN);
-    if (webhooks_start(c) != 0) {
+    if (webhooks_start(c) != 0 || scheduler_start(c) != 0) {
         goto out;
     }
 
@@ -194,15 +219,15 @@ server_run(const struct config *c)
     init.user_data = NULL;
     init.configuration_options = options;
     if (conns_start(c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mpact-registry: %s\n", err);
+        logging_event("error", NULL, "mpact-registry: %s", err);
         goto out;
     }
     mg_init_library(0);
     library = 1;
     ctx = mg_start2(&init, &error);
     if (ctx == NULL) {
-        fprintf(stderr, "mpact-registry: cannot listen on %s: %s\n", ports,
-                errtext[0] != '\0' ? errtext : "unknown error");
+        logging_event("error", NULL, "mpact-registry: cannot listen on %s: %s", ports,
+                      errtext[0] != '\0' ? errtext : "unknown error");
         goto out;
     }
     started = 1;
@@ -221,17 +246,19 @@ server_run(const struct config *c)
         /* SIGHUP: reload the signing keys. keys_load swaps the set in only when the whole folder
          * loads; otherwise the keys in use stay. */
         if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
-            fprintf(stderr, "mpact-registry: SIGHUP: keeping the current signing keys: %s\n", err);
+            logging_event("warn", NULL,
+                          "mpact-registry: SIGHUP: keeping the current signing keys: %s", err);
         } else {
-            fprintf(stderr,
-                    "mpact-registry: SIGHUP: signing keys reloaded from %s; signing kid %s\n",
-                    c->jwt_key_dir, keys_signing_kid());
+            logging_event("info", NULL,
+                          "mpact-registry: SIGHUP: signing keys reloaded from %s; signing kid %s",
+                          c->jwt_key_dir, keys_signing_kid());
         }
     }
     logging_event("info", NULL, "mpact-registry: signal %d, stopping", sig);
     /* CivetWeb writes nothing once mg_stop has begun, so let requests in flight answer first. */
     if (router_drain(30000) > 0) {
-        fprintf(stderr, "mpact-registry: requests still in flight after 30 s; stopping anyway\n");
+        logging_event("warn", NULL,
+                      "mpact-registry: requests still in flight after 30 s; stopping anyway");
     }
     rc = 0;
 out:
@@ -242,7 +269,8 @@ out:
     if (library) {
         mg_exit_library();
     }
-    webhooks_stop(); /* joins the worker before its pool goes */
+    scheduler_stop(); /* joins the threads before their pool goes */
+    webhooks_stop();
     auth_epochs_stop();
     db_pool_close();
     keys_unload();

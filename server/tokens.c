@@ -34,6 +34,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/keys.h"
+#include "registry/logging.h"
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resources.h"
@@ -322,7 +323,8 @@ signin_password(struct req *r, json_t *in)
     }
     access = auth_issue_access(user_id, role, org, epoch, (long long)time(NULL));
     if (access == NULL || refresh_new(refresh, hex) != 0) {
-        fprintf(stderr, "tokens: cannot issue tokens request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
@@ -787,7 +789,8 @@ client_credentials(struct req *r, json_t *in)
     }
     access = auth_issue_client(ci.id, ci.org, granted, ci.epoch, (long long)time(NULL));
     if (access == NULL) {
-        fprintf(stderr, "tokens: cannot issue a client token request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "tokens: cannot issue a client token request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
@@ -946,15 +949,14 @@ tokens_refresh(struct req *r)
             status = problem_from_db(r, fail);
             goto out;
         }
-        fprintf(stderr,
-                "tokens: refresh token reused; family %s of user %s revoked request_id=%s\n",
-                family, user, r->request_id);
+        logging_event("warn", r->request_id,
+                      "tokens: refresh token reused; family %s of user %s revoked request_id=%s",
+                      family, user, r->request_id);
         status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
                              "the refresh token is not valid");
         goto out;
     }
-    if (strcmp(db_value(res, 0, "expired"), "t") == 0
-        || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
+    if (db_bool(res, 0, "expired") || db_bool(res, 0, "disabled")) {
         db_rollback(r->db);
         status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
                              "the refresh token is not valid");
@@ -964,7 +966,8 @@ tokens_refresh(struct req *r)
     access = auth_issue_access(user, db_value(res, 0, "role"), db_value(res, 0, "organisation_id"),
                                atoll(db_value(res, 0, "epoch")), (long long)time(NULL));
     if (access == NULL || refresh_new(next, next_hex) != 0) {
-        fprintf(stderr, "tokens: cannot issue tokens request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }

@@ -713,7 +713,7 @@ enrolments_create(struct req *r)
     if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
         goto out;
     }
-    if (PQntuples(fac) == 0 || (!admin && db_value(fac, 0, "in_org")[0] != 't')) {
+    if (PQntuples(fac) == 0 || (!admin && !db_bool(fac, 0, "in_org"))) {
         status = problem_send_field(r, "facilitator_id",
                                     admin ? "no such facilitator"
                                           : "not one of your organisation's current staff");

@@ -24,6 +24,7 @@
 #include "registry/auth.h"
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/logging.h"
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
@@ -290,7 +291,8 @@ users_create(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
@@ -330,7 +332,7 @@ static int
 update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
 {
     const char *id = db_value(res, 0, "id");
-    const char *current = db_value(res, 0, "role"), *archived;
+    const char *current = db_value(res, 0, "role");
     json_t *role = json_object_get(in, "role");
     json_t *disabled = json_object_get(in, "disabled");
     int self = strcmp(id, r->principal.sub) == 0;
@@ -359,8 +361,7 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t
                                   "cannot change to or from admin; an admin is not bound to an "
                                   "organisation and a licensee is");
     }
-    archived = db_value(res, 0, "_org_archived");
-    if (json_is_false(disabled) && archived != NULL && strcmp(archived, "t") == 0) {
+    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
         return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
     }
     return 0;
@@ -403,7 +404,7 @@ users_password(struct req *r)
     if ((status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
         goto out;
     }
-    if (PQntuples(res) != 1 || strcmp(db_value(res, 0, "disabled"), "t") == 0) {
+    if (PQntuples(res) != 1 || db_bool(res, 0, "disabled")) {
         status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
         goto out;
     }
@@ -437,7 +438,8 @@ users_password(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        fprintf(stderr, "users: cannot hash a password request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                      r->request_id);
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }

@@ -21,10 +21,10 @@
  * attempt connects to the address just checked (CURLOPT_RESOLVE), so a DNS answer that changes in
  * between cannot send us to an internal host.
  *
- * Expiry job. At start and once a day (registry_today changes), under a transaction-level
- * advisory lock so one instance does it, the worker enqueues facilitator.accreditation_expiring
- * and licence.expiring for what ends exactly 30 and 7 days ahead; webhook_expiry_sent remembers
- * each (subject, days ahead, end date), so running it again the same day sends nothing twice.
+ * Expiry. The daily expiry job (scheduler.c) calls webhooks_enqueue_expiring, which enqueues
+ * facilitator.accreditation_expiring and licence.expiring for what ends exactly 30 and 7 days
+ * ahead; webhook_expiry_sent remembers each (subject, days ahead, end date), so running it again
+ * the same day sends nothing twice.
  *
  * Who: an org_admin manages their own organisation's subscriptions, an admin any (naming the
  * organisation on create); nobody else. The secret is returned once, on create. */
@@ -69,9 +69,7 @@
 #define WH_TIMEOUT_MS    10000                                   /* per delivery attempt */
 #define WH_LEASE_S       ((WH_TIMEOUT_MS / 1000 + 5) * WH_BATCH) /* a claim outlives its batch */
 #define WH_ERROR_MAX     200 /* characters of a transport error kept */
-#define WH_EXPIRY_LOCK   "727274007"
-#define WH_DAY_CHECK_S   60 /* how often the worker looks whether the day has changed */
-#define WH_DEPTH_EVERY_S 5  /* how often the worker counts the outbox for metrics */
+#define WH_DEPTH_EVERY_S 5   /* how often the worker counts the outbox for metrics */
 #define WH_SECRET_PREFIX "whsec_"
 
 /* Retry delays in units of the retry base (REGISTRY_WEBHOOK_RETRY_BASE_MS). */
@@ -196,10 +194,8 @@ const struct db_stmt webhooks_stmts[] = {
      " FROM o WHERE w.id = o.subscription_id AND $6::text IN ('dead', 'delivered')"
      " AND w.status <> CASE $6::text WHEN 'dead' THEN 'failing' ELSE 'active' END"},
 
-    /* The expiry job. */
-    {"wh_today", "SELECT registry_today()::text AS today"},
     {"wh_outbox_depth", "SELECT count(*) AS n FROM webhook_outbox WHERE state = 'pending'"},
-    {"wh_expiry_lock", "SELECT pg_try_advisory_xact_lock(" WH_EXPIRY_LOCK ") AS locked"},
+    /* The expiry job's enqueueing (webhooks_enqueue_expiring). */
     /* $1 'facilitator.accreditation_expiring'. */
     {"wh_expiry_facilitators",
      "WITH c AS (SELECT f.id, f.registration_number, f.accredited_until, d.days,"
@@ -503,7 +499,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
     } else if (strncmp(event, "facilitator.employment_", 23) == 0) {
         stmt = "wh_enq_employment";
     } else {
-        fprintf(stderr, "webhooks: no enqueue for event %s\n", event);
+        logging_event("error", NULL, "webhooks: no enqueue for event %s", event);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     params[0] = event;
@@ -708,39 +704,27 @@ static struct {
     int stop;            /* under mu */
     atomic_int stop_now; /* the same, for libcurl's progress callback */
     char *allow;
-    int retry_base_ms, retries, poll_ms, expiry_every_s;
-    int retention_days; /* REGISTRY_TOKEN_RETENTION_DAYS, for the pruning job */
+    int retry_base_ms, retries, poll_ms;
+    int kicked; /* under mu: new messages to deliver now (webhooks_kick) */
 } worker = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* Waits up to `ms`, or until asked to stop. Returns 1 when stopping. */
+/* Waits up to `ms`, or until asked to stop or kicked. Returns 1 when stopping. */
 static int
 wait_or_stop(int ms)
 {
-    struct timespec until;
-    int stop;
+    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, &worker.kicked, ms);
+}
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&worker.mu);
-    while (!worker.stop) {
-        if (pthread_cond_timedwait(&worker.cv, &worker.mu, &until) == ETIMEDOUT) {
-            break;
-        }
-    }
-    stop = worker.stop;
-    pthread_mutex_unlock(&worker.mu);
-    return stop;
+void
+webhooks_kick(void)
+{
+    clock_wake(&worker.mu, &worker.cv, &worker.kicked);
 }
 
 static int
 stopping(void)
 {
-    return wait_or_stop(0);
+    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, NULL, 0); /* keeps a kick */
 }
 
 static size_t
@@ -878,20 +862,21 @@ record(const struct message *m, const struct attempt *a)
     params[6] = delay;
     if ((c = db_acquire()) == NULL) {
         /* The lease runs out and the message is tried again; the attempt goes unrecorded. */
-        fprintf(stderr, "webhooks: no database connection to record %s\n", m->msg_id);
+        logging_event("error", NULL, "webhooks: no database connection to record %s", m->msg_id);
         return;
     }
     metrics_webhook(outcome);
     res = db_exec(c, "wh_record", 7, params);
     if (!db_ok(res)) {
-        fprintf(stderr, "webhooks: recording %s: %s", m->msg_id, PQresultErrorMessage(res));
+        logging_event("error", NULL, "webhooks: recording %s: %s", m->msg_id,
+                      PQresultErrorMessage(res));
     }
     PQclear(res);
     db_release(c);
     if (strcmp(outcome, "delivered") != 0) {
-        fprintf(stderr, "webhooks: %s attempt %d to subscription %s: %s%s\n", m->msg_id, m->attempt,
-                m->subscription_id, a->code != 0 ? code : a->error,
-                strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
+        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", m->msg_id,
+                      m->attempt, m->subscription_id, a->code != 0 ? code : a->error,
+                      strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
     }
 }
 
@@ -923,7 +908,7 @@ deliver_due(void)
     params[1] = batch;
     res = db_exec(c, "wh_claim", 2, params);
     if (!db_ok(res)) {
-        fprintf(stderr, "webhooks: claiming: %s", PQresultErrorMessage(res));
+        logging_event("error", NULL, "webhooks: claiming: %s", PQresultErrorMessage(res));
     } else {
         for (i = 0; i < PQntuples(res) && n < WH_BATCH; i++) {
             struct message *m = &ms[n];
@@ -961,88 +946,22 @@ deliver_due(void)
     return n;
 }
 
-/* Runs the expiry job unless another instance holds the lock. Returns 0 when it ran (or another
- * instance is running it), -1 on a database error (try again later). */
-static int
-expiry_job(void)
+int
+webhooks_enqueue_expiring(struct db_conn *c, PGresult **out)
 {
     static const char *const fac[] = {"facilitator.accreditation_expiring"};
     static const char *const lic[] = {"licence.expiring"};
-    struct db_conn *c;
-    PGresult *res = NULL;
-    int rc = -1;
+    PGresult *res = db_exec(c, "wh_expiry_facilitators", 1, fac);
 
-    if ((c = db_acquire_job()) == NULL) { /* a long deadline: this may legitimately take long */
+    if (db_ok(res)) {
+        PQclear(res);
+        res = db_exec(c, "wh_expiry_licences", 1, lic);
+    }
+    if (!db_ok(res)) {
+        *out = res;
         return -1;
     }
-    if (db_begin(c, &res) != 0) {
-        goto out;
-    }
     PQclear(res);
-    res = db_exec(c, "wh_expiry_lock", 0, NULL);
-    if (!db_ok(res)) {
-        goto out;
-    }
-    if (strcmp(db_value(res, 0, "locked"), "t") != 0) {
-        rc = 0; /* another instance is on it */
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    /* Status changes scheduled for today take effect first (facilitators.c). */
-    if (facilitators_apply_scheduled(c) < 0) {
-        goto out;
-    }
-    res = db_exec(c, "wh_expiry_facilitators", 1, fac);
-    if (!db_ok(res)) {
-        goto out;
-    }
-    PQclear(res);
-    res = db_exec(c, "wh_expiry_licences", 1, lic);
-    if (!db_ok(res)) {
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
-    if (db_commit(c, &res) != 0) {
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc != 0 && res != NULL) {
-        fprintf(stderr, "webhooks: expiry job: %s", PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    db_release(c); /* rolls back what is left open, which frees the lock */
-    return rc;
-}
-
-/* The pruning job, run with the expiry job (at start and once a day): dead refresh tokens and
- * API-client secrets older than the retention go. Each DELETE is idempotent, so instances that
- * run it at the same time do no harm. Returns 0, or -1 on a database error (try again later). */
-static int
-prune_job(void)
-{
-    struct db_conn *c = db_acquire_job(); /* as the expiry job: a long deadline */
-    long tokens, secrets;
-
-    if (c == NULL) {
-        return -1;
-    }
-    tokens = tokens_prune(c, worker.retention_days);
-    secrets = clients_prune_secrets(c, worker.retention_days);
-    db_release(c);
-    if (tokens < 0 || secrets < 0) {
-        logging_event("error", NULL, "maintenance: pruning old tokens failed; will try again");
-        return -1;
-    }
-    if (tokens + secrets == 0) {
-        return 0; /* nothing to say */
-    }
-    logging_event("info", NULL,
-                  "maintenance: pruned %ld refresh token(s) and %ld API-client secret(s) dead "
-                  "for more than %d days",
-                  tokens, secrets, worker.retention_days);
     return 0;
 }
 
@@ -1064,53 +983,18 @@ count_outbox(void)
     db_release(c);
 }
 
-/* registry_today() into `out`, or "" on a database error. */
-static void
-today(char *out, size_t len)
-{
-    struct db_conn *c = db_acquire();
-    PGresult *res;
-
-    out[0] = '\0';
-    if (c == NULL) {
-        return;
-    }
-    res = db_exec(c, "wh_today", 0, NULL);
-    if (db_ok(res) && PQntuples(res) == 1) {
-        snprintf(out, len, "%s", db_value(res, 0, "today"));
-    }
-    PQclear(res);
-    db_release(c);
-}
-
 static void *
 worker_main(void *arg)
 {
-    char done_day[16] = "", pruned_day[16] = "", day[16];
-    long long next_day_check = 0, next_extra = 0, next_depth = 0;
+    long long next_depth = 0;
 
     (void)arg;
     while (!stopping()) {
         long long t = clock_mono_ms();
 
-        if (t >= next_day_check) {
-            today(day, sizeof(day));
-            if (day[0] != '\0' && strcmp(day, done_day) != 0 && expiry_job() == 0) {
-                snprintf(done_day, sizeof(done_day), "%s", day);
-                next_extra = t + (long long)worker.expiry_every_s * 1000;
-            }
-            if (day[0] != '\0' && strcmp(day, pruned_day) != 0 && prune_job() == 0) {
-                snprintf(pruned_day, sizeof(pruned_day), "%s", day);
-            }
-            next_day_check = t + WH_DAY_CHECK_S * 1000LL;
-        }
         if (t >= next_depth) {
             count_outbox();
             next_depth = t + WH_DEPTH_EVERY_S * 1000LL;
-        }
-        if (worker.expiry_every_s > 0 && t >= next_extra) {
-            expiry_job();
-            next_extra = t + (long long)worker.expiry_every_s * 1000;
         }
         if (deliver_due() < WH_BATCH && wait_or_stop(worker.poll_ms)) {
             break;
@@ -1125,19 +1009,18 @@ webhooks_start(const struct config *c)
     int rc;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "mpact-registry: webhooks: libcurl does not initialise\n");
+        logging_event("error", NULL, "mpact-registry: webhooks: libcurl does not initialise");
         return -1;
     }
     worker.allow = c->webhook_allow_hosts != NULL ? strdup(c->webhook_allow_hosts) : NULL;
     worker.retry_base_ms = c->webhook_retry_base_ms;
     worker.retries = c->webhook_retries;
     worker.poll_ms = c->webhook_poll_ms;
-    worker.expiry_every_s = c->webhook_expiry_every_s;
-    worker.retention_days = c->token_retention_days;
     worker.stop = 0;
     atomic_store(&worker.stop_now, 0);
     if ((rc = pthread_create(&worker.thread, NULL, worker_main, NULL)) != 0) {
-        fprintf(stderr, "mpact-registry: webhooks: cannot start the worker: %s\n", strerror(rc));
+        logging_event("error", NULL, "mpact-registry: webhooks: cannot start the worker: %s",
+                      strerror(rc));
         free(worker.allow);
         worker.allow = NULL;
         curl_global_cleanup();
@@ -1153,11 +1036,8 @@ webhooks_stop(void)
     if (!worker.running) {
         return;
     }
-    pthread_mutex_lock(&worker.mu);
-    worker.stop = 1;
     atomic_store(&worker.stop_now, 1);
-    pthread_cond_signal(&worker.cv);
-    pthread_mutex_unlock(&worker.mu);
+    clock_wake(&worker.mu, &worker.cv, &worker.stop);
     pthread_join(worker.thread, NULL);
     worker.running = 0;
     free(worker.allow);

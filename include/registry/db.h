@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #define DB_MAX_PARAMS 16
@@ -59,45 +58,6 @@ struct db_conn *db_acquire_job(void);
 /* Gives the connection back, rolling back any transaction left open. NULL is fine. */
 void db_release(struct db_conn *c);
 
-/* ---- The read replica (REGISTRY_DATABASE_URL_REPLICA) ---- */
-
-#define DB_REPLICA_CHECK_MS          1000 /* how often the replica's lag is measured */
-#define DB_REPLICA_CONNECT_TIMEOUT_S 2    /* connect_timeout of replica connections */
-
-enum db_replica_state {
-    DB_REPLICA_NONE,    /* no replica configured */
-    DB_REPLICA_IN_USE,  /* reachable and within the lag limit: replica-safe reads go to it */
-    DB_REPLICA_DOWN,    /* unreachable: reads go to the primary */
-    DB_REPLICA_LAGGING, /* behind by more than the limit (or unknown): reads go to the primary */
-};
-
-/* Opens a second pool of `size` connections to the replica with the same statement tables, and
- * a monitor thread that measures its lag every DB_REPLICA_CHECK_MS on a connection of its own
- * and logs each change of state once. An unreachable replica does not fail this: its connections
- * are made when it comes back. Returns 0, or -1 with `err` (out of memory, no thread). */
-int db_replica_init(const char *conninfo,
-                    int size,
-                    int wait_ms,
-                    int max_lag_ms,
-                    const struct db_stmt *const *tables,
-                    char *err,
-                    size_t errlen);
-
-/* Stops the monitor and closes the replica pool; safe when none was opened. db_pool_close calls
- * it. */
-void db_replica_close(void);
-
-/* Borrows a replica connection when the replica is in use, else NULL: the caller then borrows
- * from the primary (db_acquire). Release it with db_release as any other. */
-struct db_conn *db_acquire_read(void);
-
-/* The replica's state (enum db_replica_state); *lag_ms (when not NULL) gets the last measured lag,
- * -1 when unknown. */
-int db_replica_state(long long *lag_ms);
-
-/* 1 when `c` is a replica connection. */
-int db_is_replica(const struct db_conn *c);
-
 /* ---- Figures for metrics ---- */
 
 #define DB_POOL_PRIMARY 0
@@ -114,10 +74,38 @@ struct db_pool_stats {
  * pool is not open (out is zeroed). */
 int db_pool_stats(int which, struct db_pool_stats *out);
 
+/* 1 when `c` is a replica connection. */
+int db_is_replica(const struct db_conn *c);
+
+/* The replica's own pool, for replica.c: opened leniently (a connection that cannot be made now
+ * is made when next borrowed), closed, and borrowed from whatever the monitor says. */
+int db_pool_open_replica(const char *conninfo,
+                         int size,
+                         int wait_ms,
+                         const struct db_stmt *const *tables,
+                         char *err,
+                         size_t errlen);
+void db_pool_close_replica(void);
+struct db_conn *db_acquire_replica(void);
+
+/* Runs `sql`, which returns one row, on the caller's own connection `*pg` to the database of pool
+ * `which`, making or mending the connection first, all within DB_REPLICA_CONNECT_TIMEOUT_S: a hung
+ * database is then measured as unreachable instead of holding the caller (the replica monitor).
+ * Returns the result (the caller clears it) or NULL; the caller PQfinishes `*pg` at the end. */
+PGresult *db_probe(int which, PGconn **pg, const char *sql);
+
 /* Runs prepared statement `name` by the borrow's deadline. Outside a transaction, a connection
  * found dead is reset, re-prepared and the statement retried once (never after a deadline
- * passed). Never returns NULL. */
+ * passed), and so is a statement the session does not know (SQLSTATE 26000: its statements are
+ * prepared again); inside one, that failure stands and the connection is prepared again when next
+ * borrowed. A name in no statement table still fails with 26000 (problem_from_db: 500). Never
+ * returns NULL. */
 PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *params);
+
+/* Checks that every name of `names` (NULL-terminated) is a statement of the tables given to
+ * db_pool_init (call after it): the statement names the code uses, checked at start-up. Returns 0,
+ * or -1 after logging one line naming the first missing one; `serve` then stops. */
+int db_stmts_check(const char *const *names);
 
 /* Runs prepared statement `name` with one integer parameter and returns the integer in the first
  * column of its one row (a count, say), or -1 when it failed. */
@@ -135,24 +123,12 @@ void db_rollback(struct db_conn *c);
 /* 1 when the connection is lost (the caller answers 503). */
 int db_lost(struct db_conn *c);
 
-/* Returns a new reference: the row as an object, column names as keys, values typed by the
- * column's type (bool, integers, numeric, json/jsonb parsed, timestamps in RFC 3339 UTC, NULL as
- * null). Columns whose name starts with '_' are internal and left out. */
-json_t *db_row_to_json(const PGresult *res, int row);
-
-/* Returns a new reference: the columns `names` (NULL-terminated) of the row as an object, in
- * that order, typed as db_row_to_json types them; a name the result lacks is null. Cheaper than
- * db_row_to_json when a few columns of many are shown. */
-json_t *db_row_pick(const PGresult *res, int row, const char *const *names);
-
-/* Returns a new reference: an array of db_row_to_json for rows [0, n). */
-json_t *db_rows_to_json(const PGresult *res, int n);
-
-/* The value of column `name` in `row`, or NULL when it is SQL NULL or missing. */
-const char *db_value(const PGresult *res, int row, const char *name);
-
 /* A single connection for the command-line subcommands (migrate, seed, create-admin).
  * Returns NULL with one line in `err`. */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
+
+/* Until callers include them themselves. */
+#include "registry/replica.h" /* IWYU pragma: export */
+#include "registry/rowjson.h" /* IWYU pragma: export */
 
 #endif

@@ -11,9 +11,14 @@ void logging_init(int json);
 int logging_json(void);
 
 /* One event line. Text: the message as formatted. JSON: {"ts", "level", "request_id" (when not
- * NULL), "msg"}. `level` is "info", "warn" or "error". */
+ * NULL), "msg"}. `level` is "info", "warn" or "error". Trailing newlines of the message are
+ * dropped. */
 void logging_event(const char *level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Writes `text` as it is: a prompt to the person at a terminal (create-admin's "Password: "),
+ * never a log line. */
+void logging_prompt(const char *text);
 
 /* The JSON access-log line of one request: {"ts", "level":"info", "event":"access", "request_id",
  * "method", "route" (the route's pattern, null when none matched), "status", "duration_ms",

@@ -1,6 +1,5 @@
 /* webhooks.h: signed webhooks. Subscriptions (routes in resources.h), the outbox a change writes
- * in its own transaction, and the background worker that delivers it and runs the daily expiry
- * job. */
+ * in its own transaction, and the background worker that delivers it. */
 #ifndef REGISTRY_WEBHOOKS_H
 #define REGISTRY_WEBHOOKS_H
 
@@ -22,6 +21,14 @@
  * *.status_changed nothing is written unless its "status" differs from the current one, and it
  * gives previous_status. Returns 0, or the status of the problem already sent. */
 int webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_t *before);
+
+/* The expiry job's part (scheduler.c), in its transaction on `c`: enqueues
+ * facilitator.accreditation_expiring and licence.expiring for what ends 30 and 7 days from today,
+ * once each. Returns 0, or -1 with *res the failed result (the caller clears it). */
+int webhooks_enqueue_expiring(struct db_conn *c, PGresult **res);
+
+/* Wakes the delivery worker to look for due messages now (after the expiry job enqueued some). */
+void webhooks_kick(void);
 
 /* Starts the delivery worker (one thread) on the pool; call after db_pool_init, with the stop
  * signals already blocked. Returns 0, or -1 after one line on stderr. */

@@ -1,7 +1,8 @@
-/* it_logjson.c: REGISTRY_LOG_FORMAT=json makes every line the server writes one JSON object (the
- * start and stop messages, the pruning job's, the access log), access lines carry the route's
- * pattern and never the path or query sent, and what a family searched for (a postcode) appears
- * in no line. The text access log (the default) keeps query strings out too. */
+/* it_logjson.c: REGISTRY_LOG_FORMAT=json makes every line the server writes one JSON object
+ * through start-up, a bad request, a webhook delivery that fails, SIGHUP and the stop, the access
+ * log included; access lines carry the route's pattern and never the path or query sent, and what
+ * a family searched for (a postcode) appears in no line. The text access log (the default) keeps
+ * query strings out too. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,30 @@ make_requests(struct it_server *s)
     it_resp_free(&r);
 }
 
+/* What else writes lines: a bad request (a body that is not JSON), a webhook delivery that fails
+ * (nothing listens on port 1) and SIGHUP. */
+static void
+make_trouble(struct it_server *s)
+{
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    struct it_resp r;
+
+    it_request(s, "POST", "/v1/auth/token", NULL, ct, "{not json", &r);
+    it_assert_status(&r, 400);
+    it_resp_free(&r);
+    PQclear(it_sql(s,
+                   "WITH o AS (INSERT INTO organisation (name, kind, address_lines, town, postcode)"
+                   " VALUES ('Log Org', 'other', '[\"x\"]', 'y', 'ME4 4AB') RETURNING id),"
+                   " w AS (INSERT INTO webhook_subscription (organisation_id, url, events, secret)"
+                   " SELECT id, 'http://127.0.0.1:1/hook', '{licence.expiring}', 'whsec_x' FROM o"
+                   " RETURNING id)"
+                   " INSERT INTO webhook_outbox (subscription_id, event, body)"
+                   " SELECT id, 'licence.expiring', '{}' FROM w"));
+    assert_true(it_log_wait(s, "attempt 1 to subscription", 15000));
+    assert_int_equal(kill(s->pid, SIGHUP), 0);
+    assert_true(it_log_wait(s, "SIGHUP", 15000));
+}
+
 /* Stops the server with SIGTERM and returns its whole log (malloc'd), then cleans up. */
 static char *
 stop_and_read_log(struct it_server *s)
@@ -64,14 +89,16 @@ assert_no_search(const char *log)
 static void
 test_json_lines(void **state)
 {
-    const char *env[] = {"REGISTRY_LOG_FORMAT=json", NULL};
+    const char *env[] = {"REGISTRY_LOG_FORMAT=json", "REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:1",
+                         "REGISTRY_WEBHOOK_POLL_MS=100", NULL};
     struct it_server *s = it_start_env("logjson", env);
     char *log, *save = NULL, *line;
     int access = 0, events = 0, saw_route = 0, saw_unmatched = 0, saw_rid = 0, saw_listen = 0,
-        saw_stop = 0;
+        saw_stop = 0, saw_webhook = 0, saw_sighup = 0;
 
     (void)state;
     make_requests(s);
+    make_trouble(s);
     log = stop_and_read_log(s);
     assert_no_search(log);
     assert_null(strstr(log, "MPF-424242")); /* the route's pattern, not the path sent */
@@ -122,12 +149,15 @@ test_json_lines(void **state)
             assert_non_null(msg);
             saw_listen |= strstr(msg, "listening on") != NULL;
             saw_stop |= strstr(msg, "stopping") != NULL;
+            saw_webhook |= strstr(msg, "attempt 1 to subscription") != NULL;
+            saw_sighup |= strstr(msg, "SIGHUP: signing keys reloaded") != NULL;
         }
         json_decref(o);
     }
     assert_true(access >= 5);
     assert_true(events >= 2);
     assert_true(saw_route && saw_unmatched && saw_rid && saw_listen && saw_stop);
+    assert_true(saw_webhook && saw_sighup);
     free(log);
 }
 

@@ -1,11 +1,14 @@
 /* tests/unit/test_db_json.c: rendering rows as JSON, on PGresults built by hand (no database). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -241,6 +244,30 @@ test_value(void **state)
 }
 
 static void
+test_bool(void **state)
+{
+    PGresult *res = *state;
+    pid_t pid;
+    int st;
+
+    assert_int_equal(db_bool(res, 0, "active"), 1);
+    assert_int_equal(db_bool(res, 1, "active"), 0);
+    assert_int_equal(db_bool(res, 2, "active"), 0); /* SQL NULL reads as false */
+    /* A column the result lacks is a programming error: logged, and a debug build aborts. */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        _exit(db_bool(res, 0, "no_such_column") == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+#ifdef NDEBUG
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+#else
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+#endif
+}
+
+static void
 test_unrepresentable(void **state)
 {
     static const struct col c[] = {{"name", TEXTOID}, {"meta", JSONBOID}, {"ok", TEXTOID}};
@@ -334,6 +361,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_row_all_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
         cmocka_unit_test(test_unrepresentable),
         cmocka_unit_test(test_no_columns),
         cmocka_unit_test(test_only_internal_columns),
