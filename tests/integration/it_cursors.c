@@ -459,11 +459,12 @@ group_setup(void **state)
     PQclear(it_sql(f->s, "INSERT INTO audit_event (action, resource_type, resource_id)"
                          " SELECT 'update', 'organisation', n::text FROM generate_series(1, 2) n"));
     /* Two decided employment requests for every facilitator (their list pages too). */
-    PQclear(it_sql(f->s, "INSERT INTO facilitator_employment_request"
-                         " (facilitator_id, organisation_id, starts_on, status, reason)"
-                         " SELECT fa.id, o.id, '2026-01-01', 'declined', 'x'"
-                         " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
-                         " generate_series(1, 2) n"));
+    PQclear(it_sql(f->s,
+                   "INSERT INTO facilitator_employment_request"
+                   " (facilitator_id, organisation_id, starts_on, status, reason)"
+                   " SELECT fa.id, o.id, '2026-01-01', 'declined', 'x'"
+                   " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
+                   " generate_series(1, 2) n"));
     *state = f;
     return 0;
 }
