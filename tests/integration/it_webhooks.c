@@ -400,6 +400,51 @@ patch_licence(struct fx *f, const char *id, char **etag, const char *body, long 
     free(path);
 }
 
+/* Outbox rows of subscription `sub`, all of them and those still pending. The rows are written
+ * in the change's own transaction, so a change that answered has written its rows already. */
+#define OUTBOX_ROWS    "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+#define OUTBOX_PENDING OUTBOX_ROWS " AND state = 'pending'"
+
+/* Waits (up to 10 s) until no outbox row of `sub` is pending: the worker is done with them, and
+ * the receiver has seen every attempt it will ever get. Asserts `rows` rows, each in `state`
+ * after `attempts` attempts. */
+static void
+outbox_settled(struct fx *f, const char *sub, long rows, const char *state, const char *attempts)
+{
+    assert_int_equal(it_count(f->s, OUTBOX_ROWS, sub), rows);
+    assert_int_equal(it_wait_count(f->s, 0, 10000, OUTBOX_PENDING, sub), 0);
+    assert_int_equal(
+        it_count(f->s, OUTBOX_ROWS " AND state = $2 AND attempts = $3::int", sub, state, attempts),
+        rows);
+}
+
+/* Proves that the expiry job ran once more: a facilitator of `org` (which has no subscription)
+ * accredited until 30 days from today gets its webhook_expiry_sent row (up to 8 s). */
+static void
+expiry_job_ran(struct fx *f, const char *org, const char *given)
+{
+    char *body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Sentinel\","
+                        " \"email\": \"%s@private.example\", \"organisation_id\": \"%s\"}",
+                        given, given, org);
+    struct it_resp r;
+    char fid[40];
+
+    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    it_assert_status(&r, 201);
+    snprintf(fid, sizeof(fid), "%s", it_json_str(&r, "id"));
+    it_resp_free(&r);
+    free(body);
+    PQclear(it_sql(f->s,
+                   "UPDATE facilitator SET status = 'accredited', accredited_on = registry_today(),"
+                   " accredited_until = registry_today() + 30 WHERE id = $1::uuid",
+                   fid));
+    assert_int_equal(it_wait_count(f->s, 1, 8000,
+                                   "SELECT count(*) FROM webhook_expiry_sent"
+                                   " WHERE subject_id = $1::uuid AND days_ahead = 30",
+                                   fid),
+                     1);
+}
+
 /* ---- Tests ---------------------------------------------------------------------------------- */
 
 static void
@@ -539,11 +584,12 @@ test_licence_event(void **state)
     /* Refused changes roll back and send nothing: an illegal transition, a 422, a stale ETag. */
     patch_licence(f, lic, &etag, "{\"status\": \"revoked\", \"reason\": \"x\"}", 409);
     patch_licence(f, lic, &etag, "{\"status\": \"active\"}", 422);
+    assert_int_equal(it_count(f->s, OUTBOX_ROWS, sub), 0);
     patch_licence(f, lic, &etag, "{\"status\": \"active\", \"reason\": \"go\"}", 200);
     assert_int_equal(rx_wait("/ok/lic", 1, 5000), 1);
-    /* A change of dates only is no status change: nothing. */
+    /* A change of dates only is no status change: no outbox row, so nothing is ever sent. */
     patch_licence(f, lic, &etag, "{\"valid_until\": \"2098-12-31\", \"reason\": \"dates\"}", 200);
-    it_sleep_ms(600);
+    outbox_settled(f, sub, 1, "delivered", "1");
     assert_int_equal(rx_count("/ok/lic"), 1);
 
     q = rx_get("/ok/lic", 0);
@@ -566,8 +612,7 @@ test_licence_event(void **state)
     json_decref(body);
     free(q.body);
 
-    assert_int_equal(
-        it_count(f->s, "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1", sub), 1);
+    assert_int_equal(it_count(f->s, OUTBOX_ROWS, sub), 1);
     free(sub);
     free(secret);
     free(etag);
@@ -603,12 +648,13 @@ test_facilitator_event(void **state)
     it_patch_json(f->s, path, f->admin, etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
+    assert_int_equal(it_count(f->s, OUTBOX_ROWS, sub), 0);
     it_patch_json(f->s, path, f->admin, etag,
                   "{\"status\": \"accredited\", \"accredited_until\": \"2031-05-31\"}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     assert_int_equal(rx_wait("/ok/fac", 1, 5000), 1);
-    it_sleep_ms(400);
+    outbox_settled(f, sub, 1, "delivered", "1");
     assert_int_equal(rx_count("/ok/fac"), 1);
 
     q = rx_get("/ok/fac", 0);
@@ -704,7 +750,7 @@ test_retry_same_id(void **state)
 
     patch_licence(f, lic, &etag, "{\"status\": \"active\", \"reason\": \"go\"}", 200);
     assert_int_equal(rx_wait("/flaky/lic", 3, 10000), 3);
-    it_sleep_ms(300);
+    outbox_settled(f, sub, 1, "delivered", "3");
     assert_int_equal(rx_count("/flaky/lic"), 3);
     for (i = 0; i < 3; i++) {
         q[i] = rx_get("/flaky/lic", i);
@@ -796,7 +842,7 @@ test_failing(void **state)
     }
     assert_string_equal(it_json_str(&r, "status"), "failing");
     it_resp_free(&r);
-    it_sleep_ms(300);
+    outbox_settled(f, sub, 1, "dead", "3");
     assert_int_equal(rx_count("/fail/lic"), 3); /* RETRIES=2: three attempts, then dead */
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
@@ -826,7 +872,7 @@ static void
 test_expiry_once(void **state)
 {
     struct fx *f = *state;
-    char *admin_a, *org = make_org(f, &admin_a), *secret, *body;
+    char *admin_a, *org = make_org(f, &admin_a), *secret, *body, *admin_q, *quiet;
     char *sub =
         subscribe(f, admin_a, "/ok/exp", "[\"facilitator.accreditation_expiring\"]", &secret);
     struct it_resp r;
@@ -849,7 +895,12 @@ test_expiry_once(void **state)
                    " accredited_until = registry_today() + 30 WHERE id = $1::uuid",
                    fid));
     assert_int_equal(rx_wait("/ok/exp", 1, 8000), 1);
-    it_sleep_ms(2500); /* at least two more runs of the job */
+    /* At least two more runs of the job, each seen through a facilitator of an organisation
+     * without subscriptions; then the one message is all there is and ever will be. */
+    quiet = make_org(f, &admin_q);
+    expiry_job_ran(f, quiet, "Sam");
+    expiry_job_ran(f, quiet, "Tam");
+    outbox_settled(f, sub, 1, "delivered", "1");
     assert_int_equal(rx_count("/ok/exp"), 1);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM webhook_expiry_sent WHERE subject_id = $1::uuid"
@@ -869,6 +920,8 @@ test_expiry_once(void **state)
     free(sub);
     free(secret);
     free(admin_a);
+    free(admin_q);
+    free(quiet);
     free(org);
 }
 

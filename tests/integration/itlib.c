@@ -1909,17 +1909,13 @@ it_sql_at(const char *file, int line, struct it_server *s, const char *sql, ...)
     return r;
 }
 
-long
-it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+static long
+count_v(const char *file, int line, struct it_server *s, const char *sql, va_list ap)
 {
-    va_list ap;
-    PGresult *r;
+    PGresult *r = sql_checked(file, line, s, sql, ap);
     long v;
     char *end;
 
-    va_start(ap, sql);
-    r = sql_checked(file, line, s, sql, ap);
-    va_end(ap);
     if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0)) {
         int rows = PQntuples(r), cols = PQnfields(r);
 
@@ -1938,6 +1934,46 @@ it_count_at(const char *file, int line, struct it_server *s, const char *sql, ..
         it_fail_at(file, line, "it_count: '%s' is not an integer\n  in: %s", val, sql);
     }
     PQclear(r);
+    return v;
+}
+
+long
+it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+{
+    va_list ap;
+    long v;
+
+    va_start(ap, sql);
+    v = count_v(file, line, s, sql, ap);
+    va_end(ap);
+    return v;
+}
+
+long
+it_wait_count_at(const char *file,
+                 int line,
+                 struct it_server *s,
+                 long want,
+                 int timeout_ms,
+                 const char *sql,
+                 ...)
+{
+    va_list ap, again;
+    long v;
+    int waited = 0;
+
+    va_start(ap, sql);
+    for (;;) {
+        va_copy(again, ap);
+        v = count_v(file, line, s, sql, again);
+        va_end(again);
+        if (v == want || waited >= timeout_ms) {
+            break;
+        }
+        it_sleep_ms(20);
+        waited += 20;
+    }
+    va_end(ap);
     return v;
 }
 

@@ -290,6 +290,19 @@ PGresult *it_sql_try(struct it_server *s, const char *sql, ...);
 #define it_count(s, ...) it_count_at(__FILE__, __LINE__, (s), __VA_ARGS__)
 long it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...);
 
+/* Runs the it_count query every 20 ms until it gives `want` or `timeout_ms` pass; returns the
+ * last value (assert on it). For waits on background work: wait for the state it must reach, not
+ * for a time. */
+#define it_wait_count(s, want, timeout_ms, ...)                                                    \
+    it_wait_count_at(__FILE__, __LINE__, (s), (want), (timeout_ms), __VA_ARGS__)
+long it_wait_count_at(const char *file,
+                      int line,
+                      struct it_server *s,
+                      long want,
+                      int timeout_ms,
+                      const char *sql,
+                      ...);
+
 /* ---- Assertions ---------------------------------------------------------------------------- */
 
 /* Fails unless r->status == status; prints the method-less response (status, headers, body). */
