@@ -430,8 +430,7 @@ group_setup(void **state)
     }
     free(out);
     assert_int_equal(rc, 0);
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     /* What the demo data lacks: API clients, webhooks with deliveries, a second licence for one
      * organisation, audit events. */
     PQclear(it_sql(f->s, "INSERT INTO api_client (organisation_id, client_id, name, scopes)"

@@ -184,8 +184,7 @@ setup(void **state)
 
     assert_non_null(f);
     f->s = it_start("reports");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     *state = f;
     return 0;
 }

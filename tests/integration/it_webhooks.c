@@ -303,9 +303,7 @@ group_setup(void **state)
         f->s = it_start_env("webhooks", env);
     }
     free(allow);
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     *state = f;
     return 0;
 }

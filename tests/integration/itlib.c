@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/password.h"
+
 extern char **environ;
 
 #define IT_MAX_SERVERS   32
@@ -2064,26 +2066,130 @@ it_licensee(struct it_server *s,
 }
 
 void
-it_assert_field_error(const struct it_resp *r, const char *field)
+it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle)
 {
     json_t *errors, *e;
     size_t i;
+    int named = 0;
 
     it_assert_problem(r, 422);
     errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
+    if (!json_is_array(errors) || json_array_size(errors) == 0) {
         it_resp_print(r);
-        fail_msg("422 without an errors array");
+        fail_msg("422 without a non-empty errors array");
     }
     json_array_foreach(errors, i, e)
     {
+        const char *detail = it_jstr(e, "detail");
+
+        if (detail == NULL) {
+            it_resp_print(r);
+            fail_msg("errors[%zu] has no string detail", i);
+        }
         if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0
-            && it_jstr(e, "detail") != NULL) {
-            return;
+            && (needle == NULL || strstr(detail, needle) != NULL)) {
+            named = 1;
         }
     }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
+    if (!named) {
+        it_resp_print(r);
+        fail_msg("errors does not name the field '%s' (with '%s')", field,
+                 needle != NULL ? needle : "");
+    }
+}
+
+void
+it_assert_field_error(const struct it_resp *r, const char *field)
+{
+    it_assert_field_error_with(r, field, NULL);
+}
+
+char *
+it_admin(struct it_server *s,
+         const char *email,
+         const char *password,
+         char *id,
+         size_t idlen,
+         char *hash,
+         size_t hashlen)
+{
+    assert_int_equal(it_create_admin(s, email, password), 0);
+    if (id != NULL) {
+        PGresult *res = it_sql(s, "SELECT id::text FROM app_user WHERE email = $1", email);
+
+        assert_int_equal(PQntuples(res), 1);
+        snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    if (hash != NULL) {
+        assert_int_equal(password_hash(password, hash, hashlen), 0);
+    }
+    return it_login(s, email, password);
+}
+
+char *
+it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+{
+    struct it_resp r;
+    char *id;
+
+    it_post_json(s, "/v1/organisations", token, json, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    id = strdup(it_json_str(&r, "id"));
+    if (etag != NULL) {
+        assert_non_null(it_header(&r, "ETag"));
+        *etag = strdup(it_header(&r, "ETag"));
+    }
+    it_resp_free(&r);
+    return id;
+}
+
+char *
+it_create_org(struct it_server *s,
+              const char *token,
+              const char *kind,
+              char **etag,
+              const char *name_fmt,
+              ...)
+{
+    va_list ap;
+    char *name, *text, *id;
+    json_t *body;
+
+    va_start(ap, name_fmt);
+    name = vfmt(name_fmt, ap);
+    va_end(ap);
+    body = json_pack("{s:s, s:s, s:[s], s:s, s:s}", "name", name, "kind",
+                     kind != NULL ? kind : "charity", "address_lines", "1 Dock Road", "town",
+                     "Chatham", "postcode", "ME4 4AB");
+    assert_non_null(body);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_non_null(text);
+    id = it_create_org_json(s, token, text, etag);
+    free(text);
+    json_decref(body);
+    free(name);
+    return id;
+}
+
+char *
+it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
+{
+    struct it_resp r;
+    va_list ap;
+    char *path, *etag;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_get(s, path, bearer, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(path);
+    return etag;
 }
 
 json_t *

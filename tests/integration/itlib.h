@@ -362,9 +362,44 @@ char *it_licensee(struct it_server *s,
                   const char *role,
                   const char *org);
 
-/* Fails unless `r` is a 422 problem whose errors array has an entry naming `field` with a
- * detail. */
+/* The licensing-body admin of a test: runs create-admin for `email` with `password` (fails the
+ * test unless it exits 0), puts its app_user.id into `id` (when not NULL) and a password_hash of
+ * `password` into `hash` (when not NULL; for it_licensee), and signs in. Returns the access token
+ * (malloc'd). */
+char *it_admin(struct it_server *s,
+               const char *email,
+               const char *password,
+               char *id,
+               size_t idlen,
+               char *hash,
+               size_t hashlen);
+
+/* Fails unless `r` is a 422 problem whose errors array is not empty, every entry has a string
+ * detail, and an entry names `field`. */
 void it_assert_field_error(const struct it_resp *r, const char *field);
+
+/* As it_assert_field_error, where the detail of the entry naming `field` contains `needle`
+ * (NULL: any detail). */
+void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
+
+/* POSTs /v1/organisations with `json` as `token`; fails unless 201 with an id (and an ETag when
+ * `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets the ETag
+ * (malloc'd). */
+char *it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag);
+
+/* As it_create_org_json with {"name": (what printf makes of `name_fmt`), "kind": kind (NULL:
+ * "charity"), "address_lines": ["1 Dock Road"], "town": "Chatham", "postcode": "ME4 4AB"}. */
+char *it_create_org(struct it_server *s,
+                    const char *token,
+                    const char *kind,
+                    char **etag,
+                    const char *name_fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+
+/* GETs the path printf makes from `fmt` as `bearer`; fails unless 200 with an ETag. Returns the
+ * ETag (malloc'd). */
+char *it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses RFC 4180 text (the registry's CSV answers: CRLF rows, quoted fields) into an array of
  * rows, each an array of strings; the first row is the header. Returns a new reference; fails the
