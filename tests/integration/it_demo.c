@@ -47,13 +47,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* Runs seed-demo and checks it succeeded cleanly and printed the demo accounts. */
 static void
 seed(struct it_server *s)
@@ -380,5 +373,5 @@ main(void)
         cmocka_unit_test(test_demo_accounts),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

@@ -177,13 +177,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void
@@ -553,5 +546,5 @@ main(void)
         cmocka_unit_test(test_find),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

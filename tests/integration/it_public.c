@@ -264,13 +264,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* ---- Providers ------------------------------------------------------------------------------- */
 
 static void
@@ -1290,5 +1283,5 @@ main(void)
         cmocka_unit_test(test_register_search),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

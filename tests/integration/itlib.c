@@ -737,6 +737,96 @@ it_pg(const char *cmd)
     return rc;
 }
 
+int
+it_pg_sh(const char *const args[])
+{
+    char *script = it_fmt("%s/tests/integration/pg.sh", env_required("IT_SOURCE_DIR"));
+    char *argv[16];
+    int n = 0, status = 0;
+    pid_t pid;
+
+    argv[n++] = "bash";
+    argv[n++] = script;
+    for (; *args != NULL && n < 15; args++) {
+        argv[n++] = (char *)*args;
+    }
+    argv[n] = NULL;
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        dup2(2, 1); /* pg.sh prints the conninfo; keep our stdout for cmocka */
+        execvp("bash", argv);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    free(script);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void
+it_pg_sh_or_fail(const char *const args[])
+{
+    int rc = it_pg_sh(args);
+
+    if (rc != 0) {
+        fail_msg("pg.sh %s %s exited %d", args[0], args[1], rc);
+    }
+}
+
+void
+it_private_cluster(struct it_server *s,
+                   const char *dir,
+                   int fsync,
+                   const char *email,
+                   const char *password,
+                   char **url,
+                   char **env_url)
+{
+    const char *const start_fast[] = {"start", "--no-fsync", dir, "registry", NULL};
+    const char *const start_durable[] = {"start", dir, "registry", NULL};
+    const char *const migrate[] = {"migrate", NULL};
+    const char *const create_admin[] = {"create-admin", email, NULL};
+    char *conninfo_path, *conninfo, *out = NULL, *pw = it_fmt("%s\n", password);
+    const char *env[2];
+    int rc;
+
+    it_pg_sh_or_fail(fsync ? start_durable : start_fast);
+    conninfo_path = it_fmt("%s/conninfo", dir);
+    conninfo = it_read_file(conninfo_path);
+    assert_non_null(conninfo);
+    conninfo[strcspn(conninfo, "\n")] = '\0';
+    *url = it_fmt("%s dbname=registry", conninfo);
+    *env_url = it_fmt("REGISTRY_DATABASE_URL=%s", *url);
+    free(conninfo);
+    free(conninfo_path);
+    env[0] = *env_url;
+    env[1] = NULL;
+    rc = it_exec(s, 0, migrate, env, NULL, 60, &out);
+    if (rc != 0) {
+        fail_msg("migrate exited %d:\n%s", rc, out);
+    }
+    free(out);
+    rc = it_exec(s, 0, create_admin, env, pw, 120, &out);
+    if (rc != 0) {
+        fail_msg("create-admin exited %d:\n%s", rc, out);
+    }
+    free(out);
+    free(pw);
+}
+
+PGconn *
+it_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fail_msg("cannot connect to %s: %s", conninfo, PQerrorMessage(c));
+    }
+    return c;
+}
+
 /* ---- Servers --------------------------------------------------------------------------------- */
 
 static void
@@ -1079,6 +1169,14 @@ struct it_server *
 it_start(const char *name)
 {
     return it_start_env(name, NULL);
+}
+
+int
+it_teardown(void **state)
+{
+    it_stop(*state);
+    *state = NULL;
+    return 0;
 }
 
 int

@@ -124,6 +124,9 @@ void it_launch(struct it_server *s, const char *const extra_env[]);
  * frees `s` (also when the test fails). Accepts NULL and servers never launched. */
 void it_stop(struct it_server *s);
 
+/* A cmocka teardown for a group or test whose state is the server: it_stop(*state). */
+int it_teardown(void **state);
+
 /* Like it_stop but only stops the process and returns its wait status (no checks, keeps the
  * database and `s`); for tests of shutdown itself. Launch again with it_launch. */
 int it_kill(struct it_server *s, int sig);
@@ -158,6 +161,29 @@ int it_create_admin(struct it_server *s, const char *email, const char *password
  * settings). Every test running at the same time sees it: mark the file IT_SERIAL. Returns the
  * exit status of pg.sh. */
 int it_pg(const char *cmd);
+
+/* Runs tests/integration/pg.sh with `args` (NULL-terminated; its standard output goes to
+ * standard error) and returns its exit status; safe in a forked child. */
+int it_pg_sh(const char *const args[]);
+
+/* As it_pg_sh; fails the test unless pg.sh exits 0. */
+void it_pg_sh_or_fail(const char *const args[]);
+
+/* A private cluster for tests that stop, crash or freeze PostgreSQL: pg.sh start in `dir`
+ * (`fsync`: durable commits) with the database "registry", migrated with `s`'s binary exactly as
+ * production is, with the admin `email`/`password` made by create-admin. `*url` gets its conninfo
+ * and `*env_url` "REGISTRY_DATABASE_URL=<url>" (both malloc'd). Fails the test otherwise. The
+ * caller destroys the cluster (pg.sh destroy `dir`). */
+void it_private_cluster(struct it_server *s,
+                        const char *dir,
+                        int fsync,
+                        const char *email,
+                        const char *password,
+                        char **url,
+                        char **env_url);
+
+/* A connection to `conninfo`; fails the test when it cannot connect. */
+PGconn *it_connect(const char *conninfo);
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
