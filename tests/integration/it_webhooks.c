@@ -324,21 +324,11 @@ group_teardown(void **state)
 static char *
 make_org(struct fx *f, char **org_admin)
 {
-    char *body = it_fmt("{\"name\": \"Webhook Org %d\", \"kind\": \"charity\","
-                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
-                        " \"postcode\": \"ME4 4AB\"}",
-                        ++f->orgs);
+    char *id = it_create_org(f->s, f->admin, NULL, NULL, "Webhook Org %d", ++f->orgs);
     char *email = it_fmt("orgadmin%d@webhooks.example", f->orgs);
-    struct it_resp r;
-    char *id;
 
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     *org_admin = it_licensee(f->s, f->hash, PASSWORD, email, "org_admin", id);
     free(email);
-    free(body);
     return id;
 }
 
@@ -416,26 +406,35 @@ outbox_settled(struct fx *f, const char *sub, long rows, const char *state, cons
         rows);
 }
 
-/* Proves that the expiry job ran once more: a facilitator of `org` (which has no subscription)
- * accredited until 30 days from today gets its webhook_expiry_sent row (up to 8 s). */
+/* A facilitator `given` of `org`, accredited until 30 days from today, written directly (no
+ * status event); its id goes into `fid` (40 bytes). */
 static void
-expiry_job_ran(struct fx *f, const char *org, const char *given)
+expiring_facilitator(struct fx *f, const char *org, const char *given, char *fid)
 {
-    char *body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Sentinel\","
+    char *body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Expiring\","
                         " \"email\": \"%s@private.example\", \"organisation_id\": \"%s\"}",
                         given, given, org);
     struct it_resp r;
-    char fid[40];
 
     it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
     it_assert_status(&r, 201);
-    snprintf(fid, sizeof(fid), "%s", it_json_str(&r, "id"));
+    snprintf(fid, 40, "%s", it_json_str(&r, "id"));
     it_resp_free(&r);
     free(body);
     PQclear(it_sql(f->s,
                    "UPDATE facilitator SET status = 'accredited', accredited_on = registry_today(),"
                    " accredited_until = registry_today() + 30 WHERE id = $1::uuid",
                    fid));
+}
+
+/* Proves that the expiry job ran once more: a facilitator of `org` (which has no subscription)
+ * accredited until 30 days from today gets its webhook_expiry_sent row (up to 8 s). */
+static void
+expiry_job_ran(struct fx *f, const char *org, const char *given)
+{
+    char fid[40];
+
+    expiring_facilitator(f, org, given, fid);
     assert_int_equal(it_wait_count(f->s, 1, 8000,
                                    "SELECT count(*) FROM webhook_expiry_sent"
                                    " WHERE subject_id = $1::uuid AND days_ahead = 30",
@@ -870,28 +869,15 @@ static void
 test_expiry_once(void **state)
 {
     struct fx *f = *state;
-    char *admin_a, *org = make_org(f, &admin_a), *secret, *body, *admin_q, *quiet;
+    char *admin_a, *org = make_org(f, &admin_a), *secret, *admin_q, *quiet;
     char *sub =
         subscribe(f, admin_a, "/ok/exp", "[\"facilitator.accreditation_expiring\"]", &secret);
-    struct it_resp r;
     struct hook_req q;
     json_t *j, *data;
     char fid[40];
 
-    body = it_fmt("{\"given_name\": \"Eve\", \"family_name\": \"Expiring\","
-                  " \"email\": \"eve@private.example\", \"organisation_id\": \"%s\"}",
-                  org);
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    snprintf(fid, sizeof(fid), "%s", it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    /* Accredited until 30 days from today, written directly (no status event). The job runs
-     * every second in this test (REGISTRY_WEBHOOK_EXPIRY_EVERY_S=1). */
-    PQclear(it_sql(f->s,
-                   "UPDATE facilitator SET status = 'accredited', accredited_on = registry_today(),"
-                   " accredited_until = registry_today() + 30 WHERE id = $1::uuid",
-                   fid));
+    /* The job runs every second in this test (REGISTRY_WEBHOOK_EXPIRY_EVERY_S=1). */
+    expiring_facilitator(f, org, "Eve", fid);
     assert_int_equal(rx_wait("/ok/exp", 1, 8000), 1);
     /* At least two more runs of the job, each seen through a facilitator of an organisation
      * without subscriptions; then the one message is all there is and ever will be. */
