@@ -24,7 +24,7 @@ PACKAGES=(
     libcivetweb-dev libjansson-dev libjwt-dev libpq-dev libcrypt-dev libssl-dev
     libcmocka-dev libcurl4-openssl-dev
     postgresql-15 postgresql-contrib
-    valgrind curl ca-certificates
+    valgrind curl ca-certificates clang-format-14
     nginx-light openssl
     chromium fonts-liberation systemd
 )

@@ -1236,11 +1236,13 @@ refusal_may_change(const char *pattern, const char *table, long status)
 {
     /* A failed sign-in is counted (throttling by account and address, login_attempt), also when
      * the answer is 401 or 429. */
-    if (strcmp(pattern, "/v1/auth/token") == 0 && (strcmp(table, "login_failure") == 0 || strcmp(table, "login_attempt") == 0)) {
+    if (strcmp(pattern, "/v1/auth/token") == 0
+        && (strcmp(table, "login_failure") == 0 || strcmp(table, "login_attempt") == 0)) {
         return 1;
     }
     /* A wrong current password counts as a failed sign-in too. */
-    if (strcmp(pattern, "/v1/users/me/password") == 0 && (strcmp(table, "login_failure") == 0 || strcmp(table, "login_attempt") == 0)) {
+    if (strcmp(pattern, "/v1/users/me/password") == 0
+        && (strcmp(table, "login_failure") == 0 || strcmp(table, "login_attempt") == 0)) {
         return 1;
     }
     /* A reused refresh token revokes its whole family and answers 401 (RFC 9700 4.14). */

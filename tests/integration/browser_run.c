@@ -117,13 +117,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 static void
 test_browser(void **state)
 {
@@ -190,5 +183,5 @@ main(int argc, char **argv)
         n = 30;
     }
     snprintf(test_name, sizeof(test_name), "browser_%.*s", (int)n, base);
-    return cmocka_run_group_tests_name(test_name, tests, setup, teardown);
+    return cmocka_run_group_tests_name(test_name, tests, setup, it_teardown);
 }

@@ -45,17 +45,8 @@ audit_rows(struct fx *f)
 static char *
 create_org(struct fx *f, const char *name, char **etag)
 {
-    char *body = it_fmt(ORG_BODY, name);
-    struct it_resp r;
-    char *id;
+    char *body = it_fmt(ORG_BODY, name), *id = it_create_org_json(f->s, f->admin, body, etag);
 
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    if (etag != NULL) {
-        *etag = strdup(it_header(&r, "ETag"));
-    }
-    it_resp_free(&r);
     free(body);
     return id;
 }
@@ -131,16 +122,11 @@ static int
 group_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    PGresult *res;
 
     assert_non_null(f);
     f->s = it_start("audit");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
+                        sizeof(f->hash));
     *state = f;
     return 0;
 }

@@ -317,16 +317,11 @@ setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct it_resp r = {0};
-    PGresult *res;
     char *admin, *staff;
 
     assert_non_null(f);
     f->s = it_start_env("auth", trusted_proxy_env);
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), NULL, 0);
     it_post_json(f->s, "/v1/organisations", admin,
                  "{\"name\":\"Auth Test Org\",\"kind\":\"charity\",\"address_lines\":[\"1 High "
                  "St\"],\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",

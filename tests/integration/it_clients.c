@@ -48,17 +48,8 @@ struct client {
 static char *
 create_org(struct fx *f)
 {
-    char *body = it_fmt("{\"name\": \"Client Org %d\", \"kind\": \"charity\", \"address_lines\":"
-                        " [\"1 Road\"], \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
-                        ++f->n);
-    struct it_resp r;
-    char *id;
+    char *id = it_create_org(f->s, f->admin, NULL, NULL, "Client Org %d", ++f->n);
 
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
     /* Only a licensed organisation's clients get tokens. */
     PQclear(it_sql(f->s,
                    "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
@@ -273,9 +264,7 @@ group_setup(void **state)
 
     assert_non_null(f);
     f->s = it_start("clients");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     f->org_a = create_org(f);
     f->org_b = create_org(f);
     f->a_admin = it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a);

@@ -430,8 +430,7 @@ group_setup(void **state)
     }
     free(out);
     assert_int_equal(rc, 0);
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     /* What the demo data lacks: API clients, webhooks with deliveries, a second licence for one
      * organisation, audit events. */
     PQclear(it_sql(f->s, "INSERT INTO api_client (organisation_id, client_id, name, scopes)"
@@ -459,11 +458,12 @@ group_setup(void **state)
     PQclear(it_sql(f->s, "INSERT INTO audit_event (action, resource_type, resource_id)"
                          " SELECT 'update', 'organisation', n::text FROM generate_series(1, 2) n"));
     /* Two decided employment requests for every facilitator (their list pages too). */
-    PQclear(it_sql(f->s, "INSERT INTO facilitator_employment_request"
-                         " (facilitator_id, organisation_id, starts_on, status, reason)"
-                         " SELECT fa.id, o.id, '2026-01-01', 'declined', 'x'"
-                         " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
-                         " generate_series(1, 2) n"));
+    PQclear(it_sql(f->s,
+                   "INSERT INTO facilitator_employment_request"
+                   " (facilitator_id, organisation_id, starts_on, status, reason)"
+                   " SELECT fa.id, o.id, '2026-01-01', 'declined', 'x'"
+                   " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
+                   " generate_series(1, 2) n"));
     *state = f;
     return 0;
 }

@@ -50,13 +50,8 @@ create_org(struct fx *f)
                         " \"address_lines\": [\"2 High Street\"], \"town\": \"Bath\","
                         " \"postcode\": \"BA1 1AA\"}",
                         ++f->orgs);
-    struct it_resp r;
-    char *id;
+    char *id = it_create_org_json(f->s, f->admin, body, NULL);
 
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     free(body);
     return id;
 }
@@ -250,9 +245,7 @@ group_setup(void **state)
 
     assert_non_null(f);
     f->s = it_start("eligibility");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
     return 0;

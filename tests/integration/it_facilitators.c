@@ -53,19 +53,7 @@ fac_free(struct fac *p)
 static char *
 create_org(struct fx *f)
 {
-    char *body = it_fmt("{\"name\": \"Facilitator Test Org %d\", \"kind\": \"charity\","
-                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
-                        " \"postcode\": \"ME4 4AB\"}",
-                        ++f->orgs);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    return id;
+    return it_create_org(f->s, f->admin, NULL, NULL, "Facilitator Test Org %d", ++f->orgs);
 }
 
 /* A user of `role` in `org` made with SQL, signed in; returns the access token (malloc'd). */
@@ -142,28 +130,6 @@ patch_ok(struct fx *f, struct fac *p, const char *token, const char *body, struc
     }
 }
 
-static void
-assert_field_error(const struct it_resp *r, const char *field)
-{
-    json_t *errors, *e;
-    size_t i;
-
-    it_assert_problem(r, 422);
-    errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
-        it_resp_print(r);
-        fail_msg("422 without an errors array");
-    }
-    json_array_foreach(errors, i, e)
-    {
-        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
-            return;
-        }
-    }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
-}
-
 /* Rows that any write would add or change. */
 static long
 writes(struct fx *f)
@@ -216,16 +182,11 @@ static int
 group_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    PGresult *res;
 
     assert_non_null(f);
     f->s = it_start("facilitators");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
+                        sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
     return 0;
@@ -260,7 +221,7 @@ test_create_by_admin(void **state)
                  " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
                  " \"organisation_id\": \"" NO_SUCH_ID "\"}",
                  &r);
-    assert_field_error(&r, "organisation_id");
+    it_assert_field_error(&r, "organisation_id");
     it_resp_free(&r);
 
     loc = it_fmt("{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
@@ -491,7 +452,7 @@ test_create_validation(void **state)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         it_post_json(f->s, "/v1/facilitators", f->admin, cases[i].body, &r);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
     }
     /* employed_from: a real date, not in the future. */
@@ -499,14 +460,14 @@ test_create_validation(void **state)
                   " \"organisation_id\": \"%s\", \"employed_from\": \"2025-02-30\"}",
                   org);
     it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    assert_field_error(&r, "employed_from");
+    it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
                   " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
                   org, it_day(f->s, 1, future, sizeof(future)));
     it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    assert_field_error(&r, "employed_from");
+    it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     /* A name of 101 characters. */
@@ -516,16 +477,16 @@ test_create_validation(void **state)
     body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Y\", \"email\": \"x@example.org\"}",
                   longname);
     it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    assert_field_error(&r, "given_name");
+    it_assert_field_error(&r, "given_name");
     it_resp_free(&r);
     free(body);
     free(longname);
     /* Several errors at once are all named. */
     it_post_json(f->s, "/v1/facilitators", f->admin, "{\"email\": 1, \"colour\": \"red\"}", &r);
-    assert_field_error(&r, "email");
-    assert_field_error(&r, "colour");
-    assert_field_error(&r, "given_name");
-    assert_field_error(&r, "family_name");
+    it_assert_field_error(&r, "email");
+    it_assert_field_error(&r, "colour");
+    it_assert_field_error(&r, "given_name");
+    it_assert_field_error(&r, "family_name");
     it_resp_free(&r);
     /* An archived employer. */
     {
@@ -539,7 +500,7 @@ test_create_validation(void **state)
         PQclear(res);
         before = writes(f);
         it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-        assert_field_error(&r, "organisation_id");
+        it_assert_field_error(&r, "organisation_id");
         it_resp_free(&r);
         free(body);
     }
@@ -795,7 +756,7 @@ test_edits(void **state)
         before = writes(f);
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             patch_fac(f, p.id, f->admin, p.etag, cases[i].body, &r);
-            assert_field_error(&r, cases[i].field);
+            it_assert_field_error(&r, cases[i].field);
             it_resp_free(&r);
         }
         assert_int_equal(writes(f), before);
@@ -1029,7 +990,7 @@ test_transitions(void **state)
                                   l.id),
                          1);
         patch_fac(f, l.id, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r);
-        assert_field_error(&r, "status");
+        it_assert_field_error(&r, "status");
         it_resp_free(&r);
         patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit\"}", NULL);
         patch_ok(f, &l, f->admin, "{\"status\": \"accredited\"}", &r);
@@ -1094,12 +1055,12 @@ test_employment(void **state)
     /* employed_from: not in the future, not before the current employment started. */
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, tomorrow);
     patch_fac(f, p.id, f->admin, p.etag, body, &r);
-    assert_field_error(&r, "employed_from");
+    it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"2000-01-01\"}", org_b);
     patch_fac(f, p.id, f->admin, p.etag, body, &r);
-    assert_field_error(&r, "employed_from");
+    it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     assert_int_equal(writes(f), before);
@@ -1179,7 +1140,7 @@ test_employment(void **state)
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
     patch_fac(f, p.id, f->admin, p.etag, body, &r);
-    assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
+    it_assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
@@ -1575,7 +1536,7 @@ test_status_check(void **state)
         b2 = json_pack("{s:o}", "registration_numbers", more);
         t2 = json_dumps(b2, JSON_COMPACT);
         it_post_json(f->s, "/v1/facilitators/status-check", f->admin, t2, &r);
-        assert_field_error(&r, "registration_numbers");
+        it_assert_field_error(&r, "registration_numbers");
         it_resp_free(&r);
         free(t2);
         json_decref(b2);
@@ -1663,25 +1624,25 @@ test_employment_requests(void **state)
     it_resp_free(&r);
     free(body);
     request_emp(f, p.id, boss_b, "{}", &r);
-    assert_field_error(&r, "starts_on");
+    it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     request_emp(f, p.id, boss_b, "{\"starts_on\": \"2026-02-30\"}", &r);
-    assert_field_error(&r, "starts_on");
+    it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     body = it_fmt("{\"starts_on\": \"%s\"}", tomorrow);
     request_emp(f, p.id, boss_b, body, &r);
-    assert_field_error(&r, "starts_on");
+    it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"starts_on\": \"%s\", \"organisation_id\": \"%s\"}", f->today, org_c);
     request_emp(f, p.id, boss_b, body, &r);
-    assert_field_error(&r, "organisation_id");
+    it_assert_field_error(&r, "organisation_id");
     it_resp_free(&r);
     free(body);
     /* Before the current employment started (today): cannot be approved, so not asked. */
     body = it_fmt("{\"starts_on\": \"%s\"}", d5);
     request_emp(f, p.id, boss_b, body, &r);
-    assert_field_error(&r, "starts_on");
+    it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     free(body);
     assert_int_equal(writes(f), before);
@@ -1758,10 +1719,10 @@ test_employment_requests(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"declined\"}", &r);
-    assert_field_error(&r, "reason");
+    it_assert_field_error(&r, "reason");
     it_resp_free(&r);
     it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"pending\"}", &r);
-    assert_field_error(&r, "status");
+    it_assert_field_error(&r, "status");
     it_resp_free(&r);
     it_patch_json(f->s, rpath, f->admin, NULL, "{\"status\": \"approved\"}", &r);
     it_assert_problem(&r, 428);

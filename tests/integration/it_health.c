@@ -19,13 +19,6 @@ group_setup(void **state)
     return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-    it_stop(*state); /* SIGTERM must give exit 0 and a clean log */
-    return 0;
-}
-
 static void
 test_healthz(void **state)
 {
@@ -351,7 +344,7 @@ main(void)
     };
     int failed = 0;
 
-    failed += cmocka_run_group_tests_name("health.http", http, group_setup, group_teardown);
+    failed += cmocka_run_group_tests_name("health.http", http, group_setup, it_teardown);
     failed += cmocka_run_group_tests_name("health.startup", startup, NULL, NULL);
     return failed != 0;
 }

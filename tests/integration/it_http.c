@@ -203,21 +203,6 @@ unlock_org(PGconn *c)
     PQfinish(c);
 }
 
-/* Creates an organisation; returns its id and ETag (malloc'd). */
-static char *
-create_org(struct it_server *s, const char *token, char **etag)
-{
-    struct it_resp r;
-    char *id;
-
-    it_post_json(s, "/v1/organisations", token, valid_org, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    *etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    return id;
-}
-
 struct slow_patch {
     struct it_server *s;
     const char *token, *id, *etag, *body;
@@ -1140,7 +1125,7 @@ test_pool_exhausted(void **state)
     double ms;
 
     (void)state;
-    id = create_org(s, admin, &etag);
+    id = it_create_org_json(s, admin, valid_org, &etag);
     lock = lock_org(s, id);
 
     /* The PATCH takes the only connection and waits on the row lock with it. */
@@ -1237,7 +1222,7 @@ test_pool_queue(void **state)
     int i, waiting = -1;
 
     (void)state;
-    id = create_org(s, admin, &etag);
+    id = it_create_org_json(s, admin, valid_org, &etag);
     lock = lock_org(s, id);
     start_held_patch(s, admin, id, etag, "{\"town\": \"Queued\"}", &p, &t);
 
@@ -1290,7 +1275,7 @@ test_sigterm_in_flight(void **state)
     char *log;
 
     (void)state;
-    id = create_org(s, admin, &etag);
+    id = it_create_org_json(s, admin, valid_org, &etag);
     lock = lock_org(s, id);
     start_held_patch(s, admin, id, etag, "{\"town\": \"Finished\"}", &p, &t);
 

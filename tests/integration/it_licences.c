@@ -52,20 +52,7 @@ lic_free(struct lic *l)
 static char *
 create_org(struct fx *f)
 {
-    char *body = it_fmt("{\"name\": \"Licence Test Org %d\", \"kind\": \"charity\","
-                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
-                        " \"postcode\": \"ME4 4AB\"}",
-                        ++f->orgs);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    assert_non_null(it_json_str(&r, "id"));
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    return id;
+    return it_create_org(f->s, f->admin, NULL, NULL, "Licence Test Org %d", ++f->orgs);
 }
 
 /* Inserts a user of `role` in organisation `org` with SQL (password PASSWORD), signs them in
@@ -194,16 +181,11 @@ static int
 group_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    PGresult *res;
 
     assert_non_null(f);
     f->s = it_start("licences");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
+                        sizeof(f->hash));
     *state = f;
     return 0;
 }

@@ -28,25 +28,6 @@ struct fx {
     int n; /* names made so far */
 };
 
-/* ---- Helpers ------------------------------------------------------------------------------- */
-
-static char *
-create_org(struct fx *f, const char *name)
-{
-    char *body = it_fmt("{\"name\": \"%s\", \"kind\": \"charity\", \"address_lines\": [\"1 Road\"],"
-                        " \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
-                        name);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    return id;
-}
-
 static char *
 licensee(struct fx *f, const char *email, const char *role, const char *org)
 {
@@ -106,15 +87,7 @@ delete_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
 static char *
 etag_of(struct fx *f, const char *id, const char *token)
 {
-    struct it_resp r;
-    char *etag;
-
-    get_loc(f, id, token, &r);
-    it_assert_status(&r, 200);
-    assert_non_null(it_header(&r, "ETag"));
-    etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    return etag;
+    return it_etag_of(f->s, token, "/v1/locations/%s", id);
 }
 
 /* 1 when the 422 response's errors array names `field`. */
@@ -142,11 +115,9 @@ group_setup(void **state)
 
     assert_non_null(f);
     f->s = it_start("locations");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
-    f->org_a = create_org(f, "Locations Org A");
-    f->org_b = create_org(f, "Locations Org B");
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
+    f->org_a = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A");
+    f->org_b = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B");
     f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
     f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
     f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);

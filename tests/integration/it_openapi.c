@@ -12,13 +12,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* GET /openapi.json: 200, JSON content type, the served static file itself, cacheable with an
  * ETag (304 on If-None-Match), readable without a token. */
 static void
@@ -174,5 +167,5 @@ main(void)
         cmocka_unit_test(test_docs_page),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

@@ -94,19 +94,12 @@ static char *
 create_org(struct fx *f, const char *name, const char *kind, char **etag)
 {
     json_t *body = org_json(name, kind);
-    struct it_resp r;
-    char *id;
+    char *text = json_dumps(body, JSON_COMPACT), *id;
 
-    post_json_obj(f, f->admin, body, &r);
+    assert_non_null(text);
+    id = it_create_org_json(f->s, f->admin, text, etag);
+    free(text);
     json_decref(body);
-    it_assert_status(&r, 201);
-    assert_non_null(it_json_str(&r, "id"));
-    id = strdup(it_json_str(&r, "id"));
-    if (etag != NULL) {
-        assert_non_null(it_header(&r, "ETag"));
-        *etag = strdup(it_header(&r, "ETag"));
-    }
-    it_resp_free(&r);
     return id;
 }
 
@@ -114,42 +107,7 @@ create_org(struct fx *f, const char *name, const char *kind, char **etag)
 static char *
 etag_of(struct fx *f, const char *id)
 {
-    struct it_resp r;
-    char *etag;
-
-    get_org(f, id, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_non_null(it_header(&r, "ETag"));
-    etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    return etag;
-}
-
-/* Fails unless `r` is a 422 problem whose errors array has an entry for `field`. */
-static void
-assert_field_error(const struct it_resp *r, const char *field)
-{
-    json_t *errors, *e;
-    size_t i;
-
-    it_assert_problem(r, 422);
-    errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors) || json_array_size(errors) == 0) {
-        it_resp_print(r);
-        fail_msg("422 without a non-empty errors array");
-    }
-    json_array_foreach(errors, i, e)
-    {
-        if (!json_is_string(json_object_get(e, "detail"))) {
-            it_resp_print(r);
-            fail_msg("errors[%zu] has no string detail", i);
-        }
-        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
-            return;
-        }
-    }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
+    return it_etag_of(f->s, f->admin, "/v1/organisations/%s", id);
 }
 
 static long
@@ -218,15 +176,10 @@ static int
 group_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    PGresult *res;
 
     f->s = it_start("organisations");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
+                        sizeof(f->hash));
     *state = f;
     return 0;
 }
@@ -437,7 +390,7 @@ test_create_validation(void **state)
         print_message("case: %s\n", cases[i].label);
         post_json_obj(f, f->admin, body, &r);
         json_decref(body);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
         /* Nothing written, not even an audit row. */
         assert_int_equal(org_rows(f), orgs);
@@ -686,16 +639,16 @@ test_patch(void **state)
 
     /* Validation: 422 naming the field, nothing written. */
     patch_text(f, id, f->admin, etag, "{\"postcode\": \"nope\"}", &r);
-    assert_field_error(&r, "postcode");
+    it_assert_field_error(&r, "postcode");
     it_resp_free(&r);
     patch_text(f, id, f->admin, etag, "{\"name\": null}", &r);
-    assert_field_error(&r, "name");
+    it_assert_field_error(&r, "name");
     it_resp_free(&r);
     patch_text(f, id, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r);
-    assert_field_error(&r, "address_lines");
+    it_assert_field_error(&r, "address_lines");
     it_resp_free(&r);
     patch_text(f, id, f->admin, etag, "{\"colour\": \"red\"}", &r);
-    assert_field_error(&r, "colour");
+    it_assert_field_error(&r, "colour");
     it_resp_free(&r);
     patch_text(f, id, f->admin, etag, "{}", &r);
     it_assert_problem(&r, 422);

@@ -65,57 +65,13 @@ ms_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* ---- The private cluster ----------------------------------------------------------------------
- */
-
-/* Runs tests/integration/pg.sh with `args` (NULL-terminated); returns its exit status. */
-static int
-pg_sh(const char *const args[])
-{
-    const char *src = getenv("IT_SOURCE_DIR");
-    char *script, *argv[16];
-    int n = 0, status = 0;
-    pid_t pid;
-
-    assert_non_null(src);
-    script = it_fmt("%s/tests/integration/pg.sh", src);
-    argv[n++] = "bash";
-    argv[n++] = script;
-    for (; *args != NULL && n < 15; args++) {
-        argv[n++] = (char *)*args;
-    }
-    argv[n] = NULL;
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        dup2(2, 1); /* pg.sh prints the conninfo; keep our stdout for cmocka */
-        execvp("bash", argv);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    free(script);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void
-pg_sh_or_fail(const char *const args[])
-{
-    int rc = pg_sh(args);
-
-    if (rc != 0) {
-        fail_msg("pg.sh %s %s exited %d", args[0], args[1], rc);
-    }
-}
-
 /* Thaws every process of the cluster (no error when nothing runs). */
 static void
 thaw(struct fx *f)
 {
     const char *const cont[] = {"signal", f->dir, "CONT", NULL};
 
-    pg_sh_or_fail(cont);
+    it_pg_sh_or_fail(cont);
     f->frozen = 0;
 }
 
@@ -126,7 +82,7 @@ freeze(struct fx *f)
     const char *const stop[] = {"signal", f->dir, "STOP", NULL};
 
     f->frozen = 1;
-    pg_sh_or_fail(stop);
+    it_pg_sh_or_fail(stop);
 }
 
 /* Starts the guard: a child that waits on a pipe only this process holds (close-on-exec, so the
@@ -151,8 +107,8 @@ guard_start(struct fx *f)
         close(fds[1]);
         while (read(fds[0], &c, 1) < 0 && errno == EINTR) {
         }
-        pg_sh(cont);
-        pg_sh(destroy);
+        it_pg_sh(cont);
+        it_pg_sh(destroy);
         rmdir(f->dir);
         _exit(0);
     }
@@ -181,37 +137,13 @@ guard_stop(struct fx *f)
 static void
 start_all(struct fx *f, const char *name, int fsync)
 {
-    const char *const start_fast[] = {"start", "--no-fsync", f->dir, "registry", NULL};
-    const char *const start_durable[] = {"start", f->dir, "registry", NULL};
-    const char *migrate[] = {"migrate", NULL};
-    const char *create_admin[] = {"create-admin", ADMIN_EMAIL, NULL};
-    char *conninfo_path, *conninfo, *out = NULL;
     const char *env[3];
-    int rc;
 
     f->s = it_prepare(name, NULL);
-    pg_sh_or_fail(fsync ? start_durable : start_fast);
-    conninfo_path = it_fmt("%s/conninfo", f->dir);
-    conninfo = it_read_file(conninfo_path);
-    assert_non_null(conninfo);
-    conninfo[strcspn(conninfo, "\n")] = '\0';
-    f->url = it_fmt("%s dbname=registry", conninfo);
-    f->env_url = it_fmt("REGISTRY_DATABASE_URL=%s", f->url);
-    free(conninfo);
-    free(conninfo_path);
+    it_private_cluster(f->s, f->dir, fsync, ADMIN_EMAIL, PASSWORD, &f->url, &f->env_url);
     env[0] = f->env_url;
     env[1] = "REGISTRY_DB_POOL=4"; /* POOL */
     env[2] = NULL;
-    rc = it_exec(f->s, 0, migrate, env, NULL, 60, &out);
-    if (rc != 0) {
-        fail_msg("migrate exited %d:\n%s", rc, out);
-    }
-    free(out);
-    rc = it_exec(f->s, 0, create_admin, env, PASSWORD "\n", 120, &out);
-    if (rc != 0) {
-        fail_msg("create-admin exited %d:\n%s", rc, out);
-    }
-    free(out);
     it_launch(f->s, env); /* the default REGISTRY_DB_QUERY_TIMEOUT_MS: that is what is tested */
     f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
 }
@@ -231,17 +163,6 @@ count_named(PGconn *c, const char *name)
     n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return n;
-}
-
-static PGconn *
-connect_private(struct fx *f)
-{
-    PGconn *c = PQconnectdb(f->url);
-
-    if (PQstatus(c) != CONNECTION_OK) {
-        fail_msg("cannot connect to the private cluster: %s", PQerrorMessage(c));
-    }
-    return c;
 }
 
 /* ---- Requests from threads (no assertions there: cmocka's are for the main thread) ------------
@@ -327,7 +248,7 @@ teardown(void **state)
 
     if (f->frozen) { /* a failed assertion while frozen: thaw first, the server stops cleanly */
         const char *const cont[] = {"signal", f->dir, "CONT", NULL};
-        pg_sh(cont);
+        it_pg_sh(cont);
     }
     if (f->s != NULL) {
         it_kill(f->s, SIGKILL); /* only after a failure; the test stops it itself */
@@ -470,7 +391,7 @@ test_hung_database(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "town"), "Chatham");
     it_resp_free(&r);
-    own = connect_private(f);
+    own = it_connect(f->url);
     assert_int_equal(count_named(own, "Created While Hung"), 0);
     PQfinish(own);
     it_patchf(f->s, f->admin, "*", "{\"town\": \"After\"}", &r, "/v1/organisations/%s", f->org_id);
@@ -577,10 +498,10 @@ test_crash_under_writes(void **state)
     }
 
     /* Every PostgreSQL process dies at once, mid-write; writers go on during the outage. */
-    pg_sh_or_fail(kill9);
+    it_pg_sh_or_fail(kill9);
     before = atomic_load(&writes_ok);
     it_sleep_ms(500);
-    pg_sh_or_fail(start); /* crash recovery */
+    it_pg_sh_or_fail(start); /* crash recovery */
     recovered = wait_writes(atomic_load(&writes_ok), WRITES_SETTLED, 30000);
 
     /* Then the service itself is killed mid-write and started again, PostgreSQL untouched. */
@@ -604,7 +525,7 @@ test_crash_under_writes(void **state)
     }
 
     /* Every answer was 201 or 503 problem+json; every 201 is there once, nothing twice. */
-    own = connect_private(f);
+    own = it_connect(f->url);
     for (i = 0; i < WRITERS; i++) {
         for (j = 0; j < wr[i].n; j++) {
             const struct write *w = &wr[i].w[j];

@@ -38,59 +38,16 @@ struct fx {
 /* ---- The private cluster ----------------------------------------------------------------------
  */
 
-/* Runs tests/integration/pg.sh with `args` (NULL-terminated); returns its exit status. */
-static int
-pg_sh(const char *const args[])
-{
-    const char *src = getenv("IT_SOURCE_DIR");
-    char *script, *argv[16];
-    int n = 0, status = 0;
-    pid_t pid;
-
-    assert_non_null(src);
-    script = it_fmt("%s/tests/integration/pg.sh", src);
-    argv[n++] = "bash";
-    argv[n++] = script;
-    for (; *args != NULL && n < 15; args++) {
-        argv[n++] = (char *)*args;
-    }
-    argv[n] = NULL;
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        dup2(2, 1); /* pg.sh prints the conninfo; keep our stdout for cmocka */
-        execvp("bash", argv);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    free(script);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void
 cluster(struct fx *f, const char *cmd)
 {
     const char *const start[] = {"start", "--no-fsync", f->dir, "registry", NULL};
     const char *const other[] = {cmd, f->dir, NULL};
-    int rc = pg_sh(strcmp(cmd, "start") == 0 ? start : other);
+    int rc = it_pg_sh(strcmp(cmd, "start") == 0 ? start : other);
 
     if (rc != 0) {
         fail_msg("pg.sh %s %s exited %d", cmd, f->dir, rc);
     }
-}
-
-/* A connection of our own to the private database. */
-static PGconn *
-connect_private(struct fx *f)
-{
-    PGconn *c = PQconnectdb(f->url);
-
-    if (PQstatus(c) != CONNECTION_OK) {
-        fail_msg("cannot connect to the private cluster: %s", PQerrorMessage(c));
-    }
-    return c;
 }
 
 static long
@@ -112,7 +69,7 @@ count_lock_waiters(PGconn *monitor)
 static PGconn *
 lock_table(struct fx *f)
 {
-    PGconn *c = connect_private(f);
+    PGconn *c = it_connect(f->url);
     PGresult *res = PQexec(c, "BEGIN; LOCK TABLE organisation IN ACCESS EXCLUSIVE MODE");
 
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
@@ -249,7 +206,7 @@ check_outage(struct fx *f)
 static void
 check_every_connection_recovers(struct fx *f, const char *method)
 {
-    PGconn *lock = lock_table(f), *monitor = connect_private(f);
+    PGconn *lock = lock_table(f), *monitor = it_connect(f->url);
     pthread_t t[POOL];
     struct call c[POOL];
     int i, ok;
@@ -314,7 +271,7 @@ teardown(void **state)
     }
     if (f->cluster_made) {
         const char *const destroy[] = {"destroy", f->dir, NULL};
-        pg_sh(destroy);
+        it_pg_sh(destroy);
     }
     rmdir(f->dir);
     free(f->url);
@@ -332,40 +289,20 @@ static void
 test_restart(void **state)
 {
     struct fx *f = *state;
-    const char *migrate[] = {"migrate", NULL};
-    const char *create_admin[] = {"create-admin", ADMIN_EMAIL, NULL};
-    char *conninfo_path, *conninfo, *out = NULL, *path;
+    char *path;
     const char *env[3];
     pthread_t t[10];
     struct call c[10];
     struct it_resp r;
-    int rc, i;
+    int i;
 
     /* A cluster of our own, migrated the way production is. */
     f->s = it_prepare("pg_restart", NULL);
     f->cluster_made = 1;
-    cluster(f, "start");
-    conninfo_path = it_fmt("%s/conninfo", f->dir);
-    conninfo = it_read_file(conninfo_path);
-    assert_non_null(conninfo);
-    conninfo[strcspn(conninfo, "\n")] = '\0';
-    f->url = it_fmt("%s dbname=registry", conninfo);
-    f->env_url = it_fmt("REGISTRY_DATABASE_URL=%s", f->url);
-    free(conninfo);
-    free(conninfo_path);
+    it_private_cluster(f->s, f->dir, 0, ADMIN_EMAIL, PASSWORD, &f->url, &f->env_url);
     env[0] = f->env_url;
     env[1] = "REGISTRY_DB_POOL=4";
     env[2] = NULL;
-    rc = it_exec(f->s, 0, migrate, env, NULL, 60, &out);
-    if (rc != 0) {
-        fail_msg("migrate exited %d:\n%s", rc, out);
-    }
-    free(out);
-    rc = it_exec(f->s, 0, create_admin, env, PASSWORD "\n", 120, &out);
-    if (rc != 0) {
-        fail_msg("create-admin exited %d:\n%s", rc, out);
-    }
-    free(out);
 
     /* The server on it; a database-backed request works. */
     it_launch(f->s, env);

@@ -177,13 +177,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void
@@ -435,6 +428,12 @@ test_readers_see_old_or_new(void **state)
     free(log);
 }
 
+/* The import's swap (LOCK TABLE postcode, ...) waiting for a lock in this test's database. */
+#define SWAP_WAITING_FROM                                                                          \
+    " pg_stat_activity a WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'"      \
+    " AND a.query LIKE 'LOCK TABLE postcode%'"
+#define SWAP_WAITING "SELECT count(*) FROM" SWAP_WAITING_FROM
+
 static void
 test_reader_transaction_outlasts_a_swap_attempt(void **state)
 {
@@ -442,6 +441,7 @@ test_reader_transaction_outlasts_a_swap_attempt(void **state)
     char *path = write_first(s), *log = file_path(s, "held.log");
     PGconn *reader = PQconnectdb(s->conninfo);
     PGresult *res;
+    char *first;
     pid_t pid;
 
     assert_int_equal(PQstatus(reader), CONNECTION_OK);
@@ -452,8 +452,16 @@ test_reader_transaction_outlasts_a_swap_attempt(void **state)
     assert_string_equal(PQgetvalue(res, 0, 0), "200000");
     PQclear(res);
     pid = start_import(s, path, log);
-    /* ...for longer than one swap attempt waits (2 s): the import retries, then succeeds. */
-    it_sleep_ms(3000);
+    /* ...for longer than one swap attempt waits (2 s): the import retries, then succeeds. The
+     * first attempt is seen waiting for the lock, then a second one (a later statement). */
+    assert_int_equal(it_wait_count(s, 1, 30000, SWAP_WAITING), 1);
+    res = it_sql(s, "SELECT a.query_start::text FROM" SWAP_WAITING_FROM);
+    assert_int_equal(PQntuples(res), 1);
+    first = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    assert_int_equal(
+        it_wait_count(s, 1, 10000, SWAP_WAITING " AND a.query_start > $1::timestamptz", first), 1);
+    free(first);
     res = PQexec(reader, "SELECT count(*) FROM postcode");
     assert_string_equal(PQgetvalue(res, 0, 0), "200000"); /* still the old table */
     PQclear(res);
@@ -538,5 +546,5 @@ main(void)
         cmocka_unit_test(test_find),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

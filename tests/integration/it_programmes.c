@@ -44,18 +44,7 @@ struct fx {
 static char *
 create_org(struct fx *f)
 {
-    char *body = it_fmt("{\"name\": \"Programme Org %d\", \"kind\": \"charity\", \"address_lines\":"
-                        " [\"1 Road\"], \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
-                        ++f->n);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    return id;
+    return it_create_org(f->s, f->admin, NULL, NULL, "Programme Org %d", ++f->n);
 }
 
 /* Gives `org` an active licence from 2024-01-01 to `until`; returns the licence id (malloc'd). */
@@ -196,14 +185,7 @@ patch_run(struct fx *f,
 static char *
 etag_of(struct fx *f, const char *id)
 {
-    struct it_resp r;
-    char *etag;
-
-    get_run(f, id, f->admin, &r);
-    it_assert_status(&r, 200);
-    etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    return etag;
+    return it_etag_of(f->s, f->admin, "/v1/programmes/%s", id);
 }
 
 /* PATCHes run `id` as admin with its current ETag; the response is left in `r`. */
@@ -278,9 +260,7 @@ group_setup(void **state)
 
     assert_non_null(f);
     f->s = it_start("programmes");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     f->org_a = create_org(f);
     f->org_b = create_org(f);
     f->org_d = create_org(f);

@@ -264,13 +264,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* ---- Providers ------------------------------------------------------------------------------- */
 
 static void
@@ -1277,13 +1270,18 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_distance_order), cmocka_unit_test(test_radius_edge),
-        cmocka_unit_test(test_exclusions),     cmocka_unit_test(test_item_fields_and_runs),
-        cmocka_unit_test(test_filters),        cmocka_unit_test(test_postcode_search),
-        cmocka_unit_test(test_nearest_beyond), cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_distance_order),
+        cmocka_unit_test(test_radius_edge),
+        cmocka_unit_test(test_exclusions),
+        cmocka_unit_test(test_item_fields_and_runs),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_postcode_search),
+        cmocka_unit_test(test_nearest_beyond),
+        cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_private_cache_and_runs_at_risk),
-        cmocka_unit_test(test_register_get),   cmocka_unit_test(test_register_search),
+        cmocka_unit_test(test_register_get),
+        cmocka_unit_test(test_register_search),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_teardown);
 }

@@ -182,15 +182,7 @@ replica_sql(const char *sql)
 static void
 create_org(const char *name)
 {
-    struct it_resp r;
-    char *body = it_fmt("{\"name\": \"%s\", \"kind\": \"charity\", \"address_lines\": [\"1 High "
-                        "Street\"], \"town\": \"Chatham\", \"postcode\": \"ME4 4AB\"}",
-                        name);
-
-    it_post_json(fx.s, "/v1/organisations", fx.admin, body, &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
-    free(body);
+    free(it_create_org(fx.s, fx.admin, NULL, NULL, "%s", name));
     assert_int_equal(it_count(fx.s, "SELECT count(*) FROM organisation WHERE name = $1", name), 1);
 }
 

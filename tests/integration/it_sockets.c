@@ -55,13 +55,6 @@ group_setup(void **state)
     return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-    it_stop(*state);
-    return 0;
-}
-
 /* `rounds` pairs of /healthz and the register lookup from OTHER, each on a new connection, each
  * answered within BOUND_MS; `gap_ms` apart. Returns the slowest, in ms. */
 static long long
@@ -268,5 +261,5 @@ main(void)
         cmocka_unit_test_teardown(test_slow_head_within_timeout, stop_flood),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_teardown);
 }

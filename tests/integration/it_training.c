@@ -58,39 +58,6 @@ res_free(struct res *x)
     x->etag = NULL;
 }
 
-/* Fails unless `r` is a 422 problem whose errors array names `field` (and, when `needle` is
- * not NULL, one of those errors' detail contains it). */
-static void
-assert_field_error_with(const struct it_resp *r, const char *field, const char *needle)
-{
-    json_t *errors, *e;
-    size_t i;
-
-    it_assert_problem(r, 422);
-    errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
-        it_resp_print(r);
-        fail_msg("422 without an errors array");
-    }
-    json_array_foreach(errors, i, e)
-    {
-        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0
-            && it_jstr(e, "detail") != NULL
-            && (needle == NULL || strstr(it_jstr(e, "detail"), needle) != NULL)) {
-            return;
-        }
-    }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s' (with '%s')", field,
-             needle != NULL ? needle : "");
-}
-
-static void
-assert_field_error(const struct it_resp *r, const char *field)
-{
-    assert_field_error_with(r, field, NULL);
-}
-
 /* Rows any write in this room would add or change. */
 static long
 writes(struct fx *f)
@@ -108,17 +75,10 @@ writes(struct fx *f)
 static void
 create_org(struct fx *f, const char *name, char *out)
 {
-    char *body = it_fmt("{\"name\": \"%s\", \"kind\": \"charity\","
-                        " \"address_lines\": [\"1 Dock Road\"], \"town\": \"Chatham\","
-                        " \"postcode\": \"ME4 4AB\"}",
-                        name);
-    struct it_resp r;
+    char *id = it_create_org(f->s, f->admin, NULL, NULL, "%s", name);
 
-    it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    snprintf(out, 40, "%s", it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
+    snprintf(out, 40, "%s", id);
+    free(id);
 }
 
 static char *
@@ -304,16 +264,11 @@ static int
 group_setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    PGresult *res;
 
     assert_non_null(f);
     f->s = it_start("training");
-    assert_int_equal(it_create_admin(f->s, ADMIN_EMAIL, PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = $1", ADMIN_EMAIL);
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    assert_int_equal(password_hash(PASSWORD, f->hash, sizeof(f->hash)), 0);
-    f->admin = it_login(f->s, ADMIN_EMAIL, PASSWORD);
+    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
+                        sizeof(f->hash));
     create_org(f, "Training Org A", f->org_a);
     create_org(f, "Training Org B", f->org_b);
     f->a_admin = licensee(f, "boss-a@training.example", "org_admin", f->org_a);
@@ -554,7 +509,7 @@ test_session_validation(void **state)
     before = writes(f);
     for (i = 0; i < n; i++) {
         it_post_json(f->s, "/v1/training-sessions", f->admin, cases[i].body, &r);
-        assert_field_error(&r, cases[i].field);
+        it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
         free(cases[i].body);
     }
@@ -565,10 +520,10 @@ test_session_validation(void **state)
                   " \"trainer_ids\": [\"%s\", \"%s\", \"%s\", \"%s\", \"%s\"]}",
                   f->prac, good, plain, suspended, withdrawn, NO_SUCH_ID);
     it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
-    assert_field_error_with(&r, "trainer_ids", plain);
-    assert_field_error_with(&r, "trainer_ids", suspended);
-    assert_field_error_with(&r, "trainer_ids", withdrawn);
-    assert_field_error_with(&r, "trainer_ids", NO_SUCH_ID);
+    it_assert_field_error_with(&r, "trainer_ids", plain);
+    it_assert_field_error_with(&r, "trainer_ids", suspended);
+    it_assert_field_error_with(&r, "trainer_ids", withdrawn);
+    it_assert_field_error_with(&r, "trainer_ids", NO_SUCH_ID);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 4);
     {
         json_t *e;
@@ -616,28 +571,28 @@ test_session_update(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     patch_session(f, s.id, f->admin, s.etag, "{}", &r);
-    assert_field_error(&r, "body");
+    it_assert_field_error(&r, "body");
     it_resp_free(&r);
     patch_session(f, s.id, f->admin, s.etag, "{\"capacity\": 1}", &r);
-    assert_field_error_with(&r, "capacity", "2");
+    it_assert_field_error_with(&r, "capacity", "2");
     it_resp_free(&r);
     body = it_fmt("{\"course_id\": \"%s\"}", f->refr);
     patch_session(f, s.id, f->admin, s.etag, body, &r);
-    assert_field_error(&r, "course_id");
+    it_assert_field_error(&r, "course_id");
     it_resp_free(&r);
     free(body);
     patch_session(f, s.id, f->admin, s.etag, "{\"venue\": null}", &r);
-    assert_field_error(&r, "venue");
+    it_assert_field_error(&r, "venue");
     it_resp_free(&r);
     patch_session(f, s.id, f->admin, s.etag, "{\"starts_on\": \"2099-05-03\"}", &r);
-    assert_field_error(&r, "starts_on");
+    it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"completed\"}", &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     body = it_fmt("{\"trainer_ids\": [\"%s\"]}", p1);
     patch_session(f, s.id, f->admin, s.etag, body, &r);
-    assert_field_error_with(&r, "trainer_ids", p1);
+    it_assert_field_error_with(&r, "trainer_ids", p1);
     it_resp_free(&r);
     free(body);
     patch_session(f, NO_SUCH_ID, f->admin, s.etag, "{\"capacity\": 6}", &r);
@@ -866,16 +821,16 @@ test_enrolment_rules(void **state)
     it_resp_free(&r);
     /* org_admin: another organisation's staff, a former employee, an unknown id: 422. */
     post_enrolment(f, s.id, f->a_admin, b1, &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->a_admin, left, &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->a_admin, NO_SUCH_ID, &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->admin, NO_SUCH_ID, &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     /* org_staff may not nominate. */
     post_enrolment(f, s.id, f->a_staff, a1, &r);
@@ -883,26 +838,26 @@ test_enrolment_rules(void **state)
     it_resp_free(&r);
     /* Suspended and withdrawn facilitators; a refresher for someone never accredited. */
     post_enrolment(f, s.id, f->admin, susp, &r);
-    assert_field_error_with(&r, "facilitator_id", "suspended");
+    it_assert_field_error_with(&r, "facilitator_id", "suspended");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->a_admin, wd, &r);
-    assert_field_error_with(&r, "facilitator_id", "withdrawn");
+    it_assert_field_error_with(&r, "facilitator_id", "withdrawn");
     it_resp_free(&r);
     post_enrolment(f, refr.id, f->admin, x, &r);
-    assert_field_error_with(&r, "facilitator_id", "refresher");
+    it_assert_field_error_with(&r, "facilitator_id", "refresher");
     it_resp_free(&r);
     /* Validation of the body. */
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
     it_post_json(f->s, path, f->admin, "{}", &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     it_post_json(f->s, path, f->admin, "{\"facilitator_id\": \"12\"}", &r);
-    assert_field_error(&r, "facilitator_id");
+    it_assert_field_error(&r, "facilitator_id");
     it_resp_free(&r);
     {
         char *body = it_fmt("{\"facilitator_id\": \"%s\", \"status\": \"passed\"}", a1);
         it_post_json(f->s, path, f->admin, body, &r);
-        assert_field_error(&r, "status");
+        it_assert_field_error(&r, "status");
         it_resp_free(&r);
         free(body);
     }
@@ -1062,10 +1017,10 @@ test_withdraw_and_reenrol(void **state)
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"gone\"}", &r);
-    assert_field_error(&r, "status");
+    it_assert_field_error(&r, "status");
     it_resp_free(&r);
     patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{}", &r);
-    assert_field_error(&r, "status");
+    it_assert_field_error(&r, "status");
     it_resp_free(&r);
     /* An outcome before the session has even started. */
     patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"attended\"}", &r);
@@ -1276,10 +1231,10 @@ test_refresher_pass(void **state)
     PQclear(it_sql(f->s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid", gone));
     before = writes(f);
     patch_enrolment(f, s.id, ei.id, f->admin, ei.etag, "{\"status\": \"passed\"}", &r);
-    assert_field_error_with(&r, "status", "in_training");
+    it_assert_field_error_with(&r, "status", "in_training");
     it_resp_free(&r);
     patch_enrolment(f, s.id, eg.id, f->admin, eg.etag, "{\"status\": \"passed\"}", &r);
-    assert_field_error_with(&r, "status", "suspended");
+    it_assert_field_error_with(&r, "status", "suspended");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
     assert_int_equal(it_count(f->s,
@@ -1553,13 +1508,13 @@ test_trainer_course_needs_accreditation(void **state)
     long before = writes(f);
 
     post_enrolment(f, s.id, f->admin, never, &r);
-    assert_field_error_with(&r, "facilitator_id", "accredited practitioners");
+    it_assert_field_error_with(&r, "facilitator_id", "accredited practitioners");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->a_admin, never, &r);
-    assert_field_error_with(&r, "facilitator_id", "in_training");
+    it_assert_field_error_with(&r, "facilitator_id", "in_training");
     it_resp_free(&r);
     post_enrolment(f, s.id, f->admin, lapsed, &r);
-    assert_field_error_with(&r, "facilitator_id", "lapsed");
+    it_assert_field_error_with(&r, "facilitator_id", "lapsed");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
     eg = enrol(f, s.id, f->admin, good);
@@ -1571,7 +1526,7 @@ test_trainer_course_needs_accreditation(void **state)
                    fading));
     before = writes(f);
     patch_enrolment(f, s.id, ef.id, f->admin, ef.etag, "{\"status\": \"passed\"}", &r);
-    assert_field_error_with(&r, "status", "accredited practitioners");
+    it_assert_field_error_with(&r, "status", "accredited practitioners");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
     assert_string_equal(fac_value(f, fading, "trainer", buf, sizeof(buf)), "false");
@@ -1626,7 +1581,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[1].status", "2099-07-04");
+    it_assert_field_error_with(&r, "[1].status", "2099-07-04");
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 1);
     it_resp_free(&r);
     free(body);
@@ -1642,7 +1597,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[0].id);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[4].enrolment_id", "twice");
+    it_assert_field_error_with(&r, "[4].enrolment_id", "twice");
     it_resp_free(&r);
     free(body);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
@@ -1652,8 +1607,8 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\", \"note\": 1}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[2].id);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[3].status", "attended, passed, failed");
-    assert_field_error_with(&r, "[4].note", NULL);
+    it_assert_field_error_with(&r, "[3].status", "attended, passed, failed");
+    it_assert_field_error_with(&r, "[4].note", NULL);
     it_resp_free(&r);
     free(body);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
@@ -1662,9 +1617,9 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
                   e[0].id, ec.id, e[3].id, NO_SUCH_ID);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[1].enrolment_id", "no enrolment");
-    assert_field_error_with(&r, "[2].status", "withdrawn");
-    assert_field_error_with(&r, "[3].enrolment_id", "no enrolment");
+    it_assert_field_error_with(&r, "[1].enrolment_id", "no enrolment");
+    it_assert_field_error_with(&r, "[2].status", "withdrawn");
+    it_assert_field_error_with(&r, "[3].enrolment_id", "no enrolment");
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
     it_resp_free(&r);
     free(body);
@@ -1674,7 +1629,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[2].id);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[1].status", "suspended");
+    it_assert_field_error_with(&r, "[1].status", "suspended");
     it_resp_free(&r);
     free(body);
     PQclear(
@@ -1687,10 +1642,10 @@ test_outcomes_batch(void **state)
     it_assert_problem(&r, 400);
     it_resp_free(&r);
     post_outcomes(f, s.id, f->admin, "[]", &r);
-    assert_field_error(&r, "body");
+    it_assert_field_error(&r, "body");
     it_resp_free(&r);
     post_outcomes(f, s.id, f->admin, "[1]", &r);
-    assert_field_error(&r, "[0].enrolment_id");
+    it_assert_field_error(&r, "[0].enrolment_id");
     it_resp_free(&r);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
     post_outcomes(f, s.id, f->a_admin, body, &r);
@@ -1748,7 +1703,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
     post_outcomes(f, s.id, f->admin, body, &r);
-    assert_field_error_with(&r, "[0].status", "passed");
+    it_assert_field_error_with(&r, "[0].status", "passed");
     it_resp_free(&r);
     free(body);
     assert_int_equal(writes(f), before);

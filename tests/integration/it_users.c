@@ -24,25 +24,6 @@ struct fixture {
     char *admin, *boss1, *staff1, *boss2, *staff2; /* access tokens */
 };
 
-/* ---- Helpers ------------------------------------------------------------------------------- */
-
-static char *
-create_org(struct it_server *s, const char *token, const char *name)
-{
-    struct it_resp r = {0};
-    char *body = it_fmt("{\"name\":\"%s\",\"kind\":\"charity\",\"address_lines\":[\"1 High St\"],"
-                        "\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
-                        name);
-    char *id;
-
-    it_post_json(s, "/v1/organisations", token, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    free(body);
-    return id;
-}
-
 /* POST /v1/users as `token` with the given fields (org NULL: left out). */
 static void
 post_user(struct it_server *s,
@@ -92,17 +73,6 @@ get_user(struct it_server *s, const char *token, const char *id, struct it_resp 
     free(path);
     etag = it_header(r, "ETag");
     return etag != NULL ? strdup(etag) : NULL;
-}
-
-static char *
-etag_of(struct it_server *s, const char *token, const char *id)
-{
-    struct it_resp r = {0};
-    char *etag = get_user(s, token, id, &r);
-
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    return etag;
 }
 
 static void
@@ -195,20 +165,16 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    PGresult *res;
     char *o;
 
     assert_non_null(f);
     f->s = it_start("users");
-    assert_int_equal(it_create_admin(f->s, "admin@users.example", PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id FROM app_user WHERE email = 'admin@users.example'");
-    snprintf(f->admin_id, sizeof(f->admin_id), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    f->admin = it_login(f->s, "admin@users.example", PASSWORD);
-    o = create_org(f->s, f->admin, "Medway Family Recovery");
+    f->admin =
+        it_admin(f->s, "admin@users.example", PASSWORD, f->admin_id, sizeof(f->admin_id), NULL, 0);
+    o = it_create_org(f->s, f->admin, NULL, NULL, "Medway Family Recovery");
     snprintf(f->org1, sizeof(f->org1), "%s", o);
     free(o);
-    o = create_org(f->s, f->admin, "Bristol Hidden Harm");
+    o = it_create_org(f->s, f->admin, NULL, NULL, "Bristol Hidden Harm");
     snprintf(f->org2, sizeof(f->org2), "%s", o);
     free(o);
     make_user(f->s, f->admin, "boss@one.example", "org_admin", f->org1, f->boss1_id);
@@ -307,7 +273,7 @@ test_create_validation(void **state)
     assert_names_field(&r, "organisation_id");
     it_resp_free(&r);
     {
-        char *gone = create_org(f->s, f->admin, "Archived Org");
+        char *gone = it_create_org(f->s, f->admin, NULL, NULL, "Archived Org");
         PQclear(
             it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", gone));
         post_user(f->s, f->admin, "v4@users.example", "org_staff", gone, &r);
@@ -550,7 +516,7 @@ test_patch_if_match(void **state)
     patch_user(f->s, f->admin, id, "\"999\"", "{\"disabled\":true}", &r);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->admin, id, etag, "{\"disabled\":true}", &r);
     it_assert_status(&r, 200);
     assert_true(json_is_true(json_object_get(r.json, "disabled")));
@@ -562,7 +528,7 @@ test_patch_if_match(void **state)
     it_resp_free(&r);
     free(etag);
     /* Validation comes before the precondition; nothing changes. */
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->admin, id, etag, "{\"email\":\"new@one.example\"}", &r);
     assert_names_field(&r, "email");
     it_resp_free(&r);
@@ -585,7 +551,7 @@ test_patch_concurrent(void **state)
     struct it_race x;
 
     make_user(f->s, f->admin, "race@one.example", "org_staff", f->org1, id);
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     path = it_fmt("/v1/users/%s", id);
     it_race_start(&x, f->s, "PATCH", path, f->admin, etag, "{\"role\":\"org_admin\"}",
                   "{\"disabled\":true}");
@@ -608,7 +574,7 @@ test_disable_revokes_sessions(void **state)
     access1 = it_login_tokens(f->s, "leaver@one.example", PASSWORD, &refresh1);
     access2 = it_login_tokens(f->s, "leaver@one.example", PASSWORD, &refresh2);
     /* Their org_admin disables them. */
-    etag = etag_of(f->s, f->boss1, id);
+    etag = it_etag_of(f->s, f->boss1, "/v1/users/%s", id);
     patch_user(f->s, f->boss1, id, etag, "{\"disabled\":true}", &r);
     it_assert_status(&r, 200);
     assert_true(json_is_true(json_object_get(r.json, "disabled")));
@@ -636,7 +602,7 @@ test_disable_revokes_sessions(void **state)
                               id, f->boss1_id),
                      1);
     /* And enables them again: they sign in. */
-    etag = etag_of(f->s, f->boss1, id);
+    etag = it_etag_of(f->s, f->boss1, "/v1/users/%s", id);
     patch_user(f->s, f->boss1, id, etag, "{\"disabled\":false}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
@@ -661,23 +627,23 @@ test_patch_rules(void **state)
     audits = it_count(f->s, "SELECT count(*) FROM audit_event");
 
     /* org_admin: no role changes, nothing on org_admins, nothing in another organisation. */
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->boss1, id, etag, "{\"role\":\"org_admin\"}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     free(etag);
-    etag = etag_of(f->s, f->admin, f->boss1_id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", f->boss1_id);
     patch_user(f->s, f->boss1, f->boss1_id, etag, "{\"disabled\":true}", &r);
     assert_names_field(&r, "disabled"); /* nobody disables themselves */
     it_resp_free(&r);
     free(etag);
-    etag = etag_of(f->s, f->admin, other);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", other);
     patch_user(f->s, f->boss1, other, etag, "{\"disabled\":true}", &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(etag);
     /* org_staff: nothing, themselves included. */
-    etag = etag_of(f->s, f->admin, f->staff1_id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", f->staff1_id);
     patch_user(f->s, f->staff1, f->staff1_id, etag, "{\"disabled\":false}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
@@ -686,12 +652,12 @@ test_patch_rules(void **state)
     it_resp_free(&r);
     free(etag);
     /* admin: not to or from admin, not disabling themselves. */
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->admin, id, etag, "{\"role\":\"admin\"}", &r);
     assert_names_field(&r, "role");
     it_resp_free(&r);
     free(etag);
-    etag = etag_of(f->s, f->admin, f->admin_id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", f->admin_id);
     patch_user(f->s, f->admin, "me", etag, "{\"role\":\"org_admin\"}", &r);
     assert_names_field(&r, "role");
     it_resp_free(&r);
@@ -708,13 +674,13 @@ test_patch_rules(void **state)
                      1);
 
     /* admin: org_staff <-> org_admin. */
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->admin, id, etag, "{\"role\":\"org_admin\"}", &r);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "role"), "org_admin");
     it_resp_free(&r);
     free(etag);
-    etag = etag_of(f->s, f->admin, id);
+    etag = it_etag_of(f->s, f->admin, "/v1/users/%s", id);
     patch_user(f->s, f->admin, id, etag, "{\"role\":\"org_staff\"}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
@@ -723,12 +689,12 @@ test_patch_rules(void **state)
 
     /* A user of an archived organisation stays disabled. */
     {
-        char *gone = create_org(f->s, f->admin, "Closing Org"), gid[40];
+        char *gone = it_create_org(f->s, f->admin, NULL, NULL, "Closing Org"), gid[40];
         make_user(f->s, f->admin, "closing@three.example", "org_staff", gone, gid);
         PQclear(
             it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", gone));
         PQclear(it_sql(f->s, "UPDATE app_user SET disabled = true WHERE id = $1::uuid", gid));
-        etag = etag_of(f->s, f->admin, gid);
+        etag = it_etag_of(f->s, f->admin, "/v1/users/%s", gid);
         patch_user(f->s, f->admin, gid, etag, "{\"disabled\":false}", &r);
         it_assert_problem(&r, 409);
         it_resp_free(&r);

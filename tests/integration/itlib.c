@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/password.h"
+
 extern char **environ;
 
 #define IT_MAX_SERVERS   32
@@ -735,6 +737,96 @@ it_pg(const char *cmd)
     return rc;
 }
 
+int
+it_pg_sh(const char *const args[])
+{
+    char *script = it_fmt("%s/tests/integration/pg.sh", env_required("IT_SOURCE_DIR"));
+    char *argv[16];
+    int n = 0, status = 0;
+    pid_t pid;
+
+    argv[n++] = "bash";
+    argv[n++] = script;
+    for (; *args != NULL && n < 15; args++) {
+        argv[n++] = (char *)*args;
+    }
+    argv[n] = NULL;
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        dup2(2, 1); /* pg.sh prints the conninfo; keep our stdout for cmocka */
+        execvp("bash", argv);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    free(script);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void
+it_pg_sh_or_fail(const char *const args[])
+{
+    int rc = it_pg_sh(args);
+
+    if (rc != 0) {
+        fail_msg("pg.sh %s %s exited %d", args[0], args[1], rc);
+    }
+}
+
+void
+it_private_cluster(struct it_server *s,
+                   const char *dir,
+                   int fsync,
+                   const char *email,
+                   const char *password,
+                   char **url,
+                   char **env_url)
+{
+    const char *const start_fast[] = {"start", "--no-fsync", dir, "registry", NULL};
+    const char *const start_durable[] = {"start", dir, "registry", NULL};
+    const char *const migrate[] = {"migrate", NULL};
+    const char *const create_admin[] = {"create-admin", email, NULL};
+    char *conninfo_path, *conninfo, *out = NULL, *pw = it_fmt("%s\n", password);
+    const char *env[2];
+    int rc;
+
+    it_pg_sh_or_fail(fsync ? start_durable : start_fast);
+    conninfo_path = it_fmt("%s/conninfo", dir);
+    conninfo = it_read_file(conninfo_path);
+    assert_non_null(conninfo);
+    conninfo[strcspn(conninfo, "\n")] = '\0';
+    *url = it_fmt("%s dbname=registry", conninfo);
+    *env_url = it_fmt("REGISTRY_DATABASE_URL=%s", *url);
+    free(conninfo);
+    free(conninfo_path);
+    env[0] = *env_url;
+    env[1] = NULL;
+    rc = it_exec(s, 0, migrate, env, NULL, 60, &out);
+    if (rc != 0) {
+        fail_msg("migrate exited %d:\n%s", rc, out);
+    }
+    free(out);
+    rc = it_exec(s, 0, create_admin, env, pw, 120, &out);
+    if (rc != 0) {
+        fail_msg("create-admin exited %d:\n%s", rc, out);
+    }
+    free(out);
+    free(pw);
+}
+
+PGconn *
+it_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fail_msg("cannot connect to %s: %s", conninfo, PQerrorMessage(c));
+    }
+    return c;
+}
+
 /* ---- Servers --------------------------------------------------------------------------------- */
 
 static void
@@ -1077,6 +1169,14 @@ struct it_server *
 it_start(const char *name)
 {
     return it_start_env(name, NULL);
+}
+
+int
+it_teardown(void **state)
+{
+    it_stop(*state);
+    *state = NULL;
+    return 0;
 }
 
 int
@@ -1909,17 +2009,13 @@ it_sql_at(const char *file, int line, struct it_server *s, const char *sql, ...)
     return r;
 }
 
-long
-it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+static long
+count_v(const char *file, int line, struct it_server *s, const char *sql, va_list ap)
 {
-    va_list ap;
-    PGresult *r;
+    PGresult *r = sql_checked(file, line, s, sql, ap);
     long v;
     char *end;
 
-    va_start(ap, sql);
-    r = sql_checked(file, line, s, sql, ap);
-    va_end(ap);
     if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetisnull(r, 0, 0)) {
         int rows = PQntuples(r), cols = PQnfields(r);
 
@@ -1938,6 +2034,46 @@ it_count_at(const char *file, int line, struct it_server *s, const char *sql, ..
         it_fail_at(file, line, "it_count: '%s' is not an integer\n  in: %s", val, sql);
     }
     PQclear(r);
+    return v;
+}
+
+long
+it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+{
+    va_list ap;
+    long v;
+
+    va_start(ap, sql);
+    v = count_v(file, line, s, sql, ap);
+    va_end(ap);
+    return v;
+}
+
+long
+it_wait_count_at(const char *file,
+                 int line,
+                 struct it_server *s,
+                 long want,
+                 int timeout_ms,
+                 const char *sql,
+                 ...)
+{
+    va_list ap, again;
+    long v;
+    int waited = 0;
+
+    va_start(ap, sql);
+    for (;;) {
+        va_copy(again, ap);
+        v = count_v(file, line, s, sql, again);
+        va_end(again);
+        if (v == want || waited >= timeout_ms) {
+            break;
+        }
+        it_sleep_ms(20);
+        waited += 20;
+    }
+    va_end(ap);
     return v;
 }
 
@@ -2028,26 +2164,130 @@ it_licensee(struct it_server *s,
 }
 
 void
-it_assert_field_error(const struct it_resp *r, const char *field)
+it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle)
 {
     json_t *errors, *e;
     size_t i;
+    int named = 0;
 
     it_assert_problem(r, 422);
     errors = json_object_get(r->json, "errors");
-    if (!json_is_array(errors)) {
+    if (!json_is_array(errors) || json_array_size(errors) == 0) {
         it_resp_print(r);
-        fail_msg("422 without an errors array");
+        fail_msg("422 without a non-empty errors array");
     }
     json_array_foreach(errors, i, e)
     {
+        const char *detail = it_jstr(e, "detail");
+
+        if (detail == NULL) {
+            it_resp_print(r);
+            fail_msg("errors[%zu] has no string detail", i);
+        }
         if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0
-            && it_jstr(e, "detail") != NULL) {
-            return;
+            && (needle == NULL || strstr(detail, needle) != NULL)) {
+            named = 1;
         }
     }
-    it_resp_print(r);
-    fail_msg("errors does not name the field '%s'", field);
+    if (!named) {
+        it_resp_print(r);
+        fail_msg("errors does not name the field '%s' (with '%s')", field,
+                 needle != NULL ? needle : "");
+    }
+}
+
+void
+it_assert_field_error(const struct it_resp *r, const char *field)
+{
+    it_assert_field_error_with(r, field, NULL);
+}
+
+char *
+it_admin(struct it_server *s,
+         const char *email,
+         const char *password,
+         char *id,
+         size_t idlen,
+         char *hash,
+         size_t hashlen)
+{
+    assert_int_equal(it_create_admin(s, email, password), 0);
+    if (id != NULL) {
+        PGresult *res = it_sql(s, "SELECT id::text FROM app_user WHERE email = $1", email);
+
+        assert_int_equal(PQntuples(res), 1);
+        snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    if (hash != NULL) {
+        assert_int_equal(password_hash(password, hash, hashlen), 0);
+    }
+    return it_login(s, email, password);
+}
+
+char *
+it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+{
+    struct it_resp r;
+    char *id;
+
+    it_post_json(s, "/v1/organisations", token, json, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    id = strdup(it_json_str(&r, "id"));
+    if (etag != NULL) {
+        assert_non_null(it_header(&r, "ETag"));
+        *etag = strdup(it_header(&r, "ETag"));
+    }
+    it_resp_free(&r);
+    return id;
+}
+
+char *
+it_create_org(struct it_server *s,
+              const char *token,
+              const char *kind,
+              char **etag,
+              const char *name_fmt,
+              ...)
+{
+    va_list ap;
+    char *name, *text, *id;
+    json_t *body;
+
+    va_start(ap, name_fmt);
+    name = vfmt(name_fmt, ap);
+    va_end(ap);
+    body = json_pack("{s:s, s:s, s:[s], s:s, s:s}", "name", name, "kind",
+                     kind != NULL ? kind : "charity", "address_lines", "1 Dock Road", "town",
+                     "Chatham", "postcode", "ME4 4AB");
+    assert_non_null(body);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_non_null(text);
+    id = it_create_org_json(s, token, text, etag);
+    free(text);
+    json_decref(body);
+    free(name);
+    return id;
+}
+
+char *
+it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
+{
+    struct it_resp r;
+    va_list ap;
+    char *path, *etag;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_get(s, path, bearer, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(it_header(&r, "ETag"));
+    etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    free(path);
+    return etag;
 }
 
 json_t *

@@ -124,6 +124,9 @@ void it_launch(struct it_server *s, const char *const extra_env[]);
  * frees `s` (also when the test fails). Accepts NULL and servers never launched. */
 void it_stop(struct it_server *s);
 
+/* A cmocka teardown for a group or test whose state is the server: it_stop(*state). */
+int it_teardown(void **state);
+
 /* Like it_stop but only stops the process and returns its wait status (no checks, keeps the
  * database and `s`); for tests of shutdown itself. Launch again with it_launch. */
 int it_kill(struct it_server *s, int sig);
@@ -158,6 +161,29 @@ int it_create_admin(struct it_server *s, const char *email, const char *password
  * settings). Every test running at the same time sees it: mark the file IT_SERIAL. Returns the
  * exit status of pg.sh. */
 int it_pg(const char *cmd);
+
+/* Runs tests/integration/pg.sh with `args` (NULL-terminated; its standard output goes to
+ * standard error) and returns its exit status; safe in a forked child. */
+int it_pg_sh(const char *const args[]);
+
+/* As it_pg_sh; fails the test unless pg.sh exits 0. */
+void it_pg_sh_or_fail(const char *const args[]);
+
+/* A private cluster for tests that stop, crash or freeze PostgreSQL: pg.sh start in `dir`
+ * (`fsync`: durable commits) with the database "registry", migrated with `s`'s binary exactly as
+ * production is, with the admin `email`/`password` made by create-admin. `*url` gets its conninfo
+ * and `*env_url` "REGISTRY_DATABASE_URL=<url>" (both malloc'd). Fails the test otherwise. The
+ * caller destroys the cluster (pg.sh destroy `dir`). */
+void it_private_cluster(struct it_server *s,
+                        const char *dir,
+                        int fsync,
+                        const char *email,
+                        const char *password,
+                        char **url,
+                        char **env_url);
+
+/* A connection to `conninfo`; fails the test when it cannot connect. */
+PGconn *it_connect(const char *conninfo);
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
@@ -290,6 +316,19 @@ PGresult *it_sql_try(struct it_server *s, const char *sql, ...);
 #define it_count(s, ...) it_count_at(__FILE__, __LINE__, (s), __VA_ARGS__)
 long it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...);
 
+/* Runs the it_count query every 20 ms until it gives `want` or `timeout_ms` pass; returns the
+ * last value (assert on it). For waits on background work: wait for the state it must reach, not
+ * for a time. */
+#define it_wait_count(s, want, timeout_ms, ...)                                                    \
+    it_wait_count_at(__FILE__, __LINE__, (s), (want), (timeout_ms), __VA_ARGS__)
+long it_wait_count_at(const char *file,
+                      int line,
+                      struct it_server *s,
+                      long want,
+                      int timeout_ms,
+                      const char *sql,
+                      ...);
+
 /* ---- Assertions ---------------------------------------------------------------------------- */
 
 /* Fails unless r->status == status; prints the method-less response (status, headers, body). */
@@ -349,9 +388,44 @@ char *it_licensee(struct it_server *s,
                   const char *role,
                   const char *org);
 
-/* Fails unless `r` is a 422 problem whose errors array has an entry naming `field` with a
- * detail. */
+/* The licensing-body admin of a test: runs create-admin for `email` with `password` (fails the
+ * test unless it exits 0), puts its app_user.id into `id` (when not NULL) and a password_hash of
+ * `password` into `hash` (when not NULL; for it_licensee), and signs in. Returns the access token
+ * (malloc'd). */
+char *it_admin(struct it_server *s,
+               const char *email,
+               const char *password,
+               char *id,
+               size_t idlen,
+               char *hash,
+               size_t hashlen);
+
+/* Fails unless `r` is a 422 problem whose errors array is not empty, every entry has a string
+ * detail, and an entry names `field`. */
 void it_assert_field_error(const struct it_resp *r, const char *field);
+
+/* As it_assert_field_error, where the detail of the entry naming `field` contains `needle`
+ * (NULL: any detail). */
+void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
+
+/* POSTs /v1/organisations with `json` as `token`; fails unless 201 with an id (and an ETag when
+ * `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets the ETag
+ * (malloc'd). */
+char *it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag);
+
+/* As it_create_org_json with {"name": (what printf makes of `name_fmt`), "kind": kind (NULL:
+ * "charity"), "address_lines": ["1 Dock Road"], "town": "Chatham", "postcode": "ME4 4AB"}. */
+char *it_create_org(struct it_server *s,
+                    const char *token,
+                    const char *kind,
+                    char **etag,
+                    const char *name_fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
+
+/* GETs the path printf makes from `fmt` as `bearer`; fails unless 200 with an ETag. Returns the
+ * ETag (malloc'd). */
+char *it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Parses RFC 4180 text (the registry's CSV answers: CRLF rows, quoted fields) into an array of
  * rows, each an array of strings; the first row is the header. Returns a new reference; fails the

@@ -12,18 +12,10 @@
 #include "registry/config.h"
 
 static const char *const settings[] = {
-    "REGISTRY_DATABASE_URL",
-    "REGISTRY_LISTEN",
-    "REGISTRY_THREADS",
-    "REGISTRY_DB_POOL",
-    "REGISTRY_DB_WAIT_MS",
-    "REGISTRY_DB_QUERY_TIMEOUT_MS",
-    "REGISTRY_JWT_KEY_DIR",
-    "REGISTRY_ISSUER",
-    "REGISTRY_AUDIENCE",
-    "REGISTRY_PASSWORD_SLOTS",
-    "REGISTRY_STATIC_DIR",
-    NULL,
+    "REGISTRY_DATABASE_URL",   "REGISTRY_LISTEN",     "REGISTRY_THREADS",
+    "REGISTRY_DB_POOL",        "REGISTRY_DB_WAIT_MS", "REGISTRY_DB_QUERY_TIMEOUT_MS",
+    "REGISTRY_JWT_KEY_DIR",    "REGISTRY_ISSUER",     "REGISTRY_AUDIENCE",
+    "REGISTRY_PASSWORD_SLOTS", "REGISTRY_STATIC_DIR", NULL,
 };
 
 /* Every test starts from an environment without any of our settings. */

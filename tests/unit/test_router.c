@@ -166,12 +166,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tail),
-        cmocka_unit_test(test_literal),
-        cmocka_unit_test(test_params),
-        cmocka_unit_test(test_param_edges),
-        cmocka_unit_test(test_several_params),
-        cmocka_unit_test(test_params_untouched_path),
+        cmocka_unit_test(test_tail),           cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_params),         cmocka_unit_test(test_param_edges),
+        cmocka_unit_test(test_several_params), cmocka_unit_test(test_params_untouched_path),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
