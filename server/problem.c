@@ -43,7 +43,8 @@ static const struct {
     [PROBLEM_INTERNAL] = {500, "internal", "Internal error"},
     [PROBLEM_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
     [PROBLEM_LENGTH_REQUIRED] = {411, "length-required", "Content-Length is not valid"},
-    /* 400, not RFC 9110's 505: a bad request is the client's fault, and every bad input is a 4xx. */
+    /* 400, not RFC 9110's 505: a bad request is the client's fault, and every bad input is a 4xx.
+     */
     [PROBLEM_HTTP_VERSION] = {400, "http-version-not-supported", "HTTP version not supported"},
 };
 
@@ -327,10 +328,6 @@ problem_http_error(struct mg_connection *conn, int status, const char *errmsg)
     us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
          + (done.tv_nsec - r.started.tv_nsec) / 1000;
     metrics_request(-1, r.status, us);
-    if (logging_json()) {
-        logging_access(r.request_id, r.method, NULL, r.status, (double)us / 1000.0, r.bytes);
-    } else {
-        http_log(&r);
-    }
+    http_log(&r);
     return 0;
 }

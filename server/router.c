@@ -141,10 +141,25 @@ static const struct route routes[] = {
 #pragma GCC diagnostic pop
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,     tokens_stmts,       users_stmts,   organisations_stmts, licences_stmts,
-    audit_stmts,      facilitators_stmts, courses_stmts, training_stmts,      locations_stmts,
-    programmes_stmts, reports_stmts,      public_stmts,  openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     variants_stmts, NULL,
+    health_stmts,
+    tokens_stmts,
+    users_stmts,
+    organisations_stmts,
+    licences_stmts,
+    audit_stmts,
+    facilitators_stmts,
+    courses_stmts,
+    training_stmts,
+    locations_stmts,
+    programmes_stmts,
+    reports_stmts,
+    public_stmts,
+    openreferral_stmts,
+    postcodes_stmts,
+    clients_stmts,
+    webhooks_stmts,
+    variants_stmts,
+    NULL,
 };
 
 size_t
@@ -532,12 +547,8 @@ router_handle(struct mg_connection *conn, void *cbdata)
     us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
          + (done.tv_nsec - r.started.tv_nsec) / 1000;
     metrics_request(route != NULL ? (int)(route - routes) : -1, r.status, us);
-    if (logging_json()) {
-        logging_access(r.request_id, r.method, route != NULL ? route->pattern : NULL, r.status,
-                       (double)us / 1000.0, r.bytes);
-    } else {
-        http_log(&r);
-    }
+    r.route = route != NULL ? route->pattern : NULL;
+    http_log(&r);
     atomic_fetch_sub(&in_flight, 1);
     return r.status;
 }
