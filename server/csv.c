@@ -1,6 +1,7 @@
 /* csv.c: RFC 4180 CSV answers, from JSON rows or straight from a query result. */
 #include "registry/csv.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "registry/etag.h"
 #include "registry/problem.h"
+#include "registry/validate.h"
 
 int
 http_wants_csv(struct req *r)
@@ -120,6 +122,21 @@ csv_value(struct text *t, json_t *v)
     }
 }
 
+/* A header row naming `cols[0..ncols)`. */
+static void
+csv_header(struct text *t, const char *const *cols, size_t ncols)
+{
+    size_t c;
+
+    for (c = 0; c < ncols; c++) {
+        if (c > 0) {
+            text_add(t, ",", 1);
+        }
+        csv_field(t, cols[c], 0);
+    }
+    text_add(t, "\r\n", 2);
+}
+
 /* Renders `rows` as CSV into `t` (see http_send_csv). Returns 0, or -1 when out of memory. */
 static int
 csv_render(struct text *t, json_t *rows, const char *const *columns)
@@ -144,13 +161,7 @@ csv_render(struct text *t, json_t *rows, const char *const *columns)
             cols[ncols++] = key;
         }
     }
-    for (c = 0; c < ncols; c++) {
-        if (c > 0) {
-            text_add(t, ",", 1);
-        }
-        csv_field(t, cols[c], 0);
-    }
-    text_add(t, "\r\n", 2);
+    csv_header(t, cols, ncols);
     json_array_foreach(rows, i, row)
     {
         for (c = 0; c < ncols; c++) {
@@ -170,18 +181,131 @@ csv_render(struct text *t, json_t *rows, const char *const *columns)
     return t->failed ? -1 : 0;
 }
 
+/* One cell of a query result, written as csv_value writes the JSON value that db_row_to_json
+ * makes of it (so a list reads the same whichever way it was built), without building it. */
+static void
+csv_cell(struct text *t, const PGresult *res, int row, int col)
+{
+    const char *v = PQgetvalue(res, row, col);
+    char num[64], stamp[64];
+    size_t n = strlen(v);
+    json_t *j;
+    double d;
+
+    if (PQgetisnull(res, row, col)) {
+        return;
+    }
+    switch (PQftype(res, col)) {
+    case 16: /* bool */
+        text_add(t, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
+        break;
+    case 20: /* int8, int2, int4: PostgreSQL writes them as printf does */
+    case 21:
+    case 23:
+        text_add(t, v, n);
+        break;
+    case 700:  /* float4 */
+    case 701:  /* float8 */
+    case 1700: /* numeric; JSON has no NaN or infinity, so those are empty */
+        d = strtod(v, NULL);
+        if (isfinite(d)) {
+            snprintf(num, sizeof(num), "%.10g", d);
+            text_add(t, num, strlen(num));
+        }
+        break;
+    case 114:  /* json */
+    case 3802: /* jsonb */
+        j = json_loads(v, JSON_DECODE_ANY, NULL);
+        if (j != NULL) {
+            csv_value(t, j);
+        }
+        json_decref(j);
+        break;
+    case 1184: /* timestamptz, as db.c writes it: "2025-01-31 12:00:00.5+00" -> "...T...Z" */
+        if (n + 2 <= sizeof(stamp)) {
+            memcpy(stamp, v, n + 1);
+            if (n > 10 && stamp[10] == ' ') {
+                stamp[10] = 'T';
+            }
+            if (n > 3 && strcmp(stamp + n - 3, "+00") == 0) {
+                memcpy(stamp + n - 3, "Z", 2);
+            }
+            v = stamp;
+        }
+        /* fall through */
+    default: /* text; not UTF-8 (which JSON cannot hold) is empty */
+        if (validate_utf8_len(v) >= 0) {
+            csv_field(t, v, 1);
+        }
+        break;
+    }
+}
+
+/* Renders rows [0, n) of `res` as CSV into `t`: a header row of its public columns (names not
+ * starting with '_'), then the rows. Returns 0, or -1 when out of memory. */
+static int
+csv_render_result(struct text *t, const PGresult *res, int n)
+{
+    int ncols = PQnfields(res), c, k, row;
+    const char **cols = calloc((size_t)ncols + 1, sizeof(*cols));
+
+    if (cols == NULL) {
+        return -1;
+    }
+    for (c = 0, k = 0; c < ncols; c++) {
+        if (PQfname(res, c)[0] != '_') {
+            cols[k++] = PQfname(res, c);
+        }
+    }
+    csv_header(t, cols, (size_t)k);
+    free(cols);
+    for (row = 0; row < n; row++) {
+        for (c = 0, k = 0; c < ncols; c++) {
+            if (PQfname(res, c)[0] == '_') {
+                continue;
+            }
+            if (k++ > 0) {
+                text_add(t, ",", 1);
+            }
+            csv_cell(t, res, row, c);
+        }
+        text_add(t, "\r\n", 2);
+    }
+    return t->failed ? -1 : 0;
+}
+
+/* Sends the CSV in `t` (rendered: `rendered` == 0; freed here) as http_send does, or with
+ * http_send_public when `public`. Returns the status sent. */
+static int
+csv_send_text(struct req *r, int status, struct text *t, int rendered, int public)
+{
+    static const char type[] = "text/csv; charset=utf-8; header=present";
+
+    if (rendered != 0) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+    } else if (public) {
+        status = http_send_public(r, type, t->buf, t->len);
+    } else {
+        status = http_send(r, status, type, t->buf, t->len);
+    }
+    free(t->buf);
+    return status;
+}
+
 int
 http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
 {
     struct text t = {NULL, 0, 0, 0};
 
-    if (csv_render(&t, rows, columns) != 0) {
-        free(t.buf);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    status = http_send(r, status, "text/csv; charset=utf-8; header=present", t.buf, t.len);
-    free(t.buf);
-    return status;
+    return csv_send_text(r, status, &t, csv_render(&t, rows, columns), 0);
+}
+
+int
+csv_send_result(struct req *r, int status, const PGresult *res, int n)
+{
+    struct text t = {NULL, 0, 0, 0};
+
+    return csv_send_text(r, status, &t, csv_render_result(&t, res, n), 0);
 }
 
 /* Returns a new reference: `row` with each member that is an object replaced by that object's
@@ -214,19 +338,13 @@ http_send_public_csv(struct req *r, json_t *rows, const char *const *columns)
     struct text t = {NULL, 0, 0, 0};
     json_t *flat = json_array(), *row;
     size_t i;
-    int status;
+    int rendered;
 
     json_array_foreach(rows, i, row)
     {
         json_array_append_new(flat, csv_flatten(row));
     }
-    if (csv_render(&t, flat, columns) != 0) {
-        json_decref(flat);
-        free(t.buf);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
+    rendered = csv_render(&t, flat, columns);
     json_decref(flat);
-    status = http_send_public(r, "text/csv; charset=utf-8; header=present", t.buf, t.len);
-    free(t.buf);
-    return status;
+    return csv_send_text(r, 200, &t, rendered, 1);
 }

@@ -97,6 +97,20 @@ page_body(json_t *items, json_t *next_key)
     return body;
 }
 
+/* Takes `next_key`: names the next page in an X-Next-Cursor header (a CSV page has no body
+ * member for it). */
+static void
+next_cursor_header(struct req *r, json_t *next_key)
+{
+    json_t *cursor = page_cursor(next_key);
+
+    if (json_is_string(cursor)) {
+        http_add_header(r, "X-Next-Cursor", json_string_value(cursor));
+    }
+    json_decref(cursor);
+    json_decref(next_key);
+}
+
 int
 page_send(struct req *r, json_t *items, json_t *next_key)
 {
@@ -104,12 +118,7 @@ page_send(struct req *r, json_t *items, json_t *next_key)
     int status;
 
     if (http_wants_csv(r)) {
-        json_t *cursor = page_cursor(next_key);
-        if (json_is_string(cursor)) {
-            http_add_header(r, "X-Next-Cursor", json_string_value(cursor));
-        }
-        json_decref(cursor);
-        json_decref(next_key);
+        next_cursor_header(r, next_key);
         status = http_send_csv(r, 200, items, NULL);
         json_decref(items);
         return status;
@@ -123,34 +132,11 @@ page_send(struct req *r, json_t *items, json_t *next_key)
 int
 page_send_rows(struct req *r, const PGresult *res, int n, json_t *next_key)
 {
-    const char **cols;
-    json_t *items, *cursor;
-    int c, k = 0, status;
-
     if (!http_wants_csv(r)) {
         return page_send(r, db_rows_to_json(res, n), next_key);
     }
-    cols = calloc((size_t)PQnfields(res) + 1, sizeof(*cols));
-    if (cols == NULL) {
-        json_decref(next_key);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    for (c = 0; c < PQnfields(res); c++) {
-        if (PQfname(res, c)[0] != '_') {
-            cols[k++] = PQfname(res, c);
-        }
-    }
-    cursor = page_cursor(next_key);
-    if (json_is_string(cursor)) {
-        http_add_header(r, "X-Next-Cursor", json_string_value(cursor));
-    }
-    json_decref(cursor);
-    json_decref(next_key);
-    items = db_rows_to_json(res, n);
-    status = http_send_csv(r, 200, items, cols);
-    json_decref(items);
-    free(cols);
-    return status;
+    next_cursor_header(r, next_key);
+    return csv_send_result(r, 200, res, n);
 }
 
 /* The two digits at s as a number, or -1. */

@@ -20,4 +20,9 @@ int http_send_csv(struct req *r, int status, json_t *rows, const char *const *co
  * first (so `columns` may name "site_name"). `rows` is borrowed. Returns the status sent. */
 int http_send_public_csv(struct req *r, json_t *rows, const char *const *columns);
 
+/* Sends rows [0, n) of `res` as CSV, exactly as http_send_csv sends db_rows_to_json of them with
+ * the result's public columns (names not starting with '_') as `columns`, without building the
+ * JSON. Returns the status sent. */
+int csv_send_result(struct req *r, int status, const PGresult *res, int n);
+
 #endif
