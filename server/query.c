@@ -95,30 +95,22 @@ parse_query(struct req *r, const char *const *allowed, struct query *q, int skip
                                              "(write %%XX, two hexadecimal digits)"
                                            : "the query string is not valid UTF-8 text");
         }
-        if (!name_allowed(allowed, name) && skip_unknown) {
-            continue;
+        if (!name_allowed(allowed, name)) {
+            if (skip_unknown) {
+                continue;
+            }
+            return problem_send(r, PROBLEM_BAD_REQUEST, "unknown query parameter '%.60s'", name);
         }
         vlen = query_decode(value);
-        if (vlen == -1 && name_allowed(allowed, name)) {
+        if (vlen == -1) {
             return problem_send(r, PROBLEM_BAD_REQUEST,
                                 "%s: a malformed percent-escape (write %%XX, two hexadecimal "
                                 "digits)",
                                 name);
         }
-        if (vlen >= 0 && name_allowed(allowed, name)
-            && ((size_t)vlen != strlen(value) || validate_utf8_len(value) < 0)) {
+        if ((size_t)vlen != strlen(value) || validate_utf8_len(value) < 0) {
             return problem_send(r, PROBLEM_BAD_REQUEST, "%s: not valid UTF-8 text, or holds a NUL",
                                 name);
-        }
-        if (!name_allowed(allowed, name) && skip_unknown) {
-            continue;
-        }
-        if (!name_allowed(allowed, name)) {
-            json_t *n = json_string(name);
-            int status = problem_send(r, PROBLEM_BAD_REQUEST, "unknown query parameter '%.60s'",
-                                      n != NULL ? name : "?");
-            json_decref(n);
-            return status;
         }
         for (i = 0; i < q->n; i++) {
             if (strcmp(q->items[i].name, name) == 0) {
