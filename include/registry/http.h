@@ -7,7 +7,6 @@
 
 #include <civetweb.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 
 #include "registry/auth.h"
 

@@ -55,9 +55,11 @@ json_t *public_find_facilitators(struct db_conn *db, const char *name, struct pu
 
 /* The handlers of the open routes. */
 extern const struct db_stmt public_stmts[];
-int public_providers(
-    struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
-int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?name= */
-int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
+/* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
+int public_providers(struct req *r);
+/* GET /v1/public/facilitators?name= */
+int public_facilitators_search(struct req *r);
+/* GET /v1/public/facilitators/{registration_number} */
+int public_facilitators_get(struct req *r);
 
 #endif
