@@ -1,4 +1,6 @@
 /* health.c: liveness, readiness, and the pages problem types point to. */
+#include "registry/health.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,6 @@
 #include "registry/http.h"
 #include "registry/migrate.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
 
 /* /readyz's budget: at most this long waiting for a pooled connection, then this long for its
  * query, so that it answers within about 1.5 s even when the database hangs. */

@@ -154,3 +154,42 @@ logging_access(const char *request_id,
     json_object_set_new(o, "bytes", json_integer(bytes));
     write_json(o);
 }
+
+void
+logging_request(const char *request_id,
+                const char *method,
+                const char *path,
+                const char *route,
+                int status,
+                double duration_ms,
+                long long bytes)
+{
+    /* The time stamp changes once a second: each worker thread formats it once a second. */
+    static _Thread_local time_t when_t = (time_t)-1;
+    static _Thread_local char when[32];
+    char clean[256], line[1024];
+    time_t t;
+    size_t i;
+
+    if (logging_json()) {
+        logging_access(request_id, method, route, status, duration_ms, bytes);
+        return;
+    }
+    t = time(NULL);
+    if (t != when_t) {
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        when_t = t;
+    }
+    snprintf(clean, sizeof(clean), "%s", path != NULL ? path : "-");
+    for (i = 0; clean[i] != '\0'; i++) {
+        if ((unsigned char)clean[i] < 0x21 || clean[i] == 0x7f) {
+            clean[i] = '?';
+        }
+    }
+    snprintf(line, sizeof(line), "%s %s %s %d %lld %.1fms %s\n", when, method, clean, status, bytes,
+             duration_ms, request_id);
+    fputs(line, stderr);
+}

@@ -47,6 +47,8 @@
  * - /organizations is not in the profile's OpenAPI document (it is in HSDS 3.0's); it answers
  *   the same Page envelope of organization objects, the organisations the feed lists.
  * - Unknown or malformed service id → 404. */
+#include "registry/openreferral.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +62,6 @@
 #include "registry/http.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
 #include "registry/validate.h"
 
 #define OR_PER_PAGE_DEFAULT 50

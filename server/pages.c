@@ -5,6 +5,8 @@
  * Privacy: the postcode or coordinates a family searches from travel only in the query string,
  * which is never logged (http_log); a results page is never cached (Cache-Control: no-store) and
  * never echoes coordinates. */
+#include "registry/pages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,6 @@
 #include "registry/html.h"
 #include "registry/http.h"
 #include "registry/public.h"
-#include "registry/resources.h"
 
 int
 pages_home(struct req *r)

@@ -328,10 +328,6 @@ problem_http_error(struct mg_connection *conn, int status, const char *errmsg)
     us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
          + (done.tv_nsec - r.started.tv_nsec) / 1000;
     metrics_request(-1, r.status, us);
-    if (logging_json()) {
-        logging_access(r.request_id, r.method, NULL, r.status, (double)us / 1000.0, r.bytes);
-    } else {
-        http_log(&r);
-    }
+    http_log(&r);
     return 0;
 }

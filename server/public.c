@@ -57,7 +57,6 @@
 #include "registry/jsonout.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
 #include "registry/validate.h"
 
 #define PUB_RADIUS_DEFAULT 25.0 /* km */

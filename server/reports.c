@@ -43,6 +43,8 @@
  * contact and at_risk ([{facilitator, reason}], in JSON only).
  * "Today" is registry_today(), the UK calendar date. With `Accept: text/csv`: one row per item
  * with the same fields as columns. */
+#include "registry/reports.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,6 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
 
 #define REP_WITHIN_DEFAULT "60"
 #define REP_WITHIN_MAX     365

@@ -16,129 +16,208 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/docs.h"
+#include "registry/health.h"
 #include "registry/http.h"
 #include "registry/logging.h"
 #include "registry/metrics.h"
+#include "registry/openreferral.h"
+#include "registry/pages.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
+#include "registry/public.h"
 #include "registry/ratelimit.h"
 #include "registry/replica.h"
+#include "registry/reports.h"
 #include "registry/resources.h"
 #include "registry/scheduler.h"
 #include "registry/static.h"
+#include "registry/tokens.h"
 #include "registry/variants.h"
 
-/* Only the replica-safe lines name the last member (replica_ok); the others leave it 0. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+/* One route a row (clang-format would give each member a line of its own). */
+/* clang-format off */
 static const struct route routes[] = {
-    {"GET", "/healthz", health_live, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/readyz", health_ready, ACCESS_PUBLIC, 0, NULL}, /* borrows within its own budget */
-    {"GET", "/metrics", metrics_get, ACCESS_PUBLIC, 0, NULL}, /* own access check */
-    {"GET", "/problems/{}", health_problem_page, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/assets/{*}", static_asset, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/console", pages_console, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/portal", pages_portal, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/docs", pages_docs, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/openapi.json", docs_openapi, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/.well-known/jwks.json", tokens_jwks, ACCESS_PUBLIC, 0, NULL},
-    {"GET", "/", pages_home, ACCESS_OPEN, 0, NULL},
-    {"GET", "/find", pages_find, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/check", pages_check, ACCESS_OPEN, 1, NULL, 1},
+    /* /readyz borrows a connection within its own budget; /metrics checks access itself. */
+    {.method = "GET", .pattern = "/healthz", .handler = health_live, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/readyz", .handler = health_ready, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/metrics", .handler = metrics_get, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/problems/{}", .handler = health_problem_page,
+     .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/assets/{*}", .handler = static_asset, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/console", .handler = pages_console, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/portal", .handler = pages_portal, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/docs", .handler = pages_docs, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/openapi.json", .handler = docs_openapi, .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/.well-known/jwks.json", .handler = tokens_jwks,
+     .access = ACCESS_PUBLIC},
+    {.method = "GET", .pattern = "/", .handler = pages_home, .access = ACCESS_OPEN},
+    {.method = "GET", .pattern = "/find", .handler = pages_find, .access = ACCESS_OPEN,
+     .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/check", .handler = pages_check, .access = ACCESS_OPEN,
+     .flags = ROUTE_DB | ROUTE_REPLICA_OK},
 
-    {"POST", "/v1/auth/token", tokens_create, ACCESS_PUBLIC, 1, NULL},
-    {"POST", "/v1/auth/refresh", tokens_refresh, ACCESS_PUBLIC, 1, NULL},
-    {"POST", "/v1/auth/logout", tokens_logout, ACCESS_PUBLIC, 1, NULL},
-    {"POST", "/v1/auth/revoke", tokens_revoke, ACCESS_PUBLIC, 1, NULL},
+    {.method = "POST", .pattern = "/v1/auth/token", .handler = tokens_create,
+     .access = ACCESS_PUBLIC, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/auth/refresh", .handler = tokens_refresh,
+     .access = ACCESS_PUBLIC, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/auth/logout", .handler = tokens_logout,
+     .access = ACCESS_PUBLIC, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/auth/revoke", .handler = tokens_revoke,
+     .access = ACCESS_PUBLIC, .flags = ROUTE_DB},
 
-    {"POST", "/v1/clients", clients_create, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/clients", clients_list, ACCESS_USER, 1, NULL},
-    {"DELETE", "/v1/clients/{}", clients_delete, ACCESS_USER, 1, NULL},
-    {"POST", "/v1/clients/{}/secrets", clients_rotate_secret, ACCESS_USER, 1, NULL},
+    {.method = "POST", .pattern = "/v1/clients", .handler = clients_create, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/clients", .handler = clients_list, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "DELETE", .pattern = "/v1/clients/{}", .handler = clients_delete,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/clients/{}/secrets", .handler = clients_rotate_secret,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
 
-    {"POST", "/v1/users", users_create, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/users", users_list, ACCESS_USER, 1, NULL},
-    {"POST", "/v1/users/me/password", users_password, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/users/me", users_me, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/users/{}", users_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/users/{}", users_update, ACCESS_USER, 1, NULL},
+    {.method = "POST", .pattern = "/v1/users", .handler = users_create, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/users", .handler = users_list, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/users/me/password", .handler = users_password,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/users/me", .handler = users_me, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/users/{}", .handler = users_get, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/users/{}", .handler = users_update, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
 
-    {"POST", "/v1/organisations", organisations_create, ACCESS_ADMIN, 1, NULL},
-    {"GET", "/v1/organisations", organisations_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/organisations/{}", organisations_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/organisations/{}", organisations_update, ACCESS_USER, 1, NULL},
-    {"DELETE", "/v1/organisations/{}", organisations_delete, ACCESS_ADMIN, 1, NULL},
-    {"POST", "/v1/organisations/{}/licences", licences_create, ACCESS_ADMIN, 1, NULL},
-    {"GET", "/v1/organisations/{}/licences", licences_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/licences/{}", licences_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/licences/{}", licences_update, ACCESS_ADMIN, 1, NULL},
+    {.method = "POST", .pattern = "/v1/organisations", .handler = organisations_create,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/organisations", .handler = organisations_list,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/organisations/{}", .handler = organisations_get,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/organisations/{}", .handler = organisations_update,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "DELETE", .pattern = "/v1/organisations/{}", .handler = organisations_delete,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/organisations/{}/licences", .handler = licences_create,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/organisations/{}/licences", .handler = licences_list,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/licences/{}", .handler = licences_get, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/licences/{}", .handler = licences_update,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
 
-    {"GET", "/v1/audit", audit_list, ACCESS_ADMIN, 1, NULL},
+    {.method = "GET", .pattern = "/v1/audit", .handler = audit_list, .access = ACCESS_ADMIN,
+     .flags = ROUTE_DB},
 
-    {"GET", "/v1/public/providers", public_providers, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/v1/public/facilitators", public_facilitators_search, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/v1/public/facilitators/{}", public_facilitators_get, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/openreferral/", openreferral_info, ACCESS_OPEN, 0, NULL, 1},
-    {"GET", "/openreferral/services", openreferral_services, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/openreferral/services/{}", openreferral_service, ACCESS_OPEN, 1, NULL, 1},
-    {"GET", "/openreferral/service_at_locations", openreferral_service_at_locations, ACCESS_OPEN, 1,
-     NULL, 1},
-    {"GET", "/openreferral/organizations", openreferral_organizations, ACCESS_OPEN, 1, NULL, 1},
+    {.method = "GET", .pattern = "/v1/public/providers", .handler = public_providers,
+     .access = ACCESS_OPEN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/v1/public/facilitators", .handler = public_facilitators_search,
+     .access = ACCESS_OPEN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/v1/public/facilitators/{}", .handler = public_facilitators_get,
+     .access = ACCESS_OPEN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/openreferral/", .handler = openreferral_info,
+     .access = ACCESS_OPEN},
+    {.method = "GET", .pattern = "/openreferral/services", .handler = openreferral_services,
+     .access = ACCESS_OPEN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/openreferral/services/{}", .handler = openreferral_service,
+     .access = ACCESS_OPEN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/openreferral/service_at_locations",
+     .handler = openreferral_service_at_locations, .access = ACCESS_OPEN,
+     .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/openreferral/organizations",
+     .handler = openreferral_organizations, .access = ACCESS_OPEN,
+     .flags = ROUTE_DB | ROUTE_REPLICA_OK},
 
-    {"POST", "/v1/facilitators", facilitators_create, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/facilitators", facilitators_list, ACCESS_USER, 1, "facilitators:read"},
-    {"POST", "/v1/facilitators/status-check", facilitators_status_check, ACCESS_USER, 1,
-     "facilitators:read"},
-    {"GET", "/v1/facilitators/{}", facilitators_get, ACCESS_USER, 1, "facilitators:read"},
-    {"PATCH", "/v1/facilitators/{}", facilitators_update, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/facilitators/{}/eligibility", facilitators_eligibility, ACCESS_USER, 1,
-     "facilitators:read"},
-    {"POST", "/v1/facilitators/{}/employment-requests", facilitators_employment_request_create,
-     ACCESS_USER, 1, NULL},
-    {"GET", "/v1/facilitators/{}/employment-requests", facilitators_employment_requests_list,
-     ACCESS_USER, 1, NULL},
-    {"GET", "/v1/facilitators/{}/employment-requests/{}", facilitators_employment_request_get,
-     ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/facilitators/{}/employment-requests/{}", facilitators_employment_request_update,
-     ACCESS_ADMIN, 1, NULL},
+    {.method = "POST", .pattern = "/v1/facilitators", .handler = facilitators_create,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/facilitators", .handler = facilitators_list,
+     .access = ACCESS_USER, .scope = "facilitators:read", .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/facilitators/status-check",
+     .handler = facilitators_status_check, .access = ACCESS_USER, .scope = "facilitators:read",
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/facilitators/{}", .handler = facilitators_get,
+     .access = ACCESS_USER, .scope = "facilitators:read", .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/facilitators/{}", .handler = facilitators_update,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/facilitators/{}/eligibility",
+     .handler = facilitators_eligibility, .access = ACCESS_USER, .scope = "facilitators:read",
+     .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/facilitators/{}/employment-requests",
+     .handler = facilitators_employment_request_create, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/facilitators/{}/employment-requests",
+     .handler = facilitators_employment_requests_list, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/facilitators/{}/employment-requests/{}",
+     .handler = facilitators_employment_request_get, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/facilitators/{}/employment-requests/{}",
+     .handler = facilitators_employment_request_update, .access = ACCESS_ADMIN, .flags = ROUTE_DB},
 
-    {"POST", "/v1/courses", courses_create, ACCESS_ADMIN, 1, NULL},
-    {"GET", "/v1/courses", courses_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/courses/{}", courses_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/courses/{}", courses_update, ACCESS_ADMIN, 1, NULL},
+    {.method = "POST", .pattern = "/v1/courses", .handler = courses_create, .access = ACCESS_ADMIN,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/courses", .handler = courses_list, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/courses/{}", .handler = courses_get, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/courses/{}", .handler = courses_update,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
 
-    {"POST", "/v1/training-sessions", training_create, ACCESS_ADMIN, 1, NULL},
-    {"GET", "/v1/training-sessions", training_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/training-sessions/{}", training_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/training-sessions/{}", training_update, ACCESS_ADMIN, 1, NULL},
-    {"POST", "/v1/training-sessions/{}/enrolments", enrolments_create, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/training-sessions/{}/enrolments", enrolments_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/training-sessions/{}/enrolments/{}", enrolments_get, ACCESS_USER, 1, NULL},
-    {"PATCH", "/v1/training-sessions/{}/enrolments/{}", enrolments_update, ACCESS_USER, 1, NULL},
-    {"POST", "/v1/training-sessions/{}/outcomes", training_outcomes, ACCESS_ADMIN, 1, NULL},
+    {.method = "POST", .pattern = "/v1/training-sessions", .handler = training_create,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/training-sessions", .handler = training_list,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/training-sessions/{}", .handler = training_get,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/training-sessions/{}", .handler = training_update,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/training-sessions/{}/enrolments",
+     .handler = enrolments_create, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/training-sessions/{}/enrolments", .handler = enrolments_list,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/training-sessions/{}/enrolments/{}",
+     .handler = enrolments_get, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/training-sessions/{}/enrolments/{}",
+     .handler = enrolments_update, .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "POST", .pattern = "/v1/training-sessions/{}/outcomes", .handler = training_outcomes,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB},
 
-    {"POST", "/v1/locations", locations_create, ACCESS_USER, 1, "locations:write"},
-    {"GET", "/v1/locations", locations_list, ACCESS_USER, 1, "locations:read"},
-    {"GET", "/v1/locations/{}", locations_get, ACCESS_USER, 1, "locations:read"},
-    {"PATCH", "/v1/locations/{}", locations_update, ACCESS_USER, 1, "locations:write"},
-    {"DELETE", "/v1/locations/{}", locations_delete, ACCESS_USER, 1, "locations:write"},
+    {.method = "POST", .pattern = "/v1/locations", .handler = locations_create,
+     .access = ACCESS_USER, .scope = "locations:write", .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/locations", .handler = locations_list, .access = ACCESS_USER,
+     .scope = "locations:read", .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/locations/{}", .handler = locations_get,
+     .access = ACCESS_USER, .scope = "locations:read", .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/locations/{}", .handler = locations_update,
+     .access = ACCESS_USER, .scope = "locations:write", .flags = ROUTE_DB},
+    {.method = "DELETE", .pattern = "/v1/locations/{}", .handler = locations_delete,
+     .access = ACCESS_USER, .scope = "locations:write", .flags = ROUTE_DB},
 
-    {"POST", "/v1/programmes", programmes_create, ACCESS_USER, 1, "programmes:write"},
-    {"GET", "/v1/programmes", programmes_list, ACCESS_USER, 1, "programmes:read"},
-    {"GET", "/v1/programmes/{}", programmes_get, ACCESS_USER, 1, "programmes:read"},
-    {"PATCH", "/v1/programmes/{}", programmes_update, ACCESS_USER, 1, "programmes:write"},
-    {"GET", "/v1/programme-variants", variants_list, ACCESS_USER, 1, "programmes:read", 1},
+    {.method = "POST", .pattern = "/v1/programmes", .handler = programmes_create,
+     .access = ACCESS_USER, .scope = "programmes:write", .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/programmes", .handler = programmes_list,
+     .access = ACCESS_USER, .scope = "programmes:read", .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/programmes/{}", .handler = programmes_get,
+     .access = ACCESS_USER, .scope = "programmes:read", .flags = ROUTE_DB},
+    {.method = "PATCH", .pattern = "/v1/programmes/{}", .handler = programmes_update,
+     .access = ACCESS_USER, .scope = "programmes:write", .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/programme-variants", .handler = variants_list,
+     .access = ACCESS_USER, .scope = "programmes:read", .flags = ROUTE_DB | ROUTE_REPLICA_OK},
 
-    {"GET", "/v1/reports/summary", reports_summary, ACCESS_ADMIN, 1, NULL, 1},
-    {"GET", "/v1/reports/expiring", reports_expiring, ACCESS_ADMIN, 1, NULL, 1},
+    {.method = "GET", .pattern = "/v1/reports/summary", .handler = reports_summary,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
+    {.method = "GET", .pattern = "/v1/reports/expiring", .handler = reports_expiring,
+     .access = ACCESS_ADMIN, .flags = ROUTE_DB | ROUTE_REPLICA_OK},
 
-    {"POST", "/v1/webhooks", webhooks_create, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/webhooks", webhooks_list, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/webhooks/{}", webhooks_get, ACCESS_USER, 1, NULL},
-    {"DELETE", "/v1/webhooks/{}", webhooks_delete, ACCESS_USER, 1, NULL},
-    {"GET", "/v1/webhooks/{}/deliveries", webhooks_deliveries, ACCESS_USER, 1, NULL},
+    {.method = "POST", .pattern = "/v1/webhooks", .handler = webhooks_create, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/webhooks", .handler = webhooks_list, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/webhooks/{}", .handler = webhooks_get, .access = ACCESS_USER,
+     .flags = ROUTE_DB},
+    {.method = "DELETE", .pattern = "/v1/webhooks/{}", .handler = webhooks_delete,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
+    {.method = "GET", .pattern = "/v1/webhooks/{}/deliveries", .handler = webhooks_deliveries,
+     .access = ACCESS_USER, .flags = ROUTE_DB},
 };
-#pragma GCC diagnostic pop
+/* clang-format on */
 
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
@@ -229,9 +308,10 @@ nomatch:
 }
 
 /* Finds the route for the request. Returns it, or NULL with the Allow list filled when the path
- * exists under other methods (allow[0] == '\0' when the path is unknown). */
+ * exists under other methods (allow[0] == '\0' when the path is unknown), and *open set when one
+ * of those is ACCESS_OPEN. */
 static const struct route *
-find_route(struct req *r, char *allow, size_t allowlen)
+find_route(struct req *r, char *allow, size_t allowlen, int *open)
 {
     const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     char *params[HTTP_MAX_PARAMS];
@@ -239,6 +319,7 @@ find_route(struct req *r, char *allow, size_t allowlen)
     size_t i;
 
     allow[0] = '\0';
+    *open = 0;
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (!router_match(routes[i].pattern, r->path, params, &nparams)) {
             continue;
@@ -251,6 +332,7 @@ find_route(struct req *r, char *allow, size_t allowlen)
         while (nparams > 0) {
             free(params[--nparams]);
         }
+        *open |= routes[i].access == ACCESS_OPEN;
         if (strstr(allow, routes[i].method) == NULL) {
             size_t used = strlen(allow);
             snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);
@@ -313,19 +395,12 @@ router_client_address(struct req *r, char *buf, size_t len)
     return client_address(r, buf, len);
 }
 
-/* 1 for the paths of open routes, which answer any origin's preflight. */
-static int
-is_open_path(const char *path)
-{
-    return strncmp(path, "/v1/public/", 11) == 0 || strncmp(path, "/openreferral/", 14) == 0;
-}
-
 static int
 dispatch(struct req *r, const struct route **matched)
 {
     const struct route *route;
     char allow[96];
-    int authn, status;
+    int authn, status, open;
 
     /* Both framings at once is how requests are smuggled past a proxy (LIBRARIES.md 10). */
     if (http_header(r, "Transfer-Encoding") != NULL && http_header(r, "Content-Length") != NULL) {
@@ -333,9 +408,9 @@ dispatch(struct req *r, const struct route **matched)
         return problem_send(r, PROBLEM_BAD_REQUEST,
                             "send either Content-Length or Transfer-Encoding, not both");
     }
-    route = find_route(r, allow, sizeof(allow));
+    route = find_route(r, allow, sizeof(allow), &open);
     *matched = route;
-    if (route == NULL && allow[0] != '\0' && is_open_path(r->path)) {
+    if (route == NULL && open) {
         /* Any origin may read the open routes, preflight included; nothing else is offered. */
         http_add_header(r, "Access-Control-Allow-Origin", "*");
         if (strcmp(r->method, "OPTIONS") == 0) {
@@ -401,14 +476,15 @@ dispatch(struct req *r, const struct route **matched)
             return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");
         }
     }
-    if (route->needs_db && route->replica_ok
+    if ((route->flags & ROUTE_DB) && (route->flags & ROUTE_REPLICA_OK)
         && !(r->principal.authenticated && replica_wrote_lately(r->principal.sub))) {
         r->db = db_acquire_read(); /* NULL without a usable replica: the primary below */
     }
-    if (route->needs_db && r->db == NULL && (status = router_db_resume_or_problem(r)) != 0) {
+    if ((route->flags & ROUTE_DB) && r->db == NULL
+        && (status = router_db_resume_or_problem(r)) != 0) {
         return status;
     }
-    return route->fn(r);
+    return route->handler(r);
 }
 
 int
@@ -456,12 +532,8 @@ router_handle(struct mg_connection *conn, void *cbdata)
     us = (long long)(done.tv_sec - r.started.tv_sec) * 1000000
          + (done.tv_nsec - r.started.tv_nsec) / 1000;
     metrics_request(route != NULL ? (int)(route - routes) : -1, r.status, us);
-    if (logging_json()) {
-        logging_access(r.request_id, r.method, route != NULL ? route->pattern : NULL, r.status,
-                       (double)us / 1000.0, r.bytes);
-    } else {
-        http_log(&r);
-    }
+    r.route = route != NULL ? route->pattern : NULL;
+    http_log(&r);
     atomic_fetch_sub(&in_flight, 1);
     return r.status;
 }

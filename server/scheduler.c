@@ -22,6 +22,7 @@
 #include "registry/clock.h"
 #include "registry/logging.h"
 #include "registry/resources.h"
+#include "registry/tokens.h"
 #include "registry/webhooks.h"
 
 #define SCHED_EXPIRY_LOCK "727274007"

@@ -15,6 +15,8 @@
  * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
  * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
  * token's family, or a client's own secret when the client authenticates. */
+#include "registry/tokens.h"
+
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

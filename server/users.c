@@ -30,6 +30,7 @@
 #include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
+#include "registry/tokens.h"
 #include "registry/validate.h"
 
 /* The user as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */

@@ -62,6 +62,7 @@
 #include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
+#include "registry/tokens.h"
 #include "registry/validate.h"
 
 #define WH_URL_MAX       2000

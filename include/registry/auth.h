@@ -4,12 +4,21 @@
 
 #include <jansson.h>
 
-#include "registry/http.h"
-
 #define AUTH_LEEWAY        60   /* seconds of clock skew allowed on exp and nbf */
 #define AUTH_EPOCH_POLL_MS 1000 /* how often each instance reads the token epochs */
 
 struct db_conn;
+struct req;
+
+/* Who is calling, copied out of a verified access token. Empty strings when absent. */
+struct principal {
+    int authenticated;
+    char sub[40];    /* user id (UUID) */
+    char role[16];   /* admin, org_admin, org_staff */
+    char org[40];    /* organisation id for licensees, "" for admin */
+    int client;      /* 1 for an API client's token: it acts as org_admin within its scopes */
+    char scope[160]; /* an API client's scopes, space-separated */
+};
 
 /* Reads the token epochs once (the server refuses to start without them) and starts the thread
  * that reads the changes every AUTH_EPOCH_POLL_MS. Call after the pool is up. Returns 0 or -1

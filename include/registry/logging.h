@@ -30,4 +30,15 @@ void logging_access(const char *request_id,
                     double duration_ms,
                     long long bytes);
 
+/* The access-log line of one request, the only writer of that log: logging_access in JSON; as
+ * text "<time> <method> <path> <status> <bytes> <duration>ms <request id>", the path with control
+ * characters and spaces replaced (one request, one line) and never the query string. */
+void logging_request(const char *request_id,
+                     const char *method,
+                     const char *path,
+                     const char *route,
+                     int status,
+                     double duration_ms,
+                     long long bytes);
+
 #endif

@@ -53,4 +53,13 @@ json_t *public_find_facilitator(struct db_conn *db, const char *number, struct p
  * {"items": [...]} (at most 20), or NULL with `e` set. */
 json_t *public_find_facilitators(struct db_conn *db, const char *name, struct public_error *e);
 
+/* The handlers of the open routes. */
+extern const struct db_stmt public_stmts[];
+/* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
+int public_providers(struct req *r);
+/* GET /v1/public/facilitators?name= */
+int public_facilitators_search(struct req *r);
+/* GET /v1/public/facilitators/{registration_number} */
+int public_facilitators_get(struct req *r);
+
 #endif

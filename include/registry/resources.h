@@ -1,41 +1,11 @@
-/* resources.h: the handlers and statement tables of every resource room. One block per
- * server/<resource>.c; the router's table is the only caller. */
+/* resources.h: the handlers and statement tables of the resource rooms, one block per
+ * server/<resource>.c (health, tokens, public, pages, reports and openreferral have their own
+ * headers); the router's table is the only caller. */
 #ifndef REGISTRY_RESOURCES_H
 #define REGISTRY_RESOURCES_H
 
 #include "registry/db.h"
 #include "registry/http.h"
-
-/* health.c */
-extern const struct db_stmt health_stmts[];
-int health_live(struct req *r);         /* GET /healthz */
-int health_ready(struct req *r);        /* GET /readyz */
-int health_problem_page(struct req *r); /* GET /problems/{slug} */
-
-/* tokens.c: sign-in, refresh, logout, JWKS */
-extern const struct db_stmt tokens_stmts[];
-int tokens_create(struct req *r);  /* POST /v1/auth/token */
-int tokens_refresh(struct req *r); /* POST /v1/auth/refresh */
-int tokens_logout(struct req *r);  /* POST /v1/auth/logout */
-int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
-
-/* Deletes refresh tokens that expired or were revoked more than `days` days ago (the daily
- * pruning job). Returns how many, or -1 on a database error. */
-long tokens_prune(struct db_conn *c, int days);
-
-#define TOKENS_ATTEMPT_LEN 24 /* room for an attempt's id */
-
-/* Starts a password check for `email` (sign-in or password change) from the request's client
- * address, in its own short transaction: 429 with Retry-After while that account is throttled
- * for that address (failures there beyond the free ones impose a doubling wait); otherwise the
- * attempt is recorded as in flight and its id written to `attempt`. End it with
- * tokens_attempt_end_or_problem. Returns 0 or the status sent. */
-int tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_ATTEMPT_LEN]);
-
-/* Ends an attempt: `ok` deletes it and the failures of its account from its address; otherwise
- * it counts as a failure. Runs on r->db, inside the caller's transaction if one is open. Returns
- * 0 or the status sent. */
-int tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *email, int ok);
 
 /* clients.c: API clients (OAuth 2.0 client credentials) and their secrets */
 extern const struct db_stmt clients_stmts[];
@@ -76,9 +46,6 @@ int clients_check_secret_or_problem(struct req *r,
 int clients_revoke_secret_or_problem(struct req *r,
                                      const struct client_info *client,
                                      const char *secret);
-
-/* tokens.c: POST /v1/auth/revoke (RFC 7009) */
-int tokens_revoke(struct req *r);
 
 /* users.c */
 extern const struct db_stmt users_stmts[];
@@ -127,35 +94,6 @@ int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
 int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
 
 #include "registry/programmes.h"
-
-/* reports.c */
-extern const struct db_stmt reports_stmts[];
-int reports_summary(struct req *r);  /* GET /v1/reports/summary */
-int reports_expiring(struct req *r); /* GET /v1/reports/expiring?within_days=60 */
-
-/* public.c */
-extern const struct db_stmt public_stmts[];
-int public_providers(
-    struct req *r); /* GET /v1/public/providers?postcode=|lat=&lon=&radius_km=&limit=... */
-int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?name= */
-int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
-
-/* pages.c: the public pages (HTML) */
-int pages_home(struct req *r);    /* GET / */
-int pages_find(struct req *r);    /* GET /find?postcode=&radius= | lat=&lon=&radius= */
-int pages_check(struct req *r);   /* GET /check?q=<registration number or name> */
-int pages_console(struct req *r); /* GET /console */
-int pages_portal(struct req *r);  /* GET /portal */
-int pages_docs(struct req *r);    /* GET /docs */
-
-/* openreferral.c */
-extern const struct db_stmt openreferral_stmts[];
-int openreferral_info(struct req *r);     /* GET /openreferral/ */
-int openreferral_services(struct req *r); /* GET /openreferral/services */
-int openreferral_service(struct req *r);  /* GET /openreferral/services/{id} */
-int openreferral_service_at_locations(
-    struct req *r); /* GET /openreferral/service_at_locations?postcode=&proximity= */
-int openreferral_organizations(struct req *r); /* GET /openreferral/organizations */
 
 /* webhooks.c (the outbox and the worker: webhooks.h) */
 extern const struct db_stmt webhooks_stmts[];

@@ -14,15 +14,17 @@ enum access {
 
 typedef int (*route_fn)(struct req *r);
 
+#define ROUTE_DB         1u /* the router borrows a database connection for the handler */
+#define ROUTE_REPLICA_OK 2u /* with ROUTE_DB: read-only, may be served from the read replica */
+
 struct route {
     const char *method;
     const char *pattern; /* "/v1/organisations/{}": each {} is one path segment parameter;
                           * a final {*} takes the rest of the path, slashes included */
-    route_fn fn;
+    route_fn handler;
     enum access access;
-    int needs_db;
     const char *scope; /* the scope an API client's token needs here; NULL: no API client may */
-    int replica_ok;    /* 1: a read-only route that may be served from the read replica (db.c) */
+    unsigned flags;    /* ROUTE_* */
 };
 
 /* The CivetWeb request handler for "/": routes, authenticates, borrows a database

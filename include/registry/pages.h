@@ -1,0 +1,14 @@
+/* pages.h: the public pages (HTML) and the console, portal and docs shells (pages.c). */
+#ifndef REGISTRY_PAGES_H
+#define REGISTRY_PAGES_H
+
+#include "registry/http.h"
+
+int pages_home(struct req *r);    /* GET / */
+int pages_find(struct req *r);    /* GET /find?postcode=&radius= | lat=&lon=&radius= */
+int pages_check(struct req *r);   /* GET /check?q=<registration number or name> */
+int pages_console(struct req *r); /* GET /console */
+int pages_portal(struct req *r);  /* GET /portal */
+int pages_docs(struct req *r);    /* GET /docs */
+
+#endif
