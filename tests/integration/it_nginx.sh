@@ -14,7 +14,10 @@
 #   - problem pages come from static/ through nginx with a long cache lifetime;
 #   - 128 idle sockets, 128 TLS handshakes and 128 plain-HTTP request heads at 1 byte a second
 #     from 127.0.0.1 (sockflood) leave another client's /healthz and register lookup answered
-#     within 200 ms, and nginx closes them all at its 5 s client_header_timeout (measured).
+#     within 200 ms, and nginx closes them all at its 5 s client_header_timeout (measured);
+#   - limit_conn: one address may have as many requests in progress as the HTTPS server's
+#     limit_conn (16) and no more: the next is answered limit_conn_status (429) by nginx and never
+#     reaches the service, while another client's /healthz answers within 200 ms.
 # Run by ctest with IT_PG_DIR (the test cluster), MPACT_BIN and IT_SOURCE_DIR.
 set -euo pipefail
 
@@ -312,5 +315,95 @@ flood_check()
 flood_check "$tport" idle
 flood_check "$tport" tls-trickle
 flood_check "$hport" trickle
+
+# ---- limit_conn: requests in progress per client address (issue 13, item 2) ------------------
+# The HTTPS server's own limit_conn and limit_conn_status, read from the rendered site (the
+# directives at the level of the server block that listens with ssl).
+read -r conn_limit conn_status < <(awk '
+    { line = $0; sub(/#.*/, "", line) }
+    depth == 1 && line ~ /^[ \t]*listen .* ssl/ { tls = 1 }
+    depth == 1 && match(line, /^[ \t]*limit_conn mpact_conn [0-9]+;/) { split(line, w, " "); lim = w[3] + 0 }
+    depth == 1 && match(line, /^[ \t]*limit_conn_status [0-9]+;/) { split(line, w, " "); st = w[2] + 0 }
+    {   # The site opens and closes at most one kind of brace on a line.
+        for (o = gsub(/{/, "{", line); o > 0; o--) { if (++depth == 1) { tls = 0; lim = ""; st = "" } }
+        for (c = gsub(/}/, "}", line); c > 0; c--) { if (--depth == 0 && tls) { print lim, st; exit } }
+    }' "$work/site.conf")
+[[ "$conn_limit" =~ ^[0-9]+$ && "$conn_limit" -gt 0 ]] || fail "the HTTPS server sets no limit_conn"
+[[ "$conn_status" =~ ^4[0-9][0-9]$ ]] \
+    || fail "the HTTPS server's limit_conn_status is '$conn_status', not a 4xx (nginx's default is 503)"
+# One request from 127.0.0.9 that stays in progress: its head is read (limit_conn counts it from
+# there) and its chunked body never ends, so nginx waits on the body (client_body_timeout) and
+# the service never sees it. Its stdin is a FIFO nobody writes to.
+mkfifo "$work/hold.fifo"
+exec 7<>"$work/hold.fifo"
+hold_pids=()
+hold()
+{
+    curl -sk --http1.1 --interface 127.0.0.9 -m 60 -H 'Expect:' -H 'Content-Type: application/json' \
+        -H "X-Request-Id: it-nginx-$$-hold" -T - -o /dev/null "$base/v1/auth/token" \
+        <"$work/hold.fifo" &
+    hold_pids+=($!)
+}
+# Waits until $1 connections from 127.0.0.9 to nginx are established, then a little longer for
+# their request heads.
+held()
+{
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if (($(ss -tnH state established "( dport = :$tport and src 127.0.0.9 )" 2>/dev/null \
+            | wc -l) >= $1)); then
+            sleep 0.5
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+release()
+{
+    local p
+    for p in "${hold_pids[@]}"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    hold_pids=()
+}
+for ((i = 1; i < conn_limit; i++)); do
+    hold
+done
+held $((conn_limit - 1)) || { release; fail "limit_conn: $((conn_limit - 1)) requests could not be opened"; }
+# The limit is not reached yet: one more request from the same address is answered.
+answer=$(probe 127.0.0.9 /healthz)
+[[ "${answer% *}" == 200 ]] \
+    || { release; fail "limit_conn: request $conn_limit from 127.0.0.9 (limit $conn_limit): $answer"; }
+hold
+held "$conn_limit" || { release; fail "limit_conn: $conn_limit requests could not be opened"; }
+for p in "${hold_pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || { release; fail "limit_conn: a held request ended early"; }
+done
+# Now it is: nginx answers limit_conn_status itself, and the service never sees the request.
+over="it-nginx-$$-over"
+code=$(curl -sk -o /dev/null -m 2 --interface 127.0.0.9 -H "X-Request-Id: $over" \
+    -w '%{http_code}' "$base/healthz")
+[[ "$code" == "$conn_status" ]] \
+    || { release; fail "limit_conn: request $((conn_limit + 1)) from 127.0.0.9: $code, not $conn_status"; }
+# Another client is not limited with it.
+answer=$(probe 127.0.0.2 /healthz)
+[[ "${answer% *}" == 200 && "${answer#* }" -le 200 ]] \
+    || { release; fail "limit_conn: /healthz from 127.0.0.2 while 127.0.0.9 is at the limit: $answer"; }
+other_ms=${answer#* }
+sleep 0.2
+! grep -q "$over" "$work/server.log" || { release; fail "limit_conn: the refused request reached the service"; }
+release
+exec 7>&-
+# Once they end, the address is answered again.
+for ((i = 0; i < 50; i++)); do
+    answer=$(probe 127.0.0.9 /healthz)
+    [[ "${answer% *}" == 200 ]] && break
+    sleep 0.1
+done
+[[ "${answer% *}" == 200 ]] || fail "limit_conn: 127.0.0.9 still limited after its requests ended: $answer"
+! grep -q "it-nginx-$$-hold" "$work/server.log" || fail "limit_conn: a held request reached the service"
+echo "ok: limit_conn: $conn_limit requests in progress from one address, the next gets $conn_status from nginx; another client's /healthz ${other_ms} ms"
 
 echo "PASS"
