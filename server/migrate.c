@@ -1,4 +1,6 @@
 /* migrate.c: applying the numbered migrations compiled into the binary, and the demo seed. */
+#include "registry/migrate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +8,6 @@
 #include <libpq-fe.h>
 
 #include "registry/codec.h"
-#include "registry/migrate.h"
 #include "registry/password.h"
 
 #define MIGRATE_LOCK_KEY "727274001" /* advisory lock: one migrate at a time */

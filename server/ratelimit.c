@@ -2,12 +2,12 @@
  * bucket holds up to `burst` tokens and refills at per_minute / 60 tokens a second. When the table
  * is full, the bucket idle longest in a client's probe window is reused: a client forgotten that
  * way starts again with a full bucket, which errs towards letting people in. */
+#include "registry/ratelimit.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-
-#include "registry/ratelimit.h"
 
 #define SLOTS   8192 /* buckets kept */
 #define STRIPES 64   /* locks; slot i is guarded by stripe i % STRIPES */

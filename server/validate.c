@@ -1,4 +1,6 @@
 /* validate.c: what each kind of value must look like, and the table-driven body check. */
+#include "registry/validate.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +9,6 @@
 
 #include "registry/password.h"
 #include "registry/problem.h"
-#include "registry/validate.h"
 
 long
 validate_utf8_len(const char *s)

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#define PASSWORD_MIN 12  /* characters */
-#define PASSWORD_MAX 256 /* bytes */
+#define PASSWORD_MIN      12  /* characters */
+#define PASSWORD_MAX      256 /* bytes */
 #define PASSWORD_HASH_MAX 256
 
 /* Sets how many hashes may run at once (each costs memory and ~100 ms of a core). */

@@ -15,8 +15,8 @@ int validate_postcode(const char *in, char *out, size_t outlen);
 /* 1 when the value is acceptable, 0 otherwise. */
 int validate_email(const char *s);
 int validate_uuid(const char *s);
-int validate_date(const char *s); /* YYYY-MM-DD, a real calendar date */
-int validate_url(const char *s);  /* http:// or https:// with a host */
+int validate_date(const char *s);  /* YYYY-MM-DD, a real calendar date */
+int validate_url(const char *s);   /* http:// or https:// with a host */
 int validate_phone(const char *s); /* digits, spaces, +, (, ), -; 7 to 15 digits */
 
 /* 1 when `s` is valid UTF-8 without control characters, of min..max characters. */
@@ -29,11 +29,11 @@ int validate_in_list(const char *const *list, const char *s);
 long validate_utf8_len(const char *s);
 
 enum field_type {
-    FIELD_TEXT,     /* string of min..max characters, trimmed of outer spaces */
-    FIELD_ENUM,     /* one of `choices` */
+    FIELD_TEXT, /* string of min..max characters, trimmed of outer spaces */
+    FIELD_ENUM, /* one of `choices` */
     FIELD_BOOL,
-    FIELD_INT,      /* min..max */
-    FIELD_DATE,     /* YYYY-MM-DD */
+    FIELD_INT,  /* min..max */
+    FIELD_DATE, /* YYYY-MM-DD */
     FIELD_UUID,
     FIELD_EMAIL,    /* stored as given, compared case-insensitively */
     FIELD_POSTCODE, /* normalised in place */
