@@ -31,7 +31,7 @@ http_add_header(struct req *r, const char *name, const char *value)
 
     if (need >= sizeof(r->extra_headers) - used) {
         /* Never send half a header: leave it out and say so. */
-        fprintf(stderr, "bug: no room for response header %s request_id=%s\n", name, r->request_id);
+        logging_event("error", r->request_id, "bug: no room for response header %s", name);
         return;
     }
     snprintf(r->extra_headers + used, sizeof(r->extra_headers) - used, "%s: %s\r\n", name, value);
@@ -87,8 +87,8 @@ http_send(struct req *r, int status, const char *content_type, const char *body,
 
     if (r->status != 0) {
         /* A handler must answer once; a second answer is a bug, never sent to the client. */
-        fprintf(stderr, "bug: second response for request_id=%s (%d after %d)\n", r->request_id,
-                status, r->status);
+        logging_event("error", r->request_id, "bug: second response (%d after %d)", status,
+                      r->status);
         return r->status;
     }
     n = snprintf(head, sizeof(head),
@@ -142,7 +142,7 @@ http_send_json(struct req *r, int status, json_t *body)
     char *text = jsonout_dump(body, &len);
 
     if (text == NULL) {
-        fprintf(stderr, "bug: response not serialisable request_id=%s\n", r->request_id);
+        logging_event("error", r->request_id, "bug: response not serialisable");
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     status = http_send(r, status, "application/json; charset=utf-8", text, len);
