@@ -268,7 +268,7 @@ static const struct filter client_filters[] = {
     {NULL, 0, NULL},
 };
 
-static const struct resource client_resource = {
+const struct resource client_resource = {
     .name = "API client",
     .list = "cli_list",
     .org_scoped = 1,

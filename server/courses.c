@@ -190,7 +190,7 @@ static const struct filter course_filters[] = {
     {NULL, 0, NULL},
 };
 
-static const struct resource course_resource = {
+const struct resource course_resource = {
     .name = "course",
     .location = "/v1/courses/",
     .get = "course_get",

@@ -760,7 +760,7 @@ static const struct filter prog_filters[] = {
 };
 
 /* A licensee reads and lists their own organisation's runs only (org_scoped). */
-static const struct resource programme_resource = {
+const struct resource programme_resource = {
     .name = "programme run",
     .audit_type = "programme",
     .location = "/v1/programmes/",

@@ -346,6 +346,30 @@ out:
 }
 
 int
+resource_stmts_check(const struct resource *const *all)
+{
+    const char *names[7];
+
+    for (; *all != NULL; all++) {
+        const struct resource *rs = *all;
+        const char *each[6] = {rs->get,    rs->get_locked, rs->list,
+                               rs->insert, rs->update,     rs->remove};
+        size_t i, n = 0;
+
+        for (i = 0; i < 6; i++) {
+            if (each[i] != NULL) {
+                names[n++] = each[i];
+            }
+        }
+        names[n] = NULL;
+        if (db_stmts_check(names) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
 resource_in_org(const struct principal *p, const PGresult *res)
 {
     return auth_in_org(p, db_value(res, 0, "organisation_id"));

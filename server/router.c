@@ -219,6 +219,15 @@ static const struct route routes[] = {
 };
 /* clang-format on */
 
+/* Every resource descriptor, for the start-up check of the statements they name. */
+const struct resource *const router_resources[] = {
+    &client_resource,    &course_resource,
+    &enrolment_resource, &programme_resource,
+    &session_resource,   &session_new_resource,
+    &user_resource,      &variant_resource,
+    &webhook_resource,   NULL,
+};
+
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
     audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,

@@ -22,6 +22,7 @@
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
+#include "registry/resource.h"
 #include "registry/router.h"
 #include "registry/scheduler.h"
 #include "registry/webhooks.h"
@@ -180,7 +181,7 @@ server_run(const struct config *c)
         logging_event("error", NULL, "mpact-registry: %s", err);
         goto out;
     }
-    if (db_stmts_check(thread_stmt_names) != 0) {
+    if (db_stmts_check(thread_stmt_names) != 0 || resource_stmts_check(router_resources) != 0) {
         goto out;
     }
     if (c->database_url_replica != NULL

@@ -517,7 +517,7 @@ static const struct filter ses_filters[] = {
 };
 
 /* The audit names a session "training_session", and so does a 404. */
-static const struct resource session_resource = {
+const struct resource session_resource = {
     .name = "training session",
     .audit_type = "training_session",
     .get = "ses_get",
@@ -532,7 +532,7 @@ static const struct resource session_resource = {
 };
 
 /* Creating has its own rules: a new session is scheduled, on an active course. */
-static const struct resource session_new_resource = {
+const struct resource session_new_resource = {
     .name = "training session",
     .audit_type = "training_session",
     .location = "/v1/training-sessions/",
@@ -776,7 +776,7 @@ static const struct filter enr_filters[] = {
     {NULL, 0, NULL},
 };
 
-static const struct resource enrolment_resource = {
+const struct resource enrolment_resource = {
     .name = "enrolment",
     .list = "enr_list",
     .org_scoped = 1,

@@ -152,7 +152,7 @@ static const struct filter user_filters[] = {
     {NULL, 0, NULL},
 };
 
-static const struct resource user_resource = {
+const struct resource user_resource = {
     .name = "user",
     .get = "user_get",
     .get_locked = "user_get_locked",

@@ -14,7 +14,7 @@ const struct db_stmt variants_stmts[] = {
 };
 
 /* No filters and no sort key: the list is one page. */
-static const struct resource variant_resource = {
+const struct resource variant_resource = {
     .name = "programme variant",
     .list = "variants_list",
 };

@@ -645,7 +645,7 @@ static const struct filter wh_filters[] = {
     {NULL, 0, NULL},
 };
 
-static const struct resource webhook_resource = {
+const struct resource webhook_resource = {
     .name = "webhook",
     .get = "wh_get",
     .get_locked = "wh_get_locked",

@@ -5,8 +5,10 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 extern const struct db_stmt programmes_stmts[];
+extern const struct resource programme_resource;
 int programmes_create(struct req *r); /* POST /v1/programmes */
 int programmes_list(struct req *r);   /* GET /v1/programmes */
 int programmes_get(struct req *r);    /* GET /v1/programmes/{id} */

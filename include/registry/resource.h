@@ -87,6 +87,10 @@ int resource_create(struct req *r, const struct resource *rs);
 int resource_update(struct req *r, const struct resource *rs);
 int resource_delete(struct req *r, const struct resource *rs);
 
+/* Checks that every statement the descriptors in `all` (NULL-terminated) name is prepared
+ * (db_stmts_check): `serve` stops with one line naming the first missing one. Returns 0 or -1. */
+int resource_stmts_check(const struct resource *const *all);
+
 /* Defines `int fn(struct req *r)` serving `verb` (get, list, create, update, delete) of resource
  * `rs`: the router's table names fn. */
 #define RESOURCE_HANDLER(fn, verb, rs)                                                             \

@@ -6,9 +6,11 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 /* clients.c: API clients (OAuth 2.0 client credentials) and their secrets */
 extern const struct db_stmt clients_stmts[];
+extern const struct resource client_resource;
 int clients_create(struct req *r);        /* POST /v1/clients */
 int clients_list(struct req *r);          /* GET /v1/clients */
 int clients_delete(struct req *r);        /* DELETE /v1/clients/{id} */
@@ -49,6 +51,7 @@ int clients_revoke_secret_or_problem(struct req *r,
 
 /* users.c */
 extern const struct db_stmt users_stmts[];
+extern const struct resource user_resource;
 int users_create(struct req *r);   /* POST /v1/users */
 int users_list(struct req *r);     /* GET /v1/users */
 int users_get(struct req *r);      /* GET /v1/users/{id} ("me" for the caller) */
@@ -78,6 +81,7 @@ int licences_transition_allowed(const char *from, const char *to);
 
 /* courses.c */
 extern const struct db_stmt courses_stmts[];
+extern const struct resource course_resource;
 int courses_create(struct req *r); /* POST /v1/courses */
 int courses_list(struct req *r);   /* GET /v1/courses */
 int courses_get(struct req *r);    /* GET /v1/courses/{id} */
@@ -97,6 +101,7 @@ int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
 
 /* webhooks.c (the outbox and the worker: webhooks.h) */
 extern const struct db_stmt webhooks_stmts[];
+extern const struct resource webhook_resource;
 int webhooks_create(struct req *r);     /* POST /v1/webhooks */
 int webhooks_list(struct req *r);       /* GET /v1/webhooks */
 int webhooks_get(struct req *r);        /* GET /v1/webhooks/{id} */

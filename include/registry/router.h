@@ -4,6 +4,7 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 enum access {
     ACCESS_PUBLIC, /* no account needed */
@@ -52,6 +53,8 @@ size_t router_routes(const struct route **out);
 
 /* Every statement table of every resource, for db_pool_init. */
 extern const struct db_stmt *const router_stmt_tables[];
+/* Every resource descriptor (NULL-terminated), for resource_stmts_check at start-up. */
+extern const struct resource *const router_resources[];
 
 /* Matches `path` against `pattern`, filling params (copies owned by the caller, freed with
  * free()). Returns 1 on a match. Exposed for unit tests. */

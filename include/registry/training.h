@@ -4,8 +4,10 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 extern const struct db_stmt training_stmts[];
+extern const struct resource session_resource, session_new_resource, enrolment_resource;
 int training_create(struct req *r);   /* POST /v1/training-sessions */
 int training_list(struct req *r);     /* GET /v1/training-sessions */
 int training_get(struct req *r);      /* GET /v1/training-sessions/{id} */

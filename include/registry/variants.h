@@ -4,8 +4,10 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 extern const struct db_stmt variants_stmts[];
+extern const struct resource variant_resource;
 
 int variants_list(struct req *r); /* GET /v1/programme-variants */
 

@@ -12,6 +12,7 @@
 #include "itlib.h"
 #include "registry/db.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 
 /* "t_forget" drops every prepared statement of its own session, as a pooler or a stray
  * DEALLOCATE would. */
@@ -139,6 +140,20 @@ test_stmts_check(void **state)
     assert_int_equal(db_stmts_check(bad), -1);
 }
 
+/* A descriptor that names a statement no table prepares fails the start-up check. */
+static void
+test_resource_stmts_check(void **state)
+{
+    static const struct resource ok = {.name = "one", .get = "t_one", .list = "t_one"};
+    static const struct resource misspelt = {.name = "one", .get = "t_one", .update = "t_onne"};
+    static const struct resource *const fine[] = {&ok, NULL};
+    static const struct resource *const broken[] = {&ok, &misspelt, NULL};
+
+    (void)state;
+    assert_int_equal(resource_stmts_check(fine), 0);
+    assert_int_equal(resource_stmts_check(broken), -1);
+}
+
 int
 main(void)
 {
@@ -147,6 +162,7 @@ main(void)
         cmocka_unit_test(test_forgotten_in_a_transaction),
         cmocka_unit_test(test_misspelt_name),
         cmocka_unit_test(test_stmts_check),
+        cmocka_unit_test(test_resource_stmts_check),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
