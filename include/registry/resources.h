@@ -89,13 +89,7 @@ int users_me(struct req *r);       /* GET /v1/users/me */
 int users_update(struct req *r);   /* PATCH /v1/users/{id} */
 int users_password(struct req *r); /* POST /v1/users/me/password */
 
-/* organisations.c */
-extern const struct db_stmt organisations_stmts[];
-int organisations_create(struct req *r); /* POST /v1/organisations */
-int organisations_list(struct req *r);   /* GET /v1/organisations */
-int organisations_get(struct req *r);    /* GET /v1/organisations/{id} */
-int organisations_update(struct req *r); /* PATCH /v1/organisations/{id} */
-int organisations_delete(struct req *r); /* DELETE /v1/organisations/{id} */
+#include "registry/organisations.h"
 
 /* licences.c */
 extern const struct db_stmt licences_stmts[];
@@ -177,9 +171,9 @@ int public_facilitators_search(struct req *r); /* GET /v1/public/facilitators?na
 int public_facilitators_get(struct req *r); /* GET /v1/public/facilitators/{registration_number} */
 
 /* pages.c: the public pages (HTML) */
-int pages_home(struct req *r);  /* GET / */
-int pages_find(struct req *r);  /* GET /find?postcode=&radius= | lat=&lon=&radius= */
-int pages_check(struct req *r); /* GET /check?q=<registration number or name> */
+int pages_home(struct req *r);    /* GET / */
+int pages_find(struct req *r);    /* GET /find?postcode=&radius= | lat=&lon=&radius= */
+int pages_check(struct req *r);   /* GET /check?q=<registration number or name> */
 int pages_console(struct req *r); /* GET /console */
 int pages_portal(struct req *r);  /* GET /portal */
 int pages_docs(struct req *r);    /* GET /docs */
