@@ -89,17 +89,8 @@ int users_me(struct req *r);       /* GET /v1/users/me */
 int users_update(struct req *r);   /* PATCH /v1/users/{id} */
 int users_password(struct req *r); /* POST /v1/users/me/password */
 
+#include "registry/licences.h"
 #include "registry/organisations.h"
-
-/* licences.c */
-extern const struct db_stmt licences_stmts[];
-int licences_create(struct req *r); /* POST /v1/organisations/{id}/licences */
-int licences_list(struct req *r);   /* GET /v1/organisations/{id}/licences */
-int licences_get(struct req *r);    /* GET /v1/licences/{id} */
-int licences_update(struct req *r); /* PATCH /v1/licences/{id} */
-
-/* 1 when a licence may move from `from` to `to` (stored statuses). Pure: unit tested. */
-int licences_transition_allowed(const char *from, const char *to);
 
 /* facilitators.c */
 extern const struct db_stmt facilitators_stmts[];
