@@ -16,7 +16,6 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
-#include "registry/config.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/webhooks.h"
@@ -362,42 +361,6 @@ change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
     return 0;
 }
 
-/* Checks the effective_on of a change in `in` to licence `id`: no earlier than
- * REGISTRY_BACKDATE_MAX_DAYS ago, nor than its last change took effect (history stays in order).
- * A later date schedules the change. Returns 0, or the status of the problem already sent. */
-static int
-effective_on_or_problem(struct req *r, json_t *in, const char *id)
-{
-    const char *eff = str_field(in, "effective_on"), *params[2] = {id, NULL}, *last, *earliest;
-    char days[16], detail[128];
-    PGresult *res = NULL;
-    int status;
-
-    if (eff == NULL) {
-        return 0;
-    }
-    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
-    params[1] = days;
-    if ((status = http_exec_or_problem(r, "lic_last_effective", 2, params, &res)) != 0) {
-        return status;
-    }
-    last = db_value(res, 0, "last");
-    earliest = db_value(res, 0, "earliest");
-    /* Valid YYYY-MM-DD dates order as strings. */
-    if (strcmp(eff, earliest) < 0) {
-        snprintf(detail, sizeof(detail),
-                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
-                 config.backdate_max_days);
-        status = problem_send_field(r, "effective_on", detail);
-    } else if (last != NULL && strcmp(eff, last) < 0) {
-        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
-                 last);
-        status = problem_send_field(r, "effective_on", detail);
-    }
-    PQclear(res);
-    return status;
-}
-
 /* PATCH /v1/licences/{id}: not the generic update. The organisation is share-locked before the
  * licence (the lock order of create and of archiving), the licence's scheduled changes now due
  * are applied before it is read, a change dated later is scheduled (lic_update), and every change
@@ -444,7 +407,9 @@ licences_update(struct req *r)
                != 0
         || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0
         || (status = change_allowed_or_problem(r, in, res)) != 0
-        || (status = effective_on_or_problem(r, in, id)) != 0
+        || (status = resource_effective_on_or_problem(r, "lic_last_effective", id,
+                                                      str_field(in, "effective_on")))
+               != 0
         || (status = http_exec_or_problem(r, "lic_unschedule", 1, params, NULL)) != 0) {
         goto out;
     }

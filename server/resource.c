@@ -9,6 +9,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/db.h"
 #include "registry/problem.h"
 
@@ -453,5 +454,38 @@ out:
     PQclear(cur);
     json_decref(before);
     json_decref(after);
+    return status;
+}
+
+int
+resource_effective_on_or_problem(struct req *r, const char *stmt, const char *id, const char *eff)
+{
+    const char *params[2] = {id, NULL}, *last, *earliest;
+    char days[16], detail[128];
+    PGresult *res = NULL;
+    int status;
+
+    if (eff == NULL) {
+        return 0;
+    }
+    snprintf(days, sizeof(days), "%d", config.backdate_max_days);
+    params[1] = days;
+    if ((status = http_exec_or_problem(r, stmt, 2, params, &res)) != 0) {
+        return status;
+    }
+    last = db_value(res, 0, "last");
+    earliest = db_value(res, 0, "earliest");
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(eff, earliest) < 0) {
+        snprintf(detail, sizeof(detail),
+                 "must not be more than %d days in the past (REGISTRY_BACKDATE_MAX_DAYS)",
+                 config.backdate_max_days);
+        status = problem_send_field(r, "effective_on", detail);
+    } else if (last != NULL && strcmp(eff, last) < 0) {
+        snprintf(detail, sizeof(detail), "must not be before the last change took effect (%s)",
+                 last);
+        status = problem_send_field(r, "effective_on", detail);
+    }
+    PQclear(res);
     return status;
 }

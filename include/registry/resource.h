@@ -129,4 +129,12 @@ int resource_known_unique(json_t *in, const char *field, const char *const *know
  * 204. Returns the status sent. */
 int resource_delete_or_archive(struct req *r, const struct resource *rs);
 
+/* Checks the effective_on date `eff` (YYYY-MM-DD, NULL: today) of a dated change to row `id`: no
+ * earlier than REGISTRY_BACKDATE_MAX_DAYS ago, nor than the row's last change took effect
+ * (history stays in order); a later date schedules the change. `stmt` takes $1 = id, $2 = the
+ * days back allowed, and returns the columns `last` (the last change's date, or NULL) and
+ * `earliest`. Returns 0, or the status of the 422 (field effective_on) or problem sent. */
+int
+resource_effective_on_or_problem(struct req *r, const char *stmt, const char *id, const char *eff);
+
 #endif
