@@ -489,3 +489,20 @@ resource_effective_on_or_problem(struct req *r, const char *stmt, const char *id
     PQclear(res);
     return status;
 }
+
+void
+resource_lower_uuid(json_t *in, const char *field)
+{
+    const char *s = json_string_value(json_object_get(in, field));
+    char buf[40];
+    size_t i;
+
+    if (s == NULL || !validate_uuid(s)) {
+        return;
+    }
+    for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++) {
+        buf[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+    }
+    buf[i] = '\0';
+    json_object_set_new(in, field, json_string(buf));
+}

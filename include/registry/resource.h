@@ -137,4 +137,8 @@ int resource_delete_or_archive(struct req *r, const struct resource *rs);
 int
 resource_effective_on_or_problem(struct req *r, const char *stmt, const char *id, const char *eff);
 
+/* Lower-cases the member `field` of `in` when it is a UUID string, so that ids compare as the
+ * database writes them; anything else is left alone. */
+void resource_lower_uuid(json_t *in, const char *field);
+
 #endif

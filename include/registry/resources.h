@@ -130,13 +130,7 @@ int enrolments_get(struct req *r);    /* GET /v1/training-sessions/{id}/enrolmen
 int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
 int training_outcomes(struct req *r); /* POST /v1/training-sessions/{id}/outcomes */
 
-/* locations.c */
-extern const struct db_stmt locations_stmts[];
-int locations_create(struct req *r); /* POST /v1/locations */
-int locations_list(struct req *r);   /* GET /v1/locations */
-int locations_get(struct req *r);    /* GET /v1/locations/{id} */
-int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
-int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
+#include "registry/locations.h"
 
 /* programmes.c */
 extern const struct db_stmt programmes_stmts[];
