@@ -158,34 +158,32 @@ str_field(json_t *in, const char *key)
     return json_string_value(json_object_get(in, key));
 }
 
-/* Reads organisation `id` with statement `stmt` and checks the caller may see it. Archived
- * organisations are absent unless `archived_ok`. Returns 0, or the status of the problem sent. */
+/* An organisation the caller does not belong to is absent; the licences of an archived one stay
+ * on record for the licensing body. */
 static int
-org_or_problem(struct req *r, const char *stmt, const char *id, int archived_ok)
+org_listed(const struct principal *p, const PGresult *res)
 {
-    const char *params[1] = {id};
-    PGresult *res;
-    int status = 0;
-
-    if (!auth_in_org(&r->principal, id)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
-    }
-    res = db_exec(r->db, stmt, 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-    } else if (PQntuples(res) == 0 || (!archived_ok && db_value(res, 0, "archived_at") != NULL)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
-    }
-    PQclear(res);
-    return status;
+    return auth_in_org(p, db_value(res, 0, "id"))
+           && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
 }
 
-/* The licences of an archived organisation stay on record for the licensing body. */
+/* A new licence is for an organisation that is not archived. */
+static int
+org_open(const struct principal *p, const PGresult *res)
+{
+    return auth_in_org(p, db_value(res, 0, "id")) && db_value(res, 0, "archived_at") == NULL;
+}
+
 static int
 lic_listing(struct req *r, const struct query *q, const char **params)
 {
+    PGresult *org = NULL;
+    int status;
+
     (void)q;
-    return org_or_problem(r, "lic_org_get", params[0], auth_is_admin(&r->principal));
+    status = http_row_or_problem(r, "lic_org_get", params[0], "organisation", org_listed, &org);
+    PQclear(org);
+    return status;
 }
 
 /* Both dates are valid YYYY-MM-DD here (when the field table found no error): they order as
@@ -247,13 +245,15 @@ static int
 lic_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
     const char *params[1] = {r->params[0]};
-    PGresult *open = NULL;
+    PGresult *org = NULL, *open = NULL;
     int status, expired = 1;
 
     (void)cur;
     (void)errors;
     /* Locked, so two creates for one organisation run one after another. */
-    if ((status = org_or_problem(r, "lic_org_locked", params[0], 0)) != 0
+    status = http_row_or_problem(r, "lic_org_locked", params[0], "organisation", org_open, &org);
+    PQclear(org);
+    if (status != 0
         || (status = http_exec_or_problem(r, "lic_open_locked", 1, params, &open)) != 0) {
         return status;
     }
