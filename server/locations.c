@@ -22,20 +22,16 @@
  * - DELETE: a location used by a programme run or a training session is archived (archived_at
  *   set, active = false, hidden from lists and from licensees; admin still reads it); an unused
  *   one is deleted. If-Match is checked when sent. */
-#include <stdio.h>
-#include <stdlib.h>
+#include "registry/locations.h"
+
 #include <string.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "registry/audit.h"
 #include "registry/auth.h"
-#include "registry/db.h"
-#include "registry/http.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
-#include "registry/validate.h"
+#include "registry/resource.h"
 
 /* Bounds of Great Britain, Northern Ireland and Ireland (as the table's CHECK). */
 #define LOC_LAT_MIN 49.0
@@ -68,11 +64,12 @@ const struct db_stmt locations_stmts[] = {
                  " AND ($4::boolean IS NULL OR l.active = $4::boolean)"
                  " AND ($5::text IS NULL OR (l.name, l.id) > ($5::text, $6::uuid))"
                  " ORDER BY l.name, l.id LIMIT $7::int"},
-    /* $1 organisation, $2 the validated body. */
+    /* $1 the validated body, organisation_id settled (loc_normalise). */
     {"loc_insert",
      "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode, latitude,"
      " longitude, accessibility, public, active, last_verified_on) "
-     "SELECT $1::uuid, j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode',"
+     "SELECT (j->>'organisation_id')::uuid, j->>'name', j->>'kind', j->'address_lines', j->>'town',"
+     " j->>'postcode',"
      " CASE WHEN jsonb_typeof(j->'latitude') = 'number' THEN (j->>'latitude')::float8"
      "      ELSE pc.latitude END,"
      " CASE WHEN jsonb_typeof(j->'longitude') = 'number' THEN (j->>'longitude')::float8"
@@ -80,17 +77,16 @@ const struct db_stmt locations_stmts[] = {
      " j->>'accessibility',"
      " coalesce((j->>'public')::boolean, false) AND j->>'kind' NOT IN ('prison', 'school'),"
      " coalesce((j->>'active')::boolean, true), registry_today() "
-     "FROM (SELECT $2::jsonb AS j) s LEFT JOIN postcode pc ON pc.postcode = s.j->>'postcode' "
+     "FROM (SELECT $1::jsonb AS j) s LEFT JOIN postcode pc ON pc.postcode = s.j->>'postcode' "
      "RETURNING id"},
-    /* $1 location, $2 the validated body. */
+    /* $1 location, $2 the validated body. The plain columns of $2 replace the stored ones
+     * (jsonb_populate_record); coordinates come from the postcode table when a change of postcode
+     * or a null names none; a prison or school is never public; verified: true sets
+     * last_verified_on to today. */
     {"loc_update",
-     "UPDATE location l SET"
-     " name = CASE WHEN j ? 'name' THEN j->>'name' ELSE l.name END,"
-     " kind = CASE WHEN j ? 'kind' THEN j->>'kind' ELSE l.kind END,"
-     " address_lines = CASE WHEN j ? 'address_lines' THEN j->'address_lines'"
-     "                 ELSE l.address_lines END,"
-     " town = CASE WHEN j ? 'town' THEN j->>'town' ELSE l.town END,"
-     " postcode = CASE WHEN j ? 'postcode' THEN j->>'postcode' ELSE l.postcode END,"
+     "UPDATE location l SET (name, kind, address_lines, town, postcode, accessibility, active)"
+     " = (SELECT name, kind, address_lines, town, postcode, accessibility, active"
+     "    FROM jsonb_populate_record(l, $2::jsonb)),"
      " latitude = CASE WHEN jsonb_typeof(j->'latitude') = 'number' THEN (j->>'latitude')::float8"
      "            WHEN j ? 'latitude' OR (j ? 'postcode' AND j->>'postcode' <> l.postcode)"
      "            THEN (SELECT p.latitude FROM postcode p"
@@ -102,11 +98,8 @@ const struct db_stmt locations_stmts[] = {
      "             THEN (SELECT p.longitude FROM postcode p"
      "                   WHERE p.postcode = coalesce(j->>'postcode', l.postcode))"
      "             ELSE l.longitude END,"
-     " accessibility = CASE WHEN j ? 'accessibility' THEN j->>'accessibility'"
-     "                 ELSE l.accessibility END,"
      " public = CASE WHEN coalesce(j->>'kind', l.kind) IN ('prison', 'school') THEN false"
      "          WHEN j ? 'public' THEN (j->>'public')::boolean ELSE l.public END,"
-     " active = CASE WHEN j ? 'active' THEN (j->>'active')::boolean ELSE l.active END,"
      " last_verified_on = CASE WHEN (j->>'verified')::boolean THEN registry_today()"
      "                    ELSE l.last_verified_on END,"
      " updated_at = now(), version = l.version + 1 "
@@ -124,7 +117,8 @@ static const char *const loc_kinds[] = {
     "community", "family_centre", "school", "prison", "health", "other", NULL,
 };
 
-/* Coordinates are checked apart (validate.c has no real-number type). */
+/* The coordinates are not in the table (validate.c has no real-number type): loc_normalise
+ * checks them. */
 static const struct field loc_fields[] = {
     {"organisation_id", FIELD_UUID, 0, 0, 0, NULL},
     {"name", FIELD_TEXT, FIELD_REQUIRED, 1, 200, NULL},
@@ -139,15 +133,15 @@ static const struct field loc_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* Checks one coordinate: a number within [min, max], or null when `nullable`. Returns NULL when
- * fine, or the detail. */
+/* Checks one coordinate: a number within [min, max], or null. Returns NULL when fine, or the
+ * detail. */
 static const char *
-coordinate_problem(json_t *v, double min, double max, int nullable)
+coordinate_problem(json_t *v, double min, double max)
 {
     double d;
 
     if (json_is_null(v)) {
-        return nullable ? NULL : "must be a number";
+        return NULL;
     }
     if (!json_is_number(v)) {
         return "must be a number";
@@ -159,70 +153,31 @@ coordinate_problem(json_t *v, double min, double max, int nullable)
     return NULL;
 }
 
-/* Validates a location body: the field table, the coordinates (both or neither) and, on a
- * change, what may not be changed. Appends to `errors`; returns the number of errors. */
-static int
-validate_location(json_t *in, int creating, json_t *errors)
+/* The coordinates of `in`: the field table's "not a field" errors about them give way to the
+ * real checks, both or neither, in the order the errors had. */
+static void
+check_coordinates(json_t *in, json_t *errors)
 {
     json_t *lat = json_object_get(in, "latitude"), *lon = json_object_get(in, "longitude");
     const char *why;
-    int n;
+    size_t i;
 
-    /* Held apart while the table checks the rest, then put back. */
-    json_incref(lat);
-    json_incref(lon);
-    json_object_del(in, "latitude");
-    json_object_del(in, "longitude");
-    n = validate_fields(in, loc_fields, creating, errors);
-    if (lat != NULL) {
-        json_object_set(in, "latitude", lat);
-        if ((why = coordinate_problem(lat, LOC_LAT_MIN, LOC_LAT_MAX, 1)) != NULL) {
-            problem_add_error(errors, "latitude", why);
-            n++;
+    for (i = json_array_size(errors); i-- > 0;) {
+        const char *f = json_string_value(json_object_get(json_array_get(errors, i), "field"));
+        if (f != NULL && (strcmp(f, "latitude") == 0 || strcmp(f, "longitude") == 0)) {
+            json_array_remove(errors, i);
         }
     }
-    if (lon != NULL) {
-        json_object_set(in, "longitude", lon);
-        if ((why = coordinate_problem(lon, LOC_LON_MIN, LOC_LON_MAX, 1)) != NULL) {
-            problem_add_error(errors, "longitude", why);
-            n++;
-        }
+    if (lat != NULL && (why = coordinate_problem(lat, LOC_LAT_MIN, LOC_LAT_MAX)) != NULL) {
+        problem_add_error(errors, "latitude", why);
+    }
+    if (lon != NULL && (why = coordinate_problem(lon, LOC_LON_MIN, LOC_LON_MAX)) != NULL) {
+        problem_add_error(errors, "longitude", why);
     }
     if ((lat == NULL) != (lon == NULL) || (lat != NULL && json_is_null(lat) != json_is_null(lon))) {
         problem_add_error(errors, lat == NULL || json_is_null(lat) ? "latitude" : "longitude",
                           "give latitude and longitude together, or neither");
-        n++;
     }
-    if (json_is_false(json_object_get(in, "verified"))) {
-        problem_add_error(errors, "verified",
-                          "send true to re-confirm the details today; omit it otherwise");
-        n++;
-    }
-    if (creating && json_object_get(in, "verified") != NULL) {
-        problem_add_error(errors, "verified",
-                          "a new location is verified on creation; use it in a PATCH");
-        n++;
-    }
-    if (!creating && json_object_get(in, "organisation_id") != NULL) {
-        problem_add_error(errors, "organisation_id", "cannot be changed");
-        n++;
-    }
-    /* Ids compare as the database writes them. */
-    if (json_is_string(json_object_get(in, "organisation_id"))
-        && validate_uuid(json_string_value(json_object_get(in, "organisation_id")))) {
-        char buf[40];
-        size_t i;
-        snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(in, "organisation_id")));
-        for (i = 0; buf[i] != '\0'; i++) {
-            if (buf[i] >= 'A' && buf[i] <= 'Z') {
-                buf[i] = (char)(buf[i] - 'A' + 'a');
-            }
-        }
-        json_object_set_new(in, "organisation_id", json_string(buf));
-    }
-    json_decref(lat);
-    json_decref(lon);
-    return n;
 }
 
 /* 1 (with the error appended) when `in` asks for a public prison or school site: kind as sent,
@@ -231,7 +186,6 @@ static int
 public_kind_problem(json_t *in, const char *stored_kind, json_t *errors)
 {
     const char *kind = json_string_value(json_object_get(in, "kind"));
-    json_t *e;
 
     if (kind == NULL) {
         kind = stored_kind;
@@ -240,275 +194,162 @@ public_kind_problem(json_t *in, const char *stored_kind, json_t *errors)
         || (strcmp(kind, "prison") != 0 && strcmp(kind, "school") != 0)) {
         return 0;
     }
-    e = json_pack("{s:s, s:s, s:s}", "field", "public", "rule", "prison_school_not_public",
-                  "detail",
-                  "a prison or school site is never public: families cannot be sent there from "
-                  "the finder; send public: false or leave it out");
-    json_array_append_new(errors, e);
+    json_array_append_new(errors,
+                          json_pack("{s:s, s:s, s:s}", "field", "public", "rule",
+                                    "prison_school_not_public", "detail",
+                                    "a prison or school site is never public: families cannot be "
+                                    "sent there from the finder; send public: false or leave it "
+                                    "out"));
     return 1;
 }
 
-/* 1 when the caller may create, change and delete locations of `org`. */
+/* 1 when the caller may create, change and delete the locations of an organisation they see. */
 static int
 may_manage(const struct principal *p)
 {
-    return auth_is_admin(p) || strcmp(p->role, "org_admin") == 0;
+    return auth_is_admin(p) || resource_org_admin(p);
 }
 
-/* Reads location `id` (locked for update when `lock`) and checks the caller may see it: a
- * malformed id, a missing location, another organisation's location and (for licensees) an
- * archived one all get the same 404. Returns 0 with the result in *out, or the status sent. */
+/* A malformed id, a missing location, another organisation's location and (for licensees) an
+ * archived one all get the same 404. */
 static int
 loc_visible(const struct principal *p, const PGresult *res)
 {
-    return auth_in_org(p, db_value(res, 0, "organisation_id"))
-           && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
+    return resource_in_org(p, res) && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
 }
 
+/* The body's checks beyond the field table, and who may create (a POST; a PATCH is checked
+ * against the stored row in loc_check). */
 static int
-load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
+loc_normalise(struct req *r, json_t *in, json_t *errors)
 {
-    return http_row_or_problem(r, lock ? "loc_get_locked" : "loc_get", id, "location", loc_visible,
-                               out);
-}
+    int creating = strcmp(r->method, "POST") == 0;
+    const char *org;
 
-int
-locations_get(struct req *r)
-{
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
-
-    if ((status = load_or_problem(r, r->params[0], 0, &res)) != 0) {
-        goto out;
+    check_coordinates(in, errors);
+    if (json_is_false(json_object_get(in, "verified"))) {
+        problem_add_error(errors, "verified",
+                          "send true to re-confirm the details today; omit it otherwise");
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
-}
-
-int
-locations_list(struct req *r)
-{
-    static const char *const allowed[] = {"organisation_id", "kind",   "active",
-                                          "limit",           "cursor", NULL};
-    static const char *const bools[] = {"true", "false", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[7], *org, *kind, *active;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
+    if (creating && json_object_get(in, "verified") != NULL) {
+        problem_add_error(errors, "verified",
+                          "a new location is verified on creation; use it in a PATCH");
     }
-    org = query_get(&q, "organisation_id");
-    kind = query_get(&q, "kind");
-    active = query_get(&q, "active");
-    if (org != NULL && !validate_uuid(org)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: must be a UUID");
-        goto out;
+    if (!creating && json_object_get(in, "organisation_id") != NULL) {
+        problem_add_error(errors, "organisation_id", "cannot be changed");
     }
-    if (kind != NULL && !validate_in_list(loc_kinds, kind)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "kind: one of community, family_centre, "
-                              "school, prison, health, other");
-        goto out;
-    }
-    if (active != NULL && !validate_in_list(bools, active)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "active: true or false");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
-        goto out;
-    }
-    /* A licensee's list holds their own organisation's locations only. */
-    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[1] = org;
-    params[2] = kind;
-    params[3] = active;
-    params[4] = page_after(&p, 0);
-    params[5] = page_after(&p, 1);
-    status = page_query_send(r, "loc_list", params, 7, &p, "name");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
-}
-
-int
-locations_create(struct req *r)
-{
-    json_t *in = NULL, *errors = json_array();
-    PGresult *res = NULL;
-    const char *org, *params[2];
-    char *text = NULL, id[40];
-    int status;
-
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_location(in, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+    resource_uuid_lower(json_object_get(in, "organisation_id"));
+    if (json_array_size(errors) > 0 || !creating) {
+        if (json_array_size(errors) == 0 && json_object_size(in) == 0) {
+            problem_add_error(errors, "body",
+                              "name at least one field to change, or verified: true");
+        }
+        return 0;
     }
     /* A licensee's location belongs to their own organisation; admin names it. */
     org = json_string_value(json_object_get(in, "organisation_id"));
     if (org == NULL && !auth_is_admin(&r->principal)) {
+        json_object_set_new(in, "organisation_id", json_string(r->principal.org));
         org = r->principal.org;
     }
     if (org == NULL) {
         problem_add_error(errors, "organisation_id", "is required");
-        status = problem_send_errors(r, errors);
-        goto out;
+        return 0;
     }
     if (!auth_in_org(&r->principal, org)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
-        goto out;
+        return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
     }
     if (!may_manage(&r->principal)) {
-        status =
-            problem_send(r, PROBLEM_FORBIDDEN, "only an organisation admin may add its locations");
-        goto out;
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "only an organisation admin may add its locations");
     }
-    if (public_kind_problem(in, NULL, errors)) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    params[0] = org;
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = http_exec_or_problem(r, "loc_org_locked", 1, params, &res)) != 0) {
-        goto out;
-    }
-    if (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", org);
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[1] = text;
-    if ((status = http_insert_or_problem(r, "loc_insert", 2, params, id, sizeof(id))) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "create", "location", id, NULL, "loc_get", "/v1/locations/");
-out:
-    free(text);
-    PQclear(res);
-    json_decref(errors);
-    json_decref(in);
-    return status;
+    public_kind_problem(in, NULL, errors);
+    return 0;
 }
 
-int
-locations_update(struct req *r)
+/* Creating: the owner exists and is not archived (share-locked so it stays so). Changing: an
+ * org_admin's, not archived, and not a public prison or school site. */
+static int
+loc_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
+    const char *params[1] = {json_string_value(json_object_get(in, "organisation_id"))};
     PGresult *res = NULL;
-    const char *id = r->params[0];
     int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
+    if (cur != NULL) {
+        if (!may_manage(&r->principal)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "only an organisation admin may change its locations");
+        }
+        if (db_value(cur, 0, "archived_at") != NULL) {
+            return problem_send(r, PROBLEM_CONFLICT, "the location is archived");
+        }
+        public_kind_problem(in, db_value(cur, 0, "kind"), errors);
+        return 0;
     }
-    if (validate_location(in, 0, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+    if ((status = http_exec_or_problem(r, "loc_org_locked", 1, params, &res)) == 0
+        && (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL)) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", params[0]);
     }
-    if (json_object_size(in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change, or verified: true");
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_or_problem(r, id, 1, &res)) != 0) {
-        goto out;
-    }
-    if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may change its locations");
-        goto out;
-    }
-    if ((status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
-    }
-    if (db_value(res, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_CONFLICT, "the location is archived");
-        goto out;
-    }
-    if (public_kind_problem(in, db_value(res, 0, "kind"), errors)) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
     PQclear(res);
-    res = NULL;
-    status = audit_update_and_send(r, "loc_update", "location", id, in, before, "loc_get");
-out:
-    PQclear(res);
-    json_decref(before);
-    json_decref(errors);
-    json_decref(in);
     return status;
 }
+
+/* A location used by a programme run or a training session is archived; an unused one is
+ * deleted. */
+static int
+loc_removing(struct req *r, const PGresult *cur, const char **stmt)
+{
+    const char *params[1] = {db_value(cur, 0, "id")};
+    PGresult *used = NULL;
+    int status;
+
+    if (!may_manage(&r->principal)) {
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "only an organisation admin may delete its locations");
+    }
+    /* The row is locked: a run or session naming it (which share-locks it) waits or is done. */
+    if ((status = http_exec_or_problem(r, "loc_used", 1, params, &used)) == 0
+        && db_bool(used, 0, "used")) {
+        *stmt = "loc_archive";
+    }
+    PQclear(used);
+    return status;
+}
+
+static const struct filter loc_filters[] = {
+    {"organisation_id", FILTER_UUID, NULL},
+    {"kind", FILTER_ENUM, loc_kinds},
+    {"active", FILTER_BOOL, NULL},
+    {NULL, 0, NULL},
+};
+
+/* A licensee's list holds their own organisation's locations only (org_scoped). */
+const struct resource loc_resource = {
+    .name = "location",
+    .location = "/v1/locations/",
+    .get = "loc_get",
+    .get_locked = "loc_get_locked",
+    .list = "loc_list",
+    .insert = "loc_insert",
+    .update = "loc_update",
+    .remove = "loc_delete",
+    .fields = loc_fields,
+    .org_scoped = 1,
+    .filters = loc_filters,
+    .sort_key = "name",
+    .cursor_ok = http_cursor_text,
+    .visible = loc_visible,
+    .rules = {.normalise = loc_normalise, .check = loc_check, .removing = loc_removing},
+};
+
+RESOURCE_HANDLER(locations_get, get, loc_resource)
+RESOURCE_HANDLER(locations_list, list, loc_resource)
+RESOURCE_HANDLER(locations_create, create, loc_resource)
+RESOURCE_HANDLER(locations_update, update, loc_resource)
 
 int
 locations_delete(struct req *r)
 {
-    PGresult *res = NULL, *check = NULL;
-    const char *id = r->params[0], *params[1] = {id};
-    json_t *before = NULL, *after = NULL;
-    int status, used;
-
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_or_problem(r, id, 1, &res)) != 0) {
-        goto out;
-    }
-    if (db_value(res, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no location with id %s", id);
-        goto out;
-    }
-    if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an organisation admin may delete its locations");
-        goto out;
-    }
-    if (http_header(r, "If-Match") != NULL
-        && (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    /* The row is locked: a run or session naming it (which share-locks it) waits or is done. */
-    if ((status = http_exec_or_problem(r, "loc_used", 1, params, &check)) != 0) {
-        goto out;
-    }
-    used = db_bool(check, 0, "used");
-    if ((status = http_exec_or_problem(r, used ? "loc_archive" : "loc_delete", 1, params, NULL))
-        != 0) {
-        goto out;
-    }
-    if (used) {
-        PQclear(res);
-        res = db_exec(r->db, "loc_get", 1, params);
-        if (!db_ok(res) || PQntuples(res) != 1) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
-        after = db_row_to_json(res, 0);
-    }
-    if ((status =
-             audit_commit_or_problem(r, used ? "archive" : "delete", "location", id, before, after))
-        != 0) {
-        goto out;
-    }
-    status = http_send_empty(r, 204);
-out:
-    PQclear(check);
-    PQclear(res);
-    json_decref(before);
-    json_decref(after);
-    return status;
+    return resource_delete_or_archive(r, &loc_resource);
 }

@@ -1,19 +1,16 @@
 /* organisations.c: /v1/organisations. Licensed organisations and their contact details.
  * Bodies are validated in C against `org_fields`, then passed to SQL as one jsonb parameter,
  * so each statement maps JSON fields to columns in one place. */
-#include <stdio.h>
+#include "registry/organisations.h"
+
 #include <string.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "registry/audit.h"
 #include "registry/auth.h"
-#include "registry/db.h"
-#include "registry/http.h"
 #include "registry/problem.h"
-#include "registry/resources.h"
-#include "registry/validate.h"
+#include "registry/resource.h"
 
 #define ORG_COLUMNS                                                                                \
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.phone, o.email, o.website, "     \
@@ -41,21 +38,12 @@ const struct db_stmt organisations_stmts[] = {
      "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode', j->>'phone',"
      " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false) "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
+    /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"org_update",
-     "UPDATE organisation SET"
-     " name = CASE WHEN j ? 'name' THEN j->>'name' ELSE name END,"
-     " kind = CASE WHEN j ? 'kind' THEN j->>'kind' ELSE kind END,"
-     " address_lines = CASE WHEN j ? 'address_lines' THEN j->'address_lines' ELSE address_lines "
-     "END,"
-     " town = CASE WHEN j ? 'town' THEN j->>'town' ELSE town END,"
-     " postcode = CASE WHEN j ? 'postcode' THEN j->>'postcode' ELSE postcode END,"
-     " phone = CASE WHEN j ? 'phone' THEN j->>'phone' ELSE phone END,"
-     " email = CASE WHEN j ? 'email' THEN j->>'email' ELSE email END,"
-     " website = CASE WHEN j ? 'website' THEN j->>'website' ELSE website END,"
-     " public_contact = CASE WHEN j ? 'public_contact' THEN (j->>'public_contact')::boolean"
-     "                  ELSE public_contact END,"
-     " updated_at = now(), version = version + 1 "
-     "FROM (SELECT $2::jsonb AS j) s WHERE id = $1::uuid"},
+     "UPDATE organisation o SET (name, kind, address_lines, town, postcode, phone, email, website,"
+     " public_contact) = (SELECT name, kind, address_lines, town, postcode, phone, email, website,"
+     " public_contact FROM jsonb_populate_record(o, $2::jsonb)),"
+     " updated_at = now(), version = o.version + 1 WHERE o.id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
      "    OR EXISTS (SELECT 1 FROM app_user WHERE organisation_id = $1::uuid)"
@@ -65,22 +53,21 @@ const struct db_stmt organisations_stmts[] = {
      "  EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid"
      "          AND licence_effective_status(status, valid_until, registry_today())"
      "              IN ('pending', 'active', 'suspended')) AS licensed"},
+    /* Archives organisation $1 in one statement: the record is kept and hidden, its users
+     * disabled and their refresh tokens revoked. Licences that ran out by date are stored as
+     * expired, so the archive holds no open one. */
     {"org_archive",
-     "UPDATE organisation SET archived_at = now(), updated_at = now(), version = version + 1 "
-     "WHERE id = $1::uuid"},
-    /* Licences that ran out by date are stored as expired, so the archive holds no open one. */
-    {"org_archive_licences",
-     "WITH e AS (UPDATE licence SET status = 'expired', updated_at = now(), version = version + 1"
-     "           WHERE organisation_id = $1::uuid AND status IN ('active', 'suspended')"
-     "             AND valid_until < registry_today()"
-     "           RETURNING id, valid_from, valid_until) "
-     "INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until, reason) "
-     "SELECT id, 'expired', valid_from, valid_until, 'expired before the organisation was archived'"
-     " FROM e"},
-    {"org_archive_users",
-     "UPDATE app_user SET disabled = true, updated_at = now(), version = version + 1 "
-     "WHERE organisation_id = $1::uuid AND NOT disabled"},
-    {"org_archive_tokens",
+     "WITH a AS (UPDATE organisation SET archived_at = now(), updated_at = now(),"
+     "           version = version + 1 WHERE id = $1::uuid),"
+     " e AS (UPDATE licence SET status = 'expired', updated_at = now(), version = version + 1"
+     "       WHERE organisation_id = $1::uuid AND status IN ('active', 'suspended')"
+     "         AND valid_until < registry_today()"
+     "       RETURNING id, valid_from, valid_until),"
+     " h AS (INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until,"
+     "       reason) SELECT id, 'expired', valid_from, valid_until,"
+     "       'expired before the organisation was archived' FROM e),"
+     " u AS (UPDATE app_user SET disabled = true, updated_at = now(), version = version + 1"
+     "       WHERE organisation_id = $1::uuid AND NOT disabled) "
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND user_id IN "
      "(SELECT id FROM app_user WHERE organisation_id = $1::uuid)"},
     {"org_delete", "DELETE FROM organisation WHERE id = $1::uuid"},
@@ -113,247 +100,114 @@ static const char *const org_contact_fields[] = {
     "address_lines", "town", "postcode", "phone", "email", "website", "public_contact", NULL,
 };
 
-/* Reads organisation `id` (locked for update when `lock`) and checks the caller may see it.
- * Returns 0 with the result in *out, or the status of the problem already sent: an
- * organisation a licensee does not belong to is as absent as one that does not exist. */
+/* An organisation a licensee does not belong to is as absent as one that does not exist, and an
+ * archived one is hidden from all but the licensing body. */
 static int
 org_visible(const struct principal *p, const PGresult *res)
 {
-    return db_value(res, 0, "archived_at") == NULL || auth_is_admin(p);
+    return auth_in_org(p, db_value(res, 0, "id"))
+           && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
 }
 
+/* Who may change what, before any database work (after the body's own checks, which answer
+ * first): the licensing body everything; an org_admin the contact details of their own
+ * organisation; anyone else nothing. Creating is for the licensing body only (the router). */
 static int
-load_or_problem(struct req *r, const char *id, int lock, PGresult **out)
+org_normalise(struct req *r, json_t *in, json_t *errors)
 {
-    *out = NULL;
+    const char *id = r->params[0], *key;
+    json_t *v;
+
+    if (auth_is_admin(&r->principal) || json_array_size(errors) > 0 || json_object_size(in) == 0) {
+        return 0;
+    }
     if (!auth_in_org(&r->principal, id)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
     }
-    return http_row_or_problem(r, lock ? "org_get_locked" : "org_get", id, "organisation",
-                               org_visible, out);
-}
-
-int
-organisations_get(struct req *r)
-{
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    int status;
-
-    if ((status = load_or_problem(r, r->params[0], 0, &res)) != 0) {
-        goto out;
+    if (!resource_org_admin(&r->principal)) {
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "only an organisation admin may edit its details");
     }
-    body = db_row_to_json(res, 0);
-    status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
-out:
-    json_decref(body);
-    PQclear(res);
-    return status;
-}
-
-int
-organisations_list(struct req *r)
-{
-    static const char *const allowed[] = {"q", "kind", "licence_status", "limit", "cursor", NULL};
-    struct query q;
-    struct page p = {0, NULL};
-    PGresult *res = NULL;
-    const char *params[7], *kind, *lstatus, *text;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0) {
-        goto out;
-    }
-    kind = query_get(&q, "kind");
-    lstatus = query_get(&q, "licence_status");
-    text = query_get(&q, "q");
-    if (kind != NULL && !validate_in_list(org_kinds, kind)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "kind: one of local_authority, nhs, charity, prison, school, other");
-        goto out;
-    }
-    if (lstatus != NULL && !validate_in_list(licence_filter_statuses, lstatus)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST,
-                              "licence_status: one of pending, active, "
-                              "suspended, expired, revoked, none");
-        goto out;
-    }
-    if (text != NULL && !validate_text(text, 1, 200)) {
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "q: text of 1 to 200 characters");
-        goto out;
-    }
-    if ((status = http_cursor_or_problem(r, &p, 2, http_cursor_text)) != 0) {
-        goto out;
-    }
-    /* A licensee's list holds their own organisation only. */
-    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[1] = text;
-    params[2] = kind;
-    params[3] = lstatus;
-    params[4] = page_after(&p, 0);
-    params[5] = page_after(&p, 1);
-    status = page_query_send(r, "org_list", params, 7, &p, "name");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
-}
-
-int
-organisations_create(struct req *r)
-{
-    json_t *in = NULL, *errors = json_array();
-    char *text = NULL, id[40];
-    const char *params[1];
-    int status;
-
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, org_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = text;
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = http_insert_or_problem(r, "org_insert", 1, params, id, sizeof(id))) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "create", "organisation", id, NULL, "org_get",
-                                   "/v1/organisations/");
-out:
-    free(text);
-    json_decref(errors);
-    json_decref(in);
-    return status;
-}
-
-int
-organisations_update(struct req *r)
-{
-    json_t *in = NULL, *errors = json_array(), *before = NULL;
-    PGresult *res = NULL;
-    const char *id = r->params[0], *key;
-    json_t *v;
-    int status;
-
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, org_fields, 0, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (json_object_size(in) == 0) {
-        problem_add_error(errors, "body", "name at least one field to change");
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    if (!auth_in_org(&r->principal, id) || !validate_uuid(id)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
-        goto out;
-    }
-    if (!auth_is_admin(&r->principal)) {
-        if (strcmp(r->principal.role, "org_admin") != 0) {
-            status = problem_send(r, PROBLEM_FORBIDDEN,
-                                  "only an organisation admin may edit "
-                                  "its details");
-            goto out;
-        }
-        json_object_foreach(in, key, v)
-        {
-            if (!validate_in_list(org_contact_fields, key)) {
-                status = problem_send(r, PROBLEM_FORBIDDEN,
-                                      "%s: only the licensing body may change this; you may "
-                                      "change contact details",
-                                      key);
-                goto out;
-            }
+    json_object_foreach(in, key, v)
+    {
+        if (!validate_in_list(org_contact_fields, key)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "%s: only the licensing body may change this; you may change "
+                                "contact details",
+                                key);
         }
     }
-    if ((status = http_begin_or_problem(r, 1)) != 0
-        || (status = load_or_problem(r, id, 1, &res)) != 0
-        || (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
+    return 0;
+}
+
+static int
+org_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    (void)in;
+    (void)errors;
+    if (cur != NULL && db_value(cur, 0, "archived_at") != NULL) {
+        return problem_send(r, PROBLEM_CONFLICT, "the organisation is archived");
     }
-    if (db_value(res, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_CONFLICT, "the organisation is archived");
-        goto out;
+    return 0;
+}
+
+/* An organisation with a pending, active or suspended licence is not removed (409). With history
+ * (licences, users, staff, locations, runs) the record is kept, archived and hidden; without, it
+ * is removed. */
+static int
+org_removing(struct req *r, const PGresult *cur, const char **stmt)
+{
+    const char *params[1] = {db_value(cur, 0, "id")};
+    PGresult *check = NULL;
+    int status;
+
+    if ((status = http_exec_or_problem(r, "org_has_history", 1, params, &check)) != 0) {
+        return status;
     }
-    before = db_row_to_json(res, 0);
-    PQclear(res);
-    res = NULL;
-    status = audit_update_and_send(r, "org_update", "organisation", id, in, before, "org_get");
-out:
-    PQclear(res);
-    json_decref(before);
-    json_decref(errors);
-    json_decref(in);
+    if (db_bool(check, 0, "licensed")) {
+        status = problem_send(r, PROBLEM_CONFLICT,
+                              "the organisation holds a pending, active or suspended licence; "
+                              "revoke it first");
+    } else if (db_bool(check, 0, "history")) {
+        *stmt = "org_archive";
+    }
+    PQclear(check);
     return status;
 }
+
+static const struct filter org_filters[] = {
+    {"q", FILTER_TEXT, NULL},
+    {"kind", FILTER_ENUM, org_kinds},
+    {"licence_status", FILTER_ENUM, licence_filter_statuses},
+    {NULL, 0, NULL},
+};
+
+/* A licensee's list holds their own organisation only (org_scoped). */
+const struct resource org_resource = {
+    .name = "organisation",
+    .location = "/v1/organisations/",
+    .get = "org_get",
+    .get_locked = "org_get_locked",
+    .list = "org_list",
+    .insert = "org_insert",
+    .update = "org_update",
+    .remove = "org_delete",
+    .fields = org_fields,
+    .org_scoped = 1,
+    .filters = org_filters,
+    .sort_key = "name",
+    .cursor_ok = http_cursor_text,
+    .visible = org_visible,
+    .rules = {.normalise = org_normalise, .check = org_check, .removing = org_removing},
+};
+
+RESOURCE_HANDLER(organisations_get, get, org_resource)
+RESOURCE_HANDLER(organisations_list, list, org_resource)
+RESOURCE_HANDLER(organisations_create, create, org_resource)
+RESOURCE_HANDLER(organisations_update, update, org_resource)
 
 int
 organisations_delete(struct req *r)
 {
-    PGresult *res = NULL, *check = NULL;
-    const char *id = r->params[0], *params[1] = {id}, *action;
-    json_t *before = NULL, *after = NULL;
-    int status, history;
-    static const char *const archive_steps[] = {"org_archive", "org_archive_licences",
-                                                "org_archive_users", "org_archive_tokens", NULL};
-    const char *const *step;
-
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_or_problem(r, id, 1, &res)) != 0) {
-        goto out;
-    }
-    if (db_value(res, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", id);
-        goto out;
-    }
-    if (http_header(r, "If-Match") != NULL
-        && (status = http_if_match_or_problem(r, db_value(res, 0, "_version"))) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    if ((status = http_exec_or_problem(r, "org_has_history", 1, params, &check)) != 0) {
-        goto out;
-    }
-    if (db_bool(check, 0, "licensed")) {
-        status = problem_send(r, PROBLEM_CONFLICT,
-                              "the organisation holds a pending, active or "
-                              "suspended licence; revoke it first");
-        goto out;
-    }
-    history = db_bool(check, 0, "history");
-    /* With history the record is kept, archived and hidden; without, it is removed. */
-    for (step = history ? archive_steps : (const char *const[]){"org_delete", NULL}; *step != NULL;
-         step++) {
-        if ((status = http_exec_or_problem(r, *step, 1, params, NULL)) != 0) {
-            goto out;
-        }
-    }
-    action = history ? "archive" : "delete";
-    if (history) {
-        PQclear(res);
-        res = db_exec(r->db, "org_get", 1, params);
-        if (!db_ok(res) || PQntuples(res) != 1) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
-        after = db_row_to_json(res, 0);
-    }
-    if ((status = audit_commit_or_problem(r, action, "organisation", id, before, after)) != 0) {
-        goto out;
-    }
-    status = http_send_empty(r, 204);
-out:
-    PQclear(check);
-    PQclear(res);
-    json_decref(before);
-    json_decref(after);
-    return status;
+    return resource_delete_or_archive(r, &org_resource);
 }

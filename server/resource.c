@@ -514,6 +514,45 @@ resource_filters_or_problem(struct req *r,
 }
 
 int
+resource_delete_or_archive(struct req *r, const struct resource *rs)
+{
+    json_t *before = NULL, *after = NULL;
+    PGresult *cur = NULL, *now = NULL;
+    const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
+    int status;
+
+    if ((status = lock_or_problem(r, rs, 0, &cur)) != 0) {
+        goto out;
+    }
+    if (db_value(cur, 0, "archived_at") != NULL) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
+        goto out;
+    }
+    if ((rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
+        || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
+        goto out;
+    }
+    before = db_row_to_json(cur, 0);
+    if (stmt != rs->remove) { /* archived: the row stays, changed */
+        if ((status = http_row_or_problem(r, rs->get, id, rs->name, NULL, &now)) != 0) {
+            goto out;
+        }
+        after = db_row_to_json(now, 0);
+    }
+    status = audit_commit_or_problem(r, after != NULL ? "archive" : "delete", rs->name, id, before,
+                                     after);
+    if (status == 0) {
+        status = http_send_empty(r, 204);
+    }
+out:
+    PQclear(now);
+    PQclear(cur);
+    json_decref(before);
+    json_decref(after);
+    return status;
+}
+
+int
 resource_effective_on_or_problem(
     struct req *r, const char *stmt, const char *id, const char *effective_on, int max_days)
 {

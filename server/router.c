@@ -221,11 +221,19 @@ static const struct route routes[] = {
 
 /* Every resource descriptor, for the start-up check of the statements they name. */
 const struct resource *const router_resources[] = {
-    &client_resource,    &course_resource,
-    &enrolment_resource, &programme_resource,
-    &session_resource,   &session_new_resource,
-    &user_resource,      &variant_resource,
-    &webhook_resource,   NULL,
+    &client_resource,
+    &lic_resource,
+    &loc_resource,
+    &org_resource,
+    &course_resource,
+    &enrolment_resource,
+    &programme_resource,
+    &session_resource,
+    &session_new_resource,
+    &user_resource,
+    &variant_resource,
+    &webhook_resource,
+    NULL,
 };
 
 const struct db_stmt *const router_stmt_tables[] = {

@@ -163,4 +163,12 @@ int resource_body_or_problem(struct req *r, const struct field *fields, int crea
  * Returns the status sent. */
 int resource_send_row(struct req *r, const PGresult *res);
 
+/* DELETE of a resource whose rows are kept, archived, once they have history (organisations,
+ * locations): reads the row locked (If-Match checked only when sent; a row already archived,
+ * column archived_at, is absent: 404) and runs the `removing` hook. When the hook leaves *stmt
+ * as `remove`, the row is deleted and audited as a "delete"; when it names another statement
+ * ($1 = id), that archives the row, which is read again and audited as an "archive". Answers
+ * 204. Returns the status sent. */
+int resource_delete_or_archive(struct req *r, const struct resource *rs);
+
 #endif

@@ -59,25 +59,9 @@ int users_me(struct req *r);       /* GET /v1/users/me */
 int users_update(struct req *r);   /* PATCH /v1/users/{id} */
 int users_password(struct req *r); /* POST /v1/users/me/password */
 
-/* organisations.c */
-extern const struct db_stmt organisations_stmts[];
-int organisations_create(struct req *r); /* POST /v1/organisations */
-int organisations_list(struct req *r);   /* GET /v1/organisations */
-int organisations_get(struct req *r);    /* GET /v1/organisations/{id} */
-int organisations_update(struct req *r); /* PATCH /v1/organisations/{id} */
-int organisations_delete(struct req *r); /* DELETE /v1/organisations/{id} */
-
-/* licences.c */
-extern const struct db_stmt licences_stmts[];
-int licences_create(struct req *r); /* POST /v1/organisations/{id}/licences */
-int licences_list(struct req *r);   /* GET /v1/organisations/{id}/licences */
-int licences_get(struct req *r);    /* GET /v1/licences/{id} */
-int licences_update(struct req *r); /* PATCH /v1/licences/{id} */
-
-/* 1 when a licence may move from `from` to `to` (stored statuses). Pure: unit tested. */
-int licences_transition_allowed(const char *from, const char *to);
-
 #include "registry/facilitators.h"
+#include "registry/licences.h"
+#include "registry/organisations.h"
 
 /* courses.c */
 extern const struct db_stmt courses_stmts[];
@@ -87,17 +71,9 @@ int courses_list(struct req *r);   /* GET /v1/courses */
 int courses_get(struct req *r);    /* GET /v1/courses/{id} */
 int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
 
-#include "registry/training.h"
-
-/* locations.c */
-extern const struct db_stmt locations_stmts[];
-int locations_create(struct req *r); /* POST /v1/locations */
-int locations_list(struct req *r);   /* GET /v1/locations */
-int locations_get(struct req *r);    /* GET /v1/locations/{id} */
-int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
-int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
-
+#include "registry/locations.h"
 #include "registry/programmes.h"
+#include "registry/training.h"
 
 /* webhooks.c (the outbox and the worker: webhooks.h) */
 extern const struct db_stmt webhooks_stmts[];
