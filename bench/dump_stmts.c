@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "registry/db.h"
+#include "registry/health.h"
 #include "registry/postcodes.h"
+#include "registry/public.h"
 #include "registry/resources.h"
 
 static void
