@@ -126,31 +126,6 @@ static const struct field refresh_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* Hex SHA-256 of a refresh token's text: the only form in which one is stored. */
-static void
-refresh_digest(const char *token, char hex[65])
-{
-    unsigned char digest[32];
-
-    codec_sha256(token, strlen(token), digest);
-    codec_hex(digest, sizeof(digest), hex);
-}
-
-/* Makes a new refresh token into `token` and its digest into `hex`. Returns 0, or -1. */
-static int
-refresh_new(char token[REFRESH_B64_LEN], char hex[65])
-{
-    unsigned char raw[REFRESH_BYTES];
-
-    if (codec_random(raw, sizeof(raw)) != 0) {
-        return -1;
-    }
-    codec_b64url_encode(raw, sizeof(raw), token);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    refresh_digest(token, hex);
-    return 0;
-}
-
 /* The wait, in seconds, that `failures` failures in the window impose after the latest one:
  * none before THROTTLE_FREE, then THROTTLE_BASE_S doubling with each more, up to THROTTLE_MAX_S. */
 static long
@@ -299,7 +274,7 @@ refresh_logout_or_problem(struct req *r, const char *token)
     if (strlen(token) > REFRESH_TEXT_MAX) {
         return 0;
     }
-    refresh_digest(token, hex);
+    codec_sha256_hex(token, hex);
     return http_exec_or_problem(r, "tok_logout", 1, params, NULL);
 }
 
@@ -316,7 +291,7 @@ issue_or_problem(struct req *r,
                  char hex[65])
 {
     *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
-    if (*access == NULL || refresh_new(refresh, hex) != 0) {
+    if (*access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
         logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
                       r->request_id);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -971,7 +946,7 @@ tokens_refresh(struct req *r)
                              "the refresh token is not valid");
         goto out;
     }
-    refresh_digest(presented, hex);
+    codec_sha256_hex(presented, hex);
     params[0] = hex;
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
