@@ -566,45 +566,15 @@ is_form_type(const char *ct)
 static int
 read_form_or_problem(struct req *r, json_t **out)
 {
-    long long cl = r->ri->content_length;
     const char *why = NULL;
     char *buf = NULL;
-    size_t cap, got = 0;
-    int status = 0;
+    size_t got;
+    int status;
 
     *out = NULL;
-    if (cl > HTTP_BODY_MAX) {
-        mg_disable_connection_keep_alive(r->conn);
-        return problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                            HTTP_BODY_MAX);
-    }
-    if (cl < 0 && http_header(r, "Transfer-Encoding") == NULL) {
-        cl = 0;
-    }
-    cap = cl >= 0 ? (size_t)cl : (size_t)HTTP_BODY_MAX + 1;
-    buf = malloc(cap + 1);
-    if (buf == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    while (got < cap) {
-        int n = mg_read(r->conn, buf + got, cap - got);
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
-    if (got > HTTP_BODY_MAX) {
-        mg_disable_connection_keep_alive(r->conn);
-        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                              HTTP_BODY_MAX);
+    if ((status = http_read_body_or_problem(r, &buf, &got)) != 0) {
         goto out;
     }
-    if (cl >= 0 && got != (size_t)cl) {
-        mg_disable_connection_keep_alive(r->conn);
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
-        goto out;
-    }
-    buf[got] = '\0';
     if (memchr(buf, '\0', got) != NULL || (*out = form_parse(buf, got, &why)) == NULL) {
         status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request", "%s",
                              why != NULL ? why : "the body holds a NUL byte");
