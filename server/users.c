@@ -381,6 +381,24 @@ user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
     return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
 }
 
+/* Reads the caller's own row with `stmt` ($1 = their id) as JSON into *out (owned by the
+ * caller). Returns 0, or the status sent. */
+static int
+own_row_or_problem(struct req *r, const char *stmt, json_t **out)
+{
+    const char *params[1] = {r->principal.sub};
+    PGresult *res = db_exec(r->db, stmt, 1, params);
+    int status = 0;
+
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+    } else {
+        *out = db_row_to_json(res, 0);
+    }
+    PQclear(res);
+    return status;
+}
+
 int
 users_password(struct req *r)
 {
@@ -447,13 +465,9 @@ users_password(struct req *r)
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "user_get_locked", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = own_row_or_problem(r, "user_get_locked", &before)) != 0) {
         goto out;
     }
-    before = db_row_to_json(res, 0);
-    PQclear(res);
     params[1] = hash;
     params[2] = stored;
     if ((status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
@@ -471,14 +485,10 @@ users_password(struct req *r)
     if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "user_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((status = audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
-        != 0) {
+    if ((status = own_row_or_problem(r, "user_get", &after)) != 0
+        || (status =
+                audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
+               != 0) {
         goto out;
     }
     status = http_send_empty(r, 204);
