@@ -129,6 +129,16 @@ client_visible(const struct principal *p, const PGresult *res)
     return auth_in_org(p, db_value(res, 0, "organisation_id"));
 }
 
+/* Sends `body` (borrowed) with 201 and the new secret: the only time a secret is shown.
+ * Returns the status sent. */
+static int
+send_with_secret(struct req *r, json_t *body, const char *secret)
+{
+    json_object_set_new(body, "client_secret", json_string(secret));
+    http_add_header(r, "Cache-Control", "no-store");
+    return http_send_json(r, 201, body);
+}
+
 /* Inserts a new secret for client `id`. Returns 0 with the text in `text`, or the status sent. */
 static int
 add_secret_or_problem(struct req *r, const char *id, char text[CLIENT_SECRET_B64])
@@ -209,15 +219,12 @@ clients_create(struct req *r)
         || (status = audit_commit_or_problem(r, "create", "api_client", id, NULL, body)) != 0) {
         goto out;
     }
-    /* The only time the secret is shown. */
-    json_object_set_new(body, "client_secret", json_string(secret));
     {
         char location[64];
         snprintf(location, sizeof(location), "/v1/clients/%s", id);
         http_add_header(r, "Location", location);
     }
-    http_add_header(r, "Cache-Control", "no-store");
-    status = http_send_json(r, 201, body);
+    status = send_with_secret(r, body, secret);
 out:
     OPENSSL_cleanse(secret, sizeof(secret));
     free(scopes);
@@ -371,9 +378,7 @@ clients_rotate_secret(struct req *r)
         != 0) {
         goto out;
     }
-    json_object_set_new(body, "client_secret", json_string(secret));
-    http_add_header(r, "Cache-Control", "no-store");
-    status = http_send_json(r, 201, body);
+    status = send_with_secret(r, body, secret);
 out:
     OPENSSL_cleanse(secret, sizeof(secret));
     PQclear(upd);
