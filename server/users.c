@@ -169,6 +169,15 @@ const struct resource user_resource = {
               .listing = users_listing},
 };
 
+/* A password could not be hashed: logs it and answers 500. Returns the status sent. */
+static int
+hash_failed(struct req *r)
+{
+    logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                  r->request_id);
+    return problem_send(r, PROBLEM_INTERNAL, NULL);
+}
+
 /* Makes path parameter 0 the caller's id when it is "me" (or absent: /v1/users/me). Returns 0,
  * or the status sent. */
 static int
@@ -292,9 +301,7 @@ users_create(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        status = hash_failed(r);
         goto out;
     }
     if ((status = http_begin_or_problem(r, 0)) != 0
@@ -457,9 +464,7 @@ users_password(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        status = hash_failed(r);
         goto out;
     }
     if ((status = http_begin_or_problem(r, 0)) != 0) {
