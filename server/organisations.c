@@ -205,9 +205,4 @@ RESOURCE_HANDLER(organisations_get, get, org_resource)
 RESOURCE_HANDLER(organisations_list, list, org_resource)
 RESOURCE_HANDLER(organisations_create, create, org_resource)
 RESOURCE_HANDLER(organisations_update, update, org_resource)
-
-int
-organisations_delete(struct req *r)
-{
-    return resource_delete_or_archive(r, &org_resource);
-}
+RESOURCE_HANDLER(organisations_delete, delete_or_archive, org_resource)
