@@ -25,6 +25,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/logging.h"
+#include "registry/organisations.h"
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
@@ -55,10 +56,6 @@ const struct db_stmt users_stmts[] = {
                   "   AND ($6::text IS NULL OR (lower(u.email), u.id) > ($6::text, $7::uuid))"
                   " ORDER BY lower(u.email), u.id LIMIT $8::int"},
     {"user_email_taken", "SELECT 1 FROM app_user WHERE lower(email) = lower($1::text)"},
-    {"user_org", "SELECT archived_at FROM organisation WHERE id = $1::uuid"},
-    /* Share-locked: archiving the organisation (which disables its users) waits for a new
-     * user to commit, or the new user sees the organisation archived. */
-    {"user_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
                     " VALUES ($1::text, $2::text, $3::text, $4::uuid) RETURNING id"},
     {"user_update", "UPDATE app_user u SET (role, disabled) = (SELECT role, disabled"
@@ -105,25 +102,6 @@ may_read(const struct principal *p, const PGresult *res)
 
     return (id != NULL && strcmp(id, p->sub) == 0)
            || ((auth_is_admin(p) || resource_org_admin(p)) && resource_in_org(p, res));
-}
-
-/* Checks that organisation `org` exists and is not archived (share-locked when `lock`).
- * Returns 0, or the status of the problem already sent (422 naming organisation_id). */
-static int
-org_usable_or_problem(struct req *r, const char *org, int lock)
-{
-    const char *params[1] = {org};
-    PGresult *res = db_exec(r->db, lock ? "user_org_locked" : "user_org", 1, params);
-    int status = 0;
-
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-    } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
-        status =
-            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
-    }
-    PQclear(res);
-    return status;
 }
 
 /* Only an admin or an organisation admin lists users (a list scoped to their own organisation). */
@@ -282,7 +260,7 @@ users_create(struct req *r)
         goto out;
     }
     /* Cheap refusals before the slow hash; the transaction below checks again. */
-    if (org != NULL && (status = org_usable_or_problem(r, org, 0)) != 0) {
+    if (org != NULL && (status = organisations_usable_or_problem(r, org, 0)) != 0) {
         goto out;
     }
     params[0] = email;
@@ -304,8 +282,10 @@ users_create(struct req *r)
         status = hash_failed(r);
         goto out;
     }
+    /* Share-locked: archiving the organisation (which disables its users) waits for a new
+     * user to commit, or the new user sees the organisation archived. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (org != NULL && (status = org_usable_or_problem(r, org, 1)) != 0)) {
+        || (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0)) {
         goto out;
     }
     params[0] = email;
