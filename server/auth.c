@@ -441,56 +441,56 @@ auth_authenticate(struct req *r)
     return rc == 0 ? 1 : -1;
 }
 
-char *
-auth_issue_access(
-    const char *user_id, const char *role, const char *org, long long epoch, long long now)
+/* The claims every token of ours carries, with a fresh jti; NULL when they cannot be built. */
+static json_t *
+claims_new(const char *sub, const char *role, long long epoch, long long now)
 {
     unsigned char raw[16];
     char jti[33];
-    json_t *claims;
-    char *token;
 
     if (codec_random(raw, sizeof(raw)) != 0) {
         return NULL;
     }
     codec_hex(raw, sizeof(raw), jti);
-    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", config.issuer, "aud",
-                       config.audience, "sub", user_id, "role", role, "iat", (json_int_t)now, "nbf",
-                       (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl), "jti", jti,
-                       "ep", (json_int_t)epoch);
-    if (claims == NULL) {
-        return NULL;
-    }
-    if (org != NULL && *org != '\0') {
-        json_object_set_new(claims, "org", json_string(org));
-    }
-    token = keys_sign(claims);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", config.issuer, "aud",
+                     config.audience, "sub", sub, "role", role, "iat", (json_int_t)now, "nbf",
+                     (json_int_t)now, "exp", (json_int_t)(now + config.access_ttl), "jti", jti,
+                     "ep", (json_int_t)epoch);
+}
+
+/* Signs `claims` (stolen; NULL when they could not be built). Returns the token, or NULL. */
+static char *
+claims_sign(json_t *claims)
+{
+    char *token = claims != NULL ? keys_sign(claims) : NULL;
+
     json_decref(claims);
     return token;
+}
+
+char *
+auth_issue_access(
+    const char *user_id, const char *role, const char *org, long long epoch, long long now)
+{
+    json_t *claims = claims_new(user_id, role, epoch, now);
+
+    if (claims != NULL && org != NULL && *org != '\0') {
+        json_object_set_new(claims, "org", json_string(org));
+    }
+    return claims_sign(claims);
 }
 
 char *
 auth_issue_client(
     const char *client_uuid, const char *org, const char *scope, long long epoch, long long now)
 {
-    unsigned char raw[16];
-    char jti[33];
-    json_t *claims;
-    char *token;
+    json_t *claims = claims_new(client_uuid, "client", epoch, now);
 
-    if (codec_random(raw, sizeof(raw)) != 0) {
-        return NULL;
+    if (claims != NULL
+        && (json_object_set_new(claims, "org", json_string(org)) != 0
+            || json_object_set_new(claims, "scope", json_string(scope)) != 0)) {
+        json_decref(claims);
+        claims = NULL;
     }
-    codec_hex(raw, sizeof(raw), jti);
-    claims =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "iss", config.issuer,
-                  "aud", config.audience, "sub", client_uuid, "role", "client", "org", org, "scope",
-                  scope, "iat", (json_int_t)now, "nbf", (json_int_t)now, "exp",
-                  (json_int_t)(now + config.access_ttl), "jti", jti, "ep", (json_int_t)epoch);
-    if (claims == NULL) {
-        return NULL;
-    }
-    token = keys_sign(claims);
-    json_decref(claims);
-    return token;
+    return claims_sign(claims);
 }

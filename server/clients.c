@@ -129,28 +129,14 @@ client_visible(const struct principal *p, const PGresult *res)
     return auth_in_org(p, db_value(res, 0, "organisation_id"));
 }
 
-/* Makes a secret into `text` and the hex of its SHA-256 into `hex`. Returns 0, or -1. */
+/* Sends `body` (borrowed) with 201 and the new secret: the only time a secret is shown.
+ * Returns the status sent. */
 static int
-secret_new(char text[CLIENT_SECRET_B64], char hex[65])
+send_with_secret(struct req *r, json_t *body, const char *secret)
 {
-    unsigned char raw[CLIENT_SECRET_BYTES];
-
-    if (codec_random(raw, sizeof(raw)) != 0) {
-        return -1;
-    }
-    codec_b64url_encode(raw, sizeof(raw), text);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    clients_secret_digest(text, hex);
-    return 0;
-}
-
-void
-clients_secret_digest(const char *secret, char hex[65])
-{
-    unsigned char digest[32];
-
-    codec_sha256(secret, strlen(secret), digest);
-    codec_hex(digest, sizeof(digest), hex);
+    json_object_set_new(body, "client_secret", json_string(secret));
+    http_add_header(r, "Cache-Control", "no-store");
+    return http_send_json(r, 201, body);
 }
 
 /* Inserts a new secret for client `id`. Returns 0 with the text in `text`, or the status sent. */
@@ -160,7 +146,7 @@ add_secret_or_problem(struct req *r, const char *id, char text[CLIENT_SECRET_B64
     char hex[65];
     const char *params[2] = {id, hex};
 
-    if (secret_new(text, hex) != 0) {
+    if (codec_secret_new(CLIENT_SECRET_BYTES, text, hex) != 0) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     return http_exec_or_problem(r, "cli_secret_insert", 2, params, NULL);
@@ -233,15 +219,12 @@ clients_create(struct req *r)
         || (status = audit_commit_or_problem(r, "create", "api_client", id, NULL, body)) != 0) {
         goto out;
     }
-    /* The only time the secret is shown. */
-    json_object_set_new(body, "client_secret", json_string(secret));
     {
         char location[64];
         snprintf(location, sizeof(location), "/v1/clients/%s", id);
         http_add_header(r, "Location", location);
     }
-    http_add_header(r, "Cache-Control", "no-store");
-    status = http_send_json(r, 201, body);
+    status = send_with_secret(r, body, secret);
 out:
     OPENSSL_cleanse(secret, sizeof(secret));
     free(scopes);
@@ -395,9 +378,7 @@ clients_rotate_secret(struct req *r)
         != 0) {
         goto out;
     }
-    json_object_set_new(body, "client_secret", json_string(secret));
-    http_add_header(r, "Cache-Control", "no-store");
-    status = http_send_json(r, 201, body);
+    status = send_with_secret(r, body, secret);
 out:
     OPENSSL_cleanse(secret, sizeof(secret));
     PQclear(upd);
@@ -428,7 +409,7 @@ clients_check_secret_or_problem(struct req *r,
     if ((status = http_exec_or_problem(r, "cli_auth", 1, params, &res)) != 0) {
         return -1;
     }
-    clients_secret_digest(secret, hex);
+    codec_sha256_hex(secret, hex);
     if (PQntuples(res) == 1 && db_value(res, 0, "hashes") != NULL) {
         hashes = db_value(res, 0, "hashes");
     }
@@ -467,7 +448,7 @@ clients_revoke_secret_or_problem(struct req *r,
     if (strlen(secret) > CLIENT_SECRET_TEXT_MAX) {
         return 0;
     }
-    clients_secret_digest(secret, hex);
+    codec_sha256_hex(secret, hex);
     params[0] = client->id;
     params[1] = hex;
     if ((status = http_begin_or_problem(r, 0)) != 0

@@ -2,9 +2,11 @@
 #include "registry/codec.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/random.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -137,4 +139,27 @@ codec_sha256(const void *in, size_t len, unsigned char out[32])
     if (sha256 == NULL || EVP_Digest(in, len, out, NULL, sha256, NULL) != 1) {
         SHA256(in, len, out); /* the fetch failed (out of memory): the slow way */
     }
+}
+
+void
+codec_sha256_hex(const char *s, char hex[65])
+{
+    unsigned char digest[32];
+
+    codec_sha256(s, strlen(s), digest);
+    codec_hex(digest, sizeof(digest), hex);
+}
+
+int
+codec_secret_new(size_t nbytes, char *text, char hex[65])
+{
+    unsigned char raw[64];
+
+    if (nbytes > sizeof(raw) || codec_random(raw, nbytes) != 0) {
+        return -1;
+    }
+    codec_b64url_encode(raw, nbytes, text);
+    OPENSSL_cleanse(raw, nbytes);
+    codec_sha256_hex(text, hex);
+    return 0;
 }

@@ -45,6 +45,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/logging.h"
+#include "registry/organisations.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/resources.h"
@@ -150,7 +151,6 @@ const struct db_stmt facilitators_stmts[] = {
      "       OR (f.family_name, f.given_name, f.id) > ($5::text, $6::text, $7::uuid))"
      " ORDER BY f.family_name, f.given_name, f.id LIMIT $8::int"},
     /* An employer, share-locked: archiving it waits for the new employment to commit. */
-    {"fac_org", "SELECT id, name, archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"fac_today", "SELECT registry_today()::text AS today"},
     /* The last day of the facilitator's ended employments, if any. */
     {"fac_last_end", "SELECT max(ended_on)::text AS last_end FROM facilitator_employment"
@@ -465,23 +465,6 @@ today_or_problem(struct req *r, char *today)
     return status;
 }
 
-/* Checks that organisation `org` exists and is not archived, share-locking it. Returns 0, or the
- * status of the problem already sent (422 naming organisation_id). */
-static int
-employer_or_problem(struct req *r, const char *org)
-{
-    const char *params[1] = {org};
-    PGresult *res = NULL;
-    int status = http_exec_or_problem(r, "fac_org", 1, params, &res);
-
-    if (status == 0 && (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL)) {
-        status =
-            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
-    }
-    PQclear(res);
-    return status;
-}
-
 /* Sends row 0 of a facilitator result as the caller may see it: the full record with its ETag,
  * or the public view. */
 static int
@@ -632,7 +615,7 @@ facilitators_create(struct req *r)
         status = problem_send_field(r, "employed_from", "must not be after today");
         goto out;
     }
-    if (org != NULL && (status = employer_or_problem(r, org)) != 0) {
+    if (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0) {
         goto out;
     }
     text = json_dumps(in, JSON_COMPACT);
@@ -835,7 +818,7 @@ employment_change_or_problem(
         status = problem_send_field(r, field, "must be after the last employment ended");
         goto out;
     }
-    if ((to != NULL && (status = employer_or_problem(r, to)) != 0) || !apply) {
+    if ((to != NULL && (status = organisations_usable_or_problem(r, to, 1)) != 0) || !apply) {
         goto out;
     }
     params[1] = from;

@@ -220,28 +220,16 @@ json_depth(const char *s, size_t len)
     return max;
 }
 
-/* The body of http_read_json_or_problem and http_read_json_array_or_problem: a JSON array when
- * `array`, an object otherwise. */
-static int
-read_json_or_problem(struct req *r, json_t **out, int array)
+int
+http_read_body_or_problem(struct req *r, char **body, size_t *len)
 {
     long long cl = r->ri->content_length;
-    const char *te = http_header(r, "Transfer-Encoding");
     char *buf = NULL;
     size_t cap, got = 0;
-    json_error_t jerr;
-    json_t *in;
-    int status = 0;
+    int status;
 
-    *out = NULL;
-    if (!is_json_type(http_header(r, "Content-Type"))) {
-        mg_disable_connection_keep_alive(r->conn);
-        http_add_header(r, "Accept-Post", "application/json");
-        status = problem_send(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                              "send the body as application/json; charset=utf-8");
-        drain_body(r);
-        return status;
-    }
+    *body = NULL;
+    *len = 0;
     if (cl > HTTP_BODY_MAX) {
         /* Never read into memory; unread bytes would be taken for the next request, so close. */
         mg_disable_connection_keep_alive(r->conn);
@@ -250,7 +238,7 @@ read_json_or_problem(struct req *r, json_t **out, int array)
         drain_body(r);
         return status;
     }
-    if (cl < 0 && te == NULL) {
+    if (cl < 0 && http_header(r, "Transfer-Encoding") == NULL) {
         cl = 0; /* no Content-Length and not chunked: no body */
     }
     /* A chunked body has no length up front: read up to one byte past the cap. */
@@ -277,6 +265,39 @@ read_json_or_problem(struct req *r, json_t **out, int array)
         /* A stalled or lying client: mg_read returns 0 with a short body (LIBRARIES.md 6). */
         mg_disable_connection_keep_alive(r->conn);
         status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
+        goto out;
+    }
+    buf[got] = '\0';
+    *body = buf;
+    *len = got;
+    buf = NULL;
+    status = 0;
+out:
+    free(buf);
+    return status;
+}
+
+/* The body of http_read_json_or_problem and http_read_json_array_or_problem: a JSON array when
+ * `array`, an object otherwise. */
+static int
+read_json_or_problem(struct req *r, json_t **out, int array)
+{
+    char *buf = NULL;
+    size_t got;
+    json_error_t jerr;
+    json_t *in;
+    int status;
+
+    *out = NULL;
+    if (!is_json_type(http_header(r, "Content-Type"))) {
+        mg_disable_connection_keep_alive(r->conn);
+        http_add_header(r, "Accept-Post", "application/json");
+        status = problem_send(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                              "send the body as application/json; charset=utf-8");
+        drain_body(r);
+        return status;
+    }
+    if ((status = http_read_body_or_problem(r, &buf, &got)) != 0) {
         goto out;
     }
     if (got == 0) {

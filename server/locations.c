@@ -347,9 +347,4 @@ RESOURCE_HANDLER(locations_get, get, loc_resource)
 RESOURCE_HANDLER(locations_list, list, loc_resource)
 RESOURCE_HANDLER(locations_create, create, loc_resource)
 RESOURCE_HANDLER(locations_update, update, loc_resource)
-
-int
-locations_delete(struct req *r)
-{
-    return resource_delete_or_archive(r, &loc_resource);
-}
+RESOURCE_HANDLER(locations_delete, delete_or_archive, loc_resource)

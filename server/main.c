@@ -34,46 +34,38 @@ connect_or_say(void)
     return pg;
 }
 
+/* Runs `step` (migrate_apply or migrate_seed_demo) on a fresh connection. Returns what it
+ * returned, or -1 (having said why) when it or the connection failed. */
 static int
-cmd_migrate(void)
+run_on_db(int (*step)(PGconn *, FILE *, char *, size_t))
 {
     char err[512];
     PGconn *pg = connect_or_say();
     int n;
 
     if (pg == NULL) {
-        return 1;
+        return -1;
     }
-    n = migrate_apply(pg, stdout, err, sizeof(err));
+    n = step(pg, stdout, err, sizeof(err));
     PQfinish(pg);
     if (n < 0) {
         logging_event("error", NULL, "mpact-registry: %s", err);
+    }
+    return n;
+}
+
+static int
+cmd_migrate(void)
+{
+    int n = run_on_db(migrate_apply);
+
+    if (n < 0) {
         return 1;
     }
     printf("%d migration(s) applied; schema is current\n", n);
     return 0;
 }
 
-static int
-cmd_seed_demo(void)
-{
-    char err[512];
-    PGconn *pg = connect_or_say();
-    int rc;
-
-    if (pg == NULL) {
-        return 1;
-    }
-    rc = migrate_seed_demo(pg, stdout, err, sizeof(err));
-    PQfinish(pg);
-    if (rc != 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
-    }
-    return 0;
-}
-
-/* Reads one line (the password) from stdin, without echo on a terminal. */
 static int
 read_password(char *buf, size_t len)
 {
@@ -224,7 +216,7 @@ main(int argc, char **argv)
         return cmd_migrate();
     }
     if (strcmp(cmd, "seed-demo") == 0 && argc == 2) {
-        return cmd_seed_demo();
+        return run_on_db(migrate_seed_demo) < 0;
     }
     if (strcmp(cmd, "create-admin") == 0 && argc == 3) {
         return cmd_create_admin(argv[2]);

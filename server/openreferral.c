@@ -407,36 +407,68 @@ filters_or_problem(struct req *r, const struct query *q, struct or_params *p)
 
 /* ---- Rendering ----------------------------------------------------------------------------- */
 
-/* Sends the profile's Page envelope around the `contents` column of a one-row result (total,
- * contents). Returns the status sent. */
+/* Sends `body` (stolen; NULL: it could not be built) as a public JSON answer. Returns the status
+ * sent. */
 static int
-send_page(struct req *r, const PGresult *res, const struct or_params *p)
+send_public(struct req *r, json_t *body)
 {
-    json_t *body = NULL, *contents;
+    int status =
+        body != NULL ? http_send_public_json(r, body) : problem_send(r, PROBLEM_INTERNAL, NULL);
+
+    json_decref(body);
+    return status;
+}
+
+/* Runs `stmt`, whose one row is (total, contents), and sends the profile's Page envelope around
+ * its contents. Returns the status sent. */
+static int
+send_page(struct req *r,
+          const char *stmt,
+          int nparams,
+          const char *const *params,
+          const struct or_params *p)
+{
+    PGresult *res = db_exec(r->db, stmt, nparams, params);
+    json_t *contents = NULL;
     long long total, pages;
     size_t size;
     int status;
 
     if (!db_ok(res) || PQntuples(res) != 1) {
-        return problem_from_db(r, res);
+        status = problem_from_db(r, res);
+        goto out;
     }
     total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     contents = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
     if (!json_is_array(contents)) {
-        json_decref(contents);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
     }
     size = json_array_size(contents);
     pages = (total + p->per_page - 1) / p->per_page;
-    body = json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:o}", "total_items", (json_int_t)total,
-                     "total_pages", (json_int_t)pages, "page_number", (json_int_t)p->page, "size",
-                     (json_int_t)size, "first_page", p->page == 1, "last_page", p->page >= pages,
-                     "empty", size == 0, "contents", contents);
-    if (body == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    status = send_public(r, json_pack("{s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:O}", "total_items",
+                                      (json_int_t)total, "total_pages", (json_int_t)pages,
+                                      "page_number", (json_int_t)p->page, "size", (json_int_t)size,
+                                      "first_page", p->page == 1, "last_page", p->page >= pages,
+                                      "empty", size == 0, "contents", contents));
+out:
+    json_decref(contents);
+    PQclear(res);
+    return status;
+}
+
+/* Parses the query (names outside `allowed` refused), the page and, with `filters`, the
+ * service filters. Returns 0, or the status of the problem sent. */
+static int
+list_query_or_problem(
+    struct req *r, const char *const *allowed, int filters, struct query *q, struct or_params *p)
+{
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, q)) == 0
+        && (status = paging_or_problem(r, q, p)) == 0 && filters) {
+        status = filters_or_problem(r, q, p);
     }
-    status = http_send_public_json(r, body);
-    json_decref(body);
     return status;
 }
 
@@ -447,18 +479,12 @@ openreferral_info(struct req *r)
 {
     static const char *const allowed[] = {NULL};
     struct query q;
-    json_t *body = NULL;
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
-        goto out;
+    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
+        status = send_public(r, json_pack("{s:s, s:s, s:s}", "version", OR_HSDS_VERSION, "profile",
+                                          OR_PROFILE_URL, "openapi_url", OR_OPENAPI_URL));
     }
-    body = json_pack("{s:s, s:s, s:s}", "version", OR_HSDS_VERSION, "profile", OR_PROFILE_URL,
-                     "openapi_url", OR_OPENAPI_URL);
-    status =
-        body != NULL ? http_send_public_json(r, body) : problem_send(r, PROBLEM_INTERNAL, NULL);
-out:
-    json_decref(body);
     query_cleanup(&q);
     return status;
 }
@@ -473,20 +499,13 @@ openreferral_services(struct req *r)
     };
     struct query q;
     struct or_params p;
-    PGresult *res = NULL;
     const char *params[9];
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = paging_or_problem(r, &q, &p)) != 0
-        || (status = filters_or_problem(r, &q, &p)) != 0) {
-        goto out;
+    if ((status = list_query_or_problem(r, allowed, 1, &q, &p)) == 0) {
+        filter_params(&p, params);
+        status = send_page(r, "or_services", 9, params, &p);
     }
-    filter_params(&p, params);
-    res = db_exec(r->db, "or_services", 9, params);
-    status = send_page(r, res, &p);
-out:
-    PQclear(res);
     query_cleanup(&q);
     return status;
 }
@@ -497,7 +516,6 @@ openreferral_service(struct req *r)
     static const char *const allowed[] = {NULL};
     struct query q;
     PGresult *res = NULL;
-    json_t *body = NULL;
     const char *id = r->params[0];
     int status;
 
@@ -517,11 +535,8 @@ openreferral_service(struct req *r)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no such service");
         goto out;
     }
-    body = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    status =
-        body != NULL ? http_send_public_json(r, body) : problem_send(r, PROBLEM_INTERNAL, NULL);
+    status = send_public(r, json_loads(PQgetvalue(res, 0, 0), 0, NULL));
 out:
-    json_decref(body);
     PQclear(res);
     query_cleanup(&q);
     return status;
@@ -537,16 +552,13 @@ openreferral_service_at_locations(struct req *r)
     };
     struct query q;
     struct or_params p;
-    PGresult *res = NULL;
     const char *params[12], *postcode, *proximity;
     char pc[POSTCODE_MAX], lat[32], lon[32], metres[32];
     double clat, clon;
     double m = 0;
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = paging_or_problem(r, &q, &p)) != 0
-        || (status = filters_or_problem(r, &q, &p)) != 0) {
+    if ((status = list_query_or_problem(r, allowed, 1, &q, &p)) != 0) {
         goto out;
     }
     postcode = query_get(&q, "postcode");
@@ -591,10 +603,8 @@ openreferral_service_at_locations(struct req *r)
         params[10] = lon;
     }
     filter_params(&p, params);
-    res = db_exec(r->db, "or_sals", 12, params);
-    status = send_page(r, res, &p);
+    status = send_page(r, "or_sals", 12, params, &p);
 out:
-    PQclear(res);
     query_cleanup(&q);
     return status;
 }
@@ -605,20 +615,13 @@ openreferral_organizations(struct req *r)
     static const char *const allowed[] = {"page", "per_page", NULL};
     struct query q;
     struct or_params p;
-    PGresult *res = NULL;
-    const char *params[2];
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = paging_or_problem(r, &q, &p)) != 0) {
-        goto out;
+    if ((status = list_query_or_problem(r, allowed, 0, &q, &p)) == 0) {
+        const char *params[2] = {p.offset, p.limit};
+
+        status = send_page(r, "or_organizations", 2, params, &p);
     }
-    params[0] = p.offset;
-    params[1] = p.limit;
-    res = db_exec(r->db, "or_organizations", 2, params);
-    status = send_page(r, res, &p);
-out:
-    PQclear(res);
     query_cleanup(&q);
     return status;
 }

@@ -21,6 +21,8 @@
     "o.archived_at, o.version AS _version "
 
 const struct db_stmt organisations_stmts[] = {
+    {"org_usable", "SELECT archived_at FROM organisation WHERE id = $1::uuid"},
+    {"org_usable_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"org_get", "SELECT " ORG_COLUMNS "FROM organisation o WHERE o.id = $1::uuid"},
     {"org_get_locked",
      "SELECT " ORG_COLUMNS "FROM organisation o WHERE o.id = $1::uuid FOR UPDATE OF o"},
@@ -175,6 +177,22 @@ org_removing(struct req *r, const PGresult *cur, const char **stmt)
     return status;
 }
 
+int
+organisations_usable_or_problem(struct req *r, const char *org, int lock)
+{
+    const char *params[1] = {org};
+    PGresult *res = NULL;
+    int status =
+        http_exec_or_problem(r, lock ? "org_usable_locked" : "org_usable", 1, params, &res);
+
+    if (status == 0 && (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL)) {
+        status =
+            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
+    }
+    PQclear(res);
+    return status;
+}
+
 static const struct filter org_filters[] = {
     {"q", FILTER_TEXT, NULL},
     {"kind", FILTER_ENUM, org_kinds},
@@ -205,9 +223,4 @@ RESOURCE_HANDLER(organisations_get, get, org_resource)
 RESOURCE_HANDLER(organisations_list, list, org_resource)
 RESOURCE_HANDLER(organisations_create, create, org_resource)
 RESOURCE_HANDLER(organisations_update, update, org_resource)
-
-int
-organisations_delete(struct req *r)
-{
-    return resource_delete_or_archive(r, &org_resource);
-}
+RESOURCE_HANDLER(organisations_delete, delete_or_archive, org_resource)

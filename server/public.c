@@ -322,6 +322,27 @@ public_error_send(struct req *r, const struct public_error *e)
     }
 }
 
+/* Sends what a public_find_* found: `body` (taken; NULL when it failed, `e` saying why), as CSV
+ * of its items with `csv_columns` when those are not NULL and the client asks for CSV, as JSON
+ * otherwise. Returns the status sent. */
+static int
+send_found(struct req *r,
+           json_t *body,
+           const struct public_error *e,
+           const char *const *csv_columns)
+{
+    int status;
+
+    if (body == NULL) {
+        return public_error_send(r, e);
+    }
+    status = csv_columns != NULL && http_wants_csv(r)
+                 ? http_send_public_csv(r, json_object_get(body, "items"), csv_columns)
+                 : http_send_public_json(r, body);
+    json_decref(body);
+    return status;
+}
+
 /* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
  * -1 with `e` set. The postcode is never echoed or logged. */
 static int
@@ -599,25 +620,15 @@ public_providers(struct req *r)
     };
     struct public_error e;
     struct query q;
-    json_t *body = NULL;
     int status;
 
     public_error_init(&e);
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
-        goto out;
+    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
+        /* The URL carries a family's postcode or position: a browser may keep the answer a
+         * minute, a shared cache or a CDN (and its logs) must not. */
+        r->cache_private = 1;
+        status = send_found(r, public_find_providers(r->db, &q, &e), &e, provider_csv_columns);
     }
-    if ((body = public_find_providers(r->db, &q, &e)) == NULL) {
-        status = public_error_send(r, &e);
-        goto out;
-    }
-    /* The URL carries a family's postcode or position: a browser may keep the answer a minute,
-     * a shared cache or a CDN (and its logs) must not. */
-    r->cache_private = 1;
-    status = http_wants_csv(r)
-                 ? http_send_public_csv(r, json_object_get(body, "items"), provider_csv_columns)
-                 : http_send_public_json(r, body);
-out:
-    json_decref(body);
     public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
@@ -691,21 +702,13 @@ public_facilitators_get(struct req *r)
 {
     const char *number = r->nparams > 0 ? r->params[0] : "";
     struct public_error e;
-    json_t *body = NULL;
     struct query q;
     int status;
 
     public_error_init(&e);
-    if ((status = http_query_or_problem(r, NULL, &q)) != 0) {
-        goto out;
+    if ((status = http_query_or_problem(r, NULL, &q)) == 0) {
+        status = send_found(r, public_find_facilitator(r->db, number, &e), &e, NULL);
     }
-    if ((body = public_find_facilitator(r->db, number, &e)) == NULL) {
-        status = public_error_send(r, &e);
-        goto out;
-    }
-    status = http_send_public_json(r, body);
-out:
-    json_decref(body);
     public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
@@ -796,22 +799,13 @@ public_facilitators_search(struct req *r)
     static const char *const allowed[] = {"name", NULL};
     struct public_error e;
     struct query q;
-    json_t *body = NULL;
     int status;
 
     public_error_init(&e);
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
-        goto out;
+    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
+        status = send_found(r, public_find_facilitators(r->db, query_get(&q, "name"), &e), &e,
+                            facilitator_csv_columns);
     }
-    if ((body = public_find_facilitators(r->db, query_get(&q, "name"), &e)) == NULL) {
-        status = public_error_send(r, &e);
-        goto out;
-    }
-    status = http_wants_csv(r)
-                 ? http_send_public_csv(r, json_object_get(body, "items"), facilitator_csv_columns)
-                 : http_send_public_json(r, body);
-out:
-    json_decref(body);
     public_error_cleanup(&e);
     query_cleanup(&q);
     return status;

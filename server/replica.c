@@ -20,16 +20,12 @@
 
 /* The replica's health, kept by a monitor thread (see db_replica_init). */
 static struct {
-    pthread_t thread;
-    int running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;            /* under mu */
+    struct clock_thread t;
     int max_lag_ms;      /* REGISTRY_REPLICA_MAX_LAG_MS */
     atomic_int state;    /* enum db_replica_state */
     atomic_llong lag_ms; /* last measured lag, -1 unknown */
     atomic_int configured;
-} monitor = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} monitor = {.t = CLOCK_THREAD_INIT};
 
 /* ---- The read replica ---------------------------------------------------------------------- */
 
@@ -144,8 +140,8 @@ monitor_main(void *arg)
                               state_names[now], lag, monitor.max_lag_ms);
             }
         }
-        stop =
-            clock_wait_or_stop(&monitor.mu, &monitor.cv, &monitor.stop, NULL, DB_REPLICA_CHECK_MS);
+        stop = clock_wait_or_stop(&monitor.t.mu, &monitor.t.cv, &monitor.t.stop, NULL,
+                                  DB_REPLICA_CHECK_MS);
     }
     PQfinish(pri);
     PQfinish(rep);
@@ -167,7 +163,6 @@ db_replica_init(const char *conninfo,
         return -1;
     }
     monitor.max_lag_ms = max_lag_ms;
-    monitor.stop = 0;
     /* Notes enough to see a lag past the limit, and two more. */
     ring.cap = max_lag_ms / DB_REPLICA_CHECK_MS + 3;
     ring.n = 0;
@@ -181,14 +176,13 @@ db_replica_init(const char *conninfo,
     atomic_store(&monitor.lag_ms, -1);
     /* Start as "unreachable" so that the first measurement that finds it well is logged. */
     atomic_store(&monitor.state, DB_REPLICA_DOWN);
-    if ((rc = pthread_create(&monitor.thread, NULL, monitor_main, NULL)) != 0) {
+    if ((rc = clock_thread_start(&monitor.t, monitor_main)) != 0) {
         snprintf(err, errlen, "cannot start the replica monitor: %s", strerror(rc));
         free(ring.notes);
         ring.notes = NULL;
         db_pool_close_replica();
         return -1;
     }
-    monitor.running = 1;
     atomic_store(&monitor.configured, 1);
     return 0;
 }
@@ -196,11 +190,7 @@ db_replica_init(const char *conninfo,
 void
 db_replica_close(void)
 {
-    if (monitor.running) {
-        clock_wake(&monitor.mu, &monitor.cv, &monitor.stop);
-        pthread_join(monitor.thread, NULL);
-        monitor.running = 0;
-    }
+    clock_thread_stop(&monitor.t);
     atomic_store(&monitor.configured, 0);
     atomic_store(&monitor.state, DB_REPLICA_NONE);
     free(ring.notes);

@@ -35,13 +35,9 @@ const struct db_stmt scheduler_stmts[] = {
 };
 
 static struct {
-    pthread_t thread;
-    int running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop; /* under mu */
+    struct clock_thread t;
     int expiry_every_s, retention_days;
-} sched = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} sched = {.t = CLOCK_THREAD_INIT};
 
 /* Runs the expiry job unless another instance holds the lock. Returns 0 when it ran (or another
  * instance is running it), -1 on a database error (try again later). */
@@ -158,7 +154,8 @@ scheduler_main(void *arg)
             next_extra = t + every_ms;
         }
         wake = every_ms > 0 && next_extra < next_day_check ? next_extra : next_day_check;
-    } while (!clock_wait_or_stop(&sched.mu, &sched.cv, &sched.stop, NULL, wake - clock_mono_ms()));
+    } while (
+        !clock_wait_or_stop(&sched.t.mu, &sched.t.cv, &sched.t.stop, NULL, wake - clock_mono_ms()));
     return NULL;
 }
 
@@ -169,23 +166,16 @@ scheduler_start(const struct config *c)
 
     sched.expiry_every_s = c->webhook_expiry_every_s;
     sched.retention_days = c->token_retention_days;
-    sched.stop = 0;
-    if ((rc = pthread_create(&sched.thread, NULL, scheduler_main, NULL)) != 0) {
+    if ((rc = clock_thread_start(&sched.t, scheduler_main)) != 0) {
         logging_event("error", NULL, "mpact-registry: cannot start the scheduler: %s",
                       strerror(rc));
         return -1;
     }
-    sched.running = 1;
     return 0;
 }
 
 void
 scheduler_stop(void)
 {
-    if (!sched.running) {
-        return;
-    }
-    clock_wake(&sched.mu, &sched.cv, &sched.stop);
-    pthread_join(sched.thread, NULL);
-    sched.running = 0;
+    clock_thread_stop(&sched.t);
 }

@@ -126,31 +126,6 @@ static const struct field refresh_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* Hex SHA-256 of a refresh token's text: the only form in which one is stored. */
-static void
-refresh_digest(const char *token, char hex[65])
-{
-    unsigned char digest[32];
-
-    codec_sha256(token, strlen(token), digest);
-    codec_hex(digest, sizeof(digest), hex);
-}
-
-/* Makes a new refresh token into `token` and its digest into `hex`. Returns 0, or -1. */
-static int
-refresh_new(char token[REFRESH_B64_LEN], char hex[65])
-{
-    unsigned char raw[REFRESH_BYTES];
-
-    if (codec_random(raw, sizeof(raw)) != 0) {
-        return -1;
-    }
-    codec_b64url_encode(raw, sizeof(raw), token);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    refresh_digest(token, hex);
-    return 0;
-}
-
 /* The wait, in seconds, that `failures` failures in the window impose after the latest one:
  * none before THROTTLE_FREE, then THROTTLE_BASE_S doubling with each more, up to THROTTLE_MAX_S. */
 static long
@@ -270,15 +245,108 @@ send_tokens(struct req *r, const char *access, const char *refresh)
     return status;
 }
 
+/* Reads a body holding one refresh token into `in` (owned by the caller); `token` is borrowed
+ * from it. Returns 0, or the status of the problem sent. */
+static int
+refresh_read_or_problem(struct req *r, json_t **in, const char **token)
+{
+    json_t *errors = json_array();
+    int status;
+
+    if ((status = http_read_json_or_problem(r, in)) == 0
+        && validate_fields(*in, refresh_fields, 1, errors) > 0) {
+        status = problem_send_errors(r, errors);
+    }
+    *token = status == 0 ? json_string_value(json_object_get(*in, "refresh_token")) : NULL;
+    json_decref(errors);
+    return status;
+}
+
+/* Ends the family of the refresh token `token` (logout, and revocation without a client).
+ * Unknown, used or malformed tokens are no error: the caller's answer is no oracle. Returns 0,
+ * or the status of the problem sent. */
+static int
+refresh_logout_or_problem(struct req *r, const char *token)
+{
+    char hex[65];
+    const char *params[1] = {hex};
+
+    if (strlen(token) > REFRESH_TEXT_MAX) {
+        return 0;
+    }
+    codec_sha256_hex(token, hex);
+    return http_exec_or_problem(r, "tok_logout", 1, params, NULL);
+}
+
+/* Signs an access token for the user (`access`, owned by the caller) and makes a new refresh
+ * token (`refresh`, its digest in `hex`). Returns 0, or the status of the problem sent. */
+static int
+issue_or_problem(struct req *r,
+                 const char *user,
+                 const char *role,
+                 const char *org,
+                 long long epoch,
+                 char **access,
+                 char refresh[REFRESH_B64_LEN],
+                 char hex[65])
+{
+    *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
+    if (*access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
+        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
+                      r->request_id);
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    return 0;
+}
+
+/* The tail of a sign-in and of a refresh, inside the caller's transaction: stores the refresh
+ * token (digest `hex`) in `family` (NULL: a new one), commits and sends both tokens. Returns
+ * the status sent, or 0 when the user was disabled since the caller looked (the insert
+ * returns no row): then it has rolled back and the caller sends its own refusal. */
+static int
+store_commit_send(struct req *r,
+                  const char *user,
+                  const char *family,
+                  const char *hex,
+                  const char *access,
+                  const char *refresh)
+{
+    PGresult *res = NULL, *fail = NULL;
+    char ttl[16];
+    const char *params[4] = {user, family, hex, ttl};
+    int status;
+
+    snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
+    res = db_exec(r->db, "tok_insert", 4, params);
+    if (!db_ok(res)) {
+        status = problem_from_db(r, res);
+        goto out;
+    }
+    if (PQntuples(res) != 1) {
+        db_rollback(r->db);
+        status = 0;
+        goto out;
+    }
+    if (db_commit(r->db, &fail) != 0) {
+        status = problem_from_db(r, fail);
+        goto out;
+    }
+    status = send_tokens(r, access, refresh);
+out:
+    PQclear(fail);
+    PQclear(res);
+    return status;
+}
+
 /* Sign-in with email and password (`in` borrowed): the grant_type "password", or none. */
 static int
 signin_password(struct req *r, json_t *in)
 {
     json_t *errors = json_array();
-    PGresult *res = NULL, *fail = NULL;
-    const char *email, *password, *params[4];
+    PGresult *res = NULL;
+    const char *email, *password, *params[1];
     char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
-    char refresh[REFRESH_B64_LEN], hex[65], ttl[16], attempt[TOKENS_ATTEMPT_LEN];
+    char refresh[REFRESH_B64_LEN], hex[65], attempt[TOKENS_ATTEMPT_LEN];
     char *access = NULL;
     long long epoch = 0;
     int status, found = 0, disabled = 1, match;
@@ -323,45 +391,19 @@ signin_password(struct req *r, json_t *in)
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
         goto out;
     }
-    access = auth_issue_access(user_id, role, org, epoch, (long long)time(NULL));
-    if (access == NULL || refresh_new(refresh, hex) != 0) {
-        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+    if ((status = issue_or_problem(r, user_id, role, org, epoch, &access, refresh, hex)) != 0
+        || (status = http_begin_or_problem(r, 0)) != 0
+        || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
-    if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
-        goto out;
-    }
-    params[0] = user_id;
-    params[1] = NULL;
-    params[2] = hex;
-    params[3] = ttl;
-    res = db_exec(r->db, "tok_insert", 4, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
+    if ((status = store_commit_send(r, user_id, NULL, hex, access, refresh)) == 0) {
         /* Disabled since we looked: the same answer as any other refusal. */
-        db_rollback(r->db);
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
-        goto out;
     }
-    if (db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = send_tokens(r, access, refresh);
 out:
     OPENSSL_cleanse(stored, sizeof(stored));
     OPENSSL_cleanse(refresh, sizeof(refresh));
     free(access);
-    PQclear(fail);
     PQclear(res);
     json_decref(errors);
     return status;
@@ -524,45 +566,15 @@ is_form_type(const char *ct)
 static int
 read_form_or_problem(struct req *r, json_t **out)
 {
-    long long cl = r->ri->content_length;
     const char *why = NULL;
     char *buf = NULL;
-    size_t cap, got = 0;
-    int status = 0;
+    size_t got;
+    int status;
 
     *out = NULL;
-    if (cl > HTTP_BODY_MAX) {
-        mg_disable_connection_keep_alive(r->conn);
-        return problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                            HTTP_BODY_MAX);
-    }
-    if (cl < 0 && http_header(r, "Transfer-Encoding") == NULL) {
-        cl = 0;
-    }
-    cap = cl >= 0 ? (size_t)cl : (size_t)HTTP_BODY_MAX + 1;
-    buf = malloc(cap + 1);
-    if (buf == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    while (got < cap) {
-        int n = mg_read(r->conn, buf + got, cap - got);
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
-    if (got > HTTP_BODY_MAX) {
-        mg_disable_connection_keep_alive(r->conn);
-        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                              HTTP_BODY_MAX);
+    if ((status = http_read_body_or_problem(r, &buf, &got)) != 0) {
         goto out;
     }
-    if (cl >= 0 && got != (size_t)cl) {
-        mg_disable_connection_keep_alive(r->conn);
-        status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
-        goto out;
-    }
-    buf[got] = '\0';
     if (memchr(buf, '\0', got) != NULL || (*out = form_parse(buf, got, &why)) == NULL) {
         status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request", "%s",
                              why != NULL ? why : "the body holds a NUL byte");
@@ -847,10 +859,8 @@ int
 tokens_revoke(struct req *r)
 {
     json_t *in = NULL;
-    PGresult *res = NULL;
     struct client_info ci;
-    const char *token, *params[1];
-    char hex[65];
+    const char *token;
     int status, form = 0, bad = 0;
 
     if ((status = read_oauth_body_or_problem(r, &in, &form)) != 0) {
@@ -875,21 +885,14 @@ tokens_revoke(struct req *r)
         break;
     case CLIENT_AUTH_NONE:
         /* A refresh token ends its whole family, as logout does. */
-        if (strlen(token) <= REFRESH_TEXT_MAX) {
-            refresh_digest(token, hex);
-            params[0] = hex;
-            res = db_exec(r->db, "tok_logout", 1, params);
-            if (!db_ok(res)) {
-                status = problem_from_db(r, res);
-                goto out;
-            }
+        if ((status = refresh_logout_or_problem(r, token)) != 0) {
+            goto out;
         }
         break;
     }
     /* Unknown, used or malformed tokens get 200 as well (RFC 7009 section 2.2): no oracle. */
     status = http_send_empty(r, 200);
 out:
-    PQclear(res);
     json_decref(in);
     return status;
 }
@@ -897,28 +900,23 @@ out:
 int
 tokens_refresh(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array();
+    json_t *in = NULL;
     PGresult *res = NULL, *step = NULL, *fail = NULL;
-    const char *presented, *params[4];
-    char hex[65], next[REFRESH_B64_LEN], next_hex[65], ttl[16], id[40], family[40], user[40];
+    const char *presented, *params[1];
+    char hex[65], next[REFRESH_B64_LEN], next_hex[65], id[40], family[40], user[40];
     char *access = NULL;
     int status;
 
     next[0] = '\0';
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+    if ((status = refresh_read_or_problem(r, &in, &presented)) != 0) {
         goto out;
     }
-    if (validate_fields(in, refresh_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    presented = json_string_value(json_object_get(in, "refresh_token"));
     if (strlen(presented) > REFRESH_TEXT_MAX) {
         status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
                              "the refresh token is not valid");
         goto out;
     }
-    refresh_digest(presented, hex);
+    codec_sha256_hex(presented, hex);
     params[0] = hex;
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
@@ -965,12 +963,10 @@ tokens_refresh(struct req *r)
         goto out;
     }
     /* Signed before anything is written: if signing fails, the presented token still works. */
-    access = auth_issue_access(user, db_value(res, 0, "role"), db_value(res, 0, "organisation_id"),
-                               atoll(db_value(res, 0, "epoch")), (long long)time(NULL));
-    if (access == NULL || refresh_new(next, next_hex) != 0) {
-        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+    if ((status = issue_or_problem(r, user, db_value(res, 0, "role"),
+                                   db_value(res, 0, "organisation_id"),
+                                   atoll(db_value(res, 0, "epoch")), &access, next, next_hex))
+        != 0) {
         goto out;
     }
     params[0] = id;
@@ -979,31 +975,16 @@ tokens_refresh(struct req *r)
         status = problem_from_db(r, step);
         goto out;
     }
-    PQclear(step);
-    snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
-    params[0] = user;
-    params[1] = family;
-    params[2] = next_hex;
-    params[3] = ttl;
-    step = db_exec(r->db, "tok_insert", 4, params);
-    if (!db_ok(step) || PQntuples(step) != 1) {
-        status = db_ok(step) ? oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                                           "the refresh token is not valid")
-                             : problem_from_db(r, step);
-        goto out;
+    if ((status = store_commit_send(r, user, family, next_hex, access, next)) == 0) {
+        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
+                             "the refresh token is not valid");
     }
-    if (db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = send_tokens(r, access, next);
 out:
     OPENSSL_cleanse(next, sizeof(next));
     free(access);
     PQclear(fail);
     PQclear(step);
     PQclear(res);
-    json_decref(errors);
     json_decref(in);
     return status;
 }
@@ -1011,34 +992,15 @@ out:
 int
 tokens_logout(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array();
-    PGresult *res = NULL;
-    const char *presented, *params[1];
-    char hex[65];
+    json_t *in = NULL;
+    const char *presented;
     int status;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, refresh_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    presented = json_string_value(json_object_get(in, "refresh_token"));
     /* Unknown, used or malformed tokens get 204 as well: logout is no oracle. */
-    if (strlen(presented) <= REFRESH_TEXT_MAX) {
-        refresh_digest(presented, hex);
-        params[0] = hex;
-        res = db_exec(r->db, "tok_logout", 1, params);
-        if (!db_ok(res)) {
-            status = problem_from_db(r, res);
-            goto out;
-        }
+    if ((status = refresh_read_or_problem(r, &in, &presented)) == 0
+        && (status = refresh_logout_or_problem(r, presented)) == 0) {
+        status = http_send_empty(r, 204);
     }
-    status = http_send_empty(r, 204);
-out:
-    PQclear(res);
-    json_decref(errors);
     json_decref(in);
     return status;
 }

@@ -25,6 +25,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/logging.h"
+#include "registry/organisations.h"
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
@@ -55,10 +56,6 @@ const struct db_stmt users_stmts[] = {
                   "   AND ($6::text IS NULL OR (lower(u.email), u.id) > ($6::text, $7::uuid))"
                   " ORDER BY lower(u.email), u.id LIMIT $8::int"},
     {"user_email_taken", "SELECT 1 FROM app_user WHERE lower(email) = lower($1::text)"},
-    {"user_org", "SELECT archived_at FROM organisation WHERE id = $1::uuid"},
-    /* Share-locked: archiving the organisation (which disables its users) waits for a new
-     * user to commit, or the new user sees the organisation archived. */
-    {"user_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
                     " VALUES ($1::text, $2::text, $3::text, $4::uuid) RETURNING id"},
     {"user_update", "UPDATE app_user u SET (role, disabled) = (SELECT role, disabled"
@@ -107,25 +104,6 @@ may_read(const struct principal *p, const PGresult *res)
            || ((auth_is_admin(p) || resource_org_admin(p)) && resource_in_org(p, res));
 }
 
-/* Checks that organisation `org` exists and is not archived (share-locked when `lock`).
- * Returns 0, or the status of the problem already sent (422 naming organisation_id). */
-static int
-org_usable_or_problem(struct req *r, const char *org, int lock)
-{
-    const char *params[1] = {org};
-    PGresult *res = db_exec(r->db, lock ? "user_org_locked" : "user_org", 1, params);
-    int status = 0;
-
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-    } else if (PQntuples(res) != 1 || db_value(res, 0, "archived_at") != NULL) {
-        status =
-            problem_send_field(r, "organisation_id", "no such organisation, or it is archived");
-    }
-    PQclear(res);
-    return status;
-}
-
 /* Only an admin or an organisation admin lists users (a list scoped to their own organisation). */
 static int
 users_listing(struct req *r, const struct query *q, const char **params)
@@ -168,6 +146,15 @@ const struct resource user_resource = {
               .written = user_written,
               .listing = users_listing},
 };
+
+/* A password could not be hashed: logs it and answers 500. Returns the status sent. */
+static int
+hash_failed(struct req *r)
+{
+    logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
+                  r->request_id);
+    return problem_send(r, PROBLEM_INTERNAL, NULL);
+}
 
 /* Makes path parameter 0 the caller's id when it is "me" (or absent: /v1/users/me). Returns 0,
  * or the status sent. */
@@ -273,7 +260,7 @@ users_create(struct req *r)
         goto out;
     }
     /* Cheap refusals before the slow hash; the transaction below checks again. */
-    if (org != NULL && (status = org_usable_or_problem(r, org, 0)) != 0) {
+    if (org != NULL && (status = organisations_usable_or_problem(r, org, 0)) != 0) {
         goto out;
     }
     params[0] = email;
@@ -292,13 +279,13 @@ users_create(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        status = hash_failed(r);
         goto out;
     }
+    /* Share-locked: archiving the organisation (which disables its users) waits for a new
+     * user to commit, or the new user sees the organisation archived. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (org != NULL && (status = org_usable_or_problem(r, org, 1)) != 0)) {
+        || (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0)) {
         goto out;
     }
     params[0] = email;
@@ -381,6 +368,24 @@ user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
     return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
 }
 
+/* Reads the caller's own row with `stmt` ($1 = their id) as JSON into *out (owned by the
+ * caller). Returns 0, or the status sent. */
+static int
+own_row_or_problem(struct req *r, const char *stmt, json_t **out)
+{
+    const char *params[1] = {r->principal.sub};
+    PGresult *res = db_exec(r->db, stmt, 1, params);
+    int status = 0;
+
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        status = problem_from_db(r, res);
+    } else {
+        *out = db_row_to_json(res, 0);
+    }
+    PQclear(res);
+    return status;
+}
+
 int
 users_password(struct req *r)
 {
@@ -439,21 +444,15 @@ users_password(struct req *r)
         goto out;
     }
     if (hashed != 0) {
-        logging_event("error", r->request_id, "users: cannot hash a password request_id=%s",
-                      r->request_id);
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        status = hash_failed(r);
         goto out;
     }
     if ((status = http_begin_or_problem(r, 0)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "user_get_locked", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = own_row_or_problem(r, "user_get_locked", &before)) != 0) {
         goto out;
     }
-    before = db_row_to_json(res, 0);
-    PQclear(res);
     params[1] = hash;
     params[2] = stored;
     if ((status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
@@ -471,14 +470,10 @@ users_password(struct req *r)
     if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    res = db_exec(r->db, "user_get", 1, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    after = db_row_to_json(res, 0);
-    if ((status = audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
-        != 0) {
+    if ((status = own_row_or_problem(r, "user_get", &after)) != 0
+        || (status =
+                audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
+               != 0) {
         goto out;
     }
     status = http_send_empty(r, 204);

@@ -698,34 +698,31 @@ out:
 /* ---- The worker ----------------------------------------------------------------------------- */
 
 static struct {
-    pthread_t thread;
-    int running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;            /* under mu */
-    atomic_int stop_now; /* the same, for libcurl's progress callback */
+    struct clock_thread t;
+    atomic_int stop_now; /* t.stop, for libcurl's progress callback */
     char *allow;
     int retry_base_ms, retries, poll_ms;
-    int kicked; /* under mu: new messages to deliver now (webhooks_kick) */
-} worker = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    int kicked; /* under t.mu: new messages to deliver now (webhooks_kick) */
+} worker = {.t = CLOCK_THREAD_INIT};
 
 /* Waits up to `ms`, or until asked to stop or kicked. Returns 1 when stopping. */
 static int
 wait_or_stop(int ms)
 {
-    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, &worker.kicked, ms);
+    return clock_wait_or_stop(&worker.t.mu, &worker.t.cv, &worker.t.stop, &worker.kicked, ms);
 }
 
 void
 webhooks_kick(void)
 {
-    clock_wake(&worker.mu, &worker.cv, &worker.kicked);
+    clock_wake(&worker.t.mu, &worker.t.cv, &worker.kicked);
 }
 
 static int
 stopping(void)
 {
-    return clock_wait_or_stop(&worker.mu, &worker.cv, &worker.stop, NULL, 0); /* keeps a kick */
+    return clock_wait_or_stop(&worker.t.mu, &worker.t.cv, &worker.t.stop, NULL,
+                              0); /* keeps a kick */
 }
 
 static size_t
@@ -1017,9 +1014,8 @@ webhooks_start(const struct config *c)
     worker.retry_base_ms = c->webhook_retry_base_ms;
     worker.retries = c->webhook_retries;
     worker.poll_ms = c->webhook_poll_ms;
-    worker.stop = 0;
     atomic_store(&worker.stop_now, 0);
-    if ((rc = pthread_create(&worker.thread, NULL, worker_main, NULL)) != 0) {
+    if ((rc = clock_thread_start(&worker.t, worker_main)) != 0) {
         logging_event("error", NULL, "mpact-registry: webhooks: cannot start the worker: %s",
                       strerror(rc));
         free(worker.allow);
@@ -1027,20 +1023,17 @@ webhooks_start(const struct config *c)
         curl_global_cleanup();
         return -1;
     }
-    worker.running = 1;
     return 0;
 }
 
 void
 webhooks_stop(void)
 {
-    if (!worker.running) {
+    if (!worker.t.running) {
         return;
     }
     atomic_store(&worker.stop_now, 1);
-    clock_wake(&worker.mu, &worker.cv, &worker.stop);
-    pthread_join(worker.thread, NULL);
-    worker.running = 0;
+    clock_thread_stop(&worker.t);
     free(worker.allow);
     worker.allow = NULL;
     curl_global_cleanup();

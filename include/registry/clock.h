@@ -61,4 +61,44 @@ clock_wake(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
     pthread_mutex_unlock(mu);
 }
 
+/* A background thread and its stop flag (the replica monitor, the scheduler, the webhook
+ * worker). Initialise with CLOCK_THREAD_INIT; it sleeps with clock_wait_or_stop(&t->mu, &t->cv,
+ * &t->stop, ...). */
+struct clock_thread {
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop; /* under mu */
+};
+
+#define CLOCK_THREAD_INIT                                                                          \
+    {                                                                                              \
+        .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER                            \
+    }
+
+/* Starts `fn` on `t`. Returns 0, or pthread_create's error number. */
+static inline int
+clock_thread_start(struct clock_thread *t, void *(*fn)(void *))
+{
+    int rc;
+
+    t->stop = 0;
+    if ((rc = pthread_create(&t->thread, NULL, fn, NULL)) == 0) {
+        t->running = 1;
+    }
+    return rc;
+}
+
+/* Asks `t` to stop and waits for it; nothing when it is not running. */
+static inline void
+clock_thread_stop(struct clock_thread *t)
+{
+    if (t->running) {
+        clock_wake(&t->mu, &t->cv, &t->stop);
+        pthread_join(t->thread, NULL);
+        t->running = 0;
+    }
+}
+
 #endif

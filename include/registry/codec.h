@@ -22,4 +22,12 @@ int codec_random(unsigned char *buf, size_t len);
 /* SHA-256 of `len` bytes into out[32]. */
 void codec_sha256(const void *in, size_t len, unsigned char out[32]);
 
+/* Lower-case hex of the SHA-256 of the string `s` into hex[65]: the form in which client
+ * secrets and refresh tokens are stored. */
+void codec_sha256_hex(const char *s, char hex[65]);
+
+/* A new secret: `nbytes` random bytes (at most 64) as base64url into `text` (4*ceil(nbytes/3)+1
+ * bytes), and codec_sha256_hex of that text into `hex`. Returns 0, or -1. */
+int codec_secret_new(size_t nbytes, char *text, char hex[65]);
+
 #endif

@@ -44,6 +44,11 @@ const char *http_header(struct req *r, const char *name);
 /* Adds a response header ("Name: value") to the next response sent. */
 void http_add_header(struct req *r, const char *name, const char *value);
 
+/* Reads the body, whatever its type: 413 over HTTP_BODY_MAX (the connection is closed), 400
+ * when shorter than its Content-Length. Returns 0 with a new NUL-terminated buffer in *body
+ * (owned by the caller) and its length in *len, or the status of the problem already sent. */
+int http_read_body_or_problem(struct req *r, char **body, size_t *len);
+
 /* Reads a JSON object body: 415 on a wrong content type, 413 over HTTP_BODY_MAX, 400 on
  * malformed JSON, duplicate keys or a body that is not an object. Returns 0 with a new
  * reference in *out, or the status of the problem already sent. */

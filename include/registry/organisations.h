@@ -14,4 +14,9 @@ int organisations_get(struct req *r);    /* GET /v1/organisations/{id} */
 int organisations_update(struct req *r); /* PATCH /v1/organisations/{id} */
 int organisations_delete(struct req *r); /* DELETE /v1/organisations/{id} */
 
+/* Checks that organisation `org` exists and is not archived, share-locking it when `lock` (so
+ * that archiving it waits for the caller's change to commit). Returns 0, or the status of the
+ * problem already sent (422 naming organisation_id). */
+int organisations_usable_or_problem(struct req *r, const char *org, int lock);
+
 #endif

@@ -32,9 +32,6 @@ struct client_info {
 /* 1 when `scope` is one an API client may hold. */
 int clients_scope_known(const char *scope);
 
-/* Hex SHA-256 of a secret's text: the only form in which one is stored. */
-void clients_secret_digest(const char *secret, char hex[65]);
-
 /* Checks `client_id`/`secret` against the live secrets of a live client (constant-time
  * comparisons). Returns 1 with `out` filled, 0 when they do not match, or -1 after answering a
  * database failure. Needs r->db. */

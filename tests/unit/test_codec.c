@@ -234,6 +234,23 @@ test_random(void **state)
     assert_int_equal(codec_random(a, 0), 0);
 }
 
+static void
+test_secret_new(void **state)
+{
+    char text[48], other[48], hex[65], again[65];
+
+    (void)state;
+    codec_sha256_hex("abc", hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(codec_secret_new(32, text, hex), 0);
+    assert_int_equal(strlen(text), 43); /* 32 bytes, unpadded base64url */
+    codec_sha256_hex(text, again);
+    assert_string_equal(hex, again);
+    assert_int_equal(codec_secret_new(32, other, again), 0);
+    assert_string_not_equal(text, other);
+    assert_int_equal(codec_secret_new(65, text, hex), -1);
+}
+
 int
 main(void)
 {
@@ -245,6 +262,7 @@ main(void)
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_secret_new),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
