@@ -18,11 +18,9 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char *staff;                  /* access token of an org_staff licensee */
-    char *org_admin;              /* access token of an org_admin licensee */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    IT_FX_HEAD;
+    char *staff;     /* access token of an org_staff licensee */
+    char *org_admin; /* access token of an org_admin licensee */
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
@@ -66,13 +64,10 @@ patch_course(struct fx *f,
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "courses", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
     struct it_resp r;
     char *org;
 
-    assert_non_null(f);
-    f->s = it_start("courses");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     it_post_json(f->s, "/v1/organisations", f->admin,
                  "{\"name\": \"Course Readers\", \"kind\": \"charity\","
                  " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
@@ -81,23 +76,10 @@ group_setup(void **state)
     it_assert_status(&r, 201);
     org = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
-    f->staff = licensee(f, "staff@courses.example", "org_staff", org);
-    f->org_admin = licensee(f, "boss@courses.example", "org_admin", org);
+    f->staff = it_fx_own(f, licensee(f, "staff@courses.example", "org_staff", org));
+    f->org_admin = it_fx_own(f, licensee(f, "boss@courses.example", "org_admin", org));
     free(org);
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->staff);
-    free(f->org_admin);
-    free(f);
     return 0;
 }
 
@@ -490,5 +472,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

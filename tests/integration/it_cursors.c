@@ -22,8 +22,7 @@
 #define SOME_UUID   "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
+    IT_FX_HEAD;
     long forged; /* forged cursors sent */
 };
 
@@ -419,18 +418,16 @@ group_setup(void **state)
 {
     static const char *const args[] = {"seed-demo", NULL};
     static const char *const env[] = {"REGISTRY_DEMO_PASSWORD=cursors-demo-password-1", NULL};
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "cursors", NULL, ADMIN_EMAIL, PASSWORD, 0);
     char *out = NULL;
     int rc;
 
-    f->s = it_start("cursors");
     rc = it_exec(f->s, 0, args, env, NULL, 180, &out);
     if (rc != 0) {
         fprintf(stderr, "seed-demo exited %d:\n%s\n", rc, out != NULL ? out : "");
     }
     free(out);
     assert_int_equal(rc, 0);
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     /* What the demo data lacks: API clients, webhooks with deliveries, a second licence for one
      * organisation, audit events. */
     PQclear(it_sql(f->s, "INSERT INTO api_client (organisation_id, client_id, name, scopes)"
@@ -465,17 +462,6 @@ group_setup(void **state)
                    " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
                    " generate_series(1, 2) n"));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -688,5 +674,5 @@ main(void)
         cmocka_unit_test(test_csv_lists),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

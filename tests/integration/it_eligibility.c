@@ -19,9 +19,7 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char today[16];
     int orgs, users;
 };
@@ -241,24 +239,10 @@ assert_verdict(const struct it_resp *r, int eligible, const char *status, const 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "eligibility", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("eligibility");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -901,5 +885,5 @@ main(void)
         cmocka_unit_test(test_effective_dates),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -24,12 +24,9 @@
 #define CHECK_REAL  60 /* registered facilitators in the 100-number check */
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    char today[16];               /* registry_today() */
-    int orgs, users;              /* made so far, for unique names */
+    IT_FX_HEAD;
+    char today[16];  /* registry_today() */
+    int orgs, users; /* made so far, for unique names */
 };
 
 /* A facilitator made by a test (strings malloc'd). */
@@ -181,25 +178,11 @@ cell(json_t *rows, size_t row, size_t col)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "facilitators", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("facilitators");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -1827,5 +1810,5 @@ main(void)
         cmocka_unit_test(test_status_check),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

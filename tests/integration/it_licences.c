@@ -24,11 +24,8 @@
 #define PAGE_LICENCES 5
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    int orgs;                     /* organisations made so far, for unique names */
+    IT_FX_HEAD;
+    int orgs; /* organisations made so far, for unique names */
 };
 
 /* A licence made by a test: its id and current ETag (both malloc'd). */
@@ -180,24 +177,10 @@ stored_status(struct fx *f, const char *licence_id, char *buf, size_t len)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("licences");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -1149,5 +1132,5 @@ main(void)
         cmocka_unit_test(test_number_grows_past_four_digits),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -20,9 +20,7 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char *org_a, *org_b;
     char *a_admin, *a_staff, *b_admin;
     int n; /* names made so far */
@@ -111,33 +109,14 @@ names_field(const struct it_resp *r, const char *field)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "locations", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("locations");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    f->org_a = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A");
-    f->org_b = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B");
-    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
+    f->org_a = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A"));
+    f->org_b = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B"));
+    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->org_a);
-    free(f->org_b);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f);
     return 0;
 }
 
@@ -846,5 +825,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_and_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -18,10 +18,7 @@
 #define NO_SUCH_ORG "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    IT_FX_HEAD;
 };
 
 /* ---- Helpers ----------------------------------------------------------------------------------
@@ -175,23 +172,10 @@ ids_contain(json_t *ids, const char *id)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "organisations", NULL, ADMIN_EMAIL, PASSWORD,
+                               IT_FX_ID | IT_FX_HASH);
 
-    f->s = it_start("organisations");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -1076,5 +1060,5 @@ main(void)
         cmocka_unit_test(test_delete_licensed_conflict),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -29,9 +29,7 @@ struct fac {
 };
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char *org_a, *org_b, *org_d; /* A and B licensed to 2099; D only to 2030-02-28 */
     char *a_admin, *a_staff, *b_admin;
     char *loc_a, *loc_a_off, *loc_b, *loc_d;
@@ -256,24 +254,21 @@ count_runs(struct fx *f)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "programmes", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("programmes");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    f->org_a = create_org(f);
-    f->org_b = create_org(f);
-    f->org_d = create_org(f);
+    f->org_a = it_fx_own(f, create_org(f));
+    f->org_b = it_fx_own(f, create_org(f));
+    f->org_d = it_fx_own(f, create_org(f));
     free(license(f, f->org_a, "2099-12-31"));
     free(license(f, f->org_b, "2099-12-31"));
     free(license(f, f->org_d, "2030-02-28"));
-    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
-    f->loc_a = make_loc(f, f->org_a, "");
-    f->loc_a_off = make_loc(f, f->org_a, ", \"active\": false");
-    f->loc_b = make_loc(f, f->org_b, "");
-    f->loc_d = make_loc(f, f->org_d, "");
+    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    f->loc_a = it_fx_own(f, make_loc(f, f->org_a, ""));
+    f->loc_a_off = it_fx_own(f, make_loc(f, f->org_a, ", \"active\": false"));
+    f->loc_b = it_fx_own(f, make_loc(f, f->org_b, ""));
+    f->loc_d = it_fx_own(f, make_loc(f, f->org_d, ""));
     make_fac(f, &f->a1, f->org_a, "accredited", "2099-12-31");
     make_fac(f, &f->a2, f->org_a, "accredited", "2099-12-31");
     make_fac(f, &f->a3, f->org_a, "accredited", "2030-06-30");
@@ -282,27 +277,6 @@ group_setup(void **state)
     make_fac(f, &f->d1, f->org_d, "accredited", "2099-12-31");
     make_fac(f, &f->d2, f->org_d, "accredited", "2099-12-31");
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->org_a);
-    free(f->org_b);
-    free(f->org_d);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f->loc_a);
-    free(f->loc_a_off);
-    free(f->loc_b);
-    free(f->loc_d);
-    free(f);
     return 0;
 }
 
@@ -1666,5 +1640,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_and_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

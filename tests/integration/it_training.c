@@ -22,17 +22,14 @@
 #define RACE_ROUNDS 6
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* the licensing body */
-    char admin_id[40];            /* its app_user.id */
-    char *a_admin;                /* org_admin of organisation A */
-    char *a_staff;                /* org_staff of organisation A */
-    char *b_admin;                /* org_admin of organisation B */
-    char org_a[40], org_b[40];    /* organisation ids */
-    char prac[40], refr[40];      /* practitioner (36 months), refresher (24 months) courses */
-    char trnr[40], inactive[40];  /* trainer course, inactive practitioner course */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    int people;                   /* facilitators made so far, for unique names */
+    IT_FX_HEAD;
+    char *a_admin;               /* org_admin of organisation A */
+    char *a_staff;               /* org_staff of organisation A */
+    char *b_admin;               /* org_admin of organisation B */
+    char org_a[40], org_b[40];   /* organisation ids */
+    char prac[40], refr[40];     /* practitioner (36 months), refresher (24 months) courses */
+    char trnr[40], inactive[40]; /* trainer course, inactive practitioner course */
+    int people;                  /* facilitators made so far, for unique names */
 };
 
 /* A resource made by a test: its id and current ETag (both malloc'd). */
@@ -263,17 +260,14 @@ fac_value(struct fx *f, const char *id, const char *column, char *buf, size_t le
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "training", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("training");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     create_org(f, "Training Org A", f->org_a);
     create_org(f, "Training Org B", f->org_b);
-    f->a_admin = licensee(f, "boss-a@training.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff-a@training.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "boss-b@training.example", "org_admin", f->org_b);
+    f->a_admin = it_fx_own(f, licensee(f, "boss-a@training.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff-a@training.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "boss-b@training.example", "org_admin", f->org_b));
     create_course(f,
                   "{\"code\": \"PRAC\", \"title\": \"Practitioner\", \"kind\": \"practitioner\","
                   " \"accrediting_body\": \"University of Bath\"}",
@@ -289,20 +283,6 @@ group_setup(void **state)
                   " \"active\": false}",
                   f->inactive);
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f);
     return 0;
 }
 
@@ -1737,5 +1717,5 @@ main(void)
         cmocka_unit_test(test_outcomes_batch),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

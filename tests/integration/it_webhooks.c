@@ -278,19 +278,15 @@ signature_ok(const struct hook_req *q, const char *secret)
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     int orgs;
 };
 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
     char *allow;
 
-    assert_non_null(f);
     rx_start();
     allow = it_fmt("REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:%d", rx.port);
     {
@@ -300,23 +296,17 @@ group_setup(void **state)
                              "REGISTRY_WEBHOOK_POLL_MS=50",
                              "REGISTRY_WEBHOOK_EXPIRY_EVERY_S=1",
                              NULL};
-        f->s = it_start_env("webhooks", env);
+        *state = it_fx_start(sizeof(struct fx), "webhooks", env, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
     }
     free(allow);
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    *state = f;
     return 0;
 }
 
 static int
 group_teardown(void **state)
 {
-    struct fx *f = *state;
-
-    it_stop(f->s);
+    it_fx_teardown(state);
     rx_stop();
-    free(f->admin);
-    free(f);
     return 0;
 }
 

@@ -2225,6 +2225,52 @@ it_admin(struct it_server *s,
     return it_login(s, email, password);
 }
 
+_Static_assert(sizeof(((struct it_fx *)0)->hash) == PASSWORD_HASH_MAX, "IT_FX_HEAD hash size");
+
+void *
+it_fx_start(size_t size,
+            const char *name,
+            const char *const env[],
+            const char *email,
+            const char *password,
+            int flags)
+{
+    struct it_fx *f = calloc(1, size);
+
+    assert_non_null(f);
+    assert_true(size >= sizeof(*f));
+    f->s = it_start_env(name, env);
+    f->admin =
+        it_admin(f->s, email, password, (flags & IT_FX_ID) ? f->admin_id : NULL,
+                 sizeof(f->admin_id), (flags & IT_FX_HASH) ? f->hash : NULL, sizeof(f->hash));
+    return f;
+}
+
+void *
+it_fx_own(void *fx, void *p)
+{
+    struct it_fx *f = fx;
+
+    assert_true(f->n_owned < sizeof(f->owned) / sizeof(f->owned[0]));
+    f->owned[f->n_owned++] = p;
+    return p;
+}
+
+int
+it_fx_teardown(void **state)
+{
+    struct it_fx *f = *state;
+
+    it_stop(f->s);
+    free(f->admin);
+    for (size_t i = 0; i < f->n_owned; i++) {
+        free(f->owned[i]);
+    }
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
 char *
 it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
 {

@@ -438,6 +438,52 @@ size_t it_csv_col(json_t *rows, const char *name);
 /* The text of cell (`row`, `col`) of `rows` from it_csv_parse (borrowed), or NULL. */
 const char *it_csv_cell(json_t *rows, size_t row, size_t col);
 
+/* ---- A group fixture ----------------------------------------------------------------------- */
+
+/* The first part of a test file's `struct fx`: the server, the licensing-body admin's access
+ * token, its app_user.id and a password_hash of its password (for it_licensee). A file writes
+ *
+ *     struct fx {
+ *         IT_FX_HEAD;
+ *         char *org_a; ...
+ *     };
+ *
+ * so that it_fx_start and it_fx_teardown serve it. */
+#define IT_FX_HEAD                                                                                 \
+    struct it_server *s;                                                                           \
+    char *admin;                                                                                   \
+    char admin_id[40];                                                                             \
+    char hash[256];                                                                                \
+    void *owned[24];                                                                               \
+    size_t n_owned
+
+struct it_fx {
+    IT_FX_HEAD;
+};
+
+/* Flags for it_fx_start. */
+#define IT_FX_ID   1 /* fill admin_id */
+#define IT_FX_HASH 2 /* fill hash (yescrypt: slow, ask only when the file makes users with SQL) */
+
+/* Allocates a zeroed fixture of `size` bytes (a struct that begins with IT_FX_HEAD), starts the
+ * server `name` with `env` (as it_start_env; may be NULL) and makes the admin `email` with
+ * `password` (it_admin, with admin_id and hash as `flags` ask). Fails the test otherwise. The
+ * caller ends it with it_fx_teardown. */
+void *it_fx_start(size_t size,
+                  const char *name,
+                  const char *const env[],
+                  const char *email,
+                  const char *password,
+                  int flags);
+
+/* Gives `p` (malloc'd, may be NULL) to the fixture `fx`, which frees it in it_fx_teardown.
+ * Returns `p`. */
+void *it_fx_own(void *fx, void *p);
+
+/* A cmocka group teardown for an it_fx_start fixture: it_stop, then frees the admin token, what
+ * it_fx_own was given and the fixture. */
+int it_fx_teardown(void **state);
+
 /* ---- Races --------------------------------------------------------------------------------- */
 
 /* Two JSON requests sent at once, for tests of concurrent writes (two PATCHes with one ETag, two
