@@ -52,17 +52,8 @@ create_org(struct fx *f, const char *name, char **etag)
 static char *
 create_licence(struct fx *f, const char *org, char **etag)
 {
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, path, f->admin, LICENCE_BODY, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    *etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    return id;
+    return it_post_created(f->s, f->admin, LICENCE_BODY, etag, "/v1/organisations/%s/licences",
+                           org);
 }
 
 /* GET /v1/audit?<query> as `token`, expecting 200; returns the items (a new reference) and the

@@ -285,16 +285,11 @@ refresh(struct it_server *s, const char *token, struct it_resp *r)
 static char *
 create_user(struct fixture *f, const char *admin_token, const char *email, const char *role)
 {
-    struct it_resp r = {0};
     char *body = it_fmt("{\"email\":\"%s\",\"password\":\"%s\",\"role\":\"%s\","
                         "\"organisation_id\":\"%s\"}",
                         email, PASSWORD, role, f->org_id);
-    char *id;
+    char *id = it_post_created(f->s, admin_token, body, NULL, "/v1/users");
 
-    it_post_json(f->s, "/v1/users", admin_token, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     free(body);
     return id;
 }

@@ -65,42 +65,6 @@ licensee(struct fx *f, const char *role, const char *org)
     return token;
 }
 
-/* Issues a licence for `org` valid `from`..`until` through the API and moves it to each status
- * in the NULL-terminated list. Returns the licence id (malloc'd). */
-static char *
-licence(struct fx *f, const char *org, const char *from, const char *until, ...)
-{
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\"}", from, until);
-    char *id, *etag, *lpath;
-    const char *status;
-    struct it_resp r;
-    va_list ap;
-
-    it_post_json(f->s, path, f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    free(body);
-    lpath = it_fmt("/v1/licences/%s", id);
-    va_start(ap, until);
-    while ((status = va_arg(ap, const char *)) != NULL) {
-        body = it_fmt("{\"status\": \"%s\", \"reason\": \"test\"}", status);
-        it_patch_json(f->s, lpath, f->admin, etag, body, &r);
-        it_assert_status(&r, 200);
-        free(etag);
-        etag = strdup(it_header(&r, "ETag"));
-        it_resp_free(&r);
-        free(body);
-    }
-    va_end(ap);
-    free(lpath);
-    free(etag);
-    return id;
-}
-
 /* Moves every history row of licence `id` `days` days into the past. */
 static void
 backdate_licence(struct fx *f, const char *id, int days)
@@ -119,7 +83,8 @@ static char *
 licensed_org(struct fx *f)
 {
     char *org = create_org(f);
-    char *lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+    char *lic =
+        it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "test", "active", NULL);
 
     backdate_licence(f, lic, 400);
     free(lic);
@@ -404,12 +369,14 @@ test_employer_licence_not_active(void **state)
     int i;
 
     /* No licence; a pending one; a suspended one; an active one past valid_until. */
-    free(licence(f, pend, "2020-01-01", "2099-12-31", NULL));
-    lic = licence(f, susp, "2020-01-01", "2099-12-31", "active", "suspended", NULL);
+    free(it_issue_licence(f->s, f->admin, pend, "2020-01-01", "2099-12-31", "test", NULL));
+    lic = it_issue_licence(f->s, f->admin, susp, "2020-01-01", "2099-12-31", "test", "active",
+                           "suspended", NULL);
     backdate_licence(f, lic, 10);
     free(lic);
     /* Activating a licence already past valid_until is refused, so it runs out by SQL. */
-    lic = licence(f, expd, "2020-01-01", "2099-12-31", "active", NULL);
+    lic =
+        it_issue_licence(f->s, f->admin, expd, "2020-01-01", "2099-12-31", "test", "active", NULL);
     backdate_licence(f, lic, 10);
     it_day(f->s, -1, yesterday, sizeof(yesterday));
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = $2::date WHERE id = $1::uuid", lic,
@@ -475,7 +442,7 @@ test_past_differs_from_today(void **state)
     it_day(f->s, -90, d90, sizeof(d90));
     /* Licensed since 60 days ago; employed since 60 days ago; in training from then,
      * accredited 30 days ago, suspended today. */
-    lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+    lic = it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "test", "active", NULL);
     backdate_licence(f, lic, 60);
     p = create_fac(f, org, d60);
     {

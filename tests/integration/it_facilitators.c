@@ -65,23 +65,6 @@ licensee(struct fx *f, const char *role, const char *org)
     return token;
 }
 
-static void
-get_fac(struct fx *f, const char *ref, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/facilitators/%s", ref);
-}
-
-static void
-patch_fac(struct fx *f,
-          const char *ref,
-          const char *token,
-          const char *etag,
-          const char *body,
-          struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/facilitators/%s", ref);
-}
-
 /* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,
  * e.g. "\"organisation_id\": \"...\", "). Expects 201. */
 static struct fac
@@ -114,7 +97,7 @@ patch_ok(struct fx *f, struct fac *p, const char *token, const char *body, struc
 {
     struct it_resp r;
 
-    patch_fac(f, p->id, token, p->etag, body, &r);
+    it_patchf(f->s, token, p->etag, body, &r, "/v1/facilitators/%s", p->id);
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), p->etag);
@@ -250,12 +233,12 @@ test_create_by_admin(void **state)
     assert_string_equal(it_jstr(json_array_get(hist, 0), "effective_on"), f->today);
 
     /* The same record by UUID, by registration number, and in lower case; same ETag. */
-    get_fac(f, id, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", id);
     it_assert_status(&g, 200);
     assert_true(json_equal(g.json, r.json));
     assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
     it_resp_free(&g);
-    get_fac(f, number, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", number);
     it_assert_status(&g, 200);
     assert_true(json_equal(g.json, r.json));
     it_resp_free(&g);
@@ -263,7 +246,7 @@ test_create_by_admin(void **state)
     lower[0] = 'm';
     lower[1] = 'p';
     lower[2] = 'f';
-    get_fac(f, lower, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", lower);
     it_assert_status(&g, 200);
     assert_string_equal(it_json_str(&g, "id"), id);
     it_resp_free(&g);
@@ -304,7 +287,7 @@ test_create_by_admin(void **state)
         struct it_resp n;
 
         assert_string_not_equal(p.number, number);
-        get_fac(f, p.id, f->admin, &n);
+        it_getf(f->s, f->admin, &n, "/v1/facilitators/%s", p.id);
         it_assert_status(&n, 200);
         assert_true(json_is_null(json_object_get(n.json, "organisation_id")));
         assert_int_equal(json_array_size(json_object_get(n.json, "employment_history")), 0);
@@ -523,13 +506,13 @@ test_visibility(void **state)
     char *path;
 
     /* The org_admin of the employer: the full record, with ETag. */
-    get_fac(f, fa.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", fa.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
     assert_non_null(json_object_get(r.json, "employment_history"));
     assert_string_equal(it_header(&r, "ETag"), fa.etag);
     it_resp_free(&r);
-    get_fac(f, fa.number, boss_a, &r); /* by registration number */
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", fa.number); /* by registration number */
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "id"), fa.id);
     assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
@@ -540,10 +523,10 @@ test_visibility(void **state)
     /* In training, Alice is not on the public register, and so not in another organisation's
      * view either: 404 by UUID, by number, and in a status check (not_found). Her own
      * organisation's staff still see her. */
-    get_fac(f, fa.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, fa.number, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.number);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     {
@@ -557,7 +540,7 @@ test_visibility(void **state)
         it_resp_free(&r);
         free(check);
     }
-    get_fac(f, fa.id, staff_a, &r);
+    it_getf(f->s, staff_a, &r, "/v1/facilitators/%s", fa.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "in_training");
     it_resp_free(&r);
@@ -572,7 +555,7 @@ test_visibility(void **state)
         int i;
 
         for (i = 0; i < 3; i++) {
-            get_fac(f, refs[i], tokens[i], &r);
+            it_getf(f->s, tokens[i], &r, "/v1/facilitators/%s", refs[i]);
             it_assert_status(&r, 200);
             for (k = private_fields; *k != NULL; k++) {
                 if (json_object_get(r.json, *k) != NULL) {
@@ -596,15 +579,17 @@ test_visibility(void **state)
 
     /* Another organisation cannot change them: 404, with any If-Match, nothing written. */
     before = writes(f);
-    patch_fac(f, fa.id, boss_b, "*", "{\"email\": \"stolen@example.org\"}", &r);
+    it_patchf(f->s, boss_b, "*", "{\"email\": \"stolen@example.org\"}", &r, "/v1/facilitators/%s",
+              fa.id);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Alice"));
     it_resp_free(&r);
-    patch_fac(f, fa.number, boss_b, fa.etag, "{\"organisation_id\": null}", &r);
+    it_patchf(f->s, boss_b, fa.etag, "{\"organisation_id\": null}", &r, "/v1/facilitators/%s",
+              fa.number);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* org_staff change nothing, not even their own colleagues. */
-    patch_fac(f, fa.id, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r);
+    it_patchf(f->s, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -636,16 +621,16 @@ test_visibility(void **state)
     free(path);
 
     /* Unknown, malformed, unauthenticated. */
-    get_fac(f, NO_SUCH_ID, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, "MPF-999999", boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", "MPF-999999");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, "not-a-thing", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", "not-a-thing");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, fa.id, NULL, &r);
+    it_getf(f->s, NULL, &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
 
@@ -681,7 +666,8 @@ test_edits(void **state)
     assert_int_equal(history_rows(f, p.id), 1);
 
     /* The org_admin of the employer edits contact details, by registration number. */
-    patch_fac(f, p.number, boss, p.etag, "{\"email\": \"gwen@example.org\"}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"email\": \"gwen@example.org\"}", &r, "/v1/facilitators/%s",
+              p.number);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "email"), "gwen@example.org");
     free(p.etag);
@@ -690,14 +676,16 @@ test_edits(void **state)
 
     /* But not status, accreditation or trainer: 403, nothing written. */
     before = writes(f);
-    patch_fac(f, p.id, boss, p.etag,
-              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r);
+    it_patchf(f->s, boss, p.etag,
+              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_fac(f, p.id, boss, p.etag, "{\"trainer\": false}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"trainer\": false}", &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_fac(f, p.id, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -738,7 +726,7 @@ test_edits(void **state)
 
         before = writes(f);
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            patch_fac(f, p.id, f->admin, p.etag, cases[i].body, &r);
+            it_patchf(f->s, f->admin, p.etag, cases[i].body, &r, "/v1/facilitators/%s", p.id);
             it_assert_field_error(&r, cases[i].field);
             it_resp_free(&r);
         }
@@ -774,25 +762,26 @@ test_if_match(void **state)
     long before = writes(f);
     char *old = strdup(p.etag), *weak = it_fmt("W/%s", p.etag);
 
-    patch_fac(f, p.id, f->admin, NULL, body, &r);
+    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_fac(f, p.id, f->admin, "\"999\"", body, &r);
+    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_fac(f, p.id, f->admin, weak, body, &r);
+    it_patchf(f->s, f->admin, weak, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     patch_ok(f, &p, f->admin, body, NULL);
     /* Replaying the old ETag is stale, also for a status change. */
-    patch_fac(f, p.id, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(history_rows(f, p.id), 1);
     /* Missing facilitator with If-Match: 404. */
-    patch_fac(f, NO_SUCH_ID, f->admin, old, body, &r);
+    it_patchf(f->s, f->admin, old, body, &r, "/v1/facilitators/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(old);
@@ -843,7 +832,7 @@ test_concurrent_patches(void **state)
                      x.status[1]);
         }
         assert_int_equal(history_rows(f, p.id), hist + (x.status[1] == 200 ? 1 : 0));
-        get_fac(f, p.id, f->admin, &g);
+        it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", p.id);
         it_assert_status(&g, 200);
         free(p.etag);
         p.etag = strdup(it_header(&g, "ETag"));
@@ -866,7 +855,7 @@ refused(struct fx *f, struct fac *p, const char *body)
     struct it_resp r;
     long before = writes(f);
 
-    patch_fac(f, p->id, f->admin, p->etag, body, &r);
+    it_patchf(f->s, f->admin, p->etag, body, &r, "/v1/facilitators/%s", p->id);
     it_assert_problem(&r, 409);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-transition");
     it_resp_free(&r);
@@ -972,7 +961,8 @@ test_transitions(void **state)
                                   " AND status = 'accredited'",
                                   l.id),
                          1);
-        patch_fac(f, l.id, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r);
+        it_patchf(f->s, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r,
+                  "/v1/facilitators/%s", l.id);
         it_assert_field_error(&r, "status");
         it_resp_free(&r);
         patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit\"}", NULL);
@@ -1027,22 +1017,22 @@ test_employment(void **state)
     /* An org_admin may not move their staff to another employer: 403. */
     before = writes(f);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     /* Nor take on someone employed elsewhere: 404. */
-    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
     /* employed_from: not in the future, not before the current employment started. */
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, tomorrow);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"2000-01-01\"}", org_b);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
@@ -1071,11 +1061,11 @@ test_employment(void **state)
 
     /* A no longer sees the record at all (in training, Mo is not on the register); B sees the
      * full record. */
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_non_null(json_object_get(r.json, "email"));
     assert_string_equal(it_header(&r, "ETag"), p.etag);
@@ -1083,7 +1073,7 @@ test_employment(void **state)
 
     /* B releases them (organisation_id null) from yesterday's end: no current employer. */
     body = it_fmt("{\"organisation_id\": null, \"employed_from\": \"%s\"}", d9);
-    patch_fac(f, p.id, boss_b, p.etag, body, &r);
+    it_patchf(f->s, boss_b, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     free(body);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
@@ -1098,36 +1088,36 @@ test_employment(void **state)
      * * or their ETag), for themselves or anyone else; that is an employment request now
      * (test_employment_requests). Nothing is written and they still get the public view. */
     before = writes(f);
-    patch_fac(f, p.id, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r);
+    it_patchf(f->s, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
-    patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     assert_non_null(strstr(r.body, "employment-requests"));
     assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
-    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* The licensing body may still move them directly (employed_from not overlapping B). */
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     free(body);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
@@ -1140,7 +1130,7 @@ test_employment(void **state)
     it_resp_free(&r);
     /* The second organisation to try is too late: they are employed now (404 to B). */
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
@@ -1168,7 +1158,7 @@ test_employment(void **state)
 
     /* An org_admin releases their own staff member; default effective today. */
     q = create_fac(f, boss_a, "Quinn", "Quits", NULL);
-    patch_fac(f, q.id, boss_a, q.etag, "{\"organisation_id\": null}", &r);
+    it_patchf(f->s, boss_a, q.etag, "{\"organisation_id\": null}", &r, "/v1/facilitators/%s", q.id);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
     /* It started today, so it never took effect. */
@@ -1667,7 +1657,7 @@ test_employment_requests(void **state)
                      1);
 
     /* Until approved, B sees only the public view. */
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "email"));
     assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
@@ -1721,7 +1711,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_json_str(&r, "status"), "approved");
     assert_non_null(it_json_str(&r, "decided_at"));
     it_resp_free(&r);
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
     assert_string_equal(it_json_str(&r, "email"), "Rhian.Request@example.org");
@@ -1732,7 +1722,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_jstr(json_array_get(emp, 0), "organisation_id"), org_b);
     assert_string_equal(it_jstr(json_array_get(emp, 0), "from"), f->today);
     it_resp_free(&r);
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "email"));
     it_resp_free(&r);
@@ -1772,7 +1762,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_json_str(&r, "status"), "declined");
     assert_string_equal(it_json_str(&r, "reason"), "no release from the employer");
     it_resp_free(&r);
-    get_fac(f, p.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", p.id);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
     it_resp_free(&r);
 

@@ -68,23 +68,6 @@ post_json_obj(struct fx *f, const char *token, json_t *body, struct it_resp *r)
     free(text);
 }
 
-static void
-patch_text(struct fx *f,
-           const char *id,
-           const char *token,
-           const char *etag,
-           const char *body,
-           struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/organisations/%s", id);
-}
-
-static void
-get_org(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/organisations/%s", id);
-}
-
 /* Creates an organisation through the API; returns its id, and its ETag in *etag when asked
  * (both malloc'd). */
 static char *
@@ -391,10 +374,10 @@ test_get_missing(void **state)
     struct fx *f = *state;
     struct it_resp r;
 
-    get_org(f, NO_SUCH_ORG, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", NO_SUCH_ORG);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_org(f, "not-a-uuid", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_get(f->s, "/v1/organisations/" NO_SUCH_ORG, NULL, &r);
@@ -603,14 +586,15 @@ test_patch(void **state)
     PGresult *res;
 
     /* Without If-Match: 428; stale or weak: 412; nothing changes. */
-    patch_text(f, id, f->admin, NULL, "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, NULL, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_text(f, id, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s",
+              id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     weak = it_fmt("W/%s", etag);
-    patch_text(f, id, f->admin, weak, "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, weak, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     free(weak);
@@ -622,27 +606,28 @@ test_patch(void **state)
     assert_int_equal(audit_rows(f), audits);
 
     /* Validation: 422 naming the field, nothing written. */
-    patch_text(f, id, f->admin, etag, "{\"postcode\": \"nope\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"postcode\": \"nope\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "postcode");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"name\": null}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"name\": null}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "name");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r,
+              "/v1/organisations/%s", id);
     it_assert_field_error(&r, "address_lines");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"colour\": \"red\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"colour\": \"red\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "colour");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{}", &r);
+    it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 422);
     it_resp_free(&r);
     assert_int_equal(audit_rows(f), audits);
 
     /* With the current ETag: 200, a new ETag, the change applied and normalised. */
-    patch_text(f, id, f->admin, etag,
-               "{\"town\": \"Rochester\", \"postcode\": \"me1 1aa\", \"phone\": \"01634 111111\"}",
-               &r);
+    it_patchf(f->s, f->admin, etag,
+              "{\"town\": \"Rochester\", \"postcode\": \"me1 1aa\", \"phone\": \"01634 111111\"}",
+              &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     etag2 = strdup(it_header(&r, "ETag"));
@@ -659,14 +644,14 @@ test_patch(void **state)
     }
 
     /* The old ETag is now stale. */
-    patch_text(f, id, f->admin, etag, "{\"town\": \"Gillingham\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"town\": \"Gillingham\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
 
     /* null clears a nullable field; If-Match may list several tags. */
     {
         char *list = it_fmt("\"nope\", %s", etag2);
-        patch_text(f, id, f->admin, list, "{\"phone\": null}", &r);
+        it_patchf(f->s, f->admin, list, "{\"phone\": null}", &r, "/v1/organisations/%s", id);
         free(list);
     }
     it_assert_status(&r, 200);
@@ -700,10 +685,12 @@ test_patch(void **state)
     }
 
     /* Unknown and malformed ids. */
-    patch_text(f, NO_SUCH_ORG, f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
+              NO_SUCH_ORG);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_text(f, "not-a-uuid", f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
+              "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
@@ -773,17 +760,17 @@ test_licensee_access(void **state)
     PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
-    get_org(f, own, oa, &r);
+    it_getf(f->s, oa, &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    get_org(f, own, st, &r);
+    it_getf(f->s, st, &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    get_org(f, other, oa, &r);
+    it_getf(f->s, oa, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Licensee Other Org"));
     it_resp_free(&r);
-    get_org(f, other, st, &r);
+    it_getf(f->s, st, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
@@ -802,10 +789,10 @@ test_licensee_access(void **state)
 
     /* org_admin edits contact details of their own organisation. */
     etag = etag_of(f, own);
-    patch_text(f, own, oa, etag,
-               "{\"phone\": \"01634 222222\", \"email\": \"hello@own.example\","
-               " \"public_contact\": true, \"town\": \"Strood\"}",
-               &r);
+    it_patchf(f->s, oa, etag,
+              "{\"phone\": \"01634 222222\", \"email\": \"hello@own.example\","
+              " \"public_contact\": true, \"town\": \"Strood\"}",
+              &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "phone"), "01634 222222");
     it_resp_free(&r);
@@ -821,13 +808,14 @@ test_licensee_access(void **state)
     etag = etag_of(f, own);
     orgs = org_rows(f);
     audits = audit_rows(f);
-    patch_text(f, own, oa, etag, "{\"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"name\": \"Renamed\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_text(f, own, oa, etag, "{\"kind\": \"nhs\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"kind\": \"nhs\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_text(f, own, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r,
+              "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -839,14 +827,15 @@ test_licensee_access(void **state)
     /* Another organisation: 404 for a PATCH too, as if it did not exist. */
     {
         char *oetag = etag_of(f, other);
-        patch_text(f, other, oa, oetag, "{\"phone\": \"01634 444444\"}", &r);
+        it_patchf(f->s, oa, oetag, "{\"phone\": \"01634 444444\"}", &r, "/v1/organisations/%s",
+                  other);
         it_assert_problem(&r, 404);
         it_resp_free(&r);
         free(oetag);
     }
 
     /* org_staff may not edit at all. */
-    patch_text(f, own, st, etag, "{\"phone\": \"01634 555555\"}", &r);
+    it_patchf(f->s, st, etag, "{\"phone\": \"01634 555555\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
 
@@ -1023,7 +1012,7 @@ test_delete_licensed_conflict(void **state)
                               id),
                      1);
     assert_int_equal(audit_rows(f), audits);
-    get_org(f, id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "licence_status"), "active");
     it_resp_free(&r);

@@ -345,20 +345,10 @@ subscribe(struct fx *f, const char *token, const char *path, const char *events_
 static char *
 make_licence(struct fx *f, const char *org, char **etag)
 {
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, path, f->admin,
-                 "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\","
-                 " \"reason\": \"issued\"}",
-                 &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    *etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    return id;
+    return it_post_created(f->s, f->admin,
+                           "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\","
+                           " \"reason\": \"issued\"}",
+                           etag, "/v1/organisations/%s/licences", org);
 }
 
 /* PATCHes licence `id` with `body`; expects `want`; keeps the new ETag on 200. */

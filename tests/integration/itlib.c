@@ -2272,12 +2272,17 @@ it_fx_teardown(void **state)
 }
 
 char *
-it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+it_post_created(
+    struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
 {
     struct it_resp r;
-    char *id;
+    char *path, *id;
+    va_list ap;
 
-    it_post_json(s, "/v1/organisations", token, json, &r);
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_post_json(s, path, token, body, &r);
     it_assert_status(&r, 201);
     assert_non_null(it_json_str(&r, "id"));
     id = strdup(it_json_str(&r, "id"));
@@ -2286,7 +2291,45 @@ it_create_org_json(struct it_server *s, const char *token, const char *json, cha
         *etag = strdup(it_header(&r, "ETag"));
     }
     it_resp_free(&r);
+    free(path);
     return id;
+}
+
+char *
+it_issue_licence(struct it_server *s,
+                 const char *token,
+                 const char *org,
+                 const char *from,
+                 const char *until,
+                 const char *reason,
+                 ...)
+{
+    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\"}", from, until);
+    char *etag, *id = it_post_created(s, token, body, &etag, "/v1/organisations/%s/licences", org);
+    const char *status;
+    struct it_resp r;
+    va_list ap;
+
+    free(body);
+    va_start(ap, reason);
+    while ((status = va_arg(ap, const char *)) != NULL) {
+        body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
+        it_patchf(s, token, etag, body, &r, "/v1/licences/%s", id);
+        it_assert_status(&r, 200);
+        free(etag);
+        etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(body);
+    }
+    va_end(ap);
+    free(etag);
+    return id;
+}
+
+char *
+it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+{
+    return it_post_created(s, token, json, etag, "/v1/organisations");
 }
 
 char *

@@ -408,6 +408,24 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
 
+/* POSTs `body` as `token` to the path printf makes of `fmt`; fails unless 201 with a string id
+ * (and an ETag when `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets
+ * the ETag (malloc'd). */
+char *it_post_created(
+    struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Issues a licence for organisation `org` valid `from`..`until` as `token` (expects 201) and
+ * PATCHes it to each status of the NULL-terminated list after `reason` in turn, with `reason`
+ * (expects 200 each time). Returns the licence id (malloc'd). */
+char *it_issue_licence(struct it_server *s,
+                       const char *token,
+                       const char *org,
+                       const char *from,
+                       const char *until,
+                       const char *reason,
+                       ...) __attribute__((sentinel));
+
 /* POSTs /v1/organisations with `json` as `token`; fails unless 201 with an id (and an ETag when
  * `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets the ETag
  * (malloc'd). */
