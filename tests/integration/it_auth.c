@@ -28,8 +28,7 @@
 #define PASSWORD    "correct horse battery"
 
 struct fixture {
-    struct it_server *s;
-    char admin_id[40];
+    IT_FX_HEAD;
     char staff_id[40];
     char org_id[40];
 };
@@ -310,35 +309,20 @@ static const char *const trusted_proxy_env[] = {"REGISTRY_TRUSTED_PROXY=127.0.0.
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct it_resp r = {0};
-    char *admin, *staff;
+    struct fixture *f =
+        it_fx_start(sizeof(*f), "auth", trusted_proxy_env, ADMIN_EMAIL, PASSWORD, IT_FX_ID);
+    char *org, *staff;
 
-    assert_non_null(f);
-    f->s = it_start_env("auth", trusted_proxy_env);
-    admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), NULL, 0);
-    it_post_json(f->s, "/v1/organisations", admin,
-                 "{\"name\":\"Auth Test Org\",\"kind\":\"charity\",\"address_lines\":[\"1 High "
-                 "St\"],\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
-                 &r);
-    it_assert_status(&r, 201);
-    snprintf(f->org_id, sizeof(f->org_id), "%s", it_json_str(&r, "id"));
-    it_resp_free(&r);
-    staff = create_user(f, admin, STAFF_EMAIL, "org_staff");
+    org = it_create_org_json(f->s, f->admin,
+                             "{\"name\":\"Auth Test Org\",\"kind\":\"charity\",\"address_lines\":"
+                             "[\"1 High St\"],\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
+                             NULL);
+    snprintf(f->org_id, sizeof(f->org_id), "%s", org);
+    free(org);
+    staff = create_user(f, f->admin, STAFF_EMAIL, "org_staff");
     snprintf(f->staff_id, sizeof(f->staff_id), "%s", staff);
     free(staff);
-    free(admin);
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -1185,5 +1169,5 @@ main(void)
         cmocka_unit_test(test_no_token),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

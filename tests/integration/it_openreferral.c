@@ -37,7 +37,7 @@
 #define CENTRE_LON 0.5300
 
 struct fx {
-    struct it_server *s;
+    IT_FX_HEAD;
     char org_a[40], org_b[40], org_c[40], org_d[40], org_e[40];
     char a1[40], a2[40], a3_prison[40], a4_school[40], a5_private[40], a6_inactive[40],
         a7_archived[40], a8_nocoords[40], b1[40], b2[40], c1[40], d1[40];
@@ -686,16 +686,6 @@ setup(void **state)
     return 0;
 }
 
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f);
-    return 0;
-}
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
 /* GETs `path`, expects 200 JSON with the open-route headers. */
@@ -1214,5 +1204,5 @@ main(void)
         cmocka_unit_test(test_service_not_found), cmocka_unit_test(test_service_at_locations),
         cmocka_unit_test(test_organizations),     cmocka_unit_test(test_no_postcode_logged),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

@@ -20,8 +20,7 @@
 #define PASSWORD    "reports-test-password-1"
 
 struct fx {
-    struct it_server *s;
-    char *admin; /* access token of the licensing-body admin */
+    IT_FX_HEAD;
     int numbers; /* licence numbers used so far */
 };
 
@@ -209,16 +208,6 @@ teardown(void **state)
 
     free(f->admin);
     f->admin = NULL;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -798,5 +787,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -466,7 +466,8 @@ const char *it_csv_cell(json_t *rows, size_t row, size_t col);
  *         char *org_a; ...
  *     };
  *
- * so that it_fx_start and it_fx_teardown serve it. */
+ * so that it_fx_start and it_fx_teardown serve it. A setup of its own may calloc the struct
+ * instead; it_fx_teardown then frees whatever of the head it filled. */
 #define IT_FX_HEAD                                                                                 \
     struct it_server *s;                                                                           \
     char *admin;                                                                                   \
