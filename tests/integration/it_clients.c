@@ -139,40 +139,19 @@ count_clients(struct fx *f)
     return it_count(f->s, "SELECT count(*) FROM api_client");
 }
 
-static int
-b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
+/* Decodes base64url `in` into `out` (at most `cap` bytes); fails the test when it is not
+ * base64url. Returns the byte count. */
 static size_t
 b64url_decode(const char *in, unsigned char *out, size_t cap)
 {
-    unsigned long acc = 0;
-    int bits = 0;
-    size_t o = 0;
+    size_t n;
+    unsigned char *raw = it_b64url_decode(in, strlen(in), &n);
 
-    for (; *in != '\0'; in++) {
-        int v = b64url_value(*in);
-        assert_true(v >= 0);
-        acc = (acc << 6) | (unsigned long)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            assert_true(o < cap);
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    return o;
+    assert_non_null(raw);
+    assert_true(n <= cap);
+    memcpy(out, raw, n);
+    free(raw);
+    return n;
 }
 
 /* The PEM public key of a JWK's x and y (P-256), built with OpenSSL. Returns malloc'd text. */

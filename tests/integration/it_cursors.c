@@ -29,17 +29,6 @@ struct fx {
 /* ---- Helpers ----------------------------------------------------------------------------------
  */
 
-/* The base64url text of `len` bytes (malloc'd). */
-static char *
-b64url(const char *bytes, size_t len)
-{
-    char *out = malloc(len * 4 / 3 + 4);
-
-    assert_non_null(out);
-    codec_b64url_encode((const unsigned char *)bytes, len, out);
-    return out;
-}
-
 /* The JSON a cursor holds (a new reference), or NULL. */
 static json_t *
 cursor_json(const char *cursor)
@@ -191,7 +180,7 @@ expect_refused(struct fx *f, const char *path, const char *cursor, const char *w
 static void
 expect_refused_json(struct fx *f, const char *path, const char *json)
 {
-    char *c = b64url(json, strlen(json));
+    char *c = it_b64url_encode(json, strlen(json));
 
     expect_refused(f, path, c, json);
     free(c);

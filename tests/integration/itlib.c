@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/codec.h"
 #include "registry/password.h"
 
 extern char **environ;
@@ -2223,6 +2224,33 @@ it_admin(struct it_server *s,
         assert_int_equal(password_hash(password, hash, hashlen), 0);
     }
     return it_login(s, email, password);
+}
+
+char *
+it_b64url_encode(const void *bytes, size_t len)
+{
+    char *out = malloc(len * 4 / 3 + 4);
+
+    assert_non_null(out);
+    codec_b64url_encode(bytes, len, out);
+    return out;
+}
+
+unsigned char *
+it_b64url_decode(const char *in, size_t len, size_t *outlen)
+{
+    unsigned char *out = malloc(len + 1);
+    long n;
+
+    assert_non_null(out);
+    n = codec_b64url_decode(in, len, out);
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *outlen = (size_t)n;
+    return out;
 }
 
 _Static_assert(sizeof(((struct it_fx *)0)->hash) == PASSWORD_HASH_MAX, "IT_FX_HEAD hash size");

@@ -456,6 +456,13 @@ size_t it_csv_col(json_t *rows, const char *name);
 /* The text of cell (`row`, `col`) of `rows` from it_csv_parse (borrowed), or NULL. */
 const char *it_csv_cell(json_t *rows, size_t row, size_t col);
 
+/* Unpadded base64url of `len` bytes (malloc'd). */
+char *it_b64url_encode(const void *bytes, size_t len);
+
+/* Decodes `len` characters of unpadded base64url. Returns a malloc'd NUL-terminated buffer with
+ * the byte count in *outlen, or NULL when `in` is not base64url. */
+unsigned char *it_b64url_decode(const char *in, size_t len, size_t *outlen);
+
 /* ---- A group fixture ----------------------------------------------------------------------- */
 
 /* The first part of a test file's `struct fx`: the server, the licensing-body admin's access
