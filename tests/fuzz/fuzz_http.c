@@ -40,6 +40,7 @@
 #include "registry/codec.h"
 #include "registry/password.h"
 #include "registry/router.h"
+#include "registry/validate.h"
 
 #define DEFAULT_SEED  20261202u
 #define DEFAULT_COUNT 20000
@@ -280,8 +281,6 @@ collection_of(const char *prop, char *out, size_t len)
     }
 }
 
-static int validate_uuid_like(const char *s);
-
 /* Takes ids (and registration numbers) from a JSON answer to a request on a route whose last
  * literal segment is `collection`. */
 static void
@@ -293,7 +292,7 @@ harvest(const char *collection, json_t *j)
     if (json_is_object(j)) {
         const char *id = json_string_value(json_object_get(j, "id"));
         const char *reg = json_string_value(json_object_get(j, "registration_number"));
-        if (id != NULL && validate_uuid_like(id)) {
+        if (id != NULL && validate_uuid(id)) {
             pool_add(collection, id);
         }
         if (reg != NULL) {
@@ -466,23 +465,6 @@ random_uuid(char out[37])
     out[14] = '4';
     out[19] = "89ab"[pick(4)];
     out[36] = '\0';
-}
-
-static int
-validate_uuid_like(const char *s)
-{
-    size_t i;
-
-    if (strlen(s) != 36) {
-        return 0;
-    }
-    for (i = 0; i < 36; i++) {
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-                                                      : !isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static void

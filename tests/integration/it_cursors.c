@@ -16,6 +16,7 @@
 
 #include "itlib.h"
 #include "registry/codec.h"
+#include "registry/validate.h"
 
 #define ADMIN_EMAIL "admin@cursors.example"
 #define PASSWORD    "cursors-test-password-1"
@@ -42,23 +43,6 @@ cursor_json(const char *cursor)
     return j;
 }
 
-static int
-is_uuid(const char *s)
-{
-    size_t i;
-
-    if (strlen(s) != 36) {
-        return 0;
-    }
-    for (i = 0; i < 36; i++) {
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-                                                      : !isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The kind of a genuine sort key: 'i' integer, 'u' UUID, 'd' date, 't' a time stamp (a date
  * and a time), 's' other text. */
 static char
@@ -70,7 +54,7 @@ key_kind(json_t *v)
         return 'i';
     }
     assert_non_null(s);
-    if (is_uuid(s)) {
+    if (validate_uuid(s)) {
         return 'u';
     }
     if (strlen(s) >= 10 && isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-') {
