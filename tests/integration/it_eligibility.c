@@ -24,22 +24,7 @@ struct fx {
     int orgs, users;
 };
 
-struct fac {
-    char *id;
-    char *number;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-fac_free(struct fac *p)
-{
-    free(p->id);
-    free(p->number);
-    free(p->etag);
-    memset(p, 0, sizeof(*p));
-}
 
 static char *
 create_org(struct fx *f)
@@ -92,12 +77,11 @@ licensed_org(struct fx *f)
 }
 
 /* Registers a facilitator (employed by `org` from `from` when org is not NULL). */
-static struct fac
+static struct it_fac
 create_fac(struct fx *f, const char *org, const char *from)
 {
+    struct it_fac p;
     char *body;
-    struct it_resp r;
-    struct fac p;
 
     if (org == NULL) {
         body = strdup("{\"given_name\": \"Elle\", \"family_name\": \"Igible\","
@@ -112,18 +96,13 @@ create_fac(struct fx *f, const char *org, const char *from)
                       " \"employed_from\": \"%s\"}",
                       org, from);
     }
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
+    p = it_create_fac(f->s, f->admin, body);
     free(body);
     return p;
 }
 
 static void
-patch_ok(struct fx *f, struct fac *p, const char *body)
+patch_ok(struct fx *f, struct it_fac *p, const char *body)
 {
     char *path = it_fmt("/v1/facilitators/%s", p->id);
     struct it_resp r;
@@ -137,7 +116,7 @@ patch_ok(struct fx *f, struct fac *p, const char *body)
 }
 
 static void
-accredit(struct fx *f, struct fac *p)
+accredit(struct fx *f, struct it_fac *p)
 {
     patch_ok(f, p, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}");
 }
@@ -218,7 +197,7 @@ test_eligible(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -230,7 +209,7 @@ test_eligible(void **state)
     ask(f, p.number, f->today, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -239,7 +218,7 @@ test_not_accredited(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     ask(f, p.id, NULL, f->admin, &r);
@@ -252,7 +231,7 @@ test_not_accredited(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "accredited", org, "not_accredited", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -261,7 +240,7 @@ test_accreditation_lapsed(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f), *body, yesterday[16], before[16];
-    struct fac p = create_fac(f, org, "2020-01-01");
+    struct it_fac p = create_fac(f, org, "2020-01-01");
     struct it_resp r;
 
     it_day(f->s, -1, yesterday, sizeof(yesterday));
@@ -284,7 +263,7 @@ test_accreditation_lapsed(void **state)
     ask(f, p.id, yesterday, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -293,7 +272,7 @@ test_suspended(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -301,7 +280,7 @@ test_suspended(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -310,7 +289,7 @@ test_withdrawn(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -318,7 +297,7 @@ test_withdrawn(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "withdrawn", org, "withdrawn", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -327,7 +306,7 @@ test_no_current_employer(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f), past[16], *body;
-    struct fac p = create_fac(f, NULL, NULL), q;
+    struct it_fac p = create_fac(f, NULL, NULL), q;
     struct it_resp r;
 
     accredit(f, &p);
@@ -353,8 +332,8 @@ test_no_current_employer(void **state)
     ask(f, q.id, it_day(f->s, -1, past, sizeof(past)), f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -391,13 +370,13 @@ test_employer_licence_not_active(void **state)
     orgs[2] = susp;
     orgs[3] = expd;
     for (i = 0; i < 4; i++) {
-        struct fac p = create_fac(f, orgs[i], NULL);
+        struct it_fac p = create_fac(f, orgs[i], NULL);
 
         accredit(f, &p);
         ask(f, p.id, NULL, f->admin, &r);
         assert_verdict(&r, 0, "accredited", orgs[i], "employer_licence_not_active", NULL);
         it_resp_free(&r);
-        fac_free(&p);
+        it_fac_free(&p);
     }
     free(bare);
     free(pend);
@@ -410,7 +389,7 @@ test_reasons_combine(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, NULL, NULL), q = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, NULL, NULL), q = create_fac(f, org, NULL);
     struct it_resp r;
 
     ask(f, p.id, NULL, f->admin, &r);
@@ -420,8 +399,8 @@ test_reasons_combine(void **state)
     ask(f, q.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "withdrawn", org, "withdrawn", "employer_licence_not_active", NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -433,7 +412,7 @@ test_past_differs_from_today(void **state)
     struct fx *f = *state;
     char *org = create_org(f), *lic;
     char d60[16], d30[16], d7[16], d90[16];
-    struct fac p;
+    struct it_fac p;
     struct it_resp r;
 
     it_day(f->s, -60, d60, sizeof(d60));
@@ -505,7 +484,7 @@ test_past_differs_from_today(void **state)
         it_resp_free(&r);
     }
     free(lic);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -521,7 +500,7 @@ test_requests(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *other = create_org(f), *path;
     char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", other);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
     size_t i;
 
@@ -561,7 +540,7 @@ test_requests(void **state)
                               " AND action NOT IN ('create', 'update')",
                               p.id),
                      0);
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss);
     free(staff);
     free(org);
@@ -576,7 +555,7 @@ test_for_organisation(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *other = licensed_org(f), *path;
     char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", org);
-    struct fac p = create_fac(f, org, NULL), q = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL), q = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -621,8 +600,8 @@ test_for_organisation(void **state)
     ask(f, q.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(boss);
     free(staff);
     free(org);
@@ -633,7 +612,7 @@ test_for_organisation(void **state)
 
 /* PATCHes facilitator `p` as admin with `body` and expects a 422 naming `field`. */
 static void
-patch_422(struct fx *f, struct fac *p, const char *body, const char *field)
+patch_422(struct fx *f, struct it_fac *p, const char *body, const char *field)
 {
     char *path = it_fmt("/v1/facilitators/%s", p->id);
     struct it_resp r;
@@ -650,7 +629,7 @@ test_effective_dates(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *body, *lic, *lpath, *etag;
     char d2[16], d3[16], d4[16], d5[16], d10[16], d15[16], d30[16], d400[16], p5[16], p6[16];
-    struct fac p = create_fac(f, org, it_day(f->s, -30, d30, sizeof(d30)));
+    struct it_fac p = create_fac(f, org, it_day(f->s, -30, d30, sizeof(d30)));
     struct it_resp r;
 
     it_day(f->s, -2, d2, sizeof(d2));
@@ -760,7 +739,7 @@ test_effective_dates(void **state)
                               " WHERE facilitator_id = $1::uuid AND scheduled",
                               p.id),
                      0);
-    fac_free(&p);
+    it_fac_free(&p);
 
     /* Licences: suspended from five days ago, the employer's staff were not eligible since. */
     p = create_fac(f, org, d30);
@@ -830,7 +809,7 @@ test_effective_dates(void **state)
     free(lpath);
     free(lic);
     free(etag);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 

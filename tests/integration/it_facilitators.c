@@ -29,23 +29,7 @@ struct fx {
     int orgs, users; /* made so far, for unique names */
 };
 
-/* A facilitator made by a test (strings malloc'd). */
-struct fac {
-    char *id;
-    char *number;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-fac_free(struct fac *p)
-{
-    free(p->id);
-    free(p->number);
-    free(p->etag);
-    memset(p, 0, sizeof(*p));
-}
 
 static char *
 create_org(struct fx *f)
@@ -67,7 +51,7 @@ licensee(struct fx *f, const char *role, const char *org)
 
 /* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,
  * e.g. "\"organisation_id\": \"...\", "). Expects 201. */
-static struct fac
+static struct it_fac
 create_fac(struct fx *f, const char *token, const char *given, const char *family, const char *org)
 {
     char *body = org != NULL
@@ -78,22 +62,15 @@ create_fac(struct fx *f, const char *token, const char *given, const char *famil
                      : it_fmt("{\"given_name\": \"%s\", \"family_name\": \"%s\","
                               " \"email\": \"%s.%s@example.org\"}",
                               given, family, given, family);
-    struct it_resp r;
-    struct fac p;
+    struct it_fac p = it_create_fac(f->s, token, body);
 
-    it_post_json(f->s, "/v1/facilitators", token, body, &r);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
     free(body);
     return p;
 }
 
 /* PATCHes `p` as admin with `body`, expects 200 and keeps the new ETag. */
 static void
-patch_ok(struct fx *f, struct fac *p, const char *token, const char *body, struct it_resp *out)
+patch_ok(struct fx *f, struct it_fac *p, const char *token, const char *body, struct it_resp *out)
 {
     struct it_resp r;
 
@@ -283,7 +260,7 @@ test_create_by_admin(void **state)
 
     /* Numbers follow on; an admin may register someone without an employer. */
     {
-        struct fac p = create_fac(f, f->admin, "Bob", "Nobody", NULL);
+        struct it_fac p = create_fac(f, f->admin, "Bob", "Nobody", NULL);
         struct it_resp n;
 
         assert_string_not_equal(p.number, number);
@@ -298,7 +275,7 @@ test_create_by_admin(void **state)
                      "SELECT count(*) FROM facilitator_employment WHERE facilitator_id = $1::uuid",
                      p.id),
             0);
-        fac_free(&p);
+        it_fac_free(&p);
     }
     it_resp_free(&r);
     free(org);
@@ -498,8 +475,8 @@ test_visibility(void **state)
     char *org_a = create_org(f), *org_b = create_org(f);
     char *boss_a = licensee(f, "org_admin", org_a), *staff_a = licensee(f, "org_staff", org_a);
     char *boss_b = licensee(f, "org_admin", org_b);
-    struct fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
-    struct fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
+    struct it_fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
+    struct it_fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
     const char *const *k;
     struct it_resp r;
     long before;
@@ -634,8 +611,8 @@ test_visibility(void **state)
     it_assert_problem(&r, 401);
     it_resp_free(&r);
 
-    fac_free(&fa);
-    fac_free(&fb);
+    it_fac_free(&fa);
+    it_fac_free(&fb);
     free(boss_a);
     free(staff_a);
     free(boss_b);
@@ -650,7 +627,7 @@ test_edits(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *boss = licensee(f, "org_admin", org);
-    struct fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
+    struct it_fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
     struct it_resp r;
     PGresult *res;
     long before;
@@ -746,7 +723,7 @@ test_edits(void **state)
     assert_string_equal(PQgetvalue(res, 1, 3), "Gwendolen");
     assert_string_equal(PQgetvalue(res, 2, 0), "update");
     PQclear(res);
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss);
     free(org);
 }
@@ -756,7 +733,7 @@ test_if_match(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
+    struct it_fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
     const char *body = "{\"family_name\": \"Changed\"}";
     struct it_resp r;
     long before = writes(f);
@@ -786,7 +763,7 @@ test_if_match(void **state)
     it_resp_free(&r);
     free(old);
     free(weak);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -795,7 +772,7 @@ test_concurrent_patches(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, f->admin, "Rae", "Race", org);
+    struct it_fac p = create_fac(f, f->admin, "Rae", "Race", org);
     int round;
 
     patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
@@ -842,7 +819,7 @@ test_concurrent_patches(void **state)
             patch_ok(f, &p, f->admin, body[1], NULL);
         }
     }
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -850,7 +827,7 @@ test_concurrent_patches(void **state)
 
 /* Expects a 409 invalid-transition for `body` on `p`, with nothing written. */
 static void
-refused(struct fx *f, struct fac *p, const char *body)
+refused(struct fx *f, struct it_fac *p, const char *body)
 {
     struct it_resp r;
     long before = writes(f);
@@ -867,8 +844,8 @@ test_transitions(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), past[16];
-    struct fac p = create_fac(f, f->admin, "Tess", "Transit", org);
-    struct fac q = create_fac(f, f->admin, "Tom", "Transit", org);
+    struct it_fac p = create_fac(f, f->admin, "Tess", "Transit", org);
+    struct it_fac q = create_fac(f, f->admin, "Tom", "Transit", org);
     struct it_resp r;
     PGresult *res;
 
@@ -944,7 +921,7 @@ test_transitions(void **state)
     /* Lapsing: accredited with a past accredited_until reads lapsed; suspended then reinstated
      * past it still reads lapsed; lapsed cannot be set by hand. */
     {
-        struct fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
+        struct it_fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
         char *body;
 
         it_day(f->s, -1, past, sizeof(past));
@@ -976,10 +953,10 @@ test_transitions(void **state)
         assert_string_equal(it_json_str(&r, "status"), "accredited");
         assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
         it_resp_free(&r);
-        fac_free(&l);
+        it_fac_free(&l);
     }
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -992,7 +969,7 @@ test_employment(void **state)
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f), *body;
     char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
     char d60[16], d10[16], d9[16], d11[16], tomorrow[16];
-    struct fac p, q;
+    struct it_fac p, q;
     struct it_resp r;
     json_t *emp;
     long before;
@@ -1006,13 +983,8 @@ test_employment(void **state)
         it_fmt("{\"given_name\": \"Mo\", \"family_name\": \"Mover\", \"email\": \"mo@example.org\","
                " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
                org_a, d60);
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    p = it_create_fac(f->s, f->admin, body);
     free(body);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
 
     /* An org_admin may not move their staff to another employer: 403. */
     before = writes(f);
@@ -1164,9 +1136,9 @@ test_employment(void **state)
     /* It started today, so it never took effect. */
     assert_int_equal(json_array_size(json_object_get(r.json, "employment_history")), 0);
     it_resp_free(&r);
-    fac_free(&q);
+    it_fac_free(&q);
 
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss_a);
     free(boss_b);
     free(org_a);
@@ -1187,7 +1159,7 @@ test_list(void **state)
     static const int order[5] = {2, 3, 1, 4, 0};
     struct fx *f = *state;
     char *org = create_org(f), *path, *cursor = NULL;
-    struct fac p[5];
+    struct it_fac p[5];
     json_t *seen = json_array();
     struct it_resp r;
     int i, pages = 0;
@@ -1319,7 +1291,7 @@ test_list(void **state)
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     for (i = 0; i < 5; i++) {
-        fac_free(&p[i]);
+        it_fac_free(&p[i]);
     }
     json_decref(seen);
     free(cursor);
@@ -1553,9 +1525,9 @@ test_employment_requests(void **state)
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f);
     char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
     char *boss_c = licensee(f, "org_admin", org_c), *staff_b = licensee(f, "org_staff", org_b);
-    struct fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
-    struct fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
-    struct fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
+    struct it_fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
+    struct it_fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
+    struct it_fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
     char *body, *rid, *retag, *path, *rpath, tomorrow[16], d5[16];
     struct it_resp r;
     json_t *emp;
@@ -1770,9 +1742,9 @@ test_employment_requests(void **state)
     free(rpath);
     free(rid);
     free(retag);
-    fac_free(&p);
-    fac_free(&t);
-    fac_free(&w);
+    it_fac_free(&p);
+    it_fac_free(&t);
+    it_fac_free(&w);
     free(boss_a);
     free(boss_b);
     free(boss_c);

@@ -2323,6 +2323,33 @@ it_post_created(
     return id;
 }
 
+void
+it_fac_free(struct it_fac *p)
+{
+    free(p->id);
+    free(p->number);
+    free(p->etag);
+    memset(p, 0, sizeof(*p));
+}
+
+struct it_fac
+it_create_fac(struct it_server *s, const char *token, const char *body)
+{
+    struct it_resp r;
+    struct it_fac p;
+
+    it_post_json(s, "/v1/facilitators", token, body, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    assert_non_null(it_json_str(&r, "registration_number"));
+    assert_non_null(it_header(&r, "ETag"));
+    p.id = strdup(it_json_str(&r, "id"));
+    p.number = strdup(it_json_str(&r, "registration_number"));
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return p;
+}
+
 char *
 it_issue_licence(struct it_server *s,
                  const char *token,

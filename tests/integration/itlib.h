@@ -415,6 +415,20 @@ char *it_post_created(
     struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* A facilitator made by a test (strings malloc'd). */
+struct it_fac {
+    char *id;
+    char *number; /* registration_number */
+    char *etag;
+};
+
+/* Frees the strings of `p` and zeroes it. */
+void it_fac_free(struct it_fac *p);
+
+/* POSTs /v1/facilitators with `body` as `token`; fails unless 201 with an id, a registration
+ * number and an ETag, and returns them. */
+struct it_fac it_create_fac(struct it_server *s, const char *token, const char *body);
+
 /* Issues a licence for organisation `org` valid `from`..`until` as `token` (expects 201) and
  * PATCHes it to each status of the NULL-terminated list after `reason` in turn, with `reason`
  * (expects 200 each time). Returns the licence id (malloc'd). */
