@@ -1310,13 +1310,8 @@ it_create_admin(struct it_server *s, const char *email, const char *password)
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *data, size_t n)
+void
+it_buf_add(struct it_buf *b, const void *data, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap == 0 ? 4096 : b->cap;
@@ -1338,20 +1333,20 @@ buf_add(struct buf *b, const char *data, size_t n)
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *user)
 {
-    buf_add(user, data, size * nmemb);
+    it_buf_add(user, data, size * nmemb);
     return size * nmemb;
 }
 
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *user)
 {
-    struct buf *b = user;
+    struct it_buf *b = user;
     size_t n = size * nmemb;
 
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         b->len = 0; /* keep only the final response's headers (after 100 Continue) */
     }
-    buf_add(b, data, n);
+    it_buf_add(b, data, n);
     return n;
 }
 
@@ -1396,7 +1391,7 @@ static void
 index_headers(struct it_resp *r)
 {
     const char *p = r->headers;
-    struct buf b = {0};
+    struct it_buf b = {0};
 
     while (p != NULL && *p != '\0') {
         const char *eol = strpbrk(p, "\r\n"), *colon, *v, *end;
@@ -1414,17 +1409,17 @@ index_headers(struct it_resp *r)
             while (end > v && (end[-1] == ' ' || end[-1] == '\t')) {
                 end--;
             }
-            buf_add(&b, p, (size_t)(colon - p));
-            buf_add(&b, "", 1);
-            buf_add(&b, v, (size_t)(end - v));
-            buf_add(&b, "", 1);
+            it_buf_add(&b, p, (size_t)(colon - p));
+            it_buf_add(&b, "", 1);
+            it_buf_add(&b, v, (size_t)(end - v));
+            it_buf_add(&b, "", 1);
         }
         p = eol;
         while (*p == '\r' || *p == '\n') {
             p++;
         }
     }
-    buf_add(&b, "", 1);
+    it_buf_add(&b, "", 1);
     r->hdr_index = b.p;
 }
 
@@ -1520,7 +1515,7 @@ it_request_n(struct it_server *s,
     CURL *h;
     CURLcode rc;
     struct curl_slist *list = NULL;
-    struct buf bb = {0}, hb = {0};
+    struct it_buf bb = {0}, hb = {0};
     struct upload up = {body, len};
     char errbuf[CURL_ERROR_SIZE] = "";
     char *url, *auth = NULL;

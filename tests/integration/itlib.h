@@ -78,6 +78,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <cmocka.h>
@@ -476,6 +477,25 @@ char *it_b64url_encode(const void *bytes, size_t len);
 /* Decodes `len` characters of unpadded base64url. Returns a malloc'd NUL-terminated buffer with
  * the byte count in *outlen, or NULL when `in` is not base64url. */
 unsigned char *it_b64url_decode(const char *in, size_t len, size_t *outlen);
+
+/* A growable byte buffer, always NUL-terminated once written to; free(p) when done. */
+struct it_buf {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends `n` bytes to `b` (aborts when memory runs out). */
+void it_buf_add(struct it_buf *b, const void *data, size_t n);
+
+/* Runs a query (the arguments after `s` as for it_sql), which must return one row, and copies
+ * its first value into the char array `buf`; fails the test otherwise. */
+#define IT_SQL_VALUE(buf, s, ...)                                                                  \
+    do {                                                                                           \
+        PGresult *res_ = it_sql((s), __VA_ARGS__);                                                 \
+        assert_int_equal(PQntuples(res_), 1);                                                      \
+        snprintf((buf), sizeof(buf), "%s", PQgetvalue(res_, 0, 0));                                \
+        PQclear(res_);                                                                             \
+    } while (0)
 
 /* ---- A group fixture ----------------------------------------------------------------------- */
 
