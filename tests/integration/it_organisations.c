@@ -2,6 +2,7 @@
  * create, validation (and that a refused request writes nothing), get, list filters and keyset
  * pagination, PATCH with If-Match (also two at once), what licensees may see and change,
  * DELETE (remove, archive, refuse), and the audit rows every change leaves. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,24 @@ ids_contain(json_t *ids, const char *id)
         }
     }
     return 0;
+}
+
+/* GETs list `path` as `token`; fails unless it holds exactly `n` items, among them each id of
+ * the NULL-terminated list after `n`. */
+static void __attribute__((sentinel))
+assert_list(struct fx *f, const char *token, const char *path, size_t n, ...)
+{
+    json_t *ids = list_ids(f, token, path, NULL);
+    const char *id;
+    va_list ap;
+
+    assert_int_equal(json_array_size(ids), n);
+    va_start(ap, n);
+    while ((id = va_arg(ap, const char *)) != NULL) {
+        assert_true(ids_contain(ids, id));
+    }
+    va_end(ap);
+    json_decref(ids);
 }
 
 /* ---- Fixture ----------------------------------------------------------------------------------
@@ -396,55 +415,26 @@ test_list_filters(void **state)
     char *gamma = create_org(f, "Qzx Gamma School", "school", NULL);
     char *delta = create_org(f, "qzx delta council", "local_authority", NULL);
     char *expired = create_org(f, "Qzx Epsilon Service", "other", NULL);
-    json_t *ids;
 
     add_licence(f, alpha, "active", "2999-12-31");
     add_licence(f, gamma, "suspended", "2999-12-31");
     add_licence(f, expired, "active", "2001-01-31"); /* past valid_until: reads as expired */
 
     /* q: case-insensitive substring of the name. */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=QZX", NULL);
-    assert_int_equal(json_array_size(ids), 5);
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx%20beta", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, beta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=no-such-organisation-anywhere", NULL);
-    assert_int_equal(json_array_size(ids), 0);
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=QZX", 5, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx%20beta", 1, beta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=no-such-organisation-anywhere", 0, NULL);
 
     /* kind. */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&kind=nhs", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, beta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?kind=local_authority&q=qzx", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, delta));
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&kind=nhs", 1, beta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?kind=local_authority&q=qzx", 1, delta, NULL);
 
     /* licence_status, including "none" and the computed "expired". */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=active", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, alpha));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=suspended", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, gamma));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=expired", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, expired));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none", NULL);
-    assert_int_equal(json_array_size(ids), 2);
-    assert_true(ids_contain(ids, beta));
-    assert_true(ids_contain(ids, delta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none&kind=nhs", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=active", 1, alpha, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=suspended", 1, gamma, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=expired", 1, expired, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=none", 2, beta, delta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=none&kind=nhs", 1, NULL);
 
     free(alpha);
     free(beta);
@@ -754,7 +744,7 @@ test_licensee_access(void **state)
     char *oa = it_login(f->s, "orgadmin@own.example", PASSWORD);
     char *st = it_login(f->s, "staff@own.example", PASSWORD);
     struct it_resp r;
-    json_t *ids, *body;
+    json_t *body;
     char *etag, *path;
     long orgs, audits;
     PGresult *res;
@@ -775,17 +765,9 @@ test_licensee_access(void **state)
     it_resp_free(&r);
 
     /* Their list holds only their organisation, whatever the filters. */
-    ids = list_ids(f, oa, "/v1/organisations", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, own));
-    json_decref(ids);
-    ids = list_ids(f, st, "/v1/organisations?limit=100", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, own));
-    json_decref(ids);
-    ids = list_ids(f, oa, "/v1/organisations?q=Licensee%20Other", NULL);
-    assert_int_equal(json_array_size(ids), 0);
-    json_decref(ids);
+    assert_list(f, oa, "/v1/organisations", 1, own, NULL);
+    assert_list(f, st, "/v1/organisations?limit=100", 1, own, NULL);
+    assert_list(f, oa, "/v1/organisations?q=Licensee%20Other", 0, NULL);
 
     /* org_admin edits contact details of their own organisation. */
     etag = etag_of(f, own);
