@@ -40,6 +40,7 @@
 #include "registry/codec.h"
 #include "registry/password.h"
 #include "registry/router.h"
+#include "registry/validate.h"
 
 #define DEFAULT_SEED  20261202u
 #define DEFAULT_COUNT 20000
@@ -107,40 +108,16 @@ tag(const char *fmt, ...)
 
 /* ---- A growable byte buffer ----------------------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
 static void
-buf_add(struct buf *b, const void *s, size_t n)
+buf_str(struct it_buf *b, const char *s)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        b->p = realloc(b->p, cap);
-        if (b->p == NULL) {
-            abort();
-        }
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    it_buf_add(b, s, strlen(s));
 }
 
-static void
-buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_fmt(struct it_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-buf_fmt(struct buf *b, const char *fmt, ...)
+buf_fmt(struct it_buf *b, const char *fmt, ...)
 {
     char tmp[2048];
     va_list ap;
@@ -150,12 +127,12 @@ buf_fmt(struct buf *b, const char *fmt, ...)
     n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (n > 0) {
-        buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+        it_buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
     }
 }
 
 static void
-buf_free(struct buf *b)
+buf_free(struct it_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof(*b));
@@ -280,8 +257,6 @@ collection_of(const char *prop, char *out, size_t len)
     }
 }
 
-static int validate_uuid_like(const char *s);
-
 /* Takes ids (and registration numbers) from a JSON answer to a request on a route whose last
  * literal segment is `collection`. */
 static void
@@ -293,7 +268,7 @@ harvest(const char *collection, json_t *j)
     if (json_is_object(j)) {
         const char *id = json_string_value(json_object_get(j, "id"));
         const char *reg = json_string_value(json_object_get(j, "registration_number"));
-        if (id != NULL && validate_uuid_like(id)) {
+        if (id != NULL && validate_uuid(id)) {
             pool_add(collection, id);
         }
         if (reg != NULL) {
@@ -466,23 +441,6 @@ random_uuid(char out[37])
     out[14] = '4';
     out[19] = "89ab"[pick(4)];
     out[36] = '\0';
-}
-
-static int
-validate_uuid_like(const char *s)
-{
-    size_t i;
-
-    if (strlen(s) != 36) {
-        return 0;
-    }
-    for (i = 0; i < 36; i++) {
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-                                                      : !isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static void
@@ -863,13 +821,13 @@ mutate_json(json_t *body)
 
 /* Byte-level damage to serialised JSON. */
 static void
-mutate_bytes(struct buf *b)
+mutate_bytes(struct it_buf *b)
 {
     static const char *const inserts[] = {"\xff",    "\xc0\x80", "\xed\xa0\x80", "\x01", "\\u0000",
                                           "\\ud800", "\"",       "\\",           ",",    "}",
                                           "]",       "\x00"};
     size_t at = b->len ? pick((unsigned)b->len) : 0;
-    struct buf o = {0};
+    struct it_buf o = {0};
     unsigned k = pick(8);
 
     tag("bytes%u", k);
@@ -883,17 +841,17 @@ mutate_bytes(struct buf *b)
     case 1: /* duplicate key */
         if (b->len > 1 && b->p[0] == '{') {
             buf_str(&o, "{\"name\":\"a\",\"name\":\"b\",");
-            buf_add(&o, b->p + 1, b->len - 1);
+            it_buf_add(&o, b->p + 1, b->len - 1);
             break;
         }
         /* fall through */
     case 2: /* trailing garbage */
-        buf_add(&o, b->p ? b->p : "", b->len);
+        it_buf_add(&o, b->p ? b->p : "", b->len);
         buf_str(&o, chance(50) ? " {}" : "\x00garbage");
         break;
     case 3: /* a byte-order mark */
         buf_str(&o, "\xef\xbb\xbf");
-        buf_add(&o, b->p ? b->p : "", b->len);
+        it_buf_add(&o, b->p ? b->p : "", b->len);
         break;
     case 4: { /* deep nesting */
         int i, d = 20 + (int)pick(4000);
@@ -908,16 +866,16 @@ mutate_bytes(struct buf *b)
         break;
     }
     case 5: /* a flipped byte */
-        buf_add(&o, b->p ? b->p : "", b->len);
+        it_buf_add(&o, b->p ? b->p : "", b->len);
         if (o.len > 0) {
             o.p[at] = (char)(o.p[at] ^ (1 << pick(8)));
         }
         break;
     default: { /* an inserted sequence */
         const char *ins = ONE_OF(inserts);
-        buf_add(&o, b->p ? b->p : "", at);
-        buf_add(&o, ins, ins[0] ? strlen(ins) : 1);
-        buf_add(&o, b->p ? b->p + at : "", b->len - at);
+        it_buf_add(&o, b->p ? b->p : "", at);
+        it_buf_add(&o, ins, ins[0] ? strlen(ins) : 1);
+        it_buf_add(&o, b->p ? b->p + at : "", b->len - at);
         break;
     }
     }
@@ -928,7 +886,7 @@ mutate_bytes(struct buf *b)
 /* ---- Query strings --------------------------------------------------------------------------- */
 
 static void
-b64url_of(const char *text, struct buf *out)
+b64url_of(const char *text, struct it_buf *out)
 {
     size_t n = strlen(text);
     char *enc = malloc(n * 4 / 3 + 4);
@@ -943,7 +901,7 @@ b64url_of(const char *text, struct buf *out)
 
 /* A forged cursor: well-formed base64url of JSON that this list never made. */
 static void
-forged_cursor(struct buf *q)
+forged_cursor(struct it_buf *q)
 {
     static const char *const forged[] = {
         "[1]",
@@ -965,7 +923,7 @@ forged_cursor(struct buf *q)
         "[\"' OR 1=1 --\",\"00000000-0000-4000-8000-000000000000\"]",
         "[true,\"00000000-0000-4000-8000-000000000000\"]",
     };
-    struct buf deep = {0};
+    struct it_buf deep = {0};
     int i;
 
     unsigned k = pick(5), which;
@@ -1023,7 +981,7 @@ static const char *const hostile_query_values[] = {
 
 /* Appends one query item name=value for parameter `p` (a resolved OpenAPI parameter). */
 static void
-query_item(struct buf *q, json_t *p, int hostile)
+query_item(struct it_buf *q, json_t *p, int hostile)
 {
     const char *name = json_string_value(json_object_get(p, "name"));
     json_t *schema = resolve(json_object_get(p, "schema"));
@@ -1046,7 +1004,7 @@ query_item(struct buf *q, json_t *p, int hostile)
             const unsigned char *s = (const unsigned char *)json_string_value(v);
             for (; *s != '\0'; s++) {
                 if (isalnum(*s) || *s == '-' || *s == '_' || *s == '.' || *s == '~') {
-                    buf_add(q, s, 1);
+                    it_buf_add(q, s, 1);
                 } else {
                     buf_fmt(q, "%%%02X", *s);
                 }
@@ -1060,7 +1018,7 @@ query_item(struct buf *q, json_t *p, int hostile)
 }
 
 static void
-make_query(struct target *t, struct buf *q, int hostile)
+make_query(struct target *t, struct it_buf *q, int hostile)
 {
     size_t n = json_array_size(t->query_params), i;
 
@@ -1134,7 +1092,7 @@ static const char *const hostile_segments[] = {
 
 /* Fills the pattern's parameters; for DELETE and PATCH of users, never a protected id. */
 static void
-make_path(struct target *t, struct buf *path, int hostile)
+make_path(struct target *t, struct it_buf *path, int hostile)
 {
     const char *p = t->route->pattern, *seg_start = p;
     char last[40] = "", uuid[37];
@@ -1174,7 +1132,7 @@ make_path(struct target *t, struct buf *path, int hostile)
             if (*p == '/') {
                 seg_start = p + 1;
             }
-            buf_add(path, p, 1);
+            it_buf_add(path, p, 1);
             p++;
             if (*p == '/' || *p == '\0') {
                 size_t k = (size_t)(p - seg_start);
@@ -1198,7 +1156,7 @@ fingerprint_prepare(struct it_server *s)
     PGresult *res = it_sql(s, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                               " AND tablename NOT IN ('postcode', 'postcode_district',"
                               " 'schema_migrations') ORDER BY 1");
-    struct buf b = {0};
+    struct it_buf b = {0};
     int i;
 
     table_names = json_array();
@@ -1266,7 +1224,7 @@ static int nfails;
 static long total_failures;
 
 static void
-escape_into(struct buf *o, const char *s, size_t n, size_t max)
+escape_into(struct it_buf *o, const char *s, size_t n, size_t max)
 {
     size_t i;
 
@@ -1275,7 +1233,7 @@ escape_into(struct buf *o, const char *s, size_t n, size_t max)
         if (c == '\\') {
             buf_str(o, "\\\\");
         } else if (c >= 0x20 && c < 0x7f) {
-            buf_add(o, &c, 1);
+            it_buf_add(o, &c, 1);
         } else if (c == '\r') {
             buf_str(o, "\\r");
         } else if (c == '\n') {
@@ -1301,7 +1259,7 @@ record_failure(long seq,
                size_t anslen)
 {
     char key[300];
-    struct buf ex = {0};
+    struct it_buf ex = {0};
     int i;
 
     total_failures++;
@@ -1427,8 +1385,8 @@ fixture(struct fx *f)
 
 struct request {
     const char *method;
-    struct buf target; /* path and query */
-    struct buf body;
+    struct it_buf target; /* path and query */
+    struct it_buf body;
     int has_body;
     const char *bearer;
     const char *headers[12];
@@ -1615,11 +1573,11 @@ make_request(struct fx *f, struct target *t, struct request *q)
     q->bearer = valid ? fitting_bearer(f, t->route) : choose_bearer(f);
     make_path(t, &q->target, hostile_path);
     if (strcmp(t->route->method, "GET") == 0 || hostile_query) {
-        struct buf qs = {0};
+        struct it_buf qs = {0};
         make_query(t, &qs, hostile_query);
         if (qs.len > 0) {
             buf_str(&q->target, "?");
-            buf_add(&q->target, qs.p, qs.len);
+            it_buf_add(&q->target, qs.p, qs.len);
         }
         buf_free(&qs);
     }
@@ -1708,7 +1666,7 @@ make_request(struct fx *f, struct target *t, struct request *q)
 /* Sends `q` over a plain socket with one kind of framing damage. Returns the status (0 when no
  * status line came); `wire` gets what was sent. */
 static long
-send_raw(struct fx *f, struct request *q, struct buf *wire, char *answer, size_t anslen)
+send_raw(struct fx *f, struct request *q, struct it_buf *wire, char *answer, size_t anslen)
 {
     static const char *const versions[] = {"HTTP/1.1", "HTTP/1.0",       "HTTP/2.0", "HTTP/9.9",
                                            "",         "HTTP/1.1 extra", "http/1.1"};
@@ -1735,12 +1693,12 @@ send_raw(struct fx *f, struct request *q, struct buf *wire, char *answer, size_t
     if (kind == 2) {
         buf_str(wire, "http://127.0.0.1");
     }
-    buf_add(wire, q->target.p, q->target.len);
+    it_buf_add(wire, q->target.p, q->target.len);
     if (kind == 3) { /* raw bytes in the path or query */
         buf_str(wire, strchr(q->target.p, '?') ? "&q=" : "?q=");
         buf_str(wire, ONE_OF(raw_bytes));
     } else if (kind == 4) {
-        buf_add(wire, "\0x", 2);
+        it_buf_add(wire, "\0x", 2);
     }
     buf_fmt(wire, " %s\r\n", kind == 5 ? ONE_OF(versions) : "HTTP/1.1");
     buf_fmt(wire, "Host: 127.0.0.1:%d\r\nConnection: close\r\n", f->s->port);
@@ -1754,18 +1712,18 @@ send_raw(struct fx *f, struct request *q, struct buf *wire, char *answer, size_t
     case 6: /* CL and TE together */
         buf_fmt(wire, "Content-Length: %zu\r\nTransfer-Encoding: chunked\r\n\r\n", bodylen);
         buf_fmt(wire, "%zx\r\n", bodylen);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         buf_str(wire, "\r\n0\r\n\r\n");
         break;
     case 7: /* two different Content-Lengths */
         buf_fmt(wire, "Content-Length: %zu\r\nContent-Length: %zu\r\n\r\n", bodylen, bodylen + 3);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     case 8: /* a bad Content-Length */
         buf_fmt(wire, "Content-Length: %s\r\n\r\n",
                 ONE_OF(((const char *const[]){"5x", "-1", "99999999999999999999", " ", "0x10", "+3",
                                               "1e3"})));
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     case 9: /* bad chunking */
         buf_str(wire, "Transfer-Encoding: chunked\r\n\r\n");
@@ -1775,24 +1733,24 @@ send_raw(struct fx *f, struct request *q, struct buf *wire, char *answer, size_t
         break;
     case 10: /* a body shorter than its Content-Length */
         buf_fmt(wire, "Content-Length: %zu\r\n\r\n", bodylen + 10);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     case 11: /* a header line without a colon, and an obsolete fold */
         buf_str(wire, "NoColonHere\r\nX-Fold: a\r\n b\r\n");
         buf_fmt(wire, "Content-Length: %zu\r\n\r\n", bodylen);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     case 12: /* a head too large */
         buf_str(wire, "X-Big: ");
         for (n = 0; n < 20000; n++) {
-            buf_add(wire, "a", 1);
+            it_buf_add(wire, "a", 1);
         }
         buf_fmt(wire, "\r\nContent-Length: %zu\r\n\r\n", bodylen);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     default: /* bare LF line ends */
         buf_fmt(wire, "Content-Length: %zu\n\n", bodylen);
-        buf_add(wire, q->body.p ? q->body.p : "", bodylen);
+        it_buf_add(wire, q->body.p ? q->body.p : "", bodylen);
         break;
     }
     n = it_raw_n(f->s, wire->p, wire->len, 1, 5000, answer, anslen);
@@ -1842,7 +1800,7 @@ test_fuzz_http(void **state)
     for (i = 0; i < count; i++) {
         struct target *t = &f->targets[(size_t)i % f->ntargets];
         struct request q = {0};
-        struct buf wire = {0};
+        struct it_buf wire = {0};
         struct it_resp r = {0};
         json_t *before = NULL;
         long status;
@@ -1869,7 +1827,7 @@ test_fuzz_http(void **state)
             }
             if (q.has_body) {
                 buf_str(&wire, "\n");
-                buf_add(&wire, q.body.p, q.body.len);
+                it_buf_add(&wire, q.body.p, q.body.len);
             }
             if (it_request_n(f->s, q.method, q.target.p, q.bearer, q.headers,
                              q.has_body ? q.body.p : NULL, q.has_body ? q.body.len : 0, &r)

@@ -20,10 +20,7 @@
 #define LICENCE_BODY "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\"}"
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    IT_FX_HEAD;
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
@@ -55,17 +52,8 @@ create_org(struct fx *f, const char *name, char **etag)
 static char *
 create_licence(struct fx *f, const char *org, char **etag)
 {
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, path, f->admin, LICENCE_BODY, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    *etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    return id;
+    return it_post_created(f->s, f->admin, LICENCE_BODY, etag, "/v1/organisations/%s/licences",
+                           org);
 }
 
 /* GET /v1/audit?<query> as `token`, expecting 200; returns the items (a new reference) and the
@@ -121,24 +109,10 @@ assert_item(struct fx *f, json_t *item, const char *action, const char *type, co
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("audit");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -612,5 +586,5 @@ main(void)
         cmocka_unit_test(test_actors_and_filters),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

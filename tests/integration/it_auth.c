@@ -28,86 +28,12 @@
 #define PASSWORD    "correct horse battery"
 
 struct fixture {
-    struct it_server *s;
-    char admin_id[40];
+    IT_FX_HEAD;
     char staff_id[40];
     char org_id[40];
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static int
-b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
-/* Decodes `len` characters of unpadded base64url. Returns a malloc'd NUL-terminated buffer with
- * the byte count in *outlen, or NULL. */
-static char *
-b64url_decode(const char *in, size_t len, size_t *outlen)
-{
-    char *out = malloc(len + 1);
-    unsigned long acc = 0;
-    size_t i, o = 0;
-    int bits = 0;
-
-    assert_non_null(out);
-    for (i = 0; i < len; i++) {
-        int v = b64url_value(in[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6 | (unsigned long)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return out;
-}
-
-/* Unpadded base64url of a string; malloc'd. */
-static char *
-b64url_encode(const char *in)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *p = (const unsigned char *)in;
-    size_t n = strlen(in), i, o = 0;
-    char *out = malloc(n * 4 / 3 + 4);
-
-    assert_non_null(out);
-    for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
-        out[o++] = a[v >> 18 & 63];
-        out[o++] = a[v >> 12 & 63];
-        out[o++] = a[v >> 6 & 63];
-        out[o++] = a[v & 63];
-    }
-    if (n - i == 1) {
-        out[o++] = a[p[i] >> 2];
-        out[o++] = a[(p[i] & 3) << 4];
-    } else if (n - i == 2) {
-        out[o++] = a[p[i] >> 2];
-        out[o++] = a[((p[i] & 3) << 4) | p[i + 1] >> 4];
-        out[o++] = a[(p[i + 1] & 15) << 2];
-    }
-    out[o] = '\0';
-    return out;
-}
 
 /* Returns a new reference: the JSON object in part `part` (0 header, 1 payload) of a compact
  * JWS. Fails the test when it is not one. */
@@ -126,7 +52,7 @@ jws_part(const char *token, int part)
     }
     end = strchr(start, '.');
     assert_non_null(end);
-    raw = b64url_decode(start, (size_t)(end - start), &len);
+    raw = (char *)it_b64url_decode(start, (size_t)(end - start), &len);
     assert_non_null(raw);
     obj = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
     free(raw);
@@ -285,16 +211,11 @@ refresh(struct it_server *s, const char *token, struct it_resp *r)
 static char *
 create_user(struct fixture *f, const char *admin_token, const char *email, const char *role)
 {
-    struct it_resp r = {0};
     char *body = it_fmt("{\"email\":\"%s\",\"password\":\"%s\",\"role\":\"%s\","
                         "\"organisation_id\":\"%s\"}",
                         email, PASSWORD, role, f->org_id);
-    char *id;
+    char *id = it_post_created(f->s, admin_token, body, NULL, "/v1/users");
 
-    it_post_json(f->s, "/v1/users", admin_token, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     free(body);
     return id;
 }
@@ -315,35 +236,20 @@ static const char *const trusted_proxy_env[] = {"REGISTRY_TRUSTED_PROXY=127.0.0.
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct it_resp r = {0};
-    char *admin, *staff;
+    struct fixture *f =
+        it_fx_start(sizeof(*f), "auth", trusted_proxy_env, ADMIN_EMAIL, PASSWORD, IT_FX_ID);
+    char *org, *staff;
 
-    assert_non_null(f);
-    f->s = it_start_env("auth", trusted_proxy_env);
-    admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), NULL, 0);
-    it_post_json(f->s, "/v1/organisations", admin,
-                 "{\"name\":\"Auth Test Org\",\"kind\":\"charity\",\"address_lines\":[\"1 High "
-                 "St\"],\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
-                 &r);
-    it_assert_status(&r, 201);
-    snprintf(f->org_id, sizeof(f->org_id), "%s", it_json_str(&r, "id"));
-    it_resp_free(&r);
-    staff = create_user(f, admin, STAFF_EMAIL, "org_staff");
+    org = it_create_org_json(f->s, f->admin,
+                             "{\"name\":\"Auth Test Org\",\"kind\":\"charity\",\"address_lines\":"
+                             "[\"1 High St\"],\"town\":\"Chatham\",\"postcode\":\"ME4 4AB\"}",
+                             NULL);
+    snprintf(f->org_id, sizeof(f->org_id), "%s", org);
+    free(org);
+    staff = create_user(f, f->admin, STAFF_EMAIL, "org_staff");
     snprintf(f->staff_id, sizeof(f->staff_id), "%s", staff);
     free(staff);
-    free(admin);
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -1072,7 +978,8 @@ test_bad_tokens_refused(void **state)
     json_object_set_new(payload, "role", json_string("admin"));
     json_object_set_new(payload, "sub", json_string(f->staff_id));
     {
-        char *ptext = json_dumps(payload, JSON_COMPACT), *penc = b64url_encode(ptext);
+        char *ptext = json_dumps(payload, JSON_COMPACT),
+             *penc = it_b64url_encode(ptext, strlen(ptext));
         const char *dot1 = strchr(real, '.'), *dot2 = strchr(dot1 + 1, '.');
         tampered = it_fmt("%.*s.%s%s", (int)(dot1 - real), real, penc, dot2);
         assert_token_refused(f->s, tampered);
@@ -1116,7 +1023,7 @@ test_bad_tokens_refused(void **state)
     c = claims(f, iss, aud, 600, 0);
     h = it_fmt("{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
     {
-        char *henc = b64url_encode(h), *penc = b64url_encode(c);
+        char *henc = it_b64url_encode(h, strlen(h)), *penc = it_b64url_encode(c, strlen(c));
         none = it_fmt("%s.%s.", henc, penc);
         assert_token_refused(f->s, none);
         free(none);
@@ -1190,5 +1097,5 @@ main(void)
         cmocka_unit_test(test_no_token),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

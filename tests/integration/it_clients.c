@@ -29,9 +29,7 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char *org_a, *org_b;
     char *a_admin, *a_staff, *b_admin;
     int n;
@@ -141,40 +139,19 @@ count_clients(struct fx *f)
     return it_count(f->s, "SELECT count(*) FROM api_client");
 }
 
-static int
-b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
+/* Decodes base64url `in` into `out` (at most `cap` bytes); fails the test when it is not
+ * base64url. Returns the byte count. */
 static size_t
 b64url_decode(const char *in, unsigned char *out, size_t cap)
 {
-    unsigned long acc = 0;
-    int bits = 0;
-    size_t o = 0;
+    size_t n;
+    unsigned char *raw = it_b64url_decode(in, strlen(in), &n);
 
-    for (; *in != '\0'; in++) {
-        int v = b64url_value(*in);
-        assert_true(v >= 0);
-        acc = (acc << 6) | (unsigned long)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            assert_true(o < cap);
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    return o;
+    assert_non_null(raw);
+    assert_true(n <= cap);
+    memcpy(out, raw, n);
+    free(raw);
+    return n;
 }
 
 /* The PEM public key of a JWK's x and y (P-256), built with OpenSSL. Returns malloc'd text. */
@@ -260,33 +237,17 @@ verify_with_jwks(struct fx *f, const char *token)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "clients", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("clients");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    f->org_a = create_org(f);
-    f->org_b = create_org(f);
-    f->a_admin = it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b);
+    f->org_a = it_fx_own(f, create_org(f));
+    f->org_b = it_fx_own(f, create_org(f));
+    f->a_admin = it_fx_own(
+        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(
+        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(
+        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->org_a);
-    free(f->org_b);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f);
     return 0;
 }
 
@@ -923,5 +884,5 @@ main(void)
         cmocka_unit_test(test_revoke),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

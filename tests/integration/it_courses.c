@@ -18,11 +18,9 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char *staff;                  /* access token of an org_staff licensee */
-    char *org_admin;              /* access token of an org_admin licensee */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    IT_FX_HEAD;
+    char *staff;     /* access token of an org_staff licensee */
+    char *org_admin; /* access token of an org_admin licensee */
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
@@ -50,54 +48,23 @@ create_course(struct fx *f, const char *body, struct it_resp *r)
     it_assert_status(r, 201);
 }
 
-static void
-patch_course(struct fx *f,
-             const char *id,
-             const char *token,
-             const char *etag,
-             const char *body,
-             struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/courses/%s", id);
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct it_resp r;
+    struct fx *f = it_fx_start(sizeof(*f), "courses", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
     char *org;
 
-    assert_non_null(f);
-    f->s = it_start("courses");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    it_post_json(f->s, "/v1/organisations", f->admin,
-                 "{\"name\": \"Course Readers\", \"kind\": \"charity\","
-                 " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
-                 " \"postcode\": \"BA1 1AA\"}",
-                 &r);
-    it_assert_status(&r, 201);
-    org = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    f->staff = licensee(f, "staff@courses.example", "org_staff", org);
-    f->org_admin = licensee(f, "boss@courses.example", "org_admin", org);
+    org = it_create_org_json(f->s, f->admin,
+                             "{\"name\": \"Course Readers\", \"kind\": \"charity\","
+                             " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
+                             " \"postcode\": \"BA1 1AA\"}",
+                             NULL);
+    f->staff = it_fx_own(f, licensee(f, "staff@courses.example", "org_staff", org));
+    f->org_admin = it_fx_own(f, licensee(f, "boss@courses.example", "org_admin", org));
     free(org);
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->staff);
-    free(f->org_admin);
-    free(f);
     return 0;
 }
 
@@ -289,38 +256,39 @@ test_update(void **state)
 
     before = writes(f);
     /* If-Match: missing 428, stale 412; licensee 403; nothing written. */
-    patch_course(f, id, f->admin, NULL, "{\"title\": \"After\"}", &r);
+    it_patchf(f->s, f->admin, NULL, "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_course(f, id, f->admin, "\"999\"", "{\"title\": \"After\"}", &r);
+    it_patchf(f->s, f->admin, "\"999\"", "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_course(f, id, f->org_admin, etag, "{\"title\": \"After\"}", &r);
+    it_patchf(f->s, f->org_admin, etag, "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_course(f, id, f->admin, etag, "{}", &r);
+    it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/courses/%s", id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
-    patch_course(f, id, f->admin, etag, "{\"credits\": -3, \"kind\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"credits\": -3, \"kind\": \"x\"}", &r, "/v1/courses/%s", id);
     it_assert_field_error(&r, "credits");
     it_assert_field_error(&r, "kind");
     it_resp_free(&r);
-    patch_course(f, id, f->admin, etag, "{\"code\": \"upd-2\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"code\": \"upd-2\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    patch_course(f, id, f->admin, etag, "{\"grants_months\": 12, \"kind\": \"trainer\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"grants_months\": 12, \"kind\": \"trainer\"}", &r,
+              "/v1/courses/%s", id);
     it_assert_field_error(&r, "grants_months");
     it_resp_free(&r);
-    patch_course(f, NO_SUCH_ID, f->admin, etag, "{\"title\": \"After\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"title\": \"After\"}", &r, "/v1/courses/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* A change: new ETag, audit row with before and after. */
-    patch_course(f, id, f->admin, etag,
-                 "{\"title\": \"After\", \"credits\": 15, \"accrediting_body\": \"Bath\","
-                 " \"grants_months\": 48, \"active\": false}",
-                 &r);
+    it_patchf(f->s, f->admin, etag,
+              "{\"title\": \"After\", \"credits\": 15, \"accrediting_body\": \"Bath\","
+              " \"grants_months\": 48, \"active\": false}",
+              &r, "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "title"), "After");
     assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 48);
@@ -338,18 +306,18 @@ test_update(void **state)
     assert_string_equal(PQgetvalue(res, 0, 1), "After");
     PQclear(res);
     /* The old ETag is stale now. */
-    patch_course(f, id, f->admin, old_etag, "{\"title\": \"Again\"}", &r);
+    it_patchf(f->s, f->admin, old_etag, "{\"title\": \"Again\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
 
     /* Kind changes settle grants_months: to trainer clears it, back to refresher is 36. */
-    patch_course(f, id, f->admin, etag, "{\"kind\": \"trainer\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"kind\": \"trainer\"}", &r, "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "grants_months")));
     free(etag);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_course(f, id, f->admin, etag, "{\"kind\": \"refresher\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"kind\": \"refresher\"}", &r, "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
     free(etag);
@@ -362,11 +330,12 @@ test_update(void **state)
                    " VALUES ($1::uuid, '2030-01-01', '2030-01-02', 'Hall', 10)",
                    id));
     before = writes(f);
-    patch_course(f, id, f->admin, etag, "{\"kind\": \"practitioner\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"kind\": \"practitioner\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
-    patch_course(f, id, f->admin, etag, "{\"kind\": \"refresher\", \"title\": \"Kept\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"kind\": \"refresher\", \"title\": \"Kept\"}", &r,
+              "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "title"), "Kept");
     it_resp_free(&r);
@@ -490,5 +459,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

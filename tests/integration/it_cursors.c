@@ -16,30 +16,19 @@
 
 #include "itlib.h"
 #include "registry/codec.h"
+#include "registry/validate.h"
 
 #define ADMIN_EMAIL "admin@cursors.example"
 #define PASSWORD    "cursors-test-password-1"
 #define SOME_UUID   "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
+    IT_FX_HEAD;
     long forged; /* forged cursors sent */
 };
 
 /* ---- Helpers ----------------------------------------------------------------------------------
  */
-
-/* The base64url text of `len` bytes (malloc'd). */
-static char *
-b64url(const char *bytes, size_t len)
-{
-    char *out = malloc(len * 4 / 3 + 4);
-
-    assert_non_null(out);
-    codec_b64url_encode((const unsigned char *)bytes, len, out);
-    return out;
-}
 
 /* The JSON a cursor holds (a new reference), or NULL. */
 static json_t *
@@ -54,23 +43,6 @@ cursor_json(const char *cursor)
     return j;
 }
 
-static int
-is_uuid(const char *s)
-{
-    size_t i;
-
-    if (strlen(s) != 36) {
-        return 0;
-    }
-    for (i = 0; i < 36; i++) {
-        if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-                                                      : !isxdigit((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* The kind of a genuine sort key: 'i' integer, 'u' UUID, 'd' date, 't' a time stamp (a date
  * and a time), 's' other text. */
 static char
@@ -82,7 +54,7 @@ key_kind(json_t *v)
         return 'i';
     }
     assert_non_null(s);
-    if (is_uuid(s)) {
+    if (validate_uuid(s)) {
         return 'u';
     }
     if (strlen(s) >= 10 && isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-') {
@@ -192,7 +164,7 @@ expect_refused(struct fx *f, const char *path, const char *cursor, const char *w
 static void
 expect_refused_json(struct fx *f, const char *path, const char *json)
 {
-    char *c = b64url(json, strlen(json));
+    char *c = it_b64url_encode(json, strlen(json));
 
     expect_refused(f, path, c, json);
     free(c);
@@ -419,18 +391,16 @@ group_setup(void **state)
 {
     static const char *const args[] = {"seed-demo", NULL};
     static const char *const env[] = {"REGISTRY_DEMO_PASSWORD=cursors-demo-password-1", NULL};
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "cursors", NULL, ADMIN_EMAIL, PASSWORD, 0);
     char *out = NULL;
     int rc;
 
-    f->s = it_start("cursors");
     rc = it_exec(f->s, 0, args, env, NULL, 180, &out);
     if (rc != 0) {
         fprintf(stderr, "seed-demo exited %d:\n%s\n", rc, out != NULL ? out : "");
     }
     free(out);
     assert_int_equal(rc, 0);
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     /* What the demo data lacks: API clients, webhooks with deliveries, a second licence for one
      * organisation, audit events. */
     PQclear(it_sql(f->s, "INSERT INTO api_client (organisation_id, client_id, name, scopes)"
@@ -465,17 +435,6 @@ group_setup(void **state)
                    " FROM facilitator fa, (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
                    " generate_series(1, 2) n"));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -688,5 +647,5 @@ main(void)
         cmocka_unit_test(test_csv_lists),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

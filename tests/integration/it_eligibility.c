@@ -19,29 +19,12 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char today[16];
     int orgs, users;
 };
 
-struct fac {
-    char *id;
-    char *number;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-fac_free(struct fac *p)
-{
-    free(p->id);
-    free(p->number);
-    free(p->etag);
-    memset(p, 0, sizeof(*p));
-}
 
 static char *
 create_org(struct fx *f)
@@ -67,42 +50,6 @@ licensee(struct fx *f, const char *role, const char *org)
     return token;
 }
 
-/* Issues a licence for `org` valid `from`..`until` through the API and moves it to each status
- * in the NULL-terminated list. Returns the licence id (malloc'd). */
-static char *
-licence(struct fx *f, const char *org, const char *from, const char *until, ...)
-{
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\"}", from, until);
-    char *id, *etag, *lpath;
-    const char *status;
-    struct it_resp r;
-    va_list ap;
-
-    it_post_json(f->s, path, f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    free(body);
-    lpath = it_fmt("/v1/licences/%s", id);
-    va_start(ap, until);
-    while ((status = va_arg(ap, const char *)) != NULL) {
-        body = it_fmt("{\"status\": \"%s\", \"reason\": \"test\"}", status);
-        it_patch_json(f->s, lpath, f->admin, etag, body, &r);
-        it_assert_status(&r, 200);
-        free(etag);
-        etag = strdup(it_header(&r, "ETag"));
-        it_resp_free(&r);
-        free(body);
-    }
-    va_end(ap);
-    free(lpath);
-    free(etag);
-    return id;
-}
-
 /* Moves every history row of licence `id` `days` days into the past. */
 static void
 backdate_licence(struct fx *f, const char *id, int days)
@@ -121,7 +68,8 @@ static char *
 licensed_org(struct fx *f)
 {
     char *org = create_org(f);
-    char *lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+    char *lic =
+        it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "test", "active", NULL);
 
     backdate_licence(f, lic, 400);
     free(lic);
@@ -129,12 +77,11 @@ licensed_org(struct fx *f)
 }
 
 /* Registers a facilitator (employed by `org` from `from` when org is not NULL). */
-static struct fac
+static struct it_fac
 create_fac(struct fx *f, const char *org, const char *from)
 {
+    struct it_fac p;
     char *body;
-    struct it_resp r;
-    struct fac p;
 
     if (org == NULL) {
         body = strdup("{\"given_name\": \"Elle\", \"family_name\": \"Igible\","
@@ -149,18 +96,13 @@ create_fac(struct fx *f, const char *org, const char *from)
                       " \"employed_from\": \"%s\"}",
                       org, from);
     }
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
+    p = it_create_fac(f->s, f->admin, body);
     free(body);
     return p;
 }
 
 static void
-patch_ok(struct fx *f, struct fac *p, const char *body)
+patch_ok(struct fx *f, struct it_fac *p, const char *body)
 {
     char *path = it_fmt("/v1/facilitators/%s", p->id);
     struct it_resp r;
@@ -174,7 +116,7 @@ patch_ok(struct fx *f, struct fac *p, const char *body)
 }
 
 static void
-accredit(struct fx *f, struct fac *p)
+accredit(struct fx *f, struct it_fac *p)
 {
     patch_ok(f, p, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}");
 }
@@ -241,24 +183,10 @@ assert_verdict(const struct it_resp *r, int eligible, const char *status, const 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "eligibility", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("eligibility");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -269,7 +197,7 @@ test_eligible(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -281,7 +209,7 @@ test_eligible(void **state)
     ask(f, p.number, f->today, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -290,7 +218,7 @@ test_not_accredited(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     ask(f, p.id, NULL, f->admin, &r);
@@ -303,7 +231,7 @@ test_not_accredited(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "accredited", org, "not_accredited", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -312,7 +240,7 @@ test_accreditation_lapsed(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f), *body, yesterday[16], before[16];
-    struct fac p = create_fac(f, org, "2020-01-01");
+    struct it_fac p = create_fac(f, org, "2020-01-01");
     struct it_resp r;
 
     it_day(f->s, -1, yesterday, sizeof(yesterday));
@@ -335,7 +263,7 @@ test_accreditation_lapsed(void **state)
     ask(f, p.id, yesterday, f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -344,7 +272,7 @@ test_suspended(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -352,7 +280,7 @@ test_suspended(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "suspended", org, "suspended", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -361,7 +289,7 @@ test_withdrawn(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -369,7 +297,7 @@ test_withdrawn(void **state)
     ask(f, p.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "withdrawn", org, "withdrawn", NULL);
     it_resp_free(&r);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -378,7 +306,7 @@ test_no_current_employer(void **state)
 {
     struct fx *f = *state;
     char *org = licensed_org(f), past[16], *body;
-    struct fac p = create_fac(f, NULL, NULL), q;
+    struct it_fac p = create_fac(f, NULL, NULL), q;
     struct it_resp r;
 
     accredit(f, &p);
@@ -404,8 +332,8 @@ test_no_current_employer(void **state)
     ask(f, q.id, it_day(f->s, -1, past, sizeof(past)), f->admin, &r);
     assert_verdict(&r, 1, "accredited", org, NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -420,12 +348,14 @@ test_employer_licence_not_active(void **state)
     int i;
 
     /* No licence; a pending one; a suspended one; an active one past valid_until. */
-    free(licence(f, pend, "2020-01-01", "2099-12-31", NULL));
-    lic = licence(f, susp, "2020-01-01", "2099-12-31", "active", "suspended", NULL);
+    free(it_issue_licence(f->s, f->admin, pend, "2020-01-01", "2099-12-31", "test", NULL));
+    lic = it_issue_licence(f->s, f->admin, susp, "2020-01-01", "2099-12-31", "test", "active",
+                           "suspended", NULL);
     backdate_licence(f, lic, 10);
     free(lic);
     /* Activating a licence already past valid_until is refused, so it runs out by SQL. */
-    lic = licence(f, expd, "2020-01-01", "2099-12-31", "active", NULL);
+    lic =
+        it_issue_licence(f->s, f->admin, expd, "2020-01-01", "2099-12-31", "test", "active", NULL);
     backdate_licence(f, lic, 10);
     it_day(f->s, -1, yesterday, sizeof(yesterday));
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = $2::date WHERE id = $1::uuid", lic,
@@ -440,13 +370,13 @@ test_employer_licence_not_active(void **state)
     orgs[2] = susp;
     orgs[3] = expd;
     for (i = 0; i < 4; i++) {
-        struct fac p = create_fac(f, orgs[i], NULL);
+        struct it_fac p = create_fac(f, orgs[i], NULL);
 
         accredit(f, &p);
         ask(f, p.id, NULL, f->admin, &r);
         assert_verdict(&r, 0, "accredited", orgs[i], "employer_licence_not_active", NULL);
         it_resp_free(&r);
-        fac_free(&p);
+        it_fac_free(&p);
     }
     free(bare);
     free(pend);
@@ -459,7 +389,7 @@ test_reasons_combine(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, NULL, NULL), q = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, NULL, NULL), q = create_fac(f, org, NULL);
     struct it_resp r;
 
     ask(f, p.id, NULL, f->admin, &r);
@@ -469,8 +399,8 @@ test_reasons_combine(void **state)
     ask(f, q.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "withdrawn", org, "withdrawn", "employer_licence_not_active", NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -482,7 +412,7 @@ test_past_differs_from_today(void **state)
     struct fx *f = *state;
     char *org = create_org(f), *lic;
     char d60[16], d30[16], d7[16], d90[16];
-    struct fac p;
+    struct it_fac p;
     struct it_resp r;
 
     it_day(f->s, -60, d60, sizeof(d60));
@@ -491,7 +421,7 @@ test_past_differs_from_today(void **state)
     it_day(f->s, -90, d90, sizeof(d90));
     /* Licensed since 60 days ago; employed since 60 days ago; in training from then,
      * accredited 30 days ago, suspended today. */
-    lic = licence(f, org, "2020-01-01", "2099-12-31", "active", NULL);
+    lic = it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "test", "active", NULL);
     backdate_licence(f, lic, 60);
     p = create_fac(f, org, d60);
     {
@@ -554,7 +484,7 @@ test_past_differs_from_today(void **state)
         it_resp_free(&r);
     }
     free(lic);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -570,7 +500,7 @@ test_requests(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *other = create_org(f), *path;
     char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", other);
-    struct fac p = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL);
     struct it_resp r;
     size_t i;
 
@@ -610,7 +540,7 @@ test_requests(void **state)
                               " AND action NOT IN ('create', 'update')",
                               p.id),
                      0);
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss);
     free(staff);
     free(org);
@@ -625,7 +555,7 @@ test_for_organisation(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *other = licensed_org(f), *path;
     char *boss = licensee(f, "org_admin", other), *staff = licensee(f, "org_staff", org);
-    struct fac p = create_fac(f, org, NULL), q = create_fac(f, org, NULL);
+    struct it_fac p = create_fac(f, org, NULL), q = create_fac(f, org, NULL);
     struct it_resp r;
 
     accredit(f, &p);
@@ -670,8 +600,8 @@ test_for_organisation(void **state)
     ask(f, q.id, NULL, f->admin, &r);
     assert_verdict(&r, 0, "in_training", org, "not_accredited", NULL);
     it_resp_free(&r);
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(boss);
     free(staff);
     free(org);
@@ -682,7 +612,7 @@ test_for_organisation(void **state)
 
 /* PATCHes facilitator `p` as admin with `body` and expects a 422 naming `field`. */
 static void
-patch_422(struct fx *f, struct fac *p, const char *body, const char *field)
+patch_422(struct fx *f, struct it_fac *p, const char *body, const char *field)
 {
     char *path = it_fmt("/v1/facilitators/%s", p->id);
     struct it_resp r;
@@ -699,7 +629,7 @@ test_effective_dates(void **state)
     struct fx *f = *state;
     char *org = licensed_org(f), *body, *lic, *lpath, *etag;
     char d2[16], d3[16], d4[16], d5[16], d10[16], d15[16], d30[16], d400[16], p5[16], p6[16];
-    struct fac p = create_fac(f, org, it_day(f->s, -30, d30, sizeof(d30)));
+    struct it_fac p = create_fac(f, org, it_day(f->s, -30, d30, sizeof(d30)));
     struct it_resp r;
 
     it_day(f->s, -2, d2, sizeof(d2));
@@ -809,7 +739,7 @@ test_effective_dates(void **state)
                               " WHERE facilitator_id = $1::uuid AND scheduled",
                               p.id),
                      0);
-    fac_free(&p);
+    it_fac_free(&p);
 
     /* Licences: suspended from five days ago, the employer's staff were not eligible since. */
     p = create_fac(f, org, d30);
@@ -879,7 +809,7 @@ test_effective_dates(void **state)
     free(lpath);
     free(lic);
     free(etag);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -901,5 +831,5 @@ main(void)
         cmocka_unit_test(test_effective_dates),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

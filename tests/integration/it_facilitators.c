@@ -24,31 +24,12 @@
 #define CHECK_REAL  60 /* registered facilitators in the 100-number check */
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    char today[16];               /* registry_today() */
-    int orgs, users;              /* made so far, for unique names */
-};
-
-/* A facilitator made by a test (strings malloc'd). */
-struct fac {
-    char *id;
-    char *number;
-    char *etag;
+    IT_FX_HEAD;
+    char today[16];  /* registry_today() */
+    int orgs, users; /* made so far, for unique names */
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-fac_free(struct fac *p)
-{
-    free(p->id);
-    free(p->number);
-    free(p->etag);
-    memset(p, 0, sizeof(*p));
-}
 
 static char *
 create_org(struct fx *f)
@@ -68,26 +49,9 @@ licensee(struct fx *f, const char *role, const char *org)
     return token;
 }
 
-static void
-get_fac(struct fx *f, const char *ref, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/facilitators/%s", ref);
-}
-
-static void
-patch_fac(struct fx *f,
-          const char *ref,
-          const char *token,
-          const char *etag,
-          const char *body,
-          struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/facilitators/%s", ref);
-}
-
 /* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,
  * e.g. "\"organisation_id\": \"...\", "). Expects 201. */
-static struct fac
+static struct it_fac
 create_fac(struct fx *f, const char *token, const char *given, const char *family, const char *org)
 {
     char *body = org != NULL
@@ -98,26 +62,19 @@ create_fac(struct fx *f, const char *token, const char *given, const char *famil
                      : it_fmt("{\"given_name\": \"%s\", \"family_name\": \"%s\","
                               " \"email\": \"%s.%s@example.org\"}",
                               given, family, given, family);
-    struct it_resp r;
-    struct fac p;
+    struct it_fac p = it_create_fac(f->s, token, body);
 
-    it_post_json(f->s, "/v1/facilitators", token, body, &r);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
     free(body);
     return p;
 }
 
 /* PATCHes `p` as admin with `body`, expects 200 and keeps the new ETag. */
 static void
-patch_ok(struct fx *f, struct fac *p, const char *token, const char *body, struct it_resp *out)
+patch_ok(struct fx *f, struct it_fac *p, const char *token, const char *body, struct it_resp *out)
 {
     struct it_resp r;
 
-    patch_fac(f, p->id, token, p->etag, body, &r);
+    it_patchf(f->s, token, p->etag, body, &r, "/v1/facilitators/%s", p->id);
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), p->etag);
@@ -181,25 +138,11 @@ cell(json_t *rows, size_t row, size_t col)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "facilitators", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("facilitators");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     it_day(f->s, 0, f->today, sizeof(f->today));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -267,12 +210,12 @@ test_create_by_admin(void **state)
     assert_string_equal(it_jstr(json_array_get(hist, 0), "effective_on"), f->today);
 
     /* The same record by UUID, by registration number, and in lower case; same ETag. */
-    get_fac(f, id, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", id);
     it_assert_status(&g, 200);
     assert_true(json_equal(g.json, r.json));
     assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
     it_resp_free(&g);
-    get_fac(f, number, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", number);
     it_assert_status(&g, 200);
     assert_true(json_equal(g.json, r.json));
     it_resp_free(&g);
@@ -280,7 +223,7 @@ test_create_by_admin(void **state)
     lower[0] = 'm';
     lower[1] = 'p';
     lower[2] = 'f';
-    get_fac(f, lower, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", lower);
     it_assert_status(&g, 200);
     assert_string_equal(it_json_str(&g, "id"), id);
     it_resp_free(&g);
@@ -317,11 +260,11 @@ test_create_by_admin(void **state)
 
     /* Numbers follow on; an admin may register someone without an employer. */
     {
-        struct fac p = create_fac(f, f->admin, "Bob", "Nobody", NULL);
+        struct it_fac p = create_fac(f, f->admin, "Bob", "Nobody", NULL);
         struct it_resp n;
 
         assert_string_not_equal(p.number, number);
-        get_fac(f, p.id, f->admin, &n);
+        it_getf(f->s, f->admin, &n, "/v1/facilitators/%s", p.id);
         it_assert_status(&n, 200);
         assert_true(json_is_null(json_object_get(n.json, "organisation_id")));
         assert_int_equal(json_array_size(json_object_get(n.json, "employment_history")), 0);
@@ -332,7 +275,7 @@ test_create_by_admin(void **state)
                      "SELECT count(*) FROM facilitator_employment WHERE facilitator_id = $1::uuid",
                      p.id),
             0);
-        fac_free(&p);
+        it_fac_free(&p);
     }
     it_resp_free(&r);
     free(org);
@@ -532,21 +475,21 @@ test_visibility(void **state)
     char *org_a = create_org(f), *org_b = create_org(f);
     char *boss_a = licensee(f, "org_admin", org_a), *staff_a = licensee(f, "org_staff", org_a);
     char *boss_b = licensee(f, "org_admin", org_b);
-    struct fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
-    struct fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
+    struct it_fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
+    struct it_fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
     const char *const *k;
     struct it_resp r;
     long before;
     char *path;
 
     /* The org_admin of the employer: the full record, with ETag. */
-    get_fac(f, fa.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", fa.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
     assert_non_null(json_object_get(r.json, "employment_history"));
     assert_string_equal(it_header(&r, "ETag"), fa.etag);
     it_resp_free(&r);
-    get_fac(f, fa.number, boss_a, &r); /* by registration number */
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", fa.number); /* by registration number */
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "id"), fa.id);
     assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
@@ -557,10 +500,10 @@ test_visibility(void **state)
     /* In training, Alice is not on the public register, and so not in another organisation's
      * view either: 404 by UUID, by number, and in a status check (not_found). Her own
      * organisation's staff still see her. */
-    get_fac(f, fa.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, fa.number, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.number);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     {
@@ -574,7 +517,7 @@ test_visibility(void **state)
         it_resp_free(&r);
         free(check);
     }
-    get_fac(f, fa.id, staff_a, &r);
+    it_getf(f->s, staff_a, &r, "/v1/facilitators/%s", fa.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "in_training");
     it_resp_free(&r);
@@ -589,7 +532,7 @@ test_visibility(void **state)
         int i;
 
         for (i = 0; i < 3; i++) {
-            get_fac(f, refs[i], tokens[i], &r);
+            it_getf(f->s, tokens[i], &r, "/v1/facilitators/%s", refs[i]);
             it_assert_status(&r, 200);
             for (k = private_fields; *k != NULL; k++) {
                 if (json_object_get(r.json, *k) != NULL) {
@@ -613,15 +556,17 @@ test_visibility(void **state)
 
     /* Another organisation cannot change them: 404, with any If-Match, nothing written. */
     before = writes(f);
-    patch_fac(f, fa.id, boss_b, "*", "{\"email\": \"stolen@example.org\"}", &r);
+    it_patchf(f->s, boss_b, "*", "{\"email\": \"stolen@example.org\"}", &r, "/v1/facilitators/%s",
+              fa.id);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Alice"));
     it_resp_free(&r);
-    patch_fac(f, fa.number, boss_b, fa.etag, "{\"organisation_id\": null}", &r);
+    it_patchf(f->s, boss_b, fa.etag, "{\"organisation_id\": null}", &r, "/v1/facilitators/%s",
+              fa.number);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* org_staff change nothing, not even their own colleagues. */
-    patch_fac(f, fa.id, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r);
+    it_patchf(f->s, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -653,21 +598,21 @@ test_visibility(void **state)
     free(path);
 
     /* Unknown, malformed, unauthenticated. */
-    get_fac(f, NO_SUCH_ID, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, "MPF-999999", boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", "MPF-999999");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, "not-a-thing", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", "not-a-thing");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_fac(f, fa.id, NULL, &r);
+    it_getf(f->s, NULL, &r, "/v1/facilitators/%s", fa.id);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
 
-    fac_free(&fa);
-    fac_free(&fb);
+    it_fac_free(&fa);
+    it_fac_free(&fb);
     free(boss_a);
     free(staff_a);
     free(boss_b);
@@ -682,7 +627,7 @@ test_edits(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *boss = licensee(f, "org_admin", org);
-    struct fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
+    struct it_fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
     struct it_resp r;
     PGresult *res;
     long before;
@@ -698,7 +643,8 @@ test_edits(void **state)
     assert_int_equal(history_rows(f, p.id), 1);
 
     /* The org_admin of the employer edits contact details, by registration number. */
-    patch_fac(f, p.number, boss, p.etag, "{\"email\": \"gwen@example.org\"}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"email\": \"gwen@example.org\"}", &r, "/v1/facilitators/%s",
+              p.number);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "email"), "gwen@example.org");
     free(p.etag);
@@ -707,14 +653,16 @@ test_edits(void **state)
 
     /* But not status, accreditation or trainer: 403, nothing written. */
     before = writes(f);
-    patch_fac(f, p.id, boss, p.etag,
-              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r);
+    it_patchf(f->s, boss, p.etag,
+              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_fac(f, p.id, boss, p.etag, "{\"trainer\": false}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"trainer\": false}", &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_fac(f, p.id, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r);
+    it_patchf(f->s, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -755,7 +703,7 @@ test_edits(void **state)
 
         before = writes(f);
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            patch_fac(f, p.id, f->admin, p.etag, cases[i].body, &r);
+            it_patchf(f->s, f->admin, p.etag, cases[i].body, &r, "/v1/facilitators/%s", p.id);
             it_assert_field_error(&r, cases[i].field);
             it_resp_free(&r);
         }
@@ -775,7 +723,7 @@ test_edits(void **state)
     assert_string_equal(PQgetvalue(res, 1, 3), "Gwendolen");
     assert_string_equal(PQgetvalue(res, 2, 0), "update");
     PQclear(res);
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss);
     free(org);
 }
@@ -785,36 +733,37 @@ test_if_match(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
+    struct it_fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
     const char *body = "{\"family_name\": \"Changed\"}";
     struct it_resp r;
     long before = writes(f);
     char *old = strdup(p.etag), *weak = it_fmt("W/%s", p.etag);
 
-    patch_fac(f, p.id, f->admin, NULL, body, &r);
+    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_fac(f, p.id, f->admin, "\"999\"", body, &r);
+    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_fac(f, p.id, f->admin, weak, body, &r);
+    it_patchf(f->s, f->admin, weak, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     patch_ok(f, &p, f->admin, body, NULL);
     /* Replaying the old ETag is stale, also for a status change. */
-    patch_fac(f, p.id, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r,
+              "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(history_rows(f, p.id), 1);
     /* Missing facilitator with If-Match: 404. */
-    patch_fac(f, NO_SUCH_ID, f->admin, old, body, &r);
+    it_patchf(f->s, f->admin, old, body, &r, "/v1/facilitators/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(old);
     free(weak);
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -823,7 +772,7 @@ test_concurrent_patches(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct fac p = create_fac(f, f->admin, "Rae", "Race", org);
+    struct it_fac p = create_fac(f, f->admin, "Rae", "Race", org);
     int round;
 
     patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}",
@@ -860,7 +809,7 @@ test_concurrent_patches(void **state)
                      x.status[1]);
         }
         assert_int_equal(history_rows(f, p.id), hist + (x.status[1] == 200 ? 1 : 0));
-        get_fac(f, p.id, f->admin, &g);
+        it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", p.id);
         it_assert_status(&g, 200);
         free(p.etag);
         p.etag = strdup(it_header(&g, "ETag"));
@@ -870,7 +819,7 @@ test_concurrent_patches(void **state)
             patch_ok(f, &p, f->admin, body[1], NULL);
         }
     }
-    fac_free(&p);
+    it_fac_free(&p);
     free(org);
 }
 
@@ -878,12 +827,12 @@ test_concurrent_patches(void **state)
 
 /* Expects a 409 invalid-transition for `body` on `p`, with nothing written. */
 static void
-refused(struct fx *f, struct fac *p, const char *body)
+refused(struct fx *f, struct it_fac *p, const char *body)
 {
     struct it_resp r;
     long before = writes(f);
 
-    patch_fac(f, p->id, f->admin, p->etag, body, &r);
+    it_patchf(f->s, f->admin, p->etag, body, &r, "/v1/facilitators/%s", p->id);
     it_assert_problem(&r, 409);
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-transition");
     it_resp_free(&r);
@@ -895,8 +844,8 @@ test_transitions(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), past[16];
-    struct fac p = create_fac(f, f->admin, "Tess", "Transit", org);
-    struct fac q = create_fac(f, f->admin, "Tom", "Transit", org);
+    struct it_fac p = create_fac(f, f->admin, "Tess", "Transit", org);
+    struct it_fac q = create_fac(f, f->admin, "Tom", "Transit", org);
     struct it_resp r;
     PGresult *res;
 
@@ -972,7 +921,7 @@ test_transitions(void **state)
     /* Lapsing: accredited with a past accredited_until reads lapsed; suspended then reinstated
      * past it still reads lapsed; lapsed cannot be set by hand. */
     {
-        struct fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
+        struct it_fac l = create_fac(f, f->admin, "Lara", "Lapse", org);
         char *body;
 
         it_day(f->s, -1, past, sizeof(past));
@@ -989,7 +938,8 @@ test_transitions(void **state)
                                   " AND status = 'accredited'",
                                   l.id),
                          1);
-        patch_fac(f, l.id, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r);
+        it_patchf(f->s, f->admin, l.etag, "{\"status\": \"lapsed\", \"reason\": \"x\"}", &r,
+                  "/v1/facilitators/%s", l.id);
         it_assert_field_error(&r, "status");
         it_resp_free(&r);
         patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit\"}", NULL);
@@ -1003,10 +953,10 @@ test_transitions(void **state)
         assert_string_equal(it_json_str(&r, "status"), "accredited");
         assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
         it_resp_free(&r);
-        fac_free(&l);
+        it_fac_free(&l);
     }
-    fac_free(&p);
-    fac_free(&q);
+    it_fac_free(&p);
+    it_fac_free(&q);
     free(org);
 }
 
@@ -1019,7 +969,7 @@ test_employment(void **state)
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f), *body;
     char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
     char d60[16], d10[16], d9[16], d11[16], tomorrow[16];
-    struct fac p, q;
+    struct it_fac p, q;
     struct it_resp r;
     json_t *emp;
     long before;
@@ -1033,33 +983,28 @@ test_employment(void **state)
         it_fmt("{\"given_name\": \"Mo\", \"family_name\": \"Mover\", \"email\": \"mo@example.org\","
                " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
                org_a, d60);
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
+    p = it_create_fac(f->s, f->admin, body);
     free(body);
-    it_assert_status(&r, 201);
-    p.id = strdup(it_json_str(&r, "id"));
-    p.number = strdup(it_json_str(&r, "registration_number"));
-    p.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
 
     /* An org_admin may not move their staff to another employer: 403. */
     before = writes(f);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     /* Nor take on someone employed elsewhere: 404. */
-    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
     /* employed_from: not in the future, not before the current employment started. */
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, tomorrow);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"2000-01-01\"}", org_b);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from");
     it_resp_free(&r);
     free(body);
@@ -1088,11 +1033,11 @@ test_employment(void **state)
 
     /* A no longer sees the record at all (in training, Mo is not on the register); B sees the
      * full record. */
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_non_null(json_object_get(r.json, "email"));
     assert_string_equal(it_header(&r, "ETag"), p.etag);
@@ -1100,7 +1045,7 @@ test_employment(void **state)
 
     /* B releases them (organisation_id null) from yesterday's end: no current employer. */
     body = it_fmt("{\"organisation_id\": null, \"employed_from\": \"%s\"}", d9);
-    patch_fac(f, p.id, boss_b, p.etag, body, &r);
+    it_patchf(f->s, boss_b, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     free(body);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
@@ -1115,36 +1060,36 @@ test_employment(void **state)
      * * or their ETag), for themselves or anyone else; that is an employment request now
      * (test_employment_requests). Nothing is written and they still get the public view. */
     before = writes(f);
-    patch_fac(f, p.id, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r);
+    it_patchf(f->s, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
-    patch_fac(f, p.id, boss_a, "*", body, &r);
+    it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     assert_non_null(strstr(r.body, "employment-requests"));
     assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
-    patch_fac(f, p.id, boss_a, p.etag, body, &r);
+    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* The licensing body may still move them directly (employed_from not overlapping B). */
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     it_assert_field_error(&r, "employed_from"); /* overlaps the employment with B */
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
-    patch_fac(f, p.id, f->admin, p.etag, body, &r);
+    it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     free(body);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
@@ -1157,7 +1102,7 @@ test_employment(void **state)
     it_resp_free(&r);
     /* The second organisation to try is too late: they are employed now (404 to B). */
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    patch_fac(f, p.id, boss_b, "*", body, &r);
+    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
@@ -1185,15 +1130,15 @@ test_employment(void **state)
 
     /* An org_admin releases their own staff member; default effective today. */
     q = create_fac(f, boss_a, "Quinn", "Quits", NULL);
-    patch_fac(f, q.id, boss_a, q.etag, "{\"organisation_id\": null}", &r);
+    it_patchf(f->s, boss_a, q.etag, "{\"organisation_id\": null}", &r, "/v1/facilitators/%s", q.id);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "organisation_id")));
     /* It started today, so it never took effect. */
     assert_int_equal(json_array_size(json_object_get(r.json, "employment_history")), 0);
     it_resp_free(&r);
-    fac_free(&q);
+    it_fac_free(&q);
 
-    fac_free(&p);
+    it_fac_free(&p);
     free(boss_a);
     free(boss_b);
     free(org_a);
@@ -1214,7 +1159,7 @@ test_list(void **state)
     static const int order[5] = {2, 3, 1, 4, 0};
     struct fx *f = *state;
     char *org = create_org(f), *path, *cursor = NULL;
-    struct fac p[5];
+    struct it_fac p[5];
     json_t *seen = json_array();
     struct it_resp r;
     int i, pages = 0;
@@ -1346,7 +1291,7 @@ test_list(void **state)
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     for (i = 0; i < 5; i++) {
-        fac_free(&p[i]);
+        it_fac_free(&p[i]);
     }
     json_decref(seen);
     free(cursor);
@@ -1580,9 +1525,9 @@ test_employment_requests(void **state)
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f);
     char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
     char *boss_c = licensee(f, "org_admin", org_c), *staff_b = licensee(f, "org_staff", org_b);
-    struct fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
-    struct fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
-    struct fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
+    struct it_fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
+    struct it_fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
+    struct it_fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
     char *body, *rid, *retag, *path, *rpath, tomorrow[16], d5[16];
     struct it_resp r;
     json_t *emp;
@@ -1684,7 +1629,7 @@ test_employment_requests(void **state)
                      1);
 
     /* Until approved, B sees only the public view. */
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "email"));
     assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
@@ -1738,7 +1683,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_json_str(&r, "status"), "approved");
     assert_non_null(it_json_str(&r, "decided_at"));
     it_resp_free(&r);
-    get_fac(f, p.id, boss_b, &r);
+    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
     assert_string_equal(it_json_str(&r, "email"), "Rhian.Request@example.org");
@@ -1749,7 +1694,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_jstr(json_array_get(emp, 0), "organisation_id"), org_b);
     assert_string_equal(it_jstr(json_array_get(emp, 0), "from"), f->today);
     it_resp_free(&r);
-    get_fac(f, p.id, boss_a, &r);
+    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "email"));
     it_resp_free(&r);
@@ -1789,7 +1734,7 @@ test_employment_requests(void **state)
     assert_string_equal(it_json_str(&r, "status"), "declined");
     assert_string_equal(it_json_str(&r, "reason"), "no release from the employer");
     it_resp_free(&r);
-    get_fac(f, p.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", p.id);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
     it_resp_free(&r);
 
@@ -1797,9 +1742,9 @@ test_employment_requests(void **state)
     free(rpath);
     free(rid);
     free(retag);
-    fac_free(&p);
-    fac_free(&t);
-    fac_free(&w);
+    it_fac_free(&p);
+    it_fac_free(&t);
+    it_fac_free(&w);
     free(boss_a);
     free(boss_b);
     free(boss_c);
@@ -1827,5 +1772,5 @@ main(void)
         cmocka_unit_test(test_status_check),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

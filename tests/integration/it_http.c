@@ -23,8 +23,7 @@
 #define BODY_MAX    (1024 * 1024)
 
 struct fx {
-    struct it_server *s;
-    char *admin;
+    IT_FX_HEAD;
 };
 
 /* ---- Helpers ----------------------------------------------------------------------------------
@@ -36,8 +35,7 @@ start_with_admin(const char *name, const char *const env[], char **token)
 {
     struct it_server *s = it_start_env(name, env);
 
-    assert_int_equal(it_create_admin(s, ADMIN_EMAIL, PASSWORD), 0);
-    *token = it_login(s, ADMIN_EMAIL, PASSWORD);
+    *token = it_admin(s, ADMIN_EMAIL, PASSWORD, NULL, 0, NULL, 0);
     return s;
 }
 
@@ -252,21 +250,7 @@ start_held_patch(struct it_server *s,
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    f->s = start_with_admin("http", NULL, &f->admin);
-    *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
+    *state = it_fx_start(sizeof(struct fx), "http", NULL, ADMIN_EMAIL, PASSWORD, 0);
     return 0;
 }
 
@@ -1331,5 +1315,5 @@ main(void)
         cmocka_unit_test(test_sigterm_in_flight),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

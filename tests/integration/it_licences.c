@@ -24,11 +24,8 @@
 #define PAGE_LICENCES 5
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    int orgs;                     /* organisations made so far, for unique names */
+    IT_FX_HEAD;
+    int orgs; /* organisations made so far, for unique names */
 };
 
 /* A licence made by a test: its id and current ETag (both malloc'd). */
@@ -72,39 +69,15 @@ post_licence(struct fx *f, const char *org, const char *token, const char *body,
     free(path);
 }
 
-static void
-get_licence(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/licences/%s", id);
-}
-
-static void
-patch_licence(struct fx *f,
-              const char *id,
-              const char *token,
-              const char *etag,
-              const char *body,
-              struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/licences/%s", id);
-}
-
 /* Creates a licence for `org` valid FAR_FROM..`until` and checks the 201. */
 static struct lic
 create_licence(struct fx *f, const char *org, const char *until)
 {
     char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\", \"reason\": \"issued\"}",
                         FAR_FROM, until);
-    struct it_resp r;
     struct lic l;
 
-    post_licence(f, org, f->admin, body, &r);
-    it_assert_status(&r, 201);
-    assert_non_null(it_json_str(&r, "id"));
-    assert_non_null(it_header(&r, "ETag"));
-    l.id = strdup(it_json_str(&r, "id"));
-    l.etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
+    l.id = it_post_created(f->s, f->admin, body, &l.etag, "/v1/organisations/%s/licences", org);
     free(body);
     return l;
 }
@@ -117,7 +90,7 @@ move(struct fx *f, struct lic *l, const char *status)
     char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
     struct it_resp r;
 
-    patch_licence(f, l->id, f->admin, l->etag, body, &r);
+    it_patchf(f->s, f->admin, l->etag, body, &r, "/v1/licences/%s", l->id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), status);
     assert_string_equal(it_json_str(&r, "reason"), reason);
@@ -180,24 +153,10 @@ stored_status(struct fx *f, const char *licence_id, char *buf, size_t len)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("licences");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -249,7 +208,7 @@ test_create(void **state)
     }
 
     /* The same licence on GET, with the same ETag. */
-    get_licence(f, id, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/licences/%s", id);
     it_assert_status(&g, 200);
     assert_true(json_equal(g.json, r.json));
     assert_string_equal(it_header(&g, "ETag"), it_header(&r, "ETag"));
@@ -426,7 +385,7 @@ test_one_open_licence(void **state)
     long before;
     int i;
 
-    get_licence(f, l.id, f->admin, &g);
+    it_getf(f->s, f->admin, &g, "/v1/licences/%s", l.id);
     it_assert_status(&g, 200);
     for (i = 0; i < 3; i++) {
         const char *needles[] = {it_json_str(&g, "number"), open_statuses[i], NULL};
@@ -532,14 +491,15 @@ test_forbidden_transitions(void **state)
         }
         needles[1] = strcmp(cases[i].to, "expired") == 0 ? NULL : current;
         before = writes(f);
-        patch_licence(f, l.id, f->admin, l.etag, body, &r);
+        it_patchf(f->s, f->admin, l.etag, body, &r, "/v1/licences/%s", l.id);
         assert_conflict(&r, "/problems/invalid-transition", needles);
         it_resp_free(&r);
         assert_int_equal(writes(f), before);
         free(body);
     }
     /* An unknown status is a validation error, not a transition. */
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"archived\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"archived\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
     lic_free(&l);
@@ -564,14 +524,14 @@ test_revoked_is_final(void **state)
         char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"undo\"}", tos[i]);
         const char *needles[] = {"revoked", NULL};
 
-        patch_licence(f, l.id, f->admin, l.etag, body, &r);
+        it_patchf(f->s, f->admin, l.etag, body, &r, "/v1/licences/%s", l.id);
         assert_conflict(&r, "/problems/invalid-transition", needles);
         it_resp_free(&r);
         free(body);
     }
     /* Nor can its dates change: a revoked licence is not renewed. */
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}",
+              &r, "/v1/licences/%s", l.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -609,19 +569,20 @@ test_patch_validation(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        patch_licence(f, l.id, f->admin, l.etag, cases[i].body, &r);
+        it_patchf(f->s, f->admin, l.etag, cases[i].body, &r, "/v1/licences/%s", l.id);
         it_assert_field_error(&r, cases[i].field);
         it_resp_free(&r);
     }
     assert_int_equal(writes(f), before);
 
     /* While pending, valid_from may move (not past valid_until); afterwards it may not. */
-    patch_licence(f, l.id, f->admin, l.etag, "{\"valid_from\": \"2098-07-01\", \"reason\": \"x\"}",
-                  &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"valid_from\": \"2098-07-01\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_field_error(&r, "valid_from");
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r);
+    it_patchf(f->s, f->admin, l.etag,
+              "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "valid_from"), "2025-02-01");
     assert_string_equal(it_json_str(&r, "status"), "pending");
@@ -630,16 +591,18 @@ test_patch_validation(void **state)
     it_resp_free(&r);
     move(f, &l, "active");
     before = writes(f);
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_from\": \"2025-03-01\", \"reason\": \"start later\"}", &r);
+    it_patchf(f->s, f->admin, l.etag,
+              "{\"valid_from\": \"2025-03-01\", \"reason\": \"start later\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_problem(&r, 409);
     assert_non_null(strstr(it_json_str(&r, "detail"), "valid_from"));
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* valid_until may move while active, with a reason, and the history says so. */
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_until\": \"2099-06-30\", \"reason\": \"renewed for a year\"}", &r);
+    it_patchf(f->s, f->admin, l.etag,
+              "{\"valid_until\": \"2099-06-30\", \"reason\": \"renewed for a year\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "valid_until"), "2099-06-30");
     assert_string_equal(it_json_str(&r, "status"), "active");
@@ -673,7 +636,7 @@ test_expired_reads_and_renewal(void **state)
                    "UPDATE licence SET valid_from = current_date - 400,"
                    " valid_until = current_date - 1 WHERE id = $1::uuid",
                    l.id));
-    get_licence(f, l.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     assert_string_equal(it_header(&r, "ETag"), l.etag);
@@ -696,20 +659,23 @@ test_expired_reads_and_renewal(void **state)
 
     /* No status change brings it back. */
     before = writes(f);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"expired\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"expired\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* Extending valid_until with a reason renews it. */
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renewed\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renewed\"}",
+              &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "active");
     free(l.etag);
@@ -720,10 +686,11 @@ test_expired_reads_and_renewal(void **state)
     move(f, &l, "suspended");
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
                    l.id));
-    get_licence(f, l.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", l.id);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
     lic_free(&l);
@@ -743,18 +710,19 @@ test_activate_needs_future_valid_until(void **state)
 
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
                    l.id));
-    get_licence(f, l.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", l.id);
     assert_string_equal(it_json_str(&r, "status"), "pending");
     it_resp_free(&r);
     before = writes(f);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"go\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"active\", \"reason\": \"go\"}", &r,
+              "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
     /* With a later valid_until in the same change, it is activated. */
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"status\": \"active\", \"valid_until\": \"2099-01-01\", \"reason\": \"go\"}",
-                  &r);
+    it_patchf(f->s, f->admin, l.etag,
+              "{\"status\": \"active\", \"valid_until\": \"2099-01-01\", \"reason\": \"go\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "active");
     assert_string_equal(it_json_str(&r, "valid_until"), "2099-01-01");
@@ -794,15 +762,15 @@ test_new_licence_replaces_expired(void **state)
                               old.id, f->admin_id),
                      1);
     /* Stored expired is final: its ETag moved, and even the new ETag cannot change it. */
-    get_licence(f, old.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", old.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     assert_string_not_equal(it_header(&r, "ETag"), old.etag);
     free(old.etag);
     old.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_licence(f, old.id, f->admin, old.etag,
-                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", &r);
+    it_patchf(f->s, f->admin, old.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}",
+              &r, "/v1/licences/%s", old.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     lic_free(&old);
@@ -827,14 +795,14 @@ test_archived_organisation(void **state)
     it_assert_status(&r, 204);
     it_resp_free(&r);
     before = writes(f);
-    patch_licence(f, l.id, f->admin, l.etag,
-                  "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}",
+              &r, "/v1/licences/%s", l.id);
     it_assert_problem(&r, 409);
     assert_non_null(strstr(it_json_str(&r, "detail"), "archived"));
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
     /* The licensing body still reads it, and its organisation's list. */
-    get_licence(f, l.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     it_resp_free(&r);
@@ -862,30 +830,31 @@ test_if_match(void **state)
     long before = writes(f);
     struct it_resp r;
 
-    patch_licence(f, l.id, f->admin, NULL, body, &r);
+    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/licences/%s", l.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, "\"999\"", body, &r);
+    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/licences/%s", l.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, weak, body, &r);
+    it_patchf(f->s, f->admin, weak, body, &r, "/v1/licences/%s", l.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* A missing licence, or a malformed id, is 404. */
-    patch_licence(f, NO_SUCH_ID, f->admin, "\"1\"", body, &r);
+    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_licence(f, "nope", f->admin, "\"1\"", body, &r);
+    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", "nope");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
     /* The right ETag works once; replaying it is stale. */
-    patch_licence(f, l.id, f->admin, l.etag, body, &r);
+    it_patchf(f->s, f->admin, l.etag, body, &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    patch_licence(f, l.id, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
+    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r,
+              "/v1/licences/%s", l.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     free(weak);
@@ -940,7 +909,7 @@ test_concurrent_patches(void **state)
                      x.status[1]);
         }
         assert_int_equal(history_rows(f, l.id), hist + 1);
-        get_licence(f, l.id, f->admin, &g);
+        it_getf(f->s, f->admin, &g, "/v1/licences/%s", l.id);
         it_assert_status(&g, 200);
         free(l.etag);
         l.etag = strdup(it_header(&g, "ETag"));
@@ -974,7 +943,7 @@ test_licensees(void **state)
     tokens[1] = staff;
     for (i = 0; i < 2; i++) {
         /* Their own organisation's licence and list: 200. */
-        get_licence(f, la.id, tokens[i], &r);
+        it_getf(f->s, tokens[i], &r, "/v1/licences/%s", la.id);
         it_assert_status(&r, 200);
         assert_string_equal(it_json_str(&r, "id"), la.id);
         it_assert_header(&r, "ETag", "\"");
@@ -987,7 +956,7 @@ test_licensees(void **state)
         free(path);
 
         /* Another organisation's: 404, as if it did not exist. */
-        get_licence(f, lb.id, tokens[i], &r);
+        it_getf(f->s, tokens[i], &r, "/v1/licences/%s", lb.id);
         it_assert_problem(&r, 404);
         assert_null(strstr(r.body, "MPL-"));
         it_resp_free(&r);
@@ -996,7 +965,7 @@ test_licensees(void **state)
         it_assert_problem(&r, 404);
         it_resp_free(&r);
         free(path);
-        get_licence(f, "not-a-uuid", tokens[i], &r);
+        it_getf(f->s, tokens[i], &r, "/v1/licences/%s", "not-a-uuid");
         it_assert_problem(&r, 404);
         it_resp_free(&r);
 
@@ -1005,18 +974,18 @@ test_licensees(void **state)
         post_licence(f, org_a, tokens[i], ok, &r);
         it_assert_problem(&r, 403);
         it_resp_free(&r);
-        patch_licence(f, la.id, tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
-                      &r);
+        it_patchf(f->s, tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r,
+                  "/v1/licences/%s", la.id);
         it_assert_problem(&r, 403);
         it_resp_free(&r);
         assert_int_equal(writes(f), before);
     }
     /* Without a token: 401. */
-    get_licence(f, la.id, NULL, &r);
+    it_getf(f->s, NULL, &r, "/v1/licences/%s", la.id);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     /* Admin reads a missing or malformed licence as 404. */
-    get_licence(f, NO_SUCH_ID, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/licences/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     path = it_fmt("/v1/organisations/%s/licences", NO_SUCH_ID);
@@ -1149,5 +1118,5 @@ main(void)
         cmocka_unit_test(test_number_grows_past_four_digits),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -20,9 +20,7 @@
 #define NO_SUCH_ID  "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char *org_a, *org_b;
     char *a_admin, *a_staff, *b_admin;
     int n; /* names made so far */
@@ -49,38 +47,10 @@ create_loc(struct fx *f, const char *token, const char *kind, const char *extra)
                         " Street\", \"Rochester\"], \"town\": \"Rochester\", \"postcode\":"
                         " \"me1 1aa\"%s}",
                         ++f->n, kind, extra);
-    struct it_resp r;
-    char *id;
+    char *id = it_post_created(f->s, token, body, NULL, "/v1/locations");
 
-    it_post_json(f->s, "/v1/locations", token, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     free(body);
     return id;
-}
-
-static void
-get_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/locations/%s", id);
-}
-
-static void
-patch_loc(struct fx *f,
-          const char *id,
-          const char *token,
-          const char *etag,
-          const char *body,
-          struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/locations/%s", id);
-}
-
-static void
-delete_loc(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_deletef(f->s, token, r, "/v1/locations/%s", id);
 }
 
 /* The ETag of location `id` as `token` sees it (malloc'd). */
@@ -111,33 +81,14 @@ names_field(const struct it_resp *r, const char *field)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "locations", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("locations");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    f->org_a = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A");
-    f->org_b = it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B");
-    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
+    f->org_a = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A"));
+    f->org_b = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B"));
+    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->org_a);
-    free(f->org_b);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f);
     return 0;
 }
 
@@ -189,20 +140,20 @@ test_create_and_get(void **state)
                               id),
                      1);
 
-    get_loc(f, id, f->a_admin, &r);
+    it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "id"), id);
     assert_string_equal(it_json_str(&r, "accessibility"), "Step-free entrance");
     it_resp_free(&r);
-    get_loc(f, id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
 
     /* Unknown, malformed and missing ids. */
-    get_loc(f, NO_SUCH_ID, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/locations/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_loc(f, "not-a-uuid", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/locations/%s", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     path = it_fmt("/v1/locations/%s", id);
@@ -236,7 +187,8 @@ test_coordinates_from_postcode(void **state)
         char *id = strdup(it_json_str(&r, "id"));
         char *etag = strdup(it_header(&r, "ETag"));
         it_resp_free(&r);
-        patch_loc(f, id, f->a_admin, etag, "{\"postcode\": \"ME1 1AA\"}", &r);
+        it_patchf(f->s, f->a_admin, etag, "{\"postcode\": \"ME1 1AA\"}", &r, "/v1/locations/%s",
+                  id);
         it_assert_status(&r, 200);
         assert_true(json_is_null(json_object_get(r.json, "latitude")));
         assert_true(json_is_null(json_object_get(r.json, "longitude")));
@@ -244,8 +196,9 @@ test_coordinates_from_postcode(void **state)
         etag = strdup(it_header(&r, "ETag"));
         it_resp_free(&r);
         /* And back, with explicit coordinates that win over the table. */
-        patch_loc(f, id, f->a_admin, etag,
-                  "{\"postcode\": \"CT1 2AB\", \"latitude\": 51.3, \"longitude\": 1.1}", &r);
+        it_patchf(f->s, f->a_admin, etag,
+                  "{\"postcode\": \"CT1 2AB\", \"latitude\": 51.3, \"longitude\": 1.1}", &r,
+                  "/v1/locations/%s", id);
         it_assert_status(&r, 200);
         assert_true(json_number_value(json_object_get(r.json, "latitude")) == 51.3);
         assert_true(json_number_value(json_object_get(r.json, "longitude")) == 1.1);
@@ -274,7 +227,8 @@ test_coordinates_from_postcode(void **state)
         assert_non_null(strstr(it_jstr(json_array_get(w, 0), "detail"), "ME7 1AA"));
         it_resp_free(&r);
         /* Giving coordinates clears the warning. */
-        patch_loc(f, id, f->a_admin, etag, "{\"latitude\": 51.38, \"longitude\": 0.55}", &r);
+        it_patchf(f->s, f->a_admin, etag, "{\"latitude\": 51.38, \"longitude\": 0.55}", &r,
+                  "/v1/locations/%s", id);
         it_assert_status(&r, 200);
         assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
         free(etag);
@@ -407,7 +361,7 @@ test_prison_and_school_never_public(void **state)
     assert_int_equal(count_locations(f), before);
     /* Without the flag (or with false) a prison site is saved, not public. */
     id = create_loc(f, f->a_admin, "prison", ", \"public\": false");
-    get_loc(f, id, f->a_admin, &r);
+    it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", id);
     assert_true(json_is_false(json_object_get(r.json, "public")));
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
@@ -417,7 +371,8 @@ test_prison_and_school_never_public(void **state)
                               id),
                      1);
     /* Asking in a PATCH is refused too (the stored kind is prison), and nothing changes. */
-    patch_loc(f, id, f->a_admin, etag, "{\"public\": true, \"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"public\": true, \"name\": \"Renamed\"}", &r,
+              "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
     assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "rule"),
                         "prison_school_not_public");
@@ -432,7 +387,7 @@ test_prison_and_school_never_public(void **state)
     id2 = create_loc(f, f->a_admin, "community", ", \"public\": true");
     free(etag);
     etag = etag_of(f, id2, f->a_admin);
-    patch_loc(f, id2, f->a_admin, etag, "{\"kind\": \"school\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"kind\": \"school\"}", &r, "/v1/locations/%s", id2);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "kind"), "school");
     assert_true(json_is_false(json_object_get(r.json, "public")));
@@ -463,7 +418,8 @@ test_verified_and_patch(void **state)
                    id));
     etag = etag_of(f, id, f->a_admin);
     /* An ordinary change leaves last_verified_on alone but moves updated_at. */
-    patch_loc(f, id, f->a_admin, etag, "{\"accessibility\": \"Lift to first floor\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"accessibility\": \"Lift to first floor\"}", &r,
+              "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "last_verified_on"), "2020-01-01");
     assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
@@ -473,12 +429,12 @@ test_verified_and_patch(void **state)
     it_resp_free(&r);
 
     /* verified: false is refused; nothing changes. */
-    patch_loc(f, id, f->a_admin, etag, "{\"verified\": false}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"verified\": false}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
     assert_true(names_field(&r, "verified"));
     it_resp_free(&r);
     /* Re-confirming sets today's date. */
-    patch_loc(f, id, f->a_admin, etag, "{\"verified\": true}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"verified\": true}", &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     res = it_sql(f->s, "SELECT registry_today()::text");
     assert_string_equal(it_json_str(&r, "last_verified_on"), PQgetvalue(res, 0, 0));
@@ -489,14 +445,16 @@ test_verified_and_patch(void **state)
     /* Other validation on PATCH: organisation_id cannot move, empty body, bad values. */
     free(etag);
     etag = etag_of(f, id, f->a_admin);
-    patch_loc(f, id, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r,
+              "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
     assert_true(names_field(&r, "organisation_id"));
     it_resp_free(&r);
-    patch_loc(f, id, f->a_admin, etag, "{}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
     it_resp_free(&r);
-    patch_loc(f, id, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r,
+              "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
     assert_true(names_field(&r, "name"));
     assert_true(names_field(&r, "longitude"));
@@ -517,19 +475,19 @@ test_if_match(void **state)
     struct it_resp r;
     char *id = create_loc(f, f->a_admin, "community", ""), *etag = etag_of(f, id, f->a_admin);
 
-    patch_loc(f, id, f->a_admin, NULL, "{\"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, f->a_admin, NULL, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_loc(f, id, f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE name = 'Renamed'"), 0);
-    patch_loc(f, id, f->a_admin, etag, "{\"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
     /* The old ETag is now stale. */
-    patch_loc(f, id, f->a_admin, etag, "{\"name\": \"Renamed again\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed again\"}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     free(etag);
@@ -546,13 +504,13 @@ test_roles(void **state)
     long before;
 
     /* org_staff read their own organisation's location, and change nothing. */
-    get_loc(f, id, f->a_staff, &r);
+    it_getf(f->s, f->a_staff, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    patch_loc(f, id, f->a_staff, etag, "{\"name\": \"Staff edit\"}", &r);
+    it_patchf(f->s, f->a_staff, etag, "{\"name\": \"Staff edit\"}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    delete_loc(f, id, f->a_staff, &r);
+    it_deletef(f->s, f->a_staff, &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     before = count_locations(f);
@@ -564,13 +522,13 @@ test_roles(void **state)
     it_resp_free(&r);
 
     /* Another organisation's location is absent. */
-    get_loc(f, id, f->b_admin, &r);
+    it_getf(f->s, f->b_admin, &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_loc(f, id, f->b_admin, etag, "{\"name\": \"Hijack\"}", &r);
+    it_patchf(f->s, f->b_admin, etag, "{\"name\": \"Hijack\"}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    delete_loc(f, id, f->b_admin, &r);
+    it_deletef(f->s, f->b_admin, &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Planted\", \"kind\": \"community\","
@@ -608,7 +566,7 @@ test_roles(void **state)
     it_assert_status(&r, 201);
     assert_string_equal(it_json_str(&r, "organisation_id"), f->org_b);
     it_resp_free(&r);
-    patch_loc(f, id, f->admin, etag, "{\"name\": \"Admin renamed\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"name\": \"Admin renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     free(body);
@@ -626,7 +584,7 @@ test_archive_or_delete(void **state)
     char *path;
 
     /* Unused: removed for good. */
-    delete_loc(f, unused, f->a_admin, &r);
+    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
     it_assert_status(&r, 204);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE id = $1::uuid", unused),
@@ -636,7 +594,7 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'delete' AND after IS NULL",
                               unused),
                      1);
-    get_loc(f, unused, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/locations/%s", unused);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
@@ -654,7 +612,7 @@ test_archive_or_delete(void **state)
         it_assert_problem(&r, 412);
         it_resp_free(&r);
     }
-    delete_loc(f, used, f->a_admin, &r);
+    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", used);
     it_assert_status(&r, 204);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -667,10 +625,10 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'archive'",
                               used),
                      1);
-    get_loc(f, used, f->a_admin, &r);
+    it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", used);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_loc(f, used, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/locations/%s", used);
     it_assert_status(&r, 200);
     assert_non_null(it_json_str(&r, "archived_at"));
     it_resp_free(&r);
@@ -686,10 +644,10 @@ test_archive_or_delete(void **state)
     }
     it_resp_free(&r);
     /* Archived: no second delete, no changes. */
-    delete_loc(f, used, f->admin, &r);
+    it_deletef(f->s, f->admin, &r, "/v1/locations/%s", used);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_loc(f, used, f->admin, "*", "{\"name\": \"Back\"}", &r);
+    it_patchf(f->s, f->admin, "*", "{\"name\": \"Back\"}", &r, "/v1/locations/%s", used);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
 
@@ -703,7 +661,7 @@ test_archive_or_delete(void **state)
                    " capacity) SELECT id, DATE '2030-01-01', DATE '2030-01-02', $1::uuid, 10"
                    " FROM course WHERE code = 'LOC-TEST'",
                    unused));
-    delete_loc(f, unused, f->a_admin, &r);
+    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
     it_assert_status(&r, 204);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -730,7 +688,7 @@ test_list_filters_pages_and_csv(void **state)
         ids[i] = create_loc(f, f->b_admin, i % 2 ? "prison" : "family_centre", "");
     }
     etag = etag_of(f, ids[0], f->b_admin);
-    patch_loc(f, ids[0], f->b_admin, etag, "{\"active\": false}", &r);
+    it_patchf(f->s, f->b_admin, etag, "{\"active\": false}", &r, "/v1/locations/%s", ids[0]);
     it_assert_status(&r, 200);
     it_resp_free(&r);
 
@@ -846,5 +804,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_and_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

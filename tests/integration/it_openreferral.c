@@ -37,7 +37,7 @@
 #define CENTRE_LON 0.5300
 
 struct fx {
-    struct it_server *s;
+    IT_FX_HEAD;
     char org_a[40], org_b[40], org_c[40], org_d[40], org_e[40];
     char a1[40], a2[40], a3_prison[40], a4_school[40], a5_private[40], a6_inactive[40],
         a7_archived[40], a8_nocoords[40], b1[40], b2[40], c1[40], d1[40];
@@ -46,14 +46,6 @@ struct fx {
     char today_30[16], today_100[16], today_10[16], today_60[16];
     int numbers;
 };
-
-#define SQL_VALUE(buf, s, ...)                                                                     \
-    do {                                                                                           \
-        PGresult *res_ = it_sql((s), __VA_ARGS__);                                                 \
-        assert_int_equal(PQntuples(res_), 1);                                                      \
-        snprintf((buf), sizeof(buf), "%s", PQgetvalue(res_, 0, 0));                                \
-        PQclear(res_);                                                                             \
-    } while (0)
 
 /* ---- A schema checker ---------------------------------------------------------------------- */
 
@@ -540,14 +532,15 @@ mk_org(struct fx *f, const char *name, int public_contact, int archived, char *i
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO organisation (name, kind, address_lines, town, postcode, phone, email,"
-              " website, public_contact, archived_at)"
-              " VALUES ($1, 'charity', '[\"1 Test Street\"]', 'Chatham', 'ME4 4AB',"
-              " '01632 960001', lower(replace($1, ' ', '')) || '@feed.example',"
-              " 'https://' || lower(replace($1, ' ', '')) || '.example/mpact', $2::boolean,"
-              " CASE WHEN $3::boolean THEN now() END) RETURNING id",
-              name, public_contact ? "true" : "false", archived ? "true" : "false");
+    IT_SQL_VALUE(
+        buf, f->s,
+        "INSERT INTO organisation (name, kind, address_lines, town, postcode, phone, email,"
+        " website, public_contact, archived_at)"
+        " VALUES ($1, 'charity', '[\"1 Test Street\"]', 'Chatham', 'ME4 4AB',"
+        " '01632 960001', lower(replace($1, ' ', '')) || '@feed.example',"
+        " 'https://' || lower(replace($1, ' ', '')) || '.example/mpact', $2::boolean,"
+        " CASE WHEN $3::boolean THEN now() END) RETURNING id",
+        name, public_contact ? "true" : "false", archived ? "true" : "false");
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -558,10 +551,10 @@ mk_licence(struct fx *f, const char *org, const char *status)
     char num[32], lic[40];
 
     snprintf(num, sizeof(num), "MPL-FEED-%04d", ++f->numbers);
-    SQL_VALUE(lic, f->s,
-              "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
-              " VALUES ($1::uuid, $2, $3, DATE '2024-01-01', DATE '2099-12-31') RETURNING id",
-              org, num, status);
+    IT_SQL_VALUE(lic, f->s,
+                 "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until)"
+                 " VALUES ($1::uuid, $2, $3, DATE '2024-01-01', DATE '2099-12-31') RETURNING id",
+                 org, num, status);
     PQclear(
         it_sql(f->s,
                "INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until,"
@@ -586,14 +579,14 @@ mk_loc(struct fx *f,
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
-              " latitude, longitude, accessibility, public, active, archived_at)"
-              " VALUES ($1::uuid, $2, $3, '[\"Unit 2\", \"9 Dock Road\"]', 'Chatham', $4,"
-              " $5::float8, $6::float8, 'Step-free entrance', $7::boolean, $8::boolean,"
-              " CASE WHEN $9::boolean THEN now() END) RETURNING id",
-              org, name, kind, postcode, lat, lon, public ? "true" : "false",
-              active ? "true" : "false", archived ? "true" : "false");
+    IT_SQL_VALUE(buf, f->s,
+                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+                 " latitude, longitude, accessibility, public, active, archived_at)"
+                 " VALUES ($1::uuid, $2, $3, '[\"Unit 2\", \"9 Dock Road\"]', 'Chatham', $4,"
+                 " $5::float8, $6::float8, 'Step-free entrance', $7::boolean, $8::boolean,"
+                 " CASE WHEN $9::boolean THEN now() END) RETURNING id",
+                 org, name, kind, postcode, lat, lon, public ? "true" : "false",
+                 active ? "true" : "false", archived ? "true" : "false");
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -611,12 +604,12 @@ mk_run(struct fx *f,
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-              " ends_on, weekday, start_time, capacity_families, status, self_referral_allowed)"
-              " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + $3::int,"
-              " registry_today() + $4::int, $5, $6::time, 6, $7, true) RETURNING id",
-              org, loc, from, to, weekday, time, status);
+    IT_SQL_VALUE(buf, f->s,
+                 "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                 " ends_on, weekday, start_time, capacity_families, status, self_referral_allowed)"
+                 " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + $3::int,"
+                 " registry_today() + $4::int, $5, $6::time, 6, $7, true) RETURNING id",
+                 org, loc, from, to, weekday, time, status);
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -668,10 +661,10 @@ setup(void **state)
     mk_run(f, f->org_a, f->a1, "10", "60", "friday", "09:30", "cancelled", f->run_a1_cancelled);
     mk_run(f, f->org_a, f->a3_prison, "10", "60", "wednesday", "14:00", "planned", f->run_prison);
     mk_run(f, f->org_b, f->b1, "10", "60", "thursday", "10:30", "planned", f->run_b1);
-    SQL_VALUE(f->today_30, f->s, "SELECT (registry_today() + 30)::text");
-    SQL_VALUE(f->today_100, f->s, "SELECT (registry_today() + 100)::text");
-    SQL_VALUE(f->today_10, f->s, "SELECT (registry_today() + 10)::text");
-    SQL_VALUE(f->today_60, f->s, "SELECT (registry_today() + 60)::text");
+    IT_SQL_VALUE(f->today_30, f->s, "SELECT (registry_today() + 30)::text");
+    IT_SQL_VALUE(f->today_100, f->s, "SELECT (registry_today() + 100)::text");
+    IT_SQL_VALUE(f->today_10, f->s, "SELECT (registry_today() + 10)::text");
+    IT_SQL_VALUE(f->today_60, f->s, "SELECT (registry_today() + 60)::text");
 
     /* Postcodes and their districts (ME4's centroid is the search centre). */
     PQclear(it_sql(f->s, "INSERT INTO postcode (postcode, latitude, longitude) VALUES"
@@ -679,20 +672,10 @@ setup(void **state)
                          " ('CT1 1AA', 51.2800, 1.0800)"));
     PQclear(it_sql(f->s, "SELECT postcode_district_refresh()"));
 
-    SQL_VALUE(f->svc_a, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_a);
-    SQL_VALUE(f->svc_b, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_b);
-    SQL_VALUE(f->svc_c, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_c);
+    IT_SQL_VALUE(f->svc_a, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_a);
+    IT_SQL_VALUE(f->svc_b, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_b);
+    IT_SQL_VALUE(f->svc_c, f->s, "SELECT openreferral_uuid('service', $1::uuid)", f->org_c);
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -1214,5 +1197,5 @@ main(void)
         cmocka_unit_test(test_service_not_found), cmocka_unit_test(test_service_at_locations),
         cmocka_unit_test(test_organizations),     cmocka_unit_test(test_no_postcode_logged),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

@@ -2,6 +2,7 @@
  * create, validation (and that a refused request writes nothing), get, list filters and keyset
  * pagination, PATCH with If-Match (also two at once), what licensees may see and change,
  * DELETE (remove, archive, refuse), and the audit rows every change leaves. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,7 @@
 #define NO_SUCH_ORG "00000000-0000-4000-8000-000000000000"
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* access token of the licensing-body admin */
-    char admin_id[40];            /* app_user.id of that admin */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
+    IT_FX_HEAD;
 };
 
 /* ---- Helpers ----------------------------------------------------------------------------------
@@ -69,23 +67,6 @@ post_json_obj(struct fx *f, const char *token, json_t *body, struct it_resp *r)
     assert_non_null(text);
     it_post_json(f->s, "/v1/organisations", token, text, r);
     free(text);
-}
-
-static void
-patch_text(struct fx *f,
-           const char *id,
-           const char *token,
-           const char *etag,
-           const char *body,
-           struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/organisations/%s", id);
-}
-
-static void
-get_org(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/organisations/%s", id);
 }
 
 /* Creates an organisation through the API; returns its id, and its ETag in *etag when asked
@@ -169,29 +150,34 @@ ids_contain(json_t *ids, const char *id)
     return 0;
 }
 
+/* GETs list `path` as `token`; fails unless it holds exactly `n` items, among them each id of
+ * the NULL-terminated list after `n`. */
+static void __attribute__((sentinel))
+assert_list(struct fx *f, const char *token, const char *path, size_t n, ...)
+{
+    json_t *ids = list_ids(f, token, path, NULL);
+    const char *id;
+    va_list ap;
+
+    assert_int_equal(json_array_size(ids), n);
+    va_start(ap, n);
+    while ((id = va_arg(ap, const char *)) != NULL) {
+        assert_true(ids_contain(ids, id));
+    }
+    va_end(ap);
+    json_decref(ids);
+}
+
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "organisations", NULL, ADMIN_EMAIL, PASSWORD,
+                               IT_FX_ID | IT_FX_HASH);
 
-    f->s = it_start("organisations");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -407,10 +393,10 @@ test_get_missing(void **state)
     struct fx *f = *state;
     struct it_resp r;
 
-    get_org(f, NO_SUCH_ORG, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", NO_SUCH_ORG);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_org(f, "not-a-uuid", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_get(f->s, "/v1/organisations/" NO_SUCH_ORG, NULL, &r);
@@ -429,55 +415,26 @@ test_list_filters(void **state)
     char *gamma = create_org(f, "Qzx Gamma School", "school", NULL);
     char *delta = create_org(f, "qzx delta council", "local_authority", NULL);
     char *expired = create_org(f, "Qzx Epsilon Service", "other", NULL);
-    json_t *ids;
 
     add_licence(f, alpha, "active", "2999-12-31");
     add_licence(f, gamma, "suspended", "2999-12-31");
     add_licence(f, expired, "active", "2001-01-31"); /* past valid_until: reads as expired */
 
     /* q: case-insensitive substring of the name. */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=QZX", NULL);
-    assert_int_equal(json_array_size(ids), 5);
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx%20beta", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, beta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=no-such-organisation-anywhere", NULL);
-    assert_int_equal(json_array_size(ids), 0);
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=QZX", 5, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx%20beta", 1, beta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=no-such-organisation-anywhere", 0, NULL);
 
     /* kind. */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&kind=nhs", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, beta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?kind=local_authority&q=qzx", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, delta));
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&kind=nhs", 1, beta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?kind=local_authority&q=qzx", 1, delta, NULL);
 
     /* licence_status, including "none" and the computed "expired". */
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=active", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, alpha));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=suspended", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, gamma));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=expired", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, expired));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none", NULL);
-    assert_int_equal(json_array_size(ids), 2);
-    assert_true(ids_contain(ids, beta));
-    assert_true(ids_contain(ids, delta));
-    json_decref(ids);
-    ids = list_ids(f, f->admin, "/v1/organisations?q=qzx&licence_status=none&kind=nhs", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    json_decref(ids);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=active", 1, alpha, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=suspended", 1, gamma, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=expired", 1, expired, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=none", 2, beta, delta, NULL);
+    assert_list(f, f->admin, "/v1/organisations?q=qzx&licence_status=none&kind=nhs", 1, NULL);
 
     free(alpha);
     free(beta);
@@ -619,14 +576,15 @@ test_patch(void **state)
     PGresult *res;
 
     /* Without If-Match: 428; stale or weak: 412; nothing changes. */
-    patch_text(f, id, f->admin, NULL, "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, NULL, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_text(f, id, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s",
+              id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     weak = it_fmt("W/%s", etag);
-    patch_text(f, id, f->admin, weak, "{\"town\": \"Rochester\"}", &r);
+    it_patchf(f->s, f->admin, weak, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     free(weak);
@@ -638,27 +596,28 @@ test_patch(void **state)
     assert_int_equal(audit_rows(f), audits);
 
     /* Validation: 422 naming the field, nothing written. */
-    patch_text(f, id, f->admin, etag, "{\"postcode\": \"nope\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"postcode\": \"nope\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "postcode");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"name\": null}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"name\": null}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "name");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"address_lines\": [\"1\", \"2\", \"3\", \"4\"]}", &r,
+              "/v1/organisations/%s", id);
     it_assert_field_error(&r, "address_lines");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{\"colour\": \"red\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"colour\": \"red\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "colour");
     it_resp_free(&r);
-    patch_text(f, id, f->admin, etag, "{}", &r);
+    it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 422);
     it_resp_free(&r);
     assert_int_equal(audit_rows(f), audits);
 
     /* With the current ETag: 200, a new ETag, the change applied and normalised. */
-    patch_text(f, id, f->admin, etag,
-               "{\"town\": \"Rochester\", \"postcode\": \"me1 1aa\", \"phone\": \"01634 111111\"}",
-               &r);
+    it_patchf(f->s, f->admin, etag,
+              "{\"town\": \"Rochester\", \"postcode\": \"me1 1aa\", \"phone\": \"01634 111111\"}",
+              &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     etag2 = strdup(it_header(&r, "ETag"));
@@ -675,14 +634,14 @@ test_patch(void **state)
     }
 
     /* The old ETag is now stale. */
-    patch_text(f, id, f->admin, etag, "{\"town\": \"Gillingham\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"town\": \"Gillingham\"}", &r, "/v1/organisations/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
 
     /* null clears a nullable field; If-Match may list several tags. */
     {
         char *list = it_fmt("\"nope\", %s", etag2);
-        patch_text(f, id, f->admin, list, "{\"phone\": null}", &r);
+        it_patchf(f->s, f->admin, list, "{\"phone\": null}", &r, "/v1/organisations/%s", id);
         free(list);
     }
     it_assert_status(&r, 200);
@@ -716,10 +675,12 @@ test_patch(void **state)
     }
 
     /* Unknown and malformed ids. */
-    patch_text(f, NO_SUCH_ORG, f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
+              NO_SUCH_ORG);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_text(f, "not-a-uuid", f->admin, "\"1\"", "{\"town\": \"X\"}", &r);
+    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
+              "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
@@ -783,45 +744,37 @@ test_licensee_access(void **state)
     char *oa = it_login(f->s, "orgadmin@own.example", PASSWORD);
     char *st = it_login(f->s, "staff@own.example", PASSWORD);
     struct it_resp r;
-    json_t *ids, *body;
+    json_t *body;
     char *etag, *path;
     long orgs, audits;
     PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
-    get_org(f, own, oa, &r);
+    it_getf(f->s, oa, &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    get_org(f, own, st, &r);
+    it_getf(f->s, st, &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    get_org(f, other, oa, &r);
+    it_getf(f->s, oa, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Licensee Other Org"));
     it_resp_free(&r);
-    get_org(f, other, st, &r);
+    it_getf(f->s, st, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
 
     /* Their list holds only their organisation, whatever the filters. */
-    ids = list_ids(f, oa, "/v1/organisations", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, own));
-    json_decref(ids);
-    ids = list_ids(f, st, "/v1/organisations?limit=100", NULL);
-    assert_int_equal(json_array_size(ids), 1);
-    assert_true(ids_contain(ids, own));
-    json_decref(ids);
-    ids = list_ids(f, oa, "/v1/organisations?q=Licensee%20Other", NULL);
-    assert_int_equal(json_array_size(ids), 0);
-    json_decref(ids);
+    assert_list(f, oa, "/v1/organisations", 1, own, NULL);
+    assert_list(f, st, "/v1/organisations?limit=100", 1, own, NULL);
+    assert_list(f, oa, "/v1/organisations?q=Licensee%20Other", 0, NULL);
 
     /* org_admin edits contact details of their own organisation. */
     etag = etag_of(f, own);
-    patch_text(f, own, oa, etag,
-               "{\"phone\": \"01634 222222\", \"email\": \"hello@own.example\","
-               " \"public_contact\": true, \"town\": \"Strood\"}",
-               &r);
+    it_patchf(f->s, oa, etag,
+              "{\"phone\": \"01634 222222\", \"email\": \"hello@own.example\","
+              " \"public_contact\": true, \"town\": \"Strood\"}",
+              &r, "/v1/organisations/%s", own);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "phone"), "01634 222222");
     it_resp_free(&r);
@@ -837,13 +790,14 @@ test_licensee_access(void **state)
     etag = etag_of(f, own);
     orgs = org_rows(f);
     audits = audit_rows(f);
-    patch_text(f, own, oa, etag, "{\"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"name\": \"Renamed\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_text(f, own, oa, etag, "{\"kind\": \"nhs\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"kind\": \"nhs\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_text(f, own, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r);
+    it_patchf(f->s, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r,
+              "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -855,14 +809,15 @@ test_licensee_access(void **state)
     /* Another organisation: 404 for a PATCH too, as if it did not exist. */
     {
         char *oetag = etag_of(f, other);
-        patch_text(f, other, oa, oetag, "{\"phone\": \"01634 444444\"}", &r);
+        it_patchf(f->s, oa, oetag, "{\"phone\": \"01634 444444\"}", &r, "/v1/organisations/%s",
+                  other);
         it_assert_problem(&r, 404);
         it_resp_free(&r);
         free(oetag);
     }
 
     /* org_staff may not edit at all. */
-    patch_text(f, own, st, etag, "{\"phone\": \"01634 555555\"}", &r);
+    it_patchf(f->s, st, etag, "{\"phone\": \"01634 555555\"}", &r, "/v1/organisations/%s", own);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
 
@@ -1039,7 +994,7 @@ test_delete_licensed_conflict(void **state)
                               id),
                      1);
     assert_int_equal(audit_rows(f), audits);
-    get_org(f, id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "licence_status"), "active");
     it_resp_free(&r);
@@ -1076,5 +1031,5 @@ main(void)
         cmocka_unit_test(test_delete_licensed_conflict),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -37,7 +37,7 @@ static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0", NULL}
 #define EVIL_FAMILY_HTML "O&#39;Brien &quot;Q&quot;"
 
 struct fx {
-    struct it_server *s;
+    IT_FX_HEAD;
     char *org, *far_org;
     char *evil_number, *ada_suspended, *ada_accredited, *lapsed, *withdrawn;
 };
@@ -123,8 +123,9 @@ setup(void **state)
                          " ('ME4 4AB', 51.38, 0.52), ('ZE2 9QA', 60.40, -1.25)"));
     PQclear(it_sql(f->s, "INSERT INTO postcode_district (outward, latitude, longitude, postcodes)"
                          " VALUES ('ME4', 51.3700, 0.5400, 1)"));
-    f->org = make_org(f->s, EVIL_ORG, "javascript:alert(1)");
-    f->far_org = make_org(f->s, "Northern Lights Trust", "https://northern.example/a?b=1&c=2");
+    f->org = it_fx_own(f, make_org(f->s, EVIL_ORG, "javascript:alert(1)"));
+    f->far_org =
+        it_fx_own(f, make_org(f->s, "Northern Lights Trust", "https://northern.example/a?b=1&c=2"));
     /* The second site is nearer, though made later: the page must order by distance. */
     second = make_site(f->s, f->org, "Farther Hall", "51.4200", "0.5200"); /* about 4.5 km */
     near = make_site(f->s, f->org, EVIL_SITE, "51.3850", "0.5200");        /* about 0.6 km */
@@ -143,30 +144,14 @@ setup(void **state)
     free(near);
     free(second);
     free(far);
-    f->evil_number = make_fac(f->s, EVIL_GIVEN, EVIL_FAMILY, "accredited", "100", f->org);
-    f->ada_suspended = make_fac(f->s, "Ada", "Lovelace", "suspended", "50", f->org);
-    f->ada_accredited = make_fac(f->s, "Ada", "Byron", "accredited", "200", NULL);
-    f->lapsed = make_fac(f->s, "Lapsey", "Smith", "accredited", "-3", f->far_org);
+    f->evil_number =
+        it_fx_own(f, make_fac(f->s, EVIL_GIVEN, EVIL_FAMILY, "accredited", "100", f->org));
+    f->ada_suspended = it_fx_own(f, make_fac(f->s, "Ada", "Lovelace", "suspended", "50", f->org));
+    f->ada_accredited = it_fx_own(f, make_fac(f->s, "Ada", "Byron", "accredited", "200", NULL));
+    f->lapsed = it_fx_own(f, make_fac(f->s, "Lapsey", "Smith", "accredited", "-3", f->far_org));
     /* Withdrawn after accreditation (one never accredited is not on the register). */
-    f->withdrawn = make_fac(f->s, "Gone", "Away", "withdrawn", "-30", NULL);
+    f->withdrawn = it_fx_own(f, make_fac(f->s, "Gone", "Away", "withdrawn", "-30", NULL));
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->org);
-    free(f->far_org);
-    free(f->evil_number);
-    free(f->ada_suspended);
-    free(f->ada_accredited);
-    free(f->lapsed);
-    free(f->withdrawn);
-    free(f);
     return 0;
 }
 
@@ -735,5 +720,5 @@ main(void)
         cmocka_unit_test(test_check_by_name), cmocka_unit_test(test_rate_limited),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

@@ -29,9 +29,7 @@ struct fac {
 };
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     char *org_a, *org_b, *org_d; /* A and B licensed to 2099; D only to 2030-02-28 */
     char *a_admin, *a_staff, *b_admin;
     char *loc_a, *loc_a_off, *loc_b, *loc_d;
@@ -45,33 +43,6 @@ static char *
 create_org(struct fx *f)
 {
     return it_create_org(f->s, f->admin, NULL, NULL, "Programme Org %d", ++f->n);
-}
-
-/* Gives `org` an active licence from 2024-01-01 to `until`; returns the licence id (malloc'd). */
-static char *
-license(struct fx *f, const char *org, const char *until)
-{
-    char *path = it_fmt("/v1/organisations/%s/licences", org), *body, *id, *p2;
-    struct it_resp r;
-
-    body = it_fmt("{\"valid_from\": \"2024-01-01\", \"valid_until\": \"%s\"}", until);
-    it_post_json(f->s, path, f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    p2 = it_fmt("/v1/licences/%s", id);
-    {
-        char *etag = strdup(it_header(&r, "ETag"));
-        it_resp_free(&r);
-        it_patch_json(f->s, p2, f->admin, etag, "{\"status\": \"active\", \"reason\": \"granted\"}",
-                      &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
-        free(etag);
-    }
-    free(p2);
-    free(body);
-    free(path);
-    return id;
 }
 
 static char *
@@ -116,13 +87,8 @@ make_loc(struct fx *f, const char *org, const char *extra)
                         " \"family_centre\", \"address_lines\": [\"3 Mill Lane\"], \"town\":"
                         " \"Maidstone\", \"postcode\": \"ME14 1AA\"%s}",
                         org, ++f->n, extra);
-    struct it_resp r;
-    char *id;
+    char *id = it_post_created(f->s, f->admin, body, NULL, "/v1/locations");
 
-    it_post_json(f->s, "/v1/locations", f->admin, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
     free(body);
     return id;
 }
@@ -155,31 +121,7 @@ ids2(const struct fac *x, const struct fac *y)
 static char *
 create_run(struct fx *f, const char *token, const char *body)
 {
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, "/v1/programmes", token, body, &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    it_resp_free(&r);
-    return id;
-}
-
-static void
-get_run(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/programmes/%s", id);
-}
-
-static void
-patch_run(struct fx *f,
-          const char *id,
-          const char *token,
-          const char *etag,
-          const char *body,
-          struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/programmes/%s", id);
+    return it_post_created(f->s, token, body, NULL, "/v1/programmes");
 }
 
 static char *
@@ -194,7 +136,7 @@ patch_now(struct fx *f, const char *id, const char *body, struct it_resp *r)
 {
     char *etag = etag_of(f, id);
 
-    patch_run(f, id, f->admin, etag, body, r);
+    it_patchf(f->s, f->admin, etag, body, r, "/v1/programmes/%s", id);
     free(etag);
 }
 
@@ -256,24 +198,24 @@ count_runs(struct fx *f)
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_fx_start(sizeof(*f), "programmes", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("programmes");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    f->org_a = create_org(f);
-    f->org_b = create_org(f);
-    f->org_d = create_org(f);
-    free(license(f, f->org_a, "2099-12-31"));
-    free(license(f, f->org_b, "2099-12-31"));
-    free(license(f, f->org_d, "2030-02-28"));
-    f->a_admin = licensee(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "admin@b.example", "org_admin", f->org_b);
-    f->loc_a = make_loc(f, f->org_a, "");
-    f->loc_a_off = make_loc(f, f->org_a, ", \"active\": false");
-    f->loc_b = make_loc(f, f->org_b, "");
-    f->loc_d = make_loc(f, f->org_d, "");
+    f->org_a = it_fx_own(f, create_org(f));
+    f->org_b = it_fx_own(f, create_org(f));
+    f->org_d = it_fx_own(f, create_org(f));
+    free(it_issue_licence(f->s, f->admin, f->org_a, "2024-01-01", "2099-12-31", "granted", "active",
+                          NULL));
+    free(it_issue_licence(f->s, f->admin, f->org_b, "2024-01-01", "2099-12-31", "granted", "active",
+                          NULL));
+    free(it_issue_licence(f->s, f->admin, f->org_d, "2024-01-01", "2030-02-28", "granted", "active",
+                          NULL));
+    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    f->loc_a = it_fx_own(f, make_loc(f, f->org_a, ""));
+    f->loc_a_off = it_fx_own(f, make_loc(f, f->org_a, ", \"active\": false"));
+    f->loc_b = it_fx_own(f, make_loc(f, f->org_b, ""));
+    f->loc_d = it_fx_own(f, make_loc(f, f->org_d, ""));
     make_fac(f, &f->a1, f->org_a, "accredited", "2099-12-31");
     make_fac(f, &f->a2, f->org_a, "accredited", "2099-12-31");
     make_fac(f, &f->a3, f->org_a, "accredited", "2030-06-30");
@@ -282,27 +224,6 @@ group_setup(void **state)
     make_fac(f, &f->d1, f->org_d, "accredited", "2099-12-31");
     make_fac(f, &f->d2, f->org_d, "accredited", "2099-12-31");
     *state = f;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->org_a);
-    free(f->org_b);
-    free(f->org_d);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f->loc_a);
-    free(f->loc_a_off);
-    free(f->loc_b);
-    free(f->loc_d);
-    free(f);
     return 0;
 }
 
@@ -367,7 +288,7 @@ test_accepted_run(void **state)
                               id),
                      1);
     /* Staff of the organisation read it. */
-    get_run(f, id, f->a_staff, &r);
+    it_getf(f->s, f->a_staff, &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "id"), id);
     assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
@@ -663,50 +584,52 @@ test_recheck_on_patch(void **state)
     json_t *e;
 
     /* Moving the start past a3's accreditation: a3 is no longer eligible; nothing changes. */
-    patch_run(f, id, f->a_admin, etag,
-              "{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\"}", &r);
+    it_patchf(f->s, f->a_admin, etag,
+              "{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\"}", &r,
+              "/v1/programmes/%s", id);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a3.number);
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
                         "accreditation_lapsed");
     it_resp_free(&r);
-    get_run(f, id, f->a_admin, &r);
+    it_getf(f->s, f->a_admin, &r, "/v1/programmes/%s", id);
     assert_string_equal(it_json_str(&r, "starts_on"), START);
     assert_string_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
 
     /* Each rule against the run as it would be. */
-    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 7}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 7}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "families_enrolled", "over_capacity");
     it_resp_free(&r);
-    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 3}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 3}", &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     free(etag);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_run(f, id, f->a_admin, etag, "{\"capacity_families\": 2}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"capacity_families\": 2}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "families_enrolled", "over_capacity");
     it_resp_free(&r);
     patch = it_fmt("{\"facilitator_ids\": [\"%s\"]}", f->a1.id);
-    patch_run(f, id, f->a_admin, etag, patch, &r);
+    it_patchf(f->s, f->a_admin, etag, patch, &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "facilitator_ids", "too_few_facilitators");
     it_resp_free(&r);
     free(patch);
     patch = it_fmt("{\"location_id\": \"%s\"}", f->loc_a_off);
-    patch_run(f, id, f->a_admin, etag, patch, &r);
+    it_patchf(f->s, f->a_admin, etag, patch, &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "location_id", "location_inactive");
     it_resp_free(&r);
     free(patch);
-    patch_run(f, id, f->a_admin, etag, "{\"ends_on\": \"2029-12-01\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"ends_on\": \"2029-12-01\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "ends_on", "ends_before_start");
     it_resp_free(&r);
-    patch_run(f, id, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r,
+              "/v1/programmes/%s", id);
     it_assert_problem(&r, 422);
     assert_true(names_field(&r, "organisation_id"));
     it_resp_free(&r);
     /* A location archived after the run was made fails the next change. */
-    get_run(f, id, f->a_admin, &r);
+    it_getf(f->s, f->a_admin, &r, "/v1/programmes/%s", id);
     assert_int_equal(json_integer_value(json_object_get(r.json, "families_enrolled")), 3);
     assert_int_equal(json_integer_value(json_object_get(r.json, "capacity_families")), 6);
     assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
@@ -716,7 +639,7 @@ test_recheck_on_patch(void **state)
     patch = it_fmt("{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\","
                    " \"facilitator_ids\": [\"%s\", \"%s\"]}",
                    f->a1.id, f->a2.id);
-    patch_run(f, id, f->a_admin, etag, patch, &r);
+    it_patchf(f->s, f->a_admin, etag, patch, &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "starts_on"), "2030-09-02");
     assert_int_equal(json_array_size(json_object_get(r.json, "facilitators")), 2);
@@ -871,7 +794,10 @@ test_cancel_when_licence_suspended(void **state)
 {
     struct fx *f = *state;
     struct it_resp r;
-    char *org = create_org(f), *lic = license(f, org, "2099-12-31"), *loc = make_loc(f, org, "");
+    char *org = create_org(f),
+         *lic = it_issue_licence(f->s, f->admin, org, "2024-01-01", "2099-12-31", "granted",
+                                 "active", NULL),
+         *loc = make_loc(f, org, "");
     struct fac e1, e2;
     char *ids, *body, *id, *path, *etag;
 
@@ -933,7 +859,8 @@ licensed_since_2024(struct fx *f)
 {
     char *org = create_org(f);
 
-    free(license(f, org, "2099-12-31"));
+    free(it_issue_licence(f->s, f->admin, org, "2024-01-01", "2099-12-31", "granted", "active",
+                          NULL));
     PQclear(it_sql(f->s,
                    "UPDATE licence_status_history SET changed_at = TIMESTAMPTZ '2024-01-01 12:00Z'"
                    " WHERE licence_id IN (SELECT id FROM licence WHERE organisation_id = $1::uuid)",
@@ -1011,19 +938,20 @@ test_calendar(void **state)
     id = create_run(f, a_org_admin, body);
     free(body);
     etag = etag_of(f, id);
-    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\"}", &r);
+    it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
     assert_non_null(strstr(it_jstr(find_rule(&r, "run_not_started"), "detail"), p10));
     it_resp_free(&r);
     /* ...a licensee's reason does not change that... */
-    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r);
+    it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r,
+              "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
     it_resp_free(&r);
     /* ...nor does the licensing body without one; a reason needs a status change. */
-    patch_run(f, id, f->admin, etag, "{\"status\": \"running\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
     it_resp_free(&r);
-    patch_run(f, id, f->admin, etag, "{\"reason\": \"early\"}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"reason\": \"early\"}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 422);
     assert_true(names_field(&r, "reason"));
     it_resp_free(&r);
@@ -1033,8 +961,9 @@ test_calendar(void **state)
                               id),
                      1);
     /* The licensing body back-dates it with a reason, which is kept and audited. */
-    patch_run(f, id, f->admin, etag,
-              "{\"status\": \"running\", \"reason\": \"first session moved forward\"}", &r);
+    it_patchf(f->s, f->admin, etag,
+              "{\"status\": \"running\", \"reason\": \"first session moved forward\"}", &r,
+              "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "running");
     assert_string_equal(it_json_str(&r, "status_reason"), "first session moved forward");
@@ -1052,13 +981,14 @@ test_calendar(void **state)
     id = create_run(f, a_org_admin, body);
     free(body);
     etag = etag_of(f, id);
-    patch_run(f, id, a_org_admin, etag, "{\"status\": \"running\"}", &r);
+    it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "status_reason")));
     it_resp_free(&r);
     free(etag);
     etag = etag_of(f, id);
-    patch_run(f, id, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r);
+    it_patchf(f->s, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r,
+              "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_ended");
     it_resp_free(&r);
     free(etag);
@@ -1069,7 +999,8 @@ test_calendar(void **state)
     id = create_run(f, a_org_admin, body);
     free(body);
     etag = etag_of(f, id);
-    patch_run(f, id, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r);
+    it_patchf(f->s, a_org_admin, etag, "{\"status\": \"completed\"" FIGURES "}", &r,
+              "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "completed");
     it_resp_free(&r);
@@ -1222,7 +1153,7 @@ set_fac_status(struct fx *f, const struct fac *x, const char *status)
 static json_t *
 at_risk_of(struct fx *f, const char *id, struct it_resp *r)
 {
-    get_run(f, id, f->admin, r);
+    it_getf(f->s, f->admin, r, "/v1/programmes/%s", id);
     it_assert_status(r, 200);
     assert_true(json_is_array(json_object_get(r->json, "at_risk")));
     return json_object_get(r->json, "at_risk");
@@ -1264,7 +1195,8 @@ test_runs_at_risk(void **state)
     PGresult *res;
     char sub[40];
 
-    free(license(f, org, "2099-12-31"));
+    free(it_issue_licence(f->s, f->admin, org, "2024-01-01", "2099-12-31", "granted", "active",
+                          NULL));
     make_fac(f, &e1, org, "accredited", "2099-12-31");
     make_fac(f, &e2, org, "accredited", "2099-12-31");
     make_fac(f, &e3, org, "accredited", "2099-12-31");
@@ -1409,10 +1341,11 @@ test_if_match(void **state)
     char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
     char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id);
 
-    patch_run(f, id, f->a_admin, NULL, "{\"families_enrolled\": 1}", &r);
+    it_patchf(f->s, f->a_admin, NULL, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_run(f, id, f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", &r);
+    it_patchf(f->s, f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s",
+              id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -1420,11 +1353,11 @@ test_if_match(void **state)
                               " AND families_enrolled = 0",
                               id),
                      1);
-    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 1}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
-    patch_run(f, id, f->a_admin, etag, "{\"families_enrolled\": 2}", &r);
+    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 2}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     free(etag);
@@ -1443,10 +1376,10 @@ test_roles(void **state)
     long runs;
 
     /* org_staff read, never write. */
-    get_run(f, id, f->a_staff, &r);
+    it_getf(f->s, f->a_staff, &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    patch_run(f, id, f->a_staff, etag, "{\"families_enrolled\": 1}", &r);
+    it_patchf(f->s, f->a_staff, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     runs = count_runs(f);
@@ -1454,16 +1387,16 @@ test_roles(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     /* Another organisation's run is absent. */
-    get_run(f, id, f->b_admin, &r);
+    it_getf(f->s, f->b_admin, &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_run(f, id, f->b_admin, etag, "{\"families_enrolled\": 1}", &r);
+    it_patchf(f->s, f->b_admin, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_run(f, NO_SUCH_ID, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    get_run(f, "nope", f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", "nope");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* Scheduling for another organisation is refused as absent. */
@@ -1491,7 +1424,8 @@ test_roles(void **state)
     }
     it_resp_free(&r);
     /* Admin changes any run. */
-    patch_run(f, id, f->admin, etag, "{\"accepting_referrals\": false}", &r);
+    it_patchf(f->s, f->admin, etag, "{\"accepting_referrals\": false}", &r, "/v1/programmes/%s",
+              id);
     it_assert_status(&r, 200);
     assert_true(json_is_false(json_object_get(r.json, "accepting_referrals")));
     it_resp_free(&r);
@@ -1666,5 +1600,5 @@ main(void)
         cmocka_unit_test(test_list_filters_pages_and_csv),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

@@ -22,7 +22,7 @@ static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0", NULL}
 static const char *const limit5_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=5", NULL};
 
 struct fx {
-    struct it_server *s;
+    IT_FX_HEAD;
     char number[32]; /* a facilitator on the register */
 };
 
@@ -41,16 +41,6 @@ setup(void **state)
     snprintf(f->number, sizeof(f->number), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -302,5 +292,5 @@ main(void)
         cmocka_unit_test(test_rate_limit_concurrent),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

@@ -20,19 +20,9 @@
 #define PASSWORD    "reports-test-password-1"
 
 struct fx {
-    struct it_server *s;
-    char *admin; /* access token of the licensing-body admin */
+    IT_FX_HEAD;
     int numbers; /* licence numbers used so far */
 };
-
-/* Runs `sql` (returning one row) and copies its first value into `buf`. */
-#define SQL_VALUE(buf, s, ...)                                                                     \
-    do {                                                                                           \
-        PGresult *res_ = it_sql((s), __VA_ARGS__);                                                 \
-        assert_int_equal(PQntuples(res_), 1);                                                      \
-        snprintf((buf), sizeof(buf), "%s", PQgetvalue(res_, 0, 0));                                \
-        PQclear(res_);                                                                             \
-    } while (0)
 
 /* ---- Building a registry with SQL ----------------------------------------------------------- */
 
@@ -42,13 +32,14 @@ org(struct fx *f, const char *name, int archived, char *id)
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO organisation (name, kind, address_lines, town, postcode, email, phone,"
-              " archived_at)"
-              " VALUES ($1, 'charity', '[\"1 Test Street\"]', 'Chatham', 'ME4 4AB',"
-              " lower(replace($1, ' ', '')) || '@reports.example', '01632 960001',"
-              " CASE WHEN $2::boolean THEN now() END) RETURNING id",
-              name, archived ? "true" : "false");
+    IT_SQL_VALUE(
+        buf, f->s,
+        "INSERT INTO organisation (name, kind, address_lines, town, postcode, email, phone,"
+        " archived_at)"
+        " VALUES ($1, 'charity', '[\"1 Test Street\"]', 'Chatham', 'ME4 4AB',"
+        " lower(replace($1, ' ', '')) || '@reports.example', '01632 960001',"
+        " CASE WHEN $2::boolean THEN now() END) RETURNING id",
+        name, archived ? "true" : "false");
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -69,12 +60,13 @@ licence(struct fx *f,
     snprintf(from, sizeof(from), "%d", from_days);
     snprintf(until, sizeof(until), "%d", until_days);
     snprintf(age, sizeof(age), "%d", age_days);
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until,"
-              " created_at)"
-              " VALUES ($1::uuid, $2, $3, registry_today() + $4::int, registry_today() + $5::int,"
-              " now() - make_interval(days => $6::int)) RETURNING id",
-              org_id, number, status, from, until, age);
+    IT_SQL_VALUE(
+        buf, f->s,
+        "INSERT INTO licence (organisation_id, number, status, valid_from, valid_until,"
+        " created_at)"
+        " VALUES ($1::uuid, $2, $3, registry_today() + $4::int, registry_today() + $5::int,"
+        " now() - make_interval(days => $6::int)) RETURNING id",
+        org_id, number, status, from, until, age);
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -85,13 +77,13 @@ facilitator(struct fx *f, const char *name, const char *status, const char *unti
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO facilitator (given_name, family_name, status, accredited_on,"
-              " accredited_until)"
-              " VALUES ($1, 'Tester', $2,"
-              " CASE WHEN $3::int IS NOT NULL THEN registry_today() - 1000 END,"
-              " registry_today() + $3::int) RETURNING id",
-              name, status, until_days);
+    IT_SQL_VALUE(buf, f->s,
+                 "INSERT INTO facilitator (given_name, family_name, status, accredited_on,"
+                 " accredited_until)"
+                 " VALUES ($1, 'Tester', $2,"
+                 " CASE WHEN $3::int IS NOT NULL THEN registry_today() - 1000 END,"
+                 " registry_today() + $3::int) RETURNING id",
+                 name, status, until_days);
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -114,12 +106,12 @@ location(struct fx *f, const char *org_id, const char *kind, int active, int arc
 {
     char buf[40];
 
-    SQL_VALUE(buf, f->s,
-              "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
-              " active, archived_at)"
-              " VALUES ($1::uuid, 'Site ' || $2, $2, '[\"2 Test Road\"]', 'Chatham', 'ME4 4AB',"
-              " $3::boolean, CASE WHEN $4::boolean THEN now() END) RETURNING id",
-              org_id, kind, active ? "true" : "false", archived ? "true" : "false");
+    IT_SQL_VALUE(buf, f->s,
+                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+                 " active, archived_at)"
+                 " VALUES ($1::uuid, 'Site ' || $2, $2, '[\"2 Test Road\"]', 'Chatham', 'ME4 4AB',"
+                 " $3::boolean, CASE WHEN $4::boolean THEN now() END) RETURNING id",
+                 org_id, kind, active ? "true" : "false", archived ? "true" : "false");
     memcpy(id, buf, sizeof(buf));
 }
 
@@ -129,7 +121,7 @@ session(struct fx *f, const char *course, const char *ends_on, const char *statu
 {
     char buf[40];
 
-    SQL_VALUE(
+    IT_SQL_VALUE(
         buf, f->s,
         "INSERT INTO training_session (course_id, starts_on, ends_on, venue, capacity, status)"
         " VALUES ($1::uuid, $2::date - 3, $2::date, 'Training room', 20, $3) RETURNING id",
@@ -209,16 +201,6 @@ teardown(void **state)
 
     free(f->admin);
     f->admin = NULL;
-    return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f);
     return 0;
 }
 
@@ -317,14 +299,14 @@ build_summary_registry(struct fx *f)
 
     /* Practitioners trained: 2023 has f1 and f2 (f3 failed); 2024 has f4, f5 and f6 (f4 passed
      * twice: once); the refresher and the cancelled session do not count. */
-    SQL_VALUE(prac, f->s,
-              "INSERT INTO course (code, title, kind, grants_months) VALUES ($1, 'P', $2, 36)"
-              " RETURNING id",
-              "REP-PRAC", "practitioner");
-    SQL_VALUE(refr, f->s,
-              "INSERT INTO course (code, title, kind, grants_months) VALUES ($1, 'R', $2, 36)"
-              " RETURNING id",
-              "REP-REFR", "refresher");
+    IT_SQL_VALUE(prac, f->s,
+                 "INSERT INTO course (code, title, kind, grants_months) VALUES ($1, 'P', $2, 36)"
+                 " RETURNING id",
+                 "REP-PRAC", "practitioner");
+    IT_SQL_VALUE(refr, f->s,
+                 "INSERT INTO course (code, title, kind, grants_months) VALUES ($1, 'R', $2, 36)"
+                 " RETURNING id",
+                 "REP-REFR", "refresher");
     session(f, prac, "2023-06-30", "completed", s1);
     enrol(f, s1, f1, "passed");
     enrol(f, s1, f2, "passed");
@@ -518,7 +500,7 @@ test_expiring(void **state)
         {"licence", "MPL-2020-0003", 31, "Org C"},    {"accreditation", "MPF-900006", 365, "Org C"},
     };
 
-    SQL_VALUE(today, f->s, "SELECT registry_today()::text");
+    IT_SQL_VALUE(today, f->s, "SELECT registry_today()::text");
     org(f, "Org A", 0, a);
     org(f, "Org B", 0, b);
     org(f, "Org C", 0, c);
@@ -606,7 +588,7 @@ test_expiring(void **state)
     assert_string_equal(json_string_value(json_object_get(item, "organisation_id")), b);
     assert_string_equal(json_string_value(json_object_get(item, "organisation_email")),
                         "orgb@reports.example");
-    SQL_VALUE(lic, f->s, "SELECT (registry_today() + 30)::text");
+    IT_SQL_VALUE(lic, f->s, "SELECT (registry_today() + 30)::text");
     want_date = lic;
     assert_string_equal(json_string_value(json_object_get(item, "expires_on")), want_date);
     it_resp_free(&r);
@@ -798,5 +780,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

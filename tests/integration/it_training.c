@@ -22,17 +22,14 @@
 #define RACE_ROUNDS 6
 
 struct fx {
-    struct it_server *s;
-    char *admin;                  /* the licensing body */
-    char admin_id[40];            /* its app_user.id */
-    char *a_admin;                /* org_admin of organisation A */
-    char *a_staff;                /* org_staff of organisation A */
-    char *b_admin;                /* org_admin of organisation B */
-    char org_a[40], org_b[40];    /* organisation ids */
-    char prac[40], refr[40];      /* practitioner (36 months), refresher (24 months) courses */
-    char trnr[40], inactive[40];  /* trainer course, inactive practitioner course */
-    char hash[PASSWORD_HASH_MAX]; /* yescrypt hash of PASSWORD, for users made with SQL */
-    int people;                   /* facilitators made so far, for unique names */
+    IT_FX_HEAD;
+    char *a_admin;               /* org_admin of organisation A */
+    char *a_staff;               /* org_staff of organisation A */
+    char *b_admin;               /* org_admin of organisation B */
+    char org_a[40], org_b[40];   /* organisation ids */
+    char prac[40], refr[40];     /* practitioner (36 months), refresher (24 months) courses */
+    char trnr[40], inactive[40]; /* trainer course, inactive practitioner course */
+    int people;                  /* facilitators made so far, for unique names */
 };
 
 /* A resource made by a test: its id and current ETag (both malloc'd). */
@@ -173,23 +170,6 @@ backdate(struct fx *f, const char *sid, const char *starts, const char *ends)
 }
 
 static void
-patch_session(struct fx *f,
-              const char *id,
-              const char *token,
-              const char *etag,
-              const char *body,
-              struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/training-sessions/%s", id);
-}
-
-static void
-get_session(struct fx *f, const char *id, const char *token, struct it_resp *r)
-{
-    it_getf(f->s, token, r, "/v1/training-sessions/%s", id);
-}
-
-static void
 post_enrolment(struct fx *f, const char *sid, const char *token, const char *fid, struct it_resp *r)
 {
     char *path = it_fmt("/v1/training-sessions/%s/enrolments", sid);
@@ -215,18 +195,6 @@ enrol(struct fx *f, const char *sid, const char *token, const char *fid)
     return x;
 }
 
-static void
-patch_enrolment(struct fx *f,
-                const char *sid,
-                const char *eid,
-                const char *token,
-                const char *etag,
-                const char *body,
-                struct it_resp *r)
-{
-    it_patchf(f->s, token, etag, body, r, "/v1/training-sessions/%s/enrolments/%s", sid, eid);
-}
-
 /* PATCHes enrolment `e` to `status` as admin, expects 200 and keeps the new ETag. */
 static void
 set_status(struct fx *f, const char *sid, struct res *e, const char *status)
@@ -234,7 +202,8 @@ set_status(struct fx *f, const char *sid, struct res *e, const char *status)
     char *body = it_fmt("{\"status\": \"%s\"}", status);
     struct it_resp r;
 
-    patch_enrolment(f, sid, e->id, f->admin, e->etag, body, &r);
+    it_patchf(f->s, f->admin, e->etag, body, &r, "/v1/training-sessions/%s/enrolments/%s", sid,
+              e->id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), status);
     free(e->etag);
@@ -263,17 +232,14 @@ fac_value(struct fx *f, const char *id, const char *column, char *buf, size_t le
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f =
+        it_fx_start(sizeof(*f), "training", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
 
-    assert_non_null(f);
-    f->s = it_start("training");
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, f->admin_id, sizeof(f->admin_id), f->hash,
-                        sizeof(f->hash));
     create_org(f, "Training Org A", f->org_a);
     create_org(f, "Training Org B", f->org_b);
-    f->a_admin = licensee(f, "boss-a@training.example", "org_admin", f->org_a);
-    f->a_staff = licensee(f, "staff-a@training.example", "org_staff", f->org_a);
-    f->b_admin = licensee(f, "boss-b@training.example", "org_admin", f->org_b);
+    f->a_admin = it_fx_own(f, licensee(f, "boss-a@training.example", "org_admin", f->org_a));
+    f->a_staff = it_fx_own(f, licensee(f, "staff-a@training.example", "org_staff", f->org_a));
+    f->b_admin = it_fx_own(f, licensee(f, "boss-b@training.example", "org_admin", f->org_b));
     create_course(f,
                   "{\"code\": \"PRAC\", \"title\": \"Practitioner\", \"kind\": \"practitioner\","
                   " \"accrediting_body\": \"University of Bath\"}",
@@ -292,20 +258,6 @@ group_setup(void **state)
     return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-    struct fx *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->a_admin);
-    free(f->a_staff);
-    free(f->b_admin);
-    free(f);
-    return 0;
-}
-
 /* ---- Sessions ------------------------------------------------------------------------------ */
 
 static void
@@ -318,7 +270,7 @@ test_session_create(void **state)
     struct it_resp r, g;
     PGresult *res;
 
-    get_session(f, s.id, f->a_staff, &r);
+    it_getf(f->s, f->a_staff, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_header(&r, "ETag"), s.etag);
     assert_string_equal(it_json_str(&r, "course_id"), f->prac);
@@ -561,41 +513,44 @@ test_session_update(void **state)
     long before;
 
     before = writes(f);
-    patch_session(f, s.id, f->admin, NULL, "{\"capacity\": 6}", &r);
+    it_patchf(f->s, f->admin, NULL, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, "\"77\"", "{\"capacity\": 6}", &r);
+    it_patchf(f->s, f->admin, "\"77\"", "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_session(f, s.id, f->a_admin, s.etag, "{\"capacity\": 6}", &r);
+    it_patchf(f->s, f->a_admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"capacity\": 1}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"capacity\": 1}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error_with(&r, "capacity", "2");
     it_resp_free(&r);
     body = it_fmt("{\"course_id\": \"%s\"}", f->refr);
-    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    it_patchf(f->s, f->admin, s.etag, body, &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "course_id");
     it_resp_free(&r);
     free(body);
-    patch_session(f, s.id, f->admin, s.etag, "{\"venue\": null}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"venue\": null}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "venue");
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"starts_on\": \"2099-05-03\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"starts_on\": \"2099-05-03\"}", &r,
+              "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"completed\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
+              s.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     body = it_fmt("{\"trainer_ids\": [\"%s\"]}", p1);
-    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    it_patchf(f->s, f->admin, s.etag, body, &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error_with(&r, "trainer_ids", p1);
     it_resp_free(&r);
     free(body);
-    patch_session(f, NO_SUCH_ID, f->admin, s.etag, "{\"capacity\": 6}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s",
+              NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -603,7 +558,7 @@ test_session_update(void **state)
     /* A good change: trainers replaced, capacity down to the places taken. */
     body = it_fmt("{\"capacity\": 2, \"trainer_ids\": [\"%s\", \"%s\"], \"venue\": \"Pump Room\"}",
                   t2, t1);
-    patch_session(f, s.id, f->admin, s.etag, body, &r);
+    it_patchf(f->s, f->admin, s.etag, body, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
     free(body);
     assert_int_equal(jint(&r, "capacity"), 2);
@@ -627,22 +582,26 @@ test_session_update(void **state)
                      1);
 
     /* Cancelled is final: nothing changes afterwards, and it takes no enrolments. */
-    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"cancelled\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
+              s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "cancelled");
     assert_int_equal(jint(&r, "places_left"), 0);
     free(s.etag);
     s.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"scheduled\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"scheduled\"}", &r, "/v1/training-sessions/%s",
+              s.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", &r, "/v1/training-sessions/%s",
+              s.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
 
     /* A session that has ended may be completed. */
-    patch_session(f, past.id, f->admin, past.etag, "{\"status\": \"completed\"}", &r);
+    it_patchf(f->s, f->admin, past.etag, "{\"status\": \"completed\"}", &r,
+              "/v1/training-sessions/%s", past.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "completed");
     it_resp_free(&r);
@@ -674,7 +633,8 @@ test_session_list_pages_csv(void **state)
     b = create_session(f, course, "2098-02-01", "2098-02-03", 10, NULL);
     a = create_session(f, course, "2098-01-01", "2098-01-02", 10, NULL);
     c = create_session(f, course, "2098-03-01", "2098-03-01", 10, NULL);
-    patch_session(f, c.id, f->admin, c.etag, "{\"status\": \"cancelled\"}", &r);
+    it_patchf(f->s, f->admin, c.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
+              c.id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
 
@@ -809,7 +769,7 @@ test_enrolment_rules(void **state)
                      1);
     it_resp_free(&r);
     free(loc);
-    get_session(f, s.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
     assert_int_equal(jint(&r, "enrolled"), 1);
     assert_int_equal(jint(&r, "places_left"), 4);
     it_resp_free(&r);
@@ -866,7 +826,8 @@ test_enrolment_rules(void **state)
     post_enrolment(f, NO_SUCH_ID, f->admin, a1, &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_session(f, gone.id, f->admin, gone.etag, "{\"status\": \"cancelled\"}", &r);
+    it_patchf(f->s, f->admin, gone.etag, "{\"status\": \"cancelled\"}", &r,
+              "/v1/training-sessions/%s", gone.id);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     before = writes(f);
@@ -1001,35 +962,44 @@ test_withdraw_and_reenrol(void **state)
     long before = writes(f);
 
     /* Only the licensing body records outcomes; org_staff change nothing; B cannot see it. */
-    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"attended\"}", &r);
+    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"attended\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_patchf(f->s, f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_patchf(f->s, f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->a_admin, NULL, "{\"status\": \"withdrawn\"}", &r);
+    it_patchf(f->s, f->a_admin, NULL, "{\"status\": \"withdrawn\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", &r);
+    it_patchf(f->s, f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"gone\"}", &r);
+    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"gone\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{}", &r);
+    it_patchf(f->s, f->admin, e.etag, "{}", &r, "/v1/training-sessions/%s/enrolments/%s", s.id,
+              e.id);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
     /* An outcome before the session has even started. */
-    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"attended\"}", &r);
+    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"attended\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* The org_admin withdraws their nominee: the place frees up. */
-    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"withdrawn\"}", &r);
+    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"withdrawn\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "withdrawn");
     free(e.etag);
@@ -1040,12 +1010,14 @@ test_withdraw_and_reenrol(void **state)
     post_enrolment(f, s.id, f->a_admin, a1, &r);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r);
+    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 409);
     assert_non_null(strstr(it_json_str(&r, "detail"), "full"));
     it_resp_free(&r);
     set_status(f, s.id, &ex, "withdrawn");
-    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r);
+    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"enrolled\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "enrolled");
     it_resp_free(&r);
@@ -1080,13 +1052,16 @@ test_practitioner_pass(void **state)
     before = writes(f);
 
     /* An org_admin may not record an outcome, even for their own staff. */
-    patch_enrolment(f, s.id, e.id, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->admin, NULL, "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->admin, NULL, "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    patch_enrolment(f, s.id, e.id, f->admin, "\"0\"", "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->admin, "\"0\"", "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -1148,7 +1123,8 @@ test_practitioner_pass(void **state)
 
     /* Passed is final; a fail changes nothing about the facilitator. */
     before = writes(f);
-    patch_enrolment(f, s.id, e.id, f->admin, e.etag, "{\"status\": \"failed\"}", &r);
+    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"failed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -1161,11 +1137,12 @@ test_practitioner_pass(void **state)
                      1);
 
     /* With outcomes recorded, the session's dates stay put. */
-    get_session(f, s.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
     free(s.etag);
     s.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", &r,
+              "/v1/training-sessions/%s", s.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
 
@@ -1230,10 +1207,12 @@ test_refresher_pass(void **state)
                    later));
     PQclear(it_sql(f->s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid", gone));
     before = writes(f);
-    patch_enrolment(f, s.id, ei.id, f->admin, ei.etag, "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->admin, ei.etag, "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, ei.id);
     it_assert_field_error_with(&r, "status", "in_training");
     it_resp_free(&r);
-    patch_enrolment(f, s.id, eg.id, f->admin, eg.etag, "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->admin, eg.etag, "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, eg.id);
     it_assert_field_error_with(&r, "status", "suspended");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -1408,7 +1387,7 @@ test_awaiting_outcomes(void **state)
     int found;
 
     backdate(f, s.id, "2025-02-01", "2025-02-03");
-    get_session(f, s.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "awaiting_outcomes");
     assert_int_equal(jint(&r, "places_left"), 0);
@@ -1454,18 +1433,20 @@ test_awaiting_outcomes(void **state)
     assert_int_equal(writes(f), before);
     set_status(f, s.id, &e2, "withdrawn");
     before = writes(f);
-    patch_enrolment(f, s.id, e2.id, f->admin, e2.etag, "{\"status\": \"enrolled\"}", &r);
+    it_patchf(f->s, f->admin, e2.etag, "{\"status\": \"enrolled\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, e2.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
 
     /* Outcomes are what it awaits; then the admin completes it. */
     set_status(f, s.id, &e1, "passed");
-    get_session(f, s.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
     free(s.etag);
     s.etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    patch_session(f, s.id, f->admin, s.etag, "{\"status\": \"completed\"}", &r);
+    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
+              s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "completed");
     it_resp_free(&r);
@@ -1475,7 +1456,7 @@ test_awaiting_outcomes(void **state)
     snprintf(date, sizeof(date), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     today = create_session(f, f->prac, date, date, 5, NULL);
-    get_session(f, today.id, f->admin, &r);
+    it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", today.id);
     assert_string_equal(it_json_str(&r, "status"), "scheduled");
     assert_int_equal(jint(&r, "places_left"), 5);
     it_resp_free(&r);
@@ -1525,7 +1506,8 @@ test_trainer_course_needs_accreditation(void **state)
     PQclear(it_sql(f->s, "UPDATE facilitator SET accredited_until = '2025-01-01' WHERE id = $1",
                    fading));
     before = writes(f);
-    patch_enrolment(f, s.id, ef.id, f->admin, ef.etag, "{\"status\": \"passed\"}", &r);
+    it_patchf(f->s, f->admin, ef.etag, "{\"status\": \"passed\"}", &r,
+              "/v1/training-sessions/%s/enrolments/%s", s.id, ef.id);
     it_assert_field_error_with(&r, "status", "accredited practitioners");
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -1737,5 +1719,5 @@ main(void)
         cmocka_unit_test(test_outcomes_batch),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
 }

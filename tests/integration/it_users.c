@@ -18,10 +18,10 @@
 
 /* Two organisations, each with an org_admin and an org_staff, and the licensing body's admin. */
 struct fixture {
-    struct it_server *s;
+    IT_FX_HEAD;
     char org1[40], org2[40];
-    char admin_id[40], boss1_id[40], staff1_id[40], boss2_id[40], staff2_id[40];
-    char *admin, *boss1, *staff1, *boss2, *staff2; /* access tokens */
+    char boss1_id[40], staff1_id[40], boss2_id[40], staff2_id[40];
+    char *boss1, *staff1, *boss2, *staff2; /* access tokens */
 };
 
 /* POST /v1/users as `token` with the given fields (org NULL: left out). */
@@ -164,13 +164,10 @@ signin_status(struct it_server *s, const char *email, const char *password)
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct fixture *f =
+        it_fx_start(sizeof(*f), "users", NULL, "admin@users.example", PASSWORD, IT_FX_ID);
     char *o;
 
-    assert_non_null(f);
-    f->s = it_start("users");
-    f->admin =
-        it_admin(f->s, "admin@users.example", PASSWORD, f->admin_id, sizeof(f->admin_id), NULL, 0);
     o = it_create_org(f->s, f->admin, NULL, NULL, "Medway Family Recovery");
     snprintf(f->org1, sizeof(f->org1), "%s", o);
     free(o);
@@ -181,26 +178,11 @@ setup(void **state)
     make_user(f->s, f->admin, "staff@one.example", "org_staff", f->org1, f->staff1_id);
     make_user(f->s, f->admin, "boss@two.example", "org_admin", f->org2, f->boss2_id);
     make_user(f->s, f->admin, "staff@two.example", "org_staff", f->org2, f->staff2_id);
-    f->boss1 = it_login(f->s, "boss@one.example", PASSWORD);
-    f->staff1 = it_login(f->s, "staff@one.example", PASSWORD);
-    f->boss2 = it_login(f->s, "boss@two.example", PASSWORD);
-    f->staff2 = it_login(f->s, "staff@two.example", PASSWORD);
+    f->boss1 = it_fx_own(f, it_login(f->s, "boss@one.example", PASSWORD));
+    f->staff1 = it_fx_own(f, it_login(f->s, "staff@one.example", PASSWORD));
+    f->boss2 = it_fx_own(f, it_login(f->s, "boss@two.example", PASSWORD));
+    f->staff2 = it_fx_own(f, it_login(f->s, "staff@two.example", PASSWORD));
     *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    it_stop(f->s);
-    free(f->admin);
-    free(f->boss1);
-    free(f->staff1);
-    free(f->boss2);
-    free(f->staff2);
-    free(f);
     return 0;
 }
 
@@ -949,5 +931,5 @@ main(void)
         cmocka_unit_test(test_me),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
 }

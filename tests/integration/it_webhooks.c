@@ -278,19 +278,15 @@ signature_ok(const struct hook_req *q, const char *secret)
 /* ---- Fixture -------------------------------------------------------------------------------- */
 
 struct fx {
-    struct it_server *s;
-    char *admin;
-    char hash[PASSWORD_HASH_MAX];
+    IT_FX_HEAD;
     int orgs;
 };
 
 static int
 group_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
     char *allow;
 
-    assert_non_null(f);
     rx_start();
     allow = it_fmt("REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:%d", rx.port);
     {
@@ -300,23 +296,17 @@ group_setup(void **state)
                              "REGISTRY_WEBHOOK_POLL_MS=50",
                              "REGISTRY_WEBHOOK_EXPIRY_EVERY_S=1",
                              NULL};
-        f->s = it_start_env("webhooks", env);
+        *state = it_fx_start(sizeof(struct fx), "webhooks", env, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
     }
     free(allow);
-    f->admin = it_admin(f->s, ADMIN_EMAIL, PASSWORD, NULL, 0, f->hash, sizeof(f->hash));
-    *state = f;
     return 0;
 }
 
 static int
 group_teardown(void **state)
 {
-    struct fx *f = *state;
-
-    it_stop(f->s);
+    it_fx_teardown(state);
     rx_stop();
-    free(f->admin);
-    free(f);
     return 0;
 }
 
@@ -355,20 +345,10 @@ subscribe(struct fx *f, const char *token, const char *path, const char *events_
 static char *
 make_licence(struct fx *f, const char *org, char **etag)
 {
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-    struct it_resp r;
-    char *id;
-
-    it_post_json(f->s, path, f->admin,
-                 "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\","
-                 " \"reason\": \"issued\"}",
-                 &r);
-    it_assert_status(&r, 201);
-    id = strdup(it_json_str(&r, "id"));
-    *etag = strdup(it_header(&r, "ETag"));
-    it_resp_free(&r);
-    free(path);
-    return id;
+    return it_post_created(f->s, f->admin,
+                           "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2099-12-31\","
+                           " \"reason\": \"issued\"}",
+                           etag, "/v1/organisations/%s/licences", org);
 }
 
 /* PATCHes licence `id` with `body`; expects `want`; keeps the new ETag on 200. */

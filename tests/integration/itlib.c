@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry/codec.h"
 #include "registry/password.h"
 
 extern char **environ;
@@ -1309,13 +1310,8 @@ it_create_admin(struct it_server *s, const char *email, const char *password)
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *data, size_t n)
+void
+it_buf_add(struct it_buf *b, const void *data, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap == 0 ? 4096 : b->cap;
@@ -1337,20 +1333,20 @@ buf_add(struct buf *b, const char *data, size_t n)
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *user)
 {
-    buf_add(user, data, size * nmemb);
+    it_buf_add(user, data, size * nmemb);
     return size * nmemb;
 }
 
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *user)
 {
-    struct buf *b = user;
+    struct it_buf *b = user;
     size_t n = size * nmemb;
 
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         b->len = 0; /* keep only the final response's headers (after 100 Continue) */
     }
-    buf_add(b, data, n);
+    it_buf_add(b, data, n);
     return n;
 }
 
@@ -1395,7 +1391,7 @@ static void
 index_headers(struct it_resp *r)
 {
     const char *p = r->headers;
-    struct buf b = {0};
+    struct it_buf b = {0};
 
     while (p != NULL && *p != '\0') {
         const char *eol = strpbrk(p, "\r\n"), *colon, *v, *end;
@@ -1413,17 +1409,17 @@ index_headers(struct it_resp *r)
             while (end > v && (end[-1] == ' ' || end[-1] == '\t')) {
                 end--;
             }
-            buf_add(&b, p, (size_t)(colon - p));
-            buf_add(&b, "", 1);
-            buf_add(&b, v, (size_t)(end - v));
-            buf_add(&b, "", 1);
+            it_buf_add(&b, p, (size_t)(colon - p));
+            it_buf_add(&b, "", 1);
+            it_buf_add(&b, v, (size_t)(end - v));
+            it_buf_add(&b, "", 1);
         }
         p = eol;
         while (*p == '\r' || *p == '\n') {
             p++;
         }
     }
-    buf_add(&b, "", 1);
+    it_buf_add(&b, "", 1);
     r->hdr_index = b.p;
 }
 
@@ -1519,7 +1515,7 @@ it_request_n(struct it_server *s,
     CURL *h;
     CURLcode rc;
     struct curl_slist *list = NULL;
-    struct buf bb = {0}, hb = {0};
+    struct it_buf bb = {0}, hb = {0};
     struct upload up = {body, len};
     char errbuf[CURL_ERROR_SIZE] = "";
     char *url, *auth = NULL;
@@ -2226,12 +2222,93 @@ it_admin(struct it_server *s,
 }
 
 char *
-it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+it_b64url_encode(const void *bytes, size_t len)
+{
+    char *out = malloc(len * 4 / 3 + 4);
+
+    assert_non_null(out);
+    codec_b64url_encode(bytes, len, out);
+    return out;
+}
+
+unsigned char *
+it_b64url_decode(const char *in, size_t len, size_t *outlen)
+{
+    unsigned char *out = malloc(len + 1);
+    long n;
+
+    assert_non_null(out);
+    n = codec_b64url_decode(in, len, out);
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *outlen = (size_t)n;
+    return out;
+}
+
+_Static_assert(sizeof(((struct it_fx *)0)->hash) == PASSWORD_HASH_MAX, "IT_FX_HEAD hash size");
+
+void *
+it_fx_start(size_t size,
+            const char *name,
+            const char *const env[],
+            const char *email,
+            const char *password,
+            int flags)
+{
+    struct it_fx *f = calloc(1, size);
+
+    assert_non_null(f);
+    assert_true(size >= sizeof(*f));
+    f->s = it_start_env(name, env);
+    f->admin =
+        it_admin(f->s, email, password, (flags & IT_FX_ID) ? f->admin_id : NULL,
+                 sizeof(f->admin_id), (flags & IT_FX_HASH) ? f->hash : NULL, sizeof(f->hash));
+    return f;
+}
+
+void *
+it_fx_own(void *fx, void *p)
+{
+    struct it_fx *f = fx;
+
+    assert_true(f->n_owned < sizeof(f->owned) / sizeof(f->owned[0]));
+    f->owned[f->n_owned++] = p;
+    return p;
+}
+
+int
+it_fx_teardown(void **state)
+{
+    struct it_fx *f = *state;
+
+    if (f == NULL) { /* the group setup failed before it had a fixture */
+        return 0;
+    }
+    it_stop(f->s);
+    free(f->admin);
+    for (size_t i = 0; i < f->n_owned; i++) {
+        free(f->owned[i]);
+    }
+    free(f);
+    *state = NULL;
+    return 0;
+}
+
+char *
+it_post_created(
+    struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
 {
     struct it_resp r;
-    char *id;
+    char *path, *id;
+    va_list ap;
 
-    it_post_json(s, "/v1/organisations", token, json, &r);
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_post_json(s, path, token, body, &r);
     it_assert_status(&r, 201);
     assert_non_null(it_json_str(&r, "id"));
     id = strdup(it_json_str(&r, "id"));
@@ -2240,7 +2317,72 @@ it_create_org_json(struct it_server *s, const char *token, const char *json, cha
         *etag = strdup(it_header(&r, "ETag"));
     }
     it_resp_free(&r);
+    free(path);
     return id;
+}
+
+void
+it_fac_free(struct it_fac *p)
+{
+    free(p->id);
+    free(p->number);
+    free(p->etag);
+    memset(p, 0, sizeof(*p));
+}
+
+struct it_fac
+it_create_fac(struct it_server *s, const char *token, const char *body)
+{
+    struct it_resp r;
+    struct it_fac p;
+
+    it_post_json(s, "/v1/facilitators", token, body, &r);
+    it_assert_status(&r, 201);
+    assert_non_null(it_json_str(&r, "id"));
+    assert_non_null(it_json_str(&r, "registration_number"));
+    assert_non_null(it_header(&r, "ETag"));
+    p.id = strdup(it_json_str(&r, "id"));
+    p.number = strdup(it_json_str(&r, "registration_number"));
+    p.etag = strdup(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    return p;
+}
+
+char *
+it_issue_licence(struct it_server *s,
+                 const char *token,
+                 const char *org,
+                 const char *from,
+                 const char *until,
+                 const char *reason,
+                 ...)
+{
+    char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\"}", from, until);
+    char *etag, *id = it_post_created(s, token, body, &etag, "/v1/organisations/%s/licences", org);
+    const char *status;
+    struct it_resp r;
+    va_list ap;
+
+    free(body);
+    va_start(ap, reason);
+    while ((status = va_arg(ap, const char *)) != NULL) {
+        body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
+        it_patchf(s, token, etag, body, &r, "/v1/licences/%s", id);
+        it_assert_status(&r, 200);
+        free(etag);
+        etag = strdup(it_header(&r, "ETag"));
+        it_resp_free(&r);
+        free(body);
+    }
+    va_end(ap);
+    free(etag);
+    return id;
+}
+
+char *
+it_create_org_json(struct it_server *s, const char *token, const char *json, char **etag)
+{
+    return it_post_created(s, token, json, etag, "/v1/organisations");
 }
 
 char *

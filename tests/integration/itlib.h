@@ -78,6 +78,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <cmocka.h>
@@ -408,6 +409,38 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
 
+/* POSTs `body` as `token` to the path printf makes of `fmt`; fails unless 201 with a string id
+ * (and an ETag when `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets
+ * the ETag (malloc'd). */
+char *it_post_created(
+    struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A facilitator made by a test (strings malloc'd). */
+struct it_fac {
+    char *id;
+    char *number; /* registration_number */
+    char *etag;
+};
+
+/* Frees the strings of `p` and zeroes it. */
+void it_fac_free(struct it_fac *p);
+
+/* POSTs /v1/facilitators with `body` as `token`; fails unless 201 with an id, a registration
+ * number and an ETag, and returns them. */
+struct it_fac it_create_fac(struct it_server *s, const char *token, const char *body);
+
+/* Issues a licence for organisation `org` valid `from`..`until` as `token` (expects 201) and
+ * PATCHes it to each status of the NULL-terminated list after `reason` in turn, with `reason`
+ * (expects 200 each time). Returns the licence id (malloc'd). */
+char *it_issue_licence(struct it_server *s,
+                       const char *token,
+                       const char *org,
+                       const char *from,
+                       const char *until,
+                       const char *reason,
+                       ...) __attribute__((sentinel));
+
 /* POSTs /v1/organisations with `json` as `token`; fails unless 201 with an id (and an ETag when
  * `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets the ETag
  * (malloc'd). */
@@ -437,6 +470,79 @@ size_t it_csv_col(json_t *rows, const char *name);
 
 /* The text of cell (`row`, `col`) of `rows` from it_csv_parse (borrowed), or NULL. */
 const char *it_csv_cell(json_t *rows, size_t row, size_t col);
+
+/* Unpadded base64url of `len` bytes (malloc'd). */
+char *it_b64url_encode(const void *bytes, size_t len);
+
+/* Decodes `len` characters of unpadded base64url. Returns a malloc'd NUL-terminated buffer with
+ * the byte count in *outlen, or NULL when `in` is not base64url. */
+unsigned char *it_b64url_decode(const char *in, size_t len, size_t *outlen);
+
+/* A growable byte buffer, always NUL-terminated once written to; free(p) when done. */
+struct it_buf {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends `n` bytes to `b` (aborts when memory runs out). */
+void it_buf_add(struct it_buf *b, const void *data, size_t n);
+
+/* Runs a query (the arguments after `s` as for it_sql), which must return one row, and copies
+ * its first value into the char array `buf`; fails the test otherwise. */
+#define IT_SQL_VALUE(buf, s, ...)                                                                  \
+    do {                                                                                           \
+        PGresult *res_ = it_sql((s), __VA_ARGS__);                                                 \
+        assert_int_equal(PQntuples(res_), 1);                                                      \
+        snprintf((buf), sizeof(buf), "%s", PQgetvalue(res_, 0, 0));                                \
+        PQclear(res_);                                                                             \
+    } while (0)
+
+/* ---- A group fixture ----------------------------------------------------------------------- */
+
+/* The first part of a test file's `struct fx`: the server, the licensing-body admin's access
+ * token, its app_user.id and a password_hash of its password (for it_licensee). A file writes
+ *
+ *     struct fx {
+ *         IT_FX_HEAD;
+ *         char *org_a; ...
+ *     };
+ *
+ * so that it_fx_start and it_fx_teardown serve it. A setup of its own may calloc the struct
+ * instead; it_fx_teardown then frees whatever of the head it filled. */
+#define IT_FX_HEAD                                                                                 \
+    struct it_server *s;                                                                           \
+    char *admin;                                                                                   \
+    char admin_id[40];                                                                             \
+    char hash[256];                                                                                \
+    void *owned[24];                                                                               \
+    size_t n_owned
+
+struct it_fx {
+    IT_FX_HEAD;
+};
+
+/* Flags for it_fx_start. */
+#define IT_FX_ID   1 /* fill admin_id */
+#define IT_FX_HASH 2 /* fill hash (yescrypt: slow, ask only when the file makes users with SQL) */
+
+/* Allocates a zeroed fixture of `size` bytes (a struct that begins with IT_FX_HEAD), starts the
+ * server `name` with `env` (as it_start_env; may be NULL) and makes the admin `email` with
+ * `password` (it_admin, with admin_id and hash as `flags` ask). Fails the test otherwise. The
+ * caller ends it with it_fx_teardown. */
+void *it_fx_start(size_t size,
+                  const char *name,
+                  const char *const env[],
+                  const char *email,
+                  const char *password,
+                  int flags);
+
+/* Gives `p` (malloc'd, may be NULL) to the fixture `fx`, which frees it in it_fx_teardown.
+ * Returns `p`. */
+void *it_fx_own(void *fx, void *p);
+
+/* A cmocka group teardown for an it_fx_start fixture: it_stop, then frees the admin token, what
+ * it_fx_own was given and the fixture. */
+int it_fx_teardown(void **state);
 
 /* ---- Races --------------------------------------------------------------------------------- */
 

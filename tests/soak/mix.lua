@@ -7,6 +7,8 @@
 -- SOAK_RATE (requests/s for the whole run, 0: as fast as possible) paces every thread with
 -- delay() on a schedule from a monotonic clock, so the rate holds whatever the latency is.
 -- done() prints one line "SOAK key=value ..." that tests/soak/run reads.
+package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
+local wr = require "writers" -- the writes, as bench/lua/writes.lua makes them
 local ffi = require "ffi"
 ffi.cdef [[
 struct soak_timespec { long tv_sec; long tv_nsec; };
@@ -43,12 +45,7 @@ function init(args)
     nfac = tonumber(os.getenv("SOAK_NFAC"))
     licensee = lines("tokens_licensee.txt")
     admin = lines("tokens_admin.txt")
-    writers, queue = {}, {}
-    for _, line in ipairs(lines("writers.txt")) do
-        local email, token, loc, facs = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)$")
-        local f1, f2 = facs:match("^([^,]+),([^,]+)$")
-        writers[#writers + 1] = {token = token, loc = loc, f1 = f1, f2 = f2}
-    end
+    writers, queue = wr.load(lines("writers.txt")), {}
     local rate = tonumber(os.getenv("SOAK_RATE")) or 0
     local nthreads = tonumber(os.getenv("SOAK_THREADS")) or 1
     if rate > 0 then interval = 1000 * nthreads / rate end
@@ -63,29 +60,10 @@ function delay()
     return math.max(0, math.floor(at - now))
 end
 
-local function day(offset)
-    return os.date("!%Y-%m-%d", os.time() + offset * 86400)
-end
-
 function request()
     local r = math.random(1, 100)
     if r <= 20 then
-        local job = table.remove(queue, 1)
-        if job then
-            return wrk.format("PATCH", job.path,
-                              {["Authorization"] = "Bearer " .. job.token,
-                               ["Content-Type"] = "application/json", ["If-Match"] = job.etag},
-                              '{"status":"recruiting","families_enrolled":2}')
-        end
-        local w = writers[math.random(1, #writers)]
-        local start = math.random(30, 300)
-        local body = string.format(
-            '{"location_id":"%s","variant":"standard","starts_on":"%s","ends_on":"%s",' ..
-            '"weekday":"tuesday","start_time":"10:00","capacity_families":8,' ..
-            '"facilitator_ids":["%s","%s"]}', w.loc, day(start), day(start + 70), w.f1, w.f2)
-        return wrk.format("POST", "/v1/programmes",
-                          {["Authorization"] = "Bearer " .. w.token,
-                           ["Content-Type"] = "application/json"}, body)
+        return wr.request(writers, queue)
     elseif r <= 60 then
         return wrk.format("GET", string.format("/v1/public/facilitators/MPF-%06d",
                                                math.random(1, math.floor(nfac * 1.1))))
@@ -106,16 +84,7 @@ function response(status, headers, body)
     elseif status >= 300 and status ~= 404 then
         sbad = sbad + 1
     end
-    if status == 201 and headers["Location"] and headers["ETag"] and #queue < 1000 then
-        local path = headers["Location"]:match("(/v1/programmes/[0-9a-fA-F-]+)")
-        local id = body:match('"location_id"%s*:%s*"([0-9a-f-]+)"')
-        for _, w in ipairs(writers) do
-            if w.loc == id then
-                queue[#queue + 1] = {path = path, etag = headers["ETag"], token = w.token}
-                break
-            end
-        end
-    end
+    wr.response(writers, queue, status, headers, body, 1000)
 end
 
 function done(summary, latency, requests)
