@@ -489,12 +489,6 @@ resource_uuid_lower(json_t *v)
 }
 
 int
-resource_admin_or_org_admin_of(const struct principal *p, const char *org)
-{
-    return auth_is_admin(p) || (org != NULL && resource_admin_or_org_admin(p, org));
-}
-
-int
 resource_filters_or_problem(struct req *r,
                             const struct filter *filters,
                             const struct query *q,

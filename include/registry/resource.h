@@ -135,9 +135,6 @@ int resource_admin_or_org_admin(const struct principal *p, const char *org);
 /* Lower-cases, in place, the UUID the JSON string `v` holds, so that ids compare as the database
  * writes them. Leaves anything else alone (NULL, not a string, not a UUID). */
 void resource_uuid_lower(json_t *v);
-/* 1 when `p` is the licensing body (admin), or the org_admin of organisation `org` (NULL: of
- * none). */
-int resource_admin_or_org_admin_of(const struct principal *p, const char *org);
 
 /* Checks each of `filters` in `q` as resource_list does (400 naming it), and binds its text, or
  * NULL when absent, as params[i] of filter i. Returns 0, or the status of the problem sent. */
