@@ -13,7 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FLOOD_TICK_MS 20
+#define FLOOD_TICK_MS  20
+#define FLOOD_RETRY_MS 100
 
 long long
 flood_now_ms(void)
@@ -63,6 +64,31 @@ flood_connect(const char *src, const char *dst, int port, int timeout_ms)
     return fd;
 }
 
+/* Reopen mode: a closed slot (refused at once, or closed by the server) is connected again, at
+ * most every FLOOD_RETRY_MS, so the hostile client keeps every slot busy however the server
+ * answers. Called with the lock held. */
+static void
+reopen_slot(struct flood *f, int k, long long now)
+{
+    int fd;
+
+    if (f->fd[k] >= 0 || now - f->opened_at[k] < FLOOD_RETRY_MS) {
+        return;
+    }
+    fd = flood_connect(f->src, f->dst, f->port, 500);
+    f->opened_at[k] = flood_now_ms();
+    if (fd == -1) {
+        f->connect_failed++;
+        return;
+    }
+    f->reopened++; /* opened, or refused at once (fd -2): either way the server saw it */
+    if (fd >= 0) {
+        f->fd[k] = fd;
+        f->closed_ms[k] = -1;
+        f->sent[k] = 0;
+    }
+}
+
 static void *
 flood_run(void *arg)
 {
@@ -109,21 +135,10 @@ flood_run(void *arg)
             close(f->fd[k]);
             f->fd[k] = -1;
             f->closed_ms[k] = now - f->opened_at[k];
-            if (f->reopen) {
-                int fd = flood_connect(f->src, f->dst, f->port, 500);
-
-                if (fd == -2) {
-                    f->reopened++; /* refused at once: closed_ms stays as recorded */
-                } else if (fd >= 0) {
-                    f->fd[k] = fd;
-                    f->opened_at[k] = flood_now_ms();
-                    f->closed_ms[k] = -1;
-                    f->sent[k] = 0;
-                    f->reopened++;
-                } else {
-                    f->connect_failed++;
-                }
-            }
+            f->opened_at[k] = now; /* from here: when it was last tried (reopen) */
+        }
+        for (i = 0; f->reopen && i < f->n; i++) {
+            reopen_slot(f, i, now);
         }
         if (f->mode == FLOOD_TRICKLE && plen > 0 && now - last_send >= f->interval_ms) {
             last_send = now;

@@ -14,7 +14,7 @@
 struct flood {
     int n;                 /* sockets */
     int mode;              /* FLOOD_IDLE or FLOOD_TRICKLE */
-    int reopen;            /* open a new socket as soon as the server closes one */
+    int reopen;            /* keep every slot open: a closed or refused one is tried again */
     int interval_ms;       /* trickle interval (1000: slowloris) */
     const char *payload;   /* bytes to trickle (borrowed); repeated from its start when done */
     int *fd;               /* -1 once closed by the server */
