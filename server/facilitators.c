@@ -155,22 +155,22 @@ const struct db_stmt facilitators_stmts[] = {
     /* The last day of the facilitator's ended employments, if any. */
     {"fac_last_end", "SELECT max(ended_on)::text AS last_end FROM facilitator_employment"
                      " WHERE facilitator_id = $1::uuid AND ended_on IS NOT NULL"},
-    /* $1 body {given_name, family_name, email, phone?, organisation_id?, employed_from?},
-     * $2 the acting user, $3 the day employment starts. One statement: the facilitator, its
-     * first status history row and its employment. */
+    /* $1 body {given_name, family_name, email, phone?, organisation_id?, employed_from (the day
+     * employment starts), _by (the acting user)}. One statement: the facilitator, its first
+     * status history row and its employment. */
     {"fac_insert",
      "WITH s AS (SELECT $1::jsonb AS j),"
      " f AS (INSERT INTO facilitator (given_name, family_name, email, phone)"
      "       SELECT j->>'given_name', j->>'family_name', j->>'email', j->>'phone' FROM s"
      "       RETURNING id, status),"
      " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, changed_by)"
-     "       SELECT f.id, f.status, $2::uuid FROM f),"
+     "       SELECT f.id, f.status, (s.j->>'_by')::uuid FROM f, s),"
      " e AS (INSERT INTO facilitator_employment (facilitator_id, organisation_id, started_on)"
-     "       SELECT f.id, (s.j->>'organisation_id')::uuid, $3::date FROM f, s"
+     "       SELECT f.id, (s.j->>'organisation_id')::uuid, (s.j->>'employed_from')::date FROM f, s"
      "       WHERE s.j->>'organisation_id' IS NOT NULL) "
      "SELECT id FROM f"},
-    /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved), $3 the
-     * acting user. A status change also writes its history row. */
+    /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved; _by the
+     * acting user). A status change also writes its history row. */
     /* $2 may hold effective_on: the day a status change takes effect (default today). Dated
      * after today it is scheduled: only its history row is written now (scheduled), and
      * registry_apply_scheduled gives it to the facilitator on that day. */
@@ -197,7 +197,7 @@ const struct db_stmt facilitators_stmts[] = {
      "       SELECT u.id, s.j->>'status',"
      "        coalesce((s.j->>'accredited_on')::date, u.accredited_on),"
      "        coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
-     "        $3::uuid, s.eff, s.sch"
+     "        (s.j->>'_by')::uuid, s.eff, s.sch"
      "       FROM u, s WHERE s.j ? 'status') "
      "SELECT id FROM u"},
     /* Before any change to facilitator $1: its scheduled changes now due take effect. */
@@ -262,10 +262,10 @@ const struct db_stmt facilitators_stmts[] = {
     {"fer_insert", "INSERT INTO facilitator_employment_request (facilitator_id, organisation_id,"
                    " starts_on, requested_by) VALUES ($1::uuid, $2::uuid, $3::date, $4::uuid)"
                    " RETURNING id"},
-    /* $1 facilitator, $2 organisation (NULL: all), $3/$4 cursor (created_at, id), $5 limit;
+    /* $1 organisation (NULL: all), $2 facilitator, $3/$4 cursor (created_at, id), $5 limit;
      * newest first. */
-    {"fer_list", "SELECT " FER_COLUMNS FER_FROM "WHERE r.facilitator_id = $1::uuid"
-                 " AND ($2::uuid IS NULL OR r.organisation_id = $2::uuid)"
+    {"fer_list", "SELECT " FER_COLUMNS FER_FROM "WHERE r.facilitator_id = $2::uuid"
+                 " AND ($1::uuid IS NULL OR r.organisation_id = $1::uuid)"
                  " AND ($3::timestamptz IS NULL OR (r.created_at, r.id) < ($3::timestamptz,"
                  " $4::uuid))"
                  " ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int"},
@@ -366,6 +366,17 @@ static const char *
 str_field(json_t *in, const char *key)
 {
     return json_string_value(json_object_get(in, key));
+}
+
+/* Sets `key` of `in` to `value`, unless it is there already. Returns the value `in` holds
+ * (borrowed), or NULL. */
+static const char *
+str_default(json_t *in, const char *key, const char *value)
+{
+    if (str_field(in, key) == NULL && value != NULL) {
+        json_object_set_new(in, key, json_string(value));
+    }
+    return str_field(in, key);
 }
 
 /* The 404 for the facilitator the path names. Returns its status. */
@@ -576,74 +587,80 @@ out:
     return status;
 }
 
-int
-facilitators_create(struct req *r)
+/* Who may register or change facilitators: the licensing body and organisation admins. */
+static int
+fac_permitted(struct req *r)
 {
-    json_t *in = NULL;
-    const char *org, *from, *params[3];
-    char *text = NULL, id[48], today[16];
-    int status, admin = auth_is_admin(&r->principal);
+    if (auth_is_admin(&r->principal) || resource_org_admin(&r->principal)) {
+        return 0;
+    }
+    return problem_send(r, PROBLEM_FORBIDDEN,
+                        "only an admin or an organisation admin may %s facilitators",
+                        strcmp(r->method, "POST") == 0 ? "register" : "change");
+}
 
-    if (!admin && !resource_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may register facilitators");
-        goto out;
+/* POST: a licensee registers their own staff; an employment start needs an employer. */
+static int
+create_normalise(struct req *r, json_t *in, json_t *errors)
+{
+    const char *org = str_field(in, "organisation_id");
+
+    if (json_array_size(errors) > 0) { /* the field table's errors come first */
+        return 0;
     }
-    if ((status = resource_body_or_problem(r, fac_create_fields, 1, &in)) != 0) {
-        goto out;
-    }
-    org = str_field(in, "organisation_id");
-    from = str_field(in, "employed_from");
-    if (!admin) {
+    if (!auth_is_admin(&r->principal)) {
         /* Their own request body: refusing it reveals nothing about other organisations. */
         if (org != NULL && strcmp(org, r->principal.org) != 0) {
-            status = problem_send(r, PROBLEM_FORBIDDEN,
-                                  "organisation_id: you may register your own organisation's "
-                                  "staff only");
-            goto out;
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "organisation_id: you may register your own organisation's "
+                                "staff only");
         }
         org = r->principal.org;
         json_object_set_new(in, "organisation_id", json_string(org));
     }
-    if (org == NULL && from != NULL) {
-        status = problem_send_field(r, "employed_from", "only with an organisation_id");
-        goto out;
+    if (org == NULL && json_object_get(in, "employed_from") != NULL) {
+        problem_add_error(errors, "employed_from", "only with an organisation_id");
     }
-    if ((status = http_begin_or_problem(r, 0)) != 0 || (status = today_or_problem(r, today)) != 0) {
-        goto out;
-    }
-    /* Valid YYYY-MM-DD dates order as strings. */
-    if (from != NULL && strcmp(from, today) > 0) {
-        status = problem_send_field(r, "employed_from", "must not be after today");
-        goto out;
-    }
-    if (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0) {
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[0] = text;
-    params[1] = r->principal.sub;
-    params[2] = from != NULL ? from : today;
-    if ((status = http_insert_or_problem(r, "fac_insert", 3, params, id, sizeof(id))) == 0) {
-        status = audit_commit_and_send(r, "create", "facilitator", id, NULL, "fac_get",
-                                       "/v1/facilitators/");
-    }
-out:
-    free(text);
-    json_decref(in);
-    return status;
+    return 0;
 }
 
-/* Checks a PATCH body on its own (before any row is read): fields that only go together.
- * Returns 0, or the status of the 422 already sent. */
+/* POST, in the transaction: employment starts today or earlier, at a usable employer. Adds what
+ * fac_insert reads besides the body: employed_from (default today) and the acting user (_by). */
 static int
-body_ok_or_problem(struct req *r, json_t *in)
+create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    const char *to = str_field(in, "status");
-    const char *on = str_field(in, "accredited_on"), *until = str_field(in, "accredited_until");
-    json_t *errors = json_array();
-    int status = 0;
+    const char *org = str_field(in, "organisation_id");
+    char today[16];
+    int status;
 
+    (void)cur;
+    (void)errors;
+    if ((status = today_or_problem(r, today)) != 0) {
+        return status;
+    }
+    /* Valid YYYY-MM-DD dates order as strings. */
+    if (strcmp(str_default(in, "employed_from", today), today) > 0) {
+        return problem_send_field(r, "employed_from", "must not be after today");
+    }
+    if (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0) {
+        return status;
+    }
+    json_object_set_new(in, "_by", json_string(r->principal.sub));
+    return 0;
+}
+
+/* PATCH: fields that only go together (after the field table's errors). Then the facilitator's
+ * scheduled changes now due take effect, as the daily job would make them: If-Match is checked
+ * against the version they leave. Returns 0, or the status of the problem sent. */
+static int
+update_normalise(struct req *r, json_t *in, json_t *errors)
+{
+    const char *to = str_field(in, "status"), *id[1] = {r->params[0]};
+    const char *on = str_field(in, "accredited_on"), *until = str_field(in, "accredited_until");
+
+    if (json_array_size(errors) > 0) {
+        return 0;
+    }
     if (json_object_size(in) == 0) {
         problem_add_error(errors, "body", "name at least one field to change");
     }
@@ -669,16 +686,21 @@ body_ok_or_problem(struct req *r, json_t *in)
         && json_object_get(in, "organisation_id") == NULL) {
         problem_add_error(errors, "employed_from", "only with organisation_id");
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-    }
-    json_decref(errors);
-    return status;
+    return json_array_size(errors) > 0 ? 0 : http_exec_or_problem(r, "fac_apply_due", 1, id, NULL);
 }
 
-/* Checks who may make the change `in` to the locked facilitator `cur` (row 0). Returns 0, or the
- * status of the problem already sent: 404 for a licensee reaching into another organisation's
- * staff, 403 for what the caller's role never allows. */
+/* Whose row a PATCH reaches: a licensee's own staff, and those nobody employs (403 below);
+ * another organisation's staff are not there (404). */
+static int
+changeable(const struct principal *p, const PGresult *res)
+{
+    const char *org = db_value(res, 0, "organisation_id");
+
+    return auth_is_admin(p) || org == NULL || strcmp(org, p->org) == 0;
+}
+
+/* Checks who may make the change `in` to the locked facilitator `cur` (row 0, changeable).
+ * Returns 0, or the status of the 403 sent for what the caller's role never allows. */
 static int
 may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
@@ -698,9 +720,6 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
                             "licensing body: POST /v1/facilitators/%s/employment-requests",
                             number, number);
     }
-    if (strcmp(org, r->principal.org) != 0) {
-        return not_found(r);
-    }
     json_object_foreach(in, key, v)
     {
         if (!validate_in_list(fac_org_admin_fields, key)) {
@@ -717,17 +736,6 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
                             "another employer is for the licensing body");
     }
     return 0;
-}
-
-/* Sets `key` of `in` to `value`, unless it is there already. Returns the value `in` holds
- * (borrowed), or NULL. */
-static const char *
-str_default(json_t *in, const char *key, const char *value)
-{
-    if (str_field(in, key) == NULL && value != NULL) {
-        json_object_set_new(in, key, json_string(value));
-    }
-    return str_field(in, key);
 }
 
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
@@ -838,75 +846,96 @@ out:
     return status;
 }
 
-/* A change to suspended or withdrawn puts the facilitator's runs at risk: programme.at_risk.
- * Returns 0, or the status of the problem sent. */
+/* PATCH, in the transaction, the row locked: who may change what, then the status and employer
+ * changes. The employer change is written here (fac_update writes only the facilitator row); a
+ * status change replaces one still scheduled. Adds the acting user (_by) for fac_update. */
 static int
-at_risk_or_problem(struct req *r, json_t *in, const char *id)
+update_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    const char *to = str_field(in, "status");
+    const char *id[1] = {db_value(cur, 0, "id")};
+    int status;
 
-    if (to == NULL || (strcmp(to, "suspended") != 0 && strcmp(to, "withdrawn") != 0)) {
-        return 0;
+    (void)errors;
+    if ((status = may_change_or_problem(r, in, cur)) != 0
+        || (status = status_change_or_problem(r, in, cur)) != 0
+        || (status = employment_change_or_problem(r, in, cur, "employed_from", 1)) != 0) {
+        return status;
+    }
+    json_object_del(in, "organisation_id");
+    json_object_del(in, "employed_from");
+    if (json_object_get(in, "status") != NULL
+        && (status = http_exec_or_problem(r, "fac_unschedule", 1, id, NULL)) != 0) {
+        return status;
+    }
+    json_object_set_new(in, "_by", json_string(r->principal.sub));
+    return 0;
+}
+
+/* Every status change of a facilitator passes here (scheduled ones take effect in
+ * registry_apply_scheduled): the place for what must follow it. A change to suspended or
+ * withdrawn puts the facilitator's runs at risk (programme.at_risk). */
+static int
+update_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    json_t *before = db_row_to_json(cur, 0);
+    const char *to = str_field(in, "status");
+    int status = webhooks_enqueue(r, "facilitator.status_changed", id, before);
+
+    json_decref(before);
+    if (status != 0 || to == NULL
+        || (strcmp(to, "suspended") != 0 && strcmp(to, "withdrawn") != 0)) {
+        return status;
     }
     return programmes_flag_at_risk(r, id);
 }
 
-/* PATCH /v1/facilitators/{id or registration number}. The row is read once, locked, with its
- * histories: the checks read it, and it is the audit's `before`. */
+/* Facilitators are read by their own handlers (who sees which view) and written through these:
+ * one descriptor to register them, one to change them. */
+static const struct resource fac_new_resource = {
+    .name = "facilitator",
+    .location = "/v1/facilitators/",
+    .get = "fac_get",
+    .insert = "fac_insert",
+    .fields = fac_create_fields,
+    .rules = {.permitted = fac_permitted, .normalise = create_normalise, .check = create_check},
+};
+
+static const struct resource fac_resource = {
+    .name = "facilitator",
+    .get = "fac_get",
+    .get_locked = "fac_get_locked",
+    .update = "fac_update",
+    .fields = fac_update_fields,
+    .visible = changeable,
+    .rules = {.permitted = fac_permitted,
+              .normalise = update_normalise,
+              .check = update_check,
+              .written = update_written},
+};
+
+RESOURCE_HANDLER(facilitators_create, create, fac_new_resource)
+
+/* Serves `verb` of `rs` for the facilitator the path names by id or by registration number: the
+ * generic handler sees its id as the path's first parameter. */
+static int
+by_ref(struct req *r, int (*verb)(struct req *, const struct resource *), const struct resource *rs)
+{
+    char id[48], *ref = r->params[0];
+    int status = resolve_or_problem(r, ref, id, sizeof(id));
+
+    if (status == 0) {
+        r->params[0] = id;
+        status = verb(r, rs);
+        r->params[0] = ref;
+    }
+    return status;
+}
+
+/* PATCH /v1/facilitators/{id or registration number} */
 int
 facilitators_update(struct req *r)
 {
-    json_t *in = NULL, *before = NULL;
-    PGresult *cur = NULL;
-    const char *params[3];
-    char *text = NULL, id[48];
-    int status;
-
-    if (!auth_is_admin(&r->principal) && !resource_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may change facilitators");
-        goto out;
-    }
-    if ((status = resource_body_or_problem(r, fac_update_fields, 0, &in)) != 0
-        || (status = body_ok_or_problem(r, in)) != 0
-        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
-        goto out;
-    }
-    params[0] = id;
-    if ((status = http_begin_or_problem(r, 1)) != 0
-        || (status = http_exec_or_problem(r, "fac_apply_due", 1, params, NULL)) != 0
-        || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0
-        || (status = may_change_or_problem(r, in, cur)) != 0
-        || (status = http_if_match_or_problem(r, db_value(cur, 0, "_version"))) != 0
-        || (status = status_change_or_problem(r, in, cur)) != 0
-        || (status = employment_change_or_problem(r, in, cur, "employed_from", 1)) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(cur, 0);
-    json_object_del(in, "organisation_id");
-    json_object_del(in, "employed_from");
-    /* A status change replaces one still scheduled. */
-    if (json_object_get(in, "status") != NULL
-        && (status = http_exec_or_problem(r, "fac_unschedule", 1, params, NULL)) != 0) {
-        goto out;
-    }
-    text = json_dumps(in, JSON_COMPACT);
-    params[1] = text;
-    params[2] = r->principal.sub;
-    /* Every status change of a facilitator passes here (scheduled ones take effect in
-     * registry_apply_scheduled): the place for what must follow a suspension or withdrawal. */
-    if ((status = http_exec_or_problem(r, "fac_update", 3, params, NULL)) != 0
-        || (status = webhooks_enqueue(r, "facilitator.status_changed", id, before)) != 0
-        || (status = at_risk_or_problem(r, in, id)) != 0) {
-        goto out;
-    }
-    status = audit_commit_and_send(r, "update", "facilitator", id, before, "fac_get", NULL);
-out:
-    free(text);
-    PQclear(cur);
-    json_decref(before);
-    json_decref(in);
-    return status;
+    return by_ref(r, resource_update, &fac_resource);
 }
 
 int
@@ -1151,32 +1180,20 @@ out:
     return status;
 }
 
+/* The licensing body lists every request; a licensee their own organisation's. */
+static const struct resource fer_resource = {
+    .name = "employment request",
+    .list = "fer_list",
+    .org_scoped = 1,
+    .parent = "facilitator",
+    .sort_key = "_created_at",
+    .cursor_ok = http_cursor_timestamptz,
+};
+
 int
 facilitators_employment_requests_list(struct req *r)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    const char *params[5];
-    struct query q;
-    struct page p = {0, NULL};
-    char id[48];
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
-        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
-        goto out;
-    }
-    /* The licensing body sees every request; a licensee their own organisation's. */
-    params[0] = id;
-    params[1] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
-    params[2] = page_after(&p, 0);
-    params[3] = page_after(&p, 1);
-    status = page_query_send(r, "fer_list", params, 5, &p, "_created_at");
-out:
-    page_cleanup(&p);
-    query_cleanup(&q);
-    return status;
+    return by_ref(r, resource_list, &fer_resource);
 }
 
 int
