@@ -136,8 +136,10 @@ const struct db_stmt facilitators_stmts[] = {
     {"fac_get_locked",
      "SELECT " FAC_COLUMNS FAC_HISTORIES ", registry_today()::text AS _today " FAC_FROM
      "WHERE f.id = $1::uuid FOR UPDATE OF f"},
+    /* A registration number's facilitator, with what says who may see them. */
     {"fac_id_by_number",
-     "SELECT id FROM facilitator WHERE registration_number = upper(btrim($1::text))"},
+     "SELECT f.id, e.organisation_id, " FAC_ON_REGISTER " AS _on_register " FAC_FROM
+     "WHERE f.registration_number = upper(btrim($1::text))"},
     /* $1 the caller's organisation (NULL for admin), $2 q, $3 status, $4 organisation_id,
      * $5/$6/$7 the cursor (family_name, given_name, id), $8 limit. */
     {"fac_list",
@@ -258,9 +260,10 @@ const struct db_stmt facilitators_stmts[] = {
                    " AND r.facilitator_id = $2::uuid"},
     {"fer_get_locked", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"
                        " AND r.facilitator_id = $2::uuid FOR UPDATE OF r"},
-    /* $1 facilitator, $2 organisation, $3 starts_on, $4 the requesting user. */
+    /* $1 {starts_on, organisation_id, _by (the requesting user)}, $2 facilitator. */
     {"fer_insert", "INSERT INTO facilitator_employment_request (facilitator_id, organisation_id,"
-                   " starts_on, requested_by) VALUES ($1::uuid, $2::uuid, $3::date, $4::uuid)"
+                   " starts_on, requested_by) SELECT $2::uuid, (j->>'organisation_id')::uuid,"
+                   " (j->>'starts_on')::date, (j->>'_by')::uuid FROM (SELECT $1::jsonb AS j) s"
                    " RETURNING id"},
     /* $1 organisation (NULL: all), $2 facilitator, $3/$4 cursor (created_at, id), $5 limit;
      * newest first. */
@@ -422,12 +425,23 @@ visible(const struct principal *p, const PGresult *res, int row, const char *emp
            || (org != NULL && p->org[0] != '\0' && strcmp(org, p->org) == 0);
 }
 
-/* Finds the facilitator a path names, by UUID or by registration number (any case), and writes
- * its id into `id`. Returns 0, or the status of the problem already sent (404). */
+/* 1 when the caller may see row 0 at all (visible). */
 static int
-resolve_or_problem(struct req *r, const char *ref, char *id, size_t idlen)
+seen(const struct principal *p, const PGresult *res)
 {
-    const char *params[1] = {ref};
+    return visible(p, res, 0, "organisation_id");
+}
+
+/* Finds the facilitator the path names, by UUID or by registration number (any case), and writes
+ * its id into `id`. A number names nobody to a caller `may_see` (if not NULL) refuses: the 404
+ * names the number, as for one that does not exist. Returns 0, or the status of the 404 sent. */
+static int
+resolve_or_problem(struct req *r,
+                   int (*may_see)(const struct principal *, const PGresult *),
+                   char *id,
+                   size_t idlen)
+{
+    const char *ref = r->params[0], *params[1] = {ref};
     PGresult *res = NULL;
     int status;
 
@@ -439,7 +453,7 @@ resolve_or_problem(struct req *r, const char *ref, char *id, size_t idlen)
         return not_found(r);
     }
     if ((status = http_exec_or_problem(r, "fac_id_by_number", 1, params, &res)) == 0) {
-        if (PQntuples(res) != 1) {
+        if (PQntuples(res) != 1 || (may_see != NULL && !may_see(&r->principal, res))) {
             status = not_found(r);
         } else {
             snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
@@ -916,12 +930,13 @@ static const struct resource fac_resource = {
 RESOURCE_HANDLER(facilitators_create, create, fac_new_resource)
 
 /* Serves `verb` of `rs` for the facilitator the path names by id or by registration number: the
- * generic handler sees its id as the path's first parameter. */
+ * generic handler sees its id as the path's first parameter. A number the caller may not see
+ * (rs->visible) is answered as unknown here, so no 404 names the id it stands for. */
 static int
 by_ref(struct req *r, int (*verb)(struct req *, const struct resource *), const struct resource *rs)
 {
     char id[48], *ref = r->params[0];
-    int status = resolve_or_problem(r, ref, id, sizeof(id));
+    int status = resolve_or_problem(r, rs->visible, id, sizeof(id));
 
     if (status == 0) {
         r->params[0] = id;
@@ -960,7 +975,7 @@ facilitators_eligibility(struct req *r)
                               "organisation_id: you may ask for your own organisation only");
         goto out;
     }
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0) {
+    if ((status = resolve_or_problem(r, NULL, id, sizeof(id))) != 0) {
         goto out;
     }
     params[0] = id;
@@ -1102,15 +1117,23 @@ fer_load_or_problem(
 }
 
 /* The rules a take-on of the locked facilitator `cur` by organisation `org` (named `org_name`)
- * must meet, both when it is asked for and when it is approved: nobody employs a withdrawn
- * facilitator, nor one who works for `org` already. `advice` ends each 409. Returns 0, or the
- * status of the problem sent. */
+ * from `starts_on` must meet, both when it is asked for (only checked) and when it is approved
+ * (`apply`: the employment changes): nobody employs a withdrawn facilitator, nor one who works for
+ * `org` already (`advice` ends each 409), and the employment change must be one that can be
+ * made. Returns 0, or the status of the problem sent. */
 static int
-take_on_or_problem(
-    struct req *r, const PGresult *cur, const char *org, const char *org_name, const char *advice)
+take_on_or_problem(struct req *r,
+                   const PGresult *cur,
+                   const char *org,
+                   const char *org_name,
+                   const char *starts_on,
+                   const char *advice,
+                   int apply)
 {
     const char *number = db_value(cur, 0, "registration_number");
     const char *employer = db_value(cur, 0, "organisation_id");
+    json_t *emp;
+    int status;
 
     if (strcmp(db_value(cur, 0, "_stored_status"), "withdrawn") == 0) {
         return problem_send(r, PROBLEM_CONFLICT,
@@ -1122,62 +1145,89 @@ take_on_or_problem(
         return problem_send(r, PROBLEM_CONFLICT, "facilitator %s already works for %s%s", number,
                             org_name, advice);
     }
-    return 0;
+    emp = json_pack("{s:s, s:s}", "organisation_id", org, "employed_from", starts_on);
+    if (emp == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    status = employment_change_or_problem(r, emp, cur, "starts_on", apply);
+    json_decref(emp);
+    return status;
+}
+
+/* Only an organisation admin asks; the licensing body moves people itself. */
+static int
+fer_permitted(struct req *r)
+{
+    if (resource_org_admin(&r->principal)) {
+        return 0;
+    }
+    return problem_send(r, PROBLEM_FORBIDDEN,
+                        auth_is_admin(&r->principal)
+                            ? "the licensing body changes employers directly (PATCH "
+                              "/v1/facilitators/{id} with organisation_id)"
+                            : "only an organisation admin may ask to employ a facilitator");
+}
+
+/* POST, in the transaction: the facilitator, locked, is one the requester may see and take on
+ * from starts_on; the approval will check the same, so the request is one that can be approved.
+ * Adds what fer_insert reads besides starts_on: the organisation and the requesting user. */
+static int
+fer_check(struct req *r, json_t *in, const PGresult *none, json_t *errors)
+{
+    const char *id[1] = {r->params[0]};
+    PGresult *cur = NULL;
+    int status;
+
+    (void)none;
+    (void)errors;
+    if ((status = row_or_problem(r, "fac_get_locked", 1, id, &cur)) == 0) {
+        /* Someone the requester may not see (in training elsewhere) is not there to ask for. */
+        status = !seen(&r->principal, cur) ? not_found(r)
+                                           : take_on_or_problem(r, cur, r->principal.org, "you",
+                                                                str_field(in, "starts_on"), "", 0);
+    }
+    PQclear(cur);
+    json_object_set_new(in, "organisation_id", json_string(r->principal.org));
+    json_object_set_new(in, "_by", json_string(r->principal.sub));
+    return status;
+}
+
+static int
+fer_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    (void)cur;
+    (void)in;
+    return webhooks_enqueue(r, "facilitator.employment_requested", id, NULL);
+}
+
+/* Asking to employ: `visible` is who may ask for whom (by_ref). */
+static const struct resource fer_new_resource = {
+    .name = "employment request",
+    .get = "fer_get",
+    .insert = "fer_insert",
+    .fields = fer_create_fields,
+    .parent = "facilitator",
+    .visible = seen,
+    .rules = {.permitted = fer_permitted, .check = fer_check, .written = fer_written},
+    .audit_type = "employment_request",
+};
+
+/* resource_create of `rs`, with the Location under the request's facilitator. */
+static int
+fer_create(struct req *r, const struct resource *rs)
+{
+    struct resource nested = *rs;
+    char location[160];
+
+    snprintf(location, sizeof(location), "/v1/facilitators/%s/employment-requests/", r->params[0]);
+    nested.location = location;
+    return resource_create(r, &nested);
 }
 
 int
 facilitators_employment_request_create(struct req *r)
 {
-    json_t *in = NULL, *emp = NULL;
-    PGresult *cur = NULL;
-    char id[48], rid[48], location[160];
-    const char *params[4] = {id, r->principal.org, NULL, r->principal.sub};
-    int status;
-
-    if (!resource_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              auth_is_admin(&r->principal)
-                                  ? "the licensing body changes employers directly (PATCH "
-                                    "/v1/facilitators/{id} with organisation_id)"
-                                  : "only an organisation admin may ask to employ a facilitator");
-        goto out;
-    }
-    if ((status = resource_body_or_problem(r, fer_create_fields, 1, &in)) != 0
-        || (status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
-        || (status = http_begin_or_problem(r, 0)) != 0
-        || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0) {
-        goto out;
-    }
-    /* Someone the requester may not see (in training elsewhere) is not there to ask for. */
-    if (!visible(&r->principal, cur, 0, "organisation_id")) {
-        status = not_found(r);
-        goto out;
-    }
-    if ((status = take_on_or_problem(r, cur, r->principal.org, "you", "")) != 0) {
-        goto out;
-    }
-    /* The checks the approval will make, now, so the request is one that can be approved. */
-    params[2] = str_field(in, "starts_on");
-    emp = json_pack("{s:s, s:s}", "organisation_id", r->principal.org, "employed_from", params[2]);
-    if (emp == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
-        goto out;
-    }
-    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 0)) != 0) {
-        goto out;
-    }
-    if ((status = http_insert_or_problem(r, "fer_insert", 4, params, rid, sizeof(rid))) != 0
-        || (status = webhooks_enqueue(r, "facilitator.employment_requested", rid, NULL)) != 0) {
-        goto out;
-    }
-    snprintf(location, sizeof(location), "/v1/facilitators/%s/employment-requests/", id);
-    status =
-        audit_commit_and_send(r, "create", "employment_request", rid, NULL, "fer_get", location);
-out:
-    PQclear(cur);
-    json_decref(emp);
-    json_decref(in);
-    return status;
+    return by_ref(r, fer_create, &fer_new_resource);
 }
 
 /* The licensing body lists every request; a licensee their own organisation's. */
@@ -1203,7 +1253,7 @@ facilitators_employment_request_get(struct req *r)
     char id[48];
     int status;
 
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) == 0
+    if ((status = resolve_or_problem(r, NULL, id, sizeof(id))) == 0
         && (status = fer_load_or_problem(r, "fer_get_of", id, r->params[1], &res)) == 0) {
         status = resource_send_row(r, res);
     }
@@ -1218,22 +1268,14 @@ static int
 approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur)
 {
     const char *id = db_value(cur, 0, "id");
-    json_t *emp = NULL, *before = NULL, *after = NULL;
+    json_t *before = NULL, *after = NULL;
     PGresult *res = NULL;
     int status;
 
-    if ((status = take_on_or_problem(r, cur, db_value(req, 0, "organisation_id"),
-                                     db_value(req, 0, "organisation_name"),
-                                     "; decline the request instead"))
-        != 0) {
-        return status;
-    }
-    emp = json_pack("{s:s, s:s}", "organisation_id", db_value(req, 0, "organisation_id"),
-                    "employed_from", db_value(req, 0, "starts_on"));
-    if (emp == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    if ((status = employment_change_or_problem(r, emp, cur, "starts_on", 1)) != 0
+    if ((status = take_on_or_problem(
+             r, cur, db_value(req, 0, "organisation_id"), db_value(req, 0, "organisation_name"),
+             db_value(req, 0, "starts_on"), "; decline the request instead", 1))
+            != 0
         || (status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
         || (status = row_or_problem(r, "fac_get", 1, &id, &res)) != 0) {
         goto out;
@@ -1248,7 +1290,6 @@ out:
     PQclear(res);
     json_decref(after);
     json_decref(before);
-    json_decref(emp);
     return status;
 }
 
@@ -1271,7 +1312,7 @@ facilitators_employment_request_update(struct req *r)
     }
     /* Lock order as in PATCH /v1/facilitators: the facilitator first, then the request. */
     params[0] = id;
-    if ((status = resolve_or_problem(r, r->params[0], id, sizeof(id))) != 0
+    if ((status = resolve_or_problem(r, NULL, id, sizeof(id))) != 0
         || (status = http_begin_or_problem(r, 1)) != 0
         || (status = row_or_problem(r, "fac_get_locked", 1, params, &cur)) != 0
         || (status = fer_load_or_problem(r, "fer_get_locked", id, r->params[1], &req)) != 0
