@@ -152,7 +152,6 @@ const struct db_stmt facilitators_stmts[] = {
      "  AND ($5::text IS NULL"
      "       OR (f.family_name, f.given_name, f.id) > ($5::text, $6::text, $7::uuid))"
      " ORDER BY f.family_name, f.given_name, f.id LIMIT $8::int"},
-    /* An employer, share-locked: archiving it waits for the new employment to commit. */
     {"fac_today", "SELECT registry_today()::text AS today"},
     /* The last day of the facilitator's ended employments, if any. */
     {"fac_last_end", "SELECT max(ended_on)::text AS last_end FROM facilitator_employment"
@@ -171,36 +170,27 @@ const struct db_stmt facilitators_stmts[] = {
      "       SELECT f.id, (s.j->>'organisation_id')::uuid, (s.j->>'employed_from')::date FROM f, s"
      "       WHERE s.j->>'organisation_id' IS NOT NULL) "
      "SELECT id FROM f"},
-    /* $1 facilitator, $2 body (status, reason, accredited_on/until already resolved; _by the
-     * acting user). A status change also writes its history row. */
-    /* $2 may hold effective_on: the day a status change takes effect (default today). Dated
-     * after today it is scheduled: only its history row is written now (scheduled), and
-     * registry_apply_scheduled gives it to the facilitator on that day. */
+    /* $1 facilitator, $2 the changes (a status change with its reason, null if none, and its
+     * accredited_on/until resolved; _by the acting user). A status change also writes its
+     * history row, effective on effective_on (default today): dated after today it is scheduled,
+     * only the history row is written now and registry_apply_scheduled gives it to the
+     * facilitator on that day. The row takes the changes with jsonb_populate_record, the status
+     * and what goes with it only when not scheduled. */
     {"fac_update",
      "WITH s AS (SELECT $2::jsonb AS j, coalesce(($2::jsonb->>'effective_on')::date,"
      "  registry_today()) AS eff, coalesce(($2::jsonb->>'effective_on')::date,"
      "  registry_today()) > registry_today() AS sch),"
-     /* The plain columns from the changes (jsonb_populate_record); the status, its dates and
-      * reason only when the change is not scheduled. */
-     " u AS (UPDATE facilitator f SET (given_name, family_name, email, phone, trainer) ="
-     "  (SELECT given_name, family_name, email, phone, trainer"
-     "   FROM jsonb_populate_record(f, s.j)),"
-     "  status = CASE WHEN j ? 'status' AND NOT sch THEN j->>'status' ELSE f.status END,"
-     "  accredited_on = CASE WHEN j ? 'accredited_on' AND NOT sch"
-     "                  THEN (j->>'accredited_on')::date ELSE f.accredited_on END,"
-     "  accredited_until = CASE WHEN j ? 'accredited_until' AND NOT sch"
-     "                     THEN (j->>'accredited_until')::date ELSE f.accredited_until END,"
-     "  reason = CASE WHEN j ? 'status' AND NOT sch THEN j->>'reason' ELSE f.reason END,"
-     "  updated_at = now(), version = f.version + 1"
-     "  FROM s WHERE f.id = $1::uuid"
+     " u AS (UPDATE facilitator f SET (given_name, family_name, email, phone, trainer, status,"
+     "  accredited_on, accredited_until, reason) = (SELECT given_name, family_name, email, phone,"
+     "  trainer, status, accredited_on, accredited_until, reason FROM jsonb_populate_record(f,"
+     "  CASE WHEN s.sch THEN s.j - ARRAY['status', 'accredited_on', 'accredited_until', 'reason']"
+     "  ELSE s.j END)), updated_at = now(), version = f.version + 1 FROM s WHERE f.id = $1::uuid"
      "  RETURNING f.id, f.status, f.accredited_on, f.accredited_until, f.reason),"
      " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
-     "        accredited_until, reason, changed_by, effective_on, scheduled)"
-     "       SELECT u.id, s.j->>'status',"
-     "        coalesce((s.j->>'accredited_on')::date, u.accredited_on),"
-     "        coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
-     "        (s.j->>'_by')::uuid, s.eff, s.sch"
-     "       FROM u, s WHERE s.j ? 'status') "
+     "  accredited_until, reason, changed_by, effective_on, scheduled)"
+     "  SELECT u.id, s.j->>'status', coalesce((s.j->>'accredited_on')::date, u.accredited_on),"
+     "  coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
+     "  (s.j->>'_by')::uuid, s.eff, s.sch FROM u, s WHERE s.j ? 'status') "
      "SELECT id FROM u"},
     /* Before any change to facilitator $1: its scheduled changes now due take effect. */
     {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
@@ -877,9 +867,13 @@ update_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     }
     json_object_del(in, "organisation_id");
     json_object_del(in, "employed_from");
-    if (json_object_get(in, "status") != NULL
-        && (status = http_exec_or_problem(r, "fac_unschedule", 1, id, NULL)) != 0) {
-        return status;
+    if (json_object_get(in, "status") != NULL) {
+        if (json_object_get(in, "reason") == NULL) { /* a status change without one clears it */
+            json_object_set_new(in, "reason", json_null());
+        }
+        if ((status = http_exec_or_problem(r, "fac_unschedule", 1, id, NULL)) != 0) {
+            return status;
+        }
     }
     json_object_set_new(in, "_by", json_string(r->principal.sub));
     return 0;
