@@ -20,10 +20,8 @@
  * - admin: everything, including status changes, `trainer` and moving between employers;
  * - org_admin of the current employer: names, email, phone, and releasing the facilitator
  *   (organisation_id null);
- * - org_admin, facilitator without a current employer: taking them on (organisation_id = their
- *   own organisation, optionally employed_from) and nothing else. They hold no ETag for such a
- *   facilitator (public view), so `If-Match: *` is accepted; the take-on is checked under the row
- *   lock, so two organisations racing for one person get one 200 and one 409;
+ * - org_admin, facilitator without a current employer: nothing (403); taking them on is an
+ *   employment request, which the licensing body decides (below);
  * - anyone else: 404 for another organisation's staff, 403 for the rest.
  *
  * Employment changes take effect on `employed_from` (default today, never in the future): the
