@@ -158,16 +158,14 @@ const struct db_stmt facilitators_stmts[] = {
      * employment starts), _by (the acting user)}. One statement: the facilitator, its first
      * status history row and its employment. */
     {"fac_insert",
-     "WITH s AS (SELECT $1::jsonb AS j),"
-     " f AS (INSERT INTO facilitator (given_name, family_name, email, phone)"
-     "       SELECT j->>'given_name', j->>'family_name', j->>'email', j->>'phone' FROM s"
-     "       RETURNING id, status),"
+     "WITH s AS (SELECT $1::jsonb AS j), f AS (INSERT INTO facilitator (given_name, family_name,"
+     "  email, phone) SELECT j->>'given_name', j->>'family_name', j->>'email', j->>'phone' FROM s"
+     "  RETURNING id, status),"
      " h AS (INSERT INTO facilitator_status_history (facilitator_id, status, changed_by)"
-     "       SELECT f.id, f.status, (s.j->>'_by')::uuid FROM f, s),"
+     "  SELECT f.id, f.status, (s.j->>'_by')::uuid FROM f, s),"
      " e AS (INSERT INTO facilitator_employment (facilitator_id, organisation_id, started_on)"
-     "       SELECT f.id, (s.j->>'organisation_id')::uuid, (s.j->>'employed_from')::date FROM f, s"
-     "       WHERE s.j->>'organisation_id' IS NOT NULL) "
-     "SELECT id FROM f"},
+     "  SELECT f.id, (s.j->>'organisation_id')::uuid, (s.j->>'employed_from')::date FROM f, s"
+     "  WHERE s.j->>'organisation_id' IS NOT NULL) SELECT id FROM f"},
     /* $1 facilitator, $2 the changes (a status change with its reason, null if none, and its
      * accredited_on/until resolved; _by the acting user). A status change also writes its
      * history row, effective on effective_on (default today): dated after today it is scheduled,
@@ -190,7 +188,7 @@ const struct db_stmt facilitators_stmts[] = {
      "  coalesce((s.j->>'accredited_until')::date, u.accredited_until), s.j->>'reason',"
      "  (s.j->>'_by')::uuid, s.eff, s.sch FROM u, s WHERE s.j ? 'status') "
      "SELECT id FROM u"},
-    /* Before any change to facilitator $1: its scheduled changes now due take effect. */
+    /* Before a change to facilitator $1: its scheduled changes now due take effect. */
     {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
     /* All facilitators' and licences' scheduled changes due by today (the daily job). */
     {"fac_apply_all_due", "SELECT registry_apply_scheduled() AS n"},
@@ -203,12 +201,11 @@ const struct db_stmt facilitators_stmts[] = {
      " FROM facilitator_status_history WHERE facilitator_id = $1::uuid AND NOT scheduled"},
     /* Employer changes effective on $2: the current employment ends the day before, or is
      * removed when it started that very day (it never took effect). */
-    {"fac_emp_end", "WITH d AS (DELETE FROM facilitator_employment"
-                    "  WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
-                    "   AND started_on >= $2::date) "
-                    "UPDATE facilitator_employment SET ended_on = $2::date - 1"
-                    " WHERE facilitator_id = $1::uuid AND ended_on IS NULL"
-                    "   AND started_on < $2::date"},
+    {"fac_emp_end",
+     "WITH d AS (DELETE FROM facilitator_employment WHERE facilitator_id = $1::uuid"
+     " AND ended_on IS NULL AND started_on >= $2::date) UPDATE facilitator_employment"
+     " SET ended_on = $2::date - 1 WHERE facilitator_id = $1::uuid"
+     " AND ended_on IS NULL AND started_on < $2::date"},
     /* A change to the full record made outside fac_update (an approved employment request). */
     {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
                   " WHERE id = $1::uuid"},
@@ -244,8 +241,8 @@ const struct db_stmt facilitators_stmts[] = {
      "ORDER BY n.ord"},
     /* Employment requests. $1 the request (and $2 the facilitator, for the routes under it). */
     {"fer_get", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"},
-    {"fer_get_of", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"
-                   " AND r.facilitator_id = $2::uuid"},
+    {"fer_get_of",
+     "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid AND r.facilitator_id = $2::uuid"},
     {"fer_get_locked", "SELECT " FER_COLUMNS FER_FROM "WHERE r.id = $1::uuid"
                        " AND r.facilitator_id = $2::uuid FOR UPDATE OF r"},
     /* $1 {starts_on, organisation_id, _by (the requesting user)}, $2 facilitator. */
@@ -256,15 +253,14 @@ const struct db_stmt facilitators_stmts[] = {
     /* $1 organisation (NULL: all), $2 facilitator, $3/$4 cursor (created_at, id), $5 limit;
      * newest first. */
     {"fer_list", "SELECT " FER_COLUMNS FER_FROM "WHERE r.facilitator_id = $2::uuid"
-                 " AND ($1::uuid IS NULL OR r.organisation_id = $1::uuid)"
-                 " AND ($3::timestamptz IS NULL OR (r.created_at, r.id) < ($3::timestamptz,"
-                 " $4::uuid))"
+                 " AND ($1::uuid IS NULL OR r.organisation_id = $1::uuid) AND ($3::timestamptz IS"
+                 " NULL OR (r.created_at, r.id) < ($3::timestamptz, $4::uuid))"
                  " ORDER BY r.created_at DESC, r.id DESC LIMIT $5::int"},
     /* $1 request, $2 approved or declined, $3 reason, $4 the deciding admin. */
-    {"fer_decide", "UPDATE facilitator_employment_request SET status = $2::text,"
-                   " reason = $3::text, decided_by = $4::uuid, decided_at = now(),"
-                   " updated_at = now(), version = version + 1"
-                   " WHERE id = $1::uuid AND status = 'pending' RETURNING id"},
+    {"fer_decide",
+     "UPDATE facilitator_employment_request SET status = $2::text, reason = $3::text,"
+     " decided_by = $4::uuid, decided_at = now(), updated_at = now(),"
+     " version = version + 1 WHERE id = $1::uuid AND status = 'pending' RETURNING id"},
     {NULL, NULL},
 };
 
@@ -741,9 +737,8 @@ may_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 }
 
 /* Checks a status change in `in` against the locked facilitator `cur` and fills in the dates of
- * an accreditation. A grant of accreditation takes effect on
- * accredited_on: effective_on, when given, is that day. Returns 0, or the status of the problem
- * sent. */
+ * an accreditation, which takes effect on accredited_on: effective_on, when given, is that day.
+ * Returns 0, or the status of the problem sent. */
 static int
 status_change_or_problem(struct req *r, json_t *in, const PGresult *cur)
 {
