@@ -647,9 +647,10 @@ create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     return 0;
 }
 
-/* PATCH: fields that only go together (after the field table's errors). Then the facilitator's
- * scheduled changes now due take effect, as the daily job would make them: If-Match is checked
- * against the version they leave. Returns 0, or the status of the problem sent. */
+/* PATCH: fields that only go together (after the field table's errors). Then, for a request
+ * that will be heard, the facilitator's scheduled changes now due take effect (committed at once,
+ * as the daily job would make them: they are due whatever becomes of this request), so If-Match
+ * is checked against the version they leave. Returns 0, or the status of the problem sent. */
 static int
 update_normalise(struct req *r, json_t *in, json_t *errors)
 {
@@ -684,7 +685,10 @@ update_normalise(struct req *r, json_t *in, json_t *errors)
         && json_object_get(in, "organisation_id") == NULL) {
         problem_add_error(errors, "employed_from", "only with organisation_id");
     }
-    return json_array_size(errors) > 0 ? 0 : http_exec_or_problem(r, "fac_apply_due", 1, id, NULL);
+    if (json_array_size(errors) > 0 || http_header(r, "If-Match") == NULL) { /* 422 or 428 */
+        return 0;
+    }
+    return http_exec_or_problem(r, "fac_apply_due", 1, id, NULL);
 }
 
 /* Whose row a PATCH reaches: a licensee's own staff, and those nobody employs (403 below);
