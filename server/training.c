@@ -214,7 +214,7 @@ static const char *const outcome_statuses[] = {"attended", "passed", "failed", N
 static const char *const enr_statuses[] = {"enrolled", "withdrawn", "attended",
                                            "passed",   "failed",    NULL};
 
-/* Required when creating; status then may only be scheduled (session_create_normalise). */
+/* Required when creating; status then may only be scheduled (session_normalise). */
 static const struct field ses_fields[] = {
     {"course_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
     {"starts_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
@@ -428,24 +428,42 @@ date_moves(json_t *in, const PGresult *cur, const char *key, const char *stored)
     return v != NULL && strcmp(v, db_value(cur, 0, stored)) != 0;
 }
 
-/* The rules of a change to the locked session `cur` (the body's own form already checked):
- * final sessions stay as they are, dates stay once outcomes are recorded, course_id never
- * changes, capacity keeps the places taken, references are sound. When all hold, the trainers
- * are replaced here: the generic update writes the session row next (resource_update has no
- * `written` hook), and the audit's before-image was read with the row. */
+/* The rules of a session body that need no database. Creating: status may only be scheduled,
+ * and the shape is checked now (a change checks it against the stored row, in session_check). */
 static int
-session_update_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+session_normalise(struct req *r, json_t *in, json_t *errors)
 {
-    const char *id = db_value(cur, 0, "id"), *course = str_field(in, "course_id");
+    const char *st = str_field(in, "status");
+
+    if (strcmp(r->method, "POST") == 0) {
+        if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
+            problem_add_error(errors, "status", "must be one of: scheduled");
+        }
+        check_session_shape(in, NULL, errors);
+    }
+    check_trainer_ids_form(in, errors);
+    return 0;
+}
+
+/* A new session's course must be active. A change to the locked session `cur`: final sessions
+ * stay as they are, dates stay once outcomes are recorded, course_id never changes, capacity
+ * keeps the places taken. Either way the location and trainers must be sound. */
+static int
+session_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *course = str_field(in, "course_id");
     json_t *cap = json_object_get(in, "capacity");
     PGresult *now = NULL;
     char detail[96];
     int status;
 
+    if (cur == NULL) {
+        return check_references(r, in, 1, errors);
+    }
     /* The locked read took its snapshot before the lock was granted: the counts are read again,
      * now that no enrolment of this session can change until commit. */
     if ((status = session_change_allowed_or_problem(r, in, cur)) != 0
-        || (status = session_or_problem(r, id, 0, &now)) != 0) {
+        || (status = session_or_problem(r, db_value(cur, 0, "id"), 0, &now)) != 0) {
         goto out;
     }
     if ((date_moves(in, cur, "starts_on", "_starts_on")
@@ -465,40 +483,10 @@ session_update_check(struct req *r, json_t *in, const PGresult *cur, json_t *err
                  db_value(now, 0, "enrolled"));
         problem_add_error(errors, "capacity", detail);
     }
-    if ((status = check_references(r, in, 0, errors)) == 0 && json_array_size(errors) == 0) {
-        status = set_trainers_or_problem(r, id, in);
-    }
+    status = check_references(r, in, 0, errors);
 out:
     PQclear(now);
     return status;
-}
-
-static int
-session_update_normalise(struct req *r, json_t *in, json_t *errors)
-{
-    (void)r;
-    check_trainer_ids_form(in, errors);
-    return 0;
-}
-
-static int
-session_create_normalise(struct req *r, json_t *in, json_t *errors)
-{
-    const char *st = str_field(in, "status");
-
-    if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
-        problem_add_error(errors, "status", "must be one of: scheduled");
-    }
-    check_session_shape(in, NULL, errors);
-    return session_update_normalise(r, in, errors);
-}
-
-/* A new session's course must be active, its location and trainers sound. */
-static int
-session_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
-{
-    (void)cur;
-    return check_references(r, in, 1, errors);
 }
 
 static int
@@ -520,33 +508,22 @@ static const struct filter ses_filters[] = {
 const struct resource session_resource = {
     .name = "training session",
     .audit_type = "training_session",
+    .location = "/v1/training-sessions/",
     .get = "ses_get",
     .get_locked = "ses_get_locked",
     .list = "ses_list",
+    .insert = "ses_insert",
     .update = "ses_update",
     .fields = ses_fields,
     .filters = ses_filters,
     .sort_key = "_starts_on",
     .cursor_ok = http_cursor_date,
-    .rules = {.normalise = session_update_normalise, .check = session_update_check},
-};
-
-/* Creating has its own rules: a new session is scheduled, on an active course. */
-const struct resource session_new_resource = {
-    .name = "training session",
-    .audit_type = "training_session",
-    .location = "/v1/training-sessions/",
-    .get = "ses_get",
-    .insert = "ses_insert",
-    .fields = ses_fields,
-    .rules = {.normalise = session_create_normalise,
-              .check = session_create_check,
-              .written = session_written},
+    .rules = {.normalise = session_normalise, .check = session_check, .written = session_written},
 };
 
 RESOURCE_HANDLER(training_get, get, session_resource)
 RESOURCE_HANDLER(training_list, list, session_resource)
-RESOURCE_HANDLER(training_create, create, session_new_resource)
+RESOURCE_HANDLER(training_create, create, session_resource)
 RESOURCE_HANDLER(training_update, update, session_resource)
 
 /* ---- Enrolments ------------------------------------------------------------------------ */
@@ -672,17 +649,11 @@ enrolment_body_or_problem(struct req *r,
                           const char *forbidden,
                           json_t **in)
 {
-    json_t *errors = json_array();
-    int status;
+    int status = resource_body_or_problem(r, fields, 1, in);
 
-    if ((status = http_read_json_or_problem(r, in)) == 0) {
-        if (validate_fields(*in, fields, 1, errors) > 0) {
-            status = problem_send_errors(r, errors);
-        } else if (!resource_admin_or_org_admin(&r->principal, NULL)) {
-            status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
-        }
+    if (status == 0 && !resource_admin_or_org_admin(&r->principal, NULL)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
     }
-    json_decref(errors);
     return status;
 }
 
@@ -795,15 +766,12 @@ int
 enrolments_get(struct req *r)
 {
     PGresult *ses = NULL, *res = NULL;
-    json_t *body = NULL;
     int status;
 
     if ((status = session_or_problem(r, r->params[0], 0, &ses)) == 0
         && (status = enrolment_or_problem(r, r->params[0], r->params[1], 0, &res)) == 0) {
-        body = db_row_to_json(res, 0);
-        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+        status = resource_send_row(r, res);
     }
-    json_decref(body);
     PQclear(res);
     PQclear(ses);
     return status;
