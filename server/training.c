@@ -1,50 +1,34 @@
-/* training.c: /v1/training-sessions and /v1/training-sessions/{id}/enrolments. Sessions of an
- * accredited course, the facilitators enrolled on them, and the outcomes that accredit them.
+/* training.c: /v1/training-sessions, their enrolments, and the outcomes that accredit.
  *
- * Sessions (admin writes, any signed-in user reads):
- * - venue is free text, or a delivery location (location_id: one that is active and not
- *   archived), or both; at least one of them.
- * - trainer_ids (0-20) name facilitators holding trainer status who are neither suspended nor
- *   withdrawn; each bad one gets its own entry in the 422 errors (field "trainer_ids").
- * - A session is created scheduled, on an active course. scheduled -> completed (only once
- *   ends_on has come: ends_on <= today) or cancelled; both are final, and a final session
- *   cannot change at all. course_id never changes (cancel and schedule a new session).
- *   capacity may not fall below the places already taken.
- * - A scheduled session whose ends_on has passed reads status `awaiting_outcomes` (computed
- *   from the date, as a facilitator's `lapsed`; stored it is still scheduled, so PATCH moves it
- *   to completed or cancelled as before) and takes no more enrolments or re-enrolments (409).
- * - `enrolled` counts enrolments that are not withdrawn; `places_left` is capacity - enrolled
- *   while scheduled (and not yet ended), 0 otherwise. Filters: from (sessions ending on or after
- *   it), to (sessions starting on or before it), course_id, status (awaiting_outcomes too).
+ * Sessions (admin writes, anyone signed in reads): a venue (free text), a delivery location
+ * (active, not archived) or both; 0-20 trainer_ids, each a facilitator with trainer status, not
+ * suspended or withdrawn (one 422 entry per bad one). Created scheduled on an active course;
+ * scheduled -> completed (from ends_on on) or cancelled, both final: a final session does not
+ * change at all. course_id never changes; capacity stays at or above the places taken. A
+ * scheduled session past ends_on reads `awaiting_outcomes` (computed, as a facilitator's
+ * `lapsed`: PATCH still moves it on) and takes no more (re-)enrolments. `enrolled` counts the
+ * enrolments not withdrawn; `places_left` is capacity - enrolled while scheduled, else 0.
  *
- * Enrolments:
- * - admin enrols anyone; an org_admin nominates only their own current staff (a current
- *   facilitator_employment row with their organisation): anyone else, existing or not, is a
- *   422 naming facilitator_id, so nothing about other organisations' staff leaks. org_staff
- *   may not nominate (403).
- * - Licensees see only the enrolments of their own current staff; another's is a 404.
- * - Only a scheduled session takes enrolments (409). Capacity and one enrolment per
- *   facilitator are enforced with the session row locked (FOR UPDATE) for the whole
- *   transaction: of two requests for the last place one gets 201 and one 409.
- * - Suspended and withdrawn facilitators cannot be enrolled; a refresher course takes only
- *   accredited or lapsed facilitators, a trainer course only accredited practitioners (422).
- * - Status: enrolled -> withdrawn | attended | passed | failed; attended -> passed | failed;
- *   withdrawn -> enrolled (re-enrolment, capacity checked again); passed and failed are final.
- *   Withdrawal and re-enrolment: admin, or the org_admin of the facilitator's current
- *   employer, while the session is scheduled. Outcomes: admin only (403), never on a cancelled
- *   session; attended once the session has started, passed/failed once it has ended (409).
- * - `passed` changes the facilitator in the same transaction, with a
- *   facilitator_status_history row (effective today) and an audit row for the facilitator
- *   besides the enrolment's: practitioner course -> accredited, accredited_on = ends_on,
- *   accredited_until = ends_on + grants_months (36 when unset); refresher -> accredited_until
- *   = greatest(accredited_until, ends_on) + grants_months, only for an accredited or lapsed
- *   facilitator (422); trainer course -> trainer = true, only for a facilitator accredited at
- *   the time (422). A suspended or withdrawn facilitator cannot be recorded as passed (422).
- * - POST /v1/training-sessions/{id}/outcomes (admin) records outcomes for many enrolments of
- *   one session at once: a JSON array of {enrolment_id, status} (attended, passed or failed),
- *   checked entry by entry under the same rules, in one transaction. Any failure is a 422 naming
- *   each failing entry ("[i].enrolment_id" or "[i].status") and nothing is written; otherwise
- *   200 with the enrolments as they now stand, in the order given. */
+ * Enrolments: the admin enrols anyone; an org_admin nominates only their own current staff
+ * (anyone else, existing or not, is a 422 naming facilitator_id: nothing leaks about other
+ * organisations' staff); org_staff may not (403). A licensee sees only their current staff's
+ * enrolments (another's is a 404). Only a scheduled session takes enrolments; capacity and one
+ * enrolment per facilitator hold under the session's row lock (of two requests for the last
+ * place one gets 201, one 409). Suspended and withdrawn facilitators cannot be enrolled; a
+ * refresher takes accredited or lapsed facilitators, a trainer course accredited ones (422).
+ * enrolled -> withdrawn | attended | passed | failed; attended -> passed | failed; withdrawn ->
+ * enrolled (capacity checked again); passed and failed are final. Withdrawal and re-enrolment:
+ * the admin or the org_admin of the current employer, while scheduled. Outcomes: the admin
+ * only, never on a cancelled session; attended from starts_on, passed/failed from ends_on.
+ * `passed` changes the facilitator in the same transaction (a status history row effective
+ * today, an audit row of its own): practitioner -> accredited until ends_on + grants_months (36
+ * when unset); refresher -> accredited_until = greatest(accredited_until, ends_on) + months, for
+ * an accredited or lapsed facilitator; trainer -> trainer = true, for one accredited then; never
+ * for a suspended or withdrawn one (422).
+ *
+ * POST .../outcomes (admin): [{enrolment_id, status}] for one session, each checked as above,
+ * in one transaction: any failure is a 422 naming each failing entry ("[i].enrolment_id",
+ * "[i].status") and writes nothing; else 200 with the enrolments as they now stand, in order. */
 #include "registry/training.h"
 
 #include <stdio.h>
@@ -67,30 +51,26 @@
 
 /* A session as clients see it; `_`-columns are internal. */
 #define SES_SELECT                                                                                 \
-    "SELECT s.id, s.course_id, c.code AS course_code, c.title AS course_title, "                   \
-    "c.kind AS course_kind, s.starts_on, s.ends_on, s.venue, s.location_id, "                      \
-    "coalesce((SELECT jsonb_agg(t.facilitator_id ORDER BY t.facilitator_id)"                       \
-    "          FROM training_session_trainer t WHERE t.session_id = s.id), '[]'::jsonb)"           \
-    "  AS trainer_ids, "                                                                           \
-    "s.capacity, " SES_STATUS " AS status, k.n AS enrolled, "                                      \
-    "CASE WHEN " SES_STATUS " = 'scheduled' THEN greatest(s.capacity - k.n, 0) ELSE 0 END"         \
-    "  AS places_left, s.status AS _stored_status, "                                               \
-    "s.created_at, s.updated_at, s.version AS _version, s.starts_on::text AS _starts_on, "         \
-    "s.ends_on::text AS _ends_on, c.grants_months AS _grants_months, "                             \
-    "registry_today()::text AS _today, k.o AS _outcomes "                                          \
-    "FROM training_session s JOIN course c ON c.id = s.course_id "                                 \
-    "CROSS JOIN LATERAL (SELECT (count(*) FILTER (WHERE e.status <> 'withdrawn'))::int AS n,"      \
-    "  (count(*) FILTER (WHERE e.status IN ('attended', 'passed', 'failed')))::int AS o"           \
-    "  FROM enrolment e WHERE e.session_id = s.id) k "
+    "SELECT s.id, s.course_id, c.code AS course_code, c.title AS course_title, c.kind AS "         \
+    "course_kind, s.starts_on, s.ends_on, s.venue, s.location_id, coalesce((SELECT jsonb_agg("     \
+    "t.facilitator_id ORDER BY t.facilitator_id) FROM training_session_trainer t WHERE "           \
+    "t.session_id = s.id), '[]'::jsonb) AS trainer_ids, s.capacity, " SES_STATUS " AS status, "    \
+    "k.n AS enrolled, CASE WHEN " SES_STATUS " = 'scheduled' THEN greatest(s.capacity - k.n, 0) "  \
+    "ELSE 0 END AS places_left, s.status AS _stored_status, s.created_at, s.updated_at, "          \
+    "s.version AS _version, s.starts_on::text AS _starts_on, s.ends_on::text AS _ends_on, "        \
+    "c.grants_months AS _grants_months, registry_today()::text AS _today, k.o AS _outcomes "       \
+    "FROM training_session s JOIN course c ON c.id = s.course_id CROSS JOIN LATERAL (SELECT "      \
+    "(count(*) FILTER (WHERE e.status <> 'withdrawn'))::int AS n, (count(*) FILTER (WHERE "        \
+    "e.status IN ('attended', 'passed', 'failed')))::int AS o FROM enrolment e WHERE "             \
+    "e.session_id = s.id) k "
 
 /* An enrolment as clients see it; organisation_id is the facilitator's current employer. */
 #define ENR_SELECT                                                                                 \
     "SELECT e.id, e.session_id, e.facilitator_id, f.registration_number, f.given_name, "           \
-    "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m"                       \
-    "  WHERE m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, "     \
-    "e.status, e.nominated_by, e.created_at, e.updated_at, e.version AS _version, "                \
-    "e.created_at::text AS _created_at "                                                           \
-    "FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
+    "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m WHERE "                \
+    "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, e.status, "   \
+    "e.nominated_by, e.created_at, e.updated_at, e.version AS _version, e.created_at::text AS "    \
+    "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
 
 /* A facilitator's status as clients see it: lapsing is computed from the date. */
 #define FAC_STATUS                                                                                 \
@@ -101,8 +81,7 @@
 #define FAC_SELECT                                                                                 \
     "SELECT f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "  \
     "f.accredited_on, f.accredited_until, f.trainer, f.reason, f.updated_at, "                     \
-    "f.status AS _stored_status "                                                                  \
-    "FROM facilitator f "
+    "f.status AS _stored_status FROM facilitator f "
 
 const struct db_stmt training_stmts[] = {
     {"ses_get", SES_SELECT "WHERE s.id = $1::uuid"},
@@ -110,12 +89,11 @@ const struct db_stmt training_stmts[] = {
     {"ses_get_locked", SES_SELECT "WHERE s.id = $1::uuid FOR UPDATE OF s"},
     {"ses_lock", "SELECT id FROM training_session WHERE id = $1::uuid FOR UPDATE"},
     /* $1 course_id, $2 status, $3 from, $4 to, $5/$6 cursor (starts_on, id), $7 limit. */
-    {"ses_list", SES_SELECT "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid)"
-                            " AND ($2::text IS NULL OR " SES_STATUS " = $2::text)"
-                            " AND ($3::date IS NULL OR s.ends_on >= $3::date)"
-                            " AND ($4::date IS NULL OR s.starts_on <= $4::date)"
-                            " AND ($5::date IS NULL OR (s.starts_on, s.id) > ($5::date, $6::uuid))"
-                            " ORDER BY s.starts_on, s.id LIMIT $7::int"},
+    {"ses_list", SES_SELECT
+     "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid) AND ($2::text IS NULL OR " SES_STATUS
+     " = $2::text) AND ($3::date IS NULL OR s.ends_on >= $3::date) AND "
+     "($4::date IS NULL OR s.starts_on <= $4::date) AND ($5::date IS NULL OR "
+     "(s.starts_on, s.id) > ($5::date, $6::uuid)) ORDER BY s.starts_on, s.id LIMIT $7::int"},
     /* The broken references of a session body, one (field, detail) row each, in the order
      * course, location, trainers: $1 course_id (NULL: not checked; share-locked, so its kind
      * cannot change under a session being scheduled), $2 location_id, $3 trainer_ids (a JSON
@@ -136,45 +114,40 @@ const struct db_stmt training_stmts[] = {
      "  ELSE 'the facilitator does not hold trainer status' END, 1 + t.n "
      "FROM jsonb_array_elements_text(coalesce($3::jsonb, '[]')) WITH ORDINALITY AS t(id, n) "
      "LEFT JOIN facilitator f ON f.id = t.id::uuid "
-     "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') "
-     "ORDER BY 3"},
+     "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') ORDER BY 3"},
+    /* jsonb_populate_record reads the body's columns by name, typed as the table's. */
     {"ses_insert",
      "INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id, capacity) "
-     "SELECT (j->>'course_id')::uuid, (j->>'starts_on')::date, (j->>'ends_on')::date,"
-     " j->>'venue', (j->>'location_id')::uuid, (j->>'capacity')::int "
-     "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
-    /* The columns of the changes $2 replace the stored ones (jsonb_populate_record);
-     * trainer_ids live in their own table. */
+     "SELECT course_id, starts_on, ends_on, venue, location_id, capacity "
+     "FROM jsonb_populate_record(NULL::training_session, $1::jsonb) RETURNING id"},
+    /* The columns of the changes $2 replace the stored ones; trainer_ids have their own table. */
     {"ses_update",
-     "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status)"
-     " = (SELECT starts_on, ends_on, venue, location_id, capacity, status"
-     "    FROM jsonb_populate_record(s, $2::jsonb)),"
-     " updated_at = now(), version = s.version + 1 WHERE s.id = $1::uuid"},
+     "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status) = "
+     "(SELECT starts_on, ends_on, venue, location_id, capacity, status FROM "
+     "jsonb_populate_record(s, $2::jsonb)), updated_at = now(), version = s.version + 1 "
+     "WHERE s.id = $1::uuid"},
     {"ses_trainers_clear", "DELETE FROM training_session_trainer WHERE session_id = $1::uuid"},
     {"ses_trainers_add", "INSERT INTO training_session_trainer (session_id, facilitator_id) "
                          "SELECT $1::uuid, x::uuid FROM jsonb_array_elements_text($2::jsonb) AS x"},
 
     {"enr_get", ENR_SELECT "WHERE e.id = $1::uuid AND e.session_id = $2::uuid"},
-    {"enr_lock", "SELECT id FROM enrolment WHERE id = $1::uuid AND session_id = $2::uuid"
-                 " FOR UPDATE"},
+    {"enr_lock",
+     "SELECT id FROM enrolment WHERE id = $1::uuid AND session_id = $2::uuid FOR UPDATE"},
     /* $1 the licensee's organisation (NULL: admin), $2 session, $3 status, $4/$5 cursor
      * (created_at, id), $6 limit. */
-    {"enr_list", ENR_SELECT
-     "WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m"
-     "      WHERE m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL"
-     "        AND m.organisation_id = $1::uuid))"
-     " AND e.session_id = $2::uuid"
-     " AND ($3::text IS NULL OR e.status = $3::text)"
-     " AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > ($4::timestamptz, $5::uuid))"
-     " ORDER BY e.created_at, e.id LIMIT $6::int"},
+    {"enr_list",
+     ENR_SELECT "WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m WHERE "
+                "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL AND m.organisation_id "
+                "= $1::uuid)) AND e.session_id = $2::uuid AND ($3::text IS NULL OR e.status = "
+                "$3::text) AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > "
+                "($4::timestamptz, $5::uuid)) ORDER BY e.created_at, e.id LIMIT $6::int"},
     /* Facilitator $1 as an enrolment sees it; in_org: currently employed by $2. */
     {"enr_facilitator",
-     "SELECT f.id, f.registration_number, " FAC_STATUS " AS status,"
-     " EXISTS (SELECT 1 FROM facilitator_employment m WHERE m.facilitator_id = f.id"
-     "         AND m.ended_on IS NULL AND m.organisation_id = $2::uuid) AS in_org "
-     "FROM facilitator f WHERE f.id = $1::uuid"},
-    {"enr_taken", "SELECT id, status FROM enrolment WHERE session_id = $1::uuid"
-                  " AND facilitator_id = $2::uuid"},
+     "SELECT f.id, f.registration_number, " FAC_STATUS " AS status, EXISTS (SELECT 1 FROM "
+     "facilitator_employment m WHERE m.facilitator_id = f.id AND m.ended_on IS NULL AND "
+     "m.organisation_id = $2::uuid) AS in_org FROM facilitator f WHERE f.id = $1::uuid"},
+    {"enr_taken",
+     "SELECT id, status FROM enrolment WHERE session_id = $1::uuid AND facilitator_id = $2::uuid"},
     {"enr_insert", "INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
                    " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING id"},
     {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
@@ -185,21 +158,17 @@ const struct db_stmt training_stmts[] = {
     /* A pass: $1 facilitator, $2 course kind, $3 the session's ends_on, $4 grants_months,
      * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement. */
     {"trn_fac_pass",
-     "WITH u AS ("
-     " UPDATE facilitator SET"
+     "WITH u AS (UPDATE facilitator SET"
      "  status = CASE WHEN $2::text = 'trainer' THEN status ELSE 'accredited' END,"
      "  accredited_on = CASE $2::text WHEN 'practitioner' THEN $3::date"
-     "                  WHEN 'refresher' THEN coalesce(accredited_on, $3::date)"
-     "                  ELSE accredited_on END,"
+     "    WHEN 'refresher' THEN coalesce(accredited_on, $3::date) ELSE accredited_on END,"
      "  accredited_until = CASE $2::text"
      "    WHEN 'practitioner' THEN ($3::date + make_interval(months => $4::int))::date"
      "    WHEN 'refresher' THEN (greatest(accredited_until, $3::date)"
-     "                           + make_interval(months => $4::int))::date"
-     "    ELSE accredited_until END,"
+     "      + make_interval(months => $4::int))::date ELSE accredited_until END,"
      "  trainer = trainer OR $2::text = 'trainer',"
      "  reason = $5::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid"
-     " RETURNING id, status, accredited_on, accredited_until, reason) "
+     " WHERE id = $1::uuid RETURNING id, status, accredited_on, accredited_until, reason) "
      "INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
      " accredited_until, reason, changed_by) "
      "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u"},
@@ -253,25 +222,18 @@ str_field(json_t *in, const char *key)
 }
 
 /* Reads session `id`, after locking its row FOR UPDATE when `lock` (inside a transaction), so
- * the enrolled count read is the one that stands until commit. Returns 0 with the result in
- * *out, or the status of the problem already sent. */
+ * the enrolled count read is the one that stands until commit (sessions are never deleted: no
+ * row to lock is no row to read). Returns 0 with the result in *out, or the status sent. */
 static int
 session_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
     const char *params[1] = {id};
-    PGresult *res = NULL;
-    int status, found;
+    int status;
 
     *out = NULL;
-    if (lock && validate_uuid(id)) {
-        if ((status = http_exec_or_problem(r, "ses_lock", 1, params, &res)) != 0) {
-            return status;
-        }
-        found = PQntuples(res) > 0;
-        PQclear(res);
-        if (!found) {
-            return problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
-        }
+    if (lock && validate_uuid(id)
+        && (status = http_exec_or_problem(r, "ses_lock", 1, params, NULL)) != 0) {
+        return status;
     }
     return http_row_or_problem(r, "ses_get", id, "training session", NULL, out);
 }
