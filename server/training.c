@@ -546,14 +546,25 @@ unfit(const PGresult *fac, const char *kind, int pass, char *detail, size_t len)
     return detail;
 }
 
-/* 422 naming facilitator_id when `fac` may not be enrolled on session `ses` (row 0). Returns 0
- * or the status sent. */
+/* Reads facilitator `fid` into *fac for an enrolment on session `ses` (row 0): 422 naming
+ * facilitator_id when there is none, when a licensee's current staff does not include them, or
+ * when they may not take the course. Returns 0 or the status sent. */
 static int
-may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
+enrollable_or_problem(struct req *r, const PGresult *ses, const char *fid, PGresult **fac)
 {
+    int admin = auth_is_admin(&r->principal), status;
+    const char *params[2] = {fid, admin ? NULL : r->principal.org};
     char detail[160];
 
-    if (unfit(fac, db_value(ses, 0, "course_kind"), 0, detail, sizeof(detail)) != NULL) {
+    if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, fac)) != 0) {
+        return status;
+    }
+    if (PQntuples(*fac) == 0 || (!admin && !db_bool(*fac, 0, "in_org"))) {
+        return problem_send_field(r, "facilitator_id",
+                                  admin ? "no such facilitator"
+                                        : "not one of your organisation's current staff");
+    }
+    if (unfit(*fac, db_value(ses, 0, "course_kind"), 0, detail, sizeof(detail)) != NULL) {
         return problem_send_field(r, "facilitator_id", detail);
     }
     return 0;
@@ -571,35 +582,37 @@ place_left_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
-/* 409 unless session `ses` (row 0) is scheduled (as stored: a session awaiting outcomes is
- * still scheduled). Returns 0 or the status sent. */
-static int
-scheduled_or_problem(struct req *r, const PGresult *ses, const char *what)
-{
-    if (strcmp(db_value(ses, 0, "_stored_status"), "scheduled") != 0) {
-        return problem_send(r, PROBLEM_CONFLICT, "the session is %s: %s only while it is scheduled",
-                            db_value(ses, 0, "_stored_status"), what);
-    }
-    return 0;
-}
+#define SES_CANCELLED "the session is cancelled: no outcome can be recorded"
 
-/* 409 unless session `ses` (row 0) takes enrolments: scheduled, and its ends_on not yet passed.
- * Returns 0 or the status sent. */
-static int
-takes_enrolments_or_problem(struct req *r, const PGresult *ses)
+/* Why session `ses` (row 0) does not take an enrolment's move to `to` now, written into
+ * `detail`; NULL when it does. Withdrawal and (re-)enrolment need it scheduled (as stored: one
+ * awaiting outcomes still is), enrolment not yet ended; an outcome needs it not cancelled and
+ * started (attended) or ended (passed, failed). */
+static const char *
+session_refuses(const PGresult *ses, const char *to, char *detail, size_t len)
 {
-    int status;
+    const char *stored = db_value(ses, 0, "_stored_status"), *st = db_value(ses, 0, "status");
+    int enrol = strcmp(to, "enrolled") == 0, attended = strcmp(to, "attended") == 0;
+    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
 
-    if ((status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0) {
-        return status;
+    if ((enrol || strcmp(to, "withdrawn") == 0) && strcmp(stored, "scheduled") != 0) {
+        snprintf(detail, len, "the session is %s: %s only while it is scheduled", stored,
+                 enrol ? "it takes enrolments" : "enrolments can be withdrawn");
+    } else if (enrol && strcmp(st, "awaiting_outcomes") == 0) {
+        snprintf(detail, len,
+                 "the session ended on %s and is awaiting outcomes: it takes no more enrolments",
+                 from);
+    } else if (enrol || strcmp(to, "withdrawn") == 0) {
+        return NULL;
+    } else if (strcmp(st, "cancelled") == 0) {
+        snprintf(detail, len, SES_CANCELLED);
+    } else if (strcmp(from, db_value(ses, 0, "_today")) > 0) {
+        snprintf(detail, len, "the session %s on %s: %s can be recorded from that day on",
+                 attended ? "starts" : "ends", from, to);
+    } else {
+        return NULL;
     }
-    if (strcmp(db_value(ses, 0, "status"), "awaiting_outcomes") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session ended on %s and is awaiting outcomes: it takes no more "
-                            "enrolments",
-                            db_value(ses, 0, "_ends_on"));
-    }
-    return 0;
+    return detail;
 }
 
 /* Reads an enrolment body checked against `fields`, from the licensing body or an org_admin
@@ -625,8 +638,8 @@ enrolments_create(struct req *r)
     json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
     const char *sid = r->params[0], *fid, *params[3];
-    char location[160], id[40];
-    int status, admin = auth_is_admin(&r->principal);
+    char location[160], id[40], detail[160];
+    int status;
 
     if ((status = enrolment_body_or_problem(
              r, enr_create_fields, "only an organisation admin may nominate staff to training",
@@ -637,24 +650,16 @@ enrolments_create(struct req *r)
     fid = str_field(in, "facilitator_id");
     /* The session row stays locked until commit: places and duplicates are counted once. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = session_or_problem(r, sid, 1, &ses)) != 0
-        || (status = takes_enrolments_or_problem(r, ses)) != 0) {
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0) {
         goto out;
     }
-    params[0] = fid;
-    params[1] = admin ? NULL : r->principal.org;
-    if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
-        goto out;
-    }
-    if (PQntuples(fac) == 0 || (!admin && !db_bool(fac, 0, "in_org"))) {
-        status = problem_send_field(r, "facilitator_id",
-                                    admin ? "no such facilitator"
-                                          : "not one of your organisation's current staff");
+    if (session_refuses(ses, "enrolled", detail, sizeof(detail)) != NULL) {
+        status = problem_send(r, PROBLEM_CONFLICT, "%s", detail);
         goto out;
     }
     params[0] = sid;
     params[1] = fid;
-    if ((status = may_enrol_or_problem(r, fac, ses)) != 0
+    if ((status = enrollable_or_problem(r, ses, fid, &fac)) != 0
         || (status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
         goto out;
     }
@@ -739,34 +744,6 @@ enrolments_get(struct req *r)
     return status;
 }
 
-/* Why session `ses` (row 0, not cancelled) does not take outcome `to` today, written into
- * `detail`: attended from starts_on, passed and failed from ends_on. Returns `detail`, or NULL
- * when it does. */
-static const char *
-outcome_too_early(const PGresult *ses, const char *to, char *detail, size_t len)
-{
-    int attended = strcmp(to, "attended") == 0;
-    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
-
-    if (strcmp(from, db_value(ses, 0, "_today")) <= 0) {
-        return NULL;
-    }
-    snprintf(detail, len, "the session %s on %s: %s can be recorded from that day on",
-             attended ? "starts" : "ends", from, to);
-    return detail;
-}
-
-/* 409 when the session `ses` (row 0) is cancelled: it takes no outcome. */
-static int
-not_cancelled_or_problem(struct req *r, const PGresult *ses)
-{
-    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session is cancelled: no outcome can be recorded");
-    }
-    return 0;
-}
-
 /* Applies a pass on session `ses` (row 0) to facilitator `fid`: accreditation granted or
  * extended, or trainer status, with the history row and the facilitator's audit row. Runs
  * inside the enrolment's transaction. Returns 0, or the status of the problem already sent. */
@@ -842,30 +819,20 @@ set_status_or_problem(
 static int
 move_allowed_or_problem(struct req *r, const PGresult *ses, const PGresult *enr, const char *to)
 {
-    const char *params[2] = {db_value(enr, 0, "facilitator_id"), NULL};
     PGresult *fac = NULL;
-    char detail[160];
-    int status;
+    char detail[200];
+    int status = 0;
 
-    if (strcmp(to, "withdrawn") == 0) {
-        return scheduled_or_problem(r, ses, "enrolments can be withdrawn");
-    }
-    if (strcmp(to, "enrolled") == 0) {
-        if ((status = takes_enrolments_or_problem(r, ses)) == 0
-            && (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) == 0
-            && (status = may_enrol_or_problem(r, fac, ses)) == 0) {
-            status = place_left_or_problem(r, ses);
-        }
-        PQclear(fac);
-        return status;
-    }
-    if ((status = not_cancelled_or_problem(r, ses)) != 0) {
-        return status;
-    }
-    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
         return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
     }
-    return 0;
+    if (strcmp(to, "enrolled") == 0
+        && (status = enrollable_or_problem(r, ses, db_value(enr, 0, "facilitator_id"), &fac))
+               == 0) {
+        status = place_left_or_problem(r, ses);
+    }
+    PQclear(fac);
+    return status;
 }
 
 int
@@ -1024,7 +991,7 @@ check_outcome_entry(
         entry_error(errors, i, "status", detail);
         goto out;
     }
-    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
         entry_error(errors, i, "status", detail);
         goto out;
     }
@@ -1066,18 +1033,17 @@ training_outcomes(struct req *r)
         goto out;
     }
     n = json_array_size(in);
-    if (!validate_uuid(sid)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
-        goto out;
-    }
     if ((rows = calloc(n, sizeof(*rows))) == NULL) {
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
     /* Lock order as for one enrolment: the session, its enrolments, then each facilitator. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = session_or_problem(r, sid, 1, &ses)) != 0
-        || (status = not_cancelled_or_problem(r, ses)) != 0) {
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0) {
+        goto out;
+    }
+    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, SES_CANCELLED);
         goto out;
     }
     /* Every entry is checked before anything is written, so each failure is named at once. */
