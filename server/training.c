@@ -116,19 +116,29 @@ const struct db_stmt training_stmts[] = {
      "LEFT JOIN facilitator f ON f.id = t.id::uuid "
      "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') ORDER BY 3"},
     /* jsonb_populate_record reads the body's columns by name, typed as the table's. */
+    /* The body's columns by name, typed as the table's; its trainers in the same statement. */
     {"ses_insert",
-     "INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id, capacity) "
-     "SELECT course_id, starts_on, ends_on, venue, location_id, capacity "
-     "FROM jsonb_populate_record(NULL::training_session, $1::jsonb) RETURNING id"},
-    /* The columns of the changes $2 replace the stored ones; trainer_ids have their own table. */
+     "WITH s AS (INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id,"
+     " capacity) SELECT course_id, starts_on, ends_on, venue, location_id, capacity"
+     " FROM jsonb_populate_record(NULL::training_session, $1::jsonb) RETURNING id), "
+     "t AS (INSERT INTO training_session_trainer (session_id, facilitator_id) SELECT s.id, x::uuid"
+     " FROM s, jsonb_array_elements_text(coalesce($1::jsonb->'trainer_ids', '[]')) AS x) "
+     "SELECT id FROM s"},
+    /* The columns of the changes $2 replace the stored ones. trainer_ids, when named, become the
+     * session's trainers: the others go, the new ones come (the statement sees the rows as they
+     * were before it, so a trainer kept is neither deleted nor inserted). */
     {"ses_update",
+     "WITH d AS (DELETE FROM training_session_trainer WHERE session_id = $1::uuid"
+     " AND $2::jsonb ? 'trainer_ids' AND facilitator_id NOT IN"
+     " (SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb->'trainer_ids') AS x)), "
+     "i AS (INSERT INTO training_session_trainer (session_id, facilitator_id) SELECT $1::uuid,"
+     " x::uuid FROM jsonb_array_elements_text(coalesce($2::jsonb->'trainer_ids', '[]')) AS x"
+     " WHERE x::uuid NOT IN (SELECT facilitator_id FROM training_session_trainer"
+     " WHERE session_id = $1::uuid)) "
      "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status) = "
      "(SELECT starts_on, ends_on, venue, location_id, capacity, status FROM "
      "jsonb_populate_record(s, $2::jsonb)), updated_at = now(), version = s.version + 1 "
      "WHERE s.id = $1::uuid"},
-    {"ses_trainers_clear", "DELETE FROM training_session_trainer WHERE session_id = $1::uuid"},
-    {"ses_trainers_add", "INSERT INTO training_session_trainer (session_id, facilitator_id) "
-                         "SELECT $1::uuid, x::uuid FROM jsonb_array_elements_text($2::jsonb) AS x"},
 
     {"enr_get", ENR_SELECT "WHERE e.id = $1::uuid AND e.session_id = $2::uuid"},
     {"enr_lock",
@@ -329,30 +339,6 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
     return status;
 }
 
-/* Replaces the session's trainers with trainer_ids, when the body names them. Returns 0 or the
- * status sent. */
-static int
-set_trainers_or_problem(struct req *r, const char *id, json_t *in)
-{
-    json_t *ids = json_object_get(in, "trainer_ids");
-    const char *params[2] = {id, NULL};
-    char *text = NULL;
-    int status;
-
-    if (ids == NULL) {
-        return 0;
-    }
-    if ((text = json_dumps(ids, JSON_COMPACT)) == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    params[1] = text;
-    if ((status = http_exec_or_problem(r, "ses_trainers_clear", 1, params, NULL)) == 0) {
-        status = http_exec_or_problem(r, "ses_trainers_add", 2, params, NULL);
-    }
-    free(text);
-    return status;
-}
-
 /* A change to the locked session `cur`: a final session does not change, and completion waits
  * for ends_on. Returns 0, or the status of the problem already sent. */
 static int
@@ -451,13 +437,6 @@ out:
     return status;
 }
 
-static int
-session_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    (void)cur;
-    return set_trainers_or_problem(r, id, in);
-}
-
 static const struct filter ses_filters[] = {
     {"course_id", FILTER_UUID, NULL},
     {"status", FILTER_ENUM, ses_read_statuses},
@@ -480,7 +459,7 @@ const struct resource session_resource = {
     .filters = ses_filters,
     .sort_key = "_starts_on",
     .cursor_ok = http_cursor_date,
-    .rules = {.normalise = session_normalise, .check = session_check, .written = session_written},
+    .rules = {.normalise = session_normalise, .check = session_check},
 };
 
 RESOURCE_HANDLER(training_get, get, session_resource)
