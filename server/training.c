@@ -792,35 +792,13 @@ set_status_or_problem(
     return enrolment_or_problem(r, db_value(ses, 0, "id"), params[0], 0, out);
 }
 
-/* The checks of one enrolment's move to `to` on the locked session `ses`, beyond the
- * transition: withdrawal while scheduled; re-enrolment as a new enrolment (place, fitness);
- * an outcome on a session not cancelled and far enough on. Returns 0 or the status sent. */
-static int
-move_allowed_or_problem(struct req *r, const PGresult *ses, const PGresult *enr, const char *to)
-{
-    PGresult *fac = NULL;
-    char detail[200];
-    int status = 0;
-
-    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
-        return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
-    }
-    if (strcmp(to, "enrolled") == 0
-        && (status = enrollable_or_problem(r, ses, db_value(enr, 0, "facilitator_id"), &fac))
-               == 0) {
-        status = place_left_or_problem(r, ses);
-    }
-    PQclear(fac);
-    return status;
-}
-
 int
 enrolments_update(struct req *r)
 {
     json_t *in = NULL, *before = NULL;
-    PGresult *ses = NULL, *res = NULL, *after = NULL;
+    PGresult *ses = NULL, *res = NULL, *fac = NULL, *after = NULL;
     const char *sid = r->params[0], *eid = r->params[1], *to, *from;
-    char allowed[256];
+    char allowed[256], detail[200];
     int status;
 
     if ((status = enrolment_body_or_problem(
@@ -859,7 +837,14 @@ enrolments_update(struct req *r)
                               to, allowed);
         goto out;
     }
-    if ((status = move_allowed_or_problem(r, ses, res, to)) != 0
+    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
+        status = problem_send(r, PROBLEM_CONFLICT, "%s", detail);
+        goto out;
+    }
+    /* A re-enrolment is checked as a new enrolment: the facilitator, then a place. */
+    if ((strcmp(to, "enrolled") == 0
+         && ((status = enrollable_or_problem(r, ses, db_value(res, 0, "facilitator_id"), &fac)) != 0
+             || (status = place_left_or_problem(r, ses)) != 0))
         || (status = set_status_or_problem(r, ses, res, to, &after)) != 0) {
         goto out;
     }
@@ -868,6 +853,7 @@ enrolments_update(struct req *r)
 out:
     json_decref(before);
     PQclear(after);
+    PQclear(fac);
     PQclear(res);
     PQclear(ses);
     json_decref(in);
