@@ -476,22 +476,19 @@ static int
 enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, PGresult **out)
 {
     const char *params[2] = {eid, sid};
-    PGresult *res = NULL;
     int status;
 
     *out = NULL;
-    if (!validate_uuid(eid)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
-    }
-    if ((lock && (status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0)
-        || (status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
+    if (validate_uuid(eid)
+        && ((lock && (status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0)
+            || (status = http_exec_or_problem(r, "enr_get", 2, params, out)) != 0)) {
         return status;
     }
-    if (PQntuples(res) == 0 || !resource_in_org(&r->principal, res)) {
-        PQclear(res);
+    if (*out == NULL || PQntuples(*out) == 0 || !resource_in_org(&r->principal, *out)) {
+        PQclear(*out);
+        *out = NULL;
         return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
     }
-    *out = res;
     return 0;
 }
 
