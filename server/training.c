@@ -1,34 +1,20 @@
-/* training.c: /v1/training-sessions, their enrolments, and the outcomes that accredit.
+/* training.c: /v1/training-sessions, their enrolments, and the outcomes that accredit. The rules
+ * are told where they are kept (the statements, the hooks, the checks); in short:
  *
- * Sessions (admin writes, anyone signed in reads): a venue (free text), a delivery location
- * (active, not archived) or both; 0-20 trainer_ids, each a facilitator with trainer status, not
- * suspended or withdrawn (one 422 entry per bad one). Created scheduled on an active course;
- * scheduled -> completed (from ends_on on) or cancelled, both final: a final session does not
- * change at all. course_id never changes; capacity stays at or above the places taken. A
- * scheduled session past ends_on reads `awaiting_outcomes` (computed, as a facilitator's
- * `lapsed`: PATCH still moves it on) and takes no more (re-)enrolments. `enrolled` counts the
- * enrolments not withdrawn; `places_left` is capacity - enrolled while scheduled, else 0.
- *
- * Enrolments: the admin enrols anyone; an org_admin nominates only their own current staff
- * (anyone else, existing or not, is a 422 naming facilitator_id: nothing leaks about other
- * organisations' staff); org_staff may not (403). A licensee sees only their current staff's
- * enrolments (another's is a 404). Only a scheduled session takes enrolments; capacity and one
- * enrolment per facilitator hold under the session's row lock (of two requests for the last
- * place one gets 201, one 409). Suspended and withdrawn facilitators cannot be enrolled; a
- * refresher takes accredited or lapsed facilitators, a trainer course accredited ones (422).
- * enrolled -> withdrawn | attended | passed | failed; attended -> passed | failed; withdrawn ->
- * enrolled (capacity checked again); passed and failed are final. Withdrawal and re-enrolment:
- * the admin or the org_admin of the current employer, while scheduled. Outcomes: the admin
- * only, never on a cancelled session; attended from starts_on, passed/failed from ends_on.
- * `passed` changes the facilitator in the same transaction (a status history row effective
- * today, an audit row of its own): practitioner -> accredited until ends_on + grants_months (36
- * when unset); refresher -> accredited_until = greatest(accredited_until, ends_on) + months, for
- * an accredited or lapsed facilitator; trainer -> trainer = true, for one accredited then; never
- * for a suspended or withdrawn one (422).
- *
- * POST .../outcomes (admin): [{enrolment_id, status}] for one session, each checked as above,
- * in one transaction: any failure is a 422 naming each failing entry ("[i].enrolment_id",
- * "[i].status") and writes nothing; else 200 with the enrolments as they now stand, in order. */
+ * - Sessions: the licensing body writes, anyone signed in reads. Created scheduled on an active
+ *   course; completed and cancelled are final. `awaiting_outcomes` (scheduled, ends_on passed)
+ *   is computed, as a facilitator's `lapsed`: stored it is still scheduled. `enrolled` counts
+ *   the enrolments not withdrawn; `places_left` is capacity - enrolled while scheduled, else 0.
+ * - Enrolments: the licensing body enrols anyone; an org_admin nominates, withdraws and
+ *   re-enrols only their own current staff (anyone else is a 422 naming facilitator_id, so
+ *   nothing leaks about other organisations' staff), and sees only their enrolments (another's
+ *   is a 404); org_staff may not (403). Places and one enrolment per facilitator are counted
+ *   under the session's row lock. Outcomes are the licensing body's; `passed` changes the
+ *   facilitator in the same transaction, with a status history row and its own audit row.
+ * - POST .../outcomes (admin): [{enrolment_id, status}] of one session in one transaction, each
+ *   entry checked as a PATCH would be; any failure is a 422 naming each failing entry
+ *   ("[i].enrolment_id", "[i].status") and writes nothing; else 200 with the enrolments as
+ *   they now stand, in the order given. */
 #include "registry/training.h"
 
 #include <stdio.h>
@@ -339,34 +325,6 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
     return status;
 }
 
-/* A change to the locked session `cur`: a final session does not change, and completion waits
- * for ends_on. Returns 0, or the status of the problem already sent. */
-static int
-session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
-{
-    const char *stored = db_value(cur, 0, "_stored_status"), *to = str_field(in, "status");
-    const char *ends = str_field(in, "ends_on");
-
-    if (strcmp(stored, "scheduled") != 0) {
-        if (to != NULL && strcmp(to, stored) != 0) {
-            return problem_send(r, PROBLEM_INVALID_TRANSITION,
-                                "the session is %s, which is final: it cannot become %s", stored,
-                                to);
-        }
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session is %s, which is final: it cannot change", stored);
-    }
-    if (to != NULL && strcmp(to, "completed") == 0) {
-        ends = ends != NULL ? ends : db_value(cur, 0, "_ends_on");
-        if (strcmp(ends, db_value(cur, 0, "_today")) > 0) {
-            return problem_send(r, PROBLEM_INVALID_TRANSITION,
-                                "the session ends on %s: it can be completed from that day on",
-                                ends);
-        }
-    }
-    return 0;
-}
-
 /* 1 when the body moves date `key` of the session `cur` (`_key` holds the stored one). */
 static int
 date_moves(json_t *in, const PGresult *cur, const char *key, const char *stored)
@@ -394,12 +352,14 @@ session_normalise(struct req *r, json_t *in, json_t *errors)
 }
 
 /* A new session's course must be active. A change to the locked session `cur`: final sessions
- * stay as they are, dates stay once outcomes are recorded, course_id never changes, capacity
- * keeps the places taken. Either way the location and trainers must be sound. */
+ * stay as they are, completion waits for ends_on, dates stay once outcomes are recorded,
+ * course_id never changes, capacity keeps the places taken. Either way the location and
+ * trainers must be sound. */
 static int
 session_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    const char *course = str_field(in, "course_id");
+    const char *course = str_field(in, "course_id"), *to = str_field(in, "status"), *ends;
+    const char *stored = cur != NULL ? db_value(cur, 0, "_stored_status") : NULL;
     json_t *cap = json_object_get(in, "capacity");
     PGresult *now = NULL;
     char detail[96];
@@ -408,10 +368,24 @@ session_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     if (cur == NULL) {
         return check_references(r, in, 1, errors);
     }
+    if (strcmp(stored, "scheduled") != 0 && to != NULL && strcmp(to, stored) != 0) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "the session is %s, which is final: it cannot become %s", stored, to);
+    }
+    if (strcmp(stored, "scheduled") != 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "the session is %s, which is final: it cannot change", stored);
+    }
+    ends =
+        str_field(in, "ends_on") != NULL ? str_field(in, "ends_on") : db_value(cur, 0, "_ends_on");
+    if (to != NULL && strcmp(to, "completed") == 0
+        && strcmp(ends, db_value(cur, 0, "_today")) > 0) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "the session ends on %s: it can be completed from that day on", ends);
+    }
     /* The locked read took its snapshot before the lock was granted: the counts are read again,
      * now that no enrolment of this session can change until commit. */
-    if ((status = session_change_allowed_or_problem(r, in, cur)) != 0
-        || (status = session_or_problem(r, db_value(cur, 0, "id"), 0, &now)) != 0) {
+    if ((status = session_or_problem(r, db_value(cur, 0, "id"), 0, &now)) != 0) {
         goto out;
     }
     if ((date_moves(in, cur, "starts_on", "_starts_on")
