@@ -137,13 +137,14 @@ const struct db_stmt training_stmts[] = {
                 "= $1::uuid)) AND e.session_id = $2::uuid AND ($3::text IS NULL OR e.status = "
                 "$3::text) AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > "
                 "($4::timestamptz, $5::uuid)) ORDER BY e.created_at, e.id LIMIT $6::int"},
-    /* Facilitator $1 as an enrolment sees it; in_org: currently employed by $2. */
+    /* Facilitator $1 as an enrolment on session $3 sees it; in_org: currently employed by $2;
+     * taken_id, taken_status: their enrolment on the session, if any. */
     {"enr_facilitator",
      "SELECT f.id, f.registration_number, " FAC_STATUS " AS status, EXISTS (SELECT 1 FROM "
      "facilitator_employment m WHERE m.facilitator_id = f.id AND m.ended_on IS NULL AND "
-     "m.organisation_id = $2::uuid) AS in_org FROM facilitator f WHERE f.id = $1::uuid"},
-    {"enr_taken",
-     "SELECT id, status FROM enrolment WHERE session_id = $1::uuid AND facilitator_id = $2::uuid"},
+     "m.organisation_id = $2::uuid) AS in_org, t.id AS taken_id, t.status AS taken_status "
+     "FROM facilitator f LEFT JOIN enrolment t ON t.facilitator_id = f.id"
+     " AND t.session_id = $3::uuid WHERE f.id = $1::uuid"},
     {"enr_insert", "INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
                    " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING id"},
     {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
@@ -503,10 +504,10 @@ static int
 enrollable_or_problem(struct req *r, const PGresult *ses, const char *fid, PGresult **fac)
 {
     int admin = auth_is_admin(&r->principal), status;
-    const char *params[2] = {fid, admin ? NULL : r->principal.org};
+    const char *params[3] = {fid, admin ? NULL : r->principal.org, db_value(ses, 0, "id")};
     char detail[160];
 
-    if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, fac)) != 0) {
+    if ((status = http_exec_or_problem(r, "enr_facilitator", 3, params, fac)) != 0) {
         return status;
     }
     if (PQntuples(*fac) == 0 || (!admin && !db_bool(*fac, 0, "in_org"))) {
@@ -607,24 +608,21 @@ enrolments_create(struct req *r)
         status = problem_send(r, PROBLEM_CONFLICT, "%s", detail);
         goto out;
     }
-    params[0] = sid;
-    params[1] = fid;
-    if ((status = enrollable_or_problem(r, ses, fid, &fac)) != 0
-        || (status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
+    if ((status = enrollable_or_problem(r, ses, fid, &fac)) != 0) {
         goto out;
     }
-    if (PQntuples(res) > 0) {
+    if (db_value(fac, 0, "taken_id") != NULL) {
         status = problem_send(r, PROBLEM_CONFLICT,
                               "facilitator %s already has enrolment %s (%s) on this session%s",
-                              db_value(fac, 0, "registration_number"), db_value(res, 0, "id"),
-                              db_value(res, 0, "status"),
-                              strcmp(db_value(res, 0, "status"), "withdrawn") == 0
+                              db_value(fac, 0, "registration_number"), db_value(fac, 0, "taken_id"),
+                              db_value(fac, 0, "taken_status"),
+                              strcmp(db_value(fac, 0, "taken_status"), "withdrawn") == 0
                                   ? "; to re-enrol, change its status to enrolled"
                                   : "");
         goto out;
     }
-    PQclear(res);
-    res = NULL;
+    params[0] = sid;
+    params[1] = fid;
     params[2] = r->principal.sub;
     if ((status = place_left_or_problem(r, ses)) != 0
         || (status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
