@@ -1,50 +1,20 @@
-/* training.c: /v1/training-sessions and /v1/training-sessions/{id}/enrolments. Sessions of an
- * accredited course, the facilitators enrolled on them, and the outcomes that accredit them.
+/* training.c: /v1/training-sessions, their enrolments, and the outcomes that accredit. The rules
+ * are told where they are kept (the statements, the hooks, the checks); in short:
  *
- * Sessions (admin writes, any signed-in user reads):
- * - venue is free text, or a delivery location (location_id: one that is active and not
- *   archived), or both; at least one of them.
- * - trainer_ids (0-20) name facilitators holding trainer status who are neither suspended nor
- *   withdrawn; each bad one gets its own entry in the 422 errors (field "trainer_ids").
- * - A session is created scheduled, on an active course. scheduled -> completed (only once
- *   ends_on has come: ends_on <= today) or cancelled; both are final, and a final session
- *   cannot change at all. course_id never changes (cancel and schedule a new session).
- *   capacity may not fall below the places already taken.
- * - A scheduled session whose ends_on has passed reads status `awaiting_outcomes` (computed
- *   from the date, as a facilitator's `lapsed`; stored it is still scheduled, so PATCH moves it
- *   to completed or cancelled as before) and takes no more enrolments or re-enrolments (409).
- * - `enrolled` counts enrolments that are not withdrawn; `places_left` is capacity - enrolled
- *   while scheduled (and not yet ended), 0 otherwise. Filters: from (sessions ending on or after
- *   it), to (sessions starting on or before it), course_id, status (awaiting_outcomes too).
- *
- * Enrolments:
- * - admin enrols anyone; an org_admin nominates only their own current staff (a current
- *   facilitator_employment row with their organisation): anyone else, existing or not, is a
- *   422 naming facilitator_id, so nothing about other organisations' staff leaks. org_staff
- *   may not nominate (403).
- * - Licensees see only the enrolments of their own current staff; another's is a 404.
- * - Only a scheduled session takes enrolments (409). Capacity and one enrolment per
- *   facilitator are enforced with the session row locked (FOR UPDATE) for the whole
- *   transaction: of two requests for the last place one gets 201 and one 409.
- * - Suspended and withdrawn facilitators cannot be enrolled; a refresher course takes only
- *   accredited or lapsed facilitators, a trainer course only accredited practitioners (422).
- * - Status: enrolled -> withdrawn | attended | passed | failed; attended -> passed | failed;
- *   withdrawn -> enrolled (re-enrolment, capacity checked again); passed and failed are final.
- *   Withdrawal and re-enrolment: admin, or the org_admin of the facilitator's current
- *   employer, while the session is scheduled. Outcomes: admin only (403), never on a cancelled
- *   session; attended once the session has started, passed/failed once it has ended (409).
- * - `passed` changes the facilitator in the same transaction, with a
- *   facilitator_status_history row (effective today) and an audit row for the facilitator
- *   besides the enrolment's: practitioner course -> accredited, accredited_on = ends_on,
- *   accredited_until = ends_on + grants_months (36 when unset); refresher -> accredited_until
- *   = greatest(accredited_until, ends_on) + grants_months, only for an accredited or lapsed
- *   facilitator (422); trainer course -> trainer = true, only for a facilitator accredited at
- *   the time (422). A suspended or withdrawn facilitator cannot be recorded as passed (422).
- * - POST /v1/training-sessions/{id}/outcomes (admin) records outcomes for many enrolments of
- *   one session at once: a JSON array of {enrolment_id, status} (attended, passed or failed),
- *   checked entry by entry under the same rules, in one transaction. Any failure is a 422 naming
- *   each failing entry ("[i].enrolment_id" or "[i].status") and nothing is written; otherwise
- *   200 with the enrolments as they now stand, in the order given. */
+ * - Sessions: the licensing body writes, anyone signed in reads. Created scheduled on an active
+ *   course; completed and cancelled are final. `awaiting_outcomes` (scheduled, ends_on passed)
+ *   is computed, as a facilitator's `lapsed`: stored it is still scheduled. `enrolled` counts
+ *   the enrolments not withdrawn; `places_left` is capacity - enrolled while scheduled, else 0.
+ * - Enrolments: the licensing body enrols anyone; an org_admin nominates, withdraws and
+ *   re-enrols only their own current staff (anyone else is a 422 naming facilitator_id, so
+ *   nothing leaks about other organisations' staff), and sees only their enrolments (another's
+ *   is a 404); org_staff may not (403). Places and one enrolment per facilitator are counted
+ *   under the session's row lock. Outcomes are the licensing body's; `passed` changes the
+ *   facilitator in the same transaction, with a status history row and its own audit row.
+ * - POST .../outcomes (admin): [{enrolment_id, status}] of one session in one transaction, each
+ *   entry checked as a PATCH would be; any failure is a 422 naming each failing entry
+ *   ("[i].enrolment_id", "[i].status") and writes nothing; else 200 with the enrolments as
+ *   they now stand, in the order given. */
 #include "registry/training.h"
 
 #include <stdio.h>
@@ -67,30 +37,26 @@
 
 /* A session as clients see it; `_`-columns are internal. */
 #define SES_SELECT                                                                                 \
-    "SELECT s.id, s.course_id, c.code AS course_code, c.title AS course_title, "                   \
-    "c.kind AS course_kind, s.starts_on, s.ends_on, s.venue, s.location_id, "                      \
-    "coalesce((SELECT jsonb_agg(t.facilitator_id ORDER BY t.facilitator_id)"                       \
-    "          FROM training_session_trainer t WHERE t.session_id = s.id), '[]'::jsonb)"           \
-    "  AS trainer_ids, "                                                                           \
-    "s.capacity, " SES_STATUS " AS status, k.n AS enrolled, "                                      \
-    "CASE WHEN " SES_STATUS " = 'scheduled' THEN greatest(s.capacity - k.n, 0) ELSE 0 END"         \
-    "  AS places_left, s.status AS _stored_status, "                                               \
-    "s.created_at, s.updated_at, s.version AS _version, s.starts_on::text AS _starts_on, "         \
-    "s.ends_on::text AS _ends_on, c.grants_months AS _grants_months, "                             \
-    "registry_today()::text AS _today, k.o AS _outcomes "                                          \
-    "FROM training_session s JOIN course c ON c.id = s.course_id "                                 \
-    "CROSS JOIN LATERAL (SELECT (count(*) FILTER (WHERE e.status <> 'withdrawn'))::int AS n,"      \
-    "  (count(*) FILTER (WHERE e.status IN ('attended', 'passed', 'failed')))::int AS o"           \
-    "  FROM enrolment e WHERE e.session_id = s.id) k "
+    "SELECT s.id, s.course_id, c.code AS course_code, c.title AS course_title, c.kind AS "         \
+    "course_kind, s.starts_on, s.ends_on, s.venue, s.location_id, coalesce((SELECT jsonb_agg("     \
+    "t.facilitator_id ORDER BY t.facilitator_id) FROM training_session_trainer t WHERE "           \
+    "t.session_id = s.id), '[]'::jsonb) AS trainer_ids, s.capacity, " SES_STATUS " AS status, "    \
+    "k.n AS enrolled, CASE WHEN " SES_STATUS " = 'scheduled' THEN greatest(s.capacity - k.n, 0) "  \
+    "ELSE 0 END AS places_left, s.status AS _stored_status, s.created_at, s.updated_at, "          \
+    "s.version AS _version, s.starts_on::text AS _starts_on, s.ends_on::text AS _ends_on, "        \
+    "c.grants_months AS _grants_months, registry_today()::text AS _today, k.o AS _outcomes "       \
+    "FROM training_session s JOIN course c ON c.id = s.course_id CROSS JOIN LATERAL (SELECT "      \
+    "(count(*) FILTER (WHERE e.status <> 'withdrawn'))::int AS n, (count(*) FILTER (WHERE "        \
+    "e.status IN ('attended', 'passed', 'failed')))::int AS o FROM enrolment e WHERE "             \
+    "e.session_id = s.id) k "
 
 /* An enrolment as clients see it; organisation_id is the facilitator's current employer. */
 #define ENR_SELECT                                                                                 \
     "SELECT e.id, e.session_id, e.facilitator_id, f.registration_number, f.given_name, "           \
-    "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m"                       \
-    "  WHERE m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, "     \
-    "e.status, e.nominated_by, e.created_at, e.updated_at, e.version AS _version, "                \
-    "e.created_at::text AS _created_at "                                                           \
-    "FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
+    "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m WHERE "                \
+    "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, e.status, "   \
+    "e.nominated_by, e.created_at, e.updated_at, e.version AS _version, e.created_at::text AS "    \
+    "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
 
 /* A facilitator's status as clients see it: lapsing is computed from the date. */
 #define FAC_STATUS                                                                                 \
@@ -101,8 +67,7 @@
 #define FAC_SELECT                                                                                 \
     "SELECT f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "  \
     "f.accredited_on, f.accredited_until, f.trainer, f.reason, f.updated_at, "                     \
-    "f.status AS _stored_status "                                                                  \
-    "FROM facilitator f "
+    "f.status AS _stored_status FROM facilitator f "
 
 const struct db_stmt training_stmts[] = {
     {"ses_get", SES_SELECT "WHERE s.id = $1::uuid"},
@@ -110,12 +75,11 @@ const struct db_stmt training_stmts[] = {
     {"ses_get_locked", SES_SELECT "WHERE s.id = $1::uuid FOR UPDATE OF s"},
     {"ses_lock", "SELECT id FROM training_session WHERE id = $1::uuid FOR UPDATE"},
     /* $1 course_id, $2 status, $3 from, $4 to, $5/$6 cursor (starts_on, id), $7 limit. */
-    {"ses_list", SES_SELECT "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid)"
-                            " AND ($2::text IS NULL OR " SES_STATUS " = $2::text)"
-                            " AND ($3::date IS NULL OR s.ends_on >= $3::date)"
-                            " AND ($4::date IS NULL OR s.starts_on <= $4::date)"
-                            " AND ($5::date IS NULL OR (s.starts_on, s.id) > ($5::date, $6::uuid))"
-                            " ORDER BY s.starts_on, s.id LIMIT $7::int"},
+    {"ses_list", SES_SELECT
+     "WHERE ($1::uuid IS NULL OR s.course_id = $1::uuid) AND ($2::text IS NULL OR " SES_STATUS
+     " = $2::text) AND ($3::date IS NULL OR s.ends_on >= $3::date) AND "
+     "($4::date IS NULL OR s.starts_on <= $4::date) AND ($5::date IS NULL OR "
+     "(s.starts_on, s.id) > ($5::date, $6::uuid)) ORDER BY s.starts_on, s.id LIMIT $7::int"},
     /* The broken references of a session body, one (field, detail) row each, in the order
      * course, location, trainers: $1 course_id (NULL: not checked; share-locked, so its kind
      * cannot change under a session being scheduled), $2 location_id, $3 trainer_ids (a JSON
@@ -136,45 +100,51 @@ const struct db_stmt training_stmts[] = {
      "  ELSE 'the facilitator does not hold trainer status' END, 1 + t.n "
      "FROM jsonb_array_elements_text(coalesce($3::jsonb, '[]')) WITH ORDINALITY AS t(id, n) "
      "LEFT JOIN facilitator f ON f.id = t.id::uuid "
-     "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') "
-     "ORDER BY 3"},
+     "WHERE f.id IS NULL OR NOT f.trainer OR f.status IN ('suspended', 'withdrawn') ORDER BY 3"},
+    /* jsonb_populate_record reads the body's columns by name, typed as the table's. */
+    /* The body's columns by name, typed as the table's; its trainers in the same statement. */
     {"ses_insert",
-     "INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id, capacity) "
-     "SELECT (j->>'course_id')::uuid, (j->>'starts_on')::date, (j->>'ends_on')::date,"
-     " j->>'venue', (j->>'location_id')::uuid, (j->>'capacity')::int "
-     "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
-    /* The columns of the changes $2 replace the stored ones (jsonb_populate_record);
-     * trainer_ids live in their own table. */
+     "WITH s AS (INSERT INTO training_session (course_id, starts_on, ends_on, venue, location_id,"
+     " capacity) SELECT course_id, starts_on, ends_on, venue, location_id, capacity"
+     " FROM jsonb_populate_record(NULL::training_session, $1::jsonb) RETURNING id), "
+     "t AS (INSERT INTO training_session_trainer (session_id, facilitator_id) SELECT s.id, x::uuid"
+     " FROM s, jsonb_array_elements_text(coalesce($1::jsonb->'trainer_ids', '[]')) AS x) "
+     "SELECT id FROM s"},
+    /* The columns of the changes $2 replace the stored ones. trainer_ids, when named, become the
+     * session's trainers: the others go, the new ones come (the statement sees the rows as they
+     * were before it, so a trainer kept is neither deleted nor inserted). */
     {"ses_update",
-     "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status)"
-     " = (SELECT starts_on, ends_on, venue, location_id, capacity, status"
-     "    FROM jsonb_populate_record(s, $2::jsonb)),"
-     " updated_at = now(), version = s.version + 1 WHERE s.id = $1::uuid"},
-    {"ses_trainers_clear", "DELETE FROM training_session_trainer WHERE session_id = $1::uuid"},
-    {"ses_trainers_add", "INSERT INTO training_session_trainer (session_id, facilitator_id) "
-                         "SELECT $1::uuid, x::uuid FROM jsonb_array_elements_text($2::jsonb) AS x"},
+     "WITH d AS (DELETE FROM training_session_trainer WHERE session_id = $1::uuid"
+     " AND $2::jsonb ? 'trainer_ids' AND facilitator_id NOT IN"
+     " (SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb->'trainer_ids') AS x)), "
+     "i AS (INSERT INTO training_session_trainer (session_id, facilitator_id) SELECT $1::uuid,"
+     " x::uuid FROM jsonb_array_elements_text(coalesce($2::jsonb->'trainer_ids', '[]')) AS x"
+     " WHERE x::uuid NOT IN (SELECT facilitator_id FROM training_session_trainer"
+     " WHERE session_id = $1::uuid)) "
+     "UPDATE training_session s SET (starts_on, ends_on, venue, location_id, capacity, status) = "
+     "(SELECT starts_on, ends_on, venue, location_id, capacity, status FROM "
+     "jsonb_populate_record(s, $2::jsonb)), updated_at = now(), version = s.version + 1 "
+     "WHERE s.id = $1::uuid"},
 
     {"enr_get", ENR_SELECT "WHERE e.id = $1::uuid AND e.session_id = $2::uuid"},
-    {"enr_lock", "SELECT id FROM enrolment WHERE id = $1::uuid AND session_id = $2::uuid"
-                 " FOR UPDATE"},
+    {"enr_lock",
+     "SELECT id FROM enrolment WHERE id = $1::uuid AND session_id = $2::uuid FOR UPDATE"},
     /* $1 the licensee's organisation (NULL: admin), $2 session, $3 status, $4/$5 cursor
      * (created_at, id), $6 limit. */
-    {"enr_list", ENR_SELECT
-     "WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m"
-     "      WHERE m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL"
-     "        AND m.organisation_id = $1::uuid))"
-     " AND e.session_id = $2::uuid"
-     " AND ($3::text IS NULL OR e.status = $3::text)"
-     " AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > ($4::timestamptz, $5::uuid))"
-     " ORDER BY e.created_at, e.id LIMIT $6::int"},
-    /* Facilitator $1 as an enrolment sees it; in_org: currently employed by $2. */
+    {"enr_list",
+     ENR_SELECT "WHERE ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM facilitator_employment m WHERE "
+                "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL AND m.organisation_id "
+                "= $1::uuid)) AND e.session_id = $2::uuid AND ($3::text IS NULL OR e.status = "
+                "$3::text) AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > "
+                "($4::timestamptz, $5::uuid)) ORDER BY e.created_at, e.id LIMIT $6::int"},
+    /* Facilitator $1 as an enrolment on session $3 sees it; in_org: currently employed by $2;
+     * taken_id, taken_status: their enrolment on the session, if any. */
     {"enr_facilitator",
-     "SELECT f.id, f.registration_number, " FAC_STATUS " AS status,"
-     " EXISTS (SELECT 1 FROM facilitator_employment m WHERE m.facilitator_id = f.id"
-     "         AND m.ended_on IS NULL AND m.organisation_id = $2::uuid) AS in_org "
-     "FROM facilitator f WHERE f.id = $1::uuid"},
-    {"enr_taken", "SELECT id, status FROM enrolment WHERE session_id = $1::uuid"
-                  " AND facilitator_id = $2::uuid"},
+     "SELECT f.id, f.registration_number, " FAC_STATUS " AS status, EXISTS (SELECT 1 FROM "
+     "facilitator_employment m WHERE m.facilitator_id = f.id AND m.ended_on IS NULL AND "
+     "m.organisation_id = $2::uuid) AS in_org, t.id AS taken_id, t.status AS taken_status "
+     "FROM facilitator f LEFT JOIN enrolment t ON t.facilitator_id = f.id"
+     " AND t.session_id = $3::uuid WHERE f.id = $1::uuid"},
     {"enr_insert", "INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
                    " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING id"},
     {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
@@ -185,21 +155,17 @@ const struct db_stmt training_stmts[] = {
     /* A pass: $1 facilitator, $2 course kind, $3 the session's ends_on, $4 grants_months,
      * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement. */
     {"trn_fac_pass",
-     "WITH u AS ("
-     " UPDATE facilitator SET"
+     "WITH u AS (UPDATE facilitator SET"
      "  status = CASE WHEN $2::text = 'trainer' THEN status ELSE 'accredited' END,"
      "  accredited_on = CASE $2::text WHEN 'practitioner' THEN $3::date"
-     "                  WHEN 'refresher' THEN coalesce(accredited_on, $3::date)"
-     "                  ELSE accredited_on END,"
+     "    WHEN 'refresher' THEN coalesce(accredited_on, $3::date) ELSE accredited_on END,"
      "  accredited_until = CASE $2::text"
      "    WHEN 'practitioner' THEN ($3::date + make_interval(months => $4::int))::date"
      "    WHEN 'refresher' THEN (greatest(accredited_until, $3::date)"
-     "                           + make_interval(months => $4::int))::date"
-     "    ELSE accredited_until END,"
+     "      + make_interval(months => $4::int))::date ELSE accredited_until END,"
      "  trainer = trainer OR $2::text = 'trainer',"
      "  reason = $5::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid"
-     " RETURNING id, status, accredited_on, accredited_until, reason) "
+     " WHERE id = $1::uuid RETURNING id, status, accredited_on, accredited_until, reason) "
      "INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
      " accredited_until, reason, changed_by) "
      "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u"},
@@ -214,7 +180,7 @@ static const char *const outcome_statuses[] = {"attended", "passed", "failed", N
 static const char *const enr_statuses[] = {"enrolled", "withdrawn", "attended",
                                            "passed",   "failed",    NULL};
 
-/* Required when creating; status then may only be scheduled (session_create_normalise). */
+/* Required when creating; status then may only be scheduled (session_normalise). */
 static const struct field ses_fields[] = {
     {"course_id", FIELD_UUID, FIELD_REQUIRED, 0, 0, NULL},
     {"starts_on", FIELD_DATE, FIELD_REQUIRED, 0, 0, NULL},
@@ -253,25 +219,18 @@ str_field(json_t *in, const char *key)
 }
 
 /* Reads session `id`, after locking its row FOR UPDATE when `lock` (inside a transaction), so
- * the enrolled count read is the one that stands until commit. Returns 0 with the result in
- * *out, or the status of the problem already sent. */
+ * the enrolled count read is the one that stands until commit (sessions are never deleted: no
+ * row to lock is no row to read). Returns 0 with the result in *out, or the status sent. */
 static int
 session_or_problem(struct req *r, const char *id, int lock, PGresult **out)
 {
     const char *params[1] = {id};
-    PGresult *res = NULL;
-    int status, found;
+    int status;
 
     *out = NULL;
-    if (lock && validate_uuid(id)) {
-        if ((status = http_exec_or_problem(r, "ses_lock", 1, params, &res)) != 0) {
-            return status;
-        }
-        found = PQntuples(res) > 0;
-        PQclear(res);
-        if (!found) {
-            return problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", id);
-        }
+    if (lock && validate_uuid(id)
+        && (status = http_exec_or_problem(r, "ses_lock", 1, params, NULL)) != 0) {
+        return status;
     }
     return http_row_or_problem(r, "ses_get", id, "training session", NULL, out);
 }
@@ -367,58 +326,6 @@ check_references(struct req *r, json_t *in, int course, json_t *errors)
     return status;
 }
 
-/* Replaces the session's trainers with trainer_ids, when the body names them. Returns 0 or the
- * status sent. */
-static int
-set_trainers_or_problem(struct req *r, const char *id, json_t *in)
-{
-    json_t *ids = json_object_get(in, "trainer_ids");
-    const char *params[2] = {id, NULL};
-    char *text = NULL;
-    int status;
-
-    if (ids == NULL) {
-        return 0;
-    }
-    if ((text = json_dumps(ids, JSON_COMPACT)) == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    params[1] = text;
-    if ((status = http_exec_or_problem(r, "ses_trainers_clear", 1, params, NULL)) == 0) {
-        status = http_exec_or_problem(r, "ses_trainers_add", 2, params, NULL);
-    }
-    free(text);
-    return status;
-}
-
-/* A change to the locked session `cur`: a final session does not change, and completion waits
- * for ends_on. Returns 0, or the status of the problem already sent. */
-static int
-session_change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur)
-{
-    const char *stored = db_value(cur, 0, "_stored_status"), *to = str_field(in, "status");
-    const char *ends = str_field(in, "ends_on");
-
-    if (strcmp(stored, "scheduled") != 0) {
-        if (to != NULL && strcmp(to, stored) != 0) {
-            return problem_send(r, PROBLEM_INVALID_TRANSITION,
-                                "the session is %s, which is final: it cannot become %s", stored,
-                                to);
-        }
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session is %s, which is final: it cannot change", stored);
-    }
-    if (to != NULL && strcmp(to, "completed") == 0) {
-        ends = ends != NULL ? ends : db_value(cur, 0, "_ends_on");
-        if (strcmp(ends, db_value(cur, 0, "_today")) > 0) {
-            return problem_send(r, PROBLEM_INVALID_TRANSITION,
-                                "the session ends on %s: it can be completed from that day on",
-                                ends);
-        }
-    }
-    return 0;
-}
-
 /* 1 when the body moves date `key` of the session `cur` (`_key` holds the stored one). */
 static int
 date_moves(json_t *in, const PGresult *cur, const char *key, const char *stored)
@@ -428,24 +335,58 @@ date_moves(json_t *in, const PGresult *cur, const char *key, const char *stored)
     return v != NULL && strcmp(v, db_value(cur, 0, stored)) != 0;
 }
 
-/* The rules of a change to the locked session `cur` (the body's own form already checked):
- * final sessions stay as they are, dates stay once outcomes are recorded, course_id never
- * changes, capacity keeps the places taken, references are sound. When all hold, the trainers
- * are replaced here: the generic update writes the session row next (resource_update has no
- * `written` hook), and the audit's before-image was read with the row. */
+/* The rules of a session body that need no database. Creating: status may only be scheduled,
+ * and the shape is checked now (a change checks it against the stored row, in session_check). */
 static int
-session_update_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+session_normalise(struct req *r, json_t *in, json_t *errors)
 {
-    const char *id = db_value(cur, 0, "id"), *course = str_field(in, "course_id");
+    const char *st = str_field(in, "status");
+
+    if (strcmp(r->method, "POST") == 0) {
+        if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
+            problem_add_error(errors, "status", "must be one of: scheduled");
+        }
+        check_session_shape(in, NULL, errors);
+    }
+    check_trainer_ids_form(in, errors);
+    return 0;
+}
+
+/* A new session's course must be active. A change to the locked session `cur`: final sessions
+ * stay as they are, completion waits for ends_on, dates stay once outcomes are recorded,
+ * course_id never changes, capacity keeps the places taken. Either way the location and
+ * trainers must be sound. */
+static int
+session_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *course = str_field(in, "course_id"), *to = str_field(in, "status"), *ends;
+    const char *stored = cur != NULL ? db_value(cur, 0, "_stored_status") : NULL;
     json_t *cap = json_object_get(in, "capacity");
     PGresult *now = NULL;
     char detail[96];
     int status;
 
+    if (cur == NULL) {
+        return check_references(r, in, 1, errors);
+    }
+    if (strcmp(stored, "scheduled") != 0 && to != NULL && strcmp(to, stored) != 0) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "the session is %s, which is final: it cannot become %s", stored, to);
+    }
+    if (strcmp(stored, "scheduled") != 0) {
+        return problem_send(r, PROBLEM_CONFLICT,
+                            "the session is %s, which is final: it cannot change", stored);
+    }
+    ends =
+        str_field(in, "ends_on") != NULL ? str_field(in, "ends_on") : db_value(cur, 0, "_ends_on");
+    if (to != NULL && strcmp(to, "completed") == 0
+        && strcmp(ends, db_value(cur, 0, "_today")) > 0) {
+        return problem_send(r, PROBLEM_INVALID_TRANSITION,
+                            "the session ends on %s: it can be completed from that day on", ends);
+    }
     /* The locked read took its snapshot before the lock was granted: the counts are read again,
      * now that no enrolment of this session can change until commit. */
-    if ((status = session_change_allowed_or_problem(r, in, cur)) != 0
-        || (status = session_or_problem(r, id, 0, &now)) != 0) {
+    if ((status = session_or_problem(r, db_value(cur, 0, "id"), 0, &now)) != 0) {
         goto out;
     }
     if ((date_moves(in, cur, "starts_on", "_starts_on")
@@ -465,47 +406,10 @@ session_update_check(struct req *r, json_t *in, const PGresult *cur, json_t *err
                  db_value(now, 0, "enrolled"));
         problem_add_error(errors, "capacity", detail);
     }
-    if ((status = check_references(r, in, 0, errors)) == 0 && json_array_size(errors) == 0) {
-        status = set_trainers_or_problem(r, id, in);
-    }
+    status = check_references(r, in, 0, errors);
 out:
     PQclear(now);
     return status;
-}
-
-static int
-session_update_normalise(struct req *r, json_t *in, json_t *errors)
-{
-    (void)r;
-    check_trainer_ids_form(in, errors);
-    return 0;
-}
-
-static int
-session_create_normalise(struct req *r, json_t *in, json_t *errors)
-{
-    const char *st = str_field(in, "status");
-
-    if (st != NULL && strcmp(st, "scheduled") != 0 && !resource_has_error(errors, "status")) {
-        problem_add_error(errors, "status", "must be one of: scheduled");
-    }
-    check_session_shape(in, NULL, errors);
-    return session_update_normalise(r, in, errors);
-}
-
-/* A new session's course must be active, its location and trainers sound. */
-static int
-session_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
-{
-    (void)cur;
-    return check_references(r, in, 1, errors);
-}
-
-static int
-session_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    (void)cur;
-    return set_trainers_or_problem(r, id, in);
 }
 
 static const struct filter ses_filters[] = {
@@ -520,33 +424,22 @@ static const struct filter ses_filters[] = {
 const struct resource session_resource = {
     .name = "training session",
     .audit_type = "training_session",
+    .location = "/v1/training-sessions/",
     .get = "ses_get",
     .get_locked = "ses_get_locked",
     .list = "ses_list",
+    .insert = "ses_insert",
     .update = "ses_update",
     .fields = ses_fields,
     .filters = ses_filters,
     .sort_key = "_starts_on",
     .cursor_ok = http_cursor_date,
-    .rules = {.normalise = session_update_normalise, .check = session_update_check},
-};
-
-/* Creating has its own rules: a new session is scheduled, on an active course. */
-const struct resource session_new_resource = {
-    .name = "training session",
-    .audit_type = "training_session",
-    .location = "/v1/training-sessions/",
-    .get = "ses_get",
-    .insert = "ses_insert",
-    .fields = ses_fields,
-    .rules = {.normalise = session_create_normalise,
-              .check = session_create_check,
-              .written = session_written},
+    .rules = {.normalise = session_normalise, .check = session_check},
 };
 
 RESOURCE_HANDLER(training_get, get, session_resource)
 RESOURCE_HANDLER(training_list, list, session_resource)
-RESOURCE_HANDLER(training_create, create, session_new_resource)
+RESOURCE_HANDLER(training_create, create, session_resource)
 RESOURCE_HANDLER(training_update, update, session_resource)
 
 /* ---- Enrolments ------------------------------------------------------------------------ */
@@ -558,22 +451,19 @@ static int
 enrolment_or_problem(struct req *r, const char *sid, const char *eid, int lock, PGresult **out)
 {
     const char *params[2] = {eid, sid};
-    PGresult *res = NULL;
     int status;
 
     *out = NULL;
-    if (!validate_uuid(eid)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
-    }
-    if ((lock && (status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0)
-        || (status = http_exec_or_problem(r, "enr_get", 2, params, &res)) != 0) {
+    if (validate_uuid(eid)
+        && ((lock && (status = http_exec_or_problem(r, "enr_lock", 2, params, NULL)) != 0)
+            || (status = http_exec_or_problem(r, "enr_get", 2, params, out)) != 0)) {
         return status;
     }
-    if (PQntuples(res) == 0 || !resource_in_org(&r->principal, res)) {
-        PQclear(res);
+    if (*out == NULL || PQntuples(*out) == 0 || !resource_in_org(&r->principal, *out)) {
+        PQclear(*out);
+        *out = NULL;
         return problem_send(r, PROBLEM_NOT_FOUND, "no enrolment with id %s", eid);
     }
-    *out = res;
     return 0;
 }
 
@@ -607,14 +497,25 @@ unfit(const PGresult *fac, const char *kind, int pass, char *detail, size_t len)
     return detail;
 }
 
-/* 422 naming facilitator_id when `fac` may not be enrolled on session `ses` (row 0). Returns 0
- * or the status sent. */
+/* Reads facilitator `fid` into *fac for an enrolment on session `ses` (row 0): 422 naming
+ * facilitator_id when there is none, when a licensee's current staff does not include them, or
+ * when they may not take the course. Returns 0 or the status sent. */
 static int
-may_enrol_or_problem(struct req *r, const PGresult *fac, const PGresult *ses)
+enrollable_or_problem(struct req *r, const PGresult *ses, const char *fid, PGresult **fac)
 {
+    int admin = auth_is_admin(&r->principal), status;
+    const char *params[3] = {fid, admin ? NULL : r->principal.org, db_value(ses, 0, "id")};
     char detail[160];
 
-    if (unfit(fac, db_value(ses, 0, "course_kind"), 0, detail, sizeof(detail)) != NULL) {
+    if ((status = http_exec_or_problem(r, "enr_facilitator", 3, params, fac)) != 0) {
+        return status;
+    }
+    if (PQntuples(*fac) == 0 || (!admin && !db_bool(*fac, 0, "in_org"))) {
+        return problem_send_field(r, "facilitator_id",
+                                  admin ? "no such facilitator"
+                                        : "not one of your organisation's current staff");
+    }
+    if (unfit(*fac, db_value(ses, 0, "course_kind"), 0, detail, sizeof(detail)) != NULL) {
         return problem_send_field(r, "facilitator_id", detail);
     }
     return 0;
@@ -632,35 +533,37 @@ place_left_or_problem(struct req *r, const PGresult *ses)
     return 0;
 }
 
-/* 409 unless session `ses` (row 0) is scheduled (as stored: a session awaiting outcomes is
- * still scheduled). Returns 0 or the status sent. */
-static int
-scheduled_or_problem(struct req *r, const PGresult *ses, const char *what)
-{
-    if (strcmp(db_value(ses, 0, "_stored_status"), "scheduled") != 0) {
-        return problem_send(r, PROBLEM_CONFLICT, "the session is %s: %s only while it is scheduled",
-                            db_value(ses, 0, "_stored_status"), what);
-    }
-    return 0;
-}
+#define SES_CANCELLED "the session is cancelled: no outcome can be recorded"
 
-/* 409 unless session `ses` (row 0) takes enrolments: scheduled, and its ends_on not yet passed.
- * Returns 0 or the status sent. */
-static int
-takes_enrolments_or_problem(struct req *r, const PGresult *ses)
+/* Why session `ses` (row 0) does not take an enrolment's move to `to` now, written into
+ * `detail`; NULL when it does. Withdrawal and (re-)enrolment need it scheduled (as stored: one
+ * awaiting outcomes still is), enrolment not yet ended; an outcome needs it not cancelled and
+ * started (attended) or ended (passed, failed). */
+static const char *
+session_refuses(const PGresult *ses, const char *to, char *detail, size_t len)
 {
-    int status;
+    const char *stored = db_value(ses, 0, "_stored_status"), *st = db_value(ses, 0, "status");
+    int enrol = strcmp(to, "enrolled") == 0, attended = strcmp(to, "attended") == 0;
+    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
 
-    if ((status = scheduled_or_problem(r, ses, "it takes enrolments")) != 0) {
-        return status;
+    if ((enrol || strcmp(to, "withdrawn") == 0) && strcmp(stored, "scheduled") != 0) {
+        snprintf(detail, len, "the session is %s: %s only while it is scheduled", stored,
+                 enrol ? "it takes enrolments" : "enrolments can be withdrawn");
+    } else if (enrol && strcmp(st, "awaiting_outcomes") == 0) {
+        snprintf(detail, len,
+                 "the session ended on %s and is awaiting outcomes: it takes no more enrolments",
+                 from);
+    } else if (enrol || strcmp(to, "withdrawn") == 0) {
+        return NULL;
+    } else if (strcmp(st, "cancelled") == 0) {
+        snprintf(detail, len, SES_CANCELLED);
+    } else if (strcmp(from, db_value(ses, 0, "_today")) > 0) {
+        snprintf(detail, len, "the session %s on %s: %s can be recorded from that day on",
+                 attended ? "starts" : "ends", from, to);
+    } else {
+        return NULL;
     }
-    if (strcmp(db_value(ses, 0, "status"), "awaiting_outcomes") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session ended on %s and is awaiting outcomes: it takes no more "
-                            "enrolments",
-                            db_value(ses, 0, "_ends_on"));
-    }
-    return 0;
+    return detail;
 }
 
 /* Reads an enrolment body checked against `fields`, from the licensing body or an org_admin
@@ -672,17 +575,11 @@ enrolment_body_or_problem(struct req *r,
                           const char *forbidden,
                           json_t **in)
 {
-    json_t *errors = json_array();
-    int status;
+    int status = resource_body_or_problem(r, fields, 1, in);
 
-    if ((status = http_read_json_or_problem(r, in)) == 0) {
-        if (validate_fields(*in, fields, 1, errors) > 0) {
-            status = problem_send_errors(r, errors);
-        } else if (!resource_admin_or_org_admin(&r->principal, NULL)) {
-            status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
-        }
+    if (status == 0 && !resource_admin_or_org_admin(&r->principal, NULL)) {
+        status = problem_send(r, PROBLEM_FORBIDDEN, "%s", forbidden);
     }
-    json_decref(errors);
     return status;
 }
 
@@ -692,8 +589,8 @@ enrolments_create(struct req *r)
     json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
     const char *sid = r->params[0], *fid, *params[3];
-    char location[160], id[40];
-    int status, admin = auth_is_admin(&r->principal);
+    char location[160], id[40], detail[160];
+    int status;
 
     if ((status = enrolment_body_or_problem(
              r, enr_create_fields, "only an organisation admin may nominate staff to training",
@@ -704,39 +601,28 @@ enrolments_create(struct req *r)
     fid = str_field(in, "facilitator_id");
     /* The session row stays locked until commit: places and duplicates are counted once. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = session_or_problem(r, sid, 1, &ses)) != 0
-        || (status = takes_enrolments_or_problem(r, ses)) != 0) {
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0) {
         goto out;
     }
-    params[0] = fid;
-    params[1] = admin ? NULL : r->principal.org;
-    if ((status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) != 0) {
+    if (session_refuses(ses, "enrolled", detail, sizeof(detail)) != NULL) {
+        status = problem_send(r, PROBLEM_CONFLICT, "%s", detail);
         goto out;
     }
-    if (PQntuples(fac) == 0 || (!admin && !db_bool(fac, 0, "in_org"))) {
-        status = problem_send_field(r, "facilitator_id",
-                                    admin ? "no such facilitator"
-                                          : "not one of your organisation's current staff");
+    if ((status = enrollable_or_problem(r, ses, fid, &fac)) != 0) {
         goto out;
     }
-    params[0] = sid;
-    params[1] = fid;
-    if ((status = may_enrol_or_problem(r, fac, ses)) != 0
-        || (status = http_exec_or_problem(r, "enr_taken", 2, params, &res)) != 0) {
-        goto out;
-    }
-    if (PQntuples(res) > 0) {
+    if (db_value(fac, 0, "taken_id") != NULL) {
         status = problem_send(r, PROBLEM_CONFLICT,
                               "facilitator %s already has enrolment %s (%s) on this session%s",
-                              db_value(fac, 0, "registration_number"), db_value(res, 0, "id"),
-                              db_value(res, 0, "status"),
-                              strcmp(db_value(res, 0, "status"), "withdrawn") == 0
+                              db_value(fac, 0, "registration_number"), db_value(fac, 0, "taken_id"),
+                              db_value(fac, 0, "taken_status"),
+                              strcmp(db_value(fac, 0, "taken_status"), "withdrawn") == 0
                                   ? "; to re-enrol, change its status to enrolled"
                                   : "");
         goto out;
     }
-    PQclear(res);
-    res = NULL;
+    params[0] = sid;
+    params[1] = fid;
     params[2] = r->principal.sub;
     if ((status = place_left_or_problem(r, ses)) != 0
         || (status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
@@ -795,46 +681,15 @@ int
 enrolments_get(struct req *r)
 {
     PGresult *ses = NULL, *res = NULL;
-    json_t *body = NULL;
     int status;
 
     if ((status = session_or_problem(r, r->params[0], 0, &ses)) == 0
         && (status = enrolment_or_problem(r, r->params[0], r->params[1], 0, &res)) == 0) {
-        body = db_row_to_json(res, 0);
-        status = http_send_resource(r, 200, body, db_value(res, 0, "_version"));
+        status = resource_send_row(r, res);
     }
-    json_decref(body);
     PQclear(res);
     PQclear(ses);
     return status;
-}
-
-/* Why session `ses` (row 0, not cancelled) does not take outcome `to` today, written into
- * `detail`: attended from starts_on, passed and failed from ends_on. Returns `detail`, or NULL
- * when it does. */
-static const char *
-outcome_too_early(const PGresult *ses, const char *to, char *detail, size_t len)
-{
-    int attended = strcmp(to, "attended") == 0;
-    const char *from = db_value(ses, 0, attended ? "_starts_on" : "_ends_on");
-
-    if (strcmp(from, db_value(ses, 0, "_today")) <= 0) {
-        return NULL;
-    }
-    snprintf(detail, len, "the session %s on %s: %s can be recorded from that day on",
-             attended ? "starts" : "ends", from, to);
-    return detail;
-}
-
-/* 409 when the session `ses` (row 0) is cancelled: it takes no outcome. */
-static int
-not_cancelled_or_problem(struct req *r, const PGresult *ses)
-{
-    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
-        return problem_send(r, PROBLEM_CONFLICT,
-                            "the session is cancelled: no outcome can be recorded");
-    }
-    return 0;
 }
 
 /* Applies a pass on session `ses` (row 0) to facilitator `fid`: accreditation granted or
@@ -906,45 +761,13 @@ set_status_or_problem(
     return enrolment_or_problem(r, db_value(ses, 0, "id"), params[0], 0, out);
 }
 
-/* The checks of one enrolment's move to `to` on the locked session `ses`, beyond the
- * transition: withdrawal while scheduled; re-enrolment as a new enrolment (place, fitness);
- * an outcome on a session not cancelled and far enough on. Returns 0 or the status sent. */
-static int
-move_allowed_or_problem(struct req *r, const PGresult *ses, const PGresult *enr, const char *to)
-{
-    const char *params[2] = {db_value(enr, 0, "facilitator_id"), NULL};
-    PGresult *fac = NULL;
-    char detail[160];
-    int status;
-
-    if (strcmp(to, "withdrawn") == 0) {
-        return scheduled_or_problem(r, ses, "enrolments can be withdrawn");
-    }
-    if (strcmp(to, "enrolled") == 0) {
-        if ((status = takes_enrolments_or_problem(r, ses)) == 0
-            && (status = http_exec_or_problem(r, "enr_facilitator", 2, params, &fac)) == 0
-            && (status = may_enrol_or_problem(r, fac, ses)) == 0) {
-            status = place_left_or_problem(r, ses);
-        }
-        PQclear(fac);
-        return status;
-    }
-    if ((status = not_cancelled_or_problem(r, ses)) != 0) {
-        return status;
-    }
-    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
-        return problem_send(r, PROBLEM_CONFLICT, "%s", detail);
-    }
-    return 0;
-}
-
 int
 enrolments_update(struct req *r)
 {
     json_t *in = NULL, *before = NULL;
-    PGresult *ses = NULL, *res = NULL, *after = NULL;
+    PGresult *ses = NULL, *res = NULL, *fac = NULL, *after = NULL;
     const char *sid = r->params[0], *eid = r->params[1], *to, *from;
-    char allowed[256];
+    char allowed[256], detail[200];
     int status;
 
     if ((status = enrolment_body_or_problem(
@@ -983,7 +806,14 @@ enrolments_update(struct req *r)
                               to, allowed);
         goto out;
     }
-    if ((status = move_allowed_or_problem(r, ses, res, to)) != 0
+    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
+        status = problem_send(r, PROBLEM_CONFLICT, "%s", detail);
+        goto out;
+    }
+    /* A re-enrolment is checked as a new enrolment: the facilitator, then a place. */
+    if ((strcmp(to, "enrolled") == 0
+         && ((status = enrollable_or_problem(r, ses, db_value(res, 0, "facilitator_id"), &fac)) != 0
+             || (status = place_left_or_problem(r, ses)) != 0))
         || (status = set_status_or_problem(r, ses, res, to, &after)) != 0) {
         goto out;
     }
@@ -992,6 +822,7 @@ enrolments_update(struct req *r)
 out:
     json_decref(before);
     PQclear(after);
+    PQclear(fac);
     PQclear(res);
     PQclear(ses);
     json_decref(in);
@@ -1094,7 +925,7 @@ check_outcome_entry(
         entry_error(errors, i, "status", detail);
         goto out;
     }
-    if (outcome_too_early(ses, to, detail, sizeof(detail)) != NULL) {
+    if (session_refuses(ses, to, detail, sizeof(detail)) != NULL) {
         entry_error(errors, i, "status", detail);
         goto out;
     }
@@ -1136,18 +967,17 @@ training_outcomes(struct req *r)
         goto out;
     }
     n = json_array_size(in);
-    if (!validate_uuid(sid)) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no training session with id %s", sid);
-        goto out;
-    }
     if ((rows = calloc(n, sizeof(*rows))) == NULL) {
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
     /* Lock order as for one enrolment: the session, its enrolments, then each facilitator. */
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = session_or_problem(r, sid, 1, &ses)) != 0
-        || (status = not_cancelled_or_problem(r, ses)) != 0) {
+        || (status = session_or_problem(r, sid, 1, &ses)) != 0) {
+        goto out;
+    }
+    if (strcmp(db_value(ses, 0, "status"), "cancelled") == 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, SES_CANCELLED);
         goto out;
     }
     /* Every entry is checked before anything is written, so each failure is named at once. */
