@@ -60,23 +60,12 @@ static struct {
     .cv = PTHREAD_COND_INITIALIZER,
 };
 
-static uint64_t
-epoch_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ull;
-
-    for (; *id != '\0'; id++) {
-        h = (h ^ (unsigned char)*id) * 1099511628211ull;
-    }
-    return h;
-}
-
 /* The slot of `id` in `slots` (capacity `cap`, a power of two): its own, or the free one where
  * it would go. */
 static struct epoch_slot *
 epoch_find(struct epoch_slot *slots, size_t cap, const char *id)
 {
-    size_t i = (size_t)epoch_hash(id) & (cap - 1);
+    size_t i = (size_t)codec_fnv1a(id) & (cap - 1);
 
     while (slots[i].id[0] != '\0' && strcmp(slots[i].id, id) != 0) {
         i = (i + 1) & (cap - 1);
@@ -247,17 +236,17 @@ auth_is_admin(const struct principal *p)
     return p->authenticated && strcmp(p->role, "admin") == 0;
 }
 
-/* 1 when the space-separated list `have` holds `scope` exactly. */
-static int
-scope_listed(const char *have, const char *scope)
+int
+auth_word_listed(const char *have, const char *word, size_t n)
 {
-    size_t n = strlen(scope);
     const char *at;
 
-    for (at = have; (at = strstr(at, scope)) != NULL; at += n) {
-        if ((at == have || at[-1] == ' ') && (at[n] == '\0' || at[n] == ' ')) {
+    for (at = have + strspn(have, " "); *at != '\0'; at += strspn(at, " ")) {
+        size_t len = strcspn(at, " ");
+        if (len == n && strncmp(at, word, n) == 0) {
             return 1;
         }
+        at += len;
     }
     return 0;
 }
@@ -271,14 +260,14 @@ auth_has_scope(const struct principal *p, const char *scope)
     if (scope == NULL || *scope == '\0') {
         return 0;
     }
-    if (scope_listed(p->scope, scope)) {
+    if (auth_word_listed(p->scope, scope, strlen(scope))) {
         return 1;
     }
     /* Writing a resource includes reading it: "x:write" grants "x:read". */
     n = strlen(scope);
     if (n > 5 && n < sizeof(write) && strcmp(scope + n - 5, ":read") == 0) {
         snprintf(write, sizeof(write), "%.*s:write", (int)(n - 5), scope);
-        return scope_listed(p->scope, write);
+        return auth_word_listed(p->scope, write, strlen(write));
     }
     return 0;
 }

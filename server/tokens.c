@@ -17,6 +17,7 @@
  * token's family, or a client's own secret when the client authenticates. */
 #include "registry/tokens.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -142,40 +143,44 @@ throttle_wait_s(long failures)
     return wait < THROTTLE_MAX_S ? wait : THROTTLE_MAX_S;
 }
 
-/* Sends the 429 of a throttled sign-in, `detail` naming why. Returns the status sent. */
+/* Rolls back and sends the 429 of a throttled sign-in, `detail` naming why. Returns the status
+ * sent. */
 static int
 throttled(struct req *r, long seconds, const char *detail)
 {
     char retry[24];
 
+    db_rollback(r->db);
     snprintf(retry, sizeof(retry), "%ld", seconds < 1 ? 1 : seconds);
     http_add_header(r, "Retry-After", retry);
     return problem_send(r, PROBLEM_TOO_MANY_REQUESTS, "%s; try again in %s seconds", detail, retry);
 }
 
+/* Commits the request's transaction. Returns 0, or the status of the problem sent. */
+static int
+commit_or_problem(struct req *r)
+{
+    PGresult *fail = NULL;
+    int status = db_commit(r->db, &fail) != 0 ? problem_from_db(r, fail) : 0;
+
+    PQclear(fail);
+    return status;
+}
+
 int
 tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_ATTEMPT_LEN])
 {
-    PGresult *res = NULL, *fail = NULL;
+    PGresult *res = NULL;
     char buf[48];
     const char *params[2] = {email, router_client_address(r, buf, sizeof(buf))};
     long failures, in_flight;
     double since_last, wait;
-    int status = 0;
+    int status;
 
     attempt[0] = '\0';
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
-    res = db_exec(r->db, "tok_throttle_lock", 2, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    PQclear(res);
-    res = db_exec(r->db, "tok_throttle_check", 2, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "tok_throttle_lock", 2, params, NULL)) != 0
+        || (status = http_exec_or_problem(r, "tok_throttle_check", 2, params, &res)) != 0) {
         goto out;
     }
     failures = atol(PQgetvalue(res, 0, 0));
@@ -186,7 +191,6 @@ tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_
      * many at once as a clean record allows, or only up to the free failures once one failed,
      * so that attempts sent together cannot get round the count. */
     if (failures >= THROTTLE_FREE && since_last < wait) {
-        db_rollback(r->db);
         status = throttled(r, (long)ceil(wait - since_last),
                            "too many failed password attempts for this account from your address");
         goto out;
@@ -194,25 +198,17 @@ tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_
     if ((failures >= THROTTLE_FREE && in_flight > 0)
         || (failures > 0 && failures < THROTTLE_FREE && failures + in_flight >= THROTTLE_FREE)
         || (failures == 0 && in_flight >= THROTTLE_CONCURRENT)) {
-        db_rollback(r->db);
         status =
             throttled(r, 1, "too many sign-in attempts at once for this account from your address");
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "tok_attempt_start", 2, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    snprintf(attempt, TOKENS_ATTEMPT_LEN, "%s", PQgetvalue(res, 0, 0));
-    if (db_commit(r->db, &fail) != 0) {
+    if ((status =
+             http_insert_or_problem(r, "tok_attempt_start", 2, params, attempt, TOKENS_ATTEMPT_LEN))
+            == 0
+        && (status = commit_or_problem(r)) != 0) {
         attempt[0] = '\0';
-        status = problem_from_db(r, fail);
-        goto out;
     }
 out:
-    PQclear(fail);
     PQclear(res);
     return status;
 }
@@ -229,12 +225,13 @@ tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *em
     return http_exec_or_problem(r, "tok_attempt_failed", 1, params, NULL);
 }
 
-/* Sends the token response (RFC 6749 section 5.1). Returns the status sent. */
+/* Sends the token response (RFC 6749 section 5.1) with `access` and the member `key`: the
+ * refresh token, or a client's scope. Returns the status sent. */
 static int
-send_tokens(struct req *r, const char *access, const char *refresh)
+send_token(struct req *r, const char *access, const char *key, const char *value)
 {
     json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                             "expires_in", config.access_ttl, "refresh_token", refresh);
+                             "expires_in", config.access_ttl, key, value);
     int status;
 
     if (body == NULL) {
@@ -311,29 +308,19 @@ store_commit_send(struct req *r,
                   const char *access,
                   const char *refresh)
 {
-    PGresult *res = NULL, *fail = NULL;
+    PGresult *res = NULL;
     char ttl[16];
     const char *params[4] = {user, family, hex, ttl};
     int status;
 
     snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
-    res = db_exec(r->db, "tok_insert", 4, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
+    if ((status = http_exec_or_problem(r, "tok_insert", 4, params, &res)) == 0) {
+        if (PQntuples(res) != 1) {
+            db_rollback(r->db);
+        } else if ((status = commit_or_problem(r)) == 0) {
+            status = send_token(r, access, "refresh_token", refresh);
+        }
     }
-    if (PQntuples(res) != 1) {
-        db_rollback(r->db);
-        status = 0;
-        goto out;
-    }
-    if (db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = send_tokens(r, access, refresh);
-out:
-    PQclear(fail);
     PQclear(res);
     return status;
 }
@@ -362,9 +349,7 @@ signin_password(struct req *r, json_t *in)
         goto out;
     }
     params[0] = email;
-    res = db_exec(r->db, "tok_user_by_email", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "tok_user_by_email", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 4)) < sizeof(stored)) {
@@ -446,21 +431,6 @@ oauth_error(struct req *r, enum problem_kind kind, const char *error, const char
     return status;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decodes `n` bytes of application/x-www-form-urlencoded text ('+' is a space, %XX a byte)
  * into `out` (n + 1 bytes), NUL-terminated. Returns 0, or -1 on a bad escape or a NUL. */
 static int
@@ -472,16 +442,15 @@ form_decode(const char *in, size_t n, char *out)
         if (in[i] == '+') {
             out[o++] = ' ';
         } else if (in[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= n) {
+            char hex[3] = {0};
+            if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1])
+                || !isxdigit((unsigned char)in[i + 2])) {
                 return -1;
             }
-            hi = hex_value(in[i + 1]);
-            lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            memcpy(hex, in + i + 1, 2);
+            if ((out[o++] = (char)strtol(hex, NULL, 16)) == '\0') {
                 return -1;
             }
-            out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             out[o++] = in[i];
@@ -737,23 +706,6 @@ out:
     return result;
 }
 
-/* 1 when the space-separated list `have` holds `word` (of `n` bytes). */
-static int
-word_listed(const char *have, const char *word, size_t n)
-{
-    const char *at = have;
-
-    while (*at != '\0') {
-        size_t len = strcspn(at, " ");
-        if (len == n && strncmp(at, word, n) == 0) {
-            return 1;
-        }
-        at += len;
-        at += strspn(at, " ");
-    }
-    return 0;
-}
-
 /* grant_type=client_credentials (RFC 6749 section 4.4). */
 static int
 client_credentials(struct req *r, json_t *in)
@@ -762,7 +714,6 @@ client_credentials(struct req *r, json_t *in)
     const char *requested, *at;
     char granted[sizeof(ci.scope)] = "";
     char *access = NULL;
-    json_t *body = NULL;
     int bad = 0, status;
 
     requested = oauth_param(in, "scope", &bad);
@@ -787,13 +738,13 @@ client_credentials(struct req *r, json_t *in)
     } else {
         for (at = requested + strspn(requested, " "); *at != '\0'; at += strspn(at, " ")) {
             size_t n = strcspn(at, " ");
-            if (!word_listed(ci.scope, at, n)) {
+            if (!auth_word_listed(ci.scope, at, n)) {
                 status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_scope",
                                      "this client does not hold the scope %.*s",
                                      (int)(n > 64 ? 64 : n), at);
                 goto out;
             }
-            if (!word_listed(granted, at, n)) {
+            if (!auth_word_listed(granted, at, n)) {
                 size_t used = strlen(granted);
                 snprintf(granted + used, sizeof(granted) - used, "%s%.*s", used ? " " : "", (int)n,
                          at);
@@ -808,18 +759,11 @@ client_credentials(struct req *r, json_t *in)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                     "expires_in", config.access_ttl, "scope", granted);
-    if (body == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
-        goto out;
-    }
     http_add_header(r, "Cache-Control", "no-store");
     http_add_header(r, "Pragma", "no-cache");
-    status = http_send_json(r, 200, body);
+    status = send_token(r, access, "scope", granted);
 out:
     free(access);
-    json_decref(body);
     return status;
 }
 
@@ -897,11 +841,18 @@ out:
     return status;
 }
 
+/* The one answer to a refresh token that does not work, whatever the reason: no oracle. */
+static int
+refresh_refused(struct req *r)
+{
+    return oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant", "the refresh token is not valid");
+}
+
 int
 tokens_refresh(struct req *r)
 {
     json_t *in = NULL;
-    PGresult *res = NULL, *step = NULL, *fail = NULL;
+    PGresult *res = NULL;
     const char *presented, *params[1];
     char hex[65], next[REFRESH_B64_LEN], next_hex[65], id[40], family[40], user[40];
     char *access = NULL;
@@ -912,25 +863,19 @@ tokens_refresh(struct req *r)
         goto out;
     }
     if (strlen(presented) > REFRESH_TEXT_MAX) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     codec_sha256_hex(presented, hex);
     params[0] = hex;
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
     /* The row lock makes two refreshes with one token run one after the other: the second
      * sees the first's used_at and is treated as a reuse. */
-    res = db_exec(r->db, "tok_get_locked", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "tok_get_locked", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     snprintf(id, sizeof(id), "%s", db_value(res, 0, "id"));
@@ -940,50 +885,36 @@ tokens_refresh(struct req *r)
         /* Reuse: someone holds a copy. End the whole chain, and keep that even though the
          * answer is an error. */
         params[0] = family;
-        step = db_exec(r->db, "tok_revoke_family", 1, params);
-        if (!db_ok(step)) {
-            status = problem_from_db(r, step);
-            goto out;
-        }
-        if (db_commit(r->db, &fail) != 0) {
-            status = problem_from_db(r, fail);
+        if ((status = http_exec_or_problem(r, "tok_revoke_family", 1, params, NULL)) != 0
+            || (status = commit_or_problem(r)) != 0) {
             goto out;
         }
         logging_event("warn", r->request_id,
                       "tokens: refresh token reused; family %s of user %s revoked request_id=%s",
                       family, user, r->request_id);
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     if (db_bool(res, 0, "expired") || db_bool(res, 0, "disabled")) {
         db_rollback(r->db);
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     /* Signed before anything is written: if signing fails, the presented token still works. */
+    params[0] = id;
     if ((status = issue_or_problem(r, user, db_value(res, 0, "role"),
                                    db_value(res, 0, "organisation_id"),
                                    atoll(db_value(res, 0, "epoch")), &access, next, next_hex))
-        != 0) {
-        goto out;
-    }
-    params[0] = id;
-    step = db_exec(r->db, "tok_use", 1, params);
-    if (!db_ok(step)) {
-        status = problem_from_db(r, step);
+            != 0
+        || (status = http_exec_or_problem(r, "tok_use", 1, params, NULL)) != 0) {
         goto out;
     }
     if ((status = store_commit_send(r, user, family, next_hex, access, next)) == 0) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
     }
 out:
     OPENSSL_cleanse(next, sizeof(next));
     free(access);
-    PQclear(fail);
-    PQclear(step);
     PQclear(res);
     json_decref(in);
     return status;
