@@ -349,81 +349,18 @@ key_newer(const struct key *a, const struct key *b)
 }
 
 static int
-compare_names(const void *a, const void *b)
+is_pem_entry(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t n = strlen(de->d_name);
+
+    return de->d_name[0] != '.' && n > 4 && strcmp(de->d_name + n - 4, ".pem") == 0;
 }
 
+/* By byte value, whatever the locale (alphasort would follow LC_COLLATE). */
 static int
-is_pem_name(const char *name)
+compare_names(const struct dirent **a, const struct dirent **b)
 {
-    size_t n = strlen(name);
-
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pem") == 0;
-}
-
-/* Lists the *.pem names in `dir`, sorted. Returns 0 with a malloc'd array, or -1. */
-static int
-list_pem_names(const char *dir, char ***names_out, size_t *count_out, char *err, size_t errlen)
-{
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t count = 0, cap = 0, i;
-    int rc = -1;
-
-    d = opendir(dir);
-    if (d == NULL) {
-        set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    for (;;) {
-        errno = 0;
-        de = readdir(d);
-        if (de == NULL) {
-            if (errno != 0) {
-                set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
-                goto out;
-            }
-            break;
-        }
-        if (!is_pem_name(de->d_name)) {
-            continue;
-        }
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **grown = realloc(names, ncap * sizeof *names);
-
-            if (grown == NULL) {
-                set_err(err, errlen, "keys: out of memory");
-                goto out;
-            }
-            names = grown;
-            cap = ncap;
-        }
-        names[count] = strdup(de->d_name);
-        if (names[count] == NULL) {
-            set_err(err, errlen, "keys: out of memory");
-            goto out;
-        }
-        count++;
-    }
-    if (count > 0) {
-        qsort(names, count, sizeof *names, compare_names);
-    }
-    *names_out = names;
-    *count_out = count;
-    names = NULL;
-    rc = 0;
-out:
-    if (names != NULL) {
-        for (i = 0; i < count; i++) {
-            free(names[i]);
-        }
-        free(names);
-    }
-    closedir(d);
-    return rc;
+    return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 /* Writes the PKCS#8 PEM of `pkey` into a malloc'd NUL-terminated buffer. Returns it, or NULL. */
@@ -462,9 +399,9 @@ int
 keys_load(const char *dir, char *err, size_t errlen)
 {
     struct key_set *set = NULL, *old;
-    char **names = NULL;
+    struct dirent **names = NULL;
     size_t count = 0, i, j;
-    int rc = -1;
+    int rc = -1, n;
 
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
@@ -473,9 +410,11 @@ keys_load(const char *dir, char *err, size_t errlen)
         set_err(err, errlen, "keys: no key folder given");
         return -1;
     }
-    if (list_pem_names(dir, &names, &count, err, errlen) != 0) {
+    if ((n = scandir(dir, &names, is_pem_entry, compare_names)) < 0) {
+        set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
         return -1;
     }
+    count = (size_t)n;
     if (count == 0) {
         set_err(err, errlen, "keys: %s: no *.pem key files", dir);
         goto out;
@@ -489,14 +428,14 @@ keys_load(const char *dir, char *err, size_t errlen)
         const char *why = "unknown error";
         struct key *k = &set->keys[set->count];
 
-        if (load_key_file(dir, names[i], k, &why) != 0) {
-            set_err(err, errlen, "keys: %s/%s: %s", dir, names[i], why);
+        if (load_key_file(dir, names[i]->d_name, k, &why) != 0) {
+            set_err(err, errlen, "keys: %s/%s: %s", dir, names[i]->d_name, why);
             goto out;
         }
         set->count++;
         for (j = 0; j + 1 < set->count; j++) {
             if (strcmp(set->keys[j].kid, k->kid) == 0) {
-                set_err(err, errlen, "keys: %s/%s: same key as %s", dir, names[i],
+                set_err(err, errlen, "keys: %s/%s: same key as %s", dir, names[i]->d_name,
                         set->keys[j].name);
                 goto out;
             }
