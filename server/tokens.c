@@ -40,6 +40,7 @@
 #include "registry/logging.h"
 #include "registry/password.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/validate.h"
@@ -247,15 +248,9 @@ send_token(struct req *r, const char *access, const char *key, const char *value
 static int
 refresh_read_or_problem(struct req *r, json_t **in, const char **token)
 {
-    json_t *errors = json_array();
-    int status;
+    int status = resource_body_or_problem(r, refresh_fields, 1, in);
 
-    if ((status = http_read_json_or_problem(r, in)) == 0
-        && validate_fields(*in, refresh_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-    }
     *token = status == 0 ? json_string_value(json_object_get(*in, "refresh_token")) : NULL;
-    json_decref(errors);
     return status;
 }
 
@@ -275,44 +270,31 @@ refresh_logout_or_problem(struct req *r, const char *token)
     return http_exec_or_problem(r, "tok_logout", 1, params, NULL);
 }
 
-/* Signs an access token for the user (`access`, owned by the caller) and makes a new refresh
- * token (`refresh`, its digest in `hex`). Returns 0, or the status of the problem sent. */
+/* The tail of a sign-in and of a refresh, inside the caller's transaction: signs an access token
+ * for the user, stores a new refresh token in `family` (NULL: a new one), commits and sends both.
+ * Nothing is committed when signing fails. Returns the status sent, or 0 when the user was
+ * disabled since the caller looked (the insert returns no row): then it has rolled back and the
+ * caller sends its own refusal. */
 static int
-issue_or_problem(struct req *r,
-                 const char *user,
-                 const char *role,
-                 const char *org,
-                 long long epoch,
-                 char **access,
-                 char refresh[REFRESH_B64_LEN],
-                 char hex[65])
-{
-    *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
-    if (*access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
-        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
-                      r->request_id);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    return 0;
-}
-
-/* The tail of a sign-in and of a refresh, inside the caller's transaction: stores the refresh
- * token (digest `hex`) in `family` (NULL: a new one), commits and sends both tokens. Returns
- * the status sent, or 0 when the user was disabled since the caller looked (the insert
- * returns no row): then it has rolled back and the caller sends its own refusal. */
-static int
-store_commit_send(struct req *r,
+issue_commit_send(struct req *r,
                   const char *user,
-                  const char *family,
-                  const char *hex,
-                  const char *access,
-                  const char *refresh)
+                  const char *role,
+                  const char *org,
+                  long long epoch,
+                  const char *family)
 {
     PGresult *res = NULL;
-    char ttl[16];
+    char refresh[REFRESH_B64_LEN] = "", hex[65], ttl[16];
     const char *params[4] = {user, family, hex, ttl};
+    char *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
     int status;
 
+    if (access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
+        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
+                      r->request_id);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
     snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
     if ((status = http_exec_or_problem(r, "tok_insert", 4, params, &res)) == 0) {
         if (PQntuples(res) != 1) {
@@ -321,6 +303,9 @@ store_commit_send(struct req *r,
             status = send_token(r, access, "refresh_token", refresh);
         }
     }
+out:
+    OPENSSL_cleanse(refresh, sizeof(refresh));
+    free(access);
     PQclear(res);
     return status;
 }
@@ -333,12 +318,10 @@ signin_password(struct req *r, json_t *in)
     PGresult *res = NULL;
     const char *email, *password, *params[1];
     char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
-    char refresh[REFRESH_B64_LEN], hex[65], attempt[TOKENS_ATTEMPT_LEN];
-    char *access = NULL;
+    char attempt[TOKENS_ATTEMPT_LEN];
     long long epoch = 0;
     int status, found = 0, disabled = 1, match;
 
-    refresh[0] = '\0';
     if (validate_fields(in, signin_fields, 1, errors) > 0) {
         status = problem_send_errors(r, errors);
         goto out;
@@ -376,19 +359,16 @@ signin_password(struct req *r, json_t *in)
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
         goto out;
     }
-    if ((status = issue_or_problem(r, user_id, role, org, epoch, &access, refresh, hex)) != 0
-        || (status = http_begin_or_problem(r, 0)) != 0
+    if ((status = http_begin_or_problem(r, 0)) != 0
         || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    if ((status = store_commit_send(r, user_id, NULL, hex, access, refresh)) == 0) {
+    if ((status = issue_commit_send(r, user_id, role, org, epoch, NULL)) == 0) {
         /* Disabled since we looked: the same answer as any other refusal. */
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
     }
 out:
     OPENSSL_cleanse(stored, sizeof(stored));
-    OPENSSL_cleanse(refresh, sizeof(refresh));
-    free(access);
     PQclear(res);
     json_decref(errors);
     return status;
@@ -854,11 +834,9 @@ tokens_refresh(struct req *r)
     json_t *in = NULL;
     PGresult *res = NULL;
     const char *presented, *params[1];
-    char hex[65], next[REFRESH_B64_LEN], next_hex[65], id[40], family[40], user[40];
-    char *access = NULL;
+    char hex[65], id[40], family[40], user[40];
     int status;
 
-    next[0] = '\0';
     if ((status = refresh_read_or_problem(r, &in, &presented)) != 0) {
         goto out;
     }
@@ -900,21 +878,16 @@ tokens_refresh(struct req *r)
         status = refresh_refused(r);
         goto out;
     }
-    /* Signed before anything is written: if signing fails, the presented token still works. */
+    /* If signing fails, nothing commits: the presented token still works. */
     params[0] = id;
-    if ((status = issue_or_problem(r, user, db_value(res, 0, "role"),
-                                   db_value(res, 0, "organisation_id"),
-                                   atoll(db_value(res, 0, "epoch")), &access, next, next_hex))
-            != 0
-        || (status = http_exec_or_problem(r, "tok_use", 1, params, NULL)) != 0) {
-        goto out;
-    }
-    if ((status = store_commit_send(r, user, family, next_hex, access, next)) == 0) {
+    if ((status = http_exec_or_problem(r, "tok_use", 1, params, NULL)) == 0
+        && (status = issue_commit_send(r, user, db_value(res, 0, "role"),
+                                       db_value(res, 0, "organisation_id"),
+                                       atoll(db_value(res, 0, "epoch")), family))
+               == 0) {
         status = refresh_refused(r);
     }
 out:
-    OPENSSL_cleanse(next, sizeof(next));
-    free(access);
     PQclear(res);
     json_decref(in);
     return status;
