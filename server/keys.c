@@ -102,6 +102,16 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Empties `err`; then 0 when `dir` names a folder, or -1 with `err` saying it does not. */
+static int
+dir_given(const char *dir, char *err, size_t errlen)
+{
+    int given = dir != NULL && dir[0] != '\0';
+
+    set_err(err, errlen, "%s", given ? "" : "keys: no key folder given");
+    return given ? 0 : -1;
+}
+
 /* Strict unpadded base64url (codec_b64url_decode: only the URL-safe alphabet, no '=', no
  * impossible length, no stray bits) into `out` of `outcap` bytes, which also holds the NUL the
  * decoder writes. Returns 0 with the byte count in *outlen, or -1. */
@@ -120,19 +130,21 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_
     return 0;
 }
 
-/* Fills the base64url x and y coordinates of an EC public key. Returns 0, or -1. */
+/* Fills the base64url x and y coordinates of an EC public key, and its kid: the RFC 7638
+ * thumbprint, base64url(SHA-256(the required members in lexicographic order, no spaces)).
+ * Returns 0, or -1. */
 static int
-jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
+jwk_of(const EVP_PKEY *pkey, char *x, char *y, char *kid)
 {
     BIGNUM *bx = NULL, *by = NULL;
-    unsigned char buf[KEYS_COORD_BYTES];
-    int rc = -1;
+    unsigned char buf[KEYS_COORD_BYTES], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char canon[128];
+    int rc = -1, n;
 
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1
-        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1) {
-        goto out;
-    }
-    if (BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
+        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1
+        || BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
         goto out;
     }
     codec_b64url_encode(buf, sizeof buf, x);
@@ -140,32 +152,18 @@ jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
         goto out;
     }
     codec_b64url_encode(buf, sizeof buf, y);
+    n = snprintf(canon, sizeof canon,
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+    if (n < 0 || (size_t)n >= sizeof canon
+        || EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        goto out;
+    }
+    codec_b64url_encode(md, mdlen, kid);
     rc = 0;
 out:
     BN_free(bx);
     BN_free(by);
     return rc;
-}
-
-/* RFC 7638: base64url(SHA-256(the required members in lexicographic order, no spaces)). */
-static int
-jwk_thumbprint(const char *x, const char *y, char *kid)
-{
-    char canon[128];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    int n;
-
-    n = snprintf(canon, sizeof canon,
-                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
-    if (n < 0 || (size_t)n >= sizeof canon) {
-        return -1;
-    }
-    if (EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        return -1;
-    }
-    codec_b64url_encode(md, mdlen, kid);
-    return 0;
 }
 
 /* 1 when `pkey` is an EC key on the named curve P-256. */
@@ -291,7 +289,7 @@ load_key_file(const char *dir, const char *name, struct key *k, const char **why
         *why = "not an EC P-256 key";
         goto out;
     }
-    if (jwk_coordinates(k->pkey, k->x, k->y) != 0 || jwk_thumbprint(k->x, k->y, k->kid) != 0) {
+    if (jwk_of(k->pkey, k->x, k->y, k->kid) != 0) {
         *why = "cannot read the public key";
         goto out;
     }
@@ -403,11 +401,7 @@ keys_load(const char *dir, char *err, size_t errlen)
     size_t count = 0, i, j;
     int rc = -1, n;
 
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
-    if (dir == NULL || dir[0] == '\0') {
-        set_err(err, errlen, "keys: no key folder given");
+    if (dir_given(dir, err, errlen) != 0) {
         return -1;
     }
     if ((n = scandir(dir, &names, is_pem_entry, compare_names)) < 0) {
@@ -515,11 +509,7 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
     time_t now;
     int fd = -1, dfd, rc = -1, n;
 
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
-    if (dir == NULL || dir[0] == '\0') {
-        set_err(err, errlen, "keys: no key folder given");
+    if (dir_given(dir, err, errlen) != 0) {
         return -1;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -535,7 +525,7 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
         set_err(err, errlen, "keys: P-256 key generation failed");
         goto out;
     }
-    if (jwk_coordinates(pkey, x, y) != 0 || jwk_thumbprint(x, y, kid) != 0) {
+    if (jwk_of(pkey, x, y, kid) != 0) {
         set_err(err, errlen, "keys: cannot compute the key id");
         goto out;
     }
@@ -843,22 +833,13 @@ keys_verify(const char *token, json_t **claims)
     if (token == NULL) {
         return -1;
     }
+    /* header.payload.signature; a third '.' would be outside the signature's alphabet. */
     len = strnlen(token, KEYS_TOKEN_MAX + 1);
-    if (len > KEYS_TOKEN_MAX) {
-        return -1;
-    }
-    dot1 = memchr(token, '.', len);
-    if (dot1 == NULL) {
-        return -1;
-    }
-    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-    if (dot2 == NULL) {
+    if (len > KEYS_TOKEN_MAX || (dot1 = memchr(token, '.', len)) == NULL
+        || (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token))) == NULL) {
         return -1;
     }
     sig_seg = dot2 + 1;
-    if (memchr(sig_seg, '.', len - (size_t)(sig_seg - token)) != NULL) {
-        return -1;
-    }
     if (len - (size_t)(sig_seg - token) != KEYS_SIG_B64
         || b64url_decode(sig_seg, KEYS_SIG_B64, sig, sizeof sig, &sig_len) != 0
         || sig_len != KEYS_SIG_BYTES) {
