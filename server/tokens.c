@@ -1,20 +1,16 @@
-/* tokens.c: /v1/auth/token, /v1/auth/refresh, /v1/auth/logout and the JWKS.
+/* tokens.c: /v1/auth/token, /v1/auth/refresh, /v1/auth/logout, /v1/auth/revoke and the JWKS.
  *
- * Sign-in answers a wrong password, an unknown email and a disabled account the same way and
- * in the same time: each spends one password hash (password_verify with a NULL stored hash for
- * an unknown email) and runs the same statements. Failures are counted per lower-cased email
- * in login_failure; at THROTTLE_LIMIT within the window, sign-in answers 429 until the oldest
- * counted failure leaves the window, so the owner of the account gets in again afterwards.
+ * Sign-in answers a wrong password, an unknown email and a disabled account alike and in the
+ * same time: each spends one password hash and runs the same statements. Failures are counted
+ * per account and client address (login_attempt); past THROTTLE_FREE a doubling wait applies.
  *
- * Refresh tokens are 32 random bytes (base64url), stored only as the SHA-256 of that text.
- * A sign-in starts a family; each refresh marks the token used and issues the next one in the
- * family. A used or revoked token presented again revokes the whole family.
+ * Refresh tokens are REFRESH_BYTES random bytes (base64url), stored only as the SHA-256 of that
+ * text. A sign-in starts a family; each refresh marks the token used and issues the next one.
+ * A used or revoked token presented again revokes the whole family.
  *
- * API clients use grant_type=client_credentials (RFC 6749 section 4.4): the body is a form or
- * JSON, the client authenticates by HTTP Basic or in the body (never both), and gets an access
- * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
- * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
- * token's family, or a client's own secret when the client authenticates. */
+ * API clients use grant_type=client_credentials (RFC 6749 4.4), a form or JSON body, HTTP Basic
+ * or body credentials (never both), and get an access token for their organisation and scopes.
+ * Errors carry the RFC 6749 5.2 code in an `error` member of our problem bodies. */
 #include "registry/tokens.h"
 
 #include <ctype.h>
@@ -60,8 +56,9 @@ const struct db_stmt tokens_stmts[] = {
     /* Serialises the admission of attempts on one account from one address, so that a count
      * and the record of an attempt cannot interleave with another attempt's. Held until the
      * transaction ends. $1 email, $2 address. */
-    {"tok_throttle_lock", "SELECT pg_advisory_xact_lock(hashtextextended("
-                          "'login_attempt:' || lower($1::text) || ' ' || $2::text, 0))"},
+    {"tok_throttle_lock",
+     "SELECT pg_advisory_xact_lock(hashtextextended('login_attempt:' || lower($1::text) || ' ' ||"
+     " $2::text, 0))"},
     /* Failures in the window, attempts in flight, and seconds since the latest failure. */
     {"tok_throttle_check",
      "SELECT count(*) FILTER (WHERE failed_at > now() - " THROTTLE_WINDOW_SQL ") AS failures,"
@@ -72,8 +69,8 @@ const struct db_stmt tokens_stmts[] = {
      " AND started_at > now() - " THROTTLE_WINDOW_SQL " - " THROTTLE_FLIGHT_SQL},
     {"tok_attempt_start",
      "WITH pruned AS (DELETE FROM login_attempt WHERE started_at < now() - interval '2 days') "
-     "INSERT INTO login_attempt (email_key, address) VALUES (lower($1::text), $2::text)"
-     " RETURNING id"},
+     "INSERT INTO login_attempt (email_key, address) VALUES (lower($1::text), $2::text) RETURNING "
+     "id"},
     {"tok_attempt_failed", "UPDATE login_attempt SET failed_at = now() WHERE id = $1::bigint"},
     /* A success: the attempt and the failures of its account from its address go. */
     {"tok_attempt_succeeded",
@@ -85,19 +82,18 @@ const struct db_stmt tokens_stmts[] = {
      " FROM app_user u WHERE lower(u.email) = lower($1::text)"},
     /* $1 user, $2 family (NULL starts a new one), $3 hex SHA-256 of the token, $4 lifetime in
      * seconds. Inserts nothing for a disabled user. */
-    {"tok_insert", "INSERT INTO refresh_token (user_id, family_id, token_hash, expires_at)"
-                   " SELECT u.id, coalesce($2::uuid, gen_random_uuid()), decode($3::text, 'hex'),"
-                   "  now() + make_interval(secs => $4::int)"
-                   " FROM app_user u WHERE u.id = $1::uuid AND NOT u.disabled RETURNING id"},
+    {"tok_insert",
+     "INSERT INTO refresh_token (user_id, family_id, token_hash, expires_at) SELECT u.id, coalesce("
+     "$2::uuid, gen_random_uuid()), decode($3::text, 'hex'), now() + make_interval(secs => $4::int)"
+     " FROM app_user u WHERE u.id = $1::uuid AND NOT u.disabled RETURNING id"},
     {"tok_get_locked",
-     "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at "
-     "<= now() AS expired, u.role, u.organisation_id, u.disabled, coalesce((SELECT e.epoch FROM "
-     "principal_epoch e WHERE e.principal_id = u.id), 0) AS epoch "
-     "FROM refresh_token t JOIN app_user u ON u.id = t.user_id"
-     " WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
+     "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at <= now() AS "
+     "expired, u.role, u.organisation_id, u.disabled, coalesce((SELECT e.epoch FROM principal_epoch"
+     " e WHERE e.principal_id = u.id), 0) AS epoch FROM refresh_token t JOIN app_user u ON u.id ="
+     " t.user_id WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
     {"tok_use", "UPDATE refresh_token SET used_at = now() WHERE id = $1::uuid"},
-    {"tok_revoke_family", "UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1::uuid"
-                          " AND revoked_at IS NULL"},
+    {"tok_revoke_family", "UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1::uuid "
+                          "AND revoked_at IS NULL"},
     {"tok_logout",
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND family_id ="
      " (SELECT family_id FROM refresh_token WHERE token_hash = decode($1::text, 'hex'))"},
@@ -110,10 +106,11 @@ const struct db_stmt tokens_stmts[] = {
      " LEFT JOIN principal_epoch e ON e.xid >= $1::text::xid8"},
     /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
      * reuse is still recognised for as long as the token could have been valid. */
-    {"tok_prune", "WITH d AS (DELETE FROM refresh_token"
-                  " WHERE expires_at < now() - make_interval(days => $1::int)"
-                  " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1)"
-                  " SELECT count(*) AS n FROM d"},
+    {"tok_prune",
+     "WITH d AS (DELETE FROM refresh_token WHERE expires_at < now() - make_interval(days => "
+     "$1::int)"
+     " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1) SELECT count(*) AS n "
+     "FROM d"},
     {NULL, NULL},
 };
 
@@ -133,15 +130,13 @@ static const struct field refresh_fields[] = {
 static long
 throttle_wait_s(long failures)
 {
-    long wait = THROTTLE_BASE_S, n;
+    long n = failures - THROTTLE_FREE;
 
-    if (failures < THROTTLE_FREE) {
+    if (n < 0) {
         return 0;
     }
-    for (n = THROTTLE_FREE; n < failures && wait < THROTTLE_MAX_S; n++) {
-        wait *= 2;
-    }
-    return wait < THROTTLE_MAX_S ? wait : THROTTLE_MAX_S;
+    return n > 20 || (THROTTLE_BASE_S << n) > THROTTLE_MAX_S ? THROTTLE_MAX_S
+                                                             : THROTTLE_BASE_S << n;
 }
 
 /* Rolls back and sends the 429 of a throttled sign-in, `detail` naming why. Returns the status
