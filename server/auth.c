@@ -60,23 +60,12 @@ static struct {
     .cv = PTHREAD_COND_INITIALIZER,
 };
 
-static uint64_t
-epoch_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ull;
-
-    for (; *id != '\0'; id++) {
-        h = (h ^ (unsigned char)*id) * 1099511628211ull;
-    }
-    return h;
-}
-
 /* The slot of `id` in `slots` (capacity `cap`, a power of two): its own, or the free one where
  * it would go. */
 static struct epoch_slot *
 epoch_find(struct epoch_slot *slots, size_t cap, const char *id)
 {
-    size_t i = (size_t)epoch_hash(id) & (cap - 1);
+    size_t i = (size_t)codec_fnv1a(id) & (cap - 1);
 
     while (slots[i].id[0] != '\0' && strcmp(slots[i].id, id) != 0) {
         i = (i + 1) & (cap - 1);
@@ -247,17 +236,17 @@ auth_is_admin(const struct principal *p)
     return p->authenticated && strcmp(p->role, "admin") == 0;
 }
 
-/* 1 when the space-separated list `have` holds `scope` exactly. */
-static int
-scope_listed(const char *have, const char *scope)
+int
+auth_word_listed(const char *have, const char *word, size_t n)
 {
-    size_t n = strlen(scope);
     const char *at;
 
-    for (at = have; (at = strstr(at, scope)) != NULL; at += n) {
-        if ((at == have || at[-1] == ' ') && (at[n] == '\0' || at[n] == ' ')) {
+    for (at = have + strspn(have, " "); *at != '\0'; at += strspn(at, " ")) {
+        size_t len = strcspn(at, " ");
+        if (len == n && strncmp(at, word, n) == 0) {
             return 1;
         }
+        at += len;
     }
     return 0;
 }
@@ -271,14 +260,14 @@ auth_has_scope(const struct principal *p, const char *scope)
     if (scope == NULL || *scope == '\0') {
         return 0;
     }
-    if (scope_listed(p->scope, scope)) {
+    if (auth_word_listed(p->scope, scope, strlen(scope))) {
         return 1;
     }
     /* Writing a resource includes reading it: "x:write" grants "x:read". */
     n = strlen(scope);
     if (n > 5 && n < sizeof(write) && strcmp(scope + n - 5, ":read") == 0) {
         snprintf(write, sizeof(write), "%.*s:write", (int)(n - 5), scope);
-        return scope_listed(p->scope, write);
+        return auth_word_listed(p->scope, write, strlen(write));
     }
     return 0;
 }
@@ -321,84 +310,59 @@ auth_check_claims(json_t *claims,
                   struct principal *out,
                   const char **why)
 {
-    json_t *exp = json_object_get(claims, "exp");
-    json_t *nbf = json_object_get(claims, "nbf");
-    json_t *iat = json_object_get(claims, "iat");
-    json_t *sub = json_object_get(claims, "sub");
-    json_t *role = json_object_get(claims, "role");
-    json_t *org = json_object_get(claims, "org");
-    json_t *ep = json_object_get(claims, "ep");
-    const char *r;
+    json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf");
+    json_t *iat = json_object_get(claims, "iat"), *iss_v = json_object_get(claims, "iss");
+    json_t *sub = json_object_get(claims, "sub"), *org = json_object_get(claims, "org");
+    json_t *ep = json_object_get(claims, "ep"), *scope = json_object_get(claims, "scope");
+    const char *r = json_string_value(json_object_get(claims, "role"));
+    int admin = r != NULL && strcmp(r, "admin") == 0,
+        client = r != NULL && strcmp(r, "client") == 0;
+    int licensee = r != NULL && (strcmp(r, "org_admin") == 0 || strcmp(r, "org_staff") == 0);
+    int org_ok = json_is_string(org) && validate_uuid(json_string_value(org));
+    /* In order: the first that fails names the reason. */
+    const struct {
+        int failed;
+        const char *why;
+    } checks[] = {
+        {!json_is_integer(exp), "exp missing or not an integer"},
+        {json_integer_value(exp) <= now - AUTH_LEEWAY, "token expired"},
+        {nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + AUTH_LEEWAY),
+         "token not yet valid"},
+        {iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + AUTH_LEEWAY),
+         "iat in the future"},
+        {!json_is_string(iss_v) || strcmp(json_string_value(iss_v), iss) != 0, "wrong issuer"},
+        {!audience_ok(json_object_get(claims, "aud"), aud), "wrong audience"},
+        {!json_is_string(sub) || !validate_uuid(json_string_value(sub)),
+         "sub missing or not a user id"},
+        {r == NULL, "role missing"},
+        {ep != NULL && (!json_is_integer(ep) || json_integer_value(ep) < 0),
+         "ep not a non-negative integer"},
+        {admin && org != NULL && !json_is_null(org), "admin token with an organisation"},
+        {client && !org_ok, "client token without an organisation"},
+        {client
+             && (!json_is_string(scope) || strlen(json_string_value(scope)) >= sizeof(out->scope)),
+         "client token without scopes"},
+        {licensee && !org_ok, "licensee token without an organisation"},
+        {!admin && !client && !licensee, "unknown role"},
+    };
+    size_t i;
 
     memset(out, 0, sizeof(*out));
-    if (!json_is_integer(exp)) {
-        *why = "exp missing or not an integer";
-        return -1;
-    }
-    if (json_integer_value(exp) <= now - AUTH_LEEWAY) {
-        *why = "token expired";
-        return -1;
-    }
-    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + AUTH_LEEWAY)) {
-        *why = "token not yet valid";
-        return -1;
-    }
-    if (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + AUTH_LEEWAY)) {
-        *why = "iat in the future";
-        return -1;
-    }
-    if (!json_is_string(json_object_get(claims, "iss"))
-        || strcmp(json_string_value(json_object_get(claims, "iss")), iss) != 0) {
-        *why = "wrong issuer";
-        return -1;
-    }
-    if (!audience_ok(json_object_get(claims, "aud"), aud)) {
-        *why = "wrong audience";
-        return -1;
-    }
-    if (!json_is_string(sub) || !validate_uuid(json_string_value(sub))) {
-        *why = "sub missing or not a user id";
-        return -1;
-    }
-    if (!json_is_string(role)) {
-        *why = "role missing";
-        return -1;
-    }
-    if (ep != NULL && (!json_is_integer(ep) || json_integer_value(ep) < 0)) {
-        *why = "ep not a non-negative integer";
-        return -1;
-    }
-    r = json_string_value(role);
-    if (strcmp(r, "admin") == 0) {
-        if (org != NULL && !json_is_null(org)) {
-            *why = "admin token with an organisation";
+    for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        if (checks[i].failed) {
+            *why = checks[i].why;
             return -1;
         }
-    } else if (strcmp(r, "client") == 0) {
+    }
+    if (!admin) {
+        snprintf(out->org, sizeof(out->org), "%s", json_string_value(org));
+    }
+    if (client) {
         /* An organisation's API client: it acts as that organisation's admin, but the router
          * lets it reach only the routes its scopes name. */
-        json_t *scope = json_object_get(claims, "scope");
-        if (!json_is_string(org) || !validate_uuid(json_string_value(org))) {
-            *why = "client token without an organisation";
-            return -1;
-        }
-        if (!json_is_string(scope) || strlen(json_string_value(scope)) >= sizeof(out->scope)) {
-            *why = "client token without scopes";
-            return -1;
-        }
-        snprintf(out->org, sizeof(out->org), "%s", json_string_value(org));
         snprintf(out->scope, sizeof(out->scope), "%s", json_string_value(scope));
         out->client = 1;
         r = "org_admin";
-    } else if (strcmp(r, "org_admin") == 0 || strcmp(r, "org_staff") == 0) {
-        if (!json_is_string(org) || !validate_uuid(json_string_value(org))) {
-            *why = "licensee token without an organisation";
-            return -1;
-        }
-        snprintf(out->org, sizeof(out->org), "%s", json_string_value(org));
-    } else {
-        *why = "unknown role";
-        return -1;
     }
     snprintf(out->sub, sizeof(out->sub), "%s", json_string_value(sub));
     snprintf(out->role, sizeof(out->role), "%s", r);

@@ -115,12 +115,17 @@ clients_scope_known(const char *scope)
 }
 
 /* Admins manage any organisation's clients; an org_admin their own. API clients never reach
- * these routes (the router gives them no scope). */
+ * these routes (the router gives them no scope). Returns 0, or the status of the 403 sent. */
 static int
-may_manage(const struct principal *p)
+manage_or_problem(struct req *r, const char *what)
 {
-    return auth_is_admin(p)
-           || (p->authenticated && !p->client && strcmp(p->role, "org_admin") == 0);
+    if (auth_is_admin(&r->principal)
+        || (r->principal.authenticated && !r->principal.client
+            && strcmp(r->principal.role, "org_admin") == 0)) {
+        return 0;
+    }
+    return problem_send(r, PROBLEM_FORBIDDEN, "only an admin or an organisation admin may %s",
+                        what);
 }
 
 static int
@@ -129,27 +134,31 @@ client_visible(const struct principal *p, const PGresult *res)
     return auth_in_org(p, db_value(res, 0, "organisation_id"));
 }
 
-/* Sends `body` (borrowed) with 201 and the new secret: the only time a secret is shown.
- * Returns the status sent. */
+/* The end of a create or a rotation of client `id`, in its transaction: a new secret, the audit
+ * row (`body` as it is, borrowed), commit, and 201 with `body` and the secret (the only time a
+ * secret is shown), with a Location when `location`. Returns the status sent. */
 static int
-send_with_secret(struct req *r, json_t *body, const char *secret)
+secret_commit_send(struct req *r, const char *action, const char *id, json_t *body, int location)
 {
-    json_object_set_new(body, "client_secret", json_string(secret));
-    http_add_header(r, "Cache-Control", "no-store");
-    return http_send_json(r, 201, body);
-}
-
-/* Inserts a new secret for client `id`. Returns 0 with the text in `text`, or the status sent. */
-static int
-add_secret_or_problem(struct req *r, const char *id, char text[CLIENT_SECRET_B64])
-{
-    char hex[65];
+    char hex[65], secret[CLIENT_SECRET_B64], where[64];
     const char *params[2] = {id, hex};
+    int status;
 
-    if (codec_secret_new(CLIENT_SECRET_BYTES, text, hex) != 0) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    if (codec_secret_new(CLIENT_SECRET_BYTES, secret, hex) != 0) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+    } else if ((status = http_exec_or_problem(r, "cli_secret_insert", 2, params, NULL)) == 0
+               && (status = audit_commit_or_problem(r, action, "api_client", id, NULL, body))
+                      == 0) {
+        if (location) {
+            snprintf(where, sizeof(where), "/v1/clients/%s", id);
+            http_add_header(r, "Location", where);
+        }
+        json_object_set_new(body, "client_secret", json_string(secret));
+        http_add_header(r, "Cache-Control", "no-store");
+        status = http_send_json(r, 201, body);
     }
-    return http_exec_or_problem(r, "cli_secret_insert", 2, params, NULL);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return status;
 }
 
 int
@@ -160,16 +169,11 @@ clients_create(struct req *r)
     const char *org, *params[4];
     char *scopes = NULL;
     unsigned char raw[CLIENT_ID_BYTES];
-    char client_id[40], secret[CLIENT_SECRET_B64], id[40];
+    char client_id[40], id[40];
     int status;
 
-    secret[0] = '\0';
-    if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may register API clients");
-        goto out;
-    }
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+    if ((status = manage_or_problem(r, "register API clients")) != 0
+        || (status = http_read_json_or_problem(r, &in)) != 0) {
         goto out;
     }
     if (validate_fields(in, client_fields, 1, errors) == 0) {
@@ -199,14 +203,12 @@ clients_create(struct req *r)
     }
     memcpy(client_id, "mpc_", 4);
     codec_b64url_encode(raw, sizeof(raw), client_id + 4);
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
     params[0] = org;
     params[1] = client_id;
     params[2] = json_string_value(json_object_get(in, "name"));
     params[3] = scopes;
-    if ((status = http_exec_or_problem(r, "cli_insert", 4, params, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "cli_insert", 4, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1) {
@@ -215,18 +217,8 @@ clients_create(struct req *r)
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     body = db_row_to_json(res, 0);
-    if ((status = add_secret_or_problem(r, id, secret)) != 0
-        || (status = audit_commit_or_problem(r, "create", "api_client", id, NULL, body)) != 0) {
-        goto out;
-    }
-    {
-        char location[64];
-        snprintf(location, sizeof(location), "/v1/clients/%s", id);
-        http_add_header(r, "Location", location);
-    }
-    status = send_with_secret(r, body, secret);
+    status = secret_commit_send(r, "create", id, body, 1);
 out:
-    OPENSSL_cleanse(secret, sizeof(secret));
     free(scopes);
     PQclear(res);
     json_decref(body);
@@ -235,15 +227,10 @@ out:
     return status;
 }
 
-/* Admins manage any organisation's clients; an org_admin their own. */
 static int
 clients_permitted(struct req *r)
 {
-    if (!may_manage(&r->principal)) {
-        return problem_send(r, PROBLEM_FORBIDDEN,
-                            "only an admin or an organisation admin may list API clients");
-    }
-    return 0;
+    return manage_or_problem(r, "list API clients");
 }
 
 static const struct filter client_filters[] = {
@@ -263,16 +250,17 @@ const struct resource client_resource = {
 
 RESOURCE_HANDLER(clients_list, list, client_resource)
 
-/* Locks the client named in the path, answering 404 when it is not the caller's or is revoked.
- * Returns 0 with the row in *out, or the status sent. */
+/* Begins the transaction and locks the client named in the path, answering 404 when it is not
+ * the caller's or is revoked. Returns 0 with the row in *out, or the status sent. */
 static int
-load_live_or_problem(struct req *r, PGresult **out)
+lock_live_or_problem(struct req *r, PGresult **out)
 {
     int status;
 
-    if ((status = http_row_or_problem(r, "cli_get_locked", r->params[0], "API client",
-                                      client_visible, out))
-        != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_row_or_problem(r, "cli_get_locked", r->params[0], "API client",
+                                         client_visible, out))
+               != 0) {
         return status;
     }
     if (db_value(*out, 0, "revoked_at") != NULL) {
@@ -291,26 +279,18 @@ clients_delete(struct req *r)
     const char *params[1] = {r->params[0]};
     int status;
 
-    if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may revoke API clients");
-        goto out;
-    }
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_live_or_problem(r, &res)) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(res, 0);
-    if ((status = http_exec_or_problem(r, "cli_revoke", 1, params, &upd)) != 0
+    if ((status = manage_or_problem(r, "revoke API clients")) != 0
+        || (status = lock_live_or_problem(r, &res)) != 0
+        || (status = http_exec_or_problem(r, "cli_revoke", 1, params, &upd)) != 0
         || (status = http_exec_or_problem(r, "cli_secrets_revoke", 1, params, NULL)) != 0) {
         goto out;
     }
+    before = db_row_to_json(res, 0);
     after = db_row_to_json(upd, 0);
     if ((status = audit_commit_or_problem(r, "delete", "api_client", r->params[0], before, after))
-        != 0) {
-        goto out;
+        == 0) {
+        status = http_send_empty(r, 204);
     }
-    status = http_send_empty(r, 204);
 out:
     PQclear(upd);
     PQclear(res);
@@ -322,17 +302,14 @@ out:
 int
 clients_rotate_secret(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *body = NULL, *audit = NULL;
+    json_t *in = NULL, *errors = json_array(), *body = NULL, *row = NULL, *prev;
     PGresult *res = NULL, *upd = NULL;
     const char *params[2];
-    char overlap[16], secret[CLIENT_SECRET_B64];
+    char overlap[16];
     long long seconds = CLIENT_OVERLAP;
-    int status, i;
+    int status, n;
 
-    secret[0] = '\0';
-    if (!may_manage(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may rotate secrets");
+    if ((status = manage_or_problem(r, "rotate secrets")) != 0) {
         goto out;
     }
     /* The body is optional: none means the default overlap. */
@@ -350,14 +327,10 @@ clients_rotate_secret(struct req *r)
         seconds = json_integer_value(json_object_get(in, "overlap_seconds"));
     }
     snprintf(overlap, sizeof(overlap), "%lld", seconds);
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = load_live_or_problem(r, &res)) != 0) {
-        goto out;
-    }
     params[0] = r->params[0];
     params[1] = overlap;
-    if ((status = http_exec_or_problem(r, "cli_secrets_supersede", 2, params, &upd)) != 0
-        || (status = add_secret_or_problem(r, r->params[0], secret)) != 0) {
+    if ((status = lock_live_or_problem(r, &res)) != 0
+        || (status = http_exec_or_problem(r, "cli_secrets_supersede", 2, params, &upd)) != 0) {
         goto out;
     }
     body = json_pack("{s:s, s:s, s:I}", "id", r->params[0], "client_id",
@@ -366,24 +339,17 @@ clients_rotate_secret(struct req *r)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    json_object_set_new(body, "previous_secret_expires_at", json_null());
-    for (i = 0; i < PQntuples(upd); i++) {
-        json_t *row = db_row_to_json(upd, i);
-        json_object_set(body, "previous_secret_expires_at", json_object_get(row, "expires_at"));
-        json_decref(row);
+    /* The end of the last superseded secret returned; null when none was live. */
+    if ((n = PQntuples(upd)) > 0) {
+        row = db_row_to_json(upd, n - 1);
     }
-    audit = json_deep_copy(body);
-    if ((status =
-             audit_commit_or_problem(r, "rotate_secret", "api_client", r->params[0], NULL, audit))
-        != 0) {
-        goto out;
-    }
-    status = send_with_secret(r, body, secret);
+    prev = json_object_get(row, "expires_at");
+    json_object_set(body, "previous_secret_expires_at", prev != NULL ? prev : json_null());
+    status = secret_commit_send(r, "rotate_secret", r->params[0], body, 0);
 out:
-    OPENSSL_cleanse(secret, sizeof(secret));
     PQclear(upd);
     PQclear(res);
-    json_decref(audit);
+    json_decref(row);
     json_decref(body);
     json_decref(errors);
     json_decref(in);

@@ -14,48 +14,28 @@ static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 size_t
 codec_b64url_encode(const unsigned char *in, size_t len, char *out)
 {
-    size_t i, o = 0;
+    size_t i, k, o = 0;
 
-    for (i = 0; i + 2 < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (len - i == 1) {
-        unsigned v = (unsigned)in[i] << 16;
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-    } else if (len - i == 2) {
-        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-        out[o++] = alphabet[(v >> 18) & 63];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
+    for (i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0)
+                     | (i + 2 < len ? in[i + 2] : 0);
+        size_t chars = len - i >= 3 ? 4 : len - i + 1; /* unpadded: 2 or 3 for a short tail */
+
+        for (k = 0; k < chars; k++) {
+            out[o++] = alphabet[(v >> (18 - 6 * k)) & 63];
+        }
     }
     out[o] = '\0';
     return o;
 }
 
+/* The value of base64url character `c`, or -1. */
 static int
 sextet(char c)
 {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
+    const char *at = c != '\0' ? strchr(alphabet, c) : NULL;
+
+    return at != NULL ? (int)(at - alphabet) : -1;
 }
 
 long
@@ -86,6 +66,17 @@ codec_b64url_decode(const char *in, size_t len, unsigned char *out)
     }
     out[o] = '\0';
     return (long)o;
+}
+
+uint64_t
+codec_fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
 }
 
 void

@@ -102,6 +102,16 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Empties `err`; then 0 when `dir` names a folder, or -1 with `err` saying it does not. */
+static int
+dir_given(const char *dir, char *err, size_t errlen)
+{
+    int given = dir != NULL && dir[0] != '\0';
+
+    set_err(err, errlen, "%s", given ? "" : "keys: no key folder given");
+    return given ? 0 : -1;
+}
+
 /* Strict unpadded base64url (codec_b64url_decode: only the URL-safe alphabet, no '=', no
  * impossible length, no stray bits) into `out` of `outcap` bytes, which also holds the NUL the
  * decoder writes. Returns 0 with the byte count in *outlen, or -1. */
@@ -120,19 +130,21 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_
     return 0;
 }
 
-/* Fills the base64url x and y coordinates of an EC public key. Returns 0, or -1. */
+/* Fills the base64url x and y coordinates of an EC public key, and its kid: the RFC 7638
+ * thumbprint, base64url(SHA-256(the required members in lexicographic order, no spaces)).
+ * Returns 0, or -1. */
 static int
-jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
+jwk_of(const EVP_PKEY *pkey, char *x, char *y, char *kid)
 {
     BIGNUM *bx = NULL, *by = NULL;
-    unsigned char buf[KEYS_COORD_BYTES];
-    int rc = -1;
+    unsigned char buf[KEYS_COORD_BYTES], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char canon[128];
+    int rc = -1, n;
 
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) != 1
-        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1) {
-        goto out;
-    }
-    if (BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
+        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) != 1
+        || BN_bn2binpad(bx, buf, sizeof buf) != (int)sizeof buf) {
         goto out;
     }
     codec_b64url_encode(buf, sizeof buf, x);
@@ -140,32 +152,18 @@ jwk_coordinates(const EVP_PKEY *pkey, char *x, char *y)
         goto out;
     }
     codec_b64url_encode(buf, sizeof buf, y);
+    n = snprintf(canon, sizeof canon,
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+    if (n < 0 || (size_t)n >= sizeof canon
+        || EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        goto out;
+    }
+    codec_b64url_encode(md, mdlen, kid);
     rc = 0;
 out:
     BN_free(bx);
     BN_free(by);
     return rc;
-}
-
-/* RFC 7638: base64url(SHA-256(the required members in lexicographic order, no spaces)). */
-static int
-jwk_thumbprint(const char *x, const char *y, char *kid)
-{
-    char canon[128];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    int n;
-
-    n = snprintf(canon, sizeof canon,
-                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
-    if (n < 0 || (size_t)n >= sizeof canon) {
-        return -1;
-    }
-    if (EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        return -1;
-    }
-    codec_b64url_encode(md, mdlen, kid);
-    return 0;
 }
 
 /* 1 when `pkey` is an EC key on the named curve P-256. */
@@ -291,7 +289,7 @@ load_key_file(const char *dir, const char *name, struct key *k, const char **why
         *why = "not an EC P-256 key";
         goto out;
     }
-    if (jwk_coordinates(k->pkey, k->x, k->y) != 0 || jwk_thumbprint(k->x, k->y, k->kid) != 0) {
+    if (jwk_of(k->pkey, k->x, k->y, k->kid) != 0) {
         *why = "cannot read the public key";
         goto out;
     }
@@ -349,81 +347,18 @@ key_newer(const struct key *a, const struct key *b)
 }
 
 static int
-compare_names(const void *a, const void *b)
+is_pem_entry(const struct dirent *de)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t n = strlen(de->d_name);
+
+    return de->d_name[0] != '.' && n > 4 && strcmp(de->d_name + n - 4, ".pem") == 0;
 }
 
+/* By byte value, whatever the locale (alphasort would follow LC_COLLATE). */
 static int
-is_pem_name(const char *name)
+compare_names(const struct dirent **a, const struct dirent **b)
 {
-    size_t n = strlen(name);
-
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".pem") == 0;
-}
-
-/* Lists the *.pem names in `dir`, sorted. Returns 0 with a malloc'd array, or -1. */
-static int
-list_pem_names(const char *dir, char ***names_out, size_t *count_out, char *err, size_t errlen)
-{
-    DIR *d;
-    struct dirent *de;
-    char **names = NULL;
-    size_t count = 0, cap = 0, i;
-    int rc = -1;
-
-    d = opendir(dir);
-    if (d == NULL) {
-        set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    for (;;) {
-        errno = 0;
-        de = readdir(d);
-        if (de == NULL) {
-            if (errno != 0) {
-                set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
-                goto out;
-            }
-            break;
-        }
-        if (!is_pem_name(de->d_name)) {
-            continue;
-        }
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **grown = realloc(names, ncap * sizeof *names);
-
-            if (grown == NULL) {
-                set_err(err, errlen, "keys: out of memory");
-                goto out;
-            }
-            names = grown;
-            cap = ncap;
-        }
-        names[count] = strdup(de->d_name);
-        if (names[count] == NULL) {
-            set_err(err, errlen, "keys: out of memory");
-            goto out;
-        }
-        count++;
-    }
-    if (count > 0) {
-        qsort(names, count, sizeof *names, compare_names);
-    }
-    *names_out = names;
-    *count_out = count;
-    names = NULL;
-    rc = 0;
-out:
-    if (names != NULL) {
-        for (i = 0; i < count; i++) {
-            free(names[i]);
-        }
-        free(names);
-    }
-    closedir(d);
-    return rc;
+    return strcmp((*a)->d_name, (*b)->d_name);
 }
 
 /* Writes the PKCS#8 PEM of `pkey` into a malloc'd NUL-terminated buffer. Returns it, or NULL. */
@@ -462,20 +397,18 @@ int
 keys_load(const char *dir, char *err, size_t errlen)
 {
     struct key_set *set = NULL, *old;
-    char **names = NULL;
+    struct dirent **names = NULL;
     size_t count = 0, i, j;
-    int rc = -1;
+    int rc = -1, n;
 
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
-    if (dir == NULL || dir[0] == '\0') {
-        set_err(err, errlen, "keys: no key folder given");
+    if (dir_given(dir, err, errlen) != 0) {
         return -1;
     }
-    if (list_pem_names(dir, &names, &count, err, errlen) != 0) {
+    if ((n = scandir(dir, &names, is_pem_entry, compare_names)) < 0) {
+        set_err(err, errlen, "keys: %s: %s", dir, strerror(errno));
         return -1;
     }
+    count = (size_t)n;
     if (count == 0) {
         set_err(err, errlen, "keys: %s: no *.pem key files", dir);
         goto out;
@@ -489,14 +422,14 @@ keys_load(const char *dir, char *err, size_t errlen)
         const char *why = "unknown error";
         struct key *k = &set->keys[set->count];
 
-        if (load_key_file(dir, names[i], k, &why) != 0) {
-            set_err(err, errlen, "keys: %s/%s: %s", dir, names[i], why);
+        if (load_key_file(dir, names[i]->d_name, k, &why) != 0) {
+            set_err(err, errlen, "keys: %s/%s: %s", dir, names[i]->d_name, why);
             goto out;
         }
         set->count++;
         for (j = 0; j + 1 < set->count; j++) {
             if (strcmp(set->keys[j].kid, k->kid) == 0) {
-                set_err(err, errlen, "keys: %s/%s: same key as %s", dir, names[i],
+                set_err(err, errlen, "keys: %s/%s: same key as %s", dir, names[i]->d_name,
                         set->keys[j].name);
                 goto out;
             }
@@ -576,11 +509,7 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
     time_t now;
     int fd = -1, dfd, rc = -1, n;
 
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
-    if (dir == NULL || dir[0] == '\0') {
-        set_err(err, errlen, "keys: no key folder given");
+    if (dir_given(dir, err, errlen) != 0) {
         return -1;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -596,7 +525,7 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
         set_err(err, errlen, "keys: P-256 key generation failed");
         goto out;
     }
-    if (jwk_coordinates(pkey, x, y) != 0 || jwk_thumbprint(x, y, kid) != 0) {
+    if (jwk_of(pkey, x, y, kid) != 0) {
         set_err(err, errlen, "keys: cannot compute the key id");
         goto out;
     }
@@ -904,22 +833,13 @@ keys_verify(const char *token, json_t **claims)
     if (token == NULL) {
         return -1;
     }
+    /* header.payload.signature; a third '.' would be outside the signature's alphabet. */
     len = strnlen(token, KEYS_TOKEN_MAX + 1);
-    if (len > KEYS_TOKEN_MAX) {
-        return -1;
-    }
-    dot1 = memchr(token, '.', len);
-    if (dot1 == NULL) {
-        return -1;
-    }
-    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-    if (dot2 == NULL) {
+    if (len > KEYS_TOKEN_MAX || (dot1 = memchr(token, '.', len)) == NULL
+        || (dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token))) == NULL) {
         return -1;
     }
     sig_seg = dot2 + 1;
-    if (memchr(sig_seg, '.', len - (size_t)(sig_seg - token)) != NULL) {
-        return -1;
-    }
     if (len - (size_t)(sig_seg - token) != KEYS_SIG_B64
         || b64url_decode(sig_seg, KEYS_SIG_B64, sig, sizeof sig, &sig_len) != 0
         || sig_len != KEYS_SIG_BYTES) {

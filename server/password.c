@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "registry/validate.h"
+
 #define PASSWORD_DEFAULT_SLOTS 2
 #define PASSWORD_PREFIX        "$y$"
 #define PASSWORD_STR2(x)       #x
@@ -162,62 +164,27 @@ out:
     return match;
 }
 
-/* Counts the code points of a UTF-8 string and checks whether they are all the same.
- * Returns the count, or -1 when the string is not valid UTF-8. */
-static long
-utf8_scan(const unsigned char *s, int *all_same)
+/* 1 when the valid UTF-8 string `pw` is one character repeated. */
+static int
+one_repeated(const char *pw)
 {
-    const unsigned char *first = s;
-    size_t first_len = 0;
-    long count = 0;
+    size_t n = 1, len = strlen(pw), i;
 
-    *all_same = 1;
-    while (*s != '\0') {
-        size_t n, i;
-        unsigned long cp;
-
-        if (s[0] < 0x80) {
-            n = 1;
-            cp = s[0];
-        } else if ((s[0] & 0xe0) == 0xc0) {
-            n = 2;
-            cp = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-            n = 3;
-            cp = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-            n = 4;
-            cp = s[0] & 0x07;
-        } else {
-            return -1;
-        }
-        for (i = 1; i < n; i++) {
-            if ((s[i] & 0xc0) != 0x80) {
-                return -1;
-            }
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values beyond Unicode are not UTF-8. */
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
-            || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return -1;
-        }
-        if (count == 0) {
-            first_len = n;
-        } else if (n != first_len || memcmp(s, first, n) != 0) {
-            *all_same = 0;
-        }
-        count++;
-        s += n;
+    while (((unsigned char)pw[n] & 0xc0) == 0x80) {
+        n++; /* the continuation bytes of the first character */
     }
-    return count;
+    for (i = n; i < len; i += n) {
+        if (i + n > len || memcmp(pw + i, pw, n) != 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 const char *
 password_policy(const char *pw, const char *email)
 {
     long chars;
-    int all_same;
 
     if (pw == NULL || pw[0] == '\0') {
         return "is required";
@@ -225,14 +192,14 @@ password_policy(const char *pw, const char *email)
     if (strlen(pw) > PASSWORD_MAX) {
         return "must be at most " PASSWORD_STR(PASSWORD_MAX) " bytes";
     }
-    chars = utf8_scan((const unsigned char *)pw, &all_same);
+    chars = validate_utf8_len(pw);
     if (chars < 0) {
         return "must be valid UTF-8";
     }
     if (chars < PASSWORD_MIN) {
         return "must be at least " PASSWORD_STR(PASSWORD_MIN) " characters";
     }
-    if (all_same) {
+    if (one_repeated(pw)) {
         return "must not be one character repeated";
     }
     if (email != NULL && strcasecmp(pw, email) == 0) {

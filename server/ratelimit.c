@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "registry/codec.h"
+
 #define SLOTS   8192 /* buckets kept */
 #define STRIPES 64   /* locks; slot i is guarded by stripe i % STRIPES */
 #define PROBE   8    /* slots a client may live in */
@@ -48,23 +50,11 @@ ratelimit_refused(void)
     return atomic_load(&refused);
 }
 
-/* FNV-1a: a client's home slot. */
-static uint32_t
-hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s != '\0'; s++) {
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    }
-    return h;
-}
-
 int
 ratelimit_take(const char *client, long long now_ms)
 {
     /* The probe window lies within one stripe: slots home, home+STRIPES, ... share a lock. */
-    uint32_t home = hash(client) % SLOTS;
+    uint32_t home = (uint32_t)(codec_fnv1a(client) % SLOTS);
     pthread_mutex_t *lock = &stripes[home % STRIPES];
     struct bucket *b = NULL, *oldest = NULL;
     double rate, burst;

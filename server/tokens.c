@@ -1,22 +1,19 @@
-/* tokens.c: /v1/auth/token, /v1/auth/refresh, /v1/auth/logout and the JWKS.
+/* tokens.c: /v1/auth/token, /v1/auth/refresh, /v1/auth/logout, /v1/auth/revoke and the JWKS.
  *
- * Sign-in answers a wrong password, an unknown email and a disabled account the same way and
- * in the same time: each spends one password hash (password_verify with a NULL stored hash for
- * an unknown email) and runs the same statements. Failures are counted per lower-cased email
- * in login_failure; at THROTTLE_LIMIT within the window, sign-in answers 429 until the oldest
- * counted failure leaves the window, so the owner of the account gets in again afterwards.
+ * Sign-in answers a wrong password, an unknown email and a disabled account alike and in the
+ * same time: each spends one password hash and runs the same statements. Failures are counted
+ * per account and client address (login_attempt); past THROTTLE_FREE a doubling wait applies.
  *
- * Refresh tokens are 32 random bytes (base64url), stored only as the SHA-256 of that text.
- * A sign-in starts a family; each refresh marks the token used and issues the next one in the
- * family. A used or revoked token presented again revokes the whole family.
+ * Refresh tokens are REFRESH_BYTES random bytes (base64url), stored only as the SHA-256 of that
+ * text. A sign-in starts a family; each refresh marks the token used and issues the next one.
+ * A used or revoked token presented again revokes the whole family.
  *
- * API clients use grant_type=client_credentials (RFC 6749 section 4.4): the body is a form or
- * JSON, the client authenticates by HTTP Basic or in the body (never both), and gets an access
- * token (no refresh token) for its organisation and scopes. Errors are RFC 6749 section 5.2
- * codes in an `error` member of our problem bodies. /v1/auth/revoke (RFC 7009) ends a refresh
- * token's family, or a client's own secret when the client authenticates. */
+ * API clients use grant_type=client_credentials (RFC 6749 4.4), a form or JSON body, HTTP Basic
+ * or body credentials (never both), and get an access token for their organisation and scopes.
+ * Errors carry the RFC 6749 5.2 code in an `error` member of our problem bodies. */
 #include "registry/tokens.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -39,6 +36,7 @@
 #include "registry/logging.h"
 #include "registry/password.h"
 #include "registry/problem.h"
+#include "registry/resource.h"
 #include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/validate.h"
@@ -58,8 +56,9 @@ const struct db_stmt tokens_stmts[] = {
     /* Serialises the admission of attempts on one account from one address, so that a count
      * and the record of an attempt cannot interleave with another attempt's. Held until the
      * transaction ends. $1 email, $2 address. */
-    {"tok_throttle_lock", "SELECT pg_advisory_xact_lock(hashtextextended("
-                          "'login_attempt:' || lower($1::text) || ' ' || $2::text, 0))"},
+    {"tok_throttle_lock",
+     "SELECT pg_advisory_xact_lock(hashtextextended('login_attempt:' || lower($1::text) || ' ' ||"
+     " $2::text, 0))"},
     /* Failures in the window, attempts in flight, and seconds since the latest failure. */
     {"tok_throttle_check",
      "SELECT count(*) FILTER (WHERE failed_at > now() - " THROTTLE_WINDOW_SQL ") AS failures,"
@@ -70,8 +69,8 @@ const struct db_stmt tokens_stmts[] = {
      " AND started_at > now() - " THROTTLE_WINDOW_SQL " - " THROTTLE_FLIGHT_SQL},
     {"tok_attempt_start",
      "WITH pruned AS (DELETE FROM login_attempt WHERE started_at < now() - interval '2 days') "
-     "INSERT INTO login_attempt (email_key, address) VALUES (lower($1::text), $2::text)"
-     " RETURNING id"},
+     "INSERT INTO login_attempt (email_key, address) VALUES (lower($1::text), $2::text) RETURNING "
+     "id"},
     {"tok_attempt_failed", "UPDATE login_attempt SET failed_at = now() WHERE id = $1::bigint"},
     /* A success: the attempt and the failures of its account from its address go. */
     {"tok_attempt_succeeded",
@@ -83,19 +82,18 @@ const struct db_stmt tokens_stmts[] = {
      " FROM app_user u WHERE lower(u.email) = lower($1::text)"},
     /* $1 user, $2 family (NULL starts a new one), $3 hex SHA-256 of the token, $4 lifetime in
      * seconds. Inserts nothing for a disabled user. */
-    {"tok_insert", "INSERT INTO refresh_token (user_id, family_id, token_hash, expires_at)"
-                   " SELECT u.id, coalesce($2::uuid, gen_random_uuid()), decode($3::text, 'hex'),"
-                   "  now() + make_interval(secs => $4::int)"
-                   " FROM app_user u WHERE u.id = $1::uuid AND NOT u.disabled RETURNING id"},
+    {"tok_insert",
+     "INSERT INTO refresh_token (user_id, family_id, token_hash, expires_at) SELECT u.id, coalesce("
+     "$2::uuid, gen_random_uuid()), decode($3::text, 'hex'), now() + make_interval(secs => $4::int)"
+     " FROM app_user u WHERE u.id = $1::uuid AND NOT u.disabled RETURNING id"},
     {"tok_get_locked",
-     "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at "
-     "<= now() AS expired, u.role, u.organisation_id, u.disabled, coalesce((SELECT e.epoch FROM "
-     "principal_epoch e WHERE e.principal_id = u.id), 0) AS epoch "
-     "FROM refresh_token t JOIN app_user u ON u.id = t.user_id"
-     " WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
+     "SELECT t.id, t.family_id, t.user_id, t.used_at, t.revoked_at, t.expires_at <= now() AS "
+     "expired, u.role, u.organisation_id, u.disabled, coalesce((SELECT e.epoch FROM principal_epoch"
+     " e WHERE e.principal_id = u.id), 0) AS epoch FROM refresh_token t JOIN app_user u ON u.id ="
+     " t.user_id WHERE t.token_hash = decode($1::text, 'hex') FOR UPDATE OF t"},
     {"tok_use", "UPDATE refresh_token SET used_at = now() WHERE id = $1::uuid"},
-    {"tok_revoke_family", "UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1::uuid"
-                          " AND revoked_at IS NULL"},
+    {"tok_revoke_family", "UPDATE refresh_token SET revoked_at = now() WHERE family_id = $1::uuid "
+                          "AND revoked_at IS NULL"},
     {"tok_logout",
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND family_id ="
      " (SELECT family_id FROM refresh_token WHERE token_hash = decode($1::text, 'hex'))"},
@@ -108,10 +106,11 @@ const struct db_stmt tokens_stmts[] = {
      " LEFT JOIN principal_epoch e ON e.xid >= $1::text::xid8"},
     /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
      * reuse is still recognised for as long as the token could have been valid. */
-    {"tok_prune", "WITH d AS (DELETE FROM refresh_token"
-                  " WHERE expires_at < now() - make_interval(days => $1::int)"
-                  " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1)"
-                  " SELECT count(*) AS n FROM d"},
+    {"tok_prune",
+     "WITH d AS (DELETE FROM refresh_token WHERE expires_at < now() - make_interval(days => "
+     "$1::int)"
+     " OR revoked_at < now() - make_interval(days => $1::int) RETURNING 1) SELECT count(*) AS n "
+     "FROM d"},
     {NULL, NULL},
 };
 
@@ -131,51 +130,53 @@ static const struct field refresh_fields[] = {
 static long
 throttle_wait_s(long failures)
 {
-    long wait = THROTTLE_BASE_S, n;
+    long n = failures - THROTTLE_FREE;
 
-    if (failures < THROTTLE_FREE) {
+    if (n < 0) {
         return 0;
     }
-    for (n = THROTTLE_FREE; n < failures && wait < THROTTLE_MAX_S; n++) {
-        wait *= 2;
-    }
-    return wait < THROTTLE_MAX_S ? wait : THROTTLE_MAX_S;
+    return n > 20 || (THROTTLE_BASE_S << n) > THROTTLE_MAX_S ? THROTTLE_MAX_S
+                                                             : THROTTLE_BASE_S << n;
 }
 
-/* Sends the 429 of a throttled sign-in, `detail` naming why. Returns the status sent. */
+/* Rolls back and sends the 429 of a throttled sign-in, `detail` naming why. Returns the status
+ * sent. */
 static int
 throttled(struct req *r, long seconds, const char *detail)
 {
     char retry[24];
 
+    db_rollback(r->db);
     snprintf(retry, sizeof(retry), "%ld", seconds < 1 ? 1 : seconds);
     http_add_header(r, "Retry-After", retry);
     return problem_send(r, PROBLEM_TOO_MANY_REQUESTS, "%s; try again in %s seconds", detail, retry);
 }
 
+/* Commits the request's transaction. Returns 0, or the status of the problem sent. */
+static int
+commit_or_problem(struct req *r)
+{
+    PGresult *fail = NULL;
+    int status = db_commit(r->db, &fail) != 0 ? problem_from_db(r, fail) : 0;
+
+    PQclear(fail);
+    return status;
+}
+
 int
 tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_ATTEMPT_LEN])
 {
-    PGresult *res = NULL, *fail = NULL;
+    PGresult *res = NULL;
     char buf[48];
     const char *params[2] = {email, router_client_address(r, buf, sizeof(buf))};
     long failures, in_flight;
     double since_last, wait;
-    int status = 0;
+    int status;
 
     attempt[0] = '\0';
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
-    res = db_exec(r->db, "tok_throttle_lock", 2, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    PQclear(res);
-    res = db_exec(r->db, "tok_throttle_check", 2, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "tok_throttle_lock", 2, params, NULL)) != 0
+        || (status = http_exec_or_problem(r, "tok_throttle_check", 2, params, &res)) != 0) {
         goto out;
     }
     failures = atol(PQgetvalue(res, 0, 0));
@@ -186,7 +187,6 @@ tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_
      * many at once as a clean record allows, or only up to the free failures once one failed,
      * so that attempts sent together cannot get round the count. */
     if (failures >= THROTTLE_FREE && since_last < wait) {
-        db_rollback(r->db);
         status = throttled(r, (long)ceil(wait - since_last),
                            "too many failed password attempts for this account from your address");
         goto out;
@@ -194,25 +194,17 @@ tokens_attempt_or_problem(struct req *r, const char *email, char attempt[TOKENS_
     if ((failures >= THROTTLE_FREE && in_flight > 0)
         || (failures > 0 && failures < THROTTLE_FREE && failures + in_flight >= THROTTLE_FREE)
         || (failures == 0 && in_flight >= THROTTLE_CONCURRENT)) {
-        db_rollback(r->db);
         status =
             throttled(r, 1, "too many sign-in attempts at once for this account from your address");
         goto out;
     }
-    PQclear(res);
-    res = db_exec(r->db, "tok_attempt_start", 2, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    snprintf(attempt, TOKENS_ATTEMPT_LEN, "%s", PQgetvalue(res, 0, 0));
-    if (db_commit(r->db, &fail) != 0) {
+    if ((status =
+             http_insert_or_problem(r, "tok_attempt_start", 2, params, attempt, TOKENS_ATTEMPT_LEN))
+            == 0
+        && (status = commit_or_problem(r)) != 0) {
         attempt[0] = '\0';
-        status = problem_from_db(r, fail);
-        goto out;
     }
 out:
-    PQclear(fail);
     PQclear(res);
     return status;
 }
@@ -229,12 +221,13 @@ tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *em
     return http_exec_or_problem(r, "tok_attempt_failed", 1, params, NULL);
 }
 
-/* Sends the token response (RFC 6749 section 5.1). Returns the status sent. */
+/* Sends the token response (RFC 6749 section 5.1) with `access` and the member `key`: the
+ * refresh token, or a client's scope. Returns the status sent. */
 static int
-send_tokens(struct req *r, const char *access, const char *refresh)
+send_token(struct req *r, const char *access, const char *key, const char *value)
 {
     json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                             "expires_in", config.access_ttl, "refresh_token", refresh);
+                             "expires_in", config.access_ttl, key, value);
     int status;
 
     if (body == NULL) {
@@ -250,15 +243,9 @@ send_tokens(struct req *r, const char *access, const char *refresh)
 static int
 refresh_read_or_problem(struct req *r, json_t **in, const char **token)
 {
-    json_t *errors = json_array();
-    int status;
+    int status = resource_body_or_problem(r, refresh_fields, 1, in);
 
-    if ((status = http_read_json_or_problem(r, in)) == 0
-        && validate_fields(*in, refresh_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
-    }
     *token = status == 0 ? json_string_value(json_object_get(*in, "refresh_token")) : NULL;
-    json_decref(errors);
     return status;
 }
 
@@ -278,62 +265,42 @@ refresh_logout_or_problem(struct req *r, const char *token)
     return http_exec_or_problem(r, "tok_logout", 1, params, NULL);
 }
 
-/* Signs an access token for the user (`access`, owned by the caller) and makes a new refresh
- * token (`refresh`, its digest in `hex`). Returns 0, or the status of the problem sent. */
+/* The tail of a sign-in and of a refresh, inside the caller's transaction: signs an access token
+ * for the user, stores a new refresh token in `family` (NULL: a new one), commits and sends both.
+ * Nothing is committed when signing fails. Returns the status sent, or 0 when the user was
+ * disabled since the caller looked (the insert returns no row): then it has rolled back and the
+ * caller sends its own refusal. */
 static int
-issue_or_problem(struct req *r,
-                 const char *user,
-                 const char *role,
-                 const char *org,
-                 long long epoch,
-                 char **access,
-                 char refresh[REFRESH_B64_LEN],
-                 char hex[65])
-{
-    *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
-    if (*access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
-        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
-                      r->request_id);
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    return 0;
-}
-
-/* The tail of a sign-in and of a refresh, inside the caller's transaction: stores the refresh
- * token (digest `hex`) in `family` (NULL: a new one), commits and sends both tokens. Returns
- * the status sent, or 0 when the user was disabled since the caller looked (the insert
- * returns no row): then it has rolled back and the caller sends its own refusal. */
-static int
-store_commit_send(struct req *r,
+issue_commit_send(struct req *r,
                   const char *user,
-                  const char *family,
-                  const char *hex,
-                  const char *access,
-                  const char *refresh)
+                  const char *role,
+                  const char *org,
+                  long long epoch,
+                  const char *family)
 {
-    PGresult *res = NULL, *fail = NULL;
-    char ttl[16];
+    PGresult *res = NULL;
+    char refresh[REFRESH_B64_LEN] = "", hex[65], ttl[16];
     const char *params[4] = {user, family, hex, ttl};
+    char *access = auth_issue_access(user, role, org, epoch, (long long)time(NULL));
     int status;
 
+    if (access == NULL || codec_secret_new(REFRESH_BYTES, refresh, hex) != 0) {
+        logging_event("error", r->request_id, "tokens: cannot issue tokens request_id=%s",
+                      r->request_id);
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
     snprintf(ttl, sizeof(ttl), "%d", config.refresh_ttl);
-    res = db_exec(r->db, "tok_insert", 4, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
+    if ((status = http_exec_or_problem(r, "tok_insert", 4, params, &res)) == 0) {
+        if (PQntuples(res) != 1) {
+            db_rollback(r->db);
+        } else if ((status = commit_or_problem(r)) == 0) {
+            status = send_token(r, access, "refresh_token", refresh);
+        }
     }
-    if (PQntuples(res) != 1) {
-        db_rollback(r->db);
-        status = 0;
-        goto out;
-    }
-    if (db_commit(r->db, &fail) != 0) {
-        status = problem_from_db(r, fail);
-        goto out;
-    }
-    status = send_tokens(r, access, refresh);
 out:
-    PQclear(fail);
+    OPENSSL_cleanse(refresh, sizeof(refresh));
+    free(access);
     PQclear(res);
     return status;
 }
@@ -346,12 +313,10 @@ signin_password(struct req *r, json_t *in)
     PGresult *res = NULL;
     const char *email, *password, *params[1];
     char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
-    char refresh[REFRESH_B64_LEN], hex[65], attempt[TOKENS_ATTEMPT_LEN];
-    char *access = NULL;
+    char attempt[TOKENS_ATTEMPT_LEN];
     long long epoch = 0;
     int status, found = 0, disabled = 1, match;
 
-    refresh[0] = '\0';
     if (validate_fields(in, signin_fields, 1, errors) > 0) {
         status = problem_send_errors(r, errors);
         goto out;
@@ -362,9 +327,7 @@ signin_password(struct req *r, json_t *in)
         goto out;
     }
     params[0] = email;
-    res = db_exec(r->db, "tok_user_by_email", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "tok_user_by_email", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 4)) < sizeof(stored)) {
@@ -391,19 +354,16 @@ signin_password(struct req *r, json_t *in)
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
         goto out;
     }
-    if ((status = issue_or_problem(r, user_id, role, org, epoch, &access, refresh, hex)) != 0
-        || (status = http_begin_or_problem(r, 0)) != 0
+    if ((status = http_begin_or_problem(r, 0)) != 0
         || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    if ((status = store_commit_send(r, user_id, NULL, hex, access, refresh)) == 0) {
+    if ((status = issue_commit_send(r, user_id, role, org, epoch, NULL)) == 0) {
         /* Disabled since we looked: the same answer as any other refusal. */
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
     }
 out:
     OPENSSL_cleanse(stored, sizeof(stored));
-    OPENSSL_cleanse(refresh, sizeof(refresh));
-    free(access);
     PQclear(res);
     json_decref(errors);
     return status;
@@ -446,21 +406,6 @@ oauth_error(struct req *r, enum problem_kind kind, const char *error, const char
     return status;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decodes `n` bytes of application/x-www-form-urlencoded text ('+' is a space, %XX a byte)
  * into `out` (n + 1 bytes), NUL-terminated. Returns 0, or -1 on a bad escape or a NUL. */
 static int
@@ -472,16 +417,15 @@ form_decode(const char *in, size_t n, char *out)
         if (in[i] == '+') {
             out[o++] = ' ';
         } else if (in[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= n) {
+            char hex[3] = {0};
+            if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1])
+                || !isxdigit((unsigned char)in[i + 2])) {
                 return -1;
             }
-            hi = hex_value(in[i + 1]);
-            lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            memcpy(hex, in + i + 1, 2);
+            if ((out[o++] = (char)strtol(hex, NULL, 16)) == '\0') {
                 return -1;
             }
-            out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             out[o++] = in[i];
@@ -737,23 +681,6 @@ out:
     return result;
 }
 
-/* 1 when the space-separated list `have` holds `word` (of `n` bytes). */
-static int
-word_listed(const char *have, const char *word, size_t n)
-{
-    const char *at = have;
-
-    while (*at != '\0') {
-        size_t len = strcspn(at, " ");
-        if (len == n && strncmp(at, word, n) == 0) {
-            return 1;
-        }
-        at += len;
-        at += strspn(at, " ");
-    }
-    return 0;
-}
-
 /* grant_type=client_credentials (RFC 6749 section 4.4). */
 static int
 client_credentials(struct req *r, json_t *in)
@@ -762,7 +689,6 @@ client_credentials(struct req *r, json_t *in)
     const char *requested, *at;
     char granted[sizeof(ci.scope)] = "";
     char *access = NULL;
-    json_t *body = NULL;
     int bad = 0, status;
 
     requested = oauth_param(in, "scope", &bad);
@@ -787,13 +713,13 @@ client_credentials(struct req *r, json_t *in)
     } else {
         for (at = requested + strspn(requested, " "); *at != '\0'; at += strspn(at, " ")) {
             size_t n = strcspn(at, " ");
-            if (!word_listed(ci.scope, at, n)) {
+            if (!auth_word_listed(ci.scope, at, n)) {
                 status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_scope",
                                      "this client does not hold the scope %.*s",
                                      (int)(n > 64 ? 64 : n), at);
                 goto out;
             }
-            if (!word_listed(granted, at, n)) {
+            if (!auth_word_listed(granted, at, n)) {
                 size_t used = strlen(granted);
                 snprintf(granted + used, sizeof(granted) - used, "%s%.*s", used ? " " : "", (int)n,
                          at);
@@ -808,18 +734,11 @@ client_credentials(struct req *r, json_t *in)
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
         goto out;
     }
-    body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                     "expires_in", config.access_ttl, "scope", granted);
-    if (body == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
-        goto out;
-    }
     http_add_header(r, "Cache-Control", "no-store");
     http_add_header(r, "Pragma", "no-cache");
-    status = http_send_json(r, 200, body);
+    status = send_token(r, access, "scope", granted);
 out:
     free(access);
-    json_decref(body);
     return status;
 }
 
@@ -897,40 +816,39 @@ out:
     return status;
 }
 
+/* The one answer to a refresh token that does not work, whatever the reason: no oracle. */
+static int
+refresh_refused(struct req *r)
+{
+    return oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant", "the refresh token is not valid");
+}
+
 int
 tokens_refresh(struct req *r)
 {
     json_t *in = NULL;
-    PGresult *res = NULL, *step = NULL, *fail = NULL;
+    PGresult *res = NULL;
     const char *presented, *params[1];
-    char hex[65], next[REFRESH_B64_LEN], next_hex[65], id[40], family[40], user[40];
-    char *access = NULL;
+    char hex[65], id[40], family[40], user[40];
     int status;
 
-    next[0] = '\0';
     if ((status = refresh_read_or_problem(r, &in, &presented)) != 0) {
         goto out;
     }
     if (strlen(presented) > REFRESH_TEXT_MAX) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     codec_sha256_hex(presented, hex);
     params[0] = hex;
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
     /* The row lock makes two refreshes with one token run one after the other: the second
      * sees the first's used_at and is treated as a reuse. */
-    res = db_exec(r->db, "tok_get_locked", 1, params);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = http_exec_or_problem(r, "tok_get_locked", 1, params, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) != 1) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     snprintf(id, sizeof(id), "%s", db_value(res, 0, "id"));
@@ -940,50 +858,31 @@ tokens_refresh(struct req *r)
         /* Reuse: someone holds a copy. End the whole chain, and keep that even though the
          * answer is an error. */
         params[0] = family;
-        step = db_exec(r->db, "tok_revoke_family", 1, params);
-        if (!db_ok(step)) {
-            status = problem_from_db(r, step);
-            goto out;
-        }
-        if (db_commit(r->db, &fail) != 0) {
-            status = problem_from_db(r, fail);
+        if ((status = http_exec_or_problem(r, "tok_revoke_family", 1, params, NULL)) != 0
+            || (status = commit_or_problem(r)) != 0) {
             goto out;
         }
         logging_event("warn", r->request_id,
                       "tokens: refresh token reused; family %s of user %s revoked request_id=%s",
                       family, user, r->request_id);
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
     if (db_bool(res, 0, "expired") || db_bool(res, 0, "disabled")) {
         db_rollback(r->db);
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+        status = refresh_refused(r);
         goto out;
     }
-    /* Signed before anything is written: if signing fails, the presented token still works. */
-    if ((status = issue_or_problem(r, user, db_value(res, 0, "role"),
-                                   db_value(res, 0, "organisation_id"),
-                                   atoll(db_value(res, 0, "epoch")), &access, next, next_hex))
-        != 0) {
-        goto out;
-    }
+    /* If signing fails, nothing commits: the presented token still works. */
     params[0] = id;
-    step = db_exec(r->db, "tok_use", 1, params);
-    if (!db_ok(step)) {
-        status = problem_from_db(r, step);
-        goto out;
-    }
-    if ((status = store_commit_send(r, user, family, next_hex, access, next)) == 0) {
-        status = oauth_error(r, PROBLEM_INVALID_GRANT, "invalid_grant",
-                             "the refresh token is not valid");
+    if ((status = http_exec_or_problem(r, "tok_use", 1, params, NULL)) == 0
+        && (status = issue_commit_send(r, user, db_value(res, 0, "role"),
+                                       db_value(res, 0, "organisation_id"),
+                                       atoll(db_value(res, 0, "epoch")), family))
+               == 0) {
+        status = refresh_refused(r);
     }
 out:
-    OPENSSL_cleanse(next, sizeof(next));
-    free(access);
-    PQclear(fail);
-    PQclear(step);
     PQclear(res);
     json_decref(in);
     return status;

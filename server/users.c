@@ -56,8 +56,13 @@ const struct db_stmt users_stmts[] = {
                   "   AND ($6::text IS NULL OR (lower(u.email), u.id) > ($6::text, $7::uuid))"
                   " ORDER BY lower(u.email), u.id LIMIT $8::int"},
     {"user_email_taken", "SELECT 1 FROM app_user WHERE lower(email) = lower($1::text)"},
+    /* Held to the end of a create: a second create of the same email waits, then sees it. */
+    {"user_email_lock",
+     "SELECT pg_advisory_xact_lock(hashtextextended('app_user:' || lower($1::text), 0))"},
+    /* $1 the body, its password replaced by password_hash. */
     {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                    " VALUES ($1::text, $2::text, $3::text, $4::uuid) RETURNING id"},
+                    " SELECT email, password_hash, role, organisation_id"
+                    " FROM jsonb_populate_record(NULL::app_user, $1::jsonb) RETURNING id"},
     {"user_update", "UPDATE app_user u SET (role, disabled) = (SELECT role, disabled"
                     "    FROM jsonb_populate_record(u, $2::jsonb)),"
                     " updated_at = now(), version = u.version + 1 WHERE u.id = $1::uuid"},
@@ -204,114 +209,117 @@ users_update(struct req *r)
 
 RESOURCE_HANDLER(users_list, list, user_resource)
 
-int
-users_create(struct req *r)
+/* org_staff never creates users: refused before the body is read, as the router would. */
+static int
+user_create_permitted(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *v;
-    PGresult *res = NULL;
-    const char *email, *password, *role, *org, *why, *params[4];
-    char hash[PASSWORD_HASH_MAX], id[40];
-    int status, hashed, admin = auth_is_admin(&r->principal);
+    if (!auth_is_admin(&r->principal) && !resource_org_admin(&r->principal)) {
+        return problem_send(r, PROBLEM_FORBIDDEN,
+                            "only an admin or an organisation admin may create users");
+    }
+    return 0;
+}
 
-    hash[0] = '\0';
-    /* Input-independent first, as the router would: org_staff never creates users. */
-    if (!admin && !resource_org_admin(&r->principal)) {
-        status = problem_send(r, PROBLEM_FORBIDDEN,
-                              "only an admin or an organisation admin may create users");
-        goto out;
+/* 409 when a user has the email already. Returns 0, or the status sent. */
+static int
+email_free_or_problem(struct req *r, const char *email)
+{
+    const char *params[1] = {email};
+    PGresult *res = NULL;
+    int status = http_exec_or_problem(r, "user_email_taken", 1, params, &res);
+
+    if (status == 0 && PQntuples(res) > 0) {
+        status = problem_send(r, PROBLEM_CONFLICT, "email: a user with this email exists");
     }
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    validate_fields(in, user_create_fields, 1, errors);
-    email = json_string_value(json_object_get(in, "email"));
-    password = json_string_value(json_object_get(in, "password"));
-    role = json_string_value(json_object_get(in, "role"));
-    v = json_object_get(in, "organisation_id");
-    org = json_is_string(v) ? json_string_value(v) : NULL;
+    PQclear(res);
+    return status;
+}
+
+/* A new user's rules, and its password hashed (in place of the password in `in`) with the
+ * request's connection given back meanwhile. The cheap refusals come before the slow hash;
+ * user_create_check checks again in the transaction. */
+static int
+user_create_normalise(struct req *r, json_t *in, json_t *errors)
+{
+    const char *email = json_string_value(json_object_get(in, "email"));
+    const char *password = json_string_value(json_object_get(in, "password"));
+    const char *role = json_string_value(json_object_get(in, "role"));
+    const char *org = json_string_value(json_object_get(in, "organisation_id")), *why;
+    char hash[PASSWORD_HASH_MAX] = "";
+    int status, hashed;
+
     if (password != NULL && (why = password_policy(password, email)) != NULL) {
         problem_add_error(errors, "password", why);
     }
     if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+        return 0;
     }
-    if (!admin) {
+    if (!auth_is_admin(&r->principal)) {
         /* Their own request body: refusing it reveals nothing about other organisations. */
         if (strcmp(role, "org_staff") != 0) {
-            status = problem_send(r, PROBLEM_FORBIDDEN,
-                                  "role: an organisation admin may create org_staff only");
-            goto out;
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "role: an organisation admin may create org_staff only");
         }
         if (org != NULL && strcmp(org, r->principal.org) != 0) {
-            status =
-                problem_send(r, PROBLEM_FORBIDDEN,
-                             "organisation_id: you may add users to your own organisation only");
-            goto out;
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "organisation_id: you may add users to your own organisation only");
         }
         org = r->principal.org;
+        json_object_set_new(in, "organisation_id", json_string(org));
     } else if (strcmp(role, "admin") == 0 && org != NULL) {
         problem_add_error(errors, "organisation_id", "must be absent or null for an admin");
+        return 0;
     } else if (strcmp(role, "admin") != 0 && org == NULL) {
         problem_add_error(errors, "organisation_id", "is required for org_admin and org_staff");
+        return 0;
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
+    if ((org != NULL && (status = organisations_usable_or_problem(r, org, 0)) != 0)
+        || (status = email_free_or_problem(r, email)) != 0) {
+        return status;
     }
-    /* Cheap refusals before the slow hash; the transaction below checks again. */
-    if (org != NULL && (status = organisations_usable_or_problem(r, org, 0)) != 0) {
-        goto out;
-    }
-    params[0] = email;
-    if ((status = http_exec_or_problem(r, "user_email_taken", 1, params, &res)) != 0) {
-        goto out;
-    }
-    if (PQntuples(res) > 0) {
-        status = problem_send(r, PROBLEM_CONFLICT, "email: a user with this email exists");
-        goto out;
-    }
-    PQclear(res);
-    res = NULL;
     router_db_pause(r);
     hashed = password_hash(password, hash, sizeof(hash));
-    if ((status = router_db_resume_or_problem(r)) != 0) {
-        goto out;
-    }
-    if (hashed != 0) {
+    if ((status = router_db_resume_or_problem(r)) == 0 && hashed != 0) {
         status = hash_failed(r);
-        goto out;
+    } else if (status == 0) {
+        json_object_del(in, "password");
+        json_object_set_new(in, "password_hash", json_string(hash));
     }
-    /* Share-locked: archiving the organisation (which disables its users) waits for a new
-     * user to commit, or the new user sees the organisation archived. */
-    if ((status = http_begin_or_problem(r, 0)) != 0
-        || (org != NULL && (status = organisations_usable_or_problem(r, org, 1)) != 0)) {
-        goto out;
-    }
-    params[0] = email;
-    params[1] = hash;
-    params[2] = role;
-    params[3] = org;
-    res = db_exec(r->db, "user_insert", 4, params);
-    if (!db_ok(res)) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-        if (state != NULL && strcmp(state, "23505") == 0) {
-            status = problem_send(r, PROBLEM_CONFLICT, "email: a user with this email exists");
-        } else {
-            status = problem_from_db(r, res);
-        }
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-    status = audit_commit_and_send(r, "create", "user", id, NULL, "user_get", "/v1/users/");
-out:
     OPENSSL_cleanse(hash, sizeof(hash));
-    PQclear(res);
-    json_decref(errors);
-    json_decref(in);
     return status;
 }
+
+/* In the transaction: the email is still free (and stays so until commit), and the organisation
+ * usable, share-locked so that archiving it (which disables its users) waits for the new user
+ * to commit, or the new user sees the organisation archived. */
+static int
+user_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *email = json_string_value(json_object_get(in, "email"));
+    const char *org = json_string_value(json_object_get(in, "organisation_id"));
+    int status;
+
+    (void)cur;
+    (void)errors;
+    if ((status = http_exec_or_problem(r, "user_email_lock", 1, &email, NULL)) != 0
+        || (status = email_free_or_problem(r, email)) != 0) {
+        return status;
+    }
+    return org != NULL ? organisations_usable_or_problem(r, org, 1) : 0;
+}
+
+static const struct resource user_create_resource = {
+    .name = "user",
+    .location = "/v1/users/",
+    .get = "user_get",
+    .insert = "user_insert",
+    .fields = user_create_fields,
+    .rules = {.permitted = user_create_permitted,
+              .normalise = user_create_normalise,
+              .check = user_create_check},
+};
+
+RESOURCE_HANDLER(users_create, create, user_create_resource)
 
 /* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
  * problem already sent (403 for what the caller's role never allows, 422 for changes no one
@@ -389,42 +397,30 @@ own_row_or_problem(struct req *r, const char *stmt, json_t **out)
 int
 users_password(struct req *r)
 {
-    json_t *in = NULL, *errors = json_array(), *before = NULL, *after = NULL;
+    json_t *in = NULL, *before = NULL, *after = NULL;
     PGresult *res = NULL;
-    const char *current, *next, *why, *params[3];
+    const char *current, *next, *why, *params[3] = {r->principal.sub};
     char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
     char attempt[TOKENS_ATTEMPT_LEN];
     int status, match, hashed;
 
-    if ((status = http_read_json_or_problem(r, &in)) != 0) {
+    if ((status = resource_body_or_problem(r, password_fields, 1, &in)) != 0
+        || (status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
         goto out;
     }
-    validate_fields(in, password_fields, 1, errors);
     current = json_string_value(json_object_get(in, "current_password"));
     next = json_string_value(json_object_get(in, "new_password"));
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-        goto out;
-    }
-    params[0] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
-        goto out;
-    }
     if (PQntuples(res) != 1 || db_bool(res, 0, "disabled")) {
         status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
         goto out;
     }
     snprintf(email, sizeof(email), "%s", db_value(res, 0, "email"));
     snprintf(stored, sizeof(stored), "%s", db_value(res, 0, "password_hash"));
-    PQclear(res);
-    res = NULL;
-    if ((why = password_policy(next, email)) != NULL) {
-        problem_add_error(errors, "new_password", why);
-    } else if (strcmp(next, current) == 0) {
-        problem_add_error(errors, "new_password", "must differ from the current password");
+    if ((why = password_policy(next, email)) == NULL && strcmp(next, current) == 0) {
+        why = "must differ from the current password";
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if (why != NULL) {
+        status = problem_send_field(r, "new_password", why);
         goto out;
     }
     if ((status = tokens_attempt_or_problem(r, email, attempt)) != 0) {
@@ -437,40 +433,31 @@ users_password(struct req *r)
         goto out;
     }
     if (!match) {
-        if ((status = tokens_attempt_end_or_problem(r, attempt, email, 0)) != 0) {
-            goto out;
+        if ((status = tokens_attempt_end_or_problem(r, attempt, email, 0)) == 0) {
+            status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "current_password is wrong");
         }
-        status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "current_password is wrong");
         goto out;
     }
     if (hashed != 0) {
         status = hash_failed(r);
         goto out;
     }
-    if ((status = http_begin_or_problem(r, 0)) != 0) {
-        goto out;
-    }
-    if ((status = own_row_or_problem(r, "user_get_locked", &before)) != 0) {
-        goto out;
-    }
+    PQclear(res);
+    res = NULL;
     params[1] = hash;
     params[2] = stored;
-    if ((status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
+    if ((status = http_begin_or_problem(r, 0)) != 0
+        || (status = own_row_or_problem(r, "user_get_locked", &before)) != 0
+        || (status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
         goto out;
     }
     if (strcmp(PQcmdTuples(res), "1") != 0) {
         status = problem_send(r, PROBLEM_CONFLICT, "the password changed meanwhile; sign in again");
         goto out;
     }
-    PQclear(res);
-    res = NULL;
-    if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0) {
-        goto out;
-    }
-    if ((status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
-        goto out;
-    }
-    if ((status = own_row_or_problem(r, "user_get", &after)) != 0
+    if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0
+        || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0
+        || (status = own_row_or_problem(r, "user_get", &after)) != 0
         || (status =
                 audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
                != 0) {
@@ -483,7 +470,6 @@ out:
     PQclear(res);
     json_decref(before);
     json_decref(after);
-    json_decref(errors);
     json_decref(in);
     return status;
 }

@@ -2,6 +2,8 @@
 #ifndef REGISTRY_AUTH_H
 #define REGISTRY_AUTH_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
 #define AUTH_LEEWAY        60   /* seconds of clock skew allowed on exp and nbf */
@@ -60,6 +62,9 @@ char *auth_issue_access(
  */
 char *auth_issue_client(
     const char *client_uuid, const char *org, const char *scope, long long epoch, long long now);
+
+/* 1 when the space-separated list `have` holds `word` (its first `n` bytes) as a whole word. */
+int auth_word_listed(const char *have, const char *word, size_t n);
 
 /* 1 when the principal's scopes include `scope` (an API client's); 0 for a NULL scope. */
 int auth_has_scope(const struct principal *p, const char *scope);

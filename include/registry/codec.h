@@ -3,6 +3,7 @@
 #define REGISTRY_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Encodes `len` bytes as unpadded base64url into `out` (needs 4*ceil(len/3)+1 bytes).
  * Returns the length written (without the NUL). */
@@ -12,6 +13,9 @@ size_t codec_b64url_encode(const unsigned char *in, size_t len, char *out);
  * Returns the number of bytes, or -1 on a character outside the alphabet, padding, or a
  * length that cannot occur. */
 long codec_b64url_decode(const char *in, size_t len, unsigned char *out);
+
+/* The 64-bit FNV-1a hash of the string `s`: for hash tables, not for secrets. */
+uint64_t codec_fnv1a(const char *s);
 
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void codec_hex(const unsigned char *in, size_t len, char *out);
