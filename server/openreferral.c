@@ -106,143 +106,118 @@
 
 /* The organization object (alias o). */
 #define OR_ORG_JSON                                                                                \
-    " jsonb_build_object('id', o.id, 'name', o.name,"                                              \
-    "  'description', o.name || ' is licensed to deliver M-PACT (Moving Parents and Children"      \
-    " Together), a programme for families affected by parental substance misuse.',"                \
-    "  'email', CASE WHEN o.public_contact THEN o.email END,"                                      \
-    "  'website', CASE WHEN o.public_contact THEN o.website END) "
+    " jsonb_build_object('id', o.id, 'name', o.name, 'description', o.name || ' is licensed to "   \
+    "deliver M-PACT (Moving Parents and Children Together), a programme for families affected by " \
+    "parental substance misuse.', 'email', CASE WHEN o.public_contact THEN o.email END, "          \
+    "'website', CASE WHEN o.public_contact THEN o.website END) "
+
+/* When the organisation (alias o), its sites or its runs last changed. */
+#define OR_LAST_CHANGE                                                                             \
+    "greatest(o.updated_at, (SELECT max(x.updated_at) FROM location x WHERE x.organisation_id ="   \
+    " o.id), (SELECT max(x.updated_at) FROM programme_run x WHERE x.organisation_id = o.id))"
 
 /* The service's one-to-one fields and its organization (alias o). */
 #define OR_SERVICE_JSON                                                                            \
-    " jsonb_build_object('id'," OR_SERVICE_ID ", 'organization_id', o.id,"                         \
-    "  'name', " OR_NAME_SQL ", 'description', '" OR_DESCRIPTION "',"                              \
-    "  'url', CASE WHEN o.public_contact THEN o.website END,"                                      \
-    "  'email', CASE WHEN o.public_contact THEN o.email END,"                                      \
-    "  'status', 'active', 'minimum_age', 8, 'maximum_age', 17,"                                   \
-    "  'eligibility_description', '" OR_ELIGIBILITY "',"                                           \
-    "  'last_modified'," OR_UTC_MS("greatest(o.updated_at,"                                        \
-                                   " (SELECT max(x.updated_at) FROM location x WHERE "             \
-                                   "x.organisation_id = o.id),"                                    \
-                                   " (SELECT max(x.updated_at) FROM programme_run x WHERE "        \
-                                   "x.organisation_id = o.id))") ","                               \
-                                                                 "  'organization'," OR_ORG_JSON   \
-                                                                 ") "
+    " jsonb_build_object('id'," OR_SERVICE_ID ", 'organization_id', o.id, 'name', " OR_NAME_SQL    \
+    ", 'description', '" OR_DESCRIPTION "', 'url', CASE WHEN o.public_contact THEN o.website END," \
+    " 'email', CASE WHEN o.public_contact THEN o.email END, 'status', 'active', 'minimum_age', 8," \
+    " 'maximum_age', 17, 'eligibility_description', '" OR_ELIGIBILITY                              \
+    "', 'last_modified'," OR_UTC_MS(OR_LAST_CHANGE) ", 'organization'," OR_ORG_JSON ") "
 
 /* The location object (alias l), with its address and accessibility notes. */
 #define OR_LOCATION_JSON                                                                           \
-    " jsonb_build_object('id', l.id, 'name', l.name, 'location_type', 'physical',"                 \
-    "  'latitude', l.latitude, 'longitude', l.longitude,"                                          \
-    "  'addresses', jsonb_build_array(jsonb_build_object("                                         \
-    "    'id', openreferral_uuid('address', l.id), 'location_id', l.id,"                           \
-    "    'address_1', (SELECT string_agg(a.line, ', ' ORDER BY a.n)"                               \
-    "                  FROM jsonb_array_elements_text(l.address_lines) WITH ORDINALITY a(line, "   \
-    "n)),"                                                                                         \
-    "    'city', l.town, 'state_province', '', 'postal_code', l.postcode, 'country', 'GB',"        \
-    "    'address_type', 'physical')),"                                                            \
-    "  'accessibility', CASE WHEN l.accessibility IS NOT NULL THEN jsonb_build_array("             \
-    "    jsonb_build_object('id', openreferral_uuid('accessibility', l.id),"                       \
-    "                       'location_id', l.id, 'description', l.accessibility)) END) "
+    " jsonb_build_object('id', l.id, 'name', l.name, 'location_type', 'physical', 'latitude', "    \
+    "l.latitude, 'longitude', l.longitude, 'addresses', "                                          \
+    "jsonb_build_array(jsonb_build_object('id', openreferral_uuid('address', l.id), "              \
+    "'location_id', l.id, 'address_1', (SELECT string_agg(a.line, ', ' ORDER BY a.n) FROM "        \
+    "jsonb_array_elements_text(l.address_lines) WITH ORDINALITY a(line, n)), 'city', l.town, "     \
+    "'state_province', '', 'postal_code', l.postcode, 'country', 'GB', 'address_type', "           \
+    "'physical')), 'accessibility', CASE WHEN l.accessibility IS NOT NULL THEN "                   \
+    "jsonb_build_array(jsonb_build_object('id', openreferral_uuid('accessibility', l.id), "        \
+    "'location_id', l.id, 'description', l.accessibility)) END) "
 
 /* The service_at_location object (aliases o, l). */
 #define OR_SAL_JSON                                                                                \
-    " jsonb_build_object('id'," OR_SAL_ID ", 'service_id'," OR_SERVICE_ID ","                      \
-    "  'location_id', l.id, 'location'," OR_LOCATION_JSON ") "
+    " jsonb_build_object('id'," OR_SAL_ID ", 'service_id'," OR_SERVICE_ID ", 'location_id', l.id," \
+    " 'location'," OR_LOCATION_JSON ") "
 
 /* Filters shared by /services and /service_at_locations: $1 search, $2 minimum_age,
  * $3 maximum_age, $4 a taxonomy filter was given (matches nothing). */
 #define OR_SERVICE_FILTER                                                                          \
     " AND ($1::text IS NULL OR position(lower($1::text) IN lower(" OR_NAME_SQL                     \
-    "      || ' ' || '" OR_DESCRIPTION "')) > 0)"                                                  \
-    " AND ($2::numeric IS NULL OR $2::numeric <= 17)"                                              \
-    " AND ($3::numeric IS NULL OR $3::numeric >= 8)"                                               \
-    " AND NOT $4::boolean "
+    " || ' ' || '" OR_DESCRIPTION "')) > 0) AND ($2::numeric IS NULL OR $2::numeric <= 17)"        \
+    " AND ($3::numeric IS NULL OR $3::numeric >= 8) AND NOT $4::boolean "
 
 /* $5 weekday, $6 earliest start time, $7 latest start time, over the upcoming runs (alias p)
  * matching `runs`. */
 #define OR_RUN_FILTER(runs)                                                                        \
-    " AND (($5::text IS NULL AND $6::time IS NULL AND $7::time IS NULL) OR EXISTS ("               \
-    "  SELECT 1 FROM programme_run p WHERE " runs " AND" OR_UPCOMING                               \
-    "    AND ($5::text IS NULL OR p.weekday = $5::text)"                                           \
-    "    AND ($6::time IS NULL OR p.start_time >= $6::time)"                                       \
-    "    AND ($7::time IS NULL OR p.start_time <= $7::time))) "
+    " AND (($5::text IS NULL AND $6::time IS NULL AND $7::time IS NULL) OR EXISTS (SELECT 1 FROM"  \
+    " programme_run p WHERE " runs " AND" OR_UPCOMING "AND ($5::text IS NULL OR p.weekday ="       \
+    " $5::text) AND ($6::time IS NULL OR p.start_time >= $6::time) AND ($7::time IS NULL OR"       \
+    " p.start_time <= $7::time))) "
+
+/* The run filters of a service (alias o: its runs at sites the feed shows) and of a site (l). */
+#define OR_SERVICE_RUNS                                                                            \
+    OR_RUN_FILTER("p.organisation_id = o.id AND EXISTS (SELECT 1 FROM location l"                  \
+                  " WHERE l.id = p.location_id AND" OR_SITE ")")
+#define OR_SITE_RUNS OR_RUN_FILTER("p.location_id = l.id")
+
+/* The centroid of the postcode asked for ($10, $11). */
+#define OR_CENTROID "registry_earth($10::float8, $11::float8)"
 
 const struct db_stmt openreferral_stmts[] = {
     /* $1..$7 filters, $8 offset, $9 limit. */
     {"or_services",
-     "WITH s AS (SELECT o.* FROM organisation o WHERE" OR_LICENSED OR_SERVICE_FILTER OR_RUN_FILTER(
-         "p.organisation_id = o.id AND EXISTS (SELECT 1 FROM location l"
-         " WHERE l.id = p.location_id AND" OR_SITE
-         ")") ") "
-              "SELECT (SELECT count(*) FROM s) AS total,"
-              " (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_SERVICE_JSON
-              ") ORDER BY o.name, o.id),"
-              "                  '[]'::jsonb)"
-              "  FROM (SELECT * FROM s ORDER BY s.name, s.id OFFSET $8::int LIMIT $9::int) o) AS "
-              "contents"},
+     "WITH s AS (SELECT o.* FROM organisation o WHERE" OR_LICENSED OR_SERVICE_FILTER OR_SERVICE_RUNS
+     ") SELECT (SELECT count(*) FROM s) AS total, (SELECT "
+     "coalesce(jsonb_agg(jsonb_strip_nulls(" OR_SERVICE_JSON
+     ") ORDER BY o.name, o.id), '[]'::jsonb) FROM (SELECT * FROM s ORDER BY"
+     " s.name, s.id OFFSET $8::int LIMIT $9::int) o) AS contents"},
     /* $1 service id: the fully nested service. */
     {"or_service",
-     "SELECT jsonb_strip_nulls(" OR_SERVICE_JSON " || jsonb_build_object("
-     "  'service_at_locations', (SELECT coalesce(jsonb_agg(" OR_SAL_JSON
-     "     ORDER BY l.name, l.id), '[]'::jsonb) FROM location l"
-     "     WHERE l.organisation_id = o.id AND" OR_SITE "),"
-     "  'contacts', CASE WHEN o.public_contact AND (o.email IS NOT NULL OR o.phone IS NOT NULL)"
-     "    THEN jsonb_build_array(jsonb_build_object('id'," OR_CONTACT_ID ","
-     "      'service_id'," OR_SERVICE_ID ", 'name', o.name, 'email', o.email,"
-     "      'phones', CASE WHEN o.phone IS NOT NULL THEN jsonb_build_array(jsonb_build_object("
-     "        'id', openreferral_uuid('phone', o.id), 'contact_id'," OR_CONTACT_ID ","
-     "        'number', o.phone)) END))"
-     "    ELSE '[]'::jsonb END,"
-     "  'schedules', (SELECT coalesce(jsonb_agg(jsonb_build_object("
-     "      'id', p.id, 'service_id'," OR_SERVICE_ID ", 'service_at_location_id'," OR_SAL_ID ","
-     "      'valid_from', p.starts_on, 'valid_to', p.ends_on, 'dtstart', p.starts_on,"
-     "      'freq', 'WEEKLY', 'interval', 1, 'byday', upper(left(p.weekday, 2)),"
-     "      'opens_at', to_char(p.start_time, 'HH24:MI'),"
-     "      'description', 'M-PACT group (' || v.title || ') at ' || l.name || ', weekly from '"
-     "        || to_char(p.starts_on, 'YYYY-MM-DD') || ' to ' || to_char(p.ends_on, 'YYYY-MM-DD'),"
-     "      'attending_type', 'in person',"
-     "      'notes', CASE WHEN NOT p.accepting_referrals THEN 'Not accepting referrals.'"
-     "                    WHEN p.self_referral_allowed THEN 'Accepting referrals; families may"
-     " refer themselves.'"
-     "                    ELSE 'Accepting referrals from professionals.' END)"
-     "     ORDER BY p.starts_on, p.id), '[]'::jsonb)"
-     "   FROM programme_run p JOIN location l ON l.id = p.location_id"
-     "   JOIN programme_variant v ON v.code = p.variant"
-     "   WHERE p.organisation_id = o.id AND" OR_SITE " AND" OR_UPCOMING "))) AS service "
-     "FROM organisation o WHERE" OR_SERVICE_ID "= $1::uuid AND" OR_LICENSED},
+     "SELECT jsonb_strip_nulls(" OR_SERVICE_JSON " || jsonb_build_object('service_at_locations',"
+     " (SELECT coalesce(jsonb_agg(" OR_SAL_JSON " ORDER BY l.name, l.id), '[]'::jsonb) FROM"
+     " location l WHERE l.organisation_id = o.id AND" OR_SITE "), 'contacts', CASE WHEN"
+     " o.public_contact AND (o.email IS NOT NULL OR o.phone IS NOT NULL) THEN"
+     " jsonb_build_array(jsonb_build_object('id'," OR_CONTACT_ID ", 'service_id'," OR_SERVICE_ID
+     ", 'name', o.name, 'email', o.email, 'phones', CASE WHEN o.phone IS NOT NULL THEN"
+     " jsonb_build_array(jsonb_build_object('id', openreferral_uuid('phone', o.id), "
+     "'contact_id'," OR_CONTACT_ID
+     ", 'number', o.phone)) END)) ELSE '[]'::jsonb END, 'schedules', (SELECT"
+     " coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'service_id'," OR_SERVICE_ID
+     ", 'service_at_location_id'," OR_SAL_ID ", 'valid_from', p.starts_on, 'valid_to', p.ends_on,"
+     " 'dtstart', p.starts_on, 'freq', 'WEEKLY', 'interval', 1, 'byday', upper(left(p.weekday,"
+     " 2)), 'opens_at', to_char(p.start_time, 'HH24:MI'), 'description', 'M-PACT group (' ||"
+     " v.title || ') at ' || l.name || ', weekly from ' || to_char(p.starts_on, 'YYYY-MM-DD') ||"
+     " ' to ' || to_char(p.ends_on, 'YYYY-MM-DD'), 'attending_type', 'in person', 'notes', CASE"
+     " WHEN NOT p.accepting_referrals THEN 'Not accepting referrals.' WHEN p.self_referral_allowed"
+     " THEN 'Accepting referrals; families may refer themselves.' ELSE 'Accepting referrals from"
+     " professionals.' END) ORDER BY p.starts_on, p.id), '[]'::jsonb) FROM programme_run p JOIN"
+     " location l ON l.id = p.location_id JOIN programme_variant v ON v.code = p.variant WHERE"
+     " p.organisation_id = o.id AND" OR_SITE " AND" OR_UPCOMING "))) AS service FROM organisation"
+     " o WHERE" OR_SERVICE_ID "= $1::uuid AND" OR_LICENSED},
     /* $1..$7 filters, $8 offset, $9 limit, $10/$11 the centroid (or nulls), $12 proximity in
      * metres (or null). Nearest first when a centroid is given. */
     {"or_sals",
-     "WITH s AS (SELECT o.id AS o_id, l.id AS l_id, o.name AS o_name, l.name AS l_name,"
-     "   CASE WHEN $10::float8 IS NOT NULL THEN earth_distance("
-     "     registry_earth($10::float8, $11::float8), registry_earth(l.latitude, l.longitude)) END "
-     "AS d"
-     " FROM organisation o JOIN location l ON l.organisation_id = o.id"
-     " WHERE" OR_LICENSED " AND" OR_SITE OR_SERVICE_FILTER OR_RUN_FILTER(
-         "p.location_id = l.id") "   AND ($10::float8 IS NULL OR l.latitude IS NOT NULL)"
-                                 "   AND ($12::float8 IS NULL OR "
-                                 "(earth_box(registry_earth($10::float8, $11::float8),"
-                                 "        $12::float8) @> registry_earth(l.latitude, l.longitude)"
-                                 "        AND earth_distance(registry_earth($10::float8, "
-                                 "$11::float8),"
-                                 "                           registry_earth(l.latitude, "
-                                 "l.longitude)) "
-                                 "<= $12::float8))) "
-                                 "SELECT (SELECT count(*) FROM s) AS total,"
-                                 " (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_SAL_JSON
-                                 "     || jsonb_build_object('service'," OR_SERVICE_JSON "))"
-                                 "   ORDER BY pg.d, pg.o_name, pg.l_name, pg.l_id), '[]'::jsonb)"
-                                 "  FROM (SELECT * FROM s ORDER BY s.d, s.o_name, s.l_name, s.l_id"
-                                 "        OFFSET $8::int LIMIT $9::int) pg"
-                                 "  JOIN organisation o ON o.id = pg.o_id JOIN location l ON l.id "
-                                 "= pg.l_id) AS contents"},
+     "WITH s AS (SELECT o.id AS o_id, l.id AS l_id, o.name AS o_name, l.name AS l_name, CASE WHEN"
+     " $10::float8 IS NOT NULL THEN earth_distance(" OR_CENTROID ", registry_earth(l.latitude,"
+     " l.longitude)) END AS d FROM organisation o JOIN location l ON l.organisation_id = o.id"
+     " WHERE" OR_LICENSED " AND" OR_SITE OR_SERVICE_FILTER OR_SITE_RUNS
+     " AND ($10::float8 IS NULL OR l.latitude IS NOT NULL) AND ($12::float8 IS NULL OR "
+     "(earth_box(" OR_CENTROID
+     ", $12::float8) @> registry_earth(l.latitude, l.longitude) AND earth_distance(" OR_CENTROID
+     ", registry_earth(l.latitude, l.longitude)) <= $12::float8))) SELECT (SELECT"
+     " count(*) FROM s) AS total, (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_SAL_JSON
+     " || jsonb_build_object('service'," OR_SERVICE_JSON ")) ORDER BY pg.d, pg.o_name, pg.l_name,"
+     " pg.l_id), '[]'::jsonb) FROM (SELECT * FROM s ORDER BY s.d, s.o_name, s.l_name, s.l_id"
+     " OFFSET $8::int LIMIT $9::int) pg JOIN organisation o ON o.id = pg.o_id JOIN location l ON"
+     " l.id = pg.l_id) AS contents"},
     /* $1 offset, $2 limit. */
     {"or_organizations",
-     "WITH s AS (SELECT o.* FROM organisation o WHERE" OR_LICENSED ") "
-     "SELECT (SELECT count(*) FROM s) AS total,"
-     " (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_ORG_JSON ") ORDER BY o.name, o.id),"
-     "                  '[]'::jsonb)"
-     "  FROM (SELECT * FROM s ORDER BY s.name, s.id OFFSET $1::int LIMIT $2::int) o)"
-     " AS contents"},
+     "WITH s AS (SELECT o.* FROM organisation o WHERE" OR_LICENSED ") SELECT (SELECT count(*)"
+     " FROM s) AS total, (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_ORG_JSON ") ORDER BY"
+     " o.name, o.id), '[]'::jsonb) FROM (SELECT * FROM s ORDER BY s.name, s.id OFFSET $1::int"
+     " LIMIT $2::int) o) AS contents"},
     {NULL, NULL},
 };
 

@@ -78,8 +78,7 @@
 
 /* A run a family could still join or follow. */
 #define PUB_UPCOMING                                                                               \
-    "r.status IN ('planned', 'recruiting', 'running')"                                             \
-    " AND (r.starts_on >= registry_today()"                                                        \
+    "r.status IN ('planned', 'recruiting', 'running') AND (r.starts_on >= registry_today()"        \
     "      OR (r.status = 'running' AND r.ends_on >= registry_today()))"
 
 /* The run filters; SR is the self_referral parameter, DAYS starting_within_days. */
@@ -92,24 +91,16 @@
  * as an earth value; SR, DAYS and WU (with_upcoming) the filters. */
 #define PUB_SITES(POINT, SR, DAYS, WU)                                                             \
     "SELECT round((earth_distance(registry_earth(l.latitude, l.longitude), " POINT ")"             \
-    "              / 1000)::numeric, 2) AS distance_km,"                                           \
-    " CASE WHEN o.public_contact"                                                                  \
-    "  THEN json_build_object('name', o.name, 'phone', o.phone, 'email', o.email,"                 \
-    "                         'website', o.website)"                                               \
-    "  ELSE json_build_object('name', o.name) END AS organisation,"                                \
-    " json_build_object('id', l.id, 'name', l.name, 'address_lines', l.address_lines,"             \
-    "                   'town', l.town, 'postcode', l.postcode,"                                   \
-    "                   'accessibility', l.accessibility) AS site,"                                \
-    " l.id::text AS _location_id "                                                                 \
-    "FROM location l JOIN organisation o ON o.id = l.organisation_id "                             \
-    "WHERE l.active AND l.public AND l.archived_at IS NULL"                                        \
-    "  AND l.kind NOT IN ('prison', 'school')"                                                     \
-    "  AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL"                                     \
-    "  AND o.archived_at IS NULL"                                                                  \
-    "  AND coalesce((SELECT true FROM licence li WHERE li.organisation_id = o.id"                  \
-    "                AND licence_effective_status(li.status, li.valid_until, registry_today())"    \
-    "                    = 'active'"                                                               \
-    "                AND li.valid_from <= registry_today() LIMIT 1), false)"                       \
+    "              / 1000)::numeric, 2) AS distance_km, CASE WHEN o.public_contact THEN "          \
+    "json_build_object('name', o.name, 'phone', o.phone, 'email', o.email, 'website', o.website) " \
+    "ELSE json_build_object('name', o.name) END AS organisation, json_build_object('id', l.id, "   \
+    "'name', l.name, 'address_lines', l.address_lines, 'town', l.town, 'postcode', l.postcode, "   \
+    "'accessibility', l.accessibility) AS site, l.id::text AS _location_id FROM location l JOIN "  \
+    "organisation o ON o.id = l.organisation_id WHERE l.active AND l.public AND l.archived_at IS " \
+    "NULL AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL AND l.longitude IS "   \
+    "NOT NULL AND o.archived_at IS NULL AND coalesce((SELECT true FROM licence li WHERE "          \
+    "li.organisation_id = o.id AND licence_effective_status(li.status, li.valid_until, "           \
+    "registry_today()) = 'active' AND li.valid_from <= registry_today() LIMIT 1), false)"          \
     "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
     "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = l.id"                   \
     "                  AND " PUB_UPCOMING                                                          \
@@ -121,21 +112,16 @@
  * bench/README.md). may_deliver: accredited (not lapsed) and employed by an organisation whose
  * licence is active today, the same licence test as the provider search. */
 #define PUB_FAC_SELECT                                                                             \
-    "SELECT f.given_name, f.family_name, f.registration_number,"                                   \
-    " CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"                 \
-    "  THEN 'lapsed' ELSE f.status END AS status,"                                                 \
-    " f.accredited_until,"                                                                         \
-    " (f.status = 'accredited' AND NOT coalesce(f.accredited_until < registry_today(), false)"     \
-    "  AND o.id IS NOT NULL"                                                                       \
-    "  AND coalesce((SELECT true FROM licence li WHERE li.organisation_id = o.id"                  \
-    "   AND licence_effective_status(li.status, li.valid_until, registry_today()) = 'active'"      \
-    "   AND li.valid_from <= registry_today() LIMIT 1), false)) AS may_deliver,"                   \
-    " o.id IS NOT NULL AS _employed, o.name AS _organisation_name,"                                \
-    " o.town AS _organisation_town "                                                               \
-    "FROM facilitator f"                                                                           \
-    " LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL"        \
-    " LEFT JOIN organisation o ON o.id = e.organisation_id AND o.archived_at IS NULL "             \
-    "WHERE (f.status IN ('accredited', 'suspended')"                                               \
+    "SELECT f.given_name, f.family_name, f.registration_number, CASE WHEN f.status = "             \
+    "'accredited' AND f.accredited_until < registry_today() THEN 'lapsed' ELSE f.status END AS "   \
+    "status, f.accredited_until, (f.status = 'accredited' AND NOT coalesce(f.accredited_until < "  \
+    "registry_today(), false) AND o.id IS NOT NULL AND coalesce((SELECT true FROM licence li "     \
+    "WHERE li.organisation_id = o.id AND licence_effective_status(li.status, li.valid_until, "     \
+    "registry_today()) = 'active' AND li.valid_from <= registry_today() LIMIT 1), false)) AS "     \
+    "may_deliver, o.id IS NOT NULL AS _employed, o.name AS _organisation_name, o.town AS "         \
+    "_organisation_town FROM facilitator f LEFT JOIN facilitator_employment e ON "                 \
+    "e.facilitator_id = f.id AND e.ended_on IS NULL LEFT JOIN organisation o ON o.id = "           \
+    "e.organisation_id AND o.archived_at IS NULL WHERE (f.status IN ('accredited', 'suspended')"   \
     "       OR (f.status = 'withdrawn' AND f.accredited_on IS NOT NULL)) "
 
 /* The LIKE pattern for names starting with $1: folded, LIKE's own characters escaped. Written
@@ -176,13 +162,11 @@ const struct db_stmt public_stmts[] = {
     /* The upcoming runs of a page of sites in one query: $1 the sites' ids, $2 self_referral,
      * $3 starting_within_days. */
     {"pub_runs",
-     "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday,"
-     " to_char(r.start_time, 'HH24:MI') AS start_time,"
-     " greatest(r.capacity_families - r.families_enrolled, 0) AS places_left,"
-     " r.capacity_families,"
-     " r.accepting_referrals AND programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals,"
-     " r.self_referral_allowed "
-     "FROM programme_run r WHERE r.location_id = ANY ($1::uuid[]) AND " PUB_UPCOMING PUB_RUNS_2_3
+     "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday, "
+     "to_char(r.start_time, 'HH24:MI') AS start_time, greatest(r.capacity_families - "
+     "r.families_enrolled, 0) AS places_left, r.capacity_families, r.accepting_referrals AND "
+     "programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals, r.self_referral_allowed FROM "
+     "programme_run r WHERE r.location_id = ANY ($1::uuid[]) AND " PUB_UPCOMING PUB_RUNS_2_3
      " ORDER BY r.location_id, r.starts_on, r.start_time NULLS LAST, r.id"},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
@@ -191,8 +175,8 @@ const struct db_stmt public_stmts[] = {
     {"pub_fac_search", PUB_FAC_SELECT
      "AND (registry_fold(f.given_name || ' ' || f.family_name) LIKE " PUB_PREFIX
      "     OR registry_fold(f.family_name || ' ' || f.given_name) LIKE " PUB_PREFIX ")"
-     " ORDER BY registry_fold(f.family_name), registry_fold(f.given_name), f.family_name,"
-     "          f.given_name, f.registration_number LIMIT $2::int"},
+     " ORDER BY registry_fold(f.family_name), registry_fold(f.given_name), f.family_name, "
+     "f.given_name, f.registration_number LIMIT $2::int"},
     {NULL, NULL},
 };
 

@@ -61,88 +61,56 @@
 
 /* Section rows: section, k1, k2 (NULL unless two keys), count; in the order documented above. */
 #define REP_SUMMARY_SQL                                                                            \
-    "WITH org AS ("                                                                                \
-    " SELECT coalesce((SELECT licence_effective_status(l.status, l.valid_until, registry_today())" \
-    "                  FROM licence l WHERE l.organisation_id = o.id"                              \
-    "                  ORDER BY l.created_at DESC, l.id DESC LIMIT 1), 'none') AS k"               \
-    " FROM organisation o WHERE o.archived_at IS NULL),"                                           \
-    " fac AS ("                                                                                    \
-    " SELECT CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today()"          \
-    "             THEN 'lapsed' ELSE f.status END AS k FROM facilitator f),"                       \
-    " run AS ("                                                                                    \
-    " SELECT extract(year FROM r.starts_on)::int AS y, r.status, r.families_started,"              \
-    "        r.families_completed FROM programme_run r),"                                          \
-    " rows AS ("                                                                                   \
-    " SELECT 1 AS s, 'organisations' AS section, v.o AS o1, 0 AS o2, v.k AS k1, NULL::text AS k2," \
-    "        (SELECT count(*) FROM org WHERE org.k = v.k) AS n"                                    \
-    " FROM unnest(ARRAY['active', 'pending', 'suspended', 'expired', 'revoked', 'none'])"          \
-    "      WITH ORDINALITY AS v (k, o)"                                                            \
-    " UNION ALL"                                                                                   \
-    " SELECT 2, 'facilitators', v.o, 0, v.k, NULL, (SELECT count(*) FROM fac WHERE fac.k = v.k)"   \
-    " FROM unnest(ARRAY['in_training', 'accredited', 'lapsed', 'suspended', 'withdrawn'])"         \
-    "      WITH ORDINALITY AS v (k, o)"                                                            \
-    " UNION ALL"                                                                                   \
-    " SELECT 3, 'practitioners_trained', p.y, 0, p.y::text, NULL, count(DISTINCT p.fid)"           \
-    " FROM (SELECT extract(year FROM t.ends_on)::int AS y, e.facilitator_id AS fid"                \
-    "       FROM enrolment e JOIN training_session t ON t.id = e.session_id"                       \
-    "       JOIN course c ON c.id = t.course_id"                                                   \
-    "       WHERE e.status = 'passed' AND c.kind = 'practitioner'"                                 \
-    "         AND t.status <> 'cancelled') p GROUP BY p.y"                                         \
-    " UNION ALL"                                                                                   \
-    " SELECT 4, 'programme_runs', run.y,"                                                          \
-    "        array_position(ARRAY['planned', 'recruiting', 'running', 'completed', 'cancelled'],"  \
-    "                       run.status), run.y::text, run.status, count(*)"                        \
-    " FROM run GROUP BY run.y, run.status"                                                         \
-    " UNION ALL"                                                                                   \
-    " SELECT 5, 'families_reached', run.y, 0, run.y::text, NULL, sum(run.families_started)"        \
-    " FROM run WHERE run.families_started IS NOT NULL GROUP BY run.y"                              \
-    " UNION ALL"                                                                                   \
-    " SELECT 6, 'families_completed', run.y, 0, run.y::text, NULL, sum(run.families_completed)"    \
-    " FROM run WHERE run.families_completed IS NOT NULL GROUP BY run.y"                            \
-    " UNION ALL"                                                                                   \
-    " SELECT 7, 'locations', v.o, 0, v.k, NULL,"                                                   \
-    "        (SELECT count(*) FROM location l"                                                     \
-    "         WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL)"                          \
-    " FROM unnest(ARRAY['community', 'family_centre', 'school', 'prison', 'health', 'other'])"     \
-    "      WITH ORDINALITY AS v (k, o))"                                                           \
+    "WITH org AS (SELECT coalesce((SELECT licence_effective_status(l.status, l.valid_until, "      \
+    "registry_today()) FROM licence l WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, " \
+    "l.id DESC LIMIT 1), 'none') AS k FROM organisation o WHERE o.archived_at IS NULL), fac AS "   \
+    "(SELECT CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN "    \
+    "'lapsed' ELSE f.status END AS k FROM facilitator f), run AS (SELECT extract(year FROM "       \
+    "r.starts_on)::int AS y, r.status, r.families_started, r.families_completed FROM "             \
+    "programme_run r), rows AS (SELECT 1 AS s, 'organisations' AS section, v.o AS o1, 0 AS o2, "   \
+    "v.k AS k1, NULL::text AS k2, (SELECT count(*) FROM org WHERE org.k = v.k) AS n FROM "         \
+    "unnest(ARRAY['active', 'pending', 'suspended', 'expired', 'revoked', 'none']) WITH "          \
+    "ORDINALITY AS v (k, o) UNION ALL SELECT 2, 'facilitators', v.o, 0, v.k, NULL, (SELECT "       \
+    "count(*) FROM fac WHERE fac.k = v.k) FROM unnest(ARRAY['in_training', 'accredited', "         \
+    "'lapsed', 'suspended', 'withdrawn']) WITH ORDINALITY AS v (k, o) UNION ALL SELECT 3, "        \
+    "'practitioners_trained', p.y, 0, p.y::text, NULL, count(DISTINCT p.fid) FROM (SELECT "        \
+    "extract(year FROM t.ends_on)::int AS y, e.facilitator_id AS fid FROM enrolment e JOIN "       \
+    "training_session t ON t.id = e.session_id JOIN course c ON c.id = t.course_id WHERE "         \
+    "e.status = 'passed' AND c.kind = 'practitioner' AND t.status <> 'cancelled') p GROUP BY p.y " \
+    "UNION ALL SELECT 4, 'programme_runs', run.y, array_position(ARRAY['planned', 'recruiting', "  \
+    "'running', 'completed', 'cancelled'], run.status), run.y::text, run.status, count(*) FROM "   \
+    "run GROUP BY run.y, run.status UNION ALL SELECT 5, 'families_reached', run.y, 0, "            \
+    "run.y::text, NULL, sum(run.families_started) FROM run WHERE run.families_started IS NOT "     \
+    "NULL GROUP BY run.y UNION ALL SELECT 6, 'families_completed', run.y, 0, run.y::text, NULL, "  \
+    "sum(run.families_completed) FROM run WHERE run.families_completed IS NOT NULL GROUP BY "      \
+    "run.y UNION ALL SELECT 7, 'locations', v.o, 0, v.k, NULL, (SELECT count(*) FROM location l "  \
+    "WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL) FROM unnest(ARRAY['community', "   \
+    "'family_centre', 'school', 'prison', 'health', 'other']) WITH ORDINALITY AS v (k, o))"        \
     "SELECT section, k1, k2, n::bigint AS count FROM rows ORDER BY s, o1, o2"
 
 /* $1 within_days. One row with only _today when nothing expires. */
 #define REP_EXPIRING_SQL                                                                           \
-    "SELECT t.today::text AS _today, x.* FROM (SELECT registry_today() AS today) t "               \
-    "LEFT JOIN ("                                                                                  \
-    " SELECT 'licence' AS type, l.id, l.number AS reference, o.name AS holder,"                    \
-    "        l.valid_until AS expires_on, l.valid_until - registry_today() AS days_left,"          \
-    "        o.id AS organisation_id, o.name AS organisation_name,"                                \
-    "        o.email AS organisation_email, o.phone AS organisation_phone,"                        \
-    "        NULL::jsonb AS at_risk"                                                               \
-    " FROM licence l JOIN organisation o ON o.id = l.organisation_id"                              \
-    " WHERE o.archived_at IS NULL"                                                                 \
-    "   AND licence_effective_status(l.status, l.valid_until, registry_today()) = 'active'"        \
-    "   AND l.valid_until BETWEEN registry_today() AND registry_today() + $1::int"                 \
-    " UNION ALL"                                                                                   \
-    " SELECT 'accreditation', f.id, f.registration_number,"                                        \
-    "        f.given_name || ' ' || f.family_name, f.accredited_until,"                            \
-    "        f.accredited_until - registry_today(), o.id, o.name, o.email, o.phone, NULL"          \
-    " FROM facilitator f"                                                                          \
-    " LEFT JOIN LATERAL (SELECT e.organisation_id FROM facilitator_employment e"                   \
-    "                    WHERE e.facilitator_id = f.id AND e.started_on <= registry_today()"       \
-    "                      AND (e.ended_on IS NULL OR e.ended_on >= registry_today())"             \
-    "                    ORDER BY e.started_on DESC, e.id LIMIT 1) cur ON true"                    \
-    " LEFT JOIN organisation o ON o.id = cur.organisation_id"                                      \
-    " WHERE f.status = 'accredited'"                                                               \
-    "   AND f.accredited_until BETWEEN registry_today() AND registry_today() + $1::int"            \
-    " UNION ALL"                                                                                   \
-    " SELECT 'programme_at_risk', p.id,"                                                           \
-    "        (SELECT string_agg(a->>'facilitator', ', ') FROM jsonb_array_elements(k.at_risk) a)," \
-    "        o.name, greatest(p.starts_on, registry_today()),"                                     \
-    "        greatest(p.starts_on - registry_today(), 0), o.id, o.name, o.email, o.phone,"         \
-    "        k.at_risk"                                                                            \
-    " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
-    " CROSS JOIN LATERAL (SELECT programme_at_risk(p.id) AS at_risk) k"                            \
-    " WHERE p.status IN ('planned', 'recruiting', 'running') AND p.ends_on >= registry_today()"    \
-    "   AND k.at_risk <> '[]'::jsonb"                                                              \
-    ") x ON true "                                                                                 \
+    "SELECT t.today::text AS _today, x.* FROM (SELECT registry_today() AS today) t LEFT JOIN "     \
+    "(SELECT 'licence' AS type, l.id, l.number AS reference, o.name AS holder, l.valid_until AS "  \
+    "expires_on, l.valid_until - registry_today() AS days_left, o.id AS organisation_id, o.name "  \
+    "AS organisation_name, o.email AS organisation_email, o.phone AS organisation_phone, "         \
+    "NULL::jsonb AS at_risk FROM licence l JOIN organisation o ON o.id = l.organisation_id WHERE " \
+    "o.archived_at IS NULL AND licence_effective_status(l.status, l.valid_until, "                 \
+    "registry_today()) = 'active' AND l.valid_until BETWEEN registry_today() AND "                 \
+    "registry_today() + $1::int UNION ALL SELECT 'accreditation', f.id, f.registration_number, "   \
+    "f.given_name || ' ' || f.family_name, f.accredited_until, f.accredited_until - "              \
+    "registry_today(), o.id, o.name, o.email, o.phone, NULL FROM facilitator f LEFT JOIN LATERAL " \
+    "(SELECT e.organisation_id FROM facilitator_employment e WHERE e.facilitator_id = f.id AND "   \
+    "e.started_on <= registry_today() AND (e.ended_on IS NULL OR e.ended_on >= registry_today()) " \
+    "ORDER BY e.started_on DESC, e.id LIMIT 1) cur ON true LEFT JOIN organisation o ON o.id = "    \
+    "cur.organisation_id WHERE f.status = 'accredited' AND f.accredited_until BETWEEN "            \
+    "registry_today() AND registry_today() + $1::int UNION ALL SELECT 'programme_at_risk', p.id, " \
+    "(SELECT string_agg(a->>'facilitator', ', ') FROM jsonb_array_elements(k.at_risk) a), "        \
+    "o.name, greatest(p.starts_on, registry_today()), greatest(p.starts_on - registry_today(), "   \
+    "0), o.id, o.name, o.email, o.phone, k.at_risk FROM programme_run p JOIN organisation o ON "   \
+    "o.id = p.organisation_id CROSS JOIN LATERAL (SELECT programme_at_risk(p.id) AS at_risk) k "   \
+    "WHERE p.status IN ('planned', 'recruiting', 'running') AND p.ends_on >= registry_today() "    \
+    "AND k.at_risk <> '[]'::jsonb) x ON true "                                                     \
     "ORDER BY x.expires_on, x.type, x.reference"
 
 const struct db_stmt reports_stmts[] = {

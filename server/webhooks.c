@@ -1,33 +1,24 @@
-/* webhooks.c: /v1/webhooks. A licensee's organisation subscribes a URL to events; every change
- * those events describe writes one outbox row per matching subscription in the change's own
- * transaction (webhooks_enqueue), and one background thread delivers the outbox with libcurl,
- * signed as Standard Webhooks says (https://www.standardwebhooks.com/):
+/* webhooks.c: /v1/webhooks. An organisation subscribes a URL to events; a change writes one
+ * outbox row per matching subscription in its own transaction (webhooks_enqueue), and one thread
+ * delivers the outbox with libcurl, signed as Standard Webhooks says (webhook-id msg_<outbox row>,
+ * the same on every retry; webhook-timestamp; webhook-signature v1,<base64 HMAC-SHA256(secret,
+ * id "." timestamp "." body)>).
  *
- *     webhook-id: msg_<outbox row>            the same on every retry of a message
- *     webhook-timestamp: <unix seconds>       of this attempt
- *     webhook-signature: v1,<base64 HMAC-SHA256(secret, id "." timestamp "." body)>
+ * Delivery: due rows are claimed in one short transaction (FOR UPDATE SKIP LOCKED, so instances
+ * share the work, with a lease on next_attempt_at so none is taken twice) and POSTed with no
+ * connection held (10 s timeout, no redirects, no proxy, TLS verified); the attempt is recorded
+ * in a second transaction. Not 2xx: retried after 1, 60, 360, 1440, 3600 and 7200 times the
+ * retry base (5 s: about a day in all); then the message is dead and its subscription failing
+ * (a later success makes it active again).
  *
- * Delivery. The worker claims due rows in one short transaction (FOR UPDATE SKIP LOCKED, so
- * several instances share the work, and a lease on next_attempt_at so a claimed row is not taken
- * twice), gives the connection back, POSTs each (10 s timeout, no redirects, no proxy, TLS
- * verified), then records the attempt in a second short transaction. A 2xx is delivered; anything
- * else is retried after 1, 60, 360, 1440, 3600 and 7200 times the retry base (5 s: 5 s, 5 min,
- * 30 min, 2 h, 5 h, 10 h, about a day in all); after the last retry the message is dead and its
- * subscription marked failing (a later success marks it active again).
+ * Targets: https, a host name (no IP literal) resolving only to public addresses, unless the
+ * host:port is in REGISTRY_WEBHOOK_ALLOW_HOSTS (anything, plain http too). Checked on subscribing
+ * and on every attempt, which connects to the address just checked (CURLOPT_RESOLVE), so a DNS
+ * answer that changes in between cannot reach an internal host.
  *
- * Targets. A URL must be https, its host a name (not an IP literal) that resolves only to public
- * addresses; the one exception is a host:port named in REGISTRY_WEBHOOK_ALLOW_HOSTS, which may be
- * anything and use plain http. The check runs on subscribing and again on every attempt, and the
- * attempt connects to the address just checked (CURLOPT_RESOLVE), so a DNS answer that changes in
- * between cannot send us to an internal host.
- *
- * Expiry. The daily expiry job (scheduler.c) calls webhooks_enqueue_expiring, which enqueues
- * facilitator.accreditation_expiring and licence.expiring for what ends exactly 30 and 7 days
- * ahead; webhook_expiry_sent remembers each (subject, days ahead, end date), so running it again
- * the same day sends nothing twice.
- *
- * Who: an org_admin manages their own organisation's subscriptions, an admin any (naming the
- * organisation on create); nobody else. The secret is returned once, on create. */
+ * Expiry: the daily job (scheduler.c) enqueues what ends exactly 30 and 7 days ahead, once each
+ * (webhook_expiry_sent). Who: an org_admin for their organisation, an admin for any; the secret
+ * is returned once, on create. */
 #include "registry/webhooks.h"
 
 #include <arpa/inet.h>
@@ -76,19 +67,17 @@
 /* Retry delays in units of the retry base (REGISTRY_WEBHOOK_RETRY_BASE_MS). */
 static const int retry_factors[] = {1, 60, 360, 1440, 3600, 7200};
 
-static const char *const event_names[] = {
-    "facilitator.status_changed",
-    "facilitator.accreditation_expiring",
-    "licence.status_changed",
-    "licence.expiring",
-    "programme.changed",
-    "programme.at_risk",
-    /* Employment requests (facilitators.c). */
-    "facilitator.employment_requested",
-    "facilitator.employment_approved",
-    "facilitator.employment_declined",
-    NULL,
-};
+/* The events a subscription may name (employment_*: facilitators.c). */
+static const char *const event_names[] = {"facilitator.status_changed",
+                                          "facilitator.accreditation_expiring",
+                                          "licence.status_changed",
+                                          "licence.expiring",
+                                          "programme.changed",
+                                          "programme.at_risk",
+                                          "facilitator.employment_requested",
+                                          "facilitator.employment_approved",
+                                          "facilitator.employment_declined",
+                                          NULL};
 
 /* The envelope's timestamp, RFC 3339 UTC with milliseconds. */
 #define WH_NOW "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -98,8 +87,7 @@ static const char *const event_names[] = {
 #define WH_OUTBOX_FROM_S                                                                           \
     "INSERT INTO webhook_outbox (subscription_id, event, body)"                                    \
     " SELECT w.id, $1::text, jsonb_build_object('type', $1::text, 'timestamp', " WH_NOW ","        \
-    "  'data', s.data)::text"                                                                      \
-    " FROM s JOIN webhook_subscription w ON w.organisation_id = s.org"                             \
+    "  'data', s.data)::text FROM s JOIN webhook_subscription w ON w.organisation_id = s.org"      \
     " WHERE w.status = 'active' AND $1::text = ANY (w.events)"
 
 #define WH_FAC_STATUS                                                                              \
@@ -117,113 +105,94 @@ const struct db_stmt webhooks_stmts[] = {
     {"wh_org", "SELECT id, archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     /* $1 organisation, $2 url, $3 events (JSON array), $4 secret, $5 the acting user. */
     {"wh_insert",
-     "INSERT INTO webhook_subscription (organisation_id, url, events, secret, created_by)"
-     " SELECT $1::uuid, $2::text, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)),"
-     " $4::text, $5::uuid RETURNING id"},
+     "INSERT INTO webhook_subscription (organisation_id, url, events, secret, created_by) SELECT "
+     "$1::uuid, $2::text, ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), $4::text, $5::uuid "
+     "RETURNING id"},
     /* $1 organisation (NULL: all), $2/$3 cursor (created_at, id), $4 limit. */
     {"wh_list",
      "SELECT " WH_COLUMNS "FROM webhook_subscription w"
-     " WHERE ($1::uuid IS NULL OR w.organisation_id = $1::uuid)"
-     " AND ($2::uuid IS NULL OR w.organisation_id = $2::uuid)"
-     " AND ($3::timestamptz IS NULL OR (w.created_at, w.id) > ($3::timestamptz, $4::uuid))"
-     " ORDER BY w.created_at, w.id LIMIT $5::int"},
+     " WHERE ($1::uuid IS NULL OR w.organisation_id = $1::uuid) AND ($2::uuid IS NULL OR "
+     "w.organisation_id = $2::uuid) AND ($3::timestamptz IS NULL OR (w.created_at, w.id) > "
+     "($3::timestamptz, $4::uuid)) ORDER BY w.created_at, w.id LIMIT $5::int"},
     {"wh_delete", "DELETE FROM webhook_subscription WHERE id = $1::uuid"},
     /* $1 subscription, $2/$3 cursor (attempted_at, id), $4 limit. Newest first. */
     {"wh_deliveries",
-     "SELECT d.id, 'msg_' || replace(d.outbox_id::text, '-', '') AS webhook_id, o.event,"
-     " d.attempt, d.attempted_at, d.status_code, d.error, d.duration_ms, d.outcome,"
-     " d.attempted_at::text AS _attempted_at"
-     " FROM webhook_delivery d JOIN webhook_outbox o ON o.id = d.outbox_id"
-     " WHERE d.subscription_id = $1::uuid"
-     " AND ($2::timestamptz IS NULL OR (d.attempted_at, d.id) < ($2::timestamptz, $3::uuid))"
-     " ORDER BY d.attempted_at DESC, d.id DESC LIMIT $4::int"},
+     "SELECT d.id, 'msg_' || replace(d.outbox_id::text, '-', '') AS webhook_id, o.event, "
+     "d.attempt, d.attempted_at, d.status_code, d.error, d.duration_ms, d.outcome, "
+     "d.attempted_at::text AS _attempted_at FROM webhook_delivery d JOIN webhook_outbox o ON o.id "
+     "= d.outbox_id WHERE d.subscription_id = $1::uuid AND ($2::timestamptz IS NULL OR "
+     "(d.attempted_at, d.id) < ($2::timestamptz, $3::uuid)) ORDER BY d.attempted_at DESC, d.id "
+     "DESC LIMIT $4::int"},
 
     /* Enqueue: $1 event, $2 subject, $3 the subject's status before the change (NULL: none). */
     {"wh_enq_facilitator",
-     "WITH s AS (SELECT e.organisation_id AS org, jsonb_build_object("
-     "  'registration_number', f.registration_number, 'status', x.st,"
-     "  'accredited_until', f.accredited_until, 'previous_status', $3::text,"
-     "  'reason', f.reason) AS data"
-     " FROM facilitator f"
-     " JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL,"
-     " LATERAL (SELECT " WH_FAC_STATUS " AS st) x"
+     "WITH s AS (SELECT e.organisation_id AS org, jsonb_build_object( 'registration_number', "
+     "f.registration_number, 'status', x.st, 'accredited_until', f.accredited_until, "
+     "'previous_status', $3::text, 'reason', f.reason) AS data FROM facilitator f JOIN "
+     "facilitator_employment e "
+     "ON e.facilitator_id = f.id AND e.ended_on IS NULL, LATERAL (SELECT " WH_FAC_STATUS " AS st) x"
      " WHERE f.id = $2::uuid AND ($3::text IS NULL OR x.st <> $3::text)) " WH_OUTBOX_FROM_S},
     {"wh_enq_licence",
-     "WITH s AS (SELECT l.organisation_id AS org, jsonb_build_object("
-     "  'id', l.id, 'number', l.number, 'status', x.st, 'valid_from', l.valid_from,"
-     "  'valid_until', l.valid_until, 'previous_status', $3::text) AS data"
-     " FROM licence l,"
-     " LATERAL (SELECT licence_effective_status(l.status, l.valid_until, registry_today()) AS st) x"
-     " WHERE l.id = $2::uuid AND ($3::text IS NULL OR x.st <> $3::text)) " WH_OUTBOX_FROM_S},
+     "WITH s AS (SELECT l.organisation_id AS org, jsonb_build_object( 'id', l.id, 'number', "
+     "l.number, 'status', x.st, 'valid_from', l.valid_from, 'valid_until', l.valid_until, "
+     "'previous_status', $3::text) AS data FROM licence l, LATERAL (SELECT "
+     "licence_effective_status(l.status, l.valid_until, registry_today()) AS st) x WHERE l.id = "
+     "$2::uuid AND ($3::text IS NULL OR x.st <> $3::text)) " WH_OUTBOX_FROM_S},
     {"wh_enq_programme",
-     "WITH s AS (SELECT p.organisation_id AS org, jsonb_build_object("
-     "  'id', p.id, 'status', p.status, 'starts_on', p.starts_on, 'ends_on', p.ends_on,"
-     "  'location_id', p.location_id) AS data"
-     " FROM programme_run p WHERE p.id = $2::uuid) " WH_OUTBOX_FROM_S},
+     "WITH s AS (SELECT p.organisation_id AS org, jsonb_build_object( 'id', p.id, 'status', "
+     "p.status, 'starts_on', p.starts_on, 'ends_on', p.ends_on, 'location_id', p.location_id) AS "
+     "data FROM programme_run p WHERE p.id = $2::uuid) " WH_OUTBOX_FROM_S},
     /* facilitator.employment_*: to the requesting organisation. */
     {"wh_enq_employment",
-     "WITH s AS (SELECT q.organisation_id AS org, jsonb_build_object("
-     "  'id', q.id, 'facilitator_id', q.facilitator_id, 'registration_number',"
-     "  f.registration_number, 'organisation_id', q.organisation_id, 'starts_on', q.starts_on,"
-     "  'status', q.status, 'reason', q.reason) AS data"
-     " FROM facilitator_employment_request q JOIN facilitator f ON f.id = q.facilitator_id"
-     " WHERE q.id = $2::uuid) " WH_OUTBOX_FROM_S},
+     "WITH s AS (SELECT q.organisation_id AS org, jsonb_build_object( 'id', q.id, "
+     "'facilitator_id', q.facilitator_id, 'registration_number', f.registration_number, "
+     "'organisation_id', q.organisation_id, 'starts_on', q.starts_on, 'status', q.status, "
+     "'reason', q.reason) AS data FROM facilitator_employment_request q JOIN facilitator f ON f.id "
+     "= q.facilitator_id WHERE q.id = $2::uuid) " WH_OUTBOX_FROM_S},
 
     /* The worker. $1 lease in seconds, $2 batch size. */
     {"wh_claim",
-     "UPDATE webhook_outbox o SET next_attempt_at = now() + make_interval(secs => $1::int)"
-     " FROM webhook_subscription w"
-     " WHERE o.id IN (SELECT id FROM webhook_outbox WHERE state = 'pending'"
-     "                AND next_attempt_at <= now() ORDER BY next_attempt_at"
-     "                LIMIT $2::int FOR UPDATE SKIP LOCKED)"
-     " AND w.id = o.subscription_id"
-     " RETURNING o.id, 'msg_' || replace(o.id::text, '-', '') AS msg_id, o.body,"
-     " o.attempts + 1 AS attempts,"
-     " w.id AS subscription_id, w.url, w.secret"},
+     "UPDATE webhook_outbox o SET next_attempt_at = now() + make_interval(secs => $1::int) FROM "
+     "webhook_subscription w WHERE o.id IN (SELECT id FROM webhook_outbox WHERE state = 'pending' "
+     "AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
+     "AND w.id = o.subscription_id RETURNING o.id, 'msg_' || replace(o.id::text, '-', '') AS "
+     "msg_id, o.body, o.attempts + 1 AS attempts, w.id AS subscription_id, w.url, w.secret"},
     /* $1 outbox row, $2 attempt, $3 status code, $4 error, $5 duration ms, $6 outcome
      * (delivered, retry, dead), $7 delay before the next attempt in ms. */
     {"wh_record",
-     "WITH o AS (UPDATE webhook_outbox SET"
-     "  state = CASE $6::text WHEN 'retry' THEN 'pending' ELSE $6::text END, attempts = $2::int,"
-     "  next_attempt_at = now() + make_interval(secs => $7::double precision / 1000)"
-     "  WHERE id = $1::uuid RETURNING id, subscription_id),"
-     " d AS (INSERT INTO webhook_delivery"
-     "  (outbox_id, subscription_id, attempt, status_code, error, duration_ms, outcome)"
-     "  SELECT o.id, o.subscription_id, $2::int, $3::int, $4::text, $5::int, $6::text FROM o) "
-     "UPDATE webhook_subscription w SET"
-     " status = CASE $6::text WHEN 'dead' THEN 'failing' ELSE 'active' END, updated_at = now()"
-     " FROM o WHERE w.id = o.subscription_id AND $6::text IN ('dead', 'delivered')"
-     " AND w.status <> CASE $6::text WHEN 'dead' THEN 'failing' ELSE 'active' END"},
+     "WITH o AS (UPDATE webhook_outbox SET state = CASE $6::text WHEN 'retry' THEN 'pending' ELSE "
+     "$6::text END, attempts = $2::int, next_attempt_at = now() + make_interval(secs => $7::double "
+     "precision / 1000) WHERE id = $1::uuid RETURNING id, subscription_id), d AS (INSERT INTO "
+     "webhook_delivery (outbox_id, subscription_id, attempt, status_code, error, duration_ms, "
+     "outcome) SELECT o.id, o.subscription_id, $2::int, $3::int, $4::text, $5::int, $6::text FROM "
+     "o) UPDATE webhook_subscription w SET status = CASE $6::text WHEN 'dead' THEN 'failing' ELSE "
+     "'active' END, updated_at = now() FROM o WHERE w.id = o.subscription_id AND $6::text IN "
+     "('dead', 'delivered') AND w.status <> CASE $6::text WHEN 'dead' THEN 'failing' ELSE 'active' "
+     "END"},
 
     {"wh_outbox_depth", "SELECT count(*) AS n FROM webhook_outbox WHERE state = 'pending'"},
     /* The expiry job's enqueueing (webhooks_enqueue_expiring). */
     /* $1 'facilitator.accreditation_expiring'. */
     {"wh_expiry_facilitators",
-     "WITH c AS (SELECT f.id, f.registration_number, f.accredited_until, d.days,"
-     "  e.organisation_id AS org"
-     " FROM facilitator f"
-     " JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL"
-     " JOIN (VALUES (30), (7)) d (days) ON f.accredited_until = registry_today() + d.days"
-     " WHERE f.status = 'accredited'),"
-     " k AS (INSERT INTO webhook_expiry_sent (kind, subject_id, days_ahead, ends_on)"
-     "  SELECT 'facilitator', c.id, c.days, c.accredited_until FROM c"
-     "  ON CONFLICT DO NOTHING RETURNING subject_id, days_ahead),"
-     " s AS (SELECT c.org, jsonb_build_object('registration_number', c.registration_number,"
-     "  'status', 'accredited', 'accredited_until', c.accredited_until, 'days_ahead', c.days)"
-     "  AS data FROM c JOIN k ON k.subject_id = c.id AND k.days_ahead = c.days) " WH_OUTBOX_FROM_S},
+     "WITH c AS (SELECT f.id, f.registration_number, f.accredited_until, d.days, e.organisation_id "
+     "AS org FROM facilitator f JOIN facilitator_employment e ON e.facilitator_id = f.id AND "
+     "e.ended_on IS NULL JOIN (VALUES (30), (7)) d (days) ON f.accredited_until = registry_today() "
+     "+ d.days WHERE f.status = 'accredited'), k AS (INSERT INTO webhook_expiry_sent (kind, "
+     "subject_id, days_ahead, ends_on) SELECT 'facilitator', c.id, c.days, c.accredited_until FROM "
+     "c ON CONFLICT DO NOTHING RETURNING subject_id, days_ahead), s AS (SELECT c.org, "
+     "jsonb_build_object('registration_number', c.registration_number, 'status', 'accredited', "
+     "'accredited_until', c.accredited_until, 'days_ahead', c.days) AS data FROM c JOIN k ON "
+     "k.subject_id = c.id AND k.days_ahead = c.days) " WH_OUTBOX_FROM_S},
     /* $1 'licence.expiring'. */
     {"wh_expiry_licences",
-     "WITH c AS (SELECT l.id, l.number, l.status, l.valid_until, d.days,"
-     "  l.organisation_id AS org"
-     " FROM licence l"
-     " JOIN (VALUES (30), (7)) d (days) ON l.valid_until = registry_today() + d.days"
-     " WHERE l.status IN ('active', 'suspended')),"
-     " k AS (INSERT INTO webhook_expiry_sent (kind, subject_id, days_ahead, ends_on)"
-     "  SELECT 'licence', c.id, c.days, c.valid_until FROM c"
-     "  ON CONFLICT DO NOTHING RETURNING subject_id, days_ahead),"
-     " s AS (SELECT c.org, jsonb_build_object('id', c.id, 'number', c.number,"
-     "  'status', c.status, 'valid_until', c.valid_until, 'days_ahead', c.days)"
-     "  AS data FROM c JOIN k ON k.subject_id = c.id AND k.days_ahead = c.days) " WH_OUTBOX_FROM_S},
+     "WITH c AS (SELECT l.id, l.number, l.status, l.valid_until, d.days, l.organisation_id AS org "
+     "FROM licence l JOIN (VALUES (30), (7)) d (days) ON l.valid_until = registry_today() + d.days "
+     "WHERE l.status IN ('active', 'suspended')), k AS (INSERT INTO webhook_expiry_sent (kind, "
+     "subject_id, days_ahead, ends_on) SELECT 'licence', c.id, c.days, c.valid_until FROM c ON "
+     "CONFLICT DO NOTHING RETURNING subject_id, days_ahead), s AS (SELECT c.org, "
+     "jsonb_build_object('id', c.id, 'number', c.number, 'status', c.status, 'valid_until', "
+     "c.valid_until, 'days_ahead', c.days) AS data FROM c JOIN k ON k.subject_id = c.id AND "
+     "k.days_ahead = c.days) " WH_OUTBOX_FROM_S},
     {NULL, NULL},
 };
 
@@ -487,29 +456,31 @@ out:
 int
 webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_t *before)
 {
-    const char *stmt, *params[3];
+    /* By event (a prefix for employment_*): the statement, and whether it takes the status
+     * before ($3). */
+    static const struct {
+        const char *event, *stmt;
+        int nparams;
+    } enqueues[] = {{"facilitator.status_changed", "wh_enq_facilitator", 3},
+                    {"licence.status_changed", "wh_enq_licence", 3},
+                    {"programme.changed", "wh_enq_programme", 2},
+                    {"facilitator.employment_", "wh_enq_employment", 2}};
+    const char *params[3] = {event, subject_id,
+                             json_string_value(json_object_get(before, "status"))};
     PGresult *res;
+    size_t i;
     int status = 0;
 
-    if (strcmp(event, "facilitator.status_changed") == 0) {
-        stmt = "wh_enq_facilitator";
-    } else if (strcmp(event, "licence.status_changed") == 0) {
-        stmt = "wh_enq_licence";
-    } else if (strcmp(event, "programme.changed") == 0) {
-        stmt = "wh_enq_programme";
-    } else if (strncmp(event, "facilitator.employment_", 23) == 0) {
-        stmt = "wh_enq_employment";
-    } else {
+    for (i = 0; i < sizeof(enqueues) / sizeof(enqueues[0]); i++) {
+        if (strncmp(event, enqueues[i].event, strlen(enqueues[i].event)) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof(enqueues) / sizeof(enqueues[0])) {
         logging_event("error", NULL, "webhooks: no enqueue for event %s", event);
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    params[0] = event;
-    params[1] = subject_id;
-    params[2] = json_string_value(json_object_get(before, "status"));
-    res = db_exec(
-        r->db, stmt,
-        strcmp(stmt, "wh_enq_programme") == 0 || strcmp(stmt, "wh_enq_employment") == 0 ? 2 : 3,
-        params);
+    res = db_exec(r->db, enqueues[i].stmt, enqueues[i].nparams, params);
     if (!db_ok(res)) {
         status = problem_from_db(r, res);
     }
@@ -545,11 +516,8 @@ webhooks_create(struct req *r)
     struct target t;
     int status;
 
-    if ((status = role_or_problem(r)) != 0 || (status = http_read_json_or_problem(r, &in)) != 0) {
-        goto out;
-    }
-    if (validate_fields(in, wh_fields, 1, errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = role_or_problem(r)) != 0
+        || (status = resource_body_or_problem(r, wh_fields, 1, &in)) != 0) {
         goto out;
     }
     resource_known_unique(in, "events", event_names, errors);
@@ -601,11 +569,8 @@ webhooks_create(struct req *r)
     params[2] = events;
     params[3] = secret;
     params[4] = r->principal.sub;
-    if ((status = http_insert_or_problem(r, "wh_insert", 5, params, id, sizeof(id))) != 0) {
-        goto out;
-    }
-    params[0] = id;
-    if ((status = http_exec_or_problem(r, "wh_get", 1, params, &res)) != 0) {
+    if ((status = http_insert_or_problem(r, "wh_insert", 5, params, id, sizeof(id))) != 0
+        || (status = http_row_or_problem(r, "wh_get", id, "webhook", NULL, &res)) != 0) {
         goto out;
     }
     after = db_row_to_json(res, 0);
@@ -663,37 +628,28 @@ RESOURCE_HANDLER(webhooks_list, list, webhook_resource)
 RESOURCE_HANDLER(webhooks_get, get, webhook_resource)
 RESOURCE_HANDLER(webhooks_delete, delete, webhook_resource)
 
-int
-webhooks_deliveries(struct req *r)
+/* A subscription's deliveries are listed when the subscription may be seen. */
+static int
+deliveries_listing(struct req *r, const struct query *q, const char **params)
 {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    const char *params[4];
-    struct query q;
-    struct page p = {0, NULL};
     PGresult *res = NULL;
-    int status;
+    int status = http_row_or_problem(r, "wh_get", r->params[0], "webhook", resource_in_org, &res);
 
-    memset(&q, 0, sizeof(q));
-    if ((status = role_or_problem(r)) != 0 || (status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_page_or_problem(r, &q, &p)) != 0
-        || (status = http_cursor_or_problem(r, &p, 2, http_cursor_timestamptz)) != 0
-        || (status =
-                http_row_or_problem(r, "wh_get", r->params[0], "webhook", resource_in_org, &res))
-               != 0) {
-        goto out;
-    }
+    (void)q;
+    (void)params;
     PQclear(res);
-    res = NULL;
-    params[0] = r->params[0];
-    params[1] = page_after(&p, 0);
-    params[2] = page_after(&p, 1);
-    status = page_query_send(r, "wh_deliveries", params, 4, &p, "_attempted_at");
-out:
-    PQclear(res);
-    page_cleanup(&p);
-    query_cleanup(&q);
     return status;
 }
+
+static const struct resource delivery_resource = {
+    .name = "webhook delivery",
+    .parent = "webhook",
+    .list = "wh_deliveries",
+    .sort_key = "_attempted_at",
+    .cursor_ok = http_cursor_timestamptz,
+    .rules = {.listing = deliveries_listing, .permitted = role_or_problem}};
+
+RESOURCE_HANDLER(webhooks_deliveries, list, delivery_resource)
 
 /* ---- The worker ----------------------------------------------------------------------------- */
 
