@@ -79,6 +79,8 @@ static void
 put_string(struct jsonout_buf *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF"; /* upper case, as Jansson */
+    static const char short_from[] = "\"\\\b\f\n\r\t", short_to[] = "\"\\bfnrt";
+    const char *k;
     size_t i = 0, run;
 
     put_char(o, '"');
@@ -92,32 +94,12 @@ put_string(struct jsonout_buf *o, const char *s, size_t n)
             break;
         }
         c = (unsigned char)s[run];
-        switch (c) {
-        case '"':
-            put(o, "\\\"", 2);
-            break;
-        case '\\':
-            put(o, "\\\\", 2);
-            break;
-        case '\b':
-            put(o, "\\b", 2);
-            break;
-        case '\f':
-            put(o, "\\f", 2);
-            break;
-        case '\n':
-            put(o, "\\n", 2);
-            break;
-        case '\r':
-            put(o, "\\r", 2);
-            break;
-        case '\t':
-            put(o, "\\t", 2);
-            break;
-        default: {
+        if (c != 0 && (k = strchr(short_from, c)) != NULL) {
+            char e[2] = {'\\', short_to[k - short_from]};
+            put(o, e, sizeof(e));
+        } else {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             put(o, u, sizeof(u));
-        }
         }
         i = run + 1;
     }
