@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,28 +71,6 @@ const char config_help[] =
     "  REGISTRY_BACKDATE_MAX_DAYS  how many days in the past the licensing body may date an\n"
     "                           accreditation or licence change (effective_on; default 365)\n";
 
-static int
-int_setting(const char *name, int def, int min, int max, int *out, char *err, size_t errlen)
-{
-    const char *v = getenv(name);
-    char *end;
-    long n;
-
-    if (v == NULL || *v == '\0') {
-        *out = def;
-        return 0;
-    }
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < min || n > max) {
-        snprintf(err, errlen, "%s must be a whole number from %d to %d (got '%.40s')", name, min,
-                 max, v);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
 static const char *
 str_setting(const char *name, const char *def)
 {
@@ -100,34 +79,60 @@ str_setting(const char *name, const char *def)
     return v != NULL && *v != '\0' ? v : def;
 }
 
+#define AT(member) offsetof(struct config, member)
+
+/* clang-format off */
+static const struct { const char *name, *def; size_t at; } strings[] = {
+    {"REGISTRY_DATABASE_URL", NULL, AT(database_url)},
+    {"REGISTRY_JWT_KEY_DIR", NULL, AT(jwt_key_dir)},
+    {"REGISTRY_ISSUER", "mpact-registry", AT(issuer)},
+    {"REGISTRY_AUDIENCE", "mpact-registry", AT(audience)},
+    {"REGISTRY_STATIC_DIR", "static", AT(static_dir)},
+    {"REGISTRY_TRUSTED_PROXY", NULL, AT(trusted_proxy)},
+    {"REGISTRY_WEBHOOK_ALLOW_HOSTS", NULL, AT(webhook_allow_hosts)},
+    {"REGISTRY_METRICS_ALLOW", "127.0.0.1", AT(metrics_allow)},
+    {"REGISTRY_METRICS_TOKEN_FILE", NULL, AT(metrics_token_file)},
+    {"REGISTRY_DATABASE_URL_REPLICA", NULL, AT(database_url_replica)},
+};
+
+/* Whole-number settings: default, least, most. Checked in this order; the first bad one fails. */
+static const struct { const char *name; int def, min, max; size_t at; } ints[] = {
+    {"REGISTRY_THREADS", 64, 2, 4096, AT(threads)},
+    {"REGISTRY_CONNS_PER_ADDRESS", 16, 0, 1000000, AT(conns_per_address)},
+    {"REGISTRY_HEADER_TIMEOUT_MS", 3000, 100, 10000, AT(header_timeout_ms)},
+    {"REGISTRY_DB_POOL", 8, 1, 512, AT(db_pool)},
+    {"REGISTRY_DB_WAIT_MS", 2000, 1, 60000, AT(db_wait_ms)},
+    {"REGISTRY_DB_QUERY_TIMEOUT_MS", 2000, 100, 600000, AT(db_query_timeout_ms)},
+    {"REGISTRY_PASSWORD_SLOTS", 2, 1, 64, AT(password_slots)},
+    {"REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, AT(public_rate)},
+    {"REGISTRY_WEBHOOK_RETRY_BASE_MS", 5000, 1, 3600000, AT(webhook_retry_base_ms)},
+    {"REGISTRY_WEBHOOK_RETRIES", 6, 0, 6, AT(webhook_retries)},
+    {"REGISTRY_WEBHOOK_POLL_MS", 1000, 10, 600000, AT(webhook_poll_ms)},
+    {"REGISTRY_WEBHOOK_EXPIRY_EVERY_S", 0, 0, 86400, AT(webhook_expiry_every_s)},
+    {"REGISTRY_REPLICA_MAX_LAG_MS", 5000, 0, 600000, AT(replica_max_lag_ms)},
+    {"REGISTRY_TOKEN_RETENTION_DAYS", 30, 1, 3650, AT(token_retention_days)},
+    {"REGISTRY_BACKDATE_MAX_DAYS", 365, 0, 3650, AT(backdate_max_days)},
+};
+/* clang-format on */
+
 int
 config_load(struct config *c, char *err, size_t errlen)
 {
     const char *listen = str_setting("REGISTRY_LISTEN", "127.0.0.1:8080");
     const char *colon = strrchr(listen, ':');
+    const char *format = str_setting("REGISTRY_LOG_FORMAT", "text");
     char *end;
     long port;
-    size_t hostlen;
+    size_t hostlen, i;
 
     memset(c, 0, sizeof(*c));
-    c->database_url = str_setting("REGISTRY_DATABASE_URL", NULL);
-    c->jwt_key_dir = str_setting("REGISTRY_JWT_KEY_DIR", NULL);
-    c->issuer = str_setting("REGISTRY_ISSUER", "mpact-registry");
-    c->audience = str_setting("REGISTRY_AUDIENCE", "mpact-registry");
-    c->static_dir = str_setting("REGISTRY_STATIC_DIR", "static");
-    c->trusted_proxy = str_setting("REGISTRY_TRUSTED_PROXY", NULL);
-    c->webhook_allow_hosts = str_setting("REGISTRY_WEBHOOK_ALLOW_HOSTS", NULL);
-    c->metrics_allow = str_setting("REGISTRY_METRICS_ALLOW", "127.0.0.1");
-    c->metrics_token_file = str_setting("REGISTRY_METRICS_TOKEN_FILE", NULL);
-    c->database_url_replica = str_setting("REGISTRY_DATABASE_URL_REPLICA", NULL);
-    {
-        const char *f = str_setting("REGISTRY_LOG_FORMAT", "text");
-        if (strcmp(f, "json") == 0) {
-            c->log_json = 1;
-        } else if (strcmp(f, "text") != 0) {
-            snprintf(err, errlen, "REGISTRY_LOG_FORMAT must be text or json (got '%.40s')", f);
-            return -1;
-        }
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        *(const char **)((char *)c + strings[i].at) = str_setting(strings[i].name, strings[i].def);
+    }
+    c->log_json = strcmp(format, "json") == 0;
+    if (!c->log_json && strcmp(format, "text") != 0) {
+        snprintf(err, errlen, "REGISTRY_LOG_FORMAT must be text or json (got '%.40s')", format);
+        return -1;
     }
     c->access_ttl = 15 * 60;
     c->refresh_ttl = 30 * 24 * 3600;
@@ -148,42 +153,20 @@ config_load(struct config *c, char *err, size_t errlen)
     c->listen_host[hostlen] = '\0';
     c->listen_port = (int)port;
 
-    if (int_setting("REGISTRY_THREADS", 64, 2, 4096, &c->threads, err, errlen) != 0
-        || int_setting("REGISTRY_CONNS_PER_ADDRESS", 16, 0, 1000000, &c->conns_per_address, err,
-                       errlen)
-               != 0
-        || int_setting("REGISTRY_HEADER_TIMEOUT_MS", 3000, 100, 10000, &c->header_timeout_ms, err,
-                       errlen)
-               != 0
-        || int_setting("REGISTRY_DB_POOL", 8, 1, 512, &c->db_pool, err, errlen) != 0
-        || int_setting("REGISTRY_DB_WAIT_MS", 2000, 1, 60000, &c->db_wait_ms, err, errlen) != 0
-        || int_setting("REGISTRY_DB_QUERY_TIMEOUT_MS", 2000, 100, 600000, &c->db_query_timeout_ms,
-                       err, errlen)
-               != 0
-        || int_setting("REGISTRY_PASSWORD_SLOTS", 2, 1, 64, &c->password_slots, err, errlen) != 0
-        || int_setting("REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, &c->public_rate, err, errlen)
-               != 0
-        || int_setting("REGISTRY_WEBHOOK_RETRY_BASE_MS", 5000, 1, 3600000,
-                       &c->webhook_retry_base_ms, err, errlen)
-               != 0
-        || int_setting("REGISTRY_WEBHOOK_RETRIES", 6, 0, 6, &c->webhook_retries, err, errlen) != 0
-        || int_setting("REGISTRY_WEBHOOK_POLL_MS", 1000, 10, 600000, &c->webhook_poll_ms, err,
-                       errlen)
-               != 0
-        || int_setting("REGISTRY_WEBHOOK_EXPIRY_EVERY_S", 0, 0, 86400, &c->webhook_expiry_every_s,
-                       err, errlen)
-               != 0
-        || int_setting("REGISTRY_REPLICA_MAX_LAG_MS", 5000, 0, 600000, &c->replica_max_lag_ms, err,
-                       errlen)
-               != 0
-        || int_setting("REGISTRY_TOKEN_RETENTION_DAYS", 30, 1, 3650, &c->token_retention_days, err,
-                       errlen)
-               != 0) {
-        return -1;
-    }
-    if (int_setting("REGISTRY_BACKDATE_MAX_DAYS", 365, 0, 3650, &c->backdate_max_days, err, errlen)
-        != 0) {
-        return -1;
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        const char *v = getenv(ints[i].name);
+        long n = ints[i].def;
+
+        if (v != NULL && *v != '\0') {
+            errno = 0;
+            n = strtol(v, &end, 10);
+            if (errno != 0 || *end != '\0' || n < ints[i].min || n > ints[i].max) {
+                snprintf(err, errlen, "%s must be a whole number from %d to %d (got '%.40s')",
+                         ints[i].name, ints[i].min, ints[i].max, v);
+                return -1;
+            }
+        }
+        *(int *)((char *)c + ints[i].at) = (int)n;
     }
     return 0;
 }

@@ -1,32 +1,25 @@
 /* conns.c: keeps idle and slow sockets from holding CivetWeb's worker threads.
  *
- * CivetWeb 1.15 gives every open connection a worker thread of its own, and a worker reads the
- * request head for up to request_timeout_ms: a client that opens sockets and sends nothing (or
- * one byte a second) holds a thread per socket, and with num_threads of them nobody else is
- * answered (LIBRARIES.md 28). CivetWeb has no hook that sees a socket before a worker takes it
- * and none that can drop a connection, so this file does two things around it:
+ * CivetWeb 1.15 gives every open connection a worker thread, which reads the request head for up
+ * to request_timeout_ms: sockets that send nothing (or a byte a second) hold a thread each, and
+ * with num_threads of them nobody else is answered (LIBRARIES.md 28). CivetWeb has no hook that
+ * sees a socket before a worker takes it, nor one that can drop a connection, so:
  *
- * - It defines accept(). The binary's own definition comes before libc's for libcivetweb.so's
- *   calls (symbol interposition: libcivetweb imports accept, the executable exports the symbol
- *   because a shared library in the link references it), so every socket CivetWeb's master
- *   thread accepts passes through here first. Unarmed (tests linking registry_core, before
- *   server_run arms it) it is plain accept. Armed, it records the socket with its peer address
- *   and refuses (closes at once, with a reset) a connection from an address that already holds
- *   REGISTRY_CONNS_PER_ADDRESS open sockets, so that one address can never hold every worker.
- *   CivetWeb treats the failed accept() as nothing happened.
- * - A watchdog thread shuts down (shutdown(2), which wakes the worker's poll with an end of
- *   file) every socket that has not sent a whole request head REGISTRY_HEADER_TIMEOUT_MS after
- *   it was accepted; the worker then closes it as CivetWeb closes any connection. A socket with
- *   bytes nobody has read yet is a client waiting for a worker (the server is busy), not a slow
- *   client: its clock starts again, so the worker that reads them has the whole timeout.
+ * - This file defines accept(). The executable's definition comes before libc's for
+ *   libcivetweb.so's calls (symbol interposition), so every socket CivetWeb accepts passes here.
+ *   Unarmed (tests, or before server_run arms it) it is plain accept. Armed, it records the socket
+ *   and its peer, and refuses (closes with a reset) a connection from an address that already
+ *   holds REGISTRY_CONNS_PER_ADDRESS sockets; CivetWeb treats the failed accept() as nothing.
+ * - A watchdog thread shuts down (shutdown(2) wakes the worker's poll with an end of file) every
+ *   socket that has not sent a whole head REGISTRY_HEADER_TIMEOUT_MS after accept. A socket with
+ *   unread bytes is a client waiting for a worker (the server is busy), not a slow one: its clock
+ *   starts again, so the worker that reads them has the whole timeout.
  *
- * The CivetWeb callbacks tie a connection to its record, found by peer address and port:
- * begin_request (a head has arrived) stops its clock and keeps the record's index as the
- * connection's user data; connection_close (called before CivetWeb closes the socket, so the
- * descriptor cannot have been reused yet) frees it. init_connection would be the natural place
- * to start the clock when a worker takes the socket, but CivetWeb 1.15 never calls it for
- * server connections (measured), so the clock starts at accept. After the first request the
- * connection is CivetWeb's keep_alive_timeout_ms alone. */
+ * CivetWeb's callbacks find a connection's record by peer address and port: begin_request (a head
+ * arrived) stops its clock and keeps its index as the connection's user data; connection_close
+ * (before CivetWeb closes the socket, so the descriptor is not reused yet) frees it. CivetWeb 1.15
+ * never calls init_connection for server connections (measured), so the clock starts at accept.
+ * After the first request only keep_alive_timeout_ms applies. */
 #include "registry/conns.h"
 
 #include <arpa/inet.h>
@@ -40,7 +33,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -60,17 +52,14 @@ struct slot {
 };
 
 static atomic_int armed;
+static struct clock_thread watchdog = CLOCK_THREAD_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake;
 static struct slot *slots; /* guarded by lock, as is everything below */
 static size_t nslots;
 static int per_address; /* 0: no cap */
 static int header_ms;
 static int have_exempt;
-static uint32_t exempt; /* the trusted proxy: never capped */
-static int stopping;
-static int watchdog_running;
-static pthread_t watchdog;
+static uint32_t exempt;                /* the trusted proxy: never capped */
 static unsigned long refused, dropped; /* since the last report */
 
 /* Records socket `fd` from `peer`. Returns 0, or -1 when the peer is over its cap. Called with
@@ -259,22 +248,10 @@ watchdog_run(void *arg)
     long long last_report = clock_mono_ms();
 
     (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        struct timespec until;
-        long long now;
+    while (!clock_wait_or_stop(&watchdog.mu, &watchdog.cv, &watchdog.stop, NULL, CONNS_TICK_MS)) {
+        long long now = clock_mono_ms();
 
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += CONNS_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&wake, &lock, &until);
-        if (stopping) {
-            break;
-        }
-        now = clock_mono_ms();
+        pthread_mutex_lock(&lock);
         expire(now);
         if ((refused != 0 || dropped != 0) && now - last_report >= CONNS_REPORT_MS) {
             logging_event("warn", NULL,
@@ -284,15 +261,14 @@ watchdog_run(void *arg)
             refused = dropped = 0;
             last_report = now;
         }
+        pthread_mutex_unlock(&lock);
     }
-    pthread_mutex_unlock(&lock);
     return NULL;
 }
 
 int
 conns_start(const struct config *c, char *err, size_t errlen)
 {
-    pthread_condattr_t ca;
     struct in_addr a;
     int rc;
 
@@ -300,17 +276,10 @@ conns_start(const struct config *c, char *err, size_t errlen)
     header_ms = c->header_timeout_ms;
     have_exempt = c->trusted_proxy != NULL && inet_pton(AF_INET, c->trusted_proxy, &a) == 1;
     exempt = have_exempt ? a.s_addr : 0;
-    stopping = 0;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if ((rc = pthread_create(&watchdog, NULL, watchdog_run, NULL)) != 0) {
+    if ((rc = clock_thread_start(&watchdog, watchdog_run)) != 0) {
         snprintf(err, errlen, "cannot start the connection watchdog: %s", strerror(rc));
-        pthread_cond_destroy(&wake);
         return -1;
     }
-    watchdog_running = 1;
     atomic_store(&armed, 1);
     return 0;
 }
@@ -318,17 +287,8 @@ conns_start(const struct config *c, char *err, size_t errlen)
 void
 conns_stop(void)
 {
-    if (!watchdog_running) {
-        return;
-    }
     atomic_store(&armed, 0);
-    pthread_mutex_lock(&lock);
-    stopping = 1;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(watchdog, NULL);
-    watchdog_running = 0;
-    pthread_cond_destroy(&wake);
+    clock_thread_stop(&watchdog);
     /* The callbacks may still run until mg_stop returns; with the guard unarmed and the table
      * kept they find nothing to do. The table itself is freed by the process exit: freeing it
      * here would race with a connection_close still in flight. */

@@ -11,7 +11,9 @@
 #include <libpq-fe.h>
 
 #include "registry/etag.h"
+#include "registry/jsonout.h"
 #include "registry/problem.h"
+#include "registry/rowjson.h"
 #include "registry/validate.h"
 
 int
@@ -27,68 +29,36 @@ http_wants_csv(struct req *r)
     return json == NULL || csv < json;
 }
 
-/* A growing buffer for CSV text. */
-struct text {
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
 static void
-text_add(struct text *t, const char *s, size_t n)
-{
-    if (t->failed) {
-        return;
-    }
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        char *p;
-        while (cap < t->len + n + 1) {
-            cap *= 2;
-        }
-        p = realloc(t->buf, cap);
-        if (p == NULL) {
-            t->failed = 1;
-            return;
-        }
-        t->buf = p;
-        t->cap = cap;
-    }
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-}
-
-static void
-csv_field(struct text *t, const char *s, int is_text)
+csv_field(struct jsonout_buf *t, const char *s, int is_text)
 {
     size_t n = strlen(s);
 
     /* A cell starting with = + - @ is a formula to a spreadsheet (CSV injection). */
     if (is_text && n > 0 && strchr("=+-@\t\r", s[0]) != NULL) {
-        text_add(t, "\"'", 2);
+        jsonout_put(t, "\"'", 2);
     } else if (strpbrk(s, ",\"\r\n") != NULL) {
-        text_add(t, "\"", 1);
+        jsonout_put(t, "\"", 1);
     } else {
-        text_add(t, s, n);
+        jsonout_put(t, s, n);
         return;
     }
     for (; *s != '\0'; s++) {
         if (*s == '\r' || *s == '\n') {
             /* Every line break is CRLF (RFC 4180), inside a quoted cell too. */
-            text_add(t, "\r\n", 2);
+            jsonout_put(t, "\r\n", 2);
             if (s[0] == '\r' && s[1] == '\n') {
                 s++;
             }
             continue;
         }
-        text_add(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+        jsonout_put(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
     }
-    text_add(t, "\"", 1);
+    jsonout_put(t, "\"", 1);
 }
 
 static void
-csv_value(struct text *t, json_t *v)
+csv_value(struct jsonout_buf *t, json_t *v)
 {
     char num[64];
     char *dump;
@@ -99,17 +69,15 @@ csv_value(struct text *t, json_t *v)
         break;
     case JSON_INTEGER:
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        text_add(t, num, strlen(num));
+        jsonout_put(t, num, strlen(num));
         break;
     case JSON_REAL:
         snprintf(num, sizeof(num), "%.10g", json_real_value(v));
-        text_add(t, num, strlen(num));
+        jsonout_put(t, num, strlen(num));
         break;
     case JSON_TRUE:
-        text_add(t, "true", 4);
-        break;
     case JSON_FALSE:
-        text_add(t, "false", 5);
+        jsonout_put(t, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5);
         break;
     case JSON_OBJECT:
     case JSON_ARRAY:
@@ -124,22 +92,22 @@ csv_value(struct text *t, json_t *v)
 
 /* A header row naming `cols[0..ncols)`. */
 static void
-csv_header(struct text *t, const char *const *cols, size_t ncols)
+csv_header(struct jsonout_buf *t, const char *const *cols, size_t ncols)
 {
     size_t c;
 
     for (c = 0; c < ncols; c++) {
         if (c > 0) {
-            text_add(t, ",", 1);
+            jsonout_put(t, ",", 1);
         }
         csv_field(t, cols[c], 0);
     }
-    text_add(t, "\r\n", 2);
+    jsonout_put(t, "\r\n", 2);
 }
 
 /* Renders `rows` as CSV into `t` (see http_send_csv). Returns 0, or -1 when out of memory. */
 static int
-csv_render(struct text *t, json_t *rows, const char *const *columns)
+csv_render(struct jsonout_buf *t, json_t *rows, const char *const *columns)
 {
     json_t *first = json_array_get(rows, 0), *row, *v;
     const char *key;
@@ -166,14 +134,14 @@ csv_render(struct text *t, json_t *rows, const char *const *columns)
     {
         for (c = 0; c < ncols; c++) {
             if (c > 0) {
-                text_add(t, ",", 1);
+                jsonout_put(t, ",", 1);
             }
             v = json_object_get(row, cols[c]);
             if (v != NULL) {
                 csv_value(t, v);
             }
         }
-        text_add(t, "\r\n", 2);
+        jsonout_put(t, "\r\n", 2);
     }
     if (cols != (const char **)columns) {
         free(cols);
@@ -184,11 +152,10 @@ csv_render(struct text *t, json_t *rows, const char *const *columns)
 /* One cell of a query result, written as csv_value writes the JSON value that db_row_to_json
  * makes of it (so a list reads the same whichever way it was built), without building it. */
 static void
-csv_cell(struct text *t, const PGresult *res, int row, int col)
+csv_cell(struct jsonout_buf *t, const PGresult *res, int row, int col)
 {
     const char *v = PQgetvalue(res, row, col);
     char num[64], stamp[64];
-    size_t n = strlen(v);
     json_t *j;
     double d;
 
@@ -197,12 +164,12 @@ csv_cell(struct text *t, const PGresult *res, int row, int col)
     }
     switch (PQftype(res, col)) {
     case 16: /* bool */
-        text_add(t, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
+        jsonout_put(t, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
         break;
     case 20: /* int8, int2, int4: PostgreSQL writes them as printf does */
     case 21:
     case 23:
-        text_add(t, v, n);
+        jsonout_put(t, v, strlen(v));
         break;
     case 700:  /* float4 */
     case 701:  /* float8 */
@@ -210,7 +177,7 @@ csv_cell(struct text *t, const PGresult *res, int row, int col)
         d = strtod(v, NULL);
         if (isfinite(d)) {
             snprintf(num, sizeof(num), "%.10g", d);
-            text_add(t, num, strlen(num));
+            jsonout_put(t, num, strlen(num));
         }
         break;
     case 114:  /* json */
@@ -221,17 +188,8 @@ csv_cell(struct text *t, const PGresult *res, int row, int col)
         }
         json_decref(j);
         break;
-    case 1184: /* timestamptz, as db.c writes it: "2025-01-31 12:00:00.5+00" -> "...T...Z" */
-        if (n + 2 <= sizeof(stamp)) {
-            memcpy(stamp, v, n + 1);
-            if (n > 10 && stamp[10] == ' ') {
-                stamp[10] = 'T';
-            }
-            if (n > 3 && strcmp(stamp + n - 3, "+00") == 0) {
-                memcpy(stamp + n - 3, "Z", 2);
-            }
-            v = stamp;
-        }
+    case 1184: /* timestamptz, written as db_row_to_json writes it */
+        v = db_timestamp_text(v, stamp, sizeof(stamp));
         /* fall through */
     default: /* text; not UTF-8 (which JSON cannot hold) is empty */
         if (validate_utf8_len(v) >= 0) {
@@ -244,7 +202,7 @@ csv_cell(struct text *t, const PGresult *res, int row, int col)
 /* Renders rows [0, n) of `res` as CSV into `t`: a header row of its public columns (names not
  * starting with '_'), then the rows. Returns 0, or -1 when out of memory. */
 static int
-csv_render_result(struct text *t, const PGresult *res, int n)
+csv_render_result(struct jsonout_buf *t, const PGresult *res, int n)
 {
     int ncols = PQnfields(res), c, k, row;
     const char **cols = calloc((size_t)ncols + 1, sizeof(*cols));
@@ -265,11 +223,11 @@ csv_render_result(struct text *t, const PGresult *res, int n)
                 continue;
             }
             if (k++ > 0) {
-                text_add(t, ",", 1);
+                jsonout_put(t, ",", 1);
             }
             csv_cell(t, res, row, c);
         }
-        text_add(t, "\r\n", 2);
+        jsonout_put(t, "\r\n", 2);
     }
     return t->failed ? -1 : 0;
 }
@@ -277,25 +235,25 @@ csv_render_result(struct text *t, const PGresult *res, int n)
 /* Sends the CSV in `t` (rendered: `rendered` == 0; freed here) as http_send does, or with
  * http_send_public when `public`. Returns the status sent. */
 static int
-csv_send_text(struct req *r, int status, struct text *t, int rendered, int public)
+csv_send_text(struct req *r, int status, struct jsonout_buf *t, int rendered, int public)
 {
     static const char type[] = "text/csv; charset=utf-8; header=present";
 
     if (rendered != 0) {
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
     } else if (public) {
-        status = http_send_public(r, type, t->buf, t->len);
+        status = http_send_public(r, type, t->p, t->len);
     } else {
-        status = http_send(r, status, type, t->buf, t->len);
+        status = http_send(r, status, type, t->p, t->len);
     }
-    free(t->buf);
+    free(t->p);
     return status;
 }
 
 int
 http_send_csv(struct req *r, int status, json_t *rows, const char *const *columns)
 {
-    struct text t = {NULL, 0, 0, 0};
+    struct jsonout_buf t = {NULL, 0, 0, 0};
 
     return csv_send_text(r, status, &t, csv_render(&t, rows, columns), 0);
 }
@@ -303,7 +261,7 @@ http_send_csv(struct req *r, int status, json_t *rows, const char *const *column
 int
 csv_send_result(struct req *r, int status, const PGresult *res, int n)
 {
-    struct text t = {NULL, 0, 0, 0};
+    struct jsonout_buf t = {NULL, 0, 0, 0};
 
     return csv_send_text(r, status, &t, csv_render_result(&t, res, n), 0);
 }
@@ -335,7 +293,7 @@ csv_flatten(json_t *row)
 int
 http_send_public_csv(struct req *r, json_t *rows, const char *const *columns)
 {
-    struct text t = {NULL, 0, 0, 0};
+    struct jsonout_buf t = {NULL, 0, 0, 0};
     json_t *flat = json_array(), *row;
     size_t i;
     int rendered;

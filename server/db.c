@@ -356,13 +356,32 @@ connect_by(const char *conninfo, long long deadline, int *timed_out)
     return pg;
 }
 
+/* Sets the session of `c` up and prepares every statement by the borrower's deadline; on failure
+ * drops the connection (deadline passed during `doing`) or logs why (`after`). 0, or -1. */
+static int
+prepare_all(struct db_conn *c, const char *doing, const char *after)
+{
+    char err[256];
+    int timed_out;
+
+    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) == 0) {
+        return 0;
+    }
+    if (timed_out) {
+        drop(c, doing);
+    } else {
+        logging_event("error", NULL, "db: %s%s: %s", after, c->pool == &replica ? " (replica)" : "",
+                      err);
+    }
+    return -1;
+}
+
 /* Makes the connection of `c` again (it died, a deadline dropped it, or it was never prepared)
  * and prepares every statement, by the borrower's deadline. Returns 0, or -1. */
 static int
 reconnect(struct db_conn *c)
 {
     const char *label = c->pool == &replica ? " (replica)" : "";
-    char err[256];
     long long connect_deadline;
     int timed_out;
 
@@ -391,18 +410,26 @@ reconnect(struct db_conn *c)
         }
         return -1;
     }
-    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) != 0) {
-        if (timed_out) {
-            drop(c, "reconnecting");
-        } else {
-            logging_event("error", NULL, "db: after reconnect%s: %s", label, err);
-        }
+    if (prepare_all(c, "reconnecting", "after reconnect") != 0) {
         return -1;
     }
     c->ready = 1;
     answered(c->pool);
     logging_event("info", NULL, "db: reconnected%s", label);
     return 0;
+}
+
+/* What a round trip on `c` gave: a result says the database answers; none past the deadline
+ * drops the connection. */
+static PGresult *
+settle(struct db_conn *c, PGresult *res, int timed_out, const char *what)
+{
+    if (res != NULL) {
+        answered(c->pool);
+    } else if (timed_out) {
+        drop(c, what);
+    }
+    return res;
 }
 
 /* Runs prepared statement `name` on `c` by its deadline. NULL when it could not run (the
@@ -417,12 +444,7 @@ run_prepared(struct db_conn *c, const char *name, int nparams, const char *const
         return NULL;
     }
     res = await_result(c->pg, c->deadline, &timed_out);
-    if (res != NULL) {
-        answered(c->pool);
-    } else if (timed_out) {
-        drop(c, name);
-    }
-    return res;
+    return settle(c, res, timed_out, name);
 }
 
 /* Runs `sql` on `c` by `deadline`. NULL as run_prepared. */
@@ -436,12 +458,7 @@ run_sql(struct db_conn *c, const char *sql, long long deadline)
         return NULL;
     }
     res = exec_by(c->pg, sql, deadline, &timed_out);
-    if (res != NULL) {
-        answered(c->pool);
-    } else if (timed_out) {
-        drop(c, sql);
-    }
-    return res;
+    return settle(c, res, timed_out, sql);
 }
 
 /* The deadline for rolling back what a borrower left open: its own, or a short grace when that
@@ -509,7 +526,6 @@ pool_open(struct pool *p,
                 pool_close(p);
                 return -1;
             }
-            PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
             c->ready =
                 PQstatus(c->pg) == CONNECTION_OK
                 && setup(c->pg, tables, clock_mono_ms() + DB_REPLICA_CONNECT_TIMEOUT_S * 1000,
@@ -685,12 +701,6 @@ db_release(struct db_conn *c)
 }
 
 int
-db_is_replica(const struct db_conn *c)
-{
-    return c != NULL && c->pool == &replica;
-}
-
-int
 db_pool_stats(int which, struct db_pool_stats *out)
 {
     struct pool *p = which == DB_POOL_REPLICA ? &replica : &primary;
@@ -810,25 +820,18 @@ unknown_statement(const PGresult *res)
 static int
 prepare_again(struct db_conn *c, const char *name)
 {
-    const char *label = c->pool == &replica ? " (replica)" : "";
     PGresult *res = run_sql(c, "DEALLOCATE ALL", c->deadline);
-    char err[256];
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK, timed_out;
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     PQclear(res);
     if (!ok) {
         return -1;
     }
-    if (setup(c->pg, c->pool->tables, c->deadline, &timed_out, err, sizeof(err)) != 0) {
-        if (timed_out) {
-            drop(c, "preparing again");
-        } else {
-            logging_event("error", NULL, "db: preparing again%s: %s", label, err);
-        }
+    if (prepare_all(c, "preparing again", "preparing again") != 0) {
         return -1;
     }
     logging_event("warn", NULL, "db: statement %s unknown to its session%s; all prepared again",
-                  name, label);
+                  name, c->pool == &replica ? " (replica)" : "");
     return 0;
 }
 
@@ -881,6 +884,22 @@ db_stmts_check(const char *const *names)
     return missing > 0 ? -1 : 0;
 }
 
+/* The end of db_begin and db_commit: `res` (NULL: it could not run) to *out when it failed and
+ * out is not NULL, else cleared. Returns 0 when `ok`, else -1. */
+static int
+tx_result(struct db_conn *c, PGresult *res, int ok, PGresult **out)
+{
+    if (res == NULL) {
+        res = failed_result(c);
+    }
+    if (!ok && out != NULL) {
+        *out = res;
+    } else {
+        PQclear(res);
+    }
+    return ok ? 0 : -1;
+}
+
 int
 db_begin(struct db_conn *c, PGresult **out)
 {
@@ -890,43 +909,18 @@ db_begin(struct db_conn *c, PGresult **out)
         PQclear(res);
         res = reconnect(c) == 0 ? run_sql(c, "BEGIN", c->deadline) : NULL;
     }
-    if (res == NULL) {
-        res = failed_result(c);
-    }
-    if (!db_ok(res)) {
-        if (out != NULL) {
-            *out = res;
-        } else {
-            PQclear(res);
-        }
-        return -1;
-    }
-    PQclear(res);
-    c->in_tx = 1;
-    return 0;
+    c->in_tx = db_ok(res);
+    return tx_result(c, res, c->in_tx, out);
 }
 
 int
 db_commit(struct db_conn *c, PGresult **out)
 {
     PGresult *res = run_sql(c, "COMMIT", c->deadline);
-    /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK. */
-    int ok = db_ok(res) && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 
     c->in_tx = 0;
-    if (res == NULL) {
-        res = failed_result(c);
-    }
-    if (!ok) {
-        if (out != NULL) {
-            *out = res;
-        } else {
-            PQclear(res);
-        }
-        return -1;
-    }
-    PQclear(res);
-    return 0;
+    /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK. */
+    return tx_result(c, res, db_ok(res) && strcmp(PQcmdStatus(res), "COMMIT") == 0, out);
 }
 
 void

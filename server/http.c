@@ -2,12 +2,10 @@
  * (LIBRARIES.md 3 and 22). */
 #include "registry/http.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <civetweb.h>
 #include <jansson.h>
@@ -159,20 +157,11 @@ is_json_type(const char *ct)
     if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
         return 0;
     }
-    p = ct + 16;
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    if (*p == '\0') {
-        return 1;
-    }
+    p = ct + 16 + strspn(ct + 16, " \t");
     if (*p != ';') {
-        return 0;
+        return *p == '\0';
     }
-    p++;
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
+    p += 1 + strspn(p + 1, " \t");
     return strncasecmp(p, "charset=utf-8", 13) == 0 && p[13] == '\0';
 }
 
@@ -226,53 +215,40 @@ http_read_body_or_problem(struct req *r, char **body, size_t *len)
     long long cl = r->ri->content_length;
     char *buf = NULL;
     size_t cap, got = 0;
-    int status;
+    int n, status = 0;
 
     *body = NULL;
     *len = 0;
-    if (cl > HTTP_BODY_MAX) {
-        /* Never read into memory; unread bytes would be taken for the next request, so close. */
-        mg_disable_connection_keep_alive(r->conn);
-        status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
-                              HTTP_BODY_MAX);
-        drain_body(r);
-        return status;
-    }
     if (cl < 0 && http_header(r, "Transfer-Encoding") == NULL) {
         cl = 0; /* no Content-Length and not chunked: no body */
     }
-    /* A chunked body has no length up front: read up to one byte past the cap. */
+    /* A chunked body has no length up front: read up to one byte past the cap. A longer
+     * Content-Length is never read into memory. */
     cap = cl >= 0 ? (size_t)cl : (size_t)HTTP_BODY_MAX + 1;
-    buf = malloc(cap + 1);
-    if (buf == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    while (got < cap) {
-        int n = mg_read(r->conn, buf + got, cap - got);
-        if (n <= 0) {
-            break;
+    if (cl <= HTTP_BODY_MAX) {
+        if ((buf = malloc(cap + 1)) == NULL) {
+            return problem_send(r, PROBLEM_INTERNAL, NULL);
         }
-        got += (size_t)n;
+        while (got < cap && (n = mg_read(r->conn, buf + got, cap - got)) > 0) {
+            got += (size_t)n;
+        }
     }
-    if (cl < 0 && got > HTTP_BODY_MAX) {
+    if (cl > HTTP_BODY_MAX || got > HTTP_BODY_MAX) {
+        /* Unread bytes would be taken for the next request, so close. */
         mg_disable_connection_keep_alive(r->conn);
         status = problem_send(r, PROBLEM_PAYLOAD_TOO_LARGE, "the body may be at most %d bytes",
                               HTTP_BODY_MAX);
         drain_body(r);
-        goto out;
-    }
-    if (cl >= 0 && got != (size_t)cl) {
+    } else if (cl >= 0 && got != (size_t)cl) {
         /* A stalled or lying client: mg_read returns 0 with a short body (LIBRARIES.md 6). */
         mg_disable_connection_keep_alive(r->conn);
         status = problem_send(r, PROBLEM_BAD_REQUEST, "the body is shorter than Content-Length");
-        goto out;
+    } else {
+        buf[got] = '\0';
+        *body = buf;
+        *len = got;
+        buf = NULL;
     }
-    buf[got] = '\0';
-    *body = buf;
-    *len = got;
-    buf = NULL;
-    status = 0;
-out:
     free(buf);
     return status;
 }
@@ -345,22 +321,14 @@ http_read_json_array_or_problem(struct req *r, json_t **out)
 void
 http_request_id(struct req *r)
 {
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:";
     const char *given = http_header(r, "X-Request-Id");
+    size_t n = given != NULL ? strlen(given) : 0;
     unsigned char raw[16];
-    size_t i, n;
 
-    if (given != NULL) {
-        n = strlen(given);
-        for (i = 0; i < n; i++) {
-            char c = given[i];
-            if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.' || c == ':')) {
-                break;
-            }
-        }
-        if (n > 0 && n < 64 && i == n) {
-            memcpy(r->request_id, given, n + 1);
-            return;
-        }
+    if (n > 0 && n < 64 && strspn(given, ok) == n) {
+        memcpy(r->request_id, given, n + 1);
+        return;
     }
     if (codec_random(raw, sizeof(raw)) != 0) {
         memset(raw, 0, sizeof(raw));
@@ -371,11 +339,5 @@ http_request_id(struct req *r)
 void
 http_log(struct req *r)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    logging_request(r->request_id, r->method, r->path, r->route, r->status,
-                    (double)(now.tv_sec - r->started.tv_sec) * 1e3
-                        + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6,
-                    r->bytes);
+    logging_request(r);
 }

@@ -7,34 +7,25 @@
  * twice. */
 #include "registry/jsonout.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct out {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
+/* Makes room for `more` bytes and the NUL after them. 0, or -1 (and failed) when out of memory. */
 static int
-reserve(struct out *o, size_t more)
+reserve(struct jsonout_buf *o, size_t more)
 {
-    size_t cap;
+    size_t cap = o->cap != 0 ? o->cap : 256;
     char *p;
 
-    if (o->failed) {
-        return -1;
+    if (o->failed || o->len + more < o->cap) {
+        return o->failed ? -1 : 0;
     }
-    if (o->len + more < o->cap) {
-        return 0;
-    }
-    cap = o->cap != 0 ? o->cap : 256;
     while (cap <= o->len + more) {
         cap *= 2;
     }
-    p = realloc(o->p, cap);
-    if (p == NULL) {
+    if ((p = realloc(o->p, cap)) == NULL) {
         o->failed = 1;
         return -1;
     }
@@ -43,22 +34,37 @@ reserve(struct out *o, size_t more)
     return 0;
 }
 
-static void
-put(struct out *o, const char *s, size_t n)
+void
+jsonout_put(struct jsonout_buf *o, const char *s, size_t n)
 {
     if (reserve(o, n) == 0) {
         memcpy(o->p + o->len, s, n);
         o->len += n;
+        o->p[o->len] = '\0';
     }
 }
 
-static void
-put_char(struct out *o, char c)
+void
+jsonout_printf(struct jsonout_buf *o, const char *fmt, ...)
 {
-    if (reserve(o, 1) == 0) {
-        o->p[o->len++] = c;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        o->failed = 1;
+    } else if (reserve(o, (size_t)n) == 0) {
+        va_start(ap, fmt);
+        vsnprintf(o->p + o->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        o->len += (size_t)n;
     }
 }
+
+#define put            jsonout_put
+#define put_char(o, c) put(o, (const char[]){c}, 1)
 
 /* 1 for the bytes a JSON string cannot hold as they are. */
 static const unsigned char needs_escape[256] = {
@@ -70,9 +76,11 @@ static const unsigned char needs_escape[256] = {
 };
 
 static void
-put_string(struct out *o, const char *s, size_t n)
+put_string(struct jsonout_buf *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF"; /* upper case, as Jansson */
+    static const char short_from[] = "\"\\\b\f\n\r\t", short_to[] = "\"\\bfnrt";
+    const char *k;
     size_t i = 0, run;
 
     put_char(o, '"');
@@ -86,32 +94,12 @@ put_string(struct out *o, const char *s, size_t n)
             break;
         }
         c = (unsigned char)s[run];
-        switch (c) {
-        case '"':
-            put(o, "\\\"", 2);
-            break;
-        case '\\':
-            put(o, "\\\\", 2);
-            break;
-        case '\b':
-            put(o, "\\b", 2);
-            break;
-        case '\f':
-            put(o, "\\f", 2);
-            break;
-        case '\n':
-            put(o, "\\n", 2);
-            break;
-        case '\r':
-            put(o, "\\r", 2);
-            break;
-        case '\t':
-            put(o, "\\t", 2);
-            break;
-        default: {
+        if (c != 0 && (k = strchr(short_from, c)) != NULL) {
+            char e[2] = {'\\', short_to[k - short_from]};
+            put(o, e, sizeof(e));
+        } else {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             put(o, u, sizeof(u));
-        }
         }
         i = run + 1;
     }
@@ -119,7 +107,7 @@ put_string(struct out *o, const char *s, size_t n)
 }
 
 static void
-put_integer(struct out *o, json_int_t v)
+put_integer(struct jsonout_buf *o, json_int_t v)
 {
     char buf[24];
     int n = snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, v);
@@ -130,7 +118,7 @@ put_integer(struct out *o, json_int_t v)
 /* As Jansson writes a real with JSON_REAL_PRECISION(12): %.12g, ".0" added when the text would
  * read back as an integer, and the exponent without '+' or leading zeros ("1e20", "1e-5"). */
 static void
-put_real(struct out *o, double v)
+put_real(struct jsonout_buf *o, double v)
 {
     char buf[40], *e, *from, *to;
     int n = snprintf(buf, sizeof(buf) - 2, "%.12g", v);
@@ -163,7 +151,7 @@ put_real(struct out *o, double v)
 }
 
 static void
-put_value(struct out *o, const json_t *v, int depth)
+put_value(struct jsonout_buf *o, const json_t *v, int depth)
 {
     if (depth > JSONOUT_MAX_DEPTH) {
         o->failed = 1;
@@ -224,19 +212,18 @@ put_value(struct out *o, const json_t *v, int depth)
 char *
 jsonout_dump(const json_t *v, size_t *len)
 {
-    struct out o = {NULL, 0, 0, 0};
+    struct jsonout_buf o = {NULL, 0, 0, 0};
 
     if (v == NULL) {
         return NULL;
     }
     put_value(&o, v, 0);
-    put_char(&o, '\0');
     if (o.failed) {
         free(o.p);
         return NULL;
     }
     if (len != NULL) {
-        *len = o.len - 1;
+        *len = o.len;
     }
     return o.p;
 }

@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "registry/http.h"
+
 static atomic_int json_format;
 
 void
@@ -43,29 +45,27 @@ timestamp(char *buf, size_t len)
 static void
 write_json(json_t *o)
 {
-    char *line;
-
-    if (o == NULL) {
-        return;
-    }
     /* ENSURE_ASCII: a hostile method or message cannot put raw control bytes in the log. */
-    line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9)), *full;
+    size_t n = line != NULL ? strlen(line) : 0;
+
     json_decref(o);
-    if (line == NULL) {
-        return;
-    }
-    {
-        size_t n = strlen(line);
-        char *full = malloc(n + 2);
-        if (full != NULL) {
-            memcpy(full, line, n);
-            full[n] = '\n';
-            full[n + 1] = '\0';
-            fputs(full, stderr);
-            free(full);
-        }
+    if (line != NULL && (full = realloc(line, n + 2)) != NULL) {
+        memcpy(full + n, "\n", 2);
+        line = full;
+        fputs(line, stderr);
     }
     free(line);
+}
+
+/* The start of a JSON line: {"ts", "level"}. Returns a new reference. */
+static json_t *
+line_new(const char *level)
+{
+    char ts[40];
+
+    timestamp(ts, sizeof(ts));
+    return json_pack("{ssss}", "ts", ts, "level", level);
 }
 
 /* A JSON string of `s`, or of its bytes made safe when it is not valid UTF-8. */
@@ -96,7 +96,7 @@ safe_string(const char *s)
 void
 logging_event(const char *level, const char *request_id, const char *fmt, ...)
 {
-    char msg[1024], ts[40];
+    char msg[1024];
     va_list ap;
     size_t n;
     json_t *o;
@@ -113,10 +113,7 @@ logging_event(const char *level, const char *request_id, const char *fmt, ...)
         fputs(msg, stderr);
         return;
     }
-    timestamp(ts, sizeof(ts));
-    o = json_object();
-    json_object_set_new(o, "ts", json_string(ts));
-    json_object_set_new(o, "level", json_string(level));
+    o = line_new(level);
     if (request_id != NULL) {
         json_object_set_new(o, "request_id", safe_string(request_id));
     }
@@ -131,48 +128,31 @@ logging_prompt(const char *text)
 }
 
 void
-logging_access(const char *request_id,
-               const char *method,
-               const char *route,
-               int status,
-               double duration_ms,
-               long long bytes)
-{
-    char ts[40];
-    json_t *o = json_object();
-
-    timestamp(ts, sizeof(ts));
-    json_object_set_new(o, "ts", json_string(ts));
-    json_object_set_new(o, "level", json_string("info"));
-    json_object_set_new(o, "event", json_string("access"));
-    json_object_set_new(o, "request_id", safe_string(request_id));
-    json_object_set_new(o, "method", safe_string(method));
-    json_object_set_new(o, "route", route != NULL ? json_string(route) : json_null());
-    json_object_set_new(o, "status", json_integer(status));
-    json_object_set_new(o, "duration_ms",
-                        json_real((double)(long long)(duration_ms * 1000) / 1000));
-    json_object_set_new(o, "bytes", json_integer(bytes));
-    write_json(o);
-}
-
-void
-logging_request(const char *request_id,
-                const char *method,
-                const char *path,
-                const char *route,
-                int status,
-                double duration_ms,
-                long long bytes)
+logging_request(const struct req *r)
 {
     /* The time stamp changes once a second: each worker thread formats it once a second. */
     static _Thread_local time_t when_t = (time_t)-1;
     static _Thread_local char when[32];
     char clean[256], line[1024];
+    struct timespec now;
+    double ms;
     time_t t;
     size_t i;
 
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (double)(now.tv_sec - r->started.tv_sec) * 1e3
+         + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6;
     if (logging_json()) {
-        logging_access(request_id, method, route, status, duration_ms, bytes);
+        json_t *o = line_new("info");
+
+        json_object_set_new(o, "event", json_string("access"));
+        json_object_set_new(o, "request_id", safe_string(r->request_id));
+        json_object_set_new(o, "method", safe_string(r->method));
+        json_object_set_new(o, "route", r->route != NULL ? json_string(r->route) : json_null());
+        json_object_set_new(o, "status", json_integer(r->status));
+        json_object_set_new(o, "duration_ms", json_real((double)(long long)(ms * 1000) / 1000));
+        json_object_set_new(o, "bytes", json_integer(r->bytes));
+        write_json(o);
         return;
     }
     t = time(NULL);
@@ -183,13 +163,13 @@ logging_request(const char *request_id,
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
         when_t = t;
     }
-    snprintf(clean, sizeof(clean), "%s", path != NULL ? path : "-");
+    snprintf(clean, sizeof(clean), "%s", r->path != NULL ? r->path : "-");
     for (i = 0; clean[i] != '\0'; i++) {
         if ((unsigned char)clean[i] < 0x21 || clean[i] == 0x7f) {
             clean[i] = '?';
         }
     }
-    snprintf(line, sizeof(line), "%s %s %s %d %lld %.1fms %s\n", when, method, clean, status, bytes,
-             duration_ms, request_id);
+    snprintf(line, sizeof(line), "%s %s %s %d %lld %.1fms %s\n", when, r->method, clean, r->status,
+             r->bytes, ms, r->request_id);
     fputs(line, stderr);
 }

@@ -55,18 +55,6 @@ run_on_db(int (*step)(PGconn *, FILE *, char *, size_t))
 }
 
 static int
-cmd_migrate(void)
-{
-    int n = run_on_db(migrate_apply);
-
-    if (n < 0) {
-        return 1;
-    }
-    printf("%d migration(s) applied; schema is current\n", n);
-    return 0;
-}
-
-static int
 read_password(char *buf, size_t len)
 {
     struct termios old, quiet;
@@ -161,18 +149,13 @@ cmd_import_postcodes(const char *path)
 {
     char err[512];
     PGconn *pg = connect_or_say();
-    int rc;
+    int rc = pg != NULL ? postcodes_import(pg, path, stdout, stderr, err, sizeof(err)) : 0;
 
-    if (pg == NULL) {
-        return 1;
-    }
-    rc = postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
     PQfinish(pg);
     if (rc != 0) {
         logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
     }
-    return 0;
+    return pg == NULL || rc != 0;
 }
 
 static int
@@ -213,7 +196,10 @@ main(int argc, char **argv)
         return server_run(&config);
     }
     if (strcmp(cmd, "migrate") == 0 && argc == 2) {
-        return cmd_migrate();
+        if ((rc = run_on_db(migrate_apply)) >= 0) {
+            printf("%d migration(s) applied; schema is current\n", rc);
+        }
+        return rc < 0;
     }
     if (strcmp(cmd, "seed-demo") == 0 && argc == 2) {
         return run_on_db(migrate_seed_demo) < 0;

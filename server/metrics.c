@@ -15,7 +15,6 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include "registry/codec.h"
 #include "registry/db.h"
+#include "registry/jsonout.h"
 #include "registry/keys.h"
 #include "registry/problem.h"
 #include "registry/ratelimit.h"
@@ -108,13 +108,14 @@ parse_allow(const char *allow, struct in_addr *out, int max)
     return n;
 }
 
-int
-metrics_addr_allowed(const char *allow, const char *addr)
+/* 1 when IPv4 `addr` is one of list[0..n). */
+static int
+addr_in(const struct in_addr *list, int n, const char *addr)
 {
-    struct in_addr list[ALLOW_MAX], a;
-    int n = parse_allow(allow, list, ALLOW_MAX), i;
+    struct in_addr a;
+    int i;
 
-    if (n <= 0 || addr == NULL || inet_pton(AF_INET, addr, &a) != 1) {
+    if (addr == NULL || inet_pton(AF_INET, addr, &a) != 1) {
         return 0;
     }
     for (i = 0; i < n; i++) {
@@ -123,6 +124,14 @@ metrics_addr_allowed(const char *allow, const char *addr)
         }
     }
     return 0;
+}
+
+int
+metrics_addr_allowed(const char *allow, const char *addr)
+{
+    struct in_addr list[ALLOW_MAX];
+
+    return addr_in(list, parse_allow(allow, list, ALLOW_MAX), addr);
 }
 
 int
@@ -224,76 +233,48 @@ metrics_outbox_depth(long long n)
 
 /* ---- Rendering ----------------------------------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
+#define put jsonout_printf
 
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
+/* A label value with \\, " and newline escaped (the format's rule). */
 static void
-put(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed) {
-        return;
-    }
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t cap = (b->cap + (size_t)n + 1) * 2;
-            char *p = realloc(b->p, cap);
-            if (p == NULL) {
-                b->failed = 1;
-                return;
-            }
-            b->p = p;
-            b->cap = cap;
-        }
-    }
-}
-
-/* A label value with \, " and newline escaped (the format's rule). */
-static void
-put_label(struct buf *b, const char *v)
+put_label(struct jsonout_buf *b, const char *v)
 {
     for (; *v != '\0'; v++) {
-        if (*v == '\\') {
-            put(b, "\\\\");
-        } else if (*v == '"') {
-            put(b, "\\\"");
-        } else if (*v == '\n') {
-            put(b, "\\n");
-        } else {
-            put(b, "%c", *v);
-        }
+        const char *e = *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : *v == '\n' ? "\\n" : NULL;
+
+        jsonout_put(b, e != NULL ? e : v, e != NULL ? 2 : 1);
     }
 }
 
 static void
-head(struct buf *b, const char *name, const char *type, const char *help)
+head(struct jsonout_buf *b, const char *name, const char *type, const char *help)
 {
     put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* `{method="GET",route="/x"` (no closing brace) for slot i. */
+/* A family of one series per value of `label`, values[i] counted counts[i]. */
 static void
-route_labels(struct buf *b, const struct route *routes, size_t i)
+family(struct jsonout_buf *b,
+       const char *name,
+       const char *help,
+       const char *label,
+       const char *const *values,
+       const unsigned long long *counts,
+       int n)
 {
-    put(b, "{method=\"");
+    int i;
+
+    head(b, name, "counter", help);
+    for (i = 0; i < n; i++) {
+        put(b, "%s{%s=\"%s\"} %llu\n", name, label, values[i], counts[i]);
+    }
+}
+
+/* `name{method="GET",route="/x"` (no closing brace) for slot i. */
+static void
+route_series(struct jsonout_buf *b, const char *name, const struct route *routes, size_t i)
+{
+    put(b, "%s{method=\"", name);
     put_label(b, i < METRICS_ROUTES_MAX && routes != NULL ? routes[i].method : "other");
     put(b, "\",route=\"");
     put_label(b, i < METRICS_ROUTES_MAX && routes != NULL ? routes[i].pattern : "unmatched");
@@ -301,27 +282,20 @@ route_labels(struct buf *b, const struct route *routes, size_t i)
 }
 
 static void
-render_requests(struct buf *b)
+render_requests(struct jsonout_buf *b)
 {
     const struct route *routes;
     size_t nroutes = router_routes(&routes), i, k;
 
-    if (nroutes > METRICS_ROUTES_MAX) {
-        nroutes = METRICS_ROUTES_MAX;
-    }
     head(b, "mpact_http_requests_total", "counter",
          "Requests answered, by route pattern and status.");
     for (i = 0; i <= METRICS_ROUTES_MAX; i++) {
-        if (i >= nroutes && i != METRICS_ROUTES_MAX) {
-            continue;
-        }
-        for (k = 0; k < NSTATUS; k++) {
+        for (k = 0; k < NSTATUS && (i < nroutes || i == METRICS_ROUTES_MAX); k++) {
             unsigned long long n = atomic_load_explicit(&slots[i].status[k], memory_order_relaxed);
             if (n == 0) {
                 continue;
             }
-            put(b, "mpact_http_requests_total");
-            route_labels(b, routes, i);
+            route_series(b, "mpact_http_requests_total", routes, i);
             if (k < NSTATUS - 1) {
                 put(b, ",status=\"%d\"} %llu\n", statuses[k], n);
             } else {
@@ -332,40 +306,33 @@ render_requests(struct buf *b)
     head(b, "mpact_http_request_duration_seconds", "histogram",
          "Time from the request's arrival to the end of its response, by route pattern.");
     for (i = 0; i <= METRICS_ROUTES_MAX; i++) {
-        unsigned long long cum = 0, counts[NBUCKET];
-        if (i >= nroutes && i != METRICS_ROUTES_MAX) {
-            continue;
-        }
+        unsigned long long total = 0, cum = 0, counts[NBUCKET];
         for (k = 0; k < NBUCKET; k++) {
             counts[k] = atomic_load_explicit(&slots[i].bucket[k], memory_order_relaxed);
-            cum += counts[k];
+            total += counts[k];
         }
-        if (cum == 0) {
+        if (total == 0 || (i >= nroutes && i != METRICS_ROUTES_MAX)) {
             continue;
         }
-        cum = 0;
         for (k = 0; k < NBUCKET; k++) {
             cum += counts[k];
-            put(b, "mpact_http_request_duration_seconds_bucket");
-            route_labels(b, routes, i);
+            route_series(b, "mpact_http_request_duration_seconds_bucket", routes, i);
             if (k < NBUCKET - 1) {
                 put(b, ",le=\"%g\"} %llu\n", bounds[k], cum);
             } else {
                 put(b, ",le=\"+Inf\"} %llu\n", cum);
             }
         }
-        put(b, "mpact_http_request_duration_seconds_sum");
-        route_labels(b, routes, i);
+        route_series(b, "mpact_http_request_duration_seconds_sum", routes, i);
         put(b, "} %.6f\n",
             (double)atomic_load_explicit(&slots[i].sum_us, memory_order_relaxed) / 1e6);
-        put(b, "mpact_http_request_duration_seconds_count");
-        route_labels(b, routes, i);
+        route_series(b, "mpact_http_request_duration_seconds_count", routes, i);
         put(b, "} %llu\n", cum);
     }
 }
 
 static void
-render_db(struct buf *b)
+render_db(struct jsonout_buf *b)
 {
     static const char *const names[] = {"primary", "replica"};
     struct db_pool_stats st[2];
@@ -413,15 +380,12 @@ render_db(struct buf *b)
 char *
 metrics_render(void)
 {
-    struct buf b = {NULL, 0, 0, 0};
+    static const char *const results[] = {"valid", "invalid"}, *const hits[] = {"hit", "miss"},
+                             *const outcomes[] = {"delivered", "retry", "dead"};
+    struct jsonout_buf b = {NULL, 0, 0, 0};
     long long depth = atomic_load(&outbox_depth), cache_hits = 0, cache_misses = 0;
+    unsigned long long n[3];
 
-    b.cap = 16384;
-    b.p = malloc(b.cap);
-    if (b.p == NULL) {
-        return NULL;
-    }
-    b.p[0] = '\0';
     head(&b, "mpact_build_info", "gauge", "The running version; always 1.");
     put(&b, "mpact_build_info{version=\"");
     put_label(&b, REGISTRY_VERSION);
@@ -431,17 +395,16 @@ metrics_render(void)
     put(&b, "mpact_process_start_time_seconds %.3f\n", cfg.started);
     render_requests(&b);
     render_db(&b);
-    head(&b, "mpact_token_verifications_total", "counter",
-         "Bearer tokens checked (signature and claims), by result.");
-    put(&b, "mpact_token_verifications_total{result=\"valid\"} %llu\n",
-        atomic_load_explicit(&tokens_valid, memory_order_relaxed));
-    put(&b, "mpact_token_verifications_total{result=\"invalid\"} %llu\n",
-        atomic_load_explicit(&tokens_invalid, memory_order_relaxed));
+    n[0] = atomic_load_explicit(&tokens_valid, memory_order_relaxed);
+    n[1] = atomic_load_explicit(&tokens_invalid, memory_order_relaxed);
+    family(&b, "mpact_token_verifications_total",
+           "Bearer tokens checked (signature and claims), by result.", "result", results, n, 2);
     keys_cache_stats(&cache_hits, &cache_misses);
-    head(&b, "mpact_token_signature_cache_total", "counter",
-         "Token signatures found already verified (hit) or checked with ES256 (miss).");
-    put(&b, "mpact_token_signature_cache_total{result=\"hit\"} %lld\n", cache_hits);
-    put(&b, "mpact_token_signature_cache_total{result=\"miss\"} %lld\n", cache_misses);
+    n[0] = (unsigned long long)cache_hits;
+    n[1] = (unsigned long long)cache_misses;
+    family(&b, "mpact_token_signature_cache_total",
+           "Token signatures found already verified (hit) or checked with ES256 (miss).", "result",
+           hits, n, 2);
     head(&b, "mpact_ratelimit_refused_total", "counter",
          "Requests to the open routes refused by the per-client rate limit.");
     put(&b, "mpact_ratelimit_refused_total %lld\n", ratelimit_refused());
@@ -450,14 +413,12 @@ metrics_render(void)
              "Webhook messages waiting for delivery, as last counted by the worker.");
         put(&b, "mpact_webhook_outbox_pending %lld\n", depth);
     }
-    head(&b, "mpact_webhook_deliveries_total", "counter",
-         "Webhook delivery attempts, by outcome (retry and dead are failures).");
-    put(&b, "mpact_webhook_deliveries_total{outcome=\"delivered\"} %llu\n",
-        atomic_load_explicit(&wh_delivered, memory_order_relaxed));
-    put(&b, "mpact_webhook_deliveries_total{outcome=\"retry\"} %llu\n",
-        atomic_load_explicit(&wh_retry, memory_order_relaxed));
-    put(&b, "mpact_webhook_deliveries_total{outcome=\"dead\"} %llu\n",
-        atomic_load_explicit(&wh_dead, memory_order_relaxed));
+    n[0] = atomic_load_explicit(&wh_delivered, memory_order_relaxed);
+    n[1] = atomic_load_explicit(&wh_retry, memory_order_relaxed);
+    n[2] = atomic_load_explicit(&wh_dead, memory_order_relaxed);
+    family(&b, "mpact_webhook_deliveries_total",
+           "Webhook delivery attempts, by outcome (retry and dead are failures).", "outcome",
+           outcomes, n, 3);
     if (b.failed) {
         free(b.p);
         return NULL;
@@ -490,22 +451,12 @@ static int
 peer_ok(struct req *r)
 {
     const char *peer = r->ri->remote_addr;
-    struct in_addr a;
-    int i;
 
     if (config.trusted_proxy != NULL && strcmp(peer, config.trusted_proxy) == 0
         && http_header(r, "X-Forwarded-For") != NULL) {
         return 0;
     }
-    if (inet_pton(AF_INET, peer, &a) != 1) {
-        return 0;
-    }
-    for (i = 0; i < cfg.nallow; i++) {
-        if (cfg.allow[i].s_addr == a.s_addr) {
-            return 1;
-        }
-    }
-    return 0;
+    return addr_in(cfg.allow, cfg.nallow, peer);
 }
 
 int

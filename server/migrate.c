@@ -12,36 +12,46 @@
 
 #define MIGRATE_LOCK_KEY "727274001" /* advisory lock: one migrate at a time */
 
+/* Runs `sql`, with `params` when n > 0 (without, several statements are allowed). Returns the
+ * result when it succeeded; otherwise NULL with "<what>: <first line of the error>" in `err`. */
+static PGresult *
+run(PGconn *c,
+    const char *sql,
+    int n,
+    const char *const *params,
+    char *err,
+    size_t errlen,
+    const char *what)
+{
+    PGresult *res = n == 0 ? PQexec(c, sql) : PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
+        return res;
+    }
+    snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
+    err[strcspn(err, "\n")] = '\0';
+    PQclear(res);
+    return NULL;
+}
+
+/* run() for a statement whose rows do not matter. 0, or -1. */
 static int
 exec_ok(PGconn *c, const char *sql, char *err, size_t errlen, const char *what)
 {
-    PGresult *res = PQexec(c, sql);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    PGresult *res = run(c, sql, 0, NULL, err, errlen, what);
 
-    if (!ok) {
-        snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-        err[strcspn(err, "\n")] = '\0';
-    }
     PQclear(res);
-    return ok ? 0 : -1;
+    return res != NULL ? 0 : -1;
 }
 
 /* 1 when migration `name` is recorded, 0 when not, -1 on error. */
 static int
 is_applied(PGconn *c, const char *name, char *err, size_t errlen)
 {
-    const char *params[1] = {name};
-    PGresult *res = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE name = $1::text", 1,
-                                 NULL, params, NULL, NULL, 0);
-    int rc;
+    PGresult *res = run(c, "SELECT 1 FROM schema_migrations WHERE name = $1::text", 1, &name, err,
+                        errlen, "reading schema_migrations");
+    int rc = res != NULL ? PQntuples(res) > 0 : -1;
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "reading schema_migrations: %s", PQresultErrorMessage(res));
-        err[strcspn(err, "\n")] = '\0';
-        rc = -1;
-    } else {
-        rc = PQntuples(res) > 0;
-    }
     PQclear(res);
     return rc;
 }
@@ -49,14 +59,12 @@ is_applied(PGconn *c, const char *name, char *err, size_t errlen)
 int
 migrate_pending(PGconn *c, char *err, size_t errlen)
 {
-    PGresult *res = PQexec(c, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+    PGresult *res = run(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, err,
+                        errlen, "checking the schema");
     const struct migration *m;
     int exists, pending = 0;
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "checking the schema: %s", PQresultErrorMessage(res));
-        err[strcspn(err, "\n")] = '\0';
-        PQclear(res);
+    if (res == NULL) {
         return -1;
     }
     exists = PQgetvalue(res, 0, 0)[0] == 't';
@@ -86,52 +94,40 @@ migrate_apply(PGconn *c, FILE *out, char *err, size_t errlen)
                 err, errlen, "creating schema_migrations")
         != 0) {
         applied = -1;
-        goto out;
     }
-    for (m = migrations; m->name != NULL; m++) {
-        const char *params[1] = {m->name};
-        PGresult *res;
+    for (m = migrations; applied >= 0 && m->name != NULL; m++) {
         int done = is_applied(c, m->name, err, errlen);
         char what[128];
+        PGresult *res;
 
-        if (done < 0) {
-            applied = -1;
-            goto out;
-        }
-        if (done) {
+        if (done != 0) {
+            applied = done < 0 ? -1 : applied;
             continue;
         }
         snprintf(what, sizeof(what), "migration %s failed", m->name);
         if (exec_ok(c, "BEGIN", err, errlen, what) != 0) {
             applied = -1;
-            goto out;
+            break;
         }
-        if (exec_ok(c, m->sql, err, errlen, what) != 0) {
+        res = exec_ok(c, m->sql, err, errlen, what) == 0
+                  ? run(c, "INSERT INTO schema_migrations (name) VALUES ($1::text)", 1, &m->name,
+                        err, errlen, what)
+                  : NULL;
+        if (res == NULL) {
             PQclear(PQexec(c, "ROLLBACK"));
             applied = -1;
-            goto out;
-        }
-        res = PQexecParams(c, "INSERT INTO schema_migrations (name) VALUES ($1::text)", 1, NULL,
-                           params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-            err[strcspn(err, "\n")] = '\0';
-            PQclear(res);
-            PQclear(PQexec(c, "ROLLBACK"));
-            applied = -1;
-            goto out;
+            break;
         }
         PQclear(res);
         if (exec_ok(c, "COMMIT", err, errlen, what) != 0) {
             applied = -1;
-            goto out;
+            break;
         }
         if (out != NULL) {
             fprintf(out, "applied %s\n", m->name);
         }
         applied++;
     }
-out:
     PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
     return applied;
 }
@@ -199,28 +195,22 @@ migrate_seed_demo(PGconn *c, FILE *out, char *err, size_t errlen)
         fprintf(out, "Demo accounts (password for each: %s)\n", pw);
     }
     for (i = 0; i < sizeof(demo_accounts) / sizeof(demo_accounts[0]); i++) {
-        const char *params[4];
+        const char *params[4] = {demo_accounts[i].email, hash, demo_accounts[i].role,
+                                 demo_accounts[i].org};
+        char what[128];
         PGresult *res;
 
         if (password_hash(pw, hash, sizeof(hash)) != 0) {
             snprintf(err, errlen, "cannot hash the demo password");
             goto fail;
         }
-        params[0] = demo_accounts[i].email;
-        params[1] = hash;
-        params[2] = demo_accounts[i].role;
-        params[3] = demo_accounts[i].org;
-        res = PQexecParams(c,
-                           "INSERT INTO app_user (email, password_hash, role, organisation_id) "
-                           "VALUES ($1::text, $2::text, $3::text, $4::uuid) "
-                           "ON CONFLICT (lower(email)) DO UPDATE SET "
-                           "password_hash = EXCLUDED.password_hash, disabled = false",
-                           4, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            snprintf(err, errlen, "demo account %s: %s", demo_accounts[i].email,
-                     PQresultErrorMessage(res));
-            err[strcspn(err, "\n")] = '\0';
-            PQclear(res);
+        snprintf(what, sizeof(what), "demo account %s", demo_accounts[i].email);
+        res = run(c,
+                  "INSERT INTO app_user (email, password_hash, role, organisation_id) "
+                  "VALUES ($1::text, $2::text, $3::text, $4::uuid) ON CONFLICT (lower(email)) DO "
+                  "UPDATE SET password_hash = EXCLUDED.password_hash, disabled = false",
+                  4, params, err, errlen, what);
+        if (res == NULL) {
             goto fail;
         }
         PQclear(res);

@@ -63,24 +63,14 @@ page_cleanup(struct page *p)
 json_t *
 page_cursor(json_t *key)
 {
-    char *text;
-    char *enc;
-    json_t *s;
+    char *text = key != NULL ? json_dumps(key, JSON_COMPACT) : NULL;
+    char *enc = text != NULL ? malloc(strlen(text) * 4 / 3 + 4) : NULL;
+    json_t *s = json_null();
 
-    if (key == NULL) {
-        return json_null();
+    if (enc != NULL) {
+        codec_b64url_encode((const unsigned char *)text, strlen(text), enc);
+        s = json_string(enc);
     }
-    text = json_dumps(key, JSON_COMPACT);
-    if (text == NULL) {
-        return json_null();
-    }
-    enc = malloc(strlen(text) * 4 / 3 + 4);
-    if (enc == NULL) {
-        free(text);
-        return json_null();
-    }
-    codec_b64url_encode((const unsigned char *)text, strlen(text), enc);
-    s = json_string(enc);
     free(enc);
     free(text);
     return s;
@@ -139,14 +129,12 @@ page_send_rows(struct req *r, const PGresult *res, int n, json_t *next_key)
     return csv_send_result(r, 200, res, n);
 }
 
-/* The two digits at s as a number, or -1. */
+/* 1 when the two characters at s are digits that make at most `max`. */
 static int
-two_digits(const char *s)
+upto(const char *s, int max)
 {
-    if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1])) {
-        return -1;
-    }
-    return (s[0] - '0') * 10 + (s[1] - '0');
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1])
+           && (s[0] - '0') * 10 + (s[1] - '0') <= max;
 }
 
 /* 1 when `s` is a date (validate_date), `sep`, then HH:MM:SS with an optional fraction of 1-6
@@ -156,38 +144,34 @@ static int
 cursor_time(const char *s, char sep, int zone)
 {
     char date[11];
-    int n;
+    size_t n;
 
     if (strlen(s) < 19 || s[10] != sep) {
         return 0;
     }
     memcpy(date, s, 10);
     date[10] = '\0';
-    if (!validate_date(date) || s[13] != ':' || s[16] != ':' || two_digits(s + 11) < 0
-        || two_digits(s + 11) > 23 || two_digits(s + 14) < 0 || two_digits(s + 14) > 59
-        || two_digits(s + 17) < 0 || two_digits(s + 17) > 59) {
+    if (!validate_date(date) || s[13] != ':' || s[16] != ':' || !upto(s + 11, 23)
+        || !upto(s + 14, 59) || !upto(s + 17, 59)) {
         return 0;
     }
     s += 19;
     if (*s == '.') {
-        for (n = 0, s++; isdigit((unsigned char)*s); s++) {
-            n++;
-        }
+        n = strspn(s + 1, "0123456789");
         if (n < 1 || n > 6) {
             return 0;
         }
+        s += n + 1;
     }
     if (zone) {
-        if ((*s != '+' && *s != '-') || two_digits(s + 1) < 0 || two_digits(s + 1) > 14) {
+        if ((*s != '+' && *s != '-') || !upto(s + 1, 14)) {
             return 0;
         }
         s += 3;
-        if (*s == ':') {
-            if (two_digits(s + 1) < 0 || two_digits(s + 1) > 59) {
-                return 0;
-            }
-            s += 3;
+        if (*s == ':' && !upto(s + 1, 59)) {
+            return 0;
         }
+        s += *s == ':' ? 3 : 0;
     }
     return *s == '\0';
 }

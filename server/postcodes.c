@@ -20,11 +20,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "registry/clock.h"
 #include "registry/validate.h"
 
 #define READ_CHUNK     (1 << 20) /* bytes per fread */
@@ -522,15 +522,6 @@ copy_row(struct import *im, const char *postcode, double lat, double lon)
     return 0;
 }
 
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 show_progress(struct import *im, struct postcodes_csv *csv, const char *phase)
 {
@@ -555,11 +546,14 @@ stream_rows(struct import *im,
             const struct postcodes_columns *cols,
             const char *path)
 {
+    /* By enum postcodes_row. */
+    long long *counts[] = {&im->loaded, &im->terminated, &im->unlocated, &im->invalid};
     char pc[POSTCODE_MAX];
     double lat, lon;
 
     for (;;) {
         enum postcodes_csv_status st = postcodes_csv_next(csv);
+        enum postcodes_row row;
 
         if (st == POSTCODES_CSV_EOF) {
             return 0;
@@ -576,26 +570,14 @@ stream_rows(struct import *im,
             im->malformed++;
             continue;
         }
-        switch (postcodes_row_classify(postcodes_csv_field(csv, cols->pcds),
-                                       postcodes_csv_field(csv, cols->lat),
-                                       postcodes_csv_field(csv, cols->lon),
-                                       postcodes_csv_field(csv, cols->doterm), pc, &lat, &lon)) {
-        case POSTCODES_ROW_TERMINATED:
-            im->terminated++;
-            break;
-        case POSTCODES_ROW_UNLOCATED:
-            im->unlocated++;
-            break;
-        case POSTCODES_ROW_INVALID:
-            im->invalid++;
-            break;
-        case POSTCODES_ROW_OK:
-            if (copy_row(im, pc, lat, lon) != 0) {
-                return -1;
-            }
-            im->loaded++;
-            break;
+        row = postcodes_row_classify(postcodes_csv_field(csv, cols->pcds),
+                                     postcodes_csv_field(csv, cols->lat),
+                                     postcodes_csv_field(csv, cols->lon),
+                                     postcodes_csv_field(csv, cols->doterm), pc, &lat, &lon);
+        if (row == POSTCODES_ROW_OK && copy_row(im, pc, lat, lon) != 0) {
+            return -1;
         }
+        (*counts[row])++;
     }
 }
 
@@ -740,7 +722,7 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
     struct stat sb;
     FILE *f = NULL;
     int rc = -1, in_tx = 0, csv_ready = 0;
-    double started = now_seconds();
+    long long started = clock_mono_ms();
     long long locked;
 
     memset(&im, 0, sizeof(im));
@@ -870,7 +852,7 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
             "seconds: %.1f\n",
             path, im.read, im.loaded, im.terminated + im.unlocated + im.invalid + im.malformed,
             im.terminated, im.unlocated, im.invalid, im.malformed, im.districts,
-            now_seconds() - started);
+            (double)(clock_mono_ms() - started) / 1000.0);
     fflush(out);
     rc = 0;
 out:

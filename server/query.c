@@ -1,7 +1,6 @@
 /* query.c: the query string, decoded and checked against the names a route allows. */
 #include "registry/query.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,26 +20,30 @@ name_allowed(const char *const *allowed, const char *name)
     return 0;
 }
 
+static int
+hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 /* Decodes a query-string component in place ('+' is a space, %XX a byte): returns the length
  * decoded, or -1 when a '%' is not followed by two hexadecimal digits. Decoding never lengthens;
  * a decoded NUL shows as a length shorter than strlen. */
 static int
 query_decode(char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     char *start = s, *out = s;
 
     for (; *s != '\0'; s++) {
         if (*s == '%') {
-            const char *hi =
-                isxdigit((unsigned char)s[1]) ? strchr(hex, tolower((unsigned char)s[1])) : NULL;
-            const char *lo = hi != NULL && isxdigit((unsigned char)s[2])
-                                 ? strchr(hex, tolower((unsigned char)s[2]))
-                                 : NULL;
-            if (lo == NULL) {
+            int hi = hex_digit(s[1]), lo = hi >= 0 ? hex_digit(s[2]) : -1;
+            if (lo < 0) {
                 return -1;
             }
-            *out++ = (char)((hi - hex) * 16 + (lo - hex));
+            *out++ = (char)(hi * 16 + lo);
             s += 2;
         } else {
             *out++ = *s == '+' ? ' ' : *s;

@@ -160,6 +160,7 @@ db_replica_init(const char *conninfo,
     int rc;
 
     if (db_pool_open_replica(conninfo, size, wait_ms, tables, err, errlen) != 0) {
+        snprintf(err, errlen, "replica: out of memory"); /* its only failure when lenient */
         return -1;
     }
     monitor.max_lag_ms = max_lag_ms;
@@ -169,7 +170,7 @@ db_replica_init(const char *conninfo,
     ring.next = 0;
     ring.notes = calloc((size_t)ring.cap, sizeof(*ring.notes));
     if (ring.notes == NULL) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "replica: out of memory");
         db_pool_close_replica();
         return -1;
     }
@@ -177,7 +178,7 @@ db_replica_init(const char *conninfo,
     /* Start as "unreachable" so that the first measurement that finds it well is logged. */
     atomic_store(&monitor.state, DB_REPLICA_DOWN);
     if ((rc = clock_thread_start(&monitor.t, monitor_main)) != 0) {
-        snprintf(err, errlen, "cannot start the replica monitor: %s", strerror(rc));
+        snprintf(err, errlen, "replica: cannot start the monitor: %s", strerror(rc));
         free(ring.notes);
         ring.notes = NULL;
         db_pool_close_replica();
@@ -241,38 +242,41 @@ writers_window_ms(void)
     return ((long long)monitor.max_lag_ms + 999) / 1000 * 1000;
 }
 
-static uint32_t
-writers_home(const char *sub)
+/* The slot of `sub` in its probe window; when it has none, the window's oldest slot if
+ * `or_oldest`, else NULL. Called with writers.mu held. */
+static struct writer *
+find_writer(const char *sub, int or_oldest)
 {
-    uint32_t h = 2166136261u;
+    struct writer *w = NULL;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    const char *p;
+    int i;
 
-    for (; *sub != '\0'; sub++) {
-        h = (h ^ (unsigned char)*sub) * 16777619u;
+    for (p = sub; *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * 16777619u;
     }
-    return h % WRITERS_SLOTS;
+    for (i = 0; i < WRITERS_PROBE; i++) {
+        struct writer *s = &writers.slots[(h % WRITERS_SLOTS + (uint32_t)i) % WRITERS_SLOTS];
+        if (strcmp(s->sub, sub) == 0) {
+            return s;
+        }
+        if (or_oldest && (w == NULL || s->at_ms < w->at_ms)) {
+            w = s;
+        }
+    }
+    return w;
 }
 
 void
 replica_note_write(const char *sub)
 {
-    uint32_t home = writers_home(sub);
-    struct writer *w = NULL;
-    int i;
+    struct writer *w;
 
     if (!atomic_load(&monitor.configured)) {
         return;
     }
     pthread_mutex_lock(&writers.mu);
-    for (i = 0; i < WRITERS_PROBE; i++) {
-        struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
-        if (strcmp(s->sub, sub) == 0) {
-            w = s;
-            break;
-        }
-        if (w == NULL || s->at_ms < w->at_ms) {
-            w = s;
-        }
-    }
+    w = find_writer(sub, 1);
     snprintf(w->sub, sizeof(w->sub), "%s", sub);
     w->at_ms = clock_mono_ms();
     pthread_mutex_unlock(&writers.mu);
@@ -281,18 +285,13 @@ replica_note_write(const char *sub)
 int
 replica_wrote_lately(const char *sub)
 {
-    uint32_t home = writers_home(sub);
     long long since = clock_mono_ms() - writers_window_ms();
-    int i, recent = 0;
+    const struct writer *w;
+    int recent;
 
     pthread_mutex_lock(&writers.mu);
-    for (i = 0; i < WRITERS_PROBE; i++) {
-        const struct writer *s = &writers.slots[(home + (uint32_t)i) % WRITERS_SLOTS];
-        if (strcmp(s->sub, sub) == 0) {
-            recent = s->at_ms >= since;
-            break;
-        }
-    }
+    w = find_writer(sub, 0);
+    recent = w != NULL && w->at_ms >= since;
     pthread_mutex_unlock(&writers.mu);
     return recent;
 }

@@ -10,31 +10,29 @@
 
 #include "registry/logging.h"
 
-/* "2025-01-31 12:00:00.5+00" -> "2025-01-31T12:00:00.5Z" (the session runs in UTC). */
-static json_t *
-timestamp_json(const char *v)
+const char *
+db_timestamp_text(const char *v, char *buf, size_t len)
 {
-    char buf[64];
     size_t n = strlen(v);
 
-    if (n + 2 > sizeof(buf)) {
-        return json_string(v);
+    if (n + 2 > len) {
+        return v;
     }
     memcpy(buf, v, n + 1);
     if (n > 10 && buf[10] == ' ') {
         buf[10] = 'T';
     }
     if (n > 3 && strcmp(buf + n - 3, "+00") == 0) {
-        buf[n - 3] = 'Z';
-        buf[n - 2] = '\0';
+        memcpy(buf + n - 3, "Z", 2);
     }
-    return json_string(buf);
+    return buf;
 }
 
 static json_t *
 value_json(const PGresult *res, int row, int col)
 {
     const char *v;
+    char stamp[64];
 
     if (PQgetisnull(res, row, col)) {
         return json_null();
@@ -55,7 +53,7 @@ value_json(const PGresult *res, int row, int col)
     case 3802: /* jsonb */
         return json_loads(v, JSON_DECODE_ANY, NULL);
     case 1184: /* timestamptz */
-        return timestamp_json(v);
+        return json_string(db_timestamp_text(v, stamp, sizeof(stamp)));
     default:
         return json_string(v);
     }

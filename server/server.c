@@ -69,31 +69,19 @@ static const char *const thread_stmt_names[] = {
     NULL,
 };
 
-/* Refuses to serve a schema older than the binary. Returns 0, or 1 after saying why. */
+/* Refuses to serve a schema older than the binary. Returns 0, or -1 with the reason in `err`. */
 static int
-check_schema(const struct config *c)
+check_schema(const struct config *c, char *err, size_t errlen)
 {
-    char err[512];
-    PGconn *pg = db_connect(c->database_url, err, sizeof(err));
-    int pending;
+    PGconn *pg = db_connect(c->database_url, err, errlen);
+    int pending = pg != NULL ? migrate_pending(pg, err, errlen) : -1;
 
-    if (pg == NULL) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
-    }
-    pending = migrate_pending(pg, err, sizeof(err));
     PQfinish(pg);
-    if (pending < 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
-    }
     if (pending > 0) {
-        logging_event("error", NULL,
-                      "mpact-registry: %d migration(s) pending; run `mpact-registry migrate` first",
-                      pending);
-        return 1;
+        snprintf(err, errlen, "%d migration(s) pending; run `mpact-registry migrate` first",
+                 pending);
     }
-    return 0;
+    return pending != 0 ? -1 : 0;
 }
 
 /* glibc gives threads up to eight malloc arenas per CPU, and memory freed in one arena serves
@@ -114,7 +102,7 @@ limit_malloc_arenas(void)
 int
 server_run(const struct config *c)
 {
-    char ports[96], threads[16], err[512], errtext[256] = "";
+    char ports[96], threads[16], err[512] = "", errtext[256] = "";
     unsigned errcode = 0;
     struct mg_callbacks callbacks;
     struct mg_init_data init;
@@ -122,26 +110,13 @@ server_run(const struct config *c)
     struct mg_context *ctx = NULL;
     sigset_t stop;
     int sig, rc = 1, library = 0;
+    /* clang-format off */
     const char *options[] = {
-        "listening_ports",
-        ports,
-        "num_threads",
-        threads,
-        "enable_keep_alive",
-        "yes",
-        "tcp_nodelay",
-        "1",
-        "keep_alive_timeout_ms",
-        "5000",
-        "request_timeout_ms",
-        "10000",
-        "max_request_size",
-        "16384",
-        "access_control_allow_methods",
-        "",
-        NULL,
-        NULL,
+        "listening_ports", ports, "num_threads", threads, "enable_keep_alive", "yes",
+        "tcp_nodelay", "1", "keep_alive_timeout_ms", "5000", "request_timeout_ms", "10000",
+        "max_request_size", "16384", "access_control_allow_methods", "", NULL, NULL,
     };
+    /* clang-format on */
 
     if (c->database_url == NULL) {
         logging_event("error", NULL, "mpact-registry: REGISTRY_DATABASE_URL is not set");
@@ -163,35 +138,21 @@ server_run(const struct config *c)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     limit_malloc_arenas();
     logging_init(c->log_json);
-    if (metrics_init(c, err, sizeof(err)) != 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
-    }
-    if (keys_load(c->jwt_key_dir, err, sizeof(err)) != 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
-        return 1;
-    }
-    if (check_schema(c) != 0) {
-        goto out;
-    }
     db_set_query_timeout(c->db_query_timeout_ms);
-    if (db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
-                     sizeof(err))
-        != 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
+    /* Each step that fails says why in `err` (or logs it itself, leaving `err` empty). */
+    if (metrics_init(c, err, sizeof(err)) != 0 || keys_load(c->jwt_key_dir, err, sizeof(err)) != 0
+        || check_schema(c, err, sizeof(err)) != 0
+        || db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
+                        sizeof(err))
+               != 0
+        || db_stmts_check(thread_stmt_names) != 0 || resource_stmts_check(router_resources) != 0) {
         goto out;
     }
-    if (db_stmts_check(thread_stmt_names) != 0 || resource_stmts_check(router_resources) != 0) {
-        goto out;
-    }
-    if (c->database_url_replica != NULL
-        && db_replica_init(c->database_url_replica, c->db_pool, c->db_wait_ms,
-                           c->replica_max_lag_ms, router_stmt_tables, err, sizeof(err))
-               != 0) {
-        logging_event("error", NULL, "mpact-registry: replica: %s", err);
-        goto out;
-    }
-    if (auth_epochs_start() != 0) {
+    if ((c->database_url_replica != NULL
+         && db_replica_init(c->database_url_replica, c->db_pool, c->db_wait_ms,
+                            c->replica_max_lag_ms, router_stmt_tables, err, sizeof(err))
+                != 0)
+        || auth_epochs_start() != 0) {
         goto out;
     }
     password_init(c->password_slots);
@@ -220,15 +181,14 @@ server_run(const struct config *c)
     init.user_data = NULL;
     init.configuration_options = options;
     if (conns_start(c, err, sizeof(err)) != 0) {
-        logging_event("error", NULL, "mpact-registry: %s", err);
         goto out;
     }
     mg_init_library(0);
     library = 1;
     ctx = mg_start2(&init, &error);
     if (ctx == NULL) {
-        logging_event("error", NULL, "mpact-registry: cannot listen on %s: %s", ports,
-                      errtext[0] != '\0' ? errtext : "unknown error");
+        snprintf(err, sizeof(err), "cannot listen on %s: %s", ports,
+                 errtext[0] != '\0' ? errtext : "unknown error");
         goto out;
     }
     started = 1;
@@ -263,6 +223,9 @@ server_run(const struct config *c)
     }
     rc = 0;
 out:
+    if (rc != 0 && err[0] != '\0') {
+        logging_event("error", NULL, "mpact-registry: %s", err);
+    }
     conns_stop(); /* no header timeouts while CivetWeb closes what is left */
     if (ctx != NULL) {
         mg_stop(ctx); /* stops accepting, waits for requests in flight */

@@ -74,9 +74,6 @@ struct db_pool_stats {
  * pool is not open (out is zeroed). */
 int db_pool_stats(int which, struct db_pool_stats *out);
 
-/* 1 when `c` is a replica connection. */
-int db_is_replica(const struct db_conn *c);
-
 /* The replica's own pool, for replica.c: opened leniently (a connection that cannot be made now
  * is made when next borrowed), closed, and borrowed from whatever the monitor says. */
 int db_pool_open_replica(const char *conninfo,

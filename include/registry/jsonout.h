@@ -17,4 +17,17 @@ char *jsonout_dump(const json_t *v, size_t *len);
 
 #define JSONOUT_MAX_DEPTH 512
 
+/* A growing text buffer, always NUL-terminated once written to (JSON, CSV and metrics text).
+ * Start it zeroed; the caller frees `p`. A failed allocation sets `failed`, and every later put
+ * then does nothing. */
+struct jsonout_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+void jsonout_put(struct jsonout_buf *b, const char *s, size_t n);
+void jsonout_printf(struct jsonout_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

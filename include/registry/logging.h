@@ -20,25 +20,13 @@ void logging_event(const char *level, const char *request_id, const char *fmt, .
  * never a log line. */
 void logging_prompt(const char *text);
 
-/* The JSON access-log line of one request: {"ts", "level":"info", "event":"access", "request_id",
- * "method", "route" (the route's pattern, null when none matched), "status", "duration_ms",
- * "bytes"}. The path and query are never written. */
-void logging_access(const char *request_id,
-                    const char *method,
-                    const char *route,
-                    int status,
-                    double duration_ms,
-                    long long bytes);
+struct req;
 
-/* The access-log line of one request, the only writer of that log: logging_access in JSON; as
- * text "<time> <method> <path> <status> <bytes> <duration>ms <request id>", the path with control
- * characters and spaces replaced (one request, one line) and never the query string. */
-void logging_request(const char *request_id,
-                     const char *method,
-                     const char *path,
-                     const char *route,
-                     int status,
-                     double duration_ms,
-                     long long bytes);
+/* The access-log line of a finished request, the only writer of that log. JSON: {"ts",
+ * "level":"info", "event":"access", "request_id", "method", "route" (the route's pattern, null
+ * when none matched), "status", "duration_ms", "bytes"}. Text: "<time> <method> <path> <status>
+ * <bytes> <duration>ms <request id>", the path with control characters and spaces replaced (one
+ * request, one line). The query string is never written. */
+void logging_request(const struct req *r);
 
 #endif

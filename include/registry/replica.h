@@ -21,7 +21,8 @@ enum db_replica_state {
 /* Opens a second pool of `size` connections to the replica with the same statement tables, and
  * a monitor thread that measures its lag every DB_REPLICA_CHECK_MS on a connection of its own
  * and logs each change of state once. An unreachable replica does not fail this: its connections
- * are made when it comes back. Returns 0, or -1 with `err` (out of memory, no thread). */
+ * are made when it comes back. Returns 0, or -1 with `err`, "replica: ..." (out of memory, no
+ * thread). */
 int db_replica_init(const char *conninfo,
                     int size,
                     int wait_ms,

@@ -2,6 +2,8 @@
 #ifndef REGISTRY_ROWJSON_H
 #define REGISTRY_ROWJSON_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 #include <libpq-fe.h>
 
@@ -17,6 +19,10 @@ json_t *db_row_pick(const PGresult *res, int row, const char *const *names);
 
 /* Returns a new reference: an array of db_row_to_json for rows [0, n). */
 json_t *db_rows_to_json(const PGresult *res, int n);
+
+/* A timestamptz as the session writes it, "2025-01-31 12:00:00.5+00", in RFC 3339 UTC
+ * ("2025-01-31T12:00:00.5Z") in `buf`; `v` itself when it does not fit. */
+const char *db_timestamp_text(const char *v, char *buf, size_t len);
 
 /* The value of column `name` in `row`, or NULL when it is SQL NULL or missing. */
 const char *db_value(const PGresult *res, int row, const char *name);
