@@ -159,13 +159,4 @@ test_docs_page(void **state)
     json_decref(refs);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_openapi_json),
-        cmocka_unit_test(test_docs_page),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_teardown);
-}
+TEST_MAIN(setup, it_teardown, cmocka_unit_test(test_openapi_json), cmocka_unit_test(test_docs_page))

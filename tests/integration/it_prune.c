@@ -155,13 +155,7 @@ test_retention_is_a_setting(void **state)
     it_stop(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_old_rows_go_recent_stay),
-        cmocka_unit_test(test_retention_is_a_setting),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_old_rows_go_recent_stay),
+          cmocka_unit_test(test_retention_is_a_setting))

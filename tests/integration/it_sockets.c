@@ -249,17 +249,11 @@ test_slow_head_within_timeout(void **state)
     close(fd);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_idle_flood, stop_flood),
-        cmocka_unit_test_teardown(test_slowloris_flood, stop_flood),
-        cmocka_unit_test_teardown(test_reopened_flood, stop_flood),
-        cmocka_unit_test_teardown(test_proxy_not_capped, stop_flood),
-        cmocka_unit_test_teardown(test_keepalive_outlives_header_timeout, stop_flood),
-        cmocka_unit_test_teardown(test_slow_head_within_timeout, stop_flood),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_teardown);
-}
+TEST_MAIN(group_setup,
+          it_teardown,
+          cmocka_unit_test_teardown(test_idle_flood, stop_flood),
+          cmocka_unit_test_teardown(test_slowloris_flood, stop_flood),
+          cmocka_unit_test_teardown(test_reopened_flood, stop_flood),
+          cmocka_unit_test_teardown(test_proxy_not_capped, stop_flood),
+          cmocka_unit_test_teardown(test_keepalive_outlives_header_timeout, stop_flood),
+          cmocka_unit_test_teardown(test_slow_head_within_timeout, stop_flood))
