@@ -106,15 +106,9 @@ assert_item(struct fx *f, json_t *item, const char *action, const char *type, co
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f =
-        it_fx_start(sizeof(*f), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(
+    group_setup,
+    it_fx_start(sizeof(struct fx), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH))
 
 /* ---- Tests --------------------------------------------------------------------------------- */
 

@@ -40,12 +40,7 @@ static const char *const counted_tables[] = {
 
 /* One server and database for the file: test_seed_twice runs first, on the fresh database; the
  * others seed again, which test_seed_twice shows adds nothing. */
-static int
-setup(void **state)
-{
-    *state = it_start("demo");
-    return 0;
-}
+IT_SETUP(setup, it_start("demo"))
 
 /* Runs seed-demo and checks it succeeded cleanly and printed the demo accounts. */
 static void

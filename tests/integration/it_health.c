@@ -12,12 +12,7 @@
 
 /* ---- One server for the HTTP tests ----------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    *state = it_start("health");
-    return 0;
-}
+IT_SETUP(group_setup, it_start("health"))
 
 static void
 test_healthz(void **state)

@@ -243,12 +243,7 @@ start_held_patch(struct it_server *s,
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-group_setup(void **state)
-{
-    *state = it_fx_start(sizeof(struct fx), "http", NULL, ADMIN_EMAIL, PASSWORD, 0);
-    return 0;
-}
+IT_SETUP(group_setup, it_fx_start(sizeof(struct fx), "http", NULL, ADMIN_EMAIL, PASSWORD, 0))
 
 /* ---- Bodies -----------------------------------------------------------------------------------
  */

@@ -150,15 +150,9 @@ stored_status(struct fx *f, const char *licence_id, char *buf, size_t len)
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f =
-        it_fx_start(sizeof(*f), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(
+    group_setup,
+    it_fx_start(sizeof(struct fx), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH))
 
 /* ---- Create -------------------------------------------------------------------------------- */
 

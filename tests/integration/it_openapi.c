@@ -5,12 +5,7 @@
 
 #include "itlib.h"
 
-static int
-setup(void **state)
-{
-    *state = it_start("openapi");
-    return 0;
-}
+IT_SETUP(setup, it_start("openapi"))
 
 /* GET /openapi.json: 200, JSON content type, the served static file itself, cacheable with an
  * ETag (304 on If-None-Match), readable without a token. */

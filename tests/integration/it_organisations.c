@@ -171,15 +171,13 @@ assert_list(struct fx *f, const char *token, const char *path, size_t n, ...)
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f = it_fx_start(sizeof(*f), "organisations", NULL, ADMIN_EMAIL, PASSWORD,
-                               IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(group_setup,
+         it_fx_start(sizeof(struct fx),
+                     "organisations",
+                     NULL,
+                     ADMIN_EMAIL,
+                     PASSWORD,
+                     IT_FX_ID | IT_FX_HASH))
 
 /* ---- Create -----------------------------------------------------------------------------------
  */

@@ -26,12 +26,7 @@
 #define POOL        4
 
 struct fx {
-    struct it_server *s;
-    char dir[64];  /* the private cluster's pg.sh directory */
-    char *url;     /* its conninfo with dbname=registry */
-    char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */
-    char *admin;   /* access token */
-    char *org_id;  /* an organisation made before the first outage */
+    IT_PRIVATE_FX_HEAD; /* org_id: an organisation made before the first outage */
     int cluster_made;
 };
 
@@ -244,19 +239,7 @@ check_every_connection_recovers(struct fx *f, const char *method)
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mpact-it-pgr-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        fail_msg("mkdtemp: %s", strerror(errno));
-    }
-    chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
-    *state = f;
-    return 0;
-}
+IT_SETUP(setup, it_private_fx_new(sizeof(struct fx), "pgr"))
 
 static int
 teardown(void **state)
@@ -271,12 +254,7 @@ teardown(void **state)
         const char *const destroy[] = {"destroy", f->dir, NULL};
         it_pg_sh(destroy);
     }
-    rmdir(f->dir);
-    free(f->url);
-    free(f->env_url);
-    free(f->admin);
-    free(f->org_id);
-    free(f);
+    it_private_fx_free(f);
     return 0;
 }
 

@@ -48,12 +48,7 @@ stop_flood(void **state)
     return 0;
 }
 
-static int
-group_setup(void **state)
-{
-    *state = it_start_env("sockets", sockets_env);
-    return 0;
-}
+IT_SETUP(group_setup, it_start_env("sockets", sockets_env))
 
 /* `rounds` pairs of /healthz and the register lookup from OTHER, each on a new connection, each
  * answered within BOUND_MS; `gap_ms` apart. Returns the slowest, in ms. */

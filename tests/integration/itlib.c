@@ -817,6 +817,35 @@ it_private_cluster(struct it_server *s,
     free(pw);
 }
 
+void *
+it_private_fx_new(size_t size, const char *tag)
+{
+    struct it_private_fx *f = calloc(1, size);
+
+    if (f == NULL) {
+        FAIL("out of memory");
+    }
+    snprintf(f->dir, sizeof(f->dir), "/tmp/mpact-it-%s-XXXXXX", tag);
+    if (mkdtemp(f->dir) == NULL) {
+        FAIL("mkdtemp: %s", strerror(errno));
+    }
+    chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
+    return f;
+}
+
+void
+it_private_fx_free(void *fx)
+{
+    struct it_private_fx *f = fx;
+
+    rmdir(f->dir);
+    free(f->url);
+    free(f->env_url);
+    free(f->admin);
+    free(f->org_id);
+    free(f);
+}
+
 PGconn *
 it_connect(const char *conninfo)
 {

@@ -127,6 +127,15 @@ void it_launch(struct it_server *s, const char *const extra_env[]);
  * frees `s` (also when the test fails). Accepts NULL and servers never launched. */
 void it_stop(struct it_server *s);
 
+/* Defines the cmocka setup `fn` whose state is `server`, an expression that starts or prepares
+ * one (it_start, it_prepare, it_fx_start, ...): IT_SETUP(setup, it_start("health")). */
+#define IT_SETUP(fn, server)                                                                       \
+    static int fn(void **state)                                                                    \
+    {                                                                                              \
+        *state = (server);                                                                         \
+        return 0;                                                                                  \
+    }
+
 /* A cmocka teardown for a group or test whose state is the server: it_stop(*state). */
 int it_teardown(void **state);
 
@@ -184,6 +193,29 @@ void it_private_cluster(struct it_server *s,
                         const char *password,
                         char **url,
                         char **env_url);
+
+/* The first part of the `struct fx` of a test with a private cluster (it_private_cluster), as
+ * IT_FX_HEAD is for the shared one: a file writes struct fx { IT_PRIVATE_FX_HEAD; ... }. */
+#define IT_PRIVATE_FX_HEAD                                                                         \
+    struct it_server *s;                                                                           \
+    char dir[64];  /* the private cluster's pg.sh directory */                                     \
+    char *url;     /* its conninfo with dbname=registry */                                         \
+    char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */                                             \
+    char *admin;   /* access token */                                                              \
+    char *org_id
+
+struct it_private_fx {
+    IT_PRIVATE_FX_HEAD;
+};
+
+/* Allocates a zeroed fixture of `size` bytes (a struct that begins with IT_PRIVATE_FX_HEAD) with
+ * a new directory /tmp/mpact-it-<tag>-XXXXXX in `dir` that the postgres user may enter. Fails the
+ * test otherwise. End it with it_private_fx_free. */
+void *it_private_fx_new(size_t size, const char *tag);
+
+/* Removes the (by then empty) directory of an it_private_fx_new fixture, frees its strings and
+ * the fixture. The server and the cluster are the caller's to stop first. */
+void it_private_fx_free(void *fx);
 
 /* A connection to `conninfo`; fails the test when it cannot connect. */
 PGconn *it_connect(const char *conninfo);
