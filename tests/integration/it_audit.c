@@ -106,15 +106,9 @@ assert_item(struct fx *f, json_t *item, const char *action, const char *type, co
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f =
-        it_fx_start(sizeof(*f), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(
+    group_setup,
+    it_fx_start(sizeof(struct fx), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH))
 
 /* ---- Tests --------------------------------------------------------------------------------- */
 
@@ -140,10 +134,8 @@ test_organisation_and_licence_trail(void **state)
     {
         char *lpath = it_fmt("/v1/licences/%s", lic);
 
-        it_patch_json(f->s, lpath, f->admin, lic_etag,
-                      "{\"status\": \"active\", \"reason\": \"checks passed\"}", &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expect_if(f->s, "PATCH", lpath, f->admin, lic_etag,
+                     "{\"status\": \"active\", \"reason\": \"checks passed\"}", 200);
         free(lpath);
     }
 
@@ -232,14 +224,10 @@ test_only_the_licensing_body(void **state)
                        " VALUES ($1, $2, $3, $4::uuid)",
                        email, f->hash, roles[i], org));
         token = it_login(f->s, email, PASSWORD);
-        it_get(f->s, "/v1/audit", token, &r);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", "/v1/audit", token, NULL, 403);
         /* Not even the trail of their own organisation. */
         path = it_fmt("/v1/audit?resource_type=organisation&resource_id=%s", org);
-        it_get(f->s, path, token, &r);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", path, token, NULL, 403);
         free(path);
         free(token);
         free(email);
@@ -248,9 +236,7 @@ test_only_the_licensing_body(void **state)
     it_assert_problem(&r, 401);
     it_assert_header(&r, "WWW-Authenticate", "Bearer");
     it_resp_free(&r);
-    it_get(f->s, "/v1/audit", "not.a.token", &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/audit", "not.a.token", NULL, 401);
     free(org);
 }
 
@@ -359,12 +345,9 @@ test_paging(void **state)
         size_t k;
 
         for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-            struct it_resp r;
             char *p = it_fmt("/v1/audit?%s", bad[k]);
 
-            it_get(f->s, p, f->admin, &r);
-            it_assert_problem(&r, 400);
-            it_resp_free(&r);
+            it_expect(f->s, "GET", p, f->admin, NULL, 400);
             free(p);
         }
     }
@@ -385,55 +368,32 @@ test_failed_requests_write_nothing(void **state)
     char *lic_path = it_fmt("/v1/licences/%s", lic);
     char *lics_path = it_fmt("/v1/organisations/%s/licences", org);
     long before = audit_rows(f);
-    struct it_resp r;
 
     /* 422: an organisation without a name; a licence ending before it starts; no reason. */
-    it_post_json(f->s, "/v1/organisations", f->admin, "{\"kind\": \"nhs\"}", &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
-    it_post_json(f->s, lics_path, f->admin,
-                 "{\"valid_from\": \"2025-02-01\", \"valid_until\": \"2025-01-01\"}", &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
-    it_patch_json(f->s, lic_path, f->admin, lic_etag, "{\"status\": \"active\"}", &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
-    it_patch_json(f->s, org_path, f->admin, org_etag, "{\"postcode\": \"not one\"}", &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/organisations", f->admin, "{\"kind\": \"nhs\"}", 422);
+    it_expect(f->s, "POST", lics_path, f->admin,
+              "{\"valid_from\": \"2025-02-01\", \"valid_until\": \"2025-01-01\"}", 422);
+    it_expect_if(f->s, "PATCH", lic_path, f->admin, lic_etag, "{\"status\": \"active\"}", 422);
+    it_expect_if(f->s, "PATCH", org_path, f->admin, org_etag, "{\"postcode\": \"not one\"}", 422);
 
     /* 409: a second open licence; a transition the rules forbid. */
-    it_post_json(f->s, lics_path, f->admin, LICENCE_BODY, &r);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
-    it_patch_json(f->s, lic_path, f->admin, lic_etag,
-                  "{\"status\": \"revoked\", \"reason\": \"too soon\"}", &r);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", lics_path, f->admin, LICENCE_BODY, 409);
+    it_expect_if(f->s, "PATCH", lic_path, f->admin, lic_etag,
+                 "{\"status\": \"revoked\", \"reason\": \"too soon\"}", 409);
 
     /* 412 and 428: stale and missing If-Match, on both resources. */
-    it_patch_json(f->s, lic_path, f->admin, "\"41\"",
-                  "{\"status\": \"active\", \"reason\": \"go\"}", &r);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patch_json(f->s, org_path, f->admin, "\"41\"", "{\"town\": \"Bath\"}", &r);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patch_json(f->s, lic_path, f->admin, NULL, "{\"status\": \"active\", \"reason\": \"go\"}",
-                  &r);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patch_json(f->s, org_path, f->admin, NULL, "{\"town\": \"Bath\"}", &r);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", lic_path, f->admin, "\"41\"",
+                 "{\"status\": \"active\", \"reason\": \"go\"}", 412);
+    it_expect_if(f->s, "PATCH", org_path, f->admin, "\"41\"", "{\"town\": \"Bath\"}", 412);
+    it_expect(f->s, "PATCH", lic_path, f->admin, "{\"status\": \"active\", \"reason\": \"go\"}",
+              428);
+    it_expect(f->s, "PATCH", org_path, f->admin, "{\"town\": \"Bath\"}", 428);
 
     assert_int_equal(audit_rows(f), before);
 
     /* And a request that succeeds writes exactly one. */
-    it_patch_json(f->s, lic_path, f->admin, lic_etag,
-                  "{\"status\": \"active\", \"reason\": \"go\"}", &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", lic_path, f->admin, lic_etag,
+                 "{\"status\": \"active\", \"reason\": \"go\"}", 200);
     assert_int_equal(audit_rows(f), before + 1);
 
     free(org_path);
@@ -497,15 +457,12 @@ test_actors_and_filters(void **state)
     token = it_login(f->s, "second@audit.example", PASSWORD);
     {
         char *o2 = create_org(f, "Audit Second Actor Org", NULL);
-        struct it_resp r;
 
         free(o2);
-        it_post_json(f->s, "/v1/organisations", token,
-                     "{\"name\": \"By The Second\", \"kind\": \"nhs\", \"address_lines\": [\"1 A"
-                     " Street\"], \"town\": \"Bath\", \"postcode\": \"BA1 1AA\"}",
-                     &r);
-        it_assert_status(&r, 201);
-        it_resp_free(&r);
+        it_expect(f->s, "POST", "/v1/organisations", token,
+                  "{\"name\": \"By The Second\", \"kind\": \"nhs\", \"address_lines\": [\"1 A"
+                  " Street\"], \"town\": \"Bath\", \"postcode\": \"BA1 1AA\"}",
+                  201);
     }
     q = it_fmt("actor_id=%s", second_id);
     items = audit_items(f, f->admin, q, NULL);
@@ -575,16 +532,10 @@ test_actors_and_filters(void **state)
     free(org);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_organisation_and_licence_trail),
-        cmocka_unit_test(test_only_the_licensing_body),
-        cmocka_unit_test(test_paging),
-        cmocka_unit_test(test_failed_requests_write_nothing),
-        cmocka_unit_test(test_actors_and_filters),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_organisation_and_licence_trail),
+          cmocka_unit_test(test_only_the_licensing_body),
+          cmocka_unit_test(test_paging),
+          cmocka_unit_test(test_failed_requests_write_nothing),
+          cmocka_unit_test(test_actors_and_filters))

@@ -180,11 +180,7 @@ assert_token_refused(struct it_server *s, const char *token)
 static void
 assert_token_accepted(struct it_server *s, const char *token)
 {
-    struct it_resp r = {0};
-
-    it_get(s, "/v1/users/me", token, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/v1/users/me", token, NULL, 200);
 }
 
 static int
@@ -409,16 +405,12 @@ test_signin_validation(void **state)
     it_assert_problem(&r, 422);
     assert_non_null(strstr(r.body, "password"));
     it_resp_free(&r);
-    it_post_json(f->s, "/v1/auth/token", NULL, "{\"email\":\"v@auth.example\",", &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/auth/token", NULL, "{\"email\":\"v@auth.example\",", 400);
     it_request(f->s, "POST", "/v1/auth/token", NULL, type_json,
                "{\"email\":\"v@auth.example\",\"password\":\"x\"}", &r);
     it_assert_problem(&r, 415);
     it_resp_free(&r);
-    it_get(f->s, "/v1/auth/token", NULL, &r);
-    it_assert_problem(&r, 405);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/auth/token", NULL, NULL, 405);
     /* None of these was an attempt at a password. */
     assert_int_equal(
         it_count(f->s, "SELECT count(*) FROM login_attempt WHERE email_key = 'v@auth.example'"), 0);
@@ -927,16 +919,10 @@ test_logout(void **state)
     it_assert_status(&r, 200);
     it_resp_free(&r);
     /* Unknown tokens: 204 as well. */
-    it_post_json(f->s, "/v1/auth/logout", NULL, "{\"refresh_token\":\"no-such-token\"}", &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/auth/logout", NULL, "{\"token\":\"x\"}", &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/auth/logout", NULL, "{\"refresh_token\":\"no-such-token\"}", 204);
+    it_expect(f->s, "POST", "/v1/auth/logout", NULL, "{\"token\":\"x\"}", 422);
     /* Logging out twice is fine. */
-    it_post_json(f->s, "/v1/auth/logout", NULL, body, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/auth/logout", NULL, body, 204);
     free(body);
     free(r1);
     free(r2);
@@ -1074,28 +1060,22 @@ test_no_token(void **state)
     it_resp_free(&r);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signin_token_shape),
-        cmocka_unit_test(test_signin_admin_has_no_org),
-        cmocka_unit_test(test_signin_failures_look_alike),
-        cmocka_unit_test(test_signin_validation),
-        cmocka_unit_test(test_signin_throttled_then_released),
-        cmocka_unit_test(test_signin_throttle_unknown_email),
-        cmocka_unit_test(test_signin_throttle_window),
-        cmocka_unit_test(test_signin_concurrent_correct),
-        cmocka_unit_test(test_disabled_user_token_ends_at_once),
-        cmocka_unit_test(test_epoch_change_elsewhere_seen),
-        cmocka_unit_test(test_refresh_rotates),
-        cmocka_unit_test(test_refresh_reuse_revokes_chain),
-        cmocka_unit_test(test_refresh_concurrent_single_use),
-        cmocka_unit_test(test_refresh_expired_and_disabled),
-        cmocka_unit_test(test_logout),
-        cmocka_unit_test(test_bad_tokens_refused),
-        cmocka_unit_test(test_no_token),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
-}
+TEST_MAIN(setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_signin_token_shape),
+          cmocka_unit_test(test_signin_admin_has_no_org),
+          cmocka_unit_test(test_signin_failures_look_alike),
+          cmocka_unit_test(test_signin_validation),
+          cmocka_unit_test(test_signin_throttled_then_released),
+          cmocka_unit_test(test_signin_throttle_unknown_email),
+          cmocka_unit_test(test_signin_throttle_window),
+          cmocka_unit_test(test_signin_concurrent_correct),
+          cmocka_unit_test(test_disabled_user_token_ends_at_once),
+          cmocka_unit_test(test_epoch_change_elsewhere_seen),
+          cmocka_unit_test(test_refresh_rotates),
+          cmocka_unit_test(test_refresh_reuse_revokes_chain),
+          cmocka_unit_test(test_refresh_concurrent_single_use),
+          cmocka_unit_test(test_refresh_expired_and_disabled),
+          cmocka_unit_test(test_logout),
+          cmocka_unit_test(test_bad_tokens_refused),
+          cmocka_unit_test(test_no_token))

@@ -364,21 +364,13 @@ test_create_rules(void **state)
     body = it_fmt("{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
                   " \"%s\"}",
                   f->org_b);
-    it_post_json(f->s, "/v1/clients", f->a_admin, body, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/clients", f->a_admin, body, 404);
     free(body);
-    it_post_json(f->s, "/v1/clients", f->a_staff,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/clients", f->a_staff, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", NULL, "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}",
-                 &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/clients", f->a_staff,
+              "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", 403);
+    it_expect(f->s, "GET", "/v1/clients", f->a_staff, NULL, 403);
+    it_expect(f->s, "POST", "/v1/clients", NULL,
+              "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", 401);
     /* Nothing was written by any of these. */
     assert_int_equal(count_clients(f), before);
     assert_int_equal(
@@ -555,10 +547,8 @@ test_scopes_enforced(void **state)
     it_assert_problem(&r, 403);
     it_assert_header(&r, "WWW-Authenticate", "insufficient_scope");
     it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", token, "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}",
-                 &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/clients", token,
+              "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", 403);
 
     /* 100 facilitators checked in one call. */
     for (i = 0; i < 100; i++) {
@@ -596,9 +586,7 @@ test_rotation_overlap(void **state)
     it_post_json(f->s, path, f->a_admin, "{\"overlap_seconds\": 604801}", &r);
     it_assert_field_error(&r, "overlap_seconds");
     it_resp_free(&r);
-    it_post_json(f->s, path, f->b_admin, "{}", &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", path, f->b_admin, "{}", 404);
 
     it_request(f->s, "POST", path, f->a_admin, NULL, NULL, &r); /* no body: 24 h overlap */
     it_assert_status(&r, 201);
@@ -659,33 +647,21 @@ test_delete_client(void **state)
     path = it_fmt("/v1/clients/%s", c.id);
     rotate = it_fmt("/v1/clients/%s/secrets", c.id);
 
-    it_delete(f->s, path, f->b_admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_delete(f->s, path, f->a_staff, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_delete(f->s, "/v1/clients/not-a-uuid", f->a_admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->b_admin, NULL, 404);
+    it_expect(f->s, "DELETE", path, f->a_staff, NULL, 403);
+    it_expect(f->s, "DELETE", "/v1/clients/not-a-uuid", f->a_admin, NULL, 404);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM api_client WHERE id = $1::uuid"
                               " AND revoked_at IS NULL",
                               c.id),
                      1);
 
-    it_delete(f->s, path, f->a_admin, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->a_admin, NULL, 204);
     token_form(f, &c, 1, NULL, &r);
     assert_oauth_error(&r, 401, "invalid_client");
     it_resp_free(&r);
-    it_delete(f->s, path, f->a_admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_post_json(f->s, rotate, f->a_admin, "{}", &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->a_admin, NULL, 404);
+    it_expect(f->s, "POST", rotate, f->a_admin, "{}", 404);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_id = $1"
                               " AND action = 'delete'",
@@ -737,18 +713,14 @@ test_licence_gates_tokens(void **state)
     PQclear(res);
     make_client(f, admin, "Gated", "[\"facilitators:read\"]", &c);
     token = client_token(f, &c);
-    it_get(f->s, "/v1/facilitators", token, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/facilitators", token, NULL, 200);
     it_get(f->s, "/v1/facilitators", token, &r); /* verified before: from the token cache */
     it_assert_status(&r, 200);
     it_resp_free(&r);
 
     /* Suspended: the token held is refused at once, and no new one is issued. */
     set_licence_status(f, lic, "suspended");
-    it_get(f->s, "/v1/facilitators", token, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/facilitators", token, NULL, 401);
     token_form(f, &c, 1, NULL, &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
@@ -768,12 +740,8 @@ test_licence_gates_tokens(void **state)
     /* Active again: tokens again (carrying the new epoch), and they work; the old one not. */
     set_licence_status(f, lic, "active");
     again = client_token(f, &c);
-    it_get(f->s, "/v1/facilitators", again, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/facilitators", token, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/facilitators", again, NULL, 200);
+    it_expect(f->s, "GET", "/v1/facilitators", token, NULL, 401);
     free(again);
     free(token);
 
@@ -823,9 +791,7 @@ test_revoke(void **state)
     free(access);
 
     /* Unknown tokens get the same 200 (no oracle); a missing token is a 400. */
-    it_post_json(f->s, "/v1/auth/revoke", NULL, "{\"token\": \"no-such-token\"}", &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/auth/revoke", NULL, "{\"token\": \"no-such-token\"}", 200);
     it_post_json(f->s, "/v1/auth/revoke", NULL, "{}", &r);
     assert_oauth_error(&r, 400, "invalid_request");
     it_resp_free(&r);
@@ -869,20 +835,14 @@ test_revoke(void **state)
     free(path);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_shows_secret_once),
-        cmocka_unit_test(test_create_rules),
-        cmocka_unit_test(test_client_credentials_flow),
-        cmocka_unit_test(test_licence_gates_tokens),
-        cmocka_unit_test(test_token_errors),
-        cmocka_unit_test(test_scopes_enforced),
-        cmocka_unit_test(test_rotation_overlap),
-        cmocka_unit_test(test_delete_client),
-        cmocka_unit_test(test_revoke),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create_shows_secret_once),
+          cmocka_unit_test(test_create_rules),
+          cmocka_unit_test(test_client_credentials_flow),
+          cmocka_unit_test(test_licence_gates_tokens),
+          cmocka_unit_test(test_token_errors),
+          cmocka_unit_test(test_scopes_enforced),
+          cmocka_unit_test(test_rotation_overlap),
+          cmocka_unit_test(test_delete_client),
+          cmocka_unit_test(test_revoke))

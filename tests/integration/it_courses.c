@@ -143,10 +143,7 @@ test_create(void **state)
 static void
 test_create_validation(void **state)
 {
-    static const struct {
-        const char *body;
-        const char *field;
-    } cases[] = {
+    static const struct it_field_case cases[] = {
         {"{\"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
         {"{\"code\": \"A\", \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
         {"{\"code\": \"-AB\", \"title\": \"T\", \"kind\": \"practitioner\"}", "code"},
@@ -181,13 +178,8 @@ test_create_validation(void **state)
     struct fx *f = *state;
     long before = writes(f);
     struct it_resp r;
-    size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        it_post_json(f->s, "/v1/courses", f->admin, cases[i].body, &r);
-        it_assert_field_error(&r, cases[i].field);
-        it_resp_free(&r);
-    }
+    it_field_errors(f->s, "POST", "/v1/courses", f->admin, NULL, cases, IT_LEN(cases));
     /* Several errors at once are all named. */
     it_post_json(f->s, "/v1/courses", f->admin, "{\"credits\": 5000}", &r);
     it_assert_field_error(&r, "code");
@@ -216,26 +208,14 @@ test_duplicate_code_and_access(void **state)
     assert_non_null(strstr(it_json_str(&r, "detail"), "DUP-1"));
     it_resp_free(&r);
     /* Licensees read but never write; no token is a 401. */
-    it_post_json(f->s, "/v1/courses", f->org_admin, body, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/courses", f->staff, body, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/courses", NULL, body, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/courses", NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/courses", f->org_admin, body, 403);
+    it_expect(f->s, "POST", "/v1/courses", f->staff, body, 403);
+    it_expect(f->s, "POST", "/v1/courses", NULL, body, 401);
+    it_expect(f->s, "GET", "/v1/courses", NULL, NULL, 401);
     assert_int_equal(writes(f), before);
 
-    it_get(f->s, "/v1/courses/" NO_SUCH_ID, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/courses/not-a-uuid", f->staff, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/courses/" NO_SUCH_ID, f->admin, NULL, 404);
+    it_expect(f->s, "GET", "/v1/courses/not-a-uuid", f->staff, NULL, 404);
 }
 
 static void
@@ -392,18 +372,10 @@ test_list_filters_pages_csv(void **state)
     it_resp_free(&r);
 
     /* Bad query parameters. */
-    it_get(f->s, "/v1/courses?colour=red", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/courses?kind=expert", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/courses?active=yes", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/courses?cursor=bogus", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/courses?colour=red", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/courses?kind=expert", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/courses?active=yes", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/courses?cursor=bogus", f->admin, NULL, 400);
 
     /* Pages of 2 cover every course once, in code order. */
     do {
@@ -448,16 +420,10 @@ test_list_filters_pages_csv(void **state)
     it_resp_free(&r);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_duplicate_code_and_access),
-        cmocka_unit_test(test_update),
-        cmocka_unit_test(test_list_filters_pages_csv),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_duplicate_code_and_access),
+          cmocka_unit_test(test_update),
+          cmocka_unit_test(test_list_filters_pages_csv))

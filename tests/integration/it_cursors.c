@@ -638,14 +638,8 @@ test_csv_lists(void **state)
     free(path);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue_13_examples),
-        cmocka_unit_test(test_forged_cursors_on_every_paged_route),
-        cmocka_unit_test(test_csv_lists),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_issue_13_examples),
+          cmocka_unit_test(test_forged_cursors_on_every_paged_route),
+          cmocka_unit_test(test_csv_lists))

@@ -154,16 +154,10 @@ test_resource_stmts_check(void **state)
     assert_int_equal(resource_stmts_check(broken), -1);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_forgotten_statements_prepared_again),
-        cmocka_unit_test(test_forgotten_in_a_transaction),
-        cmocka_unit_test(test_misspelt_name),
-        cmocka_unit_test(test_stmts_check),
-        cmocka_unit_test(test_resource_stmts_check),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_forgotten_statements_prepared_again),
+          cmocka_unit_test(test_forgotten_in_a_transaction),
+          cmocka_unit_test(test_misspelt_name),
+          cmocka_unit_test(test_stmts_check),
+          cmocka_unit_test(test_resource_stmts_check))

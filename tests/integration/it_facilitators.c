@@ -326,22 +326,16 @@ test_create_by_licensees(void **state)
         it_fmt("{\"given_name\": \"Eve\", \"family_name\": \"Other\", \"email\": \"e@example.org\","
                " \"organisation_id\": \"%s\"}",
                org_b);
-    it_post_json(f->s, "/v1/facilitators", boss, body, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/facilitators", boss, body, 403);
     free(body);
-    it_post_json(f->s, "/v1/facilitators", staff,
-                 "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
-                 " \"email\": \"e@example.org\"}",
-                 &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/facilitators", NULL,
-                 "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
-                 " \"email\": \"e@example.org\"}",
-                 &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/facilitators", staff,
+              "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
+              " \"email\": \"e@example.org\"}",
+              403);
+    it_expect(f->s, "POST", "/v1/facilitators", NULL,
+              "{\"given_name\": \"Eve\", \"family_name\": \"Other\","
+              " \"email\": \"e@example.org\"}",
+              401);
     assert_int_equal(writes(f), before);
     free(boss);
     free(staff);
@@ -352,10 +346,7 @@ test_create_by_licensees(void **state)
 static void
 test_create_validation(void **state)
 {
-    static const struct {
-        const char *body;
-        const char *field;
-    } cases[] = {
+    static const struct it_field_case cases[] = {
         {"{\"family_name\": \"X\", \"email\": \"x@example.org\"}", "given_name"},
         {"{\"given_name\": \"X\", \"email\": \"x@example.org\"}", "family_name"},
         {"{\"given_name\": \"X\", \"family_name\": \"Y\"}", "email"},
@@ -391,13 +382,8 @@ test_create_validation(void **state)
     char *org = create_org(f), *body, *longname, future[16];
     long before = writes(f);
     struct it_resp r;
-    size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        it_post_json(f->s, "/v1/facilitators", f->admin, cases[i].body, &r);
-        it_assert_field_error(&r, cases[i].field);
-        it_resp_free(&r);
-    }
+    it_field_errors(f->s, "POST", "/v1/facilitators", f->admin, NULL, cases, IT_LEN(cases));
     /* employed_from: a real date, not in the future. */
     body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
                   " \"organisation_id\": \"%s\", \"employed_from\": \"2025-02-30\"}",
@@ -451,9 +437,7 @@ test_create_validation(void **state)
     {
         static const char *const ct[] = {"Content-Type: text/plain", NULL};
 
-        it_post_json(f->s, "/v1/facilitators", f->admin, "{\"given_name\": ", &r);
-        it_assert_problem(&r, 400);
-        it_resp_free(&r);
+        it_expect(f->s, "POST", "/v1/facilitators", f->admin, "{\"given_name\": ", 400);
         it_request(f->s, "POST", "/v1/facilitators", f->admin, ct, "{}", &r);
         it_assert_problem(&r, 415);
         it_resp_free(&r);
@@ -669,10 +653,7 @@ test_edits(void **state)
 
     /* Validation: 422 naming the field, nothing written. */
     {
-        static const struct {
-            const char *body;
-            const char *field;
-        } cases[] = {
+        static const struct it_field_case cases[] = {
             {"{}", "body"},
             {"{\"email\": null}", "email"},
             {"{\"email\": \"bad\"}", "email"},
@@ -699,14 +680,11 @@ test_edits(void **state)
              " \"accredited_until\": \"2029-01-01\"}",
              "accredited_until"},
         };
-        size_t i;
+        char *path = it_fmt("/v1/facilitators/%s", p.id);
 
         before = writes(f);
-        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            it_patchf(f->s, f->admin, p.etag, cases[i].body, &r, "/v1/facilitators/%s", p.id);
-            it_assert_field_error(&r, cases[i].field);
-            it_resp_free(&r);
-        }
+        it_field_errors(f->s, "PATCH", path, f->admin, p.etag, cases, IT_LEN(cases));
+        free(path);
         assert_int_equal(writes(f), before);
     }
 
@@ -780,40 +758,19 @@ test_concurrent_patches(void **state)
     for (round = 0; round < RACE_ROUNDS; round++) {
         struct it_race x;
         long hist = history_rows(f, p.id);
-        struct it_resp g;
         char *path = it_fmt("/v1/facilitators/%s", p.id);
         const char *body[2];
-        int i, ok = 0, stale = 0;
 
         /* One renames, the other changes the status: either alone is fine. */
         body[0] = round % 2 == 0 ? "{\"given_name\": \"Rachel\"}" : "{\"given_name\": \"Rae\"}";
         body[1] = round % 2 == 0 ? "{\"status\": \"suspended\", \"reason\": \"race\"}"
                                  : "{\"status\": \"accredited\"}";
-        if (round % 2 == 0) {
-            PQclear(it_sql(f->s, "BEGIN"));
-            PQclear(it_sql(f->s, "SELECT 1 FROM facilitator WHERE id = $1::uuid FOR UPDATE", p.id));
-        }
-        it_race_start(&x, f->s, "PATCH", path, f->admin, p.etag, body[0], body[1]);
-        if (round % 2 == 0) {
-            it_wait_lock_waiters(f->s, 2, "the two PATCHes never waited for the facilitator lock");
-            PQclear(it_sql(f->s, "COMMIT"));
-        }
-        it_race_join(&x);
+        it_race_patch_round(&x, f->s, round, "facilitator", p.id, path, f->admin, p.etag, body[0],
+                            body[1]);
         free(path);
-        for (i = 0; i < 2; i++) {
-            ok += x.status[i] == 200;
-            stale += x.status[i] == 412;
-        }
-        if (ok != 1 || stale != 1) {
-            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, x.status[0],
-                     x.status[1]);
-        }
         assert_int_equal(history_rows(f, p.id), hist + (x.status[1] == 200 ? 1 : 0));
-        it_getf(f->s, f->admin, &g, "/v1/facilitators/%s", p.id);
-        it_assert_status(&g, 200);
         free(p.etag);
-        p.etag = strdup(it_header(&g, "ETag"));
-        it_resp_free(&g);
+        p.etag = it_etag_of(f->s, f->admin, "/v1/facilitators/%s", p.id);
         /* Keep the status alternating for the next round. */
         if (x.status[1] == 412) {
             patch_ok(f, &p, f->admin, body[1], NULL);
@@ -1281,15 +1238,11 @@ test_list(void **state)
 
         for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
             path = it_fmt("/v1/facilitators?%s", bad[k]);
-            it_get(f->s, path, f->admin, &r);
-            it_assert_problem(&r, 400);
-            it_resp_free(&r);
+            it_expect(f->s, "GET", path, f->admin, NULL, 400);
             free(path);
         }
     }
-    it_get(f->s, "/v1/facilitators", NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/facilitators", NULL, NULL, 401);
     for (i = 0; i < 5; i++) {
         it_fac_free(&p[i]);
     }
@@ -1486,14 +1439,10 @@ test_status_check(void **state)
         free(t2);
         json_decref(b2);
         for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-            it_post_json(f->s, "/v1/facilitators/status-check", f->admin, bad[k], &r);
-            it_assert_problem(&r, 422);
-            it_resp_free(&r);
+            it_expect(f->s, "POST", "/v1/facilitators/status-check", f->admin, bad[k], 422);
         }
     }
-    it_post_json(f->s, "/v1/facilitators/status-check", NULL, text, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/facilitators/status-check", NULL, text, 401);
 
     PQclear(res);
     free(text);
@@ -1660,21 +1609,15 @@ test_employment_requests(void **state)
 
     /* Only the licensing body decides; a decline needs a reason; If-Match as everywhere. */
     before = writes(f);
-    it_patch_json(f->s, rpath, boss_b, retag, "{\"status\": \"approved\"}", &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", rpath, boss_b, retag, "{\"status\": \"approved\"}", 403);
     it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"declined\"}", &r);
     it_assert_field_error(&r, "reason");
     it_resp_free(&r);
     it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"pending\"}", &r);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
-    it_patch_json(f->s, rpath, f->admin, NULL, "{\"status\": \"approved\"}", &r);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patch_json(f->s, rpath, f->admin, "\"stale\"", "{\"status\": \"approved\"}", &r);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expect(f->s, "PATCH", rpath, f->admin, "{\"status\": \"approved\"}", 428);
+    it_expect_if(f->s, "PATCH", rpath, f->admin, "\"stale\"", "{\"status\": \"approved\"}", 412);
     assert_int_equal(writes(f), before);
 
     /* Approved: A's employment ends, B's starts on starts_on; B now sees the full record. */
@@ -1717,9 +1660,8 @@ test_employment_requests(void **state)
                               rid),
                      1);
     /* Decided once: a second decision is 409. */
-    it_patch_json(f->s, rpath, f->admin, "*", "{\"status\": \"declined\", \"reason\": \"x\"}", &r);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", rpath, f->admin, "*",
+                 "{\"status\": \"declined\", \"reason\": \"x\"}", 409);
 
     /* C's request is declined with a reason; nothing changes for the facilitator. */
     it_get(f->s, path, boss_c, &r);
@@ -1754,23 +1696,17 @@ test_employment_requests(void **state)
     free(org_c);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_by_admin),
-        cmocka_unit_test(test_create_by_licensees),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_visibility),
-        cmocka_unit_test(test_edits),
-        cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_concurrent_patches),
-        cmocka_unit_test(test_transitions),
-        cmocka_unit_test(test_employment),
-        cmocka_unit_test(test_employment_requests),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_status_check),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create_by_admin),
+          cmocka_unit_test(test_create_by_licensees),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_visibility),
+          cmocka_unit_test(test_edits),
+          cmocka_unit_test(test_if_match),
+          cmocka_unit_test(test_concurrent_patches),
+          cmocka_unit_test(test_transitions),
+          cmocka_unit_test(test_employment),
+          cmocka_unit_test(test_employment_requests),
+          cmocka_unit_test(test_list),
+          cmocka_unit_test(test_status_check))

@@ -12,22 +12,14 @@
 
 /* ---- One server for the HTTP tests ----------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    *state = it_start("health");
-    return 0;
-}
+IT_SETUP(group_setup, it_start("health"))
 
 static void
 test_healthz(void **state)
 {
     struct it_server *s = *state;
-    struct it_resp r;
 
-    it_get(s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/healthz", NULL, NULL, 200);
 }
 
 static void
@@ -52,9 +44,7 @@ test_unknown_path_is_404_problem(void **state)
     struct it_server *s = *state;
     struct it_resp r;
 
-    it_get(s, "/no/such/path", NULL, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/no/such/path", NULL, NULL, 404);
 
     it_get(s, "/healthzX", NULL, &r); /* CivetWeb matches handler prefixes; ours must not */
     it_assert_problem(&r, 404);
@@ -247,11 +237,7 @@ test_pending_migrations_and_migrate_twice(void **state)
     /* Now serve starts, and is ready. */
     it_launch(s, NULL);
     {
-        struct it_resp r;
-
-        it_get(s, "/readyz", NULL, &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expect(s, "GET", "/readyz", NULL, NULL, 200);
     }
     it_stop(s);
 }

@@ -146,11 +146,7 @@ check_raw_problem(const struct raw *x, int status)
 static void
 assert_alive(struct it_server *s)
 {
-    struct it_resp r;
-
-    it_get(s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/healthz", NULL, NULL, 200);
 }
 
 static long
@@ -247,12 +243,7 @@ start_held_patch(struct it_server *s,
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-group_setup(void **state)
-{
-    *state = it_fx_start(sizeof(struct fx), "http", NULL, ADMIN_EMAIL, PASSWORD, 0);
-    return 0;
-}
+IT_SETUP(group_setup, it_fx_start(sizeof(struct fx), "http", NULL, ADMIN_EMAIL, PASSWORD, 0))
 
 /* ---- Bodies -----------------------------------------------------------------------------------
  */
@@ -676,12 +667,8 @@ test_query_escapes(void **state)
     assert_non_null(strstr(it_json_str(&r, "detail"), "percent-escape"));
     it_resp_free(&r);
     /* Good escapes: %41 is 'A', '+' a space, %C3%A9 'e' with an acute accent. */
-    it_get(f->s, "/v1/organisations?q=HTTP+Test%20Org%41%C3%A9", f->admin, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/organisations?limit=%31", f->admin, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/organisations?q=HTTP+Test%20Org%41%C3%A9", f->admin, NULL, 200);
+    it_expect(f->s, "GET", "/v1/organisations?limit=%31", f->admin, NULL, 200);
 }
 
 /* ---- Routing ----------------------------------------------------------------------------------
@@ -1132,21 +1119,15 @@ test_pool_exhausted(void **state)
     check_problem(&r, 503);
     it_resp_free(&r);
     /* What needs no database still answers. */
-    it_get(s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/healthz", NULL, NULL, 200);
 
     /* Release: the held PATCH completes, and the pool serves again. */
     unlock_org(lock);
     pthread_join(t, NULL);
     assert_int_equal(p.status, 200);
     assert_string_equal(p.town, "Held");
-    it_get(s, "/v1/organisations", admin, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_get(s, "/readyz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/v1/organisations", admin, NULL, 200);
+    it_expect(s, "GET", "/readyz", NULL, NULL, 200);
     it_stop(s);
     free(p.town);
     free(admin);
@@ -1290,30 +1271,24 @@ test_sigterm_in_flight(void **state)
     free(id);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_body_too_large),
-        cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_deep_nesting),
-        cmocka_unit_test(test_short_body),
-        cmocka_unit_test(test_content_length_and_chunked),
-        cmocka_unit_test(test_framing_errors_are_problems),
-        cmocka_unit_test(test_query_escapes),
-        cmocka_unit_test(test_not_found),
-        cmocka_unit_test(test_method_not_allowed),
-        cmocka_unit_test(test_options),
-        cmocka_unit_test(test_problem_hides_database_text),
-        cmocka_unit_test(test_request_id),
-        cmocka_unit_test(test_access_log),
-        cmocka_unit_test(test_keep_alive),
-        cmocka_unit_test(test_unauthorized),
-        cmocka_unit_test(test_pool_exhausted),
-        cmocka_unit_test(test_pool_queue),
-        cmocka_unit_test(test_sigterm_in_flight),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_content_type),
+          cmocka_unit_test(test_body_too_large),
+          cmocka_unit_test(test_bad_json),
+          cmocka_unit_test(test_deep_nesting),
+          cmocka_unit_test(test_short_body),
+          cmocka_unit_test(test_content_length_and_chunked),
+          cmocka_unit_test(test_framing_errors_are_problems),
+          cmocka_unit_test(test_query_escapes),
+          cmocka_unit_test(test_not_found),
+          cmocka_unit_test(test_method_not_allowed),
+          cmocka_unit_test(test_options),
+          cmocka_unit_test(test_problem_hides_database_text),
+          cmocka_unit_test(test_request_id),
+          cmocka_unit_test(test_access_log),
+          cmocka_unit_test(test_keep_alive),
+          cmocka_unit_test(test_unauthorized),
+          cmocka_unit_test(test_pool_exhausted),
+          cmocka_unit_test(test_pool_queue),
+          cmocka_unit_test(test_sigterm_in_flight))

@@ -150,15 +150,9 @@ stored_status(struct fx *f, const char *licence_id, char *buf, size_t len)
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f =
-        it_fx_start(sizeof(*f), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(
+    group_setup,
+    it_fx_start(sizeof(struct fx), "licences", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH))
 
 /* ---- Create -------------------------------------------------------------------------------- */
 
@@ -277,10 +271,7 @@ test_number_grows_past_four_digits(void **state)
 static void
 test_create_validation(void **state)
 {
-    static const struct {
-        const char *body;
-        const char *field;
-    } cases[] = {
+    static const struct it_field_case cases[] = {
         {"{\"valid_until\": \"2026-01-01\"}", "valid_from"},
         {"{\"valid_from\": \"2025-01-01\"}", "valid_until"},
         {"{}", "valid_from"},
@@ -303,15 +294,11 @@ test_create_validation(void **state)
     };
     struct fx *f = *state;
     char *org = create_org(f), *long_reason, *body;
+    char *path = it_fmt("/v1/organisations/%s/licences", org);
     long before = writes(f);
     struct it_resp r;
-    size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        post_licence(f, org, f->admin, cases[i].body, &r);
-        it_assert_field_error(&r, cases[i].field);
-        it_resp_free(&r);
-    }
+    it_field_errors(f->s, "POST", path, f->admin, NULL, cases, IT_LEN(cases));
     /* A reason of 501 characters. */
     long_reason = malloc(502);
     memset(long_reason, 'x', 501);
@@ -334,7 +321,6 @@ test_create_validation(void **state)
     it_resp_free(&r);
     {
         const char *hdrs[] = {"Content-Type: text/plain", NULL};
-        char *path = it_fmt("/v1/organisations/%s/licences", org);
 
         it_request(f->s, "POST", path, f->admin, hdrs,
                    "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}", &r);
@@ -543,10 +529,7 @@ test_revoked_is_final(void **state)
 static void
 test_patch_validation(void **state)
 {
-    static const struct {
-        const char *body;
-        const char *field;
-    } cases[] = {
+    static const struct it_field_case cases[] = {
         {"{\"status\": \"active\"}", "reason"},
         {"{\"status\": \"active\", \"reason\": \"\"}", "reason"},
         {"{\"status\": \"active\", \"reason\": null}", "reason"},
@@ -564,15 +547,12 @@ test_patch_validation(void **state)
     struct fx *f = *state;
     char *org = create_org(f);
     struct lic l = create_licence(f, org, "2098-06-30");
+    char *path = it_fmt("/v1/licences/%s", l.id);
     long before = writes(f);
     struct it_resp r;
-    size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        it_patchf(f->s, f->admin, l.etag, cases[i].body, &r, "/v1/licences/%s", l.id);
-        it_assert_field_error(&r, cases[i].field);
-        it_resp_free(&r);
-    }
+    it_field_errors(f->s, "PATCH", path, f->admin, l.etag, cases, IT_LEN(cases));
+    free(path);
     assert_int_equal(writes(f), before);
 
     /* While pending, valid_from may move (not past valid_until); afterwards it may not. */
@@ -791,9 +771,7 @@ test_archived_organisation(void **state)
     move(f, &l, "active");
     PQclear(it_sql(f->s, "UPDATE licence SET valid_until = current_date - 1 WHERE id = $1::uuid",
                    l.id));
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 204);
     before = writes(f);
     it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}",
               &r, "/v1/licences/%s", l.id);
@@ -874,10 +852,8 @@ test_concurrent_patches(void **state)
     for (round = 0; round < RACE_ROUNDS; round++) {
         struct it_race x;
         long hist = history_rows(f, l.id);
-        struct it_resp g;
         char *path = it_fmt("/v1/licences/%s", l.id);
         const char *body[2];
-        int i, ok = 0, stale = 0;
 
         /* One extends valid_until, the other changes the status (active to suspended, or back).
          * Either is allowed alone; with one ETag only one may happen. */
@@ -887,37 +863,16 @@ test_concurrent_patches(void **state)
         if (round % 2 == 1) {
             body[1] = "{\"status\": \"active\", \"reason\": \"two\"}";
         }
-        /* In half the rounds the test holds the licence row locked until both requests wait
-         * for it, so they surely overlap; in the others they run free. */
-        if (round % 2 == 0) {
-            PQclear(it_sql(f->s, "BEGIN"));
-            PQclear(it_sql(f->s, "SELECT 1 FROM licence WHERE id = $1::uuid FOR UPDATE", l.id));
-        }
-        it_race_start(&x, f->s, "PATCH", path, f->admin, l.etag, body[0], body[1]);
-        if (round % 2 == 0) {
-            it_wait_lock_waiters(f->s, 2, "the two PATCHes never waited for the licence lock");
-            PQclear(it_sql(f->s, "COMMIT"));
-        }
-        it_race_join(&x);
+        it_race_patch_round(&x, f->s, round, "licence", l.id, path, f->admin, l.etag, body[0],
+                            body[1]);
         free(path);
-        for (i = 0; i < 2; i++) {
-            ok += x.status[i] == 200;
-            stale += x.status[i] == 412;
-        }
-        if (ok != 1 || stale != 1) {
-            fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, x.status[0],
-                     x.status[1]);
-        }
         assert_int_equal(history_rows(f, l.id), hist + 1);
-        it_getf(f->s, f->admin, &g, "/v1/licences/%s", l.id);
-        it_assert_status(&g, 200);
         free(l.etag);
-        l.etag = strdup(it_header(&g, "ETag"));
+        l.etag = it_etag_of(f->s, f->admin, "/v1/licences/%s", l.id);
         /* Keep the status alternating between active and suspended for the next round. */
         if (x.status[1] == 412) {
             move(f, &l, round % 2 == 0 ? "suspended" : "active");
         }
-        it_resp_free(&g);
     }
     lic_free(&l);
     free(org);
@@ -961,9 +916,7 @@ test_licensees(void **state)
         assert_null(strstr(r.body, "MPL-"));
         it_resp_free(&r);
         path = it_fmt("/v1/organisations/%s/licences", org_b);
-        it_get(f->s, path, tokens[i], &r);
-        it_assert_problem(&r, 404);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", path, tokens[i], NULL, 404);
         free(path);
         it_getf(f->s, tokens[i], &r, "/v1/licences/%s", "not-a-uuid");
         it_assert_problem(&r, 404);
@@ -989,9 +942,7 @@ test_licensees(void **state)
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     path = it_fmt("/v1/organisations/%s/licences", NO_SUCH_ID);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);
     free(boss);
     free(staff);
@@ -1082,9 +1033,7 @@ test_list_pages_and_filters(void **state)
 
         for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
             path = it_fmt("/v1/organisations/%s/licences?%s", org, bad[k]);
-            it_get(f->s, path, f->admin, &r);
-            it_assert_problem(&r, 400);
-            it_resp_free(&r);
+            it_expect(f->s, "GET", path, f->admin, NULL, 400);
             free(path);
         }
     }
@@ -1095,28 +1044,22 @@ test_list_pages_and_filters(void **state)
     free(org);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_create_for_missing_or_archived_org),
-        cmocka_unit_test(test_one_open_licence),
-        cmocka_unit_test(test_allowed_transitions),
-        cmocka_unit_test(test_forbidden_transitions),
-        cmocka_unit_test(test_revoked_is_final),
-        cmocka_unit_test(test_patch_validation),
-        cmocka_unit_test(test_expired_reads_and_renewal),
-        cmocka_unit_test(test_activate_needs_future_valid_until),
-        cmocka_unit_test(test_new_licence_replaces_expired),
-        cmocka_unit_test(test_archived_organisation),
-        cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_concurrent_patches),
-        cmocka_unit_test(test_licensees),
-        cmocka_unit_test(test_list_pages_and_filters),
-        cmocka_unit_test(test_number_grows_past_four_digits),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_create_for_missing_or_archived_org),
+          cmocka_unit_test(test_one_open_licence),
+          cmocka_unit_test(test_allowed_transitions),
+          cmocka_unit_test(test_forbidden_transitions),
+          cmocka_unit_test(test_revoked_is_final),
+          cmocka_unit_test(test_patch_validation),
+          cmocka_unit_test(test_expired_reads_and_renewal),
+          cmocka_unit_test(test_activate_needs_future_valid_until),
+          cmocka_unit_test(test_new_licence_replaces_expired),
+          cmocka_unit_test(test_archived_organisation),
+          cmocka_unit_test(test_if_match),
+          cmocka_unit_test(test_concurrent_patches),
+          cmocka_unit_test(test_licensees),
+          cmocka_unit_test(test_list_pages_and_filters),
+          cmocka_unit_test(test_number_grows_past_four_digits))

@@ -157,9 +157,7 @@ test_create_and_get(void **state)
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     path = it_fmt("/v1/locations/%s", id);
-    it_get(f->s, path, NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, NULL, NULL, 401);
     free(path);
     free(id);
 }
@@ -514,12 +512,10 @@ test_roles(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     before = count_locations(f);
-    it_post_json(f->s, "/v1/locations", f->a_staff,
-                 "{\"name\": \"Staff site\", \"kind\": \"community\", \"address_lines\":"
-                 " [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
-                 &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/locations", f->a_staff,
+              "{\"name\": \"Staff site\", \"kind\": \"community\", \"address_lines\":"
+              " [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
+              403);
 
     /* Another organisation's location is absent. */
     it_getf(f->s, f->b_admin, &r, "/v1/locations/%s", id);
@@ -534,9 +530,7 @@ test_roles(void **state)
     body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Planted\", \"kind\": \"community\","
                   " \"address_lines\": [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
                   f->org_a);
-    it_post_json(f->s, "/v1/locations", f->b_admin, body, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/locations", f->b_admin, body, 404);
     assert_int_equal(count_locations(f), before);
     it_get(f->s, "/v1/locations?limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
@@ -736,18 +730,10 @@ test_list_filters_pages_and_csv(void **state)
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
     it_resp_free(&r);
     /* Bad filters. */
-    it_get(f->s, "/v1/locations?colour=red", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/locations?kind=castle", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/locations?active=maybe", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/locations?organisation_id=x", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/locations?colour=red", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/locations?kind=castle", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/locations?active=maybe", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/locations?organisation_id=x", f->admin, NULL, 400);
 
     /* CSV, parsed back. */
     {
@@ -789,20 +775,14 @@ test_list_filters_pages_and_csv(void **state)
     free(etag);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_and_get),
-        cmocka_unit_test(test_coordinates_from_postcode),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_prison_and_school_never_public),
-        cmocka_unit_test(test_verified_and_patch),
-        cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_archive_or_delete),
-        cmocka_unit_test(test_list_filters_pages_and_csv),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create_and_get),
+          cmocka_unit_test(test_coordinates_from_postcode),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_prison_and_school_never_public),
+          cmocka_unit_test(test_verified_and_patch),
+          cmocka_unit_test(test_if_match),
+          cmocka_unit_test(test_roles),
+          cmocka_unit_test(test_archive_or_delete),
+          cmocka_unit_test(test_list_filters_pages_and_csv))

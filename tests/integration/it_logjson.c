@@ -30,9 +30,7 @@ make_requests(struct it_server *s)
     it_request(s, "GET", "/v1/public/facilitators/MPF-424242", NULL, rid, NULL, &r);
     it_assert_status(&r, 404);
     it_resp_free(&r);
-    it_get(s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/healthz", NULL, NULL, 200);
     it_get(s, "/no/such/route?postcode=ME4", NULL, &r);
     it_assert_status(&r, 404);
     it_resp_free(&r);
@@ -179,13 +177,7 @@ test_text_access_log_has_no_query(void **state)
     free(log);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_lines),
-        cmocka_unit_test(test_text_access_log_has_no_query),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_json_lines),
+          cmocka_unit_test(test_text_access_log_has_no_query))

@@ -272,9 +272,7 @@ test_counts_move_by_route_pattern(void **state)
     bhit = sample(before, "mpact_token_signature_cache_total{result=\"hit\"}");
     bmiss = sample(before, "mpact_token_signature_cache_total{result=\"miss\"}");
     for (i = 0; i < 3; i++) {
-        it_get(s, "/v1/organisations", admin, &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expect(s, "GET", "/v1/organisations", admin, NULL, 200);
     }
 
     after = scrape_ok(s);
@@ -413,15 +411,9 @@ test_bad_settings_stop_the_start(void **state)
     free(env_short);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counts_move_by_route_pattern),
-        cmocka_unit_test(test_refused_without_address_or_token),
-        cmocka_unit_test(test_relayed_by_the_proxy_needs_the_token),
-        cmocka_unit_test(test_bad_settings_stop_the_start),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_counts_move_by_route_pattern),
+          cmocka_unit_test(test_refused_without_address_or_token),
+          cmocka_unit_test(test_relayed_by_the_proxy_needs_the_token),
+          cmocka_unit_test(test_bad_settings_stop_the_start))

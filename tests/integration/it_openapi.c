@@ -5,12 +5,7 @@
 
 #include "itlib.h"
 
-static int
-setup(void **state)
-{
-    *state = it_start("openapi");
-    return 0;
-}
+IT_SETUP(setup, it_start("openapi"))
 
 /* GET /openapi.json: 200, JSON content type, the served static file itself, cacheable with an
  * ETag (304 on If-None-Match), readable without a token. */
@@ -159,13 +154,4 @@ test_docs_page(void **state)
     json_decref(refs);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_openapi_json),
-        cmocka_unit_test(test_docs_page),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_teardown);
-}
+TEST_MAIN(setup, it_teardown, cmocka_unit_test(test_openapi_json), cmocka_unit_test(test_docs_page))

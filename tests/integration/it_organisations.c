@@ -171,15 +171,13 @@ assert_list(struct fx *f, const char *token, const char *path, size_t n, ...)
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-group_setup(void **state)
-{
-    struct fx *f = it_fx_start(sizeof(*f), "organisations", NULL, ADMIN_EMAIL, PASSWORD,
-                               IT_FX_ID | IT_FX_HASH);
-
-    *state = f;
-    return 0;
-}
+IT_SETUP(group_setup,
+         it_fx_start(sizeof(struct fx),
+                     "organisations",
+                     NULL,
+                     ADMIN_EMAIL,
+                     PASSWORD,
+                     IT_FX_ID | IT_FX_HASH))
 
 /* ---- Create -----------------------------------------------------------------------------------
  */
@@ -399,9 +397,7 @@ test_get_missing(void **state)
     it_getf(f->s, f->admin, &r, "/v1/organisations/%s", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    it_get(f->s, "/v1/organisations/" NO_SUCH_ORG, NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/organisations/" NO_SUCH_ORG, NULL, NULL, 401);
 }
 
 /* ---- List ----------------------------------------------------------------------------------- */
@@ -471,12 +467,9 @@ test_list_bad_query(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        struct it_resp r;
 
         print_message("query: %s\n", paths[i]);
-        it_get(f->s, paths[i], f->admin, &r);
-        it_assert_problem(&r, 400);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", paths[i], f->admin, NULL, 400);
     }
 }
 
@@ -834,9 +827,7 @@ test_licensee_access(void **state)
     it_resp_free(&r);
     json_decref(body);
     path = it_fmt("/v1/organisations/%s", own);
-    it_delete(f->s, path, oa, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, oa, NULL, 403);
     free(path);
     assert_int_equal(org_rows(f), orgs);
     assert_int_equal(audit_rows(f), audits);
@@ -865,14 +856,10 @@ test_delete_without_history(void **state)
     it_assert_status(&r, 204);
     assert_int_equal(r.len, 0);
     it_resp_free(&r);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, f->admin, NULL, 404);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM organisation WHERE id = $1::uuid", id),
                      0);
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 404);
 
     res = it_sql(f->s,
                  "SELECT action, before->>'name', after IS NULL FROM audit_event"
@@ -924,11 +911,8 @@ test_delete_with_user_archives(void **state)
     char *uid = add_user(f, "member@archive.example", "org_admin", id);
     char *token = it_login(f->s, "member@archive.example", PASSWORD);
     char *path = it_fmt("/v1/organisations/%s", id);
-    struct it_resp r;
 
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 204);
     assert_archived(f, id, "Archive-User-Org");
 
     /* Its users are disabled, and so their still-unexpired tokens end at once (token epochs). */
@@ -937,17 +921,11 @@ test_delete_with_user_archives(void **state)
                               " AND NOT disabled",
                               id),
                      0);
-    it_get(f->s, path, token, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/organisations", token, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, token, NULL, 401);
+    it_expect(f->s, "GET", "/v1/organisations", token, NULL, 401);
 
     /* Deleting again: it is already gone. */
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 404);
     free(path);
     free(token);
     free(uid);
@@ -960,12 +938,9 @@ test_delete_with_licence_history_archives(void **state)
     struct fx *f = *state;
     char *id = create_org(f, "Archive-Licence-Org", "school", NULL);
     char *path = it_fmt("/v1/organisations/%s", id);
-    struct it_resp r;
 
     add_licence(f, id, "revoked", "2999-12-31");
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 204);
     assert_archived(f, id, "Archive-Licence-Org");
     assert_int_equal(
         it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", id),
@@ -985,9 +960,7 @@ test_delete_licensed_conflict(void **state)
 
     add_licence(f, id, "active", "2999-12-31");
     audits = audit_rows(f);
-    it_delete(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, f->admin, NULL, 409);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM organisation WHERE id = $1::uuid"
                               " AND archived_at IS NULL AND version = 1",
@@ -1010,26 +983,20 @@ test_delete_licensed_conflict(void **state)
     free(id);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create),
-        cmocka_unit_test(test_create_all_fields),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_create_postcode_gir),
-        cmocka_unit_test(test_get_missing),
-        cmocka_unit_test(test_list_filters),
-        cmocka_unit_test(test_list_bad_query),
-        cmocka_unit_test(test_list_pagination),
-        cmocka_unit_test(test_patch),
-        cmocka_unit_test(test_patch_concurrent),
-        cmocka_unit_test(test_licensee_access),
-        cmocka_unit_test(test_delete_without_history),
-        cmocka_unit_test(test_delete_with_user_archives),
-        cmocka_unit_test(test_delete_with_licence_history_archives),
-        cmocka_unit_test(test_delete_licensed_conflict),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_create),
+          cmocka_unit_test(test_create_all_fields),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_create_postcode_gir),
+          cmocka_unit_test(test_get_missing),
+          cmocka_unit_test(test_list_filters),
+          cmocka_unit_test(test_list_bad_query),
+          cmocka_unit_test(test_list_pagination),
+          cmocka_unit_test(test_patch),
+          cmocka_unit_test(test_patch_concurrent),
+          cmocka_unit_test(test_licensee_access),
+          cmocka_unit_test(test_delete_without_history),
+          cmocka_unit_test(test_delete_with_user_archives),
+          cmocka_unit_test(test_delete_with_licence_history_archives),
+          cmocka_unit_test(test_delete_licensed_conflict))

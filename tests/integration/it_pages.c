@@ -303,9 +303,7 @@ test_app_pages(void **state)
     it_resp_free(&r);
 
     /* The shells no longer exist as files; nothing under them is served. */
-    it_get(f->s, "/console/index.html", NULL, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/console/index.html", NULL, NULL, 404);
 }
 
 /* ---- Find M-PACT near you ----------------------------------------------------------------- */
@@ -451,9 +449,7 @@ test_find_errors(void **state)
     free(path);
     it_resp_free(&r);
     /* A known one given twice is still refused. */
-    it_get(f->s, "/find?postcode=ME4+4AB&postcode=ME1+1AA", NULL, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/find?postcode=ME4+4AB&postcode=ME1+1AA", NULL, NULL, 400);
 }
 
 static void
@@ -693,32 +689,27 @@ test_rate_limited(void **state)
 {
     static const char *const env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=3", NULL};
     struct it_server *s = it_start_env("pages_limit", env);
-    struct it_resp r;
     int i;
 
     (void)state;
     for (i = 0; i < 3; i++) {
-        it_get(s, i % 2 == 0 ? "/find" : "/check", NULL, &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expect(s, "GET", i % 2 == 0 ? "/find" : "/check", NULL, NULL, 200);
     }
-    it_get(s, "/", NULL, &r);
-    it_assert_problem(&r, 429);
-    it_resp_free(&r);
+    it_expect(s, "GET", "/", NULL, NULL, 429);
     it_stop(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_home),          cmocka_unit_test(test_app_pages),
-        cmocka_unit_test(test_find_form),     cmocka_unit_test(test_find_results),
-        cmocka_unit_test(test_find_errors),   cmocka_unit_test(test_find_nothing_nearby),
-        cmocka_unit_test(test_find_location), cmocka_unit_test(test_find_not_logged),
-        cmocka_unit_test(test_check_form),    cmocka_unit_test(test_check_by_number),
-        cmocka_unit_test(test_check_by_name), cmocka_unit_test(test_rate_limited),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
-}
+TEST_MAIN(setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_home),
+          cmocka_unit_test(test_app_pages),
+          cmocka_unit_test(test_find_form),
+          cmocka_unit_test(test_find_results),
+          cmocka_unit_test(test_find_errors),
+          cmocka_unit_test(test_find_nothing_nearby),
+          cmocka_unit_test(test_find_location),
+          cmocka_unit_test(test_find_not_logged),
+          cmocka_unit_test(test_check_form),
+          cmocka_unit_test(test_check_by_number),
+          cmocka_unit_test(test_check_by_name),
+          cmocka_unit_test(test_rate_limited))

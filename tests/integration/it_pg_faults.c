@@ -45,12 +45,7 @@
 #define WRITES_SETTLED 20   /* successful writes wanted before the crash and after the restart */
 
 struct fx {
-    struct it_server *s;
-    char dir[64];  /* the private cluster's pg.sh directory */
-    char *url;     /* its conninfo with dbname=registry */
-    char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */
-    char *admin;   /* access token */
-    char *org_id;
+    IT_PRIVATE_FX_HEAD;
     int frozen;
     pid_t guard;    /* thaws and destroys the cluster when this process lets go of it */
     int guard_pipe; /* the write end of its pipe */
@@ -229,13 +224,8 @@ org_body(const char *name)
 static int
 setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct fx *f = it_private_fx_new(sizeof(*f), "pgf");
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mpact-it-pgf-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        fail_msg("mkdtemp: %s", strerror(errno));
-    }
-    chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
     *state = f;
     guard_start(f);
     return 0;
@@ -255,12 +245,7 @@ teardown(void **state)
         it_stop(f->s);
     }
     guard_stop(f); /* thaws (again) and destroys the cluster */
-    rmdir(f->dir);
-    free(f->url);
-    free(f->env_url);
-    free(f->admin);
-    free(f->org_id);
-    free(f);
+    it_private_fx_free(f);
     return 0;
 }
 
@@ -305,9 +290,7 @@ test_hung_database(void **state)
     it_assert_status(&r, 201);
     f->org_id = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
-    it_get(f->s, "/readyz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/readyz", NULL, NULL, 200);
 
     freeze(f);
 
@@ -350,9 +333,7 @@ test_hung_database(void **state)
     }
     /* What needs no database is not held up. */
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    it_get(f->s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/healthz", NULL, NULL, 200);
     assert_true(ms_since(&t0) < 500);
 
     thaw(f);
@@ -567,13 +548,7 @@ test_crash_under_writes(void **state)
     free(wr);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hung_database, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_under_writes, setup, teardown),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test_setup_teardown(test_hung_database, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_crash_under_writes, setup, teardown))

@@ -26,12 +26,7 @@
 #define POOL        4
 
 struct fx {
-    struct it_server *s;
-    char dir[64];  /* the private cluster's pg.sh directory */
-    char *url;     /* its conninfo with dbname=registry */
-    char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */
-    char *admin;   /* access token */
-    char *org_id;  /* an organisation made before the first outage */
+    IT_PRIVATE_FX_HEAD; /* org_id: an organisation made before the first outage */
     int cluster_made;
 };
 
@@ -195,9 +190,7 @@ check_outage(struct fx *f)
     it_get(f->s, "/readyz", NULL, &r);
     assert_problem_no_sql(&r, 503);
     it_resp_free(&r);
-    it_get(f->s, "/healthz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/healthz", NULL, NULL, 200);
     free(path);
 }
 
@@ -246,19 +239,7 @@ check_every_connection_recovers(struct fx *f, const char *method)
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
-static int
-setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mpact-it-pgr-XXXXXX");
-    if (mkdtemp(f->dir) == NULL) {
-        fail_msg("mkdtemp: %s", strerror(errno));
-    }
-    chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
-    *state = f;
-    return 0;
-}
+IT_SETUP(setup, it_private_fx_new(sizeof(struct fx), "pgr"))
 
 static int
 teardown(void **state)
@@ -273,12 +254,7 @@ teardown(void **state)
         const char *const destroy[] = {"destroy", f->dir, NULL};
         it_pg_sh(destroy);
     }
-    rmdir(f->dir);
-    free(f->url);
-    free(f->env_url);
-    free(f->admin);
-    free(f->org_id);
-    free(f);
+    it_private_fx_free(f);
     return 0;
 }
 
@@ -317,18 +293,14 @@ test_restart(void **state)
     it_resp_free(&r);
     path = it_fmt("/v1/organisations/%s", f->org_id);
     assert_int_equal(concurrent(f, "GET", 10, t, c), 10); /* every pooled connection in use */
-    it_get(f->s, "/readyz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/readyz", NULL, NULL, 200);
 
     /* First outage; afterwards every pooled connection's first (read) request succeeds. */
     cluster(f, "stop");
     check_outage(f);
     cluster(f, "start");
     check_every_connection_recovers(f, "GET");
-    it_get(f->s, "/readyz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/readyz", NULL, NULL, 200);
 
     /* Second outage; this time the first requests are writes (BEGIN on a dead connection). */
     cluster(f, "stop");
@@ -339,13 +311,9 @@ test_restart(void **state)
     /* Then business as usual, at once and one by one. */
     assert_int_equal(concurrent(f, "GET", 10, t, c), 10);
     for (i = 0; i < 10; i++) {
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", path, f->admin, NULL, 200);
     }
-    it_get(f->s, "/readyz", NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/readyz", NULL, NULL, 200);
     {
         char *fresh = sign_in(f); /* sign-in works again too */
         free(fresh);
@@ -362,12 +330,4 @@ test_restart(void **state)
     free(path);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test_setup_teardown(test_restart, setup, teardown))

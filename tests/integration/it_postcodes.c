@@ -170,12 +170,7 @@ assert_contains(const char *text, const char *needle)
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
-static int
-setup(void **state)
-{
-    *state = it_prepare("postcodes", NULL);
-    return 0;
-}
+IT_SETUP(setup, it_prepare("postcodes", NULL))
 
 /* ---- Tests --------------------------------------------------------------------------------- */
 

@@ -565,9 +565,7 @@ test_create_validation(void **state)
     assert_true(names_field(&r, "organisation_id"));
     it_resp_free(&r);
     free(body);
-    it_post_json(f->s, "/v1/programmes", NULL, "{}", &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/programmes", NULL, "{}", 401);
     assert_int_equal(count_runs(f), runs);
     free(ok);
 }
@@ -812,10 +810,8 @@ test_cancel_when_licence_suspended(void **state)
     it_get(f->s, path, f->admin, &r);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    it_patch_json(f->s, path, f->admin, etag,
-                  "{\"status\": \"suspended\", \"reason\": \"inspection\"}", &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", path, f->admin, etag,
+                 "{\"status\": \"suspended\", \"reason\": \"inspection\"}", 200);
 
     /* A new run is refused, with every facilitator's reason and the licence named. */
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
@@ -1141,9 +1137,7 @@ set_fac_status(struct fx *f, const struct fac *x, const char *status)
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
     body = it_fmt("{\"status\": \"%s\", \"reason\": \"conduct review\"}", status);
-    it_patch_json(f->s, path, f->admin, etag, body, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", path, f->admin, etag, body, 200);
     free(body);
     free(etag);
     free(path);
@@ -1323,12 +1317,8 @@ test_variants(void **state)
         assert_non_null(strstr(r.body, "code,title,sessions,min_facilitators"));
         it_resp_free(&r);
     }
-    it_get(f->s, "/v1/programme-variants?limit=2", f->a_staff, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/programme-variants", NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/programme-variants?limit=2", f->a_staff, NULL, 400);
+    it_expect(f->s, "GET", "/v1/programme-variants", NULL, NULL, 401);
 }
 
 /* ---- If-Match and roles -------------------------------------------------------------------- */
@@ -1383,9 +1373,7 @@ test_roles(void **state)
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     runs = count_runs(f);
-    it_post_json(f->s, "/v1/programmes", f->a_staff, body, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/programmes", f->a_staff, body, 403);
     /* Another organisation's run is absent. */
     it_getf(f->s, f->b_admin, &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 404);
@@ -1401,9 +1389,7 @@ test_roles(void **state)
     it_resp_free(&r);
     /* Scheduling for another organisation is refused as absent. */
     b_body = run_body(f->org_a, f->loc_a, ids, START, END, "");
-    it_post_json(f->s, "/v1/programmes", f->b_admin, b_body, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/programmes", f->b_admin, b_body, 404);
     assert_int_equal(count_runs(f), runs);
     /* B's list holds none of A's runs, even when asked. */
     free(b_body);
@@ -1518,21 +1504,11 @@ test_list_filters_pages_and_csv(void **state)
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 6);
     it_resp_free(&r);
     /* Bad filters. */
-    it_get(f->s, "/v1/programmes?colour=red", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/programmes?from=tomorrow", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/programmes?status=done", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/programmes?location_id=x", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/programmes?cursor=bogus", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/programmes?colour=red", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/programmes?from=tomorrow", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/programmes?status=done", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/programmes?location_id=x", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/programmes?cursor=bogus", f->admin, NULL, 400);
 
     /* CSV with the same filters, parsed back. */
     {
@@ -1579,26 +1555,20 @@ test_list_filters_pages_and_csv(void **state)
     free(ids);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepted_run),
-        cmocka_unit_test(test_each_rule_alone),
-        cmocka_unit_test(test_all_rules_together),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_recheck_on_patch),
-        cmocka_unit_test(test_status_and_completion),
-        cmocka_unit_test(test_cancel_when_licence_suspended),
-        cmocka_unit_test(test_calendar),
-        cmocka_unit_test(test_eligible_for_the_whole_run),
-        cmocka_unit_test(test_completion_figures_rules),
-        cmocka_unit_test(test_runs_at_risk),
-        cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_list_filters_pages_and_csv),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_accepted_run),
+          cmocka_unit_test(test_each_rule_alone),
+          cmocka_unit_test(test_all_rules_together),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_recheck_on_patch),
+          cmocka_unit_test(test_status_and_completion),
+          cmocka_unit_test(test_cancel_when_licence_suspended),
+          cmocka_unit_test(test_calendar),
+          cmocka_unit_test(test_eligible_for_the_whole_run),
+          cmocka_unit_test(test_completion_figures_rules),
+          cmocka_unit_test(test_runs_at_risk),
+          cmocka_unit_test(test_variants),
+          cmocka_unit_test(test_if_match),
+          cmocka_unit_test(test_roles),
+          cmocka_unit_test(test_list_filters_pages_and_csv))

@@ -60,13 +60,7 @@ test_untrusted_forwarded_for_is_ignored(void **state)
     it_stop(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trusted_proxy_names_the_client),
-        cmocka_unit_test(test_untrusted_forwarded_for_is_ignored),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_trusted_proxy_names_the_client),
+          cmocka_unit_test(test_untrusted_forwarded_for_is_ignored))

@@ -8,59 +8,81 @@
 
 #include "itlib.h"
 
-/* Inserts a refresh token for `user` marked by `mark` (its token_hash) with the given ages. */
+/* A refresh token or API-client secret of a test: its mark (the token_hash, or what the
+ * secret_hash is the SHA-256 of), when it expires, was used (tokens only) and was revoked, as
+ * intervals relative to now (NULL: not set), and how many rows of it the prune leaves (0 or 1). */
+struct row {
+    const char *mark, *expires, *used, *revoked;
+    long left;
+};
+
+static const char *const add_token_sql =
+    "INSERT INTO refresh_token (user_id, family_id, token_hash, created_at, expires_at, used_at,"
+    " revoked_at)"
+    " VALUES ($1::uuid, gen_random_uuid(), convert_to($2, 'UTF8'), now() - interval '60 days',"
+    " now() + $3::interval, now() + $4::interval, now() + $5::interval)";
+static const char *const tokens_left_sql =
+    "SELECT count(*) FROM refresh_token WHERE token_hash = convert_to($1, 'UTF8')";
+static const char *const add_secret_sql =
+    "INSERT INTO api_client_secret (client_id, secret_hash, created_at, expires_at, revoked_at)"
+    " VALUES ($1::uuid, sha256(convert_to($2, 'UTF8')), now() - interval '90 days',"
+    " now() + $3::interval, now() + $4::interval)";
+static const char *const secrets_left_sql =
+    "SELECT count(*) FROM api_client_secret WHERE secret_hash = sha256(convert_to($1, 'UTF8'))";
+
+/* Inserts the refresh tokens of `rows` for the user `user`. */
 static void
-add_token(struct it_server *s,
-          const char *user,
-          const char *mark,
-          const char *expires,
-          const char *used,
-          const char *revoked)
+add_tokens(struct it_server *s, const char *user, const struct row *rows, size_t n)
 {
-    PQclear(it_sql(s,
-                   "INSERT INTO refresh_token (user_id, family_id, token_hash, created_at,"
-                   " expires_at, used_at, revoked_at)"
-                   " VALUES ($1::uuid, gen_random_uuid(), convert_to($2, 'UTF8'),"
-                   " now() - interval '60 days', now() + $3::interval,"
-                   " now() + $4::interval, now() + $5::interval)",
-                   user, mark, expires, used, revoked));
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        PQclear(it_sql(s, add_token_sql, user, rows[i].mark, rows[i].expires, rows[i].used,
+                       rows[i].revoked));
+    }
 }
 
+/* Inserts the secrets of `rows` (`used` unused) for the API client `client`. */
 static void
-add_secret(struct it_server *s,
-           const char *client,
-           const char *mark,
-           const char *expires,
-           const char *revoked)
+add_secrets(struct it_server *s, const char *client, const struct row *rows, size_t n)
 {
-    PQclear(it_sql(s,
-                   "INSERT INTO api_client_secret (client_id, secret_hash, created_at, expires_at,"
-                   " revoked_at)"
-                   " VALUES ($1::uuid, sha256(convert_to($2, 'UTF8')), now() - interval '90 days',"
-                   " now() + $3::interval, now() + $4::interval)",
-                   client, mark, expires, revoked));
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        PQclear(it_sql(s, add_secret_sql, client, rows[i].mark, rows[i].expires, rows[i].revoked));
+    }
 }
 
-static long
-tokens_left(struct it_server *s, const char *mark)
+/* Fails unless each row of `rows` is left as its `left` says, counted by `count_sql`. */
+static void
+assert_left(struct it_server *s, const char *count_sql, const struct row *rows, size_t n)
 {
-    return it_count(
-        s, "SELECT count(*) FROM refresh_token WHERE token_hash = convert_to($1, 'UTF8')", mark);
-}
+    size_t i;
 
-static long
-secrets_left(struct it_server *s, const char *mark)
-{
-    return it_count(
-        s,
-        "SELECT count(*) FROM api_client_secret WHERE secret_hash = sha256(convert_to($1, 'UTF8'))",
-        mark);
+    for (i = 0; i < n; i++) {
+        if (it_count(s, count_sql, rows[i].mark) != rows[i].left) {
+            fail_msg("%s: want %ld left", rows[i].mark, rows[i].left);
+        }
+    }
 }
 
 static void
 test_old_rows_go_recent_stay(void **state)
 {
     const char *env[] = {"REGISTRY_TOKEN_RETENTION_DAYS=30", NULL};
+    static const struct row tokens[] = {
+        {"expired-40d", "-40 days", NULL, NULL, 0},
+        {"revoked-31d", "+5 days", NULL, "-31 days", 0},
+        {"expired-10d", "-10 days", NULL, NULL, 1},
+        {"revoked-5d", "+20 days", NULL, "-5 days", 1},
+        {"live", "+20 days", NULL, NULL, 1},
+        {"used-40d-live", "+1 day", "-40 days", NULL, 1}, /* reuse detection needs it */
+    };
+    static const struct row secrets[] = {
+        {"current", NULL, NULL, NULL, 1},          {"replaced-40d", "-40 days", NULL, NULL, 0},
+        {"replaced-3d", "-3 days", NULL, NULL, 1}, {"revoked-31d", NULL, NULL, "-31 days", 0},
+        {"overlapping", "+1 day", NULL, NULL, 1},
+    };
     struct it_server *s = it_prepare("prune", NULL);
     PGresult *res;
     char user[40], client[40];
@@ -87,19 +109,8 @@ test_old_rows_go_recent_stay(void **state)
         PQclear(res);
         free(org);
     }
-    /* Refresh tokens (intervals relative to now; NULL: not set). */
-    add_token(s, user, "expired-40d", "-40 days", NULL, NULL);       /* goes */
-    add_token(s, user, "revoked-31d", "+5 days", NULL, "-31 days");  /* goes */
-    add_token(s, user, "expired-10d", "-10 days", NULL, NULL);       /* stays */
-    add_token(s, user, "revoked-5d", "+20 days", NULL, "-5 days");   /* stays */
-    add_token(s, user, "live", "+20 days", NULL, NULL);              /* stays */
-    add_token(s, user, "used-40d-live", "+1 day", "-40 days", NULL); /* stays: reuse detection */
-    /* API-client secrets. */
-    add_secret(s, client, "current", NULL, NULL);            /* stays */
-    add_secret(s, client, "replaced-40d", "-40 days", NULL); /* goes */
-    add_secret(s, client, "replaced-3d", "-3 days", NULL);   /* stays */
-    add_secret(s, client, "revoked-31d", NULL, "-31 days");  /* goes */
-    add_secret(s, client, "overlapping", "+1 day", NULL);    /* stays */
+    add_tokens(s, user, tokens, IT_LEN(tokens));
+    add_secrets(s, client, secrets, IT_LEN(secrets));
 
     it_launch(s, env);
     /* The job runs once at start-up. */
@@ -109,17 +120,8 @@ test_old_rows_go_recent_stay(void **state)
     }
     assert_true(it_log_wait(s, "pruned 2 refresh token(s) and 2 API-client secret(s)", 1000));
 
-    assert_int_equal(tokens_left(s, "expired-40d"), 0);
-    assert_int_equal(tokens_left(s, "revoked-31d"), 0);
-    assert_int_equal(tokens_left(s, "expired-10d"), 1);
-    assert_int_equal(tokens_left(s, "revoked-5d"), 1);
-    assert_int_equal(tokens_left(s, "live"), 1);
-    assert_int_equal(tokens_left(s, "used-40d-live"), 1);
-    assert_int_equal(secrets_left(s, "current"), 1);
-    assert_int_equal(secrets_left(s, "replaced-40d"), 0);
-    assert_int_equal(secrets_left(s, "replaced-3d"), 1);
-    assert_int_equal(secrets_left(s, "revoked-31d"), 0);
-    assert_int_equal(secrets_left(s, "overlapping"), 1);
+    assert_left(s, tokens_left_sql, tokens, IT_LEN(tokens));
+    assert_left(s, secrets_left_sql, secrets, IT_LEN(secrets));
     it_stop(s);
 }
 
@@ -127,6 +129,10 @@ static void
 test_retention_is_a_setting(void **state)
 {
     const char *env[] = {"REGISTRY_TOKEN_RETENTION_DAYS=7", NULL};
+    static const struct row tokens[] = {
+        {"expired-10d", "-10 days", NULL, NULL, 0}, /* older than 7 days */
+        {"expired-3d", "-3 days", NULL, NULL, 1},
+    };
     struct it_server *s = it_prepare("prune7", NULL);
     PGresult *res;
     char user[40];
@@ -139,8 +145,7 @@ test_retention_is_a_setting(void **state)
                     " VALUES ('prune7@example.org', 'x', 'admin') RETURNING id");
     snprintf(user, sizeof(user), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    add_token(s, user, "expired-10d", "-10 days", NULL, NULL); /* older than 7 days: goes */
-    add_token(s, user, "expired-3d", "-3 days", NULL, NULL);   /* stays */
+    add_tokens(s, user, tokens, IT_LEN(tokens));
     assert_int_equal(it_exec(s, 0, args, bad, NULL, 30, &out), 1);
     assert_non_null(strstr(out, "REGISTRY_TOKEN_RETENTION_DAYS"));
     free(out);
@@ -150,18 +155,11 @@ test_retention_is_a_setting(void **state)
         it_log_tail(s, 20);
         fail_msg("the pruning job did not honour a 7-day retention");
     }
-    assert_int_equal(tokens_left(s, "expired-10d"), 0);
-    assert_int_equal(tokens_left(s, "expired-3d"), 1);
+    assert_left(s, tokens_left_sql, tokens, IT_LEN(tokens));
     it_stop(s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_old_rows_go_recent_stay),
-        cmocka_unit_test(test_retention_is_a_setting),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_old_rows_go_recent_stay),
+          cmocka_unit_test(test_retention_is_a_setting))

@@ -1266,22 +1266,16 @@ test_register_search(void **state)
     free(ap);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_distance_order),
-        cmocka_unit_test(test_radius_edge),
-        cmocka_unit_test(test_exclusions),
-        cmocka_unit_test(test_item_fields_and_runs),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_postcode_search),
-        cmocka_unit_test(test_nearest_beyond),
-        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_private_cache_and_runs_at_risk),
-        cmocka_unit_test(test_register_get),
-        cmocka_unit_test(test_register_search),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_teardown);
-}
+TEST_MAIN(setup,
+          it_teardown,
+          cmocka_unit_test(test_distance_order),
+          cmocka_unit_test(test_radius_edge),
+          cmocka_unit_test(test_exclusions),
+          cmocka_unit_test(test_item_fields_and_runs),
+          cmocka_unit_test(test_filters),
+          cmocka_unit_test(test_postcode_search),
+          cmocka_unit_test(test_nearest_beyond),
+          cmocka_unit_test(test_bad_requests),
+          cmocka_unit_test(test_private_cache_and_runs_at_risk),
+          cmocka_unit_test(test_register_get),
+          cmocka_unit_test(test_register_search))

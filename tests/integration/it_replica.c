@@ -405,15 +405,9 @@ test_stopped_replica_falls_back_and_returns(void **state)
     assert_true(metric(REPLICA_QS) > q0);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_public_reads_use_the_replica),
-        cmocka_unit_test(test_writes_primary_and_read_your_writes),
-        cmocka_unit_test(test_lagging_replica_is_left),
-        cmocka_unit_test(test_stopped_replica_falls_back_and_returns),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_public_reads_use_the_replica),
+          cmocka_unit_test(test_writes_primary_and_read_your_writes),
+          cmocka_unit_test(test_lagging_replica_is_left),
+          cmocka_unit_test(test_stopped_replica_falls_back_and_returns))

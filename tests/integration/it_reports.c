@@ -715,15 +715,9 @@ test_access(void **state)
         it_assert_problem(&r, 403);
         assert_null(json_object_get(r.json, "items"));
         it_resp_free(&r);
-        it_get(f->s, paths[i], org_staff, &r);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
-        it_get(f->s, paths[i], NULL, &r);
-        it_assert_problem(&r, 401);
-        it_resp_free(&r);
-        it_get(f->s, paths[i], "not.a.token", &r);
-        it_assert_problem(&r, 401);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", paths[i], org_staff, NULL, 403);
+        it_expect(f->s, "GET", paths[i], NULL, NULL, 401);
+        it_expect(f->s, "GET", paths[i], "not.a.token", NULL, 401);
         it_request(f->s, "POST", paths[i], f->admin, NULL, NULL, &r);
         it_assert_problem(&r, 405);
         it_resp_free(&r);
@@ -768,17 +762,11 @@ test_bad_params(void **state)
     it_resp_free(&r);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_summary_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_summary_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiring, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expiring_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_access, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test_setup_teardown(test_summary_empty, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_summary_counts, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_expiring, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_expiring_empty, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_access, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown))

@@ -48,12 +48,7 @@ stop_flood(void **state)
     return 0;
 }
 
-static int
-group_setup(void **state)
-{
-    *state = it_start_env("sockets", sockets_env);
-    return 0;
-}
+IT_SETUP(group_setup, it_start_env("sockets", sockets_env))
 
 /* `rounds` pairs of /healthz and the register lookup from OTHER, each on a new connection, each
  * answered within BOUND_MS; `gap_ms` apart. Returns the slowest, in ms. */
@@ -249,17 +244,11 @@ test_slow_head_within_timeout(void **state)
     close(fd);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_idle_flood, stop_flood),
-        cmocka_unit_test_teardown(test_slowloris_flood, stop_flood),
-        cmocka_unit_test_teardown(test_reopened_flood, stop_flood),
-        cmocka_unit_test_teardown(test_proxy_not_capped, stop_flood),
-        cmocka_unit_test_teardown(test_keepalive_outlives_header_timeout, stop_flood),
-        cmocka_unit_test_teardown(test_slow_head_within_timeout, stop_flood),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_teardown);
-}
+TEST_MAIN(group_setup,
+          it_teardown,
+          cmocka_unit_test_teardown(test_idle_flood, stop_flood),
+          cmocka_unit_test_teardown(test_slowloris_flood, stop_flood),
+          cmocka_unit_test_teardown(test_reopened_flood, stop_flood),
+          cmocka_unit_test_teardown(test_proxy_not_capped, stop_flood),
+          cmocka_unit_test_teardown(test_keepalive_outlives_header_timeout, stop_flood),
+          cmocka_unit_test_teardown(test_slow_head_within_timeout, stop_flood))

@@ -329,9 +329,7 @@ test_session_create(void **state)
     free(body);
 
     /* Licensees read but do not schedule. */
-    it_post_json(f->s, "/v1/training-sessions", f->a_admin, "{}", &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/training-sessions", f->a_admin, "{}", 403);
     free(loc);
     free(trainers);
     free(trainer);
@@ -668,18 +666,10 @@ test_session_list_pages_csv(void **state)
     free(path);
 
     /* Bad parameters. */
-    it_get(f->s, "/v1/training-sessions?status=done", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/training-sessions?from=tomorrow", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/training-sessions?course_id=7", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/training-sessions?venue=x", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/training-sessions?status=done", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/training-sessions?from=tomorrow", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/training-sessions?course_id=7", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/training-sessions?venue=x", f->admin, NULL, 400);
 
     /* Pages of one. */
     do {
@@ -866,9 +856,7 @@ test_enrolment_rules(void **state)
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_get(f->s, path, f->b_admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
     it_get(f->s, path, f->a_staff, &r);
     it_assert_status(&r, 200);
     assert_string_equal(it_header(&r, "ETag"), e.etag);
@@ -876,9 +864,7 @@ test_enrolment_rules(void **state)
     free(path);
     /* The enrolment under another session is not found. */
     path = it_fmt("/v1/training-sessions/%s/enrolments/%s", refr.id, e.id);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);
 
     res_free(&e);
@@ -1323,9 +1309,7 @@ test_enrolments_csv(void **state)
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments?status=lost", s.id);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", path, f->admin, NULL, 400);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
     it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
@@ -1335,9 +1319,7 @@ test_enrolments_csv(void **state)
     json_decref(rows);
     it_resp_free(&r);
     free(path);
-    it_get(f->s, "/v1/training-sessions/" NO_SUCH_ID "/enrolments", f->admin, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/training-sessions/" NO_SUCH_ID "/enrolments", f->admin, NULL, 404);
 
     /* Pages of one, in enrolment order. */
     do {
@@ -1699,25 +1681,19 @@ test_outcomes_batch(void **state)
     res_free(&s);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_create),
-        cmocka_unit_test(test_session_validation),
-        cmocka_unit_test(test_session_update),
-        cmocka_unit_test(test_session_list_pages_csv),
-        cmocka_unit_test(test_enrolment_rules),
-        cmocka_unit_test(test_last_place_race),
-        cmocka_unit_test(test_withdraw_and_reenrol),
-        cmocka_unit_test(test_practitioner_pass),
-        cmocka_unit_test(test_refresher_pass),
-        cmocka_unit_test(test_trainer_pass),
-        cmocka_unit_test(test_enrolments_csv),
-        cmocka_unit_test(test_awaiting_outcomes),
-        cmocka_unit_test(test_trainer_course_needs_accreditation),
-        cmocka_unit_test(test_outcomes_batch),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_session_create),
+          cmocka_unit_test(test_session_validation),
+          cmocka_unit_test(test_session_update),
+          cmocka_unit_test(test_session_list_pages_csv),
+          cmocka_unit_test(test_enrolment_rules),
+          cmocka_unit_test(test_last_place_race),
+          cmocka_unit_test(test_withdraw_and_reenrol),
+          cmocka_unit_test(test_practitioner_pass),
+          cmocka_unit_test(test_refresher_pass),
+          cmocka_unit_test(test_trainer_pass),
+          cmocka_unit_test(test_enrolments_csv),
+          cmocka_unit_test(test_awaiting_outcomes),
+          cmocka_unit_test(test_trainer_course_needs_accreditation),
+          cmocka_unit_test(test_outcomes_batch))

@@ -398,9 +398,7 @@ test_list(void **state)
     int pages = 0;
 
     /* org_staff may not list; org_admin sees their organisation only. */
-    it_get(f->s, "/v1/users", f->staff1, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/users", f->staff1, NULL, 403);
     it_get(f->s, "/v1/users", f->boss1, &r);
     it_assert_status(&r, 200);
     assert_true(json_array_size(json_object_get(r.json, "items")) >= 2);
@@ -437,21 +435,11 @@ test_list(void **state)
         assert_string_equal(json_string_value(json_object_get(u, "role")), "admin");
     }
     it_resp_free(&r);
-    it_get(f->s, "/v1/users?role=root", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/users?disabled=maybe", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/users?organisation_id=x", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/users?sort=email", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/users?cursor=garbage", f->admin, &r);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/users?role=root", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/users?disabled=maybe", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/users?organisation_id=x", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/users?sort=email", f->admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/users?cursor=garbage", f->admin, NULL, 400);
     /* Pages of 2 walk every user exactly once. */
     for (;;) {
         const char *next;
@@ -570,12 +558,8 @@ test_disable_revokes_sessions(void **state)
     assert_int_equal(refresh_status(f->s, refresh1), 400);
     assert_int_equal(refresh_status(f->s, refresh2), 400);
     /* Their access tokens end at once too (token epochs), not when they expire. */
-    it_get(f->s, "/v1/users/me", access1, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
-    it_get(f->s, "/v1/users/me", access2, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/users/me", access1, NULL, 401);
+    it_expect(f->s, "GET", "/v1/users/me", access2, NULL, 401);
     assert_int_equal(signin_status(f->s, "leaver@one.example", PASSWORD), 401);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'user'"
@@ -737,12 +721,10 @@ test_password_change(void **state)
     assert_int_equal(audit_count(f->s, id), audits);
 
     /* Success: 204, sessions ended, the old password no longer works, the new one does. */
-    it_post_json(
-        f->s, "/v1/users/me/password", access,
+    it_expect(
+        f->s, "POST", "/v1/users/me/password", access,
         "{\"current_password\":\"correct horse battery\",\"new_password\":\"a new long password\"}",
-        &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+        204);
     assert_int_equal(refresh_status(f->s, refresh), 400);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM refresh_token WHERE user_id = $1::uuid"
@@ -778,12 +760,10 @@ test_password_change_throttled(void **state)
     make_user(f->s, f->admin, email, "org_staff", f->org1, id);
     access = it_login(f->s, email, PASSWORD);
     for (i = 0; i < 5; i++) {
-        it_post_json(
-            f->s, "/v1/users/me/password", access,
+        it_expect(
+            f->s, "POST", "/v1/users/me/password", access,
             "{\"current_password\":\"guess guess guess\",\"new_password\":\"a new long password\"}",
-            &r);
-        it_assert_problem(&r, 401);
-        it_resp_free(&r);
+            401);
     }
     /* A stolen access token does not buy unlimited guesses, and sign-in is throttled too. */
     it_post_json(
@@ -849,9 +829,7 @@ test_me(void **state)
         assert_non_null(it_header(&r, "ETag"));
         it_resp_free(&r);
     }
-    it_get(f->s, "/v1/users/me", NULL, &r);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/users/me", NULL, NULL, 401);
 
     /* Only a licensed organisation's clients get tokens. */
     PQclear(it_sql(f->s,
@@ -875,9 +853,7 @@ test_me(void **state)
         char *client = strdup(it_json_str(&r, "access_token"));
 
         it_resp_free(&r);
-        it_get(f->s, "/v1/users/me", client, &r);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expect(f->s, "GET", "/v1/users/me", client, NULL, 403);
         free(client);
     }
     free(body);
@@ -912,24 +888,18 @@ test_me(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admin_creates_users),
-        cmocka_unit_test(test_create_validation),
-        cmocka_unit_test(test_org_admin_creates_staff_only),
-        cmocka_unit_test(test_read_visibility),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_patch_if_match),
-        cmocka_unit_test(test_patch_concurrent),
-        cmocka_unit_test(test_disable_revokes_sessions),
-        cmocka_unit_test(test_patch_rules),
-        cmocka_unit_test(test_password_change),
-        cmocka_unit_test(test_password_change_throttled),
-        cmocka_unit_test(test_no_password_hash_anywhere),
-        cmocka_unit_test(test_me),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
-}
+TEST_MAIN(setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_admin_creates_users),
+          cmocka_unit_test(test_create_validation),
+          cmocka_unit_test(test_org_admin_creates_staff_only),
+          cmocka_unit_test(test_read_visibility),
+          cmocka_unit_test(test_list),
+          cmocka_unit_test(test_patch_if_match),
+          cmocka_unit_test(test_patch_concurrent),
+          cmocka_unit_test(test_disable_revokes_sessions),
+          cmocka_unit_test(test_patch_rules),
+          cmocka_unit_test(test_password_change),
+          cmocka_unit_test(test_password_change_throttled),
+          cmocka_unit_test(test_no_password_hash_anywhere),
+          cmocka_unit_test(test_me))

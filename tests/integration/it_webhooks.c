@@ -448,9 +448,7 @@ test_subscribe(void **state)
     body = it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.expiring\"],"
                   " \"colour\": \"red\"}",
                   rx.port);
-    it_post_json(f->s, "/v1/webhooks", admin_a, body, &r);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/webhooks", admin_a, body, 422);
     free(body);
 
     /* Loopback targets outside the allow-list: refused, whatever the scheme or spelling. */
@@ -482,9 +480,7 @@ test_subscribe(void **state)
     /* Staff may not subscribe; the admin must name the organisation. */
     body = it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.expiring\"]}",
                   rx.port);
-    it_post_json(f->s, "/v1/webhooks", staff, body, &r);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/webhooks", staff, body, 403);
     it_post_json(f->s, "/v1/webhooks", f->admin, body, &r);
     it_assert_field_error(&r, "organisation_id");
     it_resp_free(&r);
@@ -524,15 +520,9 @@ test_subscribe(void **state)
     it_resp_free(&r);
 
     /* Delete: gone, audited. */
-    it_delete(f->s, path, admin_b, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_delete(f->s, path, admin_a, &r);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
-    it_get(f->s, path, admin_a, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(f->s, "DELETE", path, admin_b, NULL, 404);
+    it_expect(f->s, "DELETE", path, admin_a, NULL, 204);
+    it_expect(f->s, "GET", path, admin_a, NULL, 404);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'webhook'"
                               " AND resource_id = $1 AND action = 'delete'",
@@ -622,14 +612,11 @@ test_facilitator_event(void **state)
     free(body);
 
     /* Illegal transition: nothing. */
-    it_patch_json(f->s, path, f->admin, etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", path, f->admin, etag,
+                 "{\"status\": \"suspended\", \"reason\": \"x\"}", 409);
     assert_int_equal(it_count(f->s, OUTBOX_ROWS, sub), 0);
-    it_patch_json(f->s, path, f->admin, etag,
-                  "{\"status\": \"accredited\", \"accredited_until\": \"2031-05-31\"}", &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", path, f->admin, etag,
+                 "{\"status\": \"accredited\", \"accredited_until\": \"2031-05-31\"}", 200);
     assert_int_equal(rx_wait("/ok/fac", 1, 5000), 1);
     outbox_settled(f, sub, 1, "delivered", "1");
     assert_int_equal(rx_count("/ok/fac"), 1);
@@ -689,9 +676,7 @@ test_programme_event(void **state)
     it_assert_status(&r, 200);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    it_patch_json(f->s, path, admin_a, etag, "{\"status\": \"cancelled\"}", &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expect_if(f->s, "PATCH", path, admin_a, etag, "{\"status\": \"cancelled\"}", 200);
     assert_int_equal(rx_wait("/ok/prog", 1, 5000), 1);
     q = rx_get("/ok/prog", 0);
     assert_true(signature_ok(&q, secret));
@@ -889,15 +874,12 @@ test_expiry_once(void **state)
     free(org);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subscribe),         cmocka_unit_test(test_licence_event),
-        cmocka_unit_test(test_facilitator_event), cmocka_unit_test(test_programme_event),
-        cmocka_unit_test(test_retry_same_id),     cmocka_unit_test(test_failing),
-        cmocka_unit_test(test_expiry_once),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN(group_setup,
+          group_teardown,
+          cmocka_unit_test(test_subscribe),
+          cmocka_unit_test(test_licence_event),
+          cmocka_unit_test(test_facilitator_event),
+          cmocka_unit_test(test_programme_event),
+          cmocka_unit_test(test_retry_same_id),
+          cmocka_unit_test(test_failing),
+          cmocka_unit_test(test_expiry_once))

@@ -817,6 +817,35 @@ it_private_cluster(struct it_server *s,
     free(pw);
 }
 
+void *
+it_private_fx_new(size_t size, const char *tag)
+{
+    struct it_private_fx *f = calloc(1, size);
+
+    if (f == NULL) {
+        FAIL("out of memory");
+    }
+    snprintf(f->dir, sizeof(f->dir), "/tmp/mpact-it-%s-XXXXXX", tag);
+    if (mkdtemp(f->dir) == NULL) {
+        FAIL("mkdtemp: %s", strerror(errno));
+    }
+    chmod(f->dir, 0755); /* the postgres user runs the cluster inside it */
+    return f;
+}
+
+void
+it_private_fx_free(void *fx)
+{
+    struct it_private_fx *f = fx;
+
+    rmdir(f->dir);
+    free(f->url);
+    free(f->env_url);
+    free(f->admin);
+    free(f->org_id);
+    free(f);
+}
+
 PGconn *
 it_connect(const char *conninfo)
 {
@@ -2136,6 +2165,38 @@ it_assert_header_at(
     }
 }
 
+void
+it_expect_at(const char *file,
+             int line,
+             struct it_server *s,
+             const char *method,
+             const char *path,
+             const char *bearer,
+             const char *if_match,
+             const char *json,
+             long status)
+{
+    struct it_resp r;
+
+    if (strcmp(method, "GET") == 0) {
+        it_get(s, path, bearer, &r);
+    } else if (strcmp(method, "DELETE") == 0) {
+        it_delete(s, path, bearer, &r);
+    } else if (strcmp(method, "POST") == 0) {
+        it_post_json(s, path, bearer, json, &r);
+    } else if (strcmp(method, "PATCH") == 0) {
+        it_patch_json(s, path, bearer, if_match, json, &r);
+    } else {
+        it_fail_at(file, line, "it_expect: no method %s", method);
+    }
+    if (status >= 400) {
+        it_assert_problem_at(&r, status, file, line);
+    } else {
+        it_assert_status_at(&r, status, file, line);
+    }
+    it_resp_free(&r);
+}
+
 /* ---- Shared fixtures and readers ----------------------------------------------------------- */
 
 const char *
@@ -2196,6 +2257,29 @@ void
 it_assert_field_error(const struct it_resp *r, const char *field)
 {
     it_assert_field_error_with(r, field, NULL);
+}
+
+void
+it_field_errors(struct it_server *s,
+                const char *method,
+                const char *path,
+                const char *bearer,
+                const char *if_match,
+                const struct it_field_case *cases,
+                size_t n)
+{
+    struct it_resp r;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(method, "PATCH") == 0) {
+            it_patch_json(s, path, bearer, if_match, cases[i].body, &r);
+        } else {
+            it_post_json(s, path, bearer, cases[i].body, &r);
+        }
+        it_assert_field_error(&r, cases[i].field);
+        it_resp_free(&r);
+    }
 }
 
 char *
@@ -2568,6 +2652,44 @@ it_race_join(struct it_race *x)
         x->status[i] = x->req[i].status;
     }
     pthread_barrier_destroy(&x->start);
+}
+
+void
+it_race_patch_round(struct it_race *x,
+                    struct it_server *s,
+                    int round,
+                    const char *table,
+                    const char *id,
+                    const char *path,
+                    const char *bearer,
+                    const char *etag,
+                    const char *body0,
+                    const char *body1)
+{
+    char *lock = it_fmt("SELECT 1 FROM %s WHERE id = $1::uuid FOR UPDATE", table);
+    char *what = it_fmt("the two PATCHes never waited for the %s lock", table);
+    int i, ok = 0, stale = 0;
+
+    if (round % 2 == 0) {
+        PQclear(it_sql(s, "BEGIN"));
+        PQclear(it_sql(s, lock, id));
+    }
+    it_race_start(x, s, "PATCH", path, bearer, etag, body0, body1);
+    if (round % 2 == 0) {
+        it_wait_lock_waiters(s, 2, what);
+        PQclear(it_sql(s, "COMMIT"));
+    }
+    it_race_join(x);
+    free(what);
+    free(lock);
+    for (i = 0; i < 2; i++) {
+        ok += x->status[i] == 200;
+        stale += x->status[i] == 412;
+    }
+    if (ok != 1 || stale != 1) {
+        fail_msg("round %d: got %ld and %ld, want one 200 and one 412", round, x->status[0],
+                 x->status[1]);
+    }
 }
 
 void

@@ -85,6 +85,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../test_main.h"
+
 /* A server under test, with its own database, key directory and port. Fields are read-only. */
 struct it_server {
     char name[48];           /* as given to it_start, made safe for identifiers */
@@ -124,6 +126,15 @@ void it_launch(struct it_server *s, const char *const extra_env[]);
  * no sanitizer or valgrind report. Then drops the database, removes the work directory and
  * frees `s` (also when the test fails). Accepts NULL and servers never launched. */
 void it_stop(struct it_server *s);
+
+/* Defines the cmocka setup `fn` whose state is `server`, an expression that starts or prepares
+ * one (it_start, it_prepare, it_fx_start, ...): IT_SETUP(setup, it_start("health")). */
+#define IT_SETUP(fn, server)                                                                       \
+    static int fn(void **state)                                                                    \
+    {                                                                                              \
+        *state = (server);                                                                         \
+        return 0;                                                                                  \
+    }
 
 /* A cmocka teardown for a group or test whose state is the server: it_stop(*state). */
 int it_teardown(void **state);
@@ -182,6 +193,29 @@ void it_private_cluster(struct it_server *s,
                         const char *password,
                         char **url,
                         char **env_url);
+
+/* The first part of the `struct fx` of a test with a private cluster (it_private_cluster), as
+ * IT_FX_HEAD is for the shared one: a file writes struct fx { IT_PRIVATE_FX_HEAD; ... }. */
+#define IT_PRIVATE_FX_HEAD                                                                         \
+    struct it_server *s;                                                                           \
+    char dir[64];  /* the private cluster's pg.sh directory */                                     \
+    char *url;     /* its conninfo with dbname=registry */                                         \
+    char *env_url; /* "REGISTRY_DATABASE_URL=<url>" */                                             \
+    char *admin;   /* access token */                                                              \
+    char *org_id
+
+struct it_private_fx {
+    IT_PRIVATE_FX_HEAD;
+};
+
+/* Allocates a zeroed fixture of `size` bytes (a struct that begins with IT_PRIVATE_FX_HEAD) with
+ * a new directory /tmp/mpact-it-<tag>-XXXXXX in `dir` that the postgres user may enter. Fails the
+ * test otherwise. End it with it_private_fx_free. */
+void *it_private_fx_new(size_t size, const char *tag);
+
+/* Removes the (by then empty) directory of an it_private_fx_new fixture, frees its strings and
+ * the fixture. The server and the cluster are the caller's to stop first. */
+void it_private_fx_free(void *fx);
 
 /* A connection to `conninfo`; fails the test when it cannot connect. */
 PGconn *it_connect(const char *conninfo);
@@ -347,6 +381,24 @@ void it_assert_problem_at(const struct it_resp *r, long status, const char *file
 void it_assert_header_at(
     const struct it_resp *r, const char *name, const char *needle, const char *file, int line);
 
+/* Sends one request whose answer is checked by its status alone, and frees the answer: GET and
+ * DELETE as it_get and it_delete (`json` unused: pass NULL), POST and PATCH as it_post_json and
+ * it_patch_json with `json` (and `if_match` for PATCH, may be NULL). Fails unless the answer is
+ * `status`: checked with it_assert_problem when `status` is 400 or more, else it_assert_status. */
+#define it_expect(s, method, path, bearer, json, status)                                           \
+    it_expect_at(__FILE__, __LINE__, (s), (method), (path), (bearer), NULL, (json), (status))
+#define it_expect_if(s, method, path, bearer, if_match, json, status)                              \
+    it_expect_at(__FILE__, __LINE__, (s), (method), (path), (bearer), (if_match), (json), (status))
+void it_expect_at(const char *file,
+                  int line,
+                  struct it_server *s,
+                  const char *method,
+                  const char *path,
+                  const char *bearer,
+                  const char *if_match,
+                  const char *json,
+                  long status);
+
 /* Prints a response (status, headers, body) to stderr, for messages. */
 void it_resp_print(const struct it_resp *r);
 
@@ -408,6 +460,26 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
 /* As it_assert_field_error, where the detail of the entry naming `field` contains `needle`
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
+
+/* The number of elements of the array `a`. */
+#define IT_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A body that a write refuses with a 422 naming `field`, for the tables of validation tests. */
+struct it_field_case {
+    const char *body;
+    const char *field;
+};
+
+/* Sends each case's body to `path` as `bearer`, with `method` "POST" (it_post_json) or "PATCH"
+ * (it_patch_json with `if_match`, may be NULL), and fails unless each answer is a 422 naming the
+ * case's field (it_assert_field_error). */
+void it_field_errors(struct it_server *s,
+                     const char *method,
+                     const char *path,
+                     const char *bearer,
+                     const char *if_match,
+                     const struct it_field_case *cases,
+                     size_t n);
 
 /* POSTs `body` as `token` to the path printf makes of `fmt`; fails unless 201 with a string id
  * (and an ETag when `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets
@@ -585,6 +657,21 @@ void it_race_start(struct it_race *x,
 
 /* Waits for both requests of it_race_start and fills x->status. */
 void it_race_join(struct it_race *x);
+
+/* One round of a test of two PATCHes of one row sent at once with the same ETag (`etag`),
+ * `body0` and `body1` to `path` as `bearer`. In even rounds the test holds the row `id` of `table`
+ * (FOR UPDATE) until both requests wait for it, so that they surely overlap; in odd rounds they
+ * run free. Fails unless one got 200 and the other 412; x->status says which. */
+void it_race_patch_round(struct it_race *x,
+                         struct it_server *s,
+                         int round,
+                         const char *table,
+                         const char *id,
+                         const char *path,
+                         const char *bearer,
+                         const char *etag,
+                         const char *body0,
+                         const char *body1);
 
 /* Waits (up to 10 s) until `n` other sessions of the test database wait for a lock. Runs on
  * it_sql's connection, which may be inside a transaction holding that lock. Fails the test with

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../test_main.h"
 #include "registry/auth.h"
 
 #define ISS  "mpact-registry"
@@ -468,27 +469,21 @@ test_epoch_claim(void **state)
     assert_int_equal(check_at(c, NOW), -1);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_admin),
-        cmocka_unit_test(test_valid_licensees),
-        cmocka_unit_test(test_optional_claims),
-        cmocka_unit_test(test_exp),
-        cmocka_unit_test(test_nbf),
-        cmocka_unit_test(test_iat),
-        cmocka_unit_test(test_iss),
-        cmocka_unit_test(test_aud),
-        cmocka_unit_test(test_sub),
-        cmocka_unit_test(test_role),
-        cmocka_unit_test(test_org_binding),
-        cmocka_unit_test(test_role_helpers),
-        cmocka_unit_test(test_client_claims),
-        cmocka_unit_test(test_user_has_no_scopes),
-        cmocka_unit_test(test_extreme_times),
-        cmocka_unit_test(test_epoch_claim),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_valid_admin),
+          cmocka_unit_test(test_valid_licensees),
+          cmocka_unit_test(test_optional_claims),
+          cmocka_unit_test(test_exp),
+          cmocka_unit_test(test_nbf),
+          cmocka_unit_test(test_iat),
+          cmocka_unit_test(test_iss),
+          cmocka_unit_test(test_aud),
+          cmocka_unit_test(test_sub),
+          cmocka_unit_test(test_role),
+          cmocka_unit_test(test_org_binding),
+          cmocka_unit_test(test_role_helpers),
+          cmocka_unit_test(test_client_claims),
+          cmocka_unit_test(test_user_has_no_scopes),
+          cmocka_unit_test(test_extreme_times),
+          cmocka_unit_test(test_epoch_claim))

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/codec.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -251,19 +252,13 @@ test_secret_new(void **state)
     assert_int_equal(codec_secret_new(65, text, hex), -1);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),
-        cmocka_unit_test(test_url_alphabet),
-        cmocka_unit_test(test_round_trips),
-        cmocka_unit_test(test_decode_rejects),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_secret_new),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_rfc4648_vectors),
+          cmocka_unit_test(test_url_alphabet),
+          cmocka_unit_test(test_round_trips),
+          cmocka_unit_test(test_decode_rejects),
+          cmocka_unit_test(test_hex),
+          cmocka_unit_test(test_sha256),
+          cmocka_unit_test(test_random),
+          cmocka_unit_test(test_secret_new))

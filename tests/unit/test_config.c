@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/config.h"
 
 static const char *const settings[] = {
@@ -271,20 +272,14 @@ test_help(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_defaults, clear_env),
-        cmocka_unit_test_setup(test_empty_means_default, clear_env),
-        cmocka_unit_test_setup(test_strings, clear_env),
-        cmocka_unit_test_setup(test_listen, clear_env),
-        cmocka_unit_test_setup(test_listen_errors, clear_env),
-        cmocka_unit_test_setup(test_threads, clear_env),
-        cmocka_unit_test_setup(test_other_numbers, clear_env),
-        cmocka_unit_test_setup(test_small_error_buffer, clear_env),
-        cmocka_unit_test_setup(test_help, clear_env),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test_setup(test_defaults, clear_env),
+          cmocka_unit_test_setup(test_empty_means_default, clear_env),
+          cmocka_unit_test_setup(test_strings, clear_env),
+          cmocka_unit_test_setup(test_listen, clear_env),
+          cmocka_unit_test_setup(test_listen_errors, clear_env),
+          cmocka_unit_test_setup(test_threads, clear_env),
+          cmocka_unit_test_setup(test_other_numbers, clear_env),
+          cmocka_unit_test_setup(test_small_error_buffer, clear_env),
+          cmocka_unit_test_setup(test_help, clear_env))

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../test_main.h"
 #include "registry/csv.h"
 #include "registry/db.h"
 #include "registry/http.h"
@@ -141,12 +142,4 @@ test_cells(void **state)
     PQclear(res);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_bytes),
-        cmocka_unit_test(test_cells),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(test_same_bytes), cmocka_unit_test(test_cells))

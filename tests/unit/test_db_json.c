@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "../test_main.h"
 #include "registry/db.h"
 
 /* PostgreSQL type OIDs (pg_type.dat). */
@@ -352,21 +353,15 @@ test_pick(void **state)
     json_decref(o);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_row_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_row_types_second, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_row_all_null, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
-        cmocka_unit_test(test_unrepresentable),
-        cmocka_unit_test(test_no_columns),
-        cmocka_unit_test(test_only_internal_columns),
-        cmocka_unit_test_setup_teardown(test_pick, setup, teardown),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test_setup_teardown(test_row_types, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_row_types_second, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_row_all_null, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_value, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
+          cmocka_unit_test(test_unrepresentable),
+          cmocka_unit_test(test_no_columns),
+          cmocka_unit_test(test_only_internal_columns),
+          cmocka_unit_test_setup_teardown(test_pick, setup, teardown))

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/html.h"
 
 static void
@@ -136,17 +137,11 @@ test_error_summary(void **state)
     html_cleanup(&h);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_escaped),
-        cmocka_unit_test(test_printf_conversions),
-        cmocka_unit_test(test_printf_bad_conversion),
-        cmocka_unit_test(test_grows),
-        cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_error_summary),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_text_escaped),
+          cmocka_unit_test(test_printf_conversions),
+          cmocka_unit_test(test_printf_bad_conversion),
+          cmocka_unit_test(test_grows),
+          cmocka_unit_test(test_layout),
+          cmocka_unit_test(test_error_summary))

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../test_main.h"
 #include "registry/jsonout.h"
 
 #define JANSSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
@@ -186,14 +187,11 @@ test_too_deep(void **state)
     assert_null(jsonout_dump(NULL, NULL));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalars),        cmocka_unit_test(test_reals),
-        cmocka_unit_test(test_escapes),        cmocka_unit_test(test_containers),
-        cmocka_unit_test(test_large_document), cmocka_unit_test(test_too_deep),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_scalars),
+          cmocka_unit_test(test_reals),
+          cmocka_unit_test(test_escapes),
+          cmocka_unit_test(test_containers),
+          cmocka_unit_test(test_large_document),
+          cmocka_unit_test(test_too_deep))

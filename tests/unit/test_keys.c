@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <jwt.h>
 
+#include "../test_main.h"
 #include "registry/keys.h"
 
 struct fixture {
@@ -1066,26 +1067,20 @@ test_unloaded(void **state)
     json_decref(claims);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_generate_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sign_verify_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_jwks_thumbprint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_verified_cache, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_algorithms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shapes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pem_forms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_libjwt_crosscheck, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unloaded, setup, teardown),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test_setup_teardown(test_generate_file, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_sign_verify_roundtrip, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_jwks_thumbprint, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_verified_cache, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_algorithms, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_kid, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_shapes, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_two_keys, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_pem_forms, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_libjwt_crosscheck, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_unloaded, setup, teardown))

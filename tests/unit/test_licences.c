@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/resources.h"
 
 static const char *const statuses[] = {"pending", "active", "suspended", "expired", "revoked"};
@@ -118,18 +119,12 @@ test_unknown_and_null(void **state)
     assert_false(licences_transition_allowed("archived", "active"));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_pair),
-        cmocka_unit_test(test_allowed_moves),
-        cmocka_unit_test(test_same_status_is_no_move),
-        cmocka_unit_test(test_final_statuses),
-        cmocka_unit_test(test_never_to_expired_or_pending),
-        cmocka_unit_test(test_pending_only_activates),
-        cmocka_unit_test(test_unknown_and_null),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_every_pair),
+          cmocka_unit_test(test_allowed_moves),
+          cmocka_unit_test(test_same_status_is_no_move),
+          cmocka_unit_test(test_final_statuses),
+          cmocka_unit_test(test_never_to_expired_or_pending),
+          cmocka_unit_test(test_pending_only_activates),
+          cmocka_unit_test(test_unknown_and_null))

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../test_main.h"
 #include "registry/router.h"
 
 static const char *const methods[] = {"get",  "put",   "post",  "delete", "options",
@@ -384,16 +385,10 @@ test_security_matches_access(void **state)
     }
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_description_is_openapi_3_1),
-        cmocka_unit_test(test_every_route_described),
-        cmocka_unit_test(test_every_description_is_a_route),
-        cmocka_unit_test(test_path_parameters_declared),
-        cmocka_unit_test(test_security_matches_access),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_description_is_openapi_3_1),
+          cmocka_unit_test(test_every_route_described),
+          cmocka_unit_test(test_every_description_is_a_route),
+          cmocka_unit_test(test_path_parameters_declared),
+          cmocka_unit_test(test_security_matches_access))

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/password.h"
 
 static const char good_pw[] = "correct horse battery";
@@ -331,15 +332,11 @@ test_policy(void **state)
     assert_non_null(password_policy("abcdefghijkl\xe2\x82", NULL));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_slots), /* first: before any password_init */
-        cmocka_unit_test(test_hash_and_verify), cmocka_unit_test(test_corrupt_stored),
-        cmocka_unit_test(test_dummy_timing),    cmocka_unit_test(test_concurrency_bound),
-        cmocka_unit_test(test_policy),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_default_slots), /* first: before any password_init */
+          cmocka_unit_test(test_hash_and_verify),
+          cmocka_unit_test(test_corrupt_stored),
+          cmocka_unit_test(test_dummy_timing),
+          cmocka_unit_test(test_concurrency_bound),
+          cmocka_unit_test(test_policy))

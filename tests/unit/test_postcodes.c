@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/postcodes.h"
 #include "registry/validate.h"
 
@@ -301,21 +302,15 @@ test_normalise(void **state)
     assert_int_equal(postcodes_normalise("", out, sizeof(out)), POSTCODES_MALFORMED);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_plain_and_quoted),
-        cmocka_unit_test(test_csv_line_ends),
-        cmocka_unit_test(test_csv_malformed_resyncs),
-        cmocka_unit_test(test_csv_overlong_record),
-        cmocka_unit_test(test_csv_many_fields_and_chunks),
-        cmocka_unit_test(test_csv_empty),
-        cmocka_unit_test(test_columns_any_order),
-        cmocka_unit_test(test_columns_missing),
-        cmocka_unit_test(test_row_classify),
-        cmocka_unit_test(test_normalise),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_csv_plain_and_quoted),
+          cmocka_unit_test(test_csv_line_ends),
+          cmocka_unit_test(test_csv_malformed_resyncs),
+          cmocka_unit_test(test_csv_overlong_record),
+          cmocka_unit_test(test_csv_many_fields_and_chunks),
+          cmocka_unit_test(test_csv_empty),
+          cmocka_unit_test(test_columns_any_order),
+          cmocka_unit_test(test_columns_missing),
+          cmocka_unit_test(test_row_classify),
+          cmocka_unit_test(test_normalise))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../test_main.h"
 #include "registry/problem.h"
 
 /* Asserts the members every problem has, for `kind`. */
@@ -215,15 +216,12 @@ test_add_error(void **state)
     json_decref(errors);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation),          cmocka_unit_test(test_several_kinds),
-        cmocka_unit_test(test_optional_members),    cmocka_unit_test(test_invalid_utf8_detail),
-        cmocka_unit_test(test_kind_table_complete), cmocka_unit_test(test_sqlstate),
-        cmocka_unit_test(test_add_error),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_validation),
+          cmocka_unit_test(test_several_kinds),
+          cmocka_unit_test(test_optional_members),
+          cmocka_unit_test(test_invalid_utf8_detail),
+          cmocka_unit_test(test_kind_table_complete),
+          cmocka_unit_test(test_sqlstate),
+          cmocka_unit_test(test_add_error))

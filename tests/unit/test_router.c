@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/router.h"
 
 /* Matches, asserts the outcome and the captured parameters, and frees them. `want` lists the
@@ -162,14 +163,11 @@ test_tail(void **state)
     expect("/x/{}/{*}", "/x//a", NULL);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tail),           cmocka_unit_test(test_literal),
-        cmocka_unit_test(test_params),         cmocka_unit_test(test_param_edges),
-        cmocka_unit_test(test_several_params), cmocka_unit_test(test_params_untouched_path),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_tail),
+          cmocka_unit_test(test_literal),
+          cmocka_unit_test(test_params),
+          cmocka_unit_test(test_param_edges),
+          cmocka_unit_test(test_several_params),
+          cmocka_unit_test(test_params_untouched_path))

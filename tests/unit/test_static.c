@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/static.h"
 
 static void
@@ -81,14 +82,8 @@ test_content_types(void **state)
     assert_null(static_content_type("noext"));
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_paths_served),
-        cmocka_unit_test(test_paths_refused),
-        cmocka_unit_test(test_content_types),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_paths_served),
+          cmocka_unit_test(test_paths_refused),
+          cmocka_unit_test(test_content_types))

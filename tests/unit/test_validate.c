@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../test_main.h"
 #include "registry/validate.h"
 
 /* Asserts that `in` normalises to `want`. */
@@ -817,35 +818,29 @@ test_fields_postcode_in_place(void **state)
     json_decref(errors);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_postcode_valid),
-        cmocka_unit_test(test_postcode_invalid),
-        cmocka_unit_test(test_postcode_outlen),
-        cmocka_unit_test(test_email),
-        cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_date),
-        cmocka_unit_test(test_url),
-        cmocka_unit_test(test_phone),
-        cmocka_unit_test(test_utf8_len),
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_text_c1_controls),
-        cmocka_unit_test(test_email_last_label_hyphen),
-        cmocka_unit_test(test_url_userinfo),
-        cmocka_unit_test(test_fields_valid_and_normalised),
-        cmocka_unit_test(test_fields_unknown_key),
-        cmocka_unit_test(test_fields_wrong_types),
-        cmocka_unit_test(test_fields_bad_values),
-        cmocka_unit_test(test_fields_required),
-        cmocka_unit_test(test_fields_null),
-        cmocka_unit_test(test_fields_text),
-        cmocka_unit_test(test_fields_enum),
-        cmocka_unit_test(test_fields_text_list),
-        cmocka_unit_test(test_fields_int_bounds),
-        cmocka_unit_test(test_fields_postcode_in_place),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_postcode_valid),
+          cmocka_unit_test(test_postcode_invalid),
+          cmocka_unit_test(test_postcode_outlen),
+          cmocka_unit_test(test_email),
+          cmocka_unit_test(test_uuid),
+          cmocka_unit_test(test_date),
+          cmocka_unit_test(test_url),
+          cmocka_unit_test(test_phone),
+          cmocka_unit_test(test_utf8_len),
+          cmocka_unit_test(test_text),
+          cmocka_unit_test(test_text_c1_controls),
+          cmocka_unit_test(test_email_last_label_hyphen),
+          cmocka_unit_test(test_url_userinfo),
+          cmocka_unit_test(test_fields_valid_and_normalised),
+          cmocka_unit_test(test_fields_unknown_key),
+          cmocka_unit_test(test_fields_wrong_types),
+          cmocka_unit_test(test_fields_bad_values),
+          cmocka_unit_test(test_fields_required),
+          cmocka_unit_test(test_fields_null),
+          cmocka_unit_test(test_fields_text),
+          cmocka_unit_test(test_fields_enum),
+          cmocka_unit_test(test_fields_text_list),
+          cmocka_unit_test(test_fields_int_bounds),
+          cmocka_unit_test(test_fields_postcode_in_place))
