@@ -202,8 +202,6 @@ users_update(struct req *r)
     return status != 0 ? status : resource_update(r, &user_resource);
 }
 
-RESOURCE_HANDLER(users_list, list, user_resource)
-
 int
 users_create(struct req *r)
 {

@@ -659,10 +659,6 @@ const struct resource webhook_resource = {
     .rules = {.listing = webhooks_listing, .permitted = role_or_problem},
 };
 
-RESOURCE_HANDLER(webhooks_list, list, webhook_resource)
-RESOURCE_HANDLER(webhooks_get, get, webhook_resource)
-RESOURCE_HANDLER(webhooks_delete, delete, webhook_resource)
-
 int
 webhooks_deliveries(struct req *r)
 {

@@ -87,6 +87,20 @@ int resource_create(struct req *r, const struct resource *rs);
 int resource_update(struct req *r, const struct resource *rs);
 int resource_delete(struct req *r, const struct resource *rs);
 
+/* The generic handlers, as a route names them (RES_ROUTE in router.c). RESOURCE_ARCHIVE is
+ * resource_delete_or_archive. */
+enum resource_verb {
+    RESOURCE_GET,
+    RESOURCE_LIST,
+    RESOURCE_CREATE,
+    RESOURCE_UPDATE,
+    RESOURCE_DELETE,
+    RESOURCE_ARCHIVE,
+};
+
+/* Serves `verb` of `rs`. Returns the HTTP status sent. */
+int resource_serve(struct req *r, const struct resource *rs, enum resource_verb verb);
+
 /* Checks that every statement the descriptors in `all` (NULL-terminated) name is prepared
  * (db_stmts_check): `serve` stops with one line naming the first missing one. Returns 0 or -1. */
 int resource_stmts_check(const struct resource *const *all);
