@@ -248,8 +248,6 @@ const struct resource client_resource = {
     .rules = {.permitted = clients_permitted},
 };
 
-RESOURCE_HANDLER(clients_list, list, client_resource)
-
 /* Begins the transaction and locks the client named in the path, answering 404 when it is not
  * the caller's or is revoked. Returns 0 with the row in *out, or the status sent. */
 static int

@@ -204,8 +204,3 @@ const struct resource course_resource = {
     .cursor_ok = http_cursor_text,
     .rules = {.normalise = course_normalise, .check = course_check},
 };
-
-RESOURCE_HANDLER(courses_get, get, course_resource)
-RESOURCE_HANDLER(courses_list, list, course_resource)
-RESOURCE_HANDLER(courses_create, create, course_resource)
-RESOURCE_HANDLER(courses_update, update, course_resource)

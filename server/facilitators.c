@@ -896,7 +896,7 @@ update_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 
 /* Facilitators are read by their own handlers (who sees which view) and written through these:
  * one descriptor to register them, one to change them. */
-static const struct resource fac_new_resource = {
+const struct resource fac_new_resource = {
     .name = "facilitator",
     .location = "/v1/facilitators/",
     .get = "fac_get",
@@ -917,8 +917,6 @@ static const struct resource fac_resource = {
               .check = update_check,
               .written = update_written},
 };
-
-RESOURCE_HANDLER(facilitators_create, create, fac_new_resource)
 
 /* Serves `verb` of `rs` for the facilitator the path names by id or by registration number: the
  * generic handler sees its id as the path's first parameter. A number the caller may not see
@@ -1192,7 +1190,7 @@ fer_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 }
 
 /* Asking to employ: `visible` is who may ask for whom (by_ref). */
-static const struct resource fer_new_resource = {
+const struct resource fer_new_resource = {
     .name = "employment request",
     .get = "fer_get",
     .insert = "fer_insert",
@@ -1222,7 +1220,7 @@ facilitators_employment_request_create(struct req *r)
 }
 
 /* The licensing body lists every request; a licensee their own organisation's. */
-static const struct resource fer_resource = {
+const struct resource fer_resource = {
     .name = "employment request",
     .list = "fer_list",
     .org_scoped = 1,

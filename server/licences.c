@@ -292,10 +292,6 @@ const struct resource lic_resource = {
     .rules = {.normalise = lic_normalise, .check = lic_check, .listing = lic_listing},
 };
 
-RESOURCE_HANDLER(licences_get, get, lic_resource)
-RESOURCE_HANDLER(licences_list, list, lic_resource)
-RESOURCE_HANDLER(licences_create, create, lic_resource)
-
 /* Checks a change `in` against the locked licence `cur` (row 0): the status transition and
  * the dates. Returns 0, or the status of the problem already sent. */
 static int

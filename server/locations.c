@@ -342,9 +342,3 @@ const struct resource loc_resource = {
     .visible = loc_visible,
     .rules = {.normalise = loc_normalise, .check = loc_check, .removing = loc_removing},
 };
-
-RESOURCE_HANDLER(locations_get, get, loc_resource)
-RESOURCE_HANDLER(locations_list, list, loc_resource)
-RESOURCE_HANDLER(locations_create, create, loc_resource)
-RESOURCE_HANDLER(locations_update, update, loc_resource)
-RESOURCE_HANDLER(locations_delete, delete_or_archive, loc_resource)

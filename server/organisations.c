@@ -218,9 +218,3 @@ const struct resource org_resource = {
     .visible = org_visible,
     .rules = {.normalise = org_normalise, .check = org_check, .removing = org_removing},
 };
-
-RESOURCE_HANDLER(organisations_get, get, org_resource)
-RESOURCE_HANDLER(organisations_list, list, org_resource)
-RESOURCE_HANDLER(organisations_create, create, org_resource)
-RESOURCE_HANDLER(organisations_update, update, org_resource)
-RESOURCE_HANDLER(organisations_delete, delete_or_archive, org_resource)

@@ -778,11 +778,6 @@ const struct resource programme_resource = {
     .rules = {.normalise = prog_normalise, .check = prog_check, .written = prog_written},
 };
 
-RESOURCE_HANDLER(programmes_get, get, programme_resource)
-RESOURCE_HANDLER(programmes_list, list, programme_resource)
-RESOURCE_HANDLER(programmes_create, create, programme_resource)
-RESOURCE_HANDLER(programmes_update, update, programme_resource)
-
 int
 programmes_flag_at_risk(struct req *r, const char *facilitator_id)
 {

@@ -346,6 +346,26 @@ out:
 }
 
 int
+resource_serve(struct req *r, const struct resource *rs, enum resource_verb verb)
+{
+    switch (verb) {
+    case RESOURCE_GET:
+        return resource_get(r, rs);
+    case RESOURCE_LIST:
+        return resource_list(r, rs);
+    case RESOURCE_CREATE:
+        return resource_create(r, rs);
+    case RESOURCE_UPDATE:
+        return resource_update(r, rs);
+    case RESOURCE_DELETE:
+        return resource_delete(r, rs);
+    case RESOURCE_ARCHIVE:
+        return resource_delete_or_archive(r, rs);
+    }
+    return problem_send(r, PROBLEM_INTERNAL, NULL);
+}
+
+int
 resource_stmts_check(const struct resource *const *all)
 {
     const char *names[7];

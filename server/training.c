@@ -437,11 +437,6 @@ const struct resource session_resource = {
     .rules = {.normalise = session_normalise, .check = session_check},
 };
 
-RESOURCE_HANDLER(training_get, get, session_resource)
-RESOURCE_HANDLER(training_list, list, session_resource)
-RESOURCE_HANDLER(training_create, create, session_resource)
-RESOURCE_HANDLER(training_update, update, session_resource)
-
 /* ---- Enrolments ------------------------------------------------------------------------ */
 
 /* Reads enrolment `eid` of session `sid` (locking it when `lock`) and checks the caller may
@@ -672,8 +667,6 @@ const struct resource enrolment_resource = {
     .cursor_ok = http_cursor_timestamptz,
     .rules = {.listing = enrolments_listing},
 };
-
-RESOURCE_HANDLER(enrolments_list, list, enrolment_resource)
 
 /* GET stays its own: an enrolment is read within its session ($2), which the generic get does
  * not bind. */

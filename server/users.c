@@ -207,8 +207,6 @@ users_update(struct req *r)
     return status != 0 ? status : resource_update(r, &user_resource);
 }
 
-RESOURCE_HANDLER(users_list, list, user_resource)
-
 /* org_staff never creates users: refused before the body is read, as the router would. */
 static int
 user_create_permitted(struct req *r)
@@ -308,7 +306,7 @@ user_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors
     return org != NULL ? organisations_usable_or_problem(r, org, 1) : 0;
 }
 
-static const struct resource user_create_resource = {
+const struct resource user_create_resource = {
     .name = "user",
     .location = "/v1/users/",
     .get = "user_get",
@@ -318,8 +316,6 @@ static const struct resource user_create_resource = {
               .normalise = user_create_normalise,
               .check = user_create_check},
 };
-
-RESOURCE_HANDLER(users_create, create, user_create_resource)
 
 /* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
  * problem already sent (403 for what the caller's role never allows, 422 for changes no one

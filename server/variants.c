@@ -18,5 +18,3 @@ const struct resource variant_resource = {
     .name = "programme variant",
     .list = "variants_list",
 };
-
-RESOURCE_HANDLER(variants_list, list, variant_resource)

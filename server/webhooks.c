@@ -624,10 +624,6 @@ const struct resource webhook_resource = {
     .rules = {.listing = webhooks_listing, .permitted = role_or_problem},
 };
 
-RESOURCE_HANDLER(webhooks_list, list, webhook_resource)
-RESOURCE_HANDLER(webhooks_get, get, webhook_resource)
-RESOURCE_HANDLER(webhooks_delete, delete, webhook_resource)
-
 /* A subscription's deliveries are listed when the subscription may be seen. */
 static int
 deliveries_listing(struct req *r, const struct query *q, const char **params)
@@ -641,15 +637,13 @@ deliveries_listing(struct req *r, const struct query *q, const char **params)
     return status;
 }
 
-static const struct resource delivery_resource = {
+const struct resource delivery_resource = {
     .name = "webhook delivery",
     .parent = "webhook",
     .list = "wh_deliveries",
     .sort_key = "_attempted_at",
     .cursor_ok = http_cursor_timestamptz,
     .rules = {.listing = deliveries_listing, .permitted = role_or_problem}};
-
-RESOURCE_HANDLER(webhooks_deliveries, list, delivery_resource)
 
 /* ---- The worker ----------------------------------------------------------------------------- */
 

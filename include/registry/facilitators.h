@@ -5,10 +5,13 @@
 
 #include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 extern const struct db_stmt facilitators_stmts[];
-int facilitators_create(struct req *r); /* POST /v1/facilitators */
-int facilitators_list(struct req *r);   /* GET /v1/facilitators */
+extern const struct resource fac_new_resource; /* POST /v1/facilitators */
+/* An employment request: asked for (fer_new_resource) and listed (fer_resource). */
+extern const struct resource fer_new_resource, fer_resource;
+int facilitators_list(struct req *r); /* GET /v1/facilitators */
 /* GET /v1/facilitators/{id}: a UUID, or a registration number (MPF-...) */
 int facilitators_get(struct req *r);
 int facilitators_update(struct req *r); /* PATCH /v1/facilitators/{id} */

@@ -8,9 +8,6 @@
 
 extern const struct db_stmt licences_stmts[];
 extern const struct resource lic_resource;
-int licences_create(struct req *r); /* POST /v1/organisations/{id}/licences */
-int licences_list(struct req *r);   /* GET /v1/organisations/{id}/licences */
-int licences_get(struct req *r);    /* GET /v1/licences/{id} */
 int licences_update(struct req *r); /* PATCH /v1/licences/{id} */
 
 /* 1 when a licence may move from `from` to `to` (stored statuses). Pure: unit tested. */

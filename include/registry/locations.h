@@ -8,10 +8,5 @@
 
 extern const struct db_stmt locations_stmts[];
 extern const struct resource loc_resource;
-int locations_create(struct req *r); /* POST /v1/locations */
-int locations_list(struct req *r);   /* GET /v1/locations */
-int locations_get(struct req *r);    /* GET /v1/locations/{id} */
-int locations_update(struct req *r); /* PATCH /v1/locations/{id} */
-int locations_delete(struct req *r); /* DELETE /v1/locations/{id} */
 
 #endif

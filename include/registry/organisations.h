@@ -8,11 +8,6 @@
 
 extern const struct db_stmt organisations_stmts[];
 extern const struct resource org_resource;
-int organisations_create(struct req *r); /* POST /v1/organisations */
-int organisations_list(struct req *r);   /* GET /v1/organisations */
-int organisations_get(struct req *r);    /* GET /v1/organisations/{id} */
-int organisations_update(struct req *r); /* PATCH /v1/organisations/{id} */
-int organisations_delete(struct req *r); /* DELETE /v1/organisations/{id} */
 
 /* Checks that organisation `org` exists and is not archived, share-locking it when `lock` (so
  * that archiving it waits for the caller's change to commit). Returns 0, or the status of the

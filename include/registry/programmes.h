@@ -9,10 +9,6 @@
 
 extern const struct db_stmt programmes_stmts[];
 extern const struct resource programme_resource;
-int programmes_create(struct req *r); /* POST /v1/programmes */
-int programmes_list(struct req *r);   /* GET /v1/programmes */
-int programmes_get(struct req *r);    /* GET /v1/programmes/{id} */
-int programmes_update(struct req *r); /* PATCH /v1/programmes/{id} */
 /* Enqueues programme.at_risk for each run of facilitator `facilitator_id` now at risk (their
  * stored status suspended or withdrawn), in the caller's transaction. Returns 0, or the status of
  * the problem already sent. */

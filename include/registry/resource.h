@@ -87,17 +87,23 @@ int resource_create(struct req *r, const struct resource *rs);
 int resource_update(struct req *r, const struct resource *rs);
 int resource_delete(struct req *r, const struct resource *rs);
 
+/* The generic handlers, as a route names them (RES_ROUTE in router.c). RESOURCE_ARCHIVE is
+ * resource_delete_or_archive. */
+enum resource_verb {
+    RESOURCE_GET,
+    RESOURCE_LIST,
+    RESOURCE_CREATE,
+    RESOURCE_UPDATE,
+    RESOURCE_DELETE,
+    RESOURCE_ARCHIVE,
+};
+
+/* Serves `verb` of `rs`. Returns the HTTP status sent. */
+int resource_serve(struct req *r, const struct resource *rs, enum resource_verb verb);
+
 /* Checks that every statement the descriptors in `all` (NULL-terminated) name is prepared
  * (db_stmts_check): `serve` stops with one line naming the first missing one. Returns 0 or -1. */
 int resource_stmts_check(const struct resource *const *all);
-
-/* Defines `int fn(struct req *r)` serving `verb` (get, list, create, update, delete) of resource
- * `rs`: the router's table names fn. */
-#define RESOURCE_HANDLER(fn, verb, rs)                                                             \
-    int fn(struct req *r)                                                                          \
-    {                                                                                              \
-        return resource_##verb(r, &(rs));                                                          \
-    }
 
 /* 1 when row 0 of `res` belongs to the caller's organisation, or the caller is the licensing
  * body (reads column organisation_id). */

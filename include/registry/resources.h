@@ -12,7 +12,6 @@
 extern const struct db_stmt clients_stmts[];
 extern const struct resource client_resource;
 int clients_create(struct req *r);        /* POST /v1/clients */
-int clients_list(struct req *r);          /* GET /v1/clients */
 int clients_delete(struct req *r);        /* DELETE /v1/clients/{id} */
 int clients_rotate_secret(struct req *r); /* POST /v1/clients/{id}/secrets */
 
@@ -49,12 +48,11 @@ int clients_revoke_secret_or_problem(struct req *r,
 /* users.c */
 extern const struct db_stmt users_stmts[];
 extern const struct resource user_resource;
-int users_create(struct req *r);   /* POST /v1/users */
-int users_list(struct req *r);     /* GET /v1/users */
-int users_get(struct req *r);      /* GET /v1/users/{id} ("me" for the caller) */
-int users_me(struct req *r);       /* GET /v1/users/me */
-int users_update(struct req *r);   /* PATCH /v1/users/{id} */
-int users_password(struct req *r); /* POST /v1/users/me/password */
+extern const struct resource user_create_resource; /* POST /v1/users */
+int users_get(struct req *r);                      /* GET /v1/users/{id} ("me" for the caller) */
+int users_me(struct req *r);                       /* GET /v1/users/me */
+int users_update(struct req *r);                   /* PATCH /v1/users/{id} */
+int users_password(struct req *r);                 /* POST /v1/users/me/password */
 
 #include "registry/facilitators.h"
 #include "registry/licences.h"
@@ -63,10 +61,6 @@ int users_password(struct req *r); /* POST /v1/users/me/password */
 /* courses.c */
 extern const struct db_stmt courses_stmts[];
 extern const struct resource course_resource;
-int courses_create(struct req *r); /* POST /v1/courses */
-int courses_list(struct req *r);   /* GET /v1/courses */
-int courses_get(struct req *r);    /* GET /v1/courses/{id} */
-int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
 
 #include "registry/locations.h"
 #include "registry/programmes.h"
@@ -75,10 +69,7 @@ int courses_update(struct req *r); /* PATCH /v1/courses/{id} */
 /* webhooks.c (the outbox and the worker: webhooks.h) */
 extern const struct db_stmt webhooks_stmts[];
 extern const struct resource webhook_resource;
-int webhooks_create(struct req *r);     /* POST /v1/webhooks */
-int webhooks_list(struct req *r);       /* GET /v1/webhooks */
-int webhooks_get(struct req *r);        /* GET /v1/webhooks/{id} */
-int webhooks_delete(struct req *r);     /* DELETE /v1/webhooks/{id} */
-int webhooks_deliveries(struct req *r); /* GET /v1/webhooks/{id}/deliveries */
+extern const struct resource delivery_resource; /* GET /v1/webhooks/{id}/deliveries */
+int webhooks_create(struct req *r);             /* POST /v1/webhooks */
 
 #endif

@@ -17,12 +17,15 @@ typedef int (*route_fn)(struct req *r);
 
 #define ROUTE_DB         1u /* the router borrows a database connection for the handler */
 #define ROUTE_REPLICA_OK 2u /* with ROUTE_DB: read-only, may be served from the read replica */
+#define ROUTE_DB_READ    (ROUTE_DB | ROUTE_REPLICA_OK)
 
 struct route {
     const char *method;
     const char *pattern; /* "/v1/organisations/{}": each {} is one path segment parameter;
                           * a final {*} takes the rest of the path, slashes included */
-    route_fn handler;
+    route_fn handler;    /* the room's own handler; NULL when the route names a descriptor: */
+    const struct resource *resource; /* ... the generic handler `verb` serves this resource */
+    enum resource_verb verb;
     enum access access;
     const char *scope; /* the scope an API client's token needs here; NULL: no API client may */
     unsigned flags;    /* ROUTE_* */

@@ -9,6 +9,4 @@
 extern const struct db_stmt variants_stmts[];
 extern const struct resource variant_resource;
 
-int variants_list(struct req *r); /* GET /v1/programme-variants */
-
 #endif
