@@ -1,52 +1,23 @@
-/* openreferral.c: the Open Referral UK feed (/openreferral/...), read-only and open.
+/* openreferral.c: the Open Referral UK feed (/openreferral/...), read-only and open: the UK
+ * profile of HSDS 3.0 (github.com/openreferral/uk-profile: schema/openapi.json and the compiled
+ * service, service_list and service_at_location_list schemas).
  *
- * Profile implemented: Open Referral UK profile of HSDS, version 3.0, as published in the
- * repository github.com/OpenReferralUK/uk-profile (also addressed as openreferral/uk-profile):
- * schema/openapi.json (paths, the Page envelope, query parameters) and the compiled schemas
- * schema/compiled/service.json, service_list.json, service_at_location_list.json (objects,
- * types, formats and required fields). Read in full for this work.
+ * One service per licensed organisation (not archived, organisation_licensed_on today), its
+ * M-PACT offer: its organization; a service_at_location per active, public, not archived site,
+ * never a prison or school (one physical address: address_1 the lines joined, state_province ""
+ * as the profile requires it, country GB); one contact only when the contact is public; a WEEKLY
+ * schedule per upcoming run (byday the RFC 5545 code, opens_at HH:MM UK time); ages 8 to 17.
+ * Ids are the registry's own where a row exists, else name-based UUIDs (openreferral_uuid,
+ * migration 0005) that never change.
  *
- * What is published: one service per licensed organisation, its M-PACT offer. An organisation
- * is in the feed while it is not archived and organisation_licensed_on(today) holds (the same
- * licence rule the registry applies elsewhere). Everything else hangs off that service:
- * - organization: the organisation (description written here; email and website only when its
- *   contact is public);
- * - service_at_locations: one per active, public, not archived site of the organisation; never
- *   a prison or school site (whatever the flags say), each with its location, coordinates, one
- *   physical address (address_1 is the address lines joined; state_province is "" because the
- *   profile requires it and UK addresses have none; country GB) and accessibility notes;
- * - contacts: one, only when the organisation's contact is public, with its email and phone;
- * - schedules: one per upcoming programme run (not cancelled or completed, not yet ended) at a
- *   published site: WEEKLY on the run's weekday (RFC 5545 two-letter code) at its start time
- *   (opens_at, HH:MM UK local time), valid_from/dtstart the start date, valid_to the end date;
- * - eligibility: minimum_age 8, maximum_age 17 (the profile's fields), with a description.
- *
- * Identifiers (the profile wants UUIDs): the organization, location and schedule ids are the
- * registry's own (organisation, location, programme run). Objects without a row of their own
- * get name-based UUIDs (version 3) from openreferral_uuid(kind, registry id) in migration 0005:
- * the service from its organisation, the service_at_location, address and accessibility entry
- * from their location, the contact and phone from their organisation. They never change.
- *
- * Behaviour where the profile is silent or loose:
- * - Paging: `page` (from 1) and `per_page` (1-100, default 50). size is the number of items on
- *   this page, total_pages is ceil(total_items / per_page) (0 when nothing matched), a page past
- *   the end is 200 with empty contents.
- * - Query parameters the profile names for an endpoint are accepted and honoured; any other is
- *   400, as everywhere in this API. taxonomy_id / taxonomy_term_id: we publish no taxonomy, so
- *   they match nothing. minimum_age / maximum_age keep services whose age range overlaps the
- *   range asked for. day (MO..SU or an English day name), start_time and end_time (HH:MM) keep
- *   services (or, for service_at_locations, sites) with an upcoming run on that day / starting
- *   no earlier / no later than that. search: case-insensitive substring of the service's name
- *   and description.
- * - service_at_locations: `postcode` is a full postcode or an outward code ("ME4"); unknown →
- *   404, malformed → 400. With it, sites with coordinates come nearest first (earthdistance,
- *   great-circle metres); `proximity` (metres, up to 200 km) keeps those within it and needs a
- *   postcode. The postcode never reaches a log line or the database's storage.
- * - url: the service's url is the organisation's website when its contact is public and it has
- *   one; otherwise the field is left out (the compiled service schemas do not require it).
- * - /organizations is not in the profile's OpenAPI document (it is in HSDS 3.0's); it answers
- *   the same Page envelope of organization objects, the organisations the feed lists.
- * - Unknown or malformed service id → 404. */
+ * Where the profile is silent: `page` from 1 and `per_page` 1-100 (default 50), a page past the
+ * end is 200 and empty; an unknown query name is 400 as everywhere; taxonomy filters match
+ * nothing (we publish no taxonomy); ages keep overlapping ranges; day, start_time and end_time
+ * keep services (or sites) with an upcoming run that matches; search is a case-insensitive
+ * substring of name and description. service_at_locations: `postcode` (full or outward; unknown
+ * 404, malformed 400) sorts nearest first and `proximity` (metres, up to 200 km, needs a
+ * postcode) bounds the distance; the postcode is never logged or stored. /organizations (HSDS,
+ * not the profile) answers the same Page envelope. An unknown service id is 404. */
 #include "registry/openreferral.h"
 
 #include <ctype.h>

@@ -572,36 +572,32 @@ out:
 
 /* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
  * organisation flattened, the upcoming runs as a JSON cell; nearest_beyond is JSON-only. */
-static const char *const provider_csv_columns[] = {
-    "distance_km",
-    "site_id",
-    "site_name",
-    "site_address_lines",
-    "site_town",
-    "site_postcode",
-    "site_accessibility",
-    "organisation_name",
-    "organisation_phone",
-    "organisation_email",
-    "organisation_website",
-    "upcoming_runs",
-    NULL,
-};
+static const char *const provider_csv_columns[] = {"distance_km",
+                                                   "site_id",
+                                                   "site_name",
+                                                   "site_address_lines",
+                                                   "site_town",
+                                                   "site_postcode",
+                                                   "site_accessibility",
+                                                   "organisation_name",
+                                                   "organisation_phone",
+                                                   "organisation_email",
+                                                   "organisation_website",
+                                                   "upcoming_runs",
+                                                   NULL};
 
 int
 public_providers(struct req *r)
 {
-    static const char *const allowed[] = {
-        "postcode",
-        "lat",
-        "lon",
-        "radius_km",
-        "limit",
-        "self_referral",
-        "starting_within_days",
-        "with_upcoming",
-        NULL,
-    };
+    static const char *const allowed[] = {"postcode",
+                                          "lat",
+                                          "lon",
+                                          "radius_km",
+                                          "limit",
+                                          "self_referral",
+                                          "starting_within_days",
+                                          "with_upcoming",
+                                          NULL};
     struct public_error e;
     struct query q;
     int status;

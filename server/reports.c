@@ -1,48 +1,22 @@
-/* reports.c: /v1/reports, figures for the licensing body (admin only; the router checks).
+/* reports.c: /v1/reports, figures for the licensing body (admin only; the router checks). "Today"
+ * is registry_today(), the UK calendar date; neither route takes other query names (400).
  *
- * GET /v1/reports/summary answers one object with a key per section; each section is an array
- * of {<key fields>..., "count"}:
+ * GET /v1/reports/summary: one array of {<key fields>..., count} per section (rep_sections):
+ * organisations not archived by their latest licence's effective status ("none": never held
+ * one), facilitators by effective status (lapsed when past accredited_until), practitioners
+ * trained (passed a practitioner course, by the year its session ended, cancelled sessions left
+ * out, once a person a year), programme runs by year and status, families reached and completed
+ * (sums by the run's year), active locations by kind. Enumerated sections list every value, 0
+ * included; year sections only the years with data, ascending. CSV: rows of section,key,count
+ * (programme_runs' key "<year>/<status>").
  *
- *   organisations          {licence_status, count}   organisations not archived, by the
- *                          effective status of their latest licence (as GET /v1/organisations
- *                          shows it); "none" when they never held one. Every status is listed,
- *                          with 0 where none: active, pending, suspended, expired, revoked, none.
- *   facilitators           {status, count}           by effective status: an accredited
- *                          facilitator past accredited_until counts as lapsed. Every status is
- *                          listed: in_training, accredited, lapsed, suspended, withdrawn.
- *   practitioners_trained  {year, count}             facilitators who passed a practitioner
- *                          course, by the year of the session's ends_on (cancelled sessions
- *                          left out); one person passing twice in a year counts once.
- *   programme_runs         {year, status, count}     runs by the year of starts_on and stored
- *                          status.
- *   families_reached       {year, count}             sum of families_started of the runs that
- *                          recorded it, by the year of the run's starts_on.
- *   families_completed     {year, count}             sum of families_completed, likewise.
- *   locations              {kind, count}             active, not archived locations; every
- *                          kind is listed.
- *
- * Year sections list only the years that have data, in ascending order; `year` is an integer.
- * With `Accept: text/csv` the same figures come as rows of section,key,count, where key is the
- * section's key field, or for programme_runs "<year>/<status>". The route takes no query
- * parameters (any → 400).
- *
- * GET /v1/reports/expiring?within_days=60 (1-365, default 60) answers
- * {"as_of": today, "within_days": n, "items": [...]}: licences whose effective status is active
- * and whose valid_until falls in [today, today + n], and facilitators stored as accredited whose
- * accredited_until falls in the same window, all in one list sorted by date (then type, then
- * reference). Each item: type (licence | accreditation), id (of the licence or facilitator),
- * reference (licence number or registration number), holder (organisation or facilitator name),
- * expires_on, days_left, and the organisation to contact: organisation_id, organisation_name,
- * organisation_email, organisation_phone (for an accreditation, the facilitator's current
- * employer, all null when they have none). Licences of archived organisations are left out.
- * Runs at risk are listed too, whatever their start date (the risk is already there): a run
- * planned, recruiting or running that has not ended and has a facilitator whose stored status is
- * suspended or withdrawn (programme_at_risk, migration 0010), as type programme_at_risk with id
- * (the run's), reference (the registration numbers at risk), holder (the organisation),
- * expires_on (the run's start, or today once it has started), days_left, the organisation's
- * contact and at_risk ([{facilitator, reason}], in JSON only).
- * "Today" is registry_today(), the UK calendar date. With `Accept: text/csv`: one row per item
- * with the same fields as columns. */
+ * GET /v1/reports/expiring?within_days=60 (1-365): {as_of, within_days, items}, sorted by date,
+ * type, reference: active licences (of organisations not archived) and accredited facilitators
+ * whose end falls in [today, today + n], and runs at risk whatever their start (planned,
+ * recruiting or running, not ended, with a facilitator suspended or withdrawn:
+ * programme_at_risk, migration 0010; expires_on the start, or today once started; at_risk in
+ * JSON only). Each names the organisation to contact (an accreditation: the current employer,
+ * or nulls). CSV: one row per item. */
 #include "registry/reports.h"
 
 #include <stdio.h>
@@ -59,7 +33,8 @@
 #define REP_WITHIN_DEFAULT "60"
 #define REP_WITHIN_MAX     365
 
-/* Section rows: section, k1, k2 (NULL unless two keys), count; in the order documented above. */
+/* Section rows: section, key (the CSV's: k1, or k1/k2), count, _k1, _k2 (NULL unless two keys);
+ * in the order documented above. */
 #define REP_SUMMARY_SQL                                                                            \
     "WITH org AS (SELECT coalesce((SELECT licence_effective_status(l.status, l.valid_until, "      \
     "registry_today()) FROM licence l WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, " \
@@ -86,7 +61,9 @@
     "run.y UNION ALL SELECT 7, 'locations', v.o, 0, v.k, NULL, (SELECT count(*) FROM location l "  \
     "WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL) FROM unnest(ARRAY['community', "   \
     "'family_centre', 'school', 'prison', 'health', 'other']) WITH ORDINALITY AS v (k, o))"        \
-    "SELECT section, k1, k2, n::bigint AS count FROM rows ORDER BY s, o1, o2"
+    "SELECT section, k1 || coalesce('/' || k2, '') AS key, n::bigint AS count, k1 AS _k1, k2 AS "  \
+    "_k2"                                                                                          \
+    " FROM rows ORDER BY s, o1, o2"
 
 /* $1 within_days. One row with only _today when nothing expires. */
 #define REP_EXPIRING_SQL                                                                           \
@@ -137,19 +114,17 @@ static const struct {
 
 #define REP_NSECTIONS (sizeof(rep_sections) / sizeof(rep_sections[0]))
 
-static const char *const rep_expiring_columns[] = {
-    "type",
-    "id",
-    "reference",
-    "holder",
-    "expires_on",
-    "days_left",
-    "organisation_id",
-    "organisation_name",
-    "organisation_email",
-    "organisation_phone",
-    NULL,
-};
+static const char *const rep_expiring_columns[] = {"type",
+                                                   "id",
+                                                   "reference",
+                                                   "holder",
+                                                   "expires_on",
+                                                   "days_left",
+                                                   "organisation_id",
+                                                   "organisation_name",
+                                                   "organisation_email",
+                                                   "organisation_phone",
+                                                   NULL};
 
 /* The index of section `name` in rep_sections, or -1. */
 static int
@@ -178,7 +153,7 @@ summary_json(const PGresult *res)
     }
     for (row = 0; row < n; row++) {
         int s = section_index(PQgetvalue(res, row, 0));
-        const char *k1 = PQgetvalue(res, row, 1);
+        const char *k1 = PQgetvalue(res, row, 3);
         json_t *item;
 
         if (s < 0) {
@@ -189,62 +164,32 @@ summary_json(const PGresult *res)
                             rep_sections[s].key1_is_year ? json_integer(strtoll(k1, NULL, 10))
                                                          : json_string(k1));
         if (rep_sections[s].key2 != NULL) {
-            json_object_set_new(item, rep_sections[s].key2, json_string(PQgetvalue(res, row, 2)));
+            json_object_set_new(item, rep_sections[s].key2, json_string(PQgetvalue(res, row, 4)));
         }
         json_object_set_new(item, "count",
-                            json_integer(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+                            json_integer(strtoll(PQgetvalue(res, row, 2), NULL, 10)));
         json_array_append_new(json_object_get(body, rep_sections[s].name), item);
     }
     return body;
-}
-
-/* Returns a new reference: the summary as CSV rows {section, key, count}. */
-static json_t *
-summary_csv_rows(const PGresult *res)
-{
-    json_t *rows = json_array();
-    int row, n = PQntuples(res);
-    char key[128];
-
-    for (row = 0; row < n; row++) {
-        if (PQgetisnull(res, row, 2)) {
-            snprintf(key, sizeof(key), "%s", PQgetvalue(res, row, 1));
-        } else {
-            snprintf(key, sizeof(key), "%s/%s", PQgetvalue(res, row, 1), PQgetvalue(res, row, 2));
-        }
-        json_array_append_new(
-            rows, json_pack("{s:s, s:s, s:I}", "section", PQgetvalue(res, row, 0), "key", key,
-                            "count", (json_int_t)strtoll(PQgetvalue(res, row, 3), NULL, 10)));
-    }
-    return rows;
 }
 
 int
 reports_summary(struct req *r)
 {
     static const char *const allowed[] = {NULL};
-    static const char *const csv_columns[] = {"section", "key", "count", NULL};
     struct query q;
     PGresult *res = NULL;
     json_t *body = NULL;
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
-        goto out;
+    if ((status = http_query_or_problem(r, allowed, &q)) == 0
+        && (status = http_exec_or_problem(r, "rep_summary", 0, NULL, &res)) == 0) {
+        if (http_wants_csv(r)) {
+            status = csv_send_result(r, 200, res, PQntuples(res));
+        } else {
+            status = http_send_json(r, 200, body = summary_json(res));
+        }
     }
-    res = db_exec(r->db, "rep_summary", 0, NULL);
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        goto out;
-    }
-    if (http_wants_csv(r)) {
-        body = summary_csv_rows(res);
-        status = http_send_csv(r, 200, body, csv_columns);
-    } else {
-        body = summary_json(res);
-        status = http_send_json(r, 200, body);
-    }
-out:
     json_decref(body);
     PQclear(res);
     query_cleanup(&q);
@@ -296,9 +241,7 @@ reports_expiring(struct req *r)
     /* Canonical digits ("060" -> "60") for the query and the answer. */
     snprintf(days, sizeof(days), "%lu", strtoul(within, NULL, 10));
     params[0] = days;
-    res = db_exec(r->db, "rep_expiring", 1, params);
-    if (!db_ok(res) || PQntuples(res) < 1) {
-        status = problem_from_db(r, res);
+    if ((status = http_exec_or_problem(r, "rep_expiring", 1, params, &res)) != 0) {
         goto out;
     }
     items = json_array();
