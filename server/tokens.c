@@ -436,8 +436,8 @@ form_decode(const char *in, size_t n, char *out)
 }
 
 /* Parses a form body into a new object of strings. Parameters without a value count as
- * omitted (RFC 6749 section 3.2). Returns NULL with *why set on a repeated parameter, a bad
- * escape, text that is not UTF-8 or too many parameters. */
+ * omitted (RFC 6749 section 3.2). Returns NULL with *why (NULL on entry) set on a repeated
+ * parameter, a bad escape, text that is not UTF-8 or too many parameters. */
 static json_t *
 form_parse(const char *body, size_t len, const char **why)
 {
@@ -485,59 +485,41 @@ form_parse(const char *body, size_t len, const char **why)
             goto fail;
         }
     }
-    free(name);
-    free(value);
-    return obj;
 fail:
     free(name);
     free(value);
-    json_decref(obj);
-    return NULL;
-}
-
-static int
-is_form_type(const char *ct)
-{
-    static const char form[] = "application/x-www-form-urlencoded";
-    size_t n = sizeof(form) - 1;
-
-    return ct != NULL && strncasecmp(ct, form, n) == 0
-           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* Reads a form body (the same limits as JSON bodies). Returns 0 with a new object in *out,
- * or the status of the problem already sent. */
-static int
-read_form_or_problem(struct req *r, json_t **out)
-{
-    const char *why = NULL;
-    char *buf = NULL;
-    size_t got;
-    int status;
-
-    *out = NULL;
-    if ((status = http_read_body_or_problem(r, &buf, &got)) != 0) {
-        goto out;
+    if (*why != NULL) {
+        json_decref(obj);
+        obj = NULL;
     }
-    if (memchr(buf, '\0', got) != NULL || (*out = form_parse(buf, got, &why)) == NULL) {
-        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request", "%s",
-                             why != NULL ? why : "the body holds a NUL byte");
-    }
-out:
-    free(buf);
-    return status;
+    return obj;
 }
 
-/* Reads the body of /v1/auth/token or /v1/auth/revoke: a form (RFC 6749) or a JSON object.
- * Returns 0 with a new reference in *out and *form set, or the status sent. */
+/* Reads the body of /v1/auth/token or /v1/auth/revoke: a form (RFC 6749; the same limits as JSON
+ * bodies) or a JSON object. Returns 0 with a new reference in *out and *form set, or the status
+ * sent. */
 static int
 read_oauth_body_or_problem(struct req *r, json_t **out, int *form)
 {
-    *form = is_form_type(http_header(r, "Content-Type"));
-    if (*form) {
-        return read_form_or_problem(r, out);
+    static const char type[] = "application/x-www-form-urlencoded";
+    const char *ct = http_header(r, "Content-Type"), *why = NULL;
+    size_t n = sizeof(type) - 1, got;
+    char *buf = NULL;
+    int status;
+
+    *form = ct != NULL && strncasecmp(ct, type, n) == 0
+            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    if (!*form) {
+        return http_read_json_or_problem(r, out);
     }
-    return http_read_json_or_problem(r, out);
+    *out = NULL;
+    if ((status = http_read_body_or_problem(r, &buf, &got)) == 0
+        && (memchr(buf, '\0', got) != NULL || (*out = form_parse(buf, got, &why)) == NULL)) {
+        status = oauth_error(r, PROBLEM_BAD_REQUEST, "invalid_request", "%s",
+                             why != NULL ? why : "the body holds a NUL byte");
+    }
+    free(buf);
+    return status;
 }
 
 /* A string member of the request, or NULL. Sets *bad when present but not a string. */
