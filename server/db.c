@@ -290,14 +290,10 @@ static PGconn *
 connect_params(const char *conninfo, int connect_timeout_s, int blocking)
 {
     char t[16], user_timeout[16];
-    const char *keys[DB_CONN_OPTIONS + 2] = {"keepalives",
-                                             "keepalives_idle",
-                                             "keepalives_interval",
-                                             "keepalives_count",
-                                             "tcp_user_timeout",
-                                             "connect_timeout",
-                                             "dbname",
-                                             NULL};
+    /* clang-format off */
+    const char *keys[DB_CONN_OPTIONS + 2] = {"keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "connect_timeout", "dbname", NULL};
+    /* clang-format on */
     const char *values[DB_CONN_OPTIONS + 2] = {
         "1", "10", "5", "3", user_timeout, t, conninfo != NULL ? conninfo : "", NULL};
 
@@ -489,18 +485,13 @@ pool_close(struct pool *p)
     p->nfree = 0;
 }
 
-/* Opens `size` connections. With `lenient` (the replica), a connection that cannot be made now
- * is kept unready and made again when it is next borrowed; otherwise it fails the pool. */
+/* Opens the `size` connections of `p` (its wait_ms and tables set). With `lenient` (the replica),
+ * a connection that cannot be made now is kept unready and made again when it is next borrowed;
+ * otherwise it fails the pool. */
 static int
-pool_open(struct pool *p,
-          const char *conninfo,
-          int size,
-          int wait_ms,
-          const struct db_stmt *const *tables,
-          int lenient,
-          char *err,
-          size_t errlen)
+pool_open(struct pool *p, const char *conninfo, int size, int lenient, char *err, size_t errlen)
 {
+    const struct db_stmt *const *tables = p->tables;
     int i, timed_out;
 
     p->conninfo = strdup(conninfo != NULL ? conninfo : "");
@@ -512,8 +503,6 @@ pool_open(struct pool *p,
         return -1;
     }
     p->size = size;
-    p->wait_ms = wait_ms;
-    p->tables = tables;
     for (i = 0; i < size; i++) {
         struct db_conn *c = &p->conns[i];
         c->pool = p;
@@ -552,7 +541,9 @@ db_pool_init(const char *conninfo,
              char *err,
              size_t errlen)
 {
-    return pool_open(&primary, conninfo, size, wait_ms, tables, 0, err, errlen);
+    primary.wait_ms = wait_ms;
+    primary.tables = tables;
+    return pool_open(&primary, conninfo, size, 0, err, errlen);
 }
 
 void
@@ -720,14 +711,11 @@ db_pool_stats(int which, struct db_pool_stats *out)
 }
 
 int
-db_pool_open_replica(const char *conninfo,
-                     int size,
-                     int wait_ms,
-                     const struct db_stmt *const *tables,
-                     char *err,
-                     size_t errlen)
+db_pool_open_replica(const char *conninfo, char *err, size_t errlen)
 {
-    return pool_open(&replica, conninfo, size, wait_ms, tables, 1, err, errlen);
+    replica.wait_ms = primary.wait_ms;
+    replica.tables = primary.tables;
+    return pool_open(&replica, conninfo, primary.size, 1, err, errlen);
 }
 
 void

@@ -106,15 +106,9 @@ http_send_resource(struct req *r, int status, json_t *body, const char *version)
 {
     char etag[48];
 
-    http_etag(etag, sizeof(etag), version);
+    snprintf(etag, sizeof(etag), "\"%s\"", version);
     http_add_header(r, "ETag", etag);
     return http_send_json(r, status, body);
-}
-
-void
-http_etag(char *buf, size_t len, const char *version)
-{
-    snprintf(buf, len, "\"%s\"", version);
 }
 
 int
@@ -129,7 +123,7 @@ http_if_match_or_problem(struct req *r, const char *version)
         return problem_send(r, PROBLEM_PRECONDITION_REQUIRED,
                             "send If-Match with the ETag from your last GET of this resource");
     }
-    http_etag(want, sizeof(want), version);
+    snprintf(want, sizeof(want), "\"%s\"", version);
     wl = strlen(want);
     /* A list of entity tags; strong comparison, so weak tags (W/"...") never match. */
     for (p = im; *p != '\0';) {

@@ -21,12 +21,6 @@ logging_init(int json)
     atomic_store(&json_format, json != 0);
 }
 
-int
-logging_json(void)
-{
-    return atomic_load(&json_format);
-}
-
 /* "2025-01-31T12:00:00.123Z" into buf (at least 32 bytes). */
 static void
 timestamp(char *buf, size_t len)
@@ -107,7 +101,7 @@ logging_event(const char *level, const char *request_id, const char *fmt, ...)
     for (n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--) {
         msg[n - 1] = '\0'; /* libpq's messages end in a newline; the line gets one below */
     }
-    if (!logging_json()) {
+    if (!atomic_load(&json_format)) {
         msg[n] = '\n';
         msg[n + 1] = '\0';
         fputs(msg, stderr);
@@ -142,7 +136,7 @@ logging_request(const struct req *r)
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (double)(now.tv_sec - r->started.tv_sec) * 1e3
          + (double)(now.tv_nsec - r->started.tv_nsec) / 1e6;
-    if (logging_json()) {
+    if (atomic_load(&json_format)) {
         json_t *o = line_new("info");
 
         json_object_set_new(o, "event", json_string("access"));

@@ -80,12 +80,8 @@ parse_allow(const char *allow, struct in_addr *out, int max)
         return 0;
     }
     while (*p != '\0') {
-        size_t len = strcspn(p, ",");
-        size_t a = 0, b = len;
+        size_t len = strcspn(p, ","), a = strspn(p, " \t"), b = len;
 
-        while (a < b && (p[a] == ' ' || p[a] == '\t')) {
-            a++;
-        }
         while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t')) {
             b--;
         }
@@ -127,14 +123,6 @@ addr_in(const struct in_addr *list, int n, const char *addr)
 }
 
 int
-metrics_addr_allowed(const char *allow, const char *addr)
-{
-    struct in_addr list[ALLOW_MAX];
-
-    return addr_in(list, parse_allow(allow, list, ALLOW_MAX), addr);
-}
-
-int
 metrics_init(const struct config *c, char *err, size_t errlen)
 {
     struct timespec now;
@@ -171,9 +159,7 @@ metrics_init(const struct config *c, char *err, size_t errlen)
         if (strlen(buf) != n) {
             n = 0; /* a NUL inside: not a token */
         }
-        while (n > 0
-               && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '
-                   || buf[n - 1] == '\t')) {
+        while (n > 0 && strchr(" \t\r\n", buf[n - 1]) != NULL) {
             buf[--n] = '\0';
         }
         if (n < TOKEN_MIN || n == TOKEN_FILE_MAX || strpbrk(buf, " \t\r\n") != NULL) {
@@ -377,8 +363,9 @@ render_db(struct jsonout_buf *b)
     }
 }
 
-char *
-metrics_render(void)
+/* Every series, into a malloc'd NUL-terminated string; NULL when out of memory. */
+static char *
+render(void)
 {
     static const char *const results[] = {"valid", "invalid"}, *const hits[] = {"hit", "miss"},
                              *const outcomes[] = {"delivered", "retry", "dead"};
@@ -468,7 +455,7 @@ metrics_get(struct req *r)
     if (!peer_ok(r) && !token_ok(r)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no such resource");
     }
-    text = metrics_render();
+    text = render();
     if (text == NULL) {
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }

@@ -76,17 +76,6 @@ page_cursor(json_t *key)
     return s;
 }
 
-json_t *
-page_body(json_t *items, json_t *next_key)
-{
-    json_t *body = json_object();
-
-    json_object_set_new(body, "items", items);
-    json_object_set_new(body, "next_cursor", page_cursor(next_key));
-    json_decref(next_key);
-    return body;
-}
-
 /* Takes `next_key`: names the next page in an X-Next-Cursor header (a CSV page has no body
  * member for it). */
 static void
@@ -113,7 +102,10 @@ page_send(struct req *r, json_t *items, json_t *next_key)
         json_decref(items);
         return status;
     }
-    body = page_body(items, next_key);
+    body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor", page_cursor(next_key));
+    json_decref(next_key);
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;

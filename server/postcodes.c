@@ -217,18 +217,14 @@ postcodes_csv_field(const struct postcodes_csv *r, int i)
 static int
 column_is(const char *h, const char *want)
 {
-    size_t n;
+    size_t n = strlen(want);
 
-    while (*h == ' ') {
-        h++;
-    }
-    n = strlen(want);
+    h += strspn(h, " ");
     if (strncasecmp(h, want, n) != 0) {
         return 0;
     }
-    for (h += n; *h == ' '; h++) {
-    }
-    return *h == '\0';
+    h += n;
+    return h[strspn(h, " ")] == '\0';
 }
 
 int
@@ -238,14 +234,10 @@ postcodes_columns_find(const struct postcodes_csv *r,
                        size_t errlen)
 {
     static const char *const names[] = {"pcds", "lat", "long", "doterm"};
-    int *slots[4];
+    int *slots[4] = {&cols->pcds, &cols->lat, &cols->lon, &cols->doterm};
     char missing[64] = "";
     int i, k;
 
-    slots[0] = &cols->pcds;
-    slots[1] = &cols->lat;
-    slots[2] = &cols->lon;
-    slots[3] = &cols->doterm;
     for (k = 0; k < 4; k++) {
         *slots[k] = -1;
         for (i = 0; i < r->nfields && *slots[k] < 0; i++) {
@@ -272,12 +264,9 @@ postcodes_columns_find(const struct postcodes_csv *r,
 static int
 parse_coord(const char *s, double *v)
 {
-    const char *p = s;
+    const char *p = s + strspn(s, " ");
     char *end;
 
-    while (*p == ' ') {
-        p++;
-    }
     /* strtod also takes hex, inf and nan: allow only what a decimal number is made of. */
     if (*p == '\0' || strspn(p, "+-0123456789. eE") != strlen(p)) {
         return -1;
@@ -287,10 +276,7 @@ parse_coord(const char *s, double *v)
     if (end == p || errno != 0) {
         return -1;
     }
-    while (*end == ' ') {
-        end++;
-    }
-    return *end == '\0' && isfinite(*v) ? 0 : -1;
+    return end[strspn(end, " ")] == '\0' && isfinite(*v) ? 0 : -1;
 }
 
 enum postcodes_row
@@ -302,12 +288,7 @@ postcodes_row_classify(const char *pcds,
                        double *latitude,
                        double *longitude)
 {
-    const char *d = doterm;
-
-    while (*d == ' ') {
-        d++;
-    }
-    if (*d != '\0') {
+    if (doterm[strspn(doterm, " ")] != '\0') {
         return POSTCODES_ROW_TERMINATED;
     }
     if (validate_postcode(pcds, postcode, POSTCODE_MAX) != 0) {

@@ -149,17 +149,11 @@ monitor_main(void *arg)
 }
 
 int
-db_replica_init(const char *conninfo,
-                int size,
-                int wait_ms,
-                int max_lag_ms,
-                const struct db_stmt *const *tables,
-                char *err,
-                size_t errlen)
+db_replica_init(const char *conninfo, int max_lag_ms, char *err, size_t errlen)
 {
     int rc;
 
-    if (db_pool_open_replica(conninfo, size, wait_ms, tables, err, errlen) != 0) {
+    if (db_pool_open_replica(conninfo, err, errlen) != 0) {
         snprintf(err, errlen, "replica: out of memory"); /* its only failure when lenient */
         return -1;
     }

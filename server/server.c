@@ -149,9 +149,7 @@ server_run(const struct config *c)
         goto out;
     }
     if ((c->database_url_replica != NULL
-         && db_replica_init(c->database_url_replica, c->db_pool, c->db_wait_ms,
-                            c->replica_max_lag_ms, router_stmt_tables, err, sizeof(err))
-                != 0)
+         && db_replica_init(c->database_url_replica, c->replica_max_lag_ms, err, sizeof(err)) != 0)
         || auth_epochs_start() != 0) {
         goto out;
     }

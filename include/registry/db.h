@@ -75,13 +75,9 @@ struct db_pool_stats {
 int db_pool_stats(int which, struct db_pool_stats *out);
 
 /* The replica's own pool, for replica.c: opened leniently (a connection that cannot be made now
- * is made when next borrowed), closed, and borrowed from whatever the monitor says. */
-int db_pool_open_replica(const char *conninfo,
-                         int size,
-                         int wait_ms,
-                         const struct db_stmt *const *tables,
-                         char *err,
-                         size_t errlen);
+ * is made when next borrowed) with the primary's size, wait and tables, closed, and borrowed from
+ * whatever the monitor says. */
+int db_pool_open_replica(const char *conninfo, char *err, size_t errlen);
 void db_pool_close_replica(void);
 struct db_conn *db_acquire_replica(void);
 

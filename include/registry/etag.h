@@ -26,9 +26,6 @@ int http_send_cached(struct req *r,
                      const char *cache_control,
                      const char *etag);
 
-/* Writes the strong ETag for a row version into buf ("\"<version>\""). */
-void http_etag(char *buf, size_t len, const char *version);
-
 /* Checks If-Match against the current version: 428 when absent, 412 when it differs.
  * Returns 0 when it matches, or the status of the problem already sent. */
 int http_if_match_or_problem(struct req *r, const char *version);

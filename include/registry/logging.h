@@ -7,9 +7,6 @@
 /* Chooses the format: 1 for JSON, 0 for text. Call once before threads start. */
 void logging_init(int json);
 
-/* 1 when lines are JSON. */
-int logging_json(void);
-
 /* One event line. Text: the message as formatted. JSON: {"ts", "level", "request_id" (when not
  * NULL), "msg"}. `level` is "info", "warn" or "error". Trailing newlines of the message are
  * dropped. */

@@ -31,10 +31,4 @@ void metrics_outbox_depth(long long n);
  * the token; anyone else gets the same 404 as an unknown path. */
 int metrics_get(struct req *r);
 
-/* 1 when IPv4 `addr` is in the comma-separated list `allow` ("none": no address). Pure. */
-int metrics_addr_allowed(const char *allow, const char *addr);
-
-/* Renders every series into a malloc'd NUL-terminated string (for the handler and tests). */
-char *metrics_render(void);
-
 #endif

@@ -25,10 +25,6 @@ void page_cleanup(struct page *p);
  * to a JSON string, or json null when `key` is NULL. */
 json_t *page_cursor(json_t *key);
 
-/* Builds {"items": items, "next_cursor": ...}; takes `items` and `next_key`.
- * Returns a new reference. */
-json_t *page_body(json_t *items, json_t *next_key);
-
 /* Sends one page of a list; takes `items` and `next_key`. As JSON {"items", "next_cursor"};
  * or, when the client accepts text/csv (and not JSON first), as CSV with a header row of the
  * items' fields and the next cursor in an X-Next-Cursor header. Returns the status sent. */

@@ -18,18 +18,12 @@ enum db_replica_state {
     DB_REPLICA_LAGGING, /* behind by more than the limit (or unknown): reads go to the primary */
 };
 
-/* Opens a second pool of `size` connections to the replica with the same statement tables, and
- * a monitor thread that measures its lag every DB_REPLICA_CHECK_MS on a connection of its own
- * and logs each change of state once. An unreachable replica does not fail this: its connections
- * are made when it comes back. Returns 0, or -1 with `err`, "replica: ..." (out of memory, no
- * thread). */
-int db_replica_init(const char *conninfo,
-                    int size,
-                    int wait_ms,
-                    int max_lag_ms,
-                    const struct db_stmt *const *tables,
-                    char *err,
-                    size_t errlen);
+/* After db_pool_init: opens a second pool to the replica, of the primary's size, wait and
+ * statement tables, and a monitor thread that measures its lag every DB_REPLICA_CHECK_MS on a
+ * connection of its own and logs each change of state once. An unreachable replica does not fail
+ * this: its connections are made when it comes back. Returns 0, or -1 with `err`, "replica: ..."
+ * (out of memory, no thread). */
+int db_replica_init(const char *conninfo, int max_lag_ms, char *err, size_t errlen);
 
 /* Stops the monitor and closes the replica pool; safe when none was opened. db_pool_close calls
  * it. */
