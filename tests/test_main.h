@@ -16,4 +16,8 @@
         return cmocka_run_group_tests(tests, (group_setup), (group_teardown));                     \
     }
 
+/* A test with the fixture of its own that every test of the file has: the file's functions
+ * `setup` and `teardown`, run before and after it. */
+#define TEST_EACH(test) cmocka_unit_test_setup_teardown(test, setup, teardown)
+
 #endif

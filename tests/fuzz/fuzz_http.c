@@ -36,6 +36,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "fuzz_rng.h"
 #include "itlib.h"
 #include "registry/codec.h"
 #include "registry/password.h"
@@ -49,25 +50,13 @@
 #define FAILS_MAX     64
 #define PASSWORD      "fuzz-test-password-1"
 
-/* ---- Deterministic randomness (splitmix64) -------------------------------------------------- */
-
-static uint64_t rng_state;
-
-static uint64_t
-rng(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+/* ---- Deterministic randomness (fuzz_rng.h) ------------------------------------------------- */
 
 /* A number in [0, n). */
 static unsigned
 pick(unsigned n)
 {
-    return n == 0 ? 0 : (unsigned)(rng() % n);
+    return (unsigned)fuzz_below(n);
 }
 
 /* 1 with probability pct/100. */
@@ -1793,7 +1782,7 @@ test_fuzz_http(void **state)
     size_t k;
 
     assert_non_null(answer);
-    rng_state = seed;
+    fuzz_rng_state = seed;
     fprintf(stderr, "fuzz: seed %" PRIu64 " (FUZZ_SEED), %ld requests (FUZZ_COUNT), %zu routes\n",
             seed, count, f->ntargets);
     clock_gettime(CLOCK_MONOTONIC, &t0);

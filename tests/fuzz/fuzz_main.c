@@ -14,27 +14,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fuzz_rng.h"
 #include "fuzz_stub.h"
 
 #define MAX_SEEDS      256
 #define FUZZ_MAX_INPUT 8192
 
-static uint64_t state;
-
-static uint64_t
-next(void)
-{
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static size_t
 below(size_t n)
 {
-    return n == 0 ? 0 : (size_t)(next() % n);
+    return (size_t)fuzz_below(n);
 }
 
 struct input {
@@ -138,7 +127,7 @@ mutate(uint8_t *buf, size_t len, const struct input *seeds, size_t nseeds)
             break;
         case 1: /* a random byte */
             if (len > 0) {
-                buf[below(len)] = (uint8_t)next();
+                buf[below(len)] = (uint8_t)fuzz_rng();
             }
             break;
         case 2: { /* delete a run */
@@ -205,9 +194,9 @@ main(int argc, char **argv)
         }
         return 0;
     }
-    state = env_seed ? strtoull(env_seed, NULL, 10) : 20261202u;
+    fuzz_rng_state = env_seed ? strtoull(env_seed, NULL, 10) : 20261202u;
     fprintf(stderr, "%s: seed %" PRIu64 " (FUZZ_SEED), %ld mutations (FUZZ_RUNS), corpus %s\n",
-            argv[0], state, runs, dir ? dir : "(none)");
+            argv[0], fuzz_rng_state, runs, dir ? dir : "(none)");
     if (dir != NULL && (nfiles = scandir(dir, &files, NULL, alphasort)) >= 0) {
         char path[4096];
         int f;

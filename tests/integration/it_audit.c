@@ -110,6 +110,21 @@ IT_SETUP(
     group_setup,
     it_fx_start(sizeof(struct fx), "audit", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_ID | IT_FX_HASH))
 
+/* The trail of `type`/`id` oldest first, which must be its create and then one update, both by
+ * the admin (assert_item). Returns the two items (a new reference). */
+static json_t *
+create_then_update(struct fx *f, const char *type, const char *id)
+{
+    char *q = it_fmt("resource_type=%s&resource_id=%s&order=asc", type, id);
+    json_t *items = audit_items(f, f->admin, q, NULL);
+
+    assert_int_equal(json_array_size(items), 2);
+    assert_item(f, json_array_get(items, 0), "create", type, id);
+    assert_item(f, json_array_get(items, 1), "update", type, id);
+    free(q);
+    return items;
+}
+
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void
@@ -140,39 +155,29 @@ test_organisation_and_licence_trail(void **state)
     }
 
     /* The organisation's trail: create, then update, oldest first when asked. */
-    q = it_fmt("resource_type=organisation&resource_id=%s&order=asc", org);
-    items = audit_items(f, f->admin, q, NULL);
-    assert_int_equal(json_array_size(items), 2);
+    items = create_then_update(f, "organisation", org);
     item = json_array_get(items, 0);
-    assert_item(f, item, "create", "organisation", org);
     assert_string_equal(jpath(item, "after", "name"), "Audit Trail Trust");
     assert_string_equal(jpath(item, "after", "postcode"), "BS1 4DJ");
     item = json_array_get(items, 1);
-    assert_item(f, item, "update", "organisation", org);
     assert_string_equal(jpath(item, "before", "name"), "Audit Trail Trust");
     assert_string_equal(jpath(item, "after", "name"), "Audit Trail NHS Trust");
     assert_string_equal(it_jstr(item, "request_id"), "audit-rename-0001");
     assert_true(json_integer_value(json_object_get(json_array_get(items, 0), "id"))
                 < json_integer_value(json_object_get(item, "id")));
     json_decref(items);
-    free(q);
 
     /* The licence's trail: create (pending), then update (pending to active, with the reason). */
-    q = it_fmt("resource_type=licence&resource_id=%s&order=asc", lic);
-    items = audit_items(f, f->admin, q, NULL);
-    assert_int_equal(json_array_size(items), 2);
+    items = create_then_update(f, "licence", lic);
     item = json_array_get(items, 0);
-    assert_item(f, item, "create", "licence", lic);
     assert_string_equal(jpath(item, "after", "status"), "pending");
     assert_string_equal(jpath(item, "after", "organisation_id"), org);
     assert_non_null(jpath(item, "after", "number"));
     item = json_array_get(items, 1);
-    assert_item(f, item, "update", "licence", lic);
     assert_string_equal(jpath(item, "before", "status"), "pending");
     assert_string_equal(jpath(item, "after", "status"), "active");
     assert_string_equal(jpath(item, "after", "reason"), "checks passed");
     json_decref(items);
-    free(q);
 
     /* The same rows as the table holds, with the admin as actor. */
     assert_int_equal(it_count(f->s,
@@ -412,7 +417,6 @@ test_actors_and_filters(void **state)
     struct fx *f = *state;
     char *org = create_org(f, "Audit Actors Org", NULL), *q, *second_id, *token;
     json_t *items, *item;
-    PGresult *res;
     size_t i;
 
     /* A user's row carries their email and role as they were when they acted. */
@@ -435,9 +439,8 @@ test_actors_and_filters(void **state)
 
     /* create-admin writes a row whose actor is the command line, without the password hash. */
     assert_int_equal(it_create_admin(f->s, "second@audit.example", PASSWORD), 0);
-    res = it_sql(f->s, "SELECT id::text FROM app_user WHERE email = 'second@audit.example'");
-    second_id = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    second_id =
+        it_sql_text(f->s, "SELECT id::text FROM app_user WHERE email = 'second@audit.example'");
     q = it_fmt("resource_type=user&resource_id=%s", second_id);
     items = audit_items(f, f->admin, q, NULL);
     assert_int_equal(json_array_size(items), 1);

@@ -706,11 +706,8 @@ test_licence_gates_tokens(void **state)
         it_licensee(f->s, f->hash, PASSWORD, "gate-admin@clients.example", "org_admin", org);
     struct client c, wrong;
     struct it_resp r;
-    PGresult *res;
 
-    res = it_sql(f->s, "SELECT id FROM licence WHERE organisation_id = $1::uuid", org);
-    lic = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    lic = it_sql_text(f->s, "SELECT id FROM licence WHERE organisation_id = $1::uuid", org);
     make_client(f, admin, "Gated", "[\"facilitators:read\"]", &c);
     token = client_token(f, &c);
     it_expect(f->s, "GET", "/v1/facilitators", token, NULL, 200);

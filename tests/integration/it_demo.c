@@ -97,15 +97,13 @@ test_seed_twice(void **state)
     struct it_server *s = *state;
     long first[NTABLES], second[NTABLES];
     char *facs_first, *facs_second;
-    PGresult *res;
     size_t i;
 
     seed(s);
     count_tables(s, first);
-    res = it_sql(s, "SELECT string_agg(id || '=' || registration_number || '/' || status || '/'"
-                    " || coalesce(accredited_until::text, '-'), ',' ORDER BY id) FROM facilitator");
-    facs_first = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    facs_first = it_sql_text(
+        s, "SELECT string_agg(id || '=' || registration_number || '/' || status || '/'"
+           " || coalesce(accredited_until::text, '-'), ',' ORDER BY id) FROM facilitator");
 
     seed(s);
     count_tables(s, second);
@@ -116,10 +114,9 @@ test_seed_twice(void **state)
         }
         assert_int_equal(first[i], second[i]);
     }
-    res = it_sql(s, "SELECT string_agg(id || '=' || registration_number || '/' || status || '/'"
-                    " || coalesce(accredited_until::text, '-'), ',' ORDER BY id) FROM facilitator");
-    facs_second = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    facs_second = it_sql_text(
+        s, "SELECT string_agg(id || '=' || registration_number || '/' || status || '/'"
+           " || coalesce(accredited_until::text, '-'), ',' ORDER BY id) FROM facilitator");
     assert_string_equal(facs_first, facs_second);
     free(facs_first);
     free(facs_second);

@@ -186,10 +186,7 @@ static const char schema_digest_sql[] =
 static char *
 schema_digest(struct it_server *s)
 {
-    PGresult *res = it_sql(s, schema_digest_sql);
-    char *d = strdup(PQgetvalue(res, 0, 0));
-
-    PQclear(res);
+    char *d = it_sql_text(s, schema_digest_sql);
     return d;
 }
 

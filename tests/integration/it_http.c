@@ -155,23 +155,6 @@ org_rows(struct it_server *s)
     return it_count(s, "SELECT count(*) FROM organisation");
 }
 
-/* Waits until `n` sessions of the test database wait on a lock. */
-static void
-wait_for_lock_waiters(struct it_server *s, long n)
-{
-    int i;
-
-    for (i = 0; i < 500; i++) {
-        if (it_count(s, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'")
-            >= n) {
-            return;
-        }
-        it_sleep_ms(10);
-    }
-    fail_msg("no request came to wait on the row lock");
-}
-
 /* A connection of our own that holds a row lock on an organisation until released. */
 static PGconn *
 lock_org(struct it_server *s, const char *id)
@@ -193,8 +176,7 @@ lock_org(struct it_server *s, const char *id)
 static void
 unlock_org(PGconn *c)
 {
-    PQclear(PQexec(c, "COMMIT"));
-    PQfinish(c);
+    it_commit_close(c);
 }
 
 struct slow_patch {
@@ -237,7 +219,7 @@ start_held_patch(struct it_server *s,
     p->etag = etag;
     p->body = body;
     assert_int_equal(pthread_create(t, NULL, run_patch, p), 0);
-    wait_for_lock_waiters(s, 1);
+    it_wait_lock_waiters(s, 1, "no request came to wait on the row lock");
 }
 
 /* ---- Fixture ----------------------------------------------------------------------------------

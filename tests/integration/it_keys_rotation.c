@@ -77,21 +77,6 @@ jwks(struct it_server *s)
     return keys;
 }
 
-static int
-jwks_has(json_t *keys, const char *kid)
-{
-    json_t *k;
-    size_t i;
-
-    json_array_foreach(keys, i, k)
-    {
-        if (strcmp(it_jstr(k, "kid"), kid) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Sends SIGHUP and waits until the JWKS holds `count` keys. */
 static json_t *
 reload_until(struct it_server *s, size_t count)
@@ -156,7 +141,7 @@ test_rotation(void **state)
     json_decref(keys);
 
     keys = reload_until(s, 2);
-    assert_true(jwks_has(keys, old_kid));
+    assert_true(it_json_has(keys, "kid", old_kid));
     new_kid[0] = '\0';
     {
         size_t i;
@@ -216,8 +201,8 @@ test_rotation(void **state)
     old_path = it_fmt("%s/%s", s->key_dir, old_name);
     assert_int_equal(unlink(old_path), 0);
     keys = reload_until(s, 1);
-    assert_false(jwks_has(keys, old_kid));
-    assert_true(jwks_has(keys, new_kid));
+    assert_false(it_json_has(keys, "kid", old_kid));
+    assert_true(it_json_has(keys, "kid", new_kid));
     json_decref(keys);
     assert_int_equal(status_of(s, t_old), 401);
     assert_int_equal(status_of(s, t_new), 200);

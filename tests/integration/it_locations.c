@@ -60,22 +60,6 @@ etag_of(struct fx *f, const char *id, const char *token)
     return it_etag_of(f->s, token, "/v1/locations/%s", id);
 }
 
-/* 1 when the 422 response's errors array names `field`. */
-static int
-names_field(const struct it_resp *r, const char *field)
-{
-    json_t *errors = json_object_get(r->json, "errors"), *e;
-    size_t i;
-
-    json_array_foreach(errors, i, e)
-    {
-        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static int
@@ -302,7 +286,7 @@ test_create_validation(void **state)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         it_post_json(f->s, "/v1/locations", f->a_admin, cases[i].body, &r);
         it_assert_problem(&r, 422);
-        if (!names_field(&r, cases[i].field)) {
+        if (!it_names_field(&r, cases[i].field)) {
             it_resp_print(&r);
             fail_msg("case %zu: errors do not name %s", i, cases[i].field);
         }
@@ -314,10 +298,10 @@ test_create_validation(void **state)
                  " \"postcode\": \"??\"}",
                  &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "name"));
-    assert_true(names_field(&r, "kind"));
-    assert_true(names_field(&r, "town"));
-    assert_true(names_field(&r, "postcode"));
+    assert_true(it_names_field(&r, "name"));
+    assert_true(it_names_field(&r, "kind"));
+    assert_true(it_names_field(&r, "town"));
+    assert_true(it_names_field(&r, "postcode"));
     it_resp_free(&r);
     /* Admin must say whose location it is. */
     it_post_json(f->s, "/v1/locations", f->admin,
@@ -325,7 +309,7 @@ test_create_validation(void **state)
                  " \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
                  &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "organisation_id"));
+    assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
     assert_int_equal(count_locations(f), before);
 }
@@ -429,7 +413,7 @@ test_verified_and_patch(void **state)
     /* verified: false is refused; nothing changes. */
     it_patchf(f->s, f->a_admin, etag, "{\"verified\": false}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "verified"));
+    assert_true(it_names_field(&r, "verified"));
     it_resp_free(&r);
     /* Re-confirming sets today's date. */
     it_patchf(f->s, f->a_admin, etag, "{\"verified\": true}", &r, "/v1/locations/%s", id);
@@ -446,7 +430,7 @@ test_verified_and_patch(void **state)
     it_patchf(f->s, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r,
               "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "organisation_id"));
+    assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
     it_patchf(f->s, f->a_admin, etag, "{}", &r, "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
@@ -454,8 +438,8 @@ test_verified_and_patch(void **state)
     it_patchf(f->s, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r,
               "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "name"));
-    assert_true(names_field(&r, "longitude"));
+    assert_true(it_names_field(&r, "name"));
+    assert_true(it_names_field(&r, "longitude"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"

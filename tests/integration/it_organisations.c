@@ -29,13 +29,10 @@ struct fx {
 static char *
 add_user(struct fx *f, const char *email, const char *role, const char *org_id)
 {
-    PGresult *res = it_sql(f->s,
+    char *id = it_sql_text(f->s,
                            "INSERT INTO app_user (email, password_hash, role, organisation_id)"
                            " VALUES ($1, $2, $3, $4::uuid) RETURNING id::text",
                            email, f->hash, role, org_id);
-    char *id = strdup(PQgetvalue(res, 0, 0));
-
-    PQclear(res);
     return id;
 }
 
@@ -135,21 +132,6 @@ list_ids(struct fx *f, const char *token, const char *path, char **next)
     return ids;
 }
 
-static int
-ids_contain(json_t *ids, const char *id)
-{
-    json_t *v;
-    size_t i;
-
-    json_array_foreach(ids, i, v)
-    {
-        if (strcmp(json_string_value(v), id) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* GETs list `path` as `token`; fails unless it holds exactly `n` items, among them each id of
  * the NULL-terminated list after `n`. */
 static void __attribute__((sentinel))
@@ -162,7 +144,7 @@ assert_list(struct fx *f, const char *token, const char *path, size_t n, ...)
     assert_int_equal(json_array_size(ids), n);
     va_start(ap, n);
     while ((id = va_arg(ap, const char *)) != NULL) {
-        assert_true(ids_contain(ids, id));
+        assert_true(it_json_has(ids, NULL, id));
     }
     va_end(ap);
     json_decref(ids);
@@ -523,7 +505,7 @@ test_list_pagination(void **state)
     /* Every organisation once, in (name, id) order, and the same on the second walk. */
     assert_int_equal(json_array_size(seen), N);
     for (i = 0; i < N; i++) {
-        assert_true(ids_contain(seen, ids[i]));
+        assert_true(it_json_has(seen, NULL, ids[i]));
     }
     if (!json_equal(seen, want)) {
         char *a = json_dumps(seen, 0), *b = json_dumps(want, 0);
@@ -889,7 +871,7 @@ assert_archived(struct fx *f, const char *id, const char *name)
                      1);
     q = it_fmt("/v1/organisations?q=%s&limit=100", name);
     ids = list_ids(f, f->admin, q, NULL);
-    assert_false(ids_contain(ids, id));
+    assert_false(it_json_has(ids, NULL, id));
     json_decref(ids);
     free(q);
     res = it_sql(f->s,

@@ -75,8 +75,7 @@ lock_table(struct fx *f)
 static void
 unlock_table(PGconn *c)
 {
-    PQclear(PQexec(c, "COMMIT"));
-    PQfinish(c);
+    it_commit_close(c);
 }
 
 /* ---- Requests ---------------------------------------------------------------------------------
@@ -128,25 +127,42 @@ run_call(void *arg)
     return NULL;
 }
 
-/* Sends `n` requests at once and returns how many answered 200. */
-static int
-concurrent(struct fx *f, const char *method, int n, pthread_t *t, struct call *c)
+/* Starts `n` requests at once on threads `t`, each with its `c` (its town named `town` and its
+ * number). */
+static void
+start_calls(struct fx *f, const char *method, const char *town, int n, pthread_t *t, struct call *c)
 {
-    int i, ok = 0;
+    int i;
 
     for (i = 0; i < n; i++) {
         c[i].f = f;
         c[i].method = method;
-        c[i].town = it_fmt("Town %d", i);
+        c[i].town = it_fmt("%s %d", town, i);
         c[i].status = 0;
         assert_int_equal(pthread_create(&t[i], NULL, run_call, &c[i]), 0);
     }
+}
+
+/* Waits for the `n` requests of start_calls and returns how many answered 200. */
+static int
+join_calls(int n, pthread_t *t, struct call *c)
+{
+    int i, ok = 0;
+
     for (i = 0; i < n; i++) {
         pthread_join(t[i], NULL);
         ok += c[i].status == 200;
         free(c[i].town);
     }
     return ok;
+}
+
+/* Sends `n` requests at once and returns how many answered 200. */
+static int
+concurrent(struct fx *f, const char *method, int n, pthread_t *t, struct call *c)
+{
+    start_calls(f, method, "Town", n, t, c);
+    return join_calls(n, t, c);
 }
 
 /* The outage: PostgreSQL is down; every database-backed request gets 503, fast. */
@@ -204,13 +220,7 @@ check_every_connection_recovers(struct fx *f, const char *method)
     struct call c[POOL];
     int i, ok;
 
-    for (i = 0; i < POOL; i++) {
-        c[i].f = f;
-        c[i].method = method;
-        c[i].town = it_fmt("Recovered %d", i);
-        c[i].status = 0;
-        assert_int_equal(pthread_create(&t[i], NULL, run_call, &c[i]), 0);
-    }
+    start_calls(f, method, "Recovered", POOL, t, c);
     /* Every pooled connection is now taken by a first request, reconnected, and waiting. */
     for (i = 0; i < 1000 && count_lock_waiters(monitor) < POOL; i++) {
         it_sleep_ms(10);
@@ -224,12 +234,7 @@ check_every_connection_recovers(struct fx *f, const char *method)
     }
     unlock_table(lock);
     PQfinish(monitor);
-    ok = 0;
-    for (i = 0; i < POOL; i++) {
-        pthread_join(t[i], NULL);
-        ok += c[i].status == 200;
-        free(c[i].town);
-    }
+    ok = join_calls(POOL, t, c);
     if (ok != POOL) {
         it_log_tail(f->s, 40);
         fail_msg("%s after the restart: %d of %d first requests answered 200", method, ok, POOL);

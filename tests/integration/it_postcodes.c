@@ -131,10 +131,7 @@ import(struct it_server *s, const char *path, char **output)
 static char *
 snapshot(struct it_server *s)
 {
-    PGresult *res = it_sql(s, SNAPSHOT_SQL);
-    char *v = strdup(PQgetvalue(res, 0, 0));
-
-    PQclear(res);
+    char *v = it_sql_text(s, SNAPSHOT_SQL);
     return v;
 }
 

@@ -156,21 +156,6 @@ find_rule(const struct it_resp *r, const char *rule)
     return NULL;
 }
 
-static int
-names_field(const struct it_resp *r, const char *field)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(json_object_get(r->json, "errors"), i, e)
-    {
-        if (it_jstr(e, "field") != NULL && strcmp(it_jstr(e, "field"), field) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Asserts a 422 whose errors array holds exactly one item, of `rule` on `field`. */
 static void
 assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
@@ -512,7 +497,7 @@ test_create_validation(void **state)
         body = run_body(f->org_a, f->loc_a, ok, START, END, cases[i].extra);
         it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
         it_assert_problem(&r, 422);
-        if (!names_field(&r, cases[i].field)) {
+        if (!it_names_field(&r, cases[i].field)) {
             it_resp_print(&r);
             fail_msg("case %zu: errors do not name %s", i, cases[i].field);
         }
@@ -525,30 +510,30 @@ test_create_validation(void **state)
                   f->loc_a, ok, START, END);
     it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "capacity_families"));
+    assert_true(it_names_field(&r, "capacity_families"));
     it_resp_free(&r);
     free(body);
     /* Missing required fields, each named. */
     it_post_json(f->s, "/v1/programmes", f->a_admin, "{\"variant\": \"standard\"}", &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "location_id"));
-    assert_true(names_field(&r, "facilitator_ids"));
-    assert_true(names_field(&r, "starts_on"));
-    assert_true(names_field(&r, "ends_on"));
-    assert_true(names_field(&r, "capacity_families"));
+    assert_true(it_names_field(&r, "location_id"));
+    assert_true(it_names_field(&r, "facilitator_ids"));
+    assert_true(it_names_field(&r, "starts_on"));
+    assert_true(it_names_field(&r, "ends_on"));
+    assert_true(it_names_field(&r, "capacity_families"));
     it_resp_free(&r);
     /* facilitator_ids: not ids, twice the same. */
     body = run_body(f->org_a, f->loc_a, "[\"x\"]", START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "facilitator_ids"));
+    assert_true(it_names_field(&r, "facilitator_ids"));
     it_resp_free(&r);
     free(body);
     dup = ids2(&f->a1, &f->a1);
     body = run_body(f->org_a, f->loc_a, dup, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "facilitator_ids"));
+    assert_true(it_names_field(&r, "facilitator_ids"));
     it_resp_free(&r);
     free(body);
     free(dup);
@@ -556,13 +541,13 @@ test_create_validation(void **state)
     body = run_body(NULL, f->loc_a, ok, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "organisation_id"));
+    assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
     free(body);
     body = run_body(NO_SUCH_ID, f->loc_a, ok, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "organisation_id"));
+    assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
     free(body);
     it_expect(f->s, "POST", "/v1/programmes", NULL, "{}", 401);
@@ -624,7 +609,7 @@ test_recheck_on_patch(void **state)
     it_patchf(f->s, f->a_admin, etag, "{\"organisation_id\": \"" NO_SUCH_ID "\"}", &r,
               "/v1/programmes/%s", id);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "organisation_id"));
+    assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
     /* A location archived after the run was made fails the next change. */
     it_getf(f->s, f->a_admin, &r, "/v1/programmes/%s", id);
@@ -705,7 +690,7 @@ test_status_and_completion(void **state)
     patch_now(f, id, "{\"status\": \"completed\", \"reason\": \"ended early\"}", &r);
     it_assert_problem(&r, 422);
     for (fig = figures; *fig != NULL; fig++) {
-        assert_true(names_field(&r, *fig));
+        assert_true(it_names_field(&r, *fig));
     }
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 7);
     it_resp_free(&r);
@@ -908,14 +893,14 @@ test_calendar(void **state)
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 7);
     assert_non_null(find_rule(&r, "completion_figures_required"));
-    assert_true(names_field(&r, "families_started"));
+    assert_true(it_names_field(&r, "families_started"));
     it_resp_free(&r);
     free(body);
     /* Figures on a run that has not ended are refused. */
     body = run_body(NULL, loc, ids, p10, p80, FIGURES);
     it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "families_started"));
+    assert_true(it_names_field(&r, "families_started"));
     it_resp_free(&r);
     free(body);
     assert_int_equal(count_runs(f), runs);
@@ -949,7 +934,7 @@ test_calendar(void **state)
     it_resp_free(&r);
     it_patchf(f->s, f->admin, etag, "{\"reason\": \"early\"}", &r, "/v1/programmes/%s", id);
     it_assert_problem(&r, 422);
-    assert_true(names_field(&r, "reason"));
+    assert_true(it_names_field(&r, "reason"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
@@ -1186,7 +1171,6 @@ test_runs_at_risk(void **state)
     char *patch;
     struct fac e1, e2, e3;
     json_t *risk;
-    PGresult *res;
     char sub[40];
 
     free(it_issue_licence(f->s, f->admin, org, "2024-01-01", "2099-12-31", "granted", "active",
@@ -1194,13 +1178,11 @@ test_runs_at_risk(void **state)
     make_fac(f, &e1, org, "accredited", "2099-12-31");
     make_fac(f, &e2, org, "accredited", "2099-12-31");
     make_fac(f, &e3, org, "accredited", "2099-12-31");
-    res = it_sql(f->s,
+    IT_SQL_VALUE(sub, f->s,
                  "INSERT INTO webhook_subscription (organisation_id, url, events, secret)"
                  " VALUES ($1::uuid, 'https://hooks.example/at-risk', '{programme.at_risk}',"
                  " 'whsec_dGVzdA==') RETURNING id::text",
                  org);
-    snprintf(sub, sizeof(sub), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
     ids = ids2(&e1, &e2);
     body = run_body(org, loc, ids, START, END, "");
     run = create_run(f, f->admin, body);

@@ -94,19 +94,15 @@ test_old_rows_go_recent_stay(void **state)
     {
         char *org = strdup(PQgetvalue(res, 0, 0));
         PQclear(res);
-        res = it_sql(s,
+        IT_SQL_VALUE(user, s,
                      "INSERT INTO app_user (email, password_hash, role, organisation_id)"
                      " VALUES ('prune@example.org', 'x', 'org_admin', $1::uuid) RETURNING id",
                      org);
-        snprintf(user, sizeof(user), "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        res = it_sql(s,
+        IT_SQL_VALUE(client, s,
                      "INSERT INTO api_client (organisation_id, client_id, name, scopes)"
                      " VALUES ($1::uuid, 'mpc_prunetestclient0000001', 'Prune client',"
                      " '[\"facilitators:read\"]') RETURNING id",
                      org);
-        snprintf(client, sizeof(client), "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
         free(org);
     }
     add_tokens(s, user, tokens, IT_LEN(tokens));
@@ -134,17 +130,15 @@ test_retention_is_a_setting(void **state)
         {"expired-3d", "-3 days", NULL, NULL, 1},
     };
     struct it_server *s = it_prepare("prune7", NULL);
-    PGresult *res;
     char user[40];
     const char *args[] = {"serve", NULL};
     const char *bad[] = {"REGISTRY_TOKEN_RETENTION_DAYS=0", NULL};
     char *out = NULL;
 
     (void)state;
-    res = it_sql(s, "INSERT INTO app_user (email, password_hash, role)"
-                    " VALUES ('prune7@example.org', 'x', 'admin') RETURNING id");
-    snprintf(user, sizeof(user), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    IT_SQL_VALUE(user, s,
+                 "INSERT INTO app_user (email, password_hash, role)"
+                 " VALUES ('prune7@example.org', 'x', 'admin') RETURNING id");
     add_tokens(s, user, tokens, IT_LEN(tokens));
     assert_int_equal(it_exec(s, 0, args, bad, NULL, 30, &out), 1);
     assert_non_null(strstr(out, "REGISTRY_TOKEN_RETENTION_DAYS"));

@@ -40,12 +40,6 @@ static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0", NULL}
 
 /* ---- Helpers --------------------------------------------------------------------------------- */
 
-static const char *
-jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
 static double
 haversine_km(double lat1, double lon1, double lat2, double lon2, double radius_km)
 {
@@ -92,26 +86,23 @@ make_org_full(struct it_server *s,
               int archived)
 {
     char from[16], until[16];
-    PGresult *res;
     char *id;
 
     snprintf(from, sizeof(from), "%d", from_off);
     snprintf(until, sizeof(until), "%d", until_off);
-    res = it_sql(s,
-                 "WITH o AS (INSERT INTO organisation (name, kind, address_lines, town, postcode,"
-                 "  phone, email, website, public_contact, archived_at)"
-                 "  VALUES ($1, 'charity', '[\"1 High Street\"]', 'Chatham', 'ME4 4AB',"
-                 "  '01634 000111', 'hello@provider.example', 'https://provider.example',"
-                 "  $2::boolean, CASE WHEN $3::boolean THEN now() END) RETURNING id),"
-                 " l AS (INSERT INTO licence (organisation_id, number, status, valid_from,"
-                 "  valid_until) SELECT id, 'T-' || gen_random_uuid(), $4::text,"
-                 "  registry_today() + $5::int, registry_today() + $6::int FROM o"
-                 "  WHERE $4::text IS NOT NULL)"
-                 " SELECT id::text FROM o",
-                 name, public_contact ? "true" : "false", archived ? "true" : "false", status, from,
-                 until);
-    id = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    id = it_sql_text(
+        s,
+        "WITH o AS (INSERT INTO organisation (name, kind, address_lines, town, postcode,"
+        "  phone, email, website, public_contact, archived_at)"
+        "  VALUES ($1, 'charity', '[\"1 High Street\"]', 'Chatham', 'ME4 4AB',"
+        "  '01634 000111', 'hello@provider.example', 'https://provider.example',"
+        "  $2::boolean, CASE WHEN $3::boolean THEN now() END) RETURNING id),"
+        " l AS (INSERT INTO licence (organisation_id, number, status, valid_from,"
+        "  valid_until) SELECT id, 'T-' || gen_random_uuid(), $4::text,"
+        "  registry_today() + $5::int, registry_today() + $6::int FROM o"
+        "  WHERE $4::text IS NOT NULL)"
+        " SELECT id::text FROM o",
+        name, public_contact ? "true" : "false", archived ? "true" : "false", status, from, until);
     return id;
 }
 
@@ -134,19 +125,17 @@ make_site_full(struct it_server *s,
                int active,
                int archived)
 {
-    PGresult *res;
     char *id;
 
-    res = it_sql(s,
-                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
-                 " latitude, longitude, accessibility, public, active, archived_at)"
-                 " VALUES ($1::uuid, $2, $3, '[\"2 Mill Lane\", \"Luton\"]', 'Chatham', 'ME4 5BA',"
-                 " $4::float8, $5::float8, 'Step-free entrance', $6::boolean, $7::boolean,"
-                 " CASE WHEN $8::boolean THEN now() END) RETURNING id::text",
-                 org, name, kind, lat, lon, public ? "true" : "false", active ? "true" : "false",
-                 archived ? "true" : "false");
-    id = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    id = it_sql_text(
+        s,
+        "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+        " latitude, longitude, accessibility, public, active, archived_at)"
+        " VALUES ($1::uuid, $2, $3, '[\"2 Mill Lane\", \"Luton\"]', 'Chatham', 'ME4 5BA',"
+        " $4::float8, $5::float8, 'Step-free entrance', $6::boolean, $7::boolean,"
+        " CASE WHEN $8::boolean THEN now() END) RETURNING id::text",
+        org, name, kind, lat, lon, public ? "true" : "false", active ? "true" : "false",
+        archived ? "true" : "false");
     return id;
 }
 
@@ -211,7 +200,7 @@ items(struct it_resp *r)
 static const char *
 site_id(json_t *item)
 {
-    return jstr(json_object_get(item, "site"), "id");
+    return it_jstr(json_object_get(item, "site"), "id");
 }
 
 /* 1 when the answer lists a site with id `id`. */
@@ -540,43 +529,43 @@ test_item_fields_and_runs(void **state)
     assert_keys(item, item_keys);
     site = json_object_get(item, "site");
     assert_keys(site, site_keys);
-    assert_string_equal(jstr(site, "id"), a);
-    assert_string_equal(jstr(site, "name"), "Open site");
-    assert_string_equal(jstr(site, "town"), "Chatham");
-    assert_string_equal(jstr(site, "postcode"), "ME4 5BA");
-    assert_string_equal(jstr(site, "accessibility"), "Step-free entrance");
+    assert_string_equal(it_jstr(site, "id"), a);
+    assert_string_equal(it_jstr(site, "name"), "Open site");
+    assert_string_equal(it_jstr(site, "town"), "Chatham");
+    assert_string_equal(it_jstr(site, "postcode"), "ME4 5BA");
+    assert_string_equal(it_jstr(site, "accessibility"), "Step-free entrance");
     assert_int_equal(json_array_size(json_object_get(site, "address_lines")), 2);
     assert_string_equal(
         json_string_value(json_array_get(json_object_get(site, "address_lines"), 0)),
         "2 Mill Lane");
     org = json_object_get(item, "organisation");
     assert_keys(org, contact_keys);
-    assert_string_equal(jstr(org, "name"), "Open Contact Org");
-    assert_string_equal(jstr(org, "phone"), "01634 000111");
-    assert_string_equal(jstr(org, "email"), "hello@provider.example");
-    assert_string_equal(jstr(org, "website"), "https://provider.example");
+    assert_string_equal(it_jstr(org, "name"), "Open Contact Org");
+    assert_string_equal(it_jstr(org, "phone"), "01634 000111");
+    assert_string_equal(it_jstr(org, "email"), "hello@provider.example");
+    assert_string_equal(it_jstr(org, "website"), "https://provider.example");
 
     runs = json_object_get(item, "upcoming_runs");
     assert_int_equal(json_array_size(runs), 3);
     /* Ordered by start: running (started 10 days ago), in 5 days, in 20 days. */
     run = json_array_get(runs, 0);
     assert_keys(run, run_keys);
-    assert_string_equal(jstr(run, "starts_on"), dm10);
+    assert_string_equal(it_jstr(run, "starts_on"), dm10);
     assert_int_equal(json_integer_value(json_object_get(run, "places_left")), 5);
     assert_int_equal(json_integer_value(json_object_get(run, "capacity_families")), 7);
     run = json_array_get(runs, 1);
     assert_keys(run, run_keys);
-    assert_string_equal(jstr(run, "starts_on"), d5);
+    assert_string_equal(it_jstr(run, "starts_on"), d5);
     assert_int_equal(json_integer_value(json_object_get(run, "places_left")), 0);
     assert_int_equal(json_integer_value(json_object_get(run, "capacity_families")), 6);
     assert_true(json_is_false(json_object_get(run, "accepting_referrals")));
     assert_true(json_is_true(json_object_get(run, "self_referral_allowed")));
     run = json_array_get(runs, 2);
     assert_keys(run, run_keys);
-    assert_string_equal(jstr(run, "starts_on"), d20);
-    assert_string_equal(jstr(run, "variant"), "standard");
-    assert_string_equal(jstr(run, "weekday"), "tuesday");
-    assert_string_equal(jstr(run, "start_time"), "18:30");
+    assert_string_equal(it_jstr(run, "starts_on"), d20);
+    assert_string_equal(it_jstr(run, "variant"), "standard");
+    assert_string_equal(it_jstr(run, "weekday"), "tuesday");
+    assert_string_equal(it_jstr(run, "start_time"), "18:30");
     assert_int_equal(json_integer_value(json_object_get(run, "places_left")), 5);
     assert_int_equal(json_integer_value(json_object_get(run, "capacity_families")), 8);
     assert_true(json_is_true(json_object_get(run, "accepting_referrals")));
@@ -586,7 +575,7 @@ test_item_fields_and_runs(void **state)
     item = json_array_get(items(&r), 1);
     assert_string_equal(site_id(item), b);
     assert_keys(json_object_get(item, "organisation"), name_only);
-    assert_string_equal(jstr(json_object_get(item, "organisation"), "name"), "Quiet Org");
+    assert_string_equal(it_jstr(json_object_get(item, "organisation"), "name"), "Quiet Org");
     assert_int_equal(json_array_size(json_object_get(item, "upcoming_runs")), 0);
     /* Nothing internal in the answer. */
     assert_null(strstr(r.body, "organisation_id"));
@@ -647,7 +636,7 @@ test_filters(void **state)
     assert_string_equal(site_id(json_array_get(items(&r), 0)), s1);
     runs = json_object_get(json_array_get(items(&r), 0), "upcoming_runs");
     assert_int_equal(json_array_size(runs), 1);
-    assert_string_equal(jstr(json_array_get(runs, 0), "starts_on"), d60);
+    assert_string_equal(it_jstr(json_array_get(runs, 0), "starts_on"), d60);
     it_resp_free(&r);
     free(path);
 
@@ -664,7 +653,7 @@ test_filters(void **state)
     assert_string_equal(site_id(json_array_get(items(&r), 0)), s2);
     runs = json_object_get(json_array_get(items(&r), 0), "upcoming_runs");
     assert_int_equal(json_array_size(runs), 1);
-    assert_string_equal(jstr(json_array_get(runs, 0), "starts_on"), d5);
+    assert_string_equal(it_jstr(json_array_get(runs, 0), "starts_on"), d5);
     it_resp_free(&r);
     free(path);
 
@@ -788,7 +777,7 @@ test_nearest_beyond(void **state)
     assert_true(d > 5);
     assert_true(fabs(d - haversine_km(60.40, -1.25, 60.1550, -1.1450, ED_R_KM)) <= 0.0051);
     /* The same shape as an item, runs included. */
-    assert_string_equal(jstr(json_object_get(nb, "organisation"), "name"), "Northern Org");
+    assert_string_equal(it_jstr(json_object_get(nb, "organisation"), "name"), "Northern Org");
     assert_int_equal(json_array_size(json_object_get(nb, "upcoming_runs")), 1);
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(json_object_get(nb, "upcoming_runs"), 0), "places_left")),
@@ -883,9 +872,7 @@ test_private_cache_and_runs_at_risk(void **state)
     org = make_org(s, "Risk Org", 1);
     site = make_site(s, org, "Risk site", 51.3810, 0.5210);
     make_run(s, org, site, 20, 100, "recruiting", 8, 2, 0, 1);
-    res = it_sql(s, "SELECT id::text FROM programme_run WHERE location_id = $1::uuid", site);
-    snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    IT_SQL_VALUE(run, s, "SELECT id::text FROM programme_run WHERE location_id = $1::uuid", site);
     res = it_sql(s, "INSERT INTO facilitator (given_name, family_name, status) VALUES"
                     " ('Ok', 'One', 'accredited'), ('Bad', 'Two', 'suspended')"
                     " RETURNING id::text");
@@ -941,18 +928,15 @@ make_fac(struct it_server *s,
          const char *status,
          const char *until_off)
 {
-    PGresult *res;
     char *number;
 
-    res = it_sql(s,
-                 "INSERT INTO facilitator (given_name, family_name, email, phone, status,"
-                 " accredited_on, accredited_until)"
-                 " VALUES ($1, $2, 'private.person@example.org', '07700 900123', $3,"
-                 " CASE WHEN $4::int IS NULL THEN NULL ELSE DATE '2015-01-01' END,"
-                 " registry_today() + $4::int) RETURNING registration_number",
-                 given, family, status, until_off);
-    number = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    number = it_sql_text(s,
+                         "INSERT INTO facilitator (given_name, family_name, email, phone, status,"
+                         " accredited_on, accredited_until)"
+                         " VALUES ($1, $2, 'private.person@example.org', '07700 900123', $3,"
+                         " CASE WHEN $4::int IS NULL THEN NULL ELSE DATE '2015-01-01' END,"
+                         " registry_today() + $4::int) RETURNING registration_number",
+                         given, family, status, until_off);
     return number;
 }
 
@@ -988,7 +972,6 @@ test_register_get(void **state)
     char *unlicensed, *never, *idle, *unlic_org;
     char until[16];
     struct it_resp r;
-    PGresult *res;
     char fid[40];
     size_t i;
 
@@ -1021,13 +1004,11 @@ test_register_get(void **state)
     assert_string_equal(it_json_str(&r, "accredited_until"), until);
     assert_true(json_is_true(json_object_get(r.json, "may_deliver")));
     assert_keys(json_object_get(r.json, "organisation"), org_keys);
-    assert_string_equal(jstr(json_object_get(r.json, "organisation"), "name"),
+    assert_string_equal(it_jstr(json_object_get(r.json, "organisation"), "name"),
                         "Medway Family Recovery");
-    assert_string_equal(jstr(json_object_get(r.json, "organisation"), "town"), "Chatham");
+    assert_string_equal(it_jstr(json_object_get(r.json, "organisation"), "town"), "Chatham");
     /* Nothing private: no email, phone, ids or history. */
-    res = it_sql(s, "SELECT id::text FROM facilitator WHERE registration_number = $1", acc);
-    snprintf(fid, sizeof(fid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    IT_SQL_VALUE(fid, s, "SELECT id::text FROM facilitator WHERE registration_number = $1", acc);
     assert_null(strstr(r.body, "private.person"));
     assert_null(strstr(r.body, "07700"));
     assert_null(strstr(r.body, fid));
@@ -1068,7 +1049,7 @@ test_register_get(void **state)
     get_fac(s, unlicensed, &r);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "accredited");
-    assert_string_equal(jstr(json_object_get(r.json, "organisation"), "name"),
+    assert_string_equal(it_jstr(json_object_get(r.json, "organisation"), "name"),
                         "Suspended Licensee");
     assert_true(json_is_false(json_object_get(r.json, "may_deliver")));
     it_resp_free(&r);
@@ -1140,7 +1121,7 @@ numbers(struct it_resp *r, char *buf, size_t len)
     json_array_foreach(items(r), i, it)
     {
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i > 0 ? "," : "",
-                                 jstr(it, "registration_number"));
+                                 it_jstr(it, "registration_number"));
     }
     return buf;
 }
@@ -1177,10 +1158,10 @@ test_register_search(void **state)
         assert_keys(it, keys);
     }
     it = json_array_get(items(&r), 1);
-    assert_string_equal(jstr(it, "given_name"), "Siân");
-    assert_string_equal(jstr(json_object_get(it, "organisation"), "name"), "Cardiff Families");
+    assert_string_equal(it_jstr(it, "given_name"), "Siân");
+    assert_string_equal(it_jstr(json_object_get(it, "organisation"), "name"), "Cardiff Families");
     assert_true(json_is_null(json_object_get(json_array_get(items(&r), 0), "organisation")));
-    assert_string_equal(jstr(json_array_get(items(&r), 2), "status"), "lapsed");
+    assert_string_equal(it_jstr(json_array_get(items(&r), 2), "status"), "lapsed");
     assert_null(strstr(r.body, "private.person"));
     assert_null(strstr(r.body, "07700"));
     it_resp_free(&r);
@@ -1225,7 +1206,7 @@ test_register_search(void **state)
     for (i = 0; i < 20; i++) {
         char given[16];
         snprintf(given, sizeof(given), "Name%02zu", i);
-        assert_string_equal(jstr(json_array_get(items(&r), i), "given_name"), given);
+        assert_string_equal(it_jstr(json_array_get(items(&r), i), "given_name"), given);
     }
     it_resp_free(&r);
 

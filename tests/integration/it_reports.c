@@ -764,9 +764,9 @@ test_bad_params(void **state)
 
 TEST_MAIN(group_setup,
           it_fx_teardown,
-          cmocka_unit_test_setup_teardown(test_summary_empty, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_summary_counts, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_expiring, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_expiring_empty, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_access, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown))
+          TEST_EACH(test_summary_empty),
+          TEST_EACH(test_summary_counts),
+          TEST_EACH(test_expiring),
+          TEST_EACH(test_expiring_empty),
+          TEST_EACH(test_access),
+          TEST_EACH(test_bad_params))

@@ -107,15 +107,12 @@ make_fac(struct fx *f,
          const char *until)
 {
     char *family = it_fmt("Person %d", ++f->people);
-    PGresult *res = it_sql(f->s,
+    char *id = it_sql_text(f->s,
                            "INSERT INTO facilitator (given_name, family_name, status, trainer,"
                            " accredited_on, accredited_until)"
                            " VALUES ('Test', $1, $2, $3::boolean, $4::date, $5::date)"
                            " RETURNING id::text",
                            family, status, trainer ? "true" : "false", on, until);
-    char *id = strdup(PQgetvalue(res, 0, 0));
-
-    PQclear(res);
     PQclear(it_sql(f->s,
                    "INSERT INTO facilitator_status_history (facilitator_id, status,"
                    " accredited_on, accredited_until, reason, effective_on)"
@@ -306,13 +303,12 @@ test_session_create(void **state)
     PQclear(res);
 
     /* A delivery location instead of a venue. */
-    res = it_sql(f->s,
-                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode)"
-                 " VALUES ($1::uuid, 'Family Centre', 'family_centre', '[\"2 Mill Lane\"]',"
-                 " 'Bath', 'BA2 3AB') RETURNING id::text",
-                 f->org_a);
-    loc = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    loc = it_sql_text(
+        f->s,
+        "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode)"
+        " VALUES ($1::uuid, 'Family Centre', 'family_centre', '[\"2 Mill Lane\"]',"
+        " 'Bath', 'BA2 3AB') RETURNING id::text",
+        f->org_a);
     body = it_fmt("{\"course_id\": \"%s\", \"starts_on\": \"2099-04-01\","
                   " \"ends_on\": \"2099-04-01\", \"location_id\": \"%s\", \"capacity\": 1,"
                   " \"status\": \"scheduled\"}",
@@ -351,24 +347,21 @@ test_session_validation(void **state)
     } cases[24];
     size_t n = 0, i;
     struct it_resp r;
-    PGresult *res;
     long before;
 
 #define CASE(field_, ...) (cases[n].body = it_fmt(__VA_ARGS__), cases[n++].field = (field_))
-    res = it_sql(f->s,
-                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
-                 " active) VALUES ($1::uuid, 'Closed', 'community', '[\"3 Lane\"]', 'Bath',"
-                 " 'BA2 3AB', false) RETURNING id::text",
-                 f->org_a);
-    loc_off = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = it_sql(f->s,
-                 "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
-                 " archived_at) VALUES ($1::uuid, 'Gone', 'community', '[\"4 Lane\"]', 'Bath',"
-                 " 'BA2 3AB', now()) RETURNING id::text",
-                 f->org_a);
-    loc_gone = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    loc_off = it_sql_text(
+        f->s,
+        "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+        " active) VALUES ($1::uuid, 'Closed', 'community', '[\"3 Lane\"]', 'Bath',"
+        " 'BA2 3AB', false) RETURNING id::text",
+        f->org_a);
+    loc_gone = it_sql_text(
+        f->s,
+        "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode,"
+        " archived_at) VALUES ($1::uuid, 'Gone', 'community', '[\"4 Lane\"]', 'Bath',"
+        " 'BA2 3AB', now()) RETURNING id::text",
+        f->org_a);
 
     CASE("course_id", "{\"starts_on\": \"2099-01-01\", \"ends_on\": \"2099-01-02\","
                       " \"venue\": \"V\", \"capacity\": 5}");
@@ -1362,7 +1355,6 @@ test_awaiting_outcomes(void **state)
     struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
     char *path, date[16];
     struct it_resp r;
-    PGresult *res;
     long before;
     json_t *items, *item;
     size_t i;
@@ -1434,9 +1426,7 @@ test_awaiting_outcomes(void **state)
     it_resp_free(&r);
 
     /* A session ending today is still scheduled and takes enrolments. */
-    res = it_sql(f->s, "SELECT registry_today()::text");
-    snprintf(date, sizeof(date), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    IT_SQL_VALUE(date, f->s, "SELECT registry_today()::text");
     today = create_session(f, f->prac, date, date, 5, NULL);
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", today.id);
     assert_string_equal(it_json_str(&r, "status"), "scheduled");

@@ -90,21 +90,11 @@ patch_user(struct it_server *s,
 static void
 assert_names_field(const struct it_resp *r, const char *field)
 {
-    json_t *e;
-    size_t i;
-    int found = 0;
-
     it_assert_problem(r, 422);
-    json_array_foreach(json_object_get(r->json, "errors"), i, e)
-    {
-        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0) {
-            found = 1;
-        }
-    }
-    if (!found) {
+    if (!it_names_field(r, field)) {
         it_resp_print(r);
+        fail_msg("errors does not name the field '%s'", field);
     }
-    assert_true(found);
 }
 
 /* Fails unless `user` is exactly the public shape of a user. */

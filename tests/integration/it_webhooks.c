@@ -655,22 +655,17 @@ test_programme_event(void **state)
     struct it_resp r;
     struct hook_req q;
     json_t *j, *data;
-    PGresult *res;
 
-    res = it_sql(f->s,
+    IT_SQL_VALUE(loc, f->s,
                  "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode)"
                  " VALUES ($1::uuid, 'Hall', 'community', '[\"1 Road\"]', 'Chatham', 'ME4 4AB')"
                  " RETURNING id",
                  org);
-    snprintf(loc, sizeof(loc), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = it_sql(f->s,
+    IT_SQL_VALUE(run, f->s,
                  "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
                  " ends_on, capacity_families) VALUES ($1::uuid, $2::uuid, 'standard',"
                  " '2030-01-07', '2030-03-25', 6) RETURNING id",
                  org, loc);
-    snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
     path = it_fmt("/v1/programmes/%s", run);
     it_get(f->s, path, admin_a, &r);
     it_assert_status(&r, 200);

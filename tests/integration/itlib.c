@@ -857,6 +857,13 @@ it_connect(const char *conninfo)
     return c;
 }
 
+void
+it_commit_close(PGconn *c)
+{
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+}
+
 /* ---- Servers --------------------------------------------------------------------------------- */
 
 static void
@@ -2062,6 +2069,54 @@ count_v(const char *file, int line, struct it_server *s, const char *sql, va_lis
     return v;
 }
 
+void
+it_assert_row_at(
+    const char *file, int line, struct it_server *s, const char *const want[], const char *sql, ...)
+{
+    va_list ap;
+    PGresult *res;
+    int i;
+
+    va_start(ap, sql);
+    res = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    if (PQntuples(res) != 1) {
+        int n = PQntuples(res);
+
+        PQclear(res);
+        it_fail_at(file, line, "expected one row, got %d, from: %s", n, sql);
+    }
+    for (i = 0; want[i] != NULL; i++) {
+        if (i >= PQnfields(res) || strcmp(PQgetvalue(res, 0, i), want[i]) != 0) {
+            char got[512];
+
+            snprintf(got, sizeof(got), "%s", i < PQnfields(res) ? PQgetvalue(res, 0, i) : "(none)");
+            PQclear(res);
+            it_fail_at(file, line, "column %d is '%s', want '%s', in: %s", i, got, want[i], sql);
+        }
+    }
+    PQclear(res);
+}
+
+char *
+it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...)
+{
+    va_list ap;
+    PGresult *res;
+    char *v;
+
+    va_start(ap, sql);
+    res = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        it_fail_at(file, line, "expected one row from: %s", sql);
+    }
+    v = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
 long
 it_count_at(const char *file, int line, struct it_server *s, const char *sql, ...)
 {
@@ -2197,12 +2252,51 @@ it_expect_at(const char *file,
     it_resp_free(&r);
 }
 
+void
+it_assert_absent(const char *text, ...)
+{
+    va_list ap;
+    const char *needle;
+
+    va_start(ap, text);
+    while ((needle = va_arg(ap, const char *)) != NULL) {
+        if (strstr(text, needle) != NULL) {
+            va_end(ap);
+            fail_msg("'%s' appears where it must not", needle);
+        }
+    }
+    va_end(ap);
+}
+
 /* ---- Shared fixtures and readers ----------------------------------------------------------- */
 
 const char *
 it_jstr(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
+}
+
+int
+it_json_has(json_t *a, const char *key, const char *value)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(a, i, e)
+    {
+        const char *v = key != NULL ? it_jstr(e, key) : json_string_value(e);
+
+        if (v != NULL && strcmp(v, value) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+it_names_field(const struct it_resp *r, const char *field)
+{
+    return it_json_has(json_object_get(r->json, "errors"), "field", field);
 }
 
 char *

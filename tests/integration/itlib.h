@@ -220,6 +220,9 @@ void it_private_fx_free(void *fx);
 /* A connection to `conninfo`; fails the test when it cannot connect. */
 PGconn *it_connect(const char *conninfo);
 
+/* Commits what the connection `c` (say, of it_connect, holding a lock) has open and closes it. */
+void it_commit_close(PGconn *c);
+
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
 struct it_resp {
@@ -399,6 +402,10 @@ void it_expect_at(const char *file,
                   const char *json,
                   long status);
 
+/* Fails unless none of the strings after `text` (a NULL-terminated list) occurs in `text`: for
+ * what a log or a page must not show. */
+void it_assert_absent(const char *text, ...) __attribute__((sentinel));
+
 /* Prints a response (status, headers, body) to stderr, for messages. */
 void it_resp_print(const struct it_resp *r);
 
@@ -430,6 +437,13 @@ const char *it_day(struct it_server *s, int days, char *buf, size_t len);
 
 /* The string value of `key` in object `o` (borrowed), or NULL when absent or not a string. */
 const char *it_jstr(json_t *o, const char *key);
+
+/* 1 when an element of the array `a` is the string `value` (`key` NULL) or an object whose
+ * string member `key` is `value`; else 0 (also when `a` is not an array). */
+int it_json_has(json_t *a, const char *key, const char *value);
+
+/* 1 when the errors array of the (422) problem `r` has an entry naming `field`. */
+int it_names_field(const struct it_resp *r, const char *field);
 
 /* Makes a licensee user with SQL (no API call, no audit row): `email` with `role` in
  * organisation `org`, stored with `hash` (a password_hash of `password`, computed once per test
@@ -568,6 +582,24 @@ void it_buf_add(struct it_buf *b, const void *data, size_t n);
         snprintf((buf), sizeof(buf), "%s", PQgetvalue(res_, 0, 0));                                \
         PQclear(res_);                                                                             \
     } while (0)
+
+/* As IT_SQL_VALUE, returning a malloc'd copy of the value. */
+#define it_sql_text(s, ...) it_sql_text_at(__FILE__, __LINE__, (s), __VA_ARGS__)
+char *it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...);
+
+/* The values a row must have, for it_assert_row: IT_ROW("create", "M-PACT-P1"). */
+#define IT_ROW(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Runs a query (the arguments after `want` as for it_sql), which must return exactly one row, and
+ * fails unless its first columns hold the strings of `want` (NULL-terminated; SQL NULL reads as
+ * ""), as assert_string_equal(PQgetvalue(res, 0, i), want[i]) would for each. */
+#define it_assert_row(s, want, ...) it_assert_row_at(__FILE__, __LINE__, (s), (want), __VA_ARGS__)
+void it_assert_row_at(const char *file,
+                      int line,
+                      struct it_server *s,
+                      const char *const want[],
+                      const char *sql,
+                      ...);
 
 /* ---- A group fixture ----------------------------------------------------------------------- */
 

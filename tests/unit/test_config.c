@@ -186,22 +186,44 @@ test_listen_errors(void **state)
     load_bad("REGISTRY_LISTEN", host64);
 }
 
+/* A number setting that loads: the variable, its value, and where config_load puts it (the
+ * offset of an int in struct config), which must then hold the value. */
+struct number_case {
+    const char *name, *value;
+    size_t offset;
+};
+
+#define NUMBER(name, value, field)                                                                 \
+    {                                                                                              \
+        name, value, offsetof(struct config, field)                                                \
+    }
+
+static void
+load_numbers(const struct number_case *cases, size_t n, struct config *c)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        load_ok(cases[i].name, cases[i].value, c);
+        assert_int_equal(*(const int *)((const char *)c + cases[i].offset), atoi(cases[i].value));
+    }
+}
+
 static void
 test_threads(void **state)
 {
     static const char *const bad[] = {"abc",  "",    "0",   "1",   "4097",
                                       "-5",   "64x", "6 4", "1e3", "99999999999999999999",
                                       "0x40", NULL};
+    static const struct number_case good[] = {
+        NUMBER("REGISTRY_THREADS", "2", threads), NUMBER("REGISTRY_THREADS", "4096", threads),
+        NUMBER("REGISTRY_THREADS", "128", threads), /* the last: the defaults below are beside it */
+    };
     struct config c;
     size_t i;
 
     (void)state;
-    load_ok("REGISTRY_THREADS", "2", &c);
-    assert_int_equal(c.threads, 2);
-    load_ok("REGISTRY_THREADS", "4096", &c);
-    assert_int_equal(c.threads, 4096);
-    load_ok("REGISTRY_THREADS", "128", &c);
-    assert_int_equal(c.threads, 128);
+    load_numbers(good, sizeof(good) / sizeof(good[0]), &c);
     /* Other settings keep their defaults. */
     assert_int_equal(c.db_pool, 8);
     assert_int_equal(c.listen_port, 8080);
@@ -217,29 +239,33 @@ test_threads(void **state)
 static void
 test_other_numbers(void **state)
 {
+    static const struct number_case good[] = {
+        NUMBER("REGISTRY_DB_POOL", "16", db_pool),
+        NUMBER("REGISTRY_DB_WAIT_MS", "250", db_wait_ms),
+        NUMBER("REGISTRY_DB_QUERY_TIMEOUT_MS", "500", db_query_timeout_ms),
+        NUMBER("REGISTRY_PASSWORD_SLOTS", "4", password_slots),
+    };
+    static const char *const bad[][2] = {
+        {"REGISTRY_DB_POOL", "0"},
+        {"REGISTRY_DB_POOL", "many"},
+        {"REGISTRY_DB_POOL", "513"},
+        {"REGISTRY_DB_WAIT_MS", "0"},
+        {"REGISTRY_DB_WAIT_MS", "60001"},
+        {"REGISTRY_DB_WAIT_MS", "2s"},
+        {"REGISTRY_DB_QUERY_TIMEOUT_MS", "99"},
+        {"REGISTRY_DB_QUERY_TIMEOUT_MS", "600001"},
+        {"REGISTRY_DB_QUERY_TIMEOUT_MS", "2s"},
+        {"REGISTRY_PASSWORD_SLOTS", "0"},
+        {"REGISTRY_PASSWORD_SLOTS", "65"},
+    };
     struct config c;
+    size_t i;
 
     (void)state;
-    load_ok("REGISTRY_DB_POOL", "16", &c);
-    assert_int_equal(c.db_pool, 16);
-    load_ok("REGISTRY_DB_WAIT_MS", "250", &c);
-    assert_int_equal(c.db_wait_ms, 250);
-    load_ok("REGISTRY_DB_QUERY_TIMEOUT_MS", "500", &c);
-    assert_int_equal(c.db_query_timeout_ms, 500);
-    load_ok("REGISTRY_PASSWORD_SLOTS", "4", &c);
-    assert_int_equal(c.password_slots, 4);
-
-    load_bad("REGISTRY_DB_POOL", "0");
-    load_bad("REGISTRY_DB_POOL", "many");
-    load_bad("REGISTRY_DB_POOL", "513");
-    load_bad("REGISTRY_DB_WAIT_MS", "0");
-    load_bad("REGISTRY_DB_WAIT_MS", "60001");
-    load_bad("REGISTRY_DB_WAIT_MS", "2s");
-    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "99");
-    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "600001");
-    load_bad("REGISTRY_DB_QUERY_TIMEOUT_MS", "2s");
-    load_bad("REGISTRY_PASSWORD_SLOTS", "0");
-    load_bad("REGISTRY_PASSWORD_SLOTS", "65");
+    load_numbers(good, sizeof(good) / sizeof(good[0]), &c);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        load_bad(bad[i][0], bad[i][1]);
+    }
 }
 
 static void

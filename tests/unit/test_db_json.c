@@ -355,13 +355,13 @@ test_pick(void **state)
 
 TEST_MAIN(NULL,
           NULL,
-          cmocka_unit_test_setup_teardown(test_row_types, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_row_types_second, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_row_all_null, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_value, setup, teardown),
-          cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
+          TEST_EACH(test_row_types),
+          TEST_EACH(test_row_types_second),
+          TEST_EACH(test_row_all_null),
+          TEST_EACH(test_rows),
+          TEST_EACH(test_value),
+          TEST_EACH(test_bool),
           cmocka_unit_test(test_unrepresentable),
           cmocka_unit_test(test_no_columns),
           cmocka_unit_test(test_only_internal_columns),
-          cmocka_unit_test_setup_teardown(test_pick, setup, teardown))
+          TEST_EACH(test_pick))
