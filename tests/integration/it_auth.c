@@ -624,6 +624,9 @@ test_signin_concurrent_correct(void **state)
     for (i = 0; i < 8; i++) {
         pthread_join(t[i], NULL);
         ok += x[i].status == 200;
+        if (x[i].status != 200) {
+            print_message("concurrent sign-in %d answered %ld\n", i, x[i].status);
+        }
     }
     pthread_barrier_destroy(&start);
     assert_int_equal(ok, 8);

@@ -380,6 +380,15 @@ server_env(struct it_server *s, const char *const extra[], struct envlist *e)
     env_set(e, "REGISTRY_AUDIENCE", "mpact-test");
     env_set(e, "REGISTRY_THREADS", "16");
     env_set(e, "REGISTRY_DB_POOL", "4");
+    if (getenv("IT_SERVER_WRAPPER") != NULL && getenv("IT_SERVER_WRAPPER")[0] != '\0') {
+        /* Under valgrind the server runs tens of times slower, and so does every holder of a
+         * pooled connection or a lock: the waits for them scale with it, so that a burst a test
+         * sends (eight sign-ins at once on one account: a pool of four, one advisory lock) is
+         * queued as it is at full speed, not refused with 503. A test that sets its own waits
+         * still wins (extra_env below). */
+        env_set(e, "REGISTRY_DB_WAIT_MS", "30000");
+        env_set(e, "REGISTRY_DB_QUERY_TIMEOUT_MS", "30000");
+    }
     if (getenv("IT_STATIC_DIR") != NULL) {
         env_set(e, "REGISTRY_STATIC_DIR", getenv("IT_STATIC_DIR"));
     } else if (src != NULL && *src != '\0') {
