@@ -8,8 +8,6 @@
 
 extern const struct db_stmt training_stmts[];
 extern const struct resource session_resource, enrolment_resource;
-/* One descriptor serves creating too; router.c's list of descriptors still names this one. */
-#define session_new_resource session_resource
 int enrolments_create(struct req *r); /* POST /v1/training-sessions/{id}/enrolments */
 int enrolments_get(struct req *r);    /* GET /v1/training-sessions/{id}/enrolments/{eid} */
 int enrolments_update(struct req *r); /* PATCH /v1/training-sessions/{id}/enrolments/{eid} */
