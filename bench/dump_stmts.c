@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "registry/db.h"
+#include "registry/facilitators.h"
 #include "registry/health.h"
+#include "registry/organisations.h"
 #include "registry/postcodes.h"
 #include "registry/public.h"
-#include "registry/resources.h"
 
 static void
 dump(const struct db_stmt *t)

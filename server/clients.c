@@ -7,6 +7,8 @@
  * every live secret of the client. Rotation makes a new secret and lets the previous one work
  * until the overlap ends. Secrets and their hashes never reach a response after creation, nor
  * the audit trail, nor the log. */
+#include "registry/clients.h"
+
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,6 @@
 #include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/validate.h"
 
 #define CLIENT_ID_BYTES        16

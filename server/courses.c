@@ -11,6 +11,8 @@
  *   recorded were granted under the old kind.
  * - `active` false hides nothing: inactive courses stay readable and listable (filter
  *   active=true), but no new session may be scheduled on them (training.c). */
+#include "registry/courses.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,6 @@
 #include "registry/http.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/validate.h"
 
 #define COURSE_DEFAULT_MONTHS 36

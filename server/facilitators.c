@@ -45,8 +45,8 @@
 #include "registry/logging.h"
 #include "registry/organisations.h"
 #include "registry/problem.h"
+#include "registry/programmes.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/validate.h"
 #include "registry/webhooks.h"
 
@@ -905,7 +905,7 @@ const struct resource fac_new_resource = {
     .rules = {.permitted = fac_permitted, .normalise = create_normalise, .check = create_check},
 };
 
-static const struct resource fac_resource = {
+const struct resource fac_resource = {
     .name = "facilitator",
     .get = "fac_get",
     .get_locked = "fac_get_locked",

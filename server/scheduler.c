@@ -19,9 +19,11 @@
 
 #include <libpq-fe.h>
 
+#include "registry/clients.h"
 #include "registry/clock.h"
+#include "registry/facilitators.h"
+#include "registry/licences.h"
 #include "registry/logging.h"
-#include "registry/resources.h"
 #include "registry/tokens.h"
 #include "registry/webhooks.h"
 

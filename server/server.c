@@ -145,7 +145,7 @@ server_run(const struct config *c)
         || db_pool_init(c->database_url, c->db_pool, c->db_wait_ms, router_stmt_tables, err,
                         sizeof(err))
                != 0
-        || db_stmts_check(thread_stmt_names) != 0 || resource_stmts_check(router_resources) != 0) {
+        || db_stmts_check(thread_stmt_names) != 0 || router_stmts_check() != 0) {
         goto out;
     }
     if ((c->database_url_replica != NULL

@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 
 #include "registry/auth.h"
+#include "registry/clients.h"
 #include "registry/codec.h"
 #include "registry/config.h"
 #include "registry/db.h"
@@ -37,7 +38,6 @@
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/validate.h"
 

@@ -12,6 +12,8 @@
  * The password hash never leaves the database through this file: USER_COLUMNS leaves it out,
  * so neither responses nor audit snapshots can hold it. Hashing (~100 ms) runs with the
  * request's connection given back to the pool, before the transaction that stores it. */
+#include "registry/users.h"
+
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,6 @@
 #include "registry/password.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/tokens.h"
 #include "registry/validate.h"

@@ -51,7 +51,6 @@
 #include "registry/metrics.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
-#include "registry/resources.h"
 #include "registry/router.h"
 #include "registry/tokens.h"
 #include "registry/validate.h"

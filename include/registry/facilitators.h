@@ -9,6 +9,7 @@
 
 extern const struct db_stmt facilitators_stmts[];
 extern const struct resource fac_new_resource; /* POST /v1/facilitators */
+extern const struct resource fac_resource; /* PATCH /v1/facilitators/{id} (facilitators_update) */
 /* An employment request: asked for (fer_new_resource) and listed (fer_resource). */
 extern const struct resource fer_new_resource, fer_resource;
 int facilitators_list(struct req *r); /* GET /v1/facilitators */

@@ -56,8 +56,10 @@ size_t router_routes(const struct route **out);
 
 /* Every statement table of every resource, for db_pool_init. */
 extern const struct db_stmt *const router_stmt_tables[];
-/* Every resource descriptor (NULL-terminated), for resource_stmts_check at start-up. */
-extern const struct resource *const router_resources[];
+/* Checks that every statement of every descriptor a route (or a room's handler) serves is
+ * prepared (resource_stmts_check): `serve` stops at start-up with one line naming the first
+ * missing one. Returns 0 or -1. */
+int router_stmts_check(void);
 
 /* Matches `path` against `pattern`, filling params (copies owned by the caller, freed with
  * free()). Returns 1 on a match. Exposed for unit tests. */

@@ -1,4 +1,4 @@
-/* webhooks.h: signed webhooks. Subscriptions (routes in resources.h), the outbox a change writes
+/* webhooks.h: signed webhooks. Subscriptions (their routes), the outbox a change writes
  * in its own transaction, and the background worker that delivers it. */
 #ifndef REGISTRY_WEBHOOKS_H
 #define REGISTRY_WEBHOOKS_H
@@ -8,9 +8,17 @@
 #include <jansson.h>
 
 #include "registry/config.h"
+#include "registry/db.h"
 #include "registry/http.h"
+#include "registry/resource.h"
 
 #define WEBHOOKS_SECRET_BYTES 32 /* random bytes behind "whsec_" */
+
+/* The routes of /v1/webhooks. */
+extern const struct db_stmt webhooks_stmts[];
+extern const struct resource webhook_resource;
+extern const struct resource delivery_resource; /* GET /v1/webhooks/{id}/deliveries */
+int webhooks_create(struct req *r);             /* POST /v1/webhooks */
 
 /* Writes one outbox row for `event` per active subscription to it, inside the caller's open
  * transaction (a rollback sends nothing; a commit loses nothing). `subject_id` names the row the

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "../test_main.h"
-#include "registry/resources.h"
+#include "registry/licences.h"
 
 static const char *const statuses[] = {"pending", "active", "suspended", "expired", "revoked"};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))

@@ -1,14 +1,12 @@
-/* resources.h: the handlers and statement tables of the resource rooms, one block per
- * server/<resource>.c (health, tokens, public, pages, reports and openreferral have their own
- * headers); the router's table is the only caller. */
-#ifndef REGISTRY_RESOURCES_H
-#define REGISTRY_RESOURCES_H
+/* clients.h: API clients (OAuth 2.0 client credentials) and their secrets: the routes of clients.c
+ * and what the token endpoint asks of it. */
+#ifndef REGISTRY_CLIENTS_H
+#define REGISTRY_CLIENTS_H
 
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/resource.h"
 
-/* clients.c: API clients (OAuth 2.0 client credentials) and their secrets */
 extern const struct db_stmt clients_stmts[];
 extern const struct resource client_resource;
 int clients_create(struct req *r);        /* POST /v1/clients */
@@ -44,32 +42,5 @@ int clients_check_secret_or_problem(struct req *r,
 int clients_revoke_secret_or_problem(struct req *r,
                                      const struct client_info *client,
                                      const char *secret);
-
-/* users.c */
-extern const struct db_stmt users_stmts[];
-extern const struct resource user_resource;
-extern const struct resource user_create_resource; /* POST /v1/users */
-int users_get(struct req *r);                      /* GET /v1/users/{id} ("me" for the caller) */
-int users_me(struct req *r);                       /* GET /v1/users/me */
-int users_update(struct req *r);                   /* PATCH /v1/users/{id} */
-int users_password(struct req *r);                 /* POST /v1/users/me/password */
-
-#include "registry/facilitators.h"
-#include "registry/licences.h"
-#include "registry/organisations.h"
-
-/* courses.c */
-extern const struct db_stmt courses_stmts[];
-extern const struct resource course_resource;
-
-#include "registry/locations.h"
-#include "registry/programmes.h"
-#include "registry/training.h"
-
-/* webhooks.c (the outbox and the worker: webhooks.h) */
-extern const struct db_stmt webhooks_stmts[];
-extern const struct resource webhook_resource;
-extern const struct resource delivery_resource; /* GET /v1/webhooks/{id}/deliveries */
-int webhooks_create(struct req *r);             /* POST /v1/webhooks */
 
 #endif
