@@ -241,7 +241,7 @@ static const struct filter client_filters[] = {
 
 const struct resource client_resource = {
     .name = "API client",
-    .list = "cli_list",
+    .stmt = "cli",
     .org_scoped = 1,
     .filters = client_filters,
     .sort_key = "_sort",

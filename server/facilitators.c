@@ -899,17 +899,14 @@ update_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 const struct resource fac_new_resource = {
     .name = "facilitator",
     .location = "/v1/facilitators/",
-    .get = "fac_get",
-    .insert = "fac_insert",
+    .stmt = "fac",
     .fields = fac_create_fields,
     .rules = {.permitted = fac_permitted, .normalise = create_normalise, .check = create_check},
 };
 
 const struct resource fac_resource = {
     .name = "facilitator",
-    .get = "fac_get",
-    .get_locked = "fac_get_locked",
-    .update = "fac_update",
+    .stmt = "fac",
     .fields = fac_update_fields,
     .visible = changeable,
     .rules = {.permitted = fac_permitted,
@@ -1192,8 +1189,7 @@ fer_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
 /* Asking to employ: `visible` is who may ask for whom (by_ref). */
 const struct resource fer_new_resource = {
     .name = "employment request",
-    .get = "fer_get",
-    .insert = "fer_insert",
+    .stmt = "fer",
     .fields = fer_create_fields,
     .parent = "facilitator",
     .visible = seen,
@@ -1222,7 +1218,7 @@ facilitators_employment_request_create(struct req *r)
 /* The licensing body lists every request; a licensee their own organisation's. */
 const struct resource fer_resource = {
     .name = "employment request",
-    .list = "fer_list",
+    .stmt = "fer",
     .org_scoped = 1,
     .parent = "facilitator",
     .sort_key = "_created_at",

@@ -13,6 +13,16 @@
 #include "registry/problem.h"
 
 #define RESOURCE_MAX_PARAMS 24
+#define RESOURCE_STMT_LEN   64
+
+/* The name of `rs`'s statement for `verb` ("get", "get_locked", "list", "insert", "update",
+ * "delete"): its prefix, an underscore, the verb. */
+static const char *
+stmt(const struct resource *rs, const char *verb, char buf[RESOURCE_STMT_LEN])
+{
+    snprintf(buf, RESOURCE_STMT_LEN, "%s_%s", rs->stmt, verb);
+    return buf;
+}
 
 /* Sends row 0 of `res` as the resource (rendered by `rs`, if not NULL), with its ETag when it has
  * a version. */
@@ -43,12 +53,14 @@ int
 resource_get(struct req *r, const struct resource *rs)
 {
     PGresult *res = NULL;
+    char get[RESOURCE_STMT_LEN];
     int status;
 
     if (rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0) {
         return status;
     }
-    status = http_row_or_problem(r, rs->get, r->params[rs->id_param], rs->name, rs->visible, &res);
+    status = http_row_or_problem(r, stmt(rs, "get", get), r->params[rs->id_param], rs->name,
+                                 rs->visible, &res);
     if (status == 0) {
         status = send_row(r, rs, res);
     }
@@ -100,9 +112,10 @@ static int
 unpaged_send(struct req *r, const struct resource *rs, const char **params, int n)
 {
     PGresult *res = NULL;
+    char list[RESOURCE_STMT_LEN];
     int status;
 
-    if ((status = http_exec_or_problem(r, rs->list, n, params, &res)) == 0) {
+    if ((status = http_exec_or_problem(r, stmt(rs, "list", list), n, params, &res)) == 0) {
         status = page_send_rows(r, res, PQntuples(res), NULL);
     }
     PQclear(res);
@@ -116,6 +129,7 @@ resource_list(struct req *r, const struct resource *rs)
     const struct filter *f;
     struct query q;
     struct page p = {0, NULL};
+    char list[RESOURCE_STMT_LEN];
     int status, n = 0, k = 0;
 
     memset(&q, 0, sizeof(q));
@@ -165,7 +179,7 @@ resource_list(struct req *r, const struct resource *rs)
     params[n++] = page_after(&p, 0);
     params[n++] = page_after(&p, 1);
     n++; /* the limit: page_query_send fills it in */
-    status = page_query_send(r, rs->list, params, n, &p, rs->sort_key);
+    status = page_query_send(r, stmt(rs, "list", list), params, n, &p, rs->sort_key);
 out:
     page_cleanup(&p);
     query_cleanup(&q);
@@ -230,7 +244,7 @@ int
 resource_create(struct req *r, const struct resource *rs)
 {
     json_t *in = NULL;
-    char *text = NULL, id[40];
+    char *text = NULL, id[40], insert[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
     const char *params[2];
     int status;
 
@@ -252,13 +266,14 @@ resource_create(struct req *r, const struct resource *rs)
     }
     params[0] = text;
     params[1] = rs->parent != NULL ? r->params[0] : NULL;
-    if ((status = http_insert_or_problem(r, rs->insert, rs->parent != NULL ? 2 : 1, params, id,
-                                         sizeof(id)))
+    if ((status = http_insert_or_problem(r, stmt(rs, "insert", insert), rs->parent != NULL ? 2 : 1,
+                                         params, id, sizeof(id)))
             != 0
         || (rs->rules.written != NULL && (status = rs->rules.written(r, id, NULL, in)) != 0)) {
         goto out;
     }
-    status = audit_commit_and_send(r, "create", audit_type(rs), id, NULL, rs->get, rs->location);
+    status = audit_commit_and_send(r, "create", audit_type(rs), id, NULL, stmt(rs, "get", get),
+                                   rs->location);
 out:
     free(text);
     json_decref(in);
@@ -272,13 +287,16 @@ static int
 lock_or_problem(struct req *r, const struct resource *rs, int if_match_required, PGresult **cur)
 {
     const char *id = r->params[rs->id_param];
+    char get_locked[RESOURCE_STMT_LEN];
     int status;
 
     if (!validate_uuid(id)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
     }
     if ((status = http_begin_or_problem(r, if_match_required)) != 0
-        || (status = http_row_or_problem(r, rs->get_locked, id, rs->name, rs->visible, cur)) != 0
+        || (status = http_row_or_problem(r, stmt(rs, "get_locked", get_locked), id, rs->name,
+                                         rs->visible, cur))
+               != 0
         || ((if_match_required || http_header(r, "If-Match") != NULL)
             && (status = http_if_match_or_problem(r, db_value(*cur, 0, "_version"))) != 0)) {
         return status;
@@ -292,7 +310,7 @@ resource_update(struct req *r, const struct resource *rs)
     json_t *in = NULL, *before = NULL;
     PGresult *cur = NULL;
     const char *id = r->params[rs->id_param], *params[2];
-    char *text = NULL;
+    char *text = NULL, update[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
     int status;
 
     if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
@@ -307,12 +325,13 @@ resource_update(struct req *r, const struct resource *rs)
     }
     params[0] = id;
     params[1] = text;
-    if ((status = http_exec_or_problem(r, rs->update, 2, params, NULL)) != 0
+    if ((status = http_exec_or_problem(r, stmt(rs, "update", update), 2, params, NULL)) != 0
         || (rs->rules.written != NULL && (status = rs->rules.written(r, id, cur, in)) != 0)) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    status = audit_commit_and_send(r, "update", audit_type(rs), id, before, rs->get, NULL);
+    status =
+        audit_commit_and_send(r, "update", audit_type(rs), id, before, stmt(rs, "get", get), NULL);
 out:
     free(text);
     PQclear(cur);
@@ -326,13 +345,14 @@ resource_delete(struct req *r, const struct resource *rs)
 {
     json_t *before = NULL;
     PGresult *cur = NULL;
-    const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
+    char remove[RESOURCE_STMT_LEN];
+    const char *id = r->params[rs->id_param], *run = stmt(rs, "delete", remove), *params[1] = {id};
     int status;
 
     if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
         || (status = lock_or_problem(r, rs, 0, &cur)) != 0
-        || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
-        || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
+        || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &run)) != 0)
+        || (status = http_exec_or_problem(r, run, 1, params, NULL)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
@@ -366,27 +386,25 @@ resource_serve(struct req *r, const struct resource *rs, enum resource_verb verb
 }
 
 int
-resource_stmts_check(const struct resource *const *all)
+resource_stmts_check(const struct resource *rs, enum resource_verb verb)
 {
-    const char *names[7];
+    /* What each verb runs: GET and LIST read; a write reads the row locked and answers it. */
+    static const char *const needs[][4] = {
+        [RESOURCE_GET] = {"get", NULL},
+        [RESOURCE_LIST] = {"list", NULL},
+        [RESOURCE_CREATE] = {"insert", "get", NULL},
+        [RESOURCE_UPDATE] = {"get_locked", "update", "get", NULL},
+        [RESOURCE_DELETE] = {"get_locked", "delete", NULL},
+        [RESOURCE_ARCHIVE] = {"get_locked", "delete", "get", NULL},
+    };
+    char names[4][RESOURCE_STMT_LEN];
+    const char *each[4] = {NULL};
+    int i;
 
-    for (; *all != NULL; all++) {
-        const struct resource *rs = *all;
-        const char *each[6] = {rs->get,    rs->get_locked, rs->list,
-                               rs->insert, rs->update,     rs->remove};
-        size_t i, n = 0;
-
-        for (i = 0; i < 6; i++) {
-            if (each[i] != NULL) {
-                names[n++] = each[i];
-            }
-        }
-        names[n] = NULL;
-        if (db_stmts_check(names) != 0) {
-            return -1;
-        }
+    for (i = 0; needs[verb][i] != NULL; i++) {
+        each[i] = stmt(rs, needs[verb][i], names[i]);
     }
-    return 0;
+    return db_stmts_check(each);
 }
 
 int
@@ -532,7 +550,8 @@ resource_delete_or_archive(struct req *r, const struct resource *rs)
 {
     json_t *before = NULL, *after = NULL;
     PGresult *cur = NULL, *now = NULL;
-    const char *id = r->params[rs->id_param], *stmt = rs->remove, *params[1] = {id};
+    char remove[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
+    const char *id = r->params[rs->id_param], *run = stmt(rs, "delete", remove), *params[1] = {id};
     int status;
 
     if ((status = lock_or_problem(r, rs, 0, &cur)) != 0) {
@@ -542,13 +561,14 @@ resource_delete_or_archive(struct req *r, const struct resource *rs)
         status = problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
         goto out;
     }
-    if ((rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &stmt)) != 0)
-        || (status = http_exec_or_problem(r, stmt, 1, params, NULL)) != 0) {
+    if ((rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &run)) != 0)
+        || (status = http_exec_or_problem(r, run, 1, params, NULL)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    if (stmt != rs->remove) { /* archived: the row stays, changed */
-        if ((status = http_row_or_problem(r, rs->get, id, rs->name, NULL, &now)) != 0) {
+    if (run != remove) { /* archived: the row stays, changed */
+        if ((status = http_row_or_problem(r, stmt(rs, "get", get), id, rs->name, NULL, &now))
+            != 0) {
             goto out;
         }
         after = db_row_to_json(now, 0);

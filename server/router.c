@@ -174,25 +174,32 @@ static const struct route routes[] = {
 /* clang-format on */
 
 /* The descriptors that rooms serve through a handler of their own (their routes name that). */
-static const struct resource *const served_by_rooms[] = {
-    &fac_resource,
-    &fer_new_resource,
-    &fer_resource,
-    NULL,
+static const struct {
+    const struct resource *resource;
+    enum resource_verb verb;
+} served_by_rooms[] = {
+    {&fac_resource, RESOURCE_UPDATE},  {&fer_new_resource, RESOURCE_CREATE},
+    {&fer_resource, RESOURCE_LIST},    {&user_resource, RESOURCE_GET},
+    {&user_resource, RESOURCE_UPDATE},
 };
 
 int
 router_stmts_check(void)
 {
-    const struct resource *one[2] = {NULL, NULL};
     size_t i;
 
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if ((one[0] = routes[i].resource) != NULL && resource_stmts_check(one) != 0) {
+        if (routes[i].resource != NULL
+            && resource_stmts_check(routes[i].resource, routes[i].verb)) {
             return -1;
         }
     }
-    return resource_stmts_check(served_by_rooms);
+    for (i = 0; i < sizeof(served_by_rooms) / sizeof(served_by_rooms[0]); i++) {
+        if (resource_stmts_check(served_by_rooms[i].resource, served_by_rooms[i].verb) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 const struct db_stmt *const router_stmt_tables[] = {

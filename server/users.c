@@ -138,10 +138,7 @@ static const struct filter user_filters[] = {
 
 const struct resource user_resource = {
     .name = "user",
-    .get = "user_get",
-    .get_locked = "user_get_locked",
-    .list = "user_list",
-    .update = "user_update",
+    .stmt = "user",
     .fields = user_update_fields,
     .org_scoped = 1,
     .filters = user_filters,
@@ -310,8 +307,7 @@ user_create_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors
 const struct resource user_create_resource = {
     .name = "user",
     .location = "/v1/users/",
-    .get = "user_get",
-    .insert = "user_insert",
+    .stmt = "user",
     .fields = user_create_fields,
     .rules = {.permitted = user_create_permitted,
               .normalise = user_create_normalise,

@@ -16,5 +16,5 @@ const struct db_stmt variants_stmts[] = {
 /* No filters and no sort key: the list is one page. */
 const struct resource variant_resource = {
     .name = "programme variant",
-    .list = "variants_list",
+    .stmt = "variants",
 };

@@ -115,7 +115,7 @@ const struct db_stmt webhooks_stmts[] = {
      "($3::timestamptz, $4::uuid)) ORDER BY w.created_at, w.id LIMIT $5::int"},
     {"wh_delete", "DELETE FROM webhook_subscription WHERE id = $1::uuid"},
     /* $1 subscription, $2/$3 cursor (attempted_at, id), $4 limit. Newest first. */
-    {"wh_deliveries",
+    {"whd_list",
      "SELECT d.id, 'msg_' || replace(d.outbox_id::text, '-', '') AS webhook_id, o.event, "
      "d.attempt, d.attempted_at, d.status_code, d.error, d.duration_ms, d.outcome, "
      "d.attempted_at::text AS _attempted_at FROM webhook_delivery d JOIN webhook_outbox o ON o.id "
@@ -611,10 +611,7 @@ static const struct filter wh_filters[] = {
 
 const struct resource webhook_resource = {
     .name = "webhook",
-    .get = "wh_get",
-    .get_locked = "wh_get_locked",
-    .list = "wh_list",
-    .remove = "wh_delete",
+    .stmt = "wh",
     .org_scoped = 1,
     .filters = wh_filters,
     .sort_key = "_created_at",
@@ -639,7 +636,7 @@ deliveries_listing(struct req *r, const struct query *q, const char **params)
 const struct resource delivery_resource = {
     .name = "webhook delivery",
     .parent = "webhook",
-    .list = "wh_deliveries",
+    .stmt = "whd",
     .sort_key = "_attempted_at",
     .cursor_ok = http_cursor_timestamptz,
     .rules = {.listing = deliveries_listing, .permitted = role_or_problem}};

@@ -54,14 +54,15 @@ struct resource_rules {
     int (*permitted)(struct req *r);
 };
 
-/* One resource. Statement names: get and get_locked take $1 = id; update $1 = id, $2 = the
- * changes as jsonb; insert $1 = the body as jsonb (with the parent id as $2 when `parent`),
- * RETURNING id; remove $1 = id. A NULL statement is a verb the resource does not offer. */
+/* One resource. Its statements are named by `stmt` and the verb: "loc" has loc_get and
+ * loc_get_locked ($1 = id), loc_list (see `filters`), loc_insert ($1 = the body as jsonb, with
+ * the parent id as $2 when `parent`; RETURNING id), loc_update ($1 = id, $2 = the changes as
+ * jsonb) and loc_delete ($1 = id): those the verbs its routes serve need (resource_stmts_check). */
 struct resource {
     const char *name;     /* "course": "no course with id ...", and the audit's resource_type */
     const char *location; /* "/v1/courses/": a created row's Location is this and its id */
     int id_param;         /* which path parameter is the row's id (0 for /v1/courses/{id}) */
-    const char *get, *get_locked, *list, *insert, *update, *remove;
+    const char *stmt;     /* the prefix of its statements' names */
     const struct field *fields;
     /* 1 when the row may be read only by the licensing body and its own organisation: the rows
      * carry `organisation_id`, and lists bind the caller's organisation (NULL for the licensing
@@ -101,9 +102,9 @@ enum resource_verb {
 /* Serves `verb` of `rs`. Returns the HTTP status sent. */
 int resource_serve(struct req *r, const struct resource *rs, enum resource_verb verb);
 
-/* Checks that every statement the descriptors in `all` (NULL-terminated) name is prepared
- * (db_stmts_check): `serve` stops with one line naming the first missing one. Returns 0 or -1. */
-int resource_stmts_check(const struct resource *const *all);
+/* Checks that every statement `verb` of `rs` runs is prepared (db_stmts_check, which logs the
+ * first missing one): `serve` stops on it. Returns 0 or -1. */
+int resource_stmts_check(const struct resource *rs, enum resource_verb verb);
 
 /* 1 when row 0 of `res` belongs to the caller's organisation, or the caller is the licensing
  * body (reads column organisation_id). */

@@ -19,6 +19,8 @@
 static const struct db_stmt stmts[] = {
     {"t_one", "SELECT 1 AS one"},
     {"t_forget", "DEALLOCATE ALL"},
+    {"t_get", "SELECT 1 AS one"},
+    {"t_list", "SELECT 1 AS one"},
     {NULL, NULL},
 };
 static const struct db_stmt *const tables[] = {stmts, NULL};
@@ -140,18 +142,18 @@ test_stmts_check(void **state)
     assert_int_equal(db_stmts_check(bad), -1);
 }
 
-/* A descriptor that names a statement no table prepares fails the start-up check. */
+/* A verb of a descriptor whose statement no table prepares fails the start-up check. */
 static void
 test_resource_stmts_check(void **state)
 {
-    static const struct resource ok = {.name = "one", .get = "t_one", .list = "t_one"};
-    static const struct resource misspelt = {.name = "one", .get = "t_one", .update = "t_onne"};
-    static const struct resource *const fine[] = {&ok, NULL};
-    static const struct resource *const broken[] = {&ok, &misspelt, NULL};
+    static const struct resource ok = {.name = "one", .stmt = "t"};
+    static const struct resource misspelt = {.name = "one", .stmt = "tt"};
 
     (void)state;
-    assert_int_equal(resource_stmts_check(fine), 0);
-    assert_int_equal(resource_stmts_check(broken), -1);
+    assert_int_equal(resource_stmts_check(&ok, RESOURCE_GET), 0);
+    assert_int_equal(resource_stmts_check(&ok, RESOURCE_LIST), 0);
+    assert_int_equal(resource_stmts_check(&ok, RESOURCE_UPDATE), -1); /* no t_get_locked */
+    assert_int_equal(resource_stmts_check(&misspelt, RESOURCE_GET), -1);
 }
 
 TEST_MAIN(setup,
