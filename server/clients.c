@@ -94,12 +94,18 @@ const struct db_stmt clients_stmts[] = {
 };
 
 static const char *const client_scopes[] = {
-    "facilitators:read", "programmes:read", "programmes:write", "locations:write", NULL,
+    "facilitators:read",
+    "programmes:read",
+    "programmes:write",
+    "locations:write",
+    "delivery:read",
+    "delivery:write",
+    NULL,
 };
 
 static const struct field client_fields[] = {
     {"name", FIELD_TEXT, FIELD_REQUIRED, 1, 200, NULL},
-    {"scopes", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 4, NULL},
+    {"scopes", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 6, NULL},
     {"organisation_id", FIELD_UUID, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };

@@ -148,6 +148,21 @@ problem_add_error(json_t *errors, const char *field, const char *detail)
     json_array_append_new(errors, e);
 }
 
+json_t *
+problem_add_rule(json_t *errors, const char *field, const char *rule, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    json_t *e;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    e = json_pack("{s:s, s:s, s:s}", "field", field, "rule", rule, "detail", detail);
+    json_array_append_new(errors, e);
+    return e;
+}
+
 int
 problem_send_errors(struct req *r, json_t *errors)
 {

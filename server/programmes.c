@@ -79,7 +79,9 @@
     "  FROM programme_facilitator pf JOIN facilitator f ON f.id = pf.facilitator_id "              \
     "  WHERE pf.run_id = r.id), '[]'::jsonb) AS facilitators, "                                    \
     "r.families_started, r.families_completed, r.adults, r.children, r.sessions_delivered, "       \
-    "r.sessions_planned, r.review_held, r.reunion_held, r.created_at, r.updated_at, "              \
+    "r.sessions_planned, r.review_held, r.reunion_held, r.families_referred, "                     \
+    "r.families_assessed, "                                                                        \
+    "r.delivery_cost_gbp, r.created_at, r.updated_at, "                                            \
     "r.version AS _version, r.starts_on::text AS _starts_on "
 
 #define PROG_FROM "FROM programme_run r JOIN programme_variant v ON v.code = r.variant "
@@ -242,25 +244,6 @@ str_field(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* Appends {field, rule, detail} to `errors`. */
-static json_t *add_rule(json_t *errors, const char *field, const char *rule, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static json_t *
-add_rule(json_t *errors, const char *field, const char *rule, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    json_t *e;
-
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    e = json_pack("{s:s, s:s, s:s}", "field", field, "rule", rule, "detail", detail);
-    json_array_append_new(errors, e);
-    return e;
-}
-
 /* Gives the field table's error on `field` (if any) the detail `detail`, and the rule member
  * `rule` unless NULL. */
 static void
@@ -389,22 +372,23 @@ check_eligibility(const PGresult *res, const char *starts, const char *ends, jso
         json_t *e;
 
         if (number == NULL) {
-            add_rule(errors, "facilitator_ids", "facilitator_unknown", "no facilitator with id %s",
-                     db_value(res, i, "id"));
+            problem_add_rule(errors, "facilitator_ids", "facilitator_unknown",
+                             "no facilitator with id %s", db_value(res, i, "id"));
             continue;
         }
         if (on == NULL) {
             continue;
         }
         if (strcmp(on, starts) == 0) {
-            e = add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
-                         "%s is not eligible to deliver for this organisation on %s: %s", number,
-                         on, why);
+            e = problem_add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
+                                 "%s is not eligible to deliver for this organisation on %s: %s",
+                                 number, on, why);
         } else {
-            e = add_rule(errors, "facilitator_ids", "facilitator_not_eligible",
-                         "%s stops being eligible to deliver for this organisation on %s, before "
-                         "the run ends on %s: %s",
-                         number, on, ends, why);
+            e = problem_add_rule(
+                errors, "facilitator_ids", "facilitator_not_eligible",
+                "%s stops being eligible to deliver for this organisation on %s, before "
+                "the run ends on %s: %s",
+                number, on, ends, why);
         }
         json_object_update_new(e, db_row_pick(res, i, members));
     }
@@ -444,12 +428,12 @@ check_rules_or_problem(
     }
     if (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL) {
         if (creating) {
-            add_rule(errors, "organisation_id", "organisation_unknown",
-                     "no organisation with id %s", org);
+            problem_add_rule(errors, "organisation_id", "organisation_unknown",
+                             "no organisation with id %s", org);
             goto out;
         }
-        add_rule(errors, "organisation_id", "organisation_archived",
-                 "the run's organisation is archived");
+        problem_add_rule(errors, "organisation_id", "organisation_archived",
+                         "the run's organisation is archived");
     }
     PQclear(res);
     res = NULL;
@@ -462,12 +446,12 @@ check_rules_or_problem(
         goto out;
     }
     if (PQntuples(res) == 0 || !db_bool(res, 0, "owned")) {
-        add_rule(errors, "location_id", "location_not_owned",
-                 "location %s is not a location of organisation %s", loc, org);
+        problem_add_rule(errors, "location_id", "location_not_owned",
+                         "location %s is not a location of organisation %s", loc, org);
     } else if (db_value(res, 0, "archived_at") != NULL || !db_bool(res, 0, "active")) {
-        add_rule(errors, "location_id", "location_inactive", "location %s (%s) is %s", loc,
-                 db_value(res, 0, "name"),
-                 db_value(res, 0, "archived_at") != NULL ? "archived" : "not active");
+        problem_add_rule(errors, "location_id", "location_inactive", "location %s (%s) is %s", loc,
+                         db_value(res, 0, "name"),
+                         db_value(res, 0, "archived_at") != NULL ? "archived" : "not active");
     }
     PQclear(res);
     res = NULL;
@@ -485,20 +469,20 @@ check_rules_or_problem(
     snprintf(today, 16, "%s", db_value(res, 0, "today"));
     start_ok = db_bool(res, 0, "licensed_start");
     if (!start_ok || !db_bool(res, 0, "licensed_end")) {
-        add_rule(errors, "organisation_id", "licence_not_active",
-                 "the organisation holds no active licence covering %s %s",
-                 start_ok ? "ends_on" : "starts_on", start_ok ? ends : starts);
+        problem_add_rule(errors, "organisation_id", "licence_not_active",
+                         "the organisation holds no active licence covering %s %s",
+                         start_ok ? "ends_on" : "starts_on", start_ok ? ends : starts);
     }
     if (db_value(res, 0, "sessions") == NULL) {
-        add_rule(errors, "variant", "variant_unknown", "variant %s is not one of: %s", variant,
-                 db_value(res, 0, "_variants"));
+        problem_add_rule(errors, "variant", "variant_unknown", "variant %s is not one of: %s",
+                         variant, db_value(res, 0, "_variants"));
     } else {
         *sessions = atoi(db_value(res, 0, "sessions"));
         min_fac = atoi(db_value(res, 0, "min_facilitators"));
         if ((int)json_array_size(ids) < min_fac) {
-            add_rule(errors, "facilitator_ids", "too_few_facilitators",
-                     "variant %s needs at least %d facilitators; %zu given", variant, min_fac,
-                     json_array_size(ids));
+            problem_add_rule(errors, "facilitator_ids", "too_few_facilitators",
+                             "variant %s needs at least %d facilitators; %zu given", variant,
+                             min_fac, json_array_size(ids));
         }
     }
     PQclear(res);
@@ -514,8 +498,8 @@ check_rules_or_problem(
     cap = json_integer_value(json_object_get(cand, "capacity_families"));
     enrolled = json_integer_value(json_object_get(cand, "families_enrolled"));
     if (enrolled > cap) {
-        add_rule(errors, "families_enrolled", "over_capacity",
-                 "%lld families enrolled exceeds capacity_families %lld", enrolled, cap);
+        problem_add_rule(errors, "families_enrolled", "over_capacity",
+                         "%lld families enrolled exceeds capacity_families %lld", enrolled, cap);
     }
 out:
     free(arr);
@@ -530,6 +514,10 @@ static const struct {
     int below;
     const char *rule, *detail;
 } prog_figure_rules[] = {
+    {"families_assessed", "families_referred", 0, "assessed_exceeds_referred",
+     "families_assessed %lld exceeds families_referred %lld"},
+    {"families_started", "families_assessed", 0, "started_exceeds_assessed",
+     "families_started %lld exceeds families_assessed %lld"},
     {"families_completed", "families_started", 0, "completed_exceeds_started",
      "families_completed %lld exceeds families_started %lld"},
     {"families_started", "capacity_families", 0, "started_exceeds_capacity",
@@ -542,17 +530,11 @@ static const struct {
      "sessions_delivered %lld exceeds sessions_planned %lld"},
 };
 
-/* Checks the run's own consistency: dates in order and the figures. Appends to `errors`. */
-static void
-check_own_figures(json_t *cand, json_t *errors)
+void
+programmes_figure_errors(json_t *cand, json_t *errors)
 {
-    const char *starts = str_field(cand, "starts_on"), *ends = str_field(cand, "ends_on");
     size_t i;
 
-    if (strcmp(ends, starts) < 0) {
-        add_rule(errors, "ends_on", "ends_before_start", "ends_on %s is before starts_on %s", ends,
-                 starts);
-    }
     for (i = 0; i < sizeof(prog_figure_rules) / sizeof(prog_figure_rules[0]); i++) {
         json_t *a = json_object_get(cand, prog_figure_rules[i].field);
         json_t *b = json_object_get(cand, prog_figure_rules[i].other);
@@ -560,10 +542,23 @@ check_own_figures(json_t *cand, json_t *errors)
 
         if (json_is_integer(a) && json_is_integer(b)
             && (prog_figure_rules[i].below ? x < y : x > y)) {
-            add_rule(errors, prog_figure_rules[i].field, prog_figure_rules[i].rule,
-                     prog_figure_rules[i].detail, x, y);
+            problem_add_rule(errors, prog_figure_rules[i].field, prog_figure_rules[i].rule,
+                             prog_figure_rules[i].detail, x, y);
         }
     }
+}
+
+/* Checks the run's own consistency: dates in order and the figures. Appends to `errors`. */
+static void
+check_own_figures(json_t *cand, json_t *errors)
+{
+    const char *starts = str_field(cand, "starts_on"), *ends = str_field(cand, "ends_on");
+
+    if (strcmp(ends, starts) < 0) {
+        problem_add_rule(errors, "ends_on", "ends_before_start",
+                         "ends_on %s is before starts_on %s", ends, starts);
+    }
+    programmes_figure_errors(cand, errors);
 }
 
 /* Checks the status the change `in` gives the run against the calendar (`today`, the UK date):
@@ -588,29 +583,29 @@ check_calendar(
         return;
     }
     if (changing && strcmp(to, "running") == 0 && strcmp(today, starts) < 0 && !early_ok) {
-        add_rule(errors, "status", "run_not_started",
-                 "a run becomes running on or after starts_on (%s; today is %s); only the "
-                 "licensing body may record it earlier, with a reason",
-                 starts, today);
+        problem_add_rule(errors, "status", "run_not_started",
+                         "a run becomes running on or after starts_on (%s; today is %s); only the "
+                         "licensing body may record it earlier, with a reason",
+                         starts, today);
     }
     if (changing && strcmp(to, "completed") == 0 && strcmp(today, ends) < 0 && !early_ok) {
-        add_rule(errors, "status", "run_not_ended",
-                 "a run becomes completed on or after ends_on (%s; today is %s); only the "
-                 "licensing body may record it earlier, with a reason",
-                 ends, today);
+        problem_add_rule(errors, "status", "run_not_ended",
+                         "a run becomes completed on or after ends_on (%s; today is %s); only the "
+                         "licensing body may record it earlier, with a reason",
+                         ends, today);
     }
     if (dated && strcmp(ends, today) < 0 && strcmp(final, "completed") != 0
         && strcmp(final, "cancelled") != 0) {
-        add_rule(errors, "ends_on", "run_in_past",
-                 "the run ends on %s, before today (%s): record it as completed, with its "
-                 "figures",
-                 ends, today);
+        problem_add_rule(errors, "ends_on", "run_in_past",
+                         "the run ends on %s, before today (%s): record it as completed, with its "
+                         "figures",
+                         ends, today);
     }
     if (from == NULL && strcmp(final, "completed") == 0) {
         for (f = prog_figures; *f != NULL; f++) {
             if (strcmp(*f, "sessions_planned") != 0 && json_object_get(in, *f) == NULL) {
-                add_rule(errors, *f, "completion_figures_required",
-                         "is required to record a completed run");
+                problem_add_rule(errors, *f, "completion_figures_required",
+                                 "is required to record a completed run");
             }
         }
     }
@@ -657,12 +652,15 @@ change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, int *c
     }
     errors = json_array();
     for (f = prog_figures; (completing || figures > 0) && *f != NULL; f++) {
-        if (completing && strcmp(*f, "sessions_planned") != 0 && json_object_get(in, *f) == NULL) {
-            add_rule(errors, *f, "completion_figures_required", "is required to complete the run");
+        /* Figures the delivery record already holds (delivery.c) count as given. */
+        if (completing && strcmp(*f, "sessions_planned") != 0 && json_object_get(in, *f) == NULL
+            && db_value(cur, 0, *f) == NULL) {
+            problem_add_rule(errors, *f, "completion_figures_required",
+                             "is required to complete the run");
         } else if (!completing && json_object_get(in, *f) != NULL) {
-            add_rule(errors, *f, "figures_before_completion",
-                     "completion figures are accepted only with or after the change to "
-                     "completed");
+            problem_add_rule(errors, *f, "figures_before_completion",
+                             "completion figures are accepted only with or after the change to "
+                             "completed");
         }
     }
     if (json_array_size(errors) > 0) {

@@ -17,6 +17,7 @@
 #include "registry/config.h"
 #include "registry/courses.h"
 #include "registry/db.h"
+#include "registry/delivery.h"
 #include "registry/docs.h"
 #include "registry/facilitators.h"
 #include "registry/health.h"
@@ -27,12 +28,14 @@
 #include "registry/metrics.h"
 #include "registry/openreferral.h"
 #include "registry/organisations.h"
+#include "registry/outcomes.h"
 #include "registry/pages.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/programmes.h"
 #include "registry/public.h"
 #include "registry/ratelimit.h"
+#include "registry/refdata.h"
 #include "registry/replica.h"
 #include "registry/reports.h"
 #include "registry/scheduler.h"
@@ -161,6 +164,25 @@ static const struct route routes[] = {
         ROUTE_DB),
     RES_ROUTE(GET, "/v1/programme-variants", variant_resource, LIST, USER, "programmes:read",
         ROUTE_DB_READ),
+    RES_ROUTE(GET, "/v1/programmes/{}/delivery", run_delivery_resource, GET, USER,
+        "delivery:read", ROUTE_DB),
+    RES_ROUTE(PUT, "/v1/programmes/{}/delivery", run_delivery_resource, UPDATE, USER,
+        "delivery:write", ROUTE_DB),
+    ROUTE(GET, "/v1/programmes/{}/outcomes", outcomes_list, USER, "delivery:read", ROUTE_DB),
+    ROUTE(GET, "/v1/programmes/{}/outcomes/{}", outcomes_get, USER, "delivery:read", ROUTE_DB),
+    ROUTE(PUT, "/v1/programmes/{}/outcomes/{}", outcomes_put, USER, "delivery:write", ROUTE_DB),
+    RES_ROUTE(GET, "/v1/reference-items", refitem_resource, LIST, USER, "delivery:read",
+        ROUTE_DB_READ),
+    RES_ROUTE(POST, "/v1/reference-items", refitem_resource, CREATE, ADMIN, NULL, ROUTE_DB),
+    RES_ROUTE(GET, "/v1/reference-items/{}", refitem_resource, GET, USER, "delivery:read",
+        ROUTE_DB),
+    RES_ROUTE(PATCH, "/v1/reference-items/{}", refitem_resource, UPDATE, ADMIN, NULL, ROUTE_DB),
+    RES_ROUTE(GET, "/v1/outcome-measures", measure_resource, LIST, USER, "delivery:read",
+        ROUTE_DB_READ),
+    RES_ROUTE(POST, "/v1/outcome-measures", measure_resource, CREATE, ADMIN, NULL, ROUTE_DB),
+    RES_ROUTE(GET, "/v1/outcome-measures/{}", measure_resource, GET, USER, "delivery:read",
+        ROUTE_DB),
+    RES_ROUTE(PATCH, "/v1/outcome-measures/{}", measure_resource, UPDATE, ADMIN, NULL, ROUTE_DB),
 
     ROUTE(GET, "/v1/reports/summary", reports_summary, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/expiring", reports_expiring, ADMIN, NULL, ROUTE_DB_READ),
@@ -206,7 +228,8 @@ const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
     audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
     programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     NULL,
+    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     delivery_stmts,
+    outcomes_stmts,   refdata_stmts,      NULL,
 };
 
 size_t

@@ -338,6 +338,12 @@ check_value(json_t *in, const char *key, json_t *v, const struct field *f, char 
             }
         }
         return NULL;
+    case FIELD_OBJECT:
+        if (!json_is_object(v) || json_object_size(v) > (size_t)f->max) {
+            snprintf(buf, len, "must be an object of at most %ld members", f->max);
+            return buf;
+        }
+        return NULL;
     default:
         break;
     }

@@ -73,6 +73,7 @@ static const char *const event_names[] = {"facilitator.status_changed",
                                           "licence.expiring",
                                           "programme.changed",
                                           "programme.at_risk",
+                                          "programme.delivery_recorded",
                                           "facilitator.employment_requested",
                                           "facilitator.employment_approved",
                                           "facilitator.employment_declined",
@@ -141,6 +142,15 @@ const struct db_stmt webhooks_stmts[] = {
      "WITH s AS (SELECT p.organisation_id AS org, jsonb_build_object( 'id', p.id, 'status', "
      "p.status, 'starts_on', p.starts_on, 'ends_on', p.ends_on, 'location_id', p.location_id) AS "
      "data FROM programme_run p WHERE p.id = $2::uuid) " WH_OUTBOX_FROM_S},
+    /* programme.delivery_recorded: the run's delivery record (delivery.c), its figures only. */
+    {"wh_enq_delivery",
+     "WITH s AS (SELECT p.organisation_id AS org, jsonb_build_object('id', p.id, 'status',"
+     " p.status) || (SELECT jsonb_object_agg(key, value) FROM jsonb_each(to_jsonb(p)) WHERE key IN"
+     " ('families_referred', 'families_assessed', 'families_started', 'families_completed',"
+     "  'sessions_planned', 'sessions_delivered', 'review_held', 'reunion_held', 'adults',"
+     "  'children', 'referrals_by_source', 'onward_referrals', 'adults_by_relationship',"
+     "  'children_by_age_band', 'feedback', 'delivery_cost_gbp')) AS data"
+     " FROM programme_run p WHERE p.id = $2::uuid) " WH_OUTBOX_FROM_S},
     /* facilitator.employment_*: to the requesting organisation. */
     {"wh_enq_employment",
      "WITH s AS (SELECT q.organisation_id AS org, jsonb_build_object( 'id', q.id, "
@@ -463,6 +473,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
     } enqueues[] = {{"facilitator.status_changed", "wh_enq_facilitator", 3},
                     {"licence.status_changed", "wh_enq_licence", 3},
                     {"programme.changed", "wh_enq_programme", 2},
+                    {"programme.delivery_recorded", "wh_enq_delivery", 2},
                     {"facilitator.employment_", "wh_enq_employment", 2}};
     const char *params[3] = {event, subject_id,
                              json_string_value(json_object_get(before, "status"))};
@@ -491,7 +502,7 @@ webhooks_enqueue(struct req *r, const char *event, const char *subject_id, json_
 
 static const struct field wh_fields[] = {
     {"url", FIELD_URL, FIELD_REQUIRED, 0, 0, NULL},
-    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 9, NULL},
+    {"events", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 10, NULL},
     {"organisation_id", FIELD_UUID, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };

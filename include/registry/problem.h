@@ -53,6 +53,11 @@ int problem_send_field(struct req *r, const char *field, const char *detail);
 /* Appends {"field": field, "detail": detail} to `errors`. */
 void problem_add_error(json_t *errors, const char *field, const char *detail);
 
+/* Appends {"field", "rule", "detail"} (printf-style) to `errors`: a broken rule, named. Returns
+ * the error (borrowed), for more members. */
+json_t *problem_add_rule(json_t *errors, const char *field, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Maps a failed database result (or a lost connection) to a problem, logs the real error and
  * sends the problem; the client never sees database text. Returns the status sent. */
 int problem_from_db(struct req *r, const PGresult *res);

@@ -41,6 +41,7 @@ enum field_type {
     FIELD_PHONE,
     FIELD_TEXT_LIST, /* array of min..max strings, each 1..200 characters */
     FIELD_SECRET,    /* a password or token: any valid UTF-8 string; policy is checked apart */
+    FIELD_OBJECT, /* a JSON object of at most max members; its contents are the hooks' to check */
 };
 
 #define FIELD_REQUIRED 0x1 /* must be present when creating */

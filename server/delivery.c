@@ -1,0 +1,282 @@
+/* delivery.c: GET and PUT /v1/programmes/{id}/delivery, the record of what a run delivered, as
+ * aggregates only: families referred, assessed, started and completed; sessions delivered of
+ * planned; review and reunion held; referrals by source and onward referrals by kind; adults by
+ * relationship and gender, children by age band and gender; feedback counts per statement; the
+ * cost. No family's personal data: every member is a count.
+ *
+ * The record lives on the run (programme_run, migrations 0002 and 0013): the completion PATCH of
+ * /v1/programmes/{id} writes the same figures, and both share the run's version (ETag). A PUT
+ * replaces the whole record (what it leaves out is cleared; sessions_planned defaults to the
+ * stored one, else the variant's sessions), with If-Match, in one transaction with its audit row,
+ * and enqueues programme.delivery_recorded (the figures).
+ *
+ * The rules (each broken one is a 422 error naming its field and `rule`; nothing is written):
+ * - run_not_running_or_completed: the record is written while the run is running or completed;
+ * - record_incomplete: a completed run's record has every member but delivery_cost_gbp;
+ * - the run's figure rules (programmes_figure_errors): assessed_exceeds_referred,
+ *   started_exceeds_assessed, completed_exceeds_started, started_exceeds_capacity,
+ *   too_few_adults, too_few_children, sessions_exceed_planned;
+ * - unknown_code: a breakdown counts by an active reference item (refdata.c) of its kind;
+ * - referrals_breakdown_mismatch, adults_breakdown_mismatch, children_breakdown_mismatch: the
+ *   breakdowns add up to families_referred, adults and children;
+ * - feedback_exceeds_respondents: a statement's answers are at most adults + children.
+ *
+ * Who: the licensing body, and the run's organisation's org_admin and org_staff (API clients
+ * with delivery:read / delivery:write); another organisation's run is a 404. */
+#include "registry/delivery.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/problem.h"
+#include "registry/programmes.h"
+#include "registry/resource.h"
+#include "registry/validate.h"
+#include "registry/webhooks.h"
+
+#define DLV_MAX_COUNT 10000
+
+/* The record's columns, as a PUT sets them (jsonb_populate_record). */
+#define DLV_PLAIN                                                                                  \
+    "families_referred, families_assessed, families_started, families_completed, "                 \
+    "sessions_planned, sessions_delivered, review_held, reunion_held, adults, children, "          \
+    "referrals_by_source, onward_referrals, adults_by_relationship, children_by_age_band, "        \
+    "feedback, delivery_cost_gbp"
+
+#define DLV_SELECT                                                                                 \
+    "SELECT r.id AS programme_id, r.organisation_id, r.status, r.capacity_families, " DLV_PLAIN    \
+    ", r.updated_at, r.version AS _version, v.sessions AS _variant_sessions "                      \
+    "FROM programme_run r JOIN programme_variant v ON v.code = r.variant WHERE r.id = $1::uuid"
+
+const struct db_stmt delivery_stmts[] = {
+    {"dlv_get", DLV_SELECT},
+    {"dlv_get_locked", DLV_SELECT " FOR UPDATE OF r"},
+    {"dlv_update", "UPDATE programme_run r SET (" DLV_PLAIN ") = (SELECT " DLV_PLAIN
+                   " FROM jsonb_populate_record(NULL::programme_run, $2::jsonb)),"
+                   " updated_at = now(), version = r.version + 1 WHERE r.id = $1::uuid"},
+    /* The codes a record may count by, as {kind: [code, ...]}. */
+    {"dlv_codes", "SELECT coalesce(jsonb_object_agg(kind, codes), '{}'::jsonb) AS codes FROM"
+                  " (SELECT kind, jsonb_agg(code ORDER BY position, code) AS codes"
+                  "  FROM reference_item WHERE active GROUP BY kind) k"},
+    {NULL, NULL},
+};
+
+static const struct field dlv_fields[] = {
+    {"families_referred", FIELD_INT, FIELD_NULLABLE, 0, 1000, NULL},
+    {"families_assessed", FIELD_INT, FIELD_NULLABLE, 0, 1000, NULL},
+    {"families_started", FIELD_INT, FIELD_NULLABLE, 0, 1000, NULL},
+    {"families_completed", FIELD_INT, FIELD_NULLABLE, 0, 1000, NULL},
+    {"sessions_planned", FIELD_INT, FIELD_NULLABLE, 1, 52, NULL},
+    {"sessions_delivered", FIELD_INT, FIELD_NULLABLE, 0, 52, NULL},
+    {"review_held", FIELD_BOOL, FIELD_NULLABLE, 0, 0, NULL},
+    {"reunion_held", FIELD_BOOL, FIELD_NULLABLE, 0, 0, NULL},
+    {"adults", FIELD_INT, FIELD_NULLABLE, 0, DLV_MAX_COUNT, NULL},
+    {"children", FIELD_INT, FIELD_NULLABLE, 0, DLV_MAX_COUNT, NULL},
+    {"referrals_by_source", FIELD_OBJECT, FIELD_NULLABLE, 0, 50, NULL},
+    {"onward_referrals", FIELD_OBJECT, FIELD_NULLABLE, 0, 50, NULL},
+    {"adults_by_relationship", FIELD_OBJECT, FIELD_NULLABLE, 0, 50, NULL},
+    {"children_by_age_band", FIELD_OBJECT, FIELD_NULLABLE, 0, 50, NULL},
+    {"feedback", FIELD_OBJECT, FIELD_NULLABLE, 0, 50, NULL},
+    {"delivery_cost_gbp", FIELD_INT, FIELD_NULLABLE, 0, 10000000, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
+};
+
+/* A breakdown: the member of the record, the reference kind of its keys, and of the keys of its
+ * inner objects (NULL: its values are counts), and the total it must add up to (NULL: none). */
+static const struct breakdown {
+    const char *field, *kind, *inner_kind, *total, *rule;
+} dlv_breakdowns[] = {
+    {"referrals_by_source", "referral_source", NULL, "families_referred",
+     "referrals_breakdown_mismatch"},
+    {"onward_referrals", "onward_referral", NULL, NULL, NULL},
+    {"adults_by_relationship", "carer_relationship", "gender", "adults",
+     "adults_breakdown_mismatch"},
+    {"children_by_age_band", "age_band", "gender", "children", "children_breakdown_mismatch"},
+    {"feedback", "feedback_statement", "answer", NULL, NULL},
+};
+
+/* The answers a feedback statement is counted by. */
+static const char *const dlv_answers[] = {"agree", "neither", "disagree", NULL};
+
+/* 1 when `code` is among `known` (a JSON array of codes; for kind "answer", dlv_answers). */
+static int
+known(json_t *codes, const char *kind, const char *code)
+{
+    json_t *v;
+    size_t i;
+
+    if (strcmp(kind, "answer") == 0) {
+        return validate_in_list(dlv_answers, code);
+    }
+    json_array_foreach(json_object_get(codes, kind), i, v)
+    {
+        if (strcmp(json_string_value(v), code) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. */
+static void
+unknown_code(json_t *errors, const char *field, json_t *codes, const char *kind, const char *code)
+{
+    char list[1024];
+    size_t i, n = 0;
+    json_t *v;
+
+    list[0] = '\0';
+    if (strcmp(kind, "answer") == 0) {
+        resource_choices_text(dlv_answers, list, sizeof(list));
+    }
+    json_array_foreach(json_object_get(codes, kind), i, v)
+    {
+        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
+                              i > 0 ? ", " : "", json_string_value(v));
+    }
+    problem_add_rule(errors, field, "unknown_code", "%.60s is not a %s: one of %s", code, kind,
+                     list);
+}
+
+/* Adds up the counts of `obj` (keys of `kind`) into *sum; `inner_kind` non-NULL: its values are
+ * objects of counts keyed by that kind. Adds one error naming `field` and returns 0 when a key is
+ * unknown or a value not a count. */
+static int
+add_counts(json_t *obj,
+           const char *field,
+           json_t *codes,
+           const char *kind,
+           const char *inner_kind,
+           json_t *errors,
+           long long *sum)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v)
+    {
+        if (!known(codes, kind, key)) {
+            unknown_code(errors, field, codes, kind, key);
+            return 0;
+        }
+        if (inner_kind != NULL && json_is_object(v)) {
+            if (!add_counts(v, field, codes, inner_kind, NULL, errors, sum)) {
+                return 0;
+            }
+            continue;
+        }
+        if (inner_kind != NULL || !json_is_integer(v) || json_integer_value(v) < 0
+            || json_integer_value(v) > DLV_MAX_COUNT) {
+            problem_add_error(errors, field,
+                              inner_kind != NULL ? "each value must be an object of counts"
+                                                 : "each count must be a whole number from 0 to "
+                                                   "10000");
+            return 0;
+        }
+        *sum += json_integer_value(v);
+    }
+    return 1;
+}
+
+/* Checks every breakdown of `in` against the codes and its total. */
+static void
+check_breakdowns(json_t *in, json_t *codes, json_t *errors)
+{
+    const struct breakdown *b;
+    json_t *total, *v;
+    const char *key;
+    long long sum, people;
+
+    people = json_integer_value(json_object_get(in, "adults"))
+             + json_integer_value(json_object_get(in, "children"));
+    for (b = dlv_breakdowns; b < dlv_breakdowns + sizeof(dlv_breakdowns) / sizeof(*b); b++) {
+        json_t *obj = json_object_get(in, b->field);
+
+        sum = 0;
+        if (!json_is_object(obj)
+            || !add_counts(obj, b->field, codes, b->kind, b->inner_kind, errors, &sum)) {
+            continue;
+        }
+        total = b->total != NULL ? json_object_get(in, b->total) : NULL;
+        if (json_is_integer(total) && sum != json_integer_value(total)) {
+            problem_add_rule(errors, b->field, b->rule, "%s adds up to %lld, not %s %lld", b->field,
+                             sum, b->total, (long long)json_integer_value(total));
+        }
+        if (strcmp(b->field, "feedback") != 0 || !json_is_integer(json_object_get(in, "adults"))
+            || !json_is_integer(json_object_get(in, "children"))) {
+            continue;
+        }
+        json_object_foreach(obj, key, v)
+        {
+            sum = 0;
+            add_counts(v, b->field, codes, "answer", NULL, errors, &sum);
+            if (sum > people) {
+                problem_add_rule(errors, "feedback", "feedback_exceeds_respondents",
+                                 "%s has %lld answers, more than the run's %lld adults and "
+                                 "children",
+                                 key, sum, people);
+            }
+        }
+    }
+}
+
+/* The rules of the file comment, on the record `in` would make of the run `cur` (locked). */
+static int
+dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *status = db_value(cur, 0, "status");
+    const struct field *f;
+    json_t *planned = json_object_get(in, "sessions_planned"), *codes = NULL;
+    PGresult *res = NULL;
+    int rc;
+
+    if (strcmp(status, "running") != 0 && strcmp(status, "completed") != 0) {
+        problem_add_rule(errors, "status", "run_not_running_or_completed",
+                         "the run is %s: its delivery record is written while it is running or "
+                         "once it is completed",
+                         status);
+    }
+    if (planned == NULL || json_is_null(planned)) {
+        const char *stored = db_value(cur, 0, "sessions_planned");
+        json_object_set_new(
+            in, "sessions_planned",
+            json_integer(atoi(stored != NULL ? stored : db_value(cur, 0, "_variant_sessions"))));
+    }
+    for (f = dlv_fields; strcmp(status, "completed") == 0 && f->name != NULL; f++) {
+        json_t *v = json_object_get(in, f->name);
+        if ((v == NULL || json_is_null(v)) && strcmp(f->name, "delivery_cost_gbp") != 0) {
+            problem_add_rule(errors, f->name, "record_incomplete",
+                             "is required: the run is completed, so its record is complete");
+        }
+    }
+    json_object_set_new(in, "capacity_families",
+                        json_integer(atoi(db_value(cur, 0, "capacity_families"))));
+    programmes_figure_errors(in, errors);
+    json_object_del(in, "capacity_families");
+    if ((rc = http_exec_or_problem(r, "dlv_codes", 0, NULL, &res)) != 0) {
+        return rc;
+    }
+    codes = json_loads(db_value(res, 0, "codes"), 0, NULL);
+    check_breakdowns(in, codes, errors);
+    json_decref(codes);
+    PQclear(res);
+    return 0;
+}
+
+static int
+dlv_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    (void)cur;
+    (void)in;
+    return webhooks_enqueue(r, "programme.delivery_recorded", id, NULL);
+}
+
+const struct resource run_delivery_resource = {
+    .name = "programme run",
+    .audit_type = "programme_delivery",
+    .stmt = "dlv",
+    .fields = dlv_fields,
+    .visible = resource_in_org,
+    .rules = {.check = dlv_check, .written = dlv_written},
+};
