@@ -1,6 +1,7 @@
 -- Demo data for `mpact-registry seed-demo`: a believable registry of 12 organisations across
 -- England, Wales (and one in Scotland), 60 facilitators in every status, 3 courses, 4 training
--- sessions with outcomes, 25 delivery locations, 15 programme runs past and upcoming.
+-- sessions with outcomes, 25 delivery locations, 15 programme runs past and upcoming (the
+-- completed ones with their delivery records and outcome statistics).
 --
 -- Invented organisations at real-looking places and invented people; no personal data. Demo
 -- accounts are made by the seed command itself (server/migrate.c), because their passwords must
@@ -469,6 +470,108 @@ FROM (VALUES (1, 3), (1, 10), (2, 17), (2, 24), (3, 3), (3, 17), (4, 4), (4, 11)
              (5, 25), (6, 4), (6, 25), (7, 5), (7, 12), (8, 19), (8, 26), (9, 6), (9, 13),
              (10, 6), (10, 20), (11, 7), (11, 14), (12, 21), (13, 8), (13, 15), (14, 9),
              (14, 16), (15, 15), (15, 22)) AS a (n, i)
+ON CONFLICT DO NOTHING;
+
+-- Delivery records of the completed runs (issue 15): referrals, onward referrals, carers and
+-- children, feedback and cost, all counts. Run 12 is like a council's first run: 5 families, every
+-- carer female (mothers and a grandmother). An aftercare run holds no review or reunion.
+UPDATE programme_run p SET families_referred = d.referred, families_assessed = d.assessed,
+       delivery_cost_gbp = d.cost, referrals_by_source = d.refs::jsonb,
+       onward_referrals = d.onward::jsonb, adults_by_relationship = d.adults::jsonb,
+       children_by_age_band = d.children::jsonb, feedback = d.feedback::jsonb,
+       review_held = coalesce(p.review_held, false), reunion_held = coalesce(p.reunion_held, false)
+FROM (VALUES
+  (1, 8, 7, 5882,
+   '{"drug_alcohol_treatment": 1, "self": 2, "criminal_justice": 1, "childrens_social_care": 1, "school": 1, "family_member": 1, "young_peoples_service": 1}',
+   '{"domestic_abuse": 2, "mental_health": 1, "housing": 1, "counselling_trauma": 1}',
+   '{"mother": {"female": 5}, "grandmother": {"female": 1}, "step_parent_partner": {"female": 1, "male": 2}}',
+   '{"8_11": {"male": 4, "female": 1}, "12_14": {"female": 3}, "15_17": {"male": 3, "female": 1}}',
+   '{"wellbeing_improved": {"agree": 12, "neither": 2, "disagree": 1}, "more_able_to_parent": {"agree": 12, "neither": 2, "disagree": 1}, "child_understands_addiction": {"agree": 7, "neither": 1, "disagree": 1}, "family_gets_on_better": {"agree": 12, "neither": 2, "disagree": 1}, "would_recommend": {"agree": 14, "neither": 0, "disagree": 1}}'),
+  (2, 8, 7, 4900,
+   '{"criminal_justice": 1, "childrens_social_care": 2, "drug_alcohol_treatment": 2, "child_protection_plan": 1, "self": 1, "family_member": 1}',
+   '{"drug_alcohol_treatment": 2, "domestic_abuse": 1, "mental_health": 1}',
+   '{"step_parent_partner": {"female": 2}, "mother": {"female": 3}, "other_relative": {"female": 1}, "father": {"male": 2}}',
+   '{"12_14": {"female": 3, "male": 2}, "15_17": {"male": 1, "female": 2}, "8_11": {"male": 2}}',
+   '{"wellbeing_improved": {"agree": 10, "neither": 2, "disagree": 1}, "more_able_to_parent": {"agree": 10, "neither": 2, "disagree": 1}, "child_understands_addiction": {"agree": 6, "neither": 1, "disagree": 1}, "family_gets_on_better": {"agree": 10, "neither": 2, "disagree": 1}, "would_recommend": {"agree": 12, "neither": 0, "disagree": 1}}'),
+  (4, 10, 9, 6594,
+   '{"self": 2, "voluntary_organisation": 1, "childrens_social_care": 2, "child_protection_plan": 2, "drug_alcohol_treatment": 1, "health": 1, "criminal_justice": 1}',
+   '{"advice": 1, "counselling_trauma": 3, "domestic_abuse": 1}',
+   '{"grandmother": {"female": 2}, "step_parent_partner": {"female": 1}, "mother": {"female": 6}, "father": {"male": 2}}',
+   '{"8_11": {"female": 2, "male": 2}, "15_17": {"male": 3, "not_given": 1}, "12_14": {"male": 3, "female": 4}}',
+   '{"wellbeing_improved": {"agree": 14, "neither": 3, "disagree": 1}, "more_able_to_parent": {"agree": 14, "neither": 3, "disagree": 1}, "child_understands_addiction": {"agree": 8, "neither": 2, "disagree": 1}, "family_gets_on_better": {"agree": 14, "neither": 3, "disagree": 1}, "would_recommend": {"agree": 17, "neither": 0, "disagree": 1}}'),
+  (9, 10, 8, 5317,
+   '{"health": 1, "young_peoples_service": 1, "criminal_justice": 1, "child_protection_plan": 1, "drug_alcohol_treatment": 2, "voluntary_organisation": 1, "self": 1, "childrens_social_care": 1, "school": 1}',
+   '{"counselling_trauma": 1, "drug_alcohol_treatment": 2, "domestic_abuse": 1}',
+   '{"foster_kinship": {"female": 2}, "mother": {"female": 2}, "grandmother": {"female": 1}, "other_relative": {"female": 1}, "grandfather": {"male": 1}, "father": {"male": 1}}',
+   '{"12_14": {"male": 3, "female": 2}, "15_17": {"female": 3}, "8_11": {"male": 4, "female": 1}}',
+   '{"wellbeing_improved": {"agree": 10, "neither": 2, "disagree": 1}, "more_able_to_parent": {"agree": 10, "neither": 2, "disagree": 1}, "child_understands_addiction": {"agree": 6, "neither": 1, "disagree": 1}, "family_gets_on_better": {"agree": 10, "neither": 2, "disagree": 1}, "would_recommend": {"agree": 12, "neither": 0, "disagree": 1}}'),
+  (11, 11, 11, 6349,
+   '{"child_protection_plan": 4, "childrens_social_care": 2, "health": 1, "drug_alcohol_treatment": 1, "young_peoples_service": 2, "family_member": 1}',
+   '{"advice": 2, "mental_health": 1, "counselling_trauma": 1, "further_mpact": 1}',
+   '{"mother": {"female": 6}, "foster_kinship": {"female": 1}, "grandmother": {"female": 1}, "other_relative": {"female": 1, "male": 2}, "grandfather": {"male": 1}}',
+   '{"8_11": {"male": 3, "female": 3, "not_given": 1}, "15_17": {"male": 1, "not_given": 1}, "12_14": {"female": 4, "male": 4}}',
+   '{"wellbeing_improved": {"agree": 16, "neither": 3, "disagree": 1}, "more_able_to_parent": {"agree": 16, "neither": 3, "disagree": 1}, "child_understands_addiction": {"agree": 9, "neither": 2, "disagree": 1}, "family_gets_on_better": {"agree": 16, "neither": 3, "disagree": 1}, "would_recommend": {"agree": 19, "neither": 0, "disagree": 1}}'),
+  (12, 6, 5, 3893,
+   '{"childrens_social_care": 3, "drug_alcohol_treatment": 2, "self": 1}',
+   '{"domestic_abuse": 2, "advice": 1, "counselling_trauma": 1, "drug_alcohol_treatment": 1}',
+   '{"mother": {"female": 4}, "grandmother": {"female": 2}}',
+   '{"8_11": {"female": 2, "male": 2}, "12_14": {"female": 2, "male": 1}, "15_17": {"male": 1}}',
+   '{"wellbeing_improved": {"agree": 8, "neither": 1, "disagree": 1}, "more_able_to_parent": {"agree": 8, "neither": 1, "disagree": 1}, "child_understands_addiction": {"agree": 4, "neither": 0, "disagree": 1}, "family_gets_on_better": {"agree": 8, "neither": 1, "disagree": 1}, "would_recommend": {"agree": 10, "neither": 0, "disagree": 0}}'),
+  (13, 9, 8, 4958,
+   '{"childrens_social_care": 4, "child_protection_plan": 1, "family_member": 2, "school": 1, "voluntary_organisation": 1}',
+   '{"counselling_trauma": 1, "domestic_abuse": 1, "housing": 1}',
+   '{"foster_kinship": {"female": 1}, "grandmother": {"female": 2}, "mother": {"female": 1}, "other_relative": {"female": 2}, "grandfather": {"male": 1}}',
+   '{"12_14": {"female": 3, "male": 1}, "8_11": {"female": 1, "male": 2}, "15_17": {"female": 1, "male": 1}}',
+   '{"wellbeing_improved": {"agree": 9, "neither": 1, "disagree": 1}, "more_able_to_parent": {"agree": 9, "neither": 1, "disagree": 1}, "child_understands_addiction": {"agree": 5, "neither": 1, "disagree": 1}, "family_gets_on_better": {"agree": 9, "neither": 1, "disagree": 1}, "would_recommend": {"agree": 10, "neither": 0, "disagree": 1}}')
+) AS d (n, referred, assessed, cost, refs, onward, adults, children, feedback)
+WHERE p.id = ('9a000000-0000-4000-8000-0000000000' || lpad(d.n::text, 2, '0'))::uuid
+  AND p.families_referred IS NULL;
+
+-- Outcome statistics of the completed runs, one row per seeded measure: sufficient statistics only
+-- (n, sums before and after, sum of changes and of their squares), as the API stores them; the
+-- scores they were computed from are not kept anywhere.
+INSERT INTO programme_outcome (run_id, measure_id, n, sum_pre, sum_post, sum_d, sum_d2, pre_only,
+                               post_only)
+SELECT ('9a000000-0000-4000-8000-0000000000' || lpad(o.n::text, 2, '0'))::uuid, m.id, o.pairs, o.pre,
+       o.post, o.d, o.d2, o.pre_only, 0
+FROM (VALUES
+  (1, 'family_functioning', 5, 14.5, 12.5, -2, 1.125, 1),
+  (1, 'problem_severity', 9, 55, 42, -13, 31, 0),
+  (1, 'family_managing', 6, 21, 32, 11, 27, 0),
+  (1, 'coping_efficacy', 9, 22, 24, 2, 2, 0),
+  (1, 'parental_wellbeing', 8, 255, 335, 80, 968, 1),
+  (2, 'family_functioning', 4, 11.25, 9.25, -2, 1.125, 1),
+  (2, 'problem_severity', 7, 47, 35, -12, 24, 1),
+  (2, 'family_managing', 4, 12, 16, 4, 6, 1),
+  (2, 'coping_efficacy', 8, 19, 22, 3, 3, 0),
+  (2, 'parental_wellbeing', 7, 236, 304, 68, 854, 1),
+  (4, 'family_functioning', 7, 20, 18.5, -1.5, 0.75, 0),
+  (4, 'problem_severity', 11, 72, 55, -17, 39, 0),
+  (4, 'family_managing', 6, 21, 25, 4, 4, 1),
+  (4, 'coping_efficacy', 11, 27, 30, 3, 3, 0),
+  (4, 'parental_wellbeing', 11, 371, 454, 83, 957, 0),
+  (9, 'family_functioning', 5, 15.75, 13.25, -2.5, 1.625, 0),
+  (9, 'problem_severity', 7, 47, 38, -9, 15, 1),
+  (9, 'family_managing', 5, 17, 25, 8, 22, 0),
+  (9, 'coping_efficacy', 7, 17, 19, 2, 2, 1),
+  (9, 'parental_wellbeing', 7, 225, 271, 46, 428, 1),
+  (11, 'family_functioning', 8, 23.75, 20.75, -3, 2.125, 0),
+  (11, 'problem_severity', 11, 76, 69, -7, 13, 1),
+  (11, 'family_managing', 8, 30, 37, 7, 11, 0),
+  (11, 'coping_efficacy', 12, 28, 32, 4, 4, 0),
+  (11, 'parental_wellbeing', 12, 385, 454, 69, 789, 0),
+  (12, 'family_functioning', 5, 15, 12.25, -2.75, 1.8125, 0),
+  (12, 'problem_severity', 4, 28, 24, -4, 10, 1),
+  (12, 'family_managing', 5, 20, 25, 5, 13, 0),
+  (12, 'coping_efficacy', 4, 9, 10, 1, 1, 1),
+  (12, 'parental_wellbeing', 5, 175, 206, 31, 277, 0),
+  (13, 'family_functioning', 3, 8.75, 8, -0.75, 0.3125, 1),
+  (13, 'problem_severity', 7, 44, 36, -8, 16, 0),
+  (13, 'family_managing', 3, 8, 11, 3, 9, 1),
+  (13, 'coping_efficacy', 7, 18, 20, 2, 2, 0),
+  (13, 'parental_wellbeing', 7, 224, 284, 60, 692, 0)
+) AS o (n, code, pairs, pre, post, d, d2, pre_only)
+JOIN outcome_measure m ON m.code = o.code
 ON CONFLICT DO NOTHING;
 
 -- Outward-code (district) centroids for the demo postcodes, as the postcode import builds them.

@@ -34,6 +34,9 @@ static const char *const counted_tables[] = {
     "location",
     "programme_run",
     "programme_facilitator",
+    "programme_outcome",
+    "reference_item",
+    "outcome_measure",
 };
 
 #define NTABLES (sizeof(counted_tables) / sizeof(counted_tables[0]))
@@ -353,9 +356,73 @@ test_demo_accounts(void **state)
     free(admin);
 }
 
+/* Every completed demo run has a delivery record that passes the rules (it is PUT back as it is
+ * read, and accepted), run 12 is the briefing's run (5 families, every carer female), and each
+ * holds statistics for every seeded measure, with an interval. */
+static void
+test_delivery_records(void **state)
+{
+    struct it_server *s = *state;
+    static const char *const derived[] = {"programme_id", "organisation_id", "status",
+                                          "capacity_families", "updated_at"};
+    char *admin = it_login(s, DEMO_ADMIN, DEMO_PASSWORD), *ids, *id, *save = NULL, *text;
+    struct it_resp r;
+    json_t *item;
+    size_t i, runs = 0;
+
+    ids = it_sql_text(s, "SELECT string_agg(id::text, ' ' ORDER BY id) FROM programme_run"
+                         " WHERE status = 'completed'");
+    for (id = strtok_r(ids, " ", &save); id != NULL; id = strtok_r(NULL, " ", &save), runs++) {
+        char *path = it_fmt("/v1/programmes/%s/delivery", id), *etag, *hdr;
+        const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+
+        it_get(s, path, admin, &r);
+        it_assert_status(&r, 200);
+        assert_non_null(json_object_get(r.json, "referrals_by_source"));
+        etag = strdup(it_header(&r, "ETag"));
+        for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+            json_object_del(r.json, derived[i]);
+        }
+        text = json_dumps(r.json, JSON_COMPACT);
+        hdr = it_fmt("If-Match: %s", etag);
+        headers[1] = hdr;
+        it_resp_free(&r);
+        it_request(s, "PUT", path, admin, headers, text, &r);
+        if (r.status != 200) {
+            it_resp_print(&r);
+        }
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        it_getf(s, admin, &r, "/v1/programmes/%s/outcomes", id);
+        it_assert_status(&r, 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 5);
+        json_array_foreach(json_object_get(r.json, "items"), i, item)
+        {
+            assert_non_null(json_object_get(item, "ci95"));
+        }
+        it_resp_free(&r);
+        free(text);
+        free(hdr);
+        free(etag);
+        free(path);
+    }
+    assert_int_equal(runs, 7);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM programme_run p,"
+                                 " jsonb_each(p.adults_by_relationship) a, jsonb_each(a.value) g"
+                                 " WHERE p.id = '9a000000-0000-4000-8000-000000000012'"
+                                 " AND g.key <> 'female'"),
+                     0);
+    assert_int_equal(it_count(s, "SELECT families_started FROM programme_run"
+                                 " WHERE id = '9a000000-0000-4000-8000-000000000012'"),
+                     5);
+    free(ids);
+    free(admin);
+}
+
 TEST_MAIN(setup,
           it_teardown,
           cmocka_unit_test(test_seed_twice),
           cmocka_unit_test(test_shape),
           cmocka_unit_test(test_runs_follow_rules),
-          cmocka_unit_test(test_demo_accounts))
+          cmocka_unit_test(test_demo_accounts),
+          cmocka_unit_test(test_delivery_records))
