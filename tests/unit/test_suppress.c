@@ -1,0 +1,167 @@
+/* test_suppress.c: small-number suppression against tables where a naive rule (withhold only
+ * counts 1..4) leaks: a row or column total less the cells shown gives the withheld cell back.
+ * Each case checks the primary cells are withheld and then tries every difference an attacker
+ * could take: no line may have exactly one withheld cell. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "registry/suppress.h"
+
+#define MAXC 64
+
+/* Fails when a line (a row with total_col, a column with total_row) has exactly one withheld
+ * cell, which is then its total less the others: the attack the rule is there to stop. */
+static void
+assert_no_lone_cell(const int *hidden, size_t rows, size_t cols, int total_row, int total_col)
+{
+    size_t i, j, n;
+
+    for (i = 0; total_col && i < rows; i++) {
+        for (j = 0, n = 0; j < cols; j++) {
+            n += hidden[i * cols + j] != 0;
+        }
+        if (n == 1) {
+            fail_msg("row %zu has one withheld cell: the total gives it away", i);
+        }
+    }
+    for (j = 0; total_row && j < cols; j++) {
+        for (i = 0, n = 0; i < rows; i++) {
+            n += hidden[i * cols + j] != 0;
+        }
+        if (n == 1) {
+            fail_msg("column %zu has one withheld cell: the total gives it away", j);
+        }
+    }
+}
+
+/* Every count 1..4 withheld, every 0 and every count over 4 that is not secondary shown. */
+static void
+assert_primary(const long *counts, const int *hidden, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (counts[i] >= 1 && counts[i] <= SUPPRESS_MAX && !hidden[i]) {
+            fail_msg("cell %zu (%ld) is shown", i, counts[i]);
+        }
+    }
+}
+
+/* Referrals by source, with the total: one 3 among large counts. The naive rule hides the 3 and
+ * shows 20 - 9 - 8 = 3. The smallest other count goes with it. */
+static void
+test_one_dimension(void **state)
+{
+    static const long counts[] = {9, 3, 8, 20};
+    int hidden[4];
+
+    (void)state;
+    assert_int_equal(suppress_table(counts, 1, 4, 0, 1, hidden), 2);
+    assert_primary(counts, hidden, 4);
+    assert_no_lone_cell(hidden, 1, 4, 0, 1);
+    assert_int_equal(hidden[2], 1); /* 8, the smallest shown */
+    assert_int_equal(hidden[0], 0);
+    assert_int_equal(hidden[3], 0);
+}
+
+/* A zero is not chosen while a non-zero count can be; a total of 1..4 is itself withheld. */
+static void
+test_zeros_and_small_totals(void **state)
+{
+    static const long a[] = {0, 2, 7, 9};
+    static const long b[] = {0, 3, 0, 3};
+    int ha[4], hb[4];
+
+    (void)state;
+    suppress_table(a, 1, 4, 0, 1, ha);
+    assert_int_equal(ha[0], 0);
+    assert_int_equal(ha[2], 1);
+    assert_no_lone_cell(ha, 1, 4, 0, 1);
+    assert_int_equal(suppress_table(b, 1, 4, 0, 1, hb), 2); /* the 3 and its total */
+    assert_int_equal(hb[0] + hb[2], 0);
+    assert_no_lone_cell(hb, 1, 4, 0, 1);
+}
+
+/* Adults by relationship (rows) x gender (columns) with row, column and grand totals. The naive
+ * rule leaks through the row total and through the column total; secondary suppression in one
+ * direction makes a lone cell in the other, which the rule then covers too. */
+static void
+test_two_dimensions(void **state)
+{
+    /* female, male, total */
+    static const long counts[] = {
+        12, 2, 14, /* mother / father row: a 2 */
+        6,  0, 6,  /* grandmother */
+        5,  7, 12, /* other relative */
+        23, 9, 32, /* totals */
+    };
+    int hidden[12];
+
+    (void)state;
+    suppress_table(counts, 4, 3, 1, 1, hidden);
+    assert_primary(counts, hidden, 12);
+    assert_no_lone_cell(hidden, 4, 3, 1, 1);
+}
+
+/* Many random tables: whatever the pattern, no line is left with one withheld cell, and every
+ * small count is withheld. */
+static void
+test_random_tables(void **state)
+{
+    long counts[MAXC];
+    int hidden[MAXC];
+    unsigned seed = 15;
+    size_t rows, cols, i, j, t;
+
+    (void)state;
+    for (t = 0; t < 2000; t++) {
+        rows = 2 + t % 5;
+        cols = 2 + (t / 5) % 6;
+        for (i = 0; i + 1 < rows; i++) {
+            long sum = 0;
+            for (j = 0; j + 1 < cols; j++) {
+                seed = seed * 1103515245u + 12345u;
+                counts[i * cols + j] = (long)((seed >> 16) % 12);
+                sum += counts[i * cols + j];
+            }
+            counts[i * cols + cols - 1] = sum;
+        }
+        for (j = 0; j < cols; j++) {
+            long sum = 0;
+            for (i = 0; i + 1 < rows; i++) {
+                sum += counts[i * cols + j];
+            }
+            counts[(rows - 1) * cols + j] = sum;
+        }
+        suppress_table(counts, rows, cols, 1, 1, hidden);
+        assert_primary(counts, hidden, rows * cols);
+        assert_no_lone_cell(hidden, rows, cols, 1, 1);
+    }
+}
+
+/* Nothing small, nothing withheld. */
+static void
+test_nothing_small(void **state)
+{
+    static const long counts[] = {5, 0, 12, 17};
+    int hidden[4];
+
+    (void)state;
+    assert_int_equal(suppress_table(counts, 1, 4, 0, 1, hidden), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_dimension),  cmocka_unit_test(test_zeros_and_small_totals),
+        cmocka_unit_test(test_two_dimensions), cmocka_unit_test(test_random_tables),
+        cmocka_unit_test(test_nothing_small),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
