@@ -16,6 +16,9 @@
  * - `warnings`: every answer lists what keeps the site out of the finder that the client can fix:
  *   no coordinates (rule no_coordinates), when its postcode is not in the postcode table and none
  *   were given. The write still succeeds.
+ * - `local_authority`: the district of the site's postcode ({code, name}, or null), read through
+ *   the postcode table on every read (migration 0014), so a new postcode import corrects it; the
+ *   list filters by it (`local_authority=E06000035`).
  * - `last_verified_on`: set to today (UK calendar) on create, and by a PATCH carrying
  *   {"verified": true} (alone or with other changes). Other changes leave it alone; it is never
  *   written directly.

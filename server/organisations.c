@@ -1,4 +1,6 @@
-/* organisations.c: /v1/organisations. Licensed organisations and their contact details.
+/* organisations.c: /v1/organisations. Licensed organisations and their contact details, and
+ * `serves_areas`: the local authority districts the organisation is commissioned for, set by the
+ * licensing body (each a known local_authority code, named once).
  * Bodies are validated in C against `org_fields`, then passed to SQL as one jsonb parameter,
  * so each statement maps JSON fields to columns in one place. */
 #include "registry/organisations.h"
