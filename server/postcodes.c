@@ -906,26 +906,44 @@ out:
 
 /* ---- Local authority names ------------------------------------------------------------------ */
 
+/* Copies `s` without its outer spaces into `out`. 0, or -1 when it does not fit. */
+static int
+trim_copy(const char *s, char *out, size_t outlen)
+{
+    size_t n;
+
+    s += strspn(s, " ");
+    for (n = strlen(s); n > 0 && s[n - 1] == ' '; n--) {
+    }
+    if (n >= outlen) {
+        return -1;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
 /* 1 when header field `h` ends with `suffix` (case-insensitive, outer spaces ignored) or is
  * `plain`: LAD23CD or code. */
 static int
 column_ends(const char *h, const char *suffix, const char *plain)
 {
+    char t[64];
     size_t n, k = strlen(suffix);
 
-    h += strspn(h, " ");
-    for (n = strlen(h); n > 0 && h[n - 1] == ' '; n--) {
+    if (trim_copy(h, t, sizeof(t)) != 0) {
+        return 0;
     }
-    return column_is(h, plain) || (n > k && strncasecmp(h + n - k, suffix, k) == 0);
+    n = strlen(t);
+    return strcasecmp(t, plain) == 0 || (n > k && strcasecmp(t + n - k, suffix) == 0);
 }
 
 /* Checks data row `csv` of the names file and adds it to area_load. 0, or -1 (error set). */
 static int
 load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
 {
-    const char *code, *name, *params[2];
-    char trimmed[1024];
-    size_t n;
+    const char *params[2];
+    char code[16], name[1024];
     PGresult *res;
     int ok;
 
@@ -933,24 +951,20 @@ load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
         fail(im, "%s line %lld: expected a code and a name", path, csv->line);
         return -1;
     }
-    code = postcodes_csv_field(csv, 0);
-    name = postcodes_csv_field(csv, 1);
-    name += strspn(name, " ");
-    for (n = strlen(name); n > 0 && name[n - 1] == ' '; n--) {
-    }
-    snprintf(trimmed, sizeof(trimmed), "%.*s", (int)n, name);
-    if (!validate_gss_code(code)) {
+    if (trim_copy(postcodes_csv_field(csv, 0), code, sizeof(code)) != 0
+        || !validate_gss_code(code)) {
         fail(im, "%s line %lld: '%.20s' is not an ONS code such as E06000035", path, csv->line,
-             code);
+             postcodes_csv_field(csv, 0));
         return -1;
     }
-    if (n >= sizeof(trimmed) || !validate_text(trimmed, 1, 200)) {
+    if (trim_copy(postcodes_csv_field(csv, 1), name, sizeof(name)) != 0
+        || !validate_text(name, 1, 200)) {
         fail(im, "%s line %lld: the name of %s must be text of 1 to 200 characters", path,
              csv->line, code);
         return -1;
     }
     params[0] = code;
-    params[1] = trimmed;
+    params[1] = name;
     res = PQexecParams(im->pg, "INSERT INTO area_load VALUES ($1::text, $2::text)", 2, NULL, params,
                        NULL, NULL, 0);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;

@@ -413,7 +413,7 @@ test_import_areas(void **state)
     out = run_ok(f, "import-areas",
                  write_file(f, "\xEF\xBB\xBFLAD21CD,LAD21NM,LAD21NMW\r\n"
                                "E06000035,Medway Towns,\r\n"
-                               "E09000001,\"City of London\",\r\n"
+                               " E09000001 ,\"City of London\",\r\n"
                                "W06000015,Cardiff,Caerdydd\r\n"));
     assert_contains(out, "rows read: 3\n");
     assert_contains(out, "added: 1\n");
