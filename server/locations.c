@@ -16,6 +16,9 @@
  * - `warnings`: every answer lists what keeps the site out of the finder that the client can fix:
  *   no coordinates (rule no_coordinates), when its postcode is not in the postcode table and none
  *   were given. The write still succeeds.
+ * - `local_authority`: the district of the site's postcode ({code, name}, or null), read through
+ *   the postcode table on every read (migration 0014), so a new postcode import corrects it; the
+ *   list filters by it (`local_authority=E06000035`).
  * - `last_verified_on`: set to today (UK calendar) on create, and by a PATCH carrying
  *   {"verified": true} (alone or with other changes). Other changes leave it alone; it is never
  *   written directly.
@@ -39,10 +42,18 @@
 #define LOC_LON_MIN -11.0
 #define LOC_LON_MAX 2.5
 
+/* The site's local authority district, through its postcode (read, never stored: a new import
+ * corrects it): {code, name}, name null until import-areas has named it; null when the postcode
+ * is not loaded or has no district. */
+#define LOC_AREA                                                                                   \
+    "(SELECT jsonb_build_object('code', p.oslaua, 'name', a.name) FROM postcode p "                \
+    " LEFT JOIN local_authority a ON a.code = p.oslaua "                                           \
+    " WHERE p.postcode = l.postcode AND p.oslaua IS NOT NULL)"
+
 #define LOC_COLUMNS                                                                                \
     "l.id, l.organisation_id, l.name, l.kind, l.address_lines, l.town, l.postcode, l.latitude, "   \
     "l.longitude, l.accessibility, l.public, l.active, l.last_verified_on, l.archived_at, "        \
-    "l.created_at, l.updated_at, "                                                                 \
+    "l.created_at, l.updated_at, " LOC_AREA " AS local_authority, "                                \
     "CASE WHEN l.latitude IS NULL OR l.longitude IS NULL THEN "                                    \
     "jsonb_build_array(jsonb_build_object("                                                        \
     "  'field', 'postcode', 'rule', 'no_coordinates', 'detail', 'the site has no coordinates, so " \
@@ -56,14 +67,16 @@ const struct db_stmt locations_stmts[] = {
     /* The owner of a new location, share-locked so it cannot be archived meanwhile. */
     {"loc_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     /* $1 the caller's organisation (NULL for admin), $2 organisation_id, $3 kind, $4 active,
-     * $5/$6 the cursor (name, id), $7 limit. */
+     * $5 local_authority, $6/$7 the cursor (name, id), $8 limit. */
     {"loc_list", "SELECT " LOC_COLUMNS "FROM location l WHERE l.archived_at IS NULL"
                  " AND ($1::uuid IS NULL OR l.organisation_id = $1::uuid)"
                  " AND ($2::uuid IS NULL OR l.organisation_id = $2::uuid)"
                  " AND ($3::text IS NULL OR l.kind = $3::text)"
                  " AND ($4::boolean IS NULL OR l.active = $4::boolean)"
-                 " AND ($5::text IS NULL OR (l.name, l.id) > ($5::text, $6::uuid))"
-                 " ORDER BY l.name, l.id LIMIT $7::int"},
+                 " AND ($5::text IS NULL OR (SELECT p.oslaua FROM postcode p"
+                 "                           WHERE p.postcode = l.postcode) = $5::text)"
+                 " AND ($6::text IS NULL OR (l.name, l.id) > ($6::text, $7::uuid))"
+                 " ORDER BY l.name, l.id LIMIT $8::int"},
     /* $1 the validated body, organisation_id settled (loc_normalise). */
     {"loc_insert",
      "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode, latitude,"
@@ -321,6 +334,7 @@ static const struct filter loc_filters[] = {
     {"organisation_id", FILTER_UUID, NULL},
     {"kind", FILTER_ENUM, loc_kinds},
     {"active", FILTER_BOOL, NULL},
+    {"local_authority", FILTER_GSS_CODE, NULL},
     {NULL, 0, NULL},
 };
 

@@ -144,12 +144,15 @@ out:
     return rc;
 }
 
+/* import-postcodes FILE, or import-areas FILE when `areas`. */
 static int
-cmd_import_postcodes(const char *path)
+cmd_import(const char *path, int areas)
 {
     char err[512];
     PGconn *pg = connect_or_say();
-    int rc = pg != NULL ? postcodes_import(pg, path, stdout, stderr, err, sizeof(err)) : 0;
+    int rc = pg == NULL ? 0
+             : areas    ? postcodes_import_areas(pg, path, stdout, err, sizeof(err))
+                        : postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
 
     PQfinish(pg);
     if (rc != 0) {
@@ -207,8 +210,8 @@ main(int argc, char **argv)
     if (strcmp(cmd, "create-admin") == 0 && argc == 3) {
         return cmd_create_admin(argv[2]);
     }
-    if (strcmp(cmd, "import-postcodes") == 0 && argc == 3) {
-        return cmd_import_postcodes(argv[2]);
+    if ((strcmp(cmd, "import-postcodes") == 0 || strcmp(cmd, "import-areas") == 0) && argc == 3) {
+        return cmd_import(argv[2], strcmp(cmd, "import-areas") == 0);
     }
     if (strcmp(cmd, "keygen") == 0 && argc == 3) {
         return cmd_keygen(argv[2]);

@@ -1,8 +1,12 @@
-/* organisations.c: /v1/organisations. Licensed organisations and their contact details.
+/* organisations.c: /v1/organisations. Licensed organisations and their contact details, and
+ * `serves_areas`: the local authority districts the organisation is commissioned for, set by the
+ * licensing body (each a known local_authority code, named once).
  * Bodies are validated in C against `org_fields`, then passed to SQL as one jsonb parameter,
  * so each statement maps JSON fields to columns in one place. */
 #include "registry/organisations.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -12,9 +16,11 @@
 #include "registry/problem.h"
 #include "registry/resource.h"
 
+#define ORG_MAX_AREAS 400 /* local authority districts an organisation serves (the UK has ~360) */
+
 #define ORG_COLUMNS                                                                                \
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.phone, o.email, o.website, "     \
-    "o.public_contact, o.created_at, o.updated_at, "                                               \
+    "o.public_contact, to_jsonb(o.serves_areas) AS serves_areas, o.created_at, o.updated_at, "     \
     "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "  \
     " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "              \
     "  AS licence_status, "                                                                        \
@@ -36,15 +42,16 @@ const struct db_stmt organisations_stmts[] = {
                  " ORDER BY s.name, s.id LIMIT $7::int"},
     {"org_insert",
      "INSERT INTO organisation (name, kind, address_lines, town, postcode, phone, email, website,"
-     " public_contact) "
+     " public_contact, serves_areas) "
      "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode', j->>'phone',"
-     " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false) "
+     " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false),"
+     " ARRAY(SELECT jsonb_array_elements_text(j->'serves_areas')) "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
     /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"org_update",
      "UPDATE organisation o SET (name, kind, address_lines, town, postcode, phone, email, website,"
-     " public_contact) = (SELECT name, kind, address_lines, town, postcode, phone, email, website,"
-     " public_contact FROM jsonb_populate_record(o, $2::jsonb)),"
+     " public_contact, serves_areas) = (SELECT name, kind, address_lines, town, postcode, phone,"
+     " email, website, public_contact, serves_areas FROM jsonb_populate_record(o, $2::jsonb)),"
      " updated_at = now(), version = o.version + 1 WHERE o.id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
@@ -73,6 +80,12 @@ const struct db_stmt organisations_stmts[] = {
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND user_id IN "
      "(SELECT id FROM app_user WHERE organisation_id = $1::uuid)"},
     {"org_delete", "DELETE FROM organisation WHERE id = $1::uuid"},
+    /* $1 local authority codes (a JSON array): those not in local_authority, in the order given,
+     * or NULL. */
+    {"org_areas_unknown",
+     "SELECT string_agg(u.code, ', ' ORDER BY u.n) AS unknown"
+     " FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS u(code, n)"
+     " WHERE NOT EXISTS (SELECT 1 FROM local_authority a WHERE a.code = u.code)"},
     {NULL, NULL},
 };
 
@@ -94,6 +107,7 @@ static const struct field org_fields[] = {
     {"email", FIELD_EMAIL, FIELD_NULLABLE, 0, 0, NULL},
     {"website", FIELD_URL, FIELD_NULLABLE, 0, 0, NULL},
     {"public_contact", FIELD_BOOL, 0, 0, 0, NULL},
+    {"serves_areas", FIELD_TEXT_LIST, 0, 0, ORG_MAX_AREAS, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -120,6 +134,7 @@ org_normalise(struct req *r, json_t *in, json_t *errors)
     const char *id = r->params[0], *key;
     json_t *v;
 
+    resource_known_unique(in, "serves_areas", NULL, errors); /* each code once */
     if (auth_is_admin(&r->principal) || json_array_size(errors) > 0 || json_object_size(in) == 0) {
         return 0;
     }
@@ -142,15 +157,37 @@ org_normalise(struct req *r, json_t *in, json_t *errors)
     return 0;
 }
 
+/* An archived organisation is not changed; every area it is to serve is a known local
+ * authority. */
 static int
 org_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
-    (void)in;
-    (void)errors;
+    json_t *areas = json_object_get(in, "serves_areas");
+    char *text = NULL, detail[300];
+    const char *params[1];
+    PGresult *res = NULL;
+    int status = 0;
+
     if (cur != NULL && db_value(cur, 0, "archived_at") != NULL) {
         return problem_send(r, PROBLEM_CONFLICT, "the organisation is archived");
     }
-    return 0;
+    if (json_array_size(areas) == 0) {
+        return 0;
+    }
+    if ((params[0] = text = json_dumps(areas, JSON_COMPACT)) == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
+    }
+    if ((status = http_exec_or_problem(r, "org_areas_unknown", 1, params, &res)) == 0
+        && db_value(res, 0, "unknown") != NULL) {
+        snprintf(detail, sizeof(detail),
+                 "not a known local authority code: %.200s (mpact-registry import-areas loads "
+                 "them)",
+                 db_value(res, 0, "unknown"));
+        problem_add_error(errors, "serves_areas", detail);
+    }
+    PQclear(res);
+    free(text);
+    return status;
 }
 
 /* An organisation with a pending, active or suspended licence is not removed (409). With history

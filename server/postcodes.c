@@ -85,6 +85,7 @@ next_byte(struct postcodes_csv *r)
         }
     }
     r->bytes++;
+    r->newlines += r->buf[r->bufpos] == '\n';
     return (unsigned char)r->buf[r->bufpos++];
 }
 
@@ -93,6 +94,7 @@ unread_byte(struct postcodes_csv *r)
 {
     r->bufpos--;
     r->bytes--;
+    r->newlines -= r->buf[r->bufpos] == '\n';
 }
 
 /* Starts a new field at the current end of the record. Returns 0, or -1 when out of memory. */
@@ -136,6 +138,7 @@ postcodes_csv_next(struct postcodes_csv *r)
         }
     }
 again:
+    r->line = r->newlines + 1;
     r->reclen = 0;
     r->nfields = 0;
     st = FIELD_START;
@@ -233,19 +236,23 @@ postcodes_columns_find(const struct postcodes_csv *r,
                        char *err,
                        size_t errlen)
 {
-    static const char *const names[] = {"pcds", "lat", "long", "doterm"};
-    int *slots[4] = {&cols->pcds, &cols->lat, &cols->lon, &cols->doterm};
+    /* The required four, then the optional district (ONSPD oslaua, NSPL laua) and country. */
+    static const char *const names[] = {"pcds", "lat", "long", "doterm", "oslaua", "ctry", "laua"};
+    int *slots[7] = {&cols->pcds,   &cols->lat,  &cols->lon,   &cols->doterm,
+                     &cols->oslaua, &cols->ctry, &cols->oslaua};
     char missing[64] = "";
     int i, k;
 
-    for (k = 0; k < 4; k++) {
-        *slots[k] = -1;
+    for (k = 0; k < 7; k++) {
+        if (k < 6) {
+            *slots[k] = -1; /* laua fills oslaua's slot only when it is still empty */
+        }
         for (i = 0; i < r->nfields && *slots[k] < 0; i++) {
             if (column_is(postcodes_csv_field(r, i), names[k])) {
                 *slots[k] = i;
             }
         }
-        if (*slots[k] < 0) {
+        if (*slots[k] < 0 && k < 4) {
             size_t used = strlen(missing);
             snprintf(missing + used, sizeof(missing) - used, "%s%s", used > 0 ? ", " : "",
                      names[k]);
@@ -390,7 +397,7 @@ struct import {
     char *copybuf;
     size_t copylen;
     long long size; /* file size, or 0 when unknown */
-    long long read, loaded, terminated, unlocated, invalid, malformed, districts;
+    long long read, loaded, terminated, unlocated, invalid, malformed, districts, with_area;
     char *err;
     size_t errlen;
 };
@@ -481,14 +488,38 @@ put_coord(char *p, double v)
     return len;
 }
 
-/* Appends one COPY text row: postcode TAB latitude TAB longitude LF. */
+/* Writes field `col` of the current record when it holds a GSS code (outer spaces ignored) that
+ * is not a pseudo-code (E99999999: none), else \N (NULL). Returns the length. */
+static size_t
+put_code(char *p, const struct postcodes_csv *csv, int col)
+{
+    const char *v = col >= 0 ? postcodes_csv_field(csv, col) : "";
+    char code[10];
+
+    v += strspn(v, " ");
+    snprintf(code, sizeof(code), "%.9s", v);
+    if (!validate_gss_code(code) || strcmp(code + 1, "99999999") == 0
+        || v[9 + strspn(v + 9, " ")] != '\0') {
+        memcpy(p, "\\N", 2);
+        return 2;
+    }
+    memcpy(p, code, 9);
+    return 9;
+}
+
+/* Appends one COPY text row: postcode TAB latitude TAB longitude TAB oslaua TAB ctry LF. */
 static int
-copy_row(struct import *im, const char *postcode, double lat, double lon)
+copy_row(struct import *im,
+         const char *postcode,
+         double lat,
+         double lon,
+         const struct postcodes_csv *csv,
+         const struct postcodes_columns *cols)
 {
     char *p;
     size_t n = strlen(postcode);
 
-    if (im->copylen + 64 > COPY_CHUNK && copy_flush(im) != 0) {
+    if (im->copylen + 96 > COPY_CHUNK && copy_flush(im) != 0) {
         return -1;
     }
     p = im->copybuf + im->copylen;
@@ -498,6 +529,12 @@ copy_row(struct import *im, const char *postcode, double lat, double lon)
     p += put_coord(p, lat);
     *p++ = '\t';
     p += put_coord(p, lon);
+    *p++ = '\t';
+    n = put_code(p, csv, cols->oslaua);
+    im->with_area += n == 9;
+    p += n;
+    *p++ = '\t';
+    p += put_code(p, csv, cols->ctry);
     *p++ = '\n';
     im->copylen = (size_t)(p - im->copybuf);
     return 0;
@@ -555,7 +592,7 @@ stream_rows(struct import *im,
                                      postcodes_csv_field(csv, cols->lat),
                                      postcodes_csv_field(csv, cols->lon),
                                      postcodes_csv_field(csv, cols->doterm), pc, &lat, &lon);
-        if (row == POSTCODES_ROW_OK && copy_row(im, pc, lat, lon) != 0) {
+        if (row == POSTCODES_ROW_OK && copy_row(im, pc, lat, lon, csv, cols) != 0) {
             return -1;
         }
         (*counts[row])++;
@@ -567,7 +604,8 @@ stream_rows(struct import *im,
 static int
 copy_start(struct import *im)
 {
-    PGresult *res = PQexec(im->pg, "COPY postcode_new (postcode, latitude, longitude) FROM STDIN"
+    PGresult *res = PQexec(im->pg, "COPY postcode_new (postcode, latitude, longitude, oslaua, ctry)"
+                                   " FROM STDIN"
                                    " WITH (FORMAT text, FREEZE)");
     int ok = PQresultStatus(res) == PGRES_COPY_IN;
 
@@ -694,13 +732,47 @@ swap(struct import *im)
     }
 }
 
+/* Opens the CSV at `path` (`what` it should be, for the message) into *f and *csv, which it has
+ * read the header row of. 0, or -1 (error set, nothing left to release). */
+static int
+open_csv(struct import *im, const char *path, const char *what, FILE **f, struct postcodes_csv *csv)
+{
+    struct stat sb;
+    enum postcodes_csv_status st;
+
+    memset(&sb, 0, sizeof(sb));
+    if ((*f = fopen(path, "rb")) == NULL) {
+        fail(im, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(*f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fail(im, "cannot read %s: it is a directory", path);
+    } else if (postcodes_csv_init(csv, *f) != 0) {
+        fail(im, "out of memory");
+    } else if ((st = postcodes_csv_next(csv)) == POSTCODES_CSV_RECORD) {
+        im->size = S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
+        return 0;
+    } else {
+        if (st == POSTCODES_CSV_EOF) {
+            fail(im, "%s is empty: expected %s with its header row", path, what);
+        } else if (st == POSTCODES_CSV_MALFORMED) {
+            fail(im, "%s: the header row is not valid CSV", path);
+        } else {
+            fail(im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
+        }
+        postcodes_csv_cleanup(csv);
+    }
+    fclose(*f);
+    *f = NULL;
+    return -1;
+}
+
 int
 postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err, size_t errlen)
 {
     struct import im;
     struct postcodes_csv csv;
     struct postcodes_columns cols;
-    struct stat sb;
     FILE *f = NULL;
     int rc = -1, in_tx = 0, csv_ready = 0;
     long long started = clock_mono_ms();
@@ -716,34 +788,10 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
     }
 
     /* The file and its header first: a file that cannot be read changes nothing. */
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fail(&im, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fail(&im, "cannot read %s: it is a directory", path);
-        goto out;
-    }
-    im.size = S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
-    if (postcodes_csv_init(&csv, f) != 0) {
-        fail(&im, "out of memory");
+    if (open_csv(&im, path, "the ONSPD or NSPL CSV", &f, &csv) != 0) {
         goto out;
     }
     csv_ready = 1;
-    switch (postcodes_csv_next(&csv)) {
-    case POSTCODES_CSV_RECORD:
-        break;
-    case POSTCODES_CSV_EOF:
-        fail(&im, "%s is empty: expected the ONSPD or NSPL CSV with its header row", path);
-        goto out;
-    case POSTCODES_CSV_MALFORMED:
-        fail(&im, "%s: the header row is not valid CSV", path);
-        goto out;
-    default:
-        fail(&im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
-        goto out;
-    }
     if (postcodes_columns_find(&csv, &cols, err, errlen) != 0) {
         char why[200];
         snprintf(why, sizeof(why), "%s", err);
@@ -830,9 +878,11 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
             "loaded: %lld\n"
             "skipped: %lld (terminated %lld, unlocated %lld, invalid %lld, malformed %lld)\n"
             "districts: %lld\n"
+            "with local authority: %lld%s\n"
             "seconds: %.1f\n",
             path, im.read, im.loaded, im.terminated + im.unlocated + im.invalid + im.malformed,
-            im.terminated, im.unlocated, im.invalid, im.malformed, im.districts,
+            im.terminated, im.unlocated, im.invalid, im.malformed, im.districts, im.with_area,
+            cols.oslaua < 0 ? " (the file has no oslaua or laua column)" : "",
             (double)(clock_mono_ms() - started) / 1000.0);
     fflush(out);
     rc = 0;
@@ -851,5 +901,174 @@ out:
         fclose(f);
     }
     free(im.copybuf);
+    return rc;
+}
+
+/* ---- Local authority names ------------------------------------------------------------------ */
+
+/* Copies `s` without its outer spaces into `out`. 0, or -1 when it does not fit. */
+static int
+trim_copy(const char *s, char *out, size_t outlen)
+{
+    size_t n;
+
+    s += strspn(s, " ");
+    for (n = strlen(s); n > 0 && s[n - 1] == ' '; n--) {
+    }
+    if (n >= outlen) {
+        return -1;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* 1 when header field `h` ends with `suffix` (case-insensitive, outer spaces ignored) or is
+ * `plain`: LAD23CD or code. */
+static int
+column_ends(const char *h, const char *suffix, const char *plain)
+{
+    char t[64];
+    size_t n, k = strlen(suffix);
+
+    if (trim_copy(h, t, sizeof(t)) != 0) {
+        return 0;
+    }
+    n = strlen(t);
+    return strcasecmp(t, plain) == 0 || (n > k && strcasecmp(t + n - k, suffix) == 0);
+}
+
+/* Checks data row `csv` of the names file and adds it to area_load. 0, or -1 (error set). */
+static int
+load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
+{
+    const char *params[2];
+    char code[16], name[1024];
+    PGresult *res;
+    int ok;
+
+    if (csv->nfields < 2) {
+        fail(im, "%s line %lld: expected a code and a name", path, csv->line);
+        return -1;
+    }
+    if (trim_copy(postcodes_csv_field(csv, 0), code, sizeof(code)) != 0
+        || !validate_gss_code(code)) {
+        fail(im, "%s line %lld: '%.20s' is not an ONS code such as E06000035", path, csv->line,
+             postcodes_csv_field(csv, 0));
+        return -1;
+    }
+    if (trim_copy(postcodes_csv_field(csv, 1), name, sizeof(name)) != 0
+        || !validate_text(name, 1, 200)) {
+        fail(im, "%s line %lld: the name of %s must be text of 1 to 200 characters", path,
+             csv->line, code);
+        return -1;
+    }
+    params[0] = code;
+    params[1] = name;
+    res = PQexecParams(im->pg, "INSERT INTO area_load VALUES ($1::text, $2::text)", 2, NULL, params,
+                       NULL, NULL, 0);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state != NULL && strcmp(state, "23505") == 0) {
+            fail(im, "%s line %lld: %s is listed twice", path, csv->line, code);
+        } else {
+            fail(im, "loading names: %s", PQresultErrorMessage(res));
+        }
+    }
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int
+postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t errlen)
+{
+    struct import im;
+    struct postcodes_csv csv;
+    FILE *f = NULL;
+    PGresult *res = NULL;
+    enum postcodes_csv_status st;
+    int rc = -1, in_tx = 0, csv_ready = 0;
+
+    memset(&im, 0, sizeof(im));
+    im.pg = c;
+    im.err = err;
+    im.errlen = errlen;
+    err[0] = '\0';
+    if (open_csv(&im, path, "the ONS LA_UA names and codes CSV", &f, &csv) != 0) {
+        goto out;
+    }
+    csv_ready = 1;
+    if (csv.nfields < 2 || !column_ends(postcodes_csv_field(&csv, 0), "CD", "code")
+        || !column_ends(postcodes_csv_field(&csv, 1), "NM", "name")) {
+        fail(&im,
+             "%s line %lld: the header row must begin with the code and name columns, as "
+             "LAD23CD,LAD23NM",
+             path, csv.line);
+        goto out;
+    }
+    in_tx = 1;
+    if (exec_sql(&im,
+                 "BEGIN; CREATE TEMP TABLE area_load (code text PRIMARY KEY, name text NOT NULL)"
+                 " ON COMMIT DROP",
+                 "starting the import")
+        != 0) {
+        goto out;
+    }
+    while ((st = postcodes_csv_next(&csv)) != POSTCODES_CSV_EOF) {
+        if (st == POSTCODES_CSV_IO_ERROR) {
+            fail(&im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
+            goto out;
+        }
+        if (st == POSTCODES_CSV_MALFORMED) {
+            fail(&im, "%s line %lld: not valid CSV", path, csv.line);
+            goto out;
+        }
+        if (load_area(&im, &csv, path) != 0) {
+            goto out;
+        }
+        im.read++;
+    }
+    if (im.read == 0) {
+        fail(&im, "%s has no rows after its header", path);
+        goto out;
+    }
+    /* xmax is 0 on a row this statement inserted, set on one it updated. */
+    res = PQexec(c, "WITH w AS (INSERT INTO local_authority (code, name)"
+                    " SELECT code, name FROM area_load ON CONFLICT (code) DO UPDATE"
+                    " SET name = EXCLUDED.name WHERE local_authority.name <> EXCLUDED.name"
+                    " RETURNING xmax = 0 AS added)"
+                    " SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added)"
+                    " FROM w");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fail(&im, "saving the names: %s", PQresultErrorMessage(res));
+        goto out;
+    }
+    if (exec_sql(&im, "COMMIT", "committing") != 0) {
+        goto out;
+    }
+    in_tx = 0;
+    fprintf(out,
+            "local authorities imported from %s\n"
+            "rows read: %lld\n"
+            "added: %s\n"
+            "renamed: %s\n"
+            "unchanged: %lld\n",
+            path, im.read, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+            im.read - strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                - strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+    fflush(out);
+    rc = 0;
+out:
+    if (in_tx) {
+        PQclear(PQexec(c, "ROLLBACK"));
+    }
+    PQclear(res);
+    if (csv_ready) {
+        postcodes_csv_cleanup(&csv);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
     return rc;
 }

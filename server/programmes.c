@@ -98,7 +98,8 @@ const struct db_stmt programmes_stmts[] = {
     {"prog_get", "SELECT " PROG_COLUMNS PROG_FROM "WHERE r.id = $1::uuid"},
     {"prog_get_locked", "SELECT " PROG_COLUMNS PROG_FROM "WHERE r.id = $1::uuid FOR UPDATE OF r"},
     /* $1 the caller's organisation (NULL for admin), $2 organisation_id, $3 location_id,
-     * $4 status, $5 from, $6 to, $7/$8 the cursor (starts_on, id), $9 limit. */
+     * $4 status, $5 from, $6 to, $7 local_authority (of the run's location's postcode),
+     * $8/$9 the cursor (starts_on, id), $10 limit. */
     {"prog_list",
      "SELECT " PROG_COLUMNS PROG_FROM "WHERE ($1::uuid IS NULL OR r.organisation_id = $1::uuid)"
      " AND ($2::uuid IS NULL OR r.organisation_id = $2::uuid)"
@@ -106,8 +107,10 @@ const struct db_stmt programmes_stmts[] = {
      " AND ($4::text IS NULL OR r.status = $4::text)"
      " AND ($5::date IS NULL OR r.starts_on >= $5::date)"
      " AND ($6::date IS NULL OR r.starts_on <= $6::date)"
-     " AND ($7::date IS NULL OR (r.starts_on, r.id) > ($7::date, $8::uuid))"
-     " ORDER BY r.starts_on, r.id LIMIT $9::int"},
+     " AND ($7::text IS NULL OR (SELECT p.oslaua FROM location l JOIN postcode p"
+     "      ON p.postcode = l.postcode WHERE l.id = r.location_id) = $7::text)"
+     " AND ($8::date IS NULL OR (r.starts_on, r.id) > ($8::date, $9::uuid))"
+     " ORDER BY r.starts_on, r.id LIMIT $10::int"},
     /* The locks the rules are read under (see the file comment). */
     {"prog_org_locked", "SELECT archived_at FROM organisation WHERE id = $1::uuid FOR SHARE"},
     {"prog_licences_locked",
@@ -754,6 +757,7 @@ static const struct filter prog_filters[] = {
     {"status", FILTER_ENUM, prog_statuses},
     {"from", FILTER_DATE, NULL},
     {"to", FILTER_DATE, NULL},
+    {"local_authority", FILTER_GSS_CODE, NULL},
     {NULL, 0, NULL},
 };
 

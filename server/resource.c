@@ -103,6 +103,12 @@ filter_or_problem(struct req *r, const struct filter *f, const char *v)
             return problem_send(r, PROBLEM_BAD_REQUEST, "%s: a date as YYYY-MM-DD", f->name);
         }
         break;
+    case FILTER_GSS_CODE:
+        if (!validate_gss_code(v)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST, "%s: an ONS code such as E06000035",
+                                f->name);
+        }
+        break;
     }
     return 0;
 }
@@ -482,9 +488,10 @@ resource_known_unique(json_t *in, const char *field, const char *const *known, j
     json_array_foreach(list, i, v)
     {
         const char *s = json_string_value(v);
-        if (s == NULL || !validate_in_list(known, s)) {
-            resource_choices_text(known, choices, sizeof(choices));
-            snprintf(detail, sizeof(detail), "each one of %s", choices);
+        if (s == NULL || (known != NULL && !validate_in_list(known, s))) {
+            resource_choices_text(known != NULL ? known : (const char *const[]){"a string", NULL},
+                                  choices, sizeof(choices));
+            snprintf(detail, sizeof(detail), "each %s%s", known != NULL ? "one of " : "", choices);
             problem_add_error(errors, field, detail);
             return 0;
         }

@@ -179,6 +179,13 @@ validate_uuid(const char *s)
 }
 
 int
+validate_gss_code(const char *s)
+{
+    return s != NULL && strlen(s) == 9 && s[0] >= 'A' && s[0] <= 'Z'
+           && strspn(s + 1, "0123456789") == 8;
+}
+
+int
 validate_date(const char *s)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -24,12 +24,21 @@
  * line end). ONSPD records are about 500 bytes. */
 #define POSTCODES_RECORD_MAX 65536
 
-/* Imports the CSV at `path` (header row; columns pcds, lat, long, doterm) into a new table with
- * COPY, then swaps it in atomically with its outward-code centroids; a bad file leaves the old
- * table as it was. Progress goes to `progress` when it is a terminal; the summary (rows read,
- * loaded, skipped) to `out`. Returns 0, or -1 with one line in `err`. */
+/* Imports the CSV at `path` (header row; columns pcds, lat, long, doterm, and oslaua or laua and
+ * ctry when present: a district or country that is not a GSS code, or a pseudo-code such as
+ * E99999999, loads as NULL) into a new table with COPY, then swaps it in atomically with its
+ * outward-code centroids; a bad file leaves the old table as it was. Progress goes to `progress`
+ * when it is a terminal; the summary (rows read, loaded, skipped) to `out`. Returns 0, or -1 with
+ * one line in `err`. */
 int
 postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err, size_t errlen);
+
+/* Loads the ONS "LA_UA names and codes" CSV at `path` (a header row whose first two columns are
+ * the code and the name, e.g. LAD23CD,LAD23NM; further columns ignored) into local_authority,
+ * adding new districts and renaming known ones, in one transaction: a bad row (not a GSS code, no
+ * name, a code listed twice, bad CSV) loads nothing and is named by its line. The summary goes to
+ * `out`. Returns 0, or -1 with one line in `err`. */
+int postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t errlen);
 
 /* ---- Lookup (for the public routes) --------------------------------------------------------- */
 
@@ -68,7 +77,9 @@ struct postcodes_csv {
     size_t reclen;
     size_t *field; /* offsets of the fields in rec */
     int nfields, capfields;
-    long long bytes; /* bytes consumed so far */
+    long long bytes;    /* bytes consumed so far */
+    long long newlines; /* line feeds consumed so far */
+    long long line;     /* the line the current record starts on (1 is the first) */
 };
 
 enum postcodes_csv_status {
@@ -88,14 +99,15 @@ enum postcodes_csv_status postcodes_csv_next(struct postcodes_csv *r);
 /* Field i of the current record (NUL-terminated, quotes removed). */
 const char *postcodes_csv_field(const struct postcodes_csv *r, int i);
 
-/* Column positions of the fields the import uses. */
+/* Column positions of the fields the import uses; oslaua and ctry are -1 when absent. */
 struct postcodes_columns {
-    int pcds, lat, lon, doterm, count;
+    int pcds, lat, lon, doterm, oslaua, ctry, count;
 };
 
 /* Finds pcds, lat, long and doterm in the header record (names compared case-insensitively,
- * outer spaces ignored; the reader drops a UTF-8 byte-order mark). Returns 0, or -1 with the
- * missing names in `err`. */
+ * outer spaces ignored; the reader drops a UTF-8 byte-order mark), and the optional local
+ * authority district (oslaua in the ONSPD, laua in the NSPL) and country (ctry). Returns 0, or -1
+ * with the missing names in `err`. */
 int postcodes_columns_find(const struct postcodes_csv *r,
                            struct postcodes_columns *cols,
                            char *err,

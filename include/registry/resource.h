@@ -20,6 +20,7 @@ enum filter_type {
     FILTER_UUID,
     FILTER_DATE,       /* YYYY-MM-DD */
     FILTER_EMAIL_TEXT, /* 1 to 254 characters: part of an email address */
+    FILTER_GSS_CODE,   /* an ONS GSS code (validate_gss_code), e.g. a local authority */
 };
 
 struct filter {
@@ -131,8 +132,8 @@ void resource_choices_text(const char *const *choices, char *buf, size_t len);
 int resource_has_error(json_t *errors, const char *field);
 
 /* Checks that the array member `field` of `in` (if present) has no repeats and only values of
- * `known` (NULL-terminated), adding one error naming the field otherwise. Returns 1 when it is
- * fine or absent. */
+ * `known` (NULL-terminated; NULL: any string), adding one error naming the field otherwise. Returns
+ * 1 when it is fine or absent. */
 int resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors);
 
 /* 1 when `p` is the licensing body, or an org_admin of organisation `org` (of any organisation

@@ -18,6 +18,8 @@ int validate_uuid(const char *s);
 int validate_date(const char *s);  /* YYYY-MM-DD, a real calendar date */
 int validate_url(const char *s);   /* http:// or https:// with a host */
 int validate_phone(const char *s); /* digits, spaces, +, (, ), -; 7 to 15 digits */
+/* An ONS GSS code: a capital letter and 8 digits, as E06000035 (Medway) or E92000001 (England). */
+int validate_gss_code(const char *s);
 
 /* 1 when `s` is valid UTF-8 without control characters, of min..max characters. */
 int validate_text(const char *s, size_t min, size_t max);

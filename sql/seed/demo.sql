@@ -163,9 +163,13 @@ ON CONFLICT DO NOTHING;
 
 -- Postcodes and delivery locations -----------------------------------------------------------
 
--- Centroids for every location's postcode, and a few neighbours (for "near me" searches).
-INSERT INTO postcode (postcode, latitude, longitude)
-VALUES
+-- Centroids for every location's postcode, and a few neighbours (for "near me" searches), with
+-- their real local authority districts and countries (ONS GSS codes, by outward code: each of
+-- these outward codes lies in one district). A postcode loaded earlier without them gets them; a
+-- district a real import set is left alone.
+INSERT INTO postcode (postcode, latitude, longitude, oslaua, ctry)
+SELECT v.postcode, v.latitude, v.longitude, d.oslaua, d.ctry
+FROM (VALUES
   ('ME4 4TR', 51.3853, 0.5233), ('ME4 5BA', 51.3745, 0.5370), ('ME7 5XX', 51.3780, 0.5570),
   ('BS1 4NT', 51.4508, -2.5945), ('BS5 0AX', 51.4593, -2.5664), ('BS10 6DF', 51.4960, -2.5930),
   ('EH6 8RG', 55.9650, -3.1770), ('EH16 4AX', 55.9330, -3.1370), ('WF2 9AG', 53.6750, -1.5200),
@@ -179,7 +183,43 @@ VALUES
   ('BS5 0BB', 51.4600, -2.5650), ('LS7 3HB', 53.8190, -1.5300), ('LS9 7AB', 53.8010, -1.5210),
   ('M4 6BF', 53.4830, -2.2270), ('SA1 8BZ', 51.6220, -3.9320), ('CF10 5BG', 51.4710, -3.1660),
   ('TR1 2TH', 50.2620, -5.0530), ('EH6 8RU', 55.9640, -3.1760)
+) AS v (postcode, latitude, longitude)
+JOIN (VALUES
+  ('ME4', 'E06000035', 'E92000001'), ('ME7', 'E06000035', 'E92000001'),
+  ('BS1', 'E06000023', 'E92000001'), ('BS5', 'E06000023', 'E92000001'),
+  ('BS10', 'E06000023', 'E92000001'), ('EH6', 'S12000036', 'S92000003'),
+  ('EH16', 'S12000036', 'S92000003'), ('WF2', 'E08000036', 'E92000001'),
+  ('CF10', 'W06000015', 'W92000004'), ('CF11', 'W06000015', 'W92000004'),
+  ('SA1', 'W06000011', 'W92000004'), ('LS7', 'E08000035', 'E92000001'),
+  ('LS8', 'E08000035', 'E92000001'), ('LS9', 'E08000035', 'E92000001'),
+  ('M4', 'E08000003', 'E92000001'), ('M8', 'E08000003', 'E92000001'),
+  ('NR1', 'E07000148', 'E92000001'), ('NR30', 'E07000145', 'E92000001'),
+  ('NE6', 'E08000021', 'E92000001'), ('B11', 'E08000025', 'E92000001'),
+  ('TR1', 'E06000052', 'E92000001'), ('TR18', 'E06000052', 'E92000001')
+) AS d (outward, oslaua, ctry) ON d.outward = split_part(v.postcode, ' ', 1)
+ON CONFLICT (postcode) DO UPDATE SET oslaua = EXCLUDED.oslaua, ctry = EXCLUDED.ctry
+WHERE postcode.oslaua IS NULL;
+
+-- The names of those districts (and of Neath Port Talbot, which Swansea Bay also serves), as the
+-- ONS "LA_UA names and codes" file spells them; import-areas renames them when it runs.
+INSERT INTO local_authority (code, name)
+VALUES
+  ('E06000035', 'Medway'), ('E06000023', 'Bristol, City of'), ('S12000036', 'City of Edinburgh'),
+  ('E08000036', 'Wakefield'), ('W06000015', 'Cardiff'), ('W06000011', 'Swansea'),
+  ('W06000012', 'Neath Port Talbot'), ('E08000035', 'Leeds'), ('E08000003', 'Manchester'),
+  ('E07000148', 'Norwich'), ('E07000145', 'Great Yarmouth'),
+  ('E08000021', 'Newcastle upon Tyne'), ('E08000025', 'Birmingham'), ('E06000052', 'Cornwall')
 ON CONFLICT DO NOTHING;
+
+-- The districts each organisation is commissioned for (Sparkbrook, revoked, none), unless set.
+UPDATE organisation o SET serves_areas = a.areas::text[]
+FROM (VALUES
+  (1, '{E06000035}'), (2, '{E06000023}'), (3, '{S12000036}'), (4, '{E08000036}'),
+  (5, '{W06000015}'), (6, '{W06000011,W06000012}'), (7, '{E08000035}'), (8, '{E08000003}'),
+  (9, '{E07000148,E07000145}'), (10, '{E08000021}'), (12, '{E06000052}')
+) AS a (n, areas)
+WHERE o.id = ('7b0c1a3e-0000-4000-8000-0000000000' || lpad(a.n::text, 2, '0'))::uuid
+  AND o.serves_areas = '{}';
 
 -- 25 sites: 9 community, 7 family centres, 4 health, 4 schools, 1 prison. Schools and the
 -- prison are never public; Sparkbrook's hub closed with its revoked licence (inactive).

@@ -5,10 +5,25 @@
 # real file, about a third of the rows terminated and 1% without a grid reference.
 #
 #   tests/integration/gen_postcodes.sh ROWS > onspd.csv     # e.g. 2700000 for the full size
+#   tests/integration/gen_postcodes.sh --areas > la_ua.csv  # the names of their districts
 #
-# The postcodes are unique and valid, in ~3000 districts; positions are spread over England.
+# The postcodes are unique and valid, in ~3000 outward codes; positions are spread over England.
+# Their local authority districts (oslaua) are E07000000 to E07000999 (as many as the file has
+# rows, up to 1000), their country (ctry) England. --areas writes the "LA_UA names and codes"
+# file for those 1000 districts as ONS publishes it (LAD23CD,LAD23NM,LAD23NMW; CRLF; a name with
+# a comma quoted).
 set -euo pipefail
-rows="${1:?usage: gen_postcodes.sh ROWS}"
+if [[ "${1:-}" == "--areas" ]]; then
+    LC_ALL=C awk 'BEGIN {
+        ORS = "\r\n"
+        print "LAD23CD,LAD23NM,LAD23NMW"
+        for (d = 0; d < 1000; d++) {
+            printf "E07000%03d,\"Synthetic District %03d, Borough of\"," ORS, d, d
+        }
+    }'
+    exit 0
+fi
+rows="${1:?usage: gen_postcodes.sh ROWS | --areas}"
 [[ "$rows" =~ ^[0-9]+$ ]] || { echo "gen_postcodes.sh: ROWS must be a number" >&2; exit 2; }
 LC_ALL=C awk -v rows="$rows" 'BEGIN {
     ORS = "\r\n"

@@ -1,7 +1,8 @@
 /* it_demo.c: `mpact-registry seed-demo` against a fresh database, twice. Both runs succeed and
  * the second adds nothing; the data has the promised shape (12 organisations in every licence
  * state, 60 facilitators in every status including lapsed, 4 training sessions whose outcomes
- * match the accreditations, 25 locations with postcodes and coordinates, 15 programme runs);
+ * match the accreditations, 25 locations with postcodes, coordinates and their local authority
+ * districts, 15 programme runs);
  * every programme run satisfies the licensing rules on its start date (licence active, location
  * the organisation's and active, enough facilitators, each eligible for that organisation); no
  * prison or school site is public; and the demo admin signs in with REGISTRY_DEMO_PASSWORD. */
@@ -31,6 +32,7 @@ static const char *const counted_tables[] = {
     "training_session_trainer",
     "enrolment",
     "postcode",
+    "local_authority",
     "location",
     "programme_run",
     "programme_facilitator",
@@ -254,6 +256,27 @@ test_shape(void **state)
                                  " AND p.longitude = l.longitude)"),
                      0);
     assert_true(it_count(s, "SELECT count(*) FROM postcode") > 25);
+
+    /* Every site is in its district (Medway's three in Medway, E06000035), named, with its
+     * country; every organisation but revoked Sparkbrook serves known districts, its sites'. */
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l JOIN postcode p"
+                                 " ON p.postcode = l.postcode AND p.ctry IS NOT NULL"
+                                 " JOIN local_authority a ON a.code = p.oslaua"),
+                     25);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l JOIN postcode p"
+                                 " ON p.postcode = l.postcode WHERE p.oslaua = 'E06000035'"
+                                 " AND l.organisation_id = '7b0c1a3e-0000-4000-8000-000000000001'"),
+                     3);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM organisation WHERE serves_areas <> '{}'"),
+                     11);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM organisation o, unnest(o.serves_areas) c"
+                                 " WHERE c NOT IN (SELECT code FROM local_authority)"),
+                     0);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l JOIN organisation o"
+                                 " ON o.id = l.organisation_id JOIN postcode p"
+                                 " ON p.postcode = l.postcode WHERE o.serves_areas <> '{}'"
+                                 " AND p.oslaua <> ALL (o.serves_areas)"),
+                     0);
 
     /* Runs past and upcoming; completed ones carry their figures. */
     assert_true(it_count(s, "SELECT count(*) FROM programme_run WHERE starts_on > registry_today()"

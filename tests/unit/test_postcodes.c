@@ -215,6 +215,52 @@ test_columns_any_order(void **state)
 }
 
 static void
+test_columns_districts(void **state)
+{
+    struct reader r;
+    struct postcodes_columns cols;
+    char err[200];
+
+    (void)state;
+    /* ONSPD: oslaua; the NSPL's laua counts only when there is no oslaua. */
+    reader_open(&r, "pcds,laua,lat,long,doterm,OSLAUA,ctry\n"
+                    "pcds,lat,long,doterm,laua\n"
+                    "pcds,lat,long,doterm\n");
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(postcodes_columns_find(&r.csv, &cols, err, sizeof(err)), 0);
+    assert_int_equal(cols.oslaua, 5);
+    assert_int_equal(cols.ctry, 6);
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(postcodes_columns_find(&r.csv, &cols, err, sizeof(err)), 0);
+    assert_int_equal(cols.oslaua, 4);
+    assert_int_equal(cols.ctry, -1);
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(postcodes_columns_find(&r.csv, &cols, err, sizeof(err)), 0);
+    assert_int_equal(cols.oslaua, -1);
+    assert_int_equal(cols.ctry, -1);
+    reader_close(&r);
+}
+
+/* Each record knows the line it starts on: empty lines, CRLF and quoted line breaks counted. */
+static void
+test_record_lines(void **state)
+{
+    struct reader r;
+
+    (void)state;
+    reader_open(&r, "a,b\r\n\r\nc,\"d\ne\"\nf\n\n\ng,\"unclosed\n");
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(r.csv.line, 1);
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(r.csv.line, 3);
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_RECORD);
+    assert_int_equal(r.csv.line, 5);
+    assert_int_equal(postcodes_csv_next(&r.csv), POSTCODES_CSV_MALFORMED);
+    assert_int_equal(r.csv.line, 8);
+    reader_close(&r);
+}
+
+static void
 test_columns_missing(void **state)
 {
     struct reader r;
@@ -312,5 +358,7 @@ TEST_MAIN(NULL,
           cmocka_unit_test(test_csv_empty),
           cmocka_unit_test(test_columns_any_order),
           cmocka_unit_test(test_columns_missing),
+          cmocka_unit_test(test_columns_districts),
+          cmocka_unit_test(test_record_lines),
           cmocka_unit_test(test_row_classify),
           cmocka_unit_test(test_normalise))

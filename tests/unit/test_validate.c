@@ -183,6 +183,23 @@ test_uuid(void **state)
 }
 
 static void
+test_gss_code(void **state)
+{
+    (void)state;
+    assert_true(validate_gss_code("E06000035"));
+    assert_true(validate_gss_code("S12000036"));
+    assert_true(validate_gss_code("W92000004"));
+    assert_false(validate_gss_code(NULL));
+    assert_false(validate_gss_code(""));
+    assert_false(validate_gss_code("e06000035"));
+    assert_false(validate_gss_code("E0600003"));
+    assert_false(validate_gss_code("E060000351"));
+    assert_false(validate_gss_code("E0600003X"));
+    assert_false(validate_gss_code(" E06000035"));
+    assert_false(validate_gss_code("106000035"));
+}
+
+static void
 test_date(void **state)
 {
     static const char *const good[] = {
@@ -825,6 +842,7 @@ TEST_MAIN(NULL,
           cmocka_unit_test(test_postcode_outlen),
           cmocka_unit_test(test_email),
           cmocka_unit_test(test_uuid),
+          cmocka_unit_test(test_gss_code),
           cmocka_unit_test(test_date),
           cmocka_unit_test(test_url),
           cmocka_unit_test(test_phone),
