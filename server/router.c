@@ -22,6 +22,7 @@
 #include "registry/facilitators.h"
 #include "registry/health.h"
 #include "registry/http.h"
+#include "registry/impact.h"
 #include "registry/licences.h"
 #include "registry/locations.h"
 #include "registry/logging.h"
@@ -186,6 +187,7 @@ static const struct route routes[] = {
 
     ROUTE(GET, "/v1/reports/summary", reports_summary, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/expiring", reports_expiring, ADMIN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/v1/reports/delivery", impact_report, USER, "delivery:read", ROUTE_DB_READ),
 
     ROUTE(POST, "/v1/webhooks", webhooks_create, USER, NULL, ROUTE_DB),
     RES_ROUTE(GET, "/v1/webhooks", webhook_resource, LIST, USER, NULL, ROUTE_DB),
@@ -225,11 +227,12 @@ router_stmts_check(void)
 }
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
-    audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
-    programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     delivery_stmts,
-    outcomes_stmts,   refdata_stmts,      NULL,
+    health_stmts,   tokens_stmts,       users_stmts,        organisations_stmts,
+    licences_stmts, audit_stmts,        facilitators_stmts, courses_stmts,
+    training_stmts, locations_stmts,    programmes_stmts,   reports_stmts,
+    public_stmts,   openreferral_stmts, postcodes_stmts,    clients_stmts,
+    webhooks_stmts, variants_stmts,     scheduler_stmts,    delivery_stmts,
+    outcomes_stmts, refdata_stmts,      impact_stmts,       NULL,
 };
 
 size_t

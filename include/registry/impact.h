@@ -1,0 +1,11 @@
+/* impact.h: GET /v1/reports/delivery, the impact report (impact.c). */
+#ifndef REGISTRY_IMPACT_H
+#define REGISTRY_IMPACT_H
+
+#include "registry/db.h"
+#include "registry/http.h"
+
+extern const struct db_stmt impact_stmts[];
+int impact_report(struct req *r); /* GET /v1/reports/delivery */
+
+#endif

@@ -1,0 +1,463 @@
+/* impact.c: GET /v1/reports/delivery, what M-PACT delivered and achieved, from the runs'
+ * delivery records and outcome statistics (delivery.c, outcomes.c): the report a commissioner's
+ * briefing, a licensee's return or the licensing body's national figures are written from.
+ *
+ * Filters: from, to (YYYY-MM-DD, on the run's ends_on), local_authority (one or more ONS codes,
+ * comma-separated: the district of the run's site), organisation_id, variant. The figures count
+ * the completed runs (their records are complete); runs in progress are counted and listed.
+ * - runs: completed, in_progress, items (organisation, site, local authority, dates, variant,
+ *   status, families started and completed);
+ * - families: referred, assessed, started, completed, capacity, completion_rate (completed /
+ *   started), places_filled (started / capacity);
+ * - adults and children: totals and breakdowns (relationship or age band x gender), with the
+ *   share of male carers; referrals_by_source, onward_referrals; sessions delivered / planned;
+ *   review and reunion held (runs);
+ * - outcomes: per measure, the runs and pairs counted, combined exactly from the runs' sums
+ *   (stats_combine), summarised as outcomes.c summarises one run;
+ * - feedback: per statement, the counts and the shares of agree / neither / disagree;
+ * - cost: total, per family started and completed, over the runs with a cost (and how many);
+ *   sroi: an estimate, savings per family completed (sroi_setting, with its source and year) x
+ *   families completed / cost, always labelled an estimate;
+ * - series: the headline figures by year of ends_on; previous: the same headline figures for the
+ *   period of the same length just before `from` (when both from and to are given).
+ * Who: the licensing body, everything; a licensee, its own organisation's runs (the router lets
+ * any signed-in user in; API clients with delivery:read). JSON, or CSV with one row per figure
+ * (path, value). */
+#include "registry/impact.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "registry/auth.h"
+#include "registry/csv.h"
+#include "registry/dbreply.h"
+#include "registry/problem.h"
+#include "registry/query.h"
+#include "registry/stats.h"
+#include "registry/validate.h"
+
+#define IMP_MAX_AREAS 50
+
+/* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
+ * authority codes (a text[]), $4 variant, $5 from, $6 to. */
+#define IMP_RUNS                                                                                   \
+    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"             \
+    " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
+    " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
+    " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
+    " WHERE p.status IN ('running', 'completed')"                                                  \
+    " AND ($1::uuid IS NULL OR p.organisation_id = $1::uuid)"                                      \
+    " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
+    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]))"                                    \
+    " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
+    " AND ($5::date IS NULL OR p.ends_on >= $5::date)"                                             \
+    " AND ($6::date IS NULL OR p.ends_on <= $6::date)), "                                          \
+    "c AS (SELECT * FROM r WHERE status = 'completed') "
+
+/* A breakdown of one level ({code: n}) or two ({code: {code: n}}) summed over c. */
+#define IMP_SUM1(col)                                                                              \
+    "(SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (SELECT e.key AS k, sum(e.value::int)"    \
+    " AS n FROM c, jsonb_each_text(c." col ") e GROUP BY e.key) x) AS " col
+#define IMP_SUM2(col)                                                                              \
+    "(SELECT coalesce(jsonb_object_agg(k1, g), '{}') FROM (SELECT k1, jsonb_object_agg(k2, n)"     \
+    " AS g FROM (SELECT a.key AS k1, b.key AS k2, sum(b.value::int) AS n FROM c,"                  \
+    " jsonb_each(c." col                                                                           \
+    ") a, jsonb_each_text(a.value) b GROUP BY 1, 2) y GROUP BY k1) x) AS " col
+
+/* The headline figures of a set of completed runs `s`. */
+#define IMP_HEADLINE(s)                                                                            \
+    "jsonb_build_object('runs', count(*), 'families_started', sum(" s ".families_started),"        \
+    " 'families_completed', sum(" s ".families_completed), 'adults', sum(" s ".adults),"           \
+    " 'children', sum(" s ".children))"
+
+const struct db_stmt impact_stmts[] = {
+    {"imp_report",
+     "WITH " IMP_RUNS "SELECT (SELECT count(*) FROM c) AS runs_completed,"
+     " (SELECT count(*) FROM r WHERE status = 'running') AS runs_in_progress,"
+     " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'organisation_id',"
+     "  organisation_id, 'organisation_name', org_name, 'site_name', site_name, 'local_authority',"
+     "  CASE WHEN la_code IS NOT NULL THEN jsonb_build_object('code', la_code, 'name', la_name)"
+     "  END, 'starts_on', starts_on, 'ends_on', ends_on, 'variant', variant, 'status', status,"
+     "  'families_started', families_started, 'families_completed', families_completed)"
+     "  ORDER BY ends_on, id), '[]') FROM r) AS run_list,"
+     " (SELECT jsonb_build_object('referred', sum(families_referred), 'assessed',"
+     "  sum(families_assessed), 'started', sum(families_started), 'completed',"
+     "  sum(families_completed), 'capacity', sum(capacity_families), 'adults', sum(adults),"
+     "  'children', sum(children), 'sessions_delivered', sum(sessions_delivered),"
+     "  'sessions_planned', sum(sessions_planned), 'review_held', count(*) FILTER (WHERE"
+     "  review_held), 'reunion_held', count(*) FILTER (WHERE reunion_held), 'cost_gbp',"
+     "  sum(delivery_cost_gbp), 'costed_runs', count(delivery_cost_gbp), 'costed_started',"
+     "  sum(families_started) FILTER (WHERE delivery_cost_gbp IS NOT NULL), 'costed_completed',"
+     "  sum(families_completed) FILTER (WHERE delivery_cost_gbp IS NOT NULL)) FROM c) AS "
+     "totals, " IMP_SUM1("referrals_by_source") ", " IMP_SUM1("onward_referrals") ", " IMP_SUM2("ad"
+                                                                                                "ul"
+                                                                                                "ts"
+                                                                                                "_b"
+                                                                                                "y_"
+                                                                                                "re"
+                                                                                                "la"
+                                                                                                "ti"
+                                                                                                "on"
+                                                                                                "sh"
+                                                                                                "i"
+                                                                                                "p") ", " IMP_SUM2(
+         "children_by_age_band") ", " IMP_SUM2("feedback") ","
+                                                           " (SELECT "
+                                                           "coalesce(jsonb_agg(jsonb_build_object('"
+                                                           "measure_code', m.code, 'measure_name',"
+                                                           "  m.name, 'respondent', m.respondent, "
+                                                           "'higher_is_better', "
+                                                           "m.higher_is_better, 'runs',"
+                                                           "  x.runs, 'n', x.n, 'pre', x.pre, "
+                                                           "'post', x.post, 'd', x.d, 'd2', x.d2, "
+                                                           "'pre_only',"
+                                                           "  x.pre_only, 'post_only', "
+                                                           "x.post_only) ORDER BY m.code), '[]') "
+                                                           "FROM (SELECT o.measure_id,"
+                                                           "  count(*) AS runs, sum(o.n) AS n, "
+                                                           "sum(o.sum_pre) AS pre, sum(o.sum_post) "
+                                                           "AS post,"
+                                                           "  sum(o.sum_d) AS d, sum(o.sum_d2) AS "
+                                                           "d2, sum(o.pre_only) AS pre_only, "
+                                                           "sum(o.post_only)"
+                                                           "  AS post_only FROM c JOIN "
+                                                           "programme_outcome o ON o.run_id = c.id "
+                                                           "GROUP BY o.measure_id) x"
+                                                           "  JOIN outcome_measure m ON m.id = "
+                                                           "x.measure_id) AS outcomes,"
+                                                           " (SELECT coalesce(jsonb_agg(h ORDER BY "
+                                                           "y), '[]') FROM (SELECT extract(year "
+                                                           "FROM"
+                                                           "  c.ends_on)::int AS y, "
+                                                           "jsonb_build_object('year', "
+                                                           "extract(year FROM c.ends_on)::int) ||"
+                                                           "  " IMP_HEADLINE(
+                                                               "c") " AS h FROM c GROUP BY 1) s) "
+                                                                    "AS series,"
+                                                                    " (SELECT "
+                                                                    "jsonb_build_object('savings_"
+                                                                    "per_family_gbp', "
+                                                                    "savings_per_family_gbp, "
+                                                                    "'source',"
+                                                                    "  source, 'year', year) FROM "
+                                                                    "sroi_setting) AS "
+                                                                    "sroi_parameters"},
+    /* The headline figures of the period [$5, $6] (the one before the report's), with the
+     * report's other filters. */
+    {"imp_previous", "WITH " IMP_RUNS "SELECT " IMP_HEADLINE("c") " AS previous FROM c"},
+    /* The period of the same length as [$1, $2] just before it. */
+    {"imp_period", "SELECT ($1::date - ($2::date - $1::date) - 1)::text AS from,"
+                   " ($1::date - 1)::text AS to"},
+    {NULL, NULL},
+};
+
+/* Sets `key` of `o` to a / b, or null when b is 0 (or either is missing). */
+static void
+set_ratio(json_t *o, const char *key, json_t *a, json_t *b)
+{
+    double den = json_number_value(b);
+
+    json_object_set_new(
+        o, key, json_is_number(a) && den > 0 ? json_real(json_number_value(a) / den) : json_null());
+}
+
+/* The sum of the counts of one- or two-level breakdown `b` whose inner key is `inner` (NULL:
+ * every count). */
+static double
+count_sum(json_t *b, const char *inner)
+{
+    const char *k, *k2;
+    json_t *v, *w;
+    double n = 0;
+
+    json_object_foreach(b, k, v)
+    {
+        if (json_is_number(v)) {
+            n += json_number_value(v);
+            continue;
+        }
+        json_object_foreach(v, k2, w)
+        {
+            if (inner == NULL || strcmp(k2, inner) == 0) {
+                n += json_number_value(w);
+            }
+        }
+    }
+    return n;
+}
+
+/* Replaces each combined outcome of `outcomes` by its summary. */
+static void
+summarise_outcomes(json_t *outcomes)
+{
+    json_t *o;
+    size_t i;
+
+    json_array_foreach(outcomes, i, o)
+    {
+        struct outcome_sums s = {0, 0, 0, 0, 0, 0, 0};
+        struct outcome_summary m;
+        static const char *const sums[] = {"pre", "post", "d", "d2", NULL};
+        const char *const *k;
+
+        s.n = (long)json_integer_value(json_object_get(o, "n"));
+        s.pre = json_number_value(json_object_get(o, "pre"));
+        s.post = json_number_value(json_object_get(o, "post"));
+        s.d = json_number_value(json_object_get(o, "d"));
+        s.d2 = json_number_value(json_object_get(o, "d2"));
+        json_object_set_new(o, "sums",
+                            json_pack("{s:I, s:f, s:f, s:f, s:f}", "n", (json_int_t)s.n, "pre",
+                                      s.pre, "post", s.post, "d", s.d, "d2", s.d2));
+        for (k = sums; *k != NULL; k++) {
+            json_object_del(o, *k);
+        }
+        if (stats_summarise(&s, json_is_true(json_object_get(o, "higher_is_better")), &m) != 0) {
+            continue;
+        }
+        json_object_set_new(o, "mean_before", json_real(m.mean_pre));
+        json_object_set_new(o, "mean_after", json_real(m.mean_post));
+        json_object_set_new(o, "mean_change", json_real(m.mean_change));
+        json_object_set_new(o, "change",
+                            json_string(m.improved > 0   ? "improved"
+                                        : m.improved < 0 ? "worsened"
+                                                         : "unchanged"));
+        if (m.has_interval) {
+            json_object_set_new(o, "sd_change", json_real(m.sd_change));
+            json_object_set_new(o, "ci95", json_pack("[f, f]", m.ci_low, m.ci_high));
+            json_object_set_new(o, "p_value", json_real(m.p_value));
+            json_object_set_new(o, "significant", json_boolean(m.significant));
+        }
+        if (m.has_effect) {
+            json_object_set_new(o, "effect_size_dz", json_real(m.effect_dz));
+        }
+    }
+}
+
+/* Adds to each statement of `feedback` its shares of agree / neither / disagree. */
+static void
+feedback_shares(json_t *feedback)
+{
+    static const char *const answers[] = {"agree", "neither", "disagree", NULL};
+    const char *const *a;
+    const char *k;
+    json_t *v, *shares, *total;
+
+    json_object_foreach(feedback, k, v)
+    {
+        total = json_real(count_sum(v, NULL));
+        shares = json_object();
+        for (a = answers; *a != NULL; a++) {
+            set_ratio(shares, *a, json_object_get(v, *a), total);
+        }
+        json_object_set_new(v, "shares", shares);
+        json_decref(total);
+    }
+}
+
+/* Shapes the report from row 0 of imp_report (`previous`: imp_previous's, or NULL). */
+static json_t *
+report_json(const PGresult *res, const PGresult *previous)
+{
+    json_t *row = db_row_to_json(res, 0), *out = json_object(), *t, *fam, *adults, *children;
+    json_t *sessions, *cost, *sroi, *params, *value;
+    double saved;
+
+    t = json_object_get(row, "totals");
+    json_object_set_new(out, "runs",
+                        json_pack("{s:O, s:O, s:O}", "completed",
+                                  json_object_get(row, "runs_completed"), "in_progress",
+                                  json_object_get(row, "runs_in_progress"), "items",
+                                  json_object_get(row, "run_list")));
+    fam = json_pack("{s:O, s:O, s:O, s:O, s:O}", "referred", json_object_get(t, "referred"),
+                    "assessed", json_object_get(t, "assessed"), "started",
+                    json_object_get(t, "started"), "completed", json_object_get(t, "completed"),
+                    "capacity", json_object_get(t, "capacity"));
+    set_ratio(fam, "completion_rate", json_object_get(t, "completed"),
+              json_object_get(t, "started"));
+    set_ratio(fam, "places_filled", json_object_get(t, "started"), json_object_get(t, "capacity"));
+    json_object_set_new(out, "families", fam);
+    adults = json_pack("{s:O, s:O}", "total", json_object_get(t, "adults"), "by_relationship",
+                       json_object_get(row, "adults_by_relationship"));
+    value = json_real(count_sum(json_object_get(row, "adults_by_relationship"), "male"));
+    set_ratio(adults, "male_share", value, json_object_get(t, "adults"));
+    json_decref(value);
+    json_object_set_new(out, "adults", adults);
+    children = json_pack("{s:O, s:O}", "total", json_object_get(t, "children"), "by_age_band",
+                         json_object_get(row, "children_by_age_band"));
+    json_object_set_new(out, "children", children);
+    json_object_set(out, "referrals_by_source", json_object_get(row, "referrals_by_source"));
+    json_object_set(out, "onward_referrals", json_object_get(row, "onward_referrals"));
+    sessions = json_pack(
+        "{s:O, s:O, s:O, s:O}", "delivered", json_object_get(t, "sessions_delivered"), "planned",
+        json_object_get(t, "sessions_planned"), "review_held", json_object_get(t, "review_held"),
+        "reunion_held", json_object_get(t, "reunion_held"));
+    set_ratio(sessions, "delivered_rate", json_object_get(t, "sessions_delivered"),
+              json_object_get(t, "sessions_planned"));
+    json_object_set_new(out, "sessions", sessions);
+    summarise_outcomes(json_object_get(row, "outcomes"));
+    json_object_set(out, "outcomes", json_object_get(row, "outcomes"));
+    feedback_shares(json_object_get(row, "feedback"));
+    json_object_set(out, "feedback", json_object_get(row, "feedback"));
+    cost = json_pack("{s:O, s:O}", "total_gbp", json_object_get(t, "cost_gbp"), "costed_runs",
+                     json_object_get(t, "costed_runs"));
+    set_ratio(cost, "per_family_started_gbp", json_object_get(t, "cost_gbp"),
+              json_object_get(t, "costed_started"));
+    set_ratio(cost, "per_family_completed_gbp", json_object_get(t, "cost_gbp"),
+              json_object_get(t, "costed_completed"));
+    json_object_set_new(out, "cost", cost);
+    params = json_object_get(row, "sroi_parameters");
+    saved = json_number_value(json_object_get(params, "savings_per_family_gbp"))
+            * json_number_value(json_object_get(t, "costed_completed"));
+    value = json_real(saved);
+    sroi = json_pack("{s:s, s:O}", "label", "estimate", "parameters", params);
+    set_ratio(sroi, "ratio", value, json_object_get(t, "cost_gbp"));
+    json_decref(value);
+    json_object_set_new(out, "sroi", sroi);
+    json_object_set(out, "series", json_object_get(row, "series"));
+    json_object_set_new(out, "previous",
+                        previous != NULL ? db_row_to_json(previous, 0) : json_null());
+    if (previous != NULL) {
+        json_t *p = json_object_get(out, "previous");
+        json_object_update(p, json_object_get(p, "previous"));
+        json_object_del(p, "previous");
+    }
+    json_decref(row);
+    return out;
+}
+
+/* Writes every figure of `v` as a CSV row path,value into `rows` (arrays and objects flattened,
+ * paths joined with '.' and array items by index). */
+static void
+flatten(json_t *rows, const char *path, json_t *v)
+{
+    char sub[256];
+    const char *k;
+    json_t *w;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, w)
+        {
+            snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] != '\0' ? "." : "", k);
+            flatten(rows, sub, w);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, w)
+        {
+            snprintf(sub, sizeof(sub), "%s.%zu", path, i);
+            flatten(rows, sub, w);
+        }
+    } else {
+        json_array_append_new(rows, json_pack("{s:s, s:O}", "path", path, "value", v));
+    }
+}
+
+/* Checks local_authority (comma-separated codes) and writes it as a text[] literal into `arr`.
+ * Returns 0, or the status of the 400 sent. */
+static int
+areas_or_problem(struct req *r, const char *list, char *arr, size_t len)
+{
+    char code[16];
+    const char *p = list;
+    size_t used = 0, n = 0, k;
+
+    while (*p != '\0') {
+        k = strcspn(p, ",");
+        if (k == 0 || k >= sizeof(code) || ++n > IMP_MAX_AREAS) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "local_authority: one to %d ONS codes, comma-separated",
+                                IMP_MAX_AREAS);
+        }
+        memcpy(code, p, k);
+        code[k] = '\0';
+        if (!validate_gss_code(code)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "local_authority: %s is not an ONS code such as E06000035", code);
+        }
+        used += (size_t)snprintf(arr + used, len - used, "%s%s", used == 0 ? "{" : ",", code);
+        p += k + (p[k] == ',');
+    }
+    snprintf(arr + used, len - used, "}");
+    return 0;
+}
+
+int
+impact_report(struct req *r)
+{
+    static const char *const allowed[] = {"from",    "to", "local_authority", "organisation_id",
+                                          "variant", NULL};
+    struct query q;
+    PGresult *res = NULL, *prev = NULL, *period = NULL;
+    json_t *body = NULL, *rows = NULL;
+    const char *params[6], *from, *to, *v;
+    char areas[IMP_MAX_AREAS * 12 + 4];
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    from = query_get(&q, "from");
+    to = query_get(&q, "to");
+    if ((from != NULL && !validate_date(from)) || (to != NULL && !validate_date(to))) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "%s: a date as YYYY-MM-DD",
+                              from != NULL && !validate_date(from) ? "from" : "to");
+        goto out;
+    }
+    if (from != NULL && to != NULL && strcmp(to, from) < 0) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "to: on or after from");
+        goto out;
+    }
+    v = query_get(&q, "organisation_id");
+    if (v != NULL && !validate_uuid(v)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "organisation_id: a UUID");
+        goto out;
+    }
+    if ((v = query_get(&q, "variant")) != NULL && !validate_text(v, 1, 32)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "variant: text of 1 to 32 characters");
+        goto out;
+    }
+    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    params[1] = query_get(&q, "organisation_id");
+    params[2] = NULL;
+    if ((v = query_get(&q, "local_authority")) != NULL) {
+        if ((status = areas_or_problem(r, v, areas, sizeof(areas))) != 0) {
+            goto out;
+        }
+        params[2] = areas;
+    }
+    params[3] = query_get(&q, "variant");
+    params[4] = from;
+    params[5] = to;
+    if ((status = http_exec_or_problem(r, "imp_report", 6, params, &res)) != 0) {
+        goto out;
+    }
+    if (from != NULL && to != NULL) {
+        if ((status = http_exec_or_problem(r, "imp_period", 2, params + 4, &period)) != 0) {
+            goto out;
+        }
+        params[4] = db_value(period, 0, "from");
+        params[5] = db_value(period, 0, "to");
+        if ((status = http_exec_or_problem(r, "imp_previous", 6, params, &prev)) != 0) {
+            goto out;
+        }
+    }
+    body = report_json(res, prev);
+    if (http_wants_csv(r)) {
+        rows = json_array();
+        flatten(rows, "", body);
+        status = http_send_csv(r, 200, rows, NULL);
+    } else {
+        status = http_send_json(r, 200, body);
+    }
+out:
+    json_decref(rows);
+    json_decref(body);
+    PQclear(res);
+    PQclear(prev);
+    PQclear(period);
+    query_cleanup(&q);
+    return status;
+}

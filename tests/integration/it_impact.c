@@ -1,0 +1,323 @@
+/* it_impact.c: GET /v1/reports/delivery over HTTP against the real server and PostgreSQL, on a
+ * small fixture whose every figure is computed by hand in the comments below: the licensing
+ * body's whole view, a licensee's own runs only, the district filter, the previous period, the
+ * outcome statistics combined from two runs' sums, the CSV (one row per figure) parsed back,
+ * and bad filters answered 400.
+ *
+ * Fixture (made with SQL; the report reads only the stored records):
+ * - Medway (E06000035) site of A; Maidstone (E07000110) site of B.
+ * - R1 (A, Medway, ends 2025-03-01, completed): capacity 8, referred 6, assessed 5, started 5,
+ *   completed 4, adults 5 (mother/female 4, father/male 1), children 8 (8_11: female 4, male 4),
+ *   sessions 8 of 8, review and reunion held, cost 4000; referrals self 2, school 4; onward
+ *   advice 1; would_recommend 4/1/0; coping_efficacy pairs (2,3) (2,4) (3,4) (1,3): n 4, sums
+ *   before 8, after 14, d 6, d2 10.
+ * - R2 (B, Maidstone, ends 2025-06-01, completed): capacity 6, referred 4, assessed 4, started 3,
+ *   completed 3, adults 3 (mother/female 2, grandfather/male 1), children 5 (12_14 male 5),
+ *   sessions 7 of 8, review held, reunion not, no cost; referrals school 4; would_recommend
+ *   3/0/0; coping_efficacy pairs (3,3) (2,4): n 2, before 5, after 7, d 2, d2 4.
+ * - R3 (A, ends 2024-03-01, completed): started 2, completed 2, adults 2, children 2.
+ * - R4 (A, ends 2025-09-01, running); R5 (A, planned): not counted.
+ * For 2025-01-01..2025-12-31 the licensing body sees R1 + R2 (and R4 in progress):
+ * referred 10, assessed 9, started 8, completed 7, capacity 14, completion 7/8 = 0.875, places
+ * 8/14; adults 8, male share 2/8 = 0.25; children 13; referrals self 2, school 8; sessions 15 of
+ * 16; review 2, reunion 1; cost 4000 over 1 run, per family started 800, completed 1000; SROI
+ * 2213 x 4 / 4000 = 2.213; would_recommend agree 7 of 8 = 0.875. coping_efficacy combined: n 6,
+ * mean before 13/6, after 21/6 = 3.5, change 8/6; variance of d (14 - 64/6) / 5 = 2/3, sd
+ * 0.816497; se 1/3; t(0.975, 5) = 2.570582: interval 1.333333 -/+ 0.856861; d_z 1.632993.
+ * The previous period of the same length is 2024-01-02..2024-12-31: R3 only. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "itlib.h"
+
+#define ADMIN_EMAIL "admin@impact.example"
+#define PASSWORD    "impact-test-password-1"
+#define PERIOD      "from=2025-01-01&to=2025-12-31"
+
+struct fx {
+    IT_FX_HEAD;
+    char *org_a, *org_b, *a_admin;
+};
+
+/* A completed or running run of `org` at `loc` ending on `ends`, with the record's columns
+ * (NULL: left null) from `extra_cols` / `extra_vals` (SQL text of the fixture's own). */
+static char *
+make_run(struct fx *f,
+         const char *org,
+         const char *loc,
+         const char *status,
+         const char *ends,
+         const char *cols,
+         const char *vals)
+{
+    char *sql = it_fmt("INSERT INTO programme_run (organisation_id, location_id, variant,"
+                       " starts_on, ends_on, capacity_families, status%s)"
+                       " VALUES ($1::uuid, $2::uuid, 'standard', $3::date - 70, $3::date, %s, $4%s)"
+                       " RETURNING id::text",
+                       cols, strstr(vals, "/*cap6*/") != NULL ? "6" : "8", vals);
+    char *id = it_sql_text(f->s, sql, org, loc, ends, status);
+
+    free(sql);
+    return id;
+}
+
+static char *
+make_site(struct fx *f, const char *org, const char *postcode)
+{
+    return it_sql_text(f->s,
+                       "INSERT INTO location (organisation_id, name, kind, address_lines, town,"
+                       " postcode) VALUES ($1::uuid, 'Site ' || $2, 'community', '[\"1 Road\"]',"
+                       " 'Town', $2) RETURNING id::text",
+                       org, postcode);
+}
+
+static void
+outcome(struct fx *f, const char *run, const char *n, const char *sums)
+{
+    char *sql = it_fmt("INSERT INTO programme_outcome (run_id, measure_id, n, sum_pre, sum_post,"
+                       " sum_d, sum_d2) SELECT $1::uuid, id, $2::int, %s FROM outcome_measure"
+                       " WHERE code = 'coping_efficacy'",
+                       sums);
+
+    PQclear(it_sql(f->s, sql, run, n));
+    free(sql);
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f = it_fx_start(sizeof(*f), "impact", NULL, ADMIN_EMAIL, PASSWORD, IT_FX_HASH);
+    char *a_site, *b_site, *r1, *r2;
+
+    f->org_a = it_create_org(f->s, f->admin, NULL, NULL, "Impact A");
+    f->org_b = it_create_org(f->s, f->admin, NULL, NULL, "Impact B");
+    PQclear(it_sql(f->s, "INSERT INTO local_authority VALUES ('E06000035', 'Medway'),"
+                         " ('E07000110', 'Maidstone') ON CONFLICT DO NOTHING"));
+    PQclear(it_sql(f->s, "INSERT INTO postcode (postcode, latitude, longitude, oslaua) VALUES"
+                         " ('ME4 4QQ', 51.38, 0.52, 'E06000035'),"
+                         " ('ME14 1QQ', 51.27, 0.52, 'E07000110') ON CONFLICT DO NOTHING"));
+    a_site = make_site(f, f->org_a, "ME4 4QQ");
+    b_site = make_site(f, f->org_b, "ME14 1QQ");
+    r1 = make_run(f, f->org_a, a_site, "completed", "2025-03-01",
+                  ", families_referred, families_assessed, families_started, families_completed,"
+                  " adults, children, sessions_planned, sessions_delivered, review_held,"
+                  " reunion_held, delivery_cost_gbp, referrals_by_source, onward_referrals,"
+                  " adults_by_relationship, children_by_age_band, feedback",
+                  ", 6, 5, 5, 4, 5, 8, 8, 8, true, true, 4000, '{\"self\": 2, \"school\": 4}',"
+                  " '{\"advice\": 1}', '{\"mother\": {\"female\": 4}, \"father\": {\"male\": 1}}',"
+                  " '{\"8_11\": {\"female\": 4, \"male\": 4}}',"
+                  " '{\"would_recommend\": {\"agree\": 4, \"neither\": 1, \"disagree\": 0}}'");
+    r2 = make_run(f, f->org_b, b_site, "completed", "2025-06-01",
+                  ", families_referred, families_assessed, families_started, families_completed,"
+                  " adults, children, sessions_planned, sessions_delivered, review_held,"
+                  " reunion_held, referrals_by_source, onward_referrals, adults_by_relationship,"
+                  " children_by_age_band, feedback",
+                  "/*cap6*/, 4, 4, 3, 3, 3, 5, 8, 7, true, false, '{\"school\": 4}', '{}',"
+                  " '{\"mother\": {\"female\": 2}, \"grandfather\": {\"male\": 1}}',"
+                  " '{\"12_14\": {\"male\": 5}}',"
+                  " '{\"would_recommend\": {\"agree\": 3, \"neither\": 0, \"disagree\": 0}}'");
+    free(make_run(f, f->org_a, a_site, "completed", "2024-03-01",
+                  ", families_started, families_completed, adults, children", ", 2, 2, 2, 2"));
+    free(make_run(f, f->org_a, a_site, "running", "2025-09-01", "", ""));
+    free(make_run(f, f->org_a, a_site, "planned", "2025-10-01", "", ""));
+    outcome(f, r1, "4", "8, 14, 6, 10");
+    outcome(f, r2, "2", "5, 7, 2, 4");
+    f->a_admin =
+        it_licensee(f->s, f->hash, PASSWORD, "admin@a.impact.example", "org_admin", f->org_a);
+    free(a_site);
+    free(b_site);
+    free(r1);
+    free(r2);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+
+    free(f->org_a);
+    free(f->org_b);
+    free(f->a_admin);
+    return it_fx_teardown(state);
+}
+
+static void
+assert_near(json_t *v, double want)
+{
+    if (!json_is_number(v) || fabs(json_number_value(v) - want) > 1e-5) {
+        fail_msg("got %g, want %g", json_is_number(v) ? json_number_value(v) : NAN, want);
+    }
+}
+
+/* The number at `path` ("families.started", "outcomes.0.n") of `o`. */
+static json_t *
+at(json_t *o, const char *path)
+{
+    char buf[128], *save = NULL, *k;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (k = strtok_r(buf, ".", &save); k != NULL && o != NULL; k = strtok_r(NULL, ".", &save)) {
+        o = json_is_array(o) ? json_array_get(o, strtoul(k, NULL, 10)) : json_object_get(o, k);
+    }
+    return o;
+}
+
+static void
+test_licensing_body(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *b;
+
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    it_assert_status(&r, 200);
+    b = r.json;
+    assert_int_equal(json_integer_value(at(b, "runs.completed")), 2);
+    assert_int_equal(json_integer_value(at(b, "runs.in_progress")), 1);
+    assert_int_equal(json_array_size(at(b, "runs.items")), 3);
+    assert_string_equal(json_string_value(at(b, "runs.items.0.local_authority.name")), "Medway");
+    assert_near(at(b, "families.referred"), 10);
+    assert_near(at(b, "families.assessed"), 9);
+    assert_near(at(b, "families.started"), 8);
+    assert_near(at(b, "families.completed"), 7);
+    assert_near(at(b, "families.capacity"), 14);
+    assert_near(at(b, "families.completion_rate"), 0.875);
+    assert_near(at(b, "families.places_filled"), 8.0 / 14);
+    assert_near(at(b, "adults.total"), 8);
+    assert_near(at(b, "adults.male_share"), 0.25);
+    assert_near(at(b, "adults.by_relationship.mother.female"), 6);
+    assert_near(at(b, "adults.by_relationship.grandfather.male"), 1);
+    assert_near(at(b, "children.total"), 13);
+    assert_near(at(b, "children.by_age_band.12_14.male"), 5);
+    assert_near(at(b, "referrals_by_source.school"), 8);
+    assert_near(at(b, "referrals_by_source.self"), 2);
+    assert_near(at(b, "onward_referrals.advice"), 1);
+    assert_near(at(b, "sessions.delivered"), 15);
+    assert_near(at(b, "sessions.delivered_rate"), 15.0 / 16);
+    assert_near(at(b, "sessions.review_held"), 2);
+    assert_near(at(b, "sessions.reunion_held"), 1);
+    assert_near(at(b, "cost.total_gbp"), 4000);
+    assert_near(at(b, "cost.costed_runs"), 1);
+    assert_near(at(b, "cost.per_family_started_gbp"), 800);
+    assert_near(at(b, "cost.per_family_completed_gbp"), 1000);
+    assert_string_equal(json_string_value(at(b, "sroi.label")), "estimate");
+    assert_near(at(b, "sroi.ratio"), 2.213);
+    assert_near(at(b, "sroi.parameters.savings_per_family_gbp"), 2213);
+    assert_near(at(b, "feedback.would_recommend.agree"), 7);
+    assert_near(at(b, "feedback.would_recommend.shares.agree"), 0.875);
+    assert_near(at(b, "feedback.would_recommend.shares.disagree"), 0);
+    assert_string_equal(json_string_value(at(b, "outcomes.0.measure_code")), "coping_efficacy");
+    assert_near(at(b, "outcomes.0.runs"), 2);
+    assert_near(at(b, "outcomes.0.n"), 6);
+    assert_near(at(b, "outcomes.0.sums.d2"), 14);
+    assert_near(at(b, "outcomes.0.mean_before"), 13.0 / 6);
+    assert_near(at(b, "outcomes.0.mean_after"), 3.5);
+    assert_near(at(b, "outcomes.0.mean_change"), 8.0 / 6);
+    assert_near(at(b, "outcomes.0.sd_change"), 0.816497);
+    assert_near(at(b, "outcomes.0.ci95.0"), 8.0 / 6 - 0.856861);
+    assert_near(at(b, "outcomes.0.ci95.1"), 8.0 / 6 + 0.856861);
+    assert_near(at(b, "outcomes.0.effect_size_dz"), 1.632993);
+    assert_string_equal(json_string_value(at(b, "outcomes.0.change")), "improved");
+    assert_near(at(b, "series.0.year"), 2025);
+    assert_near(at(b, "series.0.families_started"), 8);
+    assert_near(at(b, "previous.runs"), 1);
+    assert_near(at(b, "previous.families_started"), 2);
+    it_resp_free(&r);
+}
+
+/* A licensee sees its own organisation's runs only, whatever it asks for. */
+static void
+test_licensee_own_runs(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->a_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 1);
+    assert_near(at(r.json, "families.started"), 5);
+    assert_near(at(r.json, "outcomes.0.n"), 4);
+    it_resp_free(&r);
+    it_getf(f->s, f->a_admin, &r, "/v1/reports/delivery?organisation_id=%s", f->org_b);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 0);
+    assert_int_equal(json_array_size(at(r.json, "runs.items")), 0);
+    it_resp_free(&r);
+}
+
+static void
+test_district_filter(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    it_get(f->s, "/v1/reports/delivery?local_authority=E07000110", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 1);
+    assert_near(at(r.json, "families.started"), 3);
+    assert_true(json_is_null(at(r.json, "previous")));
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?local_authority=E07000110,E06000035&" PERIOD, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 2);
+    it_resp_free(&r);
+}
+
+static void
+test_csv(void **state)
+{
+    struct fx *f = *state;
+    const char *headers[] = {"Accept: text/csv", NULL};
+    struct it_resp r;
+    json_t *rows;
+    size_t i, path, value;
+    int found = 0;
+
+    it_request(f->s, "GET", "/v1/reports/delivery?" PERIOD, f->admin, headers, NULL, &r);
+    it_assert_status(&r, 200);
+    rows = it_csv_parse(r.body);
+    path = it_csv_col(rows, "path");
+    value = it_csv_col(rows, "value");
+    for (i = 1; i < json_array_size(rows); i++) {
+        if (strcmp(it_csv_cell(rows, i, path), "families.started") == 0) {
+            assert_string_equal(it_csv_cell(rows, i, value), "8");
+            found = 1;
+        }
+    }
+    assert_true(found);
+    json_decref(rows);
+    it_resp_free(&r);
+}
+
+static void
+test_bad_filters(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        "local_authority=E0600003", "local_authority=E06000035,,E07000110",
+        "from=2025-02-30",          "from=2025-03-01&to=2025-01-01",
+        "organisation_id=nope",     "region=kent",
+    };
+    size_t i;
+
+    for (i = 0; i < IT_LEN(bad); i++) {
+        char *path = it_fmt("/v1/reports/delivery?%s", bad[i]);
+        it_expect(f->s, "GET", path, f->admin, NULL, 400);
+        free(path);
+    }
+    it_expect(f->s, "GET", "/v1/reports/delivery", NULL, NULL, 401);
+}
+
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_licensing_body),
+          cmocka_unit_test(test_licensee_own_runs),
+          cmocka_unit_test(test_district_filter),
+          cmocka_unit_test(test_csv),
+          cmocka_unit_test(test_bad_filters))
