@@ -488,18 +488,32 @@ put_coord(char *p, double v)
     return len;
 }
 
+/* Copies `s` without its outer spaces into `out`. 0, or -1 when it does not fit. */
+static int
+trim_copy(const char *s, char *out, size_t outlen)
+{
+    size_t n;
+
+    s += strspn(s, " ");
+    for (n = strlen(s); n > 0 && s[n - 1] == ' '; n--) {
+    }
+    if (n >= outlen) {
+        return -1;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
 /* Writes field `col` of the current record when it holds a GSS code (outer spaces ignored) that
  * is not a pseudo-code (E99999999: none), else \N (NULL). Returns the length. */
 static size_t
 put_code(char *p, const struct postcodes_csv *csv, int col)
 {
-    const char *v = col >= 0 ? postcodes_csv_field(csv, col) : "";
-    char code[10];
+    char code[16];
 
-    v += strspn(v, " ");
-    snprintf(code, sizeof(code), "%.9s", v);
-    if (!validate_gss_code(code) || strcmp(code + 1, "99999999") == 0
-        || v[9 + strspn(v + 9, " ")] != '\0') {
+    if (col < 0 || trim_copy(postcodes_csv_field(csv, col), code, sizeof(code)) != 0
+        || !validate_gss_code(code) || strcmp(code + 1, "99999999") == 0) {
         memcpy(p, "\\N", 2);
         return 2;
     }
@@ -905,23 +919,6 @@ out:
 }
 
 /* ---- Local authority names ------------------------------------------------------------------ */
-
-/* Copies `s` without its outer spaces into `out`. 0, or -1 when it does not fit. */
-static int
-trim_copy(const char *s, char *out, size_t outlen)
-{
-    size_t n;
-
-    s += strspn(s, " ");
-    for (n = strlen(s); n > 0 && s[n - 1] == ' '; n--) {
-    }
-    if (n >= outlen) {
-        return -1;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return 0;
-}
 
 /* 1 when header field `h` ends with `suffix` (case-insensitive, outer spaces ignored) or is
  * `plain`: LAD23CD or code. */

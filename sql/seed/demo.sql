@@ -164,9 +164,9 @@ ON CONFLICT DO NOTHING;
 -- Postcodes and delivery locations -----------------------------------------------------------
 
 -- Centroids for every location's postcode, and a few neighbours (for "near me" searches), with
--- their real local authority districts and countries (ONS GSS codes, by outward code: each of
--- these outward codes lies in one district). A postcode loaded earlier without them gets them; a
--- district a real import set is left alone.
+-- their real local authority districts and countries (ONS GSS codes, given by outward code: the
+-- demo's postcodes of each outward code lie in one district). A postcode loaded earlier without
+-- them gets them; a district a real import set is left alone.
 INSERT INTO postcode (postcode, latitude, longitude, oslaua, ctry)
 SELECT v.postcode, v.latitude, v.longitude, d.oslaua, d.ctry
 FROM (VALUES
