@@ -549,6 +549,7 @@ const BREAKDOWNS = [
     label: 'Where the families were referred from',
     hint: 'The families referred, by who referred them. They add up to the families referred.',
     head: 'Families referred',
+    rowHead: 'Referred by',
   },
   {
     name: 'onward_referrals',
@@ -556,6 +557,7 @@ const BREAKDOWNS = [
     label: 'Where families were referred on to',
     hint: 'The referrals the run made to other services, by kind of service.',
     head: 'Referrals made',
+    rowHead: 'Kind of service',
   },
   {
     name: 'adults_by_relationship',
@@ -658,7 +660,7 @@ function breakdownField(b, rows, cols, value) {
     h(
       'table',
       { class: 'govuk-table govuk-!-margin-bottom-2' },
-      h('thead', { class: 'govuk-table__head' }, h('tr', { class: 'govuk-table__row' }, h('th', { scope: 'col', class: 'govuk-table__header', text: cols ? b.head : '' }), columns.map((c) => h('th', { scope: 'col', class: 'govuk-table__header', text: c.name })))),
+      h('thead', { class: 'govuk-table__head' }, h('tr', { class: 'govuk-table__row' }, h('th', { scope: 'col', class: 'govuk-table__header', text: cols ? b.head : b.rowHead }), columns.map((c) => h('th', { scope: 'col', class: 'govuk-table__header', text: c.name })))),
       h(
         'tbody',
         { class: 'govuk-table__body' },
@@ -875,7 +877,7 @@ function outcomeSection(runId, m, o, d, writable) {
   if (f) {
     f.querySelector('textarea').setAttribute('autocomplete', 'off');
   }
-  return h('section', { class: 'govuk-!-margin-bottom-8', 'aria-labelledby': `measure-${code}` }, h('h3', { class: 'govuk-heading-s', id: `measure-${code}`, text: m.name }), summary, status, f);
+  return h('section', { class: 'govuk-!-margin-bottom-8', 'aria-labelledby': `measure-${code}` }, h('h3', { class: 'govuk-heading-s', id: `measure-${code}`, text: m.active ? m.name : `${m.name} (no longer used)` }), summary, status, f);
 }
 
 async function delivery({ params, gen }) {
@@ -929,7 +931,7 @@ async function delivery({ params, gen }) {
     recordForm,
     h2('Outcomes'),
     p('For each measure, paste the scores of those who answered both before and after the programme, one pair a line. The registry keeps only the number of pairs and their totals, never anyone’s scores, and this page clears them once they are sent. Sending again replaces what the run holds for that measure.'),
-    active.map((m) => outcomeSection(run.id, m, byCode[m.code], d, true)),
+    active.length ? active.map((m) => outcomeSection(run.id, m, byCode[m.code], d, true)) : p('No outcome measure is in use: the licensing body sets them.'),
     retired.map((m) => outcomeSection(run.id, m, byCode[m.code], d, false)),
   );
 }
