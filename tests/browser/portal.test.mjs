@@ -143,6 +143,9 @@ test('a licensee records a completed run’s delivery record and outcomes', () =
     await signIn(page, 'portal', MANAGER);
     const token = await pageToken(page);
     const runId = '9a000000-0000-4000-8000-000000000002';
+    // Every address the page asks for (no score may travel in one).
+    const requested = [];
+    page.on('request', (req) => requested.push(req.url()));
     const record = async () => (await apiAs(token, `/v1/programmes/${runId}/delivery`)).body;
     assert.equal((await record()).status, 'completed');
     assert.equal((await record()).families_referred, null);
@@ -287,6 +290,10 @@ test('a licensee records a completed run’s delivery record and outcomes', () =
       }
     }
     assert.equal(kept.local, '', 'nothing in localStorage');
+    for (const score of ['2.125', '3.125', '1.375', '2.375', '3.75']) {
+      assert.ok(!requested.some((u) => u.includes(score)), `score ${score} in a requested address`);
+    }
+    assert.ok(requested.some((u) => u.endsWith(`/v1/programmes/${runId}/outcomes/coping_efficacy`)), 'the scores went in a PUT body');
     await view(page, 'outcomes-recorded');
   }));
 
@@ -391,6 +398,11 @@ test('org_staff sees no write action; an admin in the portal is offered the cons
     await page.locator('a[href^="#/runs/"]').first().click();
     await page.locator('.govuk-summary-list').waitFor();
     assert.equal(await page.locator('main form').count(), 0, 'no form for org_staff on a run');
+    // The delivery record is theirs to keep too (the API lets org_staff write it).
+    await page.goto(url('/portal#/runs/9a000000-0000-4000-8000-000000000001/delivery'));
+    await page.locator('#delivery-form').waitFor();
+    assert.equal(await page.locator('#f-families_started').inputValue(), '7');
+    await view(page, 'staff-delivery');
     await page.getByRole('link', { name: 'Sites', exact: true }).click();
     await page.locator('table', { hasText: 'Your sites' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Add a site' }).count(), 0);
