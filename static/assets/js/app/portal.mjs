@@ -1,6 +1,7 @@
 // portal.mjs: the licensee portal (roles org_admin and org_staff). Their organisation and
-// licence, staff and the bulk status check, sites, programme runs, API clients and webhooks, all
-// through the /v1 API. org_staff only read: the write actions the API refuses them are hidden.
+// licence, staff and the bulk status check, sites, programme runs and their delivery records, API
+// clients and webhooks, all through the /v1 API. org_staff only read, but for a run's delivery
+// record, which the API lets them keep: the write actions the API refuses them are hidden.
 import { api, ApiError, get, getAll, session } from './api.mjs';
 import { form, showProblem, values } from './forms.mjs';
 import { pagedTable } from './lists.mjs';
@@ -467,7 +468,7 @@ async function run({ params, gen }) {
           rows: figures.map((f) => [f.label.replace(' (optional)', ''), f.type === 'checkbox' ? (f.value ? 'Yes' : 'No') : String(f.value ?? '')]),
         })
       : null,
-    ['running', 'completed'].includes(r.status)
+    DELIVERY_STATUSES.includes(r.status)
       ? h(
           'div',
           {},
