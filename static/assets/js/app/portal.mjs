@@ -580,6 +580,7 @@ const BREAKDOWNS = [
     name: 'feedback',
     kind: 'feedback_statement',
     inner: 'answer',
+    noTotal: true,
     label: 'Feedback from families',
     hint: 'How many agreed, neither agreed nor disagreed, or disagreed with each statement: for each statement, at most the adults and children taking part.',
     head: 'Statement',
@@ -635,7 +636,8 @@ function breakdownRows(items, kind, value) {
 // A table of number inputs, one per row (and column): a form group named by the breakdown, whose
 // first input has the id `f-<name>` that error summaries link to.
 function breakdownField(b, rows, cols, value) {
-  const total = h('p', { class: 'govuk-body govuk-!-margin-bottom-0', 'aria-live': 'polite', 'data-total': b.name });
+  // The total as it is typed (not for the feedback, whose limit is per statement).
+  const total = b.noTotal ? null : h('p', { class: 'govuk-body govuk-!-margin-bottom-0', 'aria-live': 'polite', 'data-total': b.name });
   let first = true;
   const cell = (r, c) => {
     const id = first ? `f-${b.name}` : `f-${b.name}-${r.code}${c ? `-${c.code}` : ''}`;
@@ -676,6 +678,9 @@ function breakdownField(b, rows, cols, value) {
     h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), wrap, total),
   );
   const sum = () => {
+    if (!total) {
+      return;
+    }
     let n = 0;
     for (const input of group.querySelectorAll('input[data-breakdown]')) {
       n += /^\d+$/.test(input.value.trim()) ? Number(input.value.trim()) : 0;
