@@ -138,6 +138,165 @@ test('a licensee records a run’s completion figures', () =>
     assert.equal((await apiAs(token, '/v1/programmes/9a000000-0000-4000-8000-000000000001')).body.families_completed, 7);
   }));
 
+test('a licensee records a completed run’s delivery record and outcomes', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    const token = await pageToken(page);
+    const runId = '9a000000-0000-4000-8000-000000000002';
+    // Every address the page asks for (no score may travel in one).
+    const requested = [];
+    page.on('request', (req) => requested.push(req.url()));
+    const record = async () => (await apiAs(token, `/v1/programmes/${runId}/delivery`)).body;
+    assert.equal((await record()).status, 'completed');
+    assert.equal((await record()).families_referred, null);
+
+    await page.goto(url(`/portal#/runs/${runId}`));
+    await page.locator('#delivery-link').click();
+    await page.locator('h1', { hasText: 'Delivery record' }).waitFor();
+    await page.locator('#delivery-form').waitFor();
+    // The figures the completion already recorded are there to correct.
+    assert.equal(await page.locator('#f-families_started').inputValue(), '6');
+    assert.equal(await page.locator('#f-adults').inputValue(), '8');
+    await view(page, 'delivery');
+
+    // Every figure, and each breakdown in its table (cells named by row and column).
+    const cell = (name) => page.getByLabel(name, { exact: true });
+    await page.locator('#f-families_referred').fill('7');
+    await page.locator('#f-families_assessed').fill('8');
+    await page.locator('#f-families_completed').fill('5');
+    await page.locator('#f-sessions_delivered').fill('11');
+    await page.locator('#f-delivery_cost_gbp').fill('4812');
+    for (const [label, n] of [
+      ['Children\'s social care: families referred', '3'],
+      ['Drug and alcohol treatment: families referred', '2'],
+      ['Self: families referred', '1'],
+      ['Domestic abuse service: referrals made', '2'],
+      ['Advice (e.g. Citizens Advice): referrals made', '1'],
+      ['Mother: Female', '5'],
+      ['Grandmother: Female', '2'],
+      ['Father: Male', '1'],
+      ['8 to 11: Female', '3'],
+      ['8 to 11: Male', '2'],
+      ['12 to 14: Female', '2'],
+      ['12 to 14: Male', '2'],
+      ['15 to 17: Male', '1'],
+      ['My wellbeing has improved: Agree', '7'],
+      ['My wellbeing has improved: Neither agree nor disagree', '1'],
+      ['I would recommend M-PACT: Agree', '8'],
+    ]) {
+      await cell(label).fill(n);
+    }
+    assert.equal(await page.locator('[data-total="referrals_by_source"]').textContent(), 'Total: 6');
+
+    // Two rules broken: more assessed than referred, and the referrals add up to 6, not 7.
+    await page.getByRole('button', { name: 'Save the delivery record' }).click();
+    const summary = page.locator('.govuk-error-summary');
+    await summary.waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    const text = await summary.textContent();
+    assert.match(text, /Families assessed: more families were assessed \(8\) than referred \(7\)\./);
+    assert.match(text, /Where the families were referred from: these add up to 6, but families referred is 7\./);
+    assert.doesNotMatch(text, /_/, 'no rule code shows through');
+    assert.equal(await summary.locator('a[href="#f-families_assessed"]').count(), 1);
+    assert.equal(await summary.locator('a[href="#f-referrals_by_source"]').count(), 1);
+    assert.equal(await page.locator('[data-field="referrals_by_source"].govuk-form-group--error').count(), 1);
+    // The link takes the user to the table's first cell.
+    await summary.locator('a[href="#f-referrals_by_source"]').click();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'f-referrals_by_source');
+    await view(page, 'delivery-refused');
+    assert.equal((await record()).families_referred, null, 'nothing was written');
+
+    // Corrected: saved, and read back in the form and through the API.
+    await page.locator('#f-families_assessed').fill('7');
+    await cell('School: families referred').fill('1');
+    await page.getByRole('button', { name: 'Save the delivery record' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'The delivery record is saved' }).waitFor();
+    assert.equal(await page.locator('#f-families_referred').inputValue(), '7');
+    assert.equal(await page.locator('#f-delivery_cost_gbp').inputValue(), '4812');
+    assert.equal(await cell('Mother: Female').inputValue(), '5');
+    assert.equal(await cell('I would recommend M-PACT: Agree').inputValue(), '8');
+    assert.equal(await page.locator('[data-total="adults_by_relationship"]').textContent(), 'Total: 8');
+    await view(page, 'delivery-saved');
+    const saved = await record();
+    assert.equal(saved.families_referred, 7);
+    assert.equal(saved.families_assessed, 7);
+    assert.equal(saved.delivery_cost_gbp, 4812);
+    assert.equal(saved.review_held, true);
+    assert.deepEqual(saved.referrals_by_source, { childrens_social_care: 3, drug_alcohol_treatment: 2, self: 1, school: 1 });
+    assert.deepEqual(saved.onward_referrals, { domestic_abuse: 2, advice: 1 });
+    assert.deepEqual(saved.adults_by_relationship, { mother: { female: 5 }, grandmother: { female: 2 }, father: { male: 1 } });
+    assert.deepEqual(saved.children_by_age_band, { '8_11': { female: 3, male: 2 }, '12_14': { female: 2, male: 2 }, '15_17': { male: 1 } });
+    assert.deepEqual(saved.feedback, { wellbeing_improved: { agree: 7, neither: 1 }, would_recommend: { agree: 8 } });
+
+    // Someone else changes the record meanwhile: saving says so, and writes nothing.
+    const current = await fetch(url(`/v1/programmes/${runId}/delivery`), { headers: { Authorization: `Bearer ${token}` } });
+    const { programme_id: _p, organisation_id: _o, status: _s, capacity_families: _c, updated_at: _u, ...figures } = await current.json();
+    const other = await fetch(url(`/v1/programmes/${runId}/delivery`), {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'If-Match': current.headers.get('ETag') },
+      body: JSON.stringify({ ...figures, delivery_cost_gbp: 5000 }),
+    });
+    assert.equal(other.status, 200);
+    await page.locator('#f-delivery_cost_gbp').fill('4900');
+    await page.getByRole('button', { name: 'Save the delivery record' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'Someone else changed this record since you opened it' }).waitFor();
+    assert.equal(forgiveFailedRequests(page, [412]), 1);
+    assert.equal((await record()).delivery_cost_gbp, 5000);
+
+    // Outcomes: the scores of the adults who answered before and after, pasted one pair a line.
+    // A score off the measure's scale (1 to 5) is refused, naming the line.
+    const box = page.locator('#f-pairs_coping_efficacy');
+    const form = page.locator('#outcome-coping_efficacy');
+    await box.fill('2.125, 3.125\n3.25, 7');
+    await form.getByRole('button', { name: 'Send scores' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'Scores before and after: line 2: every score is within the measure\'s scale, 1 to 5' }).waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    assert.equal(await page.locator('.govuk-error-summary a[href="#f-pairs_coping_efficacy"]').count(), 1);
+    // A line that is not a pair is caught before anything is sent.
+    await box.fill('2.125, 3.125\n2.5 and 4');
+    await form.getByRole('button', { name: 'Send scores' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'line 2 is not a pair of scores' }).waitFor();
+    await view(page, 'outcomes-refused');
+    assert.equal((await apiAs(token, `/v1/programmes/${runId}/outcomes`)).body.items.length, 0, 'nothing was recorded');
+
+    // Commas, tabs and spaces all separate; blank lines are skipped. The changes are 1, 1.5,
+    // 0.5 and 1: mean 1, sd 0.408, so the 95% interval is 1 ± 3.182 × 0.204 = 0.35 to 1.65.
+    await box.fill('2.125, 3.125\n2.5\t4\n\n3.25 3.75\n1.375,2.375\n');
+    await form.locator('#f-pre_only_coping_efficacy').fill('1');
+    await form.getByRole('button', { name: 'Send scores' }).click();
+    const status = page.locator('[data-status="coping_efficacy"]');
+    await status.filter({ hasText: 'holds the totals of 4 pairs' }).waitFor();
+    const shown = await page.locator('[data-summary="coping_efficacy"]').textContent();
+    assert.match(shown, /Adults with both scores\s*4/);
+    assert.match(shown, /Answered before only\s*1/);
+    assert.match(shown, /Mean before\s*2\.31/);
+    assert.match(shown, /Mean after\s*3\.31/);
+    assert.match(shown, /Mean change\s*\+1\.00 \(95% confidence interval \+0\.35 to \+1\.65; higher is better\)/);
+    assert.match(shown, /Improved\s*Statistically significant \(p = 0\.016\)/);
+    const summaryApi = (await apiAs(token, `/v1/programmes/${runId}/outcomes/coping_efficacy`)).body;
+    assert.equal(summaryApi.n, 4);
+    assert.ok(Math.abs(summaryApi.ci95[0] - 0.3504) < 0.001 && Math.abs(summaryApi.ci95[1] - 1.6496) < 0.001, `ci95 ${summaryApi.ci95}`);
+
+    // The scores are gone from the page, and were never kept in the browser or the URL.
+    assert.equal(await box.inputValue(), '');
+    assert.equal(await form.locator('#f-pre_only_coping_efficacy').inputValue(), '');
+    const kept = await page.evaluate(() => {
+      const all = (s) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i))}`).join('\n');
+      return { local: all(localStorage), session: all(sessionStorage), url: location.href, html: document.documentElement.outerHTML };
+    });
+    for (const score of ['2.125', '3.125', '1.375', '2.375', '3.75']) {
+      for (const where of ['local', 'session', 'url', 'html']) {
+        assert.ok(!kept[where].includes(score), `score ${score} found in ${where}`);
+      }
+    }
+    assert.equal(kept.local, '', 'nothing in localStorage');
+    for (const score of ['2.125', '3.125', '1.375', '2.375', '3.75']) {
+      assert.ok(!requested.some((u) => u.includes(score)), `score ${score} in a requested address`);
+    }
+    assert.ok(requested.some((u) => u.endsWith(`/v1/programmes/${runId}/outcomes/coping_efficacy`)), 'the scores went in a PUT body');
+    await view(page, 'outcomes-recorded');
+  }));
+
 test('a licensee adds a site, re-confirms its details, and manages an API client', () =>
   withBrowser(async (page) => {
     await signIn(page, 'portal', MANAGER);
@@ -239,6 +398,11 @@ test('org_staff sees no write action; an admin in the portal is offered the cons
     await page.locator('a[href^="#/runs/"]').first().click();
     await page.locator('.govuk-summary-list').waitFor();
     assert.equal(await page.locator('main form').count(), 0, 'no form for org_staff on a run');
+    // The delivery record is theirs to keep too (the API lets org_staff write it).
+    await page.goto(url('/portal#/runs/9a000000-0000-4000-8000-000000000001/delivery'));
+    await page.locator('#delivery-form').waitFor();
+    assert.equal(await page.locator('#f-families_started').inputValue(), '7');
+    await view(page, 'staff-delivery');
     await page.getByRole('link', { name: 'Sites', exact: true }).click();
     await page.locator('table', { hasText: 'Your sites' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Add a site' }).count(), 0);

@@ -1,8 +1,9 @@
 // portal.mjs: the licensee portal (roles org_admin and org_staff). Their organisation and
-// licence, staff and the bulk status check, sites, programme runs, API clients and webhooks, all
-// through the /v1 API. org_staff only read: the write actions the API refuses them are hidden.
+// licence, staff and the bulk status check, sites, programme runs and their delivery records, API
+// clients and webhooks, all through the /v1 API. org_staff only read, but for a run's delivery
+// record, which the API lets them keep: the write actions the API refuses them are hidden.
 import { api, ApiError, get, getAll, session } from './api.mjs';
-import { form, showProblem } from './forms.mjs';
+import { form, showProblem, values } from './forms.mjs';
 import { pagedTable } from './lists.mjs';
 import { navigate, render, route, setFlash, stale } from './router.mjs';
 import { startApp } from './shell.mjs';
@@ -11,7 +12,9 @@ import {
   banner,
   button,
   buttonLink,
+  clear,
   date,
+  field,
   h,
   h2,
   heading,
@@ -465,6 +468,15 @@ async function run({ params, gen }) {
           rows: figures.map((f) => [f.label.replace(' (optional)', ''), f.type === 'checkbox' ? (f.value ? 'Yes' : 'No') : String(f.value ?? '')]),
         })
       : null,
+    DELIVERY_STATUSES.includes(r.status)
+      ? h(
+          'div',
+          {},
+          h2('Delivery record'),
+          p('Who the run reached, where families came from and went on to, their feedback, and their scores before and after: as totals only.'),
+          p(link(r.status === 'completed' ? 'Record or correct what the run delivered' : 'Record what the run has delivered so far', `#/runs/${r.id}/delivery`, { id: 'delivery-link' })),
+        )
+      : null,
     canWrite && next.length
       ? h(
           'div',
@@ -511,6 +523,422 @@ async function run({ params, gen }) {
           }),
         )
       : null,
+  );
+}
+
+// The delivery record of a run ---------------------------------------------------------------
+//
+// GET/PUT /v1/programmes/{id}/delivery: the figures, and the breakdowns counted by the reference
+// items (GET /v1/reference-items). PUT replaces the whole record, with If-Match. The outcomes
+// (PUT /v1/programmes/{id}/outcomes/{measure}): the before/after scores pasted by the
+// practitioner are sent once and forgotten. They are never put in storage or the URL, and the
+// box is emptied once the service has them. The service keeps only their totals.
+
+const DELIVERY_STATUSES = ['running', 'completed'];
+const ANSWERS = [
+  { code: 'agree', name: 'Agree' },
+  { code: 'neither', name: 'Neither agree nor disagree' },
+  { code: 'disagree', name: 'Disagree' },
+];
+
+// Each breakdown: its member of the record, the reference kind of its rows and of its columns
+// (none: one column of counts; 'answer': the feedback answers).
+const BREAKDOWNS = [
+  {
+    name: 'referrals_by_source',
+    kind: 'referral_source',
+    label: 'Where the families were referred from',
+    hint: 'The families referred, by who referred them. They add up to the families referred.',
+    head: 'Families referred',
+    rowHead: 'Referred by',
+  },
+  {
+    name: 'onward_referrals',
+    kind: 'onward_referral',
+    label: 'Where families were referred on to',
+    hint: 'The referrals the run made to other services, by kind of service.',
+    head: 'Referrals made',
+    rowHead: 'Kind of service',
+  },
+  {
+    name: 'adults_by_relationship',
+    kind: 'carer_relationship',
+    inner: 'gender',
+    label: 'Adults, by relationship to the child and gender',
+    hint: 'They add up to the adults taking part.',
+    head: 'Relationship',
+  },
+  {
+    name: 'children_by_age_band',
+    kind: 'age_band',
+    inner: 'gender',
+    label: 'Children, by age and gender',
+    hint: 'They add up to the children taking part.',
+    head: 'Age',
+  },
+  {
+    name: 'feedback',
+    kind: 'feedback_statement',
+    inner: 'answer',
+    noTotal: true,
+    label: 'Feedback from families',
+    hint: 'How many agreed, neither agreed nor disagreed, or disagreed with each statement: for each statement, at most the adults and children taking part.',
+    head: 'Statement',
+  },
+];
+
+const count = (name, label, value, hint) => ({ name, label, hint, type: 'number', width: 'govuk-input--width-4', value, nullable: true });
+
+const deliverySpecs = (d, variantSessions) => [
+  {
+    legend: 'Families',
+    specs: [
+      count('families_referred', 'Families referred', d.families_referred),
+      count('families_assessed', 'Families assessed', d.families_assessed),
+      count('families_started', 'Families who started', d.families_started, `The run has ${d.capacity_families} places`),
+      count('families_completed', 'Families who completed', d.families_completed),
+    ],
+  },
+  {
+    legend: 'Sessions',
+    specs: [
+      count('sessions_planned', 'Sessions planned', d.sessions_planned, variantSessions ? `This variant plans ${variantSessions}` : null),
+      count('sessions_delivered', 'Sessions delivered', d.sessions_delivered),
+      { name: 'review_held', label: 'The family review was held', type: 'checkbox', value: d.review_held },
+      { name: 'reunion_held', label: 'The reunion was held', type: 'checkbox', value: d.reunion_held },
+    ],
+  },
+  {
+    legend: 'People taking part',
+    specs: [count('adults', 'Adults taking part', d.adults), count('children', 'Children taking part', d.children)],
+  },
+  {
+    legend: 'Cost',
+    specs: [
+      {
+        name: 'delivery_cost_gbp',
+        label: 'What the run cost your organisation, in pounds (optional)',
+        hint: 'Whole pounds, for example 4010',
+        type: 'number',
+        width: 'govuk-input--width-10',
+        value: d.delivery_cost_gbp,
+        nullable: true,
+      },
+    ],
+  },
+];
+
+// The rows of a breakdown: its kind's active items, and any retired one the record still counts.
+function breakdownRows(items, kind, value) {
+  return items.filter((i) => i.kind === kind && (i.active || (value && Object.hasOwn(value, i.code)))).map((i) => ({ code: i.code, name: i.active ? i.name : `${i.name} (no longer used)` }));
+}
+
+// A table of number inputs, one per row (and column): a form group named by the breakdown, whose
+// first input has the id `f-<name>` that error summaries link to.
+function breakdownField(b, rows, cols, value) {
+  // The total as it is typed (not for the feedback, whose limit is per statement).
+  const total = b.noTotal ? null : h('p', { class: 'govuk-body govuk-!-margin-bottom-0', 'aria-live': 'polite', 'data-total': b.name });
+  let first = true;
+  const cell = (r, c) => {
+    const id = first ? `f-${b.name}` : `f-${b.name}-${r.code}${c ? `-${c.code}` : ''}`;
+    first = false;
+    const v = c ? value?.[r.code]?.[c.code] : value?.[r.code];
+    const input = h('input', {
+      class: 'govuk-input govuk-input--width-3',
+      id,
+      type: 'text',
+      inputmode: 'numeric',
+      autocomplete: 'off',
+      'data-breakdown': b.name,
+      'data-row': r.code,
+      'data-col': c?.code,
+    });
+    input.value = v === undefined || v === null ? '' : String(v);
+    return h('td', { class: 'govuk-table__cell' }, h('label', { class: 'govuk-label govuk-visually-hidden', for: id, text: c ? `${r.name}: ${c.name}` : `${r.name}: ${b.head.toLowerCase()}` }), input);
+  };
+  const columns = cols ?? [{ code: null, name: b.head }];
+  const wrap = h(
+    'div',
+    { class: 'app-table-wrapper', tabindex: '0', role: 'region', 'aria-label': b.label },
+    h(
+      'table',
+      { class: 'govuk-table govuk-!-margin-bottom-2' },
+      h('thead', { class: 'govuk-table__head' }, h('tr', { class: 'govuk-table__row' }, h('th', { scope: 'col', class: 'govuk-table__header', text: cols ? b.head : b.rowHead }), columns.map((c) => h('th', { scope: 'col', class: 'govuk-table__header', text: c.name })))),
+      h(
+        'tbody',
+        { class: 'govuk-table__body' },
+        rows.map((r) => h('tr', { class: 'govuk-table__row' }, h('th', { scope: 'row', class: 'govuk-table__header', text: r.name }), columns.map((c) => cell(r, cols ? c : null)))),
+      ),
+    ),
+  );
+  wrap.style.overflowX = 'auto';
+  const group = h(
+    'div',
+    { class: 'govuk-form-group', 'data-field': b.name },
+    h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), wrap, total),
+  );
+  const sum = () => {
+    if (!total) {
+      return;
+    }
+    let n = 0;
+    for (const input of group.querySelectorAll('input[data-breakdown]')) {
+      n += /^\d+$/.test(input.value.trim()) ? Number(input.value.trim()) : 0;
+    }
+    total.textContent = `Total: ${n}`;
+  };
+  group.addEventListener('input', sum);
+  sum();
+  return group;
+}
+
+// A breakdown as the API takes it: {row: n} or {row: {column: n}}; empty and 0 cells left out, a
+// cell that is not a whole number sent as it is (the service refuses it, naming the breakdown).
+function readBreakdown(f, name) {
+  const out = {};
+  for (const input of f.querySelectorAll(`input[data-breakdown="${name}"]`)) {
+    const raw = input.value.trim();
+    const n = /^\d+$/.test(raw) ? Number(raw) : raw;
+    if (raw === '' || n === 0) {
+      continue;
+    }
+    const { row, col } = input.dataset;
+    if (col) {
+      (out[row] ??= {})[col] = n;
+    } else {
+      out[row] = n;
+    }
+  }
+  return out;
+}
+
+// The delivery rules (delivery.c) in words, each naming its field.
+function deliveryWords(e, labels, names) {
+  const label = labels[e.field] ?? words(e.field);
+  const [x, y] = (e.detail ?? '').match(/\d+/g) ?? [];
+  switch (e.rule) {
+    case 'run_not_running_or_completed':
+      return 'The delivery record can be written only while the run is running or once it is completed.';
+    case 'record_incomplete':
+      return `${label}: enter it. The run is completed, so its record must be complete (only the cost may be left out).`;
+    case 'assessed_exceeds_referred':
+      return `${label}: more families were assessed (${x}) than referred (${y}).`;
+    case 'started_exceeds_assessed':
+      return `${label}: more families started (${x}) than were assessed (${y}).`;
+    case 'completed_exceeds_started':
+      return `${label}: more families completed (${x}) than started (${y}).`;
+    case 'started_exceeds_capacity':
+      return `${label}: more families started (${x}) than the run has places (${y}).`;
+    case 'too_few_adults':
+      return `${label}: every family has at least one adult, but there are ${x} adults for ${y} families.`;
+    case 'too_few_children':
+      return `${label}: every family has at least one child, but there are ${x} children for ${y} families.`;
+    case 'sessions_exceed_planned':
+      return `${label}: more sessions were delivered (${x}) than planned (${y}).`;
+    case 'referrals_breakdown_mismatch':
+    case 'adults_breakdown_mismatch':
+    case 'children_breakdown_mismatch': {
+      const m = /adds up to (\d+), not (\w+) (\d+)/.exec(e.detail ?? '');
+      return m ? `${label}: these add up to ${m[1]}, but ${(labels[m[2]] ?? words(m[2])).toLowerCase()} is ${m[3]}.` : `${label}: ${e.detail}`;
+    }
+    case 'feedback_exceeds_respondents': {
+      const m = /^(\w+) has (\d+) answers, more than the run's (\d+)/.exec(e.detail ?? '');
+      return m ? `${label}: ‘${names[m[1]] ?? m[1]}’ has ${m[2]} answers, more than the ${m[3]} adults and children taking part.` : `${label}: ${e.detail}`;
+    }
+    default:
+      return `${label}: ${e.detail}`;
+  }
+}
+
+// "2.4, 1.9" lines to [[2.4, 1.9], ...]; `lines[i]` is the line number of pair i. Throws a 422 of
+// the box when a line is not a pair of numbers (naming the line, never echoing a score).
+const NUMBER = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)`;
+const PAIR = new RegExp(`^(${NUMBER})\\s*(?:[,;\\t]|\\s)\\s*(${NUMBER})$`);
+
+function parsePairs(text, field) {
+  const pairs = [];
+  const lines = [];
+  (text ?? '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '') {
+      return;
+    }
+    const m = PAIR.exec(line);
+    if (!m) {
+      throw new ApiError(422, { errors: [{ field, rule: 'line_not_a_pair', detail: `line ${i + 1} is not a pair of scores: write the score before, a comma, then the score after, for example 2.4, 1.9` }] });
+    }
+    pairs.push([Number(m[1]), Number(m[2])]);
+    lines.push(i + 1);
+  });
+  return { pairs, lines };
+}
+
+const RESPONDENT_COUNTS = { adult: ['adults', 'adults'], child: ['children', 'children'], family: ['families_started', 'families who started'] };
+const RESPONDENT_NOUNS = { adult: 'Adults', child: 'Children', family: 'Families' };
+
+const fixed = (x) => (typeof x === 'number' ? x.toFixed(2) : '');
+const signed = (x) => (typeof x === 'number' ? `${x > 0 ? '+' : ''}${x.toFixed(2)}` : '');
+
+// The summary of one measure's scores for the run (GET .../outcomes): never the sums, only what a
+// reader needs.
+function outcomeSummary(o, m) {
+  if (!o) {
+    return p('No scores are recorded for this measure yet.');
+  }
+  const better = (m?.higher_is_better ?? o.higher_is_better) ? 'higher is better' : 'lower is better';
+  const change = o.change
+    ? h(
+        'span',
+        {},
+        tag(o.change === 'improved' ? 'passed' : o.change === 'worsened' ? 'failed' : 'none', words(o.change)),
+        typeof o.p_value === 'number' ? ` ${o.significant ? 'Statistically significant' : 'Not statistically significant'} (p = ${o.p_value < 0.001 ? '< 0.001' : o.p_value.toFixed(3)})` : null,
+      )
+    : null;
+  return summaryList([
+    [`${RESPONDENT_NOUNS[o.respondent] ?? 'Respondents'} with both scores`, String(o.n)],
+    ['Answered before only', String(o.pre_only ?? 0)],
+    ['Answered after only', String(o.post_only ?? 0)],
+    ['Mean before', fixed(o.mean_before)],
+    ['Mean after', fixed(o.mean_after)],
+    [
+      'Mean change',
+      typeof o.mean_change !== 'number'
+        ? ''
+        : Array.isArray(o.ci95)
+          ? `${signed(o.mean_change)} (95% confidence interval ${signed(o.ci95[0])} to ${signed(o.ci95[1])}; ${better})`
+          : `${signed(o.mean_change)} (${better}; a confidence interval needs at least 2 pairs)`,
+    ],
+    ['Change', change],
+    typeof o.effect_size_dz === 'number' ? ['Effect size (dz)', fixed(o.effect_size_dz)] : null,
+  ]);
+}
+
+// One measure: its summary and, while the record may be written, the form its scores are pasted in.
+function outcomeSection(runId, m, o, d, writable) {
+  const code = m.code;
+  const [column, noun] = RESPONDENT_COUNTS[m.respondent] ?? RESPONDENT_COUNTS.family;
+  const most = d[column];
+  const summary = h('div', { 'data-summary': code }, outcomeSummary(o, m));
+  const status = h('div', { role: 'status', 'data-status': code });
+  const names = { pairs: `pairs_${code}`, pre_only: `pre_only_${code}`, post_only: `post_only_${code}` };
+  const specs = [
+    {
+      name: names.pairs,
+      label: 'Scores before and after',
+      hint: `One pair a line: the score before, a comma, then the score after, for example 2.4, 1.9. Scores from ${m.scale_min} to ${m.scale_max}. ${most === null || most === undefined ? '' : `At most ${most} pairs (the run’s ${noun}).`}`.trim(),
+      type: 'textarea',
+      rows: 6,
+      spellcheck: 'false',
+    },
+    { name: names.pre_only, label: 'Answered before only (optional)', hint: 'How many answered before but not after', type: 'number', width: 'govuk-input--width-3' },
+    { name: names.post_only, label: 'Answered after only (optional)', hint: 'How many answered after but not before', type: 'number', width: 'govuk-input--width-3' },
+  ];
+  let lines = [];
+  const f = writable
+    ? form({
+        specs,
+        submit: 'Send scores',
+        variant: 'secondary',
+        id: `outcome-${code}`,
+        onSubmit: async (v, el) => {
+          status.textContent = '';
+          const parsed = parsePairs(v[names.pairs], names.pairs);
+          lines = parsed.lines;
+          const body = { pairs: parsed.pairs, pre_only: v[names.pre_only] ?? 0, post_only: v[names.post_only] ?? 0 };
+          if (body.pairs.length === 0 && !body.pre_only && !body.post_only) {
+            throw new ApiError(422, { errors: [{ field: names.pairs, rule: 'no_pairs', detail: 'paste the scores before and after, one pair a line' }] });
+          }
+          let data;
+          try {
+            ({ data } = await api(`/v1/programmes/${runId}/outcomes/${encodeURIComponent(code)}`, { method: 'PUT', body }));
+          } catch (err) {
+            throw err instanceof ApiError ? new ApiError(err.status, { ...err.problem, errors: err.fieldErrors.map((e) => ({ ...e, field: names[e.field] ?? e.field })) }) : err;
+          }
+          // Sent: the scores leave the page.
+          el.reset();
+          clear(summary);
+          summary.append(outcomeSummary(data, m));
+          status.textContent = `Saved: the registry holds the totals of ${data.n} pair${data.n === 1 ? '' : 's'} for this measure. The scores have been cleared from this page.`;
+        },
+        describe: (e, label) => {
+          const at = /^pairs\[(\d+)\]: (.*)$/.exec(e.detail ?? '');
+          if (at) {
+            return `${label}: line ${lines[Number(at[1])] ?? Number(at[1]) + 1}: ${at[2]}`;
+          }
+          switch (e.rule) {
+            case 'respondents_unknown':
+              return `${label}: record the run’s ${noun} in the figures above first.`;
+            case 'too_many_pairs':
+              return `${label}: ${(e.detail ?? '').replace(/ families_started$/, ' families who started')}.`;
+            case 'measure_retired':
+              return 'This measure is retired: it takes no new scores.';
+            case 'run_not_running_or_completed':
+              return 'Scores can be sent only while the run is running or once it is completed.';
+            default:
+              return `${label}: ${e.detail}`;
+          }
+        },
+      })
+    : null;
+  if (f) {
+    f.querySelector('textarea').setAttribute('autocomplete', 'off');
+  }
+  return h('section', { class: 'govuk-!-margin-bottom-8', 'aria-labelledby': `measure-${code}` }, h('h3', { class: 'govuk-heading-s', id: `measure-${code}`, text: m.active ? m.name : `${m.name} (no longer used)` }), summary, status, f);
+}
+
+async function delivery({ params, gen }) {
+  const [run, record, items, measures, outcomes] = await Promise.all([
+    get(`/v1/programmes/${params.id}`),
+    api(`/v1/programmes/${params.id}/delivery`),
+    get('/v1/reference-items').then((x) => x.items),
+    get('/v1/outcome-measures').then((x) => x.items),
+    get(`/v1/programmes/${params.id}/outcomes`).then((x) => x.items),
+  ]);
+  if (stale(gen)) return;
+  const { data: d, etag } = record;
+  const writable = DELIVERY_STATUSES.includes(d.status);
+  const groups = deliverySpecs(d, run.variant_details?.sessions);
+  const simple = groups.flatMap((g) => g.specs);
+  const labels = Object.fromEntries([...simple.map((s) => [s.name, s.label.replace(/ \(optional\)$/, '')]), ...BREAKDOWNS.map((b) => [b.name, b.label])]);
+  const names = Object.fromEntries(items.map((i) => [i.code, i.name]));
+  const genders = breakdownRows(items, 'gender', null);
+  const tables = BREAKDOWNS.map((b) => breakdownField(b, breakdownRows(items, b.kind, d[b.name]), b.inner === 'answer' ? ANSWERS : b.inner ? genders : null, d[b.name]));
+  const title = 'Delivery record';
+  const caption = `Programme run starting ${date(run.starts_on)}`;
+  if (!writable) {
+    render(title, backLink(`#/runs/${run.id}`, 'Back to the run'), heading(title, { caption }), p(`A run’s delivery record is written while it is running or once it is completed. This run is ${words(d.status).toLowerCase()}.`));
+    return;
+  }
+  const fieldsets = groups.map((g) => h('fieldset', { class: 'govuk-fieldset govuk-!-margin-bottom-6' }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--m', text: g.legend }), g.specs.map((s) => field(s))));
+  const recordForm = form({
+    specs: [...fieldsets, h('h2', { class: 'govuk-heading-m', text: 'Breakdowns' }), ...tables],
+    submit: 'Save the delivery record',
+    id: 'delivery-form',
+    onSubmit: async (_, f) => {
+      const body = values(f, simple);
+      for (const b of BREAKDOWNS) {
+        body[b.name] = readBreakdown(f, b.name);
+      }
+      await api(`/v1/programmes/${run.id}/delivery`, { method: 'PUT', body, etag });
+      success('The delivery record is saved');
+      route();
+    },
+    describe: (e) => deliveryWords(e, labels, names),
+  });
+  const active = measures.filter((m) => m.active);
+  const byCode = Object.fromEntries(outcomes.map((o) => [o.measure_code, o]));
+  const retired = measures.filter((m) => !m.active && byCode[m.code]);
+  render(
+    title,
+    backLink(`#/runs/${run.id}`, 'Back to the run'),
+    heading(title, { caption }),
+    p('Record totals only: nothing that identifies a family.'),
+    d.status === 'completed' ? inset('The run is completed, so every figure is needed; only the cost may be left out. Saving replaces the whole record.') : inset('Saving replaces the whole record. Once the run is completed, every figure is needed.'),
+    recordForm,
+    h2('Outcomes'),
+    p('For each measure, paste the scores of those who answered both before and after the programme, one pair a line. The registry keeps only the number of pairs and their totals, never anyone’s scores, and this page clears them once they are sent. Sending again replaces what the run holds for that measure.'),
+    active.length ? active.map((m) => outcomeSection(run.id, m, byCode[m.code], d, true)) : p('No outcome measure is in use: the licensing body sets them.'),
+    retired.map((m) => outcomeSection(run.id, m, byCode[m.code], d, false)),
   );
 }
 
@@ -708,6 +1136,7 @@ startApp({
     { path: '/runs', view: runs },
     { path: '/runs/new', view: runNew },
     { path: '/runs/:id', view: run },
+    { path: '/runs/:id/delivery', view: delivery },
     { path: '/api-clients', view: clients },
     { path: '/webhooks', view: webhooks },
     { path: '/webhooks/:id', view: webhook },
