@@ -34,9 +34,11 @@
 #include "registry/auth.h"
 #include "registry/csv.h"
 #include "registry/dbreply.h"
+#include "registry/etag.h"
 #include "registry/problem.h"
 #include "registry/query.h"
 #include "registry/stats.h"
+#include "registry/suppress.h"
 #include "registry/validate.h"
 
 #define IMP_MAX_AREAS 50
@@ -92,65 +94,132 @@ const struct db_stmt impact_stmts[] = {
      "  sum(delivery_cost_gbp), 'costed_runs', count(delivery_cost_gbp), 'costed_started',"
      "  sum(families_started) FILTER (WHERE delivery_cost_gbp IS NOT NULL), 'costed_completed',"
      "  sum(families_completed) FILTER (WHERE delivery_cost_gbp IS NOT NULL)) FROM c) AS "
-     "totals, " IMP_SUM1("referrals_by_source") ", " IMP_SUM1("onward_referrals") ", " IMP_SUM2("ad"
-                                                                                                "ul"
-                                                                                                "ts"
-                                                                                                "_b"
-                                                                                                "y_"
-                                                                                                "re"
-                                                                                                "la"
-                                                                                                "ti"
-                                                                                                "on"
-                                                                                                "sh"
-                                                                                                "i"
-                                                                                                "p") ", " IMP_SUM2(
-         "children_by_age_band") ", " IMP_SUM2("feedback") ","
-                                                           " (SELECT "
-                                                           "coalesce(jsonb_agg(jsonb_build_object('"
-                                                           "measure_code', m.code, 'measure_name',"
-                                                           "  m.name, 'respondent', m.respondent, "
-                                                           "'higher_is_better', "
-                                                           "m.higher_is_better, 'runs',"
-                                                           "  x.runs, 'n', x.n, 'pre', x.pre, "
-                                                           "'post', x.post, 'd', x.d, 'd2', x.d2, "
-                                                           "'pre_only',"
-                                                           "  x.pre_only, 'post_only', "
-                                                           "x.post_only) ORDER BY m.code), '[]') "
-                                                           "FROM (SELECT o.measure_id,"
-                                                           "  count(*) AS runs, sum(o.n) AS n, "
-                                                           "sum(o.sum_pre) AS pre, sum(o.sum_post) "
-                                                           "AS post,"
-                                                           "  sum(o.sum_d) AS d, sum(o.sum_d2) AS "
-                                                           "d2, sum(o.pre_only) AS pre_only, "
-                                                           "sum(o.post_only)"
-                                                           "  AS post_only FROM c JOIN "
-                                                           "programme_outcome o ON o.run_id = c.id "
-                                                           "GROUP BY o.measure_id) x"
-                                                           "  JOIN outcome_measure m ON m.id = "
-                                                           "x.measure_id) AS outcomes,"
-                                                           " (SELECT coalesce(jsonb_agg(h ORDER BY "
-                                                           "y), '[]') FROM (SELECT extract(year "
-                                                           "FROM"
-                                                           "  c.ends_on)::int AS y, "
-                                                           "jsonb_build_object('year', "
-                                                           "extract(year FROM c.ends_on)::int) ||"
-                                                           "  " IMP_HEADLINE(
-                                                               "c") " AS h FROM c GROUP BY 1) s) "
-                                                                    "AS series,"
-                                                                    " (SELECT "
-                                                                    "jsonb_build_object('savings_"
-                                                                    "per_family_gbp', "
-                                                                    "savings_per_family_gbp, "
-                                                                    "'source',"
-                                                                    "  source, 'year', year) FROM "
-                                                                    "sroi_setting) AS "
-                                                                    "sroi_parameters"},
+     "totals, " IMP_SUM1("referrals_by_source") ", " IMP_SUM1("onward_referrals") ", " IMP_SUM2(
+         "ad"
+         "ul"
+         "ts"
+         "_b"
+         "y_"
+         "re"
+         "la"
+         "ti"
+         "on"
+         "sh"
+         "i"
+         "p") ", " IMP_SUM2("children_by_age_band") ", " IMP_SUM2("feedback") ","
+                                                                              " (SELECT "
+                                                                              "coalesce(jsonb_agg("
+                                                                              "jsonb_build_object('"
+                                                                              "measure_code', "
+                                                                              "m.code, "
+                                                                              "'measure_name',"
+                                                                              "  m.name, "
+                                                                              "'respondent', "
+                                                                              "m.respondent, "
+                                                                              "'higher_is_better', "
+                                                                              "m.higher_is_better, "
+                                                                              "'runs',"
+                                                                              "  x.runs, 'n', x.n, "
+                                                                              "'pre', x.pre, "
+                                                                              "'post', x.post, "
+                                                                              "'d', x.d, 'd2', "
+                                                                              "x.d2, "
+                                                                              "'pre_only',"
+                                                                              "  x.pre_only, "
+                                                                              "'post_only', "
+                                                                              "x.post_only) ORDER "
+                                                                              "BY m.code), '[]') "
+                                                                              "FROM (SELECT "
+                                                                              "o.measure_id,"
+                                                                              "  count(*) AS runs, "
+                                                                              "sum(o.n) AS n, "
+                                                                              "sum(o.sum_pre) AS "
+                                                                              "pre, "
+                                                                              "sum(o.sum_post) "
+                                                                              "AS post,"
+                                                                              "  sum(o.sum_d) AS "
+                                                                              "d, sum(o.sum_d2) AS "
+                                                                              "d2, sum(o.pre_only) "
+                                                                              "AS pre_only, "
+                                                                              "sum(o.post_only)"
+                                                                              "  AS post_only FROM "
+                                                                              "c JOIN "
+                                                                              "programme_outcome o "
+                                                                              "ON o.run_id = c.id "
+                                                                              "GROUP BY "
+                                                                              "o.measure_id) x"
+                                                                              "  JOIN "
+                                                                              "outcome_measure m "
+                                                                              "ON m.id = "
+                                                                              "x.measure_id) AS "
+                                                                              "outcomes,"
+                                                                              " (SELECT "
+                                                                              "coalesce(jsonb_agg("
+                                                                              "h ORDER BY "
+                                                                              "y), '[]') FROM "
+                                                                              "(SELECT "
+                                                                              "extract(year "
+                                                                              "FROM"
+                                                                              "  c.ends_on)::int "
+                                                                              "AS y, "
+                                                                              "jsonb_build_object('"
+                                                                              "year', "
+                                                                              "extract(year FROM "
+                                                                              "c.ends_on)::int) ||"
+                                                                              "  " IMP_HEADLINE(
+                                                                                  "c") " AS h FROM "
+                                                                                       "c GROUP BY "
+                                                                                       "1) s) "
+                                                                                       "AS series,"
+                                                                                       " (SELECT "
+                                                                                       "jsonb_"
+                                                                                       "build_"
+                                                                                       "object('"
+                                                                                       "savings_"
+                                                                                       "per_family_"
+                                                                                       "gbp', "
+                                                                                       "savings_"
+                                                                                       "per_family_"
+                                                                                       "gbp, "
+                                                                                       "'source',"
+                                                                                       "  source, "
+                                                                                       "'year', "
+                                                                                       "year) FROM "
+                                                                                       "sroi_"
+                                                                                       "setting) "
+                                                                                       "AS "
+                                                                                       "sroi_"
+                                                                                       "parameter"
+                                                                                       "s"},
     /* The headline figures of the period [$5, $6] (the one before the report's), with the
      * report's other filters. */
     {"imp_previous", "WITH " IMP_RUNS "SELECT " IMP_HEADLINE("c") " AS previous FROM c"},
     /* The period of the same length as [$1, $2] just before it. */
     {"imp_period", "SELECT ($1::date - ($2::date - $1::date) - 1)::text AS from,"
                    " ($1::date - 1)::text AS to"},
+    /* The public figures by year: runs completed (by ends_on), families and participants they
+     * reached, the sites they ran at, and the practitioners trained (passed a practitioner
+     * course, by the year its session ended); the last row (year NULL) is since the start. */
+    {"imp_public",
+     "WITH y AS (SELECT extract(year FROM ends_on)::int AS year, count(*) AS runs,"
+     " coalesce(sum(families_started), 0) AS families, coalesce(sum(adults), 0)"
+     " + coalesce(sum(children), 0) AS participants, count(DISTINCT location_id) AS locations"
+     " FROM programme_run WHERE status = 'completed' GROUP BY 1), "
+     "p AS (SELECT extract(year FROM t.ends_on)::int AS year, e.facilitator_id AS fid"
+     " FROM enrolment e JOIN training_session t ON t.id = e.session_id"
+     " JOIN course c ON c.id = t.course_id WHERE e.status = 'passed'"
+     " AND c.kind = 'practitioner' AND t.status <> 'cancelled'), "
+     "t AS (SELECT year, count(DISTINCT fid) AS trained FROM p GROUP BY 1) "
+     "SELECT year, coalesce(t.trained, 0) AS practitioners_trained, coalesce(y.runs, 0) AS runs,"
+     " coalesce(y.families, 0) AS families, coalesce(y.participants, 0) AS participants,"
+     " coalesce(y.locations, 0) AS locations FROM y FULL JOIN t USING (year) "
+     "UNION ALL SELECT NULL, (SELECT count(DISTINCT fid) FROM p),"
+     " (SELECT count(*) FROM programme_run WHERE status = 'completed'),"
+     " (SELECT coalesce(sum(families), 0) FROM y), (SELECT coalesce(sum(participants), 0) FROM y),"
+     " (SELECT count(DISTINCT location_id) FROM programme_run WHERE status = 'completed')"
+     " ORDER BY 1 NULLS LAST"},
+    {"imp_history", "SELECT since_year, as_of, practitioners_trained, participants, families,"
+                    " locations, note FROM impact_history"},
     {NULL, NULL},
 };
 
@@ -382,6 +451,94 @@ areas_or_problem(struct req *r, const char *list, char *arr, size_t len)
     }
     snprintf(arr + used, len - used, "}");
     return 0;
+}
+
+/* The columns of the public figures, in imp_public's order after the year. */
+static const char *const public_figures[] = {"practitioners_trained", "runs", "families",
+                                             "participants", "locations"};
+#define IMP_FIGURES (sizeof(public_figures) / sizeof(public_figures[0]))
+
+/* The public figures of `res` (imp_public: years, then the total), small numbers withheld
+ * (suppress_table, each figure a column whose last row is its total), as {years, since_start,
+ * suppressed}. */
+static json_t *
+public_json(const PGresult *res)
+{
+    size_t rows = (size_t)PQntuples(res), i, j;
+    long *counts = calloc(rows * IMP_FIGURES + 1, sizeof(*counts));
+    int *hidden = calloc(rows * IMP_FIGURES + 1, sizeof(*hidden));
+    json_t *years = json_array(), *suppressed = json_array(), *out = NULL, *row;
+    char path[64];
+
+    if (counts == NULL || hidden == NULL) {
+        goto out;
+    }
+    for (i = 0; i < rows; i++) {
+        for (j = 0; j < IMP_FIGURES; j++) {
+            counts[i * IMP_FIGURES + j] = atol(db_value(res, (int)i, public_figures[j]));
+        }
+    }
+    suppress_table(counts, rows, IMP_FIGURES, 1, 0, hidden);
+    for (i = 0; i < rows; i++) {
+        const char *year = db_value(res, (int)i, "year");
+
+        row = year != NULL ? json_pack("{s:i}", "year", atoi(year)) : json_object();
+        for (j = 0; j < IMP_FIGURES; j++) {
+            json_object_set_new(row, public_figures[j],
+                                hidden[i * IMP_FIGURES + j]
+                                    ? json_null()
+                                    : json_integer(counts[i * IMP_FIGURES + j]));
+            if (hidden[i * IMP_FIGURES + j]) {
+                snprintf(path, sizeof(path), "%s%s%s.%s", year != NULL ? "years." : "since_start",
+                         year != NULL ? year : "", "", public_figures[j]);
+                json_array_append_new(suppressed, json_string(path));
+            }
+        }
+        if (year != NULL) {
+            json_array_append_new(years, row);
+        } else {
+            out = json_pack("{s:O, s:o}", "years", years, "since_start", row);
+        }
+    }
+    json_object_set(out, "suppressed", suppressed);
+out:
+    free(counts);
+    free(hidden);
+    json_decref(years);
+    json_decref(suppressed);
+    return out;
+}
+
+int
+impact_public(struct req *r)
+{
+    static const char *const allowed[] = {NULL};
+    struct query q;
+    PGresult *res = NULL, *hist = NULL;
+    json_t *body = NULL, *before = NULL;
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0
+        || (status = http_exec_or_problem(r, "imp_public", 0, NULL, &res)) != 0
+        || (status = http_exec_or_problem(r, "imp_history", 0, NULL, &hist)) != 0) {
+        goto out;
+    }
+    if ((body = public_json(res)) == NULL) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
+    if (PQntuples(hist) == 1) {
+        before = db_row_to_json(hist, 0);
+        json_object_set_new(before, "label", json_string("before the registry"));
+    }
+    json_object_set_new(body, "before_registry", before != NULL ? before : json_null());
+    status = http_send_public_json(r, body);
+out:
+    json_decref(body);
+    PQclear(res);
+    PQclear(hist);
+    query_cleanup(&q);
+    return status;
 }
 
 int

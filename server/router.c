@@ -40,6 +40,7 @@
 #include "registry/replica.h"
 #include "registry/reports.h"
 #include "registry/scheduler.h"
+#include "registry/settings.h"
 #include "registry/static.h"
 #include "registry/tokens.h"
 #include "registry/training.h"
@@ -107,6 +108,7 @@ static const struct route routes[] = {
 
     ROUTE(GET, "/v1/audit", audit_list, ADMIN, NULL, ROUTE_DB),
 
+    ROUTE(GET, "/v1/public/impact", impact_public, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/public/providers", public_providers, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/public/facilitators", public_facilitators_search, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/public/facilitators/{}", public_facilitators_get, OPEN, NULL, ROUTE_DB_READ),
@@ -188,6 +190,8 @@ static const struct route routes[] = {
     ROUTE(GET, "/v1/reports/summary", reports_summary, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/expiring", reports_expiring, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/delivery", impact_report, USER, "delivery:read", ROUTE_DB_READ),
+    ROUTE(GET, "/v1/settings/{}", settings_get, USER, NULL, ROUTE_DB),
+    ROUTE(PUT, "/v1/settings/{}", settings_put, ADMIN, NULL, ROUTE_DB),
 
     ROUTE(POST, "/v1/webhooks", webhooks_create, USER, NULL, ROUTE_DB),
     RES_ROUTE(GET, "/v1/webhooks", webhook_resource, LIST, USER, NULL, ROUTE_DB),
@@ -227,12 +231,11 @@ router_stmts_check(void)
 }
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,   tokens_stmts,       users_stmts,        organisations_stmts,
-    licences_stmts, audit_stmts,        facilitators_stmts, courses_stmts,
-    training_stmts, locations_stmts,    programmes_stmts,   reports_stmts,
-    public_stmts,   openreferral_stmts, postcodes_stmts,    clients_stmts,
-    webhooks_stmts, variants_stmts,     scheduler_stmts,    delivery_stmts,
-    outcomes_stmts, refdata_stmts,      impact_stmts,       NULL,
+    health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
+    audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
+    programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
+    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     delivery_stmts,
+    outcomes_stmts,   refdata_stmts,      impact_stmts,   settings_stmts,      NULL,
 };
 
 size_t
