@@ -19,7 +19,7 @@
  *
  * Who: as the delivery record (delivery.c): the licensing body and the run's organisation; API
  * clients with delivery:read / delivery:write. If-Match, when sent, must match the measure's
- * stored statistics. */
+ * stored statistics; sent before there are any, it is a 412. */
 #include "registry/outcomes.h"
 
 #include <stdio.h>
@@ -309,6 +309,14 @@ outcomes_put(struct req *r)
     }
     if (PQntuples(measure) == 0) {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no outcome measure with code %.40s", code);
+        goto out;
+    }
+    /* No statistics yet: no ETag to match (If-Match: * included, as RFC 9110 says). */
+    if (http_header(r, "If-Match") != NULL && db_value(measure, 0, "_version") == NULL) {
+        status = problem_send(r, PROBLEM_PRECONDITION_FAILED,
+                              "the run has no %.40s statistics yet: leave If-Match out to record "
+                              "the first",
+                              code);
         goto out;
     }
     if (http_header(r, "If-Match") != NULL

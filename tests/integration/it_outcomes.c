@@ -637,8 +637,26 @@ test_rules(void **state)
         it_count(f->s, "SELECT count(*) FROM programme_outcome WHERE run_id = $1::uuid", b_run.id),
         0);
 
-    /* If-Match, when sent, is the measure's: a stale one is refused. */
+    /* If-Match on a measure the run has no statistics for matches nothing (412, nothing
+     * written): not "*" (RFC 9110), nor the text a NULL version once printed as. */
+    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "\"(null)\"", "{\"pairs\": [[2, 3]]}",
+                &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "*", "{\"pairs\": [[2, 3]]}", &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM programme_outcome o JOIN outcome_measure m"
+                              " ON m.id = o.measure_id WHERE o.run_id = $1::uuid"
+                              " AND m.code = 'coping_efficacy'",
+                              run.id),
+                     0);
+    /* If-Match, when sent, is the measure's: a stale one is refused; "*" matches a record. */
     path = it_fmt("/v1/programmes/%s/outcomes/parental_wellbeing", run.id);
+    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "*", "{\"pairs\": [[20, 24]]}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
     etag = it_etag_of(f->s, f->a_admin, "%s", path);
     put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "\"999\"", "{\"pairs\": [[20, 25]]}",
                 &r);
@@ -743,10 +761,11 @@ search_everything(struct fx *f, const char *needles)
     return total;
 }
 
-/* The scores are on a scale of 0 to 1000 (a measure of the test's own) so that each, and each
- * change, has three digits before the point where no time of day or date can: 314.1593 ->
- * 237.7182 (d = -76.4411) and 161.8034 -> 241.4214 (d = +79.618). The run stores only n = 2 and
- * the sums 475.9627, 479.1396, 3.1769 and 12182.2677, none of which holds them. */
+/* The scores are on a scale of 0 to 1000 (a measure of the test's own) so that each has three
+ * digits before the point and each change is over 60, which no time of day (seconds, minutes) in
+ * a timestamp or a JSON audit row can match by chance: 314.1593 -> 237.7182 (d = -76.4411) and
+ * 161.8034 -> 241.4214 (d = +79.618). The run stores only n = 2 and the sums 475.9627, 479.1396,
+ * 3.1769 and 12182.2677, none of which holds them. The pairs, their list left open: */
 #define SCORES  "{\"pairs\": [[314.1593, 237.7182], [161.8034, 241.4214]"
 #define NEEDLES "{%314.159%,%237.718%,%161.803%,%241.421%,%76.441%,%79.618%}"
 
