@@ -1195,6 +1195,10 @@ test_outcome_measures(void **state)
     it_patch_json(f->s, path, f->admin, etag, "{\"code\": \"attendance\"}", &r);
     it_assert_field_error(&r, "code");
     it_resp_free(&r);
+    /* The direction too: recorded runs read their change as an improvement by it. */
+    it_patch_json(f->s, path, f->admin, etag, "{\"higher_is_better\": false}", &r);
+    it_assert_field_error(&r, "higher_is_better");
+    it_resp_free(&r);
     it_patch_json(f->s, path, f->a_admin, etag, "{\"active\": false}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
@@ -1205,9 +1209,9 @@ test_outcome_measures(void **state)
     assert_string_equal(it_json_str(&r, "name"), "Attendance");
     assert_true(json_is_false(json_object_get(r.json, "active")));
     it_resp_free(&r);
-    it_assert_row(f->s, IT_ROW("Attendance", "f", "0", "10", "child"),
-                  "SELECT name, active, scale_min, scale_max, respondent FROM outcome_measure"
-                  " WHERE id = $1::uuid",
+    it_assert_row(f->s, IT_ROW("Attendance", "f", "0", "10", "child", "t"),
+                  "SELECT name, active, scale_min, scale_max, respondent, higher_is_better"
+                  " FROM outcome_measure WHERE id = $1::uuid",
                   id);
     it_get(f->s, "/v1/outcome-measures?active=false", f->a_admin, &r);
     it_assert_status(&r, 200);
