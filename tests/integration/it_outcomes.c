@@ -797,8 +797,10 @@ test_no_stored_score(void **state)
     it_assert_absent(r.body, "314.159", "237.718", "161.803", "241.421", "76.441", "79.618", NULL);
     it_resp_free(&r);
 
-    /* The search finds what is stored (the sum before, 475.9627) ... */
+    /* The search finds what is stored: the sum before, 475.9627 (a float column), and the
+     * measure's code (text, and the JSON of the audit rows of the measure and of the PUT) ... */
     assert_true(search_everything(f, "{%475.962%}") >= 1);
+    assert_true(search_everything(f, "{%wide_scale%}") >= 3);
     /* ... and no submitted score, nor any family's change, anywhere. */
     assert_int_equal(search_everything(f, NEEDLES), 0);
 
