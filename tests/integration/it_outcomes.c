@@ -706,6 +706,7 @@ test_access(void **state)
     t_write = client_token(f, f->a_admin, "[\"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     it_expect(f->s, "GET", path, t_read, NULL, 200);
+    it_expect(f->s, "GET", path, t_write, NULL, 200); /* delivery:write includes reading */
     put_outcome(f, t_prog, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5]]}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
