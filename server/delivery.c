@@ -19,7 +19,11 @@
  * - unknown_code: a breakdown counts by an active reference item (refdata.c) of its kind;
  * - referrals_breakdown_mismatch, adults_breakdown_mismatch, children_breakdown_mismatch: the
  *   breakdowns add up to families_referred, adults and children;
- * - feedback_exceeds_respondents: a statement's answers are at most adults + children.
+ * - feedback_exceeds_respondents: a statement's answers are at most adults + children;
+ * - too_few_for_outcomes: adults, children and families_started stay at least the answers the
+ *   run's outcome statistics hold for a measure of that respondent (n plus the larger count of
+ *   unpaired answers: outcomes.c's too_many_pairs bound), so that a later record cannot make
+ *   them implausible; unknown (left out) while there are such answers is refused too.
  *
  * Who: the licensing body, and the run's organisation's org_admin and org_staff (API clients
  * with delivery:read / delivery:write); another organisation's run is a 404. */
@@ -59,6 +63,12 @@ const struct db_stmt delivery_stmts[] = {
     {"dlv_codes", "SELECT coalesce(jsonb_object_agg(kind, codes), '{}'::jsonb) AS codes FROM"
                   " (SELECT kind, jsonb_agg(code ORDER BY position, code) AS codes"
                   "  FROM reference_item WHERE active GROUP BY kind) k"},
+    /* The most answers run $1's outcome statistics hold for one measure, by respondent: n and
+     * the larger count of unpaired answers (outcomes.c's too_many_pairs bound). */
+    {"dlv_outcome_answers",
+     "SELECT m.respondent, max(o.n + greatest(o.pre_only, o.post_only)) AS answers"
+     " FROM programme_outcome o JOIN outcome_measure m ON m.id = o.measure_id"
+     " WHERE o.run_id = $1::uuid GROUP BY m.respondent"},
     {NULL, NULL},
 };
 
@@ -221,6 +231,42 @@ check_breakdowns(json_t *in, json_t *codes, json_t *errors)
     }
 }
 
+/* too_few_for_outcomes: the record counts at least the respondents the run's outcome statistics
+ * (outcomes.c) already hold answers from. */
+static int
+check_outcome_answers(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    static const struct {
+        const char *respondent, *column;
+    } counts[] = {{"adult", "adults"}, {"child", "children"}, {"family", "families_started"}};
+    const char *params[1] = {db_value(cur, 0, "programme_id")};
+    PGresult *res = NULL;
+    size_t k;
+    int rc, i;
+
+    if ((rc = http_exec_or_problem(r, "dlv_outcome_answers", 1, params, &res)) != 0) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        long long answers = atoll(db_value(res, i, "answers"));
+
+        for (k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+            json_t *v = json_object_get(in, counts[k].column);
+
+            if (strcmp(db_value(res, i, "respondent"), counts[k].respondent) != 0 || answers == 0
+                || (json_is_integer(v) && json_integer_value(v) >= answers)) {
+                continue;
+            }
+            problem_add_rule(errors, counts[k].column, "too_few_for_outcomes",
+                             "the run's outcome statistics hold %lld answers of %s "
+                             "respondents: %s must be at least that",
+                             answers, counts[k].respondent, counts[k].column);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* The rules of the file comment, on the record `in` would make of the run `cur` (locked). */
 static int
 dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
@@ -261,7 +307,7 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     check_breakdowns(in, codes, errors);
     json_decref(codes);
     PQclear(res);
-    return 0;
+    return check_outcome_answers(r, in, cur, errors);
 }
 
 static int

@@ -603,6 +603,75 @@ test_each_rule(void **state)
                   run);
 }
 
+/* too_few_for_outcomes: once the run's outcome statistics hold answers, the record keeps at
+ * least that many respondents: 5 pairs and 1 answer before only of parental_wellbeing (adult) are
+ * 6 adults; 3 pairs of family_functioning (family) are 3 families. */
+static void
+test_outcome_answers_bound(void **state)
+{
+    struct fx *f = *state;
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct it_resp r;
+    char run[40], *path, *etag, *before, *after, *body;
+
+    running_run(f, run);
+    put_now(f, f->a_admin, run, GOOD, 200);
+    path = it_fmt("/v1/programmes/%s/outcomes/parental_wellbeing", run);
+    it_request(f->s, "PUT", path, f->a_admin, headers,
+               "{\"pairs\": [[20, 21], [20, 22], [20, 23], [20, 24], [20, 25]], \"pre_only\": 1}",
+               &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/v1/programmes/%s/outcomes/family_functioning", run);
+    it_request(f->s, "PUT", path, f->a_admin, headers, "{\"pairs\": [[3, 2], [2, 2], [4, 3]]}", &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(path);
+
+    etag = delivery_etag(f, f->a_admin, run);
+    before = run_row(f, run);
+    /* 5 adults (still one per family started) for 6 adults' answers. */
+    body = good_with("{\"adults\": 5, \"adults_by_relationship\": {\"mother\": {\"female\": 4},"
+                     " \"father\": {\"male\": 1}}}",
+                     NULL);
+    put_delivery(f, f->a_admin, run, etag, body, &r);
+    assert_only_rule(&r, "adults", "too_few_for_outcomes");
+    it_resp_free(&r);
+    free(body);
+    /* 2 families started for 3 families' answers. */
+    body = good_with("{\"families_started\": 2, \"families_completed\": 2}", NULL);
+    put_delivery(f, f->a_admin, run, etag, body, &r);
+    assert_only_rule(&r, "families_started", "too_few_for_outcomes");
+    it_resp_free(&r);
+    free(body);
+    /* Left out: unknown, which the statistics' answers cannot be checked against. */
+    put_delivery(f, f->a_admin, run, etag, "{\"families_referred\": 8}", &r);
+    it_assert_problem(&r, 422);
+    assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 2);
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "rule"),
+                        "too_few_for_outcomes");
+    assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 1), "rule"),
+                        "too_few_for_outcomes");
+    assert_true(it_names_field(&r, "adults"));
+    assert_true(it_names_field(&r, "families_started"));
+    it_resp_free(&r);
+    after = run_row(f, run);
+    assert_string_equal(after, before);
+    free(after);
+    /* Children are not bounded by adult or family answers: 5 children (one per family). */
+    body =
+        good_with("{\"children\": 5, \"children_by_age_band\": {\"8_11\": {\"male\": 5}}}", NULL);
+    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    free(body);
+    /* Exactly as many is enough. */
+    put_now(f, f->a_admin, run, GOOD, 200);
+    free(before);
+    free(etag);
+}
+
 /* ---- If-Match ------------------------------------------------------------------------------ */
 
 static void
@@ -1227,11 +1296,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_put),        cmocka_unit_test(test_sessions_planned_default),
-        cmocka_unit_test(test_each_rule),       cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_access),          cmocka_unit_test(test_completion_patch),
-        cmocka_unit_test(test_webhook),         cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_reference_items), cmocka_unit_test(test_outcome_measures),
+        cmocka_unit_test(test_good_put),
+        cmocka_unit_test(test_sessions_planned_default),
+        cmocka_unit_test(test_each_rule),
+        cmocka_unit_test(test_outcome_answers_bound),
+        cmocka_unit_test(test_if_match),
+        cmocka_unit_test(test_access),
+        cmocka_unit_test(test_completion_patch),
+        cmocka_unit_test(test_webhook),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_reference_items),
+        cmocka_unit_test(test_outcome_measures),
     };
 
     return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
