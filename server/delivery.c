@@ -128,25 +128,42 @@ known(json_t *codes, const char *kind, const char *code)
     return 0;
 }
 
-/* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. */
+/* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. The code is
+ * the client's (any JSON key): the detail shows at most 60 bytes of it, cut between UTF-8
+ * characters, since a detail that is not UTF-8 makes no error at all (and the record would be
+ * written). */
 static void
 unknown_code(json_t *errors, const char *field, json_t *codes, const char *kind, const char *code)
 {
-    char list[1024];
-    size_t i, n = 0;
+    char list[1024], shown[61];
+    size_t i, n = 0, len = strlen(code);
     json_t *v;
 
+    if (len > sizeof(shown) - 1) {
+        len = sizeof(shown) - 1;
+        while (len > 0 && ((unsigned char)code[len] & 0xc0) == 0x80) {
+            len--; /* code[len], the first byte cut off, continues a character: cut before it */
+        }
+    }
+    memcpy(shown, code, len);
+    shown[len] = '\0';
     list[0] = '\0';
     if (strcmp(kind, "answer") == 0) {
         resource_choices_text(dlv_answers, list, sizeof(list));
     }
     json_array_foreach(json_object_get(codes, kind), i, v)
     {
-        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
-                              i > 0 ? ", " : "", json_string_value(v));
+        if (n >= sizeof(list) - 1) {
+            break; /* the list is cut short; the detail is anyway */
+        }
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i > 0 ? ", " : "",
+                              json_string_value(v));
     }
-    problem_add_rule(errors, field, "unknown_code", "%.60s is not a %s: one of %s", code, kind,
-                     list);
+    if (problem_add_rule(errors, field, "unknown_code", "%s is not a %s: one of %s", shown, kind,
+                         list)
+        == NULL) {
+        problem_add_rule(errors, field, "unknown_code", "a key is not a %s", kind);
+    }
 }
 
 /* Adds up the counts of `obj` (keys of `kind`) into *sum; `inner_kind` non-NULL: its values are

@@ -508,6 +508,23 @@ test_each_rule(void **state)
         strstr(it_jstr(find_rule(&r, "unknown_code"), "detail"), "childrens_social_care"));
     it_resp_free(&r);
     free(body);
+    /* An unknown code of 81 bytes ("a" and 40 two-byte characters, cut at 60 bytes in the
+     * detail): refused like any other, its detail still UTF-8. */
+    {
+        char key[128] = "a", patch[256];
+        int k;
+        for (k = 0; k < 40; k++) {
+            strcat(key, "\xc3\xa9");
+        }
+        snprintf(patch, sizeof(patch), "{\"referrals_by_source\": {\"%s\": 8}}", key);
+        body = good_with(patch, NULL);
+        put_delivery(f, f->a_admin, run, etag, body, &r);
+        assert_only_rule(&r, "referrals_by_source", "unknown_code");
+        key[1 + 2 * 29] = '\0'; /* "a" and 29 characters: 59 bytes */
+        assert_non_null(strstr(it_jstr(find_rule(&r, "unknown_code"), "detail"), key));
+        it_resp_free(&r);
+        free(body);
+    }
     /* A count that is not a whole number from 0 names the breakdown. */
     body = good_with("{\"referrals_by_source\": {\"self\": -1, \"school\": 9}}", NULL);
     put_delivery(f, f->a_admin, run, etag, body, &r);
