@@ -622,6 +622,24 @@ test_rules(void **state)
     it_expect(f->s, "GET",
               it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/problem_severity", run.id)),
               f->a_admin, NULL, 404);
+    /* A code of 31 characters and 61 bytes is named whole in the 404 detail. */
+    {
+        char code[256] = "a", *p;
+        int k;
+        for (k = 0; k < 30; k++) {
+            strcat(code, "%C3%A9");
+        }
+        p = it_fmt("/v1/programmes/%s/outcomes/%s", run.id, code);
+        it_get(f->s, p, f->a_admin, &r);
+        it_assert_problem(&r, 404);
+        assert_non_null(strstr(it_json_str(&r, "detail"), "a\xc3\xa9\xc3\xa9"));
+        it_resp_free(&r);
+        put_outcome(f, f->a_admin, run.id, code, NULL, "{\"pairs\": []}", &r);
+        it_assert_problem(&r, 404);
+        assert_non_null(strstr(it_json_str(&r, "detail"), "a\xc3\xa9\xc3\xa9"));
+        it_resp_free(&r);
+        free(p);
+    }
     put_outcome(f, f->a_admin, NO_SUCH_ID, "parental_wellbeing", NULL, "{\"pairs\": [[20, 21]]}",
                 &r);
     it_assert_problem(&r, 404);
