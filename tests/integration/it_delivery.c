@@ -547,6 +547,13 @@ test_each_rule(void **state)
     it_assert_field_error(&r, "families_referred");
     it_resp_free(&r);
     free(body);
+    /* An empty record, and a body that is no record at all. */
+    put_delivery(f, f->a_admin, run, etag, "{}", &r);
+    it_assert_field_error(&r, "body");
+    it_resp_free(&r);
+    put_delivery(f, f->a_admin, run, etag, "[8, 6, 5]", &r);
+    assert_true(r.status == 400 || r.status == 422);
+    it_resp_free(&r);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);

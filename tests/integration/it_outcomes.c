@@ -556,6 +556,18 @@ test_rules(void **state)
     put_ok(f, run.id, "family_functioning", "{\"pairs\": [[2, 1], [3, 2]]}", &r);
     it_resp_free(&r);
 
+    /* A child measure counts the run's 3 children. */
+    free(it_post_created(f->s, f->admin,
+                         "{\"code\": \"child_voice\", \"name\": \"Child's voice (0 to 10)\","
+                         " \"respondent\": \"child\", \"scale_min\": 0, \"scale_max\": 10,"
+                         " \"higher_is_better\": true}",
+                         NULL, "/v1/outcome-measures"));
+    refused(f, run.id, "child_voice", "{\"pairs\": [[1, 2], [1, 2], [1, 2], [1, 2]]}", "pairs",
+            "too_many_pairs");
+    put_ok(f, run.id, "child_voice", "{\"pairs\": [[1, 2], [1, 2], [1, 2]]}", &r);
+    it_resp_free(&r);
+    refused(f, unknown.id, "child_voice", "{\"pairs\": [[1, 2]]}", "pairs", "respondents_unknown");
+
     /* A run whose delivery record has no adults yet. */
     refused(f, unknown.id, "parental_wellbeing", "{\"pairs\": [[20, 21]]}", "pairs",
             "respondents_unknown");
