@@ -12,9 +12,9 @@
  * columns; the reference items and outcome measures (list, create, duplicate, bad code, change,
  * fixed fields, who may write, a retired item refused by a record).
  *
- * Runs, locations and licences are made with SQL (the run's own rules are it_programmes'),
- * except for the completion PATCH, which runs them: its run has facilitators, a licence and a
- * location the rules accept. */
+ * Runs, locations and facilitators are made with SQL (the run's own rules are it_programmes'),
+ * licences through the API (dated back to 2024 with SQL); the completion PATCH runs the run's
+ * rules, so its run has facilitators, a licence and a location they accept. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
