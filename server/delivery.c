@@ -19,7 +19,11 @@
  * - unknown_code: a breakdown counts by an active reference item (refdata.c) of its kind;
  * - referrals_breakdown_mismatch, adults_breakdown_mismatch, children_breakdown_mismatch: the
  *   breakdowns add up to families_referred, adults and children;
- * - feedback_exceeds_respondents: a statement's answers are at most adults + children.
+ * - feedback_exceeds_respondents: a statement's answers are at most adults + children;
+ * - too_few_for_outcomes: adults, children and families_started stay at least the answers the
+ *   run's outcome statistics hold for a measure of that respondent (n plus the larger count of
+ *   unpaired answers: outcomes.c's too_many_pairs bound), so that a later record cannot make
+ *   them implausible; unknown (left out) while there are such answers is refused too.
  *
  * Who: the licensing body, and the run's organisation's org_admin and org_staff (API clients
  * with delivery:read / delivery:write); another organisation's run is a 404. */
@@ -59,6 +63,12 @@ const struct db_stmt delivery_stmts[] = {
     {"dlv_codes", "SELECT coalesce(jsonb_object_agg(kind, codes), '{}'::jsonb) AS codes FROM"
                   " (SELECT kind, jsonb_agg(code ORDER BY position, code) AS codes"
                   "  FROM reference_item WHERE active GROUP BY kind) k"},
+    /* The most answers run $1's outcome statistics hold for one measure, by respondent: n and
+     * the larger count of unpaired answers (outcomes.c's too_many_pairs bound). */
+    {"dlv_outcome_answers",
+     "SELECT m.respondent, max(o.n + greatest(o.pre_only, o.post_only)) AS answers"
+     " FROM programme_outcome o JOIN outcome_measure m ON m.id = o.measure_id"
+     " WHERE o.run_id = $1::uuid GROUP BY m.respondent"},
     {NULL, NULL},
 };
 
@@ -118,25 +128,42 @@ known(json_t *codes, const char *kind, const char *code)
     return 0;
 }
 
-/* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. */
+/* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. The code is
+ * the client's (any JSON key): the detail shows at most 60 bytes of it, cut between UTF-8
+ * characters, since a detail that is not UTF-8 makes no error at all (and the record would be
+ * written). */
 static void
 unknown_code(json_t *errors, const char *field, json_t *codes, const char *kind, const char *code)
 {
-    char list[1024];
-    size_t i, n = 0;
+    char list[1024], shown[61];
+    size_t i, n = 0, len = strlen(code);
     json_t *v;
 
+    if (len > sizeof(shown) - 1) {
+        len = sizeof(shown) - 1;
+        while (len > 0 && ((unsigned char)code[len] & 0xc0) == 0x80) {
+            len--; /* code[len], the first byte cut off, continues a character: cut before it */
+        }
+    }
+    memcpy(shown, code, len);
+    shown[len] = '\0';
     list[0] = '\0';
     if (strcmp(kind, "answer") == 0) {
         resource_choices_text(dlv_answers, list, sizeof(list));
     }
     json_array_foreach(json_object_get(codes, kind), i, v)
     {
-        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
-                              i > 0 ? ", " : "", json_string_value(v));
+        if (n >= sizeof(list) - 1) {
+            break; /* the list is cut short; the detail is anyway */
+        }
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i > 0 ? ", " : "",
+                              json_string_value(v));
     }
-    problem_add_rule(errors, field, "unknown_code", "%.60s is not a %s: one of %s", code, kind,
-                     list);
+    if (problem_add_rule(errors, field, "unknown_code", "%s is not a %s: one of %s", shown, kind,
+                         list)
+        == NULL) {
+        problem_add_rule(errors, field, "unknown_code", "a key is not a %s", kind);
+    }
 }
 
 /* Adds up the counts of `obj` (keys of `kind`) into *sum; `inner_kind` non-NULL: its values are
@@ -221,6 +248,42 @@ check_breakdowns(json_t *in, json_t *codes, json_t *errors)
     }
 }
 
+/* too_few_for_outcomes: the record counts at least the respondents the run's outcome statistics
+ * (outcomes.c) already hold answers from. */
+static int
+check_outcome_answers(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    static const struct {
+        const char *respondent, *column;
+    } counts[] = {{"adult", "adults"}, {"child", "children"}, {"family", "families_started"}};
+    const char *params[1] = {db_value(cur, 0, "programme_id")};
+    PGresult *res = NULL;
+    size_t k;
+    int rc, i;
+
+    if ((rc = http_exec_or_problem(r, "dlv_outcome_answers", 1, params, &res)) != 0) {
+        return rc;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        long long answers = atoll(db_value(res, i, "answers"));
+
+        for (k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+            json_t *v = json_object_get(in, counts[k].column);
+
+            if (strcmp(db_value(res, i, "respondent"), counts[k].respondent) != 0 || answers == 0
+                || (json_is_integer(v) && json_integer_value(v) >= answers)) {
+                continue;
+            }
+            problem_add_rule(errors, counts[k].column, "too_few_for_outcomes",
+                             "the run's outcome statistics hold %lld answers of %s "
+                             "respondents: %s must be at least that",
+                             answers, counts[k].respondent, counts[k].column);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* The rules of the file comment, on the record `in` would make of the run `cur` (locked). */
 static int
 dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
@@ -261,7 +324,7 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     check_breakdowns(in, codes, errors);
     json_decref(codes);
     PQclear(res);
-    return 0;
+    return check_outcome_answers(r, in, cur, errors);
 }
 
 static int

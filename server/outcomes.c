@@ -19,7 +19,7 @@
  *
  * Who: as the delivery record (delivery.c): the licensing body and the run's organisation; API
  * clients with delivery:read / delivery:write. If-Match, when sent, must match the measure's
- * stored statistics. */
+ * stored statistics; sent before there are any, it is a 412. */
 #include "registry/outcomes.h"
 
 #include <stdio.h>
@@ -127,9 +127,12 @@ read_or_problem(struct req *r, const char *const *params, PGresult **out)
     if (PQntuples(*out) == 0 || !resource_in_org(&r->principal, *out)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no programme run with id %s", params[0]);
     }
-    if (params[1] != NULL
-        && (!validate_text(params[1], 1, 40) || db_value(*out, 0, "measure_code") == NULL)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no %.40s outcomes are recorded for this run",
+    /* The code is shown only once it is known to be text of at most 40 characters. */
+    if (params[1] != NULL && !validate_text(params[1], 1, 40)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no outcomes are recorded under that code");
+    }
+    if (params[1] != NULL && db_value(*out, 0, "measure_code") == NULL) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no %s outcomes are recorded for this run",
                             params[1]);
     }
     return 0;
@@ -308,7 +311,15 @@ outcomes_put(struct req *r)
         goto out;
     }
     if (PQntuples(measure) == 0) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no outcome measure with code %.40s", code);
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no outcome measure with code %s", code);
+        goto out;
+    }
+    /* No statistics yet: no ETag to match (If-Match: * included, as RFC 9110 says). */
+    if (http_header(r, "If-Match") != NULL && db_value(measure, 0, "_version") == NULL) {
+        status = problem_send(r, PROBLEM_PRECONDITION_FAILED,
+                              "the run has no %s statistics yet: leave If-Match out to record "
+                              "the first",
+                              code);
         goto out;
     }
     if (http_header(r, "If-Match") != NULL

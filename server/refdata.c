@@ -4,8 +4,9 @@
  *
  * Rules the issue left open, decided here:
  * - a code is 1 to 40 of a-z, 0-9 and '_', starting with a letter or digit, unique within its
- *   kind (409); an item's kind and code, and a measure's code, respondent and scale, are fixed
- *   once created (records count by them): a change to them is a 422 naming the field;
+ *   kind (409); an item's kind and code, and a measure's code, respondent, scale and
+ *   higher_is_better, are fixed once created (records count by them, and read their change as an
+ *   improvement by the direction): a change to them is a 422 naming the field;
  * - a retired item or measure stays readable, and the records that used it still read, but new
  *   records may not use it (delivery.c, outcomes.c);
  * - both lists are one page, ordered by kind, position and code (items) or by code (measures);
@@ -90,7 +91,8 @@ static const struct field measure_fields[] = {
 
 /* The fields a change may not touch, of items and of measures. */
 static const char *const ref_fixed[] = {"kind", "code", NULL};
-static const char *const measure_fixed[] = {"code", "respondent", "scale_min", "scale_max", NULL};
+static const char *const measure_fixed[] = {"code",      "respondent",       "scale_min",
+                                            "scale_max", "higher_is_better", NULL};
 
 /* Checks a new code's alphabet, or, on a change, that no fixed field is named. */
 static void
