@@ -13,7 +13,7 @@
  * The rules (each broken one is a 422 error naming its field and `rule`; nothing is written):
  * - run_not_running_or_completed: the record is written while the run is running or completed;
  * - record_incomplete: a completed run's record has every member but delivery_cost_gbp;
- * - the run's figure rules (programmes_figure_errors): assessed_exceeds_referred,
+ * - the run's figure rules (delivery_figure_errors): assessed_exceeds_referred,
  *   started_exceeds_assessed, completed_exceeds_started, started_exceeds_capacity,
  *   too_few_adults, too_few_children, sessions_exceed_planned;
  * - unknown_code: a breakdown counts by an active reference item (refdata.c) of its kind;
@@ -34,7 +34,6 @@
 #include <string.h>
 
 #include "registry/problem.h"
-#include "registry/programmes.h"
 #include "registry/resource.h"
 #include "registry/validate.h"
 #include "registry/webhooks.h"
@@ -92,6 +91,47 @@ static const struct field dlv_fields[] = {
     {NULL, 0, 0, 0, 0, NULL},
 };
 
+/* The rules between two of the run's figures: each is broken when `field` is above `other`
+ * (below, for `below`); its detail gives the value of `field`, then that of `other`. */
+static const struct {
+    const char *field, *other;
+    int below;
+    const char *rule, *detail;
+} dlv_figure_rules[] = {
+    {"families_assessed", "families_referred", 0, "assessed_exceeds_referred",
+     "families_assessed %lld exceeds families_referred %lld"},
+    {"families_started", "families_assessed", 0, "started_exceeds_assessed",
+     "families_started %lld exceeds families_assessed %lld"},
+    {"families_completed", "families_started", 0, "completed_exceeds_started",
+     "families_completed %lld exceeds families_started %lld"},
+    {"families_started", "capacity_families", 0, "started_exceeds_capacity",
+     "families_started %lld exceeds the run's capacity_families %lld"},
+    {"adults", "families_started", 1, "too_few_adults",
+     "%lld adults for %lld families: every family has at least one adult"},
+    {"children", "families_started", 1, "too_few_children",
+     "%lld children for %lld families: every family has at least one child"},
+    {"sessions_delivered", "sessions_planned", 0, "sessions_exceed_planned",
+     "sessions_delivered %lld exceeds sessions_planned %lld"},
+};
+
+void
+delivery_figure_errors(json_t *cand, json_t *errors)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(dlv_figure_rules) / sizeof(dlv_figure_rules[0]); i++) {
+        json_t *a = json_object_get(cand, dlv_figure_rules[i].field);
+        json_t *b = json_object_get(cand, dlv_figure_rules[i].other);
+        long long x = json_integer_value(a), y = json_integer_value(b);
+
+        if (json_is_integer(a) && json_is_integer(b)
+            && (dlv_figure_rules[i].below ? x < y : x > y)) {
+            problem_add_rule(errors, dlv_figure_rules[i].field, dlv_figure_rules[i].rule,
+                             dlv_figure_rules[i].detail, x, y);
+        }
+    }
+}
+
 /* A breakdown: the member of the record, the reference kind of its keys, and of the keys of its
  * inner objects (NULL: its values are counts), and the total it must add up to (NULL: none). */
 static const struct breakdown {
@@ -118,6 +158,9 @@ known(json_t *codes, const char *kind, const char *code)
 
     if (strcmp(kind, "answer") == 0) {
         return validate_in_list(dlv_answers, code);
+    }
+    if (codes == NULL) {
+        return 1; /* the stored record's codes, which may have been retired since */
     }
     json_array_foreach(json_object_get(codes, kind), i, v)
     {
@@ -315,7 +358,7 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     }
     json_object_set_new(in, "capacity_families",
                         json_integer(atoi(db_value(cur, 0, "capacity_families"))));
-    programmes_figure_errors(in, errors);
+    delivery_figure_errors(in, errors);
     json_object_del(in, "capacity_families");
     if ((rc = http_exec_or_problem(r, "dlv_codes", 0, NULL, &res)) != 0) {
         return rc;
@@ -325,6 +368,29 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     json_decref(codes);
     PQclear(res);
     return check_outcome_answers(r, in, cur, errors);
+}
+
+int
+delivery_figures_check(struct req *r, const char *run_id, json_t *changes, json_t *errors)
+{
+    const char *params[1] = {run_id}, *key;
+    PGresult *cur = NULL;
+    json_t *rec, *v;
+    int status;
+
+    if ((status = http_exec_or_problem(r, "dlv_get", 1, params, &cur)) != 0) {
+        return status;
+    }
+    rec = db_row_to_json(cur, 0);
+    json_object_foreach(changes, key, v)
+    {
+        json_object_set(rec, key, v);
+    }
+    check_breakdowns(rec, NULL, errors);
+    status = check_outcome_answers(r, rec, cur, errors);
+    json_decref(rec);
+    PQclear(cur);
+    return status;
 }
 
 static int

@@ -15,7 +15,8 @@
  * measure_retired (a retired measure takes no new scores); every score a number within the
  * measure's scale (pairs); respondents_unknown (the run's delivery record holds no adults,
  * children or families_started, whichever the measure's respondent counts); too_many_pairs (n
- * plus the unpaired answers before, or after, is at most that count).
+ * plus the unpaired answers before, or after, is at most that count); single_pair (one pair's
+ * sums would be one person's scores: 0 or at least 2 pairs).
  *
  * Who: as the delivery record (delivery.c): the licensing body and the run's organisation; API
  * clients with delivery:read / delivery:write. If-Match, when sent, must match the measure's
@@ -150,7 +151,9 @@ outcomes_list(struct req *r)
         for (i = 0; i < PQntuples(res) && db_value(res, i, "measure_code") != NULL; i++) {
             json_array_append_new(items, outcome_json(res, i));
         }
-        status = http_send_json(r, 200, json_pack("{s:O}", "items", items));
+        json_t *body = json_pack("{s:O}", "items", items);
+        status = http_send_json(r, 200, body);
+        json_decref(body);
     }
     json_decref(items);
     PQclear(res);
@@ -268,6 +271,13 @@ check_scores(json_t *in,
         return;
     }
     most = atol(stored);
+    if (s->n == 1) {
+        /* One pair's sums are that person's own scores, which are never stored. */
+        problem_add_rule(errors, "pairs", "single_pair",
+                         "one pair would be stored as one person's own scores: give at least 2 "
+                         "pairs, or the answers as unpaired counts only");
+        return;
+    }
     if (s->n + s->pre_only > most || s->n + s->post_only > most) {
         problem_add_rule(errors, "pairs", "too_many_pairs",
                          "%ld pairs, %ld before only and %ld after only: more than the run's %ld "

@@ -17,6 +17,7 @@
 #include "registry/jsonout.h"
 #include "registry/logging.h"
 #include "registry/metrics.h"
+#include "registry/validate.h"
 
 static const struct {
     int status;
@@ -158,7 +159,13 @@ problem_add_rule(json_t *errors, const char *field, const char *rule, const char
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
+    /* Text that is not UTF-8 (a cut name) would make json_pack fail: the error is kept. */
     e = json_pack("{s:s, s:s, s:s}", "field", field, "rule", rule, "detail", detail);
+    if (e == NULL) {
+        e = json_pack("{s:s, s:s, s:s}", "field",
+                      validate_utf8_len(field) >= 0 ? field : "(invalid UTF-8)", "rule", rule,
+                      "detail", "(detail not UTF-8)");
+    }
     json_array_append_new(errors, e);
     return e;
 }

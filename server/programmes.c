@@ -59,6 +59,7 @@
 #include <libpq-fe.h>
 
 #include "registry/auth.h"
+#include "registry/delivery.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/validate.h"
@@ -510,47 +511,6 @@ out:
     return status;
 }
 
-/* The rules between two of the run's figures: each is broken when `field` is above `other`
- * (below, for `below`); its detail gives the value of `field`, then that of `other`. */
-static const struct {
-    const char *field, *other;
-    int below;
-    const char *rule, *detail;
-} prog_figure_rules[] = {
-    {"families_assessed", "families_referred", 0, "assessed_exceeds_referred",
-     "families_assessed %lld exceeds families_referred %lld"},
-    {"families_started", "families_assessed", 0, "started_exceeds_assessed",
-     "families_started %lld exceeds families_assessed %lld"},
-    {"families_completed", "families_started", 0, "completed_exceeds_started",
-     "families_completed %lld exceeds families_started %lld"},
-    {"families_started", "capacity_families", 0, "started_exceeds_capacity",
-     "families_started %lld exceeds the run's capacity_families %lld"},
-    {"adults", "families_started", 1, "too_few_adults",
-     "%lld adults for %lld families: every family has at least one adult"},
-    {"children", "families_started", 1, "too_few_children",
-     "%lld children for %lld families: every family has at least one child"},
-    {"sessions_delivered", "sessions_planned", 0, "sessions_exceed_planned",
-     "sessions_delivered %lld exceeds sessions_planned %lld"},
-};
-
-void
-programmes_figure_errors(json_t *cand, json_t *errors)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(prog_figure_rules) / sizeof(prog_figure_rules[0]); i++) {
-        json_t *a = json_object_get(cand, prog_figure_rules[i].field);
-        json_t *b = json_object_get(cand, prog_figure_rules[i].other);
-        long long x = json_integer_value(a), y = json_integer_value(b);
-
-        if (json_is_integer(a) && json_is_integer(b)
-            && (prog_figure_rules[i].below ? x < y : x > y)) {
-            problem_add_rule(errors, prog_figure_rules[i].field, prog_figure_rules[i].rule,
-                             prog_figure_rules[i].detail, x, y);
-        }
-    }
-}
-
 /* Checks the run's own consistency: dates in order and the figures. Appends to `errors`. */
 static void
 check_own_figures(json_t *cand, json_t *errors)
@@ -561,7 +521,7 @@ check_own_figures(json_t *cand, json_t *errors)
         problem_add_rule(errors, "ends_on", "ends_before_start",
                          "ends_on %s is before starts_on %s", ends, starts);
     }
-    programmes_figure_errors(cand, errors);
+    delivery_figure_errors(cand, errors);
 }
 
 /* Checks the status the change `in` gives the run against the calendar (`today`, the UK date):
@@ -698,6 +658,7 @@ static int
 prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
     const char *org = str_field(in, "organisation_id"), *to = str_field(in, "status");
+    const char *const *f;
     json_t *cand = NULL, *planned;
     char today[16];
     int status = 0, cancelling = 0, sessions;
@@ -737,6 +698,12 @@ prog_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     }
     check_own_figures(cand, errors);
     check_calendar(r, in, cand, cur != NULL ? db_value(cur, 0, "status") : NULL, today, errors);
+    /* Figures changed on a stored run: its delivery record must still add up. */
+    for (f = prog_figures; cur != NULL && *f != NULL && json_object_get(in, *f) == NULL; f++) {
+    }
+    if (cur != NULL && *f != NULL) {
+        status = delivery_figures_check(r, db_value(cur, 0, "id"), in, errors);
+    }
 out:
     json_decref(cand);
     return status;

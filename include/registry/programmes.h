@@ -14,10 +14,4 @@ extern const struct resource programme_resource;
  * the problem already sent. */
 int programmes_flag_at_risk(struct req *r, const char *facilitator_id);
 
-/* Appends to `errors` the rules broken between the figures of `cand` (a run's figures as they
- * would be; absent or null figures are not compared): referred >= assessed >= started >=
- * completed, started <= capacity_families, at least one adult and one child a family started,
- * sessions_delivered <= sessions_planned. Each error names its field and rule. */
-void programmes_figure_errors(json_t *cand, json_t *errors);
-
 #endif

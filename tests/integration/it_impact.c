@@ -314,10 +314,105 @@ test_bad_filters(void **state)
     it_expect(f->s, "GET", "/v1/reports/delivery", NULL, NULL, 401);
 }
 
+/* The SROI parameters: anyone signed in reads them, only the licensing body changes them (the
+ * whole row, with If-Match, audited), and the report's estimate follows: 2500 x 4 / 4000. */
+static void
+test_settings(void **state)
+{
+    struct fx *f = *state;
+    static const char body[] = "{\"savings_per_family_gbp\": 2500, \"source\": \"A later study\","
+                               " \"year\": 2024}";
+    struct it_resp r;
+    char *etag = it_etag_of(f->s, f->a_admin, "/v1/settings/sroi"), *hdr;
+    const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+
+    it_get(f->s, "/v1/settings/sroi", f->a_admin, &r);
+    it_assert_status(&r, 200);
+    assert_near(at(r.json, "savings_per_family_gbp"), 2213);
+    assert_int_equal(json_integer_value(at(r.json, "year")), 2014);
+    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/settings/history", f->a_admin, NULL, 200);
+    it_expect(f->s, "GET", "/v1/settings/colour", f->a_admin, NULL, 404);
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->admin, headers, body, &r);
+    it_assert_problem(&r, 428);
+    it_resp_free(&r);
+    hdr = it_fmt("If-Match: %s", etag);
+    headers[1] = hdr;
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->a_admin, headers, body, &r);
+    it_assert_problem(&r, 403);
+    it_resp_free(&r);
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->admin, headers,
+               "{\"savings_per_family_gbp\": 2500, \"source\": \"x\", \"year\": 1800}", &r);
+    it_assert_field_error(&r, "year");
+    it_resp_free(&r);
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->admin, headers,
+               "{\"savings_per_family_gbp\": 2500}", &r);
+    it_assert_field_error(&r, "source");
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, "SELECT savings_per_family_gbp FROM sroi_setting"), 2213);
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->admin, headers, body, &r);
+    it_assert_status(&r, 200);
+    assert_near(at(r.json, "savings_per_family_gbp"), 2500);
+    it_resp_free(&r);
+    it_request(f->s, "PUT", "/v1/settings/sroi", f->admin, headers, body, &r);
+    it_assert_problem(&r, 412);
+    it_resp_free(&r);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM audit_event WHERE resource_type ="
+                                    " 'setting' AND resource_id = 'sroi'"),
+                     1);
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    assert_near(at(r.json, "sroi.ratio"), 2.5);
+    assert_string_equal(json_string_value(at(r.json, "sroi.parameters.source")), "A later study");
+    it_resp_free(&r);
+    free(hdr);
+    free(etag);
+}
+
+/* The public figures of the fixture: 2024 (R3) runs 1, families 2, participants 4, sites 1;
+ * 2025 (R1, R2) runs 2, families 8, participants 21, sites 2; since the start runs 3, families
+ * 10, participants 25, sites 2; nobody trained. Every count 1 to 4 is withheld; in each column
+ * (whose last row is its total) a lone withheld count takes the smallest other with it: families
+ * 8 goes with the 2, participants 21 with the 4; the totals 10 and 25 stay. */
+static void
+test_public_impact(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *sup;
+
+    it_get(f->s, "/v1/public/impact", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(at(r.json, "years")), 2);
+    assert_int_equal(json_integer_value(at(r.json, "years.0.year")), 2024);
+    assert_true(json_is_null(at(r.json, "years.0.families")));
+    assert_true(json_is_null(at(r.json, "years.1.families")));
+    assert_true(json_is_null(at(r.json, "years.0.participants")));
+    assert_true(json_is_null(at(r.json, "years.1.participants")));
+    assert_true(json_is_null(at(r.json, "years.1.runs")));
+    assert_true(json_is_null(at(r.json, "since_start.runs")));
+    assert_true(json_is_null(at(r.json, "since_start.locations")));
+    assert_near(at(r.json, "since_start.families"), 10);
+    assert_near(at(r.json, "since_start.participants"), 25);
+    assert_near(at(r.json, "years.0.practitioners_trained"), 0);
+    sup = at(r.json, "suppressed");
+    assert_true(it_json_has(sup, NULL, "years.2024.families"));
+    assert_true(it_json_has(sup, NULL, "years.2025.participants"));
+    assert_true(it_json_has(sup, NULL, "since_start.runs"));
+    assert_false(it_json_has(sup, NULL, "since_start.families"));
+    assert_near(at(r.json, "before_registry.practitioners_trained"), 446);
+    assert_string_equal(json_string_value(at(r.json, "before_registry.label")),
+                        "before the registry");
+    assert_non_null(it_header(&r, "ETag"));
+    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/public/impact?year=2024", NULL, NULL, 400);
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
           cmocka_unit_test(test_licensee_own_runs),
           cmocka_unit_test(test_district_filter),
           cmocka_unit_test(test_csv),
-          cmocka_unit_test(test_bad_filters))
+          cmocka_unit_test(test_bad_filters),
+          cmocka_unit_test(test_public_impact),
+          cmocka_unit_test(test_settings))

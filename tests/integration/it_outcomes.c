@@ -338,7 +338,7 @@ test_statistics_n5(void **state)
                   run.id);
 
     /* The list has each measure recorded. */
-    put_ok(f, run.id, "coping_efficacy", "{\"pairs\": [[2, 3]]}", &r);
+    put_ok(f, run.id, "coping_efficacy", "{\"pairs\": [[2, 3], [3, 4]]}", &r);
     it_resp_free(&r);
     it_getf(f->s, f->a_admin, &r, "/v1/programmes/%s/outcomes", run.id);
     it_assert_status(&r, 200);
@@ -379,7 +379,8 @@ test_statistics_n2(void **state)
     it_resp_free(&r);
 }
 
-/* n = 1: the means, no interval, no p-value, no sd, no d_z. */
+/* n = 1 is refused: one pair's sums would be that person's own scores (rule single_pair), and
+ * nothing is written. */
 static void
 test_statistics_n1(void **state)
 {
@@ -387,17 +388,7 @@ test_statistics_n1(void **state)
     struct run run = make_run(f, "1", "1", "1");
     struct it_resp r;
 
-    put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [[30, 35]]}", &r);
-    assert_int_equal(json_integer_value(json_object_get(r.json, "n")), 1);
-    assert_near(num(r.json, "mean_before"), 30.0, 1e-9);
-    assert_near(num(r.json, "mean_after"), 35.0, 1e-9);
-    assert_near(num(r.json, "mean_change"), 5.0, 1e-9);
-    assert_string_equal(it_json_str(&r, "change"), "improved");
-    assert_null(json_object_get(r.json, "ci95"));
-    assert_null(json_object_get(r.json, "sd_change"));
-    assert_null(json_object_get(r.json, "p_value"));
-    assert_null(json_object_get(r.json, "effect_size_dz"));
-    it_resp_free(&r);
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[30, 35]]}", "pairs", "single_pair");
     /* n = 0 (every answer unpaired): no means at all. */
     put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [], \"pre_only\": 1}", &r);
     assert_int_equal(json_integer_value(json_object_get(r.json, "n")), 0);
@@ -528,13 +519,13 @@ test_rules(void **state)
     char *etag, *path;
 
     /* A first record, so that a refusal visibly leaves it alone. */
-    put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [[30, 31]]}", &r);
+    put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [[30, 31], [30, 31]]}", &r);
     it_resp_free(&r);
 
     /* Scores within the scale (14 to 70): the bounds are in, beyond them not. */
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[13, 20]]}", "pairs",
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[13, 20], [13, 20]]}", "pairs",
             "score_out_of_scale");
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 70.5]]}", "pairs",
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 70.5], [20, 70.5]]}", "pairs",
             "score_out_of_scale");
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 30], [-1, 30]]}", "pairs",
             "score_out_of_scale");
@@ -547,9 +538,9 @@ test_rules(void **state)
             "too_many_pairs");
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 22]], \"pre_only\": 1}",
             "pairs", "too_many_pairs");
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21]], \"post_only\": 2}", "pairs",
-            "too_many_pairs");
-    put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21]], \"pre_only\": 1}", &r);
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 21]], \"post_only\": 2}",
+            "pairs", "too_many_pairs");
+    put_ok(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 21]]}", &r);
     it_resp_free(&r);
     refused(f, run.id, "family_functioning", "{\"pairs\": [[2, 1], [3, 2], [2, 2]]}", "pairs",
             "too_many_pairs");
@@ -566,18 +557,19 @@ test_rules(void **state)
             "too_many_pairs");
     put_ok(f, run.id, "child_voice", "{\"pairs\": [[1, 2], [1, 2], [1, 2]]}", &r);
     it_resp_free(&r);
-    refused(f, unknown.id, "child_voice", "{\"pairs\": [[1, 2]]}", "pairs", "respondents_unknown");
+    refused(f, unknown.id, "child_voice", "{\"pairs\": [[1, 2], [1, 2]]}", "pairs",
+            "respondents_unknown");
 
     /* A run whose delivery record has no adults yet. */
-    refused(f, unknown.id, "parental_wellbeing", "{\"pairs\": [[20, 21]]}", "pairs",
+    refused(f, unknown.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 21]]}", "pairs",
             "respondents_unknown");
-    refused(f, unknown.id, "family_functioning", "{\"pairs\": [[2, 1]]}", "pairs",
+    refused(f, unknown.id, "family_functioning", "{\"pairs\": [[2, 1], [2, 1]]}", "pairs",
             "respondents_unknown");
 
     /* A planned run; a completed one takes scores. */
-    refused(f, planned.id, "parental_wellbeing", "{\"pairs\": [[20, 21]]}", "status",
+    refused(f, planned.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 21]]}", "status",
             "run_not_running_or_completed");
-    put_ok(f, done.id, "parental_wellbeing", "{\"pairs\": [[20, 21]]}", &r);
+    put_ok(f, done.id, "parental_wellbeing", "{\"pairs\": [[20, 21], [20, 21]]}", &r);
     it_resp_free(&r);
 
     /* A retired measure takes no new scores; what a run recorded on it still reads. */
@@ -586,23 +578,25 @@ test_rules(void **state)
                          " \"respondent\": \"adult\", \"scale_min\": 0, \"scale_max\": 10,"
                          " \"higher_is_better\": true}",
                          NULL, "/v1/outcome-measures"));
-    put_ok(f, run.id, "sleep_quality", "{\"pairs\": [[4, 6]]}", &r);
+    put_ok(f, run.id, "sleep_quality", "{\"pairs\": [[4, 6], [4, 6]]}", &r);
     it_resp_free(&r);
     PQclear(it_sql(f->s, "UPDATE outcome_measure SET active = false WHERE code = 'sleep_quality'"));
-    refused(f, run.id, "sleep_quality", "{\"pairs\": [[4, 7]]}", "measure_code", "measure_retired");
+    refused(f, run.id, "sleep_quality", "{\"pairs\": [[4, 7], [4, 7]]}", "measure_code",
+            "measure_retired");
     it_getf(f->s, f->a_admin, &r, "/v1/programmes/%s/outcomes/sleep_quality", run.id);
     it_assert_status(&r, 200);
     assert_near(num(r.json, "mean_change"), 2.0, 1e-9);
     it_resp_free(&r);
 
     /* Malformed bodies. */
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20]]}", "pairs", "pair_malformed");
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21, 22]]}", "pairs",
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20], [20]]}", "pairs",
             "pair_malformed");
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, \"21\"]]}", "pairs",
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, 21, 22], [20, 21, 22]]}", "pairs",
+            "pair_malformed");
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, \"21\"], [20, \"21\"]]}", "pairs",
             "pair_malformed");
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": [20, 21]}", "pairs", "pair_malformed");
-    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, null]]}", "pairs",
+    refused(f, run.id, "parental_wellbeing", "{\"pairs\": [[20, null], [20, null]]}", "pairs",
             "pair_malformed");
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": \"20,21\"}", "pairs", NULL);
     refused(f, run.id, "parental_wellbeing", "{\"pre_only\": 1}", "pairs", NULL);
@@ -612,7 +606,7 @@ test_rules(void **state)
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": [], \"scores\": [1]}", "scores", NULL);
     {
         char *before = stored(f, run.id), *after;
-        put_outcome(f, f->a_admin, run.id, "parental_wellbeing", NULL, "[[20, 21]]", &r);
+        put_outcome(f, f->a_admin, run.id, "parental_wellbeing", NULL, "[[20, 21], [20, 21]]", &r);
         assert_true(r.status == 400 || r.status == 422);
         it_resp_free(&r);
         put_outcome(f, f->a_admin, run.id, "parental_wellbeing", NULL, "{\"pairs\": [[20, 2", &r);
@@ -626,7 +620,7 @@ test_rules(void **state)
 
     /* 404s: an unknown measure, one the run has not recorded, an unknown run, another
      * organisation's run (nothing written to it). */
-    put_outcome(f, f->a_admin, run.id, "happiness", NULL, "{\"pairs\": [[1, 2]]}", &r);
+    put_outcome(f, f->a_admin, run.id, "happiness", NULL, "{\"pairs\": [[1, 2], [1, 2]]}", &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/happiness", run.id)),
@@ -652,13 +646,14 @@ test_rules(void **state)
         it_resp_free(&r);
         free(p);
     }
-    put_outcome(f, f->a_admin, NO_SUCH_ID, "parental_wellbeing", NULL, "{\"pairs\": [[20, 21]]}",
-                &r);
+    put_outcome(f, f->a_admin, NO_SUCH_ID, "parental_wellbeing", NULL,
+                "{\"pairs\": [[20, 21], [20, 21]]}", &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/programmes/" NO_SUCH_ID "/outcomes", f->a_admin, NULL, 404);
     it_expect(f->s, "GET", "/v1/programmes/not-a-uuid/outcomes", f->a_admin, NULL, 404);
-    put_outcome(f, f->a_admin, b_run.id, "parental_wellbeing", NULL, "{\"pairs\": [[20, 21]]}", &r);
+    put_outcome(f, f->a_admin, b_run.id, "parental_wellbeing", NULL,
+                "{\"pairs\": [[20, 21], [20, 21]]}", &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes", b_run.id)), f->a_admin,
@@ -669,11 +664,11 @@ test_rules(void **state)
 
     /* If-Match on a measure the run has no statistics for matches nothing (412, nothing
      * written): not "*" (RFC 9110), nor the text a NULL version once printed as. */
-    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "\"(null)\"", "{\"pairs\": [[2, 3]]}",
-                &r);
+    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "\"(null)\"",
+                "{\"pairs\": [[2, 3], [2, 3]]}", &r);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "*", "{\"pairs\": [[2, 3]]}", &r);
+    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "*", "{\"pairs\": [[2, 3], [2, 3]]}", &r);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -684,21 +679,24 @@ test_rules(void **state)
                      0);
     /* If-Match, when sent, is the measure's: a stale one is refused; "*" matches a record. */
     path = it_fmt("/v1/programmes/%s/outcomes/parental_wellbeing", run.id);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "*", "{\"pairs\": [[20, 24]]}", &r);
+    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "*",
+                "{\"pairs\": [[20, 24], [20, 24]]}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     etag = it_etag_of(f->s, f->a_admin, "%s", path);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "\"999\"", "{\"pairs\": [[20, 25]]}",
-                &r);
+    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "\"999\"",
+                "{\"pairs\": [[20, 25], [20, 25]]}", &r);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag, "{\"pairs\": [[20, 25]]}", &r);
+    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag,
+                "{\"pairs\": [[20, 25], [20, 25]]}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag, "{\"pairs\": [[20, 26]]}", &r);
+    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag,
+                "{\"pairs\": [[20, 26], [20, 26]]}", &r);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    it_assert_row(f->s, IT_ROW("1", "20", "25"),
+    it_assert_row(f->s, IT_ROW("2", "40", "50"),
                   "SELECT o.n, o.sum_pre, o.sum_post FROM programme_outcome o JOIN"
                   " outcome_measure m ON m.id = o.measure_id WHERE o.run_id = $1::uuid"
                   " AND m.code = 'parental_wellbeing'",
@@ -718,17 +716,19 @@ test_access(void **state)
     char *path = it_fmt("/v1/programmes/%s/outcomes/coping_efficacy", run.id);
     char *t_prog, *t_read, *t_write;
 
-    put_outcome(f, f->a_staff, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 3]]}", &r);
+    put_outcome(f, f->a_staff, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 3], [2, 3]]}",
+                &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    put_outcome(f, f->admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 4]]}", &r);
+    put_outcome(f, f->admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 4], [2, 4]]}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     it_expect(f->s, "GET", path, f->a_staff, NULL, 200);
     it_expect(f->s, "GET", path, f->admin, NULL, 200);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
-    put_outcome(f, f->b_admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5]]}", &r);
+    put_outcome(f, f->b_admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}",
+                &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     t_prog = client_token(f, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
@@ -737,19 +737,19 @@ test_access(void **state)
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     it_expect(f->s, "GET", path, t_read, NULL, 200);
     it_expect(f->s, "GET", path, t_write, NULL, 200); /* delivery:write includes reading */
-    put_outcome(f, t_prog, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5]]}", &r);
+    put_outcome(f, t_prog, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    put_outcome(f, t_read, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5]]}", &r);
+    put_outcome(f, t_read, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    it_assert_row(f->s, IT_ROW("2", "4"),
+    it_assert_row(f->s, IT_ROW("4", "8"),
                   "SELECT sum_pre, sum_post FROM programme_outcome WHERE run_id = $1::uuid",
                   run.id);
-    put_outcome(f, t_write, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5]]}", &r);
+    put_outcome(f, t_write, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    it_assert_row(f->s, IT_ROW("2", "5"),
+    it_assert_row(f->s, IT_ROW("4", "10"),
                   "SELECT sum_pre, sum_post FROM programme_outcome WHERE run_id = $1::uuid",
                   run.id);
     free(t_prog);
