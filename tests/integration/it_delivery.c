@@ -899,6 +899,14 @@ test_completion_patch(void **state)
     /* The completed run's record is still written by PUT, complete. */
     put_now(f, f->a_admin, run2, "{\"families_referred\": 8}", 422);
     put_now(f, f->a_admin, run2, GOOD, 200);
+    /* A correction by PATCH keeps the record adding up: 7 adults against a breakdown of 6. */
+    etag = it_etag_of(f->s, f->a_admin, "/v1/programmes/%s", run2);
+    it_patchf(f->s, f->a_admin, etag, "{\"adults\": 7}", &r, "/v1/programmes/%s", run2);
+    it_assert_problem(&r, 422);
+    assert_non_null(find_rule(&r, "adults_breakdown_mismatch"));
+    it_resp_free(&r);
+    it_assert_row(f->s, IT_ROW("6"), "SELECT adults FROM programme_run WHERE id = $1::uuid", run2);
+    free(etag);
 }
 
 /* ---- The webhook --------------------------------------------------------------------------- */
