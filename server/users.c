@@ -124,9 +124,60 @@ users_listing(struct req *r, const struct query *q, const char **params)
     return 0;
 }
 
+/* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
+ * problem already sent (403 for what the caller's role never allows, 422 for changes no one
+ * may make, 409 for enabling a user of an archived organisation). */
 static int
-update_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, json_t *errors);
-static int user_written(struct req *r, const char *id, const PGresult *cur, json_t *in);
+update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
+{
+    const char *id = db_value(res, 0, "id");
+    const char *current = db_value(res, 0, "role");
+    json_t *role = json_object_get(in, "role");
+    json_t *disabled = json_object_get(in, "disabled");
+    int self = strcmp(id, r->principal.sub) == 0;
+
+    (void)errors;
+    if (json_is_true(disabled) && self) {
+        return problem_send_field(r, "disabled", "you cannot disable yourself");
+    }
+    if (!auth_is_admin(&r->principal)) {
+        if (!resource_org_admin(&r->principal)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "only an admin or an organisation admin may change users");
+        }
+        if (role != NULL) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "role: only the licensing body may change roles");
+        }
+        if (strcmp(current, "org_staff") != 0) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "an organisation admin may change org_staff only");
+        }
+    }
+    if (role != NULL && strcmp(json_string_value(role), current) != 0
+        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
+        return problem_send_field(r, "role",
+                                  "cannot change to or from admin; an admin is not bound to an "
+                                  "organisation and a licensee is");
+    }
+    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
+        return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
+    }
+    return 0;
+}
+
+/* A disabled user's sessions end now, not when their refresh tokens expire. */
+static int
+user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    const char *params[1] = {id};
+
+    (void)cur;
+    if (!json_is_true(json_object_get(in, "disabled"))) {
+        return 0;
+    }
+    return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
+}
 
 static const struct filter user_filters[] = {
     {"q", FILTER_EMAIL_TEXT, NULL},
@@ -314,61 +365,6 @@ const struct resource user_create_resource = {
               .check = user_create_check},
 };
 
-/* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
- * problem already sent (403 for what the caller's role never allows, 422 for changes no one
- * may make, 409 for enabling a user of an archived organisation). */
-static int
-update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
-{
-    const char *id = db_value(res, 0, "id");
-    const char *current = db_value(res, 0, "role");
-    json_t *role = json_object_get(in, "role");
-    json_t *disabled = json_object_get(in, "disabled");
-    int self = strcmp(id, r->principal.sub) == 0;
-
-    (void)errors;
-    if (json_is_true(disabled) && self) {
-        return problem_send_field(r, "disabled", "you cannot disable yourself");
-    }
-    if (!auth_is_admin(&r->principal)) {
-        if (!resource_org_admin(&r->principal)) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "only an admin or an organisation admin may change users");
-        }
-        if (role != NULL) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "role: only the licensing body may change roles");
-        }
-        if (strcmp(current, "org_staff") != 0) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "an organisation admin may change org_staff only");
-        }
-    }
-    if (role != NULL && strcmp(json_string_value(role), current) != 0
-        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
-        return problem_send_field(r, "role",
-                                  "cannot change to or from admin; an admin is not bound to an "
-                                  "organisation and a licensee is");
-    }
-    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
-        return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
-    }
-    return 0;
-}
-
-/* A disabled user's sessions end now, not when their refresh tokens expire. */
-static int
-user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    const char *params[1] = {id};
-
-    (void)cur;
-    if (!json_is_true(json_object_get(in, "disabled"))) {
-        return 0;
-    }
-    return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
-}
-
 /* Reads the caller's own row with `stmt` ($1 = their id) as JSON into *out (owned by the
  * caller). Returns 0, or the status sent. */
 static int
@@ -391,24 +387,23 @@ int
 users_password(struct req *r)
 {
     json_t *in = NULL, *before = NULL, *after = NULL;
-    PGresult *res = NULL;
-    const char *current, *next, *why, *params[3] = {r->principal.sub};
-    char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
-    char attempt[TOKENS_ATTEMPT_LEN];
+    PGresult *cred = NULL, *res = NULL; /* cred: kept (no connection needed) until the end */
+    const char *current, *next, *why, *email, *stored, *params[3] = {r->principal.sub};
+    char hash[PASSWORD_HASH_MAX] = "", attempt[TOKENS_ATTEMPT_LEN];
     int status, match, hashed;
 
     if ((status = resource_body_or_problem(r, password_fields, 1, &in)) != 0
-        || (status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
+        || (status = http_exec_or_problem(r, "user_credentials", 1, params, &cred)) != 0) {
         goto out;
     }
     current = json_string_value(json_object_get(in, "current_password"));
     next = json_string_value(json_object_get(in, "new_password"));
-    if (PQntuples(res) != 1 || db_bool(res, 0, "disabled")) {
+    if (PQntuples(cred) != 1 || db_bool(cred, 0, "disabled")) {
         status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
         goto out;
     }
-    snprintf(email, sizeof(email), "%s", db_value(res, 0, "email"));
-    snprintf(stored, sizeof(stored), "%s", db_value(res, 0, "password_hash"));
+    email = db_value(cred, 0, "email");
+    stored = db_value(cred, 0, "password_hash");
     if ((why = password_policy(next, email)) == NULL && strcmp(next, current) == 0) {
         why = "must differ from the current password";
     }
@@ -435,8 +430,6 @@ users_password(struct req *r)
         status = hash_failed(r);
         goto out;
     }
-    PQclear(res);
-    res = NULL;
     params[1] = hash;
     params[2] = stored;
     if ((status = http_begin_or_problem(r, 0)) != 0
@@ -458,8 +451,8 @@ users_password(struct req *r)
     }
     status = http_send_empty(r, 204);
 out:
-    OPENSSL_cleanse(stored, sizeof(stored));
     OPENSSL_cleanse(hash, sizeof(hash));
+    PQclear(cred);
     PQclear(res);
     json_decref(before);
     json_decref(after);
