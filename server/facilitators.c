@@ -55,11 +55,6 @@
 #define FAC_CHECK_MAX  100 /* registration numbers per status check */
 #define FAC_NUMBER_MAX 32  /* bytes of a plausible registration number in a path */
 
-/* The status a client sees: accredited past accredited_until is lapsed. */
-#define FAC_STATUS                                                                                 \
-    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
-    " ELSE f.status END"
-
 /* The facilitator as clients see it, with the current employer; `_`-columns are internal. */
 #define FAC_COLUMNS                                                                                \
     "f.id, f.registration_number, f.given_name, f.family_name, f.email, f.phone, " FAC_STATUS      \

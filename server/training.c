@@ -23,6 +23,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/facilitators.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/webhooks.h"
@@ -57,11 +58,6 @@
     "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, e.status, "   \
     "e.nominated_by, e.created_at, e.updated_at, e.version AS _version, e.created_at::text AS "    \
     "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
-
-/* A facilitator's status as clients see it: lapsing is computed from the date. */
-#define FAC_STATUS                                                                                 \
-    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
-    " ELSE f.status END"
 
 /* The facilitator fields a training outcome changes, for the audit trail. */
 #define FAC_SELECT                                                                                 \
