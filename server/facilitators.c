@@ -385,13 +385,6 @@ sees_full(const struct principal *p, const PGresult *res, int row)
     return auth_is_admin(p) || (org != NULL && resource_admin_or_org_admin(p, org));
 }
 
-/* Returns a new reference: the public view of row `row` of a facilitator result. */
-static json_t *
-public_view(const PGresult *res, int row)
-{
-    return db_row_pick(res, row, fac_public_fields);
-}
-
 /* 1 when the caller may see row `row` (with _on_register and organisation_id) at all: the
  * licensing body sees everyone; a licensee sees their own staff, and anyone else only while
  * they are on the public register (never someone in training, or withdrawn unaccredited). */
@@ -482,7 +475,7 @@ send_view(struct req *r, const PGresult *res)
     if (sees_full(&r->principal, res, 0)) {
         return resource_send_row(r, res);
     }
-    body = public_view(res, 0);
+    body = db_row_pick(res, 0, fac_public_fields);
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
@@ -512,7 +505,7 @@ facilitators_get(struct req *r)
             != 0) {
             goto out;
         }
-        if (!visible(&r->principal, res, 0, "organisation_id")) {
+        if (!seen(&r->principal, res)) {
             status = not_found(r);
             goto out;
         }
@@ -569,8 +562,9 @@ facilitators_list(struct req *r)
     }
     items = json_array();
     for (i = 0; i < n; i++) {
-        json_array_append_new(items, sees_full(&r->principal, res, i) ? db_row_to_json(res, i)
-                                                                      : public_view(res, i));
+        json_array_append_new(items, sees_full(&r->principal, res, i)
+                                         ? db_row_to_json(res, i)
+                                         : db_row_pick(res, i, fac_public_fields));
     }
     status = page_send(r, items, next);
 out:
@@ -1029,10 +1023,9 @@ facilitators_status_check(struct req *r)
         if (db_value(res, row, "id") == NULL
             || !visible(&r->principal, res, row, "organisation_id")) {
             entry = json_pack("{s:s, s:b, s:s}", "registration_number",
-                              PQgetvalue(res, row, PQfnumber(res, "_given")), "found", 0, "status",
-                              "not_found");
+                              db_value(res, row, "_given"), "found", 0, "status", "not_found");
         } else {
-            entry = public_view(res, row);
+            entry = db_row_pick(res, row, fac_public_fields);
             json_object_set_new(entry, "found", json_true());
         }
         json_array_append_new(results, entry != NULL ? entry : json_null());
