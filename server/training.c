@@ -60,10 +60,10 @@
     "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
 
 /* The facilitator fields a training outcome changes, for the audit trail. */
-#define FAC_SELECT                                                                                 \
-    "SELECT f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "  \
+#define FAC_FIELDS                                                                                 \
+    "f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "         \
     "f.accredited_on, f.accredited_until, f.trainer, f.reason, f.updated_at, "                     \
-    "f.status AS _stored_status FROM facilitator f "
+    "f.status AS _stored_status "
 
 const struct db_stmt training_stmts[] = {
     {"ses_get", SES_SELECT "WHERE s.id = $1::uuid"},
@@ -146,10 +146,11 @@ const struct db_stmt training_stmts[] = {
     {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
                        " version = version + 1 WHERE id = $1::uuid"},
 
-    {"trn_fac_get", FAC_SELECT "WHERE f.id = $1::uuid"},
-    {"trn_fac_locked", FAC_SELECT "WHERE f.id = $1::uuid FOR UPDATE"},
+    {"trn_fac_get", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid"},
+    {"trn_fac_locked", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid FOR UPDATE"},
     /* A pass: $1 facilitator, $2 course kind, $3 the session's ends_on, $4 grants_months,
-     * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement. */
+     * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement,
+     * and returns the facilitator as it now stands. */
     {"trn_fac_pass",
      "WITH u AS (UPDATE facilitator SET"
      "  status = CASE WHEN $2::text = 'trainer' THEN status ELSE 'accredited' END,"
@@ -161,10 +162,11 @@ const struct db_stmt training_stmts[] = {
      "      + make_interval(months => $4::int))::date ELSE accredited_until END,"
      "  trainer = trainer OR $2::text = 'trainer',"
      "  reason = $5::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid RETURNING id, status, accredited_on, accredited_until, reason) "
-     "INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
+     " WHERE id = $1::uuid RETURNING *), "
+     "h AS (INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
      " accredited_until, reason, changed_by) "
-     "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u"},
+     "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u) "
+     "SELECT " FAC_FIELDS "FROM u f"},
     {NULL, NULL},
 };
 
@@ -706,9 +708,8 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     params[3] = months != NULL ? months : SES_DEFAULT_MONTHS;
     params[4] = reason;
     params[5] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, NULL)) != 0
-        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0
-        || (status = http_row_or_problem(r, "trn_fac_get", fid, "facilitator", NULL, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0
+        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0) {
         goto out;
     }
     after = db_row_to_json(res, 0);
