@@ -51,13 +51,15 @@
     "e.status IN ('attended', 'passed', 'failed')))::int AS o FROM enrolment e WHERE "             \
     "e.session_id = s.id) k "
 
-/* An enrolment as clients see it; organisation_id is the facilitator's current employer. */
-#define ENR_SELECT                                                                                 \
+/* An enrolment as clients see it, read from `table` (enrolment, or the rows a statement wrote);
+ * organisation_id is the facilitator's current employer. */
+#define ENR_SELECT_FROM(table)                                                                     \
     "SELECT e.id, e.session_id, e.facilitator_id, f.registration_number, f.given_name, "           \
     "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m WHERE "                \
     "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, e.status, "   \
     "e.nominated_by, e.created_at, e.updated_at, e.version AS _version, e.created_at::text AS "    \
-    "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
+    "_created_at FROM " table " e JOIN facilitator f ON f.id = e.facilitator_id "
+#define ENR_SELECT ENR_SELECT_FROM("enrolment")
 
 /* The facilitator fields a training outcome changes, for the audit trail. */
 #define FAC_FIELDS                                                                                 \
@@ -141,10 +143,12 @@ const struct db_stmt training_stmts[] = {
      "m.organisation_id = $2::uuid) AS in_org, t.id AS taken_id, t.status AS taken_status "
      "FROM facilitator f LEFT JOIN enrolment t ON t.facilitator_id = f.id"
      " AND t.session_id = $3::uuid WHERE f.id = $1::uuid"},
-    {"enr_insert", "INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
-                   " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING id"},
-    {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
-                       " version = version + 1 WHERE id = $1::uuid"},
+    /* Both return the enrolment as it now stands. */
+    {"enr_insert", "WITH n AS (INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
+                   " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING *) " ENR_SELECT_FROM("n")},
+    {"enr_set_status",
+     "WITH n AS (UPDATE enrolment SET status = $2::text, updated_at = now(),"
+     " version = version + 1 WHERE id = $1::uuid RETURNING *) " ENR_SELECT_FROM("n")},
 
     {"trn_fac_get", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid"},
     {"trn_fac_locked", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid FOR UPDATE"},
@@ -577,8 +581,8 @@ enrolments_create(struct req *r)
 {
     json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
-    const char *sid = r->params[0], *fid, *params[3];
-    char location[160], id[40], detail[160];
+    const char *sid = r->params[0], *fid, *id, *params[3];
+    char location[160], detail[160];
     int status;
 
     if ((status = enrolment_body_or_problem(
@@ -614,10 +618,10 @@ enrolments_create(struct req *r)
     params[1] = fid;
     params[2] = r->principal.sub;
     if ((status = place_left_or_problem(r, ses)) != 0
-        || (status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
-        || (status = enrolment_or_problem(r, sid, id, 0, &res)) != 0) {
+        || (status = http_exec_or_problem(r, "enr_insert", 3, params, &res)) != 0) {
         goto out;
     }
+    id = db_value(res, 0, "id");
     snprintf(location, sizeof(location), "/v1/training-sessions/%s/enrolments/%s", sid, id);
     status = audit_commit_row_and_send(r, "create", "enrolment", id, NULL, res, location);
 out:
@@ -739,12 +743,11 @@ set_status_or_problem(
     int status;
 
     *out = NULL;
-    if ((strcmp(to, "passed") == 0
-         && (status = apply_pass_or_problem(r, ses, db_value(enr, 0, "facilitator_id"))) != 0)
-        || (status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0) {
+    if (strcmp(to, "passed") == 0
+        && (status = apply_pass_or_problem(r, ses, db_value(enr, 0, "facilitator_id"))) != 0) {
         return status;
     }
-    return enrolment_or_problem(r, db_value(ses, 0, "id"), params[0], 0, out);
+    return http_exec_or_problem(r, "enr_set_status", 2, params, out);
 }
 
 int
