@@ -70,10 +70,11 @@ const struct db_stmt users_stmts[] = {
     {"user_revoke_tokens",
      "UPDATE refresh_token SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"},
     {"user_credentials", "SELECT email, password_hash, disabled FROM app_user WHERE id = $1::uuid"},
-    /* Only while the hash is still the one verified against: two changes cannot both pass. */
+    /* Only while the hash is still the one verified against: two changes cannot both pass.
+     * Returns the user as it now stands. */
     {"user_set_password",
-     "UPDATE app_user SET password_hash = $2::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid AND password_hash = $3::text"},
+     "UPDATE app_user u SET password_hash = $2::text, updated_at = now(), version = u.version + 1"
+     " WHERE u.id = $1::uuid AND u.password_hash = $3::text RETURNING " USER_COLUMNS},
     {NULL, NULL},
 };
 
@@ -365,29 +366,11 @@ const struct resource user_create_resource = {
               .check = user_create_check},
 };
 
-/* Reads the caller's own row with `stmt` ($1 = their id) as JSON into *out (owned by the
- * caller). Returns 0, or the status sent. */
-static int
-own_row_or_problem(struct req *r, const char *stmt, json_t **out)
-{
-    const char *params[1] = {r->principal.sub};
-    PGresult *res = db_exec(r->db, stmt, 1, params);
-    int status = 0;
-
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-    } else {
-        *out = db_row_to_json(res, 0);
-    }
-    PQclear(res);
-    return status;
-}
-
 int
 users_password(struct req *r)
 {
     json_t *in = NULL, *before = NULL, *after = NULL;
-    PGresult *cred = NULL, *res = NULL; /* cred: kept (no connection needed) until the end */
+    PGresult *cred = NULL, *cur = NULL, *res = NULL; /* cred: kept (no connection needed) */
     const char *current, *next, *why, *email, *stored, *params[3] = {r->principal.sub};
     char hash[PASSWORD_HASH_MAX] = "", attempt[TOKENS_ATTEMPT_LEN];
     int status, match, hashed;
@@ -433,17 +416,20 @@ users_password(struct req *r)
     params[1] = hash;
     params[2] = stored;
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = own_row_or_problem(r, "user_get_locked", &before)) != 0
+        || (status =
+                http_row_or_problem(r, "user_get_locked", r->principal.sub, "user", NULL, &cur))
+               != 0
         || (status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
         goto out;
     }
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
+    before = db_row_to_json(cur, 0);
+    if (PQntuples(res) != 1) {
         status = problem_send(r, PROBLEM_CONFLICT, "the password changed meanwhile; sign in again");
         goto out;
     }
+    after = db_row_to_json(res, 0);
     if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0
         || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0
-        || (status = own_row_or_problem(r, "user_get", &after)) != 0
         || (status =
                 audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
                != 0) {
@@ -453,6 +439,7 @@ users_password(struct req *r)
 out:
     OPENSSL_cleanse(hash, sizeof(hash));
     PQclear(cred);
+    PQclear(cur);
     PQclear(res);
     json_decref(before);
     json_decref(after);
