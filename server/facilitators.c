@@ -69,10 +69,10 @@
     " f.accredited_until, e.organisation_id, o.name AS organisation_name, " FAC_ON_REGISTER        \
     " AS _on_register "
 
-#define FAC_FROM                                                                                   \
-    "FROM facilitator f "                                                                          \
+#define FAC_JOINS                                                                                  \
     "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "        \
     "LEFT JOIN organisation o ON o.id = e.organisation_id "
+#define FAC_FROM "FROM facilitator f " FAC_JOINS
 
 /* Both histories, oldest first, for the full record, read only when `cond` holds (a public view
  * needs neither: the subqueries then stop at a one-time filter without reading a row). */
@@ -201,9 +201,11 @@ const struct db_stmt facilitators_stmts[] = {
      " AND ended_on IS NULL AND started_on >= $2::date) UPDATE facilitator_employment"
      " SET ended_on = $2::date - 1 WHERE facilitator_id = $1::uuid"
      " AND ended_on IS NULL AND started_on < $2::date"},
-    /* A change to the full record made outside fac_update (an approved employment request). */
-    {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
-                  " WHERE id = $1::uuid"},
+    /* A change to the full record made outside fac_update (an approved employment request):
+     * returns the record as it now stands. */
+    {"fac_touch",
+     "WITH f AS (UPDATE facilitator SET updated_at = now(), version = version + 1"
+     " WHERE id = $1::uuid RETURNING *) SELECT " FAC_COLUMNS FAC_HISTORIES "FROM f " FAC_JOINS},
     {"fac_emp_start", "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
                       " started_on) VALUES ($1::uuid, $2::uuid, $3::date)"},
     /* $1 facilitator, $2 the date (NULL: today), $3 the organisation asked for (NULL: any):
@@ -1249,8 +1251,7 @@ approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur)
              r, cur, db_value(req, 0, "organisation_id"), db_value(req, 0, "organisation_name"),
              db_value(req, 0, "starts_on"), "; decline the request instead", 1))
             != 0
-        || (status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
-        || (status = row_or_problem(r, "fac_get", 1, &id, &res)) != 0) {
+        || (status = row_or_problem(r, "fac_touch", 1, &id, &res)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
