@@ -809,10 +809,7 @@ prepare_again(struct db_conn *c, const char *name)
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     PQclear(res);
-    if (!ok) {
-        return -1;
-    }
-    if (prepare_all(c, "preparing again", "preparing again") != 0) {
+    if (!ok || prepare_all(c, "preparing again", "preparing again") != 0) {
         return -1;
     }
     logging_event("warn", NULL, "db: statement %s unknown to its session%s; all prepared again",

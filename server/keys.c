@@ -120,10 +120,8 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_
 {
     long got;
 
-    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) + 1 > outcap) {
-        return -1;
-    }
-    if ((got = codec_b64url_decode(in, n, out)) < 0) {
+    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) + 1 > outcap
+        || (got = codec_b64url_decode(in, n, out)) < 0) {
         return -1;
     }
     *outlen = (size_t)got;
