@@ -42,7 +42,6 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
-#include "registry/logging.h"
 #include "registry/organisations.h"
 #include "registry/problem.h"
 #include "registry/programmes.h"
@@ -185,7 +184,8 @@ const struct db_stmt facilitators_stmts[] = {
      "SELECT id FROM u"},
     /* Before a change to facilitator $1: its scheduled changes now due take effect. */
     {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
-    /* All facilitators' and licences' scheduled changes due by today (the daily job). */
+    /* Read by scheduler.c, the daily job: all facilitators' and licences' scheduled changes due by
+     * today take effect (each change to one of them does it for that one first). */
     {"fac_apply_all_due", "SELECT registry_apply_scheduled() AS n"},
     /* A status change replaces a change of $1 still scheduled. */
     {"fac_unschedule", "DELETE FROM facilitator_status_history"
@@ -1321,20 +1321,4 @@ out:
     json_decref(before);
     json_decref(in);
     return status;
-}
-
-long
-facilitators_apply_scheduled(struct db_conn *db)
-{
-    PGresult *res = db_exec(db, "fac_apply_all_due", 0, NULL);
-    long n = -1;
-
-    if (db_ok(res) && PQntuples(res) == 1) {
-        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    } else {
-        logging_event("error", NULL, "facilitators: applying scheduled changes failed: %s",
-                      PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    return n;
 }

@@ -21,7 +21,6 @@
 
 #include "registry/clients.h"
 #include "registry/clock.h"
-#include "registry/facilitators.h"
 #include "registry/licences.h"
 #include "registry/logging.h"
 #include "registry/tokens.h"
@@ -67,9 +66,14 @@ expiry_job(void)
         rc = 0; /* another instance is on it */
         goto out;
     }
-    /* Status changes scheduled for today take effect first. */
-    if (facilitators_apply_scheduled(c) < 0 || webhooks_enqueue_expiring(c, &res) != 0
-        || db_commit(c, &res) != 0) {
+    /* Status changes scheduled for today take effect first (fac_apply_all_due). */
+    res = db_exec(c, "fac_apply_all_due", 0, NULL);
+    if (!db_ok(res)) {
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if (webhooks_enqueue_expiring(c, &res) != 0 || db_commit(c, &res) != 0) {
         goto out;
     }
     rc = 0;

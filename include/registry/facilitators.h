@@ -30,8 +30,4 @@ int facilitators_employment_request_create(struct req *r);
 int facilitators_employment_requests_list(struct req *r);
 int facilitators_employment_request_get(struct req *r);
 int facilitators_employment_request_update(struct req *r);
-/* Gives facilitators and licences their scheduled changes due by today (the daily job; each
- * change to one of them does it for that one first). Returns how many changed, or -1. */
-long facilitators_apply_scheduled(struct db_conn *db);
-
 #endif
