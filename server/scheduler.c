@@ -21,9 +21,8 @@
 
 #include "registry/clients.h"
 #include "registry/clock.h"
-#include "registry/licences.h"
+#include "registry/db.h"
 #include "registry/logging.h"
-#include "registry/tokens.h"
 #include "registry/webhooks.h"
 
 #define SCHED_EXPIRY_LOCK "727274007"
@@ -98,7 +97,7 @@ prune_job(void)
     if (c == NULL) {
         return -1;
     }
-    tokens = tokens_prune(c, sched.retention_days);
+    tokens = db_exec_long(c, "tok_prune", sched.retention_days);
     secrets = clients_prune_secrets(c, sched.retention_days);
     db_release(c);
     if (tokens < 0 || secrets < 0) {

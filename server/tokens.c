@@ -104,8 +104,9 @@ const struct db_stmt tokens_stmts[] = {
      "SELECT s.xmin, e.principal_id, e.epoch"
      " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s"
      " LEFT JOIN principal_epoch e ON e.xid >= $1::text::xid8"},
-    /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
-     * reuse is still recognised for as long as the token could have been valid. */
+    /* Run by scheduler.c, the pruning job: refresh tokens that expired or were revoked more than
+     * $1 days ago go; how many. Used (rotated) tokens stay until they expire, so a reuse is still
+     * recognised for as long as the token could have been valid. */
     {"tok_prune",
      "WITH d AS (DELETE FROM refresh_token WHERE expires_at < now() - make_interval(days => "
      "$1::int)"
@@ -878,10 +879,4 @@ tokens_jwks(struct req *r)
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
-}
-
-long
-tokens_prune(struct db_conn *c, int days)
-{
-    return db_exec_long(c, "tok_prune", days);
 }
