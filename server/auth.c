@@ -48,16 +48,11 @@ static struct {
     pthread_mutex_t read_mu; /* one read of the database at a time, guards since */
     long long since;         /* every change by a transaction below this id has been read */
     atomic_int nonempty;     /* 0 while no principal has an epoch: the lookup is skipped */
-    /* The polling thread. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    int running, stop;
+    struct clock_thread t;   /* the polling thread */
 } epochs = {
     .lock = PTHREAD_RWLOCK_INITIALIZER,
     .read_mu = PTHREAD_MUTEX_INITIALIZER,
-    .mu = PTHREAD_MUTEX_INITIALIZER,
-    .cv = PTHREAD_COND_INITIALIZER,
+    .t = CLOCK_THREAD_INIT,
 };
 
 /* The slot of `id` in `slots` (capacity `cap`, a power of two): its own, or the free one where
@@ -175,7 +170,8 @@ epochs_main(void *arg)
     int failing = 0;
 
     (void)arg;
-    while (!clock_wait_or_stop(&epochs.mu, &epochs.cv, &epochs.stop, NULL, AUTH_EPOCH_POLL_MS)) {
+    while (
+        !clock_wait_or_stop(&epochs.t.mu, &epochs.t.cv, &epochs.t.stop, NULL, AUTH_EPOCH_POLL_MS)) {
         struct db_conn *c = db_acquire();
         int rc = c != NULL ? auth_epochs_refresh(c) : -1;
 
@@ -200,23 +196,17 @@ auth_epochs_start(void)
                       "mpact-registry: cannot read the token epochs from the database");
         return -1;
     }
-    epochs.stop = 0;
-    if (pthread_create(&epochs.thread, NULL, epochs_main, NULL) != 0) {
+    if (clock_thread_start(&epochs.t, epochs_main) != 0) {
         logging_event("error", NULL, "mpact-registry: cannot start the token-epoch thread");
         return -1;
     }
-    epochs.running = 1;
     return 0;
 }
 
 void
 auth_epochs_stop(void)
 {
-    if (epochs.running) {
-        clock_wake(&epochs.mu, &epochs.cv, &epochs.stop);
-        pthread_join(epochs.thread, NULL);
-        epochs.running = 0;
-    }
+    clock_thread_stop(&epochs.t);
     pthread_rwlock_wrlock(&epochs.lock);
     free(epochs.slots);
     epochs.slots = NULL;

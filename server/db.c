@@ -250,11 +250,9 @@ setup(PGconn *pg,
     }
     res = exec_by(pg, DB_SESSION_SQL, deadline, timed_out);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) {
-        first_line(*timed_out ? "no answer in time" : PQerrorMessage(pg), err, errlen);
-    }
     PQclear(res);
     if (!ok) {
+        first_line(*timed_out ? "no answer in time" : PQerrorMessage(pg), err, errlen);
         return -1;
     }
     for (t = tables; t != NULL && *t != NULL; t++) {
@@ -701,7 +699,6 @@ db_pool_stats(int which, struct db_pool_stats *out)
     pthread_mutex_lock(&p->mu);
     out->size = p->size;
     out->in_use = p->size - p->nfree;
-    out->waiting = 0;
     for (w = p->head; w != NULL; w = w->next) {
         out->waiting++;
     }
@@ -812,10 +809,7 @@ prepare_again(struct db_conn *c, const char *name)
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     PQclear(res);
-    if (!ok) {
-        return -1;
-    }
-    if (prepare_all(c, "preparing again", "preparing again") != 0) {
+    if (!ok || prepare_all(c, "preparing again", "preparing again") != 0) {
         return -1;
     }
     logging_event("warn", NULL, "db: statement %s unknown to its session%s; all prepared again",

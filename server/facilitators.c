@@ -42,7 +42,6 @@
 #include "registry/config.h"
 #include "registry/db.h"
 #include "registry/http.h"
-#include "registry/logging.h"
 #include "registry/organisations.h"
 #include "registry/problem.h"
 #include "registry/programmes.h"
@@ -54,11 +53,6 @@
 #define FAC_NAME_MAX   100 /* characters, as the table's CHECK */
 #define FAC_CHECK_MAX  100 /* registration numbers per status check */
 #define FAC_NUMBER_MAX 32  /* bytes of a plausible registration number in a path */
-
-/* The status a client sees: accredited past accredited_until is lapsed. */
-#define FAC_STATUS                                                                                 \
-    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
-    " ELSE f.status END"
 
 /* The facilitator as clients see it, with the current employer; `_`-columns are internal. */
 #define FAC_COLUMNS                                                                                \
@@ -74,10 +68,10 @@
     " f.accredited_until, e.organisation_id, o.name AS organisation_name, " FAC_ON_REGISTER        \
     " AS _on_register "
 
-#define FAC_FROM                                                                                   \
-    "FROM facilitator f "                                                                          \
+#define FAC_JOINS                                                                                  \
     "LEFT JOIN facilitator_employment e ON e.facilitator_id = f.id AND e.ended_on IS NULL "        \
     "LEFT JOIN organisation o ON o.id = e.organisation_id "
+#define FAC_FROM "FROM facilitator f " FAC_JOINS
 
 /* Both histories, oldest first, for the full record, read only when `cond` holds (a public view
  * needs neither: the subqueries then stop at a one-time filter without reading a row). */
@@ -190,7 +184,8 @@ const struct db_stmt facilitators_stmts[] = {
      "SELECT id FROM u"},
     /* Before a change to facilitator $1: its scheduled changes now due take effect. */
     {"fac_apply_due", "SELECT registry_apply_scheduled($1::uuid)"},
-    /* All facilitators' and licences' scheduled changes due by today (the daily job). */
+    /* Read by scheduler.c, the daily job: all facilitators' and licences' scheduled changes due by
+     * today take effect (each change to one of them does it for that one first). */
     {"fac_apply_all_due", "SELECT registry_apply_scheduled() AS n"},
     /* A status change replaces a change of $1 still scheduled. */
     {"fac_unschedule", "DELETE FROM facilitator_status_history"
@@ -206,9 +201,11 @@ const struct db_stmt facilitators_stmts[] = {
      " AND ended_on IS NULL AND started_on >= $2::date) UPDATE facilitator_employment"
      " SET ended_on = $2::date - 1 WHERE facilitator_id = $1::uuid"
      " AND ended_on IS NULL AND started_on < $2::date"},
-    /* A change to the full record made outside fac_update (an approved employment request). */
-    {"fac_touch", "UPDATE facilitator SET updated_at = now(), version = version + 1"
-                  " WHERE id = $1::uuid"},
+    /* A change to the full record made outside fac_update (an approved employment request):
+     * returns the record as it now stands. */
+    {"fac_touch",
+     "WITH f AS (UPDATE facilitator SET updated_at = now(), version = version + 1"
+     " WHERE id = $1::uuid RETURNING *) SELECT " FAC_COLUMNS FAC_HISTORIES "FROM f " FAC_JOINS},
     {"fac_emp_start", "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
                       " started_on) VALUES ($1::uuid, $2::uuid, $3::date)"},
     /* $1 facilitator, $2 the date (NULL: today), $3 the organisation asked for (NULL: any):
@@ -390,13 +387,6 @@ sees_full(const struct principal *p, const PGresult *res, int row)
     return auth_is_admin(p) || (org != NULL && resource_admin_or_org_admin(p, org));
 }
 
-/* Returns a new reference: the public view of row `row` of a facilitator result. */
-static json_t *
-public_view(const PGresult *res, int row)
-{
-    return db_row_pick(res, row, fac_public_fields);
-}
-
 /* 1 when the caller may see row `row` (with _on_register and organisation_id) at all: the
  * licensing body sees everyone; a licensee sees their own staff, and anyone else only while
  * they are on the public register (never someone in training, or withdrawn unaccredited). */
@@ -487,7 +477,7 @@ send_view(struct req *r, const PGresult *res)
     if (sees_full(&r->principal, res, 0)) {
         return resource_send_row(r, res);
     }
-    body = public_view(res, 0);
+    body = db_row_pick(res, 0, fac_public_fields);
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
@@ -517,7 +507,7 @@ facilitators_get(struct req *r)
             != 0) {
             goto out;
         }
-        if (!visible(&r->principal, res, 0, "organisation_id")) {
+        if (!seen(&r->principal, res)) {
             status = not_found(r);
             goto out;
         }
@@ -574,8 +564,9 @@ facilitators_list(struct req *r)
     }
     items = json_array();
     for (i = 0; i < n; i++) {
-        json_array_append_new(items, sees_full(&r->principal, res, i) ? db_row_to_json(res, i)
-                                                                      : public_view(res, i));
+        json_array_append_new(items, sees_full(&r->principal, res, i)
+                                         ? db_row_to_json(res, i)
+                                         : db_row_pick(res, i, fac_public_fields));
     }
     status = page_send(r, items, next);
 out:
@@ -1034,10 +1025,9 @@ facilitators_status_check(struct req *r)
         if (db_value(res, row, "id") == NULL
             || !visible(&r->principal, res, row, "organisation_id")) {
             entry = json_pack("{s:s, s:b, s:s}", "registration_number",
-                              PQgetvalue(res, row, PQfnumber(res, "_given")), "found", 0, "status",
-                              "not_found");
+                              db_value(res, row, "_given"), "found", 0, "status", "not_found");
         } else {
-            entry = public_view(res, row);
+            entry = db_row_pick(res, row, fac_public_fields);
             json_object_set_new(entry, "found", json_true());
         }
         json_array_append_new(results, entry != NULL ? entry : json_null());
@@ -1261,8 +1251,7 @@ approve_or_problem(struct req *r, const PGresult *req, const PGresult *cur)
              r, cur, db_value(req, 0, "organisation_id"), db_value(req, 0, "organisation_name"),
              db_value(req, 0, "starts_on"), "; decline the request instead", 1))
             != 0
-        || (status = http_exec_or_problem(r, "fac_touch", 1, &id, NULL)) != 0
-        || (status = row_or_problem(r, "fac_get", 1, &id, &res)) != 0) {
+        || (status = row_or_problem(r, "fac_touch", 1, &id, &res)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
@@ -1332,20 +1321,4 @@ out:
     json_decref(before);
     json_decref(in);
     return status;
-}
-
-long
-facilitators_apply_scheduled(struct db_conn *db)
-{
-    PGresult *res = db_exec(db, "fac_apply_all_due", 0, NULL);
-    long n = -1;
-
-    if (db_ok(res) && PQntuples(res) == 1) {
-        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    } else {
-        logging_event("error", NULL, "facilitators: applying scheduled changes failed: %s",
-                      PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    return n;
 }

@@ -120,10 +120,8 @@ b64url_decode(const char *in, size_t n, unsigned char *out, size_t outcap, size_
 {
     long got;
 
-    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) + 1 > outcap) {
-        return -1;
-    }
-    if ((got = codec_b64url_decode(in, n, out)) < 0) {
+    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) + 1 > outcap
+        || (got = codec_b64url_decode(in, n, out)) < 0) {
         return -1;
     }
     *outlen = (size_t)got;
@@ -137,8 +135,7 @@ static int
 jwk_of(const EVP_PKEY *pkey, char *x, char *y, char *kid)
 {
     BIGNUM *bx = NULL, *by = NULL;
-    unsigned char buf[KEYS_COORD_BYTES], md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char buf[KEYS_COORD_BYTES], md[32];
     char canon[128];
     int rc = -1, n;
 
@@ -154,11 +151,11 @@ jwk_of(const EVP_PKEY *pkey, char *x, char *y, char *kid)
     codec_b64url_encode(buf, sizeof buf, y);
     n = snprintf(canon, sizeof canon,
                  "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
-    if (n < 0 || (size_t)n >= sizeof canon
-        || EVP_Digest(canon, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+    if (n < 0 || (size_t)n >= sizeof canon) {
         goto out;
     }
-    codec_b64url_encode(md, mdlen, kid);
+    codec_sha256(canon, (size_t)n, md);
+    codec_b64url_encode(md, sizeof md, kid);
     rc = 0;
 out:
     BN_free(bx);
@@ -173,10 +170,8 @@ is_p256(const EVP_PKEY *pkey)
     char group[64];
     size_t glen = 0;
 
-    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
-        return 0;
-    }
-    if (EVP_PKEY_get_group_name(pkey, group, sizeof group, &glen) != 1) {
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC
+        || EVP_PKEY_get_group_name(pkey, group, sizeof group, &glen) != 1) {
         return 0;
     }
     return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
@@ -369,19 +364,11 @@ private_pem(EVP_PKEY *pkey, size_t *len)
     char *mem = NULL, *copy = NULL;
     long n;
 
-    bio = BIO_new(BIO_s_secmem());
-    if (bio == NULL) {
+    if ((bio = BIO_new(BIO_s_secmem())) == NULL) {
         return NULL;
     }
-    if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-        goto out;
-    }
-    n = BIO_get_mem_data(bio, &mem);
-    if (n <= 0) {
-        goto out;
-    }
-    copy = malloc((size_t)n + 1);
-    if (copy == NULL) {
+    if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1
+        || (n = BIO_get_mem_data(bio, &mem)) <= 0 || (copy = malloc((size_t)n + 1)) == NULL) {
         goto out;
     }
     memcpy(copy, mem, (size_t)n);
@@ -507,7 +494,7 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
     struct stat st;
     struct tm tm;
     time_t now;
-    int fd = -1, dfd, rc = -1, n;
+    int fd, dfd, rc = -1, n, written;
 
     if (dir_given(dir, err, errlen) != 0) {
         return -1;
@@ -549,18 +536,12 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
         set_err(err, errlen, "keys: cannot create %s: %s", file, strerror(errno));
         goto out;
     }
-    if (fchmod(fd, 0600) != 0 || write_all(fd, pem, pem_len) != 0 || fsync(fd) != 0) {
+    written = fchmod(fd, 0600) == 0 && write_all(fd, pem, pem_len) == 0 && fsync(fd) == 0;
+    if (close(fd) != 0 || !written) { /* errno: the first call that failed */
         set_err(err, errlen, "keys: cannot write %s: %s", file, strerror(errno));
         unlink(file);
         goto out;
     }
-    if (close(fd) != 0) {
-        fd = -1;
-        set_err(err, errlen, "keys: cannot write %s: %s", file, strerror(errno));
-        unlink(file);
-        goto out;
-    }
-    fd = -1;
     /* Make the new directory entry durable too; failure here does not lose the key. */
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -576,9 +557,6 @@ keys_generate(const char *dir, char *path, size_t pathlen, char *err, size_t err
     }
     rc = 0;
 out:
-    if (fd >= 0) {
-        close(fd);
-    }
     if (pem != NULL) {
         OPENSSL_cleanse(pem, pem_len);
         free(pem);
@@ -702,19 +680,12 @@ es256_verify(EVP_PKEY *pkey, const unsigned char *sig, const char *msg, size_t m
     r = BN_bin2bn(sig, KEYS_SIG_BYTES / 2, NULL);
     s = BN_bin2bn(sig + KEYS_SIG_BYTES / 2, KEYS_SIG_BYTES / 2, NULL);
     esig = ECDSA_SIG_new();
-    if (r == NULL || s == NULL || esig == NULL) {
-        goto out;
-    }
-    if (ECDSA_SIG_set0(esig, r, s) != 1) {
+    if (r == NULL || s == NULL || esig == NULL || ECDSA_SIG_set0(esig, r, s) != 1) {
         goto out;
     }
     r = s = NULL; /* owned by esig now */
-    derlen = i2d_ECDSA_SIG(esig, &der);
-    if (derlen <= 0) {
-        goto out;
-    }
-    md = EVP_MD_CTX_new();
-    if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) != 1) {
+    if ((derlen = i2d_ECDSA_SIG(esig, &der)) <= 0 || (md = EVP_MD_CTX_new()) == NULL
+        || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey) != 1) {
         goto out;
     }
     ok = EVP_DigestVerify(md, der, (size_t)derlen, (const unsigned char *)msg, msglen) == 1;
@@ -853,15 +824,10 @@ keys_verify(const char *token, json_t **claims)
         goto out;
     }
     header = decode_json_object(token, (size_t)(dot1 - token));
-    if (header == NULL) {
-        goto out;
-    }
-    alg = json_object_get(header, "alg");
+    alg = json_object_get(header, "alg"); /* NULL without a header */
     kid = json_object_get(header, "kid");
-    if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0) {
-        goto out;
-    }
-    if (!json_is_string(kid) || json_object_get(header, "crit") != NULL) {
+    if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0 || !json_is_string(kid)
+        || json_object_get(header, "crit") != NULL) {
         goto out;
     }
     for (i = 0; keys_current != NULL && i < keys_current->count; i++) {
@@ -870,14 +836,8 @@ keys_verify(const char *token, json_t **claims)
             break;
         }
     }
-    if (key == NULL) {
-        goto out;
-    }
-    if (!es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))) {
-        goto out;
-    }
-    payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-    if (payload == NULL) {
+    if (key == NULL || !es256_verify(key->pkey, sig, token, (size_t)(dot2 - token))
+        || (payload = decode_json_object(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL) {
         goto out;
     }
     verified_remember(digest, payload);

@@ -109,10 +109,8 @@ password_hash(const char *pw, char *out, size_t outlen)
         return -1;
     }
     setting = crypt_gensalt_ra(NULL, 0, NULL, 0);
-    if (setting == NULL || strncmp(setting, PASSWORD_PREFIX, strlen(PASSWORD_PREFIX)) != 0) {
-        goto out;
-    }
-    if (compute(pw, setting, hash) != 0) {
+    if (setting == NULL || strncmp(setting, PASSWORD_PREFIX, strlen(PASSWORD_PREFIX)) != 0
+        || compute(pw, setting, hash) != 0) {
         goto out;
     }
     n = strlen(hash);

@@ -21,10 +21,8 @@
 
 #include "registry/clients.h"
 #include "registry/clock.h"
-#include "registry/facilitators.h"
-#include "registry/licences.h"
+#include "registry/db.h"
 #include "registry/logging.h"
-#include "registry/tokens.h"
 #include "registry/webhooks.h"
 
 #define SCHED_EXPIRY_LOCK "727274007"
@@ -67,9 +65,14 @@ expiry_job(void)
         rc = 0; /* another instance is on it */
         goto out;
     }
-    /* Status changes scheduled for today take effect first. */
-    if (facilitators_apply_scheduled(c) < 0 || webhooks_enqueue_expiring(c, &res) != 0
-        || db_commit(c, &res) != 0) {
+    /* Status changes scheduled for today take effect first (fac_apply_all_due). */
+    res = db_exec(c, "fac_apply_all_due", 0, NULL);
+    if (!db_ok(res)) {
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    if (webhooks_enqueue_expiring(c, &res) != 0 || db_commit(c, &res) != 0) {
         goto out;
     }
     rc = 0;
@@ -94,7 +97,7 @@ prune_job(void)
     if (c == NULL) {
         return -1;
     }
-    tokens = tokens_prune(c, sched.retention_days);
+    tokens = db_exec_long(c, "tok_prune", sched.retention_days);
     secrets = clients_prune_secrets(c, sched.retention_days);
     db_release(c);
     if (tokens < 0 || secrets < 0) {

@@ -104,8 +104,9 @@ const struct db_stmt tokens_stmts[] = {
      "SELECT s.xmin, e.principal_id, e.epoch"
      " FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s"
      " LEFT JOIN principal_epoch e ON e.xid >= $1::text::xid8"},
-    /* The pruning job: $1 retention in days. Used (rotated) tokens stay until they expire, so a
-     * reuse is still recognised for as long as the token could have been valid. */
+    /* Run by scheduler.c, the pruning job: refresh tokens that expired or were revoked more than
+     * $1 days ago go; how many. Used (rotated) tokens stay until they expire, so a reuse is still
+     * recognised for as long as the token could have been valid. */
     {"tok_prune",
      "WITH d AS (DELETE FROM refresh_token WHERE expires_at < now() - make_interval(days => "
      "$1::int)"
@@ -310,12 +311,10 @@ static int
 signin_password(struct req *r, json_t *in)
 {
     json_t *errors = json_array();
-    PGresult *res = NULL;
+    PGresult *res = NULL; /* the account, if any: kept (no connection needed) until the end */
     const char *email, *password, *params[1];
-    char stored[PASSWORD_HASH_MAX] = "", user_id[40] = "", role[16] = "", org[40] = "";
     char attempt[TOKENS_ATTEMPT_LEN];
-    long long epoch = 0;
-    int status, found = 0, disabled = 1, match;
+    int status, found, match;
 
     if (validate_fields(in, signin_fields, 1, errors) > 0) {
         status = problem_send_errors(r, errors);
@@ -330,24 +329,14 @@ signin_password(struct req *r, json_t *in)
     if ((status = http_exec_or_problem(r, "tok_user_by_email", 1, params, &res)) != 0) {
         goto out;
     }
-    if (PQntuples(res) == 1 && strlen(PQgetvalue(res, 0, 4)) < sizeof(stored)) {
-        found = 1;
-        snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
-        snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
-        snprintf(org, sizeof(org), "%s", PQgetvalue(res, 0, 2));
-        disabled = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
-        snprintf(stored, sizeof(stored), "%s", PQgetvalue(res, 0, 4));
-        epoch = atoll(PQgetvalue(res, 0, 5));
-    }
-    PQclear(res);
-    res = NULL;
+    found = PQntuples(res) == 1;
     /* One hash whatever the account's state, with no connection held meanwhile. */
     router_db_pause(r);
-    match = password_verify(password, found ? stored : NULL);
+    match = password_verify(password, found ? db_value(res, 0, "password_hash") : NULL);
     if ((status = router_db_resume_or_problem(r)) != 0) {
         goto out;
     }
-    if (!match || !found || disabled) {
+    if (!match || !found || db_bool(res, 0, "disabled")) {
         if ((status = tokens_attempt_end_or_problem(r, attempt, email, 0)) != 0) {
             goto out;
         }
@@ -358,12 +347,14 @@ signin_password(struct req *r, json_t *in)
         || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0) {
         goto out;
     }
-    if ((status = issue_commit_send(r, user_id, role, org, epoch, NULL)) == 0) {
+    if ((status = issue_commit_send(r, db_value(res, 0, "id"), db_value(res, 0, "role"),
+                                    db_value(res, 0, "organisation_id"),
+                                    atoll(db_value(res, 0, "epoch")), NULL))
+        == 0) {
         /* Disabled since we looked: the same answer as any other refusal. */
         status = problem_send(r, PROBLEM_INVALID_CREDENTIALS, "the email or password is wrong");
     }
 out:
-    OPENSSL_cleanse(stored, sizeof(stored));
     PQclear(res);
     json_decref(errors);
     return status;
@@ -371,7 +362,8 @@ out:
 
 /* ---- OAuth 2.0: form bodies, client authentication, client credentials (RFC 6749) --------- */
 
-#define FORM_FIELDS_MAX 16 /* parameters a token or revocation request may carry */
+#define FORM_FIELDS_MAX 16   /* parameters a token or revocation request may carry */
+#define BASIC_B64_MAX   2048 /* the longest HTTP Basic credentials we decode */
 
 /* Sends an RFC 6749 section 5.2 error in our problem shape: the problem of `kind` with an
  * `error` member holding the OAuth error code. Returns the status sent. */
@@ -539,30 +531,23 @@ oauth_param(json_t *in, const char *name, int *bad)
 static int
 basic_credentials(const char *h, char **id, char **secret)
 {
-    const char *b64 = h + 6;
-    unsigned char *raw = NULL;
-    const char *colon;
+    const char *b64 = h + 6, *colon;
+    unsigned char raw[BASIC_B64_MAX / 4 * 3 + 1];
     size_t n;
-    int len, pad = 0, rc = -1;
+    int len, rc = -1;
 
     *id = *secret = NULL;
     while (*b64 == ' ') {
         b64++;
     }
     n = strlen(b64);
-    if (n == 0 || n % 4 != 0 || n > 2048) {
+    if (n == 0 || n % 4 != 0 || n > BASIC_B64_MAX) {
         return -1;
     }
-    raw = malloc(n / 4 * 3 + 1);
-    if (raw == NULL) {
-        return -1;
-    }
-    len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-    if (len < 0) {
+    if ((len = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n)) < 0) {
         goto out;
     }
-    pad = b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0;
-    len -= pad;
+    len -= b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0; /* the padding decoded as 0 */
     raw[len] = '\0';
     if (memchr(raw, '\0', (size_t)len) != NULL || (colon = memchr(raw, ':', (size_t)len)) == NULL) {
         goto out;
@@ -581,10 +566,7 @@ out:
         free(*secret);
         *id = *secret = NULL;
     }
-    if (raw != NULL) {
-        OPENSSL_cleanse(raw, n / 4 * 3 + 1);
-    }
-    free(raw);
+    OPENSSL_cleanse(raw, sizeof(raw));
     return rc;
 }
 
@@ -810,8 +792,8 @@ tokens_refresh(struct req *r)
 {
     json_t *in = NULL;
     PGresult *res = NULL;
-    const char *presented, *params[1];
-    char hex[65], id[40], family[40], user[40];
+    const char *presented, *params[1], *family, *user; /* borrowed from res */
+    char hex[65];
     int status;
 
     if ((status = refresh_read_or_problem(r, &in, &presented)) != 0) {
@@ -833,9 +815,8 @@ tokens_refresh(struct req *r)
         status = refresh_refused(r);
         goto out;
     }
-    snprintf(id, sizeof(id), "%s", db_value(res, 0, "id"));
-    snprintf(family, sizeof(family), "%s", db_value(res, 0, "family_id"));
-    snprintf(user, sizeof(user), "%s", db_value(res, 0, "user_id"));
+    family = db_value(res, 0, "family_id");
+    user = db_value(res, 0, "user_id");
     if (db_value(res, 0, "used_at") != NULL || db_value(res, 0, "revoked_at") != NULL) {
         /* Reuse: someone holds a copy. End the whole chain, and keep that even though the
          * answer is an error. */
@@ -856,7 +837,7 @@ tokens_refresh(struct req *r)
         goto out;
     }
     /* If signing fails, nothing commits: the presented token still works. */
-    params[0] = id;
+    params[0] = db_value(res, 0, "id");
     if ((status = http_exec_or_problem(r, "tok_use", 1, params, NULL)) == 0
         && (status = issue_commit_send(r, user, db_value(res, 0, "role"),
                                        db_value(res, 0, "organisation_id"),
@@ -898,10 +879,4 @@ tokens_jwks(struct req *r)
     status = http_send_json(r, 200, body);
     json_decref(body);
     return status;
-}
-
-long
-tokens_prune(struct db_conn *c, int days)
-{
-    return db_exec_long(c, "tok_prune", days);
 }

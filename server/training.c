@@ -23,6 +23,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/facilitators.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/webhooks.h"
@@ -50,24 +51,21 @@
     "e.status IN ('attended', 'passed', 'failed')))::int AS o FROM enrolment e WHERE "             \
     "e.session_id = s.id) k "
 
-/* An enrolment as clients see it; organisation_id is the facilitator's current employer. */
-#define ENR_SELECT                                                                                 \
+/* An enrolment as clients see it, read from `table` (enrolment, or the rows a statement wrote);
+ * organisation_id is the facilitator's current employer. */
+#define ENR_SELECT_FROM(table)                                                                     \
     "SELECT e.id, e.session_id, e.facilitator_id, f.registration_number, f.given_name, "           \
     "f.family_name, (SELECT m.organisation_id FROM facilitator_employment m WHERE "                \
     "m.facilitator_id = e.facilitator_id AND m.ended_on IS NULL) AS organisation_id, e.status, "   \
     "e.nominated_by, e.created_at, e.updated_at, e.version AS _version, e.created_at::text AS "    \
-    "_created_at FROM enrolment e JOIN facilitator f ON f.id = e.facilitator_id "
-
-/* A facilitator's status as clients see it: lapsing is computed from the date. */
-#define FAC_STATUS                                                                                 \
-    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
-    " ELSE f.status END"
+    "_created_at FROM " table " e JOIN facilitator f ON f.id = e.facilitator_id "
+#define ENR_SELECT ENR_SELECT_FROM("enrolment")
 
 /* The facilitator fields a training outcome changes, for the audit trail. */
-#define FAC_SELECT                                                                                 \
-    "SELECT f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "  \
+#define FAC_FIELDS                                                                                 \
+    "f.id, f.registration_number, f.given_name, f.family_name, " FAC_STATUS " AS status, "         \
     "f.accredited_on, f.accredited_until, f.trainer, f.reason, f.updated_at, "                     \
-    "f.status AS _stored_status FROM facilitator f "
+    "f.status AS _stored_status "
 
 const struct db_stmt training_stmts[] = {
     {"ses_get", SES_SELECT "WHERE s.id = $1::uuid"},
@@ -145,15 +143,18 @@ const struct db_stmt training_stmts[] = {
      "m.organisation_id = $2::uuid) AS in_org, t.id AS taken_id, t.status AS taken_status "
      "FROM facilitator f LEFT JOIN enrolment t ON t.facilitator_id = f.id"
      " AND t.session_id = $3::uuid WHERE f.id = $1::uuid"},
-    {"enr_insert", "INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
-                   " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING id"},
-    {"enr_set_status", "UPDATE enrolment SET status = $2::text, updated_at = now(),"
-                       " version = version + 1 WHERE id = $1::uuid"},
+    /* Both return the enrolment as it now stands. */
+    {"enr_insert", "WITH n AS (INSERT INTO enrolment (session_id, facilitator_id, nominated_by)"
+                   " VALUES ($1::uuid, $2::uuid, $3::uuid) RETURNING *) " ENR_SELECT_FROM("n")},
+    {"enr_set_status",
+     "WITH n AS (UPDATE enrolment SET status = $2::text, updated_at = now(),"
+     " version = version + 1 WHERE id = $1::uuid RETURNING *) " ENR_SELECT_FROM("n")},
 
-    {"trn_fac_get", FAC_SELECT "WHERE f.id = $1::uuid"},
-    {"trn_fac_locked", FAC_SELECT "WHERE f.id = $1::uuid FOR UPDATE"},
+    {"trn_fac_get", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid"},
+    {"trn_fac_locked", "SELECT " FAC_FIELDS "FROM facilitator f WHERE f.id = $1::uuid FOR UPDATE"},
     /* A pass: $1 facilitator, $2 course kind, $3 the session's ends_on, $4 grants_months,
-     * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement. */
+     * $5 reason, $6 the admin. Writes the history row (effective today) in the same statement,
+     * and returns the facilitator as it now stands. */
     {"trn_fac_pass",
      "WITH u AS (UPDATE facilitator SET"
      "  status = CASE WHEN $2::text = 'trainer' THEN status ELSE 'accredited' END,"
@@ -165,10 +166,11 @@ const struct db_stmt training_stmts[] = {
      "      + make_interval(months => $4::int))::date ELSE accredited_until END,"
      "  trainer = trainer OR $2::text = 'trainer',"
      "  reason = $5::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid RETURNING id, status, accredited_on, accredited_until, reason) "
-     "INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
+     " WHERE id = $1::uuid RETURNING *), "
+     "h AS (INSERT INTO facilitator_status_history (facilitator_id, status, accredited_on,"
      " accredited_until, reason, changed_by) "
-     "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u"},
+     "SELECT id, status, accredited_on, accredited_until, reason, $6::uuid FROM u) "
+     "SELECT " FAC_FIELDS "FROM u f"},
     {NULL, NULL},
 };
 
@@ -579,8 +581,8 @@ enrolments_create(struct req *r)
 {
     json_t *in = NULL;
     PGresult *ses = NULL, *fac = NULL, *res = NULL;
-    const char *sid = r->params[0], *fid, *params[3];
-    char location[160], id[40], detail[160];
+    const char *sid = r->params[0], *fid, *id, *params[3];
+    char location[160], detail[160];
     int status;
 
     if ((status = enrolment_body_or_problem(
@@ -616,10 +618,10 @@ enrolments_create(struct req *r)
     params[1] = fid;
     params[2] = r->principal.sub;
     if ((status = place_left_or_problem(r, ses)) != 0
-        || (status = http_insert_or_problem(r, "enr_insert", 3, params, id, sizeof(id))) != 0
-        || (status = enrolment_or_problem(r, sid, id, 0, &res)) != 0) {
+        || (status = http_exec_or_problem(r, "enr_insert", 3, params, &res)) != 0) {
         goto out;
     }
+    id = db_value(res, 0, "id");
     snprintf(location, sizeof(location), "/v1/training-sessions/%s/enrolments/%s", sid, id);
     status = audit_commit_row_and_send(r, "create", "enrolment", id, NULL, res, location);
 out:
@@ -710,9 +712,8 @@ apply_pass_or_problem(struct req *r, const PGresult *ses, const char *fid)
     params[3] = months != NULL ? months : SES_DEFAULT_MONTHS;
     params[4] = reason;
     params[5] = r->principal.sub;
-    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, NULL)) != 0
-        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0
-        || (status = http_row_or_problem(r, "trn_fac_get", fid, "facilitator", NULL, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "trn_fac_pass", 6, params, &res)) != 0
+        || (status = webhooks_enqueue(r, "facilitator.status_changed", fid, before)) != 0) {
         goto out;
     }
     after = db_row_to_json(res, 0);
@@ -742,12 +743,11 @@ set_status_or_problem(
     int status;
 
     *out = NULL;
-    if ((strcmp(to, "passed") == 0
-         && (status = apply_pass_or_problem(r, ses, db_value(enr, 0, "facilitator_id"))) != 0)
-        || (status = http_exec_or_problem(r, "enr_set_status", 2, params, NULL)) != 0) {
+    if (strcmp(to, "passed") == 0
+        && (status = apply_pass_or_problem(r, ses, db_value(enr, 0, "facilitator_id"))) != 0) {
         return status;
     }
-    return enrolment_or_problem(r, db_value(ses, 0, "id"), params[0], 0, out);
+    return http_exec_or_problem(r, "enr_set_status", 2, params, out);
 }
 
 int

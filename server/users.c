@@ -70,10 +70,11 @@ const struct db_stmt users_stmts[] = {
     {"user_revoke_tokens",
      "UPDATE refresh_token SET revoked_at = now() WHERE user_id = $1::uuid AND revoked_at IS NULL"},
     {"user_credentials", "SELECT email, password_hash, disabled FROM app_user WHERE id = $1::uuid"},
-    /* Only while the hash is still the one verified against: two changes cannot both pass. */
+    /* Only while the hash is still the one verified against: two changes cannot both pass.
+     * Returns the user as it now stands. */
     {"user_set_password",
-     "UPDATE app_user SET password_hash = $2::text, updated_at = now(), version = version + 1"
-     " WHERE id = $1::uuid AND password_hash = $3::text"},
+     "UPDATE app_user u SET password_hash = $2::text, updated_at = now(), version = u.version + 1"
+     " WHERE u.id = $1::uuid AND u.password_hash = $3::text RETURNING " USER_COLUMNS},
     {NULL, NULL},
 };
 
@@ -124,9 +125,60 @@ users_listing(struct req *r, const struct query *q, const char **params)
     return 0;
 }
 
+/* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
+ * problem already sent (403 for what the caller's role never allows, 422 for changes no one
+ * may make, 409 for enabling a user of an archived organisation). */
 static int
-update_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, json_t *errors);
-static int user_written(struct req *r, const char *id, const PGresult *cur, json_t *in);
+update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
+{
+    const char *id = db_value(res, 0, "id");
+    const char *current = db_value(res, 0, "role");
+    json_t *role = json_object_get(in, "role");
+    json_t *disabled = json_object_get(in, "disabled");
+    int self = strcmp(id, r->principal.sub) == 0;
+
+    (void)errors;
+    if (json_is_true(disabled) && self) {
+        return problem_send_field(r, "disabled", "you cannot disable yourself");
+    }
+    if (!auth_is_admin(&r->principal)) {
+        if (!resource_org_admin(&r->principal)) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "only an admin or an organisation admin may change users");
+        }
+        if (role != NULL) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "role: only the licensing body may change roles");
+        }
+        if (strcmp(current, "org_staff") != 0) {
+            return problem_send(r, PROBLEM_FORBIDDEN,
+                                "an organisation admin may change org_staff only");
+        }
+    }
+    if (role != NULL && strcmp(json_string_value(role), current) != 0
+        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
+        return problem_send_field(r, "role",
+                                  "cannot change to or from admin; an admin is not bound to an "
+                                  "organisation and a licensee is");
+    }
+    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
+        return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
+    }
+    return 0;
+}
+
+/* A disabled user's sessions end now, not when their refresh tokens expire. */
+static int
+user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
+{
+    const char *params[1] = {id};
+
+    (void)cur;
+    if (!json_is_true(json_object_get(in, "disabled"))) {
+        return 0;
+    }
+    return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
+}
 
 static const struct filter user_filters[] = {
     {"q", FILTER_EMAIL_TEXT, NULL},
@@ -314,101 +366,27 @@ const struct resource user_create_resource = {
               .check = user_create_check},
 };
 
-/* Checks a PATCH against the target row: who may change what. Returns 0, or the status of the
- * problem already sent (403 for what the caller's role never allows, 422 for changes no one
- * may make, 409 for enabling a user of an archived organisation). */
-static int
-update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t *errors)
-{
-    const char *id = db_value(res, 0, "id");
-    const char *current = db_value(res, 0, "role");
-    json_t *role = json_object_get(in, "role");
-    json_t *disabled = json_object_get(in, "disabled");
-    int self = strcmp(id, r->principal.sub) == 0;
-
-    (void)errors;
-    if (json_is_true(disabled) && self) {
-        return problem_send_field(r, "disabled", "you cannot disable yourself");
-    }
-    if (!auth_is_admin(&r->principal)) {
-        if (!resource_org_admin(&r->principal)) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "only an admin or an organisation admin may change users");
-        }
-        if (role != NULL) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "role: only the licensing body may change roles");
-        }
-        if (strcmp(current, "org_staff") != 0) {
-            return problem_send(r, PROBLEM_FORBIDDEN,
-                                "an organisation admin may change org_staff only");
-        }
-    }
-    if (role != NULL && strcmp(json_string_value(role), current) != 0
-        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
-        return problem_send_field(r, "role",
-                                  "cannot change to or from admin; an admin is not bound to an "
-                                  "organisation and a licensee is");
-    }
-    if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
-        return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
-    }
-    return 0;
-}
-
-/* A disabled user's sessions end now, not when their refresh tokens expire. */
-static int
-user_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    const char *params[1] = {id};
-
-    (void)cur;
-    if (!json_is_true(json_object_get(in, "disabled"))) {
-        return 0;
-    }
-    return http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL);
-}
-
-/* Reads the caller's own row with `stmt` ($1 = their id) as JSON into *out (owned by the
- * caller). Returns 0, or the status sent. */
-static int
-own_row_or_problem(struct req *r, const char *stmt, json_t **out)
-{
-    const char *params[1] = {r->principal.sub};
-    PGresult *res = db_exec(r->db, stmt, 1, params);
-    int status = 0;
-
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        status = problem_from_db(r, res);
-    } else {
-        *out = db_row_to_json(res, 0);
-    }
-    PQclear(res);
-    return status;
-}
-
 int
 users_password(struct req *r)
 {
     json_t *in = NULL, *before = NULL, *after = NULL;
-    PGresult *res = NULL;
-    const char *current, *next, *why, *params[3] = {r->principal.sub};
-    char email[256] = "", stored[PASSWORD_HASH_MAX] = "", hash[PASSWORD_HASH_MAX] = "";
-    char attempt[TOKENS_ATTEMPT_LEN];
+    PGresult *cred = NULL, *cur = NULL, *res = NULL; /* cred: kept (no connection needed) */
+    const char *current, *next, *why, *email, *stored, *params[3] = {r->principal.sub};
+    char hash[PASSWORD_HASH_MAX] = "", attempt[TOKENS_ATTEMPT_LEN];
     int status, match, hashed;
 
     if ((status = resource_body_or_problem(r, password_fields, 1, &in)) != 0
-        || (status = http_exec_or_problem(r, "user_credentials", 1, params, &res)) != 0) {
+        || (status = http_exec_or_problem(r, "user_credentials", 1, params, &cred)) != 0) {
         goto out;
     }
     current = json_string_value(json_object_get(in, "current_password"));
     next = json_string_value(json_object_get(in, "new_password"));
-    if (PQntuples(res) != 1 || db_bool(res, 0, "disabled")) {
+    if (PQntuples(cred) != 1 || db_bool(cred, 0, "disabled")) {
         status = problem_send(r, PROBLEM_FORBIDDEN, "this account is disabled");
         goto out;
     }
-    snprintf(email, sizeof(email), "%s", db_value(res, 0, "email"));
-    snprintf(stored, sizeof(stored), "%s", db_value(res, 0, "password_hash"));
+    email = db_value(cred, 0, "email");
+    stored = db_value(cred, 0, "password_hash");
     if ((why = password_policy(next, email)) == NULL && strcmp(next, current) == 0) {
         why = "must differ from the current password";
     }
@@ -435,22 +413,23 @@ users_password(struct req *r)
         status = hash_failed(r);
         goto out;
     }
-    PQclear(res);
-    res = NULL;
     params[1] = hash;
     params[2] = stored;
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = own_row_or_problem(r, "user_get_locked", &before)) != 0
+        || (status =
+                http_row_or_problem(r, "user_get_locked", r->principal.sub, "user", NULL, &cur))
+               != 0
         || (status = http_exec_or_problem(r, "user_set_password", 3, params, &res)) != 0) {
         goto out;
     }
-    if (strcmp(PQcmdTuples(res), "1") != 0) {
+    before = db_row_to_json(cur, 0);
+    if (PQntuples(res) != 1) {
         status = problem_send(r, PROBLEM_CONFLICT, "the password changed meanwhile; sign in again");
         goto out;
     }
+    after = db_row_to_json(res, 0);
     if ((status = http_exec_or_problem(r, "user_revoke_tokens", 1, params, NULL)) != 0
         || (status = tokens_attempt_end_or_problem(r, attempt, email, 1)) != 0
-        || (status = own_row_or_problem(r, "user_get", &after)) != 0
         || (status =
                 audit_commit_or_problem(r, "password", "user", r->principal.sub, before, after))
                != 0) {
@@ -458,8 +437,9 @@ users_password(struct req *r)
     }
     status = http_send_empty(r, 204);
 out:
-    OPENSSL_cleanse(stored, sizeof(stored));
     OPENSSL_cleanse(hash, sizeof(hash));
+    PQclear(cred);
+    PQclear(cur);
     PQclear(res);
     json_decref(before);
     json_decref(after);

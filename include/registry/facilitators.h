@@ -8,6 +8,12 @@
 #include "registry/resource.h"
 
 extern const struct db_stmt facilitators_stmts[];
+
+/* SQL: the status a client sees of facilitator `f`: accredited past accredited_until is lapsed,
+ * computed on every read and never stored. */
+#define FAC_STATUS                                                                                 \
+    "CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"    \
+    " ELSE f.status END"
 extern const struct resource fac_new_resource; /* POST /v1/facilitators */
 extern const struct resource fac_resource; /* PATCH /v1/facilitators/{id} (facilitators_update) */
 /* An employment request: asked for (fer_new_resource) and listed (fer_resource). */
@@ -24,8 +30,4 @@ int facilitators_employment_request_create(struct req *r);
 int facilitators_employment_requests_list(struct req *r);
 int facilitators_employment_request_get(struct req *r);
 int facilitators_employment_request_update(struct req *r);
-/* Gives facilitators and licences their scheduled changes due by today (the daily job; each
- * change to one of them does it for that one first). Returns how many changed, or -1. */
-long facilitators_apply_scheduled(struct db_conn *db);
-
 #endif

@@ -12,10 +12,6 @@ int tokens_logout(struct req *r);  /* POST /v1/auth/logout */
 int tokens_jwks(struct req *r);    /* GET /.well-known/jwks.json */
 int tokens_revoke(struct req *r);  /* POST /v1/auth/revoke (RFC 7009) */
 
-/* Deletes refresh tokens that expired or were revoked more than `days` days ago (the daily
- * pruning job). Returns how many, or -1 on a database error. */
-long tokens_prune(struct db_conn *c, int days);
-
 #define TOKENS_ATTEMPT_LEN 24 /* room for an attempt's id */
 
 /* Starts a password check for `email` (sign-in or password change) from the request's client
