@@ -227,6 +227,12 @@ auth_is_admin(const struct principal *p)
 }
 
 int
+auth_is_commissioner(const struct principal *p)
+{
+    return p->authenticated && strcmp(p->role, "commissioner") == 0;
+}
+
+int
 auth_word_listed(const char *have, const char *word, size_t n)
 {
     const char *at;
@@ -308,6 +314,7 @@ auth_check_claims(json_t *claims,
     int admin = r != NULL && strcmp(r, "admin") == 0,
         client = r != NULL && strcmp(r, "client") == 0;
     int licensee = r != NULL && (strcmp(r, "org_admin") == 0 || strcmp(r, "org_staff") == 0);
+    int commissioner = r != NULL && strcmp(r, "commissioner") == 0;
     int org_ok = json_is_string(org) && validate_uuid(json_string_value(org));
     /* In order: the first that fails names the reason. */
     const struct {
@@ -327,13 +334,14 @@ auth_check_claims(json_t *claims,
         {r == NULL, "role missing"},
         {ep != NULL && (!json_is_integer(ep) || json_integer_value(ep) < 0),
          "ep not a non-negative integer"},
-        {admin && org != NULL && !json_is_null(org), "admin token with an organisation"},
+        {(admin || commissioner) && org != NULL && !json_is_null(org),
+         "admin or commissioner token with an organisation"},
         {client && !org_ok, "client token without an organisation"},
         {client
              && (!json_is_string(scope) || strlen(json_string_value(scope)) >= sizeof(out->scope)),
          "client token without scopes"},
         {licensee && !org_ok, "licensee token without an organisation"},
-        {!admin && !client && !licensee, "unknown role"},
+        {!admin && !client && !licensee && !commissioner, "unknown role"},
     };
     size_t i;
 
@@ -344,7 +352,7 @@ auth_check_claims(json_t *claims,
             return -1;
         }
     }
-    if (!admin) {
+    if (!admin && !commissioner) {
         snprintf(out->org, sizeof(out->org), "%s", json_string_value(org));
     }
     if (client) {

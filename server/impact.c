@@ -44,7 +44,8 @@
 #define IMP_MAX_AREAS 50
 
 /* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
- * authority codes (a text[]), $4 variant, $5 from, $6 to. */
+ * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
+ * NULL: anywhere). */
 #define IMP_RUNS                                                                                   \
     "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"             \
     " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
@@ -56,7 +57,8 @@
     " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]))"                                    \
     " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
     " AND ($5::date IS NULL OR p.ends_on >= $5::date)"                                             \
-    " AND ($6::date IS NULL OR p.ends_on <= $6::date)), "                                          \
+    " AND ($6::date IS NULL OR p.ends_on <= $6::date)"                                             \
+    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]))), "                                 \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
 
 /* A breakdown of one level ({code: n}) or two ({code: {code: n}}) summed over c. */
@@ -218,6 +220,7 @@ const struct db_stmt impact_stmts[] = {
      " (SELECT coalesce(sum(families), 0) FROM y), (SELECT coalesce(sum(participants), 0) FROM y),"
      " (SELECT count(DISTINCT location_id) FROM programme_run WHERE status = 'completed')"
      " ORDER BY 1 NULLS LAST"},
+    {"imp_areas", "SELECT areas::text AS areas FROM app_user WHERE id = $1::uuid"},
     {"imp_history", "SELECT since_year, as_of, practitioners_trained, participants, families,"
                     " locations, note FROM impact_history"},
     {NULL, NULL},
@@ -397,6 +400,293 @@ report_json(const PGresult *res, const PGresult *previous)
     return out;
 }
 
+/* ---- Small numbers withheld (a commissioner's view) ----------------------------------------- */
+
+/* The counts of people in a report, and the additive lines between them (suppress_lines). */
+struct withheld {
+    struct cell {
+        json_t *parent; /* the object holding the count */
+        char key[48];
+        char path[112];
+        long v;
+    } * cells;
+    size_t n, cap;
+    size_t *lines;
+    size_t nidx, idxcap, nlines;
+};
+
+/* Adds member `key` of `parent` (reached as `path`) as a cell when it is a count; returns its
+ * index, or -1. */
+static long
+cell(struct withheld *w, json_t *parent, const char *key, const char *path)
+{
+    json_t *v = json_object_get(parent, key);
+    struct cell *c;
+
+    if (!json_is_integer(v) && !(json_is_real(v) && json_real_value(v) >= 0)) {
+        return -1;
+    }
+    if (w->n == w->cap) {
+        struct cell *more = realloc(w->cells, (w->cap = w->cap * 2 + 32) * sizeof(*more));
+        if (more == NULL) {
+            return -1;
+        }
+        w->cells = more;
+    }
+    c = &w->cells[w->n];
+    c->parent = parent;
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    c->v = (long)json_number_value(v);
+    return (long)w->n++;
+}
+
+/* Appends index `i` (when a cell) to the line being built. */
+static void
+line_add(struct withheld *w, long i)
+{
+    if (i < 0) {
+        return;
+    }
+    if (w->nidx + 1 >= w->idxcap) {
+        size_t *more = realloc(w->lines, (w->idxcap = w->idxcap * 2 + 64) * sizeof(*more));
+        if (more == NULL) {
+            return;
+        }
+        w->lines = more;
+    }
+    w->lines[w->nidx++] = (size_t)i;
+}
+
+static void
+line_end(struct withheld *w)
+{
+    line_add(w, 0);
+    w->lines[w->nidx - 1] = SUPPRESS_END;
+    w->nlines++;
+}
+
+/* One line: the total `total_key` of `total_parent` and the counts of breakdown `b` (one level,
+ * or two when `two`), reached from `path`. */
+static void
+breakdown_line(struct withheld *w,
+               json_t *total_parent,
+               const char *total_key,
+               json_t *b,
+               const char *path,
+               int two)
+{
+    char p[112];
+    const char *k, *k2;
+    json_t *v, *u;
+
+    line_add(w, cell(w, total_parent, total_key, total_key));
+    json_object_foreach(b, k, v)
+    {
+        if (!two) {
+            snprintf(p, sizeof(p), "%s.%s", path, k);
+            line_add(w, cell(w, b, k, p));
+            continue;
+        }
+        json_object_foreach(v, k2, u)
+        {
+            snprintf(p, sizeof(p), "%s.%s.%s", path, k, k2);
+            line_add(w, cell(w, v, k2, p));
+        }
+    }
+    line_end(w);
+}
+
+/* A line of a headline total and the same figure of each item of `items` (whose `status`, when
+ * `completed_only`, is completed). */
+static void
+items_line(struct withheld *w,
+           json_t *total_parent,
+           const char *total_path,
+           const char *total_key,
+           json_t *items,
+           const char *path,
+           const char *key,
+           int completed_only)
+{
+    char p[112];
+    json_t *item;
+    size_t i;
+
+    line_add(w, cell(w, total_parent, total_key, total_path));
+    json_array_foreach(items, i, item)
+    {
+        const char *st = json_string_value(json_object_get(item, "status"));
+        long c;
+
+        snprintf(p, sizeof(p), "%s.%zu.%s", path, i, key);
+        c = cell(w, item, key, p);
+        if (!completed_only || (st != NULL && strcmp(st, "completed") == 0)) {
+            line_add(w, c);
+        }
+    }
+    line_end(w);
+}
+
+/* 1 when the cell at `path` was withheld. */
+static int
+was_withheld(json_t *suppressed, const char *path)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach(suppressed, i, v)
+    {
+        if (strcmp(json_string_value(v), path) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The commissioner's view of report `b`: every count of people from 1 to SUPPRESS_MAX is null,
+ * with secondary suppression along each line that adds up (a breakdown and its total, the runs
+ * and the total, the years and the total), the ratios that would give a withheld count back are
+ * null, and outcome measures with fewer than 5 pairs keep only their name. The paths withheld
+ * are listed in `suppressed`. Returns 0, or -1 when out of memory. */
+static int
+withhold_small(json_t *b)
+{
+    static const char *const headline[] = {"families_started", "families_completed", "adults",
+                                           "children"};
+    static const char *const totals[][2] = {{"families", "started"},
+                                            {"families", "completed"},
+                                            {"adults", "total"},
+                                            {"children", "total"}};
+    struct withheld w = {NULL, 0, 0, NULL, 0, 0, 0};
+    json_t *fam = json_object_get(b, "families"), *sup = json_object_get(b, "suppressed");
+    json_t *items = json_object_get(json_object_get(b, "runs"), "items"), *v, *o;
+    json_t *prev = json_object_get(b, "previous");
+    const char *k, *k2;
+    char p[112];
+    int *hidden = NULL, rc = -1;
+    size_t i, j;
+
+    breakdown_line(&w, fam, "referred", json_object_get(b, "referrals_by_source"),
+                   "referrals_by_source", 0);
+    breakdown_line(&w, json_object_get(b, "adults"), "total",
+                   json_object_get(json_object_get(b, "adults"), "by_relationship"),
+                   "adults.by_relationship", 1);
+    breakdown_line(&w, json_object_get(b, "children"), "total",
+                   json_object_get(json_object_get(b, "children"), "by_age_band"),
+                   "children.by_age_band", 1);
+    items_line(&w, fam, "families.started", "started", items, "runs.items", "families_started", 1);
+    items_line(&w, fam, "families.completed", "completed", items, "runs.items",
+               "families_completed", 1);
+    for (i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s.%s", totals[i][0], totals[i][1]);
+        items_line(&w, json_object_get(b, totals[i][0]), p, totals[i][1],
+                   json_object_get(b, "series"), "series", headline[i], 0);
+        snprintf(p, sizeof(p), "previous.%s", headline[i]);
+        cell(&w, prev, headline[i], p);
+    }
+    cell(&w, fam, "assessed", "families.assessed");
+    json_object_foreach(json_object_get(b, "onward_referrals"), k, v)
+    {
+        snprintf(p, sizeof(p), "onward_referrals.%s", k);
+        cell(&w, json_object_get(b, "onward_referrals"), k, p);
+    }
+    json_object_foreach(json_object_get(b, "feedback"), k, v)
+    {
+        json_object_foreach(v, k2, o)
+        {
+            snprintf(p, sizeof(p), "feedback.%s.%s", k, k2);
+            cell(&w, v, k2, p);
+        }
+    }
+    json_array_foreach(json_object_get(b, "outcomes"), i, o)
+    {
+        snprintf(p, sizeof(p), "outcomes.%zu.pre_only", i);
+        cell(&w, o, "pre_only", p);
+        snprintf(p, sizeof(p), "outcomes.%zu.post_only", i);
+        cell(&w, o, "post_only", p);
+    }
+    if (w.n > 0 && (hidden = calloc(w.n, sizeof(*hidden))) == NULL) {
+        goto out;
+    }
+    {
+        long *counts = calloc(w.n + 1, sizeof(*counts));
+        if (counts == NULL) {
+            goto out;
+        }
+        for (i = 0; i < w.n; i++) {
+            counts[i] = w.cells[i].v;
+        }
+        suppress_lines(counts, w.n, w.lines, w.nlines, hidden);
+        free(counts);
+    }
+    for (i = 0; i < w.n; i++) {
+        if (hidden[i] && !was_withheld(sup, w.cells[i].path)) {
+            json_object_set_new(w.cells[i].parent, w.cells[i].key, json_null());
+            json_array_append_new(sup, json_string(w.cells[i].path));
+        }
+    }
+    /* Ratios that would give a withheld count back. */
+    if (was_withheld(sup, "families.started") || was_withheld(sup, "families.completed")) {
+        json_object_set_new(fam, "completion_rate", json_null());
+        json_object_set_new(json_object_get(b, "cost"), "per_family_started_gbp", json_null());
+        json_object_set_new(json_object_get(b, "cost"), "per_family_completed_gbp", json_null());
+        json_object_set_new(json_object_get(b, "sroi"), "ratio", json_null());
+    }
+    if (was_withheld(sup, "families.started")) {
+        json_object_set_new(fam, "places_filled", json_null());
+    }
+    json_object_foreach(json_object_get(json_object_get(b, "adults"), "by_relationship"), k, v)
+    {
+        if (json_is_null(json_object_get(v, "male"))) {
+            json_object_set_new(json_object_get(b, "adults"), "male_share", json_null());
+        }
+    }
+    if (json_is_null(json_object_get(json_object_get(b, "adults"), "total"))) {
+        json_object_set_new(json_object_get(b, "adults"), "male_share", json_null());
+    }
+    json_object_foreach(json_object_get(b, "feedback"), k, v)
+    {
+        int any = 0;
+        json_object_foreach(v, k2, o)
+        {
+            any |= json_is_null(o);
+        }
+        if (any) {
+            json_object_set_new(v, "shares", json_null());
+        }
+    }
+    /* Outcome measures of fewer than 5 pairs: their name only. */
+    json_array_foreach(json_object_get(b, "outcomes"), i, o)
+    {
+        static const char *const kept[] = {"measure_code",     "measure_name", "respondent",
+                                           "higher_is_better", "runs",         "pre_only",
+                                           "post_only"};
+        if (json_integer_value(json_object_get(o, "n")) >= 5) {
+            continue;
+        }
+        void *iter = json_object_iter(o);
+        while (iter != NULL) {
+            const char *key = json_object_iter_key(iter);
+            iter = json_object_iter_next(o, iter);
+            for (j = 0; j < sizeof(kept) / sizeof(kept[0]) && strcmp(kept[j], key) != 0; j++) {
+            }
+            if (j == sizeof(kept) / sizeof(kept[0])) {
+                json_object_del(o, key);
+            }
+        }
+        json_object_set_new(o, "n", json_null());
+        snprintf(p, sizeof(p), "outcomes.%zu.n", i);
+        json_array_append_new(sup, json_string(p));
+    }
+    rc = 0;
+out:
+    free(hidden);
+    free(w.cells);
+    free(w.lines);
+    return rc;
+}
+
 /* Writes every figure of `v` as a CSV row path,value into `rows` (arrays and objects flattened,
  * paths joined with '.' and array items by index). */
 static void
@@ -547,9 +837,9 @@ impact_report(struct req *r)
     static const char *const allowed[] = {"from",    "to", "local_authority", "organisation_id",
                                           "variant", NULL};
     struct query q;
-    PGresult *res = NULL, *prev = NULL, *period = NULL;
+    PGresult *res = NULL, *prev = NULL, *period = NULL, *mine = NULL;
     json_t *body = NULL, *rows = NULL;
-    const char *params[6], *from, *to, *v;
+    const char *params[7], *from, *to, *v;
     char areas[IMP_MAX_AREAS * 12 + 4];
     int status;
 
@@ -576,7 +866,10 @@ impact_report(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "variant: text of 1 to 32 characters");
         goto out;
     }
-    params[0] = auth_is_admin(&r->principal) ? NULL : r->principal.org;
+    /* A licensee, its own runs; a commissioner, its areas ($7, below). */
+    params[0] = auth_is_admin(&r->principal) || auth_is_commissioner(&r->principal)
+                    ? NULL
+                    : r->principal.org;
     params[1] = query_get(&q, "organisation_id");
     params[2] = NULL;
     if ((v = query_get(&q, "local_authority")) != NULL) {
@@ -588,7 +881,16 @@ impact_report(struct req *r)
     params[3] = query_get(&q, "variant");
     params[4] = from;
     params[5] = to;
-    if ((status = http_exec_or_problem(r, "imp_report", 6, params, &res)) != 0) {
+    params[6] = NULL;
+    if (auth_is_commissioner(&r->principal)) {
+        if ((status =
+                 http_exec_or_problem(r, "imp_areas", 1, (const char *[]){r->principal.sub}, &mine))
+            != 0) {
+            goto out;
+        }
+        params[6] = PQntuples(mine) == 1 ? db_value(mine, 0, "areas") : "{}";
+    }
+    if ((status = http_exec_or_problem(r, "imp_report", 7, params, &res)) != 0) {
         goto out;
     }
     if (from != NULL && to != NULL) {
@@ -597,11 +899,16 @@ impact_report(struct req *r)
         }
         params[4] = db_value(period, 0, "from");
         params[5] = db_value(period, 0, "to");
-        if ((status = http_exec_or_problem(r, "imp_previous", 6, params, &prev)) != 0) {
+        if ((status = http_exec_or_problem(r, "imp_previous", 7, params, &prev)) != 0) {
             goto out;
         }
     }
     body = report_json(res, prev);
+    json_object_set_new(body, "suppressed", json_array());
+    if (auth_is_commissioner(&r->principal) && withhold_small(body) != 0) {
+        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        goto out;
+    }
     if (http_wants_csv(r)) {
         rows = json_array();
         flatten(rows, "", body);
@@ -615,6 +922,7 @@ out:
     PQclear(res);
     PQclear(prev);
     PQclear(period);
+    PQclear(mine);
     query_cleanup(&q);
     return status;
 }

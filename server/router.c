@@ -91,8 +91,8 @@ static const struct route routes[] = {
 
     RES_ROUTE(POST, "/v1/users", user_create_resource, CREATE, USER, NULL, ROUTE_DB),
     RES_ROUTE(GET, "/v1/users", user_resource, LIST, USER, NULL, ROUTE_DB),
-    ROUTE(POST, "/v1/users/me/password", users_password, USER, NULL, ROUTE_DB),
-    ROUTE(GET, "/v1/users/me", users_me, USER, NULL, ROUTE_DB),
+    ROUTE(POST, "/v1/users/me/password", users_password, USER, NULL, ROUTE_DB | ROUTE_COMMISSIONER),
+    ROUTE(GET, "/v1/users/me", users_me, USER, NULL, ROUTE_DB | ROUTE_COMMISSIONER),
     ROUTE(GET, "/v1/users/{}", users_get, USER, NULL, ROUTE_DB),
     ROUTE(PATCH, "/v1/users/{}", users_update, USER, NULL, ROUTE_DB),
 
@@ -189,7 +189,7 @@ static const struct route routes[] = {
 
     ROUTE(GET, "/v1/reports/summary", reports_summary, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/expiring", reports_expiring, ADMIN, NULL, ROUTE_DB_READ),
-    ROUTE(GET, "/v1/reports/delivery", impact_report, USER, "delivery:read", ROUTE_DB_READ),
+    ROUTE(GET, "/v1/reports/delivery", impact_report, USER, "delivery:read", ROUTE_DB_READ | ROUTE_COMMISSIONER),
     ROUTE(GET, "/v1/settings/{}", settings_get, USER, NULL, ROUTE_DB),
     ROUTE(PUT, "/v1/settings/{}", settings_put, ADMIN, NULL, ROUTE_DB),
 
@@ -486,6 +486,10 @@ dispatch(struct req *r, const struct route **matched)
         }
         if (route->access == ACCESS_ADMIN && !auth_is_admin(&r->principal)) {
             return problem_send(r, PROBLEM_FORBIDDEN, "only the licensing body may do this");
+        }
+        if (auth_is_commissioner(&r->principal) && !(route->flags & ROUTE_COMMISSIONER)) {
+            /* Read-only, and reports only: every other route is refused before its handler. */
+            return problem_send(r, PROBLEM_FORBIDDEN, "a commissioner reads reports only");
         }
     }
     if ((route->flags & ROUTE_DB) && (route->flags & ROUTE_REPLICA_OK)

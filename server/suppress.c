@@ -1,61 +1,90 @@
 /* suppress.c: small-number suppression (suppress.h). The rule is the statistical agencies'
  * threshold rule with secondary suppression along each additive line: a lone withheld cell in a
- * line whose total is shown would be the total less the others, so a second cell goes with it. */
+ * line whose other members are shown would be the line's total less the others (or, for the
+ * total, their sum), so a second cell goes with it, until no line has exactly one. */
 #include "registry/suppress.h"
 
-/* Withholds, in the line of `n` cells starting at `first` with `step` between them, a second cell
- * when exactly one is withheld. Returns 1 when it withheld one. */
+#include <stdlib.h>
+
+/* In the line of `n` cells `idx`, withholds a second cell when exactly one is withheld: the
+ * smallest count shown, a non-zero one before any zero. Returns 1 when it withheld one. */
 static int
-second_in_line(const long *counts, int *hidden, size_t first, size_t step, size_t n)
+second_in_line(const long *counts, int *hidden, const size_t *idx, size_t n)
 {
-    size_t i, k, withheld = 0, pick = n;
+    size_t i, withheld = 0, pick = n;
     long best = 0;
 
     for (i = 0; i < n; i++) {
-        withheld += hidden[first + i * step] != 0;
+        withheld += hidden[idx[i]] != 0;
     }
     if (withheld != 1) {
         return 0;
     }
-    /* The smallest shown count, a non-zero one before any zero. */
     for (i = 0; i < n; i++) {
-        k = first + i * step;
-        if (hidden[k]) {
-            continue;
-        }
-        if (pick == n || (best == 0 && counts[k] > 0) || (counts[k] > 0 && counts[k] < best)) {
+        long c = counts[idx[i]];
+
+        if (!hidden[idx[i]] && (pick == n || (best == 0 && c > 0) || (c > 0 && c < best))) {
             pick = i;
-            best = counts[k];
+            best = c;
         }
     }
     if (pick == n) {
         return 0; /* a line of one cell: nothing to add up */
     }
-    hidden[first + pick * step] = 1;
+    hidden[idx[pick]] = 1;
     return 1;
+}
+
+size_t
+suppress_lines(const long *counts, size_t n, const size_t *lines, size_t nlines, int *hidden)
+{
+    size_t i, k, start, withheld = 0;
+    int changed = 1;
+
+    for (i = 0; i < n; i++) {
+        hidden[i] = counts[i] >= 1 && counts[i] <= SUPPRESS_MAX;
+    }
+    while (changed) {
+        changed = 0;
+        for (i = 0, start = 0; i < nlines; i++) {
+            for (k = start; lines[k] != SUPPRESS_END; k++) {
+            }
+            changed |= second_in_line(counts, hidden, lines + start, k - start);
+            start = k + 1;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        withheld += hidden[i] != 0;
+    }
+    return withheld;
 }
 
 size_t
 suppress_table(
     const long *counts, size_t rows, size_t cols, int total_row, int total_col, int *hidden)
 {
-    size_t i, withheld = 0;
-    int changed = 1;
+    size_t *lines = malloc((rows * cols * 2 + rows + cols + 1) * sizeof(*lines));
+    size_t i, j, k = 0, nlines = 0, withheld;
 
-    for (i = 0; i < rows * cols; i++) {
-        hidden[i] = counts[i] >= 1 && counts[i] <= SUPPRESS_MAX;
-    }
-    while (changed) {
-        changed = 0;
-        for (i = 0; total_col && i < rows; i++) {
-            changed |= second_in_line(counts, hidden, i * cols, 1, cols);
+    if (lines == NULL) {
+        for (i = 0; i < rows * cols; i++) {
+            hidden[i] = counts[i] != 0; /* no memory: withhold everything but zeros */
         }
-        for (i = 0; total_row && i < cols; i++) {
-            changed |= second_in_line(counts, hidden, i, cols, rows);
+        return rows * cols;
+    }
+    for (i = 0; total_col && i < rows; i++, nlines++) {
+        for (j = 0; j < cols; j++) {
+            lines[k++] = i * cols + j;
         }
+        lines[k++] = SUPPRESS_END;
     }
-    for (i = 0; i < rows * cols; i++) {
-        withheld += hidden[i] != 0;
+    for (j = 0; total_row && j < cols; j++, nlines++) {
+        for (i = 0; i < rows; i++) {
+            lines[k++] = i * cols + j;
+        }
+        lines[k++] = SUPPRESS_END;
     }
+    withheld = suppress_lines(counts, rows * cols, lines, nlines, hidden);
+    free(lines);
     return withheld;
 }

@@ -1,5 +1,6 @@
-/* users.c: /v1/users. Accounts of the licensing body (admin) and of licensees (org_admin,
- * org_staff, each bound to one organisation).
+/* users.c: /v1/users. Accounts of the licensing body (admin), of licensees (org_admin,
+ * org_staff, each bound to one organisation) and of commissioners (commissioner, bound to the
+ * local authority districts of `areas` instead: read-only, reports only; see router.c).
  *
  * Who may do what:
  * - admin: create any user, list and read all, switch a licensee between org_admin and
@@ -61,8 +62,8 @@ const struct db_stmt users_stmts[] = {
     {"user_email_lock",
      "SELECT pg_advisory_xact_lock(hashtextextended('app_user:' || lower($1::text), 0))"},
     /* $1 the body, its password replaced by password_hash. */
-    {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id)"
-                    " SELECT email, password_hash, role, organisation_id"
+    {"user_insert", "INSERT INTO app_user (email, password_hash, role, organisation_id, areas)"
+                    " SELECT email, password_hash, role, organisation_id, coalesce(areas, '{}')"
                     " FROM jsonb_populate_record(NULL::app_user, $1::jsonb) RETURNING id"},
     {"user_update", "UPDATE app_user u SET (role, disabled) = (SELECT role, disabled"
                     "    FROM jsonb_populate_record(u, $2::jsonb)),"
@@ -75,16 +76,21 @@ const struct db_stmt users_stmts[] = {
     {"user_set_password",
      "UPDATE app_user u SET password_hash = $2::text, updated_at = now(), version = u.version + 1"
      " WHERE u.id = $1::uuid AND u.password_hash = $3::text RETURNING " USER_COLUMNS},
+    /* The codes of $1 (a JSON array) that are not local authority districts. */
+    {"user_areas_unknown",
+     "SELECT string_agg(c, ', ') AS unknown FROM jsonb_array_elements_text($1::jsonb) c"
+     " WHERE c NOT IN (SELECT code FROM local_authority)"},
     {NULL, NULL},
 };
 
-static const char *const user_roles[] = {"admin", "org_admin", "org_staff", NULL};
+static const char *const user_roles[] = {"admin", "org_admin", "org_staff", "commissioner", NULL};
 
 static const struct field user_create_fields[] = {
     {"email", FIELD_EMAIL, FIELD_REQUIRED, 0, 0, NULL},
     {"password", FIELD_SECRET, FIELD_REQUIRED, 0, 0, NULL},
     {"role", FIELD_ENUM, FIELD_REQUIRED, 0, 0, user_roles},
     {"organisation_id", FIELD_UUID, FIELD_NULLABLE, 0, 0, NULL},
+    {"areas", FIELD_TEXT_LIST, 0, 1, 50, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -156,10 +162,12 @@ update_allowed_or_problem(struct req *r, json_t *in, const PGresult *res, json_t
         }
     }
     if (role != NULL && strcmp(json_string_value(role), current) != 0
-        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0)) {
+        && (strcmp(json_string_value(role), "admin") == 0 || strcmp(current, "admin") == 0
+            || strcmp(json_string_value(role), "commissioner") == 0
+            || strcmp(current, "commissioner") == 0)) {
         return problem_send_field(r, "role",
-                                  "cannot change to or from admin; an admin is not bound to an "
-                                  "organisation and a licensee is");
+                                  "cannot change to or from admin or commissioner; they are not "
+                                  "bound to an organisation and a licensee is");
     }
     if (json_is_false(disabled) && db_bool(res, 0, "_org_archived")) {
         return problem_send(r, PROBLEM_CONFLICT, "the user's organisation is archived");
@@ -283,6 +291,50 @@ email_free_or_problem(struct req *r, const char *email)
     return status;
 }
 
+/* A commissioner's `areas`: required, and only for a commissioner; ONS district codes, each
+ * once, each a known local authority. Adds to `errors`, or answers a database failure. */
+static int
+areas_or_problem(struct req *r, json_t *in, const char *role, json_t *errors)
+{
+    json_t *areas = json_object_get(in, "areas"), *v;
+    PGresult *res = NULL;
+    char *text;
+    size_t i;
+    int status;
+
+    if (strcmp(role, "commissioner") != 0) {
+        if (areas != NULL) {
+            problem_add_error(errors, "areas", "only a commissioner is bound to areas");
+        }
+        return 0;
+    }
+    if (areas == NULL) {
+        problem_add_error(errors, "areas",
+                          "is required for a commissioner: the local authority "
+                          "district codes they commission for");
+        return 0;
+    }
+    json_array_foreach(areas, i, v)
+    {
+        if (!validate_gss_code(json_string_value(v))) {
+            problem_add_error(errors, "areas", "each must be an ONS code such as E06000035");
+            return 0;
+        }
+    }
+    if (!resource_known_unique(in, "areas", NULL, errors)
+        || (text = json_dumps(areas, JSON_COMPACT)) == NULL) {
+        return 0;
+    }
+    status = http_exec_or_problem(r, "user_areas_unknown", 1, (const char **)&text, &res);
+    if (status == 0 && db_value(res, 0, "unknown") != NULL) {
+        problem_add_rule(errors, "areas", "area_unknown", "not local authority districts: %.200s",
+                         db_value(res, 0, "unknown"));
+    }
+    free(text);
+    PQclear(res);
+    return status;
+}
+
 /* A new user's rules, and its password hashed (in place of the password in `in`) with the
  * request's connection given back meanwhile. The cheap refusals come before the slow hash;
  * user_create_check checks again in the transaction. */
@@ -314,10 +366,15 @@ user_create_normalise(struct req *r, json_t *in, json_t *errors)
         }
         org = r->principal.org;
         json_object_set_new(in, "organisation_id", json_string(org));
-    } else if (strcmp(role, "admin") == 0 && org != NULL) {
-        problem_add_error(errors, "organisation_id", "must be absent or null for an admin");
+    } else if ((status = areas_or_problem(r, in, role, errors)) != 0
+               || json_array_size(errors) > 0) {
+        return status;
+    } else if ((strcmp(role, "admin") == 0 || strcmp(role, "commissioner") == 0) && org != NULL) {
+        problem_add_error(errors, "organisation_id",
+                          "must be absent or null for an admin or a "
+                          "commissioner");
         return 0;
-    } else if (strcmp(role, "admin") != 0 && org == NULL) {
+    } else if (strcmp(role, "admin") != 0 && strcmp(role, "commissioner") != 0 && org == NULL) {
         problem_add_error(errors, "organisation_id", "is required for org_admin and org_staff");
         return 0;
     }

@@ -16,7 +16,7 @@ struct req;
 struct principal {
     int authenticated;
     char sub[40];    /* user id (UUID) */
-    char role[16];   /* admin, org_admin, org_staff */
+    char role[16];   /* admin, org_admin, org_staff, commissioner */
     char org[40];    /* organisation id for licensees, "" for admin */
     int client;      /* 1 for an API client's token: it acts as org_admin within its scopes */
     char scope[160]; /* an API client's scopes, space-separated */
@@ -71,6 +71,8 @@ int auth_has_scope(const struct principal *p, const char *scope);
 
 /* Role checks on a principal. */
 int auth_is_admin(const struct principal *p);
+/* 1 for a commissioner: bound to areas, not an organisation; reports only (router.c). */
+int auth_is_commissioner(const struct principal *p);
 /* 1 when `p` is admin, or a licensee of organisation `org_id`. */
 int auth_in_org(const struct principal *p, const char *org_id);
 

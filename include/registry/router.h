@@ -15,9 +15,10 @@ enum access {
 
 typedef int (*route_fn)(struct req *r);
 
-#define ROUTE_DB         1u /* the router borrows a database connection for the handler */
-#define ROUTE_REPLICA_OK 2u /* with ROUTE_DB: read-only, may be served from the read replica */
-#define ROUTE_DB_READ    (ROUTE_DB | ROUTE_REPLICA_OK)
+#define ROUTE_DB           1u /* the router borrows a database connection for the handler */
+#define ROUTE_REPLICA_OK   2u /* with ROUTE_DB: read-only, may be served from the read replica */
+#define ROUTE_DB_READ      (ROUTE_DB | ROUTE_REPLICA_OK)
+#define ROUTE_COMMISSIONER 4u /* a commissioner may call it (they may call nothing else) */
 
 struct route {
     const char *method;

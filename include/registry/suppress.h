@@ -6,7 +6,15 @@
 
 #include <stddef.h>
 
-#define SUPPRESS_MAX 4 /* counts 1..4 are withheld (0 is shown) */
+#define SUPPRESS_MAX 4            /* counts 1..4 are withheld (0 is shown) */
+#define SUPPRESS_END ((size_t)-1) /* ends a line in suppress_lines' list */
+
+/* The rule on any set of additive lines: `counts` are `n` cells; `lines` holds `nlines` lines,
+ * each the indices of its cells (one of them may be the others' total: in the rule a total is
+ * a member like any other) followed by SUPPRESS_END. A cell may be in several lines. Sets
+ * `hidden` (n) as suppress_table does. Returns the number of cells withheld. */
+size_t
+suppress_lines(const long *counts, size_t n, const size_t *lines, size_t nlines, int *hidden);
 
 /* A table of counts, row-major, `rows` x `cols`. When `total_col` is set, the last column holds
  * each row's total (the sum of the row's other cells), so each row is a line whose cells add up;

@@ -407,6 +407,110 @@ test_public_impact(void **state)
     it_expect(f->s, "GET", "/v1/public/impact?year=2024", NULL, NULL, 400);
 }
 
+/* A commissioner for Medway (E06000035): made by the licensing body with its areas; sees only
+ * the runs at Medway sites (R1, and R4 in progress; R3 before the period), with every count of
+ * people from 1 to 4 withheld and, where a total would give a withheld count back, another with
+ * it: referrals self 2 and school 4 (total 6 shown); mother/female 4 and father/male 1 (adults
+ * 5 shown); children 4 and 4 (8 shown); families completed 4 and R1's completed 4; the 2025
+ * series' completed 4; onward advice 1; feedback 4 and 1 (shares withheld); the previous
+ * period's 2 families; coping_efficacy (n 4 < 5) keeps its name only. Ratios that would give a
+ * withheld count back (completion rate, cost per family, SROI, male share) are null. And nothing
+ * but reports is open to it. */
+static void
+test_commissioner(void **state)
+{
+    struct fx *f = *state;
+    static const char *const refused[] = {"/v1/programmes",    "/v1/facilitators",
+                                          "/v1/locations",     "/v1/organisations",
+                                          "/v1/settings/sroi", "/v1/reference-items"};
+    static const char *const withheld[] = {"referrals_by_source.self",
+                                           "referrals_by_source.school",
+                                           "adults.by_relationship.mother.female",
+                                           "adults.by_relationship.father.male",
+                                           "children.by_age_band.8_11.female",
+                                           "children.by_age_band.8_11.male",
+                                           "families.completed",
+                                           "onward_referrals.advice",
+                                           "feedback.would_recommend.agree",
+                                           "previous.families_started",
+                                           "outcomes.0.n"};
+    struct it_resp r;
+    char *token, *path;
+    size_t i;
+
+    it_post_json(f->s, "/v1/users", f->admin,
+                 "{\"email\": \"ph@medway.impact.example\", \"password\": \"" PASSWORD "\","
+                 " \"role\": \"commissioner\"}",
+                 &r);
+    it_assert_field_error(&r, "areas");
+    it_resp_free(&r);
+    it_post_json(f->s, "/v1/users", f->admin,
+                 "{\"email\": \"ph@medway.impact.example\", \"password\": \"" PASSWORD "\","
+                 " \"role\": \"commissioner\", \"areas\": [\"E06000999\"]}",
+                 &r);
+    it_assert_field_error_with(&r, "areas", "E06000999");
+    it_resp_free(&r);
+    path = it_fmt("{\"email\": \"staff@medway.impact.example\", \"password\": \"" PASSWORD "\","
+                  " \"role\": \"org_staff\", \"areas\": [\"E06000035\"], \"organisation_id\":"
+                  " \"%s\"}",
+                  f->org_a);
+    it_post_json(f->s, "/v1/users", f->admin, path, &r);
+    it_assert_field_error(&r, "areas");
+    it_resp_free(&r);
+    free(path);
+    free(it_post_created(f->s, f->admin,
+                         "{\"email\": \"ph@medway.impact.example\", \"password\": \"" PASSWORD
+                         "\", \"role\": \"commissioner\", \"areas\": [\"E06000035\"]}",
+                         NULL, "/v1/users"));
+    token = it_login(f->s, "ph@medway.impact.example", PASSWORD);
+    it_expect(f->s, "GET", "/v1/users/me", token, NULL, 200);
+    it_assert_row(f->s, IT_ROW("{E06000035}", "t"),
+                  "SELECT areas::text, organisation_id IS NULL FROM app_user WHERE email = $1",
+                  "ph@medway.impact.example");
+    for (i = 0; i < IT_LEN(refused); i++) {
+        it_expect(f->s, "GET", refused[i], token, NULL, 403);
+    }
+    it_expect(f->s, "POST", "/v1/locations", token, "{}", 403);
+
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, token, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 1);
+    assert_int_equal(json_integer_value(at(r.json, "runs.in_progress")), 1);
+    assert_near(at(r.json, "families.referred"), 6);
+    assert_near(at(r.json, "families.started"), 5);
+    assert_near(at(r.json, "adults.total"), 5);
+    assert_near(at(r.json, "children.total"), 8);
+    for (i = 0; i < IT_LEN(withheld); i++) {
+        if (!json_is_null(at(r.json, withheld[i]))
+            || !it_json_has(at(r.json, "suppressed"), NULL, withheld[i])) {
+            fail_msg("%s is not withheld", withheld[i]);
+        }
+    }
+    assert_true(json_is_null(at(r.json, "runs.items.0.families_completed")));
+    assert_true(json_is_null(at(r.json, "families.completion_rate")));
+    assert_true(json_is_null(at(r.json, "cost.per_family_completed_gbp")));
+    assert_true(json_is_null(at(r.json, "sroi.ratio")));
+    assert_true(json_is_null(at(r.json, "adults.male_share")));
+    assert_true(json_is_null(at(r.json, "feedback.would_recommend.shares")));
+    assert_null(at(r.json, "outcomes.0.mean_change"));
+    assert_null(at(r.json, "outcomes.0.sums"));
+    assert_string_equal(json_string_value(at(r.json, "outcomes.0.measure_code")),
+                        "coping_efficacy");
+    it_resp_free(&r);
+    /* Outside its areas: nothing, whatever it asks for. */
+    it_get(f->s, "/v1/reports/delivery?local_authority=E07000110", token, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 0);
+    assert_int_equal(json_array_size(at(r.json, "runs.items")), 0);
+    it_resp_free(&r);
+    /* The licensing body's view of the same is exact. */
+    it_get(f->s, "/v1/reports/delivery?local_authority=E06000035&" PERIOD, f->admin, &r);
+    assert_near(at(r.json, "families.completed"), 4);
+    assert_int_equal(json_array_size(at(r.json, "suppressed")), 0);
+    it_resp_free(&r);
+    free(token);
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
@@ -415,4 +519,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_csv),
           cmocka_unit_test(test_bad_filters),
           cmocka_unit_test(test_public_impact),
+          cmocka_unit_test(test_commissioner),
           cmocka_unit_test(test_settings))

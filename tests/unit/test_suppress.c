@@ -143,6 +143,24 @@ test_random_tables(void **state)
     }
 }
 
+/* Lines that share a cell: a headline total (cell 0) that is both the total of a breakdown
+ * (cells 1, 2) and of the runs (cells 3, 4). The second withheld cell one line needs makes a
+ * lone one in the other, which the rule follows. */
+static void
+test_shared_cells(void **state)
+{
+    static const long counts[] = {9, 3, 6, 5, 4};
+    static const size_t lines[] = {0, 1, 2, SUPPRESS_END, 0, 3, 4, SUPPRESS_END};
+    int hidden[5];
+
+    (void)state;
+    suppress_lines(counts, 5, lines, 2, hidden);
+    assert_int_equal(hidden[1] + hidden[4], 2); /* the 3 and the 4 */
+    assert_int_equal(hidden[2], 1);             /* 9 - 3 would be 6: the 6 goes with the 3 */
+    assert_int_equal(hidden[3], 1);             /* 9 - 4: the 5 goes with the 4 */
+    assert_int_equal(hidden[0], 0);
+}
+
 /* Nothing small, nothing withheld. */
 static void
 test_nothing_small(void **state)
@@ -160,7 +178,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_dimension),  cmocka_unit_test(test_zeros_and_small_totals),
         cmocka_unit_test(test_two_dimensions), cmocka_unit_test(test_random_tables),
-        cmocka_unit_test(test_nothing_small),
+        cmocka_unit_test(test_nothing_small),  cmocka_unit_test(test_shared_cells),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
