@@ -337,12 +337,7 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     PGresult *res = NULL;
     int rc;
 
-    if (strcmp(status, "running") != 0 && strcmp(status, "completed") != 0) {
-        problem_add_rule(errors, "status", "run_not_running_or_completed",
-                         "the run is %s: its delivery record is written while it is running or "
-                         "once it is completed",
-                         status);
-    }
+    delivery_run_open(status, "delivery record is", errors);
     if (planned == NULL || json_is_null(planned)) {
         const char *stored = db_value(cur, 0, "sessions_planned");
         json_object_set_new(
@@ -368,6 +363,17 @@ dlv_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     json_decref(codes);
     PQclear(res);
     return check_outcome_answers(r, in, cur, errors);
+}
+
+void
+delivery_run_open(const char *status, const char *what, json_t *errors)
+{
+    if (strcmp(status, "running") != 0 && strcmp(status, "completed") != 0) {
+        problem_add_rule(errors, "status", "run_not_running_or_completed",
+                         "the run is %s: its %s written while it is running or once it is "
+                         "completed",
+                         status, what);
+    }
 }
 
 int

@@ -35,6 +35,7 @@
 #include "registry/csv.h"
 #include "registry/dbreply.h"
 #include "registry/etag.h"
+#include "registry/outcomes.h"
 #include "registry/problem.h"
 #include "registry/query.h"
 #include "registry/stats.h"
@@ -261,50 +262,28 @@ count_sum(json_t *b, const char *inner)
     return n;
 }
 
-/* Replaces each combined outcome of `outcomes` by its summary. */
+/* Replaces each combined outcome of `outcomes` by its summary (outcomes_summary_set). */
 static void
 summarise_outcomes(json_t *outcomes)
 {
+    static const char *const sums[] = {"pre", "post", "d", "d2", NULL};
+    const char *const *k;
     json_t *o;
     size_t i;
 
     json_array_foreach(outcomes, i, o)
     {
         struct outcome_sums s = {0, 0, 0, 0, 0, 0, 0};
-        struct outcome_summary m;
-        static const char *const sums[] = {"pre", "post", "d", "d2", NULL};
-        const char *const *k;
 
         s.n = (long)json_integer_value(json_object_get(o, "n"));
         s.pre = json_number_value(json_object_get(o, "pre"));
         s.post = json_number_value(json_object_get(o, "post"));
         s.d = json_number_value(json_object_get(o, "d"));
         s.d2 = json_number_value(json_object_get(o, "d2"));
-        json_object_set_new(o, "sums",
-                            json_pack("{s:I, s:f, s:f, s:f, s:f}", "n", (json_int_t)s.n, "pre",
-                                      s.pre, "post", s.post, "d", s.d, "d2", s.d2));
         for (k = sums; *k != NULL; k++) {
             json_object_del(o, *k);
         }
-        if (stats_summarise(&s, json_is_true(json_object_get(o, "higher_is_better")), &m) != 0) {
-            continue;
-        }
-        json_object_set_new(o, "mean_before", json_real(m.mean_pre));
-        json_object_set_new(o, "mean_after", json_real(m.mean_post));
-        json_object_set_new(o, "mean_change", json_real(m.mean_change));
-        json_object_set_new(o, "change",
-                            json_string(m.improved > 0   ? "improved"
-                                        : m.improved < 0 ? "worsened"
-                                                         : "unchanged"));
-        if (m.has_interval) {
-            json_object_set_new(o, "sd_change", json_real(m.sd_change));
-            json_object_set_new(o, "ci95", json_pack("[f, f]", m.ci_low, m.ci_high));
-            json_object_set_new(o, "p_value", json_real(m.p_value));
-            json_object_set_new(o, "significant", json_boolean(m.significant));
-        }
-        if (m.has_effect) {
-            json_object_set_new(o, "effect_size_dz", json_real(m.effect_dz));
-        }
+        outcomes_summary_set(o, &s, json_is_true(json_object_get(o, "higher_is_better")));
     }
 }
 

@@ -31,6 +31,7 @@
 
 #include "registry/audit.h"
 #include "registry/dbreply.h"
+#include "registry/delivery.h"
 #include "registry/etag.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
@@ -69,27 +70,16 @@ const struct db_stmt outcomes_stmts[] = {
     {NULL, NULL},
 };
 
-/* The summary of row `row` of an oc_get result (a new reference). */
-static json_t *
-outcome_json(const PGresult *res, int row)
+void
+outcomes_summary_set(json_t *o, const struct outcome_sums *s, int higher_is_better)
 {
-    static const char *const shown[] = {
-        "measure_code", "measure_name", "respondent", "higher_is_better", "n", "pre_only",
-        "post_only",    "updated_at",   NULL};
-    json_t *o = db_row_pick(res, row, shown);
-    struct outcome_sums s = {0, 0, 0, 0, 0, 0, 0};
     struct outcome_summary m;
 
-    s.n = atol(db_value(res, row, "n"));
-    s.pre = strtod(db_value(res, row, "_pre"), NULL);
-    s.post = strtod(db_value(res, row, "_post"), NULL);
-    s.d = strtod(db_value(res, row, "_d"), NULL);
-    s.d2 = strtod(db_value(res, row, "_d2"), NULL);
     json_object_set_new(o, "sums",
-                        json_pack("{s:I, s:f, s:f, s:f, s:f}", "n", (json_int_t)s.n, "pre", s.pre,
-                                  "post", s.post, "d", s.d, "d2", s.d2));
-    if (stats_summarise(&s, db_bool(res, row, "higher_is_better"), &m) != 0) {
-        return o;
+                        json_pack("{s:I, s:f, s:f, s:f, s:f}", "n", (json_int_t)s->n, "pre", s->pre,
+                                  "post", s->post, "d", s->d, "d2", s->d2));
+    if (stats_summarise(s, higher_is_better, &m) != 0) {
+        return;
     }
     json_object_set_new(o, "mean_before", json_real(m.mean_pre));
     json_object_set_new(o, "mean_after", json_real(m.mean_post));
@@ -108,6 +98,24 @@ outcome_json(const PGresult *res, int row)
     if (m.has_effect) {
         json_object_set_new(o, "effect_size_dz", json_real(m.effect_dz));
     }
+}
+
+/* The summary of row `row` of an oc_get result (a new reference). */
+static json_t *
+outcome_json(const PGresult *res, int row)
+{
+    static const char *const shown[] = {
+        "measure_code", "measure_name", "respondent", "higher_is_better", "n", "pre_only",
+        "post_only",    "updated_at",   NULL};
+    json_t *o = db_row_pick(res, row, shown);
+    struct outcome_sums s = {0, 0, 0, 0, 0, 0, 0};
+
+    s.n = atol(db_value(res, row, "n"));
+    s.pre = strtod(db_value(res, row, "_pre"), NULL);
+    s.post = strtod(db_value(res, row, "_post"), NULL);
+    s.d = strtod(db_value(res, row, "_d"), NULL);
+    s.d2 = strtod(db_value(res, row, "_d2"), NULL);
+    outcomes_summary_set(o, &s, db_bool(res, row, "higher_is_better"));
     return o;
 }
 
@@ -235,12 +243,7 @@ check_scores(json_t *in,
     size_t i;
     long most;
 
-    if (strcmp(status, "running") != 0 && strcmp(status, "completed") != 0) {
-        problem_add_rule(errors, "status", "run_not_running_or_completed",
-                         "the run is %s: its outcomes are recorded while it is running or once "
-                         "it is completed",
-                         status);
-    }
+    delivery_run_open(status, "outcomes are", errors);
     if (!db_bool(measure, 0, "active")) {
         problem_add_rule(errors, "measure_code", "measure_retired",
                          "the measure is retired: it takes no new scores");

@@ -15,6 +15,10 @@ extern const struct resource run_delivery_resource;
  * sessions_delivered <= sessions_planned. Each error names its field and rule. */
 void delivery_figure_errors(json_t *cand, json_t *errors);
 
+/* Adds run_not_running_or_completed (naming `what`: "delivery record is") to `errors` unless a
+ * run of `status` is running or completed: only then is what it delivered recorded. */
+void delivery_run_open(const char *status, const char *what, json_t *errors);
+
 /* The completion PATCH's part (programmes.c), in its transaction: the stored record of run
  * `run_id` with the figures of `changes` applied still adds up (its breakdowns, by whatever codes
  * it holds) and counts at least the answers of the run's outcome statistics. Appends to
