@@ -1,23 +1,31 @@
 /* suppress.c: small-number suppression (suppress.h). The rule is the statistical agencies'
  * threshold rule with secondary suppression along each additive line: a lone withheld cell in a
  * line whose other members are shown would be the line's total less the others (or, for the
- * total, their sum), so a second cell goes with it, until no line has exactly one. */
+ * total, their sum), and withheld cells that add up to a small number are each pinned to a few
+ * values, so more cells go with them, until every line withholds none, or two or more that add
+ * up to more than SUPPRESS_MAX (or all its cells). */
 #include "registry/suppress.h"
 
 #include <stdlib.h>
 
-/* In the line of `n` cells `idx`, withholds a second cell when exactly one is withheld: the
- * smallest count shown, a non-zero one before any zero. Returns 1 when it withheld one. */
+/* In the line of `n` cells `idx`, withholds one more cell when exactly one is withheld (it would
+ * be the total less the others), or when the withheld ones add up to SUPPRESS_MAX or less (the
+ * difference the shown cells leave would pin each down: two withheld cells that add up to 2 are
+ * both 1): the smallest count shown, a non-zero one before any zero. Returns 1 when it withheld
+ * one. */
 static int
 second_in_line(const long *counts, int *hidden, const size_t *idx, size_t n)
 {
     size_t i, withheld = 0, pick = n;
-    long best = 0;
+    long best = 0, sum = 0;
 
     for (i = 0; i < n; i++) {
-        withheld += hidden[idx[i]] != 0;
+        if (hidden[idx[i]]) {
+            withheld++;
+            sum += counts[idx[i]];
+        }
     }
-    if (withheld != 1) {
+    if (withheld == 0 || (withheld > 1 && sum > SUPPRESS_MAX)) {
         return 0;
     }
     for (i = 0; i < n; i++) {

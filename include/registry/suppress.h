@@ -24,9 +24,10 @@ suppress_lines(const long *counts, size_t n, const size_t *lines, size_t nlines,
  *
  * Withholds, in `hidden` (rows x cols, set to 1 for a withheld cell; 0 otherwise):
  * - primary: every count from 1 to SUPPRESS_MAX, totals included;
- * - secondary: in every line with exactly one withheld cell, another one, the smallest count
- *   shown (a non-zero one if there is one), again until no line has exactly one, so that no
- *   withheld cell is the difference of a line's shown cells.
+ * - secondary: in every line with exactly one withheld cell, or whose withheld cells add up to
+ *   SUPPRESS_MAX or less, another one, the smallest count shown (a non-zero one if there is
+ *   one), again until no line is so, so that no withheld cell is the difference of a line's
+ *   shown cells, nor pinned down by a small difference.
  * Returns the number of cells withheld. */
 size_t suppress_table(
     const long *counts, size_t rows, size_t cols, int total_row, int total_col, int *hidden);

@@ -14,27 +14,48 @@
 #define MAXC 64
 
 /* Fails when a line (a row with total_col, a column with total_row) has exactly one withheld
- * cell, which is then its total less the others: the attack the rule is there to stop. */
+ * cell, which is then its total less the others, or withheld cells whose total (the difference
+ * the shown cells leave) is SUPPRESS_MAX or less while the line still shows a cell: two withheld
+ * cells adding up to 2 are both 1. The attacks the rule is there to stop. */
 static void
-assert_no_lone_cell(const int *hidden, size_t rows, size_t cols, int total_row, int total_col)
+check_line(const long *counts,
+           const int *hidden,
+           size_t first,
+           size_t step,
+           size_t len,
+           const char *what,
+           size_t which)
 {
-    size_t i, j, n;
+    size_t k, n = 0, shown = 0;
+    long sum = 0;
 
-    for (i = 0; total_col && i < rows; i++) {
-        for (j = 0, n = 0; j < cols; j++) {
-            n += hidden[i * cols + j] != 0;
-        }
-        if (n == 1) {
-            fail_msg("row %zu has one withheld cell: the total gives it away", i);
+    for (k = 0; k < len; k++) {
+        if (hidden[first + k * step]) {
+            n++;
+            sum += counts[first + k * step];
+        } else {
+            shown++;
         }
     }
-    for (j = 0; total_row && j < cols; j++) {
-        for (i = 0, n = 0; i < rows; i++) {
-            n += hidden[i * cols + j] != 0;
-        }
-        if (n == 1) {
-            fail_msg("column %zu has one withheld cell: the total gives it away", j);
-        }
+    if (n == 1) {
+        fail_msg("%s %zu has one withheld cell: the total gives it away", what, which);
+    }
+    if (n > 1 && sum <= SUPPRESS_MAX && shown > 0) {
+        fail_msg("%s %zu withholds cells adding up to %ld: each is pinned down", what, which, sum);
+    }
+}
+
+static void
+assert_no_lone_cell(
+    const long *counts, const int *hidden, size_t rows, size_t cols, int total_row, int total_col)
+{
+    size_t i;
+
+    for (i = 0; total_col && i < rows; i++) {
+        check_line(counts, hidden, i * cols, 1, cols, "row", i);
+    }
+    for (i = 0; total_row && i < cols; i++) {
+        check_line(counts, hidden, i, cols, rows, "column", i);
     }
 }
 
@@ -62,7 +83,7 @@ test_one_dimension(void **state)
     (void)state;
     assert_int_equal(suppress_table(counts, 1, 4, 0, 1, hidden), 2);
     assert_primary(counts, hidden, 4);
-    assert_no_lone_cell(hidden, 1, 4, 0, 1);
+    assert_no_lone_cell(counts, hidden, 1, 4, 0, 1);
     assert_int_equal(hidden[2], 1); /* 8, the smallest shown */
     assert_int_equal(hidden[0], 0);
     assert_int_equal(hidden[3], 0);
@@ -80,10 +101,10 @@ test_zeros_and_small_totals(void **state)
     suppress_table(a, 1, 4, 0, 1, ha);
     assert_int_equal(ha[0], 0);
     assert_int_equal(ha[2], 1);
-    assert_no_lone_cell(ha, 1, 4, 0, 1);
+    assert_no_lone_cell(a, ha, 1, 4, 0, 1);
     assert_int_equal(suppress_table(b, 1, 4, 0, 1, hb), 2); /* the 3 and its total */
     assert_int_equal(hb[0] + hb[2], 0);
-    assert_no_lone_cell(hb, 1, 4, 0, 1);
+    assert_no_lone_cell(b, hb, 1, 4, 0, 1);
 }
 
 /* Adults by relationship (rows) x gender (columns) with row, column and grand totals. The naive
@@ -104,7 +125,7 @@ test_two_dimensions(void **state)
     (void)state;
     suppress_table(counts, 4, 3, 1, 1, hidden);
     assert_primary(counts, hidden, 12);
-    assert_no_lone_cell(hidden, 4, 3, 1, 1);
+    assert_no_lone_cell(counts, hidden, 4, 3, 1, 1);
 }
 
 /* Many random tables: whatever the pattern, no line is left with one withheld cell, and every
@@ -139,7 +160,7 @@ test_random_tables(void **state)
         }
         suppress_table(counts, rows, cols, 1, 1, hidden);
         assert_primary(counts, hidden, rows * cols);
-        assert_no_lone_cell(hidden, rows, cols, 1, 1);
+        assert_no_lone_cell(counts, hidden, rows, cols, 1, 1);
     }
 }
 
@@ -161,6 +182,20 @@ test_shared_cells(void **state)
     assert_int_equal(hidden[0], 0);
 }
 
+/* Two 1s among large counts: the naive pair rule withholds both and shows 22 - 20 = 2, so each
+ * is 1. A third cell goes with them. */
+static void
+test_small_difference(void **state)
+{
+    static const long counts[] = {1, 1, 20, 22};
+    int hidden[4];
+
+    (void)state;
+    assert_int_equal(suppress_table(counts, 1, 4, 0, 1, hidden), 3);
+    assert_int_equal(hidden[2], 1);
+    assert_no_lone_cell(counts, hidden, 1, 4, 0, 1);
+}
+
 /* Nothing small, nothing withheld. */
 static void
 test_nothing_small(void **state)
@@ -176,9 +211,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_dimension),  cmocka_unit_test(test_zeros_and_small_totals),
-        cmocka_unit_test(test_two_dimensions), cmocka_unit_test(test_random_tables),
-        cmocka_unit_test(test_nothing_small),  cmocka_unit_test(test_shared_cells),
+        cmocka_unit_test(test_one_dimension),    cmocka_unit_test(test_zeros_and_small_totals),
+        cmocka_unit_test(test_two_dimensions),   cmocka_unit_test(test_random_tables),
+        cmocka_unit_test(test_nothing_small),    cmocka_unit_test(test_shared_cells),
+        cmocka_unit_test(test_small_difference),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
