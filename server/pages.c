@@ -944,9 +944,11 @@ pages_impact(struct req *r)
                      "privacy, numbers from 1 to 4 are not shown: they read "
                      "&ldquo;" IMPACT_WITHHELD "&rdquo;. So that they cannot be worked out from "
                      "a total, another number in the same column may be withheld with them.</p>"
-                     "<table class=\"govuk-table app-impact\"><caption "
-                     "class=\"govuk-table__caption govuk-table__caption--m\">Figures by year "
-                     "and since the start</caption><thead class=\"govuk-table__head\">"
+                     "<div class=\"app-table-scroll\" role=\"region\" tabindex=\"0\" "
+                     "aria-labelledby=\"impact-caption\"><table class=\"govuk-table app-impact\">"
+                     "<caption class=\"govuk-table__caption govuk-table__caption--m\" "
+                     "id=\"impact-caption\">Figures by year and since the start</caption><thead "
+                     "class=\"govuk-table__head\">"
                      "<tr class=\"govuk-table__row\"><th scope=\"col\" "
                      "class=\"govuk-table__header\">Year</th>");
         for (i = 0; i < sizeof(impact_columns) / sizeof(impact_columns[0]); i++) {
@@ -963,7 +965,7 @@ pages_impact(struct req *r)
             impact_row(&h, label, row);
         }
         impact_row(&h, "Since the start", json_object_get(body, "since_start"));
-        html_raw(&h, "</tbody></table>");
+        html_raw(&h, "</tbody></table></div>");
     }
     impact_history(&h, json_object_get(body, "before_registry"));
     html_raw(&h, "</div></div>");
