@@ -802,7 +802,7 @@ out:
     return status;
 }
 
-/* ---- What M-PACT has achieved ---------------------------------------------------------- */
+/* ---- What M-PACT has achieved ------------------------------------------------------------- */
 
 /* How a withheld figure reads. Not "fewer than 5": a figure withheld so that a total cannot give
  * a small one back may be any size, and the page must not tell which kind a cell is (with a total

@@ -666,7 +666,7 @@ test_check_by_name(void **state)
     it_resp_free(&r);
 }
 
-/* ---- What M-PACT has achieved --------------------------------------------------------------- */
+/* ---- What M-PACT has achieved ------------------------------------------------------------- */
 
 /* The text of the `i`th figure cell (0-4) of the row headed `label` in the impact table, into
  * `out`; fails when there is no such row or cell. */
