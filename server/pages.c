@@ -940,17 +940,19 @@ pages_impact(struct req *r)
         html_raw(&h, "<p class=\"govuk-body\" id=\"no-figures\">No completed groups are recorded "
                      "in the registry yet.</p>");
     } else {
-        html_raw(&h, "<p class=\"govuk-body\" id=\"withheld-note\">To protect families' "
-                     "privacy, numbers from 1 to 4 are not shown: they read "
-                     "&ldquo;" IMPACT_WITHHELD "&rdquo;. So that they cannot be worked out from "
-                     "a total, another number in the same column may be withheld with them.</p>"
-                     "<div class=\"app-table-scroll\" role=\"region\" tabindex=\"0\" "
-                     "aria-labelledby=\"impact-caption\"><table class=\"govuk-table app-impact\">"
-                     "<caption class=\"govuk-table__caption govuk-table__caption--m\" "
-                     "id=\"impact-caption\">Figures by year and since the start</caption><thead "
-                     "class=\"govuk-table__head\">"
-                     "<tr class=\"govuk-table__row\"><th scope=\"col\" "
-                     "class=\"govuk-table__header\">Year</th>");
+        html_raw(&h,
+                 "<p class=\"govuk-body\" id=\"withheld-note\">To protect families' "
+                 "privacy, numbers from 1 to 4 are not shown: they read "
+                 "&ldquo;" IMPACT_WITHHELD "&rdquo;. So that they cannot be worked out from "
+                 "a total, another number in the same column may be withheld with them.</p>"
+                 "<h2 class=\"govuk-heading-m\" id=\"impact-caption\">Figures by year and since "
+                 "the start</h2><div class=\"app-table-scroll\" role=\"region\" "
+                 "tabindex=\"0\" aria-labelledby=\"impact-caption\"><table "
+                 "class=\"govuk-table app-impact\"><caption class=\"govuk-table__caption "
+                 "govuk-visually-hidden\">Figures by year and since the start</caption><thead "
+                 "class=\"govuk-table__head\">"
+                 "<tr class=\"govuk-table__row\"><th scope=\"col\" "
+                 "class=\"govuk-table__header\">Year</th>");
         for (i = 0; i < sizeof(impact_columns) / sizeof(impact_columns[0]); i++) {
             html_printf(&h,
                         "<th scope=\"col\" class=\"govuk-table__header "
