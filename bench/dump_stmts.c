@@ -1,12 +1,13 @@
 /* dump_stmts: prints the server's prepared statements (name TAB sql, one a line) straight from
  * the statement tables compiled into registry_core, so the pgbench ceiling runs the very SQL the
- * routes run. Built by bench/run against bench/.build/libregistry_core.a. */
+ * routes run (impact_stmts: the delivery report). Built by bench/run against bench/.build/libregistry_core.a. */
 #include <stdio.h>
 #include <string.h>
 
 #include "registry/db.h"
 #include "registry/facilitators.h"
 #include "registry/health.h"
+#include "registry/impact.h"
 #include "registry/organisations.h"
 #include "registry/postcodes.h"
 #include "registry/public.h"
@@ -33,5 +34,6 @@ main(void)
     dump(facilitators_stmts);
     dump(organisations_stmts);
     dump(health_stmts);
+    dump(impact_stmts);
     return 0;
 }

@@ -3,7 +3,7 @@
 statement tables (the output of dump_stmts: name TAB sql), so pgbench runs the very SQL the
 routes run.
 
-  pgbench_scripts.py STMTS.tsv OUTDIR NFAC SEED POSTCODES.txt
+  pgbench_scripts.py STMTS.tsv OUTDIR NFAC SEED POSTCODES.txt [FROM TO PREV_FROM PREV_TO AREA]
 
 pgbench has no string expressions, so a text parameter (a registration number, a postcode) is
 written into the statement as a quoted literal, one script per value (SCRIPTS scripts, chosen at
@@ -18,6 +18,7 @@ import re
 import sys
 
 stmts_path, outdir, nfac, seed, pc_path = sys.argv[1:6]
+report = sys.argv[6:11]  # the delivery report's period, the previous one, and the one district
 nfac = int(nfac)
 SCRIPTS = 20  # each client prepares every script's statements on first use: keep it small
 rng = random.Random(int(seed))
@@ -88,3 +89,15 @@ for i in range(10):
 
 # 5: a page of charities as an admin lists them (limit 20 asks the database for 21).
 write("orgs", 0, bind("org_list", [None, None, "charity", None, None, None, "21"]) + ";\n")
+
+# 8: the delivery report for a year (from, to), nationally and for one local authority: the run
+# figures (imp_report), the previous period's dates (imp_period) and its headline (imp_previous),
+# as impact_report() runs them for a licensing-body admin (no organisation, no commissioner's
+# areas).
+if len(report) == 5:
+    frm, to, pfrm, pto, area = report
+    for kind, areas in (("delivery_national", None), ("delivery_area", "{%s}" % area)):
+        text = bind("imp_report", [None, None, areas, None, frm, to, None]) + ";\n"
+        text += bind("imp_period", [frm, to]) + ";\n"
+        text += bind("imp_previous", [None, None, areas, None, pfrm, pto, None]) + ";\n"
+        write(kind, 0, text)

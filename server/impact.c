@@ -778,22 +778,26 @@ out:
     return out;
 }
 
-int
-impact_public(struct req *r)
+json_t *
+impact_public_figures(struct db_conn *db, struct public_error *e)
 {
-    static const char *const allowed[] = {NULL};
-    struct query q;
-    PGresult *res = NULL, *hist = NULL;
+    PGresult *res = db_exec(db, "imp_public", 0, NULL), *hist = NULL;
     json_t *body = NULL, *before = NULL;
-    int status;
 
-    if ((status = http_query_or_problem(r, allowed, &q)) != 0
-        || (status = http_exec_or_problem(r, "imp_public", 0, NULL, &res)) != 0
-        || (status = http_exec_or_problem(r, "imp_history", 0, NULL, &hist)) != 0) {
-        goto out;
+    if (!db_ok(res)) {
+        e->fault = PUBLIC_DB_ERROR;
+        e->res = res;
+        return NULL;
+    }
+    hist = db_exec(db, "imp_history", 0, NULL);
+    if (!db_ok(hist)) {
+        e->fault = PUBLIC_DB_ERROR;
+        e->res = hist;
+        PQclear(res);
+        return NULL;
     }
     if ((body = public_json(res)) == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        e->fault = PUBLIC_INTERNAL;
         goto out;
     }
     if (PQntuples(hist) == 1) {
@@ -801,11 +805,30 @@ impact_public(struct req *r)
         json_object_set_new(before, "label", json_string("before the registry"));
     }
     json_object_set_new(body, "before_registry", before != NULL ? before : json_null());
-    status = http_send_public_json(r, body);
 out:
-    json_decref(body);
     PQclear(res);
     PQclear(hist);
+    return body;
+}
+
+int
+impact_public(struct req *r)
+{
+    static const char *const allowed[] = {NULL};
+    struct public_error e;
+    struct query q;
+    json_t *body = NULL;
+    int status;
+
+    public_error_init(&e);
+    if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    body = impact_public_figures(r->db, &e);
+    status = body != NULL ? http_send_public_json(r, body) : public_error_send(r, &e);
+out:
+    json_decref(body);
+    public_error_cleanup(&e);
     query_cleanup(&q);
     return status;
 }

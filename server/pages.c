@@ -15,6 +15,7 @@
 
 #include "registry/html.h"
 #include "registry/http.h"
+#include "registry/impact.h"
 #include "registry/public.h"
 
 int
@@ -47,6 +48,11 @@ pages_home(struct req *r)
              "their registration number or their name.</p>"
              "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/check\">Check a "
              "facilitator</a></p>"
+             "<h2 class=\"govuk-heading-m\">What M-PACT has achieved</h2>"
+             "<p class=\"govuk-body\">How many families and practitioners M-PACT has reached, "
+             "year by year and since it started.</p>"
+             "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/impact\">See M-PACT's "
+             "impact</a></p>"
              "</div><div class=\"govuk-grid-column-one-third\">"
              "<aside class=\"app-related\" aria-labelledby=\"related-heading\">"
              "<h2 class=\"govuk-heading-s\" id=\"related-heading\">For licensed organisations"
@@ -788,6 +794,185 @@ pages_check(struct req *r)
     html_raw(&h, "</div></div>");
     html_page_end(&h, NULL);
     status = html_send(r, status, &h, "no-cache");
+out:
+    json_decref(body);
+    public_error_cleanup(&e);
+    html_cleanup(&h);
+    query_cleanup(&q);
+    return status;
+}
+
+/* ---- What M-PACT has achieved ------------------------------------------------------------- */
+
+/* How a withheld figure reads. Not "fewer than 5": a figure withheld so that a total cannot give
+ * a small one back may be any size, and the page must not tell which kind a cell is (with a total
+ * visible, knowing that one of two withheld cells is 5 or more can pin the other down). */
+#define IMPACT_WITHHELD "withheld"
+
+/* The columns of the figures, as impact_public_figures names them, with their headings. */
+static const struct {
+    const char *key, *heading;
+} impact_columns[] = {
+    {"practitioners_trained", "Practitioners trained"},
+    {"runs", "Groups completed"},
+    {"families", "Families reached"},
+    {"participants", "Participants (adults and children)"},
+    {"locations", "Locations"},
+};
+
+/* Writes integer `n` with thousands separators ("2,500"). */
+static void
+write_count(struct html *h, json_int_t n)
+{
+    char digits[32], out[48];
+    size_t len, i, o = 0;
+
+    snprintf(digits, sizeof(digits), "%lld", (long long)(n < 0 ? -n : n));
+    len = strlen(digits);
+    if (n < 0) {
+        out[o++] = '-';
+    }
+    for (i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    html_text(h, out);
+}
+
+/* One row of the figures table: `label` in its header cell, then each figure of `row` (null:
+ * withheld). */
+static void
+impact_row(struct html *h, const char *label, json_t *row)
+{
+    size_t i;
+
+    html_printf(h,
+                "<tr class=\"govuk-table__row\"><th scope=\"row\" "
+                "class=\"govuk-table__header\">%s</th>",
+                label);
+    for (i = 0; i < sizeof(impact_columns) / sizeof(impact_columns[0]); i++) {
+        json_t *v = json_object_get(row, impact_columns[i].key);
+
+        if (json_is_integer(v)) {
+            html_raw(h, "<td class=\"govuk-table__cell govuk-table__cell--numeric\">");
+            write_count(h, json_integer_value(v));
+        } else {
+            html_raw(h, "<td class=\"govuk-table__cell govuk-table__cell--numeric "
+                        "app-withheld\">" IMPACT_WITHHELD);
+        }
+        html_raw(h, "</td>");
+    }
+    html_raw(h, "</tr>");
+}
+
+/* The licensing body's totals from before the registry (`before`, an object or null). */
+static void
+impact_history(struct html *h, json_t *before)
+{
+    json_t *trained = json_object_get(before, "practitioners_trained"),
+           *participants = json_object_get(before, "participants"),
+           *families = json_object_get(before, "families"),
+           *locations = json_object_get(before, "locations");
+    const char *as_of = jstr(before, "as_of"), *note = jstr(before, "note");
+    int y, m, d;
+
+    if (!json_is_object(before)) {
+        return;
+    }
+    html_raw(h, "<h2 class=\"govuk-heading-m\" id=\"before-registry\">Before the registry</h2>"
+                "<p class=\"govuk-body\">These are the licensing body's own records from before "
+                "this registry began. They are not part of the figures above.</p>"
+                "<div class=\"govuk-inset-text app-before-registry\"><p class=\"govuk-body\">");
+    write_count(h, json_integer_value(trained));
+    html_raw(h, " practitioners trained ");
+    if (as_of != NULL && sscanf(as_of, "%4d-%2d-%2d", &y, &m, &d) == 3 && m == 12 && d == 31) {
+        html_printf(h, "by the end of %d", y);
+    } else {
+        html_raw(h, "by ");
+        write_date(h, as_of);
+    }
+    html_raw(h, ", ");
+    write_count(h, json_integer_value(participants));
+    html_raw(h, " participants from ");
+    write_count(h, json_integer_value(families));
+    html_raw(h, " families at about ");
+    write_count(h, json_integer_value(locations));
+    html_printf(h, " locations since %d.</p>",
+                (int)json_integer_value(json_object_get(before, "since_year")));
+    if (note != NULL) {
+        html_printf(h, "<p class=\"govuk-body-s\">%s</p>", note);
+    }
+    html_raw(h, "</div>");
+}
+
+int
+pages_impact(struct req *r)
+{
+    static const char *const allowed[] = {NULL};
+    struct public_error e;
+    struct query q;
+    struct html h;
+    json_t *body = NULL, *years, *row;
+    char label[16];
+    size_t i;
+    int status;
+
+    public_error_init(&e);
+    html_init(&h);
+    if ((status = http_query_page_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    if ((body = impact_public_figures(r->db, &e)) == NULL) {
+        status = html_send_db_error(r, e.res, NULL);
+        goto out;
+    }
+    years = json_object_get(body, "years");
+    html_page_start(&h, "What M-PACT has achieved", HTML_NAV_NONE);
+    html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-full\">"
+                 "<h1 class=\"govuk-heading-l\">What M-PACT has achieved</h1>"
+                 "<p class=\"govuk-body\">The families, participants and locations M-PACT groups "
+                 "reached, and the practitioners trained to run them, by the year each group "
+                 "ended, as recorded in this registry.</p>");
+    if (json_array_size(years) == 0) {
+        html_raw(&h, "<p class=\"govuk-body\" id=\"no-figures\">No completed groups are recorded "
+                     "in the registry yet.</p>");
+    } else {
+        html_raw(&h,
+                 "<p class=\"govuk-body\" id=\"withheld-note\">To protect families' "
+                 "privacy, numbers from 1 to 4 are not shown: they read "
+                 "&ldquo;" IMPACT_WITHHELD "&rdquo;. So that they cannot be worked out from "
+                 "a total, another number in the same column may be withheld with them.</p>"
+                 "<h2 class=\"govuk-heading-m\" id=\"impact-caption\">Figures by year and since "
+                 "the start</h2><div class=\"app-table-scroll\" role=\"region\" "
+                 "tabindex=\"0\" aria-labelledby=\"impact-caption\"><table "
+                 "class=\"govuk-table app-impact\"><caption class=\"govuk-table__caption "
+                 "govuk-visually-hidden\">Figures by year and since the start</caption><thead "
+                 "class=\"govuk-table__head\">"
+                 "<tr class=\"govuk-table__row\"><th scope=\"col\" "
+                 "class=\"govuk-table__header\">Year</th>");
+        for (i = 0; i < sizeof(impact_columns) / sizeof(impact_columns[0]); i++) {
+            html_printf(&h,
+                        "<th scope=\"col\" class=\"govuk-table__header "
+                        "govuk-table__header--numeric\">%s</th>",
+                        impact_columns[i].heading);
+        }
+        html_raw(&h, "</tr></thead><tbody class=\"govuk-table__body\">");
+        json_array_foreach(years, i, row)
+        {
+            snprintf(label, sizeof(label), "%lld",
+                     (long long)json_integer_value(json_object_get(row, "year")));
+            impact_row(&h, label, row);
+        }
+        impact_row(&h, "Since the start", json_object_get(body, "since_start"));
+        html_raw(&h, "</tbody></table></div>");
+    }
+    impact_history(&h, json_object_get(body, "before_registry"));
+    html_raw(&h, "</div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, 200, &h, NULL);
 out:
     json_decref(body);
     public_error_cleanup(&e);

@@ -669,7 +669,8 @@ too_much_garbage(const struct import *im)
 
 /* SQL run after the rows are in: index, centroids, swap. The caller holds the transaction. */
 static const char index_sql[] =
-    "ALTER TABLE postcode_new ADD CONSTRAINT postcode_new_pkey PRIMARY KEY (postcode)";
+    "ALTER TABLE postcode_new ADD CONSTRAINT postcode_new_pkey PRIMARY KEY (postcode);"
+    "CREATE INDEX postcode_new_oslaua_idx ON postcode_new (oslaua)"; /* migration 0017 */
 static const char districts_sql[] =
     "CREATE TABLE postcode_district_new (LIKE postcode_district INCLUDING ALL)";
 static const char swap_sql[] =
@@ -680,10 +681,12 @@ static const char swap_sql[] =
     "ALTER TABLE postcode_district_new RENAME TO postcode_district;"
     "DROP TABLE postcode_old, postcode_district_old;"
     "ALTER TABLE postcode RENAME CONSTRAINT postcode_new_pkey TO postcode_pkey;"
+    "ALTER INDEX postcode_new_oslaua_idx RENAME TO postcode_oslaua_idx;"
     "ALTER TABLE postcode_district RENAME CONSTRAINT postcode_district_new_pkey"
     " TO postcode_district_pkey";
 
-/* Adds postcode_new's primary key; a postcode listed twice makes the file bad. 0, or -1. */
+/* Adds postcode_new's primary key and its district index; a postcode listed twice makes the file
+ * bad. 0, or -1. */
 static int
 index_new(struct import *im, const char *path)
 {

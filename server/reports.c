@@ -6,9 +6,12 @@
  * one), facilitators by effective status (lapsed when past accredited_until), practitioners
  * trained (passed a practitioner course, by the year its session ended, cancelled sessions left
  * out, once a person a year), programme runs by year and status, families reached and completed
- * (sums by the run's year), active locations by kind. Enumerated sections list every value, 0
- * included; year sections only the years with data, ascending. CSV: rows of section,key,count
- * (programme_runs' key "<year>/<status>").
+ * (sums by the run's year), active locations by kind; then participants (adults + children, summed
+ * by the run's year over the runs that recorded either) and cumulative: for each year with data,
+ * the running totals to the end of that year of families reached, participants and practitioners
+ * trained (each person once, in the year of their first pass), in that order. Enumerated sections
+ * list every value, 0 included; year sections only the years with data, ascending. CSV: rows of
+ * section,key,count (programme_runs' key "<year>/<status>", cumulative's "<year>/<figure>").
  *
  * GET /v1/reports/expiring?within_days=60 (1-365): {as_of, within_days, items}, sorted by date,
  * type, reference: active licences (of organisations not archived) and accredited facilitators
@@ -37,33 +40,47 @@
  * in the order documented above. */
 #define REP_SUMMARY_SQL                                                                            \
     "WITH org AS (SELECT coalesce((SELECT licence_effective_status(l.status, l.valid_until, "      \
-    "registry_today()) FROM licence l WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, " \
-    "l.id DESC LIMIT 1), 'none') AS k FROM organisation o WHERE o.archived_at IS NULL), fac AS "   \
-    "(SELECT CASE WHEN f.status = 'accredited' AND f.accredited_until < registry_today() THEN "    \
-    "'lapsed' ELSE f.status END AS k FROM facilitator f), run AS (SELECT extract(year FROM "       \
-    "r.starts_on)::int AS y, r.status, r.families_started, r.families_completed FROM "             \
-    "programme_run r), rows AS (SELECT 1 AS s, 'organisations' AS section, v.o AS o1, 0 AS o2, "   \
-    "v.k AS k1, NULL::text AS k2, (SELECT count(*) FROM org WHERE org.k = v.k) AS n FROM "         \
-    "unnest(ARRAY['active', 'pending', 'suspended', 'expired', 'revoked', 'none']) WITH "          \
-    "ORDINALITY AS v (k, o) UNION ALL SELECT 2, 'facilitators', v.o, 0, v.k, NULL, (SELECT "       \
-    "count(*) FROM fac WHERE fac.k = v.k) FROM unnest(ARRAY['in_training', 'accredited', "         \
-    "'lapsed', 'suspended', 'withdrawn']) WITH ORDINALITY AS v (k, o) UNION ALL SELECT 3, "        \
-    "'practitioners_trained', p.y, 0, p.y::text, NULL, count(DISTINCT p.fid) FROM (SELECT "        \
+    "registry_today()) FROM licence l WHERE l.organisation_id = o.id ORDER BY l.created_at "       \
+    "DESC, l.id DESC LIMIT 1), 'none') AS k FROM organisation o WHERE o.archived_at IS NULL), "    \
+    "fac AS (SELECT CASE WHEN f.status = 'accredited' AND f.accredited_until < "                   \
+    "registry_today() THEN 'lapsed' ELSE f.status END AS k FROM facilitator f), run AS "           \
+    "(SELECT extract(year FROM r.starts_on)::int AS y, r.status, r.families_started, "             \
+    "r.families_completed, r.adults, r.children FROM programme_run r), pt AS (SELECT "             \
     "extract(year FROM t.ends_on)::int AS y, e.facilitator_id AS fid FROM enrolment e JOIN "       \
     "training_session t ON t.id = e.session_id JOIN course c ON c.id = t.course_id WHERE "         \
-    "e.status = 'passed' AND c.kind = 'practitioner' AND t.status <> 'cancelled') p GROUP BY p.y " \
-    "UNION ALL SELECT 4, 'programme_runs', run.y, array_position(ARRAY['planned', 'recruiting', "  \
-    "'running', 'completed', 'cancelled'], run.status), run.y::text, run.status, count(*) FROM "   \
-    "run GROUP BY run.y, run.status UNION ALL SELECT 5, 'families_reached', run.y, 0, "            \
-    "run.y::text, NULL, sum(run.families_started) FROM run WHERE run.families_started IS NOT "     \
-    "NULL GROUP BY run.y UNION ALL SELECT 6, 'families_completed', run.y, 0, run.y::text, NULL, "  \
+    "e.status = 'passed' AND c.kind = 'practitioner' AND t.status <> 'cancelled'), yearly AS "     \
+    "(SELECT u.y, sum(u.fam) AS fam, sum(u.part) AS part, sum(u.newp) AS newp FROM (SELECT "       \
+    "run.y, run.families_started AS fam, CASE WHEN run.adults IS NULL AND run.children IS "        \
+    "NULL THEN NULL ELSE coalesce(run.adults, 0) + coalesce(run.children, 0) END AS part, "        \
+    "NULL::bigint AS newp FROM run WHERE run.families_started IS NOT NULL OR run.adults IS "       \
+    "NOT NULL OR run.children IS NOT NULL UNION ALL SELECT f.y, NULL, NULL, count(*) FROM "        \
+    "(SELECT min(pt.y) AS y FROM pt GROUP BY pt.fid) f GROUP BY f.y) u GROUP BY u.y), cum AS "     \
+    "(SELECT y, sum(coalesce(fam, 0)) OVER w AS fam, sum(coalesce(part, 0)) OVER w AS part, "      \
+    "sum(coalesce(newp, 0)) OVER w AS trained FROM yearly WINDOW w AS (ORDER BY y)), rows AS "     \
+    "(SELECT 1 AS s, 'organisations' AS section, v.o AS o1, 0 AS o2, v.k AS k1, NULL::text AS "    \
+    "k2, (SELECT count(*) FROM org WHERE org.k = v.k) AS n FROM unnest(ARRAY['active', "           \
+    "'pending', 'suspended', 'expired', 'revoked', 'none']) WITH ORDINALITY AS v (k, o) UNION "    \
+    "ALL SELECT 2, 'facilitators', v.o, 0, v.k, NULL, (SELECT count(*) FROM fac WHERE fac.k = "    \
+    "v.k) FROM unnest(ARRAY['in_training', 'accredited', 'lapsed', 'suspended', 'withdrawn']) "    \
+    "WITH ORDINALITY AS v (k, o) UNION ALL SELECT 3, 'practitioners_trained', pt.y, 0, "           \
+    "pt.y::text, NULL, count(DISTINCT pt.fid) FROM pt GROUP BY pt.y UNION ALL SELECT 4, "          \
+    "'programme_runs', run.y, array_position(ARRAY['planned', 'recruiting', 'running', "           \
+    "'completed', 'cancelled'], run.status), run.y::text, run.status, count(*) FROM run GROUP "    \
+    "BY run.y, run.status UNION ALL SELECT 5, 'families_reached', run.y, 0, run.y::text, "         \
+    "NULL, sum(run.families_started) FROM run WHERE run.families_started IS NOT NULL GROUP BY "    \
+    "run.y UNION ALL SELECT 6, 'families_completed', run.y, 0, run.y::text, NULL, "                \
     "sum(run.families_completed) FROM run WHERE run.families_completed IS NOT NULL GROUP BY "      \
-    "run.y UNION ALL SELECT 7, 'locations', v.o, 0, v.k, NULL, (SELECT count(*) FROM location l "  \
-    "WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL) FROM unnest(ARRAY['community', "   \
-    "'family_centre', 'school', 'prison', 'health', 'other']) WITH ORDINALITY AS v (k, o))"        \
-    "SELECT section, k1 || coalesce('/' || k2, '') AS key, n::bigint AS count, k1 AS _k1, k2 AS "  \
-    "_k2"                                                                                          \
-    " FROM rows ORDER BY s, o1, o2"
+    "run.y UNION ALL SELECT 7, 'locations', v.o, 0, v.k, NULL, (SELECT count(*) FROM location "    \
+    "l WHERE l.kind = v.k AND l.active AND l.archived_at IS NULL) FROM "                           \
+    "unnest(ARRAY['community', 'family_centre', 'school', 'prison', 'health', 'other']) WITH "     \
+    "ORDINALITY AS v (k, o) UNION ALL SELECT 8, 'participants', run.y, 0, run.y::text, NULL, "     \
+    "sum(coalesce(run.adults, 0) + coalesce(run.children, 0)) FROM run WHERE run.adults IS "       \
+    "NOT NULL OR run.children IS NOT NULL GROUP BY run.y UNION ALL SELECT 9, 'cumulative', "       \
+    "cum.y, v.o, cum.y::text, v.k, CASE v.k WHEN 'families_reached' THEN cum.fam WHEN "            \
+    "'participants' THEN cum.part ELSE cum.trained END FROM cum CROSS JOIN "                       \
+    "unnest(ARRAY['families_reached', 'participants', 'practitioners_trained']) WITH "             \
+    "ORDINALITY AS v (k, o))SELECT section, k1 || coalesce('/' || k2, '') AS key, n::bigint "      \
+    "AS count, k1 AS _k1, k2 AS _k2 FROM rows ORDER BY s, o1, o2"
 
 /* $1 within_days. One row with only _today when nothing expires. */
 #define REP_EXPIRING_SQL                                                                           \
@@ -110,6 +127,8 @@ static const struct {
     {"families_reached", "year", NULL, 1},
     {"families_completed", "year", NULL, 1},
     {"locations", "kind", NULL, 0},
+    {"participants", "year", NULL, 1},
+    {"cumulative", "year", "figure", 1},
 };
 
 #define REP_NSECTIONS (sizeof(rep_sections) / sizeof(rep_sections[0]))

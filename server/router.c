@@ -78,6 +78,7 @@ static const struct route routes[] = {
     ROUTE(GET, "/", pages_home, OPEN, NULL, 0),
     ROUTE(GET, "/find", pages_find, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/check", pages_check, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/impact", pages_impact, OPEN, NULL, ROUTE_DB_READ),
 
     ROUTE(POST, "/v1/auth/token", tokens_create, PUBLIC, NULL, ROUTE_DB),
     ROUTE(POST, "/v1/auth/refresh", tokens_refresh, PUBLIC, NULL, ROUTE_DB),

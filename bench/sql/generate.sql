@@ -90,6 +90,13 @@ FROM fac WHERE r_prev < 0.2;
 INSERT INTO facilitator_employment (facilitator_id, organisation_id, started_on)
 SELECT id, md5('org' || org_i)::uuid, registry_today() - 600 FROM fac WHERE r_emp < 0.85;
 
+-- Each location's postcode is a loaded one (a seeded sample), so that it has a local authority
+-- district (postcode.oslaua) for the delivery report's area filter.
+CREATE TEMP TABLE locpc AS
+SELECT row_number() OVER () AS k, postcode
+FROM (SELECT postcode FROM postcode WHERE oslaua IS NOT NULL
+      ORDER BY md5(postcode || 'loc' || :'seed') LIMIT :nloc) s;
+
 -- Locations: 85% in the area the synthetic postcodes cover (England and Wales between latitude
 -- 50.6 and 54.5, longitude -4.5 and 0.9), the rest in Scotland, Wales and the far north. 90% of
 -- the sites that may be public are public; 5% inactive; prison and school sites 8%.
@@ -102,8 +109,7 @@ INSERT INTO location (id, organisation_id, name, kind, address_lines, town, post
                       longitude, accessibility, public, active, last_verified_on, created_at)
 SELECT l.id, md5('org' || l.org_i)::uuid, format('%s Family Centre %s', w.towns[1 + l.i % 30], l.i),
        k.kind, jsonb_build_array(format('%s Station Road', 1 + l.i % 200)), w.towns[1 + l.i % 30],
-       format('%s%s %s%s', (ARRAY['ME','SW','GL','HU','LE','NR','EX','DN','CT','MK'])[1 + l.i % 10],
-              1 + l.i % 29, l.i % 10, (ARRAY['AB','DE','FG','HJ','LN','PQ','RS','TU','WX','YZ'])[1 + (l.i / 10) % 10]),
+       coalesce(pc.postcode, format('ME%s %sAB', 1 + l.i % 29, l.i % 10)),
        CASE WHEN l.r_area < 0.85 THEN 50.6 + l.r_lat * 3.9
             WHEN l.r_area < 0.95 THEN 55.0 + l.r_lat * 2.6 ELSE 51.6 + l.r_lat * 1.6 END,
        CASE WHEN l.r_area < 0.85 THEN -4.5 + l.r_lon * 5.4
@@ -113,13 +119,15 @@ SELECT l.id, md5('org' || l.org_i)::uuid, format('%s Family Centre %s', w.towns[
        registry_today() - (l.i % 300), now() - interval '2 years'
 FROM loc l
 CROSS JOIN words w
+LEFT JOIN locpc pc ON pc.k = l.i
 CROSS JOIN LATERAL (SELECT CASE WHEN l.r_kind < 0.04 THEN 'prison' WHEN l.r_kind < 0.08 THEN 'school'
                                 WHEN l.r_kind < 0.45 THEN 'community'
                                 WHEN l.r_kind < 0.80 THEN 'family_centre'
                                 WHEN l.r_kind < 0.92 THEN 'health' ELSE 'other' END AS kind) k;
 
 -- Programme runs: 60% upcoming (planned or recruiting, some open to self-referral), 40% past and
--- completed with figures; two facilitators each.
+-- completed with figures and a delivery record (referrals, who came, onward referrals, feedback,
+-- a cost for 80%) whose breakdowns add up to its totals; two facilitators each.
 CREATE TEMP TABLE run AS
 SELECT i, md5('run' || i)::uuid AS id, 1 + floor(random() * :nloc)::int AS loc_i,
        random() AS r_when, floor(random() * 200)::int AS days, random() AS r_v, random() AS r_sr,
@@ -129,7 +137,9 @@ INSERT INTO programme_run (id, organisation_id, location_id, variant, starts_on,
                            start_time, capacity_families, families_enrolled, accepting_referrals,
                            self_referral_allowed, status, families_started, families_completed,
                            adults, children, sessions_delivered, sessions_planned, review_held,
-                           reunion_held, created_at)
+                           reunion_held, families_referred, families_assessed, delivery_cost_gbp,
+                           referrals_by_source, onward_referrals, adults_by_relationship,
+                           children_by_age_band, feedback, created_at)
 SELECT r.id, l.organisation_id, l.id,
        (ARRAY['standard','standard','short','extended','aftercare'])[1 + floor(r.r_v * 5)::int],
        d.starts_on, d.starts_on + 70,
@@ -140,12 +150,30 @@ SELECT r.id, l.organisation_id, l.id,
        CASE WHEN NOT d.upcoming THEN 9 END, CASE WHEN NOT d.upcoming THEN 14 END,
        CASE WHEN NOT d.upcoming THEN 11 END, CASE WHEN NOT d.upcoming THEN 11 END,
        CASE WHEN NOT d.upcoming THEN true END, CASE WHEN NOT d.upcoming THEN true END,
+       CASE WHEN NOT d.upcoming THEN 8 + r.i % 3 END, CASE WHEN NOT d.upcoming THEN 7 END,
+       CASE WHEN NOT d.upcoming AND r.i % 5 <> 0 THEN 4000 + (r.i % 5) * 250 END,
+       CASE WHEN NOT d.upcoming THEN jsonb_build_object('self', 2, 'school', 3, 'health', 3 + r.i % 3) END,
+       CASE WHEN NOT d.upcoming THEN jsonb_build_object('advice', 2, 'mental_health', 1 + r.i % 2) END,
+       CASE WHEN NOT d.upcoming THEN '{"mother": {"female": 5}, "father": {"male": 3}, "grandmother": {"female": 1}}'::jsonb END,
+       CASE WHEN NOT d.upcoming THEN '{"8_11": {"female": 4, "male": 3}, "12_14": {"female": 3, "male": 2}, "15_17": {"male": 2}}'::jsonb END,
+       CASE WHEN NOT d.upcoming THEN jsonb_build_object(
+           'would_recommend', jsonb_build_object('agree', 7 + r.i % 2, 'neither', 1, 'disagree', 1 - r.i % 2),
+           'wellbeing_improved', jsonb_build_object('agree', 6, 'neither', 2, 'disagree', 1)) END,
        now() - interval '1 year'
 FROM run r
 JOIN location l ON l.id = md5('loc' || r.loc_i)::uuid
 CROSS JOIN LATERAL (SELECT r.r_when < 0.6 AS upcoming,
                            CASE WHEN r.r_when < 0.6 THEN registry_today() + 1 + r.days
                                 ELSE registry_today() - 100 - r.days * 2 END AS starts_on) d;
+-- The completed runs' outcome scores, as sufficient statistics (8 pairs on two measures).
+INSERT INTO programme_outcome (run_id, measure_id, n, sum_pre, sum_post, sum_d, sum_d2)
+SELECT p.id, m.id, 8, m.pre + p.k, m.pre + p.k + m.d, m.d, m.d2
+FROM (SELECT id, (row_number() OVER (ORDER BY id)) % 4 AS k FROM programme_run
+      WHERE status = 'completed') p
+CROSS JOIN (SELECT id, CASE code WHEN 'coping_efficacy' THEN 20 ELSE 320 END AS pre,
+                   CASE code WHEN 'coping_efficacy' THEN 10 ELSE 40 END AS d,
+                   CASE code WHEN 'coping_efficacy' THEN 20 ELSE 260 END AS d2
+            FROM outcome_measure WHERE code IN ('coping_efficacy', 'parental_wellbeing')) m;
 INSERT INTO programme_facilitator (run_id, facilitator_id)
 SELECT id, md5('fac' || f1)::uuid FROM run
 UNION

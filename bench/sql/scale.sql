@@ -8,6 +8,8 @@ BEGIN;
 CREATE TEMP TABLE gone AS SELECT id FROM location ORDER BY id OFFSET :target;
 DELETE FROM programme_facilitator WHERE run_id IN
     (SELECT r.id FROM programme_run r JOIN gone g ON g.id = r.location_id);
+DELETE FROM programme_outcome WHERE run_id IN
+    (SELECT r.id FROM programme_run r JOIN gone g ON g.id = r.location_id);
 DELETE FROM programme_run WHERE location_id IN (SELECT id FROM gone);
 DELETE FROM location WHERE id IN (SELECT id FROM gone);
 CREATE TEMP TABLE copy AS

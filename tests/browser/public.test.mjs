@@ -203,6 +203,41 @@ for (const javaScript of [true, false]) {
       await browser.close();
     }
   });
+
+  test(`what M-PACT has achieved: the public impact page (JavaScript ${javaScript ? 'on' : 'off'})`, async () => {
+    const { browser, page } = await openBrowser({ javaScript, ...PHONE });
+    try {
+      const impact = await api('/v1/public/impact');
+      assert.ok(impact.years.length >= 1, 'the demo has completed runs');
+      await page.goto(url('/'));
+      await page.locator('main').getByRole('link', { name: "See M-PACT's impact" }).click();
+      await page.waitForLoadState();
+      assert.equal(new URL(page.url()).pathname, '/impact');
+      assert.equal(await page.title(), 'What M-PACT has achieved – M-PACT Registry');
+      // Each year and the total as the API has them; a withheld figure reads "withheld".
+      const keys = ['practitioners_trained', 'runs', 'families', 'participants', 'locations'];
+      const want = [...impact.years, impact.since_start];
+      const rows = page.locator('table.app-impact tbody tr');
+      assert.equal(await rows.count(), want.length);
+      for (let i = 0; i < want.length; i++) {
+        const head = (await rows.nth(i).locator('th').textContent()).trim();
+        assert.equal(head, i < impact.years.length ? String(want[i].year) : 'Since the start');
+        const cells = (await rows.nth(i).locator('td').allTextContents()).map((t) => t.trim());
+        assert.deepEqual(cells, keys.map((k) => (want[i][k] === null ? 'withheld' : want[i][k].toLocaleString('en-GB'))));
+      }
+      const main = await page.locator('main').textContent();
+      assert.match(main, /Before the registry/);
+      assert.match(main, /446 practitioners trained by the end of 2018, 2,500 participants from 700 families at about 50 locations since 2006/);
+      // The table scrolls in its own region; the page itself never scrolls sideways.
+      if (javaScript) {
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= PHONE.width, `the page is ${width} px wide`);
+      }
+      await checkPage(page, `${mode}-15-impact`);
+    } finally {
+      await browser.close();
+    }
+  });
 }
 
 test('use my location: searches from the browser position and never shows it', async () => {

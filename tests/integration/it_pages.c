@@ -13,8 +13,11 @@
  * Check: by registration number (as typed: lower case, no hyphen) with the coloured tag, what
  * the status means and "accredited until"; by name (one match in full, several as a table
  * linking to each number, none); each status's tag; the error summary for an empty or too-short
- * query; 404 for an unknown number. Untrusted text (organisation, site and facilitator names with
- * markup and quotes) is always escaped. The pages are rate-limited as the public API is. */
+ * query; 404 for an unknown number. Impact: the programme's figures by year and since the start
+ * as GET /v1/public/impact has them, withheld ones reading "withheld" (a count from 1 to 4, or
+ * one withheld with it so that the total cannot give it back), and the licensing body's totals
+ * from before the registry. Untrusted text (organisation, site and facilitator names with markup
+ * and quotes) is always escaped. The pages are rate-limited as the public API is. */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +248,7 @@ test_home(void **state)
     assert_has(r.body, "href=\"/console\"");
     assert_has(r.body, "href=\"/portal\"");
     assert_has(r.body, "href=\"/docs\"");
+    assert_has(r.body, "href=\"/impact\"");
     it_assert_header(&r, "Cache-Control", "no-cache");
     it_resp_free(&r);
 
@@ -662,6 +666,139 @@ test_check_by_name(void **state)
     it_resp_free(&r);
 }
 
+/* ---- What M-PACT has achieved ------------------------------------------------------------- */
+
+/* The text of the `i`th figure cell (0-4) of the row headed `label` in the impact table, into
+ * `out`; fails when there is no such row or cell. */
+static void
+impact_cell(const char *body, const char *label, int i, char *out, size_t len)
+{
+    char *head = it_fmt("<th scope=\"row\" class=\"govuk-table__header\">%s</th>", label);
+    const char *p = strstr(body, head), *end;
+    int k;
+
+    if (p == NULL) {
+        fprintf(stderr, "---- page ----\n%s\n---- end ----\n", body);
+        fail_msg("no impact row %s", label);
+    }
+    for (k = 0; k <= i; k++) {
+        p = strstr(p, "<td ");
+        assert_non_null(p);
+        p = strchr(p, '>') + 1;
+    }
+    end = strstr(p, "</td>");
+    assert_non_null(end);
+    assert_true(end < strstr(p, "</tr>"));
+    snprintf(out, len, "%.*s", (int)(end - p), p);
+    free(head);
+}
+
+/* A completed run at `site` ending on `ends` with families started, adults and children. */
+static void
+completed_run(struct fx *f,
+              const char *site,
+              const char *ends,
+              const char *families,
+              const char *adults,
+              const char *children)
+{
+    PQclear(it_sql(f->s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, capacity_families, status, families_started, families_completed,"
+                   " adults, children) VALUES ($1::uuid, $2::uuid, 'standard', $3::date - 70,"
+                   " $3::date, 8, 'completed', $4::int, $4::int, $5::int, $6::int)",
+                   f->org, site, ends, families, adults, children));
+}
+
+/* Before any run is completed the page says so and still shows the totals from before the
+ * registry. Then: 2023 one run at site 1 (families 3, participants 3 + 4 = 7); 2024 one run at
+ * site 1 (families 4, participants 10) and one at site 2 (families 6, participants 12), so 2024
+ * has runs 2, families 10, participants 22, locations 2; since the start runs 3, families 13,
+ * participants 29, locations 2; nobody trained (0, shown). Withheld: every run and location count
+ * (1 to 4), families 2023 (3) and with it families 2024 (10: 13 - 10 would give the 3 back);
+ * participants and the families total stay. Each cell is what the API says, and every withheld
+ * cell reads "withheld" (never "fewer than 5": the 10 is not). */
+static void
+test_impact(void **state)
+{
+    static const char *const labels[] = {"2023", "2024", "Since the start"};
+    static const char *const want[3][5] = {
+        {"0", "withheld", "withheld", "7", "withheld"},
+        {"0", "withheld", "withheld", "22", "withheld"},
+        {"0", "withheld", "13", "29", "withheld"},
+    };
+    static const char *const keys[] = {"practitioners_trained", "runs", "families", "participants",
+                                       "locations"};
+    static const char *const history =
+        "446 practitioners trained by the end of 2018, 2,500 participants from 700 families at "
+        "about 50 locations since 2006.";
+    struct fx *f = *state;
+    struct it_resp r, home, api;
+    char *one, *two, cell[64];
+    size_t i, k;
+
+    get_page(f->s, "/impact", 200, &r);
+    assert_has(r.body, "<title>What M-PACT has achieved – M-PACT Registry</title>");
+    assert_has(r.body, "No completed groups are recorded in the registry yet.");
+    assert_has(r.body, "Before the registry");
+    assert_has(r.body, history);
+    it_resp_free(&r);
+
+    one = make_site(f->s, f->org, "Impact Hall", "51.3900", "0.5300");
+    two = make_site(f->s, f->org, "Impact Rooms", "51.3950", "0.5300");
+    completed_run(f, one, "2023-05-01", "3", "3", "4");
+    completed_run(f, one, "2024-03-01", "4", "4", "6");
+    completed_run(f, two, "2024-09-01", "6", "5", "7");
+
+    get_page(f->s, "/impact", 200, &r);
+    it_get(f->s, "/", NULL, &home);
+    assert_string_equal(it_header(&r, "Content-Security-Policy"),
+                        it_header(&home, "Content-Security-Policy"));
+    it_resp_free(&home);
+    assert_lacks(r.body, "No completed groups");
+    assert_lacks(r.body, "fewer than 5");
+    assert_has(r.body, history);
+    it_get(f->s, "/v1/public/impact", NULL, &api);
+    it_assert_status(&api, 200);
+    assert_int_equal(json_array_size(json_object_get(api.json, "years")), 2);
+    for (i = 0; i < 3; i++) {
+        json_t *row = i < 2 ? json_array_get(json_object_get(api.json, "years"), i)
+                            : json_object_get(api.json, "since_start");
+
+        for (k = 0; k < 5; k++) {
+            json_t *v = json_object_get(row, keys[k]);
+
+            impact_cell(r.body, labels[i], (int)k, cell, sizeof(cell));
+            if (strcmp(cell, want[i][k]) != 0) {
+                fail_msg("%s %s reads \"%s\", want \"%s\"", labels[i], keys[k], cell, want[i][k]);
+            }
+            /* The page and the API agree. */
+            if (json_is_null(v)) {
+                assert_string_equal(cell, "withheld");
+            } else {
+                char n[32];
+
+                snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(v));
+                assert_string_equal(cell, n);
+            }
+        }
+    }
+    assert_int_equal(count(r.body, ">withheld</td>"),
+                     (int)json_array_size(json_object_get(api.json, "suppressed")));
+    it_resp_free(&api);
+    it_resp_free(&r);
+    free(one);
+    free(two);
+
+    /* An edited history shows as edited, escaped. */
+    PQclear(it_sql(f->s, "UPDATE impact_history SET practitioners_trained = 1234567,"
+                         " as_of = DATE '2019-06-30', note = 'Records <b>kept</b> on paper'"));
+    get_page(f->s, "/impact", 200, &r);
+    assert_has(r.body, "1,234,567 practitioners trained by 30 June 2019, 2,500 participants");
+    assert_has(r.body, "Records &lt;b&gt;kept&lt;/b&gt; on paper");
+    it_resp_free(&r);
+}
+
 /* ---- Rate limit --------------------------------------------------------------------------- */
 
 static void
@@ -692,4 +829,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_check_form),
           cmocka_unit_test(test_check_by_number),
           cmocka_unit_test(test_check_by_name),
+          cmocka_unit_test(test_impact),
           cmocka_unit_test(test_rate_limited))

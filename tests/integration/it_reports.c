@@ -3,7 +3,9 @@
  * every figure: organisations by effective licence status (latest licence, archived left out,
  * `none`), facilitators by effective status (lapsed computed), practitioners trained per year
  * (practitioner passes only, distinct people, cancelled sessions left out), runs per year and
- * status, families reached and completed, locations by kind (active, not archived); the expiring
+ * status, families reached and completed, locations by kind (active, not archived), participants
+ * (adults + children) per year and the running totals per year of families reached, participants
+ * and practitioners trained (a person trained again counted once); the expiring
  * list with its window edges (exactly within_days is in, one day past is out), its contacts
  * (current employer) and order; both as CSV parsed back; 401/403 and every bad parameter. */
 #include <stdio.h>
@@ -253,7 +255,7 @@ test_summary_empty(void **state)
         " \"locations\": [{\"kind\": \"community\", \"count\": 0},"
         "  {\"kind\": \"family_centre\", \"count\": 0}, {\"kind\": \"school\", \"count\": 0},"
         "  {\"kind\": \"prison\", \"count\": 0}, {\"kind\": \"health\", \"count\": 0},"
-        "  {\"kind\": \"other\", \"count\": 0}]}");
+        "  {\"kind\": \"other\", \"count\": 0}], \"participants\": [], \"cumulative\": []}");
     it_resp_free(&r);
 }
 
@@ -263,7 +265,7 @@ build_summary_registry(struct fx *f)
 {
     char a[40], b[40], c[40], d[40], e[40], g[40], h[40], j[40], arch[40], lic[40];
     char f1[40], f2[40], f3[40], f4[40], f5[40], f6[40], spare[40];
-    char prac[40], refr[40], s1[40], s2[40], s3[40], s4[40], s5[40], loc[40];
+    char prac[40], refr[40], s1[40], s2[40], s3[40], s4[40], s5[40], s6[40], loc[40];
 
     /* Organisations: active 2 (A, and H whose latest licence is active), pending 1, suspended 1,
      * expired 2 (D stored active and J stored suspended, both past valid_until), revoked 1,
@@ -298,7 +300,8 @@ build_summary_registry(struct fx *f)
     facilitator(f, "Seven", "withdrawn", "30", spare);
 
     /* Practitioners trained: 2023 has f1 and f2 (f3 failed); 2024 has f4, f5 and f6 (f4 passed
-     * twice: once); the refresher and the cancelled session do not count. */
+     * twice: once); 2025 has f2 again (trained since 2023: once in the running total); the
+     * refresher and the cancelled session do not count. */
     IT_SQL_VALUE(prac, f->s,
                  "INSERT INTO course (code, title, kind, grants_months) VALUES ($1, 'P', $2, 36)"
                  " RETURNING id",
@@ -323,6 +326,8 @@ build_summary_registry(struct fx *f)
     enrol(f, s4, f2, "passed");
     session(f, prac, "2024-05-01", "cancelled", s5);
     enrol(f, s5, f3, "passed");
+    session(f, prac, "2025-04-01", "completed", s6);
+    enrol(f, s6, f2, "passed");
 
     /* Locations: community 2 (one inactive and one archived left out), school 1, prison 1,
      * other 1. */
@@ -341,6 +346,16 @@ build_summary_registry(struct fx *f)
     run(f, a, loc, "2025-06-01", "cancelled", NULL, NULL);
     run(f, a, loc, "2026-09-01", "planned", NULL, NULL);
     run(f, a, loc, "2026-01-05", "completed", "3", NULL);
+    /* Participants: 2025 6 + 8 and 9 (children not recorded), 23; 2026 4 (adults not recorded);
+     * the cancelled and planned runs recorded none. Running totals to the end of 2023, 2024,
+     * 2025, 2026: families reached 0, 0, 12, 15; participants 0, 0, 23, 27; practitioners trained
+     * 2, 5, 5, 5. */
+    PQclear(it_sql(f->s, "UPDATE programme_run SET adults = 6, children = 8"
+                         " WHERE starts_on = DATE '2025-03-01'"));
+    PQclear(
+        it_sql(f->s, "UPDATE programme_run SET adults = 9 WHERE starts_on = DATE '2025-12-20'"));
+    PQclear(
+        it_sql(f->s, "UPDATE programme_run SET children = 4 WHERE starts_on = DATE '2026-01-05'"));
 }
 
 static void
@@ -361,6 +376,7 @@ test_summary_counts(void **state)
         {"facilitators", "withdrawn", "1"},
         {"practitioners_trained", "2023", "2"},
         {"practitioners_trained", "2024", "3"},
+        {"practitioners_trained", "2025", "1"},
         {"programme_runs", "2025/completed", "2"},
         {"programme_runs", "2025/cancelled", "1"},
         {"programme_runs", "2026/planned", "1"},
@@ -374,6 +390,20 @@ test_summary_counts(void **state)
         {"locations", "prison", "1"},
         {"locations", "health", "0"},
         {"locations", "other", "1"},
+        {"participants", "2025", "23"},
+        {"participants", "2026", "4"},
+        {"cumulative", "2023/families_reached", "0"},
+        {"cumulative", "2023/participants", "0"},
+        {"cumulative", "2023/practitioners_trained", "2"},
+        {"cumulative", "2024/families_reached", "0"},
+        {"cumulative", "2024/participants", "0"},
+        {"cumulative", "2024/practitioners_trained", "5"},
+        {"cumulative", "2025/families_reached", "12"},
+        {"cumulative", "2025/participants", "23"},
+        {"cumulative", "2025/practitioners_trained", "5"},
+        {"cumulative", "2026/families_reached", "15"},
+        {"cumulative", "2026/participants", "27"},
+        {"cumulative", "2026/practitioners_trained", "5"},
     };
     const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     struct fx *f = *state;
@@ -396,7 +426,7 @@ test_summary_counts(void **state)
         "  {\"status\": \"accredited\", \"count\": 3}, {\"status\": \"lapsed\", \"count\": 1},"
         "  {\"status\": \"suspended\", \"count\": 1}, {\"status\": \"withdrawn\", \"count\": 1}],"
         " \"practitioners_trained\": [{\"year\": 2023, \"count\": 2},"
-        "  {\"year\": 2024, \"count\": 3}],"
+        "  {\"year\": 2024, \"count\": 3}, {\"year\": 2025, \"count\": 1}],"
         " \"programme_runs\": [{\"year\": 2025, \"status\": \"completed\", \"count\": 2},"
         "  {\"year\": 2025, \"status\": \"cancelled\", \"count\": 1},"
         "  {\"year\": 2026, \"status\": \"planned\", \"count\": 1},"
@@ -407,7 +437,21 @@ test_summary_counts(void **state)
         " \"locations\": [{\"kind\": \"community\", \"count\": 2},"
         "  {\"kind\": \"family_centre\", \"count\": 0}, {\"kind\": \"school\", \"count\": 1},"
         "  {\"kind\": \"prison\", \"count\": 1}, {\"kind\": \"health\", \"count\": 0},"
-        "  {\"kind\": \"other\", \"count\": 1}]}");
+        "  {\"kind\": \"other\", \"count\": 1}],"
+        " \"participants\": [{\"year\": 2025, \"count\": 23}, {\"year\": 2026, \"count\": 4}],"
+        " \"cumulative\": ["
+        "  {\"year\": 2023, \"figure\": \"families_reached\", \"count\": 0},"
+        "  {\"year\": 2023, \"figure\": \"participants\", \"count\": 0},"
+        "  {\"year\": 2023, \"figure\": \"practitioners_trained\", \"count\": 2},"
+        "  {\"year\": 2024, \"figure\": \"families_reached\", \"count\": 0},"
+        "  {\"year\": 2024, \"figure\": \"participants\", \"count\": 0},"
+        "  {\"year\": 2024, \"figure\": \"practitioners_trained\", \"count\": 5},"
+        "  {\"year\": 2025, \"figure\": \"families_reached\", \"count\": 12},"
+        "  {\"year\": 2025, \"figure\": \"participants\", \"count\": 23},"
+        "  {\"year\": 2025, \"figure\": \"practitioners_trained\", \"count\": 5},"
+        "  {\"year\": 2026, \"figure\": \"families_reached\", \"count\": 15},"
+        "  {\"year\": 2026, \"figure\": \"participants\", \"count\": 27},"
+        "  {\"year\": 2026, \"figure\": \"practitioners_trained\", \"count\": 5}]}");
     it_resp_free(&r);
 
     /* The same figures as CSV rows of section,key,count, parsed back. */
