@@ -6,7 +6,7 @@ import { render } from './router.mjs';
 import { banner, button, h, heading, link, p } from './ui.mjs';
 
 const APPS = {
-  console: { path: '/console', name: 'licensing body console', roles: ['admin'] },
+  console: { path: '/console', name: 'licensing body console', roles: ['admin', 'commissioner'] },
   portal: { path: '/portal', name: 'licensee portal', roles: ['org_admin', 'org_staff'] },
 };
 
@@ -55,7 +55,7 @@ export function signInView(app, onSignedIn, { expired = false } = {}) {
     'Sign in',
     heading(`Sign in to the ${APPS[app].name}`),
     expired ? p('Your session has ended. Sign in again to carry on.') : null,
-    p(app === 'console' ? 'For the M-PACT licensing body’s staff.' : 'For staff of organisations licensed to deliver M-PACT.'),
+    p(app === 'console' ? 'For the M-PACT licensing body’s staff, and for commissioners reading the delivery briefing for their areas.' : 'For staff of organisations licensed to deliver M-PACT.'),
     f,
   );
 }

@@ -1,0 +1,499 @@
+// briefing.mjs: the delivery briefing (issue 16), laid out like a committee paper and printable
+// (app.scss's print section gives A4 without the header, navigation, footer or forms). One view
+// for three audiences, all from GET /v1/reports/delivery:
+//   - the licensing body (console): any area(s) or organisation, exact figures;
+//   - a licensee (portal): its own organisation's runs, exact figures;
+//   - a commissioner (console, role commissioner): the runs in its areas, with the small numbers
+//     the service withholds (null, and listed in `suppressed`) shown as withheld, with a note.
+// Each chart (Chart.js, drawn on a canvas hidden from assistive technology) is followed by a
+// GOV.UK table of the same figures.
+import { ApiError, get, getAll } from './api.mjs';
+import { form } from './forms.mjs';
+import { hashWith, navigate, render, stale } from './router.mjs';
+import { button, date, h, h2, heading, inset, p, summaryList, table, today, words } from './ui.mjs';
+
+const COLOURS = ['#1d70b8', '#00703c', '#f47738', '#4c2c92', '#d4351c', '#505a5f', '#28a197', '#912b88'];
+const WITHHELD = 'withheld';
+const NUMBER = new Intl.NumberFormat('en-GB');
+const DECIMAL = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const GBP = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP', maximumFractionDigits: 0 });
+const PERCENT = new Intl.NumberFormat('en-GB', { style: 'percent', maximumFractionDigits: 0 });
+
+// Chart.js as the console's page loads it; the portal's page does not, so it is loaded here (a
+// script from this site, as the CSP allows) the first time a briefing is drawn there.
+let chartLoading = null;
+function loadChart() {
+  if (typeof window.Chart === 'function') {
+    return Promise.resolve(true);
+  }
+  chartLoading ??= new Promise((resolve) => {
+    const s = document.createElement('script');
+    s.src = '/assets/vendor/chart.umd.min.js';
+    s.addEventListener('load', () => resolve(typeof window.Chart === 'function'));
+    s.addEventListener('error', () => resolve(false));
+    document.head.append(s);
+  });
+  return chartLoading;
+}
+
+// A figure as text: null (withheld for this reader, or nothing to divide by) reads "withheld"
+// when the service listed its path in `suppressed`, otherwise "none".
+function figure(v, path, sup, fmt = (x) => NUMBER.format(x)) {
+  if (v === null || v === undefined) {
+    return sup.has(path) ? WITHHELD : 'none';
+  }
+  return fmt(v);
+}
+
+const pct = (v) => (v === null || v === undefined ? 'none' : PERCENT.format(v));
+const money = (v) => (v === null || v === undefined ? 'none' : GBP.format(v));
+
+// A code's name from the reference list, else the code in words ("8_11" -> "8 to 11").
+function namer(items) {
+  const names = new Map(items.map((i) => [`${i.kind}:${i.code}`, i.name]));
+  return (kind, code) => names.get(`${kind}:${code}`) ?? (/^\d+_\d+$/.test(code) ? code.replace('_', ' to ') : words(code));
+}
+
+// A chart with its table: rows are categories, series the columns. Values null are withheld (left
+// out of the chart, "withheld" in the table). Returns { fig, draw }.
+function chartWithTable({ id, title, rowHead, labels, series, stacked = false, horizontal = false, percent = false, paths }) {
+  const canvas = h('canvas', { id: `chart-${id}`, 'aria-hidden': 'true' });
+  const box = h('div', { class: 'app-chart' }, canvas);
+  box.style.position = 'relative';
+  box.style.height = `${Math.max(220, horizontal ? labels.length * 34 + 60 : 260)}px`;
+  const fmt = percent ? (x) => PERCENT.format(x) : (x) => NUMBER.format(x);
+  const fig = h(
+    'figure',
+    { class: 'app-figure', 'aria-labelledby': `title-${id}` },
+    h('h3', { class: 'govuk-heading-s', id: `title-${id}`, text: title }),
+    box,
+    table({
+      caption: `${title}: figures`,
+      captionSize: 's',
+      head: [rowHead, ...series.map((s) => s.label)],
+      rows: labels.map((l, i) => {
+        const r = [String(l), ...series.map((s, j) => (s.data[i] === null || s.data[i] === undefined ? (paths?.(i, j) === false ? 'none' : WITHHELD) : fmt(s.data[i])))];
+        r.rowHeader = true;
+        return r;
+      }),
+      numeric: series.map((_, i) => i + 1),
+      empty: 'No figures for this period.',
+    }),
+  );
+  const draw = () => {
+    if (typeof window.Chart !== 'function' || labels.length === 0) {
+      box.remove();
+      return;
+    }
+    const axis = { beginAtZero: true, stacked, ticks: percent ? { callback: (v) => PERCENT.format(v) } : { precision: 0 } };
+    // eslint-disable-next-line no-new
+    new window.Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: labels.map(String),
+        datasets: series.map((s, i) => ({ label: s.label, data: s.data.map((v) => v ?? null), backgroundColor: COLOURS[i % COLOURS.length] })),
+      },
+      options: {
+        indexAxis: horizontal ? 'y' : 'x',
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: series.length > 1 } },
+        scales: horizontal ? { x: { ...axis, max: percent && stacked ? 1 : undefined }, y: { stacked } } : { x: { stacked }, y: axis },
+      },
+    });
+  };
+  return { fig, draw };
+}
+
+// A two-level breakdown {row: {col: n}} as labels and series, with the withheld cells' paths.
+function twoLevel(b, path, rowName, colName, sup) {
+  const rows = Object.keys(b ?? {});
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(b[r] ?? {})))].sort();
+  return {
+    labels: rows.map((r) => rowName(r)),
+    series: cols.map((c) => ({ label: colName(c), data: rows.map((r) => b[r]?.[c] ?? (sup.has(`${path}.${r}.${c}`) ? null : 0)) })),
+  };
+}
+
+function oneLevel(b, label, name) {
+  const keys = Object.keys(b ?? {}).sort((x, y) => (b[y] ?? -1) - (b[x] ?? -1));
+  return { labels: keys.map(name), series: [{ label, data: keys.map((k) => b[k]) }] };
+}
+
+// The headline figures, each as a large number with its label.
+function headlines(items) {
+  return h(
+    'dl',
+    { class: 'app-headlines' },
+    items.map(([label, value, hint]) =>
+      h('div', { class: 'app-headline' }, h('dt', { class: 'govuk-body-s govuk-!-margin-bottom-1', text: label }), h('dd', { class: 'app-headline__value', text: value }), hint ? h('dd', { class: 'govuk-body-s govuk-!-margin-bottom-0', text: hint }) : null),
+    ),
+  );
+}
+
+const defaultPeriod = () => {
+  const t = today();
+  const y = Number(t.slice(0, 4));
+  return { from: `${y - 2}-${t.slice(5)}`, to: t };
+};
+
+// The briefing view. `audience` is 'licensing_body', 'licensee' or 'commissioner'.
+export function briefingView(audience) {
+  return async ({ query, gen }) => {
+    const period = defaultPeriod();
+    const from = /^\d{4}-\d{2}-\d{2}$/.test(query.from ?? '') ? query.from : period.from;
+    const to = /^\d{4}-\d{2}-\d{2}$/.test(query.to ?? '') ? query.to : period.to;
+    const filter = { from, to };
+    if (audience === 'licensing_body') {
+      filter.local_authority = query.local_authority;
+      filter.organisation_id = query.organisation_id;
+    }
+    const chart = loadChart();
+    const refs = audience === 'commissioner' ? Promise.resolve([]) : get('/v1/reference-items').then((d) => d.items ?? []).catch(() => []);
+    // (A commissioner may not read the reference list: its codes read as words.)
+    // The licensing body chooses among the districts that have runs and among the organisations.
+    const choices =
+      audience === 'licensing_body'
+        ? Promise.all([get('/v1/reports/delivery'), getAll('/v1/organisations', {}, 500)])
+        : Promise.resolve(null);
+    let report;
+    try {
+      report = await get('/v1/reports/delivery', filter);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {
+        render('Briefing', heading('Delivery briefing'), p(err.problem.detail ?? 'Check the period and try again.'), chooser(audience, { from, to, query }, await choices));
+        return;
+      }
+      throw err;
+    }
+    const [names, picked] = await Promise.all([refs.then(namer), choices]);
+    await chart;
+    if (stale(gen)) return;
+    const { nodes, charts, subject } = briefing(report, { audience, from, to, names, picked, query });
+    // The chooser follows the title and the period, before the figures (and is not printed).
+    nodes.splice(3, 0, chooser(audience, { from, to, query }, picked));
+    render(`Delivery briefing: ${subject}`, ...nodes);
+    for (const c of charts) {
+      c.draw();
+    }
+  };
+}
+
+// The form that chooses the period (and, for the licensing body, the areas or organisation).
+function chooser(audience, { from, to, query }, picked) {
+  const specs = [
+    { name: 'from', label: 'Runs ending from', type: 'date', value: from, width: 'govuk-input--width-10' },
+    { name: 'to', label: 'Runs ending up to', type: 'date', value: to, width: 'govuk-input--width-10' },
+  ];
+  if (audience === 'licensing_body' && picked) {
+    const [all, orgs] = picked;
+    const areas = new Map();
+    for (const r of all.runs.items) {
+      if (r.local_authority) {
+        areas.set(r.local_authority.code, r.local_authority.name);
+      }
+    }
+    const chosen = (query.local_authority ?? '').split(',').filter(Boolean);
+    specs.push(
+      {
+        name: 'local_authority',
+        label: 'Areas (local authorities)',
+        hint: 'Leave all unticked for the whole programme',
+        type: 'checkboxes',
+        small: true,
+        options: [...areas].sort((a, b) => a[1].localeCompare(b[1])).map(([code, name]) => ({ value: code, text: `${name} (${code})` })),
+        value: chosen,
+      },
+      {
+        name: 'organisation_id',
+        label: 'Organisation',
+        type: 'select',
+        options: [{ value: '', text: 'Any organisation' }, ...orgs.map((o) => ({ value: o.id, text: o.name }))],
+        value: query.organisation_id ?? '',
+      },
+    );
+  }
+  const f = form({
+    specs,
+    submit: 'Show briefing',
+    variant: 'secondary',
+    id: 'briefing-filter',
+    onSubmit: async (v) => {
+      const q = { from: v.from, to: v.to };
+      if (Array.isArray(v.local_authority) && v.local_authority.length) {
+        q.local_authority = v.local_authority.join(',');
+      }
+      if (v.organisation_id) {
+        q.organisation_id = v.organisation_id;
+      }
+      navigate(hashWith('/briefing', q));
+    },
+  });
+  return h('div', { class: 'app-no-print' }, h('h2', { class: 'govuk-heading-m', text: 'Choose the briefing' }), f);
+}
+
+function briefing(r, { audience, from, to, names, picked, query }) {
+  const sup = new Set(r.suppressed ?? []);
+  const n = (v, path) => figure(v, path, sup);
+  const charts = [];
+  const nodes = [];
+
+  // Who the briefing is about.
+  let subject;
+  if (audience === 'licensing_body' && (query.local_authority || query.organisation_id)) {
+    const parts = [];
+    if (query.local_authority) {
+      const areaNames = new Map(picked?.[0].runs.items.filter((x) => x.local_authority).map((x) => [x.local_authority.code, x.local_authority.name]));
+      parts.push(query.local_authority.split(',').map((c) => areaNames.get(c) ?? c).join(', '));
+    }
+    if (query.organisation_id) {
+      parts.push(picked?.[1].find((o) => o.id === query.organisation_id)?.name ?? 'one organisation');
+    }
+    subject = parts.join('; ');
+  } else if (audience === 'licensing_body') {
+    subject = 'the whole programme';
+  } else {
+    const orgs = [...new Set(r.runs.items.map((x) => x.organisation_name))];
+    const areas = [...new Set(r.runs.items.map((x) => x.local_authority?.name).filter(Boolean))];
+    subject = audience === 'licensee' ? (orgs[0] ?? 'your organisation') : areas.length ? areas.join(', ') : 'your areas';
+  }
+
+  nodes.push(
+    h(
+      'h1',
+      { class: 'govuk-heading-l', tabindex: '-1' },
+      h('span', { class: 'govuk-caption-l', text: 'M-PACT delivery briefing' }),
+      `M-PACT in ${subject}`,
+    ),
+    p(`Programme runs ending from ${date(from)} to ${date(to)}. Figures count the runs completed in that period; runs still in progress are listed but not counted.`),
+    p(h('span', { class: 'govuk-body-s', text: `Prepared on ${date(today())} from the M-PACT Registry.` })),
+    h('div', { class: 'app-no-print' }, button('Print or save as PDF', { type: 'button', id: 'print-briefing', onclick: () => window.print() })),
+  );
+  if (audience === 'commissioner' || sup.size) {
+    nodes.push(
+      inset(
+        h('p', { class: 'govuk-body govuk-!-font-weight-bold', text: 'About small numbers' }),
+        p(
+          'To protect the families who took part, any count from 1 to 4 (fewer than 5) is withheld, and so is any other figure from which such a count could be worked out (for example a total less the figures shown beside it). Withheld figures read “withheld”. Outcome measures with fewer than 5 families’ scores before and after are named but not reported.',
+        ),
+        sup.size ? p(`${sup.size} figure${sup.size === 1 ? ' is' : 's are'} withheld in this briefing.`) : p('No figure is withheld in this briefing.'),
+      ),
+    );
+  }
+
+  // Headline figures.
+  const fam = r.families;
+  const adultsChildren = fam && r.adults.total !== null && r.children.total !== null ? r.adults.total + r.children.total : null;
+  nodes.push(
+    h2('Headline figures'),
+    headlines([
+      ['Programme runs completed', NUMBER.format(r.runs.completed), r.runs.in_progress ? `and ${NUMBER.format(r.runs.in_progress)} in progress` : null],
+      ['Families started', n(fam.started, 'families.started')],
+      ['Families completed', n(fam.completed, 'families.completed'), fam.completion_rate !== null ? `${pct(fam.completion_rate)} of those who started` : null],
+      ['Adults and children taking part', adultsChildren === null ? (sup.has('adults.total') || sup.has('children.total') ? WITHHELD : 'none') : NUMBER.format(adultsChildren)],
+      ['Sessions delivered', r.sessions.delivered_rate !== null ? pct(r.sessions.delivered_rate) : 'none', r.sessions.planned ? `${n(r.sessions.delivered, 'sessions.delivered')} of ${n(r.sessions.planned, 'sessions.planned')} planned` : null],
+      ['Cost per family completed', money(r.cost.per_family_completed_gbp)],
+      ['Social return (estimate)', r.sroi.ratio !== null ? `£${DECIMAL.format(r.sroi.ratio)} per £1` : 'none', 'An estimate: see “Cost and value”'],
+    ]),
+  );
+
+  // Compared with the previous period.
+  if (r.previous) {
+    const row = (label, key, now) => [label, now, n(r.previous[key], `previous.${key}`)];
+    const t = table({
+      caption: 'Compared with the previous period of the same length',
+      captionSize: 's',
+      head: ['Figure', 'This period', 'Previous period'],
+      numeric: [1, 2],
+      rows: [
+        row('Programme runs completed', 'runs', NUMBER.format(r.runs.completed)),
+        row('Families started', 'families_started', n(fam.started, 'families.started')),
+        row('Families completed', 'families_completed', n(fam.completed, 'families.completed')),
+        row('Adults', 'adults', n(r.adults.total, 'adults.total')),
+        row('Children', 'children', n(r.children.total, 'children.total')),
+      ].map((x) => Object.assign(x, { rowHeader: true })),
+    });
+    nodes.push(t);
+  }
+
+  // The runs.
+  nodes.push(
+    h2('Where and when M-PACT ran'),
+    table({
+      caption: `Programme runs (${r.runs.items.length})`,
+      captionSize: 's',
+      head: ['Organisation', 'Site', 'Area', 'Started', 'Ended', 'Variant', 'Status', 'Families started', 'Families completed'],
+      numeric: [7, 8],
+      empty: 'No programme run ended in this period.',
+      rows: r.runs.items.map((x, i) => [
+        x.organisation_name,
+        x.site_name,
+        x.local_authority?.name ?? 'Not known',
+        date(x.starts_on),
+        date(x.ends_on),
+        words(x.variant),
+        x.status === 'running' ? 'In progress' : words(x.status),
+        x.status === 'completed' ? n(x.families_started, `runs.items.${i}.families_started`) : '',
+        x.status === 'completed' ? n(x.families_completed, `runs.items.${i}.families_completed`) : '',
+      ]),
+    }),
+  );
+
+  // Families: referred to completed.
+  nodes.push(
+    h2('Families'),
+    summaryList([
+      ['Referred', n(fam.referred, 'families.referred')],
+      ['Assessed', n(fam.assessed, 'families.assessed')],
+      ['Started', n(fam.started, 'families.started')],
+      ['Completed', n(fam.completed, 'families.completed')],
+      ['Completion rate', pct(fam.completion_rate)],
+      ['Places filled', fam.places_filled !== null ? `${pct(fam.places_filled)} of ${n(fam.capacity, 'families.capacity')} places` : 'none'],
+    ]),
+  );
+
+  // Who came.
+  const gender = (c) => names('gender', c);
+  const adults = twoLevel(r.adults.by_relationship, 'adults.by_relationship', (c) => names('carer_relationship', c), gender, sup);
+  const children = twoLevel(r.children.by_age_band, 'children.by_age_band', (c) => names('age_band', c), gender, sup);
+  const a = chartWithTable({ id: 'adults', title: 'Adults by relationship to the child', rowHead: 'Relationship', ...adults, stacked: true, horizontal: true });
+  const c = chartWithTable({ id: 'children', title: 'Children by age', rowHead: 'Age', ...children, stacked: true });
+  charts.push(a, c);
+  nodes.push(
+    h2('Who came'),
+    p(`${n(r.adults.total, 'adults.total')} adults and ${n(r.children.total, 'children.total')} children took part.${r.adults.male_share !== null ? ` ${pct(r.adults.male_share)} of the adults were men.` : ''}`),
+    a.fig,
+    c.fig,
+  );
+
+  // Referrals in and out.
+  const refsIn = oneLevel(r.referrals_by_source, 'Families referred', (k) => names('referral_source', k));
+  const refsOut = oneLevel(r.onward_referrals, 'Onward referrals', (k) => names('onward_referral', k));
+  const ri = chartWithTable({ id: 'referrals', title: 'Where referrals came from', rowHead: 'Source', ...refsIn, horizontal: true });
+  const ro = chartWithTable({ id: 'onward', title: 'Where families were referred on to', rowHead: 'Service', ...refsOut, horizontal: true });
+  charts.push(ri, ro);
+  nodes.push(h2('Referrals in and out'), ri.fig, ro.fig);
+
+  // Sessions.
+  nodes.push(
+    h2('Sessions'),
+    summaryList([
+      ['Sessions delivered', `${n(r.sessions.delivered, 'sessions.delivered')} of ${n(r.sessions.planned, 'sessions.planned')} planned (${pct(r.sessions.delivered_rate)})`],
+      ['Runs that held a review', n(r.sessions.review_held, 'sessions.review_held')],
+      ['Runs that held a reunion', n(r.sessions.reunion_held, 'sessions.reunion_held')],
+    ]),
+  );
+
+  // Outcomes.
+  const reported = r.outcomes.filter((o) => typeof o.mean_change === 'number');
+  const withheldMeasures = r.outcomes.filter((o) => o.n === null);
+  const improvement = (o) => (typeof o.effect_size_dz === 'number' ? (o.higher_is_better ? o.effect_size_dz : -o.effect_size_dz) : null);
+  const oc = chartWithTable({
+    id: 'outcomes',
+    title: 'Size of the change, by measure (effect size; above 0 is an improvement)',
+    rowHead: 'Measure',
+    labels: reported.map((o) => o.measure_name),
+    series: [{ label: 'Effect size (d_z), signed so that an improvement is positive', data: reported.map(improvement) }],
+    horizontal: true,
+    paths: () => false,
+  });
+  const dec = (v) => (typeof v === 'number' ? DECIMAL.format(v) : 'none');
+  nodes.push(
+    h2('What changed for families'),
+    p('Each measure compares the scores of the same people before and after the programme. The 95% confidence interval is the range the true mean change is likely to lie in; a p-value below 0.05 means the change is unlikely to be chance alone.'),
+    table({
+      caption: 'Outcome measures: change from before to after',
+      captionSize: 's',
+      head: ['Measure', 'Runs', 'People (pairs)', 'Mean before', 'Mean after', 'Mean change', '95% confidence interval', 'p-value', 'Effect size (d_z)', 'Change'],
+      numeric: [1, 2, 3, 4, 5, 7, 8],
+      empty: 'No outcome scores for this period.',
+      rows: r.outcomes.map((o) => {
+        if (o.n === null) {
+          return Object.assign([o.measure_name, NUMBER.format(o.runs), 'fewer than 5', WITHHELD, WITHHELD, WITHHELD, WITHHELD, WITHHELD, WITHHELD, WITHHELD], { rowHeader: true });
+        }
+        return Object.assign(
+          [
+            o.measure_name,
+            NUMBER.format(o.runs),
+            NUMBER.format(o.n),
+            dec(o.mean_before),
+            dec(o.mean_after),
+            dec(o.mean_change),
+            Array.isArray(o.ci95) ? `${dec(o.ci95[0])} to ${dec(o.ci95[1])}` : 'none',
+            typeof o.p_value === 'number' ? (o.p_value < 0.001 ? 'below 0.001' : o.p_value.toFixed(3)) : 'none',
+            dec(o.effect_size_dz),
+            words(o.change ?? '') || 'none',
+          ],
+          { rowHeader: true },
+        );
+      }),
+    }),
+    reported.length ? oc.fig : null,
+    withheldMeasures.length ? p(`${withheldMeasures.length} measure${withheldMeasures.length === 1 ? ' has' : 's have'} fewer than 5 pairs of scores and ${withheldMeasures.length === 1 ? 'is' : 'are'} not reported.`) : null,
+  );
+  if (reported.length) {
+    charts.push(oc);
+  }
+
+  // Feedback.
+  const statements = Object.keys(r.feedback ?? {});
+  const shown = statements.filter((s) => r.feedback[s].shares);
+  const fb = chartWithTable({
+    id: 'feedback',
+    title: 'What families said (share of answers)',
+    rowHead: 'Statement',
+    labels: shown.map((s) => names('feedback_statement', s)),
+    series: ['agree', 'neither', 'disagree'].map((k) => ({ label: words(k === 'neither' ? 'neither_agree_nor_disagree' : k), data: shown.map((s) => r.feedback[s].shares[k]) })),
+    stacked: true,
+    horizontal: true,
+    percent: true,
+    paths: () => false,
+  });
+  nodes.push(
+    h2('Feedback'),
+    shown.length ? fb.fig : null,
+    table({
+      caption: 'Feedback: number of answers',
+      captionSize: 's',
+      head: ['Statement', 'Agree', 'Neither', 'Disagree'],
+      numeric: [1, 2, 3],
+      empty: 'No feedback for this period.',
+      rows: statements.map((s) => Object.assign([names('feedback_statement', s), ...['agree', 'neither', 'disagree'].map((k) => n(r.feedback[s][k], `feedback.${s}.${k}`))], { rowHeader: true })),
+    }),
+  );
+  if (shown.length) {
+    charts.push(fb);
+  }
+
+  // Cost and value.
+  const prm = r.sroi.parameters ?? {};
+  nodes.push(
+    h2('Cost and value'),
+    summaryList([
+      ['Total cost', r.cost.total_gbp !== null ? `${money(r.cost.total_gbp)} (${NUMBER.format(r.cost.costed_runs ?? 0)} run${r.cost.costed_runs === 1 ? '' : 's'} with a cost recorded)` : 'none'],
+      ['Cost per family started', money(r.cost.per_family_started_gbp)],
+      ['Cost per family completed', money(r.cost.per_family_completed_gbp)],
+      ['Social return on investment (estimate)', r.sroi.ratio !== null ? `Estimate: £${DECIMAL.format(r.sroi.ratio)} saved for every £1 spent` : 'Estimate: none (no costed run, or withheld)'],
+      ['How the estimate is made', `${prm.savings_per_family_gbp !== undefined ? money(prm.savings_per_family_gbp) : 'A saving'} per family completed${prm.source ? `, from ${prm.source}` : ''}${prm.year ? ` (${prm.year})` : ''}, times the families completed in the runs with a cost, divided by their cost.`],
+    ]),
+    p('The social return is an estimate, not a measured saving: it applies a saving per family from an earlier study to the families who completed.'),
+  );
+
+  // By year.
+  const series = r.series ?? [];
+  const yc = chartWithTable({
+    id: 'years',
+    title: 'Families by year the run ended',
+    rowHead: 'Year',
+    labels: series.map((s) => s.year),
+    series: [
+      { label: 'Families started', data: series.map((s) => s.families_started) },
+      { label: 'Families completed', data: series.map((s) => s.families_completed) },
+    ],
+  });
+  charts.push(yc);
+  nodes.push(h2('Year by year'), yc.fig);
+
+  return { nodes, charts, subject };
+}

@@ -1,0 +1,202 @@
+// briefing.test.mjs: the delivery briefing (issue 16) in a real browser, against the demo data.
+// The licensing body makes a commissioner for Medway through the API; the commissioner signs in
+// at /console, sees only the briefing (a menu of one item; any other address shows the briefing),
+// opens it for the two years of the demo runs and reads the headline figures, with the small
+// numbers withheld and the note on suppression; the page is printed to PDF by Chromium, whose
+// text (pdftotext) holds the headline figures and none of the navigation or the forms. The
+// licensing body's briefing for Medway chosen in the form and for the whole programme has the
+// exact figures; the licensee's briefing in the portal has its own runs, exactly. Every view:
+// axe-clean, no console error or CSP violation, a screenshot; each chart followed by its table.
+// BROWSER_TIMEOUT=300
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+import * as lib from './lib.mjs';
+import { apiAs, daysFromNow, signIn, url, withBrowser } from './lib.mjs';
+
+const view = (page, name) => lib.view(page, 'briefing', name);
+
+const ADMIN = 'admin@mpact-registry.example';
+const MANAGER = 'manager@medway-recovery.example';
+const COMMISSIONER = 'public-health@medway-council.example';
+const COMMISSIONER_PASSWORD = 'medway-scrutiny-2026-briefing';
+const MEDWAY = 'E06000035';
+// The period of the demo runs (they end up to about 700 days before today).
+const FROM = daysFromNow(-730);
+const TO = daysFromNow(0);
+
+async function token(email, password) {
+  const res = await fetch(url('/v1/auth/token'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  assert.equal(res.status, 200, `sign-in of ${email}`);
+  return (await res.json()).access_token;
+}
+
+// The headline figures as the page shows them: { label: value }.
+async function headlines(page) {
+  const out = {};
+  for (const item of await page.locator('.app-headline').all()) {
+    out[(await item.locator('dt').textContent()).trim()] = (await item.locator('dd').first().textContent()).trim();
+  }
+  return out;
+}
+
+// The cells of the table captioned `caption` (row header first), as arrays of text.
+async function rows(page, caption) {
+  const t = page.locator('table', { has: page.locator('caption', { hasText: caption }) });
+  return (await t.locator('tbody tr').all()).length
+    ? Promise.all((await t.locator('tbody tr').all()).map(async (r) => (await r.locator('th, td').allTextContents()).map((x) => x.trim())))
+    : [];
+}
+
+// Every chart is drawn (a canvas with a size) and followed by its table.
+async function chartsHaveTables(page) {
+  const figures = await page.locator('figure.app-figure').all();
+  assert.ok(figures.length >= 5, `charts: ${figures.length}`);
+  for (const f of figures) {
+    const canvas = f.locator('canvas');
+    assert.equal(await canvas.count(), 1, 'a chart in every figure');
+    assert.ok((await canvas.evaluate((c) => c.width)) > 0, 'the chart is drawn');
+    assert.equal(await f.locator('.app-chart + .app-table-wrapper table').count(), 1, 'a table after the chart');
+  }
+  assert.equal(await page.evaluate(() => typeof window.Chart), 'function');
+}
+
+async function openBriefing(page, app) {
+  await page.goto(url(`/${app}#/briefing?from=${FROM}&to=${TO}`));
+  await page.locator('.app-headline').first().waitFor();
+}
+
+test('a commissioner for Medway sees only the briefing, with small numbers withheld, and prints it', async () => {
+  const admin = await token(ADMIN, process.env.DEMO_PASSWORD);
+  const made = await apiAs(admin, '/v1/users', {
+    method: 'POST',
+    body: { email: COMMISSIONER, password: COMMISSIONER_PASSWORD, role: 'commissioner', areas: [MEDWAY] },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
+  await withBrowser(async (page) => {
+    await page.goto(url('/console'));
+    await page.locator('#f-email').fill(COMMISSIONER);
+    await page.locator('#f-password').fill(COMMISSIONER_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Straight to the briefing, with a menu of the briefing only.
+    await page.locator('h1', { hasText: 'M-PACT in Medway' }).waitFor();
+    assert.match(page.url(), /#\/briefing$/);
+    assert.deepEqual(await page.locator('#navigation a').allTextContents(), ['Briefing']);
+    // Another address of the console shows the briefing too (the API would refuse it anyway).
+    await page.goto(url('/console#/organisations'));
+    await page.locator('h1', { hasText: 'M-PACT in Medway' }).waitFor();
+    assert.match(page.url(), /#\/briefing$/);
+
+    await openBriefing(page, 'console');
+    const figures = await headlines(page);
+    assert.equal(figures['Programme runs completed'], '2');
+    assert.equal(figures['Families started'], '13');
+    assert.equal(figures['Families completed'], '11');
+    assert.equal(figures['Adults and children taking part'], '39');
+    assert.equal(figures['Sessions delivered'], '95%');
+    assert.equal(figures['Cost per family completed'], '£980');
+    assert.equal(figures['Social return (estimate)'], '£2.26 per £1');
+    // Small numbers: withheld in the tables, with the note saying why.
+    const note = await page.locator('.govuk-inset-text', { hasText: 'About small numbers' }).textContent();
+    assert.match(note, /any count from 1 to 4 \(fewer than 5\) is withheld/);
+    assert.match(note, /\d+ figures are withheld in this briefing/);
+    const adults = Object.fromEntries((await rows(page, 'Adults by relationship to the child: figures')).map((r) => [r[0], r.slice(1)]));
+    assert.deepEqual(adults.Mother, ['8', '0'], 'female, male');
+    assert.deepEqual(adults.Father, ['0', 'withheld']);
+    assert.ok((await rows(page, 'Where referrals came from: figures')).every((r) => r[1] === 'withheld'));
+    assert.match(await page.locator('main').textContent(), /17 adults and 22 children took part\./);
+    assert.doesNotMatch(await page.locator('main').textContent(), /of the adults were men/, 'the share of men would give a withheld count back');
+    // The runs in Medway only, with their dates.
+    const runs = await rows(page, 'Programme runs (2)');
+    assert.equal(runs.length, 2);
+    assert.ok(runs.every((r) => r[0] === 'Medway Family Recovery Service' && r[2] === 'Medway'));
+    // Outcomes with their confidence intervals; the estimate says it is one, with its source.
+    const outcomes = await rows(page, 'Outcome measures: change from before to after');
+    assert.equal(outcomes.length, 5);
+    assert.ok(outcomes.every((r) => / to /.test(r[6])), 'a 95% confidence interval for every measure');
+    const cost = await page.locator('.govuk-summary-list', { hasText: 'Social return on investment' }).textContent();
+    assert.match(cost, /Estimate: £2\.26 saved for every £1 spent/);
+    assert.match(cost, /£2,213 per family completed, from M-PACT independent social return on investment study.*\(2014\)/);
+    await chartsHaveTables(page);
+    await view(page, 'commissioner');
+
+    // Printed: an A4 paper with the figures as text and no navigation, header, footer or form.
+    const file = path.join(process.env.SCREENSHOT_DIR, 'commissioner-briefing.pdf');
+    await page.pdf({ path: file, preferCSSPageSize: true, printBackground: true });
+    const info = execFileSync('pdfinfo', [file], { encoding: 'utf8' });
+    assert.match(info, /Page size:\s+59\d\.\d+ x 84\d\.\d+ pts \(A4\)/);
+    assert.ok(Number(/Pages:\s+(\d+)/.exec(info)[1]) >= 2);
+    const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+    for (const want of ['M-PACT in Medway', 'Programme runs completed', 'Families started', 'Families completed', '13', '11', '£980', '£2.26 per £1', 'fewer than 5', 'withheld', 'Estimate']) {
+      assert.ok(text.includes(want), `the PDF has "${want}"`);
+    }
+    for (const unwanted of ['Sign out', 'Show briefing', 'Print or save as PDF', 'Skip to main content', 'API documentation', 'Runs ending from', 'Beta']) {
+      assert.ok(!text.includes(unwanted), `the PDF has no "${unwanted}"`);
+    }
+  });
+});
+
+test('the licensing body chooses Medway and gets the exact figures, then the whole programme', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'console', ADMIN);
+    await page.getByRole('link', { name: 'Briefing', exact: true }).click();
+    await page.locator('.app-headline').first().waitFor();
+    await page.locator('#f-from').fill(FROM);
+    await page.locator('#f-to').fill(TO);
+    await page.getByLabel('Medway (E06000035)').check();
+    await page.getByRole('button', { name: 'Show briefing' }).click();
+    await page.locator('h1', { hasText: 'M-PACT in Medway' }).waitFor();
+    assert.match(page.url(), /local_authority=E06000035/);
+    const figures = await headlines(page);
+    assert.equal(figures['Families started'], '13');
+    assert.equal(figures['Families completed'], '11');
+    const text = await page.locator('main').textContent();
+    assert.doesNotMatch(text, /withheld/i, 'the licensing body sees every figure');
+    assert.doesNotMatch(text, /About small numbers/);
+    const adults = Object.fromEntries((await rows(page, 'Adults by relationship to the child: figures')).map((r) => [r[0], r.slice(1)]));
+    assert.deepEqual(adults.Father, ['0', '2']);
+    assert.match(text, /17 adults and 22 children took part\. 24% of the adults were men\./);
+    const refs = Object.fromEntries((await rows(page, 'Where referrals came from: figures')).map((r) => [r[0], r[1]]));
+    assert.equal(Object.values(refs).reduce((n, v) => n + Number(v), 0), 16, 'every referral counted');
+    await chartsHaveTables(page);
+    await view(page, 'licensing-body-medway');
+
+    // The whole programme: nothing ticked.
+    await page.getByLabel('Medway (E06000035)').uncheck();
+    await page.getByRole('button', { name: 'Show briefing' }).click();
+    await page.locator('h1', { hasText: 'M-PACT in the whole programme' }).waitFor();
+    const all = await headlines(page);
+    assert.equal(all['Programme runs completed'], '7');
+    assert.equal(all['Families started'], '47');
+    assert.equal(all['Families completed'], '40');
+    assert.equal(all['Adults and children taking part'], '145');
+    assert.equal((await rows(page, 'Compared with the previous period of the same length')).length, 5);
+    await view(page, 'licensing-body-national');
+  }));
+
+test('a licensee sees the briefing of its own runs, exactly', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    await page.getByRole('link', { name: 'Briefing', exact: true }).click();
+    await page.locator('h1', { hasText: 'M-PACT in Medway Family Recovery Service' }).waitFor();
+    await openBriefing(page, 'portal');
+    const figures = await headlines(page);
+    assert.equal(figures['Programme runs completed'], '2');
+    assert.equal(figures['Families started'], '13');
+    assert.equal(figures['Cost per family completed'], '£980');
+    const runs = await rows(page, 'Programme runs (2)');
+    assert.ok(runs.every((r) => r[0] === 'Medway Family Recovery Service'));
+    assert.doesNotMatch(await page.locator('main').textContent(), /withheld/i);
+    // Reference names, not codes: the portal may read the reference list.
+    const names = (await rows(page, 'Where referrals came from: figures')).map((r) => r[0]);
+    assert.ok(!names.some((n) => /_/.test(n)), names.join(', '));
+    await chartsHaveTables(page);
+    await view(page, 'licensee');
+  }));
