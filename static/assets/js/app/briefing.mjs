@@ -56,12 +56,12 @@ function namer(items) {
 
 // A chart with its table: rows are categories, series the columns. Values null are withheld (left
 // out of the chart, "withheld" in the table). Returns { fig, draw }.
-function chartWithTable({ id, title, rowHead, labels, series, stacked = false, horizontal = false, percent = false, paths }) {
+function chartWithTable({ id, title, rowHead, labels, series, stacked = false, horizontal = false, percent = false, paths, format }) {
   const canvas = h('canvas', { id: `chart-${id}`, 'aria-hidden': 'true' });
   const box = h('div', { class: 'app-chart' }, canvas);
   box.style.position = 'relative';
   box.style.height = `${Math.max(220, horizontal ? labels.length * 34 + 60 : 260)}px`;
-  const fmt = percent ? (x) => PERCENT.format(x) : (x) => NUMBER.format(x);
+  const fmt = format ?? (percent ? (x) => PERCENT.format(x) : (x) => NUMBER.format(x));
   const fig = h(
     'figure',
     { class: 'app-figure', 'aria-labelledby': `title-${id}` },
@@ -84,6 +84,14 @@ function chartWithTable({ id, title, rowHead, labels, series, stacked = false, h
     if (typeof window.Chart !== 'function' || labels.length === 0) {
       box.remove();
       return;
+    }
+    if (series.every((s) => s.data.every((v) => v === null || v === undefined))) {
+      // Nothing to draw: every figure is withheld (the table says so).
+      box.replaceWith(p('No chart: every figure here is withheld.'));
+      return;
+    }
+    if (series.some((s) => s.data.some((v) => v === null || v === undefined))) {
+      box.after(h('p', { class: 'govuk-body-s app-chart-note', text: 'Withheld figures are left out of the chart: the table shows which.' }));
     }
     const axis = { beginAtZero: true, stacked, ticks: percent ? { callback: (v) => PERCENT.format(v) } : { precision: 0 } };
     // eslint-disable-next-line no-new
@@ -300,7 +308,9 @@ function briefing(r, { audience, from, to, names, picked, query }) {
 
   // Compared with the previous period.
   if (r.previous) {
-    const row = (label, key, now) => [label, now, n(r.previous[key], `previous.${key}`)];
+    // A period without a completed run has no sums: its figures are 0.
+    const before = (key) => (r.previous.runs === 0 ? '0' : n(r.previous[key], `previous.${key}`));
+    const row = (label, key, now) => [label, now, before(key)];
     const t = table({
       caption: 'Compared with the previous period of the same length',
       captionSize: 's',
@@ -397,6 +407,7 @@ function briefing(r, { audience, from, to, names, picked, query }) {
     series: [{ label: 'Effect size (d_z), signed so that an improvement is positive', data: reported.map(improvement) }],
     horizontal: true,
     paths: () => false,
+    format: (x) => DECIMAL.format(x),
   });
   const dec = (v) => (typeof v === 'number' ? DECIMAL.format(v) : 'none');
   nodes.push(
