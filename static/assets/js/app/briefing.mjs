@@ -94,7 +94,6 @@ function chartWithTable({ id, title, rowHead, labels, series, stacked = false, h
       box.after(h('p', { class: 'govuk-body-s app-chart-note', text: 'Withheld figures are left out of the chart: the table shows which.' }));
     }
     const axis = { beginAtZero: true, stacked, ticks: percent ? { callback: (v) => PERCENT.format(v) } : { precision: 0 } };
-    // eslint-disable-next-line no-new
     new window.Chart(canvas, {
       type: 'bar',
       data: {
