@@ -152,6 +152,18 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
   });
 });
 
+test('a commissioner signing in to the portal is sent to the console', () =>
+  withBrowser(async (page) => {
+    await page.goto(url('/portal'));
+    await page.locator('#f-email').fill(COMMISSIONER);
+    await page.locator('#f-password').fill(COMMISSIONER_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('h1', { hasText: 'This is the licensee portal' }).waitFor();
+    assert.match(await page.locator('main').textContent(), /commissioner’s account/);
+    assert.equal(await page.locator('#other-app').getAttribute('href'), '/console');
+    await view(page, 'commissioner-portal');
+  }));
+
 test('the licensing body chooses Medway and gets the exact figures, then the whole programme', () =>
   withBrowser(async (page) => {
     await signIn(page, 'console', ADMIN);

@@ -69,8 +69,10 @@ export function wrongAppView(app) {
     heading(`This is the ${APPS[app].name}`),
     p(
       app === 'console'
-        ? 'You are signed in with a licensee account. The console is only for the M-PACT licensing body.'
-        : 'You are signed in with a licensing body account. The portal is for licensed organisations.',
+        ? 'You are signed in with a licensee account. The console is only for the M-PACT licensing body and commissioners.'
+        : s?.role === 'commissioner'
+          ? 'You are signed in with a commissioner’s account. Commissioners read the delivery briefing in the console.'
+          : 'You are signed in with a licensing body account. The portal is for licensed organisations.',
     ),
     other
       ? p(h('a', { class: 'govuk-link', href: APPS[other].path, id: 'other-app', text: `Go to the ${APPS[other].name}` }))
