@@ -202,6 +202,19 @@ test('the licensing body chooses Medway and gets the exact figures, then the who
     assert.equal(previous.length, 5);
     assert.deepEqual(previous[0], ['Programme runs completed', '7', '0'], 'no demo run ended in the two years before');
     await view(page, 'licensing-body-national');
+
+    // More runs than a paper holds are counted by area instead (the rule on three made-up runs).
+    const byArea = await page.evaluate(async () => {
+      const { runsByArea } = await import('/assets/js/app/briefing.mjs');
+      const run = (area, ends, status, started, completed) => ({ local_authority: area ? { code: 'X', name: area } : null, ends_on: ends, status, families_started: started, families_completed: completed });
+      const el = runsByArea([run('Medway', '2026-02-01', 'completed', 7, 6), run('Medway', '2026-05-01', 'completed', 5, null), run('Medway', '2026-09-01', 'running', null, null), run(null, '2026-03-01', 'completed', 8, 8)]);
+      return [el.querySelector('caption').textContent, ...[...el.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent).join('|'))];
+    });
+    assert.deepEqual(byArea, [
+      'Programme runs by area (4 runs in 2 areas: choose an area to list its runs)',
+      'Medway|2|1|1 February 2026|1 September 2026|12|withheld',
+      'Not known|1|0|1 March 2026|1 March 2026|8|8',
+    ]);
   }));
 
 test('a licensee sees the briefing of its own runs, exactly', () =>

@@ -18,6 +18,7 @@ const NUMBER = new Intl.NumberFormat('en-GB');
 const DECIMAL = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const GBP = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP', maximumFractionDigits: 0 });
 const PERCENT = new Intl.NumberFormat('en-GB', { style: 'percent', maximumFractionDigits: 0 });
+const MAX_RUNS_LISTED = 60;
 
 // Chart.js as the console's page loads it; the portal's page does not, so it is loaded here (a
 // script from this site, as the CSP allows) the first time a briefing is drawn there.
@@ -126,6 +127,37 @@ function twoLevel(b, path, rowName, colName, sup) {
 function oneLevel(b, label, name) {
   const keys = Object.keys(b ?? {}).sort((x, y) => (b[y] ?? -1) - (b[x] ?? -1));
   return { labels: keys.map(name), series: [{ label, data: keys.map((k) => b[k]) }] };
+}
+
+// The runs counted by area: runs completed and in progress, their first and last end dates and
+// families (a sum with a withheld run's figure in it is withheld).
+export function runsByArea(items) {
+  const areas = new Map();
+  items.forEach((x) => {
+    const key = x.local_authority?.name ?? 'Not known';
+    const a = areas.get(key) ?? { done: 0, running: 0, first: x.ends_on, last: x.ends_on, started: 0, completed: 0 };
+    if (x.status === 'completed') {
+      a.done++;
+      for (const [k, f] of [['started', 'families_started'], ['completed', 'families_completed']]) {
+        a[k] = a[k] === null || typeof x[f] !== 'number' ? null : a[k] + x[f];
+      }
+    } else {
+      a.running++;
+    }
+    a.first = x.ends_on < a.first ? x.ends_on : a.first;
+    a.last = x.ends_on > a.last ? x.ends_on : a.last;
+    areas.set(key, a);
+  });
+  const show = (v) => (v === null ? WITHHELD : NUMBER.format(v));
+  return table({
+    caption: `Programme runs by area (${NUMBER.format(items.length)} runs in ${NUMBER.format(areas.size)} areas: choose an area to list its runs)`,
+    captionSize: 's',
+    head: ['Area', 'Runs completed', 'Runs in progress', 'First ended', 'Last ended', 'Families started', 'Families completed'],
+    numeric: [1, 2, 5, 6],
+    rows: [...areas]
+      .sort((x, y) => x[0].localeCompare(y[0]))
+      .map(([name, a]) => Object.assign([name, NUMBER.format(a.done), NUMBER.format(a.running), date(a.first), date(a.last), show(a.started), show(a.completed)], { rowHeader: true })),
+  });
 }
 
 // The headline figures, each as a large number with its label.
@@ -326,28 +358,28 @@ function briefing(r, { audience, from, to, names, picked, query }) {
     nodes.push(t);
   }
 
-  // The runs.
-  nodes.push(
-    h2('Where and when M-PACT ran'),
-    table({
-      caption: `Programme runs (${r.runs.items.length})`,
-      captionSize: 's',
-      head: ['Organisation', 'Site', 'Area', 'Started', 'Ended', 'Variant', 'Status', 'Families started', 'Families completed'],
-      numeric: [7, 8],
-      empty: 'No programme run ended in this period.',
-      rows: r.runs.items.map((x, i) => [
-        x.organisation_name,
-        x.site_name,
-        x.local_authority?.name ?? 'Not known',
-        date(x.starts_on),
-        date(x.ends_on),
-        words(x.variant),
-        x.status === 'running' ? 'In progress' : words(x.status),
-        x.status === 'completed' ? n(x.families_started, `runs.items.${i}.families_started`) : '',
-        x.status === 'completed' ? n(x.families_completed, `runs.items.${i}.families_completed`) : '',
-      ]),
-    }),
-  );
+  // The runs: listed one by one, or, when there are more than a paper can hold, by area (the
+  // list of each area is one choice away).
+  const items = r.runs.items;
+  const runList = table({
+    caption: `Programme runs (${items.length})`,
+    captionSize: 's',
+    head: ['Organisation', 'Site', 'Area', 'Started', 'Ended', 'Variant', 'Status', 'Families started', 'Families completed'],
+    numeric: [7, 8],
+    empty: 'No programme run ended in this period.',
+    rows: items.map((x, i) => [
+      x.organisation_name,
+      x.site_name,
+      x.local_authority?.name ?? 'Not known',
+      date(x.starts_on),
+      date(x.ends_on),
+      words(x.variant),
+      x.status === 'running' ? 'In progress' : words(x.status),
+      x.status === 'completed' ? n(x.families_started, `runs.items.${i}.families_started`) : '',
+      x.status === 'completed' ? n(x.families_completed, `runs.items.${i}.families_completed`) : '',
+    ]),
+  });
+  nodes.push(h2('Where and when M-PACT ran'), items.length <= MAX_RUNS_LISTED ? runList : runsByArea(items));
 
   // Families: referred to completed.
   nodes.push(
