@@ -203,6 +203,15 @@ test('the licensing body chooses Medway and gets the exact figures, then the who
     assert.deepEqual(previous[0], ['Programme runs completed', '7', '0'], 'no demo run ended in the two years before');
     await view(page, 'licensing-body-national');
 
+    // One organisation, chosen by name.
+    await page.locator('#f-organisation_id').selectOption({ label: 'Manchester Families First' });
+    await page.getByRole('button', { name: 'Show briefing' }).click();
+    await page.locator('h1', { hasText: 'M-PACT in Manchester Families First' }).waitFor();
+    const one = await headlines(page);
+    assert.equal(one['Programme runs completed'], '1');
+    assert.equal(one['Families started'], '6');
+    assert.ok((await rows(page, 'Programme runs (1)')).every((r) => r[0] === 'Manchester Families First'));
+
     // More runs than a paper holds are counted by area instead (the rule on three made-up runs).
     const byArea = await page.evaluate(async () => {
       const { runsByArea } = await import('/assets/js/app/briefing.mjs');

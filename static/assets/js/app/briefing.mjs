@@ -191,10 +191,18 @@ export function briefingView(audience) {
     const chart = loadChart();
     const refs = audience === 'commissioner' ? Promise.resolve([]) : get('/v1/reference-items').then((d) => d.items ?? []).catch(() => []);
     // (A commissioner may not read the reference list: its codes read as words.)
-    // The licensing body chooses among the districts that have runs and among the organisations.
+    // The licensing body chooses among the districts that hold a site and among the organisations.
     const choices =
       audience === 'licensing_body'
-        ? Promise.all([get('/v1/reports/delivery'), getAll('/v1/organisations', {}, 500)])
+        ? Promise.all([getAll('/v1/locations', {}, 2000), getAll('/v1/organisations', {}, 1000)]).then(([sites, orgs]) => {
+            const areas = new Map();
+            for (const l of sites) {
+              if (l.local_authority) {
+                areas.set(l.local_authority.code, l.local_authority.name);
+              }
+            }
+            return { areas, orgs };
+          })
         : Promise.resolve(null);
     let report;
     try {
@@ -226,14 +234,13 @@ function chooser(audience, { from, to, query }, picked) {
     { name: 'to', label: 'Runs ending up to', type: 'date', value: to, width: 'govuk-input--width-10' },
   ];
   if (audience === 'licensing_body' && picked) {
-    const [all, orgs] = picked;
-    const areas = new Map();
-    for (const r of all.runs.items) {
-      if (r.local_authority) {
-        areas.set(r.local_authority.code, r.local_authority.name);
+    const { areas, orgs } = picked;
+    const chosen = (query.local_authority ?? '').split(',').filter(Boolean);
+    for (const code of chosen) {
+      if (!areas.has(code)) {
+        areas.set(code, code);
       }
     }
-    const chosen = (query.local_authority ?? '').split(',').filter(Boolean);
     specs.push(
       {
         name: 'local_authority',
@@ -241,7 +248,7 @@ function chooser(audience, { from, to, query }, picked) {
         hint: 'Leave all unticked for the whole programme',
         type: 'checkboxes',
         small: true,
-        options: [...areas].sort((a, b) => a[1].localeCompare(b[1])).map(([code, name]) => ({ value: code, text: `${name} (${code})` })),
+        options: [...areas].sort((a, b) => a[1].localeCompare(b[1])).map(([code, name]) => ({ value: code, text: name === code ? code : `${name} (${code})` })),
         value: chosen,
       },
       {
@@ -283,11 +290,10 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   if (audience === 'licensing_body' && (query.local_authority || query.organisation_id)) {
     const parts = [];
     if (query.local_authority) {
-      const areaNames = new Map(picked?.[0].runs.items.filter((x) => x.local_authority).map((x) => [x.local_authority.code, x.local_authority.name]));
-      parts.push(query.local_authority.split(',').map((c) => areaNames.get(c) ?? c).join(', '));
+      parts.push(query.local_authority.split(',').map((c) => picked?.areas.get(c) ?? c).join(', '));
     }
     if (query.organisation_id) {
-      parts.push(picked?.[1].find((o) => o.id === query.organisation_id)?.name ?? 'one organisation');
+      parts.push(picked?.orgs.find((o) => o.id === query.organisation_id)?.name ?? 'one organisation');
     }
     subject = parts.join('; ');
   } else if (audience === 'licensing_body') {
