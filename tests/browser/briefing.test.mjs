@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import * as lib from './lib.mjs';
-import { apiAs, daysFromNow, signIn, url, withBrowser } from './lib.mjs';
+import { apiAs, daysFromNow, forgiveFailedRequests, signIn, url, withBrowser } from './lib.mjs';
 
 const view = (page, name) => lib.view(page, 'briefing', name);
 
@@ -202,6 +202,19 @@ test('the licensing body chooses Medway and gets the exact figures, then the who
     assert.equal(previous.length, 5);
     assert.deepEqual(previous[0], ['Programme runs completed', '7', '0'], 'no demo run ended in the two years before');
     await view(page, 'licensing-body-national');
+
+    // A period that ends before it starts: refused, with the message by the field.
+    await page.locator('#f-from').fill(TO);
+    await page.locator('#f-to').fill(FROM);
+    await page.getByRole('button', { name: 'Show briefing' }).click();
+    const problem = page.locator('.govuk-error-summary');
+    await problem.waitFor();
+    assert.equal(forgiveFailedRequests(page, [400]), 1);
+    assert.match(await problem.textContent(), /The end of the period must be on or after its start/);
+    assert.equal(await problem.locator('a[href="#f-to"]').count(), 1);
+    await view(page, 'licensing-body-refused');
+    await page.locator('#f-from').fill(FROM);
+    await page.locator('#f-to').fill(TO);
 
     // One organisation, chosen by name.
     await page.locator('#f-organisation_id').selectOption({ label: 'Manchester Families First' });

@@ -8,7 +8,7 @@
 // Each chart (Chart.js, drawn on a canvas hidden from assistive technology) is followed by a
 // GOV.UK table of the same figures.
 import { ApiError, get, getAll } from './api.mjs';
-import { form } from './forms.mjs';
+import { form, showProblem } from './forms.mjs';
 import { hashWith, navigate, render, stale } from './router.mjs';
 import { button, date, h, h2, heading, inset, p, summaryList, table, today, words } from './ui.mjs';
 
@@ -208,8 +208,15 @@ export function briefingView(audience) {
     try {
       report = await get('/v1/reports/delivery', filter);
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {
-        render('Briefing', heading('Delivery briefing'), p(err.problem.detail ?? 'Check the period and try again.'), chooser(audience, { from, to, query }, await choices));
+      if (err instanceof ApiError && err.status === 400) {
+        // The service names the field it refuses ("to: on or after from"): shown by that field.
+        const picked = await choices;
+        if (stale(gen)) return;
+        const choose = chooser(audience, { from, to, query }, picked);
+        render('Delivery briefing', heading('Delivery briefing'), choose);
+        const [, name, detail] = /^(\w+): (.*)$/.exec(err.problem.detail ?? '') ?? [];
+        const says = { to: 'The end of the period must be on or after its start', from: 'Enter the start of the period as a date', organisation_id: 'Choose an organisation from the list' };
+        showProblem(choose.querySelector('form'), new ApiError(422, { errors: [{ field: name ?? 'from', detail: says[name] ?? detail ?? err.message }] }), { describe: (e) => e.detail });
         return;
       }
       throw err;
