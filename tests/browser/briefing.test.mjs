@@ -146,6 +146,7 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
     for (const want of ['M-PACT in Medway', 'Programme runs completed', 'Families started', 'Families completed', '13', '11', '£980', '£2.26 per £1', 'fewer than 5', 'withheld', 'Estimate']) {
       assert.ok(text.includes(want), `the PDF has "${want}"`);
     }
+    assert.match(text, /Page 1 of \d+/, 'numbered pages');
     for (const unwanted of ['Sign out', 'Show briefing', 'Print or save as PDF', 'Skip to main content', 'API documentation', 'Runs ending from', 'Beta']) {
       assert.ok(!text.includes(unwanted), `the PDF has no "${unwanted}"`);
     }
