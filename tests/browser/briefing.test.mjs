@@ -226,6 +226,14 @@ test('the licensing body chooses Medway and gets the exact figures, then the who
     assert.equal(one['Families started'], '6');
     assert.ok((await rows(page, 'Programme runs (1)')).every((r) => r[0] === 'Manchester Families First'));
 
+    // One variant: the aftercare run only (Leeds, 5 families).
+    await page.locator('#f-organisation_id').selectOption({ label: 'Any organisation' });
+    await page.locator('#f-variant').selectOption({ label: 'Aftercare' });
+    await page.getByRole('button', { name: 'Show briefing' }).click();
+    await page.locator('h1', { hasText: 'M-PACT in the whole programme (aftercare variant)' }).waitFor();
+    assert.equal((await headlines(page))['Families started'], '5');
+    await page.locator('#f-variant').selectOption({ label: 'Every variant' });
+
     // More runs than a paper holds are counted by area instead (the rule on three made-up runs).
     const byArea = await page.evaluate(async () => {
       const { runsByArea } = await import('/assets/js/app/briefing.mjs');

@@ -184,6 +184,9 @@ export function briefingView(audience) {
     const from = /^\d{4}-\d{2}-\d{2}$/.test(query.from ?? '') ? query.from : period.from;
     const to = /^\d{4}-\d{2}-\d{2}$/.test(query.to ?? '') ? query.to : period.to;
     const filter = { from, to };
+    if (audience !== 'commissioner') {
+      filter.variant = query.variant;
+    }
     if (audience === 'licensing_body') {
       filter.local_authority = query.local_authority;
       filter.organisation_id = query.organisation_id;
@@ -191,19 +194,21 @@ export function briefingView(audience) {
     const chart = loadChart();
     const refs = audience === 'commissioner' ? Promise.resolve([]) : get('/v1/reference-items').then((d) => d.items ?? []).catch(() => []);
     // (A commissioner may not read the reference list: its codes read as words.)
-    // The licensing body chooses among the districts that hold a site and among the organisations.
+    // The licensing body chooses among the districts that hold a site and among the organisations;
+    // it and a licensee may choose a variant of the programme.
+    const variants = audience === 'commissioner' ? Promise.resolve(null) : get('/v1/programme-variants').then((d) => d.items ?? []).catch(() => null);
     const choices =
       audience === 'licensing_body'
-        ? Promise.all([getAll('/v1/locations', {}, 2000), getAll('/v1/organisations', {}, 1000)]).then(([sites, orgs]) => {
+        ? Promise.all([getAll('/v1/locations', {}, 2000), getAll('/v1/organisations', {}, 1000), variants]).then(([sites, orgs, vs]) => {
             const areas = new Map();
             for (const l of sites) {
               if (l.local_authority) {
                 areas.set(l.local_authority.code, l.local_authority.name);
               }
             }
-            return { areas, orgs };
+            return { areas, orgs, variants: vs };
           })
-        : Promise.resolve(null);
+        : variants.then((vs) => ({ variants: vs }));
     let report;
     try {
       report = await get('/v1/reports/delivery', filter);
@@ -267,6 +272,15 @@ function chooser(audience, { from, to, query }, picked) {
       },
     );
   }
+  if (picked?.variants?.length) {
+    specs.push({
+      name: 'variant',
+      label: 'Variant of the programme',
+      type: 'select',
+      options: [{ value: '', text: 'Every variant' }, ...picked.variants.map((x) => ({ value: x.code, text: words(x.code) }))],
+      value: query.variant ?? '',
+    });
+  }
   const f = form({
     specs,
     submit: 'Show briefing',
@@ -279,6 +293,9 @@ function chooser(audience, { from, to, query }, picked) {
       }
       if (v.organisation_id) {
         q.organisation_id = v.organisation_id;
+      }
+      if (v.variant) {
+        q.variant = v.variant;
       }
       navigate(hashWith('/briefing', q));
     },
@@ -310,13 +327,14 @@ function briefing(r, { audience, from, to, names, picked, query }) {
     const areas = [...new Set(r.runs.items.map((x) => x.local_authority?.name).filter(Boolean))];
     subject = audience === 'licensee' ? (orgs[0] ?? 'your organisation') : areas.length ? areas.join(', ') : 'your areas';
   }
+  const variant = audience !== 'commissioner' && query.variant ? ` (${words(query.variant).toLowerCase()} variant)` : '';
 
   nodes.push(
     h(
       'h1',
       { class: 'govuk-heading-l', tabindex: '-1' },
       h('span', { class: 'govuk-caption-l', text: 'M-PACT delivery briefing' }),
-      `M-PACT in ${subject}`,
+      `M-PACT in ${subject}${variant}`,
     ),
     p(`Programme runs ending from ${date(from)} to ${date(to)}. Figures count the runs completed in that period; runs still in progress are listed but not counted.`),
     p(h('span', { class: 'govuk-body-s', text: `Prepared on ${date(today())} from the M-PACT Registry.` })),
