@@ -306,6 +306,12 @@ function chooser(audience, { from, to, query }, picked) {
 function briefing(r, { audience, from, to, names, picked, query }) {
   const sup = new Set(r.suppressed ?? []);
   const n = (v, path) => figure(v, path, sup);
+  // A ratio the service left out (null) because a figure it is made from is withheld reads
+  // "withheld"; one with nothing to divide by reads "none".
+  const fromWithheld = (...paths) => paths.some((x) => sup.has(x) || [...sup].some((y) => y.startsWith(`${x}.`)));
+  const famWithheld = fromWithheld('families.started', 'families.completed');
+  const rate = (v, withheld, fmt = pct) => (v === null || v === undefined ? (withheld ? WITHHELD : 'none') : fmt(v));
+  const maleWithheld = fromWithheld('adults.total') || Object.keys(r.adults.by_relationship ?? {}).some((k) => sup.has(`adults.by_relationship.${k}.male`));
   const charts = [];
   const nodes = [];
 
@@ -363,8 +369,8 @@ function briefing(r, { audience, from, to, names, picked, query }) {
       ['Families completed', n(fam.completed, 'families.completed'), fam.completion_rate !== null ? `${pct(fam.completion_rate)} of those who started` : null],
       ['Adults and children taking part', adultsChildren === null ? (sup.has('adults.total') || sup.has('children.total') ? WITHHELD : 'none') : NUMBER.format(adultsChildren)],
       ['Sessions delivered', r.sessions.delivered_rate !== null ? pct(r.sessions.delivered_rate) : 'none', r.sessions.planned ? `${n(r.sessions.delivered, 'sessions.delivered')} of ${n(r.sessions.planned, 'sessions.planned')} planned` : null],
-      ['Cost per family completed', money(r.cost.per_family_completed_gbp)],
-      ['Social return (estimate)', r.sroi.ratio !== null ? `£${DECIMAL.format(r.sroi.ratio)} per £1` : 'none', 'An estimate: see “Cost and value”'],
+      ['Cost per family completed', rate(r.cost.per_family_completed_gbp, famWithheld, money)],
+      ['Social return (estimate)', rate(r.sroi.ratio, famWithheld, (x) => `£${DECIMAL.format(x)} per £1`), 'An estimate: see “Cost and value”'],
     ]),
   );
 
@@ -420,8 +426,8 @@ function briefing(r, { audience, from, to, names, picked, query }) {
       ['Assessed', n(fam.assessed, 'families.assessed')],
       ['Started', n(fam.started, 'families.started')],
       ['Completed', n(fam.completed, 'families.completed')],
-      ['Completion rate', pct(fam.completion_rate)],
-      ['Places filled', fam.places_filled !== null ? `${pct(fam.places_filled)} of ${n(fam.capacity, 'families.capacity')} places` : 'none'],
+      ['Completion rate', rate(fam.completion_rate, famWithheld)],
+      ['Places filled', fam.places_filled !== null ? `${pct(fam.places_filled)} of ${n(fam.capacity, 'families.capacity')} places` : rate(null, fromWithheld('families.started'))],
     ]),
   );
 
@@ -434,7 +440,7 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   charts.push(a, c);
   nodes.push(
     h2('Who came'),
-    p(`${n(r.adults.total, 'adults.total')} adults and ${n(r.children.total, 'children.total')} children took part.${r.adults.male_share !== null ? ` ${pct(r.adults.male_share)} of the adults were men.` : ''}`),
+    p(`${n(r.adults.total, 'adults.total')} adults and ${n(r.children.total, 'children.total')} children took part.${r.adults.male_share !== null ? ` ${pct(r.adults.male_share)} of the adults were men.` : maleWithheld ? ' The share of men among the adults is withheld.' : ''}`),
     a.fig,
     c.fig,
   );
@@ -545,9 +551,9 @@ function briefing(r, { audience, from, to, names, picked, query }) {
     h2('Cost and value'),
     summaryList([
       ['Total cost', r.cost.total_gbp !== null ? `${money(r.cost.total_gbp)} (${NUMBER.format(r.cost.costed_runs ?? 0)} run${r.cost.costed_runs === 1 ? '' : 's'} with a cost recorded)` : 'none'],
-      ['Cost per family started', money(r.cost.per_family_started_gbp)],
-      ['Cost per family completed', money(r.cost.per_family_completed_gbp)],
-      ['Social return on investment (estimate)', r.sroi.ratio !== null ? `Estimate: £${DECIMAL.format(r.sroi.ratio)} saved for every £1 spent` : 'Estimate: none (no costed run, or withheld)'],
+      ['Cost per family started', rate(r.cost.per_family_started_gbp, famWithheld, money)],
+      ['Cost per family completed', rate(r.cost.per_family_completed_gbp, famWithheld, money)],
+      ['Social return on investment (estimate)', `Estimate: ${rate(r.sroi.ratio, famWithheld, (x) => `£${DECIMAL.format(x)} saved for every £1 spent`)}`],
       ['How the estimate is made', `${prm.savings_per_family_gbp !== undefined ? money(prm.savings_per_family_gbp) : 'A saving'} per family completed${prm.source ? `, from ${prm.source}` : ''}${prm.year ? ` (${prm.year})` : ''}, times the families completed in the runs with a cost, divided by their cost.`],
     ]),
     p('The social return is an estimate, not a measured saving: it applies a saving per family from an earlier study to the families who completed.'),
