@@ -75,8 +75,12 @@ async function chartsHaveTables(page) {
   return drawn;
 }
 
+// Opens the briefing of the demo period and waits until it is drawn (its period in words).
+const LONG = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 async function openBriefing(page, app) {
   await page.goto(url(`/${app}#/briefing?from=${FROM}&to=${TO}`));
+  const period = `Programme runs ending from ${LONG.format(new Date(`${FROM}T00:00:00Z`))} to ${LONG.format(new Date(`${TO}T00:00:00Z`))}.`;
+  await page.locator('main p', { hasText: period }).waitFor();
   await page.locator('.app-headline').first().waitFor();
 }
 
@@ -135,6 +139,14 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
     assert.ok((await chartsHaveTables(page)) >= 4);
     assert.equal(await page.locator('figure', { hasText: 'Where referrals came from' }).locator('canvas').count(), 0, 'every referral count is withheld');
     await view(page, 'commissioner');
+
+    // A period without a completed run says so instead of a page of empty figures.
+    await page.goto(url('/console#/briefing?from=2001-01-01&to=2001-12-31'));
+    await page.locator('.govuk-inset-text', { hasText: 'No programme run was completed in this period' }).waitFor();
+    assert.equal(await page.locator('figure').count(), 0);
+    assert.equal(await page.locator('h1').textContent(), 'M-PACT delivery briefingM-PACT in your areas');
+    await view(page, 'commissioner-empty');
+    await openBriefing(page, 'console');
 
     // Printed: an A4 paper with the figures as text and no navigation, header, footer or form.
     const file = path.join(process.env.SCREENSHOT_DIR, 'commissioner-briefing.pdf');

@@ -418,6 +418,12 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   });
   nodes.push(h2('Where and when M-PACT ran'), items.length <= MAX_RUNS_LISTED ? runList : runsByArea(items));
 
+  if (r.runs.completed === 0) {
+    // Nothing completed: no figures to report (the runs in progress, if any, are listed above).
+    nodes.push(inset('No programme run was completed in this period, so there are no figures to report. Choose a longer or earlier period.'));
+    return { nodes, charts, subject };
+  }
+
   // Families: referred to completed.
   nodes.push(
     h2('Families'),
