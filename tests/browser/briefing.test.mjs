@@ -136,7 +136,8 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
     const cost = await page.locator('.govuk-summary-list', { hasText: 'Social return on investment' }).textContent();
     assert.match(cost, /Estimate: £2\.26 saved for every £1 spent/);
     assert.match(cost, /£2,213 per family completed, from M-PACT independent social return on investment study.*\(2014\)/);
-    assert.ok((await chartsHaveTables(page)) >= 4);
+    const drawn = await chartsHaveTables(page);
+    assert.ok(drawn >= 4, `charts drawn: ${drawn}`);
     assert.equal(await page.locator('figure', { hasText: 'Where referrals came from' }).locator('canvas').count(), 0, 'every referral count is withheld');
     await view(page, 'commissioner');
 
@@ -159,6 +160,9 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
       assert.ok(text.includes(want), `the PDF has "${want}"`);
     }
     assert.match(text, /Page 1 of \d+/, 'numbered pages');
+    // Every chart drawn on the screen is on the paper (Chromium prints a canvas as an image).
+    const images = execFileSync('pdfimages', ['-list', file], { encoding: 'utf8' }).split('\n').filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l));
+    assert.equal(images.length, drawn, 'one image a chart');
     for (const unwanted of ['Sign out', 'Show briefing', 'Print or save as PDF', 'Skip to main content', 'API documentation', 'Runs ending from', 'Beta']) {
       assert.ok(!text.includes(unwanted), `the PDF has no "${unwanted}"`);
     }
@@ -211,6 +215,13 @@ test('the licensing body chooses Medway and gets the exact figures, then the who
     assert.equal(all['Families started'], '47');
     assert.equal(all['Families completed'], '40');
     assert.equal(all['Adults and children taking part'], '145');
+    const file = path.join(process.env.SCREENSHOT_DIR, 'national-briefing.pdf');
+    await page.pdf({ path: file, preferCSSPageSize: true, printBackground: true });
+    const paper = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+    for (const want of ['M-PACT in the whole programme', 'Families started', '47', '40', '145', 'Social return (estimate)']) {
+      assert.ok(paper.includes(want), `the national PDF has "${want}"`);
+    }
+    assert.ok(!/withheld/i.test(paper), 'nothing withheld from the licensing body');
     const previous = await rows(page, 'Compared with the previous period of the same length');
     assert.equal(previous.length, 5);
     assert.deepEqual(previous[0], ['Programme runs completed', '7', '0'], 'no demo run ended in the two years before');
