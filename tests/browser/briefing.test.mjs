@@ -123,6 +123,9 @@ test('a commissioner for Medway sees only the briefing, with small numbers withh
     assert.deepEqual(adults.Mother, ['8', '0'], 'female, male');
     assert.deepEqual(adults.Father, ['0', 'withheld']);
     assert.ok((await rows(page, 'Where referrals came from: figures')).every((r) => r[1] === 'withheld'));
+    const ages = await rows(page, 'Children by age: figures');
+    assert.deepEqual(ages.map((r) => r[0]), ['8 to 11', '12 to 14', '15 to 17'], 'youngest first');
+    assert.deepEqual(ages[0], ['8 to 11', 'withheld', '6'], 'female, male');
     assert.match(await page.locator('main').textContent(), /17 adults and 22 children took part\./);
     assert.match(await page.locator('main').textContent(), /The share of men among the adults is withheld\./, 'the share of men would give a withheld count back');
     // The runs in Medway only, with their dates.

@@ -50,9 +50,15 @@ const pct = (v) => (v === null || v === undefined ? 'none' : PERCENT.format(v));
 const money = (v) => (v === null || v === undefined ? 'none' : GBP.format(v));
 
 // A code's name from the reference list, else the code in words ("8_11" -> "8 to 11").
+// name.order(kind, codes) sorts codes as the reference list orders them (else age bands by their
+// first age, the rest by code).
 function namer(items) {
   const names = new Map(items.map((i) => [`${i.kind}:${i.code}`, i.name]));
-  return (kind, code) => names.get(`${kind}:${code}`) ?? (/^\d+_\d+$/.test(code) ? code.replace('_', ' to ') : words(code));
+  const positions = new Map(items.map((i) => [`${i.kind}:${i.code}`, i.position ?? 0]));
+  const name = (kind, code) => names.get(`${kind}:${code}`) ?? (/^\d+_\d+$/.test(code) ? code.replace('_', ' to ') : words(code));
+  const rank = (kind, code) => positions.get(`${kind}:${code}`) ?? (/^\d+_/.test(code) ? Number.parseInt(code, 10) : Number.MAX_SAFE_INTEGER);
+  name.order = (kind, codes) => [...codes].sort((a, b) => rank(kind, a) - rank(kind, b) || a.localeCompare(b));
+  return name;
 }
 
 // A chart with its table: rows are categories, series the columns. Values null are withheld (left
@@ -115,12 +121,12 @@ function chartWithTable({ id, title, rowHead, labels, series, stacked = false, h
 }
 
 // A two-level breakdown {row: {col: n}} as labels and series, with the withheld cells' paths.
-function twoLevel(b, path, rowName, colName, sup) {
-  const rows = Object.keys(b ?? {});
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(b[r] ?? {})))].sort();
+function twoLevel(b, path, names, rowKind, colKind, sup) {
+  const rows = names.order(rowKind, Object.keys(b ?? {}));
+  const cols = names.order(colKind, new Set(rows.flatMap((r) => Object.keys(b[r] ?? {}))));
   return {
-    labels: rows.map((r) => rowName(r)),
-    series: cols.map((c) => ({ label: colName(c), data: rows.map((r) => b[r]?.[c] ?? (sup.has(`${path}.${r}.${c}`) ? null : 0)) })),
+    labels: rows.map((r) => names(rowKind, r)),
+    series: cols.map((c) => ({ label: names(colKind, c), data: rows.map((r) => b[r]?.[c] ?? (sup.has(`${path}.${r}.${c}`) ? null : 0)) })),
   };
 }
 
@@ -438,9 +444,8 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   );
 
   // Who came.
-  const gender = (c) => names('gender', c);
-  const adults = twoLevel(r.adults.by_relationship, 'adults.by_relationship', (c) => names('carer_relationship', c), gender, sup);
-  const children = twoLevel(r.children.by_age_band, 'children.by_age_band', (c) => names('age_band', c), gender, sup);
+  const adults = twoLevel(r.adults.by_relationship, 'adults.by_relationship', names, 'carer_relationship', 'gender', sup);
+  const children = twoLevel(r.children.by_age_band, 'children.by_age_band', names, 'age_band', 'gender', sup);
   const a = chartWithTable({ id: 'adults', title: 'Adults by relationship to the child', rowHead: 'Relationship', ...adults, stacked: true, horizontal: true });
   const c = chartWithTable({ id: 'children', title: 'Children by age', rowHead: 'Age', ...children, stacked: true });
   charts.push(a, c);
@@ -522,7 +527,7 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   }
 
   // Feedback.
-  const statements = Object.keys(r.feedback ?? {});
+  const statements = names.order('feedback_statement', Object.keys(r.feedback ?? {}));
   const shown = statements.filter((s) => r.feedback[s].shares);
   const fb = chartWithTable({
     id: 'feedback',
