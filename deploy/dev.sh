@@ -26,7 +26,7 @@ PACKAGES=(
     postgresql-15 postgresql-contrib
     valgrind curl ca-certificates clang-format-14
     nginx-light openssl
-    chromium fonts-liberation systemd
+    chromium fonts-liberation systemd poppler-utils
 )
 
 say()

@@ -6,7 +6,7 @@ import { render } from './router.mjs';
 import { banner, button, h, heading, link, p } from './ui.mjs';
 
 const APPS = {
-  console: { path: '/console', name: 'licensing body console', roles: ['admin'] },
+  console: { path: '/console', name: 'licensing body console', roles: ['admin', 'commissioner'] },
   portal: { path: '/portal', name: 'licensee portal', roles: ['org_admin', 'org_staff'] },
 };
 
@@ -55,7 +55,7 @@ export function signInView(app, onSignedIn, { expired = false } = {}) {
     'Sign in',
     heading(`Sign in to the ${APPS[app].name}`),
     expired ? p('Your session has ended. Sign in again to carry on.') : null,
-    p(app === 'console' ? 'For the M-PACT licensing body’s staff.' : 'For staff of organisations licensed to deliver M-PACT.'),
+    p(app === 'console' ? 'For the M-PACT licensing body’s staff, and for commissioners reading the delivery briefing for their areas.' : 'For staff of organisations licensed to deliver M-PACT.'),
     f,
   );
 }
@@ -69,8 +69,10 @@ export function wrongAppView(app) {
     heading(`This is the ${APPS[app].name}`),
     p(
       app === 'console'
-        ? 'You are signed in with a licensee account. The console is only for the M-PACT licensing body.'
-        : 'You are signed in with a licensing body account. The portal is for licensed organisations.',
+        ? 'You are signed in with a licensee account. The console is only for the M-PACT licensing body and commissioners.'
+        : s?.role === 'commissioner'
+          ? 'You are signed in with a commissioner’s account. Commissioners read the delivery briefing in the console.'
+          : 'You are signed in with a licensing body account. The portal is for licensed organisations.',
     ),
     other
       ? p(h('a', { class: 'govuk-link', href: APPS[other].path, id: 'other-app', text: `Go to the ${APPS[other].name}` }))

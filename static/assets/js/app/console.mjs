@@ -1,7 +1,8 @@
 // console.mjs: the licensing body's console (role admin). Organisations and licences,
 // facilitators, training sessions and their outcomes, reports and the audit trail, all through
 // the /v1 API.
-import { api, ApiError, get, getAll } from './api.mjs';
+import { api, ApiError, get, getAll, session } from './api.mjs';
+import { briefingView } from './briefing.mjs';
 import { form, showProblem } from './forms.mjs';
 import { pagedTable } from './lists.mjs';
 import { hashWith, navigate, render, route, setFlash, stale } from './router.mjs';
@@ -57,6 +58,7 @@ function home() {
       item('#/facilitators', 'Facilitators', 'Search the register, see status history, change a status, check eligibility.'),
       item('#/training', 'Training sessions', 'Schedule sessions, enrol facilitators and record outcomes.'),
       item('#/reports', 'Reports', 'Practitioners trained, programme runs and families reached, and what expires soon.'),
+      item('#/briefing', 'Delivery briefing', 'What M-PACT delivered and achieved in an area, for an organisation or nationally, as a paper to print.'),
       item('#/audit', 'Audit trail', 'Who changed what, and when, for any record.'),
     ),
   );
@@ -771,29 +773,45 @@ function actorCell(a) {
 
 // Start -------------------------------------------------------------------------------------
 
+// A commissioner reads the briefing for its areas and nothing else (the API refuses it every
+// other route): its menu is the briefing alone, and every other address shows the briefing.
+const isCommissioner = () => session()?.role === 'commissioner';
+const adminBriefing = briefingView('licensing_body');
+const commissionerBriefing = briefingView('commissioner');
+const briefing = (ctx) => (isCommissioner() ? commissionerBriefing(ctx) : adminBriefing(ctx));
+const staffOnly = (view) => (ctx) => {
+  if (isCommissioner()) {
+    navigate('#/briefing');
+    return undefined;
+  }
+  return view(ctx);
+};
+const notCommissioner = (s) => s.role !== 'commissioner';
+
 startApp({
   app: 'console',
   service: 'Console',
   nav: [
-    { href: '#/organisations', text: 'Organisations' },
-    { href: '#/facilitators', text: 'Facilitators' },
-    { href: '#/training', text: 'Training' },
-    { href: '#/reports', text: 'Reports' },
-    { href: '#/audit', text: 'Audit trail' },
+    { href: '#/organisations', text: 'Organisations', show: notCommissioner },
+    { href: '#/facilitators', text: 'Facilitators', show: notCommissioner },
+    { href: '#/training', text: 'Training', show: notCommissioner },
+    { href: '#/reports', text: 'Reports', show: notCommissioner },
+    { href: '#/briefing', text: 'Briefing' },
+    { href: '#/audit', text: 'Audit trail', show: notCommissioner },
   ],
   routes: [
-    { path: '/', view: home },
-    { path: '/organisations', view: organisations },
-    { path: '/organisations/new', view: organisationNew },
-    { path: '/organisations/:id', view: organisation },
-    { path: '/licences/:id', view: licence },
-    { path: '/facilitators', view: facilitators },
-    { path: '/facilitators/:id', view: facilitator },
-    { path: '/training', view: trainingList },
-    { path: '/training/new', view: trainingNew },
-    { path: '/training/:id', view: trainingSession },
-    { path: '/reports', view: reports },
-    { path: '/audit', view: audit },
+    { path: '/', view: staffOnly(home) },
+    { path: '/organisations', view: staffOnly(organisations) },
+    { path: '/organisations/new', view: staffOnly(organisationNew) },
+    { path: '/organisations/:id', view: staffOnly(organisation) },
+    { path: '/licences/:id', view: staffOnly(licence) },
+    { path: '/facilitators', view: staffOnly(facilitators) },
+    { path: '/facilitators/:id', view: staffOnly(facilitator) },
+    { path: '/training', view: staffOnly(trainingList) },
+    { path: '/training/new', view: staffOnly(trainingNew) },
+    { path: '/training/:id', view: staffOnly(trainingSession) },
+    { path: '/reports', view: staffOnly(reports) },
+    { path: '/briefing', view: briefing },
+    { path: '/audit', view: staffOnly(audit) },
   ],
 });
-

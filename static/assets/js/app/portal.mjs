@@ -3,6 +3,7 @@
 // clients and webhooks, all through the /v1 API. org_staff only read, but for a run's delivery
 // record, which the API lets them keep: the write actions the API refuses them are hidden.
 import { api, ApiError, get, getAll, session } from './api.mjs';
+import { briefingView } from './briefing.mjs';
 import { form, showProblem, values } from './forms.mjs';
 import { pagedTable } from './lists.mjs';
 import { navigate, render, route, setFlash, stale } from './router.mjs';
@@ -1124,6 +1125,7 @@ startApp({
     { href: '#/staff', text: 'Staff' },
     { href: '#/sites', text: 'Sites' },
     { href: '#/runs', text: 'Programme runs' },
+    { href: '#/briefing', text: 'Briefing' },
     { href: '#/api-clients', text: 'API clients', show: (s) => s.role === 'org_admin' },
     { href: '#/webhooks', text: 'Webhooks', show: (s) => s.role === 'org_admin' },
   ],
@@ -1137,6 +1139,7 @@ startApp({
     { path: '/runs/new', view: runNew },
     { path: '/runs/:id', view: run },
     { path: '/runs/:id/delivery', view: delivery },
+    { path: '/briefing', view: briefingView('licensee') },
     { path: '/api-clients', view: clients },
     { path: '/webhooks', view: webhooks },
     { path: '/webhooks/:id', view: webhook },
