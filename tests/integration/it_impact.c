@@ -407,6 +407,31 @@ test_public_impact(void **state)
     it_expect(f->s, "GET", "/v1/public/impact?year=2024", NULL, NULL, 400);
 }
 
+/* The differences an attacker can take in one line of the commissioner's answer `seen`, against
+ * the exact answer `exact`: the cells at `paths` (the first the line's total) add up, so a line
+ * may not withhold exactly one of them, nor withhold cells whose exact values add up to 4 or
+ * less while showing any (each would be pinned down). */
+static void
+assert_line_safe(json_t *seen, json_t *exact, const char *const *paths, size_t n)
+{
+    size_t i, hidden = 0, shown = 0;
+    double sum = 0;
+
+    for (i = 0; i < n; i++) {
+        if (json_is_null(at(seen, paths[i]))) {
+            hidden++;
+            sum += json_number_value(at(exact, paths[i]));
+        } else {
+            shown++;
+            assert_near(at(seen, paths[i]), json_number_value(at(exact, paths[i])));
+        }
+    }
+    if (hidden == 1 || (hidden > 1 && shown > 0 && sum <= 4)) {
+        fail_msg("the line of %s gives a withheld value away (%zu withheld, adding up to %g)",
+                 paths[0], hidden, sum);
+    }
+}
+
 /* A commissioner for Medway (E06000035): made by the licensing body with its areas; sees only
  * the runs at Medway sites (R1, and R4 in progress; R3 before the period), with every count of
  * people from 1 to 4 withheld and, where a total would give a withheld count back, another with
@@ -503,11 +528,31 @@ test_commissioner(void **state)
     assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 0);
     assert_int_equal(json_array_size(at(r.json, "runs.items")), 0);
     it_resp_free(&r);
-    /* The licensing body's view of the same is exact. */
-    it_get(f->s, "/v1/reports/delivery?local_authority=E06000035&" PERIOD, f->admin, &r);
-    assert_near(at(r.json, "families.completed"), 4);
-    assert_int_equal(json_array_size(at(r.json, "suppressed")), 0);
-    it_resp_free(&r);
+    /* The licensing body's view of the same is exact; no line of the commissioner's gives a
+     * withheld count back. */
+    {
+        static const char *const lines[][5] = {
+            {"families.referred", "referrals_by_source.self", "referrals_by_source.school"},
+            {"adults.total", "adults.by_relationship.mother.female",
+             "adults.by_relationship.father.male"},
+            {"children.total", "children.by_age_band.8_11.female",
+             "children.by_age_band.8_11.male"},
+            {"families.completed", "runs.items.0.families_completed",
+             "series.0.families_completed"},
+            {"families.started", "runs.items.0.families_started", "series.0.families_started"},
+        };
+        struct it_resp e;
+
+        it_get(f->s, "/v1/reports/delivery?local_authority=E06000035&" PERIOD, f->admin, &e);
+        assert_near(at(e.json, "families.completed"), 4);
+        assert_int_equal(json_array_size(at(e.json, "suppressed")), 0);
+        it_get(f->s, "/v1/reports/delivery?" PERIOD, token, &r);
+        for (i = 0; i < IT_LEN(lines); i++) {
+            assert_line_safe(r.json, e.json, lines[i], 3);
+        }
+        it_resp_free(&r);
+        it_resp_free(&e);
+    }
     free(token);
 }
 
