@@ -1009,10 +1009,10 @@ pages_console(struct req *r)
 int
 pages_portal(struct req *r)
 {
-    static const char *const scripts[] = {"/assets/vendor/chart.umd.min.js", NULL};
+    /* No Chart.js here: the briefing (briefing.mjs) loads it when it is opened. */
     static const struct html_app app = {
         "Licensee portal", "/portal#/", "Licensee portal menu",      NULL,
-        needs_js,          scripts,     "/assets/js/app/portal.mjs",
+        needs_js,          NULL,        "/assets/js/app/portal.mjs",
     };
 
     return html_send_app(r, &app);
