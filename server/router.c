@@ -10,6 +10,7 @@
 
 #include <civetweb.h>
 
+#include "registry/areas.h"
 #include "registry/audit.h"
 #include "registry/auth.h"
 #include "registry/clients.h"
@@ -175,6 +176,8 @@ static const struct route routes[] = {
     ROUTE(GET, "/v1/programmes/{}/outcomes", outcomes_list, USER, "delivery:read", ROUTE_DB),
     ROUTE(GET, "/v1/programmes/{}/outcomes/{}", outcomes_get, USER, "delivery:read", ROUTE_DB),
     ROUTE(PUT, "/v1/programmes/{}/outcomes/{}", outcomes_put, USER, "delivery:write", ROUTE_DB),
+    RES_ROUTE(GET, "/v1/local-authorities", area_resource, LIST, USER, "delivery:read",
+        ROUTE_DB_READ | ROUTE_COMMISSIONER),
     RES_ROUTE(GET, "/v1/reference-items", refitem_resource, LIST, USER, "delivery:read",
         ROUTE_DB_READ | ROUTE_COMMISSIONER),
     RES_ROUTE(POST, "/v1/reference-items", refitem_resource, CREATE, ADMIN, NULL, ROUTE_DB),
@@ -232,11 +235,19 @@ router_stmts_check(void)
 }
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,     tokens_stmts,       users_stmts,    organisations_stmts, licences_stmts,
-    audit_stmts,      facilitators_stmts, courses_stmts,  training_stmts,      locations_stmts,
-    programmes_stmts, reports_stmts,      public_stmts,   openreferral_stmts,  postcodes_stmts,
-    clients_stmts,    webhooks_stmts,     variants_stmts, scheduler_stmts,     delivery_stmts,
-    outcomes_stmts,   refdata_stmts,      impact_stmts,   settings_stmts,      NULL,
+    health_stmts,       tokens_stmts,
+    users_stmts,        organisations_stmts,
+    licences_stmts,     audit_stmts,
+    facilitators_stmts, courses_stmts,
+    training_stmts,     locations_stmts,
+    programmes_stmts,   reports_stmts,
+    public_stmts,       openreferral_stmts,
+    postcodes_stmts,    clients_stmts,
+    webhooks_stmts,     variants_stmts,
+    scheduler_stmts,    delivery_stmts,
+    outcomes_stmts,     refdata_stmts,
+    impact_stmts,       settings_stmts,
+    areas_stmts,        NULL,
 };
 
 size_t

@@ -496,6 +496,7 @@ test_commissioner(void **state)
     }
     it_expect(f->s, "POST", "/v1/locations", token, "{}", 403);
     it_expect(f->s, "GET", "/v1/reference-items", token, NULL, 200); /* the names it reads by */
+    it_expect(f->s, "GET", "/v1/local-authorities", token, NULL, 200);
 
     it_get(f->s, "/v1/reports/delivery?" PERIOD, token, &r);
     it_assert_status(&r, 200);
@@ -556,6 +557,40 @@ test_commissioner(void **state)
     free(token);
 }
 
+/* The districts a filter or a commissioner's areas are chosen from, with their sites. */
+static void
+test_local_authorities(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *item;
+    size_t i;
+    int medway = 0;
+
+    PQclear(it_sql(f->s, "INSERT INTO local_authority VALUES ('E07000105', 'Ashford')"
+                         " ON CONFLICT DO NOTHING"));
+    it_get(f->s, "/v1/local-authorities", f->a_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(at(r.json, "items")), 3);
+    assert_string_equal(json_string_value(at(r.json, "items.0.name")), "Ashford");
+    json_array_foreach(at(r.json, "items"), i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "code")), "E06000035") == 0) {
+            assert_string_equal(json_string_value(json_object_get(item, "name")), "Medway");
+            assert_int_equal(json_integer_value(json_object_get(item, "sites")), 1);
+            medway = 1;
+        }
+    }
+    assert_true(medway);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/local-authorities?with_sites=true", f->a_admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(at(r.json, "items")), 2);
+    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/local-authorities?with_sites=maybe", f->a_admin, NULL, 400);
+    it_expect(f->s, "GET", "/v1/local-authorities", NULL, NULL, 401);
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
@@ -563,6 +598,7 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_district_filter),
           cmocka_unit_test(test_csv),
           cmocka_unit_test(test_bad_filters),
+          cmocka_unit_test(test_local_authorities),
           cmocka_unit_test(test_public_impact),
           cmocka_unit_test(test_commissioner),
           cmocka_unit_test(test_settings))
