@@ -130,15 +130,16 @@ read_or_problem(struct req *r, const char *const *params, PGresult **out)
     if (!validate_uuid(params[0])) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no programme run with id %s", params[0]);
     }
+    /* Before any SQL (bytes that are not UTF-8 would fail it); the code is shown only once it is
+     * known to be text of at most 40 characters. */
+    if (params[1] != NULL && !validate_text(params[1], 1, 40)) {
+        return problem_send(r, PROBLEM_NOT_FOUND, "no outcomes are recorded under that code");
+    }
     if ((status = http_exec_or_problem(r, "oc_get", 2, params, out)) != 0) {
         return status;
     }
     if (PQntuples(*out) == 0 || !resource_in_org(&r->principal, *out)) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no programme run with id %s", params[0]);
-    }
-    /* The code is shown only once it is known to be text of at most 40 characters. */
-    if (params[1] != NULL && !validate_text(params[1], 1, 40)) {
-        return problem_send(r, PROBLEM_NOT_FOUND, "no outcomes are recorded under that code");
     }
     if (params[1] != NULL && db_value(*out, 0, "measure_code") == NULL) {
         return problem_send(r, PROBLEM_NOT_FOUND, "no %s outcomes are recorded for this run",

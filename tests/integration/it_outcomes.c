@@ -628,6 +628,9 @@ test_rules(void **state)
     it_expect(f->s, "GET",
               it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/problem_severity", run.id)),
               f->a_admin, NULL, 404);
+    /* A code that is not UTF-8 is a 404 before any SQL (fuzz.http found a 500). */
+    it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/%%ff", run.id)),
+              f->a_admin, NULL, 404);
     /* A code of 31 characters and 61 bytes is named whole in the 404 detail. */
     {
         char code[256] = "a", *p;
