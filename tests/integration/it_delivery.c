@@ -194,38 +194,6 @@ run_row(struct fx *f, const char *run)
                        run);
 }
 
-/* The errors item of rule `rule`, or NULL. */
-static json_t *
-find_rule(const struct it_resp *r, const char *rule)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(json_object_get(r->json, "errors"), i, e)
-    {
-        if (it_jstr(e, "rule") != NULL && strcmp(it_jstr(e, "rule"), rule) == 0) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
-/* Fails unless `r` is a 422 whose errors hold exactly one item: `rule` on `field`. */
-static void
-assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
-{
-    json_t *e;
-
-    it_assert_problem(r, 422);
-    e = find_rule(r, rule);
-    if (json_array_size(json_object_get(r->json, "errors")) != 1 || e == NULL) {
-        it_resp_print(r);
-        fail_msg("expected only the rule %s on %s", rule, field);
-    }
-    assert_string_equal(it_jstr(e, "field"), field);
-    assert_non_null(it_jstr(e, "detail"));
-}
-
 static long
 jint(json_t *o, const char *key)
 {
@@ -421,7 +389,7 @@ test_sessions_planned_default(void **state)
     body = good_with("{\"sessions_delivered\": 12}", "sessions_planned");
     etag = delivery_etag(f, f->a_admin, run);
     put_delivery(f, f->a_admin, run, etag, body, &r);
-    assert_only_rule(&r, "sessions_delivered", "sessions_exceed_planned");
+    it_assert_only_rule(&r, "sessions_delivered", "sessions_exceed_planned");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"sessions_delivered\": 11}", "sessions_planned");
@@ -493,7 +461,7 @@ test_each_rule(void **state)
         if (r.status != 422) {
             fprintf(stderr, "case %zu: %s\n", i, cases[i].patch);
         }
-        assert_only_rule(&r, cases[i].field, cases[i].rule);
+        it_assert_only_rule(&r, cases[i].field, cases[i].rule);
         it_resp_free(&r);
         after = run_row(f, run);
         assert_string_equal(after, before);
@@ -503,9 +471,9 @@ test_each_rule(void **state)
     /* The unknown_code detail names the code and lists the kind's codes. */
     body = good_with("{\"referrals_by_source\": {\"nowhere\": 8}}", NULL);
     put_delivery(f, f->a_admin, run, etag, body, &r);
-    assert_non_null(strstr(it_jstr(find_rule(&r, "unknown_code"), "detail"), "nowhere"));
+    assert_non_null(strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), "nowhere"));
     assert_non_null(
-        strstr(it_jstr(find_rule(&r, "unknown_code"), "detail"), "childrens_social_care"));
+        strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), "childrens_social_care"));
     it_resp_free(&r);
     free(body);
     /* An unknown code of 81 bytes ("a" and 40 two-byte characters, cut at 60 bytes in the
@@ -519,9 +487,9 @@ test_each_rule(void **state)
         snprintf(patch, sizeof(patch), "{\"referrals_by_source\": {\"%s\": 8}}", key);
         body = good_with(patch, NULL);
         put_delivery(f, f->a_admin, run, etag, body, &r);
-        assert_only_rule(&r, "referrals_by_source", "unknown_code");
+        it_assert_only_rule(&r, "referrals_by_source", "unknown_code");
         key[1 + 2 * 29] = '\0'; /* "a" and 29 characters: 59 bytes */
-        assert_non_null(strstr(it_jstr(find_rule(&r, "unknown_code"), "detail"), key));
+        assert_non_null(strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), key));
         it_resp_free(&r);
         free(body);
     }
@@ -565,7 +533,7 @@ test_each_rule(void **state)
     etag = delivery_etag(f, f->a_admin, small);
     before = run_row(f, small);
     put_delivery(f, f->a_admin, small, etag, GOOD, &r);
-    assert_only_rule(&r, "families_started", "started_exceeds_capacity");
+    it_assert_only_rule(&r, "families_started", "started_exceeds_capacity");
     it_resp_free(&r);
     after = run_row(f, small);
     assert_string_equal(after, before);
@@ -578,7 +546,7 @@ test_each_rule(void **state)
     etag = delivery_etag(f, f->a_admin, planned);
     before = run_row(f, planned);
     put_delivery(f, f->a_admin, planned, etag, GOOD, &r);
-    assert_only_rule(&r, "status", "run_not_running_or_completed");
+    it_assert_only_rule(&r, "status", "run_not_running_or_completed");
     it_resp_free(&r);
     after = run_row(f, planned);
     assert_string_equal(after, before);
@@ -589,7 +557,7 @@ test_each_rule(void **state)
         it_sql(f->s, "UPDATE programme_run SET status = 'cancelled' WHERE id = $1::uuid", planned));
     etag = delivery_etag(f, f->a_admin, planned);
     put_delivery(f, f->a_admin, planned, etag, GOOD, &r);
-    assert_only_rule(&r, "status", "run_not_running_or_completed");
+    it_assert_only_rule(&r, "status", "run_not_running_or_completed");
     it_resp_free(&r);
     free(etag);
 
@@ -600,12 +568,12 @@ test_each_rule(void **state)
     before = run_row(f, done);
     body = good_with("{}", "onward_referrals");
     put_delivery(f, f->a_admin, done, etag, body, &r);
-    assert_only_rule(&r, "onward_referrals", "record_incomplete");
+    it_assert_only_rule(&r, "onward_referrals", "record_incomplete");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"review_held\": null}", NULL);
     put_delivery(f, f->a_admin, done, etag, body, &r);
-    assert_only_rule(&r, "review_held", "record_incomplete");
+    it_assert_only_rule(&r, "review_held", "record_incomplete");
     it_resp_free(&r);
     free(body);
     after = run_row(f, done);
@@ -660,13 +628,13 @@ test_outcome_answers_bound(void **state)
                      " \"father\": {\"male\": 1}}}",
                      NULL);
     put_delivery(f, f->a_admin, run, etag, body, &r);
-    assert_only_rule(&r, "adults", "too_few_for_outcomes");
+    it_assert_only_rule(&r, "adults", "too_few_for_outcomes");
     it_resp_free(&r);
     free(body);
     /* 2 families started for 3 families' answers. */
     body = good_with("{\"families_started\": 2, \"families_completed\": 2}", NULL);
     put_delivery(f, f->a_admin, run, etag, body, &r);
-    assert_only_rule(&r, "families_started", "too_few_for_outcomes");
+    it_assert_only_rule(&r, "families_started", "too_few_for_outcomes");
     it_resp_free(&r);
     free(body);
     /* Left out: unknown, which the statistics' answers cannot be checked against. */
@@ -876,7 +844,7 @@ test_completion_patch(void **state)
               " \"children\": 9}",
               &r, "/v1/programmes/%s", run2);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "started_exceeds_assessed"));
+    assert_non_null(it_find_rule(&r, "started_exceeds_assessed"));
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("running", "5"),
                   "SELECT status, families_started FROM programme_run WHERE id = $1::uuid", run2);
@@ -903,7 +871,7 @@ test_completion_patch(void **state)
     etag = it_etag_of(f->s, f->a_admin, "/v1/programmes/%s", run2);
     it_patchf(f->s, f->a_admin, etag, "{\"adults\": 7}", &r, "/v1/programmes/%s", run2);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "adults_breakdown_mismatch"));
+    assert_non_null(it_find_rule(&r, "adults_breakdown_mismatch"));
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("6"), "SELECT adults FROM programme_run WHERE id = $1::uuid", run2);
     free(etag);
@@ -1183,7 +1151,7 @@ test_reference_items(void **state)
     {
         char *etag2 = delivery_etag(f, f->a_admin, run), *before = run_row(f, run), *after;
         put_delivery(f, f->a_admin, run, etag2, body, &r);
-        assert_only_rule(&r, "referrals_by_source", "unknown_code");
+        it_assert_only_rule(&r, "referrals_by_source", "unknown_code");
         it_resp_free(&r);
         after = run_row(f, run);
         assert_string_equal(after, before);
@@ -1263,13 +1231,13 @@ test_outcome_measures(void **state)
                      "{\"code\": \"flat\", \"name\": \"Flat\", \"respondent\": \"adult\","
                      " \"scale_min\": 5, \"scale_max\": 5, \"higher_is_better\": true}",
                      &r);
-        assert_only_rule(&r, "scale_max", "scale_empty");
+        it_assert_only_rule(&r, "scale_max", "scale_empty");
         it_resp_free(&r);
         it_post_json(f->s, "/v1/outcome-measures", f->admin,
                      "{\"code\": \"upside_down\", \"name\": \"Upside down\", \"respondent\":"
                      " \"adult\", \"scale_min\": 10, \"scale_max\": 1, \"higher_is_better\": true}",
                      &r);
-        assert_only_rule(&r, "scale_max", "scale_empty");
+        it_assert_only_rule(&r, "scale_max", "scale_empty");
         it_resp_free(&r);
         static const struct it_field_case bad[] = {
             {"{\"code\": \"Bad\", \"name\": \"x\", \"respondent\": \"adult\", \"scale_min\": 0,"

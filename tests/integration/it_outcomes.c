@@ -114,38 +114,6 @@ num(json_t *o, const char *key)
         }                                                                                          \
     } while (0)
 
-/* The errors item of rule `rule`, or NULL. */
-static json_t *
-find_rule(const struct it_resp *r, const char *rule)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(json_object_get(r->json, "errors"), i, e)
-    {
-        if (it_jstr(e, "rule") != NULL && strcmp(it_jstr(e, "rule"), rule) == 0) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
-/* Fails unless `r` is a 422 whose errors hold exactly one item: `rule` on `field`. */
-static void
-assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
-{
-    json_t *e;
-
-    it_assert_problem(r, 422);
-    e = find_rule(r, rule);
-    if (json_array_size(json_object_get(r->json, "errors")) != 1 || e == NULL) {
-        it_resp_print(r);
-        fail_msg("expected only the rule %s on %s", rule, field);
-    }
-    assert_string_equal(it_jstr(e, "field"), field);
-    assert_non_null(it_jstr(e, "detail"));
-}
-
 /* What run `run` holds, all measures: n and the sums, as text. */
 static char *
 stored(struct fx *f, const char *run)
@@ -173,7 +141,7 @@ refused(struct fx *f,
 
     put_outcome(f, f->a_admin, run, code, NULL, body, &r);
     if (rule != NULL) {
-        assert_only_rule(&r, field, rule);
+        it_assert_only_rule(&r, field, rule);
     } else {
         it_assert_field_error(&r, field);
     }

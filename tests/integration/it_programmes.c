@@ -140,22 +140,6 @@ patch_now(struct fx *f, const char *id, const char *body, struct it_resp *r)
     free(etag);
 }
 
-/* The errors item of rule `rule`, or NULL. */
-static json_t *
-find_rule(const struct it_resp *r, const char *rule)
-{
-    json_t *e;
-    size_t i;
-
-    json_array_foreach(json_object_get(r->json, "errors"), i, e)
-    {
-        if (it_jstr(e, "rule") != NULL && strcmp(it_jstr(e, "rule"), rule) == 0) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
 /* Asserts a 422 whose errors array holds exactly one item, of `rule` on `field`. */
 static void
 assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
@@ -163,7 +147,7 @@ assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
     json_t *errors = json_object_get(r->json, "errors"), *e;
 
     it_assert_problem(r, 422);
-    e = find_rule(r, rule);
+    e = it_find_rule(r, rule);
     if (json_array_size(errors) != 1 || e == NULL) {
         it_resp_print(r);
         fail_msg("expected only rule %s", rule);
@@ -314,8 +298,9 @@ test_each_rule_alone(void **state)
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
-    assert_string_equal(it_jstr(find_rule(&r, "licence_not_active"), "field"), "organisation_id");
-    e = find_rule(&r, "facilitator_not_eligible");
+    assert_string_equal(it_jstr(it_find_rule(&r, "licence_not_active"), "field"),
+                        "organisation_id");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     assert_non_null(e);
     assert_string_equal(it_jstr(e, "ineligible_from"), "2030-03-01");
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
@@ -369,7 +354,7 @@ test_each_rule_alone(void **state)
     body = run_body(f->org_a, f->loc_a, ids, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
-    e = find_rule(&r, "facilitator_not_eligible");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a_train.number);
     assert_non_null(strstr(it_jstr(e, "detail"), f->a_train.number));
     assert_non_null(strstr(it_jstr(e, "detail"), "not_accredited"));
@@ -383,7 +368,7 @@ test_each_rule_alone(void **state)
     body = run_body(f->org_a, f->loc_a, ids, START, END, "");
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
-    e = find_rule(&r, "facilitator_not_eligible");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->b1.number);
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 1);
@@ -451,12 +436,12 @@ test_all_rules_together(void **state)
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 5);
     for (rule = rules; *rule != NULL; rule++) {
-        if (find_rule(&r, *rule) == NULL) {
+        if (it_find_rule(&r, *rule) == NULL) {
             it_resp_print(&r);
             fail_msg("rule %s is not listed", *rule);
         }
     }
-    e = find_rule(&r, "facilitator_not_eligible");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 2);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
@@ -571,7 +556,7 @@ test_recheck_on_patch(void **state)
               "{\"starts_on\": \"2030-09-02\", \"ends_on\": \"2030-11-30\"}", &r,
               "/v1/programmes/%s", id);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
-    e = find_rule(&r, "facilitator_not_eligible");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a3.number);
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
                         "accreditation_lapsed");
@@ -664,7 +649,7 @@ test_status_and_completion(void **state)
     /* Figures before completion are refused. */
     patch_now(f, id, "{\"families_started\": 4}", &r);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "figures_before_completion"));
+    assert_non_null(it_find_rule(&r, "figures_before_completion"));
     it_resp_free(&r);
     /* planned -> running skips a step; unknown status. */
     patch_now(f, id, "{\"status\": \"running\"}", &r);
@@ -801,13 +786,13 @@ test_cancel_when_licence_suspended(void **state)
     /* A new run is refused, with every facilitator's reason and the licence named. */
     it_post_json(f->s, "/v1/programmes", f->admin, body, &r);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "licence_not_active"));
-    assert_non_null(find_rule(&r, "facilitator_not_eligible"));
+    assert_non_null(it_find_rule(&r, "licence_not_active"));
+    assert_non_null(it_find_rule(&r, "facilitator_not_eligible"));
     it_resp_free(&r);
     /* A change to the existing run is re-checked and refused... */
     patch_now(f, id, "{\"families_enrolled\": 1}", &r);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "licence_not_active"));
+    assert_non_null(it_find_rule(&r, "licence_not_active"));
     it_resp_free(&r);
     /* ...but it can still be cancelled. */
     patch_now(f, id, "{\"status\": \"cancelled\", \"accepting_referrals\": false}", &r);
@@ -892,7 +877,7 @@ test_calendar(void **state)
     it_post_json(f->s, "/v1/programmes", a_org_admin, body, &r);
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 7);
-    assert_non_null(find_rule(&r, "completion_figures_required"));
+    assert_non_null(it_find_rule(&r, "completion_figures_required"));
     assert_true(it_names_field(&r, "families_started"));
     it_resp_free(&r);
     free(body);
@@ -921,7 +906,7 @@ test_calendar(void **state)
     etag = etag_of(f, id);
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
-    assert_non_null(strstr(it_jstr(find_rule(&r, "run_not_started"), "detail"), p10));
+    assert_non_null(strstr(it_jstr(it_find_rule(&r, "run_not_started"), "detail"), p10));
     it_resp_free(&r);
     /* ...a licensee's reason does not change that... */
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r,
@@ -1014,7 +999,7 @@ test_eligible_for_the_whole_run(void **state)
 
     it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
-    e = find_rule(&r, "facilitator_not_eligible");
+    e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a3.number);
     assert_string_equal(it_jstr(e, "ineligible_from"), "2030-07-01");
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
@@ -1048,7 +1033,7 @@ test_completion_figures_rules(void **state)
                    f->loc_a, ids, START, END, *c);
         it_post_json(f->s, "/v1/programmes", f->a_admin, body, &r);
         it_assert_problem(&r, 422);
-        e = find_rule(&r, "capacity_out_of_range");
+        e = it_find_rule(&r, "capacity_out_of_range");
         if (e == NULL) {
             it_resp_print(&r);
             fail_msg("capacity %s: no capacity_out_of_range", *c);
@@ -1072,10 +1057,10 @@ test_completion_figures_rules(void **state)
               &r);
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 3);
-    assert_string_equal(it_jstr(find_rule(&r, "started_exceeds_capacity"), "field"),
+    assert_string_equal(it_jstr(it_find_rule(&r, "started_exceeds_capacity"), "field"),
                         "families_started");
-    assert_string_equal(it_jstr(find_rule(&r, "too_few_adults"), "field"), "adults");
-    assert_string_equal(it_jstr(find_rule(&r, "too_few_children"), "field"), "children");
+    assert_string_equal(it_jstr(it_find_rule(&r, "too_few_adults"), "field"), "adults");
+    assert_string_equal(it_jstr(it_find_rule(&r, "too_few_children"), "field"), "children");
     it_resp_free(&r);
     patch_now(f, id,
               "{\"status\": \"completed\", \"reason\": \"ended early\", \"families_started\": 4,"
@@ -1103,7 +1088,7 @@ test_completion_figures_rules(void **state)
     it_resp_free(&r);
     patch_now(f, id, "{\"families_started\": 9}", &r);
     it_assert_problem(&r, 422);
-    assert_non_null(find_rule(&r, "started_exceeds_capacity"));
+    assert_non_null(it_find_rule(&r, "started_exceeds_capacity"));
     it_resp_free(&r);
     free(id);
     free(body);

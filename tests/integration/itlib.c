@@ -2822,3 +2822,33 @@ it_day(struct it_server *s, int days, char *buf, size_t len)
     free(n);
     return buf;
 }
+
+json_t *
+it_find_rule(const struct it_resp *r, const char *rule)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(r->json, "errors"), i, e)
+    {
+        if (it_jstr(e, "rule") != NULL && strcmp(it_jstr(e, "rule"), rule) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+void
+it_assert_only_rule(const struct it_resp *r, const char *field, const char *rule)
+{
+    json_t *e;
+
+    it_assert_problem(r, 422);
+    e = it_find_rule(r, rule);
+    if (json_array_size(json_object_get(r->json, "errors")) != 1 || e == NULL) {
+        it_resp_print(r);
+        fail_msg("expected only the rule %s on %s", rule, field);
+    }
+    assert_string_equal(it_jstr(e, "field"), field);
+    assert_non_null(it_jstr(e, "detail"));
+}

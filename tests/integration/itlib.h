@@ -442,6 +442,13 @@ const char *it_jstr(json_t *o, const char *key);
  * string member `key` is `value`; else 0 (also when `a` is not an array). */
 int it_json_has(json_t *a, const char *key, const char *value);
 
+/* The errors item of the (422) problem `r` whose `rule` is `rule`, or NULL (borrowed). */
+json_t *it_find_rule(const struct it_resp *r, const char *rule);
+
+/* Fails unless `r` is a 422 whose errors hold exactly one item: `rule` on `field`, with a
+ * detail. */
+void it_assert_only_rule(const struct it_resp *r, const char *field, const char *rule);
+
 /* 1 when the errors array of the (422) problem `r` has an entry naming `field`. */
 int it_names_field(const struct it_resp *r, const char *field);
 
