@@ -3,10 +3,14 @@
  * briefing, a licensee's return or the licensing body's national figures are written from.
  *
  * Filters: from, to (YYYY-MM-DD, on the run's ends_on), local_authority (one or more ONS codes,
- * comma-separated: the district of the run's site), organisation_id, variant. The figures count
+ * comma-separated: the district of the run's site), organisation_id, variant. Over every run (no
+ * organisation or area) the figures are summed from delivery_cube (migration 0018: the runs'
+ * cells by day and month, kept by triggers), otherwise from the runs' cells one by one; both
+ * shape the same columns (IMP_REPORT_FIGURES). The figures count
  * the completed runs (their records are complete); runs in progress are counted and listed.
  * - runs: completed, in_progress, items (organisation, site, local authority, dates, variant,
- *   status, families started and completed);
+ *   status, families started and completed; the first runs_limit by end date) and
+ *   items_truncated;
  * - families: referred, assessed, started, completed, capacity, completion_rate (completed /
  *   started), places_filled (started / capacity);
  * - adults and children: totals and breakdowns (relationship or age band x gender), with the
@@ -43,14 +47,18 @@
 #include "registry/suppress.h"
 #include "registry/validate.h"
 
-#define IMP_MAX_AREAS 50
+#define IMP_MAX_AREAS       50
+#define IMP_RUNS_LISTED     100  /* runs listed when runs_limit is not given */
+#define IMP_RUNS_LISTED_MAX 1000 /* and at most */
+
+/* clang-format off */
 
 /* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
  * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
  * NULL: anywhere). */
 #define IMP_RUNS                                                                                   \
-    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"             \
-    " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
+    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name, pc.oslaua AS"        \
+    " la_code, la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
     " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
     " WHERE p.status IN ('running', 'completed')"                                                  \
@@ -63,141 +71,113 @@
     " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]))), "                                 \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
 
-/* A breakdown of one level ({code: n}) or two ({code: {code: n}}) summed over c. */
-#define IMP_SUM1(col)                                                                              \
-    "(SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM (SELECT e.key AS k, sum(e.value::int)"    \
-    " AS n FROM c, jsonb_each_text(c." col ") e GROUP BY e.key) x) AS " col
-#define IMP_SUM2(col)                                                                              \
-    "(SELECT coalesce(jsonb_object_agg(k1, g), '{}') FROM (SELECT k1, jsonb_object_agg(k2, n)"     \
-    " AS g FROM (SELECT a.key AS k1, b.key AS k2, sum(b.value::int) AS n FROM c,"                  \
-    " jsonb_each(c." col                                                                           \
-    ") a, jsonb_each_text(a.value) b GROUP BY 1, 2) y GROUP BY k1) x) AS " col
+/* The first `lim` runs of `s` (by end date) as the report lists them. */
+#define IMP_RUN_LIST(s, lim)                                                                       \
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'organisation_id', organisation_id,"  \
+    " 'organisation_name', org_name, 'site_name', site_name, 'local_authority', CASE WHEN la_code" \
+    " IS NOT NULL THEN jsonb_build_object('code', la_code, 'name', la_name) END, 'starts_on',"     \
+    " starts_on, 'ends_on', ends_on, 'variant', variant, 'status', status, 'families_started',"    \
+    " families_started, 'families_completed', families_completed) ORDER BY ends_on, id), '[]')"    \
+    " FROM (SELECT * FROM " s " ORDER BY ends_on, id LIMIT " lim ") x) AS run_list"
 
-/* The headline figures of a set of completed runs `s`. */
-#define IMP_HEADLINE(s)                                                                            \
-    "jsonb_build_object('runs', count(*), 'families_started', sum(" s ".families_started),"        \
-    " 'families_completed', sum(" s ".families_completed), 'adults', sum(" s ".adults),"           \
-    " 'children', sum(" s ".children))"
+/* The report's cells (figure, k1, k2, n; migration 0018) from the cells of every run of c. */
+#define IMP_CELLS                                                                                  \
+    "q AS (SELECT x.figure, x.k1, x.k2, sum(x.n) AS n FROM c, registry_run_cells(c.prow)"\
+    " x GROUP BY 1, 2, 3) "
+
+/* The same from delivery_cube (migration 0018): every run, filtered by $1 variant, $2 from, $3 to;
+ * the whole months of the period at grain 'm' (from IMP_CUBE_A to before IMP_CUBE_B), its other
+ * days at grain 'd'. */
+#define IMP_CUBE_A "coalesce((date_trunc('month', ($2::date - 1)::timestamp) + interval '1 month')::date, '-infinity')"
+#define IMP_CUBE_B "coalesce(date_trunc('month', ($3::date + 1)::timestamp)::date, 'infinity')"
+#define IMP_CUBE_WHERE                                                                             \
+    " WHERE ($1::text IS NULL OR variant = $1::text) AND ((grain = 'm' AND ends_on >= " IMP_CUBE_A \
+    " AND ends_on < " IMP_CUBE_B ") OR (grain = 'd' AND ($2::date IS NULL OR ends_on >= $2::date)"  \
+    " AND ($3::date IS NULL OR ends_on <= $3::date) AND (ends_on < " IMP_CUBE_A " OR ends_on >= "   \
+    IMP_CUBE_B ")))"
+#define IMP_CUBE_CELLS                                                                             \
+    "qy AS (SELECT extract(year FROM ends_on)::int AS y, figure, k1, k2, sum(n) AS n, sum(runs)"  \
+    " AS runs FROM delivery_cube" IMP_CUBE_WHERE " GROUP BY 1, 2, 3, 4), "                          \
+    "q AS (SELECT figure, k1, k2, sum(n) AS n FROM qy GROUP BY 1, 2, 3 HAVING sum(runs) > 0) "
+
+/* The figures of the report from the cells q (both ways of getting them answer the same). */
+#define IMP_BREAKDOWN1(f)                                                                          \
+    "(SELECT coalesce(jsonb_object_agg(k1, n ORDER BY k1), '{}') FROM q WHERE figure = '" f "')"   \
+    " AS " f
+#define IMP_BREAKDOWN2(f)                                                                          \
+    "(SELECT coalesce(jsonb_object_agg(k1, g ORDER BY k1), '{}') FROM (SELECT k1,"                 \
+    " jsonb_object_agg(k2, n ORDER BY k2) AS g FROM q WHERE figure = '" f "' GROUP BY k1) x) AS " f
+#define IMP_TOTAL(k) " '" k "', t.j->'" k "',"
+#define IMP_COUNT(k) " '" k "', coalesce(t.j->'" k "', '0'),"
+#define IMP_REPORT_FIGURES                                                                         \
+    "t AS (SELECT coalesce(jsonb_object_agg(k1, n), '{}') AS j FROM q WHERE figure = 'total') "    \
+    "SELECT coalesce((t.j->>'runs')::bigint, 0) AS runs_completed, jsonb_build_object("            \
+    IMP_TOTAL("referred") IMP_TOTAL("assessed") IMP_TOTAL("started") IMP_TOTAL("completed")        \
+    IMP_TOTAL("capacity") IMP_TOTAL("adults") IMP_TOTAL("children")                                \
+    IMP_TOTAL("sessions_delivered") IMP_TOTAL("sessions_planned") IMP_COUNT("review_held")         \
+    IMP_COUNT("reunion_held") IMP_TOTAL("cost_gbp") IMP_COUNT("costed_runs")                       \
+    IMP_TOTAL("costed_started") " 'costed_completed', t.j->'costed_completed') AS totals, "        \
+    IMP_BREAKDOWN1("referrals_by_source") ", " IMP_BREAKDOWN1("onward_referrals") ", "             \
+    IMP_BREAKDOWN2("adults_by_relationship") ", " IMP_BREAKDOWN2("children_by_age_band") ", "      \
+    IMP_BREAKDOWN2("feedback") ", "                                                                \
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('measure_code', m.code, 'measure_name',"        \
+    " m.name, 'respondent', m.respondent, 'higher_is_better', m.higher_is_better, 'runs',"         \
+    " x.j->'runs', 'n', x.j->'n', 'pre', x.j->'pre', 'post', x.j->'post', 'd', x.j->'d', 'd2',"    \
+    " x.j->'d2', 'pre_only', x.j->'pre_only', 'post_only', x.j->'post_only') ORDER BY m.code),"    \
+    " '[]') FROM (SELECT k1, jsonb_object_agg(k2, n) AS j FROM q WHERE figure = 'outcome'"         \
+    " GROUP BY k1) x JOIN outcome_measure m ON m.id::text = x.k1) AS outcomes,"                    \
+    " (SELECT jsonb_build_object('savings_per_family_gbp', savings_per_family_gbp, 'source',"      \
+    " source, 'year', year) FROM sroi_setting) AS sroi_parameters"
+
+/* The headline figures ({runs, families_started, families_completed, adults, children}) from
+ * rows (k, n) of the cells of figure 'total'. */
+#define IMP_HEADLINE_OF(k, n)                                                                      \
+    "jsonb_build_object('runs', coalesce(sum(" n ") FILTER (WHERE " k " = 'runs'), 0),"            \
+    " 'families_started', sum(" n ") FILTER (WHERE " k " = 'started'), 'families_completed',"      \
+    " sum(" n ") FILTER (WHERE " k " = 'completed'), 'adults', sum(" n ") FILTER (WHERE " k        \
+    " = 'adults'), 'children', sum(" n ") FILTER (WHERE " k " = 'children'))"
+#define IMP_HEADLINE_KEYS " IN ('runs', 'started', 'completed', 'adults', 'children')"
 
 const struct db_stmt impact_stmts[] = {
+    /* The report from the runs, for any filter. */
     {"imp_report",
-     "WITH " IMP_RUNS "SELECT (SELECT count(*) FROM c) AS runs_completed,"
-     " (SELECT count(*) FROM r WHERE status = 'running') AS runs_in_progress,"
-     " (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'organisation_id',"
-     "  organisation_id, 'organisation_name', org_name, 'site_name', site_name, 'local_authority',"
-     "  CASE WHEN la_code IS NOT NULL THEN jsonb_build_object('code', la_code, 'name', la_name)"
-     "  END, 'starts_on', starts_on, 'ends_on', ends_on, 'variant', variant, 'status', status,"
-     "  'families_started', families_started, 'families_completed', families_completed)"
-     "  ORDER BY ends_on, id), '[]') FROM r) AS run_list,"
-     " (SELECT jsonb_build_object('referred', sum(families_referred), 'assessed',"
-     "  sum(families_assessed), 'started', sum(families_started), 'completed',"
-     "  sum(families_completed), 'capacity', sum(capacity_families), 'adults', sum(adults),"
-     "  'children', sum(children), 'sessions_delivered', sum(sessions_delivered),"
-     "  'sessions_planned', sum(sessions_planned), 'review_held', count(*) FILTER (WHERE"
-     "  review_held), 'reunion_held', count(*) FILTER (WHERE reunion_held), 'cost_gbp',"
-     "  sum(delivery_cost_gbp), 'costed_runs', count(delivery_cost_gbp), 'costed_started',"
-     "  sum(families_started) FILTER (WHERE delivery_cost_gbp IS NOT NULL), 'costed_completed',"
-     "  sum(families_completed) FILTER (WHERE delivery_cost_gbp IS NOT NULL)) FROM c) AS "
-     "totals, " IMP_SUM1("referrals_by_source") ", " IMP_SUM1("onward_referrals") ", " IMP_SUM2(
-         "ad"
-         "ul"
-         "ts"
-         "_b"
-         "y_"
-         "re"
-         "la"
-         "ti"
-         "on"
-         "sh"
-         "i"
-         "p") ", " IMP_SUM2("children_by_age_band") ", " IMP_SUM2("feedback") ","
-                                                                              " (SELECT "
-                                                                              "coalesce(jsonb_agg("
-                                                                              "jsonb_build_object('"
-                                                                              "measure_code', "
-                                                                              "m.code, "
-                                                                              "'measure_name',"
-                                                                              "  m.name, "
-                                                                              "'respondent', "
-                                                                              "m.respondent, "
-                                                                              "'higher_is_better', "
-                                                                              "m.higher_is_better, "
-                                                                              "'runs',"
-                                                                              "  x.runs, 'n', x.n, "
-                                                                              "'pre', x.pre, "
-                                                                              "'post', x.post, "
-                                                                              "'d', x.d, 'd2', "
-                                                                              "x.d2, "
-                                                                              "'pre_only',"
-                                                                              "  x.pre_only, "
-                                                                              "'post_only', "
-                                                                              "x.post_only) ORDER "
-                                                                              "BY m.code), '[]') "
-                                                                              "FROM (SELECT "
-                                                                              "o.measure_id,"
-                                                                              "  count(*) AS runs, "
-                                                                              "sum(o.n) AS n, "
-                                                                              "sum(o.sum_pre) AS "
-                                                                              "pre, "
-                                                                              "sum(o.sum_post) "
-                                                                              "AS post,"
-                                                                              "  sum(o.sum_d) AS "
-                                                                              "d, sum(o.sum_d2) AS "
-                                                                              "d2, sum(o.pre_only) "
-                                                                              "AS pre_only, "
-                                                                              "sum(o.post_only)"
-                                                                              "  AS post_only FROM "
-                                                                              "c JOIN "
-                                                                              "programme_outcome o "
-                                                                              "ON o.run_id = c.id "
-                                                                              "GROUP BY "
-                                                                              "o.measure_id) x"
-                                                                              "  JOIN "
-                                                                              "outcome_measure m "
-                                                                              "ON m.id = "
-                                                                              "x.measure_id) AS "
-                                                                              "outcomes,"
-                                                                              " (SELECT "
-                                                                              "coalesce(jsonb_agg("
-                                                                              "h ORDER BY "
-                                                                              "y), '[]') FROM "
-                                                                              "(SELECT "
-                                                                              "extract(year "
-                                                                              "FROM"
-                                                                              "  c.ends_on)::int "
-                                                                              "AS y, "
-                                                                              "jsonb_build_object('"
-                                                                              "year', "
-                                                                              "extract(year FROM "
-                                                                              "c.ends_on)::int) ||"
-                                                                              "  " IMP_HEADLINE(
-                                                                                  "c") " AS h FROM "
-                                                                                       "c GROUP BY "
-                                                                                       "1) s) "
-                                                                                       "AS series,"
-                                                                                       " (SELECT "
-                                                                                       "jsonb_"
-                                                                                       "build_"
-                                                                                       "object('"
-                                                                                       "savings_"
-                                                                                       "per_family_"
-                                                                                       "gbp', "
-                                                                                       "savings_"
-                                                                                       "per_family_"
-                                                                                       "gbp, "
-                                                                                       "'source',"
-                                                                                       "  source, "
-                                                                                       "'year', "
-                                                                                       "year) FROM "
-                                                                                       "sroi_"
-                                                                                       "setting) "
-                                                                                       "AS "
-                                                                                       "sroi_"
-                                                                                       "parameter"
-                                                                                       "s"},
+     "WITH " IMP_RUNS ", " IMP_CELLS ", " IMP_REPORT_FIGURES ","
+     " (SELECT count(*) FROM r WHERE status = 'running') AS runs_in_progress, "
+     IMP_RUN_LIST("r", "$8::int") ","
+     " (SELECT coalesce(jsonb_agg(h ORDER BY y), '[]') FROM (SELECT y, jsonb_build_object('year',"
+     " y) || " IMP_HEADLINE_OF("k1", "n") " AS h FROM (SELECT extract(year FROM c.ends_on)::int AS"
+     " y, x.k1, x.n FROM c, registry_run_cells(c.prow) x WHERE x.figure = 'total' AND"
+     " x.k1" IMP_HEADLINE_KEYS ") s GROUP BY y) s) AS series FROM t"},
     /* The headline figures of the period [$5, $6] (the one before the report's), with the
      * report's other filters. */
-    {"imp_previous", "WITH " IMP_RUNS "SELECT " IMP_HEADLINE("c") " AS previous FROM c"},
+    {"imp_previous",
+     "WITH " IMP_RUNS "SELECT jsonb_build_object('runs', count(*), 'families_started',"
+     " sum(c.families_started), 'families_completed', sum(c.families_completed), 'adults',"
+     " sum(c.adults), 'children', sum(c.children)) AS previous FROM c"},
+    /* The report over every run (no organisation or area): its figures from delivery_cube, the
+     * runs in progress and the list from programme_run; $1 variant, $2 from, $3 to, $4 the
+     * list's length. */
+    {"imp_cube_report",
+     "WITH " IMP_CUBE_CELLS ", " IMP_REPORT_FIGURES ","
+     " (SELECT count(*) FROM programme_run p WHERE p.status = 'running' AND ($1::text IS NULL OR"
+     " p.variant = $1::text) AND ($2::date IS NULL OR p.ends_on >= $2::date) AND ($3::date IS NULL"
+     " OR p.ends_on <= $3::date)) AS runs_in_progress, "
+     IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"
+     " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"
+     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"
+     " LEFT JOIN local_authority la ON la.code = pc.oslaua WHERE p.status IN ('running',"
+     " 'completed') AND ($1::text IS NULL OR p.variant = $1::text) AND ($2::date IS NULL OR"
+     " p.ends_on >= $2::date) AND ($3::date IS NULL OR p.ends_on <= $3::date) ORDER BY p.ends_on,"
+     " p.id LIMIT $4::int) r", "$4::int") ","
+     " (SELECT coalesce(jsonb_agg(h ORDER BY y), '[]') FROM (SELECT y, jsonb_build_object('year',"
+     " y) || " IMP_HEADLINE_OF("k1", "n") " AS h FROM (SELECT y, k1, sum(n) AS n FROM qy WHERE"
+     " figure = 'total' AND k1" IMP_HEADLINE_KEYS " GROUP BY 1, 2 HAVING sum(runs) > 0) s GROUP BY"
+     " y) s) AS series FROM t"},
+    /* imp_previous over every run: $1 variant, $2 from, $3 to. */
+    {"imp_cube_previous",
+     "SELECT " IMP_HEADLINE_OF("k1", "n") " AS previous FROM (SELECT k1, sum(n) AS n FROM"
+     " delivery_cube" IMP_CUBE_WHERE " AND figure = 'total' AND k1" IMP_HEADLINE_KEYS
+     " GROUP BY 1 HAVING sum(runs) > 0) s"},
     /* The period of the same length as [$1, $2] just before it. */
     {"imp_period", "SELECT ($1::date - ($2::date - $1::date) - 1)::text AS from,"
                    " ($1::date - 1)::text AS to"},
@@ -227,6 +207,7 @@ const struct db_stmt impact_stmts[] = {
                     " locations, note FROM impact_history"},
     {NULL, NULL},
 };
+/* clang-format on */
 
 /* Sets `key` of `o` to a / b, or null when b is 0 (or either is missing). */
 static void
@@ -318,11 +299,14 @@ report_json(const PGresult *res, const PGresult *previous)
     double saved;
 
     t = json_object_get(row, "totals");
-    json_object_set_new(out, "runs",
-                        json_pack("{s:O, s:O, s:O}", "completed",
-                                  json_object_get(row, "runs_completed"), "in_progress",
-                                  json_object_get(row, "runs_in_progress"), "items",
-                                  json_object_get(row, "run_list")));
+    json_object_set_new(
+        out, "runs",
+        json_pack("{s:O, s:O, s:O, s:b}", "completed", json_object_get(row, "runs_completed"),
+                  "in_progress", json_object_get(row, "runs_in_progress"), "items",
+                  json_object_get(row, "run_list"), "items_truncated",
+                  json_integer_value(json_object_get(row, "runs_completed"))
+                          + json_integer_value(json_object_get(row, "runs_in_progress"))
+                      > (json_int_t)json_array_size(json_object_get(row, "run_list"))));
     fam = json_pack("{s:O, s:O, s:O, s:O, s:O}", "referred", json_object_get(t, "referred"),
                     "assessed", json_object_get(t, "assessed"), "started",
                     json_object_get(t, "started"), "completed", json_object_get(t, "completed"),
@@ -694,13 +678,13 @@ flatten(json_t *rows, const char *path, json_t *v)
     }
 }
 
-/* Runs report statement `stmt` with its 7 parameters planned for them (db_exec_custom: the
+/* Runs report statement `stmt` with its `n` parameters planned for them (db_exec_custom: the
  * filters given decide the plan, e.g. a district's postcodes first). Returns 0 with *out, or the
  * status of the problem sent. */
 static int
-custom_or_problem(struct req *r, const char *stmt, const char *const *params, PGresult **out)
+custom_or_problem(struct req *r, const char *stmt, int n, const char *const *params, PGresult **out)
 {
-    PGresult *res = db_exec_custom(r->db, stmt, 7, params);
+    PGresult *res = db_exec_custom(r->db, stmt, n, params);
     int status;
 
     if (!db_ok(res)) {
@@ -744,7 +728,7 @@ areas_or_problem(struct req *r, const char *list, char *arr, size_t len)
 /* The columns of the public figures, in imp_public's order after the year. */
 static const char *const public_figures[] = {"practitioners_trained", "runs", "families",
                                              "participants", "locations"};
-#define IMP_FIGURES (sizeof(public_figures) / sizeof(public_figures[0]))
+#define IMP_PUBLIC_FIGURES (sizeof(public_figures) / sizeof(public_figures[0]))
 
 /* The public figures of `res` (imp_public: years, then the total), small numbers withheld
  * (suppress_table, each figure a column whose last row is its total), as {years, since_start,
@@ -753,8 +737,8 @@ static json_t *
 public_json(const PGresult *res)
 {
     size_t rows = (size_t)PQntuples(res), i, j;
-    long *counts = calloc(rows * IMP_FIGURES + 1, sizeof(*counts));
-    int *hidden = calloc(rows * IMP_FIGURES + 1, sizeof(*hidden));
+    long *counts = calloc(rows * IMP_PUBLIC_FIGURES + 1, sizeof(*counts));
+    int *hidden = calloc(rows * IMP_PUBLIC_FIGURES + 1, sizeof(*hidden));
     json_t *years = json_array(), *suppressed = json_array(), *out = NULL, *row;
     char path[64];
 
@@ -762,21 +746,21 @@ public_json(const PGresult *res)
         goto out;
     }
     for (i = 0; i < rows; i++) {
-        for (j = 0; j < IMP_FIGURES; j++) {
-            counts[i * IMP_FIGURES + j] = atol(db_value(res, (int)i, public_figures[j]));
+        for (j = 0; j < IMP_PUBLIC_FIGURES; j++) {
+            counts[i * IMP_PUBLIC_FIGURES + j] = atol(db_value(res, (int)i, public_figures[j]));
         }
     }
-    suppress_table(counts, rows, IMP_FIGURES, 1, 0, hidden);
+    suppress_table(counts, rows, IMP_PUBLIC_FIGURES, 1, 0, hidden);
     for (i = 0; i < rows; i++) {
         const char *year = db_value(res, (int)i, "year");
 
         row = year != NULL ? json_pack("{s:i}", "year", atoi(year)) : json_object();
-        for (j = 0; j < IMP_FIGURES; j++) {
+        for (j = 0; j < IMP_PUBLIC_FIGURES; j++) {
             json_object_set_new(row, public_figures[j],
-                                hidden[i * IMP_FIGURES + j]
+                                hidden[i * IMP_PUBLIC_FIGURES + j]
                                     ? json_null()
-                                    : json_integer(counts[i * IMP_FIGURES + j]));
-            if (hidden[i * IMP_FIGURES + j]) {
+                                    : json_integer(counts[i * IMP_PUBLIC_FIGURES + j]));
+            if (hidden[i * IMP_PUBLIC_FIGURES + j]) {
                 snprintf(path, sizeof(path), "%s%s%s.%s", year != NULL ? "years." : "since_start",
                          year != NULL ? year : "", "", public_figures[j]);
                 json_array_append_new(suppressed, json_string(path));
@@ -855,14 +839,15 @@ out:
 int
 impact_report(struct req *r)
 {
-    static const char *const allowed[] = {"from",    "to", "local_authority", "organisation_id",
-                                          "variant", NULL};
+    static const char *const allowed[] = {
+        "from", "to", "local_authority", "variant", "runs_limit", "organisation_id", NULL};
     struct query q;
     PGresult *res = NULL, *prev = NULL, *period = NULL, *mine = NULL;
     json_t *body = NULL, *rows = NULL;
-    const char *params[7], *from, *to, *v;
-    char areas[IMP_MAX_AREAS * 12 + 4];
-    int status;
+    const char *params[8], *from, *to, *v;
+    char areas[IMP_MAX_AREAS * 12 + 4], limit[16];
+    long runs_limit = IMP_RUNS_LISTED;
+    int status, cube;
 
     if ((status = http_query_or_problem(r, allowed, &q)) != 0) {
         goto out;
@@ -887,6 +872,13 @@ impact_report(struct req *r)
         status = problem_send(r, PROBLEM_BAD_REQUEST, "variant: text of 1 to 32 characters");
         goto out;
     }
+    if ((v = query_get(&q, "runs_limit")) != NULL
+        && !validate_whole(v, 1, IMP_RUNS_LISTED_MAX, &runs_limit)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "runs_limit: a whole number from 1 to %d",
+                              IMP_RUNS_LISTED_MAX);
+        goto out;
+    }
+    snprintf(limit, sizeof(limit), "%ld", runs_limit);
     /* A licensee, its own runs; a commissioner, its areas ($7, below). */
     params[0] = auth_is_admin(&r->principal) || auth_is_commissioner(&r->principal)
                     ? NULL
@@ -911,7 +903,13 @@ impact_report(struct req *r)
         }
         params[6] = PQntuples(mine) == 1 ? db_value(mine, 0, "areas") : "{}";
     }
-    if ((status = custom_or_problem(r, "imp_report", params, &res)) != 0) {
+    params[7] = limit;
+    /* Every run (no organisation or area): the figures kept summed in delivery_cube. */
+    cube = params[0] == NULL && params[1] == NULL && params[2] == NULL && params[6] == NULL;
+    status = cube ? custom_or_problem(r, "imp_cube_report", 4,
+                                      (const char *[]){params[3], from, to, limit}, &res)
+                  : custom_or_problem(r, "imp_report", 8, params, &res);
+    if (status != 0) {
         goto out;
     }
     if (from != NULL && to != NULL) {
@@ -920,7 +918,9 @@ impact_report(struct req *r)
         }
         params[4] = db_value(period, 0, "from");
         params[5] = db_value(period, 0, "to");
-        if ((status = custom_or_problem(r, "imp_previous", params, &prev)) != 0) {
+        status = cube ? custom_or_problem(r, "imp_cube_previous", 3, params + 3, &prev)
+                      : custom_or_problem(r, "imp_previous", 7, params, &prev);
+        if (status != 0) {
             goto out;
         }
     }

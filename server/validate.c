@@ -186,6 +186,25 @@ validate_gss_code(const char *s)
 }
 
 int
+validate_whole(const char *s, long min, long max, long *out)
+{
+    long v = 0;
+    size_t n = 0;
+
+    for (; s[n] != '\0'; n++) {
+        if (s[n] < '0' || s[n] > '9' || n >= 9) {
+            return 0;
+        }
+        v = v * 10 + (s[n] - '0');
+    }
+    if (n == 0 || v < min || v > max) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int
 validate_date(const char *s)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

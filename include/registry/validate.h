@@ -15,7 +15,9 @@ int validate_postcode(const char *in, char *out, size_t outlen);
 /* 1 when the value is acceptable, 0 otherwise. */
 int validate_email(const char *s);
 int validate_uuid(const char *s);
-int validate_date(const char *s);  /* YYYY-MM-DD, a real calendar date */
+int validate_date(const char *s); /* YYYY-MM-DD, a real calendar date */
+/* A whole number of digits only from min to max into *out: 1, or 0 (and *out untouched). */
+int validate_whole(const char *s, long min, long max, long *out);
 int validate_url(const char *s);   /* http:// or https:// with a host */
 int validate_phone(const char *s); /* digits, spaces, +, (, ), -; 7 to 15 digits */
 /* An ONS GSS code: a capital letter and 8 digits, as E06000035 (Medway) or E92000001 (England). */

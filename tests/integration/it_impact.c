@@ -300,9 +300,16 @@ test_bad_filters(void **state)
 {
     struct fx *f = *state;
     static const char *const bad[] = {
-        "local_authority=E0600003", "local_authority=E06000035,,E07000110",
-        "from=2025-02-30",          "from=2025-03-01&to=2025-01-01",
-        "organisation_id=nope",     "region=kent",
+        "local_authority=E0600003",
+        "local_authority=E06000035,,E07000110",
+        "from=2025-02-30",
+        "from=2025-03-01&to=2025-01-01",
+        "organisation_id=nope",
+        "region=kent",
+        "runs_limit=0",
+        "runs_limit=1001",
+        "runs_limit=x",
+        "runs_limit=-1",
     };
     size_t i;
 
@@ -591,6 +598,127 @@ test_local_authorities(void **state)
     it_expect(f->s, "GET", "/v1/local-authorities", NULL, NULL, 401);
 }
 
+/* The report of every run (no organisation or area) answers from delivery_cube, kept by triggers
+ * (migration 0018); the same runs asked for by their districts are summed one by one. Both
+ * answer the same, whole, for several periods, after the runs and outcomes change (a run moved
+ * to another month and its figures edited, a run completed, an outcome changed and one removed)
+ * and after the changes are undone; and the cube equals one summed again from the runs. */
+static void
+assert_cube_matches(struct fx *f)
+{
+    static const char *const periods[] = {
+        PERIOD,
+        "from=2025-03-01&to=2025-06-01",
+        "from=2025-03-02&to=2025-05-31",
+        "from=2025-01-15&to=2025-02-14",
+        "",
+        "to=2025-06-30",
+        "from=2025-02-01&variant=standard",
+    };
+    char *diff;
+    size_t i;
+
+    for (i = 0; i < IT_LEN(periods); i++) {
+        char *all = it_fmt("/v1/reports/delivery?%s", periods[i]);
+        char *by_area =
+            it_fmt("/v1/reports/delivery?local_authority=E06000035,E07000110&%s", periods[i]);
+        struct it_resp a, b;
+
+        it_get(f->s, all, f->admin, &a);
+        it_get(f->s, by_area, f->admin, &b);
+        it_assert_status(&a, 200);
+        it_assert_status(&b, 200);
+        if (!json_equal(a.json, b.json)) {
+            char *x = json_dumps(a.json, JSON_SORT_KEYS), *y = json_dumps(b.json, JSON_SORT_KEYS);
+            fail_msg("%s:\n every run %s\n by area %s", periods[i], x, y);
+        }
+        it_resp_free(&a);
+        it_resp_free(&b);
+        free(all);
+        free(by_area);
+    }
+    PQclear(it_sql(f->s, "BEGIN"));
+    PQclear(it_sql(f->s, "CREATE TEMP TABLE kept AS SELECT * FROM delivery_cube WHERE runs <> 0"));
+    PQclear(it_sql(f->s, "SELECT registry_cube_rebuild()"));
+    diff = it_sql_text(f->s, "SELECT ((SELECT count(*) FROM (TABLE kept EXCEPT TABLE"
+                             " delivery_cube) x) + (SELECT count(*) FROM (TABLE delivery_cube"
+                             " EXCEPT TABLE kept) y))::text");
+    assert_string_equal(diff, "0");
+    free(diff);
+    PQclear(it_sql(f->s, "ROLLBACK"));
+}
+
+static void
+test_every_run_from_the_cube(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    assert_cube_matches(f);
+    PQclear(it_sql(f->s, "UPDATE programme_run SET ends_on = '2025-07-15', families_referred = 9,"
+                         " referrals_by_source = '{\"school\": 4, \"gp\": 5}' WHERE"
+                         " ends_on = '2025-06-01'"));
+    PQclear(it_sql(f->s, "UPDATE programme_run SET status = 'completed', families_started = 1,"
+                         " feedback = '{\"would_recommend\": {\"agree\": 1}}' WHERE"
+                         " ends_on = '2025-09-01'"));
+    PQclear(it_sql(f->s, "UPDATE programme_outcome SET n = 5, sum_pre = 11, pre_only = 2 WHERE"
+                         " run_id = (SELECT id FROM programme_run WHERE ends_on = '2025-03-01')"));
+    PQclear(it_sql(f->s, "DELETE FROM programme_outcome WHERE run_id = (SELECT id FROM"
+                         " programme_run WHERE ends_on = '2025-07-15')"));
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 3);
+    assert_near(at(r.json, "families.referred"), 15);
+    assert_near(at(r.json, "referrals_by_source.gp"), 5);
+    assert_near(at(r.json, "outcomes.0.n"), 5);
+    it_resp_free(&r);
+    assert_cube_matches(f);
+    /* Undone: the hand-computed figures again. */
+    PQclear(it_sql(f->s, "UPDATE programme_run SET ends_on = '2025-06-01', families_referred = 4,"
+                         " referrals_by_source = '{\"school\": 4}' WHERE ends_on = '2025-07-15'"));
+    PQclear(it_sql(f->s, "UPDATE programme_run SET status = 'running', families_started = NULL,"
+                         " feedback = NULL WHERE ends_on = '2025-09-01'"));
+    PQclear(it_sql(f->s, "UPDATE programme_outcome SET n = 4, sum_pre = 8, pre_only = 0 WHERE"
+                         " run_id = (SELECT id FROM programme_run WHERE ends_on = '2025-03-01')"));
+    PQclear(it_sql(f->s, "INSERT INTO programme_outcome (run_id, measure_id, n, sum_pre,"
+                         " sum_post, sum_d, sum_d2) SELECT r.id, m.id, 2, 5, 7, 2, 4 FROM"
+                         " programme_run r, outcome_measure m WHERE r.ends_on = '2025-06-01'"
+                         " AND m.code = 'coping_efficacy'"));
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 2);
+    assert_near(at(r.json, "families.referred"), 10);
+    assert_null(at(r.json, "referrals_by_source.gp"));
+    assert_near(at(r.json, "outcomes.0.n"), 6);
+    assert_near(at(r.json, "outcomes.0.mean_change"), 8.0 / 6);
+    it_resp_free(&r);
+    assert_cube_matches(f);
+}
+
+/* runs_limit: the list is cut, the counts are not. */
+static void
+test_runs_limit(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    assert_int_equal(json_array_size(at(r.json, "runs.items")), 3);
+    assert_true(json_is_false(at(r.json, "runs.items_truncated")));
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?runs_limit=1&" PERIOD, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(at(r.json, "runs.items")), 1);
+    assert_string_equal(json_string_value(at(r.json, "runs.items.0.ends_on")), "2025-03-01");
+    assert_true(json_is_true(at(r.json, "runs.items_truncated")));
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 2);
+    assert_int_equal(json_integer_value(at(r.json, "runs.in_progress")), 1);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?runs_limit=2&local_authority=E06000035", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(at(r.json, "runs.items")), 2);
+    assert_true(json_is_true(at(r.json, "runs.items_truncated")));
+    it_resp_free(&r);
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
@@ -601,4 +729,6 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_local_authorities),
           cmocka_unit_test(test_public_impact),
           cmocka_unit_test(test_commissioner),
-          cmocka_unit_test(test_settings))
+          cmocka_unit_test(test_settings),
+          cmocka_unit_test(test_runs_limit),
+          cmocka_unit_test(test_every_run_from_the_cube))

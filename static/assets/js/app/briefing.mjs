@@ -19,6 +19,8 @@ const DECIMAL = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maxim
 const GBP = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP', maximumFractionDigits: 0 });
 const PERCENT = new Intl.NumberFormat('en-GB', { style: 'percent', maximumFractionDigits: 0 });
 const MAX_RUNS_LISTED = 60;
+// The runs asked for (the service's most); beyond them the counts stand and the list says so.
+const RUNS_ASKED = 1000;
 
 // Chart.js as the console's page loads it; the portal's page does not, so it is loaded here (a
 // script from this site, as the CSP allows) the first time a briefing is drawn there.
@@ -217,7 +219,7 @@ export function briefingView(audience) {
         : variants.then((vs) => ({ variants: vs }));
     let report;
     try {
-      report = await get('/v1/reports/delivery', filter);
+      report = await get('/v1/reports/delivery', { ...filter, runs_limit: RUNS_ASKED });
     } catch (err) {
       if (err instanceof ApiError && err.status === 400) {
         // The service names the field it refuses ("to: on or after from"): shown by that field.
@@ -423,6 +425,9 @@ function briefing(r, { audience, from, to, names, picked, query }) {
     ]),
   });
   nodes.push(h2('Where and when M-PACT ran'), items.length <= MAX_RUNS_LISTED ? runList : runsByArea(items));
+  if (r.runs.items_truncated) {
+    nodes.push(inset(`The ${NUMBER.format(items.length)} runs that ended first are counted here by area, of ${NUMBER.format(r.runs.completed + r.runs.in_progress)} in the period; every figure below counts them all. Choose an area or a shorter period to see each run.`));
+  }
 
   if (r.runs.completed === 0) {
     // Nothing completed: no figures to report (the runs in progress, if any, are listed above).
