@@ -200,7 +200,8 @@ csv_cell(struct jsonout_buf *t, const PGresult *res, int row, int col)
 }
 
 /* Renders rows [0, n) of `res` as CSV into `t`: a header row of its public columns (names not
- * starting with '_'), then the rows. Returns 0, or -1 when out of memory. */
+ * starting with '_'; a leading '?' dropped, see db_row_to_json), then the rows. Returns 0, or -1
+ * when out of memory. */
 static int
 csv_render_result(struct jsonout_buf *t, const PGresult *res, int n)
 {
@@ -212,7 +213,7 @@ csv_render_result(struct jsonout_buf *t, const PGresult *res, int n)
     }
     for (c = 0, k = 0; c < ncols; c++) {
         if (PQfname(res, c)[0] != '_') {
-            cols[k++] = PQfname(res, c);
+            cols[k++] = PQfname(res, c) + (PQfname(res, c)[0] == '?');
         }
     }
     csv_header(t, cols, (size_t)k);

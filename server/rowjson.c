@@ -83,10 +83,11 @@ db_row_to_json(const PGresult *res, int row)
     for (col = 0; col < ncols; col++) {
         const char *name = PQfname(res, col);
 
-        if (name[0] == '_') {
+        if (name[0] == '_' || (name[0] == '?' && PQgetisnull(res, row, col))) {
             continue;
         }
-        json_object_set_new_nocheck(o, name, column_json(res, row, col)); /* names: ours */
+        json_object_set_new_nocheck(o, name + (name[0] == '?'), /* names: ours */
+                                    column_json(res, row, col));
     }
     return o;
 }

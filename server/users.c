@@ -36,9 +36,11 @@
 #include "registry/tokens.h"
 #include "registry/validate.h"
 
-/* The user as clients see it; `_`-columns are internal (db_row_to_json leaves them out). */
+/* The user as clients see it; `_`-columns are internal (db_row_to_json leaves them out), and a
+ * commissioner's `areas` are shown for it only. */
 #define USER_COLUMNS                                                                               \
     "u.id, u.email, u.role, u.organisation_id, u.disabled, u.created_at, u.updated_at, "           \
+    "CASE WHEN u.role = 'commissioner' THEN to_jsonb(u.areas) END AS \"?areas\", "                 \
     "u.version AS _version, lower(u.email) AS _sort, "                                             \
     "(SELECT o.archived_at IS NOT NULL FROM organisation o WHERE o.id = u.organisation_id) "       \
     "  AS _org_archived "

@@ -9,7 +9,8 @@
 
 /* Returns a new reference: the row as an object, column names as keys, values typed by the
  * column's type (bool, integers, numeric, json/jsonb parsed, timestamps in RFC 3339 UTC, NULL as
- * null). Columns whose name starts with '_' are internal and left out. */
+ * null). Columns whose name starts with '_' are internal and left out; one whose name starts
+ * with '?' is shown without it, and left out when NULL. */
 json_t *db_row_to_json(const PGresult *res, int row);
 
 /* Returns a new reference: the columns `names` (NULL-terminated) of the row as an object, in

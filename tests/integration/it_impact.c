@@ -495,6 +495,20 @@ test_commissioner(void **state)
                          NULL, "/v1/users"));
     token = it_login(f->s, "ph@medway.impact.example", PASSWORD);
     it_expect(f->s, "GET", "/v1/users/me", token, NULL, 200);
+    /* Its areas shown to it and to the licensing body; no one else's account has the key. */
+    it_get(f->s, "/v1/users/me", token, &r);
+    assert_string_equal(json_string_value(at(r.json, "areas.0")), "E06000035");
+    assert_int_equal(json_array_size(at(r.json, "areas")), 1);
+    path = it_fmt("/v1/users/%s", json_string_value(at(r.json, "id")));
+    it_resp_free(&r);
+    it_get(f->s, path, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_string_equal(json_string_value(at(r.json, "areas.0")), "E06000035");
+    it_resp_free(&r);
+    free(path);
+    it_get(f->s, "/v1/users/me", f->admin, &r);
+    assert_null(at(r.json, "areas"));
+    it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("{E06000035}", "t"),
                   "SELECT areas::text, organisation_id IS NULL FROM app_user WHERE email = $1",
                   "ph@medway.impact.example");
