@@ -1,23 +1,32 @@
 /* openreferral.c: the Open Referral UK feed (/openreferral/...), read-only and open: the UK
- * profile of HSDS 3.0 (github.com/openreferral/uk-profile: schema/openapi.json and the compiled
- * service, service_list and service_at_location_list schemas).
+ * profile of HSDS 3.0 (github.com/openreferral/uk-profile: the compiled schemas, vendored in
+ * tests/openapi/oruk/) and the 3.0 specification's endpoints and parameters as
+ * openreferraluk.org publishes them.
  *
  * One service per licensed organisation (not archived, organisation_licensed_on today), its
  * M-PACT offer: its organization; a service_at_location per active, public, not archived site,
- * never a prison or school (one physical address: address_1 the lines joined, state_province ""
- * as the profile requires it, country GB); one contact only when the contact is public; a WEEKLY
- * schedule per upcoming run (byday the RFC 5545 code, opens_at HH:MM UK time); ages 8 to 17.
- * Ids are the registry's own where a row exists, else name-based UUIDs (openreferral_uuid,
- * migration 0005) that never change.
+ * never a prison or school (one physical address: address_1 the non-blank lines joined,
+ * state_province the site's local authority district, else its town, country GB); one contact
+ * and a service phone only when the contact is public; a WEEKLY schedule per upcoming run (byday
+ * the RFC 5545 code, opens_at and closes_at HH:MM UK time, closes_at after the variant's
+ * session_minutes); ages 8 to 17; as attributes, every taxonomy term that tags M-PACT services
+ * (the LGA esd lists, migration 0030). Blank text is left out, never "". Ids are the registry's
+ * own where a row exists, else name-based UUIDs (openreferral_uuid, migration 0005) that never
+ * change.
  *
- * Where the profile is silent: `page` from 1 and `per_page` 1-100 (default 50), a page past the
- * end is 200 and empty; an unknown query name is 400 as everywhere; taxonomy filters match
- * nothing (we publish no taxonomy); ages keep overlapping ranges; day, start_time and end_time
- * keep services (or sites) with an upcoming run that matches; search is a case-insensitive
- * substring of name and description. service_at_locations: `postcode` (full or outward; unknown
- * 404, malformed 400) sorts nearest first and `proximity` (metres, up to 200 km, needs a
- * postcode) bounds the distance; the postcode is never logged or stored. /organizations (HSDS,
- * not the profile) answers the same Page envelope. An unknown service id is 404. */
+ * Where the specification is silent: `page` from 1 and `per_page` 1-100 (default 50), a page past
+ * the end is 200 and empty; `format=ndjson` answers every item (page and per_page ignored), one
+ * JSON object a line, as application/x-ndjson; `full=true` nests each item as its own endpoint
+ * does, `minimal=true` (services) gives id, name, status and last_modified; `modified_after` (an
+ * RFC 3339 date-time or a date) keeps the services whose organisation, sites or runs changed at
+ * or after it; booleans are true or false; an unknown query name or a bad value is 400 naming
+ * it. taxonomy_term_id and taxonomy_id match the terms and taxonomies that tag the services;
+ * ages keep overlapping ranges; day, start_time and end_time keep services (or sites) with an
+ * upcoming run that matches; search is a case-insensitive substring of name and description.
+ * service_at_locations: `postcode` (full or outward; malformed 400) sorts nearest first and
+ * `proximity` (metres, up to 200 km, needs a postcode) bounds the distance; a postcode we cannot
+ * place answers an empty list (the specification answers lists only); the postcode is never
+ * logged, stored or shared-cached. An unknown or malformed id is 404. */
 #include "registry/openreferral.h"
 
 #include <ctype.h>
@@ -53,8 +62,9 @@
 /* An organisation (alias o) whose offer is in the feed. */
 #define OR_LICENSED " o.archived_at IS NULL AND organisation_licensed_on(o.id, registry_today()) "
 
-/* A site (alias l) the feed may show (OR_SITE_AS below). */
-#define OR_SITE OR_SITE_AS("l")
+/* A site (alias l, or ls) the feed may show (OR_SITE_AS below). */
+#define OR_SITE    OR_SITE_AS("l")
+#define OR_SITE_LS OR_SITE_AS("ls")
 
 /* A programme run (alias p) that is still to come or under way. */
 #define OR_UPCOMING                                                                                \
@@ -75,16 +85,15 @@
 #define OR_CONTACT_ID " openreferral_uuid('contact', o.id) "
 #define OR_UTC_MS(ts) " to_char((" ts ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
 
-/* A text column as the feed writes it: an empty or blank string is no value (null, then left
- * out by jsonb_strip_nulls). */
-#define OR_TEXT(x) " NULLIF(btrim(" x "), '') "
+/* Text columns are written as NULLIF(btrim(x), ''): an empty or blank string is no value (null,
+ * then left out by jsonb_strip_nulls). */
 
 /* The organization object (alias o). */
 #define OR_ORG_JSON                                                                                \
     " jsonb_build_object('id', o.id, 'name', o.name, 'description', o.name || ' is licensed to "   \
     "deliver M-PACT (Moving Parents and Children Together), a programme for families affected by " \
-    "parental substance misuse.', 'email', CASE WHEN o.public_contact THEN" OR_TEXT(               \
-        "o.email") "END, 'website', CASE WHEN o.public_contact THEN" OR_TEXT("o.website") "END) "
+    "parental substance misuse.', 'email', CASE WHEN o.public_contact THEN NULLIF(btrim(o.email)," \
+    " '') END, 'website', CASE WHEN o.public_contact THEN NULLIF(btrim(o.website), '') END) "
 
 /* When the organisation (alias o), its sites or its runs last changed. */
 #define OR_LAST_CHANGE                                                                             \
@@ -92,29 +101,13 @@
     " o.id), (SELECT max(x.updated_at) FROM programme_run x WHERE x.organisation_id = o.id))"
 
 /* The service's one-to-one fields and its organization (alias o). */
-#define OR_SERVICE_JSON                                                                                                                 \
-    " jsonb_build_object('id'," OR_SERVICE_ID ", 'organization_id', o.id, 'name', " OR_NAME_SQL                                         \
-    ", 'description', '" OR_DESCRIPTION                                                                                                 \
-    "', 'url', CASE WHEN o.public_contact THEN" OR_TEXT("o.website") "END, 'email', CASE WHEN "                                         \
-                                                                     "o.public_contact "                                                \
-                                                                     "THEN" OR_TEXT(                                                    \
-                                                                         "o.email") "END, "                                             \
-                                                                                    "'status', "                                        \
-                                                                                    "'active', "                                        \
-                                                                                    "'minimum_"                                         \
-                                                                                    "age', 8, "                                         \
-                                                                                    "'maximum_"                                         \
-                                                                                    "age', 17, "                                        \
-                                                                                    "'eligibility"                                      \
-                                                                                    "_description"                                      \
-                                                                                    "', "                                               \
-                                                                                    "'" OR_ELIGIBILITY                                  \
-                                                                                    "', "                                               \
-                                                                                    "'last_"                                            \
-                                                                                    "modified'"                                         \
-                                                                                    "," OR_UTC_MS(                                      \
-                                                                                        OR_LAST_CHANGE) ", 'organization'," OR_ORG_JSON \
-                                                                                                        ") "
+#define OR_SERVICE_JSON                                                                            \
+    " jsonb_build_object('id'," OR_SERVICE_ID ", 'organization_id', o.id, 'name', " OR_NAME_SQL    \
+    ", 'description', '" OR_DESCRIPTION "', 'url', CASE WHEN o.public_contact THEN"                \
+    " NULLIF(btrim(o.website), '') END, 'email', CASE WHEN o.public_contact THEN"                  \
+    " NULLIF(btrim(o.email), '') END, 'status', 'active', 'minimum_age', 8, 'maximum_age', 17,"    \
+    " 'eligibility_description', '" OR_ELIGIBILITY                                                 \
+    "', 'last_modified'," OR_UTC_MS(OR_LAST_CHANGE) ", 'organization'," OR_ORG_JSON ") "
 
 /* `minimal=true`: the service's id and last change (with the fields the profile requires). */
 #define OR_SERVICE_MINIMAL_JSON                                                                    \
@@ -141,11 +134,10 @@
     "'location_id', l.id, 'address_1', (SELECT string_agg(btrim(a.line), ', ' ORDER BY a.n) FROM " \
     "jsonb_array_elements_text(l.address_lines) WITH ORDINALITY a(line, n) WHERE btrim(a.line) <>" \
     " ''), 'city', l.town, 'state_province'," OR_STATE_PROVINCE ", 'postal_code', l.postcode, "    \
-    "'country', 'GB', 'address_type', 'physical')), 'accessibility', CASE WHEN" OR_TEXT(           \
-        "l.accessibility") "IS NOT NULL THEN jsonb_build_array(jsonb_build_object('id', "          \
-                           "openreferral_uuid('accessibility', l.id), 'location_id', l.id, "       \
-                           "'description', "                                                       \
-                           "btrim(l.accessibility))) END) "
+    "'country', 'GB', 'address_type', 'physical')), 'accessibility', CASE WHEN"                    \
+    " NULLIF(btrim(l.accessibility), '') IS NOT NULL THEN jsonb_build_array(jsonb_build_object("   \
+    "'id', openreferral_uuid('accessibility', l.id), 'location_id', l.id, 'description',"          \
+    " btrim(l.accessibility))) END) "
 
 /* The service_at_location object (aliases o, l). */
 #define OR_SAL_JSON                                                                                \
@@ -175,221 +167,57 @@
 /* The service's (alias o) one-to-many fields but its service_at_locations: its contact and
  * phone when public, its attributes, and a schedule per upcoming run at a site (alias ls) that
  * matches `sites`. */
-#define OR_SERVICE_DETAIL(sites)                                                                                                  \
-    " jsonb_build_object('contacts', CASE WHEN o.public_contact AND (" OR_TEXT(                                                   \
-        "o.email") "IS NOT NULL OR" OR_TEXT("o.phone") "IS NOT NULL) THEN "                                                       \
-                                                       "jsonb_build_array(jsonb_build_object("                                    \
-                                                       "'id'," OR_CONTACT_ID                                                      \
-                                                       ", 'service_id'," OR_SERVICE_ID                                            \
-                                                       ", 'name', o.name, 'email'," OR_TEXT("o."                                  \
-                                                                                            "emai"                                \
-                                                                                            "l") ", 'phones', CASE WHEN" OR_TEXT( \
-                                                           "o.phone") "IS NOT NULL THEN "                                         \
-                                                                      "jsonb_build_array(jsonb_"                                  \
-                                                                      "build_object('id', "                                       \
-                                                                      "openreferral_uuid('phone',"                                \
-                                                                      " o.id), "                                                  \
-                                                                      "'contact_id'"                                              \
-                                                                      "," OR_CONTACT_ID                                           \
-                                                                      ", 'number', "                                              \
-                                                                      "btrim(o.phone))) END)) "                                   \
-                                                                      "ELSE '[]'::jsonb END, "                                    \
-                                                                      "'phones', CASE WHEN"                                       \
-                                                                      " o.public_contact "                                        \
-                                                                      "AND" OR_TEXT(                                              \
-                                                                          "o.phone") "IS NOT "                                    \
-                                                                                     "NULL THEN "                                 \
-                                                                                     "jsonb_"                                     \
-                                                                                     "build_"                                     \
-                                                                                     "array("                                     \
-                                                                                     "jsonb_"                                     \
-                                                                                     "build_"                                     \
-                                                                                     "object('id'"                                \
-                                                                                     ", "                                         \
-                                                                                     "openreferra"                                \
-                                                                                     "l_uuid('"                                   \
-                                                                                     "service_"                                   \
-                                                                                     "phone', "                                   \
-                                                                                     "o.id), "                                    \
-                                                                                     "'service_"                                  \
-                                                                                     "id'"                                        \
-                                                                                     "," OR_SERVICE_ID                            \
-                                                                                     ", "                                         \
-                                                                                     "'number', "                                 \
-                                                                                     "btrim(o."                                   \
-                                                                                     "phone))) "                                  \
-                                                                                     "ELSE "                                      \
-                                                                                     "'[]'::"                                     \
-                                                                                     "jsonb END, "                                \
-                                                                                     "'attributes"                                \
-                                                                                     "'"                                          \
-                                                                                     "," OR_ATTRIBUTES                            \
-                                                                                     ", "                                         \
-                                                                                     "'schedules'"                                \
-                                                                                     ", (SELECT "                                 \
-                                                                                     "coalesce("                                  \
-                                                                                     "jsonb_agg("                                 \
-                                                                                     "jsonb_"                                     \
-                                                                                     "build_"                                     \
-                                                                                     "object('id'"                                \
-                                                                                     ", p.id,"                                    \
-                                                                                     " 'service_"                                 \
-                                                                                     "id'"                                        \
-                                                                                     "," OR_SERVICE_ID                            \
-                                                                                     ", "                                         \
-                                                                                     "'service_"                                  \
-                                                                                     "at_"                                        \
-                                                                                     "location_"                                  \
-                                                                                     "id', "                                      \
-                                                                                     "openreferra"                                \
-                                                                                     "l_uuid("                                    \
-                                                                                     "'service_"                                  \
-                                                                                     "at_"                                        \
-                                                                                     "location', "                                \
-                                                                                     "ls.id), "                                   \
-                                                                                     "'valid_"                                    \
-                                                                                     "from', "                                    \
-                                                                                     "p.starts_"                                  \
-                                                                                     "on, "                                       \
-                                                                                     "'valid_to',"                                \
-                                                                                     " p.ends_on,"                                \
-                                                                                     " 'dtstart',"                                \
-                                                                                     " p.starts_"                                 \
-                                                                                     "on, "                                       \
-                                                                                     "'freq', "                                   \
-                                                                                     "'WEEKLY', "                                 \
-                                                                                     "'interval',"                                \
-                                                                                     " 1, "                                       \
-                                                                                     "'byday', "                                  \
-                                                                                     "upper(left("                                \
-                                                                                     "p.weekday, "                                \
-                                                                                     "2)),"                                       \
-                                                                                     " 'opens_at'"                                \
-                                                                                     ", "                                         \
-                                                                                     "to_char(p."                                 \
-                                                                                     "start_time,"                                \
-                                                                                     " 'HH24:MI')"                                \
-                                                                                     ", "                                         \
-                                                                                     "'closes_at'"                                \
-                                                                                     ", "                                         \
-                                                                                     "to_char(p."                                 \
-                                                                                     "start_time "                                \
-                                                                                     "+"                                          \
-                                                                                     " make_"                                     \
-                                                                                     "interval("                                  \
-                                                                                     "mins => "                                   \
-                                                                                     "v.session_"                                 \
-                                                                                     "minutes), "                                 \
-                                                                                     "'HH24:MI'),"                                \
-                                                                                     " '"                                         \
-                                                                                     "description"                                \
-                                                                                     "', 'M-PACT "                                \
-                                                                                     "group (' ||"                                \
-                                                                                     " v.title "                                  \
-                                                                                     "|| ') at ' "                                \
-                                                                                     "|| ls.name "                                \
-                                                                                     "|| ', "                                     \
-                                                                                     "weekly "                                    \
-                                                                                     "from ' || "                                 \
-                                                                                     "to_char(p."                                 \
-                                                                                     "starts_on, "                                \
-                                                                                     "'YYYY-MM-"                                  \
-                                                                                     "DD') ||"                                    \
-                                                                                     " ' to ' || "                                \
-                                                                                     "to_char(p."                                 \
-                                                                                     "ends_on, "                                  \
-                                                                                     "'YYYY-MM-"                                  \
-                                                                                     "DD'), "                                     \
-                                                                                     "'attending_"                                \
-                                                                                     "type', 'in "                                \
-                                                                                     "person', "                                  \
-                                                                                     "'notes', "                                  \
-                                                                                     "CASE"                                       \
-                                                                                     " WHEN NOT "                                 \
-                                                                                     "p."                                         \
-                                                                                     "accepting_"                                 \
-                                                                                     "referrals "                                 \
-                                                                                     "THEN 'Not "                                 \
-                                                                                     "accepting "                                 \
-                                                                                     "referrals.'"                                \
-                                                                                     " WHEN "                                     \
-                                                                                     "p.self_"                                    \
-                                                                                     "referral_"                                  \
-                                                                                     "allowed"                                    \
-                                                                                     " THEN "                                     \
-                                                                                     "'Accepting "                                \
-                                                                                     "referrals; "                                \
-                                                                                     "families "                                  \
-                                                                                     "may refer "                                 \
-                                                                                     "themselves."                                \
-                                                                                     "' ELSE "                                    \
-                                                                                     "'Accepting "                                \
-                                                                                     "referrals "                                 \
-                                                                                     "from"                                       \
-                                                                                     " profession"                                \
-                                                                                     "als.' END) "                                \
-                                                                                     "ORDER BY "                                  \
-                                                                                     "p.starts_"                                  \
-                                                                                     "on, p.id), "                                \
-                                                                                     "'[]'::"                                     \
-                                                                                     "jsonb) "                                    \
-                                                                                     "FROM "                                      \
-                                                                                     "programme_"                                 \
-                                                                                     "run p JOIN"                                 \
-                                                                                     " location "                                 \
-                                                                                     "ls ON "                                     \
-                                                                                     "ls.id = "                                   \
-                                                                                     "p.location_"                                \
-                                                                                     "id JOIN "                                   \
-                                                                                     "programme_"                                 \
-                                                                                     "variant v "                                 \
-                                                                                     "ON v.code "                                 \
-                                                                                     "= "                                         \
-                                                                                     "p.variant "                                 \
-                                                                                     "WHERE"                                      \
-                                                                                     " p."                                        \
-                                                                                     "organisatio"                                \
-                                                                                     "n_id = "                                    \
-                                                                                     "o.id "                                      \
-                                                                                     "AN"                                         \
-                                                                                     "D" OR_SITE_AS(                              \
-                                                                                         "ls") "A"                                \
-                                                                                               "N"                                \
-                                                                                               "D" OR_UPCOMING                    \
-                                                                                               "A"                                \
-                                                                                               "N"                                \
-                                                                                               "D"                                \
-                                                                                               " " sites                          \
-                                                                                               ")"                                \
-                                                                                               ")"                                \
-                                                                                               " "
+#define OR_SERVICE_DETAIL(sites)                                                                   \
+    " jsonb_build_object('contacts', CASE WHEN o.public_contact AND (NULLIF(btrim(o.email), '')"   \
+    " IS NOT NULL OR NULLIF(btrim(o.phone), '') IS NOT NULL) THEN jsonb_build_array("              \
+    "jsonb_build_object('id'," OR_CONTACT_ID ", 'service_id'," OR_SERVICE_ID ", 'name', o.name,"   \
+    " 'email', NULLIF(btrim(o.email), ''), 'phones', CASE WHEN NULLIF(btrim(o.phone), '') IS NOT"  \
+    " NULL THEN jsonb_build_array(jsonb_build_object('id', openreferral_uuid('phone', o.id),"      \
+    " 'contact_id'," OR_CONTACT_ID ", 'number', btrim(o.phone))) END)) ELSE '[]'::jsonb END,"      \
+    " 'phones', CASE WHEN o.public_contact AND NULLIF(btrim(o.phone), '') IS NOT NULL THEN"        \
+    " jsonb_build_array(jsonb_build_object('id', openreferral_uuid('service_phone', o.id),"        \
+    " 'service_id'," OR_SERVICE_ID ", 'number', btrim(o.phone))) ELSE '[]'::jsonb END,"            \
+    " 'attributes'," OR_ATTRIBUTES ", 'schedules', (SELECT coalesce(jsonb_agg(jsonb_build_object(" \
+    "'id', p.id, 'service_id'," OR_SERVICE_ID ", 'service_at_location_id',"                        \
+    " openreferral_uuid('service_at_location', ls.id), 'valid_from', p.starts_on, 'valid_to',"     \
+    " p.ends_on, 'dtstart', p.starts_on, 'freq', 'WEEKLY', 'interval', 1, 'byday',"                \
+    " upper(left(p.weekday, 2)), 'opens_at', to_char(p.start_time, 'HH24:MI'), 'closes_at',"       \
+    " to_char(p.start_time + make_interval(mins => v.session_minutes), 'HH24:MI'),"                \
+    " 'description', 'M-PACT group (' || v.title || ') at ' || ls.name || ', weekly from ' ||"     \
+    " to_char(p.starts_on, 'YYYY-MM-DD') || ' to ' || to_char(p.ends_on, 'YYYY-MM-DD'),"           \
+    " 'attending_type', 'in person', 'notes', CASE WHEN NOT p.accepting_referrals THEN 'Not"       \
+    " accepting referrals.' WHEN p.self_referral_allowed THEN 'Accepting referrals; families may"  \
+    " refer themselves.' ELSE 'Accepting referrals from professionals.' END) ORDER BY"             \
+    " p.starts_on, p.id), '[]'::jsonb) FROM programme_run p JOIN location ls ON ls.id ="           \
+    " p.location_id JOIN programme_variant v ON v.code = p.variant WHERE p.organisation_id ="      \
+    " o.id AND" OR_SITE_LS "AND" OR_UPCOMING "AND " sites ")) "
 
 /* The fully nested service (alias o). */
+#define OR_SERVICE_DETAIL_ALL  OR_SERVICE_DETAIL("true")
+#define OR_SERVICE_DETAIL_SITE OR_SERVICE_DETAIL("ls.id = l.id")
 #define OR_SERVICE_FULL_JSON                                                                       \
-    " (" OR_SERVICE_JSON                                                                           \
-    " || " OR_SERVICE_DETAIL("true") " || "                                                        \
-                                     "jsonb_build_object('service_at_locations', (SELECT "         \
-                                     "coalesce(jsonb_agg(" OR_SAL_JSON                             \
-                                     " ORDER BY l.name, l.id), '[]'::jsonb) FROM location l "      \
-                                     "WHERE l.organisation_id = o.id AND" OR_SITE ")))"
+    " (" OR_SERVICE_JSON " || " OR_SERVICE_DETAIL_ALL " || jsonb_build_object("                    \
+    "'service_at_locations', (SELECT coalesce(jsonb_agg(" OR_SAL_JSON " ORDER BY l.name, l.id),"   \
+    " '[]'::jsonb) FROM location l WHERE l.organisation_id = o.id AND" OR_SITE ")))"
 
 /* A list's item as `$13` asks: 'full', 'minimal' or the one-to-one fields. */
 #define OR_SERVICE_ITEM                                                                            \
     " CASE $13::text WHEN 'full' THEN" OR_SERVICE_FULL_JSON                                        \
     " WHEN 'minimal' THEN" OR_SERVICE_MINIMAL_JSON " ELSE" OR_SERVICE_JSON " END "
+#define OR_SAL_FULL_JSON                                                                           \
+    " (" OR_SAL_JSON " || jsonb_build_object('service'," OR_SERVICE_JSON                           \
+    " || " OR_SERVICE_DETAIL_SITE ")) "
 #define OR_SAL_ITEM                                                                                \
-    " CASE $13::text WHEN 'full' THEN" OR_SAL_JSON                                                 \
-    " || jsonb_build_object('service'," OR_SERVICE_JSON                                            \
-    " || " OR_SERVICE_DETAIL("ls.id = l.id") ") ELSE" OR_SAL_JSON                                  \
-                                             " || jsonb_build_object('service'," OR_SERVICE_JSON   \
-                                             ") END "
+    " CASE $13::text WHEN 'full' THEN" OR_SAL_FULL_JSON " ELSE" OR_SAL_JSON                        \
+    " || jsonb_build_object('service'," OR_SERVICE_JSON ") END "
 
-/* An organization's (alias o) services: the simple one-to-one fields, or with `full` the fully
- * nested service. */
-#define OR_ORG_SERVICES(full)                                                                      \
-    " jsonb_build_object('services', jsonb_build_array(CASE WHEN " full                            \
-    " THEN " OR_SERVICE_FULL_JSON " - 'organization' ELSE " OR_SERVICE_JSON                        \
-    " - 'organization' END)) "
+/* An organization's (alias o) services: the fully nested service, or its simple one-to-one
+ * fields. */
+#define OR_ORG_SERVICES_FULL                                                                       \
+    " jsonb_build_object('services', jsonb_build_array(" OR_SERVICE_FULL_JSON " - "                \
+    "'organization'))"
+#define OR_ORG_SERVICES_SIMPLE                                                                     \
+    " jsonb_build_object('services', jsonb_build_array(" OR_SERVICE_JSON " - 'organization')) "
 
 /* Filters shared by /services and /service_at_locations: $1 search, $2 minimum_age,
  * $3 maximum_age, $4 taxonomy_term_id, $10 taxonomy_id (each: a term that tags the services),
@@ -447,26 +275,24 @@ const struct db_stmt openreferral_stmts[] = {
      " BY s.d, s.o_name, s.l_name, s.l_id OFFSET $8::int LIMIT $9::int) pg JOIN organisation o ON"
      " o.id = pg.o_id JOIN location l ON l.id = pg.l_id) AS contents"},
     /* $1 service_at_location id: the fully nested service_at_location. */
-    {"or_sal",
-     "SELECT jsonb_strip_nulls(" OR_SAL_JSON " || jsonb_build_object('service'," OR_SERVICE_JSON
-     " || " OR_SERVICE_DETAIL("ls.id = l.id") ")) AS sal FROM organisation o JOIN location l ON"
-                                              " l.organisation_id = o.id WHERE" OR_SAL_ID
-                                              "= $1::uuid AND" OR_LICENSED " AND" OR_SITE},
+    {"or_sal", "SELECT jsonb_strip_nulls(" OR_SAL_FULL_JSON ") AS sal FROM organisation o JOIN"
+               " location l ON l.organisation_id = o.id WHERE" OR_SAL_ID
+               "= $1::uuid AND" OR_LICENSED " AND" OR_SITE},
     /* $1 offset, $2 limit (NULL: all), $3 search, $4 the item's form: 'list', 'full' or
      * 'full_service'. */
     {"or_organizations",
      "WITH s AS (SELECT o.* FROM organisation o WHERE" OR_LICENSED " AND ($3::text IS NULL OR"
      " position(lower($3::text) IN lower(o.name)) > 0)) SELECT (SELECT count(*) FROM s) AS total,"
-     " (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(CASE WHEN $4::text = 'list' THEN" OR_ORG_JSON
-     " ELSE" OR_ORG_JSON " || " OR_ORG_SERVICES(
-         "$4::text = 'full_service'") " END) ORDER BY"
-                                      " o.name, o.id), '[]'::jsonb) FROM (SELECT * FROM s ORDER BY "
-                                      "s.name, s.id OFFSET $1::int"
-                                      " LIMIT $2::int) o) AS contents"},
+     " (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(" OR_ORG_JSON " || CASE $4::text WHEN 'list'"
+     " THEN '{}'::jsonb WHEN 'full_service' THEN" OR_ORG_SERVICES_FULL
+     " ELSE" OR_ORG_SERVICES_SIMPLE
+     " END) ORDER BY o.name, o.id), '[]'::jsonb) FROM (SELECT * FROM s"
+     " ORDER BY s.name, s.id OFFSET $1::int LIMIT $2::int) o) AS contents"},
     /* $1 organization id, $2 full_service. */
-    {"or_organization", "SELECT jsonb_strip_nulls(" OR_ORG_JSON " || " OR_ORG_SERVICES(
-                            "$2::boolean") ") AS organization FROM organisation o WHERE o.id = "
-                                           "$1::uuid AND" OR_LICENSED},
+    {"or_organization",
+     "SELECT jsonb_strip_nulls(" OR_ORG_JSON " || CASE WHEN $2::boolean THEN" OR_ORG_SERVICES_FULL
+     " ELSE" OR_ORG_SERVICES_SIMPLE " END) AS organization FROM organisation o WHERE o.id ="
+     " $1::uuid AND" OR_LICENSED},
     /* $1 offset, $2 limit (NULL: all), $3 search. */
     {"or_taxonomies",
      "WITH s AS (SELECT tx.* FROM openreferral_taxonomy tx WHERE $3::text IS NULL OR"
