@@ -810,9 +810,21 @@ int
 openreferral_redirect(struct req *r)
 {
     char location[512];
+    const char *query = r->query;
+    const char *c;
 
-    snprintf(location, sizeof(location), "/openreferral/%s%s", r->query != NULL ? "?" : "",
-             r->query != NULL && strlen(r->query) < 400 ? r->query : "");
+    /* The query string is kept when it is short and plain (it goes into a header). */
+    for (c = query; c != NULL && *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+            query = NULL;
+            break;
+        }
+    }
+    if (query != NULL && (*query == '\0' || strlen(query) >= 400)) {
+        query = NULL;
+    }
+    snprintf(location, sizeof(location), "/openreferral/%s%s", query != NULL ? "?" : "",
+             query != NULL ? query : "");
     http_add_header(r, "Location", location);
     return http_send(r, 301, NULL, NULL, 0);
 }
