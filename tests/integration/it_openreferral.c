@@ -16,10 +16,21 @@
  *   published and those left out, contact details only when public, one schedule per upcoming
  *   run (weekday, time, dates), ids stable and derived;
  * - service_at_locations by postcode and outward code: nearest first (checked against our own
- *   haversine), proximity cut-off, sites without coordinates left out, 404/400 cases;
+ *   haversine), proximity cut-off, sites without coordinates left out, an unknown postcode an
+ *   empty list, 400 cases;
  * - 404 for unknown, malformed and unlicensed service ids; 400 for unknown or bad parameters;
  * - Access-Control-Allow-Origin, Cache-Control, ETag and 304 on If-None-Match;
- * - the searched postcode appears nowhere in the server log. */
+ * - the rest of the 3.0 API: taxonomies and taxonomy terms (the esd lists of migration 0030),
+ *   organizations/{id} (full_service), service_at_locations/{id} (its site's schedules only),
+ *   every list walked one item a page to a page past the end and every id it lists fetched;
+ *   format=ndjson exactly the pages' items, unpaged; full=true items equal to their {id}
+ *   answers; minimal; organization_id; taxonomy filters; modified_after (dates, offsets, and
+ *   following a change of a site or a run); closes_at, attributes and service phones; blank text
+ *   left out and state_province never empty; 400 naming the parameter, 404 and 405 with CORS,
+ *   unknown paths under the feed with CORS, /openreferral redirected;
+ * - the searched postcode appears nowhere in the server log.
+ * With WEB_ASSETS, openapi.oruk (tests/openapi) validates every answer recorded here against the
+ * profile's published schemas. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
