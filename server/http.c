@@ -56,7 +56,8 @@ reason_phrase(int status)
         int status;
         const char *phrase;
     } phrases[] = {
-        {200, "OK"}, {201, "Created"}, {204, "No Content"}, {304, "Not Modified"},
+        {200, "OK"}, {201, "Created"}, {204, "No Content"}, {301, "Moved Permanently"},
+        {304, "Not Modified"},
         {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
         {405, "Method Not Allowed"}, {406, "Not Acceptable"}, {409, "Conflict"},
         {411, "Length Required"}, {412, "Precondition Failed"}, {413, "Content Too Large"},

@@ -121,6 +121,17 @@ static const struct route routes[] = {
         ROUTE_DB_READ),
     ROUTE(GET, "/openreferral/organizations", openreferral_organizations, OPEN, NULL,
         ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral", openreferral_redirect, OPEN, NULL, 0),
+    ROUTE(GET, "/openreferral/organizations/{}", openreferral_organization, OPEN, NULL,
+        ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral/service_at_locations/{}", openreferral_service_at_location, OPEN,
+        NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral/taxonomies", openreferral_taxonomies, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral/taxonomies/{}", openreferral_taxonomy, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral/taxonomy_terms", openreferral_taxonomy_terms, OPEN, NULL,
+        ROUTE_DB_READ),
+    ROUTE(GET, "/openreferral/taxonomy_terms/{}", openreferral_taxonomy_term, OPEN, NULL,
+        ROUTE_DB_READ),
 
     RES_ROUTE(POST, "/v1/facilitators", fac_new_resource, CREATE, USER, NULL, ROUTE_DB),
     ROUTE(GET, "/v1/facilitators", facilitators_list, USER, "facilitators:read", ROUTE_DB),
@@ -434,6 +445,9 @@ dispatch(struct req *r, const struct route **matched)
     }
     route = find_route(r, allow, sizeof(allow), &open);
     *matched = route;
+    /* Every answer under the Open Referral feed is readable from any origin, unknown paths
+     * included (a directory's browser client reads the 404 too). */
+    open |= strcmp(r->path, "/openreferral") == 0 || strncmp(r->path, "/openreferral/", 14) == 0;
     if (route == NULL && open) {
         /* Any origin may read the open routes, preflight included; nothing else is offered. */
         http_add_header(r, "Access-Control-Allow-Origin", "*");

@@ -16,10 +16,21 @@
  *   published and those left out, contact details only when public, one schedule per upcoming
  *   run (weekday, time, dates), ids stable and derived;
  * - service_at_locations by postcode and outward code: nearest first (checked against our own
- *   haversine), proximity cut-off, sites without coordinates left out, 404/400 cases;
+ *   haversine), proximity cut-off, sites without coordinates left out, an unknown postcode an
+ *   empty list, 400 cases;
  * - 404 for unknown, malformed and unlicensed service ids; 400 for unknown or bad parameters;
  * - Access-Control-Allow-Origin, Cache-Control, ETag and 304 on If-None-Match;
- * - the searched postcode appears nowhere in the server log. */
+ * - the rest of the 3.0 API: taxonomies and taxonomy terms (the esd lists of migration 0030),
+ *   organizations/{id} (full_service), service_at_locations/{id} (its site's schedules only),
+ *   every list walked one item a page to a page past the end and every id it lists fetched;
+ *   format=ndjson exactly the pages' items, unpaged; full=true items equal to their {id}
+ *   answers; minimal; organization_id; taxonomy filters; modified_after (dates, offsets, and
+ *   following a change of a site or a run); closes_at, attributes and service phones; blank text
+ *   left out and state_province never empty; 400 naming the parameter, 404 and 405 with CORS,
+ *   unknown paths under the feed with CORS, /openreferral redirected;
+ * - the searched postcode appears nowhere in the server log.
+ * With WEB_ASSETS, openapi.oruk (tests/openapi) validates every answer recorded here against the
+ * profile's published schemas. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -689,7 +700,8 @@ get_ok(struct fx *f, const char *path, struct it_resp *r)
     it_assert_status(r, 200);
     assert_non_null(r->json);
     it_assert_header(r, "Access-Control-Allow-Origin", "*");
-    it_assert_header(r, "Cache-Control", "public");
+    /* A URL that carries a postcode (a family's, perhaps) is kept by no shared cache. */
+    it_assert_header(r, "Cache-Control", strstr(path, "postcode=") != NULL ? "private" : "public");
     it_assert_header(r, "Content-Type", "application/json");
     assert_non_null(it_header(r, "ETag"));
 }
@@ -1092,9 +1104,14 @@ test_service_at_locations(void **state)
     it_resp_free(&r);
 
     /* Errors. */
-    it_expect(f->s, "GET", "/openreferral/service_at_locations?postcode=ZZ9%209ZZ", NULL, NULL,
-              404);
-    it_expect(f->s, "GET", "/openreferral/service_at_locations?postcode=ZZ9", NULL, NULL, 404);
+    /* An unknown postcode: the specification answers a list only, and no site is near a point
+     * that cannot be placed: an empty page (or NDJSON body). */
+    get_ok(f, "/openreferral/service_at_locations?postcode=ZZ9%209ZZ", &r);
+    check_page(&r, &sal_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/service_at_locations?postcode=ZZ9&proximity=5000", &r);
+    check_page(&r, &sal_list_schema, 0, 1, 50);
+    it_resp_free(&r);
     {
         static const char *const bad[] = {
             "/openreferral/service_at_locations?postcode=12345",
@@ -1139,7 +1156,644 @@ test_organizations(void **state)
     contents = check_page(&r, &organization_schema, 2, 2, 1);
     assert_true(it_json_has(contents, "id", f->org_b));
     it_resp_free(&r);
-    it_expect(f->s, "GET", "/openreferral/organizations?search=x", NULL, NULL, 400);
+    get_ok(f, "/openreferral/organizations?search=BETA", &r);
+    contents = check_page(&r, &organization_schema, 1, 1, 50);
+    assert_true(it_json_has(contents, "id", f->org_b));
+    it_resp_free(&r);
+    it_expect(f->s, "GET", "/openreferral/organizations?sort=name", NULL, NULL, 400);
+}
+
+/* ---- The whole 3.0 API: the remaining endpoints and parameters ------------------------------ */
+
+static const struct schema term_schema = {
+    "taxonomy_term",
+    (const struct rule[]){
+        {"id", J_STRING, 1, "uuid", NULL},
+        {"name", J_STRING, 1, NULL, NULL},
+        {"description", J_STRING, 1, NULL, NULL},
+        {"parent_id", J_STRING, 0, "uuid", NULL},
+        {"taxonomy", J_STRING, 0, NULL, NULL},
+        {"taxonomy_id", J_STRING, 0, "uuid", NULL},
+        {"term", J_STRING, 0, NULL, NULL},
+        {"term_uri", J_STRING, 0, "uri", NULL},
+        {NULL, 0, 0, NULL, NULL},
+    },
+};
+
+static const struct schema taxonomy_schema = {
+    "taxonomy",
+    (const struct rule[]){
+        {"id", J_STRING, 1, "uuid", NULL},
+        {"name", J_STRING, 1, NULL, NULL},
+        {"description", J_STRING, 1, NULL, NULL},
+        {"uri", J_STRING, 0, "uri", NULL},
+        {"version", J_STRING, 0, NULL, NULL},
+        {"taxonomy_terms", J_ARRAY, 0, NULL, &term_schema},
+        {NULL, 0, 0, NULL, NULL},
+    },
+};
+
+static const struct schema attribute_schema = {
+    "attribute",
+    (const struct rule[]){
+        {"id", J_STRING, 1, "uuid", NULL},
+        {"link_id", J_STRING, 0, "uuid", NULL},
+        {"taxonomy_term_id", J_STRING, 0, "uuid", NULL},
+        {"link_type", J_STRING, 0, NULL, NULL},
+        {"taxonomy_term", J_OBJECT, 0, NULL, &term_schema},
+        {NULL, 0, 0, NULL, NULL},
+    },
+};
+
+/* The fully nested service_at_location: its location and its service (with schedules). */
+static const struct schema sal_full_schema = {
+    "service_at_location",
+    (const struct rule[]){
+        {"id", J_STRING, 1, "uuid", NULL},
+        {"service_id", J_STRING, 1, "uuid", NULL},
+        {"location_id", J_STRING, 1, "uuid", NULL},
+        {"location", J_OBJECT, 1, NULL, &location_schema},
+        {"service", J_OBJECT, 1, NULL, &service_schema},
+        {NULL, 0, 0, NULL, NULL},
+    },
+};
+
+/* The organization with its services. */
+static const struct schema organization_full_schema = {
+    "organization",
+    (const struct rule[]){
+        {"id", J_STRING, 1, "uuid", NULL},
+        {"name", J_STRING, 1, NULL, NULL},
+        {"description", J_STRING, 1, NULL, NULL},
+        {"email", J_STRING, 0, "email", NULL},
+        {"website", J_STRING, 0, "uri", NULL},
+        {"services", J_ARRAY, 1, NULL, &service_schema},
+        {NULL, 0, 0, NULL, NULL},
+    },
+};
+
+/* Walks every page of `path` (which has a query already when `amp`) `per_page` items at a time,
+ * checking each page's envelope and items, and returns every item in order (a new reference). */
+static json_t *
+walk_pages(
+    struct fx *f, const char *path, int amp, long per_page, const struct schema *item, long total)
+{
+    json_t *all = json_array();
+    long pages = (total + per_page - 1) / per_page, page;
+
+    for (page = 1; page <= (pages > 0 ? pages : 1) + 1; page++) {
+        struct it_resp r;
+        char *url = it_fmt("%s%cpage=%ld&per_page=%ld", path, amp ? '&' : '?', page, per_page);
+
+        get_ok(f, url, &r);
+        json_array_extend(all, check_page(&r, item, total, page, per_page));
+        it_resp_free(&r);
+        free(url);
+    }
+    assert_int_equal(json_array_size(all), total);
+    return all;
+}
+
+/* GETs `path` with format=ndjson: application/x-ndjson, one JSON object a line, which must be
+ * `expect` (every item, unpaged) in order. */
+static void
+check_ndjson(struct fx *f, const char *path, json_t *expect)
+{
+    struct it_resp r;
+    char *line, *save = NULL, *copy;
+    size_t n = 0;
+
+    it_get(f->s, path, NULL, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "application/x-ndjson");
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    assert_true(r.len == 0 || r.body[r.len - 1] == '\n');
+    copy = strdup(r.body);
+    for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t err;
+        json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+
+        assert_non_null(o);
+        assert_true(json_is_object(o));
+        assert_true(n < json_array_size(expect));
+        assert_true(json_equal(o, json_array_get(expect, n)));
+        json_decref(o);
+        n++;
+    }
+    assert_int_equal(n, json_array_size(expect));
+    free(copy);
+    it_resp_free(&r);
+}
+
+/* Expects a 400 problem naming `name` in its detail, readable from any origin. */
+static void
+expect_bad(struct fx *f, const char *path, const char *name)
+{
+    struct it_resp r;
+
+    it_get(f->s, path, NULL, &r);
+    it_assert_problem(&r, 400);
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    if (strstr(it_json_str(&r, "detail"), name) == NULL) {
+        fail_msg("%s: the problem's detail \"%s\" does not name %s", path,
+                 it_json_str(&r, "detail"), name);
+    }
+    it_resp_free(&r);
+}
+
+/* Expects a 404 problem, readable from any origin. */
+static void
+expect_404(struct fx *f, const char *path)
+{
+    struct it_resp r;
+
+    it_get(f->s, path, NULL, &r);
+    it_assert_problem(&r, 404);
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    it_resp_free(&r);
+}
+
+static void
+test_redirect_and_cors(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    const char *origin[] = {"Origin: https://directory.example", NULL};
+
+    it_request(f->s, "GET", "/openreferral", NULL, origin, NULL, &r);
+    it_assert_status(&r, 301);
+    it_assert_header(&r, "Location", "/openreferral/");
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    it_resp_free(&r);
+    it_get(f->s, "/openreferral?x=1", NULL, &r);
+    it_assert_status(&r, 301);
+    it_assert_header(&r, "Location", "/openreferral/?x=1");
+    it_resp_free(&r);
+
+    /* Errors and unknown paths under the feed are readable from any origin too. */
+    expect_404(f, "/openreferral/nothing-here");
+    expect_404(f, "/openreferral/services/" NO_SUCH_ID "/more");
+    expect_404(f, "/openreferral/services/not-a-uuid");
+    expect_bad(f, "/openreferral/taxonomies?per_page=0", "per_page");
+    it_request(f->s, "POST", "/openreferral/services", NULL, origin, "", &r);
+    it_assert_problem(&r, 405);
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    it_resp_free(&r);
+    it_request(f->s, "OPTIONS", "/openreferral/taxonomy_terms", NULL, origin, NULL, &r);
+    it_assert_status(&r, 204);
+    it_assert_header(&r, "Access-Control-Allow-Origin", "*");
+    it_resp_free(&r);
+    /* Only the feed: an unknown path elsewhere stays closed to other origins. */
+    it_get(f->s, "/v1/nothing-here", NULL, &r);
+    it_assert_problem(&r, 404);
+    assert_null(it_header(&r, "Access-Control-Allow-Origin"));
+    it_resp_free(&r);
+}
+
+static void
+test_taxonomies(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *all, *terms, *it, *children;
+    size_t i, j;
+    char *path;
+
+    /* Two taxonomies (the LGA esd Service types and Needs lists), on every page size. */
+    all = walk_pages(f, "/openreferral/taxonomies", 0, 1, &taxonomy_schema, 2);
+    assert_string_equal(it_jstr(json_array_get(all, 0), "name"), "esdNeeds");
+    assert_string_equal(it_jstr(json_array_get(all, 1), "name"), "esdServiceTypes");
+    assert_string_equal(it_jstr(json_array_get(all, 1), "uri"),
+                        "http://id.esd.org.uk/list/services");
+    check_ndjson(f, "/openreferral/taxonomies?format=ndjson&per_page=1", all);
+    json_array_foreach(all, i, it)
+    {
+        /* Each taxonomy by its id, with its terms. */
+        path = it_fmt("/openreferral/taxonomies/%s", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_schema(r.json, &taxonomy_schema, "$");
+        assert_string_equal(it_json_str(&r, "id"), it_jstr(it, "id"));
+        children = json_object_get(r.json, "taxonomy_terms");
+        assert_int_equal(json_array_size(children), i == 0 ? 1 : 3);
+        json_array_foreach(children, j, terms)
+        {
+            assert_string_equal(it_jstr(terms, "taxonomy_id"), it_jstr(it, "id"));
+            assert_string_equal(it_jstr(terms, "taxonomy"), it_jstr(it, "name"));
+        }
+        it_resp_free(&r);
+        free(path);
+        /* taxonomy_terms?taxonomy_id= its terms only. */
+        path = it_fmt("/openreferral/taxonomy_terms?taxonomy_id=%s", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_page(&r, &term_schema, i == 0 ? 1 : 3, 1, 50);
+        it_resp_free(&r);
+        free(path);
+    }
+    json_decref(all);
+    get_ok(f, "/openreferral/taxonomies?search=NEEDS", &r);
+    check_page(&r, &taxonomy_schema, 1, 1, 50);
+    it_resp_free(&r);
+
+    /* Four terms, every page, every id. */
+    terms = walk_pages(f, "/openreferral/taxonomy_terms", 0, 1, &term_schema, 4);
+    check_ndjson(f, "/openreferral/taxonomy_terms?format=ndjson", terms);
+    json_array_foreach(terms, i, it)
+    {
+        path = it_fmt("/openreferral/taxonomy_terms/%s", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_schema(r.json, &term_schema, "$");
+        assert_true(json_equal(r.json, it));
+        it_resp_free(&r);
+        free(path);
+    }
+    /* The one confirmed esd code: need 69, Social inclusion, with its URI. */
+    assert_true(it_json_has(terms, "term_uri", "http://id.esd.org.uk/need/69"));
+    json_decref(terms);
+    get_ok(f, "/openreferral/taxonomy_terms?top_only=true&search=parenting", &r);
+    check_page(&r, &term_schema, 1, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/taxonomy_terms?parent_id=" NO_SUCH_ID, &r);
+    check_page(&r, &term_schema, 0, 1, 50);
+    it_resp_free(&r);
+
+    expect_404(f, "/openreferral/taxonomies/" NO_SUCH_ID);
+    expect_404(f, "/openreferral/taxonomies/esdNeeds");
+    expect_404(f, "/openreferral/taxonomy_terms/" NO_SUCH_ID);
+    expect_404(f, "/openreferral/taxonomy_terms/69");
+    expect_bad(f, "/openreferral/taxonomy_terms?taxonomy_id=esdNeeds", "taxonomy_id");
+    expect_bad(f, "/openreferral/taxonomy_terms?parent_id=x", "parent_id");
+    expect_bad(f, "/openreferral/taxonomy_terms?top_only=yes", "top_only");
+    expect_bad(f, "/openreferral/taxonomy_terms?format=csv", "format");
+    expect_bad(f, "/openreferral/taxonomies?format=xml", "format");
+    expect_bad(f, "/openreferral/taxonomies?search=", "search");
+    expect_bad(f, "/openreferral/taxonomies?vocabulary=esd", "vocabulary");
+    expect_bad(f, "/openreferral/taxonomies/" NO_SUCH_ID "?full=true", "full");
+}
+
+/* The schedule of `run` in `schedules`, or NULL. */
+static json_t *
+schedule_of(json_t *schedules, const char *run)
+{
+    json_t *it;
+    size_t i;
+
+    json_array_foreach(schedules, i, it)
+    {
+        if (strcmp(it_jstr(it, "id"), run) == 0) {
+            return it;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_services_parameters(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r, one;
+    json_t *all, *it, *sch, *attrs;
+    size_t i;
+    char *path;
+
+    all = walk_pages(f, "/openreferral/services", 0, 1, &service_list_schema, 2);
+    check_ndjson(f, "/openreferral/services?format=ndjson&page=2&per_page=1", all);
+    json_decref(all);
+
+    /* full=true: each item as /services/{id} answers it. */
+    all = walk_pages(f, "/openreferral/services?full=true", 1, 1, &service_schema, 2);
+    json_array_foreach(all, i, it)
+    {
+        path = it_fmt("/openreferral/services/%s", it_jstr(it, "id"));
+        get_ok(f, path, &one);
+        assert_true(json_equal(one.json, it));
+        it_resp_free(&one);
+        free(path);
+    }
+    check_ndjson(f, "/openreferral/services?full=true&format=ndjson", all);
+    /* closes_at: opens_at plus the variant's two-hour session; attributes: the four terms. */
+    it = json_array_get(all, 0);
+    assert_string_equal(it_jstr(it, "id"), f->svc_a);
+    sch = schedule_of(json_object_get(it, "schedules"), f->run_a1);
+    assert_non_null(sch);
+    assert_string_equal(it_jstr(sch, "opens_at"), "18:00");
+    assert_string_equal(it_jstr(sch, "closes_at"), "20:00");
+    attrs = json_object_get(it, "attributes");
+    assert_int_equal(json_array_size(attrs), 4);
+    {
+        json_t *a;
+        size_t k;
+        json_array_foreach(attrs, k, a)
+        {
+            check_schema(a, &attribute_schema, "$.attributes[]");
+            assert_string_equal(it_jstr(a, "link_id"), f->svc_a);
+            assert_string_equal(it_jstr(a, "link_type"), "service");
+            assert_string_equal(it_jstr(a, "taxonomy_term_id"),
+                                it_jstr(json_object_get(a, "taxonomy_term"), "id"));
+        }
+    }
+    /* The public contact's phone is on the service as well as in its contact. */
+    assert_string_equal(it_jstr(json_array_get(json_object_get(it, "phones"), 0), "number"),
+                        "01632 960001");
+    assert_string_equal(it_jstr(json_array_get(json_object_get(it, "phones"), 0), "service_id"),
+                        f->svc_a);
+    /* Beta's contact is not public: no phone anywhere. */
+    assert_int_equal(json_array_size(json_object_get(json_array_get(all, 1), "phones")), 0);
+    json_decref(all);
+
+    /* minimal=true: id, name, status and last_modified, nothing else. */
+    get_ok(f, "/openreferral/services?minimal=true", &r);
+    all = check_page(&r, &service_list_schema, 2, 1, 50);
+    json_array_foreach(all, i, it)
+    {
+        assert_int_equal(json_object_size(it), 4);
+        assert_non_null(it_jstr(it, "last_modified"));
+        assert_string_equal(it_jstr(it, "status"), "active");
+    }
+    it_resp_free(&r);
+
+    /* organization_id. */
+    path = it_fmt("/openreferral/services?organization_id=%s", f->org_b);
+    get_ok(f, path, &r);
+    all = check_page(&r, &service_list_schema, 1, 1, 50);
+    assert_string_equal(it_jstr(json_array_get(all, 0), "id"), f->svc_b);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/openreferral/services?organization_id=%s", f->org_c); /* suspended */
+    get_ok(f, path, &r);
+    check_page(&r, &service_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+    free(path);
+
+    /* Taxonomy filters: the terms and taxonomies that tag the services. */
+    get_ok(f, "/openreferral/services?taxonomy_term_id=5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9201", &r);
+    check_page(&r, &service_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?taxonomy_id=5D1E4B0E-3F0A-4C47-9A51-2B7C1E0A9001", &r);
+    check_page(&r, &service_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?taxonomy_term_id=" NO_SUCH_ID, &r);
+    check_page(&r, &service_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?taxonomy_id=esdServiceType:298", &r);
+    check_page(&r, &service_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+
+    /* modified_after: a date, a date-time with Z, with an offset (%2B, or a '+' the query string
+     * turned into a space). */
+    get_ok(f, "/openreferral/services?modified_after=2000-01-01", &r);
+    check_page(&r, &service_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?modified_after=2999-01-01T00:00:00Z", &r);
+    check_page(&r, &service_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?modified_after=2000-01-01T00:00:00.5%2B01:00", &r);
+    check_page(&r, &service_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    get_ok(f, "/openreferral/services?modified_after=2999-01-01T00:00+01:00", &r);
+    check_page(&r, &service_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+
+    {
+        static const char *const bad[][2] = {
+            {"/openreferral/services?format=xml", "format"},
+            {"/openreferral/services?format=", "format"},
+            {"/openreferral/services?organization_id=abc", "organization_id"},
+            {"/openreferral/services?modified_after=yesterday", "modified_after"},
+            {"/openreferral/services?modified_after=2026-02-30", "modified_after"},
+            {"/openreferral/services?modified_after=2025-02-29", "modified_after"},
+            {"/openreferral/services?modified_after=2026-01-01T25:00:00Z", "modified_after"},
+            {"/openreferral/services?modified_after=2026-01-01T10:00:00X", "modified_after"},
+            {"/openreferral/services?minimal=1", "minimal"},
+            {"/openreferral/services?full=TRUE", "full"},
+            {"/openreferral/services?full=true&minimal=true", "minimal"},
+            {"/openreferral/services?full_service=true", "full_service"},
+            {NULL, NULL},
+        };
+        for (i = 0; bad[i][0] != NULL; i++) {
+            expect_bad(f, bad[i][0], bad[i][1]);
+        }
+    }
+}
+
+static void
+test_service_at_location_endpoints(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *all, *full, *it, *sch;
+    size_t i, j;
+    char *path, sal_prison[40];
+
+    all = walk_pages(f, "/openreferral/service_at_locations", 0, 1, &sal_list_schema, 5);
+    check_ndjson(f, "/openreferral/service_at_locations?format=ndjson&per_page=2", all);
+    full = walk_pages(f, "/openreferral/service_at_locations?full=true", 1, 2, &sal_full_schema, 5);
+    json_array_foreach(all, i, it)
+    {
+        json_t *svc;
+
+        /* Every id: the fully nested service_at_location, as full=true lists it. */
+        path = it_fmt("/openreferral/service_at_locations/%s", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_schema(r.json, &sal_full_schema, "$");
+        assert_string_equal(it_json_str(&r, "id"), it_jstr(it, "id"));
+        assert_string_equal(it_json_str(&r, "location_id"), it_jstr(it, "location_id"));
+        assert_true(json_equal(r.json, json_array_get(full, i)));
+        svc = json_object_get(r.json, "service");
+        assert_string_equal(it_jstr(svc, "id"), it_jstr(it, "service_id"));
+        /* Its schedules are the runs at this site only. */
+        json_array_foreach(json_object_get(svc, "schedules"), j, sch)
+        {
+            assert_string_equal(it_jstr(sch, "service_at_location_id"), it_jstr(it, "id"));
+        }
+        assert_int_equal(json_array_size(json_object_get(svc, "schedules")),
+                         strcmp(it_jstr(it, "location_id"), f->a1) == 0
+                                 || strcmp(it_jstr(it, "location_id"), f->b1) == 0
+                             ? 1
+                             : 0);
+        assert_null(json_object_get(svc, "service_at_locations"));
+        it_resp_free(&r);
+        free(path);
+    }
+    check_ndjson(f, "/openreferral/service_at_locations?full=true&format=ndjson", full);
+    json_decref(full);
+    json_decref(all);
+
+    path = it_fmt("/openreferral/service_at_locations?organization_id=%s", f->org_b);
+    get_ok(f, path, &r);
+    all = check_page(&r, &sal_list_schema, 2, 1, 50);
+    json_array_foreach(all, i, it)
+    {
+        assert_string_equal(it_jstr(it, "service_id"), f->svc_b);
+    }
+    it_resp_free(&r);
+    free(path);
+    get_ok(f, "/openreferral/service_at_locations?modified_after=2999-12-31", &r);
+    check_page(&r, &sal_list_schema, 0, 1, 50);
+    it_resp_free(&r);
+    all = json_array();
+    check_ndjson(f, "/openreferral/service_at_locations?postcode=ZZ9%209ZZ&format=ndjson", all);
+    json_decref(all);
+
+    /* A site the feed leaves out has no service_at_location. */
+    IT_SQL_VALUE(sal_prison, f->s, "SELECT openreferral_uuid('service_at_location', $1::uuid)",
+                 f->a3_prison);
+    path = it_fmt("/openreferral/service_at_locations/%s", sal_prison);
+    expect_404(f, path);
+    free(path);
+    path = it_fmt("/openreferral/service_at_locations/%s", f->a1); /* a site id, not a sal id */
+    expect_404(f, path);
+    free(path);
+    expect_404(f, "/openreferral/service_at_locations/" NO_SUCH_ID);
+    expect_404(f, "/openreferral/service_at_locations/x");
+    expect_bad(f, "/openreferral/service_at_locations/" NO_SUCH_ID "?full=true", "full");
+    expect_bad(f, "/openreferral/service_at_locations?minimal=true", "minimal");
+    expect_bad(f, "/openreferral/service_at_locations?full=no", "full");
+    expect_bad(f, "/openreferral/service_at_locations?format=json2", "format");
+    expect_bad(f, "/openreferral/service_at_locations?organization_id=1", "organization_id");
+    expect_bad(f, "/openreferral/service_at_locations?modified_after=2026-13-01", "modified_after");
+}
+
+static void
+test_organization_endpoints(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *all, *it, *svc;
+    size_t i;
+    char *path;
+
+    all = walk_pages(f, "/openreferral/organizations", 0, 1, &organization_schema, 2);
+    check_ndjson(f, "/openreferral/organizations?format=ndjson", all);
+    json_array_foreach(all, i, it)
+    {
+        assert_null(json_object_get(it, "services"));
+        /* Every id: the organization with its one service, simple or fully nested. */
+        path = it_fmt("/openreferral/organizations/%s", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_schema(r.json, &organization_full_schema, "$");
+        assert_int_equal(json_array_size(json_object_get(r.json, "services")), 1);
+        svc = json_array_get(json_object_get(r.json, "services"), 0);
+        assert_string_equal(it_jstr(svc, "id"), i == 0 ? f->svc_a : f->svc_b);
+        assert_null(json_object_get(svc, "schedules"));
+        assert_null(json_object_get(svc, "organization"));
+        it_resp_free(&r);
+        free(path);
+        path = it_fmt("/openreferral/organizations/%s?full_service=true", it_jstr(it, "id"));
+        get_ok(f, path, &r);
+        check_schema(r.json, &organization_full_schema, "$");
+        svc = json_array_get(json_object_get(r.json, "services"), 0);
+        assert_non_null(json_object_get(svc, "schedules"));
+        assert_non_null(json_object_get(svc, "service_at_locations"));
+        it_resp_free(&r);
+        free(path);
+    }
+    json_decref(all);
+    all =
+        walk_pages(f, "/openreferral/organizations?full=true", 1, 1, &organization_full_schema, 2);
+    assert_null(json_object_get(
+        json_array_get(json_object_get(json_array_get(all, 0), "services"), 0), "schedules"));
+    json_decref(all);
+    all = walk_pages(f, "/openreferral/organizations?full_service=true", 1, 2,
+                     &organization_full_schema, 2);
+    assert_non_null(json_object_get(
+        json_array_get(json_object_get(json_array_get(all, 0), "services"), 0), "schedules"));
+    check_ndjson(f, "/openreferral/organizations?full_service=true&format=ndjson", all);
+    json_decref(all);
+
+    path = it_fmt("/openreferral/organizations/%s", f->org_c); /* suspended */
+    expect_404(f, path);
+    free(path);
+    path = it_fmt("/openreferral/organizations/%s", f->org_e); /* never licensed */
+    expect_404(f, path);
+    free(path);
+    expect_404(f, "/openreferral/organizations/" NO_SUCH_ID);
+    expect_404(f, "/openreferral/organizations/alpha");
+    path = it_fmt("/openreferral/organizations/%s?full_service=maybe", f->org_a);
+    expect_bad(f, path, "full_service");
+    free(path);
+    path = it_fmt("/openreferral/organizations/%s?full=true", f->org_a);
+    expect_bad(f, path, "full");
+    free(path);
+    expect_bad(f, "/openreferral/organizations?full=1", "full");
+    expect_bad(f, "/openreferral/organizations?format=ndjson2", "format");
+    expect_bad(f, "/openreferral/organizations?search=", "search");
+}
+
+/* Changes data: runs after the tests that count on the fixture as built. */
+static void
+test_changes_and_blanks(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    json_t *all, *loc, *addr;
+    char since[40], *path;
+
+    /* modified_after follows the sites and runs: touch Beta's site, and only Beta is newer. */
+    it_sleep_ms(20);
+    IT_SQL_VALUE(since, f->s,
+                 "SELECT to_char(now() AT TIME ZONE 'UTC',"
+                 " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    it_sleep_ms(20);
+    PQclear(it_sql(f->s, "UPDATE location SET updated_at = now() WHERE id = $1::uuid", f->b2));
+    path = it_fmt("/openreferral/services?modified_after=%s", since);
+    get_ok(f, path, &r);
+    all = check_page(&r, &service_list_schema, 1, 1, 50);
+    assert_string_equal(it_jstr(json_array_get(all, 0), "id"), f->svc_b);
+    it_resp_free(&r);
+    free(path);
+    path = it_fmt("/openreferral/service_at_locations?modified_after=%s", since);
+    get_ok(f, path, &r);
+    check_page(&r, &sal_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    free(path);
+    /* A run of Alpha's: Alpha is newer as well. */
+    PQclear(it_sql(f->s, "UPDATE programme_run SET updated_at = now() WHERE id = $1::uuid",
+                   f->run_a1_past));
+    path = it_fmt("/openreferral/services?modified_after=%s&minimal=true", since);
+    get_ok(f, path, &r);
+    check_page(&r, &service_list_schema, 2, 1, 50);
+    it_resp_free(&r);
+    free(path);
+
+    /* Blank text is no value, never "": accessibility and e-mail left out; state_province the
+     * local authority district of the site's postcode. */
+    PQclear(it_sql(f->s, "UPDATE location SET accessibility = '  ' WHERE id = $1::uuid", f->a1));
+    PQclear(it_sql(f->s, "UPDATE organisation SET email = '', website = ' ' WHERE id = $1::uuid",
+                   f->org_a));
+    PQclear(it_sql(f->s, "INSERT INTO local_authority (code, name) VALUES ('E06000035', 'Medway')"
+                         " ON CONFLICT DO NOTHING"));
+    PQclear(it_sql(f->s, "INSERT INTO postcode (postcode, latitude, longitude, oslaua) VALUES"
+                         " ('ME4 4AC', 51.3800, 0.5300, 'E06000035')"));
+    path = it_fmt("/openreferral/services/%s", f->svc_a);
+    get_ok(f, path, &r);
+    check_schema(r.json, &service_schema, "$");
+    assert_null(json_object_get(r.json, "email"));
+    assert_null(json_object_get(r.json, "url"));
+    assert_null(json_object_get(json_object_get(r.json, "organization"), "email"));
+    assert_null(json_object_get(json_object_get(r.json, "organization"), "website"));
+    assert_null(it_jstr(json_array_get(json_object_get(r.json, "contacts"), 0), "email"));
+    {
+        json_t *sal;
+        size_t i;
+        int seen = 0;
+
+        json_array_foreach(json_object_get(r.json, "service_at_locations"), i, sal)
+        {
+            loc = json_object_get(sal, "location");
+            addr = json_array_get(json_object_get(loc, "addresses"), 0);
+            assert_true(strlen(it_jstr(addr, "state_province")) > 0);
+            if (strcmp(it_jstr(loc, "id"), f->a1) == 0) {
+                seen = 1;
+                assert_null(json_object_get(loc, "accessibility"));
+                assert_string_equal(it_jstr(addr, "state_province"), "Medway");
+            } else {
+                assert_string_equal(it_jstr(addr, "state_province"), "Chatham");
+            }
+        }
+        assert_true(seen);
+    }
+    it_resp_free(&r);
+    free(path);
 }
 
 /* Runs last: the searches above must have left no postcode in the log. */
@@ -1164,4 +1818,10 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_service_not_found),
           cmocka_unit_test(test_service_at_locations),
           cmocka_unit_test(test_organizations),
+          cmocka_unit_test(test_redirect_and_cors),
+          cmocka_unit_test(test_taxonomies),
+          cmocka_unit_test(test_services_parameters),
+          cmocka_unit_test(test_service_at_location_endpoints),
+          cmocka_unit_test(test_organization_endpoints),
+          cmocka_unit_test(test_changes_and_blanks),
           cmocka_unit_test(test_no_postcode_logged))
