@@ -94,7 +94,8 @@ write("orgs", 0, bind("org_list", [None, None, "charity", None, None, None, "21"
 # impact_report() runs them for a licensing-body admin (no organisation, no commissioner's areas;
 # the list of runs at its default length, 100): nationally the figures from the cube
 # (imp_cube_report), the previous period's dates (imp_period) and its headline
-# (imp_cube_previous); for the district the same from its runs (imp_report, imp_previous).
+# (imp_cube_previous); for the district the same from its runs (imp_report_area,
+# imp_previous_area).
 if len(report) == 5:
     frm, to, pfrm, pto, area = report
     text = bind("imp_cube_report", [None, frm, to, "100"]) + ";\n"
@@ -102,7 +103,7 @@ if len(report) == 5:
     text += bind("imp_cube_previous", [None, pfrm, pto]) + ";\n"
     write("delivery_national", 0, text)
     for kind, areas in (("delivery_area", "{%s}" % area),):
-        text = bind("imp_report", [None, None, areas, None, frm, to, None, "100"]) + ";\n"
+        text = bind("imp_report_area", [None, None, areas, None, frm, to, None, "100"]) + ";\n"
         text += bind("imp_period", [frm, to]) + ";\n"
-        text += bind("imp_previous", [None, None, areas, None, pfrm, pto, None]) + ";\n"
+        text += bind("imp_previous_area", [None, None, areas, None, pfrm, pto, None]) + ";\n"
         write(kind, 0, text)

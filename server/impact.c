@@ -55,13 +55,15 @@
 
 /* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
  * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
- * NULL: anywhere). */
-#define IMP_RUNS                                                                                   \
-    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name, pc.oslaua AS"        \
-    " la_code, la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
+ * NULL: anywhere); `drive` a condition the runs must meet anyway that leads the plan (an
+ * organisation's runs, or the runs at the sites of some districts), so that the statement's
+ * generic plan is as good as a custom one. */
+#define IMP_RUNS(drive)                                                                            \
+    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"  \
+    " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
     " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
-    " WHERE p.status IN ('running', 'completed')"                                                  \
+    " WHERE p.status IN ('running', 'completed') AND " drive                                       \
     " AND ($1::uuid IS NULL OR p.organisation_id = $1::uuid)"                                      \
     " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
     " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]))"                                    \
@@ -70,6 +72,8 @@
     " AND ($6::date IS NULL OR p.ends_on <= $6::date)"                                             \
     " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]))), "                                 \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
+#define IMP_BY_ORG  "p.organisation_id = $1::uuid"
+#define IMP_BY_AREA "pc.oslaua = ANY ($3::text[])"
 
 /* The first `lim` runs of `s` (by end date) as the report lists them. */
 #define IMP_RUN_LIST(s, lim)                                                                       \
@@ -80,10 +84,12 @@
     " families_started, 'families_completed', families_completed) ORDER BY ends_on, id), '[]')"    \
     " FROM (SELECT * FROM " s " ORDER BY ends_on, id LIMIT " lim ") x) AS run_list"
 
-/* The report's cells (figure, k1, k2, n; migration 0018) from the cells of every run of c. */
+/* The report's cells (figure, k1, k2, n; migration 0018) from the cells of every run of c (qy by
+ * the year the run ended, q over the period). */
 #define IMP_CELLS                                                                                  \
-    "q AS (SELECT x.figure, x.k1, x.k2, sum(x.n) AS n FROM c, registry_run_cells(c.prow)"\
-    " x GROUP BY 1, 2, 3) "
+    "qy AS (SELECT extract(year FROM c.ends_on)::int AS y, x.figure, x.k1, x.k2, sum(x.n) AS n,"   \
+    " count(*) AS runs FROM c, registry_run_cells(c.prow) x GROUP BY 1, 2, 3, 4), "                \
+    "q AS (SELECT figure, k1, k2, sum(n) AS n FROM qy GROUP BY 1, 2, 3) "
 
 /* The same from delivery_cube (migration 0018): every run, filtered by $1 variant, $2 from, $3 to;
  * the whole months of the period at grain 'm' (from IMP_CUBE_A to before IMP_CUBE_B), its other
@@ -138,22 +144,30 @@
     " = 'adults'), 'children', sum(" n ") FILTER (WHERE " k " = 'children'))"
 #define IMP_HEADLINE_KEYS " IN ('runs', 'started', 'completed', 'adults', 'children')"
 
+/* The yearly series from qy. */
+#define IMP_SERIES                                                                                 \
+    " (SELECT coalesce(jsonb_agg(h ORDER BY y), '[]') FROM (SELECT y, jsonb_build_object('year',"  \
+    " y) || " IMP_HEADLINE_OF("k1", "n") " AS h FROM (SELECT y, k1, sum(n) AS n FROM qy WHERE"     \
+    " figure = 'total' AND k1" IMP_HEADLINE_KEYS " GROUP BY 1, 2 HAVING sum(runs) > 0) s GROUP BY" \
+    " y) s) AS series"
+#define IMP_REPORT(drive)                                                                          \
+    "WITH " IMP_RUNS(drive) ", " IMP_CELLS ", " IMP_REPORT_FIGURES ","                             \
+    " (SELECT count(*) FROM r WHERE status = 'running') AS runs_in_progress, "                     \
+    IMP_RUN_LIST("r", "$8::int") "," IMP_SERIES " FROM t"
+#define IMP_PREVIOUS(drive)                                                                        \
+    "WITH " IMP_RUNS(drive) "SELECT jsonb_build_object('runs', count(*), 'families_started',"      \
+    " sum(c.families_started), 'families_completed', sum(c.families_completed), 'adults',"        \
+    " sum(c.adults), 'children', sum(c.children)) AS previous FROM c"
+
 const struct db_stmt impact_stmts[] = {
-    /* The report from the runs, for any filter. */
-    {"imp_report",
-     "WITH " IMP_RUNS ", " IMP_CELLS ", " IMP_REPORT_FIGURES ","
-     " (SELECT count(*) FROM r WHERE status = 'running') AS runs_in_progress, "
-     IMP_RUN_LIST("r", "$8::int") ","
-     " (SELECT coalesce(jsonb_agg(h ORDER BY y), '[]') FROM (SELECT y, jsonb_build_object('year',"
-     " y) || " IMP_HEADLINE_OF("k1", "n") " AS h FROM (SELECT extract(year FROM c.ends_on)::int AS"
-     " y, x.k1, x.n FROM c, registry_run_cells(c.prow) x WHERE x.figure = 'total' AND"
-     " x.k1" IMP_HEADLINE_KEYS ") s GROUP BY y) s) AS series FROM t"},
+    /* The report from the runs of an organisation ($1), or at the sites of some districts ($3),
+     * with the other filters. */
+    {"imp_report_org", IMP_REPORT(IMP_BY_ORG)},
+    {"imp_report_area", IMP_REPORT(IMP_BY_AREA)},
     /* The headline figures of the period [$5, $6] (the one before the report's), with the
      * report's other filters. */
-    {"imp_previous",
-     "WITH " IMP_RUNS "SELECT jsonb_build_object('runs', count(*), 'families_started',"
-     " sum(c.families_started), 'families_completed', sum(c.families_completed), 'adults',"
-     " sum(c.adults), 'children', sum(c.children)) AS previous FROM c"},
+    {"imp_previous_org", IMP_PREVIOUS(IMP_BY_ORG)},
+    {"imp_previous_area", IMP_PREVIOUS(IMP_BY_AREA)},
     /* The report over every run (no organisation or area): its figures from delivery_cube, the
      * runs in progress and the list from programme_run; $1 variant, $2 from, $3 to, $4 the
      * list's length. */
@@ -169,10 +183,7 @@ const struct db_stmt impact_stmts[] = {
      " 'completed') AND ($1::text IS NULL OR p.variant = $1::text) AND ($2::date IS NULL OR"
      " p.ends_on >= $2::date) AND ($3::date IS NULL OR p.ends_on <= $3::date) ORDER BY p.ends_on,"
      " p.id LIMIT $4::int) r", "$4::int") ","
-     " (SELECT coalesce(jsonb_agg(h ORDER BY y), '[]') FROM (SELECT y, jsonb_build_object('year',"
-     " y) || " IMP_HEADLINE_OF("k1", "n") " AS h FROM (SELECT y, k1, sum(n) AS n FROM qy WHERE"
-     " figure = 'total' AND k1" IMP_HEADLINE_KEYS " GROUP BY 1, 2 HAVING sum(runs) > 0) s GROUP BY"
-     " y) s) AS series FROM t"},
+     IMP_SERIES " FROM t"},
     /* imp_previous over every run: $1 variant, $2 from, $3 to. */
     {"imp_cube_previous",
      "SELECT " IMP_HEADLINE_OF("k1", "n") " AS previous FROM (SELECT k1, sum(n) AS n FROM"
@@ -845,7 +856,8 @@ impact_report(struct req *r)
     PGresult *res = NULL, *prev = NULL, *period = NULL, *mine = NULL;
     json_t *body = NULL, *rows = NULL;
     const char *params[8], *from, *to, *v;
-    char areas[IMP_MAX_AREAS * 12 + 4], limit[16];
+    char areas[IMP_MAX_AREAS * 12 + 4], limit[16], stmt[32];
+    const char *by = "";
     long runs_limit = IMP_RUNS_LISTED;
     int status, cube;
 
@@ -904,11 +916,27 @@ impact_report(struct req *r)
         params[6] = PQntuples(mine) == 1 ? db_value(mine, 0, "areas") : "{}";
     }
     params[7] = limit;
-    /* Every run (no organisation or area): the figures kept summed in delivery_cube. */
+    /* Every run (no organisation or area): the figures kept summed in delivery_cube. Otherwise
+     * from the runs at the sites of the districts asked for (or the commissioner's), or of the
+     * organisation (the caller's, or the one asked for). */
     cube = params[0] == NULL && params[1] == NULL && params[2] == NULL && params[6] == NULL;
+    if (!cube && (params[2] != NULL || params[6] != NULL)) {
+        by = "area";
+        if (params[2] == NULL) {
+            params[2] = params[6];
+            params[6] = NULL;
+        }
+    } else if (!cube) {
+        by = "org";
+        if (params[0] == NULL) {
+            params[0] = params[1];
+            params[1] = NULL;
+        }
+    }
+    snprintf(stmt, sizeof(stmt), "imp_report_%s", by);
     status = cube ? custom_or_problem(r, "imp_cube_report", 4,
                                       (const char *[]){params[3], from, to, limit}, &res)
-                  : custom_or_problem(r, "imp_report", 8, params, &res);
+                  : http_exec_or_problem(r, stmt, 8, params, &res);
     if (status != 0) {
         goto out;
     }
@@ -918,8 +946,9 @@ impact_report(struct req *r)
         }
         params[4] = db_value(period, 0, "from");
         params[5] = db_value(period, 0, "to");
+        snprintf(stmt, sizeof(stmt), "imp_previous_%s", by);
         status = cube ? custom_or_problem(r, "imp_cube_previous", 3, params + 3, &prev)
-                      : custom_or_problem(r, "imp_previous", 7, params, &prev);
+                      : http_exec_or_problem(r, stmt, 7, params, &prev);
         if (status != 0) {
             goto out;
         }
