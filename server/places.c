@@ -12,8 +12,9 @@
  * What is loaded:
  * - IPN: the places a family would name, built-up areas (BUA), their sub-divisions (BUASD) and
  *   localities (LOC); not wards, parishes, counties or regions. The area is the local authority
- *   district (lad<yy>nm). The IPN has no population for most rows: `size` is popcnt when the
- *   file has it, else a rank by kind (BUA 10000, BUASD 5000, LOC 100), which orders choices.
+ *   district (the last lad<yy>nm column: the IPN also has lad61nm and lad91nm). The IPN has no
+ * population for most rows: `size` is popcnt when the file has it, else a rank by kind (BUA 10000,
+ * BUASD 5000, LOC 100), which orders choices.
  * - GeoNames: feature class P (populated places), except historical, abandoned and destroyed
  *   ones (PPLH, PPLQ, PPLW, PPLCH), of country IE; `size` its population; the area its province
  *   (admin1 code C, L, M, U; GeoNames' admin2 codes are not county names).
@@ -174,8 +175,8 @@ ipn_columns_find(struct postcodes_import *im,
             cols->lat = i;
         } else if (cols->lon < 0 && column_plain(h, "long")) {
             cols->lon = i;
-        } else if (cols->area < 0 && column_dated(h, "lad", "nm")) {
-            cols->area = i;
+        } else if (column_dated(h, "lad", "nm")) {
+            cols->area = i; /* the last: lad61nm and lad91nm come before lad23nm */
         } else if (cols->pop < 0 && column_plain(h, "popcnt")) {
             cols->pop = i;
         }
