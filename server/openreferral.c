@@ -102,7 +102,7 @@
     "jsonb_build_array(jsonb_build_object('id', openreferral_uuid('address', l.id), "              \
     "'location_id', l.id, 'address_1', (SELECT string_agg(a.line, ', ' ORDER BY a.n) FROM "        \
     "jsonb_array_elements_text(l.address_lines) WITH ORDINALITY a(line, n)), 'city', l.town, "     \
-    "'state_province', '', 'postal_code', l.postcode, 'country', 'GB', 'address_type', "           \
+    "'state_province', '', 'postal_code', l.postcode, 'country', l.country, 'address_type', "      \
     "'physical')), 'accessibility', CASE WHEN l.accessibility IS NOT NULL THEN "                   \
     "jsonb_build_array(jsonb_build_object('id', openreferral_uuid('accessibility', l.id), "        \
     "'location_id', l.id, 'description', l.accessibility)) END) "

@@ -19,7 +19,8 @@
  *   digits, place with postcode, area without place -> 400; an Eircode as postcode -> 400 saying
  *   to search by town.
  * - Done when: a Cork organisation registered over the API with an Eircode site is found by
- *   searching "Cork"; a search for "Newport" asks which one. */
+ *   searching "Cork" (and the Open Referral feed gives its country, IE); a search for "Newport"
+ *   asks which one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,22 @@ test_cork_found_by_town(void **state)
         it_resp_print(&r);
         fail_msg("the Cork site is not found by searching Cork");
     }
+    it_resp_free(&r);
+    /* The Open Referral feed gives its address in Ireland. */
+    it_get(f->s, "/openreferral/service_at_locations?per_page=100", NULL, &r);
+    it_assert_status(&r, 200);
+    found = 0;
+    items = json_object_get(r.json, "contents");
+    for (i = 0; i < json_array_size(items); i++) {
+        json_t *loc = json_object_get(json_array_get(items, i), "location");
+        json_t *addr = json_array_get(json_object_get(loc, "addresses"), 0);
+        if (strcmp(it_jstr(loc, "id"), site_id) == 0) {
+            found = 1;
+            assert_string_equal(it_jstr(addr, "country"), "IE");
+            assert_string_equal(it_jstr(addr, "postal_code"), "T23 XW6K");
+        }
+    }
+    assert_true(found);
     it_resp_free(&r);
     free(site_id);
     free(site);
