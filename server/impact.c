@@ -5,6 +5,7 @@
  * Filters: from, to (YYYY-MM-DD, on the run's ends_on), local_authority (one or more ONS codes,
  * comma-separated: the district of the run's site), organisation_id, variant. The figures count
  * the completed runs (their records are complete); runs in progress are counted and listed.
+ * An Irish site's county (IE-CO, migration 0020) stands for its district, in the filter and items.
  * - runs: completed, in_progress, items (organisation, site, local authority, dates, variant,
  *   status, families started and completed);
  * - families: referred, assessed, started, completed, capacity, completion_rate (completed /
@@ -49,18 +50,20 @@
  * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
  * NULL: anywhere). */
 #define IMP_RUNS                                                                                   \
-    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"             \
-    " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
+    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name,"                                   \
+    " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"             \
+    " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
     " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
+    " LEFT JOIN irish_county ic ON ic.code = l.county"                                             \
     " WHERE p.status IN ('running', 'completed')"                                                  \
     " AND ($1::uuid IS NULL OR p.organisation_id = $1::uuid)"                                      \
     " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
-    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]))"                                    \
+    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]) OR l.county = ANY ($3::text[]))"     \
     " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
     " AND ($5::date IS NULL OR p.ends_on >= $5::date)"                                             \
     " AND ($6::date IS NULL OR p.ends_on <= $6::date)"                                             \
-    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]))), "                                 \
+    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]) OR l.county = ANY ($7::text[]))), "  \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
 
 /* A breakdown of one level ({code: n}) or two ({code: {code: n}}) summed over c. */
@@ -730,9 +733,11 @@ areas_or_problem(struct req *r, const char *list, char *arr, size_t len)
         }
         memcpy(code, p, k);
         code[k] = '\0';
-        if (!validate_gss_code(code)) {
+        if (!validate_area_code(code)) {
             return problem_send(r, PROBLEM_BAD_REQUEST,
-                                "local_authority: %s is not an ONS code such as E06000035", code);
+                                "local_authority: %s is not an ONS code such as E06000035 or an "
+                                "Irish county such as IE-CO",
+                                code);
         }
         used += (size_t)snprintf(arr + used, len - used, "%s%s", used == 0 ? "{" : ",", code);
         p += k + (p[k] == ',');

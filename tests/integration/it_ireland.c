@@ -19,8 +19,8 @@
  *   digits, place with postcode, area without place -> 400; an Eircode as postcode -> 400 saying
  *   to search by town.
  * - Done when: a Cork organisation registered over the API with an Eircode site is found by
- *   searching "Cork" (and the Open Referral feed gives its country, IE); a search for "Newport"
- *   asks which one. */
+ *   searching "Cork" (and the Open Referral feed gives its country, IE; the delivery report groups
+ *   and filters its runs by county IE-CO); a search for "Newport" asks which one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,6 +578,26 @@ test_cork_found_by_town(void **state)
     }
     assert_true(found);
     it_resp_free(&r);
+    /* The delivery report groups an Irish site's runs by its county, and filters by it. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, capacity_families, status) VALUES ($1::uuid, $2::uuid, 'standard',"
+                   " registry_today() - 7, registry_today() + 60, 8, 'running')",
+                   org, site_id));
+    it_get(f->s, "/v1/reports/delivery?local_authority=IE-CO", f->admin, &r);
+    it_assert_status(&r, 200);
+    items = json_object_get(json_object_get(r.json, "runs"), "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(
+        it_jstr(json_object_get(json_array_get(items, 0), "local_authority"), "code"), "IE-CO");
+    assert_string_equal(
+        it_jstr(json_object_get(json_array_get(items, 0), "local_authority"), "name"), "Cork");
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?local_authority=IE-D", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "runs"), "items")), 0);
+    it_resp_free(&r);
+    it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
     free(site_id);
     free(site);
     free(org);
