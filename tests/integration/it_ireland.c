@@ -604,6 +604,44 @@ test_cork_found_by_town(void **state)
     free(org_body);
 }
 
+/* The finder's one box, "Postcode, Eircode or town": a town found, the choices as links, an
+ * Eircode and an unknown town each said plainly. */
+static void
+test_finder_box(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+
+    it_get(f->s, "/find", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, ">Postcode, Eircode or town</label>"));
+    it_resp_free(&r);
+    it_get(f->s, "/find?postcode=Newport&radius=25", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "Which Newport did you mean?"));
+    assert_non_null(
+        strstr(r.body, "href=\"/find?postcode=Newport&amp;area=Isle%20of%20Wight&amp;radius=25\""));
+    assert_non_null(strstr(r.body, ">Newport, Connacht, Ireland</a>"));
+    it_resp_free(&r);
+    it_get(f->s, "/find?postcode=Newport&area=Isle%20of%20Wight&radius=25", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "of Newport, Isle of Wight</h2>"));
+    it_resp_free(&r);
+    it_get(f->s, "/find?postcode=cork&radius=25", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "M-PACT within 25 km of cork</h2>"));
+    assert_non_null(strstr(r.body, "Site in Cork"));
+    it_resp_free(&r);
+    it_get(f->s, "/find?postcode=d02x285&radius=25", NULL, &r);
+    it_assert_status(&r, 400);
+    assert_non_null(strstr(r.body, "We cannot search by Eircode yet"));
+    it_resp_free(&r);
+    it_get(f->s, "/find?postcode=Zanzibarton&radius=25", NULL, &r);
+    it_assert_status(&r, 404);
+    assert_non_null(strstr(r.body, "We could not find a town or place with that name"));
+    it_resp_free(&r);
+}
+
 TEST_MAIN(group_setup,
           it_fx_teardown,
           cmocka_unit_test(test_import_both_formats),
@@ -611,4 +649,5 @@ TEST_MAIN(group_setup,
           cmocka_unit_test(test_eircode_organisations),
           cmocka_unit_test(test_irish_sites),
           cmocka_unit_test(test_place_search),
-          cmocka_unit_test(test_cork_found_by_town))
+          cmocka_unit_test(test_cork_found_by_town),
+          cmocka_unit_test(test_finder_box))
