@@ -9,8 +9,10 @@
  * echoed in a problem, and no search is stored.
  *
  * Find a provider: GET /v1/public/providers with postcode= (a full postcode, or an outward code
- * alone for the district's centroid) or lat= and lon=, and radius_km (1-200, default 25), limit
- * (1-50, default 20), self_referral, starting_within_days, with_upcoming.
+ * alone for the district's centroid), place= (a town: places.c; several places of that name
+ * answer {"choices": [...]}, area= picks one; none is a 404) or lat= and lon=, and radius_km
+ * (1-200, default 25), limit (1-50, default 20), self_referral, starting_within_days,
+ * with_upcoming.
  * - A site is listed when it is active, public, not archived, not a prison or school (whatever the
  *   flag says), has coordinates, and its organisation is not archived and holds a licence that is
  *   active today (UK calendar) and covers today.
