@@ -27,6 +27,7 @@
  *   one is deleted. If-Match is checked when sent. */
 #include "registry/locations.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -348,6 +349,18 @@ country_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
                               "(Dublin)");
         }
         return 0;
+    }
+    if (strlen(code) <= 8
+        && strspn(code, "-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == strlen(code)) {
+        char up[9];
+        size_t i;
+
+        for (i = 0; code[i] != '\0'; i++) {
+            up[i] = (char)toupper((unsigned char)code[i]);
+        }
+        up[i] = '\0';
+        json_object_set_new(in, "county", json_string(up));
+        code = json_string_value(json_object_get(in, "county"));
     }
     if ((status = http_exec_or_problem(r, "loc_county", 1, &code, &res)) == 0
         && PQntuples(res) == 0) {

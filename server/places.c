@@ -91,10 +91,8 @@ places_name_ok(const char *in, char *out, size_t outlen)
         if (!(isalpha(*p) || *p >= 0x80 || *p == '.' || *p == '\'' || *p == '-')) {
             return -1;
         }
-        if (*p >= 0x80 && *p < 0xc0 && *p != 0x80) {
-            /* a continuation byte: part of the letter before */
-        } else if (isalpha(*p) || *p >= 0xc0) {
-            letters++;
+        if (isalpha(*p) || *p >= 0xc0) {
+            letters++; /* an ASCII letter, or the first byte of another character */
         }
         if (n + 3 >= outlen) {
             return -1;

@@ -365,7 +365,7 @@ test_irish_sites(void **state)
     char *org = it_create_org_json(f->s, f->admin, org_body, NULL);
     char *b1 = ie_site(org, "Dublin", "d02x285",
                        ", \"county\": \"IE-D\", \"latitude\": 53.34, \"longitude\": -6.26");
-    char *b2 = ie_site(org, "cork", "T12 K8AF", ", \"county\": \"IE-CO\"");
+    char *b2 = ie_site(org, "cork", "T12 K8AF", ", \"county\": \"ie-co\"");
     char *b3 = ie_site(org, "Ballynowhere", "T12 K8AF", ", \"county\": \"IE-CO\"");
     char *bad1 = ie_site(org, "Cork", "T12 K8AF", "");
     char *bad2 = ie_site(org, "Cork", "T12 K8AF", ", \"county\": \"IE-XX\"");
@@ -404,6 +404,7 @@ test_irish_sites(void **state)
     assert_true(json_number_value(json_object_get(r.json, "latitude")) > 51.8979
                 && json_number_value(json_object_get(r.json, "latitude")) < 51.8980);
     assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
+    assert_string_equal(it_json_str(&r, "county"), "IE-CO"); /* upper-cased */
     id2 = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
     /* A town the gazetteer does not know: no coordinates, and a warning about the town. */
