@@ -57,7 +57,7 @@
  * (migration 0021): the largest place of that name in Ireland. There is no open Eircode file. */
 #define LOC_PLACE(col, TOWN)                                                                       \
     "(SELECT pl." col " FROM place pl WHERE pl.country = 'IE'"                                     \
-    "   AND registry_fold(pl.name) = registry_fold(" TOWN ") ORDER BY pl.size DESC LIMIT 1)"
+    "   AND pl.name_key = registry_fold(" TOWN ") ORDER BY pl.size DESC LIMIT 1)"
 
 #define LOC_COLUMNS                                                                                \
     "l.id, l.organisation_id, l.name, l.kind, l.address_lines, l.town, l.postcode, l.country, "    \

@@ -57,11 +57,11 @@ const struct db_stmt places_stmts[] = {
      * between districts, is one place), the largest entry's; the exact names when there are
      * any. */
     {"places_find",
-     "WITH m AS (SELECT DISTINCT ON (registry_fold(name), coalesce(area, ''), country) name, area,"
-     " country, latitude, longitude, size, registry_fold(name) = registry_fold($1::text) AS exact"
-     " FROM place WHERE registry_fold(name) LIKE " PLACES_PREFIX
+     "WITH m AS (SELECT DISTINCT ON (name_key, coalesce(area, ''), country) name, area,"
+     " country, latitude, longitude, size, name_key = registry_fold($1::text) AS exact"
+     " FROM place WHERE name_key LIKE " PLACES_PREFIX
      " AND ($2::text IS NULL OR registry_fold(area) = registry_fold($2::text))"
-     " ORDER BY registry_fold(name), coalesce(area, ''), country, size DESC, name) "
+     " ORDER BY name_key, coalesce(area, ''), country, size DESC, name) "
      "SELECT name, area, country, latitude, longitude FROM m"
      " WHERE exact OR NOT EXISTS (SELECT 1 FROM m WHERE exact)"
      " ORDER BY size DESC, name, area NULLS FIRST, country LIMIT $3::int"},
@@ -419,6 +419,9 @@ reopen_tabbed(struct postcodes_import *im, FILE *f, struct postcodes_csv *csv, c
     return 0;
 }
 
+/* The columns an import writes (name_key is generated). */
+#define PLACES_COPIED "name, area, country, latitude, longitude, size"
+
 static const char swap_sql[] = "LOCK TABLE place IN ACCESS EXCLUSIVE MODE;"
                                "ALTER TABLE place RENAME TO place_old;"
                                "ALTER TABLE place_new RENAME TO place;"
@@ -469,8 +472,10 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
         }
     }
     country = fmt == PLACES_IPN ? "GB" : "IE";
-    keep = fmt == PLACES_IPN ? "INSERT INTO place_new SELECT * FROM place WHERE country <> 'GB'"
-                             : "INSERT INTO place_new SELECT * FROM place WHERE country <> 'IE'";
+    keep = fmt == PLACES_IPN ? "INSERT INTO place_new (" PLACES_COPIED ") SELECT " PLACES_COPIED
+                               " FROM place WHERE country <> 'GB'"
+                             : "INSERT INTO place_new (" PLACES_COPIED ") SELECT " PLACES_COPIED
+                               " FROM place WHERE country <> 'IE'";
     if ((im.copybuf = malloc(POSTCODES_COPY_CHUNK)) == NULL) {
         postcodes_import_fail(&im, "out of memory");
         goto out;
@@ -494,7 +499,7 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
                               "SET LOCAL statement_timeout = 0;"
                               "DROP TABLE IF EXISTS place_new;"
                               "CREATE TABLE place_new (LIKE place INCLUDING DEFAULTS INCLUDING"
-                              " CONSTRAINTS)",
+                              " CONSTRAINTS INCLUDING GENERATED)",
                               "creating place_new")
             != 0
         || postcodes_import_exec(&im, keep, "keeping the other country's places") != 0
@@ -529,7 +534,7 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     postcodes_import_progress(&im, &csv, "indexing");
     if (postcodes_import_exec(&im,
                               "CREATE INDEX place_new_fold_idx ON place_new"
-                              " (registry_fold(name) text_pattern_ops);"
+                              " (name_key text_pattern_ops);"
                               "ANALYZE place_new",
                               "indexing place_new")
         != 0) {
