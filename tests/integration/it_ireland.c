@@ -603,6 +603,12 @@ test_cork_found_by_town(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "runs"), "items")), 0);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
+    /* The counties with sites are among the areas a report is chosen for. */
+    it_get(f->s, "/v1/local-authorities", f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_true(it_json_has(json_object_get(r.json, "items"), "code", "IE-CO"));
+    assert_false(it_json_has(json_object_get(r.json, "items"), "code", "IE-KY"));
+    it_resp_free(&r);
     free(site_id);
     free(site);
     free(org);
