@@ -8,6 +8,7 @@
  * cells by day and month, kept by triggers), otherwise from the runs' cells one by one; both
  * shape the same columns (IMP_REPORT_FIGURES). The figures count
  * the completed runs (their records are complete); runs in progress are counted and listed.
+ * An Irish site's county (IE-CO, migration 0020) stands for its district, in the filter and items.
  * - runs: completed, in_progress, items (organisation, site, local authority, dates, variant,
  *   status, families started and completed; the first runs_limit by end date) and
  *   items_truncated;
@@ -55,25 +56,31 @@
 
 /* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
  * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
- * NULL: anywhere); `drive` a condition the runs must meet anyway that leads the plan (an
- * organisation's runs, or the runs at the sites of some districts), so that the statement's
- * generic plan is as good as a custom one. */
+ * NULL: anywhere); an Irish site's county (IE-CO, migration 0020) stands for its district.
+ * `drive` is a condition the runs must meet anyway that leads the plan (an organisation's runs,
+ * or the runs at the sites of some districts or counties), so that the statement's generic plan
+ * is as good as a custom one. */
 #define IMP_RUNS(drive)                                                                            \
-    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"  \
-    " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"     \
+    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name,"                        \
+    " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"             \
+    " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
     " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
+    " LEFT JOIN irish_county ic ON ic.code = l.county"                                             \
     " WHERE p.status IN ('running', 'completed') AND " drive                                       \
     " AND ($1::uuid IS NULL OR p.organisation_id = $1::uuid)"                                      \
     " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
-    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]))"                                    \
+    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]) OR l.county = ANY ($3::text[]))"     \
     " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
     " AND ($5::date IS NULL OR p.ends_on >= $5::date)"                                             \
     " AND ($6::date IS NULL OR p.ends_on <= $6::date)"                                             \
-    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]))), "                                 \
+    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]) OR l.county = ANY ($7::text[]))), "  \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
 #define IMP_BY_ORG  "p.organisation_id = $1::uuid"
-#define IMP_BY_AREA "pc.oslaua = ANY ($3::text[])"
+#define IMP_BY_AREA                                                                                \
+    "p.location_id IN (SELECT l2.id FROM postcode pc2 JOIN location l2 ON l2.postcode ="           \
+    " pc2.postcode WHERE pc2.oslaua = ANY ($3::text[]) UNION ALL SELECT l3.id FROM location l3"    \
+    " WHERE l3.county = ANY ($3::text[]))"
 
 /* The first `lim` runs of `s` (by end date) as the report lists them. */
 #define IMP_RUN_LIST(s, lim)                                                                       \
@@ -176,10 +183,12 @@ const struct db_stmt impact_stmts[] = {
      " (SELECT count(*) FROM programme_run p WHERE p.status = 'running' AND ($1::text IS NULL OR"
      " p.variant = $1::text) AND ($2::date IS NULL OR p.ends_on >= $2::date) AND ($3::date IS NULL"
      " OR p.ends_on <= $3::date)) AS runs_in_progress, "
-     IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name, pc.oslaua AS la_code,"
-     " la.name AS la_name FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"
+     IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name,"
+     " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"
+     " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"
      " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"
-     " LEFT JOIN local_authority la ON la.code = pc.oslaua WHERE p.status IN ('running',"
+     " LEFT JOIN local_authority la ON la.code = pc.oslaua"
+     " LEFT JOIN irish_county ic ON ic.code = l.county WHERE p.status IN ('running',"
      " 'completed') AND ($1::text IS NULL OR p.variant = $1::text) AND ($2::date IS NULL OR"
      " p.ends_on >= $2::date) AND ($3::date IS NULL OR p.ends_on <= $3::date) ORDER BY p.ends_on,"
      " p.id LIMIT $4::int) r", "$4::int") ","
@@ -725,9 +734,11 @@ areas_or_problem(struct req *r, const char *list, char *arr, size_t len)
         }
         memcpy(code, p, k);
         code[k] = '\0';
-        if (!validate_gss_code(code)) {
+        if (!validate_area_code(code)) {
             return problem_send(r, PROBLEM_BAD_REQUEST,
-                                "local_authority: %s is not an ONS code such as E06000035", code);
+                                "local_authority: %s is not an ONS code such as E06000035 or an "
+                                "Irish county such as IE-CO",
+                                code);
         }
         used += (size_t)snprintf(arr + used, len - used, "%s%s", used == 0 ? "{" : ",", code);
         p += k + (p[k] == ',');

@@ -27,6 +27,7 @@
  *   one is deleted. If-Match is checked when sent. */
 #include "registry/locations.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -46,20 +47,57 @@
  * corrects it): {code, name}, name null until import-areas has named it; null when the postcode
  * is not loaded or has no district. */
 #define LOC_AREA                                                                                   \
+    "CASE WHEN l.country = 'IE' THEN (SELECT jsonb_build_object('code', c.code, 'name', c.name) "  \
+    " FROM irish_county c WHERE c.code = l.county) ELSE "                                          \
     "(SELECT jsonb_build_object('code', p.oslaua, 'name', a.name) FROM postcode p "                \
     " LEFT JOIN local_authority a ON a.code = p.oslaua "                                           \
-    " WHERE p.postcode = l.postcode AND p.oslaua IS NOT NULL)"
+    " WHERE p.postcode = l.postcode AND p.oslaua IS NOT NULL) END"
+
+/* A coordinate of an Irish site from its town (TOWN, an SQL expression) in the gazetteer
+ * (migration 0021): the largest place of that name in Ireland. There is no open Eircode file. */
+#define LOC_PLACE(col, TOWN)                                                                       \
+    "(SELECT pl." col " FROM place pl WHERE pl.country = 'IE'"                                     \
+    "   AND pl.name_key = registry_fold(" TOWN ") ORDER BY pl.size DESC LIMIT 1)"
 
 #define LOC_COLUMNS                                                                                \
-    "l.id, l.organisation_id, l.name, l.kind, l.address_lines, l.town, l.postcode, l.latitude, "   \
-    "l.longitude, l.accessibility, l.public, l.active, l.last_verified_on, l.archived_at, "        \
-    "l.created_at, l.updated_at, " LOC_AREA " AS local_authority, "                                \
-    "CASE WHEN l.latitude IS NULL OR l.longitude IS NULL THEN "                                    \
+    "l.id, l.organisation_id, l.name, l.kind, l.address_lines, l.town, l.postcode, l.country, "    \
+    "l.county, l.latitude, l.longitude, l.accessibility, l.public, l.active, l.last_verified_on, " \
+    "l.archived_at, l.created_at, l.updated_at, " LOC_AREA " AS local_authority, "                 \
+    "CASE WHEN (l.latitude IS NULL OR l.longitude IS NULL) AND l.country = 'IE' THEN "             \
+    "jsonb_build_array(jsonb_build_object("                                                        \
+    "  'field', 'town', 'rule', 'no_coordinates', 'detail', 'the site has no coordinates, so it "  \
+    "cannot appear in the finder until it has them: there is no open Eircode file and town ' || "  \
+    "l.town || ' is not among the places of Ireland (mpact-registry import-places); send "         \
+    "latitude and longitude'))"                                                                    \
+    " WHEN l.latitude IS NULL OR l.longitude IS NULL THEN "                                        \
     "jsonb_build_array(jsonb_build_object("                                                        \
     "  'field', 'postcode', 'rule', 'no_coordinates', 'detail', 'the site has no coordinates, so " \
     "it cannot appear in the finder until it has them: postcode ' || l.postcode || ' is not in "   \
     "the postcode table; send latitude and longitude')) ELSE '[]'::jsonb END AS warnings, "        \
     "l.version AS _version "
+
+/* A coordinate `col` after a PATCH (j the changes, l the row): as sent; for an Irish site, from
+ * its town's place when the town or the country changes or a null names none; for a UK site,
+ * from the postcode table when a change of postcode or a null names none; else as stored. */
+/* clang-format off */
+#define LOC_NEW_COORD(col)                                                                         \
+    "CASE WHEN jsonb_typeof(j->'" col "') = 'number' THEN (j->>'" col "')::float8"                 \
+    " WHEN coalesce(j->>'country', l.country) = 'IE' THEN CASE WHEN j ? '" col "'"                 \
+    "   OR coalesce(j->>'town', l.town) <> l.town OR j->>'country' <> l.country"                   \
+    "   THEN " LOC_PLACE(col, "coalesce(j->>'town', l.town)") " ELSE l." col " END"                \
+    " WHEN j ? '" col "' OR (j ? 'postcode' AND j->>'postcode' <> l.postcode)"                     \
+    " THEN (SELECT p." col " FROM postcode p WHERE p.postcode = coalesce(j->>'postcode',"          \
+    " l.postcode)) ELSE l." col " END"
+#define LOC_NEW_LAT LOC_NEW_COORD("latitude")
+#define LOC_NEW_LON LOC_NEW_COORD("longitude")
+/* A new site's coordinate `col`: as sent; for an Irish site, its town's place; else its
+ * postcode's (pc). */
+#define LOC_FIRST_COORD(col)                                                                       \
+    "CASE WHEN jsonb_typeof(j->'" col "') = 'number' THEN (j->>'" col "')::float8"                 \
+    " WHEN j->>'country' = 'IE' THEN " LOC_PLACE(col, "j->>'town'") " ELSE pc." col " END"
+#define LOC_FIRST_LAT LOC_FIRST_COORD("latitude")
+#define LOC_FIRST_LON LOC_FIRST_COORD("longitude")
+/* clang-format on */
 
 const struct db_stmt locations_stmts[] = {
     {"loc_get", "SELECT " LOC_COLUMNS "FROM location l WHERE l.id = $1::uuid"},
@@ -73,21 +111,18 @@ const struct db_stmt locations_stmts[] = {
                  " AND ($2::uuid IS NULL OR l.organisation_id = $2::uuid)"
                  " AND ($3::text IS NULL OR l.kind = $3::text)"
                  " AND ($4::boolean IS NULL OR l.active = $4::boolean)"
-                 " AND ($5::text IS NULL OR (SELECT p.oslaua FROM postcode p"
-                 "                           WHERE p.postcode = l.postcode) = $5::text)"
+                 " AND ($5::text IS NULL OR CASE WHEN l.country = 'IE' THEN l.county = $5::text"
+                 "      ELSE (SELECT p.oslaua FROM postcode p"
+                 "            WHERE p.postcode = l.postcode) = $5::text END)"
                  " AND ($6::text IS NULL OR (l.name, l.id) > ($6::text, $7::uuid))"
                  " ORDER BY l.name, l.id LIMIT $8::int"},
     /* $1 the validated body, organisation_id settled (loc_normalise). */
     {"loc_insert",
-     "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode, latitude,"
-     " longitude, accessibility, public, active, last_verified_on) "
+     "INSERT INTO location (organisation_id, name, kind, address_lines, town, postcode, country,"
+     " county, latitude, longitude, accessibility, public, active, last_verified_on) "
      "SELECT (j->>'organisation_id')::uuid, j->>'name', j->>'kind', j->'address_lines', j->>'town',"
-     " j->>'postcode',"
-     " CASE WHEN jsonb_typeof(j->'latitude') = 'number' THEN (j->>'latitude')::float8"
-     "      ELSE pc.latitude END,"
-     " CASE WHEN jsonb_typeof(j->'longitude') = 'number' THEN (j->>'longitude')::float8"
-     "      ELSE pc.longitude END,"
-     " j->>'accessibility',"
+     " j->>'postcode', coalesce(j->>'country', 'GB'), j->>'county', " LOC_FIRST_LAT
+     ", " LOC_FIRST_LON ", j->>'accessibility',"
      " coalesce((j->>'public')::boolean, false) AND j->>'kind' NOT IN ('prison', 'school'),"
      " coalesce((j->>'active')::boolean, true), registry_today() "
      "FROM (SELECT $1::jsonb AS j) s LEFT JOIN postcode pc ON pc.postcode = s.j->>'postcode' "
@@ -97,20 +132,10 @@ const struct db_stmt locations_stmts[] = {
      * or a null names none; a prison or school is never public; verified: true sets
      * last_verified_on to today. */
     {"loc_update",
-     "UPDATE location l SET (name, kind, address_lines, town, postcode, accessibility, active)"
-     " = (SELECT name, kind, address_lines, town, postcode, accessibility, active"
-     "    FROM jsonb_populate_record(l, $2::jsonb)),"
-     " latitude = CASE WHEN jsonb_typeof(j->'latitude') = 'number' THEN (j->>'latitude')::float8"
-     "            WHEN j ? 'latitude' OR (j ? 'postcode' AND j->>'postcode' <> l.postcode)"
-     "            THEN (SELECT p.latitude FROM postcode p"
-     "                  WHERE p.postcode = coalesce(j->>'postcode', l.postcode))"
-     "            ELSE l.latitude END,"
-     " longitude = CASE WHEN jsonb_typeof(j->'longitude') = 'number'"
-     "             THEN (j->>'longitude')::float8"
-     "             WHEN j ? 'longitude' OR (j ? 'postcode' AND j->>'postcode' <> l.postcode)"
-     "             THEN (SELECT p.longitude FROM postcode p"
-     "                   WHERE p.postcode = coalesce(j->>'postcode', l.postcode))"
-     "             ELSE l.longitude END,"
+     "UPDATE location l SET (name, kind, address_lines, town, postcode, country, county,"
+     " accessibility, active) = (SELECT name, kind, address_lines, town, postcode, country, county,"
+     " accessibility, active FROM jsonb_populate_record(l, $2::jsonb)),"
+     " latitude = " LOC_NEW_LAT ", longitude = " LOC_NEW_LON ","
      " public = CASE WHEN coalesce(j->>'kind', l.kind) IN ('prison', 'school') THEN false"
      "          WHEN j ? 'public' THEN (j->>'public')::boolean ELSE l.public END,"
      " last_verified_on = CASE WHEN (j->>'verified')::boolean THEN registry_today()"
@@ -123,12 +148,17 @@ const struct db_stmt locations_stmts[] = {
     {"loc_archive", "UPDATE location SET archived_at = now(), active = false, updated_at = now(),"
                     " version = version + 1 WHERE id = $1::uuid"},
     {"loc_delete", "DELETE FROM location WHERE id = $1::uuid"},
+    /* $1 an Irish county's code: its name, when it is one (migration 0020). */
+    {"loc_county", "SELECT name FROM irish_county WHERE code = $1::text"},
     {NULL, NULL},
 };
 
 static const char *const loc_kinds[] = {
     "community", "family_centre", "school", "prison", "health", "other", NULL,
 };
+
+/* GB: the UK, Northern Ireland included (a BT postcode); IE: the Republic of Ireland. */
+static const char *const loc_countries[] = {"GB", "IE", NULL};
 
 /* The coordinates are not in the table (validate.c has no real-number type): loc_normalise
  * checks them. */
@@ -138,7 +168,9 @@ static const struct field loc_fields[] = {
     {"kind", FIELD_ENUM, FIELD_REQUIRED, 0, 0, loc_kinds},
     {"address_lines", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 3, NULL},
     {"town", FIELD_TEXT, FIELD_REQUIRED, 1, 100, NULL},
-    {"postcode", FIELD_POSTCODE, FIELD_REQUIRED, 0, 0, NULL},
+    {"postcode", FIELD_POSTAL, FIELD_REQUIRED, 0, 0, NULL},
+    {"country", FIELD_ENUM, 0, 0, 0, loc_countries},
+    {"county", FIELD_TEXT, FIELD_NULLABLE, 1, 8, NULL},
     {"accessibility", FIELD_TEXT, FIELD_NULLABLE, 1, 2000, NULL},
     {"public", FIELD_BOOL, 0, 0, 0, NULL},
     {"active", FIELD_BOOL, 0, 0, 0, NULL},
@@ -280,8 +312,69 @@ loc_normalise(struct req *r, json_t *in, json_t *errors)
     return 0;
 }
 
+/* The address of a site in its country: the postcode of its form (a UK postcode for GB, an
+ * Eircode for IE), and for IE a county of the seeded list, which stands where a UK site's local
+ * authority stands; a UK site has none (a PATCH that moves a site to GB clears it). As sent, or
+ * as stored (`cur`, NULL when creating). Returns 0, or the status of the problem sent. */
+static int
+country_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *country = json_string_value(json_object_get(in, "country"));
+    json_t *county = json_object_get(in, "county");
+    const char *code = json_string_value(county);
+    PGresult *res = NULL;
+    int status;
+
+    resource_postal_check(in, cur, errors);
+    if (country == NULL) {
+        country = cur != NULL ? db_value(cur, 0, "country") : "GB";
+    }
+    if (country == NULL || resource_has_error(errors, "county")) {
+        return 0;
+    }
+    if (strcmp(country, "IE") != 0) {
+        if (code != NULL) {
+            problem_add_error(errors, "county",
+                              "only a site in Ireland (country IE) has a county; a UK site's "
+                              "local authority comes from its postcode");
+        } else if (cur != NULL && db_value(cur, 0, "county") != NULL) {
+            json_object_set_new(in, "county", json_null());
+        }
+        return 0;
+    }
+    if (code == NULL) {
+        if (county != NULL || cur == NULL || db_value(cur, 0, "county") == NULL) {
+            problem_add_error(errors, "county",
+                              "a site in Ireland names its county, e.g. IE-CO (Cork) or IE-D "
+                              "(Dublin)");
+        }
+        return 0;
+    }
+    if (strlen(code) <= 8
+        && strspn(code, "-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == strlen(code)) {
+        char up[9];
+        size_t i;
+
+        for (i = 0; code[i] != '\0'; i++) {
+            up[i] = (char)toupper((unsigned char)code[i]);
+        }
+        up[i] = '\0';
+        json_object_set_new(in, "county", json_string(up));
+        code = json_string_value(json_object_get(in, "county"));
+    }
+    if ((status = http_exec_or_problem(r, "loc_county", 1, &code, &res)) == 0
+        && PQntuples(res) == 0) {
+        problem_add_error(errors, "county",
+                          "not an Irish county code: use ISO 3166-2:IE, e.g. IE-CO (Cork) or "
+                          "IE-D (Dublin)");
+    }
+    PQclear(res);
+    return status;
+}
+
 /* Creating: the owner exists and is not archived (share-locked so it stays so). Changing: an
- * org_admin's, not archived, and not a public prison or school site. */
+ * org_admin's, not archived, and not a public prison or school site. Either way the address is of
+ * its country's form (country_check). */
 static int
 loc_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
@@ -298,14 +391,14 @@ loc_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
             return problem_send(r, PROBLEM_CONFLICT, "the location is archived");
         }
         public_kind_problem(in, db_value(cur, 0, "kind"), errors);
-        return 0;
+        return country_check(r, in, cur, errors);
     }
     if ((status = http_exec_or_problem(r, "loc_org_locked", 1, params, &res)) == 0
         && (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL)) {
         status = problem_send(r, PROBLEM_NOT_FOUND, "no organisation with id %s", params[0]);
     }
     PQclear(res);
-    return status;
+    return status != 0 ? status : country_check(r, in, NULL, errors);
 }
 
 /* A location used by a programme run or a training session is archived; an unused one is
@@ -334,7 +427,7 @@ static const struct filter loc_filters[] = {
     {"organisation_id", FILTER_UUID, NULL},
     {"kind", FILTER_ENUM, loc_kinds},
     {"active", FILTER_BOOL, NULL},
-    {"local_authority", FILTER_GSS_CODE, NULL},
+    {"local_authority", FILTER_AREA_CODE, NULL},
     {NULL, 0, NULL},
 };
 

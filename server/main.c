@@ -13,6 +13,7 @@
 #include "registry/logging.h"
 #include "registry/migrate.h"
 #include "registry/password.h"
+#include "registry/places.h"
 #include "registry/postcodes.h"
 #include "registry/server.h"
 #include "registry/validate.h"
@@ -144,15 +145,16 @@ out:
     return rc;
 }
 
-/* import-postcodes FILE, or import-areas FILE when `areas`. */
+/* import-postcodes FILE (what 0), import-areas FILE (1) or import-places FILE (2). */
 static int
-cmd_import(const char *path, int areas)
+cmd_import(const char *path, int what)
 {
     char err[512];
     PGconn *pg = connect_or_say();
-    int rc = pg == NULL ? 0
-             : areas    ? postcodes_import_areas(pg, path, stdout, err, sizeof(err))
-                        : postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
+    int rc = pg == NULL  ? 0
+             : what == 1 ? postcodes_import_areas(pg, path, stdout, err, sizeof(err))
+             : what == 2 ? places_import(pg, path, stdout, stderr, err, sizeof(err))
+                         : postcodes_import(pg, path, stdout, stderr, err, sizeof(err));
 
     PQfinish(pg);
     if (rc != 0) {
@@ -212,6 +214,9 @@ main(int argc, char **argv)
     }
     if ((strcmp(cmd, "import-postcodes") == 0 || strcmp(cmd, "import-areas") == 0) && argc == 3) {
         return cmd_import(argv[2], strcmp(cmd, "import-areas") == 0);
+    }
+    if (strcmp(cmd, "import-places") == 0 && argc == 3) {
+        return cmd_import(argv[2], 2);
     }
     if (strcmp(cmd, "keygen") == 0 && argc == 3) {
         return cmd_keygen(argv[2]);

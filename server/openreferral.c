@@ -6,13 +6,13 @@
  * One service per licensed organisation (not archived, organisation_licensed_on today), its
  * M-PACT offer: its organization; a service_at_location per active, public, not archived site,
  * never a prison or school (one physical address: address_1 the non-blank lines joined,
- * state_province the site's local authority district, else its town, country GB); one contact
- * and a service phone only when the contact is public; a WEEKLY schedule per upcoming run (byday
- * the RFC 5545 code, opens_at and closes_at HH:MM UK time, closes_at after the variant's
- * session_minutes); ages 8 to 17; as attributes, every taxonomy term that tags M-PACT services
- * (the LGA esd lists, migration 0030). Blank text is left out, never "". Ids are the registry's
- * own where a row exists, else name-based UUIDs (openreferral_uuid, migration 0005) that never
- * change.
+ * state_province the site's local authority district, an Irish site's county, else its town;
+ * country GB or IE); one contact and a service phone only when the contact is public; a WEEKLY
+ * schedule per upcoming run (byday the RFC 5545 code, opens_at and closes_at HH:MM UK time,
+ * closes_at after the variant's session_minutes); ages 8 to 17; as attributes, every taxonomy term
+ * that tags M-PACT services (the LGA esd lists, migration 0030). Blank text is left out, never "".
+ * Ids are the registry's own where a row exists, else name-based UUIDs (openreferral_uuid,
+ * migration 0005) that never change.
  *
  * Where the specification is silent: `page` from 1 and `per_page` 1-100 (default 50), a page past
  * the end is 200 and empty; `format=ndjson` answers every item (page and per_page ignored), one
@@ -124,7 +124,8 @@
  * known, else its town. The profile requires a non-empty string here. */
 #define OR_STATE_PROVINCE                                                                          \
     " coalesce((SELECT la.name FROM postcode pc JOIN local_authority la ON la.code = pc.oslaua"    \
-    " WHERE pc.postcode = l.postcode), l.town) "
+    " WHERE pc.postcode = l.postcode), (SELECT ic.name FROM irish_county ic WHERE ic.code ="       \
+    " l.county), l.town) "
 
 /* The location object (alias l), with its address and accessibility notes. */
 #define OR_LOCATION_JSON                                                                           \
@@ -134,7 +135,7 @@
     "'location_id', l.id, 'address_1', (SELECT string_agg(btrim(a.line), ', ' ORDER BY a.n) FROM " \
     "jsonb_array_elements_text(l.address_lines) WITH ORDINALITY a(line, n) WHERE btrim(a.line) <>" \
     " ''), 'city', l.town, 'state_province'," OR_STATE_PROVINCE ", 'postal_code', l.postcode, "    \
-    "'country', 'GB', 'address_type', 'physical')), 'accessibility', CASE WHEN"                    \
+    "'country', l.country, 'address_type', 'physical')), 'accessibility', CASE WHEN"               \
     " NULLIF(btrim(l.accessibility), '') IS NOT NULL THEN jsonb_build_array(jsonb_build_object("   \
     "'id', openreferral_uuid('accessibility', l.id), 'location_id', l.id, 'description',"          \
     " btrim(l.accessibility))) END) "

@@ -19,7 +19,8 @@
 #define ORG_MAX_AREAS 400 /* local authority districts an organisation serves (the UK has ~360) */
 
 #define ORG_COLUMNS                                                                                \
-    "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.phone, o.email, o.website, "     \
+    "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.country, o.phone, o.email, "     \
+    "o.website, "                                                                                  \
     "o.public_contact, to_jsonb(o.serves_areas) AS serves_areas, o.created_at, o.updated_at, "     \
     "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "  \
     " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "              \
@@ -41,17 +42,19 @@ const struct db_stmt organisations_stmts[] = {
                  " WHERE ($4::text IS NULL OR coalesce(s.licence_status, 'none') = $4::text)"
                  " ORDER BY s.name, s.id LIMIT $7::int"},
     {"org_insert",
-     "INSERT INTO organisation (name, kind, address_lines, town, postcode, phone, email, website,"
-     " public_contact, serves_areas) "
-     "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode', j->>'phone',"
+     "INSERT INTO organisation (name, kind, address_lines, town, postcode, country, phone, email,"
+     " website, public_contact, serves_areas) "
+     "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode',"
+     " coalesce(j->>'country', 'GB'), j->>'phone',"
      " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false),"
      " ARRAY(SELECT jsonb_array_elements_text(j->'serves_areas')) "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
     /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"org_update",
-     "UPDATE organisation o SET (name, kind, address_lines, town, postcode, phone, email, website,"
-     " public_contact, serves_areas) = (SELECT name, kind, address_lines, town, postcode, phone,"
-     " email, website, public_contact, serves_areas FROM jsonb_populate_record(o, $2::jsonb)),"
+     "UPDATE organisation o SET (name, kind, address_lines, town, postcode, country, phone, email,"
+     " website, public_contact, serves_areas) = (SELECT name, kind, address_lines, town, postcode,"
+     " country, phone, email, website, public_contact, serves_areas"
+     " FROM jsonb_populate_record(o, $2::jsonb)),"
      " updated_at = now(), version = o.version + 1 WHERE o.id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
@@ -93,6 +96,10 @@ static const char *const org_kinds[] = {
     "local_authority", "nhs", "charity", "prison", "school", "other", NULL,
 };
 
+/* The countries of an address: GB (the UK, Northern Ireland included) and IE (the Republic of
+ * Ireland). */
+static const char *const org_countries[] = {"GB", "IE", NULL};
+
 static const char *const licence_filter_statuses[] = {
     "pending", "active", "suspended", "expired", "revoked", "none", NULL,
 };
@@ -102,7 +109,8 @@ static const struct field org_fields[] = {
     {"kind", FIELD_ENUM, FIELD_REQUIRED, 0, 0, org_kinds},
     {"address_lines", FIELD_TEXT_LIST, FIELD_REQUIRED, 1, 3, NULL},
     {"town", FIELD_TEXT, FIELD_REQUIRED, 1, 100, NULL},
-    {"postcode", FIELD_POSTCODE, FIELD_REQUIRED, 0, 0, NULL},
+    {"postcode", FIELD_POSTAL, FIELD_REQUIRED, 0, 0, NULL},
+    {"country", FIELD_ENUM, 0, 0, 0, org_countries},
     {"phone", FIELD_PHONE, FIELD_NULLABLE, 0, 0, NULL},
     {"email", FIELD_EMAIL, FIELD_NULLABLE, 0, 0, NULL},
     {"website", FIELD_URL, FIELD_NULLABLE, 0, 0, NULL},
@@ -113,7 +121,8 @@ static const struct field org_fields[] = {
 
 /* What an org_admin may change about their own organisation: its contact details. */
 static const char *const org_contact_fields[] = {
-    "address_lines", "town", "postcode", "phone", "email", "website", "public_contact", NULL,
+    "address_lines", "town",    "postcode",       "country", "phone",
+    "email",         "website", "public_contact", NULL,
 };
 
 /* An organisation a licensee does not belong to is as absent as one that does not exist, and an
@@ -157,8 +166,8 @@ org_normalise(struct req *r, json_t *in, json_t *errors)
     return 0;
 }
 
-/* An archived organisation is not changed; every area it is to serve is a known local
- * authority. */
+/* An archived organisation is not changed; its postcode is of its country's form; every area it
+ * is to serve is a known local authority. */
 static int
 org_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
 {
@@ -171,6 +180,7 @@ org_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
     if (cur != NULL && db_value(cur, 0, "archived_at") != NULL) {
         return problem_send(r, PROBLEM_CONFLICT, "the organisation is archived");
     }
+    resource_postal_check(in, cur, errors);
     if (json_array_size(areas) == 0) {
         return 0;
     }

@@ -16,7 +16,9 @@
 #include "registry/html.h"
 #include "registry/http.h"
 #include "registry/impact.h"
+#include "registry/postcodes.h"
 #include "registry/public.h"
+#include "registry/validate.h"
 
 int
 pages_home(struct req *r)
@@ -164,11 +166,12 @@ find_form(struct html *h,
     html_raw(h, "<form method=\"get\" action=\"/find\" novalidate id=\"find-form\">");
     html_printf(h, "<div class=\"govuk-form-group%H\">",
                 postcode_error != NULL ? " govuk-form-group--error" : "");
-    html_raw(h, "<label class=\"govuk-label govuk-label--s\" for=\"postcode\">Postcode</label>"
-                "<div id=\"postcode-hint\" class=\"govuk-hint\">For example, ME4 4AB</div>");
+    html_raw(h, "<label class=\"govuk-label govuk-label--s\" for=\"postcode\">Postcode, Eircode or "
+                "town</label><div id=\"postcode-hint\" class=\"govuk-hint\">For example, ME4 4AB "
+                "or Chatham</div>");
     html_field_error(h, "postcode", postcode_error);
     html_printf(h,
-                "<input class=\"govuk-input govuk-input--width-10%H\" id=\"postcode\" "
+                "<input class=\"govuk-input govuk-input--width-20%H\" id=\"postcode\" "
                 "name=\"postcode\" type=\"text\" autocomplete=\"postal-code\" spellcheck=\"false\" "
                 "aria-describedby=\"postcode-hint%H\" value=\"%s\"></div>",
                 postcode_error != NULL ? " govuk-input--error" : "",
@@ -386,10 +389,87 @@ tidy_postcode(const char *in, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* ---- The finder's one box: a postcode, an Eircode or a town ---------------------------------- */
+
+/* Adds the search for what was typed in the box to `search`: anything with a digit (a UK
+ * postcode, its outward code, an Eircode or a mistyped one; no town's name has one) as postcode=,
+ * the rest as place= (a town; with `area`, one of its choices). An Eircode says it cannot be
+ * looked up (find_box_error). `shown` becomes what the
+ * results title says: the postcode in capitals (as tidied already), a town as typed. */
+static void
+find_box_search(struct query *search, const char *typed, const char *area, char *shown, size_t len)
+{
+    if (strpbrk(typed, "0123456789") != NULL) {
+        search->items[search->n].name = "postcode";
+        search->items[search->n++].value = typed;
+        return;
+    }
+    search->items[search->n].name = "place";
+    search->items[search->n++].value = typed;
+    if (area != NULL && *area != '\0') {
+        search->items[search->n].name = "area";
+        search->items[search->n++].value = area;
+    }
+    typed += strspn(typed, " ");
+    snprintf(shown, len, "%s", typed);
+    while (*shown != '\0' && shown[strlen(shown) - 1] == ' ') {
+        shown[strlen(shown) - 1] = '\0';
+    }
+    if (area != NULL && *area != '\0' && strlen(shown) + strlen(area) + 3 < len) {
+        strcat(shown, ", ");
+        strcat(shown, area);
+    }
+}
+
+/* The box's message for a search that failed on the place or an Eircode (else `otherwise`). */
+static const char *
+find_box_error(const struct public_error *e, const char *typed, const char *otherwise)
+{
+    char eir[EIRCODE_MAX];
+
+    if (typed != NULL && strlen(typed) <= 16 && validate_eircode(typed, eir, sizeof(eir)) == 0) {
+        return "We cannot search by Eircode yet. Enter the name of your town, like Cork";
+    }
+    if (e->field == NULL || strcmp(e->field, "place") != 0) {
+        return otherwise;
+    }
+    return e->fault == PUBLIC_NOT_FOUND
+               ? "We could not find a town or place with that name. Check the spelling, or enter "
+                 "a postcode"
+               : "Enter a postcode, like ME4 4AB, or at least 3 letters of the name of a town";
+}
+
+/* The places a town's name fits, as links that search around each ("Which Newport did you
+ * mean?"). */
+static void
+find_choices(struct html *h, json_t *body, const char *radius)
+{
+    json_t *choices = json_object_get(body, "choices"), *c;
+    size_t i;
+
+    html_printf(h, "<h2 class=\"govuk-heading-l\" id=\"results\">Which %s did you mean?</h2>",
+                jstr(json_array_get(choices, 0), "name"));
+    html_raw(h, "<p class=\"govuk-body\">More than one place has that name. Choose yours:</p>"
+                "<ul class=\"govuk-list\" aria-labelledby=\"results\">");
+    json_array_foreach(choices, i, c)
+    {
+        const char *area = jstr(c, "area");
+        int ireland = strcmp(jstr(c, "country"), "IE") == 0;
+
+        html_printf(h,
+                    "<li><a class=\"govuk-link\" href=\"/find?postcode=%Q&amp;area=%Q&amp;"
+                    "radius=%Q\">%s%H%s%H</a></li>",
+                    jstr(c, "name"), area != NULL ? area : "", radius, jstr(c, "name"),
+                    area != NULL ? ", " : "", area != NULL ? area : "", ireland ? ", Ireland" : "");
+    }
+    html_raw(h, "</ul><p class=\"govuk-body\">Not there? <a class=\"govuk-link\" "
+                "href=\"#postcode\">Search again</a> with your postcode.</p>");
+}
+
 int
 pages_find(struct req *r)
 {
-    static const char *const allowed[] = {"postcode", "radius", "lat", "lon", NULL};
+    static const char *const allowed[] = {"postcode", "area", "radius", "lat", "lon", NULL};
     struct html_error errors[2] = {{NULL, NULL}, {NULL, NULL}};
     struct public_error e;
     struct query q, search;
@@ -429,8 +509,7 @@ pages_find(struct req *r)
     if (searched && postcode_error == NULL && radius_error == NULL) {
         /* The public API's own search, with its names. */
         if (postcode != NULL) {
-            search.items[search.n].name = "postcode";
-            search.items[search.n++].value = postcode;
+            find_box_search(&search, postcode, query_get(&q, "area"), shown, sizeof(shown));
         }
         if (lat != NULL) {
             search.items[search.n].name = "lat";
@@ -451,6 +530,7 @@ pages_find(struct req *r)
                         ? "Enter a real postcode, like ME4 4AB"
                         : "We could not use your location. Enter a postcode "
                           "instead";
+                postcode_error = find_box_error(&e, postcode, postcode_error);
                 status = 400;
                 break;
             case PUBLIC_NOT_FOUND:
@@ -458,6 +538,7 @@ pages_find(struct req *r)
                                      ? "We do not know that postcode area. Enter a full "
                                        "postcode, like ME4 4AB"
                                      : "We could not find that postcode. Check it and try again";
+                postcode_error = find_box_error(&e, postcode, postcode_error);
                 status = 404;
                 break;
             default:
@@ -480,11 +561,15 @@ pages_find(struct req *r)
                     HTML_NAV_FIND);
     html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">");
     html_error_summary(&h, errors, nerr);
-    html_raw(&h, "<h1 class=\"govuk-heading-l\">Find M-PACT near you</h1>"
-                 "<p class=\"govuk-body\">Enter a postcode to see where M-PACT groups run near "
-                 "you, when they start and whether places are left.</p>");
+    html_raw(
+        &h,
+        "<h1 class=\"govuk-heading-l\">Find M-PACT near you</h1>"
+        "<p class=\"govuk-body\">Enter a postcode or a town to see where M-PACT groups run near "
+        "you, when they start and whether places are left.</p>");
     find_form(&h, postcode != NULL ? postcode : "", radius, postcode_error, radius_error);
-    if (body != NULL) {
+    if (body != NULL && json_object_get(body, "choices") != NULL) {
+        find_choices(&h, body, radius);
+    } else if (body != NULL) {
         find_results(&h, body, postcode != NULL ? shown : NULL, radius);
     }
     html_raw(&h, "</div></div>");

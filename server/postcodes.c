@@ -27,9 +27,9 @@
 #include "registry/clock.h"
 #include "registry/validate.h"
 
-#define READ_CHUNK     (1 << 20) /* bytes per fread */
-#define COPY_CHUNK     (1 << 18) /* bytes per PQputCopyData */
-#define PROGRESS_EVERY 50000     /* rows between progress updates on a terminal */
+#define READ_CHUNK     (1 << 20)            /* bytes per fread */
+#define COPY_CHUNK     POSTCODES_COPY_CHUNK /* bytes per PQputCopyData */
+#define PROGRESS_EVERY 50000                /* rows between progress updates on a terminal */
 #define FIELDS_INITIAL 64
 #define SWAP_WAIT_MS   "2000" /* lock_timeout of one swap attempt */
 #define SWAP_ATTEMPTS  10
@@ -47,6 +47,7 @@ postcodes_csv_init(struct postcodes_csv *r, FILE *f)
 {
     memset(r, 0, sizeof(*r));
     r->f = f;
+    r->sep = ',';
     r->buf = malloc(READ_CHUNK);
     r->rec = malloc(POSTCODES_RECORD_MAX + 1);
     r->field = malloc(FIELDS_INITIAL * sizeof(*r->field));
@@ -164,7 +165,7 @@ again:
                 st = QUOTE_IN_QUOTED;
                 continue;
             }
-        } else if (ch == '"') {
+        } else if (ch == '"' && !r->plain) {
             if (st == FIELD_START) {
                 st = QUOTED;
                 continue;
@@ -175,7 +176,7 @@ again:
                 skip_line(r); /* a quote inside an unquoted field */
                 return POSTCODES_CSV_MALFORMED;
             }
-        } else if (ch == ',' || ch == '\n' || ch == '\r') {
+        } else if (ch == r->sep || ch == '\n' || ch == '\r') {
             if (ch == '\r') {
                 int nx = next_byte(r);
                 if (nx != '\n' && nx != EOF) {
@@ -183,7 +184,7 @@ again:
                 }
             }
             r->rec[r->reclen++] = '\0';
-            if (ch == ',') {
+            if (ch == r->sep) {
                 if (start_field(r) != 0) {
                     return POSTCODES_CSV_IO_ERROR;
                 }
@@ -391,21 +392,8 @@ postcodes_find(struct db_conn *c, const char *in, double *lat, double *lon)
 
 /* ---- Import --------------------------------------------------------------------------------- */
 
-struct import {
-    PGconn *pg;
-    FILE *progress; /* NULL when not a terminal */
-    char *copybuf;
-    size_t copylen;
-    long long size; /* file size, or 0 when unknown */
-    long long read, loaded, terminated, unlocated, invalid, malformed, districts, with_area;
-    char *err;
-    size_t errlen;
-};
-
-static void fail(struct import *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-fail(struct import *im, const char *fmt, ...)
+void
+postcodes_import_fail(struct postcodes_import *im, const char *fmt, ...)
 {
     va_list ap;
 
@@ -416,8 +404,8 @@ fail(struct import *im, const char *fmt, ...)
 }
 
 /* Runs `sql`; on failure sets the error ("<what>: <server message>"). 0, or -1. */
-static int
-exec_sql(struct import *im, const char *sql, const char *what)
+int
+postcodes_import_exec(struct postcodes_import *im, const char *sql, const char *what)
 {
     PGresult *res = PQexec(im->pg, sql);
     ExecStatusType st = PQresultStatus(res);
@@ -429,16 +417,16 @@ exec_sql(struct import *im, const char *sql, const char *what)
         if (*msg == '\0') {
             msg = PQerrorMessage(im->pg);
         }
-        fail(im, "%s: %.*s%s%s", what, (int)strcspn(msg, "\n"), msg, detail != NULL ? " " : "",
-             detail != NULL ? detail : "");
+        postcodes_import_fail(im, "%s: %.*s%s%s", what, (int)strcspn(msg, "\n"), msg,
+                              detail != NULL ? " " : "", detail != NULL ? detail : "");
     }
     PQclear(res);
     return ok ? 0 : -1;
 }
 
 /* The single value a query returns, as a long long; -1 on failure (error set). */
-static long long
-query_number(struct import *im, const char *sql, const char *what)
+long long
+postcodes_import_number(struct postcodes_import *im, const char *sql, const char *what)
 {
     PGresult *res = PQexec(im->pg, sql);
     long long v = -1;
@@ -446,17 +434,17 @@ query_number(struct import *im, const char *sql, const char *what)
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     } else {
-        fail(im, "%s: %s", what, PQresultErrorMessage(res));
+        postcodes_import_fail(im, "%s: %s", what, PQresultErrorMessage(res));
     }
     PQclear(res);
     return v;
 }
 
-static int
-copy_flush(struct import *im)
+int
+postcodes_import_copy_flush(struct postcodes_import *im)
 {
     if (im->copylen > 0 && PQputCopyData(im->pg, im->copybuf, (int)im->copylen) != 1) {
-        fail(im, "sending rows to the database: %s", PQerrorMessage(im->pg));
+        postcodes_import_fail(im, "sending rows to the database: %s", PQerrorMessage(im->pg));
         return -1;
     }
     im->copylen = 0;
@@ -464,8 +452,8 @@ copy_flush(struct import *im)
 }
 
 /* Writes `v` with 6 decimals (about 0.1 m), faster than printf. Returns the length. */
-static size_t
-put_coord(char *p, double v)
+size_t
+postcodes_put_coord(char *p, double v)
 {
     long long micro = llround(fabs(v) * 1e6);
     char digits[24];
@@ -523,7 +511,7 @@ put_code(char *p, const struct postcodes_csv *csv, int col)
 
 /* Appends one COPY text row: postcode TAB latitude TAB longitude TAB oslaua TAB ctry LF. */
 static int
-copy_row(struct import *im,
+copy_row(struct postcodes_import *im,
          const char *postcode,
          double lat,
          double lon,
@@ -533,16 +521,16 @@ copy_row(struct import *im,
     char *p;
     size_t n = strlen(postcode);
 
-    if (im->copylen + 96 > COPY_CHUNK && copy_flush(im) != 0) {
+    if (im->copylen + 96 > COPY_CHUNK && postcodes_import_copy_flush(im) != 0) {
         return -1;
     }
     p = im->copybuf + im->copylen;
     memcpy(p, postcode, n);
     p += n;
     *p++ = '\t';
-    p += put_coord(p, lat);
+    p += postcodes_put_coord(p, lat);
     *p++ = '\t';
-    p += put_coord(p, lon);
+    p += postcodes_put_coord(p, lon);
     *p++ = '\t';
     n = put_code(p, csv, cols->oslaua);
     im->with_area += n == 9;
@@ -554,26 +542,28 @@ copy_row(struct import *im,
     return 0;
 }
 
-static void
-show_progress(struct import *im, struct postcodes_csv *csv, const char *phase)
+void
+postcodes_import_progress(struct postcodes_import *im, struct postcodes_csv *csv, const char *phase)
 {
+    const char *label = im->label != NULL ? im->label : "postcodes";
+
     if (im->progress == NULL) {
         return;
     }
     if (phase != NULL) {
-        fprintf(im->progress, "\r\033[Kpostcodes: %lld rows read, %s", im->read, phase);
+        fprintf(im->progress, "\r\033[K%s: %lld rows read, %s", label, im->read, phase);
     } else if (im->size > 0) {
-        fprintf(im->progress, "\r\033[Kpostcodes: %lld rows read (%d%%)", im->read,
+        fprintf(im->progress, "\r\033[K%s: %lld rows read (%d%%)", label, im->read,
                 (int)(csv->bytes * 100 / im->size));
     } else {
-        fprintf(im->progress, "\r\033[Kpostcodes: %lld rows read", im->read);
+        fprintf(im->progress, "\r\033[K%s: %lld rows read", label, im->read);
     }
     fflush(im->progress);
 }
 
 /* Streams the data rows of `csv` into the COPY already started. 0, or -1 (error set). */
 static int
-stream_rows(struct import *im,
+stream_rows(struct postcodes_import *im,
             struct postcodes_csv *csv,
             const struct postcodes_columns *cols,
             const char *path)
@@ -591,12 +581,13 @@ stream_rows(struct import *im,
             return 0;
         }
         if (st == POSTCODES_CSV_IO_ERROR) {
-            fail(im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
+            postcodes_import_fail(im, "cannot read %s: %s", path,
+                                  errno != 0 ? strerror(errno) : "read error");
             return -1;
         }
         im->read++;
         if (im->progress != NULL && im->read % PROGRESS_EVERY == 0) {
-            show_progress(im, csv, NULL);
+            postcodes_import_progress(im, csv, NULL);
         }
         if (st == POSTCODES_CSV_MALFORMED || csv->nfields != cols->count) {
             im->malformed++;
@@ -613,43 +604,39 @@ stream_rows(struct import *im,
     }
 }
 
-/* Starts the COPY into postcode_new. FREEZE: the table is new in this transaction, so its rows
- * need no later vacuum. 0, or -1 (error set). */
-static int
-copy_start(struct import *im)
+int
+postcodes_import_copy_start(struct postcodes_import *im, const char *sql)
 {
-    PGresult *res = PQexec(im->pg, "COPY postcode_new (postcode, latitude, longitude, oslaua, ctry)"
-                                   " FROM STDIN"
-                                   " WITH (FORMAT text, FREEZE)");
+    PGresult *res = PQexec(im->pg, sql);
     int ok = PQresultStatus(res) == PGRES_COPY_IN;
 
     if (!ok) {
-        fail(im, "starting the load: %s", PQresultErrorMessage(res));
+        postcodes_import_fail(im, "starting the load: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
     return ok ? 0 : -1;
 }
 
 /* Ends the COPY (with `abort_msg` to abandon it) and collects its result. 0, or -1. */
-static int
-copy_end(struct import *im, const char *abort_msg)
+int
+postcodes_import_copy_end(struct postcodes_import *im, const char *abort_msg)
 {
     PGresult *res;
     int ok = 1;
 
-    if (abort_msg == NULL && copy_flush(im) != 0) {
+    if (abort_msg == NULL && postcodes_import_copy_flush(im) != 0) {
         abort_msg = "import failed";
     }
     if (PQputCopyEnd(im->pg, abort_msg) != 1) {
         if (abort_msg == NULL) {
-            fail(im, "finishing the load: %s", PQerrorMessage(im->pg));
+            postcodes_import_fail(im, "finishing the load: %s", PQerrorMessage(im->pg));
         }
         return -1;
     }
     while ((res = PQgetResult(im->pg)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             if (ok && abort_msg == NULL) {
-                fail(im, "loading rows: %s", PQresultErrorMessage(res));
+                postcodes_import_fail(im, "loading rows: %s", PQresultErrorMessage(res));
             }
             ok = 0;
         }
@@ -660,12 +647,17 @@ copy_end(struct import *im, const char *abort_msg)
 
 /* The garbage verdict: 1 when the file is too broken to load. */
 static int
-too_much_garbage(const struct import *im)
+too_much_garbage(const struct postcodes_import *im)
 {
     long long garbage = im->malformed + im->invalid;
 
     return garbage > POSTCODES_GARBAGE_MIN && garbage * 100 > im->read * POSTCODES_GARBAGE_PCT;
 }
+
+/* The load of postcode_new. FREEZE: the table is new in this transaction, so its rows need no
+ * later vacuum. */
+static const char copy_sql[] = "COPY postcode_new (postcode, latitude, longitude, oslaua, ctry)"
+                               " FROM STDIN WITH (FORMAT text, FREEZE)";
 
 /* SQL run after the rows are in: index, centroids, swap. The caller holds the transaction. */
 static const char index_sql[] =
@@ -688,7 +680,7 @@ static const char swap_sql[] =
 /* Adds postcode_new's primary key and its district index; a postcode listed twice makes the file
  * bad. 0, or -1. */
 static int
-index_new(struct import *im, const char *path)
+index_new(struct postcodes_import *im, const char *path)
 {
     PGresult *res = PQexec(im->pg, index_sql);
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -696,10 +688,10 @@ index_new(struct import *im, const char *path)
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     if (!ok && state != NULL && strcmp(state, "23505") == 0) {
-        fail(im, "%s lists a postcode more than once (%s): nothing changed", path,
-             detail != NULL ? detail : "duplicate key");
+        postcodes_import_fail(im, "%s lists a postcode more than once (%s): nothing changed", path,
+                              detail != NULL ? detail : "duplicate key");
     } else if (!ok) {
-        fail(im, "indexing postcode_new: %s", PQresultErrorMessage(res));
+        postcodes_import_fail(im, "indexing postcode_new: %s", PQresultErrorMessage(res));
     }
     PQclear(res);
     return ok ? 0 : -1;
@@ -708,12 +700,13 @@ index_new(struct import *im, const char *path)
 /* Swaps the new tables in. A reader's open transaction holds its lock on postcode until it
  * ends, and while the swap waits for it every new reader queues behind the swap: so wait at
  * most SWAP_WAIT_MS at a time, let the queue drain, and try again. 0, or -1 (error set). */
-static int
-swap(struct import *im)
+int
+postcodes_import_swap(struct postcodes_import *im, const char *sql, const char *tables)
 {
     int attempt;
 
-    if (exec_sql(im, "SET LOCAL lock_timeout = '" SWAP_WAIT_MS "ms'", "swapping") != 0) {
+    if (postcodes_import_exec(im, "SET LOCAL lock_timeout = '" SWAP_WAIT_MS "ms'", "swapping")
+        != 0) {
         return -1;
     }
     for (attempt = 1;; attempt++) {
@@ -721,28 +714,28 @@ swap(struct import *im)
         const char *state;
         int busy;
 
-        if (exec_sql(im, "SAVEPOINT swap", "swapping") != 0) {
+        if (postcodes_import_exec(im, "SAVEPOINT swap", "swapping") != 0) {
             return -1;
         }
-        res = PQexec(im->pg, swap_sql);
+        res = PQexec(im->pg, sql);
         if (PQresultStatus(res) == PGRES_COMMAND_OK) {
             PQclear(res);
             return 0;
         }
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         busy = state != NULL && strcmp(state, "55P03") == 0;
-        fail(im, "swapping the new tables in: %s", PQresultErrorMessage(res));
+        postcodes_import_fail(im, "swapping the new tables in: %s", PQresultErrorMessage(res));
         PQclear(res);
         if (!busy || attempt == SWAP_ATTEMPTS) {
             if (busy) {
-                fail(im,
-                     "postcode tables stayed in use by other sessions for %d tries; "
-                     "nothing changed, try again later",
-                     SWAP_ATTEMPTS);
+                postcodes_import_fail(im,
+                                      "%s stayed in use by other sessions for %d tries; "
+                                      "nothing changed, try again later",
+                                      tables, SWAP_ATTEMPTS);
             }
             return -1;
         }
-        if (exec_sql(im, "ROLLBACK TO SAVEPOINT swap", "swapping") != 0) {
+        if (postcodes_import_exec(im, "ROLLBACK TO SAVEPOINT swap", "swapping") != 0) {
             return -1;
         }
         usleep(200 * 1000);
@@ -751,31 +744,36 @@ swap(struct import *im)
 
 /* Opens the CSV at `path` (`what` it should be, for the message) into *f and *csv, which it has
  * read the header row of. 0, or -1 (error set, nothing left to release). */
-static int
-open_csv(struct import *im, const char *path, const char *what, FILE **f, struct postcodes_csv *csv)
+int
+postcodes_import_open(struct postcodes_import *im,
+                      const char *path,
+                      const char *what,
+                      FILE **f,
+                      struct postcodes_csv *csv)
 {
     struct stat sb;
     enum postcodes_csv_status st;
 
     memset(&sb, 0, sizeof(sb));
     if ((*f = fopen(path, "rb")) == NULL) {
-        fail(im, "cannot open %s: %s", path, strerror(errno));
+        postcodes_import_fail(im, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fileno(*f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fail(im, "cannot read %s: it is a directory", path);
+        postcodes_import_fail(im, "cannot read %s: it is a directory", path);
     } else if (postcodes_csv_init(csv, *f) != 0) {
-        fail(im, "out of memory");
+        postcodes_import_fail(im, "out of memory");
     } else if ((st = postcodes_csv_next(csv)) == POSTCODES_CSV_RECORD) {
         im->size = S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
         return 0;
     } else {
         if (st == POSTCODES_CSV_EOF) {
-            fail(im, "%s is empty: expected %s with its header row", path, what);
+            postcodes_import_fail(im, "%s is empty: expected %s with its header row", path, what);
         } else if (st == POSTCODES_CSV_MALFORMED) {
-            fail(im, "%s: the header row is not valid CSV", path);
+            postcodes_import_fail(im, "%s: the header row is not valid CSV", path);
         } else {
-            fail(im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
+            postcodes_import_fail(im, "cannot read %s: %s", path,
+                                  errno != 0 ? strerror(errno) : "read error");
         }
         postcodes_csv_cleanup(csv);
     }
@@ -787,7 +785,7 @@ open_csv(struct import *im, const char *path, const char *what, FILE **f, struct
 int
 postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err, size_t errlen)
 {
-    struct import im;
+    struct postcodes_import im;
     struct postcodes_csv csv;
     struct postcodes_columns cols;
     FILE *f = NULL;
@@ -805,83 +803,91 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
     }
 
     /* The file and its header first: a file that cannot be read changes nothing. */
-    if (open_csv(&im, path, "the ONSPD or NSPL CSV", &f, &csv) != 0) {
+    if (postcodes_import_open(&im, path, "the ONSPD or NSPL CSV", &f, &csv) != 0) {
         goto out;
     }
     csv_ready = 1;
     if (postcodes_columns_find(&csv, &cols, err, errlen) != 0) {
         char why[200];
         snprintf(why, sizeof(why), "%s", err);
-        fail(&im, "%s: %s", path, why);
+        postcodes_import_fail(&im, "%s: %s", path, why);
         goto out;
     }
     im.copybuf = malloc(COPY_CHUNK);
     if (im.copybuf == NULL) {
-        fail(&im, "out of memory");
+        postcodes_import_fail(&im, "out of memory");
         goto out;
     }
 
-    if (exec_sql(&im, "BEGIN", "starting the import") != 0) {
+    if (postcodes_import_exec(&im, "BEGIN", "starting the import") != 0) {
         goto out;
     }
     in_tx = 1;
-    locked = query_number(&im, "SELECT pg_try_advisory_xact_lock(" POSTCODES_LOCK_KEY ")::int",
-                          "taking the import lock");
+    locked = postcodes_import_number(
+        &im, "SELECT pg_try_advisory_xact_lock(" POSTCODES_LOCK_KEY ")::int",
+        "taking the import lock");
     if (locked < 0) {
         goto out;
     }
     if (locked == 0) {
-        fail(&im, "another postcode import is running; try again when it has finished");
+        postcodes_import_fail(&im,
+                              "another postcode import is running; try again when it has finished");
         goto out;
     }
-    if (exec_sql(&im,
-                 "SET LOCAL statement_timeout = 0;"
-                 "DROP TABLE IF EXISTS postcode_new, postcode_district_new;"
-                 "CREATE TABLE postcode_new (LIKE postcode INCLUDING DEFAULTS INCLUDING"
-                 " CONSTRAINTS)",
-                 "creating postcode_new")
+    if (postcodes_import_exec(
+            &im,
+            "SET LOCAL statement_timeout = 0;"
+            "DROP TABLE IF EXISTS postcode_new, postcode_district_new;"
+            "CREATE TABLE postcode_new (LIKE postcode INCLUDING DEFAULTS INCLUDING"
+            " CONSTRAINTS)",
+            "creating postcode_new")
             != 0
-        || copy_start(&im) != 0) {
+        || postcodes_import_copy_start(&im, copy_sql) != 0) {
         goto out;
     }
     if (stream_rows(&im, &csv, &cols, path) != 0) {
-        copy_end(&im, "import failed");
+        postcodes_import_copy_end(&im, "import failed");
         goto out;
     }
     if (too_much_garbage(&im)) {
-        copy_end(&im, "too many bad rows");
-        fail(&im,
-             "%s: %lld of %lld rows are not usable (%lld malformed, %lld invalid postcode); "
-             "the limit is %d rows and %d%%: nothing changed",
-             path, im.malformed + im.invalid, im.read, im.malformed, im.invalid,
-             POSTCODES_GARBAGE_MIN, POSTCODES_GARBAGE_PCT);
+        postcodes_import_copy_end(&im, "too many bad rows");
+        postcodes_import_fail(
+            &im,
+            "%s: %lld of %lld rows are not usable (%lld malformed, %lld invalid postcode); "
+            "the limit is %d rows and %d%%: nothing changed",
+            path, im.malformed + im.invalid, im.read, im.malformed, im.invalid,
+            POSTCODES_GARBAGE_MIN, POSTCODES_GARBAGE_PCT);
         goto out;
     }
     if (im.loaded == 0) {
-        copy_end(&im, "no rows");
-        fail(&im, "%s: no live, located postcode in %lld rows: nothing changed", path, im.read);
+        postcodes_import_copy_end(&im, "no rows");
+        postcodes_import_fail(&im, "%s: no live, located postcode in %lld rows: nothing changed",
+                              path, im.read);
         goto out;
     }
-    if (copy_end(&im, NULL) != 0) {
+    if (postcodes_import_copy_end(&im, NULL) != 0) {
         goto out;
     }
-    show_progress(&im, &csv, "indexing");
+    postcodes_import_progress(&im, &csv, "indexing");
     if (index_new(&im, path) != 0) {
         goto out;
     }
-    show_progress(&im, &csv, "building districts");
-    if (exec_sql(&im, districts_sql, "creating postcode_district_new") != 0) {
+    postcodes_import_progress(&im, &csv, "building districts");
+    if (postcodes_import_exec(&im, districts_sql, "creating postcode_district_new") != 0) {
         goto out;
     }
-    im.districts = query_number(
+    im.districts = postcodes_import_number(
         &im, "SELECT postcode_district_refresh('postcode_new', 'postcode_district_new')",
         "building districts");
     if (im.districts < 0) {
         goto out;
     }
-    show_progress(&im, &csv, "swapping in");
-    if (exec_sql(&im, "ANALYZE postcode_new; ANALYZE postcode_district_new", "analysing") != 0
-        || swap(&im) != 0 || exec_sql(&im, "COMMIT", "committing") != 0) {
+    postcodes_import_progress(&im, &csv, "swapping in");
+    if (postcodes_import_exec(&im, "ANALYZE postcode_new; ANALYZE postcode_district_new",
+                              "analysing")
+            != 0
+        || postcodes_import_swap(&im, swap_sql, "postcode tables") != 0
+        || postcodes_import_exec(&im, "COMMIT", "committing") != 0) {
         goto out;
     }
     in_tx = 0;
@@ -940,7 +946,7 @@ column_ends(const char *h, const char *suffix, const char *plain)
 
 /* Checks data row `csv` of the names file and adds it to area_load. 0, or -1 (error set). */
 static int
-load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
+load_area(struct postcodes_import *im, const struct postcodes_csv *csv, const char *path)
 {
     const char *params[2];
     char code[16], name[1024];
@@ -948,19 +954,20 @@ load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
     int ok;
 
     if (csv->nfields < 2) {
-        fail(im, "%s line %lld: expected a code and a name", path, csv->line);
+        postcodes_import_fail(im, "%s line %lld: expected a code and a name", path, csv->line);
         return -1;
     }
     if (trim_copy(postcodes_csv_field(csv, 0), code, sizeof(code)) != 0
         || !validate_gss_code(code)) {
-        fail(im, "%s line %lld: '%.20s' is not an ONS code such as E06000035", path, csv->line,
-             postcodes_csv_field(csv, 0));
+        postcodes_import_fail(im, "%s line %lld: '%.20s' is not an ONS code such as E06000035",
+                              path, csv->line, postcodes_csv_field(csv, 0));
         return -1;
     }
     if (trim_copy(postcodes_csv_field(csv, 1), name, sizeof(name)) != 0
         || !validate_text(name, 1, 200)) {
-        fail(im, "%s line %lld: the name of %s must be text of 1 to 200 characters", path,
-             csv->line, code);
+        postcodes_import_fail(im,
+                              "%s line %lld: the name of %s must be text of 1 to 200 characters",
+                              path, csv->line, code);
         return -1;
     }
     params[0] = code;
@@ -971,9 +978,9 @@ load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
     if (!ok) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state != NULL && strcmp(state, "23505") == 0) {
-            fail(im, "%s line %lld: %s is listed twice", path, csv->line, code);
+            postcodes_import_fail(im, "%s line %lld: %s is listed twice", path, csv->line, code);
         } else {
-            fail(im, "loading names: %s", PQresultErrorMessage(res));
+            postcodes_import_fail(im, "loading names: %s", PQresultErrorMessage(res));
         }
     }
     PQclear(res);
@@ -983,7 +990,7 @@ load_area(struct import *im, const struct postcodes_csv *csv, const char *path)
 int
 postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t errlen)
 {
-    struct import im;
+    struct postcodes_import im;
     struct postcodes_csv csv;
     FILE *f = NULL;
     PGresult *res = NULL;
@@ -995,33 +1002,36 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
     im.err = err;
     im.errlen = errlen;
     err[0] = '\0';
-    if (open_csv(&im, path, "the ONS LA_UA names and codes CSV", &f, &csv) != 0) {
+    if (postcodes_import_open(&im, path, "the ONS LA_UA names and codes CSV", &f, &csv) != 0) {
         goto out;
     }
     csv_ready = 1;
     if (csv.nfields < 2 || !column_ends(postcodes_csv_field(&csv, 0), "CD", "code")
         || !column_ends(postcodes_csv_field(&csv, 1), "NM", "name")) {
-        fail(&im,
-             "%s line %lld: the header row must begin with the code and name columns, as "
-             "LAD23CD,LAD23NM",
-             path, csv.line);
+        postcodes_import_fail(
+            &im,
+            "%s line %lld: the header row must begin with the code and name columns, as "
+            "LAD23CD,LAD23NM",
+            path, csv.line);
         goto out;
     }
     in_tx = 1;
-    if (exec_sql(&im,
-                 "BEGIN; CREATE TEMP TABLE area_load (code text PRIMARY KEY, name text NOT NULL)"
-                 " ON COMMIT DROP",
-                 "starting the import")
+    if (postcodes_import_exec(
+            &im,
+            "BEGIN; CREATE TEMP TABLE area_load (code text PRIMARY KEY, name text NOT NULL)"
+            " ON COMMIT DROP",
+            "starting the import")
         != 0) {
         goto out;
     }
     while ((st = postcodes_csv_next(&csv)) != POSTCODES_CSV_EOF) {
         if (st == POSTCODES_CSV_IO_ERROR) {
-            fail(&im, "cannot read %s: %s", path, errno != 0 ? strerror(errno) : "read error");
+            postcodes_import_fail(&im, "cannot read %s: %s", path,
+                                  errno != 0 ? strerror(errno) : "read error");
             goto out;
         }
         if (st == POSTCODES_CSV_MALFORMED) {
-            fail(&im, "%s line %lld: not valid CSV", path, csv.line);
+            postcodes_import_fail(&im, "%s line %lld: not valid CSV", path, csv.line);
             goto out;
         }
         if (load_area(&im, &csv, path) != 0) {
@@ -1030,7 +1040,7 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
         im.read++;
     }
     if (im.read == 0) {
-        fail(&im, "%s has no rows after its header", path);
+        postcodes_import_fail(&im, "%s has no rows after its header", path);
         goto out;
     }
     /* xmax is 0 on a row this statement inserted, set on one it updated. */
@@ -1041,10 +1051,10 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
                     " SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added)"
                     " FROM w");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        fail(&im, "saving the names: %s", PQresultErrorMessage(res));
+        postcodes_import_fail(&im, "saving the names: %s", PQresultErrorMessage(res));
         goto out;
     }
-    if (exec_sql(&im, "COMMIT", "committing") != 0) {
+    if (postcodes_import_exec(&im, "COMMIT", "committing") != 0) {
         goto out;
     }
     in_tx = 0;

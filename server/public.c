@@ -9,8 +9,10 @@
  * echoed in a problem, and no search is stored.
  *
  * Find a provider: GET /v1/public/providers with postcode= (a full postcode, or an outward code
- * alone for the district's centroid) or lat= and lon=, and radius_km (1-200, default 25), limit
- * (1-50, default 20), self_referral, starting_within_days, with_upcoming.
+ * alone for the district's centroid), place= (a town: places.c; several places of that name
+ * answer {"choices": [...]}, area= picks one; none is a 404) or lat= and lon=, and radius_km
+ * (1-200, default 25), limit (1-50, default 20), self_referral, starting_within_days,
+ * with_upcoming.
  * - A site is listed when it is active, public, not archived, not a prison or school (whatever the
  *   flag says), has coordinates, and its organisation is not archived and holds a licence that is
  *   active today (UK calendar) and covers today.
@@ -55,6 +57,7 @@
 #include "registry/db.h"
 #include "registry/http.h"
 #include "registry/jsonout.h"
+#include "registry/places.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/validate.h"
@@ -320,11 +323,20 @@ send_found(struct req *r,
     if (body == NULL) {
         return public_error_send(r, e);
     }
-    status = csv_columns != NULL && http_wants_csv(r)
+    status = csv_columns != NULL && json_object_get(body, "items") != NULL && http_wants_csv(r)
                  ? http_send_public_csv(r, json_object_get(body, "items"), csv_columns)
                  : http_send_public_json(r, body);
     json_decref(body);
     return status;
+}
+
+/* 1 when `given` is an Eircode (validate_eircode). */
+static int
+eircode_given(const char *given)
+{
+    char out[EIRCODE_MAX];
+
+    return strlen(given) <= 16 && validate_eircode(given, out, sizeof(out)) == 0;
 }
 
 /* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
@@ -337,6 +349,11 @@ locate_postcode(struct db_conn *db, const char *given, struct search *s, struct 
         strlen(given) <= 16 ? postcodes_normalise(given, pc, sizeof(pc)) : POSTCODES_MALFORMED;
     double lat, lon;
 
+    if (kind == POSTCODES_MALFORMED && eircode_given(given)) {
+        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                         "postcode: an Eircode cannot be looked up (there is no open Eircode "
+                         "file); search by town with place=, e.g. place=Cork");
+    }
     if (kind == POSTCODES_MALFORMED) {
         return set_error(e, PUBLIC_BAD_INPUT, "postcode",
                          "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
@@ -357,6 +374,88 @@ locate_postcode(struct db_conn *db, const char *given, struct search *s, struct 
     }
 }
 
+/* ---- Search by town or place (places.c) ------------------------------------------------------ */
+
+/* place= (a town, at least 3 letters) and area= (with place only, to pick one of its choices)
+ * alone, not with postcode or lat/lon. Returns 0, or -1 with `e` set. */
+static int
+place_query_problem(const struct query *q, struct public_error *e)
+{
+    const char *place = query_get(q, "place"), *area = query_get(q, "area");
+
+    if (area != NULL && place == NULL) {
+        return set_error(e, PUBLIC_BAD_INPUT, "area",
+                         "area: only with place, to pick one of the "
+                         "places of that name");
+    }
+    if (place == NULL) {
+        return 0;
+    }
+    if (query_get(q, "postcode") != NULL || query_get(q, "lat") != NULL
+        || query_get(q, "lon") != NULL) {
+        return set_error(e, PUBLIC_BAD_INPUT, "place",
+                         "give one of postcode, place, or lat and lon; not more");
+    }
+    if (area != NULL && !validate_text(area, 1, 200)) {
+        return set_error(e, PUBLIC_BAD_INPUT, "area", "area: the area of one of the choices");
+    }
+    return 0;
+}
+
+/* Looks the place of `q` up: one match fills s->lat/s->lon (returns 0); several make *choices
+ * {"choices": [{name, area, country, lat, lon}]} (returns 1); none, or a name that is not one, is
+ * -1 with `e` set. What was typed is never echoed or logged. */
+static int
+locate_place(struct db_conn *db,
+             const struct query *q,
+             struct search *s,
+             json_t **choices,
+             struct public_error *e)
+{
+    char name[PLACES_NAME_MAX * 4 + 4];
+    PGresult *res;
+    json_t *list;
+    int i;
+
+    if (places_name_ok(query_get(q, "place"), name, sizeof(name)) != 0) {
+        return set_error(e, PUBLIC_BAD_INPUT, "place",
+                         "place: the name of a town or place, at least %d letters (letters, "
+                         "spaces, . ' and - only)",
+                         PLACES_NAME_MIN);
+    }
+    if ((res = places_find(db, name, query_get(q, "area"))) == NULL) {
+        e->fault = PUBLIC_INTERNAL;
+        return -1;
+    }
+    if (!db_ok(res)) {
+        return set_db_error(e, res);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return set_error(e, PUBLIC_NOT_FOUND, "place", "%s",
+                         "no town or place of that name in our gazetteer: check the spelling, "
+                         "or search by postcode");
+    }
+    if (PQntuples(res) == 1) {
+        snprintf(s->lat, sizeof(s->lat), "%s", db_value(res, 0, "latitude"));
+        snprintf(s->lon, sizeof(s->lon), "%s", db_value(res, 0, "longitude"));
+        PQclear(res);
+        return 0;
+    }
+    list = json_array();
+    for (i = 0; i < PQntuples(res); i++) {
+        json_array_append_new(list,
+                              json_pack("{s:s?, s:s?, s:s?, s:f, s:f}", "name",
+                                        db_value(res, i, "name"), "area", db_value(res, i, "area"),
+                                        "country", db_value(res, i, "country"), "lat",
+                                        strtod(db_value(res, i, "latitude"), NULL), "lon",
+                                        strtod(db_value(res, i, "longitude"), NULL)));
+    }
+    PQclear(res);
+    *choices = json_pack("{s:o}", "choices", list);
+    return 1;
+}
+
 /* Reads and checks the providers query into `s` (the point, when given as lat/lon, but not a
  * postcode's). Returns 0, or -1 with `e` set. */
 static int
@@ -368,15 +467,19 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
     long n;
 
     memset(s, 0, sizeof(*s));
+    if (place_query_problem(q, e) != 0) {
+        return -1;
+    }
     if (postcode != NULL && (lat != NULL || lon != NULL)) {
         return set_error(e, PUBLIC_BAD_INPUT, "postcode",
                          "give either postcode, or lat and lon; not both");
     }
-    if (postcode == NULL && lat == NULL && lon == NULL) {
+    if (postcode == NULL && lat == NULL && lon == NULL && query_get(q, "place") == NULL) {
         return set_error(e, PUBLIC_BAD_INPUT, "postcode",
-                         "give postcode (e.g. ME4 4AB, or ME4), or lat and lon");
+                         "give postcode (e.g. ME4 4AB, or ME4), place (a town, e.g. Chatham), or "
+                         "lat and lon");
     }
-    if (postcode == NULL && (lat == NULL || lon == NULL)) {
+    if (postcode == NULL && query_get(q, "place") == NULL && (lat == NULL || lon == NULL)) {
         return set_error(e, PUBLIC_BAD_INPUT, lat == NULL ? "lat" : "lon",
                          "give lat and lon together");
     }
@@ -516,6 +619,12 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
         && locate_postcode(db, query_get(q, "postcode"), &s, e) != 0) {
         goto out;
     }
+    if (query_get(q, "place") != NULL) {
+        int found = locate_place(db, q, &s, &body, e);
+        if (found != 0) {
+            goto out; /* several places (body holds the choices), or none */
+        }
+    }
     params[0] = s.lat;
     params[1] = s.lon;
     params[2] = s.radius_m;
@@ -590,6 +699,8 @@ int
 public_providers(struct req *r)
 {
     static const char *const allowed[] = {"postcode",
+                                          "place",
+                                          "area",
                                           "lat",
                                           "lon",
                                           "radius_km",

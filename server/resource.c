@@ -109,6 +109,14 @@ filter_or_problem(struct req *r, const struct filter *f, const char *v)
                                 f->name);
         }
         break;
+    case FILTER_AREA_CODE:
+        if (!validate_area_code(v)) {
+            return problem_send(r, PROBLEM_BAD_REQUEST,
+                                "%s: an ONS code such as E06000035, or an Irish county such as "
+                                "IE-CO",
+                                f->name);
+        }
+        break;
     }
     return 0;
 }
@@ -645,4 +653,27 @@ int
 resource_send_row(struct req *r, const PGresult *res)
 {
     return send_row(r, NULL, res);
+}
+
+void
+resource_postal_check(json_t *in, const PGresult *cur, json_t *errors)
+{
+    const char *country = json_string_value(json_object_get(in, "country"));
+    const char *code = json_string_value(json_object_get(in, "postcode"));
+    const char *why;
+
+    if (resource_has_error(errors, "postcode") || resource_has_error(errors, "country")) {
+        return;
+    }
+    if (country == NULL) {
+        country = cur != NULL ? db_value(cur, 0, "country") : "GB";
+    }
+    if (code == NULL) {
+        code = cur != NULL ? db_value(cur, 0, "postcode") : NULL;
+    }
+    if (country == NULL || code == NULL || (why = validate_postal_country(country, code)) == NULL) {
+        return;
+    }
+    problem_add_error(errors, json_object_get(in, "postcode") != NULL ? "postcode" : "country",
+                      why);
 }

@@ -32,6 +32,7 @@
 #include "registry/organisations.h"
 #include "registry/outcomes.h"
 #include "registry/pages.h"
+#include "registry/places.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
 #include "registry/programmes.h"
@@ -246,19 +247,15 @@ router_stmts_check(void)
 }
 
 const struct db_stmt *const router_stmt_tables[] = {
-    health_stmts,       tokens_stmts,
-    users_stmts,        organisations_stmts,
-    licences_stmts,     audit_stmts,
-    facilitators_stmts, courses_stmts,
-    training_stmts,     locations_stmts,
-    programmes_stmts,   reports_stmts,
-    public_stmts,       openreferral_stmts,
-    postcodes_stmts,    clients_stmts,
-    webhooks_stmts,     variants_stmts,
-    scheduler_stmts,    delivery_stmts,
-    outcomes_stmts,     refdata_stmts,
-    impact_stmts,       settings_stmts,
-    areas_stmts,        NULL,
+    health_stmts,        tokens_stmts,       users_stmts,
+    organisations_stmts, licences_stmts,     audit_stmts,
+    facilitators_stmts,  courses_stmts,      training_stmts,
+    locations_stmts,     programmes_stmts,   reports_stmts,
+    public_stmts,        openreferral_stmts, postcodes_stmts,
+    clients_stmts,       webhooks_stmts,     variants_stmts,
+    scheduler_stmts,     delivery_stmts,     outcomes_stmts,
+    refdata_stmts,       impact_stmts,       settings_stmts,
+    areas_stmts,         places_stmts,       NULL,
 };
 
 size_t

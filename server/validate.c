@@ -125,6 +125,76 @@ validate_postcode(const char *in, char *out, size_t outlen)
     return 0;
 }
 
+/* The letters an Eircode uses (routing key and unique identifier). */
+#define EIRCODE_LETTERS "ACDEFHKNPRTVWXY"
+
+int
+validate_eircode(const char *in, char *out, size_t outlen)
+{
+    char c[8];
+    size_t n = 0, i;
+    const char *p;
+
+    for (p = in; *p != '\0'; p++) {
+        if (*p == ' ') {
+            continue;
+        }
+        if (!isalnum((unsigned char)*p) || n == sizeof(c) - 1) {
+            return -1;
+        }
+        c[n++] = (char)toupper((unsigned char)*p);
+    }
+    c[n] = '\0';
+    if (n != 7 || outlen < EIRCODE_MAX) {
+        return -1;
+    }
+    /* Routing key: a letter and two digits, or D6W. */
+    if (strncmp(c, "D6W", 3) != 0
+        && (strchr(EIRCODE_LETTERS, c[0]) == NULL || !isdigit((unsigned char)c[1])
+            || !isdigit((unsigned char)c[2]))) {
+        return -1;
+    }
+    /* Unique identifier: four of the digits and the letters above. */
+    for (i = 3; i < 7; i++) {
+        if (!isdigit((unsigned char)c[i]) && strchr(EIRCODE_LETTERS, c[i]) == NULL) {
+            return -1;
+        }
+    }
+    memcpy(out, c, 3);
+    out[3] = ' ';
+    memcpy(out + 4, c + 3, 5);
+    return 0;
+}
+
+const char *
+validate_postal_country(const char *country, const char *code)
+{
+    char out[EIRCODE_MAX > POSTCODE_MAX ? EIRCODE_MAX : POSTCODE_MAX];
+    int eircode = validate_eircode(code, out, sizeof(out)) == 0;
+
+    if (strcmp(country, "IE") == 0 && !eircode) {
+        return "a site or organisation in Ireland (country IE) has an Eircode, e.g. D02 X285; a UK "
+               "postcode needs country GB";
+    }
+    if (strcmp(country, "IE") != 0 && (eircode || validate_postcode(code, out, sizeof(out)) != 0)) {
+        return "an address in the UK (country GB) has a UK postcode, e.g. ME4 4AB; an Eircode "
+               "needs country IE";
+    }
+    return NULL;
+}
+
+int
+validate_area_code(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (validate_gss_code(s)) {
+        return 1;
+    }
+    return (n == 4 || n == 5) && strncmp(s, "IE-", 3) == 0 && isupper((unsigned char)s[3])
+           && (n == 4 || isupper((unsigned char)s[4]));
+}
+
 int
 validate_email(const char *s)
 {
@@ -410,6 +480,12 @@ check_value(json_t *in, const char *key, json_t *v, const struct field *f, char 
     case FIELD_POSTCODE:
         if (validate_postcode(s, pc, sizeof(pc)) != 0) {
             return "must be a UK postcode, e.g. ME4 4AB";
+        }
+        json_object_set_new(in, key, json_string(pc));
+        return NULL;
+    case FIELD_POSTAL:
+        if (validate_postcode(s, pc, sizeof(pc)) != 0 && validate_eircode(s, pc, sizeof(pc)) != 0) {
+            return "must be a UK postcode (e.g. ME4 4AB) or an Eircode (e.g. D02 X285)";
         }
         json_object_set_new(in, key, json_string(pc));
         return NULL;

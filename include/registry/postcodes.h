@@ -80,6 +80,8 @@ struct postcodes_csv {
     long long bytes;    /* bytes consumed so far */
     long long newlines; /* line feeds consumed so far */
     long long line;     /* the line the current record starts on (1 is the first) */
+    char sep;           /* the field separator: ',' (set by init), or '\t' */
+    int plain;          /* 1: quotes are plain characters (tab-separated dumps such as GeoNames) */
 };
 
 enum postcodes_csv_status {
@@ -129,5 +131,52 @@ enum postcodes_row postcodes_row_classify(const char *pcds,
                                           char *postcode,
                                           double *latitude,
                                           double *longitude);
+
+/* ---- The import machinery (shared with places.c) -------------------------------------------- */
+
+/* One import in progress: its connection, progress, COPY buffer, counts and error. */
+struct postcodes_import {
+    PGconn *pg;
+    FILE *progress;    /* NULL when not a terminal */
+    const char *label; /* the progress line's name ("postcodes" when NULL) */
+    char *copybuf;     /* POSTCODES_COPY_CHUNK bytes */
+    size_t copylen;
+    long long size; /* file size, or 0 when unknown */
+    long long read, loaded, terminated, unlocated, invalid, malformed, districts, with_area;
+    char *err;
+    size_t errlen;
+};
+
+#define POSTCODES_COPY_CHUNK (1 << 18) /* bytes of the COPY buffer */
+
+/* Sets the import's error (one line). */
+void postcodes_import_fail(struct postcodes_import *im, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Runs `sql`; on failure sets the error ("<what>: <server message>"). 0, or -1. */
+int postcodes_import_exec(struct postcodes_import *im, const char *sql, const char *what);
+/* The single value a query returns; -1 on failure (error set). */
+long long postcodes_import_number(struct postcodes_import *im, const char *sql, const char *what);
+/* Opens the CSV at `path` (`what` it should be, for the message) into *f and *csv, and reads its
+ * first record (the header row). 0, or -1 (error set, nothing left to release). */
+int postcodes_import_open(struct postcodes_import *im,
+                          const char *path,
+                          const char *what,
+                          FILE **f,
+                          struct postcodes_csv *csv);
+/* Starts the COPY of `sql` (... FROM STDIN). 0, or -1 (error set). */
+int postcodes_import_copy_start(struct postcodes_import *im, const char *sql);
+/* Sends the buffered COPY rows. 0, or -1 (error set). */
+int postcodes_import_copy_flush(struct postcodes_import *im);
+/* Ends the COPY (with `abort_msg` to abandon it) and collects its result. 0, or -1. */
+int postcodes_import_copy_end(struct postcodes_import *im, const char *abort_msg);
+/* Runs the swap `sql` (LOCK ... RENAME ...) under a short lock_timeout, retrying while readers
+ * hold `tables` (named in the error). 0, or -1 (error set). */
+int postcodes_import_swap(struct postcodes_import *im, const char *sql, const char *tables);
+/* Shows the progress line (on a terminal only): rows read, and `phase` when not NULL. */
+void postcodes_import_progress(struct postcodes_import *im,
+                               struct postcodes_csv *csv,
+                               const char *phase);
+/* Writes `v` with 6 decimals into p. Returns the length (at most 12). */
+size_t postcodes_put_coord(char *p, double v);
 
 #endif

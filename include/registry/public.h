@@ -23,6 +23,7 @@ struct public_error {
     enum public_fault fault;
     const char *field; /* BAD_INPUT and NOT_FOUND: "postcode", "lat", "lon", "radius_km",
                         * "limit", "self_referral", "with_upcoming", "starting_within_days",
+                        * "place", "area",
                         * "name" or "registration_number"; a static string */
     enum public_postcode_kind {
         PUBLIC_POSTCODE_NONE,
@@ -39,10 +40,11 @@ void public_error_cleanup(struct public_error *e);
 /* Sends `e` as the API's problem (problem_from_db for a database failure). Returns the status. */
 int public_error_send(struct req *r, const struct public_error *e);
 
-/* Find a provider: the query of GET /v1/public/providers (postcode | lat and lon, radius_km,
- * limit, self_referral, starting_within_days, with_upcoming; `q` holds only known names).
- * Returns a new reference {"items": [...], "nearest_beyond": {...} | null}, or NULL with `e` set.
- */
+/* Find a provider: the query of GET /v1/public/providers (postcode | place [area] | lat and lon,
+ * radius_km, limit, self_referral, starting_within_days, with_upcoming; `q` holds only known
+ * names). Returns a new reference {"items": [...], "nearest_beyond": {...} | null}, or, when the
+ * place's name fits several places, {"choices": [{name, area, country, lat, lon}]}; or NULL with
+ * `e` set (NOT_FOUND on "place" when no place has that name). */
 json_t *public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e);
 
 /* The public register entry of registration number `number`. Returns a new reference, or NULL

@@ -21,6 +21,7 @@ enum filter_type {
     FILTER_DATE,       /* YYYY-MM-DD */
     FILTER_EMAIL_TEXT, /* 1 to 254 characters: part of an email address */
     FILTER_GSS_CODE,   /* an ONS GSS code (validate_gss_code), e.g. a local authority */
+    FILTER_AREA_CODE,  /* a GSS code or an Irish county (validate_area_code) */
 };
 
 struct filter {
@@ -135,6 +136,11 @@ int resource_has_error(json_t *errors, const char *field);
  * `known` (NULL-terminated; NULL: any string), adding one error naming the field otherwise. Returns
  * 1 when it is fine or absent. */
 int resource_known_unique(json_t *in, const char *field, const char *const *known, json_t *errors);
+
+/* Checks that the postal code of an address (`postcode`, `country`: GB or IE, default GB) has
+ * the form of its country, each as sent in `in` or else as stored in row 0 of `cur` (NULL when
+ * creating): adds one error naming the postcode when it was sent, else the country. */
+void resource_postal_check(json_t *in, const PGresult *cur, json_t *errors);
 
 /* 1 when `p` is the licensing body, or an org_admin of organisation `org` (of any organisation
  * when `org` is NULL). */

@@ -12,6 +12,20 @@
 /* Normalises a UK postcode ("me4 4ab" -> "ME4 4AB") into out. Returns 0, or -1 if invalid. */
 int validate_postcode(const char *in, char *out, size_t outlen);
 
+#define EIRCODE_MAX 9 /* "D02 X285" plus NUL */
+
+/* Normalises an Eircode, routing key and unique identifier ("d02x285" -> "D02 X285"), into out
+ * (at least EIRCODE_MAX bytes). Returns 0, or -1 if invalid. */
+int validate_eircode(const char *in, char *out, size_t outlen);
+
+/* Whether postal code `code` (normalised) has the form of `country` ("GB": a UK postcode; "IE":
+ * an Eircode). Returns NULL when it has, or the detail saying what each country needs. */
+const char *validate_postal_country(const char *country, const char *code);
+
+/* 1 when `s` is a local area code: an ONS GSS code (a UK district, validate_gss_code) or an Irish
+ * county's ISO 3166-2 code ("IE-CO", "IE-D"). */
+int validate_area_code(const char *s);
+
 /* 1 when the value is acceptable, 0 otherwise. */
 int validate_email(const char *s);
 int validate_uuid(const char *s);
@@ -41,6 +55,8 @@ enum field_type {
     FIELD_UUID,
     FIELD_EMAIL,    /* stored as given, compared case-insensitively */
     FIELD_POSTCODE, /* normalised in place */
+    FIELD_POSTAL,   /* a UK postcode or an Eircode, normalised in place (the country is the
+                     * resource's rule) */
     FIELD_URL,
     FIELD_PHONE,
     FIELD_TEXT_LIST, /* array of min..max strings, each 1..200 characters */

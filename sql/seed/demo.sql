@@ -1,7 +1,9 @@
 -- Demo data for `mpact-registry seed-demo`: a believable registry of 12 organisations across
 -- England, Wales (and one in Scotland), 60 facilitators in every status, 3 courses, 4 training
 -- sessions with outcomes, 25 delivery locations, 15 programme runs past and upcoming (the
--- completed ones with their delivery records and outcome statistics).
+-- completed ones with their delivery records and outcome statistics); and one organisation in
+-- Ireland (Cork, an Eircode site), with the towns of the demo sites in the gazetteer (the
+-- search by town; the Newports for "which one did you mean?").
 --
 -- Invented organisations at real-looking places and invented people; no personal data. Demo
 -- accounts are made by the seed command itself (server/migrate.c), because their passwords must
@@ -616,3 +618,72 @@ ON CONFLICT DO NOTHING;
 
 -- Outward-code (district) centroids for the demo postcodes, as the postcode import builds them.
 SELECT postcode_district_refresh();
+
+-- Ireland and the search by town -----------------------------------------------------------
+
+-- An organisation in Cork with one site, by Eircode (no open Eircode file: the site's
+-- coordinates are its town's, from the places below), county Cork.
+INSERT INTO organisation (id, name, kind, address_lines, town, postcode, country, phone, email,
+                          website, public_contact)
+VALUES ('7b0c1a3e-0000-4000-8000-000000000013', 'Cork Families Together', 'charity',
+        '["14 South Mall"]', 'Cork', 'T12 K8AF', 'IE', '+353 21 000 0013',
+        'hello@corkfamilies.example', 'https://corkfamilies.example', true)
+ON CONFLICT DO NOTHING;
+
+INSERT INTO licence (id, organisation_id, number, status, valid_from, valid_until, reason)
+SELECT '5d1e2f00-0000-4000-8000-000000000013', '7b0c1a3e-0000-4000-8000-000000000013',
+       'MPL-' || to_char(registry_today() - 200, 'YYYY') || '-'
+           || lpad(nextval('licence_number_seq')::text, 4, '0'),
+       'active', registry_today() - 200, registry_today() + 895,
+       'Licensed after practitioner training'
+WHERE NOT EXISTS (SELECT 1 FROM licence WHERE id = '5d1e2f00-0000-4000-8000-000000000013');
+
+INSERT INTO licence_status_history (licence_id, status, valid_from, valid_until, reason,
+                                    changed_at)
+SELECT l.id, 'active', l.valid_from, l.valid_until, l.reason,
+       (l.valid_from::timestamp + interval '9 hours') AT TIME ZONE 'Europe/London'
+FROM licence l
+WHERE l.id = '5d1e2f00-0000-4000-8000-000000000013'
+  AND NOT EXISTS (SELECT 1 FROM licence_status_history h WHERE h.licence_id = l.id);
+
+-- The towns of the demo sites (and the Newports), as import-places would load them from the ONS
+-- Index of Place Names and GeoNames' IE.txt: one row per place, its district or province.
+INSERT INTO place (name, area, country, latitude, longitude, size)
+SELECT v.name, v.area, v.country, v.lat, v.lon, v.size
+FROM (VALUES
+  ('Chatham', 'Medway', 'GB', 51.3807, 0.5290, 5000),
+  ('Gillingham', 'Medway', 'GB', 51.3890, 0.5486, 5000),
+  ('Bristol', 'Bristol, City of', 'GB', 51.4545, -2.5879, 10000),
+  ('Edinburgh', 'City of Edinburgh', 'GB', 55.9533, -3.1883, 100),
+  ('Wakefield', 'Wakefield', 'GB', 53.6833, -1.4977, 10000),
+  ('Cardiff', 'Cardiff', 'GB', 51.4816, -3.1791, 10000),
+  ('Swansea', 'Swansea', 'GB', 51.6214, -3.9436, 10000),
+  ('Leeds', 'Leeds', 'GB', 53.8008, -1.5491, 10000),
+  ('Manchester', 'Manchester', 'GB', 53.4808, -2.2426, 10000),
+  ('Norwich', 'Norwich', 'GB', 52.6309, 1.2974, 10000),
+  ('Great Yarmouth', 'Great Yarmouth', 'GB', 52.6083, 1.7305, 10000),
+  ('Newcastle upon Tyne', 'Newcastle upon Tyne', 'GB', 54.9783, -1.6178, 10000),
+  ('Birmingham', 'Birmingham', 'GB', 52.4862, -1.8904, 10000),
+  ('Truro', 'Cornwall', 'GB', 50.2632, -5.0510, 5000),
+  ('Penzance', 'Cornwall', 'GB', 50.1186, -5.5371, 5000),
+  ('Newport', 'Newport', 'GB', 51.5842, -2.9977, 10000),
+  ('Newport', 'Isle of Wight', 'GB', 50.7019, -1.2883, 10000),
+  ('Newport', 'Telford and Wrekin', 'GB', 52.7691, -2.3787, 100),
+  ('Cork', 'Munster', 'IE', 51.8985, -8.4756, 222333),
+  ('Newport', 'Connacht', 'IE', 53.8833, -9.5500, 600)
+) AS v (name, area, country, lat, lon, size)
+WHERE NOT EXISTS (SELECT 1 FROM place p WHERE p.name = v.name AND p.area = v.area
+                  AND p.country = v.country);
+
+INSERT INTO location (id, organisation_id, name, kind, address_lines, town, postcode, country,
+                      county, latitude, longitude, accessibility, public, active,
+                      last_verified_on)
+SELECT 'b0000000-0000-4000-8000-000000000026', '7b0c1a3e-0000-4000-8000-000000000013',
+       'South Mall Family Centre', 'family_centre', '["14 South Mall"]', 'Cork', 'T12 K8AF',
+       'IE', 'IE-CO', p.latitude, p.longitude, 'Step-free; lift to the first floor', true, true,
+       registry_today() - 20
+FROM place p
+WHERE p.name = 'Cork' AND p.country = 'IE'
+ORDER BY p.size DESC
+LIMIT 1
+ON CONFLICT DO NOTHING;

@@ -1,8 +1,8 @@
 /* fuzz_postcode.c: UK postcode normalising, validate_postcode (request fields) and
  * postcodes_normalise (public search: a full postcode or an outward code), into buffers of the
  * exact documented size so that AddressSanitizer sees any overrun. What is accepted must be
- * accepted again unchanged (normalising is idempotent). There is no Eircode normaliser yet (a
- * later issue adds Ireland); when it lands, add it here. */
+ * accepted again unchanged (normalising is idempotent). The Eircode normaliser (validate_eircode)
+ * likewise, and no input is both an Eircode and a UK postcode. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +43,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strcmp(out, again) == 0, "postcodes_normalise: not idempotent");
     }
     (void)postcodes_normalise(in, small, 4);
+
+    if (validate_eircode(in, out, EIRCODE_MAX) == 0) {
+        FUZZ_CHECK(strlen(out) == EIRCODE_MAX - 1, "validate_eircode: wrong length");
+        FUZZ_CHECK(validate_eircode(out, again, EIRCODE_MAX) == 0, "validate_eircode: not stable");
+        FUZZ_CHECK(strcmp(out, again) == 0, "validate_eircode: not idempotent");
+        FUZZ_CHECK(validate_postcode(in, again, POSTCODE_MAX) != 0,
+                   "validate_eircode: also a UK postcode");
+    }
+    (void)validate_eircode(in, small, 4);
 out:
     free(in);
     free(out);

@@ -1,8 +1,9 @@
 /* it_demo.c: `mpact-registry seed-demo` against a fresh database, twice. Both runs succeed and
- * the second adds nothing; the data has the promised shape (12 organisations in every licence
- * state, 60 facilitators in every status including lapsed, 4 training sessions whose outcomes
- * match the accreditations, 25 locations with postcodes, coordinates and their local authority
- * districts, 15 programme runs);
+ * the second adds nothing; the data has the promised shape (12 organisations in the UK in every
+ * licence state and one in Cork, 60 facilitators in every status including lapsed, 4 training
+ * sessions whose outcomes match the accreditations, 25 UK locations with postcodes, coordinates
+ * and their local authority districts and one in Cork with an Eircode, its county and its town's
+ * coordinates, every site's town in the gazetteer, 15 programme runs);
  * every programme run satisfies the licensing rules on its start date (licence active, location
  * the organisation's and active, enough facilitators, each eligible for that organisation); no
  * prison or school site is public; and the demo admin signs in with REGISTRY_DEMO_PASSWORD. */
@@ -34,6 +35,7 @@ static const char *const counted_tables[] = {
     "postcode",
     "local_authority",
     "location",
+    "place",
     "programme_run",
     "programme_facilitator",
     "programme_outcome",
@@ -127,10 +129,10 @@ test_seed_twice(void **state)
     free(facs_second);
 
     /* The promised sizes. */
-    assert_int_equal(it_count(s, "SELECT count(*) FROM organisation"), 12);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM organisation"), 13);
     assert_int_equal(it_count(s, "SELECT count(*) FROM facilitator"), 60);
     assert_int_equal(it_count(s, "SELECT count(*) FROM training_session"), 4);
-    assert_int_equal(it_count(s, "SELECT count(*) FROM location"), 25);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location"), 26);
     assert_int_equal(it_count(s, "SELECT count(*) FROM programme_run"), 15);
     assert_true(it_count(s, "SELECT count(*) FROM course") >= 3);
     /* Demo organisations referenced by the demo accounts exist. */
@@ -250,10 +252,20 @@ test_shape(void **state)
     assert_int_equal(it_count(s, "SELECT count(DISTINCT kind) FROM location WHERE kind IN"
                                  " ('community', 'family_centre', 'school', 'prison', 'health')"),
                      5);
-    assert_int_equal(it_count(s, "SELECT count(*) FROM location l WHERE l.latitude IS NULL"
-                                 " OR NOT EXISTS (SELECT 1 FROM postcode p"
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l WHERE l.country = 'GB' AND"
+                                 " (l.latitude IS NULL OR NOT EXISTS (SELECT 1 FROM postcode p"
                                  " WHERE p.postcode = l.postcode AND p.latitude = l.latitude"
-                                 " AND p.longitude = l.longitude)"),
+                                 " AND p.longitude = l.longitude))"),
+                     0);
+    /* The site in Ireland: an Eircode, county Cork, its town's coordinates from the gazetteer,
+     * which holds the town of every demo site. */
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l JOIN place p ON p.name = l.town"
+                                 " AND p.country = 'IE' AND p.latitude = l.latitude"
+                                 " WHERE l.country = 'IE' AND l.county = 'IE-CO'"
+                                 " AND l.postcode = 'T12 K8AF' AND l.public"),
+                     1);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM location l WHERE NOT EXISTS"
+                                 " (SELECT 1 FROM place p WHERE p.name = l.town)"),
                      0);
     assert_true(it_count(s, "SELECT count(*) FROM postcode") > 25);
 
@@ -370,7 +382,7 @@ test_demo_accounts(void **state)
     it_resp_free(&r);
     it_get(s, "/v1/organisations?limit=100", admin, &r);
     it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 12);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 13);
     it_resp_free(&r);
 
     manager = it_login(s, "manager@medway-recovery.example", DEMO_PASSWORD);

@@ -835,6 +835,79 @@ test_fields_postcode_in_place(void **state)
     json_decref(errors);
 }
 
+/* ---- Eircodes, postal codes by country, area codes ---------------------------------------- */
+
+static void
+eircode_ok(const char *in, const char *want)
+{
+    char out[EIRCODE_MAX];
+
+    if (validate_eircode(in, out, sizeof(out)) != 0) {
+        fail_msg("Eircode '%s' rejected, expected '%s'", in, want);
+    }
+    assert_string_equal(out, want);
+}
+
+static void
+eircode_bad(const char *in)
+{
+    char out[EIRCODE_MAX];
+
+    if (validate_eircode(in, out, sizeof(out)) != -1) {
+        fail_msg("Eircode '%s' accepted as '%s'", in, out);
+    }
+}
+
+static void
+test_eircode(void **state)
+{
+    char small[EIRCODE_MAX - 1];
+
+    (void)state;
+    eircode_ok("D02 X285", "D02 X285");
+    eircode_ok("d02x285", "D02 X285");
+    eircode_ok("  t12  k8af ", "T12 K8AF");
+    eircode_ok("D6W 1A2C", "D6W 1A2C"); /* the one routing key that is not a letter and 2 digits */
+    eircode_ok("A65 F4E2", "A65 F4E2");
+    eircode_bad("");
+    eircode_bad("D02");
+    eircode_bad("D02 X28");   /* short */
+    eircode_bad("D02 X2855"); /* long */
+    eircode_bad("B02 X285");  /* B is not a routing letter */
+    eircode_bad("D02 XB85");  /* nor a letter of the identifier */
+    eircode_bad("DA2 X285");  /* a routing key is a letter and two digits */
+    eircode_bad("D02-X285");
+    eircode_bad("ME4 4AB"); /* a UK postcode */
+    eircode_bad("D02 X28\xc3\x84");
+    assert_int_equal(validate_eircode("D02 X285", small, sizeof(small)), -1);
+}
+
+static void
+test_postal_country(void **state)
+{
+    (void)state;
+    assert_null(validate_postal_country("GB", "ME4 4AB"));
+    assert_null(validate_postal_country("GB", "BT1 1AA")); /* Northern Ireland is GB */
+    assert_null(validate_postal_country("IE", "D02 X285"));
+    assert_non_null(strstr(validate_postal_country("IE", "ME4 4AB"), "Eircode"));
+    assert_non_null(strstr(validate_postal_country("GB", "D02 X285"), "UK postcode"));
+}
+
+static void
+test_area_code(void **state)
+{
+    (void)state;
+    assert_true(validate_area_code("E06000035"));
+    assert_true(validate_area_code("IE-CO"));
+    assert_true(validate_area_code("IE-D"));
+    assert_false(validate_area_code("IE-"));
+    assert_false(validate_area_code("IE-COR"));
+    assert_false(validate_area_code("IE-co"));
+    assert_false(validate_area_code("IE-1"));
+    assert_false(validate_area_code("GB-KEN"));
+    assert_false(validate_area_code(""));
+}
+
 TEST_MAIN(NULL,
           NULL,
           cmocka_unit_test(test_postcode_valid),
@@ -861,4 +934,7 @@ TEST_MAIN(NULL,
           cmocka_unit_test(test_fields_enum),
           cmocka_unit_test(test_fields_text_list),
           cmocka_unit_test(test_fields_int_bounds),
-          cmocka_unit_test(test_fields_postcode_in_place))
+          cmocka_unit_test(test_fields_postcode_in_place),
+          cmocka_unit_test(test_eircode),
+          cmocka_unit_test(test_postal_country),
+          cmocka_unit_test(test_area_code))
