@@ -57,6 +57,7 @@
 #include "registry/jsonout.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
+#include "registry/settings.h"
 #include "registry/validate.h"
 
 #define PUB_RADIUS_DEFAULT 25.0 /* km */
@@ -501,6 +502,17 @@ runs_of(struct db_conn *db,
     return 0;
 }
 
+/* Every provider answer carries the licensing body's central contact (settings.c): the next step
+ * when nothing is near or a site gives no phone or e-mail. null when none is set; a failure to
+ * read it leaves it null rather than failing the search. */
+static void
+add_central_contact(struct db_conn *db, json_t *body)
+{
+    json_t *contact = settings_central_contact(db, NULL, 0);
+
+    json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
+}
+
 json_t *
 public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
 {
@@ -561,6 +573,7 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     json_object_set_new(body, "items", provider_items(sites, runs));
     json_object_set_new(body, "nearest_beyond", nearest);
     nearest = NULL;
+    add_central_contact(db, body);
 out:
     json_decref(nearest);
     PQclear(beyond_runs);
