@@ -96,7 +96,9 @@
     "json_build_object('name', o.name, 'phone', o.phone, 'email', o.email, 'website', o.website) " \
     "ELSE json_build_object('name', o.name) END AS organisation, json_build_object('id', l.id, "   \
     "'name', l.name, 'address_lines', l.address_lines, 'town', l.town, 'postcode', l.postcode, "   \
-    "'accessibility', l.accessibility) AS site, l.id::text AS _location_id FROM location l JOIN "  \
+    "'accessibility', l.accessibility, 'takes_enquiries', o.enquiries_enabled AND "                \
+    "o.enquiry_email "                                                                             \
+    "IS NOT NULL) AS site, l.id::text AS _location_id FROM location l JOIN "                       \
     "organisation o ON o.id = l.organisation_id WHERE l.active AND l.public AND l.archived_at IS " \
     "NULL AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL AND l.longitude IS "   \
     "NOT NULL AND o.archived_at IS NULL AND coalesce((SELECT true FROM licence li WHERE "          \
@@ -163,7 +165,8 @@ const struct db_stmt public_stmts[] = {
     /* The upcoming runs of a page of sites in one query: $1 the sites' ids, $2 self_referral,
      * $3 starting_within_days. */
     {"pub_runs",
-     "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday, "
+     "SELECT r.location_id::text AS _location_id, r.id, r.status, r.starts_on <= registry_today()"
+     " AS started, r.starts_on, r.variant, r.weekday, "
      "to_char(r.start_time, 'HH24:MI') AS start_time, greatest(r.capacity_families - "
      "r.families_enrolled, 0) AS places_left, r.capacity_families, r.accepting_referrals AND "
      "programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals, r.self_referral_allowed FROM "
