@@ -40,10 +40,13 @@
 #include "registry/html.h"
 #include "registry/logging.h"
 #include "registry/mail.h"
+#include "registry/pages.h"
 #include "registry/problem.h"
+#include "registry/query.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
 #include "registry/seal.h"
+#include "registry/settings.h"
 #include "registry/validate.h"
 #include "registry/webhooks.h"
 
@@ -926,14 +929,510 @@ enquiries_stop(void)
     mail_cleanup();
 }
 
+/* ---- The form (/find/ask) ------------------------------------------------------------------ */
+
+/* The form's fields, in order, with the GOV.UK message for each rule they break. */
+static const char *const form_names[] = {
+    "site_id",      "run_id",       "who",  "name",    "email",   "phone",   "best_time",
+    "relationship", "organisation", "role", "message", "consent", "website", NULL};
+
+static int
+hexdigit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes application/x-www-form-urlencoded `buf` (changed in place) into a new object of the
+ * names in form_names (the first of each; others ignored; NUL bytes dropped). */
+static json_t *
+form_decode(char *buf)
+{
+    json_t *o = json_object();
+    char *p = buf;
+
+    while (*p != '\0') {
+        char *pair = p, *eq, *r, *w;
+        size_t n = strcspn(p, "&");
+
+        p += n;
+        if (*p == '&') {
+            *p++ = '\0';
+        }
+        eq = strchr(pair, '=');
+        if (eq == NULL) {
+            continue;
+        }
+        *eq = '\0';
+        for (r = w = eq + 1; *r != '\0'; r++) {
+            int hi, lo;
+            if (*r == '+') {
+                *w++ = ' ';
+            } else if (*r == '%' && (hi = hexdigit(r[1])) >= 0 && (lo = hexdigit(r[2])) >= 0) {
+                char c = (char)(hi << 4 | lo);
+                if (c != '\0') {
+                    *w++ = c;
+                }
+                r += 2;
+            } else {
+                *w++ = *r;
+            }
+        }
+        *w = '\0';
+        if (validate_in_list(form_names, pair) && json_object_get(o, pair) == NULL) {
+            json_t *v = json_string(eq + 1);
+            /* Not UTF-8: kept as a string the text check refuses. */
+            json_object_set_new(o, pair, v != NULL ? v : json_string("\x01"));
+        }
+    }
+    return o;
+}
+
+/* The JSON body the form stands for: empty fields left out, consent "yes" as true. */
+static json_t *
+form_to_enquiry(json_t *form)
+{
+    json_t *in = json_object(), *v;
+    const char *key;
+
+    json_object_foreach(form, key, v)
+    {
+        const char *s = json_string_value(v);
+
+        if (strcmp(key, "consent") == 0) {
+            continue;
+        }
+        if (s != NULL && *s != '\0') {
+            json_object_set(in, key, v);
+        }
+    }
+    json_object_set_new(
+        in, "consent",
+        json_boolean(jstr(form, "consent") != NULL && strcmp(jstr(form, "consent"), "yes") == 0));
+    return in;
+}
+
+/* What a person reads for the rule broken on `field`. */
+static const char *
+form_message(const char *field, json_t *form)
+{
+    static const struct {
+        const char *field, *message;
+    } messages[] = {
+        {"who", "Select who you are"},
+        {"name", "Enter your name"},
+        {"phone", "Enter a phone number, like 01632 960 001 or 07700 900 982"},
+        {"best_time", "The best time to contact you must be 100 characters or fewer"},
+        {"relationship", "Enter your relationship to the child or children"},
+        {"organisation", "Enter your organisation"},
+        {"role", "Enter your role"},
+        {"consent", "Select that you agree to your enquiry being passed on"},
+        {"website", "Leave this field empty"},
+    };
+    size_t i;
+
+    if (strcmp(field, "email") == 0) {
+        return jstr(form, "email") != NULL && *jstr(form, "email") != '\0'
+                   ? "Enter an email address in the correct format, like name@example.com"
+                   : "Enter an email address or a phone number so that they can reply";
+    }
+    if (strcmp(field, "message") == 0) {
+        return jstr(form, "message") != NULL && *jstr(form, "message") != '\0'
+                   ? "Your message must be 1,000 characters or fewer"
+                   : "Enter your message";
+    }
+    for (i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
+        if (strcmp(field, messages[i].field) == 0) {
+            return messages[i].message;
+        }
+    }
+    return "Check this answer";
+}
+
+/* The message for `field` in `errs` (n of them), or NULL. */
+static const char *
+error_for(const struct html_error *errs, size_t n, const char *field)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(errs[i].field_id, field) == 0) {
+            return errs[i].message;
+        }
+    }
+    return NULL;
+}
+
+/* A text input (or textarea when `rows` > 0) of the form, with its label, hint and error. */
+static void
+form_input(struct html *h,
+           const char *id,
+           const char *label,
+           const char *hint,
+           const char *type,
+           const char *autocomplete,
+           int rows,
+           json_t *form,
+           const struct html_error *errs,
+           size_t nerr)
+{
+    const char *err = error_for(errs, nerr, id), *value = jstr(form, id);
+    char describedby[64];
+
+    snprintf(describedby, sizeof(describedby), "%s%s%s%s", hint != NULL ? id : "",
+             hint != NULL ? "-hint" : "", err != NULL ? (hint != NULL ? " " : "") : "",
+             err != NULL ? id : "");
+    if (err != NULL) {
+        strncat(describedby, "-error", sizeof(describedby) - strlen(describedby) - 1);
+    }
+    html_printf(h,
+                "<div class=\"govuk-form-group%H\"><label class=\"govuk-label govuk-label--s\" "
+                "for=\"%s\">%s</label>",
+                err != NULL ? " govuk-form-group--error" : "", id, label);
+    if (hint != NULL) {
+        html_printf(h, "<div id=\"%s-hint\" class=\"govuk-hint\">%s</div>", id, hint);
+    }
+    html_field_error(h, id, err);
+    if (rows > 0) {
+        html_printf(h,
+                    "<textarea class=\"govuk-textarea%H\" id=\"%s\" name=\"%s\" rows=\"%d\"%H%s%H>"
+                    "%s</textarea></div>",
+                    err != NULL ? " govuk-textarea--error" : "", id, id, rows,
+                    describedby[0] != '\0' ? " aria-describedby=\"" : "", describedby,
+                    describedby[0] != '\0' ? "\"" : "", value != NULL ? value : "");
+        return;
+    }
+    html_printf(h,
+                "<input class=\"govuk-input%H\" id=\"%s\" name=\"%s\" type=\"%s\" "
+                "autocomplete=\"%s\"%H%s%H value=\"%s\"></div>",
+                err != NULL ? " govuk-input--error" : "", id, id, type, autocomplete,
+                describedby[0] != '\0' ? " aria-describedby=\"" : "", describedby,
+                describedby[0] != '\0' ? "\"" : "", value != NULL ? value : "");
+}
+
+/* The "who are you" radios. */
+static void
+form_who(struct html *h, json_t *form, const struct html_error *errs, size_t nerr)
+{
+    static const struct {
+        const char *value, *label, *hint;
+    } choices[] = {
+        {"self", "A parent or carer, asking for my family", NULL},
+        {"family_member", "A family member",
+         "For example a grandparent, aunt, uncle or older "
+         "brother or sister"},
+        {"professional", "A professional",
+         "For example a social worker, teacher, school nurse, health visitor or GP"},
+    };
+    const char *err = error_for(errs, nerr, "who"), *who = jstr(form, "who");
+    size_t i;
+
+    html_printf(h,
+                "<div class=\"govuk-form-group%H\"><fieldset class=\"govuk-fieldset\"%H>"
+                "<legend class=\"govuk-fieldset__legend govuk-fieldset__legend--s\">Who are you?"
+                "</legend>",
+                err != NULL ? " govuk-form-group--error" : "",
+                err != NULL ? " aria-describedby=\"who-error\"" : "");
+    html_field_error(h, "who", err);
+    html_raw(h, "<div class=\"govuk-radios\" data-module=\"govuk-radios\">");
+    for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+        html_printf(h,
+                    "<div class=\"govuk-radios__item\"><input class=\"govuk-radios__input\" "
+                    "id=\"%H\" name=\"who\" type=\"radio\" value=\"%H\"%H%H>"
+                    "<label class=\"govuk-label govuk-radios__label\" for=\"%H\">%H</label>",
+                    i == 0 ? "who" : choices[i].value, choices[i].value,
+                    who != NULL && strcmp(who, choices[i].value) == 0 ? " checked" : "",
+                    choices[i].hint != NULL ? (i == 1 ? " aria-describedby=\"family_member-hint\""
+                                                      : " aria-describedby=\"professional-hint\"")
+                                            : "",
+                    i == 0 ? "who" : choices[i].value, choices[i].label);
+        if (choices[i].hint != NULL) {
+            html_printf(h, "<div id=\"%H-hint\" class=\"govuk-hint govuk-radios__hint\">%H</div>",
+                        choices[i].value, choices[i].hint);
+        }
+        html_raw(h, "</div>");
+    }
+    html_raw(h, "</div></fieldset></div>");
+}
+
+/* Writes the form for `s` with what was typed (`form`, may be empty) and its errors. */
+static void
+form_page(
+    struct html *h, const struct site *s, json_t *form, const struct html_error *errs, size_t nerr)
+{
+    const char *cerr = error_for(errs, nerr, "consent");
+
+    html_page_start(h, nerr > 0 ? "Error: Ask about a place" : "Ask about a place", HTML_NAV_FIND);
+    html_raw(h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">");
+    html_error_summary(h, errs, nerr);
+    html_printf(h,
+                "<span class=\"govuk-caption-l\">%s</span>"
+                "<h1 class=\"govuk-heading-l\">Ask about a place</h1>"
+                "<p class=\"govuk-body\">Send a message to %s about a place at %s%H%s",
+                s->org_name, s->org_name, s->site_name, s->site_town != NULL ? ", " : "",
+                s->site_town != NULL ? s->site_town : "");
+    if (s->run_starts_on != NULL) {
+        html_printf(h, " in the group starting on %s", s->run_starts_on);
+    }
+    html_raw(h, ". They will reply to you directly. You do not need an account, and you do not "
+                "need to be in recovery.</p>"
+                "<p class=\"govuk-body\">We pass your message on and then delete it: the registry "
+                "does not keep a copy.</p>"
+                "<form method=\"post\" action=\"/find/ask\" novalidate>");
+    html_printf(h, "<input type=\"hidden\" name=\"site_id\" value=\"%s\">", s->site_id);
+    if (s->run_id != NULL) {
+        html_printf(h, "<input type=\"hidden\" name=\"run_id\" value=\"%s\">", s->run_id);
+    }
+    form_who(h, form, errs, nerr);
+    form_input(h, "name", "Your name", NULL, "text", "name", 0, form, errs, nerr);
+    html_raw(h, "<h2 class=\"govuk-heading-m\">How should they reply?</h2>"
+                "<p class=\"govuk-body\">Give an email address, a phone number or both.</p>");
+    form_input(h, "email", "Email address", NULL, "email", "email", 0, form, errs, nerr);
+    form_input(h, "phone", "Phone number", NULL, "tel", "tel", 0, form, errs, nerr);
+    form_input(h, "best_time", "Best time to contact you (optional)",
+               "For example, weekday mornings, or after 6pm", "text", "off", 0, form, errs, nerr);
+    form_input(h, "relationship", "Your relationship to the child or children",
+               "For example, mum, dad, grandparent, foster carer, aunt. Professionals can leave "
+               "this empty.",
+               "text", "off", 0, form, errs, nerr);
+    html_raw(h, "<h2 class=\"govuk-heading-m\">If you are a professional</h2>");
+    form_input(h, "organisation", "Your organisation", NULL, "text", "organization", 0, form, errs,
+               nerr);
+    form_input(h, "role", "Your role", NULL, "text", "organization-title", 0, form, errs, nerr);
+    form_input(h, "message", "Your message",
+               "What would you like to ask? You can enter up to 1,000 characters. Do not include "
+               "anything you would not want the provider to read.",
+               "text", "off", 6, form, errs, nerr);
+    /* The honeypot: never shown, never read aloud; a person leaves it empty. */
+    html_raw(h, "<div hidden><label for=\"website\">Leave this empty</label>"
+                "<input id=\"website\" name=\"website\" type=\"text\" tabindex=\"-1\" "
+                "autocomplete=\"off\"></div>");
+    html_printf(h,
+                "<div class=\"govuk-form-group%H\"><fieldset class=\"govuk-fieldset\"%H>"
+                "<legend class=\"govuk-fieldset__legend govuk-fieldset__legend--s\">Passing your "
+                "enquiry on</legend>",
+                cerr != NULL ? " govuk-form-group--error" : "",
+                cerr != NULL ? " aria-describedby=\"consent-error\"" : "");
+    html_field_error(h, "consent", cerr);
+    html_printf(h,
+                "<div class=\"govuk-checkboxes\" data-module=\"govuk-checkboxes\">"
+                "<div class=\"govuk-checkboxes__item\"><input class=\"govuk-checkboxes__input\" "
+                "id=\"consent\" name=\"consent\" type=\"checkbox\" value=\"yes\"%H>"
+                "<label class=\"govuk-label govuk-checkboxes__label\" for=\"consent\">I agree to "
+                "my enquiry being passed on to %s</label></div></div></fieldset></div>",
+                jstr(form, "consent") != NULL ? " checked" : "", s->org_name);
+    html_raw(h, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">"
+                "Send enquiry</button></form></div></div>");
+    html_page_end(h, NULL);
+}
+
+/* A page for an enquiry that cannot be made here (404), a limit (429) or a long form (413), with
+ * where else to turn. */
+static int
+other_ways_page(struct req *r, int status, const char *title, const char *text)
+{
+    json_t *contact = settings_central_contact(r->db, NULL, 0);
+    struct html h;
+
+    html_init(&h);
+    html_page_start(&h, title, HTML_NAV_FIND);
+    html_printf(&h,
+                "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">"
+                "<h1 class=\"govuk-heading-l\">%s</h1><p class=\"govuk-body\">%s</p>",
+                title, text);
+    pages_central_contact(&h, contact, "You can also ask:");
+    html_raw(&h, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/find\">Search for "
+                 "M-PACT again</a></p></div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, status, &h, "no-store");
+    html_cleanup(&h);
+    json_decref(contact);
+    return status;
+}
+
+static int
+not_offered_page(struct req *r)
+{
+    return other_ways_page(r, 404, "You cannot ask about a place here",
+                           "This provider does not take enquiries through this service, or the "
+                           "link is out of date. Contact them by phone or email from their "
+                           "search result.");
+}
+
 int
 enquiries_form(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "no such resource");
+    static const char *const allowed[] = {"site", "run", NULL};
+    json_t *in = NULL, *errors = json_array(), *form = json_object();
+    struct query q;
+    struct site s;
+    struct html h;
+    int status;
+
+    memset(&s, 0, sizeof(s));
+    html_init(&h);
+    if ((status = http_query_page_or_problem(r, allowed, &q)) != 0) {
+        goto out;
+    }
+    if (!enq.enabled || query_get(&q, "site") == NULL || !validate_uuid(query_get(&q, "site"))
+        || (query_get(&q, "run") != NULL && !validate_uuid(query_get(&q, "run")))) {
+        status = not_offered_page(r);
+        goto out;
+    }
+    in = json_pack("{s:s, s:s*}", "site_id", query_get(&q, "site"), "run_id", query_get(&q, "run"));
+    status = find_site(r->db, in, &s, errors);
+    if (status == 503) {
+        status = html_send_db_error(r, NULL, "no-store");
+        goto out;
+    }
+    if (status != 0) {
+        status = not_offered_page(r);
+        goto out;
+    }
+    form_page(&h, &s, form, NULL, 0);
+    status = html_send(r, 200, &h, "no-store");
+out:
+    site_free(&s);
+    html_cleanup(&h);
+    query_cleanup(&q);
+    json_decref(form);
+    json_decref(errors);
+    json_decref(in);
+    return status;
+}
+
+/* The confirmation: what happens next, and that nothing is kept. */
+static int
+confirmation_page(struct req *r, const struct site *s)
+{
+    json_t *contact = settings_central_contact(r->db, NULL, 0);
+    struct html h;
+    int status;
+
+    html_init(&h);
+    html_page_start(&h, "Enquiry sent", HTML_NAV_FIND);
+    html_printf(&h,
+                "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">"
+                "<div class=\"govuk-panel govuk-panel--confirmation\"><h1 "
+                "class=\"govuk-panel__title\">Enquiry sent</h1><div class=\"govuk-panel__body\">"
+                "to %s</div></div>"
+                "<h2 class=\"govuk-heading-m\">What happens next</h2>"
+                "<p class=\"govuk-body\">We are passing your enquiry to %s about %s. They will "
+                "contact you in the way you asked.</p>"
+                "<p class=\"govuk-body\">We have not kept a copy of what you wrote. Your enquiry "
+                "is deleted as soon as it reaches them, and if it cannot be delivered within 7 "
+                "days it is deleted then. The registry only counts that an enquiry was made.</p>"
+                "<p class=\"govuk-body\">If you do not hear back within a week, contact them "
+                "directly using the details in your search results.</p>",
+                s->org_name, s->org_name, s->site_name);
+    pages_central_contact(&h, contact, "For other help you can contact:");
+    html_raw(&h, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/find\">Search for "
+                 "M-PACT again</a></p></div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, 200, &h, "no-store");
+    html_cleanup(&h);
+    json_decref(contact);
+    return status;
 }
 
 int
 enquiries_form_post(struct req *r)
 {
-    return problem_send(r, PROBLEM_NOT_FOUND, "no such resource");
+    json_t *form = NULL, *in = NULL, *errors = json_array();
+    struct html_error errs[16];
+    struct accepted a;
+    struct html h;
+    char *buf = NULL;
+    size_t got = 0, nerr = 0, i;
+    int status;
+
+    html_init(&h);
+    memset(&a, 0, sizeof(a));
+    if (!enq.enabled) {
+        status = not_offered_page(r);
+        goto out;
+    }
+    if (r->ri->content_length > ENQ_BODY_MAX) {
+        mg_disable_connection_keep_alive(r->conn);
+        status = other_ways_page(r, 413, "Your enquiry is too long",
+                                 "Shorten your message to 1,000 characters or fewer and try "
+                                 "again.");
+        goto out;
+    }
+    if ((status = http_read_body_or_problem(r, &buf, &got)) != 0) {
+        goto out;
+    }
+    form = form_decode(buf);
+    in = form_to_enquiry(form);
+    status = accept_enquiry(r, in, errors, &a);
+    if (status == 0) {
+        status = confirmation_page(r, &a.site);
+        site_free(&a.site);
+        goto out;
+    }
+    if (status == 429) {
+        status = other_ways_page(r, 429, "You have sent a lot of enquiries",
+                                 "To stop misuse, this service takes only a few enquiries an hour "
+                                 "from one place. Try again later, or contact the provider "
+                                 "directly by phone or email from your search results.");
+        goto out;
+    }
+    if (status == 422) {
+        json_t *e;
+        struct site s;
+        json_t *site_in = json_pack("{s:s*, s:s*}", "site_id", jstr(form, "site_id"), "run_id",
+                                    jstr(form, "run_id"));
+        json_t *site_errors = json_array();
+        int site_status = 0;
+
+        json_array_foreach(errors, i, e)
+        {
+            const char *field = json_string_value(json_object_get(e, "field"));
+
+            if (field == NULL || strcmp(field, "site_id") == 0 || strcmp(field, "run_id") == 0) {
+                site_status = 404;
+                break;
+            }
+            if (nerr < sizeof(errs) / sizeof(errs[0]) && error_for(errs, nerr, field) == NULL
+                && validate_in_list(form_names, field)) {
+                errs[nerr].field_id = json_string_value(json_object_get(e, "field"));
+                errs[nerr].message = form_message(field, form);
+                nerr++;
+            }
+        }
+        memset(&s, 0, sizeof(s));
+        if (site_status == 0) {
+            site_status = find_site(r->db, site_in, &s, site_errors);
+        }
+        if (site_status == 0) {
+            form_page(&h, &s, form, errs, nerr);
+            status = html_send(r, 422, &h, "no-store");
+        } else if (site_status == 503) {
+            status = html_send_db_error(r, NULL, "no-store");
+        } else {
+            status = not_offered_page(r);
+        }
+        site_free(&s);
+        json_decref(site_in);
+        json_decref(site_errors);
+        goto out;
+    }
+    if (status == 404) {
+        status = not_offered_page(r);
+    } else {
+        status = html_send_db_error(r, NULL, "no-store");
+    }
+out:
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, got);
+    }
+    free(buf);
+    html_cleanup(&h);
+    json_decref(errors);
+    json_decref(in);
+    json_decref(form);
+    return status;
 }

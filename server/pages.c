@@ -1042,3 +1042,46 @@ pages_docs(struct req *r)
 
     return html_send_app(r, &app);
 }
+
+/* ---- The central contact (settings.c) ------------------------------------------------------- */
+
+void
+pages_central_contact(struct html *h, json_t *contact, const char *lead)
+{
+    const char *phone = jstr(contact, "phone"), *email = jstr(contact, "email"),
+               *chat = jstr(contact, "web_chat_url"), *hours = jstr(contact, "opening_hours");
+
+    html_raw(h, "<div class=\"govuk-inset-text app-central-contact\">");
+    if (lead != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", lead);
+    }
+    if (!json_is_object(contact)) {
+        html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                    "local family hub can tell you about support for families near you.</p>"
+                    "</div>");
+        return;
+    }
+    html_printf(h, "<h3 class=\"govuk-heading-s\">%s</h3><ul class=\"govuk-list\">",
+                jstr(contact, "name"));
+    if (phone != NULL) {
+        html_raw(h, "<li>Phone: ");
+        write_phone(h, phone);
+        html_raw(h, "</li>");
+    }
+    if (chat != NULL && safe_web_link(chat)) {
+        html_printf(h, "<li><a class=\"govuk-link app-break\" href=\"%s\">Chat online</a></li>",
+                    chat);
+    }
+    if (email != NULL) {
+        html_printf(h,
+                    "<li>Email: <a class=\"govuk-link app-break\" href=\"mailto:%s\">%s</a></li>",
+                    email, email);
+    }
+    html_raw(h, "</ul>");
+    if (hours != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", hours);
+    }
+    html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                "local family hub can also tell you about support for families near you.</p>"
+                "</div>");
+}

@@ -717,6 +717,101 @@ test_central_contact(void **state)
     free(etag);
 }
 
+/* POSTs the form /find/ask with `body` (urlencoded) from `client`. */
+static void
+post_form(struct fx *f, const char *client, const char *body, struct it_resp *r)
+{
+    char *xff = it_fmt("X-Forwarded-For: %s", client);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", xff, NULL};
+
+    it_request(f->s, "POST", "/find/ask", NULL, headers, body, r);
+    free(xff);
+}
+
+static void
+test_form_without_javascript(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *path = it_fmt("/find/ask?site=%s", f->site), *body, *mail, *log;
+    int n = 0;
+
+    while (mail_exists(f->dir, n + 1)) {
+        n++;
+    }
+    it_get(f->s, path, NULL, &r);
+    it_assert_status(&r, 200);
+    it_assert_header(&r, "Content-Type", "text/html");
+    it_assert_header(&r, "Cache-Control", "no-store");
+    assert_non_null(strstr(r.body, "<h1 class=\"govuk-heading-l\">Ask about a place</h1>"));
+    assert_non_null(strstr(r.body, SITE_NAME));
+    assert_non_null(strstr(r.body, "method=\"post\" action=\"/find/ask\""));
+    assert_non_null(strstr(r.body, "<div hidden><label for=\"website\">"));
+    it_resp_free(&r);
+
+    /* A site that takes no enquiries: a page with other ways, not a dead end. */
+    free(path);
+    path = it_fmt("/find/ask?site=%s", f->closed_site);
+    it_get(f->s, path, NULL, &r);
+    it_assert_status(&r, 404);
+    assert_non_null(strstr(r.body, "GP, health visitor"));
+    it_resp_free(&r);
+
+    /* Errors: the summary names each, the title starts "Error:", nothing is queued. */
+    body =
+        it_fmt("site_id=%s&who=professional&name=&email=not-an-address&message=&consent=", f->site);
+    post_form(f, "203.0.113.40", body, &r);
+    it_assert_status(&r, 422);
+    assert_non_null(strstr(r.body, "<title>Error: Ask about a place"));
+    assert_non_null(strstr(r.body, "There is a problem"));
+    assert_non_null(strstr(r.body, "href=\"#name\""));
+    assert_non_null(strstr(r.body, "Enter your name"));
+    assert_non_null(strstr(r.body, "Enter an email address in the correct format"));
+    assert_non_null(strstr(r.body, "Enter your message"));
+    assert_non_null(strstr(r.body, "Enter your organisation"));
+    assert_non_null(strstr(r.body, "Select that you agree"));
+    it_resp_free(&r);
+    free(body);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM enquiry_outbox"), 0);
+
+    /* Sent: the confirmation says nothing is kept, and the mail arrives. */
+    body = it_fmt("site_id=%s&who=self&name=Cara+Form&email=&phone=07700+900456&best_time="
+                  "&relationship=dad&organisation=&role=&message=Form+%%C3%%A9t%%C3%%A9+" SECRET
+                  "&consent=yes&website=",
+                  f->site);
+    post_form(f, "203.0.113.41", body, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "Enquiry sent"));
+    assert_non_null(strstr(r.body, "We have not kept a copy"));
+    it_assert_absent(r.body, SECRET_PT, "Cara Form", NULL);
+    it_resp_free(&r);
+    free(body);
+    mail = wait_mail(f->dir, n + 1, 10000);
+    assert_non_null(mail);
+    assert_non_null(strstr(mail, "From: Cara Form"));
+    assert_non_null(strstr(mail, "Reply by phone: 07700 900456"));
+    assert_non_null(strstr(mail, "Form \xc3\xa9t\xc3\xa9 " SECRET));
+    assert_null(strstr(mail, "Reply-To:"));
+    free(mail);
+    assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
+    assert_db_free_of(f->s, SECRET_PT);
+    assert_db_free_of(f->s, "Cara Form");
+    log = it_log(f->s);
+    it_assert_absent(log, SECRET_PT, "Cara", "900456", NULL);
+    free(log);
+
+    /* The honeypot filled: refused. */
+    body = it_fmt("site_id=%s&who=self&name=Bot&email=bot%%40spam.example&relationship=x"
+                  "&message=buy&consent=yes&website=http%%3A%%2F%%2Fspam.example",
+                  f->site);
+    post_form(f, "203.0.113.42", body, &r);
+    it_assert_status(&r, 422);
+    assert_non_null(strstr(r.body, "Leave this field empty"));
+    it_resp_free(&r);
+    free(body);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -731,6 +826,7 @@ main(void)
         cmocka_unit_test(test_off_by_default),
         cmocka_unit_test(test_organisation_enquiry_settings),
         cmocka_unit_test(test_central_contact),
+        cmocka_unit_test(test_form_without_javascript),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
