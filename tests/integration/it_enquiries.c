@@ -691,9 +691,41 @@ test_central_contact(void **state)
     it_request(f->s, "PUT", "/v1/settings/central-contact", f->admin, headers,
                "{\"name\": \"Family counsellors\", \"phone\": \"0300 123 4567\","
                " \"web_chat_url\": \"https://chat.example.org/\", \"opening_hours\":"
-               " \"Monday to Friday, 9am to 5pm\"}",
+               " \"Monday to Friday, 9am to 5pm\", \"feedback_email\": \"beta@lb.example\"}",
                &r);
     it_assert_status(&r, 200);
+    it_resp_free(&r);
+
+    /* Shown on the start page, with who can attend; the beta banner's feedback page. */
+    it_get(f->s, "/", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "Who can attend"));
+    assert_non_null(strstr(r.body, "You do not need to be in recovery."));
+    assert_non_null(strstr(r.body, "Family counsellors"));
+    assert_non_null(strstr(r.body, "href=\"tel:03001234567\""));
+    assert_non_null(strstr(r.body, "href=\"https://chat.example.org/\">Chat online</a>"));
+    assert_non_null(strstr(r.body, "href=\"/feedback\""));
+    it_resp_free(&r);
+    it_get(f->s, "/feedback", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "href=\"mailto:beta@lb.example?subject="));
+    it_resp_free(&r);
+
+    /* The finder: "Ask about a place" on a site that takes enquiries; nothing in the Highlands
+     * gives the counsellors' phone and chat. */
+    it_get(f->s, "/find?lat=51.38&lon=0.52&radius=5", NULL, &r);
+    it_assert_status(&r, 200);
+    {
+        char *link = it_fmt("href=\"/find/ask?site=%s\">Ask about a place", f->site);
+        assert_non_null(strstr(r.body, link));
+        free(link);
+    }
+    it_resp_free(&r);
+    it_get(f->s, "/find?lat=57.5&lon=-5.5&radius=5", NULL, &r);
+    it_assert_status(&r, 200);
+    assert_non_null(strstr(r.body, "What you can do next"));
+    assert_non_null(strstr(r.body, "0300 123 4567"));
+    assert_non_null(strstr(r.body, "Chat online"));
     it_resp_free(&r);
 
     /* Nothing near (the Highlands) and a search with results both carry it. */
