@@ -67,10 +67,13 @@ static const int retry_factors[] = {1, 5, 15, 60, 180, 360, 720};
     " li.organisation_id = o.id AND licence_effective_status(li.status, li.valid_until,"           \
     " registry_today()) = 'active' AND li.valid_from <= registry_today() LIMIT 1), false)"
 
-/* The organisation's enquiry.received webhook, if any (the oldest active one). */
+/* The organisation's enquiry.received webhook, if any (the oldest active one, https only: an
+ * http:// subscription, allowed for other events on REGISTRY_WEBHOOK_ALLOW_HOSTS, is passed over
+ * and the enquiry goes by e-mail). */
 #define ENQ_HOOK(col)                                                                              \
     "(SELECT w." col " FROM webhook_subscription w WHERE w.organisation_id = o.id AND w.status ="  \
-    " 'active' AND 'enquiry.received' = ANY (w.events) ORDER BY w.created_at, w.id LIMIT 1)"
+    " 'active' AND 'enquiry.received' = ANY (w.events) AND w.url LIKE 'https://%'"                 \
+    " ORDER BY w.created_at, w.id LIMIT 1)"
 
 /* The month (UK calendar) an outbox row `d` was sent in. */
 #define ENQ_MONTH "date_trunc('month', d.created_at AT TIME ZONE 'Europe/London')::date"

@@ -144,7 +144,7 @@ setup(void **state)
 {
     struct fx *f;
     char dir[] = "/tmp/mpact-it-enq-XXXXXX", *key, *url;
-    const char *env[10];
+    const char *env[11];
     FILE *kf;
 
     assert_non_null(mkdtemp(dir));
@@ -166,7 +166,8 @@ setup(void **state)
         env[5] = "REGISTRY_TRUSTED_PROXY=127.0.0.1";
         env[6] = "REGISTRY_PUBLIC_RATE_LIMIT=0";
         env[7] = "REGISTRY_SMTP_FROM=registry@registry.example";
-        env[8] = NULL;
+        env[8] = "REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:1";
+        env[9] = NULL;
         f = it_fx_start(sizeof(*f), "enquiries", env, "admin@example.org", "correct horse battery",
                         0);
         f->sink = sink;
@@ -844,6 +845,39 @@ test_form_without_javascript(void **state)
     free(path);
 }
 
+/* An enquiry.received webhook over plain http (let through for other events by
+ * REGISTRY_WEBHOOK_ALLOW_HOSTS) is never used for enquiries: they go by e-mail. */
+static void
+test_http_webhook_not_used(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *sub = it_fmt("{\"url\": \"http://127.0.0.1:1/hook\", \"events\": [\"enquiry.received\"],"
+                       " \"organisation_id\": \"%s\"}",
+                       f->org),
+         *body = enquiry_json(f, "via mail please"), *mail;
+    int n = 0;
+
+    while (mail_exists(f->dir, n + 1)) {
+        n++;
+    }
+    it_post_json(f->s, "/v1/webhooks", f->admin, sub, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    post_enquiry(f, "203.0.113.50", body, &r);
+    it_assert_status(&r, 202);
+    it_resp_free(&r);
+    mail = wait_mail(f->dir, n + 1, 10000);
+    assert_non_null(mail);
+    assert_non_null(strstr(mail, "via mail please"));
+    free(mail);
+    assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM webhook_outbox"), 0);
+    PQclear(it_sql(f->s, "DELETE FROM webhook_subscription"));
+    free(sub);
+    free(body);
+}
+
 int
 main(void)
 {
@@ -859,6 +893,7 @@ main(void)
         cmocka_unit_test(test_organisation_enquiry_settings),
         cmocka_unit_test(test_central_contact),
         cmocka_unit_test(test_form_without_javascript),
+        cmocka_unit_test(test_http_webhook_not_used),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
