@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "registry/db.h"
 #include "registry/html.h"
 #include "registry/http.h"
 #include "registry/impact.h"
@@ -44,9 +45,18 @@ home_help(struct html *h, json_t *contact)
 int
 pages_home(struct req *r)
 {
-    json_t *contact = r->db != NULL ? settings_central_contact(r->db, NULL, 0) : NULL;
+    json_t *contact = NULL;
     struct html h;
     int status;
+
+    /* The start page works without the database; the central contact is shown when it answers
+     * within a short wait (the router gives the connection back). */
+    if (r->db == NULL) {
+        r->db = db_acquire_within(300, 1000);
+    }
+    if (r->db != NULL) {
+        contact = settings_central_contact(r->db, NULL, 0);
+    }
 
     html_init(&h);
     html_page_start(&h, NULL, HTML_NAV_NONE);

@@ -77,7 +77,7 @@ static const struct route routes[] = {
     ROUTE(GET, "/docs", pages_docs, PUBLIC, NULL, 0),
     ROUTE(GET, "/openapi.json", docs_openapi, PUBLIC, NULL, 0),
     ROUTE(GET, "/.well-known/jwks.json", tokens_jwks, PUBLIC, NULL, 0),
-    ROUTE(GET, "/", pages_home, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/", pages_home, OPEN, NULL, 0), /* borrows a connection itself, if it can */
     ROUTE(GET, "/find", pages_find, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/check", pages_check, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/impact", pages_impact, OPEN, NULL, ROUTE_DB_READ),
