@@ -75,7 +75,21 @@ const char config_help[] =
     "  REGISTRY_TOKEN_RETENTION_DAYS  days expired or revoked refresh tokens and API-client\n"
     "                           secrets are kept before the daily job deletes them (default 30)\n"
     "  REGISTRY_BACKDATE_MAX_DAYS  how many days in the past the licensing body may date an\n"
-    "                           accreditation or licence change (effective_on; default 365)\n";
+    "                           accreditation or licence change (effective_on; default 365)\n"
+    "  REGISTRY_ENQUIRIES       1 relays families' enquiries to providers (\"Ask about a place\";\n"
+    "                           default 0: off)\n"
+    "  REGISTRY_ENQUIRY_KEY_FILE  file of 32 random bytes or 64 hex digits: the AES-256-GCM key\n"
+    "                           of the enquiry outbox (required when REGISTRY_ENQUIRIES is 1)\n"
+    "  REGISTRY_ENQUIRY_RATE_LIMIT  enquiries an hour per client address (default 5; 0: off)\n"
+    "  REGISTRY_ENQUIRY_RETRY_BASE_MS  delay before the first retry of an undelivered enquiry;\n"
+    "                           later ones grow from it (default 60000); after 7 days it is\n"
+    "                           deleted and counted as failed\n"
+    "  REGISTRY_ENQUIRY_POLL_MS how often the enquiry worker looks for due ones (default 1000)\n"
+    "  REGISTRY_SMTP_URL        the mail relay, smtp://host:port (STARTTLS required unless on\n"
+    "                           loopback) or smtps://host:port (unset: no e-mail is sent)\n"
+    "  REGISTRY_SMTP_CREDENTIALS_FILE  file with user:password for the relay (unset: none)\n"
+    "  REGISTRY_SMTP_FROM       the sender address of the registry's mail\n"
+    "                           (default registry@localhost)\n";
 
 static const char *
 str_setting(const char *name, const char *def)
@@ -99,6 +113,10 @@ static const struct { const char *name, *def; size_t at; } strings[] = {
     {"REGISTRY_METRICS_ALLOW", "127.0.0.1", AT(metrics_allow)},
     {"REGISTRY_METRICS_TOKEN_FILE", NULL, AT(metrics_token_file)},
     {"REGISTRY_DATABASE_URL_REPLICA", NULL, AT(database_url_replica)},
+    {"REGISTRY_ENQUIRY_KEY_FILE", NULL, AT(enquiry_key_file)},
+    {"REGISTRY_SMTP_URL", NULL, AT(smtp_url)},
+    {"REGISTRY_SMTP_CREDENTIALS_FILE", NULL, AT(smtp_credentials)},
+    {"REGISTRY_SMTP_FROM", "registry@localhost", AT(smtp_from)},
 };
 
 /* Whole-number settings: default, least, most. Checked in this order; the first bad one fails. */
@@ -118,6 +136,10 @@ static const struct { const char *name; int def, min, max; size_t at; } ints[] =
     {"REGISTRY_REPLICA_MAX_LAG_MS", 5000, 0, 600000, AT(replica_max_lag_ms)},
     {"REGISTRY_TOKEN_RETENTION_DAYS", 30, 1, 3650, AT(token_retention_days)},
     {"REGISTRY_BACKDATE_MAX_DAYS", 365, 0, 3650, AT(backdate_max_days)},
+    {"REGISTRY_ENQUIRIES", 0, 0, 1, AT(enquiries)},
+    {"REGISTRY_ENQUIRY_RATE_LIMIT", 5, 0, 100000, AT(enquiry_rate_per_hour)},
+    {"REGISTRY_ENQUIRY_RETRY_BASE_MS", 60000, 10, 3600000, AT(enquiry_retry_base_ms)},
+    {"REGISTRY_ENQUIRY_POLL_MS", 1000, 10, 600000, AT(enquiry_poll_ms)},
 };
 /* clang-format on */
 

@@ -288,8 +288,9 @@ nav_close(struct html *h)
                 "<div class=\"govuk-width-container\">\n"
                 "<div class=\"govuk-phase-banner\"><p class=\"govuk-phase-banner__content\">"
                 "<strong class=\"govuk-tag govuk-phase-banner__content__tag\">Beta</strong>"
-                "<span class=\"govuk-phase-banner__text\">This is a new service. Tell your "
-                "M-PACT licensing body what you think of it.</span></p></div>\n");
+                "<span class=\"govuk-phase-banner__text\">This is a new service. Your "
+                "<a class=\"govuk-link\" href=\"/feedback\">feedback</a> will help us improve "
+                "it.</span></p></div>\n");
 }
 
 void

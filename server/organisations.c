@@ -1,6 +1,8 @@
 /* organisations.c: /v1/organisations. Licensed organisations and their contact details, and
  * `serves_areas`: the local authority districts the organisation is commissioned for, set by the
- * licensing body (each a known local_authority code, named once).
+ * licensing body (each a known local_authority code, named once); `enquiries_enabled` and
+ * `enquiry_email`, whether families may ask it about a place through the finder and the address
+ * their enquiries go to (enquiries.c; an org_admin sets them).
  * Bodies are validated in C against `org_fields`, then passed to SQL as one jsonb parameter,
  * so each statement maps JSON fields to columns in one place. */
 #include "registry/organisations.h"
@@ -22,6 +24,7 @@
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.country, o.phone, o.email, "     \
     "o.website, "                                                                                  \
     "o.public_contact, to_jsonb(o.serves_areas) AS serves_areas, o.created_at, o.updated_at, "     \
+    "o.enquiries_enabled, o.enquiry_email, "                                                       \
     "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "  \
     " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "              \
     "  AS licence_status, "                                                                        \
@@ -43,18 +46,19 @@ const struct db_stmt organisations_stmts[] = {
                  " ORDER BY s.name, s.id LIMIT $7::int"},
     {"org_insert",
      "INSERT INTO organisation (name, kind, address_lines, town, postcode, country, phone, email,"
-     " website, public_contact, serves_areas) "
+     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email) "
      "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode',"
      " coalesce(j->>'country', 'GB'), j->>'phone',"
      " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false),"
-     " ARRAY(SELECT jsonb_array_elements_text(j->'serves_areas')) "
+     " ARRAY(SELECT jsonb_array_elements_text(j->'serves_areas')),"
+     " coalesce((j->>'enquiries_enabled')::boolean, false), j->>'enquiry_email' "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
     /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"org_update",
      "UPDATE organisation o SET (name, kind, address_lines, town, postcode, country, phone, email,"
-     " website, public_contact, serves_areas) = (SELECT name, kind, address_lines, town, postcode,"
-     " country, phone, email, website, public_contact, serves_areas"
-     " FROM jsonb_populate_record(o, $2::jsonb)),"
+     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email) = (SELECT name,"
+     " kind, address_lines, town, postcode, country, phone, email, website, public_contact,"
+     " serves_areas, enquiries_enabled, enquiry_email FROM jsonb_populate_record(o, $2::jsonb)),"
      " updated_at = now(), version = o.version + 1 WHERE o.id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
@@ -116,13 +120,16 @@ static const struct field org_fields[] = {
     {"website", FIELD_URL, FIELD_NULLABLE, 0, 0, NULL},
     {"public_contact", FIELD_BOOL, 0, 0, 0, NULL},
     {"serves_areas", FIELD_TEXT_LIST, 0, 0, ORG_MAX_AREAS, NULL},
+    {"enquiries_enabled", FIELD_BOOL, 0, 0, 0, NULL},
+    {"enquiry_email", FIELD_EMAIL, FIELD_NULLABLE, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
-/* What an org_admin may change about their own organisation: its contact details. */
+/* What an org_admin may change about their own organisation: its contact details, and whether
+ * families' enquiries come to it and where (enquiries.c). */
 static const char *const org_contact_fields[] = {
-    "address_lines", "town",    "postcode",       "country", "phone",
-    "email",         "website", "public_contact", NULL,
+    "address_lines", "town",           "postcode",          "country",       "phone", "email",
+    "website",       "public_contact", "enquiries_enabled", "enquiry_email", NULL,
 };
 
 /* An organisation a licensee does not belong to is as absent as one that does not exist, and an
@@ -166,6 +173,25 @@ org_normalise(struct req *r, json_t *in, json_t *errors)
     return 0;
 }
 
+/* Enquiries on need an address to go to: the organisation as it will be (the change over the
+ * stored row) has an enquiry_email when enquiries_enabled is true. */
+static void
+enquiry_address_rule(json_t *in, const PGresult *cur, json_t *errors)
+{
+    json_t *on = json_object_get(in, "enquiries_enabled"),
+           *email = json_object_get(in, "enquiry_email");
+    int enabled =
+        on != NULL ? json_is_true(on) : cur != NULL && db_bool(cur, 0, "enquiries_enabled");
+    int has_email = email != NULL ? json_is_string(email)
+                                  : cur != NULL && db_value(cur, 0, "enquiry_email") != NULL;
+
+    if (enabled && !has_email) {
+        problem_add_error(errors, "enquiry_email",
+                          "is required while enquiries_enabled is true: the address families' "
+                          "enquiries go to");
+    }
+}
+
 /* An archived organisation is not changed; its postcode is of its country's form; every area it
  * is to serve is a known local authority. */
 static int
@@ -181,6 +207,7 @@ org_check(struct req *r, json_t *in, const PGresult *cur, json_t *errors)
         return problem_send(r, PROBLEM_CONFLICT, "the organisation is archived");
     }
     resource_postal_check(in, cur, errors);
+    enquiry_address_rule(in, cur, errors);
     if (json_array_size(areas) == 0) {
         return 0;
     }

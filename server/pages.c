@@ -13,18 +13,52 @@
 
 #include <jansson.h>
 
+#include "registry/db.h"
 #include "registry/html.h"
 #include "registry/http.h"
 #include "registry/impact.h"
 #include "registry/postcodes.h"
 #include "registry/public.h"
+#include "registry/query.h"
+#include "registry/settings.h"
 #include "registry/validate.h"
+
+/* Who can attend, in plain words (on the start page and each result). */
+static const char who_can_attend[] =
+    "M-PACT is for families affected by a parent's or carer's drug or alcohol use, with at least "
+    "one child aged 8 to 17. Any carer can come: parents, grandparents, aunts, uncles, foster "
+    "carers. You do not need to be in recovery.";
+
+/* The start page's part of the central contact and who can attend (settings.c's contact). */
+static void
+home_help(struct html *h, json_t *contact)
+{
+    html_raw(h, "<h2 class=\"govuk-heading-m\">Who can attend</h2><p class=\"govuk-body\">");
+    html_raw(h, who_can_attend);
+    html_raw(h, "</p>");
+    if (json_is_object(contact)) {
+        html_raw(h, "<h2 class=\"govuk-heading-m\">Talk to someone</h2>");
+        pages_central_contact(h, contact,
+                              "If you are not sure where to start, or nothing is near you, "
+                              "contact:");
+    }
+}
 
 int
 pages_home(struct req *r)
 {
+    json_t *contact = NULL;
     struct html h;
     int status;
+
+    /* The start page works without the database; the central contact is shown when it answers
+     * within a short wait (the router gives the connection back). */
+    if (r->db == NULL) {
+        r->db = db_acquire_within(300, 1000);
+    }
+    if (r->db != NULL) {
+        contact = settings_central_contact(r->db, NULL, 0);
+    }
 
     html_init(&h);
     html_page_start(&h, NULL, HTML_NAV_NONE);
@@ -44,7 +78,9 @@ pages_home(struct req *r)
              "<svg class=\"govuk-button__start-icon\" xmlns=\"http://www.w3.org/2000/svg\" "
              "width=\"17.5\" height=\"19\" viewBox=\"0 0 33 40\" aria-hidden=\"true\" "
              "focusable=\"false\"><path fill=\"currentColor\" d=\"M0 0h13l20 20-20 20H0l20-20z\"/>"
-             "</svg></a>"
+             "</svg></a>");
+    home_help(&h, contact);
+    html_raw(&h,
              "<h2 class=\"govuk-heading-m\">Check a facilitator</h2>"
              "<p class=\"govuk-body\">Check whether someone is accredited to deliver M-PACT, by "
              "their registration number or their name.</p>"
@@ -67,6 +103,7 @@ pages_home(struct req *r)
     html_page_end(&h, NULL);
     status = html_send(r, 200, &h, NULL);
     html_cleanup(&h);
+    json_decref(contact);
     return status;
 }
 
@@ -153,13 +190,68 @@ variant_name(const char *code)
     return code;
 }
 
+/* Miles for `km`, the way the finder shows distances: miles first, km after. */
+static double
+miles(double km)
+{
+    return km / 1.609344;
+}
+
+/* "Starting within" choices, in days. */
+static const char *const within_choices[] = {"30", "60", "90", NULL};
+
+/* The filters of the finder's form: groups families can refer themselves to, and groups starting
+ * within a number of days. */
+static void
+find_filters(struct html *h, int self, const char *within)
+{
+    int i;
+
+    html_printf(h,
+                "<div class=\"govuk-form-group\"><div class=\"govuk-checkboxes "
+                "govuk-checkboxes--small\" data-module=\"govuk-checkboxes\">"
+                "<div class=\"govuk-checkboxes__item\"><input class=\"govuk-checkboxes__input\" "
+                "id=\"self_referral\" name=\"self_referral\" type=\"checkbox\" value=\"yes\"%H>"
+                "<label class=\"govuk-label govuk-checkboxes__label\" for=\"self_referral\">Only "
+                "groups families can refer themselves to</label></div></div></div>"
+                "<div class=\"govuk-form-group\"><label class=\"govuk-label govuk-label--s\" "
+                "for=\"within\">Starting</label><select class=\"govuk-select\" id=\"within\" "
+                "name=\"within\"><option value=\"\"%H>Any time</option>",
+                self ? " checked" : "", within == NULL ? " selected" : "");
+    for (i = 0; within_choices[i] != NULL; i++) {
+        html_printf(h, "<option value=\"%s\"%H>Within %s days</option>", within_choices[i],
+                    within != NULL && strcmp(within, within_choices[i]) == 0 ? " selected" : "",
+                    within_choices[i]);
+    }
+    html_raw(h, "</select></div>");
+}
+
+/* Reads the filters from the query: *self 1 for self_referral=yes, *within one of
+ * within_choices or NULL (anything else is taken as "any time"). */
+static void
+find_filter_query(const struct query *q, int *self, const char **within)
+{
+    const char *sr = query_get(q, "self_referral"), *w = query_get(q, "within");
+    int i;
+
+    *self = sr != NULL && strcmp(sr, "yes") == 0;
+    *within = NULL;
+    for (i = 0; w != NULL && within_choices[i] != NULL; i++) {
+        if (strcmp(w, within_choices[i]) == 0) {
+            *within = within_choices[i];
+        }
+    }
+}
+
 /* The form. `postcode` is what was typed (echoed, escaped), `radius` the chosen one. */
 static void
 find_form(struct html *h,
           const char *postcode,
           const char *radius,
           const char *postcode_error,
-          const char *radius_error)
+          const char *radius_error,
+          int self,
+          const char *within)
 {
     int i;
 
@@ -185,62 +277,158 @@ find_form(struct html *h,
                 radius_error != NULL ? " govuk-select--error" : "",
                 radius_error != NULL ? " aria-describedby=\"radius-error\"" : "");
     for (i = 0; radius_choices[i] != NULL; i++) {
-        html_printf(h, "<option value=\"%s\"%H>Up to %s km</option>", radius_choices[i],
+        html_printf(h, "<option value=\"%s\"%H>Up to %.0f miles (%s km)</option>",
+                    radius_choices[i],
                     radius != NULL && strcmp(radius, radius_choices[i]) == 0 ? " selected" : "",
-                    radius_choices[i]);
+                    miles(atof(radius_choices[i])), radius_choices[i]);
     }
-    html_raw(h, "</select></div>"
+    html_raw(h, "</select></div>");
+    find_filters(h, self, within);
+    html_raw(h, ""
                 "<div class=\"govuk-button-group\" id=\"find-buttons\">"
                 "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">"
                 "Search</button></div></form>");
 }
 
-/* One upcoming run as a table row. */
+/* A weekday ("tuesday") as "Tuesdays" into `out`. */
 static void
-run_row(struct html *h, json_t *run)
+weekdays(const char *weekday, char *out, size_t len)
 {
-    const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
-    json_int_t left = json_integer_value(json_object_get(run, "places_left"));
-    int accepting = json_is_true(json_object_get(run, "accepting_referrals"));
-    int self = json_is_true(json_object_get(run, "self_referral_allowed"));
-
-    html_printf(h,
-                "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">%s<br>"
-                "Starts ",
-                variant_name(jstr(run, "variant")));
-    write_date(h, jstr(run, "starts_on"));
-    if (weekday != NULL) {
-        char day[16];
-
-        snprintf(day, sizeof(day), "%s", weekday);
-        if (day[0] >= 'a' && day[0] <= 'z') {
-            day[0] = (char)(day[0] - 'a' + 'A');
-        }
-        html_printf(h, "<br>%ss", day);
-        if (time != NULL) {
-            html_printf(h, " at %s", time);
-        }
+    snprintf(out, len, "%ss", weekday);
+    if (out[0] >= 'a' && out[0] <= 'z') {
+        out[0] = (char)(out[0] - 'a' + 'A');
     }
-    html_raw(h, "</td><td class=\"govuk-table__cell\">");
-    if (!accepting) {
-        html_raw(h, "Not taking referrals");
+}
+
+/* Places left in a run, in words: "3 of 8", "Full", or that it takes no families now. */
+static void
+write_places(struct html *h, json_t *run)
+{
+    json_int_t left = json_integer_value(json_object_get(run, "places_left"));
+
+    if (!json_is_true(json_object_get(run, "accepting_referrals"))) {
+        html_raw(h, json_is_true(json_object_get(run, "started"))
+                        ? "Not taking more families"
+                        : "Not taking referrals at the moment");
     } else if (left <= 0) {
         html_raw(h, "Full");
     } else {
         html_printf(h, "%ld of %ld", (long)left,
                     (long)json_integer_value(json_object_get(run, "capacity_families")));
     }
-    html_printf(h, "</td><td class=\"govuk-table__cell\">%H</td></tr>",
-                self ? "Yes, families can refer themselves" : "No, a professional refers you");
 }
 
-/* One provider: site, organisation, distance, address and contact details, upcoming runs.
- * `n` numbers the result for its headings' ids. */
+/* A summary-list row: `key` (trusted) and the value the caller writes next, closed by row_end. */
 static void
-provider(struct html *h, json_t *item, int n)
+row_start(struct html *h, const char *key)
+{
+    html_printf(h,
+                "<div class=\"govuk-summary-list__row\"><dt class=\"govuk-summary-list__key\">%H"
+                "</dt><dd class=\"govuk-summary-list__value\">",
+                key);
+}
+
+static void
+row_end(struct html *h)
+{
+    html_raw(h, "</dd></div>");
+}
+
+/* The next group at a site, first on its result: when it starts (or that it is running), day and
+ * time, places left, whether families can refer themselves. */
+static void
+next_group(struct html *h, json_t *run)
+{
+    const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
+    int started = json_is_true(json_object_get(run, "started"));
+
+    html_printf(h,
+                "<h4 class=\"govuk-heading-s app-next\">%H: %s</h4>"
+                "<dl class=\"govuk-summary-list govuk-summary-list--no-border\">",
+                started ? "Group running now" : "Next group", variant_name(jstr(run, "variant")));
+    row_start(h, started ? "Started" : "Starts");
+    write_date(h, jstr(run, "starts_on"));
+    if (started) {
+        html_raw(h, " (running now)");
+    }
+    row_end(h);
+    if (weekday != NULL) {
+        char day[24];
+
+        weekdays(weekday, day, sizeof(day));
+        row_start(h, "When");
+        html_printf(h, "%s", day);
+        if (time != NULL) {
+            html_printf(h, " at %s", time);
+        }
+        row_end(h);
+    }
+    row_start(h, started ? "Still taking families?" : "Places left");
+    if (started && json_is_true(json_object_get(run, "accepting_referrals"))
+        && json_integer_value(json_object_get(run, "places_left")) > 0) {
+        html_printf(h, "Yes, %ld of %ld places left",
+                    (long)json_integer_value(json_object_get(run, "places_left")),
+                    (long)json_integer_value(json_object_get(run, "capacity_families")));
+    } else {
+        write_places(h, run);
+    }
+    row_end(h);
+    row_start(h, "Can families refer themselves?");
+    html_raw(h, json_is_true(json_object_get(run, "self_referral_allowed"))
+                    ? "Yes, families can refer themselves"
+                    : "No, a professional refers you");
+    row_end(h);
+    html_raw(h, "</dl>");
+}
+
+/* The later groups at a site, one line each. */
+static void
+later_groups(struct html *h, json_t *runs)
+{
+    json_t *run;
+    size_t i;
+
+    if (json_array_size(runs) < 2) {
+        return;
+    }
+    html_raw(h, "<h4 class=\"govuk-heading-s\">Later groups</h4><ul class=\"govuk-list "
+                "govuk-list--bullet\">");
+    json_array_foreach(runs, i, run)
+    {
+        const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
+
+        if (i == 0) {
+            continue;
+        }
+        html_printf(h, "<li>%s, starts ", variant_name(jstr(run, "variant")));
+        write_date(h, jstr(run, "starts_on"));
+        if (weekday != NULL) {
+            char day[24];
+
+            weekdays(weekday, day, sizeof(day));
+            html_printf(h, ", %s", day);
+            if (time != NULL) {
+                html_printf(h, " at %s", time);
+            }
+        }
+        html_raw(h, ". Places left: ");
+        write_places(h, run);
+        html_printf(h, ". %H.</li>",
+                    json_is_true(json_object_get(run, "self_referral_allowed"))
+                        ? "Families can refer themselves"
+                        : "A professional refers you");
+    }
+    html_raw(h, "</ul>");
+}
+
+/* One provider: the site and how far, the next group (and "Ask about a place"), who can attend,
+ * then the organisation, address and contact details; the central contact when the site gives no
+ * phone or email. `n` numbers the result for its headings' ids. */
+static void
+provider(struct html *h, json_t *item, int n, json_t *contact)
 {
     json_t *site = json_object_get(item, "site"), *org = json_object_get(item, "organisation");
-    json_t *lines = json_object_get(site, "address_lines"), *runs, *line, *run;
+    json_t *lines = json_object_get(site, "address_lines"), *runs, *line;
     double km = json_number_value(json_object_get(item, "distance_km"));
     const char *phone = jstr(org, "phone"), *email = jstr(org, "email"),
                *website = jstr(org, "website"), *access = jstr(site, "accessibility");
@@ -248,102 +436,133 @@ provider(struct html *h, json_t *item, int n)
 
     html_printf(h,
                 "<li class=\"app-result\"><h3 class=\"govuk-heading-m\" id=\"result-%d\">%s</h3>"
-                "<p class=\"govuk-body\">%s</p>"
-                "<p class=\"govuk-body govuk-!-font-weight-bold app-distance\">%.1f km "
-                "(%.1f miles) away</p>"
-                "<dl class=\"govuk-summary-list\">"
-                "<div class=\"govuk-summary-list__row\">"
-                "<dt class=\"govuk-summary-list__key\">Address</dt>"
-                "<dd class=\"govuk-summary-list__value\">",
-                n, jstr(site, "name"), jstr(org, "name"), km, km / 1.609344);
+                "<p class=\"govuk-body govuk-!-font-weight-bold app-distance\">%.1f miles "
+                "(%.1f km) away</p>",
+                n, jstr(site, "name"), miles(km), km);
+    runs = json_object_get(item, "upcoming_runs");
+    if (json_array_size(runs) == 0) {
+        html_raw(h, "<p class=\"govuk-body\">No groups are planned here at the moment. Contact "
+                    "them to ask when the next one starts.</p>");
+    } else {
+        next_group(h, json_array_get(runs, 0));
+    }
+    if (json_is_true(json_object_get(site, "takes_enquiries"))) {
+        const char *run_id = jstr(json_array_get(runs, 0), "id");
+
+        html_printf(h,
+                    "<p class=\"govuk-body\"><a class=\"govuk-button govuk-button--secondary "
+                    "govuk-!-margin-bottom-0\" data-module=\"govuk-button\" "
+                    "href=\"/find/ask?site=%s%H%s\">Ask about a place<span "
+                    "class=\"govuk-visually-hidden\"> at %s</span></a></p>",
+                    jstr(site, "id"), run_id != NULL ? "&amp;run=" : "",
+                    run_id != NULL ? run_id : "", jstr(site, "name"));
+    }
+    later_groups(h, runs);
+    html_printf(h,
+                "<details class=\"govuk-details\"><summary class=\"govuk-details__summary\">"
+                "<span class=\"govuk-details__summary-text\">Who can attend</span></summary>"
+                "<div class=\"govuk-details__text\">%s</div></details>",
+                who_can_attend);
+    html_printf(h,
+                "<h4 class=\"govuk-heading-s\">Run by %s</h4>"
+                "<dl class=\"govuk-summary-list\">",
+                jstr(org, "name"));
+    row_start(h, "Address");
     json_array_foreach(lines, i, line)
     {
         html_printf(h, "%s<br>", json_string_value(line));
     }
-    html_printf(h, "%s<br>%s</dd></div>", jstr(site, "town"), jstr(site, "postcode"));
+    html_printf(h, "%s<br>%s", jstr(site, "town"), jstr(site, "postcode"));
+    row_end(h);
     if (phone != NULL) {
-        html_raw(h, "<div class=\"govuk-summary-list__row\">"
-                    "<dt class=\"govuk-summary-list__key\">Phone</dt>"
-                    "<dd class=\"govuk-summary-list__value\">");
+        row_start(h, "Phone");
         write_phone(h, phone);
-        html_raw(h, "</dd></div>");
+        row_end(h);
     }
     if (email != NULL) {
-        html_printf(h,
-                    "<div class=\"govuk-summary-list__row\">"
-                    "<dt class=\"govuk-summary-list__key\">Email</dt>"
-                    "<dd class=\"govuk-summary-list__value\"><a class=\"govuk-link "
-                    "app-break\" href=\"mailto:%s\">%s</a></dd></div>",
-                    email, email);
+        row_start(h, "Email");
+        html_printf(h, "<a class=\"govuk-link app-break\" href=\"mailto:%s\">%s</a>", email, email);
+        row_end(h);
     }
     if (website != NULL) {
-        html_raw(h, "<div class=\"govuk-summary-list__row\">"
-                    "<dt class=\"govuk-summary-list__key\">Website</dt>"
-                    "<dd class=\"govuk-summary-list__value\">");
+        row_start(h, "Website");
         if (safe_web_link(website)) {
             html_printf(h, "<a class=\"govuk-link app-break\" href=\"%s\">%s</a>", website,
                         website);
         } else {
             html_text(h, website);
         }
-        html_raw(h, "</dd></div>");
-    }
-    if (phone == NULL && email == NULL && website == NULL) {
-        html_raw(h, "<div class=\"govuk-summary-list__row\">"
-                    "<dt class=\"govuk-summary-list__key\">Contact</dt>"
-                    "<dd class=\"govuk-summary-list__value\">Ask your GP, health visitor or "
-                    "family support worker to contact them for you</dd></div>");
+        row_end(h);
     }
     if (access != NULL) {
-        html_printf(h,
-                    "<div class=\"govuk-summary-list__row\">"
-                    "<dt class=\"govuk-summary-list__key\">Access</dt>"
-                    "<dd class=\"govuk-summary-list__value\">%s</dd></div>",
-                    access);
+        row_start(h, "Access");
+        html_printf(h, "%s", access);
+        row_end(h);
     }
     html_raw(h, "</dl>");
-    runs = json_object_get(item, "upcoming_runs");
-    if (json_array_size(runs) == 0) {
-        html_raw(h, "<p class=\"govuk-body\">No groups are planned here at the moment. Contact "
-                    "them to ask when the next one starts.</p></li>");
-        return;
+    if (phone == NULL && email == NULL) {
+        pages_central_contact(h, contact,
+                              "This site has no phone number or email of its own here. To ask "
+                              "about it, contact:");
     }
-    html_printf(h,
-                "<table class=\"govuk-table app-runs\"><caption class=\"govuk-table__caption "
-                "govuk-table__caption--s\">Upcoming groups at %s</caption>"
-                "<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
-                "<th scope=\"col\" class=\"govuk-table__header\">Group</th>"
-                "<th scope=\"col\" class=\"govuk-table__header\">Places left</th>"
-                "<th scope=\"col\" class=\"govuk-table__header\">Can families refer "
-                "themselves?</th></tr></thead><tbody class=\"govuk-table__body\">",
-                jstr(site, "name"));
-    json_array_foreach(runs, i, run)
-    {
-        run_row(h, run);
-    }
-    html_raw(h, "</tbody></table></li>");
+    html_raw(h, "</li>");
 }
 
-/* The results of a search: `where` says from where ("ME4 4AB", or NULL: the user's location). */
-static void
-find_results(struct html *h, json_t *body, const char *where, const char *radius)
+/* The largest distance the finder offers. */
+static const char *
+largest_radius(void)
 {
-    json_t *items = json_object_get(body, "items"),
-           *beyond = json_object_get(body, "nearest_beyond");
-    json_t *item;
-    size_t i, n = json_array_size(items);
+    size_t i = 0;
 
-    html_raw(h, "<h2 class=\"govuk-heading-l\" id=\"results\">");
-    if (n == 0) {
-        html_printf(h, "No M-PACT within %s km of ", radius);
-    } else {
-        html_printf(h, "M-PACT within %s km of ", radius);
+    while (radius_choices[i + 1] != NULL) {
+        i++;
     }
+    return radius_choices[i];
+}
+
+/* The search as words, for the results heading: "within 16 miles (25 km) of ME4 4AB", with the
+ * filters. */
+static void
+write_searched(struct html *h, const char *where, const char *radius, int self, const char *within)
+{
+    double km = atof(radius);
+
+    html_printf(h, "within %.0f miles (%s km) of ", miles(km), radius);
     if (where != NULL) {
         html_text(h, where);
     } else {
         html_raw(h, "your location");
     }
+    if (self) {
+        html_raw(h, ", that families can refer themselves to");
+    }
+    if (within != NULL) {
+        html_printf(h, ", starting within %s days", within);
+    }
+}
+
+/* The results of a search: `where` says from where ("ME4 4AB", or NULL: the user's location).
+ * Never a dead end: with nothing near, the nearest beyond, a larger distance when there is one,
+ * and the central contact with where else to ask. The heading takes focus (tabindex -1;
+ * find.js moves focus to it). */
+static void
+find_results(struct html *h,
+             json_t *body,
+             const char *where,
+             const char *radius,
+             int self,
+             const char *within)
+{
+    json_t *items = json_object_get(body, "items"),
+           *beyond = json_object_get(body, "nearest_beyond"),
+           *contact = json_object_get(body, "central_contact");
+    json_t *item;
+    size_t i, n = json_array_size(items);
+    int largest = strcmp(radius, largest_radius()) == 0;
+
+    html_raw(h, "<h2 class=\"govuk-heading-l\" id=\"results\" tabindex=\"-1\">");
+    html_raw(h, n == 0 ? "No M-PACT " : "M-PACT ");
+    write_searched(h, where, radius, self, within);
     html_raw(h, "</h2>");
     if (n > 0) {
         html_printf(h, "<p class=\"govuk-body\">%zu %H found, nearest first.</p>", n,
@@ -351,23 +570,36 @@ find_results(struct html *h, json_t *body, const char *where, const char *radius
         html_raw(h, "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
         json_array_foreach(items, i, item)
         {
-            provider(h, item, (int)i + 1);
+            provider(h, item, (int)i + 1, contact);
         }
         html_raw(h, "</ol>");
+        if (largest) {
+            pages_central_contact(h, contact,
+                                  "If none of these is near enough for you, you can ask:");
+        }
         return;
     }
     if (json_is_object(beyond)) {
         html_raw(h, "<p class=\"govuk-body\">The nearest M-PACT is further away:</p>"
                     "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
-        provider(h, beyond, 1);
+        provider(h, beyond, 1, contact);
         html_raw(h, "</ol>");
     } else {
         html_raw(h, "<p class=\"govuk-body\">No licensed organisation runs M-PACT anywhere we "
                     "know of at the moment.</p>");
     }
-    html_printf(h,
-                "<p class=\"govuk-body\">You can <a class=\"govuk-link\" href=\"#postcode\">search "
-                "again</a> with a larger distance.</p>");
+    html_raw(h, "<h3 class=\"govuk-heading-m\">What you can do next</h3>");
+    if (!largest) {
+        html_raw(h, "<p class=\"govuk-body\">You can <a class=\"govuk-link\" href=\"#postcode\">"
+                    "search again</a> with a larger distance.</p>");
+    } else {
+        html_raw(h, "<p class=\"govuk-body\">You searched the largest distance we offer.</p>");
+    }
+    if (self || within != NULL) {
+        html_raw(h, "<p class=\"govuk-body\">You can also search again without the filters: "
+                    "a professional can refer you to a group, and new groups start often.</p>");
+    }
+    pages_central_contact(h, contact, "For help finding support, you can contact:");
 }
 
 /* The postcode as typed, tidied for showing: outer spaces dropped, letters in capitals. Writes
@@ -469,13 +701,16 @@ find_choices(struct html *h, json_t *body, const char *radius)
 int
 pages_find(struct req *r)
 {
-    static const char *const allowed[] = {"postcode", "area", "radius", "lat", "lon", NULL};
+    static const char *const allowed[] = {"postcode", "area",          "radius", "lat",
+                                          "lon",      "self_referral", "within", NULL};
     struct html_error errors[2] = {{NULL, NULL}, {NULL, NULL}};
     struct public_error e;
     struct query q, search;
     struct html h;
     json_t *body = NULL;
     const char *postcode, *radius, *lat, *lon, *postcode_error = NULL, *radius_error = NULL;
+    const char *within;
+    int self;
     char shown[24];
     size_t nerr = 0;
     int status = 200, i, searched;
@@ -491,6 +726,7 @@ pages_find(struct req *r)
     radius = query_get(&q, "radius");
     lat = query_get(&q, "lat");
     lon = query_get(&q, "lon");
+    find_filter_query(&q, &self, &within);
     searched = postcode != NULL || lat != NULL || lon != NULL;
     tidy_postcode(postcode != NULL ? postcode : "", shown, sizeof(shown));
     if (radius == NULL || *radius == '\0') {
@@ -521,6 +757,14 @@ pages_find(struct req *r)
         }
         search.items[search.n].name = "radius_km";
         search.items[search.n++].value = radius;
+        if (self) {
+            search.items[search.n].name = "self_referral";
+            search.items[search.n++].value = "true";
+        }
+        if (within != NULL) {
+            search.items[search.n].name = "starting_within_days";
+            search.items[search.n++].value = within;
+        }
         body = public_find_providers(r->db, &search, &e);
         if (body == NULL) {
             switch (e.fault) {
@@ -561,16 +805,15 @@ pages_find(struct req *r)
                     HTML_NAV_FIND);
     html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">");
     html_error_summary(&h, errors, nerr);
-    html_raw(
-        &h,
-        "<h1 class=\"govuk-heading-l\">Find M-PACT near you</h1>"
-        "<p class=\"govuk-body\">Enter a postcode or a town to see where M-PACT groups run near "
-        "you, when they start and whether places are left.</p>");
-    find_form(&h, postcode != NULL ? postcode : "", radius, postcode_error, radius_error);
+    html_raw(&h, "<h1 class=\"govuk-heading-l\">Find M-PACT near you</h1>"
+                 "<p class=\"govuk-body\">Enter a postcode or a town to see where M-PACT groups "
+                 "run near you, when they start and whether places are left.</p>");
+    find_form(&h, postcode != NULL ? postcode : "", radius, postcode_error, radius_error, self,
+              within);
     if (body != NULL && json_object_get(body, "choices") != NULL) {
         find_choices(&h, body, radius);
     } else if (body != NULL) {
-        find_results(&h, body, postcode != NULL ? shown : NULL, radius);
+        find_results(&h, body, postcode != NULL ? shown : NULL, radius, self, within);
     }
     html_raw(&h, "</div></div>");
     html_page_end(&h, "/assets/js/find.js");
@@ -1126,4 +1369,87 @@ pages_docs(struct req *r)
     };
 
     return html_send_app(r, &app);
+}
+
+/* ---- The central contact (settings.c) ------------------------------------------------------- */
+
+void
+pages_central_contact(struct html *h, json_t *contact, const char *lead)
+{
+    const char *phone = jstr(contact, "phone"), *email = jstr(contact, "email"),
+               *chat = jstr(contact, "web_chat_url"), *hours = jstr(contact, "opening_hours");
+
+    html_raw(h, "<div class=\"govuk-inset-text app-central-contact\">");
+    if (lead != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", lead);
+    }
+    if (!json_is_object(contact)) {
+        html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                    "local family hub can tell you about support for families near you.</p>"
+                    "</div>");
+        return;
+    }
+    html_printf(h, "<h3 class=\"govuk-heading-s\">%s</h3><ul class=\"govuk-list\">",
+                jstr(contact, "name"));
+    if (phone != NULL) {
+        html_raw(h, "<li>Phone: ");
+        write_phone(h, phone);
+        html_raw(h, "</li>");
+    }
+    if (chat != NULL && safe_web_link(chat)) {
+        html_printf(h, "<li><a class=\"govuk-link app-break\" href=\"%s\">Chat online</a></li>",
+                    chat);
+    }
+    if (email != NULL) {
+        html_printf(h,
+                    "<li>Email: <a class=\"govuk-link app-break\" href=\"mailto:%s\">%s</a></li>",
+                    email, email);
+    }
+    html_raw(h, "</ul>");
+    if (hours != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", hours);
+    }
+    html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                "local family hub can also tell you about support for families near you.</p>"
+                "</div>");
+}
+
+/* ---- Feedback (the beta banner's link) ------------------------------------------------------ */
+
+int
+pages_feedback(struct req *r)
+{
+    char address[256];
+    json_t *contact = settings_central_contact(r->db, address, sizeof(address));
+    struct html h;
+    int status;
+
+    html_init(&h);
+    html_page_start(&h, "Give feedback", HTML_NAV_NONE);
+    html_raw(&h, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">"
+                 "<h1 class=\"govuk-heading-l\">Give feedback</h1>"
+                 "<p class=\"govuk-body\">This is a new service. Tell us what worked, what did "
+                 "not, and what you expected to find.</p>");
+    if (address[0] != '\0') {
+        html_printf(&h,
+                    "<p class=\"govuk-body\">Email your feedback to <a class=\"govuk-link "
+                    "app-break\" href=\"mailto:%s?subject=Feedback%%20on%%20the%%20M-PACT%%20"
+                    "Registry\">%s</a>.</p>",
+                    address, address);
+    } else {
+        html_raw(&h, "<p class=\"govuk-body\">Tell your M-PACT licensing body what you think of "
+                     "it.</p>");
+    }
+    html_raw(&h, "<p class=\"govuk-body\">Do not include personal details about your family in "
+                 "feedback. To ask about a place on a group, use <a class=\"govuk-link\" "
+                 "href=\"/find\">Find M-PACT near you</a>.</p>");
+    if (json_is_object(contact)) {
+        pages_central_contact(&h, contact, "If you need help or support, contact:");
+    }
+    html_raw(&h, "</div></div>");
+    html_page_end(&h, NULL);
+    status = html_send(r, 200, &h, NULL);
+    html_cleanup(&h);
+    json_decref(contact);
+    return status;
 }

@@ -60,6 +60,7 @@
 #include "registry/places.h"
 #include "registry/postcodes.h"
 #include "registry/problem.h"
+#include "registry/settings.h"
 #include "registry/validate.h"
 
 #define PUB_RADIUS_DEFAULT 25.0 /* km */
@@ -98,7 +99,9 @@
     "json_build_object('name', o.name, 'phone', o.phone, 'email', o.email, 'website', o.website) " \
     "ELSE json_build_object('name', o.name) END AS organisation, json_build_object('id', l.id, "   \
     "'name', l.name, 'address_lines', l.address_lines, 'town', l.town, 'postcode', l.postcode, "   \
-    "'accessibility', l.accessibility) AS site, l.id::text AS _location_id FROM location l JOIN "  \
+    "'accessibility', l.accessibility, 'takes_enquiries', o.enquiries_enabled AND "                \
+    "o.enquiry_email "                                                                             \
+    "IS NOT NULL) AS site, l.id::text AS _location_id FROM location l JOIN "                       \
     "organisation o ON o.id = l.organisation_id WHERE l.active AND l.public AND l.archived_at IS " \
     "NULL AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL AND l.longitude IS "   \
     "NOT NULL AND o.archived_at IS NULL AND coalesce((SELECT true FROM licence li WHERE "          \
@@ -165,7 +168,8 @@ const struct db_stmt public_stmts[] = {
     /* The upcoming runs of a page of sites in one query: $1 the sites' ids, $2 self_referral,
      * $3 starting_within_days. */
     {"pub_runs",
-     "SELECT r.location_id::text AS _location_id, r.starts_on, r.variant, r.weekday, "
+     "SELECT r.location_id::text AS _location_id, r.id, r.status, r.starts_on <= registry_today()"
+     " AS started, r.starts_on, r.variant, r.weekday, "
      "to_char(r.start_time, 'HH24:MI') AS start_time, greatest(r.capacity_families - "
      "r.families_enrolled, 0) AS places_left, r.capacity_families, r.accepting_referrals AND "
      "programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals, r.self_referral_allowed FROM "
@@ -604,6 +608,17 @@ runs_of(struct db_conn *db,
     return 0;
 }
 
+/* Every provider answer carries the licensing body's central contact (settings.c): the next step
+ * when nothing is near or a site gives no phone or e-mail. null when none is set; a failure to
+ * read it leaves it null rather than failing the search. */
+static void
+add_central_contact(struct db_conn *db, json_t *body)
+{
+    json_t *contact = settings_central_contact(db, NULL, 0);
+
+    json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
+}
+
 json_t *
 public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
 {
@@ -670,6 +685,7 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     json_object_set_new(body, "items", provider_items(sites, runs));
     json_object_set_new(body, "nearest_beyond", nearest);
     nearest = NULL;
+    add_central_contact(db, body);
 out:
     json_decref(nearest);
     PQclear(beyond_runs);

@@ -21,11 +21,16 @@ struct bucket {
     long long last_ms;
 };
 
-static struct bucket slots[SLOTS];
-static pthread_mutex_t stripes[STRIPES];
+/* One limit: its buckets, locks and rate. */
+struct table {
+    struct bucket slots[SLOTS];
+    pthread_mutex_t stripes[STRIPES];
+    double per_ms, burst; /* tokens a millisecond; most tokens held (0: off) */
+    atomic_llong refused;
+};
+
+static struct table open_routes, enquiries;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int per_minute;
-static atomic_llong refused;
 
 static void
 init_locks(void)
@@ -33,7 +38,8 @@ init_locks(void)
     int i;
 
     for (i = 0; i < STRIPES; i++) {
-        pthread_mutex_init(&stripes[i], NULL);
+        pthread_mutex_init(&open_routes.stripes[i], NULL);
+        pthread_mutex_init(&enquiries.stripes[i], NULL);
     }
 }
 
@@ -41,34 +47,57 @@ void
 ratelimit_init(int limit)
 {
     pthread_once(&once, init_locks);
-    per_minute = limit;
+    open_routes.per_ms = limit / 60000.0;
+    open_routes.burst = limit;
+}
+
+void
+ratelimit_enquiries_init(int per_hour)
+{
+    pthread_once(&once, init_locks);
+    enquiries.per_ms = per_hour / 3600000.0;
+    enquiries.burst = per_hour;
 }
 
 long long
 ratelimit_refused(void)
 {
-    return atomic_load(&refused);
+    return atomic_load(&open_routes.refused);
 }
+
+static int take(struct table *t, const char *client, long long now_ms);
 
 int
 ratelimit_take(const char *client, long long now_ms)
 {
+    return take(&open_routes, client, now_ms);
+}
+
+int
+ratelimit_enquiries_take(const char *client, long long now_ms)
+{
+    return take(&enquiries, client, now_ms);
+}
+
+static int
+take(struct table *t, const char *client, long long now_ms)
+{
     /* The probe window lies within one stripe: slots home, home+STRIPES, ... share a lock. */
     uint32_t home = (uint32_t)(codec_fnv1a(client) % SLOTS);
-    pthread_mutex_t *lock = &stripes[home % STRIPES];
+    pthread_mutex_t *lock = &t->stripes[home % STRIPES];
     struct bucket *b = NULL, *oldest = NULL;
     double rate, burst;
     int i, wait = 0;
 
-    if (per_minute <= 0) {
+    if (t->burst <= 0) {
         return 0;
     }
     pthread_once(&once, init_locks);
-    rate = per_minute / 60000.0; /* tokens a millisecond */
-    burst = per_minute;
+    rate = t->per_ms;
+    burst = t->burst;
     pthread_mutex_lock(lock);
     for (i = 0; i < PROBE; i++) {
-        struct bucket *s = &slots[(home + (uint32_t)i * STRIPES) % SLOTS];
+        struct bucket *s = &t->slots[(home + (uint32_t)i * STRIPES) % SLOTS];
         if (strcmp(s->client, client) == 0) {
             b = s;
             break;
@@ -98,7 +127,7 @@ ratelimit_take(const char *client, long long now_ms)
     }
     pthread_mutex_unlock(lock);
     if (wait > 0) {
-        atomic_fetch_add(&refused, 1);
+        atomic_fetch_add(&t->refused, 1);
     }
     return wait;
 }

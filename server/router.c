@@ -20,6 +20,7 @@
 #include "registry/db.h"
 #include "registry/delivery.h"
 #include "registry/docs.h"
+#include "registry/enquiries.h"
 #include "registry/facilitators.h"
 #include "registry/health.h"
 #include "registry/http.h"
@@ -77,10 +78,13 @@ static const struct route routes[] = {
     ROUTE(GET, "/docs", pages_docs, PUBLIC, NULL, 0),
     ROUTE(GET, "/openapi.json", docs_openapi, PUBLIC, NULL, 0),
     ROUTE(GET, "/.well-known/jwks.json", tokens_jwks, PUBLIC, NULL, 0),
-    ROUTE(GET, "/", pages_home, OPEN, NULL, 0),
+    ROUTE(GET, "/", pages_home, OPEN, NULL, 0), /* borrows a connection itself, if it can */
     ROUTE(GET, "/find", pages_find, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/check", pages_check, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/impact", pages_impact, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/feedback", pages_feedback, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(GET, "/find/ask", enquiries_form, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(POST, "/find/ask", enquiries_form_post, OPEN, NULL, ROUTE_DB),
 
     ROUTE(POST, "/v1/auth/token", tokens_create, PUBLIC, NULL, ROUTE_DB),
     ROUTE(POST, "/v1/auth/refresh", tokens_refresh, PUBLIC, NULL, ROUTE_DB),
@@ -113,6 +117,7 @@ static const struct route routes[] = {
 
     ROUTE(GET, "/v1/public/impact", impact_public, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/public/providers", public_providers, OPEN, NULL, ROUTE_DB_READ),
+    ROUTE(POST, "/v1/public/enquiries", enquiries_create, OPEN, NULL, ROUTE_DB),
     ROUTE(GET, "/v1/public/facilitators", public_facilitators_search, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/public/facilitators/{}", public_facilitators_get, OPEN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/openreferral/", openreferral_info, OPEN, NULL, 0),
@@ -206,6 +211,7 @@ static const struct route routes[] = {
     ROUTE(GET, "/v1/reports/summary", reports_summary, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/expiring", reports_expiring, ADMIN, NULL, ROUTE_DB_READ),
     ROUTE(GET, "/v1/reports/delivery", impact_report, USER, "delivery:read", ROUTE_DB_READ | ROUTE_COMMISSIONER),
+    ROUTE(GET, "/v1/reports/enquiries", enquiries_report, USER, "delivery:read", ROUTE_DB_READ),
     ROUTE(GET, "/v1/settings/{}", settings_get, USER, NULL, ROUTE_DB),
     ROUTE(PUT, "/v1/settings/{}", settings_put, ADMIN, NULL, ROUTE_DB),
 
@@ -246,6 +252,7 @@ router_stmts_check(void)
     return 0;
 }
 
+/* clang-format off */
 const struct db_stmt *const router_stmt_tables[] = {
     health_stmts,        tokens_stmts,       users_stmts,
     organisations_stmts, licences_stmts,     audit_stmts,
@@ -255,8 +262,10 @@ const struct db_stmt *const router_stmt_tables[] = {
     clients_stmts,       webhooks_stmts,     variants_stmts,
     scheduler_stmts,     delivery_stmts,     outcomes_stmts,
     refdata_stmts,       impact_stmts,       settings_stmts,
-    areas_stmts,         places_stmts,       NULL,
+    areas_stmts,         places_stmts,       enquiries_stmts,
+    NULL,
 };
+/* clang-format on */
 
 size_t
 router_routes(const struct route **out)

@@ -15,6 +15,7 @@
 #include "registry/auth.h"
 #include "registry/conns.h"
 #include "registry/db.h"
+#include "registry/enquiries.h"
 #include "registry/keys.h"
 #include "registry/logging.h"
 #include "registry/metrics.h"
@@ -157,7 +158,7 @@ server_run(const struct config *c)
     ratelimit_init(c->public_rate);
 
     signal(SIGPIPE, SIG_IGN);
-    if (webhooks_start(c) != 0 || scheduler_start(c) != 0) {
+    if (webhooks_start(c) != 0 || scheduler_start(c) != 0 || enquiries_start(c) != 0) {
         goto out;
     }
 
@@ -232,6 +233,7 @@ out:
         mg_exit_library();
     }
     scheduler_stop(); /* joins the threads before their pool goes */
+    enquiries_stop();
     webhooks_stop();
     auth_epochs_stop();
     db_pool_close();

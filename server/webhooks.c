@@ -77,6 +77,7 @@ static const char *const event_names[] = {"facilitator.status_changed",
                                           "facilitator.employment_requested",
                                           "facilitator.employment_approved",
                                           "facilitator.employment_declined",
+                                          "enquiry.received",
                                           NULL};
 
 /* The envelope's timestamp, RFC 3339 UTC with milliseconds. */
@@ -784,6 +785,82 @@ out:
     curl_slist_free_all(resolve);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+}
+
+int
+webhooks_post_once(const char *url,
+                   const char *secret,
+                   const char *msg_id,
+                   const char *body,
+                   long *code,
+                   char *err,
+                   size_t errlen)
+{
+    struct target t;
+    struct curl_slist *headers = NULL, *resolve = NULL;
+    char line[160], sig[128], ts[24], why[160];
+    CURL *curl = NULL;
+    CURLcode cc;
+    int rc = -1;
+
+    *code = 0;
+    err[0] = '\0';
+    if (strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "target refused: must be an https:// URL");
+        return -1;
+    }
+    if (target_check(url, config.webhook_allow_hosts, &t, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "target refused: %s", why);
+        return -1;
+    }
+    snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+    if (webhooks_sign(secret, msg_id, ts, body, strlen(body), sig, sizeof(sig)) != 0
+        || (curl = curl_easy_init()) == NULL) {
+        snprintf(err, errlen, "the subscription's secret is malformed, or out of memory");
+        goto out;
+    }
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    snprintf(line, sizeof(line), "webhook-id: %s", msg_id);
+    headers = curl_slist_append(headers, line);
+    snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
+    headers = curl_slist_append(headers, line);
+    snprintf(line, sizeof(line), "webhook-signature: %s", sig);
+    headers = curl_slist_append(headers, line);
+    headers = curl_slist_append(headers, "Expect:");
+    headers = curl_slist_append(headers, "User-Agent: mpact-registry-webhooks/" REGISTRY_VERSION);
+    if (t.resolve[0] != '\0') {
+        resolve = curl_slist_append(NULL, t.resolve);
+        curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)WH_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+    if (*code < 200 || *code >= 300) {
+        snprintf(err, errlen, "HTTP %ld", *code);
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_slist_free_all(resolve);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc;
 }
 
 /* Records attempt `a` of `m`. */

@@ -38,6 +38,15 @@ struct config {
     int replica_max_lag_ms;           /* REGISTRY_REPLICA_MAX_LAG_MS: beyond it, read the primary */
     int token_retention_days;         /* REGISTRY_TOKEN_RETENTION_DAYS: keep dead tokens (30) */
     int backdate_max_days; /* REGISTRY_BACKDATE_MAX_DAYS: oldest effective_on, in days (365) */
+    /* Enquiries (enquiries.c, mail.c, seal.c). */
+    int enquiries;                /* REGISTRY_ENQUIRIES: 1 relays enquiries (default 0) */
+    const char *enquiry_key_file; /* REGISTRY_ENQUIRY_KEY_FILE: the AES-256-GCM key */
+    int enquiry_rate_per_hour;    /* REGISTRY_ENQUIRY_RATE_LIMIT: a client's an hour (5) */
+    int enquiry_retry_base_ms;    /* REGISTRY_ENQUIRY_RETRY_BASE_MS: first retry delay */
+    int enquiry_poll_ms;          /* REGISTRY_ENQUIRY_POLL_MS: outbox poll interval (1000) */
+    const char *smtp_url;         /* REGISTRY_SMTP_URL: smtp:// or smtps:// relay */
+    const char *smtp_credentials; /* REGISTRY_SMTP_CREDENTIALS_FILE: "user:password" */
+    const char *smtp_from;        /* REGISTRY_SMTP_FROM: the sender address */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

@@ -11,6 +11,10 @@ void ratelimit_init(int per_minute);
  * seconds to wait before the next request will be (for Retry-After). */
 int ratelimit_take(const char *client, long long now_ms);
 
+/* The same for accepted enquiries (enquiries.c): `per_hour` a client, 0 off. */
+void ratelimit_enquiries_init(int per_hour);
+int ratelimit_enquiries_take(const char *client, long long now_ms);
+
 /* Requests refused since start, for metrics. */
 long long ratelimit_refused(void);
 

@@ -56,6 +56,18 @@ int webhooks_sign(const char *secret,
                   char *out,
                   size_t outlen);
 
+/* POSTs `body` once to `url` (https only, the target checked as for subscriptions), signed
+ * with `secret` as webhook-id `msg_id`, for deliveries that must not wait in the webhook outbox
+ * (enquiry.received: enquiries.c). Returns 0 on a 2xx, else -1 with *code (0 when no response
+ * came) and a transport error in `err`. Holds no database connection. */
+int webhooks_post_once(const char *url,
+                       const char *secret,
+                       const char *msg_id,
+                       const char *body,
+                       long *code,
+                       char *err,
+                       size_t errlen);
+
 /* 1 when `host:port` is named in the comma-separated list `allow` (NULL: empty). */
 int webhooks_host_allowed(const char *allow, const char *host, long port);
 

@@ -687,3 +687,14 @@ WHERE p.name = 'Cork' AND p.country = 'IE'
 ORDER BY p.size DESC
 LIMIT 1
 ON CONFLICT DO NOTHING;
+
+-- "Ask about a place" (enquiries.c): the Medway service takes enquiries from families, and the
+-- licensing body's central contact is what the finder offers when nothing is near. Fictional
+-- numbers (Ofcom's drama range) and example addresses.
+UPDATE organisation SET enquiries_enabled = true, enquiry_email = 'enquiries@medway-recovery.example'
+WHERE id = '7b0c1a3e-0000-4000-8000-000000000001';
+UPDATE central_contact_setting
+SET name = 'M-PACT family counsellors', phone = '01632 960000',
+    email = 'counsellors@licensing-body.example', web_chat_url = 'https://chat.licensing-body.example/',
+    opening_hours = 'Monday to Friday, 9am to 5pm', feedback_email = 'feedback@licensing-body.example'
+WHERE name IS NULL;

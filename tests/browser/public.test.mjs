@@ -55,9 +55,9 @@ async function search(page, postcode, radius) {
 async function distances(page) {
   const texts = await page.locator('.app-distance').allTextContents();
   return texts.map((t) => {
-    const m = /^([0-9.]+) km \(([0-9.]+) miles\) away$/.exec(t.trim());
+    const m = /^([0-9.]+) miles \(([0-9.]+) km\) away$/.exec(t.trim());
     assert.ok(m, `distance text "${t}"`);
-    return Number(m[1]);
+    return Number(m[2]);
   });
 }
 
@@ -79,7 +79,7 @@ for (const javaScript of [true, false]) {
       await checkPage(page, `${mode}-02-find`);
 
       await search(page, 'me4 4uh', '10');
-      await page.getByRole('heading', { name: 'M-PACT within 10 km of ME4 4UH' }).waitFor();
+      await page.getByRole('heading', { name: 'M-PACT within 6 miles (10 km) of ME4 4UH' }).waitFor();
       const results = page.locator('.app-result');
       assert.ok((await results.count()) >= 2, 'both Medway sites are listed');
       const km = await distances(page);
@@ -87,10 +87,11 @@ for (const javaScript of [true, false]) {
       assert.ok(km[0] < 1, `the nearest is under 1 km (${km[0]})`);
       const first = results.first();
       assert.equal(await first.locator('h3').textContent(), 'Gun Wharf Family Centre');
-      const runs = first.locator('table.app-runs tbody tr');
-      assert.ok((await runs.count()) >= 1, 'an upcoming group');
-      const row = await runs.first().textContent();
-      assert.match(row, /Starts \d{1,2} [A-Z][a-z]+ \d{4}/);
+      // The result leads with its next group: start date, places left, self-referral.
+      const next = first.locator('.app-next + dl');
+      assert.equal(await next.count(), 1, 'a next group');
+      const row = await next.textContent();
+      assert.match(row, /Start(s|ed)\s*\d{1,2} [A-Z][a-z]+ \d{4}/);
       assert.match(row, /4 of 8/);
       assert.match(row, /Yes, families can refer themselves/);
       assert.equal(await first.locator('a[href^="tel:"]').count(), 1);
@@ -132,7 +133,7 @@ for (const javaScript of [true, false]) {
       }
 
       await search(page, 'ZE1 0AA', '5');
-      await page.getByRole('heading', { name: 'No M-PACT within 5 km of ZE1 0AA' }).waitFor();
+      await page.getByRole('heading', { name: 'No M-PACT within 3 miles (5 km) of ZE1 0AA' }).waitFor();
       assert.match(await page.locator('main').textContent(), /The nearest M-PACT is further away/);
       assert.equal(await page.locator('.app-result').count(), 1);
       const [km] = await distances(page);
@@ -252,7 +253,7 @@ test('use my location: searches from the browser position and never shows it', a
     const address = new URL(page.url());
     assert.equal(address.searchParams.get('lat'), '51.385'); // rounded to about 100 m
     assert.equal(address.searchParams.get('radius'), '5');
-    await page.getByRole('heading', { name: 'M-PACT within 5 km of your location' }).waitFor();
+    await page.getByRole('heading', { name: 'M-PACT within 3 miles (5 km) of your location' }).waitFor();
     assert.equal(await page.locator('.app-result h3').first().textContent(), 'Gun Wharf Family Centre');
     const text = await page.locator('body').textContent();
     assert.doesNotMatch(text, /51\.38|0\.52/);
@@ -268,7 +269,7 @@ test('use my location: searches from the browser position and never shows it', a
     await page.getByLabel('How far can you travel?').selectOption('5');
     await page.getByRole('button', { name: 'Use my location' }).click();
     await page.waitForURL(/\/find\?lat=60/);
-    await page.getByRole('heading', { name: 'No M-PACT within 5 km of your location' }).waitFor();
+    await page.getByRole('heading', { name: 'No M-PACT within 3 miles (5 km) of your location' }).waitFor();
     assert.equal(await page.locator('.app-result').count(), 1);
     await checkPage(page, 'js-14-my-location-far');
   } finally {

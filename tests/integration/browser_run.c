@@ -10,8 +10,10 @@
  *     SCREENSHOT_DIR=SCREENSHOT_DIR (created)   CHROMIUM=/usr/bin/chromium (unless set)
  *     DATABASE_URL=<libpq conninfo of the test database>
  *
- * added to its own environment. The exit status of node is the test's result; then it_stop stops
- * the server, which fails the test on a non-zero exit or a sanitizer report in the server log.
+ * added to its own environment. The server relays enquiries ("Ask about a place": a key file of its
+ * own, mail to a loopback port where nothing listens, so they wait in the outbox). The exit status
+ * of node is the test's result; then it_stop stops the server, which fails the test on a non-zero
+ * exit or a sanitizer report in the server log.
  *
  * node runs in a process group of its own; when it outruns BROWSER_TIMEOUT_S seconds (default
  * 270, under ctest's TIMEOUT of 300) the group gets SIGTERM (playwright closes the browser on it)
@@ -33,6 +35,7 @@
 static const char *script;
 static const char *shot_dir;
 static char test_name[48];
+static char key_path[] = "/tmp/mpact-browser-key-XXXXXX";
 
 extern char **environ;
 
@@ -101,9 +104,26 @@ setup(void **state)
 {
     static const char *const args[] = {"seed-demo", NULL};
     static const char *const env[] = {"REGISTRY_DEMO_PASSWORD=" DEMO_PASSWORD, NULL};
-    struct it_server *s = it_start(test_name);
-    char *out = NULL;
-    int rc = it_exec(s, 0, args, env, NULL, 180, &out);
+    struct it_server *s;
+    char *out = NULL, *keyenv;
+    const char *server_env[4];
+    int rc, fd;
+
+    /* "Ask about a place" is on, with a key of its own; mail goes to a loopback port where
+     * nothing listens, so enquiries wait in the outbox (tests/browser/enquiry.test.mjs). */
+    fd = mkstemp(key_path);
+    assert_true(fd >= 0);
+    assert_int_equal(
+        write(fd, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64), 64);
+    close(fd);
+    keyenv = it_fmt("REGISTRY_ENQUIRY_KEY_FILE=%s", key_path);
+    server_env[0] = "REGISTRY_ENQUIRIES=1";
+    server_env[1] = keyenv;
+    server_env[2] = "REGISTRY_SMTP_URL=smtp://127.0.0.1:9";
+    server_env[3] = NULL;
+    s = it_start_env(test_name, server_env);
+    free(keyenv);
+    rc = it_exec(s, 0, args, env, NULL, 180, &out);
 
     *state = s;
     if (rc != 0) {
@@ -183,5 +203,7 @@ main(int argc, char **argv)
         n = 30;
     }
     snprintf(test_name, sizeof(test_name), "browser_%.*s", (int)n, base);
-    return cmocka_run_group_tests_name(test_name, tests, setup, it_teardown);
+    n = (size_t)cmocka_run_group_tests_name(test_name, tests, setup, it_teardown);
+    unlink(key_path);
+    return (int)n;
 }

@@ -640,7 +640,7 @@ test_finder_box(void **state)
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=cork&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "M-PACT within 25 km of cork</h2>"));
+    assert_non_null(strstr(r.body, "M-PACT within 16 miles (25 km) of cork</h2>"));
     assert_non_null(strstr(r.body, "Site in Cork"));
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=d02x285&radius=25", NULL, &r);

@@ -338,7 +338,7 @@ test_find_results(void **state)
 
     get_page(f->s, "/find?postcode=me4+4ab&radius=10", 200, &r);
     it_assert_header(&r, "Cache-Control", "no-store");
-    assert_has(r.body, "M-PACT within 10 km of ME4 4AB");
+    assert_has(r.body, "M-PACT within 6 miles (10 km) of ME4 4AB");
     assert_has(r.body, "2 places found, nearest first.");
     assert_has(r.body, "<option value=\"10\" selected>");
     assert_has(r.body, "value=\"me4 4ab\""); /* the field keeps what was typed */
@@ -348,8 +348,8 @@ test_find_results(void **state)
     assert_non_null(near);
     assert_non_null(second);
     assert_true(near < second);
-    assert_has(r.body, "0.6 km (0.3 miles) away");
-    assert_has(r.body, "4.5 km (2.8 miles) away");
+    assert_has(r.body, "0.3 miles (0.6 km) away");
+    assert_has(r.body, "2.8 miles (4.5 km) away");
     /* Escaped, never markup. */
     assert_has(r.body, EVIL_ORG_HTML);
     assert_lacks(r.body, "<script>alert");
@@ -369,14 +369,49 @@ test_find_results(void **state)
     assert_has(r.body, "M-PACT short programme");
     assert_has(r.body, ">Full<");
     assert_has(r.body, "No, a professional refers you");
+    /* Each result leads with its next group, then who runs it; who can attend is on each; the
+     * results heading takes focus; no "Ask about a place" where the organisation takes no
+     * enquiries. */
+    assert_true(strstr(near, "Next group: M-PACT programme") < strstr(near, "Run by "));
+    assert_has(near, "Who can attend");
+    assert_has(r.body, "You do not need to be in recovery.");
+    assert_has(r.body, "id=\"results\" tabindex=\"-1\"");
+    assert_lacks(r.body, "Ask about a place");
+    assert_has(r.body, "<option value=\"100\">Up to 62 miles (100 km)</option>");
     /* Not the far site. */
     assert_lacks(r.body, "Lerwick Rooms");
     it_resp_free(&r);
     free(run_date);
 
+    /* The filters: only self-referral (the near site's run), and the title says so. */
+    get_page(f->s, "/find?postcode=ME4+4AB&radius=10&self_referral=yes&within=", 200, &r);
+    assert_has(r.body, "M-PACT within 6 miles (10 km) of ME4 4AB, that families can refer "
+                       "themselves to");
+    assert_has(r.body, "1 place found, nearest first.");
+    assert_has(r.body, "name=\"self_referral\" type=\"checkbox\" value=\"yes\" checked");
+    assert_lacks(r.body, "Farther Hall");
+    it_resp_free(&r);
+    get_page(f->s, "/find?postcode=ME4+4AB&radius=10&within=30", 200, &r);
+    assert_has(r.body, ", starting within 30 days");
+    assert_has(r.body, "<option value=\"30\" selected>Within 30 days</option>");
+    it_resp_free(&r);
+    /* At the largest distance the results end with where else to ask. */
+    get_page(f->s, "/find?postcode=ME4+4AB&radius=100&within=30&self_referral=yes", 200, &r);
+    assert_has(r.body, "If none of these is near enough for you");
+    assert_has(r.body, "GP, health visitor");
+    it_resp_free(&r);
+    /* Nothing families can refer themselves to far north: the largest distance is said, and
+     * what else. */
+    get_page(f->s, "/find?postcode=ZE2+9QA&radius=100&self_referral=yes", 200, &r);
+    assert_has(r.body, "No M-PACT within 62 miles (100 km) of ZE2 9QA, that families can refer "
+                       "themselves to");
+    assert_has(r.body, "You searched the largest distance we offer.");
+    assert_has(r.body, "search again without the filters");
+    it_resp_free(&r);
+
     /* The default radius is 25 km; an outward code searches from the district's centre. */
     get_page(f->s, "/find?postcode=ME4", 200, &r);
-    assert_has(r.body, "M-PACT within 25 km of ME4");
+    assert_has(r.body, "M-PACT within 16 miles (25 km) of ME4");
     assert_has(r.body, "<option value=\"25\" selected>");
     it_resp_free(&r);
 }
@@ -452,18 +487,20 @@ test_find_nothing_nearby(void **state)
 
     /* ZE2 9QA: the Lerwick site is about 28 km away, outside 5 km: shown as the nearest beyond. */
     get_page(f->s, "/find?postcode=ZE2+9QA&radius=5", 200, &r);
-    assert_has(r.body, "No M-PACT within 5 km of ZE2 9QA");
+    assert_has(r.body, "No M-PACT within 3 miles (5 km) of ZE2 9QA");
     assert_has(r.body, "The nearest M-PACT is further away");
     assert_has(r.body, "Lerwick Rooms");
     assert_has(r.body, "Northern Lights Trust");
     assert_has(r.body, "href=\"https://northern.example/a?b=1&amp;c=2\"");
     assert_has(r.body, "href=\"#postcode\">search again</a>");
+    assert_has(r.body, "What you can do next");
+    assert_has(r.body, "GP, health visitor");
     assert_lacks(r.body, "Farther Hall");
     assert_lacks(r.body, "govuk-error-summary");
     it_resp_free(&r);
 
     get_page(f->s, "/find?postcode=ZE2+9QA&radius=50", 200, &r);
-    assert_has(r.body, "M-PACT within 50 km of ZE2 9QA");
+    assert_has(r.body, "M-PACT within 31 miles (50 km) of ZE2 9QA");
     assert_has(r.body, "1 place found, nearest first.");
     it_resp_free(&r);
 }
@@ -475,7 +512,7 @@ test_find_location(void **state)
     struct it_resp r;
 
     get_page(f->s, "/find?lat=51.3812&lon=0.5234&radius=10", 200, &r);
-    assert_has(r.body, "M-PACT within 10 km of your location");
+    assert_has(r.body, "M-PACT within 6 miles (10 km) of your location");
     assert_has(r.body, "Farther Hall");
     /* The coordinates are never shown, nor put in a link or field. */
     assert_lacks(r.body, "51.3812");

@@ -180,7 +180,8 @@ make_run(struct it_server *s,
                    self_referral ? "true" : "false", status));
 }
 
-/* GETs `path`, expects 200 with {"items": [...], "nearest_beyond": ...}. */
+/* GETs `path`, expects 200 with {"items": [...], "nearest_beyond": ..., "central_contact": ...}
+ * (the central contact is null here: it_enquiries sets one). */
 static void
 search(struct it_server *s, const char *path, struct it_resp *r)
 {
@@ -188,7 +189,8 @@ search(struct it_server *s, const char *path, struct it_resp *r)
     it_assert_status(r, 200);
     assert_true(json_is_array(json_object_get(r->json, "items")));
     assert_non_null(json_object_get(r->json, "nearest_beyond"));
-    assert_int_equal(json_object_size(r->json), 2);
+    assert_true(json_is_null(json_object_get(r->json, "central_contact")));
+    assert_int_equal(json_object_size(r->json), 3);
 }
 
 static json_t *
@@ -484,11 +486,14 @@ test_item_fields_and_runs(void **state)
     struct it_server *s = *state;
     static const char *const item_keys[] = {"distance_km", "organisation", "site", "upcoming_runs",
                                             NULL};
-    static const char *const site_keys[] = {
-        "id", "name", "address_lines", "town", "postcode", "accessibility", NULL};
+    static const char *const site_keys[] = {"id",       "name",          "address_lines",   "town",
+                                            "postcode", "accessibility", "takes_enquiries", NULL};
     static const char *const contact_keys[] = {"name", "phone", "email", "website", NULL};
     static const char *const name_only[] = {"name", NULL};
-    static const char *const run_keys[] = {"starts_on",
+    static const char *const run_keys[] = {"id",
+                                           "status",
+                                           "started",
+                                           "starts_on",
                                            "variant",
                                            "weekday",
                                            "start_time",

@@ -39,3 +39,11 @@ if (buttons && radius && 'geolocation' in navigator) {
   buttons.append(button);
   buttons.after(status);
 }
+
+// After a search the results heading takes focus, so a screen reader announces what was found
+// and keyboard users start there (the heading has tabindex="-1"); an error summary, when there
+// is one, keeps the focus GOV.UK Frontend gives it.
+const results = document.getElementById('results');
+if (results && !document.querySelector('.govuk-error-summary')) {
+  results.focus();
+}

@@ -585,9 +585,35 @@ function byYear(rows, key = 'count') {
   return { years, value: (y, pred = () => true) => rows.filter((r) => r.year === y && pred(r)).reduce((n, r) => n + r[key], 0) };
 }
 
+// "Ask about a place": counts only (the enquiries are never kept), and the failures to deliver.
+function enquiryReport(r) {
+  const failed = r.items.filter((i) => i.result === 'failed');
+  return [
+    h2('Enquiries from families'),
+    summaryList([
+      ['Delivered to providers', String(r.delivered)],
+      ['Not delivered within 7 days (deleted)', String(r.failed)],
+      ['Waiting to be delivered now', `${r.pending} (${r.retrying} being retried)`],
+    ]),
+    failed.length
+      ? table({
+          caption: 'Enquiries that could not be delivered',
+          captionSize: 's',
+          head: ['Month', 'Organisation', 'Who asked', 'Enquiries'],
+          rows: failed.map((i) => [i.month, link(i.organisation_name, `#/organisations/${i.organisation_id}`), words(i.who), String(i.n)]),
+          numeric: [3],
+        })
+      : null,
+  ];
+}
+
 async function reports({ query, gen }) {
   const within = /^\d+$/.test(query.within_days ?? '') ? query.within_days : '60';
-  const [summary, expiring] = await Promise.all([get('/v1/reports/summary'), get('/v1/reports/expiring', { within_days: within })]);
+  const [summary, expiring, enquiries] = await Promise.all([
+    get('/v1/reports/summary'),
+    get('/v1/reports/expiring', { within_days: within }),
+    get('/v1/reports/enquiries'),
+  ]);
   if (stale(gen)) return;
 
   const trained = byYear(summary.practitioners_trained);
@@ -652,6 +678,7 @@ async function reports({ query, gen }) {
       ),
     ),
     charts.map((c) => c.fig),
+    enquiryReport(enquiries),
     h2(`Expiring within ${expiring.within_days} days`),
     form({
       specs: [{ name: 'within_days', label: 'Days ahead', type: 'number', value: within, width: 'govuk-input--width-4' }],

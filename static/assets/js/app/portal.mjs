@@ -53,6 +53,7 @@ const EVENTS = [
   { value: 'licence.expiring', text: 'Your licence ends in 30 or 7 days' },
   { value: 'programme.changed', text: 'A programme run changed' },
   { value: 'programme.at_risk', text: 'A programme run is at risk: one of its facilitators was suspended or withdrawn' },
+  { value: 'enquiry.received', text: 'A family asked about a place (sent here instead of by email; https only)' },
 ];
 
 const isAdmin = () => session()?.role === 'org_admin';
@@ -64,8 +65,44 @@ function success(title, body) {
 
 // Home: the organisation and its licence ---------------------------------------------------
 
+// "Ask about a place": whether families may send enquiries through the finder, and where they
+// go. An org_admin changes it; others read it.
+function enquirySection(o, etag) {
+  const state = o.enquiries_enabled
+    ? `Families can ask about a place from the finder. Their enquiries are emailed to ${o.enquiry_email}, and the registry keeps no copy.`
+    : 'Families cannot ask about a place from the finder: they see your phone number and email instead.';
+  if (!isAdmin()) {
+    return [h2('Enquiries from families'), p(state)];
+  }
+  return [
+    h2('Enquiries from families'),
+    p(state),
+    form({
+      specs: [
+        { name: 'enquiries_enabled', label: 'Let families ask about a place from the finder', type: 'checkbox', value: o.enquiries_enabled },
+        {
+          name: 'enquiry_email',
+          label: 'Email address for enquiries',
+          hint: 'Read often: families wait for your reply. The registry passes each enquiry on and then deletes it.',
+          type: 'email',
+          value: o.enquiry_email,
+          nullable: true,
+          spellcheck: 'false',
+        },
+      ],
+      submit: 'Save enquiry settings',
+      id: 'enquiry-form',
+      onSubmit: async (v) => {
+        await api(`/v1/organisations/${o.id}`, { method: 'PATCH', body: v, etag });
+        success('Your enquiry settings have been saved');
+        route();
+      },
+    }),
+  ];
+}
+
 async function home({ gen }) {
-  const [o, licences] = await Promise.all([get(`/v1/organisations/${org()}`), getAll(`/v1/organisations/${org()}/licences`)]);
+  const [{ data: o, etag }, licences] = await Promise.all([api(`/v1/organisations/${org()}`), getAll(`/v1/organisations/${org()}/licences`)]);
   if (stale(gen)) return;
   const current = licences[0];
   render(
@@ -78,6 +115,7 @@ async function home({ gen }) {
       ['Email', o.email],
       ['Website', o.website],
     ]),
+    enquirySection(o, etag),
     h2('Licence'),
     current
       ? summaryList([
