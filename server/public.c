@@ -158,14 +158,18 @@
     PUB_RUN_FILTER(SR, DAYS) "))"
 
 /* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
- * earth of the page's sites, nearest first), within WITHIN, their organisation, and their runs
- * shown with the filters SR and DAYS. The page is ordered again after the joins, by the same
- * `<->` (the KNN scan's order; no tie-breaking second key, as before). */
+ * earth of the page's sites, nearest first), within WITHIN, each with its organisation and its
+ * runs shown with the filters SR and DAYS. The site and organisation are read per site of the
+ * page (a LATERAL subquery kept apart by OFFSET 0): the server's prepared statement runs with a
+ * generic plan, which cannot know the limit and would otherwise hash-join the page against every
+ * location. The page is ordered again at the end by the KNN scan's own `<->` (no tie-breaking
+ * second key, as before). */
 #define PUB_PAGE(KNEAREST, WITHIN, SR, DAYS)                                                       \
-    "SELECT round((earth_distance(k.earth, " PUB_POINT                                             \
-    ") / 1000)::numeric, 2) AS distance_km, " PUB_FACE ", " PUB_RUNS(                              \
-        SR, DAYS) " FROM (" KNEAREST ") k JOIN location l ON l.id = "                              \
-                  "k.location_id JOIN organisation o ON o.id = l.organisation_id WHERE " WITHIN    \
+    "SELECT round((earth_distance(k.earth, " PUB_POINT ") / 1000)::numeric, 2) AS distance_km, "   \
+    "x.organisation, x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST ") k CROSS JOIN "    \
+    "LATERAL (SELECT " PUB_FACE ", " PUB_RUNS(                                                     \
+        SR, DAYS) " FROM location l JOIN organisation o ON "                                       \
+                  "o.id = l.organisation_id WHERE l.id = k.location_id OFFSET 0) x WHERE " WITHIN  \
                   " ORDER BY k.earth <-> " PUB_POINT
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
