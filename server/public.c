@@ -28,9 +28,10 @@
  *
  * Why earthdistance and not PostGIS: the search needs only "nearest sites to a point within a
  * radius", which cube/earthdistance (contrib, shipped with PostgreSQL) answers with a GiST index:
- * `<->` walks the index in distance order (KNN) and earth_box narrows it to the radius, about
- * 0.3 ms on 20k sites. PostGIS would add 48 packages and 174 MB for geometry we do not use
- * (LIBRARIES.md 18 and 19).
+ * `<->` walks the index in distance order (KNN). The index is public_site's (migration 0035: the
+ * sites a family may see, kept by triggers, with their earth point stored), so the scan stops at
+ * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
+ * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
  * GET /v1/public/facilitators?name=. Only given_name, family_name, registration_number, status,
