@@ -158,29 +158,40 @@
     "                  AND " PUB_UPCOMING                                                          \
     PUB_RUN_FILTER(SR, DAYS) "))"
 
+/* The great-circle distance in metres of a chord of D metres: earthdistance's sec_to_gc(D)
+ * written out, the same arithmetic in the same order, so the same value as earth_distance()
+ * (which is sec_to_gc(cube_distance(a, b))). sec_to_gc is an SQL function the planner does not
+ * inline (its argument appears three times), so each call ran the SQL function machinery: its two
+ * calls a site (the distance shown, the radius) cost four times the KNN scan itself (issue 19,
+ * bench/README.md). earth() is the constant 6378168 and is inlined. */
+#define PUB_GC(D)                                                                                  \
+    "(CASE WHEN " D " < 0 THEN 0::float8 WHEN " D " / (2 * earth()) > 1 THEN pi() * earth() ELSE " \
+    "2 * earth() * asin(" D " / (2 * earth())) END)"
+
 /* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
- * earth of the page's sites, nearest first), within WITHIN, each with its organisation and its
- * runs shown with the filters SR and DAYS. The site and organisation are read per site of the
- * page (a LATERAL subquery kept apart by OFFSET 0): the server's prepared statement runs with a
- * generic plan, which cannot know the limit and would otherwise hash-join the page against every
- * location. The page is ordered again at the end by the KNN scan's own `<->` (no tie-breaking
- * second key, as before). */
+ * chord, the straight-line distance `<->`, of the page's sites, nearest first), within WITHIN,
+ * each with its organisation and its runs shown with the filters SR and DAYS. The site and
+ * organisation are read per site of the page (a LATERAL subquery kept apart by OFFSET 0): the
+ * server's prepared statement runs with a generic plan, which cannot know the limit and would
+ * otherwise hash-join the page against every location. The page is ordered again at the end by
+ * the KNN scan's own `<->` (no tie-breaking second key, as before). */
 #define PUB_PAGE(KNEAREST, WITHIN, SR, DAYS)                                                       \
-    "SELECT round((earth_distance(k.earth, " PUB_POINT ") / 1000)::numeric, 2) AS distance_km, "   \
-    "x.organisation, x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST ") k CROSS JOIN "    \
-    "LATERAL (SELECT " PUB_FACE ", " PUB_RUNS(                                                     \
-        SR, DAYS) " FROM location l JOIN organisation o ON "                                       \
-                  "o.id = l.organisation_id WHERE l.id = k.location_id OFFSET 0) x WHERE " WITHIN  \
-                  " ORDER BY k.earth <-> " PUB_POINT
+    "SELECT round((" PUB_GC(                                                                       \
+        "k.chord") " / 1000)::numeric, 2) AS distance_km, x.organisation, "                        \
+                   "x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                       \
+                   ") k CROSS JOIN LATERAL (SELECT " PUB_FACE                                      \
+                   ", " PUB_RUNS(SR, DAYS) " FROM location l JOIN organisation o ON o.id = "       \
+                                           "l.organisation_id WHERE l.id = k.location_id OFFSET "  \
+                                           "0) x WHERE " WITHIN " ORDER BY k.chord"
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
 #define PUB_KNN(WHERE, LIMIT)                                                                      \
-    "SELECT ps.location_id, ps.earth FROM public_site ps WHERE" WHERE                              \
+    "SELECT ps.location_id, ps.earth <-> " PUB_POINT " AS chord FROM public_site ps WHERE" WHERE   \
     " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
 
 /* Within $3 metres, great-circle. */
-#define PUB_WITHIN_3 "earth_distance(k.earth, " PUB_POINT ") <= $3::float8"
+#define PUB_WITHIN_3 PUB_GC("k.chord") " <= $3::float8"
 
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
