@@ -25,31 +25,31 @@ CREATE TABLE public_site (
 CREATE INDEX public_site_earth_idx ON public_site USING gist (earth);
 CREATE INDEX public_site_org_idx ON public_site (organisation_id);
 
--- Brings public_site up to date for the sites of the organisations `orgs` and the sites `locs`
--- (either may be NULL): removes those no longer visible, adds or corrects the others. Rows that
--- already hold the right values are left alone (no dead tuples for an unrelated edit).
-CREATE FUNCTION public_site_sync(orgs uuid[], locs uuid[]) RETURNS void
+-- The rows public_site should hold (the rule above, but for today's date): what the organisation
+-- and licence triggers and the initial fill read. The site trigger applies the same rule to the
+-- rows of its statement's transition table.
+CREATE VIEW public_site_want AS
+SELECT l.id AS location_id, l.organisation_id, registry_earth(l.latitude, l.longitude) AS earth,
+       li.valid_from AS licensed_from, li.valid_until AS licensed_until
+FROM location l
+JOIN organisation o ON o.id = l.organisation_id
+JOIN licence li ON li.organisation_id = o.id AND li.status = 'active'
+WHERE l.active AND l.public AND l.archived_at IS NULL AND l.kind NOT IN ('prison', 'school')
+  AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND o.archived_at IS NULL;
+
+-- Brings public_site up to date for the sites of organisation `org`: removes those no longer
+-- visible, adds or corrects the others. Rows that already hold the right values are left alone
+-- (no dead tuples, no index churn, for an unrelated edit).
+CREATE FUNCTION public_site_sync_org(org uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM public_site p
-    WHERE (p.organisation_id = ANY (orgs) OR p.location_id = ANY (locs))
-      AND NOT EXISTS (
-          SELECT 1 FROM location l
-          JOIN organisation o ON o.id = l.organisation_id
-          JOIN licence li ON li.organisation_id = o.id AND li.status = 'active'
-          WHERE l.id = p.location_id AND l.active AND l.public AND l.archived_at IS NULL
-            AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL
-            AND l.longitude IS NOT NULL AND o.archived_at IS NULL);
+    WHERE p.organisation_id = org
+      AND NOT EXISTS (SELECT 1 FROM public_site_want w WHERE w.location_id = p.location_id);
     INSERT INTO public_site AS p (location_id, organisation_id, earth, licensed_from,
                                   licensed_until)
-    SELECT l.id, l.organisation_id, registry_earth(l.latitude, l.longitude), li.valid_from,
-           li.valid_until
-    FROM location l
-    JOIN organisation o ON o.id = l.organisation_id
-    JOIN licence li ON li.organisation_id = o.id AND li.status = 'active'
-    WHERE (l.organisation_id = ANY (orgs) OR l.id = ANY (locs))
-      AND l.active AND l.public AND l.archived_at IS NULL AND l.kind NOT IN ('prison', 'school')
-      AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND o.archived_at IS NULL
+    SELECT w.location_id, w.organisation_id, w.earth, w.licensed_from, w.licensed_until
+    FROM public_site_want w WHERE w.organisation_id = org
     ON CONFLICT (location_id) DO UPDATE
         SET organisation_id = EXCLUDED.organisation_id, earth = EXCLUDED.earth,
             licensed_from = EXCLUDED.licensed_from, licensed_until = EXCLUDED.licensed_until
@@ -59,12 +59,36 @@ BEGIN
 END
 $$;
 
--- Sites: once per statement, for every row it wrote (a bulk load is one pass). A deleted site
--- goes with its row (ON DELETE CASCADE above).
+-- Sites: once per statement, for the rows it wrote, read from the statement's transition table
+-- (a bulk load of 180,000 sites is one join, not one pass per site). A deleted site goes with its
+-- row (ON DELETE CASCADE above).
 CREATE FUNCTION public_site_location_trg() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM public_site_sync(NULL, (SELECT array_agg(id) FROM new_rows));
+    DELETE FROM public_site p
+    USING new_rows l
+    WHERE p.location_id = l.id
+      AND NOT (l.active AND l.public AND l.archived_at IS NULL
+               AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL
+               AND l.longitude IS NOT NULL
+               AND EXISTS (SELECT 1 FROM organisation o
+                           JOIN licence li ON li.organisation_id = o.id AND li.status = 'active'
+                           WHERE o.id = l.organisation_id AND o.archived_at IS NULL));
+    INSERT INTO public_site AS p (location_id, organisation_id, earth, licensed_from,
+                                  licensed_until)
+    SELECT l.id, l.organisation_id, registry_earth(l.latitude, l.longitude), li.valid_from,
+           li.valid_until
+    FROM new_rows l
+    JOIN organisation o ON o.id = l.organisation_id
+    JOIN licence li ON li.organisation_id = o.id AND li.status = 'active'
+    WHERE l.active AND l.public AND l.archived_at IS NULL AND l.kind NOT IN ('prison', 'school')
+      AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND o.archived_at IS NULL
+    ON CONFLICT (location_id) DO UPDATE
+        SET organisation_id = EXCLUDED.organisation_id, earth = EXCLUDED.earth,
+            licensed_from = EXCLUDED.licensed_from, licensed_until = EXCLUDED.licensed_until
+        WHERE (p.organisation_id, p.earth, p.licensed_from, p.licensed_until)
+              IS DISTINCT FROM (EXCLUDED.organisation_id, EXCLUDED.earth, EXCLUDED.licensed_from,
+                                EXCLUDED.licensed_until);
     RETURN NULL;
 END
 $$;
@@ -79,7 +103,7 @@ CREATE TRIGGER public_site_location_upd AFTER UPDATE ON location
 CREATE FUNCTION public_site_organisation_trg() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM public_site_sync(ARRAY[NEW.id], NULL);
+    PERFORM public_site_sync_org(NEW.id);
     RETURN NULL;
 END
 $$;
@@ -92,12 +116,15 @@ CREATE TRIGGER public_site_organisation AFTER UPDATE OF archived_at ON organisat
 CREATE FUNCTION public_site_licence_trg() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM public_site_sync(ARRAY[OLD.organisation_id], NULL);
-    ELSIF TG_OP = 'INSERT' THEN
-        PERFORM public_site_sync(ARRAY[NEW.organisation_id], NULL);
+    IF TG_OP = 'INSERT' THEN
+        PERFORM public_site_sync_org(NEW.organisation_id);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM public_site_sync_org(OLD.organisation_id);
     ELSE
-        PERFORM public_site_sync(ARRAY[OLD.organisation_id, NEW.organisation_id], NULL);
+        PERFORM public_site_sync_org(OLD.organisation_id);
+        IF NEW.organisation_id <> OLD.organisation_id THEN
+            PERFORM public_site_sync_org(NEW.organisation_id);
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -109,5 +136,6 @@ CREATE TRIGGER public_site_licence_upd
     FOR EACH ROW EXECUTE FUNCTION public_site_licence_trg();
 
 -- The sites visible now.
-SELECT public_site_sync((SELECT array_agg(id) FROM organisation), NULL);
+INSERT INTO public_site (location_id, organisation_id, earth, licensed_from, licensed_until)
+SELECT location_id, organisation_id, earth, licensed_from, licensed_until FROM public_site_want;
 ANALYZE public_site;
