@@ -1,6 +1,7 @@
 /* dump_stmts: prints the server's prepared statements (name TAB sql, one a line) straight from
  * the statement tables compiled into registry_core, so the pgbench ceiling runs the very SQL the
- * routes run (impact_stmts: the delivery report). Built by bench/run against bench/.build/libregistry_core.a. */
+ * routes run (impact_stmts: the delivery report and the public figures; openreferral_stmts:
+ * the Open Referral feed). Built by bench/run against bench/.build/libregistry_core.a. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "registry/facilitators.h"
 #include "registry/health.h"
 #include "registry/impact.h"
+#include "registry/openreferral.h"
 #include "registry/organisations.h"
 #include "registry/postcodes.h"
 #include "registry/public.h"
@@ -35,5 +37,6 @@ main(void)
     dump(organisations_stmts);
     dump(health_stmts);
     dump(impact_stmts);
+    dump(openreferral_stmts);
     return 0;
 }

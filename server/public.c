@@ -30,9 +30,10 @@
  *
  * Why earthdistance and not PostGIS: the search needs only "nearest sites to a point within a
  * radius", which cube/earthdistance (contrib, shipped with PostgreSQL) answers with a GiST index:
- * `<->` walks the index in distance order (KNN) and earth_box narrows it to the radius, about
- * 0.3 ms on 20k sites. PostGIS would add 48 packages and 174 MB for geometry we do not use
- * (LIBRARIES.md 18 and 19).
+ * `<->` walks the index in distance order (KNN). The index is public_site's (migration 0035: the
+ * sites a family may see, kept by triggers, with their earth point stored), so the scan stops at
+ * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
+ * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
  * GET /v1/public/facilitators?name=. Only given_name, family_name, registration_number, status,
@@ -91,27 +92,6 @@
     " AND (" DAYS "::int IS NULL"                                                                  \
     "      OR r.starts_on BETWEEN registry_today() AND registry_today() + " DAYS "::int)"
 
-/* The sites a family may see, with their organisation's public face. POINT is the search point
- * as an earth value; SR, DAYS and WU (with_upcoming) the filters. */
-#define PUB_SITES(POINT, SR, DAYS, WU)                                                             \
-    "SELECT round((earth_distance(registry_earth(l.latitude, l.longitude), " POINT ")"             \
-    "              / 1000)::numeric, 2) AS distance_km, CASE WHEN o.public_contact THEN "          \
-    "json_build_object('name', o.name, 'phone', o.phone, 'email', o.email, 'website', o.website) " \
-    "ELSE json_build_object('name', o.name) END AS organisation, json_build_object('id', l.id, "   \
-    "'name', l.name, 'address_lines', l.address_lines, 'town', l.town, 'postcode', l.postcode, "   \
-    "'accessibility', l.accessibility, 'takes_enquiries', o.enquiries_enabled AND "                \
-    "o.enquiry_email "                                                                             \
-    "IS NOT NULL) AS site, l.id::text AS _location_id FROM location l JOIN "                       \
-    "organisation o ON o.id = l.organisation_id WHERE l.active AND l.public AND l.archived_at IS " \
-    "NULL AND l.kind NOT IN ('prison', 'school') AND l.latitude IS NOT NULL AND l.longitude IS "   \
-    "NOT NULL AND o.archived_at IS NULL AND coalesce((SELECT true FROM licence li WHERE "          \
-    "li.organisation_id = o.id AND licence_effective_status(li.status, li.valid_until, "           \
-    "registry_today()) = 'active' AND li.valid_from <= registry_today() LIMIT 1), false)"          \
-    "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
-    "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = l.id"                   \
-    "                  AND " PUB_UPCOMING                                                          \
-    PUB_RUN_FILTER(SR, DAYS) "))"
-
 /* The current employer, unless archived; in_training, and withdrawn without ever having been
  * accredited, are not on the register. The employer is read as columns and made an object by
  * fac_row (not json_build_object: parsing JSON text back cost more than the rest of the lookup,
@@ -140,41 +120,111 @@
 /* The search point ($1 latitude, $2 longitude) as an earth value. */
 #define PUB_POINT "registry_earth($1::float8, $2::float8)"
 
-/* Within $3 metres: earth_box uses the GiST index on registry_earth(latitude, longitude) (migration
- * 0003) and over-selects (a cube around the sphere's circle), so earth_distance rechecks. */
-#define PUB_IN_RADIUS                                                                              \
-    "  AND earth_box(" PUB_POINT ", $3::float8) @> registry_earth(l.latitude, l.longitude)"        \
-    "  AND earth_distance(registry_earth(l.latitude, l.longitude), " PUB_POINT ") <= $3::float8"
+/* A site's organisation and the site itself as the answer shows them; L is the location, O its
+ * organisation. */
+#define PUB_FACE                                                                                   \
+    "CASE WHEN o.public_contact THEN json_build_object('name', o.name, 'phone', o.phone, "         \
+    "'email', "                                                                                    \
+    "o.email, 'website', o.website) ELSE json_build_object('name', o.name) END AS organisation, "  \
+    "json_build_object('id', l.id, 'name', l.name, 'address_lines', l.address_lines, 'town', "     \
+    "l.town, 'postcode', l.postcode, 'accessibility', l.accessibility, 'takes_enquiries', "        \
+    "o.enquiries_enabled AND o.enquiry_email IS NOT NULL) AS site, "                               \
+    "l.id::text AS _location_id"
 
-/* The licence check is a scalar subquery, not EXISTS: as a semi-join the planner misjudged it as
- * nearly empty and drove the search from the licences, scanning the location index once per
- * licensed organisation (bench/README.md: 22x slower at 20,000 sites). As a subquery it is
- * checked per candidate site, taken nearest first from the GiST index.
+/* A run is never advertised as taking referrals while it is at risk. This is
+ * `programme_at_risk(r.id) = '[]'` (migration 0010) written out: a run shown here is planned,
+ * recruiting or running, so it is at risk when it has not ended and one of its facilitators is
+ * suspended or withdrawn. Written inline because the function (an aggregate, so never inlined)
+ * is planned anew in every query that calls it: it cost more than the rest of the search
+ * (bench/README.md, issue 19). */
+#define PUB_ACCEPTING                                                                              \
+    "r.accepting_referrals AND NOT (r.ends_on >= registry_today() AND EXISTS (SELECT 1 FROM "      \
+    "programme_facilitator pf JOIN facilitator f ON f.id = pf.facilitator_id WHERE pf.run_id = "   \
+    "r.id AND f.status IN ('suspended', 'withdrawn')))"
+
+/* The upcoming runs of site l as a JSON array in the order the answer lists them, with the run
+ * filters SR and DAYS: fetched with the page, in the same statement. */
+#define PUB_RUNS(SR, DAYS)                                                                         \
+    "(SELECT coalesce(json_agg(json_build_object('id', r.id, 'status', r.status, 'started', "      \
+    "r.starts_on <= registry_today(), 'starts_on', r.starts_on, 'variant', r.variant, "            \
+    "'weekday', r.weekday, 'start_time', to_char(r.start_time, 'HH24:MI'), 'places_left', "        \
+    "greatest(r.capacity_families - r.families_enrolled, 0), 'capacity_families', "                \
+    "r.capacity_families, 'accepting_referrals', " PUB_ACCEPTING ", 'self_referral_allowed', "     \
+    "r.self_referral_allowed) ORDER BY r.starts_on, r.start_time NULLS LAST, r.id), '[]') FROM "   \
+    "programme_run r WHERE r.location_id = l.id AND " PUB_UPCOMING                                 \
+    PUB_RUN_FILTER(SR, DAYS) ") AS upcoming_runs"
+
+/* The sites a family may see are the rows of public_site (migration 0035, kept by triggers)
+ * whose licence covers today. With run filters (SR, DAYS, WU as in PUB_RUN_FILTER) a site is
+ * kept only when one of its upcoming runs passes them. */
+#define PUB_VISIBLE(SR, DAYS, WU)                                                                  \
+    " ps.licensed_from <= registry_today() AND ps.licensed_until >= registry_today()"              \
+    "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
+    "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = ps.location_id"         \
+    "                  AND " PUB_UPCOMING                                                          \
+    PUB_RUN_FILTER(SR, DAYS) "))"
+
+/* The great-circle distance in metres of a chord of D metres: earthdistance's sec_to_gc(D)
+ * written out, the same arithmetic in the same order, so the same value as earth_distance()
+ * (which is sec_to_gc(cube_distance(a, b))). sec_to_gc is an SQL function the planner does not
+ * inline (its argument appears three times), so each call ran the SQL function machinery: its two
+ * calls a site (the distance shown, the radius) cost four times the KNN scan itself (issue 19,
+ * bench/README.md). earth() is the constant 6378168 and is inlined. */
+#define PUB_GC(D)                                                                                  \
+    "(CASE WHEN " D " < 0 THEN 0::float8 WHEN " D " / (2 * earth()) > 1 THEN pi() * earth() ELSE " \
+    "2 * earth() * asin(" D " / (2 * earth())) END)"
+
+/* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
+ * chord, the straight-line distance `<->`, of the page's sites, nearest first), within WITHIN,
+ * each with its organisation and its runs shown with the filters SR and DAYS. The site and
+ * organisation are read per site of the page (a LATERAL subquery kept apart by OFFSET 0): the
+ * server's prepared statement runs with a generic plan, which cannot know the limit and would
+ * otherwise hash-join the page against every location. The page is ordered again at the end by
+ * the KNN scan's own `<->` (no tie-breaking second key, as before). */
+#define PUB_PAGE(KNEAREST, WITHIN, SR, DAYS)                                                       \
+    "SELECT round((" PUB_GC(                                                                       \
+        "k.chord") " / 1000)::numeric, 2) AS distance_km, x.organisation, "                        \
+                   "x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                       \
+                   ") k CROSS JOIN LATERAL (SELECT " PUB_FACE                                      \
+                   ", " PUB_RUNS(SR, DAYS) " FROM location l JOIN organisation o ON o.id = "       \
+                                           "l.organisation_id WHERE l.id = k.location_id OFFSET "  \
+                                           "0) x WHERE " WITHIN " ORDER BY k.chord"
+
+/* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
+ * stopping at LIMIT. */
+#define PUB_KNN(WHERE, LIMIT)                                                                      \
+    "SELECT ps.location_id, ps.earth <-> " PUB_POINT " AS chord FROM public_site ps WHERE" WHERE   \
+    " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
+
+/* Within $3 metres, great-circle. */
+#define PUB_WITHIN_3 PUB_GC("k.chord") " <= $3::float8"
+
+/* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
+ * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
+ * $4 within the radius", and the scan reads $4 index entries (and the few whose licence does not
+ * cover today) however many sites the radius holds.
  *
- * `<->` in ORDER BY walks the same index nearest first (KNN). No tie-breaking second key: it
- * would stop the index from giving the order; equal distances keep the index's order. */
-#define PUB_NEAREST_FIRST " ORDER BY registry_earth(l.latitude, l.longitude) <-> " PUB_POINT
-
-#define PUB_RUNS_2_3 PUB_RUN_FILTER("$2", "$3")
+ * With run filters most sites may fail them, and the scan would go on past the radius until it
+ * found $4 that pass: so the filtered search also bounds the scan by the radius's box (earth_box
+ * over-selects, a cube around the sphere's circle; the distance rechecks). */
 
 const struct db_stmt public_stmts[] = {
-    /* $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6 starting_within_days,
-     * $7 with_upcoming. */
+    /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
     {"pub_near",
-     PUB_SITES(PUB_POINT, "$5", "$6", "$7") PUB_IN_RADIUS PUB_NEAREST_FIRST " LIMIT $4::int"},
+     PUB_PAGE(
+         PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), "$4::int"), PUB_WITHIN_3, "NULL", "NULL")},
+    /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
+     * starting_within_days, $7 with_upcoming. */
+    {"pub_near_filtered",
+     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") " AND earth_box(" PUB_POINT
+                                                    ", $3::float8) @> ps.earth",
+                      "$4::int"),
+              PUB_WITHIN_3,
+              "$5",
+              "$6")},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
-    {"pub_nearest", PUB_SITES(PUB_POINT, "$3", "$4", "$5") PUB_NEAREST_FIRST " LIMIT 1"},
-    /* The upcoming runs of a page of sites in one query: $1 the sites' ids, $2 self_referral,
-     * $3 starting_within_days. */
-    {"pub_runs",
-     "SELECT r.location_id::text AS _location_id, r.id, r.status, r.starts_on <= registry_today()"
-     " AS started, r.starts_on, r.variant, r.weekday, "
-     "to_char(r.start_time, 'HH24:MI') AS start_time, greatest(r.capacity_families - "
-     "r.families_enrolled, 0) AS places_left, r.capacity_families, r.accepting_referrals AND "
-     "programme_at_risk(r.id) = '[]'::jsonb AS accepting_referrals, r.self_referral_allowed FROM "
-     "programme_run r WHERE r.location_id = ANY ($1::uuid[]) AND " PUB_UPCOMING PUB_RUNS_2_3
-     " ORDER BY r.location_id, r.starts_on, r.start_time NULLS LAST, r.id"},
+    {"pub_nearest", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", "$3", "$4")},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
      * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
@@ -533,79 +583,27 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
 
 /* ---- Rendering --------------------------------------------------------------------------- */
 
-/* Returns a new reference: the sites of `sites` as items, each with its runs from `runs` (rows
- * for other sites are skipped). */
+/* Returns a new reference: the sites of `sites` as items, each with its upcoming_runs (a JSON
+ * column of the same row). */
 static json_t *
-provider_items(const PGresult *sites, const PGresult *runs)
+provider_items(const PGresult *sites)
 {
     json_t *items = json_array();
-    int i, k;
+    int i;
 
     for (i = 0; i < PQntuples(sites); i++) {
-        const char *loc = db_value(sites, i, "_location_id");
-        json_t *item = db_row_to_json(sites, i), *list = json_array();
-
-        for (k = 0; runs != NULL && k < PQntuples(runs); k++) {
-            const char *rl = db_value(runs, k, "_location_id");
-            if (loc != NULL && rl != NULL && strcmp(loc, rl) == 0) {
-                json_array_append_new(list, db_row_to_json(runs, k));
-            }
-        }
-        json_object_set_new(item, "upcoming_runs", list);
-        json_array_append_new(items, item);
+        json_array_append_new(items, db_row_to_json(sites, i));
     }
     return items;
 }
 
-/* Fetches the upcoming runs of every site in `sites` with one query. Returns the result (the
- * caller clears it), which may be a failed one, or NULL when out of memory. */
-static PGresult *
-fetch_runs(struct db_conn *db, const PGresult *sites, const struct search *s)
-{
-    size_t cap = (size_t)PQntuples(sites) * 40 + 3, used = 0;
-    char *ids = malloc(cap);
-    const char *params[3];
-    PGresult *res;
-    int i;
-
-    if (ids == NULL) {
-        return NULL;
-    }
-    ids[used++] = '{';
-    for (i = 0; i < PQntuples(sites); i++) {
-        const char *loc = db_value(sites, i, "_location_id");
-        used += (size_t)snprintf(ids + used, cap - used, "%s%s", i > 0 ? "," : "",
-                                 loc != NULL ? loc : "");
-    }
-    snprintf(ids + used, cap - used, "}");
-    params[0] = ids;
-    params[1] = s->self_referral;
-    params[2] = s->within;
-    res = db_exec(db, "pub_runs", 3, params);
-    free(ids);
-    return res;
-}
-
-/* Runs the runs query for `sites` into *runs. Returns 0, or -1 with `e` set. */
+/* 1 when the search has a run filter: self_referral=true, starting_within_days, or
+ * with_upcoming=true (false is no filter). */
 static int
-runs_of(struct db_conn *db,
-        const PGresult *sites,
-        const struct search *s,
-        PGresult **runs,
-        struct public_error *e)
+has_run_filter(const struct search *s)
 {
-    *runs = fetch_runs(db, sites, s);
-    if (*runs == NULL) {
-        e->fault = PUBLIC_INTERNAL;
-        return -1;
-    }
-    if (!db_ok(*runs)) {
-        PGresult *failed = *runs;
-
-        *runs = NULL;
-        return set_db_error(e, failed);
-    }
-    return 0;
+    return (s->self_referral != NULL && strcmp(s->self_referral, "true") == 0) || s->within != NULL
+           || (s->with_upcoming != NULL && strcmp(s->with_upcoming, "true") == 0);
 }
 
 /* Every provider answer carries the licensing body's central contact (settings.c): the next step
@@ -623,7 +621,7 @@ json_t *
 public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
 {
     struct search s;
-    PGresult *sites = NULL, *runs = NULL, *beyond = NULL, *beyond_runs = NULL;
+    PGresult *sites = NULL, *beyond = NULL;
     json_t *body = NULL, *nearest = NULL;
     const char *params[7];
 
@@ -647,16 +645,15 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     params[4] = s.self_referral;
     params[5] = s.within;
     params[6] = s.with_upcoming;
-    sites = db_exec(db, "pub_near", 7, params);
+    /* One statement answers the page: the sites, their organisations and their runs. */
+    sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
+                               : db_exec(db, "pub_near", 4, params);
     if (!db_ok(sites)) {
         set_db_error(e, sites);
         sites = NULL;
         goto out;
     }
     if (PQntuples(sites) > 0) {
-        if (runs_of(db, sites, &s, &runs, e) != 0) {
-            goto out;
-        }
         nearest = json_null();
     } else {
         /* Nothing within the radius: the nearest site beyond it, with the same filters. */
@@ -668,29 +665,16 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
             beyond = NULL;
             goto out;
         }
-        if (PQntuples(beyond) == 0) {
-            nearest = json_null();
-        } else {
-            json_t *one;
-
-            if (runs_of(db, beyond, &s, &beyond_runs, e) != 0) {
-                goto out;
-            }
-            one = provider_items(beyond, beyond_runs);
-            nearest = json_incref(json_array_get(one, 0));
-            json_decref(one);
-        }
+        nearest = PQntuples(beyond) == 0 ? json_null() : db_row_to_json(beyond, 0);
     }
     body = json_object();
-    json_object_set_new(body, "items", provider_items(sites, runs));
+    json_object_set_new(body, "items", provider_items(sites));
     json_object_set_new(body, "nearest_beyond", nearest);
     nearest = NULL;
     add_central_contact(db, body);
 out:
     json_decref(nearest);
-    PQclear(beyond_runs);
     PQclear(beyond);
-    PQclear(runs);
     PQclear(sites);
     return body;
 }

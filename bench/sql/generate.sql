@@ -215,4 +215,6 @@ CREATE TABLE bench_postcode AS
 SELECT row_number() OVER () AS k, postcode
 FROM (SELECT postcode FROM postcode ORDER BY md5(postcode || :'seed') LIMIT 5000) s;
 
+CREATE UNIQUE INDEX bench_postcode_k_idx ON bench_postcode (k);
+
 ANALYZE;

@@ -32,4 +32,5 @@ WHERE r.status <> 'completed';
 COMMIT;
 ANALYZE location;
 ANALYZE programme_run;
+ANALYZE public_site;
 SELECT count(*) AS locations FROM location;
