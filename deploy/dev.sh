@@ -27,6 +27,7 @@ PACKAGES=(
     valgrind curl ca-certificates clang-format-14
     nginx-light openssl
     chromium fonts-liberation systemd poppler-utils
+    python3 # tests/integration/smtp_sink.py, the SMTP receiver of it.enquiries (stdlib only)
 )
 
 say()

@@ -23,7 +23,6 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,8 @@
 #include "registry/auth.h"
 #include "registry/clock.h"
 #include "registry/codec.h"
+#include "registry/db.h"
+#include "registry/dbreply.h"
 #include "registry/html.h"
 #include "registry/logging.h"
 #include "registry/mail.h"
@@ -45,6 +46,7 @@
 #include "registry/query.h"
 #include "registry/ratelimit.h"
 #include "registry/router.h"
+#include "registry/rowjson.h"
 #include "registry/seal.h"
 #include "registry/settings.h"
 #include "registry/validate.h"
@@ -207,7 +209,7 @@ jstr(json_t *in, const char *key)
 
 /* 1 when `errors` already names `field`. */
 static int
-it_has(json_t *errors, const char *field)
+names_field(json_t *errors, const char *field)
 {
     size_t i;
     json_t *e;
@@ -231,13 +233,14 @@ check_rules(json_t *in, json_t *errors)
     if (jstr(in, "website") != NULL) {
         problem_add_error(errors, "website", "must be left empty");
     }
-    if (jstr(in, "site_id") == NULL && jstr(in, "run_id") == NULL && !it_has(errors, "site_id")) {
+    if (jstr(in, "site_id") == NULL && jstr(in, "run_id") == NULL
+        && !names_field(errors, "site_id")) {
         problem_add_error(errors, "site_id",
                           "is required: the site (or run_id, the group) you "
                           "are asking about");
     }
-    if (jstr(in, "email") == NULL && jstr(in, "phone") == NULL && !it_has(errors, "email")
-        && !it_has(errors, "phone")) {
+    if (jstr(in, "email") == NULL && jstr(in, "phone") == NULL && !names_field(errors, "email")
+        && !names_field(errors, "phone")) {
         problem_add_error(errors, "email",
                           "give an e-mail address or a phone number (phone) for "
                           "the reply");
@@ -251,13 +254,13 @@ check_rules(json_t *in, json_t *errors)
         return;
     }
     if (strcmp(who, "professional") == 0) {
-        if (jstr(in, "organisation") == NULL && !it_has(errors, "organisation")) {
+        if (jstr(in, "organisation") == NULL && !names_field(errors, "organisation")) {
             problem_add_error(errors, "organisation", "is required from a professional");
         }
-        if (jstr(in, "role") == NULL && !it_has(errors, "role")) {
+        if (jstr(in, "role") == NULL && !names_field(errors, "role")) {
             problem_add_error(errors, "role", "is required from a professional");
         }
-    } else if (jstr(in, "relationship") == NULL && !it_has(errors, "relationship")) {
+    } else if (jstr(in, "relationship") == NULL && !names_field(errors, "relationship")) {
         problem_add_error(errors, "relationship",
                           "is required: your relationship to the child or "
                           "children");

@@ -585,6 +585,33 @@ function byYear(rows, key = 'count') {
   return { years, value: (y, pred = () => true) => rows.filter((r) => r.year === y && pred(r)).reduce((n, r) => n + r[key], 0) };
 }
 
+// The central contact families are offered when nothing is near (PUT /v1/settings/central-contact:
+// the whole setting; an empty field is cleared), and the beta banner's feedback address.
+function centralContactForm({ data: c, etag }) {
+  return [
+    h2('Central contact for families'),
+    p('Shown on the start page and by the finder when nothing is near or a site has no phone or email of its own.'),
+    form({
+      specs: [
+        { name: 'name', label: 'Name', hint: 'For example, the family counsellors', value: c.name },
+        { name: 'phone', label: 'Phone (optional)', type: 'tel', value: c.phone, width: 'govuk-input--width-20', nullable: true },
+        { name: 'email', label: 'Email (optional)', type: 'email', value: c.email, nullable: true, spellcheck: 'false' },
+        { name: 'web_chat_url', label: 'Web chat link (optional)', type: 'url', value: c.web_chat_url, nullable: true },
+        { name: 'opening_hours', label: 'Opening hours (optional)', value: c.opening_hours, nullable: true },
+        { name: 'feedback_email', label: 'Feedback address for the beta banner (optional)', type: 'email', value: c.feedback_email, nullable: true, spellcheck: 'false' },
+      ],
+      submit: 'Save central contact',
+      variant: 'secondary',
+      id: 'central-contact-form',
+      onSubmit: async (v) => {
+        await api('/v1/settings/central-contact', { method: 'PUT', body: v, etag });
+        success('The central contact has been saved');
+        route();
+      },
+    }),
+  ];
+}
+
 // "Ask about a place": counts only (the enquiries are never kept), and the failures to deliver.
 function enquiryReport(r) {
   const failed = r.items.filter((i) => i.result === 'failed');
@@ -609,10 +636,11 @@ function enquiryReport(r) {
 
 async function reports({ query, gen }) {
   const within = /^\d+$/.test(query.within_days ?? '') ? query.within_days : '60';
-  const [summary, expiring, enquiries] = await Promise.all([
+  const [summary, expiring, enquiries, contact] = await Promise.all([
     get('/v1/reports/summary'),
     get('/v1/reports/expiring', { within_days: within }),
     get('/v1/reports/enquiries'),
+    api('/v1/settings/central-contact'),
   ]);
   if (stale(gen)) return;
 
@@ -679,6 +707,7 @@ async function reports({ query, gen }) {
     ),
     charts.map((c) => c.fig),
     enquiryReport(enquiries),
+    centralContactForm(contact),
     h2(`Expiring within ${expiring.within_days} days`),
     form({
       specs: [{ name: 'within_days', label: 'Days ahead', type: 'number', value: within, width: 'govuk-input--width-4' }],
