@@ -603,6 +603,34 @@ test_cork_found_by_town(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "runs"), "items")), 0);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
+    /* An organisation serves a county, and a commissioner for Cork sees Cork's runs only. */
+    {
+        char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;
+
+        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", &r,
+                  "/v1/organisations/%s", org);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        free(etag);
+        etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org);
+        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-XX\"]}", &r,
+                  "/v1/organisations/%s", org);
+        it_assert_field_error(&r, "serves_areas");
+        it_resp_free(&r);
+        free(etag);
+        free(it_post_created(f->s, f->admin,
+                             "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
+                             "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}",
+                             NULL, "/v1/users"));
+        token = it_login(f->s, "cork@commissioner.example", PASSWORD);
+        it_get(f->s, "/v1/reports/delivery", token, &r);
+        it_assert_status(&r, 200);
+        items = json_object_get(json_object_get(r.json, "runs"), "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(it_jstr(json_array_get(items, 0), "site_name"), "Site in Cork");
+        it_resp_free(&r);
+        free(token);
+    }
     /* The counties with sites are among the areas a report is chosen for. */
     it_get(f->s, "/v1/local-authorities", f->admin, &r);
     it_assert_status(&r, 200);
