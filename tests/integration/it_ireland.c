@@ -603,6 +603,15 @@ test_cork_found_by_town(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "runs"), "items")), 0);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
+    /* The runs list filters by county too. */
+    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-CO&organisation_id=%s", org);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-KY&organisation_id=%s", org);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
     /* An organisation serves a county, and a commissioner for Cork sees Cork's runs only. */
     {
         char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;
