@@ -18,7 +18,8 @@
  * - GeoNames: feature class P (populated places), except historical, abandoned and destroyed
  *   ones (PPLH, PPLQ, PPLW, PPLCH), of country IE; `size` its population; the area its province
  *   (admin1 code C, L, M, U; GeoNames' admin2 codes are not county names).
- * A row whose name is not text of 1 to 200 characters is invalid; one without usable coordinates
+ * Names not in UTF-8 are read as ISO-8859-1. A row whose name is not text of 1 to 200 characters
+ * is invalid; one without usable coordinates
  * within the map (as postcodes) is unlocated; a CSV record with the wrong number of fields is
  * malformed. Invalid and malformed rows past the garbage threshold of postcodes.h fail the
  * import. */
@@ -268,6 +269,37 @@ copy_place(struct postcodes_import *im,
     return 0;
 }
 
+#define PLACES_TEXT_BYTES 800 /* bytes of a name or area worth converting (200 characters) */
+
+/* `s` as UTF-8 in `out` (at least 2 * PLACES_TEXT_BYTES + 1 bytes): as it is when it is UTF-8,
+ * else read as ISO-8859-1 (a file saved by a spreadsheet as plain "CSV": "Ynys M\xf4n"). Returns
+ * `s` or `out`, or NULL when it is neither (C1 controls) or too long. */
+static const char *
+as_utf8(const char *s, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = out;
+
+    if (validate_utf8_len(s) >= 0) {
+        return s;
+    }
+    if (strlen(s) > PLACES_TEXT_BYTES) {
+        return NULL;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < 0x80) {
+            *o++ = (char)*p;
+        } else if (*p < 0xa0) {
+            return NULL;
+        } else {
+            *o++ = (char)(0xc0 | (*p >> 6));
+            *o++ = (char)(0x80 | (*p & 0x3f));
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* Counts of an import beyond postcodes_import's: rows that are not a town (another kind of
  * place, or another country). */
 struct places_counts {
@@ -301,6 +333,7 @@ place_row(struct postcodes_import *im,
           enum places_format fmt,
           const struct ipn_columns *cols)
 {
+    char name_buf[2 * PLACES_TEXT_BYTES + 1], area_buf[2 * PLACES_TEXT_BYTES + 1];
     const char *name, *area = NULL, *country, *lat, *lon, *pop = NULL;
     double dlat, dlon, dpop = 0;
     long long size = 0;
@@ -349,9 +382,13 @@ place_row(struct postcodes_import *im,
         pop = postcodes_csv_field(csv, 14);
         country = "IE";
     }
-    if (!validate_text(name + strspn(name, " "), 1, 200) || strspn(name, " ") == strlen(name)) {
+    if ((name = as_utf8(name, name_buf)) == NULL || !validate_text(name + strspn(name, " "), 1, 200)
+        || strspn(name, " ") == strlen(name)) {
         im->invalid++;
         return 0;
+    }
+    if (area != NULL) {
+        area = as_utf8(area, area_buf); /* NULL (no area) when it is neither */
     }
     if (parse_number(lat, &dlat) != 0 || parse_number(lon, &dlon) != 0 || !(dlat >= LAT_MIN)
         || !(dlat <= LAT_MAX) || !(dlon >= LON_MIN) || !(dlon <= LON_MAX)) {

@@ -102,8 +102,9 @@ write_ipn(struct it_server *s)
     ipn_row(f, "Newport", "LOC", "Telford and Wrekin", "52.769100", "-2.378700");
     ipn_row(f, "Newport Pagnell", "BUASD", "Milton Keynes", "52.087000", "-0.722000");
     ipn_row(f, "Bristol", "BUA", "Bristol, City of", "51.454500", "-2.587900");
-    ipn_row(f, "Nowhere", "LOC", "Medway", "99.999999", "0.000000"); /* unlocated */
-    fputs("99,IPN0000099,Broken,Broken,0,LOC\r\n", f);               /* a bad line */
+    ipn_row(f, "Nowhere", "LOC", "Medway", "99.999999", "0.000000");                /* unlocated */
+    ipn_row(f, "Ynys M\xf4n", "LOC", "Isle of Anglesey", "53.280000", "-4.350000"); /* Latin-1 */
+    fputs("99,IPN0000099,Broken,Broken,0,LOC\r\n", f);                              /* a bad line */
     fclose(f);
     return path;
 }
@@ -203,10 +204,10 @@ test_import_both_formats(void **state)
 {
     static const char *const ipn_summary[] = {
         "(ONS Index of Place Names, country GB)",
-        "rows read: 10\n",
-        "loaded: 7\n",
+        "rows read: 11\n",
+        "loaded: 8\n",
         "skipped: 3 (not a town 1, unlocated 1, invalid 0, malformed 1)",
-        "places now: GB 7, IE 0",
+        "places now: GB 8, IE 0",
         NULL,
     };
     static const char *const geo_summary[] = {
@@ -214,10 +215,10 @@ test_import_both_formats(void **state)
         "rows read: 7\n",
         "loaded: 4\n",
         "skipped: 3 (not a town 2, unlocated 0, invalid 0, malformed 1)",
-        "places now: GB 7, IE 4",
+        "places now: GB 8, IE 4",
         NULL,
     };
-    static const char *const again_summary[] = {"loaded: 7\n", "places now: GB 7, IE 4", NULL};
+    static const char *const again_summary[] = {"loaded: 8\n", "places now: GB 8, IE 4", NULL};
     struct fx *f = *state;
     char *ipn = write_ipn(f->s), *geo = write_geonames(f->s);
 
@@ -238,7 +239,9 @@ test_import_both_formats(void **state)
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE name LIKE '%Abbey%'"), 0);
     /* Importing GB again replaces GB's places and keeps Ireland's. */
     import_ok(f->s, ipn, again_summary);
-    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'GB'"), 7);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'GB'"), 8);
+    /* A name in ISO-8859-1 is loaded as UTF-8. */
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE name = 'Ynys Môn'"), 1);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'IE'"), 4);
     /* The index the search uses came with the swap. */
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM pg_indexes WHERE tablename = 'place'"
@@ -506,6 +509,10 @@ test_place_search(void **state)
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
     providers(f, "place=D%C3%9AN%20LAOG", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_array(json_object_get(r.json, "items")));
+    it_resp_free(&r);
+    providers(f, "place=ynys%20mon", &r);
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
