@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -438,21 +439,44 @@ stream_places(struct postcodes_import *im,
     return 0;
 }
 
-/* Reopens `f` from its start as a GeoNames dump (tab-separated, quotes plain). 0, or -1. */
+/* 1 when the first line of the file at `path` holds a tab (a GeoNames dump), else 0 (also when
+ * it cannot be read: postcodes_import_open then says why). */
 static int
-reopen_tabbed(struct postcodes_import *im, FILE *f, struct postcodes_csv *csv, const char *path)
+first_line_tabbed(const char *path)
 {
-    postcodes_csv_cleanup(csv);
-    if (fseek(f, 0, SEEK_SET) != 0) {
-        postcodes_import_fail(im, "cannot read %s from its start: %s", path, strerror(errno));
+    FILE *f = fopen(path, "rb");
+    int ch, n = 0, tab = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (n++ < POSTCODES_RECORD_MAX && (ch = getc(f)) != EOF && ch != '\n' && !tab) {
+        tab = ch == '\t';
+    }
+    fclose(f);
+    return tab;
+}
+
+/* Opens the GeoNames dump at `path` into *f and *csv: tab-separated, quotes plain, no header.
+ * 0, or -1 (error set, nothing left to release). */
+static int
+open_tabbed(struct postcodes_import *im, const char *path, FILE **f, struct postcodes_csv *csv)
+{
+    struct stat sb;
+
+    if ((*f = fopen(path, "rb")) == NULL) {
+        postcodes_import_fail(im, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    if (postcodes_csv_init(csv, f) != 0) {
+    if (postcodes_csv_init(csv, *f) != 0) {
         postcodes_import_fail(im, "out of memory");
+        fclose(*f);
+        *f = NULL;
         return -1;
     }
     csv->sep = '\t';
     csv->plain = 1;
+    im->size = fstat(fileno(*f), &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
     return 0;
 }
 
@@ -489,24 +513,18 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     if (progress != NULL && isatty(fileno(progress))) {
         im.progress = progress;
     }
-    if (postcodes_import_open(&im, path, "the ONS Index of Place Names CSV or GeoNames IE.txt", &f,
-                              &csv)
-        != 0) {
+    /* A GeoNames line holds tabs, an IPN header none: told by the first line. */
+    fmt = first_line_tabbed(path) ? PLACES_GEONAMES : PLACES_IPN;
+    if (fmt == PLACES_GEONAMES ? open_tabbed(&im, path, &f, &csv)
+                               : postcodes_import_open(&im, path,
+                                                       "the ONS Index of Place Names CSV or "
+                                                       "GeoNames IE.txt",
+                                                       &f, &csv)) {
         goto out;
     }
     csv_ready = 1;
-    /* A GeoNames line holds tabs and no comma-separated header: told by its first line. */
-    if (strchr(postcodes_csv_field(&csv, 0), '\t') != NULL) {
-        fmt = PLACES_GEONAMES;
-        if (reopen_tabbed(&im, f, &csv, path) != 0) {
-            csv_ready = 0;
-            goto out;
-        }
-    } else {
-        fmt = PLACES_IPN;
-        if (ipn_columns_find(&im, &csv, &cols, path) != 0) {
-            goto out;
-        }
+    if (fmt == PLACES_IPN && ipn_columns_find(&im, &csv, &cols, path) != 0) {
+        goto out;
     }
     country = fmt == PLACES_IPN ? "GB" : "IE";
     keep = fmt == PLACES_IPN ? "INSERT INTO place_new (" PLACES_COPIED ") SELECT " PLACES_COPIED

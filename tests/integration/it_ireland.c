@@ -116,8 +116,9 @@ write_geonames(struct it_server *s)
     FILE *f = fopen(path, "wb");
 
     assert_non_null(f);
-    geo_row(f, "2965140", "Cork", "Corcaigh,Cork City", "51.89797", "-8.47061", "P", "PPLA2", "M",
-            "190384");
+    /* A quote in the first line: plain text in a tab-separated dump, not CSV quoting. */
+    geo_row(f, "2965140", "Cork", "\"Corcaigh\",Cork City", "51.89797", "-8.47061", "P", "PPLA2",
+            "M", "190384");
     geo_row(f, "2961945", "Newport", "Baile Uí Fhiacháin", "53.88333", "-9.54583", "P", "PPL", "C",
             "600");
     geo_row(f, "2964574", "Dublin", "Baile Átha Cliath", "53.33306", "-6.24889", "P", "PPLC", "L",
