@@ -87,12 +87,13 @@ const struct db_stmt organisations_stmts[] = {
      "UPDATE refresh_token SET revoked_at = now() WHERE revoked_at IS NULL AND user_id IN "
      "(SELECT id FROM app_user WHERE organisation_id = $1::uuid)"},
     {"org_delete", "DELETE FROM organisation WHERE id = $1::uuid"},
-    /* $1 local authority codes (a JSON array): those not in local_authority, in the order given,
-     * or NULL. */
+    /* $1 local authority codes (a JSON array): those not in local_authority (nor Irish counties,
+     * migration 0020), in the order given, or NULL. */
     {"org_areas_unknown",
      "SELECT string_agg(u.code, ', ' ORDER BY u.n) AS unknown"
      " FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS u(code, n)"
-     " WHERE NOT EXISTS (SELECT 1 FROM local_authority a WHERE a.code = u.code)"},
+     " WHERE NOT EXISTS (SELECT 1 FROM local_authority a WHERE a.code = u.code)"
+     "   AND NOT EXISTS (SELECT 1 FROM irish_county c WHERE c.code = u.code)"},
     {NULL, NULL},
 };
 

@@ -18,7 +18,8 @@
  * - GeoNames: feature class P (populated places), except historical, abandoned and destroyed
  *   ones (PPLH, PPLQ, PPLW, PPLCH), of country IE; `size` its population; the area its province
  *   (admin1 code C, L, M, U; GeoNames' admin2 codes are not county names).
- * A row whose name is not text of 1 to 200 characters is invalid; one without usable coordinates
+ * Names not in UTF-8 are read as ISO-8859-1. A row whose name is not text of 1 to 200 characters
+ * is invalid; one without usable coordinates
  * within the map (as postcodes) is unlocated; a CSV record with the wrong number of fields is
  * malformed. Invalid and malformed rows past the garbage threshold of postcodes.h fail the
  * import. */
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -268,6 +270,37 @@ copy_place(struct postcodes_import *im,
     return 0;
 }
 
+#define PLACES_TEXT_BYTES 800 /* bytes of a name or area worth converting (200 characters) */
+
+/* `s` as UTF-8 in `out` (at least 2 * PLACES_TEXT_BYTES + 1 bytes): as it is when it is UTF-8,
+ * else read as ISO-8859-1 (a file saved by a spreadsheet as plain "CSV": "Ynys M\xf4n"). Returns
+ * `s` or `out`, or NULL when it is neither (C1 controls) or too long. */
+static const char *
+as_utf8(const char *s, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = out;
+
+    if (validate_utf8_len(s) >= 0) {
+        return s;
+    }
+    if (strlen(s) > PLACES_TEXT_BYTES) {
+        return NULL;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < 0x80) {
+            *o++ = (char)*p;
+        } else if (*p < 0xa0) {
+            return NULL;
+        } else {
+            *o++ = (char)(0xc0 | (*p >> 6));
+            *o++ = (char)(0x80 | (*p & 0x3f));
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* Counts of an import beyond postcodes_import's: rows that are not a town (another kind of
  * place, or another country). */
 struct places_counts {
@@ -301,6 +334,7 @@ place_row(struct postcodes_import *im,
           enum places_format fmt,
           const struct ipn_columns *cols)
 {
+    char name_buf[2 * PLACES_TEXT_BYTES + 1], area_buf[2 * PLACES_TEXT_BYTES + 1];
     const char *name, *area = NULL, *country, *lat, *lon, *pop = NULL;
     double dlat, dlon, dpop = 0;
     long long size = 0;
@@ -349,9 +383,13 @@ place_row(struct postcodes_import *im,
         pop = postcodes_csv_field(csv, 14);
         country = "IE";
     }
-    if (!validate_text(name + strspn(name, " "), 1, 200) || strspn(name, " ") == strlen(name)) {
+    if ((name = as_utf8(name, name_buf)) == NULL || !validate_text(name + strspn(name, " "), 1, 200)
+        || strspn(name, " ") == strlen(name)) {
         im->invalid++;
         return 0;
+    }
+    if (area != NULL) {
+        area = as_utf8(area, area_buf); /* NULL (no area) when it is neither */
     }
     if (parse_number(lat, &dlat) != 0 || parse_number(lon, &dlon) != 0 || !(dlat >= LAT_MIN)
         || !(dlat <= LAT_MAX) || !(dlon >= LON_MIN) || !(dlon <= LON_MAX)) {
@@ -401,21 +439,44 @@ stream_places(struct postcodes_import *im,
     return 0;
 }
 
-/* Reopens `f` from its start as a GeoNames dump (tab-separated, quotes plain). 0, or -1. */
+/* 1 when the first line of the file at `path` holds a tab (a GeoNames dump), else 0 (also when
+ * it cannot be read: postcodes_import_open then says why). */
 static int
-reopen_tabbed(struct postcodes_import *im, FILE *f, struct postcodes_csv *csv, const char *path)
+first_line_tabbed(const char *path)
 {
-    postcodes_csv_cleanup(csv);
-    if (fseek(f, 0, SEEK_SET) != 0) {
-        postcodes_import_fail(im, "cannot read %s from its start: %s", path, strerror(errno));
+    FILE *f = fopen(path, "rb");
+    int ch, n = 0, tab = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    while (n++ < POSTCODES_RECORD_MAX && (ch = getc(f)) != EOF && ch != '\n' && !tab) {
+        tab = ch == '\t';
+    }
+    fclose(f);
+    return tab;
+}
+
+/* Opens the GeoNames dump at `path` into *f and *csv: tab-separated, quotes plain, no header.
+ * 0, or -1 (error set, nothing left to release). */
+static int
+open_tabbed(struct postcodes_import *im, const char *path, FILE **f, struct postcodes_csv *csv)
+{
+    struct stat sb;
+
+    if ((*f = fopen(path, "rb")) == NULL) {
+        postcodes_import_fail(im, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    if (postcodes_csv_init(csv, f) != 0) {
+    if (postcodes_csv_init(csv, *f) != 0) {
         postcodes_import_fail(im, "out of memory");
+        fclose(*f);
+        *f = NULL;
         return -1;
     }
     csv->sep = '\t';
     csv->plain = 1;
+    im->size = fstat(fileno(*f), &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
     return 0;
 }
 
@@ -452,24 +513,18 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     if (progress != NULL && isatty(fileno(progress))) {
         im.progress = progress;
     }
-    if (postcodes_import_open(&im, path, "the ONS Index of Place Names CSV or GeoNames IE.txt", &f,
-                              &csv)
-        != 0) {
+    /* A GeoNames line holds tabs, an IPN header none: told by the first line. */
+    fmt = first_line_tabbed(path) ? PLACES_GEONAMES : PLACES_IPN;
+    if (fmt == PLACES_GEONAMES ? open_tabbed(&im, path, &f, &csv)
+                               : postcodes_import_open(&im, path,
+                                                       "the ONS Index of Place Names CSV or "
+                                                       "GeoNames IE.txt",
+                                                       &f, &csv)) {
         goto out;
     }
     csv_ready = 1;
-    /* A GeoNames line holds tabs and no comma-separated header: told by its first line. */
-    if (strchr(postcodes_csv_field(&csv, 0), '\t') != NULL) {
-        fmt = PLACES_GEONAMES;
-        if (reopen_tabbed(&im, f, &csv, path) != 0) {
-            csv_ready = 0;
-            goto out;
-        }
-    } else {
-        fmt = PLACES_IPN;
-        if (ipn_columns_find(&im, &csv, &cols, path) != 0) {
-            goto out;
-        }
+    if (fmt == PLACES_IPN && ipn_columns_find(&im, &csv, &cols, path) != 0) {
+        goto out;
     }
     country = fmt == PLACES_IPN ? "GB" : "IE";
     keep = fmt == PLACES_IPN ? "INSERT INTO place_new (" PLACES_COPIED ") SELECT " PLACES_COPIED

@@ -108,8 +108,8 @@ const struct db_stmt programmes_stmts[] = {
      " AND ($4::text IS NULL OR r.status = $4::text)"
      " AND ($5::date IS NULL OR r.starts_on >= $5::date)"
      " AND ($6::date IS NULL OR r.starts_on <= $6::date)"
-     " AND ($7::text IS NULL OR (SELECT p.oslaua FROM location l JOIN postcode p"
-     "      ON p.postcode = l.postcode WHERE l.id = r.location_id) = $7::text)"
+     " AND ($7::text IS NULL OR (SELECT coalesce(p.oslaua, l.county) FROM location l"
+     "      LEFT JOIN postcode p ON p.postcode = l.postcode WHERE l.id = r.location_id) = $7::text)"
      " AND ($8::date IS NULL OR (r.starts_on, r.id) > ($8::date, $9::uuid))"
      " ORDER BY r.starts_on, r.id LIMIT $10::int"},
     /* The locks the rules are read under (see the file comment). */
@@ -724,7 +724,7 @@ static const struct filter prog_filters[] = {
     {"status", FILTER_ENUM, prog_statuses},
     {"from", FILTER_DATE, NULL},
     {"to", FILTER_DATE, NULL},
-    {"local_authority", FILTER_GSS_CODE, NULL},
+    {"local_authority", FILTER_AREA_CODE, NULL}, /* an Irish site's county too */
     {NULL, 0, NULL},
 };
 

@@ -78,10 +78,11 @@ const struct db_stmt users_stmts[] = {
     {"user_set_password",
      "UPDATE app_user u SET password_hash = $2::text, updated_at = now(), version = u.version + 1"
      " WHERE u.id = $1::uuid AND u.password_hash = $3::text RETURNING " USER_COLUMNS},
-    /* The codes of $1 (a JSON array) that are not local authority districts. */
+    /* The codes of $1 (a JSON array) that are neither local authority districts nor Irish
+     * counties (migration 0020). */
     {"user_areas_unknown",
      "SELECT string_agg(c, ', ') AS unknown FROM jsonb_array_elements_text($1::jsonb) c"
-     " WHERE c NOT IN (SELECT code FROM local_authority)"},
+     " WHERE c NOT IN (SELECT code FROM local_authority UNION ALL SELECT code FROM irish_county)"},
     {NULL, NULL},
 };
 
@@ -293,8 +294,9 @@ email_free_or_problem(struct req *r, const char *email)
     return status;
 }
 
-/* A commissioner's `areas`: required, and only for a commissioner; ONS district codes, each
- * once, each a known local authority. Adds to `errors`, or answers a database failure. */
+/* A commissioner's `areas`: required, and only for a commissioner; ONS district codes (or Irish
+ * counties), each once, each a known local authority (or county). Adds to `errors`, or answers a
+ * database failure. */
 static int
 areas_or_problem(struct req *r, json_t *in, const char *role, json_t *errors)
 {
@@ -318,8 +320,10 @@ areas_or_problem(struct req *r, json_t *in, const char *role, json_t *errors)
     }
     json_array_foreach(areas, i, v)
     {
-        if (!validate_gss_code(json_string_value(v))) {
-            problem_add_error(errors, "areas", "each must be an ONS code such as E06000035");
+        if (!validate_area_code(json_string_value(v))) {
+            problem_add_error(errors, "areas",
+                              "each must be an ONS code such as E06000035, or an Irish county "
+                              "such as IE-CO");
             return 0;
         }
     }

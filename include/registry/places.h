@@ -25,7 +25,8 @@
  *   localities (descnm BUA, BUASD, LOC), country GB, area the local authority district;
  * - the GeoNames country dump (IE.txt: tab-separated, no header, 19 fields): populated places
  *   (feature class P, not historical or abandoned), country IE, area the province.
- * Streamed through COPY into a new table swapped in atomically (as postcodes_import); a file with
+ * Names not in UTF-8 are read as ISO-8859-1. Streamed through COPY into a new table swapped in
+ * atomically (as postcodes_import); a file with
  * too many bad rows, or none usable, leaves the old table. Progress goes to `progress` when it is
  * a terminal; the summary to `out`. Returns 0, or -1 with one line in `err`. */
 int places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err, size_t errlen);

@@ -102,8 +102,9 @@ write_ipn(struct it_server *s)
     ipn_row(f, "Newport", "LOC", "Telford and Wrekin", "52.769100", "-2.378700");
     ipn_row(f, "Newport Pagnell", "BUASD", "Milton Keynes", "52.087000", "-0.722000");
     ipn_row(f, "Bristol", "BUA", "Bristol, City of", "51.454500", "-2.587900");
-    ipn_row(f, "Nowhere", "LOC", "Medway", "99.999999", "0.000000"); /* unlocated */
-    fputs("99,IPN0000099,Broken,Broken,0,LOC\r\n", f);               /* a bad line */
+    ipn_row(f, "Nowhere", "LOC", "Medway", "99.999999", "0.000000");                /* unlocated */
+    ipn_row(f, "Ynys M\xf4n", "LOC", "Isle of Anglesey", "53.280000", "-4.350000"); /* Latin-1 */
+    fputs("99,IPN0000099,Broken,Broken,0,LOC\r\n", f);                              /* a bad line */
     fclose(f);
     return path;
 }
@@ -115,8 +116,9 @@ write_geonames(struct it_server *s)
     FILE *f = fopen(path, "wb");
 
     assert_non_null(f);
-    geo_row(f, "2965140", "Cork", "Corcaigh,Cork City", "51.89797", "-8.47061", "P", "PPLA2", "M",
-            "190384");
+    /* A quote in the first line: plain text in a tab-separated dump, not CSV quoting. */
+    geo_row(f, "2965140", "Cork", "\"Corcaigh\",Cork City", "51.89797", "-8.47061", "P", "PPLA2",
+            "M", "190384");
     geo_row(f, "2961945", "Newport", "Baile Uí Fhiacháin", "53.88333", "-9.54583", "P", "PPL", "C",
             "600");
     geo_row(f, "2964574", "Dublin", "Baile Átha Cliath", "53.33306", "-6.24889", "P", "PPLC", "L",
@@ -203,10 +205,10 @@ test_import_both_formats(void **state)
 {
     static const char *const ipn_summary[] = {
         "(ONS Index of Place Names, country GB)",
-        "rows read: 10\n",
-        "loaded: 7\n",
+        "rows read: 11\n",
+        "loaded: 8\n",
         "skipped: 3 (not a town 1, unlocated 1, invalid 0, malformed 1)",
-        "places now: GB 7, IE 0",
+        "places now: GB 8, IE 0",
         NULL,
     };
     static const char *const geo_summary[] = {
@@ -214,10 +216,10 @@ test_import_both_formats(void **state)
         "rows read: 7\n",
         "loaded: 4\n",
         "skipped: 3 (not a town 2, unlocated 0, invalid 0, malformed 1)",
-        "places now: GB 7, IE 4",
+        "places now: GB 8, IE 4",
         NULL,
     };
-    static const char *const again_summary[] = {"loaded: 7\n", "places now: GB 7, IE 4", NULL};
+    static const char *const again_summary[] = {"loaded: 8\n", "places now: GB 8, IE 4", NULL};
     struct fx *f = *state;
     char *ipn = write_ipn(f->s), *geo = write_geonames(f->s);
 
@@ -238,7 +240,9 @@ test_import_both_formats(void **state)
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE name LIKE '%Abbey%'"), 0);
     /* Importing GB again replaces GB's places and keeps Ireland's. */
     import_ok(f->s, ipn, again_summary);
-    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'GB'"), 7);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'GB'"), 8);
+    /* A name in ISO-8859-1 is loaded as UTF-8. */
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE name = 'Ynys Môn'"), 1);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM place WHERE country = 'IE'"), 4);
     /* The index the search uses came with the swap. */
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM pg_indexes WHERE tablename = 'place'"
@@ -509,6 +513,10 @@ test_place_search(void **state)
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
+    providers(f, "place=ynys%20mon", &r);
+    it_assert_status(&r, 200);
+    assert_true(json_is_array(json_object_get(r.json, "items")));
+    it_resp_free(&r);
     /* None: 404, the name not echoed. */
     providers(f, "place=Zanzibarton", &r);
     it_assert_problem(&r, 404);
@@ -603,6 +611,43 @@ test_cork_found_by_town(void **state)
     assert_int_equal(json_array_size(json_object_get(json_object_get(r.json, "runs"), "items")), 0);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
+    /* The runs list filters by county too. */
+    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-CO&organisation_id=%s", org);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+    it_resp_free(&r);
+    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-KY&organisation_id=%s", org);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    it_resp_free(&r);
+    /* An organisation serves a county, and a commissioner for Cork sees Cork's runs only. */
+    {
+        char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;
+
+        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", &r,
+                  "/v1/organisations/%s", org);
+        it_assert_status(&r, 200);
+        it_resp_free(&r);
+        free(etag);
+        etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org);
+        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-XX\"]}", &r,
+                  "/v1/organisations/%s", org);
+        it_assert_field_error(&r, "serves_areas");
+        it_resp_free(&r);
+        free(etag);
+        free(it_post_created(f->s, f->admin,
+                             "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
+                             "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}",
+                             NULL, "/v1/users"));
+        token = it_login(f->s, "cork@commissioner.example", PASSWORD);
+        it_get(f->s, "/v1/reports/delivery", token, &r);
+        it_assert_status(&r, 200);
+        items = json_object_get(json_object_get(r.json, "runs"), "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(it_jstr(json_array_get(items, 0), "site_name"), "Site in Cork");
+        it_resp_free(&r);
+        free(token);
+    }
     /* The counties with sites are among the areas a report is chosen for. */
     it_get(f->s, "/v1/local-authorities", f->admin, &r);
     it_assert_status(&r, 200);
