@@ -5,9 +5,11 @@
 #     assets path, followed by our own plain CSS (static/src/app.css). No sass and no node: the
 #     build runs on Debian 12's packages alone (its nodejs 18 is older than sass 1.108 accepts);
 #   - assets/govuk/: GOV.UK Frontend's script and images;
-#   - assets/vendor/: Chart.js and Swagger UI.
+#   - assets/vendor/: Chart.js and Swagger UI;
+#   - then, by static_variants.cmake, content-hashed copies of the style sheets and scripts, their
+#     list (asset-names.json) and a .gz beside every text file.
 # Nothing is fetched at run time or from a CDN: every asset is served by the registry itself.
-foreach(var SRC OUT NODE_MODULES)
+foreach(var SRC OUT NODE_MODULES GZIP)
     if(NOT DEFINED ${var})
         message(FATAL_ERROR "web_assets.cmake: ${var} is not set")
     endif()
@@ -61,3 +63,6 @@ endif()
 file(READ "${SRC}/src/app.css" own)
 string(STRIP "${css}" css)
 file(WRITE "${OUT}/assets/app.css" "${css}\n${own}")
+
+set(DIR "${OUT}")
+include("${CMAKE_CURRENT_LIST_DIR}/static_variants.cmake")
