@@ -132,11 +132,10 @@ names_refresh(void)
     struct stat st;
     json_error_t err;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/asset-names.json", config.static_dir)
-        >= sizeof(path)) {
-        return;
-    }
-    if (stat(path, &st) != 0) {
+    if (config.static_dir == NULL
+        || (size_t)snprintf(path, sizeof(path), "%s/asset-names.json", config.static_dir)
+               >= sizeof(path)
+        || stat(path, &st) != 0) {
         memset(&st, 0, sizeof(st)); /* none: plain names */
     }
     if (names_read && st.st_ino == names_st.st_ino && st.st_dev == names_st.st_dev
