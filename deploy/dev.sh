@@ -225,6 +225,12 @@ cmd_test()
 
     local took=$((SECONDS - started))
     echo
+    # Debian 12's nodejs (18) builds and serves the front end, but playwright-core needs 20:
+    # the browser tests are then skipped (ctest's "did not run"), and this says why.
+    if [[ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]]; then
+        echo "dev.sh test: the browser tests were skipped: they need Node.js 20 or later" \
+            "(playwright-core) and node is $(node --version 2>/dev/null || echo missing)"
+    fi
     if [[ $types -ne 0 ]]; then
         echo "dev.sh test: FAILED: a build type does not build (see above); build/ tests" \
             "$([[ $plain -eq 0 ]] && echo passed || echo failed), build-asan/ tests" \

@@ -21,6 +21,7 @@
 #include "registry/http.h"
 #include "registry/logging.h"
 #include "registry/problem.h"
+#include "registry/static.h"
 
 #define SERVICE_NAME "M-PACT Registry"
 
@@ -243,15 +244,19 @@ nav_item(struct html *h, const char *href, const char *label, int current)
 static void
 page_top(struct html *h, const char *title, const char *stylesheet)
 {
+    char url[STATIC_URL_MAX]; /* an asset's content-hashed name (static_url) */
+
+    static_url("/assets/app.css", url);
     html_printf(h,
                 "<!DOCTYPE html>\n<html lang=\"en-GB\" class=\"govuk-template\">\n<head>\n"
                 "<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 "<title>%s%H" SERVICE_NAME "</title>\n"
-                "<link rel=\"stylesheet\" href=\"/assets/app.css\">\n",
-                title != NULL ? title : "", title != NULL ? " – " : "");
+                "<link rel=\"stylesheet\" href=\"%s\">\n",
+                title != NULL ? title : "", title != NULL ? " – " : "", url);
     if (stylesheet != NULL) {
-        html_printf(h, "<link rel=\"stylesheet\" href=\"%s\">\n", stylesheet);
+        static_url(stylesheet, url);
+        html_printf(h, "<link rel=\"stylesheet\" href=\"%s\">\n", url);
     }
     html_raw(h, "<link rel=\"icon\" href=\"data:,\">\n"
                 "</head>\n<body class=\"govuk-template__body\">\n"
@@ -310,6 +315,8 @@ html_page_start(struct html *h, const char *title, enum html_nav nav)
 static void
 page_end(struct html *h, const char *const *scripts, const char *module)
 {
+    char url[STATIC_URL_MAX]; /* an asset's content-hashed name (static_url) */
+
     html_raw(h, "</main>\n</div>\n"
                 "<footer class=\"govuk-footer\"><div class=\"govuk-width-container\">"
                 "<div class=\"govuk-footer__meta\">"
@@ -326,13 +333,16 @@ page_end(struct html *h, const char *const *scripts, const char *module)
                 "<p class=\"govuk-body-s\">" SERVICE_NAME
                 ": the register of organisations licensed to deliver M-PACT and of its trained "
                 "facilitators.</p>"
-                "</div></div></div></footer>\n"
-                "<script type=\"module\" src=\"/assets/js/init.js\"></script>\n");
+                "</div></div></div></footer>\n");
+    static_url("/assets/js/init.js", url);
+    html_printf(h, "<script type=\"module\" src=\"%s\"></script>\n", url);
     for (; scripts != NULL && *scripts != NULL; scripts++) {
-        html_printf(h, "<script src=\"%s\"></script>\n", *scripts);
+        static_url(*scripts, url);
+        html_printf(h, "<script src=\"%s\"></script>\n", url);
     }
     if (module != NULL) {
-        html_printf(h, "<script type=\"module\" src=\"%s\"></script>\n", module);
+        static_url(module, url);
+        html_printf(h, "<script type=\"module\" src=\"%s\"></script>\n", url);
     }
     html_raw(h, "</body>\n</html>\n");
 }

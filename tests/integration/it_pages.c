@@ -173,6 +173,44 @@ assert_lacks_at(const char *body, const char *needle, const char *file, int line
     }
 }
 
+/* assert_has for a tag naming an asset: `before` `url` `after`, where the URL is the plain one
+ * (static/ as it is) or the build's content-hashed name of it (/assets/app.3f2a9c1e.css). */
+#define assert_asset(body, before, url, after)                                                     \
+    assert_asset_at((body), (before), (url), (after), __FILE__, __LINE__)
+
+static void
+assert_asset_at(const char *body,
+                const char *before,
+                const char *url,
+                const char *after,
+                const char *file,
+                int line)
+{
+    const char *dot = strrchr(url, '.'), *p = body;
+    char *head = it_fmt("%s%.*s", before, (int)(dot - url), url),
+         *tail = it_fmt("%s%s", dot, after);
+    size_t hl = strlen(head);
+    int found = 0;
+
+    while (!found && (p = strstr(p, head)) != NULL) {
+        const char *q = p + hl;
+
+        if (q[0] == '.' && strspn(q + 1, "0123456789abcdef") == 8) {
+            q += 9; /* the hash */
+        }
+        found = strncmp(q, tail, strlen(tail)) == 0;
+        p += hl;
+    }
+    if (!found) {
+        fprintf(stderr, "---- page ----\n%s\n---- end ----\n", body);
+        fprintf(stderr, "%s:%d: the page lacks: %s%s%s (plain or hashed)\n", file, line, before,
+                url, after);
+        _fail(file, line);
+    }
+    free(head);
+    free(tail);
+}
+
 /* Number of times `needle` occurs in `hay`. */
 static int
 count(const char *hay, const char *needle)
@@ -223,8 +261,8 @@ get_page(struct it_server *s, const char *path, long status, struct it_resp *r)
     assert_has(r->body, "<a href=\"#main-content\" class=\"govuk-skip-link\"");
     assert_has(r->body, "<main class=\"govuk-main-wrapper\" id=\"main-content\">");
     assert_has(r->body, "govuk-phase-banner");
-    assert_has(r->body, "<link rel=\"stylesheet\" href=\"/assets/app.css\">");
-    assert_has(r->body, "<script type=\"module\" src=\"/assets/js/init.js\"></script>");
+    assert_asset(r->body, "<link rel=\"stylesheet\" href=\"", "/assets/app.css", "\">");
+    assert_asset(r->body, "<script type=\"module\" src=\"", "/assets/js/init.js", "\"></script>");
     /* Every script is a file (our own are modules); no inline style, no event handler. */
     assert_int_equal(count(r->body, "<script"), count(r->body, "<script type=\"module\" src=\"")
                                                     + count(r->body, "<script src=\"/assets/"));
@@ -277,23 +315,25 @@ test_app_pages(void **state)
     assert_has(r.body, "id=\"navigation\"></ul>");
     assert_has(r.body, "id=\"account\"");
     assert_has(r.body, "id=\"needs-js\"");
-    assert_has(r.body, "<script src=\"/assets/vendor/chart.umd.min.js\"></script>");
-    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/app/console.mjs\"></script>");
+    assert_asset(r.body, "<script src=\"", "/assets/vendor/chart.umd.min.js", "\"></script>");
+    assert_asset(r.body, "<script type=\"module\" src=\"", "/assets/js/app/console.mjs",
+                 "\"></script>");
     it_assert_header(&r, "Cache-Control", "no-cache");
     it_resp_free(&r);
 
     get_page(f->s, "/portal", 200, &r);
     assert_has(r.body, "<h1 class=\"govuk-heading-l\" tabindex=\"-1\">Licensee portal</h1>");
-    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/app/portal.mjs\"></script>");
+    assert_asset(r.body, "<script type=\"module\" src=\"", "/assets/js/app/portal.mjs",
+                 "\"></script>");
     assert_lacks(r.body, "chart.umd");
     it_resp_free(&r);
 
     get_page(f->s, "/docs", 200, &r);
-    assert_has(r.body,
-               "<link rel=\"stylesheet\" href=\"/assets/vendor/swagger-ui/swagger-ui.css\">");
+    assert_asset(r.body, "<link rel=\"stylesheet\" href=\"",
+                 "/assets/vendor/swagger-ui/swagger-ui.css", "\">");
     assert_has(r.body, "href=\"/openapi.json\"");
     assert_has(r.body, "<div id=\"swagger-ui\"></div>");
-    assert_has(r.body, "<script src=\"/assets/js/docs.js\"></script>");
+    assert_asset(r.body, "<script src=\"", "/assets/js/docs.js", "\"></script>");
     assert_lacks(r.body, "id=\"app-nav\"");
     it_resp_free(&r);
 
@@ -317,7 +357,7 @@ test_find_form(void **state)
     assert_has(r.body, "<option value=\"25\" selected>");
     assert_has(r.body, "<option value=\"100\">");
     assert_has(r.body, "aria-current=\"page\"");
-    assert_has(r.body, "<script type=\"module\" src=\"/assets/js/find.js\"></script>");
+    assert_asset(r.body, "<script type=\"module\" src=\"", "/assets/js/find.js", "\"></script>");
     /* "Use my location" comes only from the script. */
     assert_lacks(r.body, "Use my location");
     assert_lacks(r.body, "govuk-error-summary");

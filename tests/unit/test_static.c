@@ -82,8 +82,67 @@ test_content_types(void **state)
     assert_null(static_content_type("noext"));
 }
 
+/* Accept-Encoding (RFC 9110 12.5.3): gzip when named (or "*") with a q-value above 0; a named
+ * gzip wins over "*"; anything else, or no header, is the plain file. */
+static void
+test_accepts_gzip(void **state)
+{
+    static const char *const yes[] = {
+        "gzip",
+        "gzip, deflate, br",
+        "br;q=1.0, gzip;q=0.8, *;q=0.1",
+        "deflate,GZIP",
+        "x-gzip",
+        "*",
+        "identity;q=0, *;q=0.5",
+        "gzip;q=0.001",
+        "gzip ; q=1",
+        "br, gzip;level=9",
+    };
+    static const char *const no[] = {
+        "",
+        "identity",
+        "br, deflate",
+        "gzip;q=0",
+        "gzip;q=0.000, *",
+        "*;q=0",
+        "*, gzip;q=0",
+        "gzipx",
+        "xgzip",
+        "gzi",
+        "compress;q=0.5, identity",
+    };
+    size_t i;
+
+    (void)state;
+    assert_false(static_accepts_gzip(NULL));
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (!static_accepts_gzip(yes[i])) {
+            fail_msg("'%s' should take gzip", yes[i]);
+        }
+    }
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        if (static_accepts_gzip(no[i])) {
+            fail_msg("'%s' should not take gzip", no[i]);
+        }
+    }
+}
+
+/* Without a static folder (or without asset-names.json in it) pages link to the names given. */
+static void
+test_url_without_names(void **state)
+{
+    char url[STATIC_URL_MAX];
+
+    (void)state;
+    static_url("/assets/app.css", url);
+    assert_string_equal(url, "/assets/app.css");
+}
+
 TEST_MAIN(NULL,
           NULL,
           cmocka_unit_test(test_paths_served),
           cmocka_unit_test(test_paths_refused),
-          cmocka_unit_test(test_content_types))
+          cmocka_unit_test(test_content_types),
+          cmocka_unit_test(test_accepts_gzip),
+          cmocka_unit_test(test_url_without_names))

@@ -1,5 +1,5 @@
 // briefing.mjs: the delivery briefing (issue 16), laid out like a committee paper and printable
-// (app.scss's print section gives A4 without the header, navigation, footer or forms). One view
+// (app.css's print section gives A4 without the header, navigation, footer or forms). One view
 // for three audiences, all from GET /v1/reports/delivery:
 //   - the licensing body (console): any area(s) or organisation, exact figures;
 //   - a licensee (portal): its own organisation's runs, exact figures;
