@@ -23,6 +23,9 @@
  * - cost: total, per family started and completed, over the runs with a cost (and how many);
  *   sroi: an estimate, savings per family completed (sroi_setting, with its source and year) x
  *   families completed / cost, always labelled an estimate;
+ * - enquiries: how many families asked about a place through the finder in the months of the
+ *   period (by_who, delivered, failed; enquiries.c keeps only these counts), for every
+ *   organisation or the one reported on; null for a report of areas (counted by organisation);
  * - series: the headline figures by year of ends_on; previous: the same headline figures for the
  *   period of the same length just before `from` (when both from and to are given).
  * Who: the licensing body, everything; a licensee, its own organisation's runs (the router lets
@@ -198,6 +201,17 @@ const struct db_stmt impact_stmts[] = {
      "SELECT " IMP_HEADLINE_OF("k1", "n") " AS previous FROM (SELECT k1, sum(n) AS n FROM"
      " delivery_cube" IMP_CUBE_WHERE " AND figure = 'total' AND k1" IMP_HEADLINE_KEYS
      " GROUP BY 1 HAVING sum(runs) > 0) s"},
+    /* The enquiries families sent through the finder (enquiries.c keeps only these counts) in the
+     * months of the period [$2, $3], of the organisation $1 (NULL: every one). */
+    {"imp_enquiries",
+     "SELECT jsonb_build_object('by_who', coalesce((SELECT jsonb_object_agg(who, n) FROM (SELECT"
+     " who, sum(n) AS n FROM enquiry_count e WHERE ($1::uuid IS NULL OR e.organisation_id ="
+     " $1::uuid) AND ($2::date IS NULL OR e.month >= date_trunc('month', $2::date::timestamp))"
+     " AND ($3::date IS NULL OR e.month <= $3::date) GROUP BY who) x), '{}'), 'delivered',"
+     " coalesce(sum(n) FILTER (WHERE result = 'delivered'), 0), 'failed', coalesce(sum(n) FILTER"
+     " (WHERE result = 'failed'), 0)) AS enquiries FROM enquiry_count e WHERE ($1::uuid IS NULL"
+     " OR e.organisation_id = $1::uuid) AND ($2::date IS NULL OR e.month >= date_trunc('month',"
+     " $2::date::timestamp)) AND ($3::date IS NULL OR e.month <= $3::date)"},
     /* The period of the same length as [$1, $2] just before it. */
     {"imp_period", "SELECT ($1::date - ($2::date - $1::date) - 1)::text AS from,"
                    " ($1::date - 1)::text AS to"},
@@ -716,6 +730,33 @@ custom_or_problem(struct req *r, const char *stmt, int n, const char *const *par
     return 0;
 }
 
+/* The enquiries of the report (imp_enquiries) into *out: of every organisation (`by` ""), or of
+ * organisation `org` (`by` "org"); null for a report of some areas, since an enquiry is counted
+ * by organisation, not by site. Returns 0, or the status of the problem sent. */
+static int
+enquiries_or_problem(
+    struct req *r, const char *by, const char *org, const char *from, const char *to, json_t **out)
+{
+    PGresult *res = NULL;
+    int status;
+
+    *out = json_null();
+    if (strcmp(by, "area") == 0) {
+        return 0;
+    }
+    status = http_exec_or_problem(r, "imp_enquiries", 3,
+                                  (const char *[]){by[0] == '\0' ? NULL : org, from, to}, &res);
+    if (status == 0) {
+        json_t *row = db_row_to_json(res, 0);
+
+        json_decref(*out);
+        *out = json_incref(json_object_get(row, "enquiries"));
+        json_decref(row);
+    }
+    PQclear(res);
+    return status;
+}
+
 /* Checks local_authority (comma-separated codes) and writes it as a text[] literal into `arr`.
  * Returns 0, or the status of the 400 sent. */
 static int
@@ -865,7 +906,7 @@ impact_report(struct req *r)
         "from", "to", "local_authority", "variant", "runs_limit", "organisation_id", NULL};
     struct query q;
     PGresult *res = NULL, *prev = NULL, *period = NULL, *mine = NULL;
-    json_t *body = NULL, *rows = NULL;
+    json_t *body = NULL, *rows = NULL, *enq = NULL;
     const char *params[8], *from, *to, *v;
     char areas[IMP_MAX_AREAS * 12 + 4], limit[16], stmt[32];
     const char *by = "";
@@ -964,7 +1005,12 @@ impact_report(struct req *r)
             goto out;
         }
     }
+    if ((status = enquiries_or_problem(r, by, params[0], from, to, &enq)) != 0) {
+        goto out;
+    }
     body = report_json(res, prev);
+    json_object_set_new(body, "enquiries", enq);
+    enq = NULL;
     json_object_set_new(body, "suppressed", json_array());
     if (auth_is_commissioner(&r->principal) && withhold_small(body) != 0) {
         status = problem_send(r, PROBLEM_INTERNAL, NULL);
@@ -978,6 +1024,7 @@ impact_report(struct req *r)
         status = http_send_json(r, 200, body);
     }
 out:
+    json_decref(enq);
     json_decref(rows);
     json_decref(body);
     PQclear(res);

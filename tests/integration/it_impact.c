@@ -642,6 +642,9 @@ assert_cube_matches(struct fx *f)
         it_get(f->s, by_area, f->admin, &b);
         it_assert_status(&a, 200);
         it_assert_status(&b, 200);
+        /* Enquiries are counted by organisation, so not in a report of areas (test_enquiries). */
+        json_object_del(a.json, "enquiries");
+        json_object_del(b.json, "enquiries");
         if (!json_equal(a.json, b.json)) {
             char *x = json_dumps(a.json, JSON_SORT_KEYS), *y = json_dumps(b.json, JSON_SORT_KEYS);
             fail_msg("%s:\n every run %s\n by area %s", periods[i], x, y);
@@ -733,6 +736,50 @@ test_runs_limit(void **state)
     it_resp_free(&r);
 }
 
+/* The enquiries families sent through the finder, as counts by organisation and month
+ * (enquiries.c): A 2025-03 self 3 delivered, professional 1 failed; B 2025-05 family_member 2
+ * delivered; A 2024-02 self 5 delivered (before the period). Every organisation's for the
+ * licensing body, its own for a licensee, none for a report of areas (counted by organisation). */
+static void
+test_enquiries(void **state)
+{
+    struct fx *f = *state;
+    char *path;
+    struct it_resp r;
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO enquiry_count VALUES ($1::uuid, '2025-03-01', 'self',"
+                   " 'delivered', 3), ($1::uuid, '2025-03-01', 'professional', 'failed', 1),"
+                   " ($2::uuid, '2025-05-01', 'family_member', 'delivered', 2),"
+                   " ($1::uuid, '2024-02-01', 'self', 'delivered', 5)",
+                   f->org_a, f->org_b));
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
+    it_assert_status(&r, 200);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.by_who.self")), 3);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.by_who.professional")), 1);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.by_who.family_member")), 2);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.delivered")), 5);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.failed")), 1);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?from=2025-03-15&to=2025-04-30", f->admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.delivered")), 3); /* March's */
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?" PERIOD, f->a_admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.by_who.self")), 3);
+    assert_null(at(r.json, "enquiries.by_who.family_member"));
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.delivered")), 3);
+    it_resp_free(&r);
+    path = it_fmt("/v1/reports/delivery?organisation_id=%s&" PERIOD, f->org_b);
+    it_get(f->s, path, f->admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "enquiries.delivered")), 2);
+    it_resp_free(&r);
+    free(path);
+    it_get(f->s, "/v1/reports/delivery?local_authority=E06000035&" PERIOD, f->admin, &r);
+    assert_true(json_is_null(at(r.json, "enquiries")));
+    it_resp_free(&r);
+    PQclear(it_sql(f->s, "DELETE FROM enquiry_count"));
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
@@ -745,4 +792,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_commissioner),
           cmocka_unit_test(test_settings),
           cmocka_unit_test(test_runs_limit),
+          cmocka_unit_test(test_enquiries),
           cmocka_unit_test(test_every_run_from_the_cube))

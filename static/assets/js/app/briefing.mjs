@@ -468,6 +468,23 @@ function briefing(r, { audience, from, to, names, picked, query }) {
   const ro = chartWithTable({ id: 'onward', title: 'Where families were referred on to', rowHead: 'Service', ...refsOut, horizontal: true });
   charts.push(ri, ro);
   nodes.push(h2('Referrals in and out'), ri.fig, ro.fig);
+  // Families who asked about a place through the finder (counted by organisation, so not in a
+  // report of areas).
+  const enq = r.enquiries;
+  const asked = enq ? enq.delivered + enq.failed : 0;
+  if (enq && asked > 0) {
+    const who = { self: 'For themselves', family_member: 'For a family member', professional: 'Professionals' };
+    nodes.push(
+      p(`${NUMBER.format(asked)} ${asked === 1 ? 'enquiry was' : 'enquiries were'} sent through “Ask about a place” in these months${enq.failed ? ` (${NUMBER.format(enq.failed)} could not be delivered)` : ''}.`),
+      table({
+        caption: 'Enquiries through “Ask about a place”, by who asked',
+        captionSize: 's',
+        head: ['Who asked', 'Enquiries'],
+        numeric: [1],
+        rows: Object.entries(enq.by_who).map(([k, v]) => Object.assign([who[k] ?? words(k), NUMBER.format(v)], { rowHeader: true })),
+      }),
+    );
+  }
 
   // Sessions.
   nodes.push(
