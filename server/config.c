@@ -57,6 +57,8 @@ const char config_help[] =
     "                           X-Forwarded-For names the client; unset: the header is ignored\n"
     "  REGISTRY_WEBHOOK_ALLOW_HOSTS  comma-separated host:port webhook targets let through\n"
     "                           although private or loopback (and over plain http); unset: none\n"
+    "  REGISTRY_WEBHOOK_CA_FILE  PEM file of the certificate authorities https webhook targets\n"
+    "                           are checked against (unset: the system's)\n"
     "  REGISTRY_WEBHOOK_RETRY_BASE_MS  delay before the first webhook retry; later ones grow from\n"
     "                           it (default 5000: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h)\n"
     "  REGISTRY_WEBHOOK_RETRIES webhook retries before a delivery is dead (0-6, default 6)\n"
@@ -110,6 +112,7 @@ static const struct { const char *name, *def; size_t at; } strings[] = {
     {"REGISTRY_STATIC_DIR", "static", AT(static_dir)},
     {"REGISTRY_TRUSTED_PROXY", NULL, AT(trusted_proxy)},
     {"REGISTRY_WEBHOOK_ALLOW_HOSTS", NULL, AT(webhook_allow_hosts)},
+    {"REGISTRY_WEBHOOK_CA_FILE", NULL, AT(webhook_ca_file)},
     {"REGISTRY_METRICS_ALLOW", "127.0.0.1", AT(metrics_allow)},
     {"REGISTRY_METRICS_TOKEN_FILE", NULL, AT(metrics_token_file)},
     {"REGISTRY_DATABASE_URL_REPLICA", NULL, AT(database_url_replica)},

@@ -766,6 +766,9 @@ deliver(const struct message *m, struct attempt *a)
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (config.webhook_ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, config.webhook_ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, m->body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(m->body));
@@ -841,6 +844,9 @@ webhooks_post_once(const char *url,
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (config.webhook_ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, config.webhook_ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));

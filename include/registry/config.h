@@ -26,6 +26,7 @@ struct config {
         *trusted_proxy; /* REGISTRY_TRUSTED_PROXY: the one address whose X-Forwarded-For counts */
     /* Webhooks (webhooks.c). */
     const char *webhook_allow_hosts; /* REGISTRY_WEBHOOK_ALLOW_HOSTS: host:port list let through */
+    const char *webhook_ca_file;     /* REGISTRY_WEBHOOK_CA_FILE: PEM CAs for https targets */
     int webhook_retry_base_ms;       /* REGISTRY_WEBHOOK_RETRY_BASE_MS: first retry delay (5000) */
     int webhook_retries;             /* REGISTRY_WEBHOOK_RETRIES: retries before dead (6) */
     int webhook_poll_ms;             /* REGISTRY_WEBHOOK_POLL_MS: outbox poll interval (1000) */

@@ -40,9 +40,9 @@
 
 struct fx {
     IT_FX_HEAD;
-    char dir[64]; /* the sink's folder and the key file */
-    pid_t sink;
-    int port;
+    char dir[64];      /* the sink's folder and the key file */
+    pid_t sink, hsink; /* the SMTP receiver, the HTTPS webhook receiver */
+    int port, hport;
     char *org, *site, *closed_site;
 };
 
@@ -74,6 +74,45 @@ start_sink(const char *dir, const char *bind, int *port)
     }
     unlink(portfile);
     free(script);
+    free(portfile);
+    return pid;
+}
+
+/* Makes a self-signed certificate for localhost in `dir` (cert.pem, key.pem: the server's, and
+ * the CA file the registry is told to trust) and starts https_sink.py with it; returns its pid
+ * and sets *port. */
+static pid_t
+start_https_sink(const char *dir, int *port)
+{
+    char *script = it_fmt("%s/tests/integration/https_sink.py", getenv("IT_SOURCE_DIR"));
+    char *cert = it_fmt("%s/cert.pem", dir), *key = it_fmt("%s/key.pem", dir);
+    char *portfile = it_fmt("%s/hport", dir), *text;
+    char *cmd = it_fmt("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+                       " -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost"
+                       " -keyout '%s' -out '%s' 2>/dev/null",
+                       key, cert);
+    pid_t pid;
+    int i;
+
+    assert_int_equal(system(cmd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execlp("python3", "python3", script, dir, cert, key, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 500 && access(portfile, R_OK) != 0; i++) {
+        it_sleep_ms(20);
+    }
+    if ((text = it_read_file(portfile)) == NULL) {
+        fail_msg("the HTTPS sink did not start");
+    }
+    *port = atoi(text);
+    free(text);
+    free(cmd);
+    free(script);
+    free(cert);
+    free(key);
     free(portfile);
     return pid;
 }
@@ -144,7 +183,7 @@ setup(void **state)
 {
     struct fx *f;
     char dir[] = "/tmp/mpact-it-enq-XXXXXX", *key, *url;
-    const char *env[11];
+    const char *env[12];
     FILE *kf;
 
     assert_non_null(mkdtemp(dir));
@@ -154,8 +193,10 @@ setup(void **state)
     fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", kf);
     fclose(kf);
     {
-        int port;
-        pid_t sink = start_sink(dir, "0.0.0.0", &port);
+        int port, hport;
+        pid_t sink = start_sink(dir, "0.0.0.0", &port), hsink = start_https_sink(dir, &hport);
+        char *allow = it_fmt("REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:1,localhost:%d", hport);
+        char *ca = it_fmt("REGISTRY_WEBHOOK_CA_FILE=%s/cert.pem", dir);
 
         url = it_fmt("REGISTRY_SMTP_URL=smtp://127.0.0.1:%d", port);
         env[0] = "REGISTRY_ENQUIRIES=1";
@@ -166,13 +207,18 @@ setup(void **state)
         env[5] = "REGISTRY_TRUSTED_PROXY=127.0.0.1";
         env[6] = "REGISTRY_PUBLIC_RATE_LIMIT=0";
         env[7] = "REGISTRY_SMTP_FROM=registry@registry.example";
-        env[8] = "REGISTRY_WEBHOOK_ALLOW_HOSTS=127.0.0.1:1";
-        env[9] = NULL;
+        env[8] = allow;
+        env[9] = ca;
+        env[10] = NULL;
         f = it_fx_start(sizeof(*f), "enquiries", env, "admin@example.org", "correct horse battery",
                         0);
         f->sink = sink;
         f->port = port;
+        f->hsink = hsink;
+        f->hport = hport;
         free((char *)env[1]);
+        free(allow);
+        free(ca);
     }
     snprintf(f->dir, sizeof(f->dir), "%s", dir);
     free(url);
@@ -194,6 +240,7 @@ teardown(void **state)
     char *cmd = it_fmt("rm -rf '%s'", f->dir);
 
     stop_sink(f->sink);
+    stop_sink(f->hsink);
     if (system(cmd) != 0) {
         fprintf(stderr, "could not remove %s\n", f->dir);
     }
@@ -878,6 +925,50 @@ test_http_webhook_not_used(void **state)
     free(body);
 }
 
+/* An organisation subscribed to enquiry.received over https gets the enquiry there, signed, and
+ * not by e-mail; the outbox row is gone once the receiver answered. */
+static void
+test_https_webhook(void **state)
+{
+    struct fx *f = *state;
+    struct it_resp r;
+    char *sub = it_fmt("{\"url\": \"https://localhost:%d/hook\", \"events\":"
+                       " [\"enquiry.received\"], \"organisation_id\": \"%s\"}",
+                       f->hport, f->org),
+         *body = enquiry_json(f, "to the webhook please"), *path = it_fmt("%s/hook-1.txt", f->dir);
+    char *hook = NULL;
+    int n = 0, waited;
+
+    while (mail_exists(f->dir, n + 1)) {
+        n++;
+    }
+    it_post_json(f->s, "/v1/webhooks", f->admin, sub, &r);
+    it_assert_status(&r, 201);
+    it_resp_free(&r);
+    post_enquiry(f, "203.0.113.51", body, &r);
+    it_assert_status(&r, 202);
+    it_resp_free(&r);
+    for (waited = 0; waited < 10000 && (hook = it_read_file(path)) == NULL; waited += 20) {
+        it_sleep_ms(20);
+    }
+    if (hook == NULL) {
+        fail_msg("no enquiry.received request reached the https receiver");
+    }
+    assert_non_null(strstr(hook, "POST /hook"));
+    assert_non_null(strstr(hook, "webhook-signature: v1,"));
+    assert_non_null(strstr(hook, "enquiry.received"));
+    assert_non_null(strstr(hook, "to the webhook please"));
+    assert_non_null(strstr(hook, "ann@family.example"));
+    assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
+    assert_false(mail_exists(f->dir, n + 1)); /* not by e-mail as well */
+    assert_db_free_of(f->s, "to the webhook please");
+    PQclear(it_sql(f->s, "DELETE FROM webhook_subscription"));
+    free(hook);
+    free(path);
+    free(sub);
+    free(body);
+}
+
 int
 main(void)
 {
@@ -894,6 +985,7 @@ main(void)
         cmocka_unit_test(test_central_contact),
         cmocka_unit_test(test_form_without_javascript),
         cmocka_unit_test(test_http_webhook_not_used),
+        cmocka_unit_test(test_https_webhook),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
