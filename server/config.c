@@ -53,6 +53,8 @@ const char config_help[] =
     "  REGISTRY_STATIC_DIR      folder of static files, e.g. problem pages (default ./static)\n"
     "  REGISTRY_PUBLIC_RATE_LIMIT  requests a minute per client address on the open routes\n"
     "                           (/v1/public, /openreferral; default 120, 0 turns it off)\n"
+    "  REGISTRY_PUBLIC_FIGURES_CACHE_S  seconds the public figures (/v1/public/impact, /impact)\n"
+    "                           are kept once computed (default 60; 0 computes them every time)\n"
     "  REGISTRY_TRUSTED_PROXY   address of the reverse proxy (e.g. 127.0.0.1) whose\n"
     "                           X-Forwarded-For names the client; unset: the header is ignored\n"
     "  REGISTRY_WEBHOOK_ALLOW_HOSTS  comma-separated host:port webhook targets let through\n"
@@ -132,6 +134,7 @@ static const struct { const char *name; int def, min, max; size_t at; } ints[] =
     {"REGISTRY_DB_QUERY_TIMEOUT_MS", 2000, 100, 600000, AT(db_query_timeout_ms)},
     {"REGISTRY_PASSWORD_SLOTS", 2, 1, 64, AT(password_slots)},
     {"REGISTRY_PUBLIC_RATE_LIMIT", 120, 0, 1000000, AT(public_rate)},
+    {"REGISTRY_PUBLIC_FIGURES_CACHE_S", 60, 0, 86400, AT(public_figures_cache_s)},
     {"REGISTRY_WEBHOOK_RETRY_BASE_MS", 5000, 1, 3600000, AT(webhook_retry_base_ms)},
     {"REGISTRY_WEBHOOK_RETRIES", 6, 0, 6, AT(webhook_retries)},
     {"REGISTRY_WEBHOOK_POLL_MS", 1000, 10, 600000, AT(webhook_poll_ms)},

@@ -33,13 +33,16 @@
  * (path, value). */
 #include "registry/impact.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "registry/auth.h"
+#include "registry/config.h"
 #include "registry/csv.h"
 #include "registry/db.h"
 #include "registry/dbreply.h"
@@ -844,8 +847,8 @@ out:
     return out;
 }
 
-json_t *
-impact_public_figures(struct db_conn *db, struct public_error *e)
+static json_t *
+public_figures_compute(struct db_conn *db, struct public_error *e)
 {
     PGresult *res = db_exec(db, "imp_public", 0, NULL), *hist = NULL;
     json_t *body = NULL, *before = NULL;
@@ -875,6 +878,63 @@ out:
     PQclear(res);
     PQclear(hist);
     return body;
+}
+
+/* The public figures are the same for everyone and change when a run is completed or a history
+ * edited, while the whole internet may ask for them: they are kept for
+ * REGISTRY_PUBLIC_FIGURES_CACHE_S seconds once computed. One caller computes them again when they
+ * are stale; the others answer the stale copy meanwhile (or wait, when there is none). */
+static struct {
+    pthread_mutex_t lock;
+    json_t *body;       /* the figures, owned here; NULL: none yet */
+    struct timespec at; /* when they were computed (CLOCK_MONOTONIC) */
+    unsigned long
+        epoch; /* bumped by impact_public_forget: a computation begun before is not kept */
+    int computing;
+} pub_cache = {PTHREAD_MUTEX_INITIALIZER, NULL, {0, 0}, 0, 0};
+
+void
+impact_public_forget(void)
+{
+    pthread_mutex_lock(&pub_cache.lock);
+    json_decref(pub_cache.body);
+    pub_cache.body = NULL;
+    pub_cache.epoch++;
+    pthread_mutex_unlock(&pub_cache.lock);
+}
+
+json_t *
+impact_public_figures(struct db_conn *db, struct public_error *e)
+{
+    struct timespec now;
+    json_t *fresh, *copy = NULL;
+    unsigned long epoch;
+
+    if (config.public_figures_cache_s <= 0) {
+        return public_figures_compute(db, e);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&pub_cache.lock);
+    if (pub_cache.body != NULL
+        && (now.tv_sec - pub_cache.at.tv_sec < config.public_figures_cache_s
+            || pub_cache.computing)) {
+        copy = json_deep_copy(pub_cache.body);
+        pthread_mutex_unlock(&pub_cache.lock);
+        return copy;
+    }
+    pub_cache.computing = 1;
+    epoch = pub_cache.epoch;
+    pthread_mutex_unlock(&pub_cache.lock);
+    fresh = public_figures_compute(db, e);
+    pthread_mutex_lock(&pub_cache.lock);
+    pub_cache.computing = 0;
+    if (fresh != NULL && epoch == pub_cache.epoch) {
+        json_decref(pub_cache.body);
+        pub_cache.body = json_deep_copy(fresh);
+        pub_cache.at = now;
+    }
+    pthread_mutex_unlock(&pub_cache.lock);
+    return fresh;
 }
 
 int

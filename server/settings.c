@@ -16,6 +16,7 @@
 #include "registry/audit.h"
 #include "registry/dbreply.h"
 #include "registry/etag.h"
+#include "registry/impact.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/validate.h"
@@ -170,6 +171,9 @@ settings_put(struct req *r)
     }
     before = db_row_to_json(cur, 0);
     status = audit_commit_row_and_send(r, "update", "setting", s->name, before, res, NULL);
+    if (status == 200 && strcmp(s->name, "history") == 0) {
+        impact_public_forget(); /* the public figures show it */
+    }
 out:
     free(text);
     PQclear(cur);

@@ -22,6 +22,7 @@ struct config {
     int password_slots;       /* REGISTRY_PASSWORD_SLOTS: concurrent password hashes */
     const char *static_dir;   /* REGISTRY_STATIC_DIR: served files (problem pages) */
     int public_rate; /* REGISTRY_PUBLIC_RATE_LIMIT: open-route requests a minute per client */
+    int public_figures_cache_s; /* REGISTRY_PUBLIC_FIGURES_CACHE_S: /impact's figures kept (60) */
     const char
         *trusted_proxy; /* REGISTRY_TRUSTED_PROXY: the one address whose X-Forwarded-For counts */
     /* Webhooks (webhooks.c). */

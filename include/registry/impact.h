@@ -17,5 +17,8 @@ int impact_public(struct req *r);
  * since_start, suppressed, before_registry}. Returns a new reference, or NULL with `e` set
  * (PUBLIC_DB_ERROR or PUBLIC_INTERNAL). */
 json_t *impact_public_figures(struct db_conn *db, struct public_error *e);
+/* Drops the kept public figures (REGISTRY_PUBLIC_FIGURES_CACHE_S): the next request computes
+ * them, e.g. after the history is edited. */
+void impact_public_forget(void);
 
 #endif

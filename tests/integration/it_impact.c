@@ -780,6 +780,56 @@ test_enquiries(void **state)
     PQclear(it_sql(f->s, "DELETE FROM enquiry_count"));
 }
 
+/* The public figures are kept once computed (REGISTRY_PUBLIC_FIGURES_CACHE_S, 60 by default): a
+ * run completed since does not show until they are computed again, which editing the history
+ * makes happen at once. */
+static void
+test_public_figures_kept(void **state)
+{
+    struct fx *f = *state;
+    const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+    struct it_resp r;
+    json_t *first, *hist;
+    char *site, *run, *etag, *hdr, *body;
+
+    it_get(f->s, "/v1/public/impact", NULL, &r);
+    it_assert_status(&r, 200);
+    first = json_incref(r.json);
+    it_resp_free(&r);
+    site = make_site(f, f->org_a, "ME4 4QQ");
+    run = make_run(f, f->org_a, site, "completed", "2019-05-01", ", families_started", ", 9");
+    it_get(f->s, "/v1/public/impact", NULL, &r);
+    assert_true(json_equal(first, r.json));
+    it_resp_free(&r);
+
+    etag = it_etag_of(f->s, f->admin, "/v1/settings/history");
+    it_get(f->s, "/v1/settings/history", f->admin, &r);
+    hist = json_deep_copy(r.json);
+    it_resp_free(&r);
+    json_object_del(hist, "updated_at");
+    json_object_set_new(hist, "practitioners_trained", json_integer(447));
+    body = json_dumps(hist, JSON_COMPACT);
+    hdr = it_fmt("If-Match: %s", etag);
+    headers[1] = hdr;
+    it_request(f->s, "PUT", "/v1/settings/history", f->admin, headers, body, &r);
+    it_assert_status(&r, 200);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/public/impact", NULL, &r);
+    assert_false(json_equal(first, r.json));
+    assert_int_equal(json_integer_value(at(r.json, "years.0.year")), 2019);
+    assert_near(at(r.json, "years.0.families"), 9);
+    assert_near(at(r.json, "before_registry.practitioners_trained"), 447);
+    it_resp_free(&r);
+    PQclear(it_sql(f->s, "DELETE FROM programme_run WHERE id = $1::uuid", run));
+    json_decref(first);
+    json_decref(hist);
+    free(body);
+    free(hdr);
+    free(etag);
+    free(run);
+    free(site);
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_licensing_body),
@@ -793,4 +843,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_settings),
           cmocka_unit_test(test_runs_limit),
           cmocka_unit_test(test_enquiries),
-          cmocka_unit_test(test_every_run_from_the_cube))
+          cmocka_unit_test(test_every_run_from_the_cube),
+          cmocka_unit_test(test_public_figures_kept))

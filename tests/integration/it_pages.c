@@ -28,7 +28,10 @@
 
 #include "itlib.h"
 
-static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0", NULL};
+/* No rate limit, and the public figures computed on every request (the test changes the runs
+ * between two looks at /impact). */
+static const char *const no_limit_env[] = {"REGISTRY_PUBLIC_RATE_LIMIT=0",
+                                           "REGISTRY_PUBLIC_FIGURES_CACHE_S=0", NULL};
 
 #define EVIL_ORG         "Evil <script>alert(\"org\")</script> & 'Co'"
 #define EVIL_ORG_HTML    "Evil &lt;script&gt;alert(&quot;org&quot;)&lt;/script&gt; &amp; &#39;Co&#39;"
