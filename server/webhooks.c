@@ -718,13 +718,62 @@ abort_on_stop(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
     return atomic_load(&worker.stop_now) ? 1 : 0;
 }
 
+/* Sets `curl` up to POST `body` to `url` (of `protocols`) as a signed webhook message: its
+ * headers (*headers and *resolve, the caller frees them), the address target_check pinned, no
+ * proxy, no redirect, the timeouts, the certificate checked (against REGISTRY_WEBHOOK_CA_FILE's
+ * authorities when set). */
+static void
+post_setup(CURL *curl,
+           const char *url,
+           const char *protocols,
+           const char *msg_id,
+           const char *ts,
+           const char *sig,
+           const struct target *t,
+           const char *body,
+           struct curl_slist **headers,
+           struct curl_slist **resolve)
+{
+    char line[160];
+
+    *headers = curl_slist_append(*headers, "Content-Type: application/json");
+    snprintf(line, sizeof(line), "webhook-id: %s", msg_id);
+    *headers = curl_slist_append(*headers, line);
+    snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
+    *headers = curl_slist_append(*headers, line);
+    snprintf(line, sizeof(line), "webhook-signature: %s", sig);
+    *headers = curl_slist_append(*headers, line);
+    *headers = curl_slist_append(*headers, "Expect:");
+    *headers = curl_slist_append(*headers, "User-Agent: mpact-registry-webhooks/" REGISTRY_VERSION);
+    if (t->resolve[0] != '\0') {
+        *resolve = curl_slist_append(NULL, t->resolve);
+        curl_easy_setopt(curl, CURLOPT_RESOLVE, *resolve);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
+    curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* a proxy would bypass the pinned address */
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)WH_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (config.webhook_ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, config.webhook_ca_file);
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+}
+
 /* POSTs `m` once. Holds no database connection. */
 static void
 deliver(const struct message *m, struct attempt *a)
 {
     struct target t;
     struct curl_slist *headers = NULL, *resolve = NULL;
-    char line[160], sig[128], ts[24], why[160];
+    char sig[128], ts[24], why[160];
     CURL *curl = NULL;
     CURLcode cc;
     long long started = clock_mono_ms();
@@ -744,35 +793,7 @@ deliver(const struct message *m, struct attempt *a)
         snprintf(a->error, sizeof(a->error), "out of memory");
         goto out;
     }
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    snprintf(line, sizeof(line), "webhook-id: %s", m->msg_id);
-    headers = curl_slist_append(headers, line);
-    snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
-    headers = curl_slist_append(headers, line);
-    snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-    headers = curl_slist_append(headers, line);
-    headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, "User-Agent: mpact-registry-webhooks/" REGISTRY_VERSION);
-    if (t.resolve[0] != '\0') {
-        resolve = curl_slist_append(NULL, t.resolve);
-        curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, m->url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* a proxy would bypass the pinned address */
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)WH_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (config.webhook_ca_file != NULL) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, config.webhook_ca_file);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, m->body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(m->body));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    post_setup(curl, m->url, "http,https", m->msg_id, ts, sig, &t, m->body, &headers, &resolve);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
     cc = curl_easy_perform(curl);
@@ -801,7 +822,7 @@ webhooks_post_once(const char *url,
 {
     struct target t;
     struct curl_slist *headers = NULL, *resolve = NULL;
-    char line[160], sig[128], ts[24], why[160];
+    char sig[128], ts[24], why[160];
     CURL *curl = NULL;
     CURLcode cc;
     int rc = -1;
@@ -822,35 +843,7 @@ webhooks_post_once(const char *url,
         snprintf(err, errlen, "the subscription's secret is malformed, or out of memory");
         goto out;
     }
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    snprintf(line, sizeof(line), "webhook-id: %s", msg_id);
-    headers = curl_slist_append(headers, line);
-    snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
-    headers = curl_slist_append(headers, line);
-    snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-    headers = curl_slist_append(headers, line);
-    headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, "User-Agent: mpact-registry-webhooks/" REGISTRY_VERSION);
-    if (t.resolve[0] != '\0') {
-        resolve = curl_slist_append(NULL, t.resolve);
-        curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)WH_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_TIMEOUT_MS / 2);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (config.webhook_ca_file != NULL) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, config.webhook_ca_file);
-    }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    post_setup(curl, url, "https", msg_id, ts, sig, &t, body, &headers, &resolve);
     cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", curl_easy_strerror(cc));
