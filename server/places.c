@@ -500,7 +500,7 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     FILE *f = NULL;
     PGresult *res = NULL;
     const char *country, *keep;
-    long long started = clock_mono_ms(), locked, garbage;
+    long long started = clock_mono_ms(), locked;
     int rc = -1, in_tx = 0, csv_ready = 0;
 
     memset(&im, 0, sizeof(im));
@@ -567,23 +567,7 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
         postcodes_import_copy_end(&im, "import failed");
         goto out;
     }
-    garbage = im.malformed + im.invalid;
-    if (garbage > POSTCODES_GARBAGE_MIN && garbage * 100 > im.read * POSTCODES_GARBAGE_PCT) {
-        postcodes_import_copy_end(&im, "too many bad rows");
-        postcodes_import_fail(&im,
-                              "%s: %lld of %lld rows are not usable (%lld malformed, %lld "
-                              "invalid); the limit is %d rows and %d%%: nothing changed",
-                              path, garbage, im.read, im.malformed, im.invalid,
-                              POSTCODES_GARBAGE_MIN, POSTCODES_GARBAGE_PCT);
-        goto out;
-    }
-    if (im.loaded == 0) {
-        postcodes_import_copy_end(&im, "no rows");
-        postcodes_import_fail(&im, "%s: no town or populated place in %lld rows: nothing changed",
-                              path, im.read);
-        goto out;
-    }
-    if (postcodes_import_copy_end(&im, NULL) != 0) {
+    if (postcodes_import_copy_finish(&im, path, "invalid", "town or populated place") != 0) {
         goto out;
     }
     postcodes_import_progress(&im, &csv, "indexing");

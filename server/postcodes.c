@@ -654,6 +654,30 @@ too_much_garbage(const struct postcodes_import *im)
     return garbage > POSTCODES_GARBAGE_MIN && garbage * 100 > im->read * POSTCODES_GARBAGE_PCT;
 }
 
+int
+postcodes_import_copy_finish(struct postcodes_import *im,
+                             const char *path,
+                             const char *invalid,
+                             const char *what)
+{
+    if (too_much_garbage(im)) {
+        postcodes_import_copy_end(im, "too many bad rows");
+        postcodes_import_fail(
+            im,
+            "%s: %lld of %lld rows are not usable (%lld malformed, %lld %s); the limit is "
+            "%d rows and %d%%: nothing changed",
+            path, im->malformed + im->invalid, im->read, im->malformed, im->invalid, invalid,
+            POSTCODES_GARBAGE_MIN, POSTCODES_GARBAGE_PCT);
+        return -1;
+    }
+    if (im->loaded == 0) {
+        postcodes_import_copy_end(im, "no rows");
+        postcodes_import_fail(im, "%s: no %s in %lld rows: nothing changed", path, what, im->read);
+        return -1;
+    }
+    return postcodes_import_copy_end(im, NULL);
+}
+
 /* The load of postcode_new. FREEZE: the table is new in this transaction, so its rows need no
  * later vacuum. */
 static const char copy_sql[] = "COPY postcode_new (postcode, latitude, longitude, oslaua, ctry)"
@@ -849,23 +873,8 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
         postcodes_import_copy_end(&im, "import failed");
         goto out;
     }
-    if (too_much_garbage(&im)) {
-        postcodes_import_copy_end(&im, "too many bad rows");
-        postcodes_import_fail(
-            &im,
-            "%s: %lld of %lld rows are not usable (%lld malformed, %lld invalid postcode); "
-            "the limit is %d rows and %d%%: nothing changed",
-            path, im.malformed + im.invalid, im.read, im.malformed, im.invalid,
-            POSTCODES_GARBAGE_MIN, POSTCODES_GARBAGE_PCT);
-        goto out;
-    }
-    if (im.loaded == 0) {
-        postcodes_import_copy_end(&im, "no rows");
-        postcodes_import_fail(&im, "%s: no live, located postcode in %lld rows: nothing changed",
-                              path, im.read);
-        goto out;
-    }
-    if (postcodes_import_copy_end(&im, NULL) != 0) {
+    if (postcodes_import_copy_finish(&im, path, "invalid postcode", "live, located postcode")
+        != 0) {
         goto out;
     }
     postcodes_import_progress(&im, &csv, "indexing");

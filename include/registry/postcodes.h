@@ -169,6 +169,13 @@ int postcodes_import_copy_start(struct postcodes_import *im, const char *sql);
 int postcodes_import_copy_flush(struct postcodes_import *im);
 /* Ends the COPY (with `abort_msg` to abandon it) and collects its result. 0, or -1. */
 int postcodes_import_copy_end(struct postcodes_import *im, const char *abort_msg);
+/* Ends the COPY of an import whose rows were all read: refused (0 rows, or too many bad ones,
+ * `invalid` naming the kind: "... 150 invalid postcode"; "no <what> in N rows") with the failure
+ * reported, else ended. 0, or -1 (nothing changed). */
+int postcodes_import_copy_finish(struct postcodes_import *im,
+                                 const char *path,
+                                 const char *invalid,
+                                 const char *what);
 /* Runs the swap `sql` (LOCK ... RENAME ...) under a short lock_timeout, retrying while readers
  * hold `tables` (named in the error). 0, or -1 (error set). */
 int postcodes_import_swap(struct postcodes_import *im, const char *sql, const char *tables);
