@@ -193,10 +193,23 @@
 #define PUB_WITHIN_3 PUB_GC("k.chord") " <= $3::float8"
 #define PUB_IN_BOX_3 " AND earth_box(" PUB_POINT ", $3::float8) @> ps.earth"
 
+/* The limit of the page. The KNN scan's own LIMIT is the constant PUB_LIMIT_MAX and the page's
+ * ($4, at most that) is applied last: the scan is read lazily, and the joins run per site in
+ * order, so no more than $4 sites are read or joined either way; but with `LIMIT $4` on the
+ * scan itself the planner guessed a tenth of public_site for the generic plan, priced it above
+ * any custom plan and planned the statement anew on every search (pg_prepared_statements:
+ * custom_plans only), which cost as much as running it. Among the PUB_LIMIT_MAX nearest, those
+ * within the radius are the nearest within it, so the first $4 of them are the page. */
+#define PUB_STR(x)       #x
+#define PUB_XSTR(x)      PUB_STR(x)
+#define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
+#define PUB_PAGE_LIMIT_4 " LIMIT $4::int"
+
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
  * $4 within the radius", and the scan reads $4 index entries (and the few whose licence does not
- * cover today) however many sites the radius holds.
+ * cover today) however many sites the radius holds; fewer within the radius, and it stops at
+ * the first beyond it is not told to, so it reads at most PUB_LIMIT_MAX.
  *
  * With run filters most sites may fail them, and the scan would go on past the radius until it
  * found $4 that pass: so the filtered search also bounds the scan by the radius's box (the
@@ -204,14 +217,14 @@
 
 const struct db_stmt public_stmts[] = {
     /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
-    {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), "$4::int"),
+    {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
                           PUB_WITHIN_3,
-                          PUB_RUNS("NULL", "NULL"))},
+                          PUB_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
-    {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, "$4::int"),
+    {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
                                    PUB_WITHIN_3,
-                                   PUB_RUNS("$5", "$6"))},
+                                   PUB_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
     {"pub_nearest",
