@@ -123,13 +123,12 @@
 /* A site's organisation and the site itself as the answer shows them; L is the location, O its
  * organisation. */
 #define PUB_FACE                                                                                   \
-    "CASE WHEN o.public_contact THEN json_build_object('name', o.name, 'phone', o.phone, "         \
-    "'email', "                                                                                    \
-    "o.email, 'website', o.website) ELSE json_build_object('name', o.name) END AS organisation, "  \
-    "json_build_object('id', l.id, 'name', l.name, 'address_lines', l.address_lines, 'town', "     \
-    "l.town, 'postcode', l.postcode, 'accessibility', l.accessibility, 'takes_enquiries', "        \
-    "o.enquiries_enabled AND o.enquiry_email IS NOT NULL) AS site, "                               \
-    "l.id::text AS _location_id"
+    "CASE WHEN o.public_contact THEN json_build_object('name', o.name, 'phone', o.phone,"          \
+    " 'email', o.email, 'website', o.website) ELSE json_build_object('name', o.name) END"          \
+    " AS organisation, json_build_object('id', l.id, 'name', l.name, 'address_lines',"             \
+    " l.address_lines, 'town', l.town, 'postcode', l.postcode, 'accessibility', l.accessibility,"  \
+    " 'takes_enquiries', o.enquiries_enabled AND o.enquiry_email IS NOT NULL)"                     \
+    " AS site, l.id::text AS _location_id"
 
 /* A run is never advertised as taking referrals while it is at risk. This is
  * `programme_at_risk(r.id) = '[]'` (migration 0010) written out: a run shown here is planned,
@@ -176,19 +175,18 @@
 
 /* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
  * chord, the straight-line distance `<->`, of the page's sites, nearest first), within WITHIN,
- * each with its organisation and its runs shown with the filters SR and DAYS. The site and
+ * each with its organisation and RUNS (PUB_RUNS with the run filters). The site and
  * organisation are read per site of the page (a LATERAL subquery kept apart by OFFSET 0): the
  * server's prepared statement runs with a generic plan, which cannot know the limit and would
  * otherwise hash-join the page against every location. The page is ordered again at the end by
  * the KNN scan's own `<->` (no tie-breaking second key, as before). */
-#define PUB_PAGE(KNEAREST, WITHIN, SR, DAYS)                                                       \
-    "SELECT round((" PUB_GC(                                                                       \
-        "k.chord") " / 1000)::numeric, 2) AS distance_km, x.organisation, "                        \
-                   "x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                       \
-                   ") k CROSS JOIN LATERAL (SELECT " PUB_FACE                                      \
-                   ", " PUB_RUNS(SR, DAYS) " FROM location l JOIN organisation o ON o.id = "       \
-                                           "l.organisation_id WHERE l.id = k.location_id OFFSET "  \
-                                           "0) x WHERE " WITHIN " ORDER BY k.chord"
+#define PUB_DISTANCE_KM "round((" PUB_GC("k.chord") " / 1000)::numeric, 2) AS distance_km"
+#define PUB_PAGE(KNEAREST, WITHIN, RUNS)                                                           \
+    "SELECT " PUB_DISTANCE_KM                                                                      \
+    ", x.organisation, x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                    \
+    ") k CROSS JOIN LATERAL (SELECT " PUB_FACE ", " RUNS " FROM location l JOIN"                   \
+    " organisation o ON o.id = l.organisation_id WHERE l.id = k.location_id OFFSET 0) x "          \
+    "WHERE " WITHIN " ORDER BY k.chord"
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
@@ -196,35 +194,47 @@
     "SELECT ps.location_id, ps.earth <-> " PUB_POINT " AS chord FROM public_site ps WHERE" WHERE   \
     " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
 
-/* Within $3 metres, great-circle. */
+/* Within $3 metres, great-circle; and within the box around that circle, which the GiST index
+ * answers (earth_box over-selects: a cube around the sphere's circle). */
 #define PUB_WITHIN_3 PUB_GC("k.chord") " <= $3::float8"
+#define PUB_IN_BOX_3 " AND earth_box(" PUB_POINT ", $3::float8) @> ps.earth"
+
+/* The limit of the page. The KNN scan's own LIMIT is the constant PUB_LIMIT_MAX and the page's
+ * ($4, at most that) is applied last: the scan is read lazily, and the joins run per site in
+ * order, so no more than $4 sites are read or joined either way; but with `LIMIT $4` on the
+ * scan itself the planner guessed a tenth of public_site for the generic plan, priced it above
+ * any custom plan and planned the statement anew on every search (pg_prepared_statements:
+ * custom_plans only), which cost as much as running it. Among the PUB_LIMIT_MAX nearest, those
+ * within the radius are the nearest within it, so the first $4 of them are the page. */
+#define PUB_STR(x)       #x
+#define PUB_XSTR(x)      PUB_STR(x)
+#define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
+#define PUB_PAGE_LIMIT_4 " LIMIT $4::int"
 
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
  * $4 within the radius", and the scan reads $4 index entries (and the few whose licence does not
- * cover today) however many sites the radius holds.
+ * cover today) however many sites the radius holds; fewer within the radius, and it stops at
+ * the first beyond it is not told to, so it reads at most PUB_LIMIT_MAX.
  *
  * With run filters most sites may fail them, and the scan would go on past the radius until it
- * found $4 that pass: so the filtered search also bounds the scan by the radius's box (earth_box
- * over-selects, a cube around the sphere's circle; the distance rechecks). */
+ * found $4 that pass: so the filtered search also bounds the scan by the radius's box (the
+ * distance rechecks). */
 
 const struct db_stmt public_stmts[] = {
     /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
-    {"pub_near",
-     PUB_PAGE(
-         PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), "$4::int"), PUB_WITHIN_3, "NULL", "NULL")},
+    {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
+                          PUB_WITHIN_3,
+                          PUB_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
-    {"pub_near_filtered",
-     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") " AND earth_box(" PUB_POINT
-                                                    ", $3::float8) @> ps.earth",
-                      "$4::int"),
-              PUB_WITHIN_3,
-              "$5",
-              "$6")},
+    {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
+                                   PUB_WITHIN_3,
+                                   PUB_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
-    {"pub_nearest", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", "$3", "$4")},
+    {"pub_nearest",
+     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_RUNS("$3", "$4"))},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
      * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
