@@ -645,7 +645,10 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     if (query_get(q, "place") != NULL) {
         int found = locate_place(db, q, &s, &body, e);
         if (found != 0) {
-            goto out; /* several places (body holds the choices), or none */
+            if (body != NULL) {
+                add_central_contact(db, body); /* several places: the choices */
+            }
+            goto out; /* or none */
         }
     }
     params[0] = s.lat;

@@ -476,6 +476,8 @@ test_place_search(void **state)
     providers(f, "place=Newport", &r);
     it_assert_status(&r, 200);
     choices = json_object_get(r.json, "choices");
+    /* The central contact in this answer too (null here: the licensing body has not set one). */
+    assert_non_null(json_object_get(r.json, "central_contact"));
     assert_null(json_object_get(r.json, "items"));
     assert_int_equal(json_array_size(choices), 4);
     assert_string_equal(it_jstr(json_array_get(choices, 0), "name"), "Newport");
