@@ -136,8 +136,9 @@ if len(report) == 5:
 # /v1/public/impact: imp_public and imp_history (no parameters).
 if "imp_public" in stmts:
     write("impact", 0, bind("imp_public", []) + ";\n" + bind("imp_history", []) + ";\n")
-# Open Referral /services, page 1 (no filters: taxonomy false, offset 0, limit 50).
-OR_PAGE1 = [None, None, None, "false", None, None, None, "0", "50"]
+# Open Referral /services, page 1 as filter_params() in server/openreferral.c passes it: no
+# filters ($1-$7), offset 0, limit 50, no taxonomy, organization or modified_after, the list form.
+OR_PAGE1 = [None, None, None, None, None, None, None, "0", "50", None, None, None, "list"]
 if "or_services" in stmts:
     write("or_services", 0, bind("or_services", OR_PAGE1) + ";\n")
 # Open Referral /service_at_locations?postcode=: the postcode, then or_sals nearest first.
