@@ -67,7 +67,7 @@
  * or the runs at the sites of some districts or counties), so that the statement's generic plan
  * is as good as a custom one. */
 #define IMP_RUNS(drive)                                                                            \
-    "r AS (SELECT p.*, p AS prow, o.name AS org_name, l.name AS site_name,"                        \
+    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name,"                                   \
     " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"             \
     " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
@@ -78,8 +78,8 @@
     " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
     " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]) OR l.county = ANY ($3::text[]))"     \
     " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
-    " AND ($5::date IS NULL OR p.ends_on >= $5::date)"                                             \
-    " AND ($6::date IS NULL OR p.ends_on <= $6::date)"                                             \
+    " AND p.ends_on >= coalesce($5::date, '-infinity')"                                             \
+    " AND p.ends_on <= coalesce($6::date, 'infinity')"                                             \
     " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]) OR l.county = ANY ($7::text[]))), "  \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
 #define IMP_BY_ORG  "p.organisation_id = $1::uuid"
@@ -97,11 +97,11 @@
     " families_started, 'families_completed', families_completed) ORDER BY ends_on, id), '[]')"    \
     " FROM (SELECT * FROM " s " ORDER BY ends_on, id LIMIT " lim ") x) AS run_list"
 
-/* The report's cells (figure, k1, k2, n; migration 0018) from the cells of every run of c (qy by
- * the year the run ended, q over the period). */
+/* The report's cells (figure, k1, k2, n; migration 0018) from run_cell, the cells of every run of c
+ * (qy by the year the run ended, q over the period). */
 #define IMP_CELLS                                                                                  \
     "qy AS (SELECT extract(year FROM c.ends_on)::int AS y, x.figure, x.k1, x.k2, sum(x.n) AS n,"   \
-    " count(*) AS runs FROM c, registry_run_cells(c.prow) x GROUP BY 1, 2, 3, 4), "                \
+    " count(*) AS runs FROM c JOIN run_cell x ON x.run_id = c.id GROUP BY 1, 2, 3, 4), "           \
     "q AS (SELECT figure, k1, k2, sum(n) AS n FROM qy GROUP BY 1, 2, 3) "
 
 /* The same from delivery_cube (migration 0018): every run, filtered by $1 variant, $2 from, $3 to;
@@ -111,8 +111,8 @@
 #define IMP_CUBE_B "coalesce(date_trunc('month', ($3::date + 1)::timestamp)::date, 'infinity')"
 #define IMP_CUBE_WHERE                                                                             \
     " WHERE ($1::text IS NULL OR variant = $1::text) AND ((grain = 'm' AND ends_on >= " IMP_CUBE_A \
-    " AND ends_on < " IMP_CUBE_B ") OR (grain = 'd' AND ($2::date IS NULL OR ends_on >= $2::date)"  \
-    " AND ($3::date IS NULL OR ends_on <= $3::date) AND (ends_on < " IMP_CUBE_A " OR ends_on >= "   \
+    " AND ends_on < " IMP_CUBE_B ") OR (grain = 'd' AND ends_on >= coalesce($2::date, '-infinity')"  \
+    " AND ends_on <= coalesce($3::date, 'infinity') AND (ends_on < " IMP_CUBE_A " OR ends_on >= "   \
     IMP_CUBE_B ")))"
 #define IMP_CUBE_CELLS                                                                             \
     "qy AS (SELECT extract(year FROM ends_on)::int AS y, figure, k1, k2, sum(n) AS n, sum(runs)"  \
@@ -187,16 +187,17 @@ const struct db_stmt impact_stmts[] = {
     {"imp_cube_report",
      "WITH " IMP_CUBE_CELLS ", " IMP_REPORT_FIGURES ","
      " (SELECT count(*) FROM programme_run p WHERE p.status = 'running' AND ($1::text IS NULL OR"
-     " p.variant = $1::text) AND ($2::date IS NULL OR p.ends_on >= $2::date) AND ($3::date IS NULL"
-     " OR p.ends_on <= $3::date)) AS runs_in_progress, "
+     " p.variant = $1::text) AND p.ends_on >= coalesce($2::date, '-infinity')"
+     " AND p.ends_on <= coalesce($3::date, 'infinity')) AS runs_in_progress, "
      IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name,"
      " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"
      " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"
      " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"
      " LEFT JOIN local_authority la ON la.code = pc.oslaua"
      " LEFT JOIN irish_county ic ON ic.code = l.county WHERE p.status IN ('running',"
-     " 'completed') AND ($1::text IS NULL OR p.variant = $1::text) AND ($2::date IS NULL OR"
-     " p.ends_on >= $2::date) AND ($3::date IS NULL OR p.ends_on <= $3::date) ORDER BY p.ends_on,"
+     " 'completed') AND ($1::text IS NULL OR p.variant = $1::text)"
+     " AND p.ends_on >= coalesce($2::date, '-infinity')"
+     " AND p.ends_on <= coalesce($3::date, 'infinity') ORDER BY p.ends_on,"
      " p.id LIMIT $4::int) r", "$4::int") ","
      IMP_SERIES " FROM t"},
     /* imp_previous over every run: $1 variant, $2 from, $3 to. */
@@ -715,24 +716,6 @@ flatten(json_t *rows, const char *path, json_t *v)
     }
 }
 
-/* Runs report statement `stmt` with its `n` parameters planned for them (db_exec_custom: the
- * filters given decide the plan, e.g. a district's postcodes first). Returns 0 with *out, or the
- * status of the problem sent. */
-static int
-custom_or_problem(struct req *r, const char *stmt, int n, const char *const *params, PGresult **out)
-{
-    PGresult *res = db_exec_custom(r->db, stmt, n, params);
-    int status;
-
-    if (!db_ok(res)) {
-        status = problem_from_db(r, res);
-        PQclear(res);
-        return status;
-    }
-    *out = res;
-    return 0;
-}
-
 /* The enquiries of the report (imp_enquiries) into *out: of every organisation (`by` ""), or of
  * organisation `org` (`by` "org"); null for a report of some areas, since an enquiry is counted
  * by organisation, not by site. Returns 0, or the status of the problem sent. */
@@ -1046,8 +1029,8 @@ impact_report(struct req *r)
         }
     }
     snprintf(stmt, sizeof(stmt), "imp_report_%s", by);
-    status = cube ? custom_or_problem(r, "imp_cube_report", 4,
-                                      (const char *[]){params[3], from, to, limit}, &res)
+    status = cube ? http_exec_or_problem(r, "imp_cube_report", 4,
+                                         (const char *[]){params[3], from, to, limit}, &res)
                   : http_exec_or_problem(r, stmt, 8, params, &res);
     if (status != 0) {
         goto out;
@@ -1059,7 +1042,7 @@ impact_report(struct req *r)
         params[4] = db_value(period, 0, "from");
         params[5] = db_value(period, 0, "to");
         snprintf(stmt, sizeof(stmt), "imp_previous_%s", by);
-        status = cube ? custom_or_problem(r, "imp_cube_previous", 3, params + 3, &prev)
+        status = cube ? http_exec_or_problem(r, "imp_cube_previous", 3, params + 3, &prev)
                       : http_exec_or_problem(r, stmt, 7, params, &prev);
         if (status != 0) {
             goto out;

@@ -9,7 +9,8 @@
 -- double precision like the outcome sums of programme_outcome. Triggers keep it current on every
 -- change of a run or of its outcomes, so a report with no organisation or area filter reads a
 -- few hundred rows a month (and the days of the months at its ends) instead of every run
--- (server/impact.c, imp_cube_*). Reports filtered by organisation or area read the runs.
+-- (server/impact.c, imp_cube_*). Reports filtered by organisation or area sum their runs' cells,
+-- kept in run_cell by the same triggers.
 
 -- The cells of run `p` (its outcome measures' cells from programme_outcome as it is now).
 CREATE FUNCTION registry_run_cells(p programme_run)
@@ -94,11 +95,29 @@ RETURNS void LANGUAGE sql AS $$
     DO UPDATE SET n = c.n + excluded.n, runs = c.runs + excluded.runs
 $$;
 
+-- The cells of each completed run, kept beside the cube: a report of some districts or of one
+-- organisation sums its runs' rows here instead of expanding their records again.
+CREATE TABLE run_cell (
+    run_id uuid             NOT NULL REFERENCES programme_run (id) ON DELETE CASCADE,
+    figure text             NOT NULL,
+    k1     text             NOT NULL,
+    k2     text             NOT NULL,
+    n      double precision NOT NULL,
+    PRIMARY KEY (run_id, figure, k1, k2)
+);
+
 CREATE FUNCTION registry_cube_run() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM registry_cube_move(
         CASE WHEN TG_OP <> 'INSERT' AND OLD.status = 'completed' THEN OLD END,
         CASE WHEN TG_OP <> 'DELETE' AND NEW.status = 'completed' THEN NEW END);
+    IF TG_OP <> 'INSERT' THEN
+        DELETE FROM run_cell WHERE run_id = OLD.id;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.status = 'completed' THEN
+        INSERT INTO run_cell (run_id, figure, k1, k2, n)
+        SELECT NEW.id, x.figure, x.k1, x.k2, x.n FROM registry_run_cells(NEW) x;
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -124,6 +143,10 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
+    DELETE FROM run_cell WHERE run_id = run.id AND figure = 'outcome';
+    INSERT INTO run_cell (run_id, figure, k1, k2, n)
+    SELECT run.id, x.figure, x.k1, x.k2, x.n FROM registry_run_cells(run) x
+    WHERE x.figure = 'outcome';
     INSERT INTO delivery_cube AS c (grain, ends_on, variant, figure, k1, k2, n, runs)
     SELECT g.grain, CASE g.grain WHEN 'd' THEN run.ends_on
                     ELSE date_trunc('month', run.ends_on::timestamp)::date END,
@@ -155,6 +178,11 @@ CREATE TRIGGER programme_outcome_cube AFTER INSERT OR UPDATE OR DELETE ON progra
 -- Summed again from the runs: at this migration, and after a TRUNCATE (which fires no row
 -- trigger).
 CREATE FUNCTION registry_cube_rebuild() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM run_cell;
+    INSERT INTO run_cell (run_id, figure, k1, k2, n)
+    SELECT p.id, x.figure, x.k1, x.k2, x.n
+    FROM programme_run p, registry_run_cells(p) x
+    WHERE p.status = 'completed';
     DELETE FROM delivery_cube;
     INSERT INTO delivery_cube (grain, ends_on, variant, figure, k1, k2, n, runs)
     SELECT g.grain, CASE g.grain WHEN 'd' THEN p.ends_on

@@ -654,6 +654,13 @@ assert_cube_matches(struct fx *f)
         free(all);
         free(by_area);
     }
+    /* Each completed run's cells kept in run_cell are those of its record now. */
+    diff = it_sql_text(f->s, "WITH now AS (SELECT p.id, x.* FROM programme_run p,"
+                             " registry_run_cells(p) x WHERE p.status = 'completed') SELECT"
+                             " ((SELECT count(*) FROM (TABLE run_cell EXCEPT TABLE now) x) +"
+                             " (SELECT count(*) FROM (TABLE now EXCEPT TABLE run_cell) y))::text");
+    assert_string_equal(diff, "0");
+    free(diff);
     PQclear(it_sql(f->s, "BEGIN"));
     PQclear(it_sql(f->s, "CREATE TEMP TABLE kept AS SELECT * FROM delivery_cube WHERE runs <> 0"));
     PQclear(it_sql(f->s, "SELECT registry_cube_rebuild()"));
