@@ -717,7 +717,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
         env =
             json_pack("{s:s, s:s, s:O}", "type", "enquiry.received", "timestamp", when, "data", e);
         body = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
-        snprintf(msg_id, sizeof(msg_id), "enq_%s", c->id);
+        snprintf(msg_id, sizeof(msg_id), "enq_%.40s", c->id); /* a UUID */
         if (body == NULL) {
             snprintf(err, errlen, "out of memory");
         } else {
