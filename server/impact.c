@@ -62,31 +62,32 @@
 
 /* The runs of the report: $1 the caller's organisation (NULL: all), $2 organisation_id, $3 local
  * authority codes (a text[]), $4 variant, $5 from, $6 to, $7 a commissioner's areas (text[];
- * NULL: anywhere); an Irish site's county (IE-CO, migration 0020) stands for its district.
- * `drive` is a condition the runs must meet anyway that leads the plan (an organisation's runs,
- * or the runs at the sites of some districts or counties), so that the statement's generic plan
- * is as good as a custom one. */
+ * NULL: anywhere); a site's area is location.la_code (migration 0038): the district of its
+ * postcode, or an Irish site's county (IE-CO, migration 0020).
+ * `drive` is the FROM of runs p and sites l that leads the plan (an organisation's runs, or the
+ * sites of some districts or counties, each then asked for its runs: the LATERAL's OFFSET 0 keeps
+ * the generic plan from starting at the period's runs instead), so that the statement's generic
+ * plan is as good as a custom one. */
 #define IMP_RUNS(drive)                                                                            \
-    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name,"                                   \
-    " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"             \
-    " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"                        \
-    " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"   \
-    " LEFT JOIN local_authority la ON la.code = pc.oslaua"                                         \
+    "r AS (SELECT p.*, o.name AS org_name, l.name AS site_name, l.la_code,"                        \
+    " coalesce(la.name, ic.name) AS la_name FROM " drive                                           \
+    " JOIN organisation o ON o.id = p.organisation_id"                                             \
+    " LEFT JOIN local_authority la ON la.code = l.la_code"                                         \
     " LEFT JOIN irish_county ic ON ic.code = l.county"                                             \
-    " WHERE p.status IN ('running', 'completed') AND " drive                                       \
+    " WHERE p.status IN ('running', 'completed')"                                                  \
     " AND ($1::uuid IS NULL OR p.organisation_id = $1::uuid)"                                      \
     " AND ($2::uuid IS NULL OR p.organisation_id = $2::uuid)"                                      \
-    " AND ($3::text[] IS NULL OR pc.oslaua = ANY ($3::text[]) OR l.county = ANY ($3::text[]))"     \
+    " AND ($3::text[] IS NULL OR l.la_code = ANY ($3::text[]))"                                    \
     " AND ($4::text IS NULL OR p.variant = $4::text)"                                              \
     " AND p.ends_on >= coalesce($5::date, '-infinity')"                                             \
     " AND p.ends_on <= coalesce($6::date, 'infinity')"                                             \
-    " AND ($7::text[] IS NULL OR pc.oslaua = ANY ($7::text[]) OR l.county = ANY ($7::text[]))), "  \
+    " AND ($7::text[] IS NULL OR l.la_code = ANY ($7::text[]))), "                                 \
     "c AS (SELECT * FROM r WHERE status = 'completed') "
-#define IMP_BY_ORG  "p.organisation_id = $1::uuid"
+#define IMP_BY_ORG                                                                                 \
+    "programme_run p JOIN location l ON l.id = p.location_id AND p.organisation_id = $1::uuid"
 #define IMP_BY_AREA                                                                                \
-    "p.location_id IN (SELECT l2.id FROM postcode pc2 JOIN location l2 ON l2.postcode ="           \
-    " pc2.postcode WHERE pc2.oslaua = ANY ($3::text[]) UNION ALL SELECT l3.id FROM location l3"    \
-    " WHERE l3.county = ANY ($3::text[]))"
+    "location l JOIN LATERAL (SELECT * FROM programme_run p0 WHERE p0.location_id = l.id OFFSET 0)" \
+    " p ON l.la_code = ANY ($3::text[])"
 
 /* The first `lim` runs of `s` (by end date) as the report lists them. */
 #define IMP_RUN_LIST(s, lim)                                                                       \
@@ -189,11 +190,10 @@ const struct db_stmt impact_stmts[] = {
      " (SELECT count(*) FROM programme_run p WHERE p.status = 'running' AND ($1::text IS NULL OR"
      " p.variant = $1::text) AND p.ends_on >= coalesce($2::date, '-infinity')"
      " AND p.ends_on <= coalesce($3::date, 'infinity')) AS runs_in_progress, "
-     IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name,"
-     " coalesce(pc.oslaua, l.county) AS la_code, coalesce(la.name, ic.name) AS la_name"
+     IMP_RUN_LIST("(SELECT p.*, o.name AS org_name, l.name AS site_name, l.la_code,"
+     " coalesce(la.name, ic.name) AS la_name"
      " FROM programme_run p JOIN organisation o ON o.id = p.organisation_id"
-     " JOIN location l ON l.id = p.location_id LEFT JOIN postcode pc ON pc.postcode = l.postcode"
-     " LEFT JOIN local_authority la ON la.code = pc.oslaua"
+     " JOIN location l ON l.id = p.location_id LEFT JOIN local_authority la ON la.code = l.la_code"
      " LEFT JOIN irish_county ic ON ic.code = l.county WHERE p.status IN ('running',"
      " 'completed') AND ($1::text IS NULL OR p.variant = $1::text)"
      " AND p.ends_on >= coalesce($2::date, '-infinity')"

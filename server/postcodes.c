@@ -699,7 +699,8 @@ static const char swap_sql[] =
     "ALTER TABLE postcode RENAME CONSTRAINT postcode_new_pkey TO postcode_pkey;"
     "ALTER INDEX postcode_new_oslaua_idx RENAME TO postcode_oslaua_idx;"
     "ALTER TABLE postcode_district RENAME CONSTRAINT postcode_district_new_pkey"
-    " TO postcode_district_pkey";
+    " TO postcode_district_pkey;"
+    "CALL registry_postcodes_swapped()"; /* migration 0038: the sites' districts */
 
 /* Adds postcode_new's primary key and its district index; a postcode listed twice makes the file
  * bad. 0, or -1. */

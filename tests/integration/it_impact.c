@@ -269,6 +269,93 @@ test_district_filter(void **state)
     it_resp_free(&r);
 }
 
+/* Runs in one district's report (with the period), or -1 when the report fails. */
+static long
+district_runs(struct fx *f, const char *code)
+{
+    struct it_resp r;
+    char *path = it_fmt("/v1/reports/delivery?local_authority=%s&" PERIOD, code);
+    long n = -1;
+
+    it_get(f->s, path, f->admin, &r);
+    if (r.status == 200) {
+        n = (long)json_integer_value(at(r.json, "runs.completed"));
+    }
+    it_resp_free(&r);
+    free(path);
+    return n;
+}
+
+/* Writes a postcode file for import-postcodes: ME4 4QQ in Medway, ME14 1QQ in `me14_district`. */
+static char *
+district_file(struct fx *f, const char *me14_district)
+{
+    char *path = it_fmt("%s/districts-%s.csv", f->s->work_dir, me14_district);
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fprintf(fp,
+            "pcds,lat,long,doterm,oslaua,ctry\r\n"
+            "ME4 4QQ,51.38,0.52,,E06000035,E92000001\r\n"
+            "ME14 1QQ,51.27,0.52,,%s,E92000001\r\n",
+            me14_district);
+    fclose(fp);
+    return path;
+}
+
+static void
+import_districts(struct fx *f, const char *me14_district)
+{
+    char *path = district_file(f, me14_district), *out = NULL;
+    const char *args[] = {"import-postcodes", path, NULL};
+
+    if (it_exec(f->s, 0, args, NULL, NULL, 120, &out) != 0) {
+        fail_msg("import-postcodes failed: %s", out != NULL ? out : "");
+    }
+    it_assert_clean_output(out);
+    free(out);
+    free(path);
+}
+
+/* A site's district is stored with it (location.la_code, migration 0038) and follows every way
+ * its postcode's district can change: a site moved to another postcode, a postcode's district
+ * changed by SQL, and import-postcodes swapping in a table where the postcode lies elsewhere. The
+ * district report follows each, and every change is put back. */
+static void
+test_site_district_follows(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(district_runs(f, "E07000110"), 1);
+    assert_int_equal(district_runs(f, "E06000035"), 1);
+    /* The site of R2 (ME14 1QQ, Maidstone) moved to ME4 4QQ (Medway), and back. */
+    PQclear(it_sql(f->s, "UPDATE location SET postcode = 'ME4 4QQ' WHERE postcode = 'ME14 1QQ'"));
+    assert_int_equal(district_runs(f, "E07000110"), 0);
+    assert_int_equal(district_runs(f, "E06000035"), 2);
+    PQclear(it_sql(f->s, "UPDATE location SET postcode = 'ME14 1QQ' WHERE name = 'Site ME14 1QQ'"));
+    assert_int_equal(district_runs(f, "E07000110"), 1);
+    /* The postcode's district changed in the table. */
+    PQclear(it_sql(f->s, "UPDATE postcode SET oslaua = 'E06000035' WHERE postcode = 'ME14 1QQ'"));
+    assert_int_equal(district_runs(f, "E07000110"), 0);
+    assert_int_equal(district_runs(f, "E06000035"), 2);
+    PQclear(it_sql(f->s, "UPDATE postcode SET oslaua = 'E07000110' WHERE postcode = 'ME14 1QQ'"));
+    assert_int_equal(district_runs(f, "E07000110"), 1);
+    /* A whole new postcode table, then the first one's districts again through a second. */
+    import_districts(f, "E06000035");
+    assert_int_equal(district_runs(f, "E07000110"), 0);
+    assert_int_equal(district_runs(f, "E06000035"), 2);
+    /* The new table has the trigger too. */
+    PQclear(it_sql(f->s, "UPDATE postcode SET oslaua = 'E07000110' WHERE postcode = 'ME14 1QQ'"));
+    assert_int_equal(district_runs(f, "E07000110"), 1);
+    import_districts(f, "E07000110");
+    assert_int_equal(district_runs(f, "E07000110"), 1);
+    assert_int_equal(district_runs(f, "E06000035"), 1);
+    assert_int_equal(
+        it_count(f->s, "SELECT count(*) FROM location"
+                       " WHERE la_code IS DISTINCT FROM registry_site_district(postcode, county)"),
+        0);
+}
+
 static void
 test_csv(void **state)
 {
@@ -851,4 +938,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_runs_limit),
           cmocka_unit_test(test_enquiries),
           cmocka_unit_test(test_every_run_from_the_cube),
-          cmocka_unit_test(test_public_figures_kept))
+          cmocka_unit_test(test_public_figures_kept),
+          cmocka_unit_test(test_site_district_follows))
