@@ -193,21 +193,6 @@ ipn_columns_find(struct postcodes_import *im,
     return 0;
 }
 
-/* Parses a coordinate or a count: a plain decimal number, outer spaces allowed. 0, or -1. */
-static int
-parse_number(const char *s, double *v)
-{
-    const char *p = s + strspn(s, " ");
-    char *end;
-
-    if (*p == '\0' || strspn(p, "+-0123456789.") != strcspn(p, " ")) {
-        return -1;
-    }
-    errno = 0;
-    *v = strtod(p, &end);
-    return end != p && errno == 0 && end[strspn(end, " ")] == '\0' ? 0 : -1;
-}
-
 /* Appends `s` (outer spaces dropped) to the COPY buffer as a text field, or \N when empty or
  * `null`. Tabs, line ends and backslashes are escaped. */
 static void
@@ -391,12 +376,12 @@ place_row(struct postcodes_import *im,
     if (area != NULL) {
         area = as_utf8(area, area_buf); /* NULL (no area) when it is neither */
     }
-    if (parse_number(lat, &dlat) != 0 || parse_number(lon, &dlon) != 0 || !(dlat >= LAT_MIN)
-        || !(dlat <= LAT_MAX) || !(dlon >= LON_MIN) || !(dlon <= LON_MAX)) {
+    if (postcodes_parse_number(lat, &dlat) != 0 || postcodes_parse_number(lon, &dlon) != 0
+        || !(dlat >= LAT_MIN) || !(dlat <= LAT_MAX) || !(dlon >= LON_MIN) || !(dlon <= LON_MAX)) {
         im->unlocated++;
         return 0;
     }
-    if (pop != NULL && parse_number(pop, &dpop) == 0 && dpop >= 1 && dpop < 1e12) {
+    if (pop != NULL && postcodes_parse_number(pop, &dpop) == 0 && dpop >= 1 && dpop < 1e12) {
         size = (long long)dpop;
     }
     if (copy_place(im, name, area, country, dlat, dlon, size) != 0) {
@@ -501,18 +486,10 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     PGresult *res = NULL;
     const char *country, *keep;
     long long started = clock_mono_ms(), locked;
-    int rc = -1, in_tx = 0, csv_ready = 0;
+    int rc = -1, csv_ready = 0;
 
-    memset(&im, 0, sizeof(im));
     memset(&cols, -1, sizeof(cols));
-    im.pg = c;
-    im.err = err;
-    im.errlen = errlen;
-    im.label = "places";
-    err[0] = '\0';
-    if (progress != NULL && isatty(fileno(progress))) {
-        im.progress = progress;
-    }
+    postcodes_import_init(&im, c, progress, "places", err, errlen);
     /* A GeoNames line holds tabs, an IPN header none: told by the first line. */
     fmt = first_line_tabbed(path) ? PLACES_GEONAMES : PLACES_IPN;
     if (fmt == PLACES_GEONAMES ? open_tabbed(&im, path, &f, &csv)
@@ -535,10 +512,9 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
         postcodes_import_fail(&im, "out of memory");
         goto out;
     }
-    if (postcodes_import_exec(&im, "BEGIN", "starting the import") != 0) {
+    if (postcodes_import_begin(&im) != 0) {
         goto out;
     }
-    in_tx = 1;
     locked =
         postcodes_import_number(&im, "SELECT pg_try_advisory_xact_lock(" PLACES_LOCK_KEY ")::int",
                                 "taking the import lock");
@@ -585,17 +561,12 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     }
     res = PQexec(c, "SELECT count(*) FILTER (WHERE country = 'GB'),"
                     " count(*) FILTER (WHERE country = 'IE') FROM place");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK
-        || postcodes_import_exec(&im, "COMMIT", "committing") != 0) {
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            postcodes_import_fail(&im, "counting places: %s", PQresultErrorMessage(res));
-        }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        postcodes_import_fail(&im, "counting places: %s", PQresultErrorMessage(res));
         goto out;
     }
-    in_tx = 0;
-    if (im.progress != NULL) {
-        fprintf(im.progress, "\r\033[K");
-        fflush(im.progress);
+    if (postcodes_import_commit(&im) != 0) {
+        goto out;
     }
     fprintf(out,
             "places imported from %s (%s, country %s)\n"
@@ -611,20 +582,6 @@ places_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *err,
     fflush(out);
     rc = 0;
 out:
-    if (in_tx) {
-        PQclear(PQexec(c, "ROLLBACK"));
-    }
-    if (rc != 0 && im.progress != NULL) {
-        fprintf(im.progress, "\n");
-        fflush(im.progress);
-    }
     PQclear(res);
-    if (csv_ready) {
-        postcodes_csv_cleanup(&csv);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(im.copybuf);
-    return rc;
+    return postcodes_import_end(&im, rc, f, csv_ready ? &csv : NULL);
 }

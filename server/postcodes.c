@@ -268,9 +268,8 @@ postcodes_columns_find(const struct postcodes_csv *r,
     return 0;
 }
 
-/* Parses a coordinate: a plain decimal number with optional outer spaces. 0, or -1. */
-static int
-parse_coord(const char *s, double *v)
+int
+postcodes_parse_number(const char *s, double *v)
 {
     const char *p = s + strspn(s, " ");
     char *end;
@@ -303,7 +302,7 @@ postcodes_row_classify(const char *pcds,
         return POSTCODES_ROW_INVALID;
     }
     /* ONS marks "no grid reference" with 99.999999 / 0.000000, which the bounds also reject. */
-    if (parse_coord(lat, latitude) != 0 || parse_coord(lon, longitude) != 0
+    if (postcodes_parse_number(lat, latitude) != 0 || postcodes_parse_number(lon, longitude) != 0
         || !(*latitude >= LAT_MIN && *latitude <= LAT_MAX)
         || !(*longitude >= LON_MIN && *longitude <= LON_MAX)) {
         return POSTCODES_ROW_UNLOCATED;
@@ -540,6 +539,71 @@ copy_row(struct postcodes_import *im,
     *p++ = '\n';
     im->copylen = (size_t)(p - im->copybuf);
     return 0;
+}
+
+void
+postcodes_import_init(struct postcodes_import *im,
+                      PGconn *c,
+                      FILE *progress,
+                      const char *label,
+                      char *err,
+                      size_t errlen)
+{
+    memset(im, 0, sizeof(*im));
+    im->pg = c;
+    im->label = label;
+    im->err = err;
+    im->errlen = errlen;
+    err[0] = '\0';
+    if (progress != NULL && isatty(fileno(progress))) {
+        im->progress = progress;
+    }
+}
+
+int
+postcodes_import_begin(struct postcodes_import *im)
+{
+    if (postcodes_import_exec(im, "BEGIN", "starting the import") != 0) {
+        return -1;
+    }
+    im->in_tx = 1;
+    return 0;
+}
+
+int
+postcodes_import_commit(struct postcodes_import *im)
+{
+    if (postcodes_import_exec(im, "COMMIT", "committing") != 0) {
+        return -1;
+    }
+    im->in_tx = 0;
+    if (im->progress != NULL) {
+        fprintf(im->progress, "\r\033[K");
+        fflush(im->progress);
+    }
+    return 0;
+}
+
+int
+postcodes_import_end(struct postcodes_import *im, int rc, FILE *f, struct postcodes_csv *csv)
+{
+    if (im->in_tx) {
+        PQclear(PQexec(im->pg, "ROLLBACK"));
+        im->in_tx = 0;
+    }
+    if (rc != 0 && im->progress != NULL) {
+        fprintf(im->progress, "\n");
+        fflush(im->progress);
+    }
+    if (csv != NULL) {
+        postcodes_csv_cleanup(csv);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(im->copybuf);
+    im->copybuf = NULL;
+    return rc;
 }
 
 void
@@ -814,18 +878,11 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
     struct postcodes_csv csv;
     struct postcodes_columns cols;
     FILE *f = NULL;
-    int rc = -1, in_tx = 0, csv_ready = 0;
+    int rc = -1, csv_ready = 0;
     long long started = clock_mono_ms();
     long long locked;
 
-    memset(&im, 0, sizeof(im));
-    im.pg = c;
-    im.err = err;
-    im.errlen = errlen;
-    err[0] = '\0';
-    if (progress != NULL && isatty(fileno(progress))) {
-        im.progress = progress;
-    }
+    postcodes_import_init(&im, c, progress, NULL, err, errlen);
 
     /* The file and its header first: a file that cannot be read changes nothing. */
     if (postcodes_import_open(&im, path, "the ONSPD or NSPL CSV", &f, &csv) != 0) {
@@ -844,10 +901,9 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
         goto out;
     }
 
-    if (postcodes_import_exec(&im, "BEGIN", "starting the import") != 0) {
+    if (postcodes_import_begin(&im) != 0) {
         goto out;
     }
-    in_tx = 1;
     locked = postcodes_import_number(
         &im, "SELECT pg_try_advisory_xact_lock(" POSTCODES_LOCK_KEY ")::int",
         "taking the import lock");
@@ -897,13 +953,8 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
                               "analysing")
             != 0
         || postcodes_import_swap(&im, swap_sql, "postcode tables") != 0
-        || postcodes_import_exec(&im, "COMMIT", "committing") != 0) {
+        || postcodes_import_commit(&im) != 0) {
         goto out;
-    }
-    in_tx = 0;
-    if (im.progress != NULL) {
-        fprintf(im.progress, "\r\033[K");
-        fflush(im.progress);
     }
     fprintf(out,
             "postcodes imported from %s\n"
@@ -920,21 +971,7 @@ postcodes_import(PGconn *c, const char *path, FILE *out, FILE *progress, char *e
     fflush(out);
     rc = 0;
 out:
-    if (in_tx) {
-        PQclear(PQexec(c, "ROLLBACK"));
-    }
-    if (rc != 0 && im.progress != NULL) {
-        fprintf(im.progress, "\n");
-        fflush(im.progress);
-    }
-    if (csv_ready) {
-        postcodes_csv_cleanup(&csv);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(im.copybuf);
-    return rc;
+    return postcodes_import_end(&im, rc, f, csv_ready ? &csv : NULL);
 }
 
 /* ---- Local authority names ------------------------------------------------------------------ */
@@ -1005,13 +1042,9 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
     FILE *f = NULL;
     PGresult *res = NULL;
     enum postcodes_csv_status st;
-    int rc = -1, in_tx = 0, csv_ready = 0;
+    int rc = -1, csv_ready = 0;
 
-    memset(&im, 0, sizeof(im));
-    im.pg = c;
-    im.err = err;
-    im.errlen = errlen;
-    err[0] = '\0';
+    postcodes_import_init(&im, c, NULL, NULL, err, errlen);
     if (postcodes_import_open(&im, path, "the ONS LA_UA names and codes CSV", &f, &csv) != 0) {
         goto out;
     }
@@ -1025,13 +1058,12 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
             path, csv.line);
         goto out;
     }
-    in_tx = 1;
-    if (postcodes_import_exec(
-            &im,
-            "BEGIN; CREATE TEMP TABLE area_load (code text PRIMARY KEY, name text NOT NULL)"
-            " ON COMMIT DROP",
-            "starting the import")
-        != 0) {
+    if (postcodes_import_begin(&im) != 0
+        || postcodes_import_exec(&im,
+                                 "CREATE TEMP TABLE area_load (code text PRIMARY KEY, name text"
+                                 " NOT NULL) ON COMMIT DROP",
+                                 "starting the import")
+               != 0) {
         goto out;
     }
     while ((st = postcodes_csv_next(&csv)) != POSTCODES_CSV_EOF) {
@@ -1064,10 +1096,9 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
         postcodes_import_fail(&im, "saving the names: %s", PQresultErrorMessage(res));
         goto out;
     }
-    if (postcodes_import_exec(&im, "COMMIT", "committing") != 0) {
+    if (postcodes_import_commit(&im) != 0) {
         goto out;
     }
-    in_tx = 0;
     fprintf(out,
             "local authorities imported from %s\n"
             "rows read: %lld\n"
@@ -1080,15 +1111,6 @@ postcodes_import_areas(PGconn *c, const char *path, FILE *out, char *err, size_t
     fflush(out);
     rc = 0;
 out:
-    if (in_tx) {
-        PQclear(PQexec(c, "ROLLBACK"));
-    }
     PQclear(res);
-    if (csv_ready) {
-        postcodes_csv_cleanup(&csv);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return rc;
+    return postcodes_import_end(&im, rc, f, csv_ready ? &csv : NULL);
 }

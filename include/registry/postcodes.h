@@ -145,13 +145,33 @@ struct postcodes_import {
     long long read, loaded, terminated, unlocated, invalid, malformed, districts, with_area;
     char *err;
     size_t errlen;
+    int in_tx; /* inside the import's transaction (postcodes_import_begin) */
 };
 
 #define POSTCODES_COPY_CHUNK (1 << 18) /* bytes of the COPY buffer */
 
+/* Starts *im on connection `c`: the error goes to `err`, the progress line to `progress` when it
+ * is a terminal (it may be NULL) under `label` (NULL: "postcodes"). */
+void postcodes_import_init(struct postcodes_import *im,
+                           PGconn *c,
+                           FILE *progress,
+                           const char *label,
+                           char *err,
+                           size_t errlen);
+/* Opens the import's transaction. 0, or -1 (error set). */
+int postcodes_import_begin(struct postcodes_import *im);
+/* Commits it and clears the progress line. 0, or -1 (error set). */
+int postcodes_import_commit(struct postcodes_import *im);
+/* The end of every import: rolls back what was not committed, ends the progress line of a
+ * failure (rc != 0), releases the CSV reader (when `csv` is not NULL), the file and the COPY
+ * buffer. Returns rc. */
+int postcodes_import_end(struct postcodes_import *im, int rc, FILE *f, struct postcodes_csv *csv);
 /* Sets the import's error (one line). */
 void postcodes_import_fail(struct postcodes_import *im, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Parses a number of an import's row (a coordinate, a count): a plain finite decimal number,
+ * outer spaces allowed (no hex, inf or nan, which strtod would take). 0, or -1. */
+int postcodes_parse_number(const char *s, double *v);
 /* Runs `sql`; on failure sets the error ("<what>: <server message>"). 0, or -1. */
 int postcodes_import_exec(struct postcodes_import *im, const char *sql, const char *what);
 /* The single value a query returns; -1 on failure (error set). */
