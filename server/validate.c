@@ -71,24 +71,34 @@ validate_text(const char *s, size_t min, size_t max)
     return 1;
 }
 
+/* `in` without its spaces, in capitals, into c[size]: a postcode's or an Eircode's letters and
+ * digits. Their count, or -1 when `in` holds anything else or more than size - 1 of them. */
+static long
+code_compact(const char *in, char *c, size_t size)
+{
+    size_t n = 0;
+
+    for (; *in != '\0'; in++) {
+        if (*in == ' ') {
+            continue;
+        }
+        if (!isalnum((unsigned char)*in) || n == size - 1) {
+            return -1;
+        }
+        c[n++] = (char)toupper((unsigned char)*in);
+    }
+    c[n] = '\0';
+    return (long)n;
+}
+
 int
 validate_postcode(const char *in, char *out, size_t outlen)
 {
     char c[8];
-    size_t n = 0, i, outward;
-    const char *p;
+    long len = code_compact(in, c, sizeof(c));
+    size_t n = len < 0 ? 0 : (size_t)len, i, outward;
 
-    for (p = in; *p != '\0'; p++) {
-        if (*p == ' ') {
-            continue;
-        }
-        if (!isalnum((unsigned char)*p) || n == sizeof(c) - 1) {
-            return -1;
-        }
-        c[n++] = (char)toupper((unsigned char)*p);
-    }
-    c[n] = '\0';
-    if (n < 5 || n > 7 || outlen < n + 2) {
+    if (len < 0 || n < 5 || n > 7 || outlen < n + 2) {
         return -1;
     }
     /* Inward code: digit, letter, letter. */
@@ -132,19 +142,9 @@ int
 validate_eircode(const char *in, char *out, size_t outlen)
 {
     char c[8];
-    size_t n = 0, i;
-    const char *p;
+    long n = code_compact(in, c, sizeof(c));
+    size_t i;
 
-    for (p = in; *p != '\0'; p++) {
-        if (*p == ' ') {
-            continue;
-        }
-        if (!isalnum((unsigned char)*p) || n == sizeof(c) - 1) {
-            return -1;
-        }
-        c[n++] = (char)toupper((unsigned char)*p);
-    }
-    c[n] = '\0';
     if (n != 7 || outlen < EIRCODE_MAX) {
         return -1;
     }
