@@ -839,40 +839,6 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *par
     return res != NULL ? res : failed_result(c);
 }
 
-/* The SQL of statement `name` in the primary's tables, or NULL. */
-static const char *
-stmt_sql(const char *name)
-{
-    const struct db_stmt *const *t;
-    const struct db_stmt *st;
-
-    for (t = primary.tables; t != NULL && *t != NULL; t++) {
-        for (st = *t; st->name != NULL; st++) {
-            if (strcmp(st->name, name) == 0) {
-                return st->sql;
-            }
-        }
-    }
-    return NULL;
-}
-
-PGresult *
-db_exec_custom(struct db_conn *c, const char *name, int nparams, const char *const *params)
-{
-    const char *sql = stmt_sql(name);
-    PGresult *res;
-    int timed_out;
-
-    atomic_fetch_add_explicit(&c->pool->statements, 1, memory_order_relaxed);
-    if (sql == NULL || c->pg == NULL
-        || !PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
-        return failed_result(c);
-    }
-    res = await_result(c->pg, c->deadline, &timed_out);
-    res = settle(c, res, timed_out, name);
-    return res != NULL ? res : failed_result(c);
-}
-
 int
 db_stmts_check(const char *const *names)
 {

@@ -100,12 +100,6 @@ PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *
  * or -1 after logging one line naming the first missing one; `serve` then stops. */
 int db_stmts_check(const char *const *names);
 
-/* As db_exec, but the statement's SQL is planned for these parameters on every run (an unnamed
- * statement), for a statement whose best plan depends on which optional filters are given,
- * which a prepared statement's generic plan cannot see (the national delivery report). */
-PGresult *
-db_exec_custom(struct db_conn *c, const char *name, int nparams, const char *const *params);
-
 /* Runs prepared statement `name` with one integer parameter and returns the integer in the first
  * column of its one row (a count, say), or -1 when it failed. */
 long db_exec_long(struct db_conn *c, const char *name, long param);

@@ -712,6 +712,8 @@ assert_cube_matches(struct fx *f)
         "from=2025-03-01&to=2025-06-01",
         "from=2025-03-02&to=2025-05-31",
         "from=2025-01-15&to=2025-02-14",
+        "from=2025-07-02&to=2025-07-20", /* no whole month: its days read once */
+        "from=2025-05-31&to=2025-06-01",
         "",
         "to=2025-06-30",
         "from=2025-02-01&variant=standard",
@@ -781,6 +783,10 @@ test_every_run_from_the_cube(void **state)
     assert_near(at(r.json, "families.referred"), 15);
     assert_near(at(r.json, "referrals_by_source.gp"), 5);
     assert_near(at(r.json, "outcomes.0.n"), 5);
+    it_resp_free(&r);
+    it_get(f->s, "/v1/reports/delivery?from=2025-07-02&to=2025-07-20", f->admin, &r);
+    assert_int_equal(json_integer_value(at(r.json, "runs.completed")), 1);
+    assert_near(at(r.json, "families.referred"), 9);
     it_resp_free(&r);
     assert_cube_matches(f);
     /* Undone: the hand-computed figures again. */
