@@ -100,8 +100,8 @@ const char config_help[] =
     "                           (unset: no copy is sent)\n"
     "  REGISTRY_REMINDER_RETRY_BASE_MS  delay before the first retry of an unsent reminder; later\n"
     "                           ones grow from it (default 60000); after 7 days it is failed\n"
-    "  REGISTRY_REMINDER_POLL_MS  how often the reminder worker looks for due ones (default "
-    "1000)\n";
+    "  REGISTRY_REMINDER_POLL_MS  how often the reminder worker looks for due ones\n"
+    "                           (default 1000)\n";
 
 static const char *
 str_setting(const char *name, const char *def)
