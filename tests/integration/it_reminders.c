@@ -559,20 +559,14 @@ test_missing_template(void **state)
     free(dir);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_licence_thresholds),
-        cmocka_unit_test(test_accreditation_thresholds),
-        cmocka_unit_test(test_run_at_risk),
-        cmocka_unit_test(test_training_place),
-        cmocka_unit_test(test_preference_off),
-        cmocka_unit_test(test_html_escapes),
-        cmocka_unit_test(test_retry),
-        cmocka_unit_test(test_daily_job_and_restart),
-        cmocka_unit_test(test_missing_template),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_licence_thresholds),
+          cmocka_unit_test(test_accreditation_thresholds),
+          cmocka_unit_test(test_run_at_risk),
+          cmocka_unit_test(test_training_place),
+          cmocka_unit_test(test_preference_off),
+          cmocka_unit_test(test_html_escapes),
+          cmocka_unit_test(test_retry),
+          cmocka_unit_test(test_daily_job_and_restart),
+          cmocka_unit_test(test_missing_template))
