@@ -564,6 +564,10 @@ deliver_due(int counts[3])
                       db_value(res, 0, "n"));
     }
     PQclear(res);
+    if (!mail_configured()) {
+        db_release(db); /* nothing to send with: they wait, 7 days at most */
+        return 0;
+    }
     snprintf(lease, sizeof(lease), "%d", REM_LEASE_S);
     snprintf(batch, sizeof(batch), "%d", REM_BATCH);
     params[0] = lease;
@@ -684,9 +688,7 @@ reminders_start(const struct config *c)
         logging_event("warn", NULL,
                       "mpact-registry: reminders: REGISTRY_SMTP_URL is not set; reminders wait "
                       "in the outbox (7 days at most)");
-        return 0;
-    }
-    if (rem.licensing_body == NULL) {
+    } else if (rem.licensing_body == NULL) {
         logging_event("warn", NULL,
                       "mpact-registry: reminders: REGISTRY_LICENSING_BODY_EMAIL is not set; the "
                       "licensing body gets no copies");
