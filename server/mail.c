@@ -28,6 +28,7 @@
  * the same settings) while the other sends. */
 static struct {
     char *url, *user, *password, *from;
+    char *credentials_file; /* as given, to tell a second mail_init of the same relay */
     int tls_required;
 } relay;
 static pthread_rwlock_t relay_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -107,6 +108,7 @@ relay_clear(void)
     free(relay.user);
     free(relay.password);
     free(relay.from);
+    free(relay.credentials_file);
     memset(&relay, 0, sizeof(relay));
 }
 
@@ -178,15 +180,35 @@ relay_set(const char *url, const char *credentials_file, const char *from, char 
         relay_clear();
         return -1;
     }
+    if (credentials_file != NULL && (relay.credentials_file = strdup(credentials_file)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        relay_clear();
+        return -1;
+    }
     relay.tls_required = mail_tls_required(url);
     return 0;
+}
+
+static int
+same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 int
 mail_init(const char *url, const char *credentials_file, const char *from, char *err, size_t errlen)
 {
-    int rc;
+    int rc = 0;
 
+    /* The same relay again (the enquiry worker's after the reminder worker's): nothing to change,
+     * and no wait for a send in progress. */
+    pthread_rwlock_rdlock(&relay_lock);
+    if (url != NULL && same(relay.url, url) && same(relay.from, from)
+        && same(relay.credentials_file, credentials_file)) {
+        pthread_rwlock_unlock(&relay_lock);
+        return 0;
+    }
+    pthread_rwlock_unlock(&relay_lock);
     pthread_rwlock_wrlock(&relay_lock);
     rc = relay_set(url, credentials_file, from, err, errlen);
     pthread_rwlock_unlock(&relay_lock);

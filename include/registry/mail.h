@@ -18,7 +18,9 @@ struct mail_message {
 
 /* Sets the relay up from `url` (smtp:// or smtps://, NULL: none, so every send fails),
  * `credentials_file` (NULL: no authentication) and `from` (the envelope and From address).
- * Returns 0, or -1 with one line in `err`. Call once at start-up, before any mail_send. */
+ * Returns 0, or -1 with one line in `err`. Call at start-up, before any mail_send; a second call
+ * with the same settings (the enquiry and the reminder workers both set the relay up) changes
+ * nothing, another one replaces the relay once the sends in progress end. */
 int mail_init(
     const char *url, const char *credentials_file, const char *from, char *err, size_t errlen);
 

@@ -22,7 +22,7 @@ CREATE TABLE reminder_outbox (
     object_id       uuid NOT NULL,
     threshold       text NOT NULL CHECK (char_length(threshold) BETWEEN 1 AND 100),
     audience        text NOT NULL CHECK (audience IN ('organisation', 'licensing_body')),
-    organisation_id uuid REFERENCES organisation (id),
+    organisation_id uuid REFERENCES organisation (id) ON DELETE CASCADE,
     day             date NOT NULL,
     data            jsonb NOT NULL CHECK (jsonb_typeof(data) = 'object'),
     status          text NOT NULL DEFAULT 'pending'
