@@ -113,8 +113,9 @@ const struct db_stmt reminders_stmts[] = {
      " 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE"
      " SKIP LOCKED) RETURNING x.id::text AS id, x.event, x.audience, x.data::text AS data,"
      " x.attempts, (SELECT o.email FROM organisation o WHERE o.id = x.organisation_id) AS"
-     " org_email, (SELECT o.reminders_enabled AND o.archived_at IS NULL FROM organisation o"
-     " WHERE o.id = x.organisation_id) AS org_enabled"},
+     " org_email, (SELECT o.reminders_enabled FROM organisation o WHERE o.id ="
+     " x.organisation_id) AS org_enabled, (SELECT o.archived_at IS NOT NULL FROM organisation o"
+     " WHERE o.id = x.organisation_id) AS org_archived"},
     /* $1 outbox row, $2 the address. */
     {"rem_sent", "UPDATE reminder_outbox SET status = 'sent', sent_at = now(), recipient ="
                  " $2::text, last_error = NULL WHERE id = $1::uuid"},
@@ -406,7 +407,7 @@ reminders_kick(void)
 struct claimed {
     char id[40];
     char *event, *audience, *data, *org_email;
-    int attempts, org_enabled;
+    int attempts, org_enabled, org_archived;
 };
 
 static void
@@ -451,6 +452,11 @@ deliver(const struct claimed *c, const char **to, char *why, size_t whylen)
         }
     } else {
         *to = c->org_email;
+        if (c->org_archived) {
+            snprintf(why, whylen, "the organisation is archived");
+            rc = SKIPPED;
+            goto out;
+        }
         if (!c->org_enabled) {
             snprintf(why, whylen, "the organisation turned reminders off (reminders_enabled)");
             rc = SKIPPED;
@@ -588,6 +594,8 @@ deliver_due(int counts[3])
             c->attempts = atoi(db_value(res, i, "attempts"));
             c->org_enabled =
                 db_value(res, i, "org_enabled") != NULL && db_bool(res, i, "org_enabled");
+            c->org_archived =
+                db_value(res, i, "org_archived") != NULL && db_bool(res, i, "org_archived");
             if (c->event == NULL || c->audience == NULL || c->data == NULL) {
                 claimed_free(c);
                 continue;

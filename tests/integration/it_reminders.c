@@ -3,7 +3,8 @@
  *
  * Checked, with the clock injected (`mpact-registry send-reminders --today DAY`): a licence's
  * reminders at 90, 30 and 7 days and an accreditation's at 60 and 14, each once, to the
- * organisation's contact and the licensing body's address, and none on the days between; a run
+ * organisation's contact and the licensing body's address (only the latter for a facilitator
+ * without an employer), and none on the days between; a run
  * at risk (its facilitator suspended) once, and none for a run that has ended; a training place
  * confirmed and withdrawn (the enrolment trigger), once each, to the nominating organisation;
  * the daily job of `serve` queues what is due on registry_today() and a restart queues nothing
@@ -132,8 +133,8 @@ make_licence(struct fx *f, const char *org, const char *number, const char *unti
                                     org, number, until));
 }
 
-/* A facilitator with `status`, accredited until `until`, employed by `org` since 2020. Returns
- * its id (owned by f). */
+/* A facilitator with `status`, accredited until `until`, employed by `org` (NULL: nobody) since
+ * 2020. Returns its id (owned by f). */
 static char *
 make_fac(struct fx *f, const char *org, const char *family, const char *status, const char *until)
 {
@@ -144,11 +145,12 @@ make_fac(struct fx *f, const char *org, const char *family, const char *status, 
                     " RETURNING id::text",
                     family, status, until);
 
-    PQclear(
-        it_sql(f->s,
-               "INSERT INTO facilitator_employment (facilitator_id, organisation_id, started_on)"
-               " VALUES ($1::uuid, $2::uuid, '2020-01-01')",
-               id, org));
+    if (org != NULL) {
+        PQclear(it_sql(f->s,
+                       "INSERT INTO facilitator_employment (facilitator_id, organisation_id,"
+                       " started_on) VALUES ($1::uuid, $2::uuid, '2020-01-01')",
+                       id, org));
+    }
     return it_fx_own(f, id);
 }
 
@@ -287,6 +289,7 @@ test_accreditation_thresholds(void **state)
     struct fx *f = *state;
     char *org = make_org(f, "Employer Ltd", "staff@employer.example");
     char *fac = make_fac(f, org, "Accreditee", "accredited", "2032-03-31");
+    char *loner = make_fac(f, NULL, "Unemployed", "accredited", "2032-03-31");
     char *number =
         it_sql_text(f->s, "SELECT registration_number FROM facilitator WHERE id = $1::uuid", fac);
     static const struct {
@@ -314,6 +317,10 @@ test_accreditation_thresholds(void **state)
     assert_int_equal(count_mail(f, number, "To: <staff@employer.example>", "in 14 days"), 1);
     assert_int_equal(count_mail(f, number, "To: <" BODY_MAILBOX ">", "employed by Employer Ltd"),
                      2);
+    /* Without an employer only the licensing body hears of it. */
+    it_assert_row(f->s, IT_ROW("2", "licensing_body"),
+                  "SELECT count(*), min(audience) FROM reminder_outbox WHERE object_id = $1::uuid",
+                  loner);
     free(number);
 }
 
