@@ -27,6 +27,8 @@ const char config_help[] =
     "  import-places FILE  load a gazetteer for the search by town: the ONS Index of Place\n"
     "                      Names CSV (GB) or the GeoNames dump IE.txt (IE), swapping that\n"
     "                      country's places in atomically\n"
+    "  send-reminders [--today YYYY-MM-DD]  queue the reminders due on that day (default:\n"
+    "                      registry_today()) and send what is due in the reminder outbox once\n"
     "  --help              show this help\n"
     "  --version           show the version\n"
     "\n"
@@ -93,7 +95,13 @@ const char config_help[] =
     "                           loopback) or smtps://host:port (unset: no e-mail is sent)\n"
     "  REGISTRY_SMTP_CREDENTIALS_FILE  file with user:password for the relay (unset: none)\n"
     "  REGISTRY_SMTP_FROM       the sender address of the registry's mail\n"
-    "                           (default registry@localhost)\n";
+    "                           (default registry@localhost)\n"
+    "  REGISTRY_LICENSING_BODY_EMAIL  the licensing body's address for its copy of every reminder\n"
+    "                           (unset: no copy is sent)\n"
+    "  REGISTRY_REMINDER_RETRY_BASE_MS  delay before the first retry of an unsent reminder; later\n"
+    "                           ones grow from it (default 60000); after 7 days it is failed\n"
+    "  REGISTRY_REMINDER_POLL_MS  how often the reminder worker looks for due ones\n"
+    "                           (default 1000)\n";
 
 static const char *
 str_setting(const char *name, const char *def)
@@ -122,6 +130,7 @@ static const struct { const char *name, *def; size_t at; } strings[] = {
     {"REGISTRY_SMTP_URL", NULL, AT(smtp_url)},
     {"REGISTRY_SMTP_CREDENTIALS_FILE", NULL, AT(smtp_credentials)},
     {"REGISTRY_SMTP_FROM", "registry@localhost", AT(smtp_from)},
+    {"REGISTRY_LICENSING_BODY_EMAIL", NULL, AT(licensing_body_email)},
 };
 
 /* Whole-number settings: default, least, most. Checked in this order; the first bad one fails. */
@@ -146,6 +155,8 @@ static const struct { const char *name; int def, min, max; size_t at; } ints[] =
     {"REGISTRY_ENQUIRY_RATE_LIMIT", 5, 0, 100000, AT(enquiry_rate_per_hour)},
     {"REGISTRY_ENQUIRY_RETRY_BASE_MS", 60000, 10, 3600000, AT(enquiry_retry_base_ms)},
     {"REGISTRY_ENQUIRY_POLL_MS", 1000, 10, 600000, AT(enquiry_poll_ms)},
+    {"REGISTRY_REMINDER_RETRY_BASE_MS", 60000, 10, 3600000, AT(reminder_retry_base_ms)},
+    {"REGISTRY_REMINDER_POLL_MS", 1000, 10, 600000, AT(reminder_poll_ms)},
 };
 /* clang-format on */
 

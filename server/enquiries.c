@@ -732,7 +732,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
     {
         json_t *site = json_object_get(e, "site");
         const char *reply = json_string_value(json_object_get(e, "email"));
-        struct mail_message m;
+        struct mail_message m = {0};
 
         snprintf(subject, sizeof(subject), "Enquiry about a place at %.200s",
                  json_string_value(json_object_get(site, "name")));

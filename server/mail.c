@@ -1,8 +1,9 @@
 /* mail.c: one e-mail a call, SMTP through libcurl (see mail.h). The message is built here:
  * RFC 5322 headers (Date, From, To, optional Reply-To, Subject in RFC 2047 form when not ASCII,
- * Message-ID, MIME-Version) and one text/plain UTF-8 part in base64, so any bytes a person typed
- * travel intact and no line of theirs can end the message or add a header. Header values with a
- * CR or LF are refused. */
+ * Message-ID, MIME-Version) and one text/plain UTF-8 part in base64, or with an HTML part a
+ * multipart/alternative of the text/plain and the text/html parts (each UTF-8 in base64), so any
+ * bytes a person typed travel intact and no line of theirs can end the message or add a header.
+ * Header values with a CR or LF are refused. */
 #include "registry/mail.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,27 @@
 #define MAIL_TIMEOUT_MS 30000
 #define MAIL_LINE       76 /* base64 characters a line */
 
+/* The relay. mail_init and mail_cleanup write it under the write lock; a send holds the read
+ * lock while it uses it, so the enquiry worker and the reminder worker may both set it up (with
+ * the same settings) while the other sends. */
 static struct {
     char *url, *user, *password, *from;
+    char *credentials_file; /* as given, to tell a second mail_init of the same relay */
     int tls_required;
 } relay;
+static pthread_rwlock_t relay_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+long long
+mail_retry_delay_ms(long long base_ms, int attempts)
+{
+    static const int factors[] = {1, 5, 15, 60, 180, 360, 720};
+    int k = attempts - 1, n = (int)(sizeof(factors) / sizeof(factors[0]));
+
+    if (k < 0) {
+        k = 0;
+    }
+    return base_ms * factors[k < n ? k : n - 1];
+}
 
 int
 mail_host_is_loopback(const char *host)
@@ -70,11 +89,17 @@ mail_tls_required(const char *url)
 int
 mail_configured(void)
 {
-    return relay.url != NULL;
+    int yes;
+
+    pthread_rwlock_rdlock(&relay_lock);
+    yes = relay.url != NULL;
+    pthread_rwlock_unlock(&relay_lock);
+    return yes;
 }
 
-void
-mail_cleanup(void)
+/* Forgets the relay; the caller holds the write lock. */
+static void
+relay_clear(void)
 {
     if (relay.password != NULL) {
         OPENSSL_cleanse(relay.password, strlen(relay.password));
@@ -83,7 +108,16 @@ mail_cleanup(void)
     free(relay.user);
     free(relay.password);
     free(relay.from);
+    free(relay.credentials_file);
     memset(&relay, 0, sizeof(relay));
+}
+
+void
+mail_cleanup(void)
+{
+    pthread_rwlock_wrlock(&relay_lock);
+    relay_clear();
+    pthread_rwlock_unlock(&relay_lock);
 }
 
 /* Reads "user:password" from the first line of `path`. Returns 0, or -1 with `err`. */
@@ -120,10 +154,10 @@ read_credentials(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-int
-mail_init(const char *url, const char *credentials_file, const char *from, char *err, size_t errlen)
+static int
+relay_set(const char *url, const char *credentials_file, const char *from, char *err, size_t errlen)
 {
-    mail_cleanup();
+    relay_clear();
     if (url == NULL) {
         return 0;
     }
@@ -143,11 +177,42 @@ mail_init(const char *url, const char *credentials_file, const char *from, char 
         if (err[0] == '\0') {
             snprintf(err, errlen, "out of memory");
         }
-        mail_cleanup();
+        relay_clear();
+        return -1;
+    }
+    if (credentials_file != NULL && (relay.credentials_file = strdup(credentials_file)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        relay_clear();
         return -1;
     }
     relay.tls_required = mail_tls_required(url);
     return 0;
+}
+
+static int
+same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+int
+mail_init(const char *url, const char *credentials_file, const char *from, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    /* The same relay again (the enquiry worker's after the reminder worker's): nothing to change,
+     * and no wait for a send in progress. */
+    pthread_rwlock_rdlock(&relay_lock);
+    if (url != NULL && same(relay.url, url) && same(relay.from, from)
+        && same(relay.credentials_file, credentials_file)) {
+        pthread_rwlock_unlock(&relay_lock);
+        return 0;
+    }
+    pthread_rwlock_unlock(&relay_lock);
+    pthread_rwlock_wrlock(&relay_lock);
+    rc = relay_set(url, credentials_file, from, err, errlen);
+    pthread_rwlock_unlock(&relay_lock);
+    return rc;
 }
 
 /* A growable text. */
@@ -211,16 +276,40 @@ is_ascii(const char *s)
     return 1;
 }
 
+/* Appends `body` with CRLF line ends, in base64 (one MIME part's content). */
+static void
+text_part(struct text *t, const char *body)
+{
+    struct text crlf = {0};
+    const unsigned char *b = (const unsigned char *)body;
+    size_t i, n = strlen(body);
+
+    for (i = 0; i < n; i++) {
+        if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) {
+            text_add(&crlf, "\r\n", 2);
+        } else {
+            text_add(&crlf, body + i, 1);
+        }
+    }
+    if (crlf.failed) {
+        t->failed = 1;
+    } else if (crlf.len > 0) {
+        text_base64(t, (const unsigned char *)crlf.p, crlf.len);
+    }
+    if (crlf.p != NULL) {
+        OPENSSL_cleanse(crlf.p, crlf.cap);
+    }
+    free(crlf.p);
+}
+
 /* The whole message into `t`. Returns 0, or -1 when a header value holds CR or LF. */
 static int
 compose(const struct mail_message *m, struct text *t)
 {
     unsigned char raw[16];
     char line[512], date[64], id[33];
-    const unsigned char *body = (const unsigned char *)m->text;
     time_t now = time(NULL);
     struct tm tm;
-    size_t i, n;
 
     if (strpbrk(m->to, "\r\n") != NULL || strpbrk(m->subject, "\r\n") != NULL
         || (m->reply_to != NULL && strpbrk(m->reply_to, "\r\n") != NULL)) {
@@ -262,33 +351,31 @@ compose(const struct mail_message *m, struct text *t)
             at += take;
         }
     }
-    snprintf(line, sizeof(line),
-             "\r\nMessage-ID: <%s@mpact-registry>\r\nMIME-Version: 1.0\r\n"
-             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    snprintf(line, sizeof(line), "\r\nMessage-ID: <%s@mpact-registry>\r\nMIME-Version: 1.0\r\n",
              id);
     text_str(t, line);
-    /* The text with CRLF line ends, then base64. */
-    {
-        struct text crlf = {0};
-
-        n = strlen(m->text);
-        for (i = 0; i < n; i++) {
-            if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) {
-                text_add(&crlf, "\r\n", 2);
-            } else {
-                text_add(&crlf, (const char *)body + i, 1);
-            }
-        }
-        if (crlf.failed) {
-            t->failed = 1;
-        } else if (crlf.len > 0) {
-            text_base64(t, (const unsigned char *)crlf.p, crlf.len);
-        }
-        if (crlf.p != NULL) {
-            OPENSSL_cleanse(crlf.p, crlf.cap);
-        }
-        free(crlf.p);
+    if (m->html == NULL) {
+        text_str(t, "Content-Type: text/plain; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: base64\r\n\r\n");
+        text_part(t, m->text);
+        return t->failed ? -1 : 0;
     }
+    /* "=_" never occurs in base64, so the boundary cannot occur in either part. */
+    snprintf(line, sizeof(line),
+             "Content-Type: multipart/alternative; boundary=\"=_%s\"\r\n\r\n"
+             "--=_%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\n",
+             id, id);
+    text_str(t, line);
+    text_part(t, m->text);
+    snprintf(line, sizeof(line),
+             "--=_%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\n",
+             id);
+    text_str(t, line);
+    text_part(t, m->html);
+    snprintf(line, sizeof(line), "--=_%s--\r\n", id);
+    text_str(t, line);
     return t->failed ? -1 : 0;
 }
 
@@ -318,9 +405,10 @@ mail_send(const struct mail_message *m, char *err, size_t errlen)
     int rc = -1;
 
     err[0] = '\0';
+    pthread_rwlock_rdlock(&relay_lock);
     if (relay.url == NULL) {
         snprintf(err, errlen, "no mail relay is configured (REGISTRY_SMTP_URL)");
-        return -1;
+        goto out;
     }
     if (compose(m, &t) != 0) {
         snprintf(err, errlen, "the message could not be composed");
@@ -370,5 +458,6 @@ out:
     free(t.p);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
+    pthread_rwlock_unlock(&relay_lock);
     return rc;
 }

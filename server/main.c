@@ -15,6 +15,7 @@
 #include "registry/password.h"
 #include "registry/places.h"
 #include "registry/postcodes.h"
+#include "registry/reminders.h"
 #include "registry/server.h"
 #include "registry/validate.h"
 
@@ -217,6 +218,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "import-places") == 0 && argc == 3) {
         return cmd_import(argv[2], 2);
+    }
+    if (strcmp(cmd, "send-reminders") == 0) {
+        return reminders_command(&config, argc, argv);
     }
     if (strcmp(cmd, "keygen") == 0 && argc == 3) {
         return cmd_keygen(argv[2]);

@@ -24,7 +24,7 @@
     "o.id, o.name, o.kind, o.address_lines, o.town, o.postcode, o.country, o.phone, o.email, "     \
     "o.website, "                                                                                  \
     "o.public_contact, to_jsonb(o.serves_areas) AS serves_areas, o.created_at, o.updated_at, "     \
-    "o.enquiries_enabled, o.enquiry_email, "                                                       \
+    "o.enquiries_enabled, o.enquiry_email, o.reminders_enabled, "                                  \
     "(SELECT licence_effective_status(l.status, l.valid_until, registry_today()) FROM licence l "  \
     " WHERE l.organisation_id = o.id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) "              \
     "  AS licence_status, "                                                                        \
@@ -46,19 +46,21 @@ const struct db_stmt organisations_stmts[] = {
                  " ORDER BY s.name, s.id LIMIT $7::int"},
     {"org_insert",
      "INSERT INTO organisation (name, kind, address_lines, town, postcode, country, phone, email,"
-     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email) "
+     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email, reminders_enabled) "
      "SELECT j->>'name', j->>'kind', j->'address_lines', j->>'town', j->>'postcode',"
      " coalesce(j->>'country', 'GB'), j->>'phone',"
      " j->>'email', j->>'website', coalesce((j->>'public_contact')::boolean, false),"
      " ARRAY(SELECT jsonb_array_elements_text(j->'serves_areas')),"
-     " coalesce((j->>'enquiries_enabled')::boolean, false), j->>'enquiry_email' "
+     " coalesce((j->>'enquiries_enabled')::boolean, false), j->>'enquiry_email',"
+     " coalesce((j->>'reminders_enabled')::boolean, true) "
      "FROM (SELECT $1::jsonb AS j) s RETURNING id"},
     /* The columns of the changes $2 replace the stored ones (jsonb_populate_record). */
     {"org_update",
      "UPDATE organisation o SET (name, kind, address_lines, town, postcode, country, phone, email,"
-     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email) = (SELECT name,"
-     " kind, address_lines, town, postcode, country, phone, email, website, public_contact,"
-     " serves_areas, enquiries_enabled, enquiry_email FROM jsonb_populate_record(o, $2::jsonb)),"
+     " website, public_contact, serves_areas, enquiries_enabled, enquiry_email, reminders_enabled)"
+     " = (SELECT name, kind, address_lines, town, postcode, country, phone, email, website,"
+     " public_contact, serves_areas, enquiries_enabled, enquiry_email, reminders_enabled FROM"
+     " jsonb_populate_record(o, $2::jsonb)),"
      " updated_at = now(), version = o.version + 1 WHERE o.id = $1::uuid"},
     {"org_has_history",
      "SELECT EXISTS (SELECT 1 FROM licence WHERE organisation_id = $1::uuid)"
@@ -123,14 +125,25 @@ static const struct field org_fields[] = {
     {"serves_areas", FIELD_TEXT_LIST, 0, 0, ORG_MAX_AREAS, NULL},
     {"enquiries_enabled", FIELD_BOOL, 0, 0, 0, NULL},
     {"enquiry_email", FIELD_EMAIL, FIELD_NULLABLE, 0, 0, NULL},
+    {"reminders_enabled", FIELD_BOOL, 0, 0, 0, NULL}, /* e-mail reminders (reminders.c) */
     {NULL, 0, 0, 0, 0, NULL},
 };
 
 /* What an org_admin may change about their own organisation: its contact details, and whether
  * families' enquiries come to it and where (enquiries.c). */
 static const char *const org_contact_fields[] = {
-    "address_lines", "town",           "postcode",          "country",       "phone", "email",
-    "website",       "public_contact", "enquiries_enabled", "enquiry_email", NULL,
+    "address_lines",
+    "town",
+    "postcode",
+    "country",
+    "phone",
+    "email",
+    "website",
+    "public_contact",
+    "enquiries_enabled",
+    "enquiry_email",
+    "reminders_enabled",
+    NULL,
 };
 
 /* An organisation a licensee does not belong to is as absent as one that does not exist, and an

@@ -262,7 +262,7 @@ const struct db_stmt *const router_stmt_tables[] = {
     clients_stmts,       webhooks_stmts,     variants_stmts,
     scheduler_stmts,     delivery_stmts,     outcomes_stmts,
     refdata_stmts,       impact_stmts,       settings_stmts,
-    areas_stmts,         places_stmts,       enquiries_stmts,
+    areas_stmts,         places_stmts,       enquiries_stmts,     reminders_stmts,
     NULL,
 };
 /* clang-format on */

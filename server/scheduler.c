@@ -7,7 +7,11 @@
  *   (facilitators.c) and the expiring licences and accreditations are enqueued as webhooks
  *   (webhooks.c); the webhook worker is then woken to deliver them;
  * - the pruning job, at start and once a day: dead refresh tokens and API-client secrets older
- *   than REGISTRY_TOKEN_RETENTION_DAYS go (tokens.c, clients.c).
+ *   than REGISTRY_TOKEN_RETENTION_DAYS go (tokens.c, clients.c);
+ * - the reminder job, at start and once a day, after the expiry job: the e-mail reminders due on
+ *   registry_today() are queued (reminders_enqueue_due, the function `mpact-registry
+ *   send-reminders --today DAY` runs for a given day) and the reminder worker, which
+ *   scheduler_start starts and scheduler_stop stops, is woken to send them.
  *
  * A job that fails is tried again at the next look at the day, a minute later. */
 #include "registry/scheduler.h"
@@ -23,6 +27,7 @@
 #include "registry/clock.h"
 #include "registry/db.h"
 #include "registry/logging.h"
+#include "registry/reminders.h"
 #include "registry/webhooks.h"
 
 #define SCHED_EXPIRY_LOCK "727274007"
@@ -114,6 +119,25 @@ prune_job(void)
     return 0;
 }
 
+/* The reminder job for `day`. Queueing is idempotent (reminder_outbox's unique key), so
+ * instances that run it at the same time do no harm. Returns 0, or -1 (try again later). */
+static int
+reminder_job(const char *day)
+{
+    struct db_conn *c = db_acquire_job();
+    long n;
+
+    if (c == NULL) {
+        return -1;
+    }
+    n = reminders_enqueue_due(c, day);
+    db_release(c);
+    if (n > 0) {
+        reminders_kick();
+    }
+    return n < 0 ? -1 : 0;
+}
+
 /* registry_today() into `out`, or "" on a database error. */
 static void
 today(char *out, size_t len)
@@ -136,7 +160,7 @@ today(char *out, size_t len)
 static void *
 scheduler_main(void *arg)
 {
-    char done_day[16] = "", pruned_day[16] = "", day[16];
+    char done_day[16] = "", pruned_day[16] = "", reminded_day[16] = "", day[16];
     long long next_day_check = 0, next_extra = 0, every_ms = sched.expiry_every_s * 1000LL, wake;
 
     (void)arg;
@@ -151,6 +175,10 @@ scheduler_main(void *arg)
             }
             if (day[0] != '\0' && strcmp(day, pruned_day) != 0 && prune_job() == 0) {
                 snprintf(pruned_day, sizeof(pruned_day), "%s", day);
+            }
+            if (day[0] != '\0' && strcmp(day, done_day) == 0 && strcmp(day, reminded_day) != 0
+                && reminder_job(day) == 0) {
+                snprintf(reminded_day, sizeof(reminded_day), "%s", day);
             }
             next_day_check = t + SCHED_DAY_CHECK_S * 1000LL;
         }
@@ -171,9 +199,13 @@ scheduler_start(const struct config *c)
 
     sched.expiry_every_s = c->webhook_expiry_every_s;
     sched.retention_days = c->token_retention_days;
+    if (reminders_start(c) != 0) {
+        return -1; /* it said why */
+    }
     if ((rc = clock_thread_start(&sched.t, scheduler_main)) != 0) {
         logging_event("error", NULL, "mpact-registry: cannot start the scheduler: %s",
                       strerror(rc));
+        reminders_stop();
         return -1;
     }
     return 0;
@@ -183,4 +215,5 @@ void
 scheduler_stop(void)
 {
     clock_thread_stop(&sched.t);
+    reminders_stop();
 }

@@ -49,6 +49,10 @@ struct config {
     const char *smtp_url;         /* REGISTRY_SMTP_URL: smtp:// or smtps:// relay */
     const char *smtp_credentials; /* REGISTRY_SMTP_CREDENTIALS_FILE: "user:password" */
     const char *smtp_from;        /* REGISTRY_SMTP_FROM: the sender address */
+    /* Reminders (reminders.c). */
+    const char *licensing_body_email; /* REGISTRY_LICENSING_BODY_EMAIL: its copy of each one */
+    int reminder_retry_base_ms;       /* REGISTRY_REMINDER_RETRY_BASE_MS: first retry delay */
+    int reminder_poll_ms;             /* REGISTRY_REMINDER_POLL_MS: outbox poll interval (1000) */
 };
 
 /* Fills `c` from the environment. Returns 0, or -1 with one line in `err`. */

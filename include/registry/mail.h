@@ -1,6 +1,6 @@
-/* mail.h: sending one plain-text e-mail through the SMTP relay of REGISTRY_SMTP_URL, with
- * libcurl. STARTTLS is required (the message is not sent without it) unless the relay is on
- * loopback; smtps:// is TLS from the start. Credentials come from the file named by
+/* mail.h: sending one e-mail (plain text, or plain text and HTML) through the SMTP relay of
+ * REGISTRY_SMTP_URL, with libcurl. STARTTLS is required (the message is not sent without it) unless
+ * the relay is on loopback; smtps:// is TLS from the start. Credentials come from the file named by
  * REGISTRY_SMTP_CREDENTIALS_FILE ("user:password" on its first line). Used for enquiries now and
  * meant for any later mail (reminders): mail_send knows nothing of what it carries. */
 #ifndef REGISTRY_MAIL_H
@@ -13,11 +13,14 @@ struct mail_message {
     const char *reply_to; /* an address, or NULL */
     const char *subject;  /* UTF-8, one line; encoded when not ASCII */
     const char *text;     /* UTF-8, the plain-text part; lines end in \n or \r\n */
+    const char *html;     /* UTF-8, the HTML part (multipart/alternative), or NULL: text only */
 };
 
 /* Sets the relay up from `url` (smtp:// or smtps://, NULL: none, so every send fails),
  * `credentials_file` (NULL: no authentication) and `from` (the envelope and From address).
- * Returns 0, or -1 with one line in `err`. Call once at start-up, before any mail_send. */
+ * Returns 0, or -1 with one line in `err`. Call at start-up, before any mail_send; a second call
+ * with the same settings (the enquiry and the reminder workers both set the relay up) changes
+ * nothing, another one replaces the relay once the sends in progress end. */
 int mail_init(
     const char *url, const char *credentials_file, const char *from, char *err, size_t errlen);
 
@@ -30,6 +33,10 @@ int mail_configured(void);
 /* Sends `m`. Returns 0 when the relay accepted it, or -1 with a transport error (never any of
  * the message) in `err`. Thread-safe: each call uses its own connection. */
 int mail_send(const struct mail_message *m, char *err, size_t errlen);
+
+/* The delay before the next attempt of an outbox message tried `attempts` times: 1, 5, 15, 60,
+ * 180, 360 and then 720 times `base_ms` (the enquiry and the reminder outboxes). */
+long long mail_retry_delay_ms(long long base_ms, int attempts);
 
 /* 1 when `host` (as in a URL; IPv6 in brackets or not) is a loopback address or "localhost". */
 int mail_host_is_loopback(const char *host);

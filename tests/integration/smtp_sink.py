@@ -5,7 +5,8 @@
 
 Listens on a free port of BIND_ADDRESS (default 127.0.0.1) and writes the port to DIR/port once
 it listens. Each message received is written to DIR/<n>.eml as sent (dot-unstuffed) and, decoded
-(the header block as sent, then the text/plain part), to DIR/<n>.txt; DIR/<n>.txt appears only once complete.
+(the header block as sent, then the text/plain part), to DIR/<n>.txt, and its text/html part, if
+any, decoded to DIR/<n>.html; DIR/<n>.txt appears only once complete (after DIR/<n>.html).
 While a file DIR/fail exists every RCPT TO is refused with 451 (a relay that cannot take mail
 now). STARTTLS is never offered. Stops on SIGTERM.
 """
@@ -64,6 +65,10 @@ class Handler(socketserver.StreamRequestHandler):
                 text = head.replace("\r\n", "\n") + "\n"
                 body = msg.get_body(preferencelist=("plain",))
                 text += "\n" + (body.get_content() if body is not None else "")
+                html = msg.get_body(preferencelist=("html",))
+                if html is not None:
+                    with open(base + ".html", "w", encoding="utf-8") as f:
+                        f.write(html.get_content())
                 with open(base + ".tmp", "w", encoding="utf-8") as f:
                     f.write(text)
                 os.rename(base + ".tmp", base + ".txt")
