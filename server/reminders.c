@@ -24,7 +24,6 @@
  * within 7 days is failed. */
 #include "registry/reminders.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -46,16 +45,14 @@
 #define REM_ERROR_MAX 200
 #define REM_TPL_MAX   65536 /* bytes of one template file */
 
-/* Who gets the reminder. */
-#define REM_AUDIENCES "CROSS JOIN (VALUES ('organisation'), ('licensing_body')) a (audience) "
-/* The most urgent threshold (days) of `list` not yet passed when `end` is `end - $1` days away. */
-#define REM_THRESHOLD(list, end)                                                                   \
-    "CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('" list "'::int[]) d"                   \
-    " WHERE d >= " end " - $1::date) t "
-#define REM_DATE(col) "to_char(" col ", 'FMDD FMMonth YYYY')"
+/* The statements that queue: each inserts one row per recipient (REM_AUDIENCES: the
+ * organisation and the licensing body) under the unique key, and returns how many it queued. A
+ * threshold is the most urgent of its list not yet passed: min(d) of the days d >= the days left,
+ * so a day the job missed is caught up by the next. Dates read as "2 December 2026". */
 #define REM_INSERT                                                                                 \
     "WITH i AS (INSERT INTO reminder_outbox (event, object_id, threshold, audience,"               \
     " organisation_id, day, data) "
+#define REM_AUDIENCES " CROSS JOIN (VALUES ('organisation'), ('licensing_body')) a (audience)"
 #define REM_END                                                                                    \
     " ON CONFLICT (event, object_id, threshold, audience) DO NOTHING RETURNING 1)"                 \
     " SELECT count(*) AS n FROM i"
@@ -64,42 +61,45 @@ const struct db_stmt reminders_stmts[] = {
     {"rem_today", "SELECT registry_today()::text AS today"},
     /* $1 the day. */
     {"rem_licences", REM_INSERT
-     "SELECT 'licence_ending', l.id, t.days || ':' || l.valid_until, a.audience, o.id,"
-     " $1::date, jsonb_build_object('organisation_name', o.name, 'licence_number',"
-     " l.number, 'ends_on', " REM_DATE(
-         "l.valid_until") ", 'days_left', (l.valid_until - $1::date)::text)"
-                          " FROM licence l JOIN organisation o ON o.id = "
-                          "l.organisation_id " REM_THRESHOLD("{90,30,7}", "l.valid_until")
-                              REM_AUDIENCES
+     "SELECT 'licence_ending', l.id, t.days || ':' || l.valid_until, a.audience, o.id, $1::date,"
+     " jsonb_build_object('organisation_name', o.name, 'licence_number', l.number, 'ends_on',"
+     " to_char(l.valid_until, 'FMDD FMMonth YYYY'), 'days_left',"
+     " (l.valid_until - $1::date)::text)"
+     " FROM licence l JOIN organisation o ON o.id = l.organisation_id"
+     " CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('{90,30,7}'::int[]) d"
+     " WHERE d >= l.valid_until - $1::date) t" REM_AUDIENCES
      " WHERE l.status = 'active' AND o.archived_at IS NULL"
      " AND l.valid_until BETWEEN $1::date AND $1::date + 90" REM_END},
+    /* $1 the day. The employer is the one on that day. */
     {"rem_accreditations", REM_INSERT
      "SELECT 'accreditation_ending', f.id, t.days || ':' || f.accredited_until, a.audience,"
-     " m.organisation_id, $1::date, jsonb_build_object('organisation_name', coalesce(o.name,"
-     " 'no current employer'), 'facilitator_name', f.given_name || ' ' || f.family_name,"
-     " 'registration_number', f.registration_number, 'ends_on', " REM_DATE(
-         "f.accredited_until") ", 'days_left', (f.accredited_until - $1::date)::text)"
-                               " FROM facilitator f LEFT JOIN LATERAL (SELECT e.organisation_id"
-                               " FROM facilitator_employment e WHERE e.facilitator_id = f.id"
-                               " AND e.started_on <= $1::date AND (e.ended_on IS NULL OR"
-                               " e.ended_on >= $1::date) ORDER BY e.started_on DESC LIMIT 1) m"
-                               " ON true LEFT JOIN organisation o ON o.id = m.organisation_id "
-                               "" REM_THRESHOLD("{60,14}", "f.accredited_until") REM_AUDIENCES
-     " WHERE f.status = 'accredited' AND f.accredited_until BETWEEN"
-     " $1::date AND $1::date + 60 AND (a.audience = 'licensing_body'"
-     " OR m.organisation_id IS NOT NULL)" REM_END},
+     " m.organisation_id, $1::date, jsonb_build_object('organisation_name',"
+     " coalesce(o.name, 'no current employer'), 'facilitator_name',"
+     " f.given_name || ' ' || f.family_name, 'registration_number', f.registration_number,"
+     " 'ends_on', to_char(f.accredited_until, 'FMDD FMMonth YYYY'), 'days_left',"
+     " (f.accredited_until - $1::date)::text)"
+     " FROM facilitator f LEFT JOIN LATERAL (SELECT e.organisation_id"
+     " FROM facilitator_employment e WHERE e.facilitator_id = f.id AND e.started_on <= $1::date"
+     " AND (e.ended_on IS NULL OR e.ended_on >= $1::date) ORDER BY e.started_on DESC LIMIT 1) m"
+     " ON true LEFT JOIN organisation o ON o.id = m.organisation_id"
+     " CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('{60,14}'::int[]) d"
+     " WHERE d >= f.accredited_until - $1::date) t" REM_AUDIENCES
+     " WHERE f.status = 'accredited' AND f.accredited_until BETWEEN $1::date AND $1::date + 60"
+     " AND (a.audience = 'licensing_body' OR m.organisation_id IS NOT NULL)" REM_END},
+    /* $1 the day. programme_at_risk's rule (migration 0010) for that day, for every run. */
     {"rem_at_risk", REM_INSERT
      "SELECT 'run_at_risk', r.id, f.id || ':' || f.status, a.audience, r.organisation_id,"
      " $1::date, jsonb_build_object('organisation_name', o.name, 'site_name', l.name,"
-     " 'run_starts_on', " REM_DATE("r.starts_on") ", 'run_ends_on', " REM_DATE(
-         "r.ends_on") ", 'facilitator_name', f.given_name || ' ' || f.family_name,"
-                      " 'registration_number', f.registration_number, 'facilitator_status',"
-                      " f.status) FROM programme_run r JOIN programme_facilitator pf ON"
-                      " pf.run_id = r.id JOIN facilitator f ON f.id = pf.facilitator_id"
-                      " JOIN organisation o ON o.id = r.organisation_id JOIN location l ON"
-                      " l.id = r.location_id " REM_AUDIENCES
-                      " WHERE r.status IN ('planned', 'recruiting', 'running') AND r.ends_on >="
-                      " $1::date AND f.status IN ('suspended', 'withdrawn')" REM_END},
+     " 'run_starts_on', to_char(r.starts_on, 'FMDD FMMonth YYYY'), 'run_ends_on',"
+     " to_char(r.ends_on, 'FMDD FMMonth YYYY'), 'facilitator_name',"
+     " f.given_name || ' ' || f.family_name, 'registration_number', f.registration_number,"
+     " 'facilitator_status', f.status)"
+     " FROM programme_run r JOIN programme_facilitator pf ON pf.run_id = r.id"
+     " JOIN facilitator f ON f.id = pf.facilitator_id"
+     " JOIN organisation o ON o.id = r.organisation_id"
+     " JOIN location l ON l.id = r.location_id" REM_AUDIENCES
+     " WHERE r.status IN ('planned', 'recruiting', 'running')"
+     " AND r.ends_on >= $1::date AND f.status IN ('suspended', 'withdrawn')" REM_END},
     /* The worker. Fails what waited 7 days; returns how many. */
     {"rem_expire",
      "WITH x AS (UPDATE reminder_outbox SET status = 'failed', last_error ="
