@@ -106,6 +106,7 @@ const struct db_stmt reminders_stmts[] = {
      " left(coalesce(last_error || '; ', '') || 'not sent within 7 days', 200) WHERE status ="
      " 'pending' AND created_at <= now() - interval '7 days' RETURNING 1)"
      " SELECT count(*) AS n FROM x"},
+    {"rem_waiting", "SELECT count(*) AS n FROM reminder_outbox WHERE status = 'pending'"},
     /* $1 lease in seconds, $2 batch size. */
     {"rem_claim",
      "UPDATE reminder_outbox x SET next_attempt_at = now() + make_interval(secs => $1::int),"
@@ -392,7 +393,7 @@ fail:
 static struct {
     struct clock_thread t;
     const char *licensing_body; /* REGISTRY_LICENSING_BODY_EMAIL, or NULL */
-    int retry_base_ms, poll_ms, kicked, curl, mail;
+    int retry_base_ms, poll_ms, kicked, curl, mail, warned;
 } rem = {.t = CLOCK_THREAD_INIT};
 
 void
@@ -571,7 +572,19 @@ deliver_due(int counts[3])
     }
     PQclear(res);
     if (!mail_configured()) {
-        db_release(db); /* nothing to send with: they wait, 7 days at most */
+        /* Nothing to send with: they wait, 7 days at most. */
+        if (!rem.warned) {
+            res = db_exec(db, "rem_waiting", 0, NULL);
+            if (db_ok(res) && strcmp(db_value(res, 0, "n"), "0") != 0) {
+                logging_event("warn", NULL,
+                              "reminders: %s reminder(s) wait to be sent and REGISTRY_SMTP_URL is "
+                              "not set; each fails 7 days after it was queued",
+                              db_value(res, 0, "n"));
+                rem.warned = 1;
+            }
+            PQclear(res);
+        }
+        db_release(db);
         return 0;
     }
     snprintf(lease, sizeof(lease), "%d", REM_LEASE_S);
@@ -692,15 +705,9 @@ reminders_start(const struct config *c)
         unprepare(0);
         return -1;
     }
-    if (!mail_configured()) {
-        logging_event("warn", NULL,
-                      "mpact-registry: reminders: REGISTRY_SMTP_URL is not set; reminders wait "
-                      "in the outbox (7 days at most)");
-    } else if (rem.licensing_body == NULL) {
-        logging_event("warn", NULL,
-                      "mpact-registry: reminders: REGISTRY_LICENSING_BODY_EMAIL is not set; the "
-                      "licensing body gets no copies");
-    }
+    /* Nothing is said here: a `serve` that fails to start says one line, its reason. Without a
+     * relay the worker says so once when reminders wait; without a licensing body address each
+     * copy is skipped saying why. */
     if ((rc = clock_thread_start(&rem.t, worker_main)) != 0) {
         logging_event("error", NULL, "mpact-registry: reminders: cannot start the worker: %s",
                       strerror(rc));

@@ -595,6 +595,11 @@ test_missing_template(void **state)
     assert_int_equal(rc, 1);
     assert_non_null(out);
     assert_non_null(strstr(out, "run_at_risk.html"));
+    /* One line: the reason. */
+    assert_non_null(strchr(out, '\n'));
+    if (strchr(out, '\n')[1] != '\0') {
+        fail_msg("serve said more than one line: %s", out);
+    }
     free(out);
     free(env_dir);
     free(cmd);
