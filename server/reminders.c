@@ -123,6 +123,8 @@ const struct db_stmt reminders_stmts[] = {
     /* $1 outbox row, $2 why. */
     {"rem_skip", "UPDATE reminder_outbox SET status = 'skipped', last_error = left($2::text, 200)"
                  " WHERE id = $1::uuid"},
+    {"rem_fail", "UPDATE reminder_outbox SET status = 'failed', last_error = left($2::text, 200)"
+                 " WHERE id = $1::uuid"},
     /* $1 outbox row, $2 delay in ms, $3 the transport error. */
     {"rem_retry", "UPDATE reminder_outbox SET next_attempt_at = now() + make_interval(secs =>"
                   " $2::double precision / 1000), last_error = left($3::text, 200) WHERE id ="
@@ -427,8 +429,9 @@ dup_or_null(const char *s)
     return s != NULL ? strdup(s) : NULL;
 }
 
-/* What became of one attempt. */
-enum outcome { SENT, SKIPPED, RETRY };
+/* What became of one attempt: sent; skipped (turned off, no address); failed for good (a row its
+ * template cannot render); to retry (the relay). */
+enum outcome { SENT, SKIPPED, FAILED, RETRY };
 
 /* Sends `c` once. Returns what happened, with the address in `to` (SENT) or why in `why`. */
 static enum outcome
@@ -471,22 +474,24 @@ deliver(const struct claimed *c, const char **to, char *why, size_t whylen)
     }
     if (t == NULL || (data = json_loads(c->data, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
         snprintf(why, whylen, "no template for %s", c->event);
+        rc = FAILED;
         goto out;
     }
     if (reminders_render(t->subject, data, 0, &subject, why, whylen) != 0
         || reminders_render(t->text, data, 0, &text, why, whylen) != 0
         || reminders_render(t->html, data, 1, &html, why, whylen) != 0) {
+        rc = subject.failed || text.failed || html.failed ? RETRY : FAILED; /* memory: again */
         goto out;
     }
-    for (p = subject.p; *p != '\0'; p++) {
+    for (p = subject.p; p != NULL && *p != '\0'; p++) {
         if (*p == '\r' || *p == '\n' || *p == '\t') {
             *p = ' '; /* a value's line break never reaches the header */
         }
     }
     m.to = *to;
-    m.subject = subject.p;
-    m.text = text.p;
-    m.html = html.p;
+    m.subject = subject.p != NULL ? subject.p : ""; /* NULL: the template rendered nothing */
+    m.text = text.p != NULL ? text.p : "";
+    m.html = html.p != NULL ? html.p : "";
     if (mail_send(&m, why, whylen) == 0) {
         rc = SENT;
     }
@@ -520,6 +525,9 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     } else if (o == SKIPPED) {
         params[1] = why;
         res = db_exec(db, "rem_skip", 2, params);
+    } else if (o == FAILED) {
+        params[1] = why;
+        res = db_exec(db, "rem_fail", 2, params);
     } else {
         params[1] = delay;
         params[2] = why;
@@ -536,6 +544,9 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     } else if (o == SKIPPED) {
         logging_event("info", NULL, "reminders: %s (%s, %s) skipped: %s", c->id, c->event,
                       c->audience, why);
+    } else if (o == FAILED) {
+        logging_event("error", NULL, "reminders: %s (%s, %s) failed: %s", c->id, c->event,
+                      c->audience, why);
     } else {
         logging_event("warn", NULL, "reminders: %s (%s, %s) attempt %d: %s", c->id, c->event,
                       c->audience, c->attempts, why);
@@ -551,7 +562,7 @@ stopping(void)
 /* Fails what waited 7 days, then claims and sends a batch. Returns how many were claimed, with
  * the counts of each outcome added to `counts` (may be NULL). */
 static int
-deliver_due(int counts[3])
+deliver_due(int counts[4])
 {
     struct claimed cs[REM_BATCH];
     const char *params[2];
@@ -731,7 +742,7 @@ reminders_command(const struct config *c, int argc, char **argv)
 {
     static const struct db_stmt *const tables[] = {reminders_stmts, NULL};
     char err[512] = "", day[16] = "";
-    int counts[3] = {0, 0, 0}, rc = 1;
+    int counts[4] = {0, 0, 0, 0}, rc = 1;
     long queued;
     struct db_conn *db = NULL;
 
@@ -776,8 +787,8 @@ reminders_command(const struct config *c, int argc, char **argv)
         while (deliver_due(counts) == REM_BATCH && ++rounds < 1000) {
         }
     }
-    printf("%ld reminder(s) queued for %s; %d sent, %d skipped, %d to retry%s\n", queued, day,
-           counts[SENT], counts[SKIPPED], counts[RETRY],
+    printf("%ld reminder(s) queued for %s; %d sent, %d skipped, %d failed, %d to retry%s\n", queued,
+           day, counts[SENT], counts[SKIPPED], counts[FAILED], counts[RETRY],
            mail_configured() ? "" : " (REGISTRY_SMTP_URL is not set: none sent)");
     rc = 0;
 out:
