@@ -11,7 +11,8 @@
  * again; reminders_enabled false (set through the API) skips the organisation's copy but not the
  * licensing body's; the HTML part escapes a hostile organisation name, and a line break in one
  * stays out of the headers; a relay that refuses is
- * retried until it takes the message; a missing template stops `serve` with one line.
+ * retried until it takes the message, and one pending 7 days fails unsent; a missing template
+ * stops `serve` with one line.
  *
  * IT_TIMEOUT=240 */
 #include <signal.h>
@@ -543,6 +544,29 @@ test_retry(void **state)
     free(fail);
 }
 
+/* A reminder still pending 7 days after it was queued (created_at moved back: the clock the
+ * worker reads is the database's) fails and is not sent. */
+static void
+test_expired(void **state)
+{
+    struct fx *f = *state;
+    char *id = own(f, it_sql_text(f->s, "SELECT gen_random_uuid()::text"));
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO reminder_outbox (event, object_id, threshold, audience, day, data,"
+                   " created_at, next_attempt_at) VALUES ('licence_ending', $1::uuid,"
+                   " '7:2031-01-01', 'licensing_body', '2030-12-25', '{\"licence_number\":"
+                   " \"T-REM-OLD\"}', now() - interval '8 days', now() + interval '1 hour')",
+                   id));
+    assert_int_equal(it_wait_count(f->s, 1, 20000,
+                                   "SELECT count(*) FROM reminder_outbox WHERE object_id = $1::uuid"
+                                   " AND status = 'failed' AND last_error LIKE"
+                                   " '%not sent within 7 days%'",
+                                   id),
+                     1);
+    assert_int_equal(count_mail(f, "T-REM-OLD"), 0);
+}
+
 /* The daily job of `serve` queues what is due on registry_today(); restarting queues nothing
  * again, and neither does the command for the same day. */
 static void
@@ -616,5 +640,6 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_html_escapes),
           cmocka_unit_test(test_no_header_injection),
           cmocka_unit_test(test_retry),
+          cmocka_unit_test(test_expired),
           cmocka_unit_test(test_daily_job_and_restart),
           cmocka_unit_test(test_missing_template))
