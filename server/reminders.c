@@ -24,7 +24,6 @@
  * within 7 days is failed. */
 #include "registry/reminders.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -46,16 +45,14 @@
 #define REM_ERROR_MAX 200
 #define REM_TPL_MAX   65536 /* bytes of one template file */
 
-/* Who gets the reminder. */
-#define REM_AUDIENCES "CROSS JOIN (VALUES ('organisation'), ('licensing_body')) a (audience) "
-/* The most urgent threshold (days) of `list` not yet passed when `end` is `end - $1` days away. */
-#define REM_THRESHOLD(list, end)                                                                   \
-    "CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('" list "'::int[]) d"                   \
-    " WHERE d >= " end " - $1::date) t "
-#define REM_DATE(col) "to_char(" col ", 'FMDD FMMonth YYYY')"
+/* The statements that queue: each inserts one row per recipient (REM_AUDIENCES: the
+ * organisation and the licensing body) under the unique key, and returns how many it queued. A
+ * threshold is the most urgent of its list not yet passed: min(d) of the days d >= the days left,
+ * so a day the job missed is caught up by the next. Dates read as "2 December 2026". */
 #define REM_INSERT                                                                                 \
     "WITH i AS (INSERT INTO reminder_outbox (event, object_id, threshold, audience,"               \
     " organisation_id, day, data) "
+#define REM_AUDIENCES " CROSS JOIN (VALUES ('organisation'), ('licensing_body')) a (audience)"
 #define REM_END                                                                                    \
     " ON CONFLICT (event, object_id, threshold, audience) DO NOTHING RETURNING 1)"                 \
     " SELECT count(*) AS n FROM i"
@@ -64,48 +61,52 @@ const struct db_stmt reminders_stmts[] = {
     {"rem_today", "SELECT registry_today()::text AS today"},
     /* $1 the day. */
     {"rem_licences", REM_INSERT
-     "SELECT 'licence_ending', l.id, t.days || ':' || l.valid_until, a.audience, o.id,"
-     " $1::date, jsonb_build_object('organisation_name', o.name, 'licence_number',"
-     " l.number, 'ends_on', " REM_DATE(
-         "l.valid_until") ", 'days_left', (l.valid_until - $1::date)::text)"
-                          " FROM licence l JOIN organisation o ON o.id = "
-                          "l.organisation_id " REM_THRESHOLD("{90,30,7}", "l.valid_until")
-                              REM_AUDIENCES
+     "SELECT 'licence_ending', l.id, t.days || ':' || l.valid_until, a.audience, o.id, $1::date,"
+     " jsonb_build_object('organisation_name', o.name, 'licence_number', l.number, 'ends_on',"
+     " to_char(l.valid_until, 'FMDD FMMonth YYYY'), 'days_left',"
+     " (l.valid_until - $1::date)::text)"
+     " FROM licence l JOIN organisation o ON o.id = l.organisation_id"
+     " CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('{90,30,7}'::int[]) d"
+     " WHERE d >= l.valid_until - $1::date) t" REM_AUDIENCES
      " WHERE l.status = 'active' AND o.archived_at IS NULL"
      " AND l.valid_until BETWEEN $1::date AND $1::date + 90" REM_END},
+    /* $1 the day. The employer is the one on that day. */
     {"rem_accreditations", REM_INSERT
      "SELECT 'accreditation_ending', f.id, t.days || ':' || f.accredited_until, a.audience,"
-     " m.organisation_id, $1::date, jsonb_build_object('organisation_name', coalesce(o.name,"
-     " 'no current employer'), 'facilitator_name', f.given_name || ' ' || f.family_name,"
-     " 'registration_number', f.registration_number, 'ends_on', " REM_DATE(
-         "f.accredited_until") ", 'days_left', (f.accredited_until - $1::date)::text)"
-                               " FROM facilitator f LEFT JOIN LATERAL (SELECT e.organisation_id"
-                               " FROM facilitator_employment e WHERE e.facilitator_id = f.id"
-                               " AND e.started_on <= $1::date AND (e.ended_on IS NULL OR"
-                               " e.ended_on >= $1::date) ORDER BY e.started_on DESC LIMIT 1) m"
-                               " ON true LEFT JOIN organisation o ON o.id = m.organisation_id "
-                               "" REM_THRESHOLD("{60,14}", "f.accredited_until") REM_AUDIENCES
-     " WHERE f.status = 'accredited' AND f.accredited_until BETWEEN"
-     " $1::date AND $1::date + 60 AND (a.audience = 'licensing_body'"
-     " OR m.organisation_id IS NOT NULL)" REM_END},
+     " m.organisation_id, $1::date, jsonb_build_object('organisation_name',"
+     " coalesce(o.name, 'no current employer'), 'facilitator_name',"
+     " f.given_name || ' ' || f.family_name, 'registration_number', f.registration_number,"
+     " 'ends_on', to_char(f.accredited_until, 'FMDD FMMonth YYYY'), 'days_left',"
+     " (f.accredited_until - $1::date)::text)"
+     " FROM facilitator f LEFT JOIN LATERAL (SELECT e.organisation_id"
+     " FROM facilitator_employment e WHERE e.facilitator_id = f.id AND e.started_on <= $1::date"
+     " AND (e.ended_on IS NULL OR e.ended_on >= $1::date) ORDER BY e.started_on DESC LIMIT 1) m"
+     " ON true LEFT JOIN organisation o ON o.id = m.organisation_id"
+     " CROSS JOIN LATERAL (SELECT min(d) AS days FROM unnest('{60,14}'::int[]) d"
+     " WHERE d >= f.accredited_until - $1::date) t" REM_AUDIENCES
+     " WHERE f.status = 'accredited' AND f.accredited_until BETWEEN $1::date AND $1::date + 60"
+     " AND (a.audience = 'licensing_body' OR m.organisation_id IS NOT NULL)" REM_END},
+    /* $1 the day. programme_at_risk's rule (migration 0010) for that day, for every run. */
     {"rem_at_risk", REM_INSERT
      "SELECT 'run_at_risk', r.id, f.id || ':' || f.status, a.audience, r.organisation_id,"
      " $1::date, jsonb_build_object('organisation_name', o.name, 'site_name', l.name,"
-     " 'run_starts_on', " REM_DATE("r.starts_on") ", 'run_ends_on', " REM_DATE(
-         "r.ends_on") ", 'facilitator_name', f.given_name || ' ' || f.family_name,"
-                      " 'registration_number', f.registration_number, 'facilitator_status',"
-                      " f.status) FROM programme_run r JOIN programme_facilitator pf ON"
-                      " pf.run_id = r.id JOIN facilitator f ON f.id = pf.facilitator_id"
-                      " JOIN organisation o ON o.id = r.organisation_id JOIN location l ON"
-                      " l.id = r.location_id " REM_AUDIENCES
-                      " WHERE r.status IN ('planned', 'recruiting', 'running') AND r.ends_on >="
-                      " $1::date AND f.status IN ('suspended', 'withdrawn')" REM_END},
+     " 'run_starts_on', to_char(r.starts_on, 'FMDD FMMonth YYYY'), 'run_ends_on',"
+     " to_char(r.ends_on, 'FMDD FMMonth YYYY'), 'facilitator_name',"
+     " f.given_name || ' ' || f.family_name, 'registration_number', f.registration_number,"
+     " 'facilitator_status', f.status)"
+     " FROM programme_run r JOIN programme_facilitator pf ON pf.run_id = r.id"
+     " JOIN facilitator f ON f.id = pf.facilitator_id"
+     " JOIN organisation o ON o.id = r.organisation_id"
+     " JOIN location l ON l.id = r.location_id" REM_AUDIENCES
+     " WHERE r.status IN ('planned', 'recruiting', 'running')"
+     " AND r.ends_on >= $1::date AND f.status IN ('suspended', 'withdrawn')" REM_END},
     /* The worker. Fails what waited 7 days; returns how many. */
     {"rem_expire",
      "WITH x AS (UPDATE reminder_outbox SET status = 'failed', last_error ="
      " left(coalesce(last_error || '; ', '') || 'not sent within 7 days', 200) WHERE status ="
      " 'pending' AND created_at <= now() - interval '7 days' RETURNING 1)"
      " SELECT count(*) AS n FROM x"},
+    {"rem_waiting", "SELECT count(*) AS n FROM reminder_outbox WHERE status = 'pending'"},
     /* $1 lease in seconds, $2 batch size. */
     {"rem_claim",
      "UPDATE reminder_outbox x SET next_attempt_at = now() + make_interval(secs => $1::int),"
@@ -121,6 +122,8 @@ const struct db_stmt reminders_stmts[] = {
                  " $2::text, last_error = NULL WHERE id = $1::uuid"},
     /* $1 outbox row, $2 why. */
     {"rem_skip", "UPDATE reminder_outbox SET status = 'skipped', last_error = left($2::text, 200)"
+                 " WHERE id = $1::uuid"},
+    {"rem_fail", "UPDATE reminder_outbox SET status = 'failed', last_error = left($2::text, 200)"
                  " WHERE id = $1::uuid"},
     /* $1 outbox row, $2 delay in ms, $3 the transport error. */
     {"rem_retry", "UPDATE reminder_outbox SET next_attempt_at = now() + make_interval(secs =>"
@@ -392,7 +395,7 @@ fail:
 static struct {
     struct clock_thread t;
     const char *licensing_body; /* REGISTRY_LICENSING_BODY_EMAIL, or NULL */
-    int retry_base_ms, poll_ms, kicked, curl, mail;
+    int retry_base_ms, poll_ms, kicked, curl, mail, warned;
 } rem = {.t = CLOCK_THREAD_INIT};
 
 void
@@ -426,8 +429,9 @@ dup_or_null(const char *s)
     return s != NULL ? strdup(s) : NULL;
 }
 
-/* What became of one attempt. */
-enum outcome { SENT, SKIPPED, RETRY };
+/* What became of one attempt: sent; skipped (turned off, no address); failed for good (a row its
+ * template cannot render); to retry (the relay). */
+enum outcome { SENT, SKIPPED, FAILED, RETRY };
 
 /* Sends `c` once. Returns what happened, with the address in `to` (SENT) or why in `why`. */
 static enum outcome
@@ -470,22 +474,24 @@ deliver(const struct claimed *c, const char **to, char *why, size_t whylen)
     }
     if (t == NULL || (data = json_loads(c->data, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
         snprintf(why, whylen, "no template for %s", c->event);
+        rc = FAILED;
         goto out;
     }
     if (reminders_render(t->subject, data, 0, &subject, why, whylen) != 0
         || reminders_render(t->text, data, 0, &text, why, whylen) != 0
         || reminders_render(t->html, data, 1, &html, why, whylen) != 0) {
+        rc = subject.failed || text.failed || html.failed ? RETRY : FAILED; /* memory: again */
         goto out;
     }
-    for (p = subject.p; *p != '\0'; p++) {
+    for (p = subject.p; p != NULL && *p != '\0'; p++) {
         if (*p == '\r' || *p == '\n' || *p == '\t') {
             *p = ' '; /* a value's line break never reaches the header */
         }
     }
     m.to = *to;
-    m.subject = subject.p;
-    m.text = text.p;
-    m.html = html.p;
+    m.subject = subject.p != NULL ? subject.p : ""; /* NULL: the template rendered nothing */
+    m.text = text.p != NULL ? text.p : "";
+    m.html = html.p != NULL ? html.p : "";
     if (mail_send(&m, why, whylen) == 0) {
         rc = SENT;
     }
@@ -519,6 +525,9 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     } else if (o == SKIPPED) {
         params[1] = why;
         res = db_exec(db, "rem_skip", 2, params);
+    } else if (o == FAILED) {
+        params[1] = why;
+        res = db_exec(db, "rem_fail", 2, params);
     } else {
         params[1] = delay;
         params[2] = why;
@@ -535,6 +544,9 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     } else if (o == SKIPPED) {
         logging_event("info", NULL, "reminders: %s (%s, %s) skipped: %s", c->id, c->event,
                       c->audience, why);
+    } else if (o == FAILED) {
+        logging_event("error", NULL, "reminders: %s (%s, %s) failed: %s", c->id, c->event,
+                      c->audience, why);
     } else {
         logging_event("warn", NULL, "reminders: %s (%s, %s) attempt %d: %s", c->id, c->event,
                       c->audience, c->attempts, why);
@@ -550,7 +562,7 @@ stopping(void)
 /* Fails what waited 7 days, then claims and sends a batch. Returns how many were claimed, with
  * the counts of each outcome added to `counts` (may be NULL). */
 static int
-deliver_due(int counts[3])
+deliver_due(int counts[4])
 {
     struct claimed cs[REM_BATCH];
     const char *params[2];
@@ -571,7 +583,19 @@ deliver_due(int counts[3])
     }
     PQclear(res);
     if (!mail_configured()) {
-        db_release(db); /* nothing to send with: they wait, 7 days at most */
+        /* Nothing to send with: they wait, 7 days at most. */
+        if (!rem.warned) {
+            res = db_exec(db, "rem_waiting", 0, NULL);
+            if (db_ok(res) && strcmp(db_value(res, 0, "n"), "0") != 0) {
+                logging_event("warn", NULL,
+                              "reminders: %s reminder(s) wait to be sent and REGISTRY_SMTP_URL is "
+                              "not set; each fails 7 days after it was queued",
+                              db_value(res, 0, "n"));
+                rem.warned = 1;
+            }
+            PQclear(res);
+        }
+        db_release(db);
         return 0;
     }
     snprintf(lease, sizeof(lease), "%d", REM_LEASE_S);
@@ -692,15 +716,9 @@ reminders_start(const struct config *c)
         unprepare(0);
         return -1;
     }
-    if (!mail_configured()) {
-        logging_event("warn", NULL,
-                      "mpact-registry: reminders: REGISTRY_SMTP_URL is not set; reminders wait "
-                      "in the outbox (7 days at most)");
-    } else if (rem.licensing_body == NULL) {
-        logging_event("warn", NULL,
-                      "mpact-registry: reminders: REGISTRY_LICENSING_BODY_EMAIL is not set; the "
-                      "licensing body gets no copies");
-    }
+    /* Nothing is said here: a `serve` that fails to start says one line, its reason. Without a
+     * relay the worker says so once when reminders wait; without a licensing body address each
+     * copy is skipped saying why. */
     if ((rc = clock_thread_start(&rem.t, worker_main)) != 0) {
         logging_event("error", NULL, "mpact-registry: reminders: cannot start the worker: %s",
                       strerror(rc));
@@ -724,7 +742,7 @@ reminders_command(const struct config *c, int argc, char **argv)
 {
     static const struct db_stmt *const tables[] = {reminders_stmts, NULL};
     char err[512] = "", day[16] = "";
-    int counts[3] = {0, 0, 0}, rc = 1;
+    int counts[4] = {0, 0, 0, 0}, rc = 1;
     long queued;
     struct db_conn *db = NULL;
 
@@ -769,8 +787,8 @@ reminders_command(const struct config *c, int argc, char **argv)
         while (deliver_due(counts) == REM_BATCH && ++rounds < 1000) {
         }
     }
-    printf("%ld reminder(s) queued for %s; %d sent, %d skipped, %d to retry%s\n", queued, day,
-           counts[SENT], counts[SKIPPED], counts[RETRY],
+    printf("%ld reminder(s) queued for %s; %d sent, %d skipped, %d failed, %d to retry%s\n", queued,
+           day, counts[SENT], counts[SKIPPED], counts[FAILED], counts[RETRY],
            mail_configured() ? "" : " (REGISTRY_SMTP_URL is not set: none sent)");
     rc = 0;
 out:

@@ -105,7 +105,8 @@ setup(void **state)
     if (mkdtemp(f->dir) == NULL) {
         fail_msg("mkdtemp: %s", strerror(errno));
     }
-    cmd = it_fmt("mkdir -p '%s/assets/js'", f->dir);
+    cmd = it_fmt("mkdir -p '%s/assets/js' && cp -r '%s/static/mail' '%s/'", f->dir,
+                 getenv("IT_SOURCE_DIR"), f->dir); /* serve reads its mail templates there */
     run(cmd);
     free(cmd);
     f->css = make_css(200, "#0b0c0c");

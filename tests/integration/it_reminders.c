@@ -9,8 +9,10 @@
  * confirmed and withdrawn (the enrolment trigger), once each, to the nominating organisation;
  * the daily job of `serve` queues what is due on registry_today() and a restart queues nothing
  * again; reminders_enabled false (set through the API) skips the organisation's copy but not the
- * licensing body's; the HTML part escapes a hostile organisation name; a relay that refuses is
- * retried until it takes the message; a missing template stops `serve` with one line.
+ * licensing body's; the HTML part escapes a hostile organisation name, and a line break in one
+ * stays out of the headers; a relay that refuses is
+ * retried until it takes the message, and one pending 7 days fails unsent; a missing template
+ * stops `serve` with one line.
  *
  * IT_TIMEOUT=240 */
 #include <signal.h>
@@ -33,7 +35,18 @@ struct fx {
     char dir[64]; /* the sink's folder */
     pid_t sink;
     char *env[8];
+    char *mine[64]; /* what own() was given, freed by teardown */
+    size_t n_mine;
 };
+
+/* Gives `p` (malloc'd) to the fixture; returns it. */
+static char *
+own(struct fx *f, char *p)
+{
+    assert_true(f->n_mine < IT_LEN(f->mine));
+    f->mine[f->n_mine++] = p;
+    return p;
+}
 
 /* Starts smtp_sink.py writing into `dir`; returns its pid and sets *port. */
 static pid_t
@@ -107,6 +120,9 @@ teardown(void **state)
     for (i = 0; f->env[i] != NULL; i++) {
         free(f->env[i]);
     }
+    while (f->n_mine > 0) {
+        free(f->mine[--f->n_mine]);
+    }
     return it_fx_teardown(state);
 }
 
@@ -114,23 +130,22 @@ teardown(void **state)
 static char *
 make_org(struct fx *f, const char *name, const char *email)
 {
-    return it_fx_own(f,
-                     it_sql_text(f->s,
-                                 "INSERT INTO organisation (name, kind, address_lines, town,"
-                                 " postcode, email) VALUES ($1, 'charity', '[\"1 High Street\"]',"
-                                 " 'Chatham', 'ME4 4AB', $2) RETURNING id::text",
-                                 name, email));
+    return own(f, it_sql_text(f->s,
+                              "INSERT INTO organisation (name, kind, address_lines, town,"
+                              " postcode, email) VALUES ($1, 'charity', '[\"1 High Street\"]',"
+                              " 'Chatham', 'ME4 4AB', $2) RETURNING id::text",
+                              name, email));
 }
 
 /* An active licence `number` of `org` valid until `until`. Returns its id (owned by f). */
 static char *
 make_licence(struct fx *f, const char *org, const char *number, const char *until)
 {
-    return it_fx_own(f, it_sql_text(f->s,
-                                    "INSERT INTO licence (organisation_id, number, status,"
-                                    " valid_from, valid_until) VALUES ($1::uuid, $2, 'active',"
-                                    " '2020-01-01', $3::date) RETURNING id::text",
-                                    org, number, until));
+    return own(f, it_sql_text(f->s,
+                              "INSERT INTO licence (organisation_id, number, status,"
+                              " valid_from, valid_until) VALUES ($1::uuid, $2, 'active',"
+                              " '2020-01-01', $3::date) RETURNING id::text",
+                              org, number, until));
 }
 
 /* A facilitator with `status`, accredited until `until`, employed by `org` (NULL: nobody) since
@@ -151,7 +166,7 @@ make_fac(struct fx *f, const char *org, const char *family, const char *status, 
                        " started_on) VALUES ($1::uuid, $2::uuid, '2020-01-01')",
                        id, org));
     }
-    return it_fx_own(f, id);
+    return own(f, id);
 }
 
 /* Runs `send-reminders --today day` (day NULL: no option); fails unless it exits 0. Returns its
@@ -195,7 +210,7 @@ rows(struct fx *f, const char *object)
 }
 
 /* How many messages received hold every one of the NULL-terminated needles in their decoded
- * text (headers and plain part; `html` 1: in their HTML part instead). */
+ * text (headers and plain part; `html` 1: in their HTML part instead; 2: in their headers). */
 static int
 count_mail_in(struct fx *f, int html, const char *needle, ...)
 {
@@ -211,7 +226,9 @@ count_mail_in(struct fx *f, int html, const char *needle, ...)
         if (text == NULL) {
             break;
         }
-        if (html) {
+        if (html == 2 && strstr(text, "\n\n") != NULL) {
+            strstr(text, "\n\n")[1] = '\0'; /* the header block, each line ending \n */
+        } else if (html) {
             path = it_fmt("%s/%d.html", f->dir, n);
             part = it_read_file(path);
             free(path);
@@ -234,6 +251,7 @@ count_mail_in(struct fx *f, int html, const char *needle, ...)
 
 #define count_mail(f, ...)      count_mail_in((f), 0, __VA_ARGS__, (const char *)NULL)
 #define count_mail_html(f, ...) count_mail_in((f), 1, __VA_ARGS__, (const char *)NULL)
+#define count_mail_head(f, ...) count_mail_in((f), 2, __VA_ARGS__, (const char *)NULL)
 
 /* A licence ending on 30 June 2031: reminders on 1 April (90 days), 31 May (30) and 23 June (7),
  * nothing on the days around them, each once to each recipient. */
@@ -332,17 +350,17 @@ test_run_at_risk(void **state)
     struct fx *f = *state;
     char *org = make_org(f, "Risky Runs CIC", "runs@risky.example");
     char *fac = make_fac(f, org, "Suspendee", "suspended", "2035-01-01");
-    char *site = it_fx_own(
-        f, it_sql_text(f->s,
-                       "INSERT INTO location (organisation_id, name, kind, address_lines, town,"
-                       " postcode) VALUES ($1::uuid, 'Riverside Hall', 'community',"
-                       " '[\"2 Mill Lane\"]', 'Chatham', 'ME4 5BA') RETURNING id::text",
-                       org));
+    char *site =
+        own(f, it_sql_text(f->s,
+                           "INSERT INTO location (organisation_id, name, kind, address_lines, town,"
+                           " postcode) VALUES ($1::uuid, 'Riverside Hall', 'community',"
+                           " '[\"2 Mill Lane\"]', 'Chatham', 'ME4 5BA') RETURNING id::text",
+                           org));
     const char *sql = "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
                       " ends_on, capacity_families) VALUES ($1::uuid, $2::uuid, 'standard',"
                       " $3::date, $4::date, 6) RETURNING id::text";
-    char *run = it_fx_own(f, it_sql_text(f->s, sql, org, site, "2033-09-01", "2033-12-01"));
-    char *ended = it_fx_own(f, it_sql_text(f->s, sql, org, site, "2033-01-01", "2033-03-01"));
+    char *run = own(f, it_sql_text(f->s, sql, org, site, "2033-09-01", "2033-12-01"));
+    char *ended = own(f, it_sql_text(f->s, sql, org, site, "2033-01-01", "2033-03-01"));
     char *out;
 
     PQclear(it_sql(f->s,
@@ -373,20 +391,20 @@ test_training_place(void **state)
     struct fx *f = *state;
     char *org = make_org(f, "Nominators Ltd", "training@nominators.example");
     char *fac = make_fac(f, org, "Trainee", "in_training", NULL);
-    char *course = it_fx_own(
+    char *course = own(
         f, it_sql_text(f->s, "INSERT INTO course (code, title, kind, grants_months) VALUES"
                              " ('REM-PRAC', 'Practitioner course for reminders', 'practitioner',"
                              " 24) RETURNING id::text"));
-    char *session = it_fx_own(
-        f, it_sql_text(f->s,
-                       "INSERT INTO training_session (course_id, starts_on, ends_on, venue,"
-                       " capacity) VALUES ($1::uuid, '2034-05-04', '2034-05-06', 'Hall <B>', 8)"
-                       " RETURNING id::text",
-                       course));
-    char *enr = it_fx_own(f, it_sql_text(f->s,
-                                         "INSERT INTO enrolment (session_id, facilitator_id)"
-                                         " VALUES ($1::uuid, $2::uuid) RETURNING id::text",
-                                         session, fac));
+    char *session =
+        own(f, it_sql_text(f->s,
+                           "INSERT INTO training_session (course_id, starts_on, ends_on, venue,"
+                           " capacity) VALUES ($1::uuid, '2034-05-04', '2034-05-06', 'Hall <B>', 8)"
+                           " RETURNING id::text",
+                           course));
+    char *enr = own(f, it_sql_text(f->s,
+                                   "INSERT INTO enrolment (session_id, facilitator_id)"
+                                   " VALUES ($1::uuid, $2::uuid) RETURNING id::text",
+                                   session, fac));
 
     wait_settled(f, enr);
     it_assert_row(f->s, IT_ROW("training_confirmed", "2", "2"),
@@ -473,6 +491,24 @@ test_html_escapes(void **state)
     assert_int_equal(count_mail(f, "T-REM-EVIL", "of Evil <script>alert(1)</script> & \"Co\""), 2);
 }
 
+/* A line break in a value never reaches the headers: the subject stays one line. */
+static void
+test_no_header_injection(void **state)
+{
+    struct fx *f = *state;
+    char *org = make_org(f, "Bad\r\nBcc: <spy@evil.example>", "bad@bad.example");
+    char *lic = make_licence(f, org, "T-REM-INJ", "2031-12-31");
+
+    send_day(f, "2031-12-24");
+    wait_settled(f, lic);
+    assert_int_equal(count_mail(f, "T-REM-INJ",
+                                "Subject: M-PACT licence T-REM-INJ of Bad  Bcc:"
+                                " <spy@evil.example> ends on 31 December 2031\n"),
+                     2);
+    assert_int_equal(count_mail_head(f, "T-REM-INJ"), 2);
+    assert_int_equal(count_mail_head(f, "T-REM-INJ", "\nBcc:"), 0);
+}
+
 /* While the relay refuses, the reminder waits with its error and is tried again; once the relay
  * takes mail again it is sent, once. */
 static void
@@ -506,6 +542,29 @@ test_retry(void **state)
     assert_int_equal(count_mail(f, "T-REM-RETRY", "To: <patient@patient.example>"), 1);
     assert_int_equal(count_mail(f, "T-REM-RETRY", "To: <" BODY_MAILBOX ">"), 1);
     free(fail);
+}
+
+/* A reminder still pending 7 days after it was queued (created_at moved back: the clock the
+ * worker reads is the database's) fails and is not sent. */
+static void
+test_expired(void **state)
+{
+    struct fx *f = *state;
+    char *id = own(f, it_sql_text(f->s, "SELECT gen_random_uuid()::text"));
+
+    PQclear(it_sql(f->s,
+                   "INSERT INTO reminder_outbox (event, object_id, threshold, audience, day, data,"
+                   " created_at, next_attempt_at) VALUES ('licence_ending', $1::uuid,"
+                   " '7:2031-01-01', 'licensing_body', '2030-12-25', '{\"licence_number\":"
+                   " \"T-REM-OLD\"}', now() - interval '8 days', now() + interval '1 hour')",
+                   id));
+    assert_int_equal(it_wait_count(f->s, 1, 20000,
+                                   "SELECT count(*) FROM reminder_outbox WHERE object_id = $1::uuid"
+                                   " AND status = 'failed' AND last_error LIKE"
+                                   " '%not sent within 7 days%'",
+                                   id),
+                     1);
+    assert_int_equal(count_mail(f, "T-REM-OLD"), 0);
 }
 
 /* The daily job of `serve` queues what is due on registry_today(); restarting queues nothing
@@ -560,6 +619,11 @@ test_missing_template(void **state)
     assert_int_equal(rc, 1);
     assert_non_null(out);
     assert_non_null(strstr(out, "run_at_risk.html"));
+    /* One line: the reason. */
+    assert_non_null(strchr(out, '\n'));
+    if (strchr(out, '\n')[1] != '\0') {
+        fail_msg("serve said more than one line: %s", out);
+    }
     free(out);
     free(env_dir);
     free(cmd);
@@ -574,6 +638,8 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_training_place),
           cmocka_unit_test(test_preference_off),
           cmocka_unit_test(test_html_escapes),
+          cmocka_unit_test(test_no_header_injection),
           cmocka_unit_test(test_retry),
+          cmocka_unit_test(test_expired),
           cmocka_unit_test(test_daily_job_and_restart),
           cmocka_unit_test(test_missing_template))
