@@ -74,28 +74,11 @@ make_client(
     free(body);
 }
 
-/* "Authorization: Basic base64(id:secret)" (malloc'd). */
-static char *
-basic_header(const char *id, const char *secret)
-{
-    char *plain = it_fmt("%s:%s", id, secret);
-    size_t n = strlen(plain);
-    unsigned char *out = malloc(4 * ((n + 2) / 3) + 1);
-    char *h;
-
-    assert_non_null(out);
-    EVP_EncodeBlock(out, (const unsigned char *)plain, (int)n);
-    h = it_fmt("Authorization: Basic %s", (char *)out);
-    free(out);
-    free(plain);
-    return h;
-}
-
 /* POST /v1/auth/token as a form, with Basic credentials when `basic` is set, else in the body. */
 static void
 token_form(struct fx *f, const struct client *c, int basic, const char *extra, struct it_resp *r)
 {
-    char *auth = basic_header(c->client_id, c->secret);
+    char *auth = it_basic_auth(c->client_id, c->secret);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", auth, NULL};
     char *body = basic ? it_fmt("grant_type=client_credentials%s", extra ? extra : "")
                        : it_fmt("grant_type=client_credentials&client_id=%s&client_secret=%s%s",
@@ -241,12 +224,9 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, create_org(f));
     f->org_b = it_fx_own(f, create_org(f));
-    f->a_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
     *state = f;
     return 0;
 }
@@ -429,7 +409,7 @@ test_client_credentials_flow(void **state)
     }
 
     /* JSON bodies: Basic, then body credentials; a narrower scope on request. */
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     json_headers[1] = auth;
     it_request(f->s, "POST", "/v1/auth/token", NULL, json_headers,
                "{\"grant_type\": \"client_credentials\", \"scope\": \"programmes:read\"}", &r);
@@ -486,7 +466,7 @@ test_token_errors(void **state)
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, "grant_type=client_credentials", &r);
     assert_oauth_error(&r, 401, "invalid_client");
     it_resp_free(&r);
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     form[1] = auth;
     body = it_fmt("grant_type=client_credentials&client_id=%s", c.client_id);
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, body, &r);
@@ -702,8 +682,7 @@ test_licence_gates_tokens(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *token, *again, *lic;
-    char *admin =
-        it_licensee(f->s, f->hash, PASSWORD, "gate-admin@clients.example", "org_admin", org);
+    char *admin = it_fx_licensee(f, "gate-admin@clients.example", "org_admin", org);
     struct client c, wrong;
     struct it_resp r;
 
@@ -802,7 +781,7 @@ test_revoke(void **state)
     snprintf(c.secret, sizeof(c.secret), "%s", it_json_str(&r, "client_secret"));
     it_resp_free(&r);
     free(client_token(f, &old));
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     form[1] = auth;
     body = it_fmt("token=%s&token_type_hint=client_secret", old.secret);
     it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
@@ -820,7 +799,7 @@ test_revoke(void **state)
                      1);
     /* Wrong client credentials on revoke: 401 invalid_client, nothing revoked. */
     free(auth);
-    auth = basic_header(c.client_id, old.secret);
+    auth = it_basic_auth(c.client_id, old.secret);
     form[1] = auth;
     body = it_fmt("token=%s", c.secret);
     it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);

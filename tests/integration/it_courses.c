@@ -34,12 +34,6 @@ writes(struct fx *f)
                           " + (SELECT count(*) FROM audit_event)");
 }
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 /* POSTs a course and expects 201; returns the response (caller frees). */
 static void
 create_course(struct fx *f, const char *body, struct it_resp *r)
@@ -61,8 +55,8 @@ group_setup(void **state)
                              " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
                              " \"postcode\": \"BA1 1AA\"}",
                              NULL);
-    f->staff = it_fx_own(f, licensee(f, "staff@courses.example", "org_staff", org));
-    f->org_admin = it_fx_own(f, licensee(f, "boss@courses.example", "org_admin", org));
+    f->staff = it_fx_user(f, "staff@courses.example", "org_staff", org);
+    f->org_admin = it_fx_user(f, "boss@courses.example", "org_admin", org);
     free(org);
     *state = f;
     return 0;
@@ -332,10 +326,8 @@ test_list_filters_pages_csv(void **state)
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
-    json_t *rows, *items, *seen = json_array();
-    char *path, *cursor = NULL;
+    json_t *rows, *items, *seen;
     size_t code_col, kind_col, i;
-    int pages = 0;
 
     create_course(f, "{\"code\": \"LST-A\", \"title\": \"Alpha list\", \"kind\": \"trainer\"}", &r);
     it_resp_free(&r);
@@ -378,27 +370,11 @@ test_list_filters_pages_csv(void **state)
     it_expect(f->s, "GET", "/v1/courses?cursor=bogus", f->admin, NULL, 400);
 
     /* Pages of 2 cover every course once, in code order. */
-    do {
-        path = cursor == NULL ? strdup("/v1/courses?limit=2")
-                              : it_fmt("/v1/courses?limit=2&cursor=%s", cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        items = json_object_get(r.json, "items");
-        assert_true(json_array_size(items) <= 2);
-        for (i = 0; i < json_array_size(items); i++) {
-            json_array_append(seen, json_object_get(json_array_get(items, i), "code"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 50);
+    seen = it_all_pages(f->s, f->admin, "/v1/courses?limit=2", 2, 50, NULL);
     assert_int_equal((long)json_array_size(seen), it_count(f->s, "SELECT count(*) FROM course"));
     for (i = 1; i < json_array_size(seen); i++) {
-        assert_true(strcmp(json_string_value(json_array_get(seen, i - 1)),
-                           json_string_value(json_array_get(seen, i)))
+        assert_true(strcmp(it_jstr(json_array_get(seen, i - 1), "code"),
+                           it_jstr(json_array_get(seen, i), "code"))
                     < 0);
     }
     json_decref(seen);

@@ -15,7 +15,6 @@
  * Runs, locations and facilitators are made with SQL (the run's own rules are it_programmes'),
  * licences through the API (dated back to 2024 with SQL); the completion PATCH runs the run's
  * rules, so its run has facilitators, a licence and a location they accept. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,36 +204,6 @@ jint(json_t *o, const char *key)
     return (long)json_integer_value(v);
 }
 
-/* An API client of the organisation `bearer` administers, with `scopes` (a JSON array), and a
- * client_credentials token for it (malloc'd). */
-static char *
-client_token(struct fx *f, const char *bearer, const char *scopes)
-{
-    char *body = it_fmt("{\"name\": \"Delivery client %d\", \"scopes\": %s}", ++f->n, scopes);
-    char *plain, *auth, *form = strdup("grant_type=client_credentials"), *token;
-    unsigned char b64[256];
-    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
-    struct it_resp r;
-
-    it_post_json(f->s, "/v1/clients", bearer, body, &r);
-    it_assert_status(&r, 201);
-    plain = it_fmt("%s:%s", it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
-    it_resp_free(&r);
-    assert_true(strlen(plain) < 180);
-    EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
-    auth = it_fmt("Authorization: Basic %s", (char *)b64);
-    headers[1] = auth;
-    it_request(f->s, "POST", "/v1/auth/token", NULL, headers, form, &r);
-    it_assert_status(&r, 200);
-    token = strdup(it_json_str(&r, "access_token"));
-    it_resp_free(&r);
-    free(auth);
-    free(plain);
-    free(form);
-    free(body);
-    return token;
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static void
@@ -261,12 +230,9 @@ group_setup(void **state)
 
     licensed_org(f, f->org_a);
     licensed_org(f, f->org_b);
-    f->a_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
     make_loc(f, f->org_a, f->loc_a);
     make_loc(f, f->org_b, f->loc_b);
     make_fac(f, &f->a1, f->org_a);
@@ -747,10 +713,10 @@ test_access(void **state)
     it_expect(f->s, "GET", "/v1/programmes/not-a-uuid/delivery", f->admin, NULL, 404);
 
     /* API clients: programmes:read is not enough; delivery:read reads; delivery:write writes. */
-    t_prog = client_token(f, f->a_admin, "[\"programmes:read\"]");
-    t_read = client_token(f, f->a_admin, "[\"delivery:read\"]");
-    t_write = client_token(f, f->a_admin, "[\"delivery:read\", \"delivery:write\"]");
-    t_b = client_token(f, f->b_admin, "[\"delivery:read\", \"delivery:write\"]");
+    t_prog = it_client_token(f->s, f->a_admin, "[\"programmes:read\"]");
+    t_read = it_client_token(f->s, f->a_admin, "[\"delivery:read\"]");
+    t_write = it_client_token(f->s, f->a_admin, "[\"delivery:read\", \"delivery:write\"]");
+    t_b = it_client_token(f->s, f->b_admin, "[\"delivery:read\", \"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     put_delivery(f, t_prog, run, etag, GOOD, &r);
     it_assert_problem(&r, 403);

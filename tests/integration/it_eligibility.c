@@ -45,7 +45,7 @@ licensee(struct fx *f, const char *role, const char *org)
     char *email = it_fmt("user%d@eligibility.example", ++f->users);
     char *token;
 
-    token = it_licensee(f->s, f->hash, PASSWORD, email, role, org);
+    token = it_fx_licensee(f, email, role, org);
     free(email);
     return token;
 }

@@ -44,7 +44,7 @@ licensee(struct fx *f, const char *role, const char *org)
     char *email = it_fmt("user%d@facilitators.example", ++f->users);
     char *token;
 
-    token = it_licensee(f->s, f->hash, PASSWORD, email, role, org);
+    token = it_fx_licensee(f, email, role, org);
     free(email);
     return token;
 }
@@ -1115,11 +1115,12 @@ test_list(void **state)
     /* Sorted by family_name, given_name. */
     static const int order[5] = {2, 3, 1, 4, 0};
     struct fx *f = *state;
-    char *org = create_org(f), *path, *cursor = NULL;
+    char *org = create_org(f), *path;
     struct it_fac p[5];
-    json_t *seen = json_array();
+    json_t *seen, *item;
     struct it_resp r;
     int i, pages = 0;
+    size_t j;
 
     for (i = 0; i < 5; i++) {
         p[i] = create_fac(f, f->admin, names[i][0], names[i][1], org);
@@ -1131,35 +1132,18 @@ test_list(void **state)
              " \"accredited_until\": \"2021-01-01\"}",
              NULL);
 
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/facilitators?organisation_id=%s&limit=2", org)
-                   : it_fmt("/v1/facilitators?organisation_id=%s&limit=2&cursor=%s", org, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        {
-            json_t *items = json_object_get(r.json, "items"), *item, *nc;
-            size_t k;
-
-            assert_true(json_array_size(items) <= 2);
-            json_array_foreach(items, k, item)
-            {
-                json_array_append_new(seen, json_string(it_jstr(item, "id")));
-                assert_non_null(it_jstr(item, "email"));
-                assert_null(json_object_get(item, "status_history"));
-            }
-            nc = json_object_get(r.json, "next_cursor");
-            free(cursor);
-            cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
-        }
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/facilitators?organisation_id=%s&limit=2", org);
+    seen = it_all_pages(f->s, f->admin, path, 2, 10, &pages);
+    free(path);
+    json_array_foreach(seen, j, item)
+    {
+        assert_non_null(it_jstr(item, "email"));
+        assert_null(json_object_get(item, "status_history"));
+    }
     assert_int_equal(pages, 3);
     assert_int_equal(json_array_size(seen), 5);
     for (i = 0; i < 5; i++) {
-        assert_string_equal(json_string_value(json_array_get(seen, (size_t)i)), p[order[i]].id);
+        assert_string_equal(it_jstr(json_array_get(seen, (size_t)i), "id"), p[order[i]].id);
     }
 
     /* Filters: status as it reads (lapsed included), q on name or registration number. */
@@ -1247,7 +1231,6 @@ test_list(void **state)
         it_fac_free(&p[i]);
     }
     json_decref(seen);
-    free(cursor);
     free(org);
 }
 

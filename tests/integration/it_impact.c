@@ -126,8 +126,7 @@ setup(void **state)
     free(make_run(f, f->org_a, a_site, "planned", "2025-10-01", "", ""));
     outcome(f, r1, "4", "8, 14, 6, 10");
     outcome(f, r2, "2", "5, 7, 2, 4");
-    f->a_admin =
-        it_licensee(f->s, f->hash, PASSWORD, "admin@a.impact.example", "org_admin", f->org_a);
+    f->a_admin = it_fx_licensee(f, "admin@a.impact.example", "org_admin", f->org_a);
     free(a_site);
     free(b_site);
     free(r1);

@@ -136,18 +136,8 @@ static int
 import(struct it_server *s, const char *path, char **out)
 {
     const char *args[] = {"import-places", path, NULL};
-    int rc = it_exec(s, 0, args, NULL, NULL, 120, out);
 
-    it_assert_clean_output(*out);
-    return rc;
-}
-
-static void
-assert_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL) {
-        fail_msg("expected '%s' in:\n%s", needle, text);
-    }
+    return it_run(s, args, out);
 }
 
 static void
@@ -159,7 +149,7 @@ import_ok(struct it_server *s, const char *path, const char *const *needles)
         fail_msg("import-places %s failed:\n%s", path, out);
     }
     for (; *needles != NULL; needles++) {
-        assert_contains(out, *needles);
+        it_assert_contains(out, *needles);
     }
     free(out);
 }

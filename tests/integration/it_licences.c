@@ -52,14 +52,6 @@ create_org(struct fx *f)
     return it_create_org(f->s, f->admin, NULL, NULL, "Licence Test Org %d", ++f->orgs);
 }
 
-/* Inserts a user of `role` in organisation `org` with SQL (password PASSWORD), signs them in
- * and returns the access token (malloc'd). */
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 static void
 post_licence(struct fx *f, const char *org, const char *token, const char *body, struct it_resp *r)
 {
@@ -886,8 +878,8 @@ test_licensees(void **state)
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f), *path;
     struct lic la = create_licence(f, org_a, FAR_UNTIL), lb = create_licence(f, org_b, FAR_UNTIL);
-    char *boss = licensee(f, "boss@a.licences.example", "org_admin", org_a);
-    char *staff = licensee(f, "staff@a.licences.example", "org_staff", org_a);
+    char *boss = it_fx_licensee(f, "boss@a.licences.example", "org_admin", org_a);
+    char *staff = it_fx_licensee(f, "staff@a.licences.example", "org_staff", org_a);
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
     const char *tokens[2];
     struct it_resp r;
@@ -958,9 +950,9 @@ static void
 test_list_pages_and_filters(void **state)
 {
     struct fx *f = *state;
-    char *org = create_org(f), *path, *cursor = NULL;
+    char *org = create_org(f), *path;
     char *ids[PAGE_LICENCES];
-    json_t *seen = json_array();
+    json_t *seen;
     struct it_resp r;
     int i, pages = 0;
 
@@ -976,34 +968,13 @@ test_list_pages_and_filters(void **state)
         lic_free(&l);
     }
     /* Pages of two, newest first, each licence once, then next_cursor null. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/organisations/%s/licences?limit=2", org)
-                   : it_fmt("/v1/organisations/%s/licences?limit=2&cursor=%s", org, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        {
-            json_t *items = json_object_get(r.json, "items"), *item, *nc;
-            size_t k;
-
-            assert_true(json_array_size(items) <= 2);
-            json_array_foreach(items, k, item)
-            {
-                json_array_append_new(seen, json_string(it_jstr(item, "id")));
-            }
-            nc = json_object_get(r.json, "next_cursor");
-            assert_true(json_is_null(nc) || json_is_string(nc));
-            free(cursor);
-            cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
-        }
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/organisations/%s/licences?limit=2", org);
+    seen = it_all_pages(f->s, f->admin, path, 2, 10, &pages);
+    free(path);
     assert_int_equal(pages, 3);
     assert_int_equal(json_array_size(seen), PAGE_LICENCES);
     for (i = 0; i < PAGE_LICENCES; i++) {
-        assert_string_equal(json_string_value(json_array_get(seen, (size_t)i)),
+        assert_string_equal(it_jstr(json_array_get(seen, (size_t)i), "id"),
                             ids[PAGE_LICENCES - 1 - i]);
     }
 

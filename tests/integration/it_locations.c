@@ -26,12 +26,6 @@ struct fx {
     int n; /* names made so far */
 };
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 static long
 count_locations(struct fx *f)
 {
@@ -69,9 +63,9 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A"));
     f->org_b = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B"));
-    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
     *state = f;
     return 0;
 }

@@ -13,7 +13,6 @@
  * Runs are made with SQL, with the delivery figures (adults, children, families_started) the
  * plausibility rule reads. */
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,33 +151,6 @@ refused(struct fx *f,
     free(before);
 }
 
-static char *
-client_token(struct fx *f, const char *bearer, const char *scopes)
-{
-    char *body = it_fmt("{\"name\": \"Outcomes client %d\", \"scopes\": %s}", ++f->n, scopes);
-    char *plain, *auth, *token;
-    unsigned char b64[256];
-    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
-    struct it_resp r;
-
-    it_post_json(f->s, "/v1/clients", bearer, body, &r);
-    it_assert_status(&r, 201);
-    plain = it_fmt("%s:%s", it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
-    it_resp_free(&r);
-    assert_true(strlen(plain) < 180);
-    EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
-    auth = it_fmt("Authorization: Basic %s", (char *)b64);
-    headers[1] = auth;
-    it_request(f->s, "POST", "/v1/auth/token", NULL, headers, "grant_type=client_credentials", &r);
-    it_assert_status(&r, 200);
-    token = strdup(it_json_str(&r, "access_token"));
-    it_resp_free(&r);
-    free(auth);
-    free(plain);
-    free(body);
-    return token;
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 static void
@@ -207,12 +179,9 @@ group_setup(void **state)
 
     make_org(f, f->org_a, f->loc_a);
     make_org(f, f->org_b, f->loc_b);
-    f->a_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
     *state = f;
     return 0;
 }
@@ -702,9 +671,9 @@ test_access(void **state)
                 &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    t_prog = client_token(f, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
-    t_read = client_token(f, f->a_admin, "[\"delivery:read\"]");
-    t_write = client_token(f, f->a_admin, "[\"delivery:write\"]");
+    t_prog = it_client_token(f->s, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
+    t_read = it_client_token(f->s, f->a_admin, "[\"delivery:read\"]");
+    t_write = it_client_token(f->s, f->a_admin, "[\"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     it_expect(f->s, "GET", path, t_read, NULL, 200);
     it_expect(f->s, "GET", path, t_write, NULL, 200); /* delivery:write includes reading */

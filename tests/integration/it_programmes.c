@@ -45,12 +45,6 @@ create_org(struct fx *f)
     return it_create_org(f->s, f->admin, NULL, NULL, "Programme Org %d", ++f->n);
 }
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 /* A facilitator with one status since 2020 (accredited from 2020-01-01 to `until` when status is
  * accredited), employed by `org` (NULL: nobody) since 2020. */
 static void
@@ -178,9 +172,9 @@ group_setup(void **state)
                           NULL));
     free(it_issue_licence(f->s, f->admin, f->org_d, "2024-01-01", "2030-02-28", "granted", "active",
                           NULL));
-    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
     f->loc_a = it_fx_own(f, make_loc(f, f->org_a, ""));
     f->loc_a_off = it_fx_own(f, make_loc(f, f->org_a, ", \"active\": false"));
     f->loc_b = it_fx_own(f, make_loc(f, f->org_b, ""));
@@ -852,7 +846,7 @@ test_calendar(void **state)
     make_fac(f, &e1, org, "accredited", "2099-12-31");
     make_fac(f, &e2, org, "accredited", "2099-12-31");
     ids = ids2(&e1, &e2);
-    a_org_admin = licensee(f, "admin@calendar.example", "org_admin", org);
+    a_org_admin = it_fx_licensee(f, "admin@calendar.example", "org_admin", org);
     day(f, -90, m90);
     day(f, -10, m10);
     day(f, -5, m5);

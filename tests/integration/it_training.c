@@ -78,12 +78,6 @@ create_org(struct fx *f, const char *name, char *out)
     free(id);
 }
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 static void
 create_course(struct fx *f, const char *body, char *out)
 {
@@ -234,9 +228,9 @@ group_setup(void **state)
 
     create_org(f, "Training Org A", f->org_a);
     create_org(f, "Training Org B", f->org_b);
-    f->a_admin = it_fx_own(f, licensee(f, "boss-a@training.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff-a@training.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "boss-b@training.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "boss-a@training.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff-a@training.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "boss-b@training.example", "org_admin", f->org_b);
     create_course(f,
                   "{\"code\": \"PRAC\", \"title\": \"Practitioner\", \"kind\": \"practitioner\","
                   " \"accrediting_body\": \"University of Bath\"}",
@@ -613,11 +607,10 @@ test_session_list_pages_csv(void **state)
 {
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
-    char course[40], *path, *cursor = NULL;
+    char course[40], *path;
     struct res a, b, c;
     struct it_resp r;
-    json_t *items, *rows, *seen = json_array();
-    int pages = 0;
+    json_t *items, *rows, *seen;
 
     create_course(f, "{\"code\": \"LISTED\", \"title\": \"Listed\", \"kind\": \"practitioner\"}",
                   course);
@@ -665,27 +658,12 @@ test_session_list_pages_csv(void **state)
     it_expect(f->s, "GET", "/v1/training-sessions?venue=x", f->admin, NULL, 400);
 
     /* Pages of one. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/training-sessions?course_id=%s&limit=1", course)
-                   : it_fmt("/v1/training-sessions?course_id=%s&limit=1&cursor=%s", course, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        items = json_object_get(r.json, "items");
-        assert_true(json_array_size(items) <= 1);
-        if (json_array_size(items) == 1) {
-            json_array_append(seen, json_object_get(json_array_get(items, 0), "id"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/training-sessions?course_id=%s&limit=1", course);
+    seen = it_all_pages(f->s, f->admin, path, 1, 10, NULL);
+    free(path);
     assert_int_equal(json_array_size(seen), 3);
-    assert_string_equal(json_string_value(json_array_get(seen, 0)), a.id);
-    assert_string_equal(json_string_value(json_array_get(seen, 2)), c.id);
+    assert_string_equal(it_jstr(json_array_get(seen, 0), "id"), a.id);
+    assert_string_equal(it_jstr(json_array_get(seen, 2), "id"), c.id);
     json_decref(seen);
 
     /* CSV, parsed back. */
@@ -1260,12 +1238,11 @@ test_enrolments_csv(void **state)
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
     struct res s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
-    char *ids[3], *path, *cursor = NULL;
+    char *ids[3], *path;
     struct res e[3];
     struct it_resp r;
-    json_t *rows, *seen = json_array();
+    json_t *rows, *seen;
     size_t i, reg_col, status_col, id_col;
-    int pages = 0;
 
     for (i = 0; i < 3; i++) {
         ids[i] = make_fac(f, "in_training", i == 2 ? f->org_b : f->org_a, 0, NULL, NULL);
@@ -1315,26 +1292,12 @@ test_enrolments_csv(void **state)
     it_expect(f->s, "GET", "/v1/training-sessions/" NO_SUCH_ID "/enrolments", f->admin, NULL, 404);
 
     /* Pages of one, in enrolment order. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/training-sessions/%s/enrolments?limit=1", s.id)
-                   : it_fmt("/v1/training-sessions/%s/enrolments?limit=1&cursor=%s", s.id, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        if (json_array_size(json_object_get(r.json, "items")) == 1) {
-            json_array_append(
-                seen, json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/training-sessions/%s/enrolments?limit=1", s.id);
+    seen = it_all_pages(f->s, f->admin, path, 1, 10, NULL);
+    free(path);
     assert_int_equal(json_array_size(seen), 3);
     for (i = 0; i < 3; i++) {
-        assert_string_equal(json_string_value(json_array_get(seen, i)), e[i].id);
+        assert_string_equal(it_jstr(json_array_get(seen, i), "id"), e[i].id);
         res_free(&e[i]);
         free(ids[i]);
     }

@@ -1,7 +1,6 @@
 /* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
  * list and change which accounts, optimistic locking, password changes, audit rows, and that
  * no password hash ever leaves the database. */
-#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -852,12 +851,9 @@ test_me(void **state)
      * the role "client" (it acts with an org_admin's rights) and no email. */
     {
         const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
-        char *plain = it_fmt("%s:%s", client_id, secret), *auth;
-        unsigned char b64[256];
+        char *auth = it_basic_auth(client_id, secret);
         PGresult *res;
 
-        EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
-        auth = it_fmt("Authorization: Basic %s", (char *)b64);
         form[1] = auth;
         body = it_fmt("token=%s&token_type_hint=client_secret", secret);
         it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
@@ -874,7 +870,6 @@ test_me(void **state)
         PQclear(res);
         free(body);
         free(auth);
-        free(plain);
     }
 }
 

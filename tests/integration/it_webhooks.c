@@ -317,7 +317,7 @@ make_org(struct fx *f, char **org_admin)
     char *id = it_create_org(f->s, f->admin, NULL, NULL, "Webhook Org %d", ++f->orgs);
     char *email = it_fmt("orgadmin%d@webhooks.example", f->orgs);
 
-    *org_admin = it_licensee(f->s, f->hash, PASSWORD, email, "org_admin", id);
+    *org_admin = it_fx_licensee(f, email, "org_admin", id);
     free(email);
     return id;
 }
@@ -429,8 +429,7 @@ test_subscribe(void **state)
 {
     struct fx *f = *state;
     char *admin_a, *admin_b, *org_a = make_org(f, &admin_a), *org_b = make_org(f, &admin_b);
-    char *staff =
-        it_licensee(f->s, f->hash, PASSWORD, "staff@webhooks.example", "org_staff", org_a);
+    char *staff = it_fx_licensee(f, "staff@webhooks.example", "org_staff", org_a);
     char *secret, *id, *body, *path;
     unsigned char raw[48];
     struct it_resp r;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -2277,6 +2278,16 @@ it_assert_absent(const char *text, ...)
     va_end(ap);
 }
 
+void
+it_assert_contains_at(const char *text, const char *needle, const char *file, int line)
+{
+    if (text == NULL || strstr(text, needle) == NULL) {
+        fprintf(stderr, "---- text ----\n%s\n---- end ----\n", text != NULL ? text : "(null)");
+        fprintf(stderr, "%s:%d: expected '%s' in the text above\n", file, line, needle);
+        _fail(file, line);
+    }
+}
+
 /* ---- Shared fixtures and readers ----------------------------------------------------------- */
 
 const char *
@@ -2450,6 +2461,7 @@ it_fx_start(size_t size,
     assert_non_null(f);
     assert_true(size >= sizeof(*f));
     f->s = it_start_env(name, env);
+    f->password = password;
     f->admin =
         it_admin(f->s, email, password, (flags & IT_FX_ID) ? f->admin_id : NULL,
                  sizeof(f->admin_id), (flags & IT_FX_HASH) ? f->hash : NULL, sizeof(f->hash));
@@ -2851,4 +2863,115 @@ it_assert_only_rule(const struct it_resp *r, const char *field, const char *rule
     }
     assert_string_equal(it_jstr(e, "field"), field);
     assert_non_null(it_jstr(e, "detail"));
+}
+
+size_t
+it_assert_items_all(const struct it_resp *r, const char *key, const char *value)
+{
+    json_t *items = json_object_get(r->json, "items"), *item;
+    size_t i;
+
+    assert_true(json_is_array(items));
+    json_array_foreach(items, i, item)
+    {
+        assert_string_equal(it_jstr(item, key), value);
+    }
+    return json_array_size(items);
+}
+
+int
+it_run(struct it_server *s, const char *const args[], char **out)
+{
+    int rc = it_exec(s, 0, args, NULL, NULL, 120, out);
+
+    it_assert_clean_output(*out);
+    return rc;
+}
+
+char *
+it_basic_auth(const char *id, const char *secret)
+{
+    char *plain = it_fmt("%s:%s", id, secret), *h;
+    size_t n = strlen(plain);
+    unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+
+    assert_non_null(b64);
+    EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)n);
+    h = it_fmt("Authorization: Basic %s", (char *)b64);
+    free(b64);
+    free(plain);
+    return h;
+}
+
+char *
+it_client_token(struct it_server *s, const char *bearer, const char *scopes)
+{
+    static int n;
+    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+    char *auth, *token,
+        *body = it_fmt("{\"name\": \"Test client %d\", \"scopes\": %s}", ++n, scopes);
+    struct it_resp r;
+
+    it_post_json(s, "/v1/clients", bearer, body, &r);
+    free(body);
+    it_assert_status(&r, 201);
+    auth = it_basic_auth(it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
+    it_resp_free(&r);
+    headers[1] = auth;
+    it_request(s, "POST", "/v1/auth/token", NULL, headers, "grant_type=client_credentials", &r);
+    it_assert_status(&r, 200);
+    token = strdup(it_json_str(&r, "access_token"));
+    it_resp_free(&r);
+    free(auth);
+    return token;
+}
+
+json_t *
+it_all_pages(struct it_server *s,
+             const char *bearer,
+             const char *path,
+             size_t per_page,
+             int max_pages,
+             int *pages)
+{
+    json_t *all = json_array(), *nc;
+    char *cursor = NULL, *page;
+    struct it_resp r;
+    int n = 0;
+
+    do {
+        page = cursor == NULL ? strdup(path) : it_fmt("%s&cursor=%s", path, cursor);
+        it_get(s, page, bearer, &r);
+        it_assert_status(&r, 200);
+        assert_true(json_is_array(json_object_get(r.json, "items")));
+        assert_true(json_array_size(json_object_get(r.json, "items")) <= per_page);
+        json_array_extend(all, json_object_get(r.json, "items"));
+        nc = json_object_get(r.json, "next_cursor");
+        assert_true(json_is_null(nc) || json_is_string(nc));
+        free(cursor);
+        cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+        it_resp_free(&r);
+        free(page);
+        n++;
+    } while (cursor != NULL && n < max_pages);
+    free(cursor);
+    if (pages != NULL) {
+        *pages = n;
+    }
+    return all;
+}
+
+char *
+it_fx_licensee(void *fx, const char *email, const char *role, const char *org)
+{
+    struct it_fx *f = fx;
+
+    assert_non_null(f->password);
+    return it_licensee(f->s, f->hash, f->password, email, role, org);
+}
+
+char *
+it_fx_user(void *fx, const char *email, const char *role, const char *org)
+{
+    return it_fx_own(fx, it_fx_licensee(fx, email, role, org));
 }

@@ -482,6 +482,39 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
 
+/* Fails unless `text` contains `needle`; prints `text` otherwise. */
+#define it_assert_contains(text, needle) it_assert_contains_at((text), (needle), __FILE__, __LINE__)
+void it_assert_contains_at(const char *text, const char *needle, const char *file, int line);
+
+/* Fails unless every element of the items array of `r`'s JSON (which must be an array) has the
+ * string member `key` equal to `value`. Returns how many there are. */
+size_t it_assert_items_all(const struct it_resp *r, const char *key, const char *value);
+
+/* Runs `MPACT_BIN args...` as it_exec does with no wrapper, environment or input and a limit of
+ * 120 s, fails when its output holds a sanitizer report, and returns its exit status; `*out` gets
+ * its output (malloc'd). */
+int it_run(struct it_server *s, const char *const args[], char **out);
+
+/* "Authorization: Basic <base64(id:secret)>", the client credentials header (malloc'd). */
+char *it_basic_auth(const char *id, const char *secret);
+
+/* POSTs /v1/clients {"name": "Test client <n>", "scopes": `scopes` (a JSON array)} as `bearer`
+ * (an org_admin; expects 201), then gets a client_credentials access token for the new client
+ * with HTTP Basic credentials (expects 200). Returns it (malloc'd). */
+char *it_client_token(struct it_server *s, const char *bearer, const char *scopes);
+
+/* Reads every page of the list at `path` (a path with a query string, no cursor) as `bearer`:
+ * GETs it, then again with "&cursor=<next_cursor>" while next_cursor is a string and fewer than
+ * `max_pages` pages were read. Fails unless every page is 200, has an items array of at most
+ * `per_page` items and a next_cursor that is a string or null. Returns a new array of every page's
+ * items in order; *pages (when not NULL) gets the number of pages read. */
+json_t *it_all_pages(struct it_server *s,
+                     const char *bearer,
+                     const char *path,
+                     size_t per_page,
+                     int max_pages,
+                     int *pages);
+
 /* The number of elements of the array `a`. */
 #define IT_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -623,6 +656,7 @@ void it_assert_row_at(const char *file,
 #define IT_FX_HEAD                                                                                 \
     struct it_server *s;                                                                           \
     char *admin;                                                                                   \
+    const char *password; /* the admin's, as given to it_fx_start (borrowed) */                    \
     char admin_id[40];                                                                             \
     char hash[256];                                                                                \
     void *owned[24];                                                                               \
@@ -646,6 +680,13 @@ void *it_fx_start(size_t size,
                   const char *email,
                   const char *password,
                   int flags);
+
+/* A licensee user of the fixture `fx` (made by it_fx_start with IT_FX_HASH): it_licensee with the
+ * fixture's hash and password. Returns the access token (malloc'd). */
+char *it_fx_licensee(void *fx, const char *email, const char *role, const char *org);
+
+/* As it_fx_licensee, the token owned by the fixture (it_fx_own). */
+char *it_fx_user(void *fx, const char *email, const char *role, const char *org);
 
 /* Gives `p` (malloc'd, may be NULL) to the fixture `fx`, which frees it in it_fx_teardown.
  * Returns `p`. */
