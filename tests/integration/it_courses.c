@@ -71,7 +71,6 @@ test_create(void **state)
     struct it_resp r, g;
     char *loc;
     const char *id;
-    PGresult *res;
 
     create_course(f,
                   "{\"code\": \" m-pact-p1 \", \"title\": \"M-PACT practitioner\","
@@ -104,14 +103,10 @@ test_create(void **state)
     assert_true(json_equal(g.json, r.json));
     it_resp_free(&g);
 
-    res = it_sql(f->s,
-                 "SELECT action, after->>'code' FROM audit_event"
-                 " WHERE resource_type = 'course' AND resource_id = $1",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), "M-PACT-P1");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", "M-PACT-P1"),
+                  "SELECT action, after->>'code' FROM audit_event"
+                  " WHERE resource_type = 'course' AND resource_id = $1",
+                  id);
     it_resp_free(&r);
     free(loc);
 
@@ -219,7 +214,6 @@ test_update(void **state)
     struct it_resp c, r, o;
     char *id, *etag, *old_etag;
     long before;
-    PGresult *res;
 
     create_course(f, "{\"code\": \"UPD-1\", \"title\": \"Before\", \"kind\": \"practitioner\"}",
                   &c);
@@ -271,14 +265,10 @@ test_update(void **state)
     old_etag = etag;
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    res = it_sql(f->s,
-                 "SELECT before->>'title', after->>'title' FROM audit_event"
-                 " WHERE resource_type = 'course' AND resource_id = $1 AND action = 'update'",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "Before");
-    assert_string_equal(PQgetvalue(res, 0, 1), "After");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("Before", "After"),
+                  "SELECT before->>'title', after->>'title' FROM audit_event"
+                  " WHERE resource_type = 'course' AND resource_id = $1 AND action = 'update'",
+                  id);
     /* The old ETag is stale now. */
     it_patchf(f->s, f->admin, old_etag, "{\"title\": \"Again\"}", &r, "/v1/courses/%s", id);
     it_assert_problem(&r, 412);

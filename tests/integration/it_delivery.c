@@ -121,23 +121,8 @@ make_fac(struct fx *f, struct fac *out, const char *org)
                    out->id, org));
 }
 
-/* PUT /v1/programmes/{run}/delivery with `body` and `etag` (NULL: no If-Match). */
-static void
-put_delivery(struct fx *f,
-             const char *token,
-             const char *run,
-             const char *etag,
-             const char *body,
-             struct it_resp *r)
-{
-    char *path = it_fmt("/v1/programmes/%s/delivery", run);
-    char *im = etag != NULL ? it_fmt("If-Match: %s", etag) : NULL;
-    const char *headers[] = {"Content-Type: application/json", im, NULL};
-
-    it_request(f->s, "PUT", path, token, headers, body, r);
-    free(im);
-    free(path);
-}
+/* The delivery record of a run, for it_putf. */
+#define DELIVERY "/v1/programmes/%s/delivery"
 
 static char *
 delivery_etag(struct fx *f, const char *token, const char *run)
@@ -153,7 +138,7 @@ put_now(struct fx *f, const char *token, const char *run, const char *body, long
     char *etag = delivery_etag(f, token, run);
     struct it_resp r;
 
-    put_delivery(f, token, run, etag, body, &r);
+    it_putf(f->s, token, etag, body, &r, DELIVERY, run);
     if (want >= 400) {
         it_assert_problem(&r, want);
     } else {
@@ -261,7 +246,7 @@ test_good_put(void **state)
     it_resp_free(&r);
 
     etag = delivery_etag(f, f->a_admin, run);
-    put_delivery(f, f->a_admin, run, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), etag);
@@ -354,12 +339,12 @@ test_sessions_planned_default(void **state)
     running_run(f, run);
     body = good_with("{\"sessions_delivered\": 12}", "sessions_planned");
     etag = delivery_etag(f, f->a_admin, run);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_only_rule(&r, "sessions_delivered", "sessions_exceed_planned");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"sessions_delivered\": 11}", "sessions_planned");
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     assert_int_equal(jint(r.json, "sessions_planned"), 11);
     it_resp_free(&r);
@@ -423,7 +408,7 @@ test_each_rule(void **state)
     before = run_row(f, run);
     for (i = 0; i < IT_LEN(cases); i++) {
         body = good_with(cases[i].patch, NULL);
-        put_delivery(f, f->a_admin, run, etag, body, &r);
+        it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
         if (r.status != 422) {
             fprintf(stderr, "case %zu: %s\n", i, cases[i].patch);
         }
@@ -436,7 +421,7 @@ test_each_rule(void **state)
     }
     /* The unknown_code detail names the code and lists the kind's codes. */
     body = good_with("{\"referrals_by_source\": {\"nowhere\": 8}}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     assert_non_null(strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), "nowhere"));
     assert_non_null(
         strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), "childrens_social_care"));
@@ -452,7 +437,7 @@ test_each_rule(void **state)
         }
         snprintf(patch, sizeof(patch), "{\"referrals_by_source\": {\"%s\": 8}}", key);
         body = good_with(patch, NULL);
-        put_delivery(f, f->a_admin, run, etag, body, &r);
+        it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
         it_assert_only_rule(&r, "referrals_by_source", "unknown_code");
         key[1 + 2 * 29] = '\0'; /* "a" and 29 characters: 59 bytes */
         assert_non_null(strstr(it_jstr(it_find_rule(&r, "unknown_code"), "detail"), key));
@@ -461,31 +446,31 @@ test_each_rule(void **state)
     }
     /* A count that is not a whole number from 0 names the breakdown. */
     body = good_with("{\"referrals_by_source\": {\"self\": -1, \"school\": 9}}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_field_error(&r, "referrals_by_source");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"adults_by_relationship\": {\"mother\": 6}}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_field_error(&r, "adults_by_relationship");
     it_resp_free(&r);
     free(body);
     /* A member that is no part of a record, and a figure of the wrong type. */
     body = good_with("{\"pairs\": [[1, 2]]}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_field_error(&r, "pairs");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"families_referred\": \"eight\"}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_field_error(&r, "families_referred");
     it_resp_free(&r);
     free(body);
     /* An empty record, and a body that is no record at all. */
-    put_delivery(f, f->a_admin, run, etag, "{}", &r);
+    it_putf(f->s, f->a_admin, etag, "{}", &r, DELIVERY, run);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
-    put_delivery(f, f->a_admin, run, etag, "[8, 6, 5]", &r);
+    it_putf(f->s, f->a_admin, etag, "[8, 6, 5]", &r, DELIVERY, run);
     assert_true(r.status == 400 || r.status == 422);
     it_resp_free(&r);
     after = run_row(f, run);
@@ -498,7 +483,7 @@ test_each_rule(void **state)
     make_run(f, f->org_a, f->loc_a, "running", "4", "-30", "30", small);
     etag = delivery_etag(f, f->a_admin, small);
     before = run_row(f, small);
-    put_delivery(f, f->a_admin, small, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, small);
     it_assert_only_rule(&r, "families_started", "started_exceeds_capacity");
     it_resp_free(&r);
     after = run_row(f, small);
@@ -511,7 +496,7 @@ test_each_rule(void **state)
     make_run(f, f->org_a, f->loc_a, "planned", "6", "30", "90", planned);
     etag = delivery_etag(f, f->a_admin, planned);
     before = run_row(f, planned);
-    put_delivery(f, f->a_admin, planned, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, planned);
     it_assert_only_rule(&r, "status", "run_not_running_or_completed");
     it_resp_free(&r);
     after = run_row(f, planned);
@@ -522,7 +507,7 @@ test_each_rule(void **state)
     PQclear(
         it_sql(f->s, "UPDATE programme_run SET status = 'cancelled' WHERE id = $1::uuid", planned));
     etag = delivery_etag(f, f->a_admin, planned);
-    put_delivery(f, f->a_admin, planned, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, planned);
     it_assert_only_rule(&r, "status", "run_not_running_or_completed");
     it_resp_free(&r);
     free(etag);
@@ -533,12 +518,12 @@ test_each_rule(void **state)
     etag = delivery_etag(f, f->a_admin, done);
     before = run_row(f, done);
     body = good_with("{}", "onward_referrals");
-    put_delivery(f, f->a_admin, done, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, done);
     it_assert_only_rule(&r, "onward_referrals", "record_incomplete");
     it_resp_free(&r);
     free(body);
     body = good_with("{\"review_held\": null}", NULL);
-    put_delivery(f, f->a_admin, done, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, done);
     it_assert_only_rule(&r, "review_held", "record_incomplete");
     it_resp_free(&r);
     free(body);
@@ -548,7 +533,7 @@ test_each_rule(void **state)
     free(before);
     /* Without the cost the completed run's record is complete. */
     body = good_with("{}", "delivery_cost_gbp");
-    put_delivery(f, f->a_admin, done, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, done);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     free(body);
@@ -593,18 +578,18 @@ test_outcome_answers_bound(void **state)
     body = good_with("{\"adults\": 5, \"adults_by_relationship\": {\"mother\": {\"female\": 4},"
                      " \"father\": {\"male\": 1}}}",
                      NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_only_rule(&r, "adults", "too_few_for_outcomes");
     it_resp_free(&r);
     free(body);
     /* 2 families started for 3 families' answers. */
     body = good_with("{\"families_started\": 2, \"families_completed\": 2}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_only_rule(&r, "families_started", "too_few_for_outcomes");
     it_resp_free(&r);
     free(body);
     /* Left out: unknown, which the statistics' answers cannot be checked against. */
-    put_delivery(f, f->a_admin, run, etag, "{\"families_referred\": 8}", &r);
+    it_putf(f->s, f->a_admin, etag, "{\"families_referred\": 8}", &r, DELIVERY, run);
     it_assert_problem(&r, 422);
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 2);
     assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "errors"), 0), "rule"),
@@ -620,7 +605,7 @@ test_outcome_answers_bound(void **state)
     /* Children are not bounded by adult or family answers: 5 children (one per family). */
     body =
         good_with("{\"children\": 5, \"children_by_age_band\": {\"8_11\": {\"male\": 5}}}", NULL);
-    put_delivery(f, f->a_admin, run, etag, body, &r);
+    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     free(body);
@@ -642,26 +627,26 @@ test_if_match(void **state)
     running_run(f, run);
     etag = delivery_etag(f, f->a_admin, run);
     before = run_row(f, run);
-    put_delivery(f, f->a_admin, run, NULL, GOOD, &r);
+    it_putf(f->s, f->a_admin, NULL, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 428);
     it_resp_free(&r);
-    put_delivery(f, f->a_admin, run, "\"999\"", GOOD, &r);
+    it_putf(f->s, f->a_admin, "\"999\"", GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);
     /* The ETag a PUT used is stale after it. */
-    put_delivery(f, f->a_admin, run, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    put_delivery(f, f->a_admin, run, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     /* The run's PATCH and the record share the version: the record's ETag is the run's. */
     free(etag);
     etag = it_etag_of(f->s, f->a_admin, "/v1/programmes/%s", run);
-    put_delivery(f, f->a_admin, run, etag, GOOD, &r);
+    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     free(before);
@@ -698,11 +683,11 @@ test_access(void **state)
     etag = delivery_etag(f, f->a_admin, run);
     before = run_row(f, run);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
-    put_delivery(f, f->b_admin, run, etag, GOOD, &r);
+    it_putf(f->s, f->b_admin, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
-    put_delivery(f, NULL, run, etag, GOOD, &r);
+    it_putf(f->s, NULL, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     after = run_row(f, run);
@@ -718,24 +703,24 @@ test_access(void **state)
     t_write = it_client_token(f->s, f->a_admin, "[\"delivery:read\", \"delivery:write\"]");
     t_b = it_client_token(f->s, f->b_admin, "[\"delivery:read\", \"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
-    put_delivery(f, t_prog, run, etag, GOOD, &r);
+    it_putf(f->s, t_prog, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     it_getf(f->s, t_read, &r, "/v1/programmes/%s/delivery", run);
     it_assert_status(&r, 200);
     assert_int_equal(jint(r.json, "families_referred"), 5);
     it_resp_free(&r);
-    put_delivery(f, t_read, run, etag, GOOD, &r);
+    it_putf(f->s, t_read, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     it_expect(f->s, "GET", path, t_b, NULL, 404);
-    put_delivery(f, t_b, run, etag, GOOD, &r);
+    it_putf(f->s, t_b, etag, GOOD, &r, DELIVERY, run);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);
-    put_delivery(f, t_write, run, etag, GOOD, &r);
+    it_putf(f->s, t_write, etag, GOOD, &r, DELIVERY, run);
     it_assert_status(&r, 200);
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("8"),
@@ -1116,7 +1101,7 @@ test_reference_items(void **state)
     it_resp_free(&r);
     {
         char *etag2 = delivery_etag(f, f->a_admin, run), *before = run_row(f, run), *after;
-        put_delivery(f, f->a_admin, run, etag2, body, &r);
+        it_putf(f->s, f->a_admin, etag2, body, &r, DELIVERY, run);
         it_assert_only_rule(&r, "referrals_by_source", "unknown_code");
         it_resp_free(&r);
         after = run_row(f, run);

@@ -156,7 +156,6 @@ test_create_by_admin(void **state)
     struct it_resp r, g;
     const char *id, *number;
     json_t *emp, *hist;
-    PGresult *res;
     size_t i;
 
     it_post_json(f->s, "/v1/facilitators", f->admin,
@@ -230,33 +229,21 @@ test_create_by_admin(void **state)
     free(lower);
 
     /* One facilitator, one history row, one employment, one audit row, all by the admin. */
-    res = it_sql(f->s,
-                 "SELECT status, effective_on::text, changed_by::text"
-                 " FROM facilitator_status_history WHERE facilitator_id = $1::uuid",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "in_training");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->today);
-    assert_string_equal(PQgetvalue(res, 0, 2), f->admin_id);
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("in_training", f->today, f->admin_id),
+                  "SELECT status, effective_on::text, changed_by::text"
+                  " FROM facilitator_status_history WHERE facilitator_id = $1::uuid",
+                  id);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM facilitator_employment"
                               " WHERE facilitator_id = $1::uuid AND organisation_id = $2::uuid"
                               " AND started_on = registry_today() AND ended_on IS NULL",
                               id, org),
                      1);
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before IS NULL, after->>'registration_number',"
-                 " after->>'email' FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    assert_string_equal(PQgetvalue(res, 0, 3), number);
-    assert_string_equal(PQgetvalue(res, 0, 4), "ada@example.org");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", f->admin_id, "t", number, "ada@example.org"),
+                  "SELECT action, actor_id::text, before IS NULL, after->>'registration_number',"
+                  " after->>'email' FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  id);
 
     /* Numbers follow on; an admin may register someone without an employer. */
     {
@@ -1213,19 +1200,9 @@ test_list(void **state)
     }
 
     /* Bad query strings: 400. */
-    {
-        static const char *const bad[] = {
-            "status=bogus", "colour=red",          "limit=0",           "limit=101",
-            "cursor=!!",    "organisation_id=xyz", "status=a&status=b", "cursor=WyJ4Il0",
-        };
-        size_t k;
-
-        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-            path = it_fmt("/v1/facilitators?%s", bad[k]);
-            it_expect(f->s, "GET", path, f->admin, NULL, 400);
-            free(path);
-        }
-    }
+    it_expect_gets(f->s, f->admin, 400, "/v1/facilitators?", "status=bogus", "colour=red",
+                   "limit=0", "limit=101", "cursor=!!", "organisation_id=xyz", "status=a&status=b",
+                   "cursor=WyJ4Il0", NULL);
     it_expect(f->s, "GET", "/v1/facilitators", NULL, NULL, 401);
     for (i = 0; i < 5; i++) {
         it_fac_free(&p[i]);

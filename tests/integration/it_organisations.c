@@ -173,7 +173,6 @@ test_create(void **state)
     const char *id, *loc, *etag;
     char *want_loc;
     json_t *o, *lines;
-    PGresult *res;
 
     post_json_obj(f, f->admin, body, &r);
     json_decref(body);
@@ -224,18 +223,11 @@ test_create(void **state)
                               " AND postcode = 'ME4 4AB' AND name = 'Medway Family Hub'",
                               id),
                      1);
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before IS NULL, after->>'id', after->>'postcode'"
-                 " FROM audit_event WHERE resource_type = 'organisation' AND resource_id = $1"
-                 " ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    assert_string_equal(PQgetvalue(res, 0, 3), id);
-    assert_string_equal(PQgetvalue(res, 0, 4), "ME4 4AB");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", f->admin_id, "t", id, "ME4 4AB"),
+                  "SELECT action, actor_id::text, before IS NULL, after->>'id', after->>'postcode'"
+                  " FROM audit_event WHERE resource_type = 'organisation' AND resource_id = $1"
+                  " ORDER BY id",
+                  id);
     free(want_loc);
     it_resp_free(&r);
 }
@@ -425,34 +417,15 @@ static void
 test_list_bad_query(void **state)
 {
     struct fx *f = *state;
-    static const char *const paths[] = {
-        "/v1/organisations?colour=red",
-        "/v1/organisations?name=x",
-        "/v1/organisations?q=a&q=b",
-        "/v1/organisations?kind=hospital",
-        "/v1/organisations?licence_status=lapsed",
-        "/v1/organisations?limit=0",
-        "/v1/organisations?limit=101",
-        "/v1/organisations?limit=-1",
-        "/v1/organisations?limit=abc",
-        "/v1/organisations?limit=",
-        "/v1/organisations?limit=5x",
-        "/v1/organisations?limit=%2B5",
-        "/v1/organisations?cursor=not*a*cursor",
-        "/v1/organisations?cursor=",
-        "/v1/organisations?cursor=eyJhIjoxfQ",       /* {"a":1}: not an array */
-        "/v1/organisations?cursor=WzEsMl0",          /* [1,2]: not this list's key */
-        "/v1/organisations?cursor=WyJhIiwibm9wZSJd", /* ["a","nope"]: not a uuid */
-        "/v1/organisations?cursor=WyJhIl0",          /* ["a"]: one element */
-        "/v1/organisations?q=%00x",
-    };
-    size_t i;
 
-    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-
-        print_message("query: %s\n", paths[i]);
-        it_expect(f->s, "GET", paths[i], f->admin, NULL, 400);
-    }
+    it_expect_gets(f->s, f->admin, 400, "/v1/organisations", "?colour=red", "?name=x", "?q=a&q=b",
+                   "?kind=hospital", "?licence_status=lapsed", "?limit=0", "?limit=101",
+                   "?limit=-1", "?limit=abc", "?limit=", "?limit=5x", "?limit=%2B5",
+                   "?cursor=not*a*cursor",
+                   "?cursor=", "?cursor=eyJhIjoxfQ" /* {"a":1}: not an array */,
+                   "?cursor=WzEsMl0" /* [1,2]: not this list's key */,
+                   "?cursor=WyJhIiwibm9wZSJd" /* ["a","nope"]: not a uuid */,
+                   "?cursor=WyJhIl0" /* ["a"]: one element */, "?q=%00x", NULL);
 }
 
 static void

@@ -259,7 +259,6 @@ test_session_create(void **state)
     char *trainers = it_fmt("[\"%s\"]", trainer), *loc_path, *body, *loc;
     struct res s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
     struct it_resp r, g;
-    PGresult *res;
 
     it_getf(f->s, f->a_staff, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
@@ -287,14 +286,10 @@ test_session_create(void **state)
     it_resp_free(&g);
     it_resp_free(&r);
 
-    res = it_sql(f->s,
-                 "SELECT action, after->>'course_code' FROM audit_event"
-                 " WHERE resource_type = 'training_session' AND resource_id = $1",
-                 s.id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), "PRAC");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", "PRAC"),
+                  "SELECT action, after->>'course_code' FROM audit_event"
+                  " WHERE resource_type = 'training_session' AND resource_id = $1",
+                  s.id);
 
     /* A delivery location instead of a venue. */
     loc = it_sql_text(
@@ -1051,27 +1046,16 @@ test_practitioner_pass(void **state)
     PQclear(res);
 
     /* Audit rows for the facilitator and for the enrolment, by the admin. */
-    res = it_sql(f->s,
-                 "SELECT action, before->>'status', after->>'status', after->>'accredited_until',"
-                 " actor_id::text FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 p);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredit");
-    assert_string_equal(PQgetvalue(res, 0, 1), "in_training");
-    assert_string_equal(PQgetvalue(res, 0, 2), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 3), "2028-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
-    PQclear(res);
-    res = it_sql(f->s,
-                 "SELECT before->>'status', after->>'status' FROM audit_event"
-                 " WHERE resource_type = 'enrolment' AND resource_id = $1 AND action = 'update'"
-                 " ORDER BY id DESC LIMIT 1",
-                 e.id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "attended");
-    assert_string_equal(PQgetvalue(res, 0, 1), "passed");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredit", "in_training", "accredited", "2028-03-14", f->admin_id),
+                  "SELECT action, before->>'status', after->>'status', after->>'accredited_until',"
+                  " actor_id::text FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  p);
+    it_assert_row(f->s, IT_ROW("attended", "passed"),
+                  "SELECT before->>'status', after->>'status' FROM audit_event"
+                  " WHERE resource_type = 'enrolment' AND resource_id = $1 AND action = 'update'"
+                  " ORDER BY id DESC LIMIT 1",
+                  e.id);
 
     /* The facilitator is now eligible as far as accreditation goes. */
     res = it_sql(f->s, "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
@@ -1144,17 +1128,11 @@ test_refresher_pass(void **state)
     assert_string_equal(PQgetvalue(res, 0, 1), "2029-06-01");
     assert_string_equal(PQgetvalue(res, 0, 2), "t");
     PQclear(res);
-    res = it_sql(f->s,
-                 "SELECT action, before->>'status', before->>'accredited_until',"
-                 " after->>'accredited_until' FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 lapsed);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "extend_accreditation");
-    assert_string_equal(PQgetvalue(res, 0, 1), "lapsed");
-    assert_string_equal(PQgetvalue(res, 0, 2), "2024-01-01");
-    assert_string_equal(PQgetvalue(res, 0, 3), "2027-06-30");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("extend_accreditation", "lapsed", "2024-01-01", "2027-06-30"),
+                  "SELECT action, before->>'status', before->>'accredited_until',"
+                  " after->>'accredited_until' FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  lapsed);
 
     /* No longer accredited by the time the pass is recorded, or suspended: 422, nothing
      * written, the enrolment unchanged. */
@@ -1198,7 +1176,6 @@ test_trainer_pass(void **state)
     char *t = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
     struct res e = enrol(f, s.id, f->admin, t), later;
     char buf[64], *trainers;
-    PGresult *res;
 
     backdate(f, s.id, "2025-09-01", "2025-09-05");
 
@@ -1212,15 +1189,10 @@ test_trainer_pass(void **state)
                  " WHERE facilitator_id = $1::uuid AND effective_on = registry_today()",
                  t),
         1);
-    res = it_sql(f->s,
-                 "SELECT action, before->>'trainer', after->>'trainer' FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 t);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "grant_trainer");
-    assert_string_equal(PQgetvalue(res, 0, 1), "false");
-    assert_string_equal(PQgetvalue(res, 0, 2), "true");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("grant_trainer", "false", "true"),
+                  "SELECT action, before->>'trainer', after->>'trainer' FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  t);
 
     /* Now they may train a session. */
     trainers = it_fmt("[\"%s\"]", t);

@@ -852,22 +852,16 @@ test_me(void **state)
     {
         const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
         char *auth = it_basic_auth(client_id, secret);
-        PGresult *res;
 
         form[1] = auth;
         body = it_fmt("token=%s&token_type_hint=client_secret", secret);
         it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
         it_assert_status(&r, 200);
         it_resp_free(&r);
-        res = it_sql(f->s,
-                     "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
-                     " WHERE action = 'revoke_secret' AND resource_id = $1",
-                     client_uuid);
-        assert_int_equal(PQntuples(res), 1);
-        assert_string_equal(PQgetvalue(res, 0, 0), "api_client");
-        assert_string_equal(PQgetvalue(res, 0, 1), "client");
-        assert_string_equal(PQgetvalue(res, 0, 2), "t");
-        PQclear(res);
+        it_assert_row(f->s, IT_ROW("api_client", "client", "t"),
+                      "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
+                      " WHERE action = 'revoke_secret' AND resource_id = $1",
+                      client_uuid);
         free(body);
         free(auth);
     }

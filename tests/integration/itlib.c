@@ -98,6 +98,12 @@ vfmt(const char *fmt, va_list ap)
     return out;
 }
 
+/* What a JSON request sends, for send_json. */
+struct it_req_json {
+    struct it_server *s;
+    const char *method, *bearer, *if_match, *json;
+};
+
 char *
 it_fmt(const char *fmt, ...)
 {
@@ -1708,6 +1714,29 @@ it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const c
     return rc;
 }
 
+/* A JSON request (`method` PATCH or PUT) with an optional If-Match. */
+static int
+send_json(struct it_req_json q, const char *path, struct it_resp *out)
+{
+    char *im = q.if_match != NULL ? it_fmt("If-Match: %s", q.if_match) : NULL;
+    const char *const headers[] = {"Content-Type: application/json", im, NULL};
+    int rc = it_request(q.s, q.method, path, q.bearer, headers, q.json, out);
+
+    free(im);
+    return rc;
+}
+
+/* send_json to the path that fmt and ap make. */
+static int
+send_jsonv(struct it_req_json q, struct it_resp *out, const char *fmt, va_list ap)
+{
+    char *path = vfmt(fmt, ap);
+    int rc = send_json(q, path, out);
+
+    free(path);
+    return rc;
+}
+
 int
 it_patchf(struct it_server *s,
           const char *bearer,
@@ -1717,15 +1746,32 @@ it_patchf(struct it_server *s,
           const char *fmt,
           ...)
 {
+    struct it_req_json q = {s, "PATCH", bearer, if_match, json};
     va_list ap;
-    char *path;
     int rc;
 
     va_start(ap, fmt);
-    path = vfmt(fmt, ap);
+    rc = send_jsonv(q, out, fmt, ap);
     va_end(ap);
-    rc = it_patch_json(s, path, bearer, if_match, json, out);
-    free(path);
+    return rc;
+}
+
+int
+it_putf(struct it_server *s,
+        const char *bearer,
+        const char *if_match,
+        const char *json,
+        struct it_resp *out,
+        const char *fmt,
+        ...)
+{
+    struct it_req_json q = {s, "PUT", bearer, if_match, json};
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = send_jsonv(q, out, fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -1755,12 +1801,9 @@ it_patch_json(struct it_server *s,
               const char *json,
               struct it_resp *out)
 {
-    char *im = if_match != NULL ? it_fmt("If-Match: %s", if_match) : NULL;
-    const char *const headers[] = {"Content-Type: application/json", im, NULL};
-    int rc = it_request(s, "PATCH", path, bearer, headers, json, out);
+    struct it_req_json q = {s, "PATCH", bearer, if_match, json};
 
-    free(im);
-    return rc;
+    return send_json(q, path, out);
 }
 
 int
@@ -2260,6 +2303,32 @@ it_expect_at(const char *file,
         it_assert_status_at(&r, status, file, line);
     }
     it_resp_free(&r);
+}
+
+void
+it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
+{
+    const char *q;
+    struct it_resp r;
+    va_list ap;
+
+    va_start(ap, prefix);
+    while ((q = va_arg(ap, const char *)) != NULL) {
+        char *path = it_fmt("%s%s", prefix, q);
+
+        it_get(s, path, bearer, &r);
+        if (r.status != status) {
+            fprintf(stderr, "GET %s: %ld, expected %ld\n", path, r.status, status);
+        }
+        if (status >= 400) {
+            it_assert_problem(&r, status);
+        } else {
+            it_assert_status(&r, status);
+        }
+        it_resp_free(&r);
+        free(path);
+    }
+    va_end(ap);
 }
 
 void

@@ -287,6 +287,14 @@ int it_patchf(struct it_server *s,
               struct it_resp *out,
               const char *fmt,
               ...) __attribute__((format(printf, 6, 7)));
+/* PUT of `json` (with If-Match `if_match`, may be NULL) to the path printf makes of `fmt`. */
+int it_putf(struct it_server *s,
+            const char *bearer,
+            const char *if_match,
+            const char *json,
+            struct it_resp *out,
+            const char *fmt,
+            ...) __attribute__((format(printf, 6, 7)));
 
 /* The value of the first header `name` (case-insensitive) of the response, or NULL. The string
  * lives in `r` until it_resp_free: do not free it. */
@@ -401,6 +409,11 @@ void it_expect_at(const char *file,
                   const char *if_match,
                   const char *json,
                   long status);
+
+/* GETs `prefix` followed by each string after it (a NULL-terminated list) as `bearer`, and fails
+ * unless each answer is `status` (as it_expect checks it), printing the path that was not. */
+void it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
+    __attribute__((sentinel));
 
 /* Fails unless none of the strings after `text` (a NULL-terminated list) occurs in `text`: for
  * what a log or a page must not show. */
