@@ -474,17 +474,11 @@ test_import_postcodes_districts(void **state)
     assert_area(f, GUN_WHARF, "null");
 }
 
-int
-main(void)
-{
-    /* In this order: the imports last, each test on what the one before left. */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_location_local_authority),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_serves_areas),
-        cmocka_unit_test(test_import_areas),
-        cmocka_unit_test(test_import_postcodes_districts),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+/* In this order: the imports last, each test on what the one before left. */
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_location_local_authority),
+          cmocka_unit_test(test_filters),
+          cmocka_unit_test(test_serves_areas),
+          cmocka_unit_test(test_import_areas),
+          cmocka_unit_test(test_import_postcodes_districts))

@@ -1243,22 +1243,16 @@ test_outcome_measures(void **state)
     free(id);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_put),
-        cmocka_unit_test(test_sessions_planned_default),
-        cmocka_unit_test(test_each_rule),
-        cmocka_unit_test(test_outcome_answers_bound),
-        cmocka_unit_test(test_if_match),
-        cmocka_unit_test(test_access),
-        cmocka_unit_test(test_completion_patch),
-        cmocka_unit_test(test_webhook),
-        cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_reference_items),
-        cmocka_unit_test(test_outcome_measures),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_good_put),
+          cmocka_unit_test(test_sessions_planned_default),
+          cmocka_unit_test(test_each_rule),
+          cmocka_unit_test(test_outcome_answers_bound),
+          cmocka_unit_test(test_if_match),
+          cmocka_unit_test(test_access),
+          cmocka_unit_test(test_completion_patch),
+          cmocka_unit_test(test_webhook),
+          cmocka_unit_test(test_csv),
+          cmocka_unit_test(test_reference_items),
+          cmocka_unit_test(test_outcome_measures))

@@ -969,24 +969,18 @@ test_https_webhook(void **state)
     free(body);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_starttls_rule),
-        cmocka_unit_test(test_mail_arrives_and_nothing_stays),
-        cmocka_unit_test(test_undelivered_is_retried_then_deleted_at_7_days),
-        cmocka_unit_test(test_validation_names_fields_and_writes_nothing),
-        cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_starttls_required_off_loopback),
-        cmocka_unit_test(test_start_refused_without_key),
-        cmocka_unit_test(test_off_by_default),
-        cmocka_unit_test(test_organisation_enquiry_settings),
-        cmocka_unit_test(test_central_contact),
-        cmocka_unit_test(test_form_without_javascript),
-        cmocka_unit_test(test_http_webhook_not_used),
-        cmocka_unit_test(test_https_webhook),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_starttls_rule),
+          cmocka_unit_test(test_mail_arrives_and_nothing_stays),
+          cmocka_unit_test(test_undelivered_is_retried_then_deleted_at_7_days),
+          cmocka_unit_test(test_validation_names_fields_and_writes_nothing),
+          cmocka_unit_test(test_rate_limit),
+          cmocka_unit_test(test_starttls_required_off_loopback),
+          cmocka_unit_test(test_start_refused_without_key),
+          cmocka_unit_test(test_off_by_default),
+          cmocka_unit_test(test_organisation_enquiry_settings),
+          cmocka_unit_test(test_central_contact),
+          cmocka_unit_test(test_form_without_javascript),
+          cmocka_unit_test(test_http_webhook_not_used),
+          cmocka_unit_test(test_https_webhook))

@@ -512,14 +512,7 @@ test_roles(void **state)
     assert_int_equal(count_locations(f), before);
     it_get(f->s, "/v1/locations?limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
-    {
-        json_t *item;
-        size_t i;
-        json_array_foreach(json_object_get(r.json, "items"), i, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-        }
-    }
+    it_assert_items_all(&r, "organisation_id", f->org_b);
     it_resp_free(&r);
     /* The filter cannot reach across either. */
     free(body);
@@ -651,9 +644,10 @@ test_list_filters_pages_and_csv(void **state)
 {
     struct fx *f = *state;
     struct it_resp r;
-    char *ids[5], *cursor = NULL, *path, *etag;
-    json_t *rows, *header;
-    int i, seen = 0, pages = 0, c_name, c_kind, c_lines, c_id;
+    char *ids[5], *path, *etag;
+    json_t *rows, *header, *all, *item;
+    int i, c_name, c_kind, c_lines, c_id;
+    size_t k;
     long total;
 
     for (i = 0; i < 5; i++) {
@@ -669,27 +663,13 @@ test_list_filters_pages_and_csv(void **state)
                      " AND archived_at IS NULL",
                      f->org_b);
     /* Pages of two, in a stable order, each item once. */
-    do {
-        json_t *item;
-        size_t k;
-        path = cursor != NULL ? it_fmt("/v1/locations?limit=2&cursor=%s", cursor)
-                              : it_fmt("/v1/locations?limit=2");
-        it_get(f->s, path, f->b_admin, &r);
-        free(path);
-        it_assert_status(&r, 200);
-        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
-        json_array_foreach(json_object_get(r.json, "items"), k, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-            seen++;
-        }
-        free(cursor);
-        cursor =
-            it_json_str(&r, "next_cursor") != NULL ? strdup(it_json_str(&r, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        pages++;
-    } while (cursor != NULL && pages < 20);
-    assert_int_equal(seen, total);
+    all = it_all_pages(f->s, f->b_admin, "/v1/locations?limit=2", 2, 20, NULL);
+    json_array_foreach(all, k, item)
+    {
+        assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
+    }
+    assert_int_equal((long)json_array_size(all), total);
+    json_decref(all);
 
     /* Filters. */
     it_get(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);

@@ -788,16 +788,14 @@ test_no_stored_score(void **state)
                      0);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_statistics_n5),   cmocka_unit_test(test_statistics_n2),
-        cmocka_unit_test(test_statistics_n1),   cmocka_unit_test(test_zero_variance),
-        cmocka_unit_test(test_lower_is_better), cmocka_unit_test(test_combination),
-        cmocka_unit_test(test_rules),           cmocka_unit_test(test_access),
-        cmocka_unit_test(test_no_stored_score),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_statistics_n5),
+          cmocka_unit_test(test_statistics_n2),
+          cmocka_unit_test(test_statistics_n1),
+          cmocka_unit_test(test_zero_variance),
+          cmocka_unit_test(test_lower_is_better),
+          cmocka_unit_test(test_combination),
+          cmocka_unit_test(test_rules),
+          cmocka_unit_test(test_access),
+          cmocka_unit_test(test_no_stored_score))

@@ -514,22 +514,16 @@ test_find(void **state)
     db_pool_close();
 }
 
-int
-main(void)
-{
-    /* In this order: each test starts from the tables the one before left. */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_import_published_format),
-        cmocka_unit_test(test_reimport_replaces),
-        cmocka_unit_test(test_missing_column),
-        cmocka_unit_test(test_mostly_garbage),
-        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_import_lock),
-        cmocka_unit_test(test_readers_see_old_or_new),
-        cmocka_unit_test(test_reader_transaction_outlasts_a_swap_attempt),
-        cmocka_unit_test(test_district_refresh_for_seed),
-        cmocka_unit_test(test_find),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_teardown);
-}
+/* In this order: each test starts from the tables the one before left. */
+TEST_MAIN(setup,
+          it_teardown,
+          cmocka_unit_test(test_import_published_format),
+          cmocka_unit_test(test_reimport_replaces),
+          cmocka_unit_test(test_missing_column),
+          cmocka_unit_test(test_mostly_garbage),
+          cmocka_unit_test(test_bad_files),
+          cmocka_unit_test(test_import_lock),
+          cmocka_unit_test(test_readers_see_old_or_new),
+          cmocka_unit_test(test_reader_transaction_outlasts_a_swap_attempt),
+          cmocka_unit_test(test_district_refresh_for_seed),
+          cmocka_unit_test(test_find))

@@ -1361,14 +1361,7 @@ test_roles(void **state)
     it_resp_free(&r);
     it_get(f->s, "/v1/programmes?limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
-    {
-        json_t *item;
-        size_t i;
-        json_array_foreach(json_object_get(r.json, "items"), i, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-        }
-    }
+    it_assert_items_all(&r, "organisation_id", f->org_b);
     it_resp_free(&r);
     /* Admin changes any run. */
     it_patchf(f->s, f->admin, etag, "{\"accepting_referrals\": false}", &r, "/v1/programmes/%s",

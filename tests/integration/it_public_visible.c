@@ -231,12 +231,4 @@ test_follows_every_change(void **state)
     free(other);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_follows_every_change),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
-}
+TEST_MAIN(setup, it_fx_teardown, cmocka_unit_test(test_follows_every_change))

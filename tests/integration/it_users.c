@@ -380,9 +380,9 @@ test_list(void **state)
 {
     struct fixture *f = *state;
     struct it_resp r = {0};
-    json_t *u, *seen = json_object();
+    json_t *u, *all, *seen = json_object();
     size_t i;
-    char *path, *cursor = NULL;
+    char *path;
     long total = it_count(f->s, "SELECT count(*) FROM app_user");
     int pages = 0;
 
@@ -419,10 +419,7 @@ test_list(void **state)
     it_resp_free(&r);
     it_get(f->s, "/v1/users?role=admin&disabled=false", f->admin, &r);
     it_assert_status(&r, 200);
-    json_array_foreach(json_object_get(r.json, "items"), i, u)
-    {
-        assert_string_equal(json_string_value(json_object_get(u, "role")), "admin");
-    }
+    it_assert_items_all(&r, "role", "admin");
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/users?role=root", f->admin, NULL, 400);
     it_expect(f->s, "GET", "/v1/users?disabled=maybe", f->admin, NULL, 400);
@@ -430,31 +427,15 @@ test_list(void **state)
     it_expect(f->s, "GET", "/v1/users?sort=email", f->admin, NULL, 400);
     it_expect(f->s, "GET", "/v1/users?cursor=garbage", f->admin, NULL, 400);
     /* Pages of 2 walk every user exactly once. */
-    for (;;) {
-        const char *next;
-
-        path = cursor == NULL ? it_fmt("/v1/users?limit=2")
-                              : it_fmt("/v1/users?limit=2&cursor=%s", cursor);
-        it_get(f->s, path, f->admin, &r);
-        free(path);
-        it_assert_status(&r, 200);
-        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
-        json_array_foreach(json_object_get(r.json, "items"), i, u)
-        {
-            const char *id = json_string_value(json_object_get(u, "id"));
-            assert_null(json_object_get(seen, id));
-            json_object_set_new(seen, id, json_true());
-        }
-        pages++;
-        next = it_json_str(&r, "next_cursor");
-        free(cursor);
-        cursor = next != NULL ? strdup(next) : NULL;
-        it_resp_free(&r);
-        if (cursor == NULL) {
-            break;
-        }
-        assert_true(pages < 100);
+    all = it_all_pages(f->s, f->admin, "/v1/users?limit=2", 2, 101, &pages);
+    assert_true(pages <= 100);
+    json_array_foreach(all, i, u)
+    {
+        const char *id = json_string_value(json_object_get(u, "id"));
+        assert_null(json_object_get(seen, id));
+        json_object_set_new(seen, id, json_true());
     }
+    json_decref(all);
     assert_int_equal((long)json_object_size(seen), total);
     json_decref(seen);
 }
