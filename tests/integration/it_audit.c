@@ -263,8 +263,7 @@ test_paging(void **state)
 
         it_patch_json(f->s, path, f->admin, etag, body, &r);
         it_assert_status(&r, 200);
-        free(etag);
-        etag = strdup(it_header(&r, "ETag"));
+        it_renew_etag(&r, &etag);
         it_resp_free(&r);
         free(body);
     }

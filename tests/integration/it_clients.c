@@ -311,35 +311,25 @@ test_create_rules(void **state)
     char *body;
 
     audits = it_count(f->s, "SELECT count(*) FROM audit_event WHERE resource_type = 'api_client'");
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"facilitators:write\"]}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\", \"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin, "{\"name\": \"X\", \"scopes\": []}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin, "{\"scopes\": [\"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "name");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"secret\": \"mine\"}", &r);
-    it_assert_field_error(&r, "secret");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"facilitators:write\"]}", "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\", \"programmes:read\"]}",
+                    "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin, "{\"name\": \"X\", \"scopes\": []}",
+                    "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin, "{\"scopes\": [\"programmes:read\"]}",
+                    "name");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"secret\": \"mine\"}",
+                    "secret");
     /* The licensing body names the organisation; a licensee cannot name another one. */
-    it_post_json(f->s, "/v1/clients", f->admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/clients", f->admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", "organisation_id");
     body = it_fmt("{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
                   " \"%s\"}",
                   NO_SUCH_ID);
-    it_post_json(f->s, "/v1/clients", f->admin, body, &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/clients", f->admin, body, "organisation_id");
     free(body);
     body = it_fmt("{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
                   " \"%s\"}",
@@ -563,9 +553,8 @@ test_rotation_overlap(void **state)
     old = c;
     path = it_fmt("/v1/clients/%s/secrets", c.id);
 
-    it_post_json(f->s, path, f->a_admin, "{\"overlap_seconds\": 604801}", &r);
-    it_assert_field_error(&r, "overlap_seconds");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", path, f->a_admin, "{\"overlap_seconds\": 604801}",
+                    "overlap_seconds");
     it_expect(f->s, "POST", path, f->b_admin, "{}", 404);
 
     it_request(f->s, "POST", path, f->a_admin, NULL, NULL, &r); /* no body: 24 h overlap */
@@ -668,9 +657,7 @@ set_licence_status(struct fx *f, const char *id, const char *status)
     it_assert_status(&r, 200);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, body, &r, "/v1/licences/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, body, 200, "/v1/licences/%s", id);
     free(etag);
     free(body);
 }

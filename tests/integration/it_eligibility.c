@@ -109,8 +109,7 @@ patch_ok(struct fx *f, struct it_fac *p, const char *body)
 
     it_patch_json(f->s, path, f->admin, p->etag, body, &r);
     it_assert_status(&r, 200);
-    free(p->etag);
-    p->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &p->etag);
     it_resp_free(&r);
     free(path);
 }
@@ -679,8 +678,7 @@ test_effective_dates(void **state)
         it_patch_json(f->s, path, f->admin, p.etag, body, &r);
         it_assert_status(&r, 200);
         assert_string_equal(it_json_str(&r, "status"), "suspended");
-        free(p.etag);
-        p.etag = strdup(it_header(&r, "ETag"));
+        it_renew_etag(&r, &p.etag);
         it_resp_free(&r);
         free(path);
     }
@@ -709,8 +707,7 @@ test_effective_dates(void **state)
         it_assert_status(&r, 200);
         assert_string_equal(it_json_str(&r, "status"), "accredited");
         assert_string_equal(it_json_str(&r, "given_name"), "Elin");
-        free(p.etag);
-        p.etag = strdup(it_header(&r, "ETag"));
+        it_renew_etag(&r, &p.etag);
         it_resp_free(&r);
         free(path);
     }
@@ -749,16 +746,13 @@ test_effective_dates(void **state)
     lpath = it_fmt("/v1/licences/%s", lic);
     body = it_fmt("{\"status\": \"suspended\", \"reason\": \"audit\", \"effective_on\": \"%s\"}",
                   d400);
-    it_patch_json(f->s, lpath, f->admin, etag, body, &r);
-    it_assert_field_error(&r, "effective_on");
-    it_resp_free(&r);
+    it_expect_field_if(f->s, "PATCH", lpath, f->admin, etag, body, "effective_on");
     free(body);
     body =
         it_fmt("{\"status\": \"suspended\", \"reason\": \"audit\", \"effective_on\": \"%s\"}", d5);
     it_patch_json(f->s, lpath, f->admin, etag, body, &r);
     it_assert_status(&r, 200);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     free(body);
     ask(f, p.id, d3, f->admin, &r);

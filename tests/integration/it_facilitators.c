@@ -78,8 +78,7 @@ patch_ok(struct fx *f, struct it_fac *p, const char *token, const char *body, st
     it_assert_status(&r, 200);
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), p->etag);
-    free(p->etag);
-    p->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &p->etag);
     if (out != NULL) {
         *out = r;
     } else {
@@ -158,13 +157,11 @@ test_create_by_admin(void **state)
     json_t *emp, *hist;
     size_t i;
 
-    it_post_json(f->s, "/v1/facilitators", f->admin,
-                 "{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
-                 " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
-                 " \"organisation_id\": \"" NO_SUCH_ID "\"}",
-                 &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/facilitators", f->admin,
+                    "{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
+                    " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
+                    " \"organisation_id\": \"" NO_SUCH_ID "\"}",
+                    "organisation_id");
 
     loc = it_fmt("{\"given_name\": \"  Ada \", \"family_name\": \"Lovelace\","
                  " \"email\": \"ada@example.org\", \"phone\": \"+44 1634 000111\","
@@ -375,16 +372,12 @@ test_create_validation(void **state)
     body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
                   " \"organisation_id\": \"%s\", \"employed_from\": \"2025-02-30\"}",
                   org);
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_field_error(&r, "employed_from");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/facilitators", f->admin, body, "employed_from");
     free(body);
     body = it_fmt("{\"given_name\": \"X\", \"family_name\": \"Y\", \"email\": \"x@example.org\","
                   " \"organisation_id\": \"%s\", \"employed_from\": \"%s\"}",
                   org, it_day(f->s, 1, future, sizeof(future)));
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_field_error(&r, "employed_from");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/facilitators", f->admin, body, "employed_from");
     free(body);
     /* A name of 101 characters. */
     longname = malloc(102);
@@ -392,9 +385,7 @@ test_create_validation(void **state)
     longname[101] = '\0';
     body = it_fmt("{\"given_name\": \"%s\", \"family_name\": \"Y\", \"email\": \"x@example.org\"}",
                   longname);
-    it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-    it_assert_field_error(&r, "given_name");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/facilitators", f->admin, body, "given_name");
     free(body);
     free(longname);
     /* Several errors at once are all named. */
@@ -415,9 +406,7 @@ test_create_validation(void **state)
                       PQgetvalue(res, 0, 0));
         PQclear(res);
         before = writes(f);
-        it_post_json(f->s, "/v1/facilitators", f->admin, body, &r);
-        it_assert_field_error(&r, "organisation_id");
-        it_resp_free(&r);
+        it_expect_field(f->s, "POST", "/v1/facilitators", f->admin, body, "organisation_id");
         free(body);
     }
     /* Not JSON, wrong type, not an object. */
@@ -471,12 +460,8 @@ test_visibility(void **state)
     /* In training, Alice is not on the public register, and so not in another organisation's
      * view either: 404 by UUID, by number, and in a status check (not_found). Her own
      * organisation's staff still see her. */
-    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", fa.number);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", boss_b, NULL, NULL, 404, "/v1/facilitators/%s", fa.id);
+    it_expectf(f->s, "GET", boss_b, NULL, NULL, 404, "/v1/facilitators/%s", fa.number);
     {
         char *check = it_fmt("{\"registration_numbers\": [\"%s\"]}", fa.number);
 
@@ -532,14 +517,11 @@ test_visibility(void **state)
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Alice"));
     it_resp_free(&r);
-    it_patchf(f->s, boss_b, fa.etag, "{\"organisation_id\": null}", &r, "/v1/facilitators/%s",
-              fa.number);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_b, fa.etag, "{\"organisation_id\": null}", 404,
+               "/v1/facilitators/%s", fa.number);
     /* org_staff change nothing, not even their own colleagues. */
-    it_patchf(f->s, staff_a, fa.etag, "{\"given_name\": \"Al\"}", &r, "/v1/facilitators/%s", fa.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", staff_a, fa.etag, "{\"given_name\": \"Al\"}", 403,
+               "/v1/facilitators/%s", fa.id);
     assert_int_equal(writes(f), before);
 
     /* Lists: a licensee sees their own current staff only; admin sees everyone. */
@@ -569,18 +551,10 @@ test_visibility(void **state)
     free(path);
 
     /* Unknown, malformed, unauthenticated. */
-    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", "MPF-999999");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", "not-a-thing");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, NULL, &r, "/v1/facilitators/%s", fa.id);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/facilitators/%s", NO_SUCH_ID);
+    it_expectf(f->s, "GET", boss_b, NULL, NULL, 404, "/v1/facilitators/%s", "MPF-999999");
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/facilitators/%s", "not-a-thing");
+    it_expectf(f->s, "GET", NULL, NULL, NULL, 401, "/v1/facilitators/%s", fa.id);
 
     it_fac_free(&fa);
     it_fac_free(&fb);
@@ -618,24 +592,18 @@ test_edits(void **state)
               p.number);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "email"), "gwen@example.org");
-    free(p.etag);
-    p.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &p.etag);
     it_resp_free(&r);
 
     /* But not status, accreditation or trainer: 403, nothing written. */
     before = writes(f);
-    it_patchf(f->s, boss, p.etag,
-              "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r,
-              "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, boss, p.etag, "{\"trainer\": false}", &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}", &r,
-              "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss, p.etag,
+               "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", 403,
+               "/v1/facilitators/%s", p.id);
+    it_expectf(f->s, "PATCH", boss, p.etag, "{\"trainer\": false}", 403, "/v1/facilitators/%s",
+               p.id);
+    it_expectf(f->s, "PATCH", boss, p.etag, "{\"status\": \"withdrawn\", \"reason\": \"left\"}",
+               403, "/v1/facilitators/%s", p.id);
     assert_int_equal(writes(f), before);
 
     /* Validation: 422 naming the field, nothing written. */
@@ -700,32 +668,21 @@ test_if_match(void **state)
     char *org = create_org(f);
     struct it_fac p = create_fac(f, f->admin, "Ivy", "Ifmatch", org);
     const char *body = "{\"family_name\": \"Changed\"}";
-    struct it_resp r;
     long before = writes(f);
     char *old = strdup(p.etag), *weak = it_fmt("W/%s", p.etag);
 
-    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, weak, body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, body, 428, "/v1/facilitators/%s", p.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", body, 412, "/v1/facilitators/%s", p.id);
+    it_expectf(f->s, "PATCH", f->admin, weak, body, 412, "/v1/facilitators/%s", p.id);
     assert_int_equal(writes(f), before);
 
     patch_ok(f, &p, f->admin, body, NULL);
     /* Replaying the old ETag is stale, also for a status change. */
-    it_patchf(f->s, f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", &r,
-              "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, old, "{\"status\": \"withdrawn\", \"reason\": \"x\"}", 412,
+               "/v1/facilitators/%s", p.id);
     assert_int_equal(history_rows(f, p.id), 1);
     /* Missing facilitator with If-Match: 404. */
-    it_patchf(f->s, f->admin, old, body, &r, "/v1/facilitators/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, old, body, 404, "/v1/facilitators/%s", NO_SUCH_ID);
     free(old);
     free(weak);
     it_fac_free(&p);
@@ -933,13 +890,9 @@ test_employment(void **state)
     /* An org_admin may not move their staff to another employer: 403. */
     before = writes(f);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_a, p.etag, body, 403, "/v1/facilitators/%s", p.id);
     /* Nor take on someone employed elsewhere: 404. */
-    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_b, "*", body, 404, "/v1/facilitators/%s", p.id);
     free(body);
     /* employed_from: not in the future, not before the current employment started. */
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_b, tomorrow);
@@ -996,21 +949,17 @@ test_employment(void **state)
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 2);
     assert_string_equal(it_jstr(json_array_get(emp, 1), "to"), d10);
-    free(p.etag);
-    p.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &p.etag);
     it_resp_free(&r);
 
     /* Nobody employs them now: an org_admin can no longer take them on by PATCH (with If-Match:
      * * or their ETag), for themselves or anyone else; that is an employment request now
      * (test_employment_requests). Nothing is written and they still get the public view. */
     before = writes(f);
-    it_patchf(f->s, boss_a, "*", "{\"given_name\": \"Mohammed\"}", &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_a, "*", "{\"given_name\": \"Mohammed\"}", 403,
+               "/v1/facilitators/%s", p.id);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_a, "*", body, 403, "/v1/facilitators/%s", p.id);
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_a);
     it_patchf(f->s, boss_a, "*", body, &r, "/v1/facilitators/%s", p.id);
@@ -1018,13 +967,9 @@ test_employment(void **state)
     assert_non_null(strstr(r.body, "employment-requests"));
     assert_null(strstr(r.body, "mo@example.org"));
     it_resp_free(&r);
-    it_patchf(f->s, boss_a, p.etag, body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_a, p.etag, body, 403, "/v1/facilitators/%s", p.id);
     assert_int_equal(writes(f), before);
-    it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", boss_a, NULL, NULL, 404, "/v1/facilitators/%s", p.id);
     /* The licensing body may still move them directly (employed_from not overlapping B). */
     free(body);
     body = it_fmt("{\"organisation_id\": \"%s\", \"employed_from\": \"%s\"}", org_a, d10);
@@ -1041,14 +986,11 @@ test_employment(void **state)
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 3);
     assert_string_equal(it_jstr(json_array_get(emp, 2), "from"), f->today);
-    free(p.etag);
-    p.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &p.etag);
     it_resp_free(&r);
     /* The second organisation to try is too late: they are employed now (404 to B). */
     body = it_fmt("{\"organisation_id\": \"%s\"}", org_b);
-    it_patchf(f->s, boss_b, "*", body, &r, "/v1/facilitators/%s", p.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", boss_b, "*", body, 404, "/v1/facilitators/%s", p.id);
     free(body);
 
     /* A same-day correction replaces the employment that never took effect. */
@@ -1393,9 +1335,8 @@ test_status_check(void **state)
         json_array_append_new(more, json_string("MPF-000001"));
         b2 = json_pack("{s:o}", "registration_numbers", more);
         t2 = json_dumps(b2, JSON_COMPACT);
-        it_post_json(f->s, "/v1/facilitators/status-check", f->admin, t2, &r);
-        it_assert_field_error(&r, "registration_numbers");
-        it_resp_free(&r);
+        it_expect_field(f->s, "POST", "/v1/facilitators/status-check", f->admin, t2,
+                        "registration_numbers");
         free(t2);
         json_decref(b2);
         for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
@@ -1570,12 +1511,10 @@ test_employment_requests(void **state)
     /* Only the licensing body decides; a decline needs a reason; If-Match as everywhere. */
     before = writes(f);
     it_expect_if(f->s, "PATCH", rpath, boss_b, retag, "{\"status\": \"approved\"}", 403);
-    it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"declined\"}", &r);
-    it_assert_field_error(&r, "reason");
-    it_resp_free(&r);
-    it_patch_json(f->s, rpath, f->admin, retag, "{\"status\": \"pending\"}", &r);
-    it_assert_field_error(&r, "status");
-    it_resp_free(&r);
+    it_expect_field_if(f->s, "PATCH", rpath, f->admin, retag, "{\"status\": \"declined\"}",
+                       "reason");
+    it_expect_field_if(f->s, "PATCH", rpath, f->admin, retag, "{\"status\": \"pending\"}",
+                       "status");
     it_expect(f->s, "PATCH", rpath, f->admin, "{\"status\": \"approved\"}", 428);
     it_expect_if(f->s, "PATCH", rpath, f->admin, "\"stale\"", "{\"status\": \"approved\"}", 412);
     assert_int_equal(writes(f), before);

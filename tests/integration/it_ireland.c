@@ -315,8 +315,7 @@ test_eircode_organisations(void **state)
     it_patchf(f->s, f->admin, etag, "{\"postcode\": \"d6w 1a2c\"}", &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "postcode"), "D6W 1A2C");
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     /* Moving it to GB while its postcode stays an Eircode names the country. */
     it_patchf(f->s, f->admin, etag, "{\"country\": \"GB\"}", &r, "/v1/organisations/%s", id);
@@ -616,10 +615,8 @@ test_cork_found_by_town(void **state)
     {
         char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;
 
-        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", &r,
-                  "/v1/organisations/%s", org);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", 200,
+                   "/v1/organisations/%s", org);
         free(etag);
         etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org);
         it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-XX\"]}", &r,

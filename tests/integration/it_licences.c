@@ -88,8 +88,7 @@ move(struct fx *f, struct lic *l, const char *status)
     assert_string_equal(it_json_str(&r, "reason"), reason);
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), l->etag);
-    free(l->etag);
-    l->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &l->etag);
     it_resp_free(&r);
     free(body);
     free(reason);
@@ -494,10 +493,9 @@ test_revoked_is_final(void **state)
         free(body);
     }
     /* Nor can its dates change: a revoked licence is not renewed. */
-    it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}",
-              &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, l.etag,
+               "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}", 409, "/v1/licences/%s",
+               l.id);
     assert_int_equal(writes(f), before);
     assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
     lic_free(&l);
@@ -544,8 +542,7 @@ test_patch_validation(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "valid_from"), "2025-02-01");
     assert_string_equal(it_json_str(&r, "status"), "pending");
-    free(l.etag);
-    l.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &l.etag);
     it_resp_free(&r);
     move(f, &l, "active");
     before = writes(f);
@@ -636,8 +633,7 @@ test_expired_reads_and_renewal(void **state)
               &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "active");
-    free(l.etag);
-    l.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &l.etag);
     it_resp_free(&r);
 
     /* A suspended licence past valid_until reads as expired too. */
@@ -724,13 +720,11 @@ test_new_licence_replaces_expired(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     assert_string_not_equal(it_header(&r, "ETag"), old.etag);
-    free(old.etag);
-    old.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &old.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, old.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}",
-              &r, "/v1/licences/%s", old.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, old.etag,
+               "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", 409, "/v1/licences/%s",
+               old.id);
     lic_free(&old);
     lic_free(&neu);
     free(org);
@@ -784,35 +778,20 @@ test_if_match(void **state)
     struct lic l = create_licence(f, org, FAR_UNTIL);
     char *weak = it_fmt("W/%s", l.etag);
     long before = writes(f);
-    struct it_resp r;
 
-    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, weak, body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, body, 428, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", body, 412, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, weak, body, 412, "/v1/licences/%s", l.id);
     assert_int_equal(writes(f), before);
 
     /* A missing licence, or a malformed id, is 404. */
-    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", "nope");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", body, 404, "/v1/licences/%s", NO_SUCH_ID);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", body, 404, "/v1/licences/%s", "nope");
 
     /* The right ETag works once; replaying it is stale. */
-    it_patchf(f->s, f->admin, l.etag, body, &r, "/v1/licences/%s", l.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r,
-              "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, l.etag, body, 200, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}",
+               412, "/v1/licences/%s", l.id);
     free(weak);
     lic_free(&l);
     free(org);
@@ -896,29 +875,21 @@ test_licensees(void **state)
         path = it_fmt("/v1/organisations/%s/licences", org_b);
         it_expect(f->s, "GET", path, tokens[i], NULL, 404);
         free(path);
-        it_getf(f->s, tokens[i], &r, "/v1/licences/%s", "not-a-uuid");
-        it_assert_problem(&r, 404);
-        it_resp_free(&r);
+        it_expectf(f->s, "GET", tokens[i], NULL, NULL, 404, "/v1/licences/%s", "not-a-uuid");
 
         /* Only the licensing body issues or changes licences. */
         before = writes(f);
         post_licence(f, org_a, tokens[i], ok, &r);
         it_assert_problem(&r, 403);
         it_resp_free(&r);
-        it_patchf(f->s, tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r,
-                  "/v1/licences/%s", la.id);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
+                   403, "/v1/licences/%s", la.id);
         assert_int_equal(writes(f), before);
     }
     /* Without a token: 401. */
-    it_getf(f->s, NULL, &r, "/v1/licences/%s", la.id);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", NULL, NULL, NULL, 401, "/v1/licences/%s", la.id);
     /* Admin reads a missing or malformed licence as 404. */
-    it_getf(f->s, f->admin, &r, "/v1/licences/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/licences/%s", NO_SUCH_ID);
     path = it_fmt("/v1/organisations/%s/licences", NO_SUCH_ID);
     it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);

@@ -123,17 +123,11 @@ test_create_and_get(void **state)
     assert_string_equal(it_json_str(&r, "id"), id);
     assert_string_equal(it_json_str(&r, "accessibility"), "Step-free entrance");
     it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 200, "/v1/locations/%s", id);
 
     /* Unknown, malformed and missing ids. */
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", NO_SUCH_ID);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", "not-a-uuid");
     path = it_fmt("/v1/locations/%s", id);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
     free(path);
@@ -168,8 +162,7 @@ test_coordinates_from_postcode(void **state)
         it_assert_status(&r, 200);
         assert_true(json_is_null(json_object_get(r.json, "latitude")));
         assert_true(json_is_null(json_object_get(r.json, "longitude")));
-        free(etag);
-        etag = strdup(it_header(&r, "ETag"));
+        it_renew_etag(&r, &etag);
         it_resp_free(&r);
         /* And back, with explicit coordinates that win over the table. */
         it_patchf(f->s, f->a_admin, etag,
@@ -400,8 +393,7 @@ test_verified_and_patch(void **state)
     assert_string_equal(it_json_str(&r, "last_verified_on"), "2020-01-01");
     assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
     assert_true(strncmp(it_json_str(&r, "updated_at"), "2020", 4) != 0);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
 
     /* verified: false is refused; nothing changes. */
@@ -426,9 +418,7 @@ test_verified_and_patch(void **state)
     it_assert_problem(&r, 422);
     assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, etag, "{}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{}", 422, "/v1/locations/%s", id);
     it_patchf(f->s, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r,
               "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
@@ -451,21 +441,18 @@ test_if_match(void **state)
     struct it_resp r;
     char *id = create_loc(f, f->a_admin, "community", ""), *etag = etag_of(f, id, f->a_admin);
 
-    it_patchf(f->s, f->a_admin, NULL, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"name\": \"Renamed\"}", 428, "/v1/locations/%s",
+               id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", 412,
+               "/v1/locations/%s", id);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE name = 'Renamed'"), 0);
     it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
     /* The old ETag is now stale. */
-    it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed again\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{\"name\": \"Renamed again\"}", 412,
+               "/v1/locations/%s", id);
     free(etag);
     free(id);
 }
@@ -480,15 +467,10 @@ test_roles(void **state)
     long before;
 
     /* org_staff read their own organisation's location, and change nothing. */
-    it_getf(f->s, f->a_staff, &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, etag, "{\"name\": \"Staff edit\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_deletef(f->s, f->a_staff, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_staff, NULL, NULL, 200, "/v1/locations/%s", id);
+    it_expectf(f->s, "PATCH", f->a_staff, etag, "{\"name\": \"Staff edit\"}", 403,
+               "/v1/locations/%s", id);
+    it_expectf(f->s, "DELETE", f->a_staff, NULL, NULL, 403, "/v1/locations/%s", id);
     before = count_locations(f);
     it_expect(f->s, "POST", "/v1/locations", f->a_staff,
               "{\"name\": \"Staff site\", \"kind\": \"community\", \"address_lines\":"
@@ -496,15 +478,10 @@ test_roles(void **state)
               403);
 
     /* Another organisation's location is absent. */
-    it_getf(f->s, f->b_admin, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, etag, "{\"name\": \"Hijack\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_deletef(f->s, f->b_admin, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->b_admin, NULL, NULL, 404, "/v1/locations/%s", id);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"name\": \"Hijack\"}", 404, "/v1/locations/%s",
+               id);
+    it_expectf(f->s, "DELETE", f->b_admin, NULL, NULL, 404, "/v1/locations/%s", id);
     body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Planted\", \"kind\": \"community\","
                   " \"address_lines\": [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
                   f->org_a);
@@ -531,9 +508,8 @@ test_roles(void **state)
     it_assert_status(&r, 201);
     assert_string_equal(it_json_str(&r, "organisation_id"), f->org_b);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{\"name\": \"Admin renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"name\": \"Admin renamed\"}", 200,
+               "/v1/locations/%s", id);
     free(body);
     free(etag);
     free(id);
@@ -549,9 +525,7 @@ test_archive_or_delete(void **state)
     char *path;
 
     /* Unused: removed for good. */
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", unused);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE id = $1::uuid", unused),
                      0);
     assert_int_equal(it_count(f->s,
@@ -559,9 +533,7 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'delete' AND after IS NULL",
                               unused),
                      1);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", unused);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", unused);
 
     /* Used by a programme run: archived, kept, hidden. */
     PQclear(it_sql(f->s,
@@ -577,9 +549,7 @@ test_archive_or_delete(void **state)
         it_assert_problem(&r, 412);
         it_resp_free(&r);
     }
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", used);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", used);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM location WHERE id = $1::uuid"
                               " AND archived_at IS NOT NULL AND NOT active",
@@ -590,9 +560,7 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'archive'",
                               used),
                      1);
-    it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_admin, NULL, NULL, 404, "/v1/locations/%s", used);
     it_getf(f->s, f->admin, &r, "/v1/locations/%s", used);
     it_assert_status(&r, 200);
     assert_non_null(it_json_str(&r, "archived_at"));
@@ -609,12 +577,8 @@ test_archive_or_delete(void **state)
     }
     it_resp_free(&r);
     /* Archived: no second delete, no changes. */
-    it_deletef(f->s, f->admin, &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "*", "{\"name\": \"Back\"}", &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->admin, NULL, NULL, 404, "/v1/locations/%s", used);
+    it_expectf(f->s, "PATCH", f->admin, "*", "{\"name\": \"Back\"}", 409, "/v1/locations/%s", used);
 
     /* Used as a training venue: archived as well. */
     free(unused);
@@ -626,9 +590,7 @@ test_archive_or_delete(void **state)
                    " capacity) SELECT id, DATE '2030-01-01', DATE '2030-01-02', $1::uuid, 10"
                    " FROM course WHERE code = 'LOC-TEST'",
                    unused));
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", unused);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM location WHERE id = $1::uuid"
                               " AND archived_at IS NOT NULL",
@@ -654,9 +616,8 @@ test_list_filters_pages_and_csv(void **state)
         ids[i] = create_loc(f, f->b_admin, i % 2 ? "prison" : "family_centre", "");
     }
     etag = etag_of(f, ids[0], f->b_admin);
-    it_patchf(f->s, f->b_admin, etag, "{\"active\": false}", &r, "/v1/locations/%s", ids[0]);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"active\": false}", 200, "/v1/locations/%s",
+               ids[0]);
 
     total = it_count(f->s,
                      "SELECT count(*) FROM location WHERE organisation_id = $1::uuid"

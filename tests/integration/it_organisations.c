@@ -363,14 +363,9 @@ static void
 test_get_missing(void **state)
 {
     struct fx *f = *state;
-    struct it_resp r;
 
-    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", NO_SUCH_ORG);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/organisations/%s", NO_SUCH_ORG);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/organisations/%s", "not-a-uuid");
     it_expect(f->s, "GET", "/v1/organisations/" NO_SUCH_ORG, NULL, NULL, 401);
 }
 
@@ -524,17 +519,13 @@ test_patch(void **state)
     PGresult *res;
 
     /* Without If-Match: 428; stale or weak: 412; nothing changes. */
-    it_patchf(f->s, f->admin, NULL, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s",
-              id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"town\": \"Rochester\"}", 428,
+               "/v1/organisations/%s", id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", "{\"town\": \"Rochester\"}", 412,
+               "/v1/organisations/%s", id);
     weak = it_fmt("W/%s", etag);
-    it_patchf(f->s, f->admin, weak, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, weak, "{\"town\": \"Rochester\"}", 412,
+               "/v1/organisations/%s", id);
     free(weak);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM organisation WHERE id = $1::uuid"
@@ -557,9 +548,7 @@ test_patch(void **state)
     it_patchf(f->s, f->admin, etag, "{\"colour\": \"red\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "colour");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{}", 422, "/v1/organisations/%s", id);
     assert_int_equal(audit_rows(f), audits);
 
     /* With the current ETag: 200, a new ETag, the change applied and normalised. */
@@ -582,9 +571,8 @@ test_patch(void **state)
     }
 
     /* The old ETag is now stale. */
-    it_patchf(f->s, f->admin, etag, "{\"town\": \"Gillingham\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"town\": \"Gillingham\"}", 412,
+               "/v1/organisations/%s", id);
 
     /* null clears a nullable field; If-Match may list several tags. */
     {
@@ -623,14 +611,10 @@ test_patch(void **state)
     }
 
     /* Unknown and malformed ids. */
-    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
-              NO_SUCH_ORG);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
-              "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", "{\"town\": \"X\"}", 404, "/v1/organisations/%s",
+               NO_SUCH_ORG);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", "{\"town\": \"X\"}", 404, "/v1/organisations/%s",
+               "not-a-uuid");
 
     free(etag2);
     free(etag);
@@ -698,19 +682,13 @@ test_licensee_access(void **state)
     PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
-    it_getf(f->s, oa, &r, "/v1/organisations/%s", own);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_getf(f->s, st, &r, "/v1/organisations/%s", own);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", oa, NULL, NULL, 200, "/v1/organisations/%s", own);
+    it_expectf(f->s, "GET", st, NULL, NULL, 200, "/v1/organisations/%s", own);
     it_getf(f->s, oa, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Licensee Other Org"));
     it_resp_free(&r);
-    it_getf(f->s, st, &r, "/v1/organisations/%s", other);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", st, NULL, NULL, 404, "/v1/organisations/%s", other);
 
     /* Their list holds only their organisation, whatever the filters. */
     assert_list(f, oa, "/v1/organisations", 1, own, NULL);
@@ -738,16 +716,11 @@ test_licensee_access(void **state)
     etag = etag_of(f, own);
     orgs = org_rows(f);
     audits = audit_rows(f);
-    it_patchf(f->s, oa, etag, "{\"name\": \"Renamed\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, oa, etag, "{\"kind\": \"nhs\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r,
-              "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"name\": \"Renamed\"}", 403, "/v1/organisations/%s",
+               own);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"kind\": \"nhs\"}", 403, "/v1/organisations/%s", own);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", 403,
+               "/v1/organisations/%s", own);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM organisation WHERE id = $1::uuid AND name ="
                               " 'Licensee Own Org' AND kind = 'charity' AND phone = '01634 222222'",
@@ -757,17 +730,14 @@ test_licensee_access(void **state)
     /* Another organisation: 404 for a PATCH too, as if it did not exist. */
     {
         char *oetag = etag_of(f, other);
-        it_patchf(f->s, oa, oetag, "{\"phone\": \"01634 444444\"}", &r, "/v1/organisations/%s",
-                  other);
-        it_assert_problem(&r, 404);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", oa, oetag, "{\"phone\": \"01634 444444\"}", 404,
+                   "/v1/organisations/%s", other);
         free(oetag);
     }
 
     /* org_staff may not edit at all. */
-    it_patchf(f->s, st, etag, "{\"phone\": \"01634 555555\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", st, etag, "{\"phone\": \"01634 555555\"}", 403,
+               "/v1/organisations/%s", own);
 
     /* Creating and deleting organisations is for the licensing body only. */
     body = org_json("Licensee Made Org", "charity");

@@ -566,8 +566,7 @@ test_recheck_on_patch(void **state)
     it_resp_free(&r);
     it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 3}", &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     it_patchf(f->s, f->a_admin, etag, "{\"capacity_families\": 2}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "families_enrolled", "over_capacity");
@@ -1292,13 +1291,10 @@ test_if_match(void **state)
     char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
     char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id);
 
-    it_patchf(f->s, f->a_admin, NULL, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s",
-              id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"families_enrolled\": 1}", 428,
+               "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", 412,
+               "/v1/programmes/%s", id);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
                               " AND families_enrolled = 0",
@@ -1308,9 +1304,8 @@ test_if_match(void **state)
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 2}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{\"families_enrolled\": 2}", 412,
+               "/v1/programmes/%s", id);
     free(etag);
     free(id);
     free(body);
@@ -1327,27 +1322,17 @@ test_roles(void **state)
     long runs;
 
     /* org_staff read, never write. */
-    it_getf(f->s, f->a_staff, &r, "/v1/programmes/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_staff, NULL, NULL, 200, "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->a_staff, etag, "{\"families_enrolled\": 1}", 403,
+               "/v1/programmes/%s", id);
     runs = count_runs(f);
     it_expect(f->s, "POST", "/v1/programmes", f->a_staff, body, 403);
     /* Another organisation's run is absent. */
-    it_getf(f->s, f->b_admin, &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", "nope");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->b_admin, NULL, NULL, 404, "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"families_enrolled\": 1}", 404,
+               "/v1/programmes/%s", id);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/programmes/%s", NO_SUCH_ID);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/programmes/%s", "nope");
     /* Scheduling for another organisation is refused as absent. */
     b_body = run_body(f->org_a, f->loc_a, ids, START, END, "");
     it_expect(f->s, "POST", "/v1/programmes", f->b_admin, b_body, 404);

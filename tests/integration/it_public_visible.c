@@ -114,11 +114,8 @@ static void
 patch(struct fx *f, const char *path, const char *json)
 {
     char *etag = it_etag_of(f->s, f->admin, "%s", path);
-    struct it_resp r;
 
-    it_patchf(f->s, f->admin, etag, json, &r, "%s", path);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, json, 200, "%s", path);
     free(etag);
 }
 

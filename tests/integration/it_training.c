@@ -197,8 +197,7 @@ set_status(struct fx *f, const char *sid, struct res *e, const char *status)
               e->id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), status);
-    free(e->etag);
-    e->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &e->etag);
     it_resp_free(&r);
     free(body);
 }
@@ -493,15 +492,12 @@ test_session_update(void **state)
     long before;
 
     before = writes(f);
-    it_patchf(f->s, f->admin, NULL, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"77\"", "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"capacity\": 6}", 428, "/v1/training-sessions/%s",
+               s.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"77\"", "{\"capacity\": 6}", 412,
+               "/v1/training-sessions/%s", s.id);
+    it_expectf(f->s, "PATCH", f->a_admin, s.etag, "{\"capacity\": 6}", 403,
+               "/v1/training-sessions/%s", s.id);
     it_patchf(f->s, f->admin, s.etag, "{}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
@@ -520,19 +516,15 @@ test_session_update(void **state)
               "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"status\": \"completed\"}", 409,
+               "/v1/training-sessions/%s", s.id);
     body = it_fmt("{\"trainer_ids\": [\"%s\"]}", p1);
     it_patchf(f->s, f->admin, s.etag, body, &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error_with(&r, "trainer_ids", p1);
     it_resp_free(&r);
     free(body);
-    it_patchf(f->s, f->admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s",
-              NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"capacity\": 6}", 404,
+               "/v1/training-sessions/%s", NO_SUCH_ID);
     assert_int_equal(writes(f), before);
 
     /* A good change: trainers replaced, capacity down to the places taken. */
@@ -552,8 +544,7 @@ test_session_update(void **state)
                               s.id),
                      2);
     assert_string_not_equal(it_header(&r, "ETag"), s.etag);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type ="
@@ -567,17 +558,12 @@ test_session_update(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "cancelled");
     assert_int_equal(jint(&r, "places_left"), 0);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"scheduled\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"status\": \"scheduled\"}", 409,
+               "/v1/training-sessions/%s", s.id);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", 409,
+               "/v1/training-sessions/%s", s.id);
 
     /* A session that has ended may be completed. */
     it_patchf(f->s, f->admin, past.etag, "{\"status\": \"completed\"}", &r,
@@ -612,10 +598,8 @@ test_session_list_pages_csv(void **state)
     b = create_session(f, course, "2098-02-01", "2098-02-03", 10, NULL);
     a = create_session(f, course, "2098-01-01", "2098-01-02", 10, NULL);
     c = create_session(f, course, "2098-03-01", "2098-03-01", 10, NULL);
-    it_patchf(f->s, f->admin, c.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
-              c.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, c.etag, "{\"status\": \"cancelled\"}", 200,
+               "/v1/training-sessions/%s", c.id);
 
     path = it_fmt("/v1/training-sessions?course_id=%s", course);
     it_get(f->s, path, f->a_staff, &r);
@@ -764,17 +748,11 @@ test_enrolment_rules(void **state)
     it_resp_free(&r);
     /* Validation of the body. */
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_post_json(f->s, path, f->admin, "{}", &r);
-    it_assert_field_error(&r, "facilitator_id");
-    it_resp_free(&r);
-    it_post_json(f->s, path, f->admin, "{\"facilitator_id\": \"12\"}", &r);
-    it_assert_field_error(&r, "facilitator_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", path, f->admin, "{}", "facilitator_id");
+    it_expect_field(f->s, "POST", path, f->admin, "{\"facilitator_id\": \"12\"}", "facilitator_id");
     {
         char *body = it_fmt("{\"facilitator_id\": \"%s\", \"status\": \"passed\"}", a1);
-        it_post_json(f->s, path, f->admin, body, &r);
-        it_assert_field_error(&r, "status");
-        it_resp_free(&r);
+        it_expect_field(f->s, "POST", path, f->admin, body, "status");
         free(body);
     }
     free(path);
@@ -782,10 +760,8 @@ test_enrolment_rules(void **state)
     post_enrolment(f, NO_SUCH_ID, f->admin, a1, &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, gone.etag, "{\"status\": \"cancelled\"}", &r,
-              "/v1/training-sessions/%s", gone.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, gone.etag, "{\"status\": \"cancelled\"}", 200,
+               "/v1/training-sessions/%s", gone.id);
     before = writes(f);
     post_enrolment(f, gone.id, f->admin, a1, &r);
     it_assert_problem(&r, 409);
@@ -914,26 +890,16 @@ test_withdraw_and_reenrol(void **state)
     long before = writes(f);
 
     /* Only the licensing body records outcomes; org_staff change nothing; B cannot see it. */
-    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"attended\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, NULL, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, e.etag, "{\"status\": \"attended\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", 404,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"status\": \"withdrawn\"}", 428,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", 412,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_patchf(f->s, f->admin, e.etag, "{\"status\": \"gone\"}", &r,
               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_field_error(&r, "status");
@@ -943,10 +909,8 @@ test_withdraw_and_reenrol(void **state)
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
     /* An outcome before the session has even started. */
-    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"attended\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e.etag, "{\"status\": \"attended\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
 
     /* The org_admin withdraws their nominee: the place frees up. */
@@ -954,8 +918,7 @@ test_withdraw_and_reenrol(void **state)
               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "withdrawn");
-    free(e.etag);
-    e.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &e.etag);
     it_resp_free(&r);
     ex = enrol(f, s.id, f->admin, x);
     /* Posting the withdrawn one again is a duplicate; re-enrolling finds the session full. */
@@ -1004,18 +967,12 @@ test_practitioner_pass(void **state)
     before = writes(f);
 
     /* An org_admin may not record an outcome, even for their own staff. */
-    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, NULL, "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"0\"", "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, e.etag, "{\"status\": \"passed\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"status\": \"passed\"}", 428,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"0\"", "{\"status\": \"passed\"}", 412,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
     assert_string_equal(fac_value(f, p, "status", buf, sizeof(buf)), "in_training");
 
@@ -1064,10 +1021,8 @@ test_practitioner_pass(void **state)
 
     /* Passed is final; a fail changes nothing about the facilitator. */
     before = writes(f);
-    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"failed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e.etag, "{\"status\": \"failed\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
     set_status(f, s.id, &eq, "failed");
     assert_string_equal(fac_value(f, q, "status", buf, sizeof(buf)), "in_training");
@@ -1079,13 +1034,10 @@ test_practitioner_pass(void **state)
 
     /* With outcomes recorded, the session's dates stay put. */
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", &r,
-              "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", 409,
+               "/v1/training-sessions/%s", s.id);
 
     res_free(&e);
     res_free(&eq);
@@ -1301,8 +1253,7 @@ test_awaiting_outcomes(void **state)
     assert_string_equal(it_json_str(&r, "status"), "awaiting_outcomes");
     assert_int_equal(jint(&r, "places_left"), 0);
     assert_int_equal(jint(&r, "enrolled"), 2);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
 
     /* The list filters on it; "scheduled" no longer finds the session. */
@@ -1342,17 +1293,14 @@ test_awaiting_outcomes(void **state)
     assert_int_equal(writes(f), before);
     set_status(f, s.id, &e2, "withdrawn");
     before = writes(f);
-    it_patchf(f->s, f->admin, e2.etag, "{\"status\": \"enrolled\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e2.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e2.etag, "{\"status\": \"enrolled\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e2.id);
     assert_int_equal(writes(f), before);
 
     /* Outcomes are what it awaits; then the admin completes it. */
     set_status(f, s.id, &e1, "passed");
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
     it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
               s.id);

@@ -2306,6 +2306,28 @@ it_expect_at(const char *file,
 }
 
 void
+it_expectf_at(const char *file,
+              int line,
+              struct it_server *s,
+              const char *method,
+              const char *bearer,
+              const char *if_match,
+              const char *json,
+              long status,
+              const char *fmt,
+              ...)
+{
+    char *path;
+    va_list ap;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_expect_at(file, line, s, method, path, bearer, if_match, json, status);
+    free(path);
+}
+
+void
 it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
 {
     const char *q;
@@ -2345,6 +2367,14 @@ it_assert_absent(const char *text, ...)
         }
     }
     va_end(ap);
+}
+
+void
+it_renew_etag(const struct it_resp *r, char **etag)
+{
+    assert_non_null(it_header(r, "ETag"));
+    free(*etag);
+    *etag = strdup(it_header(r, "ETag"));
 }
 
 void

@@ -410,6 +410,21 @@ void it_expect_at(const char *file,
                   const char *json,
                   long status);
 
+/* As it_expect_if, to the path printf makes of `fmt` (the resource under test's address). */
+#define it_expectf(s, method, bearer, if_match, json, status, ...)                                 \
+    it_expectf_at(__FILE__, __LINE__, (s), (method), (bearer), (if_match), (json), (status),       \
+                  __VA_ARGS__)
+void it_expectf_at(const char *file,
+                   int line,
+                   struct it_server *s,
+                   const char *method,
+                   const char *bearer,
+                   const char *if_match,
+                   const char *json,
+                   long status,
+                   const char *fmt,
+                   ...) __attribute__((format(printf, 9, 10)));
+
 /* GETs `prefix` followed by each string after it (a NULL-terminated list) as `bearer`, and fails
  * unless each answer is `status` (as it_expect checks it), printing the path that was not. */
 void it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
@@ -495,6 +510,10 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
 
+/* Frees `*etag` and puts a malloc'd copy of the ETag of `r` (which must have one) in its place:
+ * the next If-Match after a change. */
+void it_renew_etag(const struct it_resp *r, char **etag);
+
 /* Fails unless `text` contains `needle`; prints `text` otherwise. */
 #define it_assert_contains(text, needle) it_assert_contains_at((text), (needle), __FILE__, __LINE__)
 void it_assert_contains_at(const char *text, const char *needle, const char *file, int line);
@@ -547,6 +566,14 @@ void it_field_errors(struct it_server *s,
                      const char *if_match,
                      const struct it_field_case *cases,
                      size_t n);
+
+/* One case of it_field_errors: `method` (POST or PATCH, with If-Match `if_match` for the _if form)
+ * of `json` to `path` as `bearer` must be a 422 naming `field`. */
+#define it_expect_field(s, method, path, bearer, json, field)                                      \
+    it_expect_field_if((s), (method), (path), (bearer), NULL, (json), (field))
+#define it_expect_field_if(s, method, path, bearer, if_match, json, field)                         \
+    it_field_errors((s), (method), (path), (bearer), (if_match),                                   \
+                    &(const struct it_field_case){(json), (field)}, 1)
 
 /* POSTs `body` as `token` to the path printf makes of `fmt`; fails unless 201 with a string id
  * (and an ETag when `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets
