@@ -332,10 +332,7 @@ test_list_filters_pages_csv(void **state)
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "LST-B");
     it_resp_free(&r);
-    it_get(f->s, "/v1/courses?q=lst-c", f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", "/v1/courses?q=lst-c");
     it_get(f->s, "/v1/courses?kind=practitioner&q=list", f->admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);

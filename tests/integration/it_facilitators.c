@@ -540,14 +540,8 @@ test_visibility(void **state)
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/facilitators?organisation_id=%s", org_a);
-    it_get(f->s, path, boss_b, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, boss_b, 0, "%s", path);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
 
     /* Unknown, malformed, unauthenticated. */
@@ -1487,19 +1481,13 @@ test_employment_requests(void **state)
 
     /* Lists: the licensing body sees both requests, B and C their own, A none. */
     path = it_fmt("/v1/facilitators/%s/employment-requests", p.id);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 2, "%s", path);
     it_get(f->s, path, staff_b, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
     assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"), rid);
     it_resp_free(&r);
-    it_get(f->s, path, boss_a, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, boss_a, 0, "%s", path);
     it_get(f->s, rpath, boss_c, &r); /* another organisation's request */
     it_assert_problem(&r, 404);
     it_resp_free(&r);

@@ -409,10 +409,8 @@ test_irish_sites(void **state)
     id3 = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
     /* The county is the local area the list filters by. */
-    it_getf(f->s, f->admin, &r, "/v1/locations?local_authority=IE-CO&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 2, "/v1/locations?local_authority=IE-CO&organisation_id=%s",
+                    org);
     it_expect(f->s, "GET", "/v1/locations?local_authority=IE-1", f->admin, NULL, 400);
     /* Moving a site to the UK: the postcode must change with it, and the county goes. */
     {
@@ -603,14 +601,10 @@ test_cork_found_by_town(void **state)
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
     /* The runs list filters by county too. */
-    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-CO&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-KY&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "/v1/programmes?local_authority=IE-CO&organisation_id=%s",
+                    org);
+    it_expect_items(f->s, f->admin, 0, "/v1/programmes?local_authority=IE-KY&organisation_id=%s",
+                    org);
     /* An organisation serves a county, and a commissioner for Cork sees Cork's runs only. */
     {
         char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;

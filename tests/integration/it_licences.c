@@ -600,16 +600,10 @@ test_expired_reads_and_renewal(void **state)
 
     /* The list shows and filters by the status as it reads. */
     path = it_fmt("/v1/organisations/%s/licences?status=expired", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences?status=active", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 0, "%s", path);
     free(path);
 
     /* No status change brings it back. */
@@ -758,10 +752,7 @@ test_archived_organisation(void **state)
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
     lic_free(&l);
     free(org);
@@ -861,10 +852,7 @@ test_licensees(void **state)
         it_assert_header(&r, "ETag", "\"");
         it_resp_free(&r);
         path = it_fmt("/v1/organisations/%s/licences", org_a);
-        it_get(f->s, path, tokens[i], &r);
-        it_assert_status(&r, 200);
-        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-        it_resp_free(&r);
+        it_expect_items(f->s, tokens[i], 1, "%s", path);
         free(path);
 
         /* Another organisation's: 404, as if it did not exist. */
@@ -937,10 +925,7 @@ test_list_pages_and_filters(void **state)
 
     /* Filters: the status as it reads. */
     path = it_fmt("/v1/organisations/%s/licences?status=revoked&limit=100", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), PAGE_LICENCES - 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, PAGE_LICENCES - 1, "%s", path);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences?status=active", org);
     it_get(f->s, path, f->admin, &r);

@@ -494,10 +494,7 @@ test_roles(void **state)
     /* The filter cannot reach across either. */
     free(body);
     body = it_fmt("/v1/locations?organisation_id=%s", f->org_a);
-    it_get(f->s, body, f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 0, "%s", body);
 
     /* Admin creates for any organisation, and changes anything. */
     free(body);
@@ -633,10 +630,7 @@ test_list_filters_pages_and_csv(void **state)
     json_decref(all);
 
     /* Filters. */
-    it_get(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 2, "%s", "/v1/locations?kind=prison&limit=100");
     it_get(f->s, "/v1/locations?active=false&limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);

@@ -603,10 +603,7 @@ test_patch(void **state)
     /* The audit trail over HTTP, for the admin. */
     {
         char *path = it_fmt("/v1/audit?resource_type=organisation&resource_id=%s", id);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
-        it_resp_free(&r);
+        it_expect_items(f->s, f->admin, 3, "%s", path);
         free(path);
     }
 

@@ -788,14 +788,8 @@ test_enrolment_rules(void **state)
     assert_string_equal(
         it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "organisation_id"), f->org_a);
     it_resp_free(&r);
-    it_get(f->s, path, f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 0, "%s", path);
+    it_expect_items(f->s, f->admin, 2, "%s", path);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
@@ -1197,10 +1191,7 @@ test_enrolments_csv(void **state)
 
     /* The status filter, and org A's CSV holds its own two only. */
     path = it_fmt("/v1/training-sessions/%s/enrolments?status=withdrawn", s.id);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments?status=lost", s.id);
     it_expect(f->s, "GET", path, f->admin, NULL, 400);

@@ -2328,6 +2328,33 @@ it_expectf_at(const char *file,
 }
 
 void
+it_expect_items_at(const char *file,
+                   int line,
+                   struct it_server *s,
+                   const char *bearer,
+                   size_t n,
+                   const char *fmt,
+                   ...)
+{
+    struct it_resp r;
+    char *path;
+    va_list ap;
+
+    va_start(ap, fmt);
+    path = vfmt(fmt, ap);
+    va_end(ap);
+    it_get(s, path, bearer, &r);
+    it_assert_status_at(&r, 200, file, line);
+    if (json_array_size(json_object_get(r.json, "items")) != n) {
+        it_resp_print(&r);
+        it_fail_at(file, line, "GET %s: %zu items, expected %zu", path,
+                   json_array_size(json_object_get(r.json, "items")), n);
+    }
+    it_resp_free(&r);
+    free(path);
+}
+
+void
 it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
 {
     const char *q;

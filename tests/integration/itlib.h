@@ -425,6 +425,18 @@ void it_expectf_at(const char *file,
                    const char *fmt,
                    ...) __attribute__((format(printf, 9, 10)));
 
+/* GETs the path printf makes of `fmt` as `bearer`; fails unless 200 with an items array of `n`
+ * elements. */
+#define it_expect_items(s, bearer, n, ...)                                                         \
+    it_expect_items_at(__FILE__, __LINE__, (s), (bearer), (n), __VA_ARGS__)
+void it_expect_items_at(const char *file,
+                        int line,
+                        struct it_server *s,
+                        const char *bearer,
+                        size_t n,
+                        const char *fmt,
+                        ...) __attribute__((format(printf, 6, 7)));
+
 /* GETs `prefix` followed by each string after it (a NULL-terminated list) as `bearer`, and fails
  * unless each answer is `status` (as it_expect checks it), printing the path that was not. */
 void it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
