@@ -298,7 +298,7 @@ test_create_shows_secret_once(void **state)
     it_resp_free(&r);
     it_get(f->s, "/v1/clients?limit=100", f->admin, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, c.id));
+    it_assert_contains(r.body, c.id);
     it_resp_free(&r);
 }
 
@@ -467,7 +467,7 @@ test_token_errors(void **state)
     /* A scope it does not hold; grants we do not offer; a form without grant_type. */
     token_form(f, &c, 1, "&scope=facilitators:read+programmes:write", &r);
     assert_oauth_error(&r, 400, "invalid_scope");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "programmes:write"));
+    it_assert_contains(it_json_str(&r, "detail"), "programmes:write");
     it_resp_free(&r);
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, "grant_type=authorization_code", &r);
     assert_oauth_error(&r, 400, "unsupported_grant_type");
@@ -511,7 +511,7 @@ test_scopes_enforced(void **state)
     it_assert_problem(&r, 403);
     it_assert_header(&r, "WWW-Authenticate", "error=\"insufficient_scope\"");
     it_assert_header(&r, "WWW-Authenticate", "scope=\"programmes:write\"");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "programmes:write"));
+    it_assert_contains(it_json_str(&r, "detail"), "programmes:write");
     it_resp_free(&r);
     it_get(f->s, "/v1/users", token, &r);
     it_assert_problem(&r, 403);
@@ -687,7 +687,7 @@ test_licence_gates_tokens(void **state)
     token_form(f, &c, 1, NULL, &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "licence"));
+    it_assert_contains(it_json_str(&r, "detail"), "licence");
     assert_null(it_header(&r, "WWW-Authenticate"));
     it_resp_free(&r);
     token_form(f, &c, 0, NULL, &r); /* credentials in the body: the same */

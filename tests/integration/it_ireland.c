@@ -442,15 +442,8 @@ test_irish_sites(void **state)
 
 /* ---- Search by town ------------------------------------------------------------------------ */
 
-/* GETs /v1/public/providers with the query `q` (no bearer). */
-static void
-providers(struct fx *f, const char *q, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/public/providers?%s", q);
-
-    it_get(f->s, path, NULL, r);
-    free(path);
-}
+/* The public search, for it_getf with the query (no bearer). */
+#define PROVIDERS "/v1/public/providers?%s"
 
 static void
 test_place_search(void **state)
@@ -460,7 +453,7 @@ test_place_search(void **state)
     json_t *choices;
 
     /* Several places called Newport: the choices, largest first, exact names only. */
-    providers(f, "place=Newport", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Newport");
     it_assert_status(&r, 200);
     choices = json_object_get(r.json, "choices");
     /* The central contact in this answer too (null here: the licensing body has not set one). */
@@ -477,37 +470,37 @@ test_place_search(void **state)
     assert_false(it_json_has(choices, "name", "Newport Pagnell"));
     it_resp_free(&r);
     /* A prefix: every place it starts, Newport Pagnell among them. */
-    providers(f, "place=newp", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=newp");
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "choices")), 5);
     assert_true(it_json_has(json_object_get(r.json, "choices"), "name", "Newport Pagnell"));
     it_resp_free(&r);
     /* area= picks one: the search around it. */
-    providers(f, "place=Newport&area=isle%20of%20wight", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Newport&area=isle%20of%20wight");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     assert_null(json_object_get(r.json, "choices"));
     it_resp_free(&r);
     /* A town listed twice (built-up area sub-division and locality) is one place. */
-    providers(f, "place=CHATHAM", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=CHATHAM");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
     /* Accents and case ignored. */
-    providers(f, "place=dun%20laoghaire", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=dun%20laoghaire");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
-    providers(f, "place=D%C3%9AN%20LAOG", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=D%C3%9AN%20LAOG");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
-    providers(f, "place=ynys%20mon", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=ynys%20mon");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
     /* None: 404, the name not echoed. */
-    providers(f, "place=Zanzibarton", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Zanzibarton");
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Zanzibarton"));
     it_resp_free(&r);
@@ -519,9 +512,9 @@ test_place_search(void **state)
     it_expect(f->s, "GET", "/v1/public/providers?place=Newport&postcode=ME4", NULL, NULL, 400);
     it_expect(f->s, "GET", "/v1/public/providers?place=Newport&lat=51&lon=0", NULL, NULL, 400);
     it_expect(f->s, "GET", "/v1/public/providers?area=Medway&postcode=ME4", NULL, NULL, 400);
-    providers(f, "postcode=D02%20X285", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "postcode=D02%20X285");
     it_assert_problem(&r, 400);
-    assert_non_null(strstr(it_json_str(&r, "detail"), "place="));
+    it_assert_contains(it_json_str(&r, "detail"), "place=");
     it_resp_free(&r);
 }
 
@@ -547,7 +540,7 @@ test_cork_found_by_town(void **state)
     free(it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "granted", "active",
                           NULL));
     site_id = it_post_created(f->s, f->admin, site, NULL, "/v1/locations");
-    providers(f, "place=cork", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=cork");
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     for (i = 0; i < json_array_size(items); i++) {
@@ -653,31 +646,31 @@ test_finder_box(void **state)
 
     it_get(f->s, "/find", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, ">Postcode, Eircode or town</label>"));
+    it_assert_contains(r.body, ">Postcode, Eircode or town</label>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Newport&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "Which Newport did you mean?"));
+    it_assert_contains(r.body, "Which Newport did you mean?");
     assert_non_null(
         strstr(r.body, "href=\"/find?postcode=Newport&amp;area=Isle%20of%20Wight&amp;radius=25\""));
-    assert_non_null(strstr(r.body, ">Newport, Connacht, Ireland</a>"));
+    it_assert_contains(r.body, ">Newport, Connacht, Ireland</a>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Newport&area=Isle%20of%20Wight&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "of Newport, Isle of Wight</h2>"));
+    it_assert_contains(r.body, "of Newport, Isle of Wight</h2>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=cork&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "M-PACT within 16 miles (25 km) of cork</h2>"));
-    assert_non_null(strstr(r.body, "Site in Cork"));
+    it_assert_contains(r.body, "M-PACT within 16 miles (25 km) of cork</h2>");
+    it_assert_contains(r.body, "Site in Cork");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=d02x285&radius=25", NULL, &r);
     it_assert_status(&r, 400);
-    assert_non_null(strstr(r.body, "We cannot search by Eircode yet"));
+    it_assert_contains(r.body, "We cannot search by Eircode yet");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Zanzibarton&radius=25", NULL, &r);
     it_assert_status(&r, 404);
-    assert_non_null(strstr(r.body, "We could not find a town or place with that name"));
+    it_assert_contains(r.body, "We could not find a town or place with that name");
     it_resp_free(&r);
 }
 

@@ -335,7 +335,7 @@ test_refused_without_address_or_token(void **state)
     scrape(s, right, &r);
     it_assert_status(&r, 200);
     parse_strict(r.body);
-    assert_non_null(strstr(r.body, "mpact_build_info"));
+    it_assert_contains(r.body, "mpact_build_info");
     it_resp_free(&r);
 
     it_stop(s);
@@ -390,17 +390,17 @@ test_bad_settings_stop_the_start(void **state)
 
     (void)state;
     assert_int_equal(it_exec(s, IT_WRAP, args, missing, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_TOKEN_FILE"));
+    it_assert_contains(out, "REGISTRY_METRICS_TOKEN_FILE");
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, too_short, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_TOKEN_FILE"));
+    it_assert_contains(out, "REGISTRY_METRICS_TOKEN_FILE");
     assert_null(strstr(out, "short\n")); /* the token is never echoed */
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, bad_allow, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_ALLOW"));
+    it_assert_contains(out, "REGISTRY_METRICS_ALLOW");
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, bad_format, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_LOG_FORMAT"));
+    it_assert_contains(out, "REGISTRY_LOG_FORMAT");
     free(out);
     it_stop(s);
     unlink(short_file);

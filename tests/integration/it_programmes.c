@@ -350,8 +350,8 @@ test_each_rule_alone(void **state)
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a_train.number);
-    assert_non_null(strstr(it_jstr(e, "detail"), f->a_train.number));
-    assert_non_null(strstr(it_jstr(e, "detail"), "not_accredited"));
+    it_assert_contains(it_jstr(e, "detail"), f->a_train.number);
+    it_assert_contains(it_jstr(e, "detail"), "not_accredited");
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 1);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
@@ -899,7 +899,7 @@ test_calendar(void **state)
     etag = etag_of(f, id);
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
-    assert_non_null(strstr(it_jstr(it_find_rule(&r, "run_not_started"), "detail"), p10));
+    it_assert_contains(it_jstr(it_find_rule(&r, "run_not_started"), "detail"), p10);
     it_resp_free(&r);
     /* ...a licensee's reason does not change that... */
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r,
@@ -997,7 +997,7 @@ test_eligible_for_the_whole_run(void **state)
     assert_string_equal(it_jstr(e, "ineligible_from"), "2030-07-01");
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
                         "accreditation_lapsed");
-    assert_non_null(strstr(it_jstr(e, "detail"), "2030-07-01"));
+    it_assert_contains(it_jstr(e, "detail"), "2030-07-01");
     it_resp_free(&r);
     assert_int_equal(count_runs(f), runs);
     free(body);
@@ -1274,7 +1274,7 @@ test_variants(void **state)
         it_request(f->s, "GET", "/v1/programme-variants", f->a_staff, hdrs, NULL, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
-        assert_non_null(strstr(r.body, "code,title,sessions,min_facilitators"));
+        it_assert_contains(r.body, "code,title,sessions,min_facilitators");
         it_resp_free(&r);
     }
     it_expect(f->s, "GET", "/v1/programme-variants?limit=2", f->a_staff, NULL, 400);
