@@ -139,11 +139,7 @@ put_now(struct fx *f, const char *token, const char *run, const char *body, long
     struct it_resp r;
 
     it_putf(f->s, token, etag, body, &r, DELIVERY, run);
-    if (want >= 400) {
-        it_assert_problem(&r, want);
-    } else {
-        it_assert_status(&r, want);
-    }
+    it_assert_answer(&r, want);
     it_resp_free(&r);
     free(etag);
 }

@@ -174,6 +174,17 @@ scrape(struct it_server *s, const char *const *headers, struct it_resp *r)
     it_request(s, "GET", "/metrics", NULL, headers, NULL, r);
 }
 
+/* A scrape whose answer is checked by its status alone (it_assert_answer). */
+static void
+scrape_expect(struct it_server *s, const char *const *headers, long status)
+{
+    struct it_resp r;
+
+    scrape(s, headers, &r);
+    it_assert_answer(&r, status);
+    it_resp_free(&r);
+}
+
 static char *
 scrape_ok(struct it_server *s)
 {
@@ -322,15 +333,9 @@ test_refused_without_address_or_token(void **state)
     it_resp_free(&r);
     it_resp_free(&unknown);
 
-    scrape(s, wrong, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, prefix, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, basic, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    scrape_expect(s, wrong, 404);
+    scrape_expect(s, prefix, 404);
+    scrape_expect(s, basic, 404);
 
     scrape(s, right, &r);
     it_assert_status(&r, 200);
@@ -358,17 +363,11 @@ test_relayed_by_the_proxy_needs_the_token(void **state)
 
     (void)state;
     /* A direct connection from 127.0.0.1 (the default list) is let in. */
-    scrape(s, NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    scrape_expect(s, NULL, 200);
     /* The same peer relaying a request is the proxy: whoever is behind it (whatever the header
      * says) is not on the list. */
-    scrape(s, relayed, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, relayed_token, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    scrape_expect(s, relayed, 404);
+    scrape_expect(s, relayed_token, 200);
     it_stop(s);
     unlink(token_file);
     free(token_file);

@@ -2297,12 +2297,18 @@ it_expect_at(const char *file,
     } else {
         it_fail_at(file, line, "it_expect: no method %s", method);
     }
-    if (status >= 400) {
-        it_assert_problem_at(&r, status, file, line);
-    } else {
-        it_assert_status_at(&r, status, file, line);
-    }
+    it_assert_answer_at(&r, status, file, line);
     it_resp_free(&r);
+}
+
+void
+it_assert_answer_at(const struct it_resp *r, long status, const char *file, int line)
+{
+    if (status >= 400) {
+        it_assert_problem_at(r, status, file, line);
+    } else {
+        it_assert_status_at(r, status, file, line);
+    }
 }
 
 void
@@ -2369,11 +2375,7 @@ it_expect_gets(struct it_server *s, const char *bearer, long status, const char 
         if (r.status != status) {
             fprintf(stderr, "GET %s: %ld, expected %ld\n", path, r.status, status);
         }
-        if (status >= 400) {
-            it_assert_problem(&r, status);
-        } else {
-            it_assert_status(&r, status);
-        }
+        it_assert_answer(&r, status);
         it_resp_free(&r);
         free(path);
     }

@@ -381,6 +381,11 @@ long it_wait_count_at(const char *file,
 #define it_assert_status(r, status) it_assert_status_at((r), (status), __FILE__, __LINE__)
 void it_assert_status_at(const struct it_resp *r, long status, const char *file, int line);
 
+/* it_assert_problem when `status` is 400 or more, else it_assert_status: the check of an answer
+ * by its status alone. */
+#define it_assert_answer(r, status) it_assert_answer_at((r), (status), __FILE__, __LINE__)
+void it_assert_answer_at(const struct it_resp *r, long status, const char *file, int line);
+
 /* Fails unless the response is `status` with Content-Type application/problem+json and a JSON
  * object holding string type, title and detail and an integer status equal to `status`. */
 #define it_assert_problem(r, status) it_assert_problem_at((r), (status), __FILE__, __LINE__)

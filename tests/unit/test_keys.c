@@ -206,6 +206,17 @@ verifies(const char *token)
     return rc == 0;
 }
 
+/* Fails unless the token of `header` and `payload`, signed ES256 with the fixture's key, is
+ * refused. */
+static void
+es256_refused(const struct fixture *f, const char *header, const char *payload)
+{
+    char *t = make_token(header, payload, SIG_ES256, f->pkey, NULL, 0);
+
+    assert_false(verifies(t));
+    free(t);
+}
+
 static void
 remove_tree(const char *dir)
 {
@@ -624,20 +635,14 @@ test_algorithms(void **state)
     /* Other labels on an otherwise valid ES256 signature. */
     for (i = 0; i < sizeof other / sizeof other[0]; i++) {
         snprintf(hdr, sizeof hdr, "{\"alg\":\"%s\",\"kid\":\"%s\"}", other[i], f->kid);
-        t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-        assert_false(verifies(t));
-        free(t);
+        es256_refused(f, hdr, payload);
     }
 
     /* alg missing, or not a string. */
     snprintf(hdr, sizeof hdr, "{\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, payload);
     snprintf(hdr, sizeof hdr, "{\"alg\":[\"ES256\"],\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, payload);
 }
 
 static void
@@ -645,28 +650,17 @@ test_kid(void **state)
 {
     struct fixture *f = *state;
     const char *payload = "{\"sub\":\"x\"}";
-    char hdr[256], *t;
+    char hdr[256];
 
-    t = make_token("{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", payload, SIG_ES256, f->pkey, NULL,
-                   0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token("{\"alg\":\"ES256\"}", payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token("{\"alg\":\"ES256\",\"kid\":7}", payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, "{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", payload);
+    es256_refused(f, "{\"alg\":\"ES256\"}", payload);
+    es256_refused(f, "{\"alg\":\"ES256\",\"kid\":7}", payload);
     /* A prefix of the real kid is not the kid. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%.8s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, payload);
     /* A kid with an embedded NUL after the real one. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\\u0000x\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, payload);
 }
 
 static void
@@ -678,30 +672,16 @@ test_shapes(void **state)
 
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
     /* Validly signed payloads that are not one JSON object without duplicates. */
-    t = make_token(hdr, "[1,2]", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":\"a\",\"sub\":\"b\"}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":\"a\\u0000b\"}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, "[1,2]");
+    es256_refused(f, hdr, "{\"sub\":\"a\",\"sub\":\"b\"}");
+    es256_refused(f, hdr, "{\"sub\":");
+    es256_refused(f, hdr, "{\"sub\":\"a\\u0000b\"}");
     /* Header: not an object, duplicate alg, crit. */
-    t = make_token("\"ES256\"", "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, "\"ES256\"", "{}");
     snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, "{}");
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}", f->kid);
-    t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, "{}");
     /* An empty object payload is fine. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
     t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
