@@ -359,7 +359,6 @@ test_relayed_by_the_proxy_needs_the_token(void **state)
     const char *relayed_token[] = {"X-Forwarded-For: 198.51.100.4", "Authorization: Bearer " TOKEN,
                                    NULL};
     struct it_server *s = it_start_env("metrics_proxy", env);
-    struct it_resp r;
 
     (void)state;
     /* A direct connection from 127.0.0.1 (the default list) is let in. */
