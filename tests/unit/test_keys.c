@@ -217,6 +217,16 @@ es256_refused(const struct fixture *f, const char *header, const char *payload)
     free(t);
 }
 
+/* As es256_refused with the header printf makes of `header_fmt` and the fixture's kid. */
+static void
+es256_refused_kid(const struct fixture *f, const char *header_fmt, const char *payload)
+{
+    char hdr[256];
+
+    snprintf(hdr, sizeof hdr, header_fmt, f->kid);
+    es256_refused(f, hdr, payload);
+}
+
 static void
 remove_tree(const char *dir)
 {
@@ -639,10 +649,8 @@ test_algorithms(void **state)
     }
 
     /* alg missing, or not a string. */
-    snprintf(hdr, sizeof hdr, "{\"kid\":\"%s\"}", f->kid);
-    es256_refused(f, hdr, payload);
-    snprintf(hdr, sizeof hdr, "{\"alg\":[\"ES256\"],\"kid\":\"%s\"}", f->kid);
-    es256_refused(f, hdr, payload);
+    es256_refused_kid(f, "{\"kid\":\"%s\"}", payload);
+    es256_refused_kid(f, "{\"alg\":[\"ES256\"],\"kid\":\"%s\"}", payload);
 }
 
 static void
@@ -650,17 +658,14 @@ test_kid(void **state)
 {
     struct fixture *f = *state;
     const char *payload = "{\"sub\":\"x\"}";
-    char hdr[256];
 
     es256_refused(f, "{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", payload);
     es256_refused(f, "{\"alg\":\"ES256\"}", payload);
     es256_refused(f, "{\"alg\":\"ES256\",\"kid\":7}", payload);
     /* A prefix of the real kid is not the kid. */
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%.8s\"}", f->kid);
-    es256_refused(f, hdr, payload);
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%.8s\"}", payload);
     /* A kid with an embedded NUL after the real one. */
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\\u0000x\"}", f->kid);
-    es256_refused(f, hdr, payload);
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%s\\u0000x\"}", payload);
 }
 
 static void
@@ -678,10 +683,8 @@ test_shapes(void **state)
     es256_refused(f, hdr, "{\"sub\":\"a\\u0000b\"}");
     /* Header: not an object, duplicate alg, crit. */
     es256_refused(f, "\"ES256\"", "{}");
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
-    es256_refused(f, hdr, "{}");
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}", f->kid);
-    es256_refused(f, hdr, "{}");
+    es256_refused_kid(f, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"%s\"}", "{}");
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}", "{}");
     /* An empty object payload is fine. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
     t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
