@@ -415,32 +415,28 @@ void it_expect_at(const char *file,
                   const char *json,
                   long status);
 
-/* As it_expect_if, to the path printf makes of `fmt` (the resource under test's address). */
+/* As it_expect_if, to the path printf makes of the arguments after `status` (the resource under
+ * test's address). */
 #define it_expectf(s, method, bearer, if_match, json, status, ...)                                 \
-    it_expectf_at(__FILE__, __LINE__, (s), (method), (bearer), (if_match), (json), (status),       \
-                  __VA_ARGS__)
-void it_expectf_at(const char *file,
-                   int line,
-                   struct it_server *s,
-                   const char *method,
-                   const char *bearer,
-                   const char *if_match,
-                   const char *json,
-                   long status,
-                   const char *fmt,
-                   ...) __attribute__((format(printf, 9, 10)));
+    do {                                                                                           \
+        char *it_path_ = it_fmt(__VA_ARGS__);                                                      \
+        it_expect_at(__FILE__, __LINE__, (s), (method), it_path_, (bearer), (if_match), (json),    \
+                     (status));                                                                    \
+        free(it_path_);                                                                            \
+    } while (0)
 
-/* GETs the path printf makes of `fmt` as `bearer`; fails unless 200 with an items array of `n`
- * elements. */
+/* GETs the path printf makes of the arguments after `n` as `bearer`; fails unless 200 with an
+ * items array of `n` elements. */
 #define it_expect_items(s, bearer, n, ...)                                                         \
-    it_expect_items_at(__FILE__, __LINE__, (s), (bearer), (n), __VA_ARGS__)
-void it_expect_items_at(const char *file,
-                        int line,
-                        struct it_server *s,
-                        const char *bearer,
-                        size_t n,
-                        const char *fmt,
-                        ...) __attribute__((format(printf, 6, 7)));
+    do {                                                                                           \
+        char *it_path_ = it_fmt(__VA_ARGS__);                                                      \
+        assert_int_equal(it_items_count_at(__FILE__, __LINE__, (s), (bearer), it_path_), (n));     \
+        free(it_path_);                                                                            \
+    } while (0)
+
+/* GETs `path` as `bearer`; fails unless 200 with an items array, and returns its length. */
+size_t it_items_count_at(
+    const char *file, int line, struct it_server *s, const char *bearer, const char *path);
 
 /* GETs `prefix` followed by each string after it (a NULL-terminated list) as `bearer`, and fails
  * unless each answer is `status` (as it_expect checks it), printing the path that was not. */
