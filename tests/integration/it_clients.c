@@ -224,9 +224,7 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, create_org(f));
     f->org_b = it_fx_own(f, create_org(f));
-    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }
@@ -252,8 +250,7 @@ test_create_shows_secret_once(void **state)
     snprintf(c.secret, sizeof(c.secret), "%s", it_json_str(&r, "client_secret"));
     assert_int_equal(strncmp(c.client_id, "mpc_", 4), 0);
     assert_int_equal(strlen(c.secret), 43); /* 32 bytes, base64url */
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "name"), "HR system");
+    it_assert_strs(&r, IT_ROW("organisation_id", f->org_a, "name", "HR system"));
     assert_non_null(it_json_str(&r, "created_at"));
     assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "scopes"), 0)),
                         "facilitators:read");

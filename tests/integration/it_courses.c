@@ -82,10 +82,8 @@ test_create(void **state)
     loc = it_fmt("/v1/courses/%s", id);
     it_assert_header(&r, "Location", loc);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "code"), "M-PACT-P1");
-    assert_string_equal(it_json_str(&r, "title"), "M-PACT practitioner");
-    assert_string_equal(it_json_str(&r, "kind"), "practitioner");
-    assert_string_equal(it_json_str(&r, "accrediting_body"), "University of Bath");
+    it_assert_strs(&r, IT_ROW("code", "M-PACT-P1", "title", "M-PACT practitioner", "kind",
+                              "practitioner", "accrediting_body", "University of Bath"));
     assert_int_equal(json_integer_value(json_object_get(r.json, "credits")), 20);
     assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
     assert_true(json_is_true(json_object_get(r.json, "active")));

@@ -211,9 +211,7 @@ group_setup(void **state)
 
     licensed_org(f, f->org_a);
     licensed_org(f, f->org_b);
-    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
+    IT_FX_AB_USERS(f);
     make_loc(f, f->org_a, f->loc_a);
     make_loc(f, f->org_b, f->loc_b);
     make_fac(f, &f->a1, f->org_a);

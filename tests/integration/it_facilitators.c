@@ -25,8 +25,8 @@
 
 struct fx {
     IT_FX_HEAD;
-    char today[16];  /* registry_today() */
-    int orgs, users; /* made so far, for unique names */
+    char today[16]; /* registry_today() */
+    int orgs;       /* made so far, for unique names */
 };
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
@@ -35,18 +35,6 @@ static char *
 create_org(struct fx *f)
 {
     return it_create_org(f->s, f->admin, NULL, NULL, "Facilitator Test Org %d", ++f->orgs);
-}
-
-/* A user of `role` in `org` made with SQL, signed in; returns the access token (malloc'd). */
-static char *
-licensee(struct fx *f, const char *role, const char *org)
-{
-    char *email = it_fmt("user%d@facilitators.example", ++f->users);
-    char *token;
-
-    token = it_fx_licensee(f, email, role, org);
-    free(email);
-    return token;
 }
 
 /* Registers a facilitator with `token`; `org_json` is the organisation_id member ("" for none,
@@ -183,12 +171,9 @@ test_create_by_admin(void **state)
     for (i = 4; i < 10; i++) {
         assert_true(number[i] >= '0' && number[i] <= '9');
     }
-    assert_string_equal(it_json_str(&r, "given_name"), "Ada");
-    assert_string_equal(it_json_str(&r, "family_name"), "Lovelace");
-    assert_string_equal(it_json_str(&r, "email"), "ada@example.org");
-    assert_string_equal(it_json_str(&r, "phone"), "+44 1634 000111");
-    assert_string_equal(it_json_str(&r, "status"), "in_training");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org);
+    it_assert_strs(&r, IT_ROW("given_name", "Ada", "family_name", "Lovelace", "email",
+                              "ada@example.org", "phone", "+44 1634 000111", "status",
+                              "in_training", "organisation_id", org));
     assert_non_null(it_json_str(&r, "organisation_name"));
     assert_true(json_is_null(json_object_get(r.json, "accredited_on")));
     assert_true(json_is_null(json_object_get(r.json, "accredited_until")));
@@ -270,7 +255,7 @@ test_create_by_licensees(void **state)
 {
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f);
-    char *boss = licensee(f, "org_admin", org_a), *staff = licensee(f, "org_staff", org_a);
+    char *boss = it_fx_member(f, "org_admin", org_a), *staff = it_fx_member(f, "org_staff", org_a);
     char *body, past[16];
     struct it_resp r;
     long before;
@@ -281,9 +266,8 @@ test_create_by_licensees(void **state)
                  " \"email\": \"cara@example.org\"}",
                  &r);
     it_assert_status(&r, 201);
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
-    assert_string_equal(it_json_str(&r, "status"), "in_training");
-    assert_string_equal(it_json_str(&r, "email"), "cara@example.org");
+    it_assert_strs(
+        &r, IT_ROW("organisation_id", org_a, "status", "in_training", "email", "cara@example.org"));
     it_resp_free(&r);
 
     /* Explicitly their own, with a past employed_from. */
@@ -433,8 +417,9 @@ test_visibility(void **state)
         "accredited_on",  "created_at", NULL};
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f);
-    char *boss_a = licensee(f, "org_admin", org_a), *staff_a = licensee(f, "org_staff", org_a);
-    char *boss_b = licensee(f, "org_admin", org_b);
+    char *boss_a = it_fx_member(f, "org_admin", org_a),
+         *staff_a = it_fx_member(f, "org_staff", org_a);
+    char *boss_b = it_fx_member(f, "org_admin", org_b);
     struct it_fac fa = create_fac(f, f->admin, "Alice", "Avon", org_a);
     struct it_fac fb = create_fac(f, f->admin, "Bea", "Bath", org_b);
     const char *const *k;
@@ -451,8 +436,7 @@ test_visibility(void **state)
     it_resp_free(&r);
     it_getf(f->s, boss_a, &r, "/v1/facilitators/%s", fa.number); /* by registration number */
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "id"), fa.id);
-    assert_string_equal(it_json_str(&r, "email"), "Alice.Avon@example.org");
+    it_assert_strs(&r, IT_ROW("id", fa.id, "email", "Alice.Avon@example.org"));
     assert_non_null(json_object_get(r.json, "status_history"));
     assert_string_equal(it_header(&r, "ETag"), fa.etag);
     it_resp_free(&r);
@@ -498,11 +482,9 @@ test_visibility(void **state)
             }
             assert_null(strstr(r.body, "example.org"));
             assert_null(strstr(r.body, "01634"));
-            assert_string_equal(it_json_str(&r, "registration_number"), fa.number);
-            assert_string_equal(it_json_str(&r, "given_name"), "Alice");
-            assert_string_equal(it_json_str(&r, "family_name"), "Avon");
-            assert_string_equal(it_json_str(&r, "status"), "accredited");
-            assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+            it_assert_strs(&r, IT_ROW("registration_number", fa.number, "given_name", "Alice",
+                                      "family_name", "Avon", "status", "accredited",
+                                      "organisation_id", org_a));
             assert_non_null(strstr(it_json_str(&r, "organisation_name"), "Facilitator Test Org"));
             assert_string_equal(it_json_str(&r, "accredited_until"), "2099-01-01");
             assert_null(it_header(&r, "ETag"));
@@ -565,7 +547,7 @@ static void
 test_edits(void **state)
 {
     struct fx *f = *state;
-    char *org = create_org(f), *boss = licensee(f, "org_admin", org);
+    char *org = create_org(f), *boss = it_fx_member(f, "org_admin", org);
     struct it_fac p = create_fac(f, f->admin, "Gwen", "Gower", org);
     struct it_resp r;
     PGresult *res;
@@ -753,9 +735,8 @@ test_transitions(void **state)
              "{\"status\": \"accredited\", \"accredited_until\": \"2099-03-31\","
              " \"reason\": \"passed practitioner course\"}",
              &r);
-    assert_string_equal(it_json_str(&r, "status"), "accredited");
-    assert_string_equal(it_json_str(&r, "accredited_on"), f->today);
-    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    it_assert_strs(&r, IT_ROW("status", "accredited", "accredited_on", f->today, "accredited_until",
+                              "2099-03-31"));
     assert_int_equal(json_array_size(json_object_get(r.json, "status_history")), 2);
     it_resp_free(&r);
     refused(f, &p, "{\"status\": \"accredited\"}");
@@ -763,14 +744,12 @@ test_transitions(void **state)
 
     /* accredited -> suspended (reason required) -> accredited (reinstated, same dates). */
     patch_ok(f, &p, f->admin, "{\"status\": \"suspended\", \"reason\": \"complaint\"}", &r);
-    assert_string_equal(it_json_str(&r, "status"), "suspended");
-    assert_string_equal(it_json_str(&r, "reason"), "complaint");
-    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    it_assert_strs(
+        &r, IT_ROW("status", "suspended", "reason", "complaint", "accredited_until", "2099-03-31"));
     it_resp_free(&r);
     refused(f, &p, "{\"status\": \"suspended\", \"reason\": \"again\"}");
     patch_ok(f, &p, f->admin, "{\"status\": \"accredited\", \"reason\": \"cleared\"}", &r);
-    assert_string_equal(it_json_str(&r, "status"), "accredited");
-    assert_string_equal(it_json_str(&r, "accredited_until"), "2099-03-31");
+    it_assert_strs(&r, IT_ROW("status", "accredited", "accredited_until", "2099-03-31"));
     it_resp_free(&r);
 
     /* accredited -> withdrawn, which is final. */
@@ -825,8 +804,7 @@ test_transitions(void **state)
                       past);
         patch_ok(f, &l, f->admin, body, &r);
         free(body);
-        assert_string_equal(it_json_str(&r, "status"), "lapsed");
-        assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
+        it_assert_strs(&r, IT_ROW("status", "lapsed", "accredited_on", "2020-01-01"));
         it_resp_free(&r);
         assert_int_equal(it_count(f->s,
                                   "SELECT count(*) FROM facilitator WHERE id = $1::uuid"
@@ -845,8 +823,7 @@ test_transitions(void **state)
         patch_ok(f, &l, f->admin, "{\"status\": \"suspended\", \"reason\": \"audit 2\"}", NULL);
         patch_ok(f, &l, f->admin,
                  "{\"status\": \"accredited\", \"accredited_until\": \"2099-01-01\"}", &r);
-        assert_string_equal(it_json_str(&r, "status"), "accredited");
-        assert_string_equal(it_json_str(&r, "accredited_on"), "2020-01-01");
+        it_assert_strs(&r, IT_ROW("status", "accredited", "accredited_on", "2020-01-01"));
         it_resp_free(&r);
         it_fac_free(&l);
     }
@@ -862,7 +839,8 @@ test_employment(void **state)
 {
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f), *body;
-    char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
+    char *boss_a = it_fx_member(f, "org_admin", org_a),
+         *boss_b = it_fx_member(f, "org_admin", org_b);
     char d60[16], d10[16], d9[16], d11[16], tomorrow[16];
     struct it_fac p, q;
     struct it_resp r;
@@ -975,8 +953,7 @@ test_employment(void **state)
     it_patchf(f->s, f->admin, p.etag, body, &r, "/v1/facilitators/%s", p.id);
     free(body);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
-    assert_string_equal(it_json_str(&r, "email"), "mo@example.org");
+    it_assert_strs(&r, IT_ROW("organisation_id", org_a, "email", "mo@example.org"));
     emp = json_object_get(r.json, "employment_history");
     assert_int_equal(json_array_size(emp), 3);
     assert_string_equal(it_jstr(json_array_get(emp, 2), "from"), f->today);
@@ -1153,7 +1130,7 @@ static void
 test_status_check(void **state)
 {
     struct fx *f = *state;
-    char *org = create_org(f), *other = create_org(f), *staff = licensee(f, "org_staff", other);
+    char *org = create_org(f), *other = create_org(f), *staff = it_fx_member(f, "org_staff", other);
     json_t *numbers = json_array(), *want_found = json_array(), *body, *results;
     char *text, *org_name;
     PGresult *res;
@@ -1352,23 +1329,15 @@ test_status_check(void **state)
 
 /* ---- Employment requests ------------------------------------------------------------------- */
 
-/* POSTs an employment request for `ref` by `token` with `body`. */
-static void
-request_emp(struct fx *f, const char *ref, const char *token, const char *body, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/facilitators/%s/employment-requests", ref);
-
-    it_post_json(f->s, path, token, body, r);
-    free(path);
-}
-
 static void
 test_employment_requests(void **state)
 {
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f), *org_c = create_org(f);
-    char *boss_a = licensee(f, "org_admin", org_a), *boss_b = licensee(f, "org_admin", org_b);
-    char *boss_c = licensee(f, "org_admin", org_c), *staff_b = licensee(f, "org_staff", org_b);
+    char *boss_a = it_fx_member(f, "org_admin", org_a),
+         *boss_b = it_fx_member(f, "org_admin", org_b);
+    char *boss_c = it_fx_member(f, "org_admin", org_c),
+         *staff_b = it_fx_member(f, "org_staff", org_b);
     struct it_fac p = create_fac(f, f->admin, "Rhian", "Request", org_a);
     struct it_fac t = create_fac(f, f->admin, "Tomos", "Trainee", NULL);
     struct it_fac w = create_fac(f, f->admin, "Wyn", "Withdrawn", NULL);
@@ -1393,44 +1362,50 @@ test_employment_requests(void **state)
     /* Who may not ask, what may not be asked; nothing written. */
     before = writes(f);
     body = it_fmt("{\"starts_on\": \"%s\"}", f->today);
-    request_emp(f, p.id, staff_b, body, &r); /* org_staff */
+    it_postf(f->s, staff_b, body, &r, "/v1/facilitators/%s/employment-requests",
+             p.id); /* org_staff */
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    request_emp(f, p.id, f->admin, body, &r); /* the licensing body moves people directly */
+    it_postf(f->s, f->admin, body, &r, "/v1/facilitators/%s/employment-requests",
+             p.id); /* the licensing body moves people directly */
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    request_emp(f, p.id, boss_a, body, &r); /* already theirs */
+    it_postf(f->s, boss_a, body, &r, "/v1/facilitators/%s/employment-requests",
+             p.id); /* already theirs */
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    request_emp(f, w.id, boss_b, body, &r); /* withdrawn (never accredited: not on the register) */
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests",
+             w.id); /* withdrawn (never accredited: not on the register) */
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    request_emp(f, t.id, boss_b, body, &r); /* in training, not theirs: not in their view */
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests",
+             t.id); /* in training, not theirs: not in their view */
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    request_emp(f, "MPF-999999", boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", "MPF-999999");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
-    request_emp(f, p.id, boss_b, "{}", &r);
+    it_postf(f->s, boss_b, "{}", &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
-    request_emp(f, p.id, boss_b, "{\"starts_on\": \"2026-02-30\"}", &r);
+    it_postf(f->s, boss_b, "{\"starts_on\": \"2026-02-30\"}", &r,
+             "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     body = it_fmt("{\"starts_on\": \"%s\"}", tomorrow);
-    request_emp(f, p.id, boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     free(body);
     body = it_fmt("{\"starts_on\": \"%s\", \"organisation_id\": \"%s\"}", f->today, org_c);
-    request_emp(f, p.id, boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "organisation_id");
     it_resp_free(&r);
     free(body);
     /* Before the current employment started (today): cannot be approved, so not asked. */
     body = it_fmt("{\"starts_on\": \"%s\"}", d5);
-    request_emp(f, p.id, boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
     free(body);
@@ -1438,24 +1413,21 @@ test_employment_requests(void **state)
 
     /* B asks: 201, pending, with Location and ETag; audited; B's webhook queued. */
     body = it_fmt("{\"starts_on\": \"%s\"}", f->today);
-    request_emp(f, p.number, boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.number);
     it_assert_status(&r, 201);
     rid = strdup(it_json_str(&r, "id"));
     retag = strdup(it_header(&r, "ETag"));
-    assert_string_equal(it_json_str(&r, "status"), "pending");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
-    assert_string_equal(it_json_str(&r, "facilitator_id"), p.id);
-    assert_string_equal(it_json_str(&r, "registration_number"), p.number);
-    assert_string_equal(it_json_str(&r, "starts_on"), f->today);
+    it_assert_strs(&r, IT_ROW("status", "pending", "organisation_id", org_b, "facilitator_id", p.id,
+                              "registration_number", p.number, "starts_on", f->today));
     assert_null(strstr(r.body, "example.org"));
     rpath = it_fmt("/v1/facilitators/%s/employment-requests/%s", p.id, rid);
     assert_string_equal(it_header(&r, "Location"), rpath);
     it_resp_free(&r);
     /* A second pending request from B: 409. C may ask too. */
-    request_emp(f, p.id, boss_b, body, &r);
+    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
-    request_emp(f, p.id, boss_c, body, &r);
+    it_postf(f->s, boss_c, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_status(&r, 201);
     it_resp_free(&r);
     free(body);
@@ -1515,8 +1487,7 @@ test_employment_requests(void **state)
     it_resp_free(&r);
     it_getf(f->s, boss_b, &r, "/v1/facilitators/%s", p.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_b);
-    assert_string_equal(it_json_str(&r, "email"), "Rhian.Request@example.org");
+    it_assert_strs(&r, IT_ROW("organisation_id", org_b, "email", "Rhian.Request@example.org"));
     assert_string_not_equal(it_header(&r, "ETag"), p.etag); /* the record changed */
     emp = json_object_get(r.json, "employment_history");
     /* A's employment started today, so it never took effect and is replaced. */
@@ -1560,8 +1531,7 @@ test_employment_requests(void **state)
     it_patch_json(f->s, rpath, f->admin, "*",
                   "{\"status\": \"declined\", \"reason\": \"no release from the employer\"}", &r);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), "declined");
-    assert_string_equal(it_json_str(&r, "reason"), "no release from the employer");
+    it_assert_strs(&r, IT_ROW("status", "declined", "reason", "no release from the employer"));
     it_resp_free(&r);
     it_getf(f->s, f->admin, &r, "/v1/facilitators/%s", p.id);
     assert_string_equal(it_json_str(&r, "organisation_id"), org_b);

@@ -28,22 +28,7 @@ struct fx {
     int orgs; /* organisations made so far, for unique names */
 };
 
-/* A licence made by a test: its id and current ETag (both malloc'd). */
-struct lic {
-    char *id;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-lic_free(struct lic *l)
-{
-    free(l->id);
-    free(l->etag);
-    l->id = NULL;
-    l->etag = NULL;
-}
 
 /* Creates an organisation through the API; returns its id (malloc'd). */
 static char *
@@ -52,22 +37,13 @@ create_org(struct fx *f)
     return it_create_org(f->s, f->admin, NULL, NULL, "Licence Test Org %d", ++f->orgs);
 }
 
-static void
-post_licence(struct fx *f, const char *org, const char *token, const char *body, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-
-    it_post_json(f->s, path, token, body, r);
-    free(path);
-}
-
 /* Creates a licence for `org` valid FAR_FROM..`until` and checks the 201. */
-static struct lic
+static struct it_made
 create_licence(struct fx *f, const char *org, const char *until)
 {
     char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\", \"reason\": \"issued\"}",
                         FAR_FROM, until);
-    struct lic l;
+    struct it_made l;
 
     l.id = it_post_created(f->s, f->admin, body, &l.etag, "/v1/organisations/%s/licences", org);
     free(body);
@@ -76,7 +52,7 @@ create_licence(struct fx *f, const char *org, const char *until)
 
 /* PATCHes `l` to `status` with a reason and expects 200 with that status; keeps the new ETag. */
 static void
-move(struct fx *f, struct lic *l, const char *status)
+move(struct fx *f, struct it_made *l, const char *status)
 {
     char *reason = it_fmt("moved to %s", status);
     char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
@@ -84,8 +60,7 @@ move(struct fx *f, struct lic *l, const char *status)
 
     it_patchf(f->s, f->admin, l->etag, body, &r, "/v1/licences/%s", l->id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), status);
-    assert_string_equal(it_json_str(&r, "reason"), reason);
+    it_assert_strs(&r, IT_ROW("status", status, "reason", reason));
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), l->etag);
     it_renew_etag(&r, &l->etag);
@@ -157,10 +132,10 @@ test_create(void **state)
     time_t now = time(NULL);
     size_t i;
 
-    post_licence(f, org, f->admin,
-                 "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2028-03-31\","
-                 " \"reason\": \"  first licence  \"}",
-                 &r);
+    it_postf(f->s, f->admin,
+             "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2028-03-31\","
+             " \"reason\": \"  first licence  \"}",
+             &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     assert_true(json_is_object(r.json));
     id = it_json_str(&r, "id");
@@ -169,11 +144,9 @@ test_create(void **state)
     it_assert_header(&r, "Location", want_loc);
     it_assert_header(&r, "ETag", "\"");
     it_assert_header(&r, "Content-Type", "application/json");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org);
-    assert_string_equal(it_json_str(&r, "status"), "pending");
-    assert_string_equal(it_json_str(&r, "valid_from"), "2025-04-01");
-    assert_string_equal(it_json_str(&r, "valid_until"), "2028-03-31");
-    assert_string_equal(it_json_str(&r, "reason"), "first licence");
+    it_assert_strs(&r,
+                   IT_ROW("organisation_id", org, "status", "pending", "valid_from", "2025-04-01",
+                          "valid_until", "2028-03-31", "reason", "first licence"));
     assert_non_null(it_json_str(&r, "created_at"));
     assert_non_null(it_json_str(&r, "updated_at"));
     assert_null(json_object_get(r.json, "version"));
@@ -213,8 +186,9 @@ test_create(void **state)
         char *org2 = create_org(f);
         struct it_resp n;
 
-        post_licence(f, org2, f->admin,
-                     "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2025-04-01\"}", &n);
+        it_postf(f->s, f->admin,
+                 "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2025-04-01\"}", &n,
+                 "/v1/organisations/%s/licences", org2);
         it_assert_status(&n, 201);
         assert_true(json_is_null(json_object_get(n.json, "reason")));
         assert_string_not_equal(it_json_str(&n, "number"), number);
@@ -235,8 +209,8 @@ test_number_grows_past_four_digits(void **state)
     const char *number;
 
     PQclear(it_sql(f->s, "SELECT setval('licence_number_seq', 12344)"));
-    post_licence(f, org, f->admin,
-                 "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}", &r);
+    it_postf(f->s, f->admin, "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}",
+             &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     number = it_json_str(&r, "number");
     assert_non_null(number);
@@ -283,17 +257,17 @@ test_create_validation(void **state)
     body = it_fmt("{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\","
                   " \"reason\": \"%s\"}",
                   long_reason);
-    post_licence(f, org, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/organisations/%s/licences", org);
     it_assert_field_error(&r, "reason");
     it_resp_free(&r);
     free(body);
     free(long_reason);
 
     /* Malformed JSON, a wrong content type and a body that is not an object. */
-    post_licence(f, org, f->admin, "{\"valid_from\": ", &r);
+    it_postf(f->s, f->admin, "{\"valid_from\": ", &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
-    post_licence(f, org, f->admin, "[]", &r);
+    it_postf(f->s, f->admin, "[]", &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
     {
@@ -318,18 +292,18 @@ test_create_for_missing_or_archived_org(void **state)
     long before = writes(f);
     struct it_resp r;
 
-    post_licence(f, NO_SUCH_ID, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    post_licence(f, "not-a-uuid", f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     PQclear(it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", org));
-    post_licence(f, org, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* No token: 401. */
-    post_licence(f, org, NULL, ok, &r);
+    it_postf(f->s, NULL, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -342,7 +316,7 @@ test_one_open_licence(void **state)
     struct fx *f = *state;
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *open_statuses[] = {"pending", "active", "suspended"};
     struct it_resp r, g;
     long before;
@@ -359,7 +333,7 @@ test_one_open_licence(void **state)
             move(f, &l, "suspended");
         }
         before = writes(f);
-        post_licence(f, org, f->admin, ok, &r);
+        it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
         assert_conflict(&r, "/problems/conflict", needles);
         it_resp_free(&r);
         assert_int_equal(writes(f), before);
@@ -368,11 +342,11 @@ test_one_open_licence(void **state)
         it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", org), 1);
     /* Once it is revoked, the organisation can be licensed again. */
     move(f, &l, "revoked");
-    post_licence(f, org, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     it_resp_free(&r);
     it_resp_free(&g);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -383,7 +357,7 @@ test_allowed_transitions(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     PGresult *res;
 
     /* pending → active → suspended → active → suspended → revoked */
@@ -413,14 +387,14 @@ test_allowed_transitions(void **state)
                         "->pending,pending>active,active>suspended,suspended>active,"
                         "active>suspended,suspended>revoked");
     PQclear(res);
-    lic_free(&l);
+    it_made_free(&l);
 
     /* active → revoked directly. */
     l = create_licence(f, org, FAR_UNTIL);
     move(f, &l, "active");
     move(f, &l, "revoked");
     assert_int_equal(history_rows(f, l.id), 3);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -438,7 +412,7 @@ test_forbidden_transitions(void **state)
     };
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *current = "pending";
     struct it_resp r;
     size_t i;
@@ -465,7 +439,7 @@ test_forbidden_transitions(void **state)
               "/v1/licences/%s", l.id);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -475,7 +449,7 @@ test_revoked_is_final(void **state)
     static const char *const tos[] = {"active", "suspended", "revoked", "pending", "expired"};
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     long before;
     struct it_resp r;
     size_t i;
@@ -498,7 +472,7 @@ test_revoked_is_final(void **state)
                l.id);
     assert_int_equal(writes(f), before);
     assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -522,7 +496,7 @@ test_patch_validation(void **state)
     };
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, "2098-06-30");
+    struct it_made l = create_licence(f, org, "2098-06-30");
     char *path = it_fmt("/v1/licences/%s", l.id);
     long before = writes(f);
     struct it_resp r;
@@ -540,8 +514,7 @@ test_patch_validation(void **state)
               "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "valid_from"), "2025-02-01");
-    assert_string_equal(it_json_str(&r, "status"), "pending");
+    it_assert_strs(&r, IT_ROW("valid_from", "2025-02-01", "status", "pending"));
     it_renew_etag(&r, &l.etag);
     it_resp_free(&r);
     move(f, &l, "active");
@@ -559,9 +532,8 @@ test_patch_validation(void **state)
               "{\"valid_until\": \"2099-06-30\", \"reason\": \"renewed for a year\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "valid_until"), "2099-06-30");
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "reason"), "renewed for a year");
+    it_assert_strs(&r, IT_ROW("valid_until", "2099-06-30", "status", "active", "reason",
+                              "renewed for a year"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM licence_status_history WHERE licence_id ="
@@ -569,7 +541,7 @@ test_patch_validation(void **state)
                               " AND reason = 'renewed for a year'",
                               l.id),
                      1);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -580,7 +552,7 @@ test_expired_reads_and_renewal(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *path, buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *needles[] = {"expired", NULL};
     struct it_resp r;
     long before;
@@ -641,7 +613,7 @@ test_expired_reads_and_renewal(void **state)
               "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -651,7 +623,7 @@ test_activate_needs_future_valid_until(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *needles[] = {"pending", "active", "valid_until", NULL};
     struct it_resp r;
     long before;
@@ -672,10 +644,9 @@ test_activate_needs_future_valid_until(void **state)
               "{\"status\": \"active\", \"valid_until\": \"2099-01-01\", \"reason\": \"go\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "valid_until"), "2099-01-01");
+    it_assert_strs(&r, IT_ROW("status", "active", "valid_until", "2099-01-01"));
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -684,7 +655,7 @@ test_new_licence_replaces_expired(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic old = create_licence(f, org, FAR_UNTIL), neu;
+    struct it_made old = create_licence(f, org, FAR_UNTIL), neu;
     struct it_resp r;
     PGresult *res;
 
@@ -719,8 +690,8 @@ test_new_licence_replaces_expired(void **state)
     it_expectf(f->s, "PATCH", f->admin, old.etag,
                "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", 409, "/v1/licences/%s",
                old.id);
-    lic_free(&old);
-    lic_free(&neu);
+    it_made_free(&old);
+    it_made_free(&neu);
     free(org);
 }
 
@@ -730,7 +701,7 @@ test_archived_organisation(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *path = it_fmt("/v1/organisations/%s", org);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     struct it_resp r;
     long before;
 
@@ -754,7 +725,7 @@ test_archived_organisation(void **state)
     path = it_fmt("/v1/organisations/%s/licences", org);
     it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -766,7 +737,7 @@ test_if_match(void **state)
     struct fx *f = *state;
     const char *body = "{\"status\": \"active\", \"reason\": \"go\"}";
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     char *weak = it_fmt("W/%s", l.etag);
     long before = writes(f);
 
@@ -784,7 +755,7 @@ test_if_match(void **state)
     it_expectf(f->s, "PATCH", f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}",
                412, "/v1/licences/%s", l.id);
     free(weak);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -793,7 +764,7 @@ test_concurrent_patches(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     int round;
 
     move(f, &l, "active");
@@ -822,7 +793,7 @@ test_concurrent_patches(void **state)
             move(f, &l, round % 2 == 0 ? "suspended" : "active");
         }
     }
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -833,7 +804,8 @@ test_licensees(void **state)
 {
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f), *path;
-    struct lic la = create_licence(f, org_a, FAR_UNTIL), lb = create_licence(f, org_b, FAR_UNTIL);
+    struct it_made la = create_licence(f, org_a, FAR_UNTIL),
+                   lb = create_licence(f, org_b, FAR_UNTIL);
     char *boss = it_fx_licensee(f, "boss@a.licences.example", "org_admin", org_a);
     char *staff = it_fx_licensee(f, "staff@a.licences.example", "org_staff", org_a);
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
@@ -867,7 +839,7 @@ test_licensees(void **state)
 
         /* Only the licensing body issues or changes licences. */
         before = writes(f);
-        post_licence(f, org_a, tokens[i], ok, &r);
+        it_postf(f->s, tokens[i], ok, &r, "/v1/organisations/%s/licences", org_a);
         it_assert_problem(&r, 403);
         it_resp_free(&r);
         it_expectf(f->s, "PATCH", tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
@@ -883,8 +855,8 @@ test_licensees(void **state)
     free(path);
     free(boss);
     free(staff);
-    lic_free(&la);
-    lic_free(&lb);
+    it_made_free(&la);
+    it_made_free(&lb);
     free(org_a);
     free(org_b);
 }
@@ -903,14 +875,14 @@ test_list_pages_and_filters(void **state)
 
     /* Five licences, newest last: each revoked before the next is issued, the last active. */
     for (i = 0; i < PAGE_LICENCES; i++) {
-        struct lic l = create_licence(f, org, FAR_UNTIL);
+        struct it_made l = create_licence(f, org, FAR_UNTIL);
 
         move(f, &l, "active");
         if (i < PAGE_LICENCES - 1) {
             move(f, &l, "revoked");
         }
         ids[i] = strdup(l.id);
-        lic_free(&l);
+        it_made_free(&l);
     }
     /* Pages of two, newest first, each licence once, then next_cursor null. */
     path = it_fmt("/v1/organisations/%s/licences?limit=2", org);

@@ -63,9 +63,7 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A"));
     f->org_b = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B"));
-    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }
@@ -88,10 +86,8 @@ test_create_and_get(void **state)
                  &r);
     it_assert_status(&r, 201);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "name"), "Riverside Family Hub");
-    assert_string_equal(it_json_str(&r, "postcode"), "ME4 4AB");
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "kind"), "family_centre");
+    it_assert_strs(&r, IT_ROW("name", "Riverside Family Hub", "postcode", "ME4 4AB",
+                              "organisation_id", f->org_a, "kind", "family_centre"));
     assert_true(json_is_true(json_object_get(r.json, "public")));
     assert_true(json_is_true(json_object_get(r.json, "active")));
     assert_true(json_number_value(json_object_get(r.json, "latitude")) > 51.38
@@ -120,8 +116,7 @@ test_create_and_get(void **state)
 
     it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "id"), id);
-    assert_string_equal(it_json_str(&r, "accessibility"), "Step-free entrance");
+    it_assert_strs(&r, IT_ROW("id", id, "accessibility", "Step-free entrance"));
     it_resp_free(&r);
     it_expectf(f->s, "GET", f->admin, NULL, NULL, 200, "/v1/locations/%s", id);
 
@@ -390,8 +385,8 @@ test_verified_and_patch(void **state)
     it_patchf(f->s, f->a_admin, etag, "{\"accessibility\": \"Lift to first floor\"}", &r,
               "/v1/locations/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "last_verified_on"), "2020-01-01");
-    assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
+    it_assert_strs(
+        &r, IT_ROW("last_verified_on", "2020-01-01", "accessibility", "Lift to first floor"));
     assert_true(strncmp(it_json_str(&r, "updated_at"), "2020", 4) != 0);
     it_renew_etag(&r, &etag);
     it_resp_free(&r);

@@ -163,9 +163,7 @@ group_setup(void **state)
 
     make_org(f, f->org_a, f->loc_a);
     make_org(f, f->org_b, f->loc_b);
-    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }

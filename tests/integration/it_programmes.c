@@ -172,9 +172,7 @@ group_setup(void **state)
                           NULL));
     free(it_issue_licence(f->s, f->admin, f->org_d, "2024-01-01", "2030-02-28", "granted", "active",
                           NULL));
-    f->a_admin = it_fx_user(f, "admin@a.example", "org_admin", f->org_a);
-    f->a_staff = it_fx_user(f, "staff@a.example", "org_staff", f->org_a);
-    f->b_admin = it_fx_user(f, "admin@b.example", "org_admin", f->org_b);
+    IT_FX_AB_USERS(f);
     f->loc_a = it_fx_own(f, make_loc(f, f->org_a, ""));
     f->loc_a_off = it_fx_own(f, make_loc(f, f->org_a, ", \"active\": false"));
     f->loc_b = it_fx_own(f, make_loc(f, f->org_b, ""));
@@ -210,14 +208,9 @@ test_accepted_run(void **state)
     it_assert_header(&r, "ETag", "\"");
     id = strdup(it_json_str(&r, "id"));
     it_assert_header(&r, "Location", id);
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "location_id"), f->loc_a);
-    assert_string_equal(it_json_str(&r, "status"), "planned");
-    assert_string_equal(it_json_str(&r, "variant"), "standard");
-    assert_string_equal(it_json_str(&r, "starts_on"), START);
-    assert_string_equal(it_json_str(&r, "ends_on"), END);
-    assert_string_equal(it_json_str(&r, "weekday"), "tuesday");
-    assert_string_equal(it_json_str(&r, "start_time"), "10:30");
+    it_assert_strs(&r, IT_ROW("organisation_id", f->org_a, "location_id", f->loc_a, "status",
+                              "planned", "variant", "standard", "starts_on", START, "ends_on", END,
+                              "weekday", "tuesday", "start_time", "10:30"));
     assert_int_equal(json_integer_value(json_object_get(r.json, "capacity_families")), 6);
     assert_int_equal(json_integer_value(json_object_get(r.json, "families_enrolled")), 2);
     assert_true(json_is_true(json_object_get(r.json, "accepting_referrals")));
@@ -924,8 +917,7 @@ test_calendar(void **state)
               "{\"status\": \"running\", \"reason\": \"first session moved forward\"}", &r,
               "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), "running");
-    assert_string_equal(it_json_str(&r, "status_reason"), "first session moved forward");
+    it_assert_strs(&r, IT_ROW("status", "running", "status_reason", "first session moved forward"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_id = $1"

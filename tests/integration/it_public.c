@@ -969,11 +969,8 @@ test_register_get(void **state)
     get_fac(s, acc, &r);
     it_assert_status(&r, 200);
     assert_keys(r.json, keys);
-    assert_string_equal(it_json_str(&r, "given_name"), "Siân");
-    assert_string_equal(it_json_str(&r, "family_name"), "Jones");
-    assert_string_equal(it_json_str(&r, "registration_number"), acc);
-    assert_string_equal(it_json_str(&r, "status"), "accredited");
-    assert_string_equal(it_json_str(&r, "accredited_until"), until);
+    it_assert_strs(&r, IT_ROW("given_name", "Siân", "family_name", "Jones", "registration_number",
+                              acc, "status", "accredited", "accredited_until", until));
     assert_true(json_is_true(json_object_get(r.json, "may_deliver")));
     assert_keys(json_object_get(r.json, "organisation"), org_keys);
     assert_string_equal(it_jstr(json_object_get(r.json, "organisation"), "name"),

@@ -32,27 +32,12 @@ struct fx {
     int people;                  /* facilitators made so far, for unique names */
 };
 
-/* A resource made by a test: its id and current ETag (both malloc'd). */
-struct res {
-    char *id;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
 static long
 jint(const struct it_resp *r, const char *key)
 {
     return (long)json_integer_value(json_object_get(r->json, key));
-}
-
-static void
-res_free(struct res *x)
-{
-    free(x->id);
-    free(x->etag);
-    x->id = NULL;
-    x->etag = NULL;
 }
 
 /* Rows any write in this room would add or change. */
@@ -124,7 +109,7 @@ make_fac(struct fx *f,
 
 /* Creates a session of `course` on the dates with `capacity`, at a venue, with `trainers` (a
  * JSON array, or NULL); expects 201. */
-static struct res
+static struct it_made
 create_session(struct fx *f,
                const char *course,
                const char *starts,
@@ -138,7 +123,7 @@ create_session(struct fx *f,
                course, starts, ends, capacity, trainers != NULL ? ", \"trainer_ids\": " : "",
                trainers != NULL ? trainers : "");
     struct it_resp r;
-    struct res x;
+    struct it_made x;
 
     it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
     it_assert_status(&r, 201);
@@ -172,11 +157,11 @@ post_enrolment(struct fx *f, const char *sid, const char *token, const char *fid
 }
 
 /* Enrols `fid` as `token` and expects 201. */
-static struct res
+static struct it_made
 enrol(struct fx *f, const char *sid, const char *token, const char *fid)
 {
     struct it_resp r;
-    struct res x;
+    struct it_made x;
 
     post_enrolment(f, sid, token, fid, &r);
     it_assert_status(&r, 201);
@@ -188,7 +173,7 @@ enrol(struct fx *f, const char *sid, const char *token, const char *fid)
 
 /* PATCHes enrolment `e` to `status` as admin, expects 200 and keeps the new ETag. */
 static void
-set_status(struct fx *f, const char *sid, struct res *e, const char *status)
+set_status(struct fx *f, const char *sid, struct it_made *e, const char *status)
 {
     char *body = it_fmt("{\"status\": \"%s\"}", status);
     struct it_resp r;
@@ -256,18 +241,15 @@ test_session_create(void **state)
     struct fx *f = *state;
     char *trainer = make_fac(f, "accredited", f->org_a, 1, "2024-01-01", "2099-01-01");
     char *trainers = it_fmt("[\"%s\"]", trainer), *loc_path, *body, *loc;
-    struct res s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
+    struct it_made s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
     struct it_resp r, g;
 
     it_getf(f->s, f->a_staff, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_header(&r, "ETag"), s.etag);
-    assert_string_equal(it_json_str(&r, "course_id"), f->prac);
-    assert_string_equal(it_json_str(&r, "course_code"), "PRAC");
-    assert_string_equal(it_json_str(&r, "course_kind"), "practitioner");
-    assert_string_equal(it_json_str(&r, "starts_on"), "2099-03-01");
-    assert_string_equal(it_json_str(&r, "ends_on"), "2099-03-03");
-    assert_string_equal(it_json_str(&r, "venue"), "Guildhall, Bath");
+    it_assert_strs(&r, IT_ROW("course_id", f->prac, "course_code", "PRAC", "course_kind",
+                              "practitioner", "starts_on", "2099-03-01", "ends_on", "2099-03-03",
+                              "venue", "Guildhall, Bath"));
     assert_true(json_is_null(json_object_get(r.json, "location_id")));
     assert_string_equal(it_json_str(&r, "status"), "scheduled");
     assert_int_equal(jint(&r, "capacity"), 12);
@@ -317,7 +299,7 @@ test_session_create(void **state)
     free(loc);
     free(trainers);
     free(trainer);
-    res_free(&s);
+    it_made_free(&s);
 }
 
 static void
@@ -483,11 +465,11 @@ test_session_update(void **state)
     char *t1 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
     char *t2 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
     char *trainers = it_fmt("[\"%s\"]", t1), *body;
-    struct res s = create_session(f, f->prac, "2099-05-01", "2099-05-02", 5, trainers);
-    struct res past = create_session(f, f->prac, "2025-01-06", "2025-01-07", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-05-01", "2099-05-02", 5, trainers);
+    struct it_made past = create_session(f, f->prac, "2025-01-06", "2025-01-07", 5, NULL);
     char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2);
+    struct it_made e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2);
     struct it_resp r;
     long before;
 
@@ -572,10 +554,10 @@ test_session_update(void **state)
     assert_string_equal(it_json_str(&r, "status"), "completed");
     it_resp_free(&r);
 
-    res_free(&e1);
-    res_free(&e2);
-    res_free(&s);
-    res_free(&past);
+    it_made_free(&e1);
+    it_made_free(&e2);
+    it_made_free(&s);
+    it_made_free(&past);
     free(p1);
     free(p2);
     free(t1);
@@ -589,7 +571,7 @@ test_session_list_pages_csv(void **state)
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
     char course[40], *path;
-    struct res a, b, c;
+    struct it_made a, b, c;
     struct it_resp r;
     json_t *items, *rows, *seen;
 
@@ -660,9 +642,9 @@ test_session_list_pages_csv(void **state)
     json_decref(rows);
     it_resp_free(&r);
     free(path);
-    res_free(&a);
-    res_free(&b);
-    res_free(&c);
+    it_made_free(&a);
+    it_made_free(&b);
+    it_made_free(&c);
 }
 
 /* ---- Enrolments ---------------------------------------------------------------------------- */
@@ -671,9 +653,9 @@ static void
 test_enrolment_rules(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
-    struct res refr = create_session(f, f->refr, "2099-06-01", "2099-06-02", 5, NULL);
-    struct res gone = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made refr = create_session(f, f->refr, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made gone = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
     char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
     char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *b1 = make_fac(f, "in_training", f->org_b, 0, NULL, NULL);
@@ -682,7 +664,7 @@ test_enrolment_rules(void **state)
     char *left = make_fac(f, "in_training", NULL, 0, NULL, NULL);
     char *path, *loc;
     struct it_resp r;
-    struct res e;
+    struct it_made e;
     long before;
 
     /* A former employee of A is not A's staff any more. */
@@ -697,10 +679,8 @@ test_enrolment_rules(void **state)
     loc = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, it_json_str(&r, "id"));
     it_assert_header(&r, "Location", loc);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "session_id"), s.id);
-    assert_string_equal(it_json_str(&r, "facilitator_id"), x);
-    assert_string_equal(it_json_str(&r, "status"), "enrolled");
-    assert_string_equal(it_json_str(&r, "nominated_by"), f->admin_id);
+    it_assert_strs(&r, IT_ROW("session_id", s.id, "facilitator_id", x, "status", "enrolled",
+                              "nominated_by", f->admin_id));
     assert_non_null(it_json_str(&r, "registration_number"));
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
@@ -803,10 +783,10 @@ test_enrolment_rules(void **state)
     it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);
 
-    res_free(&e);
-    res_free(&s);
-    res_free(&refr);
-    res_free(&gone);
+    it_made_free(&e);
+    it_made_free(&s);
+    it_made_free(&refr);
+    it_made_free(&gone);
     free(x);
     free(a1);
     free(b1);
@@ -822,10 +802,10 @@ test_last_place_race(void **state)
     int round;
 
     for (round = 0; round < RACE_ROUNDS; round++) {
-        struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-02", 2, NULL);
+        struct it_made s = create_session(f, f->prac, "2099-07-01", "2099-07-02", 2, NULL);
         char *first = make_fac(f, "in_training", NULL, 0, NULL, NULL);
         char *who[2];
-        struct res e0 = enrol(f, s.id, f->admin, first);
+        struct it_made e0 = enrol(f, s.id, f->admin, first);
         struct it_race x;
         char *path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
         char *body[2];
@@ -864,8 +844,8 @@ test_last_place_race(void **state)
                                   " AND status <> 'withdrawn'",
                                   s.id),
                          2);
-        res_free(&e0);
-        res_free(&s);
+        it_made_free(&e0);
+        it_made_free(&s);
         free(first);
         free(who[0]);
         free(who[1]);
@@ -876,10 +856,10 @@ static void
 test_withdraw_and_reenrol(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-08-01", "2099-08-02", 1, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-08-01", "2099-08-02", 1, NULL);
     char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
-    struct res e = enrol(f, s.id, f->a_admin, a1), ex;
+    struct it_made e = enrol(f, s.id, f->a_admin, a1), ex;
     struct it_resp r;
     long before = writes(f);
 
@@ -935,9 +915,9 @@ test_withdraw_and_reenrol(void **state)
                               " AND resource_id = $1 AND action = 'update'",
                               e.id),
                      2);
-    res_free(&e);
-    res_free(&ex);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&ex);
+    it_made_free(&s);
     free(a1);
     free(x);
 }
@@ -948,10 +928,10 @@ static void
 test_practitioner_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-03-10", "2099-03-14", 10, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-03-10", "2099-03-14", 10, NULL);
     char *p = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *q = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
+    struct it_made e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
     char buf[64];
     struct it_resp r;
     PGresult *res;
@@ -1033,9 +1013,9 @@ test_practitioner_pass(void **state)
     it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", 409,
                "/v1/training-sessions/%s", s.id);
 
-    res_free(&e);
-    res_free(&eq);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&eq);
+    it_made_free(&s);
     free(p);
     free(q);
 }
@@ -1044,13 +1024,13 @@ static void
 test_refresher_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->refr, "2099-06-23", "2099-06-30", 10, NULL);
+    struct it_made s = create_session(f, f->refr, "2099-06-23", "2099-06-30", 10, NULL);
     char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2021-01-01", "2024-01-01");
     char *current = make_fac(f, "accredited", f->org_a, 0, "2023-01-01", "2027-06-01");
     char *later = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
     char *gone = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
-    struct res el = enrol(f, s.id, f->admin, lapsed), ec = enrol(f, s.id, f->admin, current);
-    struct res ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
+    struct it_made el = enrol(f, s.id, f->admin, lapsed), ec = enrol(f, s.id, f->admin, current);
+    struct it_made ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
     char buf[64];
     struct it_resp r;
     PGresult *res;
@@ -1103,11 +1083,11 @@ test_refresher_pass(void **state)
                               ei.id),
                      1);
 
-    res_free(&el);
-    res_free(&ec);
-    res_free(&ei);
-    res_free(&eg);
-    res_free(&s);
+    it_made_free(&el);
+    it_made_free(&ec);
+    it_made_free(&ei);
+    it_made_free(&eg);
+    it_made_free(&s);
     free(lapsed);
     free(current);
     free(later);
@@ -1118,9 +1098,9 @@ static void
 test_trainer_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->trnr, "2099-09-01", "2099-09-05", 4, NULL);
+    struct it_made s = create_session(f, f->trnr, "2099-09-01", "2099-09-05", 4, NULL);
     char *t = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
-    struct res e = enrol(f, s.id, f->admin, t), later;
+    struct it_made e = enrol(f, s.id, f->admin, t), later;
     char buf[64], *trainers;
 
     backdate(f, s.id, "2025-09-01", "2025-09-05");
@@ -1143,10 +1123,10 @@ test_trainer_pass(void **state)
     /* Now they may train a session. */
     trainers = it_fmt("[\"%s\"]", t);
     later = create_session(f, f->prac, "2099-10-01", "2099-10-02", 4, trainers);
-    res_free(&later);
+    it_made_free(&later);
     free(trainers);
-    res_free(&e);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&s);
     free(t);
 }
 
@@ -1155,9 +1135,9 @@ test_enrolments_csv(void **state)
 {
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
-    struct res s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
     char *ids[3], *path;
-    struct res e[3];
+    struct it_made e[3];
     struct it_resp r;
     json_t *rows, *seen;
     size_t i, reg_col, status_col, id_col;
@@ -1213,11 +1193,11 @@ test_enrolments_csv(void **state)
     assert_int_equal(json_array_size(seen), 3);
     for (i = 0; i < 3; i++) {
         assert_string_equal(it_jstr(json_array_get(seen, i), "id"), e[i].id);
-        res_free(&e[i]);
+        it_made_free(&e[i]);
         free(ids[i]);
     }
     json_decref(seen);
-    res_free(&s);
+    it_made_free(&s);
 }
 
 /* Issue 12 item 9: a session whose ends_on has passed reads awaiting_outcomes, takes no more
@@ -1226,11 +1206,11 @@ static void
 test_awaiting_outcomes(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-02-01", "2099-02-03", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-02-01", "2099-02-03", 5, NULL);
     char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p3 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
+    struct it_made e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
     char *path, date[16];
     struct it_resp r;
     long before;
@@ -1306,13 +1286,13 @@ test_awaiting_outcomes(void **state)
     assert_string_equal(it_json_str(&r, "status"), "scheduled");
     assert_int_equal(jint(&r, "places_left"), 5);
     it_resp_free(&r);
-    res_free(&e1);
+    it_made_free(&e1);
     e1 = enrol(f, today.id, f->admin, p3);
 
-    res_free(&today);
-    res_free(&e1);
-    res_free(&e2);
-    res_free(&s);
+    it_made_free(&today);
+    it_made_free(&e1);
+    it_made_free(&e2);
+    it_made_free(&s);
     free(p1);
     free(p2);
     free(p3);
@@ -1324,12 +1304,12 @@ static void
 test_trainer_course_needs_accreditation(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->trnr, "2099-04-01", "2099-04-02", 6, NULL);
+    struct it_made s = create_session(f, f->trnr, "2099-04-01", "2099-04-02", 6, NULL);
     char *never = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2020-01-01", "2023-01-01");
     char *good = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
     char *fading = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
-    struct res eg, ef;
+    struct it_made eg, ef;
     struct it_resp r;
     char buf[16];
     long before = writes(f);
@@ -1361,9 +1341,9 @@ test_trainer_course_needs_accreditation(void **state)
     set_status(f, s.id, &eg, "passed");
     assert_string_equal(fac_value(f, good, "trainer", buf, sizeof(buf)), "true");
 
-    res_free(&eg);
-    res_free(&ef);
-    res_free(&s);
+    it_made_free(&eg);
+    it_made_free(&ef);
+    it_made_free(&s);
     free(never);
     free(lapsed);
     free(good);
@@ -1371,25 +1351,16 @@ test_trainer_course_needs_accreditation(void **state)
 }
 
 /* POST /v1/training-sessions/{sid}/outcomes with `body` as `token`. */
-static void
-post_outcomes(struct fx *f, const char *sid, const char *token, const char *body, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/training-sessions/%s/outcomes", sid);
-
-    it_post_json(f->s, path, token, body, r);
-    free(path);
-}
-
 /* Issue 12 item 13: outcomes for a whole session in one request: one transaction, all or
  * nothing, each failing entry named. */
 static void
 test_outcomes_batch(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-04", 10, NULL);
-    struct res c = create_session(f, f->prac, "2099-08-01", "2099-08-02", 10, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-07-01", "2099-07-04", 10, NULL);
+    struct it_made c = create_session(f, f->prac, "2099-08-01", "2099-08-02", 10, NULL);
     char *p[4], *body, buf[64], last[24];
-    struct res e[4], ec;
+    struct it_made e[4], ec;
     struct it_resp r;
     json_t *items;
     long before;
@@ -1408,7 +1379,7 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].status", "2099-07-04");
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 1);
     it_resp_free(&r);
@@ -1424,7 +1395,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[0].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[4].enrolment_id", "twice");
     it_resp_free(&r);
     free(body);
@@ -1434,7 +1405,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"withdrawn\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\", \"note\": 1}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[2].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[3].status", "attended, passed, failed");
     it_assert_field_error_with(&r, "[4].note", NULL);
     it_resp_free(&r);
@@ -1444,7 +1415,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
                   e[0].id, ec.id, e[3].id, NO_SUCH_ID);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].enrolment_id", "no enrolment");
     it_assert_field_error_with(&r, "[2].status", "withdrawn");
     it_assert_field_error_with(&r, "[3].enrolment_id", "no enrolment");
@@ -1456,7 +1427,7 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[2].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].status", "suspended");
     it_resp_free(&r);
     free(body);
@@ -1466,30 +1437,31 @@ test_outcomes_batch(void **state)
     before = writes(f);
 
     /* Bad bodies, other callers, other sessions. */
-    post_outcomes(f, s.id, f->admin, "{\"enrolment_id\": \"x\"}", &r);
+    it_postf(f->s, f->admin, "{\"enrolment_id\": \"x\"}", &r, "/v1/training-sessions/%s/outcomes",
+             s.id);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
-    post_outcomes(f, s.id, f->admin, "[]", &r);
+    it_postf(f->s, f->admin, "[]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
-    post_outcomes(f, s.id, f->admin, "[1]", &r);
+    it_postf(f->s, f->admin, "[1]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "[0].enrolment_id");
     it_resp_free(&r);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
-    post_outcomes(f, s.id, f->a_admin, body, &r);
+    it_postf(f->s, f->a_admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    post_outcomes(f, NO_SUCH_ID, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    post_outcomes(f, "not-a-session", f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", "not-a-session");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
     PQclear(
         it_sql(f->s, "UPDATE training_session SET status = 'cancelled' WHERE id = $1::uuid", c.id));
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"}]", ec.id);
-    post_outcomes(f, c.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", c.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     free(body);
@@ -1502,7 +1474,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
                   e[2].id, e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 3);
@@ -1530,19 +1502,19 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[0].status", "passed");
     it_resp_free(&r);
     free(body);
     assert_int_equal(writes(f), before);
 
     for (i = 0; i < 4; i++) {
-        res_free(&e[i]);
+        it_made_free(&e[i]);
         free(p[i]);
     }
-    res_free(&ec);
-    res_free(&c);
-    res_free(&s);
+    it_made_free(&ec);
+    it_made_free(&c);
+    it_made_free(&s);
 }
 
 TEST_MAIN(group_setup,

@@ -189,9 +189,8 @@ test_admin_creates_users(void **state)
     it_assert_status(&r, 201);
     assert_user_shape(r.json);
     id = it_json_str(&r, "id");
-    assert_string_equal(it_json_str(&r, "email"), "Manager@Three.example");
-    assert_string_equal(it_json_str(&r, "role"), "org_admin");
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org1);
+    it_assert_strs(&r, IT_ROW("email", "Manager@Three.example", "role", "org_admin",
+                              "organisation_id", f->org1));
     assert_true(json_is_false(json_object_get(r.json, "disabled")));
     location = it_fmt("/v1/users/%s", id);
     it_assert_header(&r, "Location", location);
@@ -791,8 +790,7 @@ test_me(void **state)
         it_get(f->s, "/v1/users/me", tokens[i], &r);
         it_assert_status(&r, 200);
         assert_user_shape(r.json);
-        assert_string_equal(it_json_str(&r, "id"), ids[i]);
-        assert_string_equal(it_json_str(&r, "role"), roles[i]);
+        it_assert_strs(&r, IT_ROW("id", ids[i], "role", roles[i]));
         assert_non_null(it_header(&r, "ETag"));
         it_resp_free(&r);
     }

@@ -489,8 +489,7 @@ test_subscribe(void **state)
     it_get(f->s, path, admin_a, &r);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "secret"));
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+    it_assert_strs(&r, IT_ROW("status", "active", "organisation_id", org_a));
     assert_int_equal(json_array_size(json_object_get(r.json, "events")), 2);
     it_resp_free(&r);
     it_get(f->s, path, admin_b, &r); /* another organisation: 404 */

@@ -1757,6 +1757,24 @@ it_patchf(struct it_server *s,
 }
 
 int
+it_postf(struct it_server *s,
+         const char *bearer,
+         const char *json,
+         struct it_resp *out,
+         const char *fmt,
+         ...)
+{
+    struct it_req_json q = {s, "POST", bearer, NULL, json};
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = send_jsonv(q, out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
 it_putf(struct it_server *s,
         const char *bearer,
         const char *if_match,
@@ -2352,6 +2370,26 @@ it_expect_gets(struct it_server *s, const char *bearer, long status, const char 
 }
 
 void
+it_assert_strs_at(const struct it_resp *r, const char *const want[], const char *file, int line)
+{
+    size_t i;
+
+    for (i = 0; want[i] != NULL; i += 2) {
+        const char *got;
+
+        if (want[i + 1] == NULL) {
+            it_fail_at(file, line, "it_assert_strs: no value for %s", want[i]);
+        }
+        got = it_json_str(r, want[i]);
+        if (got == NULL || strcmp(got, want[i + 1]) != 0) {
+            it_resp_print(r);
+            it_fail_at(file, line, "%s is \"%s\", want \"%s\"", want[i],
+                       got != NULL ? got : "(none)", want[i + 1]);
+        }
+    }
+}
+
+void
 it_assert_absent(const char *text, ...)
 {
     va_list ap;
@@ -2615,6 +2653,14 @@ it_post_created(
     it_resp_free(&r);
     free(path);
     return id;
+}
+
+void
+it_made_free(struct it_made *m)
+{
+    free(m->id);
+    free(m->etag);
+    memset(m, 0, sizeof(*m));
 }
 
 void
@@ -3071,4 +3117,15 @@ char *
 it_fx_user(void *fx, const char *email, const char *role, const char *org)
 {
     return it_fx_own(fx, it_fx_licensee(fx, email, role, org));
+}
+
+char *
+it_fx_member(void *fx, const char *role, const char *org)
+{
+    static int n;
+    char *email = it_fmt("user%d@licensee.example", ++n);
+    char *token = it_fx_licensee(fx, email, role, org);
+
+    free(email);
+    return token;
 }

@@ -287,6 +287,14 @@ int it_patchf(struct it_server *s,
               struct it_resp *out,
               const char *fmt,
               ...) __attribute__((format(printf, 6, 7)));
+/* POST of `json` to the path printf makes of `fmt`. */
+int it_postf(struct it_server *s,
+             const char *bearer,
+             const char *json,
+             struct it_resp *out,
+             const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
+
 /* PUT of `json` (with If-Match `if_match`, may be NULL) to the path printf makes of `fmt`. */
 int it_putf(struct it_server *s,
             const char *bearer,
@@ -443,6 +451,13 @@ size_t it_items_count_at(
 void it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
     __attribute__((sentinel));
 
+/* Fails unless the JSON object of `r` has each string member of `want`, a NULL-terminated list of
+ * names and values (IT_ROW("status", "active", "reason", "renewed")), as assert_string_equal
+ * would check each; a list of odd length (a value that was NULL) fails too. */
+#define it_assert_strs(r, want) it_assert_strs_at((r), (want), __FILE__, __LINE__)
+void
+it_assert_strs_at(const struct it_resp *r, const char *const want[], const char *file, int line);
+
 /* Fails unless none of the strings after `text` (a NULL-terminated list) occurs in `text`: for
  * what a log or a page must not show. */
 void it_assert_absent(const char *text, ...) __attribute__((sentinel));
@@ -595,6 +610,15 @@ char *it_post_created(
     struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* A resource made by a test: its id and its current ETag (both malloc'd). */
+struct it_made {
+    char *id;
+    char *etag;
+};
+
+/* Frees the strings of `m` and zeroes it. */
+void it_made_free(struct it_made *m);
+
 /* A facilitator made by a test (strings malloc'd). */
 struct it_fac {
     char *id;
@@ -740,6 +764,17 @@ char *it_fx_licensee(void *fx, const char *email, const char *role, const char *
 
 /* As it_fx_licensee, the token owned by the fixture (it_fx_own). */
 char *it_fx_user(void *fx, const char *email, const char *role, const char *org);
+
+/* The users most tests of two organisations need, owned by the fixture `f` (a struct fx with
+ * org_a, org_b, a_admin, a_staff and b_admin): admin@a.example (org_admin) and staff@a.example
+ * (org_staff) of org_a, admin@b.example (org_admin) of org_b. */
+#define IT_FX_AB_USERS(f)                                                                          \
+    ((f)->a_admin = it_fx_user((f), "admin@a.example", "org_admin", (f)->org_a),                   \
+     (f)->a_staff = it_fx_user((f), "staff@a.example", "org_staff", (f)->org_a),                   \
+     (f)->b_admin = it_fx_user((f), "admin@b.example", "org_admin", (f)->org_b))
+
+/* A licensee of `role` in `org` with a new address user<n>@licensee.example (it_fx_licensee). */
+char *it_fx_member(void *fx, const char *role, const char *org);
 
 /* Gives `p` (malloc'd, may be NULL) to the fixture `fx`, which frees it in it_fx_teardown.
  * Returns `p`. */
