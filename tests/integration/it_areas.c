@@ -82,18 +82,8 @@ static int
 run(struct fx *f, const char *command, const char *path, char **out)
 {
     const char *args[] = {command, path, NULL};
-    int rc = it_exec(f->s, 0, args, NULL, NULL, 120, out);
 
-    it_assert_clean_output(*out);
-    return rc;
-}
-
-static void
-assert_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL) {
-        fail_msg("expected '%s' in:\n%s", needle, text);
-    }
+    return it_run(f->s, args, out);
 }
 
 /* Runs `command path`, which must succeed; returns its output (owned by the fixture). */
@@ -308,9 +298,8 @@ test_serves_areas(void **state)
                  &r);
     it_assert_field_error_with(&r, "serves_areas", "E06000035 is named twice");
     it_resp_free(&r);
-    it_post_json(f->s, "/v1/organisations", f->admin, ORG_BODY("\"E06000035\""), &r);
-    it_assert_field_error(&r, "serves_areas");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/organisations", f->admin, ORG_BODY("\"E06000035\""),
+                    "serves_areas");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM organisation"
                                     " WHERE name = 'Kent Areas Trust'"),
                      0);
@@ -415,10 +404,10 @@ test_import_areas(void **state)
                                "E06000035,Medway Towns,\r\n"
                                " E09000001 ,\"City of London\",\r\n"
                                "W06000015,Cardiff,Caerdydd\r\n"));
-    assert_contains(out, "rows read: 3\n");
-    assert_contains(out, "added: 1\n");
-    assert_contains(out, "renamed: 1\n");
-    assert_contains(out, "unchanged: 1\n");
+    it_assert_contains(out, "rows read: 3\n");
+    it_assert_contains(out, "added: 1\n");
+    it_assert_contains(out, "renamed: 1\n");
+    it_assert_contains(out, "unchanged: 1\n");
     assert_area(f, GUN_WHARF, "E06000035=Medway Towns");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM local_authority"
                                     " WHERE code = 'E09000001' AND name = 'City of London'"),
@@ -426,9 +415,9 @@ test_import_areas(void **state)
 
     /* The generated file of gen_postcodes.sh --areas: 1000 districts, names with commas. */
     out = run_ok(f, "import-areas", generate(f, "--areas"));
-    assert_contains(out, "rows read: 1000\n");
-    assert_contains(out, "added: 998\n"); /* and Great Yarmouth and Norwich renamed */
-    assert_contains(out, "renamed: 2\n");
+    it_assert_contains(out, "rows read: 1000\n");
+    it_assert_contains(out, "added: 998\n"); /* and Great Yarmouth and Norwich renamed */
+    it_assert_contains(out, "renamed: 2\n");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM local_authority WHERE code LIKE"
                                     " 'E07000%' AND name LIKE 'Synthetic District %, Borough of'"),
                      1000);
@@ -444,8 +433,8 @@ test_import_postcodes_districts(void **state)
     /* The generated ONSPD: every postcode with its district (named by the generated names file
      * loaded before) and England. */
     out = run_ok(f, "import-postcodes", generate(f, "3000"));
-    assert_contains(out, "loaded: 1980\n"); /* 1000 terminated, 20 more without coordinates */
-    assert_contains(out, "with local authority: 1980\n");
+    it_assert_contains(out, "loaded: 1980\n"); /* 1000 terminated, 20 more without coordinates */
+    it_assert_contains(out, "with local authority: 1980\n");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM postcode p JOIN local_authority a"
                                     " ON a.code = p.oslaua WHERE p.ctry = 'E92000001'"),
                      1980);
@@ -462,8 +451,8 @@ test_import_postcodes_districts(void **state)
                       "\"JE2 3AB\",\"\",\"L99999999\",\"L93000001\",\"49.19\",\"-2.11\"\r\n"
                       "\"ME7 5XX\",\"\",\"\",\" W92000004 \",\"51.3780\",\"0.5570\"\r\n"
                       "\"BS1 4NT\",\"\",\"E6000023\",\"E92000001x\",\"51.4508\",\"-2.5945\"\r\n"));
-    assert_contains(out, "loaded: 5\n");
-    assert_contains(out, "with local authority: 1\n");
+    it_assert_contains(out, "loaded: 5\n");
+    it_assert_contains(out, "with local authority: 1\n");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM postcode WHERE (postcode, oslaua, ctry)"
                                     " IN (('ME4 4TR', 'E06000023', 'E92000001'))"
                                     " OR (postcode IN ('ME4 5BA', 'ME7 5XX', 'BS1 4NT', 'JE2 3AB')"
@@ -480,21 +469,15 @@ test_import_postcodes_districts(void **state)
     /* Without the columns the postcodes still load, and the summary says why none has one. */
     out = run_ok(f, "import-postcodes",
                  write_file(f, "pcds,lat,long,doterm\r\nME4 4TR,51.3853,0.5233,\r\n"));
-    assert_contains(out, "with local authority: 0 (the file has no oslaua or laua column)\n");
+    it_assert_contains(out, "with local authority: 0 (the file has no oslaua or laua column)\n");
     assert_area(f, GUN_WHARF, "null");
 }
 
-int
-main(void)
-{
-    /* In this order: the imports last, each test on what the one before left. */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_location_local_authority),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_serves_areas),
-        cmocka_unit_test(test_import_areas),
-        cmocka_unit_test(test_import_postcodes_districts),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+/* In this order: the imports last, each test on what the one before left. */
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_location_local_authority),
+          cmocka_unit_test(test_filters),
+          cmocka_unit_test(test_serves_areas),
+          cmocka_unit_test(test_import_areas),
+          cmocka_unit_test(test_import_postcodes_districts))

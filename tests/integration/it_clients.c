@@ -74,28 +74,11 @@ make_client(
     free(body);
 }
 
-/* "Authorization: Basic base64(id:secret)" (malloc'd). */
-static char *
-basic_header(const char *id, const char *secret)
-{
-    char *plain = it_fmt("%s:%s", id, secret);
-    size_t n = strlen(plain);
-    unsigned char *out = malloc(4 * ((n + 2) / 3) + 1);
-    char *h;
-
-    assert_non_null(out);
-    EVP_EncodeBlock(out, (const unsigned char *)plain, (int)n);
-    h = it_fmt("Authorization: Basic %s", (char *)out);
-    free(out);
-    free(plain);
-    return h;
-}
-
 /* POST /v1/auth/token as a form, with Basic credentials when `basic` is set, else in the body. */
 static void
 token_form(struct fx *f, const struct client *c, int basic, const char *extra, struct it_resp *r)
 {
-    char *auth = basic_header(c->client_id, c->secret);
+    char *auth = it_basic_auth(c->client_id, c->secret);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", auth, NULL};
     char *body = basic ? it_fmt("grant_type=client_credentials%s", extra ? extra : "")
                        : it_fmt("grant_type=client_credentials&client_id=%s&client_secret=%s%s",
@@ -241,12 +224,7 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, create_org(f));
     f->org_b = it_fx_own(f, create_org(f));
-    f->a_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }
@@ -272,8 +250,7 @@ test_create_shows_secret_once(void **state)
     snprintf(c.secret, sizeof(c.secret), "%s", it_json_str(&r, "client_secret"));
     assert_int_equal(strncmp(c.client_id, "mpc_", 4), 0);
     assert_int_equal(strlen(c.secret), 43); /* 32 bytes, base64url */
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "name"), "HR system");
+    it_assert_strs(&r, IT_ROW("organisation_id", f->org_a, "name", "HR system"));
     assert_non_null(it_json_str(&r, "created_at"));
     assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "scopes"), 0)),
                         "facilitators:read");
@@ -318,7 +295,7 @@ test_create_shows_secret_once(void **state)
     it_resp_free(&r);
     it_get(f->s, "/v1/clients?limit=100", f->admin, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, c.id));
+    it_assert_contains(r.body, c.id);
     it_resp_free(&r);
 }
 
@@ -331,36 +308,25 @@ test_create_rules(void **state)
     char *body;
 
     audits = it_count(f->s, "SELECT count(*) FROM audit_event WHERE resource_type = 'api_client'");
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"facilitators:write\"]}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\", \"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin, "{\"name\": \"X\", \"scopes\": []}", &r);
-    it_assert_field_error(&r, "scopes");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin, "{\"scopes\": [\"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "name");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/clients", f->a_admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"secret\": \"mine\"}", &r);
-    it_assert_field_error(&r, "secret");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"facilitators:write\"]}", "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\", \"programmes:read\"]}",
+                    "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin, "{\"name\": \"X\", \"scopes\": []}",
+                    "scopes");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin, "{\"scopes\": [\"programmes:read\"]}",
+                    "name");
+    it_expect_field(f->s, "POST", "/v1/clients", f->a_admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"secret\": \"mine\"}",
+                    "secret");
     /* The licensing body names the organisation; a licensee cannot name another one. */
-    it_post_json(f->s, "/v1/clients", f->admin,
-                 "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
-    body = it_fmt("{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
-                  " \"%s\"}",
-                  NO_SUCH_ID);
-    it_post_json(f->s, "/v1/clients", f->admin, body, &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
-    free(body);
+    it_expect_field(f->s, "POST", "/v1/clients", f->admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\"]}", "organisation_id");
+    it_expect_field(f->s, "POST", "/v1/clients", f->admin,
+                    "{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
+                    " \"" NO_SUCH_ID "\"}",
+                    "organisation_id");
     body = it_fmt("{\"name\": \"X\", \"scopes\": [\"programmes:read\"], \"organisation_id\":"
                   " \"%s\"}",
                   f->org_b);
@@ -429,7 +395,7 @@ test_client_credentials_flow(void **state)
     }
 
     /* JSON bodies: Basic, then body credentials; a narrower scope on request. */
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     json_headers[1] = auth;
     it_request(f->s, "POST", "/v1/auth/token", NULL, json_headers,
                "{\"grant_type\": \"client_credentials\", \"scope\": \"programmes:read\"}", &r);
@@ -486,7 +452,7 @@ test_token_errors(void **state)
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, "grant_type=client_credentials", &r);
     assert_oauth_error(&r, 401, "invalid_client");
     it_resp_free(&r);
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     form[1] = auth;
     body = it_fmt("grant_type=client_credentials&client_id=%s", c.client_id);
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, body, &r);
@@ -497,7 +463,7 @@ test_token_errors(void **state)
     /* A scope it does not hold; grants we do not offer; a form without grant_type. */
     token_form(f, &c, 1, "&scope=facilitators:read+programmes:write", &r);
     assert_oauth_error(&r, 400, "invalid_scope");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "programmes:write"));
+    it_assert_contains(it_json_str(&r, "detail"), "programmes:write");
     it_resp_free(&r);
     it_request(f->s, "POST", "/v1/auth/token", NULL, form, "grant_type=authorization_code", &r);
     assert_oauth_error(&r, 400, "unsupported_grant_type");
@@ -541,7 +507,7 @@ test_scopes_enforced(void **state)
     it_assert_problem(&r, 403);
     it_assert_header(&r, "WWW-Authenticate", "error=\"insufficient_scope\"");
     it_assert_header(&r, "WWW-Authenticate", "scope=\"programmes:write\"");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "programmes:write"));
+    it_assert_contains(it_json_str(&r, "detail"), "programmes:write");
     it_resp_free(&r);
     it_get(f->s, "/v1/users", token, &r);
     it_assert_problem(&r, 403);
@@ -583,9 +549,8 @@ test_rotation_overlap(void **state)
     old = c;
     path = it_fmt("/v1/clients/%s/secrets", c.id);
 
-    it_post_json(f->s, path, f->a_admin, "{\"overlap_seconds\": 604801}", &r);
-    it_assert_field_error(&r, "overlap_seconds");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", path, f->a_admin, "{\"overlap_seconds\": 604801}",
+                    "overlap_seconds");
     it_expect(f->s, "POST", path, f->b_admin, "{}", 404);
 
     it_request(f->s, "POST", path, f->a_admin, NULL, NULL, &r); /* no body: 24 h overlap */
@@ -688,9 +653,7 @@ set_licence_status(struct fx *f, const char *id, const char *status)
     it_assert_status(&r, 200);
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, body, &r, "/v1/licences/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, body, 200, "/v1/licences/%s", id);
     free(etag);
     free(body);
 }
@@ -702,8 +665,7 @@ test_licence_gates_tokens(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *token, *again, *lic;
-    char *admin =
-        it_licensee(f->s, f->hash, PASSWORD, "gate-admin@clients.example", "org_admin", org);
+    char *admin = it_fx_licensee(f, "gate-admin@clients.example", "org_admin", org);
     struct client c, wrong;
     struct it_resp r;
 
@@ -721,7 +683,7 @@ test_licence_gates_tokens(void **state)
     token_form(f, &c, 1, NULL, &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     assert_string_equal(it_json_str(&r, "type"), "/problems/invalid-grant");
-    assert_non_null(strstr(it_json_str(&r, "detail"), "licence"));
+    it_assert_contains(it_json_str(&r, "detail"), "licence");
     assert_null(it_header(&r, "WWW-Authenticate"));
     it_resp_free(&r);
     token_form(f, &c, 0, NULL, &r); /* credentials in the body: the same */
@@ -802,7 +764,7 @@ test_revoke(void **state)
     snprintf(c.secret, sizeof(c.secret), "%s", it_json_str(&r, "client_secret"));
     it_resp_free(&r);
     free(client_token(f, &old));
-    auth = basic_header(c.client_id, c.secret);
+    auth = it_basic_auth(c.client_id, c.secret);
     form[1] = auth;
     body = it_fmt("token=%s&token_type_hint=client_secret", old.secret);
     it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
@@ -820,7 +782,7 @@ test_revoke(void **state)
                      1);
     /* Wrong client credentials on revoke: 401 invalid_client, nothing revoked. */
     free(auth);
-    auth = basic_header(c.client_id, old.secret);
+    auth = it_basic_auth(c.client_id, old.secret);
     form[1] = auth;
     body = it_fmt("token=%s", c.secret);
     it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);

@@ -34,12 +34,6 @@ writes(struct fx *f)
                           " + (SELECT count(*) FROM audit_event)");
 }
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 /* POSTs a course and expects 201; returns the response (caller frees). */
 static void
 create_course(struct fx *f, const char *body, struct it_resp *r)
@@ -61,8 +55,8 @@ group_setup(void **state)
                              " \"address_lines\": [\"1 High Street\"], \"town\": \"Bath\","
                              " \"postcode\": \"BA1 1AA\"}",
                              NULL);
-    f->staff = it_fx_own(f, licensee(f, "staff@courses.example", "org_staff", org));
-    f->org_admin = it_fx_own(f, licensee(f, "boss@courses.example", "org_admin", org));
+    f->staff = it_fx_user(f, "staff@courses.example", "org_staff", org);
+    f->org_admin = it_fx_user(f, "boss@courses.example", "org_admin", org);
     free(org);
     *state = f;
     return 0;
@@ -77,7 +71,6 @@ test_create(void **state)
     struct it_resp r, g;
     char *loc;
     const char *id;
-    PGresult *res;
 
     create_course(f,
                   "{\"code\": \" m-pact-p1 \", \"title\": \"M-PACT practitioner\","
@@ -89,10 +82,8 @@ test_create(void **state)
     loc = it_fmt("/v1/courses/%s", id);
     it_assert_header(&r, "Location", loc);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "code"), "M-PACT-P1");
-    assert_string_equal(it_json_str(&r, "title"), "M-PACT practitioner");
-    assert_string_equal(it_json_str(&r, "kind"), "practitioner");
-    assert_string_equal(it_json_str(&r, "accrediting_body"), "University of Bath");
+    it_assert_strs(&r, IT_ROW("code", "M-PACT-P1", "title", "M-PACT practitioner", "kind",
+                              "practitioner", "accrediting_body", "University of Bath"));
     assert_int_equal(json_integer_value(json_object_get(r.json, "credits")), 20);
     assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
     assert_true(json_is_true(json_object_get(r.json, "active")));
@@ -110,14 +101,10 @@ test_create(void **state)
     assert_true(json_equal(g.json, r.json));
     it_resp_free(&g);
 
-    res = it_sql(f->s,
-                 "SELECT action, after->>'code' FROM audit_event"
-                 " WHERE resource_type = 'course' AND resource_id = $1",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), "M-PACT-P1");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", "M-PACT-P1"),
+                  "SELECT action, after->>'code' FROM audit_event"
+                  " WHERE resource_type = 'course' AND resource_id = $1",
+                  id);
     it_resp_free(&r);
     free(loc);
 
@@ -225,7 +212,6 @@ test_update(void **state)
     struct it_resp c, r, o;
     char *id, *etag, *old_etag;
     long before;
-    PGresult *res;
 
     create_course(f, "{\"code\": \"UPD-1\", \"title\": \"Before\", \"kind\": \"practitioner\"}",
                   &c);
@@ -236,15 +222,11 @@ test_update(void **state)
 
     before = writes(f);
     /* If-Match: missing 428, stale 412; licensee 403; nothing written. */
-    it_patchf(f->s, f->admin, NULL, "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->org_admin, etag, "{\"title\": \"After\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"title\": \"After\"}", 428, "/v1/courses/%s", id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", "{\"title\": \"After\"}", 412, "/v1/courses/%s",
+               id);
+    it_expectf(f->s, "PATCH", f->org_admin, etag, "{\"title\": \"After\"}", 403, "/v1/courses/%s",
+               id);
     it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/courses/%s", id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
@@ -252,16 +234,13 @@ test_update(void **state)
     it_assert_field_error(&r, "credits");
     it_assert_field_error(&r, "kind");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{\"code\": \"upd-2\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"code\": \"upd-2\"}", 409, "/v1/courses/%s", id);
     it_patchf(f->s, f->admin, etag, "{\"grants_months\": 12, \"kind\": \"trainer\"}", &r,
               "/v1/courses/%s", id);
     it_assert_field_error(&r, "grants_months");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{\"title\": \"After\"}", &r, "/v1/courses/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"title\": \"After\"}", 404, "/v1/courses/%s",
+               NO_SUCH_ID);
     assert_int_equal(writes(f), before);
 
     /* A change: new ETag, audit row with before and after. */
@@ -277,31 +256,24 @@ test_update(void **state)
     old_etag = etag;
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
-    res = it_sql(f->s,
-                 "SELECT before->>'title', after->>'title' FROM audit_event"
-                 " WHERE resource_type = 'course' AND resource_id = $1 AND action = 'update'",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "Before");
-    assert_string_equal(PQgetvalue(res, 0, 1), "After");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("Before", "After"),
+                  "SELECT before->>'title', after->>'title' FROM audit_event"
+                  " WHERE resource_type = 'course' AND resource_id = $1 AND action = 'update'",
+                  id);
     /* The old ETag is stale now. */
-    it_patchf(f->s, f->admin, old_etag, "{\"title\": \"Again\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, old_etag, "{\"title\": \"Again\"}", 412, "/v1/courses/%s",
+               id);
 
     /* Kind changes settle grants_months: to trainer clears it, back to refresher is 36. */
     it_patchf(f->s, f->admin, etag, "{\"kind\": \"trainer\"}", &r, "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_true(json_is_null(json_object_get(r.json, "grants_months")));
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     it_patchf(f->s, f->admin, etag, "{\"kind\": \"refresher\"}", &r, "/v1/courses/%s", id);
     it_assert_status(&r, 200);
     assert_int_equal(json_integer_value(json_object_get(r.json, "grants_months")), 36);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
 
     /* Once a session uses the course, its kind is fixed (other fields still change). */
@@ -310,9 +282,8 @@ test_update(void **state)
                    " VALUES ($1::uuid, '2030-01-01', '2030-01-02', 'Hall', 10)",
                    id));
     before = writes(f);
-    it_patchf(f->s, f->admin, etag, "{\"kind\": \"practitioner\"}", &r, "/v1/courses/%s", id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"kind\": \"practitioner\"}", 409, "/v1/courses/%s",
+               id);
     assert_int_equal(writes(f), before);
     it_patchf(f->s, f->admin, etag, "{\"kind\": \"refresher\", \"title\": \"Kept\"}", &r,
               "/v1/courses/%s", id);
@@ -332,10 +303,8 @@ test_list_filters_pages_csv(void **state)
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
-    json_t *rows, *items, *seen = json_array();
-    char *path, *cursor = NULL;
+    json_t *rows, *items, *seen;
     size_t code_col, kind_col, i;
-    int pages = 0;
 
     create_course(f, "{\"code\": \"LST-A\", \"title\": \"Alpha list\", \"kind\": \"trainer\"}", &r);
     it_resp_free(&r);
@@ -361,10 +330,7 @@ test_list_filters_pages_csv(void **state)
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "LST-B");
     it_resp_free(&r);
-    it_get(f->s, "/v1/courses?q=lst-c", f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", "/v1/courses?q=lst-c");
     it_get(f->s, "/v1/courses?kind=practitioner&q=list", f->admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
@@ -378,27 +344,11 @@ test_list_filters_pages_csv(void **state)
     it_expect(f->s, "GET", "/v1/courses?cursor=bogus", f->admin, NULL, 400);
 
     /* Pages of 2 cover every course once, in code order. */
-    do {
-        path = cursor == NULL ? strdup("/v1/courses?limit=2")
-                              : it_fmt("/v1/courses?limit=2&cursor=%s", cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        items = json_object_get(r.json, "items");
-        assert_true(json_array_size(items) <= 2);
-        for (i = 0; i < json_array_size(items); i++) {
-            json_array_append(seen, json_object_get(json_array_get(items, i), "code"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 50);
+    seen = it_all_pages(f->s, f->admin, "/v1/courses?limit=2", 2, 50, NULL);
     assert_int_equal((long)json_array_size(seen), it_count(f->s, "SELECT count(*) FROM course"));
     for (i = 1; i < json_array_size(seen); i++) {
-        assert_true(strcmp(json_string_value(json_array_get(seen, i - 1)),
-                           json_string_value(json_array_get(seen, i)))
+        assert_true(strcmp(it_jstr(json_array_get(seen, i - 1), "code"),
+                           it_jstr(json_array_get(seen, i), "code"))
                     < 0);
     }
     json_decref(seen);

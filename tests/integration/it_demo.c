@@ -142,6 +142,24 @@ test_seed_twice(void **state)
                      0);
 }
 
+/* Fails unless the count `sql` ($1: each of the `n` `values`) is at least one for every value,
+ * naming the first that is not found after `what`. */
+static void
+each_found(
+    struct it_server *s, const char *what, const char *sql, const char *const values[], size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        long found = it_count(s, sql, values[i]);
+
+        if (found < 1) {
+            fprintf(stderr, "%s%s\n", what, values[i]);
+        }
+        assert_true(found >= 1);
+    }
+}
+
 static void
 test_shape(void **state)
 {
@@ -153,49 +171,30 @@ test_shape(void **state)
                                           "suspended",           "withdrawn",
                                           "no_current_employer", "employer_licence_not_active"};
     struct it_server *s = *state;
-    size_t i;
 
     seed(s);
     /* Every facilitator status, lapsed computed from the date. */
-    for (i = 0; i < sizeof(fac_statuses) / sizeof(fac_statuses[0]); i++) {
-        long n = it_count(s,
-                          "SELECT count(*) FROM facilitator f WHERE CASE WHEN f.status = "
-                          "'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"
-                          " ELSE f.status END = $1",
-                          fac_statuses[i]);
-        if (n < 1) {
-            fprintf(stderr, "no facilitator is %s\n", fac_statuses[i]);
-        }
-        assert_true(n >= 1);
-    }
+    each_found(s, "no facilitator is ",
+               "SELECT count(*) FROM facilitator f WHERE CASE WHEN f.status = "
+               "'accredited' AND f.accredited_until < registry_today() THEN 'lapsed'"
+               " ELSE f.status END = $1",
+               fac_statuses, IT_LEN(fac_statuses));
     /* The eligibility verdict today gives every reason code for someone. */
-    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        long n = it_count(s,
-                          "SELECT count(*) FROM facilitator f,"
-                          " facilitator_eligibility(f.id, registry_today()) e"
-                          " WHERE $1 = ANY (e.reasons)",
-                          reasons[i]);
-        if (n < 1) {
-            fprintf(stderr, "no facilitator has reason %s\n", reasons[i]);
-        }
-        assert_true(n >= 1);
-    }
+    each_found(s, "no facilitator has reason ",
+               "SELECT count(*) FROM facilitator f,"
+               " facilitator_eligibility(f.id, registry_today()) e"
+               " WHERE $1 = ANY (e.reasons)",
+               reasons, IT_LEN(reasons));
     assert_true(it_count(s, "SELECT count(*) FROM facilitator f,"
                             " facilitator_eligibility(f.id, registry_today()) e WHERE e.eligible")
                 >= 10);
     /* Every licence state, by the organisations' latest licence. */
-    for (i = 0; i < sizeof(lic_statuses) / sizeof(lic_statuses[0]); i++) {
-        long n = it_count(s,
-                          "SELECT count(*) FROM organisation o WHERE coalesce((SELECT"
-                          " licence_effective_status(l.status, l.valid_until, registry_today())"
-                          " FROM licence l WHERE l.organisation_id = o.id"
-                          " ORDER BY l.created_at DESC, l.id DESC LIMIT 1), 'none') = $1",
-                          lic_statuses[i]);
-        if (n < 1) {
-            fprintf(stderr, "no organisation's licence is %s\n", lic_statuses[i]);
-        }
-        assert_true(n >= 1);
-    }
+    each_found(s, "no organisation's licence is ",
+               "SELECT count(*) FROM organisation o WHERE coalesce((SELECT"
+               " licence_effective_status(l.status, l.valid_until, registry_today())"
+               " FROM licence l WHERE l.organisation_id = o.id"
+               " ORDER BY l.created_at DESC, l.id DESC LIMIT 1), 'none') = $1",
+               lic_statuses, IT_LEN(lic_statuses));
     /* Each licence's history agrees with the licence: its latest row is the stored status,
      * and its first row is dated no later than valid_from (pending ones excepted). */
     assert_int_equal(it_count(s, "SELECT count(*) FROM licence l WHERE l.status <> (SELECT h.status"
@@ -380,10 +379,7 @@ test_demo_accounts(void **state)
     it_assert_status(&r, 200);
     assert_true(json_array_size(json_object_get(r.json, "items")) >= 2);
     it_resp_free(&r);
-    it_get(s, "/v1/organisations?limit=100", admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 13);
-    it_resp_free(&r);
+    it_expect_items(s, admin, 13, "%s", "/v1/organisations?limit=100");
 
     manager = it_login(s, "manager@medway-recovery.example", DEMO_PASSWORD);
     it_expect(s, "GET", "/v1/reports/summary", manager, NULL, 403);
@@ -408,8 +404,7 @@ test_delivery_records(void **state)
     ids = it_sql_text(s, "SELECT string_agg(id::text, ' ' ORDER BY id) FROM programme_run"
                          " WHERE status = 'completed'");
     for (id = strtok_r(ids, " ", &save); id != NULL; id = strtok_r(NULL, " ", &save), runs++) {
-        char *path = it_fmt("/v1/programmes/%s/delivery", id), *etag, *hdr;
-        const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
+        char *path = it_fmt("/v1/programmes/%s/delivery", id), *etag;
 
         it_get(s, path, admin, &r);
         it_assert_status(&r, 200);
@@ -419,10 +414,8 @@ test_delivery_records(void **state)
             json_object_del(r.json, derived[i]);
         }
         text = json_dumps(r.json, JSON_COMPACT);
-        hdr = it_fmt("If-Match: %s", etag);
-        headers[1] = hdr;
         it_resp_free(&r);
-        it_request(s, "PUT", path, admin, headers, text, &r);
+        it_putf(s, admin, etag, text, &r, "%s", path);
         if (r.status != 200) {
             it_resp_print(&r);
         }
@@ -437,7 +430,6 @@ test_delivery_records(void **state)
         }
         it_resp_free(&r);
         free(text);
-        free(hdr);
         free(etag);
         free(path);
     }

@@ -323,17 +323,17 @@ test_mail_arrives_and_nothing_stays(void **state)
         it_log_tail(f->s, 30);
         fail_msg("no mail arrived at the SMTP receiver");
     }
-    assert_non_null(strstr(mail, "To: <" MAILBOX ">"));
-    assert_non_null(strstr(mail, "Reply-To: <ann@family.example>"));
-    assert_non_null(strstr(mail, "Subject: Enquiry about a place at " SITE_NAME));
-    assert_non_null(strstr(mail, "Site: " SITE_NAME));
-    assert_non_null(strstr(mail, "From: Ann Example"));
-    assert_non_null(strstr(mail, "Who is asking: a family member"));
-    assert_non_null(strstr(mail, "Relationship to the child or children: grandmother"));
-    assert_non_null(strstr(mail, "Reply by e-mail: ann@family.example"));
-    assert_non_null(strstr(mail, "Reply by phone: 07700 900123"));
-    assert_non_null(strstr(mail, "Best time to contact: weekday evenings"));
-    assert_non_null(strstr(mail, "Hello, is there a place for my grandson? " SECRET));
+    it_assert_contains(mail, "To: <" MAILBOX ">");
+    it_assert_contains(mail, "Reply-To: <ann@family.example>");
+    it_assert_contains(mail, "Subject: Enquiry about a place at " SITE_NAME);
+    it_assert_contains(mail, "Site: " SITE_NAME);
+    it_assert_contains(mail, "From: Ann Example");
+    it_assert_contains(mail, "Who is asking: a family member");
+    it_assert_contains(mail, "Relationship to the child or children: grandmother");
+    it_assert_contains(mail, "Reply by e-mail: ann@family.example");
+    it_assert_contains(mail, "Reply by phone: 07700 900123");
+    it_assert_contains(mail, "Best time to contact: weekday evenings");
+    it_assert_contains(mail, "Hello, is there a place for my grandson? " SECRET);
     free(mail);
 
     assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
@@ -588,7 +588,6 @@ test_starttls_required_off_loopback(void **state)
     char addr[64], *url, *key, *keyenv, *body;
     const char *env[8];
     struct it_server *s2;
-    struct it_resp r;
     int before = 0;
 
     if (!other_address(addr, sizeof(addr))) {
@@ -617,9 +616,7 @@ test_starttls_required_off_loopback(void **state)
         free(org);
         free(site);
     }
-    it_post_json(s2, "/v1/public/enquiries", NULL, body, &r);
-    it_assert_status(&r, 202);
-    it_resp_free(&r);
+    it_expect(s2, "POST", "/v1/public/enquiries", NULL, body, 202);
     assert_int_equal(it_wait_count(s2, 1, 10000,
                                    "SELECT count(*) FROM enquiry_outbox WHERE attempts >= 1 AND"
                                    " last_error LIKE '%STARTTLS%'"),
@@ -653,18 +650,18 @@ test_start_refused_without_key(void **state)
 
     rc = it_exec(s, 0, args, env_none, NULL, 30, &out);
     assert_int_not_equal(rc, 0);
-    assert_non_null(strstr(out, "REGISTRY_ENQUIRY_KEY_FILE is not set"));
+    it_assert_contains(out, "REGISTRY_ENQUIRY_KEY_FILE is not set");
     free(out);
     rc = it_exec(s, 0, args, env_missing, NULL, 30, &out);
     assert_int_not_equal(rc, 0);
-    assert_non_null(strstr(out, "/nonexistent/enquiry.key"));
+    it_assert_contains(out, "/nonexistent/enquiry.key");
     free(out);
     {
         const char *env[] = {"REGISTRY_ENQUIRIES=1", env_short, NULL};
 
         rc = it_exec(s, 0, args, env, NULL, 30, &out);
         assert_int_not_equal(rc, 0);
-        assert_non_null(strstr(out, "must hold 32 random bytes or 64 hex digits"));
+        it_assert_contains(out, "must hold 32 random bytes or 64 hex digits");
         free(out);
     }
     it_stop(s);
@@ -676,12 +673,9 @@ static void
 test_off_by_default(void **state)
 {
     struct it_server *s = it_start("enquiries_off");
-    struct it_resp r;
 
     (void)state;
-    it_post_json(s, "/v1/public/enquiries", NULL, "{}", &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expect(s, "POST", "/v1/public/enquiries", NULL, "{}", 404);
     it_stop(s);
 }
 
@@ -694,12 +688,10 @@ test_organisation_enquiry_settings(void **state)
 
     path = it_fmt("/v1/organisations/%s", org);
     etag = it_etag_of(f->s, f->admin, "%s", path);
-    it_patch_json(f->s, path, f->admin, etag, "{\"enquiries_enabled\": true}", &r);
-    it_assert_field_error(&r, "enquiry_email");
-    it_resp_free(&r);
-    it_patch_json(f->s, path, f->admin, etag, "{\"enquiry_email\": \"not an address\"}", &r);
-    it_assert_field_error(&r, "enquiry_email");
-    it_resp_free(&r);
+    it_expect_field_if(f->s, "PATCH", path, f->admin, etag, "{\"enquiries_enabled\": true}",
+                       "enquiry_email");
+    it_expect_field_if(f->s, "PATCH", path, f->admin, etag,
+                       "{\"enquiry_email\": \"not an address\"}", "enquiry_email");
     it_patch_json(f->s, path, f->admin, etag,
                   "{\"enquiries_enabled\": true, \"enquiry_email\": \"ask@org.example\"}", &r);
     it_assert_status(&r, 200);
@@ -747,16 +739,16 @@ test_central_contact(void **state)
     /* Shown on the start page, with who can attend; the beta banner's feedback page. */
     it_get(f->s, "/", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "Who can attend"));
-    assert_non_null(strstr(r.body, "You do not need to be in recovery."));
-    assert_non_null(strstr(r.body, "Family counsellors"));
-    assert_non_null(strstr(r.body, "href=\"tel:03001234567\""));
-    assert_non_null(strstr(r.body, "href=\"https://chat.example.org/\">Chat online</a>"));
-    assert_non_null(strstr(r.body, "href=\"/feedback\""));
+    it_assert_contains(r.body, "Who can attend");
+    it_assert_contains(r.body, "You do not need to be in recovery.");
+    it_assert_contains(r.body, "Family counsellors");
+    it_assert_contains(r.body, "href=\"tel:03001234567\"");
+    it_assert_contains(r.body, "href=\"https://chat.example.org/\">Chat online</a>");
+    it_assert_contains(r.body, "href=\"/feedback\"");
     it_resp_free(&r);
     it_get(f->s, "/feedback", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "href=\"mailto:beta@lb.example?subject="));
+    it_assert_contains(r.body, "href=\"mailto:beta@lb.example?subject=");
     it_resp_free(&r);
 
     /* The finder: "Ask about a place" on a site that takes enquiries; nothing in the Highlands
@@ -765,15 +757,15 @@ test_central_contact(void **state)
     it_assert_status(&r, 200);
     {
         char *link = it_fmt("href=\"/find/ask?site=%s\">Ask about a place", f->site);
-        assert_non_null(strstr(r.body, link));
+        it_assert_contains(r.body, link);
         free(link);
     }
     it_resp_free(&r);
     it_get(f->s, "/find?lat=57.5&lon=-5.5&radius=5", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "What you can do next"));
-    assert_non_null(strstr(r.body, "0300 123 4567"));
-    assert_non_null(strstr(r.body, "Chat online"));
+    it_assert_contains(r.body, "What you can do next");
+    it_assert_contains(r.body, "0300 123 4567");
+    it_assert_contains(r.body, "Chat online");
     it_resp_free(&r);
 
     /* Nothing near (the Highlands) and a search with results both carry it. */
@@ -823,10 +815,10 @@ test_form_without_javascript(void **state)
     it_assert_status(&r, 200);
     it_assert_header(&r, "Content-Type", "text/html");
     it_assert_header(&r, "Cache-Control", "no-store");
-    assert_non_null(strstr(r.body, "<h1 class=\"govuk-heading-l\">Ask about a place</h1>"));
-    assert_non_null(strstr(r.body, SITE_NAME));
-    assert_non_null(strstr(r.body, "method=\"post\" action=\"/find/ask\""));
-    assert_non_null(strstr(r.body, "<div hidden><label for=\"website\">"));
+    it_assert_contains(r.body, "<h1 class=\"govuk-heading-l\">Ask about a place</h1>");
+    it_assert_contains(r.body, SITE_NAME);
+    it_assert_contains(r.body, "method=\"post\" action=\"/find/ask\"");
+    it_assert_contains(r.body, "<div hidden><label for=\"website\">");
     it_resp_free(&r);
 
     /* A site that takes no enquiries: a page with other ways, not a dead end. */
@@ -834,7 +826,7 @@ test_form_without_javascript(void **state)
     path = it_fmt("/find/ask?site=%s", f->closed_site);
     it_get(f->s, path, NULL, &r);
     it_assert_status(&r, 404);
-    assert_non_null(strstr(r.body, "GP, health visitor"));
+    it_assert_contains(r.body, "GP, health visitor");
     it_resp_free(&r);
 
     /* Errors: the summary names each, the title starts "Error:", nothing is queued. */
@@ -842,14 +834,14 @@ test_form_without_javascript(void **state)
         it_fmt("site_id=%s&who=professional&name=&email=not-an-address&message=&consent=", f->site);
     post_form(f, "203.0.113.40", body, &r);
     it_assert_status(&r, 422);
-    assert_non_null(strstr(r.body, "<title>Error: Ask about a place"));
-    assert_non_null(strstr(r.body, "There is a problem"));
-    assert_non_null(strstr(r.body, "href=\"#name\""));
-    assert_non_null(strstr(r.body, "Enter your name"));
-    assert_non_null(strstr(r.body, "Enter an email address in the correct format"));
-    assert_non_null(strstr(r.body, "Enter your message"));
-    assert_non_null(strstr(r.body, "Enter your organisation"));
-    assert_non_null(strstr(r.body, "Select that you agree"));
+    it_assert_contains(r.body, "<title>Error: Ask about a place");
+    it_assert_contains(r.body, "There is a problem");
+    it_assert_contains(r.body, "href=\"#name\"");
+    it_assert_contains(r.body, "Enter your name");
+    it_assert_contains(r.body, "Enter an email address in the correct format");
+    it_assert_contains(r.body, "Enter your message");
+    it_assert_contains(r.body, "Enter your organisation");
+    it_assert_contains(r.body, "Select that you agree");
     it_resp_free(&r);
     free(body);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM enquiry_outbox"), 0);
@@ -861,16 +853,16 @@ test_form_without_javascript(void **state)
                   f->site);
     post_form(f, "203.0.113.41", body, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "Enquiry sent"));
-    assert_non_null(strstr(r.body, "We have not kept a copy"));
+    it_assert_contains(r.body, "Enquiry sent");
+    it_assert_contains(r.body, "We have not kept a copy");
     it_assert_absent(r.body, SECRET_PT, "Cara Form", NULL);
     it_resp_free(&r);
     free(body);
     mail = wait_mail(f->dir, n + 1, 10000);
     assert_non_null(mail);
-    assert_non_null(strstr(mail, "From: Cara Form"));
-    assert_non_null(strstr(mail, "Reply by phone: 07700 900456"));
-    assert_non_null(strstr(mail, "Form \xc3\xa9t\xc3\xa9 " SECRET));
+    it_assert_contains(mail, "From: Cara Form");
+    it_assert_contains(mail, "Reply by phone: 07700 900456");
+    it_assert_contains(mail, "Form \xc3\xa9t\xc3\xa9 " SECRET);
     assert_null(strstr(mail, "Reply-To:"));
     free(mail);
     assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
@@ -886,7 +878,7 @@ test_form_without_javascript(void **state)
                   f->site);
     post_form(f, "203.0.113.42", body, &r);
     it_assert_status(&r, 422);
-    assert_non_null(strstr(r.body, "Leave this field empty"));
+    it_assert_contains(r.body, "Leave this field empty");
     it_resp_free(&r);
     free(body);
     free(path);
@@ -908,15 +900,13 @@ test_http_webhook_not_used(void **state)
     while (mail_exists(f->dir, n + 1)) {
         n++;
     }
-    it_post_json(f->s, "/v1/webhooks", f->admin, sub, &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/webhooks", f->admin, sub, 201);
     post_enquiry(f, "203.0.113.50", body, &r);
     it_assert_status(&r, 202);
     it_resp_free(&r);
     mail = wait_mail(f->dir, n + 1, 10000);
     assert_non_null(mail);
-    assert_non_null(strstr(mail, "via mail please"));
+    it_assert_contains(mail, "via mail please");
     free(mail);
     assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM webhook_outbox"), 0);
@@ -942,9 +932,7 @@ test_https_webhook(void **state)
     while (mail_exists(f->dir, n + 1)) {
         n++;
     }
-    it_post_json(f->s, "/v1/webhooks", f->admin, sub, &r);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
+    it_expect(f->s, "POST", "/v1/webhooks", f->admin, sub, 201);
     post_enquiry(f, "203.0.113.51", body, &r);
     it_assert_status(&r, 202);
     it_resp_free(&r);
@@ -954,11 +942,11 @@ test_https_webhook(void **state)
     if (hook == NULL) {
         fail_msg("no enquiry.received request reached the https receiver");
     }
-    assert_non_null(strstr(hook, "POST /hook"));
-    assert_non_null(strstr(hook, "webhook-signature: v1,"));
-    assert_non_null(strstr(hook, "enquiry.received"));
-    assert_non_null(strstr(hook, "to the webhook please"));
-    assert_non_null(strstr(hook, "ann@family.example"));
+    it_assert_contains(hook, "POST /hook");
+    it_assert_contains(hook, "webhook-signature: v1,");
+    it_assert_contains(hook, "enquiry.received");
+    it_assert_contains(hook, "to the webhook please");
+    it_assert_contains(hook, "ann@family.example");
     assert_int_equal(it_wait_count(f->s, 0, 5000, "SELECT count(*) FROM enquiry_outbox"), 0);
     assert_false(mail_exists(f->dir, n + 1)); /* not by e-mail as well */
     assert_db_free_of(f->s, "to the webhook please");
@@ -969,24 +957,18 @@ test_https_webhook(void **state)
     free(body);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_starttls_rule),
-        cmocka_unit_test(test_mail_arrives_and_nothing_stays),
-        cmocka_unit_test(test_undelivered_is_retried_then_deleted_at_7_days),
-        cmocka_unit_test(test_validation_names_fields_and_writes_nothing),
-        cmocka_unit_test(test_rate_limit),
-        cmocka_unit_test(test_starttls_required_off_loopback),
-        cmocka_unit_test(test_start_refused_without_key),
-        cmocka_unit_test(test_off_by_default),
-        cmocka_unit_test(test_organisation_enquiry_settings),
-        cmocka_unit_test(test_central_contact),
-        cmocka_unit_test(test_form_without_javascript),
-        cmocka_unit_test(test_http_webhook_not_used),
-        cmocka_unit_test(test_https_webhook),
-    };
-
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup,
+          teardown,
+          cmocka_unit_test(test_starttls_rule),
+          cmocka_unit_test(test_mail_arrives_and_nothing_stays),
+          cmocka_unit_test(test_undelivered_is_retried_then_deleted_at_7_days),
+          cmocka_unit_test(test_validation_names_fields_and_writes_nothing),
+          cmocka_unit_test(test_rate_limit),
+          cmocka_unit_test(test_starttls_required_off_loopback),
+          cmocka_unit_test(test_start_refused_without_key),
+          cmocka_unit_test(test_off_by_default),
+          cmocka_unit_test(test_organisation_enquiry_settings),
+          cmocka_unit_test(test_central_contact),
+          cmocka_unit_test(test_form_without_javascript),
+          cmocka_unit_test(test_http_webhook_not_used),
+          cmocka_unit_test(test_https_webhook))

@@ -239,6 +239,22 @@ test_pending_migrations_and_migrate_twice(void **state)
     it_stop(s);
 }
 
+/* Runs `serve` for the prepared `s` with `env` (NULL-terminated, may be NULL), which must fail
+ * cleanly with one line of output about `what`; then stops `s`. */
+static void
+serve_refused(struct it_server *s, const char *const env[], const char *what)
+{
+    const char *serve[] = {"serve", NULL};
+    char *out = NULL;
+    int rc = it_exec(s, IT_WRAP, serve, env, NULL, 60, &out);
+
+    print_message("%s (exit %d): %s", what, rc, out);
+    assert_failed_cleanly(what, rc, out);
+    assert_one_line(what, out);
+    free(out);
+    it_stop(s);
+}
+
 static void
 test_busy_port(void **state)
 {
@@ -270,42 +286,26 @@ static void
 test_missing_key_dir(void **state)
 {
     struct it_server *s = it_prepare("health_keys", NULL);
-    const char *serve[] = {"serve", NULL};
     char *missing = it_fmt("REGISTRY_JWT_KEY_DIR=%s/no-such-dir", s->work_dir);
     const char *const env[] = {missing, NULL};
-    char *out = NULL;
-    int rc;
 
     (void)state;
-    rc = it_exec(s, IT_WRAP, serve, env, NULL, 60, &out);
-    print_message("serve without a key dir (exit %d): %s", rc, out);
-    assert_failed_cleanly("serve without a key dir", rc, out);
-    assert_one_line("serve without a key dir", out);
-    free(out);
+    serve_refused(s, env, "serve without a key dir");
     free(missing);
-    it_stop(s);
 }
 
 static void
 test_unreachable_database(void **state)
 {
     struct it_server *s = it_prepare("health_nodb", NULL);
-    const char *serve[] = {"serve", NULL};
     char *url = it_fmt("REGISTRY_DATABASE_URL=host=%s/no-such-socket-dir port=5432 user=postgres "
                        "dbname=registry connect_timeout=2",
                        s->work_dir);
     const char *const env[] = {url, NULL};
-    char *out = NULL;
-    int rc;
 
     (void)state;
-    rc = it_exec(s, IT_WRAP, serve, env, NULL, 60, &out);
-    print_message("serve with an unreachable database (exit %d): %s", rc, out);
-    assert_failed_cleanly("serve with an unreachable database", rc, out);
-    assert_one_line("serve with an unreachable database", out);
-    free(out);
+    serve_refused(s, env, "serve with an unreachable database");
     free(url);
-    it_stop(s);
 }
 
 int

@@ -136,18 +136,8 @@ static int
 import(struct it_server *s, const char *path, char **out)
 {
     const char *args[] = {"import-places", path, NULL};
-    int rc = it_exec(s, 0, args, NULL, NULL, 120, out);
 
-    it_assert_clean_output(*out);
-    return rc;
-}
-
-static void
-assert_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL) {
-        fail_msg("expected '%s' in:\n%s", needle, text);
-    }
+    return it_run(s, args, out);
 }
 
 static void
@@ -159,7 +149,7 @@ import_ok(struct it_server *s, const char *path, const char *const *needles)
         fail_msg("import-places %s failed:\n%s", path, out);
     }
     for (; *needles != NULL; needles++) {
-        assert_contains(out, *needles);
+        it_assert_contains(out, *needles);
     }
     free(out);
 }
@@ -316,8 +306,7 @@ test_eircode_organisations(void **state)
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM organisation"), before);
     it_post_json(f->s, "/v1/organisations", f->admin, body, &r);
     it_assert_status(&r, 201);
-    assert_string_equal(it_json_str(&r, "postcode"), "T12 K8AF");
-    assert_string_equal(it_json_str(&r, "country"), "IE");
+    it_assert_strs(&r, IT_ROW("postcode", "T12 K8AF", "country", "IE"));
     id = strdup(it_json_str(&r, "id"));
     etag = strdup(it_header(&r, "ETag"));
     it_resp_free(&r);
@@ -325,8 +314,7 @@ test_eircode_organisations(void **state)
     it_patchf(f->s, f->admin, etag, "{\"postcode\": \"d6w 1a2c\"}", &r, "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "postcode"), "D6W 1A2C");
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     /* Moving it to GB while its postcode stays an Eircode names the country. */
     it_patchf(f->s, f->admin, etag, "{\"country\": \"GB\"}", &r, "/v1/organisations/%s", id);
@@ -338,8 +326,7 @@ test_eircode_organisations(void **state)
     it_patchf(f->s, f->admin, etag, "{\"country\": \"GB\", \"postcode\": \"me44ab\"}", &r,
               "/v1/organisations/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "country"), "GB");
-    assert_string_equal(it_json_str(&r, "postcode"), "ME4 4AB");
+    it_assert_strs(&r, IT_ROW("country", "GB", "postcode", "ME4 4AB"));
     it_resp_free(&r);
     /* An organisation without a country is in the UK, as every one before. */
     free(it_create_org(f->s, f->admin, NULL, NULL, "UK Org"));
@@ -395,8 +382,7 @@ test_irish_sites(void **state)
 
     it_post_json(f->s, "/v1/locations", f->admin, b1, &r);
     it_assert_status(&r, 201);
-    assert_string_equal(it_json_str(&r, "postcode"), "D02 X285");
-    assert_string_equal(it_json_str(&r, "county"), "IE-D");
+    it_assert_strs(&r, IT_ROW("postcode", "D02 X285", "county", "IE-D"));
     assert_string_equal(it_jstr(json_object_get(r.json, "local_authority"), "code"), "IE-D");
     assert_string_equal(it_jstr(json_object_get(r.json, "local_authority"), "name"), "Dublin");
     assert_int_equal(json_array_size(json_object_get(r.json, "warnings")), 0);
@@ -420,10 +406,8 @@ test_irish_sites(void **state)
     id3 = strdup(it_json_str(&r, "id"));
     it_resp_free(&r);
     /* The county is the local area the list filters by. */
-    it_getf(f->s, f->admin, &r, "/v1/locations?local_authority=IE-CO&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 2, "/v1/locations?local_authority=IE-CO&organisation_id=%s",
+                    org);
     it_expect(f->s, "GET", "/v1/locations?local_authority=IE-1", f->admin, NULL, 400);
     /* Moving a site to the UK: the postcode must change with it, and the county goes. */
     {
@@ -455,15 +439,8 @@ test_irish_sites(void **state)
 
 /* ---- Search by town ------------------------------------------------------------------------ */
 
-/* GETs /v1/public/providers with the query `q` (no bearer). */
-static void
-providers(struct fx *f, const char *q, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/public/providers?%s", q);
-
-    it_get(f->s, path, NULL, r);
-    free(path);
-}
+/* The public search, for it_getf with the query (no bearer). */
+#define PROVIDERS "/v1/public/providers?%s"
 
 static void
 test_place_search(void **state)
@@ -473,7 +450,7 @@ test_place_search(void **state)
     json_t *choices;
 
     /* Several places called Newport: the choices, largest first, exact names only. */
-    providers(f, "place=Newport", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Newport");
     it_assert_status(&r, 200);
     choices = json_object_get(r.json, "choices");
     /* The central contact in this answer too (null here: the licensing body has not set one). */
@@ -490,37 +467,37 @@ test_place_search(void **state)
     assert_false(it_json_has(choices, "name", "Newport Pagnell"));
     it_resp_free(&r);
     /* A prefix: every place it starts, Newport Pagnell among them. */
-    providers(f, "place=newp", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=newp");
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "choices")), 5);
     assert_true(it_json_has(json_object_get(r.json, "choices"), "name", "Newport Pagnell"));
     it_resp_free(&r);
     /* area= picks one: the search around it. */
-    providers(f, "place=Newport&area=isle%20of%20wight", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Newport&area=isle%20of%20wight");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     assert_null(json_object_get(r.json, "choices"));
     it_resp_free(&r);
     /* A town listed twice (built-up area sub-division and locality) is one place. */
-    providers(f, "place=CHATHAM", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=CHATHAM");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
     /* Accents and case ignored. */
-    providers(f, "place=dun%20laoghaire", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=dun%20laoghaire");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
-    providers(f, "place=D%C3%9AN%20LAOG", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=D%C3%9AN%20LAOG");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
-    providers(f, "place=ynys%20mon", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=ynys%20mon");
     it_assert_status(&r, 200);
     assert_true(json_is_array(json_object_get(r.json, "items")));
     it_resp_free(&r);
     /* None: 404, the name not echoed. */
-    providers(f, "place=Zanzibarton", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=Zanzibarton");
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Zanzibarton"));
     it_resp_free(&r);
@@ -532,9 +509,9 @@ test_place_search(void **state)
     it_expect(f->s, "GET", "/v1/public/providers?place=Newport&postcode=ME4", NULL, NULL, 400);
     it_expect(f->s, "GET", "/v1/public/providers?place=Newport&lat=51&lon=0", NULL, NULL, 400);
     it_expect(f->s, "GET", "/v1/public/providers?area=Medway&postcode=ME4", NULL, NULL, 400);
-    providers(f, "postcode=D02%20X285", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "postcode=D02%20X285");
     it_assert_problem(&r, 400);
-    assert_non_null(strstr(it_json_str(&r, "detail"), "place="));
+    it_assert_contains(it_json_str(&r, "detail"), "place=");
     it_resp_free(&r);
 }
 
@@ -560,7 +537,7 @@ test_cork_found_by_town(void **state)
     free(it_issue_licence(f->s, f->admin, org, "2020-01-01", "2099-12-31", "granted", "active",
                           NULL));
     site_id = it_post_created(f->s, f->admin, site, NULL, "/v1/locations");
-    providers(f, "place=cork", &r);
+    it_getf(f->s, NULL, &r, PROVIDERS, "place=cork");
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     for (i = 0; i < json_array_size(items); i++) {
@@ -614,22 +591,16 @@ test_cork_found_by_town(void **state)
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/reports/delivery?local_authority=IE-1", f->admin, NULL, 400);
     /* The runs list filters by county too. */
-    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-CO&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes?local_authority=IE-KY&organisation_id=%s", org);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "/v1/programmes?local_authority=IE-CO&organisation_id=%s",
+                    org);
+    it_expect_items(f->s, f->admin, 0, "/v1/programmes?local_authority=IE-KY&organisation_id=%s",
+                    org);
     /* An organisation serves a county, and a commissioner for Cork sees Cork's runs only. */
     {
         char *etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org), *token;
 
-        it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", &r,
-                  "/v1/organisations/%s", org);
-        it_assert_status(&r, 200);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", f->admin, etag, "{\"serves_areas\": [\"IE-CO\"]}", 200,
+                   "/v1/organisations/%s", org);
         free(etag);
         etag = it_etag_of(f->s, f->admin, "/v1/organisations/%s", org);
         it_patchf(f->s, f->admin, etag, "{\"serves_areas\": [\"IE-XX\"]}", &r,
@@ -672,31 +643,31 @@ test_finder_box(void **state)
 
     it_get(f->s, "/find", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, ">Postcode, Eircode or town</label>"));
+    it_assert_contains(r.body, ">Postcode, Eircode or town</label>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Newport&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "Which Newport did you mean?"));
+    it_assert_contains(r.body, "Which Newport did you mean?");
     assert_non_null(
         strstr(r.body, "href=\"/find?postcode=Newport&amp;area=Isle%20of%20Wight&amp;radius=25\""));
-    assert_non_null(strstr(r.body, ">Newport, Connacht, Ireland</a>"));
+    it_assert_contains(r.body, ">Newport, Connacht, Ireland</a>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Newport&area=Isle%20of%20Wight&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "of Newport, Isle of Wight</h2>"));
+    it_assert_contains(r.body, "of Newport, Isle of Wight</h2>");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=cork&radius=25", NULL, &r);
     it_assert_status(&r, 200);
-    assert_non_null(strstr(r.body, "M-PACT within 16 miles (25 km) of cork</h2>"));
-    assert_non_null(strstr(r.body, "Site in Cork"));
+    it_assert_contains(r.body, "M-PACT within 16 miles (25 km) of cork</h2>");
+    it_assert_contains(r.body, "Site in Cork");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=d02x285&radius=25", NULL, &r);
     it_assert_status(&r, 400);
-    assert_non_null(strstr(r.body, "We cannot search by Eircode yet"));
+    it_assert_contains(r.body, "We cannot search by Eircode yet");
     it_resp_free(&r);
     it_get(f->s, "/find?postcode=Zanzibarton&radius=25", NULL, &r);
     it_assert_status(&r, 404);
-    assert_non_null(strstr(r.body, "We could not find a town or place with that name"));
+    it_assert_contains(r.body, "We could not find a town or place with that name");
     it_resp_free(&r);
 }
 

@@ -28,22 +28,7 @@ struct fx {
     int orgs; /* organisations made so far, for unique names */
 };
 
-/* A licence made by a test: its id and current ETag (both malloc'd). */
-struct lic {
-    char *id;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
-
-static void
-lic_free(struct lic *l)
-{
-    free(l->id);
-    free(l->etag);
-    l->id = NULL;
-    l->etag = NULL;
-}
 
 /* Creates an organisation through the API; returns its id (malloc'd). */
 static char *
@@ -52,30 +37,13 @@ create_org(struct fx *f)
     return it_create_org(f->s, f->admin, NULL, NULL, "Licence Test Org %d", ++f->orgs);
 }
 
-/* Inserts a user of `role` in organisation `org` with SQL (password PASSWORD), signs them in
- * and returns the access token (malloc'd). */
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
-static void
-post_licence(struct fx *f, const char *org, const char *token, const char *body, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/organisations/%s/licences", org);
-
-    it_post_json(f->s, path, token, body, r);
-    free(path);
-}
-
 /* Creates a licence for `org` valid FAR_FROM..`until` and checks the 201. */
-static struct lic
+static struct it_made
 create_licence(struct fx *f, const char *org, const char *until)
 {
     char *body = it_fmt("{\"valid_from\": \"%s\", \"valid_until\": \"%s\", \"reason\": \"issued\"}",
                         FAR_FROM, until);
-    struct lic l;
+    struct it_made l;
 
     l.id = it_post_created(f->s, f->admin, body, &l.etag, "/v1/organisations/%s/licences", org);
     free(body);
@@ -84,7 +52,7 @@ create_licence(struct fx *f, const char *org, const char *until)
 
 /* PATCHes `l` to `status` with a reason and expects 200 with that status; keeps the new ETag. */
 static void
-move(struct fx *f, struct lic *l, const char *status)
+move(struct fx *f, struct it_made *l, const char *status)
 {
     char *reason = it_fmt("moved to %s", status);
     char *body = it_fmt("{\"status\": \"%s\", \"reason\": \"%s\"}", status, reason);
@@ -92,12 +60,10 @@ move(struct fx *f, struct lic *l, const char *status)
 
     it_patchf(f->s, f->admin, l->etag, body, &r, "/v1/licences/%s", l->id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), status);
-    assert_string_equal(it_json_str(&r, "reason"), reason);
+    it_assert_strs(&r, IT_ROW("status", status, "reason", reason));
     assert_non_null(it_header(&r, "ETag"));
     assert_string_not_equal(it_header(&r, "ETag"), l->etag);
-    free(l->etag);
-    l->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &l->etag);
     it_resp_free(&r);
     free(body);
     free(reason);
@@ -165,12 +131,11 @@ test_create(void **state)
     const char *id, *number;
     time_t now = time(NULL);
     size_t i;
-    PGresult *res;
 
-    post_licence(f, org, f->admin,
-                 "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2028-03-31\","
-                 " \"reason\": \"  first licence  \"}",
-                 &r);
+    it_postf(f->s, f->admin,
+             "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2028-03-31\","
+             " \"reason\": \"  first licence  \"}",
+             &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     assert_true(json_is_object(r.json));
     id = it_json_str(&r, "id");
@@ -179,11 +144,9 @@ test_create(void **state)
     it_assert_header(&r, "Location", want_loc);
     it_assert_header(&r, "ETag", "\"");
     it_assert_header(&r, "Content-Type", "application/json");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org);
-    assert_string_equal(it_json_str(&r, "status"), "pending");
-    assert_string_equal(it_json_str(&r, "valid_from"), "2025-04-01");
-    assert_string_equal(it_json_str(&r, "valid_until"), "2028-03-31");
-    assert_string_equal(it_json_str(&r, "reason"), "first licence");
+    it_assert_strs(&r,
+                   IT_ROW("organisation_id", org, "status", "pending", "valid_from", "2025-04-01",
+                          "valid_until", "2028-03-31", "reason", "first licence"));
     assert_non_null(it_json_str(&r, "created_at"));
     assert_non_null(it_json_str(&r, "updated_at"));
     assert_null(json_object_get(r.json, "version"));
@@ -209,35 +172,23 @@ test_create(void **state)
     it_resp_free(&g);
 
     /* One history row and one audit row, by the admin. */
-    res = it_sql(f->s,
-                 "SELECT status, valid_from::text, valid_until::text, reason, changed_by::text"
-                 " FROM licence_status_history WHERE licence_id = $1::uuid",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "pending");
-    assert_string_equal(PQgetvalue(res, 0, 1), "2025-04-01");
-    assert_string_equal(PQgetvalue(res, 0, 2), "2028-03-31");
-    assert_string_equal(PQgetvalue(res, 0, 3), "first licence");
-    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
-    PQclear(res);
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before IS NULL, after->>'number'"
-                 " FROM audit_event WHERE resource_type = 'licence' AND resource_id = $1",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    assert_string_equal(PQgetvalue(res, 0, 3), number);
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("pending", "2025-04-01", "2028-03-31", "first licence", f->admin_id),
+                  "SELECT status, valid_from::text, valid_until::text, reason, changed_by::text"
+                  " FROM licence_status_history WHERE licence_id = $1::uuid",
+                  id);
+    it_assert_row(f->s, IT_ROW("create", f->admin_id, "t", number),
+                  "SELECT action, actor_id::text, before IS NULL, after->>'number'"
+                  " FROM audit_event WHERE resource_type = 'licence' AND resource_id = $1",
+                  id);
 
     /* A reason is optional when issuing. */
     {
         char *org2 = create_org(f);
         struct it_resp n;
 
-        post_licence(f, org2, f->admin,
-                     "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2025-04-01\"}", &n);
+        it_postf(f->s, f->admin,
+                 "{\"valid_from\": \"2025-04-01\", \"valid_until\": \"2025-04-01\"}", &n,
+                 "/v1/organisations/%s/licences", org2);
         it_assert_status(&n, 201);
         assert_true(json_is_null(json_object_get(n.json, "reason")));
         assert_string_not_equal(it_json_str(&n, "number"), number);
@@ -258,8 +209,8 @@ test_number_grows_past_four_digits(void **state)
     const char *number;
 
     PQclear(it_sql(f->s, "SELECT setval('licence_number_seq', 12344)"));
-    post_licence(f, org, f->admin,
-                 "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}", &r);
+    it_postf(f->s, f->admin, "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}",
+             &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     number = it_json_str(&r, "number");
     assert_non_null(number);
@@ -306,17 +257,17 @@ test_create_validation(void **state)
     body = it_fmt("{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\","
                   " \"reason\": \"%s\"}",
                   long_reason);
-    post_licence(f, org, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/organisations/%s/licences", org);
     it_assert_field_error(&r, "reason");
     it_resp_free(&r);
     free(body);
     free(long_reason);
 
     /* Malformed JSON, a wrong content type and a body that is not an object. */
-    post_licence(f, org, f->admin, "{\"valid_from\": ", &r);
+    it_postf(f->s, f->admin, "{\"valid_from\": ", &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
-    post_licence(f, org, f->admin, "[]", &r);
+    it_postf(f->s, f->admin, "[]", &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
     {
@@ -341,18 +292,18 @@ test_create_for_missing_or_archived_org(void **state)
     long before = writes(f);
     struct it_resp r;
 
-    post_licence(f, NO_SUCH_ID, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    post_licence(f, "not-a-uuid", f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", "not-a-uuid");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     PQclear(it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", org));
-    post_licence(f, org, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     /* No token: 401. */
-    post_licence(f, org, NULL, ok, &r);
+    it_postf(f->s, NULL, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_problem(&r, 401);
     it_resp_free(&r);
     assert_int_equal(writes(f), before);
@@ -365,7 +316,7 @@ test_one_open_licence(void **state)
     struct fx *f = *state;
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *open_statuses[] = {"pending", "active", "suspended"};
     struct it_resp r, g;
     long before;
@@ -382,7 +333,7 @@ test_one_open_licence(void **state)
             move(f, &l, "suspended");
         }
         before = writes(f);
-        post_licence(f, org, f->admin, ok, &r);
+        it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
         assert_conflict(&r, "/problems/conflict", needles);
         it_resp_free(&r);
         assert_int_equal(writes(f), before);
@@ -391,11 +342,11 @@ test_one_open_licence(void **state)
         it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", org), 1);
     /* Once it is revoked, the organisation can be licensed again. */
     move(f, &l, "revoked");
-    post_licence(f, org, f->admin, ok, &r);
+    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
     it_assert_status(&r, 201);
     it_resp_free(&r);
     it_resp_free(&g);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -406,7 +357,7 @@ test_allowed_transitions(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     PGresult *res;
 
     /* pending → active → suspended → active → suspended → revoked */
@@ -436,14 +387,14 @@ test_allowed_transitions(void **state)
                         "->pending,pending>active,active>suspended,suspended>active,"
                         "active>suspended,suspended>revoked");
     PQclear(res);
-    lic_free(&l);
+    it_made_free(&l);
 
     /* active → revoked directly. */
     l = create_licence(f, org, FAR_UNTIL);
     move(f, &l, "active");
     move(f, &l, "revoked");
     assert_int_equal(history_rows(f, l.id), 3);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -461,7 +412,7 @@ test_forbidden_transitions(void **state)
     };
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *current = "pending";
     struct it_resp r;
     size_t i;
@@ -488,7 +439,7 @@ test_forbidden_transitions(void **state)
               "/v1/licences/%s", l.id);
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -498,7 +449,7 @@ test_revoked_is_final(void **state)
     static const char *const tos[] = {"active", "suspended", "revoked", "pending", "expired"};
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     long before;
     struct it_resp r;
     size_t i;
@@ -516,13 +467,12 @@ test_revoked_is_final(void **state)
         free(body);
     }
     /* Nor can its dates change: a revoked licence is not renewed. */
-    it_patchf(f->s, f->admin, l.etag, "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}",
-              &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, l.etag,
+               "{\"valid_until\": \"2099-12-31\", \"reason\": \"extend\"}", 409, "/v1/licences/%s",
+               l.id);
     assert_int_equal(writes(f), before);
     assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -546,7 +496,7 @@ test_patch_validation(void **state)
     };
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, "2098-06-30");
+    struct it_made l = create_licence(f, org, "2098-06-30");
     char *path = it_fmt("/v1/licences/%s", l.id);
     long before = writes(f);
     struct it_resp r;
@@ -564,10 +514,8 @@ test_patch_validation(void **state)
               "{\"valid_from\": \"2025-02-01\", \"reason\": \"start later\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "valid_from"), "2025-02-01");
-    assert_string_equal(it_json_str(&r, "status"), "pending");
-    free(l.etag);
-    l.etag = strdup(it_header(&r, "ETag"));
+    it_assert_strs(&r, IT_ROW("valid_from", "2025-02-01", "status", "pending"));
+    it_renew_etag(&r, &l.etag);
     it_resp_free(&r);
     move(f, &l, "active");
     before = writes(f);
@@ -584,9 +532,8 @@ test_patch_validation(void **state)
               "{\"valid_until\": \"2099-06-30\", \"reason\": \"renewed for a year\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "valid_until"), "2099-06-30");
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "reason"), "renewed for a year");
+    it_assert_strs(&r, IT_ROW("valid_until", "2099-06-30", "status", "active", "reason",
+                              "renewed for a year"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM licence_status_history WHERE licence_id ="
@@ -594,7 +541,7 @@ test_patch_validation(void **state)
                               " AND reason = 'renewed for a year'",
                               l.id),
                      1);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -605,7 +552,7 @@ test_expired_reads_and_renewal(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *path, buf[16];
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *needles[] = {"expired", NULL};
     struct it_resp r;
     long before;
@@ -625,16 +572,10 @@ test_expired_reads_and_renewal(void **state)
 
     /* The list shows and filters by the status as it reads. */
     path = it_fmt("/v1/organisations/%s/licences?status=expired", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences?status=active", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 0, "%s", path);
     free(path);
 
     /* No status change brings it back. */
@@ -658,8 +599,7 @@ test_expired_reads_and_renewal(void **state)
               &r, "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "active");
-    free(l.etag);
-    l.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &l.etag);
     it_resp_free(&r);
 
     /* A suspended licence past valid_until reads as expired too. */
@@ -673,7 +613,7 @@ test_expired_reads_and_renewal(void **state)
               "/v1/licences/%s", l.id);
     assert_conflict(&r, "/problems/invalid-transition", needles);
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -683,7 +623,7 @@ test_activate_needs_future_valid_until(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     const char *needles[] = {"pending", "active", "valid_until", NULL};
     struct it_resp r;
     long before;
@@ -704,10 +644,9 @@ test_activate_needs_future_valid_until(void **state)
               "{\"status\": \"active\", \"valid_until\": \"2099-01-01\", \"reason\": \"go\"}", &r,
               "/v1/licences/%s", l.id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "valid_until"), "2099-01-01");
+    it_assert_strs(&r, IT_ROW("status", "active", "valid_until", "2099-01-01"));
     it_resp_free(&r);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -716,7 +655,7 @@ test_new_licence_replaces_expired(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), buf[16];
-    struct lic old = create_licence(f, org, FAR_UNTIL), neu;
+    struct it_made old = create_licence(f, org, FAR_UNTIL), neu;
     struct it_resp r;
     PGresult *res;
 
@@ -746,15 +685,13 @@ test_new_licence_replaces_expired(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "expired");
     assert_string_not_equal(it_header(&r, "ETag"), old.etag);
-    free(old.etag);
-    old.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &old.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, old.etag, "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}",
-              &r, "/v1/licences/%s", old.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
-    lic_free(&old);
-    lic_free(&neu);
+    it_expectf(f->s, "PATCH", f->admin, old.etag,
+               "{\"valid_until\": \"2099-01-01\", \"reason\": \"renew\"}", 409, "/v1/licences/%s",
+               old.id);
+    it_made_free(&old);
+    it_made_free(&neu);
     free(org);
 }
 
@@ -764,7 +701,7 @@ test_archived_organisation(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f), *path = it_fmt("/v1/organisations/%s", org);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     struct it_resp r;
     long before;
 
@@ -786,12 +723,9 @@ test_archived_organisation(void **state)
     it_resp_free(&r);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -803,40 +737,25 @@ test_if_match(void **state)
     struct fx *f = *state;
     const char *body = "{\"status\": \"active\", \"reason\": \"go\"}";
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     char *weak = it_fmt("W/%s", l.etag);
     long before = writes(f);
-    struct it_resp r;
 
-    it_patchf(f->s, f->admin, NULL, body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, weak, body, &r, "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, body, 428, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", body, 412, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, weak, body, 412, "/v1/licences/%s", l.id);
     assert_int_equal(writes(f), before);
 
     /* A missing licence, or a malformed id, is 404. */
-    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"1\"", body, &r, "/v1/licences/%s", "nope");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", body, 404, "/v1/licences/%s", NO_SUCH_ID);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", body, 404, "/v1/licences/%s", "nope");
 
     /* The right ETag works once; replaying it is stale. */
-    it_patchf(f->s, f->admin, l.etag, body, &r, "/v1/licences/%s", l.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}", &r,
-              "/v1/licences/%s", l.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, l.etag, body, 200, "/v1/licences/%s", l.id);
+    it_expectf(f->s, "PATCH", f->admin, l.etag, "{\"status\": \"suspended\", \"reason\": \"x\"}",
+               412, "/v1/licences/%s", l.id);
     free(weak);
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -845,7 +764,7 @@ test_concurrent_patches(void **state)
 {
     struct fx *f = *state;
     char *org = create_org(f);
-    struct lic l = create_licence(f, org, FAR_UNTIL);
+    struct it_made l = create_licence(f, org, FAR_UNTIL);
     int round;
 
     move(f, &l, "active");
@@ -874,7 +793,7 @@ test_concurrent_patches(void **state)
             move(f, &l, round % 2 == 0 ? "suspended" : "active");
         }
     }
-    lic_free(&l);
+    it_made_free(&l);
     free(org);
 }
 
@@ -885,9 +804,10 @@ test_licensees(void **state)
 {
     struct fx *f = *state;
     char *org_a = create_org(f), *org_b = create_org(f), *path;
-    struct lic la = create_licence(f, org_a, FAR_UNTIL), lb = create_licence(f, org_b, FAR_UNTIL);
-    char *boss = licensee(f, "boss@a.licences.example", "org_admin", org_a);
-    char *staff = licensee(f, "staff@a.licences.example", "org_staff", org_a);
+    struct it_made la = create_licence(f, org_a, FAR_UNTIL),
+                   lb = create_licence(f, org_b, FAR_UNTIL);
+    char *boss = it_fx_licensee(f, "boss@a.licences.example", "org_admin", org_a);
+    char *staff = it_fx_licensee(f, "staff@a.licences.example", "org_staff", org_a);
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
     const char *tokens[2];
     struct it_resp r;
@@ -904,10 +824,7 @@ test_licensees(void **state)
         it_assert_header(&r, "ETag", "\"");
         it_resp_free(&r);
         path = it_fmt("/v1/organisations/%s/licences", org_a);
-        it_get(f->s, path, tokens[i], &r);
-        it_assert_status(&r, 200);
-        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-        it_resp_free(&r);
+        it_expect_items(f->s, tokens[i], 1, "%s", path);
         free(path);
 
         /* Another organisation's: 404, as if it did not exist. */
@@ -918,36 +835,28 @@ test_licensees(void **state)
         path = it_fmt("/v1/organisations/%s/licences", org_b);
         it_expect(f->s, "GET", path, tokens[i], NULL, 404);
         free(path);
-        it_getf(f->s, tokens[i], &r, "/v1/licences/%s", "not-a-uuid");
-        it_assert_problem(&r, 404);
-        it_resp_free(&r);
+        it_expectf(f->s, "GET", tokens[i], NULL, NULL, 404, "/v1/licences/%s", "not-a-uuid");
 
         /* Only the licensing body issues or changes licences. */
         before = writes(f);
-        post_licence(f, org_a, tokens[i], ok, &r);
+        it_postf(f->s, tokens[i], ok, &r, "/v1/organisations/%s/licences", org_a);
         it_assert_problem(&r, 403);
         it_resp_free(&r);
-        it_patchf(f->s, tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}", &r,
-                  "/v1/licences/%s", la.id);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
+                   403, "/v1/licences/%s", la.id);
         assert_int_equal(writes(f), before);
     }
     /* Without a token: 401. */
-    it_getf(f->s, NULL, &r, "/v1/licences/%s", la.id);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", NULL, NULL, NULL, 401, "/v1/licences/%s", la.id);
     /* Admin reads a missing or malformed licence as 404. */
-    it_getf(f->s, f->admin, &r, "/v1/licences/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/licences/%s", NO_SUCH_ID);
     path = it_fmt("/v1/organisations/%s/licences", NO_SUCH_ID);
     it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);
     free(boss);
     free(staff);
-    lic_free(&la);
-    lic_free(&lb);
+    it_made_free(&la);
+    it_made_free(&lb);
     free(org_a);
     free(org_b);
 }
@@ -958,61 +867,37 @@ static void
 test_list_pages_and_filters(void **state)
 {
     struct fx *f = *state;
-    char *org = create_org(f), *path, *cursor = NULL;
+    char *org = create_org(f), *path;
     char *ids[PAGE_LICENCES];
-    json_t *seen = json_array();
+    json_t *seen;
     struct it_resp r;
     int i, pages = 0;
 
     /* Five licences, newest last: each revoked before the next is issued, the last active. */
     for (i = 0; i < PAGE_LICENCES; i++) {
-        struct lic l = create_licence(f, org, FAR_UNTIL);
+        struct it_made l = create_licence(f, org, FAR_UNTIL);
 
         move(f, &l, "active");
         if (i < PAGE_LICENCES - 1) {
             move(f, &l, "revoked");
         }
         ids[i] = strdup(l.id);
-        lic_free(&l);
+        it_made_free(&l);
     }
     /* Pages of two, newest first, each licence once, then next_cursor null. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/organisations/%s/licences?limit=2", org)
-                   : it_fmt("/v1/organisations/%s/licences?limit=2&cursor=%s", org, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        {
-            json_t *items = json_object_get(r.json, "items"), *item, *nc;
-            size_t k;
-
-            assert_true(json_array_size(items) <= 2);
-            json_array_foreach(items, k, item)
-            {
-                json_array_append_new(seen, json_string(it_jstr(item, "id")));
-            }
-            nc = json_object_get(r.json, "next_cursor");
-            assert_true(json_is_null(nc) || json_is_string(nc));
-            free(cursor);
-            cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
-        }
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/organisations/%s/licences?limit=2", org);
+    seen = it_all_pages(f->s, f->admin, path, 2, 10, &pages);
+    free(path);
     assert_int_equal(pages, 3);
     assert_int_equal(json_array_size(seen), PAGE_LICENCES);
     for (i = 0; i < PAGE_LICENCES; i++) {
-        assert_string_equal(json_string_value(json_array_get(seen, (size_t)i)),
+        assert_string_equal(it_jstr(json_array_get(seen, (size_t)i), "id"),
                             ids[PAGE_LICENCES - 1 - i]);
     }
 
     /* Filters: the status as it reads. */
     path = it_fmt("/v1/organisations/%s/licences?status=revoked&limit=100", org);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), PAGE_LICENCES - 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, PAGE_LICENCES - 1, "%s", path);
     free(path);
     path = it_fmt("/v1/organisations/%s/licences?status=active", org);
     it_get(f->s, path, f->admin, &r);
@@ -1024,19 +909,11 @@ test_list_pages_and_filters(void **state)
     free(path);
 
     /* Bad query strings: 400. */
-    {
-        static const char *const bad[] = {
-            "status=bogus", "colour=red",      "limit=0",        "limit=101",
-            "limit=x",      "cursor=!!notone", "cursor=WyJ4Il0", "status=active&status=revoked",
-        };
-        size_t k;
-
-        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-            path = it_fmt("/v1/organisations/%s/licences?%s", org, bad[k]);
-            it_expect(f->s, "GET", path, f->admin, NULL, 400);
-            free(path);
-        }
-    }
+    path = it_fmt("/v1/organisations/%s/licences?", org);
+    it_expect_gets(f->s, f->admin, 400, path, "status=bogus", "colour=red", "limit=0", "limit=101",
+                   "limit=x", "cursor=!!notone", "cursor=WyJ4Il0", "status=active&status=revoked",
+                   NULL);
+    free(path);
     for (i = 0; i < PAGE_LICENCES; i++) {
         free(ids[i]);
     }

@@ -26,12 +26,6 @@ struct fx {
     int n; /* names made so far */
 };
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 static long
 count_locations(struct fx *f)
 {
@@ -69,9 +63,7 @@ group_setup(void **state)
 
     f->org_a = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org A"));
     f->org_b = it_fx_own(f, it_create_org(f->s, f->admin, NULL, NULL, "Locations Org B"));
-    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }
@@ -94,10 +86,8 @@ test_create_and_get(void **state)
                  &r);
     it_assert_status(&r, 201);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "name"), "Riverside Family Hub");
-    assert_string_equal(it_json_str(&r, "postcode"), "ME4 4AB");
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "kind"), "family_centre");
+    it_assert_strs(&r, IT_ROW("name", "Riverside Family Hub", "postcode", "ME4 4AB",
+                              "organisation_id", f->org_a, "kind", "family_centre"));
     assert_true(json_is_true(json_object_get(r.json, "public")));
     assert_true(json_is_true(json_object_get(r.json, "active")));
     assert_true(json_number_value(json_object_get(r.json, "latitude")) > 51.38
@@ -126,20 +116,13 @@ test_create_and_get(void **state)
 
     it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "id"), id);
-    assert_string_equal(it_json_str(&r, "accessibility"), "Step-free entrance");
+    it_assert_strs(&r, IT_ROW("id", id, "accessibility", "Step-free entrance"));
     it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 200, "/v1/locations/%s", id);
 
     /* Unknown, malformed and missing ids. */
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", NO_SUCH_ID);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", "not-a-uuid");
     path = it_fmt("/v1/locations/%s", id);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
     free(path);
@@ -174,8 +157,7 @@ test_coordinates_from_postcode(void **state)
         it_assert_status(&r, 200);
         assert_true(json_is_null(json_object_get(r.json, "latitude")));
         assert_true(json_is_null(json_object_get(r.json, "longitude")));
-        free(etag);
-        etag = strdup(it_header(&r, "ETag"));
+        it_renew_etag(&r, &etag);
         it_resp_free(&r);
         /* And back, with explicit coordinates that win over the table. */
         it_patchf(f->s, f->a_admin, etag,
@@ -403,11 +385,10 @@ test_verified_and_patch(void **state)
     it_patchf(f->s, f->a_admin, etag, "{\"accessibility\": \"Lift to first floor\"}", &r,
               "/v1/locations/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "last_verified_on"), "2020-01-01");
-    assert_string_equal(it_json_str(&r, "accessibility"), "Lift to first floor");
+    it_assert_strs(
+        &r, IT_ROW("last_verified_on", "2020-01-01", "accessibility", "Lift to first floor"));
     assert_true(strncmp(it_json_str(&r, "updated_at"), "2020", 4) != 0);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
 
     /* verified: false is refused; nothing changes. */
@@ -432,9 +413,7 @@ test_verified_and_patch(void **state)
     it_assert_problem(&r, 422);
     assert_true(it_names_field(&r, "organisation_id"));
     it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, etag, "{}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{}", 422, "/v1/locations/%s", id);
     it_patchf(f->s, f->a_admin, etag, "{\"name\": null, \"latitude\": 51.0}", &r,
               "/v1/locations/%s", id);
     it_assert_problem(&r, 422);
@@ -457,21 +436,18 @@ test_if_match(void **state)
     struct it_resp r;
     char *id = create_loc(f, f->a_admin, "community", ""), *etag = etag_of(f, id, f->a_admin);
 
-    it_patchf(f->s, f->a_admin, NULL, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"name\": \"Renamed\"}", 428, "/v1/locations/%s",
+               id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"999\"", "{\"name\": \"Renamed\"}", 412,
+               "/v1/locations/%s", id);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE name = 'Renamed'"), 0);
     it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed\"}", &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
     /* The old ETag is now stale. */
-    it_patchf(f->s, f->a_admin, etag, "{\"name\": \"Renamed again\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{\"name\": \"Renamed again\"}", 412,
+               "/v1/locations/%s", id);
     free(etag);
     free(id);
 }
@@ -486,15 +462,10 @@ test_roles(void **state)
     long before;
 
     /* org_staff read their own organisation's location, and change nothing. */
-    it_getf(f->s, f->a_staff, &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, etag, "{\"name\": \"Staff edit\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_deletef(f->s, f->a_staff, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_staff, NULL, NULL, 200, "/v1/locations/%s", id);
+    it_expectf(f->s, "PATCH", f->a_staff, etag, "{\"name\": \"Staff edit\"}", 403,
+               "/v1/locations/%s", id);
+    it_expectf(f->s, "DELETE", f->a_staff, NULL, NULL, 403, "/v1/locations/%s", id);
     before = count_locations(f);
     it_expect(f->s, "POST", "/v1/locations", f->a_staff,
               "{\"name\": \"Staff site\", \"kind\": \"community\", \"address_lines\":"
@@ -502,15 +473,10 @@ test_roles(void **state)
               403);
 
     /* Another organisation's location is absent. */
-    it_getf(f->s, f->b_admin, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, etag, "{\"name\": \"Hijack\"}", &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_deletef(f->s, f->b_admin, &r, "/v1/locations/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->b_admin, NULL, NULL, 404, "/v1/locations/%s", id);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"name\": \"Hijack\"}", 404, "/v1/locations/%s",
+               id);
+    it_expectf(f->s, "DELETE", f->b_admin, NULL, NULL, 404, "/v1/locations/%s", id);
     body = it_fmt("{\"organisation_id\": \"%s\", \"name\": \"Planted\", \"kind\": \"community\","
                   " \"address_lines\": [\"1 A\"], \"town\": \"T\", \"postcode\": \"ME4 4AB\"}",
                   f->org_a);
@@ -518,22 +484,12 @@ test_roles(void **state)
     assert_int_equal(count_locations(f), before);
     it_get(f->s, "/v1/locations?limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
-    {
-        json_t *item;
-        size_t i;
-        json_array_foreach(json_object_get(r.json, "items"), i, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-        }
-    }
+    it_assert_items_all(&r, "organisation_id", f->org_b);
     it_resp_free(&r);
     /* The filter cannot reach across either. */
     free(body);
     body = it_fmt("/v1/locations?organisation_id=%s", f->org_a);
-    it_get(f->s, body, f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 0, "%s", body);
 
     /* Admin creates for any organisation, and changes anything. */
     free(body);
@@ -544,9 +500,8 @@ test_roles(void **state)
     it_assert_status(&r, 201);
     assert_string_equal(it_json_str(&r, "organisation_id"), f->org_b);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{\"name\": \"Admin renamed\"}", &r, "/v1/locations/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"name\": \"Admin renamed\"}", 200,
+               "/v1/locations/%s", id);
     free(body);
     free(etag);
     free(id);
@@ -562,9 +517,7 @@ test_archive_or_delete(void **state)
     char *path;
 
     /* Unused: removed for good. */
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", unused);
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM location WHERE id = $1::uuid", unused),
                      0);
     assert_int_equal(it_count(f->s,
@@ -572,9 +525,7 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'delete' AND after IS NULL",
                               unused),
                      1);
-    it_getf(f->s, f->admin, &r, "/v1/locations/%s", unused);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", unused);
 
     /* Used by a programme run: archived, kept, hidden. */
     PQclear(it_sql(f->s,
@@ -590,9 +541,7 @@ test_archive_or_delete(void **state)
         it_assert_problem(&r, 412);
         it_resp_free(&r);
     }
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", used);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", used);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM location WHERE id = $1::uuid"
                               " AND archived_at IS NOT NULL AND NOT active",
@@ -603,9 +552,7 @@ test_archive_or_delete(void **state)
                               " AND resource_id = $1 AND action = 'archive'",
                               used),
                      1);
-    it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_admin, NULL, NULL, 404, "/v1/locations/%s", used);
     it_getf(f->s, f->admin, &r, "/v1/locations/%s", used);
     it_assert_status(&r, 200);
     assert_non_null(it_json_str(&r, "archived_at"));
@@ -622,12 +569,8 @@ test_archive_or_delete(void **state)
     }
     it_resp_free(&r);
     /* Archived: no second delete, no changes. */
-    it_deletef(f->s, f->admin, &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "*", "{\"name\": \"Back\"}", &r, "/v1/locations/%s", used);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->admin, NULL, NULL, 404, "/v1/locations/%s", used);
+    it_expectf(f->s, "PATCH", f->admin, "*", "{\"name\": \"Back\"}", 409, "/v1/locations/%s", used);
 
     /* Used as a training venue: archived as well. */
     free(unused);
@@ -639,9 +582,7 @@ test_archive_or_delete(void **state)
                    " capacity) SELECT id, DATE '2030-01-01', DATE '2030-01-02', $1::uuid, 10"
                    " FROM course WHERE code = 'LOC-TEST'",
                    unused));
-    it_deletef(f->s, f->a_admin, &r, "/v1/locations/%s", unused);
-    it_assert_status(&r, 204);
-    it_resp_free(&r);
+    it_expectf(f->s, "DELETE", f->a_admin, NULL, NULL, 204, "/v1/locations/%s", unused);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM location WHERE id = $1::uuid"
                               " AND archived_at IS NOT NULL",
@@ -657,51 +598,34 @@ test_list_filters_pages_and_csv(void **state)
 {
     struct fx *f = *state;
     struct it_resp r;
-    char *ids[5], *cursor = NULL, *path, *etag;
-    json_t *rows, *header;
-    int i, seen = 0, pages = 0, c_name, c_kind, c_lines, c_id;
+    char *ids[5], *path, *etag;
+    json_t *rows, *header, *all, *item;
+    int i, c_name, c_kind, c_lines, c_id;
+    size_t k;
     long total;
 
     for (i = 0; i < 5; i++) {
         ids[i] = create_loc(f, f->b_admin, i % 2 ? "prison" : "family_centre", "");
     }
     etag = etag_of(f, ids[0], f->b_admin);
-    it_patchf(f->s, f->b_admin, etag, "{\"active\": false}", &r, "/v1/locations/%s", ids[0]);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"active\": false}", 200, "/v1/locations/%s",
+               ids[0]);
 
     total = it_count(f->s,
                      "SELECT count(*) FROM location WHERE organisation_id = $1::uuid"
                      " AND archived_at IS NULL",
                      f->org_b);
     /* Pages of two, in a stable order, each item once. */
-    do {
-        json_t *item;
-        size_t k;
-        path = cursor != NULL ? it_fmt("/v1/locations?limit=2&cursor=%s", cursor)
-                              : it_fmt("/v1/locations?limit=2");
-        it_get(f->s, path, f->b_admin, &r);
-        free(path);
-        it_assert_status(&r, 200);
-        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
-        json_array_foreach(json_object_get(r.json, "items"), k, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-            seen++;
-        }
-        free(cursor);
-        cursor =
-            it_json_str(&r, "next_cursor") != NULL ? strdup(it_json_str(&r, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        pages++;
-    } while (cursor != NULL && pages < 20);
-    assert_int_equal(seen, total);
+    all = it_all_pages(f->s, f->b_admin, "/v1/locations?limit=2", 2, 20, NULL);
+    json_array_foreach(all, k, item)
+    {
+        assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
+    }
+    assert_int_equal((long)json_array_size(all), total);
+    json_decref(all);
 
     /* Filters. */
-    it_get(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 2, "%s", "/v1/locations?kind=prison&limit=100");
     it_get(f->s, "/v1/locations?active=false&limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);

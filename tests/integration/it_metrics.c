@@ -174,6 +174,17 @@ scrape(struct it_server *s, const char *const *headers, struct it_resp *r)
     it_request(s, "GET", "/metrics", NULL, headers, NULL, r);
 }
 
+/* A scrape whose answer is checked by its status alone (it_assert_answer). */
+static void
+scrape_expect(struct it_server *s, const char *const *headers, long status)
+{
+    struct it_resp r;
+
+    scrape(s, headers, &r);
+    it_assert_answer(&r, status);
+    it_resp_free(&r);
+}
+
 static char *
 scrape_ok(struct it_server *s)
 {
@@ -316,26 +327,20 @@ test_refused_without_address_or_token(void **state)
     it_assert_problem(&unknown, 404);
     scrape(s, NULL, &r);
     it_assert_problem(&r, 404);
-    assert_string_equal(it_json_str(&r, "title"), it_json_str(&unknown, "title"));
-    assert_string_equal(it_json_str(&r, "detail"), it_json_str(&unknown, "detail"));
+    it_assert_strs(&r, IT_ROW("title", it_json_str(&unknown, "title"), "detail",
+                              it_json_str(&unknown, "detail")));
     assert_null(strstr(r.body, "mpact_"));
     it_resp_free(&r);
     it_resp_free(&unknown);
 
-    scrape(s, wrong, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, prefix, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, basic, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    scrape_expect(s, wrong, 404);
+    scrape_expect(s, prefix, 404);
+    scrape_expect(s, basic, 404);
 
     scrape(s, right, &r);
     it_assert_status(&r, 200);
     parse_strict(r.body);
-    assert_non_null(strstr(r.body, "mpact_build_info"));
+    it_assert_contains(r.body, "mpact_build_info");
     it_resp_free(&r);
 
     it_stop(s);
@@ -354,21 +359,14 @@ test_relayed_by_the_proxy_needs_the_token(void **state)
     const char *relayed_token[] = {"X-Forwarded-For: 198.51.100.4", "Authorization: Bearer " TOKEN,
                                    NULL};
     struct it_server *s = it_start_env("metrics_proxy", env);
-    struct it_resp r;
 
     (void)state;
     /* A direct connection from 127.0.0.1 (the default list) is let in. */
-    scrape(s, NULL, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    scrape_expect(s, NULL, 200);
     /* The same peer relaying a request is the proxy: whoever is behind it (whatever the header
      * says) is not on the list. */
-    scrape(s, relayed, &r);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    scrape(s, relayed_token, &r);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    scrape_expect(s, relayed, 404);
+    scrape_expect(s, relayed_token, 200);
     it_stop(s);
     unlink(token_file);
     free(token_file);
@@ -390,17 +388,17 @@ test_bad_settings_stop_the_start(void **state)
 
     (void)state;
     assert_int_equal(it_exec(s, IT_WRAP, args, missing, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_TOKEN_FILE"));
+    it_assert_contains(out, "REGISTRY_METRICS_TOKEN_FILE");
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, too_short, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_TOKEN_FILE"));
+    it_assert_contains(out, "REGISTRY_METRICS_TOKEN_FILE");
     assert_null(strstr(out, "short\n")); /* the token is never echoed */
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, bad_allow, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_METRICS_ALLOW"));
+    it_assert_contains(out, "REGISTRY_METRICS_ALLOW");
     free(out);
     assert_int_equal(it_exec(s, IT_WRAP, args, bad_format, NULL, 30, &out), 1);
-    assert_non_null(strstr(out, "REGISTRY_LOG_FORMAT"));
+    it_assert_contains(out, "REGISTRY_LOG_FORMAT");
     free(out);
     it_stop(s);
     unlink(short_file);

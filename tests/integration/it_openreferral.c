@@ -892,8 +892,7 @@ test_service_full(void **state)
     schema_objects_checked = 0;
     check_schema(r.json, &service_schema, "$");
     assert_true(schema_objects_checked >= 10);
-    assert_string_equal(it_json_str(&r, "id"), f->svc_a);
-    assert_string_equal(it_json_str(&r, "organization_id"), f->org_a);
+    it_assert_strs(&r, IT_ROW("id", f->svc_a, "organization_id", f->org_a));
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(r.json, "organization"), "id")),
         f->org_a);
@@ -1113,19 +1112,10 @@ test_service_at_locations(void **state)
     check_page(&r, &sal_list_schema, 0, 1, 50);
     it_resp_free(&r);
     {
-        static const char *const bad[] = {
-            "/openreferral/service_at_locations?postcode=12345",
-            "/openreferral/service_at_locations?postcode=ME4%204AB%20X",
-            "/openreferral/service_at_locations?proximity=5000",
-            "/openreferral/service_at_locations?postcode=ME4&proximity=-5",
-            "/openreferral/service_at_locations?postcode=ME4&proximity=abc",
-            "/openreferral/service_at_locations?postcode=ME4&proximity=900000",
-            "/openreferral/service_at_locations?radius_km=5",
-            NULL,
-        };
-        for (i = 0; bad[i] != NULL; i++) {
-            it_expect(f->s, "GET", bad[i], NULL, NULL, 400);
-        }
+        it_expect_gets(f->s, NULL, 400, "/openreferral/service_at_locations?", "postcode=12345",
+                       "postcode=ME4%204AB%20X", "proximity=5000", "postcode=ME4&proximity=-5",
+                       "postcode=ME4&proximity=abc", "postcode=ME4&proximity=900000", "radius_km=5",
+                       NULL);
     }
 }
 
@@ -1595,8 +1585,8 @@ test_service_at_location_endpoints(void **state)
         path = it_fmt("/openreferral/service_at_locations/%s", it_jstr(it, "id"));
         get_ok(f, path, &r);
         check_schema(r.json, &sal_full_schema, "$");
-        assert_string_equal(it_json_str(&r, "id"), it_jstr(it, "id"));
-        assert_string_equal(it_json_str(&r, "location_id"), it_jstr(it, "location_id"));
+        it_assert_strs(&r,
+                       IT_ROW("id", it_jstr(it, "id"), "location_id", it_jstr(it, "location_id")));
         assert_true(json_equal(r.json, json_array_get(full, i)));
         svc = json_object_get(r.json, "service");
         assert_string_equal(it_jstr(svc, "id"), it_jstr(it, "service_id"));

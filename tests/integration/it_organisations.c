@@ -173,7 +173,6 @@ test_create(void **state)
     const char *id, *loc, *etag;
     char *want_loc;
     json_t *o, *lines;
-    PGresult *res;
 
     post_json_obj(f, f->admin, body, &r);
     json_decref(body);
@@ -224,18 +223,11 @@ test_create(void **state)
                               " AND postcode = 'ME4 4AB' AND name = 'Medway Family Hub'",
                               id),
                      1);
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before IS NULL, after->>'id', after->>'postcode'"
-                 " FROM audit_event WHERE resource_type = 'organisation' AND resource_id = $1"
-                 " ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    assert_string_equal(PQgetvalue(res, 0, 3), id);
-    assert_string_equal(PQgetvalue(res, 0, 4), "ME4 4AB");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", f->admin_id, "t", id, "ME4 4AB"),
+                  "SELECT action, actor_id::text, before IS NULL, after->>'id', after->>'postcode'"
+                  " FROM audit_event WHERE resource_type = 'organisation' AND resource_id = $1"
+                  " ORDER BY id",
+                  id);
     free(want_loc);
     it_resp_free(&r);
 }
@@ -256,9 +248,8 @@ test_create_all_fields(void **state)
     post_json_obj(f, f->admin, body, &r);
     json_decref(body);
     it_assert_status(&r, 201);
-    assert_string_equal(it_json_str(&r, "phone"), "+44 1634 000000");
-    assert_string_equal(it_json_str(&r, "email"), "Contact@Example.org");
-    assert_string_equal(it_json_str(&r, "website"), "https://example.org/families");
+    it_assert_strs(&r, IT_ROW("phone", "+44 1634 000000", "email", "Contact@Example.org", "website",
+                              "https://example.org/families"));
     assert_true(json_is_true(json_object_get(r.json, "public_contact")));
     assert_string_equal(it_json_str(&r, "postcode"), "SW1A 1AA");
     assert_int_equal(json_array_size(json_object_get(r.json, "address_lines")), 1);
@@ -371,14 +362,9 @@ static void
 test_get_missing(void **state)
 {
     struct fx *f = *state;
-    struct it_resp r;
 
-    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", NO_SUCH_ORG);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/organisations/%s", "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/organisations/%s", NO_SUCH_ORG);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/organisations/%s", "not-a-uuid");
     it_expect(f->s, "GET", "/v1/organisations/" NO_SUCH_ORG, NULL, NULL, 401);
 }
 
@@ -425,34 +411,15 @@ static void
 test_list_bad_query(void **state)
 {
     struct fx *f = *state;
-    static const char *const paths[] = {
-        "/v1/organisations?colour=red",
-        "/v1/organisations?name=x",
-        "/v1/organisations?q=a&q=b",
-        "/v1/organisations?kind=hospital",
-        "/v1/organisations?licence_status=lapsed",
-        "/v1/organisations?limit=0",
-        "/v1/organisations?limit=101",
-        "/v1/organisations?limit=-1",
-        "/v1/organisations?limit=abc",
-        "/v1/organisations?limit=",
-        "/v1/organisations?limit=5x",
-        "/v1/organisations?limit=%2B5",
-        "/v1/organisations?cursor=not*a*cursor",
-        "/v1/organisations?cursor=",
-        "/v1/organisations?cursor=eyJhIjoxfQ",       /* {"a":1}: not an array */
-        "/v1/organisations?cursor=WzEsMl0",          /* [1,2]: not this list's key */
-        "/v1/organisations?cursor=WyJhIiwibm9wZSJd", /* ["a","nope"]: not a uuid */
-        "/v1/organisations?cursor=WyJhIl0",          /* ["a"]: one element */
-        "/v1/organisations?q=%00x",
-    };
-    size_t i;
 
-    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-
-        print_message("query: %s\n", paths[i]);
-        it_expect(f->s, "GET", paths[i], f->admin, NULL, 400);
-    }
+    it_expect_gets(f->s, f->admin, 400, "/v1/organisations", "?colour=red", "?name=x", "?q=a&q=b",
+                   "?kind=hospital", "?licence_status=lapsed", "?limit=0", "?limit=101",
+                   "?limit=-1", "?limit=abc", "?limit=", "?limit=5x", "?limit=%2B5",
+                   "?cursor=not*a*cursor",
+                   "?cursor=", "?cursor=eyJhIjoxfQ" /* {"a":1}: not an array */,
+                   "?cursor=WzEsMl0" /* [1,2]: not this list's key */,
+                   "?cursor=WyJhIiwibm9wZSJd" /* ["a","nope"]: not a uuid */,
+                   "?cursor=WyJhIl0" /* ["a"]: one element */, "?q=%00x", NULL);
 }
 
 static void
@@ -551,17 +518,13 @@ test_patch(void **state)
     PGresult *res;
 
     /* Without If-Match: 428; stale or weak: 412; nothing changes. */
-    it_patchf(f->s, f->admin, NULL, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"999\"", "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s",
-              id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"town\": \"Rochester\"}", 428,
+               "/v1/organisations/%s", id);
+    it_expectf(f->s, "PATCH", f->admin, "\"999\"", "{\"town\": \"Rochester\"}", 412,
+               "/v1/organisations/%s", id);
     weak = it_fmt("W/%s", etag);
-    it_patchf(f->s, f->admin, weak, "{\"town\": \"Rochester\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, weak, "{\"town\": \"Rochester\"}", 412,
+               "/v1/organisations/%s", id);
     free(weak);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM organisation WHERE id = $1::uuid"
@@ -584,9 +547,7 @@ test_patch(void **state)
     it_patchf(f->s, f->admin, etag, "{\"colour\": \"red\"}", &r, "/v1/organisations/%s", id);
     it_assert_field_error(&r, "colour");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, etag, "{}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 422);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{}", 422, "/v1/organisations/%s", id);
     assert_int_equal(audit_rows(f), audits);
 
     /* With the current ETag: 200, a new ETag, the change applied and normalised. */
@@ -597,9 +558,7 @@ test_patch(void **state)
     assert_non_null(it_header(&r, "ETag"));
     etag2 = strdup(it_header(&r, "ETag"));
     assert_string_not_equal(etag2, etag);
-    assert_string_equal(it_json_str(&r, "town"), "Rochester");
-    assert_string_equal(it_json_str(&r, "postcode"), "ME1 1AA");
-    assert_string_equal(it_json_str(&r, "phone"), "01634 111111");
+    it_assert_strs(&r, IT_ROW("town", "Rochester", "postcode", "ME1 1AA", "phone", "01634 111111"));
     assert_string_equal(it_json_str(&r, "name"), "Patch Family Centre"); /* untouched */
     it_resp_free(&r);
     {
@@ -609,9 +568,8 @@ test_patch(void **state)
     }
 
     /* The old ETag is now stale. */
-    it_patchf(f->s, f->admin, etag, "{\"town\": \"Gillingham\"}", &r, "/v1/organisations/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, "{\"town\": \"Gillingham\"}", 412,
+               "/v1/organisations/%s", id);
 
     /* null clears a nullable field; If-Match may list several tags. */
     {
@@ -642,22 +600,15 @@ test_patch(void **state)
     /* The audit trail over HTTP, for the admin. */
     {
         char *path = it_fmt("/v1/audit?resource_type=organisation&resource_id=%s", id);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
-        it_resp_free(&r);
+        it_expect_items(f->s, f->admin, 3, "%s", path);
         free(path);
     }
 
     /* Unknown and malformed ids. */
-    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
-              NO_SUCH_ORG);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"1\"", "{\"town\": \"X\"}", &r, "/v1/organisations/%s",
-              "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", "{\"town\": \"X\"}", 404, "/v1/organisations/%s",
+               NO_SUCH_ORG);
+    it_expectf(f->s, "PATCH", f->admin, "\"1\"", "{\"town\": \"X\"}", 404, "/v1/organisations/%s",
+               "not-a-uuid");
 
     free(etag2);
     free(etag);
@@ -725,19 +676,13 @@ test_licensee_access(void **state)
     PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
-    it_getf(f->s, oa, &r, "/v1/organisations/%s", own);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_getf(f->s, st, &r, "/v1/organisations/%s", own);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", oa, NULL, NULL, 200, "/v1/organisations/%s", own);
+    it_expectf(f->s, "GET", st, NULL, NULL, 200, "/v1/organisations/%s", own);
     it_getf(f->s, oa, &r, "/v1/organisations/%s", other);
     it_assert_problem(&r, 404);
     assert_null(strstr(r.body, "Licensee Other Org"));
     it_resp_free(&r);
-    it_getf(f->s, st, &r, "/v1/organisations/%s", other);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", st, NULL, NULL, 404, "/v1/organisations/%s", other);
 
     /* Their list holds only their organisation, whatever the filters. */
     assert_list(f, oa, "/v1/organisations", 1, own, NULL);
@@ -765,16 +710,11 @@ test_licensee_access(void **state)
     etag = etag_of(f, own);
     orgs = org_rows(f);
     audits = audit_rows(f);
-    it_patchf(f->s, oa, etag, "{\"name\": \"Renamed\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, oa, etag, "{\"kind\": \"nhs\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", &r,
-              "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"name\": \"Renamed\"}", 403, "/v1/organisations/%s",
+               own);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"kind\": \"nhs\"}", 403, "/v1/organisations/%s", own);
+    it_expectf(f->s, "PATCH", oa, etag, "{\"phone\": \"01634 333333\", \"name\": \"Renamed\"}", 403,
+               "/v1/organisations/%s", own);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM organisation WHERE id = $1::uuid AND name ="
                               " 'Licensee Own Org' AND kind = 'charity' AND phone = '01634 222222'",
@@ -784,17 +724,14 @@ test_licensee_access(void **state)
     /* Another organisation: 404 for a PATCH too, as if it did not exist. */
     {
         char *oetag = etag_of(f, other);
-        it_patchf(f->s, oa, oetag, "{\"phone\": \"01634 444444\"}", &r, "/v1/organisations/%s",
-                  other);
-        it_assert_problem(&r, 404);
-        it_resp_free(&r);
+        it_expectf(f->s, "PATCH", oa, oetag, "{\"phone\": \"01634 444444\"}", 404,
+                   "/v1/organisations/%s", other);
         free(oetag);
     }
 
     /* org_staff may not edit at all. */
-    it_patchf(f->s, st, etag, "{\"phone\": \"01634 555555\"}", &r, "/v1/organisations/%s", own);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", st, etag, "{\"phone\": \"01634 555555\"}", 403,
+               "/v1/organisations/%s", own);
 
     /* Creating and deleting organisations is for the licensing body only. */
     body = org_json("Licensee Made Org", "charity");

@@ -13,7 +13,6 @@
  * Runs are made with SQL, with the delivery figures (adults, children, families_started) the
  * plausibility rule reads. */
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,30 +67,14 @@ make_run(struct fx *f, const char *adults, const char *children, const char *sta
     return make_run_of(f, 0, "running", adults, children, started);
 }
 
-/* PUT /v1/programmes/{run}/outcomes/{code} with `body` (and If-Match `etag`, may be NULL). */
-static void
-put_outcome(struct fx *f,
-            const char *token,
-            const char *run,
-            const char *code,
-            const char *etag,
-            const char *body,
-            struct it_resp *r)
-{
-    char *path = it_fmt("/v1/programmes/%s/outcomes/%s", run, code);
-    char *im = etag != NULL ? it_fmt("If-Match: %s", etag) : NULL;
-    const char *headers[] = {"Content-Type: application/json", im, NULL};
+/* An outcome of a run, for it_putf: PUT it with the pairs of a measure. */
+#define OUTCOME "/v1/programmes/%s/outcomes/%s"
 
-    it_request(f->s, "PUT", path, token, headers, body, r);
-    free(im);
-    free(path);
-}
-
-/* As put_outcome as organisation A's admin, failing unless the answer is 200. */
+/* As it_putf of OUTCOME as organisation A's admin, failing unless the answer is 200. */
 static void
 put_ok(struct fx *f, const char *run, const char *code, const char *body, struct it_resp *r)
 {
-    put_outcome(f, f->a_admin, run, code, NULL, body, r);
+    it_putf(f->s, f->a_admin, NULL, body, r, OUTCOME, run, code);
     it_assert_status(r, 200);
 }
 
@@ -139,7 +122,7 @@ refused(struct fx *f,
     struct it_resp r;
     char *before = stored(f, run), *after;
 
-    put_outcome(f, f->a_admin, run, code, NULL, body, &r);
+    it_putf(f->s, f->a_admin, NULL, body, &r, OUTCOME, run, code);
     if (rule != NULL) {
         it_assert_only_rule(&r, field, rule);
     } else {
@@ -150,33 +133,6 @@ refused(struct fx *f,
     assert_string_equal(after, before);
     free(after);
     free(before);
-}
-
-static char *
-client_token(struct fx *f, const char *bearer, const char *scopes)
-{
-    char *body = it_fmt("{\"name\": \"Outcomes client %d\", \"scopes\": %s}", ++f->n, scopes);
-    char *plain, *auth, *token;
-    unsigned char b64[256];
-    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
-    struct it_resp r;
-
-    it_post_json(f->s, "/v1/clients", bearer, body, &r);
-    it_assert_status(&r, 201);
-    plain = it_fmt("%s:%s", it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
-    it_resp_free(&r);
-    assert_true(strlen(plain) < 180);
-    EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
-    auth = it_fmt("Authorization: Basic %s", (char *)b64);
-    headers[1] = auth;
-    it_request(f->s, "POST", "/v1/auth/token", NULL, headers, "grant_type=client_credentials", &r);
-    it_assert_status(&r, 200);
-    token = strdup(it_json_str(&r, "access_token"));
-    it_resp_free(&r);
-    free(auth);
-    free(plain);
-    free(body);
-    return token;
 }
 
 /* ---- Fixture ------------------------------------------------------------------------------- */
@@ -207,12 +163,7 @@ group_setup(void **state)
 
     make_org(f, f->org_a, f->loc_a);
     make_org(f, f->org_b, f->loc_b);
-    f->a_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(
-        f, it_licensee(f->s, f->hash, PASSWORD, "admin@b.example", "org_admin", f->org_b));
+    IT_FX_AB_USERS(f);
     *state = f;
     return 0;
 }
@@ -574,10 +525,12 @@ test_rules(void **state)
     refused(f, run.id, "parental_wellbeing", "{\"pairs\": [], \"scores\": [1]}", "scores", NULL);
     {
         char *before = stored(f, run.id), *after;
-        put_outcome(f, f->a_admin, run.id, "parental_wellbeing", NULL, "[[20, 21], [20, 21]]", &r);
+        it_putf(f->s, f->a_admin, NULL, "[[20, 21], [20, 21]]", &r, OUTCOME, run.id,
+                "parental_wellbeing");
         assert_true(r.status == 400 || r.status == 422);
         it_resp_free(&r);
-        put_outcome(f, f->a_admin, run.id, "parental_wellbeing", NULL, "{\"pairs\": [[20, 2", &r);
+        it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 2", &r, OUTCOME, run.id,
+                "parental_wellbeing");
         it_assert_problem(&r, 400);
         it_resp_free(&r);
         after = stored(f, run.id);
@@ -588,7 +541,8 @@ test_rules(void **state)
 
     /* 404s: an unknown measure, one the run has not recorded, an unknown run, another
      * organisation's run (nothing written to it). */
-    put_outcome(f, f->a_admin, run.id, "happiness", NULL, "{\"pairs\": [[1, 2], [1, 2]]}", &r);
+    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[1, 2], [1, 2]]}", &r, OUTCOME, run.id,
+            "happiness");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/happiness", run.id)),
@@ -611,20 +565,20 @@ test_rules(void **state)
         it_assert_problem(&r, 404);
         assert_non_null(strstr(it_json_str(&r, "detail"), "a\xc3\xa9\xc3\xa9"));
         it_resp_free(&r);
-        put_outcome(f, f->a_admin, run.id, code, NULL, "{\"pairs\": []}", &r);
+        it_putf(f->s, f->a_admin, NULL, "{\"pairs\": []}", &r, OUTCOME, run.id, code);
         it_assert_problem(&r, 404);
         assert_non_null(strstr(it_json_str(&r, "detail"), "a\xc3\xa9\xc3\xa9"));
         it_resp_free(&r);
         free(p);
     }
-    put_outcome(f, f->a_admin, NO_SUCH_ID, "parental_wellbeing", NULL,
-                "{\"pairs\": [[20, 21], [20, 21]]}", &r);
+    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", &r, OUTCOME, NO_SUCH_ID,
+            "parental_wellbeing");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/programmes/" NO_SUCH_ID "/outcomes", f->a_admin, NULL, 404);
     it_expect(f->s, "GET", "/v1/programmes/not-a-uuid/outcomes", f->a_admin, NULL, 404);
-    put_outcome(f, f->a_admin, b_run.id, "parental_wellbeing", NULL,
-                "{\"pairs\": [[20, 21], [20, 21]]}", &r);
+    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", &r, OUTCOME, b_run.id,
+            "parental_wellbeing");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes", b_run.id)), f->a_admin,
@@ -635,11 +589,12 @@ test_rules(void **state)
 
     /* If-Match on a measure the run has no statistics for matches nothing (412, nothing
      * written): not "*" (RFC 9110), nor the text a NULL version once printed as. */
-    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "\"(null)\"",
-                "{\"pairs\": [[2, 3], [2, 3]]}", &r);
+    it_putf(f->s, f->a_admin, "\"(null)\"", "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "coping_efficacy", "*", "{\"pairs\": [[2, 3], [2, 3]]}", &r);
+    it_putf(f->s, f->a_admin, "*", "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
@@ -650,21 +605,21 @@ test_rules(void **state)
                      0);
     /* If-Match, when sent, is the measure's: a stale one is refused; "*" matches a record. */
     path = it_fmt("/v1/programmes/%s/outcomes/parental_wellbeing", run.id);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "*",
-                "{\"pairs\": [[20, 24], [20, 24]]}", &r);
+    it_putf(f->s, f->a_admin, "*", "{\"pairs\": [[20, 24], [20, 24]]}", &r, OUTCOME, run.id,
+            "parental_wellbeing");
     it_assert_status(&r, 200);
     it_resp_free(&r);
     etag = it_etag_of(f->s, f->a_admin, "%s", path);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", "\"999\"",
-                "{\"pairs\": [[20, 25], [20, 25]]}", &r);
+    it_putf(f->s, f->a_admin, "\"999\"", "{\"pairs\": [[20, 25], [20, 25]]}", &r, OUTCOME, run.id,
+            "parental_wellbeing");
     it_assert_problem(&r, 412);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag,
-                "{\"pairs\": [[20, 25], [20, 25]]}", &r);
+    it_putf(f->s, f->a_admin, etag, "{\"pairs\": [[20, 25], [20, 25]]}", &r, OUTCOME, run.id,
+            "parental_wellbeing");
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    put_outcome(f, f->a_admin, run.id, "parental_wellbeing", etag,
-                "{\"pairs\": [[20, 26], [20, 26]]}", &r);
+    it_putf(f->s, f->a_admin, etag, "{\"pairs\": [[20, 26], [20, 26]]}", &r, OUTCOME, run.id,
+            "parental_wellbeing");
     it_assert_problem(&r, 412);
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("2", "40", "50"),
@@ -687,37 +642,41 @@ test_access(void **state)
     char *path = it_fmt("/v1/programmes/%s/outcomes/coping_efficacy", run.id);
     char *t_prog, *t_read, *t_write;
 
-    put_outcome(f, f->a_staff, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 3], [2, 3]]}",
-                &r);
+    it_putf(f->s, f->a_staff, NULL, "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_status(&r, 200);
     it_resp_free(&r);
-    put_outcome(f, f->admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 4], [2, 4]]}", &r);
+    it_putf(f->s, f->admin, NULL, "{\"pairs\": [[2, 4], [2, 4]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_status(&r, 200);
     it_resp_free(&r);
     it_expect(f->s, "GET", path, f->a_staff, NULL, 200);
     it_expect(f->s, "GET", path, f->admin, NULL, 200);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
-    put_outcome(f, f->b_admin, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}",
-                &r);
+    it_putf(f->s, f->b_admin, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    t_prog = client_token(f, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
-    t_read = client_token(f, f->a_admin, "[\"delivery:read\"]");
-    t_write = client_token(f, f->a_admin, "[\"delivery:write\"]");
+    t_prog = it_client_token(f->s, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
+    t_read = it_client_token(f->s, f->a_admin, "[\"delivery:read\"]");
+    t_write = it_client_token(f->s, f->a_admin, "[\"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     it_expect(f->s, "GET", path, t_read, NULL, 200);
     it_expect(f->s, "GET", path, t_write, NULL, 200); /* delivery:write includes reading */
-    put_outcome(f, t_prog, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
+    it_putf(f->s, t_prog, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    put_outcome(f, t_read, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
+    it_putf(f->s, t_read, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_problem(&r, 403);
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("4", "8"),
                   "SELECT sum_pre, sum_post FROM programme_outcome WHERE run_id = $1::uuid",
                   run.id);
-    put_outcome(f, t_write, run.id, "coping_efficacy", NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r);
+    it_putf(f->s, t_write, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
+            "coping_efficacy");
     it_assert_status(&r, 200);
     it_resp_free(&r);
     it_assert_row(f->s, IT_ROW("4", "10"),
@@ -827,16 +786,14 @@ test_no_stored_score(void **state)
                      0);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_statistics_n5),   cmocka_unit_test(test_statistics_n2),
-        cmocka_unit_test(test_statistics_n1),   cmocka_unit_test(test_zero_variance),
-        cmocka_unit_test(test_lower_is_better), cmocka_unit_test(test_combination),
-        cmocka_unit_test(test_rules),           cmocka_unit_test(test_access),
-        cmocka_unit_test(test_no_stored_score),
-    };
-
-    return cmocka_run_group_tests(tests, group_setup, it_fx_teardown);
-}
+TEST_MAIN(group_setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_statistics_n5),
+          cmocka_unit_test(test_statistics_n2),
+          cmocka_unit_test(test_statistics_n1),
+          cmocka_unit_test(test_zero_variance),
+          cmocka_unit_test(test_lower_is_better),
+          cmocka_unit_test(test_combination),
+          cmocka_unit_test(test_rules),
+          cmocka_unit_test(test_access),
+          cmocka_unit_test(test_no_stored_score))

@@ -154,18 +154,8 @@ setup(void **state)
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
-#define assert_has(body, needle)   assert_has_at((body), (needle), __FILE__, __LINE__)
+#define assert_has(body, needle)   it_assert_contains((body), (needle))
 #define assert_lacks(body, needle) assert_lacks_at((body), (needle), __FILE__, __LINE__)
-
-static void
-assert_has_at(const char *body, const char *needle, const char *file, int line)
-{
-    if (strstr(body, needle) == NULL) {
-        fprintf(stderr, "---- page ----\n%s\n---- end ----\n", body);
-        fprintf(stderr, "%s:%d: the page lacks: %s\n", file, line, needle);
-        _fail(file, line);
-    }
-}
 
 static void
 assert_lacks_at(const char *body, const char *needle, const char *file, int line)

@@ -157,14 +157,6 @@ import_fails(struct it_server *s, const char *path, const char *needle)
     free(out);
 }
 
-static void
-assert_contains(const char *text, const char *needle)
-{
-    if (strstr(text, needle) == NULL) {
-        fail_msg("expected '%s' in:\n%s", needle, text);
-    }
-}
-
 /* ---- Fixture ------------------------------------------------------------------------------- */
 
 IT_SETUP(setup, it_prepare("postcodes", NULL))
@@ -185,11 +177,11 @@ test_import_published_format(void **state)
     if (import(s, path, &out) != 0) {
         fail_msg("import failed:\n%s", out);
     }
-    assert_contains(out, "rows read: 14\n");
-    assert_contains(out, "loaded: 7\n");
-    assert_contains(out, "skipped: 7 (terminated 2, unlocated 2, invalid 2, malformed 1)\n");
-    assert_contains(out, "districts: 3\n");
-    assert_contains(out, "seconds: ");
+    it_assert_contains(out, "rows read: 14\n");
+    it_assert_contains(out, "loaded: 7\n");
+    it_assert_contains(out, "skipped: 7 (terminated 2, unlocated 2, invalid 2, malformed 1)\n");
+    it_assert_contains(out, "districts: 3\n");
+    it_assert_contains(out, "seconds: ");
 
     assert_int_equal(it_count(s, "SELECT count(*) FROM postcode"), 7);
     assert_int_equal(it_count(s, "SELECT count(*) FROM postcode WHERE postcode IN ('ME4 4AA',"
@@ -232,9 +224,9 @@ test_reimport_replaces(void **state)
     if (import(s, path, &out) != 0) {
         fail_msg("import failed:\n%s", out);
     }
-    assert_contains(out, "rows read: 400\n");
-    assert_contains(out, "loaded: 400\n");
-    assert_contains(out, "districts: 20\n");
+    it_assert_contains(out, "rows read: 400\n");
+    it_assert_contains(out, "loaded: 400\n");
+    it_assert_contains(out, "districts: 20\n");
     assert_int_equal(it_count(s, "SELECT count(*) FROM postcode"), 400);
     assert_int_equal(it_count(s, "SELECT count(*) FROM postcode WHERE postcode LIKE 'ME%'"), 0);
     assert_int_equal(it_count(s, "SELECT count(*) FROM postcode_district WHERE outward = 'ME4'"),
@@ -291,8 +283,8 @@ test_mostly_garbage(void **state)
     if (import(s, path, &out) != 0) {
         fail_msg("import failed:\n%s", out);
     }
-    assert_contains(out, "loaded: 400\n");
-    assert_contains(out, "invalid 100,");
+    it_assert_contains(out, "loaded: 400\n");
+    it_assert_contains(out, "invalid 100,");
     free(out);
     free(path);
 }
@@ -305,7 +297,7 @@ test_bad_files(void **state)
     FILE *f;
 
     import_fails(s, path, "cannot open");
-    assert_contains(path, "does-not-exist.csv");
+    it_assert_contains(path, "does-not-exist.csv");
     free(path);
 
     path = file_path(s, "empty.csv");
@@ -522,22 +514,16 @@ test_find(void **state)
     db_pool_close();
 }
 
-int
-main(void)
-{
-    /* In this order: each test starts from the tables the one before left. */
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_import_published_format),
-        cmocka_unit_test(test_reimport_replaces),
-        cmocka_unit_test(test_missing_column),
-        cmocka_unit_test(test_mostly_garbage),
-        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_import_lock),
-        cmocka_unit_test(test_readers_see_old_or_new),
-        cmocka_unit_test(test_reader_transaction_outlasts_a_swap_attempt),
-        cmocka_unit_test(test_district_refresh_for_seed),
-        cmocka_unit_test(test_find),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_teardown);
-}
+/* In this order: each test starts from the tables the one before left. */
+TEST_MAIN(setup,
+          it_teardown,
+          cmocka_unit_test(test_import_published_format),
+          cmocka_unit_test(test_reimport_replaces),
+          cmocka_unit_test(test_missing_column),
+          cmocka_unit_test(test_mostly_garbage),
+          cmocka_unit_test(test_bad_files),
+          cmocka_unit_test(test_import_lock),
+          cmocka_unit_test(test_readers_see_old_or_new),
+          cmocka_unit_test(test_reader_transaction_outlasts_a_swap_attempt),
+          cmocka_unit_test(test_district_refresh_for_seed),
+          cmocka_unit_test(test_find))

@@ -45,12 +45,6 @@ create_org(struct fx *f)
     return it_create_org(f->s, f->admin, NULL, NULL, "Programme Org %d", ++f->n);
 }
 
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
-}
-
 /* A facilitator with one status since 2020 (accredited from 2020-01-01 to `until` when status is
  * accredited), employed by `org` (NULL: nobody) since 2020. */
 static void
@@ -178,9 +172,7 @@ group_setup(void **state)
                           NULL));
     free(it_issue_licence(f->s, f->admin, f->org_d, "2024-01-01", "2030-02-28", "granted", "active",
                           NULL));
-    f->a_admin = it_fx_own(f, licensee(f, "admin@a.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff@a.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "admin@b.example", "org_admin", f->org_b));
+    IT_FX_AB_USERS(f);
     f->loc_a = it_fx_own(f, make_loc(f, f->org_a, ""));
     f->loc_a_off = it_fx_own(f, make_loc(f, f->org_a, ", \"active\": false"));
     f->loc_b = it_fx_own(f, make_loc(f, f->org_b, ""));
@@ -216,14 +208,9 @@ test_accepted_run(void **state)
     it_assert_header(&r, "ETag", "\"");
     id = strdup(it_json_str(&r, "id"));
     it_assert_header(&r, "Location", id);
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org_a);
-    assert_string_equal(it_json_str(&r, "location_id"), f->loc_a);
-    assert_string_equal(it_json_str(&r, "status"), "planned");
-    assert_string_equal(it_json_str(&r, "variant"), "standard");
-    assert_string_equal(it_json_str(&r, "starts_on"), START);
-    assert_string_equal(it_json_str(&r, "ends_on"), END);
-    assert_string_equal(it_json_str(&r, "weekday"), "tuesday");
-    assert_string_equal(it_json_str(&r, "start_time"), "10:30");
+    it_assert_strs(&r, IT_ROW("organisation_id", f->org_a, "location_id", f->loc_a, "status",
+                              "planned", "variant", "standard", "starts_on", START, "ends_on", END,
+                              "weekday", "tuesday", "start_time", "10:30"));
     assert_int_equal(json_integer_value(json_object_get(r.json, "capacity_families")), 6);
     assert_int_equal(json_integer_value(json_object_get(r.json, "families_enrolled")), 2);
     assert_true(json_is_true(json_object_get(r.json, "accepting_referrals")));
@@ -356,8 +343,8 @@ test_each_rule_alone(void **state)
     assert_only_rule(&r, "facilitator_ids", "facilitator_not_eligible");
     e = it_find_rule(&r, "facilitator_not_eligible");
     assert_string_equal(it_jstr(e, "registration_number"), f->a_train.number);
-    assert_non_null(strstr(it_jstr(e, "detail"), f->a_train.number));
-    assert_non_null(strstr(it_jstr(e, "detail"), "not_accredited"));
+    it_assert_contains(it_jstr(e, "detail"), f->a_train.number);
+    it_assert_contains(it_jstr(e, "detail"), "not_accredited");
     reasons = json_object_get(e, "reasons");
     assert_int_equal(json_array_size(reasons), 1);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)), "not_accredited");
@@ -572,8 +559,7 @@ test_recheck_on_patch(void **state)
     it_resp_free(&r);
     it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 3}", &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
-    free(etag);
-    etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &etag);
     it_resp_free(&r);
     it_patchf(f->s, f->a_admin, etag, "{\"capacity_families\": 2}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "families_enrolled", "over_capacity");
@@ -852,7 +838,7 @@ test_calendar(void **state)
     make_fac(f, &e1, org, "accredited", "2099-12-31");
     make_fac(f, &e2, org, "accredited", "2099-12-31");
     ids = ids2(&e1, &e2);
-    a_org_admin = licensee(f, "admin@calendar.example", "org_admin", org);
+    a_org_admin = it_fx_licensee(f, "admin@calendar.example", "org_admin", org);
     day(f, -90, m90);
     day(f, -10, m10);
     day(f, -5, m5);
@@ -906,7 +892,7 @@ test_calendar(void **state)
     etag = etag_of(f, id);
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\"}", &r, "/v1/programmes/%s", id);
     assert_only_rule(&r, "status", "run_not_started");
-    assert_non_null(strstr(it_jstr(it_find_rule(&r, "run_not_started"), "detail"), p10));
+    it_assert_contains(it_jstr(it_find_rule(&r, "run_not_started"), "detail"), p10);
     it_resp_free(&r);
     /* ...a licensee's reason does not change that... */
     it_patchf(f->s, a_org_admin, etag, "{\"status\": \"running\", \"reason\": \"early\"}", &r,
@@ -931,8 +917,7 @@ test_calendar(void **state)
               "{\"status\": \"running\", \"reason\": \"first session moved forward\"}", &r,
               "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
-    assert_string_equal(it_json_str(&r, "status"), "running");
-    assert_string_equal(it_json_str(&r, "status_reason"), "first session moved forward");
+    it_assert_strs(&r, IT_ROW("status", "running", "status_reason", "first session moved forward"));
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_id = $1"
@@ -1004,7 +989,7 @@ test_eligible_for_the_whole_run(void **state)
     assert_string_equal(it_jstr(e, "ineligible_from"), "2030-07-01");
     assert_string_equal(json_string_value(json_array_get(json_object_get(e, "reasons"), 0)),
                         "accreditation_lapsed");
-    assert_non_null(strstr(it_jstr(e, "detail"), "2030-07-01"));
+    it_assert_contains(it_jstr(e, "detail"), "2030-07-01");
     it_resp_free(&r);
     assert_int_equal(count_runs(f), runs);
     free(body);
@@ -1281,7 +1266,7 @@ test_variants(void **state)
         it_request(f->s, "GET", "/v1/programme-variants", f->a_staff, hdrs, NULL, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
-        assert_non_null(strstr(r.body, "code,title,sessions,min_facilitators"));
+        it_assert_contains(r.body, "code,title,sessions,min_facilitators");
         it_resp_free(&r);
     }
     it_expect(f->s, "GET", "/v1/programme-variants?limit=2", f->a_staff, NULL, 400);
@@ -1298,13 +1283,10 @@ test_if_match(void **state)
     char *ids = ids2(&f->a1, &f->a2), *body = run_body(NULL, f->loc_a, ids, START, END, "");
     char *id = create_run(f, f->a_admin, body), *etag = etag_of(f, id);
 
-    it_patchf(f->s, f->a_admin, NULL, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s",
-              id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"families_enrolled\": 1}", 428,
+               "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"999\"", "{\"families_enrolled\": 1}", 412,
+               "/v1/programmes/%s", id);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM programme_run WHERE id = $1::uuid"
                               " AND families_enrolled = 0",
@@ -1314,9 +1296,8 @@ test_if_match(void **state)
     it_assert_status(&r, 200);
     assert_string_not_equal(it_header(&r, "ETag"), etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, etag, "{\"families_enrolled\": 2}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, etag, "{\"families_enrolled\": 2}", 412,
+               "/v1/programmes/%s", id);
     free(etag);
     free(id);
     free(body);
@@ -1333,27 +1314,17 @@ test_roles(void **state)
     long runs;
 
     /* org_staff read, never write. */
-    it_getf(f->s, f->a_staff, &r, "/v1/programmes/%s", id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->a_staff, NULL, NULL, 200, "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->a_staff, etag, "{\"families_enrolled\": 1}", 403,
+               "/v1/programmes/%s", id);
     runs = count_runs(f);
     it_expect(f->s, "POST", "/v1/programmes", f->a_staff, body, 403);
     /* Another organisation's run is absent. */
-    it_getf(f->s, f->b_admin, &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, etag, "{\"families_enrolled\": 1}", &r, "/v1/programmes/%s", id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_getf(f->s, f->admin, &r, "/v1/programmes/%s", "nope");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "GET", f->b_admin, NULL, NULL, 404, "/v1/programmes/%s", id);
+    it_expectf(f->s, "PATCH", f->b_admin, etag, "{\"families_enrolled\": 1}", 404,
+               "/v1/programmes/%s", id);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/programmes/%s", NO_SUCH_ID);
+    it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/programmes/%s", "nope");
     /* Scheduling for another organisation is refused as absent. */
     b_body = run_body(f->org_a, f->loc_a, ids, START, END, "");
     it_expect(f->s, "POST", "/v1/programmes", f->b_admin, b_body, 404);
@@ -1361,20 +1332,10 @@ test_roles(void **state)
     /* B's list holds none of A's runs, even when asked. */
     free(b_body);
     b_body = it_fmt("/v1/programmes?organisation_id=%s", f->org_a);
-    it_get(f->s, b_body, f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 0, "%s", b_body);
     it_get(f->s, "/v1/programmes?limit=100", f->b_admin, &r);
     it_assert_status(&r, 200);
-    {
-        json_t *item;
-        size_t i;
-        json_array_foreach(json_object_get(r.json, "items"), i, item)
-        {
-            assert_string_equal(it_jstr(item, "organisation_id"), f->org_b);
-        }
-    }
+    it_assert_items_all(&r, "organisation_id", f->org_b);
     it_resp_free(&r);
     /* Admin changes any run. */
     it_patchf(f->s, f->admin, etag, "{\"accepting_referrals\": false}", &r, "/v1/programmes/%s",
@@ -1453,10 +1414,7 @@ test_list_filters_pages_and_csv(void **state)
     assert_string_equal(it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "id"),
                         run_ids[1]);
     it_resp_free(&r);
-    it_get(f->s, "/v1/programmes?from=2031-02-01&to=2031-04-01", f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 3, "%s", "/v1/programmes?from=2031-02-01&to=2031-04-01");
     path = it_fmt("/v1/programmes?location_id=%s", loc2);
     it_get(f->s, path, f->b_admin, &r);
     free(path);

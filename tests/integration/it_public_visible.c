@@ -114,11 +114,8 @@ static void
 patch(struct fx *f, const char *path, const char *json)
 {
     char *etag = it_etag_of(f->s, f->admin, "%s", path);
-    struct it_resp r;
 
-    it_patchf(f->s, f->admin, etag, json, &r, "%s", path);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, etag, json, 200, "%s", path);
     free(etag);
 }
 
@@ -231,12 +228,4 @@ test_follows_every_change(void **state)
     free(other);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_follows_every_change),
-    };
-
-    return cmocka_run_group_tests(tests, setup, it_fx_teardown);
-}
+TEST_MAIN(setup, it_fx_teardown, cmocka_unit_test(test_follows_every_change))

@@ -32,27 +32,12 @@ struct fx {
     int people;                  /* facilitators made so far, for unique names */
 };
 
-/* A resource made by a test: its id and current ETag (both malloc'd). */
-struct res {
-    char *id;
-    char *etag;
-};
-
 /* ---- Helpers ------------------------------------------------------------------------------- */
 
 static long
 jint(const struct it_resp *r, const char *key)
 {
     return (long)json_integer_value(json_object_get(r->json, key));
-}
-
-static void
-res_free(struct res *x)
-{
-    free(x->id);
-    free(x->etag);
-    x->id = NULL;
-    x->etag = NULL;
 }
 
 /* Rows any write in this room would add or change. */
@@ -76,12 +61,6 @@ create_org(struct fx *f, const char *name, char *out)
 
     snprintf(out, 40, "%s", id);
     free(id);
-}
-
-static char *
-licensee(struct fx *f, const char *email, const char *role, const char *org)
-{
-    return it_licensee(f->s, f->hash, PASSWORD, email, role, org);
 }
 
 static void
@@ -130,7 +109,7 @@ make_fac(struct fx *f,
 
 /* Creates a session of `course` on the dates with `capacity`, at a venue, with `trainers` (a
  * JSON array, or NULL); expects 201. */
-static struct res
+static struct it_made
 create_session(struct fx *f,
                const char *course,
                const char *starts,
@@ -144,7 +123,7 @@ create_session(struct fx *f,
                course, starts, ends, capacity, trainers != NULL ? ", \"trainer_ids\": " : "",
                trainers != NULL ? trainers : "");
     struct it_resp r;
-    struct res x;
+    struct it_made x;
 
     it_post_json(f->s, "/v1/training-sessions", f->admin, body, &r);
     it_assert_status(&r, 201);
@@ -178,11 +157,11 @@ post_enrolment(struct fx *f, const char *sid, const char *token, const char *fid
 }
 
 /* Enrols `fid` as `token` and expects 201. */
-static struct res
+static struct it_made
 enrol(struct fx *f, const char *sid, const char *token, const char *fid)
 {
     struct it_resp r;
-    struct res x;
+    struct it_made x;
 
     post_enrolment(f, sid, token, fid, &r);
     it_assert_status(&r, 201);
@@ -194,7 +173,7 @@ enrol(struct fx *f, const char *sid, const char *token, const char *fid)
 
 /* PATCHes enrolment `e` to `status` as admin, expects 200 and keeps the new ETag. */
 static void
-set_status(struct fx *f, const char *sid, struct res *e, const char *status)
+set_status(struct fx *f, const char *sid, struct it_made *e, const char *status)
 {
     char *body = it_fmt("{\"status\": \"%s\"}", status);
     struct it_resp r;
@@ -203,8 +182,7 @@ set_status(struct fx *f, const char *sid, struct res *e, const char *status)
               e->id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), status);
-    free(e->etag);
-    e->etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &e->etag);
     it_resp_free(&r);
     free(body);
 }
@@ -234,9 +212,9 @@ group_setup(void **state)
 
     create_org(f, "Training Org A", f->org_a);
     create_org(f, "Training Org B", f->org_b);
-    f->a_admin = it_fx_own(f, licensee(f, "boss-a@training.example", "org_admin", f->org_a));
-    f->a_staff = it_fx_own(f, licensee(f, "staff-a@training.example", "org_staff", f->org_a));
-    f->b_admin = it_fx_own(f, licensee(f, "boss-b@training.example", "org_admin", f->org_b));
+    f->a_admin = it_fx_user(f, "boss-a@training.example", "org_admin", f->org_a);
+    f->a_staff = it_fx_user(f, "staff-a@training.example", "org_staff", f->org_a);
+    f->b_admin = it_fx_user(f, "boss-b@training.example", "org_admin", f->org_b);
     create_course(f,
                   "{\"code\": \"PRAC\", \"title\": \"Practitioner\", \"kind\": \"practitioner\","
                   " \"accrediting_body\": \"University of Bath\"}",
@@ -263,19 +241,15 @@ test_session_create(void **state)
     struct fx *f = *state;
     char *trainer = make_fac(f, "accredited", f->org_a, 1, "2024-01-01", "2099-01-01");
     char *trainers = it_fmt("[\"%s\"]", trainer), *loc_path, *body, *loc;
-    struct res s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
+    struct it_made s = create_session(f, f->prac, "2099-03-01", "2099-03-03", 12, trainers);
     struct it_resp r, g;
-    PGresult *res;
 
     it_getf(f->s, f->a_staff, &r, "/v1/training-sessions/%s", s.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_header(&r, "ETag"), s.etag);
-    assert_string_equal(it_json_str(&r, "course_id"), f->prac);
-    assert_string_equal(it_json_str(&r, "course_code"), "PRAC");
-    assert_string_equal(it_json_str(&r, "course_kind"), "practitioner");
-    assert_string_equal(it_json_str(&r, "starts_on"), "2099-03-01");
-    assert_string_equal(it_json_str(&r, "ends_on"), "2099-03-03");
-    assert_string_equal(it_json_str(&r, "venue"), "Guildhall, Bath");
+    it_assert_strs(&r, IT_ROW("course_id", f->prac, "course_code", "PRAC", "course_kind",
+                              "practitioner", "starts_on", "2099-03-01", "ends_on", "2099-03-03",
+                              "venue", "Guildhall, Bath"));
     assert_true(json_is_null(json_object_get(r.json, "location_id")));
     assert_string_equal(it_json_str(&r, "status"), "scheduled");
     assert_int_equal(jint(&r, "capacity"), 12);
@@ -293,14 +267,10 @@ test_session_create(void **state)
     it_resp_free(&g);
     it_resp_free(&r);
 
-    res = it_sql(f->s,
-                 "SELECT action, after->>'course_code' FROM audit_event"
-                 " WHERE resource_type = 'training_session' AND resource_id = $1",
-                 s.id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "create");
-    assert_string_equal(PQgetvalue(res, 0, 1), "PRAC");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("create", "PRAC"),
+                  "SELECT action, after->>'course_code' FROM audit_event"
+                  " WHERE resource_type = 'training_session' AND resource_id = $1",
+                  s.id);
 
     /* A delivery location instead of a venue. */
     loc = it_sql_text(
@@ -329,7 +299,7 @@ test_session_create(void **state)
     free(loc);
     free(trainers);
     free(trainer);
-    res_free(&s);
+    it_made_free(&s);
 }
 
 static void
@@ -495,24 +465,21 @@ test_session_update(void **state)
     char *t1 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
     char *t2 = make_fac(f, "accredited", NULL, 1, "2024-01-01", "2099-01-01");
     char *trainers = it_fmt("[\"%s\"]", t1), *body;
-    struct res s = create_session(f, f->prac, "2099-05-01", "2099-05-02", 5, trainers);
-    struct res past = create_session(f, f->prac, "2025-01-06", "2025-01-07", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-05-01", "2099-05-02", 5, trainers);
+    struct it_made past = create_session(f, f->prac, "2025-01-06", "2025-01-07", 5, NULL);
     char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2);
+    struct it_made e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2);
     struct it_resp r;
     long before;
 
     before = writes(f);
-    it_patchf(f->s, f->admin, NULL, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"77\"", "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"capacity\": 6}", 428, "/v1/training-sessions/%s",
+               s.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"77\"", "{\"capacity\": 6}", 412,
+               "/v1/training-sessions/%s", s.id);
+    it_expectf(f->s, "PATCH", f->a_admin, s.etag, "{\"capacity\": 6}", 403,
+               "/v1/training-sessions/%s", s.id);
     it_patchf(f->s, f->admin, s.etag, "{}", &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
@@ -531,19 +498,15 @@ test_session_update(void **state)
               "/v1/training-sessions/%s", s.id);
     it_assert_field_error(&r, "starts_on");
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"status\": \"completed\"}", 409,
+               "/v1/training-sessions/%s", s.id);
     body = it_fmt("{\"trainer_ids\": [\"%s\"]}", p1);
     it_patchf(f->s, f->admin, s.etag, body, &r, "/v1/training-sessions/%s", s.id);
     it_assert_field_error_with(&r, "trainer_ids", p1);
     it_resp_free(&r);
     free(body);
-    it_patchf(f->s, f->admin, s.etag, "{\"capacity\": 6}", &r, "/v1/training-sessions/%s",
-              NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"capacity\": 6}", 404,
+               "/v1/training-sessions/%s", NO_SUCH_ID);
     assert_int_equal(writes(f), before);
 
     /* A good change: trainers replaced, capacity down to the places taken. */
@@ -563,8 +526,7 @@ test_session_update(void **state)
                               s.id),
                      2);
     assert_string_not_equal(it_header(&r, "ETag"), s.etag);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type ="
@@ -578,17 +540,12 @@ test_session_update(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "cancelled");
     assert_int_equal(jint(&r, "places_left"), 0);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"status\": \"scheduled\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", &r, "/v1/training-sessions/%s",
-              s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"status\": \"scheduled\"}", 409,
+               "/v1/training-sessions/%s", s.id);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"venue\": \"Elsewhere\"}", 409,
+               "/v1/training-sessions/%s", s.id);
 
     /* A session that has ended may be completed. */
     it_patchf(f->s, f->admin, past.etag, "{\"status\": \"completed\"}", &r,
@@ -597,10 +554,10 @@ test_session_update(void **state)
     assert_string_equal(it_json_str(&r, "status"), "completed");
     it_resp_free(&r);
 
-    res_free(&e1);
-    res_free(&e2);
-    res_free(&s);
-    res_free(&past);
+    it_made_free(&e1);
+    it_made_free(&e2);
+    it_made_free(&s);
+    it_made_free(&past);
     free(p1);
     free(p2);
     free(t1);
@@ -613,21 +570,18 @@ test_session_list_pages_csv(void **state)
 {
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
-    char course[40], *path, *cursor = NULL;
-    struct res a, b, c;
+    char course[40], *path;
+    struct it_made a, b, c;
     struct it_resp r;
-    json_t *items, *rows, *seen = json_array();
-    int pages = 0;
+    json_t *items, *rows, *seen;
 
     create_course(f, "{\"code\": \"LISTED\", \"title\": \"Listed\", \"kind\": \"practitioner\"}",
                   course);
     b = create_session(f, course, "2098-02-01", "2098-02-03", 10, NULL);
     a = create_session(f, course, "2098-01-01", "2098-01-02", 10, NULL);
     c = create_session(f, course, "2098-03-01", "2098-03-01", 10, NULL);
-    it_patchf(f->s, f->admin, c.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
-              c.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, c.etag, "{\"status\": \"cancelled\"}", 200,
+               "/v1/training-sessions/%s", c.id);
 
     path = it_fmt("/v1/training-sessions?course_id=%s", course);
     it_get(f->s, path, f->a_staff, &r);
@@ -665,27 +619,12 @@ test_session_list_pages_csv(void **state)
     it_expect(f->s, "GET", "/v1/training-sessions?venue=x", f->admin, NULL, 400);
 
     /* Pages of one. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/training-sessions?course_id=%s&limit=1", course)
-                   : it_fmt("/v1/training-sessions?course_id=%s&limit=1&cursor=%s", course, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        items = json_object_get(r.json, "items");
-        assert_true(json_array_size(items) <= 1);
-        if (json_array_size(items) == 1) {
-            json_array_append(seen, json_object_get(json_array_get(items, 0), "id"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/training-sessions?course_id=%s&limit=1", course);
+    seen = it_all_pages(f->s, f->admin, path, 1, 10, NULL);
+    free(path);
     assert_int_equal(json_array_size(seen), 3);
-    assert_string_equal(json_string_value(json_array_get(seen, 0)), a.id);
-    assert_string_equal(json_string_value(json_array_get(seen, 2)), c.id);
+    assert_string_equal(it_jstr(json_array_get(seen, 0), "id"), a.id);
+    assert_string_equal(it_jstr(json_array_get(seen, 2), "id"), c.id);
     json_decref(seen);
 
     /* CSV, parsed back. */
@@ -703,9 +642,9 @@ test_session_list_pages_csv(void **state)
     json_decref(rows);
     it_resp_free(&r);
     free(path);
-    res_free(&a);
-    res_free(&b);
-    res_free(&c);
+    it_made_free(&a);
+    it_made_free(&b);
+    it_made_free(&c);
 }
 
 /* ---- Enrolments ---------------------------------------------------------------------------- */
@@ -714,9 +653,9 @@ static void
 test_enrolment_rules(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
-    struct res refr = create_session(f, f->refr, "2099-06-01", "2099-06-02", 5, NULL);
-    struct res gone = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made refr = create_session(f, f->refr, "2099-06-01", "2099-06-02", 5, NULL);
+    struct it_made gone = create_session(f, f->prac, "2099-06-01", "2099-06-02", 5, NULL);
     char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
     char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *b1 = make_fac(f, "in_training", f->org_b, 0, NULL, NULL);
@@ -725,7 +664,7 @@ test_enrolment_rules(void **state)
     char *left = make_fac(f, "in_training", NULL, 0, NULL, NULL);
     char *path, *loc;
     struct it_resp r;
-    struct res e;
+    struct it_made e;
     long before;
 
     /* A former employee of A is not A's staff any more. */
@@ -740,10 +679,8 @@ test_enrolment_rules(void **state)
     loc = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, it_json_str(&r, "id"));
     it_assert_header(&r, "Location", loc);
     it_assert_header(&r, "ETag", "\"");
-    assert_string_equal(it_json_str(&r, "session_id"), s.id);
-    assert_string_equal(it_json_str(&r, "facilitator_id"), x);
-    assert_string_equal(it_json_str(&r, "status"), "enrolled");
-    assert_string_equal(it_json_str(&r, "nominated_by"), f->admin_id);
+    it_assert_strs(&r, IT_ROW("session_id", s.id, "facilitator_id", x, "status", "enrolled",
+                              "nominated_by", f->admin_id));
     assert_non_null(it_json_str(&r, "registration_number"));
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
@@ -791,17 +728,11 @@ test_enrolment_rules(void **state)
     it_resp_free(&r);
     /* Validation of the body. */
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_post_json(f->s, path, f->admin, "{}", &r);
-    it_assert_field_error(&r, "facilitator_id");
-    it_resp_free(&r);
-    it_post_json(f->s, path, f->admin, "{\"facilitator_id\": \"12\"}", &r);
-    it_assert_field_error(&r, "facilitator_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", path, f->admin, "{}", "facilitator_id");
+    it_expect_field(f->s, "POST", path, f->admin, "{\"facilitator_id\": \"12\"}", "facilitator_id");
     {
         char *body = it_fmt("{\"facilitator_id\": \"%s\", \"status\": \"passed\"}", a1);
-        it_post_json(f->s, path, f->admin, body, &r);
-        it_assert_field_error(&r, "status");
-        it_resp_free(&r);
+        it_expect_field(f->s, "POST", path, f->admin, body, "status");
         free(body);
     }
     free(path);
@@ -809,10 +740,8 @@ test_enrolment_rules(void **state)
     post_enrolment(f, NO_SUCH_ID, f->admin, a1, &r);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, gone.etag, "{\"status\": \"cancelled\"}", &r,
-              "/v1/training-sessions/%s", gone.id);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, gone.etag, "{\"status\": \"cancelled\"}", 200,
+               "/v1/training-sessions/%s", gone.id);
     before = writes(f);
     post_enrolment(f, gone.id, f->admin, a1, &r);
     it_assert_problem(&r, 409);
@@ -839,14 +768,8 @@ test_enrolment_rules(void **state)
     assert_string_equal(
         it_jstr(json_array_get(json_object_get(r.json, "items"), 0), "organisation_id"), f->org_a);
     it_resp_free(&r);
-    it_get(f->s, path, f->b_admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->b_admin, 0, "%s", path);
+    it_expect_items(f->s, f->admin, 2, "%s", path);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
@@ -860,10 +783,10 @@ test_enrolment_rules(void **state)
     it_expect(f->s, "GET", path, f->admin, NULL, 404);
     free(path);
 
-    res_free(&e);
-    res_free(&s);
-    res_free(&refr);
-    res_free(&gone);
+    it_made_free(&e);
+    it_made_free(&s);
+    it_made_free(&refr);
+    it_made_free(&gone);
     free(x);
     free(a1);
     free(b1);
@@ -879,10 +802,10 @@ test_last_place_race(void **state)
     int round;
 
     for (round = 0; round < RACE_ROUNDS; round++) {
-        struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-02", 2, NULL);
+        struct it_made s = create_session(f, f->prac, "2099-07-01", "2099-07-02", 2, NULL);
         char *first = make_fac(f, "in_training", NULL, 0, NULL, NULL);
         char *who[2];
-        struct res e0 = enrol(f, s.id, f->admin, first);
+        struct it_made e0 = enrol(f, s.id, f->admin, first);
         struct it_race x;
         char *path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
         char *body[2];
@@ -921,8 +844,8 @@ test_last_place_race(void **state)
                                   " AND status <> 'withdrawn'",
                                   s.id),
                          2);
-        res_free(&e0);
-        res_free(&s);
+        it_made_free(&e0);
+        it_made_free(&s);
         free(first);
         free(who[0]);
         free(who[1]);
@@ -933,34 +856,24 @@ static void
 test_withdraw_and_reenrol(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-08-01", "2099-08-02", 1, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-08-01", "2099-08-02", 1, NULL);
     char *a1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *x = make_fac(f, "in_training", NULL, 0, NULL, NULL);
-    struct res e = enrol(f, s.id, f->a_admin, a1), ex;
+    struct it_made e = enrol(f, s.id, f->a_admin, a1), ex;
     struct it_resp r;
     long before = writes(f);
 
     /* Only the licensing body records outcomes; org_staff change nothing; B cannot see it. */
-    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"attended\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, NULL, "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, e.etag, "{\"status\": \"attended\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_staff, e.etag, "{\"status\": \"withdrawn\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->b_admin, e.etag, "{\"status\": \"withdrawn\"}", 404,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_admin, NULL, "{\"status\": \"withdrawn\"}", 428,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->a_admin, "\"99\"", "{\"status\": \"withdrawn\"}", 412,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_patchf(f->s, f->admin, e.etag, "{\"status\": \"gone\"}", &r,
               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_field_error(&r, "status");
@@ -970,10 +883,8 @@ test_withdraw_and_reenrol(void **state)
     it_assert_field_error(&r, "status");
     it_resp_free(&r);
     /* An outcome before the session has even started. */
-    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"attended\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e.etag, "{\"status\": \"attended\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
 
     /* The org_admin withdraws their nominee: the place frees up. */
@@ -981,8 +892,7 @@ test_withdraw_and_reenrol(void **state)
               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "withdrawn");
-    free(e.etag);
-    e.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &e.etag);
     it_resp_free(&r);
     ex = enrol(f, s.id, f->admin, x);
     /* Posting the withdrawn one again is a duplicate; re-enrolling finds the session full. */
@@ -1005,9 +915,9 @@ test_withdraw_and_reenrol(void **state)
                               " AND resource_id = $1 AND action = 'update'",
                               e.id),
                      2);
-    res_free(&e);
-    res_free(&ex);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&ex);
+    it_made_free(&s);
     free(a1);
     free(x);
 }
@@ -1018,10 +928,10 @@ static void
 test_practitioner_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-03-10", "2099-03-14", 10, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-03-10", "2099-03-14", 10, NULL);
     char *p = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *q = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
+    struct it_made e = enrol(f, s.id, f->a_admin, p), eq = enrol(f, s.id, f->admin, q);
     char buf[64];
     struct it_resp r;
     PGresult *res;
@@ -1031,18 +941,12 @@ test_practitioner_pass(void **state)
     before = writes(f);
 
     /* An org_admin may not record an outcome, even for their own staff. */
-    it_patchf(f->s, f->a_admin, e.etag, "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, NULL, "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_patchf(f->s, f->admin, "\"0\"", "{\"status\": \"passed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->a_admin, e.etag, "{\"status\": \"passed\"}", 403,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->admin, NULL, "{\"status\": \"passed\"}", 428,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
+    it_expectf(f->s, "PATCH", f->admin, "\"0\"", "{\"status\": \"passed\"}", 412,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
     assert_string_equal(fac_value(f, p, "status", buf, sizeof(buf)), "in_training");
 
@@ -1073,27 +977,16 @@ test_practitioner_pass(void **state)
     PQclear(res);
 
     /* Audit rows for the facilitator and for the enrolment, by the admin. */
-    res = it_sql(f->s,
-                 "SELECT action, before->>'status', after->>'status', after->>'accredited_until',"
-                 " actor_id::text FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 p);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredit");
-    assert_string_equal(PQgetvalue(res, 0, 1), "in_training");
-    assert_string_equal(PQgetvalue(res, 0, 2), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 3), "2028-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
-    PQclear(res);
-    res = it_sql(f->s,
-                 "SELECT before->>'status', after->>'status' FROM audit_event"
-                 " WHERE resource_type = 'enrolment' AND resource_id = $1 AND action = 'update'"
-                 " ORDER BY id DESC LIMIT 1",
-                 e.id);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "attended");
-    assert_string_equal(PQgetvalue(res, 0, 1), "passed");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredit", "in_training", "accredited", "2028-03-14", f->admin_id),
+                  "SELECT action, before->>'status', after->>'status', after->>'accredited_until',"
+                  " actor_id::text FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  p);
+    it_assert_row(f->s, IT_ROW("attended", "passed"),
+                  "SELECT before->>'status', after->>'status' FROM audit_event"
+                  " WHERE resource_type = 'enrolment' AND resource_id = $1 AND action = 'update'"
+                  " ORDER BY id DESC LIMIT 1",
+                  e.id);
 
     /* The facilitator is now eligible as far as accreditation goes. */
     res = it_sql(f->s, "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
@@ -1102,10 +995,8 @@ test_practitioner_pass(void **state)
 
     /* Passed is final; a fail changes nothing about the facilitator. */
     before = writes(f);
-    it_patchf(f->s, f->admin, e.etag, "{\"status\": \"failed\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e.etag, "{\"status\": \"failed\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e.id);
     assert_int_equal(writes(f), before);
     set_status(f, s.id, &eq, "failed");
     assert_string_equal(fac_value(f, q, "status", buf, sizeof(buf)), "in_training");
@@ -1117,17 +1008,14 @@ test_practitioner_pass(void **state)
 
     /* With outcomes recorded, the session's dates stay put. */
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    it_patchf(f->s, f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", &r,
-              "/v1/training-sessions/%s", s.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, s.etag, "{\"ends_on\": \"2025-03-15\"}", 409,
+               "/v1/training-sessions/%s", s.id);
 
-    res_free(&e);
-    res_free(&eq);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&eq);
+    it_made_free(&s);
     free(p);
     free(q);
 }
@@ -1136,13 +1024,13 @@ static void
 test_refresher_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->refr, "2099-06-23", "2099-06-30", 10, NULL);
+    struct it_made s = create_session(f, f->refr, "2099-06-23", "2099-06-30", 10, NULL);
     char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2021-01-01", "2024-01-01");
     char *current = make_fac(f, "accredited", f->org_a, 0, "2023-01-01", "2027-06-01");
     char *later = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
     char *gone = make_fac(f, "accredited", NULL, 0, "2023-01-01", "2099-01-01");
-    struct res el = enrol(f, s.id, f->admin, lapsed), ec = enrol(f, s.id, f->admin, current);
-    struct res ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
+    struct it_made el = enrol(f, s.id, f->admin, lapsed), ec = enrol(f, s.id, f->admin, current);
+    struct it_made ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
     char buf[64];
     struct it_resp r;
     PGresult *res;
@@ -1166,17 +1054,11 @@ test_refresher_pass(void **state)
     assert_string_equal(PQgetvalue(res, 0, 1), "2029-06-01");
     assert_string_equal(PQgetvalue(res, 0, 2), "t");
     PQclear(res);
-    res = it_sql(f->s,
-                 "SELECT action, before->>'status', before->>'accredited_until',"
-                 " after->>'accredited_until' FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 lapsed);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "extend_accreditation");
-    assert_string_equal(PQgetvalue(res, 0, 1), "lapsed");
-    assert_string_equal(PQgetvalue(res, 0, 2), "2024-01-01");
-    assert_string_equal(PQgetvalue(res, 0, 3), "2027-06-30");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("extend_accreditation", "lapsed", "2024-01-01", "2027-06-30"),
+                  "SELECT action, before->>'status', before->>'accredited_until',"
+                  " after->>'accredited_until' FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  lapsed);
 
     /* No longer accredited by the time the pass is recorded, or suspended: 422, nothing
      * written, the enrolment unchanged. */
@@ -1201,11 +1083,11 @@ test_refresher_pass(void **state)
                               ei.id),
                      1);
 
-    res_free(&el);
-    res_free(&ec);
-    res_free(&ei);
-    res_free(&eg);
-    res_free(&s);
+    it_made_free(&el);
+    it_made_free(&ec);
+    it_made_free(&ei);
+    it_made_free(&eg);
+    it_made_free(&s);
     free(lapsed);
     free(current);
     free(later);
@@ -1216,11 +1098,10 @@ static void
 test_trainer_pass(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->trnr, "2099-09-01", "2099-09-05", 4, NULL);
+    struct it_made s = create_session(f, f->trnr, "2099-09-01", "2099-09-05", 4, NULL);
     char *t = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
-    struct res e = enrol(f, s.id, f->admin, t), later;
+    struct it_made e = enrol(f, s.id, f->admin, t), later;
     char buf[64], *trainers;
-    PGresult *res;
 
     backdate(f, s.id, "2025-09-01", "2025-09-05");
 
@@ -1234,23 +1115,18 @@ test_trainer_pass(void **state)
                  " WHERE facilitator_id = $1::uuid AND effective_on = registry_today()",
                  t),
         1);
-    res = it_sql(f->s,
-                 "SELECT action, before->>'trainer', after->>'trainer' FROM audit_event"
-                 " WHERE resource_type = 'facilitator' AND resource_id = $1",
-                 t);
-    assert_int_equal(PQntuples(res), 1);
-    assert_string_equal(PQgetvalue(res, 0, 0), "grant_trainer");
-    assert_string_equal(PQgetvalue(res, 0, 1), "false");
-    assert_string_equal(PQgetvalue(res, 0, 2), "true");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("grant_trainer", "false", "true"),
+                  "SELECT action, before->>'trainer', after->>'trainer' FROM audit_event"
+                  " WHERE resource_type = 'facilitator' AND resource_id = $1",
+                  t);
 
     /* Now they may train a session. */
     trainers = it_fmt("[\"%s\"]", t);
     later = create_session(f, f->prac, "2099-10-01", "2099-10-02", 4, trainers);
-    res_free(&later);
+    it_made_free(&later);
     free(trainers);
-    res_free(&e);
-    res_free(&s);
+    it_made_free(&e);
+    it_made_free(&s);
     free(t);
 }
 
@@ -1259,13 +1135,12 @@ test_enrolments_csv(void **state)
 {
     struct fx *f = *state;
     const char *hdrs[] = {"Accept: text/csv", NULL};
-    struct res s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
-    char *ids[3], *path, *cursor = NULL;
-    struct res e[3];
+    struct it_made s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
+    char *ids[3], *path;
+    struct it_made e[3];
     struct it_resp r;
-    json_t *rows, *seen = json_array();
+    json_t *rows, *seen;
     size_t i, reg_col, status_col, id_col;
-    int pages = 0;
 
     for (i = 0; i < 3; i++) {
         ids[i] = make_fac(f, "in_training", i == 2 ? f->org_b : f->org_a, 0, NULL, NULL);
@@ -1296,10 +1171,7 @@ test_enrolments_csv(void **state)
 
     /* The status filter, and org A's CSV holds its own two only. */
     path = it_fmt("/v1/training-sessions/%s/enrolments?status=withdrawn", s.id);
-    it_get(f->s, path, f->admin, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->admin, 1, "%s", path);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments?status=lost", s.id);
     it_expect(f->s, "GET", path, f->admin, NULL, 400);
@@ -1315,31 +1187,17 @@ test_enrolments_csv(void **state)
     it_expect(f->s, "GET", "/v1/training-sessions/" NO_SUCH_ID "/enrolments", f->admin, NULL, 404);
 
     /* Pages of one, in enrolment order. */
-    do {
-        path = cursor == NULL
-                   ? it_fmt("/v1/training-sessions/%s/enrolments?limit=1", s.id)
-                   : it_fmt("/v1/training-sessions/%s/enrolments?limit=1&cursor=%s", s.id, cursor);
-        it_get(f->s, path, f->admin, &r);
-        it_assert_status(&r, 200);
-        if (json_array_size(json_object_get(r.json, "items")) == 1) {
-            json_array_append(
-                seen, json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id"));
-        }
-        free(cursor);
-        cursor =
-            it_jstr(r.json, "next_cursor") != NULL ? strdup(it_jstr(r.json, "next_cursor")) : NULL;
-        it_resp_free(&r);
-        free(path);
-        pages++;
-    } while (cursor != NULL && pages < 10);
+    path = it_fmt("/v1/training-sessions/%s/enrolments?limit=1", s.id);
+    seen = it_all_pages(f->s, f->admin, path, 1, 10, NULL);
+    free(path);
     assert_int_equal(json_array_size(seen), 3);
     for (i = 0; i < 3; i++) {
-        assert_string_equal(json_string_value(json_array_get(seen, i)), e[i].id);
-        res_free(&e[i]);
+        assert_string_equal(it_jstr(json_array_get(seen, i), "id"), e[i].id);
+        it_made_free(&e[i]);
         free(ids[i]);
     }
     json_decref(seen);
-    res_free(&s);
+    it_made_free(&s);
 }
 
 /* Issue 12 item 9: a session whose ends_on has passed reads awaiting_outcomes, takes no more
@@ -1348,11 +1206,11 @@ static void
 test_awaiting_outcomes(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-02-01", "2099-02-03", 5, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-02-01", "2099-02-03", 5, NULL);
     char *p1 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p2 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *p3 = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
-    struct res e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
+    struct it_made e1 = enrol(f, s.id, f->admin, p1), e2 = enrol(f, s.id, f->admin, p2), today;
     char *path, date[16];
     struct it_resp r;
     long before;
@@ -1366,8 +1224,7 @@ test_awaiting_outcomes(void **state)
     assert_string_equal(it_json_str(&r, "status"), "awaiting_outcomes");
     assert_int_equal(jint(&r, "places_left"), 0);
     assert_int_equal(jint(&r, "enrolled"), 2);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
 
     /* The list filters on it; "scheduled" no longer finds the session. */
@@ -1407,17 +1264,14 @@ test_awaiting_outcomes(void **state)
     assert_int_equal(writes(f), before);
     set_status(f, s.id, &e2, "withdrawn");
     before = writes(f);
-    it_patchf(f->s, f->admin, e2.etag, "{\"status\": \"enrolled\"}", &r,
-              "/v1/training-sessions/%s/enrolments/%s", s.id, e2.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "PATCH", f->admin, e2.etag, "{\"status\": \"enrolled\"}", 409,
+               "/v1/training-sessions/%s/enrolments/%s", s.id, e2.id);
     assert_int_equal(writes(f), before);
 
     /* Outcomes are what it awaits; then the admin completes it. */
     set_status(f, s.id, &e1, "passed");
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
-    free(s.etag);
-    s.etag = strdup(it_header(&r, "ETag"));
+    it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
     it_patchf(f->s, f->admin, s.etag, "{\"status\": \"completed\"}", &r, "/v1/training-sessions/%s",
               s.id);
@@ -1432,13 +1286,13 @@ test_awaiting_outcomes(void **state)
     assert_string_equal(it_json_str(&r, "status"), "scheduled");
     assert_int_equal(jint(&r, "places_left"), 5);
     it_resp_free(&r);
-    res_free(&e1);
+    it_made_free(&e1);
     e1 = enrol(f, today.id, f->admin, p3);
 
-    res_free(&today);
-    res_free(&e1);
-    res_free(&e2);
-    res_free(&s);
+    it_made_free(&today);
+    it_made_free(&e1);
+    it_made_free(&e2);
+    it_made_free(&s);
     free(p1);
     free(p2);
     free(p3);
@@ -1450,12 +1304,12 @@ static void
 test_trainer_course_needs_accreditation(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->trnr, "2099-04-01", "2099-04-02", 6, NULL);
+    struct it_made s = create_session(f, f->trnr, "2099-04-01", "2099-04-02", 6, NULL);
     char *never = make_fac(f, "in_training", f->org_a, 0, NULL, NULL);
     char *lapsed = make_fac(f, "accredited", f->org_a, 0, "2020-01-01", "2023-01-01");
     char *good = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
     char *fading = make_fac(f, "accredited", f->org_a, 0, "2024-01-01", "2099-01-01");
-    struct res eg, ef;
+    struct it_made eg, ef;
     struct it_resp r;
     char buf[16];
     long before = writes(f);
@@ -1487,9 +1341,9 @@ test_trainer_course_needs_accreditation(void **state)
     set_status(f, s.id, &eg, "passed");
     assert_string_equal(fac_value(f, good, "trainer", buf, sizeof(buf)), "true");
 
-    res_free(&eg);
-    res_free(&ef);
-    res_free(&s);
+    it_made_free(&eg);
+    it_made_free(&ef);
+    it_made_free(&s);
     free(never);
     free(lapsed);
     free(good);
@@ -1497,25 +1351,16 @@ test_trainer_course_needs_accreditation(void **state)
 }
 
 /* POST /v1/training-sessions/{sid}/outcomes with `body` as `token`. */
-static void
-post_outcomes(struct fx *f, const char *sid, const char *token, const char *body, struct it_resp *r)
-{
-    char *path = it_fmt("/v1/training-sessions/%s/outcomes", sid);
-
-    it_post_json(f->s, path, token, body, r);
-    free(path);
-}
-
 /* Issue 12 item 13: outcomes for a whole session in one request: one transaction, all or
  * nothing, each failing entry named. */
 static void
 test_outcomes_batch(void **state)
 {
     struct fx *f = *state;
-    struct res s = create_session(f, f->prac, "2099-07-01", "2099-07-04", 10, NULL);
-    struct res c = create_session(f, f->prac, "2099-08-01", "2099-08-02", 10, NULL);
+    struct it_made s = create_session(f, f->prac, "2099-07-01", "2099-07-04", 10, NULL);
+    struct it_made c = create_session(f, f->prac, "2099-08-01", "2099-08-02", 10, NULL);
     char *p[4], *body, buf[64], last[24];
-    struct res e[4], ec;
+    struct it_made e[4], ec;
     struct it_resp r;
     json_t *items;
     long before;
@@ -1534,7 +1379,7 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].status", "2099-07-04");
     assert_int_equal(json_array_size(json_object_get(r.json, "errors")), 1);
     it_resp_free(&r);
@@ -1550,7 +1395,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[0].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[4].enrolment_id", "twice");
     it_resp_free(&r);
     free(body);
@@ -1560,7 +1405,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"withdrawn\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\", \"note\": 1}]",
                   e[0].id, ec.id, e[3].id, e[1].id, e[2].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[3].status", "attended, passed, failed");
     it_assert_field_error_with(&r, "[4].note", NULL);
     it_resp_free(&r);
@@ -1570,7 +1415,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
                   e[0].id, ec.id, e[3].id, NO_SUCH_ID);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].enrolment_id", "no enrolment");
     it_assert_field_error_with(&r, "[2].status", "withdrawn");
     it_assert_field_error_with(&r, "[3].enrolment_id", "no enrolment");
@@ -1582,7 +1427,7 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[2].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[1].status", "suspended");
     it_resp_free(&r);
     free(body);
@@ -1592,30 +1437,31 @@ test_outcomes_batch(void **state)
     before = writes(f);
 
     /* Bad bodies, other callers, other sessions. */
-    post_outcomes(f, s.id, f->admin, "{\"enrolment_id\": \"x\"}", &r);
+    it_postf(f->s, f->admin, "{\"enrolment_id\": \"x\"}", &r, "/v1/training-sessions/%s/outcomes",
+             s.id);
     it_assert_problem(&r, 400);
     it_resp_free(&r);
-    post_outcomes(f, s.id, f->admin, "[]", &r);
+    it_postf(f->s, f->admin, "[]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
-    post_outcomes(f, s.id, f->admin, "[1]", &r);
+    it_postf(f->s, f->admin, "[1]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "[0].enrolment_id");
     it_resp_free(&r);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
-    post_outcomes(f, s.id, f->a_admin, body, &r);
+    it_postf(f->s, f->a_admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_problem(&r, 403);
     it_resp_free(&r);
-    post_outcomes(f, NO_SUCH_ID, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", NO_SUCH_ID);
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    post_outcomes(f, "not-a-session", f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", "not-a-session");
     it_assert_problem(&r, 404);
     it_resp_free(&r);
     free(body);
     PQclear(
         it_sql(f->s, "UPDATE training_session SET status = 'cancelled' WHERE id = $1::uuid", c.id));
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"}]", ec.id);
-    post_outcomes(f, c.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", c.id);
     it_assert_problem(&r, 409);
     it_resp_free(&r);
     free(body);
@@ -1628,7 +1474,7 @@ test_outcomes_batch(void **state)
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"attended\"}]",
                   e[2].id, e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_status(&r, 200);
     items = json_object_get(r.json, "items");
     assert_int_equal(json_array_size(items), 3);
@@ -1656,19 +1502,19 @@ test_outcomes_batch(void **state)
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"failed\"},"
                   " {\"enrolment_id\": \"%s\", \"status\": \"passed\"}]",
                   e[0].id, e[1].id);
-    post_outcomes(f, s.id, f->admin, body, &r);
+    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error_with(&r, "[0].status", "passed");
     it_resp_free(&r);
     free(body);
     assert_int_equal(writes(f), before);
 
     for (i = 0; i < 4; i++) {
-        res_free(&e[i]);
+        it_made_free(&e[i]);
         free(p[i]);
     }
-    res_free(&ec);
-    res_free(&c);
-    res_free(&s);
+    it_made_free(&ec);
+    it_made_free(&c);
+    it_made_free(&s);
 }
 
 TEST_MAIN(group_setup,

@@ -1,7 +1,6 @@
 /* it_users.c: /v1/users over HTTP against the real server and database: who may create, read,
  * list and change which accounts, optimistic locking, password changes, audit rows, and that
  * no password hash ever leaves the database. */
-#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,9 +189,8 @@ test_admin_creates_users(void **state)
     it_assert_status(&r, 201);
     assert_user_shape(r.json);
     id = it_json_str(&r, "id");
-    assert_string_equal(it_json_str(&r, "email"), "Manager@Three.example");
-    assert_string_equal(it_json_str(&r, "role"), "org_admin");
-    assert_string_equal(it_json_str(&r, "organisation_id"), f->org1);
+    it_assert_strs(&r, IT_ROW("email", "Manager@Three.example", "role", "org_admin",
+                              "organisation_id", f->org1));
     assert_true(json_is_false(json_object_get(r.json, "disabled")));
     location = it_fmt("/v1/users/%s", id);
     it_assert_header(&r, "Location", location);
@@ -381,9 +379,9 @@ test_list(void **state)
 {
     struct fixture *f = *state;
     struct it_resp r = {0};
-    json_t *u, *seen = json_object();
+    json_t *u, *all, *seen = json_object();
     size_t i;
-    char *path, *cursor = NULL;
+    char *path;
     long total = it_count(f->s, "SELECT count(*) FROM app_user");
     int pages = 0;
 
@@ -399,10 +397,7 @@ test_list(void **state)
     }
     it_resp_free(&r);
     path = it_fmt("/v1/users?organisation_id=%s", f->org2);
-    it_get(f->s, path, f->boss1, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, f->boss1, 0, "%s", path);
     /* Filters. */
     it_get(f->s, path, f->admin, &r);
     it_assert_status(&r, 200);
@@ -420,10 +415,7 @@ test_list(void **state)
     it_resp_free(&r);
     it_get(f->s, "/v1/users?role=admin&disabled=false", f->admin, &r);
     it_assert_status(&r, 200);
-    json_array_foreach(json_object_get(r.json, "items"), i, u)
-    {
-        assert_string_equal(json_string_value(json_object_get(u, "role")), "admin");
-    }
+    it_assert_items_all(&r, "role", "admin");
     it_resp_free(&r);
     it_expect(f->s, "GET", "/v1/users?role=root", f->admin, NULL, 400);
     it_expect(f->s, "GET", "/v1/users?disabled=maybe", f->admin, NULL, 400);
@@ -431,31 +423,15 @@ test_list(void **state)
     it_expect(f->s, "GET", "/v1/users?sort=email", f->admin, NULL, 400);
     it_expect(f->s, "GET", "/v1/users?cursor=garbage", f->admin, NULL, 400);
     /* Pages of 2 walk every user exactly once. */
-    for (;;) {
-        const char *next;
-
-        path = cursor == NULL ? it_fmt("/v1/users?limit=2")
-                              : it_fmt("/v1/users?limit=2&cursor=%s", cursor);
-        it_get(f->s, path, f->admin, &r);
-        free(path);
-        it_assert_status(&r, 200);
-        assert_true(json_array_size(json_object_get(r.json, "items")) <= 2);
-        json_array_foreach(json_object_get(r.json, "items"), i, u)
-        {
-            const char *id = json_string_value(json_object_get(u, "id"));
-            assert_null(json_object_get(seen, id));
-            json_object_set_new(seen, id, json_true());
-        }
-        pages++;
-        next = it_json_str(&r, "next_cursor");
-        free(cursor);
-        cursor = next != NULL ? strdup(next) : NULL;
-        it_resp_free(&r);
-        if (cursor == NULL) {
-            break;
-        }
-        assert_true(pages < 100);
+    all = it_all_pages(f->s, f->admin, "/v1/users?limit=2", 2, 101, &pages);
+    assert_true(pages <= 100);
+    json_array_foreach(all, i, u)
+    {
+        const char *id = json_string_value(json_object_get(u, "id"));
+        assert_null(json_object_get(seen, id));
+        json_object_set_new(seen, id, json_true());
     }
+    json_decref(all);
     assert_int_equal((long)json_object_size(seen), total);
     json_decref(seen);
 }
@@ -814,8 +790,7 @@ test_me(void **state)
         it_get(f->s, "/v1/users/me", tokens[i], &r);
         it_assert_status(&r, 200);
         assert_user_shape(r.json);
-        assert_string_equal(it_json_str(&r, "id"), ids[i]);
-        assert_string_equal(it_json_str(&r, "role"), roles[i]);
+        it_assert_strs(&r, IT_ROW("id", ids[i], "role", roles[i]));
         assert_non_null(it_header(&r, "ETag"));
         it_resp_free(&r);
     }
@@ -852,29 +827,19 @@ test_me(void **state)
      * the role "client" (it acts with an org_admin's rights) and no email. */
     {
         const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
-        char *plain = it_fmt("%s:%s", client_id, secret), *auth;
-        unsigned char b64[256];
-        PGresult *res;
+        char *auth = it_basic_auth(client_id, secret);
 
-        EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
-        auth = it_fmt("Authorization: Basic %s", (char *)b64);
         form[1] = auth;
         body = it_fmt("token=%s&token_type_hint=client_secret", secret);
         it_request(f->s, "POST", "/v1/auth/revoke", NULL, form, body, &r);
         it_assert_status(&r, 200);
         it_resp_free(&r);
-        res = it_sql(f->s,
-                     "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
-                     " WHERE action = 'revoke_secret' AND resource_id = $1",
-                     client_uuid);
-        assert_int_equal(PQntuples(res), 1);
-        assert_string_equal(PQgetvalue(res, 0, 0), "api_client");
-        assert_string_equal(PQgetvalue(res, 0, 1), "client");
-        assert_string_equal(PQgetvalue(res, 0, 2), "t");
-        PQclear(res);
+        it_assert_row(f->s, IT_ROW("api_client", "client", "t"),
+                      "SELECT actor_type, actor_role, actor_email IS NULL FROM audit_event"
+                      " WHERE action = 'revoke_secret' AND resource_id = $1",
+                      client_uuid);
         free(body);
         free(auth);
-        free(plain);
     }
 }
 

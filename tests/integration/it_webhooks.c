@@ -317,7 +317,7 @@ make_org(struct fx *f, char **org_admin)
     char *id = it_create_org(f->s, f->admin, NULL, NULL, "Webhook Org %d", ++f->orgs);
     char *email = it_fmt("orgadmin%d@webhooks.example", f->orgs);
 
-    *org_admin = it_licensee(f->s, f->hash, PASSWORD, email, "org_admin", id);
+    *org_admin = it_fx_licensee(f, email, "org_admin", id);
     free(email);
     return id;
 }
@@ -429,8 +429,7 @@ test_subscribe(void **state)
 {
     struct fx *f = *state;
     char *admin_a, *admin_b, *org_a = make_org(f, &admin_a), *org_b = make_org(f, &admin_b);
-    char *staff =
-        it_licensee(f->s, f->hash, PASSWORD, "staff@webhooks.example", "org_staff", org_a);
+    char *staff = it_fx_licensee(f, "staff@webhooks.example", "org_staff", org_a);
     char *secret, *id, *body, *path;
     unsigned char raw[48];
     struct it_resp r;
@@ -438,13 +437,10 @@ test_subscribe(void **state)
     /* Unknown event, missing url, an unknown field: 422 naming the field. */
     body =
         it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.eaten\"]}", rx.port);
-    it_post_json(f->s, "/v1/webhooks", admin_a, body, &r);
-    it_assert_field_error(&r, "events");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a, body, "events");
     free(body);
-    it_post_json(f->s, "/v1/webhooks", admin_a, "{\"events\": [\"licence.expiring\"]}", &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a, "{\"events\": [\"licence.expiring\"]}",
+                    "url");
     body = it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.expiring\"],"
                   " \"colour\": \"red\"}",
                   rx.port);
@@ -454,36 +450,27 @@ test_subscribe(void **state)
     /* Loopback targets outside the allow-list: refused, whatever the scheme or spelling. */
     body = it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.expiring\"]}",
                   rx.port + 1 == 65536 ? 1 : rx.port + 1);
-    it_post_json(f->s, "/v1/webhooks", admin_a, body, &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a, body, "url");
     free(body);
-    it_post_json(f->s, "/v1/webhooks", admin_a,
-                 "{\"url\": \"https://127.0.0.1/x\", \"events\": [\"licence.expiring\"]}", &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/webhooks", admin_a,
-                 "{\"url\": \"https://localhost/x\", \"events\": [\"licence.expiring\"]}", &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
-    it_post_json(f->s, "/v1/webhooks", admin_a,
-                 "{\"url\": \"https://[::1]/x\", \"events\": [\"licence.expiring\"]}", &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a,
+                    "{\"url\": \"https://127.0.0.1/x\", \"events\": [\"licence.expiring\"]}",
+                    "url");
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a,
+                    "{\"url\": \"https://localhost/x\", \"events\": [\"licence.expiring\"]}",
+                    "url");
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a,
+                    "{\"url\": \"https://[::1]/x\", \"events\": [\"licence.expiring\"]}", "url");
     /* Plain http to a host outside the allow-list. */
-    it_post_json(f->s, "/v1/webhooks", admin_a,
-                 "{\"url\": \"http://example.org/x\", \"events\": [\"licence.expiring\"]}", &r);
-    it_assert_field_error(&r, "url");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", admin_a,
+                    "{\"url\": \"http://example.org/x\", \"events\": [\"licence.expiring\"]}",
+                    "url");
     assert_int_equal(it_count(f->s, "SELECT count(*) FROM webhook_subscription"), 0);
 
     /* Staff may not subscribe; the admin must name the organisation. */
     body = it_fmt("{\"url\": \"http://127.0.0.1:%d/ok/s\", \"events\": [\"licence.expiring\"]}",
                   rx.port);
     it_expect(f->s, "POST", "/v1/webhooks", staff, body, 403);
-    it_post_json(f->s, "/v1/webhooks", f->admin, body, &r);
-    it_assert_field_error(&r, "organisation_id");
-    it_resp_free(&r);
+    it_expect_field(f->s, "POST", "/v1/webhooks", f->admin, body, "organisation_id");
     free(body);
 
     /* Created: the secret once, whsec_ + base64 of 32 bytes. */
@@ -502,8 +489,7 @@ test_subscribe(void **state)
     it_get(f->s, path, admin_a, &r);
     it_assert_status(&r, 200);
     assert_null(json_object_get(r.json, "secret"));
-    assert_string_equal(it_json_str(&r, "status"), "active");
-    assert_string_equal(it_json_str(&r, "organisation_id"), org_a);
+    it_assert_strs(&r, IT_ROW("status", "active", "organisation_id", org_a));
     assert_int_equal(json_array_size(json_object_get(r.json, "events")), 2);
     it_resp_free(&r);
     it_get(f->s, path, admin_b, &r); /* another organisation: 404 */
@@ -514,10 +500,7 @@ test_subscribe(void **state)
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
     assert_null(strstr(r.body, "whsec_"));
     it_resp_free(&r);
-    it_get(f->s, "/v1/webhooks", admin_b, &r);
-    it_assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
-    it_resp_free(&r);
+    it_expect_items(f->s, admin_b, 0, "%s", "/v1/webhooks");
 
     /* Delete: gone, audited. */
     it_expect(f->s, "DELETE", path, admin_b, NULL, 404);
@@ -751,10 +734,7 @@ test_retry_same_id(void **state)
         assert_non_null(it_json_str(&r, "next_cursor"));
         p3 = it_fmt("%s?limit=2&cursor=%s", path, it_json_str(&r, "next_cursor"));
         it_resp_free(&r);
-        it_get(f->s, p3, admin_a, &r);
-        it_assert_status(&r, 200);
-        assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-        it_resp_free(&r);
+        it_expect_items(f->s, admin_a, 1, "%s", p3);
         free(p2);
         free(p3);
     }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -96,6 +97,12 @@ vfmt(const char *fmt, va_list ap)
     }
     return out;
 }
+
+/* What a JSON request sends, for send_json. */
+struct it_req_json {
+    struct it_server *s;
+    const char *method, *bearer, *if_match, *json;
+};
 
 char *
 it_fmt(const char *fmt, ...)
@@ -1707,6 +1714,29 @@ it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const c
     return rc;
 }
 
+/* A JSON request (`method` PATCH or PUT) with an optional If-Match. */
+static int
+send_json(struct it_req_json q, const char *path, struct it_resp *out)
+{
+    char *im = q.if_match != NULL ? it_fmt("If-Match: %s", q.if_match) : NULL;
+    const char *const headers[] = {"Content-Type: application/json", im, NULL};
+    int rc = it_request(q.s, q.method, path, q.bearer, headers, q.json, out);
+
+    free(im);
+    return rc;
+}
+
+/* send_json to the path that fmt and ap make. */
+static int
+send_jsonv(struct it_req_json q, struct it_resp *out, const char *fmt, va_list ap)
+{
+    char *path = vfmt(fmt, ap);
+    int rc = send_json(q, path, out);
+
+    free(path);
+    return rc;
+}
+
 int
 it_patchf(struct it_server *s,
           const char *bearer,
@@ -1716,15 +1746,50 @@ it_patchf(struct it_server *s,
           const char *fmt,
           ...)
 {
+    struct it_req_json q = {s, "PATCH", bearer, if_match, json};
     va_list ap;
-    char *path;
     int rc;
 
     va_start(ap, fmt);
-    path = vfmt(fmt, ap);
+    rc = send_jsonv(q, out, fmt, ap);
     va_end(ap);
-    rc = it_patch_json(s, path, bearer, if_match, json, out);
-    free(path);
+    return rc;
+}
+
+int
+it_postf(struct it_server *s,
+         const char *bearer,
+         const char *json,
+         struct it_resp *out,
+         const char *fmt,
+         ...)
+{
+    struct it_req_json q = {s, "POST", bearer, NULL, json};
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = send_jsonv(q, out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+it_putf(struct it_server *s,
+        const char *bearer,
+        const char *if_match,
+        const char *json,
+        struct it_resp *out,
+        const char *fmt,
+        ...)
+{
+    struct it_req_json q = {s, "PUT", bearer, if_match, json};
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = send_jsonv(q, out, fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -1754,12 +1819,9 @@ it_patch_json(struct it_server *s,
               const char *json,
               struct it_resp *out)
 {
-    char *im = if_match != NULL ? it_fmt("If-Match: %s", if_match) : NULL;
-    const char *const headers[] = {"Content-Type: application/json", im, NULL};
-    int rc = it_request(s, "PATCH", path, bearer, headers, json, out);
+    struct it_req_json q = {s, "PATCH", bearer, if_match, json};
 
-    free(im);
-    return rc;
+    return send_json(q, path, out);
 }
 
 int
@@ -2253,12 +2315,78 @@ it_expect_at(const char *file,
     } else {
         it_fail_at(file, line, "it_expect: no method %s", method);
     }
-    if (status >= 400) {
-        it_assert_problem_at(&r, status, file, line);
-    } else {
-        it_assert_status_at(&r, status, file, line);
-    }
+    it_assert_answer_at(&r, status, file, line);
     it_resp_free(&r);
+}
+
+void
+it_assert_answer_at(const struct it_resp *r, long status, const char *file, int line)
+{
+    if (status >= 400) {
+        it_assert_problem_at(r, status, file, line);
+    } else {
+        it_assert_status_at(r, status, file, line);
+    }
+}
+
+size_t
+it_items_count_at(
+    const char *file, int line, struct it_server *s, const char *bearer, const char *path)
+{
+    struct it_resp r;
+    size_t n;
+
+    it_get(s, path, bearer, &r);
+    it_assert_status_at(&r, 200, file, line);
+    if (!json_is_array(json_object_get(r.json, "items"))) {
+        it_resp_print(&r);
+        it_fail_at(file, line, "GET %s: no items array", path);
+    }
+    n = json_array_size(json_object_get(r.json, "items"));
+    it_resp_free(&r);
+    return n;
+}
+
+void
+it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
+{
+    const char *q;
+    struct it_resp r;
+    va_list ap;
+
+    va_start(ap, prefix);
+    while ((q = va_arg(ap, const char *)) != NULL) {
+        char *path = it_fmt("%s%s", prefix, q);
+
+        it_get(s, path, bearer, &r);
+        if (r.status != status) {
+            fprintf(stderr, "GET %s: %ld, expected %ld\n", path, r.status, status);
+        }
+        it_assert_answer(&r, status);
+        it_resp_free(&r);
+        free(path);
+    }
+    va_end(ap);
+}
+
+void
+it_assert_strs_at(const struct it_resp *r, const char *const want[], const char *file, int line)
+{
+    size_t i;
+
+    for (i = 0; want[i] != NULL; i += 2) {
+        const char *got;
+
+        if (want[i + 1] == NULL) {
+            it_fail_at(file, line, "it_assert_strs: no value for %s", want[i]);
+        }
+        got = it_json_str(r, want[i]);
+        if (got == NULL || strcmp(got, want[i + 1]) != 0) {
+            it_resp_print(r);
+            it_fail_at(file, line, "%s is \"%s\", want \"%s\"", want[i],
+                       got != NULL ? got : "(none)", want[i + 1]);
+        }
+    }
 }
 
 void
@@ -2275,6 +2403,24 @@ it_assert_absent(const char *text, ...)
         }
     }
     va_end(ap);
+}
+
+void
+it_renew_etag(const struct it_resp *r, char **etag)
+{
+    assert_non_null(it_header(r, "ETag"));
+    free(*etag);
+    *etag = strdup(it_header(r, "ETag"));
+}
+
+void
+it_assert_contains_at(const char *text, const char *needle, const char *file, int line)
+{
+    if (text == NULL || strstr(text, needle) == NULL) {
+        fprintf(stderr, "---- text ----\n%s\n---- end ----\n", text != NULL ? text : "(null)");
+        fprintf(stderr, "%s:%d: expected '%s' in the text above\n", file, line, needle);
+        _fail(file, line);
+    }
 }
 
 /* ---- Shared fixtures and readers ----------------------------------------------------------- */
@@ -2450,6 +2596,7 @@ it_fx_start(size_t size,
     assert_non_null(f);
     assert_true(size >= sizeof(*f));
     f->s = it_start_env(name, env);
+    f->password = password;
     f->admin =
         it_admin(f->s, email, password, (flags & IT_FX_ID) ? f->admin_id : NULL,
                  sizeof(f->admin_id), (flags & IT_FX_HASH) ? f->hash : NULL, sizeof(f->hash));
@@ -2506,6 +2653,14 @@ it_post_created(
     it_resp_free(&r);
     free(path);
     return id;
+}
+
+void
+it_made_free(struct it_made *m)
+{
+    free(m->id);
+    free(m->etag);
+    memset(m, 0, sizeof(*m));
 }
 
 void
@@ -2851,4 +3006,126 @@ it_assert_only_rule(const struct it_resp *r, const char *field, const char *rule
     }
     assert_string_equal(it_jstr(e, "field"), field);
     assert_non_null(it_jstr(e, "detail"));
+}
+
+size_t
+it_assert_items_all(const struct it_resp *r, const char *key, const char *value)
+{
+    json_t *items = json_object_get(r->json, "items"), *item;
+    size_t i;
+
+    assert_true(json_is_array(items));
+    json_array_foreach(items, i, item)
+    {
+        assert_string_equal(it_jstr(item, key), value);
+    }
+    return json_array_size(items);
+}
+
+int
+it_run(struct it_server *s, const char *const args[], char **out)
+{
+    int rc = it_exec(s, 0, args, NULL, NULL, 120, out);
+
+    it_assert_clean_output(*out);
+    return rc;
+}
+
+char *
+it_basic_auth(const char *id, const char *secret)
+{
+    char *plain = it_fmt("%s:%s", id, secret), *h;
+    size_t n = strlen(plain);
+    unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+
+    assert_non_null(b64);
+    EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)n);
+    h = it_fmt("Authorization: Basic %s", (char *)b64);
+    free(b64);
+    free(plain);
+    return h;
+}
+
+char *
+it_client_token(struct it_server *s, const char *bearer, const char *scopes)
+{
+    static int n;
+    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+    char *auth, *token,
+        *body = it_fmt("{\"name\": \"Test client %d\", \"scopes\": %s}", ++n, scopes);
+    struct it_resp r;
+
+    it_post_json(s, "/v1/clients", bearer, body, &r);
+    free(body);
+    it_assert_status(&r, 201);
+    auth = it_basic_auth(it_json_str(&r, "client_id"), it_json_str(&r, "client_secret"));
+    it_resp_free(&r);
+    headers[1] = auth;
+    it_request(s, "POST", "/v1/auth/token", NULL, headers, "grant_type=client_credentials", &r);
+    it_assert_status(&r, 200);
+    token = strdup(it_json_str(&r, "access_token"));
+    it_resp_free(&r);
+    free(auth);
+    return token;
+}
+
+json_t *
+it_all_pages(struct it_server *s,
+             const char *bearer,
+             const char *path,
+             size_t per_page,
+             int max_pages,
+             int *pages)
+{
+    json_t *all = json_array(), *nc;
+    char *cursor = NULL, *page;
+    struct it_resp r;
+    int n = 0;
+
+    do {
+        page = cursor == NULL ? strdup(path) : it_fmt("%s&cursor=%s", path, cursor);
+        it_get(s, page, bearer, &r);
+        it_assert_status(&r, 200);
+        assert_true(json_is_array(json_object_get(r.json, "items")));
+        assert_true(json_array_size(json_object_get(r.json, "items")) <= per_page);
+        json_array_extend(all, json_object_get(r.json, "items"));
+        nc = json_object_get(r.json, "next_cursor");
+        assert_true(json_is_null(nc) || json_is_string(nc));
+        free(cursor);
+        cursor = json_is_string(nc) ? strdup(json_string_value(nc)) : NULL;
+        it_resp_free(&r);
+        free(page);
+        n++;
+    } while (cursor != NULL && n < max_pages);
+    free(cursor);
+    if (pages != NULL) {
+        *pages = n;
+    }
+    return all;
+}
+
+char *
+it_fx_licensee(void *fx, const char *email, const char *role, const char *org)
+{
+    struct it_fx *f = fx;
+
+    assert_non_null(f->password);
+    return it_licensee(f->s, f->hash, f->password, email, role, org);
+}
+
+char *
+it_fx_user(void *fx, const char *email, const char *role, const char *org)
+{
+    return it_fx_own(fx, it_fx_licensee(fx, email, role, org));
+}
+
+char *
+it_fx_member(void *fx, const char *role, const char *org)
+{
+    static int n;
+    char *email = it_fmt("user%d@licensee.example", ++n);
+    char *token = it_fx_licensee(fx, email, role, org);
+
+    free(email);
+    return token;
 }

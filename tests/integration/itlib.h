@@ -287,6 +287,22 @@ int it_patchf(struct it_server *s,
               struct it_resp *out,
               const char *fmt,
               ...) __attribute__((format(printf, 6, 7)));
+/* POST of `json` to the path printf makes of `fmt`. */
+int it_postf(struct it_server *s,
+             const char *bearer,
+             const char *json,
+             struct it_resp *out,
+             const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
+
+/* PUT of `json` (with If-Match `if_match`, may be NULL) to the path printf makes of `fmt`. */
+int it_putf(struct it_server *s,
+            const char *bearer,
+            const char *if_match,
+            const char *json,
+            struct it_resp *out,
+            const char *fmt,
+            ...) __attribute__((format(printf, 6, 7)));
 
 /* The value of the first header `name` (case-insensitive) of the response, or NULL. The string
  * lives in `r` until it_resp_free: do not free it. */
@@ -373,6 +389,11 @@ long it_wait_count_at(const char *file,
 #define it_assert_status(r, status) it_assert_status_at((r), (status), __FILE__, __LINE__)
 void it_assert_status_at(const struct it_resp *r, long status, const char *file, int line);
 
+/* it_assert_problem when `status` is 400 or more, else it_assert_status: the check of an answer
+ * by its status alone. */
+#define it_assert_answer(r, status) it_assert_answer_at((r), (status), __FILE__, __LINE__)
+void it_assert_answer_at(const struct it_resp *r, long status, const char *file, int line);
+
 /* Fails unless the response is `status` with Content-Type application/problem+json and a JSON
  * object holding string type, title and detail and an integer status equal to `status`. */
 #define it_assert_problem(r, status) it_assert_problem_at((r), (status), __FILE__, __LINE__)
@@ -401,6 +422,41 @@ void it_expect_at(const char *file,
                   const char *if_match,
                   const char *json,
                   long status);
+
+/* As it_expect_if, to the path printf makes of the arguments after `status` (the resource under
+ * test's address). */
+#define it_expectf(s, method, bearer, if_match, json, status, ...)                                 \
+    do {                                                                                           \
+        char *it_path_ = it_fmt(__VA_ARGS__);                                                      \
+        it_expect_at(__FILE__, __LINE__, (s), (method), it_path_, (bearer), (if_match), (json),    \
+                     (status));                                                                    \
+        free(it_path_);                                                                            \
+    } while (0)
+
+/* GETs the path printf makes of the arguments after `n` as `bearer`; fails unless 200 with an
+ * items array of `n` elements. */
+#define it_expect_items(s, bearer, n, ...)                                                         \
+    do {                                                                                           \
+        char *it_path_ = it_fmt(__VA_ARGS__);                                                      \
+        assert_int_equal(it_items_count_at(__FILE__, __LINE__, (s), (bearer), it_path_), (n));     \
+        free(it_path_);                                                                            \
+    } while (0)
+
+/* GETs `path` as `bearer`; fails unless 200 with an items array, and returns its length. */
+size_t it_items_count_at(
+    const char *file, int line, struct it_server *s, const char *bearer, const char *path);
+
+/* GETs `prefix` followed by each string after it (a NULL-terminated list) as `bearer`, and fails
+ * unless each answer is `status` (as it_expect checks it), printing the path that was not. */
+void it_expect_gets(struct it_server *s, const char *bearer, long status, const char *prefix, ...)
+    __attribute__((sentinel));
+
+/* Fails unless the JSON object of `r` has each string member of `want`, a NULL-terminated list of
+ * names and values (IT_ROW("status", "active", "reason", "renewed")), as assert_string_equal
+ * would check each; a list of odd length (a value that was NULL) fails too. */
+#define it_assert_strs(r, want) it_assert_strs_at((r), (want), __FILE__, __LINE__)
+void
+it_assert_strs_at(const struct it_resp *r, const char *const want[], const char *file, int line);
 
 /* Fails unless none of the strings after `text` (a NULL-terminated list) occurs in `text`: for
  * what a log or a page must not show. */
@@ -482,6 +538,43 @@ void it_assert_field_error(const struct it_resp *r, const char *field);
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
 
+/* Frees `*etag` and puts a malloc'd copy of the ETag of `r` (which must have one) in its place:
+ * the next If-Match after a change. */
+void it_renew_etag(const struct it_resp *r, char **etag);
+
+/* Fails unless `text` contains `needle`; prints `text` otherwise. */
+#define it_assert_contains(text, needle) it_assert_contains_at((text), (needle), __FILE__, __LINE__)
+void it_assert_contains_at(const char *text, const char *needle, const char *file, int line);
+
+/* Fails unless every element of the items array of `r`'s JSON (which must be an array) has the
+ * string member `key` equal to `value`. Returns how many there are. */
+size_t it_assert_items_all(const struct it_resp *r, const char *key, const char *value);
+
+/* Runs `MPACT_BIN args...` as it_exec does with no wrapper, environment or input and a limit of
+ * 120 s, fails when its output holds a sanitizer report, and returns its exit status; `*out` gets
+ * its output (malloc'd). */
+int it_run(struct it_server *s, const char *const args[], char **out);
+
+/* "Authorization: Basic <base64(id:secret)>", the client credentials header (malloc'd). */
+char *it_basic_auth(const char *id, const char *secret);
+
+/* POSTs /v1/clients {"name": "Test client <n>", "scopes": `scopes` (a JSON array)} as `bearer`
+ * (an org_admin; expects 201), then gets a client_credentials access token for the new client
+ * with HTTP Basic credentials (expects 200). Returns it (malloc'd). */
+char *it_client_token(struct it_server *s, const char *bearer, const char *scopes);
+
+/* Reads every page of the list at `path` (a path with a query string, no cursor) as `bearer`:
+ * GETs it, then again with "&cursor=<next_cursor>" while next_cursor is a string and fewer than
+ * `max_pages` pages were read. Fails unless every page is 200, has an items array of at most
+ * `per_page` items and a next_cursor that is a string or null. Returns a new array of every page's
+ * items in order; *pages (when not NULL) gets the number of pages read. */
+json_t *it_all_pages(struct it_server *s,
+                     const char *bearer,
+                     const char *path,
+                     size_t per_page,
+                     int max_pages,
+                     int *pages);
+
 /* The number of elements of the array `a`. */
 #define IT_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -502,12 +595,29 @@ void it_field_errors(struct it_server *s,
                      const struct it_field_case *cases,
                      size_t n);
 
+/* One case of it_field_errors: `method` (POST or PATCH, with If-Match `if_match` for the _if form)
+ * of `json` to `path` as `bearer` must be a 422 naming `field`. */
+#define it_expect_field(s, method, path, bearer, json, field)                                      \
+    it_expect_field_if((s), (method), (path), (bearer), NULL, (json), (field))
+#define it_expect_field_if(s, method, path, bearer, if_match, json, field)                         \
+    it_field_errors((s), (method), (path), (bearer), (if_match),                                   \
+                    &(const struct it_field_case){(json), (field)}, 1)
+
 /* POSTs `body` as `token` to the path printf makes of `fmt`; fails unless 201 with a string id
  * (and an ETag when `etag` is not NULL). Returns the id (malloc'd); *etag (when not NULL) gets
  * the ETag (malloc'd). */
 char *it_post_created(
     struct it_server *s, const char *token, const char *body, char **etag, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* A resource made by a test: its id and its current ETag (both malloc'd). */
+struct it_made {
+    char *id;
+    char *etag;
+};
+
+/* Frees the strings of `m` and zeroes it. */
+void it_made_free(struct it_made *m);
 
 /* A facilitator made by a test (strings malloc'd). */
 struct it_fac {
@@ -623,6 +733,7 @@ void it_assert_row_at(const char *file,
 #define IT_FX_HEAD                                                                                 \
     struct it_server *s;                                                                           \
     char *admin;                                                                                   \
+    const char *password; /* the admin's, as given to it_fx_start (borrowed) */                    \
     char admin_id[40];                                                                             \
     char hash[256];                                                                                \
     void *owned[24];                                                                               \
@@ -646,6 +757,24 @@ void *it_fx_start(size_t size,
                   const char *email,
                   const char *password,
                   int flags);
+
+/* A licensee user of the fixture `fx` (made by it_fx_start with IT_FX_HASH): it_licensee with the
+ * fixture's hash and password. Returns the access token (malloc'd). */
+char *it_fx_licensee(void *fx, const char *email, const char *role, const char *org);
+
+/* As it_fx_licensee, the token owned by the fixture (it_fx_own). */
+char *it_fx_user(void *fx, const char *email, const char *role, const char *org);
+
+/* The users most tests of two organisations need, owned by the fixture `f` (a struct fx with
+ * org_a, org_b, a_admin, a_staff and b_admin): admin@a.example (org_admin) and staff@a.example
+ * (org_staff) of org_a, admin@b.example (org_admin) of org_b. */
+#define IT_FX_AB_USERS(f)                                                                          \
+    ((f)->a_admin = it_fx_user((f), "admin@a.example", "org_admin", (f)->org_a),                   \
+     (f)->a_staff = it_fx_user((f), "staff@a.example", "org_staff", (f)->org_a),                   \
+     (f)->b_admin = it_fx_user((f), "admin@b.example", "org_admin", (f)->org_b))
+
+/* A licensee of `role` in `org` with a new address user<n>@licensee.example (it_fx_licensee). */
+char *it_fx_member(void *fx, const char *role, const char *org);
 
 /* Gives `p` (malloc'd, may be NULL) to the fixture `fx`, which frees it in it_fx_teardown.
  * Returns `p`. */

@@ -463,6 +463,16 @@ cmd_restart()
     printf '%s\n' "$CONNINFO"
 }
 
+# Removes `target` (a directory pg.sh made under /tmp, checked against the prefix `prefix`) and
+# then the file `pointer` that named it: remove_tmp_pointer POINTER TARGET PREFIX.
+remove_tmp_pointer()
+{
+    if [[ "$2" == "$3"* ]]; then
+        rm -rf -- "$2"
+    fi
+    rm -f -- "$1"
+}
+
 cmd_destroy()
 {
     [[ $# -eq 1 ]] || die "destroy needs DIR"
@@ -470,20 +480,10 @@ cmd_destroy()
     cmd_stop "$1"
     set_dir "$1" no
     if [[ -L "$DIR/cluster" ]]; then
-        local target
-        target="$(readlink -- "$DIR/cluster")"
-        if [[ "$target" == /tmp/mpact-pg.* ]]; then
-            rm -rf -- "$target"
-        fi
-        rm -f -- "$DIR/cluster"
+        remove_tmp_pointer "$DIR/cluster" "$(readlink -- "$DIR/cluster")" /tmp/mpact-pg.
     fi
     if [[ -f "$DIR/sockdir" ]]; then
-        local s
-        s="$(cat -- "$DIR/sockdir")"
-        if [[ "$s" == /tmp/mpact-pgs.* ]]; then
-            rm -rf -- "$s"
-        fi
-        rm -f -- "$DIR/sockdir"
+        remove_tmp_pointer "$DIR/sockdir" "$(cat -- "$DIR/sockdir")" /tmp/mpact-pgs.
     fi
     rm -rf -- "$DIR/data" "$DIR/sock" "$DIR/postgresql.log" "$DIR/initdb.log" "$DIR/conninfo" \
         "$DIR/.lock"

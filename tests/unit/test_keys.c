@@ -206,6 +206,27 @@ verifies(const char *token)
     return rc == 0;
 }
 
+/* Fails unless the token of `header` and `payload`, signed ES256 with the fixture's key, is
+ * refused. */
+static void
+es256_refused(const struct fixture *f, const char *header, const char *payload)
+{
+    char *t = make_token(header, payload, SIG_ES256, f->pkey, NULL, 0);
+
+    assert_false(verifies(t));
+    free(t);
+}
+
+/* As es256_refused with the header printf makes of `header_fmt` and the fixture's kid. */
+static void
+es256_refused_kid(const struct fixture *f, const char *header_fmt, const char *payload)
+{
+    char hdr[256];
+
+    snprintf(hdr, sizeof hdr, header_fmt, f->kid);
+    es256_refused(f, hdr, payload);
+}
+
 static void
 remove_tree(const char *dir)
 {
@@ -624,20 +645,12 @@ test_algorithms(void **state)
     /* Other labels on an otherwise valid ES256 signature. */
     for (i = 0; i < sizeof other / sizeof other[0]; i++) {
         snprintf(hdr, sizeof hdr, "{\"alg\":\"%s\",\"kid\":\"%s\"}", other[i], f->kid);
-        t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-        assert_false(verifies(t));
-        free(t);
+        es256_refused(f, hdr, payload);
     }
 
     /* alg missing, or not a string. */
-    snprintf(hdr, sizeof hdr, "{\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    snprintf(hdr, sizeof hdr, "{\"alg\":[\"ES256\"],\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused_kid(f, "{\"kid\":\"%s\"}", payload);
+    es256_refused_kid(f, "{\"alg\":[\"ES256\"],\"kid\":\"%s\"}", payload);
 }
 
 static void
@@ -645,28 +658,14 @@ test_kid(void **state)
 {
     struct fixture *f = *state;
     const char *payload = "{\"sub\":\"x\"}";
-    char hdr[256], *t;
 
-    t = make_token("{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", payload, SIG_ES256, f->pkey, NULL,
-                   0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token("{\"alg\":\"ES256\"}", payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token("{\"alg\":\"ES256\",\"kid\":7}", payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, "{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", payload);
+    es256_refused(f, "{\"alg\":\"ES256\"}", payload);
+    es256_refused(f, "{\"alg\":\"ES256\",\"kid\":7}", payload);
     /* A prefix of the real kid is not the kid. */
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%.8s\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%.8s\"}", payload);
     /* A kid with an embedded NUL after the real one. */
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\\u0000x\"}", f->kid);
-    t = make_token(hdr, payload, SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%s\\u0000x\"}", payload);
 }
 
 static void
@@ -678,30 +677,14 @@ test_shapes(void **state)
 
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
     /* Validly signed payloads that are not one JSON object without duplicates. */
-    t = make_token(hdr, "[1,2]", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":\"a\",\"sub\":\"b\"}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    t = make_token(hdr, "{\"sub\":\"a\\u0000b\"}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, hdr, "[1,2]");
+    es256_refused(f, hdr, "{\"sub\":\"a\",\"sub\":\"b\"}");
+    es256_refused(f, hdr, "{\"sub\":");
+    es256_refused(f, hdr, "{\"sub\":\"a\\u0000b\"}");
     /* Header: not an object, duplicate alg, crit. */
-    t = make_token("\"ES256\"", "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
-    t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}", f->kid);
-    t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);
-    assert_false(verifies(t));
-    free(t);
+    es256_refused(f, "\"ES256\"", "{}");
+    es256_refused_kid(f, "{\"alg\":\"none\",\"alg\":\"ES256\",\"kid\":\"%s\"}", "{}");
+    es256_refused_kid(f, "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}", "{}");
     /* An empty object payload is fine. */
     snprintf(hdr, sizeof hdr, "{\"alg\":\"ES256\",\"kid\":\"%s\"}", f->kid);
     t = make_token(hdr, "{}", SIG_ES256, f->pkey, NULL, 0);

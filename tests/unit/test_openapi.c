@@ -173,26 +173,41 @@ test_description_is_openapi_3_1(void **state)
     assert_true(json_object_size(json_object_get(spec, "paths")) > 0);
 }
 
-/* Every route the server answers is described under its method. */
+/* Runs `check` on every route of the router's table, each adding what is wrong to `report`, and
+ * fails with `title` and the report when anything is. */
 static void
-test_every_route_described(void **state)
+check_routes(json_t *spec,
+             void (*check)(json_t *spec, const struct route *rt, char *report, size_t len),
+             const char *title)
 {
-    json_t *spec = *state;
     const struct route *routes;
     size_t n = router_routes(&routes), i;
     char report[8192] = "";
 
     assert_true(n > 0);
     for (i = 0; i < n; i++) {
-        const char *path;
-        if (find_operation(spec, routes[i].method, routes[i].pattern, &path) == NULL) {
-            note(report, sizeof(report), "not described: %s %s", routes[i].method,
-                 routes[i].pattern);
-        }
+        check(spec, &routes[i], report, sizeof(report));
     }
     if (report[0] != '\0') {
-        fail_msg("routes missing from openapi.json:\n%s", report);
+        fail_msg("%s:\n%s", title, report);
     }
+}
+
+static void
+described(json_t *spec, const struct route *rt, char *report, size_t len)
+{
+    const char *path;
+
+    if (find_operation(spec, rt->method, rt->pattern, &path) == NULL) {
+        note(report, len, "not described: %s %s", rt->method, rt->pattern);
+    }
+}
+
+/* Every route the server answers is described under its method. */
+static void
+test_every_route_described(void **state)
+{
+    check_routes(*state, described, "routes missing from openapi.json");
 }
 
 /* Every described path and method is a route (nothing stale, nothing invented). */
@@ -328,61 +343,52 @@ static int requires(json_t *spec, json_t *op, const char *scheme, const char *sc
     return 0;
 }
 
-/* The description's security is what the router enforces, route by route. */
+/* The description's security is what the router enforces, for the route `rt`. */
+static void
+security_matches(json_t *spec, const struct route *rt, char *report, size_t len)
+{
+    const char *path = NULL;
+    json_t *op = find_operation(spec, rt->method, rt->pattern, &path);
+    json_t *security;
+    int open = rt->access == ACCESS_PUBLIC || rt->access == ACCESS_OPEN;
+
+    if (op == NULL) {
+        return; /* reported by test_every_route_described */
+    }
+    security = json_object_get(op, "security");
+    if (security == NULL) {
+        security = json_object_get(spec, "security");
+    }
+    if (open && json_array_size(security) != 0) {
+        note(report, len, "%s %s: open route but security %s", rt->method, path, "is required");
+    }
+    if (!open && !requires(spec, op, "bearerAuth", NULL)) {
+        note(report, len, "%s %s: needs a token but bearerAuth is not listed", rt->method, path);
+    }
+    if (!open && rt->scope != NULL && !requires(spec, op, "clientCredentials", rt->scope)) {
+        note(report, len, "%s %s: API clients with scope %s may call it", rt->method, path,
+             rt->scope);
+    }
+    if (!open && rt->scope == NULL && requires(spec, op, "clientCredentials", NULL)) {
+        note(report, len, "%s %s: no API client may call it", rt->method, path);
+    }
+    if (rt->access == ACCESS_OPEN
+        && json_object_get(json_object_get(op, "responses"), "429") == NULL) {
+        note(report, len, "%s %s: rate limited but 429 is not documented", rt->method, path);
+    }
+    if (!open && json_object_get(json_object_get(op, "responses"), "401") == NULL) {
+        note(report, len, "%s %s: 401 is not documented", rt->method, path);
+    }
+    if (rt->access == ACCESS_ADMIN
+        && json_object_get(json_object_get(op, "responses"), "403") == NULL) {
+        note(report, len, "%s %s: admin only but 403 is not documented", rt->method, path);
+    }
+}
+
 static void
 test_security_matches_access(void **state)
 {
-    json_t *spec = *state;
-    const struct route *routes;
-    size_t n = router_routes(&routes), i;
-    char report[8192] = "";
-
-    for (i = 0; i < n; i++) {
-        const struct route *rt = &routes[i];
-        const char *path = NULL;
-        json_t *op = find_operation(spec, rt->method, rt->pattern, &path);
-        json_t *security;
-        int open = rt->access == ACCESS_PUBLIC || rt->access == ACCESS_OPEN;
-
-        if (op == NULL) {
-            continue; /* reported by test_every_route_described */
-        }
-        security = json_object_get(op, "security");
-        if (security == NULL) {
-            security = json_object_get(spec, "security");
-        }
-        if (open && json_array_size(security) != 0) {
-            note(report, sizeof(report), "%s %s: open route but security %s", rt->method, path,
-                 "is required");
-        }
-        if (!open && !requires(spec, op, "bearerAuth", NULL)) {
-            note(report, sizeof(report), "%s %s: needs a token but bearerAuth is not listed",
-                 rt->method, path);
-        }
-        if (!open && rt->scope != NULL && !requires(spec, op, "clientCredentials", rt->scope)) {
-            note(report, sizeof(report), "%s %s: API clients with scope %s may call it", rt->method,
-                 path, rt->scope);
-        }
-        if (!open && rt->scope == NULL && requires(spec, op, "clientCredentials", NULL)) {
-            note(report, sizeof(report), "%s %s: no API client may call it", rt->method, path);
-        }
-        if (rt->access == ACCESS_OPEN
-            && json_object_get(json_object_get(op, "responses"), "429") == NULL) {
-            note(report, sizeof(report), "%s %s: rate limited but 429 is not documented",
-                 rt->method, path);
-        }
-        if (!open && json_object_get(json_object_get(op, "responses"), "401") == NULL) {
-            note(report, sizeof(report), "%s %s: 401 is not documented", rt->method, path);
-        }
-        if (rt->access == ACCESS_ADMIN
-            && json_object_get(json_object_get(op, "responses"), "403") == NULL) {
-            note(report, sizeof(report), "%s %s: admin only but 403 is not documented", rt->method,
-                 path);
-        }
-    }
-    if (report[0] != '\0') {
-        fail_msg("security in openapi.json differs from the route table:\n%s", report);
-    }
+    check_routes(*state, security_matches, "security in openapi.json differs from the route table");
 }
 
 TEST_MAIN(setup,

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/stats.h"
 
 static void
@@ -205,15 +206,13 @@ test_combine_exact(void **state)
     assert_near(x.p_value, y.p_value, 1e-12);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantile_table),  cmocka_unit_test(test_cdf_closed_forms),
-        cmocka_unit_test(test_summary_by_hand), cmocka_unit_test(test_two_pairs),
-        cmocka_unit_test(test_zero_variance),   cmocka_unit_test(test_too_few),
-        cmocka_unit_test(test_large_n),         cmocka_unit_test(test_combine_exact),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_quantile_table),
+          cmocka_unit_test(test_cdf_closed_forms),
+          cmocka_unit_test(test_summary_by_hand),
+          cmocka_unit_test(test_two_pairs),
+          cmocka_unit_test(test_zero_variance),
+          cmocka_unit_test(test_too_few),
+          cmocka_unit_test(test_large_n),
+          cmocka_unit_test(test_combine_exact))

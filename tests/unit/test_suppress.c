@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../test_main.h"
 #include "registry/suppress.h"
 
 #define MAXC 64
@@ -207,15 +208,12 @@ test_nothing_small(void **state)
     assert_int_equal(suppress_table(counts, 1, 4, 0, 1, hidden), 0);
 }
 
-int
-main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_dimension),    cmocka_unit_test(test_zeros_and_small_totals),
-        cmocka_unit_test(test_two_dimensions),   cmocka_unit_test(test_random_tables),
-        cmocka_unit_test(test_nothing_small),    cmocka_unit_test(test_shared_cells),
-        cmocka_unit_test(test_small_difference),
-    };
-
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL,
+          NULL,
+          cmocka_unit_test(test_one_dimension),
+          cmocka_unit_test(test_zeros_and_small_totals),
+          cmocka_unit_test(test_two_dimensions),
+          cmocka_unit_test(test_random_tables),
+          cmocka_unit_test(test_nothing_small),
+          cmocka_unit_test(test_shared_cells),
+          cmocka_unit_test(test_small_difference))
