@@ -307,9 +307,17 @@ export async function fillDate(page, name, iso) {
 // Throws unless the page fits its width: nothing makes the document scroll sideways (a wide
 // table scrolls inside its own region instead).
 export async function assertFits(page, label) {
-  const { doc, win } = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
+  const { doc, win, wide } = await page.evaluate(() => {
+    const w = window.innerWidth;
+    // The innermost elements that reach past the window, named for the message.
+    const out = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > w + 0.5 && ![...el.children].some((c) => c.getBoundingClientRect().right > w + 0.5))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${[...el.classList].join('.')} (${Math.round(el.getBoundingClientRect().right)} px)`);
+    return { doc: document.documentElement.scrollWidth, win: w, wide: out };
+  });
   if (doc > win) {
-    throw new Error(`${label}: the page is ${doc} px wide in a ${win} px window`);
+    throw new Error(`${label}: the page is ${doc} px wide in a ${win} px window: ${wide.join(', ')}`);
   }
 }
 
