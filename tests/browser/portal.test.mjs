@@ -178,6 +178,16 @@ test('a licensee records a completed run’s delivery record and outcomes', () =
     assert.equal(await page.locator('#f-families_started').inputValue(), '6');
     assert.equal(await page.locator('#f-adults').inputValue(), '8');
     await view(page, 'delivery');
+    // On a phone the breakdown of adults by relationship and gender (a grid of inputs) scrolls
+    // in its own region, and a visible hint says so.
+    await page.setViewportSize({ width: lib.PHONE_WIDTH, height: 900 });
+    const grid = page.locator('[data-field="adults_by_relationship"]');
+    await grid.locator('.app-scroll-hint').waitFor();
+    assert.match(await grid.locator('.app-scroll-hint').textContent(), /Scroll the table sideways/);
+    assert.ok(await grid.locator('.app-table-wrapper').evaluate((r) => r.scrollWidth > r.clientWidth));
+    await lib.assertFits(page, 'delivery');
+    await page.setViewportSize({ width: lib.DESKTOP, height: 900 });
+    await page.waitForFunction(() => document.querySelector('[data-field="adults_by_relationship"] .app-scroll-hint').hidden);
     // The demo's breakdowns are emptied first, so the totals below are the test's own.
     for (const input of await page.locator('#delivery-form table input').all()) {
       await input.fill('');

@@ -41,9 +41,12 @@ export function pagedTable({ path, query = {}, columns, caption, empty = 'Nothin
     ].filter(Boolean);
     el.append(...nodes);
     if (focus) {
-      const target = el.querySelector('caption') ?? el.querySelector('table');
+      // The new page's region (focusable, named by the table's caption), else the message.
+      const target = el.querySelector('.app-table-wrapper') ?? el.querySelector('p');
       if (target) {
-        target.setAttribute('tabindex', '-1');
+        if (!target.hasAttribute('tabindex')) {
+          target.setAttribute('tabindex', '-1');
+        }
         target.focus();
       }
     }

@@ -24,6 +24,7 @@ import {
   link,
   p,
   REASON_WORDS,
+  scrollHinted,
   secretPanel,
   summaryList,
   table,
@@ -56,6 +57,20 @@ const EVENTS = [
   { value: 'programme.at_risk', text: 'A programme run is at risk: one of its facilitators was suspended or withdrawn' },
   { value: 'enquiry.received', text: 'A family asked about a place (sent here instead of by email; https only)' },
 ];
+
+// Scopes and events in words, from the tables above (a label table, never the codes).
+const SCOPE_WORDS = Object.fromEntries(SCOPES.map((x) => [x.value, x.text]));
+const scopeWords = (list) => list.map((x) => SCOPE_WORDS[x] ?? x).join('; ');
+const EVENT_WORDS = {
+  'facilitator.status_changed': 'Facilitator’s status changed',
+  'facilitator.accreditation_expiring': 'Accreditation ending',
+  'licence.status_changed': 'Licence status changed',
+  'licence.expiring': 'Licence ending',
+  'programme.changed': 'Programme run changed',
+  'programme.at_risk': 'Programme run at risk',
+  'enquiry.received': 'Enquiry from a family',
+};
+const eventWords = (list) => list.map((x) => EVENT_WORDS[x] ?? words(x)).join('; ');
 
 const isAdmin = () => session()?.role === 'org_admin';
 const org = () => session()?.org;
@@ -201,8 +216,8 @@ async function staff({ gen }) {
           ),
         }),
       );
-      results.querySelector('caption').setAttribute('tabindex', '-1');
-      results.querySelector('caption').focus();
+      // Focus moves to the results' region (named by the table's caption).
+      results.querySelector('.app-table-wrapper').focus();
     },
     messages: { numbers: { invalid: 'Enter registration numbers like MPF-000123, one a line or separated by commas' } },
   });
@@ -774,7 +789,7 @@ function breakdownField(b, rows, cols, value) {
   const group = h(
     'div',
     { class: 'govuk-form-group', 'data-field': b.name },
-    h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), wrap, total),
+    h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), scrollHinted(wrap), total),
   );
   const sum = () => {
     if (!total) {
@@ -1050,7 +1065,7 @@ async function clients({ gen }) {
   const rows = active.map((c) => [
     c.name,
     h('code', { text: c.client_id }),
-    c.scopes.join(', '),
+    scopeWords(c.scopes),
     date(c.created_at),
     h(
       'div',
@@ -1078,7 +1093,7 @@ async function clients({ gen }) {
             rows: [
               ['Name', c.name],
               ['Client id', h('code', { class: 'app-break', text: c.client_id })],
-              ['Scopes', c.scopes.join(', ')],
+              ['What it may do', scopeWords(c.scopes)],
             ],
             warningText: 'A deleted API client cannot be restored: the systems that use it can no longer get tokens.',
             confirm: 'Delete API client',
@@ -1095,7 +1110,7 @@ async function clients({ gen }) {
     'API clients',
     heading('API clients'),
     p('Your own systems (HR, case management) sign in to the registry’s API as API clients.'),
-    table({ caption: 'Your API clients', captionSize: 's', head: ['Name', 'Client id', 'Scopes', 'Created', 'Actions'], rows, empty: 'You have no API client.' }),
+    table({ caption: 'Your API clients', captionSize: 's', head: ['Name', 'Client id', 'What it may do', 'Created', 'Actions'], rows, empty: 'You have no API client.' }),
     h2('Create an API client'),
     form({
       specs: [
@@ -1153,7 +1168,7 @@ async function webhooks({ gen }) {
       caption: 'Your webhook subscriptions',
       captionSize: 's',
       head: ['Address', 'Events', 'Status', 'Created'],
-      rows: list.map((w) => [link(w.url, `#/webhooks/${w.id}`), w.events.join(', '), tag(w.status), date(w.created_at)]),
+      rows: list.map((w) => [link(w.url, `#/webhooks/${w.id}`), eventWords(w.events), tag(w.status), date(w.created_at)]),
       empty: 'You have no webhook subscription.',
     }),
     h2('Subscribe'),
@@ -1190,7 +1205,7 @@ async function webhook({ params, gen }) {
     empty: 'Nothing has been sent yet.',
     columns: [
       { head: 'When', cell: (d) => dateTime(d.attempted_at) },
-      { head: 'Event', cell: (d) => d.event },
+      { head: 'Event', cell: (d) => EVENT_WORDS[d.event] ?? words(d.event) },
       { head: 'Attempt', cell: (d) => String(d.attempt), numeric: true },
       { head: 'Answer', cell: (d) => (d.status_code ? `HTTP ${d.status_code}` : d.error ?? '') },
       { head: 'Time', cell: (d) => (d.duration_ms !== null && d.duration_ms !== undefined ? `${d.duration_ms} ms` : ''), numeric: true },
@@ -1205,7 +1220,7 @@ async function webhook({ params, gen }) {
     heading(w.url, { caption: 'Webhook subscription', size: 'm' }),
     summaryList([
       ['Status', tag(w.status)],
-      ['Events', w.events.join(', ')],
+      ['Events', eventWords(w.events)],
       ['Created', date(w.created_at)],
     ]),
     w.status === 'failing' ? inset('Messages stopped after failing for a day. Fix your system, then delete this subscription and subscribe again.') : null,
@@ -1221,7 +1236,7 @@ async function webhook({ params, gen }) {
             caption: 'Webhook subscription',
             rows: [
               ['Address', h('span', { class: 'app-break', text: w.url })],
-              ['Events', w.events.join(', ')],
+              ['Events', eventWords(w.events)],
             ],
             warningText: 'A deleted subscription cannot be restored: your system gets no more messages until you subscribe again, with a new signing secret.',
             confirm: 'Delete subscription',

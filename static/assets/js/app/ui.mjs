@@ -217,11 +217,17 @@ export function tag(status, text) {
 
 // table({ caption, head: ['A', 'B'], rows: [[cell, cell]], numeric: [1] }): cells are text or
 // nodes. `numeric` lists column indexes aligned right.
-export function table({ caption, head, rows, numeric = [], captionSize = 'm', empty }) {
+//
+// On a phone a table of more than three columns is drawn as a list of its rows (`stack`), each
+// cell under its column's name, so nothing needs scrolling; the ARIA roles keep it a table for
+// screen readers whatever its CSS display. Narrower tables keep their shape.
+export function table({ caption, head, rows, numeric = [], captionSize = 'm', empty, stack = head.length > 3 }) {
   if (rows.length === 0 && empty) {
     return p(empty);
   }
   const num = new Set(numeric);
+  const headText = head.map((t) => (t instanceof Node ? t.textContent : String(t ?? '')));
+  const roles = (role) => (stack ? role : null);
   // A wide table scrolls sideways on a phone; the scrolling region takes keyboard focus (WCAG
   // 2.1.1) and is named by the caption.
   const wrap = h(
@@ -229,30 +235,30 @@ export function table({ caption, head, rows, numeric = [], captionSize = 'm', em
     { class: 'app-table-wrapper', tabindex: '0', role: 'region', 'aria-label': caption ?? 'Table' },
     h(
       'table',
-      { class: 'govuk-table' },
+      { class: `govuk-table${stack ? ' app-table--stack' : ''}`, role: roles('table') },
       caption ? h('caption', { class: `govuk-table__caption govuk-table__caption--${captionSize}`, text: caption }) : null,
       h(
         'thead',
-        { class: 'govuk-table__head' },
+        { class: 'govuk-table__head', role: roles('rowgroup') },
         h(
           'tr',
-          { class: 'govuk-table__row' },
+          { class: 'govuk-table__row', role: roles('row') },
           head.map((t, i) =>
-            h('th', { scope: 'col', class: `govuk-table__header${num.has(i) ? ' govuk-table__header--numeric' : ''}` }, t),
+            h('th', { scope: 'col', role: roles('columnheader'), class: `govuk-table__header${num.has(i) ? ' govuk-table__header--numeric' : ''}` }, t),
           ),
         ),
       ),
       h(
         'tbody',
-        { class: 'govuk-table__body' },
+        { class: 'govuk-table__body', role: roles('rowgroup') },
         rows.map((r) =>
           h(
             'tr',
-            { class: 'govuk-table__row' },
+            { class: 'govuk-table__row', role: roles('row') },
             r.map((c, i) =>
               i === 0 && r.rowHeader
-                ? h('th', { scope: 'row', class: 'govuk-table__header' }, c)
-                : h('td', { class: `govuk-table__cell${num.has(i) ? ' govuk-table__cell--numeric' : ''}` }, c ?? ''),
+                ? h('th', { scope: 'row', role: roles('rowheader'), class: 'govuk-table__header' }, c)
+                : h('td', { role: roles('cell'), 'data-label': stack && headText[i] ? headText[i] : null, class: `govuk-table__cell${num.has(i) ? ' govuk-table__cell--numeric' : ''}` }, c ?? ''),
             ),
           ),
         ),
