@@ -39,6 +39,14 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     assert.equal((await page.locator('h1').textContent()).trim(), 'Licensing body console');
     await view(page, 'home');
 
+    // Labels in words from a table, not capitalised codes: "NHS", not "Nhs"; no licence in words.
+    await page.goto(url('/console#/organisations?kind=nhs'));
+    await page.locator('table', { hasText: 'Norfolk and Waveney Family Health' }).waitFor();
+    const kinds = await page.locator('table tbody td:nth-child(2)').allTextContents();
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === 'NHS'), `kinds: ${kinds}`);
+    assert.equal(await page.locator('#f-kind option[value="nhs"]').textContent(), 'NHS');
+    await view(page, 'organisations-nhs');
+
     // Create an organisation: the empty form is refused field by field, each linked.
     await page.getByRole('link', { name: 'Organisations', exact: true }).first().click();
     await page.getByRole('button', { name: 'Create an organisation' }).click();
@@ -224,6 +232,8 @@ test('an admin reads a facilitator’s history and eligibility verdict', () =>
     const pub = await page.context().newPage();
     await pub.goto(url('/check?q=MPF-000049'));
     assert.equal(await pub.locator('.govuk-summary-list strong.govuk-tag').getAttribute('class'), suspended);
+    await pub.goto(url('/check?q=MPF-000003'));
+    assert.match(await pub.locator('.govuk-summary-list strong.govuk-tag').getAttribute('class'), new RegExp(`govuk-tag--${TAG_COLOURS.accredited}\\b`));
     await pub.close();
 
     // Withdrawing is final: a confirmation page first.
