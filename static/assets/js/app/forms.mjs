@@ -93,7 +93,10 @@ export function messageFor(e, { name, label, spec, messages }) {
     return `${choose ? 'Select' : 'Enter'} the ${inSentence(label)}`;
   }
   const detail = String(e.detail ?? '');
-  return /^(must|is|has|cannot|may)\b/.test(detail) ? `${String(label).replace(/ \(optional\)$/, '')} ${detail}` : detail || `Check the ${inSentence(label)}`;
+  if (/^(must|is|has|cannot|may)\b/.test(detail)) {
+    return `${String(label).replace(/ \(optional\)$/, '')} ${detail}`;
+  }
+  return detail ? detail.charAt(0).toUpperCase() + detail.slice(1) : `Check the ${inSentence(label)}`;
 }
 
 // Shows `err` on `form`: an error summary as the first thing in <main> (focused) and a message by
