@@ -88,6 +88,12 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     await page.getByRole('button', { name: 'Create licence' }).click();
     await page.locator('.govuk-error-summary', { hasText: 'Valid until must include a month and year' }).waitFor();
     await assertErrorsAgree(page);
+    // The summary links to the first box missing; only the missing boxes are marked.
+    assert.equal(await page.locator('.govuk-error-summary a[href="#f-valid_until-month"]').count(), 1);
+    assert.deepEqual(
+      await page.locator('[data-field="valid_until"] input.govuk-input--error').evaluateAll((xs) => xs.map((x) => x.dataset.datePart)),
+      ['month', 'year'],
+    );
     await view(page, 'licence-new-date-error');
     await fillDate(page, 'valid_until', daysFromNow(3 * 365));
     await page.locator('#f-reason').fill('Licensed after practitioner training');
@@ -176,7 +182,9 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     await fillDate(page, 'to', today);
     await page.getByRole('button', { name: 'Show changes' }).click();
     await page.waitForURL(/actor_email=/);
-    await cards.first().waitFor();
+    // The filtered list replaces the whole one: wait for it to be drawn.
+    await page.locator('details.govuk-details[open] #f-actor_email').waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-audit] .govuk-summary-card__title')].every((t) => t.textContent.startsWith('Created ')));
     const titles = await page.locator('[data-audit] .govuk-summary-card__title').allTextContents();
     assert.ok(titles.length >= 2, 'the organisation and the licence created today');
     for (const t of titles) {

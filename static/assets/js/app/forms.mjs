@@ -123,13 +123,17 @@ export function showProblem(form, err, { describe, specs = [], messages } = {}) 
       if (items.some((i) => i.text === text && i.name === name)) {
         continue;
       }
-      items.push({ href: group ? `#f-${name}` : null, text, name });
+      // A date's error links to the first of its boxes in error ("must include a month": the
+      // month), and only those boxes are marked.
+      const part = e.parts?.[0];
+      items.push({ href: group ? `#f-${name}${part && part !== 'day' ? `-${part}` : ''}` : null, text, name });
       if (group) {
-        seen.set(group, [...(seen.get(group) ?? []), text]);
+        const had = seen.get(group) ?? { texts: [], parts: [] };
+        seen.set(group, { texts: [...had.texts, text], parts: e.parts && had.parts ? [...had.parts, ...e.parts] : null });
       }
     }
-    for (const [group, texts] of seen) {
-      setFieldError(group, texts);
+    for (const [group, { texts, parts }] of seen) {
+      setFieldError(group, texts, parts);
     }
   } else {
     items.push({ href: null, text: problemText(err) });
@@ -210,11 +214,11 @@ function dateValue(fd, s, errors) {
   const label = s.label.replace(/ \(optional\)$/, '');
   const missing = [['day', d], ['month', m], ['year', y]].filter(([, v]) => !v).map(([k]) => k);
   if (missing.length) {
-    errors.push({ field: s.name, rule: 'date_incomplete', text: `${label} must include a ${missing.join(' and ')}` });
+    errors.push({ field: s.name, rule: 'date_incomplete', parts: missing, text: `${label} must include a ${missing.join(' and ')}` });
     return undefined;
   }
   if (!/^\d{4}$/.test(y)) {
-    errors.push({ field: s.name, rule: 'date_year', text: 'Year must include 4 numbers' });
+    errors.push({ field: s.name, rule: 'date_year', parts: ['year'], text: 'Year must include 4 numbers' });
     return undefined;
   }
   const iso = `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;

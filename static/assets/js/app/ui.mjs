@@ -580,7 +580,7 @@ export function field(spec) {
 
 // Marks a form group as in error with `texts` (a string or a list, each shown on its own line:
 // the very words of the error summary) as GOV.UK does: the message above the control.
-export function setFieldError(group, texts) {
+export function setFieldError(group, texts, parts = null) {
   const list = Array.isArray(texts) ? texts : [texts];
   group.classList.add('govuk-form-group--error');
   const msgId = `${group.dataset.field ? `f-${group.dataset.field}` : `g${++uid}`}-error`;
@@ -599,8 +599,10 @@ export function setFieldError(group, texts) {
   } else {
     anchor.after(msg);
   }
-  const dateParts = group.querySelectorAll('input[data-date-part]');
-  const controls = dateParts.length ? [...dateParts] : [group.querySelector('input.govuk-input, select, textarea')].filter(Boolean);
+  // A date input: the boxes named in `parts` (all three when none is named).
+  const dateParts = [...group.querySelectorAll('input[data-date-part]')];
+  const marked = parts?.length ? dateParts.filter((i) => parts.includes(i.dataset.datePart)) : dateParts;
+  const controls = dateParts.length ? marked : [group.querySelector('input.govuk-input, select, textarea')].filter(Boolean);
   for (const control of controls) {
     control.classList.add(control.tagName === 'SELECT' ? 'govuk-select--error' : control.tagName === 'TEXTAREA' ? 'govuk-textarea--error' : 'govuk-input--error');
     if (!dateParts.length) {
