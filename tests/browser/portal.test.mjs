@@ -477,3 +477,24 @@ test('org_staff sees no write action; an admin in the portal is offered the cons
     await page.locator('#other-app').click();
     await page.locator('h1', { hasText: 'Licensing body console' }).waitFor();
   }));
+
+test('on a phone the portal menu closes after navigation, and its tables read as lists', () =>
+  withBrowser(
+    async (page) => {
+      await signIn(page, 'portal', MANAGER);
+      await page.locator('h1', { hasText: 'Medway Family Recovery Service' }).waitFor();
+      const toggle = page.locator('.govuk-service-navigation__toggle');
+      await toggle.click();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+      await page.locator('#navigation').getByRole('link', { name: 'Programme runs', exact: true }).click();
+      await page.locator('h1', { hasText: 'Programme runs' }).waitFor();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false', 'the menu closed');
+      assert.equal(await page.locator('#navigation').isVisible(), false);
+      const row = page.locator('table.app-table--stack tbody tr').first();
+      await row.waitFor();
+      assert.equal(await row.evaluate((r) => getComputedStyle(r).display), 'block');
+      await lib.assertFits(page, 'runs');
+      await view(page, 'phone-runs');
+    },
+    { width: lib.PHONE_WIDTH, height: 800 },
+  ));

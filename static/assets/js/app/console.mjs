@@ -74,7 +74,7 @@ async function organisations({ query, gen }) {
   const specs = [
     { name: 'q', label: 'Name contains', value: query.q, width: 'govuk-!-width-one-half' },
     { name: 'kind', label: 'Kind', type: 'select', options: opts(ORG_KINDS, { any: 'Any kind' }), value: query.kind },
-    { name: 'licence_status', label: 'Licence status', type: 'select', options: opts(LICENCE_STATUSES, { any: 'Any status' }), value: query.licence_status },
+    { name: 'licence_status', label: 'Licence status', type: 'select', options: opts(LICENCE_STATUSES, { any: 'Any status' }).map((o) => (o.value === 'none' ? { ...o, text: 'No licence' } : o)), value: query.licence_status },
   ];
   const filter = form({ specs, submit: 'Filter', variant: 'secondary', onSubmit: async (v) => navigate(hashWith('/organisations', v)) });
   const list = pagedTable({
