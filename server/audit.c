@@ -18,7 +18,8 @@
 
 /* The list's filters: $1 resource_type, $2 resource_id, $3 actor_id, $4 action, $5/$6 from (a
  * timestamp, or a UK date: from its first moment), $7/$8 to (a timestamp, or a UK date: to its
- * end); then $9 the cursor (the last id shown) and $10 the limit. */
+ * end), $11 actor_email (the address recorded on the row, any case); then $9 the cursor (the last
+ * id shown) and $10 the limit. */
 #define AUDIT_LIST                                                                                 \
     "SELECT id, at, actor_id, actor_type, actor_email, actor_role, action, resource_type, "        \
     "resource_id, before, after, request_id "                                                      \
@@ -30,7 +31,8 @@
     "  AND ($5::timestamptz IS NULL OR at >= $5::timestamptz) "                                    \
     "  AND ($6::date IS NULL OR at >= ($6::date::timestamp AT TIME ZONE 'Europe/London')) "        \
     "  AND ($7::timestamptz IS NULL OR at <= $7::timestamptz) "                                    \
-    "  AND ($8::date IS NULL OR at < (($8::date + 1)::timestamp AT TIME ZONE 'Europe/London')) "
+    "  AND ($8::date IS NULL OR at < (($8::date + 1)::timestamp AT TIME ZONE 'Europe/London')) "   \
+    "  AND ($11::text IS NULL OR lower(actor_email) = lower($11::text)) "
 
 /* $8 is the actor's kind; a user's email is copied from app_user as it stands now. */
 const struct db_stmt audit_stmts[] = {
@@ -265,14 +267,14 @@ time_bound_or_problem(
 int
 audit_list(struct req *r)
 {
-    static const char *const allowed[] = {"resource_type", "resource_id", "actor_id", "action",
-                                          "from",          "to",          "order",    "limit",
-                                          "cursor",        NULL};
+    static const char *const allowed[] = {"resource_type", "resource_id", "actor_id", "actor_email",
+                                          "action",        "from",        "to",       "order",
+                                          "limit",         "cursor",      NULL};
     struct query q;
     struct page p = {0, NULL};
     PGresult *res = NULL;
     char after[24], limit[16];
-    const char *params[10], *actor, *action, *order, *text;
+    const char *params[11], *actor, *email, *action, *order, *text;
     json_t *next = NULL;
     json_int_t key;
     int status, n;
@@ -282,10 +284,15 @@ audit_list(struct req *r)
         goto out;
     }
     actor = query_get(&q, "actor_id");
+    email = query_get(&q, "actor_email");
     action = query_get(&q, "action");
     order = query_get(&q, "order");
     if (actor != NULL && !validate_uuid(actor)) {
         status = problem_send(r, PROBLEM_BAD_REQUEST, "actor_id: a UUID");
+        goto out;
+    }
+    if (email != NULL && !validate_text(email, 1, 254)) {
+        status = problem_send(r, PROBLEM_BAD_REQUEST, "actor_email: 1-254 characters");
         goto out;
     }
     if (action != NULL && !validate_text(action, 1, 64)) {
@@ -325,8 +332,9 @@ audit_list(struct req *r)
     params[3] = action;
     params[8] = p.after != NULL ? after : NULL;
     params[9] = limit;
+    params[10] = email;
     if ((status = http_exec_or_problem(
-             r, strcmp(order, "asc") == 0 ? "audit_list_asc" : "audit_list_desc", 10, params, &res))
+             r, strcmp(order, "asc") == 0 ? "audit_list_asc" : "audit_list_desc", 11, params, &res))
         != 0) {
         goto out;
     }

@@ -828,7 +828,9 @@ out:
 
 /* ---- Check a facilitator ------------------------------------------------------------------ */
 
-/* The GOV.UK tag class and the plain words for each status on the public register. */
+/* The GOV.UK tag class and the plain words for each status on the public register: the colours
+ * of the one map the console and the portal use (TAG_COLOURS in static/assets/js/app/ui.mjs;
+ * browser.console checks that they agree). */
 static const struct {
     const char *status, *label, *tag, *meaning;
 } statuses[] = {

@@ -11,9 +11,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as lib from './lib.mjs';
-import { apiAs, daysFromNow, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
+import { apiAs, assertErrorsAgree, daysFromNow, fillDate, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
+import { TAG_COLOURS } from '../../static/assets/js/app/ui.mjs';
 
-const view = (page, name) => lib.view(page, 'console', name);
+// Every screen at 1280 px and at 390 px: axe-clean, fits the width, dates in words, clean.
+const view = (page, name) => lib.viewBoth(page, 'console', name);
 
 const ADMIN = 'admin@mpact-registry.example';
 
@@ -37,6 +39,14 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     assert.equal((await page.locator('h1').textContent()).trim(), 'Licensing body console');
     await view(page, 'home');
 
+    // Labels in words from a table, not capitalised codes: "NHS", not "Nhs"; no licence in words.
+    await page.goto(url('/console#/organisations?kind=nhs'));
+    await page.locator('table', { hasText: 'Norfolk and Waveney Family Health' }).waitFor();
+    const kinds = await page.locator('table tbody td:nth-child(2)').allTextContents();
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === 'NHS'), `kinds: ${kinds}`);
+    assert.equal(await page.locator('#f-kind option[value="nhs"]').textContent(), 'NHS');
+    await view(page, 'organisations-nhs');
+
     // Create an organisation: the empty form is refused field by field, each linked.
     await page.getByRole('link', { name: 'Organisations', exact: true }).first().click();
     await page.getByRole('button', { name: 'Create an organisation' }).click();
@@ -49,6 +59,13 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
       assert.equal(await page.locator(`[data-field="${f}"].govuk-form-group--error`).count(), 1, `${f} is marked`);
     }
     assert.equal(await page.evaluate(() => document.activeElement.classList.contains('govuk-error-summary')), true);
+    // In the Design System's words, the same by the field as in the summary.
+    const said = await assertErrorsAgree(page);
+    for (const words of ['Enter the organisation’s name', 'Select the kind of organisation', 'Enter the first line of the address', 'Enter the town or city', 'Enter the postcode']) {
+      assert.ok(said.summary.includes(words), `the summary says "${words}": ${JSON.stringify(said.summary)}`);
+      assert.ok(said.fields.includes(words), `a field says "${words}"`);
+    }
+    assert.doesNotMatch(said.summary.join(' '), /is required|: /);
     await view(page, 'organisation-new-errors');
     await summary.locator('a[href="#f-postcode"]').click();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'f-postcode');
@@ -65,8 +82,20 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     assert.match(await page.locator('.govuk-notification-banner--success').textContent(), /has been created/);
     await view(page, 'organisation');
 
-    // Issue a licence, then activate it.
-    await page.locator('#f-valid_until').fill(daysFromNow(3 * 365));
+    // Issue a licence, then activate it. Its dates are GOV.UK date inputs: a date without its
+    // month is refused on the page, in words.
+    await page.locator('#f-valid_until').fill('3');
+    await page.getByRole('button', { name: 'Create licence' }).click();
+    await page.locator('.govuk-error-summary', { hasText: 'Valid until must include a month and year' }).waitFor();
+    await assertErrorsAgree(page);
+    // The summary links to the first box missing; only the missing boxes are marked.
+    assert.equal(await page.locator('.govuk-error-summary a[href="#f-valid_until-month"]').count(), 1);
+    assert.deepEqual(
+      await page.locator('[data-field="valid_until"] input.govuk-input--error').evaluateAll((xs) => xs.map((x) => x.dataset.datePart)),
+      ['month', 'year'],
+    );
+    await view(page, 'licence-new-date-error');
+    await fillDate(page, 'valid_until', daysFromNow(3 * 365));
     await page.locator('#f-reason').fill('Licensed after practitioner training');
     await page.getByRole('button', { name: 'Create licence' }).click();
     await page.locator('h1', { hasText: /Licence MPL-/ }).waitFor();
@@ -77,8 +106,9 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     // A status change needs a reason: the service refuses it without one.
     await page.getByLabel('Activate').check();
     await page.getByRole('button', { name: 'Change status' }).click();
-    await page.locator('.govuk-error-summary a[href="#f-reason"]').waitFor();
+    await page.locator('.govuk-error-summary a[href="#f-reason"]', { hasText: 'Enter the reason for the change' }).waitFor();
     assert.equal(forgiveFailedRequests(page, [422]), 1);
+    await assertErrorsAgree(page);
     await page.locator('#f-reason').fill('First practitioners accredited');
     await page.getByRole('button', { name: 'Change status' }).click();
     await page.locator('.govuk-notification-banner--success', { hasText: 'is now active' }).waitFor();
@@ -100,25 +130,75 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     assert.equal(lic.body.status, 'suspended');
     assert.equal(lic.body.reason, reason);
 
-    // The audit trail of the licence shows the suspension, the activation and the creation,
-    // newest first.
+    // Revoking is final: a confirmation page first, which can be left without revoking.
+    await page.getByLabel('Revoke').check();
+    await page.locator('#f-reason').fill('Supervision failed');
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.locator('h1', { hasText: /Are you sure you want to revoke licence MPL-/ }).waitFor();
+    assert.match(await page.locator('main').textContent(), /cannot be restored/);
+    await view(page, 'licence-revoke-confirm');
+    await page.locator('#cancel').click();
+    await page.locator('h1', { hasText: /Licence MPL-/ }).waitFor();
+    assert.equal((await apiAs(token, `/v1/licences/${licenceId}`)).body.status, 'suspended', 'Cancel revokes nothing');
+    await page.getByLabel('Revoke').check();
+    await page.locator('#f-reason').fill('Supervision failed');
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.getByRole('button', { name: 'Revoke licence' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'is now revoked' }).waitFor();
+    assert.equal((await apiAs(token, `/v1/licences/${licenceId}`)).body.status, 'revoked');
+    // One colour per status: the summary's tag is the map's.
+    assert.match(await page.locator('.govuk-summary-list strong.govuk-tag').first().getAttribute('class'), new RegExp(`govuk-tag--${TAG_COLOURS.revoked}`));
+
+    // The audit trail of the licence: the revocation, the suspension, the activation and the
+    // creation, newest first, each saying who (email and role), what (before → after) and when.
     await page.getByRole('link', { name: 'Audit trail' }).last().click();
     await page.locator('h1', { hasText: 'Audit trail' }).waitFor();
-    const rows = page.locator('table tbody tr');
-    await rows.first().waitFor();
-    assert.equal(await rows.count(), 3);
-    const last = rows.nth(0);
-    assert.match(await last.textContent(), /Update/);
-    assert.match(await last.textContent(), /Status: active → suspended/);
-    assert.match(await last.textContent(), new RegExp(reason));
-    await page.locator('table tbody tr:nth-child(1) td:nth-child(2)', { hasText: ADMIN }).waitFor();
+    const cards = page.locator('[data-audit]');
+    await cards.first().waitFor();
+    assert.equal(await cards.count(), 4);
+    const suspension = cards.nth(1);
+    assert.match(await suspension.locator('.govuk-summary-card__title').textContent(), /^Changed licence MPL-/);
+    assert.match(await suspension.textContent(), /Status: Active → Suspended/);
+    assert.match(await suspension.textContent(), new RegExp(`Reason: First practitioners accredited → ${reason}`));
+    assert.match(await suspension.textContent(), new RegExp(`${ADMIN} \\(Licensing body admin\\)`));
+    assert.match(await suspension.textContent(), /When\s*\d{1,2} [A-Z][a-z]+ \d{4} at (\d{1,2}:\d{2}[ap]m|midday|midnight)/);
+    assert.match(await cards.nth(3).locator('.govuk-summary-card__title').textContent(), /^Created licence/);
     assert.equal(await page.locator('#f-resource_type').inputValue(), 'licence');
     await view(page, 'audit-licence');
     const audit = await apiAs(token, `/v1/audit?resource_type=licence&resource_id=${licenceId}`);
     assert.deepEqual(
       audit.body.items.map((a) => a.after?.status),
-      ['suspended', 'active', 'pending'],
+      ['revoked', 'suspended', 'active', 'pending'],
     );
+
+    // Filters: by person, action and date (today), for every kind of record.
+    await page.goto(url('/console#/audit'));
+    await page.locator('h1', { hasText: 'Audit trail' }).waitFor();
+    await page.locator('details.govuk-details summary').click();
+    await page.locator('#f-actor_email').fill(ADMIN.toUpperCase());
+    await page.locator('#f-action').selectOption('create');
+    const today = daysFromNow(0);
+    await fillDate(page, 'from', today);
+    await fillDate(page, 'to', today);
+    await page.getByRole('button', { name: 'Show changes' }).click();
+    await page.waitForURL(/actor_email=/);
+    // The filtered list replaces the whole one: wait for it to be drawn.
+    await page.locator('details.govuk-details[open] #f-actor_email').waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-audit] .govuk-summary-card__title')].every((t) => t.textContent.startsWith('Created ')));
+    const titles = await page.locator('[data-audit] .govuk-summary-card__title').allTextContents();
+    assert.ok(titles.length >= 2, 'the organisation and the licence created today');
+    for (const t of titles) {
+      assert.match(t, /^Created /);
+    }
+    assert.ok(titles.some((t) => t.includes(name)), 'the organisation created today is listed');
+    for (const who of await page.locator('[data-audit] .govuk-summary-list__row:nth-child(2) dd').allTextContents()) {
+      assert.match(who, new RegExp(ADMIN));
+    }
+    await view(page, 'audit-filtered');
+    // Nobody by that address: nothing, said in words.
+    await page.locator('#f-actor_email').fill('nobody@example.org');
+    await page.getByRole('button', { name: 'Show changes' }).click();
+    await page.locator('main', { hasText: 'No change matches these filters.' }).waitFor();
 
     // Signing out ends the session: the sign-in page, and the token's refresh is revoked.
     await page.locator('#sign-out').click();
@@ -147,12 +227,34 @@ test('an admin reads a facilitator’s history and eligibility verdict', () =>
 
     // Before the suspension (about six months ago) they were eligible.
     const then = daysFromNow(-240);
-    await page.locator('#f-on').fill(then);
+    await fillDate(page, 'on', then);
     await page.getByRole('button', { name: 'Check eligibility' }).click();
     await page.waitForURL(new RegExp(`on=${then}`));
     await page.locator('#verdict', { hasText: /: Eligible/ }).waitFor();
     assert.doesNotMatch(await page.locator('#verdict').textContent(), /Not eligible/);
     await view(page, 'facilitator-eligible-then');
+
+    // The public register shows the same colour for the same status.
+    const suspended = await page.locator('.govuk-summary-list strong.govuk-tag').first().getAttribute('class');
+    assert.match(suspended, new RegExp(`govuk-tag--${TAG_COLOURS.suspended}\\b`));
+    const pub = await page.context().newPage();
+    await pub.goto(url('/check?q=MPF-000049'));
+    assert.equal(await pub.locator('.govuk-summary-list strong.govuk-tag').getAttribute('class'), suspended);
+    await pub.goto(url('/check?q=MPF-000003'));
+    assert.match(await pub.locator('.govuk-summary-list strong.govuk-tag').getAttribute('class'), new RegExp(`govuk-tag--${TAG_COLOURS.accredited}\\b`));
+    await pub.close();
+
+    // Withdrawing is final: a confirmation page first.
+    const token = await pageToken(page);
+    await page.locator('#f-status').selectOption('withdrawn');
+    await page.locator('#f-reason').fill('Left the profession');
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.locator('h1', { hasText: /Are you sure you want to withdraw/ }).waitFor();
+    assert.equal((await apiAs(token, '/v1/facilitators/MPF-000049')).body.status, 'suspended', 'nothing changes before confirming');
+    await view(page, 'facilitator-withdraw-confirm');
+    await page.getByRole('button', { name: 'Withdraw facilitator' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'is now withdrawn' }).waitFor();
+    assert.equal((await apiAs(token, '/v1/facilitators/MPF-000049')).body.status, 'withdrawn');
   }));
 
 test('an admin schedules a session, enrols a facilitator and records outcomes in one table', () =>
@@ -165,8 +267,8 @@ test('an admin schedules a session, enrols a facilitator and records outcomes in
     await page.locator('h1', { hasText: 'Schedule a training session' }).waitFor();
     await view(page, 'training-new');
     await page.locator('#f-course_id').selectOption({ label: 'MPACT-PRAC: M-PACT Practitioner Programme' });
-    await page.locator('#f-starts_on').fill(daysFromNow(40));
-    await page.locator('#f-ends_on').fill(daysFromNow(43));
+    await fillDate(page, 'starts_on', daysFromNow(40));
+    await fillDate(page, 'ends_on', daysFromNow(43));
     await page.locator('#f-venue').fill('Chatham Community Hall');
     await page.locator('#f-capacity').fill('12');
     await page.getByRole('button', { name: 'Schedule session' }).click();
@@ -185,6 +287,19 @@ test('an admin schedules a session, enrols a facilitator and records outcomes in
     // four outcomes at once.
     await page.getByRole('link', { name: 'Training', exact: true }).first().click();
     await page.locator('table tbody tr', { hasText: 'Awaiting outcomes' }).first().waitFor();
+    // A session past its end awaits outcomes and offers no places; none past its end reads
+    // "Scheduled".
+    for (const row of await page.locator('table tbody tr').all()) {
+      const cells = await row.locator('td').allTextContents();
+      if (/Awaiting outcomes/.test(cells[2])) {
+        assert.equal(cells[4].trim(), 'Closed', `places of ${cells[0]}`);
+      }
+      const ends = /to (\d{1,2} \w+ \d{4})$/.exec(cells[1].trim())?.[1];
+      if (ends && new Date(`${ends} UTC`) < new Date(`${daysFromNow(0)}T00:00:00Z`)) {
+        assert.doesNotMatch(cells[2], /Scheduled/, `${cells[0]} ended on ${ends}`);
+      }
+    }
+    await view(page, 'training-list');
     await page
       .locator('table tbody tr')
       .filter({ has: page.locator('strong', { hasText: 'Awaiting outcomes' }) })
@@ -200,6 +315,11 @@ test('an admin schedules a session, enrols a facilitator and records outcomes in
     await outcome('MPF-000043').selectOption('passed');
     await outcome('MPF-000045').selectOption('failed');
     await page.getByRole('button', { name: 'Save outcomes' }).click();
+    // Passed and failed are final: the outcomes are listed on a confirmation page first.
+    await page.locator('h1', { hasText: 'Are you sure you want to record these 4 outcomes?' }).waitFor();
+    assert.match(await page.locator('.govuk-summary-list').textContent(), /MPF-000045\)\s*Failed/);
+    await view(page, 'training-outcomes-confirm');
+    await page.getByRole('button', { name: 'Record outcomes' }).click();
     await page.locator('.govuk-notification-banner--success', { hasText: 'Outcomes recorded for 4 people' }).waitFor();
     const row = (number) => page.locator('#outcomes tbody tr', { hasText: number });
     for (const n of ['MPF-000039', 'MPF-000041', 'MPF-000043']) {
@@ -254,12 +374,71 @@ test('the reports page draws its charts, each with a data table, within the CSP'
     assert.equal(await page.locator('table', { hasText: 'Families reached per year: figures' }).count(), 1);
     // The expiring list: Manchester's licence runs out within 60 days in the demo data.
     assert.match(await page.locator('table', { hasText: 'Licences and accreditations ending' }).textContent(), /Manchester Families First/);
+
+    // Every year from the first to this one, zero years too, in each chart and its table.
+    for (const id of ['trained', 'runs', 'families']) {
+      const labels = await page.locator(`#chart-${id}`).evaluate((c) => window.Chart.getChart(c).data.labels.map(Number));
+      for (let i = 1; i < labels.length; i++) {
+        assert.equal(labels[i], labels[i - 1] + 1, `${id}: no year is left out (${labels})`);
+      }
+      assert.ok(labels.at(-1) >= new Date().getUTCFullYear(), `${id} reaches this year`);
+      const table = page.locator('table', { hasText: `per year: figures` }).nth(['trained', 'runs', 'families'].indexOf(id));
+      assert.deepEqual((await table.locator('tbody th').allTextContents()).map(Number), labels);
+    }
+    const rows = (await trained.locator('tbody tr').allTextContents()).length;
+    const years = new Set(summary.practitioners_trained.map((r) => r.year)).size;
+    assert.ok(rows >= years, 'the table shows every year the figures have');
+    // Planned runs are not in an alarm colour; the axes are named and readable.
+    const runChart = await page.locator('#chart-runs').evaluate((c) => {
+      const ch = window.Chart.getChart(c);
+      return {
+        colours: Object.fromEntries(ch.data.datasets.map((d) => [d.label, d.backgroundColor])),
+        x: ch.options.scales.x.title.text,
+        y: ch.options.scales.y.title.text,
+        size: ch.options.scales.x.ticks.font.size,
+      };
+    });
+    assert.equal(runChart.x, 'Year');
+    assert.equal(runChart.y, 'Programme runs');
+    assert.ok(runChart.size >= 14, 'tick labels of at least 14 px');
+    for (const alarm of ['#d4351c', '#ca3535', '#f47738', '#912b88']) {
+      assert.notEqual(runChart.colours.Planned, alarm, 'planned is not red or orange');
+    }
     await view(page, 'reports');
-    // At a phone's width the page still works and stays clean.
-    await page.setViewportSize({ width: 360, height: 800 });
-    await page.waitForTimeout(300);
-    await view(page, 'reports-360');
   }));
+
+test('on a phone the menu closes after navigation, and wide tables say they scroll', () =>
+  withBrowser(
+    async (page) => {
+      await signIn(page, 'console', ADMIN);
+      const toggle = page.locator('.govuk-service-navigation__toggle');
+      await toggle.waitFor();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+      await toggle.click();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+      await page.locator('#navigation').getByRole('link', { name: 'Facilitators', exact: true }).click();
+      await page.locator('h1', { hasText: 'Facilitators' }).waitFor();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false', 'the menu closed');
+      assert.equal(await page.locator('#navigation').isVisible(), false);
+      // The register's table has five columns: on a phone each row reads as a list, each value
+      // under its column's name, and nothing scrolls sideways.
+      const table = page.locator('table.app-table--stack').first();
+      await table.waitFor();
+      const row = table.locator('tbody tr').first();
+      assert.equal(await row.evaluate((r) => getComputedStyle(r).display), 'block');
+      assert.equal(await row.locator('td').first().evaluate((c) => getComputedStyle(c, '::before').content), '"Registration number"');
+      assert.equal(await table.getAttribute('role'), 'table', 'still a table to screen readers');
+      const region = page.locator('.app-table-wrapper').first();
+      assert.equal(await region.evaluate((r) => r.scrollWidth > r.clientWidth), false);
+      assert.equal(await page.locator('.app-scroll-hint').first().isVisible(), false);
+      await lib.assertFits(page, 'facilitators');
+      await view(page, 'phone-facilitators');
+      // At a desktop's width the same table has its columns again.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert.equal(await row.evaluate((r) => getComputedStyle(r).display), 'table-row');
+    },
+    { width: lib.PHONE_WIDTH, height: 800 },
+  ));
 
 test('a licensee signing in to the console is told so and offered the portal', () =>
   withBrowser(async (page) => {

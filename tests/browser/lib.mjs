@@ -288,3 +288,93 @@ export async function withBrowser(fn, opts) {
     await browser.close();
   }
 }
+
+// Added for the Design System screens (SCREENS) ---------------------------------------------
+
+// The widths every console and portal screen is checked at: a desktop and a phone.
+export const DESKTOP = 1280;
+export const PHONE_WIDTH = 390;
+
+// Fills the GOV.UK date input `name` (its boxes #f-<name>, #f-<name>-month, #f-<name>-year) with
+// an ISO date (YYYY-MM-DD).
+export async function fillDate(page, name, iso) {
+  const [y, m, d] = iso.split('-');
+  await page.locator(`#f-${name}`).fill(String(Number(d)));
+  await page.locator(`#f-${name}-month`).fill(String(Number(m)));
+  await page.locator(`#f-${name}-year`).fill(y);
+}
+
+// Throws unless the page fits its width: nothing makes the document scroll sideways (a wide
+// table scrolls inside its own region instead).
+export async function assertFits(page, label) {
+  const { doc, win, wide } = await page.evaluate(() => {
+    const w = window.innerWidth;
+    // The innermost elements that reach past the window, named for the message.
+    const out = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > w + 0.5 && ![...el.children].some((c) => c.getBoundingClientRect().right > w + 0.5))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${[...el.classList].join('.')} (${Math.round(el.getBoundingClientRect().right)} px)`);
+    return { doc: document.documentElement.scrollWidth, win: w, wide: out };
+  });
+  if (doc > win) {
+    throw new Error(`${label}: the page is ${doc} px wide in a ${win} px window: ${wide.join(', ')}`);
+  }
+}
+
+// The error summary's items and the messages by the fields, in words: { summary: [text],
+// fields: [text] } (without GOV.UK's hidden "Error:" prefix).
+export async function errorTexts(page) {
+  return page.evaluate(() => ({
+    summary: [...document.querySelectorAll('.govuk-error-summary__list li')].map((li) => li.textContent.trim()),
+    fields: [...document.querySelectorAll('.govuk-error-message [data-error]')].map((s) => s.textContent.trim()),
+  }));
+}
+
+// Throws unless every field message says exactly what its line in the summary says, and no
+// message ends in a full stop (the Design System's error messages have none).
+export async function assertErrorsAgree(page) {
+  const { summary, fields } = await errorTexts(page);
+  for (const t of fields) {
+    if (!summary.includes(t)) {
+      throw new Error(`the field message "${t}" is not in the error summary: ${JSON.stringify(summary)}`);
+    }
+  }
+  for (const t of summary) {
+    if (/\.$/.test(t)) {
+      throw new Error(`the error message "${t}" ends in a full stop`);
+    }
+  }
+  return { summary, fields };
+}
+
+// Throws if the page shows a date with an abbreviated month ("2 Dec 2026") or a bare 24-hour
+// timestamp beside a date ("2 December 2026, 07:19").
+export async function assertDatesInWords(page, label) {
+  const text = await page.locator('main').innerText();
+  const short = /\b\d{1,2} (Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec) \d{4}\b/.exec(text);
+  const stamp = /\d{4}, \d{2}:\d{2}/.exec(text);
+  if (short || stamp) {
+    throw new Error(`${label}: a date not in words: "${(short ?? stamp)[0]}"`);
+  }
+}
+
+// view() at both widths: the screen as it is (a desktop, 1280 px), then at a phone's 390 px
+// (axe, fits the width, dates in words, a screenshot `<prefix>-<name>-390`), then back.
+export async function viewBoth(page, prefix, name) {
+  const size = page.viewportSize();
+  await page.locator('h1').first().waitFor();
+  await checkA11y(page, name);
+  await assertFits(page, name);
+  await assertDatesInWords(page, name);
+  await shot(page, `${prefix}-${name}`);
+  await page.setViewportSize({ width: PHONE_WIDTH, height: size.height });
+  try {
+    await page.waitForTimeout(150);
+    await checkA11y(page, `${name} at ${PHONE_WIDTH} px`);
+    await assertFits(page, `${name} at ${PHONE_WIDTH} px`);
+    await shot(page, `${prefix}-${name}-${PHONE_WIDTH}`);
+  } finally {
+    await page.setViewportSize(size);
+  }
+  assertCleanPage(page);
+}

@@ -12,9 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as lib from './lib.mjs';
-import { apiAs, daysFromNow, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
+import { apiAs, assertErrorsAgree, daysFromNow, fillDate, forgiveFailedRequests, pageToken, signIn, url, withBrowser } from './lib.mjs';
 
-const view = (page, name) => lib.view(page, 'portal', name);
+// Every screen at 1280 px and at 390 px: axe-clean, fits the width, dates in words, clean.
+const view = (page, name) => lib.viewBoth(page, 'portal', name);
 
 const MANAGER = 'manager@medway-recovery.example';
 const STAFF = 'staff@medway-recovery.example';
@@ -52,7 +53,8 @@ test('a licensee sees their organisation and licence, and bulk-checks staff', ()
     // Nothing pasted: an error linked to the box.
     await page.locator('#f-numbers').fill('  ');
     await page.getByRole('button', { name: 'Check statuses' }).click();
-    await page.locator('.govuk-error-summary a[href="#f-numbers"]').waitFor();
+    await page.locator('.govuk-error-summary a[href="#f-numbers"]', { hasText: 'Enter at least one registration number' }).waitFor();
+    await assertErrorsAgree(page);
     await view(page, 'bulk-check-empty');
   }));
 
@@ -71,8 +73,8 @@ test('a licensee schedules a run: refused with each rule in words, then accepted
     // about 695 more days), one facilitator only, and a suspended one, more families than places.
     const starts = daysFromNow(30);
     await page.locator('#f-location_id').selectOption({ label: 'Gun Wharf Family Centre, Chatham' });
-    await page.locator('#f-starts_on').fill(starts);
-    await page.locator('#f-ends_on').fill(daysFromNow(900));
+    await fillDate(page, 'starts_on', starts);
+    await fillDate(page, 'ends_on', daysFromNow(900));
     await page.locator('#f-capacity_families').fill('8');
     await page.locator('#f-families_enrolled').fill('9');
     await page.getByLabel(/\(MPF-000049\)/).check();
@@ -82,9 +84,11 @@ test('a licensee schedules a run: refused with each rule in words, then accepted
     assert.equal(forgiveFailedRequests(page, [422]), 1);
     const text = await summary.textContent();
     assert.match(text, /Your organisation does not hold an active licence on \d+ \w+ \d{4}/);
-    assert.match(text, /This variant needs at least 2 facilitators; you chose 1\./);
-    assert.match(text, /MPF-000049 cannot deliver M-PACT for your organisation on .*They are suspended\./);
-    assert.match(text, /9 families are enrolled but there are only 8 places\./);
+    assert.match(text, /This variant needs at least 2 facilitators; you chose 1/);
+    assert.match(text, /MPF-000049 cannot deliver M-PACT for your organisation on .*They are suspended/);
+    assert.match(text, /9 families are enrolled but there are only 8 places/);
+    // The messages by the fields say what the summary says, without a closing full stop.
+    await assertErrorsAgree(page);
     assert.doesNotMatch(text, /_/, 'no rule code shows through');
     // Each is linked to the field to change, and marked there.
     assert.equal(await summary.locator('a[href="#f-facilitator_ids"]').count(), 2);
@@ -96,7 +100,7 @@ test('a licensee schedules a run: refused with each rule in words, then accepted
     assert.equal((await apiAs(token, `/v1/programmes?organisation_id=${MEDWAY}&limit=100`)).body.items.length, before);
 
     // Corrected: within the licence, two accredited facilitators, within capacity.
-    await page.locator('#f-ends_on').fill(daysFromNow(100));
+    await fillDate(page, 'ends_on', daysFromNow(100));
     await page.locator('#f-families_enrolled').fill('2');
     await page.getByLabel(/\(MPF-000049\)/).uncheck();
     await page.getByLabel(/\(MPF-000003\)/).check();
@@ -116,6 +120,19 @@ test('a licensee schedules a run: refused with each rule in words, then accepted
     assert.equal(run.body.starts_on, starts);
     assert.equal(run.body.families_enrolled, 2);
     assert.equal(run.body.status, 'planned');
+
+    // Cancelling the run is final: a confirmation page says so first.
+    await page.locator(`a[href="#/runs/${runId}"]`).click();
+    await page.locator('#run-status').waitFor();
+    assert.match(await page.locator('.govuk-summary-list strong.govuk-tag').first().getAttribute('class'), /govuk-tag--blue/, 'planned is blue, not an alarm');
+    await page.locator('#run-status').getByLabel('Cancelled').check();
+    await page.getByRole('button', { name: 'Change status' }).click();
+    await page.locator('h1', { hasText: 'Are you sure you want to cancel this programme run?' }).waitFor();
+    assert.equal((await apiAs(token, `/v1/programmes/${runId}`)).body.status, 'planned', 'nothing changes before confirming');
+    await view(page, 'run-cancel-confirm');
+    await page.getByRole('button', { name: 'Cancel the run' }).click();
+    await page.locator('.govuk-notification-banner--success', { hasText: 'The run is now cancelled' }).waitFor();
+    assert.equal((await apiAs(token, `/v1/programmes/${runId}`)).body.status, 'cancelled');
   }));
 
 test('a licensee records a run’s completion figures', () =>
@@ -126,7 +143,8 @@ test('a licensee records a run’s completion figures', () =>
     await page.locator('h2', { hasText: 'Correct the completion figures' }).waitFor();
     await page.locator('#f-families_completed').fill('9');
     await page.getByRole('button', { name: 'Save corrections' }).click();
-    await page.locator('.govuk-error-summary', { hasText: 'More families completed than started.' }).waitFor();
+    await page.locator('.govuk-error-summary', { hasText: 'More families completed than started' }).waitFor();
+    await assertErrorsAgree(page);
     assert.equal(forgiveFailedRequests(page, [422]), 1);
     await view(page, 'completion-refused');
     await page.locator('#f-families_completed').fill('7');
@@ -160,6 +178,16 @@ test('a licensee records a completed run’s delivery record and outcomes', () =
     assert.equal(await page.locator('#f-families_started').inputValue(), '6');
     assert.equal(await page.locator('#f-adults').inputValue(), '8');
     await view(page, 'delivery');
+    // On a phone the breakdown of adults by relationship and gender (a grid of inputs) scrolls
+    // in its own region, and a visible hint says so.
+    await page.setViewportSize({ width: lib.PHONE_WIDTH, height: 900 });
+    const grid = page.locator('[data-field="adults_by_relationship"]');
+    await grid.locator('.app-scroll-hint').waitFor();
+    assert.match(await grid.locator('.app-scroll-hint').textContent(), /Scroll the table sideways/);
+    assert.ok(await grid.locator('.app-table-wrapper').evaluate((r) => r.scrollWidth > r.clientWidth));
+    await lib.assertFits(page, 'delivery');
+    await page.setViewportSize({ width: lib.DESKTOP, height: 900 });
+    await page.waitForFunction(() => document.querySelector('[data-field="adults_by_relationship"] .app-scroll-hint').hidden);
     // The demo's breakdowns are emptied first, so the totals below are the test's own.
     for (const input of await page.locator('#delivery-form table input').all()) {
       await input.fill('');
@@ -200,8 +228,9 @@ test('a licensee records a completed run’s delivery record and outcomes', () =
     await summary.waitFor();
     assert.equal(forgiveFailedRequests(page, [422]), 1);
     const text = await summary.textContent();
-    assert.match(text, /Families assessed: more families were assessed \(8\) than referred \(7\)\./);
-    assert.match(text, /Where the families were referred from: these add up to 6, but families referred is 7\./);
+    assert.match(text, /Families assessed: more families were assessed \(8\) than referred \(7\)/);
+    assert.match(text, /Where the families were referred from: these add up to 6, but families referred is 7/);
+    await assertErrorsAgree(page);
     assert.doesNotMatch(text, /_/, 'no rule code shows through');
     assert.equal(await summary.locator('a[href="#f-families_assessed"]').count(), 1);
     assert.equal(await summary.locator('a[href="#f-referrals_by_source"]').count(), 1);
@@ -316,9 +345,18 @@ test('a licensee adds a site, re-confirms its details, and manages an API client
     await page.locator('#f-town').fill('Strood');
     await page.locator('#f-postcode').fill('not a postcode');
     await page.getByRole('button', { name: 'Add site' }).click();
-    await page.locator('.govuk-error-summary a[href="#f-postcode"]').waitFor();
+    await page.locator('.govuk-error-summary a[href="#f-postcode"]', { hasText: 'Enter a full UK postcode, like ME4 4AB' }).waitFor();
     assert.equal(forgiveFailedRequests(page, [422]), 1);
+    await assertErrorsAgree(page);
     await view(page, 'site-refused');
+    // Nothing in the site's name: the Design System's words, not "Name of the site: is required".
+    await page.locator('#f-name').fill('');
+    await page.getByRole('button', { name: 'Add site' }).click();
+    await page.locator('.govuk-error-summary a[href="#f-name"]', { hasText: 'Enter the site’s name' }).waitFor();
+    assert.equal(forgiveFailedRequests(page, [422]), 1);
+    const said = await assertErrorsAgree(page);
+    assert.doesNotMatch(said.summary.join(' '), /is required|: /);
+    await page.locator('#f-name').fill('Strood Library Rooms');
     await page.locator('#f-postcode').fill('ME4 4UH');
     await page.getByRole('button', { name: 'Add site' }).click();
     await page.locator('.govuk-notification-banner--success', { hasText: 'Strood Library Rooms has been added' }).waitFor();
@@ -380,7 +418,15 @@ test('a licensee adds a site, re-confirms its details, and manages an API client
     await page.locator('h1', { hasText: 'New secret for HR system' }).waitFor();
     assert.notEqual(await page.locator('.app-secret').nth(1).textContent(), secret);
     await page.locator('#back-to-list').click();
+    // Deleting is final: a confirmation page first; Cancel keeps the client.
     await page.locator('table tbody tr', { hasText: 'HR system' }).getByRole('button', { name: 'Delete' }).click();
+    await page.locator('h1', { hasText: 'Are you sure you want to delete the API client HR system?' }).waitFor();
+    await view(page, 'client-delete-confirm');
+    await page.locator('#cancel').click();
+    await page.locator('table tbody tr', { hasText: 'HR system' }).waitFor();
+    assert.equal((await apiAs(token, '/v1/clients')).body.items.filter((c) => c.name === 'HR system' && !c.revoked_at).length, 1);
+    await page.locator('table tbody tr', { hasText: 'HR system' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete API client' }).click();
     await page.locator('.govuk-notification-banner--success', { hasText: 'HR system has been deleted' }).waitFor();
     assert.equal(await page.locator('table tbody tr', { hasText: 'HR system' }).count(), 0);
     const left = (await apiAs(token, '/v1/clients')).body.items.filter((c) => c.name === 'HR system' && !c.revoked_at);
@@ -431,3 +477,24 @@ test('org_staff sees no write action; an admin in the portal is offered the cons
     await page.locator('#other-app').click();
     await page.locator('h1', { hasText: 'Licensing body console' }).waitFor();
   }));
+
+test('on a phone the portal menu closes after navigation, and its tables read as lists', () =>
+  withBrowser(
+    async (page) => {
+      await signIn(page, 'portal', MANAGER);
+      await page.locator('h1', { hasText: 'Medway Family Recovery Service' }).waitFor();
+      const toggle = page.locator('.govuk-service-navigation__toggle');
+      await toggle.click();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+      await page.locator('#navigation').getByRole('link', { name: 'Programme runs', exact: true }).click();
+      await page.locator('h1', { hasText: 'Programme runs' }).waitFor();
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false', 'the menu closed');
+      assert.equal(await page.locator('#navigation').isVisible(), false);
+      const row = page.locator('table.app-table--stack tbody tr').first();
+      await row.waitFor();
+      assert.equal(await row.evaluate((r) => getComputedStyle(r).display), 'block');
+      await lib.assertFits(page, 'runs');
+      await view(page, 'phone-runs');
+    },
+    { width: lib.PHONE_WIDTH, height: 800 },
+  ));

@@ -228,7 +228,7 @@ export function briefingView(audience) {
         const choose = chooser(audience, { from, to, query }, picked);
         render('Delivery briefing', heading('Delivery briefing'), choose);
         const [, name, detail] = /^(\w+): (.*)$/.exec(err.problem.detail ?? '') ?? [];
-        const says = { to: 'The end of the period must be on or after its start', from: 'Enter the start of the period as a date', organisation_id: 'Choose an organisation from the list' };
+        const says = { to: 'The end of the period must be on or after its start', from: 'Enter the start of the period as a date', organisation_id: 'Select an organisation from the list' };
         showProblem(choose.querySelector('form'), new ApiError(422, { errors: [{ field: name ?? 'from', detail: says[name] ?? detail ?? err.message }] }), { describe: (e) => e.detail });
         return;
       }

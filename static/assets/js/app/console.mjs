@@ -3,8 +3,8 @@
 // the /v1 API.
 import { api, ApiError, get, getAll, session } from './api.mjs';
 import { briefingView } from './briefing.mjs';
-import { form, showProblem } from './forms.mjs';
-import { pagedTable } from './lists.mjs';
+import { confirmPage, CONTACT_MESSAGES, form, placeMessages, showProblem } from './forms.mjs';
+import { pagedList, pagedTable } from './lists.mjs';
 import { hashWith, navigate, render, route, setFlash, stale } from './router.mjs';
 import { startApp } from './shell.mjs';
 import {
@@ -14,6 +14,7 @@ import {
   buttonGroup,
   buttonLink,
   date,
+  dateTime,
   details,
   h,
   h2,
@@ -32,13 +33,16 @@ import {
 const ORG_KINDS = ['local_authority', 'nhs', 'charity', 'prison', 'school', 'other'];
 const LICENCE_STATUSES = ['pending', 'active', 'suspended', 'expired', 'revoked', 'none'];
 const FAC_STATUSES = ['in_training', 'accredited', 'lapsed', 'suspended', 'withdrawn'];
-const AUDIT_TYPES = ['organisation', 'licence', 'facilitator', 'training_session', 'enrolment', 'course', 'location', 'programme', 'user', 'api_client', 'webhook'];
+const AUDIT_TYPES = ['organisation', 'licence', 'facilitator', 'training_session', 'enrolment', 'course', 'location', 'programme', 'programme_outcome', 'employment_request', 'user', 'api_client', 'webhook', 'setting'];
 
 const opts = (list, { any } = {}) => [...(any ? [{ value: '', text: any }] : []), ...list.map((v) => ({ value: v, text: words(v) }))];
 
 function success(title, body) {
   setFlash(banner(title, body ? p(body) : null, { success: true }));
 }
+
+// A licence status as a tag: an organisation without one reads "No licence".
+const licenceTag = (status) => tag(status ?? 'none', !status || status === 'none' ? 'No licence' : undefined);
 
 function auditLink(type, id) {
   return link('Audit trail', hashWith('/audit', { resource_type: type, resource_id: id }));
@@ -70,7 +74,7 @@ async function organisations({ query, gen }) {
   const specs = [
     { name: 'q', label: 'Name contains', value: query.q, width: 'govuk-!-width-one-half' },
     { name: 'kind', label: 'Kind', type: 'select', options: opts(ORG_KINDS, { any: 'Any kind' }), value: query.kind },
-    { name: 'licence_status', label: 'Licence status', type: 'select', options: opts(LICENCE_STATUSES, { any: 'Any status' }), value: query.licence_status },
+    { name: 'licence_status', label: 'Licence status', type: 'select', options: opts(LICENCE_STATUSES, { any: 'Any status' }).map((o) => (o.value === 'none' ? { ...o, text: 'No licence' } : o)), value: query.licence_status },
   ];
   const filter = form({ specs, submit: 'Filter', variant: 'secondary', onSubmit: async (v) => navigate(hashWith('/organisations', v)) });
   const list = pagedTable({
@@ -82,7 +86,7 @@ async function organisations({ query, gen }) {
       { head: 'Name', cell: (o) => link(o.name, `#/organisations/${o.id}`) },
       { head: 'Kind', cell: (o) => words(o.kind) },
       { head: 'Town', cell: (o) => o.town },
-      { head: 'Licence', cell: (o) => tag(o.licence_status ?? 'none') },
+      { head: 'Licence', cell: (o) => licenceTag(o.licence_status) },
     ],
   });
   await list.ready;
@@ -92,6 +96,12 @@ async function organisations({ query, gen }) {
     document.querySelector('details.govuk-details')?.setAttribute('open', '');
   }
 }
+
+// The organisation form's messages (forms.messageFor), by field and rule.
+const ORG_MESSAGES = {
+  ...placeMessages('organisation’s'),
+  kind: { required: 'Select the kind of organisation', invalid: 'Select the kind of organisation' },
+};
 
 const orgSpecs = (o = {}) => [
   { name: 'name', label: 'Name', value: o.name },
@@ -114,6 +124,7 @@ function organisationNew() {
     form({
       specs,
       submit: 'Create organisation',
+      messages: ORG_MESSAGES,
       onSubmit: async (v) => {
         const { data } = await api('/v1/organisations', { method: 'POST', body: dropNulls(v) });
         success(`${data.name} has been created`, 'Next, issue it a licence.');
@@ -147,7 +158,7 @@ async function organisation({ params, gen }) {
       ['Email', org.email],
       ['Website', org.website],
       ['Public contact', org.public_contact ? 'Yes' : 'No'],
-      ['Licence', tag(org.licence_status ?? 'none')],
+      ['Licence', licenceTag(org.licence_status)],
       org.archived_at ? ['Archived', date(org.archived_at)] : null,
     ]),
     p(auditLink('organisation', org.id)),
@@ -169,6 +180,7 @@ async function organisation({ params, gen }) {
             specs,
             submit: 'Create licence',
             id: 'licence-form',
+            messages: LICENCE_MESSAGES,
             onSubmit: async (v) => {
               const { data } = await api(`/v1/organisations/${org.id}/licences`, { method: 'POST', body: v });
               success(`Licence ${data.number} has been created`, 'It is pending until you activate it.');
@@ -178,6 +190,17 @@ async function organisation({ params, gen }) {
         ),
   );
 }
+
+const LICENCE_MESSAGES = {
+  valid_from: { required: 'Enter the date the licence starts', invalid: 'The date the licence starts must be a real date' },
+  valid_until: { required: 'Enter the date the licence ends', invalid: 'The date the licence ends must be after the date it starts' },
+  reason: { invalid: 'The reason must be 500 characters or fewer' },
+  status: { required: 'Select what you want to do', invalid: 'Select what you want to do' },
+};
+const STATUS_CHANGE_MESSAGES = {
+  status: { required: 'Select the new status', invalid: 'Select one of the statuses offered' },
+  reason: { required: 'Enter the reason for the change', invalid: 'The reason must be 500 characters or fewer' },
+};
 
 const LICENCE_ACTIONS = {
   pending: [{ value: 'active', text: 'Activate' }],
@@ -209,7 +232,7 @@ async function licence({ params, gen }) {
       ['Valid from', date(lic.valid_from)],
       ['Valid until', date(lic.valid_until)],
       ['Reason for the last change', lic.reason],
-      ['Last changed', date(lic.updated_at)],
+      ['Last changed', dateTime(lic.updated_at)],
     ]),
     p(auditLink('licence', lic.id)),
     actions.length
@@ -217,15 +240,38 @@ async function licence({ params, gen }) {
           specs,
           submit: 'Change status',
           id: 'licence-status',
+          messages: { ...LICENCE_MESSAGES, ...STATUS_CHANGE_MESSAGES, status: LICENCE_MESSAGES.status },
           onSubmit: async (v) => {
             if (!v.status) {
-              throw new ApiError(422, { errors: [{ field: 'status', detail: 'Choose what you want to do' }] });
+              throw new ApiError(422, { errors: [{ field: 'status', text: 'Select what you want to do' }] });
             }
-            const { data } = await api(`/v1/licences/${lic.id}`, { method: 'PATCH', body: v, etag });
-            success(`Licence ${data.number} is now ${words(data.status).toLowerCase()}`);
-            route();
+            const change = async () => {
+              const { data } = await api(`/v1/licences/${lic.id}`, { method: 'PATCH', body: v, etag });
+              success(`Licence ${data.number} is now ${words(data.status).toLowerCase()}`);
+              route();
+            };
+            if (v.status !== 'revoked') {
+              await change();
+              return;
+            }
+            // Revoking is final: a page of its own says so first.
+            if (!v.reason) {
+              throw new ApiError(422, { errors: [{ field: 'reason', text: 'Enter the reason for revoking the licence' }] });
+            }
+            confirmPage({
+              title: `Are you sure you want to revoke licence ${lic.number}?`,
+              caption: org.name,
+              rows: [
+                ['Licence', lic.number],
+                ['Organisation', org.name],
+                ['Status now', tag(lic.status)],
+                ['Reason', v.reason],
+              ],
+              warningText: `A revoked licence cannot be restored. ${org.name} will not be able to run M-PACT until it is issued a new licence.`,
+              confirm: 'Revoke licence',
+              onConfirm: change,
+            });
           },
-          describe: (e, label) => (e.field === 'status' && e.detail.startsWith('Choose') ? e.detail : `${label}: ${e.detail}`),
         })
       : inset(`A licence that is ${lic.status} cannot change. Issue a new licence from the organisation’s page.`),
   );
@@ -318,10 +364,34 @@ async function facilitator({ params, query, gen }) {
       specs: statusSpecs,
       submit: 'Change status',
       id: 'facilitator-status',
+      messages: STATUS_CHANGE_MESSAGES,
       onSubmit: async (v) => {
-        const { data } = await api(`/v1/facilitators/${f.id}`, { method: 'PATCH', body: v, etag });
-        success(`${data.registration_number} is now ${words(data.status).toLowerCase()}`);
-        route();
+        const change = async () => {
+          const { data } = await api(`/v1/facilitators/${f.id}`, { method: 'PATCH', body: v, etag });
+          success(`${data.registration_number} is now ${words(data.status).toLowerCase()}`);
+          route();
+        };
+        if (v.status !== 'withdrawn') {
+          await change();
+          return;
+        }
+        // Withdrawing someone from the register ends their accreditation: confirm first.
+        if (!v.reason) {
+          throw new ApiError(422, { errors: [{ field: 'reason', text: 'Enter the reason for withdrawing the facilitator' }] });
+        }
+        confirmPage({
+          title: `Are you sure you want to withdraw ${f.given_name} ${f.family_name}?`,
+          caption: f.registration_number,
+          rows: [
+            ['Facilitator', `${f.given_name} ${f.family_name} (${f.registration_number})`],
+            ['Status now', tag(f.status)],
+            ['Employer', f.organisation_name ?? 'None'],
+            ['Reason', v.reason],
+          ],
+          warningText: 'Their accreditation ends today and they must not deliver M-PACT. Their employer’s systems are told, and any run they facilitate is at risk. To work again they must be accredited again.',
+          confirm: 'Withdraw facilitator',
+          onConfirm: change,
+        });
       },
     }),
   );
@@ -329,6 +399,12 @@ async function facilitator({ params, query, gen }) {
 
 
 // Training ----------------------------------------------------------------------------------
+
+// A session as it reads today: one that has ended awaits its outcomes (the API says so from its
+// own calendar; the page's clock agrees between the nightly runs), and only a session still open
+// for enrolment has places left to offer.
+const sessionStatus = (s) => (s.status === 'scheduled' && s.ends_on < today() ? 'awaiting_outcomes' : s.status);
+const placesText = (s) => (sessionStatus(s) === 'scheduled' ? String(s.places_left) : 'Closed');
 
 async function trainingList({ query, gen }) {
   const list = pagedTable({
@@ -339,15 +415,23 @@ async function trainingList({ query, gen }) {
     columns: [
       { head: 'Course', cell: (s) => link(`${s.course_code}: ${s.course_title}`, `#/training/${s.id}`) },
       { head: 'Dates', cell: (s) => `${date(s.starts_on)} to ${date(s.ends_on)}` },
-      { head: 'Status', cell: (s) => tag(s.status) },
+      { head: 'Status', cell: (s) => tag(sessionStatus(s)) },
       { head: 'Enrolled', cell: (s) => String(s.enrolled), numeric: true },
-      { head: 'Places left', cell: (s) => String(s.places_left), numeric: true },
+      { head: 'Places left', cell: (s) => placesText(s), numeric: true },
     ],
   });
   await list.ready;
   if (stale(gen)) return;
   render('Training sessions', heading('Training sessions'), buttonLink('Schedule a training session', '#/training/new'), list.el);
 }
+
+const TRAINING_MESSAGES = {
+  course_id: { required: 'Select the course', invalid: 'Select one of the courses offered' },
+  starts_on: { required: 'Enter the first day of the session', invalid: 'The first day must be on or before the last day' },
+  ends_on: { required: 'Enter the last day of the session', invalid: 'The last day must be on or after the first day' },
+  venue: { required: 'Enter the venue', invalid: 'Enter the venue' },
+  capacity: { required: 'Enter the number of places', invalid: 'The number of places must be a whole number from 1 to 200' },
+};
 
 async function trainingNew({ gen }) {
   const courses = (await getAll('/v1/courses')).filter((c) => c.active);
@@ -366,6 +450,7 @@ async function trainingNew({ gen }) {
     form({
       specs,
       submit: 'Schedule session',
+      messages: TRAINING_MESSAGES,
       onSubmit: async (v) => {
         const { data } = await api('/v1/training-sessions', { method: 'POST', body: v });
         success('The training session has been scheduled', 'Now enrol the facilitators.');
@@ -386,7 +471,8 @@ async function trainingSession({ params, gen }) {
   const enrolments = await getAll(`/v1/training-sessions/${params.id}/enrolments`);
   const site = session.location_id ? await get(`/v1/locations/${session.location_id}`).catch(() => null) : null;
   if (stale(gen)) return;
-  const open = session.status === 'scheduled';
+  const status = sessionStatus(session);
+  const open = status === 'scheduled';
 
   const enrolSpecs = [
     { name: 'registration_number', label: 'Registration number', hint: 'For example, MPF-000123', width: 'govuk-input--width-10', spellcheck: 'false' },
@@ -398,14 +484,14 @@ async function trainingSession({ params, gen }) {
     id: 'enrol',
     onSubmit: async (v) => {
       if (!v.registration_number) {
-        throw new ApiError(422, { errors: [{ field: 'registration_number', detail: 'Enter a registration number' }] });
+        throw new ApiError(422, { errors: [{ field: 'registration_number', text: 'Enter the facilitator’s registration number' }] });
       }
       let fac;
       try {
         fac = await get(`/v1/facilitators/${encodeURIComponent(v.registration_number.toUpperCase())}`);
       } catch (err) {
         if (err instanceof ApiError && (err.status === 404 || err.status === 400)) {
-          throw new ApiError(422, { errors: [{ field: 'registration_number', detail: `No facilitator has the number ${v.registration_number}` }] });
+          throw new ApiError(422, { errors: [{ field: 'registration_number', text: `No facilitator has the number ${v.registration_number}` }] });
         }
         throw err;
       }
@@ -420,7 +506,7 @@ async function trainingSession({ params, gen }) {
       success(`${fac.given_name} ${fac.family_name} (${fac.registration_number}) is enrolled`);
       route();
     },
-    describe: (e, label) => (e.field === 'registration_number' && /^(Enter|No facilitator)/.test(e.detail) ? e.detail : `${label}: ${e.detail}`),
+    messages: { registration_number: { required: 'Enter the facilitator’s registration number' } },
   });
 
   // Outcomes: one table, one form, one button for the whole session.
@@ -451,6 +537,30 @@ async function trainingSession({ params, gen }) {
       empty: 'No one is enrolled yet.',
     }),
   );
+  // One request for the whole table: all of it is recorded, or none of it, with every failing
+  // row named ("[i].status" is the i-th outcome sent). Throws the refusal, each row in words.
+  const record = async (items) => {
+    try {
+      await api(`/v1/training-sessions/${session.id}/outcomes`, {
+        method: 'POST',
+        body: items.map((x) => ({ enrolment_id: x.enrolment_id, status: x.status })),
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 422) {
+        const failures = err.fieldErrors.map((e) => {
+          const i = Number(/^\[(\d+)\]/.exec(e.field ?? '')?.[1] ?? -1);
+          const x = items[i];
+          const field = x ? `outcome-${enrolments.findIndex((en) => en.id === x.enrolment_id)}` : 'outcome-0';
+          return { field, text: x ? `${x.label}: ${e.detail}` : e.detail };
+        });
+        throw new ApiError(422, { ...err.problem, errors: failures });
+      }
+      throw err;
+    }
+    const done = items.length;
+    success(`Outcomes recorded for ${done} ${done === 1 ? 'person' : 'people'}`);
+    route();
+  };
   const editable = rows.some((r) => r[3].tagName === 'DIV');
   if (editable) {
     outcomes.append(p('A pass accredits a practitioner, extends a refresher’s accreditation, or grants trainer status. Passed and failed are final.'));
@@ -460,65 +570,70 @@ async function trainingSession({ params, gen }) {
       ev.preventDefault();
       const chosen = [...outcomes.querySelectorAll('select[data-enrolment]')].filter((s) => s.value);
       if (chosen.length === 0) {
-        showProblem(outcomes, new ApiError(422, { errors: [{ field: 'outcome-0', detail: 'Choose an outcome for at least one person' }] }), { describe: (e) => e.detail });
+        showProblem(outcomes, new ApiError(422, { errors: [{ field: 'outcome-0', text: 'Select an outcome for at least one person' }] }));
         return;
       }
-      // One request for the whole table: all of it is recorded, or none of it, with every
-      // failing row named ("[i].status" is the i-th outcome sent).
+      const items = chosen.map((s) => ({ enrolment_id: s.dataset.enrolment, status: s.value, label: s.labels[0].textContent.replace(/^Outcome for /, '') }));
+      // A pass or a fail is final: the page lists them and asks first.
+      const finals = chosen.filter((s) => ['passed', 'failed'].includes(s.value));
+      if (finals.length) {
+        confirmPage({
+          title: `Are you sure you want to record ${chosen.length === 1 ? 'this outcome' : `these ${chosen.length} outcomes`}?`,
+          caption: `${session.course_code} training session`,
+          rows: items.map((x) => [x.label, words(x.status)]),
+          warningText: 'Passed and failed are final: they cannot be changed afterwards. A pass accredits the practitioner.',
+          confirm: 'Record outcomes',
+          onConfirm: () => record(items),
+        });
+        return;
+      }
       save.disabled = true;
       try {
-        await api(`/v1/training-sessions/${session.id}/outcomes`, {
-          method: 'POST',
-          body: chosen.map((s) => ({ enrolment_id: s.dataset.enrolment, status: s.value })),
-        });
+        await record(items);
       } catch (err) {
-        save.disabled = false;
-        if (err instanceof ApiError && err.status === 422) {
-          const failures = err.fieldErrors.map((e) => {
-            const s = chosen[Number(/^\[(\d+)\]/.exec(e.field ?? '')?.[1] ?? -1)];
-            const label = s ? s.labels[0].textContent.replace(/^Outcome for /, '') : '';
-            return { field: s ? s.name : 'outcome-0', detail: label ? `${label}: ${e.detail}` : e.detail };
-          });
-          showProblem(outcomes, new ApiError(422, { errors: failures }), { describe: (e) => e.detail });
-          return;
-        }
         showProblem(outcomes, err);
-        return;
+      } finally {
+        save.disabled = false;
       }
-      const done = chosen.length;
-      success(`Outcomes recorded for ${done} ${done === 1 ? 'person' : 'people'}`);
-      route();
     });
   }
-
   render(
     `${session.course_code} training session`,
     backLink('#/training', 'All training sessions'),
     heading(`${session.course_title}`, { caption: `${session.course_code} training session` }),
     summaryList([
       ['Dates', `${date(session.starts_on)} to ${date(session.ends_on)}`],
-      ['Status', tag(session.status)],
+      ['Status', tag(status)],
       ['Venue', [session.venue, site ? `${site.name}, ${site.town}` : null].filter(Boolean).join('; ')],
-      ['Places', `${session.capacity} (${session.enrolled} taken, ${session.places_left} left)`],
+      ['Places', open ? `${session.capacity} (${session.enrolled} taken, ${session.places_left} left)` : `${session.capacity} (${session.enrolled} enrolled; enrolment is closed)`],
     ]),
     p(auditLink('training_session', session.id)),
     open ? h('div', {}, h2('Enrol a facilitator', 's'), enrolForm) : null,
     outcomes,
-    (open || session.status === 'awaiting_outcomes') && session.ends_on <= today()
+    (open || status === 'awaiting_outcomes') && session.ends_on <= today()
       ? h(
           'form',
           {
             id: 'complete-session',
-            onsubmit: async (ev) => {
+            onsubmit: (ev) => {
               ev.preventDefault();
-              try {
-                const { etag } = await api(`/v1/training-sessions/${session.id}`);
-                await api(`/v1/training-sessions/${session.id}`, { method: 'PATCH', body: { status: 'completed' }, etag });
-                success('The session is completed');
-                route();
-              } catch (err) {
-                showProblem(null, err);
-              }
+              // Completing is final: no enrolment or outcome can change afterwards.
+              confirmPage({
+                title: 'Are you sure you want to mark the session as completed?',
+                caption: `${session.course_code} training session`,
+                rows: [
+                  ['Dates', `${date(session.starts_on)} to ${date(session.ends_on)}`],
+                  ['Enrolled', String(session.enrolled)],
+                ],
+                warningText: 'A completed session is final: no one can be enrolled and no outcome can be recorded or changed afterwards.',
+                confirm: 'Mark as completed',
+                onConfirm: async () => {
+                  const { etag } = await api(`/v1/training-sessions/${session.id}`);
+                  await api(`/v1/training-sessions/${session.id}`, { method: 'PATCH', body: { status: 'completed' }, etag });
+                  success('The session is completed');
+                  route();
+                },
+              });
             },
           },
           button('Mark the session as completed', { variant: 'secondary' }),
@@ -529,11 +644,26 @@ async function trainingSession({ params, gen }) {
 
 // Reports -----------------------------------------------------------------------------------
 
-const COLOURS = ['#1d70b8', '#00703c', '#f47738', '#4c2c92', '#d4351c', '#505a5f', '#28a197'];
+// GOV.UK's palette; no red or orange, which read as alarms. A run's status has its own colour,
+// the one its tag has (ui.TAG_COLOURS): planned blue, running turquoise, completed green, ...
+const COLOURS = ['#1d70b8', '#00703c', '#4c2c92', '#28a197', '#505a5f', '#5694ca', '#912b88'];
+const STATUS_COLOURS = {
+  planned: '#1d70b8',
+  recruiting: '#5694ca',
+  running: '#28a197',
+  completed: '#00703c',
+  cancelled: '#505a5f',
+};
+const TEXT = '#0b0c0c';
+const axis = (title) => ({
+  title: { display: true, text: title, color: TEXT, font: { size: 16, weight: 'bold' } },
+  ticks: { color: TEXT, font: { size: 16 }, precision: 0 },
+  grid: { color: '#cecece' },
+});
 
 // A chart drawn on a canvas by Chart.js, with the same figures as a table beside it: the chart is
 // for sighted readers (aria-hidden), the table for everyone.
-function chartWithTable({ id, title, labels, series, stacked = false, tableHead }) {
+function chartWithTable({ id, title, labels, series, stacked = false, tableHead, yTitle }) {
   const canvas = h('canvas', { id: `chart-${id}`, 'aria-hidden': 'true' });
   const box = h('div', { class: 'app-chart' }, canvas);
   box.style.position = 'relative';
@@ -566,23 +696,34 @@ function chartWithTable({ id, title, labels, series, stacked = false, tableHead 
       type: 'bar',
       data: {
         labels: labels.map(String),
-        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: COLOURS[i % COLOURS.length] })),
+        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: s.colour ?? COLOURS[i % COLOURS.length] })),
       },
       options: {
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
-        plugins: { legend: { display: series.length > 1 } },
-        scales: { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
+        plugins: { legend: { display: series.length > 1, labels: { color: TEXT, font: { size: 16 } } } },
+        scales: { x: { ...axis('Year'), stacked }, y: { ...axis(yTitle ?? ''), stacked, beginAtZero: true } },
       },
     });
   };
   return { fig, draw };
 }
 
+// Every year from the first with figures to this year (or the last with figures, if later):
+// a year with none shows as a zero, not as a gap that closes up.
+function everyYear(...lists) {
+  const seen = lists.flat().map((r) => r.year);
+  if (seen.length === 0) {
+    return [];
+  }
+  const first = Math.min(...seen);
+  const last = Math.max(...seen, Number(today().slice(0, 4)));
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
 function byYear(rows, key = 'count') {
-  const years = [...new Set(rows.map((r) => r.year))].sort((a, b) => a - b);
-  return { years, value: (y, pred = () => true) => rows.filter((r) => r.year === y && pred(r)).reduce((n, r) => n + r[key], 0) };
+  return { years: everyYear(rows), value: (y, pred = () => true) => rows.filter((r) => r.year === y && pred(r)).reduce((n, r) => n + r[key], 0) };
 }
 
 // The central contact families are offered when nothing is near (PUT /v1/settings/central-contact:
@@ -603,6 +744,13 @@ function centralContactForm({ data: c, etag }) {
       submit: 'Save central contact',
       variant: 'secondary',
       id: 'central-contact-form',
+      messages: {
+        ...CONTACT_MESSAGES,
+        name: { required: 'Enter the name families see', invalid: 'The name must be 200 characters or fewer' },
+        web_chat_url: CONTACT_MESSAGES.website,
+        opening_hours: { invalid: 'The opening hours must be 300 characters or fewer' },
+        feedback_email: CONTACT_MESSAGES.email,
+      },
       onSubmit: async (v) => {
         await api('/v1/settings/central-contact', { method: 'PUT', body: v, etag });
         success('The central contact has been saved');
@@ -646,8 +794,9 @@ async function reports({ query, gen }) {
 
   const trained = byYear(summary.practitioners_trained);
   const runs = byYear(summary.programme_runs);
-  const statuses = [...new Set(summary.programme_runs.map((r) => r.status))];
-  const famYears = [...new Set([...summary.families_reached, ...summary.families_completed].map((r) => r.year))].sort((a, b) => a - b);
+  const present = new Set(summary.programme_runs.map((r) => r.status));
+  const statuses = [...Object.keys(STATUS_COLOURS).filter((s) => present.has(s)), ...[...present].filter((s) => !STATUS_COLOURS[s])];
+  const famYears = everyYear(summary.families_reached, summary.families_completed);
   const reached = byYear(summary.families_reached);
   const completed = byYear(summary.families_completed);
 
@@ -656,6 +805,7 @@ async function reports({ query, gen }) {
       id: 'trained',
       title: 'Practitioners trained per year',
       labels: trained.years,
+      yTitle: 'Practitioners',
       series: [{ label: 'Practitioners trained', data: trained.years.map((y) => trained.value(y)) }],
     }),
     chartWithTable({
@@ -663,12 +813,14 @@ async function reports({ query, gen }) {
       title: 'Programme runs per year',
       labels: runs.years,
       stacked: true,
-      series: statuses.map((s) => ({ label: words(s), data: runs.years.map((y) => runs.value(y, (r) => r.status === s)) })),
+      yTitle: 'Programme runs',
+      series: statuses.map((s) => ({ label: words(s), colour: STATUS_COLOURS[s], data: runs.years.map((y) => runs.value(y, (r) => r.status === s)) })),
     }),
     chartWithTable({
       id: 'families',
       title: 'Families reached per year',
       labels: famYears,
+      yTitle: 'Families',
       series: [
         { label: 'Families started', data: famYears.map((y) => reached.value(y)) },
         { label: 'Families completed', data: famYears.map((y) => completed.value(y)) },
@@ -689,7 +841,7 @@ async function reports({ query, gen }) {
           caption: 'Organisations by licence status',
           captionSize: 's',
           head: ['Licence status', 'Organisations'],
-          rows: summary.organisations.map((r) => [words(r.licence_status), String(r.count)]),
+          rows: summary.organisations.map((r) => [!r.licence_status || r.licence_status === 'none' ? 'No licence' : words(r.licence_status), String(r.count)]),
           numeric: [1],
         }),
       ),
@@ -714,6 +866,7 @@ async function reports({ query, gen }) {
       submit: 'Show',
       variant: 'secondary',
       id: 'expiring-form',
+      messages: { within_days: 'Enter the number of days ahead as a whole number, like 60' },
       onSubmit: async (v) => navigate(hashWith('/reports', v)),
     }),
     table({
@@ -745,86 +898,178 @@ function addDays(iso, n) {
 
 // Audit -------------------------------------------------------------------------------------
 
+const AUDIT_ACTIONS = ['create', 'update', 'delete', 'archive', 'expire', 'password', 'revoke_secret'];
+const ACTION_WORDS = {
+  create: 'Created',
+  update: 'Changed',
+  delete: 'Deleted',
+  archive: 'Archived',
+  expire: 'Expired',
+  password: 'Changed the password of',
+  revoke_secret: 'Revoked a secret of',
+};
+const ACTION_OPTIONS = { create: 'Created', update: 'Changed', delete: 'Deleted', archive: 'Archived', expire: 'Expired (the daily job)', password: 'Password changed', revoke_secret: 'Secret revoked' };
+// Where a record's page is, for the kinds that have one in the console.
+const RECORD_PAGES = { organisation: '#/organisations/', licence: '#/licences/', facilitator: '#/facilitators/', training_session: '#/training/' };
+const HIDDEN_KEYS = new Set(['id', 'created_at', 'updated_at', 'version', 'password_hash', 'secret_hash']);
+const CODE_KEYS = new Set(['status', 'kind', 'role', 'licence_status', 'variant', 'country']);
+
 const actors = new Map();
 
 async function actorName(id) {
-  if (!id) {
-    return 'The system';
-  }
   if (!actors.has(id)) {
     actors.set(
       id,
       get(`/v1/users/${id}`)
         .then((u) => u.email)
-        .catch(() => id),
+        .catch(() => null),
     );
   }
   return actors.get(id);
 }
 
+// A value as a reader takes it: dates and moments in words, codes in words, lists with commas.
+function shown(key, v) {
+  if (v === undefined || v === null || v === '') {
+    return 'Not set';
+  }
+  if (typeof v === 'boolean') {
+    return v ? 'Yes' : 'No';
+  }
+  if (Array.isArray(v)) {
+    return v.length ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') : 'None';
+  }
+  if (typeof v === 'object') {
+    return JSON.stringify(v);
+  }
+  const text = String(v);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    return date(text);
+  }
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text)) {
+    return dateTime(text);
+  }
+  return CODE_KEYS.has(key) ? words(text) : text;
+}
+
+// What changed: each field as "Field: before → after" (a record created: its values; deleted:
+// what it held).
 function changes(before, after) {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].filter(
-    (k) => !['updated_at', 'created_at'].includes(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]),
+    (k) => !HIDDEN_KEYS.has(k) && !k.startsWith('_') && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]),
   );
-  if (keys.length === 0) {
-    return '';
+  const shownKeys = before && after ? keys : keys.filter((k) => (after ?? before)[k] !== null && (after ?? before)[k] !== undefined);
+  if (shownKeys.length === 0) {
+    return 'No field changed';
   }
-  const show = (v) => (v === undefined || v === null ? '(none)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   return h(
     'ul',
-    { class: 'govuk-list govuk-body-s' },
-    keys.map((k) => h('li', {}, h('strong', { text: `${words(k)}: ` }), before ? `${show(before[k])} → ${show(after?.[k])}` : show(after?.[k]))),
+    { class: 'govuk-list app-changes' },
+    shownKeys.map((k) =>
+      h(
+        'li',
+        {},
+        h('strong', { text: `${words(k)}: ` }),
+        before && after ? `${shown(k, before[k])} \u2192 ${shown(k, after[k])}` : shown(k, (after ?? before)[k]),
+      ),
+    ),
   );
 }
 
+// Who acted: the email and role the row recorded (as they were then); an older row's user is
+// looked up; an API client, the daily job or the command line by name.
+function actorCell(a) {
+  if (a.actor_email) {
+    return h('span', {}, h('span', { class: 'app-break', text: a.actor_email }), a.actor_role ? ` (${words(a.actor_role)})` : null);
+  }
+  if (a.actor_type === 'api_client') {
+    return 'An API client';
+  }
+  if (!a.actor_id) {
+    return a.actor_type === 'command_line' ? 'The command line' : 'The registry (a scheduled job)';
+  }
+  const span = h('span', { class: 'app-break', text: 'A user' });
+  actorName(a.actor_id).then((name) => {
+    if (name) {
+      span.textContent = name;
+    }
+  });
+  return span;
+}
+
+// The record's own name, from what the row holds.
+function recordName(a) {
+  const r = a.after ?? a.before ?? {};
+  return r.number ?? r.registration_number ?? r.name ?? r.email ?? r.code ?? r.title ?? (r.given_name ? `${r.given_name} ${r.family_name ?? ''}`.trim() : null);
+}
+
+function auditCard(a) {
+  const kind = words(a.resource_type).toLowerCase();
+  const name = recordName(a);
+  const title = `${ACTION_WORDS[a.action] ?? words(a.action)} ${kind}${name ? ` ${name}` : ''}`;
+  const page = RECORD_PAGES[a.resource_type];
+  return h(
+    'div',
+    { class: 'govuk-summary-card', 'data-audit': a.id },
+    h('div', { class: 'govuk-summary-card__title-wrapper' }, h('h3', { class: 'govuk-summary-card__title', text: title })),
+    h(
+      'div',
+      { class: 'govuk-summary-card__content' },
+      summaryList([
+        ['When', dateTime(a.at)],
+        ['Who', actorCell(a)],
+        ['Record', page && a.resource_id && a.action !== 'delete' ? link(`${words(a.resource_type)} ${name ?? a.resource_id}`, `${page}${a.resource_id}`) : `${words(a.resource_type)} ${name ?? a.resource_id ?? ''}`],
+        ['What changed', changes(a.before, a.after)],
+      ]),
+    ),
+  );
+}
+
+const AUDIT_MESSAGES = {
+  actor_email: { invalid: 'Enter the person’s email address' },
+  resource_id: { invalid: 'Enter the record’s id as it is in its page address' },
+  from: { invalid: 'The first day must be a real date' },
+  to: { invalid: 'The last day must be a real date' },
+};
+
 async function audit({ query, gen }) {
   const specs = [
+    { name: 'actor_email', label: 'Person', hint: 'Their email address', type: 'email', value: query.actor_email, spellcheck: 'false', width: 'govuk-!-width-two-thirds' },
+    { name: 'action', label: 'Action', type: 'select', options: [{ value: '', text: 'Any action' }, ...AUDIT_ACTIONS.map((x) => ({ value: x, text: ACTION_OPTIONS[x] }))], value: query.action },
     { name: 'resource_type', label: 'Kind of record', type: 'select', options: opts(AUDIT_TYPES, { any: 'Any kind' }), value: query.resource_type },
-    { name: 'resource_id', label: 'Record id', hint: 'The record’s id, as in its page address', value: query.resource_id, spellcheck: 'false' },
+    { name: 'resource_id', label: 'Record id (optional)', hint: 'The record’s id, as in its page address', value: query.resource_id, spellcheck: 'false' },
+    { name: 'from', label: 'From (optional)', type: 'date', value: query.from },
+    { name: 'to', label: 'To (optional)', type: 'date', value: query.to },
   ];
-  const filter = form({ specs, submit: 'Show changes', variant: 'secondary', id: 'audit-filter', onSubmit: async (v) => navigate(hashWith('/audit', v)) });
-  // Actor names are looked up first, so the table renders in one go.
-  const list = pagedTable({
+  const filter = form({ specs, submit: 'Show changes', variant: 'secondary', id: 'audit-filter', messages: AUDIT_MESSAGES, onSubmit: async (v) => navigate(hashWith('/audit', v)) });
+  const filtered = ['actor_email', 'action', 'resource_type', 'resource_id', 'from', 'to'].some((k) => query[k]);
+  const list = pagedList({
     path: '/v1/audit',
-    query: { resource_type: query.resource_type, resource_id: query.resource_id },
-    caption: 'Changes, newest first',
-    empty: 'No change recorded for this record.',
-    limit: 50,
-    columns: [
-      { head: 'When', cell: (a) => date(a.at) },
-      { head: 'Who', cell: (a) => actorCell(a) },
-      { head: 'Action', cell: (a) => words(a.action) },
-      { head: 'Record', cell: (a) => `${words(a.resource_type)} ${a.resource_id ?? ''}` },
-      { head: 'Changes', cell: (a) => changes(a.before, a.after) },
-    ],
+    query: { actor_email: query.actor_email, action: query.action, resource_type: query.resource_type, resource_id: query.resource_id, from: query.from, to: query.to },
+    label: 'Changes, newest first',
+    empty: filtered ? 'No change matches these filters.' : 'No change is recorded yet.',
+    limit: 20,
+    draw: (items) => items.map(auditCard),
   });
+  const page = (...extra) =>
+    render('Audit trail', heading('Audit trail'), p('Who changed what, and when, newest first.'), details('Filter the changes', filter), ...extra);
   try {
     await list.ready;
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) {
-      render('Audit trail', heading('Audit trail'), filter);
-      showProblem(filter, new ApiError(422, { errors: [{ field: 'resource_id', detail: err.problem.detail }] }), { specs });
+      const field = /^(\w+):/.exec(err.problem.detail ?? '')?.[1];
+      page();
+      document.querySelector('details.govuk-details')?.setAttribute('open', '');
+      showProblem(filter, new ApiError(422, { errors: [{ field: specs.some((s) => s.name === field) ? field : 'resource_id', detail: err.problem.detail }] }), { specs, messages: AUDIT_MESSAGES });
       return;
     }
     throw err;
   }
   if (stale(gen)) return;
-  render('Audit trail', heading('Audit trail'), filter, list.el);
-}
-
-// Who acted: the email the row recorded (as it was then), else the account's name looked up.
-function actorCell(a) {
-  if (a.actor_email) {
-    return h('span', { text: a.actor_email });
+  page(h2('Changes, newest first'), list.el);
+  if (filtered) {
+    document.querySelector('details.govuk-details')?.setAttribute('open', '');
   }
-  const id = a.actor_id;
-  const span = h('span', { text: id ? 'Loading…' : a.actor_type === 'command_line' ? 'The command line' : 'The system' });
-  if (id) {
-    actorName(id).then((name) => {
-      span.textContent = name;
-    });
-  }
-  return span;
 }
 
 // Start -------------------------------------------------------------------------------------

@@ -41,11 +41,52 @@ export function pagedTable({ path, query = {}, columns, caption, empty = 'Nothin
     ].filter(Boolean);
     el.append(...nodes);
     if (focus) {
-      const target = el.querySelector('caption') ?? el.querySelector('table');
+      // The new page's region (focusable, named by the table's caption), else the message.
+      const target = el.querySelector('.app-table-wrapper') ?? el.querySelector('p');
       if (target) {
-        target.setAttribute('tabindex', '-1');
+        if (!target.hasAttribute('tabindex')) {
+          target.setAttribute('tabindex', '-1');
+        }
         target.focus();
       }
+    }
+    return data;
+  };
+  return { el, ready: load(undefined, false) };
+}
+
+// pagedList({ path, query, draw(items) -> nodes, empty, limit, label }) -> { el, ready }: a
+// paginated list drawn by `draw` (not a table: each item a block that fits a phone), with the
+// same pagination as pagedTable. Focus moves to the list's first heading on a new page.
+export function pagedList({ path, query = {}, draw, empty = 'Nothing to show.', limit = 20, label = 'Results' }) {
+  const el = h('div', { class: 'app-paged', role: 'region', 'aria-label': label });
+  const seen = [];
+  let cursor;
+
+  const load = async (c, focus) => {
+    const { data } = await api(path, { query: { ...query, limit, cursor: c } });
+    cursor = c;
+    clear(el);
+    el.append(
+      ...[
+        data.items.length ? draw(data.items) : h('p', { class: 'govuk-body', text: empty }),
+        pagination({
+          prev: seen.length ? () => load(seen.pop(), true) : null,
+          next: data.next_cursor
+            ? () => {
+                seen.push(cursor);
+                load(data.next_cursor, true);
+              }
+            : null,
+        }),
+      ]
+        .flat()
+        .filter(Boolean),
+    );
+    if (focus) {
+      const target = el.querySelector('h2, h3') ?? el;
+      target.setAttribute('tabindex', '-1');
+      target.focus();
     }
     return data;
   };

@@ -4,7 +4,7 @@
 // record, which the API lets them keep: the write actions the API refuses them are hidden.
 import { api, ApiError, get, getAll, session } from './api.mjs';
 import { briefingView } from './briefing.mjs';
-import { form, showProblem, values } from './forms.mjs';
+import { confirmPage, CONTACT_MESSAGES, form, messageFor, placeMessages, showProblem, values } from './forms.mjs';
 import { pagedTable } from './lists.mjs';
 import { navigate, render, route, setFlash, stale } from './router.mjs';
 import { startApp } from './shell.mjs';
@@ -15,6 +15,7 @@ import {
   buttonLink,
   clear,
   date,
+  dateTime,
   field,
   h,
   h2,
@@ -23,6 +24,7 @@ import {
   link,
   p,
   REASON_WORDS,
+  scrollHinted,
   secretPanel,
   summaryList,
   table,
@@ -55,6 +57,20 @@ const EVENTS = [
   { value: 'programme.at_risk', text: 'A programme run is at risk: one of its facilitators was suspended or withdrawn' },
   { value: 'enquiry.received', text: 'A family asked about a place (sent here instead of by email; https only)' },
 ];
+
+// Scopes and events in words, from the tables above (a label table, never the codes).
+const SCOPE_WORDS = Object.fromEntries(SCOPES.map((x) => [x.value, x.text]));
+const scopeWords = (list) => list.map((x) => SCOPE_WORDS[x] ?? x).join('; ');
+const EVENT_WORDS = {
+  'facilitator.status_changed': 'Facilitator’s status changed',
+  'facilitator.accreditation_expiring': 'Accreditation ending',
+  'licence.status_changed': 'Licence status changed',
+  'licence.expiring': 'Licence ending',
+  'programme.changed': 'Programme run changed',
+  'programme.at_risk': 'Programme run at risk',
+  'enquiry.received': 'Enquiry from a family',
+};
+const eventWords = (list) => list.map((x) => EVENT_WORDS[x] ?? words(x)).join('; ');
 
 const isAdmin = () => session()?.role === 'org_admin';
 const org = () => session()?.org;
@@ -92,6 +108,12 @@ function enquirySection(o, etag) {
       ],
       submit: 'Save enquiry settings',
       id: 'enquiry-form',
+      messages: {
+        enquiry_email: {
+          required: 'Enter the email address for enquiries',
+          invalid: 'Enter the email address for enquiries in the correct format, like name@example.com',
+        },
+      },
       onSubmit: async (v) => {
         await api(`/v1/organisations/${o.id}`, { method: 'PATCH', body: v, etag });
         success('Your enquiry settings have been saved');
@@ -175,10 +197,10 @@ async function staff({ gen }) {
     onSubmit: async (v) => {
       const numbers = [...new Set((v.numbers ?? '').split(/[\s,;]+/).map((x) => x.trim().toUpperCase()).filter(Boolean))];
       if (numbers.length === 0) {
-        throw new ApiError(422, { errors: [{ field: 'numbers', detail: 'Enter at least one registration number' }] });
+        throw new ApiError(422, { errors: [{ field: 'numbers', text: 'Enter at least one registration number' }] });
       }
       if (numbers.length > 100) {
-        throw new ApiError(422, { errors: [{ field: 'numbers', detail: `Enter at most 100 numbers (you entered ${numbers.length})` }] });
+        throw new ApiError(422, { errors: [{ field: 'numbers', text: `Enter 100 registration numbers or fewer (you entered ${numbers.length})` }] });
       }
       const { data } = await api('/v1/facilitators/status-check', { method: 'POST', body: { registration_numbers: numbers } });
       const unknown = data.results.filter((r) => !r.found).length;
@@ -194,10 +216,10 @@ async function staff({ gen }) {
           ),
         }),
       );
-      results.querySelector('caption').setAttribute('tabindex', '-1');
-      results.querySelector('caption').focus();
+      // Focus moves to the results' region (named by the table's caption).
+      results.querySelector('.app-table-wrapper').focus();
     },
-    describe: (e) => e.detail,
+    messages: { numbers: { invalid: 'Enter registration numbers like MPF-000123, one a line or separated by commas' } },
   });
   render('Staff', heading('Staff'), list.el, h2('Check several facilitators at once'), check, results);
 }
@@ -233,8 +255,15 @@ const siteWarnings = (l) =>
   );
 
 // The site rules the service checks, in words.
-const siteRuleWords = (e, label) =>
-  e.rule === 'prison_school_not_public' ? 'School and prison sites are never shown to the public: untick ‘Show this site in the public finder’.' : `${label}: ${e.detail}`;
+const siteRuleWords = (e) =>
+  e.rule === 'prison_school_not_public' ? 'School and prison sites are never shown to the public: untick ‘Show this site in the public finder’' : null;
+
+// The site form's messages (forms.messageFor), by field and rule.
+const SITE_MESSAGES = {
+  ...placeMessages('site’s'),
+  kind: { required: 'Select the kind of site', invalid: 'Select the kind of site' },
+  accessibility: { invalid: 'The access information must be 2000 characters or fewer' },
+};
 
 const siteSpecs = (l = {}, edit = false) => [
   { name: 'name', label: 'Name of the site', value: l.name },
@@ -262,6 +291,7 @@ function siteNew() {
         navigate('#/sites');
       },
       describe: siteRuleWords,
+      messages: SITE_MESSAGES,
     }),
   );
 }
@@ -307,6 +337,8 @@ async function site({ params, gen }) {
               route();
             },
             describe: siteRuleWords,
+            messages: SITE_MESSAGES,
+      messages: SITE_MESSAGES,
           }),
         ]
       : summaryList([
@@ -396,9 +428,29 @@ function ruleWords(e, label, starts) {
     case 'sessions_exceed_planned':
       return 'More sessions were delivered than planned.';
     default:
-      return `${label}: ${e.detail}`;
+      return null;
   }
 }
+
+// The programme run forms' messages (forms.messageFor), by field and rule.
+const RUN_MESSAGES = {
+  location_id: { required: 'Select the site', invalid: 'Select one of your sites' },
+  variant: { required: 'Select the variant', invalid: 'Select one of the programme variants' },
+  starts_on: { required: 'Enter the date of the first session', invalid: 'The first session must be on or before the last session' },
+  ends_on: { required: 'Enter the date of the last session', invalid: 'The last session must be on or after the first session' },
+  weekday: { invalid: 'Select the day of the week' },
+  start_time: { invalid: 'Enter the start time on the 24-hour clock, like 10:00' },
+  capacity_families: { required: 'Enter the number of places for families', invalid: 'The places for families must be a whole number from 1 to 8' },
+  families_enrolled: { invalid: 'The families already enrolled must be a whole number, 0 or more' },
+  facilitator_ids: { required: 'Select the facilitators', invalid: 'Select the facilitators from your staff' },
+  status: { required: 'Select the new status', invalid: 'Select one of the statuses offered' },
+  families_started: { required: 'Enter the number of families who started', invalid: 'The families who started must be a whole number, 0 or more' },
+  families_completed: { required: 'Enter the number of families who completed', invalid: 'The families who completed must be a whole number, 0 or more' },
+  adults: { required: 'Enter the number of adults taking part', invalid: 'The adults taking part must be a whole number, 0 or more' },
+  children: { required: 'Enter the number of children taking part', invalid: 'The children taking part must be a whole number, 0 or more' },
+  sessions_delivered: { required: 'Enter the number of sessions delivered', invalid: 'The sessions delivered must be a whole number, 0 or more' },
+  sessions_planned: { invalid: 'The sessions planned must be a whole number, 0 or more' },
+};
 
 // A rule about the licence names the organisation; the date it names is what the user can change.
 const linkable = (err) =>
@@ -456,6 +508,7 @@ async function runNew({ gen }) {
         }
       },
       describe: (e, label) => ruleWords(e, label, starts),
+      messages: RUN_MESSAGES,
     }),
   );
 }
@@ -528,17 +581,38 @@ async function run({ params, gen }) {
             id: 'run-status',
             onSubmit: async (v) => {
               if (!v.status) {
-                throw new ApiError(422, { errors: [{ field: 'status', detail: 'Choose a new status' }] });
+                throw new ApiError(422, { errors: [{ field: 'status', text: 'Select the new status' }] });
               }
-              try {
-                await api(`/v1/programmes/${r.id}`, { method: 'PATCH', body: v, etag });
-              } catch (err) {
-                throw linkable(err);
+              const change = async () => {
+                try {
+                  await api(`/v1/programmes/${r.id}`, { method: 'PATCH', body: v, etag });
+                } catch (err) {
+                  throw linkable(err);
+                }
+                success(`The run is now ${words(v.status).toLowerCase()}`);
+                route();
+              };
+              if (v.status !== 'cancelled') {
+                await change();
+                return;
               }
-              success(`The run is now ${words(v.status).toLowerCase()}`);
-              route();
+              // Cancelling is final: a page of its own says so first.
+              confirmPage({
+                title: 'Are you sure you want to cancel this programme run?',
+                caption: `Programme run starting ${date(r.starts_on)}`,
+                rows: [
+                  ['Site', loc?.name ?? 'Another site'],
+                  ['Dates', `${date(r.starts_on)} to ${date(r.ends_on)}`],
+                  ['Status now', tag(r.status)],
+                  ['Families', `${r.families_enrolled} enrolled`],
+                ],
+                warningText: 'A cancelled run cannot be started again. It leaves the public finder, and the families enrolled need to be told.',
+                confirm: 'Cancel the run',
+                onConfirm: change,
+              });
             },
-            describe: (e, label) => (e.detail === 'Choose a new status' ? e.detail : ruleWords(e, label, r.starts_on)),
+            describe: (e, label) => ruleWords(e, label, r.starts_on),
+            messages: RUN_MESSAGES,
           }),
         )
       : null,
@@ -552,6 +626,7 @@ async function run({ params, gen }) {
             specs: figures,
             submit: r.status === 'completed' ? 'Save corrections' : 'Record completion',
             id: 'completion',
+            messages: RUN_MESSAGES,
             onSubmit: async (v) => {
               const body = r.status === 'running' ? { ...v, status: 'completed' } : v;
               await api(`/v1/programmes/${r.id}`, { method: 'PATCH', body, etag });
@@ -714,7 +789,7 @@ function breakdownField(b, rows, cols, value) {
   const group = h(
     'div',
     { class: 'govuk-form-group', 'data-field': b.name },
-    h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), wrap, total),
+    h('fieldset', { class: 'govuk-fieldset', 'aria-describedby': `f-${b.name}-hint` }, h('legend', { class: 'govuk-fieldset__legend govuk-fieldset__legend--s', text: b.label }), h('div', { class: 'govuk-hint', id: `f-${b.name}-hint`, text: b.hint }), scrollHinted(wrap), total),
   );
   const sum = () => {
     if (!total) {
@@ -785,7 +860,7 @@ function deliveryWords(e, labels, names) {
       return m ? `${label}: ‘${names[m[1]] ?? m[1]}’ has ${m[2]} answers, more than the ${m[3]} adults and children taking part.` : `${label}: ${e.detail}`;
     }
     default:
-      return `${label}: ${e.detail}`;
+      return messageFor(e, { name: e.field, label });
   }
 }
 
@@ -885,7 +960,7 @@ function outcomeSection(runId, m, o, d, writable) {
           lines = parsed.lines;
           const body = { pairs: parsed.pairs, pre_only: v[names.pre_only] ?? 0, post_only: v[names.post_only] ?? 0 };
           if (body.pairs.length === 0 && !body.pre_only && !body.post_only) {
-            throw new ApiError(422, { errors: [{ field: names.pairs, rule: 'no_pairs', detail: 'paste the scores before and after, one pair a line' }] });
+            throw new ApiError(422, { errors: [{ field: names.pairs, rule: 'no_pairs', text: 'Paste the scores before and after, one pair a line' }] });
           }
           let data;
           try {
@@ -914,7 +989,7 @@ function outcomeSection(runId, m, o, d, writable) {
             case 'run_not_running_or_completed':
               return 'Scores can be sent only while the run is running or once it is completed.';
             default:
-              return `${label}: ${e.detail}`;
+              return null;
           }
         },
       })
@@ -990,7 +1065,7 @@ async function clients({ gen }) {
   const rows = active.map((c) => [
     c.name,
     h('code', { text: c.client_id }),
-    c.scopes.join(', '),
+    scopeWords(c.scopes),
     date(c.created_at),
     h(
       'div',
@@ -1010,15 +1085,24 @@ async function clients({ gen }) {
       button('Delete', {
         variant: 'warning',
         type: 'button',
-        onclick: async () => {
-          try {
-            await api(`/v1/clients/${c.id}`, { method: 'DELETE' });
-            success(`${c.name} has been deleted`, 'It can no longer get tokens.');
-            route();
-          } catch (err) {
-            showProblem(null, err);
-          }
-        },
+        onclick: () =>
+          // Deleting is final: a page of its own says so first.
+          confirmPage({
+            title: `Are you sure you want to delete the API client ${c.name}?`,
+            caption: 'API clients',
+            rows: [
+              ['Name', c.name],
+              ['Client id', h('code', { class: 'app-break', text: c.client_id })],
+              ['What it may do', scopeWords(c.scopes)],
+            ],
+            warningText: 'A deleted API client cannot be restored: the systems that use it can no longer get tokens.',
+            confirm: 'Delete API client',
+            onConfirm: async () => {
+              await api(`/v1/clients/${c.id}`, { method: 'DELETE' });
+              success(`${c.name} has been deleted`, 'It can no longer get tokens.');
+              route();
+            },
+          }),
       }),
     ),
   ]);
@@ -1026,7 +1110,7 @@ async function clients({ gen }) {
     'API clients',
     heading('API clients'),
     p('Your own systems (HR, case management) sign in to the registry’s API as API clients.'),
-    table({ caption: 'Your API clients', captionSize: 's', head: ['Name', 'Client id', 'Scopes', 'Created', 'Actions'], rows, empty: 'You have no API client.' }),
+    table({ caption: 'Your API clients', captionSize: 's', head: ['Name', 'Client id', 'What it may do', 'Created', 'Actions'], rows, empty: 'You have no API client.' }),
     h2('Create an API client'),
     form({
       specs: [
@@ -1035,6 +1119,10 @@ async function clients({ gen }) {
       ],
       submit: 'Create API client',
       id: 'client-form',
+      messages: {
+        name: { required: 'Enter the name of the API client', invalid: 'The name must be 200 characters or fewer' },
+        scopes: { required: 'Select what the API client may do', invalid: 'Select what the API client may do' },
+      },
       onSubmit: async (v) => {
         const { data } = await api('/v1/clients', { method: 'POST', body: v });
         showSecret(`${data.name} has been created`, [['Client id', data.client_id], ['Client secret', data.client_secret]]);
@@ -1080,7 +1168,7 @@ async function webhooks({ gen }) {
       caption: 'Your webhook subscriptions',
       captionSize: 's',
       head: ['Address', 'Events', 'Status', 'Created'],
-      rows: list.map((w) => [link(w.url, `#/webhooks/${w.id}`), w.events.join(', '), tag(w.status), date(w.created_at)]),
+      rows: list.map((w) => [link(w.url, `#/webhooks/${w.id}`), eventWords(w.events), tag(w.status), date(w.created_at)]),
       empty: 'You have no webhook subscription.',
     }),
     h2('Subscribe'),
@@ -1091,6 +1179,10 @@ async function webhooks({ gen }) {
       ],
       submit: 'Subscribe',
       id: 'webhook-form',
+      messages: {
+        url: { required: 'Enter the address to send to', invalid: 'Enter an address that starts with https://, like https://example.com/hooks' },
+        events: { required: 'Select at least one event', invalid: 'Select the events from the list' },
+      },
       onSubmit: async (v) => {
         const { data } = await api('/v1/webhooks', { method: 'POST', body: v });
         render(
@@ -1112,8 +1204,8 @@ async function webhook({ params, gen }) {
     caption: 'Deliveries, newest first',
     empty: 'Nothing has been sent yet.',
     columns: [
-      { head: 'When', cell: (d) => date(d.attempted_at) },
-      { head: 'Event', cell: (d) => d.event },
+      { head: 'When', cell: (d) => dateTime(d.attempted_at) },
+      { head: 'Event', cell: (d) => EVENT_WORDS[d.event] ?? words(d.event) },
       { head: 'Attempt', cell: (d) => String(d.attempt), numeric: true },
       { head: 'Answer', cell: (d) => (d.status_code ? `HTTP ${d.status_code}` : d.error ?? '') },
       { head: 'Time', cell: (d) => (d.duration_ms !== null && d.duration_ms !== undefined ? `${d.duration_ms} ms` : ''), numeric: true },
@@ -1128,7 +1220,7 @@ async function webhook({ params, gen }) {
     heading(w.url, { caption: 'Webhook subscription', size: 'm' }),
     summaryList([
       ['Status', tag(w.status)],
-      ['Events', w.events.join(', ')],
+      ['Events', eventWords(w.events)],
       ['Created', date(w.created_at)],
     ]),
     w.status === 'failing' ? inset('Messages stopped after failing for a day. Fix your system, then delete this subscription and subscribe again.') : null,
@@ -1137,15 +1229,23 @@ async function webhook({ params, gen }) {
       'form',
       {
         id: 'delete-webhook',
-        onsubmit: async (ev) => {
+        onsubmit: (ev) => {
           ev.preventDefault();
-          try {
-            await api(`/v1/webhooks/${w.id}`, { method: 'DELETE' });
-            success('The subscription has been deleted');
-            navigate('#/webhooks');
-          } catch (err) {
-            showProblem(null, err);
-          }
+          confirmPage({
+            title: 'Are you sure you want to delete this webhook subscription?',
+            caption: 'Webhook subscription',
+            rows: [
+              ['Address', h('span', { class: 'app-break', text: w.url })],
+              ['Events', eventWords(w.events)],
+            ],
+            warningText: 'A deleted subscription cannot be restored: your system gets no more messages until you subscribe again, with a new signing secret.',
+            confirm: 'Delete subscription',
+            onConfirm: async () => {
+              await api(`/v1/webhooks/${w.id}`, { method: 'DELETE' });
+              success('The subscription has been deleted');
+              navigate('#/webhooks');
+            },
+          });
         },
       },
       button('Delete this subscription', { variant: 'warning' }),

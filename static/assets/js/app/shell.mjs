@@ -13,7 +13,17 @@ export function startApp({ app, service, nav, routes }) {
   const list = document.getElementById('navigation');
   const account = document.getElementById('account');
 
+  // On a phone the menu is behind a toggle (GOV.UK's service navigation): it closes once the
+  // user has gone somewhere, through the component's own toggle so its state stays right.
+  const closeMenu = () => {
+    const toggle = navEl.querySelector('.govuk-service-navigation__toggle');
+    if (toggle && !toggle.hidden && toggle.getAttribute('aria-expanded') === 'true') {
+      toggle.click();
+    }
+  };
+
   const drawNav = (path) => {
+    closeMenu();
     clear(list);
     const s = session();
     navEl.hidden = !s || appFor(s.role) !== app;

@@ -45,31 +45,80 @@ export function clear(el) {
   }
 }
 
-// A readable label for a code: "in_training" -> "In training".
+// Codes in words: the codes whose words are not their own letters (an acronym, a role), so that
+// no label is made by capitalising a code ("NHS", not "Nhs"). Everything else reads as its code
+// with spaces ("in_training" -> "In training").
+export const LABELS = {
+  nhs: 'NHS',
+  local_authority: 'Local authority',
+  api_client: 'API client',
+  admin: 'Licensing body admin',
+  org_admin: 'Organisation admin',
+  org_staff: 'Organisation staff',
+  commissioner: 'Commissioner',
+  command_line: 'Command line',
+  not_found: 'Not found',
+  not_eligible: 'Not eligible',
+  awaiting_outcomes: 'Awaiting outcomes',
+  training_session: 'Training session',
+  status_changed: 'Status changed',
+  gp: 'GP',
+  camhs: 'CAMHS',
+  url: 'Web address',
+  id: 'ID',
+};
+
+// A readable label for a code: LABELS, else "in_training" -> "In training".
 export function words(code) {
   if (code === null || code === undefined || code === '') {
     return '';
+  }
+  if (Object.hasOwn(LABELS, code)) {
+    return LABELS[code];
   }
   const s = String(code).replace(/[_.]/g, ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+// One formatter for every date shown: "2 December 2026"; a moment as "2 December 2026 at 7:19am"
+// (UK time). Dates are never shown as numbers or abbreviations.
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric',
   month: 'long',
   year: 'numeric',
   timeZone: 'UTC',
 });
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
+const LONDON_DATE = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric',
-  month: 'short',
+  month: 'long',
   year: 'numeric',
-  hour: '2-digit',
+  timeZone: 'Europe/London',
+});
+const LONDON_TIME = new Intl.DateTimeFormat('en-GB', {
+  hour: 'numeric',
   minute: '2-digit',
+  hourCycle: 'h23',
   timeZone: 'Europe/London',
 });
 
-// "2026-03-31" -> "31 March 2026"; timestamps -> "31 Mar 2026, 14:05". Empty -> "Not set".
+const moment = (value) => {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+};
+
+// The GOV.UK style's time: "7:19am", "12:05pm", "midnight", "midday".
+function clock(d) {
+  const parts = Object.fromEntries(LONDON_TIME.formatToParts(d).map((x) => [x.type, x.value]));
+  const hour = Number(parts.hour);
+  const minute = parts.minute;
+  if (minute === '00' && (hour === 0 || hour === 12)) {
+    return hour === 0 ? 'midnight' : 'midday';
+  }
+  return `${hour % 12 === 0 ? 12 : hour % 12}:${minute}${hour < 12 ? 'am' : 'pm'}`;
+}
+
+// "2026-03-31" -> "31 March 2026"; a timestamp -> its day in the UK, "31 March 2026". Empty ->
+// "Not set".
 export function date(value) {
   if (!value) {
     return 'Not set';
@@ -77,8 +126,17 @@ export function date(value) {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     return LONG_DATE.format(new Date(`${value}T00:00:00Z`));
   }
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? String(value) : DATE_TIME.format(d);
+  const d = moment(value);
+  return d ? LONDON_DATE.format(d) : String(value);
+}
+
+// A timestamp -> "31 March 2026 at 2:05pm" (UK time). A date alone is shown as date() does.
+export function dateTime(value) {
+  if (!value || /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    return date(value);
+  }
+  const d = moment(value);
+  return d ? `${LONDON_DATE.format(d)} at ${clock(d)}` : String(value);
 }
 
 // Today's date in the UK as YYYY-MM-DD.
@@ -108,8 +166,11 @@ export function link(text, href, attrs = {}) {
   return h('a', { class: 'govuk-link', href, ...attrs }, text);
 }
 
-// Status tags: the colour says how the status reads, the text says what it is.
-const TAG_COLOURS = {
+// Status tags: one colour per status wherever a status is shown (the public pages in
+// server/pages.c use the same colours for the statuses they show); the text says what it is.
+// Blue: not started yet; turquoise: under way; green: good to go or done well; yellow: waiting
+// for someone; orange: running out; red: stopped or refused; grey: over.
+export const TAG_COLOURS = {
   active: 'green',
   accredited: 'green',
   passed: 'green',
@@ -117,33 +178,37 @@ const TAG_COLOURS = {
   eligible: 'green',
   delivered: 'green',
   found: 'green',
+  improved: 'green',
   pending: 'blue',
   planned: 'blue',
   scheduled: 'blue',
-  awaiting_outcomes: 'yellow',
+  enrolled: 'blue',
+  in_training: 'blue',
   recruiting: 'light-blue',
   running: 'turquoise',
-  enrolled: 'blue',
   attended: 'turquoise',
-  in_training: 'light-blue',
-  suspended: 'orange',
-  lapsed: 'yellow',
+  awaiting_outcomes: 'yellow',
+  retry: 'yellow',
+  lapsed: 'orange',
   failing: 'orange',
-  expired: 'grey',
-  withdrawn: 'grey',
-  cancelled: 'grey',
-  none: 'grey',
-  archived: 'grey',
+  suspended: 'red',
   revoked: 'red',
   failed: 'red',
   not_found: 'red',
   not_eligible: 'red',
   dead: 'red',
-  retry: 'yellow',
+  worsened: 'red',
+  expired: 'grey',
+  withdrawn: 'grey',
+  cancelled: 'grey',
+  none: 'grey',
+  archived: 'grey',
+  inactive: 'grey',
+  unchanged: 'grey',
 };
 
 export function tag(status, text) {
-  const colour = TAG_COLOURS[status];
+  const colour = TAG_COLOURS[status ?? 'none'];
   return h('strong', {
     class: `govuk-tag${colour ? ` govuk-tag--${colour}` : ''}`,
     text: text ?? words(status ?? 'none'),
@@ -152,11 +217,17 @@ export function tag(status, text) {
 
 // table({ caption, head: ['A', 'B'], rows: [[cell, cell]], numeric: [1] }): cells are text or
 // nodes. `numeric` lists column indexes aligned right.
-export function table({ caption, head, rows, numeric = [], captionSize = 'm', empty }) {
+//
+// On a phone a table of more than three columns is drawn as a list of its rows (`stack`), each
+// cell under its column's name, so nothing needs scrolling; the ARIA roles keep it a table for
+// screen readers whatever its CSS display. Narrower tables keep their shape.
+export function table({ caption, head, rows, numeric = [], captionSize = 'm', empty, stack = head.length > 3 }) {
   if (rows.length === 0 && empty) {
     return p(empty);
   }
   const num = new Set(numeric);
+  const headText = head.map((t) => (t instanceof Node ? t.textContent : String(t ?? '')));
+  const roles = (role) => (stack ? role : null);
   // A wide table scrolls sideways on a phone; the scrolling region takes keyboard focus (WCAG
   // 2.1.1) and is named by the caption.
   const wrap = h(
@@ -164,39 +235,64 @@ export function table({ caption, head, rows, numeric = [], captionSize = 'm', em
     { class: 'app-table-wrapper', tabindex: '0', role: 'region', 'aria-label': caption ?? 'Table' },
     h(
       'table',
-      { class: 'govuk-table' },
+      { class: `govuk-table${stack ? ' app-table--stack' : ''}`, role: roles('table') },
       caption ? h('caption', { class: `govuk-table__caption govuk-table__caption--${captionSize}`, text: caption }) : null,
       h(
         'thead',
-        { class: 'govuk-table__head' },
+        { class: 'govuk-table__head', role: roles('rowgroup') },
         h(
           'tr',
-          { class: 'govuk-table__row' },
+          { class: 'govuk-table__row', role: roles('row') },
           head.map((t, i) =>
-            h('th', { scope: 'col', class: `govuk-table__header${num.has(i) ? ' govuk-table__header--numeric' : ''}` }, t),
+            h('th', { scope: 'col', role: roles('columnheader'), class: `govuk-table__header${num.has(i) ? ' govuk-table__header--numeric' : ''}` }, t),
           ),
         ),
       ),
       h(
         'tbody',
-        { class: 'govuk-table__body' },
+        { class: 'govuk-table__body', role: roles('rowgroup') },
         rows.map((r) =>
           h(
             'tr',
-            { class: 'govuk-table__row' },
+            { class: 'govuk-table__row', role: roles('row') },
             r.map((c, i) =>
               i === 0 && r.rowHeader
-                ? h('th', { scope: 'row', class: 'govuk-table__header' }, c)
-                : h('td', { class: `govuk-table__cell${num.has(i) ? ' govuk-table__cell--numeric' : ''}` }, c ?? ''),
+                ? h('th', { scope: 'row', role: roles('rowheader'), class: 'govuk-table__header' }, c)
+                : h('td', { role: roles('cell'), 'data-label': stack && headText[i] ? headText[i] : null, class: `govuk-table__cell${num.has(i) ? ' govuk-table__cell--numeric' : ''}` }, c ?? ''),
             ),
           ),
         ),
       ),
     ),
   );
-  // Wide tables scroll sideways on a phone (set through the CSSOM, which the CSP allows).
+  // Wide tables scroll sideways on a phone (set through the CSSOM, which the CSP allows); a
+  // visible hint above says so while the table is wider than its region.
   wrap.style.overflowX = 'auto';
-  return wrap;
+  return scrollHinted(wrap);
+}
+
+// Puts a hint above a scrolling region (`wrap`, an .app-table-wrapper) that shows only while its
+// content is wider than the region. Returns the block of both.
+export function scrollHinted(wrap) {
+  const hint = h(
+    'p',
+    { class: 'govuk-body-s app-scroll-hint', id: `scroll-hint-${++uid}`, hidden: true },
+    h('span', { 'aria-hidden': 'true', text: '\u2194 ' }),
+    'Scroll the table sideways to see all its columns',
+  );
+  wrap.setAttribute('aria-describedby', hint.id);
+  const update = () => {
+    hint.hidden = !(wrap.scrollWidth > wrap.clientWidth + 1);
+  };
+  if (typeof ResizeObserver === 'function') {
+    const ro = new ResizeObserver(update);
+    ro.observe(wrap);
+    const inner = wrap.firstElementChild;
+    if (inner) {
+      ro.observe(inner);
+    }
+  }
+  return h('div', { class: 'app-table' }, hint, wrap);
 }
 
 // summaryList([['Key', value], ...]): values are text or nodes; empty values read "Not set".
@@ -332,6 +428,9 @@ export function errorSummary(errors, title = 'There is a problem') {
 
 let uid = 0;
 
+// The example in every date input's hint (GOV.UK's pattern: day, month and year as numbers).
+const EXAMPLE_DATE = `27 3 ${new Date().getUTCFullYear() + 1}`;
+
 // A form field. spec: { name, label, type: text|email|date|number|time|textarea|select|radios|
 // checkboxes|checkbox|password|url, hint, value, options: [{ value, text, hint }], width (govuk-input--width-N
 // or govuk-!-width-...), autocomplete, required, inputmode }. Returns the form group; the
@@ -378,6 +477,40 @@ export function field(spec) {
       ),
     );
     group.append(fs);
+    return group;
+  }
+
+  if (type === 'date') {
+    // The GOV.UK date input: day, month and year in three boxes, in a fieldset named by the label.
+    // The day box has the id `f-<name>` (what error summaries link to); read by forms.values().
+    const [y, m, d] = /^\d{4}-\d{2}-\d{2}$/.test(spec.value ?? '') ? spec.value.split('-') : ['', '', ''];
+    const hintText = spec.hint ? `${spec.hint}. For example, ${EXAMPLE_DATE}` : `For example, ${EXAMPLE_DATE}`;
+    const part = (key, text, value, width) => {
+      const pid = key === 'day' ? id : `${id}-${key}`;
+      const input = h('input', {
+        class: `govuk-input govuk-date-input__input govuk-input--width-${width}`,
+        id: pid,
+        name: `${spec.name}-${key}`,
+        type: 'text',
+        inputmode: 'numeric',
+        'data-date-part': key,
+      });
+      input.value = value ? String(Number(value)) : '';
+      return h(
+        'div',
+        { class: 'govuk-date-input__item' },
+        h('div', { class: 'govuk-form-group' }, h('label', { class: 'govuk-label govuk-date-input__label', for: pid, text }), input),
+      );
+    };
+    group.append(
+      h(
+        'fieldset',
+        { class: 'govuk-fieldset', role: 'group', 'aria-describedby': hintId ?? `${id}-hint` },
+        h('legend', { class: `govuk-fieldset__legend govuk-fieldset__legend--${spec.legendSize ?? 's'}`, text: spec.label }),
+        h('div', { class: 'govuk-hint', id: hintId ?? `${id}-hint`, text: hintText }),
+        h('div', { class: 'govuk-date-input', id: `${id}-date` }, part('day', 'Day', d, 2), part('month', 'Month', m, 2), part('year', 'Year', y, 4)),
+      ),
+    );
     return group;
   }
 
@@ -445,11 +578,18 @@ export function field(spec) {
   return group;
 }
 
-// Marks a form group as in error with `text` (GOV.UK error message above the control).
-export function setFieldError(group, text) {
+// Marks a form group as in error with `texts` (a string or a list, each shown on its own line:
+// the very words of the error summary) as GOV.UK does: the message above the control.
+export function setFieldError(group, texts, parts = null) {
+  const list = Array.isArray(texts) ? texts : [texts];
   group.classList.add('govuk-form-group--error');
   const msgId = `${group.dataset.field ? `f-${group.dataset.field}` : `g${++uid}`}-error`;
-  const msg = h('p', { class: 'govuk-error-message', id: msgId }, h('span', { class: 'govuk-visually-hidden', text: 'Error: ' }), text);
+  const msg = h(
+    'p',
+    { class: 'govuk-error-message', id: msgId },
+    h('span', { class: 'govuk-visually-hidden', text: 'Error: ' }),
+    list.flatMap((t, i) => (i ? [h('br'), h('span', { 'data-error': '', text: t })] : [h('span', { 'data-error': '', text: t })])),
+  );
   const anchor = group.querySelector('.govuk-hint') ?? group.querySelector('label, legend');
   const fieldset = group.querySelector('fieldset');
   if (fieldset) {
@@ -459,10 +599,15 @@ export function setFieldError(group, text) {
   } else {
     anchor.after(msg);
   }
-  const control = group.querySelector('input.govuk-input, select, textarea');
-  if (control) {
+  // A date input: the boxes named in `parts` (all three when none is named).
+  const dateParts = [...group.querySelectorAll('input[data-date-part]')];
+  const marked = parts?.length ? dateParts.filter((i) => parts.includes(i.dataset.datePart)) : dateParts;
+  const controls = dateParts.length ? marked : [group.querySelector('input.govuk-input, select, textarea')].filter(Boolean);
+  for (const control of controls) {
     control.classList.add(control.tagName === 'SELECT' ? 'govuk-select--error' : control.tagName === 'TEXTAREA' ? 'govuk-textarea--error' : 'govuk-input--error');
-    control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${msgId}`.trim());
+    if (!dateParts.length) {
+      control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') ?? ''} ${msgId}`.trim());
+    }
   }
 }
 
@@ -472,6 +617,14 @@ export function clearFieldErrors(form) {
   }
   for (const m of form.querySelectorAll('.govuk-error-message')) {
     m.remove();
+  }
+  for (const fs of form.querySelectorAll('fieldset[aria-describedby]')) {
+    const ids = fs.getAttribute('aria-describedby').split(' ').filter((x) => x && !x.endsWith('-error'));
+    if (ids.length) {
+      fs.setAttribute('aria-describedby', ids.join(' '));
+    } else {
+      fs.removeAttribute('aria-describedby');
+    }
   }
   for (const c of form.querySelectorAll('.govuk-input--error, .govuk-select--error, .govuk-textarea--error')) {
     c.classList.remove('govuk-input--error', 'govuk-select--error', 'govuk-textarea--error');
