@@ -229,7 +229,10 @@ function value(v) {
 // pattern, default, example.
 function rules(schema) {
   const out = [];
-  const add = (...parts) => out.push(h('span', { class: 'app-docs-rule' }, ...parts, '. '));
+  const add = (first, ...rest) => {
+    const lead = typeof first === 'string' ? first.charAt(0).toUpperCase() + first.slice(1) : first;
+    out.push(h('span', { class: 'app-docs-rule' }, lead, ...rest, '. '));
+  };
   if (Array.isArray(schema.enum)) {
     add('One of: ', ...joinNodes(schema.enum.map(value), ', '));
   }
@@ -249,7 +252,7 @@ function rules(schema) {
     if (hi !== undefined) {
       words.push(`${schema.maximum !== undefined ? 'at most' : 'less than'} ${hi}`);
     }
-    add(words.join(', ').replace(/^./, (c) => c.toUpperCase()));
+    add(words.join(', '));
   }
   if (schema.minItems !== undefined || schema.maxItems !== undefined) {
     add(range(schema.minItems, schema.maxItems, ' items'));
@@ -410,8 +413,9 @@ function schemaBlock(spec, schema, { expand = true, seen = new Set() } = {}) {
 
 // ---- Tables -------------------------------------------------------------------------------
 
-function table(caption, heads, rows) {
-  return h('table', { class: 'govuk-table app-docs-table' },
+// A GOV.UK table; `kind` names its column widths in docs.css (app-docs-table--KIND).
+function table(caption, heads, rows, kind) {
+  return h('table', { class: `govuk-table app-docs-table app-docs-table--${kind}` },
     h('caption', { class: 'govuk-table__caption govuk-table__caption--s' }, caption),
     h('thead', { class: 'govuk-table__head' },
       h('tr', { class: 'govuk-table__row' },
@@ -453,16 +457,19 @@ function parameters(spec, params, caption) {
   if (list.length === 0) {
     return null;
   }
-  return table(caption, ['Name', 'In', 'Description'], list.map((p) => {
+  // Two columns, so the description has room on a phone: the name with where it goes and
+  // whether it is required, then its type, description and rules.
+  return table(caption, ['Name', 'Description'], list.map((p) => {
     const schema = p.schema ?? {};
     const ruleNodes = rules(spec.deref(schema));
     return [
-      [h('code', { class: 'app-docs-code' }, p.name), p.required ? h('span', { class: 'app-docs-required' }, ' required') : null],
-      p.in,
-      [h('span', { class: 'app-docs-type' }, typeLine(spec, schema)), p.description ? '. ' : '', p.description ? inline(p.description) : '',
-        ruleNodes.length > 0 ? h('span', { class: 'app-docs-rules' }, ' ', ruleNodes) : null],
+      [h('code', { class: 'app-docs-code' }, p.name),
+        h('span', { class: 'app-docs-param-in' }, `${p.in}${p.required ? ', required' : ''}`)],
+      [h('span', { class: 'app-docs-type' }, typeLine(spec, schema)),
+        p.description ? h('span', { class: 'app-docs-param-desc' }, inline(p.description)) : null,
+        ruleNodes.length > 0 ? h('span', { class: 'app-docs-rules app-docs-param-rules' }, ruleNodes) : null],
     ];
-  }));
+  }), 'parameters');
 }
 
 // A body's media types with their schemas, shown in full.
@@ -498,7 +505,7 @@ function responses(spec, op, label) {
       headers.length > 0 ? [h('br'), 'Headers: ', joinNodes(headers, ', ')] : null,
     ]];
   });
-  const out = [table(`Responses of ${label}`, ['Status', 'Description'], rows)];
+  const out = [table(`Responses of ${label}`, ['Status', 'Description'], rows, 'responses')];
   // The bodies of the answers that are the operation's own (not the shared error answers, whose
   // schema is linked in the table), with their fields, each in a Details component.
   for (const [status, r0] of entries) {
@@ -585,6 +592,7 @@ function contents(doc, tags) {
   return h('nav', { class: 'app-docs-contents', 'aria-labelledby': 'contents' },
     h('h2', { class: 'govuk-heading-m', id: 'contents', tabindex: '-1' }, 'Contents'),
     h('ol', { class: 'govuk-list app-docs-contents-list' },
+      doc.info?.description || (doc.servers ?? []).length > 0 ? h('li', {}, link('#about', 'About the API')) : null,
       schemes.length > 0 ? h('li', {}, link('#authentication', 'Authentication')) : null,
       tags.map((t) => h('li', {},
         link(`#${tagId(t.name)}`, t.name),
@@ -613,7 +621,7 @@ function authentication(spec) {
           f.tokenUrl ? [', token from ', h('code', { class: 'app-docs-code' }, f.tokenUrl)] : null),
         Object.keys(f.scopes ?? {}).length > 0
           ? table(`Scopes of ${name}`, ['Scope', 'What it allows'],
-            Object.entries(f.scopes).map(([sc, what]) => [h('code', { class: 'app-docs-code' }, sc), what]))
+            Object.entries(f.scopes).map(([sc, what]) => [h('code', { class: 'app-docs-code' }, sc), what]), 'scopes')
           : null,
       ]))));
 }
@@ -644,16 +652,21 @@ export function render(doc, root) {
   const tags = groups(doc);
   const info = doc.info ?? {};
   const page = document.createDocumentFragment();
+  // The title and summary, the contents, then the description's own text (its conventions).
   page.append(
     h('div', { class: 'app-docs-info' },
       h('p', { class: 'govuk-body-l', id: 'api-title' }, `${info.title ?? 'API'} ${info.version ? `(version ${info.version})` : ''}`.trim()),
-      info.summary ? h('p', { class: 'govuk-body' }, inline(info.summary)) : null,
-      prose(info.description),
-      (doc.servers ?? []).length > 0
-        ? h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Base address: '),
-          joinNodes(doc.servers.map((s) => h('code', { class: 'app-docs-code' }, s.url)), ', '))
-        : null),
+      info.summary ? h('p', { class: 'govuk-body' }, inline(info.summary)) : null),
     contents(doc, tags),
+    info.description || (doc.servers ?? []).length > 0
+      ? h('section', { 'aria-labelledby': 'about' },
+        h('h2', { class: 'govuk-heading-l', id: 'about', tabindex: '-1' }, 'About the API'),
+        (doc.servers ?? []).length > 0
+          ? h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Base address: '),
+            joinNodes(doc.servers.map((s) => h('code', { class: 'app-docs-code' }, s.url)), ', '))
+          : null,
+        prose(info.description))
+      : '',
     authentication(spec) ?? '',
     ...tags.map((t) => h('section', { class: 'app-docs-tag', 'aria-labelledby': tagId(t.name) },
       h('h2', { class: 'govuk-heading-l', id: tagId(t.name), tabindex: '-1' }, t.name),
