@@ -58,7 +58,7 @@ function refName(ref) {
 // Inline text: `code` spans become <code>; everything else stays text.
 function inline(text) {
   const parts = String(text).split('`');
-  return parts.map((p, i) => (i % 2 === 1 ? h('code', { class: 'app-docs-code' }, p) : p));
+  return parts.map((p, i) => (i % 2 === 1 ? code(p) : p));
 }
 
 // A description: paragraphs split at blank lines; lines starting "- " become a bulleted list.
@@ -76,7 +76,8 @@ function prose(text, cls = 'govuk-body') {
         para = [];
       }
       if (items.length > 0) {
-        out.push(h('ul', { class: `govuk-list govuk-list--bullet ${cls === 'govuk-body' ? '' : 'govuk-body-s'}`.trim() },
+        const listClass = cls === 'govuk-body' ? '' : ' govuk-body-s';
+        out.push(h('ul', { class: `govuk-list govuk-list--bullet${listClass}` },
           items.map((it) => h('li', {}, inline(it)))));
         items = [];
       }
@@ -103,6 +104,14 @@ function prose(text, cls = 'govuk-body') {
     flush();
   }
   return out;
+}
+
+function code(text) {
+  return h('code', { class: 'app-docs-code' }, text);
+}
+
+function label(text) {
+  return h('span', { class: 'app-docs-label' }, text);
 }
 
 function link(href, ...children) {
@@ -168,7 +177,8 @@ function typeLine(spec, schema, seen = new Set()) {
     const inner = new Set(seen).add(schema.$ref);
     const kind = target && (target.type || target.oneOf || target.anyOf || target.allOf)
       ? typeLine(spec, { ...target, $ref: undefined, title: undefined, description: undefined }, inner) : [];
-    const plain = kind.length === 1 && typeof kind[0] === 'string' && kind[0] !== 'object' ? [` (${kind[0]})`] : [];
+    const simple = kind.length === 1 && typeof kind[0] === 'string' && kind[0] !== 'object';
+    const plain = simple ? [` (${kind[0]})`] : [];
     return [link(`#${schemaId(name)}`, name), ...plain];
   }
   const alts = schema.oneOf ?? schema.anyOf;
@@ -222,7 +232,7 @@ function range(lo, hi, unit) {
 }
 
 function value(v) {
-  return h('code', { class: 'app-docs-code' }, JSON.stringify(v));
+  return code(JSON.stringify(v));
 }
 
 // The rules of one schema (not of its fields), as sentences: allowed values, lengths, ranges,
@@ -261,7 +271,7 @@ function rules(schema) {
     add('No item twice');
   }
   if (schema.pattern) {
-    add('Matches ', h('code', { class: 'app-docs-code' }, schema.pattern));
+    add('Matches ', code(schema.pattern));
   }
   if (schema.default !== undefined) {
     add('Default ', value(schema.default));
@@ -308,7 +318,14 @@ function mergeAllOf(spec, schema, seen) {
     required.push(...(inner.required ?? []));
     closed = closed || inner.additionalProperties === false;
   }
-  return { ...schema, allOf: undefined, type: 'object', properties: props, required, additionalProperties: closed ? false : schema.additionalProperties };
+  return {
+    ...schema,
+    allOf: undefined,
+    type: 'object',
+    properties: props,
+    required,
+    additionalProperties: closed ? false : schema.additionalProperties,
+  };
 }
 
 // The nested part of a schema: its fields (an object), its items' fields (an array of objects)
@@ -335,12 +352,17 @@ function nested(spec, schema, ctx) {
   }
   const alts = schema.oneOf ?? schema.anyOf;
   if (Array.isArray(alts)) {
-    return alternatives(spec, alts, schema.oneOf ? 'Exactly one of these forms:' : 'Any of these forms:', ctx);
+    const lead = schema.oneOf ? 'Exactly one of these forms:' : 'Any of these forms:';
+    return alternatives(spec, alts, lead, ctx);
   }
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   if (types.includes('array') && schema.items) {
     const inner = nested(spec, schema.items, { ...ctx, depth: ctx.depth + 1 });
-    return inner ? h('div', { class: 'app-docs-items' }, h('p', { class: 'govuk-body-s app-docs-note' }, 'Each item:'), inner) : null;
+    if (!inner) {
+      return null;
+    }
+    return h('div', { class: 'app-docs-items' },
+      h('p', { class: 'govuk-body-s app-docs-note' }, 'Each item:'), inner);
   }
   if (schema.properties || (schema.additionalProperties && typeof schema.additionalProperties === 'object')) {
     return fieldList(spec, schema, ctx);
@@ -404,7 +426,7 @@ function schemaBlock(spec, schema, { expand = true, seen = new Set() } = {}) {
   const own = schema && typeof schema.$ref === 'string' ? spec.pointer(schema.$ref) ?? {} : schema ?? {};
   const ruleNodes = rules(own);
   return h('div', { class: 'app-docs-schema' },
-    h('p', { class: 'govuk-body-s' }, h('span', { class: 'app-docs-label' }, 'Schema: '),
+    h('p', { class: 'govuk-body-s' }, label('Schema: '),
       h('span', { class: 'app-docs-type' }, typeLine(spec, schema, seen))),
     prose(schema?.description ?? own.description, 'govuk-body-s'),
     ruleNodes.length > 0 ? h('p', { class: 'govuk-body-s app-docs-rules' }, ruleNodes) : null,
@@ -433,23 +455,30 @@ function securityFor(spec, op) {
   const reqs = op.security ?? spec.doc.security ?? [];
   const schemes = spec.doc.components?.securitySchemes ?? {};
   if (reqs.length === 0 || reqs.some((r) => Object.keys(r).length === 0)) {
-    return h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Authentication: '),
+    return h('p', { class: 'govuk-body' }, label('Authentication: '),
       'none, anyone may call this.');
   }
   const one = (req) => joinNodes(Object.entries(req).map(([name, scopes]) => {
     const scheme = schemes[name] ?? {};
-    const what = scheme.type === 'oauth2' ? 'an API client token' : scheme.type === 'http' ? `a ${scheme.scheme ?? 'bearer'} token` : 'a credential';
+    let what = 'a credential';
+    if (scheme.type === 'oauth2') {
+      what = 'an API client token';
+    } else if (scheme.type === 'http') {
+      what = `a ${scheme.scheme ?? 'bearer'} token`;
+    }
     const out = [what, ' (', link(`#${securityId(name)}`, name), ')'];
     if (scopes.length > 0) {
-      out.push(` with the scope${scopes.length > 1 ? 's' : ''} `, ...joinNodes(scopes.map((s) => h('code', { class: 'app-docs-code' }, s)), ' and '));
+      out.push(` with the scope${scopes.length > 1 ? 's' : ''} `,
+        ...joinNodes(scopes.map((s) => code(s)), ' and '));
     }
     return out;
   }), ' and ').flat();
   if (reqs.length === 1) {
-    return h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Authentication: '), one(reqs[0]), '.');
+    return h('p', { class: 'govuk-body' }, label('Authentication: '), one(reqs[0]), '.');
   }
-  return [h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Authentication: '), 'any one of')
-    , h('ul', { class: 'govuk-list govuk-list--bullet' }, reqs.map((r) => h('li', {}, one(r))))];
+  return [
+    h('p', { class: 'govuk-body' }, label('Authentication: '), 'any one of'),
+    h('ul', { class: 'govuk-list govuk-list--bullet' }, reqs.map((r) => h('li', {}, one(r))))];
 }
 
 function parameters(spec, params, caption) {
@@ -463,7 +492,7 @@ function parameters(spec, params, caption) {
     const schema = p.schema ?? {};
     const ruleNodes = rules(spec.deref(schema));
     return [
-      [h('code', { class: 'app-docs-code' }, p.name),
+      [code(p.name),
         h('span', { class: 'app-docs-param-in' }, `${p.in}${p.required ? ', required' : ''}`)],
       [h('span', { class: 'app-docs-type' }, typeLine(spec, schema)),
         p.description ? h('span', { class: 'app-docs-param-desc' }, inline(p.description)) : null,
@@ -476,14 +505,14 @@ function parameters(spec, params, caption) {
 function content(spec, body) {
   return Object.entries(body.content ?? {}).map(([type, media]) =>
     h('div', { class: 'app-docs-media' },
-      h('p', { class: 'govuk-body-s' }, h('span', { class: 'app-docs-label' }, 'Media type: '), h('code', { class: 'app-docs-code' }, type)),
+      h('p', { class: 'govuk-body-s' }, label('Media type: '), code(type)),
       media.schema ? schemaBlock(spec, media.schema) : null));
 }
 
 // One media type's schema in a few words, for the responses table.
 function contentLine(spec, body) {
   return Object.entries(body.content ?? {}).map(([type, media]) =>
-    h('span', { class: 'app-docs-body-line' }, h('code', { class: 'app-docs-code' }, type),
+    h('span', { class: 'app-docs-body-line' }, code(type),
       media.schema ? [': ', h('span', { class: 'app-docs-type' }, typeLine(spec, media.schema))] : null));
 }
 
@@ -498,7 +527,7 @@ function responses(spec, op, label) {
   }
   const rows = entries.map(([status, r0]) => {
     const r = spec.deref(r0);
-    const headers = Object.entries(r.headers ?? {}).map(([name]) => h('code', { class: 'app-docs-code' }, name));
+    const headers = Object.keys(r.headers ?? {}).map((name) => code(name));
     return [status, [
       inline(r.description ?? ''),
       ...contentLine(spec, r).map((n) => [h('br'), 'Body: ', n]),
@@ -546,7 +575,9 @@ function operation(spec, method, path, op, pathParams) {
   const body = op.requestBody ? spec.deref(op.requestBody) : null;
   return h('section', { class: 'app-docs-op', id, 'aria-labelledby': `${id}-h` },
     h('h3', { class: 'govuk-heading-m app-docs-op-heading', id: `${id}-h` },
-      h('strong', { class: `govuk-tag ${METHOD_TAG[method] ?? 'govuk-tag--grey'} app-docs-method` }, method.toUpperCase()), ' ',
+      h('strong', { class: `govuk-tag ${METHOD_TAG[method] ?? 'govuk-tag--grey'} app-docs-method` },
+        method.toUpperCase()),
+      ' ',
       h('code', { class: 'app-docs-path' }, path)),
     op.summary ? h('p', { class: 'govuk-body-l app-docs-summary' }, inline(op.summary)) : null,
     op.deprecated ? h('p', { class: 'govuk-body' }, h('strong', {}, 'Deprecated.')) : null,
@@ -592,7 +623,9 @@ function contents(doc, tags) {
   return h('nav', { class: 'app-docs-contents', 'aria-labelledby': 'contents' },
     h('h2', { class: 'govuk-heading-m', id: 'contents', tabindex: '-1' }, 'Contents'),
     h('ol', { class: 'govuk-list app-docs-contents-list' },
-      doc.info?.description || (doc.servers ?? []).length > 0 ? h('li', {}, link('#about', 'About the API')) : null,
+      doc.info?.description || (doc.servers ?? []).length > 0
+        ? h('li', {}, link('#about', 'About the API'))
+        : null,
       schemes.length > 0 ? h('li', {}, link('#authentication', 'Authentication')) : null,
       tags.map((t) => h('li', {},
         link(`#${tagId(t.name)}`, t.name),
@@ -613,15 +646,15 @@ function authentication(spec) {
     h('h2', { class: 'govuk-heading-l', id: 'authentication', tabindex: '-1' }, 'Authentication'),
     schemes.map(([name, s]) => h('div', { id: securityId(name), class: 'app-docs-scheme' },
       h('h3', { class: 'govuk-heading-m' }, name),
-      h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Type: '),
+      h('p', { class: 'govuk-body' }, label('Type: '),
         s.type === 'http' ? `HTTP ${s.scheme ?? ''}${s.bearerFormat ? ` (${s.bearerFormat})` : ''}` : s.type),
       prose(s.description),
       Object.entries(s.flows ?? {}).map(([flow, f]) => [
-        h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Flow: '), flow,
-          f.tokenUrl ? [', token from ', h('code', { class: 'app-docs-code' }, f.tokenUrl)] : null),
+        h('p', { class: 'govuk-body' }, label('Flow: '), flow,
+          f.tokenUrl ? [', token from ', code(f.tokenUrl)] : null),
         Object.keys(f.scopes ?? {}).length > 0
           ? table(`Scopes of ${name}`, ['Scope', 'What it allows'],
-            Object.entries(f.scopes).map(([sc, what]) => [h('code', { class: 'app-docs-code' }, sc), what]), 'scopes')
+            Object.entries(f.scopes).map(([sc, what]) => [code(sc), what]), 'scopes')
           : null,
       ]))));
 }
@@ -633,14 +666,17 @@ function schemasSection(spec) {
   }
   return h('section', { 'aria-labelledby': 'schemas' },
     h('h2', { class: 'govuk-heading-l', id: 'schemas', tabindex: '-1' }, 'Schemas'),
-    h('p', { class: 'govuk-body' }, 'Each schema the operations name. A field of another schema links to that schema’s own entry.'),
+    h('p', { class: 'govuk-body' },
+      'Each schema the operations name. A field of another schema links to that schema’s own entry.'),
     schemas.map(([name, schema]) => {
       const ref = `#/components/schemas/${name}`;
       const ruleNodes = rules(schema);
-      return h('section', { class: 'app-docs-schema-entry', id: schemaId(name), 'aria-labelledby': `${schemaId(name)}-h` },
-        h('h3', { class: 'govuk-heading-m', id: `${schemaId(name)}-h` }, h('code', { class: 'app-docs-path' }, name)),
-        h('p', { class: 'govuk-body-s' }, h('span', { class: 'app-docs-label' }, 'Type: '),
-          h('span', { class: 'app-docs-type' }, typeLine(spec, { ...schema, description: undefined }, new Set([ref])))),
+      const id = schemaId(name);
+      return h('section', { class: 'app-docs-schema-entry', id, 'aria-labelledby': `${id}-h` },
+        h('h3', { class: 'govuk-heading-m', id: `${id}-h` }, h('code', { class: 'app-docs-path' }, name)),
+        h('p', { class: 'govuk-body-s' }, label('Type: '),
+          h('span', { class: 'app-docs-type' },
+            typeLine(spec, { ...schema, description: undefined }, new Set([ref])))),
         prose(schema.description, 'govuk-body-s'),
         ruleNodes.length > 0 ? h('p', { class: 'govuk-body-s app-docs-rules' }, ruleNodes) : null,
         nested(spec, schema, { seen: new Set([ref]), expand: false, depth: 0 }));
@@ -655,15 +691,16 @@ export function render(doc, root) {
   // The title and summary, the contents, then the description's own text (its conventions).
   page.append(
     h('div', { class: 'app-docs-info' },
-      h('p', { class: 'govuk-body-l', id: 'api-title' }, `${info.title ?? 'API'} ${info.version ? `(version ${info.version})` : ''}`.trim()),
+      h('p', { class: 'govuk-body-l', id: 'api-title' },
+        info.version ? `${info.title ?? 'API'} (version ${info.version})` : info.title ?? 'API'),
       info.summary ? h('p', { class: 'govuk-body' }, inline(info.summary)) : null),
     contents(doc, tags),
     info.description || (doc.servers ?? []).length > 0
       ? h('section', { 'aria-labelledby': 'about' },
         h('h2', { class: 'govuk-heading-l', id: 'about', tabindex: '-1' }, 'About the API'),
         (doc.servers ?? []).length > 0
-          ? h('p', { class: 'govuk-body' }, h('span', { class: 'app-docs-label' }, 'Base address: '),
-            joinNodes(doc.servers.map((s) => h('code', { class: 'app-docs-code' }, s.url)), ', '))
+          ? h('p', { class: 'govuk-body' }, label('Base address: '),
+            joinNodes(doc.servers.map((s) => code(s.url)), ', '))
           : null,
         prose(info.description))
       : '',
@@ -677,7 +714,8 @@ export function render(doc, root) {
   root.append(page);
   root.removeAttribute('aria-busy');
   // The address's fragment names an element that did not exist when the page loaded.
-  const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  const hash = location.hash.length > 1 ? decodeURIComponent(location.hash.slice(1)) : null;
+  const target = hash ? document.getElementById(hash) : null;
   if (target) {
     target.scrollIntoView();
   }
