@@ -1364,7 +1364,7 @@ pages_docs(struct req *r)
         "<noscript><p class=\"govuk-body\">This page needs JavaScript to show the description; "
         "the description itself is the file above.</p></noscript>"
         "<div id=\"api-docs\" class=\"app-docs\" aria-busy=\"true\">"
-        "<p class=\"govuk-body\">Loading the description.</p></div>",
+        "<p class=\"govuk-body app-docs-loading\">Loading the description.</p></div>",
         NULL,
         "/assets/js/docs.js",
     };

@@ -7,6 +7,7 @@
 //     two $refs deep), with "required" where the schema says so; a schema that contains itself
 //     is drawn once and linked, not expanded without end;
 //   - an address with an operation's anchor shows that operation once the page is drawn;
+//   - without JavaScript the page links to /openapi.json and says why nothing else is shown;
 //   - axe finds nothing (WCAG 2.0/2.1 A and AA, 2.2 AA, as lib.mjs runs it) at 1280 px and at
 //     390 px, where nothing scrolls sideways;
 //   - no request leaves the site, and no third-party renderer (Swagger UI) is loaded.
@@ -251,3 +252,20 @@ for (const width of [1280, 390]) {
     }
   });
 }
+
+test('/docs without JavaScript links to the description and shows no endless "Loading"', async () => {
+  const { browser, page } = await openBrowser({ javaScript: false });
+  try {
+    const res = await page.goto(url('/docs'));
+    assert.equal(res.status(), 200);
+    assert.ok(await page.getByRole('link', { name: 'openapi.json' }).isVisible());
+    // (Chromium with scripts turned off by playwright still parses <noscript> as a scripting
+    // browser would, so its paragraph is checked as text, not for visibility.)
+    assert.match(await page.locator('main noscript').textContent(), /This page needs JavaScript to show the description/);
+    assert.equal(await page.getByText('Loading the description.').isVisible(), false);
+    await checkA11y(page, 'docs without JavaScript');
+    assertCleanPage(page);
+  } finally {
+    await browser.close();
+  }
+});
