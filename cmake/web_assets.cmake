@@ -5,7 +5,8 @@
 #     assets path, followed by our own plain CSS (static/src/app.css). No sass and no node: the
 #     build runs on Debian 12's packages alone (its nodejs 18 is older than sass 1.108 accepts);
 #   - assets/govuk/: GOV.UK Frontend's script and images;
-#   - assets/vendor/: Chart.js and Swagger UI;
+#   - assets/vendor/: Chart.js (the API documentation, /docs, is drawn by our own
+#     assets/js/docs.js, with no third-party renderer);
 #   - then, by static_variants.cmake, content-hashed copies of the style sheets and scripts, their
 #     list (asset-names.json) and a .gz beside every text file.
 # Nothing is fetched at run time or from a CDN: every asset is served by the registry itself.
@@ -28,9 +29,6 @@ set(GOVUK "${NODE_MODULES}/govuk-frontend/dist/govuk")
 file(COPY "${GOVUK}/govuk-frontend.min.js" DESTINATION "${OUT}/assets/govuk")
 file(COPY "${GOVUK}/assets/images" DESTINATION "${OUT}/assets/govuk")
 file(COPY "${NODE_MODULES}/chart.js/dist/chart.umd.min.js" DESTINATION "${OUT}/assets/vendor")
-file(COPY "${NODE_MODULES}/swagger-ui-dist/swagger-ui-bundle.js"
-          "${NODE_MODULES}/swagger-ui-dist/swagger-ui.css"
-     DESTINATION "${OUT}/assets/vendor/swagger-ui")
 
 # GOV.UK Frontend's compiled CSS is what its sass gives with the default settings. Ours differ in
 # three ways, made here as text edits of the minified file: no GOV.UK Transport typeface (this is

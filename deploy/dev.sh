@@ -92,7 +92,7 @@ install_packages()
     return $rc
 }
 
-# Installs the front-end packages (GOV.UK Frontend, Chart.js, Swagger UI, and the browser-test
+# Installs the front-end packages (GOV.UK Frontend, Chart.js, and the browser-test
 # tools) exactly as package-lock.json pins them, when node_modules/ does not already hold that
 # lock. Install scripts are not run: none of these packages needs one.
 install_node_modules()

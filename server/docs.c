@@ -1,7 +1,7 @@
 /* docs.c: GET /openapi.json, the OpenAPI 3.1 description of every route (static/openapi.json,
  * kept true by tests/unit/test_openapi.c and the openapi.* tests). /docs (pages.c) draws it with
- * Swagger UI from the served assets; Swagger UI needs no inline script or style element, so the
- * strict page policy holds there too. */
+ * our own module, assets/js/docs.js, in GOV.UK Frontend markup; an external module with no inline
+ * script or style, so the strict page policy holds there too. */
 #include "registry/docs.h"
 
 #include "registry/static.h"

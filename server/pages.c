@@ -1348,26 +1348,27 @@ pages_portal(struct req *r)
     return html_send_app(r, &app);
 }
 
-/* GET /docs: the API description (/openapi.json) drawn by Swagger UI, served from our assets. */
+/* GET /docs: the API description (/openapi.json) drawn in GOV.UK Frontend markup by our own module
+ * (assets/js/docs.js): contents, operations with their parameters, bodies and responses, and the
+ * schemas. Without JavaScript the page links to the description itself. */
 int
 pages_docs(struct req *r)
 {
-    static const char *const scripts[] = {"/assets/vendor/swagger-ui/swagger-ui-bundle.js",
-                                          "/assets/js/docs.js", NULL};
     static const struct html_app app = {
         "API documentation",
         NULL,
         NULL,
-        "/assets/vendor/swagger-ui/swagger-ui.css",
+        "/assets/docs.css",
         "<p class=\"govuk-body\">The registry's JSON API, described in OpenAPI 3.1: "
         "<a class=\"govuk-link\" href=\"/openapi.json\">openapi.json</a>. Sign in with "
         "<code>POST /v1/auth/token</code> and send the access token as "
         "<code>Authorization: Bearer &lt;token&gt;</code>.</p>"
         "<noscript><p class=\"govuk-body\">This page needs JavaScript to show the description; "
         "the description itself is the file above.</p></noscript>"
-        "<div id=\"swagger-ui\"></div>",
-        scripts,
+        "<div id=\"api-docs\" class=\"app-docs\" aria-busy=\"true\">"
+        "<p class=\"govuk-body app-docs-loading\">Loading the description.</p></div>",
         NULL,
+        "/assets/js/docs.js",
     };
 
     return html_send_app(r, &app);

@@ -12,6 +12,8 @@
 #     rate limit counts two source addresses apart, and a forged X-Forwarded-For changes nothing;
 #   - /metrics is refused through the proxy but answers a direct local scrape;
 #   - problem pages come from static/ through nginx with a long cache lifetime;
+#   - front-end assets come from the built static folder: content-hashed names immutable for a
+#     year, plain names revalidated, the build's .gz sent to a client that accepts gzip;
 #   - 128 idle sockets, 128 TLS handshakes and 128 plain-HTTP request heads at 1 byte a second
 #     from 127.0.0.1 (sockflood) leave another client's /healthz and register lookup answered
 #     within 200 ms, and nginx closes them all at its 5 s client_header_timeout (measured);
@@ -259,15 +261,70 @@ cmp -s "$work/body" "$src/static/problems/validation.html" || fail "problem page
 ! grep -q ' /problems/validation ' "$work/server.log" || fail "the problem page went to the service"
 echo "ok: problem pages come from static/ through nginx"
 
-# Front-end assets too: the built style sheet, cached for a day, never through the service.
-if [[ -n "${IT_STATIC_DIR:-}" && -f "$IT_STATIC_DIR/assets/app.css" ]]; then
+# Front-end assets too, from the built static folder and never through the service, cached as the
+# service caches them (server/static.c) and precompressed (the .gz the build writes):
+#   - a plain name: "public, no-cache" (kept, revalidated: 304 on its ETag), no Content-Encoding
+#     without Accept-Encoding;
+#   - the content-hashed name the pages link to (asset-names.json): a year, immutable; with
+#     Accept-Encoding: gzip the .gz's bytes with Content-Encoding: gzip and Vary: Accept-Encoding;
+#   - a hashed name that is not the file's: 404, and not cached for a year;
+#   - /openapi.json (the service's, not an asset): not immutable.
+if [[ -n "${IT_STATIC_DIR:-}" && -f "$IT_STATIC_DIR/asset-names.json" ]]; then
     headers=$(curl -sk -D - -o "$work/body" "$base/assets/app.css")
     grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "/assets/app.css: $headers"
-    grep -qi '^content-type: text/css' <<<"$headers" || fail "app.css content type: $headers"
-    grep -qi '^cache-control: max-age=86400' <<<"$headers" || fail "app.css cache: $headers"
+    grep -qi '^content-type: text/css; charset=utf-8' <<<"$headers" || fail "app.css content type: $headers"
+    grep -qi '^cache-control: public, no-cache'$'\r''\?$' <<<"$headers" || fail "app.css (plain name) cache: $headers"
+    ! grep -qi '^content-encoding:' <<<"$headers" || fail "app.css compressed unasked: $headers"
+    grep -qi '^strict-transport-security: max-age=[0-9]' <<<"$headers" || fail "no HSTS on an asset: $headers"
     cmp -s "$work/body" "$IT_STATIC_DIR/assets/app.css" || fail "app.css differs from the build"
-    ! grep -q ' /assets/app.css ' "$work/server.log" || fail "the asset went to the service"
-    echo "ok: assets come from the built static folder through nginx"
+    etag=$(grep -i '^etag:' <<<"$headers" | tr -d '\r' | cut -d' ' -f2-)
+    [[ -n "$etag" ]] || fail "app.css has no ETag: $headers"
+    code=$(curl -sk -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/assets/app.css")
+    [[ "$code" == 304 ]] || fail "app.css with If-None-Match its ETag: $code"
+
+    hashed=$(sed -n 's|^ *"/assets/app\.css": *"\(/assets/app\.[0-9a-f]\{8\}\.css\)".*|\1|p' \
+        "$IT_STATIC_DIR/asset-names.json")
+    [[ -n "$hashed" && -f "$IT_STATIC_DIR$hashed.gz" ]] || fail "no hashed app.css with a .gz in the build"
+    headers=$(curl -sk -D - -o "$work/body" "$base$hashed")
+    grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "$hashed: $headers"
+    grep -qi '^cache-control: public, max-age=31536000, immutable'$'\r''\?$' <<<"$headers" \
+        || fail "$hashed (hashed name) not immutable for a year: $headers"
+    cmp -s "$work/body" "$IT_STATIC_DIR/assets/app.css" || fail "$hashed differs from app.css"
+    headers=$(curl -sk -D - -o "$work/body" -H 'Accept-Encoding: gzip' "$base$hashed")
+    grep -qi '^content-encoding: gzip' <<<"$headers" || fail "$hashed not gzip with Accept-Encoding: $headers"
+    grep -qi '^vary: accept-encoding' <<<"$headers" || fail "$hashed has no Vary: Accept-Encoding: $headers"
+    grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$headers" \
+        || fail "$hashed (gzip) not immutable: $headers"
+    cmp -s "$work/body" "$IT_STATIC_DIR$hashed.gz" || fail "$hashed (gzip) is not the build's .gz"
+    gzip -dc "$work/body" | cmp -s - "$IT_STATIC_DIR/assets/app.css" || fail "$hashed.gz does not unpack to app.css"
+    plain_size=$(stat -c %s "$IT_STATIC_DIR/assets/app.css")
+    gz_size=$(stat -c %s "$work/body")
+    # A module's hashed name too (the pages' scripts), compressed the same way.
+    mod=$(sed -n 's|^ *"/assets/js/[^"]*\.mjs": *"\(/assets/js/[^"]*\.[0-9a-f]\{8\}\.mjs\)".*|\1|p' \
+        "$IT_STATIC_DIR/asset-names.json" | head -n 1)
+    [[ -n "$mod" ]] || fail "no hashed module in asset-names.json"
+    headers=$(curl -sk -D - -o /dev/null -H 'Accept-Encoding: gzip, deflate, br' "$base$mod")
+    grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$headers" || fail "$mod: $headers"
+    # The type the service gives (Debian's mime.types knows no .mjs; a module of another type
+    # is refused by the browser).
+    grep -qi '^content-type: text/javascript; charset=utf-8' <<<"$headers" || fail "$mod content type: $headers"
+    if [[ -f "$IT_STATIC_DIR$mod.gz" ]]; then
+        grep -qi '^content-encoding: gzip' <<<"$headers" || fail "$mod not gzip: $headers"
+    fi
+
+    fake=$(sed 's/\.[0-9a-f]\{8\}\.css$/.00000000.css/' <<<"$hashed")
+    [[ "$fake" != "$hashed" ]] || fake=${hashed/.css/.0.css}
+    headers=$(curl -sk -D - -o /dev/null "$base$fake")
+    grep -q '^HTTP/[0-9.]* 404' <<<"$headers" || fail "$fake (not the file's hash): $headers"
+    ! grep -qi '^cache-control:.*immutable' <<<"$headers" || fail "a 404 is cached as immutable: $headers"
+
+    headers=$(curl -sk -D - -o /dev/null -H 'Accept-Encoding: gzip' "$base/openapi.json")
+    grep -q '^HTTP/[0-9.]* 200' <<<"$headers" || fail "/openapi.json through nginx: $headers"
+    ! grep -qi '^cache-control:.*immutable' <<<"$headers" || fail "/openapi.json is immutable: $headers"
+    grep -qi '^cache-control: public, max-age=300' <<<"$headers" || fail "/openapi.json cache: $headers"
+
+    ! grep -q ' /assets/app' "$work/server.log" || fail "an asset went to the service"
+    echo "ok: assets through nginx: plain names revalidated, $hashed immutable for a year and gzip ($gz_size of $plain_size bytes)"
 else
     echo "ok: no built front end (WEB_ASSETS=OFF): assets not checked"
 fi

@@ -82,16 +82,18 @@ collect_refs(const char *html, json_t *out)
 }
 
 /* GET /docs: an HTML page with the page security headers, no inline script, every script, style
- * sheet and link local, and each asset it loads served (Swagger UI from the served vendor folder,
- * the page's own script naming only /openapi.json). */
+ * sheet and link local, and each asset it loads served: the renderer is our own module
+ * (assets/js/docs.js) and its style sheet (assets/docs.css), no third-party renderer; the module
+ * loads the description from this site only, imports only our own modules, and builds the page
+ * without parsing HTML. */
 static void
 test_docs_page(void **state)
 {
     struct it_server *s = *state;
-    struct it_resp r, js;
+    struct it_resp r, js, ui;
     json_t *refs = json_array(), *v;
     size_t i;
-    int scripts = 0, swagger = 0;
+    int scripts = 0, module = 0, sheet = 0;
 
     it_get(s, "/docs", NULL, &r);
     it_assert_status(&r, 200);
@@ -99,7 +101,9 @@ test_docs_page(void **state)
     it_assert_header(&r, "Content-Security-Policy", "default-src 'self'");
     it_assert_header(&r, "X-Frame-Options", "DENY");
     assert_non_null(strstr(r.body, "<h1"));
-    assert_non_null(strstr(r.body, "id=\"swagger-ui\""));
+    assert_non_null(strstr(r.body, "<div id=\"api-docs\""));
+    assert_non_null(strstr(r.body, "href=\"/openapi.json\""));
+    assert_null(strstr(r.body, "swagger"));
 
     /* No inline script: every <script has a src. */
     {
@@ -114,7 +118,7 @@ test_docs_page(void **state)
             p = close;
         }
     }
-    assert_true(scripts >= 2);
+    assert_true(scripts >= 2); /* init.js and the renderer */
 
     collect_refs(r.body, refs);
     assert_true(json_array_size(refs) > 0);
@@ -129,8 +133,12 @@ test_docs_page(void **state)
         if (ref[0] != '/') {
             continue; /* a fragment or data: URI: nothing to fetch */
         }
-        if (strstr(ref, "swagger-ui") != NULL) {
-            swagger++;
+        /* The renderer and its style sheet, by their plain or content-hashed names. */
+        if (strncmp(ref, "/assets/js/docs.", 16) == 0 && strstr(ref, ".js") != NULL) {
+            module++;
+        }
+        if (strncmp(ref, "/assets/docs.", 13) == 0 && strstr(ref, ".css") != NULL) {
+            sheet++;
         }
         it_get(s, ref, NULL, &a);
         if (a.status != 200) {
@@ -138,17 +146,24 @@ test_docs_page(void **state)
         }
         it_resp_free(&a);
     }
-    assert_int_equal(swagger, 2); /* the bundle and its style sheet */
+    assert_int_equal(module, 1);
+    assert_int_equal(sheet, 1);
 
-    /* The page's own script loads the description from this site and nothing else. */
+    /* The module loads the description from this site and nothing else, imports only our own
+     * ui.mjs (served), and never turns text into markup. */
     it_get(s, "/assets/js/docs.js", NULL, &js);
     it_assert_status(&js, 200);
     it_assert_header(&js, "Content-Type", "text/javascript");
     assert_non_null(strstr(js.body, "'/openapi.json'"));
     assert_null(strstr(js.body, "http://"));
     assert_null(strstr(js.body, "https://"));
-    assert_non_null(strstr(js.body, "validatorUrl: null"));
+    assert_null(strstr(js.body, "innerHTML"));
+    assert_null(strstr(js.body, "insertAdjacentHTML"));
+    assert_non_null(strstr(js.body, "from './app/ui.mjs'"));
+    it_get(s, "/assets/js/app/ui.mjs", NULL, &ui);
+    it_assert_status(&ui, 200);
 
+    it_resp_free(&ui);
     it_resp_free(&js);
     it_resp_free(&r);
     json_decref(refs);

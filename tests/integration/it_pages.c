@@ -292,7 +292,7 @@ test_home(void **state)
 /* ---- The applications' pages ---------------------------------------------------------------- */
 
 /* The console and the portal are drawn by their modules into the common layout, with the places
- * their scripts fill; /docs is Swagger UI from our own assets. */
+ * their scripts fill; /docs is drawn by our own module (assets/js/docs.js). */
 static void
 test_app_pages(void **state)
 {
@@ -322,11 +322,11 @@ test_app_pages(void **state)
     it_resp_free(&r);
 
     get_page(f->s, "/docs", 200, &r);
-    assert_asset(r.body, "<link rel=\"stylesheet\" href=\"",
-                 "/assets/vendor/swagger-ui/swagger-ui.css", "\">");
+    assert_asset(r.body, "<link rel=\"stylesheet\" href=\"", "/assets/docs.css", "\">");
     assert_has(r.body, "href=\"/openapi.json\"");
-    assert_has(r.body, "<div id=\"swagger-ui\"></div>");
-    assert_asset(r.body, "<script src=\"", "/assets/js/docs.js", "\"></script>");
+    assert_has(r.body, "<div id=\"api-docs\" class=\"app-docs\" aria-busy=\"true\">");
+    assert_asset(r.body, "<script type=\"module\" src=\"", "/assets/js/docs.js", "\"></script>");
+    assert_lacks(r.body, "swagger");
     assert_lacks(r.body, "id=\"app-nav\"");
     it_resp_free(&r);
 
