@@ -438,6 +438,27 @@ test('a licensee adds a site, re-confirms its details, and manages an API client
     await view(page, 'webhooks');
   }));
 
+test('an org_admin stops and restarts the organisation’s email reminders', () =>
+  withBrowser(async (page) => {
+    await signIn(page, 'portal', MANAGER);
+    await page.locator('h1', { hasText: 'Medway Family Recovery Service' }).waitFor();
+    const token = await pageToken(page);
+    const reminders = async () => (await apiAs(token, `/v1/organisations/${MEDWAY}`)).body.reminders_enabled;
+    assert.equal(await reminders(), true);
+    const box = page.locator('#reminder-form input[name="reminders_enabled"]');
+    assert.equal(await box.isChecked(), true);
+    await box.uncheck();
+    await page.getByRole('button', { name: 'Save reminder settings' }).click();
+    await page.locator('.govuk-notification-banner', { hasText: 'Your reminder settings have been saved' }).waitFor();
+    assert.equal(await reminders(), false);
+    assert.match(await page.locator('main').textContent(), /Reminders are not emailed to your organisation/);
+    await view(page, 'reminders-off');
+    await page.locator('#reminder-form input[name="reminders_enabled"]').check();
+    await page.getByRole('button', { name: 'Save reminder settings' }).click();
+    await page.locator('.govuk-notification-banner', { hasText: 'Your reminder settings have been saved' }).waitFor();
+    assert.equal(await reminders(), true);
+  }));
+
 test('org_staff sees no write action; an admin in the portal is offered the console', () =>
   withBrowser(async (page) => {
     await signIn(page, 'portal', STAFF);

@@ -123,6 +123,32 @@ function enquirySection(o, etag) {
   ];
 }
 
+// E-mail reminders (licence and accreditation endings, runs at risk, training places) go to
+// the organisation's email address; an org_admin may stop them. The licensing body keeps its
+// own copy either way.
+function reminderSection(o, etag) {
+  const state = o.reminders_enabled
+    ? `Reminders are emailed to ${o.email ?? 'your organisation\'s email address'}: licences and accreditations ending, runs at risk, and training places confirmed or withdrawn.`
+    : 'Reminders are not emailed to your organisation. The licensing body still gets its copy.';
+  if (!isAdmin()) {
+    return [h2('Email reminders'), p(state)];
+  }
+  return [
+    h2('Email reminders'),
+    p(state),
+    form({
+      specs: [{ name: 'reminders_enabled', label: 'Email reminders to our organisation', type: 'checkbox', value: o.reminders_enabled }],
+      submit: 'Save reminder settings',
+      id: 'reminder-form',
+      onSubmit: async (v) => {
+        await api(`/v1/organisations/${o.id}`, { method: 'PATCH', body: v, etag });
+        success('Your reminder settings have been saved');
+        route();
+      },
+    }),
+  ];
+}
+
 async function home({ gen }) {
   const [{ data: o, etag }, licences] = await Promise.all([api(`/v1/organisations/${org()}`), getAll(`/v1/organisations/${org()}/licences`)]);
   if (stale(gen)) return;
@@ -138,6 +164,7 @@ async function home({ gen }) {
       ['Website', o.website],
     ]),
     enquirySection(o, etag),
+    reminderSection(o, etag),
     h2('Licence'),
     current
       ? summaryList([
