@@ -81,17 +81,6 @@
 #define PUB_LON_MIN -11.0
 #define PUB_LON_MAX 2.5
 
-/* A run a family could still join or follow. */
-#define PUB_UPCOMING                                                                               \
-    "r.status IN ('planned', 'recruiting', 'running') AND (r.starts_on >= registry_today()"        \
-    "      OR (r.status = 'running' AND r.ends_on >= registry_today()))"
-
-/* The run filters; SR is the self_referral parameter, DAYS starting_within_days. */
-#define PUB_RUN_FILTER(SR, DAYS)                                                                   \
-    " AND (" SR "::boolean IS NOT TRUE OR r.self_referral_allowed)"                                \
-    " AND (" DAYS "::int IS NULL"                                                                  \
-    "      OR r.starts_on BETWEEN registry_today() AND registry_today() + " DAYS "::int)"
-
 /* The current employer, unless archived; in_training, and withdrawn without ever having been
  * accredited, are not on the register. The employer is read as columns and made an object by
  * fac_row (not json_build_object: parsing JSON text back cost more than the rest of the lookup,
@@ -120,48 +109,45 @@
 /* The search point ($1 latitude, $2 longitude) as an earth value. */
 #define PUB_POINT "registry_earth($1::float8, $2::float8)"
 
-/* A site's organisation and the site itself as the answer shows them; L is the location, O its
- * organisation. */
-#define PUB_FACE                                                                                   \
-    "CASE WHEN o.public_contact THEN json_build_object('name', o.name, 'phone', o.phone,"          \
-    " 'email', o.email, 'website', o.website) ELSE json_build_object('name', o.name) END"          \
-    " AS organisation, json_build_object('id', l.id, 'name', l.name, 'address_lines',"             \
-    " l.address_lines, 'town', l.town, 'postcode', l.postcode, 'accessibility', l.accessibility,"  \
-    " 'takes_enquiries', o.enquiries_enabled AND o.enquiry_email IS NOT NULL)"                     \
-    " AS site, l.id::text AS _location_id"
+/* Today (UK calendar), once per statement (an InitPlan) rather than once per run read. */
+#define PUB_TODAY "(SELECT registry_today())"
 
-/* A run is never advertised as taking referrals while it is at risk. This is
- * `programme_at_risk(r.id) = '[]'` (migration 0010) written out: a run shown here is planned,
- * recruiting or running, so it is at risk when it has not ended and one of its facilitators is
- * suspended or withdrawn. Written inline because the function (an aggregate, so never inlined)
- * is planned anew in every query that calls it: it cost more than the rest of the search
- * (bench/README.md, issue 19). */
-#define PUB_ACCEPTING                                                                              \
-    "r.accepting_referrals AND NOT (r.ends_on >= registry_today() AND EXISTS (SELECT 1 FROM "      \
-    "programme_facilitator pf JOIN facilitator f ON f.id = pf.facilitator_id WHERE pf.run_id = "   \
-    "r.id AND f.status IN ('suspended', 'withdrawn')))"
+/* Each site a family may see is a row of public_site (migration 0035, kept by triggers) with its
+ * answer kept with it (migration 0040, kept by the same family of triggers): card_head, the text
+ * of its "organisation" and "site" members, and runs, the cards of its runs that may be upcoming
+ * (planned, recruiting or running) in the answer's order. What depends on the date is computed
+ * here from a run's card (x, a public_run_card), exactly as it was from the run itself:
+ * - upcoming: starts today or later, or is running and has not ended;
+ * - started: starts_on <= today;
+ * - accepting_referrals: accepting, and not at risk: a run is at risk while it has not ended
+ *   and one of its facilitators is suspended or withdrawn (programme_at_risk, migration 0010);
+ * - the run filters: SR self_referral (true: only runs that take self-referrals), DAYS
+ *   starting_within_days (starting from today to today + DAYS). */
+#define PUB_CARD_UPCOMING                                                                          \
+    "(x.starts_on >= " PUB_TODAY " OR (x.running AND x.ends_on >= " PUB_TODAY "))"
+#define PUB_CARD_FILTER(SR, DAYS)                                                                  \
+    " AND (" SR "::boolean IS NOT TRUE OR x.self_referral)"                                        \
+    " AND (" DAYS "::int IS NULL"                                                                  \
+    "      OR x.starts_on BETWEEN " PUB_TODAY " AND " PUB_TODAY " + " DAYS "::int)"
+#define PUB_CARD_RUN                                                                               \
+    "x.head || (x.starts_on <= " PUB_TODAY ")::text || x.mid || (x.accepting AND NOT (x.ends_on "  \
+    ">= " PUB_TODAY " AND x.at_risk))::text || x.tail"
 
-/* The upcoming runs of site l as a JSON array in the order the answer lists them, with the run
- * filters SR and DAYS: fetched with the page, in the same statement. */
-#define PUB_RUNS(SR, DAYS)                                                                         \
-    "(SELECT coalesce(json_agg(json_build_object('id', r.id, 'status', r.status, 'started', "      \
-    "r.starts_on <= registry_today(), 'starts_on', r.starts_on, 'variant', r.variant, "            \
-    "'weekday', r.weekday, 'start_time', to_char(r.start_time, 'HH24:MI'), 'places_left', "        \
-    "greatest(r.capacity_families - r.families_enrolled, 0), 'capacity_families', "                \
-    "r.capacity_families, 'accepting_referrals', " PUB_ACCEPTING ", 'self_referral_allowed', "     \
-    "r.self_referral_allowed) ORDER BY r.starts_on, r.start_time NULLS LAST, r.id), '[]') FROM "   \
-    "programme_run r WHERE r.location_id = l.id AND " PUB_UPCOMING                                 \
-    PUB_RUN_FILTER(SR, DAYS) ") AS upcoming_runs"
+/* The upcoming runs of the site of K (a row of the KNN scan) that pass the run filters, as the
+ * text of the members of a JSON array (empty for none). */
+#define PUB_CARD_RUNS(SR, DAYS)                                                                    \
+    "coalesce((SELECT string_agg(" PUB_CARD_RUN ", ',' ORDER BY x.ordinality) FROM unnest(k.runs)" \
+    " WITH ORDINALITY x WHERE " PUB_CARD_UPCOMING                                                  \
+    PUB_CARD_FILTER(SR, DAYS) "), '')"
 
-/* The sites a family may see are the rows of public_site (migration 0035, kept by triggers)
- * whose licence covers today. With run filters (SR, DAYS, WU as in PUB_RUN_FILTER) a site is
- * kept only when one of its upcoming runs passes them. */
+/* The sites a family may see whose licence covers today. With run filters (SR, DAYS, WU as in
+ * PUB_CARD_FILTER; WU with_upcoming) a site is kept only when one of its upcoming runs passes
+ * them. */
 #define PUB_VISIBLE(SR, DAYS, WU)                                                                  \
     " ps.licensed_from <= registry_today() AND ps.licensed_until >= registry_today()"              \
     "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
-    "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = ps.location_id"         \
-    "                  AND " PUB_UPCOMING                                                          \
-    PUB_RUN_FILTER(SR, DAYS) "))"
+    "       OR EXISTS (SELECT 1 FROM unnest(ps.runs) x WHERE " PUB_CARD_UPCOMING                   \
+    PUB_CARD_FILTER(SR, DAYS) "))"
 
 /* The great-circle distance in metres of a chord of D metres: earthdistance's sec_to_gc(D)
  * written out, the same arithmetic in the same order, so the same value as earth_distance()
@@ -173,25 +159,27 @@
     "(CASE WHEN " D " < 0 THEN 0::float8 WHEN " D " / (2 * earth()) > 1 THEN pi() * earth() ELSE " \
     "2 * earth() * asin(" D " / (2 * earth())) END)"
 
-/* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
- * chord, the straight-line distance `<->`, of the page's sites, nearest first), within WITHIN,
- * each with its organisation and RUNS (PUB_RUNS with the run filters). The site and
- * organisation are read per site of the page (a LATERAL subquery kept apart by OFFSET 0): the
- * server's prepared statement runs with a generic plan, which cannot know the limit and would
- * otherwise hash-join the page against every location. The page is ordered again at the end by
- * the KNN scan's own `<->` (no tie-breaking second key, as before). */
-#define PUB_DISTANCE_KM "round((" PUB_GC("k.chord") " / 1000)::numeric, 2) AS distance_km"
+/* One item of the answer as JSON text, {distance_km, organisation, site, upcoming_runs}: the
+ * distance, the site's card and its runs (RUNS, PUB_CARD_RUNS with the run filters). The server
+ * copies it into its answer as it is. */
+#define PUB_ITEM(RUNS)                                                                             \
+    "'{\"distance_km\":' || round((" PUB_GC(                                                       \
+        "k.chord") " / 1000)::numeric, 2)::text || ',' || "                                        \
+                   "k.card_head || ',\"upcoming_runs\":[' || " RUNS " || ']}' AS item"
+
+/* One page of the search: the sites chosen by KNEAREST (a subquery yielding chord, the
+ * straight-line distance `<->`, card_head and runs of the page's sites, nearest first), within
+ * WITHIN, each as its item (PUB_ITEM with RUNS). No join: the page is the KNN scan's rows. The
+ * page is ordered again at the end by the KNN scan's own `<->` (no tie-breaking second key, as
+ * before); the items are computed for the rows of the page only. */
 #define PUB_PAGE(KNEAREST, WITHIN, RUNS)                                                           \
-    "SELECT " PUB_DISTANCE_KM                                                                      \
-    ", x.organisation, x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                    \
-    ") k CROSS JOIN LATERAL (SELECT " PUB_FACE ", " RUNS " FROM location l JOIN"                   \
-    " organisation o ON o.id = l.organisation_id WHERE l.id = k.location_id OFFSET 0) x "          \
-    "WHERE " WITHIN " ORDER BY k.chord"
+    "SELECT " PUB_ITEM(RUNS) " FROM (" KNEAREST ") k WHERE " WITHIN " ORDER BY k.chord"
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
 #define PUB_KNN(WHERE, LIMIT)                                                                      \
-    "SELECT ps.location_id, ps.earth <-> " PUB_POINT " AS chord FROM public_site ps WHERE" WHERE   \
+    "SELECT ps.earth <-> " PUB_POINT                                                               \
+    " AS chord, ps.card_head, ps.runs FROM public_site ps WHERE" WHERE                             \
     " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
 
 /* Within $3 metres, great-circle; and within the box around that circle, which the GiST index
@@ -200,12 +188,12 @@
 #define PUB_IN_BOX_3 " AND earth_box(" PUB_POINT ", $3::float8) @> ps.earth"
 
 /* The limit of the page. The KNN scan's own LIMIT is the constant PUB_LIMIT_MAX and the page's
- * ($4, at most that) is applied last: the scan is read lazily, and the joins run per site in
- * order, so no more than $4 sites are read or joined either way; but with `LIMIT $4` on the
- * scan itself the planner guessed a tenth of public_site for the generic plan, priced it above
- * any custom plan and planned the statement anew on every search (pg_prepared_statements:
- * custom_plans only), which cost as much as running it. Among the PUB_LIMIT_MAX nearest, those
- * within the radius are the nearest within it, so the first $4 of them are the page. */
+ * ($4, at most that) is applied last: the scan is read lazily, so no more than $4 sites are read
+ * or rendered either way; but with `LIMIT $4` on the scan itself the planner guessed a tenth of
+ * public_site for the generic plan, priced it above any custom plan and planned the statement
+ * anew on every search (pg_prepared_statements: custom_plans only), which cost as much as
+ * running it. Among the PUB_LIMIT_MAX nearest, those within the radius are the nearest within
+ * it, so the first $4 of them are the page. */
 #define PUB_STR(x)       #x
 #define PUB_XSTR(x)      PUB_STR(x)
 #define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
@@ -225,16 +213,16 @@ const struct db_stmt public_stmts[] = {
     /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
     {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
                           PUB_WITHIN_3,
-                          PUB_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
+                          PUB_CARD_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
     {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
                                    PUB_WITHIN_3,
-                                   PUB_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
+                                   PUB_CARD_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
     {"pub_nearest",
-     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_RUNS("$3", "$4"))},
+     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_CARD_RUNS("$3", "$4"))},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
      * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
@@ -593,18 +581,14 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
 
 /* ---- Rendering --------------------------------------------------------------------------- */
 
-/* Returns a new reference: the sites of `sites` as items, each with its upcoming_runs (a JSON
- * column of the same row). */
+/* Returns a new reference: item `row` of `res` (its JSON text, column "item") as JSON, or NULL
+ * when it does not parse. */
 static json_t *
-provider_items(const PGresult *sites)
+provider_item(const PGresult *res, int row)
 {
-    json_t *items = json_array();
-    int i;
+    const char *text = db_value(res, row, "item");
 
-    for (i = 0; i < PQntuples(sites); i++) {
-        json_array_append_new(items, db_row_to_json(sites, i));
-    }
-    return items;
+    return text != NULL ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
 }
 
 /* 1 when the search has a run filter: self_referral=true, starting_within_days, or
@@ -627,28 +611,42 @@ add_central_contact(struct db_conn *db, json_t *body)
     json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
 }
 
-json_t *
-public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
+/* What a provider search found: the page's sites (`sites`, one column "item", the JSON text of
+ * each) and, when none is within the radius, the nearest beyond it (`beyond`, 0 or 1 row); or,
+ * for a place of several names, `choices` ({"choices": [...]}). */
+struct found {
+    PGresult *sites, *beyond;
+    json_t *choices;
+};
+
+static void
+found_cleanup(struct found *f)
+{
+    PQclear(f->sites);
+    PQclear(f->beyond);
+    json_decref(f->choices);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Runs the search of `q` into `f` (zeroed first). Returns 0, or -1 with `e` set. */
+static int
+find_providers(struct db_conn *db, const struct query *q, struct found *f, struct public_error *e)
 {
     struct search s;
-    PGresult *sites = NULL, *beyond = NULL;
-    json_t *body = NULL, *nearest = NULL;
     const char *params[7];
 
+    memset(f, 0, sizeof(*f));
     if (parse_search(q, &s, e) != 0) {
-        goto out;
+        return -1;
     }
     if (query_get(q, "postcode") != NULL
         && locate_postcode(db, query_get(q, "postcode"), &s, e) != 0) {
-        goto out;
+        return -1;
     }
     if (query_get(q, "place") != NULL) {
-        int found = locate_place(db, q, &s, &body, e);
+        int found = locate_place(db, q, &s, &f->choices, e);
         if (found != 0) {
-            if (body != NULL) {
-                add_central_contact(db, body); /* several places: the choices */
-            }
-            goto out; /* or none */
+            return found > 0 ? 0 : -1; /* several places: the choices; or none */
         }
     }
     params[0] = s.lat;
@@ -658,38 +656,110 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     params[4] = s.self_referral;
     params[5] = s.within;
     params[6] = s.with_upcoming;
-    /* One statement answers the page: the sites, their organisations and their runs. */
-    sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
-                               : db_exec(db, "pub_near", 4, params);
-    if (!db_ok(sites)) {
-        set_db_error(e, sites);
-        sites = NULL;
-        goto out;
+    /* One statement answers the page: each site's card, with its runs of today. */
+    f->sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
+                                  : db_exec(db, "pub_near", 4, params);
+    if (!db_ok(f->sites)) {
+        set_db_error(e, f->sites);
+        f->sites = NULL;
+        return -1;
     }
-    if (PQntuples(sites) > 0) {
-        nearest = json_null();
-    } else {
+    if (PQntuples(f->sites) == 0) {
         /* Nothing within the radius: the nearest site beyond it, with the same filters. */
         const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
 
-        beyond = db_exec(db, "pub_nearest", 5, bp);
-        if (!db_ok(beyond)) {
-            set_db_error(e, beyond);
-            beyond = NULL;
+        f->beyond = db_exec(db, "pub_nearest", 5, bp);
+        if (!db_ok(f->beyond)) {
+            set_db_error(e, f->beyond);
+            f->beyond = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+json_t *
+public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
+{
+    struct found f;
+    json_t *body = NULL, *items = NULL, *item, *nearest = NULL;
+    int i;
+
+    if (find_providers(db, q, &f, e) != 0) {
+        goto out;
+    }
+    if (f.choices != NULL) {
+        body = f.choices; /* several places: the choices */
+        f.choices = NULL;
+        add_central_contact(db, body);
+        goto out;
+    }
+    items = json_array();
+    for (i = 0; i < PQntuples(f.sites); i++) {
+        if ((item = provider_item(f.sites, i)) == NULL) {
+            e->fault = PUBLIC_INTERNAL;
             goto out;
         }
-        nearest = PQntuples(beyond) == 0 ? json_null() : db_row_to_json(beyond, 0);
+        json_array_append_new(items, item);
+    }
+    if (f.beyond != NULL && PQntuples(f.beyond) > 0) {
+        if ((nearest = provider_item(f.beyond, 0)) == NULL) {
+            e->fault = PUBLIC_INTERNAL;
+            goto out;
+        }
     }
     body = json_object();
-    json_object_set_new(body, "items", provider_items(sites));
-    json_object_set_new(body, "nearest_beyond", nearest);
+    json_object_set_new(body, "items", items);
+    items = NULL;
+    json_object_set_new(body, "nearest_beyond", nearest != NULL ? nearest : json_null());
     nearest = NULL;
     add_central_contact(db, body);
 out:
     json_decref(nearest);
-    PQclear(beyond);
-    PQclear(sites);
+    json_decref(items);
+    found_cleanup(&f);
     return body;
+}
+
+/* Sends the JSON answer of a provider search without building it as a tree: the items' text as
+ * the statement gave it, then nearest_beyond and central_contact, in the order and with the
+ * values public_find_providers gives. Returns the status sent. */
+static int
+send_providers_text(struct req *r, struct found *f)
+{
+    struct jsonout_buf b = {0};
+    json_t *contact = NULL;
+    char *ctext = NULL;
+    const PGresult *beyond = f->beyond;
+    int i, status;
+
+    jsonout_put(&b, "{\"items\":[", 10);
+    for (i = 0; i < PQntuples(f->sites); i++) {
+        if (i > 0) {
+            jsonout_put(&b, ",", 1);
+        }
+        jsonout_put(&b, PQgetvalue(f->sites, i, 0), (size_t)PQgetlength(f->sites, i, 0));
+    }
+    jsonout_put(&b, "],\"nearest_beyond\":", 19);
+    if (beyond != NULL && PQntuples(beyond) > 0) {
+        jsonout_put(&b, PQgetvalue(beyond, 0, 0), (size_t)PQgetlength(beyond, 0, 0));
+    } else {
+        jsonout_put(&b, "null", 4);
+    }
+    jsonout_put(&b, ",\"central_contact\":", 19);
+    contact = settings_central_contact(r->db, NULL, 0);
+    if (contact != NULL && (ctext = jsonout_dump(contact, NULL)) != NULL) {
+        jsonout_put(&b, ctext, strlen(ctext));
+    } else {
+        jsonout_put(&b, "null", 4);
+    }
+    jsonout_put(&b, "}", 1);
+    status = b.failed ? problem_send(r, PROBLEM_INTERNAL, NULL)
+                      : http_send_public(r, "application/json; charset=utf-8", b.p, b.len);
+    free(ctext);
+    json_decref(contact);
+    free(b.p);
+    return status;
 }
 
 /* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
@@ -731,7 +801,24 @@ public_providers(struct req *r)
         /* The URL carries a family's postcode or position: a browser may keep the answer a
          * minute, a shared cache or a CDN (and its logs) must not. */
         r->cache_private = 1;
-        status = send_found(r, public_find_providers(r->db, &q, &e), &e, provider_csv_columns);
+        if (http_wants_csv(r)) {
+            status = send_found(r, public_find_providers(r->db, &q, &e), &e, provider_csv_columns);
+        } else {
+            struct found f;
+
+            if (find_providers(r->db, &q, &f, &e) != 0) {
+                status = public_error_send(r, &e);
+            } else if (f.choices != NULL) {
+                json_t *body = f.choices; /* several places: the choices */
+
+                f.choices = NULL;
+                add_central_contact(r->db, body);
+                status = send_found(r, body, &e, NULL);
+            } else {
+                status = send_providers_text(r, &f); /* the page, as the statement wrote it */
+            }
+            found_cleanup(&f);
+        }
     }
     public_error_cleanup(&e);
     query_cleanup(&q);
