@@ -144,8 +144,8 @@
  * PUB_CARD_FILTER; WU with_upcoming) a site is kept only when one of its upcoming runs passes
  * them. */
 #define PUB_VISIBLE(SR, DAYS, WU)                                                                  \
-    " ps.licensed_from <= registry_today() AND ps.licensed_until >= registry_today()"              \
-    "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
+    " ps.licensed_from <= " PUB_TODAY " AND ps.licensed_until >= " PUB_TODAY "  AND (NOT (" SR     \
+    "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)"                   \
     "       OR EXISTS (SELECT 1 FROM unnest(ps.runs) x WHERE " PUB_CARD_UPCOMING                   \
     PUB_CARD_FILTER(SR, DAYS) "))"
 
@@ -167,13 +167,26 @@
         "k.chord") " / 1000)::numeric, 2)::text || ',' || "                                        \
                    "k.card_head || ',\"upcoming_runs\":[' || " RUNS " || ']}' AS item"
 
-/* One page of the search: the sites chosen by KNEAREST (a subquery yielding chord, the
- * straight-line distance `<->`, card_head and runs of the page's sites, nearest first), within
- * WITHIN, each as its item (PUB_ITEM with RUNS). No join: the page is the KNN scan's rows. The
- * page is ordered again at the end by the KNN scan's own `<->` (no tie-breaking second key, as
- * before); the items are computed for the rows of the page only. */
-#define PUB_PAGE(KNEAREST, WITHIN, RUNS)                                                           \
-    "SELECT " PUB_ITEM(RUNS) " FROM (" KNEAREST ") k WHERE " WITHIN " ORDER BY k.chord"
+/* The licensing body's central contact as set_contact_public (settings.c) gives it, JSON text or
+ * NULL when none is set: every provider answer carries it, and reading it here saves a round
+ * trip a search. */
+#define PUB_CONTACT                                                                                \
+    "(SELECT json_build_object('name', name, 'phone', phone, 'email', email, 'web_chat_url',"      \
+    " web_chat_url, 'opening_hours', opening_hours)::text FROM central_contact_setting"            \
+    " WHERE name IS NOT NULL)"
+
+/* One page of the search as one row: n, the number of sites; items, their items (PUB_ITEM with
+ * RUNS) joined by commas, nearest first (NULL for none); and central_contact (PUB_CONTACT). The
+ * sites are those chosen by KNEAREST (a subquery yielding chord, the straight-line distance
+ * `<->`, card_head and runs, nearest first) within WITHIN, at most LIMIT. No join: the page is
+ * the KNN scan's rows, and the items are computed for the rows of the page only. The items are
+ * ordered by the KNN scan's own `<->` (no tie-breaking second key, as before). */
+#define PUB_PAGE(KNEAREST, WITHIN, RUNS, LIMIT)                                                    \
+    "SELECT count(*) AS n, string_agg(p.item, ',' ORDER BY p.chord) AS items, " PUB_CONTACT        \
+    " AS central_contact FROM (SELECT k.chord, " PUB_ITEM(RUNS) " FROM (" KNEAREST                 \
+                                                                ") k WHERE " WITHIN                \
+                                                                " ORDER BY k.chord LIMIT " LIMIT   \
+                                                                ") p"
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
@@ -197,7 +210,7 @@
 #define PUB_STR(x)       #x
 #define PUB_XSTR(x)      PUB_STR(x)
 #define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
-#define PUB_PAGE_LIMIT_4 " LIMIT $4::int"
+#define PUB_PAGE_LIMIT_4 "$4::int"
 
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
@@ -213,16 +226,18 @@ const struct db_stmt public_stmts[] = {
     /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
     {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
                           PUB_WITHIN_3,
-                          PUB_CARD_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
+                          PUB_CARD_RUNS("NULL", "NULL"),
+                          PUB_PAGE_LIMIT_4)},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
     {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
                                    PUB_WITHIN_3,
-                                   PUB_CARD_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
+                                   PUB_CARD_RUNS("$5", "$6"),
+                                   PUB_PAGE_LIMIT_4)},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
     {"pub_nearest",
-     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_CARD_RUNS("$3", "$4"))},
+     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_CARD_RUNS("$3", "$4"), "1")},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
      * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
@@ -581,14 +596,39 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
 
 /* ---- Rendering --------------------------------------------------------------------------- */
 
-/* Returns a new reference: item `row` of `res` (its JSON text, column "item") as JSON, or NULL
- * when it does not parse. */
-static json_t *
-provider_item(const PGresult *res, int row)
+/* The text of column `col` of the one row of a page statement (PUB_PAGE), or NULL when it is
+ * NULL (no items; no central contact set). */
+static const char *
+page_text(const PGresult *res, const char *col)
 {
-    const char *text = db_value(res, row, "item");
+    int c = PQfnumber(res, col);
 
-    return text != NULL ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    return c >= 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, c) ? PQgetvalue(res, 0, c) : NULL;
+}
+
+/* Returns a new reference: `text` (JSON text, or NULL for null) parsed, wrapped in OPEN and CLOSE
+ * when those are not NULL; NULL when it does not parse. */
+static json_t *
+parse_text(const char *text, const char *open, const char *close)
+{
+    struct jsonout_buf b = {0};
+    json_t *v;
+
+    if (text == NULL && open == NULL) {
+        return json_null();
+    }
+    if (open != NULL) {
+        jsonout_put(&b, open, strlen(open));
+    }
+    if (text != NULL) {
+        jsonout_put(&b, text, strlen(text));
+    }
+    if (close != NULL) {
+        jsonout_put(&b, close, strlen(close));
+    }
+    v = b.failed ? NULL : json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
+    free(b.p);
+    return v;
 }
 
 /* 1 when the search has a run filter: self_referral=true, starting_within_days, or
@@ -611,9 +651,10 @@ add_central_contact(struct db_conn *db, json_t *body)
     json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
 }
 
-/* What a provider search found: the page's sites (`sites`, one column "item", the JSON text of
- * each) and, when none is within the radius, the nearest beyond it (`beyond`, 0 or 1 row); or,
- * for a place of several names, `choices` ({"choices": [...]}). */
+/* What a provider search found: the page (`sites`, one row of PUB_PAGE: n, items, the JSON text
+ * of the sites' items joined by commas, and central_contact) and, when none is within the
+ * radius, the nearest beyond it (`beyond`, the same shape, at most one item); or, for a place of
+ * several names, `choices` ({"choices": [...]}). */
 struct found {
     PGresult *sites, *beyond;
     json_t *choices;
@@ -656,7 +697,8 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
     params[4] = s.self_referral;
     params[5] = s.within;
     params[6] = s.with_upcoming;
-    /* One statement answers the page: each site's card, with its runs of today. */
+    /* One statement answers the page: each site's card, with its runs of today, and the central
+     * contact. */
     f->sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
                                   : db_exec(db, "pub_near", 4, params);
     if (!db_ok(f->sites)) {
@@ -664,7 +706,11 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
         f->sites = NULL;
         return -1;
     }
-    if (PQntuples(f->sites) == 0) {
+    if (PQntuples(f->sites) != 1) {
+        e->fault = PUBLIC_INTERNAL;
+        return -1;
+    }
+    if (page_text(f->sites, "items") == NULL) {
         /* Nothing within the radius: the nearest site beyond it, with the same filters. */
         const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
 
@@ -682,8 +728,7 @@ json_t *
 public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
 {
     struct found f;
-    json_t *body = NULL, *items = NULL, *item, *nearest = NULL;
-    int i;
+    json_t *body = NULL, *items = NULL, *nearest = NULL, *contact = NULL;
 
     if (find_providers(db, q, &f, e) != 0) {
         goto out;
@@ -694,70 +739,58 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
         add_central_contact(db, body);
         goto out;
     }
-    items = json_array();
-    for (i = 0; i < PQntuples(f.sites); i++) {
-        if ((item = provider_item(f.sites, i)) == NULL) {
-            e->fault = PUBLIC_INTERNAL;
-            goto out;
-        }
-        json_array_append_new(items, item);
-    }
-    if (f.beyond != NULL && PQntuples(f.beyond) > 0) {
-        if ((nearest = provider_item(f.beyond, 0)) == NULL) {
-            e->fault = PUBLIC_INTERNAL;
-            goto out;
-        }
+    items = parse_text(page_text(f.sites, "items"), "[", "]");
+    nearest = parse_text(f.beyond != NULL ? page_text(f.beyond, "items") : NULL, NULL, NULL);
+    contact = parse_text(page_text(f.sites, "central_contact"), NULL, NULL);
+    if (items == NULL || nearest == NULL || contact == NULL) {
+        e->fault = PUBLIC_INTERNAL;
+        goto out;
     }
     body = json_object();
     json_object_set_new(body, "items", items);
-    items = NULL;
-    json_object_set_new(body, "nearest_beyond", nearest != NULL ? nearest : json_null());
-    nearest = NULL;
-    add_central_contact(db, body);
+    json_object_set_new(body, "nearest_beyond", nearest);
+    json_object_set_new(body, "central_contact", contact);
+    items = nearest = contact = NULL;
 out:
+    json_decref(contact);
     json_decref(nearest);
     json_decref(items);
     found_cleanup(&f);
     return body;
 }
 
+/* Appends `text` to `b`, or null when it is NULL. */
+static void
+put_text(struct jsonout_buf *b, const char *text)
+{
+    if (text != NULL) {
+        jsonout_put(b, text, strlen(text));
+    } else {
+        jsonout_put(b, "null", 4);
+    }
+}
+
 /* Sends the JSON answer of a provider search without building it as a tree: the items' text as
- * the statement gave it, then nearest_beyond and central_contact, in the order and with the
+ * the statement joined them, then nearest_beyond and central_contact, in the order and with the
  * values public_find_providers gives. Returns the status sent. */
 static int
-send_providers_text(struct req *r, struct found *f)
+send_providers_text(struct req *r, const struct found *f)
 {
     struct jsonout_buf b = {0};
-    json_t *contact = NULL;
-    char *ctext = NULL;
-    const PGresult *beyond = f->beyond;
-    int i, status;
+    const char *items = page_text(f->sites, "items");
+    int status;
 
     jsonout_put(&b, "{\"items\":[", 10);
-    for (i = 0; i < PQntuples(f->sites); i++) {
-        if (i > 0) {
-            jsonout_put(&b, ",", 1);
-        }
-        jsonout_put(&b, PQgetvalue(f->sites, i, 0), (size_t)PQgetlength(f->sites, i, 0));
+    if (items != NULL) {
+        jsonout_put(&b, items, strlen(items));
     }
     jsonout_put(&b, "],\"nearest_beyond\":", 19);
-    if (beyond != NULL && PQntuples(beyond) > 0) {
-        jsonout_put(&b, PQgetvalue(beyond, 0, 0), (size_t)PQgetlength(beyond, 0, 0));
-    } else {
-        jsonout_put(&b, "null", 4);
-    }
+    put_text(&b, f->beyond != NULL ? page_text(f->beyond, "items") : NULL);
     jsonout_put(&b, ",\"central_contact\":", 19);
-    contact = settings_central_contact(r->db, NULL, 0);
-    if (contact != NULL && (ctext = jsonout_dump(contact, NULL)) != NULL) {
-        jsonout_put(&b, ctext, strlen(ctext));
-    } else {
-        jsonout_put(&b, "null", 4);
-    }
+    put_text(&b, page_text(f->sites, "central_contact"));
     jsonout_put(&b, "}", 1);
     status = b.failed ? problem_send(r, PROBLEM_INTERNAL, NULL)
                       : http_send_public(r, "application/json; charset=utf-8", b.p, b.len);
-    free(ctext);
-    json_decref(contact);
     free(b.p);
     return status;
 }
