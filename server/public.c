@@ -146,11 +146,14 @@
     ">= " PUB_TODAY " AND x.at_risk))::text || x.tail"
 
 /* The upcoming runs of the site of K (a row of the KNN scan) that pass the run filters, as the
- * text of the members of a JSON array (empty for none). */
+ * text of the members of a JSON array (empty for none), in the order of its runs' cards (the
+ * answer's: unnest yields an array's elements in order, and the subquery does not reorder them).
+ * An ARRAY() subquery rather than string_agg, and nothing to do for a site without runs: an
+ * aggregate is set up anew by every execution of the statement (perf: ExecInitAgg). */
 #define PUB_CARD_RUNS(SR, DAYS)                                                                    \
-    "coalesce((SELECT string_agg(" PUB_CARD_RUN ", ',' ORDER BY x.ordinality) FROM unnest(k.runs)" \
-    " WITH ORDINALITY x WHERE " PUB_CARD_UPCOMING                                                  \
-    PUB_CARD_FILTER(SR, DAYS) "), '')"
+    "CASE WHEN cardinality(k.runs) = 0 THEN '' ELSE array_to_string(ARRAY(SELECT " PUB_CARD_RUN    \
+    " FROM unnest(k.runs) x WHERE " PUB_CARD_UPCOMING                                              \
+    PUB_CARD_FILTER(SR, DAYS) "), ',') END"
 
 /* The sites a family may see whose licence covers today. With run filters (SR, DAYS, WU as in
  * PUB_CARD_FILTER; WU with_upcoming) a site is kept only when one of its upcoming runs passes
@@ -187,18 +190,17 @@
     " web_chat_url, 'opening_hours', opening_hours)::text FROM central_contact_setting"            \
     " WHERE name IS NOT NULL)"
 
-/* One page of the search as one row: n, the number of sites; items, their items (PUB_ITEM with
- * RUNS) joined by commas, nearest first (NULL for none); and central_contact (PUB_CONTACT). The
- * sites are those chosen by KNEAREST (a subquery yielding chord, the straight-line distance
- * `<->`, card_head and runs, nearest first) within WITHIN, at most LIMIT. No join: the page is
- * the KNN scan's rows, and the items are computed for the rows of the page only. The items are
- * ordered by the KNN scan's own `<->` (no tie-breaking second key, as before). */
+/* One page of the search: a row per site, its item (PUB_ITEM with RUNS), nearest first, then one
+ * row whose item is NULL and whose central_contact is PUB_CONTACT (NULL when none is set): the
+ * contact comes in the same round trip, without an aggregate to set up. The sites are those
+ * chosen by KNEAREST (a subquery yielding chord, the straight-line distance `<->`, card_head
+ * and runs, nearest first) within WITHIN, at most LIMIT. No join: the page is the KNN scan's
+ * rows, and the items are computed for the rows of the page only. The items are ordered by the
+ * KNN scan's own `<->` (no tie-breaking second key, as before). */
 #define PUB_PAGE(KNEAREST, WITHIN, RUNS, LIMIT)                                                    \
-    "SELECT count(*) AS n, string_agg(p.item, ',' ORDER BY p.chord) AS items, " PUB_CONTACT        \
-    " AS central_contact FROM (SELECT k.chord, " PUB_ITEM(RUNS) " FROM (" KNEAREST                 \
-                                                                ") k WHERE " WITHIN                \
-                                                                " ORDER BY k.chord LIMIT " LIMIT   \
-                                                                ") p"
+    "(SELECT " PUB_ITEM(RUNS) ", NULL::text AS central_contact FROM (" KNEAREST                    \
+                              ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT                 \
+                              ") UNION ALL SELECT NULL, " PUB_CONTACT
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
@@ -608,39 +610,69 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
 
 /* ---- Rendering --------------------------------------------------------------------------- */
 
-/* The text of column `col` of the one row of a page statement (PUB_PAGE), or NULL when it is
- * NULL (no items; no central contact set). */
-static const char *
-page_text(const PGresult *res, const char *col)
+/* The number of sites of a page statement's result (PUB_PAGE): its rows with an item. */
+static int
+page_sites(const PGresult *res)
 {
-    int c = PQfnumber(res, col);
+    int i, n = 0;
 
-    return c >= 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, c) ? PQgetvalue(res, 0, c) : NULL;
+    for (i = 0; i < PQntuples(res); i++) {
+        n += !PQgetisnull(res, i, 0);
+    }
+    return n;
 }
 
-/* Returns a new reference: `text` (JSON text, or NULL for null) parsed, wrapped in OPEN and CLOSE
- * when those are not NULL; NULL when it does not parse. */
-static json_t *
-parse_text(const char *text, const char *open, const char *close)
+/* The central contact of a page statement's result (PUB_PAGE): JSON text, or NULL. */
+static const char *
+page_contact(const PGresult *res)
 {
-    struct jsonout_buf b = {0};
-    json_t *v;
+    int i;
 
-    if (text == NULL && open == NULL) {
-        return json_null();
+    for (i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0)) {
+            return PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+        }
     }
-    if (open != NULL) {
-        jsonout_put(&b, open, strlen(open));
+    return NULL;
+}
+
+/* The first item of a page statement's result (PUB_PAGE), or NULL when it has none. */
+static const char *
+first_item(const PGresult *res)
+{
+    int i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0)) {
+            return PQgetvalue(res, i, 0);
+        }
     }
-    if (text != NULL) {
-        jsonout_put(&b, text, strlen(text));
+    return NULL;
+}
+
+/* Appends the items of a page statement's result (PUB_PAGE) to `b`, comma-separated. */
+static void
+put_items(struct jsonout_buf *b, const PGresult *res)
+{
+    int i, first = 1;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0)) {
+            if (!first) {
+                jsonout_put(b, ",", 1);
+            }
+            jsonout_put(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+            first = 0;
+        }
     }
-    if (close != NULL) {
-        jsonout_put(&b, close, strlen(close));
-    }
-    v = b.failed ? NULL : json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
-    free(b.p);
-    return v;
+}
+
+/* Returns a new reference: `text` (JSON text, or NULL for null) parsed; NULL when it does not
+ * parse. */
+static json_t *
+parse_text(const char *text)
+{
+    return text == NULL ? json_null() : json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 }
 
 /* 1 when the search has a run filter: self_referral=true, starting_within_days, or
@@ -663,10 +695,10 @@ add_central_contact(struct db_conn *db, json_t *body)
     json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
 }
 
-/* What a provider search found: the page (`sites`, one row of PUB_PAGE: n, items, the JSON text
- * of the sites' items joined by commas, and central_contact) and, when none is within the
- * radius, the nearest beyond it (`beyond`, the same shape, at most one item); or, for a place of
- * several names, `choices` ({"choices": [...]}). */
+/* What a provider search found: the page (`sites`, PUB_PAGE's rows: the sites' items, then the
+ * central contact) and, when none is within the radius, the nearest beyond it (`beyond`, the
+ * same shape, at most one item); or, for a place of several names, `choices` ({"choices":
+ * [...]}). */
 struct found {
     PGresult *sites, *beyond;
     json_t *choices;
@@ -718,11 +750,7 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
         f->sites = NULL;
         return -1;
     }
-    if (PQntuples(f->sites) != 1) {
-        e->fault = PUBLIC_INTERNAL;
-        return -1;
-    }
-    if (page_text(f->sites, "items") == NULL) {
+    if (page_sites(f->sites) == 0) {
         /* Nothing within the radius: the nearest site beyond it, with the same filters. */
         const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
 
@@ -751,9 +779,17 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
         add_central_contact(db, body);
         goto out;
     }
-    items = parse_text(page_text(f.sites, "items"), "[", "]");
-    nearest = parse_text(f.beyond != NULL ? page_text(f.beyond, "items") : NULL, NULL, NULL);
-    contact = parse_text(page_text(f.sites, "central_contact"), NULL, NULL);
+    {
+        struct jsonout_buf b = {0};
+
+        jsonout_put(&b, "[", 1);
+        put_items(&b, f.sites);
+        jsonout_put(&b, "]", 1);
+        items = b.failed ? NULL : json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
+        free(b.p);
+    }
+    nearest = parse_text(f.beyond != NULL ? first_item(f.beyond) : NULL);
+    contact = parse_text(page_contact(f.sites));
     if (items == NULL || nearest == NULL || contact == NULL) {
         e->fault = PUBLIC_INTERNAL;
         goto out;
@@ -783,23 +819,20 @@ put_text(struct jsonout_buf *b, const char *text)
 }
 
 /* Sends the JSON answer of a provider search without building it as a tree: the items' text as
- * the statement joined them, then nearest_beyond and central_contact, in the order and with the
+ * the statement wrote them, then nearest_beyond and central_contact, in the order and with the
  * values public_find_providers gives. Returns the status sent. */
 static int
 send_providers_text(struct req *r, const struct found *f)
 {
     struct jsonout_buf b = {0};
-    const char *items = page_text(f->sites, "items");
     int status;
 
     jsonout_put(&b, "{\"items\":[", 10);
-    if (items != NULL) {
-        jsonout_put(&b, items, strlen(items));
-    }
+    put_items(&b, f->sites);
     jsonout_put(&b, "],\"nearest_beyond\":", 19);
-    put_text(&b, f->beyond != NULL ? page_text(f->beyond, "items") : NULL);
+    put_text(&b, f->beyond != NULL ? first_item(f->beyond) : NULL);
     jsonout_put(&b, ",\"central_contact\":", 19);
-    put_text(&b, page_text(f->sites, "central_contact"));
+    put_text(&b, page_contact(f->sites));
     jsonout_put(&b, "}", 1);
     status = b.failed ? problem_send(r, PROBLEM_INTERNAL, NULL)
                       : http_send_public(r, "application/json; charset=utf-8", b.p, b.len);
