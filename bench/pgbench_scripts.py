@@ -146,3 +146,23 @@ if "or_sals" in stmts:
     write("or_sals", 0, PICK + bind("postcodes_find_full", [("var", "pc")]) + "\n\\gset\n"
           + bind("or_sals", OR_PAGE1 + [("var", "latitude"), ("var", "longitude"), None])
           + ";\n")
+
+# 3p: find a provider by town (issue 19): the place (places_find, as places.c's places_find()
+# passes it: no area, PLACES_CHOICES_MAX rows), then the page from its point, as
+# public_find_providers() runs them; a town of bench_place (single places) drawn per transaction.
+if "places_find" in stmts:
+    PICK_PLACE = ("\\set k random(1, 500)\nSELECT name AS pc FROM bench_place WHERE k = :k\n"
+                  "\\gset\n")
+    write("place", 0, PICK_PLACE + bind("places_find", [("var", "pc"), None, "10"]) + "\n\\gset\n"
+          + near + ";\n")
+
+# 13: ask about a place (issue 19): the site (enq_site, no run), then the sealed enquiry into the
+# outbox (enq_insert), as enquiries_create() runs them; a site of bench_enquiry_site per
+# transaction. The sealed text stands for what seal_hex() makes of a typical enquiry (12 bytes
+# of nonce, about 330 of ciphertext, 16 of tag), as hex.
+if "enq_site" in stmts and "enq_insert" in stmts:
+    PICK_SITE = ("\\set k random(1, 1000)\nSELECT id AS site FROM bench_enquiry_site WHERE k = :k\n"
+                 "\\gset\n")
+    sealed = "".join("%02x" % rng.randrange(256) for _ in range(12 + 330 + 16))
+    write("enquiries", 0, PICK_SITE + bind("enq_site", [("var", "site"), None]) + "\n\\gset\n"
+          + bind("enq_insert", [("var", "org_id"), "self", sealed]) + ";\n")
