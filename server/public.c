@@ -114,12 +114,20 @@
  * parsing and planning its body each time (perf: base_yyparse under ExecIndexEvalRuntimeKeys,
  * fmgr_sql), and again for the distance of every row. pgbench's KNN ceiling, with the point as a
  * literal, folds it at plan time and never paid for it (bench/README.md, issue 19). */
-#define PUB_LAT "$1::float8"
-#define PUB_LON "$2::float8"
-#define PUB_POINT                                                                                  \
-    "public.cube(public.cube(public.cube(public.earth() * cos(radians(" PUB_LAT ")) * cos("        \
-    "radians(" PUB_LON "))), public.earth() * cos(radians(" PUB_LAT ")) * sin(radians(" PUB_LON    \
-    "))), public.earth() * sin(radians(" PUB_LAT ")))::public.earth"
+#define PUB_EARTH(LAT, LON)                                                                        \
+    "public.cube(public.cube(public.cube(public.earth() * cos(radians(" LAT                        \
+    ")) * cos(radians(" LON "))), public.earth() * cos(radians(" LAT ")) * sin(radians(" LON       \
+    "))), public.earth() * sin("                                                                   \
+    "radians(" LAT ")))::public.earth"
+#define PUB_POINT PUB_EARTH("$1::float8", "$2::float8")
+
+/* The search point of a full postcode ($1) in one statement with the page: pt, the postcode's
+ * coordinates rounded to 6 decimals, as the server's "%.6f" of them is what a search from it
+ * passes as $1 and $2 (a postcode's coordinates have 6 decimals: the same point to the bit). */
+#define PUB_PT_CTE                                                                                 \
+    "WITH pt AS (SELECT round(latitude::numeric, 6)::float8 AS lat, round(longitude::numeric, 6)"  \
+    "::float8 AS lon FROM postcode WHERE postcode = $1::text) "
+#define PUB_PT_POINT "(SELECT " PUB_EARTH("pt.lat", "pt.lon") " FROM pt)"
 
 /* Today (UK calendar), once per statement (an InitPlan) rather than once per run read. */
 #define PUB_TODAY "(SELECT registry_today())"
@@ -202,12 +210,22 @@
                               ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT                 \
                               ") UNION ALL SELECT NULL, " PUB_CONTACT
 
+/* PUB_PAGE from a full postcode (PUB_PT_CTE): the last row also carries the point's latitude and
+ * longitude, both NULL when the postcode is not in the directory. */
+#define PUB_PAGE_PT(KNEAREST, WITHIN, RUNS, LIMIT)                                                 \
+    PUB_PT_CTE "(SELECT " PUB_ITEM(RUNS) ", NULL::text AS central_contact, NULL::float8 AS"        \
+                                         " latitude, NULL::float8 AS longitude FROM (" KNEAREST    \
+                                         ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT      \
+                                         ") UNION ALL SELECT NULL, " PUB_CONTACT                   \
+                                         ", (SELECT lat FROM pt), (SELECT lon FROM pt)"
+
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
-#define PUB_KNN(WHERE, LIMIT)                                                                      \
-    "SELECT ps.earth <-> " PUB_POINT                                                               \
+#define PUB_KNN_AT(POINT, WHERE, LIMIT)                                                            \
+    "SELECT ps.earth <-> " POINT                                                                   \
     " AS chord, ps.card_head, ps.runs FROM public_site ps WHERE" WHERE                             \
-    " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
+    " ORDER BY ps.earth <-> " POINT " LIMIT " LIMIT
+#define PUB_KNN(WHERE, LIMIT) PUB_KNN_AT(PUB_POINT, WHERE, LIMIT)
 
 /* Within $3 metres, great-circle; and within the box around that circle, which the GiST index
  * answers (earth_box over-selects: a cube around the sphere's circle). */
@@ -242,6 +260,13 @@ const struct db_stmt public_stmts[] = {
                           PUB_WITHIN_3,
                           PUB_CARD_RUNS("NULL", "NULL"),
                           PUB_PAGE_LIMIT_4)},
+    /* No run filters, from a full postcode in the same statement (one round trip fewer): $1 the
+     * postcode (postcodes_normalise), $2 radius in metres, $3 limit. */
+    {"pub_near_postcode",
+     PUB_PAGE_PT(PUB_KNN_AT(PUB_PT_POINT, PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
+                 PUB_GC("k.chord") " <= $2::float8",
+                 PUB_CARD_RUNS("NULL", "NULL"),
+                 "$3::int")},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
     {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
@@ -420,36 +445,59 @@ eircode_given(const char *given)
     return strlen(given) <= 16 && validate_eircode(given, out, sizeof(out)) == 0;
 }
 
-/* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
+/* Normalises `given` (a full postcode or an outward code) into `pc` (POSTCODE_MAX bytes) and
+ * notes its kind in `e`. Returns its kind, or POSTCODES_MALFORMED with `e` set. The postcode is
+ * never echoed or logged. */
+static enum postcodes_kind
+postcode_given(const char *given, char *pc, struct public_error *e)
+{
+    enum postcodes_kind kind =
+        strlen(given) <= 16 ? postcodes_normalise(given, pc, POSTCODE_MAX) : POSTCODES_MALFORMED;
+
+    if (kind == POSTCODES_MALFORMED && eircode_given(given)) {
+        set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                  "postcode: an Eircode cannot be looked up (there is no open Eircode "
+                  "file); search by town with place=, e.g. place=Cork");
+        return kind;
+    }
+    if (kind == POSTCODES_MALFORMED) {
+        set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                  "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+        return kind;
+    }
+    e->postcode = kind == POSTCODES_FULL ? PUBLIC_POSTCODE_FULL : PUBLIC_POSTCODE_OUTWARD;
+    return kind;
+}
+
+/* The answer when the postcode of kind `kind` is not in the directory. Returns -1. */
+static int
+postcode_unknown(enum postcodes_kind kind, struct public_error *e)
+{
+    return set_error(e, PUBLIC_NOT_FOUND, "postcode", "%s",
+                     kind == POSTCODES_FULL
+                         ? "that postcode is not in our postcode directory"
+                         : "that postcode district is not in our postcode directory");
+}
+
+/* Looks up `given` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
  * -1 with `e` set. The postcode is never echoed or logged. */
 static int
 locate_postcode(struct db_conn *db, const char *given, struct search *s, struct public_error *e)
 {
     char pc[POSTCODE_MAX];
-    enum postcodes_kind kind =
-        strlen(given) <= 16 ? postcodes_normalise(given, pc, sizeof(pc)) : POSTCODES_MALFORMED;
+    enum postcodes_kind kind = postcode_given(given, pc, e);
     double lat, lon;
 
-    if (kind == POSTCODES_MALFORMED && eircode_given(given)) {
-        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
-                         "postcode: an Eircode cannot be looked up (there is no open Eircode "
-                         "file); search by town with place=, e.g. place=Cork");
-    }
     if (kind == POSTCODES_MALFORMED) {
-        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
-                         "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+        return -1;
     }
-    e->postcode = kind == POSTCODES_FULL ? PUBLIC_POSTCODE_FULL : PUBLIC_POSTCODE_OUTWARD;
     switch (postcodes_find(db, pc, &lat, &lon)) {
     case 1:
         snprintf(s->lat, sizeof(s->lat), "%.6f", lat);
         snprintf(s->lon, sizeof(s->lon), "%.6f", lon);
         return 0;
     case 0:
-        return set_error(e, PUBLIC_NOT_FOUND, "postcode", "%s",
-                         kind == POSTCODES_FULL
-                             ? "that postcode is not in our postcode directory"
-                             : "that postcode district is not in our postcode directory");
+        return postcode_unknown(kind, e);
     default:
         return set_db_error(e, NULL);
     }
@@ -713,6 +761,22 @@ found_cleanup(struct found *f)
     memset(f, 0, sizeof(*f));
 }
 
+/* Nothing within the radius: the nearest site beyond it from the point of `s`, with the same
+ * filters, into f->beyond. Returns 0, or -1 with `e` set. */
+static int
+find_beyond(struct db_conn *db, const struct search *s, struct found *f, struct public_error *e)
+{
+    const char *bp[5] = {s->lat, s->lon, s->self_referral, s->within, s->with_upcoming};
+
+    f->beyond = db_exec(db, "pub_nearest", 5, bp);
+    if (!db_ok(f->beyond)) {
+        set_db_error(e, f->beyond);
+        f->beyond = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs the search of `q` into `f` (zeroed first). Returns 0, or -1 with `e` set. */
 static int
 find_providers(struct db_conn *db, const struct query *q, struct found *f, struct public_error *e)
@@ -723,6 +787,35 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
     memset(f, 0, sizeof(*f));
     if (parse_search(q, &s, e) != 0) {
         return -1;
+    }
+    if (query_get(q, "postcode") != NULL && !has_run_filter(&s)) {
+        /* A full postcode without run filters (the finder's usual search): the postcode and the
+         * page in one statement. */
+        char pc[POSTCODE_MAX];
+        enum postcodes_kind kind = postcode_given(query_get(q, "postcode"), pc, e);
+
+        if (kind == POSTCODES_MALFORMED) {
+            return -1;
+        }
+        if (kind == POSTCODES_FULL) {
+            const char *pp[3] = {pc, s.radius_m, s.limit};
+            int i;
+
+            f->sites = db_exec(db, "pub_near_postcode", 3, pp);
+            if (!db_ok(f->sites)) {
+                set_db_error(e, f->sites);
+                f->sites = NULL;
+                return -1;
+            }
+            for (i = 0; i < PQntuples(f->sites) && !PQgetisnull(f->sites, i, 0); i++) {
+            }
+            if (i == PQntuples(f->sites) || PQgetisnull(f->sites, i, 2)) {
+                return postcode_unknown(kind, e);
+            }
+            snprintf(s.lat, sizeof(s.lat), "%.6f", strtod(PQgetvalue(f->sites, i, 2), NULL));
+            snprintf(s.lon, sizeof(s.lon), "%.6f", strtod(PQgetvalue(f->sites, i, 3), NULL));
+            return page_sites(f->sites) > 0 ? 0 : find_beyond(db, &s, f, e);
+        }
     }
     if (query_get(q, "postcode") != NULL
         && locate_postcode(db, query_get(q, "postcode"), &s, e) != 0) {
@@ -750,18 +843,7 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
         f->sites = NULL;
         return -1;
     }
-    if (page_sites(f->sites) == 0) {
-        /* Nothing within the radius: the nearest site beyond it, with the same filters. */
-        const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
-
-        f->beyond = db_exec(db, "pub_nearest", 5, bp);
-        if (!db_ok(f->beyond)) {
-            set_db_error(e, f->beyond);
-            f->beyond = NULL;
-            return -1;
-        }
-    }
-    return 0;
+    return page_sites(f->sites) > 0 ? 0 : find_beyond(db, &s, f, e);
 }
 
 json_t *
