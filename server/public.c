@@ -33,6 +33,9 @@
  * `<->` walks the index in distance order (KNN). The index is public_site's (migration 0035: the
  * sites a family may see, kept by triggers, with their earth point stored), so the scan stops at
  * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
+ * Each row also keeps the site's answer as JSON text (its card, migration 0040, kept by the same
+ * family of triggers): the page is the KNN scan and that text, with what depends on the date
+ * computed from it, and the JSON answer copies the text as it is.
  * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
