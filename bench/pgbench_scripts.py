@@ -75,8 +75,14 @@ for i in range(SCRIPTS):
 NPC = len(postcodes)
 PICK = "\\set k random(1, %d)\nSELECT postcode AS pc FROM bench_postcode WHERE k = :k\n\\gset\n" % NPC
 near = bind("pub_near", [("var", "latitude"), ("var", "longitude"), "25000.000", "20"])
-write("providers", 0, PICK + bind("postcodes_find_full", [("var", "pc")]) + "\n\\gset\n" + near
-      + ";\n")
+# Since the postcode is looked up in the page's own statement (pub_near_postcode, a full postcode
+# without run filters), that one statement is what the route runs.
+if "pub_near_postcode" in stmts:
+    write("providers", 0, PICK + bind("pub_near_postcode", [("var", "pc"), "25000.000", "20"])
+          + ";\n")
+else:
+    write("providers", 0, PICK + bind("postcodes_find_full", [("var", "pc")]) + "\n\\gset\n"
+          + near + ";\n")
 
 # 3k: the KNN ceiling (issue 19): the 20 nearest sites a family may see from points of the same
 # sample, by public_site's GiST index alone: no joins, no filter, no rendering, no postcode
@@ -146,3 +152,34 @@ if "or_sals" in stmts:
     write("or_sals", 0, PICK + bind("postcodes_find_full", [("var", "pc")]) + "\n\\gset\n"
           + bind("or_sals", OR_PAGE1 + [("var", "latitude"), ("var", "longitude"), None])
           + ";\n")
+
+# 3p: find a provider by town (issue 19): the place (places_find, as places.c's places_find()
+# passes it: no area, PLACES_CHOICES_MAX rows), then the page from its point, as
+# public_find_providers() runs them; a town of bench_place (single places) drawn per transaction.
+def sample_size(name):
+    """The lines of the data file `name` (bench/run writes the sample tables' rows there too)."""
+    path = os.path.join(os.path.dirname(pc_path), name)
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip())
+
+
+NPLACE = sample_size("places.txt")
+if "places_find" in stmts and NPLACE > 0:
+    PICK_PLACE = ("\\set k random(1, %d)\nSELECT name AS pc FROM bench_place WHERE k = :k\n"
+                  "\\gset\n" % NPLACE)
+    write("place", 0, PICK_PLACE + bind("places_find", [("var", "pc"), None, "10"]) + "\n\\gset\n"
+          + near + ";\n")
+
+# 13: ask about a place (issue 19): the site (enq_site, no run), then the sealed enquiry into the
+# outbox (enq_insert), as enquiries_create() runs them; a site of bench_enquiry_site per
+# transaction. The sealed text stands for what seal_hex() makes of a typical enquiry (12 bytes
+# of nonce, about 330 of ciphertext, 16 of tag), as hex.
+NSITE = sample_size("enquiry_sites.txt")
+if "enq_site" in stmts and "enq_insert" in stmts and NSITE > 0:
+    PICK_SITE = ("\\set k random(1, %d)\nSELECT id AS site FROM bench_enquiry_site WHERE k = :k\n"
+                 "\\gset\n" % NSITE)
+    sealed = "".join("%02x" % rng.randrange(256) for _ in range(12 + 330 + 16))
+    write("enquiries", 0, PICK_SITE + bind("enq_site", [("var", "site"), None]) + "\n\\gset\n"
+          + bind("enq_insert", [("var", "org_id"), "self", sealed]) + ";\n")

@@ -33,6 +33,9 @@
  * `<->` walks the index in distance order (KNN). The index is public_site's (migration 0035: the
  * sites a family may see, kept by triggers, with their earth point stored), so the scan stops at
  * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
+ * Each row also keeps the site's answer as JSON text (its card, migration 0040, kept by the same
+ * family of triggers): the page is the KNN scan and that text, with what depends on the date
+ * computed from it, and the JSON answer copies the text as it is.
  * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
@@ -81,17 +84,6 @@
 #define PUB_LON_MIN -11.0
 #define PUB_LON_MAX 2.5
 
-/* A run a family could still join or follow. */
-#define PUB_UPCOMING                                                                               \
-    "r.status IN ('planned', 'recruiting', 'running') AND (r.starts_on >= registry_today()"        \
-    "      OR (r.status = 'running' AND r.ends_on >= registry_today()))"
-
-/* The run filters; SR is the self_referral parameter, DAYS starting_within_days. */
-#define PUB_RUN_FILTER(SR, DAYS)                                                                   \
-    " AND (" SR "::boolean IS NOT TRUE OR r.self_referral_allowed)"                                \
-    " AND (" DAYS "::int IS NULL"                                                                  \
-    "      OR r.starts_on BETWEEN registry_today() AND registry_today() + " DAYS "::int)"
-
 /* The current employer, unless archived; in_training, and withdrawn without ever having been
  * accredited, are not on the register. The employer is read as columns and made an object by
  * fac_row (not json_build_object: parsing JSON text back cost more than the rest of the lookup,
@@ -117,51 +109,71 @@
     "(replace(replace(replace(registry_fold($1::text), '\\', '\\\\'), '%', '\\%'), '_',"           \
     " '\\_') || '%')"
 
-/* The search point ($1 latitude, $2 longitude) as an earth value. */
-#define PUB_POINT "registry_earth($1::float8, $2::float8)"
+/* The search point ($1 latitude, $2 longitude) as an earth value: registry_earth($1, $2)
+ * (migration 0003) written out, the same arithmetic in the same order, so the same
+ * point to the bit. The function is not inlined (its body ends in a cast to the earth domain,
+ * which the planner does not take as strict, and the function is strict), so under the server's
+ * generic plan the KNN scan's ORDER BY operand ran the SQL function executor every search:
+ * parsing and planning its body each time (perf: base_yyparse under ExecIndexEvalRuntimeKeys,
+ * fmgr_sql), and again for the distance of every row. pgbench's KNN ceiling, with the point as a
+ * literal, folds it at plan time and never paid for it (bench/README.md, issue 19). */
+#define PUB_EARTH(LAT, LON)                                                                        \
+    "public.cube(public.cube(public.cube(public.earth() * cos(radians(" LAT                        \
+    ")) * cos(radians(" LON "))), public.earth() * cos(radians(" LAT ")) * sin(radians(" LON       \
+    "))), public.earth() * sin("                                                                   \
+    "radians(" LAT ")))::public.earth"
+#define PUB_POINT PUB_EARTH("$1::float8", "$2::float8")
 
-/* A site's organisation and the site itself as the answer shows them; L is the location, O its
- * organisation. */
-#define PUB_FACE                                                                                   \
-    "CASE WHEN o.public_contact THEN json_build_object('name', o.name, 'phone', o.phone,"          \
-    " 'email', o.email, 'website', o.website) ELSE json_build_object('name', o.name) END"          \
-    " AS organisation, json_build_object('id', l.id, 'name', l.name, 'address_lines',"             \
-    " l.address_lines, 'town', l.town, 'postcode', l.postcode, 'accessibility', l.accessibility,"  \
-    " 'takes_enquiries', o.enquiries_enabled AND o.enquiry_email IS NOT NULL)"                     \
-    " AS site, l.id::text AS _location_id"
+/* The search point of a full postcode ($1) in one statement with the page: pt, the postcode's
+ * coordinates rounded to 6 decimals, as the server's "%.6f" of them is what a search from it
+ * passes as $1 and $2 (a postcode's coordinates have 6 decimals: the same point to the bit). */
+#define PUB_PT_CTE                                                                                 \
+    "WITH pt AS (SELECT round(latitude::numeric, 6)::float8 AS lat, round(longitude::numeric, 6)"  \
+    "::float8 AS lon FROM postcode WHERE postcode = $1::text) "
+#define PUB_PT_POINT "(SELECT " PUB_EARTH("pt.lat", "pt.lon") " FROM pt)"
 
-/* A run is never advertised as taking referrals while it is at risk. This is
- * `programme_at_risk(r.id) = '[]'` (migration 0010) written out: a run shown here is planned,
- * recruiting or running, so it is at risk when it has not ended and one of its facilitators is
- * suspended or withdrawn. Written inline because the function (an aggregate, so never inlined)
- * is planned anew in every query that calls it: it cost more than the rest of the search
- * (bench/README.md, issue 19). */
-#define PUB_ACCEPTING                                                                              \
-    "r.accepting_referrals AND NOT (r.ends_on >= registry_today() AND EXISTS (SELECT 1 FROM "      \
-    "programme_facilitator pf JOIN facilitator f ON f.id = pf.facilitator_id WHERE pf.run_id = "   \
-    "r.id AND f.status IN ('suspended', 'withdrawn')))"
+/* Today (UK calendar), once per statement (an InitPlan) rather than once per run read. */
+#define PUB_TODAY "(SELECT registry_today())"
 
-/* The upcoming runs of site l as a JSON array in the order the answer lists them, with the run
- * filters SR and DAYS: fetched with the page, in the same statement. */
-#define PUB_RUNS(SR, DAYS)                                                                         \
-    "(SELECT coalesce(json_agg(json_build_object('id', r.id, 'status', r.status, 'started', "      \
-    "r.starts_on <= registry_today(), 'starts_on', r.starts_on, 'variant', r.variant, "            \
-    "'weekday', r.weekday, 'start_time', to_char(r.start_time, 'HH24:MI'), 'places_left', "        \
-    "greatest(r.capacity_families - r.families_enrolled, 0), 'capacity_families', "                \
-    "r.capacity_families, 'accepting_referrals', " PUB_ACCEPTING ", 'self_referral_allowed', "     \
-    "r.self_referral_allowed) ORDER BY r.starts_on, r.start_time NULLS LAST, r.id), '[]') FROM "   \
-    "programme_run r WHERE r.location_id = l.id AND " PUB_UPCOMING                                 \
-    PUB_RUN_FILTER(SR, DAYS) ") AS upcoming_runs"
+/* Each site a family may see is a row of public_site (migration 0035, kept by triggers) with its
+ * answer kept with it (migration 0040, kept by the same family of triggers): card_head, the text
+ * of its "organisation" and "site" members, and runs, the cards of its runs that may be upcoming
+ * (planned, recruiting or running) in the answer's order. What depends on the date is computed
+ * here from a run's card (x, a public_run_card), exactly as it was from the run itself:
+ * - upcoming: starts today or later, or is running and has not ended;
+ * - started: starts_on <= today;
+ * - accepting_referrals: accepting, and not at risk: a run is at risk while it has not ended
+ *   and one of its facilitators is suspended or withdrawn (programme_at_risk, migration 0010);
+ * - the run filters: SR self_referral (true: only runs that take self-referrals), DAYS
+ *   starting_within_days (starting from today to today + DAYS). */
+#define PUB_CARD_UPCOMING                                                                          \
+    "(x.starts_on >= " PUB_TODAY " OR (x.running AND x.ends_on >= " PUB_TODAY "))"
+#define PUB_CARD_FILTER(SR, DAYS)                                                                  \
+    " AND (" SR "::boolean IS NOT TRUE OR x.self_referral)"                                        \
+    " AND (" DAYS "::int IS NULL"                                                                  \
+    "      OR x.starts_on BETWEEN " PUB_TODAY " AND " PUB_TODAY " + " DAYS "::int)"
+#define PUB_CARD_RUN                                                                               \
+    "x.head || (x.starts_on <= " PUB_TODAY ")::text || x.mid || (x.accepting AND NOT (x.ends_on "  \
+    ">= " PUB_TODAY " AND x.at_risk))::text || x.tail"
 
-/* The sites a family may see are the rows of public_site (migration 0035, kept by triggers)
- * whose licence covers today. With run filters (SR, DAYS, WU as in PUB_RUN_FILTER) a site is
- * kept only when one of its upcoming runs passes them. */
+/* The upcoming runs of the site of K (a row of the KNN scan) that pass the run filters, as the
+ * text of the members of a JSON array (empty for none), in the order of its runs' cards (the
+ * answer's: unnest yields an array's elements in order, and the subquery does not reorder them).
+ * An ARRAY() subquery rather than string_agg, and nothing to do for a site without runs: an
+ * aggregate is set up anew by every execution of the statement (perf: ExecInitAgg). */
+#define PUB_CARD_RUNS(SR, DAYS)                                                                    \
+    "CASE WHEN cardinality(k.runs) = 0 THEN '' ELSE array_to_string(ARRAY(SELECT " PUB_CARD_RUN    \
+    " FROM unnest(k.runs) x WHERE " PUB_CARD_UPCOMING                                              \
+    PUB_CARD_FILTER(SR, DAYS) "), ',') END"
+
+/* The sites a family may see whose licence covers today. With run filters (SR, DAYS, WU as in
+ * PUB_CARD_FILTER; WU with_upcoming) a site is kept only when one of its upcoming runs passes
+ * them. */
 #define PUB_VISIBLE(SR, DAYS, WU)                                                                  \
-    " ps.licensed_from <= registry_today() AND ps.licensed_until >= registry_today()"              \
-    "  AND (NOT (" SR "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)" \
-    "       OR EXISTS (SELECT 1 FROM programme_run r WHERE r.location_id = ps.location_id"         \
-    "                  AND " PUB_UPCOMING                                                          \
-    PUB_RUN_FILTER(SR, DAYS) "))"
+    " ps.licensed_from <= " PUB_TODAY " AND ps.licensed_until >= " PUB_TODAY "  AND (NOT (" SR     \
+    "::boolean IS TRUE OR " DAYS "::int IS NOT NULL OR " WU "::boolean IS TRUE)"                   \
+    "       OR EXISTS (SELECT 1 FROM unnest(ps.runs) x WHERE " PUB_CARD_UPCOMING                   \
+    PUB_CARD_FILTER(SR, DAYS) "))"
 
 /* The great-circle distance in metres of a chord of D metres: earthdistance's sec_to_gc(D)
  * written out, the same arithmetic in the same order, so the same value as earth_distance()
@@ -173,26 +185,50 @@
     "(CASE WHEN " D " < 0 THEN 0::float8 WHEN " D " / (2 * earth()) > 1 THEN pi() * earth() ELSE " \
     "2 * earth() * asin(" D " / (2 * earth())) END)"
 
-/* One page of the search: the sites chosen by KNEAREST (a subquery yielding location_id and
- * chord, the straight-line distance `<->`, of the page's sites, nearest first), within WITHIN,
- * each with its organisation and RUNS (PUB_RUNS with the run filters). The site and
- * organisation are read per site of the page (a LATERAL subquery kept apart by OFFSET 0): the
- * server's prepared statement runs with a generic plan, which cannot know the limit and would
- * otherwise hash-join the page against every location. The page is ordered again at the end by
- * the KNN scan's own `<->` (no tie-breaking second key, as before). */
-#define PUB_DISTANCE_KM "round((" PUB_GC("k.chord") " / 1000)::numeric, 2) AS distance_km"
-#define PUB_PAGE(KNEAREST, WITHIN, RUNS)                                                           \
-    "SELECT " PUB_DISTANCE_KM                                                                      \
-    ", x.organisation, x.site, x._location_id, x.upcoming_runs FROM (" KNEAREST                    \
-    ") k CROSS JOIN LATERAL (SELECT " PUB_FACE ", " RUNS " FROM location l JOIN"                   \
-    " organisation o ON o.id = l.organisation_id WHERE l.id = k.location_id OFFSET 0) x "          \
-    "WHERE " WITHIN " ORDER BY k.chord"
+/* One item of the answer as JSON text, {distance_km, organisation, site, upcoming_runs}: the
+ * distance, the site's card and its runs (RUNS, PUB_CARD_RUNS with the run filters). The server
+ * copies it into its answer as it is. */
+#define PUB_ITEM(RUNS)                                                                             \
+    "'{\"distance_km\":' || round((" PUB_GC(                                                       \
+        "k.chord") " / 1000)::numeric, 2)::text || ',' || "                                        \
+                   "k.card_head || ',\"upcoming_runs\":[' || " RUNS " || ']}' AS item"
+
+/* The licensing body's central contact as set_contact_public (settings.c) gives it, JSON text or
+ * NULL when none is set: every provider answer carries it, and reading it here saves a round
+ * trip a search. */
+#define PUB_CONTACT                                                                                \
+    "(SELECT json_build_object('name', name, 'phone', phone, 'email', email, 'web_chat_url',"      \
+    " web_chat_url, 'opening_hours', opening_hours)::text FROM central_contact_setting"            \
+    " WHERE name IS NOT NULL)"
+
+/* One page of the search: a row per site, its item (PUB_ITEM with RUNS), nearest first, then one
+ * row whose item is NULL and whose central_contact is PUB_CONTACT (NULL when none is set): the
+ * contact comes in the same round trip, without an aggregate to set up. The sites are those
+ * chosen by KNEAREST (a subquery yielding chord, the straight-line distance `<->`, card_head
+ * and runs, nearest first) within WITHIN, at most LIMIT. No join: the page is the KNN scan's
+ * rows, and the items are computed for the rows of the page only. The items are ordered by the
+ * KNN scan's own `<->` (no tie-breaking second key, as before). */
+#define PUB_PAGE(KNEAREST, WITHIN, RUNS, LIMIT)                                                    \
+    "(SELECT " PUB_ITEM(RUNS) ", NULL::text AS central_contact FROM (" KNEAREST                    \
+                              ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT                 \
+                              ") UNION ALL SELECT NULL, " PUB_CONTACT
+
+/* PUB_PAGE from a full postcode (PUB_PT_CTE): the last row also carries the point's latitude and
+ * longitude, both NULL when the postcode is not in the directory. */
+#define PUB_PAGE_PT(KNEAREST, WITHIN, RUNS, LIMIT)                                                 \
+    PUB_PT_CTE "(SELECT " PUB_ITEM(RUNS) ", NULL::text AS central_contact, NULL::float8 AS"        \
+                                         " latitude, NULL::float8 AS longitude FROM (" KNEAREST    \
+                                         ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT      \
+                                         ") UNION ALL SELECT NULL, " PUB_CONTACT                   \
+                                         ", (SELECT lat FROM pt), (SELECT lon FROM pt)"
 
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
-#define PUB_KNN(WHERE, LIMIT)                                                                      \
-    "SELECT ps.location_id, ps.earth <-> " PUB_POINT " AS chord FROM public_site ps WHERE" WHERE   \
-    " ORDER BY ps.earth <-> " PUB_POINT " LIMIT " LIMIT
+#define PUB_KNN_AT(POINT, WHERE, LIMIT)                                                            \
+    "SELECT ps.earth <-> " POINT                                                                   \
+    " AS chord, ps.card_head, ps.runs FROM public_site ps WHERE" WHERE                             \
+    " ORDER BY ps.earth <-> " POINT " LIMIT " LIMIT
+#define PUB_KNN(WHERE, LIMIT) PUB_KNN_AT(PUB_POINT, WHERE, LIMIT)
 
 /* Within $3 metres, great-circle; and within the box around that circle, which the GiST index
  * answers (earth_box over-selects: a cube around the sphere's circle). */
@@ -200,16 +236,16 @@
 #define PUB_IN_BOX_3 " AND earth_box(" PUB_POINT ", $3::float8) @> ps.earth"
 
 /* The limit of the page. The KNN scan's own LIMIT is the constant PUB_LIMIT_MAX and the page's
- * ($4, at most that) is applied last: the scan is read lazily, and the joins run per site in
- * order, so no more than $4 sites are read or joined either way; but with `LIMIT $4` on the
- * scan itself the planner guessed a tenth of public_site for the generic plan, priced it above
- * any custom plan and planned the statement anew on every search (pg_prepared_statements:
- * custom_plans only), which cost as much as running it. Among the PUB_LIMIT_MAX nearest, those
- * within the radius are the nearest within it, so the first $4 of them are the page. */
+ * ($4, at most that) is applied last: the scan is read lazily, so no more than $4 sites are read
+ * or rendered either way; but with `LIMIT $4` on the scan itself the planner guessed a tenth of
+ * public_site for the generic plan, priced it above any custom plan and planned the statement
+ * anew on every search (pg_prepared_statements: custom_plans only), which cost as much as
+ * running it. Among the PUB_LIMIT_MAX nearest, those within the radius are the nearest within
+ * it, so the first $4 of them are the page. */
 #define PUB_STR(x)       #x
 #define PUB_XSTR(x)      PUB_STR(x)
 #define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
-#define PUB_PAGE_LIMIT_4 " LIMIT $4::int"
+#define PUB_PAGE_LIMIT_4 "$4::int"
 
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
@@ -225,16 +261,25 @@ const struct db_stmt public_stmts[] = {
     /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
     {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
                           PUB_WITHIN_3,
-                          PUB_RUNS("NULL", "NULL")) PUB_PAGE_LIMIT_4},
+                          PUB_CARD_RUNS("NULL", "NULL"),
+                          PUB_PAGE_LIMIT_4)},
+    /* No run filters, from a full postcode in the same statement (one round trip fewer): $1 the
+     * postcode (postcodes_normalise), $2 radius in metres, $3 limit. */
+    {"pub_near_postcode",
+     PUB_PAGE_PT(PUB_KNN_AT(PUB_PT_POINT, PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
+                 PUB_GC("k.chord") " <= $2::float8",
+                 PUB_CARD_RUNS("NULL", "NULL"),
+                 "$3::int")},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
     {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
                                    PUB_WITHIN_3,
-                                   PUB_RUNS("$5", "$6")) PUB_PAGE_LIMIT_4},
+                                   PUB_CARD_RUNS("$5", "$6"),
+                                   PUB_PAGE_LIMIT_4)},
     /* The nearest site at any distance, for nearest_beyond: $1 lat, $2 lon, $3 self_referral,
      * $4 starting_within_days, $5 with_upcoming. */
     {"pub_nearest",
-     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_RUNS("$3", "$4"))},
+     PUB_PAGE(PUB_KNN(PUB_VISIBLE("$3", "$4", "$5"), "1"), "true", PUB_CARD_RUNS("$3", "$4"), "1")},
     {"pub_fac_get", PUB_FAC_SELECT "AND f.registration_number = upper($1::text)"},
     /* $1 the name as typed (trimmed, single spaces), matched at the start of either name order;
      * $2 the most results. Ordered by family name, then given name, as folded (so that "Évans"
@@ -403,36 +448,59 @@ eircode_given(const char *given)
     return strlen(given) <= 16 && validate_eircode(given, out, sizeof(out)) == 0;
 }
 
-/* Looks up `postcode` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
+/* Normalises `given` (a full postcode or an outward code) into `pc` (POSTCODE_MAX bytes) and
+ * notes its kind in `e`. Returns its kind, or POSTCODES_MALFORMED with `e` set. The postcode is
+ * never echoed or logged. */
+static enum postcodes_kind
+postcode_given(const char *given, char *pc, struct public_error *e)
+{
+    enum postcodes_kind kind =
+        strlen(given) <= 16 ? postcodes_normalise(given, pc, POSTCODE_MAX) : POSTCODES_MALFORMED;
+
+    if (kind == POSTCODES_MALFORMED && eircode_given(given)) {
+        set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                  "postcode: an Eircode cannot be looked up (there is no open Eircode "
+                  "file); search by town with place=, e.g. place=Cork");
+        return kind;
+    }
+    if (kind == POSTCODES_MALFORMED) {
+        set_error(e, PUBLIC_BAD_INPUT, "postcode",
+                  "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+        return kind;
+    }
+    e->postcode = kind == POSTCODES_FULL ? PUBLIC_POSTCODE_FULL : PUBLIC_POSTCODE_OUTWARD;
+    return kind;
+}
+
+/* The answer when the postcode of kind `kind` is not in the directory. Returns -1. */
+static int
+postcode_unknown(enum postcodes_kind kind, struct public_error *e)
+{
+    return set_error(e, PUBLIC_NOT_FOUND, "postcode", "%s",
+                     kind == POSTCODES_FULL
+                         ? "that postcode is not in our postcode directory"
+                         : "that postcode district is not in our postcode directory");
+}
+
+/* Looks up `given` (a full postcode or an outward code) and fills s->lat/s->lon. Returns 0, or
  * -1 with `e` set. The postcode is never echoed or logged. */
 static int
 locate_postcode(struct db_conn *db, const char *given, struct search *s, struct public_error *e)
 {
     char pc[POSTCODE_MAX];
-    enum postcodes_kind kind =
-        strlen(given) <= 16 ? postcodes_normalise(given, pc, sizeof(pc)) : POSTCODES_MALFORMED;
+    enum postcodes_kind kind = postcode_given(given, pc, e);
     double lat, lon;
 
-    if (kind == POSTCODES_MALFORMED && eircode_given(given)) {
-        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
-                         "postcode: an Eircode cannot be looked up (there is no open Eircode "
-                         "file); search by town with place=, e.g. place=Cork");
-    }
     if (kind == POSTCODES_MALFORMED) {
-        return set_error(e, PUBLIC_BAD_INPUT, "postcode",
-                         "postcode: a UK postcode (e.g. ME4 4AB) or its outward code (ME4)");
+        return -1;
     }
-    e->postcode = kind == POSTCODES_FULL ? PUBLIC_POSTCODE_FULL : PUBLIC_POSTCODE_OUTWARD;
     switch (postcodes_find(db, pc, &lat, &lon)) {
     case 1:
         snprintf(s->lat, sizeof(s->lat), "%.6f", lat);
         snprintf(s->lon, sizeof(s->lon), "%.6f", lon);
         return 0;
     case 0:
-        return set_error(e, PUBLIC_NOT_FOUND, "postcode", "%s",
-                         kind == POSTCODES_FULL
-                             ? "that postcode is not in our postcode directory"
-                             : "that postcode district is not in our postcode directory");
+        return postcode_unknown(kind, e);
     default:
         return set_db_error(e, NULL);
     }
@@ -593,18 +661,69 @@ parse_search(const struct query *q, struct search *s, struct public_error *e)
 
 /* ---- Rendering --------------------------------------------------------------------------- */
 
-/* Returns a new reference: the sites of `sites` as items, each with its upcoming_runs (a JSON
- * column of the same row). */
-static json_t *
-provider_items(const PGresult *sites)
+/* The number of sites of a page statement's result (PUB_PAGE): its rows with an item. */
+static int
+page_sites(const PGresult *res)
 {
-    json_t *items = json_array();
+    int i, n = 0;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        n += !PQgetisnull(res, i, 0);
+    }
+    return n;
+}
+
+/* The central contact of a page statement's result (PUB_PAGE): JSON text, or NULL. */
+static const char *
+page_contact(const PGresult *res)
+{
     int i;
 
-    for (i = 0; i < PQntuples(sites); i++) {
-        json_array_append_new(items, db_row_to_json(sites, i));
+    for (i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0)) {
+            return PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+        }
     }
-    return items;
+    return NULL;
+}
+
+/* The first item of a page statement's result (PUB_PAGE), or NULL when it has none. */
+static const char *
+first_item(const PGresult *res)
+{
+    int i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0)) {
+            return PQgetvalue(res, i, 0);
+        }
+    }
+    return NULL;
+}
+
+/* Appends the items of a page statement's result (PUB_PAGE) to `b`, comma-separated. */
+static void
+put_items(struct jsonout_buf *b, const PGresult *res)
+{
+    int i, first = 1;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0)) {
+            if (!first) {
+                jsonout_put(b, ",", 1);
+            }
+            jsonout_put(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+            first = 0;
+        }
+    }
+}
+
+/* Returns a new reference: `text` (JSON text, or NULL for null) parsed; NULL when it does not
+ * parse. */
+static json_t *
+parse_text(const char *text)
+{
+    return text == NULL ? json_null() : json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 }
 
 /* 1 when the search has a run filter: self_referral=true, starting_within_days, or
@@ -627,28 +746,88 @@ add_central_contact(struct db_conn *db, json_t *body)
     json_object_set_new(body, "central_contact", contact != NULL ? contact : json_null());
 }
 
-json_t *
-public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
+/* What a provider search found: the page (`sites`, PUB_PAGE's rows: the sites' items, then the
+ * central contact) and, when none is within the radius, the nearest beyond it (`beyond`, the
+ * same shape, at most one item); or, for a place of several names, `choices` ({"choices":
+ * [...]}). */
+struct found {
+    PGresult *sites, *beyond;
+    json_t *choices;
+};
+
+static void
+found_cleanup(struct found *f)
+{
+    PQclear(f->sites);
+    PQclear(f->beyond);
+    json_decref(f->choices);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Nothing within the radius: the nearest site beyond it from the point of `s`, with the same
+ * filters, into f->beyond. Returns 0, or -1 with `e` set. */
+static int
+find_beyond(struct db_conn *db, const struct search *s, struct found *f, struct public_error *e)
+{
+    const char *bp[5] = {s->lat, s->lon, s->self_referral, s->within, s->with_upcoming};
+
+    f->beyond = db_exec(db, "pub_nearest", 5, bp);
+    if (!db_ok(f->beyond)) {
+        set_db_error(e, f->beyond);
+        f->beyond = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs the search of `q` into `f` (zeroed first). Returns 0, or -1 with `e` set. */
+static int
+find_providers(struct db_conn *db, const struct query *q, struct found *f, struct public_error *e)
 {
     struct search s;
-    PGresult *sites = NULL, *beyond = NULL;
-    json_t *body = NULL, *nearest = NULL;
     const char *params[7];
 
+    memset(f, 0, sizeof(*f));
     if (parse_search(q, &s, e) != 0) {
-        goto out;
+        return -1;
+    }
+    if (query_get(q, "postcode") != NULL && !has_run_filter(&s)) {
+        /* A full postcode without run filters (the finder's usual search): the postcode and the
+         * page in one statement. */
+        char pc[POSTCODE_MAX];
+        enum postcodes_kind kind = postcode_given(query_get(q, "postcode"), pc, e);
+
+        if (kind == POSTCODES_MALFORMED) {
+            return -1;
+        }
+        if (kind == POSTCODES_FULL) {
+            const char *pp[3] = {pc, s.radius_m, s.limit};
+            int i;
+
+            f->sites = db_exec(db, "pub_near_postcode", 3, pp);
+            if (!db_ok(f->sites)) {
+                set_db_error(e, f->sites);
+                f->sites = NULL;
+                return -1;
+            }
+            for (i = 0; i < PQntuples(f->sites) && !PQgetisnull(f->sites, i, 0); i++) {
+            }
+            if (i == PQntuples(f->sites) || PQgetisnull(f->sites, i, 2)) {
+                return postcode_unknown(kind, e);
+            }
+            snprintf(s.lat, sizeof(s.lat), "%.6f", strtod(PQgetvalue(f->sites, i, 2), NULL));
+            snprintf(s.lon, sizeof(s.lon), "%.6f", strtod(PQgetvalue(f->sites, i, 3), NULL));
+            return page_sites(f->sites) > 0 ? 0 : find_beyond(db, &s, f, e);
+        }
     }
     if (query_get(q, "postcode") != NULL
         && locate_postcode(db, query_get(q, "postcode"), &s, e) != 0) {
-        goto out;
+        return -1;
     }
     if (query_get(q, "place") != NULL) {
-        int found = locate_place(db, q, &s, &body, e);
+        int found = locate_place(db, q, &s, &f->choices, e);
         if (found != 0) {
-            if (body != NULL) {
-                add_central_contact(db, body); /* several places: the choices */
-            }
-            goto out; /* or none */
+            return found > 0 ? 0 : -1; /* several places: the choices; or none */
         }
     }
     params[0] = s.lat;
@@ -658,38 +837,92 @@ public_find_providers(struct db_conn *db, const struct query *q, struct public_e
     params[4] = s.self_referral;
     params[5] = s.within;
     params[6] = s.with_upcoming;
-    /* One statement answers the page: the sites, their organisations and their runs. */
-    sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
-                               : db_exec(db, "pub_near", 4, params);
-    if (!db_ok(sites)) {
-        set_db_error(e, sites);
-        sites = NULL;
+    /* One statement answers the page: each site's card, with its runs of today, and the central
+     * contact. */
+    f->sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
+                                  : db_exec(db, "pub_near", 4, params);
+    if (!db_ok(f->sites)) {
+        set_db_error(e, f->sites);
+        f->sites = NULL;
+        return -1;
+    }
+    return page_sites(f->sites) > 0 ? 0 : find_beyond(db, &s, f, e);
+}
+
+json_t *
+public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e)
+{
+    struct found f;
+    json_t *body = NULL, *items = NULL, *nearest = NULL, *contact = NULL;
+
+    if (find_providers(db, q, &f, e) != 0) {
         goto out;
     }
-    if (PQntuples(sites) > 0) {
-        nearest = json_null();
-    } else {
-        /* Nothing within the radius: the nearest site beyond it, with the same filters. */
-        const char *bp[5] = {s.lat, s.lon, s.self_referral, s.within, s.with_upcoming};
+    if (f.choices != NULL) {
+        body = f.choices; /* several places: the choices */
+        f.choices = NULL;
+        add_central_contact(db, body);
+        goto out;
+    }
+    {
+        struct jsonout_buf b = {0};
 
-        beyond = db_exec(db, "pub_nearest", 5, bp);
-        if (!db_ok(beyond)) {
-            set_db_error(e, beyond);
-            beyond = NULL;
-            goto out;
-        }
-        nearest = PQntuples(beyond) == 0 ? json_null() : db_row_to_json(beyond, 0);
+        jsonout_put(&b, "[", 1);
+        put_items(&b, f.sites);
+        jsonout_put(&b, "]", 1);
+        items = b.failed ? NULL : json_loads(b.p, JSON_REJECT_DUPLICATES, NULL);
+        free(b.p);
+    }
+    nearest = parse_text(f.beyond != NULL ? first_item(f.beyond) : NULL);
+    contact = parse_text(page_contact(f.sites));
+    if (items == NULL || nearest == NULL || contact == NULL) {
+        e->fault = PUBLIC_INTERNAL;
+        goto out;
     }
     body = json_object();
-    json_object_set_new(body, "items", provider_items(sites));
+    json_object_set_new(body, "items", items);
     json_object_set_new(body, "nearest_beyond", nearest);
-    nearest = NULL;
-    add_central_contact(db, body);
+    json_object_set_new(body, "central_contact", contact);
+    items = nearest = contact = NULL;
 out:
+    json_decref(contact);
     json_decref(nearest);
-    PQclear(beyond);
-    PQclear(sites);
+    json_decref(items);
+    found_cleanup(&f);
     return body;
+}
+
+/* Appends `text` to `b`, or null when it is NULL. */
+static void
+put_text(struct jsonout_buf *b, const char *text)
+{
+    if (text != NULL) {
+        jsonout_put(b, text, strlen(text));
+    } else {
+        jsonout_put(b, "null", 4);
+    }
+}
+
+/* Sends the JSON answer of a provider search without building it as a tree: the items' text as
+ * the statement wrote them, then nearest_beyond and central_contact, in the order and with the
+ * values public_find_providers gives. Returns the status sent. */
+static int
+send_providers_text(struct req *r, const struct found *f)
+{
+    struct jsonout_buf b = {0};
+    int status;
+
+    jsonout_put(&b, "{\"items\":[", 10);
+    put_items(&b, f->sites);
+    jsonout_put(&b, "],\"nearest_beyond\":", 19);
+    put_text(&b, f->beyond != NULL ? first_item(f->beyond) : NULL);
+    jsonout_put(&b, ",\"central_contact\":", 19);
+    put_text(&b, page_contact(f->sites));
+    jsonout_put(&b, "}", 1);
+    status = b.failed ? problem_send(r, PROBLEM_INTERNAL, NULL)
+                      : http_send_public(r, "application/json; charset=utf-8", b.p, b.len);
+    free(b.p);
+    return status;
 }
 
 /* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
@@ -731,7 +964,24 @@ public_providers(struct req *r)
         /* The URL carries a family's postcode or position: a browser may keep the answer a
          * minute, a shared cache or a CDN (and its logs) must not. */
         r->cache_private = 1;
-        status = send_found(r, public_find_providers(r->db, &q, &e), &e, provider_csv_columns);
+        if (http_wants_csv(r)) {
+            status = send_found(r, public_find_providers(r->db, &q, &e), &e, provider_csv_columns);
+        } else {
+            struct found f;
+
+            if (find_providers(r->db, &q, &f, &e) != 0) {
+                status = public_error_send(r, &e);
+            } else if (f.choices != NULL) {
+                json_t *body = f.choices; /* several places: the choices */
+
+                f.choices = NULL;
+                add_central_contact(r->db, body);
+                status = send_found(r, body, &e, NULL);
+            } else {
+                status = send_providers_text(r, &f); /* the page, as the statement wrote it */
+            }
+            found_cleanup(&f);
+        }
     }
     public_error_cleanup(&e);
     query_cleanup(&q);

@@ -3,7 +3,14 @@
  * public again, a licence suspended and reinstated, a licence lapsing by the calendar (its row
  * unchanged but for its date), an organisation archived, a site moved, deleted, or added in bulk.
  * After each step the finder's answer is checked, and public_site is checked against the rule
- * computed from the base tables (no row missing, none extra, every stored value current). */
+ * computed from the base tables (no row missing, none extra, every stored value current).
+ *
+ * Each site's answer is kept in public_site too (its card, migration 0040): after each change to
+ * what a card shows (a site renamed, its organisation's name, contact details or enquiries, a run
+ * created, moved, rescheduled, filled, closed to referrals, cancelled or deleted, a facilitator
+ * suspended and reinstated or taken off a run) every item the finder lists is compared with the
+ * same item computed from the base tables as the search computed it before the cards
+ * (programme_at_risk() for the at-risk test, the runs read from programme_run). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +55,102 @@ drift(struct it_server *s)
            " licensed_until AS valid_until FROM public_site)"
            " SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM have) a)"
            " + (SELECT count(*) FROM (SELECT * FROM have EXCEPT SELECT * FROM want) b)");
+}
+
+/* The item of site `id` (organisation, site, upcoming_runs) as the search computed it before the
+ * cards, from the base tables. */
+#define OLD_ITEM                                                                                   \
+    "SELECT json_build_object('organisation', CASE WHEN o.public_contact THEN"                     \
+    " json_build_object('name', o.name, 'phone', o.phone, 'email', o.email, 'website', o.website)" \
+    " ELSE json_build_object('name', o.name) END, 'site', json_build_object('id', l.id, 'name',"   \
+    " l.name, 'address_lines', l.address_lines, 'town', l.town, 'postcode', l.postcode,"           \
+    " 'accessibility', l.accessibility, 'takes_enquiries', o.enquiries_enabled AND"                \
+    " o.enquiry_email IS NOT NULL), 'upcoming_runs', (SELECT coalesce(json_agg(json_build_object(" \
+    "'id', r.id, 'status', r.status, 'started', r.starts_on <= registry_today(), 'starts_on',"     \
+    " r.starts_on, 'variant', r.variant, 'weekday', r.weekday, 'start_time', to_char("             \
+    "r.start_time, 'HH24:MI'), 'places_left', greatest(r.capacity_families - r.families_enrolled," \
+    " 0), 'capacity_families', r.capacity_families, 'accepting_referrals', r.accepting_referrals"  \
+    " AND programme_at_risk(r.id) = '[]'::jsonb, 'self_referral_allowed',"                         \
+    " r.self_referral_allowed) ORDER BY r.starts_on, r.start_time NULLS LAST, r.id), '[]') FROM"   \
+    " programme_run r WHERE r.location_id = l.id AND r.status IN ('planned', 'recruiting',"        \
+    " 'running') AND (r.starts_on >= registry_today() OR (r.status = 'running' AND r.ends_on >="   \
+    " registry_today()))))::text FROM location l JOIN organisation o ON o.id = l.organisation_id"  \
+    " WHERE l.id = $1::uuid"
+
+/* Fails unless every item the finder lists near Chatham is the one computed from the base tables
+ * (OLD_ITEM), its distance aside. Returns the answer (a new reference). */
+static json_t *
+expect_cards(struct it_server *s)
+{
+    struct it_resp r;
+    json_t *item, *items, *body;
+    size_t i;
+
+    it_get(s, NEAR, NULL, &r);
+    it_assert_status(&r, 200);
+    body = json_incref(r.json);
+    it_resp_free(&r);
+    items = json_object_get(body, "items");
+    assert_true(json_array_size(items) > 0);
+    json_array_foreach(items, i, item)
+    {
+        char *text = it_sql_text(s, OLD_ITEM, it_jstr(json_object_get(item, "site"), "id"));
+        json_t *want = json_loads(text, 0, NULL), *got = json_deep_copy(item);
+
+        assert_non_null(want);
+        assert_true(json_is_number(json_object_get(got, "distance_km")));
+        json_object_del(got, "distance_km");
+        if (!json_equal(got, want)) {
+            char *g = json_dumps(got, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+
+            fprintf(stderr, "item %zu differs:\n  got  %s\n  want %s\n", i, g, w);
+            free(g);
+            free(w);
+            fail();
+        }
+        json_decref(got);
+        json_decref(want);
+        free(text);
+    }
+    return body;
+}
+
+/* The upcoming runs the finder shows for site `id` (a new reference; an empty array when the
+ * site is not listed). */
+static json_t *
+runs_of(json_t *body, const char *id)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(json_object_get(body, "items"), i, item)
+    {
+        const char *sid = it_jstr(json_object_get(item, "site"), "id");
+
+        if (sid != NULL && strcmp(sid, id) == 0) {
+            return json_incref(json_object_get(item, "upcoming_runs"));
+        }
+    }
+    return json_array();
+}
+
+/* Checks every card (expect_cards), then that site `id` shows `n` upcoming runs, the first (when
+ * n > 0) with `key` equal to the JSON value `value` (NULL: not checked). */
+static void
+expect_runs(struct it_server *s, const char *id, size_t n, const char *key, const char *value)
+{
+    json_t *body = expect_cards(s), *runs = runs_of(body, id);
+
+    assert_int_equal(json_array_size(runs), n);
+    if (n > 0 && key != NULL) {
+        json_t *want = json_loads(value, JSON_DECODE_ANY, NULL);
+
+        assert_non_null(want);
+        assert_true(json_equal(json_object_get(json_array_get(runs, 0), key), want));
+        json_decref(want);
+    }
+    json_decref(runs);
+    json_decref(body);
 }
 
 /* The site ids the finder lists near Chatham, in its order, comma-separated (malloc'd). */
@@ -124,7 +227,8 @@ test_follows_every_change(void **state)
 {
     struct fx *f = *state;
     struct it_server *s = f->s;
-    char from[16], until[16], *xmin, *org, *other, *lic, *a, *b, *c, *ab, *ba, *path;
+    char from[16], until[16], *xmin, *org, *other, *lic, *a, *b, *c, *ab, *ba, *path, *fac1, *fac2,
+        *run, *run2;
 
     it_day(s, -10, from, sizeof(from));
     it_day(s, 300, until, sizeof(until));
@@ -197,11 +301,122 @@ test_follows_every_change(void **state)
     /* An edit that changes nothing the search reads leaves public_site's row as it was (the
      * same row version: no dead tuple, no index churn). */
     xmin = it_sql_text(s, "SELECT xmin::text FROM public_site WHERE location_id = $1::uuid", a);
-    PQclear(it_sql(s, "UPDATE location SET name = 'Site A, renamed' WHERE id = $1::uuid", a));
+    PQclear(it_sql(s, "UPDATE location SET last_verified_on = registry_today() WHERE id = $1::uuid",
+                   a));
     expect(s, "%s,%s", ba, c);
     it_assert_row(s, IT_ROW(xmin),
                   "SELECT xmin::text FROM public_site WHERE location_id = $1::uuid", a);
     free(xmin);
+
+    /* The cards follow what they show. A site renamed (through the API) and given an
+     * accessibility note; its organisation renamed, its contact details shown, enquiries taken. */
+    json_decref(expect_cards(s));
+    path = it_fmt("/v1/locations/%s", a);
+    patch(f, path, "{\"name\": \"Site A, renamed\", \"accessibility\": \"Step-free\"}");
+    free(path);
+    json_decref(expect_cards(s));
+    it_assert_row(s, IT_ROW("Site A, renamed"),
+                  "SELECT (('{' || card_head || '}')::json -> 'site' ->> 'name')"
+                  " FROM public_site WHERE location_id = $1::uuid",
+                  a);
+    path = it_fmt("/v1/organisations/%s", org);
+    patch(f, path,
+          "{\"name\": \"Visible Org, renamed\", \"phone\": \"01634 000000\","
+          " \"public_contact\": true}");
+    free(path);
+    json_decref(expect_cards(s));
+    it_assert_row(s, IT_ROW("01634 000000"),
+                  "SELECT (('{' || card_head || '}')::json -> 'organisation' ->> 'phone')"
+                  " FROM public_site WHERE location_id = $1::uuid",
+                  b);
+    PQclear(it_sql(s,
+                   "UPDATE organisation SET enquiries_enabled = true,"
+                   " enquiry_email = 'enquiries@example.org' WHERE id = $1::uuid",
+                   org));
+    json_decref(expect_cards(s));
+    PQclear(it_sql(s, "UPDATE organisation SET public_contact = false WHERE id = $1::uuid", org));
+    json_decref(expect_cards(s));
+
+    /* Runs: one created at site A with two facilitators, filled, closed to referrals and
+     * opened again, rescheduled to have started (running), moved to site B and back. */
+    fac1 = it_sql_text(s, "INSERT INTO facilitator (given_name, family_name, status,"
+                          " accredited_on, accredited_until) VALUES ('Ann', 'Card', 'accredited',"
+                          " DATE '2020-01-01', DATE '2099-12-31') RETURNING id::text");
+    fac2 = it_sql_text(s, "INSERT INTO facilitator (given_name, family_name, status,"
+                          " accredited_on, accredited_until) VALUES ('Bob', 'Card', 'accredited',"
+                          " DATE '2020-01-01', DATE '2099-12-31') RETURNING id::text");
+    run = it_sql_text(s,
+                      "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                      " ends_on, capacity_families, status, weekday, start_time)"
+                      " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + 20,"
+                      " registry_today() + 90, 6, 'recruiting', 'tuesday', '18:30')"
+                      " RETURNING id::text",
+                      org, a);
+    PQclear(it_sql(s,
+                   "INSERT INTO programme_facilitator (run_id, facilitator_id)"
+                   " VALUES ($1::uuid, $2::uuid), ($1::uuid, $3::uuid)",
+                   run, fac1, fac2));
+    expect_runs(s, a, 1, "accepting_referrals", "true");
+    PQclear(it_sql(s, "UPDATE programme_run SET families_enrolled = 4 WHERE id = $1::uuid", run));
+    expect_runs(s, a, 1, "places_left", "2");
+    PQclear(
+        it_sql(s, "UPDATE programme_run SET accepting_referrals = false WHERE id = $1::uuid", run));
+    expect_runs(s, a, 1, "accepting_referrals", "false");
+    PQclear(
+        it_sql(s, "UPDATE programme_run SET accepting_referrals = true WHERE id = $1::uuid", run));
+    expect_runs(s, a, 1, "started", "false");
+    PQclear(it_sql(s,
+                   "UPDATE programme_run SET status = 'running', starts_on = registry_today() - 7"
+                   " WHERE id = $1::uuid",
+                   run));
+    expect_runs(s, a, 1, "started", "true");
+    PQclear(
+        it_sql(s, "UPDATE programme_run SET location_id = $2::uuid WHERE id = $1::uuid", run, b));
+    expect_runs(s, a, 0, NULL, NULL);
+    expect_runs(s, b, 1, "status", "\"running\"");
+    PQclear(
+        it_sql(s, "UPDATE programme_run SET location_id = $2::uuid WHERE id = $1::uuid", run, a));
+    expect_runs(s, b, 0, NULL, NULL);
+
+    /* A facilitator suspended: the run is at risk and takes no referrals; reinstated, it does
+     * again; taken off the run while suspended, the run is no longer at risk. */
+    PQclear(it_sql(s, "UPDATE facilitator SET status = 'suspended' WHERE id = $1::uuid", fac2));
+    expect_runs(s, a, 1, "accepting_referrals", "false");
+    PQclear(it_sql(s, "UPDATE facilitator SET status = 'accredited' WHERE id = $1::uuid", fac2));
+    expect_runs(s, a, 1, "accepting_referrals", "true");
+    PQclear(it_sql(s, "UPDATE facilitator SET status = 'withdrawn' WHERE id = $1::uuid", fac2));
+    expect_runs(s, a, 1, "accepting_referrals", "false");
+    PQclear(it_sql(s,
+                   "DELETE FROM programme_facilitator WHERE run_id = $1::uuid"
+                   " AND facilitator_id = $2::uuid",
+                   run, fac2));
+    expect_runs(s, a, 1, "accepting_referrals", "true");
+
+    /* A second run, later, is listed after the first; one ended is not upcoming; one cancelled
+     * is gone; a run deleted goes from its site's card. */
+    run2 = it_sql_text(s,
+                       "INSERT INTO programme_run (organisation_id, location_id, variant,"
+                       " starts_on, ends_on, capacity_families, self_referral_allowed)"
+                       " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + 40,"
+                       " registry_today() + 100, 8, true) RETURNING id::text",
+                       org, a);
+    expect_runs(s, a, 2, "status", "\"running\"");
+    PQclear(it_sql(s,
+                   "UPDATE programme_run SET ends_on = registry_today() - 1,"
+                   " starts_on = registry_today() - 60 WHERE id = $1::uuid",
+                   run));
+    expect_runs(s, a, 1, "self_referral_allowed", "true");
+    PQclear(it_sql(s, "UPDATE programme_run SET status = 'cancelled' WHERE id = $1::uuid", run2));
+    expect_runs(s, a, 0, NULL, NULL);
+    PQclear(it_sql(s, "UPDATE programme_run SET status = 'planned' WHERE id = $1::uuid", run2));
+    expect_runs(s, a, 1, "status", "\"planned\"");
+    PQclear(it_sql(s, "DELETE FROM programme_run WHERE id = $1::uuid", run2));
+    expect_runs(s, a, 0, NULL, NULL);
+    assert_int_equal(it_count(s,
+                              "SELECT cardinality(runs) FROM public_site"
+                              " WHERE location_id = $1::uuid",
+                              a),
+                     1); /* the ended run: still running by status, no longer upcoming */
 
     /* A site deleted goes with its row; sites added in bulk appear in one statement. */
     PQclear(it_sql(s, "DELETE FROM location WHERE id = $1::uuid", c));
@@ -217,7 +432,12 @@ test_follows_every_change(void **state)
         it_count(s, "SELECT count(*) FROM public_site WHERE organisation_id = $1::uuid", other),
         15);
     assert_int_equal(drift(s), 0);
+    json_decref(expect_cards(s));
 
+    free(run);
+    free(run2);
+    free(fac1);
+    free(fac2);
     free(ab);
     free(ba);
     free(a);
