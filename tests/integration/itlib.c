@@ -2836,6 +2836,14 @@ it_csv_parse(const char *text)
     return rows;
 }
 
+json_t *
+it_csv_answer(const struct it_resp *r)
+{
+    it_assert_status(r, 200);
+    it_assert_header(r, "Content-Type", "text/csv");
+    return it_csv_parse(r->body);
+}
+
 size_t
 it_csv_col(json_t *rows, const char *name)
 {

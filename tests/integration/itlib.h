@@ -668,6 +668,9 @@ char *it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
  * test on a CR without LF or an unterminated quote. */
 json_t *it_csv_parse(const char *text);
 
+/* Fails unless `r` is a 200 CSV answer (Content-Type text/csv); returns its rows (it_csv_parse). */
+json_t *it_csv_answer(const struct it_resp *r);
+
 /* The index of column `name` in the header (row 0) of `rows` from it_csv_parse, or fails. */
 size_t it_csv_col(json_t *rows, const char *name);
 
