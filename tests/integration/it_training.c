@@ -1433,10 +1433,8 @@ test_outcomes_batch(void **state)
     before = writes(f);
 
     /* Bad bodies, other callers, other sessions. */
-    it_postf(f->s, f->admin, "{\"enrolment_id\": \"x\"}", &r, "/v1/training-sessions/%s/outcomes",
-             s.id);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, "{\"enrolment_id\": \"x\"}", 400,
+               "/v1/training-sessions/%s/outcomes", s.id);
     it_postf(f->s, f->admin, "[]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
@@ -1444,22 +1442,17 @@ test_outcomes_batch(void **state)
     it_assert_field_error(&r, "[0].enrolment_id");
     it_resp_free(&r);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
-    it_postf(f->s, f->a_admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", "not-a-session");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->a_admin, NULL, body, 403, "/v1/training-sessions/%s/outcomes",
+               s.id);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 404, "/v1/training-sessions/%s/outcomes",
+               NO_SUCH_ID);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 404, "/v1/training-sessions/%s/outcomes",
+               "not-a-session");
     free(body);
     PQclear(
         it_sql(f->s, "UPDATE training_session SET status = 'cancelled' WHERE id = $1::uuid", c.id));
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"}]", ec.id);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", c.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 409, "/v1/training-sessions/%s/outcomes", c.id);
     free(body);
     assert_int_equal(writes(f), before);
 

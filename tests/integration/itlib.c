@@ -2312,6 +2312,8 @@ it_expect_at(const char *file,
         it_post_json(s, path, bearer, json, &r);
     } else if (strcmp(method, "PATCH") == 0) {
         it_patch_json(s, path, bearer, if_match, json, &r);
+    } else if (strcmp(method, "PUT") == 0) {
+        it_putf(s, bearer, if_match, json, &r, "%s", path);
     } else {
         it_fail_at(file, line, "it_expect: no method %s", method);
     }

@@ -406,9 +406,10 @@ void it_assert_header_at(
     const struct it_resp *r, const char *name, const char *needle, const char *file, int line);
 
 /* Sends one request whose answer is checked by its status alone, and frees the answer: GET and
- * DELETE as it_get and it_delete (`json` unused: pass NULL), POST and PATCH as it_post_json and
- * it_patch_json with `json` (and `if_match` for PATCH, may be NULL). Fails unless the answer is
- * `status`: checked with it_assert_problem when `status` is 400 or more, else it_assert_status. */
+ * DELETE as it_get and it_delete (`json` unused: pass NULL), POST, PATCH and PUT as it_post_json,
+ * it_patch_json and it_putf with `json` (and `if_match` for PATCH and PUT, may be NULL). Fails
+ * unless the answer is `status`: checked with it_assert_problem when `status` is 400 or more, else
+ * it_assert_status. */
 #define it_expect(s, method, path, bearer, json, status)                                           \
     it_expect_at(__FILE__, __LINE__, (s), (method), (path), (bearer), NULL, (json), (status))
 #define it_expect_if(s, method, path, bearer, if_match, json, status)                              \
