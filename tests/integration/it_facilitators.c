@@ -374,10 +374,7 @@ test_create_validation(void **state)
     free(longname);
     /* Several errors at once are all named. */
     it_post_json(f->s, "/v1/facilitators", f->admin, "{\"email\": 1, \"colour\": \"red\"}", &r);
-    it_assert_field_error(&r, "email");
-    it_assert_field_error(&r, "colour");
-    it_assert_field_error(&r, "given_name");
-    it_assert_field_error(&r, "family_name");
+    it_assert_field_errors(&r, IT_ROW("email", "colour", "given_name", "family_name"));
     it_resp_free(&r);
     /* An archived employer. */
     {

@@ -2472,6 +2472,16 @@ it_licensee(struct it_server *s,
 }
 
 void
+it_assert_field_errors(const struct it_resp *r, const char *const fields[])
+{
+    size_t i;
+
+    for (i = 0; fields[i] != NULL; i++) {
+        it_assert_field_error(r, fields[i]);
+    }
+}
+
+void
 it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle)
 {
     json_t *errors, *e;

@@ -535,6 +535,9 @@ char *it_admin(struct it_server *s,
  * detail, and an entry names `field`. */
 void it_assert_field_error(const struct it_resp *r, const char *field);
 
+/* it_assert_field_error for each field of `fields` (NULL-terminated: IT_ROW("code", "title")). */
+void it_assert_field_errors(const struct it_resp *r, const char *const fields[]);
+
 /* As it_assert_field_error, where the detail of the entry naming `field` contains `needle`
  * (NULL: any detail). */
 void it_assert_field_error_with(const struct it_resp *r, const char *field, const char *needle);
