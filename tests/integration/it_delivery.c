@@ -52,8 +52,7 @@ struct fac {
 
 struct fx {
     IT_FX_HEAD;
-    char org_a[40], org_b[40], loc_a[40], loc_b[40];
-    char *a_admin, *a_staff, *b_admin;
+    IT_FX_AB_SITES;
     struct fac a1, a2;
     int n;
 };

@@ -32,8 +32,7 @@ struct run {
 
 struct fx {
     IT_FX_HEAD;
-    char org_a[40], org_b[40], loc_a[40], loc_b[40];
-    char *a_admin, *a_staff, *b_admin;
+    IT_FX_AB_SITES;
     int n;
 };
 

@@ -772,6 +772,12 @@ char *it_fx_licensee(void *fx, const char *email, const char *role, const char *
 /* As it_fx_licensee, the token owned by the fixture (it_fx_own). */
 char *it_fx_user(void *fx, const char *email, const char *role, const char *org);
 
+/* The fields after IT_FX_HEAD of a fixture of two organisations A and B with a site each (ids),
+ * and the users IT_FX_AB_USERS makes. */
+#define IT_FX_AB_SITES                                                                             \
+    char org_a[40], org_b[40], loc_a[40], loc_b[40];                                               \
+    char *a_admin, *a_staff, *b_admin
+
 /* The users most tests of two organisations need, owned by the fixture `f` (a struct fx with
  * org_a, org_b, a_admin, a_staff and b_admin): admin@a.example (org_admin) and staff@a.example
  * (org_staff) of org_a, admin@b.example (org_admin) of org_b. */
