@@ -160,27 +160,19 @@ flood_run(void *arg)
 }
 
 int
-flood_start(struct flood *f,
-            const char *src,
-            const char *dst,
-            int port,
-            int n,
-            int mode,
-            const char *payload,
-            int interval_ms,
-            int reopen)
+flood_start(struct flood *f, const struct flood_opts *o)
 {
-    int i, ok = 0;
+    int i, ok = 0, n = o->n;
 
     memset(f, 0, sizeof(*f));
     f->n = n;
-    f->mode = mode;
-    f->reopen = reopen;
-    f->interval_ms = interval_ms > 0 ? interval_ms : 1000;
-    f->payload = payload;
-    f->port = port;
-    snprintf(f->src, sizeof(f->src), "%s", src);
-    snprintf(f->dst, sizeof(f->dst), "%s", dst);
+    f->mode = o->mode;
+    f->reopen = o->reopen;
+    f->interval_ms = o->interval_ms > 0 ? o->interval_ms : 1000;
+    f->payload = o->payload;
+    f->port = o->port;
+    snprintf(f->src, sizeof(f->src), "%s", o->src);
+    snprintf(f->dst, sizeof(f->dst), "%s", o->dst);
     f->fd = calloc((size_t)n, sizeof(*f->fd));
     f->closed_ms = calloc((size_t)n, sizeof(*f->closed_ms));
     f->opened_at = calloc((size_t)n, sizeof(*f->opened_at));
@@ -193,7 +185,7 @@ flood_start(struct flood *f,
         return -1;
     }
     for (i = 0; i < n; i++) {
-        f->fd[i] = flood_connect(src, dst, port, 2000);
+        f->fd[i] = flood_connect(o->src, o->dst, o->port, 2000);
         f->opened_at[i] = flood_now_ms();
         f->closed_ms[i] = -1;
         if (f->fd[i] == -2) {

@@ -31,17 +31,19 @@ struct flood {
     pthread_mutex_t lock; /* guards the arrays against flood_stats while the thread runs */
 };
 
-/* Opens `n` sockets from `src` to `dst`:`port` (each connect waits up to 2 s) and starts the
- * thread that trickles and watches for closes. Returns 0, or -1 when no socket could be made. */
-int flood_start(struct flood *f,
-                const char *src,
-                const char *dst,
-                int port,
-                int n,
-                int mode,
-                const char *payload,
-                int interval_ms,
-                int reopen);
+/* What flood_start opens: `n` sockets from `src` to `dst`:`port` in `mode`, trickling `payload`
+ * every `interval_ms` (0: 1000), and opening a socket again when the server closes it when
+ * `reopen` is set. */
+struct flood_opts {
+    const char *src, *dst;
+    int port, n, mode;
+    const char *payload;
+    int interval_ms, reopen;
+};
+
+/* Opens the sockets `o` names (each connect waits up to 2 s) and starts the thread that trickles
+ * and watches for closes. Returns 0, or -1 when no socket could be made. */
+int flood_start(struct flood *f, const struct flood_opts *o);
 
 /* What happened so far: sockets the server closed within `quick_ms` of their open, closed later,
  * and still open; and the latest close (ms after its open). */

@@ -383,6 +383,10 @@ forge_all(struct fx *f, const char *path, const char *genuine)
     json_decref(keys);
 }
 
+/* Two rows for the first organisation, for the INSERT ... SELECT of two rows of a table. */
+#define TWO_OF_FIRST_ORG                                                                           \
+    " FROM (SELECT id FROM organisation ORDER BY id LIMIT 1) o, generate_series(1, 2) n"
+
 /* ---- Fixture ----------------------------------------------------------------------------------
  */
 
@@ -405,14 +409,10 @@ group_setup(void **state)
      * organisation, audit events. */
     PQclear(it_sql(f->s, "INSERT INTO api_client (organisation_id, client_id, name, scopes)"
                          " SELECT o.id, 'mpc_' || substr(md5(o.id::text || n), 1, 22), 'c' || n,"
-                         " '[\"facilitators:read\"]'"
-                         " FROM (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
-                         " generate_series(1, 2) n"));
+                         " '[\"facilitators:read\"]'" TWO_OF_FIRST_ORG));
     PQclear(it_sql(f->s, "INSERT INTO webhook_subscription (organisation_id, url, events, secret)"
                          " SELECT o.id, 'https://hooks.example.org/' || n,"
-                         " ARRAY['licence.status_changed'], 'whsec_x'"
-                         " FROM (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
-                         " generate_series(1, 2) n"));
+                         " ARRAY['licence.status_changed'], 'whsec_x'" TWO_OF_FIRST_ORG));
     PQclear(it_sql(f->s, "INSERT INTO webhook_outbox (subscription_id, event, body, state)"
                          " SELECT id, 'licence.status_changed', '{}', 'delivered'"
                          " FROM webhook_subscription"));
@@ -422,9 +422,8 @@ group_setup(void **state)
                          " FROM webhook_outbox o, generate_series(1, 2) n"));
     PQclear(it_sql(f->s, "INSERT INTO licence (organisation_id, number, status, valid_from,"
                          " valid_until, reason)"
-                         " SELECT id, 'MPL-CUR-' || n, 'revoked', '2020-01-01', '2021-01-01', 'x'"
-                         " FROM (SELECT id FROM organisation ORDER BY id LIMIT 1) o,"
-                         " generate_series(1, 2) n"));
+                         " SELECT id, 'MPL-CUR-' || n, 'revoked', '2020-01-01',"
+                         " '2021-01-01', 'x'" TWO_OF_FIRST_ORG));
     PQclear(it_sql(f->s, "INSERT INTO audit_event (action, resource_type, resource_id)"
                          " SELECT 'update', 'organisation', n::text FROM generate_series(1, 2) n"));
     /* Two decided employment requests for every facilitator (their list pages too). */

@@ -52,8 +52,7 @@ struct fac {
 
 struct fx {
     IT_FX_HEAD;
-    char org_a[40], org_b[40], loc_a[40], loc_b[40];
-    char *a_admin, *a_staff, *b_admin;
+    IT_FX_AB_SITES;
     struct fac a1, a2;
     int n;
 };
@@ -527,9 +526,7 @@ test_each_rule(void **state)
     free(before);
     /* Without the cost the completed run's record is complete. */
     body = good_with("{}", "delivery_cost_gbp");
-    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, done);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, etag, body, 200, DELIVERY, done);
     free(body);
     free(etag);
     /* The running run takes a partial record. */
@@ -599,9 +596,7 @@ test_outcome_answers_bound(void **state)
     /* Children are not bounded by adult or family answers: 5 children (one per family). */
     body =
         good_with("{\"children\": 5, \"children_by_age_band\": {\"8_11\": {\"male\": 5}}}", NULL);
-    it_putf(f->s, f->a_admin, etag, body, &r, DELIVERY, run);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, etag, body, 200, DELIVERY, run);
     free(body);
     /* Exactly as many is enough. */
     put_now(f, f->a_admin, run, GOOD, 200);
@@ -615,34 +610,23 @@ static void
 test_if_match(void **state)
 {
     struct fx *f = *state;
-    struct it_resp r;
     char run[40], *etag, *before, *after;
 
     running_run(f, run);
     etag = delivery_etag(f, f->a_admin, run);
     before = run_row(f, run);
-    it_putf(f->s, f->a_admin, NULL, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 428);
-    it_resp_free(&r);
-    it_putf(f->s, f->a_admin, "\"999\"", GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, NULL, GOOD, 428, DELIVERY, run);
+    it_expectf(f->s, "PUT", f->a_admin, "\"999\"", GOOD, 412, DELIVERY, run);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);
     /* The ETag a PUT used is stale after it. */
-    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, etag, GOOD, 200, DELIVERY, run);
+    it_expectf(f->s, "PUT", f->a_admin, etag, GOOD, 412, DELIVERY, run);
     /* The run's PATCH and the record share the version: the record's ETag is the run's. */
     free(etag);
     etag = it_etag_of(f->s, f->a_admin, "/v1/programmes/%s", run);
-    it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, run);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, etag, GOOD, 200, DELIVERY, run);
     free(before);
     free(etag);
 }
@@ -677,13 +661,9 @@ test_access(void **state)
     etag = delivery_etag(f, f->a_admin, run);
     before = run_row(f, run);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
-    it_putf(f->s, f->b_admin, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->b_admin, etag, GOOD, 404, DELIVERY, run);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
-    it_putf(f->s, NULL, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", NULL, etag, GOOD, 401, DELIVERY, run);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);
@@ -697,26 +677,18 @@ test_access(void **state)
     t_write = it_client_token(f->s, f->a_admin, "[\"delivery:read\", \"delivery:write\"]");
     t_b = it_client_token(f->s, f->b_admin, "[\"delivery:read\", \"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
-    it_putf(f->s, t_prog, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_prog, etag, GOOD, 403, DELIVERY, run);
     it_getf(f->s, t_read, &r, "/v1/programmes/%s/delivery", run);
     it_assert_status(&r, 200);
     assert_int_equal(jint(r.json, "families_referred"), 5);
     it_resp_free(&r);
-    it_putf(f->s, t_read, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_read, etag, GOOD, 403, DELIVERY, run);
     it_expect(f->s, "GET", path, t_b, NULL, 404);
-    it_putf(f->s, t_b, etag, GOOD, &r, DELIVERY, run);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_b, etag, GOOD, 404, DELIVERY, run);
     after = run_row(f, run);
     assert_string_equal(after, before);
     free(after);
-    it_putf(f->s, t_write, etag, GOOD, &r, DELIVERY, run);
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_write, etag, GOOD, 200, DELIVERY, run);
     it_assert_row(f->s, IT_ROW("8"),
                   "SELECT families_referred FROM programme_run WHERE id = $1::uuid", run);
     /* Organisation B's client writes B's run. */
@@ -933,9 +905,7 @@ test_csv(void **state)
     running_run(f, empty);
     put_now(f, f->a_admin, run, GOOD, 200);
     it_request(f->s, "GET", "/v1/programmes?limit=100", f->a_admin, hdrs, NULL, &r);
-    it_assert_status(&r, 200);
-    it_assert_header(&r, "Content-Type", "text/csv");
-    rows = it_csv_parse(r.body);
+    rows = it_csv_answer(&r);
     id = it_csv_col(rows, "id");
     referred = it_csv_col(rows, "families_referred");
     assessed = it_csv_col(rows, "families_assessed");

@@ -549,14 +549,20 @@ test_rate_limit(void **state)
 static void
 test_starttls_rule(void **state)
 {
+    /* Loopback may go without STARTTLS; anything else needs it. */
+    static const char *const plain_ok[] = {"smtp://127.0.0.1:25", "smtp://127.8.9.1:2525",
+                                           "smtp://localhost:25", "smtp://[::1]:25"};
+    static const char *const tls_needed[] = {"smtp://mail.example.org:587", "smtp://10.0.0.1:25",
+                                             "smtp://192.168.1.1"};
+    size_t i;
+
     (void)state;
-    assert_int_equal(mail_tls_required("smtp://127.0.0.1:25"), 0);
-    assert_int_equal(mail_tls_required("smtp://127.8.9.1:2525"), 0);
-    assert_int_equal(mail_tls_required("smtp://localhost:25"), 0);
-    assert_int_equal(mail_tls_required("smtp://[::1]:25"), 0);
-    assert_int_equal(mail_tls_required("smtp://mail.example.org:587"), 1);
-    assert_int_equal(mail_tls_required("smtp://10.0.0.1:25"), 1);
-    assert_int_equal(mail_tls_required("smtp://192.168.1.1"), 1);
+    for (i = 0; i < IT_LEN(plain_ok); i++) {
+        assert_int_equal(mail_tls_required(plain_ok[i]), 0);
+    }
+    for (i = 0; i < IT_LEN(tls_needed); i++) {
+        assert_int_equal(mail_tls_required(tls_needed[i]), 1);
+    }
 }
 
 /* This machine's first IPv4 address that is not loopback, into `buf`; 0 when there is none. */
@@ -621,7 +627,7 @@ test_starttls_required_off_loopback(void **state)
                                    "SELECT count(*) FROM enquiry_outbox WHERE attempts >= 1 AND"
                                    " last_error LIKE '%STARTTLS%'"),
                      1);
-    it_sleep_ms(200);
+    /* The attempt failed before any DATA (no STARTTLS, no mail): nothing to wait for. */
     assert_false(mail_exists(f->dir, before + 1));
     it_stop(s2);
     free(body);

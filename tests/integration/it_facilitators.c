@@ -374,10 +374,7 @@ test_create_validation(void **state)
     free(longname);
     /* Several errors at once are all named. */
     it_post_json(f->s, "/v1/facilitators", f->admin, "{\"email\": 1, \"colour\": \"red\"}", &r);
-    it_assert_field_error(&r, "email");
-    it_assert_field_error(&r, "colour");
-    it_assert_field_error(&r, "given_name");
-    it_assert_field_error(&r, "family_name");
+    it_assert_field_errors(&r, IT_ROW("email", "colour", "given_name", "family_name"));
     it_resp_free(&r);
     /* An archived employer. */
     {
@@ -1092,9 +1089,7 @@ test_list(void **state)
 
         path = it_fmt("/v1/facilitators?organisation_id=%s", org);
         it_request(f->s, "GET", path, f->admin, csv, NULL, &r);
-        it_assert_status(&r, 200);
-        it_assert_header(&r, "Content-Type", "text/csv");
-        rows = it_csv_parse(r.body);
+        rows = it_csv_answer(&r);
         assert_int_equal(json_array_size(rows), 6);
         cid = csv_col(json_array_get(rows, 0), "id");
         cnum = csv_col(json_array_get(rows, 0), "registration_number");
@@ -1250,9 +1245,7 @@ test_status_check(void **state)
         size_t cnum, cfound, cstatus, cfamily, corg, corgname;
 
         it_request(f->s, "POST", "/v1/facilitators/status-check", f->admin, hdrs, text, &r);
-        it_assert_status(&r, 200);
-        it_assert_header(&r, "Content-Type", "text/csv");
-        rows = it_csv_parse(r.body);
+        rows = it_csv_answer(&r);
         assert_int_equal(json_array_size(rows), 101);
         header = json_array_get(rows, 0);
         assert_int_equal(json_array_size(header), 8);
@@ -1382,9 +1375,8 @@ test_employment_requests(void **state)
              t.id); /* in training, not theirs: not in their view */
     it_assert_problem(&r, 404);
     it_resp_free(&r);
-    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", "MPF-999999");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", boss_b, NULL, body, 404, "/v1/facilitators/%s/employment-requests",
+               "MPF-999999");
     free(body);
     it_postf(f->s, boss_b, "{}", &r, "/v1/facilitators/%s/employment-requests", p.id);
     it_assert_field_error(&r, "starts_on");
@@ -1424,12 +1416,10 @@ test_employment_requests(void **state)
     assert_string_equal(it_header(&r, "Location"), rpath);
     it_resp_free(&r);
     /* A second pending request from B: 409. C may ask too. */
-    it_postf(f->s, boss_b, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
-    it_postf(f->s, boss_c, body, &r, "/v1/facilitators/%s/employment-requests", p.id);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", boss_b, NULL, body, 409, "/v1/facilitators/%s/employment-requests",
+               p.id);
+    it_expectf(f->s, "POST", boss_c, NULL, body, 201, "/v1/facilitators/%s/employment-requests",
+               p.id);
     free(body);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_id = $1"

@@ -264,12 +264,9 @@ test_create_validation(void **state)
     free(long_reason);
 
     /* Malformed JSON, a wrong content type and a body that is not an object. */
-    it_postf(f->s, f->admin, "{\"valid_from\": ", &r, "/v1/organisations/%s/licences", org);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, "[]", &r, "/v1/organisations/%s/licences", org);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, "{\"valid_from\": ", 400,
+               "/v1/organisations/%s/licences", org);
+    it_expectf(f->s, "POST", f->admin, NULL, "[]", 400, "/v1/organisations/%s/licences", org);
     {
         const char *hdrs[] = {"Content-Type: text/plain", NULL};
 
@@ -290,22 +287,14 @@ test_create_for_missing_or_archived_org(void **state)
     const char *ok = "{\"valid_from\": \"2025-01-01\", \"valid_until\": \"2026-01-01\"}";
     char *org = create_org(f);
     long before = writes(f);
-    struct it_resp r;
 
-    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", "not-a-uuid");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, ok, 404, "/v1/organisations/%s/licences", NO_SUCH_ID);
+    it_expectf(f->s, "POST", f->admin, NULL, ok, 404, "/v1/organisations/%s/licences",
+               "not-a-uuid");
     PQclear(it_sql(f->s, "UPDATE organisation SET archived_at = now() WHERE id = $1::uuid", org));
-    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, ok, 404, "/v1/organisations/%s/licences", org);
     /* No token: 401. */
-    it_postf(f->s, NULL, ok, &r, "/v1/organisations/%s/licences", org);
-    it_assert_problem(&r, 401);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", NULL, NULL, ok, 401, "/v1/organisations/%s/licences", org);
     assert_int_equal(writes(f), before);
     free(org);
 }
@@ -342,9 +331,7 @@ test_one_open_licence(void **state)
         it_count(f->s, "SELECT count(*) FROM licence WHERE organisation_id = $1::uuid", org), 1);
     /* Once it is revoked, the organisation can be licensed again. */
     move(f, &l, "revoked");
-    it_postf(f->s, f->admin, ok, &r, "/v1/organisations/%s/licences", org);
-    it_assert_status(&r, 201);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, ok, 201, "/v1/organisations/%s/licences", org);
     it_resp_free(&g);
     it_made_free(&l);
     free(org);
@@ -839,9 +826,7 @@ test_licensees(void **state)
 
         /* Only the licensing body issues or changes licences. */
         before = writes(f);
-        it_postf(f->s, tokens[i], ok, &r, "/v1/organisations/%s/licences", org_a);
-        it_assert_problem(&r, 403);
-        it_resp_free(&r);
+        it_expectf(f->s, "POST", tokens[i], NULL, ok, 403, "/v1/organisations/%s/licences", org_a);
         it_expectf(f->s, "PATCH", tokens[i], la.etag, "{\"status\": \"active\", \"reason\": \"x\"}",
                    403, "/v1/licences/%s", la.id);
         assert_int_equal(writes(f), before);

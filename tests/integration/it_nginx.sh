@@ -23,10 +23,8 @@
 # Run by ctest with IT_PG_DIR (the test cluster), MPACT_BIN and IT_SOURCE_DIR.
 set -euo pipefail
 
-pg_dir=${IT_PG_DIR:?}
-bin=${MPACT_BIN:?}
-src=${IT_SOURCE_DIR:?}
-conninfo=$(cat "$pg_dir/conninfo")
+# shellcheck source=tests/integration/itlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/itlib.sh"
 db="it_nginx_$$"
 work=$(mktemp -d /tmp/it_nginx.XXXXXX)
 nginx_pid=""

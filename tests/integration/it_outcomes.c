@@ -32,8 +32,7 @@ struct run {
 
 struct fx {
     IT_FX_HEAD;
-    char org_a[40], org_b[40], loc_a[40], loc_b[40];
-    char *a_admin, *a_staff, *b_admin;
+    IT_FX_AB_SITES;
     int n;
 };
 
@@ -529,10 +528,8 @@ test_rules(void **state)
                 "parental_wellbeing");
         assert_true(r.status == 400 || r.status == 422);
         it_resp_free(&r);
-        it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 2", &r, OUTCOME, run.id,
-                "parental_wellbeing");
-        it_assert_problem(&r, 400);
-        it_resp_free(&r);
+        it_expectf(f->s, "PUT", f->a_admin, NULL, "{\"pairs\": [[20, 2", 400, OUTCOME, run.id,
+                   "parental_wellbeing");
         after = stored(f, run.id);
         assert_string_equal(after, before);
         free(after);
@@ -541,10 +538,8 @@ test_rules(void **state)
 
     /* 404s: an unknown measure, one the run has not recorded, an unknown run, another
      * organisation's run (nothing written to it). */
-    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[1, 2], [1, 2]]}", &r, OUTCOME, run.id,
-            "happiness");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, NULL, "{\"pairs\": [[1, 2], [1, 2]]}", 404, OUTCOME, run.id,
+               "happiness");
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes/happiness", run.id)),
               f->a_admin, NULL, 404);
     it_expect(f->s, "GET",
@@ -571,16 +566,12 @@ test_rules(void **state)
         it_resp_free(&r);
         free(p);
     }
-    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", &r, OUTCOME, NO_SUCH_ID,
-            "parental_wellbeing");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", 404, OUTCOME,
+               NO_SUCH_ID, "parental_wellbeing");
     it_expect(f->s, "GET", "/v1/programmes/" NO_SUCH_ID "/outcomes", f->a_admin, NULL, 404);
     it_expect(f->s, "GET", "/v1/programmes/not-a-uuid/outcomes", f->a_admin, NULL, 404);
-    it_putf(f->s, f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", &r, OUTCOME, b_run.id,
-            "parental_wellbeing");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, NULL, "{\"pairs\": [[20, 21], [20, 21]]}", 404, OUTCOME,
+               b_run.id, "parental_wellbeing");
     it_expect(f->s, "GET", it_fx_own(f, it_fmt("/v1/programmes/%s/outcomes", b_run.id)), f->a_admin,
               NULL, 404);
     assert_int_equal(
@@ -589,14 +580,10 @@ test_rules(void **state)
 
     /* If-Match on a measure the run has no statistics for matches nothing (412, nothing
      * written): not "*" (RFC 9110), nor the text a NULL version once printed as. */
-    it_putf(f->s, f->a_admin, "\"(null)\"", "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_putf(f->s, f->a_admin, "*", "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, "\"(null)\"", "{\"pairs\": [[2, 3], [2, 3]]}", 412, OUTCOME,
+               run.id, "coping_efficacy");
+    it_expectf(f->s, "PUT", f->a_admin, "*", "{\"pairs\": [[2, 3], [2, 3]]}", 412, OUTCOME, run.id,
+               "coping_efficacy");
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM programme_outcome o JOIN outcome_measure m"
                               " ON m.id = o.measure_id WHERE o.run_id = $1::uuid"
@@ -605,23 +592,15 @@ test_rules(void **state)
                      0);
     /* If-Match, when sent, is the measure's: a stale one is refused; "*" matches a record. */
     path = it_fmt("/v1/programmes/%s/outcomes/parental_wellbeing", run.id);
-    it_putf(f->s, f->a_admin, "*", "{\"pairs\": [[20, 24], [20, 24]]}", &r, OUTCOME, run.id,
-            "parental_wellbeing");
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, "*", "{\"pairs\": [[20, 24], [20, 24]]}", 200, OUTCOME,
+               run.id, "parental_wellbeing");
     etag = it_etag_of(f->s, f->a_admin, "%s", path);
-    it_putf(f->s, f->a_admin, "\"999\"", "{\"pairs\": [[20, 25], [20, 25]]}", &r, OUTCOME, run.id,
-            "parental_wellbeing");
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
-    it_putf(f->s, f->a_admin, etag, "{\"pairs\": [[20, 25], [20, 25]]}", &r, OUTCOME, run.id,
-            "parental_wellbeing");
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_putf(f->s, f->a_admin, etag, "{\"pairs\": [[20, 26], [20, 26]]}", &r, OUTCOME, run.id,
-            "parental_wellbeing");
-    it_assert_problem(&r, 412);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_admin, "\"999\"", "{\"pairs\": [[20, 25], [20, 25]]}", 412,
+               OUTCOME, run.id, "parental_wellbeing");
+    it_expectf(f->s, "PUT", f->a_admin, etag, "{\"pairs\": [[20, 25], [20, 25]]}", 200, OUTCOME,
+               run.id, "parental_wellbeing");
+    it_expectf(f->s, "PUT", f->a_admin, etag, "{\"pairs\": [[20, 26], [20, 26]]}", 412, OUTCOME,
+               run.id, "parental_wellbeing");
     it_assert_row(f->s, IT_ROW("2", "40", "50"),
                   "SELECT o.n, o.sum_pre, o.sum_post FROM programme_outcome o JOIN"
                   " outcome_measure m ON m.id = o.measure_id WHERE o.run_id = $1::uuid"
@@ -638,47 +617,34 @@ test_access(void **state)
 {
     struct fx *f = *state;
     struct run run = make_run(f, "4", "4", "4");
-    struct it_resp r;
     char *path = it_fmt("/v1/programmes/%s/outcomes/coping_efficacy", run.id);
     char *t_prog, *t_read, *t_write;
 
-    it_putf(f->s, f->a_staff, NULL, "{\"pairs\": [[2, 3], [2, 3]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
-    it_putf(f->s, f->admin, NULL, "{\"pairs\": [[2, 4], [2, 4]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->a_staff, NULL, "{\"pairs\": [[2, 3], [2, 3]]}", 200, OUTCOME, run.id,
+               "coping_efficacy");
+    it_expectf(f->s, "PUT", f->admin, NULL, "{\"pairs\": [[2, 4], [2, 4]]}", 200, OUTCOME, run.id,
+               "coping_efficacy");
     it_expect(f->s, "GET", path, f->a_staff, NULL, 200);
     it_expect(f->s, "GET", path, f->admin, NULL, 200);
     it_expect(f->s, "GET", path, f->b_admin, NULL, 404);
     it_expect(f->s, "GET", path, NULL, NULL, 401);
-    it_putf(f->s, f->b_admin, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", f->b_admin, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", 404, OUTCOME, run.id,
+               "coping_efficacy");
     t_prog = it_client_token(f->s, f->a_admin, "[\"programmes:read\", \"programmes:write\"]");
     t_read = it_client_token(f->s, f->a_admin, "[\"delivery:read\"]");
     t_write = it_client_token(f->s, f->a_admin, "[\"delivery:write\"]");
     it_expect(f->s, "GET", path, t_prog, NULL, 403);
     it_expect(f->s, "GET", path, t_read, NULL, 200);
     it_expect(f->s, "GET", path, t_write, NULL, 200); /* delivery:write includes reading */
-    it_putf(f->s, t_prog, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_putf(f->s, t_read, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_prog, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", 403, OUTCOME, run.id,
+               "coping_efficacy");
+    it_expectf(f->s, "PUT", t_read, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", 403, OUTCOME, run.id,
+               "coping_efficacy");
     it_assert_row(f->s, IT_ROW("4", "8"),
                   "SELECT sum_pre, sum_post FROM programme_outcome WHERE run_id = $1::uuid",
                   run.id);
-    it_putf(f->s, t_write, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", &r, OUTCOME, run.id,
-            "coping_efficacy");
-    it_assert_status(&r, 200);
-    it_resp_free(&r);
+    it_expectf(f->s, "PUT", t_write, NULL, "{\"pairs\": [[2, 5], [2, 5]]}", 200, OUTCOME, run.id,
+               "coping_efficacy");
     it_assert_row(f->s, IT_ROW("4", "10"),
                   "SELECT sum_pre, sum_post FROM programme_outcome WHERE run_id = $1::uuid",
                   run.id);

@@ -763,23 +763,6 @@ impact_cell(const char *body, const char *label, int i, char *out, size_t len)
     free(head);
 }
 
-/* A completed run at `site` ending on `ends` with families started, adults and children. */
-static void
-completed_run(struct fx *f,
-              const char *site,
-              const char *ends,
-              const char *families,
-              const char *adults,
-              const char *children)
-{
-    PQclear(it_sql(f->s,
-                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-                   " ends_on, capacity_families, status, families_started, families_completed,"
-                   " adults, children) VALUES ($1::uuid, $2::uuid, 'standard', $3::date - 70,"
-                   " $3::date, 8, 'completed', $4::int, $4::int, $5::int, $6::int)",
-                   f->org, site, ends, families, adults, children));
-}
-
 /* Before any run is completed the page says so and still shows the totals from before the
  * registry. Then: 2023 one run at site 1 (families 3, participants 3 + 4 = 7); 2024 one run at
  * site 1 (families 4, participants 10) and one at site 2 (families 6, participants 12), so 2024
@@ -816,9 +799,15 @@ test_impact(void **state)
 
     one = make_site(f->s, f->org, "Impact Hall", "51.3900", "0.5300");
     two = make_site(f->s, f->org, "Impact Rooms", "51.3950", "0.5300");
-    completed_run(f, one, "2023-05-01", "3", "3", "4");
-    completed_run(f, one, "2024-03-01", "4", "4", "6");
-    completed_run(f, two, "2024-09-01", "6", "5", "7");
+    /* Three completed runs: site, last day, families started (and completed), adults, children. */
+    PQclear(it_sql(f->s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, capacity_families, status, families_started, families_completed,"
+                   " adults, children) SELECT $1::uuid, v.site::uuid, 'standard', v.ends - 70,"
+                   " v.ends, 8, 'completed', v.families, v.families, v.adults, v.children FROM"
+                   " (VALUES ($2, DATE '2023-05-01', 3, 3, 4), ($2, DATE '2024-03-01', 4, 4, 6),"
+                   "  ($3, DATE '2024-09-01', 6, 5, 7)) v (site, ends, families, adults, children)",
+                   f->org, one, two));
 
     get_page(f->s, "/impact", 200, &r);
     it_get(f->s, "/", NULL, &home);

@@ -109,15 +109,24 @@ expect_closed(struct flood *f, const char *what)
     }
 }
 
+/* What flood_start opens: `n` sockets from `src` to the server `s` in `mode`. */
+static struct flood_opts
+loopback(const char *src, struct it_server *s, int n, int mode)
+{
+    struct flood_opts o = {.src = src, .dst = "127.0.0.1", .port = s->port, .n = n, .mode = mode};
+
+    return o;
+}
+
 static void
 flood_and_probe(struct it_server *s, int mode, const char *what)
 {
     struct flood *f = &fl;
     long long worst;
+    struct flood_opts o = loopback(HOSTILE, s, FLOOD_N, mode);
 
-    assert_int_equal(flood_start(f, HOSTILE, "127.0.0.1", s->port, FLOOD_N, mode,
-                                 mode == FLOOD_TRICKLE ? SLOW_REQUEST : NULL, 1000, 0),
-                     0);
+    o.payload = mode == FLOOD_TRICKLE ? SLOW_REQUEST : NULL;
+    assert_int_equal(flood_start(f, &o), 0);
     assert_int_equal(f->connect_failed, 0);
     it_sleep_ms(300); /* let the server take (or refuse) them all */
     worst = probe_other(s, 8, 100, what);
@@ -146,9 +155,10 @@ test_reopened_flood(void **state)
     struct it_server *s = *state;
     struct flood *f = &fl;
     long long worst;
+    struct flood_opts o = loopback(HOSTILE, s, FLOOD_N, FLOOD_IDLE);
 
-    assert_int_equal(
-        flood_start(f, HOSTILE, "127.0.0.1", s->port, FLOOD_N, FLOOD_IDLE, NULL, 1000, 1), 0);
+    o.reopen = 1;
+    assert_int_equal(flood_start(f, &o), 0);
     it_sleep_ms(300);
     worst = probe_other(s, (2 * HEADER_MS) / 200, 100, "128 idle sockets, kept reopened");
     print_message("128 idle sockets, kept reopened (%ld reopened): the other client's slowest "
@@ -166,9 +176,9 @@ test_proxy_not_capped(void **state)
     struct it_server *s = *state;
     struct flood *f = &fl;
     struct flood_stats st;
+    const struct flood_opts o = loopback(PROXY, s, CAP + 8, FLOOD_IDLE);
 
-    assert_int_equal(
-        flood_start(f, PROXY, "127.0.0.1", s->port, CAP + 8, FLOOD_IDLE, NULL, 1000, 0), 0);
+    assert_int_equal(flood_start(f, &o), 0);
     it_sleep_ms(500);
     flood_stats(f, 1000, &st);
     assert_int_equal(st.open, CAP + 8);

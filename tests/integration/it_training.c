@@ -630,9 +630,7 @@ test_session_list_pages_csv(void **state)
     /* CSV, parsed back. */
     path = it_fmt("/v1/training-sessions?course_id=%s", course);
     it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
-    it_assert_status(&r, 200);
-    it_assert_header(&r, "Content-Type", "text/csv");
-    rows = it_csv_parse(r.body);
+    rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "id")), a.id);
     assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "starts_on")), "2098-01-01");
@@ -1150,9 +1148,7 @@ test_enrolments_csv(void **state)
 
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
     it_request(f->s, "GET", path, f->admin, hdrs, NULL, &r);
-    it_assert_status(&r, 200);
-    it_assert_header(&r, "Content-Type", "text/csv");
-    rows = it_csv_parse(r.body);
+    rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     reg_col = it_csv_col(rows, "registration_number");
     status_col = it_csv_col(rows, "status");
@@ -1437,10 +1433,8 @@ test_outcomes_batch(void **state)
     before = writes(f);
 
     /* Bad bodies, other callers, other sessions. */
-    it_postf(f->s, f->admin, "{\"enrolment_id\": \"x\"}", &r, "/v1/training-sessions/%s/outcomes",
-             s.id);
-    it_assert_problem(&r, 400);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, "{\"enrolment_id\": \"x\"}", 400,
+               "/v1/training-sessions/%s/outcomes", s.id);
     it_postf(f->s, f->admin, "[]", &r, "/v1/training-sessions/%s/outcomes", s.id);
     it_assert_field_error(&r, "body");
     it_resp_free(&r);
@@ -1448,22 +1442,17 @@ test_outcomes_batch(void **state)
     it_assert_field_error(&r, "[0].enrolment_id");
     it_resp_free(&r);
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"passed\"}]", e[0].id);
-    it_postf(f->s, f->a_admin, body, &r, "/v1/training-sessions/%s/outcomes", s.id);
-    it_assert_problem(&r, 403);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", NO_SUCH_ID);
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", "not-a-session");
-    it_assert_problem(&r, 404);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->a_admin, NULL, body, 403, "/v1/training-sessions/%s/outcomes",
+               s.id);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 404, "/v1/training-sessions/%s/outcomes",
+               NO_SUCH_ID);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 404, "/v1/training-sessions/%s/outcomes",
+               "not-a-session");
     free(body);
     PQclear(
         it_sql(f->s, "UPDATE training_session SET status = 'cancelled' WHERE id = $1::uuid", c.id));
     body = it_fmt("[{\"enrolment_id\": \"%s\", \"status\": \"attended\"}]", ec.id);
-    it_postf(f->s, f->admin, body, &r, "/v1/training-sessions/%s/outcomes", c.id);
-    it_assert_problem(&r, 409);
-    it_resp_free(&r);
+    it_expectf(f->s, "POST", f->admin, NULL, body, 409, "/v1/training-sessions/%s/outcomes", c.id);
     free(body);
     assert_int_equal(writes(f), before);
 

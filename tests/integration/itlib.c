@@ -2312,6 +2312,8 @@ it_expect_at(const char *file,
         it_post_json(s, path, bearer, json, &r);
     } else if (strcmp(method, "PATCH") == 0) {
         it_patch_json(s, path, bearer, if_match, json, &r);
+    } else if (strcmp(method, "PUT") == 0) {
+        it_putf(s, bearer, if_match, json, &r, "%s", path);
     } else {
         it_fail_at(file, line, "it_expect: no method %s", method);
     }
@@ -2467,6 +2469,16 @@ it_licensee(struct it_server *s,
                    " VALUES ($1, $2, $3, $4::uuid)",
                    email, hash, role, org));
     return it_login(s, email, password);
+}
+
+void
+it_assert_field_errors(const struct it_resp *r, const char *const fields[])
+{
+    size_t i;
+
+    for (i = 0; fields[i] != NULL; i++) {
+        it_assert_field_error(r, fields[i]);
+    }
 }
 
 void
@@ -2834,6 +2846,14 @@ it_csv_parse(const char *text)
     }
     free(field);
     return rows;
+}
+
+json_t *
+it_csv_answer(const struct it_resp *r)
+{
+    it_assert_status(r, 200);
+    it_assert_header(r, "Content-Type", "text/csv");
+    return it_csv_parse(r->body);
 }
 
 size_t

@@ -406,9 +406,10 @@ void it_assert_header_at(
     const struct it_resp *r, const char *name, const char *needle, const char *file, int line);
 
 /* Sends one request whose answer is checked by its status alone, and frees the answer: GET and
- * DELETE as it_get and it_delete (`json` unused: pass NULL), POST and PATCH as it_post_json and
- * it_patch_json with `json` (and `if_match` for PATCH, may be NULL). Fails unless the answer is
- * `status`: checked with it_assert_problem when `status` is 400 or more, else it_assert_status. */
+ * DELETE as it_get and it_delete (`json` unused: pass NULL), POST, PATCH and PUT as it_post_json,
+ * it_patch_json and it_putf with `json` (and `if_match` for PATCH and PUT, may be NULL). Fails
+ * unless the answer is `status`: checked with it_assert_problem when `status` is 400 or more, else
+ * it_assert_status. */
 #define it_expect(s, method, path, bearer, json, status)                                           \
     it_expect_at(__FILE__, __LINE__, (s), (method), (path), (bearer), NULL, (json), (status))
 #define it_expect_if(s, method, path, bearer, if_match, json, status)                              \
@@ -533,6 +534,9 @@ char *it_admin(struct it_server *s,
 /* Fails unless `r` is a 422 problem whose errors array is not empty, every entry has a string
  * detail, and an entry names `field`. */
 void it_assert_field_error(const struct it_resp *r, const char *field);
+
+/* it_assert_field_error for each field of `fields` (NULL-terminated: IT_ROW("code", "title")). */
+void it_assert_field_errors(const struct it_resp *r, const char *const fields[]);
 
 /* As it_assert_field_error, where the detail of the entry naming `field` contains `needle`
  * (NULL: any detail). */
@@ -668,6 +672,9 @@ char *it_etag_of(struct it_server *s, const char *bearer, const char *fmt, ...)
  * test on a CR without LF or an unterminated quote. */
 json_t *it_csv_parse(const char *text);
 
+/* Fails unless `r` is a 200 CSV answer (Content-Type text/csv); returns its rows (it_csv_parse). */
+json_t *it_csv_answer(const struct it_resp *r);
+
 /* The index of column `name` in the header (row 0) of `rows` from it_csv_parse, or fails. */
 size_t it_csv_col(json_t *rows, const char *name);
 
@@ -764,6 +771,12 @@ char *it_fx_licensee(void *fx, const char *email, const char *role, const char *
 
 /* As it_fx_licensee, the token owned by the fixture (it_fx_own). */
 char *it_fx_user(void *fx, const char *email, const char *role, const char *org);
+
+/* The fields after IT_FX_HEAD of a fixture of two organisations A and B with a site each (ids),
+ * and the users IT_FX_AB_USERS makes. */
+#define IT_FX_AB_SITES                                                                             \
+    char org_a[40], org_b[40], loc_a[40], loc_b[40];                                               \
+    char *a_admin, *a_staff, *b_admin
 
 /* The users most tests of two organisations need, owned by the fixture `f` (a struct fx with
  * org_a, org_b, a_admin, a_staff and b_admin): admin@a.example (org_admin) and staff@a.example

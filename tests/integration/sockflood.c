@@ -27,6 +27,7 @@ int
 main(int argc, char **argv)
 {
     struct flood f;
+    struct flood_opts o = {.interval_ms = 1000};
     struct flood_stats st;
     const char *payload = NULL;
     int mode = FLOOD_IDLE;
@@ -48,8 +49,13 @@ main(int argc, char **argv)
         fprintf(stderr, "sockflood: mode must be idle, trickle or tls-trickle\n");
         return 2;
     }
-    if (flood_start(&f, argv[1], argv[2], atoi(argv[3]), atoi(argv[4]), mode, payload, 1000, 0)
-        != 0) {
+    o.src = argv[1];
+    o.dst = argv[2];
+    o.port = atoi(argv[3]);
+    o.n = atoi(argv[4]);
+    o.mode = mode;
+    o.payload = payload;
+    if (flood_start(&f, &o) != 0) {
         fprintf(stderr, "sockflood: no connection could be made\n");
         return 2;
     }
