@@ -526,25 +526,30 @@ out:
 static void
 record(const struct claimed *c, enum outcome o, const char *to, const char *why)
 {
-    const char *params[3];
+    const char *params[3], *stmt;
     char delay[24];
+    int n = 2;
 
     snprintf(delay, sizeof(delay), "%lld",
              mail_retry_delay_ms(rem.retry_base_ms > 0 ? rem.retry_base_ms : 60000, c->attempts));
     params[0] = c->id;
     if (o == SENT) {
         params[1] = to;
-        outbox_settle(&box, c->id, "rem_sent", 2, params);
+        stmt = "rem_sent";
     } else if (o == SKIPPED) {
         params[1] = why;
-        outbox_settle(&box, c->id, "rem_skip", 2, params);
+        stmt = "rem_skip";
     } else if (o == FAILED) {
         params[1] = why;
-        outbox_settle(&box, c->id, "rem_fail", 2, params);
+        stmt = "rem_fail";
     } else {
         params[1] = delay;
         params[2] = why;
-        outbox_settle(&box, c->id, "rem_retry", 3, params);
+        stmt = "rem_retry";
+        n = 3;
+    }
+    if (outbox_settle(&box, c->id, stmt, n, params) != 0) {
+        return;
     }
     if (o == SENT) {
         logging_event("info", NULL, "reminders: %s (%s, %s) sent", c->id, c->event, c->audience);

@@ -58,8 +58,9 @@ int outbox_stopping(struct outbox *ob);
  * claimed. */
 int outbox_run_once(struct outbox *ob, void *ctx);
 
-/* Runs `stmt` with `params` on a connection of its own, to settle the row `label` names (logged
- * when it cannot be). Returns 0, or -1 (no connection, or the statement failed). */
+/* Runs `stmt` with `params` on a connection of its own, to settle the row `label` names (a
+ * failure is logged). Returns 0, or -1 when there was no connection (logged: the lease runs out
+ * and the row is tried again). */
 int outbox_settle(
     const struct outbox *ob, const char *label, const char *stmt, int n, const char *const *params);
 
