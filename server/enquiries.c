@@ -635,23 +635,11 @@ mail_text(json_t *e, struct html *t)
                 "copy of it:\nplease reply to them directly.\n");
 }
 
-/* A claimed outbox row. */
+/* A claimed outbox row (strings borrowed from the claim's result). */
 struct claimed {
-    char id[40], org_id[40];
-    char *sealed_hex, *email, *hook_url, *hook_secret;
+    const char *id, *org_id, *sealed_hex, *email, *hook_url, *hook_secret;
     int attempts;
 };
-
-static void
-claimed_free(void *row)
-{
-    struct claimed *c = row;
-
-    free(c->sealed_hex);
-    free(c->email);
-    free(c->hook_url);
-    free(c->hook_secret);
-}
 
 static int
 unhex(const char *hex, unsigned char *out, size_t *outlen)
@@ -783,29 +771,22 @@ record(const struct claimed *c, int ok, const char *err)
     }
 }
 
-static int
-claimed_copy(PGresult *res, int i, void *row)
-{
-    struct claimed *c = row;
-
-    snprintf(c->id, sizeof(c->id), "%s", db_value(res, i, "id"));
-    snprintf(c->org_id, sizeof(c->org_id), "%s", db_value(res, i, "org_id"));
-    c->sealed_hex = dup_or_null(db_value(res, i, "sealed"));
-    c->email = dup_or_null(db_value(res, i, "enquiry_email"));
-    c->hook_url = dup_or_null(db_value(res, i, "hook_url"));
-    c->hook_secret = dup_or_null(db_value(res, i, "hook_secret"));
-    c->attempts = atoi(db_value(res, i, "attempts"));
-    return c->sealed_hex == NULL ? -1 : 0;
-}
-
 static void
-send_one(void *row, void *ctx)
+send_one(PGresult *res, int i, void *ctx)
 {
+    struct claimed c = {.id = db_value(res, i, "id"),
+                        .org_id = db_value(res, i, "org_id"),
+                        .sealed_hex = db_value(res, i, "sealed"),
+                        .email = db_value(res, i, "enquiry_email"),
+                        .hook_url = db_value(res, i, "hook_url"),
+                        .hook_secret = db_value(res, i, "hook_secret"),
+                        .attempts = atoi(db_value(res, i, "attempts"))};
     char err[ENQ_ERROR_MAX] = "";
-    int ok = deliver(row, err, sizeof(err)) == 0;
 
     (void)ctx;
-    record(row, ok, err);
+    if (c.sealed_hex != NULL) {
+        record(&c, deliver(&c, err, sizeof(err)) == 0, err);
+    }
 }
 
 static struct outbox box = {
@@ -815,9 +796,6 @@ static struct outbox box = {
     .claim = "enq_claim",
     .batch = ENQ_BATCH,
     .lease_s = ENQ_LEASE_S,
-    .row_size = sizeof(struct claimed),
-    .copy = claimed_copy,
-    .free_row = claimed_free,
     .send = send_one,
     .t = CLOCK_THREAD_INIT,
 };

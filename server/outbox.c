@@ -5,7 +5,6 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "registry/logging.h"
@@ -59,14 +58,13 @@ outbox_backoff_ms(const int *factors, size_t n, long long base_ms, int attempt)
     return base_ms * factors[k < n ? k : n - 1];
 }
 
-/* Expires, then claims: copies up to a batch of rows into `rows`. Returns how many. */
-static int
-claim(struct outbox *ob, struct db_conn *db, char *rows)
+/* Expires, then claims a batch. Returns the claimed rows, or NULL. */
+static PGresult *
+claim(struct outbox *ob, struct db_conn *db)
 {
     const char *params[2];
     char lease[16], batch[16];
     PGresult *res;
-    int n = 0, i;
 
     if (ob->expire != NULL) {
         res = db_exec(db, ob->expire, 0, NULL);
@@ -78,7 +76,7 @@ claim(struct outbox *ob, struct db_conn *db, char *rows)
         PQclear(res);
     }
     if (ob->ready != NULL && !ob->ready(db)) {
-        return 0;
+        return NULL;
     }
     snprintf(lease, sizeof(lease), "%d", ob->lease_s);
     snprintf(batch, sizeof(batch), "%d", ob->batch);
@@ -87,48 +85,33 @@ claim(struct outbox *ob, struct db_conn *db, char *rows)
     res = db_exec(db, ob->claim, 2, params);
     if (!db_ok(res)) {
         logging_event("error", NULL, "%s: claiming: %s", ob->name, PQresultErrorMessage(res));
-    } else {
-        for (i = 0; i < PQntuples(res) && n < ob->batch; i++) {
-            void *row = rows + (size_t)n * ob->row_size;
-
-            memset(row, 0, ob->row_size);
-            if (ob->copy(res, i, row) != 0) {
-                ob->free_row(row);
-                continue;
-            }
-            n++;
-        }
+        PQclear(res);
+        return NULL;
     }
-    PQclear(res);
-    return n;
+    return res;
 }
 
 int
 outbox_run_once(struct outbox *ob, void *ctx)
 {
-    char *rows = calloc((size_t)ob->batch, ob->row_size);
-    struct db_conn *db;
+    struct db_conn *db = db_acquire();
+    PGresult *res;
     int n, i;
 
-    if (rows == NULL) {
+    if (db == NULL) {
         return 0;
     }
-    if ((db = db_acquire()) == NULL) {
-        free(rows);
-        return 0;
-    }
-    n = claim(ob, db, rows);
-    db_release(db); /* never held while a row is sent */
+    res = claim(ob, db);
+    db_release(db); /* never held while a row is sent: the result stands on its own */
+    n = res != NULL ? PQntuples(res) : 0;
+    n = n < ob->batch ? n : ob->batch;
     for (i = 0; i < n; i++) {
-        void *row = rows + (size_t)i * ob->row_size;
-
         /* Once stopping, the rest wait for their lease to run out and go on another run. */
         if (!outbox_stopping(ob)) {
-            ob->send(row, ctx);
+            ob->send(res, i, ctx);
         }
-        ob->free_row(row);
     }
-    free(rows);
+    PQclear(res);
     return n;
 }
 

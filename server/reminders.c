@@ -407,46 +407,11 @@ reminders_kick(void)
     }
 }
 
-/* A claimed outbox row (strings owned). */
+/* A claimed outbox row (strings borrowed from the claim's result). */
 struct claimed {
-    char id[40];
-    char *event, *audience, *data, *org_email;
+    const char *id, *event, *audience, *data, *org_email;
     int attempts, org_enabled, org_archived;
 };
-
-static void
-claimed_free(void *row)
-{
-    struct claimed *c = row;
-
-    free(c->event);
-    free(c->audience);
-    free(c->data);
-    free(c->org_email);
-    memset(c, 0, sizeof(*c));
-}
-
-static char *
-dup_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
-static int
-claimed_copy(PGresult *res, int i, void *row)
-{
-    struct claimed *c = row;
-
-    snprintf(c->id, sizeof(c->id), "%s", db_value(res, i, "id"));
-    c->event = dup_or_null(db_value(res, i, "event"));
-    c->audience = dup_or_null(db_value(res, i, "audience"));
-    c->data = dup_or_null(db_value(res, i, "data"));
-    c->org_email = dup_or_null(db_value(res, i, "org_email"));
-    c->attempts = atoi(db_value(res, i, "attempts"));
-    c->org_enabled = db_value(res, i, "org_enabled") != NULL && db_bool(res, i, "org_enabled");
-    c->org_archived = db_value(res, i, "org_archived") != NULL && db_bool(res, i, "org_archived");
-    return c->event == NULL || c->audience == NULL || c->data == NULL ? -1 : 0;
-}
 
 /* What became of one attempt: sent; skipped (turned off, no address); failed for good (a row its
  * template cannot render); to retry (the relay). */
@@ -565,16 +530,30 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     }
 }
 
-/* Sends one claimed row and records it; `ctx` (may be NULL) counts each outcome. */
+/* Sends row `i` of `res` and records it; `ctx` (may be NULL) counts each outcome. */
 static void
-send_one(void *row, void *ctx)
+send_one(PGresult *res, int i, void *ctx)
 {
+    struct claimed c = {.id = db_value(res, i, "id"),
+                        .event = db_value(res, i, "event"),
+                        .audience = db_value(res, i, "audience"),
+                        .data = db_value(res, i, "data"),
+                        .org_email = db_value(res, i, "org_email"),
+                        .attempts = atoi(db_value(res, i, "attempts")),
+                        .org_enabled = db_value(res, i, "org_enabled") != NULL
+                                       && db_bool(res, i, "org_enabled"),
+                        .org_archived = db_value(res, i, "org_archived") != NULL
+                                        && db_bool(res, i, "org_archived")};
     char why[REM_ERROR_MAX] = "";
     const char *to = NULL;
     int *counts = ctx;
-    enum outcome o = deliver(row, &to, why, sizeof(why));
+    enum outcome o;
 
-    record(row, o, to, why);
+    if (c.event == NULL || c.audience == NULL || c.data == NULL) {
+        return;
+    }
+    o = deliver(&c, &to, why, sizeof(why));
+    record(&c, o, to, why);
     if (counts != NULL) {
         counts[o]++;
     }
@@ -610,9 +589,6 @@ static struct outbox box = {
     .claim = "rem_claim",
     .batch = REM_BATCH,
     .lease_s = REM_LEASE_S,
-    .row_size = sizeof(struct claimed),
-    .copy = claimed_copy,
-    .free_row = claimed_free,
     .send = send_one,
     .ready = relay_ready,
     .t = CLOCK_THREAD_INIT,

@@ -680,8 +680,7 @@ discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* One claimed message. */
 struct message {
-    char id[40], msg_id[40], subscription_id[40];
-    char *body, *url, *secret;
+    const char *id, *msg_id, *subscription_id, *body, *url, *secret; /* the claim's, borrowed */
     int attempt;
 };
 
@@ -888,42 +887,24 @@ record(const struct message *m, const struct attempt *a)
     }
 }
 
+/* Delivers row `i` of the claimed `res` once and records the attempt, unless the service
+ * stopped it. */
 static void
-message_free(void *row)
+send_one(PGresult *res, int i, void *ctx)
 {
-    struct message *m = row;
-
-    free(m->body);
-    free(m->url);
-    free(m->secret);
-}
-
-static int
-message_copy(PGresult *res, int i, void *row)
-{
-    struct message *m = row;
-
-    snprintf(m->id, sizeof(m->id), "%s", db_value(res, i, "id"));
-    snprintf(m->msg_id, sizeof(m->msg_id), "%s", db_value(res, i, "msg_id"));
-    snprintf(m->subscription_id, sizeof(m->subscription_id), "%s",
-             db_value(res, i, "subscription_id"));
-    m->body = strdup(db_value(res, i, "body"));
-    m->url = strdup(db_value(res, i, "url"));
-    m->secret = strdup(db_value(res, i, "secret"));
-    m->attempt = atoi(db_value(res, i, "attempts"));
-    return m->body == NULL || m->url == NULL || m->secret == NULL ? -1 : 0;
-}
-
-/* Delivers a claimed message once and records the attempt, unless the service stopped it. */
-static void
-send_one(void *row, void *ctx)
-{
+    struct message m = {.id = db_value(res, i, "id"),
+                        .msg_id = db_value(res, i, "msg_id"),
+                        .subscription_id = db_value(res, i, "subscription_id"),
+                        .body = db_value(res, i, "body"),
+                        .url = db_value(res, i, "url"),
+                        .secret = db_value(res, i, "secret"),
+                        .attempt = atoi(db_value(res, i, "attempts"))};
     struct attempt a;
 
     (void)ctx;
-    deliver(row, &a);
+    deliver(&m, &a);
     if (!a.aborted) {
-        record(row, &a);
+        record(&m, &a);
     }
 }
 
@@ -982,9 +963,6 @@ static struct outbox box = {
     .claim = "wh_claim",
     .batch = WH_BATCH,
     .lease_s = WH_LEASE_S,
-    .row_size = sizeof(struct message),
-    .copy = message_copy,
-    .free_row = message_free,
     .send = send_one,
     .tick = tick,
     .t = CLOCK_THREAD_INIT,

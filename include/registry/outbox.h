@@ -1,8 +1,8 @@
 /* outbox.h: the one outbox mechanism (outbox.c) of the webhook, enquiry and reminder rooms. A
  * room's rows wait in its table; one worker thread, woken by a kick or its poll, expires what
  * waited too long, claims a batch with a lease (FOR UPDATE SKIP LOCKED in the room's claim
- * statement, so instances share the work and none is taken twice), copies each claimed row,
- * gives the connection back, and hands each row to the room's `send`, which settles it (sent, or
+ * statement, so instances share the work and none is taken twice), gives the connection back,
+ * and hands each claimed row to the room's `send`, which settles it (sent, or
  * a retry after outbox_backoff_ms) with outbox_settle. A room keeps what is its own: what a row
  * holds, how it is sent, its SQL. */
 #ifndef REGISTRY_OUTBOX_H
@@ -23,13 +23,9 @@ struct outbox {
     const char *expired; /* what the warning says of those n ("reminder(s) ... failed") */
     const char *claim;   /* statement: $1 lease in seconds, $2 batch size; the claimed rows */
     int batch, lease_s;  /* rows claimed at once (at most); how long a claim lasts */
-    size_t row_size;     /* the size of the room's struct for one claimed row */
-    /* Copies row `i` of `res` into the zeroed `row`. Returns 0, or -1 to pass it over (the row is
-     * freed with free_row). */
-    int (*copy)(PGresult *res, int i, void *row);
-    void (*free_row)(void *row); /* frees what copy allocated in `row` */
-    /* Sends `row` once and settles it; `ctx` is outbox_run_once's (NULL from the worker). */
-    void (*send)(void *row, void *ctx);
+    /* Sends row `i` of the claimed rows `res` once and settles it (the values are borrowed until
+     * it returns; no connection is held); `ctx` is outbox_run_once's (NULL from the worker). */
+    void (*send)(PGresult *res, int i, void *ctx);
     /* NULL, or asked after expiring, on the worker's connection: 0 to claim nothing this time. */
     int (*ready)(struct db_conn *db);
     void (*tick)(void); /* NULL, or called once each time round the worker's loop */
