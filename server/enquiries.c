@@ -772,15 +772,15 @@ record(const struct claimed *c, int ok, const char *err)
 }
 
 static void
-send_one(PGresult *res, int i, void *ctx)
+send_one(const struct outbox_row *row, void *ctx)
 {
-    struct claimed c = {.id = db_value(res, i, "id"),
-                        .org_id = db_value(res, i, "org_id"),
-                        .sealed_hex = db_value(res, i, "sealed"),
-                        .email = db_value(res, i, "enquiry_email"),
-                        .hook_url = db_value(res, i, "hook_url"),
-                        .hook_secret = db_value(res, i, "hook_secret"),
-                        .attempts = atoi(db_value(res, i, "attempts"))};
+    struct claimed c = {.id = row->id,
+                        .attempts = row->attempts,
+                        .org_id = outbox_col(row, "org_id"),
+                        .sealed_hex = outbox_col(row, "sealed"),
+                        .email = outbox_col(row, "enquiry_email"),
+                        .hook_url = outbox_col(row, "hook_url"),
+                        .hook_secret = outbox_col(row, "hook_secret")};
     char err[ENQ_ERROR_MAX] = "";
 
     (void)ctx;
@@ -790,15 +790,8 @@ send_one(PGresult *res, int i, void *ctx)
 }
 
 static struct outbox box = {
-    .name = "enquiries",
-    .expire = "enq_expire",
-    .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed",
-    .claim = "enq_claim",
-    .batch = ENQ_BATCH,
-    .lease_s = ENQ_LEASE_S,
-    .send = send_one,
-    .t = CLOCK_THREAD_INIT,
-};
+    OUTBOX_INIT("enquiries", "enq_claim", ENQ_BATCH, ENQ_LEASE_S, send_one), .expire = "enq_expire",
+    .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed"};
 
 int
 enquiries_start(const struct config *c)

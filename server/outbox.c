@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "registry/logging.h"
@@ -91,6 +92,12 @@ claim(struct outbox *ob, struct db_conn *db)
     return res;
 }
 
+const char *
+outbox_col(const struct outbox_row *row, const char *name)
+{
+    return db_value(row->res, row->i, name);
+}
+
 int
 outbox_run_once(struct outbox *ob, void *ctx)
 {
@@ -107,8 +114,11 @@ outbox_run_once(struct outbox *ob, void *ctx)
     n = n < ob->batch ? n : ob->batch;
     for (i = 0; i < n; i++) {
         /* Once stopping, the rest wait for their lease to run out and go on another run. */
-        if (!outbox_stopping(ob)) {
-            ob->send(res, i, ctx);
+        struct outbox_row row = {res, i, db_value(res, i, "id"), 0};
+
+        if (!outbox_stopping(ob) && row.id != NULL) {
+            row.attempts = atoi(db_value(res, i, "attempts"));
+            ob->send(&row, ctx);
         }
     }
     PQclear(res);

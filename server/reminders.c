@@ -530,20 +530,18 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     }
 }
 
-/* Sends row `i` of `res` and records it; `ctx` (may be NULL) counts each outcome. */
+/* Sends a claimed row and records it; `ctx` (may be NULL) counts each outcome. */
 static void
-send_one(PGresult *res, int i, void *ctx)
+send_one(const struct outbox_row *row, void *ctx)
 {
-    struct claimed c = {.id = db_value(res, i, "id"),
-                        .event = db_value(res, i, "event"),
-                        .audience = db_value(res, i, "audience"),
-                        .data = db_value(res, i, "data"),
-                        .org_email = db_value(res, i, "org_email"),
-                        .attempts = atoi(db_value(res, i, "attempts")),
-                        .org_enabled = db_value(res, i, "org_enabled") != NULL
-                                       && db_bool(res, i, "org_enabled"),
-                        .org_archived = db_value(res, i, "org_archived") != NULL
-                                        && db_bool(res, i, "org_archived")};
+    struct claimed c = {.id = row->id,
+                        .attempts = row->attempts,
+                        .event = outbox_col(row, "event"),
+                        .audience = outbox_col(row, "audience"),
+                        .data = outbox_col(row, "data"),
+                        .org_email = outbox_col(row, "org_email"),
+                        .org_enabled = db_bool(row->res, row->i, "org_enabled"), /* NULL: 0 */
+                        .org_archived = db_bool(row->res, row->i, "org_archived")};
     char why[REM_ERROR_MAX] = "";
     const char *to = NULL;
     int *counts = ctx;
@@ -583,16 +581,8 @@ relay_ready(struct db_conn *db)
 }
 
 static struct outbox box = {
-    .name = "reminders",
-    .expire = "rem_expire",
-    .expired = "reminder(s) not sent within 7 days failed",
-    .claim = "rem_claim",
-    .batch = REM_BATCH,
-    .lease_s = REM_LEASE_S,
-    .send = send_one,
-    .ready = relay_ready,
-    .t = CLOCK_THREAD_INIT,
-};
+    OUTBOX_INIT("reminders", "rem_claim", REM_BATCH, REM_LEASE_S, send_one), .expire = "rem_expire",
+    .expired = "reminder(s) not sent within 7 days failed", .ready = relay_ready};
 
 /* Templates, relay and libcurl, for `serve` and the command. Returns 0, or -1 with `err`. */
 static int

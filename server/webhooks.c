@@ -887,18 +887,17 @@ record(const struct message *m, const struct attempt *a)
     }
 }
 
-/* Delivers row `i` of the claimed `res` once and records the attempt, unless the service
- * stopped it. */
+/* Delivers a claimed message once and records the attempt, unless the service stopped it. */
 static void
-send_one(PGresult *res, int i, void *ctx)
+send_one(const struct outbox_row *row, void *ctx)
 {
-    struct message m = {.id = db_value(res, i, "id"),
-                        .msg_id = db_value(res, i, "msg_id"),
-                        .subscription_id = db_value(res, i, "subscription_id"),
-                        .body = db_value(res, i, "body"),
-                        .url = db_value(res, i, "url"),
-                        .secret = db_value(res, i, "secret"),
-                        .attempt = atoi(db_value(res, i, "attempts"))};
+    struct message m = {.id = row->id,
+                        .attempt = row->attempts,
+                        .msg_id = outbox_col(row, "msg_id"),
+                        .subscription_id = outbox_col(row, "subscription_id"),
+                        .body = outbox_col(row, "body"),
+                        .url = outbox_col(row, "url"),
+                        .secret = outbox_col(row, "secret")};
     struct attempt a;
 
     (void)ctx;
@@ -958,15 +957,8 @@ tick(void)
     }
 }
 
-static struct outbox box = {
-    .name = "webhooks",
-    .claim = "wh_claim",
-    .batch = WH_BATCH,
-    .lease_s = WH_LEASE_S,
-    .send = send_one,
-    .tick = tick,
-    .t = CLOCK_THREAD_INIT,
-};
+static struct outbox box = {OUTBOX_INIT("webhooks", "wh_claim", WH_BATCH, WH_LEASE_S, send_one),
+                            .tick = tick};
 
 int
 webhooks_start(const struct config *c)

@@ -15,6 +15,19 @@
 #include "registry/clock.h"
 #include "registry/db.h"
 
+/* One claimed row, as the room's claim statement returned it: every outbox row has an id and
+ * counts its attempts (this one's number, 1 the first); the room reads its other columns with
+ * outbox_col. */
+struct outbox_row {
+    PGresult *res;
+    int i;
+    const char *id; /* column "id" */
+    int attempts;   /* column "attempts" */
+};
+
+/* Column `name` of `row` (borrowed), NULL for SQL NULL. */
+const char *outbox_col(const struct outbox_row *row, const char *name);
+
 /* One room's outbox: a descriptor, and the state of its worker (`t`, `kicked`: leave them to
  * outbox.c; initialise with `.t = CLOCK_THREAD_INIT`). */
 struct outbox {
@@ -23,9 +36,9 @@ struct outbox {
     const char *expired; /* what the warning says of those n ("reminder(s) ... failed") */
     const char *claim;   /* statement: $1 lease in seconds, $2 batch size; the claimed rows */
     int batch, lease_s;  /* rows claimed at once (at most); how long a claim lasts */
-    /* Sends row `i` of the claimed rows `res` once and settles it (the values are borrowed until
-     * it returns; no connection is held); `ctx` is outbox_run_once's (NULL from the worker). */
-    void (*send)(PGresult *res, int i, void *ctx);
+    /* Sends one claimed row once and settles it (its values are borrowed until it returns; no
+     * connection is held); `ctx` is outbox_run_once's (NULL from the worker). */
+    void (*send)(const struct outbox_row *row, void *ctx);
     /* NULL, or asked after expiring, on the worker's connection: 0 to claim nothing this time. */
     int (*ready)(struct db_conn *db);
     void (*tick)(void); /* NULL, or called once each time round the worker's loop */
@@ -33,6 +46,12 @@ struct outbox {
     struct clock_thread t;
     int kicked; /* under t.mu: rows to send now */
 };
+
+/* The descriptor's members every room sets, in an initialiser: `{OUTBOX_INIT(...), .expire = ...}`.
+ */
+#define OUTBOX_INIT(name_, claim_, batch_, lease_s_, send_)                                        \
+    .name = (name_), .claim = (claim_), .batch = (batch_), .lease_s = (lease_s_), .send = (send_), \
+    .t = CLOCK_THREAD_INIT
 
 /* Starts the worker of `ob`. Returns 0, or -1 after one line in the log. */
 int outbox_start(struct outbox *ob);
