@@ -635,12 +635,6 @@ mail_text(json_t *e, struct html *t)
                 "copy of it:\nplease reply to them directly.\n");
 }
 
-/* A claimed outbox row (strings borrowed from the claim's result). */
-struct claimed {
-    const char *id, *org_id, *sealed_hex, *email, *hook_url, *hook_secret;
-    int attempts;
-};
-
 static int
 unhex(const char *hex, unsigned char *out, size_t *outlen)
 {
@@ -662,14 +656,16 @@ unhex(const char *hex, unsigned char *out, size_t *outlen)
 
 /* Opens the sealed enquiry of `c`. Returns a new reference, or NULL. */
 static json_t *
-open_enquiry(const struct claimed *c)
+open_enquiry(const struct outbox_row *c)
 {
-    size_t n = strlen(c->sealed_hex) / 2, len = 0;
+    const char *sealed_hex = outbox_col(c, "sealed");
+    size_t n = strlen(sealed_hex) / 2, len = 0;
     unsigned char *sealed = malloc(n + 1), *plain = malloc(n + 1);
     json_t *e = NULL;
 
-    if (sealed != NULL && plain != NULL && unhex(c->sealed_hex, sealed, &len) == 0
-        && len >= SEAL_OVERHEAD && seal_open(&enq.key, c->org_id, sealed, len, plain) == 0) {
+    if (sealed != NULL && plain != NULL && unhex(sealed_hex, sealed, &len) == 0
+        && len >= SEAL_OVERHEAD
+        && seal_open(&enq.key, outbox_col(c, "org_id"), sealed, len, plain) == 0) {
         e = json_loadb((const char *)plain, len - SEAL_OVERHEAD, JSON_REJECT_DUPLICATES, NULL);
         OPENSSL_cleanse(plain, len - SEAL_OVERHEAD);
     }
@@ -680,8 +676,10 @@ open_enquiry(const struct claimed *c)
 
 /* Delivers `c` once. Returns 0, or -1 with a transport error (no content) in `err`. */
 static int
-deliver(const struct claimed *c, char *err, size_t errlen)
+deliver(const struct outbox_row *c, char *err, size_t errlen)
 {
+    const char *url = outbox_col(c, "hook_url"), *secret = outbox_col(c, "hook_secret");
+    const char *email = outbox_col(c, "enquiry_email");
     json_t *e = open_enquiry(c), *env = NULL;
     struct html t;
     char *body = NULL, msg_id[48], subject[300];
@@ -692,7 +690,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
         snprintf(err, errlen, "the enquiry does not open with the current key");
         goto out;
     }
-    if (c->hook_url != NULL && c->hook_secret != NULL) {
+    if (url != NULL && secret != NULL) {
         long code;
         char when[32];
         time_t now = time(NULL);
@@ -707,11 +705,11 @@ deliver(const struct claimed *c, char *err, size_t errlen)
         if (body == NULL) {
             snprintf(err, errlen, "out of memory");
         } else {
-            rc = webhooks_post_once(c->hook_url, c->hook_secret, msg_id, body, &code, err, errlen);
+            rc = webhooks_post_once(url, secret, msg_id, body, &code, err, errlen);
         }
         goto out;
     }
-    if (c->email == NULL) {
+    if (email == NULL) {
         snprintf(err, errlen, "the organisation has no enquiry address or webhook");
         goto out;
     }
@@ -727,7 +725,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             goto out;
         }
-        m.to = c->email;
+        m.to = email;
         m.reply_to = reply;
         m.subject = subject;
         m.text = t.p;
@@ -749,8 +747,9 @@ out:
 
 /* Records the attempt on `c`: delivered (deleted, counted) or to retry. */
 static void
-record(const struct claimed *c, int ok, const char *err)
+record(const struct outbox_row *c, int ok, const char *err)
 {
+    const char *org_id = outbox_col(c, "org_id");
     const char *params[3];
     char delay[24];
 
@@ -764,28 +763,21 @@ record(const struct claimed *c, int ok, const char *err)
         return;
     }
     if (ok) {
-        logging_event("info", NULL, "enquiries: %s delivered to organisation %s", c->id, c->org_id);
+        logging_event("info", NULL, "enquiries: %s delivered to organisation %s", c->id, org_id);
     } else {
         logging_event("warn", NULL, "enquiries: %s attempt %d to organisation %s: %s", c->id,
-                      c->attempts, c->org_id, err);
+                      c->attempts, org_id, err);
     }
 }
 
 static void
 send_one(const struct outbox_row *row, void *ctx)
 {
-    struct claimed c = {.id = row->id,
-                        .attempts = row->attempts,
-                        .org_id = outbox_col(row, "org_id"),
-                        .sealed_hex = outbox_col(row, "sealed"),
-                        .email = outbox_col(row, "enquiry_email"),
-                        .hook_url = outbox_col(row, "hook_url"),
-                        .hook_secret = outbox_col(row, "hook_secret")};
     char err[ENQ_ERROR_MAX] = "";
 
     (void)ctx;
-    if (c.sealed_hex != NULL) {
-        record(&c, deliver(&c, err, sizeof(err)) == 0, err);
+    if (outbox_col(row, "sealed") != NULL) {
+        record(row, deliver(row, err, sizeof(err)) == 0, err);
     }
 }
 

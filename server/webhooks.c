@@ -678,12 +678,6 @@ discard(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
-/* One claimed message. */
-struct message {
-    const char *id, *msg_id, *subscription_id, *body, *url, *secret; /* the claim's, borrowed */
-    int attempt;
-};
-
 /* The outcome of one attempt. */
 struct attempt {
     long code;                /* HTTP status, 0 when none came */
@@ -755,8 +749,10 @@ post_setup(CURL *curl,
 
 /* POSTs `m` once. Holds no database connection. */
 static void
-deliver(const struct message *m, struct attempt *a)
+deliver(const struct outbox_row *m, struct attempt *a)
 {
+    const char *url = outbox_col(m, "url"), *secret = outbox_col(m, "secret");
+    const char *msg_id = outbox_col(m, "msg_id"), *body = outbox_col(m, "body");
     struct target t;
     struct curl_slist *headers = NULL, *resolve = NULL;
     char sig[128], ts[24], why[160];
@@ -765,12 +761,12 @@ deliver(const struct message *m, struct attempt *a)
     long long started = clock_mono_ms();
 
     memset(a, 0, sizeof(*a));
-    if (target_check(m->url, worker.allow, &t, why, sizeof(why)) != 0) {
+    if (target_check(url, worker.allow, &t, why, sizeof(why)) != 0) {
         snprintf(a->error, sizeof(a->error), "target refused: %s", why);
         goto out;
     }
     snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-    if (webhooks_sign(m->secret, m->msg_id, ts, m->body, strlen(m->body), sig, sizeof(sig)) != 0) {
+    if (webhooks_sign(secret, msg_id, ts, body, strlen(body), sig, sizeof(sig)) != 0) {
         snprintf(a->error, sizeof(a->error), "the subscription's secret is malformed");
         goto out;
     }
@@ -779,7 +775,7 @@ deliver(const struct message *m, struct attempt *a)
         snprintf(a->error, sizeof(a->error), "out of memory");
         goto out;
     }
-    post_setup(curl, m->url, "http,https", m->msg_id, ts, sig, &t, m->body, &headers, &resolve);
+    post_setup(curl, url, "http,https", msg_id, ts, sig, &t, body, &headers, &resolve);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
     cc = curl_easy_perform(curl);
@@ -850,22 +846,23 @@ out:
 
 /* Records attempt `a` of `m`. */
 static void
-record(const struct message *m, const struct attempt *a)
+record(const struct outbox_row *m, const struct attempt *a)
 {
+    const char *msg_id = outbox_col(m, "msg_id");
     const char *params[7], *outcome;
     char attempt[16], code[16], dur[24], delay[24];
     long long wait = 0;
 
     if (a->code >= 200 && a->code < 300) {
         outcome = "delivered";
-    } else if (m->attempt > worker.retries) {
+    } else if (m->attempts > worker.retries) {
         outcome = "dead";
     } else {
         outcome = "retry";
         wait = outbox_backoff_ms(retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
-                                 worker.retry_base_ms, m->attempt);
+                                 worker.retry_base_ms, m->attempts);
     }
-    snprintf(attempt, sizeof(attempt), "%d", m->attempt);
+    snprintf(attempt, sizeof(attempt), "%d", m->attempts);
     snprintf(code, sizeof(code), "%ld", a->code);
     snprintf(dur, sizeof(dur), "%lld", a->duration_ms);
     snprintf(delay, sizeof(delay), "%lld", wait);
@@ -877,12 +874,12 @@ record(const struct message *m, const struct attempt *a)
     params[5] = outcome;
     params[6] = delay;
     metrics_webhook(outcome);
-    if (outbox_settle(&box, m->msg_id, "wh_record", 7, params) != 0) {
+    if (outbox_settle(&box, msg_id, "wh_record", 7, params) != 0) {
         return;
     }
     if (strcmp(outcome, "delivered") != 0) {
-        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", m->msg_id,
-                      m->attempt, m->subscription_id, a->code != 0 ? code : a->error,
+        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", msg_id,
+                      m->attempts, outbox_col(m, "subscription_id"), a->code != 0 ? code : a->error,
                       strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
     }
 }
@@ -891,19 +888,12 @@ record(const struct message *m, const struct attempt *a)
 static void
 send_one(const struct outbox_row *row, void *ctx)
 {
-    struct message m = {.id = row->id,
-                        .attempt = row->attempts,
-                        .msg_id = outbox_col(row, "msg_id"),
-                        .subscription_id = outbox_col(row, "subscription_id"),
-                        .body = outbox_col(row, "body"),
-                        .url = outbox_col(row, "url"),
-                        .secret = outbox_col(row, "secret")};
     struct attempt a;
 
     (void)ctx;
-    deliver(&m, &a);
+    deliver(row, &a);
     if (!a.aborted) {
-        record(&m, &a);
+        record(row, &a);
     }
 }
 
