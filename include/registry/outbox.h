@@ -2,9 +2,9 @@
  * room's rows wait in its table; one worker thread, woken by a kick or its poll, expires what
  * waited too long, claims a batch with a lease (FOR UPDATE SKIP LOCKED in the room's claim
  * statement, so instances share the work and none is taken twice), gives the connection back,
- * and hands each claimed row to the room's `send`, which settles it (sent, or
- * a retry after outbox_backoff_ms) with outbox_settle. A room keeps what is its own: what a row
- * holds, how it is sent, its SQL. */
+ * and hands each claimed row to the room's `send`, which settles it (sent, or a retry after
+ * outbox_backoff_ms) with outbox_settle. A room keeps what is its own: what a row holds, how it
+ * is sent, its SQL. */
 #ifndef REGISTRY_OUTBOX_H
 #define REGISTRY_OUTBOX_H
 
@@ -29,7 +29,7 @@ struct outbox_row {
 const char *outbox_col(const struct outbox_row *row, const char *name);
 
 /* One room's outbox: a descriptor, and the state of its worker (`t`, `kicked`: leave them to
- * outbox.c; initialise with `.t = CLOCK_THREAD_INIT`). */
+ * outbox.c; OUTBOX_INIT initialises `t`). */
 struct outbox {
     const char *name;    /* the room, first word of its log lines ("webhooks") */
     const char *expire;  /* statement that ends what waited too long, returning n; NULL: none */
@@ -47,8 +47,7 @@ struct outbox {
     int kicked; /* under t.mu: rows to send now */
 };
 
-/* The descriptor's members every room sets, in an initialiser: `{OUTBOX_INIT(...), .expire = ...}`.
- */
+/* The members every room sets, first in its initialiser: {OUTBOX_INIT(...), .expire = ...}. */
 #define OUTBOX_INIT(name_, claim_, batch_, lease_s_, send_)                                        \
     .name = (name_), .claim = (claim_), .batch = (batch_), .lease_s = (lease_s_), .send = (send_), \
     .t = CLOCK_THREAD_INIT
