@@ -41,6 +41,7 @@
 #include "registry/html.h"
 #include "registry/logging.h"
 #include "registry/mail.h"
+#include "registry/outbox.h"
 #include "registry/pages.h"
 #include "registry/problem.h"
 #include "registry/query.h"
@@ -155,21 +156,16 @@ static const struct field enquiry_fields[] = {
 /* ---- State ---------------------------------------------------------------------------------- */
 
 static struct {
-    struct clock_thread t;
     struct seal_key key;
-    int enabled, retry_base_ms, poll_ms, kicked;
-} enq = {.t = CLOCK_THREAD_INIT};
+    int enabled, retry_base_ms;
+} enq;
+
+static struct outbox box;
 
 int
 enquiries_enabled(void)
 {
     return enq.enabled;
-}
-
-static void
-kick(void)
-{
-    clock_wake(&enq.t.mu, &enq.t.cv, &enq.kicked);
 }
 
 /* ---- Accepting an enquiry ------------------------------------------------------------------- */
@@ -437,7 +433,7 @@ accept_enquiry(struct req *r, json_t *in, json_t *errors, struct accepted *a)
         status = 503;
         goto out;
     }
-    kick();
+    outbox_kick(&box);
     status = 0;
 out:
     if (status != 0) {
@@ -639,22 +635,6 @@ mail_text(json_t *e, struct html *t)
                 "copy of it:\nplease reply to them directly.\n");
 }
 
-/* A claimed outbox row. */
-struct claimed {
-    char id[40], org_id[40];
-    char *sealed_hex, *email, *hook_url, *hook_secret;
-    int attempts;
-};
-
-static void
-claimed_free(struct claimed *c)
-{
-    free(c->sealed_hex);
-    free(c->email);
-    free(c->hook_url);
-    free(c->hook_secret);
-}
-
 static int
 unhex(const char *hex, unsigned char *out, size_t *outlen)
 {
@@ -676,14 +656,16 @@ unhex(const char *hex, unsigned char *out, size_t *outlen)
 
 /* Opens the sealed enquiry of `c`. Returns a new reference, or NULL. */
 static json_t *
-open_enquiry(const struct claimed *c)
+open_enquiry(const struct outbox_row *c)
 {
-    size_t n = strlen(c->sealed_hex) / 2, len = 0;
+    const char *sealed_hex = outbox_col(c, "sealed");
+    size_t n = strlen(sealed_hex) / 2, len = 0;
     unsigned char *sealed = malloc(n + 1), *plain = malloc(n + 1);
     json_t *e = NULL;
 
-    if (sealed != NULL && plain != NULL && unhex(c->sealed_hex, sealed, &len) == 0
-        && len >= SEAL_OVERHEAD && seal_open(&enq.key, c->org_id, sealed, len, plain) == 0) {
+    if (sealed != NULL && plain != NULL && unhex(sealed_hex, sealed, &len) == 0
+        && len >= SEAL_OVERHEAD
+        && seal_open(&enq.key, outbox_col(c, "org_id"), sealed, len, plain) == 0) {
         e = json_loadb((const char *)plain, len - SEAL_OVERHEAD, JSON_REJECT_DUPLICATES, NULL);
         OPENSSL_cleanse(plain, len - SEAL_OVERHEAD);
     }
@@ -694,8 +676,10 @@ open_enquiry(const struct claimed *c)
 
 /* Delivers `c` once. Returns 0, or -1 with a transport error (no content) in `err`. */
 static int
-deliver(const struct claimed *c, char *err, size_t errlen)
+deliver(const struct outbox_row *c, char *err, size_t errlen)
 {
+    const char *url = outbox_col(c, "hook_url"), *secret = outbox_col(c, "hook_secret");
+    const char *email = outbox_col(c, "enquiry_email");
     json_t *e = open_enquiry(c), *env = NULL;
     struct html t;
     char *body = NULL, msg_id[48], subject[300];
@@ -706,7 +690,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
         snprintf(err, errlen, "the enquiry does not open with the current key");
         goto out;
     }
-    if (c->hook_url != NULL && c->hook_secret != NULL) {
+    if (url != NULL && secret != NULL) {
         long code;
         char when[32];
         time_t now = time(NULL);
@@ -721,11 +705,11 @@ deliver(const struct claimed *c, char *err, size_t errlen)
         if (body == NULL) {
             snprintf(err, errlen, "out of memory");
         } else {
-            rc = webhooks_post_once(c->hook_url, c->hook_secret, msg_id, body, &code, err, errlen);
+            rc = webhooks_post_once(url, secret, msg_id, body, &code, err, errlen);
         }
         goto out;
     }
-    if (c->email == NULL) {
+    if (email == NULL) {
         snprintf(err, errlen, "the organisation has no enquiry address or webhook");
         goto out;
     }
@@ -741,7 +725,7 @@ deliver(const struct claimed *c, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             goto out;
         }
-        m.to = c->email;
+        m.to = email;
         m.reply_to = reply;
         m.subject = subject;
         m.text = t.p;
@@ -763,130 +747,48 @@ out:
 
 /* Records the attempt on `c`: delivered (deleted, counted) or to retry. */
 static void
-record(const struct claimed *c, int ok, const char *err)
+record(const struct outbox_row *c, int ok, const char *err)
 {
-    struct db_conn *db = db_acquire();
+    const char *org_id = outbox_col(c, "org_id");
     const char *params[3];
     char delay[24];
-    PGresult *res;
-    int k = c->attempts - 1;
 
-    if (db == NULL) {
-        logging_event("error", NULL, "enquiries: no database connection to record %s", c->id);
-        return;
-    }
-    if (k >= (int)(sizeof(retry_factors) / sizeof(retry_factors[0]))) {
-        k = (int)(sizeof(retry_factors) / sizeof(retry_factors[0])) - 1;
-    }
-    snprintf(delay, sizeof(delay), "%lld", (long long)enq.retry_base_ms * retry_factors[k]);
+    snprintf(delay, sizeof(delay), "%lld",
+             outbox_backoff_ms(retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
+                               enq.retry_base_ms, c->attempts));
     params[0] = c->id;
     params[1] = delay;
     params[2] = err;
-    res = ok ? db_exec(db, "enq_delivered", 1, params) : db_exec(db, "enq_retry", 3, params);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "enquiries: recording %s: %s", c->id,
-                      PQresultErrorMessage(res));
+    if (outbox_settle(&box, c->id, ok ? "enq_delivered" : "enq_retry", ok ? 1 : 3, params) != 0) {
+        return;
     }
-    PQclear(res);
-    db_release(db);
     if (ok) {
-        logging_event("info", NULL, "enquiries: %s delivered to organisation %s", c->id, c->org_id);
+        logging_event("info", NULL, "enquiries: %s delivered to organisation %s", c->id, org_id);
     } else {
         logging_event("warn", NULL, "enquiries: %s attempt %d to organisation %s: %s", c->id,
-                      c->attempts, c->org_id, err);
+                      c->attempts, org_id, err);
     }
 }
 
-static int
-stopping(void)
+static void
+send_one(const struct outbox_row *row, void *ctx)
 {
-    return clock_wait_or_stop(&enq.t.mu, &enq.t.cv, &enq.t.stop, NULL, 0);
+    char err[ENQ_ERROR_MAX] = "";
+
+    (void)ctx;
+    if (outbox_col(row, "sealed") != NULL) {
+        record(row, deliver(row, err, sizeof(err)) == 0, err);
+    }
 }
 
-/* Expires what is 7 days old, then claims and delivers a batch. Returns how many were claimed. */
-static int
-deliver_due(void)
-{
-    struct claimed cs[ENQ_BATCH];
-    const char *params[2];
-    char lease[16], batch[16];
-    struct db_conn *db;
-    PGresult *res;
-    int n = 0, i;
-
-    if ((db = db_acquire()) == NULL) {
-        return 0;
-    }
-    res = db_exec(db, "enq_expire", 0, NULL);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "enquiries: expiring: %s", PQresultErrorMessage(res));
-    } else if (strcmp(db_value(res, 0, "n"), "0") != 0) {
-        logging_event("warn", NULL,
-                      "enquiries: %s enquiry(ies) not delivered within 7 days deleted and counted "
-                      "as failed",
-                      db_value(res, 0, "n"));
-    }
-    PQclear(res);
-    snprintf(lease, sizeof(lease), "%d", ENQ_LEASE_S);
-    snprintf(batch, sizeof(batch), "%d", ENQ_BATCH);
-    params[0] = lease;
-    params[1] = batch;
-    res = db_exec(db, "enq_claim", 2, params);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "enquiries: claiming: %s", PQresultErrorMessage(res));
-    } else {
-        for (i = 0; i < PQntuples(res) && n < ENQ_BATCH; i++) {
-            struct claimed *c = &cs[n];
-
-            memset(c, 0, sizeof(*c));
-            snprintf(c->id, sizeof(c->id), "%s", db_value(res, i, "id"));
-            snprintf(c->org_id, sizeof(c->org_id), "%s", db_value(res, i, "org_id"));
-            c->sealed_hex = dup_or_null(db_value(res, i, "sealed"));
-            c->email = dup_or_null(db_value(res, i, "enquiry_email"));
-            c->hook_url = dup_or_null(db_value(res, i, "hook_url"));
-            c->hook_secret = dup_or_null(db_value(res, i, "hook_secret"));
-            c->attempts = atoi(db_value(res, i, "attempts"));
-            if (c->sealed_hex == NULL) {
-                claimed_free(c);
-                continue;
-            }
-            n++;
-        }
-    }
-    PQclear(res);
-    db_release(db); /* never held while the relay talks */
-    for (i = 0; i < n; i++) {
-        char err[ENQ_ERROR_MAX];
-        int ok;
-
-        if (!stopping()) {
-            err[0] = '\0';
-            ok = deliver(&cs[i], err, sizeof(err)) == 0;
-            record(&cs[i], ok, err);
-        }
-        claimed_free(&cs[i]);
-    }
-    return n;
-}
-
-static void *
-worker_main(void *arg)
-{
-    (void)arg;
-    while (!stopping()) {
-        if (deliver_due() < ENQ_BATCH
-            && clock_wait_or_stop(&enq.t.mu, &enq.t.cv, &enq.t.stop, &enq.kicked, enq.poll_ms)) {
-            break;
-        }
-    }
-    return NULL;
-}
+static struct outbox box = {
+    OUTBOX_INIT("enquiries", "enq_claim", ENQ_BATCH, ENQ_LEASE_S, send_one), .expire = "enq_expire",
+    .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed"};
 
 int
 enquiries_start(const struct config *c)
 {
     char err[400] = "";
-    int rc;
 
     if (!c->enquiries) {
         return 0;
@@ -910,10 +812,8 @@ enquiries_start(const struct config *c)
     }
     ratelimit_enquiries_init(c->enquiry_rate_per_hour);
     enq.retry_base_ms = c->enquiry_retry_base_ms;
-    enq.poll_ms = c->enquiry_poll_ms;
-    if ((rc = clock_thread_start(&enq.t, worker_main)) != 0) {
-        logging_event("error", NULL, "mpact-registry: enquiries: cannot start the worker: %s",
-                      strerror(rc));
+    box.poll_ms = c->enquiry_poll_ms;
+    if (outbox_start(&box) != 0) {
         seal_key_clear(&enq.key);
         mail_cleanup();
         curl_global_cleanup();
@@ -927,8 +827,8 @@ void
 enquiries_stop(void)
 {
     enq.enabled = 0;
-    if (enq.t.running) {
-        clock_thread_stop(&enq.t);
+    if (outbox_running(&box)) {
+        outbox_stop(&box);
         curl_global_cleanup();
     }
     seal_key_clear(&enq.key);

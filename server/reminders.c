@@ -33,11 +33,11 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "registry/clock.h"
 #include "registry/db.h"
 #include "registry/html.h"
 #include "registry/logging.h"
 #include "registry/mail.h"
+#include "registry/outbox.h"
 #include "registry/validate.h"
 
 #define REM_BATCH     10
@@ -393,41 +393,25 @@ fail:
 /* ---- Sending -------------------------------------------------------------------------------- */
 
 static struct {
-    struct clock_thread t;
     const char *licensing_body; /* REGISTRY_LICENSING_BODY_EMAIL, or NULL */
-    int retry_base_ms, poll_ms, kicked, curl, mail, warned;
-} rem = {.t = CLOCK_THREAD_INIT};
+    int retry_base_ms, curl, mail, warned;
+} rem;
+
+static struct outbox box;
 
 void
 reminders_kick(void)
 {
-    if (rem.t.running) {
-        clock_wake(&rem.t.mu, &rem.t.cv, &rem.kicked);
+    if (outbox_running(&box)) {
+        outbox_kick(&box);
     }
 }
 
-/* A claimed outbox row (strings owned). */
+/* A claimed outbox row (strings borrowed from the claim's result). */
 struct claimed {
-    char id[40];
-    char *event, *audience, *data, *org_email;
+    const char *id, *event, *audience, *data, *org_email;
     int attempts, org_enabled, org_archived;
 };
-
-static void
-claimed_free(struct claimed *c)
-{
-    free(c->event);
-    free(c->audience);
-    free(c->data);
-    free(c->org_email);
-    memset(c, 0, sizeof(*c));
-}
-
-static char *
-dup_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
 
 /* What became of one attempt: sent; skipped (turned off, no address); failed for good (a row its
  * template cannot render); to retry (the relay). */
@@ -507,38 +491,31 @@ out:
 static void
 record(const struct claimed *c, enum outcome o, const char *to, const char *why)
 {
-    struct db_conn *db = db_acquire();
-    const char *params[3];
+    const char *params[3], *stmt;
     char delay[24];
-    PGresult *res;
+    int n = 2;
 
-    if (db == NULL) {
-        logging_event("error", NULL, "reminders: no database connection to record %s", c->id);
-        return;
-    }
     snprintf(delay, sizeof(delay), "%lld",
              mail_retry_delay_ms(rem.retry_base_ms > 0 ? rem.retry_base_ms : 60000, c->attempts));
     params[0] = c->id;
     if (o == SENT) {
         params[1] = to;
-        res = db_exec(db, "rem_sent", 2, params);
+        stmt = "rem_sent";
     } else if (o == SKIPPED) {
         params[1] = why;
-        res = db_exec(db, "rem_skip", 2, params);
+        stmt = "rem_skip";
     } else if (o == FAILED) {
         params[1] = why;
-        res = db_exec(db, "rem_fail", 2, params);
+        stmt = "rem_fail";
     } else {
         params[1] = delay;
         params[2] = why;
-        res = db_exec(db, "rem_retry", 3, params);
+        stmt = "rem_retry";
+        n = 3;
     }
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "reminders: recording %s: %s", c->id,
-                      PQresultErrorMessage(res));
+    if (outbox_settle(&box, c->id, stmt, n, params) != 0) {
+        return;
     }
-    PQclear(res);
-    db_release(db);
     if (o == SENT) {
         logging_event("info", NULL, "reminders: %s (%s, %s) sent", c->id, c->event, c->audience);
     } else if (o == SKIPPED) {
@@ -553,111 +530,59 @@ record(const struct claimed *c, enum outcome o, const char *to, const char *why)
     }
 }
 
-static int
-stopping(void)
+/* Sends a claimed row and records it; `ctx` (may be NULL) counts each outcome. */
+static void
+send_one(const struct outbox_row *row, void *ctx)
 {
-    return rem.t.running && clock_wait_or_stop(&rem.t.mu, &rem.t.cv, &rem.t.stop, NULL, 0);
+    struct claimed c = {.id = row->id,
+                        .attempts = row->attempts,
+                        .event = outbox_col(row, "event"),
+                        .audience = outbox_col(row, "audience"),
+                        .data = outbox_col(row, "data"),
+                        .org_email = outbox_col(row, "org_email"),
+                        .org_enabled = db_bool(row->res, row->i, "org_enabled"), /* NULL: 0 */
+                        .org_archived = db_bool(row->res, row->i, "org_archived")};
+    char why[REM_ERROR_MAX] = "";
+    const char *to = NULL;
+    int *counts = ctx;
+    enum outcome o;
+
+    if (c.event == NULL || c.audience == NULL || c.data == NULL) {
+        return;
+    }
+    o = deliver(&c, &to, why, sizeof(why));
+    record(&c, o, to, why);
+    if (counts != NULL) {
+        counts[o]++;
+    }
 }
 
-/* Fails what waited 7 days, then claims and sends a batch. Returns how many were claimed, with
- * the counts of each outcome added to `counts` (may be NULL). */
+/* Nothing is claimed without a relay: they wait, 7 days at most (said once). */
 static int
-deliver_due(int counts[4])
+relay_ready(struct db_conn *db)
 {
-    struct claimed cs[REM_BATCH];
-    const char *params[2];
-    char lease[16], batch[16];
-    struct db_conn *db;
     PGresult *res;
-    int n = 0, i;
 
-    if ((db = db_acquire()) == NULL) {
-        return 0;
+    if (mail_configured()) {
+        return 1;
     }
-    res = db_exec(db, "rem_expire", 0, NULL);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "reminders: expiring: %s", PQresultErrorMessage(res));
-    } else if (strcmp(db_value(res, 0, "n"), "0") != 0) {
-        logging_event("warn", NULL, "reminders: %s reminder(s) not sent within 7 days failed",
-                      db_value(res, 0, "n"));
-    }
-    PQclear(res);
-    if (!mail_configured()) {
-        /* Nothing to send with: they wait, 7 days at most. */
-        if (!rem.warned) {
-            res = db_exec(db, "rem_waiting", 0, NULL);
-            if (db_ok(res) && strcmp(db_value(res, 0, "n"), "0") != 0) {
-                logging_event("warn", NULL,
-                              "reminders: %s reminder(s) wait to be sent and REGISTRY_SMTP_URL is "
-                              "not set; each fails 7 days after it was queued",
-                              db_value(res, 0, "n"));
-                rem.warned = 1;
-            }
-            PQclear(res);
+    if (!rem.warned) {
+        res = db_exec(db, "rem_waiting", 0, NULL);
+        if (db_ok(res) && strcmp(db_value(res, 0, "n"), "0") != 0) {
+            logging_event("warn", NULL,
+                          "reminders: %s reminder(s) wait to be sent and REGISTRY_SMTP_URL is "
+                          "not set; each fails 7 days after it was queued",
+                          db_value(res, 0, "n"));
+            rem.warned = 1;
         }
-        db_release(db);
-        return 0;
+        PQclear(res);
     }
-    snprintf(lease, sizeof(lease), "%d", REM_LEASE_S);
-    snprintf(batch, sizeof(batch), "%d", REM_BATCH);
-    params[0] = lease;
-    params[1] = batch;
-    res = db_exec(db, "rem_claim", 2, params);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "reminders: claiming: %s", PQresultErrorMessage(res));
-    } else {
-        for (i = 0; i < PQntuples(res) && n < REM_BATCH; i++) {
-            struct claimed *c = &cs[n];
-
-            memset(c, 0, sizeof(*c));
-            snprintf(c->id, sizeof(c->id), "%s", db_value(res, i, "id"));
-            c->event = dup_or_null(db_value(res, i, "event"));
-            c->audience = dup_or_null(db_value(res, i, "audience"));
-            c->data = dup_or_null(db_value(res, i, "data"));
-            c->org_email = dup_or_null(db_value(res, i, "org_email"));
-            c->attempts = atoi(db_value(res, i, "attempts"));
-            c->org_enabled =
-                db_value(res, i, "org_enabled") != NULL && db_bool(res, i, "org_enabled");
-            c->org_archived =
-                db_value(res, i, "org_archived") != NULL && db_bool(res, i, "org_archived");
-            if (c->event == NULL || c->audience == NULL || c->data == NULL) {
-                claimed_free(c);
-                continue;
-            }
-            n++;
-        }
-    }
-    PQclear(res);
-    db_release(db); /* never held while the relay talks */
-    for (i = 0; i < n; i++) {
-        char why[REM_ERROR_MAX] = "";
-        const char *to = NULL;
-        enum outcome o;
-
-        if (!stopping()) {
-            o = deliver(&cs[i], &to, why, sizeof(why));
-            record(&cs[i], o, to, why);
-            if (counts != NULL) {
-                counts[o]++;
-            }
-        }
-        claimed_free(&cs[i]);
-    }
-    return n;
+    return 0;
 }
 
-static void *
-worker_main(void *arg)
-{
-    (void)arg;
-    while (!stopping()) {
-        if (deliver_due(NULL) < REM_BATCH
-            && clock_wait_or_stop(&rem.t.mu, &rem.t.cv, &rem.t.stop, &rem.kicked, rem.poll_ms)) {
-            break;
-        }
-    }
-    return NULL;
-}
+static struct outbox box = {
+    OUTBOX_INIT("reminders", "rem_claim", REM_BATCH, REM_LEASE_S, send_one), .expire = "rem_expire",
+    .expired = "reminder(s) not sent within 7 days failed", .ready = relay_ready};
 
 /* Templates, relay and libcurl, for `serve` and the command. Returns 0, or -1 with `err`. */
 static int
@@ -681,7 +606,7 @@ prepare(const struct config *c, char *err, size_t errlen)
     rem.curl = 1;
     rem.licensing_body = c->licensing_body_email;
     rem.retry_base_ms = c->reminder_retry_base_ms;
-    rem.poll_ms = c->reminder_poll_ms;
+    box.poll_ms = c->reminder_poll_ms;
     if (rem.licensing_body != NULL && !validate_email(rem.licensing_body)) {
         snprintf(err, errlen, "REGISTRY_LICENSING_BODY_EMAIL must be an e-mail address");
         return -1;
@@ -709,7 +634,6 @@ int
 reminders_start(const struct config *c)
 {
     char err[512] = "";
-    int rc;
 
     if (prepare(c, err, sizeof(err)) != 0) {
         logging_event("error", NULL, "mpact-registry: %s", err);
@@ -719,9 +643,7 @@ reminders_start(const struct config *c)
     /* Nothing is said here: a `serve` that fails to start says one line, its reason. Without a
      * relay the worker says so once when reminders wait; without a licensing body address each
      * copy is skipped saying why. */
-    if ((rc = clock_thread_start(&rem.t, worker_main)) != 0) {
-        logging_event("error", NULL, "mpact-registry: reminders: cannot start the worker: %s",
-                      strerror(rc));
+    if (outbox_start(&box) != 0) {
         unprepare(0);
         return -1;
     }
@@ -731,7 +653,7 @@ reminders_start(const struct config *c)
 void
 reminders_stop(void)
 {
-    clock_thread_stop(&rem.t);
+    outbox_stop(&box);
     unprepare(0);
 }
 
@@ -784,7 +706,7 @@ reminders_command(const struct config *c, int argc, char **argv)
     if (mail_configured()) {
         int rounds = 0;
 
-        while (deliver_due(counts) == REM_BATCH && ++rounds < 1000) {
+        while (outbox_run_once(&box, counts) == REM_BATCH && ++rounds < 1000) {
         }
     }
     printf("%ld reminder(s) queued for %s; %d sent, %d skipped, %d failed, %d to retry%s\n", queued,

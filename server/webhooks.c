@@ -49,6 +49,7 @@
 #include "registry/http.h"
 #include "registry/logging.h"
 #include "registry/metrics.h"
+#include "registry/outbox.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/router.h"
@@ -656,31 +657,17 @@ const struct resource delivery_resource = {
 /* ---- The worker ----------------------------------------------------------------------------- */
 
 static struct {
-    struct clock_thread t;
-    atomic_int stop_now; /* t.stop, for libcurl's progress callback */
+    atomic_int stop_now; /* the worker's stop, for libcurl's progress callback */
     char *allow;
-    int retry_base_ms, retries, poll_ms;
-    int kicked; /* under t.mu: new messages to deliver now (webhooks_kick) */
-} worker = {.t = CLOCK_THREAD_INIT};
+    int retry_base_ms, retries;
+} worker;
 
-/* Waits up to `ms`, or until asked to stop or kicked. Returns 1 when stopping. */
-static int
-wait_or_stop(int ms)
-{
-    return clock_wait_or_stop(&worker.t.mu, &worker.t.cv, &worker.t.stop, &worker.kicked, ms);
-}
+static struct outbox box;
 
 void
 webhooks_kick(void)
 {
-    clock_wake(&worker.t.mu, &worker.t.cv, &worker.kicked);
-}
-
-static int
-stopping(void)
-{
-    return clock_wait_or_stop(&worker.t.mu, &worker.t.cv, &worker.t.stop, NULL,
-                              0); /* keeps a kick */
+    outbox_kick(&box);
 }
 
 static size_t
@@ -690,13 +677,6 @@ discard(char *ptr, size_t size, size_t nmemb, void *userdata)
     (void)userdata;
     return size * nmemb;
 }
-
-/* One claimed message. */
-struct message {
-    char id[40], msg_id[40], subscription_id[40];
-    char *body, *url, *secret;
-    int attempt;
-};
 
 /* The outcome of one attempt. */
 struct attempt {
@@ -769,8 +749,10 @@ post_setup(CURL *curl,
 
 /* POSTs `m` once. Holds no database connection. */
 static void
-deliver(const struct message *m, struct attempt *a)
+deliver(const struct outbox_row *m, struct attempt *a)
 {
+    const char *url = outbox_col(m, "url"), *secret = outbox_col(m, "secret");
+    const char *msg_id = outbox_col(m, "msg_id"), *body = outbox_col(m, "body");
     struct target t;
     struct curl_slist *headers = NULL, *resolve = NULL;
     char sig[128], ts[24], why[160];
@@ -779,12 +761,12 @@ deliver(const struct message *m, struct attempt *a)
     long long started = clock_mono_ms();
 
     memset(a, 0, sizeof(*a));
-    if (target_check(m->url, worker.allow, &t, why, sizeof(why)) != 0) {
+    if (target_check(url, worker.allow, &t, why, sizeof(why)) != 0) {
         snprintf(a->error, sizeof(a->error), "target refused: %s", why);
         goto out;
     }
     snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-    if (webhooks_sign(m->secret, m->msg_id, ts, m->body, strlen(m->body), sig, sizeof(sig)) != 0) {
+    if (webhooks_sign(secret, msg_id, ts, body, strlen(body), sig, sizeof(sig)) != 0) {
         snprintf(a->error, sizeof(a->error), "the subscription's secret is malformed");
         goto out;
     }
@@ -793,7 +775,7 @@ deliver(const struct message *m, struct attempt *a)
         snprintf(a->error, sizeof(a->error), "out of memory");
         goto out;
     }
-    post_setup(curl, m->url, "http,https", m->msg_id, ts, sig, &t, m->body, &headers, &resolve);
+    post_setup(curl, url, "http,https", msg_id, ts, sig, &t, body, &headers, &resolve);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
     cc = curl_easy_perform(curl);
@@ -864,23 +846,23 @@ out:
 
 /* Records attempt `a` of `m`. */
 static void
-record(const struct message *m, const struct attempt *a)
+record(const struct outbox_row *m, const struct attempt *a)
 {
+    const char *msg_id = outbox_col(m, "msg_id");
     const char *params[7], *outcome;
     char attempt[16], code[16], dur[24], delay[24];
-    struct db_conn *c;
-    PGresult *res;
     long long wait = 0;
 
     if (a->code >= 200 && a->code < 300) {
         outcome = "delivered";
-    } else if (m->attempt > worker.retries) {
+    } else if (m->attempts > worker.retries) {
         outcome = "dead";
     } else {
         outcome = "retry";
-        wait = (long long)worker.retry_base_ms * retry_factors[m->attempt - 1];
+        wait = outbox_backoff_ms(retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
+                                 worker.retry_base_ms, m->attempts);
     }
-    snprintf(attempt, sizeof(attempt), "%d", m->attempt);
+    snprintf(attempt, sizeof(attempt), "%d", m->attempts);
     snprintf(code, sizeof(code), "%ld", a->code);
     snprintf(dur, sizeof(dur), "%lld", a->duration_ms);
     snprintf(delay, sizeof(delay), "%lld", wait);
@@ -891,90 +873,28 @@ record(const struct message *m, const struct attempt *a)
     params[4] = dur;
     params[5] = outcome;
     params[6] = delay;
-    if ((c = db_acquire()) == NULL) {
-        /* The lease runs out and the message is tried again; the attempt goes unrecorded. */
-        logging_event("error", NULL, "webhooks: no database connection to record %s", m->msg_id);
+    metrics_webhook(outcome);
+    if (outbox_settle(&box, msg_id, "wh_record", 7, params) != 0) {
         return;
     }
-    metrics_webhook(outcome);
-    res = db_exec(c, "wh_record", 7, params);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "webhooks: recording %s: %s", m->msg_id,
-                      PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    db_release(c);
     if (strcmp(outcome, "delivered") != 0) {
-        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", m->msg_id,
-                      m->attempt, m->subscription_id, a->code != 0 ? code : a->error,
+        logging_event("warn", NULL, "webhooks: %s attempt %d to subscription %s: %s%s", msg_id,
+                      m->attempts, outbox_col(m, "subscription_id"), a->code != 0 ? code : a->error,
                       strcmp(outcome, "dead") == 0 ? " (dead; subscription failing)" : "");
     }
 }
 
+/* Delivers a claimed message once and records the attempt, unless the service stopped it. */
 static void
-message_free(struct message *m)
+send_one(const struct outbox_row *row, void *ctx)
 {
-    free(m->body);
-    free(m->url);
-    free(m->secret);
-}
+    struct attempt a;
 
-/* Claims up to a batch of due messages and delivers them. Returns how many were claimed. */
-static int
-deliver_due(void)
-{
-    struct message ms[WH_BATCH];
-    const char *params[2];
-    char lease[16], batch[16];
-    struct db_conn *c;
-    PGresult *res;
-    int n = 0, i;
-
-    if ((c = db_acquire()) == NULL) {
-        return 0;
+    (void)ctx;
+    deliver(row, &a);
+    if (!a.aborted) {
+        record(row, &a);
     }
-    snprintf(lease, sizeof(lease), "%d", WH_LEASE_S);
-    snprintf(batch, sizeof(batch), "%d", WH_BATCH);
-    params[0] = lease;
-    params[1] = batch;
-    res = db_exec(c, "wh_claim", 2, params);
-    if (!db_ok(res)) {
-        logging_event("error", NULL, "webhooks: claiming: %s", PQresultErrorMessage(res));
-    } else {
-        for (i = 0; i < PQntuples(res) && n < WH_BATCH; i++) {
-            struct message *m = &ms[n];
-
-            memset(m, 0, sizeof(*m));
-            snprintf(m->id, sizeof(m->id), "%s", db_value(res, i, "id"));
-            snprintf(m->msg_id, sizeof(m->msg_id), "%s", db_value(res, i, "msg_id"));
-            snprintf(m->subscription_id, sizeof(m->subscription_id), "%s",
-                     db_value(res, i, "subscription_id"));
-            m->body = strdup(db_value(res, i, "body"));
-            m->url = strdup(db_value(res, i, "url"));
-            m->secret = strdup(db_value(res, i, "secret"));
-            m->attempt = atoi(db_value(res, i, "attempts"));
-            n++;
-            if (m->body == NULL || m->url == NULL || m->secret == NULL) {
-                message_free(m);
-                n--;
-            }
-        }
-    }
-    PQclear(res);
-    db_release(c); /* never held while waiting on HTTP */
-    for (i = 0; i < n; i++) {
-        struct attempt a;
-
-        /* Once stopping, the rest wait for their lease to run out and go on another run. */
-        if (!stopping()) {
-            deliver(&ms[i], &a);
-            if (!a.aborted) {
-                record(&ms[i], &a);
-            }
-        }
-        message_free(&ms[i]);
-    }
-    return n;
 }
 
 int
@@ -1014,31 +934,25 @@ count_outbox(void)
     db_release(c);
 }
 
-static void *
-worker_main(void *arg)
+/* Counts the pending outbox for metrics, every WH_DEPTH_EVERY_S (the worker's tick). */
+static void
+tick(void)
 {
-    long long next_depth = 0;
+    static long long next_depth = 0;
+    long long t = clock_mono_ms();
 
-    (void)arg;
-    while (!stopping()) {
-        long long t = clock_mono_ms();
-
-        if (t >= next_depth) {
-            count_outbox();
-            next_depth = t + WH_DEPTH_EVERY_S * 1000LL;
-        }
-        if (deliver_due() < WH_BATCH && wait_or_stop(worker.poll_ms)) {
-            break;
-        }
+    if (t >= next_depth) {
+        count_outbox();
+        next_depth = t + WH_DEPTH_EVERY_S * 1000LL;
     }
-    return NULL;
 }
+
+static struct outbox box = {OUTBOX_INIT("webhooks", "wh_claim", WH_BATCH, WH_LEASE_S, send_one),
+                            .tick = tick};
 
 int
 webhooks_start(const struct config *c)
 {
-    int rc;
-
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         logging_event("error", NULL, "mpact-registry: webhooks: libcurl does not initialise");
         return -1;
@@ -1046,11 +960,9 @@ webhooks_start(const struct config *c)
     worker.allow = c->webhook_allow_hosts != NULL ? strdup(c->webhook_allow_hosts) : NULL;
     worker.retry_base_ms = c->webhook_retry_base_ms;
     worker.retries = c->webhook_retries;
-    worker.poll_ms = c->webhook_poll_ms;
+    box.poll_ms = c->webhook_poll_ms;
     atomic_store(&worker.stop_now, 0);
-    if ((rc = clock_thread_start(&worker.t, worker_main)) != 0) {
-        logging_event("error", NULL, "mpact-registry: webhooks: cannot start the worker: %s",
-                      strerror(rc));
+    if (outbox_start(&box) != 0) {
         free(worker.allow);
         worker.allow = NULL;
         curl_global_cleanup();
@@ -1062,11 +974,11 @@ webhooks_start(const struct config *c)
 void
 webhooks_stop(void)
 {
-    if (!worker.t.running) {
+    if (!outbox_running(&box)) {
         return;
     }
     atomic_store(&worker.stop_now, 1);
-    clock_thread_stop(&worker.t);
+    outbox_stop(&box);
     free(worker.allow);
     worker.allow = NULL;
     curl_global_cleanup();
