@@ -46,7 +46,7 @@
 #include "registry/logging.h"
 #include "registry/problem.h"
 
-#define STATIC_FILE_MAX (8 * 1024 * 1024) /* the largest file served (the API docs bundle) */
+#define STATIC_FILE_MAX (8 * 1024 * 1024) /* bounds one read into memory (ours are far smaller) */
 #define CACHE_HASHED    "public, max-age=31536000, immutable"
 #define CACHE_PLAIN     "public, no-cache"
 
