@@ -8,14 +8,15 @@
 -- A directory matches a term by its identifier and shows the list's label, so a term identified
 -- here takes the list's label and scope note as its name and description:
 --
---   831  Family support groups     (seeded as "Family support")
---   730  Drugs advice and support  (seeded as "Drug and alcohol support"; the list keeps alcohol
---                                   apart, as 727 "Alcohol advice and support", which is not a
---                                   term here: 0030's three service types stay three)
+--   831  Family support groups        (seeded as "Family support")
+--   730  Drugs advice and support     (seeded as "Drug and alcohol support"; the list keeps
+--                                      alcohol apart, so:)
+--   727  Alcohol advice and support   (new: M-PACT is for families affected by either)
 --
--- "Parenting support" keeps no code: that list has no parenting support service type (175
+-- "Parenting support" is removed: that list has no parenting support service type (175
 -- "Parenting orders" is the court order; 1579 "Family information services" and 53 "Children's
--- centres" are other services), so it has no term or term_uri in the feed.
+-- centres" are other services), and a term without an identifier in a published list is no term
+-- a directory can match. Nothing stores a term's id (the services' attributes are computed).
 --
 -- Idempotent by key: each row is set by its fixed id, and only when it differs.
 UPDATE openreferral_taxonomy_term t
@@ -31,3 +32,13 @@ FROM (VALUES
 WHERE t.id = v.id
   AND t.taxonomy_id = '5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9001'
   AND (t.name, t.description, t.code) IS DISTINCT FROM (v.name, v.description, v.code);
+
+INSERT INTO openreferral_taxonomy_term (id, taxonomy_id, name, description, code) VALUES
+    ('5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9104', '5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9001',
+     'Alcohol advice and support',
+     'This service provides counselling advice and support for people affected by alcohol '
+     'abuse/dependency.', '727')
+ON CONFLICT (id) DO NOTHING;
+
+DELETE FROM openreferral_taxonomy_term
+ WHERE id = '5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9103' AND code IS NULL;

@@ -1197,8 +1197,8 @@ static const struct schema attribute_schema = {
 };
 
 /* The esd terms every service carries (migrations 0030 and 0041): id, the list's label, and its
- * identifier and URI in the list (Service types, or Needs for 69); "Parenting support" has none
- * (README: Taxonomy). */
+ * identifier and URI in the list (Service types, or Needs for 69). "Parenting support", which
+ * has no identifier in the list, is gone (README: Taxonomy). */
 static const struct esd_term {
     const char *id, *name, *term, *term_uri;
 } esd_terms[] = {
@@ -1206,18 +1206,19 @@ static const struct esd_term {
      "http://id.esd.org.uk/service/831"},
     {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9102", "Drugs advice and support", "730",
      "http://id.esd.org.uk/service/730"},
-    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9103", "Parenting support", NULL, NULL},
+    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9104", "Alcohol advice and support", "727",
+     "http://id.esd.org.uk/service/727"},
     {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9201", "Social inclusion", "69",
      "http://id.esd.org.uk/need/69"},
 };
 
 /* Fails unless the array of taxonomy term objects `terms` is exactly the terms of esd_terms,
- * each with its name, term and term_uri (absent where it has none). */
+ * each with its name, term and term_uri. */
 static void
 check_esd_terms(json_t *terms)
 {
     size_t i, j;
-    json_t *it, *found, *v;
+    json_t *it, *found;
 
     assert_int_equal(json_array_size(terms), sizeof esd_terms / sizeof esd_terms[0]);
     for (i = 0; i < sizeof esd_terms / sizeof esd_terms[0]; i++) {
@@ -1231,13 +1232,6 @@ check_esd_terms(json_t *terms)
         assert_non_null(found);
         assert_non_null(it_jstr(found, "name"));
         assert_string_equal(it_jstr(found, "name"), esd_terms[i].name);
-        if (esd_terms[i].term == NULL) {
-            v = json_object_get(found, "term");
-            assert_true(v == NULL || json_is_null(v));
-            v = json_object_get(found, "term_uri");
-            assert_true(v == NULL || json_is_null(v));
-            continue;
-        }
         assert_non_null(it_jstr(found, "term"));
         assert_string_equal(it_jstr(found, "term"), esd_terms[i].term);
         assert_non_null(it_jstr(found, "term_uri"));
@@ -1451,7 +1445,7 @@ test_taxonomies(void **state)
     /* And the Service types identifiers of migration 0041, with the list's labels. */
     check_esd_terms(terms);
     json_decref(terms);
-    get_ok(f, "/openreferral/taxonomy_terms?top_only=true&search=parenting", &r);
+    get_ok(f, "/openreferral/taxonomy_terms?top_only=true&search=alcohol", &r);
     check_page(&r, &term_schema, 1, 1, 50);
     it_resp_free(&r);
     get_ok(f, "/openreferral/taxonomy_terms?parent_id=" NO_SUCH_ID, &r);
@@ -1462,6 +1456,8 @@ test_taxonomies(void **state)
     expect_404(f, "/openreferral/taxonomies/esdNeeds");
     expect_404(f, "/openreferral/taxonomy_terms/" NO_SUCH_ID);
     expect_404(f, "/openreferral/taxonomy_terms/69");
+    /* "Parenting support" (no identifier in the list) was removed by migration 0041. */
+    expect_404(f, "/openreferral/taxonomy_terms/5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9103");
     expect_bad(f, "/openreferral/taxonomy_terms?taxonomy_id=esdNeeds", "taxonomy_id");
     expect_bad(f, "/openreferral/taxonomy_terms?parent_id=x", "parent_id");
     expect_bad(f, "/openreferral/taxonomy_terms?top_only=yes", "top_only");
@@ -1605,6 +1601,32 @@ test_services_parameters(void **state)
     get_ok(f, "/openreferral/services?modified_after=2999-01-01T00:00+01:00", &r);
     check_page(&r, &service_list_schema, 0, 1, 50);
     it_resp_free(&r);
+    /* A change to a term the services carry (their attributes) is a change to every service;
+     * the term's time is put back after, for the tests that follow one site's change. */
+    {
+        char after[40], was[64], url[120];
+        IT_SQL_VALUE(after, f->s,
+                     "SELECT to_char((now() + interval '1 hour') AT TIME ZONE 'UTC',"
+                     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+        IT_SQL_VALUE(was, f->s,
+                     "SELECT updated_at FROM openreferral_taxonomy_term WHERE code = '69'");
+        snprintf(url, sizeof url, "/openreferral/services?modified_after=%s", after);
+        get_ok(f, url, &r);
+        check_page(&r, &service_list_schema, 0, 1, 50);
+        it_resp_free(&r);
+        assert_int_equal(it_count(f->s, "UPDATE openreferral_taxonomy_term SET updated_at ="
+                                        " now() + interval '2 hours' WHERE code = '69'"
+                                        " RETURNING 1"),
+                         1);
+        get_ok(f, url, &r);
+        check_page(&r, &service_list_schema, 2, 1, 50);
+        it_resp_free(&r);
+        assert_int_equal(it_count(f->s,
+                                  "UPDATE openreferral_taxonomy_term SET updated_at = $1"
+                                  " WHERE code = '69' RETURNING 1",
+                                  was),
+                         1);
+    }
 
     {
         static const char *const bad[][2] = {
