@@ -95,10 +95,11 @@
     "parental substance misuse.', 'email', CASE WHEN o.public_contact THEN NULLIF(btrim(o.email)," \
     " '') END, 'website', CASE WHEN o.public_contact THEN NULLIF(btrim(o.website), '') END) "
 
-/* When the organisation (alias o), its sites or its runs last changed. */
+/* When the organisation (alias o), its sites, its runs or the terms it carries last changed. */
 #define OR_LAST_CHANGE                                                                             \
     "greatest(o.updated_at, (SELECT max(x.updated_at) FROM location x WHERE x.organisation_id ="   \
-    " o.id), (SELECT max(x.updated_at) FROM programme_run x WHERE x.organisation_id = o.id))"
+    " o.id), (SELECT max(x.updated_at) FROM programme_run x WHERE x.organisation_id = o.id),"      \
+    " (SELECT max(x.updated_at) FROM openreferral_taxonomy_term x WHERE x.tags_services))"
 
 /* The service's one-to-one fields and its organization (alias o). */
 #define OR_SERVICE_JSON                                                                            \

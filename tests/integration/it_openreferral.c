@@ -20,7 +20,8 @@
  *   empty list, 400 cases;
  * - 404 for unknown, malformed and unlicensed service ids; 400 for unknown or bad parameters;
  * - Access-Control-Allow-Origin, Cache-Control, ETag and 304 on If-None-Match;
- * - the rest of the 3.0 API: taxonomies and taxonomy terms (the esd lists of migration 0030),
+ * - the rest of the 3.0 API: taxonomies and taxonomy terms (the esd lists of migrations 0030 and
+ *   0041: each term's label, identifier and URI, in /taxonomy_terms and in the attributes),
  *   organizations/{id} (full_service), service_at_locations/{id} (its site's schedules only),
  *   every list walked one item a page to a page past the end and every id it lists fetched;
  *   format=ndjson exactly the pages' items, unpaged; full=true items equal to their {id}
@@ -1195,6 +1196,49 @@ static const struct schema attribute_schema = {
     },
 };
 
+/* The esd terms every service carries (migrations 0030 and 0041): id, the list's label, and its
+ * identifier and URI in the list (Service types, or Needs for 69). "Parenting support", which
+ * has no identifier in the list, is gone (README: Taxonomy). */
+static const struct esd_term {
+    const char *id, *name, *term, *term_uri;
+} esd_terms[] = {
+    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9101", "Family support groups", "831",
+     "http://id.esd.org.uk/service/831"},
+    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9102", "Drugs advice and support", "730",
+     "http://id.esd.org.uk/service/730"},
+    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9104", "Alcohol advice and support", "727",
+     "http://id.esd.org.uk/service/727"},
+    {"5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9201", "Social inclusion", "69",
+     "http://id.esd.org.uk/need/69"},
+};
+
+/* Fails unless the array of taxonomy term objects `terms` is exactly the terms of esd_terms,
+ * each with its name, term and term_uri. */
+static void
+check_esd_terms(json_t *terms)
+{
+    size_t i, j;
+    json_t *it, *found;
+
+    assert_int_equal(json_array_size(terms), sizeof esd_terms / sizeof esd_terms[0]);
+    for (i = 0; i < sizeof esd_terms / sizeof esd_terms[0]; i++) {
+        found = NULL;
+        json_array_foreach(terms, j, it)
+        {
+            if (it_jstr(it, "id") != NULL && strcmp(it_jstr(it, "id"), esd_terms[i].id) == 0) {
+                found = it;
+            }
+        }
+        assert_non_null(found);
+        assert_non_null(it_jstr(found, "name"));
+        assert_string_equal(it_jstr(found, "name"), esd_terms[i].name);
+        assert_non_null(it_jstr(found, "term"));
+        assert_string_equal(it_jstr(found, "term"), esd_terms[i].term);
+        assert_non_null(it_jstr(found, "term_uri"));
+        assert_string_equal(it_jstr(found, "term_uri"), esd_terms[i].term_uri);
+    }
+}
+
 /* The fully nested service_at_location: its location and its service (with schedules). */
 static const struct schema sal_full_schema = {
     "service_at_location",
@@ -1396,10 +1440,12 @@ test_taxonomies(void **state)
         it_resp_free(&r);
         free(path);
     }
-    /* The one confirmed esd code: need 69, Social inclusion, with its URI. */
+    /* Need 69, Social inclusion, with its URI. */
     assert_true(it_json_has(terms, "term_uri", "http://id.esd.org.uk/need/69"));
+    /* And the Service types identifiers of migration 0041, with the list's labels. */
+    check_esd_terms(terms);
     json_decref(terms);
-    get_ok(f, "/openreferral/taxonomy_terms?top_only=true&search=parenting", &r);
+    get_ok(f, "/openreferral/taxonomy_terms?top_only=true&search=alcohol", &r);
     check_page(&r, &term_schema, 1, 1, 50);
     it_resp_free(&r);
     get_ok(f, "/openreferral/taxonomy_terms?parent_id=" NO_SUCH_ID, &r);
@@ -1410,6 +1456,8 @@ test_taxonomies(void **state)
     expect_404(f, "/openreferral/taxonomies/esdNeeds");
     expect_404(f, "/openreferral/taxonomy_terms/" NO_SUCH_ID);
     expect_404(f, "/openreferral/taxonomy_terms/69");
+    /* "Parenting support" (no identifier in the list) was removed by migration 0041. */
+    expect_404(f, "/openreferral/taxonomy_terms/5d1e4b0e-3f0a-4c47-9a51-2b7c1e0a9103");
     expect_bad(f, "/openreferral/taxonomy_terms?taxonomy_id=esdNeeds", "taxonomy_id");
     expect_bad(f, "/openreferral/taxonomy_terms?parent_id=x", "parent_id");
     expect_bad(f, "/openreferral/taxonomy_terms?top_only=yes", "top_only");
@@ -1481,6 +1529,17 @@ test_services_parameters(void **state)
                                 it_jstr(json_object_get(a, "taxonomy_term"), "id"));
         }
     }
+    /* Each attribute's term with its esd identifier and URI (migration 0041). */
+    {
+        json_t *a, *attr_terms = json_array();
+        size_t k;
+        json_array_foreach(attrs, k, a)
+        {
+            json_array_append(attr_terms, json_object_get(a, "taxonomy_term"));
+        }
+        check_esd_terms(attr_terms);
+        json_decref(attr_terms);
+    }
     /* The public contact's phone is on the service as well as in its contact. */
     assert_string_equal(it_jstr(json_array_get(json_object_get(it, "phones"), 0), "number"),
                         "01632 960001");
@@ -1542,6 +1601,32 @@ test_services_parameters(void **state)
     get_ok(f, "/openreferral/services?modified_after=2999-01-01T00:00+01:00", &r);
     check_page(&r, &service_list_schema, 0, 1, 50);
     it_resp_free(&r);
+    /* A change to a term the services carry (their attributes) is a change to every service;
+     * the term's time is put back after, for the tests that follow one site's change. */
+    {
+        char after[40], was[64], url[120];
+        IT_SQL_VALUE(after, f->s,
+                     "SELECT to_char((now() + interval '1 hour') AT TIME ZONE 'UTC',"
+                     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+        IT_SQL_VALUE(was, f->s,
+                     "SELECT updated_at FROM openreferral_taxonomy_term WHERE code = '69'");
+        snprintf(url, sizeof url, "/openreferral/services?modified_after=%s", after);
+        get_ok(f, url, &r);
+        check_page(&r, &service_list_schema, 0, 1, 50);
+        it_resp_free(&r);
+        assert_int_equal(it_count(f->s, "UPDATE openreferral_taxonomy_term SET updated_at ="
+                                        " now() + interval '2 hours' WHERE code = '69'"
+                                        " RETURNING 1"),
+                         1);
+        get_ok(f, url, &r);
+        check_page(&r, &service_list_schema, 2, 1, 50);
+        it_resp_free(&r);
+        assert_int_equal(it_count(f->s,
+                                  "UPDATE openreferral_taxonomy_term SET updated_at = $1"
+                                  " WHERE code = '69' RETURNING 1",
+                                  was),
+                         1);
+    }
 
     {
         static const char *const bad[][2] = {
