@@ -1421,11 +1421,7 @@ test_employment_requests(void **state)
     it_expectf(f->s, "POST", boss_c, NULL, body, 201, "/v1/facilitators/%s/employment-requests",
                p.id);
     free(body);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
-                              " AND resource_type = 'employment_request' AND action = 'create'",
-                              rid),
-                     1);
+    assert_int_equal(it_audits(f->s, "employment_request", rid, "create"), 1);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM webhook_outbox o JOIN webhook_subscription w"
                               " ON w.id = o.subscription_id WHERE w.organisation_id = $1::uuid"

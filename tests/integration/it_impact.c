@@ -43,28 +43,6 @@ struct fx {
     char *org_a, *org_b, *a_admin;
 };
 
-/* A completed or running run of `org` at `loc` ending on `ends`, with the record's columns
- * (NULL: left null) from `extra_cols` / `extra_vals` (SQL text of the fixture's own). */
-static char *
-make_run(struct fx *f,
-         const char *org,
-         const char *loc,
-         const char *status,
-         const char *ends,
-         const char *cols,
-         const char *vals)
-{
-    char *sql = it_fmt("INSERT INTO programme_run (organisation_id, location_id, variant,"
-                       " starts_on, ends_on, capacity_families, status%s)"
-                       " VALUES ($1::uuid, $2::uuid, 'standard', $3::date - 70, $3::date, %s, $4%s)"
-                       " RETURNING id::text",
-                       cols, strstr(vals, "/*cap6*/") != NULL ? "6" : "8", vals);
-    char *id = it_sql_text(f->s, sql, org, loc, ends, status);
-
-    free(sql);
-    return id;
-}
-
 static char *
 make_site(struct fx *f, const char *org, const char *postcode)
 {
@@ -102,28 +80,58 @@ setup(void **state)
                          " ('ME14 1QQ', 51.27, 0.52, 'E07000110') ON CONFLICT DO NOTHING"));
     a_site = make_site(f, f->org_a, "ME4 4QQ");
     b_site = make_site(f, f->org_b, "ME14 1QQ");
-    r1 = make_run(f, f->org_a, a_site, "completed", "2025-03-01",
-                  ", families_referred, families_assessed, families_started, families_completed,"
-                  " adults, children, sessions_planned, sessions_delivered, review_held,"
-                  " reunion_held, delivery_cost_gbp, referrals_by_source, onward_referrals,"
-                  " adults_by_relationship, children_by_age_band, feedback",
-                  ", 6, 5, 5, 4, 5, 8, 8, 8, true, true, 4000, '{\"self\": 2, \"school\": 4}',"
-                  " '{\"advice\": 1}', '{\"mother\": {\"female\": 4}, \"father\": {\"male\": 1}}',"
-                  " '{\"8_11\": {\"female\": 4, \"male\": 4}}',"
-                  " '{\"would_recommend\": {\"agree\": 4, \"neither\": 1, \"disagree\": 0}}'");
-    r2 = make_run(f, f->org_b, b_site, "completed", "2025-06-01",
-                  ", families_referred, families_assessed, families_started, families_completed,"
-                  " adults, children, sessions_planned, sessions_delivered, review_held,"
-                  " reunion_held, referrals_by_source, onward_referrals, adults_by_relationship,"
-                  " children_by_age_band, feedback",
-                  "/*cap6*/, 4, 4, 3, 3, 3, 5, 8, 7, true, false, '{\"school\": 4}', '{}',"
-                  " '{\"mother\": {\"female\": 2}, \"grandfather\": {\"male\": 1}}',"
-                  " '{\"12_14\": {\"male\": 5}}',"
-                  " '{\"would_recommend\": {\"agree\": 3, \"neither\": 0, \"disagree\": 0}}'");
-    free(make_run(f, f->org_a, a_site, "completed", "2024-03-01",
-                  ", families_started, families_completed, adults, children", ", 2, 2, 2, 2"));
-    free(make_run(f, f->org_a, a_site, "running", "2025-09-01", "", ""));
-    free(make_run(f, f->org_a, a_site, "planned", "2025-10-01", "", ""));
+    r1 = it_make_run(
+        f->s,
+        (struct it_run){
+            .org = f->org_a,
+            .loc = a_site,
+            .status = "completed",
+            .ends = "2025-03-01",
+            .started = "5",
+            .completed = "4",
+            .adults = "5",
+            .children = "8",
+            .cols = ", families_referred, families_assessed, sessions_planned, sessions_delivered,"
+                    " review_held, reunion_held, delivery_cost_gbp, referrals_by_source,"
+                    " onward_referrals, adults_by_relationship, children_by_age_band, feedback",
+            .vals =
+                ", 6, 5, 8, 8, true, true, 4000, '{\"self\": 2, \"school\": 4}',"
+                " '{\"advice\": 1}', '{\"mother\": {\"female\": 4}, \"father\": {\"male\": 1}}',"
+                " '{\"8_11\": {\"female\": 4, \"male\": 4}}',"
+                " '{\"would_recommend\": {\"agree\": 4, \"neither\": 1, \"disagree\": 0}}'"});
+    r2 = it_make_run(
+        f->s,
+        (struct it_run){
+            .org = f->org_b,
+            .loc = b_site,
+            .status = "completed",
+            .ends = "2025-06-01",
+            .capacity = "6",
+            .started = "3",
+            .completed = "3",
+            .adults = "3",
+            .children = "5",
+            .cols = ", families_referred, families_assessed, sessions_planned, sessions_delivered,"
+                    " review_held, reunion_held, referrals_by_source, onward_referrals,"
+                    " adults_by_relationship, children_by_age_band, feedback",
+            .vals = ", 4, 4, 8, 7, true, false, '{\"school\": 4}', '{}',"
+                    " '{\"mother\": {\"female\": 2}, \"grandfather\": {\"male\": 1}}',"
+                    " '{\"12_14\": {\"male\": 5}}',"
+                    " '{\"would_recommend\": {\"agree\": 3, \"neither\": 0, \"disagree\": 0}}'"});
+    free(it_make_run(f->s, (struct it_run){.org = f->org_a,
+                                           .loc = a_site,
+                                           .status = "completed",
+                                           .ends = "2024-03-01",
+                                           .started = "2",
+                                           .completed = "2",
+                                           .adults = "2",
+                                           .children = "2"}));
+    free(it_make_run(
+        f->s, (struct it_run){
+                  .org = f->org_a, .loc = a_site, .status = "running", .ends = "2025-09-01"}));
+    free(it_make_run(
+        f->s, (struct it_run){
+                  .org = f->org_a, .loc = a_site, .status = "planned", .ends = "2025-10-01"}));
     outcome(f, r1, "4", "8, 14, 6, 10");
     outcome(f, r2, "2", "5, 7, 2, 4");
     f->a_admin = it_fx_licensee(f, "admin@a.impact.example", "org_admin", f->org_a);
@@ -930,7 +938,11 @@ test_public_figures_kept(void **state)
     first = json_incref(r.json);
     it_resp_free(&r);
     site = make_site(f, f->org_a, "ME4 4QQ");
-    run = make_run(f, f->org_a, site, "completed", "2019-05-01", ", families_started", ", 9");
+    run = it_make_run(f->s, (struct it_run){.org = f->org_a,
+                                            .loc = site,
+                                            .status = "completed",
+                                            .ends = "2019-05-01",
+                                            .started = "9"});
     it_get(f->s, "/v1/public/impact", NULL, &r);
     assert_true(json_equal(first, r.json));
     it_resp_free(&r);

@@ -528,11 +528,7 @@ test_session_update(void **state)
     assert_string_not_equal(it_header(&r, "ETag"), s.etag);
     it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type ="
-                              " 'training_session' AND resource_id = $1 AND action = 'update'",
-                              s.id),
-                     1);
+    assert_int_equal(it_audits(f->s, "training_session", s.id, "update"), 1);
 
     /* Cancelled is final: nothing changes afterwards, and it takes no enrolments. */
     it_patchf(f->s, f->admin, s.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
@@ -680,11 +676,7 @@ test_enrolment_rules(void **state)
     it_assert_strs(&r, IT_ROW("session_id", s.id, "facilitator_id", x, "status", "enrolled",
                               "nominated_by", f->admin_id));
     assert_non_null(it_json_str(&r, "registration_number"));
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
-                              " AND resource_id = $1 AND action = 'create'",
-                              it_json_str(&r, "id")),
-                     1);
+    assert_int_equal(it_audits(f->s, "enrolment", it_json_str(&r, "id"), "create"), 1);
     it_resp_free(&r);
     free(loc);
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
@@ -908,11 +900,7 @@ test_withdraw_and_reenrol(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "enrolled");
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
-                              " AND resource_id = $1 AND action = 'update'",
-                              e.id),
-                     2);
+    assert_int_equal(it_audits(f->s, "enrolment", e.id, "update"), 2);
     it_made_free(&e);
     it_made_free(&ex);
     it_made_free(&s);

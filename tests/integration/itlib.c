@@ -2201,6 +2201,16 @@ it_count_at(const char *file, int line, struct it_server *s, const char *sql, ..
 }
 
 long
+it_outbox_events_at(
+    const char *file, int line, struct it_server *s, const char *sub, const char *event)
+{
+    return it_count_at(file, line, s,
+                       "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+                       " AND ($2::text IS NULL OR event = $2)",
+                       sub, event);
+}
+
+long
 it_wait_count_at(const char *file,
                  int line,
                  struct it_server *s,
@@ -2454,6 +2464,32 @@ int
 it_names_field(const struct it_resp *r, const char *field)
 {
     return it_json_has(json_object_get(r->json, "errors"), "field", field);
+}
+
+/* The two dates of it_make_run, s and e, from text parameters $3 and $4: a date, or days from
+ * registry_today(). */
+#define RUN_DAYS                                                                                   \
+    "WITH d AS (SELECT CASE WHEN $3::text ~ '^[-+]?[0-9]+$' THEN registry_today() + $3::int"       \
+    " ELSE $3::date END AS s, CASE WHEN $4::text ~ '^[-+]?[0-9]+$'"                                \
+    " THEN registry_today() + $4::int ELSE $4::date END AS e)"
+
+char *
+it_make_run(struct it_server *s, struct it_run run)
+{
+    char *sql =
+        it_fmt(RUN_DAYS " INSERT INTO programme_run (organisation_id, location_id, variant,"
+                        " starts_on, ends_on, capacity_families, status, families_started,"
+                        " families_completed, adults, children%s) SELECT $1::uuid, $2::uuid,"
+                        " 'standard', coalesce(s, e - 70, registry_today() - 30),"
+                        " coalesce(e, s + 70, registry_today() + 40), coalesce($5::int, 8),"
+                        " coalesce($6, 'planned'), $7::int, $8::int, $9::int, $10::int%s"
+                        " FROM d RETURNING id::text",
+               run.cols != NULL ? run.cols : "", run.vals != NULL ? run.vals : "");
+    char *id = it_sql_text(s, sql, run.org, run.loc, run.starts, run.ends, run.capacity, run.status,
+                           run.started, run.completed, run.adults, run.children);
+
+    free(sql);
+    return id;
 }
 
 char *

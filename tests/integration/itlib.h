@@ -383,6 +383,19 @@ long it_wait_count_at(const char *file,
                       const char *sql,
                       ...);
 
+/* The number of audit rows of `id`, of `type` and `action` where given (NULL: any). */
+#define it_audits(s, type, id, action)                                                             \
+    it_count(                                                                                      \
+        (s),                                                                                       \
+        "SELECT count(*) FROM audit_event WHERE resource_id = $1"                                  \
+        " AND ($2::text IS NULL OR resource_type = $2) AND ($3::text IS NULL OR action = $3)",     \
+        (id), (type), (action))
+
+/* The number of webhook outbox rows of subscription `sub`, of `event` where given (NULL: any). */
+#define it_outbox_events(s, sub, event) it_outbox_events_at(__FILE__, __LINE__, (s), (sub), (event))
+long it_outbox_events_at(
+    const char *file, int line, struct it_server *s, const char *sub, const char *event);
+
 /* ---- Assertions ---------------------------------------------------------------------------- */
 
 /* Fails unless r->status == status; prints the method-less response (status, headers, body). */
@@ -518,6 +531,19 @@ char *it_licensee(struct it_server *s,
                   const char *email,
                   const char *role,
                   const char *org);
+
+/* A programme run of the standard variant made with SQL (no API call, no audit row). Dates are a
+ * date ("2025-03-01") or days from registry_today() ("-30"); a NULL one is 70 days from the other,
+ * both NULL today - 30 to today + 40. NULL status, capacity and figures: 'planned', 8 and not
+ * recorded. `cols` and `vals`: more columns and their SQL values, each list starting ", ". */
+struct it_run {
+    const char *org, *loc, *status, *starts, *ends, *capacity;
+    const char *started, *completed, *adults, *children;
+    const char *cols, *vals;
+};
+
+/* Inserts the run `run` describes; returns its id (malloc'd). */
+char *it_make_run(struct it_server *s, struct it_run run);
 
 /* The licensing-body admin of a test: runs create-admin for `email` with `password` (fails the
  * test unless it exits 0), puts its app_user.id into `id` (when not NULL) and a password_hash of
