@@ -297,7 +297,6 @@ static void
 test_list_filters_pages_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
     json_t *rows, *items, *seen;
     size_t code_col, kind_col, i;
@@ -350,7 +349,7 @@ test_list_filters_pages_csv(void **state)
     json_decref(seen);
 
     /* CSV with the same filters, parsed back. */
-    it_request(f->s, "GET", "/v1/courses?kind=trainer&q=list", f->staff, hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/courses?kind=trainer&q=list", f->staff, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     code_col = it_csv_col(rows, "code");

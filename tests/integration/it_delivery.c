@@ -62,21 +62,20 @@ struct fx {
 /* A run of organisation A at its site (of B, `org_b`) made with SQL (it_make_run): `status`,
  * `capacity` families, from today + `from` to today + `to` days. Returns its id in `out`. */
 static void
-make_run(struct fx *f,
-         int org_b,
-         const char *status,
-         const char *capacity,
-         const char *from,
-         const char *to,
-         char out[40])
+make_run(struct fx *f, int org_b, const char *status, int capacity, int from, int to, char out[40])
 {
-    char *id = it_make_run(f->s, (struct it_run){.org = org_b ? f->org_b : f->org_a,
-                                                 .loc = org_b ? f->loc_b : f->loc_a,
-                                                 .status = status,
-                                                 .capacity = capacity,
-                                                 .starts = from,
-                                                 .ends = to});
+    char cap[16], starts[16], ends[16];
+    char *id;
 
+    snprintf(cap, sizeof(cap), "%d", capacity);
+    snprintf(starts, sizeof(starts), "%d", from);
+    snprintf(ends, sizeof(ends), "%d", to);
+    id = it_make_run(f->s, (struct it_run){.org = org_b ? f->org_b : f->org_a,
+                                           .loc = org_b ? f->loc_b : f->loc_a,
+                                           .status = status,
+                                           .capacity = cap,
+                                           .starts = starts,
+                                           .ends = ends});
     snprintf(out, 40, "%s", id);
     free(id);
 }
@@ -84,7 +83,7 @@ make_run(struct fx *f,
 static void
 running_run(struct fx *f, char out[40])
 {
-    make_run(f, 0, "running", "6", "-30", "30", out);
+    make_run(f, 0, "running", 6, -30, 30, out);
 }
 
 static void
@@ -468,7 +467,7 @@ test_each_rule(void **state)
     free(etag);
 
     /* started_exceeds_capacity: GOOD's 5 families on a run of capacity 4. */
-    make_run(f, 0, "running", "4", "-30", "30", small);
+    make_run(f, 0, "running", 4, -30, 30, small);
     etag = delivery_etag(f, f->a_admin, small);
     before = run_row(f, small);
     it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, small);
@@ -481,7 +480,7 @@ test_each_rule(void **state)
     free(etag);
 
     /* run_not_running_or_completed: a planned run (and a cancelled one). */
-    make_run(f, 0, "planned", "6", "30", "90", planned);
+    make_run(f, 0, "planned", 6, 30, 90, planned);
     etag = delivery_etag(f, f->a_admin, planned);
     before = run_row(f, planned);
     it_putf(f->s, f->a_admin, etag, GOOD, &r, DELIVERY, planned);
@@ -502,7 +501,7 @@ test_each_rule(void **state)
 
     /* record_incomplete: a completed run's record has every member but the cost; a running
      * run's need not. */
-    make_run(f, 0, "completed", "6", "-90", "-10", done);
+    make_run(f, 0, "completed", 6, -90, -10, done);
     etag = delivery_etag(f, f->a_admin, done);
     before = run_row(f, done);
     body = good_with("{}", "onward_referrals");
@@ -637,7 +636,7 @@ test_access(void **state)
     char *before, *after;
 
     running_run(f, run);
-    make_run(f, 1, "running", "6", "-30", "30", b_run);
+    make_run(f, 1, "running", 6, -30, 30, b_run);
     path = it_fmt("/v1/programmes/%s/delivery", run);
     /* The licensing body, the run's org_admin and org_staff read and write. */
     put_now(f, f->admin, run, GOOD, 200);
@@ -704,7 +703,7 @@ test_access(void **state)
 static void
 rules_run(struct fx *f, char out[40])
 {
-    make_run(f, 0, "running", "6", "-60", "-1", out);
+    make_run(f, 0, "running", 6, -60, -1, out);
     PQclear(it_sql(f->s,
                    "INSERT INTO programme_facilitator (run_id, facilitator_id) VALUES"
                    " ($1::uuid, $2::uuid), ($1::uuid, $3::uuid)",
@@ -842,7 +841,7 @@ test_webhook(void **state)
     /* Another organisation's run is not A's subscription's business. */
     {
         char b_run[40];
-        make_run(f, 1, "running", "6", "-30", "30", b_run);
+        make_run(f, 1, "running", 6, -30, 30, b_run);
         put_now(f, f->b_admin, b_run, GOOD, 200);
         assert_int_equal(it_outbox_events(f->s, sub, NULL), 1);
     }
@@ -871,7 +870,6 @@ static void
 test_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
     char run[40], empty[40];
     json_t *rows;
@@ -881,7 +879,7 @@ test_csv(void **state)
     running_run(f, run);
     running_run(f, empty);
     put_now(f, f->a_admin, run, GOOD, 200);
-    it_request(f->s, "GET", "/v1/programmes?limit=100", f->a_admin, hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/programmes?limit=100", f->a_admin, &r);
     rows = it_csv_answer(&r);
     id = it_csv_col(rows, "id");
     referred = it_csv_col(rows, "families_referred");

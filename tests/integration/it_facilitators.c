@@ -1083,12 +1083,11 @@ test_list(void **state)
 
     /* CSV: one header row, one row per item, fields parsed back. */
     {
-        static const char *const csv[] = {"Accept: text/csv", NULL};
         json_t *rows;
         size_t cid, cnum, cstatus, cemail;
 
         path = it_fmt("/v1/facilitators?organisation_id=%s", org);
-        it_request(f->s, "GET", path, f->admin, csv, NULL, &r);
+        it_get_csv(f->s, path, f->admin, &r);
         rows = it_csv_answer(&r);
         assert_int_equal(json_array_size(rows), 6);
         cid = csv_col(json_array_get(rows, 0), "id");

@@ -413,13 +413,12 @@ static void
 test_csv(void **state)
 {
     struct fx *f = *state;
-    const char *headers[] = {"Accept: text/csv", NULL};
     struct it_resp r;
     json_t *rows;
     size_t i, path, value;
     int found = 0;
 
-    it_request(f->s, "GET", "/v1/reports/delivery?" PERIOD, f->admin, headers, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/delivery?" PERIOD, f->admin, &r);
     it_assert_status(&r, 200);
     rows = it_csv_parse(r.body);
     path = it_csv_col(rows, "path");

@@ -633,8 +633,7 @@ test_list_filters_pages_and_csv(void **state)
 
     /* CSV, parsed back. */
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/locations?kind=prison&limit=100", f->b_admin, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);
     }
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 3);

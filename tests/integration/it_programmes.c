@@ -1246,8 +1246,7 @@ test_variants(void **state)
     assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "aftercare");
     it_resp_free(&r);
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/programme-variants", f->a_staff, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/programme-variants", f->a_staff, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
         it_assert_contains(r.body, "code,title,sessions,min_facilitators");
@@ -1421,9 +1420,7 @@ test_list_filters_pages_and_csv(void **state)
 
     /* CSV with the same filters, parsed back. */
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/programmes?from=2031-01-01&to=2031-12-31&limit=100",
-                   f->b_admin, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/programmes?from=2031-01-01&to=2031-12-31&limit=100", f->b_admin, &r);
     }
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 7);

@@ -400,7 +400,6 @@ test_summary_counts(void **state)
         {"cumulative", "2026/participants", "27"},
         {"cumulative", "2026/practitioners_trained", "5"},
     };
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     struct fx *f = *state;
     struct it_resp r;
     json_t *rows;
@@ -450,7 +449,7 @@ test_summary_counts(void **state)
     it_resp_free(&r);
 
     /* The same figures as CSV rows of section,key,count, parsed back. */
-    it_request(f->s, "GET", "/v1/reports/summary", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/summary", f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), sizeof(want_csv) / sizeof(want_csv[0]));
     for (i = 0; i < json_array_size(rows); i++) {
@@ -536,7 +535,6 @@ test_expiring(void **state)
     char fa1[40], fa2[40], fa5[40];
     struct it_resp r;
     json_t *rows, *item;
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     static const struct want_item within30[] = {
         {"licence", "MPL-2020-0007", 0, "Org Today"}, {"accreditation", "MPF-900005", 3, NULL},
         {"licence", "MPL-2020-0001", 10, "Org A"},    {"accreditation", "MPF-900001", 30, "Org B"},
@@ -655,7 +653,7 @@ test_expiring(void **state)
     expiring(f, "?within_days=1", 0, within30, 1);
 
     /* CSV: one row per item, with a type column, parsed back. */
-    it_request(f->s, "GET", "/v1/reports/expiring?within_days=30", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/expiring?within_days=30", f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 1 + sizeof(within30) / sizeof(within30[0]));
     {
@@ -702,7 +700,6 @@ static void
 test_expiring_empty(void **state)
 {
     struct fx *f = *state;
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
     json_t *rows;
 
@@ -715,7 +712,7 @@ test_expiring_empty(void **state)
     it_resp_free(&r);
 
     /* CSV: the header row alone. */
-    it_request(f->s, "GET", "/v1/reports/expiring", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/expiring", f->admin, &r);
     it_assert_status(&r, 200);
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 1);

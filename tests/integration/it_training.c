@@ -565,7 +565,6 @@ static void
 test_session_list_pages_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     char course[40], *path;
     struct it_made a, b, c;
     struct it_resp r;
@@ -625,7 +624,7 @@ test_session_list_pages_csv(void **state)
 
     /* CSV, parsed back. */
     path = it_fmt("/v1/training-sessions?course_id=%s", course);
-    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->a_admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "id")), a.id);
@@ -1120,7 +1119,6 @@ static void
 test_enrolments_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_made s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
     char *ids[3], *path;
     struct it_made e[3];
@@ -1135,7 +1133,7 @@ test_enrolments_csv(void **state)
     set_status(f, s.id, &e[1], "withdrawn");
 
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_request(f->s, "GET", path, f->admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     reg_col = it_csv_col(rows, "registration_number");
@@ -1161,7 +1159,7 @@ test_enrolments_csv(void **state)
     it_expect(f->s, "GET", path, f->admin, NULL, 400);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->a_admin, &r);
     it_assert_status(&r, 200);
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 3);

@@ -1794,6 +1794,14 @@ it_putf(struct it_server *s,
 }
 
 int
+it_get_csv(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
+{
+    const char *const headers[] = {"Accept: text/csv", NULL};
+
+    return it_request(s, "GET", path, bearer, headers, NULL, out);
+}
+
+int
 it_delete(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
 {
     return it_request(s, "DELETE", path, bearer, NULL, NULL, out);

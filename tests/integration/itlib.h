@@ -276,6 +276,8 @@ int it_patch_json(struct it_server *s,
 
 /* As it_get, it_delete and it_patch_json with the path made by printf from `fmt`: the resource
  * under test's address, e.g. it_getf(s, token, &r, "/v1/licences/%s", id). */
+/* GET `path` as it_get, asking for CSV (Accept: text/csv). */
+int it_get_csv(struct it_server *s, const char *path, const char *bearer, struct it_resp *out);
 int it_getf(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
