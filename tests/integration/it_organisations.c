@@ -628,7 +628,6 @@ test_patch_concurrent(void **state)
         char *path = it_fmt("/v1/organisations/%s", id);
         struct it_race x;
         int i, ok = 0, stale = 0, winner = -1;
-        PGresult *res;
 
         it_race_start(&x, f->s, "PATCH", path, f->admin, etag, "{\"town\": \"Town A\"}",
                       "{\"town\": \"Town B\"}");
@@ -647,9 +646,8 @@ test_patch_concurrent(void **state)
                      x.status[0], x.status[1]);
         }
         /* The winner's change is what is stored; exactly one audit row. */
-        res = it_sql(f->s, "SELECT town FROM organisation WHERE id = $1::uuid", id);
-        assert_string_equal(PQgetvalue(res, 0, 0), winner == 0 ? "Town A" : "Town B");
-        PQclear(res);
+        it_assert_row(f->s, IT_ROW(winner == 0 ? "Town A" : "Town B"),
+                      "SELECT town FROM organisation WHERE id = $1::uuid", id);
         assert_int_equal(audit_rows(f), audits + 1);
         free(etag);
     }
@@ -673,7 +671,6 @@ test_licensee_access(void **state)
     json_t *body;
     char *etag, *path;
     long orgs, audits;
-    PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
     it_expectf(f->s, "GET", oa, NULL, NULL, 200, "/v1/organisations/%s", own);
@@ -699,12 +696,10 @@ test_licensee_access(void **state)
     assert_string_equal(it_json_str(&r, "phone"), "01634 222222");
     it_resp_free(&r);
     free(etag);
-    res = it_sql(f->s,
-                 "SELECT actor_id::text FROM audit_event WHERE resource_id = $1"
-                 " AND action = 'update' ORDER BY id DESC LIMIT 1",
-                 own);
-    assert_string_equal(PQgetvalue(res, 0, 0), uid_admin);
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW(uid_admin),
+                  "SELECT actor_id::text FROM audit_event WHERE resource_id = $1"
+                  " AND action = 'update' ORDER BY id DESC LIMIT 1",
+                  own);
 
     /* ...but not the name or kind (403), and nothing is written. */
     etag = etag_of(f, own);

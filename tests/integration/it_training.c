@@ -739,14 +739,10 @@ test_enrolment_rules(void **state)
 
     /* org_admin nominates their own current staff. */
     e = enrol(f, s.id, f->a_admin, a1);
-    {
-        PGresult *res = it_sql(f->s,
-                               "SELECT u.email FROM enrolment e JOIN app_user u"
-                               " ON u.id = e.nominated_by WHERE e.id = $1::uuid",
-                               e.id);
-        assert_string_equal(PQgetvalue(res, 0, 0), "boss-a@training.example");
-        PQclear(res);
-    }
+    it_assert_row(f->s, IT_ROW("boss-a@training.example"),
+                  "SELECT u.email FROM enrolment e JOIN app_user u"
+                  " ON u.id = e.nominated_by WHERE e.id = $1::uuid",
+                  e.id);
 
     /* What licensees see: A sees A's nominee only; B sees none of them. */
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
@@ -974,9 +970,8 @@ test_practitioner_pass(void **state)
                   e.id);
 
     /* The facilitator is now eligible as far as accreditation goes. */
-    res = it_sql(f->s, "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredited"),
+                  "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
 
     /* Passed is final; a fail changes nothing about the facilitator. */
     before = writes(f);
@@ -1018,7 +1013,6 @@ test_refresher_pass(void **state)
     struct it_made ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
     char buf[64];
     struct it_resp r;
-    PGresult *res;
     long before;
 
     backdate(f, s.id, "2025-06-23", "2025-06-30");
@@ -1030,15 +1024,11 @@ test_refresher_pass(void **state)
     assert_string_equal(fac_value(f, lapsed, "accredited_until", buf, sizeof(buf)), "2027-06-30");
     set_status(f, s.id, &ec, "passed");
     assert_string_equal(fac_value(f, current, "accredited_until", buf, sizeof(buf)), "2029-06-01");
-    res = it_sql(f->s,
-                 "SELECT h.status, h.accredited_until::text, h.effective_on = registry_today()"
-                 " FROM facilitator_status_history h WHERE h.facilitator_id = $1::uuid"
-                 " ORDER BY h.id DESC LIMIT 1",
-                 current);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 1), "2029-06-01");
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredited", "2029-06-01", "t"),
+                  "SELECT h.status, h.accredited_until::text, h.effective_on = registry_today()"
+                  " FROM facilitator_status_history h WHERE h.facilitator_id = $1::uuid"
+                  " ORDER BY h.id DESC LIMIT 1",
+                  current);
     it_assert_row(f->s, IT_ROW("extend_accreditation", "lapsed", "2024-01-01", "2027-06-30"),
                   "SELECT action, before->>'status', before->>'accredited_until',"
                   " after->>'accredited_until' FROM audit_event"
