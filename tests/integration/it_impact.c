@@ -610,11 +610,9 @@ test_commissioner(void **state)
                   f->org_a);
     it_expect_field(f->s, "POST", "/v1/users", f->admin, path, "areas");
     free(path);
-    free(it_post_created(f->s, f->admin,
-                         "{\"email\": \"ph@medway.impact.example\", \"password\": \"" PASSWORD
-                         "\", \"role\": \"commissioner\", \"areas\": [\"E06000035\"]}",
-                         NULL, "/v1/users"));
-    token = it_login(f->s, "ph@medway.impact.example", PASSWORD);
+    token = it_user_login(f->s, f->admin,
+                          "{\"email\": \"ph@medway.impact.example\", \"password\": \"" PASSWORD
+                          "\", \"role\": \"commissioner\", \"areas\": [\"E06000035\"]}");
     it_expect(f->s, "GET", "/v1/users/me", token, NULL, 200);
     /* Its areas shown to it and to the licensing body; no one else's account has the key. */
     it_get(f->s, "/v1/users/me", token, &r);

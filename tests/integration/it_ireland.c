@@ -606,11 +606,9 @@ test_cork_found_by_town(void **state)
         it_assert_field_error(&r, "serves_areas");
         it_resp_free(&r);
         free(etag);
-        free(it_post_created(f->s, f->admin,
-                             "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
-                             "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}",
-                             NULL, "/v1/users"));
-        token = it_login(f->s, "cork@commissioner.example", PASSWORD);
+        token = it_user_login(f->s, f->admin,
+                              "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
+                              "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}");
         it_get(f->s, "/v1/reports/delivery", token, &r);
         it_assert_status(&r, 200);
         items = json_object_get(json_object_get(r.json, "runs"), "items");

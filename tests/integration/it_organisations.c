@@ -582,17 +582,13 @@ test_patch(void **state)
     it_resp_free(&r);
 
     /* Audit: one row per successful change, with before and after. */
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before->>'town', after->>'town',"
-                 " before->>'phone', after->>'phone' FROM audit_event"
-                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 3);
-    assert_string_equal(PQgetvalue(res, 1, 0), "update");
-    assert_string_equal(PQgetvalue(res, 1, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 1, 2), "Chatham");
-    assert_string_equal(PQgetvalue(res, 1, 3), "Rochester");
-    assert_string_equal(PQgetvalue(res, 2, 0), "update");
+    res = it_sql_rows(f->s, 3,
+                      "SELECT action, actor_id::text, before->>'town', after->>'town',"
+                      " before->>'phone', after->>'phone' FROM audit_event"
+                      " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                      id);
+    it_assert_cells(res, 1, IT_ROW("update", f->admin_id, "Chatham", "Rochester"));
+    it_assert_cells(res, 2, IT_ROW("update"));
     assert_string_equal(PQgetvalue(res, 2, 4), "01634 111111");
     assert_true(PQgetisnull(res, 2, 5));
     PQclear(res);
@@ -775,14 +771,11 @@ test_delete_without_history(void **state)
                      0);
     it_expect(f->s, "DELETE", path, f->admin, NULL, 404);
 
-    res = it_sql(f->s,
-                 "SELECT action, before->>'name', after IS NULL FROM audit_event"
-                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 2);
-    assert_string_equal(PQgetvalue(res, 1, 0), "delete");
-    assert_string_equal(PQgetvalue(res, 1, 1), "Delete Me Org");
-    assert_string_equal(PQgetvalue(res, 1, 2), "t");
+    res = it_sql_rows(f->s, 2,
+                      "SELECT action, before->>'name', after IS NULL FROM audit_event"
+                      " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                      id);
+    it_assert_cells(res, 1, IT_ROW("delete", "Delete Me Org", "t"));
     PQclear(res);
     free(path);
     free(id);

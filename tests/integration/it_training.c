@@ -943,18 +943,13 @@ test_practitioner_pass(void **state)
 
     /* The history row, by the admin, effective on accredited_on (a grant takes effect the day
      * it was granted, however late the outcome is recorded: issue 12, item 4). */
-    res = it_sql(f->s,
-                 "SELECT status, accredited_on::text, accredited_until::text,"
-                 " effective_on = DATE '2025-03-14', changed_by::text"
-                 " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
-                 " ORDER BY id DESC",
-                 p);
-    assert_int_equal(PQntuples(res), 2);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 1), "2025-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 2), "2028-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 3), "t");
-    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
+    res = it_sql_rows(f->s, 2,
+                      "SELECT status, accredited_on::text, accredited_until::text,"
+                      " effective_on = DATE '2025-03-14', changed_by::text"
+                      " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
+                      " ORDER BY id DESC",
+                      p);
+    it_assert_cells(res, 0, IT_ROW("accredited", "2025-03-14", "2028-03-14", "t", f->admin_id));
     PQclear(res);
 
     /* Audit rows for the facilitator and for the enrolment, by the admin. */

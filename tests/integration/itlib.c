@@ -2177,6 +2177,40 @@ it_assert_row_at(
     PQclear(res);
 }
 
+PGresult *
+it_sql_rows_at(const char *file, int line, struct it_server *s, int rows, const char *sql, ...)
+{
+    va_list ap;
+    PGresult *res;
+
+    va_start(ap, sql);
+    res = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    if (PQntuples(res) != rows) {
+        int n = PQntuples(res);
+
+        PQclear(res);
+        it_fail_at(file, line, "expected %d rows, got %d, from: %s", rows, n, sql);
+    }
+    return res;
+}
+
+void
+it_assert_cells_at(
+    const char *file, int line, const PGresult *res, int row, const char *const want[])
+{
+    int i;
+
+    for (i = 0; want[i] != NULL; i++) {
+        const char *got =
+            row < PQntuples(res) && i < PQnfields(res) ? PQgetvalue(res, row, i) : "(none)";
+
+        if (strcmp(got, want[i]) != 0) {
+            it_fail_at(file, line, "row %d column %d is '%s', want '%s'", row, i, got, want[i]);
+        }
+    }
+}
+
 char *
 it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...)
 {
@@ -2709,6 +2743,19 @@ it_post_created(
     it_resp_free(&r);
     free(path);
     return id;
+}
+
+char *
+it_user_login(struct it_server *s, const char *token, const char *body)
+{
+    json_t *in = json_loads(body, 0, NULL);
+    char *access;
+
+    assert_non_null(in);
+    free(it_post_created(s, token, body, NULL, "/v1/users"));
+    access = it_login(s, it_jstr(in, "email"), it_jstr(in, "password"));
+    json_decref(in);
+    return access;
 }
 
 void

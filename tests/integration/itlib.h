@@ -352,6 +352,10 @@ int it_raw_ends(struct it_server *s,
  * (printing the response) unless the answer is 200 with an access_token. */
 char *it_login(struct it_server *s, const char *email, const char *password);
 
+/* POSTs `body` (a user's JSON, with email and password) to /v1/users as `token`, fails unless 201,
+ * and signs in as that user. Returns its access token (malloc'd). */
+char *it_user_login(struct it_server *s, const char *token, const char *body);
+
 /* As it_login, also giving the malloc'd refresh token (`refresh` may be NULL). */
 char *it_login_tokens(struct it_server *s, const char *email, const char *password, char **refresh);
 
@@ -738,6 +742,18 @@ void it_buf_add(struct it_buf *b, const void *data, size_t n);
 /* As IT_SQL_VALUE, returning a malloc'd copy of the value. */
 #define it_sql_text(s, ...) it_sql_text_at(__FILE__, __LINE__, (s), __VA_ARGS__)
 char *it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...);
+
+/* Runs a query (parameters as for it_sql) and fails unless it returns exactly `rows` rows. Returns
+ * the PGresult, which the caller PQclears. */
+#define it_sql_rows(s, rows, ...) it_sql_rows_at(__FILE__, __LINE__, (s), (rows), __VA_ARGS__)
+PGresult *
+it_sql_rows_at(const char *file, int line, struct it_server *s, int rows, const char *sql, ...);
+
+/* Fails unless row `row` of `res` begins with the strings of `want` (IT_ROW; SQL NULL reads as
+ * ""), as assert_string_equal(PQgetvalue(res, row, i), want[i]) would for each. */
+#define it_assert_cells(res, row, want) it_assert_cells_at(__FILE__, __LINE__, (res), (row), (want))
+void it_assert_cells_at(
+    const char *file, int line, const PGresult *res, int row, const char *const want[]);
 
 /* The values a row must have, for it_assert_row: IT_ROW("create", "M-PACT-P1"). */
 #define IT_ROW(...) ((const char *const[]){__VA_ARGS__, NULL})
