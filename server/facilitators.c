@@ -471,16 +471,10 @@ today_or_problem(struct req *r, char *today)
 static int
 send_view(struct req *r, const PGresult *res)
 {
-    json_t *body;
-    int status;
-
     if (sees_full(&r->principal, res, 0)) {
         return resource_send_row(r, res);
     }
-    body = db_row_pick(res, 0, fac_public_fields);
-    status = http_send_json(r, 200, body);
-    json_decref(body);
-    return status;
+    return http_send_json_new(r, 200, db_row_pick(res, 0, fac_public_fields));
 }
 
 /* GET /v1/facilitators/{id or registration number}: the status check licensees run all day.

@@ -40,7 +40,6 @@ health_ready(struct req *r)
     const char *params[1] = {names};
     PGresult *res;
     long want = 0, have;
-    int status;
 
     for (m = migrations; m->name != NULL; m++) {
         size_t used = strlen(names);
@@ -68,13 +67,9 @@ health_ready(struct req *r)
     if (have != want) {
         return problem_send(r, PROBLEM_UNAVAILABLE, "the database schema is not current");
     }
-    {
-        json_t *body = json_pack("{s:s, s:s, s:I}", "status", "ready", "database", "ok",
-                                 "migrations", (json_int_t)want);
-        status = http_send_json(r, 200, body);
-        json_decref(body);
-    }
-    return status;
+    return http_send_json_new(r, 200,
+                              json_pack("{s:s, s:s, s:I}", "status", "ready", "database", "ok",
+                                        "migrations", (json_int_t)want));
 }
 
 /* GET /problems/{slug}: the human page a problem's `type` points to. */

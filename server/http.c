@@ -149,6 +149,16 @@ http_send_json(struct req *r, int status, json_t *body)
     return status;
 }
 
+int
+http_send_json_new(struct req *r, int status, json_t *body)
+{
+    int sent =
+        body != NULL ? http_send_json(r, status, body) : problem_send(r, PROBLEM_INTERNAL, NULL);
+
+    json_decref(body);
+    return sent;
+}
+
 /* 1 when the Content-Type is application/json, with at most a utf-8 charset parameter. */
 static int
 is_json_type(const char *ct)

@@ -160,9 +160,7 @@ outcomes_list(struct req *r)
         for (i = 0; i < PQntuples(res) && db_value(res, i, "measure_code") != NULL; i++) {
             json_array_append_new(items, outcome_json(res, i));
         }
-        json_t *body = json_pack("{s:O}", "items", items);
-        status = http_send_json(r, 200, body);
-        json_decref(body);
+        status = http_send_json_new(r, 200, json_pack("{s:O}", "items", items));
     }
     json_decref(items);
     PQclear(res);

@@ -106,9 +106,7 @@ page_send(struct req *r, json_t *items, json_t *next_key)
     json_object_set_new(body, "items", items);
     json_object_set_new(body, "next_cursor", page_cursor(next_key));
     json_decref(next_key);
-    status = http_send_json(r, 200, body);
-    json_decref(body);
-    return status;
+    return http_send_json_new(r, 200, body);
 }
 
 int

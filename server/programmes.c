@@ -416,7 +416,6 @@ check_rules_or_problem(
     json_t *ids = json_object_get(cand, "facilitator_ids");
     PGresult *res = NULL;
     char *arr = json_dumps(ids, JSON_COMPACT);
-    const char *params[4];
     long long cap, enrolled;
     int status = 0, min_fac, start_ok;
 
@@ -426,8 +425,7 @@ check_rules_or_problem(
         return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
     /* Locks, in one order everywhere: organisation, its licences, location, facilitators. */
-    params[0] = org;
-    if ((status = http_exec_or_problem(r, "prog_org_locked", 1, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_org_locked", 1, &org, &res)) != 0) {
         goto out;
     }
     if (PQntuples(res) == 0 || db_value(res, 0, "archived_at") != NULL) {
@@ -441,12 +439,12 @@ check_rules_or_problem(
     }
     PQclear(res);
     res = NULL;
-    if ((status = http_exec_or_problem(r, "prog_licences_locked", 1, params, NULL)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_licences_locked", 1, &org, NULL)) != 0) {
         goto out;
     }
-    params[0] = loc;
-    params[1] = org;
-    if ((status = http_exec_or_problem(r, "prog_location_locked", 2, params, &res)) != 0) {
+    if ((status =
+             http_exec_or_problem(r, "prog_location_locked", 2, (const char *[]){loc, org}, &res))
+        != 0) {
         goto out;
     }
     if (PQntuples(res) == 0 || !db_bool(res, 0, "owned")) {
@@ -459,15 +457,14 @@ check_rules_or_problem(
     }
     PQclear(res);
     res = NULL;
-    params[0] = arr;
-    if ((status = http_exec_or_problem(r, "prog_facilitators_locked", 1, params, NULL)) != 0) {
+    if ((status =
+             http_exec_or_problem(r, "prog_facilitators_locked", 1, (const char *[]){arr}, NULL))
+        != 0) {
         goto out;
     }
-    params[0] = org;
-    params[1] = starts;
-    params[2] = ends;
-    params[3] = variant;
-    if ((status = http_exec_or_problem(r, "prog_rules", 4, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_rules", 4,
+                                       (const char *[]){org, starts, ends, variant}, &res))
+        != 0) {
         goto out;
     }
     snprintf(today, 16, "%s", db_value(res, 0, "today"));
@@ -491,11 +488,9 @@ check_rules_or_problem(
     }
     PQclear(res);
     res = NULL;
-    params[0] = arr;
-    params[1] = starts;
-    params[2] = ends;
-    params[3] = org;
-    if ((status = http_exec_or_problem(r, "prog_eligibility", 4, params, &res)) != 0) {
+    if ((status = http_exec_or_problem(r, "prog_eligibility", 4,
+                                       (const char *[]){arr, starts, ends, org}, &res))
+        != 0) {
         goto out;
     }
     check_eligibility(res, starts, ends, errors);

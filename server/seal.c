@@ -82,6 +82,34 @@ seal_key_clear(struct seal_key *key)
     OPENSSL_cleanse(key, sizeof(*key));
 }
 
+/* One AES-256-GCM pass with `key` and the nonce `iv`: encrypts (`enc`) or decrypts `len` bytes of
+ * `in` into `out`, authenticating `aad` too, and reads the tag into `tag` (encrypting) or checks
+ * it against `tag` (decrypting). Returns 0, or -1. */
+static int
+gcm(const struct seal_key *key,
+    int enc,
+    const unsigned char *iv,
+    const char *aad,
+    const unsigned char *in,
+    size_t len,
+    unsigned char *out,
+    unsigned char *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n, last, ok;
+
+    ok = ctx != NULL && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_BYTES, NULL) == 1
+         && EVP_CipherInit_ex(ctx, NULL, NULL, key->k, iv, enc) == 1
+         && EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) == 1
+         && EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1
+         && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_BYTES, tag) == 1)
+         && EVP_CipherFinal_ex(ctx, out + n, &last) == 1
+         && (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_BYTES, tag) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 int
 seal(const struct seal_key *key,
      const char *aad,
@@ -89,26 +117,10 @@ seal(const struct seal_key *key,
      size_t len,
      unsigned char *out)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
-    int n, rc = -1;
-
-    if (!key->loaded || len > (size_t)1 << 30 || codec_random(out, SEAL_NONCE_BYTES) != 0
-        || (ctx = EVP_CIPHER_CTX_new()) == NULL
-        || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_BYTES, NULL) != 1
-        || EVP_EncryptInit_ex(ctx, NULL, NULL, key->k, out) != 1
-        || EVP_EncryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1
-        || EVP_EncryptUpdate(ctx, out + SEAL_NONCE_BYTES, &n, plain, (int)len) != 1
-        || EVP_EncryptFinal_ex(ctx, out + SEAL_NONCE_BYTES + n, &n) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_BYTES,
-                               out + SEAL_NONCE_BYTES + len)
-               != 1) {
-        goto out;
+    if (!key->loaded || len > (size_t)1 << 30 || codec_random(out, SEAL_NONCE_BYTES) != 0) {
+        return -1;
     }
-    rc = 0;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    return gcm(key, 1, out, aad, plain, len, out + SEAL_NONCE_BYTES, out + SEAL_NONCE_BYTES + len);
 }
 
 int
@@ -118,29 +130,17 @@ seal_open(const struct seal_key *key,
           size_t len,
           unsigned char *out)
 {
-    EVP_CIPHER_CTX *ctx = NULL;
     unsigned char tag[SEAL_TAG_BYTES];
     size_t clen;
-    int n, rc = -1;
 
     if (!key->loaded || len < SEAL_OVERHEAD || len > (size_t)1 << 30) {
         return -1;
     }
     clen = len - SEAL_OVERHEAD;
     memcpy(tag, sealed + SEAL_NONCE_BYTES + clen, SEAL_TAG_BYTES);
-    if ((ctx = EVP_CIPHER_CTX_new()) == NULL
-        || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE_BYTES, NULL) != 1
-        || EVP_DecryptInit_ex(ctx, NULL, NULL, key->k, sealed) != 1
-        || EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1
-        || EVP_DecryptUpdate(ctx, out, &n, sealed + SEAL_NONCE_BYTES, (int)clen) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_BYTES, tag) != 1
-        || EVP_DecryptFinal_ex(ctx, out + n, &n) != 1) {
+    if (gcm(key, 0, sealed, aad, sealed + SEAL_NONCE_BYTES, clen, out, tag) != 0) {
         OPENSSL_cleanse(out, clen);
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    EVP_CIPHER_CTX_free(ctx);
-    return rc;
+    return 0;
 }

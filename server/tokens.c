@@ -227,16 +227,10 @@ tokens_attempt_end_or_problem(struct req *r, const char *attempt, const char *em
 static int
 send_token(struct req *r, const char *access, const char *key, const char *value)
 {
-    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "access_token", access, "token_type", "Bearer",
-                             "expires_in", config.access_ttl, key, value);
-    int status;
-
-    if (body == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    status = http_send_json(r, 200, body);
-    json_decref(body);
-    return status;
+    return http_send_json_new(r, 200,
+                              json_pack("{s:s, s:s, s:i, s:s}", "access_token", access,
+                                        "token_type", "Bearer", "expires_in", config.access_ttl,
+                                        key, value));
 }
 
 /* Reads a body holding one refresh token into `in` (owned by the caller); `token` is borrowed
@@ -870,13 +864,5 @@ tokens_logout(struct req *r)
 int
 tokens_jwks(struct req *r)
 {
-    json_t *body = keys_jwks();
-    int status;
-
-    if (body == NULL) {
-        return problem_send(r, PROBLEM_INTERNAL, NULL);
-    }
-    status = http_send_json(r, 200, body);
-    json_decref(body);
-    return status;
+    return http_send_json_new(r, 200, keys_jwks());
 }

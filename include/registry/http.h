@@ -58,6 +58,8 @@ int http_read_json_array_or_problem(struct req *r, json_t **out);
 
 /* Sends `body` (borrowed) as application/json. Returns `status`. */
 int http_send_json(struct req *r, int status, json_t *body);
+/* As http_send_json, taking `body` (a new reference, or NULL when building it failed: 500). */
+int http_send_json_new(struct req *r, int status, json_t *body);
 
 /* Adds the headers every HTML page carries: Content-Security-Policy (same-origin, no inline
  * script), Referrer-Policy no-referrer, X-Frame-Options DENY. */

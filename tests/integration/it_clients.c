@@ -263,11 +263,7 @@ test_create_shows_secret_once(void **state)
                               " AND s.secret_hash = sha256(convert_to($2, 'UTF8'))",
                               c.id, c.secret),
                      1);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'api_client'"
-                              " AND resource_id = $1 AND action = 'create'",
-                              c.id),
-                     1);
+    assert_int_equal(it_audits(f->s, "api_client", c.id, "create"), 1);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_id = $1"
                               " AND (after::text LIKE '%' || $2 || '%' OR after::text LIKE"
@@ -627,11 +623,7 @@ test_delete_client(void **state)
     it_resp_free(&r);
     it_expect(f->s, "DELETE", path, f->a_admin, NULL, 404);
     it_expect(f->s, "POST", rotate, f->a_admin, "{}", 404);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_id = $1"
-                              " AND action = 'delete'",
-                              c.id),
-                     1);
+    assert_int_equal(it_audits(f->s, NULL, c.id, "delete"), 1);
     /* An access token already issued ends at once too (token epochs). */
     it_get(f->s, "/v1/facilitators", token, &r);
     it_assert_problem(&r, 401);

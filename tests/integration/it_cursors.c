@@ -607,9 +607,9 @@ test_csv_lists(void **state)
     it_resp_free(&r);
 
     /* The public register, searched by the name of a facilitator on it. */
-    res = it_sql(f->s, "SELECT given_name FROM facilitator WHERE status = 'accredited'"
-                       " AND length(given_name) >= 3 ORDER BY id LIMIT 1");
-    assert_int_equal(PQntuples(res), 1);
+    res = it_sql_rows(f->s, 1,
+                      "SELECT given_name FROM facilitator WHERE status = 'accredited'"
+                      " AND length(given_name) >= 3 ORDER BY id LIMIT 1");
     path = it_fmt("/v1/public/facilitators?name=%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     rows = get_csv(f, path, NULL, &r);

@@ -571,11 +571,9 @@ test_cork_found_by_town(void **state)
     assert_true(found);
     it_resp_free(&r);
     /* The delivery report groups an Irish site's runs by its county, and filters by it. */
-    PQclear(it_sql(f->s,
-                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-                   " ends_on, capacity_families, status) VALUES ($1::uuid, $2::uuid, 'standard',"
-                   " registry_today() - 7, registry_today() + 60, 8, 'running')",
-                   org, site_id));
+    free(it_make_run(
+        f->s, (struct it_run){
+                  .org = org, .loc = site_id, .status = "running", .starts = "-7", .ends = "60"}));
     it_get(f->s, "/v1/reports/delivery?local_authority=IE-CO", f->admin, &r);
     it_assert_status(&r, 200);
     items = json_object_get(json_object_get(r.json, "runs"), "items");
@@ -608,11 +606,9 @@ test_cork_found_by_town(void **state)
         it_assert_field_error(&r, "serves_areas");
         it_resp_free(&r);
         free(etag);
-        free(it_post_created(f->s, f->admin,
-                             "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
-                             "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}",
-                             NULL, "/v1/users"));
-        token = it_login(f->s, "cork@commissioner.example", PASSWORD);
+        token = it_user_login(f->s, f->admin,
+                              "{\"email\": \"cork@commissioner.example\", \"password\": \"" PASSWORD
+                              "\", \"role\": \"commissioner\", \"areas\": [\"IE-CO\"]}");
         it_get(f->s, "/v1/reports/delivery", token, &r);
         it_assert_status(&r, 200);
         items = json_object_get(json_object_get(r.json, "runs"), "items");

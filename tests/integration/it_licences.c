@@ -354,16 +354,12 @@ test_allowed_transitions(void **state)
     move(f, &l, "suspended");
     move(f, &l, "revoked");
     assert_string_equal(stored_status(f, l.id, buf, sizeof(buf)), "revoked");
-    res = it_sql(f->s,
-                 "SELECT string_agg(status, ',' ORDER BY id), count(DISTINCT changed_by),"
-                 " min(changed_by::text), bool_and(reason IS NOT NULL)"
-                 " FROM licence_status_history WHERE licence_id = $1::uuid",
-                 l.id);
-    assert_string_equal(PQgetvalue(res, 0, 0), "pending,active,suspended,active,suspended,revoked");
-    assert_string_equal(PQgetvalue(res, 0, 1), "1");
-    assert_string_equal(PQgetvalue(res, 0, 2), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 3), "t");
-    PQclear(res);
+    it_assert_row(
+        f->s, IT_ROW("pending,active,suspended,active,suspended,revoked", "1", f->admin_id, "t"),
+        "SELECT string_agg(status, ',' ORDER BY id), count(DISTINCT changed_by),"
+        " min(changed_by::text), bool_and(reason IS NOT NULL)"
+        " FROM licence_status_history WHERE licence_id = $1::uuid",
+        l.id);
     /* One audit row per change, each with the status before and after. */
     res = it_sql(f->s,
                  "SELECT string_agg(coalesce(before->>'status', '-') || '>' || (after->>'status'),"
@@ -644,7 +640,6 @@ test_new_licence_replaces_expired(void **state)
     char *org = create_org(f), buf[16];
     struct it_made old = create_licence(f, org, FAR_UNTIL), neu;
     struct it_resp r;
-    PGresult *res;
 
     move(f, &old, "active");
     move(f, &old, "suspended");
@@ -653,14 +648,10 @@ test_new_licence_replaces_expired(void **state)
     neu = create_licence(f, org, FAR_UNTIL);
     /* The old one is now stored as expired, with a history row and an audit row. */
     assert_string_equal(stored_status(f, old.id, buf, sizeof(buf)), "expired");
-    res = it_sql(f->s,
-                 "SELECT status, changed_by::text, reason IS NOT NULL FROM licence_status_history"
-                 " WHERE licence_id = $1::uuid ORDER BY id DESC LIMIT 1",
-                 old.id);
-    assert_string_equal(PQgetvalue(res, 0, 0), "expired");
-    assert_string_equal(PQgetvalue(res, 0, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("expired", f->admin_id, "t"),
+                  "SELECT status, changed_by::text, reason IS NOT NULL FROM licence_status_history"
+                  " WHERE licence_id = $1::uuid ORDER BY id DESC LIMIT 1",
+                  old.id);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM audit_event WHERE resource_type = 'licence'"
                               " AND resource_id = $1 AND action = 'expire'"

@@ -108,11 +108,7 @@ test_create_and_get(void **state)
     it_assert_header(&r, "Location", id);
     it_resp_free(&r);
     assert_int_equal(count_locations(f), before + 1);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
-                              " AND resource_id = $1 AND action = 'create'",
-                              id),
-                     1);
+    assert_int_equal(it_audits(f->s, "location", id, "create"), 1);
 
     it_getf(f->s, f->a_admin, &r, "/v1/locations/%s", id);
     it_assert_status(&r, 200);
@@ -420,11 +416,7 @@ test_verified_and_patch(void **state)
     assert_true(it_names_field(&r, "name"));
     assert_true(it_names_field(&r, "longitude"));
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
-                              " AND resource_id = $1 AND action = 'update'",
-                              id),
-                     2);
+    assert_int_equal(it_audits(f->s, "location", id, "update"), 2);
     free(etag);
     free(id);
 }
@@ -528,11 +520,11 @@ test_archive_or_delete(void **state)
     it_expectf(f->s, "GET", f->admin, NULL, NULL, 404, "/v1/locations/%s", unused);
 
     /* Used by a programme run: archived, kept, hidden. */
-    PQclear(it_sql(f->s,
-                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-                   " ends_on, capacity_families) VALUES ($1::uuid, $2::uuid, 'standard',"
-                   " DATE '2030-01-07', DATE '2030-03-25', 6)",
-                   f->org_a, used));
+    free(it_make_run(f->s, (struct it_run){.org = f->org_a,
+                                           .loc = used,
+                                           .starts = "2030-01-07",
+                                           .ends = "2030-03-25",
+                                           .capacity = "6"}));
     /* A stale If-Match is refused when sent. */
     path = it_fmt("/v1/locations/%s", used);
     {
@@ -547,11 +539,7 @@ test_archive_or_delete(void **state)
                               " AND archived_at IS NOT NULL AND NOT active",
                               used),
                      1);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'location'"
-                              " AND resource_id = $1 AND action = 'archive'",
-                              used),
-                     1);
+    assert_int_equal(it_audits(f->s, "location", used, "archive"), 1);
     it_expectf(f->s, "GET", f->a_admin, NULL, NULL, 404, "/v1/locations/%s", used);
     it_getf(f->s, f->admin, &r, "/v1/locations/%s", used);
     it_assert_status(&r, 200);
@@ -645,8 +633,7 @@ test_list_filters_pages_and_csv(void **state)
 
     /* CSV, parsed back. */
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/locations?kind=prison&limit=100", f->b_admin, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/locations?kind=prison&limit=100", f->b_admin, &r);
     }
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 3);

@@ -582,17 +582,13 @@ test_patch(void **state)
     it_resp_free(&r);
 
     /* Audit: one row per successful change, with before and after. */
-    res = it_sql(f->s,
-                 "SELECT action, actor_id::text, before->>'town', after->>'town',"
-                 " before->>'phone', after->>'phone' FROM audit_event"
-                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 3);
-    assert_string_equal(PQgetvalue(res, 1, 0), "update");
-    assert_string_equal(PQgetvalue(res, 1, 1), f->admin_id);
-    assert_string_equal(PQgetvalue(res, 1, 2), "Chatham");
-    assert_string_equal(PQgetvalue(res, 1, 3), "Rochester");
-    assert_string_equal(PQgetvalue(res, 2, 0), "update");
+    res = it_sql_rows(f->s, 3,
+                      "SELECT action, actor_id::text, before->>'town', after->>'town',"
+                      " before->>'phone', after->>'phone' FROM audit_event"
+                      " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                      id);
+    it_assert_cells(res, 1, IT_ROW("update", f->admin_id, "Chatham", "Rochester"));
+    it_assert_cells(res, 2, IT_ROW("update"));
     assert_string_equal(PQgetvalue(res, 2, 4), "01634 111111");
     assert_true(PQgetisnull(res, 2, 5));
     PQclear(res);
@@ -628,7 +624,6 @@ test_patch_concurrent(void **state)
         char *path = it_fmt("/v1/organisations/%s", id);
         struct it_race x;
         int i, ok = 0, stale = 0, winner = -1;
-        PGresult *res;
 
         it_race_start(&x, f->s, "PATCH", path, f->admin, etag, "{\"town\": \"Town A\"}",
                       "{\"town\": \"Town B\"}");
@@ -647,9 +642,8 @@ test_patch_concurrent(void **state)
                      x.status[0], x.status[1]);
         }
         /* The winner's change is what is stored; exactly one audit row. */
-        res = it_sql(f->s, "SELECT town FROM organisation WHERE id = $1::uuid", id);
-        assert_string_equal(PQgetvalue(res, 0, 0), winner == 0 ? "Town A" : "Town B");
-        PQclear(res);
+        it_assert_row(f->s, IT_ROW(winner == 0 ? "Town A" : "Town B"),
+                      "SELECT town FROM organisation WHERE id = $1::uuid", id);
         assert_int_equal(audit_rows(f), audits + 1);
         free(etag);
     }
@@ -673,7 +667,6 @@ test_licensee_access(void **state)
     json_t *body;
     char *etag, *path;
     long orgs, audits;
-    PGresult *res;
 
     /* Their own organisation is visible to both roles; the other one does not exist for them. */
     it_expectf(f->s, "GET", oa, NULL, NULL, 200, "/v1/organisations/%s", own);
@@ -699,12 +692,10 @@ test_licensee_access(void **state)
     assert_string_equal(it_json_str(&r, "phone"), "01634 222222");
     it_resp_free(&r);
     free(etag);
-    res = it_sql(f->s,
-                 "SELECT actor_id::text FROM audit_event WHERE resource_id = $1"
-                 " AND action = 'update' ORDER BY id DESC LIMIT 1",
-                 own);
-    assert_string_equal(PQgetvalue(res, 0, 0), uid_admin);
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW(uid_admin),
+                  "SELECT actor_id::text FROM audit_event WHERE resource_id = $1"
+                  " AND action = 'update' ORDER BY id DESC LIMIT 1",
+                  own);
 
     /* ...but not the name or kind (403), and nothing is written. */
     etag = etag_of(f, own);
@@ -780,14 +771,11 @@ test_delete_without_history(void **state)
                      0);
     it_expect(f->s, "DELETE", path, f->admin, NULL, 404);
 
-    res = it_sql(f->s,
-                 "SELECT action, before->>'name', after IS NULL FROM audit_event"
-                 " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
-                 id);
-    assert_int_equal(PQntuples(res), 2);
-    assert_string_equal(PQgetvalue(res, 1, 0), "delete");
-    assert_string_equal(PQgetvalue(res, 1, 1), "Delete Me Org");
-    assert_string_equal(PQgetvalue(res, 1, 2), "t");
+    res = it_sql_rows(f->s, 2,
+                      "SELECT action, before->>'name', after IS NULL FROM audit_event"
+                      " WHERE resource_type = 'organisation' AND resource_id = $1 ORDER BY id",
+                      id);
+    it_assert_cells(res, 1, IT_ROW("delete", "Delete Me Org", "t"));
     PQclear(res);
     free(path);
     free(id);

@@ -49,14 +49,17 @@ make_run_of(struct fx *f,
             const char *started)
 {
     struct run r;
+    char *id = it_make_run(f->s, (struct it_run){.org = org_b ? f->org_b : f->org_a,
+                                                 .loc = org_b ? f->loc_b : f->loc_a,
+                                                 .status = status,
+                                                 .starts = "-30",
+                                                 .ends = "30",
+                                                 .adults = adults,
+                                                 .children = children,
+                                                 .started = started});
 
-    IT_SQL_VALUE(r.id, f->s,
-                 "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-                 " ends_on, capacity_families, status, adults, children, families_started)"
-                 " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() - 30,"
-                 " registry_today() + 30, 8, $3, $4::int, $5::int, $6::int) RETURNING id::text",
-                 org_b ? f->org_b : f->org_a, org_b ? f->loc_b : f->loc_a, status, adults, children,
-                 started);
+    snprintf(r.id, sizeof(r.id), "%s", id);
+    free(id);
     return r;
 }
 

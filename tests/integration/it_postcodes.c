@@ -192,9 +192,9 @@ test_import_published_format(void **state)
                                  " AND latitude = 51.4508 AND longitude = -2.5945"),
                      1);
     /* ME4 is the average of its three live, located rows. */
-    res = it_sql(s, "SELECT latitude, longitude, postcodes FROM postcode_district"
-                    " WHERE outward = 'ME4'");
-    assert_int_equal(PQntuples(res), 1);
+    res = it_sql_rows(s, 1,
+                      "SELECT latitude, longitude, postcodes FROM postcode_district"
+                      " WHERE outward = 'ME4'");
     assert_true(fabs(strtod(PQgetvalue(res, 0, 0), NULL) - (51.380 + 51.382 + 51.374) / 3) < 1e-9);
     assert_true(fabs(strtod(PQgetvalue(res, 0, 1), NULL) - (0.520 + 0.524 + 0.537) / 3) < 1e-9);
     assert_string_equal(PQgetvalue(res, 0, 2), "3");
@@ -440,8 +440,7 @@ test_reader_transaction_outlasts_a_swap_attempt(void **state)
     /* ...for longer than one swap attempt waits (2 s): the import retries, then succeeds. The
      * first attempt is seen waiting for the lock, then a second one (a later statement). */
     assert_int_equal(it_wait_count(s, 1, 30000, SWAP_WAITING), 1);
-    res = it_sql(s, "SELECT a.query_start::text FROM" SWAP_WAITING_FROM);
-    assert_int_equal(PQntuples(res), 1);
+    res = it_sql_rows(s, 1, "SELECT a.query_start::text FROM" SWAP_WAITING_FROM);
     first = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     assert_int_equal(

@@ -238,11 +238,7 @@ test_accepted_run(void **state)
     assert_int_equal(
         it_count(f->s, "SELECT count(*) FROM programme_facilitator WHERE run_id = $1::uuid", id),
         2);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'programme'"
-                              " AND resource_id = $1 AND action = 'create'",
-                              id),
-                     1);
+    assert_int_equal(it_audits(f->s, "programme", id, "create"), 1);
     /* Staff of the organisation read it. */
     it_getf(f->s, f->a_staff, &r, "/v1/programmes/%s", id);
     it_assert_status(&r, 200);
@@ -607,11 +603,7 @@ test_recheck_on_patch(void **state)
     assert_int_equal(
         it_count(f->s, "SELECT count(*) FROM programme_facilitator WHERE run_id = $1::uuid", id),
         2);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'programme'"
-                              " AND resource_id = $1 AND action = 'update'",
-                              id),
-                     2);
+    assert_int_equal(it_audits(f->s, "programme", id, "update"), 2);
     free(etag);
     free(id);
     free(body);
@@ -1176,11 +1168,7 @@ test_runs_at_risk(void **state)
     risk = at_risk_of(f, done, &r);
     assert_int_equal(json_array_size(risk), 0);
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
-                              " AND event = 'programme.at_risk'",
-                              sub),
-                     2);
+    assert_int_equal(it_outbox_events(f->s, sub, "programme.at_risk"), 2);
     assert_int_equal(it_count(f->s,
                               "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
                               " AND (body::jsonb)->>'type' = 'programme.at_risk'"
@@ -1199,11 +1187,7 @@ test_runs_at_risk(void **state)
     risk = at_risk_of(f, run, &r);
     assert_string_equal(it_jstr(json_array_get(risk, 0), "reason"), "withdrawn");
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
-                              " AND event = 'programme.at_risk'",
-                              sub),
-                     4);
+    assert_int_equal(it_outbox_events(f->s, sub, "programme.at_risk"), 4);
 
     /* Replacing the facilitator clears it; so does cancelling. */
     patch = it_fmt("{\"facilitator_ids\": [\"%s\", \"%s\"]}", e2.id, e3.id);
@@ -1262,8 +1246,7 @@ test_variants(void **state)
     assert_string_equal(it_jstr(json_array_get(items, 0), "code"), "aftercare");
     it_resp_free(&r);
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/programme-variants", f->a_staff, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/programme-variants", f->a_staff, &r);
         it_assert_status(&r, 200);
         it_assert_header(&r, "Content-Type", "text/csv");
         it_assert_contains(r.body, "code,title,sessions,min_facilitators");
@@ -1437,9 +1420,7 @@ test_list_filters_pages_and_csv(void **state)
 
     /* CSV with the same filters, parsed back. */
     {
-        const char *hdrs[] = {"Accept: text/csv", NULL};
-        it_request(f->s, "GET", "/v1/programmes?from=2031-01-01&to=2031-12-31&limit=100",
-                   f->b_admin, hdrs, NULL, &r);
+        it_get_csv(f->s, "/v1/programmes?from=2031-01-01&to=2031-12-31&limit=100", f->b_admin, &r);
     }
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 7);

@@ -140,24 +140,6 @@ enrol(struct fx *f, const char *session_id, const char *fac, const char *status)
                    session_id, fac, status));
 }
 
-/* A programme run starting on `starts_on` with `status` and figures (NULL: not recorded). */
-static void
-run(struct fx *f,
-    const char *org_id,
-    const char *loc,
-    const char *starts_on,
-    const char *status,
-    const char *started,
-    const char *completed)
-{
-    PQclear(it_sql(f->s,
-                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
-                   " ends_on, capacity_families, status, families_started, families_completed)"
-                   " VALUES ($1::uuid, $2::uuid, 'standard', $3::date, $3::date + 70, 8, $4,"
-                   " $5::int, $6::int)",
-                   org_id, loc, starts_on, status, started, completed));
-}
-
 /* ---- CSV ------------------------------------------------------------------------------------ */
 
 static const char *
@@ -266,6 +248,16 @@ build_summary_registry(struct fx *f)
     char a[40], b[40], c[40], d[40], e[40], g[40], h[40], j[40], arch[40], lic[40];
     char f1[40], f2[40], f3[40], f4[40], f5[40], f6[40], spare[40];
     char prac[40], refr[40], s1[40], s2[40], s3[40], s4[40], s5[40], s6[40], loc[40];
+    /* Programme runs of A at `loc` starting on `starts` with `status` and figures (NULL: not
+     * recorded), 70 days long. */
+    static const struct {
+        const char *starts, *status, *started, *completed;
+    } runs[] = {
+        {"2025-03-01", "completed", "5", "4"},   {"2025-12-20", "completed", "7", "6"},
+        {"2025-06-01", "cancelled", NULL, NULL}, {"2026-09-01", "planned", NULL, NULL},
+        {"2026-01-05", "completed", "3", NULL},
+    };
+    size_t i;
 
     /* Organisations: active 2 (A, and H whose latest licence is active), pending 1, suspended 1,
      * expired 2 (D stored active and J stored suspended, both past valid_until), revoked 1,
@@ -341,11 +333,14 @@ build_summary_registry(struct fx *f)
 
     /* Runs: 2025 completed 2 and cancelled 1; 2026 planned 1 and completed 1 (the 2026 one
      * recorded families started but not completed). The year is that of starts_on. */
-    run(f, a, loc, "2025-03-01", "completed", "5", "4");
-    run(f, a, loc, "2025-12-20", "completed", "7", "6");
-    run(f, a, loc, "2025-06-01", "cancelled", NULL, NULL);
-    run(f, a, loc, "2026-09-01", "planned", NULL, NULL);
-    run(f, a, loc, "2026-01-05", "completed", "3", NULL);
+    for (i = 0; i < IT_LEN(runs); i++) {
+        free(it_make_run(f->s, (struct it_run){.org = a,
+                                               .loc = loc,
+                                               .starts = runs[i].starts,
+                                               .status = runs[i].status,
+                                               .started = runs[i].started,
+                                               .completed = runs[i].completed}));
+    }
     /* Participants: 2025 6 + 8 and 9 (children not recorded), 23; 2026 4 (adults not recorded);
      * the cancelled and planned runs recorded none. Running totals to the end of 2023, 2024,
      * 2025, 2026: families reached 0, 0, 12, 15; participants 0, 0, 23, 27; practitioners trained
@@ -405,7 +400,6 @@ test_summary_counts(void **state)
         {"cumulative", "2026/participants", "27"},
         {"cumulative", "2026/practitioners_trained", "5"},
     };
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     struct fx *f = *state;
     struct it_resp r;
     json_t *rows;
@@ -455,7 +449,7 @@ test_summary_counts(void **state)
     it_resp_free(&r);
 
     /* The same figures as CSV rows of section,key,count, parsed back. */
-    it_request(f->s, "GET", "/v1/reports/summary", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/summary", f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), sizeof(want_csv) / sizeof(want_csv[0]));
     for (i = 0; i < json_array_size(rows); i++) {
@@ -541,7 +535,6 @@ test_expiring(void **state)
     char fa1[40], fa2[40], fa5[40];
     struct it_resp r;
     json_t *rows, *item;
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     static const struct want_item within30[] = {
         {"licence", "MPL-2020-0007", 0, "Org Today"}, {"accreditation", "MPF-900005", 3, NULL},
         {"licence", "MPL-2020-0001", 10, "Org A"},    {"accreditation", "MPF-900001", 30, "Org B"},
@@ -660,7 +653,7 @@ test_expiring(void **state)
     expiring(f, "?within_days=1", 0, within30, 1);
 
     /* CSV: one row per item, with a type column, parsed back. */
-    it_request(f->s, "GET", "/v1/reports/expiring?within_days=30", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/expiring?within_days=30", f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 1 + sizeof(within30) / sizeof(within30[0]));
     {
@@ -707,7 +700,6 @@ static void
 test_expiring_empty(void **state)
 {
     struct fx *f = *state;
-    const char *csv_hdrs[] = {"Accept: text/csv", NULL};
     struct it_resp r;
     json_t *rows;
 
@@ -720,7 +712,7 @@ test_expiring_empty(void **state)
     it_resp_free(&r);
 
     /* CSV: the header row alone. */
-    it_request(f->s, "GET", "/v1/reports/expiring", f->admin, csv_hdrs, NULL, &r);
+    it_get_csv(f->s, "/v1/reports/expiring", f->admin, &r);
     it_assert_status(&r, 200);
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 1);

@@ -528,11 +528,7 @@ test_session_update(void **state)
     assert_string_not_equal(it_header(&r, "ETag"), s.etag);
     it_renew_etag(&r, &s.etag);
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type ="
-                              " 'training_session' AND resource_id = $1 AND action = 'update'",
-                              s.id),
-                     1);
+    assert_int_equal(it_audits(f->s, "training_session", s.id, "update"), 1);
 
     /* Cancelled is final: nothing changes afterwards, and it takes no enrolments. */
     it_patchf(f->s, f->admin, s.etag, "{\"status\": \"cancelled\"}", &r, "/v1/training-sessions/%s",
@@ -569,7 +565,6 @@ static void
 test_session_list_pages_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     char course[40], *path;
     struct it_made a, b, c;
     struct it_resp r;
@@ -629,7 +624,7 @@ test_session_list_pages_csv(void **state)
 
     /* CSV, parsed back. */
     path = it_fmt("/v1/training-sessions?course_id=%s", course);
-    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->a_admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     assert_string_equal(it_csv_cell(rows, 1, it_csv_col(rows, "id")), a.id);
@@ -680,11 +675,7 @@ test_enrolment_rules(void **state)
     it_assert_strs(&r, IT_ROW("session_id", s.id, "facilitator_id", x, "status", "enrolled",
                               "nominated_by", f->admin_id));
     assert_non_null(it_json_str(&r, "registration_number"));
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
-                              " AND resource_id = $1 AND action = 'create'",
-                              it_json_str(&r, "id")),
-                     1);
+    assert_int_equal(it_audits(f->s, "enrolment", it_json_str(&r, "id"), "create"), 1);
     it_resp_free(&r);
     free(loc);
     it_getf(f->s, f->admin, &r, "/v1/training-sessions/%s", s.id);
@@ -748,14 +739,10 @@ test_enrolment_rules(void **state)
 
     /* org_admin nominates their own current staff. */
     e = enrol(f, s.id, f->a_admin, a1);
-    {
-        PGresult *res = it_sql(f->s,
-                               "SELECT u.email FROM enrolment e JOIN app_user u"
-                               " ON u.id = e.nominated_by WHERE e.id = $1::uuid",
-                               e.id);
-        assert_string_equal(PQgetvalue(res, 0, 0), "boss-a@training.example");
-        PQclear(res);
-    }
+    it_assert_row(f->s, IT_ROW("boss-a@training.example"),
+                  "SELECT u.email FROM enrolment e JOIN app_user u"
+                  " ON u.id = e.nominated_by WHERE e.id = $1::uuid",
+                  e.id);
 
     /* What licensees see: A sees A's nominee only; B sees none of them. */
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
@@ -908,11 +895,7 @@ test_withdraw_and_reenrol(void **state)
     it_assert_status(&r, 200);
     assert_string_equal(it_json_str(&r, "status"), "enrolled");
     it_resp_free(&r);
-    assert_int_equal(it_count(f->s,
-                              "SELECT count(*) FROM audit_event WHERE resource_type = 'enrolment'"
-                              " AND resource_id = $1 AND action = 'update'",
-                              e.id),
-                     2);
+    assert_int_equal(it_audits(f->s, "enrolment", e.id, "update"), 2);
     it_made_free(&e);
     it_made_free(&ex);
     it_made_free(&s);
@@ -960,18 +943,13 @@ test_practitioner_pass(void **state)
 
     /* The history row, by the admin, effective on accredited_on (a grant takes effect the day
      * it was granted, however late the outcome is recorded: issue 12, item 4). */
-    res = it_sql(f->s,
-                 "SELECT status, accredited_on::text, accredited_until::text,"
-                 " effective_on = DATE '2025-03-14', changed_by::text"
-                 " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
-                 " ORDER BY id DESC",
-                 p);
-    assert_int_equal(PQntuples(res), 2);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 1), "2025-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 2), "2028-03-14");
-    assert_string_equal(PQgetvalue(res, 0, 3), "t");
-    assert_string_equal(PQgetvalue(res, 0, 4), f->admin_id);
+    res = it_sql_rows(f->s, 2,
+                      "SELECT status, accredited_on::text, accredited_until::text,"
+                      " effective_on = DATE '2025-03-14', changed_by::text"
+                      " FROM facilitator_status_history WHERE facilitator_id = $1::uuid"
+                      " ORDER BY id DESC",
+                      p);
+    it_assert_cells(res, 0, IT_ROW("accredited", "2025-03-14", "2028-03-14", "t", f->admin_id));
     PQclear(res);
 
     /* Audit rows for the facilitator and for the enrolment, by the admin. */
@@ -987,9 +965,8 @@ test_practitioner_pass(void **state)
                   e.id);
 
     /* The facilitator is now eligible as far as accreditation goes. */
-    res = it_sql(f->s, "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredited"),
+                  "SELECT status FROM facilitator_eligibility($1::uuid, registry_today())", p);
 
     /* Passed is final; a fail changes nothing about the facilitator. */
     before = writes(f);
@@ -1031,7 +1008,6 @@ test_refresher_pass(void **state)
     struct it_made ei = enrol(f, s.id, f->admin, later), eg = enrol(f, s.id, f->admin, gone);
     char buf[64];
     struct it_resp r;
-    PGresult *res;
     long before;
 
     backdate(f, s.id, "2025-06-23", "2025-06-30");
@@ -1043,15 +1019,11 @@ test_refresher_pass(void **state)
     assert_string_equal(fac_value(f, lapsed, "accredited_until", buf, sizeof(buf)), "2027-06-30");
     set_status(f, s.id, &ec, "passed");
     assert_string_equal(fac_value(f, current, "accredited_until", buf, sizeof(buf)), "2029-06-01");
-    res = it_sql(f->s,
-                 "SELECT h.status, h.accredited_until::text, h.effective_on = registry_today()"
-                 " FROM facilitator_status_history h WHERE h.facilitator_id = $1::uuid"
-                 " ORDER BY h.id DESC LIMIT 1",
-                 current);
-    assert_string_equal(PQgetvalue(res, 0, 0), "accredited");
-    assert_string_equal(PQgetvalue(res, 0, 1), "2029-06-01");
-    assert_string_equal(PQgetvalue(res, 0, 2), "t");
-    PQclear(res);
+    it_assert_row(f->s, IT_ROW("accredited", "2029-06-01", "t"),
+                  "SELECT h.status, h.accredited_until::text, h.effective_on = registry_today()"
+                  " FROM facilitator_status_history h WHERE h.facilitator_id = $1::uuid"
+                  " ORDER BY h.id DESC LIMIT 1",
+                  current);
     it_assert_row(f->s, IT_ROW("extend_accreditation", "lapsed", "2024-01-01", "2027-06-30"),
                   "SELECT action, before->>'status', before->>'accredited_until',"
                   " after->>'accredited_until' FROM audit_event"
@@ -1132,7 +1104,6 @@ static void
 test_enrolments_csv(void **state)
 {
     struct fx *f = *state;
-    const char *hdrs[] = {"Accept: text/csv", NULL};
     struct it_made s = create_session(f, f->prac, "2099-11-01", "2099-11-02", 10, NULL);
     char *ids[3], *path;
     struct it_made e[3];
@@ -1147,7 +1118,7 @@ test_enrolments_csv(void **state)
     set_status(f, s.id, &e[1], "withdrawn");
 
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_request(f->s, "GET", path, f->admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->admin, &r);
     rows = it_csv_answer(&r);
     assert_int_equal(json_array_size(rows), 4);
     reg_col = it_csv_col(rows, "registration_number");
@@ -1173,7 +1144,7 @@ test_enrolments_csv(void **state)
     it_expect(f->s, "GET", path, f->admin, NULL, 400);
     free(path);
     path = it_fmt("/v1/training-sessions/%s/enrolments", s.id);
-    it_request(f->s, "GET", path, f->a_admin, hdrs, NULL, &r);
+    it_get_csv(f->s, path, f->a_admin, &r);
     it_assert_status(&r, 200);
     rows = it_csv_parse(r.body);
     assert_int_equal(json_array_size(rows), 3);

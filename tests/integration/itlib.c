@@ -1794,6 +1794,14 @@ it_putf(struct it_server *s,
 }
 
 int
+it_get_csv(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
+{
+    const char *const headers[] = {"Accept: text/csv", NULL};
+
+    return it_request(s, "GET", path, bearer, headers, NULL, out);
+}
+
+int
 it_delete(struct it_server *s, const char *path, const char *bearer, struct it_resp *out)
 {
     return it_request(s, "DELETE", path, bearer, NULL, NULL, out);
@@ -2169,6 +2177,40 @@ it_assert_row_at(
     PQclear(res);
 }
 
+PGresult *
+it_sql_rows_at(const char *file, int line, struct it_server *s, int rows, const char *sql, ...)
+{
+    va_list ap;
+    PGresult *res;
+
+    va_start(ap, sql);
+    res = sql_checked(file, line, s, sql, ap);
+    va_end(ap);
+    if (PQntuples(res) != rows) {
+        int n = PQntuples(res);
+
+        PQclear(res);
+        it_fail_at(file, line, "expected %d rows, got %d, from: %s", rows, n, sql);
+    }
+    return res;
+}
+
+void
+it_assert_cells_at(
+    const char *file, int line, const PGresult *res, int row, const char *const want[])
+{
+    int i;
+
+    for (i = 0; want[i] != NULL; i++) {
+        const char *got =
+            row < PQntuples(res) && i < PQnfields(res) ? PQgetvalue(res, row, i) : "(none)";
+
+        if (strcmp(got, want[i]) != 0) {
+            it_fail_at(file, line, "row %d column %d is '%s', want '%s'", row, i, got, want[i]);
+        }
+    }
+}
+
 char *
 it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...)
 {
@@ -2198,6 +2240,16 @@ it_count_at(const char *file, int line, struct it_server *s, const char *sql, ..
     v = count_v(file, line, s, sql, ap);
     va_end(ap);
     return v;
+}
+
+long
+it_outbox_events_at(
+    const char *file, int line, struct it_server *s, const char *sub, const char *event)
+{
+    return it_count_at(file, line, s,
+                       "SELECT count(*) FROM webhook_outbox WHERE subscription_id = $1::uuid"
+                       " AND ($2::text IS NULL OR event = $2)",
+                       sub, event);
 }
 
 long
@@ -2456,6 +2508,32 @@ it_names_field(const struct it_resp *r, const char *field)
     return it_json_has(json_object_get(r->json, "errors"), "field", field);
 }
 
+/* The two dates of it_make_run, s and e, from text parameters $3 and $4: a date, or days from
+ * registry_today(). */
+#define RUN_DAYS                                                                                   \
+    "WITH d AS (SELECT CASE WHEN $3::text ~ '^[-+]?[0-9]+$' THEN registry_today() + $3::int"       \
+    " ELSE $3::date END AS s, CASE WHEN $4::text ~ '^[-+]?[0-9]+$'"                                \
+    " THEN registry_today() + $4::int ELSE $4::date END AS e)"
+
+char *
+it_make_run(struct it_server *s, struct it_run run)
+{
+    char *sql =
+        it_fmt(RUN_DAYS " INSERT INTO programme_run (organisation_id, location_id, variant,"
+                        " starts_on, ends_on, capacity_families, status, families_started,"
+                        " families_completed, adults, children%s) SELECT $1::uuid, $2::uuid,"
+                        " 'standard', coalesce(s, e - 70, registry_today() - 30),"
+                        " coalesce(e, s + 70, registry_today() + 40), coalesce($5::int, 8),"
+                        " coalesce($6, 'planned'), $7::int, $8::int, $9::int, $10::int%s"
+                        " FROM d RETURNING id::text",
+               run.cols != NULL ? run.cols : "", run.vals != NULL ? run.vals : "");
+    char *id = it_sql_text(s, sql, run.org, run.loc, run.starts, run.ends, run.capacity, run.status,
+                           run.started, run.completed, run.adults, run.children);
+
+    free(sql);
+    return id;
+}
+
 char *
 it_licensee(struct it_server *s,
             const char *hash,
@@ -2665,6 +2743,19 @@ it_post_created(
     it_resp_free(&r);
     free(path);
     return id;
+}
+
+char *
+it_user_login(struct it_server *s, const char *token, const char *body)
+{
+    json_t *in = json_loads(body, 0, NULL);
+    char *access;
+
+    assert_non_null(in);
+    free(it_post_created(s, token, body, NULL, "/v1/users"));
+    access = it_login(s, it_jstr(in, "email"), it_jstr(in, "password"));
+    json_decref(in);
+    return access;
 }
 
 void

@@ -276,6 +276,8 @@ int it_patch_json(struct it_server *s,
 
 /* As it_get, it_delete and it_patch_json with the path made by printf from `fmt`: the resource
  * under test's address, e.g. it_getf(s, token, &r, "/v1/licences/%s", id). */
+/* GET `path` as it_get, asking for CSV (Accept: text/csv). */
+int it_get_csv(struct it_server *s, const char *path, const char *bearer, struct it_resp *out);
 int it_getf(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int it_deletef(struct it_server *s, const char *bearer, struct it_resp *out, const char *fmt, ...)
@@ -350,6 +352,10 @@ int it_raw_ends(struct it_server *s,
  * (printing the response) unless the answer is 200 with an access_token. */
 char *it_login(struct it_server *s, const char *email, const char *password);
 
+/* POSTs `body` (a user's JSON, with email and password) to /v1/users as `token`, fails unless 201,
+ * and signs in as that user. Returns its access token (malloc'd). */
+char *it_user_login(struct it_server *s, const char *token, const char *body);
+
 /* As it_login, also giving the malloc'd refresh token (`refresh` may be NULL). */
 char *it_login_tokens(struct it_server *s, const char *email, const char *password, char **refresh);
 
@@ -382,6 +388,19 @@ long it_wait_count_at(const char *file,
                       int timeout_ms,
                       const char *sql,
                       ...);
+
+/* The number of audit rows of `id`, of `type` and `action` where given (NULL: any). */
+#define it_audits(s, type, id, action)                                                             \
+    it_count(                                                                                      \
+        (s),                                                                                       \
+        "SELECT count(*) FROM audit_event WHERE resource_id = $1"                                  \
+        " AND ($2::text IS NULL OR resource_type = $2) AND ($3::text IS NULL OR action = $3)",     \
+        (id), (type), (action))
+
+/* The number of webhook outbox rows of subscription `sub`, of `event` where given (NULL: any). */
+#define it_outbox_events(s, sub, event) it_outbox_events_at(__FILE__, __LINE__, (s), (sub), (event))
+long it_outbox_events_at(
+    const char *file, int line, struct it_server *s, const char *sub, const char *event);
 
 /* ---- Assertions ---------------------------------------------------------------------------- */
 
@@ -518,6 +537,19 @@ char *it_licensee(struct it_server *s,
                   const char *email,
                   const char *role,
                   const char *org);
+
+/* A programme run of the standard variant made with SQL (no API call, no audit row). Dates are a
+ * date ("2025-03-01") or days from registry_today() ("-30"); a NULL one is 70 days from the other,
+ * both NULL today - 30 to today + 40. NULL status, capacity and figures: 'planned', 8 and not
+ * recorded. `cols` and `vals`: more columns and their SQL values, each list starting ", ". */
+struct it_run {
+    const char *org, *loc, *status, *starts, *ends, *capacity;
+    const char *started, *completed, *adults, *children;
+    const char *cols, *vals;
+};
+
+/* Inserts the run `run` describes; returns its id (malloc'd). */
+char *it_make_run(struct it_server *s, struct it_run run);
 
 /* The licensing-body admin of a test: runs create-admin for `email` with `password` (fails the
  * test unless it exits 0), puts its app_user.id into `id` (when not NULL) and a password_hash of
@@ -710,6 +742,18 @@ void it_buf_add(struct it_buf *b, const void *data, size_t n);
 /* As IT_SQL_VALUE, returning a malloc'd copy of the value. */
 #define it_sql_text(s, ...) it_sql_text_at(__FILE__, __LINE__, (s), __VA_ARGS__)
 char *it_sql_text_at(const char *file, int line, struct it_server *s, const char *sql, ...);
+
+/* Runs a query (parameters as for it_sql) and fails unless it returns exactly `rows` rows. Returns
+ * the PGresult, which the caller PQclears. */
+#define it_sql_rows(s, rows, ...) it_sql_rows_at(__FILE__, __LINE__, (s), (rows), __VA_ARGS__)
+PGresult *
+it_sql_rows_at(const char *file, int line, struct it_server *s, int rows, const char *sql, ...);
+
+/* Fails unless row `row` of `res` begins with the strings of `want` (IT_ROW; SQL NULL reads as
+ * ""), as assert_string_equal(PQgetvalue(res, row, i), want[i]) would for each. */
+#define it_assert_cells(res, row, want) it_assert_cells_at(__FILE__, __LINE__, (res), (row), (want))
+void it_assert_cells_at(
+    const char *file, int line, const PGresult *res, int row, const char *const want[]);
 
 /* The values a row must have, for it_assert_row: IT_ROW("create", "M-PACT-P1"). */
 #define IT_ROW(...) ((const char *const[]){__VA_ARGS__, NULL})
