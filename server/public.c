@@ -35,7 +35,10 @@
  * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
  * Each row also keeps the site's answer as JSON text (its card, migration 0040, kept by the same
  * family of triggers): the page is the KNN scan and that text, with what depends on the date
- * computed from it, and the JSON answer copies the text as it is.
+ * computed from it, and the JSON answer copies the text as it is. Since migration 0042 the row
+ * keeps the whole item too, as it reads until the next date on which one of its runs' date-
+ * dependent values changes: a search without run filters is the KNN scan, the distance and that
+ * text (PUB_PAGE_STORED), its postcode, outward code or town looked up in the same statement.
  * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
