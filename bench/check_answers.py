@@ -10,9 +10,15 @@ filtered statement), the server's answer (GET BASE_URL/v1/public/providers) is c
 one the old statements give (bench/sql/providers_old.tsv: pub_near, pub_nearest and pub_runs, run
 by psql with the coordinates as the server passes them, printf "%.6f"). Items are compared in
 order, whole (distance, organisation, site, every run and its fields), and so is nearest_beyond.
+Since migration 0042 outward codes and towns are looked up in the page's own statement, so the
+same is checked for N/2 outward codes of the sample (OUTWARDS.txt beside POINTS.txt; the point
+the district's centroid at "%.6f", as the lookup and pub_near had it) and N/2 towns (PLACES.txt,
+single places; the point the place's coordinates as psql prints them, as places_find passed
+them), the default search and 3 km each.
 Prints one line of JSON: {"checked": n, "mismatches": m, "with_items": k, "beyond": b, ...} and
 the first mismatches on stderr. Exit status 0 when every answer matched, 1 otherwise.
 """
+import os
 import json
 import random
 import re
@@ -64,9 +70,37 @@ def with_runs(sites_sql, sr):
             + ") r))), '[]') FROM (" + sites_sql + ") s")
 
 
+def lines(name):
+    path = os.path.join(os.path.dirname(points_path), name)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def rows(sql):
+    text = subprocess.run(psql + ["-At", "-F", "\t", "-v", "ON_ERROR_STOP=1"], input=sql,
+                          capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in text.splitlines()]
+
+
+# (what goes after ?, latitude, longitude as the old statements get them), each search of SEARCHES
+# (postcodes) or of the first two (outward codes, towns).
+cases = [("postcode=" + pc.replace(" ", "%20"), la, lo, SEARCHES) for pc, la, lo in sample]
+outwards = rng.sample(lines("outwards.txt"), min(n // 2, len(lines("outwards.txt"))))
+if outwards:
+    for code, la, lo in rows("SELECT outward, latitude, longitude FROM postcode_district WHERE"
+                             " outward IN (%s) ORDER BY outward;" % ",".join(map(lit, outwards))):
+        cases.append(("postcode=" + code, "%.6f" % float(la), "%.6f" % float(lo), SEARCHES[:2]))
+towns = rng.sample(lines("places.txt"), min(n // 2, len(lines("places.txt"))))
+if towns:
+    for name, la, lo in rows("SELECT name, latitude, longitude FROM place WHERE name IN (%s)"
+                             " ORDER BY name;" % ",".join(map(lit, towns))):
+        cases.append(("place=" + name.replace(" ", "%20"), la, lo, SEARCHES[:2]))
+
 queries = []
-for pc, la, lo in sample:
-    for qs, metres, limit, sr in SEARCHES:
+for _, la, lo, searches in cases:
+    for qs, metres, limit, sr in searches:
         near = bind("pub_near", [la, lo, metres, limit, sr, None, None])
         nearest = bind("pub_nearest", [la, lo, sr, None, None])
         queries.append("SELECT json_build_object('items', (" + with_runs(near, sr)
@@ -78,11 +112,11 @@ if len(out) != len(queries):
 
 checked = mismatches = with_items = beyond = 0
 k = 0
-for pc, la, lo in sample:
-    for qs, metres, limit, sr in SEARCHES:
+for what, _, _, searches in cases:
+    for qs, metres, limit, sr in searches:
         want = json.loads(out[k])
         k += 1
-        url = "%s/v1/public/providers?postcode=%s%s" % (base, pc.replace(" ", "%20"), qs)
+        url = "%s/v1/public/providers?%s%s" % (base, what, qs)
         with urllib.request.urlopen(url, timeout=30) as resp:
             got = json.loads(resp.read())
         want_items = want["items"]
@@ -98,5 +132,6 @@ for pc, la, lo in sample:
                                                        "nearest_beyond": want_beyond})[:600],
                        json.dumps(got)[:600]), file=sys.stderr)
 print(json.dumps({"checked": checked, "mismatches": mismatches, "with_items": with_items,
-                  "beyond": beyond, "postcodes": len(sample)}))
+                  "beyond": beyond, "postcodes": len(sample), "outward_codes": len(outwards),
+                  "towns": len(towns)}))
 sys.exit(1 if mismatches else 0)

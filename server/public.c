@@ -35,7 +35,10 @@
  * the page instead of rejecting invisible sites after fetching them (issue 19, bench/README.md).
  * Each row also keeps the site's answer as JSON text (its card, migration 0040, kept by the same
  * family of triggers): the page is the KNN scan and that text, with what depends on the date
- * computed from it, and the JSON answer copies the text as it is.
+ * computed from it, and the JSON answer copies the text as it is. Since migration 0042 the row
+ * keeps the whole item too, as it reads until the next date on which one of its runs' date-
+ * dependent values changes: a search without run filters is the KNN scan, the distance and that
+ * text (PUB_PAGE_STORED), its postcode, outward code or town looked up in the same statement.
  * PostGIS would add 48 packages and 174 MB for geometry we do not use (LIBRARIES.md 18 and 19).
  *
  * Public register: GET /v1/public/facilitators/{registration_number} and
@@ -213,15 +216,6 @@
                               ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT                 \
                               ") UNION ALL SELECT NULL, " PUB_CONTACT
 
-/* PUB_PAGE from a full postcode (PUB_PT_CTE): the last row also carries the point's latitude and
- * longitude, both NULL when the postcode is not in the directory. */
-#define PUB_PAGE_PT(KNEAREST, WITHIN, RUNS, LIMIT)                                                 \
-    PUB_PT_CTE "(SELECT " PUB_ITEM(RUNS) ", NULL::text AS central_contact, NULL::float8 AS"        \
-                                         " latitude, NULL::float8 AS longitude FROM (" KNEAREST    \
-                                         ") k WHERE " WITHIN " ORDER BY k.chord LIMIT " LIMIT      \
-                                         ") UNION ALL SELECT NULL, " PUB_CONTACT                   \
-                                         ", (SELECT lat FROM pt), (SELECT lon FROM pt)"
-
 /* The KNN scan: public_site's GiST index on the stored earth point walked nearest first,
  * stopping at LIMIT. */
 #define PUB_KNN_AT(POINT, WHERE, LIMIT)                                                            \
@@ -247,6 +241,60 @@
 #define PUB_KNN_MAX      PUB_XSTR(PUB_LIMIT_MAX)
 #define PUB_PAGE_LIMIT_4 "$4::int"
 
+/* The page from each site's stored item (migration 0042): item_tail is the item without its
+ * leading distance, as it reads on the dates item_from..item_until (computed by the card's
+ * triggers from the card, PUB_CARD_RUNS's expressions on those dates). The statement copies it
+ * and marks a row whose window does not hold today as stale; the server then answers the page
+ * from the cards by pub_near_live (the same answer, computed), so no answer depends on when the
+ * stored items were last refreshed (public_site_items_refresh). No subquery per site, no
+ * date-dependent expression per run: the item is the distance and one stored text. */
+#define PUB_ITEM_STORED                                                                            \
+    "'{\"distance_km\":' || round((" PUB_GC("k.chord") " / 1000)::numeric, 2)::text || ',' || "    \
+                                                       "coalesce(k.item_tail, '') AS item"
+#define PUB_STALE "NOT coalesce(" PUB_TODAY " BETWEEN k.item_from AND k.item_until, false) AS stale"
+
+/* The KNN scan of the stored items: the sites whose licence covers today, nearest first. */
+#define PUB_KNN_STORED(POINT, LIMIT)                                                               \
+    "SELECT ps.earth <-> " POINT " AS chord, ps.item_tail, ps.item_from, ps.item_until"            \
+    " FROM public_site ps WHERE ps.licensed_from <= " PUB_TODAY                                    \
+    " AND ps.licensed_until >= " PUB_TODAY " ORDER BY ps.earth <-> " POINT " LIMIT " LIMIT
+
+/* One page from the stored items, in one statement with the lookup of its point (CTE, which
+ * defines pt(lat, lon): no row when the point is unknown): a row per site (item, stale), nearest
+ * first, within RADIUS metres, at most LIMIT; then one row whose item is NULL, with the central
+ * contact and the point (latitude and longitude NULL when pt has no row). The columns of every
+ * stored page: item, central_contact, latitude, longitude, stale. */
+#define PUB_PAGE_STORED(CTE, RADIUS, LIMIT)                                                        \
+    CTE "(SELECT " PUB_ITEM_STORED ", NULL::text AS central_contact, NULL::float8 AS latitude,"    \
+        " NULL::float8 AS longitude, " PUB_STALE                                                   \
+        " FROM (" PUB_KNN_STORED(PUB_PT_POINT, PUB_KNN_MAX) ") k WHERE " PUB_GC(                   \
+            "k.chord") " <= " RADIUS "::float8 ORDER BY k.chord LIMIT " LIMIT                      \
+                       "::int) UNION ALL SELECT NULL, " PUB_CONTACT                                \
+                       ", (SELECT lat FROM pt), (SELECT lon FROM pt), NULL"
+
+/* The centroid of an outward code ($1): postcode_district's, at 6 decimals as the server's "%.6f"
+ * of it gives them (to_char with 6 decimals is that very printf), so the same point as the lookup
+ * and pub_near made. */
+#define PUB_PT_OUTWARD_CTE                                                                         \
+    "WITH pt AS (SELECT to_char(latitude, 'FM990.000000')::float8 AS lat, to_char(longitude,"      \
+    " 'FM990.000000')::float8 AS lon FROM postcode_district WHERE outward = $1::text) "
+
+/* The point of a place ($1 its name as places_name_ok gives it, $2 an area or NULL) when exactly
+ * one place has that very name (folded): then places_find answers that one place (it answers the
+ * exact names when there are any; one row per folded name, area and country, the largest
+ * entry's), and the page is its providers. Otherwise pt has no row, and the server asks
+ * places_find (choices, a name that only starts one, or none). name_key = is an index probe
+ * (place_fold_idx) on a generic plan; places_find's LIKE is planned on every search. */
+#define PUB_PT_PLACE_CTE                                                                           \
+    "WITH e AS (SELECT DISTINCT ON (coalesce(area, ''), country) latitude, longitude FROM place"   \
+    " WHERE name_key = registry_fold($1::text) AND ($2::text IS NULL"                              \
+    " OR registry_fold(area) = registry_fold($2::text))"                                           \
+    " ORDER BY coalesce(area, ''), country, size DESC, name),"                                     \
+    " pt AS (SELECT latitude AS lat, longitude AS lon FROM e WHERE (SELECT count(*) FROM e) = 1) "
+
+/* The search point given as $1 latitude, $2 longitude. */
+#define PUB_PT_LATLON_CTE "WITH pt AS (SELECT $1::float8 AS lat, $2::float8 AS lon) "
+
 /* Without run filters the page is the $4 nearest visible sites, less those beyond the radius:
  * since `<->` orders by the same distance that the radius bounds, that is exactly "the nearest
  * $4 within the radius", and the scan reads $4 index entries (and the few whose licence does not
@@ -258,18 +306,20 @@
  * distance rechecks). */
 
 const struct db_stmt public_stmts[] = {
-    /* No run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit. */
-    {"pub_near", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
-                          PUB_WITHIN_3,
-                          PUB_CARD_RUNS("NULL", "NULL"),
-                          PUB_PAGE_LIMIT_4)},
-    /* No run filters, from a full postcode in the same statement (one round trip fewer): $1 the
-     * postcode (postcodes_normalise), $2 radius in metres, $3 limit. */
-    {"pub_near_postcode",
-     PUB_PAGE_PT(PUB_KNN_AT(PUB_PT_POINT, PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
-                 PUB_GC("k.chord") " <= $2::float8",
-                 PUB_CARD_RUNS("NULL", "NULL"),
-                 "$3::int")},
+    /* No run filters, from the stored items (PUB_PAGE_STORED): $1 lat, $2 lon, $3 radius in
+     * metres, $4 limit. */
+    {"pub_near", PUB_PAGE_STORED(PUB_PT_LATLON_CTE, "$3", "$4")},
+    /* The same from a full postcode ($1, postcodes_normalise) or an outward code ($1), $2 radius
+     * in metres, $3 limit; or a place ($1 the name, $2 the area or NULL), $3 radius, $4 limit. */
+    {"pub_near_postcode", PUB_PAGE_STORED(PUB_PT_CTE, "$2", "$3")},
+    {"pub_near_outward", PUB_PAGE_STORED(PUB_PT_OUTWARD_CTE, "$2", "$3")},
+    {"pub_near_place", PUB_PAGE_STORED(PUB_PT_PLACE_CTE, "$3", "$4")},
+    /* No run filters, the items computed from the cards (a stored item is stale): $1 lat, $2
+     * lon, $3 radius in metres, $4 limit. */
+    {"pub_near_live", PUB_PAGE(PUB_KNN(PUB_VISIBLE("NULL", "NULL", "NULL"), PUB_KNN_MAX),
+                               PUB_WITHIN_3,
+                               PUB_CARD_RUNS("NULL", "NULL"),
+                               PUB_PAGE_LIMIT_4)},
     /* With run filters: $1 lat, $2 lon, $3 radius in metres, $4 limit, $5 self_referral, $6
      * starting_within_days, $7 with_upcoming. */
     {"pub_near_filtered", PUB_PAGE(PUB_KNN(PUB_VISIBLE("$5", "$6", "$7") PUB_IN_BOX_3, PUB_KNN_MAX),
@@ -534,6 +584,20 @@ place_query_problem(const struct query *q, struct public_error *e)
     return 0;
 }
 
+/* The place name of `q` as places_name_ok makes it, into `name` (`size` bytes). Returns 0, or -1
+ * with `e` set. What was typed is never echoed. */
+static int
+place_name(const struct query *q, char *name, size_t size, struct public_error *e)
+{
+    if (places_name_ok(query_get(q, "place"), name, size) != 0) {
+        return set_error(e, PUBLIC_BAD_INPUT, "place",
+                         "place: the name of a town or place, at least %d letters (letters, "
+                         "spaces, . ' and - only)",
+                         PLACES_NAME_MIN);
+    }
+    return 0;
+}
+
 /* Looks the place of `q` up: one match fills s->lat/s->lon (returns 0); several make *choices
  * {"choices": [{name, area, country, lat, lon}]} (returns 1); none, or a name that is not one, is
  * -1 with `e` set. What was typed is never echoed or logged. */
@@ -549,11 +613,8 @@ locate_place(struct db_conn *db,
     json_t *list;
     int i;
 
-    if (places_name_ok(query_get(q, "place"), name, sizeof(name)) != 0) {
-        return set_error(e, PUBLIC_BAD_INPUT, "place",
-                         "place: the name of a town or place, at least %d letters (letters, "
-                         "spaces, . ' and - only)",
-                         PLACES_NAME_MIN);
+    if (place_name(q, name, sizeof(name), e) != 0) {
+        return -1;
     }
     if ((res = places_find(db, name, query_get(q, "area"))) == NULL) {
         e->fault = PUBLIC_INTERNAL;
@@ -780,44 +841,120 @@ find_beyond(struct db_conn *db, const struct search *s, struct found *f, struct 
     return 0;
 }
 
+/* The row of a stored page (PUB_PAGE_STORED) that carries the point: the one whose item is NULL;
+ * or -1. */
+static int
+page_point_row(const PGresult *res)
+{
+    int i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* 1 when a site of a stored page (PUB_PAGE_STORED) has a stored item that does not hold today. */
+static int
+page_stale(const PGresult *res)
+{
+    int i;
+
+    for (i = 0; i < PQntuples(res); i++) {
+        if (!PQgetisnull(res, i, 0) && !PQgetisnull(res, i, 4)
+            && strcmp(PQgetvalue(res, i, 4), "t") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs the stored page statement `name` with `params` (n of them) into f->sites: its point into
+ * s->lat and s->lon (the text of the same float8, so the same point for what follows), the page
+ * computed from the cards by pub_near_live instead when a site's stored item is stale, and the
+ * nearest beyond the radius when none is within it. Returns 1, or 0 when the statement found no
+ * point (f->sites NULL), or -1 with `e` set. */
+static int
+stored_page(struct db_conn *db,
+            const char *name,
+            int n,
+            const char *const *params,
+            struct search *s,
+            struct found *f,
+            struct public_error *e)
+{
+    int row;
+
+    f->sites = db_exec(db, name, n, params);
+    if (!db_ok(f->sites)) {
+        set_db_error(e, f->sites);
+        f->sites = NULL;
+        return -1;
+    }
+    row = page_point_row(f->sites);
+    if (row < 0 || PQgetisnull(f->sites, row, 2) || PQgetisnull(f->sites, row, 3)) {
+        PQclear(f->sites);
+        f->sites = NULL;
+        return 0;
+    }
+    snprintf(s->lat, sizeof(s->lat), "%s", PQgetvalue(f->sites, row, 2));
+    snprintf(s->lon, sizeof(s->lon), "%s", PQgetvalue(f->sites, row, 3));
+    if (page_stale(f->sites)) {
+        const char *lp[4] = {s->lat, s->lon, s->radius_m, s->limit};
+
+        PQclear(f->sites);
+        f->sites = db_exec(db, "pub_near_live", 4, lp);
+        if (!db_ok(f->sites)) {
+            set_db_error(e, f->sites);
+            f->sites = NULL;
+            return -1;
+        }
+    }
+    if (page_sites(f->sites) == 0 && find_beyond(db, s, f, e) != 0) {
+        return -1;
+    }
+    return 1;
+}
+
 /* Runs the search of `q` into `f` (zeroed first). Returns 0, or -1 with `e` set. */
 static int
 find_providers(struct db_conn *db, const struct query *q, struct found *f, struct public_error *e)
 {
     struct search s;
     const char *params[7];
+    int found;
 
     memset(f, 0, sizeof(*f));
     if (parse_search(q, &s, e) != 0) {
         return -1;
     }
     if (query_get(q, "postcode") != NULL && !has_run_filter(&s)) {
-        /* A full postcode without run filters (the finder's usual search): the postcode and the
-         * page in one statement. */
+        /* A postcode or an outward code without run filters (the finder's usual search): the
+         * lookup and the page in one statement. */
         char pc[POSTCODE_MAX];
         enum postcodes_kind kind = postcode_given(query_get(q, "postcode"), pc, e);
+        const char *pp[3] = {pc, s.radius_m, s.limit};
 
         if (kind == POSTCODES_MALFORMED) {
             return -1;
         }
-        if (kind == POSTCODES_FULL) {
-            const char *pp[3] = {pc, s.radius_m, s.limit};
-            int i;
+        found = stored_page(db, kind == POSTCODES_FULL ? "pub_near_postcode" : "pub_near_outward",
+                            3, pp, &s, f, e);
+        return found > 0 ? 0 : found < 0 ? -1 : postcode_unknown(kind, e);
+    }
+    if (query_get(q, "place") != NULL && !has_run_filter(&s)) {
+        /* A town: when exactly one place has that very name, the lookup and the page in one
+         * statement; otherwise (choices, a name that only starts one, none) places_find below. */
+        char name[PLACES_NAME_MAX * 4 + 4];
+        const char *pp[4] = {name, query_get(q, "area"), s.radius_m, s.limit};
 
-            f->sites = db_exec(db, "pub_near_postcode", 3, pp);
-            if (!db_ok(f->sites)) {
-                set_db_error(e, f->sites);
-                f->sites = NULL;
-                return -1;
-            }
-            for (i = 0; i < PQntuples(f->sites) && !PQgetisnull(f->sites, i, 0); i++) {
-            }
-            if (i == PQntuples(f->sites) || PQgetisnull(f->sites, i, 2)) {
-                return postcode_unknown(kind, e);
-            }
-            snprintf(s.lat, sizeof(s.lat), "%.6f", strtod(PQgetvalue(f->sites, i, 2), NULL));
-            snprintf(s.lon, sizeof(s.lon), "%.6f", strtod(PQgetvalue(f->sites, i, 3), NULL));
-            return page_sites(f->sites) > 0 ? 0 : find_beyond(db, &s, f, e);
+        if (place_name(q, name, sizeof(name), e) != 0) {
+            return -1;
+        }
+        if ((found = stored_page(db, "pub_near_place", 4, pp, &s, f, e)) != 0) {
+            return found > 0 ? 0 : -1;
         }
     }
     if (query_get(q, "postcode") != NULL
@@ -825,7 +962,7 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
         return -1;
     }
     if (query_get(q, "place") != NULL) {
-        int found = locate_place(db, q, &s, &f->choices, e);
+        found = locate_place(db, q, &s, &f->choices, e);
         if (found != 0) {
             return found > 0 ? 0 : -1; /* several places: the choices; or none */
         }
@@ -837,10 +974,14 @@ find_providers(struct db_conn *db, const struct query *q, struct found *f, struc
     params[4] = s.self_referral;
     params[5] = s.within;
     params[6] = s.with_upcoming;
-    /* One statement answers the page: each site's card, with its runs of today, and the central
-     * contact. */
-    f->sites = has_run_filter(&s) ? db_exec(db, "pub_near_filtered", 7, params)
-                                  : db_exec(db, "pub_near", 4, params);
+    if (!has_run_filter(&s)) {
+        /* The page from the stored items (one statement: each site's item and the central
+         * contact). */
+        return stored_page(db, "pub_near", 4, params, &s, f, e) > 0 ? 0 : -1;
+    }
+    /* With run filters the page is computed from the cards: each site's runs of today that pass
+     * them, and the central contact. */
+    f->sites = db_exec(db, "pub_near_filtered", 7, params);
     if (!db_ok(f->sites)) {
         set_db_error(e, f->sites);
         f->sites = NULL;

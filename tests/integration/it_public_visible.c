@@ -23,6 +23,7 @@
 
 #define PASSWORD "correct horse battery staple"
 #define NEAR     "/v1/public/providers?lat=51.3800&lon=0.5200&radius_km=25"
+#define FAR      "/v1/public/providers?lat=52.2000&lon=0.1200&radius_km=5"
 
 struct fx {
     IT_FX_HEAD;
@@ -77,16 +78,16 @@ drift(struct it_server *s)
     " registry_today()))))::text FROM location l JOIN organisation o ON o.id = l.organisation_id"  \
     " WHERE l.id = $1::uuid"
 
-/* Fails unless every item the finder lists near Chatham is the one computed from the base tables
+/* Fails unless every item the finder lists at `url` is the one computed from the base tables
  * (OLD_ITEM), its distance aside. Returns the answer (a new reference). */
 static json_t *
-expect_cards(struct it_server *s)
+expect_cards_at(struct it_server *s, const char *url)
 {
     struct it_resp r;
     json_t *item, *items, *body;
     size_t i;
 
-    it_get(s, NEAR, NULL, &r);
+    it_get(s, url, NULL, &r);
     it_assert_status(&r, 200);
     body = json_incref(r.json);
     it_resp_free(&r);
@@ -113,6 +114,13 @@ expect_cards(struct it_server *s)
         free(text);
     }
     return body;
+}
+
+/* expect_cards_at near Chatham. */
+static json_t *
+expect_cards(struct it_server *s)
+{
+    return expect_cards_at(s, NEAR);
 }
 
 /* The upcoming runs the finder shows for site `id` (a new reference; an empty array when the
@@ -448,4 +456,119 @@ test_follows_every_change(void **state)
     free(other);
 }
 
-TEST_MAIN(setup, it_fx_teardown, cmocka_unit_test(test_follows_every_change))
+/* Each site's item as it reads on the dates item_from..item_until (migration 0042): the window ends
+ * the day before a run's next change of date; a search outside the window (a stored item stale,
+ * as when the calendar moved on without a refresh) answers from the cards, the same answer; and
+ * public_site_items_refresh() brings the stale ones back. */
+static void
+test_stored_items(void **state)
+{
+    struct fx *f = *state;
+    struct it_server *s = f->s;
+    char from[16], until[16], *org, *a, *run, *fac;
+
+    it_day(s, -10, from, sizeof(from));
+    it_day(s, 300, until, sizeof(until));
+    org = it_create_org(s, f->admin, NULL, NULL, "Items Org");
+    free(it_issue_licence(s, f->admin, org, from, until, "granted", "active", NULL));
+    a = it_sql_text(s,
+                    "INSERT INTO location (organisation_id, name, kind, address_lines, town,"
+                    " postcode, latitude, longitude, public)"
+                    " VALUES ($1::uuid, 'Items Site', 'community', '[\"3 Mill Lane\"]',"
+                    " 'Cambridge', 'CB1 1AA', 52.2010, 0.1210, true) RETURNING id::text",
+                    org);
+    /* A run starting in 5 days (not started; upcoming), and one running since 10 days with a
+     * suspended facilitator (at risk: not taking referrals until it ends in 30 days). */
+    PQclear(it_sql(s,
+                   "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                   " ends_on, capacity_families, status)"
+                   " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() + 5,"
+                   " registry_today() + 60, 6, 'planned')",
+                   org, a));
+    run = it_sql_text(s,
+                      "INSERT INTO programme_run (organisation_id, location_id, variant, starts_on,"
+                      " ends_on, capacity_families, status)"
+                      " VALUES ($1::uuid, $2::uuid, 'standard', registry_today() - 10,"
+                      " registry_today() + 30, 6, 'running') RETURNING id::text",
+                      org, a);
+    fac = it_sql_text(s, "INSERT INTO facilitator (given_name, family_name, status,"
+                         " accredited_on, accredited_until) VALUES ('Cy', 'Item', 'suspended',"
+                         " DATE '2020-01-01', DATE '2099-12-31') RETURNING id::text");
+    PQclear(it_sql(s,
+                   "INSERT INTO programme_facilitator (run_id, facilitator_id)"
+                   " VALUES ($1::uuid, $2::uuid)",
+                   run, fac));
+    json_decref(expect_cards_at(s, FAR));
+
+    /* The window: from today to the day before the planned run starts ("started" changes). */
+    assert_int_equal(it_count(s,
+                              "SELECT item_until - item_from FROM public_site"
+                              " WHERE location_id = $1::uuid AND item_from = registry_today()",
+                              a),
+                     4);
+    /* Within it the runs read the same; the day after it they do not. */
+    assert_int_equal(it_count(s,
+                              "SELECT (public_card_runs_text(runs, item_until)"
+                              " = public_card_runs_text(runs, item_from))::int"
+                              " + (public_card_runs_text(runs, item_until + 1)"
+                              " <> public_card_runs_text(runs, item_from))::int"
+                              " FROM public_site WHERE location_id = $1::uuid",
+                              a),
+                     2);
+    /* Every stored item that holds today is the card's item of today. */
+    assert_int_equal(it_count(s, "SELECT count(*) FROM public_site WHERE registry_today()"
+                                 " BETWEEN item_from AND item_until AND item_tail IS DISTINCT FROM"
+                                 " card_head || ',\"upcoming_runs\":['"
+                                 " || public_card_runs_text(runs, registry_today()) || ']}'"),
+                     0);
+    assert_int_equal(it_count(s, "SELECT count(*) FROM public_site WHERE item_tail IS NULL"), 0);
+
+    /* Stale (computed on days now past, or not yet come): answered from the cards all the same. */
+    PQclear(it_sql(s,
+                   "UPDATE public_site SET item_tail = '\"stale\":true}',"
+                   " item_from = registry_today() - 30, item_until = registry_today() - 1"
+                   " WHERE location_id = $1::uuid",
+                   a));
+    json_decref(expect_cards_at(s, FAR));
+    PQclear(it_sql(s,
+                   "UPDATE public_site SET item_from = registry_today() + 1,"
+                   " item_until = registry_today() + 9 WHERE location_id = $1::uuid",
+                   a));
+    json_decref(expect_cards_at(s, FAR));
+
+    /* The refresh recomputes exactly the stale rows. */
+    assert_int_equal(it_count(s, "SELECT public_site_items_refresh()"), 1);
+    assert_int_equal(it_count(s, "SELECT public_site_items_refresh()"), 0);
+    assert_int_equal(it_count(s,
+                              "SELECT count(*) FROM public_site WHERE location_id = $1::uuid"
+                              " AND item_from = registry_today()"
+                              " AND item_until = registry_today() + 4 AND item_tail = card_head"
+                              " || ',\"upcoming_runs\":['"
+                              " || public_card_runs_text(runs, registry_today()) || ']}'",
+                              a),
+                     1);
+    json_decref(expect_cards_at(s, FAR));
+
+    /* A change to the card recomputes a stale item too (the run reinstated: no longer at risk). */
+    PQclear(it_sql(s,
+                   "UPDATE public_site SET item_until = registry_today() - 1"
+                   " WHERE location_id = $1::uuid",
+                   a));
+    PQclear(it_sql(s, "UPDATE facilitator SET status = 'accredited' WHERE id = $1::uuid", fac));
+    assert_int_equal(it_count(s,
+                              "SELECT item_until - registry_today() FROM public_site"
+                              " WHERE location_id = $1::uuid",
+                              a),
+                     4);
+    json_decref(expect_cards_at(s, FAR));
+
+    free(fac);
+    free(run);
+    free(a);
+    free(org);
+}
+
+TEST_MAIN(setup,
+          it_fx_teardown,
+          cmocka_unit_test(test_follows_every_change),
+          cmocka_unit_test(test_stored_items))
