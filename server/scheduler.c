@@ -4,8 +4,10 @@
  * - the expiry job, at start and whenever registry_today() changes (and every
  *   REGISTRY_WEBHOOK_EXPIRY_EVERY_S as well when that is set): under a transaction-level advisory
  *   lock, so one instance does it, the status changes scheduled for today take effect
- *   (facilitators.c) and the expiring licences and accreditations are enqueued as webhooks
- *   (webhooks.c); the webhook worker is then woken to deliver them;
+ *   (facilitators.c), the finder's stored items whose window has passed are made today's
+ *   (public_site_items_refresh, migration 0042: until then a search computes them from their
+ *   cards, the same answer, slower) and the expiring licences and accreditations are enqueued as
+ *   webhooks (webhooks.c); the webhook worker is then woken to deliver them;
  * - the pruning job, at start and once a day: dead refresh tokens and API-client secrets older
  *   than REGISTRY_TOKEN_RETENTION_DAYS go (tokens.c, clients.c);
  * - the reminder job, at start and once a day, after the expiry job: the e-mail reminders due on
@@ -36,6 +38,8 @@
 const struct db_stmt scheduler_stmts[] = {
     {"sched_today", "SELECT registry_today()::text AS today"},
     {"sched_expiry_lock", "SELECT pg_try_advisory_xact_lock(" SCHED_EXPIRY_LOCK ") AS locked"},
+    /* The finder's stored items whose window has passed, computed for the new day (0042). */
+    {"sched_items_refresh", "SELECT public_site_items_refresh() AS refreshed"},
     {NULL, NULL},
 };
 
@@ -70,8 +74,14 @@ expiry_job(void)
         rc = 0; /* another instance is on it */
         goto out;
     }
-    /* Status changes scheduled for today take effect first (fac_apply_all_due). */
+    /* Status changes scheduled for today take effect first (fac_apply_all_due), then the
+     * finder's items are made today's, so no search computes them from the cards. */
     res = db_exec(c, "fac_apply_all_due", 0, NULL);
+    if (!db_ok(res)) {
+        goto out;
+    }
+    PQclear(res);
+    res = db_exec(c, "sched_items_refresh", 0, NULL);
     if (!db_ok(res)) {
         goto out;
     }

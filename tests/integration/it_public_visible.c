@@ -11,6 +11,7 @@
  * suspended and reinstated or taken off a run) every item the finder lists is compared with the
  * same item computed from the base tables as the search computed it before the cards
  * (programme_at_risk() for the at-risk test, the runs read from programme_run). */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,6 +561,20 @@ test_stored_items(void **state)
                               " WHERE location_id = $1::uuid",
                               a),
                      4);
+    json_decref(expect_cards_at(s, FAR));
+
+    /* The day's expiry job, which runs at start, refreshes what went stale meanwhile. */
+    PQclear(it_sql(s,
+                   "UPDATE public_site SET item_from = registry_today() - 9,"
+                   " item_until = registry_today() - 1 WHERE location_id = $1::uuid",
+                   a));
+    assert_int_equal(it_kill(s, SIGTERM), 0);
+    it_launch(s, no_limit_env);
+    assert_int_equal(it_wait_count(s, 1, 10000,
+                                   "SELECT count(*) FROM public_site WHERE location_id = $1::uuid"
+                                   " AND item_from = registry_today()",
+                                   a),
+                     1);
     json_decref(expect_cards_at(s, FAR));
 
     free(fac);
