@@ -643,6 +643,10 @@ mail_text(json_t *e, struct html *t)
                 "copy of it:\nplease reply to them directly.\n");
 }
 
+static int hexdigit(int c);
+
+/* Decodes `hex` into `out` (a digit at a time: sscanf per byte cost more than the rest of a
+ * delivery). Returns 0, or -1 when it is not hexadecimal. */
 static int
 unhex(const char *hex, unsigned char *out, size_t *outlen)
 {
@@ -652,11 +656,12 @@ unhex(const char *hex, unsigned char *out, size_t *outlen)
         return -1;
     }
     for (i = 0; i < n / 2; i++) {
-        unsigned int b;
-        if (sscanf(hex + 2 * i, "%2x", &b) != 1) {
+        int hi = hexdigit((unsigned char)hex[2 * i]), lo = hexdigit((unsigned char)hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
             return -1;
         }
-        out[i] = (unsigned char)b;
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     *outlen = n / 2;
     return 0;
