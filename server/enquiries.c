@@ -786,7 +786,7 @@ sender_main(void *arg)
         if (outbox_col(c, "sealed") == NULL) {
             continue;
         }
-        r = json_pack("{s:s, s:s, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
+        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
                       c->attempts);
         if (deliver(c, session, err, sizeof(err)) == 0) {
             json_object_set_new(r, "ok", json_true());
