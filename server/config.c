@@ -91,6 +91,8 @@ const char config_help[] =
     "                           later ones grow from it (default 60000); after 7 days it is\n"
     "                           deleted and counted as failed\n"
     "  REGISTRY_ENQUIRY_POLL_MS how often the enquiry worker looks for due ones (default 1000)\n"
+    "  REGISTRY_ENQUIRY_CONNECTIONS  connections to the mail relay (or webhooks) the enquiry\n"
+    "                           worker sends on at once, each kept open for its batch (default 8)\n"
     "  REGISTRY_SMTP_URL        the mail relay, smtp://host:port (STARTTLS required unless on\n"
     "                           loopback) or smtps://host:port (unset: no e-mail is sent)\n"
     "  REGISTRY_SMTP_CREDENTIALS_FILE  file with user:password for the relay (unset: none)\n"
@@ -155,6 +157,7 @@ static const struct { const char *name; int def, min, max; size_t at; } ints[] =
     {"REGISTRY_ENQUIRY_RATE_LIMIT", 5, 0, 100000, AT(enquiry_rate_per_hour)},
     {"REGISTRY_ENQUIRY_RETRY_BASE_MS", 60000, 10, 3600000, AT(enquiry_retry_base_ms)},
     {"REGISTRY_ENQUIRY_POLL_MS", 1000, 10, 600000, AT(enquiry_poll_ms)},
+    {"REGISTRY_ENQUIRY_CONNECTIONS", 8, 1, 32, AT(enquiry_connections)},
     {"REGISTRY_REMINDER_RETRY_BASE_MS", 60000, 10, 3600000, AT(reminder_retry_base_ms)},
     {"REGISTRY_REMINDER_POLL_MS", 1000, 10, 600000, AT(reminder_poll_ms)},
 };

@@ -23,6 +23,8 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +55,13 @@
 #include "registry/validate.h"
 #include "registry/webhooks.h"
 
-#define ENQ_BODY_MAX    16384 /* bytes of a request body */
-#define ENQ_MESSAGE_MAX 1000  /* characters of the message */
-#define ENQ_BATCH       10
-#define ENQ_LEASE_S     ((30 + 5) * ENQ_BATCH) /* a claim outlives its batch (mail: 30 s each) */
-#define ENQ_ERROR_MAX   200
+#define ENQ_BODY_MAX        16384 /* bytes of a request body */
+#define ENQ_MESSAGE_MAX     1000  /* characters of the message */
+#define ENQ_PER_CONNECTION  20    /* rows claimed at once for each sending connection */
+#define ENQ_CONNECTIONS_MAX 32
+/* A claim outlives its batch: each connection sends about ENQ_PER_CONNECTION (mail: 30 s each). */
+#define ENQ_LEASE_S   ((30 + 5) * ENQ_PER_CONNECTION)
+#define ENQ_ERROR_MAX 200
 
 /* Retry delays in units of the retry base; the last repeats until the 7 days are up. */
 static const int retry_factors[] = {1, 5, 15, 60, 180, 360, 720};
@@ -112,16 +116,19 @@ const struct db_stmt enquiries_stmts[] = {
      " RETURNING e.id::text AS id, e.organisation_id::text AS org_id, encode(e.sealed, 'hex') AS"
      " sealed, e.attempts, o.enquiry_email, " ENQ_HOOK("url") " AS hook_url, " ENQ_HOOK(
          "secret") " AS hook_secret"},
-    /* $1 outbox row: deleted and counted delivered. */
-    {"enq_delivered",
-     "WITH d AS (DELETE FROM enquiry_outbox WHERE id = $1::uuid RETURNING organisation_id, who,"
-     " created_at) INSERT INTO enquiry_count AS k (organisation_id, month, who, result, n) SELECT"
-     " d.organisation_id, " ENQ_MONTH ", d.who, 'delivered', 1 FROM d ON CONFLICT"
-     " (organisation_id, month, who, result) DO UPDATE SET n = k.n + 1"},
-    /* $1 outbox row, $2 delay in ms, $3 the transport error. */
-    {"enq_retry", "UPDATE enquiry_outbox SET next_attempt_at = now() + make_interval(secs =>"
-                  " $2::double precision / 1000), last_error = left($3::text, 200) WHERE id ="
-                  " $1::uuid"},
+    /* The attempts of one batch, in one statement: $1 a JSON array of {id, ok} (ok: deleted and
+     * counted delivered) and {id, ok: false, delay_ms, error} (to retry after delay_ms, keeping
+     * the transport error); other members are ignored. Returns how many of each. */
+    {"enq_settle",
+     "WITH s AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(id uuid, ok boolean, delay_ms"
+     " double precision, error text)), d AS (DELETE FROM enquiry_outbox e USING s WHERE e.id ="
+     " s.id AND s.ok RETURNING e.organisation_id, e.who, e.created_at), r AS (UPDATE"
+     " enquiry_outbox e SET next_attempt_at = now() + make_interval(secs => s.delay_ms / 1000),"
+     " last_error = left(s.error, 200) FROM s WHERE e.id = s.id AND NOT s.ok RETURNING e.id),"
+     " c AS (INSERT INTO enquiry_count AS k (organisation_id, month, who, result, n) SELECT"
+     " d.organisation_id, " ENQ_MONTH ", d.who, 'delivered', count(*) FROM d GROUP BY 1, 2, 3"
+     " ON CONFLICT (organisation_id, month, who, result) DO UPDATE SET n = k.n + EXCLUDED.n)"
+     " SELECT (SELECT count(*) FROM d) AS delivered, (SELECT count(*) FROM r) AS retried"},
     /* The report: $1 organisation (NULL: all). */
     {"enq_report",
      "SELECT c.organisation_id, o.name AS organisation_name, to_char(c.month, 'YYYY-MM') AS month,"
@@ -158,6 +165,7 @@ static const struct field enquiry_fields[] = {
 static struct {
     struct seal_key key;
     int enabled, retry_base_ms;
+    int connections; /* sending at once (REGISTRY_ENQUIRY_CONNECTIONS) */
 } enq;
 
 static struct outbox box;
@@ -635,6 +643,10 @@ mail_text(json_t *e, struct html *t)
                 "copy of it:\nplease reply to them directly.\n");
 }
 
+static int hexdigit(int c);
+
+/* Decodes `hex` into `out` (a digit at a time: sscanf per byte cost more than the rest of a
+ * delivery). Returns 0, or -1 when it is not hexadecimal. */
 static int
 unhex(const char *hex, unsigned char *out, size_t *outlen)
 {
@@ -644,11 +656,12 @@ unhex(const char *hex, unsigned char *out, size_t *outlen)
         return -1;
     }
     for (i = 0; i < n / 2; i++) {
-        unsigned int b;
-        if (sscanf(hex + 2 * i, "%2x", &b) != 1) {
+        int hi = hexdigit((unsigned char)hex[2 * i]), lo = hexdigit((unsigned char)hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
             return -1;
         }
-        out[i] = (unsigned char)b;
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     *outlen = n / 2;
     return 0;
@@ -674,9 +687,10 @@ open_enquiry(const struct outbox_row *c)
     return e;
 }
 
-/* Delivers `c` once. Returns 0, or -1 with a transport error (no content) in `err`. */
+/* Delivers `c` once, an e-mail on `session`'s connection (NULL: one of its own). Returns 0, or
+ * -1 with a transport error (no content) in `err`. */
 static int
-deliver(const struct outbox_row *c, char *err, size_t errlen)
+deliver(const struct outbox_row *c, struct mail_session *session, char *err, size_t errlen)
 {
     const char *url = outbox_col(c, "hook_url"), *secret = outbox_col(c, "hook_secret");
     const char *email = outbox_col(c, "enquiry_email");
@@ -729,7 +743,8 @@ deliver(const struct outbox_row *c, char *err, size_t errlen)
         m.reply_to = reply;
         m.subject = subject;
         m.text = t.p;
-        rc = mail_send(&m, err, errlen);
+        rc = session != NULL ? mail_session_send(session, &m, err, errlen)
+                             : mail_send(&m, err, errlen);
     }
 out:
     if (t.p != NULL) {
@@ -745,44 +760,129 @@ out:
     return rc;
 }
 
-/* Records the attempt on `c`: delivered (deleted, counted) or to retry. */
-static void
-record(const struct outbox_row *c, int ok, const char *err)
-{
-    const char *org_id = outbox_col(c, "org_id");
-    const char *params[3];
-    char delay[24];
+/* One sending connection of a batch: it takes the batch's next untried row until none is left
+ * (or the worker stops), and keeps what each attempt came to in `results`. */
+struct sender {
+    const struct outbox_row *rows;
+    int n;
+    atomic_int *next;
+    json_t *results; /* settle entries: {id, ok[, delay_ms, error]}, with org and attempt */
+    pthread_t thread;
+    int started;
+};
 
-    snprintf(delay, sizeof(delay), "%lld",
-             outbox_backoff_ms(retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
-                               enq.retry_base_ms, c->attempts));
-    params[0] = c->id;
-    params[1] = delay;
-    params[2] = err;
-    if (outbox_settle(&box, c->id, ok ? "enq_delivered" : "enq_retry", ok ? 1 : 3, params) != 0) {
+static void *
+sender_main(void *arg)
+{
+    struct sender *s = arg;
+    struct mail_session *session = mail_session_new(); /* NULL: a connection a message */
+    int i;
+
+    while (!outbox_stopping(&box) && (i = atomic_fetch_add(s->next, 1)) < s->n) {
+        const struct outbox_row *c = &s->rows[i];
+        char err[ENQ_ERROR_MAX] = "";
+        json_t *r;
+
+        if (outbox_col(c, "sealed") == NULL) {
+            continue;
+        }
+        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
+                      c->attempts);
+        if (deliver(c, session, err, sizeof(err)) == 0) {
+            json_object_set_new(r, "ok", json_true());
+        } else {
+            json_object_set_new(r, "ok", json_false());
+            json_object_set_new(r, "delay_ms",
+                                json_integer(outbox_backoff_ms(
+                                    retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
+                                    enq.retry_base_ms, c->attempts)));
+            json_object_set_new(r, "error", json_string(err));
+        }
+        json_array_append_new(s->results, r);
+    }
+    mail_session_free(session);
+    return NULL;
+}
+
+/* Records what the attempts of a batch came to, in one statement: each delivered one deleted and
+ * counted, each other to retry. */
+static void
+settle(json_t *results)
+{
+    char *text = json_dumps(results, JSON_COMPACT), label[48];
+    const char *params[1] = {text};
+    size_t i, delivered = 0;
+    json_t *r;
+
+    if (text == NULL) {
+        logging_event("error", NULL, "enquiries: out of memory recording a batch");
         return;
     }
-    if (ok) {
-        logging_event("info", NULL, "enquiries: %s delivered to organisation %s", c->id, org_id);
-    } else {
-        logging_event("warn", NULL, "enquiries: %s attempt %d to organisation %s: %s", c->id,
-                      c->attempts, org_id, err);
+    snprintf(label, sizeof(label), "a batch of %zu", json_array_size(results));
+    if (outbox_settle(&box, label, "enq_settle", 1, params) != 0) {
+        free(text);
+        return;
     }
+    json_array_foreach(results, i, r)
+    {
+        if (json_is_true(json_object_get(r, "ok"))) {
+            delivered++;
+        } else {
+            logging_event("warn", NULL, "enquiries: %s attempt %d to organisation %s: %s",
+                          json_string_value(json_object_get(r, "id")),
+                          (int)json_integer_value(json_object_get(r, "attempt")),
+                          json_string_value(json_object_get(r, "org")),
+                          json_string_value(json_object_get(r, "error")));
+        }
+    }
+    if (delivered > 0) {
+        logging_event("info", NULL, "enquiries: %zu delivered", delivered);
+    }
+    free(text);
+}
+
+/* Sends a claimed batch on up to enq.connections connections at once (this thread's and more
+ * threads of their own), then settles it. */
+static void
+send_batch(const struct outbox_row *rows, int n, void *ctx)
+{
+    struct sender s[ENQ_CONNECTIONS_MAX];
+    atomic_int next = 0;
+    json_t *all = json_array();
+    int k = enq.connections < n ? enq.connections : n, i;
+
+    (void)ctx;
+    if (k < 1) {
+        k = 1;
+    }
+    for (i = 0; i < k; i++) {
+        s[i] = (struct sender){rows, n, &next, json_array(), 0, 0};
+        /* A thread that does not start leaves its rows to the others. */
+        s[i].started = i > 0 && pthread_create(&s[i].thread, NULL, sender_main, &s[i]) == 0;
+    }
+    sender_main(&s[0]);
+    for (i = 0; i < k; i++) {
+        if (s[i].started) {
+            pthread_join(s[i].thread, NULL);
+        }
+        json_array_extend(all, s[i].results);
+        json_decref(s[i].results);
+    }
+    if (json_array_size(all) > 0) {
+        settle(all);
+    }
+    json_decref(all);
 }
 
 static void
 send_one(const struct outbox_row *row, void *ctx)
 {
-    char err[ENQ_ERROR_MAX] = "";
-
-    (void)ctx;
-    if (outbox_col(row, "sealed") != NULL) {
-        record(row, deliver(row, err, sizeof(err)) == 0, err);
-    }
+    send_batch(row, 1, ctx);
 }
 
 static struct outbox box = {
-    OUTBOX_INIT("enquiries", "enq_claim", ENQ_BATCH, ENQ_LEASE_S, send_one), .expire = "enq_expire",
+    OUTBOX_INIT("enquiries", "enq_claim", ENQ_PER_CONNECTION, ENQ_LEASE_S, send_one),
+    .send_batch = send_batch, .expire = "enq_expire",
     .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed"};
 
 int
@@ -813,6 +913,10 @@ enquiries_start(const struct config *c)
     ratelimit_enquiries_init(c->enquiry_rate_per_hour);
     enq.retry_base_ms = c->enquiry_retry_base_ms;
     box.poll_ms = c->enquiry_poll_ms;
+    enq.connections = c->enquiry_connections < 1                     ? 1
+                      : c->enquiry_connections > ENQ_CONNECTIONS_MAX ? ENQ_CONNECTIONS_MAX
+                                                                     : c->enquiry_connections;
+    box.batch = ENQ_PER_CONNECTION * enq.connections;
     if (outbox_start(&box) != 0) {
         seal_key_clear(&enq.key);
         mail_cleanup();

@@ -1,8 +1,9 @@
-/* mail.c: one e-mail a call, SMTP through libcurl (see mail.h). The message is built here:
- * RFC 5322 headers (Date, From, To, optional Reply-To, Subject in RFC 2047 form when not ASCII,
- * Message-ID, MIME-Version) and one text/plain UTF-8 part in base64, or with an HTML part a
- * multipart/alternative of the text/plain and the text/html parts (each UTF-8 in base64), so any
- * bytes a person typed travel intact and no line of theirs can end the message or add a header.
+/* mail.c: e-mail through an SMTP relay with libcurl (see mail.h): one message a call, on a
+ * connection of its own (mail_send) or on a session's, kept open across its messages. The message
+ * is built here: RFC 5322 headers (Date, From, To, optional Reply-To, Subject in RFC 2047 form when
+ * not ASCII, Message-ID, MIME-Version) and one text/plain UTF-8 part in base64, or with an HTML
+ * part a multipart/alternative of the text/plain and the text/html parts (each UTF-8 in base64), so
+ * any bytes a person typed travel intact and no line of theirs can end the message or add a header.
  * Header values with a CR or LF are refused. */
 #include "registry/mail.h"
 
@@ -32,6 +33,7 @@ static struct {
     int tls_required;
 } relay;
 static pthread_rwlock_t relay_lock = PTHREAD_RWLOCK_INITIALIZER;
+static unsigned relay_generation; /* under the write lock: one more each time the relay changes */
 
 long long
 mail_retry_delay_ms(long long base_ms, int attempts)
@@ -117,6 +119,7 @@ mail_cleanup(void)
 {
     pthread_rwlock_wrlock(&relay_lock);
     relay_clear();
+    relay_generation++;
     pthread_rwlock_unlock(&relay_lock);
 }
 
@@ -211,6 +214,7 @@ mail_init(const char *url, const char *credentials_file, const char *from, char 
     pthread_rwlock_unlock(&relay_lock);
     pthread_rwlock_wrlock(&relay_lock);
     rc = relay_set(url, credentials_file, from, err, errlen);
+    relay_generation++;
     pthread_rwlock_unlock(&relay_lock);
     return rc;
 }
@@ -393,13 +397,35 @@ read_text(char *buf, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
+/* One sending connection: a curl handle kept across messages, so that curl keeps its SMTP
+ * connection to the relay open between them (it reuses the connection of a handle used again for
+ * the same URL), and the relay's generation it was set up for. */
+struct mail_session {
+    CURL *curl;
+    unsigned generation;
+};
+
+struct mail_session *
+mail_session_new(void)
+{
+    return calloc(1, sizeof(struct mail_session));
+}
+
+void
+mail_session_free(struct mail_session *s)
+{
+    if (s != NULL) {
+        curl_easy_cleanup(s->curl); /* QUIT, and the connection closed */
+        free(s);
+    }
+}
+
 int
-mail_send(const struct mail_message *m, char *err, size_t errlen)
+mail_session_send(struct mail_session *s, const struct mail_message *m, char *err, size_t errlen)
 {
     struct text t = {0};
     struct curl_slist *rcpt = NULL;
     char addr[300];
-    CURL *curl = NULL;
     CURLcode cc;
     long code = 0;
     int rc = -1;
@@ -414,40 +440,55 @@ mail_send(const struct mail_message *m, char *err, size_t errlen)
         snprintf(err, errlen, "the message could not be composed");
         goto out;
     }
-    if ((curl = curl_easy_init()) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
+    if (s->curl != NULL && s->generation != relay_generation) {
+        /* Another relay since this connection was opened: never reuse it. */
+        curl_easy_cleanup(s->curl);
+        s->curl = NULL;
+    }
+    if (s->curl == NULL) {
+        if ((s->curl = curl_easy_init()) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        s->generation = relay_generation;
     }
     snprintf(addr, sizeof(addr), "<%s>", m->to);
     rcpt = curl_slist_append(NULL, addr);
     snprintf(addr, sizeof(addr), "<%s>", relay.from);
-    curl_easy_setopt(curl, CURLOPT_URL, relay.url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)MAIL_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)MAIL_TIMEOUT_MS / 3);
-    curl_easy_setopt(curl, CURLOPT_USE_SSL,
+    curl_easy_setopt(s->curl, CURLOPT_URL, relay.url);
+    curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(s->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)MAIL_TIMEOUT_MS);
+    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)MAIL_TIMEOUT_MS / 3);
+    curl_easy_setopt(s->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_USE_SSL,
                      relay.tls_required ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (relay.user != NULL) {
-        curl_easy_setopt(curl, CURLOPT_USERNAME, relay.user);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, relay.password);
+        curl_easy_setopt(s->curl, CURLOPT_USERNAME, relay.user);
+        curl_easy_setopt(s->curl, CURLOPT_PASSWORD, relay.password);
     }
-    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, addr);
-    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_text);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t.len);
-    cc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, addr);
+    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, read_text);
+    curl_easy_setopt(s->curl, CURLOPT_READDATA, &t);
+    curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t.len);
+    cc = curl_easy_perform(s->curl);
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    /* The options point at this call's recipient list and text: none may outlive it. */
+    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
+    curl_easy_setopt(s->curl, CURLOPT_READDATA, NULL);
     if (cc != CURLE_OK) {
         /* curl's own words and the relay's reply code: never the relay's reply text, which may
          * quote what was sent. */
         snprintf(err, errlen, "%s%s (SMTP %ld)", curl_easy_strerror(cc),
                  cc == CURLE_USE_SSL_FAILED ? ": the relay offers no STARTTLS" : "", code);
+        /* The next message starts on a new connection, whatever state this one was left in. */
+        curl_easy_cleanup(s->curl);
+        s->curl = NULL;
         goto out;
     }
     rc = 0;
@@ -457,7 +498,16 @@ out:
     }
     free(t.p);
     curl_slist_free_all(rcpt);
-    curl_easy_cleanup(curl);
     pthread_rwlock_unlock(&relay_lock);
+    return rc;
+}
+
+int
+mail_send(const struct mail_message *m, char *err, size_t errlen)
+{
+    struct mail_session s = {0};
+    int rc = mail_session_send(&s, m, err, errlen);
+
+    curl_easy_cleanup(s.curl);
     return rc;
 }

@@ -102,8 +102,9 @@ int
 outbox_run_once(struct outbox *ob, void *ctx)
 {
     struct db_conn *db = db_acquire();
+    struct outbox_row *rows = NULL;
     PGresult *res;
-    int n, i;
+    int n, i, k = 0;
 
     if (db == NULL) {
         return 0;
@@ -112,15 +113,31 @@ outbox_run_once(struct outbox *ob, void *ctx)
     db_release(db); /* never held while a row is sent: the result stands on its own */
     n = res != NULL ? PQntuples(res) : 0;
     n = n < ob->batch ? n : ob->batch;
+    if (ob->send_batch != NULL && n > 0) {
+        if ((rows = calloc((size_t)n, sizeof(*rows))) == NULL) {
+            /* Nothing sent: the batch waits for its lease to run out. */
+            logging_event("error", NULL, "%s: out of memory for a batch of %d", ob->name, n);
+            n = 0;
+        }
+    }
     for (i = 0; i < n; i++) {
         /* Once stopping, the rest wait for their lease to run out and go on another run. */
         struct outbox_row row = {res, i, db_value(res, i, "id"), 0};
 
-        if (!outbox_stopping(ob) && row.id != NULL) {
-            row.attempts = atoi(db_value(res, i, "attempts"));
+        if (row.id == NULL) {
+            continue;
+        }
+        row.attempts = atoi(db_value(res, i, "attempts"));
+        if (rows != NULL) {
+            rows[k++] = row;
+        } else if (!outbox_stopping(ob)) {
             ob->send(&row, ctx);
         }
     }
+    if (rows != NULL && k > 0 && !outbox_stopping(ob)) {
+        ob->send_batch(rows, k, ctx);
+    }
+    free(rows);
     PQclear(res);
     return n;
 }

@@ -46,6 +46,7 @@ struct config {
     int enquiry_rate_per_hour;    /* REGISTRY_ENQUIRY_RATE_LIMIT: a client's an hour (5) */
     int enquiry_retry_base_ms;    /* REGISTRY_ENQUIRY_RETRY_BASE_MS: first retry delay */
     int enquiry_poll_ms;          /* REGISTRY_ENQUIRY_POLL_MS: outbox poll interval (1000) */
+    int enquiry_connections;      /* REGISTRY_ENQUIRY_CONNECTIONS: sending at once (8) */
     const char *smtp_url;         /* REGISTRY_SMTP_URL: smtp:// or smtps:// relay */
     const char *smtp_credentials; /* REGISTRY_SMTP_CREDENTIALS_FILE: "user:password" */
     const char *smtp_from;        /* REGISTRY_SMTP_FROM: the sender address */

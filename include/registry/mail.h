@@ -1,8 +1,9 @@
-/* mail.h: sending one e-mail (plain text, or plain text and HTML) through the SMTP relay of
- * REGISTRY_SMTP_URL, with libcurl. STARTTLS is required (the message is not sent without it) unless
- * the relay is on loopback; smtps:// is TLS from the start. Credentials come from the file named by
- * REGISTRY_SMTP_CREDENTIALS_FILE ("user:password" on its first line). Used for enquiries now and
- * meant for any later mail (reminders): mail_send knows nothing of what it carries. */
+/* mail.h: sending e-mail (plain text, or plain text and HTML), one message a call, through the SMTP
+ * relay of REGISTRY_SMTP_URL, with libcurl. STARTTLS is required (the message is not sent without
+ * it) unless the relay is on loopback; smtps:// is TLS from the start. Credentials come from the
+ * file named by REGISTRY_SMTP_CREDENTIALS_FILE ("user:password" on its first line). Used for
+ * enquiries now and meant for any later mail (reminders): mail_send knows nothing of what it
+ * carries. */
 #ifndef REGISTRY_MAIL_H
 #define REGISTRY_MAIL_H
 
@@ -33,6 +34,23 @@ int mail_configured(void);
 /* Sends `m`. Returns 0 when the relay accepted it, or -1 with a transport error (never any of
  * the message) in `err`. Thread-safe: each call uses its own connection. */
 int mail_send(const struct mail_message *m, char *err, size_t errlen);
+
+/* A session: one connection to the relay kept open across the messages sent on it (a batch), so
+ * that each message costs its MAIL, RCPT and DATA and not a new connection, greeting, EHLO and
+ * STARTTLS. Opened by the first send; after a failed send the next one opens a new connection;
+ * a relay set up anew (mail_init) is never sent to on the old relay's connection. One thread
+ * at a time uses a session; sessions of different threads are independent connections. */
+struct mail_session;
+
+/* A new session (no connection yet), or NULL when out of memory. */
+struct mail_session *mail_session_new(void);
+
+/* As mail_send, on `s`'s connection. */
+int
+mail_session_send(struct mail_session *s, const struct mail_message *m, char *err, size_t errlen);
+
+/* Ends the session's connection (QUIT) and frees it; accepts NULL. */
+void mail_session_free(struct mail_session *s);
 
 /* The delay before the next attempt of an outbox message tried `attempts` times: 1, 5, 15, 60,
  * 180, 360 and then 720 times `base_ms` (the enquiry and the reminder outboxes). */

@@ -3,8 +3,8 @@
  * waited too long, claims a batch with a lease (FOR UPDATE SKIP LOCKED in the room's claim
  * statement, so instances share the work and none is taken twice), gives the connection back,
  * and hands each claimed row to the room's `send`, which settles it (sent, or a retry after
- * outbox_backoff_ms) with outbox_settle. A room keeps what is its own: what a row holds, how it
- * is sent, its SQL. */
+ * outbox_backoff_ms) with outbox_settle; or hands the whole batch to the room's `send_batch`. A
+ * room keeps what is its own: what a row holds, how it is sent, its SQL. */
 #ifndef REGISTRY_OUTBOX_H
 #define REGISTRY_OUTBOX_H
 
@@ -39,6 +39,11 @@ struct outbox {
     /* Sends one claimed row once and settles it (its values are borrowed until it returns; no
      * connection is held); `ctx` is outbox_run_once's (NULL from the worker). */
     void (*send)(const struct outbox_row *row, void *ctx);
+    /* NULL, or sends the `n` rows of one claimed batch in place of `send` (the enquiry room: on
+     * several connections at once, settled in one statement); the rows and their values are
+     * borrowed until it returns. It leaves a row it has not tried once outbox_stopping says so,
+     * and settles only what it tried: the rest wait for their lease. */
+    void (*send_batch)(const struct outbox_row *rows, int n, void *ctx);
     /* NULL, or asked after expiring, on the worker's connection: 0 to claim nothing this time. */
     int (*ready)(struct db_conn *db);
     void (*tick)(void); /* NULL, or called once each time round the worker's loop */

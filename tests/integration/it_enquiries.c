@@ -31,7 +31,9 @@
 #include <libpq-fe.h>
 
 #include "itlib.h"
+#include "registry/codec.h"
 #include "registry/mail.h"
+#include "registry/seal.h"
 
 #define SECRET    "Quokka-marmalade-7731"      /* the distinctive string of a message */
 #define SECRET_PT "marmalade-77"               /* a part of it */
@@ -209,7 +211,8 @@ setup(void **state)
         env[7] = "REGISTRY_SMTP_FROM=registry@registry.example";
         env[8] = allow;
         env[9] = ca;
-        env[10] = NULL;
+        env[10] = "REGISTRY_ENQUIRY_CONNECTIONS=3";
+        env[11] = NULL;
         f = it_fx_start(sizeof(*f), "enquiries", env, "admin@example.org", "correct horse battery",
                         0);
         f->sink = sink;
@@ -963,6 +966,181 @@ test_https_webhook(void **state)
     free(body);
 }
 
+/* ---- Batches: several rows on few connections, a failure retried alone --------------------- */
+
+/* Queues an enquiry for `org` about the fixture's site with `message`, sealed as the server seals
+ * one (the fixture's key, the organisation as additional data), due in a day: the test makes a
+ * batch due at once. */
+static void
+queue_sealed(struct fx *f, const char *org, const char *message)
+{
+    char *path = it_fmt("%s/enquiry.key", f->dir), err[200], *plain, *hex;
+    struct seal_key key = {0};
+    unsigned char *sealed;
+    size_t len;
+
+    assert_int_equal(seal_key_load(&key, path, err, sizeof(err)), 0);
+    plain =
+        it_fmt("{\"site\": {\"id\": \"%s\", \"name\": \"" SITE_NAME "\", \"town\": \"Chatham\"},"
+               " \"organisation_name\": \"Medway Family Support\", \"who\": \"self\","
+               " \"name\": \"Bea Example\", \"email\": \"bea@family.example\", \"phone\": null,"
+               " \"best_time\": null, \"relationship\": \"mum\", \"sender_organisation\": null,"
+               " \"role\": null, \"message\": \"%s\", \"consent\": true,"
+               " \"received_at\": \"2026-01-05T10:00:00Z\"}",
+               f->site, message);
+    len = strlen(plain);
+    sealed = malloc(len + SEAL_OVERHEAD);
+    hex = malloc(2 * (len + SEAL_OVERHEAD) + 1);
+    assert_non_null(sealed);
+    assert_non_null(hex);
+    assert_int_equal(seal(&key, org, (const unsigned char *)plain, len, sealed), 0);
+    codec_hex(sealed, len + SEAL_OVERHEAD, hex);
+    PQclear(it_sql(f->s,
+                   "INSERT INTO enquiry_outbox (organisation_id, who, sealed, next_attempt_at)"
+                   " VALUES ($1::uuid, 'self', decode($2, 'hex'), now() + interval '1 day')",
+                   org, hex));
+    seal_key_clear(&key);
+    free(hex);
+    free(sealed);
+    free(plain);
+    free(path);
+}
+
+/* Connections the sink has accepted so far. */
+static int
+sink_connections(struct fx *f)
+{
+    char *path = it_fmt("%s/connections", f->dir), *text = it_read_file(path);
+    int n = text != NULL ? atoi(text) : 0;
+
+    free(text);
+    free(path);
+    return n;
+}
+
+/* How many of the messages after the first `from` hold `needle`. */
+static int
+mails_with(struct fx *f, int from, const char *needle)
+{
+    int n, found = 0;
+
+    for (n = from + 1; mail_exists(f->dir, n); n++) {
+        char *mail = wait_mail(f->dir, n, 5000);
+
+        assert_non_null(mail);
+        found += strstr(mail, needle) != NULL;
+        free(mail);
+    }
+    return found;
+}
+
+static int
+mails_now(struct fx *f)
+{
+    int n = 0;
+
+    while (mail_exists(f->dir, n + 1)) {
+        n++;
+    }
+    return n;
+}
+
+/* 30 enquiries due at once go in one batch over at most REGISTRY_ENQUIRY_CONNECTIONS (3)
+ * connections: each arrives once, each row is gone and counted. */
+static void
+test_batch_shares_connections(void **state)
+{
+    struct fx *f = *state;
+    long before_count = it_count(f->s,
+                                 "SELECT coalesce(sum(n), 0) FROM enquiry_count WHERE"
+                                 " organisation_id = $1::uuid AND result = 'delivered'",
+                                 f->org);
+    int before = mails_now(f), conns, i;
+    char *last;
+
+    for (i = 0; i < 30; i++) {
+        char *msg = it_fmt("batch message %02d.", i);
+
+        queue_sealed(f, f->org, msg);
+        free(msg);
+    }
+    it_sleep_ms(200); /* the worker idle: nothing was due */
+    assert_int_equal(mails_now(f), before);
+    conns = sink_connections(f);
+    PQclear(it_sql(f->s, "UPDATE enquiry_outbox SET next_attempt_at = now()"));
+    assert_int_equal(it_wait_count(f->s, 0, 15000, "SELECT count(*) FROM enquiry_outbox"), 0);
+    last = wait_mail(f->dir, before + 30, 5000);
+    assert_non_null(last);
+    free(last);
+    assert_false(mail_exists(f->dir, before + 31));
+    for (i = 0; i < 30; i++) {
+        char *msg = it_fmt("batch message %02d.", i);
+
+        if (mails_with(f, before, msg) != 1) {
+            fail_msg("\"%s\" did not arrive exactly once", msg);
+        }
+        free(msg);
+    }
+    assert_true(sink_connections(f) - conns >= 1);
+    if (sink_connections(f) - conns > 3) {
+        fail_msg("30 messages of one batch came on %d connections (at most 3)",
+                 sink_connections(f) - conns);
+    }
+    assert_int_equal(it_count(f->s,
+                              "SELECT coalesce(sum(n), 0) FROM enquiry_count WHERE"
+                              " organisation_id = $1::uuid AND result = 'delivered'",
+                              f->org),
+                     before_count + 30);
+}
+
+/* A batch in which one mailbox refuses: the others are delivered once each and gone; only the
+ * refused ones stay, with their attempt and the transport error, and are retried alone. */
+static void
+test_failure_mid_batch_retries_only_those(void **state)
+{
+    struct fx *f = *state;
+    char *refusing = it_fx_own(f, make_org(f->s, "Refusing Mailbox Trust", 1));
+    int before = mails_now(f), i;
+    char *log;
+
+    PQclear(it_sql(f->s,
+                   "UPDATE organisation SET enquiry_email = 'refused@provider.example' WHERE id ="
+                   " $1::uuid",
+                   refusing));
+    for (i = 0; i < 12; i++) {
+        char *msg = it_fmt("mixed batch %02d.", i);
+
+        queue_sealed(f, i % 2 == 0 ? f->org : refusing, msg);
+        free(msg);
+    }
+    PQclear(it_sql(f->s, "UPDATE enquiry_outbox SET next_attempt_at = now()"));
+    /* The six to the refusing mailbox stay, tried twice at least (100 ms, then 500 ms later). */
+    assert_int_equal(it_wait_count(f->s, 6, 10000,
+                                   "SELECT count(*) FROM enquiry_outbox WHERE organisation_id ="
+                                   " $1::uuid AND attempts >= 2 AND last_error IS NOT NULL",
+                                   refusing),
+                     6);
+    assert_int_equal(it_count(f->s, "SELECT count(*) FROM enquiry_outbox"), 6);
+    assert_int_equal(it_count(f->s,
+                              "SELECT count(*) FROM enquiry_count WHERE organisation_id = $1::uuid",
+                              refusing),
+                     0);
+    /* The six others arrived once each, however often the refused ones were tried. */
+    for (i = 0; i < 12; i++) {
+        char *msg = it_fmt("mixed batch %02d.", i);
+
+        if (mails_with(f, before, msg) != (i % 2 == 0 ? 1 : 0)) {
+            fail_msg("\"%s\" arrived %d times", msg, mails_with(f, before, msg));
+        }
+        free(msg);
+    }
+    log = it_log(f->s);
+    it_assert_contains(log, "attempt 2 to organisation");
+    it_assert_absent(log, "mixed batch", "Bea Example", "bea@family.example", NULL);
+    free(log);
+    PQclear(it_sql(f->s, "DELETE FROM enquiry_outbox"));
+}
+
 TEST_MAIN(setup,
           teardown,
           cmocka_unit_test(test_starttls_rule),
@@ -977,4 +1155,6 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_central_contact),
           cmocka_unit_test(test_form_without_javascript),
           cmocka_unit_test(test_http_webhook_not_used),
-          cmocka_unit_test(test_https_webhook))
+          cmocka_unit_test(test_https_webhook),
+          cmocka_unit_test(test_batch_shares_connections),
+          cmocka_unit_test(test_failure_mid_batch_retries_only_those))
