@@ -925,6 +925,44 @@ send_providers_text(struct req *r, const struct found *f)
     return status;
 }
 
+/* The answer of a provider search as the text GET /v1/public/providers sends (no tree): for the
+ * finder's page (pages.c), which reads it with jsonview. */
+char *
+public_find_providers_text(struct db_conn *db,
+                           const struct query *q,
+                           struct public_error *e,
+                           size_t *len)
+{
+    struct jsonout_buf b = {0};
+    struct found f;
+
+    if (find_providers(db, q, &f, e) != 0) {
+        return NULL;
+    }
+    if (f.choices != NULL) {
+        add_central_contact(db, f.choices); /* several places: the choices */
+        b.p = json_dumps(f.choices, JSON_COMPACT);
+        b.len = b.p != NULL ? strlen(b.p) : 0;
+        b.failed = b.p == NULL;
+    } else {
+        jsonout_put(&b, "{\"items\":[", 10);
+        put_items(&b, f.sites);
+        jsonout_put(&b, "],\"nearest_beyond\":", 19);
+        put_text(&b, f.beyond != NULL ? first_item(f.beyond) : NULL);
+        jsonout_put(&b, ",\"central_contact\":", 19);
+        put_text(&b, page_contact(f.sites));
+        jsonout_put(&b, "}", 1);
+    }
+    found_cleanup(&f);
+    if (b.failed) {
+        free(b.p);
+        e->fault = PUBLIC_INTERNAL;
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
 /* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and
  * organisation flattened, the upcoming runs as a JSON cell; nearest_beyond is JSON-only. */
 static const char *const provider_csv_columns[] = {"distance_km",
