@@ -12,7 +12,9 @@
  *   the page's own enhancement, both ES modules. */
 #include "registry/html.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +191,55 @@ put_int(struct html *h, long long i)
     }
 }
 
+/* Appends `x` with `prec` decimals, byte for byte as printf's %.*f: the exact value of the double
+ * rounded to nearest, ties to even, "-" for any negative (-0.0 too). With up to 3 decimals and
+ * |x| < 2^53, in integer arithmetic (x is m / 2^sh exactly, m < 2^53: x * 10^prec rounds from
+ * m * 10^prec, which fits in 64 bits); otherwise by snprintf into `buf`. */
+static void
+put_fixed(struct html *h, double x, int prec, char *buf, size_t len)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000};
+    uint64_t m, v, q;
+    int exp2, sh;
+
+    if (prec > 3 || !isfinite(x) || fabs(x) >= 9007199254740992.0) {
+        snprintf(buf, len, "%.*f", prec, x);
+        html_raw(h, buf);
+        return;
+    }
+    m = (uint64_t)ldexp(frexp(fabs(x), &exp2), 53); /* |x| = m * 2^(exp2 - 53), exactly */
+    sh = 53 - exp2;                                 /* >= 0, as |x| < 2^53 */
+    v = m * scale[prec];
+    if (sh == 0) {
+        q = v; /* an integer of 53 bits */
+    } else if (sh >= 64) {
+        q = 0; /* v < 2^63: less than half a unit */
+    } else {
+        uint64_t rem = v & ((UINT64_C(1) << sh) - 1), half = UINT64_C(1) << (sh - 1);
+
+        q = v >> sh;
+        if (rem > half || (rem == half && (q & 1) != 0)) {
+            q++;
+        }
+    }
+    if (signbit(x)) {
+        append(h, "-", 1);
+    }
+    put_uint(h, q / scale[prec]);
+    if (prec > 0) {
+        char frac[4];
+        uint64_t f = q % scale[prec];
+        int i;
+
+        for (i = prec - 1; i >= 0; i--) {
+            frac[i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        append(h, ".", 1);
+        append(h, frac, (size_t)prec);
+    }
+}
+
 void
 html_printf(struct html *h, const char *fmt, ...)
 {
@@ -247,8 +298,7 @@ html_printf(struct html *h, const char *fmt, ...)
             put_uint(h, va_arg(ap, size_t));
             break;
         case 'f':
-            snprintf(num, sizeof(num), "%.*f", prec >= 0 ? prec : 6, va_arg(ap, double));
-            html_raw(h, num);
+            put_fixed(h, va_arg(ap, double), prec >= 0 ? prec : 6, num, sizeof(num));
             break;
         default:
             h->failed = 1; /* an unknown conversion: stop before reading a wrong argument */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,34 +36,96 @@ jview_cleanup(struct jview *v)
     memset(v, 0, sizeof(*v));
 }
 
-static void
+/* 1 for JSON's white space. */
+static const unsigned char space[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
+
+/* 1 for what ends a run of plain characters in a string: the quote, the backslash, and the
+ * control characters (which JSON does not allow raw). */
+static const unsigned char stop[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0A] = 1, [0x0B] = 1, [0x0C] = 1, [0x0D] = 1,
+    [0x0E] = 1, [0x0F] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1A] = 1, [0x1B] = 1,
+    [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
+/* The stop bytes among the 8 at `p`, each as its high bit; the lowest one set is exactly the
+ * first such byte (x - 0x01.. borrows into a byte's high bit from a byte below the subtrahend,
+ * and a borrow only ever reaches the bytes above it; ~x keeps bytes of 0x80 and above out).
+ * Little-endian only: elsewhere plain_run reads a byte at a time. */
+static inline uint64_t
+stops8(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t x, q, b;
+
+    memcpy(&x, p, sizeof(x));
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
+}
+
+/* Where the run of plain string characters from `p` ends: the first byte in `stop`, or `end`. */
+static inline const char *
+plain_run(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t m = stops8(p);
+
+        if (m != 0) {
+            return p + (__builtin_ctzll(m) >> 3);
+        }
+        p += 8;
+    }
+#endif
+    while (p < end && !stop[(unsigned char)*p]) {
+        p++;
+    }
+    return p;
+}
+
+static inline void
 skip_space(struct parser *ps)
 {
-    while (ps->p < ps->end
-           && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) {
+    while (ps->p < ps->end && space[(unsigned char)*ps->p]) {
         ps->p++;
     }
 }
 
+static int grow(struct parser *ps);
+
 /* A new token of `type`; its index, or -1 when memory ran out. */
-static int
+static inline int
 new_tok(struct parser *ps, enum jview_type type)
 {
     struct jview *v = ps->v;
+    struct jview_tok *t;
 
-    if (v->n == v->cap) {
-        int cap = v->cap == 0 ? ps->guess : v->cap * 2;
-        struct jview_tok *t;
-
-        if (v->cap > INT_MAX / 4 || (t = realloc(v->tok, (size_t)cap * sizeof(*t))) == NULL) {
-            return -1;
-        }
-        v->tok = t;
-        v->cap = cap;
+    if (v->n == v->cap && grow(ps) != 0) {
+        return -1;
     }
-    memset(&v->tok[v->n], 0, sizeof(v->tok[0]));
-    v->tok[v->n].type = type;
+    t = &v->tok[v->n];
+    t->type = (unsigned char)type;
+    t->next = v->n + 1;
+    t->size = 0;
     return v->n++;
+}
+
+/* Doubles the room for tokens. Returns 0, or -1. */
+static int
+grow(struct parser *ps)
+{
+    struct jview *v = ps->v;
+    int cap = v->cap == 0 ? ps->guess : v->cap * 2;
+    struct jview_tok *t;
+
+    if (v->cap > INT_MAX / 4 || (t = realloc(v->tok, (size_t)cap * sizeof(*t))) == NULL) {
+        return -1;
+    }
+    v->tok = t;
+    v->cap = cap;
+    return 0;
 }
 
 static int
@@ -156,10 +219,7 @@ parse_string(struct parser *ps)
         size_t n;
 
         run = ps->p;
-        while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\\'
-               && (unsigned char)*ps->p >= 0x20) {
-            ps->p++;
-        }
+        ps->p = plain_run(ps->p, ps->end);
         n = (size_t)(ps->p - run);
         memcpy(ps->out, run, n);
         ps->out += n;
@@ -209,7 +269,6 @@ parse_string(struct parser *ps)
     }
     *ps->out++ = '\0';
     ps->v->tok[t].u.str = start;
-    ps->v->tok[t].next = t + 1;
     return 0;
 }
 
@@ -272,6 +331,15 @@ parse_number(struct parser *ps)
             return -1; /* overflow, as Jansson; underflow reads as the small value */
         }
         ps->v->tok[t].u.d = d;
+    } else if (n <= 18) {
+        /* At most 18 digits (and a sign): within long long, read without strtoll. */
+        const char *d = buf + (buf[0] == '-');
+        long long i = 0;
+
+        for (; *d != '\0'; d++) {
+            i = i * 10 + (*d - '0');
+        }
+        ps->v->tok[t].u.i = buf[0] == '-' ? -i : i;
     } else {
         long long i = strtoll(buf, NULL, 10);
 
@@ -280,7 +348,6 @@ parse_number(struct parser *ps)
         }
         ps->v->tok[t].u.i = i;
     }
-    ps->v->tok[t].next = t + 1;
     return 0;
 }
 
@@ -295,7 +362,6 @@ parse_literal(struct parser *ps, const char *word, enum jview_type type)
         return -1;
     }
     ps->p += n;
-    ps->v->tok[t].next = t + 1;
     return 0;
 }
 
@@ -419,7 +485,9 @@ jview_get(const struct jview *v, int obj, const char *key)
         return -1;
     }
     for (k = obj + 1; k < o->next; k = v->tok[k + 1].next) {
-        if (strcmp(v->tok[k].u.str, key) == 0) {
+        const char *name = v->tok[k].u.str;
+
+        if (name[0] == key[0] && strcmp(name, key) == 0) {
             return k + 1;
         }
     }

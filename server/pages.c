@@ -7,6 +7,7 @@
  * never echoes coordinates. */
 #include "registry/pages.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,36 @@ static const char who_can_attend[] =
     "M-PACT is for families affected by a parent's or carer's drug or alcohol use, with at least "
     "one child aged 8 to 17. Any carer can come: parents, grandparents, aunts, uncles, foster "
     "carers. You do not need to be in recovery.";
+
+/* who_can_attend escaped (html_text) once, for each result of the finder; empty when that
+ * could not be done (memory), and then escaped each time. */
+static char who_can_attend_escaped[2 * sizeof(who_can_attend)];
+static pthread_once_t who_can_attend_once = PTHREAD_ONCE_INIT;
+
+static void
+escape_who_can_attend(void)
+{
+    struct html e;
+
+    html_init(&e);
+    html_text(&e, who_can_attend);
+    if (!e.failed && e.len < sizeof(who_can_attend_escaped)) {
+        memcpy(who_can_attend_escaped, e.p, e.len + 1);
+    }
+    html_cleanup(&e);
+}
+
+/* Appends who_can_attend as text (escaped). */
+static void
+who_can_attend_text(struct html *h)
+{
+    pthread_once(&who_can_attend_once, escape_who_can_attend);
+    if (who_can_attend_escaped[0] != '\0') {
+        html_raw(h, who_can_attend_escaped);
+    } else {
+        html_text(h, who_can_attend);
+    }
+}
 
 /* The start page's part of the central contact and who can attend (settings.c's contact). */
 static void
@@ -533,11 +564,11 @@ provider(struct html *h, const struct jview *v, int item, int n, const struct co
                     run_id != NULL ? run_id : "", vstr(v, site, "name"));
     }
     later_groups(h, v, runs);
-    html_printf(h,
-                "<details class=\"govuk-details\"><summary class=\"govuk-details__summary\">"
+    html_raw(h, "<details class=\"govuk-details\"><summary class=\"govuk-details__summary\">"
                 "<span class=\"govuk-details__summary-text\">Who can attend</span></summary>"
-                "<div class=\"govuk-details__text\">%s</div></details>",
-                who_can_attend);
+                "<div class=\"govuk-details__text\">");
+    who_can_attend_text(h);
+    html_raw(h, "</div></details>");
     html_printf(h,
                 "<h4 class=\"govuk-heading-s\">Run by %s</h4>"
                 "<dl class=\"govuk-summary-list\">",
