@@ -407,7 +407,17 @@ find_form(struct html *h,
 static void
 weekdays(const char *weekday, char *out, size_t len)
 {
-    snprintf(out, len, "%ss", weekday);
+    size_t n = strlen(weekday);
+
+    /* snprintf(out, len, "%ss", weekday), written out (it ran for every group on a page) */
+    if (n > len - 1) {
+        n = len - 1;
+    }
+    memcpy(out, weekday, n);
+    if (n < len - 1) {
+        out[n++] = 's';
+    }
+    out[n] = '\0';
     if (out[0] >= 'a' && out[0] <= 'z') {
         out[0] = (char)(out[0] - 'a' + 'A');
     }
