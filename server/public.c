@@ -937,6 +937,7 @@ public_find_providers_text(struct db_conn *db,
     struct found f;
 
     if (find_providers(db, q, &f, e) != 0) {
+        found_cleanup(&f); /* it may hold the page of an unknown postcode */
         return NULL;
     }
     if (f.choices != NULL) {
