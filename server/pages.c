@@ -4,7 +4,12 @@
  *
  * Privacy: the postcode or coordinates a family searches from travel only in the query string,
  * which is never logged (http_log); a results page is never cached (Cache-Control: no-store) and
- * never echoes coordinates. */
+ * never echoes coordinates.
+ *
+ * Cost: the finder's results page reads the search's answer as the JSON text the API sends
+ * (public_find_providers_text) through jsonview, a flat array of tokens, not a Jansson tree:
+ * json_loads of its 15 KiB was half the server's time on /find (bench/README.md, issue 19).
+ * it.pages holds golden renderings that any change to how a page is written must keep. */
 #include "registry/pages.h"
 
 #include <pthread.h>

@@ -17,7 +17,9 @@
  * as GET /v1/public/impact has them, withheld ones reading "withheld" (a count from 1 to 4, or
  * one withheld with it so that the total cannot give it back), and the licensing body's totals
  * from before the registry. Untrusted text (organisation, site and facilitator names with markup
- * and quotes) is always escaped. The pages are rate-limited as the public API is. */
+ * and quotes) is always escaped. The finder's pages are byte for byte their golden renderings
+ * (tests/integration/golden: results, filters, the nearest beyond, towns, choices, errors, with
+ * hostile text in every field). The pages are rate-limited as the public API is. */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
