@@ -12,7 +12,9 @@
  *   the page's own enhancement, both ES modules. */
 #include "registry/html.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,22 +36,19 @@ html_init(struct html *h)
 void
 html_cleanup(struct html *h)
 {
-    free(h->p);
+    free(h->p != NULL ? h->p - HTML_HEADROOM : NULL);
     memset(h, 0, sizeof(*h));
 }
 
-/* Makes room for `n` more bytes and the NUL. Returns 0, or -1 (and sets failed). */
+/* Grows the buffer to hold `n` more bytes and the NUL. Returns 0, or -1 (and sets failed). */
 static int
-reserve(struct html *h, size_t n)
+grow(struct html *h, size_t n)
 {
     size_t cap;
-    char *p;
+    char *base;
 
     if (h->failed) {
         return -1;
-    }
-    if (h->len + n + 1 <= h->cap) {
-        return 0;
     }
     cap = h->cap == 0 ? 8192 : h->cap;
     while (cap < h->len + n + 1) {
@@ -59,16 +58,30 @@ reserve(struct html *h, size_t n)
         }
         cap *= 2;
     }
-    if ((p = realloc(h->p, cap)) == NULL) {
+    base = realloc(h->p != NULL ? h->p - HTML_HEADROOM : NULL, HTML_HEADROOM + cap);
+    if (base == NULL) {
         h->failed = 1;
         return -1;
     }
-    h->p = p;
+    h->p = base + HTML_HEADROOM;
     h->cap = cap;
     return 0;
 }
 
-static void
+/* Makes room for `n` more bytes and the NUL. Returns 0, or -1 (and sets failed). */
+static inline int
+reserve(struct html *h, size_t n)
+{
+    return h->len + n + 1 <= h->cap && !h->failed ? 0 : grow(h, n);
+}
+
+void
+html_reserve(struct html *h, size_t n)
+{
+    (void)reserve(h, n);
+}
+
+static inline void
 append(struct html *h, const char *s, size_t n)
 {
     if (reserve(h, n) != 0) {
@@ -87,6 +100,11 @@ html_raw(struct html *h, const char *markup)
     }
 }
 
+/* 1 for the bytes html_text writes as a character reference (and the NUL that ends a text). */
+static const unsigned char special[256] = {
+    [0] = 1, ['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1,
+};
+
 void
 html_text(struct html *h, const char *text)
 {
@@ -95,9 +113,12 @@ html_text(struct html *h, const char *text)
     if (text == NULL) {
         return;
     }
-    for (s = run = text; *s != '\0'; s++) {
+    for (s = run = text;; s++) {
         const char *ref;
 
+        while (!special[(unsigned char)*s]) {
+            s++;
+        }
         switch (*s) {
         case '&':
             ref = "&amp;";
@@ -114,14 +135,14 @@ html_text(struct html *h, const char *text)
         case '\'':
             ref = "&#39;";
             break;
-        default:
-            continue;
+        default: /* the NUL */
+            append(h, run, (size_t)(s - run));
+            return;
         }
         append(h, run, (size_t)(s - run));
         html_raw(h, ref);
         run = s + 1;
     }
-    append(h, run, (size_t)(s - run));
 }
 
 /* Appends `s` percent-encoded as a URL query component (space as %20), then escaped (which
@@ -144,6 +165,81 @@ query_component(struct html *h, const char *s)
     }
 }
 
+/* Appends `u` in decimal. */
+static void
+put_uint(struct html *h, unsigned long long u)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    do {
+        digits[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    append(h, digits + n, sizeof(digits) - n);
+}
+
+/* Appends `i` in decimal, as printf's %d and %ld. */
+static void
+put_int(struct html *h, long long i)
+{
+    if (i < 0) {
+        append(h, "-", 1);
+        put_uint(h, 0ULL - (unsigned long long)i);
+    } else {
+        put_uint(h, (unsigned long long)i);
+    }
+}
+
+/* Appends `x` with `prec` decimals, byte for byte as printf's %.*f: the exact value of the double
+ * rounded to nearest, ties to even, "-" for any negative (-0.0 too). With up to 3 decimals and
+ * |x| < 2^53, in integer arithmetic (x is m / 2^sh exactly, m < 2^53: x * 10^prec rounds from
+ * m * 10^prec, which fits in 64 bits); otherwise by snprintf into `buf`. */
+static void
+put_fixed(struct html *h, double x, int prec, char *buf, size_t len)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000};
+    uint64_t m, v, q;
+    int exp2, sh;
+
+    if (prec > 3 || !isfinite(x) || fabs(x) >= 9007199254740992.0) {
+        snprintf(buf, len, "%.*f", prec, x);
+        html_raw(h, buf);
+        return;
+    }
+    m = (uint64_t)ldexp(frexp(fabs(x), &exp2), 53); /* |x| = m * 2^(exp2 - 53), exactly */
+    sh = 53 - exp2;                                 /* >= 0, as |x| < 2^53 */
+    v = m * scale[prec];
+    if (sh == 0) {
+        q = v; /* an integer of 53 bits */
+    } else if (sh >= 64) {
+        q = 0; /* v < 2^63: less than half a unit */
+    } else {
+        uint64_t rem = v & ((UINT64_C(1) << sh) - 1), half = UINT64_C(1) << (sh - 1);
+
+        q = v >> sh;
+        if (rem > half || (rem == half && (q & 1) != 0)) {
+            q++;
+        }
+    }
+    if (signbit(x)) {
+        append(h, "-", 1);
+    }
+    put_uint(h, q / scale[prec]);
+    if (prec > 0) {
+        char frac[4];
+        uint64_t f = q % scale[prec];
+        int i;
+
+        for (i = prec - 1; i >= 0; i--) {
+            frac[i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        append(h, ".", 1);
+        append(h, frac, (size_t)prec);
+    }
+}
+
 void
 html_printf(struct html *h, const char *fmt, ...)
 {
@@ -155,8 +251,9 @@ html_printf(struct html *h, const char *fmt, ...)
         char num[64];
         int prec = -1;
 
-        if (*f != '%') {
-            continue;
+        if ((f = strchr(f, '%')) == NULL) {
+            f = run + strlen(run);
+            break;
         }
         append(h, run, (size_t)(f - run));
         f++;
@@ -182,8 +279,7 @@ html_printf(struct html *h, const char *fmt, ...)
             query_component(h, va_arg(ap, const char *));
             break;
         case 'd':
-            snprintf(num, sizeof(num), "%d", va_arg(ap, int));
-            html_raw(h, num);
+            put_int(h, va_arg(ap, int));
             break;
         case 'l':
             if (f[1] != 'd') {
@@ -191,8 +287,7 @@ html_printf(struct html *h, const char *fmt, ...)
                 goto out;
             }
             f++;
-            snprintf(num, sizeof(num), "%ld", va_arg(ap, long));
-            html_raw(h, num);
+            put_int(h, va_arg(ap, long));
             break;
         case 'z':
             if (f[1] != 'u') {
@@ -200,12 +295,10 @@ html_printf(struct html *h, const char *fmt, ...)
                 goto out;
             }
             f++;
-            snprintf(num, sizeof(num), "%zu", va_arg(ap, size_t));
-            html_raw(h, num);
+            put_uint(h, va_arg(ap, size_t));
             break;
         case 'f':
-            snprintf(num, sizeof(num), "%.*f", prec >= 0 ? prec : 6, va_arg(ap, double));
-            html_raw(h, num);
+            put_fixed(h, va_arg(ap, double), prec >= 0 ? prec : 6, num, sizeof(num));
             break;
         default:
             h->failed = 1; /* an unknown conversion: stop before reading a wrong argument */
@@ -433,7 +526,8 @@ html_send(struct req *r, int status, struct html *h, const char *cache_control)
         logging_event("error", r->request_id, "page not rendered request_id=%s", r->request_id);
         return http_send(r, 500, "text/html; charset=utf-8", oom, sizeof(oom) - 1);
     }
-    return http_send(r, status, "text/html; charset=utf-8", h->p, h->len);
+    return http_send_after_headroom(r, status, "text/html; charset=utf-8", h->p - HTML_HEADROOM,
+                                    HTML_HEADROOM, h->len);
 }
 
 int

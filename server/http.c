@@ -76,52 +76,98 @@ reason_phrase(int status)
     return "Status";
 }
 
+/* Writes the status line and headers of a response with a body of `len` bytes into `head`
+ * (HTTP_HEAD_MAX bytes); returns their length. Headers that do not fit make it a bare 500
+ * (*status and *len changed to say so). */
+static size_t
+format_head(struct req *r, int *status, const char *content_type, size_t *len, char *head)
+{
+    int n = snprintf(
+        head, HTTP_HEAD_MAX,
+        "HTTP/1.1 %d %s\r\n"
+        "%s%s%s"
+        "Content-Length: %zu\r\n"
+        "X-Request-Id: %s\r\n"
+        "%s"
+        "X-Content-Type-Options: nosniff\r\n"
+        "%s\r\n",
+        *status, reason_phrase(*status), content_type ? "Content-Type: " : "",
+        content_type ? content_type : "", content_type ? "\r\n" : "", *len, r->request_id,
+        strstr(r->extra_headers, "Cache-Control:") != NULL ? "" : "Cache-Control: no-store\r\n",
+        r->extra_headers);
+
+    if (n < 0 || n >= HTTP_HEAD_MAX) {
+        n = snprintf(head, HTTP_HEAD_MAX,
+                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        *len = 0;
+        *status = 500;
+    }
+    return (size_t)n;
+}
+
+/* 1 (and logs the bug) when `r` was answered already. */
+static int
+answered(struct req *r, int status)
+{
+    if (r->status == 0) {
+        return 0;
+    }
+    /* A handler must answer once; a second answer is a bug, never sent to the client. */
+    logging_event("error", r->request_id, "bug: second response (%d after %d)", status, r->status);
+    return 1;
+}
+
 int
 http_send(struct req *r, int status, const char *content_type, const char *body, size_t len)
 {
-    char head[1536];
+    char head[HTTP_HEAD_MAX];
     char *buf;
-    int n;
+    size_t n;
     int is_head = strcmp(r->method, "HEAD") == 0;
 
-    if (r->status != 0) {
-        /* A handler must answer once; a second answer is a bug, never sent to the client. */
-        logging_event("error", r->request_id, "bug: second response (%d after %d)", status,
-                      r->status);
+    if (answered(r, status)) {
         return r->status;
     }
-    n = snprintf(head, sizeof(head),
-                 "HTTP/1.1 %d %s\r\n"
-                 "%s%s%s"
-                 "Content-Length: %zu\r\n"
-                 "X-Request-Id: %s\r\n"
-                 "%s"
-                 "X-Content-Type-Options: nosniff\r\n"
-                 "%s\r\n",
-                 status, reason_phrase(status), content_type ? "Content-Type: " : "",
-                 content_type ? content_type : "", content_type ? "\r\n" : "", len, r->request_id,
-                 strstr(r->extra_headers, "Cache-Control:") != NULL ? ""
-                                                                    : "Cache-Control: no-store\r\n",
-                 r->extra_headers);
-    if (n < 0 || (size_t)n >= sizeof(head)) {
-        n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-        len = 0;
-        status = 500;
-    }
+    n = format_head(r, &status, content_type, &len, head);
     if (is_head || len == 0) {
-        mg_write(r->conn, head, (size_t)n);
+        mg_write(r->conn, head, n);
     } else {
-        buf = malloc((size_t)n + len);
+        buf = malloc(n + len);
         if (buf == NULL) {
-            mg_write(r->conn, head, (size_t)n);
+            mg_write(r->conn, head, n);
             mg_write(r->conn, body, len);
         } else {
-            memcpy(buf, head, (size_t)n);
+            memcpy(buf, head, n);
             memcpy(buf + n, body, len);
-            mg_write(r->conn, buf, (size_t)n + len);
+            mg_write(r->conn, buf, n + len);
             free(buf);
         }
+    }
+    r->status = status;
+    r->bytes = is_head ? 0 : (long long)len;
+    return status;
+}
+
+int
+http_send_after_headroom(
+    struct req *r, int status, const char *content_type, char *buf, size_t headroom, size_t len)
+{
+    char head[HTTP_HEAD_MAX];
+    size_t n;
+    int is_head = strcmp(r->method, "HEAD") == 0;
+
+    if (headroom < HTTP_HEAD_MAX) {
+        return http_send(r, status, content_type, buf + headroom, len);
+    }
+    if (answered(r, status)) {
+        return r->status;
+    }
+    n = format_head(r, &status, content_type, &len, head);
+    if (is_head || len == 0) {
+        mg_write(r->conn, head, n);
+    } else {
+        memcpy(buf + headroom - n, head, n);
+        mg_write(r->conn, buf + headroom - n, n + len);
     }
     r->status = status;
     r->bytes = is_head ? 0 : (long long)len;

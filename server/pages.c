@@ -4,9 +4,15 @@
  *
  * Privacy: the postcode or coordinates a family searches from travel only in the query string,
  * which is never logged (http_log); a results page is never cached (Cache-Control: no-store) and
- * never echoes coordinates. */
+ * never echoes coordinates.
+ *
+ * Cost: the finder's results page reads the search's answer as the JSON text the API sends
+ * (public_find_providers_text) through jsonview, a flat array of tokens, not a Jansson tree:
+ * json_loads of its 15 KiB was half the server's time on /find (bench/README.md, issue 19).
+ * it.pages holds golden renderings that any change to how a page is written must keep. */
 #include "registry/pages.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,7 @@
 #include "registry/html.h"
 #include "registry/http.h"
 #include "registry/impact.h"
+#include "registry/jsonview.h"
 #include "registry/postcodes.h"
 #include "registry/public.h"
 #include "registry/query.h"
@@ -28,6 +35,36 @@ static const char who_can_attend[] =
     "M-PACT is for families affected by a parent's or carer's drug or alcohol use, with at least "
     "one child aged 8 to 17. Any carer can come: parents, grandparents, aunts, uncles, foster "
     "carers. You do not need to be in recovery.";
+
+/* who_can_attend escaped (html_text) once, for each result of the finder; empty when that
+ * could not be done (memory), and then escaped each time. */
+static char who_can_attend_escaped[2 * sizeof(who_can_attend)];
+static pthread_once_t who_can_attend_once = PTHREAD_ONCE_INIT;
+
+static void
+escape_who_can_attend(void)
+{
+    struct html e;
+
+    html_init(&e);
+    html_text(&e, who_can_attend);
+    if (!e.failed && e.len < sizeof(who_can_attend_escaped)) {
+        memcpy(who_can_attend_escaped, e.p, e.len + 1);
+    }
+    html_cleanup(&e);
+}
+
+/* Appends who_can_attend as text (escaped). */
+static void
+who_can_attend_text(struct html *h)
+{
+    pthread_once(&who_can_attend_once, escape_who_can_attend);
+    if (who_can_attend_escaped[0] != '\0') {
+        html_raw(h, who_can_attend_escaped);
+    } else {
+        html_text(h, who_can_attend);
+    }
+}
 
 /* The start page's part of the central contact and who can attend (settings.c's contact). */
 static void
@@ -117,11 +154,21 @@ static const char *const month_names[] = {"January",   "February", "March",    "
 static void
 write_date(struct html *h, const char *iso)
 {
-    int y, m, d;
+    int y = 0, m = 0, d = 0, read;
     char tail;
 
-    if (iso != NULL && sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12
-        && d >= 1 && d <= 31) {
+    if (iso != NULL && strlen(iso) == 10 && strspn(iso, "0123456789") == 4 && iso[4] == '-'
+        && strspn(iso + 5, "0123456789") == 2 && iso[7] == '-'
+        && strspn(iso + 8, "0123456789") == 2) {
+        /* YYYY-MM-DD, as every date reads in JSON: what sscanf reads, without its cost */
+        y = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0');
+        m = (iso[5] - '0') * 10 + (iso[6] - '0');
+        d = (iso[8] - '0') * 10 + (iso[9] - '0');
+        read = 3;
+    } else {
+        read = iso != NULL ? sscanf(iso, "%4d-%2d-%2d%c", &y, &m, &d, &tail) : 0;
+    }
+    if (read == 3 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
         html_printf(h, "%d %s %d", d, month_names[m - 1], y);
     } else {
         html_text(h, iso);
@@ -133,6 +180,20 @@ static const char *
 jstr(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
+}
+
+/* A string member of object `o` of `v`, or NULL (borrowed from `v`). */
+static const char *
+vstr(const struct jview *v, int o, const char *key)
+{
+    return jview_str(v, jview_get(v, o, key));
+}
+
+/* 1 when member `key` of object `o` of `v` is true. */
+static int
+vtrue(const struct jview *v, int o, const char *key)
+{
+    return jview_is_true(v, jview_get(v, o, key));
 }
 
 /* 1 when `url` may be a link: http(s) only, so a stored "javascript:" address is never one. */
@@ -161,6 +222,63 @@ write_phone(struct html *h, const char *phone)
         return;
     }
     html_printf(h, "<a class=\"govuk-link\" href=\"tel:%s\">%s</a>", tel, phone);
+}
+
+/* The licensing body's central contact (settings.c's object, or a provider search's
+ * central_contact), its strings borrowed. */
+struct contact {
+    int present; /* 0: none is set (null) */
+    const char *name, *phone, *email, *chat, *hours;
+};
+
+/* `c` from object `o` of `v` (or absent). */
+static void
+contact_from_view(struct contact *c, const struct jview *v, int o)
+{
+    c->present = jview_is_object(v, o);
+    c->name = vstr(v, o, "name");
+    c->phone = vstr(v, o, "phone");
+    c->email = vstr(v, o, "email");
+    c->chat = vstr(v, o, "web_chat_url");
+    c->hours = vstr(v, o, "opening_hours");
+}
+
+/* pages_central_contact's inset for `c`. */
+static void
+central_contact(struct html *h, const struct contact *c, const char *lead)
+{
+    html_raw(h, "<div class=\"govuk-inset-text app-central-contact\">");
+    if (lead != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", lead);
+    }
+    if (!c->present) {
+        html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                    "local family hub can tell you about support for families near you.</p>"
+                    "</div>");
+        return;
+    }
+    html_printf(h, "<h3 class=\"govuk-heading-s\">%s</h3><ul class=\"govuk-list\">", c->name);
+    if (c->phone != NULL) {
+        html_raw(h, "<li>Phone: ");
+        write_phone(h, c->phone);
+        html_raw(h, "</li>");
+    }
+    if (c->chat != NULL && safe_web_link(c->chat)) {
+        html_printf(h, "<li><a class=\"govuk-link app-break\" href=\"%s\">Chat online</a></li>",
+                    c->chat);
+    }
+    if (c->email != NULL) {
+        html_printf(h,
+                    "<li>Email: <a class=\"govuk-link app-break\" href=\"mailto:%s\">%s</a></li>",
+                    c->email, c->email);
+    }
+    html_raw(h, "</ul>");
+    if (c->hours != NULL) {
+        html_printf(h, "<p class=\"govuk-body\">%s</p>", c->hours);
+    }
+    html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
+                "local family hub can also tell you about support for families near you.</p>"
+                "</div>");
 }
 
 /* ---- Find M-PACT near you ----------------------------------------------------------------- */
@@ -294,7 +412,17 @@ find_form(struct html *h,
 static void
 weekdays(const char *weekday, char *out, size_t len)
 {
-    snprintf(out, len, "%ss", weekday);
+    size_t n = strlen(weekday);
+
+    /* snprintf(out, len, "%ss", weekday), written out (it ran for every group on a page) */
+    if (n > len - 1) {
+        n = len - 1;
+    }
+    memcpy(out, weekday, n);
+    if (n < len - 1) {
+        out[n++] = 's';
+    }
+    out[n] = '\0';
     if (out[0] >= 'a' && out[0] <= 'z') {
         out[0] = (char)(out[0] - 'a' + 'A');
     }
@@ -302,19 +430,18 @@ weekdays(const char *weekday, char *out, size_t len)
 
 /* Places left in a run, in words: "3 of 8", "Full", or that it takes no families now. */
 static void
-write_places(struct html *h, json_t *run)
+write_places(struct html *h, const struct jview *v, int run)
 {
-    json_int_t left = json_integer_value(json_object_get(run, "places_left"));
+    long long left = jview_int(v, jview_get(v, run, "places_left"));
 
-    if (!json_is_true(json_object_get(run, "accepting_referrals"))) {
-        html_raw(h, json_is_true(json_object_get(run, "started"))
-                        ? "Not taking more families"
-                        : "Not taking referrals at the moment");
+    if (!vtrue(v, run, "accepting_referrals")) {
+        html_raw(h, vtrue(v, run, "started") ? "Not taking more families"
+                                             : "Not taking referrals at the moment");
     } else if (left <= 0) {
         html_raw(h, "Full");
     } else {
         html_printf(h, "%ld of %ld", (long)left,
-                    (long)json_integer_value(json_object_get(run, "capacity_families")));
+                    (long)jview_int(v, jview_get(v, run, "capacity_families")));
     }
 }
 
@@ -337,17 +464,18 @@ row_end(struct html *h)
 /* The next group at a site, first on its result: when it starts (or that it is running), day and
  * time, places left, whether families can refer themselves. */
 static void
-next_group(struct html *h, json_t *run)
+next_group(struct html *h, const struct jview *v, int run)
 {
-    const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
-    int started = json_is_true(json_object_get(run, "started"));
+    const char *weekday = vstr(v, run, "weekday"), *time = vstr(v, run, "start_time");
+    int started = vtrue(v, run, "started");
 
     html_printf(h,
                 "<h4 class=\"govuk-heading-s app-next\">%H: %s</h4>"
                 "<dl class=\"govuk-summary-list govuk-summary-list--no-border\">",
-                started ? "Group running now" : "Next group", variant_name(jstr(run, "variant")));
+                started ? "Group running now" : "Next group",
+                variant_name(vstr(v, run, "variant")));
     row_start(h, started ? "Started" : "Starts");
-    write_date(h, jstr(run, "starts_on"));
+    write_date(h, vstr(v, run, "starts_on"));
     if (started) {
         html_raw(h, " (running now)");
     }
@@ -364,44 +492,39 @@ next_group(struct html *h, json_t *run)
         row_end(h);
     }
     row_start(h, started ? "Still taking families?" : "Places left");
-    if (started && json_is_true(json_object_get(run, "accepting_referrals"))
-        && json_integer_value(json_object_get(run, "places_left")) > 0) {
+    if (started && vtrue(v, run, "accepting_referrals")
+        && jview_int(v, jview_get(v, run, "places_left")) > 0) {
         html_printf(h, "Yes, %ld of %ld places left",
-                    (long)json_integer_value(json_object_get(run, "places_left")),
-                    (long)json_integer_value(json_object_get(run, "capacity_families")));
+                    (long)jview_int(v, jview_get(v, run, "places_left")),
+                    (long)jview_int(v, jview_get(v, run, "capacity_families")));
     } else {
-        write_places(h, run);
+        write_places(h, v, run);
     }
     row_end(h);
     row_start(h, "Can families refer themselves?");
-    html_raw(h, json_is_true(json_object_get(run, "self_referral_allowed"))
-                    ? "Yes, families can refer themselves"
-                    : "No, a professional refers you");
+    html_raw(h, vtrue(v, run, "self_referral_allowed") ? "Yes, families can refer themselves"
+                                                       : "No, a professional refers you");
     row_end(h);
     html_raw(h, "</dl>");
 }
 
 /* The later groups at a site, one line each. */
 static void
-later_groups(struct html *h, json_t *runs)
+later_groups(struct html *h, const struct jview *v, int runs)
 {
-    json_t *run;
-    size_t i;
+    int run;
 
-    if (json_array_size(runs) < 2) {
+    if (jview_size(v, runs) < 2) {
         return;
     }
     html_raw(h, "<h4 class=\"govuk-heading-s\">Later groups</h4><ul class=\"govuk-list "
                 "govuk-list--bullet\">");
-    json_array_foreach(runs, i, run)
-    {
-        const char *weekday = jstr(run, "weekday"), *time = jstr(run, "start_time");
+    for (run = jview_next(v, runs, jview_first(v, runs)); run >= 0;
+         run = jview_next(v, runs, run)) {
+        const char *weekday = vstr(v, run, "weekday"), *time = vstr(v, run, "start_time");
 
-        if (i == 0) {
-            continue;
-        }
-        html_printf(h, "<li>%s, starts ", variant_name(jstr(run, "variant")));
-        write_date(h, jstr(run, "starts_on"));
+        html_printf(h, "<li>%s, starts ", variant_name(vstr(v, run, "variant")));
+        write_date(h, vstr(v, run, "starts_on"));
         if (weekday != NULL) {
             char day[24];
 
@@ -412,11 +535,10 @@ later_groups(struct html *h, json_t *runs)
             }
         }
         html_raw(h, ". Places left: ");
-        write_places(h, run);
+        write_places(h, v, run);
         html_printf(h, ". %H.</li>",
-                    json_is_true(json_object_get(run, "self_referral_allowed"))
-                        ? "Families can refer themselves"
-                        : "A professional refers you");
+                    vtrue(v, run, "self_referral_allowed") ? "Families can refer themselves"
+                                                           : "A professional refers you");
     }
     html_raw(h, "</ul>");
 }
@@ -425,54 +547,52 @@ later_groups(struct html *h, json_t *runs)
  * then the organisation, address and contact details; the central contact when the site gives no
  * phone or email. `n` numbers the result for its headings' ids. */
 static void
-provider(struct html *h, json_t *item, int n, json_t *contact)
+provider(struct html *h, const struct jview *v, int item, int n, const struct contact *contact)
 {
-    json_t *site = json_object_get(item, "site"), *org = json_object_get(item, "organisation");
-    json_t *lines = json_object_get(site, "address_lines"), *runs, *line;
-    double km = json_number_value(json_object_get(item, "distance_km"));
-    const char *phone = jstr(org, "phone"), *email = jstr(org, "email"),
-               *website = jstr(org, "website"), *access = jstr(site, "accessibility");
-    size_t i;
+    int site = jview_get(v, item, "site"), org = jview_get(v, item, "organisation");
+    int lines = jview_get(v, site, "address_lines"), runs, line;
+    double km = jview_num(v, jview_get(v, item, "distance_km"));
+    const char *phone = vstr(v, org, "phone"), *email = vstr(v, org, "email"),
+               *website = vstr(v, org, "website"), *access = vstr(v, site, "accessibility");
 
     html_printf(h,
                 "<li class=\"app-result\"><h3 class=\"govuk-heading-m\" id=\"result-%d\">%s</h3>"
                 "<p class=\"govuk-body govuk-!-font-weight-bold app-distance\">%.1f miles "
                 "(%.1f km) away</p>",
-                n, jstr(site, "name"), miles(km), km);
-    runs = json_object_get(item, "upcoming_runs");
-    if (json_array_size(runs) == 0) {
+                n, vstr(v, site, "name"), miles(km), km);
+    runs = jview_get(v, item, "upcoming_runs");
+    if (jview_size(v, runs) == 0) {
         html_raw(h, "<p class=\"govuk-body\">No groups are planned here at the moment. Contact "
                     "them to ask when the next one starts.</p>");
     } else {
-        next_group(h, json_array_get(runs, 0));
+        next_group(h, v, jview_first(v, runs));
     }
-    if (json_is_true(json_object_get(site, "takes_enquiries"))) {
-        const char *run_id = jstr(json_array_get(runs, 0), "id");
+    if (vtrue(v, site, "takes_enquiries")) {
+        const char *run_id = vstr(v, jview_first(v, runs), "id");
 
         html_printf(h,
                     "<p class=\"govuk-body\"><a class=\"govuk-button govuk-button--secondary "
                     "govuk-!-margin-bottom-0\" data-module=\"govuk-button\" "
                     "href=\"/find/ask?site=%s%H%s\">Ask about a place<span "
                     "class=\"govuk-visually-hidden\"> at %s</span></a></p>",
-                    jstr(site, "id"), run_id != NULL ? "&amp;run=" : "",
-                    run_id != NULL ? run_id : "", jstr(site, "name"));
+                    vstr(v, site, "id"), run_id != NULL ? "&amp;run=" : "",
+                    run_id != NULL ? run_id : "", vstr(v, site, "name"));
     }
-    later_groups(h, runs);
-    html_printf(h,
-                "<details class=\"govuk-details\"><summary class=\"govuk-details__summary\">"
+    later_groups(h, v, runs);
+    html_raw(h, "<details class=\"govuk-details\"><summary class=\"govuk-details__summary\">"
                 "<span class=\"govuk-details__summary-text\">Who can attend</span></summary>"
-                "<div class=\"govuk-details__text\">%s</div></details>",
-                who_can_attend);
+                "<div class=\"govuk-details__text\">");
+    who_can_attend_text(h);
+    html_raw(h, "</div></details>");
     html_printf(h,
                 "<h4 class=\"govuk-heading-s\">Run by %s</h4>"
                 "<dl class=\"govuk-summary-list\">",
-                jstr(org, "name"));
+                vstr(v, org, "name"));
     row_start(h, "Address");
-    json_array_foreach(lines, i, line)
-    {
-        html_printf(h, "%s<br>", json_string_value(line));
+    for (line = jview_first(v, lines); line >= 0; line = jview_next(v, lines, line)) {
+        html_printf(h, "%s<br>", jview_str(v, line));
     }
-    html_printf(h, "%s<br>%s", jstr(site, "town"), jstr(site, "postcode"));
+    html_printf(h, "%s<br>%s", vstr(v, site, "town"), vstr(v, site, "postcode"));
     row_end(h);
     if (phone != NULL) {
         row_start(h, "Phone");
@@ -501,9 +621,9 @@ provider(struct html *h, json_t *item, int n, json_t *contact)
     }
     html_raw(h, "</dl>");
     if (phone == NULL && email == NULL) {
-        pages_central_contact(h, contact,
-                              "This site has no phone number or email of its own here. To ask "
-                              "about it, contact:");
+        central_contact(h, contact,
+                        "This site has no phone number or email of its own here. To ask "
+                        "about it, contact:");
     }
     html_raw(h, "</li>");
 }
@@ -547,18 +667,18 @@ write_searched(struct html *h, const char *where, const char *radius, int self, 
  * find.js moves focus to it). */
 static void
 find_results(struct html *h,
-             json_t *body,
+             const struct jview *v,
              const char *where,
              const char *radius,
              int self,
              const char *within)
 {
-    json_t *items = json_object_get(body, "items"),
-           *beyond = json_object_get(body, "nearest_beyond"),
-           *contact = json_object_get(body, "central_contact");
-    json_t *item;
-    size_t i, n = json_array_size(items);
+    int items = jview_get(v, 0, "items"), beyond = jview_get(v, 0, "nearest_beyond"), item, i;
+    size_t n = jview_size(v, items);
     int largest = strcmp(radius, largest_radius()) == 0;
+    struct contact contact;
+
+    contact_from_view(&contact, v, jview_get(v, 0, "central_contact"));
 
     html_raw(h, "<h2 class=\"govuk-heading-l\" id=\"results\" tabindex=\"-1\">");
     html_raw(h, n == 0 ? "No M-PACT " : "M-PACT ");
@@ -568,21 +688,20 @@ find_results(struct html *h,
         html_printf(h, "<p class=\"govuk-body\">%zu %H found, nearest first.</p>", n,
                     n == 1 ? "place" : "places");
         html_raw(h, "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
-        json_array_foreach(items, i, item)
-        {
-            provider(h, item, (int)i + 1, contact);
+        for (i = 1, item = jview_first(v, items); item >= 0;
+             i++, item = jview_next(v, items, item)) {
+            provider(h, v, item, i, &contact);
         }
         html_raw(h, "</ol>");
         if (largest) {
-            pages_central_contact(h, contact,
-                                  "If none of these is near enough for you, you can ask:");
+            central_contact(h, &contact, "If none of these is near enough for you, you can ask:");
         }
         return;
     }
-    if (json_is_object(beyond)) {
+    if (jview_is_object(v, beyond)) {
         html_raw(h, "<p class=\"govuk-body\">The nearest M-PACT is further away:</p>"
                     "<ol class=\"govuk-list app-results\" aria-labelledby=\"results\">");
-        provider(h, beyond, 1, contact);
+        provider(h, v, beyond, 1, &contact);
         html_raw(h, "</ol>");
     } else {
         html_raw(h, "<p class=\"govuk-body\">No licensed organisation runs M-PACT anywhere we "
@@ -599,7 +718,7 @@ find_results(struct html *h,
         html_raw(h, "<p class=\"govuk-body\">You can also search again without the filters: "
                     "a professional can refer you to a group, and new groups start often.</p>");
     }
-    pages_central_contact(h, contact, "For help finding support, you can contact:");
+    central_contact(h, &contact, "For help finding support, you can contact:");
 }
 
 /* The postcode as typed, tidied for showing: outer spaces dropped, letters in capitals. Writes
@@ -674,24 +793,22 @@ find_box_error(const struct public_error *e, const char *typed, const char *othe
 /* The places a town's name fits, as links that search around each ("Which Newport did you
  * mean?"). */
 static void
-find_choices(struct html *h, json_t *body, const char *radius)
+find_choices(struct html *h, const struct jview *v, const char *radius)
 {
-    json_t *choices = json_object_get(body, "choices"), *c;
-    size_t i;
+    int choices = jview_get(v, 0, "choices"), c;
 
     html_printf(h, "<h2 class=\"govuk-heading-l\" id=\"results\">Which %s did you mean?</h2>",
-                jstr(json_array_get(choices, 0), "name"));
+                vstr(v, jview_first(v, choices), "name"));
     html_raw(h, "<p class=\"govuk-body\">More than one place has that name. Choose yours:</p>"
                 "<ul class=\"govuk-list\" aria-labelledby=\"results\">");
-    json_array_foreach(choices, i, c)
-    {
-        const char *area = jstr(c, "area");
-        int ireland = strcmp(jstr(c, "country"), "IE") == 0;
+    for (c = jview_first(v, choices); c >= 0; c = jview_next(v, choices, c)) {
+        const char *area = vstr(v, c, "area"), *country = vstr(v, c, "country");
+        int ireland = country != NULL && strcmp(country, "IE") == 0;
 
         html_printf(h,
                     "<li><a class=\"govuk-link\" href=\"/find?postcode=%Q&amp;area=%Q&amp;"
                     "radius=%Q\">%s%H%s%H</a></li>",
-                    jstr(c, "name"), area != NULL ? area : "", radius, jstr(c, "name"),
+                    vstr(v, c, "name"), area != NULL ? area : "", radius, vstr(v, c, "name"),
                     area != NULL ? ", " : "", area != NULL ? area : "", ireland ? ", Ireland" : "");
     }
     html_raw(h, "</ul><p class=\"govuk-body\">Not there? <a class=\"govuk-link\" "
@@ -707,7 +824,9 @@ pages_find(struct req *r)
     struct public_error e;
     struct query q, search;
     struct html h;
-    json_t *body = NULL;
+    struct jview v; /* the search's answer (public_find_providers_text), when there is one */
+    char *answer = NULL;
+    size_t answer_len = 0;
     const char *postcode, *radius, *lat, *lon, *postcode_error = NULL, *radius_error = NULL;
     const char *within;
     int self;
@@ -716,6 +835,7 @@ pages_find(struct req *r)
     int status = 200, i, searched;
 
     public_error_init(&e);
+    jview_init(&v);
     html_init(&h);
     memset(&search, 0, sizeof(search));
     if ((status = http_query_page_or_problem(r, allowed, &q)) != 0) {
@@ -765,8 +885,15 @@ pages_find(struct req *r)
             search.items[search.n].name = "starting_within_days";
             search.items[search.n++].value = within;
         }
-        body = public_find_providers(r->db, &search, &e);
-        if (body == NULL) {
+        answer = public_find_providers_text(r->db, &search, &e, &answer_len);
+        if (answer != NULL && jview_parse(&v, answer, answer_len) != 0) {
+            e.fault = PUBLIC_INTERNAL; /* not the JSON the search writes */
+            free(answer);
+            answer = NULL;
+        }
+        if (answer != NULL) {
+            html_reserve(&h, 4 * answer_len + 12288); /* the page, about, in one allocation */
+        } else {
             switch (e.fault) {
             case PUBLIC_BAD_INPUT:
                 postcode_error =
@@ -810,16 +937,17 @@ pages_find(struct req *r)
                  "run near you, when they start and whether places are left.</p>");
     find_form(&h, postcode != NULL ? postcode : "", radius, postcode_error, radius_error, self,
               within);
-    if (body != NULL && json_object_get(body, "choices") != NULL) {
-        find_choices(&h, body, radius);
-    } else if (body != NULL) {
-        find_results(&h, body, postcode != NULL ? shown : NULL, radius, self, within);
+    if (answer != NULL && jview_get(&v, 0, "choices") >= 0) {
+        find_choices(&h, &v, radius);
+    } else if (answer != NULL) {
+        find_results(&h, &v, postcode != NULL ? shown : NULL, radius, self, within);
     }
     html_raw(&h, "</div></div>");
     html_page_end(&h, "/assets/js/find.js");
     status = html_send(r, status, &h, "no-store");
 out:
-    json_decref(body);
+    jview_cleanup(&v);
+    free(answer);
     public_error_cleanup(&e);
     html_cleanup(&h);
     query_cleanup(&q);
@@ -1379,42 +1507,15 @@ pages_docs(struct req *r)
 void
 pages_central_contact(struct html *h, json_t *contact, const char *lead)
 {
-    const char *phone = jstr(contact, "phone"), *email = jstr(contact, "email"),
-               *chat = jstr(contact, "web_chat_url"), *hours = jstr(contact, "opening_hours");
+    struct contact c;
 
-    html_raw(h, "<div class=\"govuk-inset-text app-central-contact\">");
-    if (lead != NULL) {
-        html_printf(h, "<p class=\"govuk-body\">%s</p>", lead);
-    }
-    if (!json_is_object(contact)) {
-        html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
-                    "local family hub can tell you about support for families near you.</p>"
-                    "</div>");
-        return;
-    }
-    html_printf(h, "<h3 class=\"govuk-heading-s\">%s</h3><ul class=\"govuk-list\">",
-                jstr(contact, "name"));
-    if (phone != NULL) {
-        html_raw(h, "<li>Phone: ");
-        write_phone(h, phone);
-        html_raw(h, "</li>");
-    }
-    if (chat != NULL && safe_web_link(chat)) {
-        html_printf(h, "<li><a class=\"govuk-link app-break\" href=\"%s\">Chat online</a></li>",
-                    chat);
-    }
-    if (email != NULL) {
-        html_printf(h,
-                    "<li>Email: <a class=\"govuk-link app-break\" href=\"mailto:%s\">%s</a></li>",
-                    email, email);
-    }
-    html_raw(h, "</ul>");
-    if (hours != NULL) {
-        html_printf(h, "<p class=\"govuk-body\">%s</p>", hours);
-    }
-    html_raw(h, "<p class=\"govuk-body\">Your GP, health visitor, your child's school or your "
-                "local family hub can also tell you about support for families near you.</p>"
-                "</div>");
+    c.present = json_is_object(contact);
+    c.name = jstr(contact, "name");
+    c.phone = jstr(contact, "phone");
+    c.email = jstr(contact, "email");
+    c.chat = jstr(contact, "web_chat_url");
+    c.hours = jstr(contact, "opening_hours");
+    central_contact(h, &c, lead);
 }
 
 /* ---- Feedback (the beta banner's link) ------------------------------------------------------ */

@@ -1044,26 +1044,66 @@ put_text(struct jsonout_buf *b, const char *text)
     }
 }
 
-/* Sends the JSON answer of a provider search without building it as a tree: the items' text as
- * the statement wrote them, then nearest_beyond and central_contact, in the order and with the
- * values public_find_providers gives. Returns the status sent. */
+/* Writes the JSON answer of a provider page into `b` without building it as a tree: the items'
+ * text as the statement wrote them, then nearest_beyond and central_contact, in the order and
+ * with the values public_find_providers gives. */
+static void
+put_providers(struct jsonout_buf *b, const struct found *f)
+{
+    jsonout_put(b, "{\"items\":[", 10);
+    put_items(b, f->sites);
+    jsonout_put(b, "],\"nearest_beyond\":", 19);
+    put_text(b, f->beyond != NULL ? first_item(f->beyond) : NULL);
+    jsonout_put(b, ",\"central_contact\":", 19);
+    put_text(b, page_contact(f->sites));
+    jsonout_put(b, "}", 1);
+}
+
+/* Sends a provider page as put_providers writes it. Returns the status sent. */
 static int
 send_providers_text(struct req *r, const struct found *f)
 {
     struct jsonout_buf b = {0};
     int status;
 
-    jsonout_put(&b, "{\"items\":[", 10);
-    put_items(&b, f->sites);
-    jsonout_put(&b, "],\"nearest_beyond\":", 19);
-    put_text(&b, f->beyond != NULL ? first_item(f->beyond) : NULL);
-    jsonout_put(&b, ",\"central_contact\":", 19);
-    put_text(&b, page_contact(f->sites));
-    jsonout_put(&b, "}", 1);
+    put_providers(&b, f);
     status = b.failed ? problem_send(r, PROBLEM_INTERNAL, NULL)
                       : http_send_public(r, "application/json; charset=utf-8", b.p, b.len);
     free(b.p);
     return status;
+}
+
+/* The answer of a provider search as the text GET /v1/public/providers sends (no tree): for the
+ * finder's page (pages.c), which reads it with jsonview. */
+char *
+public_find_providers_text(struct db_conn *db,
+                           const struct query *q,
+                           struct public_error *e,
+                           size_t *len)
+{
+    struct jsonout_buf b = {0};
+    struct found f;
+
+    if (find_providers(db, q, &f, e) != 0) {
+        found_cleanup(&f); /* it may hold the page of an unknown postcode */
+        return NULL;
+    }
+    if (f.choices != NULL) {
+        add_central_contact(db, f.choices); /* several places: the choices */
+        b.p = json_dumps(f.choices, JSON_COMPACT);
+        b.len = b.p != NULL ? strlen(b.p) : 0;
+        b.failed = b.p == NULL;
+    } else {
+        put_providers(&b, &f);
+    }
+    found_cleanup(&f);
+    if (b.failed) {
+        free(b.p);
+        e->fault = PUBLIC_INTERNAL;
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
 }
 
 /* The CSV columns of a provider search (Accept: text/csv): one row per site, the nested site and

@@ -8,18 +8,27 @@
 
 #include <libpq-fe.h>
 
+#include "registry/http.h"
+
 struct req;
 
 /* A page being written. Appends never fail visibly: running out of memory sets `failed`, and
- * html_send then answers 500 instead of a truncated page. */
+ * html_send then answers 500 instead of a truncated page. The buffer keeps HTML_HEADROOM bytes
+ * before the text, where html_send writes the status line and headers: a page goes out in one
+ * write without being copied. */
 struct html {
-    char *p; /* NUL-terminated text, `len` bytes; NULL until the first append */
+    char *p; /* NUL-terminated text, `len` bytes of `cap`; NULL until the first append */
     size_t len, cap;
     int failed;
 };
 
+#define HTML_HEADROOM HTTP_HEAD_MAX
+
 void html_init(struct html *h);
 void html_cleanup(struct html *h);
+
+/* Makes room for `n` more bytes at once (a page that knows its size grows in one step). */
+void html_reserve(struct html *h, size_t n);
 
 /* Appends trusted markup as it is (string literals of this program, never data). */
 void html_raw(struct html *h, const char *markup);

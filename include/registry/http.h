@@ -68,6 +68,15 @@ void http_add_page_headers(struct req *r);
 /* Sends a response with one write: status line, headers, body. Returns `status`. */
 int http_send(struct req *r, int status, const char *content_type, const char *body, size_t len);
 
+/* The most bytes of a response's status line and headers. */
+#define HTTP_HEAD_MAX 1536
+
+/* As http_send, for a body at buf + headroom whose `headroom` bytes before it (at least
+ * HTTP_HEAD_MAX) the caller gives up: the status line and headers are written there, and the
+ * response goes out in one write without copying the body. */
+int http_send_after_headroom(
+    struct req *r, int status, const char *content_type, char *buf, size_t headroom, size_t len);
+
 /* Sends a response without a body (204, 304). Returns `status`. */
 int http_send_empty(struct req *r, int status);
 

@@ -47,6 +47,14 @@ int public_error_send(struct req *r, const struct public_error *e);
  * `e` set (NOT_FOUND on "place" when no place has that name). */
 json_t *public_find_providers(struct db_conn *db, const struct query *q, struct public_error *e);
 
+/* The same search, its answer as JSON text (malloc'd, NUL-terminated, `*len` bytes) without
+ * building a tree: exactly what GET /v1/public/providers sends, {"items", "nearest_beyond",
+ * "central_contact"} or {"choices", "central_contact"}. NULL with `e` set. */
+char *public_find_providers_text(struct db_conn *db,
+                                 const struct query *q,
+                                 struct public_error *e,
+                                 size_t *len);
+
 /* The public register entry of registration number `number`. Returns a new reference, or NULL
  * with `e` set (NOT_FOUND when there is none). */
 json_t *public_find_facilitator(struct db_conn *db, const char *number, struct public_error *e);

@@ -17,7 +17,9 @@
  * as GET /v1/public/impact has them, withheld ones reading "withheld" (a count from 1 to 4, or
  * one withheld with it so that the total cannot give it back), and the licensing body's totals
  * from before the registry. Untrusted text (organisation, site and facilitator names with markup
- * and quotes) is always escaped. The pages are rate-limited as the public API is. */
+ * and quotes) is always escaped. The finder's pages are byte for byte their golden renderings
+ * (tests/integration/golden: results, filters, the nearest beyond, towns, choices, errors, with
+ * hostile text in every field). The pages are rate-limited as the public API is. */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -858,6 +860,241 @@ test_impact(void **state)
     it_resp_free(&r);
 }
 
+/* ---- The finder's pages, byte for byte ----------------------------------------------------- */
+
+/* The offsets from today of the golden fixture's dates: a rendered date ("14 March 2027") is
+ * @D<offset>@ in a golden file ("@D+10@"), so the files hold whatever day the test runs on. */
+static const int golden_days[] = {-20, -5, 10, 15, 30, 40, 50, 70, 100, 400};
+
+#define GOLDEN_NDAYS (sizeof(golden_days) / sizeof(golden_days[0]))
+
+/* The finder's results around Truro: far from the other fixtures (the nearest of them is about
+ * 380 km away), with fixed ids, and every kind of value a result shows: markup, quotes,
+ * ampersands, backslashes and non-ASCII letters in every text; an organisation without public
+ * contact details (the central contact instead), one whose phone is too short to dial and whose
+ * website is not http(s); "Ask about a place" with and without a run; no runs; each variant;
+ * runs full, not taking referrals, at risk (a suspended facilitator), running now (taking
+ * families or not), without a weekday or a time; and two towns of one name. */
+static void
+golden_fixture(struct it_server *s)
+{
+    PQclear(it_sql(s, "INSERT INTO postcode (postcode, latitude, longitude) VALUES"
+                      " ('TR1 1AA', 50.2632, -5.0510), ('TR20 8AA', 50.1200, -5.5300)"));
+    PQclear(it_sql(s, "INSERT INTO place (name, area, country, latitude, longitude) VALUES"
+                      " ('Penryn', 'Cornwall', 'GB', 50.1690, -5.1070),"
+                      " ('St Ives', 'Cornwall', 'GB', 50.2110, -5.4800),"
+                      " ('St Ives', 'Hunts & <Cambs> \"E\"', 'GB', 52.3340, -0.0750)"));
+    PQclear(it_sql(
+        s, "INSERT INTO organisation (id, name, kind, address_lines, town, postcode, phone, email,"
+           " website, public_contact, enquiries_enabled, enquiry_email) VALUES"
+           " ('00000000-0000-4000-8000-00000000a001', 'Kernow <Families> & \"Friends\" ''Ltd''',"
+           "  'charity', '[\"1 Lemon St\"]', 'Truro', 'TR1 2AA', '+44 (0)1872 123 456',"
+           "  'hello+<x>@kernow.example', 'https://kernow.example/?a=1&b=\"2\"', true, true,"
+           "  'ask@kernow.example'),"
+           " ('00000000-0000-4000-8000-00000000a002', 'St Piran''s Trust \\ Co', 'charity',"
+           "  '[\"2 Fore St\"]', 'Newquay', 'TR7 1AA', '01637 000000', 'private@piran.example',"
+           "  NULL, false, true, 'ask@piran.example'),"
+           " ('00000000-0000-4000-8000-00000000a003', 'Café Ünïon – “West”', 'nhs', '[\"3 Hill\"]',"
+           "  'Redruth', 'TR15 1AA', '999', NULL, 'ftp://files.example/<x>', true, false, NULL)"));
+    PQclear(it_sql(s, "INSERT INTO licence (organisation_id, number, status, valid_from,"
+                      " valid_until) SELECT id, 'G-' || id, 'active', registry_today() - 365,"
+                      " registry_today() + 365 FROM organisation WHERE id::text LIKE"
+                      " '00000000-0000-4000-8000-00000000a00_'"));
+    PQclear(it_sql(
+        s, "INSERT INTO location (id, organisation_id, name, kind, address_lines, town, postcode,"
+           " latitude, longitude, accessibility, public, active) VALUES"
+           " ('00000000-0000-4000-8000-00000000b001', '00000000-0000-4000-8000-00000000a001',"
+           "  'Truro <Hall> & \"Rooms\"', 'community', '[\"1 \\\"Quay\\\" St\", \"Floor <2>\","
+           "  \"Back\\\\Door\"]', 'Truro', 'TR1 2AB', 50.2640, -5.0500,"
+           "  'Step-free; hearing loop & lift <ask>', true, true),"
+           " ('00000000-0000-4000-8000-00000000b002', '00000000-0000-4000-8000-00000000a001',"
+           "  'Café “Ünïcode” – Hall', 'family_centre', '[\"Rue d''Église\"]', 'Truro',"
+           "  'TR1 3AB', 50.2700, -5.0600, NULL, true, true),"
+           " ('00000000-0000-4000-8000-00000000b003', '00000000-0000-4000-8000-00000000a002',"
+           "  'Newquay Rooms', 'community', '[\"4 Bank St\"]', 'Newquay', 'TR7 1AB', 50.2900,"
+           "  -5.0800, 'Lift', true, true),"
+           " ('00000000-0000-4000-8000-00000000b004', '00000000-0000-4000-8000-00000000a003',"
+           "  'Redruth \\ Centre', 'health', '[\"5 Station Rd\"]', 'Redruth', 'TR15 2AB', 50.2330,"
+           "  -5.2260, NULL, true, true),"
+           " ('00000000-0000-4000-8000-00000000b005', '00000000-0000-4000-8000-00000000a003',"
+           "  'Penryn Annexe', 'other', '[\"6 Quay Hill\"]', 'Penryn', 'TR10 8AB', 50.1700,"
+           "  -5.1000, NULL, true, true)"));
+    PQclear(it_sql(
+        s, "INSERT INTO programme_run (id, organisation_id, location_id, variant, starts_on,"
+           " ends_on, weekday, start_time, capacity_families, families_enrolled,"
+           " accepting_referrals, self_referral_allowed, status)"
+           " SELECT v.id::uuid, l.organisation_id, l.id, v.variant, registry_today() + v.starts,"
+           "  registry_today() + v.ends, v.weekday, v.at::time, v.cap, v.enrolled, v.accepting,"
+           "  v.self, v.status FROM (VALUES"
+           "  ('00000000-0000-4000-8000-00000000c001', 'b001', 'standard', 10, 90, 'tuesday',"
+           "   '18:30', 8, 3, true, true, 'recruiting'),"
+           "  ('00000000-0000-4000-8000-00000000c002', 'b001', 'short', 40, 100, 'thursday', NULL,"
+           "   6, 6, true, false, 'planned'),"
+           "  ('00000000-0000-4000-8000-00000000c003', 'b001', 'extended', 70, 160, NULL, NULL, 5,"
+           "   0, false, true, 'planned'),"
+           "  ('00000000-0000-4000-8000-00000000c004', 'b001', 'aftercare', 100, 150, 'saturday',"
+           "   '09:15', 4, 1, true, true, 'recruiting'),"
+           "  ('00000000-0000-4000-8000-00000000c005', 'b002', 'standard', -20, 50, 'wednesday',"
+           "   '17:00', 8, 5, true, true, 'running'),"
+           "  ('00000000-0000-4000-8000-00000000c006', 'b002', 'short', -5, 30, 'monday', '10:00',"
+           "   6, 2, false, false, 'running'),"
+           "  ('00000000-0000-4000-8000-00000000c007', 'b004', 'standard', 15, 400, 'friday',"
+           "   '10:00', 8, 8, true, true, 'planned'),"
+           "  ('00000000-0000-4000-8000-00000000c008', 'b005', 'aftercare', 30, 70, 'sunday',"
+           "   '14:45', 3, 0, true, true, 'recruiting')"
+           " ) v (id, site, variant, starts, ends, weekday, at, cap, enrolled, accepting, self,"
+           "   status) JOIN location l ON l.id = ('00000000-0000-4000-8000-00000000' || "
+           "v.site)::uuid"));
+    /* The aftercare group at the hall is at risk: one of its facilitators is suspended. */
+    PQclear(it_sql(s, "WITH f AS (INSERT INTO facilitator (given_name, family_name, email, status,"
+                      " accredited_on, accredited_until, reason) VALUES ('Golden', 'Risk',"
+                      " 'golden.risk@example.org', 'suspended', DATE '2015-01-01',"
+                      " registry_today() + 100, 'test') RETURNING id)"
+                      " INSERT INTO programme_facilitator (run_id, facilitator_id) SELECT"
+                      " '00000000-0000-4000-8000-00000000c004', id FROM f"));
+}
+
+/* `body` with the build's content hashes taken out of asset names ("/assets/app.3f2a9c1e.css"
+ * as "/assets/app.css"), so that a page reads the same with and without WEB_ASSETS. malloc'd. */
+static char *
+golden_plain_assets(const char *body)
+{
+    char *out = strdup(body), *p = out;
+
+    assert_non_null(out);
+    while ((p = strstr(p, "/assets/")) != NULL) {
+        char *end = p + strcspn(p, "\""), *dot;
+
+        for (dot = p; dot + 10 <= end; dot++) {
+            if (dot[0] == '.' && strspn(dot + 1, "0123456789abcdef") == 8 && dot[9] == '.') {
+                memmove(dot, dot + 9, strlen(dot + 9) + 1);
+                end -= 9;
+                break;
+            }
+        }
+        p = end;
+    }
+    return out;
+}
+
+/* `text` (malloc'd, freed here) with every `from` that does not follow a digit replaced by `to`
+ * (so "1 March" is not found in "21 March"). Returns the new text, malloc'd. */
+static char *
+golden_replace(char *text, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), n = 0;
+    char *out = malloc(strlen(text) * (tl + 1) + 1);
+    const char *p = text;
+
+    assert_non_null(out);
+    while (*p != '\0') {
+        if (strncmp(p, from, fl) == 0 && (p == text || !(p[-1] >= '0' && p[-1] <= '9'))) {
+            memcpy(out + n, to, tl);
+            n += tl;
+            p += fl;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    free(text);
+    return out;
+}
+
+/* `text` (malloc'd, freed here) with each date of golden_days written as the server writes it
+ * ("14 March 2027") when `to_marks` is 0, or each such date turned back into its mark. */
+static char *
+golden_dates(struct it_server *s, char *text, int to_marks)
+{
+    size_t i;
+
+    for (i = 0; i < GOLDEN_NDAYS; i++) {
+        char *offset = it_fmt("%d", golden_days[i]);
+        char *day = it_sql_text(
+            s, "SELECT to_char(registry_today() + $1::int, 'FMDD FMMonth YYYY')", offset);
+        char *mark = it_fmt("@D%+d@", golden_days[i]);
+
+        text = to_marks ? golden_replace(text, day, mark) : golden_replace(text, mark, day);
+        free(offset);
+        free(day);
+        free(mark);
+    }
+    return text;
+}
+
+/* Compares the page at `path` (answering `status`) with tests/integration/golden/`name`.
+ * IT_GOLDEN_WRITE=1 writes the file from the page instead (for a change meant to alter the page:
+ * review the diff). */
+static void
+golden_check(struct it_server *s, const char *path, long status, const char *name)
+{
+    const char *write = getenv("IT_GOLDEN_WRITE");
+    char *file = it_fmt("%s/tests/integration/golden/%s", getenv("IT_SOURCE_DIR"), name);
+    char *page, *want;
+    struct it_resp r;
+    size_t at = 0;
+
+    get_page(s, path, status, &r);
+    page = golden_plain_assets(r.body);
+    it_resp_free(&r);
+    if (write != NULL && strcmp(write, "1") == 0) {
+        FILE *out = fopen(file, "w");
+
+        page = golden_dates(s, page, 1);
+        assert_non_null(out);
+        assert_true(fputs(page, out) >= 0);
+        assert_int_equal(fclose(out), 0);
+        free(page);
+        free(file);
+        return;
+    }
+    if ((want = it_read_file(file)) == NULL) {
+        fail_msg("no golden page %s (IT_GOLDEN_WRITE=1 writes it)", file);
+    }
+    want = golden_dates(s, want, 0);
+    if (strcmp(page, want) != 0) {
+        while (page[at] != '\0' && page[at] == want[at]) {
+            at++;
+        }
+        fprintf(stderr, "%s differs from golden/%s at byte %zu:\n  page: %.200s\n  want: %.200s\n",
+                path, name, at, page + (at > 60 ? at - 60 : 0), want + (at > 60 ? at - 60 : 0));
+        fail_msg("%s is not its golden rendering", path);
+    }
+    free(want);
+    free(page);
+    free(file);
+}
+
+/* The finder's pages are exactly their golden renderings: the empty form; the form with errors;
+ * results from a full postcode, without the central contact and with it (markup in it too);
+ * from a point; with filters at the largest distance (then the central contact); the nearest
+ * beyond the radius; a town; a town's name of several places; a town and its area. */
+static void
+test_find_golden(void **state)
+{
+    struct fx *f = *state;
+
+    golden_fixture(f->s);
+    golden_check(f->s, "/find", 200, "find_form.html");
+    golden_check(f->s, "/find?postcode=NOT+4+POSTCODE&radius=7", 400, "find_errors.html");
+    golden_check(f->s, "/find?postcode=tr1+1aa&radius=25", 200, "find_postcode_nocontact.html");
+    PQclear(it_sql(f->s, "UPDATE central_contact_setting SET name = 'Family <Line> & Co',"
+                         " phone = '0800 123 4567', email = 'help+\"x\"@line.example',"
+                         " web_chat_url = 'https://line.example/chat?a=1&b=2',"
+                         " opening_hours = 'Mon–Fri, 9 <am> to 5 pm'"));
+    golden_check(f->s, "/find?postcode=tr1+1aa&radius=25", 200, "find_postcode.html");
+    golden_check(f->s, "/find?lat=50.2632&lon=-5.0510&radius=10", 200, "find_location.html");
+    golden_check(f->s, "/find?postcode=TR1+1AA&radius=100&self_referral=yes&within=90", 200,
+                 "find_filtered.html");
+    golden_check(f->s, "/find?postcode=TR20+8AA&radius=5", 200, "find_beyond.html");
+    golden_check(f->s, "/find?postcode=Penryn&radius=10", 200, "find_town.html");
+    golden_check(f->s, "/find?postcode=St+Ives&radius=25", 200, "find_choices.html");
+    golden_check(f->s, "/find?postcode=St+Ives&area=Cornwall&radius=50&within=60", 200,
+                 "find_town_area.html");
+    PQclear(it_sql(f->s, "UPDATE central_contact_setting SET name = NULL, phone = NULL,"
+                         " email = NULL, web_chat_url = NULL, opening_hours = NULL"));
+}
+
 /* ---- Rate limit --------------------------------------------------------------------------- */
 
 static void
@@ -889,4 +1126,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_check_by_number),
           cmocka_unit_test(test_check_by_name),
           cmocka_unit_test(test_impact),
+          cmocka_unit_test(test_find_golden),
           cmocka_unit_test(test_rate_limited))
