@@ -117,8 +117,11 @@ answered(struct req *r, int status)
     return 1;
 }
 
-int
-http_send(struct req *r, int status, const char *content_type, const char *body, size_t len)
+/* Sends the head and `body` in one write: in front of the body when `room` (the body itself,
+ * writable, with HTTP_HEAD_MAX bytes before it that are ours), else through one copy. */
+static int
+send_answer(
+    struct req *r, int status, const char *content_type, const char *body, size_t len, char *room)
 {
     char head[HTTP_HEAD_MAX];
     char *buf;
@@ -131,17 +134,17 @@ http_send(struct req *r, int status, const char *content_type, const char *body,
     n = format_head(r, &status, content_type, &len, head);
     if (is_head || len == 0) {
         mg_write(r->conn, head, n);
+    } else if (room != NULL) {
+        memcpy(room - n, head, n);
+        mg_write(r->conn, room - n, n + len);
+    } else if ((buf = malloc(n + len)) == NULL) {
+        mg_write(r->conn, head, n);
+        mg_write(r->conn, body, len);
     } else {
-        buf = malloc(n + len);
-        if (buf == NULL) {
-            mg_write(r->conn, head, n);
-            mg_write(r->conn, body, len);
-        } else {
-            memcpy(buf, head, n);
-            memcpy(buf + n, body, len);
-            mg_write(r->conn, buf, n + len);
-            free(buf);
-        }
+        memcpy(buf, head, n);
+        memcpy(buf + n, body, len);
+        mg_write(r->conn, buf, n + len);
+        free(buf);
     }
     r->status = status;
     r->bytes = is_head ? 0 : (long long)len;
@@ -149,29 +152,17 @@ http_send(struct req *r, int status, const char *content_type, const char *body,
 }
 
 int
+http_send(struct req *r, int status, const char *content_type, const char *body, size_t len)
+{
+    return send_answer(r, status, content_type, body, len, NULL);
+}
+
+int
 http_send_after_headroom(
     struct req *r, int status, const char *content_type, char *buf, size_t headroom, size_t len)
 {
-    char head[HTTP_HEAD_MAX];
-    size_t n;
-    int is_head = strcmp(r->method, "HEAD") == 0;
-
-    if (headroom < HTTP_HEAD_MAX) {
-        return http_send(r, status, content_type, buf + headroom, len);
-    }
-    if (answered(r, status)) {
-        return r->status;
-    }
-    n = format_head(r, &status, content_type, &len, head);
-    if (is_head || len == 0) {
-        mg_write(r->conn, head, n);
-    } else {
-        memcpy(buf + headroom - n, head, n);
-        mg_write(r->conn, buf + headroom - n, n + len);
-    }
-    r->status = status;
-    r->bytes = is_head ? 0 : (long long)len;
-    return status;
+    return send_answer(r, status, content_type, buf + headroom, len,
+                       headroom >= HTTP_HEAD_MAX ? buf + headroom : NULL);
 }
 
 int
