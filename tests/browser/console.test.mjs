@@ -172,9 +172,14 @@ test('an admin licenses a new organisation, suspends the licence, and sees it in
     );
 
     // Filters: by person, action and date (today), for every kind of record.
+    // Only the hash changes, so the licence's trail stays drawn until the router replaces it:
+    // wait for the unfiltered view (no kind of record chosen, filter closed) before opening it.
     await page.goto(url('/console#/audit'));
     await page.locator('h1', { hasText: 'Audit trail' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('#f-resource_type')?.value === ''
+      && !document.querySelector('details.govuk-details')?.open);
     await page.locator('details.govuk-details summary').click();
+    await page.locator('details.govuk-details[open] #f-actor_email').waitFor();
     await page.locator('#f-actor_email').fill(ADMIN.toUpperCase());
     await page.locator('#f-action').selectOption('create');
     const today = daysFromNow(0);
