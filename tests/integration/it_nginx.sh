@@ -16,10 +16,11 @@
 #     year, plain names revalidated, the build's .gz sent to a client that accepts gzip;
 #   - 128 idle sockets, 128 TLS handshakes and 128 plain-HTTP request heads at 1 byte a second
 #     from 127.0.0.1 (sockflood) leave another client's /healthz and register lookup answered
-#     within 200 ms, and nginx closes them all at its 5 s client_header_timeout (measured);
+#     within 200 ms (all but one of 12, and each within 1 s), and nginx closes them all at its
+#     5 s client_header_timeout (measured);
 #   - limit_conn: one address may have as many requests in progress as the HTTPS server's
 #     limit_conn (16) and no more: the next is answered limit_conn_status (429) by nginx and never
-#     reaches the service, while another client's /healthz answers within 200 ms.
+#     reaches the service, while another client's /healthz answers 200 within 1 s.
 # Run by ctest with IT_PG_DIR (the test cluster), MPACT_BIN and IT_SOURCE_DIR.
 set -euo pipefail
 
@@ -339,22 +340,29 @@ probe()
 # then checks nginx closed every one at client_header_timeout (5 s).
 flood_check()
 {
-    local port="$1" kind="$2" out="$work/flood_$2" i answer worst=0
+    local port="$1" kind="$2" out="$work/flood_$2" i answer worst=0 slow=0
     "$flood" 127.0.0.1 127.0.0.1 "$port" 128 "$kind" 9 >"$out" &
     local fpid=$!
     sleep 0.5
+    # Each probe answers well before the 5 s the flood's sockets are held (a service or nginx
+    # stuck behind them would answer at the timeout or not at all), and all but one of the 12
+    # within 200 ms: one slow answer is a busy machine (ctest runs tests side by side), not the
+    # flood.
     for i in 1 2 3 4 5 6; do
         answer=$(probe 127.0.0.2 /healthz)
-        [[ "${answer% *}" == 200 && "${answer#* }" -le 200 ]] \
+        [[ "${answer% *}" == 200 && "${answer#* }" -le 1000 ]] \
             || { kill "$fpid" 2>/dev/null; fail "$kind flood: /healthz from 127.0.0.2: $answer (status ms)"; }
         ((${answer#* } > worst)) && worst=${answer#* }
+        ((${answer#* } > 200)) && slow=$((slow + 1))
         # A number not on the register (404); one address each, under the rate limit of 3.
         answer=$(probe "127.0.0.$((20 + i))" /v1/public/facilitators/MPF-000001)
-        [[ "${answer% *}" == 404 && "${answer#* }" -le 200 ]] \
+        [[ "${answer% *}" == 404 && "${answer#* }" -le 1000 ]] \
             || { kill "$fpid" 2>/dev/null; fail "$kind flood: register lookup from 127.0.0.$((20 + i)): $answer"; }
         ((${answer#* } > worst)) && worst=${answer#* }
+        ((${answer#* } > 200)) && slow=$((slow + 1))
         sleep 0.3
     done
+    ((slow <= 1)) || { kill "$fpid" 2>/dev/null; fail "$kind flood: $slow of 12 answers took more than 200 ms (slowest $worst ms)"; }
     wait "$fpid" || fail "sockflood $kind failed: $(cat "$out")"
     # refused=R held=H first_close_ms=F last_close_ms=L open=O connect_failed=C
     local held first last open failed
@@ -442,9 +450,10 @@ code=$(curl -sk -o /dev/null -m 2 --interface 127.0.0.9 -H "X-Request-Id: $over"
     -w '%{http_code}' "$base/healthz")
 [[ "$code" == "$conn_status" ]] \
     || { release; fail "limit_conn: request $((conn_limit + 1)) from 127.0.0.9: $code, not $conn_status"; }
-# Another client is not limited with it.
+# Another client is not limited with it: answered 200, and promptly (within 1 s: a limited one
+# would be refused at once, a service held by 127.0.0.9's requests would wait for them).
 answer=$(probe 127.0.0.2 /healthz)
-[[ "${answer% *}" == 200 && "${answer#* }" -le 200 ]] \
+[[ "${answer% *}" == 200 && "${answer#* }" -le 1000 ]] \
     || { release; fail "limit_conn: /healthz from 127.0.0.2 while 127.0.0.9 is at the limit: $answer"; }
 other_ms=${answer#* }
 sleep 0.2
