@@ -4,7 +4,8 @@
  * (REGISTRY_CONNS_PER_ADDRESS=16) and header timeout (REGISTRY_HEADER_TIMEOUT_MS=3000). A hostile
  * client on 127.0.0.1 opens 128 sockets that send nothing, or one byte a second, or that it
  * reopens as soon as they are closed; meanwhile another client, on 127.0.0.2, must have
- * /healthz and a register lookup answered within 200 ms on fresh connections, and the server
+ * /healthz and a register lookup answered within 200 ms on fresh connections (all but one in ten;
+ * each within 1 s), and the server
  * must close the hostile sockets itself: those over the cap at once, the others when the header
  * timeout runs out (measured, and printed). Without the guard, 64 such sockets leave everyone
  * unanswered until CivetWeb's 10 s request timeout (LIBRARIES.md 28).
@@ -23,7 +24,8 @@
 #define FLOOD_N   128
 #define CAP       16   /* the default REGISTRY_CONNS_PER_ADDRESS */
 #define HEADER_MS 3000 /* the default REGISTRY_HEADER_TIMEOUT_MS */
-#define BOUND_MS  200  /* the other client's answers */
+#define BOUND_MS  200  /* the other client's answers, all but one in ten of them */
+#define STALL_MS  1000 /* every one of them: a starved service answers at the header timeout */
 #define HOSTILE   "127.0.0.1"
 #define OTHER     "127.0.0.2"
 #define PROXY     "127.0.0.3" /* REGISTRY_TRUSTED_PROXY: not capped */
@@ -50,30 +52,39 @@ stop_flood(void **state)
 
 IT_SETUP(group_setup, it_start_env("sockets", sockets_env))
 
-/* `rounds` pairs of /healthz and the register lookup from OTHER, each on a new connection, each
- * answered within BOUND_MS; `gap_ms` apart. Returns the slowest, in ms. */
+/* `rounds` pairs of /healthz and the register lookup from OTHER, each on a new connection, `gap_ms`
+ * apart: each answered within STALL_MS, and all but one in ten (rounded up) within BOUND_MS. A
+ * service starved by the flood answers at its header timeout or not at all; one slow answer in
+ * ten is a busy machine (an ASan build, tests side by side), not the flood. Returns the slowest,
+ * in ms. */
 static long long
 probe_other(struct it_server *s, int rounds, int gap_ms, const char *what)
 {
     long long worst = 0, ms;
-    int i, status;
+    int i, status, slow = 0, allowed = (2 * rounds + 9) / 10;
 
     for (i = 0; i < rounds; i++) {
         status = flood_probe(OTHER, "127.0.0.1", s->port, "/healthz", 2000, &ms);
-        if (status != 200 || ms > BOUND_MS) {
+        if (status != 200 || ms > STALL_MS) {
             fail_msg("%s: /healthz from " OTHER " answered %d after %lld ms (round %d)", what,
                      status, ms, i);
         }
         worst = ms > worst ? ms : worst;
+        slow += ms > BOUND_MS;
         status = flood_probe(OTHER, "127.0.0.1", s->port, LOOKUP, 2000, &ms);
-        if (status != 404 || ms > BOUND_MS) { /* a number not on the register: 404 */
+        if (status != 404 || ms > STALL_MS) { /* a number not on the register: 404 */
             fail_msg("%s: register lookup from " OTHER " answered %d after %lld ms (round %d)",
                      what, status, ms, i);
         }
         worst = ms > worst ? ms : worst;
+        slow += ms > BOUND_MS;
         if (gap_ms > 0) {
             it_sleep_ms(gap_ms);
         }
+    }
+    if (slow > allowed) {
+        fail_msg("%s: %d of %d answers from " OTHER " took more than %d ms (slowest %lld)", what,
+                 slow, 2 * rounds, BOUND_MS, worst);
     }
     return worst;
 }
