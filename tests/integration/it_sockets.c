@@ -5,10 +5,10 @@
  * client on 127.0.0.1 opens 128 sockets that send nothing, or one byte a second, or that it
  * reopens as soon as they are closed; meanwhile another client, on 127.0.0.2, must have
  * /healthz and a register lookup answered within 200 ms on fresh connections (all but one in ten;
- * each within 1 s), and the server
- * must close the hostile sockets itself: those over the cap at once, the others when the header
- * timeout runs out (measured, and printed). Without the guard, 64 such sockets leave everyone
- * unanswered until CivetWeb's 10 s request timeout (LIBRARIES.md 28).
+ * each within 1 s), and the server must close the hostile sockets itself: those over the cap at
+ * once, the others when the header timeout runs out (measured, and printed). Without the guard,
+ * 64 such sockets leave everyone unanswered until CivetWeb's 10 s request timeout (LIBRARIES.md
+ * 28).
  * IT_SERIAL: it measures a 200 ms bound, which a browser test beside it can break alone.
  * IT_TIMEOUT=180 */
 #include <poll.h>
