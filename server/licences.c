@@ -377,8 +377,7 @@ licences_update(struct req *r)
         problem_add_error(errors, "body",
                           "name at least one of status, valid_from, valid_until to change");
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     if (!validate_uuid(id)) {
