@@ -281,21 +281,10 @@ auth_in_org(const struct principal *p, const char *org_id)
 static int
 audience_ok(json_t *aud, const char *want)
 {
-    size_t i;
-    json_t *v;
-
     if (json_is_string(aud)) {
         return strcmp(json_string_value(aud), want) == 0;
     }
-    if (json_is_array(aud)) {
-        json_array_foreach(aud, i, v)
-        {
-            if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
+    return validate_in_json_list(aud, want);
 }
 
 int

@@ -191,8 +191,7 @@ clients_create(struct req *r)
         problem_add_error(errors, "organisation_id",
                           "required: the organisation the client is for");
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     if (!auth_is_admin(&r->principal)) {

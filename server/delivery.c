@@ -36,7 +36,6 @@
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/validate.h"
-#include "registry/webhooks.h"
 
 #define DLV_MAX_COUNT 10000
 
@@ -153,22 +152,13 @@ static const char *const dlv_answers[] = {"agree", "neither", "disagree", NULL};
 static int
 known(json_t *codes, const char *kind, const char *code)
 {
-    json_t *v;
-    size_t i;
-
     if (strcmp(kind, "answer") == 0) {
         return validate_in_list(dlv_answers, code);
     }
     if (codes == NULL) {
         return 1; /* the stored record's codes, which may have been retired since */
     }
-    json_array_foreach(json_object_get(codes, kind), i, v)
-    {
-        if (strcmp(json_string_value(v), code) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return validate_in_json_list(json_object_get(codes, kind), code);
 }
 
 /* Adds the unknown_code error of `field` for `code`, listing the codes of `kind`. The code is
@@ -399,19 +389,12 @@ delivery_figures_check(struct req *r, const char *run_id, json_t *changes, json_
     return status;
 }
 
-static int
-dlv_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    (void)cur;
-    (void)in;
-    return webhooks_enqueue(r, "programme.delivery_recorded", id, NULL);
-}
-
 const struct resource run_delivery_resource = {
     .name = "programme run",
     .audit_type = "programme_delivery",
     .stmt = "dlv",
     .fields = dlv_fields,
     .visible = resource_in_org,
-    .rules = {.check = dlv_check, .written = dlv_written},
+    .rules = {.check = dlv_check},
+    .event = "programme.delivery_recorded",
 };

@@ -1162,14 +1162,6 @@ fer_check(struct req *r, json_t *in, const PGresult *none, json_t *errors)
     return status;
 }
 
-static int
-fer_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    (void)cur;
-    (void)in;
-    return webhooks_enqueue(r, "facilitator.employment_requested", id, NULL);
-}
-
 /* Asking to employ: `visible` is who may ask for whom (by_ref). */
 const struct resource fer_new_resource = {
     .name = "employment request",
@@ -1177,8 +1169,9 @@ const struct resource fer_new_resource = {
     .fields = fer_create_fields,
     .parent = "facilitator",
     .visible = seen,
-    .rules = {.permitted = fer_permitted, .check = fer_check, .written = fer_written},
+    .rules = {.permitted = fer_permitted, .check = fer_check},
     .audit_type = "employment_request",
+    .event = "facilitator.employment_requested",
 };
 
 /* resource_create of `rs`, with the Location under the request's facilitator. */

@@ -543,16 +543,7 @@ items_line(struct withheld *w,
 static int
 was_withheld(json_t *suppressed, const char *path)
 {
-    json_t *v;
-    size_t i;
-
-    json_array_foreach(suppressed, i, v)
-    {
-        if (strcmp(json_string_value(v), path) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return validate_in_json_list(suppressed, path);
 }
 
 /* The commissioner's view of report `b`: every count of people from 1 to SUPPRESS_MAX is null,

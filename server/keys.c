@@ -380,10 +380,25 @@ out:
     return copy;
 }
 
+/* Makes `set` (NULL: none) the key set in use, and returns the one it replaces (the caller's to
+ * free). */
+static struct key_set *
+install(struct key_set *set)
+{
+    struct key_set *old;
+
+    pthread_rwlock_wrlock(&keys_lock);
+    old = keys_current;
+    keys_current = set;
+    keys_generation++;
+    pthread_rwlock_unlock(&keys_lock);
+    return old;
+}
+
 int
 keys_load(const char *dir, char *err, size_t errlen)
 {
-    struct key_set *set = NULL, *old;
+    struct key_set *set = NULL;
     struct dirent **names = NULL;
     size_t count = 0, i, j;
     int rc = -1, n;
@@ -431,12 +446,7 @@ keys_load(const char *dir, char *err, size_t errlen)
                 set->keys[set->signer].name);
         goto out;
     }
-    pthread_rwlock_wrlock(&keys_lock);
-    old = keys_current;
-    keys_current = set;
-    keys_generation++;
-    pthread_rwlock_unlock(&keys_lock);
-    set = old; /* freed below */
+    set = install(set); /* the old set, freed below */
     rc = 0;
 out:
     key_set_free(set);
@@ -450,14 +460,7 @@ out:
 void
 keys_unload(void)
 {
-    struct key_set *old;
-
-    pthread_rwlock_wrlock(&keys_lock);
-    old = keys_current;
-    keys_current = NULL;
-    keys_generation++;
-    pthread_rwlock_unlock(&keys_lock);
-    key_set_free(old);
+    key_set_free(install(NULL));
     verified_forget_all();
 }
 

@@ -16,6 +16,7 @@
 
 #include "registry/audit.h"
 #include "registry/auth.h"
+#include "registry/organisations.h"
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/webhooks.h"
@@ -158,15 +159,6 @@ str_field(json_t *in, const char *key)
     return json_string_value(json_object_get(in, key));
 }
 
-/* An organisation the caller does not belong to is absent; the licences of an archived one stay
- * on record for the licensing body. */
-static int
-org_listed(const struct principal *p, const PGresult *res)
-{
-    return auth_in_org(p, db_value(res, 0, "id"))
-           && (db_value(res, 0, "archived_at") == NULL || auth_is_admin(p));
-}
-
 /* A new licence is for an organisation that is not archived. */
 static int
 org_open(const struct principal *p, const PGresult *res)
@@ -181,7 +173,10 @@ lic_listing(struct req *r, const struct query *q, const char **params)
     int status;
 
     (void)q;
-    status = http_row_or_problem(r, "lic_org_get", params[0], "organisation", org_listed, &org);
+    /* The organisation as its own GET shows it: absent to a caller who does not belong to it;
+     * the licences of an archived one stay on record for the licensing body. */
+    status = http_row_or_problem(r, "lic_org_get", params[0], "organisation", org_resource.visible,
+                                 &org);
     PQclear(org);
     return status;
 }
@@ -377,8 +372,7 @@ licences_update(struct req *r)
         problem_add_error(errors, "body",
                           "name at least one of status, valid_from, valid_until to change");
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     if (!validate_uuid(id)) {

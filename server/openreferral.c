@@ -582,10 +582,6 @@ filters_or_problem(struct req *r, const struct query *q, int services, struct or
     double age;
     int status, full = 0, minimal = 0;
 
-    p->search = query_get(q, "search");
-    if (p->search != NULL && !validate_text(p->search, 1, 200)) {
-        return problem_send(r, PROBLEM_BAD_REQUEST, "search: 1 to 200 characters of text");
-    }
     p->min_age = query_get(q, "minimum_age");
     p->max_age = query_get(q, "maximum_age");
     if ((p->min_age != NULL && !parse_number(p->min_age, 0, OR_AGE_MAX, &age))
@@ -764,19 +760,19 @@ send_one(struct req *r, const char *stmt, const char *id, const char *extra, con
     return status;
 }
 
-/* Parses the query (names outside `allowed` refused), the page and, with `filters` (1: a
- * service_at_location list, 2: a service list), the service filters. Returns 0, or the status
- * of the problem sent. */
+/* A route of one row by the path's id that takes no query: send_one of `stmt`, once the query
+ * is checked empty. Returns the status sent. */
 static int
-list_query_or_problem(
-    struct req *r, const char *const *allowed, int filters, struct query *q, struct or_params *p)
+send_one_by_path(struct req *r, const char *stmt, const char *what)
 {
+    static const char *const allowed[] = {NULL};
+    struct query q;
     int status;
 
-    if ((status = http_query_or_problem(r, allowed, q)) == 0
-        && (status = paging_or_problem(r, q, p)) == 0 && filters) {
-        status = filters_or_problem(r, q, filters == 2, p);
+    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
+        status = send_one(r, stmt, r->params[0], NULL, what);
     }
+    query_cleanup(&q);
     return status;
 }
 
@@ -789,6 +785,23 @@ search_or_problem(struct req *r, const struct query *q, const char **out)
         return problem_send(r, PROBLEM_BAD_REQUEST, "search: 1 to 200 characters of text");
     }
     return 0;
+}
+
+/* Parses the query (names outside `allowed` refused), the page, `search` and, with `filters` (1:
+ * a service_at_location list, 2: a service list), the service filters. Returns 0, or the status
+ * of the problem sent. */
+static int
+list_query_or_problem(
+    struct req *r, const char *const *allowed, int filters, struct query *q, struct or_params *p)
+{
+    int status;
+
+    if ((status = http_query_or_problem(r, allowed, q)) == 0
+        && (status = paging_or_problem(r, q, p)) == 0
+        && (status = search_or_problem(r, q, &p->search)) == 0 && filters) {
+        status = filters_or_problem(r, q, filters == 2, p);
+    }
+    return status;
 }
 
 /* ---- Handlers ------------------------------------------------------------------------------ */
@@ -856,15 +869,7 @@ openreferral_services(struct req *r)
 int
 openreferral_service(struct req *r)
 {
-    static const char *const allowed[] = {NULL};
-    struct query q;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
-        status = send_one(r, "or_service", r->params[0], NULL, "service");
-    }
-    query_cleanup(&q);
-    return status;
+    return send_one_by_path(r, "or_service", "service");
 }
 
 int
@@ -941,15 +946,7 @@ out:
 int
 openreferral_service_at_location(struct req *r)
 {
-    static const char *const allowed[] = {NULL};
-    struct query q;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
-        status = send_one(r, "or_sal", r->params[0], NULL, "service_at_location");
-    }
-    query_cleanup(&q);
-    return status;
+    return send_one_by_path(r, "or_sal", "service_at_location");
 }
 
 int
@@ -959,14 +956,12 @@ openreferral_organizations(struct req *r)
                                           "full", "format",   NULL};
     struct query q;
     struct or_params p;
-    const char *search;
     int status, full = 0, full_service = 0;
 
     if ((status = list_query_or_problem(r, allowed, 0, &q, &p)) == 0
-        && (status = search_or_problem(r, &q, &search)) == 0
         && (status = bool_or_problem(r, &q, "full", &full)) == 0
         && (status = bool_or_problem(r, &q, "full_service", &full_service)) == 0) {
-        const char *params[4] = {p.offset, p.ndjson ? NULL : p.limit, search,
+        const char *params[4] = {p.offset, p.ndjson ? NULL : p.limit, p.search,
                                  full_service ? "full_service"
                                  : full       ? "full"
                                               : "list"};
@@ -999,12 +994,10 @@ openreferral_taxonomies(struct req *r)
     static const char *const allowed[] = {"page", "per_page", "search", "format", NULL};
     struct query q;
     struct or_params p;
-    const char *search;
     int status;
 
-    if ((status = list_query_or_problem(r, allowed, 0, &q, &p)) == 0
-        && (status = search_or_problem(r, &q, &search)) == 0) {
-        const char *params[3] = {p.offset, p.ndjson ? NULL : p.limit, search};
+    if ((status = list_query_or_problem(r, allowed, 0, &q, &p)) == 0) {
+        const char *params[3] = {p.offset, p.ndjson ? NULL : p.limit, p.search};
 
         status = send_page(r, "or_taxonomies", 3, params, &p);
     }
@@ -1015,15 +1008,7 @@ openreferral_taxonomies(struct req *r)
 int
 openreferral_taxonomy(struct req *r)
 {
-    static const char *const allowed[] = {NULL};
-    struct query q;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
-        status = send_one(r, "or_taxonomy", r->params[0], NULL, "taxonomy");
-    }
-    query_cleanup(&q);
-    return status;
+    return send_one_by_path(r, "or_taxonomy", "taxonomy");
 }
 
 int
@@ -1033,15 +1018,14 @@ openreferral_taxonomy_terms(struct req *r)
                                           "taxonomy_id", "top_only", "parent_id", NULL};
     struct query q;
     struct or_params p;
-    const char *search, *taxonomy, *parent;
+    const char *taxonomy, *parent;
     int status, top_only = 0;
 
     if ((status = list_query_or_problem(r, allowed, 0, &q, &p)) == 0
-        && (status = search_or_problem(r, &q, &search)) == 0
         && (status = uuid_or_problem(r, &q, "taxonomy_id", &taxonomy)) == 0
         && (status = uuid_or_problem(r, &q, "parent_id", &parent)) == 0
         && (status = bool_or_problem(r, &q, "top_only", &top_only)) == 0) {
-        const char *params[6] = {p.offset, p.ndjson ? NULL : p.limit,   search,
+        const char *params[6] = {p.offset, p.ndjson ? NULL : p.limit,   p.search,
                                  taxonomy, top_only ? "true" : "false", parent};
 
         status = send_page(r, "or_taxonomy_terms", 6, params, &p);
@@ -1053,13 +1037,5 @@ openreferral_taxonomy_terms(struct req *r)
 int
 openreferral_taxonomy_term(struct req *r)
 {
-    static const char *const allowed[] = {NULL};
-    struct query q;
-    int status;
-
-    if ((status = http_query_or_problem(r, allowed, &q)) == 0) {
-        status = send_one(r, "or_taxonomy_term", r->params[0], NULL, "taxonomy_term");
-    }
-    query_cleanup(&q);
-    return status;
+    return send_one_by_path(r, "or_taxonomy_term", "taxonomy_term");
 }

@@ -306,8 +306,7 @@ outcomes_put(struct req *r)
         goto out;
     }
     check_shape(in, errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     params[0] = run_id;
@@ -339,8 +338,7 @@ outcomes_put(struct req *r)
         goto out;
     }
     check_scores(in, run, measure, &s, errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     snprintf(num[0], sizeof(num[0]), "%ld", s.n);

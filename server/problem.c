@@ -202,6 +202,12 @@ problem_send_errors(struct req *r, json_t *errors)
 }
 
 int
+problem_send_errors_if_any(struct req *r, json_t *errors)
+{
+    return json_array_size(errors) > 0 ? problem_send_errors(r, errors) : 0;
+}
+
+int
 problem_status_for_sqlstate(const char *sqlstate)
 {
     if (sqlstate == NULL) {

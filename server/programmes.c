@@ -63,7 +63,6 @@
 #include "registry/problem.h"
 #include "registry/resource.h"
 #include "registry/validate.h"
-#include "registry/webhooks.h"
 
 #define PROG_MAX_FACILITATORS 20
 
@@ -621,9 +620,7 @@ change_allowed_or_problem(struct req *r, json_t *in, const PGresult *cur, int *c
                              "completed");
         }
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-    }
+    status = problem_send_errors_if_any(r, errors);
     json_decref(errors);
     return status;
 }
@@ -704,15 +701,6 @@ out:
     return status;
 }
 
-/* After the write of run `id` (and of its facilitators, by the same statement). */
-static int
-prog_written(struct req *r, const char *id, const PGresult *cur, json_t *in)
-{
-    (void)cur;
-    (void)in;
-    return webhooks_enqueue(r, "programme.changed", id, NULL);
-}
-
 static const struct filter prog_filters[] = {
     {"organisation_id", FILTER_UUID, NULL},
     {"location_id", FILTER_UUID, NULL},
@@ -735,7 +723,8 @@ const struct resource programme_resource = {
     .sort_key = "_starts_on",
     .cursor_ok = http_cursor_date,
     .visible = resource_in_org,
-    .rules = {.normalise = prog_normalise, .check = prog_check, .written = prog_written},
+    .rules = {.normalise = prog_normalise, .check = prog_check},
+    .event = "programme.changed", /* after the run and its facilitators, one statement */
 };
 
 int

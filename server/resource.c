@@ -11,6 +11,7 @@
 #include "registry/auth.h"
 #include "registry/db.h"
 #include "registry/problem.h"
+#include "registry/webhooks.h"
 
 #define RESOURCE_MAX_PARAMS 24
 #define RESOURCE_STMT_LEN   64
@@ -49,6 +50,14 @@ audit_type(const struct resource *rs)
     return rs->audit_type != NULL ? rs->audit_type : rs->name;
 }
 
+/* The resource's `permitted` hook, when it has one. Returns 0, or the status of the problem sent.
+ */
+static int
+permitted_or_problem(struct req *r, const struct resource *rs)
+{
+    return rs->rules.permitted != NULL ? rs->rules.permitted(r) : 0;
+}
+
 int
 resource_get(struct req *r, const struct resource *rs)
 {
@@ -56,7 +65,7 @@ resource_get(struct req *r, const struct resource *rs)
     char get[RESOURCE_STMT_LEN];
     int status;
 
-    if (rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0) {
+    if ((status = permitted_or_problem(r, rs)) != 0) {
         return status;
     }
     status = http_row_or_problem(r, stmt(rs, "get", get), r->params[rs->id_param], rs->name,
@@ -147,7 +156,7 @@ resource_list(struct req *r, const struct resource *rs)
     int status, n = 0, k = 0;
 
     memset(&q, 0, sizeof(q));
-    if (rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0) {
+    if ((status = permitted_or_problem(r, rs)) != 0) {
         goto out;
     }
     for (f = rs->filters; f != NULL && f->name != NULL; f++) {
@@ -228,30 +237,50 @@ read_body_or_problem(struct req *r, const struct resource *rs, int creating, jso
         snprintf(detail, sizeof(detail), "name at least one field to change: %s", names);
         problem_add_error(errors, "body", detail);
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
-    }
+    status = problem_send_errors_if_any(r, errors);
 out:
     json_decref(errors);
     return status;
 }
 
-/* Runs the resource's check hook and answers the field errors it collected. */
+/* Runs the resource's check hook (which may change `in`) and answers the field errors it
+ * collected; then writes `in` as the text the write binds, into *text (the caller frees it).
+ * Returns 0, or the status of the problem sent. */
 static int
-check_or_problem(struct req *r, const struct resource *rs, json_t *in, const PGresult *cur)
+checked_text_or_problem(
+    struct req *r, const struct resource *rs, json_t *in, const PGresult *cur, char **text)
 {
     json_t *errors;
     int status = 0;
 
-    if (rs->rules.check == NULL) {
-        return 0;
+    if (rs->rules.check != NULL) {
+        errors = json_array();
+        if ((status = rs->rules.check(r, in, cur, errors)) == 0) {
+            status = problem_send_errors_if_any(r, errors);
+        }
+        json_decref(errors);
+        if (status != 0) {
+            return status;
+        }
     }
-    errors = json_array();
-    if ((status = rs->rules.check(r, in, cur, errors)) == 0 && json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((*text = json_dumps(in, JSON_COMPACT)) == NULL) {
+        return problem_send(r, PROBLEM_INTERNAL, NULL);
     }
-    json_decref(errors);
-    return status;
+    return 0;
+}
+
+/* After the write of row `id`: the `written` hook, then the resource's webhook event. Returns 0,
+ * or the status of the problem sent. */
+static int
+written_or_problem(
+    struct req *r, const struct resource *rs, const char *id, const PGresult *cur, json_t *in)
+{
+    int status;
+
+    if (rs->rules.written != NULL && (status = rs->rules.written(r, id, cur, in)) != 0) {
+        return status;
+    }
+    return rs->event != NULL ? webhooks_enqueue(r, rs->event, id, NULL) : 0;
 }
 
 int
@@ -262,7 +291,7 @@ resource_create(struct req *r, const struct resource *rs)
     const char *params[2];
     int status;
 
-    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
+    if ((status = permitted_or_problem(r, rs)) != 0
         || (status = read_body_or_problem(r, rs, 1, &in)) != 0) {
         goto out;
     }
@@ -271,11 +300,7 @@ resource_create(struct req *r, const struct resource *rs)
         goto out;
     }
     if ((status = http_begin_or_problem(r, 0)) != 0
-        || (status = check_or_problem(r, rs, in, NULL)) != 0) {
-        goto out;
-    }
-    if ((text = json_dumps(in, JSON_COMPACT)) == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        || (status = checked_text_or_problem(r, rs, in, NULL, &text)) != 0) {
         goto out;
     }
     params[0] = text;
@@ -283,7 +308,7 @@ resource_create(struct req *r, const struct resource *rs)
     if ((status = http_insert_or_problem(r, stmt(rs, "insert", insert), rs->parent != NULL ? 2 : 1,
                                          params, id, sizeof(id)))
             != 0
-        || (rs->rules.written != NULL && (status = rs->rules.written(r, id, NULL, in)) != 0)) {
+        || (status = written_or_problem(r, rs, id, NULL, in)) != 0) {
         goto out;
     }
     status = audit_commit_and_send(r, "create", audit_type(rs), id, NULL, stmt(rs, "get", get),
@@ -327,20 +352,16 @@ resource_update(struct req *r, const struct resource *rs)
     char *text = NULL, update[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
     int status;
 
-    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
+    if ((status = permitted_or_problem(r, rs)) != 0
         || (status = read_body_or_problem(r, rs, 0, &in)) != 0
         || (status = lock_or_problem(r, rs, 1, &cur)) != 0
-        || (status = check_or_problem(r, rs, in, cur)) != 0) {
-        goto out;
-    }
-    if ((text = json_dumps(in, JSON_COMPACT)) == NULL) {
-        status = problem_send(r, PROBLEM_INTERNAL, NULL);
+        || (status = checked_text_or_problem(r, rs, in, cur, &text)) != 0) {
         goto out;
     }
     params[0] = id;
     params[1] = text;
     if ((status = http_exec_or_problem(r, stmt(rs, "update", update), 2, params, NULL)) != 0
-        || (rs->rules.written != NULL && (status = rs->rules.written(r, id, cur, in)) != 0)) {
+        || (status = written_or_problem(r, rs, id, cur, in)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
@@ -354,29 +375,61 @@ out:
     return status;
 }
 
-int
-resource_delete(struct req *r, const struct resource *rs)
+/* DELETE: the row locked (If-Match checked when sent), `removing`, its statement, the audit,
+ * 204. With `archivable`, a row already archived (column archived_at) is absent, and a `removing`
+ * hook that names another statement archives the row, which is read again for the audit. */
+static int
+remove_row(struct req *r, const struct resource *rs, int archivable)
 {
-    json_t *before = NULL;
-    PGresult *cur = NULL;
-    char remove[RESOURCE_STMT_LEN];
+    json_t *before = NULL, *after = NULL;
+    PGresult *cur = NULL, *now = NULL;
+    char remove[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
     const char *id = r->params[rs->id_param], *run = stmt(rs, "delete", remove), *params[1] = {id};
     int status;
 
-    if ((rs->rules.permitted != NULL && (status = rs->rules.permitted(r)) != 0)
-        || (status = lock_or_problem(r, rs, 0, &cur)) != 0
-        || (rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &run)) != 0)
+    if ((status = permitted_or_problem(r, rs)) != 0
+        || (status = lock_or_problem(r, rs, 0, &cur)) != 0) {
+        goto out;
+    }
+    if (archivable && db_value(cur, 0, "archived_at") != NULL) {
+        status = problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
+        goto out;
+    }
+    if ((rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &run)) != 0)
         || (status = http_exec_or_problem(r, run, 1, params, NULL)) != 0) {
         goto out;
     }
     before = db_row_to_json(cur, 0);
-    if ((status = audit_commit_or_problem(r, "delete", audit_type(rs), id, before, NULL)) == 0) {
+    if (archivable && run != remove) { /* archived: the row stays, changed */
+        if ((status = http_row_or_problem(r, stmt(rs, "get", get), id, rs->name, NULL, &now))
+            != 0) {
+            goto out;
+        }
+        after = db_row_to_json(now, 0);
+    }
+    status = audit_commit_or_problem(r, after != NULL ? "archive" : "delete", audit_type(rs), id,
+                                     before, after);
+    if (status == 0) {
         status = http_send_empty(r, 204);
     }
 out:
+    PQclear(now);
     PQclear(cur);
     json_decref(before);
+    json_decref(after);
     return status;
+}
+
+int
+resource_delete(struct req *r, const struct resource *rs)
+{
+    return remove_row(r, rs, 0);
+}
+
+int
+resource_delete_or_archive(struct req *r, const struct resource *rs)
+{
+    return remove_row(r, rs, 1);
 }
 
 int
@@ -558,47 +611,6 @@ resource_filters_or_problem(struct req *r,
         *params++ = v;
     }
     return 0;
-}
-
-int
-resource_delete_or_archive(struct req *r, const struct resource *rs)
-{
-    json_t *before = NULL, *after = NULL;
-    PGresult *cur = NULL, *now = NULL;
-    char remove[RESOURCE_STMT_LEN], get[RESOURCE_STMT_LEN];
-    const char *id = r->params[rs->id_param], *run = stmt(rs, "delete", remove), *params[1] = {id};
-    int status;
-
-    if ((status = lock_or_problem(r, rs, 0, &cur)) != 0) {
-        goto out;
-    }
-    if (db_value(cur, 0, "archived_at") != NULL) {
-        status = problem_send(r, PROBLEM_NOT_FOUND, "no %s with id %s", rs->name, id);
-        goto out;
-    }
-    if ((rs->rules.removing != NULL && (status = rs->rules.removing(r, cur, &run)) != 0)
-        || (status = http_exec_or_problem(r, run, 1, params, NULL)) != 0) {
-        goto out;
-    }
-    before = db_row_to_json(cur, 0);
-    if (run != remove) { /* archived: the row stays, changed */
-        if ((status = http_row_or_problem(r, stmt(rs, "get", get), id, rs->name, NULL, &now))
-            != 0) {
-            goto out;
-        }
-        after = db_row_to_json(now, 0);
-    }
-    status = audit_commit_or_problem(r, after != NULL ? "archive" : "delete", rs->name, id, before,
-                                     after);
-    if (status == 0) {
-        status = http_send_empty(r, 204);
-    }
-out:
-    PQclear(now);
-    PQclear(cur);
-    json_decref(before);
-    json_decref(after);
-    return status;
 }
 
 int

@@ -951,8 +951,7 @@ training_outcomes(struct req *r)
         goto out;
     }
     check_outcomes_form(in, errors);
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     n = json_array_size(in);
@@ -976,8 +975,7 @@ training_outcomes(struct req *r)
             goto out;
         }
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     for (i = 0; i < n; i++) {

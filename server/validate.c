@@ -367,6 +367,20 @@ validate_in_list(const char *const *list, const char *s)
     return 0;
 }
 
+int
+validate_in_json_list(const json_t *list, const char *s)
+{
+    size_t i, n = json_array_size(list);
+
+    for (i = 0; i < n; i++) {
+        const char *v = json_string_value(json_array_get(list, i));
+        if (v != NULL && strcmp(v, s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const struct field *
 find_field(const struct field *fields, const char *name)
 {

@@ -544,8 +544,7 @@ webhooks_create(struct req *r)
     if (org == NULL) {
         problem_add_error(errors, "organisation_id", "is required");
     }
-    if (json_array_size(errors) > 0) {
-        status = problem_send_errors(r, errors);
+    if ((status = problem_send_errors_if_any(r, errors)) != 0) {
         goto out;
     }
     if (!auth_in_org(&r->principal, org)) {

@@ -47,6 +47,10 @@ int problem_send(struct req *r, enum problem_kind kind, const char *fmt, ...)
 /* Sends 422 with `errors` ({field, detail} objects; borrowed). Returns 422. */
 int problem_send_errors(struct req *r, json_t *errors);
 
+/* problem_send_errors when `errors` holds any. Returns 422, or 0 (nothing sent) when it is
+ * empty. */
+int problem_send_errors_if_any(struct req *r, json_t *errors);
+
 /* Sends 422 with one {field, detail} error. Returns 422. */
 int problem_send_field(struct req *r, const char *field, const char *detail);
 

@@ -43,7 +43,8 @@ struct resource_rules {
     /* Inside the transaction, before the write: authorization that depends on the row or the
      * body, cross-field rules, conflicts. May change `in` (what the write receives). */
     int (*check)(struct req *r, json_t *in, const PGresult *cur, json_t *errors);
-    /* Inside the transaction, after the write of row `id`: events, dependent rows. */
+    /* Inside the transaction, after the write of row `id`: dependent rows, events with more than
+     * the row's id (the resource's own `event` is enqueued after this hook). */
     int (*written)(struct req *r, const char *id, const PGresult *cur, json_t *in);
     /* Shapes row `row` of `res` for the caller: drops private fields, adds derived ones. */
     void (*render)(const struct principal *p, const PGresult *res, int row, json_t *obj);
@@ -81,6 +82,9 @@ struct resource {
     int (*visible)(const struct principal *p, const PGresult *res); /* NULL: anyone who may call */
     struct resource_rules rules;
     const char *audit_type; /* the audit's resource_type when it is not `name` ("api_client") */
+    /* The webhook event a create or update enqueues for the row written (webhooks_enqueue, in
+     * the write's transaction), or NULL. */
+    const char *event;
 };
 
 /* The generic handlers. Each returns the HTTP status it sent. */

@@ -42,6 +42,8 @@ int validate_text(const char *s, size_t min, size_t max);
 
 /* 1 when `s` is one of the strings in the NULL-terminated `list`. */
 int validate_in_list(const char *const *list, const char *s);
+/* 1 when the JSON array `list` holds the string `s` (0 when `list` is not an array). */
+int validate_in_json_list(const json_t *list, const char *s);
 
 /* The number of UTF-8 characters in s, or -1 when it is not valid UTF-8. */
 long validate_utf8_len(const char *s);

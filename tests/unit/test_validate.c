@@ -908,6 +908,23 @@ test_area_code(void **state)
     assert_false(validate_area_code(""));
 }
 
+static void
+test_in_json_list(void **state)
+{
+    json_t *list = json_pack("[s, i, s, n]", "a", 5, "bc");
+    json_t *obj = json_pack("{s:s}", "a", "a");
+
+    (void)state;
+    assert_true(validate_in_json_list(list, "a"));
+    assert_true(validate_in_json_list(list, "bc"));
+    assert_false(validate_in_json_list(list, "b")); /* whole strings only */
+    assert_false(validate_in_json_list(list, "5")); /* a number is not its text */
+    assert_false(validate_in_json_list(obj, "a"));  /* not an array */
+    assert_false(validate_in_json_list(NULL, "a"));
+    json_decref(obj);
+    json_decref(list);
+}
+
 TEST_MAIN(NULL,
           NULL,
           cmocka_unit_test(test_postcode_valid),
@@ -937,4 +954,5 @@ TEST_MAIN(NULL,
           cmocka_unit_test(test_fields_postcode_in_place),
           cmocka_unit_test(test_eircode),
           cmocka_unit_test(test_postal_country),
-          cmocka_unit_test(test_area_code))
+          cmocka_unit_test(test_area_code),
+          cmocka_unit_test(test_in_json_list))
