@@ -23,8 +23,6 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -760,50 +758,6 @@ out:
     return rc;
 }
 
-/* One sending connection of a batch: it takes the batch's next untried row until none is left
- * (or the worker stops), and keeps what each attempt came to in `results`. */
-struct sender {
-    const struct outbox_row *rows;
-    int n;
-    atomic_int *next;
-    json_t *results; /* settle entries: {id, ok[, delay_ms, error]}, with org and attempt */
-    pthread_t thread;
-    int started;
-};
-
-static void *
-sender_main(void *arg)
-{
-    struct sender *s = arg;
-    struct mail_session *session = mail_session_new(); /* NULL: a connection a message */
-    int i;
-
-    while (!outbox_stopping(&box) && (i = atomic_fetch_add(s->next, 1)) < s->n) {
-        const struct outbox_row *c = &s->rows[i];
-        char err[ENQ_ERROR_MAX] = "";
-        json_t *r;
-
-        if (outbox_col(c, "sealed") == NULL) {
-            continue;
-        }
-        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
-                      c->attempts);
-        if (deliver(c, session, err, sizeof(err)) == 0) {
-            json_object_set_new(r, "ok", json_true());
-        } else {
-            json_object_set_new(r, "ok", json_false());
-            json_object_set_new(r, "delay_ms",
-                                json_integer(outbox_backoff_ms(
-                                    retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
-                                    enq.retry_base_ms, c->attempts)));
-            json_object_set_new(r, "error", json_string(err));
-        }
-        json_array_append_new(s->results, r);
-    }
-    mail_session_free(session);
-    return NULL;
-}
-
 /* Records what the attempts of a batch came to, in one statement: each delivered one deleted and
  * counted, each other to retry. */
 static void
@@ -841,37 +795,45 @@ settle(json_t *results)
     free(text);
 }
 
-/* Sends a claimed batch on up to enq.connections connections at once (this thread's and more
- * threads of their own), then settles it. */
+/* Sends a claimed batch, one message after another on the worker's SMTP connection (`ctx`, a
+ * struct mail_session kept open across its batches; NULL: one for this batch), then settles it in
+ * one statement. */
 static void
 send_batch(const struct outbox_row *rows, int n, void *ctx)
 {
-    struct sender s[ENQ_CONNECTIONS_MAX];
-    atomic_int next = 0;
-    json_t *all = json_array();
-    int k = enq.connections < n ? enq.connections : n, i;
+    struct mail_session *session = ctx != NULL ? ctx : mail_session_new();
+    json_t *results = json_array();
+    int i;
 
-    (void)ctx;
-    if (k < 1) {
-        k = 1;
-    }
-    for (i = 0; i < k; i++) {
-        s[i] = (struct sender){rows, n, &next, json_array(), 0, 0};
-        /* A thread that does not start leaves its rows to the others. */
-        s[i].started = i > 0 && pthread_create(&s[i].thread, NULL, sender_main, &s[i]) == 0;
-    }
-    sender_main(&s[0]);
-    for (i = 0; i < k; i++) {
-        if (s[i].started) {
-            pthread_join(s[i].thread, NULL);
+    for (i = 0; i < n && results != NULL && !outbox_stopping(&box); i++) {
+        const struct outbox_row *c = &rows[i];
+        char err[ENQ_ERROR_MAX] = "";
+        json_t *r;
+
+        if (outbox_col(c, "sealed") == NULL) {
+            continue;
         }
-        json_array_extend(all, s[i].results);
-        json_decref(s[i].results);
+        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
+                      c->attempts);
+        if (deliver(c, session, err, sizeof(err)) == 0) {
+            json_object_set_new(r, "ok", json_true());
+        } else {
+            json_object_set_new(r, "ok", json_false());
+            json_object_set_new(r, "delay_ms",
+                                json_integer(outbox_backoff_ms(
+                                    retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
+                                    enq.retry_base_ms, c->attempts)));
+            json_object_set_new(r, "error", json_string(err));
+        }
+        json_array_append_new(results, r);
     }
-    if (json_array_size(all) > 0) {
-        settle(all);
+    if (ctx == NULL) {
+        mail_session_free(session);
     }
-    json_decref(all);
+    if (json_array_size(results) > 0) {
+        settle(results);
+    }
+    json_decref(results);
 }
 
 static void
@@ -880,9 +842,36 @@ send_one(const struct outbox_row *row, void *ctx)
     send_batch(row, 1, ctx);
 }
 
+/* Each worker's SMTP session: open while it finds full batches, closed when it finds the outbox
+ * drained (a relay drops a connection left idle). NULL when out of memory: a session a batch. */
+static void *
+worker_begin(int i)
+{
+    (void)i;
+    return mail_session_new();
+}
+
+static void
+worker_idle(void *ctx)
+{
+    if (ctx != NULL) {
+        mail_session_close(ctx);
+    }
+}
+
+static void
+worker_end(void *ctx)
+{
+    mail_session_free(ctx);
+}
+
 static struct outbox box = {
     OUTBOX_INIT("enquiries", "enq_claim", ENQ_PER_CONNECTION, ENQ_LEASE_S, send_one),
-    .send_batch = send_batch, .expire = "enq_expire",
+    .send_batch = send_batch,
+    .worker_begin = worker_begin,
+    .worker_idle = worker_idle,
+    .worker_end = worker_end,
+    .expire = "enq_expire",
     .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed"};
 
 int
@@ -916,7 +905,7 @@ enquiries_start(const struct config *c)
     enq.connections = c->enquiry_connections < 1                     ? 1
                       : c->enquiry_connections > ENQ_CONNECTIONS_MAX ? ENQ_CONNECTIONS_MAX
                                                                      : c->enquiry_connections;
-    box.batch = ENQ_PER_CONNECTION * enq.connections;
+    box.workers = enq.connections; /* a worker a connection, each with batches of its own */
     if (outbox_start(&box) != 0) {
         seal_key_clear(&enq.key);
         mail_cleanup();
