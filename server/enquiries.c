@@ -23,6 +23,8 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -758,6 +760,49 @@ out:
     return rc;
 }
 
+/* One sending connection of a batch: it takes the batch's next untried row until none is left
+ * (or the worker stops), and keeps what each attempt came to in `results`. */
+struct sender {
+    const struct outbox_row *rows;
+    int n;
+    atomic_int *next;
+    json_t *results; /* settle entries: {id, ok[, delay_ms, error]}, with org and attempt */
+    struct mail_session *session; /* the connection's, kept across batches; NULL: one a message */
+    pthread_t thread;
+    int started;
+};
+
+static void *
+sender_main(void *arg)
+{
+    struct sender *s = arg;
+    int i;
+
+    while (!outbox_stopping(&box) && (i = atomic_fetch_add(s->next, 1)) < s->n) {
+        const struct outbox_row *c = &s->rows[i];
+        char err[ENQ_ERROR_MAX] = "";
+        json_t *r;
+
+        if (outbox_col(c, "sealed") == NULL) {
+            continue;
+        }
+        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
+                      c->attempts);
+        if (deliver(c, s->session, err, sizeof(err)) == 0) {
+            json_object_set_new(r, "ok", json_true());
+        } else {
+            json_object_set_new(r, "ok", json_false());
+            json_object_set_new(r, "delay_ms",
+                                json_integer(outbox_backoff_ms(
+                                    retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
+                                    enq.retry_base_ms, c->attempts)));
+            json_object_set_new(r, "error", json_string(err));
+        }
+        json_array_append_new(s->results, r);
+    }
+    return NULL;
+}
+
 /* Records what the attempts of a batch came to, in one statement: each delivered one deleted and
  * counted, each other to retry. */
 static void
@@ -795,45 +840,163 @@ settle(json_t *results)
     free(text);
 }
 
-/* Sends a claimed batch, one message after another on the worker's SMTP connection (`ctx`, a
- * struct mail_session kept open across its batches; NULL: one for this batch), then settles it in
- * one statement. */
+/* The settling thread: a batch's results are settled while the worker claims and sends the next
+ * (the rows stay leased until then); batches that wait are settled together, in one statement. */
+#define ENQ_SETTLE_QUEUE 2 /* batches waiting at most: the worker waits for room beyond */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    json_t *queue; /* settle entries of the batches waiting, in one array */
+    int batches;   /* how many batches `queue` holds */
+    int stop, running, busy;
+    pthread_t thread;
+} settler = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *
+settler_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&settler.mu);
+    for (;;) {
+        json_t *results;
+
+        while (settler.queue == NULL && !settler.stop) {
+            pthread_cond_wait(&settler.cv, &settler.mu);
+        }
+        if (settler.queue == NULL) {
+            break; /* stopping, and nothing left to settle */
+        }
+        results = settler.queue;
+        settler.queue = NULL;
+        settler.batches = 0;
+        settler.busy = 1;
+        pthread_cond_broadcast(&settler.cv); /* room for the worker */
+        pthread_mutex_unlock(&settler.mu);
+        settle(results);
+        json_decref(results);
+        pthread_mutex_lock(&settler.mu);
+        settler.busy = 0;
+        pthread_cond_broadcast(&settler.cv);
+    }
+    pthread_mutex_unlock(&settler.mu);
+    return NULL;
+}
+
+/* Hands `results` (a reference taken) to the settling thread, or settles them here when it does
+ * not run. */
+static void
+settle_later(json_t *results)
+{
+    pthread_mutex_lock(&settler.mu);
+    if (!settler.running) {
+        pthread_mutex_unlock(&settler.mu);
+        settle(results);
+        json_decref(results);
+        return;
+    }
+    while (settler.batches >= ENQ_SETTLE_QUEUE) {
+        pthread_cond_wait(&settler.cv, &settler.mu);
+    }
+    if (settler.queue == NULL) {
+        settler.queue = results;
+    } else {
+        json_array_extend(settler.queue, results);
+        json_decref(results);
+    }
+    settler.batches++;
+    pthread_cond_broadcast(&settler.cv);
+    pthread_mutex_unlock(&settler.mu);
+}
+
+static int
+settler_start(void)
+{
+    int rc;
+
+    settler.stop = 0;
+    if ((rc = pthread_create(&settler.thread, NULL, settler_main, NULL)) != 0) {
+        logging_event("error", NULL, "mpact-registry: enquiries: cannot start the settler: %s",
+                      strerror(rc));
+        return -1;
+    }
+    settler.running = 1;
+    return 0;
+}
+
+/* Settles what waits, then stops the settling thread. */
+static void
+settler_stop(void)
+{
+    if (!settler.running) {
+        return;
+    }
+    pthread_mutex_lock(&settler.mu);
+    settler.stop = 1;
+    pthread_cond_broadcast(&settler.cv);
+    pthread_mutex_unlock(&settler.mu);
+    pthread_join(settler.thread, NULL);
+    settler.running = 0;
+}
+
+/* The connections' sessions, kept from one batch to the next while the batches come full (the
+ * worker's thread alone uses the array; sender i uses session i), closed once a batch finds the
+ * outbox drained (a relay drops a connection left idle). */
+static struct mail_session *sessions[ENQ_CONNECTIONS_MAX];
+
+static void
+sessions_free(void)
+{
+    int i;
+
+    for (i = 0; i < ENQ_CONNECTIONS_MAX; i++) {
+        mail_session_free(sessions[i]);
+        sessions[i] = NULL;
+    }
+}
+
+/* Sends a claimed batch on up to enq.connections connections at once (this thread's and more
+ * threads of their own), then has it settled. */
 static void
 send_batch(const struct outbox_row *rows, int n, void *ctx)
 {
-    struct mail_session *session = ctx != NULL ? ctx : mail_session_new();
-    json_t *results = json_array();
-    int i;
+    struct sender s[ENQ_CONNECTIONS_MAX];
+    atomic_int next = 0;
+    json_t *all = json_array();
+    int k = enq.connections < n ? enq.connections : n, i;
 
-    for (i = 0; i < n && results != NULL && !outbox_stopping(&box); i++) {
-        const struct outbox_row *c = &rows[i];
-        char err[ENQ_ERROR_MAX] = "";
-        json_t *r;
-
-        if (outbox_col(c, "sealed") == NULL) {
-            continue;
+    (void)ctx;
+    if (k < 1) {
+        k = 1;
+    }
+    for (i = 0; i < k; i++) {
+        if (sessions[i] == NULL) {
+            sessions[i] = mail_session_new(); /* NULL: a connection a message */
         }
-        r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
-                      c->attempts);
-        if (deliver(c, session, err, sizeof(err)) == 0) {
-            json_object_set_new(r, "ok", json_true());
-        } else {
-            json_object_set_new(r, "ok", json_false());
-            json_object_set_new(r, "delay_ms",
-                                json_integer(outbox_backoff_ms(
-                                    retry_factors, sizeof(retry_factors) / sizeof(retry_factors[0]),
-                                    enq.retry_base_ms, c->attempts)));
-            json_object_set_new(r, "error", json_string(err));
+        s[i] = (struct sender){rows, n, &next, json_array(), sessions[i], 0, 0};
+        /* A thread that does not start leaves its rows to the others. */
+        s[i].started = i > 0 && pthread_create(&s[i].thread, NULL, sender_main, &s[i]) == 0;
+    }
+    sender_main(&s[0]);
+    for (i = 0; i < k; i++) {
+        if (s[i].started) {
+            pthread_join(s[i].thread, NULL);
         }
-        json_array_append_new(results, r);
+        json_array_extend(all, s[i].results);
+        json_decref(s[i].results);
     }
-    if (ctx == NULL) {
-        mail_session_free(session);
+    if (n < box.batch) {
+        /* Less than a full batch: nothing more is due now. */
+        for (i = 0; i < ENQ_CONNECTIONS_MAX; i++) {
+            if (sessions[i] != NULL) {
+                mail_session_close(sessions[i]);
+            }
+        }
     }
-    if (json_array_size(results) > 0) {
-        settle(results);
+    if (json_array_size(all) > 0) {
+        settle_later(all);
+    } else {
+        json_decref(all);
     }
-    json_decref(results);
 }
 
 static void
@@ -842,36 +1005,9 @@ send_one(const struct outbox_row *row, void *ctx)
     send_batch(row, 1, ctx);
 }
 
-/* Each worker's SMTP session: open while it finds full batches, closed when it finds the outbox
- * drained (a relay drops a connection left idle). NULL when out of memory: a session a batch. */
-static void *
-worker_begin(int i)
-{
-    (void)i;
-    return mail_session_new();
-}
-
-static void
-worker_idle(void *ctx)
-{
-    if (ctx != NULL) {
-        mail_session_close(ctx);
-    }
-}
-
-static void
-worker_end(void *ctx)
-{
-    mail_session_free(ctx);
-}
-
 static struct outbox box = {
     OUTBOX_INIT("enquiries", "enq_claim", ENQ_PER_CONNECTION, ENQ_LEASE_S, send_one),
-    .send_batch = send_batch,
-    .worker_begin = worker_begin,
-    .worker_idle = worker_idle,
-    .worker_end = worker_end,
-    .expire = "enq_expire",
+    .send_batch = send_batch, .expire = "enq_expire",
     .expired = "enquiry(ies) not delivered within 7 days deleted and counted as failed"};
 
 int
@@ -905,8 +1041,15 @@ enquiries_start(const struct config *c)
     enq.connections = c->enquiry_connections < 1                     ? 1
                       : c->enquiry_connections > ENQ_CONNECTIONS_MAX ? ENQ_CONNECTIONS_MAX
                                                                      : c->enquiry_connections;
-    box.workers = enq.connections; /* a worker a connection, each with batches of its own */
+    box.batch = ENQ_PER_CONNECTION * enq.connections;
+    if (settler_start() != 0) {
+        seal_key_clear(&enq.key);
+        mail_cleanup();
+        curl_global_cleanup();
+        return -1;
+    }
     if (outbox_start(&box) != 0) {
+        settler_stop();
         seal_key_clear(&enq.key);
         mail_cleanup();
         curl_global_cleanup();
@@ -922,6 +1065,8 @@ enquiries_stop(void)
     enq.enabled = 0;
     if (outbox_running(&box)) {
         outbox_stop(&box);
+        settler_stop(); /* what the last batches came to, recorded */
+        sessions_free();
         curl_global_cleanup();
     }
     seal_key_clear(&enq.key);

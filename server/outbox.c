@@ -1,6 +1,6 @@
-/* outbox.c: the one outbox mechanism (outbox.h): a worker thread per room (or several, each with
- * batches of its own) that wakes on a kick or its poll, expires, claims a batch with a lease,
- * sends each claimed row with no connection held, and settles it; the backoff of retries. */
+/* outbox.c: the one outbox mechanism (outbox.h): a worker thread per room that wakes on a kick or
+ * its poll, expires, claims a batch with a lease, sends each claimed row with no connection held,
+ * and settles it; the backoff of retries. */
 #include "registry/outbox.h"
 
 #include <pthread.h>
@@ -27,7 +27,8 @@ outbox_stopping(struct outbox *ob)
 {
     int stop;
 
-    /* A plain read under the lock (no timed wait: it is asked before every message sent). */
+    /* A plain read under the lock, keeping a kick for the loop's wait (no timed wait: a room
+     * asks before every message it sends). */
     if (!ob->t.running) {
         return 0;
     }
@@ -153,58 +154,32 @@ outbox_run_once(struct outbox *ob, void *ctx)
 static void *
 worker_main(void *arg)
 {
-    struct outbox_worker *w = arg;
-    struct outbox *ob = w->ob;
-    int n;
+    struct outbox *ob = arg;
 
-    w->ctx = ob->worker_begin != NULL ? ob->worker_begin(w->i) : NULL;
     while (!outbox_stopping(ob)) {
-        if (ob->tick != NULL && w->i == 0) {
+        if (ob->tick != NULL) {
             ob->tick();
         }
-        n = outbox_run_once(ob, w->ctx);
-        if (n >= ob->batch) {
-            /* There may be more: wake another worker, if one waits. */
-            if (ob->workers > 1) {
-                outbox_kick(ob);
-            }
-            continue;
-        }
-        if (ob->worker_idle != NULL) {
-            ob->worker_idle(w->ctx);
-        }
-        /* Only the first polls; the others wait for a kick (a full batch or a new row). */
-        if (clock_wait_or_stop(&ob->t.mu, &ob->t.cv, &ob->t.stop, &ob->kicked,
-                               w->i == 0 ? ob->poll_ms : 3600000LL)) {
+        if (outbox_run_once(ob, NULL) < ob->batch
+            && clock_wait_or_stop(&ob->t.mu, &ob->t.cv, &ob->t.stop, &ob->kicked, ob->poll_ms)) {
             break;
         }
     }
-    if (ob->worker_end != NULL) {
-        ob->worker_end(w->ctx);
-    }
-    w->ctx = NULL;
     return NULL;
 }
 
 int
 outbox_start(struct outbox *ob)
 {
-    int rc, i, n = ob->workers < 1 ? 1 : ob->workers;
+    int rc;
 
-    if (n > OUTBOX_WORKERS_MAX) {
-        n = OUTBOX_WORKERS_MAX;
-    }
     ob->t.stop = 0;
-    ob->t.running = 1; /* before the threads read it */
-    for (i = 0; i < n; i++) {
-        ob->w[i] = (struct outbox_worker){.ob = ob, .i = i};
-        if ((rc = pthread_create(&ob->w[i].thread, NULL, worker_main, &ob->w[i])) != 0) {
-            logging_event("error", NULL, "mpact-registry: %s: cannot start the worker: %s",
-                          ob->name, strerror(rc));
-            outbox_stop(ob);
-            return -1;
-        }
-        ob->w[i].started = 1;
+    ob->t.running = 1; /* before the thread reads it */
+    if ((rc = pthread_create(&ob->t.thread, NULL, worker_main, ob)) != 0) {
+        ob->t.running = 0;
+        logging_event("error", NULL, "mpact-registry: %s: cannot start the worker: %s", ob->name,
+                      strerror(rc));
+        return -1;
     }
     return 0;
 }
@@ -212,20 +187,5 @@ outbox_start(struct outbox *ob)
 void
 outbox_stop(struct outbox *ob)
 {
-    int i;
-
-    if (!ob->t.running) {
-        return;
-    }
-    pthread_mutex_lock(&ob->t.mu);
-    ob->t.stop = 1;
-    pthread_cond_broadcast(&ob->t.cv); /* every worker may be waiting */
-    pthread_mutex_unlock(&ob->t.mu);
-    for (i = 0; i < OUTBOX_WORKERS_MAX; i++) {
-        if (ob->w[i].started) {
-            pthread_join(ob->w[i].thread, NULL);
-            ob->w[i].started = 0;
-        }
-    }
-    ob->t.running = 0;
+    clock_thread_stop(&ob->t);
 }

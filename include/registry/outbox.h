@@ -8,7 +8,6 @@
 #ifndef REGISTRY_OUTBOX_H
 #define REGISTRY_OUTBOX_H
 
-#include <pthread.h>
 #include <stddef.h>
 
 #include <libpq-fe.h>
@@ -29,21 +28,8 @@ struct outbox_row {
 /* Column `name` of `row` (borrowed), NULL for SQL NULL. */
 const char *outbox_col(const struct outbox_row *row, const char *name);
 
-#define OUTBOX_WORKERS_MAX 32
-
-struct outbox;
-
-/* One worker thread of an outbox (outbox.c's). */
-struct outbox_worker {
-    struct outbox *ob;
-    int i; /* 0 the first: the one that polls */
-    void *ctx;
-    pthread_t thread;
-    int started;
-};
-
-/* One room's outbox: a descriptor, and the state of its workers (`t`, `kicked`, `w`: leave them
- * to outbox.c; OUTBOX_INIT initialises `t`). */
+/* One room's outbox: a descriptor, and the state of its worker (`t`, `kicked`: leave them to
+ * outbox.c; OUTBOX_INIT initialises `t`). */
 struct outbox {
     const char *name;    /* the room, first word of its log lines ("webhooks") */
     const char *expire;  /* statement that ends what waited too long, returning n; NULL: none */
@@ -51,11 +37,10 @@ struct outbox {
     const char *claim;   /* statement: $1 lease in seconds, $2 batch size; the claimed rows */
     int batch, lease_s;  /* rows claimed at once (at most); how long a claim lasts */
     /* Sends one claimed row once and settles it (its values are borrowed until it returns; no
-     * connection is held); `ctx` is outbox_run_once's (NULL from the worker, or the worker's
-     * own: see `worker_begin`). */
+     * connection is held); `ctx` is outbox_run_once's (NULL from the worker). */
     void (*send)(const struct outbox_row *row, void *ctx);
     /* NULL, or sends the `n` rows of one claimed batch in place of `send` (the enquiry room: on
-     * the worker's SMTP connection, settled in one statement); the rows and their values are
+     * several connections at once, settled in one statement); the rows and their values are
      * borrowed until it returns. It leaves a row it has not tried once outbox_stopping says so,
      * and settles only what it tried: the rest wait for their lease. */
     void (*send_batch)(const struct outbox_row *rows, int n, void *ctx);
@@ -63,21 +48,8 @@ struct outbox {
     int (*ready)(struct db_conn *db);
     void (*tick)(void); /* NULL, or called once each time round the worker's loop */
     int poll_ms;        /* how long the worker sleeps when nothing is due */
-    /* Worker threads (0 or 1: one; at most OUTBOX_WORKERS_MAX), each claiming and sending its
-     * own batches (the claim's SKIP LOCKED keeps them apart). A kick wakes one; a worker that
-     * claimed a full batch wakes the next, so that as many work as the backlog needs; only the
-     * first polls. */
-    int workers;
-    /* NULL, or the state of worker `i`, made on its thread as it starts; it is the `ctx` of that
-     * worker's send / send_batch calls and is given to `worker_end` as it stops. */
-    void *(*worker_begin)(int i);
-    void (*worker_end)(void *ctx);
-    /* NULL, or called with a worker's ctx after a round that claimed less than a full batch
-     * (nothing more due for now: it may close what it kept open between batches). */
-    void (*worker_idle)(void *ctx);
     struct clock_thread t;
     int kicked; /* under t.mu: rows to send now */
-    struct outbox_worker w[OUTBOX_WORKERS_MAX];
 };
 
 /* The members every room sets, first in its initialiser: {OUTBOX_INIT(...), .expire = ...}. */
@@ -85,10 +57,10 @@ struct outbox {
     .name = (name_), .claim = (claim_), .batch = (batch_), .lease_s = (lease_s_), .send = (send_), \
     .t = CLOCK_THREAD_INIT
 
-/* Starts the worker(s) of `ob`. Returns 0, or -1 after one line in the log (none left running). */
+/* Starts the worker of `ob`. Returns 0, or -1 after one line in the log. */
 int outbox_start(struct outbox *ob);
 
-/* Asks the workers to stop and joins them; nothing when none is running. */
+/* Asks the worker to stop and joins it; nothing when it is not running. */
 void outbox_stop(struct outbox *ob);
 
 /* 1 while the worker runs. */

@@ -1105,12 +1105,12 @@ sink_open(struct fx *f)
     return n;
 }
 
-/* 100 enquiries due at once are five batches of 20: the workers (REGISTRY_ENQUIRY_CONNECTIONS,
- * 3) share them, each keeping its connection from one full batch to the next, so they arrive
- * once each on more than one connection but at most 3 (a connection a batch would make 5), and
+/* 100 enquiries due at once are two batches (60 and 40, REGISTRY_ENQUIRY_CONNECTIONS 3): each of
+ * the three connections is kept from the full batch to the next, so they arrive once each on
+ * more than one connection but at most 3 (connections of their own for each batch made 6), and
  * once the outbox is drained every connection is closed (a relay drops one left idle). */
 static void
-test_workers_keep_connections_across_batches(void **state)
+test_connections_kept_across_batches(void **state)
 {
     struct fx *f = *state;
     int before = mails_now(f), conns, used, waited, i;
@@ -1143,8 +1143,8 @@ test_workers_keep_connections_across_batches(void **state)
     }
     used = sink_connections(f) - conns;
     if (used < 2 || used > 3) {
-        fail_msg("100 messages in five batches came on %d connections (2 or 3: the workers"
-                 " share the batches and keep their connections)",
+        fail_msg("100 messages in two batches came on %d connections (2 or 3: the batches"
+                 " share the connections, kept from one to the next)",
                  used);
     }
     for (waited = 0; waited < 5000 && sink_open(f) > 0; waited += 20) {
@@ -1219,5 +1219,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_http_webhook_not_used),
           cmocka_unit_test(test_https_webhook),
           cmocka_unit_test(test_batch_shares_connections),
-          cmocka_unit_test(test_workers_keep_connections_across_batches),
+          cmocka_unit_test(test_connections_kept_across_batches),
           cmocka_unit_test(test_failure_mid_batch_retries_only_those))
