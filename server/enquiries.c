@@ -767,6 +767,7 @@ struct sender {
     int n;
     atomic_int *next;
     json_t *results; /* settle entries: {id, ok[, delay_ms, error]}, with org and attempt */
+    struct mail_session *session; /* the connection's, kept across batches; NULL: one a message */
     pthread_t thread;
     int started;
 };
@@ -775,7 +776,6 @@ static void *
 sender_main(void *arg)
 {
     struct sender *s = arg;
-    struct mail_session *session = mail_session_new(); /* NULL: a connection a message */
     int i;
 
     while (!outbox_stopping(&box) && (i = atomic_fetch_add(s->next, 1)) < s->n) {
@@ -788,7 +788,7 @@ sender_main(void *arg)
         }
         r = json_pack("{s:s, s:s?, s:i}", "id", c->id, "org", outbox_col(c, "org_id"), "attempt",
                       c->attempts);
-        if (deliver(c, session, err, sizeof(err)) == 0) {
+        if (deliver(c, s->session, err, sizeof(err)) == 0) {
             json_object_set_new(r, "ok", json_true());
         } else {
             json_object_set_new(r, "ok", json_false());
@@ -800,7 +800,6 @@ sender_main(void *arg)
         }
         json_array_append_new(s->results, r);
     }
-    mail_session_free(session);
     return NULL;
 }
 
@@ -841,8 +840,122 @@ settle(json_t *results)
     free(text);
 }
 
+/* The settling thread: a batch's results are settled while the worker claims and sends the next
+ * (the rows stay leased until then); batches that wait are settled together, in one statement. */
+#define ENQ_SETTLE_QUEUE 2 /* batches waiting at most: the worker waits for room beyond */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    json_t *queue; /* settle entries of the batches waiting, in one array */
+    int batches;   /* how many batches `queue` holds */
+    int stop, running, busy;
+    pthread_t thread;
+} settler = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *
+settler_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&settler.mu);
+    for (;;) {
+        json_t *results;
+
+        while (settler.queue == NULL && !settler.stop) {
+            pthread_cond_wait(&settler.cv, &settler.mu);
+        }
+        if (settler.queue == NULL) {
+            break; /* stopping, and nothing left to settle */
+        }
+        results = settler.queue;
+        settler.queue = NULL;
+        settler.batches = 0;
+        settler.busy = 1;
+        pthread_cond_broadcast(&settler.cv); /* room for the worker */
+        pthread_mutex_unlock(&settler.mu);
+        settle(results);
+        json_decref(results);
+        pthread_mutex_lock(&settler.mu);
+        settler.busy = 0;
+        pthread_cond_broadcast(&settler.cv);
+    }
+    pthread_mutex_unlock(&settler.mu);
+    return NULL;
+}
+
+/* Hands `results` (a reference taken) to the settling thread, or settles them here when it does
+ * not run. */
+static void
+settle_later(json_t *results)
+{
+    pthread_mutex_lock(&settler.mu);
+    if (!settler.running) {
+        pthread_mutex_unlock(&settler.mu);
+        settle(results);
+        json_decref(results);
+        return;
+    }
+    while (settler.batches >= ENQ_SETTLE_QUEUE) {
+        pthread_cond_wait(&settler.cv, &settler.mu);
+    }
+    if (settler.queue == NULL) {
+        settler.queue = results;
+    } else {
+        json_array_extend(settler.queue, results);
+        json_decref(results);
+    }
+    settler.batches++;
+    pthread_cond_broadcast(&settler.cv);
+    pthread_mutex_unlock(&settler.mu);
+}
+
+static int
+settler_start(void)
+{
+    int rc;
+
+    settler.stop = 0;
+    if ((rc = pthread_create(&settler.thread, NULL, settler_main, NULL)) != 0) {
+        logging_event("error", NULL, "mpact-registry: enquiries: cannot start the settler: %s",
+                      strerror(rc));
+        return -1;
+    }
+    settler.running = 1;
+    return 0;
+}
+
+/* Settles what waits, then stops the settling thread. */
+static void
+settler_stop(void)
+{
+    if (!settler.running) {
+        return;
+    }
+    pthread_mutex_lock(&settler.mu);
+    settler.stop = 1;
+    pthread_cond_broadcast(&settler.cv);
+    pthread_mutex_unlock(&settler.mu);
+    pthread_join(settler.thread, NULL);
+    settler.running = 0;
+}
+
+/* The connections' sessions, kept from one batch to the next while the batches come full (the
+ * worker's thread alone uses the array; sender i uses session i), closed once a batch finds the
+ * outbox drained (a relay drops a connection left idle). */
+static struct mail_session *sessions[ENQ_CONNECTIONS_MAX];
+
+static void
+sessions_free(void)
+{
+    int i;
+
+    for (i = 0; i < ENQ_CONNECTIONS_MAX; i++) {
+        mail_session_free(sessions[i]);
+        sessions[i] = NULL;
+    }
+}
+
 /* Sends a claimed batch on up to enq.connections connections at once (this thread's and more
- * threads of their own), then settles it. */
+ * threads of their own), then has it settled. */
 static void
 send_batch(const struct outbox_row *rows, int n, void *ctx)
 {
@@ -856,7 +969,10 @@ send_batch(const struct outbox_row *rows, int n, void *ctx)
         k = 1;
     }
     for (i = 0; i < k; i++) {
-        s[i] = (struct sender){rows, n, &next, json_array(), 0, 0};
+        if (sessions[i] == NULL) {
+            sessions[i] = mail_session_new(); /* NULL: a connection a message */
+        }
+        s[i] = (struct sender){rows, n, &next, json_array(), sessions[i], 0, 0};
         /* A thread that does not start leaves its rows to the others. */
         s[i].started = i > 0 && pthread_create(&s[i].thread, NULL, sender_main, &s[i]) == 0;
     }
@@ -868,10 +984,19 @@ send_batch(const struct outbox_row *rows, int n, void *ctx)
         json_array_extend(all, s[i].results);
         json_decref(s[i].results);
     }
-    if (json_array_size(all) > 0) {
-        settle(all);
+    if (n < box.batch) {
+        /* Less than a full batch: nothing more is due now. */
+        for (i = 0; i < ENQ_CONNECTIONS_MAX; i++) {
+            if (sessions[i] != NULL) {
+                mail_session_close(sessions[i]);
+            }
+        }
     }
-    json_decref(all);
+    if (json_array_size(all) > 0) {
+        settle_later(all);
+    } else {
+        json_decref(all);
+    }
 }
 
 static void
@@ -917,7 +1042,14 @@ enquiries_start(const struct config *c)
                       : c->enquiry_connections > ENQ_CONNECTIONS_MAX ? ENQ_CONNECTIONS_MAX
                                                                      : c->enquiry_connections;
     box.batch = ENQ_PER_CONNECTION * enq.connections;
+    if (settler_start() != 0) {
+        seal_key_clear(&enq.key);
+        mail_cleanup();
+        curl_global_cleanup();
+        return -1;
+    }
     if (outbox_start(&box) != 0) {
+        settler_stop();
         seal_key_clear(&enq.key);
         mail_cleanup();
         curl_global_cleanup();
@@ -933,6 +1065,8 @@ enquiries_stop(void)
     enq.enabled = 0;
     if (outbox_running(&box)) {
         outbox_stop(&box);
+        settler_stop(); /* what the last batches came to, recorded */
+        sessions_free();
         curl_global_cleanup();
     }
     seal_key_clear(&enq.key);

@@ -412,6 +412,13 @@ mail_session_new(void)
 }
 
 void
+mail_session_close(struct mail_session *s)
+{
+    curl_easy_cleanup(s->curl); /* QUIT, and the connection closed; nothing when NULL */
+    s->curl = NULL;
+}
+
+void
 mail_session_free(struct mail_session *s)
 {
     if (s != NULL) {

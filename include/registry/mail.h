@@ -49,6 +49,9 @@ struct mail_session *mail_session_new(void);
 int
 mail_session_send(struct mail_session *s, const struct mail_message *m, char *err, size_t errlen);
 
+/* Ends the session's connection (QUIT), if it has one; the next message opens a new one. */
+void mail_session_close(struct mail_session *s);
+
 /* Ends the session's connection (QUIT) and frees it; accepts NULL. */
 void mail_session_free(struct mail_session *s);
 

@@ -1093,6 +1093,68 @@ test_batch_shares_connections(void **state)
                      before_count + 30);
 }
 
+/* Connections the sink has open now. */
+static int
+sink_open(struct fx *f)
+{
+    char *path = it_fmt("%s/open", f->dir), *text = it_read_file(path);
+    int n = text != NULL ? atoi(text) : 0;
+
+    free(text);
+    free(path);
+    return n;
+}
+
+/* 100 enquiries due at once are two batches (60 and 40, REGISTRY_ENQUIRY_CONNECTIONS 3): each of
+ * the three connections is kept from the full batch to the next, so they arrive once each on
+ * more than one connection but at most 3 (connections of their own for each batch made 6), and
+ * once the outbox is drained every connection is closed (a relay drops one left idle). */
+static void
+test_connections_kept_across_batches(void **state)
+{
+    struct fx *f = *state;
+    int before = mails_now(f), conns, used, waited, i;
+    char *last;
+
+    for (i = 0; i < 100; i++) {
+        char *msg = it_fmt("kept connection %03d.", i);
+
+        queue_sealed(f, f->org, msg);
+        free(msg);
+    }
+    for (waited = 0; waited < 5000 && sink_open(f) > 0; waited += 20) {
+        it_sleep_ms(20); /* what the earlier tests sent is closed */
+    }
+    assert_int_equal(sink_open(f), 0);
+    conns = sink_connections(f);
+    PQclear(it_sql(f->s, "UPDATE enquiry_outbox SET next_attempt_at = now()"));
+    assert_int_equal(it_wait_count(f->s, 0, 30000, "SELECT count(*) FROM enquiry_outbox"), 0);
+    last = wait_mail(f->dir, before + 100, 5000);
+    assert_non_null(last);
+    free(last);
+    assert_false(mail_exists(f->dir, before + 101));
+    for (i = 0; i < 100; i++) {
+        char *msg = it_fmt("kept connection %03d.", i);
+
+        if (mails_with(f, before, msg) != 1) {
+            fail_msg("\"%s\" did not arrive exactly once", msg);
+        }
+        free(msg);
+    }
+    used = sink_connections(f) - conns;
+    if (used < 2 || used > 3) {
+        fail_msg("100 messages in two batches came on %d connections (2 or 3: the batches"
+                 " share the connections, kept from one to the next)",
+                 used);
+    }
+    for (waited = 0; waited < 5000 && sink_open(f) > 0; waited += 20) {
+        it_sleep_ms(20);
+    }
+    if (sink_open(f) != 0) {
+        fail_msg("%d connection(s) left open with the outbox drained", sink_open(f));
+    }
+}
+
 /* A batch in which one mailbox refuses: the others are delivered once each and gone; only the
  * refused ones stay, with their attempt and the transport error, and are retried alone. */
 static void
@@ -1157,4 +1219,5 @@ TEST_MAIN(setup,
           cmocka_unit_test(test_http_webhook_not_used),
           cmocka_unit_test(test_https_webhook),
           cmocka_unit_test(test_batch_shares_connections),
+          cmocka_unit_test(test_connections_kept_across_batches),
           cmocka_unit_test(test_failure_mid_batch_retries_only_those))
