@@ -1006,17 +1006,20 @@ queue_sealed(struct fx *f, const char *org, const char *message)
     free(path);
 }
 
-/* Connections the sink has accepted so far. */
+/* A number the sink keeps in its folder: "connections" (accepted so far) or "open" (open now). */
 static int
-sink_connections(struct fx *f)
+sink_number(struct fx *f, const char *name)
 {
-    char *path = it_fmt("%s/connections", f->dir), *text = it_read_file(path);
+    char *path = it_fmt("%s/%s", f->dir, name), *text = it_read_file(path);
     int n = text != NULL ? atoi(text) : 0;
 
     free(text);
     free(path);
     return n;
 }
+
+#define sink_connections(f) sink_number((f), "connections")
+#define sink_open(f)        sink_number((f), "open")
 
 /* How many of the messages after the first `from` hold `needle`. */
 static int
@@ -1091,18 +1094,6 @@ test_batch_shares_connections(void **state)
                               " organisation_id = $1::uuid AND result = 'delivered'",
                               f->org),
                      before_count + 30);
-}
-
-/* Connections the sink has open now. */
-static int
-sink_open(struct fx *f)
-{
-    char *path = it_fmt("%s/open", f->dir), *text = it_read_file(path);
-    int n = text != NULL ? atoi(text) : 0;
-
-    free(text);
-    free(path);
-    return n;
 }
 
 /* 100 enquiries due at once are two batches (60 and 40, REGISTRY_ENQUIRY_CONNECTIONS 3): each of
