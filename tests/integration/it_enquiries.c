@@ -1048,6 +1048,43 @@ mails_now(struct fx *f)
     return n;
 }
 
+/* The message of enquiry `i` of a numbered series: "<what> <i>." with `width` digits. */
+static char *
+numbered(const char *what, int width, int i)
+{
+    return it_fmt("%s %0*d.", what, width, i);
+}
+
+/* Queues `n` sealed enquiries to the fixture's organisation, numbered (numbered()). */
+static void
+queue_numbered(struct fx *f, const char *what, int width, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        char *msg = numbered(what, width, i);
+
+        queue_sealed(f, f->org, msg);
+        free(msg);
+    }
+}
+
+/* Each of the `n` numbered messages arrived exactly once among the messages after `from`. */
+static void
+assert_each_arrived_once(struct fx *f, int from, const char *what, int width, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        char *msg = numbered(what, width, i);
+
+        if (mails_with(f, from, msg) != 1) {
+            fail_msg("\"%s\" did not arrive exactly once", msg);
+        }
+        free(msg);
+    }
+}
+
 /* 30 enquiries due at once go in one batch over at most REGISTRY_ENQUIRY_CONNECTIONS (3)
  * connections: each arrives once, each row is gone and counted. */
 static void
@@ -1058,15 +1095,10 @@ test_batch_shares_connections(void **state)
                                  "SELECT coalesce(sum(n), 0) FROM enquiry_count WHERE"
                                  " organisation_id = $1::uuid AND result = 'delivered'",
                                  f->org);
-    int before = mails_now(f), conns, i;
+    int before = mails_now(f), conns;
     char *last;
 
-    for (i = 0; i < 30; i++) {
-        char *msg = it_fmt("batch message %02d.", i);
-
-        queue_sealed(f, f->org, msg);
-        free(msg);
-    }
+    queue_numbered(f, "batch message", 2, 30);
     it_sleep_ms(200); /* the worker idle: nothing was due */
     assert_int_equal(mails_now(f), before);
     conns = sink_connections(f);
@@ -1076,14 +1108,7 @@ test_batch_shares_connections(void **state)
     assert_non_null(last);
     free(last);
     assert_false(mail_exists(f->dir, before + 31));
-    for (i = 0; i < 30; i++) {
-        char *msg = it_fmt("batch message %02d.", i);
-
-        if (mails_with(f, before, msg) != 1) {
-            fail_msg("\"%s\" did not arrive exactly once", msg);
-        }
-        free(msg);
-    }
+    assert_each_arrived_once(f, before, "batch message", 2, 30);
     assert_true(sink_connections(f) - conns >= 1);
     if (sink_connections(f) - conns > 3) {
         fail_msg("30 messages of one batch came on %d connections (at most 3)",
@@ -1104,15 +1129,10 @@ static void
 test_connections_kept_across_batches(void **state)
 {
     struct fx *f = *state;
-    int before = mails_now(f), conns, used, waited, i;
+    int before = mails_now(f), conns, used, waited;
     char *last;
 
-    for (i = 0; i < 100; i++) {
-        char *msg = it_fmt("kept connection %03d.", i);
-
-        queue_sealed(f, f->org, msg);
-        free(msg);
-    }
+    queue_numbered(f, "kept connection", 3, 100);
     for (waited = 0; waited < 5000 && sink_open(f) > 0; waited += 20) {
         it_sleep_ms(20); /* what the earlier tests sent is closed */
     }
@@ -1124,14 +1144,7 @@ test_connections_kept_across_batches(void **state)
     assert_non_null(last);
     free(last);
     assert_false(mail_exists(f->dir, before + 101));
-    for (i = 0; i < 100; i++) {
-        char *msg = it_fmt("kept connection %03d.", i);
-
-        if (mails_with(f, before, msg) != 1) {
-            fail_msg("\"%s\" did not arrive exactly once", msg);
-        }
-        free(msg);
-    }
+    assert_each_arrived_once(f, before, "kept connection", 3, 100);
     used = sink_connections(f) - conns;
     if (used < 2 || used > 3) {
         fail_msg("100 messages in two batches came on %d connections (2 or 3: the batches"
