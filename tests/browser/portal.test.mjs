@@ -455,6 +455,9 @@ test('an org_admin stops and restarts the organisation’s email reminders', () 
     await view(page, 'reminders-off');
     await page.locator('#reminder-form input[name="reminders_enabled"]').check();
     await page.getByRole('button', { name: 'Save reminder settings' }).click();
+    // The first save's banner says the same: wait for the page drawn after this save, which no
+    // longer says reminders are off.
+    await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Reminders are not emailed to your organisation'));
     await page.locator('.govuk-notification-banner', { hasText: 'Your reminder settings have been saved' }).waitFor();
     assert.equal(await reminders(), true);
   }));
