@@ -222,10 +222,14 @@ exec_by(PGconn *pg, const char *sql, long long deadline, int *timed_out)
 }
 
 /* The session settings of a pooled connection. client_connection_check_interval makes a backend
- * whose connection we dropped stop its statement soon, not when it next writes. */
+ * whose connection we dropped stop its statement soon, not when it next writes;
+ * extra_float_digits = 1 (PostgreSQL's default, set here whatever the cluster's or role's) writes
+ * a float8 as the shortest text that reads back as the same double, which the provider search
+ * relies on (public.c formats its distances from them). */
 #define DB_SESSION_SQL                                                                             \
     "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET statement_timeout = '15s';"             \
-    " SET lock_timeout = '10s'; SET client_connection_check_interval = '1s'"
+    " SET lock_timeout = '10s'; SET client_connection_check_interval = '1s';"                      \
+    " SET extra_float_digits = 1"
 
 /* Sets the session up and prepares every statement, by `deadline` (0: none). Returns 0, or -1
  * with `err` (*timed_out says whether the deadline passed). */

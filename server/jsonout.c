@@ -7,6 +7,7 @@
  * twice. */
 #include "registry/jsonout.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,57 @@ jsonout_printf(struct jsonout_buf *o, const char *fmt, ...)
         va_end(ap);
         o->len += (size_t)n;
     }
+}
+
+/* PostgreSQL's float8 -> numeric keeps 15 significant digits (DBL_DIG, "%.15g"), and its round()
+ * of a numeric goes half away from zero on those decimal digits: so 2.675, which as a double is
+ * 2.67499999..., is 2.675 as a numeric and rounds to 2.68 (printf's "%.2f" gives 2.67). Here
+ * "%.14e" gives the same 15 digits with an exponent, and the rounding is done on them. */
+void
+jsonout_put_round2(struct jsonout_buf *o, double v)
+{
+    char e[32], out[344];
+    int exp, top, p, n = 0, carry, started = 0;
+    char d[340]; /* the digits of |v| from 10^top down to 10^-3 */
+
+    if (!isfinite(v) || fabs(v) >= 1e300) {
+        jsonout_put(o, "null", 4);
+        return;
+    }
+    snprintf(e, sizeof(e), "%.14e", fabs(v)); /* "d.dddddddddddddde[+-]XX" */
+    exp = atoi(e + 17);
+    top = exp > 0 ? exp : 0;
+    for (p = top; p >= -3; p--) {
+        int k = exp - p; /* the index of 10^p among the 15 significant digits */
+        d[top - p] = (char)(k < 0 || k > 14 ? 0 : e[k == 0 ? 0 : k + 1] - '0');
+    }
+    carry = d[top + 3] >= 5; /* 10^-3: half away from zero */
+    for (p = top + 2; p >= 0 && carry; p--) {
+        carry = ++d[p] == 10;
+        if (carry) {
+            d[p] = 0;
+        }
+    }
+    for (p = 0; p <= top + 2; p++) {
+        started |= d[p] != 0;
+    }
+    if (v < 0 && (started || carry)) {
+        out[n++] = '-'; /* numeric has no negative zero */
+    }
+    started = carry;
+    if (carry) {
+        out[n++] = '1';
+    }
+    for (p = 0; p <= top; p++) {
+        if (started || d[p] != 0 || p == top) {
+            out[n++] = (char)('0' + d[p]);
+            started = 1;
+        }
+    }
+    out[n++] = '.';
+    out[n++] = (char)('0' + d[top + 1]);
+    out[n++] = (char)('0' + d[top + 2]);
+    jsonout_put(o, out, (size_t)n);
 }
 
 #define put            jsonout_put

@@ -247,11 +247,13 @@
  * and marks a row whose window does not hold today as stale; the server then answers the page
  * from the cards by pub_near_live (the same answer, computed), so no answer depends on when the
  * stored items were last refreshed (public_site_items_refresh). No subquery per site, no
- * date-dependent expression per run: the item is the distance and one stored text. */
-#define PUB_ITEM_STORED                                                                            \
-    "'{\"distance_km\":' || round((" PUB_GC("k.chord") " / 1000)::numeric, 2)::text || ',' || "    \
-                                                       "coalesce(k.item_tail, '') AS item"
-#define PUB_STALE "NOT coalesce(" PUB_TODAY " BETWEEN k.item_from AND k.item_until, false) AS stale"
+ * date-dependent expression per run: the item is the distance and one stored text. The distance
+ * comes as a float8 (distance_km), and put_items writes it as round(distance_km::numeric, 2)
+ * would (jsonout_put_round2): the numeric rounding and its text cost 18 us of the statement's
+ * ~190 (bench/README.md, issue 19). */
+#define PUB_ITEM_STORED     "coalesce(k.item_tail, '') AS item"
+#define PUB_DISTANCE_STORED PUB_GC("k.chord") " / 1000 AS distance_km"
+#define PUB_STALE           "NOT coalesce(" PUB_TODAY " BETWEEN k.item_from AND k.item_until, false) AS stale"
 
 /* The KNN scan of the stored items: the sites whose licence covers today, nearest first. */
 #define PUB_KNN_STORED(POINT, LIMIT)                                                               \
@@ -263,14 +265,15 @@
  * defines pt(lat, lon): no row when the point is unknown): a row per site (item, stale), nearest
  * first, within RADIUS metres, at most LIMIT; then one row whose item is NULL, with the central
  * contact and the point (latitude and longitude NULL when pt has no row). The columns of every
- * stored page: item, central_contact, latitude, longitude, stale. */
+ * stored page: item (the item after its distance), central_contact, latitude, longitude, stale,
+ * distance_km. */
 #define PUB_PAGE_STORED(CTE, RADIUS, LIMIT)                                                        \
     CTE "(SELECT " PUB_ITEM_STORED ", NULL::text AS central_contact, NULL::float8 AS latitude,"    \
-        " NULL::float8 AS longitude, " PUB_STALE                                                   \
+        " NULL::float8 AS longitude, " PUB_STALE ", " PUB_DISTANCE_STORED                          \
         " FROM (" PUB_KNN_STORED(PUB_PT_POINT, PUB_KNN_MAX) ") k WHERE " PUB_GC(                   \
             "k.chord") " <= " RADIUS "::float8 ORDER BY k.chord LIMIT " LIMIT                      \
                        "::int) UNION ALL SELECT NULL, " PUB_CONTACT                                \
-                       ", (SELECT lat FROM pt), (SELECT lon FROM pt), NULL"
+                       ", (SELECT lat FROM pt), (SELECT lon FROM pt), NULL, NULL"
 
 /* The centroid of an outward code ($1): postcode_district's, at 6 decimals as the server's "%.6f"
  * of it gives them (to_char with 6 decimals is that very printf), so the same point as the lookup
@@ -768,15 +771,21 @@ first_item(const PGresult *res)
     return NULL;
 }
 
-/* Appends the items of a page statement's result (PUB_PAGE) to `b`, comma-separated. */
+/* Appends the items of a page statement's result (PUB_PAGE, or PUB_PAGE_STORED: its distance_km
+ * written before each item) to `b`, comma-separated. */
 static void
 put_items(struct jsonout_buf *b, const PGresult *res)
 {
-    int i, first = 1;
+    int i, first = 1, km = PQfnumber(res, "distance_km");
 
     for (i = 0; i < PQntuples(res); i++) {
         if (!PQgetisnull(res, i, 0)) {
             if (!first) {
+                jsonout_put(b, ",", 1);
+            }
+            if (km >= 0) {
+                jsonout_put(b, "{\"distance_km\":", 15);
+                jsonout_put_round2(b, strtod(PQgetvalue(res, i, km), NULL));
                 jsonout_put(b, ",", 1);
             }
             jsonout_put(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));

@@ -30,4 +30,8 @@ void jsonout_put(struct jsonout_buf *b, const char *s, size_t n);
 void jsonout_printf(struct jsonout_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends `v` with two decimals exactly as PostgreSQL writes round(v::numeric, 2)::text
+ * ("3.10", "0.00", "-1.25"): `null` when it is not finite. */
+void jsonout_put_round2(struct jsonout_buf *b, double v);
+
 #endif

@@ -346,6 +346,66 @@ test_distance_order(void **state)
     free(org);
 }
 
+/* The distance's text in the answer is what PostgreSQL writes for round(km::numeric, 2)::text of
+ * earthdistance's great circle (the statement returns the float8 and the server writes it, from
+ * the stored items): 50 sites at distances of every kind of last digit. */
+static void
+test_distance_text(void **state)
+{
+    struct it_server *s = *state;
+    enum { N = 50 };
+    char *org, *path, *ids[N];
+    const char *p;
+    struct it_resp r;
+    PGresult *res;
+    int i, zero_last = 0;
+
+    wipe(s);
+    org = make_org(s, "Distance Text Org", 1);
+    for (i = 0; i < N; i++) {
+        char name[32];
+        double a = i * 2.399963, d = 0.004 + 0.0031 * i * i / N;
+
+        snprintf(name, sizeof(name), "Site %d", i);
+        ids[i] = make_site(s, org, name, C_LAT + d * cos(a), C_LON + 1.6 * d * sin(a));
+    }
+    /* Every site's stored item holds today, so the page is the stored one (not pub_near_live). */
+    res = it_sql(s, "SELECT count(*) FROM public_site WHERE item_tail IS NOT NULL"
+                    " AND registry_today() BETWEEN item_from AND item_until");
+    assert_int_equal(atoi(PQgetvalue(res, 0, 0)), N);
+    PQclear(res);
+    path = it_fmt("/v1/public/providers?lat=%.4f&lon=%.4f&radius_km=50&limit=%d", C_LAT, C_LON, N);
+    search(s, path, &r);
+    assert_int_equal(json_array_size(items(&r)), N);
+    res = it_sql(s,
+                 "SELECT round((earth_distance(ll_to_earth($1::float8, $2::float8), ps.earth)"
+                 " / 1000)::numeric, 2)::text FROM public_site ps"
+                 " ORDER BY ps.earth <-> ll_to_earth($1::float8, $2::float8) LIMIT 50",
+                 "51.3800", "0.5200");
+    assert_int_equal(PQntuples(res), N);
+    p = r.body;
+    for (i = 0; i < N; i++) {
+        const char *want = PQgetvalue(res, i, 0);
+        size_t n = strlen(want);
+
+        p = strstr(p, "{\"distance_km\":");
+        assert_non_null(p);
+        p += strlen("{\"distance_km\":");
+        if (strncmp(p, want, n) != 0 || p[n] != ',') {
+            fail_msg("item %d: distance %.12s, PostgreSQL %s", i, p, want);
+        }
+        zero_last += want[n - 1] == '0';
+    }
+    assert_true(zero_last > 0); /* a trailing zero is kept ("3.10") */
+    PQclear(res);
+    it_resp_free(&r);
+    free(path);
+    for (i = 0; i < N; i++) {
+        free(ids[i]);
+    }
+    free(org);
+}
+
 static void
 test_radius_edge(void **state)
 {
@@ -1202,6 +1262,7 @@ TEST_MAIN(setup,
           it_teardown,
           cmocka_unit_test(test_distance_order),
           cmocka_unit_test(test_radius_edge),
+          cmocka_unit_test(test_distance_text),
           cmocka_unit_test(test_exclusions),
           cmocka_unit_test(test_item_fields_and_runs),
           cmocka_unit_test(test_filters),
