@@ -79,6 +79,29 @@ jsonout_put_round2(struct jsonout_buf *o, double v)
         jsonout_put(o, "null", 4);
         return;
     }
+    if (v >= 0 && v < 1e5) {
+        /* Below 10^5 the 15 digits are within 5e-11 of v, and v * 100 within 1e-10 of its
+         * true value: away from a half hundredth, rounding v itself gives the same digits, in
+         * integers (the printf of "%.14e" was 2 % of the machine's CPU on the search). */
+        double c = v * 100, f = c - floor(c);
+
+        if (fabs(f - 0.5) > 1e-6) {
+            unsigned long r = (unsigned long)floor(c) + (f > 0.5);
+            char t[16];
+            int i = (int)sizeof(t);
+
+            t[--i] = (char)('0' + r % 10);
+            t[--i] = (char)('0' + r / 10 % 10);
+            t[--i] = '.';
+            r /= 100;
+            do {
+                t[--i] = (char)('0' + r % 10);
+                r /= 10;
+            } while (r != 0);
+            jsonout_put(o, t + i, sizeof(t) - (size_t)i);
+            return;
+        }
+    }
     snprintf(e, sizeof(e), "%.14e", fabs(v)); /* "d.dddddddddddddde[+-]XX" */
     exp = atoi(e + 17);
     top = exp > 0 ? exp : 0;
