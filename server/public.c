@@ -248,11 +248,12 @@
  * from the cards by pub_near_live (the same answer, computed), so no answer depends on when the
  * stored items were last refreshed (public_site_items_refresh). No subquery per site, no
  * date-dependent expression per run: the item is the distance and one stored text. The distance
- * comes as a float8 (distance_km), and put_items writes it as round(distance_km::numeric, 2)
- * would (jsonout_put_round2): the numeric rounding and its text cost 18 us of the statement's
- * ~190 (bench/README.md, issue 19). */
+ * comes as the KNN scan's chord (float8, its shortest exact text), and put_items writes the
+ * great circle of it as PUB_GC(chord) / 1000 then round(...::numeric, 2) would (pub_gc_km,
+ * jsonout_put_round2): the numeric rounding and its text cost 18 us of the statement's ~190, the
+ * great circle 5 (bench/README.md, issue 19). */
 #define PUB_ITEM_STORED     "coalesce(k.item_tail, '') AS item"
-#define PUB_DISTANCE_STORED PUB_GC("k.chord") " / 1000 AS distance_km"
+#define PUB_DISTANCE_STORED "k.chord"
 #define PUB_STALE           "NOT coalesce(" PUB_TODAY " BETWEEN k.item_from AND k.item_until, false) AS stale"
 
 /* The KNN scan of the stored items: the sites whose licence covers today, nearest first. */
@@ -266,7 +267,7 @@
  * first, within RADIUS metres, at most LIMIT; then one row whose item is NULL, with the central
  * contact and the point (latitude and longitude NULL when pt has no row). The columns of every
  * stored page: item (the item after its distance), central_contact, latitude, longitude, stale,
- * distance_km. */
+ * chord (metres). */
 #define PUB_PAGE_STORED(CTE, RADIUS, LIMIT)                                                        \
     CTE "(SELECT " PUB_ITEM_STORED ", NULL::text AS central_contact, NULL::float8 AS latitude,"    \
         " NULL::float8 AS longitude, " PUB_STALE ", " PUB_DISTANCE_STORED                          \
@@ -771,21 +772,43 @@ first_item(const PGresult *res)
     return NULL;
 }
 
-/* Appends the items of a page statement's result (PUB_PAGE, or PUB_PAGE_STORED: its distance_km
- * written before each item) to `b`, comma-separated. */
+/* earthdistance's sphere: earth() is 6378168 metres (its SQL function's constant). */
+#define PUB_EARTH_M 6378168.0
+
+/* The great circle in km of a chord in metres, as PUB_GC(chord) / 1000 computes it in float8:
+ * the same operations in the same order (the planner folds 2 * earth() to 12756336), asin of
+ * the same libm, so the same double. */
+static double
+pub_gc_km(double chord)
+{
+    const double two_r = 2 * PUB_EARTH_M;
+    double m;
+
+    if (chord < 0) {
+        m = 0;
+    } else if (chord / two_r > 1) {
+        m = M_PI * PUB_EARTH_M;
+    } else {
+        m = two_r * asin(chord / two_r);
+    }
+    return m / 1000;
+}
+
+/* Appends the items of a page statement's result (PUB_PAGE, or PUB_PAGE_STORED: the distance of
+ * its chord written before each item) to `b`, comma-separated. */
 static void
 put_items(struct jsonout_buf *b, const PGresult *res)
 {
-    int i, first = 1, km = PQfnumber(res, "distance_km");
+    int i, first = 1, chord = PQfnumber(res, "chord");
 
     for (i = 0; i < PQntuples(res); i++) {
         if (!PQgetisnull(res, i, 0)) {
             if (!first) {
                 jsonout_put(b, ",", 1);
             }
-            if (km >= 0) {
+            if (chord >= 0) {
                 jsonout_put(b, "{\"distance_km\":", 15);
-                jsonout_put_round2(b, strtod(PQgetvalue(res, i, km), NULL));
+                jsonout_put_round2(b, pub_gc_km(strtod(PQgetvalue(res, i, chord), NULL)));
                 jsonout_put(b, ",", 1);
             }
             jsonout_put(b, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
