@@ -127,8 +127,7 @@ static int
 manage_or_problem(struct req *r, const char *what)
 {
     if (auth_is_admin(&r->principal)
-        || (r->principal.authenticated && !r->principal.client
-            && strcmp(r->principal.role, "org_admin") == 0)) {
+        || (!r->principal.client && resource_org_admin(&r->principal))) {
         return 0;
     }
     return problem_send(r, PROBLEM_FORBIDDEN, "only an admin or an organisation admin may %s",
